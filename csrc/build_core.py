@@ -1,0 +1,37 @@
+"""cffi builder for pykernel._core (out-of-line API mode).
+
+setup.py names this file in ``cffi_modules``.  The C declarations given to
+cffi are pk_api.h itself, so the binding can never drift from the header.
+Set PYKERNEL_SANITIZE=1 to build with AddressSanitizer and
+UndefinedBehaviorSanitizer (and -Werror), as CI does.
+"""
+import os
+from pathlib import Path
+
+from cffi import FFI
+
+HERE = Path(__file__).resolve().parent
+SOURCES = sorted(str(p.relative_to(HERE.parent)) for p in HERE.glob("pk_*.c"))
+
+ffibuilder = FFI()
+ffibuilder.cdef((HERE / "pk_api.h").read_text())
+
+cflags = ["-std=c11", "-O2", "-Wall", "-Wextra"]
+ldflags = []
+if os.environ.get("PYKERNEL_SANITIZE"):
+    san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
+           "-fno-sanitize-recover=all", "-g"]
+    cflags = ["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror"] + san
+    ldflags = san
+
+ffibuilder.set_source(
+    "pykernel._core",
+    '#include "pk_core.h"\n',
+    sources=SOURCES,
+    include_dirs=[str(HERE.relative_to(HERE.parent))],
+    extra_compile_args=cflags,
+    extra_link_args=ldflags,
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

@@ -1,0 +1,233 @@
+/* pk_api.h - the public C interface of the pykernel core.
+ *
+ * This file is read twice: by the C compiler (through pk_core.h) and by
+ * cffi's cdef parser (csrc/build_core.py).  It therefore contains only
+ * declarations cffi understands: integer #defines, typedefs, structs and
+ * prototypes.  No include guards, no macros with arguments.
+ *
+ * Conventions
+ *  - Every entry point validates its arguments and returns a status
+ *    (PK_OK or a negative PK_ERR_*); none of them can crash on bad input.
+ *  - Objects are named by integer ids: tid (thread), pid (process),
+ *    prog (program).  Ids are never reused within one kernel.
+ *  - Simulated time is uint64 nanoseconds; PK_FOREVER means "never".
+ */
+
+/* ---- status codes (same numbers as Zircon's zx_status_t) ---------------- */
+#define PK_OK                 0
+#define PK_ERR_INTERNAL      -1
+#define PK_ERR_NOT_SUPPORTED -2
+#define PK_ERR_NO_MEMORY     -4
+#define PK_ERR_INVALID_ARGS  -10
+#define PK_ERR_BAD_HANDLE    -11
+#define PK_ERR_WRONG_TYPE    -12
+#define PK_ERR_OUT_OF_RANGE  -14
+#define PK_ERR_BUFFER_TOO_SMALL -15
+#define PK_ERR_BAD_STATE     -20
+#define PK_ERR_TIMED_OUT     -21
+#define PK_ERR_SHOULD_WAIT   -22
+#define PK_ERR_CANCELED      -23
+#define PK_ERR_PEER_CLOSED   -24
+#define PK_ERR_ACCESS_DENIED -30
+
+/* ---- why pk_kernel_run returned (negative, below every status) ---------- */
+#define PK_STOP_IDLE      -101  /* every thread has exited; nothing is pending */
+#define PK_STOP_UNTIL     -102  /* the deadline was reached                   */
+#define PK_STOP_DEADLOCK  -103  /* threads remain but nothing can wake them   */
+#define PK_STOP_BUDGET    -104  /* max_steps dispatcher steps were taken      */
+#define PK_STOP_LIVELOCK  -105  /* too many steps without time advancing      */
+
+#define PK_FOREVER 0xffffffffffffffff
+#define PK_MAX_CPUS 256
+#define PK_MAX_TIME 0x3fffffffffffffff   /* largest duration or instant accepted */
+#define PK_LOOP_DEPTH 16                  /* deepest loop nesting in a script   */
+#define PK_NO_BURST 0xffffffffffffffff    /* "no declared burst"                */
+
+/* ---- register context ---------------------------------------------------
+ * 32 general 64-bit registers, then pc, then flags; 272 bytes.
+ *   offset   0: x[0]  .. offset 248: x[31]
+ *   offset 256: pc    (script: index of the next instruction)
+ *   offset 264: flags (PK_RF_* bits)
+ * Script threads use the registers as follows (see pk_script.c):
+ *   x[1]  remaining ns of the timed operation in progress (compute/io/sleep)
+ *   x[2]  loop depth (number of active loops)
+ *   x[3]  instructions retired
+ *   x[16 + i]  iteration counter of the loop at depth i (i < 16)
+ * Python-bodied (host) threads use x[1] the same way, and
+ *   x[4]  the next operation the host supplied (PK_OP_*)
+ *   x[5]  its argument
+ */
+typedef struct pk_regs {
+    uint64_t x[32];
+    uint64_t pc;
+    uint64_t flags;
+} pk_regs;
+
+#define PK_REG_REM    1
+#define PK_REG_DEPTH  2
+#define PK_REG_IRET   3
+#define PK_REG_LOOP0  16
+#define PK_REG_HOST_OP  4
+#define PK_REG_HOST_ARG 5
+#define PK_RF_STARTED    1  /* the thread has begun executing its body     */
+#define PK_RF_HOST_READY 2  /* x[4], x[5] hold an operation not yet begun  */
+
+/* ---- script instructions -------------------------------------------------
+ * A compiled script is an array of pk_op.  Loops are compiled to a
+ * PK_OP_LOOP (b = count, a = index of the matching PK_OP_ENDLOOP) and a
+ * PK_OP_ENDLOOP (a = index of its PK_OP_LOOP).  pk_prog_load_script
+ * validates all of it again.
+ */
+typedef struct pk_op {
+    uint32_t code;
+    uint32_t a;
+    uint64_t b;
+} pk_op;
+
+#define PK_OP_COMPUTE  1   /* b = ns of CPU time                          */
+#define PK_OP_IO       2   /* b = ns blocked on a device                  */
+#define PK_OP_SLEEP    3   /* b = ns asleep                               */
+#define PK_OP_YIELD    4   /* give up the CPU to a ready thread           */
+#define PK_OP_EXIT     5   /* b = exit code (int32, two's complement)     */
+#define PK_OP_LOOP     6   /* b = iterations, a = index of matching ENDLOOP */
+#define PK_OP_ENDLOOP  7   /* a = index of matching LOOP                  */
+#define PK_OP_KILL     8   /* host only: kill the process; b = reason     */
+#define PK_OP_LAST     8
+
+/* ---- thread and process states ----------------------------------------- */
+#define PK_TS_NEW      0   /* spawned, arrival still in the future        */
+#define PK_TS_READY    1
+#define PK_TS_RUNNING  2
+#define PK_TS_BLOCKED  3   /* waiting for a device (io)                   */
+#define PK_TS_SLEEPING 4
+#define PK_TS_EXITED   5
+
+#define PK_PS_NEW      0
+#define PK_PS_ALIVE    1
+#define PK_PS_EXITED   2   /* exited by itself; exit_code is valid         */
+#define PK_PS_KILLED   3   /* killed; kill_reason says why                 */
+
+#define PK_KILL_NONE      0
+#define PK_KILL_HOST      1   /* killed from the host (Process.kill)      */
+#define PK_KILL_EXCEPTION 2   /* a Python thread body raised              */
+#define PK_KILL_BAD_OP    3   /* a Python thread body yielded a bad op    */
+
+/* ---- scheduling policies ------------------------------------------------ */
+#define PK_POLICY_FIFO     1
+#define PK_POLICY_SJF      2
+#define PK_POLICY_STCF     3
+#define PK_POLICY_RR       4
+#define PK_POLICY_PRIORITY 5
+
+/* ---- program kinds ------------------------------------------------------ */
+#define PK_BODY_SCRIPT 0
+#define PK_BODY_HOST   1   /* body runs in the host (a Python generator)  */
+
+typedef struct pk_costs {
+    uint64_t switch_ns;    /* charged to the CPU for each context switch   */
+} pk_costs;
+
+typedef struct pk_config {
+    uint32_t cpus;             /* 1 .. PK_MAX_CPUS                        */
+    uint32_t policy;           /* PK_POLICY_*                             */
+    uint64_t quantum;          /* RR: time slice in ns (> 0)              */
+    uint32_t preemptive;       /* PRIORITY: preempt on a better arrival    */
+    uint32_t max_threads;      /* spawn fails with NO_MEMORY beyond this  */
+    uint64_t seed;             /* seeds the kernel's random generator     */
+    uint64_t livelock_steps;   /* steps at one instant before LIVELOCK    */
+    pk_costs costs;
+} pk_config;
+
+typedef struct pk_spawn_args {
+    uint32_t prog;
+    uint32_t pad;
+    uint64_t at;               /* arrival time, >= now                    */
+    int32_t  priority;         /* Priority policy: lower runs first       */
+    int32_t  nice;             /* -20 .. 19                               */
+    uint64_t burst;            /* declared CPU burst, or PK_NO_BURST      */
+} pk_spawn_args;
+
+typedef struct pk_thread_info {
+    uint32_t tid, pid;
+    uint32_t state;            /* PK_TS_*                                 */
+    int32_t  cpu;              /* CPU running it, or -1                    */
+    int32_t  priority, nice;
+    uint64_t burst;
+    uint64_t arrival;
+    uint64_t first_run;        /* PK_FOREVER until it first runs           */
+    uint64_t finish;           /* PK_FOREVER until it exits                */
+    uint64_t cpu_time, wait, blocked;
+    uint64_t voluntary_switches, involuntary_switches;
+} pk_thread_info;
+
+typedef struct pk_proc_info {
+    uint32_t pid, prog;
+    uint32_t state;            /* PK_PS_*                                 */
+    uint32_t nthreads;
+    uint32_t first_tid;
+    int32_t  exit_code;
+    uint32_t kill_reason;      /* PK_KILL_*                               */
+    uint32_t pad;
+    uint64_t arrival, first_run, finish;
+    uint64_t cpu_time, wait, blocked;
+    uint64_t voluntary_switches, involuntary_switches;
+} pk_proc_info;
+
+typedef struct pk_cpu_stats {
+    uint64_t busy, idle, overhead;
+    uint64_t switches;
+    int32_t  running_tid;      /* -1 when idle                            */
+    uint32_t pad;
+} pk_cpu_stats;
+
+typedef struct pk_kernel_stats {
+    uint64_t now;
+    uint64_t context_switches;
+    uint64_t steps;            /* dispatcher steps taken, all runs        */
+    uint64_t events;           /* queued events processed                 */
+    uint64_t threads, processes;
+    uint64_t live_threads;     /* not yet exited                          */
+    uint64_t ready;            /* threads in the run queue                */
+    uint64_t pending_events;
+    uint64_t memory_bytes;     /* bytes the core holds from malloc        */
+} pk_kernel_stats;
+
+typedef struct pk_kernel pk_kernel;
+
+/* lifecycle */
+int pk_kernel_create(const pk_config *cfg, pk_kernel **out);
+void pk_kernel_destroy(pk_kernel *k);
+
+/* programs: a validated, immutable copy of the instructions */
+int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *prog_out);
+int pk_prog_load_host(pk_kernel *k, uint32_t *prog_out);
+int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out);
+
+/* processes: spawn count processes of one program, one thread each;
+ * their pids (and tids) are consecutive from *first_pid (*first_tid). */
+int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
+             uint32_t *first_pid, uint32_t *first_tid);
+int pk_proc_kill(pk_kernel *k, uint32_t pid, uint32_t reason);
+
+/* simulation: run until `until` (exclusive), a stop, or a host thread
+ * needs its next operation.  Returns a tid (>= 0) for the latter, after
+ * which the caller passes that thread's operation (host_op, host_arg) to
+ * the next call; otherwise host_op must be 0.  Returns PK_STOP_* or an
+ * error status. */
+int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
+                      uint32_t host_op, uint64_t host_arg);
+
+/* queries */
+int pk_kernel_stats_get(pk_kernel *k, pk_kernel_stats *out);
+int pk_cpu_stats_get(pk_kernel *k, uint32_t cpu, pk_cpu_stats *out);
+int pk_thread_info_get(pk_kernel *k, uint32_t tid, pk_thread_info *out);
+int pk_thread_regs_get(pk_kernel *k, uint32_t tid, pk_regs *out);
+int pk_proc_info_get(pk_kernel *k, uint32_t pid, pk_proc_info *out);
+int pk_proc_info_bulk(pk_kernel *k, uint32_t first_pid, uint32_t count, pk_proc_info *out);
+uint64_t pk_kernel_digest(pk_kernel *k);
+uint64_t pk_kernel_now(pk_kernel *k);
+int pk_kernel_random(pk_kernel *k, uint64_t *out, uint32_t count);
+
+/* benchmark baseline: a bare save / pick / restore loop over n register
+ * contexts in a ring, `switches` times; returns a checksum. */
+uint64_t pk_bench_bare_switch(uint32_t n, uint64_t switches);

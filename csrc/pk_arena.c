@@ -1,0 +1,44 @@
+/* pk_arena.c - chunked arenas (see pk_arena.h). */
+#include <string.h>
+#include "pk_core.h"
+
+void pk_arena_init(pk_arena *a, uint32_t size) {
+    memset(a, 0, sizeof *a);
+    a->size = size;
+}
+
+void pk_arena_fini(pk_kernel *k, pk_arena *a) {
+    for (uint32_t i = 0; i < a->nchunks; i++)
+        pk_free(k, a->chunks[i], (size_t)PK_CHUNK * a->size);
+    pk_free(k, a->chunks, (size_t)a->chunks_cap * sizeof(char *));
+    a->chunks = NULL;
+    a->nchunks = a->chunks_cap = a->count = 0;
+}
+
+int64_t pk_arena_grow(pk_kernel *k, pk_arena *a, uint32_t n) {
+    uint64_t want = (uint64_t)a->count + n;
+    if (want > 0xffffffffull) return -1;
+    uint64_t need_chunks = (want + PK_CHUNK - 1) >> PK_CHUNK_SHIFT;
+    if (need_chunks > a->chunks_cap) {
+        uint64_t cap = a->chunks_cap ? a->chunks_cap : 8;
+        while (cap < need_chunks) cap *= 2;
+        char **c = pk_realloc(k, a->chunks, (size_t)a->chunks_cap * sizeof(char *),
+                              (size_t)cap * sizeof(char *));
+        if (!c) return -1;
+        a->chunks = c;
+        a->chunks_cap = (uint32_t)cap;
+    }
+    uint32_t first_new_chunk = a->nchunks;
+    while (a->nchunks < need_chunks) {
+        char *chunk = pk_alloc(k, (size_t)PK_CHUNK * a->size);
+        if (!chunk) {                       /* undo: leave the arena as it was */
+            while (a->nchunks > first_new_chunk)
+                pk_free(k, a->chunks[--a->nchunks], (size_t)PK_CHUNK * a->size);
+            return -1;
+        }
+        a->chunks[a->nchunks++] = chunk;
+    }
+    int64_t first = a->count;
+    a->count = (uint32_t)want;
+    return first;
+}

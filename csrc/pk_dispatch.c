@@ -1,0 +1,355 @@
+/* pk_dispatch.c - the dispatcher: the one loop that advances simulated
+ * time, for any number of CPUs, any policy and any kind of thread body.
+ *
+ * Two sources of work, merged by time:
+ *   - the event queue (pk_event.h): arrivals, wake-ups; and
+ *   - the CPU timers (pk_cpu.h): an operation or a time slice ends, or a
+ *     reschedule was requested.
+ * At equal times queued events come first, so everything that happens at
+ * an instant (arrivals, wake-ups) is in the run queue before any CPU
+ * chooses a thread at that instant.  This gives the tie rule: a thread
+ * arriving or waking when another's quantum expires is queued first.
+ *
+ * Flow of one context switch (RoundRobin, slice expiry):
+ *   pk_kernel_run -> cpu_service(c): account(c, t) charges t's CPU time;
+ *   the body's advance() runs zero-time instructions if t's operation
+ *   ended; the policy's tick() says t must yield; pk_rq_enqueue(t),
+ *   pk_rq_pick() -> next; switch_to(c, next) saves t's registers, loads
+ *   next's, charges the switch cost to c and sets c's timer.
+ */
+#include "pk_core.h"
+
+static inline pk_time sat_add(pk_time a, pk_time b) {
+    pk_time s = a + b;
+    return s < a ? PK_FOREVER : s;
+}
+
+static inline const pk_body_ops *body_of(const pk_thread *t) {
+    return t->kind == PK_BODY_HOST ? &pk_host_body : &pk_script_body;
+}
+
+/* Charge t the CPU time it has run on c since the last charge. */
+static inline void account(pk_kernel *k, pk_cpu *c, pk_thread *t) {
+    if (k->now <= c->seg_start) return;
+    uint64_t ran = k->now - c->seg_start;
+    c->seg_start = k->now;
+    c->busy += ran;
+    t->cpu_time += ran;
+    c->regs.x[PK_REG_REM] -= ran;
+}
+
+static inline void idle_mark(pk_kernel *k, uint32_t cpu) {
+    k->idle_mask[cpu >> 6] |= 1ull << (cpu & 63);
+}
+
+/* Kick the lowest-numbered idle CPU, if any: it picks at this instant. */
+static bool kick_idle_cpu(pk_kernel *k) {
+    for (uint32_t w = 0; w < PK_MAX_CPUS / 64; w++) {
+        if (!k->idle_mask[w]) continue;
+        uint32_t cpu = w * 64 + (uint32_t)__builtin_ctzll(k->idle_mask[w]);
+        k->idle_mask[w] &= k->idle_mask[w] - 1;
+        pk_cpu_set_timer(k, &k->cpus[cpu], k->now);
+        return true;
+    }
+    return false;
+}
+
+/* Ask CPU c to reschedule as soon as it is running. */
+static void request_resched(pk_kernel *k, pk_cpu *c) {
+    c->resched = 1;
+    pk_time when = c->seg_start > k->now ? c->seg_start : k->now;
+    if (when < c->timer) pk_cpu_set_timer(k, c, when);
+}
+
+/* A thread that just became ready may preempt a running one: find the
+ * CPU whose thread it beats and which every other candidate beats. */
+static void check_preempt(pk_kernel *k, pk_thread *t) {
+    pk_cpu *victim = NULL;
+    for (uint32_t i = 0; i < k->ncpus; i++) {
+        pk_cpu *c = &k->cpus[i];
+        if (!c->curr || c->resched) continue;
+        account(k, c, c->curr);
+        if (!k->rq.pol->wakeup_preempt(&k->rq, c->curr, t)) continue;
+        if (!victim || k->rq.pol->wakeup_preempt(&k->rq, c->curr, victim->curr))
+            victim = c;
+    }
+    if (victim) request_resched(k, victim);
+}
+
+void pk_thread_make_ready(pk_kernel *k, pk_thread *t, unsigned why) {
+    t->state = PK_TS_READY;
+    t->since = k->now;
+    pk_rq_enqueue(&k->rq, t, why);
+    if (!kick_idle_cpu(k)) check_preempt(k, t);
+}
+
+/* Make CPU c idle from now on. */
+static void cpu_go_idle(pk_kernel *k, pk_cpu *c) {
+    c->curr = NULL;
+    c->idle_since = k->now;
+    c->resched = 0;
+    idle_mark(k, c->id);
+    pk_cpu_set_timer(k, c, PK_FOREVER);
+}
+
+/* Start running next on c: the context switch.  The switch cost is the
+ * CPU's overhead; next's wait ends when it actually starts to run. */
+static void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next) {
+    pk_time start = sat_add(k->now, k->cfg.costs.switch_ns);
+    k->context_switches++;
+    c->switches++;
+    c->overhead += start - k->now;
+    pk_cpu_load(c, next);
+    next->state = PK_TS_RUNNING;
+    next->cpu = (int16_t)c->id;
+    next->wait += start - next->since;
+    if (next->first_run == PK_FOREVER) next->first_run = start;
+    c->curr = next;
+    c->seg_start = start;
+    c->slice_end = sat_add(start, k->rq.pol->slice(&k->rq, next));
+    pk_time end = sat_add(start, c->regs.x[PK_REG_REM]);
+    pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
+    pk_digest(k, k->now, ((uint64_t)c->id << 32) | next->tid);
+}
+
+/* t stops running on c (it blocks, exits or is killed). */
+static void leave_cpu(pk_kernel *k, pk_cpu *c, pk_thread *t) {
+    if (k->now < c->seg_start) {           /* cut short while switching in */
+        c->overhead -= c->seg_start - k->now;
+        t->wait -= c->seg_start - k->now;
+        c->seg_start = k->now;
+    }
+    pk_cpu_save(c, t);
+    t->cpu = -1;
+    c->curr = NULL;
+    if (k->host_wait == t) k->host_wait = NULL, k->host_cpu = NULL;
+}
+
+static void block(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state, uint64_t ns) {
+    leave_cpu(k, c, t);
+    t->state = state;
+    t->since = k->now;
+    t->nvcsw++;
+    c->idle_since = k->now;                /* until c picks another thread */
+    /* cannot fail: pk_spawn reserved one event slot per thread */
+    pk_evq_post(k, &k->evq, sat_add(k->now, ns), PK_EV_WAKE, t->tid);
+}
+
+/* End thread t (in any state) with exit code `code`, or killed for
+ * `reason` when reason != PK_KILL_NONE. */
+static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason) {
+    switch (t->state) {
+    case PK_TS_EXITED: return;
+    case PK_TS_READY:
+        pk_rq_dequeue(&k->rq, t);
+        t->wait += k->now - t->since;
+        break;
+    case PK_TS_BLOCKED: case PK_TS_SLEEPING:
+        t->blocked += k->now - t->since;  /* its wake event becomes stale */
+        break;
+    case PK_TS_RUNNING: {
+        pk_cpu *c = &k->cpus[t->cpu];
+        account(k, c, t);
+        leave_cpu(k, c, t);
+        cpu_go_idle(k, c);
+        if (k->rq.nr) kick_idle_cpu(k);    /* let c pick at once */
+        break;
+    }
+    default: break;                        /* NEW: its arrival becomes stale */
+    }
+    t->state = PK_TS_EXITED;
+    t->finish = k->now;
+    k->live_threads--;
+    pk_digest(k, k->now, ((uint64_t)(uint32_t)code << 32) | t->tid);
+
+    pk_proc *p = pk_proc_at(k, t->pid);
+    if (--p->live_threads == 0) {
+        p->finish = k->now;
+        p->exit_code = code;
+        p->kill_reason = reason;
+        p->state = reason ? PK_PS_KILLED : PK_PS_EXITED;
+    }
+}
+
+/* The process of t ends: every thread in it terminates. */
+void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason) {
+    pk_proc *p = pk_proc_at(k, t->pid);
+    for (uint32_t i = 0; i < p->nthreads; i++)
+        terminate(k, pk_thread_at(k, p->first_tid + i), code, reason);
+}
+
+/* t keeps running on c: start a new slice if asked, and set c's timer to
+ * the end of t's operation or of its slice, whichever is first. */
+static inline void keep_running(pk_kernel *k, pk_cpu *c, pk_thread *t, bool new_slice) {
+    if (new_slice) c->slice_end = sat_add(k->now, k->rq.pol->slice(&k->rq, t));
+    pk_time end = sat_add(k->now, c->regs.x[PK_REG_REM]);
+    pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
+}
+
+/* Service CPU c at k->now.  Returns -1, or the tid of a host-bodied
+ * thread that needs its next operation (c's timer stays at now, so the
+ * service resumes exactly here on the next pk_kernel_run). */
+static int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
+    pk_thread *t = c->curr;
+    unsigned why = 0;                       /* PK_ENQ_* if t leaves running */
+    if (t) {
+        if (k->now < c->seg_start) {        /* still switching in */
+            pk_cpu_set_timer(k, c, c->seg_start);
+            return -1;
+        }
+        account(k, c, t);
+        if (c->regs.x[PK_REG_REM] == 0) {
+            uint64_t arg = 0;
+            switch (body_of(t)->advance(k, c, t, &arg)) {
+            case PK_ACT_RUN: break;
+            case PK_ACT_HOST:
+                k->host_wait = t; k->host_cpu = c;
+                return t->tid;
+            case PK_ACT_AGAIN:              /* zero-time instructions pending */
+                pk_cpu_set_timer(k, c, k->now);
+                return -1;
+            case PK_ACT_BLOCK: block(k, c, t, PK_TS_BLOCKED, arg); t = NULL; break;
+            case PK_ACT_SLEEP: block(k, c, t, PK_TS_SLEEPING, arg); t = NULL; break;
+            case PK_ACT_YIELD: why = PK_ENQ_YIELD; break;
+            case PK_ACT_EXIT:
+                pk_thread_exit(k, t, (int32_t)(uint32_t)arg, PK_KILL_NONE);
+                return -1;                  /* terminate() left c idle and kicked */
+            case PK_ACT_KILL:
+                pk_thread_exit(k, t, -1, (uint32_t)arg);
+                return -1;
+            default:
+                k->broken = 1;
+                return -1;
+            }
+        }
+        if (t && !why) {
+            if (c->resched) why = PK_ENQ_PREEMPT;
+            else if (k->now >= c->slice_end && k->rq.pol->tick(&k->rq, t)) why = PK_ENQ_SLICE;
+        }
+        if (t && (!why || k->rq.nr == 0)) { /* t keeps the CPU */
+            c->resched = 0;
+            keep_running(k, c, t, why == PK_ENQ_YIELD || k->now >= c->slice_end);
+            return -1;
+        }
+    }
+    c->resched = 0;
+    if (t) {                                /* t goes back to the run queue */
+        t->state = PK_TS_READY;
+        t->since = k->now;
+        pk_rq_enqueue(&k->rq, t, why);
+    }
+    pk_thread *next = pk_rq_pick(&k->rq);
+    if (t) {
+        if (next == t) {                    /* the policy chose t again */
+            t->state = PK_TS_RUNNING;
+            keep_running(k, c, t, true);
+            return -1;
+        }
+        pk_cpu_save(c, t);
+        t->cpu = -1;
+        if (why == PK_ENQ_YIELD) t->nvcsw++; else t->nivcsw++;
+        c->curr = NULL;
+        c->idle_since = k->now;
+    }
+    if (!next) {                            /* nothing to run: c is idle */
+        idle_mark(k, c->id);
+        pk_cpu_set_timer(k, c, PK_FOREVER);
+        return -1;
+    }
+    c->idle += k->now - c->idle_since;
+    switch_to(k, c, next);
+    return -1;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static void on_arrival(pk_kernel *k, const pk_event *e) {
+    pk_thread *t = pk_thread_at(k, (uint32_t)e->arg);
+    if (t->state != PK_TS_NEW) return;     /* killed before it arrived */
+    pk_proc *p = pk_proc_at(k, t->pid);
+    if (p->state == PK_PS_NEW) p->state = PK_PS_ALIVE;
+    pk_thread_make_ready(k, t, PK_ENQ_NEW);
+}
+
+static void on_wake(pk_kernel *k, const pk_event *e) {
+    pk_thread *t = pk_thread_at(k, (uint32_t)e->arg);
+    if (t->state != PK_TS_BLOCKED && t->state != PK_TS_SLEEPING) return;
+    t->blocked += k->now - t->since;
+    pk_thread_make_ready(k, t, PK_ENQ_WAKE);
+}
+
+/* One handler per event kind; subsystems add their kinds here. */
+static void (*const event_handlers[PK_EV_KINDS])(pk_kernel *, const pk_event *) = {
+    [PK_EV_ARRIVAL] = on_arrival,
+    [PK_EV_WAKE] = on_wake,
+};
+
+/* ---- the loop ----------------------------------------------------------- */
+
+/* Give the waiting host thread its next operation (validated here). */
+static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
+    switch (op) {
+    case PK_OP_COMPUTE: case PK_OP_IO: case PK_OP_SLEEP:
+        if (arg > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+        break;
+    case PK_OP_EXIT:
+        if ((int64_t)arg < INT32_MIN || (int64_t)arg > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
+        break;
+    case PK_OP_YIELD: case PK_OP_KILL: break;
+    default: return PK_ERR_INVALID_ARGS;
+    }
+    pk_regs *r = &k->host_cpu->regs;
+    r->x[PK_REG_HOST_OP] = op;
+    r->x[PK_REG_HOST_ARG] = arg;
+    r->flags |= PK_RF_HOST_READY;
+    k->host_wait = NULL;
+    k->host_cpu = NULL;
+    return PK_OK;
+}
+
+int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
+                      uint32_t host_op, uint64_t host_arg) {
+    if (!k) return PK_ERR_INVALID_ARGS;
+    if (k->broken) return PK_ERR_INTERNAL;
+    if (until < k->now) return PK_ERR_OUT_OF_RANGE;
+    if (max_steps == 0) return PK_ERR_INVALID_ARGS;
+    if (k->host_wait) {
+        if (!host_op) return PK_ERR_BAD_STATE;
+        int s = host_deliver(k, host_op, host_arg);
+        if (s) return s;
+    }   /* else an operation for a thread killed during its step: dropped */
+
+    uint64_t limit = k->cfg.livelock_steps + 8ull * k->threads.count;
+    for (uint64_t steps = 0;;) {
+        pk_time te = pk_evq_top_time(&k->evq);
+        pk_cpu *c = pk_cputree_min(k);
+        pk_time tc = c->timer;
+        pk_time t = te <= tc ? te : tc;
+        if (t == PK_FOREVER)
+            return k->live_threads ? PK_STOP_DEADLOCK : PK_STOP_IDLE;
+        if (t >= until) {
+            k->now = until;
+            return PK_STOP_UNTIL;
+        }
+        if (t != k->same_time) {
+            k->same_time = t;
+            k->same_steps = 0;
+        } else if (++k->same_steps > limit) {
+            return PK_STOP_LIVELOCK;
+        }
+        k->now = t;
+        k->steps++;
+        if (te <= tc) {
+            pk_event e;
+            pk_evq_pop(&k->evq, &e);
+            k->events++;
+            pk_digest(k, e.time, (e.arg << 8) | pk_event_kind(&e));
+            event_handlers[pk_event_kind(&e)](k, &e);
+        } else {
+            int64_t tid = cpu_service(k, c);
+            if (tid >= 0) return tid;
+            if (PK_UNLIKELY(k->broken)) return PK_ERR_INTERNAL;
+        }
+        if (++steps >= max_steps) return PK_STOP_BUDGET;
+    }
+}

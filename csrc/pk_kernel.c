@@ -1,0 +1,265 @@
+/* pk_kernel.c - kernel lifecycle, spawning, killing and the read-only
+ * queries the Python layer uses.  Every entry point validates all of its
+ * arguments before touching state. */
+#include <stdlib.h>
+#include <string.h>
+#include "pk_core.h"
+
+/* ---- memory: every byte the core holds is counted ---------------------- */
+
+/* The byte count lives just before the kernel struct in one allocation. */
+typedef struct kernel_box { uint64_t bytes; pk_kernel k; } kernel_box;
+
+static uint64_t *mem_counter(pk_kernel *k) {
+    return &((kernel_box *)((char *)k - offsetof(kernel_box, k)))->bytes;
+}
+
+void *pk_alloc(pk_kernel *k, size_t n) {
+    void *p = calloc(1, n ? n : 1);
+    if (p) *mem_counter(k) += n;
+    return p;
+}
+
+void *pk_realloc(pk_kernel *k, void *p, size_t old_n, size_t new_n) {
+    void *q = realloc(p, new_n ? new_n : 1);
+    if (!q) return NULL;
+    if (new_n > old_n) memset((char *)q + old_n, 0, new_n - old_n);
+    *mem_counter(k) += new_n;
+    *mem_counter(k) -= old_n;
+    return q;
+}
+
+void pk_free(pk_kernel *k, void *p, size_t n) {
+    if (!p) return;
+    free(p);
+    *mem_counter(k) -= n;
+}
+
+uint64_t pk_mem_bytes_of(const pk_kernel *k) {
+    return *mem_counter((pk_kernel *)k);
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static int config_check(const pk_config *c) {
+    if (c->cpus < 1 || c->cpus > PK_MAX_CPUS) return PK_ERR_OUT_OF_RANGE;
+    if (!pk_policy_find(c->policy)) return PK_ERR_NOT_SUPPORTED;
+    if (c->policy == PK_POLICY_RR && (c->quantum == 0 || c->quantum > PK_MAX_TIME))
+        return PK_ERR_OUT_OF_RANGE;
+    if (c->max_threads == 0) return PK_ERR_OUT_OF_RANGE;
+    if (c->livelock_steps == 0) return PK_ERR_OUT_OF_RANGE;
+    if (c->costs.switch_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    return PK_OK;
+}
+
+int pk_kernel_create(const pk_config *cfg, pk_kernel **out) {
+    if (!cfg || !out) return PK_ERR_INVALID_ARGS;
+    int s = config_check(cfg);
+    if (s) return s;
+    kernel_box *box = calloc(1, sizeof *box);
+    if (!box) return PK_ERR_NO_MEMORY;
+    box->bytes = sizeof *box;
+    pk_kernel *k = &box->k;
+    k->cfg = *cfg;
+    k->ncpus = cfg->cpus;
+    k->same_time = PK_FOREVER;
+    pk_arena_init(&k->threads, sizeof(pk_thread));
+    pk_arena_init(&k->procs, sizeof(pk_proc));
+    pk_evq_init(&k->evq);
+    pk_rng_seed(&k->rng, cfg->seed);
+    k->rq.pol = pk_policy_find(cfg->policy);
+    k->rq.quantum = cfg->quantum;
+    k->rq.preemptive = cfg->preemptive;
+    k->cpus = pk_alloc(k, k->ncpus * sizeof(pk_cpu));
+    if (!k->cpus) { pk_kernel_destroy(k); return PK_ERR_NO_MEMORY; }
+    for (uint32_t i = 0; i < k->ncpus; i++) {
+        k->cpus[i].id = i;
+        k->cpus[i].timer = PK_FOREVER;
+        k->idle_mask[i >> 6] |= 1ull << (i & 63);
+    }
+    if (pk_cputree_init(k, &k->tree, k->ncpus)) { pk_kernel_destroy(k); return PK_ERR_NO_MEMORY; }
+    *out = k;
+    return PK_OK;
+}
+
+void pk_kernel_destroy(pk_kernel *k) {
+    if (!k) return;
+    if (k->rq.pol) k->rq.pol->fini(k, &k->rq);
+    for (uint32_t i = 0; i < k->nprogs; i++)
+        pk_free(k, k->progs[i].ops, k->progs[i].nops * sizeof(pk_op));
+    pk_free(k, k->progs, k->progs_cap * sizeof(pk_prog));
+    pk_arena_fini(k, &k->threads);
+    pk_arena_fini(k, &k->procs);
+    pk_evq_fini(k, &k->evq);
+    pk_cputree_fini(k, &k->tree);
+    pk_free(k, k->cpus, k->ncpus * sizeof(pk_cpu));
+    free((char *)k - offsetof(kernel_box, k));
+}
+
+/* ---- spawning ------------------------------------------------------------ */
+
+int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
+             uint32_t *first_pid, uint32_t *first_tid) {
+    if (!k || !a || !first_pid || !first_tid || count == 0) return PK_ERR_INVALID_ARGS;
+    if (k->broken) return PK_ERR_INTERNAL;
+    if (a->prog >= k->nprogs) return PK_ERR_INVALID_ARGS;
+    if (a->at < k->now || a->at > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    if (a->nice < -20 || a->nice > 19) return PK_ERR_OUT_OF_RANGE;
+    if (a->burst != PK_NO_BURST && a->burst > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    const pk_prog *prog = &k->progs[a->prog];
+    uint64_t burst = a->burst != PK_NO_BURST ? a->burst : prog->burst;
+    if ((k->rq.pol->flags & PK_POL_NEEDS_BURST) && burst == PK_NO_BURST) return PK_ERR_INVALID_ARGS;
+    if ((uint64_t)k->threads.count + count > k->cfg.max_threads) return PK_ERR_NO_MEMORY;
+
+    /* reserve everything first so that nothing below can fail */
+    uint64_t total = (uint64_t)k->threads.count + count;
+    if (pk_evq_reserve(k, &k->evq, count)) return PK_ERR_NO_MEMORY;
+    if (k->rq.pol->reserve(k, &k->rq, total)) return PK_ERR_NO_MEMORY;
+    int64_t tid0 = pk_arena_grow(k, &k->threads, count);
+    if (tid0 < 0) return PK_ERR_NO_MEMORY;
+    int64_t pid0 = pk_arena_grow(k, &k->procs, count);
+    if (pid0 < 0) { k->threads.count -= count; return PK_ERR_NO_MEMORY; }
+
+    for (uint32_t i = 0; i < count; i++) {
+        pk_thread *t = pk_thread_at(k, (uint32_t)tid0 + i);
+        pk_proc *p = pk_proc_at(k, (uint32_t)pid0 + i);
+        memset(t, 0, sizeof *t);
+        t->tid = (uint32_t)tid0 + i;
+        t->pid = (uint32_t)pid0 + i;
+        t->prog = a->prog;
+        t->kind = (uint8_t)prog->kind;
+        t->state = PK_TS_NEW;
+        t->cpu = -1;
+        t->priority = a->priority;
+        t->nice = a->nice;
+        t->burst = burst;
+        t->arrival = a->at;
+        t->first_run = t->finish = PK_FOREVER;
+        t->since = a->at;
+        memset(p, 0, sizeof *p);
+        p->pid = t->pid;
+        p->prog = a->prog;
+        p->first_tid = t->tid;
+        p->nthreads = p->live_threads = 1;
+        p->state = PK_PS_NEW;
+        p->arrival = a->at;
+        p->finish = PK_FOREVER;
+        pk_evq_post(k, &k->evq, a->at, PK_EV_ARRIVAL, t->tid);
+    }
+    k->live_threads += count;
+    *first_pid = (uint32_t)pid0;
+    *first_tid = (uint32_t)tid0;
+    return PK_OK;
+}
+
+int pk_proc_kill(pk_kernel *k, uint32_t pid, uint32_t reason) {
+    if (!k || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
+    if (reason == PK_KILL_NONE || reason > PK_KILL_BAD_OP) return PK_ERR_INVALID_ARGS;
+    pk_proc *p = pk_proc_at(k, pid);
+    if (p->state == PK_PS_EXITED || p->state == PK_PS_KILLED) return PK_ERR_BAD_STATE;
+    pk_thread_exit(k, pk_thread_at(k, p->first_tid), -1, reason);
+    return PK_OK;
+}
+
+/* ---- queries: values as of k->now --------------------------------------- */
+
+static void thread_now(pk_kernel *k, const pk_thread *t, pk_thread_info *o) {
+    memset(o, 0, sizeof *o);
+    o->tid = t->tid; o->pid = t->pid; o->state = t->state; o->cpu = t->cpu;
+    o->priority = t->priority; o->nice = t->nice; o->burst = t->burst;
+    o->arrival = t->arrival; o->first_run = t->first_run; o->finish = t->finish;
+    o->cpu_time = t->cpu_time; o->wait = t->wait; o->blocked = t->blocked;
+    o->voluntary_switches = t->nvcsw; o->involuntary_switches = t->nivcsw;
+    switch (t->state) {
+    case PK_TS_READY: o->wait += k->now - t->since; break;
+    case PK_TS_BLOCKED: case PK_TS_SLEEPING: o->blocked += k->now - t->since; break;
+    case PK_TS_RUNNING: {
+        const pk_cpu *c = &k->cpus[t->cpu];
+        if (k->now > c->seg_start) o->cpu_time += k->now - c->seg_start;
+        else o->wait -= c->seg_start - k->now;   /* still switching in */
+        if (o->first_run > k->now) o->first_run = PK_FOREVER;
+        break;
+    }
+    default: break;
+    }
+}
+
+int pk_thread_info_get(pk_kernel *k, uint32_t tid, pk_thread_info *out) {
+    if (!k || !out || tid >= k->threads.count) return PK_ERR_INVALID_ARGS;
+    thread_now(k, pk_thread_at(k, tid), out);
+    return PK_OK;
+}
+
+int pk_thread_regs_get(pk_kernel *k, uint32_t tid, pk_regs *out) {
+    if (!k || !out || tid >= k->threads.count) return PK_ERR_INVALID_ARGS;
+    const pk_thread *t = pk_thread_at(k, tid);
+    *out = t->state == PK_TS_RUNNING ? k->cpus[t->cpu].regs : t->regs;
+    return PK_OK;
+}
+
+static void proc_now(pk_kernel *k, const pk_proc *p, pk_proc_info *o) {
+    memset(o, 0, sizeof *o);
+    o->pid = p->pid; o->prog = p->prog; o->state = p->state;
+    o->nthreads = p->nthreads; o->first_tid = p->first_tid;
+    o->exit_code = p->exit_code; o->kill_reason = p->kill_reason;
+    o->arrival = p->arrival; o->finish = p->finish; o->first_run = PK_FOREVER;
+    for (uint32_t i = 0; i < p->nthreads; i++) {
+        pk_thread_info ti;
+        thread_now(k, pk_thread_at(k, p->first_tid + i), &ti);
+        if (ti.first_run < o->first_run) o->first_run = ti.first_run;
+        o->cpu_time += ti.cpu_time; o->wait += ti.wait; o->blocked += ti.blocked;
+        o->voluntary_switches += ti.voluntary_switches;
+        o->involuntary_switches += ti.involuntary_switches;
+    }
+}
+
+int pk_proc_info_get(pk_kernel *k, uint32_t pid, pk_proc_info *out) {
+    if (!k || !out || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
+    proc_now(k, pk_proc_at(k, pid), out);
+    return PK_OK;
+}
+
+int pk_proc_info_bulk(pk_kernel *k, uint32_t first_pid, uint32_t count, pk_proc_info *out) {
+    if (!k || (count && !out)) return PK_ERR_INVALID_ARGS;
+    if ((uint64_t)first_pid + count > k->procs.count) return PK_ERR_OUT_OF_RANGE;
+    for (uint32_t i = 0; i < count; i++) proc_now(k, pk_proc_at(k, first_pid + i), &out[i]);
+    return PK_OK;
+}
+
+int pk_cpu_stats_get(pk_kernel *k, uint32_t cpu, pk_cpu_stats *out) {
+    if (!k || !out || cpu >= k->ncpus) return PK_ERR_INVALID_ARGS;
+    const pk_cpu *c = &k->cpus[cpu];
+    memset(out, 0, sizeof *out);
+    out->busy = c->busy; out->idle = c->idle; out->overhead = c->overhead;
+    out->switches = c->switches;
+    out->running_tid = c->curr ? (int32_t)c->curr->tid : -1;
+    if (!c->curr) out->idle += k->now - c->idle_since;
+    else if (k->now > c->seg_start) out->busy += k->now - c->seg_start;
+    else out->overhead -= c->seg_start - k->now;
+    return PK_OK;
+}
+
+int pk_kernel_stats_get(pk_kernel *k, pk_kernel_stats *out) {
+    if (!k || !out) return PK_ERR_INVALID_ARGS;
+    memset(out, 0, sizeof *out);
+    out->now = k->now;
+    out->context_switches = k->context_switches;
+    out->steps = k->steps;
+    out->events = k->events;
+    out->threads = k->threads.count;
+    out->processes = k->procs.count;
+    out->live_threads = k->live_threads;
+    out->ready = k->rq.nr;
+    out->pending_events = k->evq.n;
+    out->memory_bytes = pk_mem_bytes_of(k);
+    return PK_OK;
+}
+
+uint64_t pk_kernel_digest(pk_kernel *k) { return k ? k->digest : 0; }
+uint64_t pk_kernel_now(pk_kernel *k) { return k ? k->now : 0; }
+
+int pk_kernel_random(pk_kernel *k, uint64_t *out, uint32_t count) {
+    if (!k || (count && !out)) return PK_ERR_INVALID_ARGS;
+    for (uint32_t i = 0; i < count; i++) out[i] = pk_rng_next(&k->rng);
+    return PK_OK;
+}

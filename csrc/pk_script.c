@@ -1,0 +1,144 @@
+/* pk_script.c - script programs: validation of compiled instructions and
+ * the interpreter that runs them on a CPU's live register file.
+ *
+ * Register use (also in pk_api.h): pc = index of the next instruction,
+ * x[REM] = remaining ns of the compute in progress, x[DEPTH] = active
+ * loops, x[LOOP0 + i] = iterations left of the loop at depth i,
+ * x[IRET] = instructions retired. */
+#include <string.h>
+#include "pk_core.h"
+
+#define AGAIN_BUDGET 4096          /* zero-time instructions per advance */
+
+/* Check a compiled script: known codes, durations in range, loops that
+ * nest properly no deeper than PK_LOOP_DEPTH.  Also computes the total
+ * CPU time the script asks for (loops multiplied), or PK_NO_BURST if it
+ * does not fit in PK_MAX_TIME. */
+static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out) {
+    uint32_t stack[PK_LOOP_DEPTH];
+    uint64_t sum[PK_LOOP_DEPTH + 1];
+    uint32_t depth = 0;
+    bool overflow = false;
+    sum[0] = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const pk_op *op = &ops[i];
+        switch (op->code) {
+        case PK_OP_COMPUTE:
+            if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+            sum[depth] += op->b;
+            if (sum[depth] > PK_MAX_TIME) overflow = true;
+            break;
+        case PK_OP_IO: case PK_OP_SLEEP:
+            if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+            break;
+        case PK_OP_YIELD:
+            break;
+        case PK_OP_EXIT:
+            if ((int64_t)op->b < INT32_MIN || (int64_t)op->b > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
+            break;
+        case PK_OP_LOOP:
+            if (depth == PK_LOOP_DEPTH) return PK_ERR_OUT_OF_RANGE;
+            if (op->a <= i || op->a >= n || ops[op->a].code != PK_OP_ENDLOOP || ops[op->a].a != i)
+                return PK_ERR_INVALID_ARGS;
+            if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+            stack[depth++] = i;
+            sum[depth] = 0;
+            break;
+        case PK_OP_ENDLOOP: {
+            if (depth == 0 || op->a != stack[depth - 1]) return PK_ERR_INVALID_ARGS;
+            uint64_t body = sum[depth--], count = ops[op->a].b;
+            if (body && count > PK_MAX_TIME / body) overflow = true;
+            else sum[depth] += body * count;
+            if (sum[depth] > PK_MAX_TIME) overflow = true;
+            break;
+        }
+        default:
+            return PK_ERR_INVALID_ARGS;
+        }
+    }
+    if (depth) return PK_ERR_INVALID_ARGS;
+    *burst_out = overflow ? PK_NO_BURST : sum[0];
+    return PK_OK;
+}
+
+static int prog_add(pk_kernel *k, uint32_t kind, pk_op *ops, uint32_t n, uint64_t burst, uint32_t *out) {
+    if (k->nprogs == k->progs_cap) {
+        uint32_t cap = k->progs_cap ? k->progs_cap * 2 : 16;
+        pk_prog *p = pk_realloc(k, k->progs, k->progs_cap * sizeof *p, cap * sizeof *p);
+        if (!p) return PK_ERR_NO_MEMORY;
+        k->progs = p;
+        k->progs_cap = cap;
+    }
+    k->progs[k->nprogs] = (pk_prog){ kind, n, ops, burst };
+    *out = k->nprogs++;
+    return PK_OK;
+}
+
+int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *prog_out) {
+    if (!k || !prog_out || (n && !ops)) return PK_ERR_INVALID_ARGS;
+    if (n > (1u << 24)) return PK_ERR_OUT_OF_RANGE;
+    uint64_t burst;
+    int s = script_check(ops, n, &burst);
+    if (s) return s;
+    pk_op *copy = NULL;
+    if (n) {
+        copy = pk_alloc(k, n * sizeof *copy);
+        if (!copy) return PK_ERR_NO_MEMORY;
+        memcpy(copy, ops, n * sizeof *copy);
+    }
+    s = prog_add(k, PK_BODY_SCRIPT, copy, n, burst, prog_out);
+    if (s) pk_free(k, copy, n * sizeof *copy);
+    return s;
+}
+
+int pk_prog_load_host(pk_kernel *k, uint32_t *prog_out) {
+    if (!k || !prog_out) return PK_ERR_INVALID_ARGS;
+    return prog_add(k, PK_BODY_HOST, NULL, 0, PK_NO_BURST, prog_out);
+}
+
+int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out) {
+    if (!k || !burst_out || prog >= k->nprogs) return PK_ERR_INVALID_ARGS;
+    *burst_out = k->progs[prog].burst;
+    return PK_OK;
+}
+
+/* Run t's instructions from its pc until one that takes time. */
+static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
+    pk_regs *r = &c->regs;
+    const pk_prog *p = &k->progs[t->prog];
+    const pk_op *ops = p->ops;
+    uint64_t n = p->nops;
+    r->flags |= PK_RF_STARTED;
+    for (unsigned budget = AGAIN_BUDGET; budget; budget--) {
+        uint64_t pc = r->pc;
+        if (pc >= n) { *arg = 0; return PK_ACT_EXIT; }   /* fell off the end: exit(0) */
+        const pk_op *op = &ops[pc];
+        r->pc = pc + 1;
+        r->x[PK_REG_IRET]++;
+        switch (op->code) {
+        case PK_OP_COMPUTE:
+            if (op->b) { r->x[PK_REG_REM] = op->b; return PK_ACT_RUN; }
+            break;
+        case PK_OP_IO: *arg = op->b; return PK_ACT_BLOCK;
+        case PK_OP_SLEEP: *arg = op->b; return PK_ACT_SLEEP;
+        case PK_OP_YIELD: return PK_ACT_YIELD;
+        case PK_OP_EXIT: *arg = op->b; return PK_ACT_EXIT;
+        case PK_OP_LOOP:
+            if (op->b == 0) r->pc = (uint64_t)op->a + 1;
+            else r->x[PK_REG_LOOP0 + r->x[PK_REG_DEPTH]++] = op->b;
+            break;
+        case PK_OP_ENDLOOP: {
+            uint64_t d = r->x[PK_REG_DEPTH] - 1;
+            if (--r->x[PK_REG_LOOP0 + d]) r->pc = (uint64_t)op->a + 1;
+            else r->x[PK_REG_DEPTH] = d;
+            break;
+        }
+        default:                      /* unreachable: validated at load */
+            k->broken = 1;
+            return PK_ACT_AGAIN;
+        }
+    }
+    return PK_ACT_AGAIN;
+}
+
+const pk_body_ops pk_script_body = { script_advance };

@@ -1,0 +1,37 @@
+"""pykernel: an operating-system kernel simulator with a C core.
+
+Build a machine and a workload in a few lines, run it for simulated
+seconds, and read the results::
+
+    import pykernel as pk
+
+    k = pk.Kernel(cpus=1, scheduler=pk.sched.RoundRobin(quantum=4), costs=pk.Costs.zero())
+    cpu = pk.Program.script("cpu", [pk.op.compute(24)])
+    p = k.spawn(cpu, name="P1")
+    k.run()
+    print(p.stats.turnaround)
+
+Public names: :class:`Kernel`, :class:`Program`, :class:`Process`,
+:class:`Thread`, :class:`Costs`, the modules :mod:`pykernel.sched` and
+:mod:`pykernel.op`, and the errors in :mod:`pykernel.errors`.
+"""
+
+from . import op, sched
+from .context import Context
+from .costs import Costs
+from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled,
+                     InternalError, InvalidArgs, KernelError, NoMemory, NotSupported,
+                     OutOfRange, PeerClosed, ShouldWait, TimedOut, WrongType)
+from .kernel import CpuStats, Kernel, KernelStats, ProcessGroup, RunResult
+from .process import Process, Registers, Stats, Thread
+from .program import Program
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Kernel", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
+    "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "op", "sched",
+    "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
+    "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
+    "Canceled", "PeerClosed", "AccessDenied", "__version__",
+]

@@ -1,0 +1,86 @@
+"""The ``ctx`` object a Python thread body receives.
+
+A Python thread body is a generator function ``body(ctx, *args)``. Each
+``yield`` hands one operation to the kernel and resumes when it is done,
+in simulated time::
+
+    def worker(ctx, n):
+        for _ in range(n):
+            yield ctx.compute(1_000)    # 1 µs of CPU time
+            yield ctx.io(50_000)        # block 50 µs on a device
+        return 0                        # exit code
+
+The operations are those of :mod:`pykernel.op` with the same meaning.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._ffi import MAX_TIME, lib
+from .op import duration, exit_code
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kernel import Kernel
+
+__all__ = ["Context"]
+
+COMPUTE, IO, SLEEP = lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP
+YIELD, EXIT = lib.PK_OP_YIELD, lib.PK_OP_EXIT
+_YIELD_OP = (YIELD, 0)
+
+
+class Context:
+    """Operations and information for one Python-bodied thread."""
+
+    __slots__ = ("_k", "pid", "tid")
+
+    def __init__(self, kernel: "Kernel", pid: int, tid: int):
+        self._k = kernel
+        self.pid = pid
+        self.tid = tid
+
+    @property
+    def now(self) -> int:
+        """The current simulated time in ns."""
+        return lib.pk_kernel_now(self._k._kp)
+
+    @property
+    def kernel(self) -> "Kernel":
+        """The kernel this thread runs in."""
+        return self._k
+
+    @property
+    def process(self):
+        """This thread's :class:`~pykernel.Process`."""
+        from .process import Process
+        return Process(self._k, self.pid)
+
+    def compute(self, ns: int):
+        """Run on the CPU for ``ns`` ns (see :func:`pykernel.op.compute`)."""
+        if type(ns) is not int or not 0 <= ns <= MAX_TIME:
+            ns = duration("compute", ns)
+        return (COMPUTE, ns)
+
+    def io(self, ns: int):
+        """Block on a device for ``ns`` ns (see :func:`pykernel.op.io`)."""
+        if type(ns) is not int or not 0 <= ns <= MAX_TIME:
+            ns = duration("io", ns)
+        return (IO, ns)
+
+    def sleep(self, ns: int):
+        """Sleep for ``ns`` ns (see :func:`pykernel.op.sleep`)."""
+        if type(ns) is not int or not 0 <= ns <= MAX_TIME:
+            ns = duration("sleep", ns)
+        return (SLEEP, ns)
+
+    def yield_(self):
+        """Give the CPU to another ready thread (see :func:`pykernel.op.yield_`)."""
+        return _YIELD_OP
+
+    def exit(self, code: int = 0):
+        """End the process with ``code`` (``return code`` does the same)."""
+        return (EXIT, exit_code(code) & 0xFFFFFFFFFFFFFFFF)
+
+    def __repr__(self) -> str:
+        return f"<Context pid={self.pid} tid={self.tid}>"

@@ -1,0 +1,44 @@
+"""The cost model: how much simulated time the kernel's own work takes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._ffi import MAX_TIME
+
+__all__ = ["Costs"]
+
+
+def _duration(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"Costs.{name} must be an int number of nanoseconds, not {type(value).__name__}")
+    if value < 0 or value > MAX_TIME:
+        raise ValueError(f"Costs.{name} must be between 0 and {MAX_TIME} ns, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Simulated nanoseconds charged for the kernel's own work.
+
+    ``switch``: time a CPU spends on one context switch (saving one
+    thread's registers, choosing the next, loading its registers). It is
+    charged to the CPU as *overhead*, not to either thread, and the
+    incoming thread starts running when it ends.
+
+    The default, 800 ns, comes from measurements on the project's 2-core
+    x86-64 machines (REFERENCE.md): two processes pinned to one CPU that
+    call ``sched_yield`` in turn take 1.6 µs per pair of yields, i.e.
+    about 0.8 µs per switch including the system call. ``Costs.zero()``
+    makes switches free, so textbook examples come out exactly.
+    """
+
+    switch: int = 800
+
+    def __post_init__(self):
+        _duration("switch", self.switch)
+
+    @classmethod
+    def zero(cls) -> "Costs":
+        """A cost model in which the kernel's own work takes no time."""
+        return cls(switch=0)

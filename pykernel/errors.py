@@ -1,0 +1,117 @@
+"""Typed errors.
+
+Every status the C core can return has an exception class here; the class
+carries the numeric status (the same numbers as Zircon's ``zx_status_t``).
+Wrong Python types or values are reported with ``TypeError`` or
+``ValueError`` before anything reaches the core; ``InvalidArgs`` and
+``OutOfRange`` are also ``ValueError`` subclasses so that either spelling
+catches them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs",
+    "BadHandle", "WrongType", "OutOfRange", "BufferTooSmall", "BadState",
+    "TimedOut", "ShouldWait", "Canceled", "PeerClosed", "AccessDenied",
+    "check",
+]
+
+
+class KernelError(Exception):
+    """Base of every error the simulated kernel reports.
+
+    ``status`` is the kernel status code (negative, Zircon numbering).
+    """
+
+    status = -1
+    name = "ERR_INTERNAL"
+
+    def __init__(self, message: str | None = None, status: int | None = None):
+        if status is not None:
+            self.status = status
+        super().__init__(message or self.name)
+
+
+class InternalError(KernelError):
+    """An invariant of the core failed (a bug in pykernel: please report it)."""
+    status, name = -1, "ERR_INTERNAL"
+
+
+class NotSupported(KernelError):
+    """The operation is not supported (ZX_ERR_NOT_SUPPORTED)."""
+    status, name = -2, "ERR_NOT_SUPPORTED"
+
+
+class NoMemory(KernelError):
+    """A configured limit or host memory was exhausted (ZX_ERR_NO_MEMORY)."""
+    status, name = -4, "ERR_NO_MEMORY"
+
+
+class InvalidArgs(KernelError, ValueError):
+    """An argument is invalid (ZX_ERR_INVALID_ARGS)."""
+    status, name = -10, "ERR_INVALID_ARGS"
+
+
+class BadHandle(KernelError):
+    """A handle value is not valid in this process (ZX_ERR_BAD_HANDLE)."""
+    status, name = -11, "ERR_BAD_HANDLE"
+
+
+class WrongType(KernelError):
+    """The object is of the wrong type for the operation (ZX_ERR_WRONG_TYPE)."""
+    status, name = -12, "ERR_WRONG_TYPE"
+
+
+class OutOfRange(KernelError, ValueError):
+    """An argument is outside the accepted range (ZX_ERR_OUT_OF_RANGE)."""
+    status, name = -14, "ERR_OUT_OF_RANGE"
+
+
+class BufferTooSmall(KernelError):
+    """The buffer is too small for the data (ZX_ERR_BUFFER_TOO_SMALL)."""
+    status, name = -15, "ERR_BUFFER_TOO_SMALL"
+
+
+class BadState(KernelError):
+    """The object is not in a state that allows the operation (ZX_ERR_BAD_STATE)."""
+    status, name = -20, "ERR_BAD_STATE"
+
+
+class TimedOut(KernelError):
+    """The deadline passed (ZX_ERR_TIMED_OUT)."""
+    status, name = -21, "ERR_TIMED_OUT"
+
+
+class ShouldWait(KernelError):
+    """The operation would block (ZX_ERR_SHOULD_WAIT)."""
+    status, name = -22, "ERR_SHOULD_WAIT"
+
+
+class Canceled(KernelError):
+    """The wait was canceled (ZX_ERR_CANCELED)."""
+    status, name = -23, "ERR_CANCELED"
+
+
+class PeerClosed(KernelError):
+    """The other end is closed (ZX_ERR_PEER_CLOSED)."""
+    status, name = -24, "ERR_PEER_CLOSED"
+
+
+class AccessDenied(KernelError):
+    """The handle lacks a right the operation needs (ZX_ERR_ACCESS_DENIED)."""
+    status, name = -30, "ERR_ACCESS_DENIED"
+
+
+_BY_STATUS = {cls.status: cls for cls in (
+    InternalError, NotSupported, NoMemory, InvalidArgs, BadHandle, WrongType,
+    OutOfRange, BufferTooSmall, BadState, TimedOut, ShouldWait, Canceled,
+    PeerClosed, AccessDenied)}
+
+
+def check(status: int, what: str) -> None:
+    """Raise the exception for a core status (no-op for 0 = OK)."""
+    if status >= 0:
+        return
+    cls = _BY_STATUS.get(status, KernelError)
+    raise cls(f"{what}: {cls.name}", status)

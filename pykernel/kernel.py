@@ -1,0 +1,553 @@
+"""The simulated machine and its kernel."""
+
+from __future__ import annotations
+
+import operator
+import sys
+import time
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
+from .context import Context
+from .costs import Costs
+from .errors import BadState, InvalidArgs, check
+from .op import duration, exit_code
+from .process import Process
+from .program import Program
+from .sched import Policy, RoundRobin
+
+__all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup"]
+
+DEFAULT_MAX_THREADS = 1 << 22
+STEP_BUDGET = 1 << 20          # dispatcher steps per call into C
+
+_REASONS = {
+    lib.PK_STOP_IDLE: "idle", lib.PK_STOP_UNTIL: "until",
+    lib.PK_STOP_DEADLOCK: "deadlock", lib.PK_STOP_LIVELOCK: "livelock",
+}
+_KILL, _EXIT = lib.PK_OP_KILL, lib.PK_OP_EXIT
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one :meth:`Kernel.run` did.
+
+    ``reason``: "idle" (every process has exited), "until" (the deadline
+    was reached), "deadlock" (threads remain but nothing can ever wake
+    them) or "livelock" (too many steps without simulated time advancing,
+    e.g. threads yielding to each other forever with free switches).
+    ``start`` and ``now`` are the simulated times (ns) at which the run
+    began and ended; ``switches`` and ``steps`` count context switches and
+    dispatcher steps during the run; ``wall`` is host seconds.
+    """
+
+    reason: str
+    start: int
+    now: int
+    switches: int
+    steps: int
+    wall: float
+
+    @property
+    def elapsed(self) -> int:
+        """Simulated ns covered by the run (now - start)."""
+        return self.now - self.start
+
+    @property
+    def switches_per_second(self) -> float:
+        """Simulated context switches per host second."""
+        return self.switches / self.wall if self.wall > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class CpuStats:
+    """Time accounting of one simulated CPU (ns). ``busy + idle +
+    overhead`` equals the kernel's elapsed time; ``overhead`` is time
+    spent switching contexts."""
+
+    cpu: int
+    busy: int
+    idle: int
+    overhead: int
+    switches: int
+    running: int | None
+
+    @property
+    def utilization(self) -> float:
+        """busy / (busy + idle + overhead), 0.0 at time 0."""
+        total = self.busy + self.idle + self.overhead
+        return self.busy / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class KernelStats:
+    """Kernel-wide counters, as of the kernel's current time."""
+
+    now: int
+    context_switches: int
+    steps: int
+    events: int
+    threads: int
+    processes: int
+    live_threads: int
+    ready: int
+    pending_events: int
+    memory_bytes: int
+    cpus: tuple
+
+    @property
+    def busy(self) -> int:
+        """Busy time summed over CPUs."""
+        return sum(c.busy for c in self.cpus)
+
+    @property
+    def idle(self) -> int:
+        """Idle time summed over CPUs."""
+        return sum(c.idle for c in self.cpus)
+
+    @property
+    def overhead(self) -> int:
+        """Context-switch overhead summed over CPUs."""
+        return sum(c.overhead for c in self.cpus)
+
+
+class ProcessGroup(Sequence):
+    """A lazy sequence of consecutive processes (what :meth:`Kernel.spawn_many`
+    returns, and :attr:`Kernel.processes`). Items are :class:`Process`
+    views made on demand; :meth:`table` reads all their statistics in one
+    call into the core."""
+
+    __slots__ = ("_k", "first", "count")
+
+    def __init__(self, kernel: "Kernel", first: int, count: int):
+        self._k = kernel
+        self.first = first
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            start, stop, step = i.indices(self.count)
+            if step != 1:
+                return [self[j] for j in range(start, stop, step)]
+            return ProcessGroup(self._k, self.first + start, max(0, stop - start))
+        i = operator.index(i)
+        if i < 0:
+            i += self.count
+        if not 0 <= i < self.count:
+            raise IndexError("process index out of range")
+        return Process(self._k, self.first + i)
+
+    def __iter__(self) -> Iterator[Process]:
+        k = self._k
+        return (Process(k, pid) for pid in range(self.first, self.first + self.count))
+
+    def table(self) -> dict:
+        """Statistics of every process as columns: a dict of equal-length
+        lists keyed by pid, state, exit_code, arrival, first_run, finish,
+        cpu_time, wait, blocked, response, turnaround,
+        voluntary_switches, involuntary_switches (times in ns; None where
+        not yet happened)."""
+        n = self.count
+        buf = ffi.new("pk_proc_info[]", max(n, 1))
+        check(lib.pk_proc_info_bulk(self._k._kp, self.first, n, buf), "process table")
+        from .process import PROCESS_STATES
+        cols = {k: [] for k in ("pid", "state", "exit_code", "arrival", "first_run", "finish",
+                                "cpu_time", "wait", "blocked", "response", "turnaround",
+                                "voluntary_switches", "involuntary_switches")}
+        for i in range(n):
+            p = buf[i]
+            fr = None if p.first_run == FOREVER else p.first_run
+            fin = None if p.finish == FOREVER else p.finish
+            cols["pid"].append(p.pid)
+            cols["state"].append(PROCESS_STATES[p.state])
+            cols["exit_code"].append(p.exit_code if p.state == lib.PK_PS_EXITED else None)
+            cols["arrival"].append(p.arrival)
+            cols["first_run"].append(fr)
+            cols["finish"].append(fin)
+            cols["cpu_time"].append(p.cpu_time)
+            cols["wait"].append(p.wait)
+            cols["blocked"].append(p.blocked)
+            cols["response"].append(None if fr is None else fr - p.arrival)
+            cols["turnaround"].append(None if fin is None else fin - p.arrival)
+            cols["voluntary_switches"].append(p.voluntary_switches)
+            cols["involuntary_switches"].append(p.involuntary_switches)
+        return cols
+
+    def mean(self, field: str) -> float:
+        """Mean of one :meth:`table` column over the processes where it is
+        defined (e.g. ``group.mean("wait")``)."""
+        values = [v for v in self.table()[field] if v is not None]
+        if not values:
+            raise ValueError(f"no process has a value for {field!r} yet")
+        return sum(values) / len(values)
+
+    def __repr__(self) -> str:
+        return f"<ProcessGroup pids {self.first}..{self.first + self.count - 1}>"
+
+
+class _Progress:
+    """A one-line progress display on stderr for long runs."""
+
+    def __init__(self, kernel: "Kernel", enabled: bool | None, until: int):
+        self.k = kernel
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.until = until
+        self.t0 = time.perf_counter()
+        self.last = self.t0
+        self.sw0 = kernel._switches()
+        self.shown = False
+
+    def update(self) -> None:
+        if not self.enabled:
+            return
+        t = time.perf_counter()
+        if t - self.last < 0.5 or (not self.shown and t - self.t0 < 1.0):
+            return
+        self.last = t
+        self.shown = True
+        now = self.k.now
+        rate = (self.k._switches() - self.sw0) / (t - self.t0)
+        if self.until != FOREVER and self.until > 0:
+            frac = min(1.0, now / self.until)
+            bar = "#" * int(frac * 20)
+            head = f"[{bar:<20}] {frac * 100:5.1f}%"
+        else:
+            head = "[running]"
+        sys.stderr.write(f"\r{head}  t = {now / 1e6:,.3f} ms simulated  "
+                         f"{rate / 1e6:,.2f} M switches/s  ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _config_value(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"Kernel {name} must be an int, not {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise ValueError(f"Kernel {name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+class Kernel:
+    """A simulated machine (CPUs, cost model) with its kernel (scheduler,
+    processes, threads) and a simulated clock in nanoseconds.
+
+    ``cpus``: 1 to 256. ``scheduler``: a :mod:`pykernel.sched` policy
+    (default ``RoundRobin()``; CFS will become the default once it
+    exists). ``costs``: a :class:`~pykernel.Costs` (default: the
+    calibrated model; ``Costs.zero()`` for textbook numbers). ``seed``
+    seeds the kernel's random generator. ``max_threads`` bounds the
+    threads a kernel may ever create (``NoMemory`` beyond it).
+    ``livelock_steps``: dispatcher steps at one simulated instant (plus 8
+    per thread) after which a run stops with reason "livelock".
+
+    ``memory``, ``mmu`` and ``trace`` are reserved for virtual memory and
+    tracing, which are not implemented yet (passing them raises
+    ``NotImplementedError``).
+    """
+
+    def __init__(self, cpus: int = 1, scheduler: Policy | None = None, costs: Costs | None = None,
+                 memory=None, mmu=None, seed: int = 0, trace: bool = False,
+                 max_threads: int = DEFAULT_MAX_THREADS, livelock_steps: int = 100_000_000):
+        _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
+        scheduler = RoundRobin() if scheduler is None else scheduler
+        if not isinstance(scheduler, Policy):
+            raise TypeError(f"scheduler must be a pk.sched policy such as pk.sched.RoundRobin(), "
+                            f"not {type(scheduler).__name__}")
+        costs = Costs() if costs is None else costs
+        if not isinstance(costs, Costs):
+            raise TypeError(f"costs must be a pk.Costs, not {type(costs).__name__}")
+        if memory is not None or mmu is not None:
+            raise NotImplementedError("virtual memory (memory=, mmu=) is not implemented yet")
+        if trace:
+            raise NotImplementedError("tracing (trace=True) is not implemented yet")
+        _config_value("seed", seed, 0, _MASK64)
+        _config_value("max_threads", max_threads, 1, 0xFFFFFFFF)
+        _config_value("livelock_steps", livelock_steps, 1, _MASK64)
+
+        cfg = ffi.new("pk_config *")
+        cfg.cpus = cpus
+        for key, value in scheduler._config().items():
+            setattr(cfg, key, value)
+        cfg.max_threads = max_threads
+        cfg.seed = seed
+        cfg.livelock_steps = livelock_steps
+        cfg.costs.switch_ns = costs.switch
+        out = ffi.new("pk_kernel **")
+        check(lib.pk_kernel_create(cfg, out), "create kernel")
+        self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
+
+        self.cpus = cpus
+        self.scheduler = scheduler
+        self.costs = costs
+        self.seed = seed
+        self.max_threads = max_threads
+        self._programs: list[Program] = []   # index = program id in the core
+        self._prog_ids: dict[int, int] = {}  # id(Program) -> program id
+        self._names: dict[int, str] = {}     # pid -> name given at spawn
+        self._hosts: dict[int, tuple] = {}   # tid -> (fn, args, pid), not started
+        self._gens: dict[int, tuple] = {}    # tid -> (generator, pid)
+        self._errors: dict[int, BaseException] = {}
+        self._waiting: int | None = None     # host thread waiting for its op
+        self._resume: tuple | None = None    # (op, arg) computed for it
+        self._running = False
+
+    # ---- programs and processes -----------------------------------------
+
+    def _load(self, program: Program) -> int:
+        pid = self._prog_ids.get(id(program))
+        if pid is not None and self._programs[pid] is program:
+            return pid
+        out = ffi.new("uint32_t *")
+        if program.kind == "script":
+            n = program.instructions
+            ops = ffi.from_buffer("pk_op[]", program._code) if n else ffi.NULL
+            check(lib.pk_prog_load_script(self._kp, ops, n, out), f"load program {program.name!r}")
+        else:
+            check(lib.pk_prog_load_host(self._kp, out), f"load program {program.name!r}")
+        self._programs.append(program)
+        self._prog_ids[id(program)] = out[0]
+        return out[0]
+
+    def _spawn(self, program, count, at, nice, priority, burst, args):
+        if not isinstance(program, Program):
+            raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python), "
+                            f"not {type(program).__name__}")
+        now = self.now
+        at = now if at is None else duration("spawn at", at)
+        if at < now:
+            raise ValueError(f"spawn at={at} is in the past (now is {now} ns)")
+        if isinstance(nice, bool) or not isinstance(nice, int):
+            raise TypeError(f"nice must be an int, not {type(nice).__name__}")
+        if not -20 <= nice <= 19:
+            raise ValueError(f"nice must be between -20 and 19, got {nice}")
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise TypeError(f"priority must be an int, not {type(priority).__name__}")
+        if not -2**31 <= priority < 2**31:
+            raise ValueError(f"priority must fit in 32 bits (signed), got {priority}")
+        burst = NO_BURST if burst is None else duration("burst", burst)
+        if not isinstance(args, tuple):
+            raise TypeError(f"args must be a tuple, not {type(args).__name__}")
+        if args and program.kind != "python":
+            raise TypeError("args are passed to Python thread bodies; script programs take none")
+        if self.scheduler.needs_burst and burst == NO_BURST and program.burst is None:
+            raise InvalidArgs(f"{type(self.scheduler).__name__} schedules by declared CPU burst: "
+                              f"pass burst= to spawn {program.name!r}")
+        live = self._stats_raw().threads
+        if live + count > self.max_threads:
+            from .errors import NoMemory
+            raise NoMemory(f"spawning {count} more would exceed the kernel's limit of "
+                           f"max_threads={self.max_threads} threads")
+        prog = self._load(program)
+        a = ffi.new("pk_spawn_args *")
+        a.prog, a.at, a.priority, a.nice, a.burst = prog, at, priority, nice, burst
+        first_pid = ffi.new("uint32_t *")
+        first_tid = ffi.new("uint32_t *")
+        check(lib.pk_spawn(self._kp, a, count, first_pid, first_tid), f"spawn {program.name!r}")
+        if program.kind == "python":
+            fn = program.fn
+            for i in range(count):
+                self._hosts[first_tid[0] + i] = (fn, args, first_pid[0] + i)
+        return first_pid[0]
+
+    def spawn(self, program: Program, name: str | None = None, at: int | None = None,
+              nice: int = 0, priority: int = 0, burst: int | None = None,
+              args: tuple = ()) -> Process:
+        """Create a process running ``program`` with one thread.
+
+        ``at``: arrival time in ns (default now; not in the past).
+        ``nice`` (-20..19) and ``priority`` (Priority policy; lower runs
+        first) set its scheduling parameters; ``burst`` declares its CPU
+        burst for SJF/STCF (scripts declare their total compute by
+        default); ``args`` are passed to a Python body after ``ctx``.
+        """
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        pid = self._spawn(program, 1, at, nice, priority, burst, args)
+        if name is not None:
+            self._names[pid] = name
+        return Process(self, pid)
+
+    def spawn_many(self, program: Program, count: int, at: int | None = None, nice: int = 0,
+                   priority: int = 0, burst: int | None = None, args: tuple = ()) -> ProcessGroup:
+        """Create ``count`` processes of one program in one call into the
+        core (fast: a million script processes take well under a second).
+        Arguments as for :meth:`spawn`; processes are named
+        ``"<program>-<pid>"``."""
+        count = _config_value("spawn_many count", count, 1, 0xFFFFFFFF)
+        pid = self._spawn(program, count, at, nice, priority, burst, args)
+        return ProcessGroup(self, pid, count)
+
+    def _proc_name(self, pid: int) -> str:
+        name = self._names.get(pid)
+        if name is None:
+            info = ffi.new("pk_proc_info *")
+            check(lib.pk_proc_info_get(self._kp, pid, info), "process info")
+            name = f"{self._programs[info.prog].name}-{pid}"
+        return name
+
+    def process(self, pid: int) -> Process:
+        """The process with this pid."""
+        pid = operator.index(pid)
+        if not 0 <= pid < self._stats_raw().processes:
+            raise InvalidArgs(f"no process with pid {pid}")
+        return Process(self, pid)
+
+    @property
+    def processes(self) -> ProcessGroup:
+        """Every process ever spawned, in pid order."""
+        return ProcessGroup(self, 0, self._stats_raw().processes)
+
+    # ---- running ----------------------------------------------------------
+
+    def _host_step(self, tid: int) -> tuple:
+        """Advance a Python thread body to its next operation."""
+        entry = self._gens.get(tid)
+        try:
+            if entry is None:
+                fn, args, pid = self._hosts.pop(tid)
+                gen = fn(Context(self, pid, tid), *args)
+                entry = self._gens[tid] = (gen, pid)
+            y = entry[0].send(None)
+        except StopIteration as stop:
+            self._gens.pop(tid, None)
+            try:
+                code = 0 if stop.value is None else exit_code(stop.value)
+            except (TypeError, ValueError) as exc:
+                self._errors[entry[1]] = exc
+                return (_KILL, lib.PK_KILL_BAD_OP)
+            return (_EXIT, code & _MASK64)
+        except Exception as exc:  # the body raised: its process dies, not the kernel
+            self._gens.pop(tid, None)
+            pid = entry[1] if entry else self._hosts.pop(tid, (None, None, None))[2]
+            self._errors[pid] = exc
+            return (_KILL, lib.PK_KILL_EXCEPTION)
+        if type(y) is tuple and len(y) == 2:
+            return y
+        entry[0].close()
+        self._gens.pop(tid, None)
+        self._errors[entry[1]] = TypeError(
+            f"a Python thread body must yield operations made by ctx (e.g. ctx.compute(10)); "
+            f"it yielded {y!r}")
+        return (_KILL, lib.PK_KILL_BAD_OP)
+
+    def _bad_op(self, tid: int, status: int, op: int, arg: int) -> tuple:
+        """A body yielded an operation the core refused: kill its process."""
+        entry = self._gens.pop(tid, None)
+        if entry is not None:
+            entry[0].close()
+            self._errors[entry[1]] = ValueError(
+                f"the core refused operation {op} with argument {arg} (status {status})")
+        return (_KILL, lib.PK_KILL_BAD_OP)
+
+    def run(self, until: int | None = None, progress: bool | None = None) -> RunResult:
+        """Simulate until ``until`` (ns, exclusive: events at exactly
+        ``until`` are left for the next run) or until nothing can run any
+        more. Returns a :class:`RunResult` whose ``reason`` says which.
+
+        ``progress``: show a progress line on stderr (default: only when
+        stderr is a terminal and the run takes more than a second).
+        Ctrl-C interrupts a run between steps; the kernel stays usable.
+        """
+        now = self.now
+        if until is None:
+            until_c = FOREVER
+        else:
+            until_c = duration("run until", until)
+            if until_c < now:
+                raise ValueError(f"run until={until_c} is in the past (now is {now} ns)")
+        raw = self._stats_raw()
+        if raw.live_threads == 0 and raw.pending_events == 0:
+            raise BadState("the kernel has finished: every process has exited. "
+                           "Spawn more processes before running it again.")
+        if self._running:
+            raise BadState("this kernel is already running (run() is not re-entrant)")
+        self._running = True
+        bar = _Progress(self, progress, until_c)
+        sw0, steps0, t0 = raw.context_switches, raw.steps, time.perf_counter()
+        run, kp, step, budget = lib.pk_kernel_run, self._kp, self._host_step, STEP_BUDGET
+        op = arg = 0
+        if self._waiting is not None:
+            op, arg = self._resume if self._resume else step(self._waiting)
+        r = self._waiting if self._waiting is not None else -1
+        try:
+            while True:
+                last = r
+                r = run(kp, until_c, budget, op, arg); delivered = op; op = 0  # noqa: E702
+                if r >= 0:
+                    op, arg = step(r)
+                elif r == lib.PK_STOP_BUDGET:
+                    bar.update()
+                elif r in _REASONS:
+                    break
+                elif delivered and last >= 0 and r in (lib.PK_ERR_OUT_OF_RANGE, lib.PK_ERR_INVALID_ARGS):
+                    status, r = r, last
+                    op, arg = self._bad_op(last, status, delivered, arg)
+                else:
+                    check(r, "run")
+        finally:
+            self._running = False
+            bar.close()
+            if r >= 0:
+                self._waiting, self._resume = r, ((op, arg) if op else None)
+            else:
+                self._waiting = self._resume = None
+        end = self._stats_raw()
+        return RunResult(_REASONS[r], now, end.now, end.context_switches - sw0,
+                         end.steps - steps0, time.perf_counter() - t0)
+
+    # ---- observation ------------------------------------------------------
+
+    def _stats_raw(self):
+        s = ffi.new("pk_kernel_stats *")
+        check(lib.pk_kernel_stats_get(self._kp, s), "kernel stats")
+        return s
+
+    def _switches(self) -> int:
+        return self._stats_raw().context_switches
+
+    @property
+    def now(self) -> int:
+        """The simulated time in ns."""
+        return lib.pk_kernel_now(self._kp)
+
+    def cpu_stats(self, cpu: int) -> CpuStats:
+        """Accounting of one CPU (see :class:`CpuStats`)."""
+        cpu = _config_value("cpu", cpu, 0, self.cpus - 1)
+        c = ffi.new("pk_cpu_stats *")
+        check(lib.pk_cpu_stats_get(self._kp, cpu, c), "cpu stats")
+        return CpuStats(cpu, c.busy, c.idle, c.overhead, c.switches,
+                        None if c.running_tid < 0 else c.running_tid)
+
+    @property
+    def stats(self) -> KernelStats:
+        """Kernel-wide counters and per-CPU accounting, as of now."""
+        s = self._stats_raw()
+        return KernelStats(s.now, s.context_switches, s.steps, s.events, s.threads,
+                           s.processes, s.live_threads, s.ready, s.pending_events,
+                           s.memory_bytes, tuple(self.cpu_stats(i) for i in range(self.cpus)))
+
+    def digest(self) -> int:
+        """A 64-bit digest of everything that has happened (every event,
+        switch and exit with its time). Two runs with the same inputs and
+        seed have the same digest."""
+        return lib.pk_kernel_digest(self._kp)
+
+    def random(self, n: int = 1) -> list[int]:
+        """Draw ``n`` raw 64-bit numbers from the kernel's seeded generator
+        (xoshiro256**, seeded by splitmix64 from ``seed``)."""
+        n = _config_value("random n", n, 0, 1 << 24)
+        buf = ffi.new("uint64_t[]", max(n, 1))
+        check(lib.pk_kernel_random(self._kp, buf, n), "random")
+        return list(buf[0:n])
+
+    def __repr__(self) -> str:
+        return (f"<Kernel cpus={self.cpus} scheduler={self.scheduler!r} now={self.now} ns>")

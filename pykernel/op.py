@@ -1,0 +1,117 @@
+"""Script instructions.
+
+A script is a list of these operations, compiled once by
+``pk.Program.script`` and interpreted by the C core: no Python runs while
+a script thread executes.  Durations are integer nanoseconds of simulated
+time.
+
+>>> import pykernel as pk
+>>> pk.Program.script("io-bound", [pk.op.loop(3, [pk.op.compute(1_000), pk.op.io(5_000)])])
+Program.script('io-bound', 7 instructions)
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Iterable
+
+from ._ffi import MAX_TIME
+
+__all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop"]
+
+
+class Op:
+    """One script instruction: a name and its arguments (immutable)."""
+
+    __slots__ = ("name", "args")
+
+    def __init__(self, name: str, args: tuple):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "args", args)
+
+    def __setattr__(self, key, value):
+        raise AttributeError("Op is immutable")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Op) and (self.name, self.args) == (other.name, other.args)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.args))
+
+    def __repr__(self) -> str:
+        if self.name == "loop":
+            n, body = self.args
+            return f"loop({n}, [{', '.join(map(repr, body))}])"
+        return f"{self.name}({', '.join(map(repr, self.args))})"
+
+
+def _int(what: str, value) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an int, not bool")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}") from None
+
+
+def duration(what: str, ns) -> int:
+    """Validate a duration in nanoseconds: an int in [0, 2**62 - 1]."""
+    ns = _int(f"{what} duration", ns)
+    if ns < 0:
+        raise ValueError(f"{what} duration must be >= 0 ns, got {ns}")
+    if ns > MAX_TIME:
+        raise ValueError(f"{what} duration must be <= {MAX_TIME} ns, got {ns}")
+    return ns
+
+
+def exit_code(code) -> int:
+    """Validate an exit code: an int that fits in 32 bits (signed)."""
+    code = _int("exit code", code)
+    if not -2**31 <= code < 2**31:
+        raise ValueError(f"exit code must fit in 32 bits (signed), got {code}")
+    return code
+
+
+def compute(ns: int) -> Op:
+    """Run on the CPU for ``ns`` nanoseconds of CPU time. If preempted,
+    the thread later resumes with exactly the remaining time."""
+    return Op("compute", (duration("compute", ns),))
+
+
+def io(ns: int) -> Op:
+    """Block on a device for ``ns`` nanoseconds, then become ready again.
+    Devices serve every request at once: requests never queue behind
+    each other."""
+    return Op("io", (duration("io", ns),))
+
+
+def sleep(ns: int) -> Op:
+    """Sleep for ``ns`` nanoseconds, then become ready again."""
+    return Op("sleep", (duration("sleep", ns),))
+
+
+def yield_() -> Op:
+    """Give the CPU to another ready thread, if there is one; the thread
+    goes back to the run queue as its policy places yielders."""
+    return Op("yield_", ())
+
+
+def exit(code: int = 0) -> Op:  # noqa: A001 - mirrors the system call's name
+    """End the process with ``code``. A script that runs past its last
+    instruction exits with code 0."""
+    return Op("exit", (exit_code(code),))
+
+
+def loop(n: int, body: Iterable[Op]) -> Op:
+    """Repeat ``body`` (a list of operations) ``n`` times. Loops nest up
+    to 16 deep; ``n`` may be 0."""
+    n = _int("loop count", n)
+    if n < 0 or n > MAX_TIME:
+        raise ValueError(f"loop count must be between 0 and {MAX_TIME}, got {n}")
+    if isinstance(body, Op) or isinstance(body, (str, bytes)):
+        raise TypeError("loop body must be a list of operations, e.g. loop(3, [compute(10)])")
+    body = tuple(body)
+    for item in body:
+        if not isinstance(item, Op):
+            raise TypeError(f"loop body items must be pk.op operations, not {type(item).__name__}")
+    return Op("loop", (n, body))

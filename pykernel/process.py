@@ -1,0 +1,231 @@
+"""Processes, threads and their statistics: light views over C state.
+
+A :class:`Process` or :class:`Thread` object holds only a kernel reference
+and an id; every attribute is read from the C core when asked for, so a
+million simulated threads never mean a million Python objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ._ffi import FOREVER, ffi, lib
+from .errors import check
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kernel import Kernel
+
+__all__ = ["Process", "Thread", "Stats", "Registers"]
+
+THREAD_STATES = {
+    lib.PK_TS_NEW: "new", lib.PK_TS_READY: "ready", lib.PK_TS_RUNNING: "running",
+    lib.PK_TS_BLOCKED: "blocked", lib.PK_TS_SLEEPING: "sleeping", lib.PK_TS_EXITED: "exited",
+}
+PROCESS_STATES = {
+    lib.PK_PS_NEW: "new", lib.PK_PS_ALIVE: "alive",
+    lib.PK_PS_EXITED: "exited", lib.PK_PS_KILLED: "killed",
+}
+KILL_REASONS = {
+    lib.PK_KILL_NONE: None, lib.PK_KILL_HOST: "killed",
+    lib.PK_KILL_EXCEPTION: "exception", lib.PK_KILL_BAD_OP: "bad operation",
+}
+
+
+def _opt(t: int) -> int | None:
+    return None if t == FOREVER else t
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Accounting of a thread or a process, in simulated nanoseconds, as of
+    the kernel's current time.
+
+    ``response = first_run - arrival``, ``turnaround = finish - arrival``,
+    ``wait`` = total time ready but not running (including the context
+    switch that finally brings the thread in), ``blocked`` = total time in
+    io or sleep. For a finished thread ``cpu_time + wait + blocked ==
+    turnaround``. Fields that have not happened yet are None.
+
+    ``voluntary_switches`` counts the times the thread gave up the CPU
+    itself (io, sleep, a yield that let another thread run);
+    ``involuntary_switches`` the times it was preempted. (Linux counts a
+    yield as involuntary; pykernel follows the textbook meaning.)
+    """
+
+    arrival: int
+    first_run: int | None
+    finish: int | None
+    cpu_time: int
+    wait: int
+    blocked: int
+    voluntary_switches: int
+    involuntary_switches: int
+
+    @property
+    def response(self) -> int | None:
+        """first_run - arrival (None until the first run)."""
+        return None if self.first_run is None else self.first_run - self.arrival
+
+    @property
+    def turnaround(self) -> int | None:
+        """finish - arrival (None until it finishes)."""
+        return None if self.finish is None else self.finish - self.arrival
+
+    @classmethod
+    def _from(cls, info) -> "Stats":
+        return cls(info.arrival, _opt(info.first_run), _opt(info.finish), info.cpu_time,
+                   info.wait, info.blocked, info.voluntary_switches, info.involuntary_switches)
+
+
+@dataclass(frozen=True)
+class Registers:
+    """A thread's register context: 32 general registers, pc and flags.
+
+    For script threads ``pc`` is the index of the next instruction and
+    ``x[1]`` the remaining nanoseconds of the compute in progress
+    (csrc/pk_api.h documents the layout)."""
+
+    x: tuple
+    pc: int
+    flags: int
+
+    @property
+    def remaining(self) -> int:
+        """Remaining ns of the timed operation in progress (x[1])."""
+        return self.x[lib.PK_REG_REM]
+
+
+class Thread:
+    """A view of one simulated thread."""
+
+    __slots__ = ("_k", "tid")
+
+    def __init__(self, kernel: "Kernel", tid: int):
+        self._k = kernel
+        self.tid = tid
+
+    def _info(self):
+        info = ffi.new("pk_thread_info *")
+        check(lib.pk_thread_info_get(self._k._kp, self.tid, info), "thread info")
+        return info
+
+    @property
+    def state(self) -> str:
+        """"new", "ready", "running", "blocked" (io), "sleeping" or "exited"."""
+        return THREAD_STATES[self._info().state]
+
+    @property
+    def cpu(self) -> int | None:
+        """The CPU running this thread, or None."""
+        c = self._info().cpu
+        return None if c < 0 else c
+
+    @property
+    def process(self) -> "Process":
+        """The process this thread belongs to."""
+        return Process(self._k, self._info().pid)
+
+    @property
+    def stats(self) -> Stats:
+        """This thread's accounting (see :class:`Stats`)."""
+        return Stats._from(self._info())
+
+    @property
+    def registers(self) -> Registers:
+        """The saved register context (the live one if it is running)."""
+        regs = ffi.new("pk_regs *")
+        check(lib.pk_thread_regs_get(self._k._kp, self.tid, regs), "thread registers")
+        return Registers(tuple(regs.x), regs.pc, regs.flags)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Thread) and other._k is self._k and other.tid == self.tid
+
+    def __hash__(self) -> int:
+        return hash((id(self._k), self.tid))
+
+    def __repr__(self) -> str:
+        return f"<Thread tid={self.tid} {self.state}>"
+
+
+class Process:
+    """A view of one simulated process: a program being executed."""
+
+    __slots__ = ("_k", "pid")
+
+    def __init__(self, kernel: "Kernel", pid: int):
+        self._k = kernel
+        self.pid = pid
+
+    def _info(self):
+        info = ffi.new("pk_proc_info *")
+        check(lib.pk_proc_info_get(self._k._kp, self.pid, info), "process info")
+        return info
+
+    @property
+    def name(self) -> str:
+        """The name given at spawn, or ``"<program>-<pid>"``."""
+        return self._k._proc_name(self.pid)
+
+    @property
+    def program(self):
+        """The :class:`~pykernel.Program` this process executes."""
+        return self._k._programs[self._info().prog]
+
+    @property
+    def state(self) -> str:
+        """"new" (not yet arrived), "alive", "exited" or "killed"."""
+        return PROCESS_STATES[self._info().state]
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code once the process has exited by itself, else None."""
+        info = self._info()
+        return info.exit_code if info.state == lib.PK_PS_EXITED else None
+
+    @property
+    def kill_reason(self) -> str | None:
+        """Why the process was killed ("killed", "exception", "bad
+        operation"), or None."""
+        return KILL_REASONS.get(self._info().kill_reason)
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception that killed a Python-bodied process, if any."""
+        return self._k._errors.get(self.pid)
+
+    @property
+    def threads(self) -> list[Thread]:
+        """The threads of this process."""
+        info = self._info()
+        return [Thread(self._k, info.first_tid + i) for i in range(info.nthreads)]
+
+    @property
+    def stats(self) -> Stats:
+        """Accounting summed over the process's threads; arrival and finish
+        are the process's own, first_run its earliest thread's."""
+        return Stats._from(self._info())
+
+    @property
+    def handles(self):
+        """Not implemented yet: handle tables come with kernel objects."""
+        raise NotImplementedError("handle tables are not implemented yet")
+
+    @property
+    def aspace(self):
+        """Not implemented yet: address spaces come with virtual memory."""
+        raise NotImplementedError("address spaces are not implemented yet")
+
+    def kill(self) -> None:
+        """Kill the process now (outside or inside a run). Its threads stop
+        wherever they are; ``state`` becomes "killed"."""
+        check(lib.pk_proc_kill(self._k._kp, self.pid, lib.PK_KILL_HOST), f"kill pid {self.pid}")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Process) and other._k is self._k and other.pid == self.pid
+
+    def __hash__(self) -> int:
+        return hash((id(self._k), self.pid))
+
+    def __repr__(self) -> str:
+        return f"<Process pid={self.pid} {self.name!r} {self.state}>"

@@ -1,0 +1,128 @@
+"""Scheduling policies.
+
+A policy object only *configures* a policy; the policy itself runs in the
+C core behind the run-queue interface (csrc/pk_sched.h).  Pass one to
+``pk.Kernel(scheduler=...)``.
+
+All policies break ties by the order in which threads became ready, and a
+thread that arrives or wakes at the instant another's slice expires is
+queued first.
+"""
+
+from __future__ import annotations
+
+from ._ffi import MAX_TIME, lib
+
+__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS"]
+
+
+class Policy:
+    """Base class of the policy configurations."""
+
+    _id = 0
+    needs_burst = False
+
+    def _config(self) -> dict:
+        return {"policy": self._id, "quantum": 0, "preemptive": 0}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self._config() == other._config()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(sorted(self._config().items()))))
+
+
+class FIFO(Policy):
+    """First come, first served: each thread runs until it blocks, yields
+    or exits; ready threads wait in arrival order (OSTEP ch. 7 "FIFO",
+    Silberschatz "FCFS")."""
+
+    _id = lib.PK_POLICY_FIFO
+
+
+class SJF(Policy):
+    """Shortest job first, non-preemptive: when the CPU is free, the ready
+    thread with the smallest declared burst runs.
+
+    The burst of a thread is ``burst=`` given at spawn, or else the total
+    compute of its script (loops multiplied). Python-bodied threads must
+    pass ``burst=``."""
+
+    _id = lib.PK_POLICY_SJF
+    needs_burst = True
+
+
+class STCF(Policy):
+    """Shortest time-to-completion first (preemptive SJF, also called
+    shortest remaining time first): a thread that becomes ready with
+    strictly less remaining declared burst than the running one preempts
+    it. Bursts are declared as for :class:`SJF`."""
+
+    _id = lib.PK_POLICY_STCF
+    needs_burst = True
+
+
+def _positive_ns(what: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int number of nanoseconds, not {type(value).__name__}")
+    if value <= 0 or value > MAX_TIME:
+        raise ValueError(f"{what} must be between 1 and {MAX_TIME} ns, got {value}")
+    return value
+
+
+class RoundRobin(Policy):
+    """Round robin: FIFO order with a time quantum. A thread whose quantum
+    expires goes to the tail of the queue if another thread is ready; a
+    thread gets a fresh quantum each time it is dispatched.
+
+    ``quantum`` is in nanoseconds (default 10 ms)."""
+
+    _id = lib.PK_POLICY_RR
+
+    def __init__(self, quantum: int = 10_000_000):
+        self.quantum = _positive_ns("RoundRobin quantum", quantum)
+
+    def _config(self) -> dict:
+        return {"policy": self._id, "quantum": self.quantum, "preemptive": 0}
+
+    def __repr__(self) -> str:
+        return f"RoundRobin(quantum={self.quantum})"
+
+
+class Priority(Policy):
+    """Static priorities: the ready thread with the lowest ``priority``
+    number (given at spawn, default 0) runs first; equal priorities run in
+    FIFO order.
+
+    With ``preemptive=True`` a thread that becomes ready with a strictly
+    lower number preempts the running thread; otherwise the running thread
+    keeps the CPU until it blocks, yields or exits."""
+
+    _id = lib.PK_POLICY_PRIORITY
+
+    def __init__(self, preemptive: bool = False):
+        if not isinstance(preemptive, bool):
+            raise TypeError(f"Priority preemptive must be a bool, not {type(preemptive).__name__}")
+        self.preemptive = preemptive
+
+    def _config(self) -> dict:
+        return {"policy": self._id, "quantum": 0, "preemptive": int(self.preemptive)}
+
+    def __repr__(self) -> str:
+        return f"Priority(preemptive={self.preemptive})"
+
+
+class CFS(Policy):
+    """Linux's Completely Fair Scheduler: not implemented yet.
+
+    It is planned (with EEVDF, the real-time classes, MLFQ, lottery,
+    stride and EDF) together with per-CPU run queues; constructing it
+    raises ``NotImplementedError`` until then."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(
+            "pk.sched.CFS is not implemented yet; available policies are "
+            "FIFO, SJF, STCF, RoundRobin and Priority")
