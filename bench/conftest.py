@@ -1,0 +1,151 @@
+"""Shared pieces of the pykernel benchmark suite.
+
+The benchmarks in this directory store their figures (simulated switches
+per wall-clock second, spawn time, bytes per thread) through the
+``pk_results`` fixture; at the end of the session
+:func:`pytest_terminal_summary` prints them as one table with the ratios
+that matter: pykernel against SimPy at the same N, and the bare C
+save/pick/restore loop (the floor) against pykernel.
+
+Benchmarks report; they never fail on speed.  The "target" column says
+whether a figure reached the project's target in *this* run, which on a
+shared machine is only indicative (absolute speeds vary by ~30%; the
+same-run ratios are the meaningful numbers).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+import pytest
+
+RESULTS_KEY = pytest.StashKey[dict]()
+
+# Display order and names of the switch workloads.
+WORKLOADS = {
+    "script": "pykernel script threads",
+    "python": "pykernel Python generator threads",
+    "simpy": "SimPy 1-slot Resource",
+    "bare": "bare C floor (pk_bench_bare_switch)",
+}
+
+# Targets (see bench/README.md).  Rates in switches/s; None = no target.
+RATE_TARGETS = {("script", 10_000): 30e6, ("script", 1_000_000): 8e6,
+                ("python", 10): 1e6, ("python", 10_000): 1e6}
+SIMPY_RATIO_TARGETS = {"script": 100.0, "python": 5.0}
+SPAWN_TARGET_SECONDS = 2.0
+SPAWN_TARGET_BYTES = 512
+
+
+@pytest.fixture(scope="session")
+def pk_results(request) -> dict:
+    """Session-wide store of benchmark figures, keyed by (workload, N).
+
+    The key "meta" holds the suite's parameters (quantum, rounds).
+    Switch workloads store ``{"rate": switches/s, "switches": per round,
+    "rounds": n}``; the spawn benchmark stores ``{"seconds": s,
+    "bytes_per_thread": b}`` under ("spawn", N)."""
+    return request.config.stash.setdefault(RESULTS_KEY, {})
+
+
+def _rate(x: float) -> str:
+    if x >= 1e6:
+        return f"{x / 1e6:,.2f} M/s"
+    if x >= 1e3:
+        return f"{x / 1e3:,.1f} k/s"
+    return f"{x:,.0f} /s"
+
+
+def _ratio(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.0f}x" if x >= 100 else f"{x:,.1f}x" if x >= 10 else f"{x:,.2f}x"
+
+
+def _simpy_for(results: dict, n: int):
+    """SimPy's rate at N, or at the largest N measured (flagged)."""
+    simpy = {k[1]: v["rate"] for k, v in results.items()
+             if isinstance(k, tuple) and k[0] == "simpy"}
+    if not simpy:
+        return None, False
+    if n in simpy:
+        return simpy[n], False
+    return simpy[max(simpy)], max(simpy)
+
+
+def summary_lines(results: dict) -> list[str]:
+    """The summary table as lines of text (also used by tests of the suite)."""
+    rows, notes = [], []
+    head = ("workload", "N", "switches/s", "vs SimPy", "floor/this", "target")
+    keys = [k for k in results if isinstance(k, tuple)]
+    for workload, label in WORKLOADS.items():
+        for (w, n) in sorted(k for k in keys if k[0] == workload):
+            rate = results[(w, n)]["rate"]
+            simpy, substitute = _simpy_for(results, n)
+            vs_simpy = rate / simpy if simpy else None
+            vs_text = _ratio(vs_simpy)
+            if substitute:
+                vs_text += "*"
+                note = (f"* SimPy was not run at N={n:,} (too slow); compared with SimPy at "
+                        f"N={substitute:,}, the largest N measured.")
+                if note not in notes:
+                    notes.append(note)
+            bare = results.get(("bare", n), {}).get("rate")
+            floor = bare / rate if bare else None
+            target = []
+            want = RATE_TARGETS.get((w, n))
+            if want is not None:
+                target.append(f">={_rate(want)}: {'met' if rate >= want else 'NOT met'}")
+            want = SIMPY_RATIO_TARGETS.get(w)
+            if want is not None and vs_simpy is not None:
+                target.append(f">={want:g}x SimPy: {'met' if vs_simpy >= want else 'NOT met'}")
+            rows.append((label, f"{n:,}", _rate(rate), vs_text, _ratio(floor),
+                         "; ".join(target) or "-"))
+    lines = []
+    if rows:
+        widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+        align = ["<", ">", ">", ">", ">", "<"]
+        fmt = "  ".join(f"{{:{a}{w}}}" for a, w in zip(align, widths))
+        lines.append(fmt.format(*head))
+        lines.append("  ".join("-" * w for w in widths))
+        lines.extend(fmt.format(*r) for r in rows)
+        lines.extend(notes)
+        lines.append("vs SimPy = this rate / SimPy's rate; floor/this = bare C loop's rate / "
+                     "this rate (1.0x would be as fast as the bare loop).")
+    for (w, n) in sorted(k for k in keys if k[0] == "spawn"):
+        v = results[(w, n)]
+        secs, bpt = v["seconds"], v["bytes_per_thread"]
+        lines.append("")
+        lines.append(
+            f"spawn_many(script program, {n:,}): {secs:.3f} s ({n / secs / 1e6:,.2f} M threads/s), "
+            f"C memory {v['memory_bytes'] / 1e6:,.1f} MB = {bpt:,.0f} bytes/thread   target "
+            f"<={SPAWN_TARGET_SECONDS:g} s: {'met' if secs <= SPAWN_TARGET_SECONDS else 'NOT met'}; "
+            f"<={SPAWN_TARGET_BYTES} bytes/thread: "
+            f"{'met' if bpt <= SPAWN_TARGET_BYTES else 'NOT met'}")
+    return lines
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    results = config.stash.get(RESULTS_KEY, None)
+    if not results:
+        return
+    meta = results.get("meta", {})
+    tr = terminalreporter
+    tr.write_sep("=", "pykernel switch benchmarks")
+    if meta:
+        tr.write_line(
+            f"1 CPU, round robin, quantum {meta['quantum']} ns, zero switch cost, CPU-bound "
+            f"threads; median over {meta['rounds']} rounds ({meta['slow_rounds']} for SimPy and "
+            f"spawn) after {meta['warmup_rounds']} warm-up round(s)")
+    tr.write_line(
+        f"Python {platform.python_version()} on {platform.machine()} {platform.system()}, "
+        f"{os.cpu_count()} CPUs; {sys.executable}")
+    tr.write_line("")
+    for line in summary_lines(results):
+        tr.write_line(line)
+    tr.write_line("")
+    tr.write_line("Absolute rates vary ~30% between runs on shared machines; compare the "
+                  "same-run ratios.")

@@ -1,0 +1,96 @@
+"""The README, the guide and the examples say what the code does.
+
+Every ```python block in README.md and docs/*.md runs; where a print(...)
+line carries a trailing comment, or is followed by comment-only lines, the
+printed lines must be what those comments say (a comment may go on with an
+explanation after the printed text)."""
+
+import io
+import os
+import re
+import runpy
+import subprocess
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCKS = [(doc, i, block) for doc in DOCS
+          for i, block in enumerate(re.findall(r"```python\n(.*?)```", doc.read_text(), re.S))]
+
+
+def expected_lines(block: str) -> list[str]:
+    """Comments that state printed output, in order."""
+    out, after_print = [], False
+    for line in block.splitlines():
+        code, _, comment = line.partition("#")
+        if "print(" in code:
+            after_print = True
+            if comment.strip():
+                out.append(comment.strip())
+        elif not code.strip() and comment.strip() and after_print:
+            out.append(comment.strip())
+        elif code.strip():
+            after_print = after_print and code.startswith((" ", "\t"))
+    return out
+
+
+def matches(printed: str, stated: str) -> bool:
+    return stated == printed or (stated.startswith(printed) and stated[len(printed)] in " ,(")
+
+
+@pytest.mark.parametrize("doc,index,block", BLOCKS,
+                         ids=[f"{d.name}-{i}" for d, i, _ in BLOCKS])
+def test_doc_example_prints_what_it_says(doc, index, block):
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        exec(compile(block, f"{doc.name}[{index}]", "exec"), {"__name__": "__doc_example__"})
+    printed = [line.strip() for line in buf.getvalue().splitlines()]
+    stated = expected_lines(block)
+    assert len(printed) >= len(stated)
+    for p, s in zip(printed, stated):
+        assert matches(p, s), f"printed {p!r}, the text says {s!r}"
+
+
+def test_readme_first_example_is_examples_first_py():
+    readme = (ROOT / "README.md").read_text()
+    first = re.findall(r"```python\n(.*?)```", readme, re.S)[0]
+    assert first.strip() in (ROOT / "examples" / "first.py").read_text()
+
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs(path, monkeypatch):
+    # million.py takes its size from argv; a small one keeps the suite fast
+    monkeypatch.setattr(sys, "argv", [str(path), "2000"])
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        runpy.run_path(str(path), run_name="__main__")
+    assert buf.getvalue().strip()
+
+
+def test_cli_demo_prints_a_table_for_every_policy():
+    out = subprocess.run([sys.executable, "-m", "pykernel", "demo"], capture_output=True,
+                         text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    for policy in ("FIFO()", "SJF()", "STCF()", "RoundRobin(quantum=4000000)"):
+        assert policy in out
+    assert "avg turnaround" in out
+
+
+def test_cli_help_for_every_command():
+    for argv in (["--help"], ["demo", "--help"]):
+        r = subprocess.run([sys.executable, "-m", "pykernel", *argv], capture_output=True, text=True)
+        assert r.returncode == 0 and "usage: pykernel" in r.stdout
+
+
+def test_cli_bad_argument_is_an_error_message_not_a_traceback():
+    r = subprocess.run([sys.executable, "-m", "pykernel", "demo", "--cpus", "0"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "cpus must be between 1 and 256" in r.stderr
+    assert "Traceback" not in r.stderr
