@@ -16,7 +16,7 @@ SOURCES = sorted(str(p.relative_to(HERE.parent)) for p in HERE.glob("pk_*.c"))
 ffibuilder = FFI()
 ffibuilder.cdef((HERE / "pk_api.h").read_text())
 
-cflags = ["-std=c11", "-O2", "-Wall", "-Wextra"]
+cflags = ["-std=c11", "-O3", "-Wall", "-Wextra"]
 ldflags = []
 if os.environ.get("PYKERNEL_SANITIZE"):
     san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",

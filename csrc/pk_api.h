@@ -51,7 +51,6 @@
  * Script threads use the registers as follows (see pk_script.c):
  *   x[1]  remaining ns of the timed operation in progress (compute/io/sleep)
  *   x[2]  loop depth (number of active loops)
- *   x[3]  instructions retired
  *   x[16 + i]  iteration counter of the loop at depth i (i < 16)
  * Python-bodied (host) threads use x[1] the same way, and
  *   x[4]  the next operation the host supplied (PK_OP_*)
@@ -65,7 +64,6 @@ typedef struct pk_regs {
 
 #define PK_REG_REM    1
 #define PK_REG_DEPTH  2
-#define PK_REG_IRET   3
 #define PK_REG_LOOP0  16
 #define PK_REG_HOST_OP  4
 #define PK_REG_HOST_ARG 5

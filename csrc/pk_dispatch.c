@@ -130,7 +130,7 @@ static void block(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state, uint64_t
     t->state = state;
     t->since = k->now;
     t->nvcsw++;
-    c->idle_since = k->now;                /* until c picks another thread */
+    c->idle_since = k->now;                /* c is idle until it picks again */
     /* cannot fail: pk_spawn reserved one event slot per thread */
     pk_evq_post(k, &k->evq, sat_add(k->now, ns), PK_EV_WAKE, t->tid);
 }
@@ -245,18 +245,19 @@ static int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
             keep_running(k, c, t, true);
             return -1;
         }
-        pk_cpu_save(c, t);
+        pk_cpu_save(c, t);                  /* next != NULL: t was queued */
         t->cpu = -1;
         if (why == PK_ENQ_YIELD) t->nvcsw++; else t->nivcsw++;
-        c->curr = NULL;
-        c->idle_since = k->now;
+        switch_to(k, c, next);
+        return -1;
     }
     if (!next) {                            /* nothing to run: c is idle */
+        c->curr = NULL;
         idle_mark(k, c->id);
         pk_cpu_set_timer(k, c, PK_FOREVER);
         return -1;
     }
-    c->idle += k->now - c->idle_since;
+    c->idle += k->now - c->idle_since;      /* c was idle since then */
     switch_to(k, c, next);
     return -1;
 }
@@ -295,7 +296,10 @@ static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
     case PK_OP_EXIT:
         if ((int64_t)arg < INT32_MIN || (int64_t)arg > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
         break;
-    case PK_OP_YIELD: case PK_OP_KILL: break;
+    case PK_OP_YIELD: break;
+    case PK_OP_KILL:
+        if (arg == PK_KILL_NONE || arg > PK_KILL_BAD_OP) return PK_ERR_INVALID_ARGS;
+        break;
     default: return PK_ERR_INVALID_ARGS;
     }
     pk_regs *r = &k->host_cpu->regs;
@@ -320,25 +324,31 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
     }   /* else an operation for a thread killed during its step: dropped */
 
     uint64_t limit = k->cfg.livelock_steps + 8ull * k->threads.count;
-    for (uint64_t steps = 0;;) {
+    uint64_t steps = 0;
+    int64_t ret;
+    for (;;) {
         pk_time te = pk_evq_top_time(&k->evq);
         pk_cpu *c = pk_cputree_min(k);
         pk_time tc = c->timer;
         pk_time t = te <= tc ? te : tc;
-        if (t == PK_FOREVER)
-            return k->live_threads ? PK_STOP_DEADLOCK : PK_STOP_IDLE;
+        if (t == PK_FOREVER) {
+            ret = k->live_threads ? PK_STOP_DEADLOCK : PK_STOP_IDLE;
+            break;
+        }
         if (t >= until) {
             k->now = until;
-            return PK_STOP_UNTIL;
+            ret = PK_STOP_UNTIL;
+            break;
         }
         if (t != k->same_time) {
             k->same_time = t;
             k->same_steps = 0;
         } else if (++k->same_steps > limit) {
-            return PK_STOP_LIVELOCK;
+            ret = PK_STOP_LIVELOCK;
+            break;
         }
         k->now = t;
-        k->steps++;
+        steps++;
         if (te <= tc) {
             pk_event e;
             pk_evq_pop(&k->evq, &e);
@@ -346,10 +356,12 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             pk_digest(k, e.time, (e.arg << 8) | pk_event_kind(&e));
             event_handlers[pk_event_kind(&e)](k, &e);
         } else {
-            int64_t tid = cpu_service(k, c);
-            if (tid >= 0) return tid;
-            if (PK_UNLIKELY(k->broken)) return PK_ERR_INTERNAL;
+            ret = cpu_service(k, c);
+            if (ret >= 0) break;
+            if (PK_UNLIKELY(k->broken)) { ret = PK_ERR_INTERNAL; break; }
         }
-        if (++steps >= max_steps) return PK_STOP_BUDGET;
+        if (steps >= max_steps) { ret = PK_STOP_BUDGET; break; }
     }
+    k->steps += steps;
+    return ret;
 }

@@ -193,7 +193,10 @@ int pk_thread_info_get(pk_kernel *k, uint32_t tid, pk_thread_info *out) {
 int pk_thread_regs_get(pk_kernel *k, uint32_t tid, pk_regs *out) {
     if (!k || !out || tid >= k->threads.count) return PK_ERR_INVALID_ARGS;
     const pk_thread *t = pk_thread_at(k, tid);
-    *out = t->state == PK_TS_RUNNING ? k->cpus[t->cpu].regs : t->regs;
+    if (t->state != PK_TS_RUNNING) { *out = t->regs; return PK_OK; }
+    const pk_cpu *c = &k->cpus[t->cpu];
+    *out = c->regs;                       /* live, less what ran since the last charge */
+    if (k->now > c->seg_start) out->x[PK_REG_REM] -= k->now - c->seg_start;
     return PK_OK;
 }
 

@@ -3,8 +3,7 @@
  *
  * Register use (also in pk_api.h): pc = index of the next instruction,
  * x[REM] = remaining ns of the compute in progress, x[DEPTH] = active
- * loops, x[LOOP0 + i] = iterations left of the loop at depth i,
- * x[IRET] = instructions retired. */
+ * loops, x[LOOP0 + i] = iterations left of the loop at depth i. */
 #include <string.h>
 #include "pk_core.h"
 
@@ -107,38 +106,41 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
     pk_regs *r = &c->regs;
     const pk_prog *p = &k->progs[t->prog];
     const pk_op *ops = p->ops;
-    uint64_t n = p->nops;
+    const uint64_t n = p->nops;
+    uint64_t pc = r->pc;
+    int act = PK_ACT_AGAIN;
     r->flags |= PK_RF_STARTED;
     for (unsigned budget = AGAIN_BUDGET; budget; budget--) {
-        uint64_t pc = r->pc;
-        if (pc >= n) { *arg = 0; return PK_ACT_EXIT; }   /* fell off the end: exit(0) */
-        const pk_op *op = &ops[pc];
-        r->pc = pc + 1;
-        r->x[PK_REG_IRET]++;
+        if (pc >= n) { *arg = 0; act = PK_ACT_EXIT; break; }  /* ran off the end: exit(0) */
+        const pk_op *op = &ops[pc++];
         switch (op->code) {
         case PK_OP_COMPUTE:
-            if (op->b) { r->x[PK_REG_REM] = op->b; return PK_ACT_RUN; }
+            if (!op->b) continue;
+            r->x[PK_REG_REM] = op->b;
+            act = PK_ACT_RUN;
             break;
-        case PK_OP_IO: *arg = op->b; return PK_ACT_BLOCK;
-        case PK_OP_SLEEP: *arg = op->b; return PK_ACT_SLEEP;
-        case PK_OP_YIELD: return PK_ACT_YIELD;
-        case PK_OP_EXIT: *arg = op->b; return PK_ACT_EXIT;
+        case PK_OP_IO: *arg = op->b; act = PK_ACT_BLOCK; break;
+        case PK_OP_SLEEP: *arg = op->b; act = PK_ACT_SLEEP; break;
+        case PK_OP_YIELD: act = PK_ACT_YIELD; break;
+        case PK_OP_EXIT: *arg = op->b; act = PK_ACT_EXIT; break;
         case PK_OP_LOOP:
-            if (op->b == 0) r->pc = (uint64_t)op->a + 1;
+            if (op->b == 0) pc = (uint64_t)op->a + 1;
             else r->x[PK_REG_LOOP0 + r->x[PK_REG_DEPTH]++] = op->b;
-            break;
+            continue;
         case PK_OP_ENDLOOP: {
             uint64_t d = r->x[PK_REG_DEPTH] - 1;
-            if (--r->x[PK_REG_LOOP0 + d]) r->pc = (uint64_t)op->a + 1;
+            if (--r->x[PK_REG_LOOP0 + d]) pc = (uint64_t)op->a + 1;
             else r->x[PK_REG_DEPTH] = d;
-            break;
+            continue;
         }
         default:                      /* unreachable: validated at load */
             k->broken = 1;
-            return PK_ACT_AGAIN;
+            break;
         }
+        break;
     }
-    return PK_ACT_AGAIN;
+    r->pc = pc;
+    return act;
 }
 
 const pk_body_ops pk_script_body = { script_advance };

@@ -27,6 +27,8 @@ _REASONS = {
     lib.PK_STOP_DEADLOCK: "deadlock", lib.PK_STOP_LIVELOCK: "livelock",
 }
 _KILL, _EXIT = lib.PK_OP_KILL, lib.PK_OP_EXIT
+# the operation codes a Python body may yield (ctx makes them)
+_BODY_OPS = frozenset((lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP, lib.PK_OP_YIELD, _EXIT))
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
@@ -430,7 +432,7 @@ class Kernel:
             pid = entry[1] if entry else self._hosts.pop(tid, (None, None, None))[2]
             self._errors[pid] = exc
             return (_KILL, lib.PK_KILL_EXCEPTION)
-        if type(y) is tuple and len(y) == 2:
+        if type(y) is tuple and len(y) == 2 and y[0] in _BODY_OPS:
             return y
         entry[0].close()
         self._gens.pop(tid, None)
@@ -445,7 +447,8 @@ class Kernel:
         if entry is not None:
             entry[0].close()
             self._errors[entry[1]] = ValueError(
-                f"the core refused operation {op} with argument {arg} (status {status})")
+                f"a Python thread body yielded operation ({op!r}, {arg!r}), which the kernel "
+                f"refused (status {status}); yield operations made by ctx, e.g. ctx.compute(10)")
         return (_KILL, lib.PK_KILL_BAD_OP)
 
     def run(self, until: int | None = None, progress: bool | None = None) -> RunResult:
@@ -481,7 +484,12 @@ class Kernel:
         try:
             while True:
                 last = r
-                r = run(kp, until_c, budget, op, arg); delivered = op; op = 0  # noqa: E702
+                try:
+                    r = run(kp, until_c, budget, op, arg); delivered = op; op = 0  # noqa: E702
+                except (OverflowError, TypeError):   # argument not a uint64: never reached C
+                    r = last
+                    op, arg = self._bad_op(last, lib.PK_ERR_OUT_OF_RANGE, op, arg)
+                    continue
                 if r >= 0:
                     op, arg = step(r)
                 elif r == lib.PK_STOP_BUDGET:
