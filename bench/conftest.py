@@ -97,7 +97,7 @@ def summary_lines(results: dict) -> list[str]:
             target = []
             want = RATE_TARGETS.get((w, n))
             if want is not None:
-                target.append(f">={_rate(want)}: {'met' if rate >= want else 'NOT met'}")
+                target.append(f">={want / 1e6:g} M/s: {'met' if rate >= want else 'NOT met'}")
             want = SIMPY_RATIO_TARGETS.get(w)
             if want is not None and vs_simpy is not None:
                 target.append(f">={want:g}x SimPy: {'met' if vs_simpy >= want else 'NOT met'}")
@@ -117,12 +117,19 @@ def summary_lines(results: dict) -> list[str]:
     for (w, n) in sorted(k for k in keys if k[0] == "spawn"):
         v = results[(w, n)]
         secs, bpt = v["seconds"], v["bytes_per_thread"]
-        lines.append("")
+        if lines:
+            lines.append("")
+        first = v.get("first_round_seconds")
         lines.append(
-            f"spawn_many(script program, {n:,}): {secs:.3f} s ({n / secs / 1e6:,.2f} M threads/s), "
-            f"C memory {v['memory_bytes'] / 1e6:,.1f} MB = {bpt:,.0f} bytes/thread   target "
-            f"<={SPAWN_TARGET_SECONDS:g} s: {'met' if secs <= SPAWN_TARGET_SECONDS else 'NOT met'}; "
-            f"<={SPAWN_TARGET_BYTES} bytes/thread: "
+            f"spawn_many(script program, {n:,}) into an empty kernel: {secs:.3f} s median "
+            f"({n / secs / 1e6:,.2f} M threads/s)"
+            + (f"; first (warm-up) round {first:.3f} s" if first is not None else ""))
+        lines.append(
+            f"  C memory after it: {v['memory_bytes'] / 1e6:,.1f} MB = {bpt:,.0f} bytes/thread")
+        slow = max(secs, first or 0.0)
+        lines.append(
+            f"  target <={SPAWN_TARGET_SECONDS:g} s: {'met' if slow <= SPAWN_TARGET_SECONDS else 'NOT met'}"
+            f" (slower of median and first round); <={SPAWN_TARGET_BYTES} bytes/thread: "
             f"{'met' if bpt <= SPAWN_TARGET_BYTES else 'NOT met'}")
     return lines
 
@@ -135,11 +142,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     meta = results.get("meta", {})
     tr = terminalreporter
     tr.write_sep("=", "pykernel switch benchmarks")
-    if meta:
+    if config.getoption("benchmark_disable", False):
+        tr.write_line("1 CPU, round robin, zero switch cost, CPU-bound threads; "
+                      "--benchmark-disable: one call per benchmark, timed only by the suite "
+                      "(a smoke test, not a measurement)")
+    elif meta:
         tr.write_line(
             f"1 CPU, round robin, quantum {meta['quantum']} ns, zero switch cost, CPU-bound "
-            f"threads; median over {meta['rounds']} rounds ({meta['slow_rounds']} for SimPy and "
-            f"spawn) after {meta['warmup_rounds']} warm-up round(s)")
+            f"threads; median over {meta['rounds']} rounds ({meta['slow_rounds']} for SimPy) "
+            f"after {meta['warmup_rounds']} warm-up round(s)")
     tr.write_line(
         f"Python {platform.python_version()} on {platform.machine()} {platform.system()}, "
         f"{os.cpu_count()} CPUs; {sys.executable}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import operator
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -301,6 +303,20 @@ class Kernel:
         self._waiting: int | None = None     # host thread waiting for its op
         self._resume: tuple | None = None    # (op, arg) computed for it
         self._running = False
+        # One host thread at a time may change the kernel: run() releases
+        # the GIL while the core simulates, and a spawn from another host
+        # thread must not reallocate what the loop is using.
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def _exclusive(self, what: str):
+        if not self._lock.acquire(blocking=False):
+            raise BadState(f"cannot {what}: this kernel is in use by another host thread "
+                           f"(a Kernel is used from one thread at a time)")
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     # ---- programs and processes -----------------------------------------
 
@@ -348,17 +364,22 @@ class Kernel:
             from .errors import NoMemory
             raise NoMemory(f"spawning {count} more would exceed the kernel's limit of "
                            f"max_threads={self.max_threads} threads")
-        prog = self._load(program)
-        a = ffi.new("pk_spawn_args *")
-        a.prog, a.at, a.priority, a.nice, a.burst = prog, at, priority, nice, burst
-        first_pid = ffi.new("uint32_t *")
-        first_tid = ffi.new("uint32_t *")
-        check(lib.pk_spawn(self._kp, a, count, first_pid, first_tid), f"spawn {program.name!r}")
-        if program.kind == "python":
-            fn = program.fn
-            for i in range(count):
-                self._hosts[first_tid[0] + i] = (fn, args, first_pid[0] + i)
-        return first_pid[0]
+        with self._exclusive("spawn"):
+            prog = self._load(program)
+            a = ffi.new("pk_spawn_args *")
+            a.prog, a.at, a.priority, a.nice, a.burst = prog, at, priority, nice, burst
+            first_pid = ffi.new("uint32_t *")
+            first_tid = ffi.new("uint32_t *")
+            check(lib.pk_spawn(self._kp, a, count, first_pid, first_tid), f"spawn {program.name!r}")
+            if program.kind == "python":
+                fn = program.fn
+                for i in range(count):
+                    self._hosts[first_tid[0] + i] = (fn, args, first_pid[0] + i)
+            return first_pid[0]
+
+    def _kill(self, pid: int) -> None:
+        with self._exclusive("kill"):
+            check(lib.pk_proc_kill(self._kp, pid, lib.PK_KILL_HOST), f"kill pid {pid}")
 
     def spawn(self, program: Program, name: str | None = None, at: int | None = None,
               nice: int = 0, priority: int = 0, burst: int | None = None,
@@ -473,6 +494,10 @@ class Kernel:
                            "Spawn more processes before running it again.")
         if self._running:
             raise BadState("this kernel is already running (run() is not re-entrant)")
+        with self._exclusive("run"):
+            return self._run(until_c, now, raw, progress)
+
+    def _run(self, until_c: int, now: int, raw, progress) -> RunResult:
         self._running = True
         bar = _Progress(self, progress, until_c)
         sw0, steps0, t0 = raw.context_switches, raw.steps, time.perf_counter()

@@ -219,7 +219,7 @@ class Process:
     def kill(self) -> None:
         """Kill the process now (outside or inside a run). Its threads stop
         wherever they are; ``state`` becomes "killed"."""
-        check(lib.pk_proc_kill(self._k._kp, self.pid, lib.PK_KILL_HOST), f"kill pid {self.pid}")
+        self._k._kill(self.pid)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Process) and other._k is self._k and other.pid == self.pid
