@@ -2,7 +2,9 @@
  * baseline of bench/: save 32 registers + pc + sp + page-table root of
  * the outgoing context into its control block, pick the next from a ring,
  * restore it.  No events, no policy, no accounting: the floor that the
- * dispatcher's own switch rate is compared against. */
+ * dispatcher's own switch rate is compared against.  It is compiled with
+ * the same instruction-set clones as pk_kernel_run, so the comparison is
+ * like for like. */
 #include <stdlib.h>
 #include "pk_core.h"
 
@@ -11,6 +13,7 @@ typedef struct bare_ctx {
     struct bare_ctx *next;
 } bare_ctx;
 
+PK_HOT_CLONES
 uint64_t pk_bench_bare_switch(uint32_t n, uint64_t switches) {
     if (n == 0 || n > (1u << 24)) return 0;
     bare_ctx *ctx = calloc(n, sizeof *ctx);

@@ -94,7 +94,7 @@ static void cpu_go_idle(pk_kernel *k, pk_cpu *c) {
 
 /* Start running next on c: the context switch.  The switch cost is the
  * CPU's overhead; next's wait ends when it actually starts to run. */
-static void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next) {
+static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next) {
     pk_time start = sat_add(k->now, k->cfg.costs.switch_ns);
     k->context_switches++;
     c->switches++;
@@ -189,7 +189,7 @@ static inline void keep_running(pk_kernel *k, pk_cpu *c, pk_thread *t, bool new_
 /* Service CPU c at k->now.  Returns -1, or the tid of a host-bodied
  * thread that needs its next operation (c's timer stays at now, so the
  * service resumes exactly here on the next pk_kernel_run). */
-static int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
+static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
     pk_thread *t = c->curr;
     unsigned why = 0;                       /* PK_ENQ_* if t leaves running */
     if (t) {
@@ -311,6 +311,7 @@ static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
     return PK_OK;
 }
 
+PK_HOT_CLONES
 int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
                       uint32_t host_op, uint64_t host_arg) {
     if (!k) return PK_ERR_INVALID_ARGS;
