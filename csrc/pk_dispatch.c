@@ -115,6 +115,7 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next)
 /* t stops running on c (it blocks, exits or is killed). */
 static void leave_cpu(pk_kernel *k, pk_cpu *c, pk_thread *t) {
     if (k->now < c->seg_start) {           /* cut short while switching in */
+        if (t->first_run == c->seg_start) t->first_run = PK_FOREVER;  /* never ran */
         c->overhead -= c->seg_start - k->now;
         t->wait -= c->seg_start - k->now;
         c->seg_start = k->now;
@@ -157,14 +158,15 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
     }
     default: break;                        /* NEW: its arrival becomes stale */
     }
+    /* a thread killed before it arrived never existed: an empty lifetime */
+    t->finish = t->state == PK_TS_NEW ? t->arrival : k->now;
     t->state = PK_TS_EXITED;
-    t->finish = k->now;
     k->live_threads--;
     pk_digest(k, k->now, ((uint64_t)(uint32_t)code << 32) | t->tid);
 
     pk_proc *p = pk_proc_at(k, t->pid);
     if (--p->live_threads == 0) {
-        p->finish = k->now;
+        p->finish = p->state == PK_PS_NEW ? p->arrival : k->now;
         p->exit_code = code;
         p->kill_reason = reason;
         p->state = reason ? PK_PS_KILLED : PK_PS_EXITED;
@@ -264,26 +266,48 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
 
 /* ---- events ------------------------------------------------------------- */
 
+static bool arrival_stale(pk_kernel *k, const pk_event *e) {
+    return pk_thread_at(k, (uint32_t)e->arg)->state != PK_TS_NEW;   /* killed before */
+}
+
 static void on_arrival(pk_kernel *k, const pk_event *e) {
     pk_thread *t = pk_thread_at(k, (uint32_t)e->arg);
-    if (t->state != PK_TS_NEW) return;     /* killed before it arrived */
     pk_proc *p = pk_proc_at(k, t->pid);
     if (p->state == PK_PS_NEW) p->state = PK_PS_ALIVE;
     pk_thread_make_ready(k, t, PK_ENQ_NEW);
 }
 
+static bool wake_stale(pk_kernel *k, const pk_event *e) {
+    uint8_t st = pk_thread_at(k, (uint32_t)e->arg)->state;
+    return st != PK_TS_BLOCKED && st != PK_TS_SLEEPING;              /* killed meanwhile */
+}
+
 static void on_wake(pk_kernel *k, const pk_event *e) {
     pk_thread *t = pk_thread_at(k, (uint32_t)e->arg);
-    if (t->state != PK_TS_BLOCKED && t->state != PK_TS_SLEEPING) return;
     t->blocked += k->now - t->since;
     pk_thread_make_ready(k, t, PK_ENQ_WAKE);
 }
 
-/* One handler per event kind; subsystems add their kinds here. */
-static void (*const event_handlers[PK_EV_KINDS])(pk_kernel *, const pk_event *) = {
-    [PK_EV_ARRIVAL] = on_arrival,
-    [PK_EV_WAKE] = on_wake,
+/* One entry per event kind; subsystems add their kinds here.  stale()
+ * says that an event no longer applies (its thread was killed); stale
+ * events are dropped without advancing time, so they never extend a run. */
+static const struct {
+    void (*handle)(pk_kernel *, const pk_event *);
+    bool (*stale)(pk_kernel *, const pk_event *);
+} event_kinds[PK_EV_KINDS] = {
+    [PK_EV_ARRIVAL] = { on_arrival, arrival_stale },
+    [PK_EV_WAKE] = { on_wake, wake_stale },
 };
+
+/* Earliest event time, after dropping stale events from the front. */
+static inline pk_time next_event_time(pk_kernel *k) {
+    pk_evq *q = &k->evq;
+    while (q->n && event_kinds[pk_event_kind(&q->heap[0])].stale(k, &q->heap[0])) {
+        pk_event e;
+        pk_evq_pop(q, &e);
+    }
+    return pk_evq_top_time(q);
+}
 
 /* ---- the loop ----------------------------------------------------------- */
 
@@ -328,7 +352,7 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
     uint64_t steps = 0;
     int64_t ret;
     for (;;) {
-        pk_time te = pk_evq_top_time(&k->evq);
+        pk_time te = next_event_time(k);
         pk_cpu *c = pk_cputree_min(k);
         pk_time tc = c->timer;
         pk_time t = te <= tc ? te : tc;
@@ -355,7 +379,7 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             pk_evq_pop(&k->evq, &e);
             k->events++;
             pk_digest(k, e.time, (e.arg << 8) | pk_event_kind(&e));
-            event_handlers[pk_event_kind(&e)](k, &e);
+            event_kinds[pk_event_kind(&e)].handle(k, &e);
         } else {
             ret = cpu_service(k, c);
             if (ret >= 0) break;

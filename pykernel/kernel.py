@@ -489,9 +489,11 @@ class Kernel:
             if until_c < now:
                 raise ValueError(f"run until={until_c} is in the past (now is {now} ns)")
         raw = self._stats_raw()
-        if raw.live_threads == 0 and raw.pending_events == 0:
-            raise BadState("the kernel has finished: every process has exited. "
-                           "Spawn more processes before running it again.")
+        if raw.live_threads == 0:
+            if raw.threads:
+                raise BadState("the kernel has finished: every process has exited. "
+                               "Spawn more processes before running it again.")
+            raise BadState("nothing to run: spawn processes before running the kernel")
         if self._running:
             raise BadState("this kernel is already running (run() is not re-entrant)")
         with self._exclusive("run"):
