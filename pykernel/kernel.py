@@ -195,7 +195,13 @@ class ProcessGroup(Sequence):
 
 
 class _Progress:
-    """A one-line progress display on stderr for long runs."""
+    """A one-line progress display on stderr for long runs: simulated time
+    (and the fraction of ``until`` done) and simulated switches per host
+    second. Shown after ``delay`` host seconds, refreshed every
+    ``interval``."""
+
+    delay = 1.0
+    interval = 0.5
 
     def __init__(self, kernel: "Kernel", enabled: bool | None, until: int):
         self.k = kernel
@@ -210,7 +216,7 @@ class _Progress:
         if not self.enabled:
             return
         t = time.perf_counter()
-        if t - self.last < 0.5 or (not self.shown and t - self.t0 < 1.0):
+        if t - self.last < self.interval or (not self.shown and t - self.t0 < self.delay):
             return
         self.last = t
         self.shown = True
@@ -387,10 +393,12 @@ class Kernel:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
-        ``nice`` (-20..19) and ``priority`` (Priority policy; lower runs
-        first) set its scheduling parameters; ``burst`` declares its CPU
-        burst for SJF/STCF (scripts declare their total compute by
-        default); ``args`` are passed to a Python body after ``ctx``.
+        ``priority``: for the Priority policy (lower runs first).
+        ``nice`` (-20..19) is recorded for the fair-share policies, which
+        are planned; the policies available now do not use it.
+        ``burst`` declares its CPU burst for SJF/STCF (scripts declare
+        their total compute by default); ``args`` are passed to a Python
+        body after ``ctx``.
         """
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")

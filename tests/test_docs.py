@@ -6,7 +6,6 @@ printed lines must be what those comments say (a comment may go on with an
 explanation after the printed text)."""
 
 import io
-import os
 import re
 import runpy
 import subprocess
@@ -74,23 +73,30 @@ def test_example_runs(path, monkeypatch):
     assert buf.getvalue().strip()
 
 
-def test_cli_demo_prints_a_table_for_every_policy():
-    out = subprocess.run([sys.executable, "-m", "pykernel", "demo"], capture_output=True,
-                         text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+def cli(*argv, cwd):
+    """Run `python -m pykernel ARGV` from cwd (not the source tree, so that
+    the installed package is the one imported)."""
+    return subprocess.run([sys.executable, "-m", "pykernel", *argv], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_cli_demo_prints_a_table_for_every_policy(tmp_path):
+    r = cli("demo", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
     for policy in ("FIFO()", "SJF()", "STCF()", "RoundRobin(quantum=4000000)"):
         assert policy in out
     assert "avg turnaround" in out
 
 
-def test_cli_help_for_every_command():
+def test_cli_help_for_every_command(tmp_path):
     for argv in (["--help"], ["demo", "--help"]):
-        r = subprocess.run([sys.executable, "-m", "pykernel", *argv], capture_output=True, text=True)
+        r = cli(*argv, cwd=tmp_path)
         assert r.returncode == 0 and "usage: pykernel" in r.stdout
 
 
-def test_cli_bad_argument_is_an_error_message_not_a_traceback():
-    r = subprocess.run([sys.executable, "-m", "pykernel", "demo", "--cpus", "0"],
-                       capture_output=True, text=True)
+def test_cli_bad_argument_is_an_error_message_not_a_traceback(tmp_path):
+    r = cli("demo", "--cpus", "0", cwd=tmp_path)
     assert r.returncode == 2
     assert "cpus must be between 1 and 256" in r.stderr
     assert "Traceback" not in r.stderr
