@@ -45,7 +45,8 @@ class Stats:
     ``wait`` = total time ready but not running (including the context
     switch that finally brings the thread in), ``blocked`` = total time in
     io or sleep. For a finished thread ``cpu_time + wait + blocked ==
-    turnaround``. Fields that have not happened yet are None.
+    turnaround``. Fields that have not happened yet are None. A process
+    killed before it arrived has an empty lifetime: ``finish == arrival``.
 
     ``voluntary_switches`` counts the times the thread gave up the CPU
     itself (io, sleep, a yield that let another thread run);
