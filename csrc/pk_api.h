@@ -110,12 +110,32 @@ typedef struct pk_op {
 #define PK_KILL_EXCEPTION 2   /* a Python thread body raised              */
 #define PK_KILL_BAD_OP    3   /* a Python thread body yielded a bad op    */
 
-/* ---- scheduling policies ------------------------------------------------ */
+/* ---- scheduling policies ------------------------------------------------
+ * The kernel's policy (the fair class).  Ids are stable. */
 #define PK_POLICY_FIFO     1
 #define PK_POLICY_SJF      2
 #define PK_POLICY_STCF     3
 #define PK_POLICY_RR       4
 #define PK_POLICY_PRIORITY 5
+#define PK_POLICY_CFS      6
+#define PK_POLICY_EEVDF    7
+#define PK_POLICY_MLFQ     8
+#define PK_POLICY_LOTTERY  9
+#define PK_POLICY_STRIDE   10
+#define PK_POLICY_EDF      11
+#define PK_POLICY_RM       12
+#define PK_POLICY_HOST     13   /* a policy written in Python */
+#define PK_MAX_PARAMS      64
+
+/* ---- scheduling classes of a thread (man 7 sched) ------------------------ */
+#define PK_CLASS_OTHER 0   /* the kernel's policy (SCHED_OTHER)            */
+#define PK_CLASS_FIFO  1   /* SCHED_FIFO, rt_prio 1..99, above OTHER       */
+#define PK_CLASS_RR    2   /* SCHED_RR, rt_prio 1..99, above OTHER         */
+
+/* ---- thread attributes changeable at run time --------------------------- */
+#define PK_ATTR_NICE     1
+#define PK_ATTR_PRIORITY 2
+#define PK_ATTR_TICKETS  3
 
 /* ---- program kinds ------------------------------------------------------ */
 #define PK_BODY_SCRIPT 0
@@ -123,6 +143,8 @@ typedef struct pk_op {
 
 typedef struct pk_costs {
     uint64_t switch_ns;    /* charged to the CPU for each context switch   */
+    uint64_t migrate_ns;   /* added to the switch that brings in a thread
+                              just moved from another CPU's run queue      */
 } pk_costs;
 
 typedef struct pk_config {
@@ -134,15 +156,27 @@ typedef struct pk_config {
     uint64_t seed;             /* seeds the kernel's random generator     */
     uint64_t livelock_steps;   /* steps at one instant before LIVELOCK    */
     pk_costs costs;
+    uint32_t shared_rq;        /* 1: one run queue for every CPU          */
+    uint32_t nparams;          /* policy parameters in params[]           */
+    uint64_t balance_ns;       /* load-balancing period (per-CPU queues); 0: never */
+    uint64_t rt_slice;         /* SCHED_RR time slice (> 0)               */
+    uint64_t rt_runtime;       /* real-time throttling: runtime per period; 0: off */
+    uint64_t rt_period;
+    uint64_t params[64];       /* policy-specific, documented per policy  */
 } pk_config;
 
 typedef struct pk_spawn_args {
     uint32_t prog;
-    uint32_t pad;
+    uint32_t sclass;           /* PK_CLASS_*                              */
     uint64_t at;               /* arrival time, >= now                    */
-    int32_t  priority;         /* Priority policy: lower runs first       */
+    int32_t  priority;         /* static priority (Priority, RM, ...)     */
     int32_t  nice;             /* -20 .. 19                               */
     uint64_t burst;            /* declared CPU burst, or PK_NO_BURST      */
+    uint32_t rt_prio;          /* 1..99 for PK_CLASS_FIFO / PK_CLASS_RR   */
+    uint32_t tickets;          /* Lottery / Stride share (>= 1)           */
+    int32_t  cpu;              /* first run queue, or -1: the kernel picks */
+    uint32_t has_affinity;     /* 0: every CPU; 1: affinity[] below       */
+    uint64_t affinity[4];      /* bit i: may run on CPU i                 */
 } pk_spawn_args;
 
 typedef struct pk_thread_info {
@@ -156,6 +190,10 @@ typedef struct pk_thread_info {
     uint64_t finish;           /* PK_FOREVER until it exits                */
     uint64_t cpu_time, wait, blocked;
     uint64_t voluntary_switches, involuntary_switches;
+    uint32_t sclass, rt_prio;
+    uint32_t rq_cpu;           /* run queue holding it (or last), 0xffff: none yet */
+    uint32_t migrations;
+    uint32_t tickets, pad;
 } pk_thread_info;
 
 typedef struct pk_proc_info {
@@ -169,6 +207,7 @@ typedef struct pk_proc_info {
     uint64_t arrival, first_run, finish;
     uint64_t cpu_time, wait, blocked;
     uint64_t voluntary_switches, involuntary_switches;
+    uint64_t migrations;
 } pk_proc_info;
 
 typedef struct pk_cpu_stats {
@@ -176,6 +215,8 @@ typedef struct pk_cpu_stats {
     uint64_t switches;
     int32_t  running_tid;      /* -1 when idle                            */
     uint32_t pad;
+    uint64_t queued;           /* threads in this CPU's run queue         */
+    uint64_t migrations_in;    /* threads moved to this CPU's run queue   */
 } pk_cpu_stats;
 
 typedef struct pk_kernel_stats {
@@ -188,7 +229,18 @@ typedef struct pk_kernel_stats {
     uint64_t ready;            /* threads in the run queue                */
     uint64_t pending_events;
     uint64_t memory_bytes;     /* bytes the core holds from malloc        */
+    uint64_t migrations;       /* moves between run queues                */
+    uint64_t balance_runs;     /* periodic load-balancing passes          */
 } pk_kernel_stats;
+
+/* Scheduling latency (ready after a wake-up or arrival -> running) as a
+ * log-linear histogram: values 0..15 have their own bucket; above, each
+ * power of two is split in 16 buckets (relative error <= 1/16). */
+#define PK_LAT_BUCKETS 1024
+typedef struct pk_latency {
+    uint64_t count, sum, max;
+    uint64_t buckets[1024];
+} pk_latency;
 
 typedef struct pk_kernel pk_kernel;
 
@@ -207,6 +259,12 @@ int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
              uint32_t *first_pid, uint32_t *first_tid);
 int pk_proc_kill(pk_kernel *k, uint32_t pid, uint32_t reason);
 
+/* run-time changes of a live thread's scheduling */
+int pk_thread_set_attr(pk_kernel *k, uint32_t tid, uint32_t attr, int64_t value);
+int pk_thread_set_class(pk_kernel *k, uint32_t tid, uint32_t sclass, uint32_t rt_prio);
+int pk_thread_set_affinity(pk_kernel *k, uint32_t tid, const uint64_t *mask4);
+int pk_thread_affinity_get(pk_kernel *k, uint32_t tid, uint64_t *mask4);
+
 /* simulation: run until `until` (exclusive), a stop, or a host thread
  * needs its next operation.  Returns a tid (>= 0) for the latter, after
  * which the caller passes that thread's operation (host_op, host_arg) to
@@ -222,6 +280,7 @@ int pk_thread_info_get(pk_kernel *k, uint32_t tid, pk_thread_info *out);
 int pk_thread_regs_get(pk_kernel *k, uint32_t tid, pk_regs *out);
 int pk_proc_info_get(pk_kernel *k, uint32_t pid, pk_proc_info *out);
 int pk_proc_info_bulk(pk_kernel *k, uint32_t first_pid, uint32_t count, pk_proc_info *out);
+int pk_latency_get(pk_kernel *k, pk_latency *out);
 uint64_t pk_kernel_digest(pk_kernel *k);
 uint64_t pk_kernel_now(pk_kernel *k);
 int pk_kernel_random(pk_kernel *k, uint64_t *out, uint32_t count);

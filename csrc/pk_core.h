@@ -34,9 +34,25 @@ struct pk_kernel;
 struct pk_cpu;
 struct pk_rq;
 
+/* ---- per-thread state owned by its scheduling policy -----------------------
+ * One member at a time: the policy (or the real-time class) that holds the
+ * thread initialises its member when the thread enters it (PK_ENQ_NEW,
+ * PK_ENQ_MIGRATE or PK_ENQ_CHANGE) and may keep it while the thread runs
+ * or sleeps.  56 bytes. */
+typedef union pk_sched_data {
+    struct { struct pk_thread *next, *prev; } list;          /* FIFO, RR, RT, Priority */
+    struct { uint32_t pos; } heap;       /* pk_heap.h; members using it start with pos */
+    struct { uint32_t pos, weight; uint64_t vruntime; } cfs;
+    struct { struct pk_thread *left, *right; uint64_t vruntime, deadline, min_deadline;
+             uint32_t weight, prio; } eevdf;
+    struct { struct pk_thread *next, *prev; uint64_t used; uint32_t level; } mlfq;
+    struct { uint32_t pos, slot; uint64_t pass, stride; } share;   /* Lottery, Stride */
+    uint64_t raw[7];
+} pk_sched_data;
+
 /* ---- thread control block ------------------------------------------------
  * Fields are grouped by who may touch them.  The register context comes
- * first; the context switch (pk_cpu.c) copies it to and from the CPU. */
+ * first; the context switch (pk_cpu.h) copies it to and from the CPU. */
 typedef struct pk_thread {
     pk_regs regs;                 /*   0: saved register context (272 B) */
 
@@ -47,37 +63,47 @@ typedef struct pk_thread {
     uint8_t  state;               /* 285: PK_TS_*                       */
     int16_t  cpu;                 /* 286: CPU it runs on, or -1          */
 
-    /* run-queue fields: owned by the scheduling policy */
-    struct pk_thread *rq_next;    /* 288: list policies                  */
-    struct pk_thread *rq_prev;    /* 296                                 */
-    uint32_t rq_pos;              /* 304: heap policies: index in heap   */
-    int32_t  priority;            /* 308                                 */
-    int32_t  nice;                /* 312                                 */
-    uint32_t pad0;                /* 316                                 */
-    uint64_t burst;               /* 320: declared CPU burst or NO_BURST */
+    /* scheduling parameters: owned by the dispatcher and pk_sched.c */
+    uint8_t  sclass;              /* 288: PK_CLASS_*                     */
+    uint8_t  rt_prio;             /* 289: 1..99 for the real-time class   */
+    int8_t   nice;                /* 290: -20..19                        */
+    uint8_t  tflags;              /* 291: PK_TF_*                        */
+    uint16_t rq_cpu;              /* 292: run queue holding it, or last  */
+    uint16_t pad0;                /* 294 */
+    uint32_t affinity;            /* 296: CPU mask id (0: every CPU)     */
+    int32_t  priority;            /* 300: static priority                */
+    uint64_t burst;               /* 304: declared CPU burst or NO_BURST */
+    uint32_t tickets;             /* 312: share of Lottery / Stride      */
+    uint32_t migrations;          /* 316: times moved between run queues */
+    pk_sched_data s;              /* 320: owned by its policy (56 B)     */
 
     /* accounting: owned by the dispatcher */
-    pk_time  arrival;             /* 328 */
-    pk_time  first_run;           /* 336 */
-    pk_time  finish;              /* 344 */
-    pk_time  since;               /* 352: entered its current state      */
-    uint64_t cpu_time;            /* 360 */
-    uint64_t wait;                /* 368 */
-    uint64_t blocked;             /* 376 */
-    uint64_t nvcsw, nivcsw;       /* 384, 392 */
-} pk_thread;                      /* 400 bytes */
+    pk_time  arrival;             /* 376 */
+    pk_time  first_run;           /* 384 */
+    pk_time  finish;              /* 392 */
+    pk_time  since;               /* 400: entered its current state      */
+    uint64_t cpu_time;            /* 408 */
+    uint64_t wait;                /* 416 */
+    uint64_t blocked;             /* 424 */
+    uint64_t nvcsw, nivcsw;       /* 432, 440 */
+} pk_thread;                      /* 448 bytes */
+
+#define PK_TF_WOKEN    1          /* ready after io/sleep: latency counts */
+#define PK_TF_MIGRATED 2          /* next switch-in pays Costs.migrate    */
+#define PK_TF_NEWCLASS 4          /* next enqueue enters its class afresh */
 
 /* ---- process -------------------------------------------------------------
- * A process owns its threads (ids first_tid .. first_tid+nthreads-1). */
+ * A process owns its threads (ids first_tid .. first_tid+nthreads-1); its
+ * pid is its index, its arrival its first thread's, its finish its last
+ * thread's. */
 typedef struct pk_proc {
-    uint32_t pid, prog;
+    uint32_t prog;
     uint32_t first_tid, nthreads;
     uint32_t live_threads;
     uint8_t  state;               /* PK_PS_* */
     uint8_t  pad[3];
     int32_t  exit_code;
     uint32_t kill_reason;
-    pk_time  arrival, finish;
 } pk_proc;
 
 /* ---- programs ------------------------------------------------------------ */
@@ -117,6 +143,8 @@ extern const pk_body_ops pk_host_body;
 #include "pk_cpu.h"
 
 /* ---- the kernel ---------------------------------------------------------- */
+typedef struct pk_mask { uint64_t bits[PK_MAX_CPUS / 64]; } pk_mask;
+
 struct pk_kernel {
     pk_config cfg;
     pk_time   now;
@@ -126,7 +154,9 @@ struct pk_kernel {
     pk_cputree tree;              /* CPUs ordered by their next timer     */
     uint64_t  idle_mask[PK_MAX_CPUS / 64]; /* idle and not yet kicked      */
 
-    pk_rq     rq;                 /* the run queue (policy state)         */
+    pk_rq    *rqs;                /* one per CPU, or one shared           */
+    uint32_t  nrqs;
+    uint32_t  shared;             /* 1: every CPU uses rqs[0]             */
     pk_evq    evq;                /* discrete events                      */
     pk_rng    rng;
 
@@ -134,12 +164,21 @@ struct pk_kernel {
     pk_arena  procs;              /* of pk_proc                            */
     pk_prog  *progs;
     uint32_t  nprogs, progs_cap;
+    pk_mask  *masks;              /* affinity masks; masks[0] = every CPU */
+    uint32_t  nmasks, masks_cap;
 
     /* counters */
     uint64_t  context_switches;
     uint64_t  steps, events;
     uint64_t  live_threads;
+    uint64_t  migrations, balance_runs;
     uint64_t  digest;
+    pk_latency lat;               /* scheduling latency histogram         */
+
+    /* periodic work that runs only while it has something to do */
+    uint8_t   balance_armed;      /* a PK_EV_BALANCE is queued            */
+    uint8_t   rt_period_armed;    /* a PK_EV_RT_PERIOD is queued          */
+    uint64_t  rt_live;            /* live threads in a real-time class    */
 
     /* a host thread waiting for its next operation (at most one) */
     pk_thread *host_wait;
@@ -149,8 +188,20 @@ struct pk_kernel {
     pk_time   same_time;
     uint64_t  same_steps;
 
-    int       broken;             /* an internal invariant failed         */
+    int       broken;             /* 0, or the status of a failure (an invariant
+                                     or an allocation in a run): runs refuse */
 };
+
+static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
+    return k->shared ? k->rqs : &k->rqs[c->id];
+}
+static inline pk_rq *pk_thread_rq(pk_kernel *k, const pk_thread *t) {
+    return k->shared ? k->rqs : &k->rqs[t->rq_cpu];
+}
+
+/* affinity masks (pk_kernel.c): the id of a mask (restricted to existing
+ * CPUs); -1 if it is empty, -2 if memory ran out */
+int64_t pk_mask_intern(pk_kernel *k, const uint64_t *mask4);
 
 /* memory accounting: every allocation of the core goes through these */
 void *pk_alloc(pk_kernel *k, size_t n);
@@ -172,9 +223,19 @@ static inline void pk_digest(pk_kernel *k, uint64_t a, uint64_t b) {
     k->digest = h;
 }
 
-/* dispatcher services used by bodies and event handlers (pk_dispatch.c) */
+/* dispatcher services used by bodies, events and policies (pk_dispatch.c) */
 void pk_thread_make_ready(pk_kernel *k, pk_thread *t, unsigned why);
 void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t kill_reason);
+void pk_cpu_resched(pk_kernel *k, pk_cpu *c);        /* curr should yield soon */
+void pk_charge_running(pk_kernel *k, pk_thread *t);  /* account t up to now */
+
+/* multi-CPU placement and balancing (pk_balance.c) */
+uint32_t pk_select_cpu(pk_kernel *k, pk_thread *t, unsigned why);
+void pk_migrate(pk_kernel *k, pk_thread *t, pk_rq *from, pk_rq *to);
+pk_thread *pk_idle_steal(pk_kernel *k, pk_cpu *c);
+void pk_balance_arm(pk_kernel *k);
+void pk_balance_run(pk_kernel *k);
+void pk_rt_arm(pk_kernel *k);
 
 /* ---- CPU timers (pk_cpu.h) ------------------------------------------------ */
 static inline pk_cpu *pk_cputree_min(pk_kernel *k) {
@@ -186,8 +247,10 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 }
 
 /* event kinds and their handlers (pk_dispatch.c registers them) */
-#define PK_EV_ARRIVAL 1
-#define PK_EV_WAKE    2
-#define PK_EV_KINDS   3
+#define PK_EV_ARRIVAL   1
+#define PK_EV_WAKE      2
+#define PK_EV_BALANCE   3
+#define PK_EV_RT_PERIOD 4
+#define PK_EV_KINDS     5
 
 #endif

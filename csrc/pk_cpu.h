@@ -21,6 +21,7 @@ typedef struct pk_cpu {
     pk_time   slice_end;        /* curr's time slice ends                */
     pk_time   idle_since;
     uint64_t  busy, idle, overhead, switches;
+    uint64_t  migrations_in;       /* threads moved to this CPU's queue */
     uint32_t  id;
     uint32_t  resched;          /* a reschedule was requested            */
 } pk_cpu;

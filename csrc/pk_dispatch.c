@@ -36,51 +36,95 @@ static inline void account(pk_kernel *k, pk_cpu *c, pk_thread *t) {
     c->busy += ran;
     t->cpu_time += ran;
     c->regs.x[PK_REG_REM] -= ran;
+    pk_rq_charge(pk_cpu_rq(k, c), t, ran);
+}
+
+void pk_charge_running(pk_kernel *k, pk_thread *t) {
+    if (t->state == PK_TS_RUNNING) account(k, &k->cpus[t->cpu], t);
 }
 
 static inline void idle_mark(pk_kernel *k, uint32_t cpu) {
     k->idle_mask[cpu >> 6] |= 1ull << (cpu & 63);
 }
 
-/* Kick the lowest-numbered idle CPU, if any: it picks at this instant. */
-static bool kick_idle_cpu(pk_kernel *k) {
+static inline bool idle_unkicked(const pk_kernel *k, uint32_t cpu) {
+    return (k->idle_mask[cpu >> 6] >> (cpu & 63)) & 1;
+}
+
+/* Kick idle CPU cpu: it picks at this instant. */
+static void kick(pk_kernel *k, uint32_t cpu) {
+    k->idle_mask[cpu >> 6] &= ~(1ull << (cpu & 63));
+    pk_cpu_set_timer(k, &k->cpus[cpu], k->now);
+}
+
+/* Kick the lowest-numbered idle CPU that t may run on (any CPU if t is
+ * NULL), if there is one. */
+static bool kick_idle_cpu(pk_kernel *k, const pk_thread *t) {
     for (uint32_t w = 0; w < PK_MAX_CPUS / 64; w++) {
-        if (!k->idle_mask[w]) continue;
-        uint32_t cpu = w * 64 + (uint32_t)__builtin_ctzll(k->idle_mask[w]);
-        k->idle_mask[w] &= k->idle_mask[w] - 1;
-        pk_cpu_set_timer(k, &k->cpus[cpu], k->now);
+        uint64_t m = k->idle_mask[w];
+        if (t && t->affinity) m &= k->masks[t->affinity].bits[w];
+        if (!m) continue;
+        kick(k, w * 64 + (uint32_t)__builtin_ctzll(m));
         return true;
     }
     return false;
 }
 
 /* Ask CPU c to reschedule as soon as it is running. */
-static void request_resched(pk_kernel *k, pk_cpu *c) {
+void pk_cpu_resched(pk_kernel *k, pk_cpu *c) {
+    if (!c->curr) {                        /* idle: just let it pick */
+        if (idle_unkicked(k, c->id)) kick(k, c->id);
+        return;
+    }
     c->resched = 1;
     pk_time when = c->seg_start > k->now ? c->seg_start : k->now;
     if (when < c->timer) pk_cpu_set_timer(k, c, when);
 }
 
-/* A thread that just became ready may preempt a running one: find the
- * CPU whose thread it beats and which every other candidate beats. */
-static void check_preempt(pk_kernel *k, pk_thread *t) {
+/* Should t, just queued in rq, preempt the thread running on c? */
+static inline bool beats(pk_kernel *k, pk_rq *rq, pk_cpu *c, pk_thread *t) {
+    if (!c->curr || c->resched) return false;
+    account(k, c, c->curr);
+    return pk_rq_wakeup_preempt(rq, c->curr, t);
+}
+
+/* Shared queue: a thread that just became ready may preempt a running
+ * one: take the CPU whose thread it beats and which every other candidate
+ * beats (the weakest running thread it beats). */
+static void check_preempt_shared(pk_kernel *k, pk_thread *t) {
+    pk_rq *rq = k->rqs;
     pk_cpu *victim = NULL;
     for (uint32_t i = 0; i < k->ncpus; i++) {
         pk_cpu *c = &k->cpus[i];
-        if (!c->curr || c->resched) continue;
-        account(k, c, c->curr);
-        if (!k->rq.pol->wakeup_preempt(&k->rq, c->curr, t)) continue;
-        if (!victim || k->rq.pol->wakeup_preempt(&k->rq, c->curr, victim->curr))
-            victim = c;
+        if (!pk_cpu_allowed(k, t, i) || !beats(k, rq, c, t)) continue;
+        if (!victim || pk_rq_wakeup_preempt(rq, c->curr, victim->curr)) victim = c;
     }
-    if (victim) request_resched(k, victim);
+    if (victim) pk_cpu_resched(k, victim);
 }
 
 void pk_thread_make_ready(pk_kernel *k, pk_thread *t, unsigned why) {
     t->state = PK_TS_READY;
     t->since = k->now;
-    pk_rq_enqueue(&k->rq, t, why);
-    if (!kick_idle_cpu(k)) check_preempt(k, t);
+    if (why == PK_ENQ_NEW || why == PK_ENQ_WAKE) t->tflags |= PK_TF_WOKEN;
+    if (t->sclass != PK_CLASS_OTHER) pk_rt_arm(k);
+    if (k->shared) {
+        pk_rq_enqueue(k->rqs, t, why);
+        if (!kick_idle_cpu(k, t)) check_preempt_shared(k, t);
+        return;
+    }
+    uint32_t cpu = pk_select_cpu(k, t, why);
+    pk_rq *rq = &k->rqs[cpu];
+    if (t->rq_cpu != PK_RQ_NONE && t->rq_cpu != cpu) {
+        t->migrations++;
+        t->tflags |= PK_TF_MIGRATED;
+        k->migrations++;
+        k->cpus[cpu].migrations_in++;
+    }
+    pk_rq_enqueue(rq, t, why);
+    pk_cpu *c = &k->cpus[cpu];
+    if (idle_unkicked(k, cpu)) kick(k, cpu);
+    else if (beats(k, rq, c, t)) pk_cpu_resched(k, c);
+    pk_balance_arm(k);
 }
 
 /* Make CPU c idle from now on. */
@@ -106,7 +150,7 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next)
     if (next->first_run == PK_FOREVER) next->first_run = start;
     c->curr = next;
     c->seg_start = start;
-    c->slice_end = sat_add(start, k->rq.pol->slice(&k->rq, next));
+    c->slice_end = sat_add(start, pk_rq_slice(pk_cpu_rq(k, c), next));
     pk_time end = sat_add(start, c->regs.x[PK_REG_REM]);
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
     pk_digest(k, k->now, ((uint64_t)c->id << 32) | next->tid);
@@ -142,7 +186,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
     switch (t->state) {
     case PK_TS_EXITED: return;
     case PK_TS_READY:
-        pk_rq_dequeue(&k->rq, t);
+        pk_rq_dequeue(pk_thread_rq(k, t), t, PK_ENQ_KILL);
         t->wait += k->now - t->since;
         break;
     case PK_TS_BLOCKED: case PK_TS_SLEEPING:
@@ -153,7 +197,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
         account(k, c, t);
         leave_cpu(k, c, t);
         cpu_go_idle(k, c);
-        if (k->rq.nr) kick_idle_cpu(k);    /* let c pick at once */
+        kick(k, c->id);                    /* let c pick at once */
         break;
     }
     default: break;                        /* NEW: its arrival becomes stale */
@@ -162,11 +206,11 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
     t->finish = t->state == PK_TS_NEW ? t->arrival : k->now;
     t->state = PK_TS_EXITED;
     k->live_threads--;
+    if (t->sclass != PK_CLASS_OTHER) k->rt_live--;
     pk_digest(k, k->now, ((uint64_t)(uint32_t)code << 32) | t->tid);
 
     pk_proc *p = pk_proc_at(k, t->pid);
     if (--p->live_threads == 0) {
-        p->finish = p->state == PK_PS_NEW ? p->arrival : k->now;
         p->exit_code = code;
         p->kill_reason = reason;
         p->state = reason ? PK_PS_KILLED : PK_PS_EXITED;
@@ -183,7 +227,7 @@ void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason) {
 /* t keeps running on c: start a new slice if asked, and set c's timer to
  * the end of t's operation or of its slice, whichever is first. */
 static inline void keep_running(pk_kernel *k, pk_cpu *c, pk_thread *t, bool new_slice) {
-    if (new_slice) c->slice_end = sat_add(k->now, k->rq.pol->slice(&k->rq, t));
+    if (new_slice) c->slice_end = sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
     pk_time end = sat_add(k->now, c->regs.x[PK_REG_REM]);
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
 }
@@ -193,6 +237,7 @@ static inline void keep_running(pk_kernel *k, pk_cpu *c, pk_thread *t, bool new_
  * service resumes exactly here on the next pk_kernel_run). */
 static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
     pk_thread *t = c->curr;
+    pk_rq *rq = pk_cpu_rq(k, c);
     unsigned why = 0;                       /* PK_ENQ_* if t leaves running */
     if (t) {
         if (k->now < c->seg_start) {        /* still switching in */
@@ -220,15 +265,15 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
                 pk_thread_exit(k, t, -1, (uint32_t)arg);
                 return -1;
             default:
-                k->broken = 1;
+                k->broken = PK_ERR_INTERNAL;
                 return -1;
             }
         }
         if (t && !why) {
             if (c->resched) why = PK_ENQ_PREEMPT;
-            else if (k->now >= c->slice_end && k->rq.pol->tick(&k->rq, t)) why = PK_ENQ_SLICE;
+            else if (k->now >= c->slice_end && pk_rq_tick(rq, t)) why = PK_ENQ_SLICE;
         }
-        if (t && (!why || k->rq.nr == 0)) { /* t keeps the CPU */
+        if (t && (!why || (rq->nr == 0 && !rq->rt.throttled))) {   /* t keeps the CPU */
             c->resched = 0;
             keep_running(k, c, t, why == PK_ENQ_YIELD || k->now >= c->slice_end);
             return -1;
@@ -238,23 +283,37 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
     if (t) {                                /* t goes back to the run queue */
         t->state = PK_TS_READY;
         t->since = k->now;
-        pk_rq_enqueue(&k->rq, t, why);
+        if (PK_UNLIKELY(t->affinity && !pk_cpu_allowed(k, t, c->id))) {
+            pk_cpu_save(c, t);              /* its affinity changed: move it */
+            t->cpu = -1;
+            t->nivcsw++;
+            c->curr = NULL;
+            c->idle_since = k->now;
+            pk_thread_make_ready(k, t, PK_ENQ_MIGRATE);
+            t = NULL;
+        } else {
+            pk_rq_enqueue(rq, t, why);
+        }
     }
-    pk_thread *next = pk_rq_pick(&k->rq);
+    pk_thread *next = pk_rq_pick(rq);
+    if (!next && !k->shared) next = pk_idle_steal(k, c);
     if (t) {
         if (next == t) {                    /* the policy chose t again */
             t->state = PK_TS_RUNNING;
             keep_running(k, c, t, true);
             return -1;
         }
-        pk_cpu_save(c, t);                  /* next != NULL: t was queued */
+        pk_cpu_save(c, t);
         t->cpu = -1;
         if (why == PK_ENQ_YIELD) t->nvcsw++; else t->nivcsw++;
-        switch_to(k, c, next);
-        return -1;
+        c->curr = NULL;
+        if (next) {
+            switch_to(k, c, next);
+            return -1;
+        }
+        c->idle_since = k->now;             /* t queued but not runnable here */
     }
     if (!next) {                            /* nothing to run: c is idle */
-        c->curr = NULL;
         idle_mark(k, c->id);
         pk_cpu_set_timer(k, c, PK_FOREVER);
         return -1;
@@ -288,23 +347,72 @@ static void on_wake(pk_kernel *k, const pk_event *e) {
     pk_thread_make_ready(k, t, PK_ENQ_WAKE);
 }
 
+/* load balancing runs only while some thread waits in a run queue */
+static bool balance_stale(pk_kernel *k, const pk_event *e) {
+    (void)e;
+    for (uint32_t i = 0; i < k->nrqs; i++)
+        if (k->rqs[i].nr) return false;
+    return true;
+}
+
+static void balance_dropped(pk_kernel *k) { k->balance_armed = 0; }
+
+static void on_balance(pk_kernel *k, const pk_event *e) {
+    (void)e;
+    k->balance_armed = 0;
+    pk_balance_run(k);
+    pk_balance_arm(k);
+}
+
+/* the real-time throttling period runs only while real-time threads live */
+static bool rt_period_stale(pk_kernel *k, const pk_event *e) { (void)e; return k->rt_live == 0; }
+static void rt_period_dropped(pk_kernel *k) { k->rt_period_armed = 0; }
+
+static void on_rt_period(pk_kernel *k, const pk_event *e) {
+    (void)e;
+    k->rt_period_armed = 0;
+    for (uint32_t i = 0; i < k->nrqs; i++) pk_rt_period(&k->rqs[i]);
+    for (uint32_t i = 0; i < k->ncpus; i++) {      /* unthrottled RT threads may run */
+        pk_cpu *c = &k->cpus[i];
+        if (pk_cpu_rq(k, c)->rt.nr && (!c->curr || c->curr->sclass == PK_CLASS_OTHER))
+            pk_cpu_resched(k, c);
+    }
+    pk_rt_arm(k);
+}
+
+void pk_rt_arm(pk_kernel *k) {
+    const pk_config *cfg = &k->cfg;
+    if (k->rt_period_armed || !k->rt_live || !cfg->rt_runtime || cfg->rt_runtime >= cfg->rt_period)
+        return;
+    pk_time next = (k->now / cfg->rt_period + 1) * cfg->rt_period;
+    if (pk_evq_post(k, &k->evq, next, PK_EV_RT_PERIOD, 0) == PK_OK) k->rt_period_armed = 1;
+    else k->broken = PK_ERR_NO_MEMORY;
+}
+
 /* One entry per event kind; subsystems add their kinds here.  stale()
- * says that an event no longer applies (its thread was killed); stale
- * events are dropped without advancing time, so they never extend a run. */
+ * says that an event no longer applies (its thread was killed, or the
+ * periodic work has nothing to do); stale events are dropped without
+ * advancing time, so they never extend a run, and dropped() is told. */
 static const struct {
     void (*handle)(pk_kernel *, const pk_event *);
     bool (*stale)(pk_kernel *, const pk_event *);
+    void (*dropped)(pk_kernel *);
 } event_kinds[PK_EV_KINDS] = {
-    [PK_EV_ARRIVAL] = { on_arrival, arrival_stale },
-    [PK_EV_WAKE] = { on_wake, wake_stale },
+    [PK_EV_ARRIVAL] = { on_arrival, arrival_stale, NULL },
+    [PK_EV_WAKE] = { on_wake, wake_stale, NULL },
+    [PK_EV_BALANCE] = { on_balance, balance_stale, balance_dropped },
+    [PK_EV_RT_PERIOD] = { on_rt_period, rt_period_stale, rt_period_dropped },
 };
 
 /* Earliest event time, after dropping stale events from the front. */
 static inline pk_time next_event_time(pk_kernel *k) {
     pk_evq *q = &k->evq;
-    while (q->n && event_kinds[pk_event_kind(&q->heap[0])].stale(k, &q->heap[0])) {
+    while (q->n) {
+        unsigned kind = pk_event_kind(&q->heap[0]);
+        if (!event_kinds[kind].stale(k, &q->heap[0])) break;
         pk_event e;
         pk_evq_pop(q, &e);
+        if (event_kinds[kind].dropped) event_kinds[kind].dropped(k);
     }
     return pk_evq_top_time(q);
 }
@@ -339,7 +447,7 @@ PK_HOT_CLONES
 int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
                       uint32_t host_op, uint64_t host_arg) {
     if (!k) return PK_ERR_INVALID_ARGS;
-    if (k->broken) return PK_ERR_INTERNAL;
+    if (k->broken) return k->broken;
     if (until < k->now) return PK_ERR_OUT_OF_RANGE;
     if (max_steps == 0) return PK_ERR_INVALID_ARGS;
     if (k->host_wait) {
@@ -383,7 +491,7 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         } else {
             ret = cpu_service(k, c);
             if (ret >= 0) break;
-            if (PK_UNLIKELY(k->broken)) { ret = PK_ERR_INTERNAL; break; }
+            if (PK_UNLIKELY(k->broken)) { ret = k->broken; break; }
         }
         if (steps >= max_steps) { ret = PK_STOP_BUDGET; break; }
     }

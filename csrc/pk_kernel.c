@@ -48,7 +48,12 @@ static int config_check(const pk_config *c) {
         return PK_ERR_OUT_OF_RANGE;
     if (c->max_threads == 0) return PK_ERR_OUT_OF_RANGE;
     if (c->livelock_steps == 0) return PK_ERR_OUT_OF_RANGE;
-    if (c->costs.switch_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    if (c->costs.switch_ns > PK_MAX_TIME || c->costs.migrate_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    if (c->nparams > PK_MAX_PARAMS) return PK_ERR_OUT_OF_RANGE;
+    if (c->balance_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    if (c->rt_runtime && (c->rt_period == 0 || c->rt_period > PK_MAX_TIME
+                          || c->rt_runtime > c->rt_period)) return PK_ERR_OUT_OF_RANGE;
     return PK_OK;
 }
 
@@ -67,15 +72,23 @@ int pk_kernel_create(const pk_config *cfg, pk_kernel **out) {
     pk_arena_init(&k->procs, sizeof(pk_proc));
     pk_evq_init(&k->evq);
     pk_rng_seed(&k->rng, cfg->seed);
-    k->rq.pol = pk_policy_find(cfg->policy);
-    k->rq.quantum = cfg->quantum;
-    k->rq.preemptive = cfg->preemptive;
     k->cpus = pk_alloc(k, k->ncpus * sizeof(pk_cpu));
-    if (!k->cpus) { pk_kernel_destroy(k); return PK_ERR_NO_MEMORY; }
+    k->shared = cfg->shared_rq || k->ncpus == 1;
+    k->nrqs = k->shared ? 1 : k->ncpus;
+    k->rqs = pk_alloc(k, k->nrqs * sizeof(pk_rq));
+    k->masks = pk_alloc(k, 8 * sizeof(pk_mask));
+    if (!k->cpus || !k->rqs || !k->masks) { pk_kernel_destroy(k); return PK_ERR_NO_MEMORY; }
+    k->masks_cap = 8;
+    k->nmasks = 1;                          /* masks[0]: every CPU */
     for (uint32_t i = 0; i < k->ncpus; i++) {
         k->cpus[i].id = i;
         k->cpus[i].timer = PK_FOREVER;
         k->idle_mask[i >> 6] |= 1ull << (i & 63);
+        k->masks[0].bits[i >> 6] |= 1ull << (i & 63);
+    }
+    for (uint32_t i = 0; i < k->nrqs; i++) {
+        s = pk_rq_init(k, &k->rqs[i], i);
+        if (s) { pk_kernel_destroy(k); return s; }
     }
     if (pk_cputree_init(k, &k->tree, k->ncpus)) { pk_kernel_destroy(k); return PK_ERR_NO_MEMORY; }
     *out = k;
@@ -84,7 +97,10 @@ int pk_kernel_create(const pk_config *cfg, pk_kernel **out) {
 
 void pk_kernel_destroy(pk_kernel *k) {
     if (!k) return;
-    if (k->rq.pol) k->rq.pol->fini(k, &k->rq);
+    if (k->rqs)
+        for (uint32_t i = 0; i < k->nrqs; i++) pk_rq_fini(&k->rqs[i]);
+    pk_free(k, k->rqs, k->nrqs * sizeof(pk_rq));
+    pk_free(k, k->masks, k->masks_cap * sizeof(pk_mask));
     for (uint32_t i = 0; i < k->nprogs; i++)
         pk_free(k, k->progs[i].ops, k->progs[i].nops * sizeof(pk_op));
     pk_free(k, k->progs, k->progs_cap * sizeof(pk_prog));
@@ -96,25 +112,72 @@ void pk_kernel_destroy(pk_kernel *k) {
     free((char *)k - offsetof(kernel_box, k));
 }
 
+/* ---- affinity masks: interned, so threads name them by a small id ------- */
+
+/* The id of `mask` restricted to existing CPUs, or -1 (empty mask: an
+ * error; no memory: -2). */
+int64_t pk_mask_intern(pk_kernel *k, const uint64_t *mask4) {
+    pk_mask m = { { 0 } };
+    bool any = false;
+    for (uint32_t w = 0; w < PK_MAX_CPUS / 64; w++) {
+        m.bits[w] = mask4[w] & k->masks[0].bits[w];
+        any |= m.bits[w] != 0;
+    }
+    if (!any) return -1;
+    for (uint32_t i = 0; i < k->nmasks; i++)
+        if (!memcmp(&k->masks[i], &m, sizeof m)) return i;
+    if (k->nmasks == k->masks_cap) {
+        pk_mask *n = pk_realloc(k, k->masks, k->masks_cap * sizeof(pk_mask), 2 * k->masks_cap * sizeof(pk_mask));
+        if (!n) return -2;
+        k->masks = n;
+        k->masks_cap *= 2;
+    }
+    k->masks[k->nmasks] = m;
+    return k->nmasks++;
+}
+
 /* ---- spawning ------------------------------------------------------------ */
 
-int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
-             uint32_t *first_pid, uint32_t *first_tid) {
-    if (!k || !a || !first_pid || !first_tid || count == 0) return PK_ERR_INVALID_ARGS;
-    if (k->broken) return PK_ERR_INTERNAL;
+static int spawn_check(pk_kernel *k, const pk_spawn_args *a) {
     if (a->prog >= k->nprogs) return PK_ERR_INVALID_ARGS;
     if (a->at < k->now || a->at > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (a->nice < -20 || a->nice > 19) return PK_ERR_OUT_OF_RANGE;
     if (a->burst != PK_NO_BURST && a->burst > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    if (a->sclass > PK_CLASS_RR) return PK_ERR_INVALID_ARGS;
+    if (a->sclass != PK_CLASS_OTHER && (a->rt_prio < 1 || a->rt_prio > 99)) return PK_ERR_OUT_OF_RANGE;
+    if (a->tickets == 0) return PK_ERR_OUT_OF_RANGE;
+    if (a->cpu < -1 || a->cpu >= (int32_t)k->ncpus) return PK_ERR_OUT_OF_RANGE;
+    if (k->cfg.policy == PK_POLICY_PRIORITY && (a->priority < 0 || a->priority > 139))
+        return PK_ERR_OUT_OF_RANGE;
+    return PK_OK;
+}
+
+int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
+             uint32_t *first_pid, uint32_t *first_tid) {
+    if (!k || !a || !first_pid || !first_tid || count == 0) return PK_ERR_INVALID_ARGS;
+    if (k->broken) return k->broken;
+    int s = spawn_check(k, a);
+    if (s) return s;
     const pk_prog *prog = &k->progs[a->prog];
     uint64_t burst = a->burst != PK_NO_BURST ? a->burst : prog->burst;
-    if ((k->rq.pol->flags & PK_POL_NEEDS_BURST) && burst == PK_NO_BURST) return PK_ERR_INVALID_ARGS;
+    if ((k->rqs[0].pol->flags & PK_POL_NEEDS_BURST) && burst == PK_NO_BURST) return PK_ERR_INVALID_ARGS;
     if ((uint64_t)k->threads.count + count > k->cfg.max_threads) return PK_ERR_NO_MEMORY;
+    uint32_t affinity = 0;
+    if (a->has_affinity) {
+        int64_t m = pk_mask_intern(k, a->affinity);
+        if (m == -1) return PK_ERR_INVALID_ARGS;
+        if (m < 0) return PK_ERR_NO_MEMORY;
+        affinity = (uint32_t)m;
+    }
+    if (affinity && k->shared && k->ncpus > 1) return PK_ERR_NOT_SUPPORTED;
+    if (a->cpu >= 0 && affinity && !((k->masks[affinity].bits[a->cpu >> 6] >> (a->cpu & 63)) & 1))
+        return PK_ERR_INVALID_ARGS;
 
-    /* reserve everything first so that nothing below can fail */
-    uint64_t total = (uint64_t)k->threads.count + count;
-    if (pk_evq_reserve(k, &k->evq, count)) return PK_ERR_NO_MEMORY;
-    if (k->rq.pol->reserve(k, &k->rq, total)) return PK_ERR_NO_MEMORY;
+    /* reserve first so that nothing below (or in a run) can fail: every
+     * thread has at most one pending event, plus the periodic ones */
+    uint64_t events = (uint64_t)k->threads.count + count + 8;
+    if (events > k->evq.n && pk_evq_reserve(k, &k->evq, (uint32_t)(events - k->evq.n)))
+        return PK_ERR_NO_MEMORY;
     int64_t tid0 = pk_arena_grow(k, &k->threads, count);
     if (tid0 < 0) return PK_ERR_NO_MEMORY;
     int64_t pid0 = pk_arena_grow(k, &k->procs, count);
@@ -130,23 +193,26 @@ int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
         t->kind = (uint8_t)prog->kind;
         t->state = PK_TS_NEW;
         t->cpu = -1;
+        t->sclass = (uint8_t)a->sclass;
+        t->rt_prio = (uint8_t)(a->sclass ? a->rt_prio : 0);
+        t->nice = (int8_t)a->nice;
+        t->rq_cpu = a->cpu >= 0 ? (uint16_t)a->cpu : PK_RQ_NONE;
+        t->affinity = affinity;
         t->priority = a->priority;
-        t->nice = a->nice;
         t->burst = burst;
+        t->tickets = a->tickets;
         t->arrival = a->at;
         t->first_run = t->finish = PK_FOREVER;
         t->since = a->at;
         memset(p, 0, sizeof *p);
-        p->pid = t->pid;
         p->prog = a->prog;
         p->first_tid = t->tid;
         p->nthreads = p->live_threads = 1;
         p->state = PK_PS_NEW;
-        p->arrival = a->at;
-        p->finish = PK_FOREVER;
         pk_evq_post(k, &k->evq, a->at, PK_EV_ARRIVAL, t->tid);
     }
     k->live_threads += count;
+    if (a->sclass != PK_CLASS_OTHER) k->rt_live += count;
     *first_pid = (uint32_t)pid0;
     *first_tid = (uint32_t)tid0;
     return PK_OK;
@@ -170,6 +236,8 @@ static void thread_now(pk_kernel *k, const pk_thread *t, pk_thread_info *o) {
     o->arrival = t->arrival; o->first_run = t->first_run; o->finish = t->finish;
     o->cpu_time = t->cpu_time; o->wait = t->wait; o->blocked = t->blocked;
     o->voluntary_switches = t->nvcsw; o->involuntary_switches = t->nivcsw;
+    o->sclass = t->sclass; o->rt_prio = t->rt_prio; o->rq_cpu = t->rq_cpu;
+    o->migrations = t->migrations; o->tickets = t->tickets;
     switch (t->state) {
     case PK_TS_READY: o->wait += k->now - t->since; break;
     case PK_TS_BLOCKED: case PK_TS_SLEEPING: o->blocked += k->now - t->since; break;
@@ -200,32 +268,38 @@ int pk_thread_regs_get(pk_kernel *k, uint32_t tid, pk_regs *out) {
     return PK_OK;
 }
 
-static void proc_now(pk_kernel *k, const pk_proc *p, pk_proc_info *o) {
+static void proc_now(pk_kernel *k, uint32_t pid, pk_proc_info *o) {
+    const pk_proc *p = pk_proc_at(k, pid);
     memset(o, 0, sizeof *o);
-    o->pid = p->pid; o->prog = p->prog; o->state = p->state;
+    o->pid = pid; o->prog = p->prog; o->state = p->state;
     o->nthreads = p->nthreads; o->first_tid = p->first_tid;
     o->exit_code = p->exit_code; o->kill_reason = p->kill_reason;
-    o->arrival = p->arrival; o->finish = p->finish; o->first_run = PK_FOREVER;
+    o->first_run = PK_FOREVER;
+    o->arrival = PK_FOREVER;
+    o->finish = 0;
     for (uint32_t i = 0; i < p->nthreads; i++) {
         pk_thread_info ti;
         thread_now(k, pk_thread_at(k, p->first_tid + i), &ti);
         if (ti.first_run < o->first_run) o->first_run = ti.first_run;
+        if (ti.arrival < o->arrival) o->arrival = ti.arrival;
+        if (ti.finish > o->finish) o->finish = ti.finish;   /* FOREVER while one lives */
         o->cpu_time += ti.cpu_time; o->wait += ti.wait; o->blocked += ti.blocked;
         o->voluntary_switches += ti.voluntary_switches;
         o->involuntary_switches += ti.involuntary_switches;
+        o->migrations += ti.migrations;
     }
 }
 
 int pk_proc_info_get(pk_kernel *k, uint32_t pid, pk_proc_info *out) {
     if (!k || !out || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
-    proc_now(k, pk_proc_at(k, pid), out);
+    proc_now(k, pid, out);
     return PK_OK;
 }
 
 int pk_proc_info_bulk(pk_kernel *k, uint32_t first_pid, uint32_t count, pk_proc_info *out) {
     if (!k || (count && !out)) return PK_ERR_INVALID_ARGS;
     if ((uint64_t)first_pid + count > k->procs.count) return PK_ERR_OUT_OF_RANGE;
-    for (uint32_t i = 0; i < count; i++) proc_now(k, pk_proc_at(k, first_pid + i), &out[i]);
+    for (uint32_t i = 0; i < count; i++) proc_now(k, first_pid + i, &out[i]);
     return PK_OK;
 }
 
@@ -236,6 +310,8 @@ int pk_cpu_stats_get(pk_kernel *k, uint32_t cpu, pk_cpu_stats *out) {
     out->busy = c->busy; out->idle = c->idle; out->overhead = c->overhead;
     out->switches = c->switches;
     out->running_tid = c->curr ? (int32_t)c->curr->tid : -1;
+    out->queued = k->shared ? (cpu == 0 ? k->rqs[0].nr : 0) : k->rqs[cpu].nr;
+    out->migrations_in = c->migrations_in;
     if (!c->curr) out->idle += k->now - c->idle_since;
     else if (k->now > c->seg_start) out->busy += k->now - c->seg_start;
     else out->overhead -= c->seg_start - k->now;
@@ -252,9 +328,17 @@ int pk_kernel_stats_get(pk_kernel *k, pk_kernel_stats *out) {
     out->threads = k->threads.count;
     out->processes = k->procs.count;
     out->live_threads = k->live_threads;
-    out->ready = k->rq.nr;
+    for (uint32_t i = 0; i < k->nrqs; i++) out->ready += k->rqs[i].nr;
+    out->migrations = k->migrations;
+    out->balance_runs = k->balance_runs;
     out->pending_events = k->evq.n;
     out->memory_bytes = pk_mem_bytes_of(k);
+    return PK_OK;
+}
+
+int pk_latency_get(pk_kernel *k, pk_latency *out) {
+    if (!k || !out) return PK_ERR_INVALID_ARGS;
+    *out = k->lat;
     return PK_OK;
 }
 

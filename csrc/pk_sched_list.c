@@ -1,25 +1,28 @@
-/* pk_sched_list.c - policies on one FIFO list: FIFO (first come, first
- * served; runs each thread until it blocks, yields or exits) and
- * RoundRobin (FIFO plus a time quantum; an expired thread goes to the
- * tail).  The list is intrusive (rq_next / rq_prev), so enqueue, pick and
- * dequeue are O(1) and allocate nothing. */
+/* pk_sched_list.c - policies on FIFO lists (intrusive, O(1), allocation
+ * free):
+ *   FIFO        first come, first served: each thread runs until it
+ *               blocks, yields or exits; ready threads wait in order.
+ *   RoundRobin  FIFO plus a time quantum (params: quantum); an expired
+ *               thread goes to the tail.
+ *   Priority    140 static priority levels, 0 (best) .. 139, each a FIFO
+ *               list; the best non-empty level is found with a bitmap and
+ *               find-first-set, as in Linux's O(1) scheduler.  Preemptive
+ *               or not (cfg.preemptive). */
 #include "pk_core.h"
 
-static int list_reserve(pk_kernel *k, pk_rq *rq, uint64_t n) { (void)k; (void)rq; (void)n; return PK_OK; }
-static void list_fini(pk_kernel *k, pk_rq *rq) { (void)k; rq->head = rq->tail = NULL; }
+typedef struct plist { pk_thread *head, *tail; } plist;
 
-static void list_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
-    (void)why;                           /* every reason queues at the tail */
-    t->rq_next = NULL;
-    t->rq_prev = rq->tail;
-    if (rq->tail) rq->tail->rq_next = t; else rq->head = t;
-    rq->tail = t;
+static inline void plist_push(plist *l, pk_thread *t) {
+    t->s.list.next = NULL;
+    t->s.list.prev = l->tail;
+    if (l->tail) l->tail->s.list.next = t; else l->head = t;
+    l->tail = t;
 }
 
-static void list_dequeue(pk_rq *rq, pk_thread *t) {
-    if (t->rq_prev) t->rq_prev->rq_next = t->rq_next; else rq->head = t->rq_next;
-    if (t->rq_next) t->rq_next->rq_prev = t->rq_prev; else rq->tail = t->rq_prev;
-    t->rq_next = t->rq_prev = NULL;
+static inline void plist_unlink(plist *l, pk_thread *t) {
+    if (t->s.list.prev) t->s.list.prev->s.list.next = t->s.list.next; else l->head = t->s.list.next;
+    if (t->s.list.next) t->s.list.next->s.list.prev = t->s.list.prev; else l->tail = t->s.list.prev;
+    t->s.list.next = t->s.list.prev = NULL;
 }
 
 /* Start loading a control block that will soon be switched in: with
@@ -29,34 +32,109 @@ static inline void prefetch_thread(const pk_thread *t) {
         __builtin_prefetch((const char *)t + off);
 }
 
-static pk_thread *list_pick(pk_rq *rq) {
-    pk_thread *t = rq->head;
+static inline pk_thread *plist_pop(plist *l) {
+    pk_thread *t = l->head;
     if (!t) return NULL;
-    rq->head = t->rq_next;
-    if (rq->head) {
-        rq->head->rq_prev = NULL;
-        prefetch_thread(rq->head);         /* the next one to be picked */
+    l->head = t->s.list.next;
+    if (l->head) {
+        l->head->s.list.prev = NULL;
+        prefetch_thread(l->head);          /* the next one to be picked */
     } else {
-        rq->tail = NULL;
+        l->tail = NULL;
     }
-    t->rq_next = NULL;
+    t->s.list.next = NULL;
     return t;
 }
 
+/* the last queued thread (from the tail) that may run on cpu */
+static pk_thread *plist_steal(pk_kernel *k, plist *l, uint32_t cpu) {
+    for (pk_thread *t = l->tail; t; t = t->s.list.prev)
+        if (pk_cpu_allowed(k, t, cpu)) { plist_unlink(l, t); return t; }
+    return NULL;
+}
+
+/* ---- FIFO and RoundRobin ------------------------------------------------- */
+
+static void fifo_enqueue(pk_rq *rq, pk_thread *t, unsigned why) { (void)why; plist_push(rq->priv, t); }
+static void fifo_dequeue(pk_rq *rq, pk_thread *t, unsigned why) { (void)why; plist_unlink(rq->priv, t); }
+static pk_thread *fifo_pick(pk_rq *rq) { return plist_pop(rq->priv); }
+static pk_thread *fifo_steal(pk_rq *rq, uint32_t cpu) { return plist_steal(rq->k, rq->priv, cpu); }
+
 static pk_time fifo_slice(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return PK_FOREVER; }
-static pk_time rr_slice(pk_rq *rq, pk_thread *t) { (void)t; return rq->quantum; }
+static pk_time rr_slice(pk_rq *rq, pk_thread *t) { (void)t; return rq->k->cfg.quantum; }
 static bool never(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return false; }
 static bool always(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return true; }
 static bool no_preempt(pk_rq *rq, pk_thread *c, pk_thread *t) { (void)rq; (void)c; (void)t; return false; }
 
 const pk_policy pk_policy_fifo = {
-    "FIFO", 0, list_reserve, list_fini, list_enqueue, list_dequeue, list_pick,
-    fifo_slice, never, no_preempt,
+    .name = "FIFO", .priv_size = sizeof(plist),
+    .enqueue = fifo_enqueue, .dequeue = fifo_dequeue, .pick = fifo_pick,
+    .slice = fifo_slice, .tick = never, .wakeup_preempt = no_preempt, .steal = fifo_steal,
 };
 
 const pk_policy pk_policy_rr = {
-    "RoundRobin", 0, list_reserve, list_fini, list_enqueue, list_dequeue, list_pick,
-    rr_slice, always, no_preempt,
+    .name = "RoundRobin", .priv_size = sizeof(plist),
+    .enqueue = fifo_enqueue, .dequeue = fifo_dequeue, .pick = fifo_pick,
+    .slice = rr_slice, .tick = always, .wakeup_preempt = no_preempt, .steal = fifo_steal,
+};
+
+/* ---- Priority: 140 levels, bitmap and find-first-set -------------------- */
+
+#define PRIO_LEVELS 140
+
+typedef struct prio_rq {
+    plist level[PRIO_LEVELS];
+    uint64_t bitmap[3];               /* bit p: level p non-empty */
+} prio_rq;
+
+static void prio_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
+    (void)why;
+    prio_rq *p = rq->priv;
+    unsigned l = (unsigned)t->priority;     /* 0..139, checked at spawn */
+    plist_push(&p->level[l], t);
+    p->bitmap[l >> 6] |= 1ull << (l & 63);
+}
+
+static void prio_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
+    (void)why;
+    prio_rq *p = rq->priv;
+    unsigned l = (unsigned)t->priority;
+    plist_unlink(&p->level[l], t);
+    if (!p->level[l].head) p->bitmap[l >> 6] &= ~(1ull << (l & 63));
+}
+
+static pk_thread *prio_pick(pk_rq *rq) {
+    prio_rq *p = rq->priv;
+    for (unsigned w = 0; w < 3; w++) {
+        if (!p->bitmap[w]) continue;
+        unsigned l = w * 64 + (unsigned)__builtin_ctzll(p->bitmap[w]);
+        pk_thread *t = plist_pop(&p->level[l]);
+        if (!p->level[l].head) p->bitmap[w] &= ~(1ull << (l & 63));
+        return t;
+    }
+    return NULL;
+}
+
+static pk_thread *prio_steal(pk_rq *rq, uint32_t cpu) {
+    prio_rq *p = rq->priv;
+    for (int l = PRIO_LEVELS - 1; l >= 0; l--) {
+        if (!p->level[l].head) continue;
+        pk_thread *t = plist_steal(rq->k, &p->level[l], cpu);
+        if (!t) continue;
+        if (!p->level[l].head) p->bitmap[l >> 6] &= ~(1ull << (l & 63));
+        return t;
+    }
+    return NULL;
+}
+
+static bool prio_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
+    return rq->k->cfg.preemptive && t->priority < curr->priority;
+}
+
+const pk_policy pk_policy_priority = {
+    .name = "Priority", .priv_size = sizeof(prio_rq),
+    .enqueue = prio_enqueue, .dequeue = prio_dequeue, .pick = prio_pick,
+    .slice = fifo_slice, .tick = never, .wakeup_preempt = prio_preempt, .steal = prio_steal,
 };
 
 const pk_policy *pk_policy_find(uint32_t id) {

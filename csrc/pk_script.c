@@ -134,7 +134,7 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
             continue;
         }
         default:                      /* unreachable: validated at load */
-            k->broken = 1;
+            k->broken = PK_ERR_INTERNAL;
             break;
         }
         break;

@@ -22,7 +22,7 @@ from .costs import Costs
 from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled,
                      InternalError, InvalidArgs, KernelError, NoMemory, NotSupported,
                      OutOfRange, PeerClosed, ShouldWait, TimedOut, WrongType)
-from .kernel import CpuStats, Kernel, KernelStats, ProcessGroup, RunResult
+from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunResult, jain_index
 from .process import Process, Registers, Stats, Thread
 from .program import Program
 
@@ -30,7 +30,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Kernel", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
-    "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "op", "sched",
+    "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
     "Canceled", "PeerClosed", "AccessDenied", "__version__",

@@ -31,14 +31,22 @@ class Costs:
     call ``sched_yield`` in turn take 1.6 µs per pair of yields, i.e.
     about 0.8 µs per switch including the system call. ``Costs.zero()``
     makes switches free, so textbook examples come out exactly.
+
+    ``migrate``: extra overhead of the first switch that brings in a thread
+    just moved to another CPU's run queue (load balancing, idle stealing,
+    a changed affinity), standing for the cache refill that follows a
+    migration. It defaults to 0 because pykernel has no calibrated figure
+    for it yet; set it to study migration-heavy policies.
     """
 
     switch: int = 800
+    migrate: int = 0
 
     def __post_init__(self):
         _duration("switch", self.switch)
+        _duration("migrate", self.migrate)
 
     @classmethod
     def zero(cls) -> "Costs":
         """A cost model in which the kernel's own work takes no time."""
-        return cls(switch=0)
+        return cls(switch=0, migrate=0)

@@ -13,13 +13,15 @@ from typing import Iterator, Sequence
 from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
 from .context import Context
 from .costs import Costs
+from . import errors as pk_errors
 from .errors import BadState, InvalidArgs, check
 from .op import duration, exit_code
 from .process import Process
 from .program import Program
 from .sched import Policy, RoundRobin
 
-__all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup"]
+__all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency",
+           "jain_index"]
 
 DEFAULT_MAX_THREADS = 1 << 22
 STEP_BUDGET = 1 << 20          # dispatcher steps per call into C
@@ -69,7 +71,10 @@ class RunResult:
 class CpuStats:
     """Time accounting of one simulated CPU (ns). ``busy + idle +
     overhead`` equals the kernel's elapsed time; ``overhead`` is time
-    spent switching contexts."""
+    spent switching contexts. ``running`` is the tid it runs (or None),
+    ``queued`` the threads waiting in its run queue (per-CPU queues; with
+    a shared queue, CPU 0 reports it), ``migrations_in`` the threads moved
+    to its queue from another."""
 
     cpu: int
     busy: int
@@ -77,6 +82,8 @@ class CpuStats:
     overhead: int
     switches: int
     running: int | None
+    queued: int = 0
+    migrations_in: int = 0
 
     @property
     def utilization(self) -> float:
@@ -100,6 +107,8 @@ class KernelStats:
     pending_events: int
     memory_bytes: int
     cpus: tuple
+    migrations: int = 0
+    balance_runs: int = 0
 
     @property
     def busy(self) -> int:
@@ -115,6 +124,69 @@ class KernelStats:
     def overhead(self) -> int:
         """Context-switch overhead summed over CPUs."""
         return sum(c.overhead for c in self.cpus)
+
+
+def jain_index(values) -> float:
+    """Jain's fairness index of a sequence of non-negative numbers."""
+    values = list(values)
+    if not values:
+        raise ValueError("Jain's index needs at least one value")
+    total = sum(values)
+    squares = sum(v * v for v in values)
+    if squares == 0:
+        return 1.0
+    return total * total / (len(values) * squares)
+
+
+def _bucket_bounds(i: int) -> tuple[int, int]:
+    """[low, high] of latency histogram bucket i (see pk_api.h)."""
+    if i < 16:
+        return i, i
+    e, sub = i // 16 + 3, i % 16
+    low = (16 + sub) << (e - 4)
+    return low, low + (1 << (e - 4)) - 1
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Scheduling latencies (ns) as a log-linear histogram: exact below
+    16 ns, within 1/16 (6.25%) above. ``percentile(p)`` returns the upper
+    bound of the bucket holding the p-th percentile (never more than
+    ``max``)."""
+
+    count: int
+    total: int
+    max: int
+    buckets: tuple
+
+    @property
+    def mean(self) -> float:
+        """Mean latency (exact)."""
+        return self.total / self.count if self.count else 0.0
+
+    def percentile(self, p: float) -> int:
+        """The p-th percentile (0 < p <= 100), to the histogram's precision."""
+        if not 0 < p <= 100:
+            raise ValueError(f"percentile must be in (0, 100], got {p}")
+        if not self.count:
+            return 0
+        rank = -(-self.count * p // 100)          # ceil(count * p / 100)
+        seen = 0
+        for i, n in enumerate(self.buckets):
+            seen += n
+            if seen >= rank:
+                return min(_bucket_bounds(i)[1], self.max)
+        return self.max
+
+    @property
+    def p50(self) -> int:
+        """Median."""
+        return self.percentile(50)
+
+    @property
+    def p99(self) -> int:
+        """99th percentile."""
+        return self.percentile(99)
 
 
 class ProcessGroup(Sequence):
@@ -238,6 +310,26 @@ class _Progress:
             sys.stderr.flush()
 
 
+_CLASSES = {"other": lib.PK_CLASS_OTHER, "fifo": lib.PK_CLASS_FIFO, "rr": lib.PK_CLASS_RR}
+
+
+def _sched_class(policy, rt_priority) -> tuple[int, int]:
+    """("other" | "fifo" | "rr", rt_priority) -> (class id, rt priority)."""
+    if policy not in _CLASSES:
+        raise ValueError(f'policy must be "other", "fifo" or "rr", not {policy!r}')
+    if policy == "other":
+        if rt_priority is not None:
+            raise ValueError('rt_priority applies to the real-time policies "fifo" and "rr"')
+        return lib.PK_CLASS_OTHER, 0
+    if rt_priority is None:
+        raise ValueError(f'policy "{policy}" needs rt_priority= 1..99 (99 is the highest)')
+    if isinstance(rt_priority, bool) or not isinstance(rt_priority, int):
+        raise TypeError(f"rt_priority must be an int, not {type(rt_priority).__name__}")
+    if not 1 <= rt_priority <= 99:
+        raise ValueError(f"rt_priority must be between 1 and 99, got {rt_priority}")
+    return _CLASSES[policy], rt_priority
+
+
 def _config_value(name, value, lo, hi):
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"Kernel {name} must be an int, not {type(value).__name__}")
@@ -259,6 +351,17 @@ class Kernel:
     ``livelock_steps``: dispatcher steps at one simulated instant (plus 8
     per thread) after which a run stops with reason "livelock".
 
+    ``runqueues``: "per-cpu" (each CPU has its own run queue; threads are
+    placed on a CPU, balanced every ``balance_interval`` ns and stolen by
+    idle CPUs) or "shared" (one queue for every CPU); the default is the
+    policy's own (``scheduler.per_cpu``). Affinity masks need per-CPU
+    queues.
+
+    ``rt_slice``: the SCHED_RR time slice (default 100 ms, as Linux).
+    ``rt_throttle``: real-time runtime allowed per period, as a pair
+    ``(runtime, period)`` in ns; True (the default) is Linux's 950 ms per
+    1 s, False turns throttling off.
+
     ``memory``, ``mmu`` and ``trace`` are reserved for virtual memory and
     tracing, which are not implemented yet (passing them raises
     ``NotImplementedError``).
@@ -266,7 +369,9 @@ class Kernel:
 
     def __init__(self, cpus: int = 1, scheduler: Policy | None = None, costs: Costs | None = None,
                  memory=None, mmu=None, seed: int = 0, trace: bool = False,
-                 max_threads: int = DEFAULT_MAX_THREADS, livelock_steps: int = 100_000_000):
+                 max_threads: int = DEFAULT_MAX_THREADS, livelock_steps: int = 100_000_000,
+                 runqueues: str | None = None, balance_interval: int = 4_000_000,
+                 rt_slice: int = 100_000_000, rt_throttle=True):
         _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
         scheduler = RoundRobin() if scheduler is None else scheduler
         if not isinstance(scheduler, Policy):
@@ -291,6 +396,36 @@ class Kernel:
         cfg.seed = seed
         cfg.livelock_steps = livelock_steps
         cfg.costs.switch_ns = costs.switch
+        cfg.costs.migrate_ns = costs.migrate
+        if runqueues is None:
+            runqueues = "per-cpu" if scheduler.per_cpu else "shared"
+        if runqueues not in ("per-cpu", "shared"):
+            raise ValueError(f'runqueues must be "per-cpu" or "shared", not {runqueues!r}')
+        cfg.shared_rq = runqueues == "shared"
+        cfg.balance_ns = duration("balance_interval", balance_interval)
+        cfg.rt_slice = duration("rt_slice", rt_slice)
+        if cfg.rt_slice == 0:
+            raise ValueError("rt_slice must be > 0 ns")
+        if rt_throttle is True:
+            rt_throttle = (950_000_000, 1_000_000_000)
+        if rt_throttle is False or rt_throttle is None:
+            cfg.rt_runtime = cfg.rt_period = 0
+        else:
+            try:
+                runtime, period = rt_throttle
+            except (TypeError, ValueError):
+                raise TypeError("rt_throttle must be True, False or a (runtime, period) pair "
+                                "of ns") from None
+            cfg.rt_runtime = duration("rt_throttle runtime", runtime)
+            cfg.rt_period = duration("rt_throttle period", period)
+            if not 0 < cfg.rt_runtime <= cfg.rt_period:
+                raise ValueError("rt_throttle needs 0 < runtime <= period")
+        params = scheduler._params()
+        if len(params) > lib.PK_MAX_PARAMS:
+            raise ValueError(f"{scheduler!r} has too many parameters")
+        cfg.nparams = len(params)
+        for i, v in enumerate(params):
+            cfg.params[i] = v
         out = ffi.new("pk_kernel **")
         check(lib.pk_kernel_create(cfg, out), "create kernel")
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
@@ -300,6 +435,7 @@ class Kernel:
         self.costs = costs
         self.seed = seed
         self.max_threads = max_threads
+        self.runqueues = runqueues
         self._programs: list[Program] = []   # index = program id in the core
         self._prog_ids: dict[int, int] = {}  # id(Program) -> program id
         self._names: dict[int, str] = {}     # pid -> name given at spawn
@@ -341,7 +477,20 @@ class Kernel:
         self._prog_ids[id(program)] = out[0]
         return out[0]
 
-    def _spawn(self, program, count, at, nice, priority, burst, args):
+    def _mask(self, cpus) -> list[int]:
+        """An affinity given as CPU numbers -> four 64-bit words."""
+        if isinstance(cpus, (str, bytes)) or not hasattr(cpus, "__iter__"):
+            raise TypeError("affinity must be an iterable of CPU numbers, e.g. {0, 1}")
+        words = [0, 0, 0, 0]
+        for cpu in cpus:
+            cpu = _config_value("affinity CPU", cpu, 0, self.cpus - 1)
+            words[cpu >> 6] |= 1 << (cpu & 63)
+        if not any(words):
+            raise ValueError("affinity must name at least one CPU")
+        return words
+
+    def _spawn(self, program, count, at, nice, priority, burst, args, policy, rt_priority,
+               tickets, cpu, affinity):
         if not isinstance(program, Program):
             raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python), "
                             f"not {type(program).__name__}")
@@ -357,23 +506,39 @@ class Kernel:
             raise TypeError(f"priority must be an int, not {type(priority).__name__}")
         if not -2**31 <= priority < 2**31:
             raise ValueError(f"priority must fit in 32 bits (signed), got {priority}")
+        if self.scheduler._id == lib.PK_POLICY_PRIORITY and not 0 <= priority <= 139:
+            raise ValueError(f"Priority has 140 levels: priority must be 0..139, got {priority}")
         burst = NO_BURST if burst is None else duration("burst", burst)
         if not isinstance(args, tuple):
             raise TypeError(f"args must be a tuple, not {type(args).__name__}")
         if args and program.kind != "python":
             raise TypeError("args are passed to Python thread bodies; script programs take none")
+        sclass, rt_priority = _sched_class(policy, rt_priority)
+        tickets = _config_value("tickets", tickets, 1, 0xFFFFFFFF)
+        cpu = -1 if cpu is None else _config_value("cpu", cpu, 0, self.cpus - 1)
+        mask = None if affinity is None else self._mask(affinity)
+        if mask is not None and self.runqueues == "shared" and self.cpus > 1 \
+                and mask != self._mask(range(self.cpus)):
+            raise pk_errors.NotSupported(
+                'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")')
+        if cpu >= 0 and mask is not None and not (mask[cpu >> 6] >> (cpu & 63)) & 1:
+            raise ValueError(f"cpu={cpu} is not in the affinity mask")
         if self.scheduler.needs_burst and burst == NO_BURST and program.burst is None:
             raise InvalidArgs(f"{type(self.scheduler).__name__} schedules by declared CPU burst: "
                               f"pass burst= to spawn {program.name!r}")
         live = self._stats_raw().threads
         if live + count > self.max_threads:
-            from .errors import NoMemory
-            raise NoMemory(f"spawning {count} more would exceed the kernel's limit of "
-                           f"max_threads={self.max_threads} threads")
+            raise pk_errors.NoMemory(f"spawning {count} more would exceed the kernel's limit of "
+                                     f"max_threads={self.max_threads} threads")
         with self._exclusive("spawn"):
             prog = self._load(program)
             a = ffi.new("pk_spawn_args *")
             a.prog, a.at, a.priority, a.nice, a.burst = prog, at, priority, nice, burst
+            a.sclass, a.rt_prio, a.tickets, a.cpu = sclass, rt_priority, tickets, cpu
+            if mask is not None:
+                a.has_affinity = 1
+                for i, w in enumerate(mask):
+                    a.affinity[i] = w
             first_pid = ffi.new("uint32_t *")
             first_tid = ffi.new("uint32_t *")
             check(lib.pk_spawn(self._kp, a, count, first_pid, first_tid), f"spawn {program.name!r}")
@@ -383,38 +548,69 @@ class Kernel:
                     self._hosts[first_tid[0] + i] = (fn, args, first_pid[0] + i)
             return first_pid[0]
 
+    def _set_attr(self, tid, attr, value, lo, hi, what) -> None:
+        value = _config_value(what, value, lo, hi)
+        with self._exclusive(f"set {what}"):
+            check(lib.pk_thread_set_attr(self._kp, tid, attr, value), f"set {what} of tid {tid}")
+
+    def _set_class(self, tid, policy, rt_priority) -> None:
+        sclass, prio = _sched_class(policy, rt_priority)
+        with self._exclusive("set policy"):
+            check(lib.pk_thread_set_class(self._kp, tid, sclass, prio), f"set policy of tid {tid}")
+
+    def _set_affinity(self, tid, cpus) -> None:
+        words = self._mask(cpus)
+        if self.runqueues == "shared" and self.cpus > 1 and words != self._mask(range(self.cpus)):
+            raise pk_errors.NotSupported(
+                'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")')
+        with self._exclusive("set affinity"):
+            check(lib.pk_thread_set_affinity(self._kp, tid, ffi.new("uint64_t[4]", words)),
+                  f"set affinity of tid {tid}")
+
     def _kill(self, pid: int) -> None:
         with self._exclusive("kill"):
             check(lib.pk_proc_kill(self._kp, pid, lib.PK_KILL_HOST), f"kill pid {pid}")
 
     def spawn(self, program: Program, name: str | None = None, at: int | None = None,
               nice: int = 0, priority: int = 0, burst: int | None = None,
-              args: tuple = ()) -> Process:
+              args: tuple = (), policy: str = "other", rt_priority: int | None = None,
+              tickets: int = 100, cpu: int | None = None, affinity=None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
-        ``priority``: for the Priority policy (lower runs first).
-        ``nice`` (-20..19) is recorded for the fair-share policies, which
-        are planned; the policies available now do not use it.
+        ``priority``: static priority (Priority policy: 0..139, lower runs
+        first). ``nice`` (-20..19): weight for the fair-share policies.
         ``burst`` declares its CPU burst for SJF/STCF (scripts declare
-        their total compute by default); ``args`` are passed to a Python
+        their total compute by default). ``args`` are passed to a Python
         body after ``ctx``.
+
+        ``policy``: the thread's scheduling class, "other" (the kernel's
+        scheduler), or "fifo" / "rr" for Linux's real-time SCHED_FIFO /
+        SCHED_RR, which always run before "other" threads; those need
+        ``rt_priority`` 1..99 (99 is the highest). ``tickets``: share for
+        Lottery and Stride (default 100). ``cpu``: the CPU whose run queue
+        it starts on (per-CPU run queues). ``affinity``: the CPUs it may
+        run on (an iterable of CPU numbers; default all).
         """
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
-        pid = self._spawn(program, 1, at, nice, priority, burst, args)
+        pid = self._spawn(program, 1, at, nice, priority, burst, args, policy, rt_priority,
+                          tickets, cpu, affinity)
         if name is not None:
             self._names[pid] = name
         return Process(self, pid)
 
     def spawn_many(self, program: Program, count: int, at: int | None = None, nice: int = 0,
-                   priority: int = 0, burst: int | None = None, args: tuple = ()) -> ProcessGroup:
+                   priority: int = 0, burst: int | None = None, args: tuple = (),
+                   policy: str = "other", rt_priority: int | None = None, tickets: int = 100,
+                   cpu: int | None = None, affinity=None) -> ProcessGroup:
         """Create ``count`` processes of one program in one call into the
         core (fast: a million script processes take well under a second).
         Arguments as for :meth:`spawn`; processes are named
         ``"<program>-<pid>"``."""
         count = _config_value("spawn_many count", count, 1, 0xFFFFFFFF)
-        pid = self._spawn(program, count, at, nice, priority, burst, args)
+        pid = self._spawn(program, count, at, nice, priority, burst, args, policy, rt_priority,
+                          tickets, cpu, affinity)
         return ProcessGroup(self, pid, count)
 
     def _proc_name(self, pid: int) -> str:
@@ -568,7 +764,7 @@ class Kernel:
         c = ffi.new("pk_cpu_stats *")
         check(lib.pk_cpu_stats_get(self._kp, cpu, c), "cpu stats")
         return CpuStats(cpu, c.busy, c.idle, c.overhead, c.switches,
-                        None if c.running_tid < 0 else c.running_tid)
+                        None if c.running_tid < 0 else c.running_tid, c.queued, c.migrations_in)
 
     @property
     def stats(self) -> KernelStats:
@@ -576,7 +772,27 @@ class Kernel:
         s = self._stats_raw()
         return KernelStats(s.now, s.context_switches, s.steps, s.events, s.threads,
                            s.processes, s.live_threads, s.ready, s.pending_events,
-                           s.memory_bytes, tuple(self.cpu_stats(i) for i in range(self.cpus)))
+                           s.memory_bytes, tuple(self.cpu_stats(i) for i in range(self.cpus)),
+                           s.migrations, s.balance_runs)
+
+    def latency(self) -> "Latency":
+        """Scheduling latency so far: from becoming ready after an arrival
+        or a wake-up to running (including the switch that brings the
+        thread in), over every such event in the kernel."""
+        h = ffi.new("pk_latency *")
+        check(lib.pk_latency_get(self._kp, h), "latency")
+        return Latency(h.count, h.sum, h.max, tuple(h.buckets))
+
+    def fairness(self, processes=None) -> float:
+        """Jain's fairness index of CPU time over ``processes`` (default:
+        every process): (sum x)^2 / (n * sum x^2), 1.0 when all got equal
+        CPU time, 1/n when one got everything (Jain, Chiu and Hawe, DEC
+        TR-301, 1984)."""
+        if processes is None:
+            values = self.processes.table()["cpu_time"]
+        else:
+            values = [p.stats.cpu_time for p in processes]
+        return jain_index(values)
 
     def digest(self) -> int:
         """A 64-bit digest of everything that has happened (every event,

@@ -26,6 +26,7 @@ PROCESS_STATES = {
     lib.PK_PS_NEW: "new", lib.PK_PS_ALIVE: "alive",
     lib.PK_PS_EXITED: "exited", lib.PK_PS_KILLED: "killed",
 }
+_CLASS_NAMES = {lib.PK_CLASS_OTHER: "other", lib.PK_CLASS_FIFO: "fifo", lib.PK_CLASS_RR: "rr"}
 KILL_REASONS = {
     lib.PK_KILL_NONE: None, lib.PK_KILL_HOST: "killed",
     lib.PK_KILL_EXCEPTION: "exception", lib.PK_KILL_BAD_OP: "bad operation",
@@ -52,6 +53,7 @@ class Stats:
     itself (io, sleep, a yield that let another thread run);
     ``involuntary_switches`` the times it was preempted. (Linux counts a
     yield as involuntary; pykernel follows the textbook meaning.)
+    ``migrations``: times it was moved to another CPU's run queue.
     """
 
     arrival: int
@@ -62,6 +64,7 @@ class Stats:
     blocked: int
     voluntary_switches: int
     involuntary_switches: int
+    migrations: int = 0
 
     @property
     def response(self) -> int | None:
@@ -76,7 +79,8 @@ class Stats:
     @classmethod
     def _from(cls, info) -> "Stats":
         return cls(info.arrival, _opt(info.first_run), _opt(info.finish), info.cpu_time,
-                   info.wait, info.blocked, info.voluntary_switches, info.involuntary_switches)
+                   info.wait, info.blocked, info.voluntary_switches, info.involuntary_switches,
+                   info.migrations)
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,67 @@ class Thread:
     def stats(self) -> Stats:
         """This thread's accounting (see :class:`Stats`)."""
         return Stats._from(self._info())
+
+    @property
+    def policy(self) -> str:
+        """Its scheduling class: "other", "fifo" or "rr"."""
+        return _CLASS_NAMES[self._info().sclass]
+
+    @property
+    def rt_priority(self) -> int | None:
+        """Real-time priority 1..99 ("fifo" / "rr"), else None."""
+        info = self._info()
+        return info.rt_prio if info.sclass else None
+
+    @property
+    def nice(self) -> int:
+        """Its nice value (-20..19)."""
+        return self._info().nice
+
+    @property
+    def priority(self) -> int:
+        """Its static priority."""
+        return self._info().priority
+
+    @property
+    def tickets(self) -> int:
+        """Its Lottery / Stride tickets."""
+        return self._info().tickets
+
+    @property
+    def affinity(self) -> frozenset:
+        """The CPUs it may run on."""
+        words = ffi.new("uint64_t[4]")
+        check(lib.pk_thread_affinity_get(self._k._kp, self.tid, words), "thread affinity")
+        return frozenset(64 * w + b for w in range(4) for b in range(64) if (words[w] >> b) & 1)
+
+    @property
+    def run_queue(self) -> int | None:
+        """The CPU whose run queue holds it (or last held it)."""
+        q = self._info().rq_cpu
+        return None if q == 0xFFFF else q
+
+    def set_nice(self, nice: int) -> None:
+        """Change its nice value now (-20..19)."""
+        self._k._set_attr(self.tid, lib.PK_ATTR_NICE, nice, -20, 19, "nice")
+
+    def set_priority(self, priority: int) -> None:
+        """Change its static priority now."""
+        self._k._set_attr(self.tid, lib.PK_ATTR_PRIORITY, priority, -2**31, 2**31 - 1, "priority")
+
+    def set_tickets(self, tickets: int) -> None:
+        """Change its Lottery / Stride tickets now (>= 1)."""
+        self._k._set_attr(self.tid, lib.PK_ATTR_TICKETS, tickets, 1, 2**32 - 1, "tickets")
+
+    def set_policy(self, policy: str, rt_priority: int | None = None) -> None:
+        """Change its scheduling class now: "other", or "fifo" / "rr" with
+        ``rt_priority`` 1..99 (like sched_setscheduler)."""
+        self._k._set_class(self.tid, policy, rt_priority)
+
+    def set_affinity(self, cpus) -> None:
+        """Change the CPUs it may run on (like sched_setaffinity); a thread
+        running or queued on a CPU it may no longer use moves at once."""
+        self._k._set_affinity(self.tid, cpus)
 
     @property
     def registers(self) -> Registers:
@@ -216,6 +281,26 @@ class Process:
     def aspace(self):
         """Not implemented yet: address spaces come with virtual memory."""
         raise NotImplementedError("address spaces are not implemented yet")
+
+    def set_nice(self, nice: int) -> None:
+        """Change the nice value of every thread of the process now."""
+        for t in self.threads:
+            t.set_nice(nice)
+
+    def set_priority(self, priority: int) -> None:
+        """Change the static priority of every thread of the process now."""
+        for t in self.threads:
+            t.set_priority(priority)
+
+    def set_policy(self, policy: str, rt_priority: int | None = None) -> None:
+        """Change the scheduling class of every thread of the process now."""
+        for t in self.threads:
+            t.set_policy(policy, rt_priority)
+
+    def set_affinity(self, cpus) -> None:
+        """Change the CPUs every thread of the process may run on."""
+        for t in self.threads:
+            t.set_affinity(cpus)
 
     def kill(self) -> None:
         """Kill the process now (outside or inside a run). Its threads stop

@@ -17,13 +17,24 @@ __all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS"]
 
 
 class Policy:
-    """Base class of the policy configurations."""
+    """Base class of the policy configurations.
+
+    ``per_cpu``: whether the policy runs with one run queue per CPU by
+    default (as the Linux schedulers do) rather than one queue shared by
+    every CPU (as the textbook policies are usually described); a kernel
+    can choose either with ``pk.Kernel(runqueues=...)``.
+    """
 
     _id = 0
     needs_burst = False
+    per_cpu = False
 
     def _config(self) -> dict:
         return {"policy": self._id, "quantum": 0, "preemptive": 0}
+
+    def _params(self) -> list:
+        """Policy-specific integers passed to the core (pk_config.params)."""
+        return []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -93,15 +104,19 @@ class RoundRobin(Policy):
 
 
 class Priority(Policy):
-    """Static priorities: the ready thread with the lowest ``priority``
-    number (given at spawn, default 0) runs first; equal priorities run in
-    FIFO order.
+    """Static priorities, 140 levels: the ready thread with the lowest
+    ``priority`` number (0..139, given at spawn, default 0) runs first;
+    equal priorities run in FIFO order. Like Linux's O(1) scheduler, each
+    level is a list and the best non-empty one is found with a bitmap and
+    a find-first-set instruction; like it, each CPU has its own queue by
+    default.
 
     With ``preemptive=True`` a thread that becomes ready with a strictly
     lower number preempts the running thread; otherwise the running thread
     keeps the CPU until it blocks, yields or exits."""
 
     _id = lib.PK_POLICY_PRIORITY
+    per_cpu = True
 
     def __init__(self, preemptive: bool = False):
         if not isinstance(preemptive, bool):

@@ -1,3 +1,4 @@
+import pytest
 """Policy semantics beyond the textbook tables: tie rules, quanta,
 preemption, declared bursts, yields and livelock.
 
@@ -163,14 +164,30 @@ def test_priority_preemptive_equal_priority_does_not_preempt(zero_kernel):
     assert b.stats.first_run == 10
 
 
-def test_priority_default_is_zero_and_negative_runs_first(zero_kernel):
-    # sched.Priority: priority given at spawn, default 0, lower first.
+def test_priority_default_is_zero_the_best_level(zero_kernel):
+    # sched.Priority: 140 levels 0..139 (the O(1) scheduler's range), lower
+    # first; the default 0 is the best level, so B at 1 waits for A.
     k = zero_kernel(pk.sched.Priority())
+    b = k.spawn(cpu_bound(5), name="B", priority=1)
     a = k.spawn(cpu_bound(5), name="A")
-    b = k.spawn(cpu_bound(5), name="B", priority=-1)
     k.run()
-    assert b.stats.finish == 5
-    assert a.stats.finish == 10
+    assert a.stats.finish == 5
+    assert b.stats.finish == 10
+
+
+def test_priority_level_139_runs_last(zero_kernel):
+    k = zero_kernel(pk.sched.Priority())
+    last = k.spawn(cpu_bound(5), name="last", priority=139)
+    mid = k.spawn(cpu_bound(5), name="mid", priority=70)
+    k.run()
+    assert (mid.stats.finish, last.stats.finish) == (5, 10)
+
+
+@pytest.mark.parametrize("priority", [-1, 140])
+def test_priority_outside_the_140_levels_is_refused(zero_kernel, priority):
+    k = zero_kernel(pk.sched.Priority())
+    with pytest.raises(ValueError, match="0..139"):
+        k.spawn(cpu_bound(5), priority=priority)
 
 
 # ---- SJF / STCF -----------------------------------------------------------------------

@@ -1,0 +1,116 @@
+/* pk_control.c - run-time changes of a live thread's scheduling: nice,
+ * static priority, tickets, scheduling class (SCHED_OTHER / FIFO / RR)
+ * and CPU affinity.  A queued thread is taken out of its run queue,
+ * changed and put back; a running one is charged up to now, changed, and
+ * its CPU is asked to reschedule so that the policy can decide again. */
+#include <string.h>
+#include "pk_core.h"
+
+static int live_thread(pk_kernel *k, uint32_t tid, pk_thread **out) {
+    if (!k || tid >= k->threads.count) return PK_ERR_INVALID_ARGS;
+    pk_thread *t = pk_thread_at(k, tid);
+    if (t->state == PK_TS_EXITED) return PK_ERR_BAD_STATE;
+    *out = t;
+    return PK_OK;
+}
+
+/* Apply change(t, ...) with t out of its run queue if it is queued. */
+static void requeue_around(pk_kernel *k, pk_thread *t, void (*change)(pk_kernel *, pk_thread *, int64_t, int64_t),
+                           int64_t a, int64_t b) {
+    if (t->state == PK_TS_READY) {
+        pk_rq *rq = pk_thread_rq(k, t);
+        pk_rq_dequeue(rq, t, PK_ENQ_CHANGE);
+        change(k, t, a, b);
+        if (rq->pol->changed && t->sclass == PK_CLASS_OTHER) rq->pol->changed(rq, t);
+        t->state = PK_TS_NEW;          /* make_ready queues it again */
+        pk_thread_make_ready(k, t, PK_ENQ_CHANGE);
+        t->tflags &= (uint8_t)~PK_TF_WOKEN;
+        return;
+    }
+    if (t->state == PK_TS_RUNNING) {
+        pk_charge_running(k, t);
+        change(k, t, a, b);
+        pk_cpu *c = &k->cpus[t->cpu];
+        pk_rq *rq = pk_cpu_rq(k, c);
+        if (rq->pol->changed && t->sclass == PK_CLASS_OTHER) rq->pol->changed(rq, t);
+        pk_cpu_resched(k, c);
+        return;
+    }
+    change(k, t, a, b);                /* new, blocked or asleep */
+}
+
+static void set_attr(pk_kernel *k, pk_thread *t, int64_t attr, int64_t v) {
+    (void)k;
+    if (attr == PK_ATTR_NICE) t->nice = (int8_t)v;
+    else if (attr == PK_ATTR_PRIORITY) t->priority = (int32_t)v;
+    else t->tickets = (uint32_t)v;
+}
+
+int pk_thread_set_attr(pk_kernel *k, uint32_t tid, uint32_t attr, int64_t value) {
+    pk_thread *t;
+    int s = live_thread(k, tid, &t);
+    if (s) return s;
+    switch (attr) {
+    case PK_ATTR_NICE: if (value < -20 || value > 19) return PK_ERR_OUT_OF_RANGE; break;
+    case PK_ATTR_PRIORITY:
+        if (value < INT32_MIN || value > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
+        if (k->cfg.policy == PK_POLICY_PRIORITY && (value < 0 || value > 139)) return PK_ERR_OUT_OF_RANGE;
+        break;
+    case PK_ATTR_TICKETS: if (value < 1 || value > UINT32_MAX) return PK_ERR_OUT_OF_RANGE; break;
+    default: return PK_ERR_INVALID_ARGS;
+    }
+    requeue_around(k, t, set_attr, attr, value);
+    return PK_OK;
+}
+
+static void set_class(pk_kernel *k, pk_thread *t, int64_t sclass, int64_t prio) {
+    bool was_rt = t->sclass != PK_CLASS_OTHER, is_rt = sclass != PK_CLASS_OTHER;
+    if (was_rt != is_rt) {
+        if (is_rt) k->rt_live++; else k->rt_live--;
+        t->tflags |= PK_TF_NEWCLASS;   /* the other class's state starts afresh */
+    }
+    t->sclass = (uint8_t)sclass;
+    t->rt_prio = (uint8_t)(is_rt ? prio : 0);
+}
+
+int pk_thread_set_class(pk_kernel *k, uint32_t tid, uint32_t sclass, uint32_t rt_prio) {
+    pk_thread *t;
+    int s = live_thread(k, tid, &t);
+    if (s) return s;
+    if (sclass > PK_CLASS_RR) return PK_ERR_INVALID_ARGS;
+    if (sclass != PK_CLASS_OTHER && (rt_prio < 1 || rt_prio > 99)) return PK_ERR_OUT_OF_RANGE;
+    requeue_around(k, t, set_class, sclass, rt_prio);
+    if (sclass != PK_CLASS_OTHER) pk_rt_arm(k);
+    return PK_OK;
+}
+
+static void set_affinity(pk_kernel *k, pk_thread *t, int64_t id, int64_t unused) {
+    (void)k; (void)unused;
+    t->affinity = (uint32_t)id;
+    if (t->rq_cpu != PK_RQ_NONE && !pk_cpu_allowed(k, t, t->rq_cpu) && t->state != PK_TS_RUNNING)
+        t->tflags |= 0;                /* placement picks an allowed CPU at the next wake */
+}
+
+int pk_thread_set_affinity(pk_kernel *k, uint32_t tid, const uint64_t *mask4) {
+    pk_thread *t;
+    int s = live_thread(k, tid, &t);
+    if (s) return s;
+    if (!mask4) return PK_ERR_INVALID_ARGS;
+    int64_t id = pk_mask_intern(k, mask4);
+    if (id == -1) return PK_ERR_INVALID_ARGS;
+    if (id < 0) return PK_ERR_NO_MEMORY;
+    if (id && k->shared && k->ncpus > 1) return PK_ERR_NOT_SUPPORTED;
+    if (t->state == PK_TS_RUNNING) {
+        t->affinity = (uint32_t)id;    /* cpu_service moves it if it must */
+        if (!pk_cpu_allowed(k, t, (uint32_t)t->cpu)) pk_cpu_resched(k, &k->cpus[t->cpu]);
+        return PK_OK;
+    }
+    requeue_around(k, t, set_affinity, id, 0);
+    return PK_OK;
+}
+
+int pk_thread_affinity_get(pk_kernel *k, uint32_t tid, uint64_t *mask4) {
+    if (!k || !mask4 || tid >= k->threads.count) return PK_ERR_INVALID_ARGS;
+    memcpy(mask4, k->masks[pk_thread_at(k, tid)->affinity].bits, sizeof(pk_mask));
+    return PK_OK;
+}

@@ -1,0 +1,115 @@
+/* pk_sched_rt.c - the real-time class: SCHED_FIFO and SCHED_RR with
+ * priorities 1..99, as man 7 sched describes them:
+ *   - a list per priority; the highest non-empty one is found with a
+ *     bitmap and find-first-set;
+ *   - a thread preempted by a higher-priority one stays at the head of its
+ *     list; one that becomes runnable (arrives or wakes) goes to the tail;
+ *     sched_yield moves it to the tail;
+ *   - SCHED_RR adds a time slice (rt_slice, 100 ms by default); when it
+ *     expires the thread goes to the tail of its list;
+ *   - real-time runtime may be throttled: at most rt_runtime ns per
+ *     rt_period on each run queue (950 ms per 1 s by default, as Linux's
+ *     sched_rt_runtime_us / sched_rt_period_us), after which the fair
+ *     class runs until the period ends. */
+#include "pk_core.h"
+
+static inline void bit_set(pk_rt_rq *r, unsigned p) { r->bitmap[p >> 6] |= 1ull << (p & 63); }
+static inline void bit_clear(pk_rt_rq *r, unsigned p) { r->bitmap[p >> 6] &= ~(1ull << (p & 63)); }
+
+/* highest priority with a non-empty list, or 0 */
+static inline unsigned highest(const pk_rt_rq *r) {
+    if (r->bitmap[1]) return 64 + 63 - (unsigned)__builtin_clzll(r->bitmap[1]);
+    if (r->bitmap[0]) return 63 - (unsigned)__builtin_clzll(r->bitmap[0]);
+    return 0;
+}
+
+static void list_unlink(pk_rt_rq *r, pk_thread *t) {
+    unsigned p = t->rt_prio;
+    if (t->s.list.prev) t->s.list.prev->s.list.next = t->s.list.next; else r->head[p] = t->s.list.next;
+    if (t->s.list.next) t->s.list.next->s.list.prev = t->s.list.prev; else r->tail[p] = t->s.list.prev;
+    if (!r->head[p]) bit_clear(r, p);
+    t->s.list.next = t->s.list.prev = NULL;
+}
+
+void pk_rt_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
+    pk_rt_rq *r = &rq->rt;
+    unsigned p = t->rt_prio;
+    bool head = why == PK_ENQ_PREEMPT && t->sclass == PK_CLASS_FIFO;
+    if (head) {
+        t->s.list.prev = NULL;
+        t->s.list.next = r->head[p];
+        if (r->head[p]) r->head[p]->s.list.prev = t; else r->tail[p] = t;
+        r->head[p] = t;
+    } else {
+        t->s.list.next = NULL;
+        t->s.list.prev = r->tail[p];
+        if (r->tail[p]) r->tail[p]->s.list.next = t; else r->head[p] = t;
+        r->tail[p] = t;
+    }
+    bit_set(r, p);
+    r->nr++;
+}
+
+void pk_rt_dequeue(pk_rq *rq, pk_thread *t) {
+    list_unlink(&rq->rt, t);
+    rq->rt.nr--;
+}
+
+pk_thread *pk_rt_pick(pk_rq *rq) {
+    pk_rt_rq *r = &rq->rt;
+    if (r->throttled) return NULL;
+    unsigned p = highest(r);
+    if (!p) return NULL;
+    pk_thread *t = r->head[p];
+    list_unlink(r, t);
+    r->nr--;
+    return t;
+}
+
+pk_thread *pk_rt_steal(pk_rq *rq, uint32_t cpu) {
+    pk_rt_rq *r = &rq->rt;
+    for (unsigned p = 99; p >= 1; p--)
+        for (pk_thread *t = r->tail[p]; t; t = t->s.list.prev)
+            if (pk_cpu_allowed(rq->k, t, cpu)) {
+                list_unlink(r, t);
+                r->nr--;
+                return t;
+            }
+    return NULL;
+}
+
+/* Real-time runtime allowed per period on rq (0: no throttling).  The
+ * shared queue serves every CPU, so its budget is per CPU times CPUs. */
+static uint64_t rt_budget(const pk_rq *rq) {
+    const pk_config *cfg = &rq->k->cfg;
+    if (!cfg->rt_runtime || cfg->rt_runtime >= cfg->rt_period) return 0;
+    return cfg->rt_runtime * (rq->k->shared ? rq->k->ncpus : 1);
+}
+
+pk_time pk_rt_slice(pk_rq *rq, pk_thread *t) {
+    pk_time s = t->sclass == PK_CLASS_RR ? rq->k->cfg.rt_slice : PK_FOREVER;
+    uint64_t budget = rt_budget(rq);
+    if (budget) {
+        pk_time left = rq->rt.used >= budget ? 0 : budget - rq->rt.used;
+        if (left < s) s = left;
+    }
+    return s;
+}
+
+bool pk_rt_tick(pk_rq *rq, pk_thread *t) {
+    (void)rq; (void)t;
+    return true;     /* RR slice over, or throttled: let the queue decide */
+}
+
+void pk_rt_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
+    (void)t;
+    uint64_t budget = rt_budget(rq);
+    if (!budget) return;
+    rq->rt.used += ran;
+    if (rq->rt.used >= budget) rq->rt.throttled = 1;
+}
+
+void pk_rt_period(pk_rq *rq) {
+    rq->rt.used = 0;
+    rq->rt.throttled = 0;
+}
