@@ -1,10 +1,15 @@
-/* pk_heap.h - an indexed binary min-heap of threads keyed by (key, seq),
+/* pk_heap.h - an indexed 4-ary min-heap of threads keyed by (key, seq),
  * for policies that order ready threads by a number (SJF, STCF, CFS,
  * Stride, EDF, ...).  A thread's index in the heap is t->s.heap.pos (every
  * pk_sched_data member that uses this heap starts with that field), so
  * any queued thread can be removed in O(log n).  seq is taken at each
  * push: equal keys come out in the order they went in.  The array grows
- * on demand; if it cannot, the kernel is marked broken (NO_MEMORY). */
+ * on demand; if it cannot, the kernel is marked broken (NO_MEMORY).
+ *
+ * Four children per node (children of i: 4i+1 .. 4i+4): half the levels
+ * of a binary heap, and the four children are compared in a branch-free
+ * tournament, so a pop is a short chain of dependent loads (what bounds
+ * its speed) rather than a long one. */
 #ifndef PK_HEAP_H
 #define PK_HEAP_H
 
@@ -16,8 +21,19 @@ typedef struct pk_heap {
     uint64_t seq;
 } pk_heap;
 
+/* (key, seq) of x before y's; without branches, since which child is
+ * smallest is a coin toss the branch predictor cannot learn. */
 static inline bool pk_heap_before(const pk_heap_ent *x, const pk_heap_ent *y) {
-    return x->key < y->key || (x->key == y->key && x->seq < y->seq);
+#ifdef __SIZEOF_INT128__
+    return (((unsigned __int128)x->key << 64) | x->seq) < (((unsigned __int128)y->key << 64) | y->seq);
+#else
+    return (x->key < y->key) | ((x->key == y->key) & (x->seq < y->seq));
+#endif
+}
+
+/* a if pick is 0, b if it is 1, without a branch */
+static inline uint32_t pk_heap_sel(uint32_t a, uint32_t b, bool pick) {
+    return a ^ ((a ^ b) & (0u - (uint32_t)pick));
 }
 
 static inline void pk_heap_place(pk_heap *h, uint32_t i, pk_heap_ent e) {
@@ -25,9 +41,25 @@ static inline void pk_heap_place(pk_heap *h, uint32_t i, pk_heap_ent e) {
     e.t->s.heap.pos = i;
 }
 
+/* The smallest of the children of i (which has at least one), or of its
+ * first four when it has them all. */
+static inline uint32_t pk_heap_min_child(const pk_heap *h, uint32_t i) {
+    uint32_t c = 4 * i + 1;
+    const pk_heap_ent *a = h->a;
+    if (PK_LIKELY(c + 3 < h->n)) {
+        uint32_t x = c + pk_heap_before(&a[c + 1], &a[c]);
+        uint32_t y = c + 2 + pk_heap_before(&a[c + 3], &a[c + 2]);
+        return pk_heap_sel(x, y, pk_heap_before(&a[y], &a[x]));
+    }
+    uint32_t best = c;
+    for (uint32_t j = c + 1; j < h->n; j++)
+        if (pk_heap_before(&a[j], &a[best])) best = j;
+    return best;
+}
+
 static inline void pk_heap_up(pk_heap *h, uint32_t i, pk_heap_ent e) {
     while (i > 0) {
-        uint32_t p = (i - 1) / 2;
+        uint32_t p = (i - 1) / 4;
         if (!pk_heap_before(&e, &h->a[p])) break;
         pk_heap_place(h, i, h->a[p]);
         i = p;
@@ -36,11 +68,8 @@ static inline void pk_heap_up(pk_heap *h, uint32_t i, pk_heap_ent e) {
 }
 
 static inline void pk_heap_down(pk_heap *h, uint32_t i, pk_heap_ent e) {
-    uint32_t n = h->n;
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && pk_heap_before(&h->a[c + 1], &h->a[c])) c++;
+    while (4 * i + 1 < h->n) {
+        uint32_t c = pk_heap_min_child(h, i);
         if (!pk_heap_before(&h->a[c], &e)) break;
         pk_heap_place(h, i, h->a[c]);
         i = c;
@@ -74,11 +103,24 @@ static inline void pk_heap_remove(pk_heap *h, pk_thread *t) {
     else pk_heap_down(h, i, last);
 }
 
+/* Remove and return the first thread.  Bottom-up (Floyd): the hole at
+ * the root moves down along the smallest children to a leaf, then the
+ * last entry fills it and moves up; the last entry is usually among the
+ * largest, so it seldom moves far. */
 static inline pk_thread *pk_heap_pop(pk_heap *h) {
     if (!h->n) return NULL;
     pk_thread *t = h->a[0].t;
-    pk_heap_ent last = h->a[--h->n];
-    if (h->n) pk_heap_down(h, 0, last);
+    uint32_t n = --h->n, i = 0;
+    if (!n) return t;
+    pk_heap_ent last = h->a[n], moved = last;
+    while (4 * i + 1 < n) {
+        uint32_t c = pk_heap_min_child(h, i);
+        moved = h->a[c];
+        pk_heap_place(h, i, moved);
+        i = c;
+    }
+    if (i == 0 || !pk_heap_before(&last, &moved)) pk_heap_place(h, i, last);  /* the usual case */
+    else pk_heap_up(h, i, last);
     return t;
 }
 
@@ -87,16 +129,18 @@ static inline void pk_heap_free(struct pk_kernel *k, pk_heap *h) {
     h->a = NULL; h->n = h->cap = 0;
 }
 
-/* Remove and return the queued thread with the largest key that may run
- * on cpu (a linear scan: used only by load balancing). */
+/* Remove and return the queued thread with the largest (key, seq) that
+ * may run on cpu: the largest key, queued last among equal keys (a
+ * linear scan: used only by load balancing). */
 static inline pk_thread *pk_heap_steal(struct pk_kernel *k, pk_heap *h, uint32_t cpu) {
-    pk_thread *best = NULL;
-    uint64_t bk = 0;
+    const pk_heap_ent *best = NULL;
     for (uint32_t i = 0; i < h->n; i++) {
-        pk_heap_ent *e = &h->a[i];
-        if ((!best || e->key > bk) && pk_cpu_allowed(k, e->t, cpu)) { best = e->t; bk = e->key; }
+        const pk_heap_ent *e = &h->a[i];
+        if ((!best || pk_heap_before(best, e)) && pk_cpu_allowed(k, e->t, cpu)) best = e;
     }
-    if (best) pk_heap_remove(h, best);
-    return best;
+    if (!best) return NULL;
+    pk_thread *t = best->t;
+    pk_heap_remove(h, t);
+    return t;
 }
 #endif
