@@ -42,9 +42,13 @@ struct pk_rq;
 typedef union pk_sched_data {
     struct { struct pk_thread *next, *prev; } list;          /* FIFO, RR, RT, Priority */
     struct { uint32_t pos; } heap;       /* pk_heap.h; members using it start with pos */
-    struct { uint32_t pos, weight; uint64_t vruntime; } cfs;
-    struct { struct pk_thread *left, *right; uint64_t vruntime, deadline, min_deadline;
-             uint32_t weight, prio; } eevdf;
+    struct { uint32_t pos, weight; uint64_t vruntime;     /* CFS (pk_sched_cfs.c) */
+             uint32_t rem; uint16_t home; uint8_t flags, where;
+             struct pk_thread *next, *prev; uint64_t seq; } cfs;
+    struct { struct pk_thread *left, *right;              /* EEVDF (pk_sched_eevdf.c) */
+             union { struct pk_thread *best; int64_t vlag; };   /* queued: best; else lag */
+             uint64_t vruntime, deadline, seq;
+             uint32_t weight, rem; } eevdf;
     struct { struct pk_thread *next, *prev; uint64_t used; uint32_t level; } mlfq;
     struct { uint32_t pos, slot; uint64_t pass, stride; } share;   /* Lottery, Stride */
     uint64_t raw[7];
