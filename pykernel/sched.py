@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ._ffi import MAX_TIME, lib
 
-__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS"]
+__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS", "EEVDF"]
 
 
 class Policy:
@@ -130,14 +130,137 @@ class Priority(Policy):
         return f"Priority(preemptive={self.preemptive})"
 
 
-class CFS(Policy):
-    """Linux's Completely Fair Scheduler: not implemented yet.
+_SCALES = {"none": 0, "log": 1, "linear": 2}
+_MAX_TUNABLE = 1_000_000_000     # ns: Linux's sysctl bound for these tunables (1 s)
 
-    It is planned (with EEVDF, the real-time classes, MLFQ, lottery,
-    stride and EDF) together with per-CPU run queues; constructing it
-    raises ``NotImplementedError`` until then."""
 
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError(
-            "pk.sched.CFS is not implemented yet; available policies are "
-            "FIFO, SJF, STCF, RoundRobin and Priority")
+def _tunable_ns(what: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int number of nanoseconds, not {type(value).__name__}")
+    if not minimum <= value <= _MAX_TUNABLE:
+        raise ValueError(f"{what} must be between {minimum} and {_MAX_TUNABLE} ns, got {value}")
+    return value
+
+
+def _scale(owner: str, scale) -> str:
+    if not isinstance(scale, str):
+        raise TypeError(f'{owner} scale must be "none", "log" or "linear", '
+                        f"not {type(scale).__name__}")
+    if scale not in _SCALES:
+        raise ValueError(f'{owner} scale must be "none", "log" or "linear", not {scale!r}')
+    return scale
+
+
+def _cpu_factor(scale: str, cpus: int) -> int:
+    """Linux's get_update_sysctl_factor() for ``cpus`` CPUs."""
+    n = min(cpus, 8)
+    return {"none": 1, "log": 1 + n.bit_length() - 1, "linear": n}[scale]
+
+
+class _Tunable(Policy):
+    """Policies configured by integer tunables (equality and hashing
+    include them)."""
+
+    per_cpu = True
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self._params() == other._params()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(self._params())))
+
+
+class CFS(_Tunable):
+    """Linux's Completely Fair Scheduler (kernel/sched/fair.c, Linux
+    2.6.23 to 6.5), with a run queue per CPU.
+
+    Each thread's virtual runtime grows by ``ran * 1024 / weight`` while
+    it runs, its weight coming from its nice value (Linux's
+    ``sched_prio_to_weight``: 1024 at nice 0, about 1.25 times less per
+    step); the ready thread with the smallest virtual runtime runs. A
+    thread runs for its share of the period, ``period * weight /
+    total weight`` and at least ``min_granularity``, where the period is
+    ``latency`` for up to ``ceil(latency / min_granularity)`` (8) runnable
+    threads and ``min_granularity`` per thread beyond. A new thread starts
+    one virtual slice after the queue's ``min_vruntime``; a waking thread
+    at least at ``min_vruntime - latency / 2``; a woken thread preempts
+    the running one when it is behind it by more than
+    ``wakeup_granularity`` (in its own virtual time).
+
+    Times are in ns (defaults: Linux's 6 ms, 0.75 ms and 1 ms). ``scale``
+    multiplies them by the CPU count factor of Linux's
+    ``sched_tunable_scaling``: "log" (the default, ``1 + log2(min(cpus,
+    8))``), "linear" (``min(cpus, 8)``) or "none". Each is at most 1 s
+    (Linux's sysctl bound); unlike Linux, values below 100 us are
+    allowed. See docs/scheduling.md, "CFS".
+    """
+
+    _id = lib.PK_POLICY_CFS
+
+    def __init__(self, latency: int = 6_000_000, min_granularity: int = 750_000,
+                 wakeup_granularity: int = 1_000_000, scale: str = "log"):
+        self.latency = _tunable_ns("CFS latency", latency)
+        self.min_granularity = _tunable_ns("CFS min_granularity", min_granularity)
+        self.wakeup_granularity = _tunable_ns("CFS wakeup_granularity", wakeup_granularity, 0)
+        self.scale = _scale("CFS", scale)
+
+    def _params(self) -> list:
+        return [self.latency, self.min_granularity, self.wakeup_granularity, _SCALES[self.scale]]
+
+    def scaled(self, cpus: int) -> dict:
+        """The tunables a kernel with ``cpus`` CPUs uses (ns), after the
+        CPU-count scaling, and ``nr_latency``."""
+        f = _cpu_factor(self.scale, _cpus(cpus))
+        return {"latency": self.latency * f, "min_granularity": self.min_granularity * f,
+                "wakeup_granularity": self.wakeup_granularity * f,
+                "nr_latency": -(-self.latency // self.min_granularity)}
+
+    def __repr__(self) -> str:
+        return (f"CFS(latency={self.latency}, min_granularity={self.min_granularity}, "
+                f"wakeup_granularity={self.wakeup_granularity}, scale={self.scale!r})")
+
+
+class EEVDF(_Tunable):
+    """Earliest Eligible Virtual Deadline First, Linux's fair scheduler
+    since 6.6 (kernel/sched/fair.c; Stoica and Abdel-Wahab, 1995), with a
+    run queue per CPU.
+
+    Virtual runtime grows as in :class:`CFS`. A thread's lag is how far
+    its virtual runtime is behind the load-weighted average ``V`` of the
+    queue (the running thread included); threads with lag >= 0 are
+    eligible, and among them the one with the earliest virtual deadline
+    ``vruntime + slice * 1024 / weight`` runs. When the running thread
+    reaches its deadline it gets the next one and the queue picks again.
+    Threads keep their lag across sleeps, migrations and nice changes
+    (clamped to two slices); a new thread starts at ``V`` with half a
+    slice to its first deadline; a waking thread preempts when it is
+    eligible with the earliest deadline.
+
+    ``slice`` is the base slice in ns (default Linux 6.6's 0.75 ms),
+    scaled by the CPU count like CFS's tunables (``scale``: "log",
+    "linear" or "none"); at most 1 s. See docs/scheduling.md, "EEVDF".
+    """
+
+    _id = lib.PK_POLICY_EEVDF
+
+    def __init__(self, slice: int = 750_000, scale: str = "log"):  # noqa: A002 - Linux's name
+        self.slice = _tunable_ns("EEVDF slice", slice)
+        self.scale = _scale("EEVDF", scale)
+
+    def _params(self) -> list:
+        return [self.slice, _SCALES[self.scale]]
+
+    def scaled(self, cpus: int) -> dict:
+        """The base slice a kernel with ``cpus`` CPUs uses (ns)."""
+        return {"slice": self.slice * _cpu_factor(self.scale, _cpus(cpus))}
+
+    def __repr__(self) -> str:
+        return f"EEVDF(slice={self.slice}, scale={self.scale!r})"
+
+
+def _cpus(cpus) -> int:
+    if isinstance(cpus, bool) or not isinstance(cpus, int):
+        raise TypeError(f"cpus must be an int, not {type(cpus).__name__}")
+    if not 1 <= cpus <= lib.PK_MAX_CPUS:
+        raise ValueError(f"cpus must be between 1 and {lib.PK_MAX_CPUS}, got {cpus}")
+    return cpus

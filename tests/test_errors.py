@@ -192,11 +192,6 @@ def test_priority_preemptive_must_be_bool():
         pk.sched.Priority(preemptive=1)
 
 
-def test_cfs_is_not_implemented_yet():
-    with pytest.raises(NotImplementedError, match="CFS"):
-        pk.sched.CFS()
-
-
 @pytest.mark.parametrize("kw", [{"memory": 1}, {"mmu": 1}, {"trace": True}], ids=str)
 def test_reserved_features_are_not_implemented(kw):
     with pytest.raises(NotImplementedError):
