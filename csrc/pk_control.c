@@ -22,6 +22,7 @@ static void requeue_around(pk_kernel *k, pk_thread *t, void (*change)(pk_kernel 
         pk_rq_dequeue(rq, t, PK_ENQ_CHANGE);
         change(k, t, a, b);
         if (rq->pol->changed && t->sclass == PK_CLASS_OTHER) rq->pol->changed(rq, t);
+        t->wait += k->now - t->since;  /* make_ready starts a new wait */
         t->state = PK_TS_NEW;          /* make_ready queues it again */
         pk_thread_make_ready(k, t, PK_ENQ_CHANGE);
         t->tflags &= (uint8_t)~PK_TF_WOKEN;
