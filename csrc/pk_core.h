@@ -44,7 +44,7 @@ typedef union pk_sched_data {
     struct { uint32_t pos; } heap;       /* pk_heap.h; members using it start with pos */
     struct { uint32_t pos, weight; uint64_t vruntime;     /* CFS (pk_sched_cfs.c) */
              uint32_t rem; uint16_t home; uint8_t flags, where;
-             struct pk_thread *next, *prev; uint64_t seq; } cfs;
+             struct pk_thread *next, *prev; uint64_t seq, slice; } cfs;
     struct { struct pk_thread *left, *right;              /* EEVDF (pk_sched_eevdf.c) */
              union { struct pk_thread *best; int64_t vlag; };   /* queued: best; else lag */
              uint64_t vruntime, deadline, seq;

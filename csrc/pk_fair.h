@@ -118,6 +118,15 @@ static inline void pk_fair_running_load(pk_rq *rq, const pk_thread *skip,
     }
 }
 
+/* CPU c's running thread should stop at `end` if that is before its
+ * current slice end (end <= now: at once). */
+static inline void pk_fair_cut_slice(pk_kernel *k, pk_cpu *c, pk_time end) {
+    if (end >= c->slice_end) return;
+    c->slice_end = end;
+    pk_time when = end > k->now ? end : k->now;
+    if (when < c->timer) pk_cpu_set_timer(k, c, when);
+}
+
 /* Check the tunables common to both policies: ns in [lo, PK_FAIR_MAX_NS]. */
 static inline bool pk_fair_ns_ok(uint64_t ns, uint64_t lo) { return ns >= lo && ns <= PK_FAIR_MAX_NS; }
 #endif

@@ -23,7 +23,10 @@
  *               slice = period * weight / total weight, at least
  *               min_granularity (sched_slice with BASE_SLICE).  When it
  *               ends the thread yields to the leftmost (the hrtick path of
- *               check_preempt_tick); it may be picked again at once.
+ *               check_preempt_tick); it may be picked again at once.  When
+ *               a thread joins the queue, the running thread's slice is
+ *               computed again with the new total and ends earlier if it
+ *               is now shorter (hrtick_update).
  *   placement   (place_entity) NEW: min_vruntime + its virtual slice
  *               (START_DEBIT); WAKE: max(own, min_vruntime - latency / 2)
  *               (GENTLE_FAIR_SLEEPERS); MIGRATE / CHANGE: the same lag
@@ -224,6 +227,21 @@ static void place(pk_rq *rq, cfs_rq *c, pk_thread *t, unsigned why) {
     }
 }
 
+/* A thread joined rq: the running thread's slice, computed again with
+ * the new total, may end sooner (per-CPU or one-CPU queues). */
+static void recut(pk_rq *rq, cfs_rq *c) {
+    if (rq->k->shared && rq->k->ncpus > 1) return;
+    pk_thread *curr = pk_fair_running(rq->k, rq->cpu);
+    if (!curr) return;
+    pk_cpu *cpu = &rq->k->cpus[rq->cpu];
+    pk_time start = cpu->slice_end - curr->s.cfs.slice;
+    pk_time s = slice_of(c, q_count(c) + 1, c->load + curr->s.cfs.weight, curr->s.cfs.weight);
+    if (s < curr->s.cfs.slice) {
+        curr->s.cfs.slice = s;
+        pk_fair_cut_slice(rq->k, cpu, start + s);
+    }
+}
+
 static void cfs_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     cfs_rq *c = rq->priv;
     uint32_t w = pk_fair_weight(t);
@@ -231,11 +249,13 @@ static void cfs_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
         t->s.cfs.weight = w;
         t->s.cfs.rem = 0;
     }
+    bool placed = why != PK_ENQ_SLICE && why != PK_ENQ_PREEMPT && why != PK_ENQ_YIELD;
     if (why == PK_ENQ_YIELD) c->skip = t;
-    else if (why != PK_ENQ_SLICE && why != PK_ENQ_PREEMPT) place(rq, c, t, why);
+    else if (placed) place(rq, c, t, why);
     t->s.cfs.home = (uint16_t)rq->cpu;
     if (!q_push(rq, c, t)) { pk_rq_alloc_failed(rq); return; }
     c->load += w;
+    if (placed) recut(rq, c);
 }
 
 /* t has left the heap other than by pick: the queue forgets it and, unless
@@ -303,7 +323,7 @@ static pk_time cfs_slice(pk_rq *rq, pk_thread *t) {
     } else {
         pk_fair_running_load(rq, NULL, &nr, &load);
     }
-    return slice_of(c, nr, load, t->s.cfs.weight);
+    return t->s.cfs.slice = slice_of(c, nr, load, t->s.cfs.weight);
 }
 
 static bool cfs_tick(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return true; }
@@ -328,9 +348,13 @@ static void cfs_changed(pk_rq *rq, pk_thread *t) {
         t->s.cfs.vruntime = c->min_vruntime;
         t->s.cfs.flags = 0;
         t->s.cfs.home = (uint16_t)rq->cpu;
+        t->s.cfs.slice = 0;                      /* its slice is not ours: never cut */
     }
-    t->s.cfs.weight = pk_fair_weight(t);
-    t->s.cfs.rem = 0;
+    uint32_t w = pk_fair_weight(t);
+    if (w != t->s.cfs.weight) {
+        t->s.cfs.weight = w;
+        t->s.cfs.rem = 0;
+    }
 }
 
 const pk_policy pk_policy_cfs = {
