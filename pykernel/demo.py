@@ -35,7 +35,7 @@ def workload() -> list[tuple[str, Program, int]]:
 def policies() -> list[sched.Policy]:
     """The policies the demo compares."""
     return [sched.FIFO(), sched.SJF(), sched.STCF(), sched.RoundRobin(quantum=4 * MS),
-            sched.RoundRobin(quantum=1 * MS)]
+            sched.RoundRobin(quantum=1 * MS), sched.CFS(), sched.EEVDF()]
 
 
 def run_policy(policy: sched.Policy, cpus: int = 1, costs: Costs | None = None, seed: int = 0) -> dict:
