@@ -18,7 +18,7 @@ from .errors import BadState, InvalidArgs, check
 from .op import duration, exit_code
 from .process import Process
 from .program import Program
-from .sched import Policy, RoundRobin
+from .sched import CFS, Policy
 
 __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency",
            "jain_index"]
@@ -343,8 +343,7 @@ class Kernel:
     processes, threads) and a simulated clock in nanoseconds.
 
     ``cpus``: 1 to 256. ``scheduler``: a :mod:`pykernel.sched` policy
-    (default ``RoundRobin()``; CFS will become the default once it
-    exists). ``costs``: a :class:`~pykernel.Costs` (default: the
+    (default ``CFS()``, Linux's default before 6.6). ``costs``: a :class:`~pykernel.Costs` (default: the
     calibrated model; ``Costs.zero()`` for textbook numbers). ``seed``
     seeds the kernel's random generator. ``max_threads`` bounds the
     threads a kernel may ever create (``NoMemory`` beyond it).
@@ -373,7 +372,7 @@ class Kernel:
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
                  rt_slice: int = 100_000_000, rt_throttle=True):
         _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
-        scheduler = RoundRobin() if scheduler is None else scheduler
+        scheduler = CFS() if scheduler is None else scheduler
         if not isinstance(scheduler, Policy):
             raise TypeError(f"scheduler must be a pk.sched policy such as pk.sched.RoundRobin(), "
                             f"not {type(scheduler).__name__}")

@@ -131,9 +131,13 @@ def test_policy_equality_and_repr():
     assert repr(pk.sched.STCF()) == "STCF()"
 
 
-def test_default_policy_is_round_robin_10ms():
-    # Kernel docstring: default RoundRobin(); RoundRobin default quantum 10 ms.
-    assert pk.Kernel().scheduler == pk.sched.RoundRobin(quantum=10_000_000)
+def test_default_policy_is_cfs_with_linux_defaults():
+    # DESIGN.md and the Kernel docstring: default CFS(), with Linux's tunables
+    # (6 ms, 0.75 ms, 1 ms, log scaling) and a run queue per CPU.
+    k = pk.Kernel()
+    assert k.scheduler == pk.sched.CFS(latency=6_000_000, min_granularity=750_000,
+                                       wakeup_granularity=1_000_000, scale="log")
+    assert k.runqueues == "per-cpu"
 
 
 def test_costs_are_frozen():
