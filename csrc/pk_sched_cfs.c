@@ -69,6 +69,8 @@ typedef struct cfs_rq {
     uint64_t nr_latency;
 } cfs_rq;
 
+/* Check params[0..3] and scale the tunables by the CPU count; a bad
+ * parameter is OUT_OF_RANGE (missing ones INVALID_ARGS). */
 static int cfs_init(pk_rq *rq) {
     const pk_config *cfg = &rq->k->cfg;
     if (cfg->nparams < 4) return PK_ERR_INVALID_ARGS;
@@ -86,6 +88,7 @@ static int cfs_init(pk_rq *rq) {
     return PK_OK;
 }
 
+/* Free the heap's array. */
 static void cfs_fini(pk_rq *rq) { pk_heap_free(rq->k, &((cfs_rq *)rq->priv)->q); }
 
 /* ---- the queue: the heap and the run ------------------------------------- */
@@ -94,7 +97,7 @@ static inline uint64_t q_count(const cfs_rq *c) { return c->q.n + c->nrun; }
 
 /* Start loading a control block that will soon be switched in: with
  * thousands of threads it is no longer in the cache. */
-static inline void pk_prefetch_thread(const pk_thread *t) {
+static inline void prefetch_thread(const pk_thread *t) {
     for (size_t off = 0; off < sizeof *t; off += 64)
         __builtin_prefetch((const char *)t + off);
 }
@@ -154,7 +157,7 @@ static inline void q_remove(cfs_rq *c, pk_thread *t) {
         pk_thread *n = t->s.cfs.next, *p = t->s.cfs.prev;
         if (p) p->s.cfs.next = n; else c->head = n;
         if (n) n->s.cfs.prev = p; else c->tail = p;
-        if (!p && n) pk_prefetch_thread(n);          /* the next one to be picked */
+        if (!p && n) prefetch_thread(n);          /* the next one to be picked */
         c->nrun--;
     }
     t->s.cfs.where = 0;
@@ -242,6 +245,9 @@ static void recut(pk_rq *rq, cfs_rq *c) {
     }
 }
 
+/* Queue t: a thread put back after running (slice, preemption, yield)
+ * keeps its vruntime (put_prev_entity); any other is placed first
+ * (place_entity), and the running thread's slice may then shrink. */
 static void cfs_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     cfs_rq *c = rq->priv;
     uint32_t w = pk_fair_weight(t);
@@ -273,6 +279,7 @@ static void forget(pk_rq *rq, cfs_rq *c, pk_thread *t, unsigned why) {
     if (hi - lo == 1) update_min(c, pk_fair_running(rq->k, lo));
 }
 
+/* Take queued t out (killed, moved, or changed). */
 static void cfs_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
     cfs_rq *c = rq->priv;
     q_remove(c, t);
@@ -303,6 +310,8 @@ static pk_thread *choose(cfs_rq *c) {
     return !second || unfair_to(c, second, left) ? left : second;
 }
 
+/* Remove and return the thread with the smallest vruntime (or the one
+ * after a yielder), or NULL. */
 static pk_thread *cfs_pick(pk_rq *rq) {
     cfs_rq *c = rq->priv;
     if (!q_count(c)) return NULL;
@@ -314,6 +323,8 @@ static pk_thread *cfs_pick(pk_rq *rq) {
     return t;
 }
 
+/* t's slice as it starts to run (t is the running thread): remembered
+ * so that a later enqueue can shorten it. */
 static pk_time cfs_slice(pk_rq *rq, pk_thread *t) {
     cfs_rq *c = rq->priv;
     uint64_t nr = q_count(c), load = c->load;
@@ -326,12 +337,16 @@ static pk_time cfs_slice(pk_rq *rq, pk_thread *t) {
     return t->s.cfs.slice = slice_of(c, nr, load, t->s.cfs.weight);
 }
 
+/* The slice is over: give the CPU to the leftmost (possibly t again). */
 static bool cfs_tick(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return true; }
 
+/* check_preempt_wakeup(): t (just queued) takes the CPU from curr when
+ * curr is ahead of it by more than the wakeup granularity. */
 static bool cfs_wakeup_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     return unfair_to(rq->priv, curr, t);
 }
 
+/* update_curr(): running t ran `ran` ns more. */
 static void cfs_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     cfs_rq *c = rq->priv;
     if (PK_UNLIKELY(!t->s.cfs.weight)) return;   /* not yet placed (cannot happen) */

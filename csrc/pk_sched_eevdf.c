@@ -64,6 +64,8 @@ typedef struct eevdf_rq {
 /* sum (v_i - v0) * w_i and sum w_i over some threads */
 typedef struct vavg { int64_t sum, load; } vavg;
 
+/* Check params[0..1], scale the base slice, draw the treap's salt from
+ * the kernel's generator. */
 static int eevdf_init(pk_rq *rq) {
     const pk_config *cfg = &rq->k->cfg;
     if (cfg->nparams < 2) return PK_ERR_INVALID_ARGS;
@@ -78,6 +80,7 @@ static int eevdf_init(pk_rq *rq) {
 
 /* ---- the treap ------------------------------------------------------------ */
 
+/* t's treap priority: a bijective hash of its id and the queue's salt. */
 static inline uint64_t prio(const eevdf_rq *r, const pk_thread *t) {
     uint64_t z = t->tid ^ r->salt;                      /* splitmix64's finaliser */
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -85,11 +88,13 @@ static inline uint64_t prio(const eevdf_rq *r, const pk_thread *t) {
     return z ^ (z >> 31);
 }
 
+/* tree order: (vruntime, order of queueing) */
 static inline bool v_before(const pk_thread *a, const pk_thread *b) {
     int64_t d = (int64_t)(E(a).vruntime - E(b).vruntime);
     return d < 0 || (d == 0 && E(a).seq < E(b).seq);
 }
 
+/* pick order: (deadline, order of queueing) */
 static inline bool dl_before(const pk_thread *a, const pk_thread *b) {
     int64_t d = (int64_t)(E(a).deadline - E(b).deadline);
     return d < 0 || (d == 0 && E(a).seq < E(b).seq);
@@ -121,6 +126,7 @@ static pk_thread *tr_merge(const eevdf_rq *q, pk_thread *a, pk_thread *b) {
     return b;
 }
 
+/* Insert n (priority pn) into subtree t; returns the new subtree. */
 static pk_thread *tr_insert(const eevdf_rq *q, pk_thread *t, pk_thread *n, uint64_t pn) {
     if (!t || pn > prio(q, t)) {
         tr_split(t, n, &E(n).left, &E(n).right);
@@ -133,6 +139,7 @@ static pk_thread *tr_insert(const eevdf_rq *q, pk_thread *t, pk_thread *n, uint6
     return t;
 }
 
+/* Remove n from subtree t; returns the new subtree. */
 static pk_thread *tr_remove(const eevdf_rq *q, pk_thread *t, pk_thread *n) {
     if (!t) return NULL;                                 /* not there: leave the tree */
     if (t == n) return tr_merge(q, E(n).left, E(n).right);
@@ -142,6 +149,7 @@ static pk_thread *tr_remove(const eevdf_rq *q, pk_thread *t, pk_thread *n) {
     return t;
 }
 
+/* The first node of subtree t in vruntime order, or NULL. */
 static pk_thread *tr_leftmost(pk_thread *t) {
     while (t && E(t).left) t = E(t).left;
     return t;
@@ -158,6 +166,7 @@ static pk_thread *tr_last_allowed(pk_kernel *k, pk_thread *t, uint32_t cpu) {
 
 /* ---- V, eligibility, lag --------------------------------------------------- */
 
+/* t's vruntime relative to v0 (entity_key) */
 static inline int64_t key(const eevdf_rq *r, const pk_thread *t) {
     return (int64_t)(E(t).vruntime - r->min_vruntime);
 }
@@ -231,6 +240,7 @@ static pk_thread *tr_pick(const eevdf_rq *r, vavg a) {
     return best;
 }
 
+/* Put t into the tree and the sums (avg_vruntime_add). */
 static void queue_add(eevdf_rq *r, pk_thread *t) {
     E(t).seq = r->seq++;
     r->root = tr_insert(r, r->root, t, prio(r, t));
@@ -238,6 +248,7 @@ static void queue_add(eevdf_rq *r, pk_thread *t) {
     r->load += E(t).weight;
 }
 
+/* Take t out of the tree and the sums (avg_vruntime_sub). */
 static void queue_del(eevdf_rq *r, pk_thread *t) {
     r->root = tr_remove(r, r->root, t);
     r->sum -= (uint64_t)key(r, t) * E(t).weight;
@@ -268,6 +279,9 @@ static void reweight(pk_thread *t, uint32_t w) {
     E(t).rem = 0;
 }
 
+/* Queue t: a thread put back after running keeps its vruntime and
+ * deadline (put_prev_entity; a yield first moves the deadline a slice
+ * on); any other is placed (place_entity). */
 static void eevdf_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     eevdf_rq *r = rq->priv;
     uint32_t w = pk_fair_weight(t);
@@ -287,6 +301,7 @@ static void eevdf_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     queue_add(r, t);
 }
 
+/* Take queued t out, recording its lag (dequeue_entity). */
 static void eevdf_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
     (void)why;
     eevdf_rq *r = rq->priv;
@@ -294,12 +309,16 @@ static void eevdf_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
     queue_del(r, t);
 }
 
+/* Load balancing takes the last thread in vruntime order that may run
+ * on cpu (the least owed); its lag goes with it. */
 static pk_thread *eevdf_steal(pk_rq *rq, uint32_t cpu) {
     pk_thread *t = tr_last_allowed(rq->k, ((eevdf_rq *)rq->priv)->root, cpu);
     if (t) eevdf_dequeue(rq, t, PK_ENQ_MIGRATE);
     return t;
 }
 
+/* Remove and return the eligible thread with the earliest deadline
+ * (pick_eevdf), recording its lag, or NULL. */
 static pk_thread *eevdf_pick(pk_rq *rq) {
     eevdf_rq *r = rq->priv;
     if (!r->root) return NULL;
@@ -325,8 +344,11 @@ static pk_time eevdf_slice(pk_rq *rq, pk_thread *t) {
     return (need + PK_FAIR_NICE0 - 1) / PK_FAIR_NICE0;
 }
 
+/* t reached its deadline (charge gave it the next): pick again. */
 static bool eevdf_tick(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return true; }
 
+/* check_preempt_wakeup(): t (just queued) takes the CPU if the pick,
+ * with curr taking part, would choose it. */
 static bool eevdf_wakeup_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     eevdf_rq *r = rq->priv;
     vavg a = totals(rq, NULL);
@@ -336,6 +358,8 @@ static bool eevdf_wakeup_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     return best == t;
 }
 
+/* update_curr(): running t ran `ran` ns more; its deadline and lag
+ * follow (the lag is what it keeps if it leaves now). */
 static void eevdf_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     eevdf_rq *r = rq->priv;
     if (PK_UNLIKELY(!E(t).weight)) return;               /* not yet placed (cannot happen) */
