@@ -193,8 +193,12 @@ typedef struct pk_thread_info {
     uint32_t sclass, rt_prio;
     uint32_t rq_cpu;           /* run queue holding it (or last), 0xffff: none yet */
     uint32_t migrations;
-    uint32_t tickets, pad;
+    uint32_t tickets;
+    uint32_t level;            /* MLFQ queue, 0 = highest; PK_NO_LEVEL: n/a */
+    uint64_t stride_pass;      /* Stride pass value; PK_FOREVER: n/a      */
 } pk_thread_info;
+
+#define PK_NO_LEVEL 0xffffffff
 
 typedef struct pk_proc_info {
     uint32_t pid, prog;
@@ -261,6 +265,8 @@ int pk_proc_kill(pk_kernel *k, uint32_t pid, uint32_t reason);
 
 /* run-time changes of a live thread's scheduling */
 int pk_thread_set_attr(pk_kernel *k, uint32_t tid, uint32_t attr, int64_t value);
+/* move n tickets from thread `from` to thread `to` (from keeps >= 1) */
+int pk_thread_transfer_tickets(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n);
 int pk_thread_set_class(pk_kernel *k, uint32_t tid, uint32_t sclass, uint32_t rt_prio);
 int pk_thread_set_affinity(pk_kernel *k, uint32_t tid, const uint64_t *mask4);
 int pk_thread_affinity_get(pk_kernel *k, uint32_t tid, uint64_t *mask4);

@@ -63,6 +63,22 @@ int pk_thread_set_attr(pk_kernel *k, uint32_t tid, uint32_t attr, int64_t value)
     return PK_OK;
 }
 
+/* Move n tickets from thread `from` to thread `to` (Waldspurger and
+ * Weihl's ticket transfer): both live, distinct, `from` keeps at least one
+ * ticket and `to` stays within 32 bits.  Both are requeued as by
+ * pk_thread_set_attr, so the policy sees the new counts at once. */
+int pk_thread_transfer_tickets(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n) {
+    pk_thread *a, *b;
+    int s = live_thread(k, from, &a);
+    if (s) return s;
+    if ((s = live_thread(k, to, &b))) return s;
+    if (from == to || n == 0) return PK_ERR_INVALID_ARGS;
+    if (n >= a->tickets || (uint64_t)b->tickets + n > UINT32_MAX) return PK_ERR_OUT_OF_RANGE;
+    requeue_around(k, a, set_attr, PK_ATTR_TICKETS, (int64_t)a->tickets - n);
+    requeue_around(k, b, set_attr, PK_ATTR_TICKETS, (int64_t)b->tickets + n);
+    return PK_OK;
+}
+
 static void set_class(pk_kernel *k, pk_thread *t, int64_t sclass, int64_t prio) {
     bool was_rt = t->sclass != PK_CLASS_OTHER, is_rt = sclass != PK_CLASS_OTHER;
     if (was_rt != is_rt) {

@@ -45,10 +45,13 @@ typedef union pk_sched_data {
     struct { uint32_t pos, weight; uint64_t vruntime; } cfs;
     struct { struct pk_thread *left, *right; uint64_t vruntime, deadline, min_deadline;
              uint32_t weight, prio; } eevdf;
-    struct { struct pk_thread *next, *prev; uint64_t used; uint32_t level; } mlfq;
-    struct { uint32_t pos, slot; uint64_t pass, stride; } share;   /* Lottery, Stride */
+    struct { struct pk_thread *next, *prev;  /* MLFQ (pk_sched_mlfq.c): its level's list */
+             uint64_t used, epoch, slice, ran; uint32_t level; } mlfq;
+    struct { uint32_t pos, slot;           /* Lottery (slot), Stride (pos, pk_heap.h)  */
+             uint64_t pass, stride, rem; uint32_t home; } share;
     uint64_t raw[7];
 } pk_sched_data;
+_Static_assert(sizeof(pk_sched_data) == 56, "pk_sched_data must stay 56 bytes");
 
 /* ---- thread control block ------------------------------------------------
  * Fields are grouped by who may touch them.  The register context comes

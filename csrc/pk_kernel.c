@@ -238,6 +238,12 @@ static void thread_now(pk_kernel *k, const pk_thread *t, pk_thread_info *o) {
     o->voluntary_switches = t->nvcsw; o->involuntary_switches = t->nivcsw;
     o->sclass = t->sclass; o->rt_prio = t->rt_prio; o->rq_cpu = t->rq_cpu;
     o->migrations = t->migrations; o->tickets = t->tickets;
+    o->level = PK_NO_LEVEL; o->stride_pass = PK_FOREVER;
+    if (t->sclass == PK_CLASS_OTHER && t->rq_cpu != PK_RQ_NONE && t->state != PK_TS_NEW
+        && !(t->tflags & PK_TF_NEWCLASS)) {      /* it has entered the policy */
+        const pk_rq *rq = pk_thread_rq(k, t);
+        if (rq->pol->describe) rq->pol->describe(rq, t, o);
+    }
     switch (t->state) {
     case PK_TS_READY: o->wait += k->now - t->since; break;
     case PK_TS_BLOCKED: case PK_TS_SLEEPING: o->blocked += k->now - t->since; break;

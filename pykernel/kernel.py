@@ -553,6 +553,17 @@ class Kernel:
         with self._exclusive(f"set {what}"):
             check(lib.pk_thread_set_attr(self._kp, tid, attr, value), f"set {what} of tid {tid}")
 
+    def _transfer_tickets(self, src, dst, n) -> None:
+        n = _config_value("transfer_tickets n", n, 1, 0xFFFFFFFF)
+        info = ffi.new("pk_thread_info *")
+        check(lib.pk_thread_info_get(self._kp, src, info), "thread info")
+        if n >= info.tickets:
+            raise ValueError(f"tid {src} has {info.tickets} tickets: it can give at most "
+                             f"{info.tickets - 1} (a thread keeps at least one), not {n}")
+        with self._exclusive("transfer tickets"):
+            check(lib.pk_thread_transfer_tickets(self._kp, src, dst, n),
+                  f"transfer {n} tickets from tid {src} to tid {dst}")
+
     def _set_class(self, tid, policy, rt_priority) -> None:
         sclass, prio = _sched_class(policy, rt_priority)
         with self._exclusive("set policy"):

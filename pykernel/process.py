@@ -163,6 +163,22 @@ class Thread:
         return self._info().tickets
 
     @property
+    def level(self) -> int | None:
+        """Its MLFQ level as of now, 0 being the highest priority; None
+        under other policies, before it arrives, or while it is in a
+        real-time class."""
+        v = self._info().level
+        return None if v == lib.PK_NO_LEVEL else v
+
+    @property
+    def pass_value(self) -> int | None:
+        """Its Stride pass value as of now (counting the CPU time of its
+        current run); None under other policies, before it arrives, or
+        while it is in a real-time class."""
+        v = self._info().stride_pass
+        return None if v == FOREVER else v
+
+    @property
     def affinity(self) -> frozenset:
         """The CPUs it may run on."""
         words = ffi.new("uint64_t[4]")
@@ -186,6 +202,19 @@ class Thread:
     def set_tickets(self, tickets: int) -> None:
         """Change its Lottery / Stride tickets now (>= 1)."""
         self._k._set_attr(self.tid, lib.PK_ATTR_TICKETS, tickets, 1, 2**32 - 1, "tickets")
+
+    def transfer_tickets(self, to: "Thread", n: int) -> None:
+        """Move ``n`` of its tickets to thread ``to`` now (Waldspurger and
+        Weihl's ticket transfer, done explicitly): it keeps at least one.
+        Both threads must be live threads of the same kernel."""
+        if not isinstance(to, Thread):
+            raise TypeError(f"transfer_tickets needs a Thread to give tickets to, "
+                            f"not {type(to).__name__}")
+        if to._k is not self._k:
+            raise ValueError("transfer_tickets: the threads belong to different kernels")
+        if to.tid == self.tid:
+            raise ValueError("transfer_tickets: a thread cannot transfer tickets to itself")
+        self._k._transfer_tickets(self.tid, to.tid, n)
 
     def set_policy(self, policy: str, rt_priority: int | None = None) -> None:
         """Change its scheduling class now: "other", or "fifo" / "rr" with

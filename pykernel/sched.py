@@ -40,10 +40,12 @@ class Policy:
         return f"{type(self).__name__}()"
 
     def __eq__(self, other) -> bool:
-        return type(self) is type(other) and self._config() == other._config()
+        return (type(self) is type(other) and self._config() == other._config()
+                and self._params() == other._params())
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self._config().items()))))
+        return hash((type(self).__name__, tuple(sorted(self._config().items())),
+                     tuple(self._params())))
 
 
 class FIFO(Policy):
