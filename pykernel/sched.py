@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ._ffi import MAX_TIME, lib
 
-__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS"]
+__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS", "MLFQ"]
 
 
 class Policy:
@@ -143,3 +143,91 @@ class CFS(Policy):
         raise NotImplementedError(
             "pk.sched.CFS is not implemented yet; available policies are "
             "FIFO, SJF, STCF, RoundRobin and Priority")
+
+
+def _flag(what: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be a bool, not {type(value).__name__}")
+    return value
+
+
+def _positive_ints(what: str, values, unit: str, bound: int) -> list:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{what} must be a list of ints ({unit}), not {type(values).__name__}")
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"{what} must hold ints ({unit}), not {type(v).__name__}")
+        if not 1 <= v <= bound:
+            raise ValueError(f"each of {what} must be between 1 and {bound} {unit}, got {v}")
+        out.append(v)
+    return out
+
+
+class MLFQ(Policy):
+    """Multi-level feedback queue, with the rules of OSTEP ch. 8
+    ("Scheduling: The Multi-Level Feedback Queue", Arpaci-Dusseau).
+
+    ``quanta``: one time quantum (ns) per level, from the highest
+    priority (level 0) to the lowest; 1 to 16 levels. ``allotments``:
+    per level, how many quanta of CPU time a job may use at that level
+    before it moves down one level (default 1 each; the lowest level
+    keeps its jobs, so its allotment is not used).
+
+    - Rule 1 and 2: a job at a higher level runs first; jobs at one level
+      run round robin with that level's quantum.
+    - Rule 3: a new job enters level 0.
+    - Rule 4: the time a job uses at a level adds up across io, sleeps and
+      yields; once its allotment is used it moves down one level (the
+      book's anti-gaming rule). With ``io_resets_allotment=True`` the
+      older rules 4a/4b apply: a job that gives up the CPU before its
+      allotment is used keeps its level and starts its allotment afresh.
+    - Rule 5: every ``boost`` ns (at ``boost``, ``2 * boost``, ...;
+      None: never) every job moves to level 0 with a fresh allotment.
+
+    A job that becomes ready at a higher level than the running job
+    preempts it; a preempted job goes to the tail of its level and gets a
+    fresh quantum (like SCHED_RR). ``io_to_front=True`` puts a job that
+    comes back from io or sleep at the head of its level instead of the
+    tail. At a boost the queued jobs keep their order (higher levels
+    first) and a running job keeps its CPU with a fresh level-0 quantum.
+    ``Thread.level`` shows a thread's current level.
+    """
+
+    _id = lib.PK_POLICY_MLFQ
+    MAX_LEVELS = 16
+
+    def __init__(self, quanta=(10_000_000, 20_000_000, 40_000_000), allotments=None,
+                 boost: int | None = None, io_resets_allotment: bool = False,
+                 io_to_front: bool = False):
+        quanta = _positive_ints("MLFQ quanta", quanta, "ns", MAX_TIME)
+        if not 1 <= len(quanta) <= self.MAX_LEVELS:
+            raise ValueError(f"MLFQ needs 1 to {self.MAX_LEVELS} levels (one quantum each), "
+                             f"got {len(quanta)}")
+        if allotments is None:
+            allotments = [1] * len(quanta)
+        allotments = _positive_ints("MLFQ allotments", allotments, "quanta", MAX_TIME)
+        if len(allotments) != len(quanta):
+            raise ValueError(f"MLFQ needs one allotment per level: {len(quanta)} quanta but "
+                             f"{len(allotments)} allotments")
+        for q, a in zip(quanta, allotments):
+            if q * a > MAX_TIME:
+                raise ValueError(f"MLFQ allotment {a} x quantum {q} ns exceeds {MAX_TIME} ns")
+        self.quanta = quanta
+        self.allotments = allotments
+        self.boost = None if boost is None else _positive_ns("MLFQ boost", boost)
+        self.io_resets_allotment = _flag("MLFQ io_resets_allotment", io_resets_allotment)
+        self.io_to_front = _flag("MLFQ io_to_front", io_to_front)
+
+    @property
+    def levels(self) -> int:
+        """Number of levels (queues)."""
+        return len(self.quanta)
+
+    def _params(self) -> list:
+        flags = int(self.io_resets_allotment) | (2 if self.io_to_front else 0)
+        return [len(self.quanta), self.boost or 0, flags, *self.quanta, *self.allotments]
+
+    def __repr__(self) -> str:
+        return (f"MLFQ(quanta={self.quanta}, allotments={self.allotments}, boost={self.boost}, "
+                f"io_resets_allotment={self.io_resets_allotment}, io_to_front={self.io_to_front})")
