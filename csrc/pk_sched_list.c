@@ -145,6 +145,8 @@ const pk_policy *pk_policy_find(uint32_t id) {
     case PK_POLICY_STCF: return &pk_policy_stcf;
     case PK_POLICY_PRIORITY: return &pk_policy_priority;
     case PK_POLICY_MLFQ: return &pk_policy_mlfq;
+    case PK_POLICY_LOTTERY: return &pk_policy_lottery;
+    case PK_POLICY_STRIDE: return &pk_policy_stride;
     default: return NULL;
     }
 }

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from ._ffi import MAX_TIME, lib
 
-__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS", "MLFQ"]
+__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS",
+           "MLFQ", "Lottery", "Stride"]
 
 
 class Policy:
@@ -231,3 +232,81 @@ class MLFQ(Policy):
     def __repr__(self) -> str:
         return (f"MLFQ(quanta={self.quanta}, allotments={self.allotments}, boost={self.boost}, "
                 f"io_resets_allotment={self.io_resets_allotment}, io_to_front={self.io_to_front})")
+
+
+class Lottery(Policy):
+    """Lottery scheduling (Waldspurger and Weihl, "Lottery Scheduling:
+    Flexible Proportional-Share Resource Management", OSDI 1994; OSTEP
+    ch. 9).
+
+    Each thread holds ``tickets`` (``spawn(..., tickets=100)``,
+    ``Thread.set_tickets``). At each decision a winning ticket is drawn
+    uniformly from the tickets of the ready threads with the kernel's
+    seeded generator; the winner runs for ``quantum`` ns (default 10 ms),
+    then a new lottery is held among the ready threads (the winner
+    included). A thread that becomes ready waits for the next lottery.
+    Each draw takes O(log n) (a Fenwick tree of ticket sums). The same
+    seed gives the same schedule.
+
+    ``transfer``: the paper's automatic ticket transfer (a client blocked
+    on a server lends it its tickets) needs threads that block on other
+    threads (locks, channels), which pykernel does not have yet, so
+    ``transfer=True`` raises NotImplementedError. Tickets can be moved
+    explicitly with ``Thread.transfer_tickets(to, n)`` under any policy.
+    """
+
+    _id = lib.PK_POLICY_LOTTERY
+
+    def __init__(self, quantum: int = 10_000_000, transfer: bool = False):
+        self.quantum = _positive_ns("Lottery quantum", quantum)
+        if _flag("Lottery transfer", transfer):
+            raise NotImplementedError(
+                "Lottery(transfer=True): automatic ticket transfer to the thread a blocked "
+                "thread waits for needs locks or channels, which are not implemented yet; "
+                "move tickets explicitly with Thread.transfer_tickets(to, n)")
+        self.transfer = False
+
+    def _params(self) -> list:
+        return [self.quantum]
+
+    def __repr__(self) -> str:
+        return f"Lottery(quantum={self.quantum}, transfer={self.transfer})"
+
+
+class Stride(Policy):
+    """Stride scheduling (Waldspurger, "Lottery and Stride Scheduling:
+    Flexible Proportional-Share Resource Management", MIT PhD thesis,
+    1995; OSTEP ch. 9): the deterministic counterpart of :class:`Lottery`.
+
+    Each thread has ``stride = stride1 // tickets`` (at least 1) and a
+    pass value. The ready thread with the smallest pass runs for
+    ``quantum`` ns (default 10 ms); its pass grows by its stride per
+    quantum of CPU time it uses, and by the same fraction of its stride
+    for part of a quantum (a thread that blocks early is charged exactly
+    what it ran). Equal passes run in the order the threads became ready.
+
+    ``stride1`` (default 2**20, at most 2**32) is the large constant the
+    strides divide; OSTEP's example uses 10,000. A new thread starts at
+    the run queue's global pass (the smallest pass among its runnable
+    threads, never decreasing); a waking thread too, if its own pass is
+    behind it. A change of tickets scales the thread's distance from the
+    global pass by new stride / old stride. ``Thread.pass_value`` shows a
+    thread's pass.
+    """
+
+    _id = lib.PK_POLICY_STRIDE
+    STRIDE1_MAX = 1 << 32
+
+    def __init__(self, quantum: int = 10_000_000, stride1: int = 1 << 20):
+        self.quantum = _positive_ns("Stride quantum", quantum)
+        if isinstance(stride1, bool) or not isinstance(stride1, int):
+            raise TypeError(f"Stride stride1 must be an int, not {type(stride1).__name__}")
+        if not 1 <= stride1 <= self.STRIDE1_MAX:
+            raise ValueError(f"Stride stride1 must be between 1 and 2**32, got {stride1}")
+        self.stride1 = stride1
+
+    def _params(self) -> list:
+        return [self.quantum, self.stride1]
+
+    def __repr__(self) -> str:
+        return f"Stride(quantum={self.quantum}, stride1={self.stride1})"
