@@ -14,6 +14,13 @@ static int live_thread(pk_kernel *k, uint32_t tid, pk_thread **out) {
     return PK_OK;
 }
 
+/* Tell t's policy that a parameter changed, unless t is about to enter
+ * the policy afresh (its policy state is set up then). */
+static void notify(pk_rq *rq, pk_thread *t) {
+    if (rq->pol->changed && t->sclass == PK_CLASS_OTHER && !(t->tflags & PK_TF_NEWCLASS))
+        rq->pol->changed(rq, t);
+}
+
 /* Apply change(t, ...) with t out of its run queue if it is queued. */
 static void requeue_around(pk_kernel *k, pk_thread *t, void (*change)(pk_kernel *, pk_thread *, int64_t, int64_t),
                            int64_t a, int64_t b) {
@@ -21,7 +28,7 @@ static void requeue_around(pk_kernel *k, pk_thread *t, void (*change)(pk_kernel 
         pk_rq *rq = pk_thread_rq(k, t);
         pk_rq_dequeue(rq, t, PK_ENQ_CHANGE);
         change(k, t, a, b);
-        if (rq->pol->changed && t->sclass == PK_CLASS_OTHER) rq->pol->changed(rq, t);
+        notify(rq, t);
         t->state = PK_TS_NEW;          /* make_ready queues it again */
         pk_thread_make_ready(k, t, PK_ENQ_CHANGE);
         t->tflags &= (uint8_t)~PK_TF_WOKEN;
@@ -31,8 +38,7 @@ static void requeue_around(pk_kernel *k, pk_thread *t, void (*change)(pk_kernel 
         pk_charge_running(k, t);
         change(k, t, a, b);
         pk_cpu *c = &k->cpus[t->cpu];
-        pk_rq *rq = pk_cpu_rq(k, c);
-        if (rq->pol->changed && t->sclass == PK_CLASS_OTHER) rq->pol->changed(rq, t);
+        notify(pk_cpu_rq(k, c), t);
         pk_cpu_resched(k, c);
         return;
     }

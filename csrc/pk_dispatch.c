@@ -273,7 +273,9 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
             if (c->resched) why = PK_ENQ_PREEMPT;
             else if (k->now >= c->slice_end && pk_rq_tick(rq, t)) why = PK_ENQ_SLICE;
         }
-        if (t && (!why || (rq->nr == 0 && !rq->rt.throttled))) {   /* t keeps the CPU */
+        /* t keeps the CPU without a pass through the run queue, unless it
+         * must (re)enter its class there: its policy state is set up then */
+        if (t && (!why || (rq->nr == 0 && !rq->rt.throttled && !(t->tflags & PK_TF_NEWCLASS)))) {
             c->resched = 0;
             keep_running(k, c, t, why == PK_ENQ_YIELD || k->now >= c->slice_end);
             return -1;
