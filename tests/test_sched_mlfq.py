@@ -315,3 +315,67 @@ def test_core_refuses_malformed_parameters(params):
             return params
     with pytest.raises(pk.KernelError):
         pk.Kernel(scheduler=Raw())
+
+
+# ---- random workloads (hypothesis), as in test_properties.py --------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+from test_properties import PROCESS, SETTINGS, build, run_in_pieces, snapshot, total  # noqa: E402
+
+MLFQ_POLICY = st.builds(
+    lambda quanta, allot, boost, resets, front: pk.sched.MLFQ(
+        quanta=quanta, allotments=allot[:len(quanta)] + [1] * (len(quanta) - len(allot)),
+        boost=boost, io_resets_allotment=resets, io_to_front=front),
+    st.lists(st.integers(1, 12), min_size=1, max_size=4),
+    st.lists(st.integers(1, 3), max_size=4),
+    st.one_of(st.none(), st.integers(1, 40)),
+    st.booleans(), st.booleans())
+
+WORKLOAD = st.fixed_dictionaries({
+    "procs": st.lists(PROCESS, min_size=1, max_size=6),
+    "policy": MLFQ_POLICY,
+    "cpus": st.integers(1, 3),
+    "switch": st.integers(0, 3),
+    "splits": st.lists(st.integers(0, 300), max_size=4).map(sorted),
+    "per_cpu": st.booleans(),
+})
+
+
+def build_mlfq(w):
+    """test_properties.build, or the same scripts on per-CPU run queues."""
+    if not w["per_cpu"]:
+        return build(w)
+    k = pk.Kernel(cpus=w["cpus"], scheduler=w["policy"], costs=pk.Costs(switch=w["switch"]),
+                  runqueues="per-cpu", balance_interval=7)
+    for i, spec in enumerate(w["procs"]):
+        k.spawn(pk.Program.script(f"s{i}", spec["ops"]), at=spec["at"])
+    return k
+
+
+def levels_in_range(k):
+    for p in k.processes:
+        level = p.threads[0].level
+        assert level is None or 0 <= level < k.scheduler.levels
+
+
+@SETTINGS
+@given(WORKLOAD)
+def test_random_workloads_finish_and_conserve_time(w):
+    k = build_mlfq(w)
+    r = run_in_pieces(k, w["splits"], check=levels_in_range)
+    assert r.reason == "idle"
+    assert_time_conserved(k)
+    for p, spec in zip(k.processes, w["procs"]):
+        assert p.stats.cpu_time == total(spec["ops"], "compute")
+
+
+@SETTINGS
+@given(WORKLOAD)
+def test_splitting_a_run_and_reading_levels_change_nothing(w):
+    # Boosts are applied lazily: a run cut into pieces, with every level
+    # read at each cut, must be the same run.
+    whole = build_mlfq(w)
+    whole.run()
+    pieces = build_mlfq(w)
+    run_in_pieces(pieces, w["splits"], check=levels_in_range)
+    assert snapshot(pieces) == snapshot(whole)

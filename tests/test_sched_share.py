@@ -324,3 +324,87 @@ def test_tickets_must_be_positive(zero_kernel):
     p = k.spawn(long_job(), tickets=2 ** 32 - 1)     # stride 0 would be 1
     k.run(until=3 * Q)
     assert p.stats.cpu_time == 3 * Q
+
+
+# ---- random workloads (hypothesis), as in test_properties.py --------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+from test_properties import PROCESS, SETTINGS, build, run_in_pieces, snapshot, total  # noqa: E402
+
+SHARE_POLICY = st.one_of(
+    st.builds(pk.sched.Lottery, st.integers(1, 12)),
+    st.builds(pk.sched.Stride, st.integers(1, 12), st.integers(1, 2 ** 20)),
+)
+
+WORKLOAD = st.fixed_dictionaries({
+    "procs": st.lists(PROCESS, min_size=1, max_size=6),
+    "tickets": st.lists(st.integers(1, 1000), min_size=6, max_size=6),
+    "policy": SHARE_POLICY,
+    "cpus": st.integers(1, 3),
+    "switch": st.integers(0, 3),
+    "splits": st.lists(st.integers(0, 300), max_size=4).map(sorted),
+    "per_cpu": st.booleans(),
+})
+
+
+def build_share(w):
+    """test_properties.build (or its scripts on per-CPU run queues), with
+    the workload's tickets."""
+    if w["per_cpu"]:
+        k = pk.Kernel(cpus=w["cpus"], scheduler=w["policy"], costs=pk.Costs(switch=w["switch"]),
+                      runqueues="per-cpu", balance_interval=7)
+        for i, spec in enumerate(w["procs"]):
+            k.spawn(pk.Program.script(f"s{i}", spec["ops"]), at=spec["at"])
+    else:
+        k = build(w)
+    for p, t in zip(k.processes, w["tickets"]):
+        p.threads[0].set_tickets(t)
+    return k
+
+
+def read_passes(k):
+    for p in k.processes:
+        p.threads[0].pass_value
+
+
+@SETTINGS
+@given(WORKLOAD)
+def test_random_workloads_finish_and_conserve_time(w):
+    k = build_share(w)
+    r = run_in_pieces(k, w["splits"], check=read_passes)
+    assert r.reason == "idle"
+    assert_time_conserved(k)
+    for p, spec in zip(k.processes, w["procs"]):
+        assert p.stats.cpu_time == total(spec["ops"], "compute")
+
+
+@SETTINGS
+@given(WORKLOAD)
+def test_splitting_a_run_changes_nothing(w):
+    whole = build_share(w)
+    whole.run()
+    pieces = build_share(w)
+    run_in_pieces(pieces, w["splits"], check=read_passes)
+    assert snapshot(pieces) == snapshot(whole)
+
+
+@pytest.mark.parametrize("policy", [pk.sched.Lottery(quantum=Q), pk.sched.Stride(quantum=Q),
+                                    pk.sched.MLFQ(quanta=[Q] * 3)], ids=repr)
+def test_running_thread_leaving_real_time_enters_the_policy_afresh(policy):
+    # A SCHED_FIFO thread made "other" while it runs alone enters the
+    # policy at that instant (as a new thread), although no other thread
+    # is ready to make it pass through the run queue.
+    k = make_kernel(policy)
+    p = k.spawn(pk.Program.script("A", [pk.op.compute(10 * Q)]), policy="fifo", rt_priority=5)
+    k.run(until=2 * Q)
+    t = p.threads[0]
+    t.set_policy("other")
+    assert t.level is None and t.pass_value is None      # not entered yet
+    k.run(until=5 * Q)
+    if isinstance(policy, pk.sched.Stride):
+        assert t.pass_value == 3 * (2 ** 20 // 100)       # 3 quanta since it entered
+    if isinstance(policy, pk.sched.MLFQ):
+        assert t.level == 2                              # entered at 0 at 2 Q
+    k.run()
+    assert p.stats.finish == 10 * Q
+    assert_time_conserved(k)
