@@ -68,7 +68,8 @@ static void tree_build(lottery_rq *p) {
 static bool lottery_grow(pk_kernel *k, lottery_rq *p, uint32_t cap) {
     uint64_t *tree = pk_alloc(k, ((size_t)cap + 1) * sizeof *tree);
     if (!tree) return false;
-    pk_thread **slot = pk_realloc(k, p->slot, (size_t)p->cap * sizeof *slot, (size_t)cap * sizeof *slot);
+    pk_thread **slot = pk_realloc(k, p->slot, (size_t)p->cap * sizeof *slot,
+                                  (size_t)cap * sizeof *slot);
     if (!slot) {
         pk_free(k, tree, ((size_t)cap + 1) * sizeof *tree);
         return false;

@@ -93,7 +93,8 @@ static void restride(stride_rq *p, pk_thread *t) {
     uint64_t s = stride_of(p, t);
     if (s == d->share.stride) return;
     if (PK_UNLIKELY(!d->share.stride)) d->share.stride = s;   /* never set: no scaling */
-    __int128 lag = (__int128)(int64_t)(d->share.pass - p->global) * (__int128)s / (__int128)d->share.stride;
+    __int128 lag = (__int128)(int64_t)(d->share.pass - p->global) * (__int128)s
+                   / (__int128)d->share.stride;
     d->share.pass = offset(p->global, (int64_t)lag);
     d->share.rem = 0;
     d->share.stride = s;

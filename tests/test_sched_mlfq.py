@@ -8,9 +8,11 @@ book's figures 8.2-8.6. Times are ns; MS = one millisecond.
 """
 
 import pytest
+from hypothesis import given, strategies as st
 
 import pykernel as pk
 from conftest import assert_time_conserved, make_kernel
+from test_properties import PROCESS, SETTINGS, build, run_in_pieces, snapshot, total
 
 MS = 1_000_000
 
@@ -319,8 +321,6 @@ def test_core_refuses_malformed_parameters(params):
 
 # ---- random workloads (hypothesis), as in test_properties.py --------------------------
 
-from hypothesis import given, strategies as st  # noqa: E402
-from test_properties import PROCESS, SETTINGS, build, run_in_pieces, snapshot, total  # noqa: E402
 
 MLFQ_POLICY = st.builds(
     lambda quanta, allot, boost, resets, front: pk.sched.MLFQ(

@@ -5,9 +5,11 @@ switches. Times are ns; Q is the quantum.
 """
 
 import pytest
+from hypothesis import given, strategies as st
 
 import pykernel as pk
 from conftest import assert_time_conserved, make_kernel
+from test_properties import PROCESS, SETTINGS, build, run_in_pieces, snapshot, total
 
 Q = 1_000_000
 
@@ -328,8 +330,6 @@ def test_tickets_must_be_positive(zero_kernel):
 
 # ---- random workloads (hypothesis), as in test_properties.py --------------------------
 
-from hypothesis import given, strategies as st  # noqa: E402
-from test_properties import PROCESS, SETTINGS, build, run_in_pieces, snapshot, total  # noqa: E402
 
 SHARE_POLICY = st.one_of(
     st.builds(pk.sched.Lottery, st.integers(1, 12)),
