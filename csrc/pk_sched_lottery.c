@@ -82,6 +82,7 @@ static bool lottery_grow(pk_kernel *k, lottery_rq *p, uint32_t cap) {
     return true;
 }
 
+/* params[0] is the quantum; start with room for LOTTERY_CAP0 threads. */
 static int lottery_init(pk_rq *rq) {
     lottery_rq *p = rq->priv;
     const pk_config *c = &rq->k->cfg;
@@ -91,6 +92,7 @@ static int lottery_init(pk_rq *rq) {
     return lottery_grow(rq->k, p, LOTTERY_CAP0) ? PK_OK : PK_ERR_NO_MEMORY;
 }
 
+/* Free the slots and the tree. */
 static void lottery_fini(pk_rq *rq) {
     lottery_rq *p = rq->priv;
     if (p->tree) pk_free(rq->k, p->tree, ((size_t)p->cap + 1) * sizeof *p->tree);
@@ -115,6 +117,7 @@ static void settle(pk_rq *rq) {
     p->n++;
 }
 
+/* t becomes ready: it is held, and the one held before goes into the tree. */
 static void lottery_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     (void)why;
     lottery_rq *p = rq->priv;
@@ -149,6 +152,7 @@ static pk_thread *unhold(lottery_rq *p) {
     return t;
 }
 
+/* Remove queued t. */
 static void lottery_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
     (void)why;
     lottery_rq *p = rq->priv;
@@ -186,6 +190,7 @@ static pk_thread *lottery_steal(pk_rq *rq, uint32_t cpu) {
     return NULL;
 }
 
+/* One quantum; at its end tick() asks for a new lottery. */
 static pk_time lottery_slice(pk_rq *rq, pk_thread *t) {
     (void)t;
     return ((lottery_rq *)rq->priv)->quantum;
@@ -193,6 +198,7 @@ static pk_time lottery_slice(pk_rq *rq, pk_thread *t) {
 
 static bool lottery_tick(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return true; }
 
+/* A thread that becomes ready waits for the next lottery. */
 static bool lottery_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     (void)rq; (void)curr; (void)t;
     return false;

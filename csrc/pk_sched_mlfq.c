@@ -154,6 +154,7 @@ static inline unsigned queued_level(const mlfq_rq *p, const pk_thread *t) {
 
 /* ---- the policy ------------------------------------------------------------ */
 
+/* Read and check params (see the top of this file). */
 static int mlfq_init(pk_rq *rq) {
     mlfq_rq *p = rq->priv;
     const pk_config *c = &rq->k->cfg;
@@ -175,6 +176,8 @@ static int mlfq_init(pk_rq *rq) {
     return PK_OK;
 }
 
+/* t becomes ready: a new job at level 0 (Rule 3), any other at its level
+ * as of now; the tail of its list, or the head for io_to_front. */
 static void mlfq_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     mlfq_rq *p = rq->priv;
     catch_up(rq);
@@ -190,12 +193,14 @@ static void mlfq_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     push(p, t, t->s.mlfq.level, why == PK_ENQ_WAKE && (p->flags & MLFQ_IO_FRONT));
 }
 
+/* Remove queued t from its list. */
 static void mlfq_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
     (void)why;
     catch_up(rq);
     unlink_at(rq->priv, t, queued_level(rq->priv, t));
 }
 
+/* The head of the highest non-empty level (Rules 1 and 2), or NULL. */
 static pk_thread *mlfq_pick(pk_rq *rq) {
     mlfq_rq *p = rq->priv;
     catch_up(rq);
@@ -231,6 +236,7 @@ static bool mlfq_tick(pk_rq *rq, pk_thread *t) {
     return t->s.mlfq.ran >= t->s.mlfq.slice;
 }
 
+/* Running t used ran more ns: count them against its allotment (Rule 4). */
 static void mlfq_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     const mlfq_rq *p = rq->priv;
     catch_up(rq);
@@ -238,6 +244,7 @@ static void mlfq_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     t->s.mlfq.ran += ran;
 }
 
+/* t, just ready, preempts curr if it is at a higher level. */
 static bool mlfq_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     const mlfq_rq *p = rq->priv;
     catch_up(rq);

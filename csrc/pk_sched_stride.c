@@ -9,9 +9,9 @@
  * charged exactly what it ran).  Equal passes run in the order the
  * threads became ready.
  *
- * The run queue's global pass is a lower bound of the passes of its
- * runnable threads that never decreases: it follows the smallest pass
- * picked or charged.  A new thread starts at it; a waking thread starts
+ * The run queue's global pass stands for the smallest pass among its
+ * runnable threads: it follows the smallest pass picked or charged and
+ * never decreases.  A new thread starts at it; a waking thread starts
  * at it if its own pass is behind (it cannot bank CPU time by sleeping,
  * and keeps a debt it ran up before); a thread moved to another run
  * queue keeps its distance from the global pass; a change of tickets
@@ -32,6 +32,7 @@ typedef struct stride_rq {
 
 #define STRIDE1_MAX (1ull << 32)
 
+/* t's stride for its current tickets */
 static inline uint64_t stride_of(const stride_rq *p, const pk_thread *t) {
     uint64_t s = p->stride1 / t->tickets;
     return s ? s : 1;
@@ -61,6 +62,7 @@ static inline uint64_t offset(uint64_t base, int64_t delta) {
     return base + (uint64_t)delta;
 }
 
+/* params[0] is the quantum, params[1] stride1 (1 .. 2^32). */
 static int stride_init(pk_rq *rq) {
     stride_rq *p = rq->priv;
     const pk_config *c = &rq->k->cfg;
@@ -72,6 +74,7 @@ static int stride_init(pk_rq *rq) {
     return PK_OK;
 }
 
+/* Free the heap. */
 static void stride_fini(pk_rq *rq) { pk_heap_free(rq->k, &((stride_rq *)rq->priv)->heap); }
 
 /* t's pass is relative to run queue `home`'s global pass: make it
@@ -111,6 +114,9 @@ static void charge_running(pk_rq *rq) {
     }
 }
 
+/* t becomes ready: a new thread starts at the global pass, a waking one
+ * no earlier than it, a moved one at its distance from it; then it is
+ * queued by pass. */
 static void stride_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     stride_rq *p = rq->priv;
     pk_sched_data *d = &t->s;
@@ -131,11 +137,14 @@ static void stride_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     if (!pk_heap_push(rq->k, &p->heap, t, d->share.pass)) pk_rq_alloc_failed(rq);
 }
 
+/* Remove queued t. */
 static void stride_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
     (void)why;
     pk_heap_remove(&((stride_rq *)rq->priv)->heap, t);
 }
 
+/* The queued thread with the smallest pass (the earliest queued among
+ * equals), or NULL; the global pass follows it. */
 static pk_thread *stride_pick(pk_rq *rq) {
     stride_rq *p = rq->priv;
     pk_thread *t = pk_heap_pop(&p->heap);
@@ -143,6 +152,8 @@ static pk_thread *stride_pick(pk_rq *rq) {
     return t;
 }
 
+/* Running t used ran more ns: advance its pass, and the global pass up
+ * to the smaller of its pass and the smallest queued one. */
 static void stride_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     stride_rq *p = rq->priv;
     advance(p, &t->s, ran);
@@ -151,12 +162,15 @@ static void stride_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     raise_global(p, low);
 }
 
+/* t's tickets (or another parameter) changed. */
 static void stride_changed(pk_rq *rq, pk_thread *t) { restride(rq->priv, t); }
 
+/* The queued thread with the largest pass that may run on cpu. */
 static pk_thread *stride_steal(pk_rq *rq, uint32_t cpu) {
     return pk_heap_steal(rq->k, &((stride_rq *)rq->priv)->heap, cpu);
 }
 
+/* One quantum; at its end tick() asks for a new choice. */
 static pk_time stride_slice(pk_rq *rq, pk_thread *t) {
     (void)t;
     return ((stride_rq *)rq->priv)->quantum;
@@ -164,6 +178,7 @@ static pk_time stride_slice(pk_rq *rq, pk_thread *t) {
 
 static bool stride_tick(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return true; }
 
+/* A thread that becomes ready waits for the end of the quantum. */
 static bool stride_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     (void)rq; (void)curr; (void)t;
     return false;
