@@ -29,6 +29,8 @@
 #define PK_ERR_CANCELED      -23
 #define PK_ERR_PEER_CLOSED   -24
 #define PK_ERR_ACCESS_DENIED -30
+/* pykernel's own, outside Zircon's numbering */
+#define PK_ERR_POLICY        -90  /* a policy written in Python failed (pk_host_policy_failure) */
 
 /* ---- why pk_kernel_run returned (negative, below every status) ---------- */
 #define PK_STOP_IDLE      -101  /* every thread has exited; nothing is pending */
@@ -242,6 +244,45 @@ typedef struct pk_latency {
     uint64_t buckets[1024];
 } pk_latency;
 
+/* ---- policies written in Python (PK_POLICY_HOST, pk_sched_host.c) --------
+ * The run-queue functions call hooks of a Python object.  Hook ids, also
+ * bits (1 << id) of params[1], the optional hooks the object defines: */
+#define PK_HOOK_ENQUEUE        1
+#define PK_HOOK_DEQUEUE        2
+#define PK_HOOK_PICK           3
+#define PK_HOOK_SLICE          4
+#define PK_HOOK_TICK           5
+#define PK_HOOK_WAKEUP_PREEMPT 6
+#define PK_HOOK_CHARGE         7
+#define PK_HOOK_STEAL          8
+#define PK_HOOK_CHANGED        9
+#define PK_HOST_PARAMS         3  /* params: [0] host id of run queue 0 (queue i:
+                                     [0] + i), [1] optional hook bits, [2] the
+                                     slice without a slice hook (PK_FOREVER: none) */
+
+/* why a hook failed (pk_policy_failure.reason) */
+#define PK_PF_RAISED      1   /* the hook raised (the host keeps the exception)  */
+#define PK_PF_BAD_VALUE   2   /* it returned a value of the wrong type or range */
+#define PK_PF_NO_THREAD   3   /* it named a tid that does not exist             */
+#define PK_PF_NOT_READY   4   /* ... a thread that is not ready (state says)    */
+#define PK_PF_REALTIME    5   /* ... a thread queued in the real-time class     */
+#define PK_PF_OTHER_RQ    6   /* ... a thread queued in another run queue       */
+#define PK_PF_NOT_QUEUED  7   /* ... a ready thread not queued in this policy   */
+#define PK_PF_NOT_ALLOWED 8   /* steal: a thread whose affinity excludes the CPU */
+#define PK_PF_NONE        9   /* pick_next returned None with threads queued    */
+
+/* The first failure of a policy written in Python; hook == 0: none. */
+typedef struct pk_policy_failure {
+    uint32_t hook;             /* PK_HOOK_*                               */
+    uint32_t reason;           /* PK_PF_*                                 */
+    int64_t  value;            /* what the hook returned, as an integer   */
+    uint32_t rq;               /* the run queue (its CPU; 0 when shared)  */
+    uint32_t state;            /* PK_TS_* of the thread it named          */
+    uint32_t thread_rq;        /* run queue holding that thread           */
+    uint32_t pad;
+    uint64_t queued;           /* threads of the policy queued in rq      */
+} pk_policy_failure;
+
 typedef struct pk_kernel pk_kernel;
 
 /* lifecycle */
@@ -284,6 +325,10 @@ int pk_latency_get(pk_kernel *k, pk_latency *out);
 uint64_t pk_kernel_digest(pk_kernel *k);
 uint64_t pk_kernel_now(pk_kernel *k);
 int pk_kernel_random(pk_kernel *k, uint64_t *out, uint32_t count);
+
+/* The first failure of the kernel's policy written in Python (out->hook
+ * is 0 if none); NOT_SUPPORTED for the other policies. */
+int pk_host_policy_failure(pk_kernel *k, pk_policy_failure *out);
 
 /* benchmark baseline: a bare save / pick / restore loop over n register
  * contexts in a ring, `switches` times; returns a checksum. */

@@ -8,6 +8,7 @@
 
 static int live_thread(pk_kernel *k, uint32_t tid, pk_thread **out) {
     if (!k || tid >= k->threads.count) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;    /* called from a policy hook */
     pk_thread *t = pk_thread_at(k, tid);
     if (t->state == PK_TS_EXITED) return PK_ERR_BAD_STATE;
     *out = t;

@@ -47,6 +47,7 @@ typedef union pk_sched_data {
              uint32_t weight, prio; } eevdf;
     struct { struct pk_thread *next, *prev; uint64_t used; uint32_t level; } mlfq;
     struct { uint32_t pos, slot; uint64_t pass, stride; } share;   /* Lottery, Stride */
+    struct { uint32_t queued; } host;    /* written in Python: 1 while queued */
     uint64_t raw[7];
 } pk_sched_data;
 
@@ -190,6 +191,8 @@ struct pk_kernel {
 
     int       broken;             /* 0, or the status of a failure (an invariant
                                      or an allocation in a run): runs refuse */
+    uint32_t  in_hook;            /* a policy hook written in Python is running:
+                                     entry points that change the kernel refuse */
 };
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {

@@ -447,6 +447,7 @@ PK_HOT_CLONES
 int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
                       uint32_t host_op, uint64_t host_arg) {
     if (!k) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;          /* called from a policy hook */
     if (k->broken) return k->broken;
     if (until < k->now) return PK_ERR_OUT_OF_RANGE;
     if (max_steps == 0) return PK_ERR_INVALID_ARGS;
@@ -491,8 +492,8 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         } else {
             ret = cpu_service(k, c);
             if (ret >= 0) break;
-            if (PK_UNLIKELY(k->broken)) { ret = k->broken; break; }
         }
+        if (PK_UNLIKELY(k->broken)) { ret = k->broken; break; }   /* also from a policy */
         if (steps >= max_steps) { ret = PK_STOP_BUDGET; break; }
     }
     k->steps += steps;

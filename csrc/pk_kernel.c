@@ -155,6 +155,7 @@ static int spawn_check(pk_kernel *k, const pk_spawn_args *a) {
 int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
              uint32_t *first_pid, uint32_t *first_tid) {
     if (!k || !a || !first_pid || !first_tid || count == 0) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;
     if (k->broken) return k->broken;
     int s = spawn_check(k, a);
     if (s) return s;
@@ -220,6 +221,7 @@ int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
 
 int pk_proc_kill(pk_kernel *k, uint32_t pid, uint32_t reason) {
     if (!k || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;
     if (reason == PK_KILL_NONE || reason > PK_KILL_BAD_OP) return PK_ERR_INVALID_ARGS;
     pk_proc *p = pk_proc_at(k, pid);
     if (p->state == PK_PS_EXITED || p->state == PK_PS_KILLED) return PK_ERR_BAD_STATE;

@@ -75,6 +75,7 @@ static int prog_add(pk_kernel *k, uint32_t kind, pk_op *ops, uint32_t n, uint64_
 
 int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *prog_out) {
     if (!k || !prog_out || (n && !ops)) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;
     if (n > (1u << 24)) return PK_ERR_OUT_OF_RANGE;
     uint64_t burst;
     int s = script_check(ops, n, &burst);
@@ -92,6 +93,7 @@ int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *pr
 
 int pk_prog_load_host(pk_kernel *k, uint32_t *prog_out) {
     if (!k || !prog_out) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;
     return prog_add(k, PK_BODY_HOST, NULL, 0, PK_NO_BURST, prog_out);
 }
 

@@ -21,7 +21,7 @@ from .context import Context
 from .costs import Costs
 from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled,
                      InternalError, InvalidArgs, KernelError, NoMemory, NotSupported,
-                     OutOfRange, PeerClosed, ShouldWait, TimedOut, WrongType)
+                     OutOfRange, PeerClosed, PolicyError, ShouldWait, TimedOut, WrongType)
 from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunResult, jain_index
 from .process import Process, Registers, Stats, Thread
 from .program import Program
@@ -33,5 +33,5 @@ __all__ = [
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
-    "Canceled", "PeerClosed", "AccessDenied", "__version__",
+    "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "__version__",
 ]

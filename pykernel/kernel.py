@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
+from ._policy_host import HostPolicy
 from .context import Context
 from .costs import Costs
 from . import errors as pk_errors
@@ -420,7 +421,12 @@ class Kernel:
             cfg.rt_period = duration("rt_throttle period", period)
             if not 0 < cfg.rt_runtime <= cfg.rt_period:
                 raise ValueError("rt_throttle needs 0 < runtime <= period")
-        params = scheduler._params()
+        host = None
+        if scheduler._id == lib.PK_POLICY_HOST:  # written in Python
+            host = HostPolicy(scheduler, 1 if runqueues == "shared" or cpus == 1 else cpus)
+            params = host.params()
+        else:
+            params = scheduler._params()
         if len(params) > lib.PK_MAX_PARAMS:
             raise ValueError(f"{scheduler!r} has too many parameters")
         cfg.nparams = len(params)
@@ -429,6 +435,9 @@ class Kernel:
         out = ffi.new("pk_kernel **")
         check(lib.pk_kernel_create(cfg, out), "create kernel")
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
+        self._host = host
+        if host is not None:
+            host.bind(self)
 
         self.cpus = cpus
         self.scheduler = scheduler
@@ -445,6 +454,7 @@ class Kernel:
         self._waiting: int | None = None     # host thread waiting for its op
         self._resume: tuple | None = None    # (op, arg) computed for it
         self._running = False
+        self._in_core = False                # in a C call that may call policy hooks
         # One host thread at a time may change the kernel: run() releases
         # the GIL while the core simulates, and a spawn from another host
         # thread must not reallocate what the loop is using.
@@ -456,9 +466,37 @@ class Kernel:
             raise BadState(f"cannot {what}: this kernel is in use by another host thread "
                            f"(a Kernel is used from one thread at a time)")
         try:
+            if self._in_core:
+                raise BadState(f"cannot {what} from inside a hook of the scheduling policy: "
+                               f"hooks may read the kernel but not change it")
             yield
         finally:
             self._lock.release()
+
+    @contextmanager
+    def _hooks_may_run(self):
+        """Around a call into the core that may call hooks of a policy
+        written in Python: they may not change the kernel meanwhile, and
+        a failure of theirs is raised afterwards."""
+        self._in_core = True
+        try:
+            yield
+        finally:
+            self._in_core = False
+        if self._host is not None and self._host.reported is None:
+            f = ffi.new("pk_policy_failure *")
+            lib.pk_host_policy_failure(self._kp, f)
+            if f.hook:
+                raise self._host.error(self._kp)
+
+    @property
+    def schedulers(self) -> tuple:
+        """The policy object serving each run queue. For a policy written
+        in Python with per-CPU queues: the object given (CPU 0's queue),
+        then a copy of it per other CPU; otherwise ``(scheduler,)``."""
+        if self._host is not None:
+            return tuple(self._host.objects)
+        return (self.scheduler,)
 
     # ---- programs and processes -----------------------------------------
 
@@ -541,7 +579,10 @@ class Kernel:
                     a.affinity[i] = w
             first_pid = ffi.new("uint32_t *")
             first_tid = ffi.new("uint32_t *")
-            check(lib.pk_spawn(self._kp, a, count, first_pid, first_tid), f"spawn {program.name!r}")
+            status = lib.pk_spawn(self._kp, a, count, first_pid, first_tid)
+            if status == lib.PK_ERR_POLICY and self._host is not None:
+                raise self._host.error(self._kp)
+            check(status, f"spawn {program.name!r}")
             if program.kind == "python":
                 fn = program.fn
                 for i in range(count):
@@ -550,12 +591,12 @@ class Kernel:
 
     def _set_attr(self, tid, attr, value, lo, hi, what) -> None:
         value = _config_value(what, value, lo, hi)
-        with self._exclusive(f"set {what}"):
+        with self._exclusive(f"set {what}"), self._hooks_may_run():
             check(lib.pk_thread_set_attr(self._kp, tid, attr, value), f"set {what} of tid {tid}")
 
     def _set_class(self, tid, policy, rt_priority) -> None:
         sclass, prio = _sched_class(policy, rt_priority)
-        with self._exclusive("set policy"):
+        with self._exclusive("set policy"), self._hooks_may_run():
             check(lib.pk_thread_set_class(self._kp, tid, sclass, prio), f"set policy of tid {tid}")
 
     def _set_affinity(self, tid, cpus) -> None:
@@ -563,12 +604,12 @@ class Kernel:
         if self.runqueues == "shared" and self.cpus > 1 and words != self._mask(range(self.cpus)):
             raise pk_errors.NotSupported(
                 'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")')
-        with self._exclusive("set affinity"):
+        with self._exclusive("set affinity"), self._hooks_may_run():
             check(lib.pk_thread_set_affinity(self._kp, tid, ffi.new("uint64_t[4]", words)),
                   f"set affinity of tid {tid}")
 
     def _kill(self, pid: int) -> None:
-        with self._exclusive("kill"):
+        with self._exclusive("kill"), self._hooks_may_run():
             check(lib.pk_proc_kill(self._kp, pid, lib.PK_KILL_HOST), f"kill pid {pid}")
 
     def spawn(self, program: Program, name: str | None = None, at: int | None = None,
@@ -715,12 +756,15 @@ class Kernel:
         try:
             while True:
                 last = r
+                self._in_core = True             # policy hooks may run: they may not change k
                 try:
                     r = run(kp, until_c, budget, op, arg); delivered = op; op = 0  # noqa: E702
                 except (OverflowError, TypeError):   # argument not a uint64: never reached C
                     r = last
                     op, arg = self._bad_op(last, lib.PK_ERR_OUT_OF_RANGE, op, arg)
                     continue
+                finally:
+                    self._in_core = False
                 if r >= 0:
                     op, arg = step(r)
                 elif r == lib.PK_STOP_BUDGET:
@@ -730,6 +774,8 @@ class Kernel:
                 elif delivered and last >= 0 and r in (lib.PK_ERR_OUT_OF_RANGE, lib.PK_ERR_INVALID_ARGS):
                     status, r = r, last
                     op, arg = self._bad_op(last, status, delivered, arg)
+                elif r == lib.PK_ERR_POLICY and self._host is not None:
+                    raise self._host.error(kp)
                 else:
                     check(r, "run")
         finally:
