@@ -211,7 +211,8 @@ class HostPolicy:
         head = f"{where} returned tid {tid}"
         if reason == lib.PK_PF_NO_THREAD:
             n = _thread_count(kp)
-            return f"{head}, but there is no such thread (the kernel has {n} threads)"
+            return (f"{head}, but there is no such thread (the kernel has {n} "
+                    f"thread{'' if n == 1 else 's'})")
         if reason == lib.PK_PF_NOT_READY:
             state = THREAD_STATES.get(f.state, str(f.state))
             if state == "new":
