@@ -36,7 +36,8 @@ class Policy:
     (csrc/pk_sched.h). Threads are named by their tid (an int).
 
     - ``enqueue(tid, why)`` (required): the thread became ready; keep it
-      in your own queue. ``why`` is "new", "wake", "preempt" (it lost its
+      in your own queue. ``why`` is "new" (arrived, or back from the
+      real-time class), "wake", "preempt" (it lost its
       CPU to a woken thread), "slice" (its slice ran out), "yield",
       "migrate" (moved from another run queue) or "change" (its nice,
       priority, tickets or class changed).
@@ -53,7 +54,8 @@ class Policy:
       ready thread. Default: true.
     - ``wakeup_preempt(curr, tid)``: ``tid`` just became ready while
       ``curr`` runs on this run queue's CPU; true if it should take the
-      CPU. Default: false.
+      CPU (with a queue shared by several CPUs, also asked about two
+      running threads to find the weakest one). Default: false.
     - ``charge(tid, ran)``: the running thread ran ``ran`` more ns.
     - ``steal(cpu)``: per-CPU queues only: remove and return a queued tid
       that may run on ``cpu`` (for load balancing), or None (the default).

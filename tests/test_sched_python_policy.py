@@ -263,6 +263,20 @@ def test_python_preemptive_priority_matches_builtin():
     assert table["first_run"] == [0, 2, 8, 5]
 
 
+def test_python_preemptive_priority_takes_the_weakest_cpu_like_builtin():
+    # 2 CPUs sharing a queue run priorities 3 and 5; priority 1 arrives at 4
+    # and takes the CPU of the weaker (5), which the dispatcher finds by
+    # asking wakeup_preempt about the two running threads (csrc/pk_dispatch.c)
+    def spawn(k):
+        k.spawn(cpu_bound(10), priority=3)
+        k.spawn(cpu_bound(10), priority=5)
+        k.spawn(cpu_bound(3), priority=1, at=4)
+
+    _, table = same_run(pk.sched.Priority(preemptive=True), PyPriority(preemptive=True), spawn,
+                        cpus=2, runqueues="shared")
+    assert table["finish"] == [10, 13, 7]
+
+
 def test_python_sjf_gives_the_textbook_average_wait():
     # SJF, bursts 6, 8, 7, 3: average wait 7 (REFERENCE.md)
     def spawn(k):
@@ -526,14 +540,12 @@ def test_optional_hook_that_is_not_callable_is_a_type_error():
 
 # ---- hooks that fail stop the run ------------------------------------------------
 
-class Boom(PyRR):
+class Boom(PyRRSliceHook):
     """Round robin whose hook `hook` raises ZeroDivisionError."""
 
     def __init__(self, hook):
         super().__init__(4)
         self.hook = hook
-        if hook == "slice":
-            del self.slice
 
     def _maybe(self, name):
         if name == self.hook:
@@ -558,12 +570,9 @@ class Boom(PyRR):
     def charge(self, tid, ran):
         self._maybe("charge")
 
-    def __getattr__(self, name):          # slice(), only when the hook is "slice"
-        if name == "slice" and self.__dict__.get("hook") == "slice":
-            def slice(tid):
-                self._maybe("slice")
-            return slice
-        raise AttributeError(name)
+    def slice(self, tid):
+        self._maybe("slice")
+        return self.quantum
 
 
 @pytest.mark.parametrize("hook", ["enqueue", "pick_next", "slice", "tick", "wakeup_preempt",
