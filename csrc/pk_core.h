@@ -227,6 +227,7 @@ static inline void pk_digest(pk_kernel *k, uint64_t a, uint64_t b) {
 void pk_thread_make_ready(pk_kernel *k, pk_thread *t, unsigned why);
 void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t kill_reason);
 void pk_cpu_resched(pk_kernel *k, pk_cpu *c);        /* curr should yield soon */
+pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c);    /* curr leaves c now */
 void pk_charge_running(pk_kernel *k, pk_thread *t);  /* account t up to now */
 
 /* multi-CPU placement and balancing (pk_balance.c) */

@@ -191,6 +191,20 @@ static void leave_cpu(pk_kernel *k, pk_cpu *c, pk_thread *t) {
     if (k->host_wait == t) k->host_wait = NULL, k->host_cpu = NULL;
 }
 
+/* Take the running thread off c now (it is preempted: the caller queues
+ * it somewhere); c becomes idle and picks again at this instant. */
+pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c) {
+    pk_thread *t = c->curr;
+    account(k, c, t);
+    leave_cpu(k, c, t);
+    t->nivcsw++;
+    t->state = PK_TS_READY;
+    t->since = k->now;
+    cpu_go_idle(k, c);
+    kick(k, c->id);
+    return t;
+}
+
 static void block(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state, uint64_t ns) {
     leave_cpu(k, c, t);
     t->state = state;
