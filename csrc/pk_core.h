@@ -107,11 +107,17 @@ typedef struct pk_proc {
 } pk_proc;
 
 /* ---- programs ------------------------------------------------------------ */
+typedef struct pk_task {          /* a periodic task's declaration (PK_OP_TASK) */
+    uint64_t period;              /* 0: the program is not a periodic task */
+    uint64_t deadline, phase, jobs;
+} pk_task;
+
 typedef struct pk_prog {
     uint32_t kind;                /* PK_BODY_* */
     uint32_t nops;
     pk_op   *ops;                 /* script instructions (kind SCRIPT)   */
     uint64_t burst;               /* total compute, or PK_NO_BURST       */
+    pk_task  task;
 } pk_prog;
 
 /* ---- what a thread body asks for when it cannot continue at once ------- */
@@ -141,6 +147,7 @@ extern const pk_body_ops pk_host_body;
 #include "pk_rng.h"
 #include "pk_sched.h"
 #include "pk_cpu.h"
+#include "pk_job.h"
 
 /* ---- the kernel ---------------------------------------------------------- */
 typedef struct pk_mask { uint64_t bits[PK_MAX_CPUS / 64]; } pk_mask;
@@ -174,6 +181,7 @@ struct pk_kernel {
     uint64_t  migrations, balance_runs;
     uint64_t  digest;
     pk_latency lat;               /* scheduling latency histogram         */
+    pk_joblog jobs;               /* periodic jobs: log and counters       */
 
     /* periodic work that runs only while it has something to do */
     uint8_t   balance_armed;      /* a PK_EV_BALANCE is queued            */
@@ -197,6 +205,14 @@ static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
 }
 static inline pk_rq *pk_thread_rq(pk_kernel *k, const pk_thread *t) {
     return k->shared ? k->rqs : &k->rqs[t->rq_cpu];
+}
+
+/* t's current registers: the CPU's live file while t is on a CPU (running,
+ * switching in, or being put back in the run queue by that CPU), else the
+ * context saved in t.  Policies that key on registers read them here. */
+static inline const pk_regs *pk_thread_live_regs(const pk_kernel *k, const pk_thread *t) {
+    if (t->cpu >= 0 && k->cpus[t->cpu].curr == t) return &k->cpus[t->cpu].regs;
+    return &t->regs;
 }
 
 /* affinity masks (pk_kernel.c): the id of a mask (restricted to existing
