@@ -47,6 +47,7 @@ typedef union pk_sched_data {
              uint32_t weight, prio; } eevdf;
     struct { struct pk_thread *next, *prev; uint64_t used; uint32_t level; } mlfq;
     struct { uint32_t pos, slot; uint64_t pass, stride; } share;   /* Lottery, Stride */
+    struct { uint32_t pos, pad; uint64_t stamp, release; } job;    /* EDF, RM */
     uint64_t raw[7];
 } pk_sched_data;
 
