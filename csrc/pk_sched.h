@@ -91,6 +91,7 @@ typedef struct pk_policy {
 
 extern const pk_policy pk_policy_fifo, pk_policy_rr;
 extern const pk_policy pk_policy_sjf, pk_policy_stcf, pk_policy_priority;
+extern const pk_policy pk_policy_edf, pk_policy_rm;
 extern const pk_policy pk_policy_host;
 
 /* The policy table for a PK_POLICY_* id, or NULL. */

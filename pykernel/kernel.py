@@ -17,7 +17,7 @@ from .costs import Costs
 from . import errors as pk_errors
 from .errors import BadState, InvalidArgs, check
 from .op import duration, exit_code
-from .process import Process
+from .process import Job, Process
 from .program import Program
 from .sched import Policy, RoundRobin
 
@@ -25,6 +25,7 @@ __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "La
            "jain_index"]
 
 DEFAULT_MAX_THREADS = 1 << 22
+DEFAULT_JOB_LOG_LIMIT = 1_000_000
 STEP_BUDGET = 1 << 20          # dispatcher steps per call into C
 
 _REASONS = {
@@ -363,6 +364,11 @@ class Kernel:
     ``(runtime, period)`` in ns; True (the default) is Linux's 950 ms per
     1 s, False turns throttling off.
 
+    ``job_log_limit``: how many completed jobs of periodic tasks
+    (:meth:`Program.periodic`) the kernel's job log keeps, 40 bytes each
+    (default 1,000,000); later jobs are counted (``jobs_dropped``) but not
+    logged. Job counts (``job_stats``, ``deadline_misses``) stay exact.
+
     ``memory``, ``mmu`` and ``trace`` are reserved for virtual memory and
     tracing, which are not implemented yet (passing them raises
     ``NotImplementedError``).
@@ -372,7 +378,8 @@ class Kernel:
                  memory=None, mmu=None, seed: int = 0, trace: bool = False,
                  max_threads: int = DEFAULT_MAX_THREADS, livelock_steps: int = 100_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
-                 rt_slice: int = 100_000_000, rt_throttle=True):
+                 rt_slice: int = 100_000_000, rt_throttle=True,
+                 job_log_limit: int = DEFAULT_JOB_LOG_LIMIT):
         _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
         scheduler = RoundRobin() if scheduler is None else scheduler
         if not isinstance(scheduler, Policy):
@@ -388,6 +395,7 @@ class Kernel:
         _config_value("seed", seed, 0, _MASK64)
         _config_value("max_threads", max_threads, 1, 0xFFFFFFFF)
         _config_value("livelock_steps", livelock_steps, 1, _MASK64)
+        _config_value("job_log_limit", job_log_limit, 0, 1 << 40)
 
         cfg = ffi.new("pk_config *")
         cfg.cpus = cpus
@@ -396,6 +404,7 @@ class Kernel:
         cfg.max_threads = max_threads
         cfg.seed = seed
         cfg.livelock_steps = livelock_steps
+        cfg.job_log_limit = job_log_limit
         cfg.costs.switch_ns = costs.switch
         cfg.costs.migrate_ns = costs.migrate
         if runqueues is None:
@@ -546,6 +555,9 @@ class Kernel:
             raise ValueError(f"priority must fit in 32 bits (signed), got {priority}")
         if self.scheduler._id == lib.PK_POLICY_PRIORITY and not 0 <= priority <= 139:
             raise ValueError(f"Priority has 140 levels: priority must be 0..139, got {priority}")
+        if program.task is not None and at + program.task.phase > MAX_TIME:
+            raise ValueError(f"a periodic task arrives at at + phase = {at + program.task.phase} "
+                             f"ns, beyond the largest time {MAX_TIME}")
         burst = NO_BURST if burst is None else duration("burst", burst)
         if not isinstance(args, tuple):
             raise TypeError(f"args must be a tuple, not {type(args).__name__}")
@@ -820,6 +832,47 @@ class Kernel:
                            s.processes, s.live_threads, s.ready, s.pending_events,
                            s.memory_bytes, tuple(self.cpu_stats(i) for i in range(self.cpus)),
                            s.migrations, s.balance_runs)
+
+    # ---- periodic jobs ----------------------------------------------------
+
+    def _job_totals(self):
+        out = ffi.new("pk_job_totals *")
+        check(lib.pk_job_totals_get(self._kp, out), "job totals")
+        return out
+
+    def _job_log(self, tid: int, cap: int | None = None) -> list[Job]:
+        """The logged jobs of thread tid (lib.PK_ALL_THREADS: all); cap, if
+        given, is at least how many there are (a thread's completed jobs)."""
+        count = ffi.new("uint64_t *")
+        logged = self._job_totals().logged
+        cap = logged if cap is None else min(cap, logged)
+        buf = ffi.new("pk_job_record[]", max(cap, 1))
+        check(lib.pk_job_log_get(self._kp, tid, buf, cap, count), "job log")
+        return [Job(r.tid, r.job, r.release, r.finish, r.deadline)
+                for r in buf[0:min(count[0], cap)]]
+
+    def jobs(self) -> list[Job]:
+        """Every logged job of every periodic task, in the order they
+        finished (see :class:`Job`). The log keeps at most
+        ``job_log_limit`` records (``jobs_dropped`` counts the rest)."""
+        return self._job_log(lib.PK_ALL_THREADS)
+
+    @property
+    def jobs_completed(self) -> int:
+        """Jobs of periodic tasks completed so far, kernel-wide."""
+        return self._job_totals().completed
+
+    @property
+    def deadline_misses(self) -> int:
+        """Jobs of periodic tasks that finished after their absolute
+        deadline, kernel-wide."""
+        return self._job_totals().misses
+
+    @property
+    def jobs_dropped(self) -> int:
+        """Completed jobs not logged because the job log was full
+        (``job_log_limit``)."""
+        return self._job_totals().dropped
 
     def latency(self) -> "Latency":
         """Scheduling latency so far: from becoming ready after an arrival

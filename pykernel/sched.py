@@ -17,7 +17,8 @@ from ._ffi import MAX_TIME, lib
 from .errors import check
 from .process import Thread
 
-__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS"]
+__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS", "EDF",
+           "RateMonotonic", "DeadlineMonotonic"]
 
 
 class Policy:
@@ -241,3 +242,62 @@ class CFS(Policy):
         raise NotImplementedError(
             "pk.sched.CFS is not implemented yet; available policies are "
             "FIFO, SJF, STCF, RoundRobin and Priority")
+
+
+class EDF(Policy):
+    """Earliest deadline first (Liu & Layland 1973; Buttazzo, *Hard
+    Real-Time Computing Systems*, ch. 4), for periodic tasks made with
+    :meth:`pykernel.Program.periodic`: the ready job with the earliest
+    absolute deadline runs. Preemptive: a job released with a strictly
+    earlier deadline than the running one's takes the CPU at once. Equal
+    deadlines go to the job that became ready first (a preempted job keeps
+    its place).
+
+    On one CPU, EDF meets every deadline of a periodic task set whose
+    utilization ``sum(wcet / period)`` is at most 1 (implicit deadlines,
+    free context switches).
+
+    Threads that are not periodic tasks have an infinite deadline: they run
+    in the background, when no job is ready, in the order they became
+    ready.
+
+    ``per_cpu`` is False: by default every CPU takes work from one shared
+    queue (global EDF: the CPUs run the jobs with the earliest deadlines);
+    ``pk.Kernel(runqueues="per-cpu")`` gives each CPU its own EDF queue,
+    with the kernel's placement and balancing (an idle CPU pulls the most
+    urgent job it may run)."""
+
+    _id = lib.PK_POLICY_EDF
+
+
+class RateMonotonic(Policy):
+    """Rate-monotonic scheduling (Liu & Layland 1973): fixed priorities by
+    period, for periodic tasks made with :meth:`pykernel.Program.periodic`;
+    the shorter the period, the higher the priority. Preemptive: a job of
+    a task with a strictly shorter period takes the CPU at once. Equal
+    periods go to the job that became ready first.
+
+    On one CPU, ``n`` tasks with implicit deadlines meet every deadline if
+    their utilization is at most ``n * (2 ** (1 / n) - 1)`` (0.828 for two
+    tasks, about 0.693 for many); above that bound a set may miss.
+
+    Threads that are not periodic tasks have the lowest priority (they run
+    in the background). ``per_cpu`` is False: one shared queue (global RM)
+    by default, as for :class:`EDF`."""
+
+    _id = lib.PK_POLICY_RM
+
+    def _params(self) -> list:
+        return [0]
+
+
+class DeadlineMonotonic(RateMonotonic):
+    """Deadline-monotonic scheduling (Leung & Whitehead 1982): like
+    :class:`RateMonotonic`, but the priority is given by the relative
+    deadline instead of the period (the shorter, the higher). It is the
+    same as rate monotonic for tasks whose deadline equals their period,
+    and is the optimal fixed-priority order when deadlines are shorter
+    than periods."""
+
+    def _params(self) -> list:
+        return [1]
