@@ -8,6 +8,7 @@
 
 static int live_thread(pk_kernel *k, uint32_t tid, pk_thread **out) {
     if (!k || tid >= k->threads.count) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;    /* called from a policy hook */
     pk_thread *t = pk_thread_at(k, tid);
     if (t->state == PK_TS_EXITED) return PK_ERR_BAD_STATE;
     *out = t;
@@ -29,7 +30,7 @@ static void requeue_around(pk_kernel *k, pk_thread *t, void (*change)(pk_kernel 
         pk_rq_dequeue(rq, t, PK_ENQ_CHANGE);
         change(k, t, a, b);
         notify(rq, t);
-        t->state = PK_TS_NEW;          /* make_ready queues it again */
+        t->wait += k->now - t->since;  /* make_ready restarts the wait clock */
         pk_thread_make_ready(k, t, PK_ENQ_CHANGE);
         t->tflags &= (uint8_t)~PK_TF_WOKEN;
         return;
@@ -106,11 +107,10 @@ int pk_thread_set_class(pk_kernel *k, uint32_t tid, uint32_t sclass, uint32_t rt
     return PK_OK;
 }
 
+/* (a blocked thread is placed on an allowed CPU when it wakes) */
 static void set_affinity(pk_kernel *k, pk_thread *t, int64_t id, int64_t unused) {
     (void)k; (void)unused;
     t->affinity = (uint32_t)id;
-    if (t->rq_cpu != PK_RQ_NONE && !pk_cpu_allowed(k, t, t->rq_cpu) && t->state != PK_TS_RUNNING)
-        t->tflags |= 0;                /* placement picks an allowed CPU at the next wake */
 }
 
 int pk_thread_set_affinity(pk_kernel *k, uint32_t tid, const uint64_t *mask4) {
@@ -123,8 +123,14 @@ int pk_thread_set_affinity(pk_kernel *k, uint32_t tid, const uint64_t *mask4) {
     if (id < 0) return PK_ERR_NO_MEMORY;
     if (id && k->shared && k->ncpus > 1) return PK_ERR_NOT_SUPPORTED;
     if (t->state == PK_TS_RUNNING) {
-        t->affinity = (uint32_t)id;    /* cpu_service moves it if it must */
-        if (!pk_cpu_allowed(k, t, (uint32_t)t->cpu)) pk_cpu_resched(k, &k->cpus[t->cpu]);
+        t->affinity = (uint32_t)id;
+        if (pk_cpu_allowed(k, t, (uint32_t)t->cpu)) return PK_OK;
+        if (k->host_wait == t) {       /* mid-step of its Python body: */
+            pk_cpu_resched(k, &k->cpus[t->cpu]);   /* cpu_service moves it */
+            return PK_OK;
+        }
+        pk_cpu_evict(k, &k->cpus[t->cpu]);
+        pk_thread_make_ready(k, t, PK_ENQ_MIGRATE);   /* on an allowed CPU */
         return PK_OK;
     }
     requeue_around(k, t, set_affinity, id, 0);

@@ -49,6 +49,8 @@ typedef union pk_sched_data {
              uint64_t used, epoch, slice, ran; uint32_t level; } mlfq;
     struct { uint32_t pos, slot;           /* Lottery (slot), Stride (pos, pk_heap.h)  */
              uint64_t pass, stride, rem; uint32_t home; } share;
+    struct { uint32_t pos, pad; uint64_t stamp, release; } job;    /* EDF, RM */
+    struct { uint32_t queued; } host;    /* written in Python: 1 while queued */
     uint64_t raw[7];
 } pk_sched_data;
 _Static_assert(sizeof(pk_sched_data) == 56, "pk_sched_data must stay 56 bytes");
@@ -110,11 +112,17 @@ typedef struct pk_proc {
 } pk_proc;
 
 /* ---- programs ------------------------------------------------------------ */
+typedef struct pk_task {          /* a periodic task's declaration (PK_OP_TASK) */
+    uint64_t period;              /* 0: the program is not a periodic task */
+    uint64_t deadline, phase, jobs;
+} pk_task;
+
 typedef struct pk_prog {
     uint32_t kind;                /* PK_BODY_* */
     uint32_t nops;
     pk_op   *ops;                 /* script instructions (kind SCRIPT)   */
     uint64_t burst;               /* total compute, or PK_NO_BURST       */
+    pk_task  task;
 } pk_prog;
 
 /* ---- what a thread body asks for when it cannot continue at once ------- */
@@ -144,6 +152,7 @@ extern const pk_body_ops pk_host_body;
 #include "pk_rng.h"
 #include "pk_sched.h"
 #include "pk_cpu.h"
+#include "pk_job.h"
 
 /* ---- the kernel ---------------------------------------------------------- */
 typedef struct pk_mask { uint64_t bits[PK_MAX_CPUS / 64]; } pk_mask;
@@ -177,6 +186,7 @@ struct pk_kernel {
     uint64_t  migrations, balance_runs;
     uint64_t  digest;
     pk_latency lat;               /* scheduling latency histogram         */
+    pk_joblog jobs;               /* periodic jobs: log and counters       */
 
     /* periodic work that runs only while it has something to do */
     uint8_t   balance_armed;      /* a PK_EV_BALANCE is queued            */
@@ -193,6 +203,8 @@ struct pk_kernel {
 
     int       broken;             /* 0, or the status of a failure (an invariant
                                      or an allocation in a run): runs refuse */
+    uint32_t  in_hook;            /* a policy hook written in Python is running:
+                                     entry points that change the kernel refuse */
 };
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
@@ -200,6 +212,14 @@ static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
 }
 static inline pk_rq *pk_thread_rq(pk_kernel *k, const pk_thread *t) {
     return k->shared ? k->rqs : &k->rqs[t->rq_cpu];
+}
+
+/* t's current registers: the CPU's live file while t is on a CPU (running,
+ * switching in, or being put back in the run queue by that CPU), else the
+ * context saved in t.  Policies that key on registers read them here. */
+static inline const pk_regs *pk_thread_live_regs(const pk_kernel *k, const pk_thread *t) {
+    if (t->cpu >= 0 && k->cpus[t->cpu].curr == t) return &k->cpus[t->cpu].regs;
+    return &t->regs;
 }
 
 /* affinity masks (pk_kernel.c): the id of a mask (restricted to existing
@@ -230,6 +250,7 @@ static inline void pk_digest(pk_kernel *k, uint64_t a, uint64_t b) {
 void pk_thread_make_ready(pk_kernel *k, pk_thread *t, unsigned why);
 void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t kill_reason);
 void pk_cpu_resched(pk_kernel *k, pk_cpu *c);        /* curr should yield soon */
+pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c);    /* curr leaves c now */
 void pk_charge_running(pk_kernel *k, pk_thread *t);  /* account t up to now */
 
 /* multi-CPU placement and balancing (pk_balance.c) */

@@ -96,6 +96,8 @@ typedef struct pk_policy {
 
 extern const pk_policy pk_policy_fifo, pk_policy_rr;
 extern const pk_policy pk_policy_sjf, pk_policy_stcf, pk_policy_priority;
+extern const pk_policy pk_policy_edf, pk_policy_rm;
+extern const pk_policy pk_policy_host;
 extern const pk_policy pk_policy_mlfq, pk_policy_lottery, pk_policy_stride;
 
 /* The policy table for a PK_POLICY_* id, or NULL. */

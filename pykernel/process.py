@@ -16,7 +16,7 @@ from .errors import check
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
 
-__all__ = ["Process", "Thread", "Stats", "Registers"]
+__all__ = ["Process", "Thread", "Stats", "Registers", "Job", "JobStats"]
 
 THREAD_STATES = {
     lib.PK_TS_NEW: "new", lib.PK_TS_READY: "ready", lib.PK_TS_RUNNING: "running",
@@ -81,6 +81,68 @@ class Stats:
         return cls(info.arrival, _opt(info.first_run), _opt(info.finish), info.cpu_time,
                    info.wait, info.blocked, info.voluntary_switches, info.involuntary_switches,
                    info.migrations)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One completed job of a periodic task (:meth:`Program.periodic
+    <pykernel.Program.periodic>`), from the kernel's job log. Times in ns.
+
+    ``index`` counts the task's jobs from 0; ``release`` is its nominal
+    release instant (``arrival + index * period``), ``deadline`` its
+    absolute deadline, ``finish`` when it completed."""
+
+    tid: int
+    index: int
+    release: int
+    finish: int
+    deadline: int
+
+    @property
+    def response(self) -> int:
+        """Response time: finish - release."""
+        return self.finish - self.release
+
+    @property
+    def lateness(self) -> int:
+        """finish - deadline: > 0 for a deadline miss, <= 0 otherwise."""
+        return self.finish - self.deadline
+
+    @property
+    def missed(self) -> bool:
+        """Whether it finished after its deadline."""
+        return self.finish > self.deadline
+
+
+@dataclass(frozen=True)
+class JobStats:
+    """Job counts of a periodic task, as of the kernel's current time (all
+    zero for a thread that is not one).
+
+    ``released``: release instants that have come (a job released while
+    the one before it still runs counts, though it has not begun);
+    ``completed``: jobs finished; ``deadline_misses``: completed jobs that
+    finished after their absolute deadline (a miss is counted when the
+    late job finishes); ``overdue``: released jobs not yet completed whose
+    deadline has passed (misses to come; 0 once the task has exited).
+    ``period`` and ``deadline`` are the task's (relative deadline)."""
+
+    period: int = 0
+    deadline: int = 0
+    released: int = 0
+    completed: int = 0
+    deadline_misses: int = 0
+    overdue: int = 0
+
+    @classmethod
+    def _from(cls, s) -> "JobStats":
+        return cls(s.period, s.deadline, s.released, s.completed, s.misses, s.overdue)
+
+    def __add__(self, other: "JobStats") -> "JobStats":
+        return JobStats(self.period or other.period, self.deadline or other.deadline,
+                        self.released + other.released, self.completed + other.completed,
+                        self.deadline_misses + other.deadline_misses,
+                        self.overdue + other.overdue)
 
 
 @dataclass(frozen=True)
@@ -227,6 +289,20 @@ class Thread:
         self._k._set_affinity(self.tid, cpus)
 
     @property
+    def job_stats(self) -> JobStats:
+        """Its job counts, if it is a periodic task (see :class:`JobStats`)."""
+        out = ffi.new("pk_job_stats *")
+        check(lib.pk_thread_jobs_get(self._k._kp, self.tid, out), "thread jobs")
+        return JobStats._from(out)
+
+    @property
+    def jobs(self) -> list[Job]:
+        """Its completed jobs, in order, from the kernel's job log (see
+        :class:`Job`; the log keeps at most ``Kernel(job_log_limit=)``
+        records)."""
+        return self._k._job_log(self.tid, self.job_stats.completed)
+
+    @property
     def registers(self) -> Registers:
         """The saved register context (the live one if it is running)."""
         regs = ffi.new("pk_regs *")
@@ -300,6 +376,27 @@ class Process:
         """Accounting summed over the process's threads; arrival and finish
         are the process's own, first_run its earliest thread's."""
         return Stats._from(self._info())
+
+    @property
+    def job_stats(self) -> JobStats:
+        """Job counts summed over its threads (a periodic task's process
+        has one thread; see :class:`JobStats`)."""
+        total = JobStats()
+        for t in self.threads:
+            total = total + t.job_stats
+        return total
+
+    @property
+    def jobs(self) -> list[Job]:
+        """Its threads' completed jobs (a periodic task's, in order), from
+        the kernel's job log (see :class:`Job`)."""
+        return [j for t in self.threads for j in t.jobs]
+
+    @property
+    def deadline_misses(self) -> int:
+        """Jobs that finished after their absolute deadline
+        (``job_stats.deadline_misses``)."""
+        return self.job_stats.deadline_misses
 
     @property
     def handles(self):

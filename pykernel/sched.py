@@ -2,7 +2,9 @@
 
 A policy object only *configures* a policy; the policy itself runs in the
 C core behind the run-queue interface (csrc/pk_sched.h).  Pass one to
-``pk.Kernel(scheduler=...)``.
+``pk.Kernel(scheduler=...)``.  A subclass of :class:`Policy` that defines
+``pick_next`` is a policy written in Python: the kernel calls its hooks
+through the same interface (see :class:`Policy`; slower).
 
 All policies break ties by the order in which threads became ready, and a
 thread that arrives or wakes at the instant another's slice expires is
@@ -12,23 +14,117 @@ queued first.
 from __future__ import annotations
 
 from ._ffi import MAX_TIME, lib
+from .errors import check
+from .process import Thread
 
-__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS",
-           "MLFQ", "Lottery", "Stride"]
+__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS", "EDF",
+           "RateMonotonic", "DeadlineMonotonic", "MLFQ", "Lottery", "Stride"]
 
 
 class Policy:
-    """Base class of the policy configurations.
+    """Base class of the policies: the configurations of the built-in ones,
+    and policies written in Python.
 
     ``per_cpu``: whether the policy runs with one run queue per CPU by
     default (as the Linux schedulers do) rather than one queue shared by
     every CPU (as the textbook policies are usually described); a kernel
     can choose either with ``pk.Kernel(runqueues=...)``.
+
+    **Writing a policy in Python** (like Linux's sched_ext, which loads a
+    policy into the kernel behind the scheduler-class hooks): subclass
+    Policy and define ``pick_next``; the kernel then calls these hooks of
+    the object, from C, through the run-queue interface
+    (csrc/pk_sched.h). Threads are named by their tid (an int).
+
+    - ``enqueue(tid, why)`` (required): the thread became ready; keep it
+      in your own queue. ``why`` is "new" (arrived, or back from the
+      real-time class), "wake", "preempt" (it lost its
+      CPU to a woken thread), "slice" (its slice ran out), "yield",
+      "migrate" (moved from another run queue) or "change" (its nice,
+      priority, tickets or class changed).
+    - ``dequeue(tid, why)`` (required): remove a queued thread; ``why`` is
+      "kill", "migrate" or "change".
+    - ``pick_next()`` (required): remove and return the tid to run next.
+      Called only while one of your threads is queued; must return one of
+      them.
+    - ``slice``: a method ``slice(tid)`` returning how long the thread may
+      run once dispatched (ns, or None: no limit), or a plain int, the same
+      slice for every thread (read once, when the kernel is made; no call
+      per dispatch). Default: no limit.
+    - ``tick(tid)``: its slice ran out; true if it should give the CPU to a
+      ready thread. Default: true.
+    - ``wakeup_preempt(curr, tid)``: ``tid`` just became ready while
+      ``curr`` runs on this run queue's CPU; true if it should take the
+      CPU (with a queue shared by several CPUs, also asked about two
+      running threads to find the weakest one). Default: false.
+    - ``charge(tid, ran)``: the running thread ran ``ran`` more ns.
+    - ``steal(cpu)``: per-CPU queues only: remove and return a queued tid
+      that may run on ``cpu`` (for load balancing), or None (the default).
+    - ``changed(tid)``: the thread's nice, priority or tickets changed (a
+      queued one is dequeued before and enqueued after).
+
+    Hooks that are not defined are not called, which saves the crossing.
+    Inside a hook, ``self.kernel`` is the kernel (read it freely: ``now``,
+    ``self.thread(tid).nice``, ``self.kernel.random()``...; changing it,
+    e.g. spawning, raises BadState). A run queue is served by one object:
+    with a shared queue (the default for Python policies) the object
+    given; with per-CPU queues the object given serves CPU 0's queue and
+    deep copies of it serve the others (``Kernel.schedulers``;
+    ``self.runqueue`` says which). An object serves one kernel only.
+
+    Errors: a hook that raises, or returns something the kernel refuses
+    (a tid that is not queued in its run queue, None from pick_next while
+    threads are queued, a slice out of range, a wrong type), stops the run:
+    ``Kernel.run`` raises :class:`~pykernel.errors.PolicyError` (the hook's
+    exception is its ``__cause__``). The C core is left consistent, but
+    the policy object's state is unknown, so the kernel cannot run any
+    more; its processes and statistics stay readable.
     """
 
     _id = 0
     needs_burst = False
     per_cpu = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if callable(getattr(cls, "pick_next", None)):
+            cls._id = lib.PK_POLICY_HOST     # written in Python (csrc/pk_sched_host.c)
+
+    @property
+    def kernel(self):
+        """The kernel this policy written in Python serves (None before a
+        kernel is made with it, and for the built-in policies)."""
+        ref = vars(self).get("_pk_kernel")
+        return ref() if ref is not None else None
+
+    @property
+    def runqueue(self) -> int | None:
+        """The run queue this object serves (its CPU; 0 for a shared
+        queue), or None if it serves no kernel."""
+        return vars(self).get("_pk_runqueue")
+
+    def thread(self, tid: int) -> Thread:
+        """A :class:`~pykernel.Thread` view of ``tid`` in the kernel this
+        policy serves (each attribute read is a call into the core)."""
+        k = self.kernel
+        if k is None:
+            raise RuntimeError(f"{type(self).__name__} serves no kernel")
+        return Thread(k, tid)
+
+    def info(self, tid: int):
+        """A fast snapshot of thread ``tid``, for hooks: the core's
+        ``pk_thread_info`` struct (fields ``tid``, ``pid``, ``state``,
+        ``cpu``, ``priority``, ``nice``, ``tickets``, ``burst``,
+        ``arrival``, ``cpu_time``, ``wait``, ``blocked``... as in
+        csrc/pk_api.h; times in ns as of now). The same struct is
+        refilled by the next ``info()`` call of this object: read what
+        you need from it at once. About 3 times cheaper than
+        :meth:`thread`."""
+        kp_buf = vars(self).get("_pk_info")
+        if kp_buf is None:
+            raise RuntimeError(f"{type(self).__name__} serves no kernel")
+        check(lib.pk_thread_info_get(kp_buf[0], tid, kp_buf[1]), f"info of tid {tid}")
+        return kp_buf[1]
 
     def _config(self) -> dict:
         return {"policy": self._id, "quantum": 0, "preemptive": 0}
@@ -41,10 +137,14 @@ class Policy:
         return f"{type(self).__name__}()"
 
     def __eq__(self, other) -> bool:
+        if self._id == lib.PK_POLICY_HOST:       # an object with its own state
+            return self is other
         return (type(self) is type(other) and self._config() == other._config()
                 and self._params() == other._params())
 
     def __hash__(self) -> int:
+        if self._id == lib.PK_POLICY_HOST:
+            return object.__hash__(self)
         return hash((type(self).__name__, tuple(sorted(self._config().items())),
                      tuple(self._params())))
 
@@ -144,6 +244,65 @@ class CFS(Policy):
         raise NotImplementedError(
             "pk.sched.CFS is not implemented yet; available policies are "
             "FIFO, SJF, STCF, RoundRobin and Priority")
+
+
+class EDF(Policy):
+    """Earliest deadline first (Liu & Layland 1973; Buttazzo, *Hard
+    Real-Time Computing Systems*, ch. 4), for periodic tasks made with
+    :meth:`pykernel.Program.periodic`: the ready job with the earliest
+    absolute deadline runs. Preemptive: a job released with a strictly
+    earlier deadline than the running one's takes the CPU at once. Equal
+    deadlines go to the job that became ready first (a preempted job keeps
+    its place).
+
+    On one CPU, EDF meets every deadline of a periodic task set whose
+    utilization ``sum(wcet / period)`` is at most 1 (implicit deadlines,
+    free context switches).
+
+    Threads that are not periodic tasks have an infinite deadline: they run
+    in the background, when no job is ready, in the order they became
+    ready.
+
+    ``per_cpu`` is False: by default every CPU takes work from one shared
+    queue (global EDF: the CPUs run the jobs with the earliest deadlines);
+    ``pk.Kernel(runqueues="per-cpu")`` gives each CPU its own EDF queue,
+    with the kernel's placement and balancing (an idle CPU pulls the most
+    urgent job it may run)."""
+
+    _id = lib.PK_POLICY_EDF
+
+
+class RateMonotonic(Policy):
+    """Rate-monotonic scheduling (Liu & Layland 1973): fixed priorities by
+    period, for periodic tasks made with :meth:`pykernel.Program.periodic`;
+    the shorter the period, the higher the priority. Preemptive: a job of
+    a task with a strictly shorter period takes the CPU at once. Equal
+    periods go to the job that became ready first.
+
+    On one CPU, ``n`` tasks with implicit deadlines meet every deadline if
+    their utilization is at most ``n * (2 ** (1 / n) - 1)`` (0.828 for two
+    tasks, about 0.693 for many); above that bound a set may miss.
+
+    Threads that are not periodic tasks have the lowest priority (they run
+    in the background). ``per_cpu`` is False: one shared queue (global RM)
+    by default, as for :class:`EDF`."""
+
+    _id = lib.PK_POLICY_RM
+
+    def _params(self) -> list:
+        return [0]
+
+
+class DeadlineMonotonic(RateMonotonic):
+    """Deadline-monotonic scheduling (Leung & Whitehead 1982): like
+    :class:`RateMonotonic`, but the priority is given by the relative
+    deadline instead of the period (the shorter, the higher). It is the
+    same as rate monotonic for tasks whose deadline equals their period,
+    and is the optimal fixed-priority order when deadlines are shorter
+    than periods."""
+
+    def _params(self) -> list:
+        return [1]
 
 
 def _flag(what: str, value) -> bool:
