@@ -29,6 +29,8 @@ WORKLOADS = {
     "python": "pykernel Python generator threads",
     "simpy": "SimPy 1-slot Resource",
     "bare": "bare C floor (pk_bench_bare_switch)",
+    "pypolicy": "RoundRobin written in Python (slice an int)",
+    "pypolicy_slice": "RoundRobin written in Python (slice() hook)",
     "cfs": "pykernel CFS, script threads",
     "cfs-mixed": "pykernel CFS, nice -1/0/1 mixed",
     "cfs-64cpu": "pykernel CFS, 64 CPUs",
@@ -37,6 +39,7 @@ WORKLOADS = {
 # Targets (see bench/README.md).  Rates in switches/s; None = no target.
 RATE_TARGETS = {("script", 10_000): 30e6, ("script", 1_000_000): 8e6,
                 ("python", 10): 1e6, ("python", 10_000): 1e6,
+                ("pypolicy", 10): 0.5e6,    # decisions (pick_next calls) per second
                 ("cfs", 1_000): 20e6, ("cfs", 1_000_000): 3e6, ("cfs-64cpu", 10_000): 10e6}
 SIMPY_RATIO_TARGETS = {"script": 100.0, "python": 5.0}
 SPAWN_TARGET_SECONDS = 2.0
@@ -122,6 +125,12 @@ def summary_lines(results: dict) -> list[str]:
         lines.extend(notes)
         lines.append("vs SimPy = this rate / SimPy's rate; floor/this = bare C loop's rate / "
                      "this rate (1.0x would be as fast as the bare loop).")
+        for (w, n) in sorted(k for k in keys if k[0] in ("pypolicy", "pypolicy_slice")):
+            v = results[(w, n)]
+            lines.append(f"{WORKLOADS[w]}, N={n:,}: {_rate(v['rate'])} decisions (one pick_next "
+                         f"and one switch each); the built-in RoundRobin, same run: "
+                         f"{_rate(v['builtin_rate'])}, {_ratio(v['builtin_rate'] / v['rate'])} "
+                         f"faster")
     for (w, n) in sorted(k for k in keys if k[0] == "spawn"):
         v = results[(w, n)]
         secs, bpt = v["seconds"], v["bytes_per_thread"]

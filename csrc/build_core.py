@@ -1,7 +1,11 @@
 """cffi builder for pykernel._core (out-of-line API mode).
 
 setup.py names this file in ``cffi_modules``.  The C declarations given to
-cffi are pk_api.h itself, so the binding can never drift from the header.
+cffi are pk_api.h itself, so the binding can never drift from the header,
+plus pk_sched_host.h, whose callback prototypes (the lines that start with
+``int64_t pk_hp_``) are declared ``extern "Python+C"``: cffi generates
+those C functions, and pykernel/_policy_host.py supplies their Python
+bodies (policies written in Python).
 Set PYKERNEL_SANITIZE=1 to build with AddressSanitizer and
 UndefinedBehaviorSanitizer (and -Werror), as CI does.
 """
@@ -16,6 +20,21 @@ SOURCES = sorted(str(p.relative_to(HERE.parent)) for p in HERE.glob("pk_*.c"))
 ffibuilder = FFI()
 ffibuilder.cdef((HERE / "pk_api.h").read_text())
 
+
+def host_callbacks_cdef(text: str) -> str:
+    """pk_sched_host.h for cffi: its #defines, and its callback prototypes
+    as extern "Python+C" (callable from the other C files)."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("#define "):
+            lines.append(line.split("/*")[0].rstrip())
+        elif line.startswith("int64_t pk_hp_"):
+            lines.append('extern "Python+C" ' + line)
+    return "\n".join(lines) + "\n"
+
+
+ffibuilder.cdef(host_callbacks_cdef((HERE / "pk_sched_host.h").read_text()))
+
 cflags = ["-std=c11", "-O3", "-Wall", "-Wextra"]
 ldflags = []
 if os.environ.get("PYKERNEL_SANITIZE"):
@@ -26,7 +45,7 @@ if os.environ.get("PYKERNEL_SANITIZE"):
 
 ffibuilder.set_source(
     "pykernel._core",
-    '#include "pk_core.h"\n',
+    '#include "pk_core.h"\n#include "pk_sched_host.h"\n',
     sources=SOURCES,
     include_dirs=[str(HERE.relative_to(HERE.parent))],
     extra_compile_args=cflags,

@@ -29,6 +29,8 @@
 #define PK_ERR_CANCELED      -23
 #define PK_ERR_PEER_CLOSED   -24
 #define PK_ERR_ACCESS_DENIED -30
+/* pykernel's own, outside Zircon's numbering */
+#define PK_ERR_POLICY        -90  /* a policy written in Python failed (pk_host_policy_failure) */
 
 /* ---- why pk_kernel_run returned (negative, below every status) ---------- */
 #define PK_STOP_IDLE      -101  /* every thread has exited; nothing is pending */
@@ -55,6 +57,18 @@
  * Python-bodied (host) threads use x[1] the same way, and
  *   x[4]  the next operation the host supplied (PK_OP_*)
  *   x[5]  its argument
+ * Periodic tasks (scripts with a PK_OP_TASK declaration, pk_job.c) also
+ * use, all set at spawn and then kept by PK_OP_RELEASE / PK_OP_JOB_END:
+ *   x[6]  period T (ns)
+ *   x[7]  relative deadline D (ns)
+ *   x[8]  release instant of the current job (between jobs: of the next);
+ *         job j is released at arrival + j*T, the arrival being the
+ *         spawn's `at` plus the task's phase
+ *   x[9]  absolute deadline of that job, x[8] + x[7]
+ *   x[10] jobs begun
+ *   x[11] jobs completed
+ *   x[12] deadline misses: jobs completed after their absolute deadline
+ *   x[13] jobs in all (the task's job count; 2^62 - 1 means forever)
  */
 typedef struct pk_regs {
     uint64_t x[32];
@@ -67,8 +81,20 @@ typedef struct pk_regs {
 #define PK_REG_LOOP0  16
 #define PK_REG_HOST_OP  4
 #define PK_REG_HOST_ARG 5
+#define PK_REG_PERIOD    6
+#define PK_REG_REL_DL    7
+#define PK_REG_RELEASE   8
+#define PK_REG_DEADLINE  9
+#define PK_REG_JOBS      10
+#define PK_REG_DONE      11
+#define PK_REG_MISSES    12
+#define PK_REG_JOB_LIMIT 13
 #define PK_RF_STARTED    1  /* the thread has begun executing its body     */
 #define PK_RF_HOST_READY 2  /* x[4], x[5] hold an operation not yet begun  */
+#define PK_RF_PERIODIC   4  /* a periodic task: x[6..13] are its job state */
+#define PK_RF_IN_JOB     8  /* a job has begun and has not finished yet    */
+#define PK_RF_JOB_ENDED 16  /* a job finished on the CPU; the next has not
+                               begun (its deadline changed while running)  */
 
 /* ---- script instructions -------------------------------------------------
  * A compiled script is an array of pk_op.  Loops are compiled to a
@@ -90,7 +116,22 @@ typedef struct pk_op {
 #define PK_OP_LOOP     6   /* b = iterations, a = index of matching ENDLOOP */
 #define PK_OP_ENDLOOP  7   /* a = index of matching LOOP                  */
 #define PK_OP_KILL     8   /* host only: kill the process; b = reason     */
-#define PK_OP_LAST     8
+#define PK_OP_TASK     9   /* periodic task declaration, a = PK_TASK_*,
+                              b = its value; only at the start of a script,
+                              applied at spawn (a no-op when executed)    */
+#define PK_OP_RELEASE  10  /* wait for the next job's release, then begin
+                              it (a, b = 0)                               */
+#define PK_OP_JOB_END  11  /* the current job is finished (a, b = 0)      */
+#define PK_OP_LAST     11
+
+/* what a PK_OP_TASK declares (each at most once; PERIOD is required) */
+#define PK_TASK_PERIOD   1  /* period T, 1 .. PK_MAX_TIME ns               */
+#define PK_TASK_DEADLINE 2  /* relative deadline D, 1 .. PK_MAX_TIME ns;
+                               default T                                   */
+#define PK_TASK_PHASE    3  /* first release, ns after the spawn's `at`;
+                               default 0                                   */
+#define PK_TASK_JOBS     4  /* jobs in all, 0 .. PK_MAX_TIME; default
+                               PK_MAX_TIME (forever)                       */
 
 /* ---- thread and process states ----------------------------------------- */
 #define PK_TS_NEW      0   /* spawned, arrival still in the future        */
@@ -162,6 +203,7 @@ typedef struct pk_config {
     uint64_t rt_slice;         /* SCHED_RR time slice (> 0)               */
     uint64_t rt_runtime;       /* real-time throttling: runtime per period; 0: off */
     uint64_t rt_period;
+    uint64_t job_log_limit;    /* job records kept at most (pk_job_log_get) */
     uint64_t params[64];       /* policy-specific, documented per policy  */
 } pk_config;
 
@@ -193,8 +235,12 @@ typedef struct pk_thread_info {
     uint32_t sclass, rt_prio;
     uint32_t rq_cpu;           /* run queue holding it (or last), 0xffff: none yet */
     uint32_t migrations;
-    uint32_t tickets, pad;
+    uint32_t tickets;
+    uint32_t level;            /* MLFQ queue, 0 = highest; PK_NO_LEVEL: n/a */
+    uint64_t stride_pass;      /* Stride pass value; PK_FOREVER: n/a      */
 } pk_thread_info;
+
+#define PK_NO_LEVEL 0xffffffff
 
 typedef struct pk_proc_info {
     uint32_t pid, prog;
@@ -242,6 +288,72 @@ typedef struct pk_latency {
     uint64_t buckets[1024];
 } pk_latency;
 
+/* ---- periodic jobs (pk_job.c) --------------------------------------------
+ * Every job a periodic task completes is recorded in the kernel's job log,
+ * in the order jobs finish, up to cfg.job_log_limit records; later ones
+ * are counted as dropped (the counters below stay exact). */
+typedef struct pk_job_record {
+    uint32_t tid, pad;
+    uint64_t job;              /* index in its task: 0, 1, 2, ...          */
+    uint64_t release, finish, deadline;   /* response = finish - release */
+} pk_job_record;
+
+typedef struct pk_job_stats {  /* one thread's jobs, as of now            */
+    uint64_t period, deadline; /* T and relative deadline D; 0: not periodic */
+    uint64_t released;         /* release instants up to now              */
+    uint64_t completed;
+    uint64_t misses;           /* completed after their absolute deadline  */
+    uint64_t overdue;          /* released, not completed, deadline passed */
+} pk_job_stats;
+
+typedef struct pk_job_totals { /* the whole kernel                        */
+    uint64_t completed, misses;
+    uint64_t logged;           /* records in the job log                  */
+    uint64_t dropped;          /* records not kept: the log was full      */
+    uint64_t limit;            /* cfg.job_log_limit                       */
+} pk_job_totals;
+
+#define PK_ALL_THREADS 0xffffffff
+
+/* ---- policies written in Python (PK_POLICY_HOST, pk_sched_host.c) --------
+ * The run-queue functions call hooks of a Python object.  Hook ids, also
+ * bits (1 << id) of params[1], the optional hooks the object defines: */
+#define PK_HOOK_ENQUEUE        1
+#define PK_HOOK_DEQUEUE        2
+#define PK_HOOK_PICK           3
+#define PK_HOOK_SLICE          4
+#define PK_HOOK_TICK           5
+#define PK_HOOK_WAKEUP_PREEMPT 6
+#define PK_HOOK_CHARGE         7
+#define PK_HOOK_STEAL          8
+#define PK_HOOK_CHANGED        9
+#define PK_HOST_PARAMS         3  /* params: [0] host id of run queue 0 (queue i:
+                                     [0] + i), [1] optional hook bits, [2] the
+                                     slice without a slice hook (PK_FOREVER: none) */
+
+/* why a hook failed (pk_policy_failure.reason) */
+#define PK_PF_RAISED      1   /* the hook raised (the host keeps the exception)  */
+#define PK_PF_BAD_VALUE   2   /* it returned a value of the wrong type or range */
+#define PK_PF_NO_THREAD   3   /* it named a tid that does not exist             */
+#define PK_PF_NOT_READY   4   /* ... a thread that is not ready (state says)    */
+#define PK_PF_REALTIME    5   /* ... a thread queued in the real-time class     */
+#define PK_PF_OTHER_RQ    6   /* ... a thread queued in another run queue       */
+#define PK_PF_NOT_QUEUED  7   /* ... a ready thread not queued in this policy   */
+#define PK_PF_NOT_ALLOWED 8   /* steal: a thread whose affinity excludes the CPU */
+#define PK_PF_NONE        9   /* pick_next returned None with threads queued    */
+
+/* The first failure of a policy written in Python; hook == 0: none. */
+typedef struct pk_policy_failure {
+    uint32_t hook;             /* PK_HOOK_*                               */
+    uint32_t reason;           /* PK_PF_*                                 */
+    int64_t  value;            /* what the hook returned, as an integer   */
+    uint32_t rq;               /* the run queue (its CPU; 0 when shared)  */
+    uint32_t state;            /* PK_TS_* of the thread it named          */
+    uint32_t thread_rq;        /* run queue holding that thread           */
+    uint32_t pad;
+    uint64_t queued;           /* threads of the policy queued in rq      */
+} pk_policy_failure;
+
 typedef struct pk_kernel pk_kernel;
 
 /* lifecycle */
@@ -261,6 +373,8 @@ int pk_proc_kill(pk_kernel *k, uint32_t pid, uint32_t reason);
 
 /* run-time changes of a live thread's scheduling */
 int pk_thread_set_attr(pk_kernel *k, uint32_t tid, uint32_t attr, int64_t value);
+/* move n tickets from thread `from` to thread `to` (from keeps >= 1) */
+int pk_thread_transfer_tickets(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n);
 int pk_thread_set_class(pk_kernel *k, uint32_t tid, uint32_t sclass, uint32_t rt_prio);
 int pk_thread_set_affinity(pk_kernel *k, uint32_t tid, const uint64_t *mask4);
 int pk_thread_affinity_get(pk_kernel *k, uint32_t tid, uint64_t *mask4);
@@ -281,9 +395,20 @@ int pk_thread_regs_get(pk_kernel *k, uint32_t tid, pk_regs *out);
 int pk_proc_info_get(pk_kernel *k, uint32_t pid, pk_proc_info *out);
 int pk_proc_info_bulk(pk_kernel *k, uint32_t first_pid, uint32_t count, pk_proc_info *out);
 int pk_latency_get(pk_kernel *k, pk_latency *out);
+int pk_thread_jobs_get(pk_kernel *k, uint32_t tid, pk_job_stats *out);
+int pk_job_totals_get(pk_kernel *k, pk_job_totals *out);
+/* Copy the logged jobs of thread tid (PK_ALL_THREADS: of every thread), in
+ * log order, into out[0 .. cap-1]; *count_out = how many there are (which
+ * may exceed cap: then only the first cap are copied). */
+int pk_job_log_get(pk_kernel *k, uint32_t tid, pk_job_record *out, uint64_t cap,
+                   uint64_t *count_out);
 uint64_t pk_kernel_digest(pk_kernel *k);
 uint64_t pk_kernel_now(pk_kernel *k);
 int pk_kernel_random(pk_kernel *k, uint64_t *out, uint32_t count);
+
+/* The first failure of the kernel's policy written in Python (out->hook
+ * is 0 if none); NOT_SUPPORTED for the other policies. */
+int pk_host_policy_failure(pk_kernel *k, pk_policy_failure *out);
 
 /* benchmark baseline: a bare save / pick / restore loop over n register
  * contexts in a ring, `switches` times; returns a checksum. */

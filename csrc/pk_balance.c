@@ -8,8 +8,10 @@
  *   pk_idle_steal  a CPU about to go idle pulls one thread from the
  *                  busiest queue (Linux's newidle balancing).
  *   pk_balance_run every balance period, each CPU in turn pulls threads
- *                  from the busiest CPU while their loads differ by two or
- *                  more (load = queued + running).
+ *                  from the busiest CPU while it is below the average load
+ *                  (rounded up) and their loads differ by two or more
+ *                  (load = queued + running), so no thread moves twice in
+ *                  one pass when loads allow.
  * A moved thread counts a migration and pays Costs.migrate_ns at its next
  * switch-in. */
 #include "pk_core.h"
@@ -79,15 +81,20 @@ static void nudge(pk_kernel *k, uint32_t cpu) {
 
 void pk_balance_run(pk_kernel *k) {
     k->balance_runs++;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < k->ncpus; i++) total += load_of(k, i);
+    uint64_t fair = (total + k->ncpus - 1) / k->ncpus;     /* ceil(average) */
     for (uint32_t dst = 0; dst < k->ncpus; dst++) {
         for (;;) {
+            uint64_t here = load_of(k, dst);
+            if (here >= fair) break;            /* pull only up to the average */
             uint32_t src = PK_RQ_NONE;
             uint64_t most = 0;
             for (uint32_t i = 0; i < k->ncpus; i++) {
                 uint64_t l = load_of(k, i);
                 if (i != dst && k->rqs[i].nr && l > most) { most = l; src = i; }
             }
-            if (src == PK_RQ_NONE || most < load_of(k, dst) + 2) break;
+            if (src == PK_RQ_NONE || most < here + 2) break;
             pk_thread *t = pk_rq_steal(&k->rqs[src], dst);
             if (!t) break;
             pk_migrate(k, t, &k->rqs[src], &k->rqs[dst]);

@@ -8,10 +8,18 @@
 
 static int live_thread(pk_kernel *k, uint32_t tid, pk_thread **out) {
     if (!k || tid >= k->threads.count) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;    /* called from a policy hook */
     pk_thread *t = pk_thread_at(k, tid);
     if (t->state == PK_TS_EXITED) return PK_ERR_BAD_STATE;
     *out = t;
     return PK_OK;
+}
+
+/* Tell t's policy that a parameter changed, unless t is about to enter
+ * the policy afresh (its policy state is set up then). */
+static void notify(pk_rq *rq, pk_thread *t) {
+    if (rq->pol->changed && t->sclass == PK_CLASS_OTHER && !(t->tflags & PK_TF_NEWCLASS))
+        rq->pol->changed(rq, t);
 }
 
 /* Apply change(t, ...) with t out of its run queue if it is queued. */
@@ -21,9 +29,8 @@ static void requeue_around(pk_kernel *k, pk_thread *t, void (*change)(pk_kernel 
         pk_rq *rq = pk_thread_rq(k, t);
         pk_rq_dequeue(rq, t, PK_ENQ_CHANGE);
         change(k, t, a, b);
-        if (rq->pol->changed && t->sclass == PK_CLASS_OTHER) rq->pol->changed(rq, t);
-        t->wait += k->now - t->since;  /* make_ready starts a new wait */
-        t->state = PK_TS_NEW;          /* make_ready queues it again */
+        notify(rq, t);
+        t->wait += k->now - t->since;  /* make_ready restarts the wait clock */
         pk_thread_make_ready(k, t, PK_ENQ_CHANGE);
         t->tflags &= (uint8_t)~PK_TF_WOKEN;
         return;
@@ -32,8 +39,7 @@ static void requeue_around(pk_kernel *k, pk_thread *t, void (*change)(pk_kernel 
         pk_charge_running(k, t);
         change(k, t, a, b);
         pk_cpu *c = &k->cpus[t->cpu];
-        pk_rq *rq = pk_cpu_rq(k, c);
-        if (rq->pol->changed && t->sclass == PK_CLASS_OTHER) rq->pol->changed(rq, t);
+        notify(pk_cpu_rq(k, c), t);
         pk_cpu_resched(k, c);
         return;
     }
@@ -64,6 +70,22 @@ int pk_thread_set_attr(pk_kernel *k, uint32_t tid, uint32_t attr, int64_t value)
     return PK_OK;
 }
 
+/* Move n tickets from thread `from` to thread `to` (Waldspurger and
+ * Weihl's ticket transfer): both live, distinct, `from` keeps at least one
+ * ticket and `to` stays within 32 bits.  Both are requeued as by
+ * pk_thread_set_attr, so the policy sees the new counts at once. */
+int pk_thread_transfer_tickets(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n) {
+    pk_thread *a, *b;
+    int s = live_thread(k, from, &a);
+    if (s) return s;
+    if ((s = live_thread(k, to, &b))) return s;
+    if (from == to || n == 0) return PK_ERR_INVALID_ARGS;
+    if (n >= a->tickets || (uint64_t)b->tickets + n > UINT32_MAX) return PK_ERR_OUT_OF_RANGE;
+    requeue_around(k, a, set_attr, PK_ATTR_TICKETS, (int64_t)a->tickets - n);
+    requeue_around(k, b, set_attr, PK_ATTR_TICKETS, (int64_t)b->tickets + n);
+    return PK_OK;
+}
+
 static void set_class(pk_kernel *k, pk_thread *t, int64_t sclass, int64_t prio) {
     bool was_rt = t->sclass != PK_CLASS_OTHER, is_rt = sclass != PK_CLASS_OTHER;
     if (was_rt != is_rt) {
@@ -85,11 +107,10 @@ int pk_thread_set_class(pk_kernel *k, uint32_t tid, uint32_t sclass, uint32_t rt
     return PK_OK;
 }
 
+/* (a blocked thread is placed on an allowed CPU when it wakes) */
 static void set_affinity(pk_kernel *k, pk_thread *t, int64_t id, int64_t unused) {
     (void)k; (void)unused;
     t->affinity = (uint32_t)id;
-    if (t->rq_cpu != PK_RQ_NONE && !pk_cpu_allowed(k, t, t->rq_cpu) && t->state != PK_TS_RUNNING)
-        t->tflags |= 0;                /* placement picks an allowed CPU at the next wake */
 }
 
 int pk_thread_set_affinity(pk_kernel *k, uint32_t tid, const uint64_t *mask4) {
@@ -102,8 +123,14 @@ int pk_thread_set_affinity(pk_kernel *k, uint32_t tid, const uint64_t *mask4) {
     if (id < 0) return PK_ERR_NO_MEMORY;
     if (id && k->shared && k->ncpus > 1) return PK_ERR_NOT_SUPPORTED;
     if (t->state == PK_TS_RUNNING) {
-        t->affinity = (uint32_t)id;    /* cpu_service moves it if it must */
-        if (!pk_cpu_allowed(k, t, (uint32_t)t->cpu)) pk_cpu_resched(k, &k->cpus[t->cpu]);
+        t->affinity = (uint32_t)id;
+        if (pk_cpu_allowed(k, t, (uint32_t)t->cpu)) return PK_OK;
+        if (k->host_wait == t) {       /* mid-step of its Python body: */
+            pk_cpu_resched(k, &k->cpus[t->cpu]);   /* cpu_service moves it */
+            return PK_OK;
+        }
+        pk_cpu_evict(k, &k->cpus[t->cpu]);
+        pk_thread_make_ready(k, t, PK_ENQ_MIGRATE);   /* on an allowed CPU */
         return PK_OK;
     }
     requeue_around(k, t, set_affinity, id, 0);

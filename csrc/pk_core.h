@@ -49,10 +49,15 @@ typedef union pk_sched_data {
              union { struct pk_thread *best; int64_t vlag; };   /* queued: best; else lag */
              uint64_t vruntime, deadline, seq;
              uint32_t weight, rem; } eevdf;
-    struct { struct pk_thread *next, *prev; uint64_t used; uint32_t level; } mlfq;
-    struct { uint32_t pos, slot; uint64_t pass, stride; } share;   /* Lottery, Stride */
+    struct { struct pk_thread *next, *prev;  /* MLFQ (pk_sched_mlfq.c): its level's list */
+             uint64_t used, epoch, slice, ran; uint32_t level; } mlfq;
+    struct { uint32_t pos, slot;           /* Lottery (slot), Stride (pos, pk_heap.h)  */
+             uint64_t pass, stride, rem; uint32_t home; } share;
+    struct { uint32_t pos, pad; uint64_t stamp, release; } job;    /* EDF, RM */
+    struct { uint32_t queued; } host;    /* written in Python: 1 while queued */
     uint64_t raw[7];
 } pk_sched_data;
+_Static_assert(sizeof(pk_sched_data) == 56, "pk_sched_data must stay 56 bytes");
 
 /* ---- thread control block ------------------------------------------------
  * Fields are grouped by who may touch them.  The register context comes
@@ -111,11 +116,17 @@ typedef struct pk_proc {
 } pk_proc;
 
 /* ---- programs ------------------------------------------------------------ */
+typedef struct pk_task {          /* a periodic task's declaration (PK_OP_TASK) */
+    uint64_t period;              /* 0: the program is not a periodic task */
+    uint64_t deadline, phase, jobs;
+} pk_task;
+
 typedef struct pk_prog {
     uint32_t kind;                /* PK_BODY_* */
     uint32_t nops;
     pk_op   *ops;                 /* script instructions (kind SCRIPT)   */
     uint64_t burst;               /* total compute, or PK_NO_BURST       */
+    pk_task  task;
 } pk_prog;
 
 /* ---- what a thread body asks for when it cannot continue at once ------- */
@@ -145,6 +156,7 @@ extern const pk_body_ops pk_host_body;
 #include "pk_rng.h"
 #include "pk_sched.h"
 #include "pk_cpu.h"
+#include "pk_job.h"
 
 /* ---- the kernel ---------------------------------------------------------- */
 typedef struct pk_mask { uint64_t bits[PK_MAX_CPUS / 64]; } pk_mask;
@@ -178,6 +190,7 @@ struct pk_kernel {
     uint64_t  migrations, balance_runs;
     uint64_t  digest;
     pk_latency lat;               /* scheduling latency histogram         */
+    pk_joblog jobs;               /* periodic jobs: log and counters       */
 
     /* periodic work that runs only while it has something to do */
     uint8_t   balance_armed;      /* a PK_EV_BALANCE is queued            */
@@ -194,6 +207,8 @@ struct pk_kernel {
 
     int       broken;             /* 0, or the status of a failure (an invariant
                                      or an allocation in a run): runs refuse */
+    uint32_t  in_hook;            /* a policy hook written in Python is running:
+                                     entry points that change the kernel refuse */
 };
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
@@ -201,6 +216,14 @@ static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
 }
 static inline pk_rq *pk_thread_rq(pk_kernel *k, const pk_thread *t) {
     return k->shared ? k->rqs : &k->rqs[t->rq_cpu];
+}
+
+/* t's current registers: the CPU's live file while t is on a CPU (running,
+ * switching in, or being put back in the run queue by that CPU), else the
+ * context saved in t.  Policies that key on registers read them here. */
+static inline const pk_regs *pk_thread_live_regs(const pk_kernel *k, const pk_thread *t) {
+    if (t->cpu >= 0 && k->cpus[t->cpu].curr == t) return &k->cpus[t->cpu].regs;
+    return &t->regs;
 }
 
 /* affinity masks (pk_kernel.c): the id of a mask (restricted to existing
@@ -231,6 +254,7 @@ static inline void pk_digest(pk_kernel *k, uint64_t a, uint64_t b) {
 void pk_thread_make_ready(pk_kernel *k, pk_thread *t, unsigned why);
 void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t kill_reason);
 void pk_cpu_resched(pk_kernel *k, pk_cpu *c);        /* curr should yield soon */
+pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c);    /* curr leaves c now */
 void pk_charge_running(pk_kernel *k, pk_thread *t);  /* account t up to now */
 
 /* multi-CPU placement and balancing (pk_balance.c) */

@@ -136,10 +136,31 @@ static void cpu_go_idle(pk_kernel *k, pk_cpu *c) {
     pk_cpu_set_timer(k, c, PK_FOREVER);
 }
 
-/* Start running next on c: the context switch.  The switch cost is the
- * CPU's overhead; next's wait ends when it actually starts to run. */
+/* Record a scheduling latency (ready after arrival or wake-up -> running). */
+static void latency_record(pk_latency *h, uint64_t v) {
+    unsigned i;
+    if (v < 16) i = (unsigned)v;
+    else {
+        unsigned e = 63 - (unsigned)__builtin_clzll(v);          /* e >= 4 */
+        i = (e - 3) * 16 + (unsigned)((v >> (e - 4)) & 15);
+    }
+    h->buckets[i]++;
+    h->count++;
+    h->sum += v;
+    if (v > h->max) h->max = v;
+}
+
+/* Start running next on c: the context switch.  The switch cost (and the
+ * migration cost if next just moved here) is the CPU's overhead; next's
+ * wait ends when it actually starts to run. */
 static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next) {
-    pk_time start = sat_add(k->now, k->cfg.costs.switch_ns);
+    pk_time cost = k->cfg.costs.switch_ns;
+    if (PK_UNLIKELY(next->tflags & (PK_TF_MIGRATED | PK_TF_WOKEN))) {
+        if (next->tflags & PK_TF_MIGRATED) cost = sat_add(cost, k->cfg.costs.migrate_ns);
+        if (next->tflags & PK_TF_WOKEN) latency_record(&k->lat, sat_add(k->now, cost) - next->since);
+        next->tflags &= (uint8_t)~(PK_TF_MIGRATED | PK_TF_WOKEN);
+    }
+    pk_time start = sat_add(k->now, cost);
     k->context_switches++;
     c->switches++;
     c->overhead += start - k->now;
@@ -168,6 +189,20 @@ static void leave_cpu(pk_kernel *k, pk_cpu *c, pk_thread *t) {
     t->cpu = -1;
     c->curr = NULL;
     if (k->host_wait == t) k->host_wait = NULL, k->host_cpu = NULL;
+}
+
+/* Take the running thread off c now (it is preempted: the caller queues
+ * it somewhere); c becomes idle and picks again at this instant. */
+pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c) {
+    pk_thread *t = c->curr;
+    account(k, c, t);
+    leave_cpu(k, c, t);
+    t->nivcsw++;
+    t->state = PK_TS_READY;
+    t->since = k->now;
+    cpu_go_idle(k, c);
+    kick(k, c->id);
+    return t;
 }
 
 static void block(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state, uint64_t ns) {
@@ -232,6 +267,15 @@ static inline void keep_running(pk_kernel *k, pk_cpu *c, pk_thread *t, bool new_
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
 }
 
+/* Nothing else is queued: may t go on running on c?  Not if its class is
+ * throttled, its affinity no longer includes c, or it must (re)enter its
+ * class through the run queue (its policy state is set up there). */
+static inline bool may_stay(pk_kernel *k, pk_rq *rq, pk_cpu *c, pk_thread *t) {
+    if (PK_UNLIKELY(rq->rt.throttled) && pk_is_rt(t)) return false;
+    if (PK_UNLIKELY(t->tflags & PK_TF_NEWCLASS)) return false;
+    return !t->affinity || pk_cpu_allowed(k, t, c->id);
+}
+
 /* Service CPU c at k->now.  Returns -1, or the tid of a host-bodied
  * thread that needs its next operation (c's timer stays at now, so the
  * service resumes exactly here on the next pk_kernel_run). */
@@ -273,7 +317,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
             if (c->resched) why = PK_ENQ_PREEMPT;
             else if (k->now >= c->slice_end && pk_rq_tick(rq, t)) why = PK_ENQ_SLICE;
         }
-        if (t && (!why || (rq->nr == 0 && !rq->rt.throttled))) {   /* t keeps the CPU */
+        if (t && (!why || (rq->nr == 0 && may_stay(k, rq, c, t)))) {   /* t keeps the CPU */
             c->resched = 0;
             keep_running(k, c, t, why == PK_ENQ_YIELD || k->now >= c->slice_end);
             return -1;
@@ -447,6 +491,7 @@ PK_HOT_CLONES
 int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
                       uint32_t host_op, uint64_t host_arg) {
     if (!k) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;          /* called from a policy hook */
     if (k->broken) return k->broken;
     if (until < k->now) return PK_ERR_OUT_OF_RANGE;
     if (max_steps == 0) return PK_ERR_INVALID_ARGS;
@@ -491,8 +536,8 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         } else {
             ret = cpu_service(k, c);
             if (ret >= 0) break;
-            if (PK_UNLIKELY(k->broken)) { ret = k->broken; break; }
         }
+        if (PK_UNLIKELY(k->broken)) { ret = k->broken; break; }   /* also from a policy */
         if (steps >= max_steps) { ret = PK_STOP_BUDGET; break; }
     }
     k->steps += steps;

@@ -104,6 +104,7 @@ void pk_kernel_destroy(pk_kernel *k) {
     for (uint32_t i = 0; i < k->nprogs; i++)
         pk_free(k, k->progs[i].ops, k->progs[i].nops * sizeof(pk_op));
     pk_free(k, k->progs, k->progs_cap * sizeof(pk_prog));
+    pk_joblog_fini(k);
     pk_arena_fini(k, &k->threads);
     pk_arena_fini(k, &k->procs);
     pk_evq_fini(k, &k->evq);
@@ -149,17 +150,20 @@ static int spawn_check(pk_kernel *k, const pk_spawn_args *a) {
     if (a->cpu < -1 || a->cpu >= (int32_t)k->ncpus) return PK_ERR_OUT_OF_RANGE;
     if (k->cfg.policy == PK_POLICY_PRIORITY && (a->priority < 0 || a->priority > 139))
         return PK_ERR_OUT_OF_RANGE;
+    if (k->progs[a->prog].task.phase > PK_MAX_TIME - a->at) return PK_ERR_OUT_OF_RANGE;
     return PK_OK;
 }
 
 int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
              uint32_t *first_pid, uint32_t *first_tid) {
     if (!k || !a || !first_pid || !first_tid || count == 0) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;
     if (k->broken) return k->broken;
     int s = spawn_check(k, a);
     if (s) return s;
     const pk_prog *prog = &k->progs[a->prog];
     uint64_t burst = a->burst != PK_NO_BURST ? a->burst : prog->burst;
+    pk_time at = a->at + prog->task.phase;     /* a periodic task arrives at its phase */
     if ((k->rqs[0].pol->flags & PK_POL_NEEDS_BURST) && burst == PK_NO_BURST) return PK_ERR_INVALID_ARGS;
     if ((uint64_t)k->threads.count + count > k->cfg.max_threads) return PK_ERR_NO_MEMORY;
     uint32_t affinity = 0;
@@ -201,15 +205,16 @@ int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
         t->priority = a->priority;
         t->burst = burst;
         t->tickets = a->tickets;
-        t->arrival = a->at;
+        t->arrival = at;
         t->first_run = t->finish = PK_FOREVER;
-        t->since = a->at;
+        t->since = at;
+        if (prog->task.period) pk_task_start(t, &prog->task);
         memset(p, 0, sizeof *p);
         p->prog = a->prog;
         p->first_tid = t->tid;
         p->nthreads = p->live_threads = 1;
         p->state = PK_PS_NEW;
-        pk_evq_post(k, &k->evq, a->at, PK_EV_ARRIVAL, t->tid);
+        pk_evq_post(k, &k->evq, at, PK_EV_ARRIVAL, t->tid);
     }
     k->live_threads += count;
     if (a->sclass != PK_CLASS_OTHER) k->rt_live += count;
@@ -220,6 +225,7 @@ int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
 
 int pk_proc_kill(pk_kernel *k, uint32_t pid, uint32_t reason) {
     if (!k || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;
     if (reason == PK_KILL_NONE || reason > PK_KILL_BAD_OP) return PK_ERR_INVALID_ARGS;
     pk_proc *p = pk_proc_at(k, pid);
     if (p->state == PK_PS_EXITED || p->state == PK_PS_KILLED) return PK_ERR_BAD_STATE;
@@ -238,6 +244,12 @@ static void thread_now(pk_kernel *k, const pk_thread *t, pk_thread_info *o) {
     o->voluntary_switches = t->nvcsw; o->involuntary_switches = t->nivcsw;
     o->sclass = t->sclass; o->rt_prio = t->rt_prio; o->rq_cpu = t->rq_cpu;
     o->migrations = t->migrations; o->tickets = t->tickets;
+    o->level = PK_NO_LEVEL; o->stride_pass = PK_FOREVER;
+    if (t->sclass == PK_CLASS_OTHER && t->rq_cpu != PK_RQ_NONE && t->state != PK_TS_NEW
+        && !(t->tflags & PK_TF_NEWCLASS)) {      /* it has entered the policy */
+        const pk_rq *rq = pk_thread_rq(k, t);
+        if (rq->pol->describe) rq->pol->describe(rq, t, o);
+    }
     switch (t->state) {
     case PK_TS_READY: o->wait += k->now - t->since; break;
     case PK_TS_BLOCKED: case PK_TS_SLEEPING: o->blocked += k->now - t->since; break;

@@ -34,6 +34,10 @@
  *   changed(t)            optional: a parameter of running or queued t
  *                         changed (nice, priority, tickets); for a queued t
  *                         it is called between dequeue and enqueue.
+ *   describe(t, info)     optional: fill the policy's fields of a thread
+ *                         query (level, stride_pass) as of rq->k->now, for
+ *                         a thread of this policy that has entered it.
+ *                         Must not change any state.
  */
 #ifndef PK_SCHED_H
 #define PK_SCHED_H
@@ -87,10 +91,14 @@ typedef struct pk_policy {
     void (*charge)(pk_rq *rq, pk_thread *t, uint64_t ran);
     pk_thread *(*steal)(pk_rq *rq, uint32_t cpu);
     void (*changed)(pk_rq *rq, pk_thread *t);
+    void (*describe)(const pk_rq *rq, const pk_thread *t, pk_thread_info *info);
 } pk_policy;
 
 extern const pk_policy pk_policy_fifo, pk_policy_rr;
 extern const pk_policy pk_policy_sjf, pk_policy_stcf, pk_policy_priority;
+extern const pk_policy pk_policy_edf, pk_policy_rm;
+extern const pk_policy pk_policy_host;
+extern const pk_policy pk_policy_mlfq, pk_policy_lottery, pk_policy_stride;
 extern const pk_policy pk_policy_cfs, pk_policy_eevdf;
 
 /* The policy table for a PK_POLICY_* id, or NULL. */

@@ -146,6 +146,12 @@ const pk_policy *pk_policy_find(uint32_t id) {
     case PK_POLICY_PRIORITY: return &pk_policy_priority;
     case PK_POLICY_CFS: return &pk_policy_cfs;
     case PK_POLICY_EEVDF: return &pk_policy_eevdf;
+    case PK_POLICY_EDF: return &pk_policy_edf;
+    case PK_POLICY_RM: return &pk_policy_rm;
+    case PK_POLICY_MLFQ: return &pk_policy_mlfq;
+    case PK_POLICY_LOTTERY: return &pk_policy_lottery;
+    case PK_POLICY_STRIDE: return &pk_policy_stride;
+    case PK_POLICY_HOST: return &pk_policy_host;
     default: return NULL;
     }
 }

@@ -3,25 +3,68 @@
  *
  * Register use (also in pk_api.h): pc = index of the next instruction,
  * x[REM] = remaining ns of the compute in progress, x[DEPTH] = active
- * loops, x[LOOP0 + i] = iterations left of the loop at depth i. */
+ * loops, x[LOOP0 + i] = iterations left of the loop at depth i; periodic
+ * tasks keep their job state in x[6..13] (pk_job.c). */
 #include <string.h>
 #include "pk_core.h"
 
 #define AGAIN_BUDGET 4096          /* zero-time instructions per advance */
 
+/* Record the periodic-task declaration op (PK_OP_TASK) in *task.  Each
+ * parameter may be declared once; see pk_api.h for the ranges. */
+static int task_declare(pk_task *task, const pk_op *op, uint32_t *seen) {
+    if (op->a < PK_TASK_PERIOD || op->a > PK_TASK_JOBS) return PK_ERR_INVALID_ARGS;
+    if (*seen & (1u << op->a)) return PK_ERR_INVALID_ARGS;
+    *seen |= 1u << op->a;
+    if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    bool positive = op->a == PK_TASK_PERIOD || op->a == PK_TASK_DEADLINE;
+    if (positive && op->b == 0) return PK_ERR_OUT_OF_RANGE;
+    switch (op->a) {
+    case PK_TASK_PERIOD: task->period = op->b; break;
+    case PK_TASK_DEADLINE: task->deadline = op->b; break;
+    case PK_TASK_PHASE: task->phase = op->b; break;
+    default: task->jobs = op->b; break;
+    }
+    return PK_OK;
+}
+
+/* The declaration at the start of ops[0..n-1] (PK_OP_TASK instructions),
+ * with defaults filled in; task->period stays 0 if there is none.  A
+ * declaration without a period is invalid. */
+static int task_check(const pk_op *ops, uint32_t n, pk_task *task) {
+    uint32_t seen = 0;
+    *task = (pk_task){ 0, 0, 0, PK_MAX_TIME };
+    for (uint32_t i = 0; i < n && ops[i].code == PK_OP_TASK; i++) {
+        int s = task_declare(task, &ops[i], &seen);
+        if (s) return s;
+    }
+    if (seen && !task->period) return PK_ERR_INVALID_ARGS;
+    if (!task->deadline) task->deadline = task->period;
+    return PK_OK;
+}
+
 /* Check a compiled script: known codes, durations in range, loops that
- * nest properly no deeper than PK_LOOP_DEPTH.  Also computes the total
- * CPU time the script asks for (loops multiplied), or PK_NO_BURST if it
- * does not fit in PK_MAX_TIME. */
-static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out) {
+ * nest properly no deeper than PK_LOOP_DEPTH, a periodic-task declaration
+ * only at the start and job instructions only after one.  Also computes
+ * the total CPU time the script asks for (loops multiplied), or
+ * PK_NO_BURST if it does not fit in PK_MAX_TIME, and the declaration. */
+static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out, pk_task *task) {
     uint32_t stack[PK_LOOP_DEPTH];
     uint64_t sum[PK_LOOP_DEPTH + 1];
     uint32_t depth = 0;
     bool overflow = false;
+    int s = task_check(ops, n, task);
+    if (s) return s;
     sum[0] = 0;
     for (uint32_t i = 0; i < n; i++) {
         const pk_op *op = &ops[i];
         switch (op->code) {
+        case PK_OP_TASK:                       /* checked above, if a prefix */
+            if (i && ops[i - 1].code != PK_OP_TASK) return PK_ERR_INVALID_ARGS;
+            break;
+        case PK_OP_RELEASE: case PK_OP_JOB_END:
+            if (!task->period || op->a || op->b) return PK_ERR_INVALID_ARGS;
+            break;
         case PK_OP_COMPUTE:
             if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
             sum[depth] += op->b;
@@ -60,7 +103,8 @@ static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out) {
     return PK_OK;
 }
 
-static int prog_add(pk_kernel *k, uint32_t kind, pk_op *ops, uint32_t n, uint64_t burst, uint32_t *out) {
+static int prog_add(pk_kernel *k, uint32_t kind, pk_op *ops, uint32_t n, uint64_t burst,
+                    const pk_task *task, uint32_t *out) {
     if (k->nprogs == k->progs_cap) {
         uint32_t cap = k->progs_cap ? k->progs_cap * 2 : 16;
         pk_prog *p = pk_realloc(k, k->progs, k->progs_cap * sizeof *p, cap * sizeof *p);
@@ -68,16 +112,18 @@ static int prog_add(pk_kernel *k, uint32_t kind, pk_op *ops, uint32_t n, uint64_
         k->progs = p;
         k->progs_cap = cap;
     }
-    k->progs[k->nprogs] = (pk_prog){ kind, n, ops, burst };
+    k->progs[k->nprogs] = (pk_prog){ kind, n, ops, burst, *task };
     *out = k->nprogs++;
     return PK_OK;
 }
 
 int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *prog_out) {
     if (!k || !prog_out || (n && !ops)) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;
     if (n > (1u << 24)) return PK_ERR_OUT_OF_RANGE;
     uint64_t burst;
-    int s = script_check(ops, n, &burst);
+    pk_task task;
+    int s = script_check(ops, n, &burst, &task);
     if (s) return s;
     pk_op *copy = NULL;
     if (n) {
@@ -85,14 +131,16 @@ int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *pr
         if (!copy) return PK_ERR_NO_MEMORY;
         memcpy(copy, ops, n * sizeof *copy);
     }
-    s = prog_add(k, PK_BODY_SCRIPT, copy, n, burst, prog_out);
+    s = prog_add(k, PK_BODY_SCRIPT, copy, n, burst, &task, prog_out);
     if (s) pk_free(k, copy, n * sizeof *copy);
     return s;
 }
 
 int pk_prog_load_host(pk_kernel *k, uint32_t *prog_out) {
     if (!k || !prog_out) return PK_ERR_INVALID_ARGS;
-    return prog_add(k, PK_BODY_HOST, NULL, 0, PK_NO_BURST, prog_out);
+    if (k->in_hook) return PK_ERR_BAD_STATE;
+    static const pk_task none = { 0, 0, 0, 0 };
+    return prog_add(k, PK_BODY_HOST, NULL, 0, PK_NO_BURST, &none, prog_out);
 }
 
 int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out) {
@@ -133,6 +181,15 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
             else r->x[PK_REG_DEPTH] = d;
             continue;
         }
+        case PK_OP_TASK: continue;            /* a declaration, applied at spawn */
+        case PK_OP_RELEASE:
+            switch (pk_job_release(k, r, arg)) {
+            case PK_JOB_WAIT: pc--; act = PK_ACT_SLEEP; break;   /* begin it on waking */
+            case PK_JOB_YIELD: act = PK_ACT_YIELD; break;
+            default: continue;
+            }
+            break;
+        case PK_OP_JOB_END: pk_job_end(k, r, t->tid); continue;
         default:                      /* unreachable: validated at load */
             k->broken = PK_ERR_INTERNAL;
             break;

@@ -21,17 +21,18 @@ from .context import Context
 from .costs import Costs
 from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled,
                      InternalError, InvalidArgs, KernelError, NoMemory, NotSupported,
-                     OutOfRange, PeerClosed, ShouldWait, TimedOut, WrongType)
+                     OutOfRange, PeerClosed, PolicyError, ShouldWait, TimedOut, WrongType)
 from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunResult, jain_index
-from .process import Process, Registers, Stats, Thread
-from .program import Program
+from .process import Job, JobStats, Process, Registers, Stats, Thread
+from .program import PeriodicTask, Program
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Kernel", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
+    "Job", "JobStats", "PeriodicTask",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
-    "Canceled", "PeerClosed", "AccessDenied", "__version__",
+    "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "__version__",
 ]

@@ -14,7 +14,7 @@ __all__ = [
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs",
     "BadHandle", "WrongType", "OutOfRange", "BufferTooSmall", "BadState",
     "TimedOut", "ShouldWait", "Canceled", "PeerClosed", "AccessDenied",
-    "check",
+    "PolicyError", "check",
 ]
 
 
@@ -103,10 +103,23 @@ class AccessDenied(KernelError):
     status, name = -30, "ERR_ACCESS_DENIED"
 
 
+class PolicyError(KernelError):
+    """A scheduling policy written in Python failed: a hook raised (the
+    exception is ``__cause__``), or returned something the kernel refused
+    (a tid that is not queued in its run queue, a slice out of range...).
+    ``hook`` names the hook, ``runqueue`` the run queue it served,
+    ``value`` what it returned (None if it raised). The kernel cannot run
+    any more; its state stays readable. pykernel's own status, -90."""
+    status, name = -90, "ERR_POLICY"
+    hook: str | None = None
+    runqueue: int | None = None
+    value = None
+
+
 _BY_STATUS = {cls.status: cls for cls in (
     InternalError, NotSupported, NoMemory, InvalidArgs, BadHandle, WrongType,
     OutOfRange, BufferTooSmall, BadState, TimedOut, ShouldWait, Canceled,
-    PeerClosed, AccessDenied)}
+    PeerClosed, AccessDenied, PolicyError)}
 
 
 def check(status: int, what: str) -> None:

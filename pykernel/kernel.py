@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
+from ._policy_host import HostPolicy
 from .context import Context
 from .costs import Costs
 from . import errors as pk_errors
 from .errors import BadState, InvalidArgs, check
 from .op import duration, exit_code
-from .process import Process
+from .process import Job, Process
 from .program import Program
 from .sched import CFS, Policy
 
@@ -24,6 +25,7 @@ __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "La
            "jain_index"]
 
 DEFAULT_MAX_THREADS = 1 << 22
+DEFAULT_JOB_LOG_LIMIT = 1_000_000
 STEP_BUDGET = 1 << 20          # dispatcher steps per call into C
 
 _REASONS = {
@@ -361,6 +363,11 @@ class Kernel:
     ``(runtime, period)`` in ns; True (the default) is Linux's 950 ms per
     1 s, False turns throttling off.
 
+    ``job_log_limit``: how many completed jobs of periodic tasks
+    (:meth:`Program.periodic`) the kernel's job log keeps, 40 bytes each
+    (default 1,000,000); later jobs are counted (``jobs_dropped``) but not
+    logged. Job counts (``job_stats``, ``deadline_misses``) stay exact.
+
     ``memory``, ``mmu`` and ``trace`` are reserved for virtual memory and
     tracing, which are not implemented yet (passing them raises
     ``NotImplementedError``).
@@ -370,7 +377,8 @@ class Kernel:
                  memory=None, mmu=None, seed: int = 0, trace: bool = False,
                  max_threads: int = DEFAULT_MAX_THREADS, livelock_steps: int = 100_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
-                 rt_slice: int = 100_000_000, rt_throttle=True):
+                 rt_slice: int = 100_000_000, rt_throttle=True,
+                 job_log_limit: int = DEFAULT_JOB_LOG_LIMIT):
         _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
         scheduler = CFS() if scheduler is None else scheduler
         if not isinstance(scheduler, Policy):
@@ -386,6 +394,7 @@ class Kernel:
         _config_value("seed", seed, 0, _MASK64)
         _config_value("max_threads", max_threads, 1, 0xFFFFFFFF)
         _config_value("livelock_steps", livelock_steps, 1, _MASK64)
+        _config_value("job_log_limit", job_log_limit, 0, 1 << 40)
 
         cfg = ffi.new("pk_config *")
         cfg.cpus = cpus
@@ -394,6 +403,7 @@ class Kernel:
         cfg.max_threads = max_threads
         cfg.seed = seed
         cfg.livelock_steps = livelock_steps
+        cfg.job_log_limit = job_log_limit
         cfg.costs.switch_ns = costs.switch
         cfg.costs.migrate_ns = costs.migrate
         if runqueues is None:
@@ -419,7 +429,12 @@ class Kernel:
             cfg.rt_period = duration("rt_throttle period", period)
             if not 0 < cfg.rt_runtime <= cfg.rt_period:
                 raise ValueError("rt_throttle needs 0 < runtime <= period")
-        params = scheduler._params()
+        host = None
+        if scheduler._id == lib.PK_POLICY_HOST:  # written in Python
+            host = HostPolicy(scheduler, 1 if runqueues == "shared" or cpus == 1 else cpus)
+            params = host.params()
+        else:
+            params = scheduler._params()
         if len(params) > lib.PK_MAX_PARAMS:
             raise ValueError(f"{scheduler!r} has too many parameters")
         cfg.nparams = len(params)
@@ -428,6 +443,9 @@ class Kernel:
         out = ffi.new("pk_kernel **")
         check(lib.pk_kernel_create(cfg, out), "create kernel")
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
+        self._host = host
+        if host is not None:
+            host.bind(self)
 
         self.cpus = cpus
         self.scheduler = scheduler
@@ -444,6 +462,7 @@ class Kernel:
         self._waiting: int | None = None     # host thread waiting for its op
         self._resume: tuple | None = None    # (op, arg) computed for it
         self._running = False
+        self._in_core = False                # in a C call that may call policy hooks
         # One host thread at a time may change the kernel: run() releases
         # the GIL while the core simulates, and a spawn from another host
         # thread must not reallocate what the loop is using.
@@ -455,9 +474,37 @@ class Kernel:
             raise BadState(f"cannot {what}: this kernel is in use by another host thread "
                            f"(a Kernel is used from one thread at a time)")
         try:
+            if self._in_core:
+                raise BadState(f"cannot {what} from inside a hook of the scheduling policy: "
+                               f"hooks may read the kernel but not change it")
             yield
         finally:
             self._lock.release()
+
+    @contextmanager
+    def _hooks_may_run(self):
+        """Around a call into the core that may call hooks of a policy
+        written in Python: they may not change the kernel meanwhile, and
+        a failure of theirs is raised afterwards."""
+        self._in_core = True
+        try:
+            yield
+        finally:
+            self._in_core = False
+        if self._host is not None and self._host.reported is None:
+            f = ffi.new("pk_policy_failure *")
+            lib.pk_host_policy_failure(self._kp, f)
+            if f.hook:
+                raise self._host.error(self._kp)
+
+    @property
+    def schedulers(self) -> tuple:
+        """The policy object serving each run queue. For a policy written
+        in Python with per-CPU queues: the object given (CPU 0's queue),
+        then a copy of it per other CPU; otherwise ``(scheduler,)``."""
+        if self._host is not None:
+            return tuple(self._host.objects)
+        return (self.scheduler,)
 
     # ---- programs and processes -----------------------------------------
 
@@ -507,6 +554,9 @@ class Kernel:
             raise ValueError(f"priority must fit in 32 bits (signed), got {priority}")
         if self.scheduler._id == lib.PK_POLICY_PRIORITY and not 0 <= priority <= 139:
             raise ValueError(f"Priority has 140 levels: priority must be 0..139, got {priority}")
+        if program.task is not None and at + program.task.phase > MAX_TIME:
+            raise ValueError(f"a periodic task arrives at at + phase = {at + program.task.phase} "
+                             f"ns, beyond the largest time {MAX_TIME}")
         burst = NO_BURST if burst is None else duration("burst", burst)
         if not isinstance(args, tuple):
             raise TypeError(f"args must be a tuple, not {type(args).__name__}")
@@ -540,7 +590,10 @@ class Kernel:
                     a.affinity[i] = w
             first_pid = ffi.new("uint32_t *")
             first_tid = ffi.new("uint32_t *")
-            check(lib.pk_spawn(self._kp, a, count, first_pid, first_tid), f"spawn {program.name!r}")
+            status = lib.pk_spawn(self._kp, a, count, first_pid, first_tid)
+            if status == lib.PK_ERR_POLICY and self._host is not None:
+                raise self._host.error(self._kp)
+            check(status, f"spawn {program.name!r}")
             if program.kind == "python":
                 fn = program.fn
                 for i in range(count):
@@ -549,12 +602,23 @@ class Kernel:
 
     def _set_attr(self, tid, attr, value, lo, hi, what) -> None:
         value = _config_value(what, value, lo, hi)
-        with self._exclusive(f"set {what}"):
+        with self._exclusive(f"set {what}"), self._hooks_may_run():
             check(lib.pk_thread_set_attr(self._kp, tid, attr, value), f"set {what} of tid {tid}")
+
+    def _transfer_tickets(self, src, dst, n) -> None:
+        n = _config_value("transfer_tickets n", n, 1, 0xFFFFFFFF)
+        info = ffi.new("pk_thread_info *")
+        check(lib.pk_thread_info_get(self._kp, src, info), "thread info")
+        if n >= info.tickets:
+            raise ValueError(f"tid {src} has {info.tickets} tickets: it can give at most "
+                             f"{info.tickets - 1} (a thread keeps at least one), not {n}")
+        with self._exclusive("transfer tickets"):
+            check(lib.pk_thread_transfer_tickets(self._kp, src, dst, n),
+                  f"transfer {n} tickets from tid {src} to tid {dst}")
 
     def _set_class(self, tid, policy, rt_priority) -> None:
         sclass, prio = _sched_class(policy, rt_priority)
-        with self._exclusive("set policy"):
+        with self._exclusive("set policy"), self._hooks_may_run():
             check(lib.pk_thread_set_class(self._kp, tid, sclass, prio), f"set policy of tid {tid}")
 
     def _set_affinity(self, tid, cpus) -> None:
@@ -562,12 +626,12 @@ class Kernel:
         if self.runqueues == "shared" and self.cpus > 1 and words != self._mask(range(self.cpus)):
             raise pk_errors.NotSupported(
                 'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")')
-        with self._exclusive("set affinity"):
+        with self._exclusive("set affinity"), self._hooks_may_run():
             check(lib.pk_thread_set_affinity(self._kp, tid, ffi.new("uint64_t[4]", words)),
                   f"set affinity of tid {tid}")
 
     def _kill(self, pid: int) -> None:
-        with self._exclusive("kill"):
+        with self._exclusive("kill"), self._hooks_may_run():
             check(lib.pk_proc_kill(self._kp, pid, lib.PK_KILL_HOST), f"kill pid {pid}")
 
     def spawn(self, program: Program, name: str | None = None, at: int | None = None,
@@ -714,12 +778,15 @@ class Kernel:
         try:
             while True:
                 last = r
+                self._in_core = True             # policy hooks may run: they may not change k
                 try:
                     r = run(kp, until_c, budget, op, arg); delivered = op; op = 0  # noqa: E702
                 except (OverflowError, TypeError):   # argument not a uint64: never reached C
                     r = last
                     op, arg = self._bad_op(last, lib.PK_ERR_OUT_OF_RANGE, op, arg)
                     continue
+                finally:
+                    self._in_core = False
                 if r >= 0:
                     op, arg = step(r)
                 elif r == lib.PK_STOP_BUDGET:
@@ -729,6 +796,8 @@ class Kernel:
                 elif delivered and last >= 0 and r in (lib.PK_ERR_OUT_OF_RANGE, lib.PK_ERR_INVALID_ARGS):
                     status, r = r, last
                     op, arg = self._bad_op(last, status, delivered, arg)
+                elif r == lib.PK_ERR_POLICY and self._host is not None:
+                    raise self._host.error(kp)
                 else:
                     check(r, "run")
         finally:
@@ -773,6 +842,47 @@ class Kernel:
                            s.processes, s.live_threads, s.ready, s.pending_events,
                            s.memory_bytes, tuple(self.cpu_stats(i) for i in range(self.cpus)),
                            s.migrations, s.balance_runs)
+
+    # ---- periodic jobs ----------------------------------------------------
+
+    def _job_totals(self):
+        out = ffi.new("pk_job_totals *")
+        check(lib.pk_job_totals_get(self._kp, out), "job totals")
+        return out
+
+    def _job_log(self, tid: int, cap: int | None = None) -> list[Job]:
+        """The logged jobs of thread tid (lib.PK_ALL_THREADS: all); cap, if
+        given, is at least how many there are (a thread's completed jobs)."""
+        count = ffi.new("uint64_t *")
+        logged = self._job_totals().logged
+        cap = logged if cap is None else min(cap, logged)
+        buf = ffi.new("pk_job_record[]", max(cap, 1))
+        check(lib.pk_job_log_get(self._kp, tid, buf, cap, count), "job log")
+        return [Job(r.tid, r.job, r.release, r.finish, r.deadline)
+                for r in buf[0:min(count[0], cap)]]
+
+    def jobs(self) -> list[Job]:
+        """Every logged job of every periodic task, in the order they
+        finished (see :class:`Job`). The log keeps at most
+        ``job_log_limit`` records (``jobs_dropped`` counts the rest)."""
+        return self._job_log(lib.PK_ALL_THREADS)
+
+    @property
+    def jobs_completed(self) -> int:
+        """Jobs of periodic tasks completed so far, kernel-wide."""
+        return self._job_totals().completed
+
+    @property
+    def deadline_misses(self) -> int:
+        """Jobs of periodic tasks that finished after their absolute
+        deadline, kernel-wide."""
+        return self._job_totals().misses
+
+    @property
+    def jobs_dropped(self) -> int:
+        """Completed jobs not logged because the job log was full
+        (``job_log_limit``)."""
+        return self._job_totals().dropped
 
     def latency(self) -> "Latency":
         """Scheduling latency so far: from becoming ready after an arrival

@@ -16,7 +16,7 @@ from .errors import check
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
 
-__all__ = ["Process", "Thread", "Stats", "Registers"]
+__all__ = ["Process", "Thread", "Stats", "Registers", "Job", "JobStats"]
 
 THREAD_STATES = {
     lib.PK_TS_NEW: "new", lib.PK_TS_READY: "ready", lib.PK_TS_RUNNING: "running",
@@ -81,6 +81,68 @@ class Stats:
         return cls(info.arrival, _opt(info.first_run), _opt(info.finish), info.cpu_time,
                    info.wait, info.blocked, info.voluntary_switches, info.involuntary_switches,
                    info.migrations)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One completed job of a periodic task (:meth:`Program.periodic
+    <pykernel.Program.periodic>`), from the kernel's job log. Times in ns.
+
+    ``index`` counts the task's jobs from 0; ``release`` is its nominal
+    release instant (``arrival + index * period``), ``deadline`` its
+    absolute deadline, ``finish`` when it completed."""
+
+    tid: int
+    index: int
+    release: int
+    finish: int
+    deadline: int
+
+    @property
+    def response(self) -> int:
+        """Response time: finish - release."""
+        return self.finish - self.release
+
+    @property
+    def lateness(self) -> int:
+        """finish - deadline: > 0 for a deadline miss, <= 0 otherwise."""
+        return self.finish - self.deadline
+
+    @property
+    def missed(self) -> bool:
+        """Whether it finished after its deadline."""
+        return self.finish > self.deadline
+
+
+@dataclass(frozen=True)
+class JobStats:
+    """Job counts of a periodic task, as of the kernel's current time (all
+    zero for a thread that is not one).
+
+    ``released``: release instants that have come (a job released while
+    the one before it still runs counts, though it has not begun);
+    ``completed``: jobs finished; ``deadline_misses``: completed jobs that
+    finished after their absolute deadline (a miss is counted when the
+    late job finishes); ``overdue``: released jobs not yet completed whose
+    deadline has passed (misses to come; 0 once the task has exited).
+    ``period`` and ``deadline`` are the task's (relative deadline)."""
+
+    period: int = 0
+    deadline: int = 0
+    released: int = 0
+    completed: int = 0
+    deadline_misses: int = 0
+    overdue: int = 0
+
+    @classmethod
+    def _from(cls, s) -> "JobStats":
+        return cls(s.period, s.deadline, s.released, s.completed, s.misses, s.overdue)
+
+    def __add__(self, other: "JobStats") -> "JobStats":
+        return JobStats(self.period or other.period, self.deadline or other.deadline,
+                        self.released + other.released, self.completed + other.completed,
+                        self.deadline_misses + other.deadline_misses,
+                        self.overdue + other.overdue)
 
 
 @dataclass(frozen=True)
@@ -163,6 +225,22 @@ class Thread:
         return self._info().tickets
 
     @property
+    def level(self) -> int | None:
+        """Its MLFQ level as of now, 0 being the highest priority; None
+        under other policies, before it arrives, or while it is in a
+        real-time class."""
+        v = self._info().level
+        return None if v == lib.PK_NO_LEVEL else v
+
+    @property
+    def pass_value(self) -> int | None:
+        """Its Stride pass value as of now (counting the CPU time of its
+        current run); None under other policies, before it arrives, or
+        while it is in a real-time class."""
+        v = self._info().stride_pass
+        return None if v == FOREVER else v
+
+    @property
     def affinity(self) -> frozenset:
         """The CPUs it may run on."""
         words = ffi.new("uint64_t[4]")
@@ -187,6 +265,19 @@ class Thread:
         """Change its Lottery / Stride tickets now (>= 1)."""
         self._k._set_attr(self.tid, lib.PK_ATTR_TICKETS, tickets, 1, 2**32 - 1, "tickets")
 
+    def transfer_tickets(self, to: "Thread", n: int) -> None:
+        """Move ``n`` of its tickets to thread ``to`` now (Waldspurger and
+        Weihl's ticket transfer, done explicitly): it keeps at least one.
+        Both threads must be live threads of the same kernel."""
+        if not isinstance(to, Thread):
+            raise TypeError(f"transfer_tickets needs a Thread to give tickets to, "
+                            f"not {type(to).__name__}")
+        if to._k is not self._k:
+            raise ValueError("transfer_tickets: the threads belong to different kernels")
+        if to.tid == self.tid:
+            raise ValueError("transfer_tickets: a thread cannot transfer tickets to itself")
+        self._k._transfer_tickets(self.tid, to.tid, n)
+
     def set_policy(self, policy: str, rt_priority: int | None = None) -> None:
         """Change its scheduling class now: "other", or "fifo" / "rr" with
         ``rt_priority`` 1..99 (like sched_setscheduler)."""
@@ -196,6 +287,20 @@ class Thread:
         """Change the CPUs it may run on (like sched_setaffinity); a thread
         running or queued on a CPU it may no longer use moves at once."""
         self._k._set_affinity(self.tid, cpus)
+
+    @property
+    def job_stats(self) -> JobStats:
+        """Its job counts, if it is a periodic task (see :class:`JobStats`)."""
+        out = ffi.new("pk_job_stats *")
+        check(lib.pk_thread_jobs_get(self._k._kp, self.tid, out), "thread jobs")
+        return JobStats._from(out)
+
+    @property
+    def jobs(self) -> list[Job]:
+        """Its completed jobs, in order, from the kernel's job log (see
+        :class:`Job`; the log keeps at most ``Kernel(job_log_limit=)``
+        records)."""
+        return self._k._job_log(self.tid, self.job_stats.completed)
 
     @property
     def registers(self) -> Registers:
@@ -271,6 +376,27 @@ class Process:
         """Accounting summed over the process's threads; arrival and finish
         are the process's own, first_run its earliest thread's."""
         return Stats._from(self._info())
+
+    @property
+    def job_stats(self) -> JobStats:
+        """Job counts summed over its threads (a periodic task's process
+        has one thread; see :class:`JobStats`)."""
+        total = JobStats()
+        for t in self.threads:
+            total = total + t.job_stats
+        return total
+
+    @property
+    def jobs(self) -> list[Job]:
+        """Its threads' completed jobs (a periodic task's, in order), from
+        the kernel's job log (see :class:`Job`)."""
+        return [j for t in self.threads for j in t.jobs]
+
+    @property
+    def deadline_misses(self) -> int:
+        """Jobs that finished after their absolute deadline
+        (``job_stats.deadline_misses``)."""
+        return self.job_stats.deadline_misses
 
     @property
     def handles(self):

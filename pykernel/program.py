@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import inspect
 import struct
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
-from ._ffi import lib
-from .op import Op
+from ._ffi import MAX_TIME, lib
+from .op import Op, _int
 
-__all__ = ["Program"]
+__all__ = ["Program", "PeriodicTask"]
 
 _CODES = {
     "compute": lib.PK_OP_COMPUTE, "io": lib.PK_OP_IO, "sleep": lib.PK_OP_SLEEP,
@@ -52,23 +52,64 @@ def _compile(ops: Sequence[Op]) -> list[tuple[int, int, int]]:
     return out
 
 
+class PeriodicTask(NamedTuple):
+    """The parameters of a periodic task (:meth:`Program.periodic`), in ns;
+    ``jobs`` is None for a task that runs until the simulation stops."""
+
+    period: int
+    wcet: int
+    deadline: int
+    phase: int
+    jobs: int | None
+
+
+def _task_ns(what: str, value, low: int) -> int:
+    value = _int(f"Program.periodic {what}", value)
+    if not low <= value <= MAX_TIME:
+        raise ValueError(f"Program.periodic {what} must be between {low} and {MAX_TIME} ns, "
+                         f"got {value}")
+    return value
+
+
+def _task_code(task: PeriodicTask) -> bytes:
+    """Compile a periodic task: its declaration (applied at spawn), then
+    a loop of jobs: wait for the release, compute wcet, end the job."""
+    jobs = MAX_TIME if task.jobs is None else task.jobs
+    decl = [(lib.PK_OP_TASK, lib.PK_TASK_PERIOD, task.period),
+            (lib.PK_OP_TASK, lib.PK_TASK_DEADLINE, task.deadline),
+            (lib.PK_OP_TASK, lib.PK_TASK_PHASE, task.phase),
+            (lib.PK_OP_TASK, lib.PK_TASK_JOBS, jobs)]
+    loop = len(decl)
+    body = [(lib.PK_OP_LOOP, loop + 4, jobs),
+            (lib.PK_OP_RELEASE, 0, 0),
+            (lib.PK_OP_COMPUTE, 0, task.wcet),
+            (lib.PK_OP_JOB_END, 0, 0),
+            (lib.PK_OP_ENDLOOP, loop, 0),
+            (lib.PK_OP_EXIT, 0, 0)]
+    return b"".join(_OP.pack(*t) for t in decl + body)
+
+
 class Program:
     """A passive image that processes execute.
 
     Make one with :meth:`Program.script` (instructions interpreted by the
-    C core) or :meth:`Program.python` (a generator function). One program
-    can be spawned any number of times, in any number of kernels.
+    C core), :meth:`Program.periodic` (a periodic real-time task, also run
+    by the C core) or :meth:`Program.python` (a generator function). One
+    program can be spawned any number of times, in any number of kernels.
+
+    ``task`` is the :class:`PeriodicTask` of a periodic program, else None.
     """
 
-    __slots__ = ("name", "kind", "ops", "fn", "_code", "__weakref__")
+    __slots__ = ("name", "kind", "ops", "fn", "task", "_code", "__weakref__")
 
-    def __init__(self, name: str, kind: str, ops=(), fn=None, code=b""):
+    def __init__(self, name: str, kind: str, ops=(), fn=None, code=b"", task=None):
         if not isinstance(name, str):
             raise TypeError(f"program name must be a str, not {type(name).__name__}")
         self.name = name
         self.kind = kind
         self.ops = tuple(ops)
         self.fn = fn
+        self.task = task
         self._code = code
 
     @classmethod
@@ -86,6 +127,44 @@ class Program:
         triples = _compile(ops)
         code = b"".join(_OP.pack(*t) for t in triples)
         return cls(name, "script", ops=ops, code=code)
+
+    @classmethod
+    def periodic(cls, name: str, period: int, wcet: int, deadline: int | None = None,
+                 phase: int = 0, jobs: int | None = None) -> "Program":
+        """A periodic real-time task (Liu & Layland 1973), run by the C core
+        with no Python per job. Times are in ns.
+
+        The process arrives at the spawn's ``at`` plus ``phase``, and job
+        ``j`` (0, 1, 2, ...) is released at ``arrival + j * period``; it
+        needs ``wcet`` ns of CPU time, and its absolute deadline is its
+        release plus ``deadline`` (default: the period, an implicit
+        deadline). Between jobs the thread sleeps until the next release.
+        ``jobs``: how many jobs, after which the process exits with 0;
+        None (the default) runs jobs until the simulation stops.
+
+        A job still running at the next release delays the next job, which
+        begins as soon as it finishes (releases are never lost, and keep
+        their nominal times and deadlines). A job that finishes after its
+        absolute deadline is a deadline miss; it still runs to the end.
+        ``wcet`` may exceed the deadline or the period (the task then
+        misses deadlines). Per-job records are in ``Process.jobs``, counts
+        in ``Process.job_stats``.
+
+        >>> import pykernel as pk
+        >>> pk.Program.periodic("T1", period=5, wcet=2).task
+        PeriodicTask(period=5, wcet=2, deadline=5, phase=0, jobs=None)
+        """
+        period = _task_ns("period", period, 1)
+        wcet = _task_ns("wcet", wcet, 0)
+        deadline = period if deadline is None else _task_ns("deadline", deadline, 1)
+        phase = _task_ns("phase", phase, 0)
+        if jobs is not None:
+            jobs = _int("Program.periodic jobs", jobs)
+            if not 0 <= jobs <= MAX_TIME:
+                raise ValueError(f"Program.periodic jobs must be None (forever) or between 0 "
+                                 f"and {MAX_TIME}, got {jobs}")
+        task = PeriodicTask(period, wcet, deadline, phase, jobs)
+        return cls(name, "script", code=_task_code(task), task=task)
 
     @classmethod
     def python(cls, name: str, fn: Callable) -> "Program":
@@ -112,6 +191,11 @@ class Program:
         Python bodies. SJF and STCF use it as the declared burst."""
         if self.kind != "script":
             return None
+        if self.task is not None:
+            t = self.task
+            if t.jobs is None:
+                return 0 if t.wcet == 0 else None
+            return t.jobs * t.wcet
         def walk(seq):  # loops multiply their body's compute
             s = 0
             for op in seq:
@@ -123,6 +207,10 @@ class Program:
         return walk(self.ops)
 
     def __repr__(self) -> str:
+        if self.task is not None:
+            t = self.task
+            return (f"Program.periodic({self.name!r}, period={t.period}, wcet={t.wcet}, "
+                    f"deadline={t.deadline}, phase={t.phase}, jobs={t.jobs})")
         if self.kind == "script":
             return f"Program.script({self.name!r}, {self.instructions} instructions)"
         return f"Program.python({self.name!r}, {getattr(self.fn, '__qualname__', self.fn)!r})"

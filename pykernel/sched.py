@@ -2,7 +2,9 @@
 
 A policy object only *configures* a policy; the policy itself runs in the
 C core behind the run-queue interface (csrc/pk_sched.h).  Pass one to
-``pk.Kernel(scheduler=...)``.
+``pk.Kernel(scheduler=...)``.  A subclass of :class:`Policy` that defines
+``pick_next`` is a policy written in Python: the kernel calls its hooks
+through the same interface (see :class:`Policy`; slower).
 
 All policies break ties by the order in which threads became ready, and a
 thread that arrives or wakes at the instant another's slice expires is
@@ -12,22 +14,117 @@ queued first.
 from __future__ import annotations
 
 from ._ffi import MAX_TIME, lib
+from .errors import check
+from .process import Thread
 
-__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS", "EEVDF"]
+__all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS", "EEVDF", "EDF",
+           "RateMonotonic", "DeadlineMonotonic", "MLFQ", "Lottery", "Stride"]
 
 
 class Policy:
-    """Base class of the policy configurations.
+    """Base class of the policies: the configurations of the built-in ones,
+    and policies written in Python.
 
     ``per_cpu``: whether the policy runs with one run queue per CPU by
     default (as the Linux schedulers do) rather than one queue shared by
     every CPU (as the textbook policies are usually described); a kernel
     can choose either with ``pk.Kernel(runqueues=...)``.
+
+    **Writing a policy in Python** (like Linux's sched_ext, which loads a
+    policy into the kernel behind the scheduler-class hooks): subclass
+    Policy and define ``pick_next``; the kernel then calls these hooks of
+    the object, from C, through the run-queue interface
+    (csrc/pk_sched.h). Threads are named by their tid (an int).
+
+    - ``enqueue(tid, why)`` (required): the thread became ready; keep it
+      in your own queue. ``why`` is "new" (arrived, or back from the
+      real-time class), "wake", "preempt" (it lost its
+      CPU to a woken thread), "slice" (its slice ran out), "yield",
+      "migrate" (moved from another run queue) or "change" (its nice,
+      priority, tickets or class changed).
+    - ``dequeue(tid, why)`` (required): remove a queued thread; ``why`` is
+      "kill", "migrate" or "change".
+    - ``pick_next()`` (required): remove and return the tid to run next.
+      Called only while one of your threads is queued; must return one of
+      them.
+    - ``slice``: a method ``slice(tid)`` returning how long the thread may
+      run once dispatched (ns, or None: no limit), or a plain int, the same
+      slice for every thread (read once, when the kernel is made; no call
+      per dispatch). Default: no limit.
+    - ``tick(tid)``: its slice ran out; true if it should give the CPU to a
+      ready thread. Default: true.
+    - ``wakeup_preempt(curr, tid)``: ``tid`` just became ready while
+      ``curr`` runs on this run queue's CPU; true if it should take the
+      CPU (with a queue shared by several CPUs, also asked about two
+      running threads to find the weakest one). Default: false.
+    - ``charge(tid, ran)``: the running thread ran ``ran`` more ns.
+    - ``steal(cpu)``: per-CPU queues only: remove and return a queued tid
+      that may run on ``cpu`` (for load balancing), or None (the default).
+    - ``changed(tid)``: the thread's nice, priority or tickets changed (a
+      queued one is dequeued before and enqueued after).
+
+    Hooks that are not defined are not called, which saves the crossing.
+    Inside a hook, ``self.kernel`` is the kernel (read it freely: ``now``,
+    ``self.thread(tid).nice``, ``self.kernel.random()``...; changing it,
+    e.g. spawning, raises BadState). A run queue is served by one object:
+    with a shared queue (the default for Python policies) the object
+    given; with per-CPU queues the object given serves CPU 0's queue and
+    deep copies of it serve the others (``Kernel.schedulers``;
+    ``self.runqueue`` says which). An object serves one kernel only.
+
+    Errors: a hook that raises, or returns something the kernel refuses
+    (a tid that is not queued in its run queue, None from pick_next while
+    threads are queued, a slice out of range, a wrong type), stops the run:
+    ``Kernel.run`` raises :class:`~pykernel.errors.PolicyError` (the hook's
+    exception is its ``__cause__``). The C core is left consistent, but
+    the policy object's state is unknown, so the kernel cannot run any
+    more; its processes and statistics stay readable.
     """
 
     _id = 0
     needs_burst = False
     per_cpu = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if callable(getattr(cls, "pick_next", None)):
+            cls._id = lib.PK_POLICY_HOST     # written in Python (csrc/pk_sched_host.c)
+
+    @property
+    def kernel(self):
+        """The kernel this policy written in Python serves (None before a
+        kernel is made with it, and for the built-in policies)."""
+        ref = vars(self).get("_pk_kernel")
+        return ref() if ref is not None else None
+
+    @property
+    def runqueue(self) -> int | None:
+        """The run queue this object serves (its CPU; 0 for a shared
+        queue), or None if it serves no kernel."""
+        return vars(self).get("_pk_runqueue")
+
+    def thread(self, tid: int) -> Thread:
+        """A :class:`~pykernel.Thread` view of ``tid`` in the kernel this
+        policy serves (each attribute read is a call into the core)."""
+        k = self.kernel
+        if k is None:
+            raise RuntimeError(f"{type(self).__name__} serves no kernel")
+        return Thread(k, tid)
+
+    def info(self, tid: int):
+        """A fast snapshot of thread ``tid``, for hooks: the core's
+        ``pk_thread_info`` struct (fields ``tid``, ``pid``, ``state``,
+        ``cpu``, ``priority``, ``nice``, ``tickets``, ``burst``,
+        ``arrival``, ``cpu_time``, ``wait``, ``blocked``... as in
+        csrc/pk_api.h; times in ns as of now). The same struct is
+        refilled by the next ``info()`` call of this object: read what
+        you need from it at once. About 3 times cheaper than
+        :meth:`thread`."""
+        kp_buf = vars(self).get("_pk_info")
+        if kp_buf is None:
+            raise RuntimeError(f"{type(self).__name__} serves no kernel")
+        check(lib.pk_thread_info_get(kp_buf[0], tid, kp_buf[1]), f"info of tid {tid}")
+        return kp_buf[1]
 
     def _config(self) -> dict:
         return {"policy": self._id, "quantum": 0, "preemptive": 0}
@@ -40,10 +137,16 @@ class Policy:
         return f"{type(self).__name__}()"
 
     def __eq__(self, other) -> bool:
-        return type(self) is type(other) and self._config() == other._config()
+        if self._id == lib.PK_POLICY_HOST:       # an object with its own state
+            return self is other
+        return (type(self) is type(other) and self._config() == other._config()
+                and self._params() == other._params())
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self._config().items()))))
+        if self._id == lib.PK_POLICY_HOST:
+            return object.__hash__(self)
+        return hash((type(self).__name__, tuple(sorted(self._config().items())),
+                     tuple(self._params())))
 
 
 class FIFO(Policy):
@@ -157,20 +260,7 @@ def _cpu_factor(scale: str, cpus: int) -> int:
     return {"none": 1, "log": 1 + n.bit_length() - 1, "linear": n}[scale]
 
 
-class _Tunable(Policy):
-    """Policies configured by integer tunables (equality and hashing
-    include them)."""
-
-    per_cpu = True
-
-    def __eq__(self, other) -> bool:
-        return type(self) is type(other) and self._params() == other._params()
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(self._params())))
-
-
-class CFS(_Tunable):
+class CFS(Policy):
     """Linux's Completely Fair Scheduler (kernel/sched/fair.c, Linux
     2.6.23 to 6.5), with a run queue per CPU.
 
@@ -196,6 +286,7 @@ class CFS(_Tunable):
     """
 
     _id = lib.PK_POLICY_CFS
+    per_cpu = True
 
     def __init__(self, latency: int = 6_000_000, min_granularity: int = 750_000,
                  wakeup_granularity: int = 1_000_000, scale: str = "log"):
@@ -220,7 +311,7 @@ class CFS(_Tunable):
                 f"wakeup_granularity={self.wakeup_granularity}, scale={self.scale!r})")
 
 
-class EEVDF(_Tunable):
+class EEVDF(Policy):
     """Earliest Eligible Virtual Deadline First, Linux's fair scheduler
     since 6.6 (kernel/sched/fair.c; Stoica and Abdel-Wahab, 1995), with a
     run queue per CPU.
@@ -242,6 +333,7 @@ class EEVDF(_Tunable):
     """
 
     _id = lib.PK_POLICY_EEVDF
+    per_cpu = True
 
     def __init__(self, slice: int = 750_000, scale: str = "log"):  # noqa: A002 - Linux's name
         self.slice = _tunable_ns("EEVDF slice", slice)
@@ -264,3 +356,228 @@ def _cpus(cpus) -> int:
     if not 1 <= cpus <= lib.PK_MAX_CPUS:
         raise ValueError(f"cpus must be between 1 and {lib.PK_MAX_CPUS}, got {cpus}")
     return cpus
+
+
+class EDF(Policy):
+    """Earliest deadline first (Liu & Layland 1973; Buttazzo, *Hard
+    Real-Time Computing Systems*, ch. 4), for periodic tasks made with
+    :meth:`pykernel.Program.periodic`: the ready job with the earliest
+    absolute deadline runs. Preemptive: a job released with a strictly
+    earlier deadline than the running one's takes the CPU at once. Equal
+    deadlines go to the job that became ready first (a preempted job keeps
+    its place).
+
+    On one CPU, EDF meets every deadline of a periodic task set whose
+    utilization ``sum(wcet / period)`` is at most 1 (implicit deadlines,
+    free context switches).
+
+    Threads that are not periodic tasks have an infinite deadline: they run
+    in the background, when no job is ready, in the order they became
+    ready.
+
+    ``per_cpu`` is False: by default every CPU takes work from one shared
+    queue (global EDF: the CPUs run the jobs with the earliest deadlines);
+    ``pk.Kernel(runqueues="per-cpu")`` gives each CPU its own EDF queue,
+    with the kernel's placement and balancing (an idle CPU pulls the most
+    urgent job it may run)."""
+
+    _id = lib.PK_POLICY_EDF
+
+
+class RateMonotonic(Policy):
+    """Rate-monotonic scheduling (Liu & Layland 1973): fixed priorities by
+    period, for periodic tasks made with :meth:`pykernel.Program.periodic`;
+    the shorter the period, the higher the priority. Preemptive: a job of
+    a task with a strictly shorter period takes the CPU at once. Equal
+    periods go to the job that became ready first.
+
+    On one CPU, ``n`` tasks with implicit deadlines meet every deadline if
+    their utilization is at most ``n * (2 ** (1 / n) - 1)`` (0.828 for two
+    tasks, about 0.693 for many); above that bound a set may miss.
+
+    Threads that are not periodic tasks have the lowest priority (they run
+    in the background). ``per_cpu`` is False: one shared queue (global RM)
+    by default, as for :class:`EDF`."""
+
+    _id = lib.PK_POLICY_RM
+
+    def _params(self) -> list:
+        return [0]
+
+
+class DeadlineMonotonic(RateMonotonic):
+    """Deadline-monotonic scheduling (Leung & Whitehead 1982): like
+    :class:`RateMonotonic`, but the priority is given by the relative
+    deadline instead of the period (the shorter, the higher). It is the
+    same as rate monotonic for tasks whose deadline equals their period,
+    and is the optimal fixed-priority order when deadlines are shorter
+    than periods."""
+
+    def _params(self) -> list:
+        return [1]
+
+
+def _flag(what: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be a bool, not {type(value).__name__}")
+    return value
+
+
+def _positive_ints(what: str, values, unit: str, bound: int) -> list:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{what} must be a list of ints ({unit}), not {type(values).__name__}")
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"{what} must hold ints ({unit}), not {type(v).__name__}")
+        if not 1 <= v <= bound:
+            raise ValueError(f"each of {what} must be between 1 and {bound} {unit}, got {v}")
+        out.append(v)
+    return out
+
+
+class MLFQ(Policy):
+    """Multi-level feedback queue, with the rules of OSTEP ch. 8
+    ("Scheduling: The Multi-Level Feedback Queue", Arpaci-Dusseau).
+
+    ``quanta``: one time quantum (ns) per level, from the highest
+    priority (level 0) to the lowest; 1 to 16 levels. ``allotments``:
+    per level, how many quanta of CPU time a job may use at that level
+    before it moves down one level (default 1 each; the lowest level
+    keeps its jobs, so its allotment is not used).
+
+    - Rule 1 and 2: a job at a higher level runs first; jobs at one level
+      run round robin with that level's quantum.
+    - Rule 3: a new job enters level 0.
+    - Rule 4: the time a job uses at a level adds up across io, sleeps and
+      yields; once its allotment is used it moves down one level (the
+      book's anti-gaming rule). With ``io_resets_allotment=True`` the
+      older rules 4a/4b apply: a job that gives up the CPU before its
+      allotment is used keeps its level and starts its allotment afresh.
+    - Rule 5: every ``boost`` ns (at ``boost``, ``2 * boost``, ...;
+      None: never) every job moves to level 0 with a fresh allotment.
+
+    A job that becomes ready at a higher level than the running job
+    preempts it; a preempted job goes to the tail of its level and gets a
+    fresh quantum (like SCHED_RR). ``io_to_front=True`` puts a job that
+    comes back from io or sleep at the head of its level instead of the
+    tail. At a boost the queued jobs keep their order (higher levels
+    first) and a running job keeps its CPU with a fresh level-0 quantum.
+    ``Thread.level`` shows a thread's current level.
+    """
+
+    _id = lib.PK_POLICY_MLFQ
+    MAX_LEVELS = 16
+
+    def __init__(self, quanta=(10_000_000, 20_000_000, 40_000_000), allotments=None,
+                 boost: int | None = None, io_resets_allotment: bool = False,
+                 io_to_front: bool = False):
+        quanta = _positive_ints("MLFQ quanta", quanta, "ns", MAX_TIME)
+        if not 1 <= len(quanta) <= self.MAX_LEVELS:
+            raise ValueError(f"MLFQ needs 1 to {self.MAX_LEVELS} levels (one quantum each), "
+                             f"got {len(quanta)}")
+        if allotments is None:
+            allotments = [1] * len(quanta)
+        allotments = _positive_ints("MLFQ allotments", allotments, "quanta", MAX_TIME)
+        if len(allotments) != len(quanta):
+            raise ValueError(f"MLFQ needs one allotment per level: {len(quanta)} quanta but "
+                             f"{len(allotments)} allotments")
+        for q, a in zip(quanta, allotments):
+            if q * a > MAX_TIME:
+                raise ValueError(f"MLFQ allotment {a} x quantum {q} ns exceeds {MAX_TIME} ns")
+        self.quanta = quanta
+        self.allotments = allotments
+        self.boost = None if boost is None else _positive_ns("MLFQ boost", boost)
+        self.io_resets_allotment = _flag("MLFQ io_resets_allotment", io_resets_allotment)
+        self.io_to_front = _flag("MLFQ io_to_front", io_to_front)
+
+    @property
+    def levels(self) -> int:
+        """Number of levels (queues)."""
+        return len(self.quanta)
+
+    def _params(self) -> list:
+        flags = int(self.io_resets_allotment) | (2 if self.io_to_front else 0)
+        return [len(self.quanta), self.boost or 0, flags, *self.quanta, *self.allotments]
+
+    def __repr__(self) -> str:
+        return (f"MLFQ(quanta={self.quanta}, allotments={self.allotments}, boost={self.boost}, "
+                f"io_resets_allotment={self.io_resets_allotment}, io_to_front={self.io_to_front})")
+
+
+class Lottery(Policy):
+    """Lottery scheduling (Waldspurger and Weihl, "Lottery Scheduling:
+    Flexible Proportional-Share Resource Management", OSDI 1994; OSTEP
+    ch. 9).
+
+    Each thread holds ``tickets`` (``spawn(..., tickets=100)``,
+    ``Thread.set_tickets``). At each decision a winning ticket is drawn
+    uniformly from the tickets of the ready threads with the kernel's
+    seeded generator; the winner runs for ``quantum`` ns (default 10 ms),
+    then a new lottery is held among the ready threads (the winner
+    included). A thread that becomes ready waits for the next lottery.
+    Each draw takes O(log n) (a Fenwick tree of ticket sums). The same
+    seed gives the same schedule.
+
+    ``transfer``: the paper's automatic ticket transfer (a client blocked
+    on a server lends it its tickets) needs threads that block on other
+    threads (locks, channels), which pykernel does not have yet, so
+    ``transfer=True`` raises NotImplementedError. Tickets can be moved
+    explicitly with ``Thread.transfer_tickets(to, n)`` under any policy.
+    """
+
+    _id = lib.PK_POLICY_LOTTERY
+
+    def __init__(self, quantum: int = 10_000_000, transfer: bool = False):
+        self.quantum = _positive_ns("Lottery quantum", quantum)
+        if _flag("Lottery transfer", transfer):
+            raise NotImplementedError(
+                "Lottery(transfer=True): automatic ticket transfer to the thread a blocked "
+                "thread waits for needs locks or channels, which are not implemented yet; "
+                "move tickets explicitly with Thread.transfer_tickets(to, n)")
+        self.transfer = False
+
+    def _params(self) -> list:
+        return [self.quantum]
+
+    def __repr__(self) -> str:
+        return f"Lottery(quantum={self.quantum}, transfer={self.transfer})"
+
+
+class Stride(Policy):
+    """Stride scheduling (Waldspurger, "Lottery and Stride Scheduling:
+    Flexible Proportional-Share Resource Management", MIT PhD thesis,
+    1995; OSTEP ch. 9): the deterministic counterpart of :class:`Lottery`.
+
+    Each thread has ``stride = stride1 // tickets`` (at least 1) and a
+    pass value. The ready thread with the smallest pass runs for
+    ``quantum`` ns (default 10 ms); its pass grows by its stride per
+    quantum of CPU time it uses, and by the same fraction of its stride
+    for part of a quantum (a thread that blocks early is charged exactly
+    what it ran). Equal passes run in the order the threads became ready.
+
+    ``stride1`` (default 2**20, at most 2**32) is the large constant the
+    strides divide; OSTEP's example uses 10,000. A new thread starts at
+    the run queue's global pass (the smallest pass among its runnable
+    threads, never decreasing); a waking thread too, if its own pass is
+    behind it. A change of tickets scales the thread's distance from the
+    global pass by new stride / old stride. ``Thread.pass_value`` shows a
+    thread's pass.
+    """
+
+    _id = lib.PK_POLICY_STRIDE
+    STRIDE1_MAX = 1 << 32
+
+    def __init__(self, quantum: int = 10_000_000, stride1: int = 1 << 20):
+        self.quantum = _positive_ns("Stride quantum", quantum)
+        if isinstance(stride1, bool) or not isinstance(stride1, int):
+            raise TypeError(f"Stride stride1 must be an int, not {type(stride1).__name__}")
+        if not 1 <= stride1 <= self.STRIDE1_MAX:
+            raise ValueError(f"Stride stride1 must be between 1 and 2**32, got {stride1}")
+        self.stride1 = stride1
+
+    def _params(self) -> list:
+        return [self.quantum, self.stride1]
+
+    def __repr__(self) -> str:
+        return f"Stride(quantum={self.quantum}, stride1={self.stride1})"
