@@ -88,10 +88,13 @@ static inline void pk_fair_cpus(const pk_rq *rq, uint32_t *lo, uint32_t *hi) {
     else { *lo = rq->cpu; *hi = rq->cpu + 1; }
 }
 
-/* The fair-class thread running on CPU cpu, or NULL. */
+/* The thread of the policy running on CPU cpu, or NULL (also while the
+ * running thread has just come back to the policy's class and has not
+ * entered it yet: its policy state is not set up). */
 static inline pk_thread *pk_fair_running(pk_kernel *k, uint32_t cpu) {
     pk_thread *t = k->cpus[cpu].curr;
-    return t && t->state == PK_TS_RUNNING && t->sclass == PK_CLASS_OTHER ? t : NULL;
+    return t && t->state == PK_TS_RUNNING && t->sclass == PK_CLASS_OTHER
+           && !(t->tflags & PK_TF_NEWCLASS) ? t : NULL;
 }
 
 /* Account every fair thread running on rq's CPUs up to now, except t

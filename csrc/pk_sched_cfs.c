@@ -52,8 +52,6 @@
 #include "pk_heap.h"
 #include "pk_fair.h"
 
-_Static_assert(sizeof(pk_sched_data) == 56, "pk_sched_data must stay 56 bytes");
-
 #define CFS_REL 1        /* t->s.cfs.flags: vruntime is relative to a min_vruntime */
 #define IN_HEAP 1        /* t->s.cfs.where */
 #define IN_RUN  2
@@ -349,14 +347,15 @@ static bool cfs_wakeup_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
 /* update_curr(): running t ran `ran` ns more. */
 static void cfs_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     cfs_rq *c = rq->priv;
-    if (PK_UNLIKELY(!t->s.cfs.weight)) return;   /* not yet placed (cannot happen) */
+    if (PK_UNLIKELY(t->tflags & PK_TF_NEWCLASS)) return;   /* not placed yet */
     t->s.cfs.vruntime += pk_fair_vdelta(ran, t->s.cfs.weight, &t->s.cfs.rem);
     update_min(c, t);
 }
 
 /* t's nice changed (running, or between dequeue and enqueue): new weight,
- * same vruntime.  A thread entering the class afresh gets a valid state
- * until its enqueue places it as new. */
+ * same vruntime.  (A thread coming back to the class is not told: it is
+ * placed as new by its next enqueue; should it be, its state is made
+ * valid until then.) */
 static void cfs_changed(pk_rq *rq, pk_thread *t) {
     cfs_rq *c = rq->priv;
     if (t->tflags & PK_TF_NEWCLASS) {

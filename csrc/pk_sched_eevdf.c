@@ -362,7 +362,7 @@ static bool eevdf_wakeup_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
  * follow (the lag is what it keeps if it leaves now). */
 static void eevdf_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     eevdf_rq *r = rq->priv;
-    if (PK_UNLIKELY(!E(t).weight)) return;               /* not yet placed (cannot happen) */
+    if (PK_UNLIKELY(t->tflags & PK_TF_NEWCLASS)) return; /* not placed yet */
     E(t).vruntime += pk_fair_vdelta(ran, E(t).weight, &E(t).rem);
     update_min(r, t);
     if (!pk_fair_before(E(t).vruntime, E(t).deadline))  /* update_deadline */

@@ -345,8 +345,9 @@ class Kernel:
     processes, threads) and a simulated clock in nanoseconds.
 
     ``cpus``: 1 to 256. ``scheduler``: a :mod:`pykernel.sched` policy
-    (default ``CFS()``, Linux's default before 6.6). ``costs``: a :class:`~pykernel.Costs` (default: the
-    calibrated model; ``Costs.zero()`` for textbook numbers). ``seed``
+    (default ``CFS()``, Linux's default before 6.6). ``costs``: a
+    :class:`~pykernel.Costs` (default: the calibrated model;
+    ``Costs.zero()`` for textbook numbers). ``seed``
     seeds the kernel's random generator. ``max_threads`` bounds the
     threads a kernel may ever create (``NoMemory`` beyond it).
     ``livelock_steps``: dispatcher steps at one simulated instant (plus 8

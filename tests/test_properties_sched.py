@@ -39,7 +39,7 @@ CHANGE = st.tuples(st.sampled_from(["nice", "priority", "policy", "affinity", "k
 WORLD = st.fixed_dictionaries({
     "cpus": st.integers(1, 8),
     "layout": st.sampled_from(["per-cpu", "shared"]),
-    "policy": st.sampled_from(["rr", "priority", "fifo"]),
+    "policy": st.sampled_from(["rr", "priority", "fifo", "cfs", "eevdf"]),
     "threads": st.lists(THREAD, min_size=1, max_size=10),
     "pieces": st.lists(st.tuples(st.integers(1, 60), st.lists(CHANGE, max_size=2)), max_size=5),
     "throttle": st.sampled_from([False, (40, 100)]),
@@ -51,7 +51,9 @@ WORLD = st.fixed_dictionaries({
 
 def policy_of(name):
     return {"rr": pk.sched.RoundRobin(quantum=7), "priority": pk.sched.Priority(preemptive=True),
-            "fifo": pk.sched.FIFO()}[name]
+            "fifo": pk.sched.FIFO(),
+            "cfs": pk.sched.CFS(latency=24, min_granularity=3, wakeup_granularity=4),
+            "eevdf": pk.sched.EEVDF(slice=5)}[name]
 
 
 def build(w):

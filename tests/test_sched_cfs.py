@@ -185,6 +185,22 @@ def test_sleeper_runs_again_at_once_after_each_wake():
     assert sleeper.stats.wait == 0
     assert cpu_of(sleeper) == 10 * MS
     assert cpu_of(hog) == 1_990 * MS
+    # Scheduling latency (k.latency()): 2 arrivals and 100 wake-ups; only
+    # the hog's arrival waited (the sleeper's first 0.1 ms burst).
+    lat = k.latency()
+    assert (lat.count, lat.total, lat.max) == (102, 100_000, 100_000)
+
+
+def test_sleeper_latency_is_one_context_switch():
+    # With 800 ns switches, each time the sleeper becomes ready (its arrival
+    # and 100 wake-ups) it runs after just the switch that brings it in.
+    k = pk.Kernel(scheduler=pk.sched.CFS(), costs=pk.Costs(switch=800))
+    k.spawn(spin())
+    sleeper = k.spawn(pk.Program.script("sleeper", [
+        pk.op.loop(100, [pk.op.compute(100_000), pk.op.sleep(10 * MS)])]))
+    k.run(until=2_000 * MS)
+    assert sleeper.state == "exited"
+    assert sleeper.stats.wait == 101 * 800
 
 
 def test_woken_thread_within_wakeup_granularity_waits_for_the_slice():
