@@ -25,8 +25,8 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="run a built-in workload under several schedulers and compare them",
         description="Run a built-in workload (CPU-bound batch jobs, an interactive editor, "
-                    "a database doing disk I/O) under FIFO, SJF, STCF and round robin, "
-                    "and print a comparison table.")
+                    "a database doing disk I/O) under FIFO, SJF, STCF, round robin, MLFQ, "
+                    "CFS and EEVDF, and print a comparison table.")
     demo.add_argument("--cpus", type=int, default=1, help="number of simulated CPUs (default 1)")
     demo.add_argument("--switch-cost", type=int, default=None, metavar="NS",
                       help="context-switch cost in ns (default: the calibrated cost model)")

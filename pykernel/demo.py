@@ -35,7 +35,20 @@ def workload() -> list[tuple[str, Program, int]]:
 def policies() -> list[sched.Policy]:
     """The policies the demo compares."""
     return [sched.FIFO(), sched.SJF(), sched.STCF(), sched.RoundRobin(quantum=4 * MS),
-            sched.RoundRobin(quantum=1 * MS), sched.CFS(), sched.EEVDF()]
+            sched.RoundRobin(quantum=1 * MS),
+            sched.MLFQ(quanta=[1 * MS, 4 * MS, 16 * MS], boost=50 * MS),
+            sched.CFS(), sched.EEVDF()]
+
+
+def label(policy: sched.Policy) -> str:
+    """A short name for a policy in the table."""
+    if isinstance(policy, sched.RoundRobin):
+        return f"RoundRobin({policy.quantum / MS:g} ms)"
+    if isinstance(policy, sched.MLFQ):
+        quanta = "/".join(f"{q / MS:g}" for q in policy.quanta)
+        boost = f", boost {policy.boost / MS:g} ms" if policy.boost else ""
+        return f"MLFQ({quanta} ms{boost})"
+    return type(policy).__name__
 
 
 def run_policy(policy: sched.Policy, cpus: int = 1, costs: Costs | None = None, seed: int = 0) -> dict:
@@ -47,7 +60,7 @@ def run_policy(policy: sched.Policy, cpus: int = 1, costs: Costs | None = None, 
     n = len(stats)
     ks = k.stats
     return {
-        "policy": repr(policy),
+        "policy": label(policy),
         "turnaround": sum(s.turnaround for s in stats.values()) / n / MS,
         "response": sum(s.response for s in stats.values()) / n / MS,
         "wait": sum(s.wait for s in stats.values()) / n / MS,

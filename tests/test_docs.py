@@ -84,7 +84,8 @@ def test_cli_demo_prints_a_table_for_every_policy(tmp_path):
     r = cli("demo", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    for policy in ("FIFO()", "SJF()", "STCF()", "RoundRobin(quantum=4000000)"):
+    for policy in ("FIFO", "SJF", "STCF", "RoundRobin(4 ms)", "MLFQ(1/4/16 ms, boost 50 ms)",
+                   "CFS", "EEVDF"):
         assert policy in out
     assert "avg turnaround" in out
 
