@@ -11,7 +11,9 @@
  *                  from the busiest CPU while it is below the average load
  *                  (rounded up) and their loads differ by two or more
  *                  (load = queued + running), so no thread moves twice in
- *                  one pass when loads allow.
+ *                  one pass when loads allow; then, where affinity masks
+ *                  kept work from spreading, CPUs pull one thread per
+ *                  round until no two loads differ by two or more.
  * A moved thread counts a migration and pays Costs.migrate_ns at its next
  * switch-in. */
 #include "pk_core.h"
@@ -79,27 +81,46 @@ static void nudge(pk_kernel *k, uint32_t cpu) {
     if (idle_unkicked(k, cpu)) pk_cpu_resched(k, &k->cpus[cpu]);
 }
 
+/* The busiest CPU other than dst with queued threads (ties: lowest id),
+ * or PK_RQ_NONE; *load gets its load. */
+static uint32_t busiest_for(pk_kernel *k, uint32_t dst, uint64_t *load) {
+    uint32_t src = PK_RQ_NONE;
+    uint64_t most = 0;
+    for (uint32_t i = 0; i < k->ncpus; i++) {
+        uint64_t l = load_of(k, i);
+        if (i != dst && k->rqs[i].nr && l > most) { most = l; src = i; }
+    }
+    *load = most;
+    return src;
+}
+
+/* dst pulls one thread from the busiest CPU if their loads differ by two
+ * or more and one of its threads may run on dst. */
+static bool pull_one(pk_kernel *k, uint32_t dst) {
+    uint64_t most;
+    uint32_t src = busiest_for(k, dst, &most);
+    if (src == PK_RQ_NONE || most < load_of(k, dst) + 2) return false;
+    pk_thread *t = pk_rq_steal(&k->rqs[src], dst);
+    if (!t) return false;
+    pk_migrate(k, t, &k->rqs[src], &k->rqs[dst]);
+    nudge(k, dst);
+    return true;
+}
+
 void pk_balance_run(pk_kernel *k) {
     k->balance_runs++;
     uint64_t total = 0;
     for (uint32_t i = 0; i < k->ncpus; i++) total += load_of(k, i);
     uint64_t fair = (total + k->ncpus - 1) / k->ncpus;     /* ceil(average) */
-    for (uint32_t dst = 0; dst < k->ncpus; dst++) {
-        for (;;) {
-            uint64_t here = load_of(k, dst);
-            if (here >= fair) break;            /* pull only up to the average */
-            uint32_t src = PK_RQ_NONE;
-            uint64_t most = 0;
-            for (uint32_t i = 0; i < k->ncpus; i++) {
-                uint64_t l = load_of(k, i);
-                if (i != dst && k->rqs[i].nr && l > most) { most = l; src = i; }
-            }
-            if (src == PK_RQ_NONE || most < here + 2) break;
-            pk_thread *t = pk_rq_steal(&k->rqs[src], dst);
-            if (!t) break;
-            pk_migrate(k, t, &k->rqs[src], &k->rqs[dst]);
-            nudge(k, dst);
-        }
+    /* first each CPU fills up to the average, so nothing moves twice ... */
+    for (uint32_t dst = 0; dst < k->ncpus; dst++)
+        while (load_of(k, dst) < fair && pull_one(k, dst)) {}
+    /* ... then, where affinity kept work from spreading that far, CPUs
+     * pull one thread per round until no pair differs by two or more */
+    for (uint32_t round = 0; round < k->ncpus; round++) {
+        bool moved = false;
+        for (uint32_t dst = 0; dst < k->ncpus; dst++) moved |= pull_one(k, dst);
+        if (!moved) break;
     }
 }
 

@@ -156,3 +156,18 @@ def test_many_cpus_many_threads_conserve_time():
     k.run()
     assert k.stats.live_threads == 0
     assert_cpu_time_conserved(k)
+
+
+def test_256_cpus_with_per_cpu_queues_under_cfs():
+    k = pk.Kernel(cpus=256, scheduler=pk.sched.CFS(), costs=pk.Costs.zero())
+    procs = k.spawn_many(script(C(3 * MS)), 512, cpu=255, affinity=range(128, 256))
+    k.run(until=4 * MS + 1)                  # just after the first balancing pass
+    loads = [c.queued + (c.running is not None) for c in k.stats.cpus]
+    assert set(loads[:128]) == {0}           # outside the affinity mask: never used
+    assert max(loads[128:]) - min(loads[128:]) <= 1
+    k.run()
+    # 1536 ms of work, 4 ms of it on CPU 255 alone, then 128 CPUs: >= 15.97 ms
+    assert 15_970_000 <= k.now <= 16_000_000
+    assert all(c.cpu >= 128 for c in k.stats.cpus if c.busy)
+    assert k.fairness(procs) == 1.0
+    assert_cpu_time_conserved(k)
