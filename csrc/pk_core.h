@@ -113,6 +113,7 @@ typedef struct pk_proc {
     uint8_t  pad[3];
     int32_t  exit_code;
     uint32_t kill_reason;
+    uint32_t as;                  /* address space id (pk_vm.h); 0: none */
 } pk_proc;
 
 /* ---- programs ------------------------------------------------------------ */
@@ -127,6 +128,7 @@ typedef struct pk_prog {
     pk_op   *ops;                 /* script instructions (kind SCRIPT)   */
     uint64_t burst;               /* total compute, or PK_NO_BURST       */
     pk_task  task;
+    uint32_t vm;                  /* it has memory ops: needs k->mem     */
 } pk_prog;
 
 /* ---- what a thread body asks for when it cannot continue at once ------- */
@@ -157,6 +159,7 @@ extern const pk_body_ops pk_host_body;
 #include "pk_sched.h"
 #include "pk_cpu.h"
 #include "pk_job.h"
+#include "pk_vm.h"
 
 /* ---- the kernel ---------------------------------------------------------- */
 typedef struct pk_mask { uint64_t bits[PK_MAX_CPUS / 64]; } pk_mask;
@@ -204,6 +207,8 @@ struct pk_kernel {
     /* livelock detection */
     pk_time   same_time;
     uint64_t  same_steps;
+
+    pk_mem   *mem;                /* virtual memory (pk_vm.h); NULL: none */
 
     int       broken;             /* 0, or the status of a failure (an invariant
                                      or an allocation in a run): runs refuse */

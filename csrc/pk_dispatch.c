@@ -249,6 +249,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
         p->exit_code = code;
         p->kill_reason = reason;
         p->state = reason ? PK_PS_KILLED : PK_PS_EXITED;
+        if (k->mem) pk_vm_proc_exit(k, t->pid);
     }
 }
 
@@ -474,7 +475,7 @@ static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
         break;
     case PK_OP_YIELD: break;
     case PK_OP_KILL:
-        if (arg == PK_KILL_NONE || arg > PK_KILL_BAD_OP) return PK_ERR_INVALID_ARGS;
+        if (arg == PK_KILL_NONE || arg > PK_KILL_LAST) return PK_ERR_INVALID_ARGS;
         break;
     default: return PK_ERR_INVALID_ARGS;
     }

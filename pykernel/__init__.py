@@ -22,6 +22,8 @@ from .costs import Costs
 from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled,
                      InternalError, InvalidArgs, KernelError, NoMemory, NotSupported,
                      OutOfRange, PeerClosed, PolicyError, ShouldWait, TimedOut, WrongType)
+from .memory import (MMU, AddressSpace, AddressSpaceStats, Fault, Memory, MemoryStats,
+                     PageEntry, Region)
 from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunResult, jain_index
 from .process import Job, JobStats, Process, Registers, Stats, Thread
 from .program import PeriodicTask, Program
@@ -31,6 +33,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Kernel", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
     "Job", "JobStats", "PeriodicTask",
+    "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
+    "PageEntry",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
