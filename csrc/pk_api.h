@@ -384,6 +384,7 @@ typedef struct pk_policy_failure {
 #define PK_PROT_EXEC   4
 #define PK_MAP_SUPERVISOR 1 /* pages without the user bit                  */
 #define PK_MAP_POPULATE   2 /* allocate every page when mapping            */
+#define PK_MAP_GLOBAL     4 /* pages with the global bit (survive flushes) */
 
 #define PK_FAULT_NONE       0
 #define PK_FAULT_UNMAPPED   1  /* no region at the address (or not canonical) */
@@ -397,8 +398,20 @@ typedef struct pk_mem_config {
 
 typedef struct pk_mmu_config {
     uint32_t format;           /* PK_MMU_*                                  */
+    uint32_t tlb_entries;      /* per CPU, 0 .. 65536; 0: no TLB            */
+    uint32_t tlb_ways;         /* associativity; divides tlb_entries, and
+                                  tlb_entries / tlb_ways is a power of two  */
+    uint32_t asid;             /* 1: entries tagged by address space       */
+    uint32_t tlb_random;       /* 1: random replacement in a set; 0: LRU    */
     uint32_t pad;
 } pk_mmu_config;
+
+typedef struct pk_tlb_stats {  /* one CPU's TLB                             */
+    uint64_t hits, misses;
+    uint64_t flushes;          /* full flushes (address-space switches)     */
+    uint64_t shootdowns;       /* IPIs received to invalidate entries       */
+    uint64_t switches;         /* address-space switches (CR3 / satp loads) */
+} pk_tlb_stats;
 
 typedef struct pk_as_stats {   /* one address space                         */
     uint64_t touches;          /* accesses made                             */
@@ -417,6 +430,7 @@ typedef struct pk_mem_stats {  /* the whole kernel                          */
     uint64_t pt_pages;         /* page-table pages in use                   */
     uint64_t data_pages;       /* frames whose contents exist (host memory) */
     uint64_t address_spaces;   /* live                                      */
+    uint64_t ipis;             /* shootdown interrupts sent                 */
 } pk_mem_stats;
 
 typedef struct pk_region_info {
@@ -459,6 +473,7 @@ int pk_thread_affinity_get(pk_kernel *k, uint32_t tid, uint64_t *mask4);
  * gets an address space) */
 int pk_mem_configure(pk_kernel *k, const pk_mem_config *m, const pk_mmu_config *u);
 int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out);
+int pk_tlb_stats_get(pk_kernel *k, uint32_t cpu, pk_tlb_stats *out);
 int pk_as_stats_get(pk_kernel *k, uint32_t pid, pk_as_stats *out);
 /* the entries read walking va (entries[0] is the root's), *depth of them */
 int pk_as_walk(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t *entries5, uint32_t *depth);

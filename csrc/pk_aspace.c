@@ -116,6 +116,7 @@ static uint64_t leaf_entry(const pk_ptfmt *f, uint32_t frame, uint32_t prot, uin
     uint64_t e = ((uint64_t)frame << f->pfn_shift) | f->valid | f->read;
     if (prot & PK_PROT_WRITE) e |= f->write;
     if (!(flags & PK_MAP_SUPERVISOR)) e |= f->user;
+    if (flags & PK_MAP_GLOBAL) e |= f->global;
     if (prot & PK_PROT_EXEC) e |= f->exec; else e |= f->nx;
     return e;
 }
@@ -150,10 +151,11 @@ static void leaf_drop(pk_kernel *k, pk_as *as, uint64_t *e, uint64_t arg) {
     pk_frame_put(k, (uint32_t)pk_pte_frame(k->mem->fmt, *e));
     *e = 0;
     as->st.rss--;
+    as->changed++;
 }
 
 static void leaf_protect(pk_kernel *k, pk_as *as, uint64_t *e, uint64_t prot) {
-    (void)as;
+    as->changed++;
     const pk_ptfmt *f = k->mem->fmt;
     if (!(prot & PK_PROT_WRITE)) *e &= ~f->write;     /* a write upgrade comes by fault */
     if (prot & PK_PROT_EXEC) *e = (*e | f->exec) & ~f->nx;
@@ -174,7 +176,7 @@ static int range_check(pk_kernel *k, uint64_t va, uint64_t len) {
 int pk_as_map(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot, uint32_t flags) {
     int s = range_check(k, va, len);
     if (s) return s;
-    if (!(prot & PK_PROT_READ) || prot > 7 || flags > 3) return PK_ERR_INVALID_ARGS;
+    if (!(prot & PK_PROT_READ) || prot > 7 || flags > 7) return PK_ERR_INVALID_ARGS;
     s = pk_as_unmap(k, as, va, len);
     if (s) return s;
     uint32_t i = 0;
@@ -250,7 +252,7 @@ static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
 /* One access of va by a user thread of as: walk (levels x Costs.walk),
  * set Accessed / Dirty, fault and retry as needed. */
 int pk_as_access(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *cost,
-                 uint32_t *reason) {
+                 uint32_t *reason, uint64_t *pte_out) {
     const pk_ptfmt *f = k->mem->fmt;
     uint64_t need = f->valid | f->read | f->user | (write ? f->write : 0);
     as->st.touches++;
@@ -261,6 +263,7 @@ int pk_as_access(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *cos
         uint64_t *e = pk_pt_walk(k, as, va, false, NULL);
         if (e && (*e & need) == need) {
             *e |= f->accessed | (write ? f->dirty : 0);
+            if (pte_out) *pte_out = *e;
             return PK_ACC_OK;
         }
         int s = fault(k, as, va, write, e, cost, reason);

@@ -160,6 +160,7 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next)
         if (next->tflags & PK_TF_WOKEN) latency_record(&k->lat, sat_add(k->now, cost) - next->since);
         next->tflags &= (uint8_t)~(PK_TF_MIGRATED | PK_TF_WOKEN);
     }
+    if (PK_UNLIKELY(k->mem)) cost = sat_add(cost, pk_vm_switch(k, c, next));  /* CR3 / satp */
     pk_time start = sat_add(k->now, cost);
     k->context_switches++;
     c->switches++;

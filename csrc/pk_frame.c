@@ -72,6 +72,12 @@ int pk_mem_init(pk_kernel *k, const pk_mem_config *mc, const pk_mmu_config *u) {
     const pk_ptfmt *fmt = pk_ptfmt_get(u->format);
     if (!fmt) return PK_ERR_INVALID_ARGS;
     if (mc->frames < 1 || mc->frames > 0xfffffffeull) return PK_ERR_OUT_OF_RANGE;
+    if (u->tlb_entries > 65536 || u->asid > 1 || u->tlb_random > 1) return PK_ERR_OUT_OF_RANGE;
+    if (u->tlb_entries) {
+        if (!u->tlb_ways || u->tlb_entries % u->tlb_ways) return PK_ERR_INVALID_ARGS;
+        uint32_t sets = u->tlb_entries / u->tlb_ways;
+        if (sets & (sets - 1)) return PK_ERR_INVALID_ARGS;
+    }
     pk_mem *m = pk_alloc(k, sizeof *m);
     if (!m) return PK_ERR_NO_MEMORY;
     m->mcfg = *mc;
@@ -80,13 +86,16 @@ int pk_mem_init(pk_kernel *k, const pk_mem_config *mc, const pk_mmu_config *u) {
     m->nfree = mc->frames;
     m->nas = 1;                    /* id 0: "no address space" */
     k->mem = m;
-    return PK_OK;
+    int s = pk_tlbs_init(k);
+    if (s) pk_mem_fini(k);
+    return s;
 }
 
 /* Free the memory system: contents, tables, address spaces. */
 void pk_mem_fini(pk_kernel *k) {
     pk_mem *m = k->mem;
     if (!m) return;
+    pk_tlbs_fini(k);
     for (uint32_t i = 1; i < m->nas; i++)
         pk_free(k, m->as[i].regions, m->as[i].regions_cap * sizeof(pk_region));
     pk_free(k, m->as, m->as_cap * sizeof(pk_as));

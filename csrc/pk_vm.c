@@ -18,6 +18,42 @@ int pk_mem_configure(pk_kernel *k, const pk_mem_config *m, const pk_mmu_config *
     return pk_mem_init(k, m, u);
 }
 
+/* The address space of next is loaded on c (CR3 / satp).  Without ASIDs
+ * a change flushes c's TLB: returns the flush's cost (switch overhead). */
+uint64_t pk_vm_switch(pk_kernel *k, pk_cpu *c, const pk_thread *next) {
+    pk_mem *m = k->mem;
+    pk_tlb *t = &m->tlbs[c->id];
+    uint32_t id = pk_proc_at(k, next->pid)->as, prev = t->cur;
+    if (prev == id) return 0;
+    t->cur = id;
+    t->st.switches++;
+    m->as[id].cpus[c->id >> 6] |= 1ull << (c->id & 63);
+    if (m->mmu.asid || !m->sets || !prev) return 0;
+    m->as[prev].cpus[c->id >> 6] &= ~(1ull << (c->id & 63));   /* nothing of it left here */
+    pk_tlb_flush(m, t);
+    return k->cfg.costs.tlb_flush_ns;
+}
+
+/* One access of va by a thread of as running on c: its TLB, then on a
+ * miss the walk (and faults), whose result fills the TLB. */
+static inline int vm_access(pk_kernel *k, pk_cpu *c, pk_as *as, uint64_t va, bool write,
+                            uint64_t *cost, uint32_t *reason) {
+    pk_mem *m = k->mem;
+    if (!m->sets) return pk_as_access(k, as, va, write, cost, reason, NULL);
+    pk_tlb *t = &m->tlbs[c->id];
+    uint32_t asid = m->mmu.asid ? (uint32_t)(as - m->as) : 0;
+    uint64_t vpn = va >> PK_PAGE_SHIFT, pte;
+    if (pk_tlb_lookup(t, m->sets, m->ways, vpn, asid, write)) {
+        t->st.hits++;
+        as->st.touches++;
+        return PK_ACC_OK;
+    }
+    t->st.misses++;
+    int s = pk_as_access(k, as, va, write, cost, reason, &pte);
+    if (s == PK_ACC_OK) pk_tlb_fill(k, t, vpn, asid, pte);
+    return s;
+}
+
 /* Give processes pid0 .. pid0+count-1 an address space each (room was
  * reserved by pk_as_reserve). */
 void pk_vm_spawn(pk_kernel *k, uint32_t pid0, uint32_t count) {
@@ -58,7 +94,7 @@ static int touch_range(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint
     while (i < n) {
         uint64_t before = cost;
         uint64_t va = range_va(k, op, i++, n, stride);
-        if (pk_as_access(k, as, va, range_write(k, op[2].a), &cost, &reason) != PK_ACC_OK) {
+        if (vm_access(k, c, as, va, range_write(k, op[2].a), &cost, &reason) != PK_ACC_OK) {
             *arg = reason;
             return PK_ACT_KILL;
         }
@@ -71,13 +107,30 @@ static int touch_range(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint
     return PK_ACT_RUN;
 }
 
-/* map / unmap / protect from a script: a failure kills the process. */
-static int map_op(pk_kernel *k, pk_as *as, const pk_op *op, uint64_t *arg) {
+/* Map, unmap or protect (code) [va, va+len) in as for a thread on CPU
+ * self (-1: the host); shoots down the TLB entries of changed pages.
+ * Returns a status; *ipis = interrupts sent to other CPUs. */
+static int vm_change(pk_kernel *k, pk_as *as, uint32_t code, uint64_t va, uint64_t len,
+                     uint32_t a, int self, uint64_t *ipis) {
+    uint64_t before = as->changed;
     int s;
-    switch (op->code) {
-    case PK_OP_MAP: s = pk_as_map(k, as, op->b, op[1].b, op->a & 0xff, op->a >> 8); break;
-    case PK_OP_UNMAP: s = pk_as_unmap(k, as, op->b, op[1].b); break;
-    default: s = pk_as_protect(k, as, op->b, op[1].b, op->a); break;
+    switch (code) {
+    case PK_OP_MAP: s = pk_as_map(k, as, va, len, a & 0xff, a >> 8); break;
+    case PK_OP_UNMAP: s = pk_as_unmap(k, as, va, len); break;
+    default: s = pk_as_protect(k, as, va, len, a); break;
+    }
+    *ipis = as->changed != before ? pk_tlb_shootdown(k, as, va, va + len, self) : 0;
+    return s;
+}
+
+/* map / unmap / protect from a script: the shootdown's interrupts are
+ * the thread's CPU time (it waits for them); a failure kills it. */
+static int map_op(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint64_t *arg) {
+    uint64_t ipis;
+    int s = vm_change(k, as, op->code, op->b, op[1].b, op->a, (int)c->id, &ipis);
+    if (!s && ipis && k->cfg.costs.ipi_ns) {
+        c->regs.x[PK_REG_REM] = ipis * k->cfg.costs.ipi_ns;
+        return PK_ACT_RUN;
     }
     if (!s) return -1;
     *arg = s == PK_ERR_NO_MEMORY ? PK_KILL_OOM : PK_KILL_SEGV;
@@ -96,7 +149,7 @@ int pk_vm_script_op(pk_kernel *k, pk_cpu *c, pk_thread *t, const pk_op *op, uint
     uint32_t reason;
     switch (op->code) {
     case PK_OP_TOUCH:
-        if (pk_as_access(k, as, op->b, op->a, &cost, &reason) != PK_ACC_OK) {
+        if (vm_access(k, c, as, op->b, op->a, &cost, &reason) != PK_ACC_OK) {
             *arg = reason;
             return PK_ACT_KILL;
         }
@@ -107,7 +160,7 @@ int pk_vm_script_op(pk_kernel *k, pk_cpu *c, pk_thread *t, const pk_op *op, uint
         return touch_range(k, c, as, op, at, pc, arg);
     default:
         *pc = at + 2;
-        return map_op(k, as, op, arg);
+        return map_op(k, c, as, op, arg);
     }
 }
 
@@ -125,7 +178,9 @@ int pk_vm_map(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t pr
     pk_as *as = live_as(k, pid, &s);
     if (!as) return s;
     if (k->in_hook) return PK_ERR_BAD_STATE;
-    return pk_as_map(k, as, va, len, prot, flags);
+    if (prot > 0xff || flags > 7) return PK_ERR_INVALID_ARGS;
+    uint64_t ipis;
+    return vm_change(k, as, PK_OP_MAP, va, len, prot | flags << 8, -1, &ipis);
 }
 
 int pk_vm_unmap(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len) {
@@ -133,7 +188,8 @@ int pk_vm_unmap(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len) {
     pk_as *as = live_as(k, pid, &s);
     if (!as) return s;
     if (k->in_hook) return PK_ERR_BAD_STATE;
-    return pk_as_unmap(k, as, va, len);
+    uint64_t ipis;
+    return vm_change(k, as, PK_OP_UNMAP, va, len, 0, -1, &ipis);
 }
 
 int pk_vm_protect(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot) {
@@ -141,7 +197,9 @@ int pk_vm_protect(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_
     pk_as *as = live_as(k, pid, &s);
     if (!as) return s;
     if (k->in_hook) return PK_ERR_BAD_STATE;
-    return pk_as_protect(k, as, va, len, prot);
+    if (prot > 0xff) return PK_ERR_INVALID_ARGS;
+    uint64_t ipis;
+    return vm_change(k, as, PK_OP_PROTECT, va, len, prot, -1, &ipis);
 }
 
 int pk_vm_touch_host(pk_kernel *k, uint32_t tid, uint64_t va, uint32_t write,
@@ -154,7 +212,7 @@ int pk_vm_touch_host(pk_kernel *k, uint32_t tid, uint64_t va, uint32_t write,
     if (!as) return s;
     uint64_t cost = 0;
     uint32_t reason;
-    if (pk_as_access(k, as, va, write, &cost, &reason) != PK_ACC_OK) {
+    if (vm_access(k, k->host_cpu, as, va, write, &cost, &reason) != PK_ACC_OK) {
         *op_out = PK_OP_KILL;
         *arg_out = reason;
     } else {
@@ -171,7 +229,14 @@ int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out) {
     if (!k->mem) return PK_ERR_NOT_SUPPORTED;
     const pk_mem *m = k->mem;
     *out = (pk_mem_stats){ m->mcfg.frames, m->nfree, m->hw, m->pt_pages, m->data_pages,
-                           m->live_as };
+                           m->live_as, m->ipis };
+    return PK_OK;
+}
+
+int pk_tlb_stats_get(pk_kernel *k, uint32_t cpu, pk_tlb_stats *out) {
+    if (!k || !out || cpu >= k->ncpus) return PK_ERR_INVALID_ARGS;
+    if (!k->mem) return PK_ERR_NOT_SUPPORTED;
+    *out = k->mem->tlbs[cpu].st;
     return PK_OK;
 }
 

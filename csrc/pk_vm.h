@@ -10,6 +10,7 @@
 #define PK_PAGE_SHIFT 12
 #define PK_PAGE_SIZE  4096ull
 #define PK_PT_ENTRIES 512
+#include "pk_tlb.h"
 
 /* ---- page-table formats (pk_pt.c) ----------------------------------------- */
 typedef struct pk_ptfmt {
@@ -61,6 +62,8 @@ typedef struct pk_as {
     uint32_t alive;             /* 0 once its process has ended              */
     uint32_t fault_kind;        /* PK_FAULT_* of the fatal fault, or 0       */
     uint64_t fault_va;
+    uint64_t cpus[PK_MAX_CPUS / 64];  /* CPUs whose TLB may hold its entries */
+    uint64_t changed;           /* leaves changed by unmap / protect (shootdowns) */
     pk_as_stats st;
 } pk_as;
 
@@ -79,6 +82,9 @@ typedef struct pk_mem {
     uint32_t nas, as_cap;
     uint64_t live_as;           /* address spaces of live processes          */
     uint64_t pt_pages;          /* page-table pages in use, kernel-wide      */
+    pk_tlb  *tlbs;              /* one per CPU                                */
+    uint32_t sets, ways;        /* TLB geometry; sets == 0: no TLB           */
+    uint64_t ipis;
 } pk_mem;
 
 /* frames */
@@ -112,11 +118,12 @@ int  pk_as_protect(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, ui
 #define PK_ACC_OK   0
 #define PK_ACC_KILL 1
 int pk_as_access(struct pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *cost,
-                 uint32_t *reason);
+                 uint32_t *reason, uint64_t *pte_out);
 
 /* hooks used by the dispatcher and the interpreter (pk_vm.c) */
 void pk_vm_spawn(struct pk_kernel *k, uint32_t pid0, uint32_t count);  /* after reserve */
 void pk_vm_proc_exit(struct pk_kernel *k, uint32_t pid);
+uint64_t pk_vm_switch(struct pk_kernel *k, struct pk_cpu *c, const pk_thread *next);
 int  pk_vm_script_op(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, const pk_op *op,
                      uint64_t *pc, uint64_t *arg);
 #endif

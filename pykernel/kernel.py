@@ -14,7 +14,7 @@ from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
 from ._policy_host import HostPolicy
 from .context import Context
 from .costs import Costs
-from .memory import FORMATS, MMU, Memory, MemoryStats, memory_stats
+from .memory import FORMATS, MMU, Memory, MemoryStats, TlbStats, memory_stats, tlb_stats
 from . import errors as pk_errors
 from .errors import BadState, InvalidArgs, check
 from .op import duration, exit_code
@@ -463,6 +463,8 @@ class Kernel:
             m, u = ffi.new("pk_mem_config *"), ffi.new("pk_mmu_config *")
             m.frames = memory.frames
             u.format = FORMATS[mmu.format]
+            u.tlb_entries, u.tlb_ways = mmu.tlb_entries, mmu.tlb_ways
+            u.asid, u.tlb_random = mmu.asid, mmu.tlb_replacement == "random"
             check(lib.pk_mem_configure(self._kp, m, u), "configure memory")
         self.memory = memory
         self.mmu = mmu
@@ -940,6 +942,10 @@ class Kernel:
     def memory_stats(self) -> MemoryStats:
         """Kernel-wide memory counters (kernels with ``memory=``)."""
         return memory_stats(self)
+
+    def tlb_stats(self, cpu: int = 0) -> TlbStats:
+        """CPU ``cpu``'s TLB counters (kernels with ``memory=``)."""
+        return tlb_stats(self, _config_value("cpu", cpu, 0, self.cpus - 1))
 
     def digest(self) -> int:
         """A 64-bit digest of everything that has happened (every event,

@@ -15,7 +15,7 @@ from .errors import BadState, check
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
 
-__all__ = ["Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region",
+__all__ = ["Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "TlbStats", "Region",
            "Fault", "PageEntry", "PAGE_SIZE"]
 
 PAGE_SIZE = 4096
@@ -105,20 +105,42 @@ class Memory:
 
 @dataclass(frozen=True)
 class MMU:
-    """The memory-management unit: the page-table format.
+    """The memory-management unit: the page-table format and the TLBs.
 
     ``format``: "x86_64" (4-level, the default), "x86_64_5level",
     "sv39" or "sv48" (RISC-V); page-table entries are bit-exact with
-    REFERENCE.md. TLBs (``tlb_entries``, ``asid``) are not implemented
-    yet: every access walks the page table.
+    REFERENCE.md. Each CPU has a TLB of ``tlb_entries`` entries (0: no
+    TLB, every access walks) in sets of ``tlb_ways`` (the number of sets
+    must be a power of two), replacing the least recently used entry of a
+    set (``tlb_replacement="lru"``) or a random one ("random"). Defaults:
+    64 entries, 4-way, REFERENCE.md's typical first-level data TLB.
+    ``asid``: entries are tagged with their address space (PCID / ASID),
+    so a switch keeps them; with ``asid=False`` a switch to another
+    address space flushes the TLB (global entries excepted).
     """
 
     format: str = "x86_64"
+    tlb_entries: int = 64
+    tlb_ways: int = 4
+    asid: bool = True
+    tlb_replacement: str = "lru"
 
     def __post_init__(self):
         if self.format not in FORMATS:
             raise ValueError(f"MMU format must be one of {', '.join(FORMATS)}, "
                              f"not {self.format!r}")
+        _int("MMU tlb_entries", self.tlb_entries, 0, 65536)
+        _int("MMU tlb_ways", self.tlb_ways, 1, 65536)
+        if self.tlb_entries:
+            sets, rem = divmod(self.tlb_entries, self.tlb_ways)
+            if rem or sets & (sets - 1):
+                raise ValueError(f"MMU tlb_entries / tlb_ways must be a power of two, got "
+                                 f"{self.tlb_entries} / {self.tlb_ways}")
+        if not isinstance(self.asid, bool):
+            raise TypeError(f"MMU asid must be a bool, not {type(self.asid).__name__}")
+        if self.tlb_replacement not in ("lru", "random"):
+            raise ValueError(f'MMU tlb_replacement must be "lru" or "random", '
+                             f'not {self.tlb_replacement!r}')
 
     @property
     def levels(self) -> int:
@@ -156,7 +178,8 @@ class MemoryStats:
     """Kernel-wide memory counters: ``frames`` configured, ``free`` now,
     ``used_high`` the highest frame ever used, ``page_table_pages`` in
     use, ``data_pages`` frames whose contents exist in host memory,
-    ``address_spaces`` of live processes."""
+    ``address_spaces`` of live processes, ``ipis`` TLB-shootdown
+    interrupts sent."""
 
     frames: int
     free: int
@@ -164,6 +187,29 @@ class MemoryStats:
     page_table_pages: int
     data_pages: int
     address_spaces: int
+    ipis: int = 0
+
+
+@dataclass(frozen=True)
+class TlbStats:
+    """One CPU's TLB: ``hits``, ``misses`` (each miss is a page walk;
+    a write to an entry whose dirty bit is clear counts as a miss, as it
+    walks to set the bit), ``flushes`` (address-space switches without
+    ASIDs), ``shootdowns`` (interrupts received to invalidate entries),
+    ``switches`` (address-space loads: CR3 / satp writes)."""
+
+    cpu: int
+    hits: int
+    misses: int
+    flushes: int
+    shootdowns: int
+    switches: int
+
+    @property
+    def hit_rate(self) -> float:
+        """hits / (hits + misses), 0.0 before any access."""
+        n = self.hits + self.misses
+        return self.hits / n if n else 0.0
 
 
 @dataclass(frozen=True)
@@ -305,10 +351,11 @@ def range_args(what: str, addr, length) -> tuple[int, int]:
     return addr, -(-length // PAGE_SIZE) * PAGE_SIZE
 
 
-def map_args(addr, length, prot, user, populate) -> tuple[int, int, int, int]:
+def map_args(addr, length, prot, user, populate, global_=False) -> tuple[int, int, int, int]:
     """(addr, length, prot bits, flags) for a map."""
     addr, length = range_args("map", addr, length)
     flags = (0 if user else lib.PK_MAP_SUPERVISOR) | (lib.PK_MAP_POPULATE if populate else 0)
+    flags |= lib.PK_MAP_GLOBAL if global_ else 0
     return addr, length, prot_bits(prot), flags
 
 
@@ -317,4 +364,15 @@ def memory_stats(kernel: "Kernel") -> MemoryStats:
     s = ffi.new("pk_mem_stats *")
     if lib.pk_mem_stats_get(kernel._kp, s) == lib.PK_ERR_NOT_SUPPORTED:
         raise BadState("this kernel has no virtual memory: pk.Kernel(memory=pk.Memory(...))")
-    return MemoryStats(s.frames, s.free, s.used_high, s.pt_pages, s.data_pages, s.address_spaces)
+    return MemoryStats(s.frames, s.free, s.used_high, s.pt_pages, s.data_pages, s.address_spaces,
+                       s.ipis)
+
+
+def tlb_stats(kernel: "Kernel", cpu: int) -> TlbStats:
+    """CPU ``cpu``'s TLB counters."""
+    s = ffi.new("pk_tlb_stats *")
+    st = lib.pk_tlb_stats_get(kernel._kp, cpu, s)
+    if st == lib.PK_ERR_NOT_SUPPORTED:
+        raise BadState("this kernel has no virtual memory: pk.Kernel(memory=pk.Memory(...))")
+    check(st, "tlb stats")
+    return TlbStats(cpu, s.hits, s.misses, s.flushes, s.shootdowns, s.switches)

@@ -163,17 +163,19 @@ def touch_range(start: int, length: int, stride: int = 4096, pattern: str = "seq
 
 
 def map(addr: int, length: int, prot: str = "rw", user: bool = True,  # noqa: A001
-        populate: bool = False) -> Op:
+        populate: bool = False, global_: bool = False) -> Op:
     """Map anonymous, demand-zero memory at [addr, addr + length) (addr a
     multiple of 4096; length rounded up to whole pages) with protection
     ``prot`` ("r", "rw", "rx", "rwx"), replacing what was mapped there.
     ``user=False`` maps supervisor pages (the PTE's user bit clear: a
-    user access faults); ``populate=True`` brings every page in now."""
+    user access faults); ``populate=True`` brings every page in now;
+    ``global_=True`` sets the PTEs' global bit: their TLB entries match
+    every address space and survive flushes (kernel-like mappings)."""
     from .memory import map_args
-    for name, v in (("user", user), ("populate", populate)):
+    for name, v in (("user", user), ("populate", populate), ("global_", global_)):
         if not isinstance(v, bool):
             raise TypeError(f"map {name} must be a bool, not {type(v).__name__}")
-    return Op("map", map_args(addr, length, prot, user, populate))
+    return Op("map", map_args(addr, length, prot, user, populate, global_))
 
 
 def unmap(addr: int, length: int) -> Op:
