@@ -391,9 +391,25 @@ typedef struct pk_policy_failure {
 #define PK_FAULT_WRITE      2  /* a write to a region without write permission */
 #define PK_FAULT_SUPERVISOR 3  /* a user access to a supervisor page        */
 #define PK_FAULT_NO_FRAME   4  /* no frame left for the page                 */
+#define PK_FAULT_OOM_KILLED 5  /* chosen by the out-of-memory rule (pk_reclaim.c) */
+
+/* page replacement policies (pk_reclaim.c) */
+#define PK_REPL_FIFO     1
+#define PK_REPL_LRU      2   /* exact: every access moves the page to the tail */
+#define PK_REPL_CLOCK    3   /* second chance, a sweeping hand              */
+#define PK_REPL_RANDOM   4   /* the kernel's generator                      */
+#define PK_REPL_OPT      5   /* Belady: the page used furthest in the future */
+#define PK_REPL_TWO_LIST 6   /* Linux-like active / inactive lists          */
 
 typedef struct pk_mem_config {
     uint64_t frames;           /* physical frames of 4 KiB, 1 .. 2^32 - 2  */
+    uint32_t replacement;      /* PK_REPL_*                                 */
+    uint32_t track;            /* 1: record each page's last use (working sets) */
+    uint64_t swap;             /* swap device, pages, 0 .. 2^32 - 2; 0: none */
+    uint64_t swap_latency;     /* ns a swap-in blocks the faulting thread   */
+    uint64_t low, high;        /* watermarks: below low free frames, reclaim
+                                  up to high (0 <= low <= high <= frames)    */
+    uint64_t fault_interval;   /* ns per bucket of the fault series (> 0)   */
 } pk_mem_config;
 
 typedef struct pk_mmu_config {
@@ -422,6 +438,9 @@ typedef struct pk_as_stats {   /* one address space                         */
     uint64_t cow_breaks;
     uint64_t rss;              /* resident user pages                       */
     uint64_t pt_pages;         /* page-table pages                          */
+    uint64_t swapped;          /* its pages now in swap                     */
+    uint64_t swap_ins, swap_outs;
+    uint64_t rss_limit;        /* resident pages allowed; 0: no limit       */
 } pk_as_stats;
 
 typedef struct pk_mem_stats {  /* the whole kernel                          */
@@ -431,6 +450,12 @@ typedef struct pk_mem_stats {  /* the whole kernel                          */
     uint64_t data_pages;       /* frames whose contents exist (host memory) */
     uint64_t address_spaces;   /* live                                      */
     uint64_t ipis;             /* shootdown interrupts sent                 */
+    uint64_t swap, swap_used;  /* swap pages: capacity, in use             */
+    uint64_t swap_ins, swap_outs;
+    uint64_t evictions;        /* pages taken from a process to free a frame */
+    uint64_t reclaims;         /* global reclaim passes (below the low watermark
+                                  or no free frame)                          */
+    uint64_t oom_kills;
 } pk_mem_stats;
 
 typedef struct pk_region_info {
@@ -440,8 +465,9 @@ typedef struct pk_region_info {
 
 typedef struct pk_fault_info {
     uint32_t kind;             /* PK_FAULT_*                                 */
-    uint32_t pad;
+    uint32_t trigger;          /* OOM_KILLED: pid whose fault found no memory */
     uint64_t va;
+    uint64_t badness;          /* OOM_KILLED: its score (rss + swapped + tables) */
 } pk_fault_info;
 
 typedef struct pk_kernel pk_kernel;
@@ -481,6 +507,15 @@ int pk_as_translate(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t *pa_out);
 int pk_as_regions_get(pk_kernel *k, uint32_t pid, pk_region_info *out, uint32_t cap,
                       uint32_t *count_out);
 int pk_as_fault_get(pk_kernel *k, uint32_t pid, pk_fault_info *out);
+/* rss_limit (resident user pages, >= 1) of processes pid0 .. pid0+count-1,
+ * set right after they are spawned (needs a swap device) */
+int pk_as_set_rss_limit(pk_kernel *k, uint32_t pid0, uint32_t count, uint64_t limit);
+/* resident pages of pid used within the last `window` ns (Memory.track) */
+int pk_as_working_set(pk_kernel *k, uint32_t pid, uint64_t window, uint64_t *out);
+/* faults per bucket since time 0: *width_out ns each, *count_out buckets
+ * (copied up to cap) */
+int pk_mem_fault_series(pk_kernel *k, uint32_t *out, uint32_t cap, uint32_t *count_out,
+                        uint64_t *width_out);
 /* map / unmap / protect in a live process's address space (from the host) */
 int pk_vm_map(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot, uint32_t flags);
 int pk_vm_unmap(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len);

@@ -112,7 +112,7 @@ static int regions_cut(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end) {
 
 /* ---- page entries --------------------------------------------------------- */
 
-static uint64_t leaf_entry(const pk_ptfmt *f, uint32_t frame, uint32_t prot, uint32_t flags) {
+uint64_t pk_leaf_entry(const pk_ptfmt *f, uint32_t frame, uint32_t prot, uint32_t flags) {
     uint64_t e = ((uint64_t)frame << f->pfn_shift) | f->valid | f->read;
     if (prot & PK_PROT_WRITE) e |= f->write;
     if (!(flags & PK_MAP_SUPERVISOR)) e |= f->user;
@@ -121,42 +121,78 @@ static uint64_t leaf_entry(const pk_ptfmt *f, uint32_t frame, uint32_t prot, uin
     return e;
 }
 
-/* Map a fresh zeroed frame at va under region r; *cost += minor fault. */
-static int page_in(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uint64_t *cost) {
+/* A frame for a page of as at va: at its rss_limit, one of its own pages
+ * goes to swap first (local replacement; if swap is full the process
+ * goes over its limit).  0 if there is no frame. */
+static uint32_t frame_for(pk_kernel *k, pk_as *as, uint64_t va) {
+    if (as->st.rss_limit && as->st.rss >= as->st.rss_limit) pk_repl_evict(k, as);
+    return pk_frame_alloc(k, as_id(k, as), va & ~(PK_PAGE_SIZE - 1));
+}
+
+/* Bring the page at va under region r in: a zeroed frame (minor fault,
+ * *cost += Costs.minor_fault), or its copy in swap (major fault, *major
+ * set: the caller blocks the thread).  NO_MEMORY if there is no frame. */
+static int page_in(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uint64_t *cost,
+                   bool *major) {
     int nomem = 0;
     uint64_t *e = pk_pt_walk(k, as, va, true, &nomem);
     if (!e) return PK_ERR_NO_MEMORY;
-    uint32_t fr = pk_frame_alloc(k, as_id(k, as), va & ~(PK_PAGE_SIZE - 1));
+    uint32_t fr = frame_for(k, as, va);
     if (!fr) return PK_ERR_NO_MEMORY;
-    *e = leaf_entry(k->mem->fmt, fr, r->prot, r->flags);
+    const pk_ptfmt *f = k->mem->fmt;
+    *major = pk_pte_swapped(f, *e);
+    if (*major) {                                /* swap-in */
+        pk_swap_free(k, (uint32_t)pk_pte_frame(f, *e));
+        as->st.swapped--;
+        as->st.swap_ins++;
+        as->st.major_faults++;
+        k->mem->swap_ins++;
+    } else {
+        as->st.minor_faults++;
+        *cost += k->cfg.costs.minor_fault_ns;
+    }
+    *e = pk_leaf_entry(f, fr, r->prot, r->flags);
+    if (*major) *e |= f->accessed;     /* in use once the thread wakes: not a victim yet */
+    pk_repl_link(k, fr);
     as->st.rss++;
     as->st.page_faults++;
-    as->st.minor_faults++;
-    *cost += k->cfg.costs.minor_fault_ns;
+    pk_fault_count(k);
     return PK_OK;
 }
 
-/* Apply f(entry) to every present leaf in [va, end). */
+/* Apply f(entry) to every leaf in [va, end) that is present or swapped. */
 static void leaves_each(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end,
                         void (*fn)(pk_kernel *, pk_as *, uint64_t *, uint64_t), uint64_t arg) {
     const pk_ptfmt *f = k->mem->fmt;
     for (; va < end; va += PK_PAGE_SIZE) {
         uint64_t *e = pk_pt_walk(k, as, va, false, NULL);
-        if (e && (*e & f->valid)) fn(k, as, e, arg);
+        if (e && ((*e & f->valid) || pk_pte_swapped(f, *e))) fn(k, as, e, arg);
     }
+}
+
+/* Drop the page of leaf e: its frame reference, or its swap slot. */
+void pk_leaf_drop(pk_kernel *k, pk_as *as, uint64_t *e) {
+    const pk_ptfmt *f = k->mem->fmt;
+    if (pk_pte_swapped(f, *e)) {
+        pk_swap_free(k, (uint32_t)pk_pte_frame(f, *e));
+        as->st.swapped--;
+    } else {
+        pk_frame_put(k, (uint32_t)pk_pte_frame(f, *e));
+        as->st.rss--;
+    }
+    *e = 0;
 }
 
 static void leaf_drop(pk_kernel *k, pk_as *as, uint64_t *e, uint64_t arg) {
     (void)arg;
-    pk_frame_put(k, (uint32_t)pk_pte_frame(k->mem->fmt, *e));
-    *e = 0;
-    as->st.rss--;
-    as->changed++;
+    if (*e & k->mem->fmt->valid) as->changed++;
+    pk_leaf_drop(k, as, e);
 }
 
 static void leaf_protect(pk_kernel *k, pk_as *as, uint64_t *e, uint64_t prot) {
-    as->changed++;
     const pk_ptfmt *f = k->mem->fmt;
+    if (!(*e & f->valid)) return;                    /* swapped: set when it comes back */
+    as->changed++;
     if (!(prot & PK_PROT_WRITE)) *e &= ~f->write;     /* a write upgrade comes by fault */
     if (prot & PK_PROT_EXEC) *e = (*e | f->exec) & ~f->nx;
     else *e = (*e & ~f->exec) | f->nx;
@@ -184,8 +220,9 @@ int pk_as_map(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,
     s = region_insert(k, as, i, (pk_region){ va, va + len, prot, flags });
     if (s || !(flags & PK_MAP_POPULATE)) return s;
     uint64_t cost = 0;
+    bool major;
     for (uint64_t a = va; a < va + len; a += PK_PAGE_SIZE)
-        if ((s = page_in(k, as, &as->regions[i], a, &cost))) return s;
+        if ((s = page_in(k, as, &as->regions[i], a, &cost, &major))) return s;
     return PK_OK;
 }
 
@@ -233,9 +270,13 @@ static int fatal(pk_kernel *k, pk_as *as, uint32_t kind, uint64_t va, uint32_t *
 
 /* The page-fault handler: the walk of va (leaf entry e, or NULL) did not
  * allow the access.  Brings the page in or fixes a permission (then the
- * access is retried), or reports a fatal fault. */
+ * access is retried: PK_ACC_OK), or reports a major fault (PK_ACC_BLOCK:
+ * the page is mapped, the thread blocks, then retries; PK_ACC_LATER
+ * without doing anything if !may_block), or a fatal fault.  With no frame
+ * left, the out-of-memory rule kills a process: another one frees its
+ * memory and the fault goes on; if it picks this one, it dies. */
 static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
-                 uint64_t *cost, uint32_t *reason) {
+                 uint64_t *cost, uint32_t *reason, bool may_block) {
     const pk_ptfmt *f = k->mem->fmt;
     const pk_region *r = pk_as_region(as, va);
     if (!r) return fatal(k, as, PK_FAULT_UNMAPPED, va, reason);
@@ -245,16 +286,25 @@ static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
         *e |= f->write;
         return PK_ACC_OK;
     }
-    if (page_in(k, as, r, va, cost)) return fatal(k, as, PK_FAULT_NO_FRAME, va, reason);
-    return PK_ACC_OK;
+    if (e && pk_pte_swapped(f, *e) && !may_block) return PK_ACC_LATER;
+    bool major = false;
+    while (page_in(k, as, r, va, cost, &major)) {
+        pk_as *victim = pk_oom_kill(k, as, va);
+        if (!victim) return fatal(k, as, PK_FAULT_NO_FRAME, va, reason);
+        if (victim == as) { *reason = PK_KILL_OOM; return PK_ACC_KILL; }
+    }
+    return major ? PK_ACC_BLOCK : PK_ACC_OK;
 }
 
 /* One access of va by a user thread of as: walk (levels x Costs.walk),
- * set Accessed / Dirty, fault and retry as needed. */
+ * set Accessed / Dirty, fault and retry as needed.  A major fault
+ * (PK_ACC_BLOCK) or PK_ACC_LATER leaves *cost and the counters of the
+ * access as they were: the access happens again when the thread retries. */
 int pk_as_access(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *cost,
-                 uint32_t *reason, uint64_t *pte_out) {
+                 uint32_t *reason, uint64_t *pte_out, bool may_block) {
     const pk_ptfmt *f = k->mem->fmt;
     uint64_t need = f->valid | f->read | f->user | (write ? f->write : 0);
+    uint64_t cost0 = *cost, walks0 = as->st.walks;
     as->st.touches++;
     if (va >> (f->va_bits - 1)) return fatal(k, as, PK_FAULT_UNMAPPED, va, reason);
     for (;;) {
@@ -266,7 +316,12 @@ int pk_as_access(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *cos
             if (pte_out) *pte_out = *e;
             return PK_ACC_OK;
         }
-        int s = fault(k, as, va, write, e, cost, reason);
+        int s = fault(k, as, va, write, e, cost, reason, may_block);
+        if (s == PK_ACC_BLOCK || s == PK_ACC_LATER) {
+            *cost = cost0;
+            as->st.walks = walks0;
+            as->st.touches--;
+        }
         if (s != PK_ACC_OK) return s;
     }
 }

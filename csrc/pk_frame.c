@@ -23,10 +23,17 @@ static bool frames_grow(pk_kernel *k, pk_mem *m) {
 }
 
 /* A free frame owned by address space `owner` (0: a page-table page),
- * mapped at va, with one reference; 0 if every frame is in use or the
- * host refuses memory. */
+ * mapped at va, with one reference; 0 if every frame is in use and no
+ * page can be evicted, or the host refuses memory.  With a swap device,
+ * no free frame means a global eviction, and an allocation that leaves
+ * free frames below the low watermark reclaims up to the high one. */
 uint32_t pk_frame_alloc(pk_kernel *k, uint32_t owner, uint64_t va) {
     pk_mem *m = k->mem;
+    if (!m->nfree) {
+        if (!m->mcfg.swap) return 0;
+        m->reclaims++;
+        if (!pk_repl_evict(k, NULL)) return 0;
+    }
     uint32_t f = m->free_head;
     if (f) m->free_head = m->frames[f].next;
     else {
@@ -35,8 +42,9 @@ uint32_t pk_frame_alloc(pk_kernel *k, uint32_t owner, uint64_t va) {
         f = ++m->hw;
         m->data[f] = NULL;
     }
-    m->frames[f] = (pk_frame){ 1, owner, va, 0, 0 };
+    m->frames[f] = (pk_frame){ 1, owner, va, 0, 0, 0, 0, 0 };
     m->nfree--;
+    if (PK_UNLIKELY(m->nfree < m->mcfg.low)) pk_repl_watermark(k);
     return f;
 }
 
@@ -45,12 +53,14 @@ void pk_frame_put(pk_kernel *k, uint32_t f) {
     pk_mem *m = k->mem;
     pk_frame *fr = &m->frames[f];
     if (--fr->ref) return;
+    if (fr->flags & PK_FR_LISTED) pk_repl_unlink(k, f);
     if (m->data[f]) {
         pk_free(k, m->data[f], PK_PAGE_SIZE);
         m->data[f] = NULL;
         m->data_pages--;
     }
     fr->owner = 0;
+    fr->flags = 0;
     fr->next = m->free_head;
     m->free_head = f;
     m->nfree++;
@@ -72,6 +82,12 @@ int pk_mem_init(pk_kernel *k, const pk_mem_config *mc, const pk_mmu_config *u) {
     const pk_ptfmt *fmt = pk_ptfmt_get(u->format);
     if (!fmt) return PK_ERR_INVALID_ARGS;
     if (mc->frames < 1 || mc->frames > 0xfffffffeull) return PK_ERR_OUT_OF_RANGE;
+    if (mc->replacement < PK_REPL_FIFO || mc->replacement > PK_REPL_TWO_LIST || mc->track > 1)
+        return PK_ERR_INVALID_ARGS;
+    if (mc->replacement == PK_REPL_OPT && mc->track) return PK_ERR_INVALID_ARGS;
+    if (mc->swap > 0xfffffffeull || mc->swap_latency > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    if (mc->low > mc->high || mc->high > mc->frames) return PK_ERR_OUT_OF_RANGE;
+    if (mc->fault_interval == 0 || mc->fault_interval > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (u->tlb_entries > 65536 || u->asid > 1 || u->tlb_random > 1) return PK_ERR_OUT_OF_RANGE;
     if (u->tlb_entries) {
         if (!u->tlb_ways || u->tlb_entries % u->tlb_ways) return PK_ERR_INVALID_ARGS;
@@ -85,6 +101,7 @@ int pk_mem_init(pk_kernel *k, const pk_mem_config *mc, const pk_mmu_config *u) {
     m->fmt = fmt;
     m->nfree = mc->frames;
     m->nas = 1;                    /* id 0: "no address space" */
+    m->width = mc->fault_interval;
     k->mem = m;
     int s = pk_tlbs_init(k);
     if (s) pk_mem_fini(k);
@@ -96,6 +113,7 @@ void pk_mem_fini(pk_kernel *k) {
     pk_mem *m = k->mem;
     if (!m) return;
     pk_tlbs_fini(k);
+    pk_swap_fini(k);
     for (uint32_t i = 1; i < m->nas; i++)
         pk_free(k, m->as[i].regions, m->as[i].regions_cap * sizeof(pk_region));
     pk_free(k, m->as, m->as_cap * sizeof(pk_as));

@@ -87,10 +87,11 @@ static void free_level(pk_kernel *k, pk_as *as, uint32_t tab, uint32_t level) {
     const pk_ptfmt *f = m->fmt;
     uint64_t *e = (uint64_t *)m->data[tab];
     for (uint32_t i = 0; i < PK_PT_ENTRIES; i++) {
-        if (!(e[i] & f->valid)) continue;
-        uint32_t fr = (uint32_t)pk_pte_frame(f, e[i]);
-        if (level + 1 < f->levels) free_level(k, as, fr, level + 1);
-        else { pk_frame_put(k, fr); as->st.rss--; }
+        if (level + 1 == f->levels) {
+            if ((e[i] & f->valid) || pk_pte_swapped(f, e[i])) pk_leaf_drop(k, as, &e[i]);
+        } else if (e[i] & f->valid) {
+            free_level(k, as, (uint32_t)pk_pte_frame(f, e[i]), level + 1);
+        }
     }
     pk_frame_put(k, tab);
     m->pt_pages--;

@@ -52,7 +52,8 @@ void pk_tlb_fill(pk_kernel *k, pk_tlb *t, uint64_t vpn, uint32_t asid, uint64_t 
         for (uint32_t w = 1; w < m->ways; w++)
             if (set[w].stamp < v->stamp) v = &set[w];
     }
-    *v = (pk_tlbe){ vpn + 1, asid, flags_of(m->fmt, pte), ++t->clock };
+    *v = (pk_tlbe){ vpn + 1, asid, flags_of(m->fmt, pte), ++t->clock,
+                     (uint32_t)pk_pte_frame(m->fmt, pte), 0 };
 }
 
 /* Invalidate every entry of t but the global ones. */

@@ -13,6 +13,8 @@ typedef struct pk_tlbe {
     uint32_t asid;              /* address-space id (with ASIDs on)          */
     uint32_t flags;             /* PK_TLBE_*                                  */
     uint64_t stamp;             /* last use (LRU)                             */
+    uint32_t frame;             /* the frame it translates to                */
+    uint32_t pad;
 } pk_tlbe;
 
 typedef struct pk_tlb {

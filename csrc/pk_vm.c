@@ -8,7 +8,7 @@
  * x[RANGE_I] and resumes there. */
 #include "pk_core.h"
 
-#define REG_RANGE_I  3          /* next index of the touch_range in progress */
+#define REG_RANGE_I  PK_REG_RANGE_I
 #define RANGE_CHUNK  4096       /* costly accesses per step of a touch_range */
 
 int pk_mem_configure(pk_kernel *k, const pk_mem_config *m, const pk_mmu_config *u) {
@@ -35,22 +35,32 @@ uint64_t pk_vm_switch(pk_kernel *k, pk_cpu *c, const pk_thread *next) {
 }
 
 /* One access of va by a thread of as running on c: its TLB, then on a
- * miss the walk (and faults), whose result fills the TLB. */
+ * miss the walk (and faults), whose result fills the TLB.  With
+ * Memory.track every access records the page's use (exact LRU, working
+ * sets); otherwise a hit costs one predictable branch more. */
 static inline int vm_access(pk_kernel *k, pk_cpu *c, pk_as *as, uint64_t va, bool write,
-                            uint64_t *cost, uint32_t *reason) {
+                            uint64_t *cost, uint32_t *reason, bool may_block) {
     pk_mem *m = k->mem;
-    if (!m->sets) return pk_as_access(k, as, va, write, cost, reason, NULL);
-    pk_tlb *t = &m->tlbs[c->id];
-    uint32_t asid = m->mmu.asid ? (uint32_t)(as - m->as) : 0;
     uint64_t vpn = va >> PK_PAGE_SHIFT, pte;
-    if (pk_tlb_lookup(t, m->sets, m->ways, vpn, asid, write)) {
-        t->st.hits++;
-        as->st.touches++;
-        return PK_ACC_OK;
+    int s;
+    if (!m->sets) {
+        s = pk_as_access(k, as, va, write, cost, reason, &pte, may_block);
+    } else {
+        pk_tlb *t = &m->tlbs[c->id];
+        uint32_t asid = m->mmu.asid ? (uint32_t)(as - m->as) : 0;
+        pk_tlbe *e = pk_tlb_lookup(t, m->sets, m->ways, vpn, asid, write);
+        if (e) {
+            t->st.hits++;
+            as->st.touches++;
+            if (PK_UNLIKELY(m->mcfg.track)) pk_repl_used(k, e->frame);
+            return PK_ACC_OK;
+        }
+        t->st.misses++;
+        s = pk_as_access(k, as, va, write, cost, reason, &pte, may_block);
+        if (s == PK_ACC_OK) pk_tlb_fill(k, t, vpn, asid, pte);
     }
-    t->st.misses++;
-    int s = pk_as_access(k, as, va, write, cost, reason, &pte);
-    if (s == PK_ACC_OK) pk_tlb_fill(k, t, vpn, asid, pte);
+    if (PK_UNLIKELY(m->mcfg.track) && s == PK_ACC_OK)
+        pk_repl_used(k, (uint32_t)pk_pte_frame(m->fmt, pte));
     return s;
 }
 
@@ -84,24 +94,32 @@ static inline bool range_write(pk_kernel *k, uint32_t ratio) {
 }
 
 /* The accesses of touch_range op (at index at) from x[RANGE_I] on, up to
- * RANGE_CHUNK costly ones; *pc moves past its ARGs once it is done. */
+ * RANGE_CHUNK costly ones; *pc moves past its ARGs once it is done.  A
+ * major fault first charges the accesses before it (the access is made
+ * again in the next step), then blocks the thread for the swap latency
+ * with the range's position kept. */
 static int touch_range(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint64_t at,
                        uint64_t *pc, uint64_t *arg) {
     pk_regs *r = &c->regs;
     uint64_t len = op[1].b, stride = op[2].b;
     uint64_t n = (len + stride - 1) / stride, i = r->x[REG_RANGE_I], cost = 0, costly = 0;
     uint32_t reason;
+    int s = PK_ACC_OK;
+    k->mem->cur_op = op;
+    k->mem->cur_i = &i;
     while (i < n) {
         uint64_t before = cost;
         uint64_t va = range_va(k, op, i++, n, stride);
-        if (vm_access(k, c, as, va, range_write(k, op[2].a), &cost, &reason) != PK_ACC_OK) {
-            *arg = reason;
-            return PK_ACT_KILL;
-        }
+        s = vm_access(k, c, as, va, range_write(k, op[2].a), &cost, &reason, cost == 0);
+        if (s != PK_ACC_OK) break;
         if (cost != before && ++costly == RANGE_CHUNK) break;
     }
+    k->mem->cur_op = NULL;
+    if (s == PK_ACC_KILL) { *arg = reason; return PK_ACT_KILL; }
+    if (s != PK_ACC_OK) i--;                     /* made again after the block */
     r->x[REG_RANGE_I] = i < n ? i : 0;
     *pc = i < n ? at : at + 3;
+    if (s == PK_ACC_BLOCK) { *arg = k->mem->mcfg.swap_latency; return PK_ACT_BLOCK; }
     if (!cost) return -1;
     r->x[PK_REG_REM] = cost;
     return PK_ACT_RUN;
@@ -148,14 +166,20 @@ int pk_vm_script_op(pk_kernel *k, pk_cpu *c, pk_thread *t, const pk_op *op, uint
     uint64_t at = *pc - 1, cost = 0;
     uint32_t reason;
     switch (op->code) {
-    case PK_OP_TOUCH:
-        if (vm_access(k, c, as, op->b, op->a, &cost, &reason) != PK_ACC_OK) {
-            *arg = reason;
-            return PK_ACT_KILL;
+    case PK_OP_TOUCH: {
+        k->mem->cur_op = op;
+        int s = vm_access(k, c, as, op->b, op->a, &cost, &reason, true);
+        k->mem->cur_op = NULL;
+        if (s == PK_ACC_KILL) { *arg = reason; return PK_ACT_KILL; }
+        if (s == PK_ACC_BLOCK) {                 /* made again when it wakes */
+            *pc = at;
+            *arg = k->mem->mcfg.swap_latency;
+            return PK_ACT_BLOCK;
         }
         if (!cost) return -1;
         c->regs.x[PK_REG_REM] = cost;
         return PK_ACT_RUN;
+    }
     case PK_OP_TOUCH_RANGE:
         return touch_range(k, c, as, op, at, pc, arg);
     default:
@@ -212,9 +236,13 @@ int pk_vm_touch_host(pk_kernel *k, uint32_t tid, uint64_t va, uint32_t write,
     if (!as) return s;
     uint64_t cost = 0;
     uint32_t reason;
-    if (vm_access(k, k->host_cpu, as, va, write, &cost, &reason) != PK_ACC_OK) {
+    s = vm_access(k, k->host_cpu, as, va, write, &cost, &reason, true);
+    if (s == PK_ACC_KILL) {
         *op_out = PK_OP_KILL;
         *arg_out = reason;
+    } else if (s == PK_ACC_BLOCK) {              /* a major fault: blocked, like io */
+        *op_out = PK_OP_IO;
+        *arg_out = k->mem->mcfg.swap_latency;
     } else {
         *op_out = PK_OP_COMPUTE;
         *arg_out = cost;
@@ -229,7 +257,8 @@ int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out) {
     if (!k->mem) return PK_ERR_NOT_SUPPORTED;
     const pk_mem *m = k->mem;
     *out = (pk_mem_stats){ m->mcfg.frames, m->nfree, m->hw, m->pt_pages, m->data_pages,
-                           m->live_as, m->ipis };
+                           m->live_as, m->ipis, m->mcfg.swap, m->swap_used, m->swap_ins,
+                           m->swap_outs, m->evictions, m->reclaims, m->oom_kills };
     return PK_OK;
 }
 
@@ -293,6 +322,32 @@ int pk_as_fault_get(pk_kernel *k, uint32_t pid, pk_fault_info *out) {
     int s;
     pk_as *as = any_as(k, pid, &s);
     if (!as || !out) return as ? PK_ERR_INVALID_ARGS : s;
-    *out = (pk_fault_info){ as->fault_kind, 0, as->fault_va };
+    *out = (pk_fault_info){ as->fault_kind, as->oom_trigger, as->fault_va, as->oom_badness };
+    return PK_OK;
+}
+
+int pk_as_set_rss_limit(pk_kernel *k, uint32_t pid0, uint32_t count, uint64_t limit) {
+    if (!k || !count || limit == 0) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook) return PK_ERR_BAD_STATE;
+    if (!k->mem) return PK_ERR_NOT_SUPPORTED;
+    if ((uint64_t)pid0 + count > k->procs.count) return PK_ERR_OUT_OF_RANGE;
+    if (!k->mem->mcfg.swap) return PK_ERR_BAD_STATE;          /* nowhere to put pages */
+    for (uint32_t i = 0; i < count; i++)
+        if (!pk_as_of(k, pid0 + i)) return PK_ERR_BAD_STATE;
+    for (uint32_t i = 0; i < count; i++) pk_as_of(k, pid0 + i)->st.rss_limit = limit;
+    return PK_OK;
+}
+
+int pk_as_working_set(pk_kernel *k, uint32_t pid, uint64_t window, uint64_t *out) {
+    int s;
+    pk_as *as = any_as(k, pid, &s);
+    if (!as || !out) return as ? PK_ERR_INVALID_ARGS : s;
+    pk_mem *m = k->mem;
+    if (!m->mcfg.track) return PK_ERR_NOT_SUPPORTED;
+    uint64_t since = k->now > window ? k->now - window : 0, n = 0;
+    for (uint32_t l = 0; l < 2; l++)
+        for (uint32_t f = m->head[l]; f; f = m->frames[f].next)
+            if (&m->as[m->frames[f].owner] == as && m->frames[f].last >= since) n++;
+    *out = n;
     return PK_OK;
 }

@@ -9,6 +9,7 @@
 
 #define PK_PAGE_SHIFT 12
 #define PK_PAGE_SIZE  4096ull
+#define PK_REG_RANGE_I 3        /* next index of the touch_range in progress */
 #define PK_PT_ENTRIES 512
 #include "pk_tlb.h"
 
@@ -43,9 +44,14 @@ typedef struct pk_frame {
     uint32_t ref;               /* mappings (page-table pages: 1); 0 = free  */
     uint32_t owner;             /* address-space id; 0: a page-table page    */
     uint64_t va;                /* page-aligned address it is mapped at      */
-    uint32_t next;              /* free list                                  */
-    uint32_t pad;
+    uint32_t next, prev;        /* free list (next), or replacement list     */
+    uint32_t flags;             /* PK_FR_*                                    */
+    uint32_t mark;              /* OPT: generation of the look-ahead that saw it */
+    uint64_t last;              /* last use in ns (Memory.track); OPT: distance */
 } pk_frame;
+
+#define PK_FR_LISTED 1          /* on a replacement list (a resident user page) */
+#define PK_FR_ACTIVE 2          /* two-list policy: on the active list        */
 
 /* ---- address spaces (pk_aspace.c) ----------------------------------------- */
 typedef struct pk_region {
@@ -64,6 +70,10 @@ typedef struct pk_as {
     uint64_t fault_va;
     uint64_t cpus[PK_MAX_CPUS / 64];  /* CPUs whose TLB may hold its entries */
     uint64_t changed;           /* leaves changed by unmap / protect (shootdowns) */
+    uint32_t hand;              /* local clock hand (a frame), 0: the oldest  */
+    uint32_t oom_trigger;       /* OOM-killed: the pid whose fault chose it   */
+    uint64_t oom_badness;
+    uint64_t nlist[2];          /* its frames on lists [0] and [1]            */
     pk_as_stats st;
 } pk_as;
 
@@ -85,6 +95,23 @@ typedef struct pk_mem {
     pk_tlb  *tlbs;              /* one per CPU                                */
     uint32_t sets, ways;        /* TLB geometry; sets == 0: no TLB           */
     uint64_t ipis;
+    /* replacement (pk_reclaim.c): resident user frames in lists, oldest
+     * first: [0] the one list (the inactive list of PK_REPL_TWO_LIST),
+     * [1] the active list */
+    uint32_t head[2], tail[2];
+    uint64_t nlist[2];
+    uint32_t hand;              /* global clock hand, 0: the oldest          */
+    uint32_t gen;               /* OPT look-ahead generation                  */
+    const pk_op *cur_op;        /* the op making the access (OPT), or NULL    */
+    const uint64_t *cur_i;      /* its touch_range index                      */
+    /* swap (pk_swap.c): slots 1..mcfg.swap, a free list over those used */
+    uint32_t *slot_next;
+    uint32_t slot_hw, slot_cap, slot_free;
+    uint64_t swap_used, swap_ins, swap_outs, evictions, reclaims, oom_kills;
+    /* faults per time bucket (pk_swap.c) */
+    uint32_t *series;
+    uint32_t nseries;
+    uint64_t width;
 } pk_mem;
 
 /* frames */
@@ -115,10 +142,40 @@ int  pk_as_protect(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, ui
 
 /* one access by the running thread's process: PK_ACC_OK (cost added to
  * *cost), PK_ACC_KILL (fault recorded in as; *reason = PK_KILL_*) */
-#define PK_ACC_OK   0
-#define PK_ACC_KILL 1
+#define PK_ACC_OK    0
+#define PK_ACC_KILL  1
+#define PK_ACC_BLOCK 2          /* a major fault: block swap_latency, then retry */
+#define PK_ACC_LATER 3          /* would block: charge what came before first */
 int pk_as_access(struct pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *cost,
-                 uint32_t *reason, uint64_t *pte_out);
+                 uint32_t *reason, uint64_t *pte_out, bool may_block);
+/* the leaf entry mapping frame with prot and flags (PK_PROT_*, PK_MAP_*) */
+uint64_t pk_leaf_entry(const pk_ptfmt *f, uint32_t frame, uint32_t prot, uint32_t flags);
+
+/* drop the page of leaf e (present or swapped) from as; e becomes 0 */
+void pk_leaf_drop(struct pk_kernel *k, pk_as *as, uint64_t *e);
+
+/* replacement (pk_reclaim.c) */
+void pk_repl_link(struct pk_kernel *k, uint32_t f);     /* a new resident user page */
+void pk_repl_unlink(struct pk_kernel *k, uint32_t f);   /* it leaves memory        */
+void pk_repl_used(struct pk_kernel *k, uint32_t f);     /* an access (m->track)    */
+/* Free one frame of as (local, as != NULL) or of anyone (global) by
+ * writing a page to swap; false if no page can go. */
+bool pk_repl_evict(struct pk_kernel *k, pk_as *as);
+void pk_repl_watermark(struct pk_kernel *k);            /* after an allocation     */
+/* No frame and no page to evict: the out-of-memory rule kills a process;
+ * returns the victim (which may be `faulting`), or NULL if none. */
+pk_as *pk_oom_kill(struct pk_kernel *k, pk_as *faulting, uint64_t va);
+/* OPT: distance of each candidate frame to its next use (pk_opt.c) */
+void pk_opt_lookahead(struct pk_kernel *k, pk_as *as);
+
+/* swap slots and the fault series (pk_swap.c) */
+uint32_t pk_swap_alloc(struct pk_kernel *k);            /* 0: swap full or none */
+void pk_swap_free(struct pk_kernel *k, uint32_t slot);
+void pk_swap_fini(struct pk_kernel *k);
+void pk_fault_count(struct pk_kernel *k);               /* one fault, now       */
+static inline bool pk_pte_swapped(const pk_ptfmt *f, uint64_t e) {
+    return !(e & f->valid) && (e & f->soft);
+}
 
 /* hooks used by the dispatcher and the interpreter (pk_vm.c) */
 void pk_vm_spawn(struct pk_kernel *k, uint32_t pid0, uint32_t count);  /* after reserve */

@@ -14,7 +14,9 @@ from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
 from ._policy_host import HostPolicy
 from .context import Context
 from .costs import Costs
-from .memory import FORMATS, MMU, Memory, MemoryStats, TlbStats, memory_stats, tlb_stats
+from .memory import (FORMATS, MMU, Memory, MemoryStats, TlbStats, fault_rate, memory_stats,
+                     rss_limit_arg,
+                     tlb_stats)
 from . import errors as pk_errors
 from .errors import BadState, InvalidArgs, check
 from .op import duration, exit_code
@@ -461,7 +463,7 @@ class Kernel:
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
         if memory is not None:
             m, u = ffi.new("pk_mem_config *"), ffi.new("pk_mmu_config *")
-            m.frames = memory.frames
+            memory._configure(m)
             u.format = FORMATS[mmu.format]
             u.tlb_entries, u.tlb_ways = mmu.tlb_entries, mmu.tlb_ways
             u.asid, u.tlb_random = mmu.asid, mmu.tlb_replacement == "random"
@@ -566,7 +568,7 @@ class Kernel:
             raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python), "
                             f"not {type(program).__name__}")
         if rss_limit is not None:
-            raise NotImplementedError("rss_limit (local page replacement) is not implemented yet")
+            rss_limit = rss_limit_arg(self.memory, rss_limit)
         if self.memory is None and program.kind == "script" and program.uses_memory:
             raise pk_errors.NotSupported(
                 f"{program.name!r} touches or maps memory: it needs a kernel with "
@@ -625,6 +627,8 @@ class Kernel:
             if status == lib.PK_ERR_POLICY and self._host is not None:
                 raise self._host.error(self._kp)
             check(status, f"spawn {program.name!r}")
+            if rss_limit is not None:
+                check(lib.pk_as_set_rss_limit(self._kp, first_pid[0], count, rss_limit), "rss_limit")
             if program.kind == "python":
                 fn = program.fn
                 for i in range(count):
@@ -686,8 +690,9 @@ class Kernel:
         Lottery and Stride (default 100). ``cpu``: the CPU whose run queue
         it starts on (per-CPU run queues). ``affinity``: the CPUs it may
         run on (an iterable of CPU numbers; default all). ``rss_limit``:
-        resident pages allowed (local page replacement; not implemented
-        yet).
+        resident user pages allowed (page-table pages do not count); at the
+        limit a fault first sends one of the process's own pages to swap
+        (local replacement; needs ``pk.Memory(swap=...)``; docs/memory.md).
         """
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
@@ -942,6 +947,13 @@ class Kernel:
     def memory_stats(self) -> MemoryStats:
         """Kernel-wide memory counters (kernels with ``memory=``)."""
         return memory_stats(self)
+
+    def fault_rate(self) -> list:
+        """Page faults (minor and major) per interval of simulated time,
+        from 0 to the last fault: a list of :class:`~pykernel.FaultSample`
+        (kernels with ``memory=``; the width is ``Memory.fault_interval``,
+        doubled as often as needed to keep at most 4,096 intervals)."""
+        return fault_rate(self)
 
     def tlb_stats(self, cpu: int = 0) -> TlbStats:
         """CPU ``cpu``'s TLB counters (kernels with ``memory=``)."""

@@ -16,18 +16,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
 
 __all__ = ["Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "TlbStats", "Region",
-           "Fault", "PageEntry", "PAGE_SIZE"]
+           "Fault", "PageEntry", "FaultSample", "PAGE_SIZE"]
 
 PAGE_SIZE = 4096
 FORMATS = {"x86_64": lib.PK_MMU_X86_64, "x86_64_5level": lib.PK_MMU_X86_64_5,
            "sv39": lib.PK_MMU_SV39, "sv48": lib.PK_MMU_SV48}
 LEVELS = {"x86_64": 4, "x86_64_5level": 5, "sv39": 3, "sv48": 4}
 VA_BITS = {"x86_64": 48, "x86_64_5level": 57, "sv39": 39, "sv48": 48}
-REPLACEMENT = ("fifo", "lru", "clock", "random", "opt", "active-inactive")
+REPLACEMENT = {"fifo": lib.PK_REPL_FIFO, "lru": lib.PK_REPL_LRU, "clock": lib.PK_REPL_CLOCK,
+               "random": lib.PK_REPL_RANDOM, "opt": lib.PK_REPL_OPT,
+               "active-inactive": lib.PK_REPL_TWO_LIST}
 _PROT = {"r": lib.PK_PROT_READ, "w": lib.PK_PROT_WRITE, "x": lib.PK_PROT_EXEC}
 FAULT_KINDS = {lib.PK_FAULT_NONE: None, lib.PK_FAULT_UNMAPPED: "unmapped",
                lib.PK_FAULT_WRITE: "write to read-only", lib.PK_FAULT_SUPERVISOR: "supervisor page",
-               lib.PK_FAULT_NO_FRAME: "no frame"}
+               lib.PK_FAULT_NO_FRAME: "no frame", lib.PK_FAULT_OOM_KILLED: "out of memory"}
 # (name, bit) of each format's PTE, from REFERENCE.md ("Page tables")
 PTE_BITS = {
     "x86_64": (("present", 0), ("writable", 1), ("user", 2), ("pwt", 3), ("pcd", 4),
@@ -73,34 +75,86 @@ def prot_str(bits: int) -> str:
 
 @dataclass(frozen=True)
 class Memory:
-    """Physical memory of the simulated machine.
+    """Physical memory of the simulated machine, and its swap device.
 
     ``frames``: physical frames of 4 KiB (default 2^18 = 1 GiB). Frames are
     handed out on demand and their contents exist only once written, so a
     large machine costs host memory only for what is used.
-    ``replacement`` names the page-replacement policy ("fifo", "lru",
-    "clock", "random", "opt", "active-inactive"); ``swap`` is the swap
-    device's capacity in pages and ``swap_latency`` its latency in ns.
-    Replacement and swap are not implemented yet: ``swap`` must be 0, and
-    a process that needs a frame when none is free is killed ("out of
-    memory").
+
+    ``swap``: the swap device's capacity in pages (0: no swap, the
+    default); ``swap_latency``: ns a major fault blocks the faulting thread
+    (default 100,000 ns, an assumption of the order of an SSD read).
+    With swap, a fault that finds no free frame sends a page to swap
+    (global replacement), and so does an allocation that leaves fewer than
+    ``low_watermark`` frames free, until ``high_watermark`` are free
+    (defaults: frames // 256 and frames // 128, Linux's "low" and "high"
+    idea without its "min"). ``replacement`` picks the page: "fifo",
+    "lru" (exact), "clock" (second chance, the default), "random"
+    (seeded), "opt" (Belady, from the scripts' future) or
+    "active-inactive" (Linux-like two lists); docs/memory.md gives the
+    rules. When no frame can be freed, the out-of-memory rule kills the
+    process with the largest resident + swapped + page-table pages.
+
+    ``track``: record every page's last use (one store per access), which
+    ``p.aspace.working_set(window)`` needs; "lru" always tracks; "opt"
+    cannot (it keeps its distances there). ``fault_interval``: ns per
+    bucket of :meth:`pykernel.Kernel.fault_rate` (default 1 ms; the
+    buckets widen as the run grows, see docs/memory.md).
     """
 
     frames: int = 1 << 18
     replacement: str = "clock"
     swap: int = 0
     swap_latency: int = 100_000
+    low_watermark: int | None = None
+    high_watermark: int | None = None
+    track: bool = False
+    fault_interval: int = 1_000_000
 
     def __post_init__(self):
         _int("Memory frames", self.frames, 1, 0xFFFFFFFE)
         if self.replacement not in REPLACEMENT:
             raise ValueError(f"Memory replacement must be one of {', '.join(REPLACEMENT)}, "
                              f"not {self.replacement!r}")
-        _int("Memory swap", self.swap, 0, 1 << 40)
-        _int("Memory swap_latency", self.swap_latency, 0, 1 << 62)
-        if self.swap:
-            raise NotImplementedError("swap (Memory(swap=...)) and page replacement are not "
-                                      "implemented yet")
+        _int("Memory swap", self.swap, 0, 0xFFFFFFFE)
+        _int("Memory swap_latency", self.swap_latency, 0, (1 << 62) - 1)
+        if not isinstance(self.track, bool):
+            raise TypeError(f"Memory track must be a bool, not {type(self.track).__name__}")
+        if self.track and self.replacement == "opt":
+            raise ValueError('Memory track=True cannot be combined with replacement="opt"')
+        _int("Memory fault_interval", self.fault_interval, 1, (1 << 62) - 1)
+        low, high = self.watermarks
+        if not 0 <= low <= high <= self.frames:
+            raise ValueError(f"Memory watermarks must satisfy 0 <= low <= high <= frames, "
+                             f"got low={low}, high={high}")
+
+    @property
+    def watermarks(self) -> tuple[int, int]:
+        """(low, high): free frames below which global reclaim starts, and
+        up to which it goes."""
+        low = self.frames // 256 if self.low_watermark is None else \
+            _int("Memory low_watermark", self.low_watermark, 0, self.frames)
+        high = max(low, self.frames // 128) if self.high_watermark is None else \
+            _int("Memory high_watermark", self.high_watermark, 0, self.frames)
+        return low, high
+
+    def _configure(self, m) -> None:
+        """Fill a pk_mem_config."""
+        m.frames, m.replacement = self.frames, REPLACEMENT[self.replacement]
+        m.track = self.track or self.replacement == "lru"
+        m.swap, m.swap_latency = self.swap, self.swap_latency
+        m.low, m.high = self.watermarks
+        m.fault_interval = self.fault_interval
+
+
+def rss_limit_arg(memory: Memory | None, limit) -> int:
+    """Validate spawn's rss_limit against the kernel's memory."""
+    if memory is None:
+        raise BadState("rss_limit needs a kernel with memory=pk.Memory(...)")
+    limit = _int("rss_limit", limit, 1, 1 << 62)
+    if not memory.swap:
+        raise BadState("rss_limit needs a swap device to send pages to: pk.Memory(swap=...)")
+    return limit
 
 
 @dataclass(frozen=True)
@@ -160,7 +214,9 @@ class AddressSpaceStats:
     ``protection_faults`` accesses refused (fatal to the process);
     ``rss`` resident user pages; ``page_table_pages`` its page-table
     pages; ``walks`` page walks (every access that missed the TLB, and
-    the retry after a fault)."""
+    the retry after a fault); ``swapped`` its pages now in swap,
+    ``swap_ins`` and ``swap_outs`` its pages read from and written to
+    swap; ``rss_limit`` (0: none)."""
 
     touches: int
     walks: int
@@ -171,6 +227,10 @@ class AddressSpaceStats:
     cow_breaks: int
     rss: int
     page_table_pages: int
+    swapped: int = 0
+    swap_ins: int = 0
+    swap_outs: int = 0
+    rss_limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -179,7 +239,10 @@ class MemoryStats:
     ``used_high`` the highest frame ever used, ``page_table_pages`` in
     use, ``data_pages`` frames whose contents exist in host memory,
     ``address_spaces`` of live processes, ``ipis`` TLB-shootdown
-    interrupts sent."""
+    interrupts sent; ``swap`` pages of swap and ``swap_used``;
+    ``swap_ins`` / ``swap_outs`` pages read / written; ``evictions`` pages
+    taken from processes; ``reclaims`` global reclaim passes (no free
+    frame, or below the low watermark); ``oom_kills``."""
 
     frames: int
     free: int
@@ -188,6 +251,13 @@ class MemoryStats:
     data_pages: int
     address_spaces: int
     ipis: int = 0
+    swap: int = 0
+    swap_used: int = 0
+    swap_ins: int = 0
+    swap_outs: int = 0
+    evictions: int = 0
+    reclaims: int = 0
+    oom_kills: int = 0
 
 
 @dataclass(frozen=True)
@@ -225,11 +295,31 @@ class Region:
 
 @dataclass(frozen=True)
 class Fault:
-    """The fault that killed a process: ``kind`` ("unmapped", "write to
-    read-only", "supervisor page", "no frame") and the address."""
+    """Why a process died of memory: ``kind`` ("unmapped", "write to
+    read-only", "supervisor page", "out of memory") and the address. For
+    "out of memory", the out-of-memory rule chose it: ``trigger`` is the
+    pid whose fault found no frame (``address`` is in that process),
+    ``badness`` its score (resident + swapped + page-table pages, the
+    largest of all processes)."""
 
     kind: str
     address: int
+    trigger: int | None = None
+    badness: int | None = None
+
+
+@dataclass(frozen=True)
+class FaultSample:
+    """Faults (minor and major) in [start, end) ns, and their rate."""
+
+    start: int
+    end: int
+    faults: int
+
+    @property
+    def per_second(self) -> float:
+        """Faults per simulated second in this interval."""
+        return self.faults * 1e9 / (self.end - self.start)
 
 
 @dataclass(frozen=True)
@@ -265,7 +355,19 @@ class AddressSpace:
         check(lib.pk_as_stats_get(self._k._kp, self.pid, s), "address-space stats")
         return AddressSpaceStats(s.touches, s.walks, s.page_faults, s.minor_faults,
                                  s.major_faults, s.protection_faults, s.cow_breaks, s.rss,
-                                 s.pt_pages)
+                                 s.pt_pages, s.swapped, s.swap_ins, s.swap_outs, s.rss_limit)
+
+    def working_set(self, window: int) -> int:
+        """Resident pages used within the last ``window`` ns (Denning's
+        working set, W(t, window), counting resident pages only). Needs
+        ``pk.Memory(track=True)`` or "lru"."""
+        window = _int("working_set window", window, 0, (1 << 62) - 1)
+        out = ffi.new("uint64_t *")
+        s = lib.pk_as_working_set(self._k._kp, self.pid, window, out)
+        if s == lib.PK_ERR_NOT_SUPPORTED:
+            raise BadState("working sets need page uses recorded: pk.Memory(track=True)")
+        check(s, "working set")
+        return out[0]
 
     @property
     def rss(self) -> int:
@@ -287,6 +389,8 @@ class AddressSpace:
         """The fault that killed the process, or None."""
         f = ffi.new("pk_fault_info *")
         check(lib.pk_as_fault_get(self._k._kp, self.pid, f), "fault")
+        if f.kind == lib.PK_FAULT_OOM_KILLED:
+            return Fault(FAULT_KINDS[f.kind], f.va, f.trigger, f.badness)
         return None if f.kind == lib.PK_FAULT_NONE else Fault(FAULT_KINDS[f.kind], f.va)
 
     def _va(self, va) -> int:
@@ -365,7 +469,18 @@ def memory_stats(kernel: "Kernel") -> MemoryStats:
     if lib.pk_mem_stats_get(kernel._kp, s) == lib.PK_ERR_NOT_SUPPORTED:
         raise BadState("this kernel has no virtual memory: pk.Kernel(memory=pk.Memory(...))")
     return MemoryStats(s.frames, s.free, s.used_high, s.pt_pages, s.data_pages, s.address_spaces,
-                       s.ipis)
+                       s.ipis, s.swap, s.swap_used, s.swap_ins, s.swap_outs, s.evictions,
+                       s.reclaims, s.oom_kills)
+
+
+def fault_rate(kernel: "Kernel") -> list[FaultSample]:
+    """Faults per interval from time 0 to the last fault."""
+    n, w = ffi.new("uint32_t *"), ffi.new("uint64_t *")
+    if lib.pk_mem_fault_series(kernel._kp, ffi.NULL, 0, n, w) == lib.PK_ERR_NOT_SUPPORTED:
+        raise BadState("this kernel has no virtual memory: pk.Kernel(memory=pk.Memory(...))")
+    buf = ffi.new("uint32_t[]", max(n[0], 1))
+    check(lib.pk_mem_fault_series(kernel._kp, buf, n[0], n, w), "fault series")
+    return [FaultSample(i * w[0], (i + 1) * w[0], buf[i]) for i in range(n[0])]
 
 
 def tlb_stats(kernel: "Kernel", cpu: int) -> TlbStats:
