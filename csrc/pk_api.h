@@ -132,7 +132,14 @@ typedef struct pk_op {
                               then ARG(b = length)                         */
 #define PK_OP_UNMAP    16  /* b = address; then ARG(b = length)            */
 #define PK_OP_PROTECT  17  /* b = address, a = PK_PROT_*; then ARG(b = length) */
-#define PK_OP_LAST     17
+#define PK_OP_FORK     18  /* a child process with a copy-on-write copy of the
+                              address space; the child runs from the next
+                              instruction, the parent goes on at index a
+                              (the child's block ends with an EXIT at a-1;
+                              a = the next index: no block, both go on) */
+#define PK_OP_EXEC     19  /* replace the image by script program a        */
+#define PK_OP_BRK      20  /* set the heap's end (program break) to b      */
+#define PK_OP_LAST     20
 #define PK_PAT_SEQ     0
 #define PK_PAT_RANDOM  1
 
@@ -385,6 +392,8 @@ typedef struct pk_policy_failure {
 #define PK_MAP_SUPERVISOR 1 /* pages without the user bit                  */
 #define PK_MAP_POPULATE   2 /* allocate every page when mapping            */
 #define PK_MAP_GLOBAL     4 /* pages with the global bit (survive flushes) */
+#define PK_MAP_SHARED     8 /* shared with children after fork, not copied   */
+#define PK_HEAP_BASE 0x10000000ull  /* where the heap (brk) starts          */
 
 #define PK_FAULT_NONE       0
 #define PK_FAULT_UNMAPPED   1  /* no region at the address (or not canonical) */
@@ -410,6 +419,8 @@ typedef struct pk_mem_config {
     uint64_t low, high;        /* watermarks: below low free frames, reclaim
                                   up to high (0 <= low <= high <= frames)    */
     uint64_t fault_interval;   /* ns per bucket of the fault series (> 0)   */
+    uint64_t stack;            /* bytes of stack region below the top of the
+                                  user half, page multiple; 0: none        */
 } pk_mem_config;
 
 typedef struct pk_mmu_config {
@@ -441,6 +452,8 @@ typedef struct pk_as_stats {   /* one address space                         */
     uint64_t swapped;          /* its pages now in swap                     */
     uint64_t swap_ins, swap_outs;
     uint64_t rss_limit;        /* resident pages allowed; 0: no limit       */
+    uint64_t brk;              /* program break (heap end); PK_HEAP_BASE: empty */
+    uint64_t forks;            /* children it forked                        */
 } pk_as_stats;
 
 typedef struct pk_mem_stats {  /* the whole kernel                          */
@@ -456,6 +469,8 @@ typedef struct pk_mem_stats {  /* the whole kernel                          */
     uint64_t reclaims;         /* global reclaim passes (below the low watermark
                                   or no free frame)                          */
     uint64_t oom_kills;
+    uint64_t shared_frames;    /* frames mapped more than once              */
+    uint64_t stack;            /* stack region size in bytes (Memory.stack) */
 } pk_mem_stats;
 
 typedef struct pk_region_info {

@@ -34,6 +34,7 @@ uint32_t pk_as_create(pk_kernel *k, uint32_t pid) {
     memset(&m->as[id], 0, sizeof(pk_as));
     m->as[id].pid = pid;
     m->as[id].alive = 1;
+    m->as[id].st.brk = PK_HEAP_BASE;
     m->live_as++;
     return id;
 }
@@ -212,7 +213,7 @@ static int range_check(pk_kernel *k, uint64_t va, uint64_t len) {
 int pk_as_map(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot, uint32_t flags) {
     int s = range_check(k, va, len);
     if (s) return s;
-    if (!(prot & PK_PROT_READ) || prot > 7 || flags > 7) return PK_ERR_INVALID_ARGS;
+    if (!(prot & PK_PROT_READ) || prot > 7 || flags > 15) return PK_ERR_INVALID_ARGS;
     s = pk_as_unmap(k, as, va, len);
     if (s) return s;
     uint32_t i = 0;
@@ -279,9 +280,19 @@ static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
                  uint64_t *cost, uint32_t *reason, bool may_block) {
     const pk_ptfmt *f = k->mem->fmt;
     const pk_region *r = pk_as_region(as, va);
+    const pk_region *st = &k->mem->stack;
+    if (!r && va >= st->start && va < st->end) r = st;          /* the stack region */
     if (!r) return fatal(k, as, PK_FAULT_UNMAPPED, va, reason);
     if (write && !(r->prot & PK_PROT_WRITE)) return fatal(k, as, PK_FAULT_WRITE, va, reason);
     if (r->flags & PK_MAP_SUPERVISOR) return fatal(k, as, PK_FAULT_SUPERVISOR, va, reason);
+    if (e && (*e & f->valid) && (*e & f->soft)) {   /* copy on write */
+        while (pk_cow_break(k, as, r, va, e, cost)) {
+            pk_as *victim = pk_oom_kill(k, as, va);
+            if (!victim) return fatal(k, as, PK_FAULT_NO_FRAME, va, reason);
+            if (victim == as) { *reason = PK_KILL_OOM; return PK_ACC_KILL; }
+        }
+        return PK_ACC_OK;
+    }
     if (e && (*e & f->valid)) {                  /* present: a write the PTE lacks */
         *e |= f->write;
         return PK_ACC_OK;

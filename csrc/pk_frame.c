@@ -88,6 +88,8 @@ int pk_mem_init(pk_kernel *k, const pk_mem_config *mc, const pk_mmu_config *u) {
     if (mc->swap > 0xfffffffeull || mc->swap_latency > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (mc->low > mc->high || mc->high > mc->frames) return PK_ERR_OUT_OF_RANGE;
     if (mc->fault_interval == 0 || mc->fault_interval > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    if ((mc->stack & (PK_PAGE_SIZE - 1)) || mc->stack > (1ull << (fmt->va_bits - 2)))
+        return PK_ERR_OUT_OF_RANGE;
     if (u->tlb_entries > 65536 || u->asid > 1 || u->tlb_random > 1) return PK_ERR_OUT_OF_RANGE;
     if (u->tlb_entries) {
         if (!u->tlb_ways || u->tlb_entries % u->tlb_ways) return PK_ERR_INVALID_ARGS;
@@ -101,6 +103,9 @@ int pk_mem_init(pk_kernel *k, const pk_mem_config *mc, const pk_mmu_config *u) {
     m->fmt = fmt;
     m->nfree = mc->frames;
     m->nas = 1;                    /* id 0: "no address space" */
+    m->k = k;
+    uint64_t top = 1ull << (fmt->va_bits - 1);
+    m->stack = (pk_region){ top - mc->stack, top, PK_PROT_READ | PK_PROT_WRITE, 0 };
     m->width = mc->fault_interval;
     k->mem = m;
     int s = pk_tlbs_init(k);

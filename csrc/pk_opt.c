@@ -55,7 +55,8 @@ static void replay(opt_scan *s, const pk_prog *p, const pk_regs *r, uint64_t pc,
         case PK_OP_TOUCH: seen(s, op->b); break;
         case PK_OP_TOUCH_RANGE: range_from(s, op, first); pc += 2; break;
         case PK_OP_MAP: case PK_OP_UNMAP: case PK_OP_PROTECT: pc++; break;
-        case PK_OP_EXIT: return;
+        case PK_OP_EXIT: case PK_OP_EXEC: return;
+        case PK_OP_FORK: pc = op->a; break;            /* the parent's way */
         case PK_OP_LOOP:
             if (op->b == 0) pc = (uint64_t)op->a + 1;
             else if (depth < PK_LOOP_DEPTH) loops[depth++] = op->b;

@@ -112,9 +112,18 @@ static bool young_clear(pk_kernel *k, uint32_t f) {
 /* ---- victims --------------------------------------------------------------- */
 
 /* Is f a candidate (of as, or any page if as is NULL)?  Shared frames
- * (ref > 1) stay: without reverse maps only a sole mapping can go. */
-static inline bool candidate(pk_mem *m, uint32_t f, const pk_as *as) {
-    return (!as || &m->as[fr(m, f)->owner] == as) && fr(m, f)->ref == 1;
+ * (ref > 1) stay: without reverse maps only a sole mapping can go; a
+ * frame shared by fork whose sharers have gone is one again if its owner
+ * still maps it (checked by a walk, once). */
+static bool candidate(pk_mem *m, uint32_t f, const pk_as *as) {
+    pk_frame *x = fr(m, f);
+    if ((as && &m->as[x->owner] != as) || x->ref != 1) return false;
+    if (!(x->flags & PK_FR_SHARED)) return true;
+    pk_as *o = &m->as[x->owner];
+    uint64_t *e = o->alive && o->root ? pk_pt_walk(m->k, o, x->va, false, NULL) : NULL;
+    if (!e || !(*e & m->fmt->valid) || pk_pte_frame(m->fmt, *e) != f) return false;
+    x->flags &= ~PK_FR_SHARED;
+    return true;
 }
 
 /* The first candidate from f on along list order (0: none). */

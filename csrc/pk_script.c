@@ -43,6 +43,25 @@ static int task_check(const pk_op *ops, uint32_t n, pk_task *task) {
     return PK_OK;
 }
 
+/* Check fork / exec / brk op ops[i] (exec: program a must be a script
+ * of k that is not a periodic task). */
+static int image_op_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t i) {
+    const pk_op *op = &ops[i];
+    switch (op->code) {
+    case PK_OP_FORK:
+        if (op->b || op->a <= i || op->a > n) return PK_ERR_INVALID_ARGS;
+        if (op->a > i + 1 && ops[op->a - 1].code != PK_OP_EXIT) return PK_ERR_INVALID_ARGS;
+        return PK_OK;
+    case PK_OP_EXEC:
+        if (op->b || op->a >= k->nprogs || k->progs[op->a].kind != PK_BODY_SCRIPT
+            || k->progs[op->a].task.period) return PK_ERR_INVALID_ARGS;
+        return PK_OK;
+    default:
+        if (op->a || (op->b & (PK_PAGE_SIZE - 1))) return PK_ERR_INVALID_ARGS;
+        return op->b < PK_HEAP_BASE || op->b >= (1ull << 56) ? PK_ERR_OUT_OF_RANGE : PK_OK;
+    }
+}
+
 /* Check memory op ops[i] and its ARG words; *args = how many follow it. */
 static int vm_op_check(const pk_op *ops, uint32_t n, uint32_t i, uint32_t *args) {
     const pk_op *op = &ops[i];
@@ -56,7 +75,7 @@ static int vm_op_check(const pk_op *ops, uint32_t n, uint32_t i, uint32_t *args)
         if (op->a > PK_PAT_RANDOM || ops[i + 1].a || ops[i + 2].a > 65536) return PK_ERR_INVALID_ARGS;
         if (ops[i + 1].b == 0 || ops[i + 2].b == 0) return PK_ERR_INVALID_ARGS;
         return ops[i + 1].b > PK_MAX_TIME || ops[i + 2].b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
-    case PK_OP_MAP: return (op->a & ~0x7ffu) || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
+    case PK_OP_MAP: return (op->a & ~0xfffu) || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
     case PK_OP_PROTECT: return op->a > 7 || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
     default: return op->a || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
     }
@@ -67,8 +86,8 @@ static int vm_op_check(const pk_op *ops, uint32_t n, uint32_t i, uint32_t *args)
  * only at the start and job instructions only after one.  Also computes
  * the total CPU time the script asks for (loops multiplied), or
  * PK_NO_BURST if it does not fit in PK_MAX_TIME, and the declaration. */
-static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out, pk_task *task,
-                        uint32_t *vm) {
+static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64_t *burst_out,
+                        pk_task *task, uint32_t *vm) {
     uint32_t stack[PK_LOOP_DEPTH];
     uint64_t sum[PK_LOOP_DEPTH + 1];
     uint32_t depth = 0;
@@ -103,6 +122,10 @@ static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out, pk_ta
             *vm = 1;
             break;
         }
+        case PK_OP_FORK: case PK_OP_EXEC: case PK_OP_BRK:
+            if ((s = image_op_check(k, ops, n, i))) return s;
+            *vm = 1;
+            break;
         case PK_OP_EXIT:
             if ((int64_t)op->b < INT32_MIN || (int64_t)op->b > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
             break;
@@ -152,7 +175,7 @@ int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *pr
     uint64_t burst;
     pk_task task;
     uint32_t vm = 0;
-    int s = script_check(ops, n, &burst, &task, &vm);
+    int s = script_check(k, ops, n, &burst, &task, &vm);
     if (s) return s;
     pk_op *copy = NULL;
     if (n) {
@@ -220,8 +243,9 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
             break;
         case PK_OP_JOB_END: pk_job_end(k, r, t->tid); continue;
         case PK_OP_TOUCH: case PK_OP_TOUCH_RANGE: case PK_OP_MAP: case PK_OP_UNMAP:
-        case PK_OP_PROTECT:
+        case PK_OP_PROTECT: case PK_OP_FORK: case PK_OP_EXEC: case PK_OP_BRK:
             act = pk_vm_script_op(k, c, t, op, &pc, arg);
+            if (act == PK_VM_NEW_IMAGE) { pc = 0; act = PK_ACT_AGAIN; break; }   /* exec */
             if (act < 0) { act = PK_ACT_AGAIN; continue; }
             break;
         default:                      /* unreachable: validated at load */

@@ -156,6 +156,29 @@ static int map_op(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint64_t 
     return PK_ACT_KILL;
 }
 
+/* fork (the parent goes on after the child's block; a fork that fails
+ * for want of memory creates no child), exec (the program is replaced:
+ * PK_VM_NEW_IMAGE), brk (a break that would overlap a mapping stays). */
+static int image_op(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_as *as, const pk_op *op,
+                    uint64_t at, uint64_t *pc, uint64_t *arg) {
+    uint64_t ipis = 0;
+    switch (op->code) {
+    case PK_OP_FORK:
+        *pc = op->a;
+        if (pk_vm_fork(k, c, t, at + 1, &ipis) == PK_OK && ipis && k->cfg.costs.ipi_ns) {
+            c->regs.x[PK_REG_REM] = ipis * k->cfg.costs.ipi_ns;
+            return PK_ACT_RUN;
+        }
+        return -1;
+    case PK_OP_EXEC:
+        pk_vm_exec(k, c, t, op->a);
+        return PK_VM_NEW_IMAGE;
+    default:
+        if (pk_as_brk(k, as, op->b) == PK_ERR_NO_MEMORY) { *arg = PK_KILL_OOM; return PK_ACT_KILL; }
+        return -1;
+    }
+}
+
 /* Run memory op ops[*pc - 1] for thread t on c.  Returns an action
  * (PK_ACT_RUN with x[REM] set, PK_ACT_KILL with *arg = reason), or -1:
  * done in zero time, go on at *pc. */
@@ -182,6 +205,8 @@ int pk_vm_script_op(pk_kernel *k, pk_cpu *c, pk_thread *t, const pk_op *op, uint
     }
     case PK_OP_TOUCH_RANGE:
         return touch_range(k, c, as, op, at, pc, arg);
+    case PK_OP_FORK: case PK_OP_EXEC: case PK_OP_BRK:
+        return image_op(k, c, t, as, op, at, pc, arg);
     default:
         *pc = at + 2;
         return map_op(k, c, as, op, arg);
@@ -202,7 +227,7 @@ int pk_vm_map(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t pr
     pk_as *as = live_as(k, pid, &s);
     if (!as) return s;
     if (k->in_hook) return PK_ERR_BAD_STATE;
-    if (prot > 0xff || flags > 7) return PK_ERR_INVALID_ARGS;
+    if (prot > 0xff || flags > 15) return PK_ERR_INVALID_ARGS;
     uint64_t ipis;
     return vm_change(k, as, PK_OP_MAP, va, len, prot | flags << 8, -1, &ipis);
 }
@@ -258,7 +283,9 @@ int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out) {
     const pk_mem *m = k->mem;
     *out = (pk_mem_stats){ m->mcfg.frames, m->nfree, m->hw, m->pt_pages, m->data_pages,
                            m->live_as, m->ipis, m->mcfg.swap, m->swap_used, m->swap_ins,
-                           m->swap_outs, m->evictions, m->reclaims, m->oom_kills };
+                           m->swap_outs, m->evictions, m->reclaims, m->oom_kills, 0,
+                           m->mcfg.stack };
+    for (uint32_t f = 1; f <= m->hw; f++) out->shared_frames += m->frames[f].ref > 1;
     return PK_OK;
 }
 

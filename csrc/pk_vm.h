@@ -52,6 +52,7 @@ typedef struct pk_frame {
 
 #define PK_FR_LISTED 1          /* on a replacement list (a resident user page) */
 #define PK_FR_ACTIVE 2          /* two-list policy: on the active list        */
+#define PK_FR_SHARED 4          /* shared by fork: its owner may not map it   */
 
 /* ---- address spaces (pk_aspace.c) ----------------------------------------- */
 typedef struct pk_region {
@@ -79,6 +80,7 @@ typedef struct pk_as {
 
 /* ---- the memory system of a kernel ----------------------------------------- */
 typedef struct pk_mem {
+    struct pk_kernel *k;        /* the kernel it belongs to                   */
     pk_mem_config mcfg;
     pk_mmu_config mmu;
     const pk_ptfmt *fmt;
@@ -112,6 +114,7 @@ typedef struct pk_mem {
     uint32_t *series;
     uint32_t nseries;
     uint64_t width;
+    pk_region stack;            /* every process's stack region (Memory.stack) */
 } pk_mem;
 
 /* frames */
@@ -154,6 +157,14 @@ uint64_t pk_leaf_entry(const pk_ptfmt *f, uint32_t frame, uint32_t prot, uint32_
 /* drop the page of leaf e (present or swapped) from as; e becomes 0 */
 void pk_leaf_drop(struct pk_kernel *k, pk_as *as, uint64_t *e);
 
+/* fork, copy-on-write, exec, brk (pk_fork.c) */
+int  pk_vm_fork(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, uint64_t child_pc,
+                uint64_t *ipis);
+int  pk_cow_break(struct pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uint64_t *e,
+                  uint64_t *cost);
+void pk_vm_exec(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, uint32_t prog);
+int  pk_as_brk(struct pk_kernel *k, pk_as *as, uint64_t end);
+
 /* replacement (pk_reclaim.c) */
 void pk_repl_link(struct pk_kernel *k, uint32_t f);     /* a new resident user page */
 void pk_repl_unlink(struct pk_kernel *k, uint32_t f);   /* it leaves memory        */
@@ -181,6 +192,7 @@ static inline bool pk_pte_swapped(const pk_ptfmt *f, uint64_t e) {
 void pk_vm_spawn(struct pk_kernel *k, uint32_t pid0, uint32_t count);  /* after reserve */
 void pk_vm_proc_exit(struct pk_kernel *k, uint32_t pid);
 uint64_t pk_vm_switch(struct pk_kernel *k, struct pk_cpu *c, const pk_thread *next);
+#define PK_VM_NEW_IMAGE (-2)    /* pk_vm_script_op: exec replaced the program */
 int  pk_vm_script_op(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, const pk_op *op,
                      uint64_t *pc, uint64_t *arg);
 #endif

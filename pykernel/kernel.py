@@ -542,7 +542,7 @@ class Kernel:
         out = ffi.new("uint32_t *")
         if program.kind == "script":
             n = program.instructions
-            ops = ffi.from_buffer("pk_op[]", program._code) if n else ffi.NULL
+            ops = ffi.from_buffer("pk_op[]", program._linked_code(self._load)) if n else ffi.NULL
             check(lib.pk_prog_load_script(self._kp, ops, n, out), f"load program {program.name!r}")
         else:
             check(lib.pk_prog_load_host(self._kp, out), f"load program {program.name!r}")

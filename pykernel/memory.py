@@ -95,6 +95,10 @@ class Memory:
     rules. When no frame can be freed, the out-of-memory rule kills the
     process with the largest resident + swapped + page-table pages.
 
+    ``stack``: bytes of every process's stack region, just below the top
+    of the user half (default 8 MiB, Linux's usual RLIMIT_STACK): always
+    there, demand-zero, read-write (``p.aspace.stack``).
+
     ``track``: record every page's last use (one store per access), which
     ``p.aspace.working_set(window)`` needs; "lru" always tracks; "opt"
     cannot (it keeps its distances there). ``fault_interval``: ns per
@@ -110,6 +114,7 @@ class Memory:
     high_watermark: int | None = None
     track: bool = False
     fault_interval: int = 1_000_000
+    stack: int = 8 << 20
 
     def __post_init__(self):
         _int("Memory frames", self.frames, 1, 0xFFFFFFFE)
@@ -123,6 +128,8 @@ class Memory:
         if self.track and self.replacement == "opt":
             raise ValueError('Memory track=True cannot be combined with replacement="opt"')
         _int("Memory fault_interval", self.fault_interval, 1, (1 << 62) - 1)
+        if _int("Memory stack", self.stack, 0, 1 << 37) % PAGE_SIZE:
+            raise ValueError(f"Memory stack must be a multiple of {PAGE_SIZE} bytes, got {self.stack}")
         low, high = self.watermarks
         if not 0 <= low <= high <= self.frames:
             raise ValueError(f"Memory watermarks must satisfy 0 <= low <= high <= frames, "
@@ -145,6 +152,7 @@ class Memory:
         m.swap, m.swap_latency = self.swap, self.swap_latency
         m.low, m.high = self.watermarks
         m.fault_interval = self.fault_interval
+        m.stack = self.stack
 
 
 def rss_limit_arg(memory: Memory | None, limit) -> int:
@@ -216,7 +224,9 @@ class AddressSpaceStats:
     pages; ``walks`` page walks (every access that missed the TLB, and
     the retry after a fault); ``swapped`` its pages now in swap,
     ``swap_ins`` and ``swap_outs`` its pages read from and written to
-    swap; ``rss_limit`` (0: none)."""
+    swap; ``rss_limit`` (0: none); ``brk`` the program break (the heap
+    is [0x1000_0000, brk)); ``forks`` children it forked; ``cow_breaks``
+    writes that copied a page shared by fork."""
 
     touches: int
     walks: int
@@ -231,6 +241,8 @@ class AddressSpaceStats:
     swap_ins: int = 0
     swap_outs: int = 0
     rss_limit: int = 0
+    brk: int = 0x1000_0000
+    forks: int = 0
 
 
 @dataclass(frozen=True)
@@ -242,7 +254,8 @@ class MemoryStats:
     interrupts sent; ``swap`` pages of swap and ``swap_used``;
     ``swap_ins`` / ``swap_outs`` pages read / written; ``evictions`` pages
     taken from processes; ``reclaims`` global reclaim passes (no free
-    frame, or below the low watermark); ``oom_kills``."""
+    frame, or below the low watermark); ``oom_kills``; ``shared_frames``
+    frames mapped by more than one page (fork, shared mappings)."""
 
     frames: int
     free: int
@@ -258,6 +271,7 @@ class MemoryStats:
     evictions: int = 0
     reclaims: int = 0
     oom_kills: int = 0
+    shared_frames: int = 0
 
 
 @dataclass(frozen=True)
@@ -355,7 +369,23 @@ class AddressSpace:
         check(lib.pk_as_stats_get(self._k._kp, self.pid, s), "address-space stats")
         return AddressSpaceStats(s.touches, s.walks, s.page_faults, s.minor_faults,
                                  s.major_faults, s.protection_faults, s.cow_breaks, s.rss,
-                                 s.pt_pages, s.swapped, s.swap_ins, s.swap_outs, s.rss_limit)
+                                 s.pt_pages, s.swapped, s.swap_ins, s.swap_outs, s.rss_limit,
+                                 s.brk, s.forks)
+
+    @property
+    def stack(self) -> Region | None:
+        """The stack region (the same in every process: ``Memory.stack``
+        bytes below the top of the user half), or None without one."""
+        size = self._k.memory.stack
+        top = 1 << (self._k.mmu.va_bits - 1)
+        return Region(top - size, top, "rw") if size else None
+
+    def set_fault_handler(self, handler) -> None:
+        """Not implemented yet: a page-fault handler written in Python, a
+        user-space pager like Linux's userfaultfd (layer 5 of
+        docs/memory.md)."""
+        raise NotImplementedError("fault handlers written in Python (a user-space pager) are not "
+                                  "implemented yet")
 
     def working_set(self, window: int) -> int:
         """Resident pages used within the last ``window`` ns (Denning's
@@ -455,11 +485,13 @@ def range_args(what: str, addr, length) -> tuple[int, int]:
     return addr, -(-length // PAGE_SIZE) * PAGE_SIZE
 
 
-def map_args(addr, length, prot, user, populate, global_=False) -> tuple[int, int, int, int]:
+def map_args(addr, length, prot, user, populate, global_=False,
+             shared=False) -> tuple[int, int, int, int]:
     """(addr, length, prot bits, flags) for a map."""
     addr, length = range_args("map", addr, length)
     flags = (0 if user else lib.PK_MAP_SUPERVISOR) | (lib.PK_MAP_POPULATE if populate else 0)
     flags |= lib.PK_MAP_GLOBAL if global_ else 0
+    flags |= lib.PK_MAP_SHARED if shared else 0
     return addr, length, prot_bits(prot), flags
 
 
@@ -470,7 +502,7 @@ def memory_stats(kernel: "Kernel") -> MemoryStats:
         raise BadState("this kernel has no virtual memory: pk.Kernel(memory=pk.Memory(...))")
     return MemoryStats(s.frames, s.free, s.used_high, s.pt_pages, s.data_pages, s.address_spaces,
                        s.ipis, s.swap, s.swap_used, s.swap_ins, s.swap_outs, s.evictions,
-                       s.reclaims, s.oom_kills)
+                       s.reclaims, s.oom_kills, s.shared_frames)
 
 
 def fault_rate(kernel: "Kernel") -> list[FaultSample]:

@@ -163,19 +163,22 @@ def touch_range(start: int, length: int, stride: int = 4096, pattern: str = "seq
 
 
 def map(addr: int, length: int, prot: str = "rw", user: bool = True,  # noqa: A001
-        populate: bool = False, global_: bool = False) -> Op:
+        populate: bool = False, global_: bool = False, shared: bool = False) -> Op:
     """Map anonymous, demand-zero memory at [addr, addr + length) (addr a
     multiple of 4096; length rounded up to whole pages) with protection
     ``prot`` ("r", "rw", "rx", "rwx"), replacing what was mapped there.
     ``user=False`` maps supervisor pages (the PTE's user bit clear: a
     user access faults); ``populate=True`` brings every page in now;
     ``global_=True`` sets the PTEs' global bit: their TLB entries match
-    every address space and survive flushes (kernel-like mappings)."""
+    every address space and survive flushes (kernel-like mappings).
+    ``shared=True``: the pages are shared with children after ``fork``
+    (both see each other's writes), not copied on write."""
     from .memory import map_args
-    for name, v in (("user", user), ("populate", populate), ("global_", global_)):
+    for name, v in (("user", user), ("populate", populate), ("global_", global_),
+                    ("shared", shared)):
         if not isinstance(v, bool):
             raise TypeError(f"map {name} must be a bool, not {type(v).__name__}")
-    return Op("map", map_args(addr, length, prot, user, populate, global_))
+    return Op("map", map_args(addr, length, prot, user, populate, global_, shared))
 
 
 def unmap(addr: int, length: int) -> Op:
@@ -190,16 +193,46 @@ def protect(addr: int, length: int, prot: str) -> Op:
     return Op("protect", (*range_args("protect", addr, length), prot_bits(prot)))
 
 
-def fork() -> Op:
-    """Not implemented yet (copy-on-write fork)."""
-    raise NotImplementedError("fork with copy-on-write is not implemented yet")
+def fork(child: Iterable[Op] | None = None) -> Op:
+    """Create a child process whose address space is a copy-on-write copy
+    of this one's (docs/memory.md): pages are shared until one side
+    writes. With ``child`` (a list of operations), the child runs those
+    and exits (code 0 unless they exit otherwise) while the parent goes
+    on after the fork, like ``if (fork() == 0) { ...; exit(0); }``;
+    without it, both go on with the next operation. The child has the
+    parent's registers (loop counters), scheduling parameters and
+    ``rss_limit``. Scripts only."""
+    if child is not None:
+        if isinstance(child, Op) or isinstance(child, (str, bytes)) or not hasattr(child, "__iter__"):
+            raise TypeError("fork child must be a list of operations, e.g. fork([touch(a, True)])")
+        child = tuple(child)
+        for item in child:
+            if not isinstance(item, Op):
+                raise TypeError(f"fork child items must be pk.op operations, not {type(item).__name__}")
+    return Op("fork", (child,))
 
 
 def exec(program) -> Op:  # noqa: A001 - mirrors the system call's name
-    """Not implemented yet (replace the process image)."""
-    raise NotImplementedError("exec is not implemented yet")
+    """Replace the process image: its address space is emptied (every
+    mapping and page goes) and its thread runs ``program`` (a script
+    that is not a periodic task) from the start, registers cleared."""
+    from .program import Program
+    if not isinstance(program, Program) or program.kind != "script" or program.task is not None:
+        raise TypeError("exec needs a pk.Program.script (not a Python body or periodic task)")
+    return Op("exec", (program,))
+
+
+HEAP_BASE = 0x1000_0000
 
 
 def brk(addr: int) -> Op:
-    """Not implemented yet (heap growth)."""
-    raise NotImplementedError("brk is not implemented yet")
+    """Set the program break: the heap is the region [HEAP_BASE, addr)
+    (HEAP_BASE = 0x1000_0000; ``addr`` rounded up to a page), demand-zero
+    and read-write. Growing it over another mapping fails (the break
+    stays, as Linux's brk returns the old break); shrinking frees the
+    pages above ``addr``."""
+    addr = _address("brk", addr)
+    addr = -(-addr // 4096) * 4096
+    if addr < HEAP_BASE:
+        raise ValueError(f"brk address must be >= HEAP_BASE ({HEAP_BASE:#x}), got {addr:#x}")
+    return Op("brk", (addr,))

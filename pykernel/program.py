@@ -20,9 +20,12 @@ MAX_LOOP_DEPTH = lib.PK_LOOP_DEPTH
 MAX_INSTRUCTIONS = 1 << 24
 
 
-def _compile(ops: Sequence[Op]) -> list[tuple[int, int, int]]:
-    """Flatten operations into pk_op triples (code, a, b)."""
+def _compile(ops: Sequence[Op], links: list | None = None) -> list[tuple[int, int, int]]:
+    """Flatten operations into pk_op triples (code, a, b). ``links``
+    receives (index, program) for each exec, whose program id is set when
+    the script is loaded into a kernel."""
     out: list[tuple[int, int, int]] = []
+    links = [] if links is None else links
 
     def emit(seq, depth):
         for op in seq:
@@ -41,6 +44,20 @@ def _compile(ops: Sequence[Op]) -> list[tuple[int, int, int]]:
                 out.append((lib.PK_OP_ENDLOOP, start, 0))
             elif op.name in _MEMORY:
                 out.extend(_memory_op(op))
+            elif op.name == "fork":
+                start = len(out)
+                out.append(None)                    # patched below
+                if op.args[0] is not None:
+                    emit(op.args[0], depth)
+                    out.append((_CODES["exit"], 0, 0))
+                    out[start] = (lib.PK_OP_FORK, len(out), 0)
+                else:                               # the child goes on like the parent
+                    out[start] = (lib.PK_OP_FORK, start + 1, 0)
+            elif op.name == "exec":
+                links.append((len(out), op.args[0]))
+                out.append((lib.PK_OP_EXEC, 0, 0))
+            elif op.name == "brk":
+                out.append((lib.PK_OP_BRK, 0, op.args[0]))
             elif op.name == "exit":
                 out.append((_CODES["exit"], 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
             elif op.name in _CODES:
@@ -55,6 +72,7 @@ def _compile(ops: Sequence[Op]) -> list[tuple[int, int, int]]:
 
 
 _MEMORY = ("touch", "touch_range", "map", "unmap", "protect")
+_LINKING: set = set()            # programs whose exec targets are being loaded
 
 
 def _memory_op(op: Op) -> list[tuple[int, int, int]]:
@@ -124,7 +142,7 @@ class Program:
     ``task`` is the :class:`PeriodicTask` of a periodic program, else None.
     """
 
-    __slots__ = ("name", "kind", "ops", "fn", "task", "_code", "__weakref__")
+    __slots__ = ("name", "kind", "ops", "fn", "task", "_code", "_links", "__weakref__")
 
     def __init__(self, name: str, kind: str, ops=(), fn=None, code=b"", task=None):
         if not isinstance(name, str):
@@ -135,6 +153,7 @@ class Program:
         self.fn = fn
         self.task = task
         self._code = code
+        self._links = ()
 
     @classmethod
     def script(cls, name: str, ops: Sequence[Op]) -> "Program":
@@ -148,9 +167,29 @@ class Program:
         if isinstance(ops, Op) or isinstance(ops, (str, bytes)) or not hasattr(ops, "__iter__"):
             raise TypeError("Program.script needs a list of pk.op operations, e.g. [pk.op.compute(10)]")
         ops = tuple(ops)
-        triples = _compile(ops)
+        links: list = []
+        triples = _compile(ops, links)
         code = b"".join(_OP.pack(*t) for t in triples)
-        return cls(name, "script", ops=ops, code=code)
+        prog = cls(name, "script", ops=ops, code=code)
+        prog._links = tuple(links)
+        return prog
+
+    def _linked_code(self, load: Callable[["Program"], int]) -> bytes:
+        """The compiled script with the ids (from ``load``, which loads a
+        program into a kernel) of the programs it execs."""
+        if not self._links:
+            return self._code
+        if id(self) in _LINKING:
+            raise ValueError(f"exec cycle through {self.name!r}: programs that exec each "
+                             f"other are not supported")
+        _LINKING.add(id(self))
+        try:
+            code = bytearray(self._code)
+            for index, target in self._links:
+                _OP.pack_into(code, index * _OP.size, lib.PK_OP_EXEC, load(target), 0)
+            return bytes(code)
+        finally:
+            _LINKING.discard(id(self))
 
     @classmethod
     def periodic(cls, name: str, period: int, wcet: int, deadline: int | None = None,
@@ -209,7 +248,7 @@ class Program:
         """Whether the script has memory operations (touch, map, ...),
         which need a kernel with ``memory=pk.Memory(...)``."""
         codes = {lib.PK_OP_TOUCH, lib.PK_OP_TOUCH_RANGE, lib.PK_OP_MAP, lib.PK_OP_UNMAP,
-                 lib.PK_OP_PROTECT}
+                 lib.PK_OP_PROTECT, lib.PK_OP_FORK, lib.PK_OP_EXEC, lib.PK_OP_BRK}
         return any(_OP.unpack_from(self._code, i)[0] in codes
                    for i in range(0, len(self._code), _OP.size))
 
