@@ -129,7 +129,8 @@ typedef struct pk_op {
                               1/65536 units, 0..65536; b = stride)        */
 #define PK_OP_ARG      14  /* an extra argument word of the op before it   */
 #define PK_OP_MAP      15  /* b = address, a = PK_PROT_* | PK_MAP_* << 8;
-                              then ARG(b = length)                         */
+                              then ARG(b = length, a = shared-memory object
+                              or 0: anonymous)                             */
 #define PK_OP_UNMAP    16  /* b = address; then ARG(b = length)            */
 #define PK_OP_PROTECT  17  /* b = address, a = PK_PROT_*; then ARG(b = length) */
 #define PK_OP_FORK     18  /* a child process with a copy-on-write copy of the
@@ -535,6 +536,13 @@ int pk_mem_fault_series(pk_kernel *k, uint32_t *out, uint32_t cap, uint32_t *cou
 int pk_vm_map(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot, uint32_t flags);
 int pk_vm_unmap(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len);
 int pk_vm_protect(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot);
+/* shared-memory objects of `pages` pages (ids from 1), closed by
+ * pk_shm_close (their mappings keep their pages); pk_vm_map_shm maps
+ * object id from its first page into process pid (see pk_vm_map) */
+int pk_shm_create(pk_kernel *k, uint64_t pages, uint32_t *id_out);
+int pk_shm_close(pk_kernel *k, uint32_t id);
+int pk_vm_map_shm(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot,
+                  uint32_t id);
 /* ctx.touch of the host thread tid waiting for its next operation: make
  * the access now, and say the operation that takes its time (*op_out =
  * PK_OP_COMPUTE, *arg_out = ns; or PK_OP_KILL, *arg_out = reason) */

@@ -98,12 +98,12 @@ static int regions_cut(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end) {
         if (r->end <= va || r->start >= end) continue;
         if (r->start < va && r->end > end) {          /* split in two */
             pk_region tail = *r;
-            tail.start = end;
+            pk_region_move_start(&tail, end);
             r->end = va;
             return region_insert(k, as, i + 1, tail);
         }
         if (r->start < va) { r->end = va; continue; }
-        if (r->end > end) { r->start = end; continue; }
+        if (r->end > end) { pk_region_move_start(r, end); continue; }
         memmove(r, r + 1, (as->nregions - i - 1) * sizeof(pk_region));
         as->nregions--;
         i--;
@@ -138,7 +138,8 @@ static int page_in(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uin
     int nomem = 0;
     uint64_t *e = pk_pt_walk(k, as, va, true, &nomem);
     if (!e) return PK_ERR_NO_MEMORY;
-    uint32_t fr = frame_for(k, as, va);
+    uint32_t fr = r->shm ? pk_shm_frame(k, r->shm, r->off + ((va - r->start) >> PK_PAGE_SHIFT))
+                         : frame_for(k, as, va);
     if (!fr) return PK_ERR_NO_MEMORY;
     const pk_ptfmt *f = k->mem->fmt;
     *major = pk_pte_swapped(f, *e);
@@ -154,7 +155,7 @@ static int page_in(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uin
     }
     *e = pk_leaf_entry(f, fr, r->prot, r->flags);
     if (*major) *e |= f->accessed;     /* in use once the thread wakes: not a victim yet */
-    pk_repl_link(k, fr);
+    if (!r->shm) pk_repl_link(k, fr);  /* an object's pages stay resident */
     as->st.rss++;
     as->st.page_faults++;
     pk_fault_count(k);
@@ -211,14 +212,24 @@ static int range_check(pk_kernel *k, uint64_t va, uint64_t len) {
 /* Map [va, va+len) with prot (must include READ) and flags, replacing
  * whatever was mapped there. */
 int pk_as_map(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot, uint32_t flags) {
+    return pk_as_map_object(k, as, va, len, prot, flags, 0);
+}
+
+/* The same, mapping shared-memory object shm (0: anonymous) from its
+ * first page: the region is shared across fork. */
+int pk_as_map_object(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,
+                     uint32_t flags, uint32_t shm) {
     int s = range_check(k, va, len);
     if (s) return s;
     if (!(prot & PK_PROT_READ) || prot > 7 || flags > 15) return PK_ERR_INVALID_ARGS;
+    if (shm && (shm >= k->mem->nshm || !k->mem->shm[shm].alive
+                || len >> PK_PAGE_SHIFT > k->mem->shm[shm].pages)) return PK_ERR_OUT_OF_RANGE;
+    if (shm) flags |= PK_MAP_SHARED;
     s = pk_as_unmap(k, as, va, len);
     if (s) return s;
     uint32_t i = 0;
     while (i < as->nregions && as->regions[i].start < va) i++;
-    s = region_insert(k, as, i, (pk_region){ va, va + len, prot, flags });
+    s = region_insert(k, as, i, (pk_region){ va, va + len, prot, flags, shm, 0, 0 });
     if (s || !(flags & PK_MAP_POPULATE)) return s;
     uint64_t cost = 0;
     bool major;
@@ -247,7 +258,7 @@ int pk_as_protect(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t p
         uint64_t cut = r->start < va && va < r->end ? va : r->start < end && end < r->end ? end : 0;
         if (!cut) continue;
         pk_region tail = *r;
-        tail.start = cut;
+        pk_region_move_start(&tail, cut);
         r->end = cut;
         if ((s = region_insert(k, as, i + 1, tail))) return s;
     }
@@ -298,6 +309,8 @@ static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
         return PK_ACC_OK;
     }
     if (e && pk_pte_swapped(f, *e) && !may_block) return PK_ACC_LATER;
+    if (r->shm && !k->mem->shm[r->shm].alive)      /* closed: untouched pages are gone */
+        return fatal(k, as, PK_FAULT_UNMAPPED, va, reason);
     bool major = false;
     while (page_in(k, as, r, va, cost, &major)) {
         pk_as *victim = pk_oom_kill(k, as, va);

@@ -119,6 +119,7 @@ void pk_mem_fini(pk_kernel *k) {
     if (!m) return;
     pk_tlbs_fini(k);
     pk_swap_fini(k);
+    pk_shm_fini(k);
     for (uint32_t i = 1; i < m->nas; i++)
         pk_free(k, m->as[i].regions, m->as[i].regions_cap * sizeof(pk_region));
     pk_free(k, m->as, m->as_cap * sizeof(pk_as));

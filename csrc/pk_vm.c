@@ -129,11 +129,11 @@ static int touch_range(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint
  * self (-1: the host); shoots down the TLB entries of changed pages.
  * Returns a status; *ipis = interrupts sent to other CPUs. */
 static int vm_change(pk_kernel *k, pk_as *as, uint32_t code, uint64_t va, uint64_t len,
-                     uint32_t a, int self, uint64_t *ipis) {
+                     uint32_t a, uint32_t obj, int self, uint64_t *ipis) {
     uint64_t before = as->changed;
     int s;
     switch (code) {
-    case PK_OP_MAP: s = pk_as_map(k, as, va, len, a & 0xff, a >> 8); break;
+    case PK_OP_MAP: s = pk_as_map_object(k, as, va, len, a & 0xff, a >> 8, obj); break;
     case PK_OP_UNMAP: s = pk_as_unmap(k, as, va, len); break;
     default: s = pk_as_protect(k, as, va, len, a); break;
     }
@@ -145,7 +145,7 @@ static int vm_change(pk_kernel *k, pk_as *as, uint32_t code, uint64_t va, uint64
  * the thread's CPU time (it waits for them); a failure kills it. */
 static int map_op(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint64_t *arg) {
     uint64_t ipis;
-    int s = vm_change(k, as, op->code, op->b, op[1].b, op->a, (int)c->id, &ipis);
+    int s = vm_change(k, as, op->code, op->b, op[1].b, op->a, op[1].a, (int)c->id, &ipis);
     if (!s && ipis && k->cfg.costs.ipi_ns) {
         c->regs.x[PK_REG_REM] = ipis * k->cfg.costs.ipi_ns;
         return PK_ACT_RUN;
@@ -229,7 +229,7 @@ int pk_vm_map(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t pr
     if (k->in_hook) return PK_ERR_BAD_STATE;
     if (prot > 0xff || flags > 15) return PK_ERR_INVALID_ARGS;
     uint64_t ipis;
-    return vm_change(k, as, PK_OP_MAP, va, len, prot | flags << 8, -1, &ipis);
+    return vm_change(k, as, PK_OP_MAP, va, len, prot | flags << 8, 0, -1, &ipis);
 }
 
 int pk_vm_unmap(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len) {
@@ -238,7 +238,7 @@ int pk_vm_unmap(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len) {
     if (!as) return s;
     if (k->in_hook) return PK_ERR_BAD_STATE;
     uint64_t ipis;
-    return vm_change(k, as, PK_OP_UNMAP, va, len, 0, -1, &ipis);
+    return vm_change(k, as, PK_OP_UNMAP, va, len, 0, 0, -1, &ipis);
 }
 
 int pk_vm_protect(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot) {
@@ -248,7 +248,7 @@ int pk_vm_protect(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_
     if (k->in_hook) return PK_ERR_BAD_STATE;
     if (prot > 0xff) return PK_ERR_INVALID_ARGS;
     uint64_t ipis;
-    return vm_change(k, as, PK_OP_PROTECT, va, len, prot, -1, &ipis);
+    return vm_change(k, as, PK_OP_PROTECT, va, len, prot, 0, -1, &ipis);
 }
 
 int pk_vm_touch_host(pk_kernel *k, uint32_t tid, uint64_t va, uint32_t write,

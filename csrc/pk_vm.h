@@ -59,7 +59,23 @@ typedef struct pk_region {
     uint64_t start, end;        /* [start, end), page-aligned                */
     uint32_t prot;              /* PK_PROT_* bits                             */
     uint32_t flags;             /* PK_MAP_* bits                              */
+    uint32_t shm;               /* shared-memory object mapped (pk_shm.c); 0: anonymous */
+    uint32_t pad;
+    uint64_t off;               /* its page mapped at start                   */
 } pk_region;
+
+/* Keep r's object offset right when its start moves to `start`. */
+static inline void pk_region_move_start(pk_region *r, uint64_t start) {
+    if (r->shm) r->off += (start - r->start) >> PK_PAGE_SHIFT;
+    r->start = start;
+}
+
+typedef struct pk_shm {         /* a shared-memory object                     */
+    uint64_t pages;
+    uint32_t *frames;           /* [pages]; 0: not yet touched                */
+    uint32_t alive;             /* 0 once closed (its mappings keep their pages) */
+    uint32_t pad;
+} pk_shm;
 
 typedef struct pk_as {
     uint32_t pid;
@@ -115,6 +131,8 @@ typedef struct pk_mem {
     uint32_t nseries;
     uint64_t width;
     pk_region stack;            /* every process's stack region (Memory.stack) */
+    pk_shm  *shm;               /* shared-memory objects, [0] unused          */
+    uint32_t nshm, shm_cap;
 } pk_mem;
 
 /* frames */
@@ -140,6 +158,8 @@ void pk_as_destroy(struct pk_kernel *k, pk_as *as);
 pk_as *pk_as_of(struct pk_kernel *k, uint32_t pid);           /* NULL: none */
 const pk_region *pk_as_region(const pk_as *as, uint64_t va);
 int  pk_as_map(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot, uint32_t flags);
+int  pk_as_map_object(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,
+                      uint32_t flags, uint32_t shm);
 int  pk_as_unmap(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len);
 int  pk_as_protect(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot);
 
@@ -156,6 +176,11 @@ uint64_t pk_leaf_entry(const pk_ptfmt *f, uint32_t frame, uint32_t prot, uint32_
 
 /* drop the page of leaf e (present or swapped) from as; e becomes 0 */
 void pk_leaf_drop(struct pk_kernel *k, pk_as *as, uint64_t *e);
+
+/* shared-memory objects (pk_shm.c): the frame of page i of object id,
+ * with one more reference (allocated on first use; 0: no frame) */
+uint32_t pk_shm_frame(struct pk_kernel *k, uint32_t id, uint64_t i);
+void pk_shm_fini(struct pk_kernel *k);
 
 /* fork, copy-on-write, exec, brk (pk_fork.c) */
 int  pk_vm_fork(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, uint64_t child_pc,

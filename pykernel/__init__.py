@@ -23,6 +23,7 @@ from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled
                      InternalError, InvalidArgs, KernelError, NoMemory, NotSupported,
                      OutOfRange, PeerClosed, PolicyError, ShouldWait, TimedOut, WrongType)
 from .memory import (MMU, AddressSpace, AddressSpaceStats, Fault, FaultSample, Memory, MemoryStats,
+                     SharedMemory,
                      PageEntry, Region, TlbStats)
 from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunResult, jain_index
 from .process import Job, JobStats, Process, Registers, Stats, Thread
@@ -34,7 +35,7 @@ __all__ = [
     "Kernel", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
     "Job", "JobStats", "PeriodicTask",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
-    "FaultSample",
+    "FaultSample", "SharedMemory",
     "PageEntry", "TlbStats",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",

@@ -95,9 +95,9 @@ class Context:
         return (op[0], arg[0])
 
     def map(self, addr: int, length: int, prot: str = "rw", user: bool = True,
-            populate: bool = False):
+            populate: bool = False, shared=False):
         """Map memory now (see :func:`pykernel.op.map`); takes no time."""
-        self.process.aspace.map(addr, length, prot, user, populate)
+        self.process.aspace.map(addr, length, prot, user, populate, shared)
         return (COMPUTE, 0)
 
     def unmap(self, addr: int, length: int):

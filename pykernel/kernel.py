@@ -948,6 +948,12 @@ class Kernel:
         """Kernel-wide memory counters (kernels with ``memory=``)."""
         return memory_stats(self)
 
+    def shared_memory(self, length: int):
+        """A new :class:`~pykernel.SharedMemory` object of ``length`` bytes
+        (whole pages) that processes of this kernel can map."""
+        from .memory import SharedMemory
+        return SharedMemory(self, length)
+
     def fault_rate(self) -> list:
         """Page faults (minor and major) per interval of simulated time,
         from 0 to the last fault: a list of :class:`~pykernel.FaultSample`

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
 
 __all__ = ["Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "TlbStats", "Region",
-           "Fault", "PageEntry", "FaultSample", "PAGE_SIZE"]
+           "Fault", "PageEntry", "FaultSample", "SharedMemory", "PAGE_SIZE"]
 
 PAGE_SIZE = 4096
 FORMATS = {"x86_64": lib.PK_MMU_X86_64, "x86_64_5level": lib.PK_MMU_X86_64_5,
@@ -452,9 +452,15 @@ class AddressSpace:
         return out[0]
 
     def map(self, addr: int, length: int, prot: str = "rw", user: bool = True,
-            populate: bool = False) -> None:
-        """Map [addr, addr + length) now (see :func:`pykernel.op.map`)."""
-        a = map_args(addr, length, prot, user, populate)
+            populate: bool = False, shared=False) -> None:
+        """Map [addr, addr + length) now (see :func:`pykernel.op.map`);
+        ``shared`` may be a :class:`SharedMemory` of this kernel."""
+        *a, obj = map_args(addr, length, prot, user, populate, shared=shared)
+        if obj:
+            if shared._k is not self._k:
+                raise ValueError("that shared-memory object belongs to another kernel")
+            check(lib.pk_vm_map_shm(self._k._kp, self.pid, a[0], a[1], a[2], obj), f"map {addr:#x}")
+            return
         check(lib.pk_vm_map(self._k._kp, self.pid, *a), f"map {addr:#x}")
 
     def unmap(self, addr: int, length: int) -> None:
@@ -485,14 +491,58 @@ def range_args(what: str, addr, length) -> tuple[int, int]:
     return addr, -(-length // PAGE_SIZE) * PAGE_SIZE
 
 
+class SharedMemory:
+    """A shared-memory object of a kernel (``k.shared_memory(length)``):
+    pages that several processes map (``pk.op.map(addr, length,
+    shared=obj)`` or ``p.aspace.map(..., shared=obj)``), each seeing the
+    others' writes. Its frames are allocated when first touched and stay
+    resident (never swapped). :meth:`close` drops the object: mappings
+    keep the pages already touched; touching a page that never was then
+    kills the toucher, like a SIGBUS."""
+
+    __slots__ = ("_k", "id", "pages")
+
+    def __init__(self, kernel: "Kernel", length):
+        if isinstance(length, bool) or not isinstance(length, int) or length <= 0:
+            raise ValueError(f"shared_memory length must be an int > 0 bytes, got {length!r}")
+        self._k = kernel
+        self.pages = -(-length // PAGE_SIZE)
+        out = ffi.new("uint32_t *")
+        if kernel.memory is None:
+            raise BadState("shared memory needs a kernel with memory=pk.Memory(...)")
+        check(lib.pk_shm_create(kernel._kp, self.pages, out), "shared_memory")
+        self.id = out[0]
+
+    @property
+    def length(self) -> int:
+        """Its size in bytes (whole pages)."""
+        return self.pages * PAGE_SIZE
+
+    def close(self) -> None:
+        """Drop the object (see the class)."""
+        check(lib.pk_shm_close(self._k._kp, self.id), "close shared memory")
+
+    def __repr__(self) -> str:
+        return f"<SharedMemory id={self.id} pages={self.pages}>"
+
+
 def map_args(addr, length, prot, user, populate, global_=False,
-             shared=False) -> tuple[int, int, int, int]:
-    """(addr, length, prot bits, flags) for a map."""
+             shared=False) -> tuple[int, int, int, int, int]:
+    """(addr, length, prot bits, flags, object id) for a map."""
     addr, length = range_args("map", addr, length)
+    obj = 0
+    if isinstance(shared, SharedMemory):
+        if length > shared.length:
+            raise ValueError(f"map length {length} exceeds the shared-memory object "
+                             f"({shared.length} bytes)")
+        obj, shared = shared.id, True
+    elif not isinstance(shared, bool):
+        raise TypeError(f"map shared must be a bool or a pk.SharedMemory, not "
+                        f"{type(shared).__name__}")
     flags = (0 if user else lib.PK_MAP_SUPERVISOR) | (lib.PK_MAP_POPULATE if populate else 0)
     flags |= lib.PK_MAP_GLOBAL if global_ else 0
     flags |= lib.PK_MAP_SHARED if shared else 0
-    return addr, length, prot_bits(prot), flags
+    return addr, length, prot_bits(prot), flags, obj
 
 
 def memory_stats(kernel: "Kernel") -> MemoryStats:

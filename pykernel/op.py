@@ -163,7 +163,7 @@ def touch_range(start: int, length: int, stride: int = 4096, pattern: str = "seq
 
 
 def map(addr: int, length: int, prot: str = "rw", user: bool = True,  # noqa: A001
-        populate: bool = False, global_: bool = False, shared: bool = False) -> Op:
+        populate: bool = False, global_: bool = False, shared=False) -> Op:
     """Map anonymous, demand-zero memory at [addr, addr + length) (addr a
     multiple of 4096; length rounded up to whole pages) with protection
     ``prot`` ("r", "rw", "rx", "rwx"), replacing what was mapped there.
@@ -172,10 +172,11 @@ def map(addr: int, length: int, prot: str = "rw", user: bool = True,  # noqa: A0
     ``global_=True`` sets the PTEs' global bit: their TLB entries match
     every address space and survive flushes (kernel-like mappings).
     ``shared=True``: the pages are shared with children after ``fork``
-    (both see each other's writes), not copied on write."""
+    (both see each other's writes), not copied on write; ``shared=obj``
+    (a :class:`pykernel.SharedMemory`, from ``k.shared_memory``) maps
+    that object from its first page (spawn the script in obj's kernel)."""
     from .memory import map_args
-    for name, v in (("user", user), ("populate", populate), ("global_", global_),
-                    ("shared", shared)):
+    for name, v in (("user", user), ("populate", populate), ("global_", global_)):
         if not isinstance(v, bool):
             raise TypeError(f"map {name} must be a bool, not {type(v).__name__}")
     return Op("map", map_args(addr, length, prot, user, populate, global_, shared))

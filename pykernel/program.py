@@ -87,8 +87,8 @@ def _memory_op(op: Op) -> list[tuple[int, int, int]]:
         return [(lib.PK_OP_TOUCH_RANGE, pat, start), (arg, 0, length),
                 (arg, round(ratio * 65536), stride)]
     if op.name == "map":
-        addr, length, prot, flags = a
-        return [(lib.PK_OP_MAP, prot | flags << 8, addr), (arg, 0, length)]
+        addr, length, prot, flags, obj = a
+        return [(lib.PK_OP_MAP, prot | flags << 8, addr), (arg, obj, length)]
     if op.name == "unmap":
         return [(lib.PK_OP_UNMAP, 0, a[0]), (arg, 0, a[1])]
     return [(lib.PK_OP_PROTECT, a[2], a[0]), (arg, 0, a[1])]
