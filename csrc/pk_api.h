@@ -89,12 +89,19 @@ typedef struct pk_regs {
 #define PK_REG_DONE      11
 #define PK_REG_MISSES    12
 #define PK_REG_JOB_LIMIT 13
+#define PK_REG_TIMEOUT   3   /* kernel objects (pk_wait.c): the next wait's
+                                timeout + 1 (0: none)                        */
+#define PK_REG_STATUS    14  /* status of the last kernel-object operation   */
+#define PK_REG_WAIT      15  /* wait record id + 1 while the thread owns one */
 #define PK_RF_STARTED    1  /* the thread has begun executing its body     */
 #define PK_RF_HOST_READY 2  /* x[4], x[5] hold an operation not yet begun  */
 #define PK_RF_PERIODIC   4  /* a periodic task: x[6..13] are its job state */
 #define PK_RF_IN_JOB     8  /* a job has begun and has not finished yet    */
 #define PK_RF_JOB_ENDED 16  /* a job finished on the CPU; the next has not
                                begun (its deadline changed while running)  */
+#define PK_RF_WAIT_FAILED 32 /* the last wait ended with an error (TIMED_OUT,
+                               CANCELED): the retried instruction gives up  */
+#define PK_RF_WAIT_OK    64  /* the last wait was satisfied                 */
 
 /* ---- script instructions -------------------------------------------------
  * A compiled script is an array of pk_op.  Loops are compiled to a
@@ -122,7 +129,16 @@ typedef struct pk_op {
 #define PK_OP_RELEASE  10  /* wait for the next job's release, then begin
                               it (a, b = 0)                               */
 #define PK_OP_JOB_END  11  /* the current job is finished (a, b = 0)      */
-#define PK_OP_LAST     11
+#define PK_OP_CHAN_WRITE 12 /* a = handle slot, b = bytes: write a message of
+                              b synthetic bytes to the channel (pk_chan.c) */
+#define PK_OP_CHAN_READ  13 /* a = handle slot: read one message; waits
+                              while the channel is empty                  */
+#define PK_OP_WAIT       14 /* a = handle slot, b = signals: wait until one
+                              of them is asserted (or the timeout)        */
+#define PK_OP_TIMEOUT    15 /* b = ns: the next WAIT or READ gives up after
+                              b ns with TIMED_OUT                         */
+#define PK_OP_OBJ_WAIT   16 /* host only: b = wait id from pk_wait_prepare */
+#define PK_OP_LAST     16
 
 /* what a PK_OP_TASK declares (each at most once; PERIOD is required) */
 #define PK_TASK_PERIOD   1  /* period T, 1 .. PK_MAX_TIME ns               */
@@ -140,6 +156,7 @@ typedef struct pk_op {
 #define PK_TS_BLOCKED  3   /* waiting for a device (io)                   */
 #define PK_TS_SLEEPING 4
 #define PK_TS_EXITED   5
+#define PK_TS_WAITING  6   /* waiting for signals of kernel objects       */
 
 #define PK_PS_NEW      0
 #define PK_PS_ALIVE    1
@@ -413,3 +430,124 @@ int pk_host_policy_failure(pk_kernel *k, pk_policy_failure *out);
 /* benchmark baseline: a bare save / pick / restore loop over n register
  * contexts in a ring, `switches` times; returns a checksum. */
 uint64_t pk_bench_bare_switch(uint32_t n, uint64_t switches);
+
+
+/* ---- kernel objects (pk_obj.c, pk_chan.c, pk_wait.c; docs/objects.md) ----
+ * Modelled on Fuchsia's Zircon.  A process names objects through handles
+ * in its own table; a handle value is (generation << 20) | (slot + 1), so
+ * 0 is never a handle and a closed value is detected (BAD_HANDLE) until
+ * its slot has been reused 2048 times.  Entry points act on behalf of
+ * process `pid` and check the handle's rights on every operation. */
+#define PK_HANDLE_INVALID 0
+#define PK_HANDLE_SLOTS   1048512  /* slots per table ((1 << 20) - 64): values fit in 31 bits */
+
+/* rights, in Zircon's order from bit 0 */
+#define PK_RIGHT_DUPLICATE      0x1
+#define PK_RIGHT_TRANSFER       0x2
+#define PK_RIGHT_READ           0x4
+#define PK_RIGHT_WRITE          0x8
+#define PK_RIGHT_EXECUTE        0x10
+#define PK_RIGHT_MAP            0x20
+#define PK_RIGHT_GET_PROPERTY   0x40
+#define PK_RIGHT_SET_PROPERTY   0x80
+#define PK_RIGHT_ENUMERATE      0x100
+#define PK_RIGHT_DESTROY        0x200
+#define PK_RIGHT_SET_POLICY     0x400
+#define PK_RIGHT_GET_POLICY     0x800
+#define PK_RIGHT_SIGNAL         0x1000
+#define PK_RIGHT_SIGNAL_PEER    0x2000
+#define PK_RIGHT_WAIT           0x4000
+#define PK_RIGHT_INSPECT        0x8000
+#define PK_RIGHT_MANAGE_JOB     0x10000
+#define PK_RIGHT_MANAGE_PROCESS 0x20000
+#define PK_RIGHT_MANAGE_THREAD  0x40000
+#define PK_RIGHT_APPLY_PROFILE  0x80000
+#define PK_RIGHTS_ALL           0xfffff
+#define PK_RIGHT_SAME_RIGHTS    0x80000000
+
+/* signals (Zircon's bit numbers) */
+#define PK_SIG_READABLE    0x1
+#define PK_SIG_WRITABLE    0x2
+#define PK_SIG_PEER_CLOSED 0x4
+#define PK_SIG_SIGNALED    0x8     /* events                               */
+#define PK_SIG_TERMINATED  0x8     /* processes and threads (same bit)     */
+#define PK_SIG_USER_ALL    0xff000000   /* USER_0 .. USER_7: bits 24..31   */
+
+/* object kinds */
+#define PK_OBJ_CHANNEL   1
+#define PK_OBJ_EVENT     2
+#define PK_OBJ_EVENTPAIR 3
+
+#define PK_CHAN_MAX_BYTES   65536
+#define PK_CHAN_MAX_HANDLES 64
+#define PK_WAIT_MANY_MAX    64
+
+typedef struct pk_handle_info {
+    uint32_t handle;           /* its value                                */
+    uint32_t kind;             /* PK_OBJ_*                                 */
+    uint32_t rights;
+    uint32_t signals;          /* asserted now                             */
+    uint64_t koid;             /* the object's id, unique in the kernel    */
+    uint64_t related_koid;     /* the peer's, or 0                         */
+    uint64_t queued;           /* channel: messages waiting to be read     */
+} pk_handle_info;
+
+typedef struct pk_msg_info {
+    uint32_t nbytes, nhandles; /* of the message read (or too big)          */
+    uint32_t txid;             /* transaction id (0: none)                  */
+    uint32_t synthetic;        /* 1: written by a script (bytes are zeros)  */
+} pk_msg_info;
+
+typedef struct pk_wait_item {
+    uint32_t handle;
+    uint32_t waitfor;          /* signals wanted                            */
+    uint32_t pending;          /* out: signals asserted at the end          */
+    uint32_t pad;
+} pk_wait_item;
+
+typedef struct pk_obj_stats {
+    uint64_t objects;          /* live objects                              */
+    uint64_t handles;          /* handles in every table                    */
+    uint64_t messages;         /* queued in channels                        */
+    uint64_t waiting;          /* threads waiting on objects                */
+    uint64_t written, read;    /* messages ever written / read              */
+} pk_obj_stats;
+
+int pk_channel_create(pk_kernel *k, uint32_t pid, uint32_t *h0, uint32_t *h1);
+int pk_event_create(pk_kernel *k, uint32_t pid, uint32_t *out);
+int pk_eventpair_create(pk_kernel *k, uint32_t pid, uint32_t *h0, uint32_t *h1);
+int pk_handle_close(pk_kernel *k, uint32_t pid, uint32_t h);
+int pk_handle_duplicate(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t rights, uint32_t *out);
+int pk_handle_replace(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t rights, uint32_t *out);
+int pk_handle_info_get(pk_kernel *k, uint32_t pid, uint32_t h, pk_handle_info *out);
+/* the handle values of pid's table in slot order: *count = how many (only
+ * the first cap are copied) */
+int pk_handle_list(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uint32_t *count);
+/* the value of the handle in slot `slot`, or BAD_HANDLE */
+int pk_handle_at(pk_kernel *k, uint32_t pid, uint32_t slot, uint32_t *out);
+/* move handles of process `from` (each needs TRANSFER) to process `to`'s
+ * table: with check_only, only validate; else they leave `from` whatever
+ * the outcome */
+int pk_handle_move(pk_kernel *k, uint32_t from, uint32_t to, const uint32_t *hs, uint32_t n,
+                   uint32_t check_only);
+int pk_object_signal(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t clear, uint32_t set);
+int pk_object_signal_peer(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t clear, uint32_t set);
+/* write nbytes of data (NULL: synthetic zeros) and n handles */
+int pk_channel_write(pk_kernel *k, uint32_t pid, uint32_t h, const uint8_t *data, uint32_t nbytes,
+                     const uint32_t *handles, uint32_t nhandles, uint32_t txid);
+/* read the first message (txid == 0) or the first with that txid into
+ * data[0..bcap-1] and handles[0..hcap-1]; *out says its size either way */
+int pk_channel_read(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t txid, uint8_t *data,
+                    uint32_t bcap, uint32_t *handles, uint32_t hcap, pk_msg_info *out);
+/* a new transaction id for a call */
+uint32_t pk_channel_txid(pk_kernel *k);
+/* fill items[].pending; OK if one is satisfied, else SHOULD_WAIT */
+int pk_wait_check(pk_kernel *k, uint32_t pid, pk_wait_item *items, uint32_t n);
+/* record a wait of thread tid (which needs its next operation) for items
+ * until `deadline` (absolute ns, PK_FOREVER: none); *wid names it for
+ * PK_OP_OBJ_WAIT and pk_wait_result */
+int pk_wait_prepare(pk_kernel *k, uint32_t tid, const pk_wait_item *items, uint32_t n,
+                    uint64_t deadline, uint32_t *wid);
+/* the outcome of thread tid's finished wait: its status, items[].pending */
+int pk_wait_result(pk_kernel *k, uint32_t tid, pk_wait_item *items, uint32_t n);
+int pk_obj_stats_get(pk_kernel *k, pk_obj_stats *out);

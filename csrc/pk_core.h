@@ -113,6 +113,7 @@ typedef struct pk_proc {
     uint8_t  pad[3];
     int32_t  exit_code;
     uint32_t kill_reason;
+    uint32_t ext;                 /* kernel-object state (pk_obj.h), 0: none */
 } pk_proc;
 
 /* ---- programs ------------------------------------------------------------ */
@@ -139,6 +140,7 @@ enum pk_action {
     PK_ACT_KILL,       /* killed, *arg = PK_KILL_* reason                 */
     PK_ACT_HOST,       /* needs the host to supply its next operation     */
     PK_ACT_AGAIN,      /* instruction budget spent at this instant        */
+    PK_ACT_WAIT,       /* wait for kernel-object signals (pk_wait.c)      */
 };
 
 /* A thread body kind: how a thread of that kind advances.  advance() runs
@@ -209,6 +211,7 @@ struct pk_kernel {
                                      or an allocation in a run): runs refuse */
     uint32_t  in_hook;            /* a policy hook written in Python is running:
                                      entry points that change the kernel refuse */
+    struct pk_objects *objs;      /* kernel objects (pk_obj.h); NULL until used */
 };
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
@@ -279,6 +282,9 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #define PK_EV_WAKE      2
 #define PK_EV_BALANCE   3
 #define PK_EV_RT_PERIOD 4
-#define PK_EV_KINDS     5
+#define PK_EV_WAIT_DEADLINE 5   /* pk_wait.c: a wait's deadline */
+#define PK_EV_KINDS     6
+
+#include "pk_obj.h"
 
 #endif

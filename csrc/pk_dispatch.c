@@ -205,12 +205,17 @@ pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c) {
     return t;
 }
 
-static void block(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state, uint64_t ns) {
+/* t leaves c to wait in `state`; c is idle until it picks again. */
+static void park(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state) {
     leave_cpu(k, c, t);
     t->state = state;
     t->since = k->now;
     t->nvcsw++;
-    c->idle_since = k->now;                /* c is idle until it picks again */
+    c->idle_since = k->now;
+}
+
+static void block(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state, uint64_t ns) {
+    park(k, c, t, state);
     /* cannot fail: pk_spawn reserved one event slot per thread */
     pk_evq_post(k, &k->evq, sat_add(k->now, ns), PK_EV_WAKE, t->tid);
 }
@@ -226,6 +231,9 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
         break;
     case PK_TS_BLOCKED: case PK_TS_SLEEPING:
         t->blocked += k->now - t->since;  /* its wake event becomes stale */
+        break;
+    case PK_TS_WAITING:
+        t->blocked += k->now - t->since;
         break;
     case PK_TS_RUNNING: {
         pk_cpu *c = &k->cpus[t->cpu];
@@ -243,12 +251,14 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
     k->live_threads--;
     if (t->sclass != PK_CLASS_OTHER) k->rt_live--;
     pk_digest(k, k->now, ((uint64_t)(uint32_t)code << 32) | t->tid);
+    if (t->regs.x[PK_REG_WAIT]) pk_wait_thread_gone(k, t);
 
     pk_proc *p = pk_proc_at(k, t->pid);
     if (--p->live_threads == 0) {
         p->exit_code = code;
         p->kill_reason = reason;
         p->state = reason ? PK_PS_KILLED : PK_PS_EXITED;
+        if (p->ext) pk_proc_objects_release(k, p, t->pid);
     }
 }
 
@@ -301,6 +311,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
                 return -1;
             case PK_ACT_BLOCK: block(k, c, t, PK_TS_BLOCKED, arg); t = NULL; break;
             case PK_ACT_SLEEP: block(k, c, t, PK_TS_SLEEPING, arg); t = NULL; break;
+            case PK_ACT_WAIT: park(k, c, t, PK_TS_WAITING); t = NULL; break;
             case PK_ACT_YIELD: why = PK_ENQ_YIELD; break;
             case PK_ACT_EXIT:
                 pk_thread_exit(k, t, (int32_t)(uint32_t)arg, PK_KILL_NONE);
@@ -446,6 +457,8 @@ static const struct {
     [PK_EV_WAKE] = { on_wake, wake_stale, NULL },
     [PK_EV_BALANCE] = { on_balance, balance_stale, balance_dropped },
     [PK_EV_RT_PERIOD] = { on_rt_period, rt_period_stale, rt_period_dropped },
+    [PK_EV_WAIT_DEADLINE] = { pk_wait_deadline_fire, pk_wait_deadline_stale,
+                              pk_wait_deadline_dropped },
 };
 
 /* Earliest event time, after dropping stale events from the front. */
@@ -472,7 +485,7 @@ static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
     case PK_OP_EXIT:
         if ((int64_t)arg < INT32_MIN || (int64_t)arg > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
         break;
-    case PK_OP_YIELD: break;
+    case PK_OP_YIELD: case PK_OP_OBJ_WAIT: break;   /* a wait id: pk_wait_host checks it */
     case PK_OP_KILL:
         if (arg == PK_KILL_NONE || arg > PK_KILL_BAD_OP) return PK_ERR_INVALID_ARGS;
         break;

@@ -105,6 +105,7 @@ void pk_kernel_destroy(pk_kernel *k) {
         pk_free(k, k->progs[i].ops, k->progs[i].nops * sizeof(pk_op));
     pk_free(k, k->progs, k->progs_cap * sizeof(pk_prog));
     pk_joblog_fini(k);
+    pk_objects_fini(k);
     pk_arena_fini(k, &k->threads);
     pk_arena_fini(k, &k->procs);
     pk_evq_fini(k, &k->evq);
@@ -252,7 +253,9 @@ static void thread_now(pk_kernel *k, const pk_thread *t, pk_thread_info *o) {
     }
     switch (t->state) {
     case PK_TS_READY: o->wait += k->now - t->since; break;
-    case PK_TS_BLOCKED: case PK_TS_SLEEPING: o->blocked += k->now - t->since; break;
+    case PK_TS_BLOCKED: case PK_TS_SLEEPING: case PK_TS_WAITING:
+        o->blocked += k->now - t->since;
+        break;
     case PK_TS_RUNNING: {
         const pk_cpu *c = &k->cpus[t->cpu];
         if (k->now > c->seg_start) o->cpu_time += k->now - c->seg_start;

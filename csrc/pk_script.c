@@ -43,6 +43,18 @@ static int task_check(const pk_op *ops, uint32_t n, pk_task *task) {
     return PK_OK;
 }
 
+/* Check an instruction on kernel objects (pk_chan.c runs them). */
+static int obj_op_check(const pk_op *op) {
+    if (op->code == PK_OP_TIMEOUT) return op->a ? PK_ERR_INVALID_ARGS
+                                          : op->b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
+    if (op->a >= PK_HANDLE_SLOTS) return PK_ERR_OUT_OF_RANGE;
+    switch (op->code) {
+    case PK_OP_CHAN_WRITE: return op->b > PK_CHAN_MAX_BYTES ? PK_ERR_OUT_OF_RANGE : PK_OK;
+    case PK_OP_CHAN_READ: return op->b ? PK_ERR_INVALID_ARGS : PK_OK;
+    default: return op->b == 0 || op->b > 0xffffffffu ? PK_ERR_INVALID_ARGS : PK_OK;  /* WAIT */
+    }
+}
+
 /* Check a compiled script: known codes, durations in range, loops that
  * nest properly no deeper than PK_LOOP_DEPTH, a periodic-task declaration
  * only at the start and job instructions only after one.  Also computes
@@ -74,6 +86,10 @@ static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out, pk_ta
             if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
             break;
         case PK_OP_YIELD:
+            break;
+        case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT: case PK_OP_TIMEOUT:
+            s = obj_op_check(op);
+            if (s) return s;
             break;
         case PK_OP_EXIT:
             if ((int64_t)op->b < INT32_MIN || (int64_t)op->b > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
@@ -190,6 +206,14 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
             }
             break;
         case PK_OP_JOB_END: pk_job_end(k, r, t->tid); continue;
+        case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT: case PK_OP_TIMEOUT: {
+            r->pc = pc;
+            int a = pk_script_obj_op(k, t, r, op);   /* pk_chan.c */
+            pc = r->pc;
+            if (a < 0) continue;
+            act = a;
+            break;
+        }
         default:                      /* unreachable: validated at load */
             k->broken = PK_ERR_INTERNAL;
             break;

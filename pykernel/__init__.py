@@ -25,12 +25,13 @@ from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled
 from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunResult, jain_index
 from .process import Job, JobStats, Process, Registers, Stats, Thread
 from .program import PeriodicTask, Program
+from .objects import Handle, Message, ObjectStats, Rights, Signals
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Kernel", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
-    "Job", "JobStats", "PeriodicTask",
+    "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",

@@ -82,5 +82,77 @@ class Context:
         """End the process with ``code`` (``return code`` does the same)."""
         return (EXIT, exit_code(code) & 0xFFFFFFFFFFFFFFFF)
 
+    # ---- kernel objects (docs/objects.md) -------------------------------
+    # These return operations to yield; those that may block, block this
+    # simulated thread (never the host) and the yield evaluates to their
+    # result, or raises the kernel's error inside the body.
+
+    @property
+    def handles(self) -> list:
+        """The handles of this thread's process, in slot order."""
+        return self.process.handles
+
+    def handle(self, slot: int):
+        """The handle in slot ``slot`` of this process's table (the
+        handles given at spawn are in slots 0, 1, ...)."""
+        from .objects import Handle, _u32
+        out = self._k._obj_u32
+        from .errors import check
+        check(lib.pk_handle_at(self._k._kp, self.pid, _u32("slot", slot), out), f"slot {slot}")
+        return Handle(self._k, self.pid, out[0])
+
+    def _own(self, h):
+        from .objects import Handle
+        if not isinstance(h, Handle):
+            raise TypeError(f"expected a pk.Handle, not {type(h).__name__}")
+        if h._k is not self._k or h.pid != self.pid:
+            from .errors import BadHandle
+            raise BadHandle(f"handle {h.value:#x} belongs to process {h.pid}, not to this "
+                            f"thread's process {self.pid}")
+        return h
+
+    def write(self, h, data: bytes = b"", handles=(), txid: int = 0):
+        """Write a message on channel handle ``h`` (see
+        :meth:`pykernel.Handle.write`; a server answers a call with
+        ``txid=request.txid``); ``yield`` it. Never blocks."""
+        from .objects import DoneOp
+        self._own(h).write(data, handles, txid)
+        return DoneOp(None)
+
+    def read(self, h, deadline: int | None = None):
+        """``msg = yield ctx.read(h)``: read a message, waiting while the
+        channel is empty (until ``deadline``, absolute ns: then
+        ``TimedOut``). ``PeerClosed`` once the peer is closed and the
+        queue is empty."""
+        from .objects import ReadOp, _deadline
+        return ReadOp(self._own(h), _deadline(deadline))
+
+    def call(self, h, data: bytes = b"", handles=(), deadline: int | None = None):
+        """``reply = yield ctx.call(h, data)``: write a request with a new
+        transaction id and wait for the reply carrying the same id (the
+        server writes it with ``h.write(..., txid=msg.txid)``)."""
+        from .objects import CallOp, _deadline
+        h = self._own(h)
+        deadline = _deadline(deadline)
+        txid = lib.pk_channel_txid(self._k._kp)
+        h.write(data, handles, txid)
+        return CallOp(h, deadline, txid)
+
+    def wait_one(self, h, signals, deadline: int | None = None):
+        """``pending = yield ctx.wait_one(h, signals)``: wait until one of
+        ``signals`` is asserted on h's object (at once if it already is);
+        ``TimedOut`` at ``deadline``; ``Canceled`` if h is closed
+        meanwhile. Needs WAIT."""
+        from .objects import WaitOp, _deadline
+        return WaitOp(self.pid, [(self._own(h), signals)], _deadline(deadline), True)
+
+    def wait_many(self, items, deadline: int | None = None):
+        """``pendings = yield ctx.wait_many([(h1, s1), (h2, s2)])``: wait
+        until one item's signals are asserted (up to 64 items); the result
+        lists each item's asserted signals."""
+        from .objects import WaitOp, _deadline
+        items = [(self._own(h), sig) for h, sig in items]
+        return WaitOp(self.pid, items, _deadline(deadline), False)
+
     def __repr__(self) -> str:
         return f"<Context pid={self.pid} tid={self.tid}>"

@@ -18,6 +18,7 @@ from . import errors as pk_errors
 from .errors import BadState, InvalidArgs, check
 from .op import duration, exit_code
 from .process import Job, Process
+from . import objects as _objects
 from .program import Program
 from .sched import CFS, Policy
 
@@ -468,6 +469,23 @@ class Kernel:
         # the GIL while the core simulates, and a spawn from another host
         # thread must not reallocate what the loop is using.
         self._lock = threading.RLock()
+        # kernel objects (objects.py): reused out-buffers, blocked host threads
+        self._obj_u32 = ffi.new("uint32_t *")
+        self._obj_info = ffi.new("pk_handle_info *")
+        self._obj_bufs = None
+        self._blocked: dict[int, object] = {}   # tid -> the ctx operation it waits in
+
+    def _obj_read_bufs(self):
+        """Buffers for channel reads (allocated at the first read)."""
+        if self._obj_bufs is None:
+            self._obj_bufs = (ffi.new("uint8_t[]", lib.PK_CHAN_MAX_BYTES),
+                              ffi.new("uint32_t[]", lib.PK_CHAN_MAX_HANDLES),
+                              ffi.new("pk_msg_info *"))
+        return self._obj_bufs
+
+    def object_stats(self) -> "_objects.ObjectStats":
+        """Kernel-object counters (see :class:`~pykernel.ObjectStats`)."""
+        return _objects._stats(self)
 
     @contextmanager
     def _exclusive(self, what: str):
@@ -638,7 +656,8 @@ class Kernel:
     def spawn(self, program: Program, name: str | None = None, at: int | None = None,
               nice: int = 0, priority: int = 0, burst: int | None = None,
               args: tuple = (), policy: str = "other", rt_priority: int | None = None,
-              tickets: int = 100, cpu: int | None = None, affinity=None) -> Process:
+              tickets: int = 100, cpu: int | None = None, affinity=None,
+              handles=()) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
@@ -655,11 +674,18 @@ class Kernel:
         Lottery and Stride (default 100). ``cpu``: the CPU whose run queue
         it starts on (per-CPU run queues). ``affinity``: the CPUs it may
         run on (an iterable of CPU numbers; default all).
+
+        ``handles``: handles (of one other process, each with TRANSFER)
+        that move into the new process's table at slots 0, 1, ...; script
+        instructions name them by slot (docs/objects.md).
         """
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
+        src, values = _objects._initial_handles(self, handles)
         pid = self._spawn(program, 1, at, nice, priority, burst, args, policy, rt_priority,
                           tickets, cpu, affinity)
+        if values:
+            _objects._move(self, src, pid, values)
         if name is not None:
             self._names[pid] = name
         return Process(self, pid)
@@ -700,14 +726,27 @@ class Kernel:
     # ---- running ----------------------------------------------------------
 
     def _host_step(self, tid: int) -> tuple:
-        """Advance a Python thread body to its next operation."""
+        """Advance a Python thread body to its next operation. Operations
+        on kernel objects (ctx.read, ctx.wait_one, ...) run here; one that
+        must wait hands the core a wait operation and resumes when the
+        simulated thread is woken."""
         entry = self._gens.get(tid)
         try:
             if entry is None:
                 fn, args, pid = self._hosts.pop(tid)
                 gen = fn(Context(self, pid, tid), *args)
                 entry = self._gens[tid] = (gen, pid)
-            y = entry[0].send(None)
+            blocked = self._blocked.pop(tid, None)
+            how, v = blocked.resume(self, tid) if blocked is not None else ("done", None)
+            while True:
+                if how == "wait":
+                    self._blocked[tid] = blocked
+                    return v
+                y = entry[0].send(v) if how == "done" else entry[0].throw(v)
+                if not isinstance(y, _objects._Blocking):
+                    break
+                blocked = y
+                how, v = y.start(self, tid)
         except StopIteration as stop:
             self._gens.pop(tid, None)
             try:

@@ -17,7 +17,7 @@ from typing import Iterable
 
 from ._ffi import MAX_TIME
 
-__all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop"]
+__all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "write", "read", "wait"]
 
 
 class Op:
@@ -115,3 +115,52 @@ def loop(n: int, body: Iterable[Op]) -> Op:
         if not isinstance(item, Op):
             raise TypeError(f"loop body items must be pk.op operations, not {type(item).__name__}")
     return Op("loop", (n, body))
+
+
+# ---- kernel objects (docs/objects.md) -------------------------------------------
+# Scripts name handles by slot: the position in the process's handle table
+# (spawn(..., handles=[...]) fills slots 0, 1, ...). Each instruction
+# leaves its status in register x[14] (0 or a negative status).
+
+_MAX_SLOT = 1048512 - 1
+
+
+def _slot(slot) -> int:
+    slot = _int("handle slot", slot)
+    if not 0 <= slot <= _MAX_SLOT:
+        raise ValueError(f"handle slot must be between 0 and {_MAX_SLOT}, got {slot}")
+    return slot
+
+
+def _timeout(timeout):
+    if timeout is None:
+        return None
+    return duration("timeout", timeout)
+
+
+def write(slot: int, nbytes: int) -> Op:
+    """Write a message of ``nbytes`` bytes (0..65,536; their content is
+    not simulated, their length is) to the channel in handle slot
+    ``slot``. Never waits; a failed write (e.g. PEER_CLOSED) leaves its
+    status in x[14]."""
+    nbytes = _int("write nbytes", nbytes)
+    if not 0 <= nbytes <= 65536:
+        raise ValueError(f"a channel message carries 0 to 65,536 bytes, got {nbytes}")
+    return Op("write", (_slot(slot), nbytes))
+
+
+def read(slot: int, timeout: int | None = None) -> Op:
+    """Read one message from the channel in handle slot ``slot``, waiting
+    while it is empty (at most ``timeout`` ns, then TIMED_OUT in x[14]).
+    Handles in the message land in the process's table."""
+    return Op("read", (_slot(slot), _timeout(timeout)))
+
+
+def wait(slot: int, signals, timeout: int | None = None) -> Op:
+    """Wait until one of ``signals`` (a pk.Signals value) is asserted on
+    the object in handle slot ``slot`` (at once if it is), at most
+    ``timeout`` ns."""
+    sig = int(signals)
+    if not 0 < sig <= 0xFFFFFFFF:
+        raise ValueError(f"wait needs a non-empty set of signals, got {signals!r}")
+    return Op("wait", (_slot(slot), sig, _timeout(timeout)))

@@ -21,6 +21,7 @@ __all__ = ["Process", "Thread", "Stats", "Registers", "Job", "JobStats"]
 THREAD_STATES = {
     lib.PK_TS_NEW: "new", lib.PK_TS_READY: "ready", lib.PK_TS_RUNNING: "running",
     lib.PK_TS_BLOCKED: "blocked", lib.PK_TS_SLEEPING: "sleeping", lib.PK_TS_EXITED: "exited",
+    lib.PK_TS_WAITING: "waiting",
 }
 PROCESS_STATES = {
     lib.PK_PS_NEW: "new", lib.PK_PS_ALIVE: "alive",
@@ -179,7 +180,8 @@ class Thread:
 
     @property
     def state(self) -> str:
-        """"new", "ready", "running", "blocked" (io), "sleeping" or "exited"."""
+        """"new", "ready", "running", "blocked" (io), "sleeping", "waiting"
+        (on kernel objects) or "exited"."""
         return THREAD_STATES[self._info().state]
 
     @property
@@ -399,9 +401,30 @@ class Process:
         return self.job_stats.deadline_misses
 
     @property
-    def handles(self):
-        """Not implemented yet: handle tables come with kernel objects."""
-        raise NotImplementedError("handle tables are not implemented yet")
+    def handles(self) -> list:
+        """The handles in its table, in slot order (:class:`~pykernel.Handle`)."""
+        from .objects import _list
+        return _list(self._k, self.pid)
+
+    def handle(self, value: int):
+        """A view of handle ``value`` of this process (checked when used)."""
+        from .objects import Handle, _u32
+        return Handle(self._k, self.pid, _u32("handle value", value))
+
+    def channel_create(self) -> tuple:
+        """Create a channel: two endpoint handles in this process's table."""
+        from .objects import _create
+        return _create(self._k, self.pid, "channel")
+
+    def event_create(self):
+        """Create an event (SIGNALED is its own signal): one handle."""
+        from .objects import _create
+        return _create(self._k, self.pid, "event")[0]
+
+    def eventpair_create(self) -> tuple:
+        """Create an event pair: two handles, each the other's peer."""
+        from .objects import _create
+        return _create(self._k, self.pid, "eventpair")
 
     @property
     def aspace(self):

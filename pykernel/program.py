@@ -39,6 +39,8 @@ def _compile(ops: Sequence[Op]) -> list[tuple[int, int, int]]:
                 end = len(out)
                 out[start] = (lib.PK_OP_LOOP, end, n)
                 out.append((lib.PK_OP_ENDLOOP, start, 0))
+            elif op.name in ("write", "read", "wait"):
+                _compile_obj(op, out)
             elif op.name == "exit":
                 out.append((_CODES["exit"], 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
             elif op.name in _CODES:
@@ -50,6 +52,20 @@ def _compile(ops: Sequence[Op]) -> list[tuple[int, int, int]]:
 
     emit(ops, 0)
     return out
+
+
+def _compile_obj(op: Op, out: list) -> None:
+    """Instructions on kernel objects: a TIMEOUT first if one is given."""
+    if op.name == "write":
+        out.append((lib.PK_OP_CHAN_WRITE, op.args[0], op.args[1]))
+        return
+    timeout = op.args[-1]
+    if timeout is not None:
+        out.append((lib.PK_OP_TIMEOUT, 0, timeout))
+    if op.name == "read":
+        out.append((lib.PK_OP_CHAN_READ, op.args[0], 0))
+    else:
+        out.append((lib.PK_OP_WAIT, op.args[0], op.args[1]))
 
 
 class PeriodicTask(NamedTuple):

@@ -399,8 +399,6 @@ def test_killing_an_exited_process_is_bad_state(zero_kernel):
 def test_unimplemented_process_views_raise_not_implemented(zero_kernel):
     p = zero_kernel().spawn(cpu_bound(1))
     with pytest.raises(NotImplementedError):
-        p.handles
-    with pytest.raises(NotImplementedError):
         p.aspace
 
 

@@ -1,0 +1,126 @@
+/* pk_obj.h - kernel objects: the object arena, per-process handle
+ * tables, channel messages and wait records (docs/objects.md).
+ *
+ * Everything here hangs off k->objs, allocated the first time a process
+ * uses a handle; a kernel that never does pays nothing.  A process that
+ * uses handles gets an extension record (pk_pext: its handle table, later
+ * its credentials), named by the 4-byte id pk_proc.ext (0: none). */
+#ifndef PK_OBJ_H
+#define PK_OBJ_H
+
+/* one handle-table entry; obj == 0: free */
+typedef struct pk_hent {
+    uint32_t obj;                 /* object id (>= 1)                       */
+    uint32_t rights;
+    uint32_t gen;                 /* bumped when the slot is freed          */
+} pk_hent;
+
+typedef struct pk_pext {          /* a process's kernel-object state        */
+    pk_hent  *ents;               /* slots 0 .. cap-1                       */
+    uint64_t *used;               /* bit i: slot i holds a handle           */
+    uint32_t  cap, top;           /* allocated; 1 + highest slot ever used  */
+    uint32_t  count;              /* handles held                           */
+    uint32_t  hint;               /* no free slot below word `hint` of used */
+} pk_pext;
+
+typedef struct pk_xfer {          /* a handle in flight inside a message   */
+    uint32_t obj, rights;
+} pk_xfer;
+
+typedef struct pk_msg {
+    struct pk_msg *next;
+    uint8_t  *data;               /* NULL: synthetic (script) bytes         */
+    pk_xfer  *handles;
+    uint32_t  nbytes, nhandles;
+    uint32_t  txid, pad;
+} pk_msg;
+
+/* a kernel object; ids index k->objs->arena, id 0 is never used */
+typedef struct pk_obj {
+    uint8_t  kind;                /* PK_OBJ_*, 0: free                       */
+    uint8_t  pad[3];
+    uint32_t signals;
+    uint32_t refs;                /* handles to it, in tables or in flight   */
+    uint32_t waiters;             /* first wait node + 1 (0: none)           */
+    uint64_t koid;
+    uint32_t peer;                /* channel, eventpair: the other end (0: closed) */
+    uint32_t next_free;
+    pk_msg  *head, *tail;         /* channel: messages to read, FIFO         */
+    uint64_t queued;
+} pk_obj;                         /* 56 bytes */
+
+/* one object a waiting thread waits on */
+typedef struct pk_wnode {
+    uint32_t obj, handle;         /* handle: the value waited through        */
+    uint32_t waitfor, pending;
+    uint32_t next, prev;          /* the object's waiters (node + 1)         */
+    uint32_t wait;                /* its wait record                          */
+    uint32_t sib;                 /* the record's next node + 1 / free list  */
+} pk_wnode;
+
+typedef struct pk_wait {
+    uint32_t tid, seq;            /* seq: tells a stale deadline event apart */
+    uint32_t first, n;            /* its nodes (first + 1, chained by sib)   */
+    uint64_t deadline;
+    int32_t  status;
+    uint8_t  linked, done, pad[2];   /* linked: nodes are in wait queues     */
+    uint32_t pid;
+    uint32_t next_free;
+} pk_wait;
+
+typedef struct pk_objects {
+    pk_arena  arena;              /* of pk_obj                                */
+    uint32_t  free_obj;           /* free list of object ids (0: none)        */
+    uint32_t  *dead;              /* objects whose last reference went        */
+    uint32_t  ndead, dead_cap;
+    pk_pext  *ext;                /* process extensions; ext[0] unused        */
+    uint32_t  next, next_cap;
+    pk_wnode *nodes;              /* wait nodes; index 0 unused               */
+    uint32_t  nnodes, nodes_cap, free_node;
+    pk_wait  *waits;              /* wait records; index 0 unused             */
+    uint32_t  nwaits, waits_cap, free_wait;
+    pk_msg   *free_msgs;          /* recycled message records                 */
+    uint64_t  msgs_allocated;
+    uint64_t  koid;               /* last koid given                          */
+    uint32_t  txid;               /* last transaction id given                */
+    uint32_t  wait_seq;
+    uint64_t  deadlines;          /* deadline events in the event queue       */
+    pk_obj_stats st;
+} pk_objects;
+
+/* pk_obj.c: objects, references, handle tables */
+int      pk_objects_init(pk_kernel *k);
+void     pk_objects_fini(pk_kernel *k);
+int64_t  pk_obj_new(pk_kernel *k, uint8_t kind);            /* id, or -1 */
+static inline pk_obj *pk_obj_at(pk_kernel *k, uint32_t id) {
+    return (pk_obj *)pk_arena_at(&k->objs->arena, id);
+}
+void     pk_obj_unref(pk_kernel *k, uint32_t id);   /* destroys it at 0 refs */
+void     pk_obj_reap(pk_kernel *k);                 /* finish pending destroys */
+pk_pext *pk_pext_of(pk_kernel *k, uint32_t pid, bool create);
+int      pk_handle_add(pk_kernel *k, pk_pext *x, uint32_t obj, uint32_t rights, uint32_t *out);
+int      pk_handle_get(pk_kernel *k, uint32_t pid, uint32_t h, pk_hent **out);
+pk_hent *pk_handle_slot(pk_kernel *k, const pk_thread *t, uint64_t slot);
+void     pk_handle_drop(pk_kernel *k, pk_pext *x, pk_hent *e, uint32_t pid);
+int      pk_caller_ok(pk_kernel *k, uint32_t pid);
+void     pk_proc_objects_release(pk_kernel *k, pk_proc *p, uint32_t pid);
+
+/* pk_chan.c: channels */
+void     pk_chan_destroy(pk_kernel *k, pk_obj *o, uint32_t id);
+void     pk_msg_free(pk_kernel *k, pk_msg *m);
+
+/* pk_wait.c: signals and waiting */
+void     pk_obj_signal_change(pk_kernel *k, uint32_t id, uint32_t clear, uint32_t set);
+void     pk_wait_cancel_handle(pk_kernel *k, uint32_t obj, uint32_t pid, uint32_t h);
+void     pk_wait_thread_gone(pk_kernel *k, pk_thread *t);
+int      pk_wait_script(pk_kernel *k, pk_thread *t, pk_regs *r, uint32_t obj, uint32_t h,
+                        uint32_t signals);
+int      pk_wait_host(pk_kernel *k, pk_thread *t, pk_regs *r, uint64_t wid);
+bool     pk_wait_deadline_stale(pk_kernel *k, const pk_event *e);
+void     pk_wait_deadline_fire(pk_kernel *k, const pk_event *e);
+void     pk_wait_deadline_dropped(pk_kernel *k);
+
+/* script instructions on objects (pk_chan.c), run by pk_script.c: an
+ * action (PK_ACT_*) or -1 to go on with the next instruction */
+int      pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op);
+#endif
