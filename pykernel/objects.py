@@ -33,6 +33,17 @@ _KINDS = {lib.PK_OBJ_CHANNEL: "channel", lib.PK_OBJ_EVENT: "event",
           lib.PK_OBJ_EVENTPAIR: "eventpair"}
 
 
+def _flag_names(flag) -> str:
+    """'A|B' for the single-bit members set in flag (first name of each bit)."""
+    seen, names = set(), []
+    for name, m in type(flag).__members__.items():
+        v = int(m)
+        if v and not v & (v - 1) and v not in seen and int(flag) & v:
+            seen.add(v)
+            names.append(name)
+    return "|".join(names) or "NONE"
+
+
 class Rights(enum.IntFlag):
     """Rights of a handle, with Zircon's bit numbers (REFERENCE.md lists
     them in this order from bit 0). ``SAME_RIGHTS`` (bit 31) means "the
@@ -62,6 +73,12 @@ class Rights(enum.IntFlag):
     APPLY_PROFILE = 1 << 19
     SAME_RIGHTS = 1 << 31
 
+    def __str__(self) -> str:
+        return _flag_names(self)
+
+    def __repr__(self) -> str:
+        return f"Rights.{_flag_names(self)}"
+
 
 class Signals(enum.IntFlag):
     """Signals an object asserts (Zircon's bit numbers): READABLE (a
@@ -83,6 +100,12 @@ class Signals(enum.IntFlag):
     USER_5 = 1 << 29
     USER_6 = 1 << 30
     USER_7 = 1 << 31
+
+    def __str__(self) -> str:
+        return _flag_names(self)
+
+    def __repr__(self) -> str:
+        return f"Signals.{_flag_names(self)}"
 
 
 @dataclass(frozen=True)
