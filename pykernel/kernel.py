@@ -685,7 +685,8 @@ class Kernel:
         pid = self._spawn(program, 1, at, nice, priority, burst, args, policy, rt_priority,
                           tickets, cpu, affinity)
         if values:
-            _objects._move(self, src, pid, values)
+            with self._exclusive("spawn"):
+                _objects._move(self, src, pid, values)
         if name is not None:
             self._names[pid] = name
         return Process(self, pid)

@@ -16,7 +16,7 @@ methods (``ctx.read``, ``ctx.wait_one``, ...) block the simulated thread.
 from __future__ import annotations
 
 import enum
-import operator
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
@@ -159,6 +159,37 @@ def _deadline(d) -> int:
     return d
 
 
+def _guarded(what: str):
+    """Run the method holding the kernel's lock: a kernel is changed from
+    one host thread at a time, never while the core runs (a policy hook
+    may read but not change it). Python thread bodies run between core
+    calls, in the thread that holds the lock, and may."""
+    def deco(fn):
+        @functools.wraps(fn)
+        def guarded(self, *args, **kwargs):
+            k = self._k
+            lock = k._lock
+            if not lock.acquire(False):
+                raise BadState(f"cannot {what}: this kernel is in use by another host thread")
+            try:
+                if k._in_core:
+                    raise BadState(f"cannot {what} from inside a hook of the scheduling policy")
+                return fn(self, *args, **kwargs)
+            finally:
+                lock.release()
+        return guarded
+    return deco
+
+
+def _busy(k, what: str):
+    """Raise why the kernel cannot be changed now (see _guarded); called
+    with the lock acquired when the reason is a policy hook."""
+    if k._in_core:
+        k._lock.release()
+        raise BadState(f"cannot {what} from inside a hook of the scheduling policy")
+    raise BadState(f"cannot {what}: this kernel is in use by another host thread")
+
+
 def _raise(status: int, what: str):
     cls = _BY_STATUS.get(status, KernelError)
     return cls(f"{what}: {cls.name}", status)
@@ -235,12 +266,19 @@ class Handle:
         k = self._k
         if type(rights) is not int or not 0 <= rights <= 0xFFFFFFFF:
             rights = _rights(rights)
-        out = k._obj_u32
-        st = lib.pk_handle_duplicate(k._kp, self.pid, self.value, rights, out)
+        if not k._lock.acquire(False) or k._in_core:    # inline _guarded: hot
+            _busy(k, "duplicate a handle")
+        try:
+            out = k._obj_u32
+            st = lib.pk_handle_duplicate(k._kp, self.pid, self.value, rights, out)
+            v = out[0]
+        finally:
+            k._lock.release()
         if st:
             check(st, "duplicate")
-        return Handle(k, self.pid, out[0])
+        return Handle(k, self.pid, v)
 
+    @_guarded("replace a handle")
     def replace(self, rights=Rights.SAME_RIGHTS) -> "Handle":
         """A new handle with ``rights`` (a subset) in place of this one,
         which is invalid afterwards in every case, even when the
@@ -258,7 +296,13 @@ class Handle:
         """Close the handle. Closing a closed handle is ``BadHandle``.
         When the last handle to an object closes, the object goes (a
         channel's peer then sees PEER_CLOSED)."""
-        st = lib.pk_handle_close(self._k._kp, self.pid, self.value)
+        k = self._k
+        if not k._lock.acquire(False) or k._in_core:    # inline _guarded: hot
+            _busy(k, "close a handle")
+        try:
+            st = lib.pk_handle_close(k._kp, self.pid, self.value)
+        finally:
+            k._lock.release()
         if st:
             check(st, "close")
 
@@ -275,6 +319,7 @@ class Handle:
             out.append(h.value)
         return out
 
+    @_guarded("write to a channel")
     def write(self, data: bytes = b"", handles: Iterable["Handle"] = (), txid: int = 0) -> None:
         """Write a message (at most 65,536 bytes and 64 handles) to a
         channel; its peer reads it. Needs WRITE, and TRANSFER on each
@@ -292,6 +337,7 @@ class Handle:
         if st:
             check(st, "channel write")
 
+    @_guarded("read a channel")
     def read(self, max_bytes: int | None = None, max_handles: int | None = None,
              txid: int = 0) -> Message:
         """Read the first message (or, with ``txid``, the first with that
@@ -304,6 +350,7 @@ class Handle:
             check(st, "channel read")
         return msg
 
+    @_guarded("call over a channel")
     def call(self, data: bytes = b"", handles: Iterable["Handle"] = ()) -> Message:
         """Outside a run: write a request with a new transaction id and
         read the reply with that id if it is already there; otherwise
@@ -331,12 +378,14 @@ class Handle:
             check(st, "wait_one")
         return pending[0]
 
+    @_guarded("signal an object")
     def signal(self, clear=0, set=0) -> None:  # noqa: A002 - Zircon's names
         """Clear, then set, user signals (USER_0..7; SIGNALED on events)
         of the object. Needs SIGNAL."""
         check(lib.pk_object_signal(self._k._kp, self.pid, self.value, _signals(clear),
                                    _signals(set)), "signal")
 
+    @_guarded("signal an object's peer")
     def signal_peer(self, clear=0, set=0) -> None:  # noqa: A002
         """Clear, then set, user signals of the other end of a channel or
         event pair. Needs SIGNAL_PEER; ``PeerClosed`` if it is gone."""

@@ -414,17 +414,20 @@ class Process:
     def channel_create(self) -> tuple:
         """Create a channel: two endpoint handles in this process's table."""
         from .objects import _create
-        return _create(self._k, self.pid, "channel")
+        with self._k._exclusive("create a channel"):
+            return _create(self._k, self.pid, "channel")
 
     def event_create(self):
         """Create an event (SIGNALED is its own signal): one handle."""
         from .objects import _create
-        return _create(self._k, self.pid, "event")[0]
+        with self._k._exclusive("create an event"):
+            return _create(self._k, self.pid, "event")[0]
 
     def eventpair_create(self) -> tuple:
         """Create an event pair: two handles, each the other's peer."""
         from .objects import _create
-        return _create(self._k, self.pid, "eventpair")
+        with self._k._exclusive("create an event pair"):
+            return _create(self._k, self.pid, "eventpair")
 
     @property
     def aspace(self):

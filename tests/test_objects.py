@@ -611,3 +611,39 @@ def test_spawn_handles_need_transfer_and_one_source_process():
         k.spawn(IDLE, handles=[e])
     with pytest.raises(ValueError):
         k.spawn(IDLE, handles=[p.event_create(), q.event_create()])
+
+
+def test_c_entry_points_refuse_bad_arguments_with_a_status():
+    from pykernel._ffi import ffi, lib
+    k, p, q = two_procs()
+    kp, out = k._kp, ffi.new("uint32_t *")
+    assert lib.pk_handle_close(kp, 10**6, 1) == lib.PK_ERR_INVALID_ARGS
+    assert lib.pk_event_create(kp, 0, ffi.NULL) == lib.PK_ERR_INVALID_ARGS
+    assert lib.pk_handle_duplicate(kp, 0, 12345, lib.PK_RIGHT_SAME_RIGHTS, out) == lib.PK_ERR_BAD_HANDLE
+    a, b = p.channel_create()
+    assert lib.pk_channel_read(kp, 0, a.value, 0, ffi.NULL, 10, ffi.NULL, 0, ffi.NULL) \
+        == lib.PK_ERR_INVALID_ARGS
+    assert lib.pk_channel_write(kp, 0, a.value, ffi.NULL, 0, ffi.NULL, 3, 0) == lib.PK_ERR_INVALID_ARGS
+    items = ffi.new("pk_wait_item[1]")
+    items[0].handle, items[0].waitfor = a.value, lib.PK_SIG_READABLE
+    assert lib.pk_wait_prepare(kp, 0, items, 1, 100, out) == lib.PK_ERR_BAD_STATE  # not asking
+    assert lib.pk_wait_result(kp, 0, items, 1) == lib.PK_ERR_BAD_STATE
+    assert lib.pk_wait_check(kp, 0, items, 0) == lib.PK_ERR_INVALID_ARGS
+    assert lib.pk_handle_move(kp, 0, 1, ffi.NULL, 1, 0) == lib.PK_ERR_INVALID_ARGS
+    assert lib.pk_handle_list(kp, 0, ffi.NULL, 5, out) == lib.PK_ERR_INVALID_ARGS
+
+
+def test_a_python_body_that_yields_a_raw_wait_operation_is_killed():
+    k = make_kernel()
+
+    def body(ctx):
+        yield (lib_obj_wait(), 12345)
+
+    p = k.spawn(pk.Program.python("bad", body))
+    k.run()
+    assert p.kill_reason == "bad operation"
+
+
+def lib_obj_wait():
+    from pykernel._ffi import lib
+    return lib.PK_OP_OBJ_WAIT

@@ -132,7 +132,7 @@ class Model:
         assert s.messages == sum(len(q) for q in self.queue.values())
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(ops)
 def test_random_object_operations_never_lose_or_duplicate_messages_or_handles(steps):
     m = Model(make_kernel())
