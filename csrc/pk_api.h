@@ -477,6 +477,7 @@ uint64_t pk_bench_bare_switch(uint32_t n, uint64_t switches);
 #define PK_OBJ_CHANNEL   1
 #define PK_OBJ_EVENT     2
 #define PK_OBJ_EVENTPAIR 3
+#define PK_OBJ_PROCESS   4
 
 #define PK_CHAN_MAX_BYTES   65536
 #define PK_CHAN_MAX_HANDLES 64
@@ -551,3 +552,15 @@ int pk_wait_prepare(pk_kernel *k, uint32_t tid, const pk_wait_item *items, uint3
 /* the outcome of thread tid's finished wait: its status, items[].pending */
 int pk_wait_result(pk_kernel *k, uint32_t tid, pk_wait_item *items, uint32_t n);
 int pk_obj_stats_get(pk_kernel *k, pk_obj_stats *out);
+
+/* processes as objects (pk_proc_obj.c).  A process handle's object
+ * asserts TERMINATED when the process ends.  Killing through one needs
+ * DESTROY, inspecting INSPECT; both need the caller to be root (uid 0) or
+ * to have the target's uid. */
+int pk_proc_creds_set(pk_kernel *k, uint32_t pid, uint32_t uid, uint32_t gid);
+int pk_proc_creds_get(pk_kernel *k, uint32_t pid, uint32_t *uid, uint32_t *gid);
+/* give process `holder` a handle to process `target` (the loader's act) */
+int pk_proc_handle_create(pk_kernel *k, uint32_t holder, uint32_t target, uint32_t *out);
+int pk_proc_handle_kill(pk_kernel *k, uint32_t caller, uint32_t h);
+/* the target of process handle h, for inspection */
+int pk_proc_handle_target(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t *pid_out);

@@ -120,6 +120,7 @@ void pk_obj_reap(pk_kernel *k) {
     while (o->ndead) {
         uint32_t id = o->dead[--o->ndead];
         pk_obj *ob = pk_obj_at(k, id);
+        if (ob->kind == PK_OBJ_PROCESS) o->ext[pk_proc_at(k, ob->target)->ext].self_obj = 0;
         if (ob->peer) {
             pk_obj *peer = pk_obj_at(k, ob->peer);
             peer->peer = 0;
@@ -387,9 +388,11 @@ int pk_handle_move(pk_kernel *k, uint32_t from, uint32_t to, const uint32_t *hs,
     return s;
 }
 
-/* Process death: close every handle in p's table. */
+/* Process death: its object asserts TERMINATED, every handle in its
+ * table closes. */
 void pk_proc_objects_release(pk_kernel *k, pk_proc *p, uint32_t pid) {
     pk_pext *x = &k->objs->ext[p->ext];
+    pk_proc_obj_terminated(k, x);
     for (uint32_t s = 0; s < x->top; s++)
         if (x->ents[s].obj) pk_handle_drop(k, x, &x->ents[s], pid);
     pk_obj_reap(k);

@@ -21,6 +21,9 @@ typedef struct pk_pext {          /* a process's kernel-object state        */
     uint32_t  cap, top;           /* allocated; 1 + highest slot ever used  */
     uint32_t  count;              /* handles held                           */
     uint32_t  hint;               /* no free slot below word `hint` of used */
+    uint32_t  self_obj;           /* the process's own object (0: none yet)  */
+    uint32_t  uid, gid;           /* credentials; a process without a record
+                                     is root (0, 0)                         */
 } pk_pext;
 
 typedef struct pk_xfer {          /* a handle in flight inside a message   */
@@ -44,7 +47,10 @@ typedef struct pk_obj {
     uint32_t waiters;             /* first wait node + 1 (0: none)           */
     uint64_t koid;
     uint32_t peer;                /* channel, eventpair: the other end (0: closed) */
-    uint32_t next_free;
+    union {
+        uint32_t next_free;       /* free objects                            */
+        uint32_t target;          /* a process object: its pid               */
+    };
     pk_msg  *head, *tail;         /* channel: messages to read, FIFO         */
     uint64_t queued;
 } pk_obj;                         /* 56 bytes */
@@ -104,6 +110,9 @@ pk_hent *pk_handle_slot(pk_kernel *k, const pk_thread *t, uint64_t slot);
 void     pk_handle_drop(pk_kernel *k, pk_pext *x, pk_hent *e, uint32_t pid);
 int      pk_caller_ok(pk_kernel *k, uint32_t pid);
 void     pk_proc_objects_release(pk_kernel *k, pk_proc *p, uint32_t pid);
+
+/* pk_proc_obj.c: process objects and credentials */
+void     pk_proc_obj_terminated(pk_kernel *k, pk_pext *x);
 
 /* pk_chan.c: channels */
 void     pk_chan_destroy(pk_kernel *k, pk_obj *o, uint32_t id);

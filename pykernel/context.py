@@ -154,5 +154,21 @@ class Context:
         items = [(self._own(h), sig) for h, sig in items]
         return WaitOp(self.pid, items, _deadline(deadline), False)
 
+    def futex_wait(self, addr: int, expected: int, deadline: int | None = None):
+        """Not implemented yet (raises NotImplementedError)."""
+        raise NotImplementedError("futexes are not implemented yet")
+
+    def futex_wake(self, addr: int, n: int = 1):
+        """Not implemented yet (raises NotImplementedError)."""
+        raise NotImplementedError("futexes are not implemented yet")
+
+    def lock(self, *args):
+        """Not implemented yet (raises NotImplementedError)."""
+        raise NotImplementedError("mutexes are not implemented yet")
+
+    def unlock(self, *args):
+        """Not implemented yet (raises NotImplementedError)."""
+        raise NotImplementedError("mutexes are not implemented yet")
+
     def __repr__(self) -> str:
         return f"<Context pid={self.pid} tid={self.tid}>"

@@ -483,6 +483,15 @@ class Kernel:
                               ffi.new("pk_msg_info *"))
         return self._obj_bufs
 
+    def deadlocks(self):
+        """Not implemented yet: the cycles of the wait-for graph."""
+        raise NotImplementedError("deadlock detection (k.deadlocks()) is not implemented yet; "
+                                  "a run that cannot go on stops with reason 'deadlock'")
+
+    def job_create(self, *args, **kwargs):
+        """Not implemented yet: jobs (trees of processes with limits)."""
+        raise NotImplementedError("jobs are not implemented yet")
+
     def object_stats(self) -> "_objects.ObjectStats":
         """Kernel-object counters (see :class:`~pykernel.ObjectStats`)."""
         return _objects._stats(self)
@@ -657,7 +666,8 @@ class Kernel:
               nice: int = 0, priority: int = 0, burst: int | None = None,
               args: tuple = (), policy: str = "other", rt_priority: int | None = None,
               tickets: int = 100, cpu: int | None = None, affinity=None,
-              handles=()) -> Process:
+              handles=(), parent: Process | None = None, uid: int | None = None,
+              gid: int | None = None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
@@ -678,15 +688,30 @@ class Kernel:
         ``handles``: handles (of one other process, each with TRANSFER)
         that move into the new process's table at slots 0, 1, ...; script
         instructions name them by slot (docs/objects.md).
+        ``parent``: a process that receives a handle to the new one (to wait
+        for its TERMINATED signal, inspect or kill it) and whose
+        credentials it inherits. ``uid``, ``gid``: its credentials
+        (default the parent's, else root, 0).
         """
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
+        if parent is not None and (not isinstance(parent, Process) or parent._k is not self):
+            raise TypeError("parent must be a Process of this kernel")
+        pu, pg = parent._creds() if parent is not None else (0, 0)
+        uid = pu if uid is None else _config_value("uid", uid, 0, 0xFFFFFFFF)
+        gid = pg if gid is None else _config_value("gid", gid, 0, 0xFFFFFFFF)
+        if parent is not None and parent.state in ("exited", "killed"):
+            raise BadState(f"parent {parent.name!r} has ended")
         src, values = _objects._initial_handles(self, handles)
         pid = self._spawn(program, 1, at, nice, priority, burst, args, policy, rt_priority,
                           tickets, cpu, affinity)
-        if values:
-            with self._exclusive("spawn"):
+        with self._exclusive("spawn"):
+            if values:
                 _objects._move(self, src, pid, values)
+            if uid or gid:
+                check(lib.pk_proc_creds_set(self._kp, pid, uid, gid), "credentials")
+        if parent is not None:
+            parent.handle_to(Process(self, pid))
         if name is not None:
             self._names[pid] = name
         return Process(self, pid)

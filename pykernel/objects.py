@@ -30,7 +30,7 @@ __all__ = ["Rights", "Signals", "Handle", "Message", "ObjectStats"]
 
 _OK, _SHOULD_WAIT = lib.PK_OK, lib.PK_ERR_SHOULD_WAIT
 _KINDS = {lib.PK_OBJ_CHANNEL: "channel", lib.PK_OBJ_EVENT: "event",
-          lib.PK_OBJ_EVENTPAIR: "eventpair"}
+          lib.PK_OBJ_EVENTPAIR: "eventpair", lib.PK_OBJ_PROCESS: "process"}
 
 
 def _flag_names(flag) -> str:
@@ -228,7 +228,7 @@ class Handle:
 
     @property
     def kind(self) -> str:
-        """The object's type: "channel", "event" or "eventpair"."""
+        """The object's type: "channel", "event", "eventpair" or "process"."""
         return _KINDS[self._info().kind]
 
     @property
@@ -391,6 +391,23 @@ class Handle:
         event pair. Needs SIGNAL_PEER; ``PeerClosed`` if it is gone."""
         check(lib.pk_object_signal_peer(self._k._kp, self.pid, self.value, _signals(clear),
                                         _signals(set)), "signal_peer")
+
+    @property
+    def target(self):
+        """A process handle: the process it names (a :class:`~pykernel.Process`,
+        whose ``state`` and ``exit_code`` stay readable after it ends).
+        Needs INSPECT, and the holder must be root or have its uid."""
+        out = self._k._obj_u32
+        check(lib.pk_proc_handle_target(self._k._kp, self.pid, self.value, out), "inspect")
+        from .process import Process
+        return Process(self._k, out[0])
+
+    @_guarded("kill a process")
+    def kill(self) -> None:
+        """A process handle: kill the process it names. Needs DESTROY, and
+        the holder must be root (uid 0) or have the target's uid
+        (``AccessDenied`` otherwise). Killing a dead process does nothing."""
+        check(lib.pk_proc_handle_kill(self._k._kp, self.pid, self.value), "kill")
 
     def __int__(self) -> int:
         return self.value

@@ -17,7 +17,8 @@ from typing import Iterable
 
 from ._ffi import MAX_TIME
 
-__all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "write", "read", "wait"]
+__all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "write", "read", "wait",
+           "futex_wait", "futex_wake", "lock", "unlock", "spawn_thread"]
 
 
 class Op:
@@ -164,3 +165,34 @@ def wait(slot: int, signals, timeout: int | None = None) -> Op:
     if not 0 < sig <= 0xFFFFFFFF:
         raise ValueError(f"wait needs a non-empty set of signals, got {signals!r}")
     return Op("wait", (_slot(slot), sig, _timeout(timeout)))
+
+
+def _later(what: str):
+    raise NotImplementedError(f"{what} is not implemented yet (docs/objects.md, "
+                              f"\"Not implemented yet\")")
+
+
+def futex_wait(addr: int, expected: int) -> Op:
+    """Not implemented yet: wait on a futex word (raises NotImplementedError)."""
+    _later("pk.op.futex_wait")
+
+
+def futex_wake(addr: int, n: int = 1) -> Op:
+    """Not implemented yet: wake futex waiters (raises NotImplementedError)."""
+    _later("pk.op.futex_wake")
+
+
+def lock(slot: int) -> Op:
+    """Not implemented yet: acquire a mutex (raises NotImplementedError)."""
+    _later("pk.op.lock")
+
+
+def unlock(slot: int) -> Op:
+    """Not implemented yet: release a mutex (raises NotImplementedError)."""
+    _later("pk.op.unlock")
+
+
+def spawn_thread(*args) -> Op:
+    """Not implemented yet: create a thread in the running process (raises
+    NotImplementedError)."""
+    _later("pk.op.spawn_thread")

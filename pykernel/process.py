@@ -406,6 +406,50 @@ class Process:
         from .objects import _list
         return _list(self._k, self.pid)
 
+    @property
+    def uid(self) -> int:
+        """Its user id (0: root)."""
+        return self._creds()[0]
+
+    @property
+    def gid(self) -> int:
+        """Its group id."""
+        return self._creds()[1]
+
+    def _creds(self):
+        u, g = ffi.new("uint32_t *"), ffi.new("uint32_t *")
+        check(lib.pk_proc_creds_get(self._k._kp, self.pid, u, g), "credentials")
+        return u[0], g[0]
+
+    def handle_to(self, other: "Process"):
+        """Give this process a handle to process ``other`` (the loader's or
+        a parent's act; ``spawn(parent=...)`` does it for a child) and
+        return it. Its object asserts TERMINATED when ``other`` ends."""
+        from .objects import Handle
+        if not isinstance(other, Process) or other._k is not self._k:
+            raise TypeError("handle_to needs a Process of the same kernel")
+        out = ffi.new("uint32_t *")
+        with self._k._exclusive("make a process handle"):
+            check(lib.pk_proc_handle_create(self._k._kp, self.pid, other.pid, out),
+                  "process handle")
+        return Handle(self._k, self.pid, out[0])
+
+    def thread_create(self, *args, **kwargs):
+        """Not implemented yet: a second thread in a process."""
+        raise NotImplementedError("creating threads in a process is not implemented yet")
+
+    def socket_create(self, *args, **kwargs):
+        """Not implemented yet: stream and datagram sockets."""
+        raise NotImplementedError("sockets are not implemented yet")
+
+    def pipe_create(self, *args, **kwargs):
+        """Not implemented yet: pipes."""
+        raise NotImplementedError("pipes are not implemented yet")
+
+    def port_create(self, *args, **kwargs):
+        """Not implemented yet: ports for asynchronous waits."""
+        raise NotImplementedError("ports are not implemented yet")
+
     def handle(self, value: int):
         """A view of handle ``value`` of this process (checked when used)."""
         from .objects import Handle, _u32
