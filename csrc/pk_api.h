@@ -89,6 +89,8 @@ typedef struct pk_regs {
 #define PK_REG_DONE      11
 #define PK_REG_MISSES    12
 #define PK_REG_JOB_LIMIT 13
+#define PK_REG_PHASE     0   /* futexes (pk_futex.c): the step of a condition
+                                wait in progress (0: none)                   */
 #define PK_REG_TIMEOUT   3   /* kernel objects (pk_wait.c): the next wait's
                                 timeout + 1 (0: none)                        */
 #define PK_REG_STATUS    14  /* status of the last kernel-object operation   */
@@ -138,7 +140,17 @@ typedef struct pk_op {
 #define PK_OP_TIMEOUT    15 /* b = ns: the next WAIT or READ gives up after
                               b ns with TIMED_OUT                         */
 #define PK_OP_OBJ_WAIT   16 /* host only: b = wait id from pk_wait_prepare */
-#define PK_OP_LAST     16
+#define PK_OP_FUTEX_WAIT  17 /* b = address, a = expected word: wait while the
+                               word equals it (else BAD_STATE at once)    */
+#define PK_OP_FUTEX_WAKE  18 /* b = address, a = n: wake at most n waiters */
+#define PK_OP_LOCK        19 /* b = address of a futex mutex word          */
+#define PK_OP_UNLOCK      20 /* b = address                                */
+#define PK_OP_SEM_WAIT    21 /* b = address of a semaphore count           */
+#define PK_OP_SEM_POST    22 /* b = address                                */
+#define PK_OP_COND_WAIT   23 /* b = condition variable, a = its mutex      */
+#define PK_OP_COND_SIGNAL 24 /* b = condition variable                     */
+#define PK_OP_COND_BROADCAST 25 /* b = condition variable, a = its mutex   */
+#define PK_OP_LAST     25
 
 /* what a PK_OP_TASK declares (each at most once; PERIOD is required) */
 #define PK_TASK_PERIOD   1  /* period T, 1 .. PK_MAX_TIME ns               */
@@ -478,6 +490,8 @@ uint64_t pk_bench_bare_switch(uint32_t n, uint64_t switches);
 #define PK_OBJ_EVENT     2
 #define PK_OBJ_EVENTPAIR 3
 #define PK_OBJ_PROCESS   4
+#define PK_OBJ_FUTEX     5   /* internal: a futex word's wait queue        */
+#define PK_FUTEX_ADDR_MAX 0xffffffffffff   /* futex addresses: 4-byte aligned, < 2^48 */
 
 #define PK_CHAN_MAX_BYTES   65536
 #define PK_CHAN_MAX_HANDLES 64
@@ -564,3 +578,32 @@ int pk_proc_handle_create(pk_kernel *k, uint32_t holder, uint32_t target, uint32
 int pk_proc_handle_kill(pk_kernel *k, uint32_t caller, uint32_t h);
 /* the target of process handle h, for inspection */
 int pk_proc_handle_target(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t *pid_out);
+
+/* futexes (pk_futex.c), keyed by (process, address) until address spaces
+ * exist; a word is 32 bits and reads 0 until written; addresses are
+ * multiples of 4 up to PK_FUTEX_ADDR_MAX.  The mutex, semaphore and
+ * condition-variable calls are the steps the script instructions take,
+ * for Python thread bodies: *_try returns OK when done, or SHOULD_WAIT
+ * with the word to wait for in *expect. */
+int pk_futex_get(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t *value);
+int pk_futex_set(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t value);
+int pk_futex_wake(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t n, uint32_t *woken);
+int pk_futex_requeue(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t nwake, uint64_t addr2,
+                     uint32_t nrequeue, uint32_t *woken);
+/* record thread tid's wait on the futex at addr (BAD_STATE at once if the
+ * word is not `expected`); then PK_OP_OBJ_WAIT as after pk_wait_prepare */
+int pk_futex_wait_prepare(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t expected,
+                          uint64_t deadline, uint32_t *wid);
+int pk_mutex_try(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t woken, uint32_t *expect);
+int pk_mutex_unlock(pk_kernel *k, uint32_t tid, uint64_t addr);
+int pk_sem_try(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t *expect);
+int pk_sem_post(pk_kernel *k, uint32_t pid, uint64_t addr);
+int pk_cond_signal(pk_kernel *k, uint32_t pid, uint64_t cv, uint64_t mutex, uint32_t broadcast);
+int pk_cond_wait_step(pk_kernel *k, uint32_t tid, uint64_t cv, uint64_t mutex, uint32_t phase,
+                      uint32_t woken, uint32_t *wid);
+/* process pid uses owner's futex words from now on (a stand-in for
+ * shared memory, and for threads of one process, until address spaces
+ * exist); BAD_STATE if pid already has words of its own */
+int pk_futex_share(pk_kernel *k, uint32_t pid, uint32_t owner);
+/* the owner tid of the mutex at addr, or -1 */
+int pk_mutex_owner(pk_kernel *k, uint32_t pid, uint64_t addr, int64_t *tid);

@@ -68,6 +68,8 @@ void pk_objects_fini(pk_kernel *k) {
     for (uint32_t i = 1; i < o->next; i++) {
         pk_pext *x = &o->ext[i];
         pk_free(k, x->ents, table_bytes(x->cap));
+        pk_free(k, x->fkeys, x->fcap * sizeof(uint64_t));
+        pk_free(k, x->fobjs, x->fcap * sizeof(uint32_t));
     }
     pk_free(k, o->ext, o->next_cap * sizeof(pk_pext));
     pk_free(k, o->nodes, o->nodes_cap * sizeof(pk_wnode));
@@ -393,6 +395,7 @@ int pk_handle_move(pk_kernel *k, uint32_t from, uint32_t to, const uint32_t *hs,
 void pk_proc_objects_release(pk_kernel *k, pk_proc *p, uint32_t pid) {
     pk_pext *x = &k->objs->ext[p->ext];
     pk_proc_obj_terminated(k, x);
+    pk_futex_release(k, x);
     for (uint32_t s = 0; s < x->top; s++)
         if (x->ents[s].obj) pk_handle_drop(k, x, &x->ents[s], pid);
     pk_obj_reap(k);

@@ -24,6 +24,12 @@ typedef struct pk_pext {          /* a process's kernel-object state        */
     uint32_t  self_obj;           /* the process's own object (0: none yet)  */
     uint32_t  uid, gid;           /* credentials; a process without a record
                                      is root (0, 0)                         */
+    uint64_t *fkeys;              /* futexes: open addressing, address + 1  */
+    uint32_t *fobjs;              /*   -> object id                          */
+    uint32_t  fcap, fn;
+    uint32_t  fdom;               /* pid + 1 of the process whose futexes this
+                                     one uses (shared memory), 0: its own    */
+    uint32_t  fsharers;           /* processes that use this one's futexes   */
 } pk_pext;
 
 typedef struct pk_xfer {          /* a handle in flight inside a message   */
@@ -49,10 +55,14 @@ typedef struct pk_obj {
     uint32_t peer;                /* channel, eventpair: the other end (0: closed) */
     union {
         uint32_t next_free;       /* free objects                            */
-        uint32_t target;          /* a process object: its pid               */
+        uint32_t target;          /* a process object: its pid; a futex: the
+                                     tid + 1 of the mutex owner (0: none)    */
     };
     pk_msg  *head, *tail;         /* channel: messages to read, FIFO         */
-    uint64_t queued;
+    union {
+        uint64_t queued;          /* channel: messages in the queue           */
+        uint64_t word;            /* futex: the 32-bit word                   */
+    };
 } pk_obj;                         /* 56 bytes */
 
 /* one object a waiting thread waits on */
@@ -114,6 +124,10 @@ void     pk_proc_objects_release(pk_kernel *k, pk_proc *p, uint32_t pid);
 /* pk_proc_obj.c: process objects and credentials */
 void     pk_proc_obj_terminated(pk_kernel *k, pk_pext *x);
 
+/* pk_futex.c */
+void     pk_futex_release(pk_kernel *k, pk_pext *x);
+int      pk_script_futex_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op, bool woke);
+
 /* pk_chan.c: channels */
 void     pk_chan_destroy(pk_kernel *k, pk_obj *o, uint32_t id);
 void     pk_msg_free(pk_kernel *k, pk_msg *m);
@@ -125,6 +139,10 @@ void     pk_wait_thread_gone(pk_kernel *k, pk_thread *t);
 int      pk_wait_script(pk_kernel *k, pk_thread *t, pk_regs *r, uint32_t obj, uint32_t h,
                         uint32_t signals);
 int      pk_wait_host(pk_kernel *k, pk_thread *t, pk_regs *r, uint64_t wid);
+uint32_t pk_wait_wake_n(pk_kernel *k, uint32_t obj, uint32_t n);
+uint32_t pk_wait_requeue(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n);
+int      pk_wait_prepare_obj(pk_kernel *k, pk_thread *t, uint32_t obj, uint64_t deadline,
+                             uint32_t *wid);
 bool     pk_wait_deadline_stale(pk_kernel *k, const pk_event *e);
 void     pk_wait_deadline_fire(pk_kernel *k, const pk_event *e);
 void     pk_wait_deadline_dropped(pk_kernel *k);

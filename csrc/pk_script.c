@@ -43,8 +43,22 @@ static int task_check(const pk_op *ops, uint32_t n, pk_task *task) {
     return PK_OK;
 }
 
+static bool futex_addr_ok(uint64_t a) { return a <= PK_FUTEX_ADDR_MAX && !(a & 3); }
+
+/* Check an instruction on a futex (pk_futex.c runs them). */
+static int futex_op_check(const pk_op *op) {
+    if (!futex_addr_ok(op->b)) return PK_ERR_INVALID_ARGS;
+    switch (op->code) {
+    case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: return PK_OK;
+    case PK_OP_COND_WAIT: case PK_OP_COND_BROADCAST:
+        return futex_addr_ok(op->a) && op->a != op->b ? PK_OK : PK_ERR_INVALID_ARGS;
+    default: return op->a ? PK_ERR_INVALID_ARGS : PK_OK;
+    }
+}
+
 /* Check an instruction on kernel objects (pk_chan.c runs them). */
 static int obj_op_check(const pk_op *op) {
+    if (op->code >= PK_OP_FUTEX_WAIT) return futex_op_check(op);
     if (op->code == PK_OP_TIMEOUT) return op->a ? PK_ERR_INVALID_ARGS
                                           : op->b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
     if (op->a >= PK_HANDLE_SLOTS) return PK_ERR_OUT_OF_RANGE;
@@ -88,6 +102,9 @@ static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out, pk_ta
         case PK_OP_YIELD:
             break;
         case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT: case PK_OP_TIMEOUT:
+        case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: case PK_OP_LOCK: case PK_OP_UNLOCK:
+        case PK_OP_SEM_WAIT: case PK_OP_SEM_POST: case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL:
+        case PK_OP_COND_BROADCAST:
             s = obj_op_check(op);
             if (s) return s;
             break;
@@ -206,7 +223,10 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
             }
             break;
         case PK_OP_JOB_END: pk_job_end(k, r, t->tid); continue;
-        case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT: case PK_OP_TIMEOUT: {
+        case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT: case PK_OP_TIMEOUT:
+        case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: case PK_OP_LOCK: case PK_OP_UNLOCK:
+        case PK_OP_SEM_WAIT: case PK_OP_SEM_POST: case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL:
+        case PK_OP_COND_BROADCAST: {
             r->pc = pc;
             int a = pk_script_obj_op(k, t, r, op);   /* pk_chan.c */
             pc = r->pc;

@@ -240,7 +240,8 @@ int pk_wait_host(pk_kernel *k, pk_thread *t, pk_regs *r, uint64_t wid) {
     int st = PK_OK;
     for (uint32_t x = wr->first; x; x = k->objs->nodes[x - 1].sib) {
         pk_hent *e;
-        if (pk_handle_get(k, wr->pid, k->objs->nodes[x - 1].handle, &e)) st = PK_ERR_CANCELED;
+        uint32_t h = k->objs->nodes[x - 1].handle;       /* 0: a futex, no handle */
+        if (h && pk_handle_get(k, wr->pid, h, &e)) st = PK_ERR_CANCELED;
     }
     if (!st && wait_poll(k, wr)) st = PK_OK + 1;
     else if (!st && wr->deadline <= k->now) st = PK_ERR_TIMED_OUT;
@@ -249,6 +250,47 @@ int pk_wait_host(pk_kernel *k, pk_thread *t, pk_regs *r, uint64_t wid) {
     wr->done = 1;
     wr->status = st > 0 ? PK_OK : st;
     return PK_ACT_AGAIN;
+}
+
+/* End the first n waits queued on obj (futex waiters, FIFO) with OK;
+ * returns how many. */
+uint32_t pk_wait_wake_n(pk_kernel *k, uint32_t obj, uint32_t n) {
+    pk_obj *ob = pk_obj_at(k, obj);
+    uint32_t done = 0;
+    while (done < n && ob->waiters) {
+        wait_end(k, k->objs->nodes[ob->waiters - 1].wait, PK_OK);
+        done++;
+    }
+    return done;
+}
+
+/* Move up to n waiters of futex `from` to futex `to`, in order. */
+uint32_t pk_wait_requeue(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n) {
+    pk_obj *ob = pk_obj_at(k, from);
+    uint32_t moved = 0;
+    while (moved < n && ob->waiters) {
+        uint32_t x = ob->waiters - 1;
+        node_unlink(k, x);
+        k->objs->nodes[x].obj = to;
+        node_link(k, x);
+        moved++;
+    }
+    return moved;
+}
+
+/* A wait of host thread t (asking for its op) on futex object obj, ended
+ * only by a wake, a deadline or the thread's death. */
+int pk_wait_prepare_obj(pk_kernel *k, pk_thread *t, uint32_t obj, uint64_t deadline,
+                        uint32_t *wid) {
+    pk_regs *r = &k->host_cpu->regs;
+    if (r->x[PK_REG_WAIT]) { wait_free(k, (uint32_t)r->x[PK_REG_WAIT] - 1); r->x[PK_REG_WAIT] = 0; }
+    uint32_t w = wait_new(k, t, 1, deadline);
+    if (!w) return PK_ERR_NO_MEMORY;
+    if (k->objs->waits[w].status) { wait_free(k, w); return PK_ERR_NO_MEMORY; }
+    k->objs->nodes[k->objs->waits[w].first - 1].obj = obj;
+    r->x[PK_REG_WAIT] = w + 1;
+    *wid = w;
+    return PK_OK;
 }
 
 bool pk_wait_deadline_stale(pk_kernel *k, const pk_event *e) {

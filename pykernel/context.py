@@ -25,6 +25,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Context"]
 
+
+def ffi_u32(ctx):
+    """The kernel's reusable uint32 out-buffer."""
+    return ctx._k._obj_u32
+
 COMPUTE, IO, SLEEP = lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP
 YIELD, EXIT = lib.PK_OP_YIELD, lib.PK_OP_EXIT
 _YIELD_OP = (YIELD, 0)
@@ -154,21 +159,87 @@ class Context:
         items = [(self._own(h), sig) for h, sig in items]
         return WaitOp(self.pid, items, _deadline(deadline), False)
 
+    # ---- futexes and locks (pk_futex.c); addresses are per process
+    # (or shared with Process.share_futexes) until address spaces exist
+
     def futex_wait(self, addr: int, expected: int, deadline: int | None = None):
-        """Not implemented yet (raises NotImplementedError)."""
-        raise NotImplementedError("futexes are not implemented yet")
+        """``yield ctx.futex_wait(addr, expected)``: wait while the futex
+        word at ``addr`` equals ``expected``; ``BadState`` at once if it
+        does not (Linux: EAGAIN); ``TimedOut`` at ``deadline``."""
+        from .objects import FutexWaitOp, _addr, _deadline, _u32
+        return FutexWaitOp(_addr("futex", addr), _u32("expected", expected), _deadline(deadline))
 
     def futex_wake(self, addr: int, n: int = 1):
-        """Not implemented yet (raises NotImplementedError)."""
-        raise NotImplementedError("futexes are not implemented yet")
+        """``woken = yield ctx.futex_wake(addr, n)``: wake at most n waiters."""
+        from .objects import DoneOp, _addr, _u32
+        from .errors import check
+        out = ffi_u32(self)
+        check(lib.pk_futex_wake(self._k._kp, self.pid, _addr("futex", addr), _u32("n", n), out),
+              "futex_wake")
+        return DoneOp(out[0])
 
-    def lock(self, *args):
-        """Not implemented yet (raises NotImplementedError)."""
-        raise NotImplementedError("mutexes are not implemented yet")
+    def futex_requeue(self, addr: int, nwake: int, addr2: int, nrequeue: int):
+        """``woken = yield ctx.futex_requeue(a, nwake, b, nrequeue)``: wake
+        at most nwake waiters of a and move at most nrequeue others to b."""
+        from .objects import DoneOp, _addr, _u32
+        from .errors import check
+        out = ffi_u32(self)
+        check(lib.pk_futex_requeue(self._k._kp, self.pid, _addr("futex", addr),
+                                   _u32("nwake", nwake), _addr("futex", addr2),
+                                   _u32("nrequeue", nrequeue), out), "futex_requeue")
+        return DoneOp(out[0])
 
-    def unlock(self, *args):
-        """Not implemented yet (raises NotImplementedError)."""
-        raise NotImplementedError("mutexes are not implemented yet")
+    def lock(self, addr: int, inherit: bool = False):
+        """``yield ctx.lock(addr)``: take the mutex at ``addr`` (see
+        :func:`pykernel.op.lock`), waiting while another thread holds it.
+        ``inherit=True`` (priority inheritance) is not implemented yet."""
+        from .objects import LockOp, _addr
+        if inherit:
+            raise NotImplementedError("priority inheritance is not implemented yet")
+        return LockOp(_addr("mutex", addr), False)
+
+    def unlock(self, addr: int):
+        """``yield ctx.unlock(addr)``: release the mutex (AccessDenied if
+        this thread does not hold it)."""
+        from .objects import DoneOp, _addr
+        from .errors import check
+        check(lib.pk_mutex_unlock(self._k._kp, self.tid, _addr("mutex", addr)), "unlock")
+        return DoneOp(None)
+
+    def sem_wait(self, addr: int):
+        """``yield ctx.sem_wait(addr)``: take a unit of the semaphore."""
+        from .objects import LockOp, _addr
+        return LockOp(_addr("semaphore", addr), True)
+
+    def sem_post(self, addr: int):
+        """``yield ctx.sem_post(addr)``: give a unit back; one waiter wakes."""
+        from .objects import DoneOp, _addr
+        from .errors import check
+        check(lib.pk_sem_post(self._k._kp, self.pid, _addr("semaphore", addr)), "sem_post")
+        return DoneOp(None)
+
+    def cond_wait(self, cv: int, mutex: int):
+        """``yield ctx.cond_wait(cv, mutex)``: release the mutex, wait for a
+        signal on cv, take the mutex again."""
+        from .objects import CondWaitOp, _addr
+        return CondWaitOp(_addr("condition", cv), _addr("mutex", mutex))
+
+    def cond_signal(self, cv: int):
+        """``yield ctx.cond_signal(cv)``: wake one waiter of cv."""
+        from .objects import DoneOp, _addr
+        from .errors import check
+        check(lib.pk_cond_signal(self._k._kp, self.pid, _addr("condition", cv), 0, 0),
+              "cond_signal")
+        return DoneOp(None)
+
+    def cond_broadcast(self, cv: int, mutex: int):
+        """``yield ctx.cond_broadcast(cv, mutex)``: wake every waiter of cv
+        (one at once, the others as the mutex is released)."""
+        from .objects import DoneOp, _addr
+        from .errors import check
+        check(lib.pk_cond_signal(self._k._kp, self.pid, _addr("condition", cv),
+                                 _addr("mutex", mutex), 1), "cond_broadcast")
+        return DoneOp(None)
 
     def __repr__(self) -> str:
         return f"<Context pid={self.pid} tid={self.tid}>"

@@ -475,6 +475,11 @@ class Kernel:
         self._obj_bufs = None
         self._blocked: dict[int, object] = {}   # tid -> the ctx operation it waits in
 
+    def _tid_pid(self, tid: int) -> int:
+        info = ffi.new("pk_thread_info *")
+        check(lib.pk_thread_info_get(self._kp, tid, info), "thread info")
+        return info.pid
+
     def _obj_read_bufs(self):
         """Buffers for channel reads (allocated at the first read)."""
         if self._obj_bufs is None:

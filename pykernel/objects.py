@@ -626,3 +626,111 @@ def _initial_handles(k, handles) -> tuple[int | None, list[int]]:
 def _move(k, src: int, dst: int, values: list[int]) -> None:
     hs = ffi.new("uint32_t[]", values)
     check(lib.pk_handle_move(k._kp, src, dst, hs, len(values), 0), "spawn handles")
+
+
+# ---- futexes and locks in Python thread bodies (pk_futex.c) -----------------------
+
+def _addr(what: str, addr) -> int:
+    if isinstance(addr, bool) or not isinstance(addr, int):
+        raise TypeError(f"{what} address must be an int, not {type(addr).__name__}")
+    if not 0 <= addr <= lib.PK_FUTEX_ADDR_MAX or addr % 4:
+        raise ValueError(f"{what} address must be a multiple of 4 below 2**48, got {addr}")
+    return addr
+
+
+class _FutexBlocking(_Blocking):
+    """Waits on one futex: prepare with pk_futex_wait_prepare, collect with
+    pk_wait_result (one item, no handle)."""
+
+    __slots__ = ()
+
+    def _fwait(self, k, tid, addr, expected, deadline):
+        if deadline <= k.now:
+            return "raise", _raise(lib.PK_ERR_TIMED_OUT, "futex wait")
+        wid = k._obj_u32
+        st = lib.pk_futex_wait_prepare(k._kp, tid, addr, expected, deadline, wid)
+        if st:
+            return "stale" if st == lib.PK_ERR_BAD_STATE else "raise", _raise(st, "futex wait")
+        return "wait", (lib.PK_OP_OBJ_WAIT, wid[0])
+
+    def _fresult(self, k, tid) -> int:
+        return lib.pk_wait_result(k._kp, tid, ffi.new("pk_wait_item[1]"), 1)
+
+
+class FutexWaitOp(_FutexBlocking):
+    """ctx.futex_wait: BadState at once if the word is not ``expected``."""
+
+    __slots__ = ("addr", "expected", "deadline")
+
+    def __init__(self, addr, expected, deadline):
+        self.addr, self.expected, self.deadline = addr, expected, deadline
+
+    def start(self, k, tid):
+        how, v = self._fwait(k, tid, self.addr, self.expected, self.deadline)
+        return ("raise", v) if how == "stale" else (how, v)
+
+    def resume(self, k, tid):
+        st = self._fresult(k, tid)
+        return ("raise", _raise(st, "futex wait")) if st else ("done", None)
+
+
+class LockOp(_FutexBlocking):
+    """ctx.lock (mutex) and ctx.sem_wait (semaphore): try, wait, try again."""
+
+    __slots__ = ("addr", "sem", "woken")
+
+    def __init__(self, addr, sem):
+        self.addr, self.sem, self.woken = addr, sem, 0
+
+    def start(self, k, tid):
+        expect = k._obj_u32
+        while True:
+            if self.sem:
+                st = lib.pk_sem_try(k._kp, k._tid_pid(tid), self.addr, expect)
+            else:
+                st = lib.pk_mutex_try(k._kp, tid, self.addr, self.woken, expect)
+            if st == _OK:
+                return "done", None
+            if st != _SHOULD_WAIT:
+                return "raise", _raise(st, "sem_wait" if self.sem else "lock")
+            how, v = self._fwait(k, tid, self.addr, expect[0], FOREVER)
+            if how != "stale":
+                return how, v
+
+    def resume(self, k, tid):
+        st = self._fresult(k, tid)
+        if st:
+            return "raise", _raise(st, "lock")
+        self.woken = 1
+        return self.start(k, tid)
+
+
+class CondWaitOp(_FutexBlocking):
+    """ctx.cond_wait: release the mutex, wait on the condition, take the
+    mutex again (pk_cond_wait_step's two phases)."""
+
+    __slots__ = ("cv", "mutex", "phase")
+
+    def __init__(self, cv, mutex):
+        self.cv, self.mutex, self.phase = cv, mutex, 0
+
+    def start(self, k, tid):
+        wid = k._obj_u32
+        st = lib.pk_cond_wait_step(k._kp, tid, self.cv, self.mutex, 0, 0, wid)
+        if st:
+            return "raise", _raise(st, "cond_wait")
+        return "wait", (lib.PK_OP_OBJ_WAIT, wid[0])
+
+    def resume(self, k, tid):
+        st = self._fresult(k, tid)
+        if st:
+            return "raise", _raise(st, "cond_wait")
+        while True:
+            st = lib.pk_cond_wait_step(k._kp, tid, self.cv, self.mutex, 1, 1, k._obj_u32)
+            if st == _OK:
+                return "done", None
+            if st != _SHOULD_WAIT:
+                return "raise", _raise(st, "cond_wait")
+            how, v = self._fwait(k, tid, self.mutex, 2, FOREVER)
+            if how != "stale":
+                return how, v

@@ -18,7 +18,8 @@ from typing import Iterable
 from ._ffi import MAX_TIME
 
 __all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "write", "read", "wait",
-           "futex_wait", "futex_wake", "lock", "unlock", "spawn_thread"]
+           "futex_wait", "futex_wake", "lock", "unlock", "sem_wait", "sem_post", "cond_wait",
+           "cond_signal", "cond_broadcast", "spawn_thread"]
 
 
 class Op:
@@ -172,24 +173,84 @@ def _later(what: str):
                               f"\"Not implemented yet\")")
 
 
-def futex_wait(addr: int, expected: int) -> Op:
-    """Not implemented yet: wait on a futex word (raises NotImplementedError)."""
-    _later("pk.op.futex_wait")
+def _addr(what: str, addr) -> int:
+    addr = _int(f"{what} address", addr)
+    if not 0 <= addr <= 0xFFFFFFFFFFFF or addr % 4:
+        raise ValueError(f"{what} address must be a multiple of 4 below 2**48, got {addr}")
+    return addr
+
+
+def _u32(what: str, v) -> int:
+    v = _int(what, v)
+    if not 0 <= v <= 0xFFFFFFFF:
+        raise ValueError(f"{what} must fit in 32 bits (unsigned), got {v}")
+    return v
+
+
+def futex_wait(addr: int, expected: int, timeout: int | None = None) -> Op:
+    """Wait on the futex word at ``addr`` if it still equals ``expected``;
+    otherwise go on at once with BAD_STATE in x[14] (Linux: EAGAIN). A
+    wake, or ``timeout`` ns (TIMED_OUT), ends the wait. Futex words are
+    32 bits, per process, and read 0 until written (docs/objects.md)."""
+    return Op("futex_wait", (_addr("futex", addr), _u32("expected", expected), _timeout(timeout)))
 
 
 def futex_wake(addr: int, n: int = 1) -> Op:
-    """Not implemented yet: wake futex waiters (raises NotImplementedError)."""
-    _later("pk.op.futex_wake")
+    """Wake at most ``n`` threads waiting on the futex at ``addr``, in the
+    order they began waiting."""
+    return Op("futex_wake", (_addr("futex", addr), _u32("futex_wake n", n)))
 
 
-def lock(slot: int) -> Op:
-    """Not implemented yet: acquire a mutex (raises NotImplementedError)."""
-    _later("pk.op.lock")
+def lock(addr: int, inherit: bool = False, timeout: int | None = None) -> Op:
+    """Lock the mutex whose futex word is at ``addr`` (0 free, 1 locked,
+    2 locked with waiters: Drepper's futex mutex), waiting while another
+    thread holds it. ``inherit=True`` (priority inheritance) is not
+    implemented yet."""
+    if inherit:
+        _later("priority inheritance (lock(..., inherit=True))")
+    return Op("lock", (_addr("mutex", addr), _timeout(timeout)))
 
 
-def unlock(slot: int) -> Op:
-    """Not implemented yet: release a mutex (raises NotImplementedError)."""
-    _later("pk.op.unlock")
+def unlock(addr: int) -> Op:
+    """Unlock the mutex at ``addr`` (the caller must own it: else
+    ACCESS_DENIED in x[14]; BAD_STATE if it is not locked); one waiter
+    wakes."""
+    return Op("unlock", (_addr("mutex", addr),))
+
+
+def sem_wait(addr: int, timeout: int | None = None) -> Op:
+    """Take one unit of the semaphore whose count is at ``addr``, waiting
+    while it is 0 (set the count first with ``Process.futex_set``)."""
+    return Op("sem_wait", (_addr("semaphore", addr), _timeout(timeout)))
+
+
+def sem_post(addr: int) -> Op:
+    """Give one unit back to the semaphore at ``addr``; one waiter wakes."""
+    return Op("sem_post", (_addr("semaphore", addr),))
+
+
+def cond_wait(cv: int, mutex: int) -> Op:
+    """Release ``mutex`` (which the thread must hold), wait on condition
+    variable ``cv``, and take the mutex again before going on. In scripts
+    the mutex address must be below 2**32."""
+    mutex = _addr("mutex", mutex)
+    if mutex > 0xFFFFFFFF or mutex == cv:
+        raise ValueError("cond_wait's mutex address must differ from cv and be below 2**32")
+    return Op("cond_wait", (_addr("condition", cv), mutex))
+
+
+def cond_signal(cv: int) -> Op:
+    """Wake one thread waiting on condition variable ``cv``."""
+    return Op("cond_signal", (_addr("condition", cv),))
+
+
+def cond_broadcast(cv: int, mutex: int) -> Op:
+    """Wake every thread waiting on ``cv``: one wakes, the others move to
+    ``mutex``'s queue and wake one by one as it is unlocked."""
+    mutex = _addr("mutex", mutex)
+    if mutex > 0xFFFFFFFF or mutex == cv:
+        raise ValueError("cond_broadcast's mutex address must differ from cv and be below 2**32")
+    return Op("cond_broadcast", (_addr("condition", cv), mutex))
 
 
 def spawn_thread(*args) -> Op:

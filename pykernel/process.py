@@ -434,6 +434,38 @@ class Process:
                   "process handle")
         return Handle(self._k, self.pid, out[0])
 
+    def futex_get(self, addr: int) -> int:
+        """The 32-bit futex word at ``addr`` (0 until written)."""
+        from .objects import _addr
+        out = ffi.new("uint32_t *")
+        check(lib.pk_futex_get(self._k._kp, self.pid, _addr("futex", addr), out), "futex_get")
+        return out[0]
+
+    def futex_set(self, addr: int, value: int) -> None:
+        """Store ``value`` in the futex word at ``addr`` (as the process's
+        code would: no waiter wakes), e.g. a semaphore's initial count."""
+        from .objects import _addr, _u32
+        with self._k._exclusive("set a futex word"):
+            check(lib.pk_futex_set(self._k._kp, self.pid, _addr("futex", addr),
+                                   _u32("futex value", value)), "futex_set")
+
+    def mutex_owner(self, addr: int):
+        """The :class:`Thread` holding the mutex at ``addr``, or None."""
+        from .objects import _addr
+        out = ffi.new("int64_t *")
+        check(lib.pk_mutex_owner(self._k._kp, self.pid, _addr("mutex", addr), out), "mutex owner")
+        return None if out[0] < 0 else Thread(self._k, out[0])
+
+    def share_futexes(self, owner: "Process") -> None:
+        """From now on use ``owner``'s futex words (and so its mutexes,
+        semaphores and condition variables): the stand-in for shared
+        memory, and for several threads of one process, until address
+        spaces exist. The process must not have futex words of its own."""
+        if not isinstance(owner, Process) or owner._k is not self._k:
+            raise TypeError("share_futexes needs a Process of the same kernel")
+        with self._k._exclusive("share futexes"):
+            check(lib.pk_futex_share(self._k._kp, self.pid, owner.pid), "share_futexes")
+
     def thread_create(self, *args, **kwargs):
         """Not implemented yet: a second thread in a process."""
         raise NotImplementedError("creating threads in a process is not implemented yet")

@@ -39,6 +39,8 @@ def _compile(ops: Sequence[Op]) -> list[tuple[int, int, int]]:
                 end = len(out)
                 out[start] = (lib.PK_OP_LOOP, end, n)
                 out.append((lib.PK_OP_ENDLOOP, start, 0))
+            elif op.name in _FUTEX_OPS:
+                _compile_futex(op, out)
             elif op.name in ("write", "read", "wait"):
                 _compile_obj(op, out)
             elif op.name == "exit":
@@ -52,6 +54,22 @@ def _compile(ops: Sequence[Op]) -> list[tuple[int, int, int]]:
 
     emit(ops, 0)
     return out
+
+
+_FUTEX_OPS = {"futex_wait": lib.PK_OP_FUTEX_WAIT, "futex_wake": lib.PK_OP_FUTEX_WAKE,
+              "lock": lib.PK_OP_LOCK, "unlock": lib.PK_OP_UNLOCK, "sem_wait": lib.PK_OP_SEM_WAIT,
+              "sem_post": lib.PK_OP_SEM_POST, "cond_wait": lib.PK_OP_COND_WAIT,
+              "cond_signal": lib.PK_OP_COND_SIGNAL, "cond_broadcast": lib.PK_OP_COND_BROADCAST}
+
+
+def _compile_futex(op: Op, out: list) -> None:
+    """Futex instructions: b = address, a = the second argument (expected
+    word, wake count or mutex address); a TIMEOUT first if one is given."""
+    args = op.args
+    if op.name in ("futex_wait", "lock", "sem_wait") and args[-1] is not None:
+        out.append((lib.PK_OP_TIMEOUT, 0, args[-1]))
+    a = args[1] if op.name in ("futex_wait", "futex_wake", "cond_wait", "cond_broadcast") else 0
+    out.append((_FUTEX_OPS[op.name], a, args[0]))
 
 
 def _compile_obj(op: Op, out: list) -> None:
