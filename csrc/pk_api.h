@@ -607,3 +607,20 @@ int pk_cond_wait_step(pk_kernel *k, uint32_t tid, uint64_t cv, uint64_t mutex, u
 int pk_futex_share(pk_kernel *k, uint32_t pid, uint32_t owner);
 /* the owner tid of the mutex at addr, or -1 */
 int pk_mutex_owner(pk_kernel *k, uint32_t pid, uint64_t addr, int64_t *tid);
+
+/* the wait-for graph (pk_waitfor.c): an edge says thread `from` waits for
+ * something only thread `to` can give: a mutex `to` holds, a message on a
+ * channel whose other end `to`'s process holds, the end of `to`'s process */
+#define PK_WF_MUTEX   1
+#define PK_WF_CHANNEL 2
+#define PK_WF_PROCESS 3
+typedef struct pk_wf_edge {
+    uint32_t waiter, holder;   /* tids                                      */
+    uint32_t kind;             /* PK_WF_*                                   */
+    uint32_t pid;              /* mutex: the process whose words hold it    */
+    uint64_t what;             /* mutex: its address; channel: the koid of
+                                  the endpoint read; process: its pid       */
+} pk_wf_edge;
+/* every edge now, by waiting thread in tid order: *count = how many (only
+ * the first cap are copied) */
+int pk_waitfor_edges(pk_kernel *k, pk_wf_edge *out, uint64_t cap, uint64_t *count);

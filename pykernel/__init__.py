@@ -26,12 +26,14 @@ from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunRes
 from .process import Job, JobStats, Process, Registers, Stats, Thread
 from .program import PeriodicTask, Program
 from .objects import Handle, Message, ObjectStats, Rights, Signals
+from .deadlock import Banker, Deadlock, WaitEdge
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Kernel", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
     "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
+    "Deadlock", "WaitEdge", "Banker",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",

@@ -47,6 +47,8 @@ class RunResult:
     was reached), "deadlock" (threads remain but nothing can ever wake
     them) or "livelock" (too many steps without simulated time advancing,
     e.g. threads yielding to each other forever with free switches).
+    ``deadlock``: with reason "deadlock", a cycle of the wait-for graph
+    that explains it (a :class:`~pykernel.Deadlock`), if there is one.
     ``start`` and ``now`` are the simulated times (ns) at which the run
     began and ended; ``switches`` and ``steps`` count context switches and
     dispatcher steps during the run; ``wall`` is host seconds.
@@ -58,6 +60,7 @@ class RunResult:
     switches: int
     steps: int
     wall: float
+    deadlock: object = None
 
     @property
     def elapsed(self) -> int:
@@ -488,10 +491,17 @@ class Kernel:
                               ffi.new("pk_msg_info *"))
         return self._obj_bufs
 
-    def deadlocks(self):
-        """Not implemented yet: the cycles of the wait-for graph."""
-        raise NotImplementedError("deadlock detection (k.deadlocks()) is not implemented yet; "
-                                  "a run that cannot go on stops with reason 'deadlock'")
+    def deadlocks(self) -> list:
+        """The cycles of the wait-for graph now (:class:`~pykernel.Deadlock`:
+        mutexes, channel reads and waits for a process's end; see
+        docs/objects.md), each from its smallest tid."""
+        from .deadlock import cycles
+        return cycles(self)
+
+    def wait_for_graph(self) -> list:
+        """Every edge of the wait-for graph now (:class:`~pykernel.WaitEdge`)."""
+        from .deadlock import _edges
+        return _edges(self)
 
     def job_create(self, *args, **kwargs):
         """Not implemented yet: jobs (trees of processes with limits)."""
@@ -879,8 +889,13 @@ class Kernel:
             else:
                 self._waiting = self._resume = None
         end = self._stats_raw()
+        wall = time.perf_counter() - t0
+        cycle = None
+        if r == lib.PK_STOP_DEADLOCK:
+            found = self.deadlocks()
+            cycle = found[0] if found else None
         return RunResult(_REASONS[r], now, end.now, end.context_switches - sw0,
-                         end.steps - steps0, time.perf_counter() - t0)
+                         end.steps - steps0, wall, cycle)
 
     # ---- observation ------------------------------------------------------
 
