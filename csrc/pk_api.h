@@ -57,6 +57,10 @@
  * Python-bodied (host) threads use x[1] the same way, and
  *   x[4]  the next operation the host supplied (PK_OP_*)
  *   x[5]  its argument
+ * Instructions on kernel objects (docs/objects.md) use
+ *   x[0]  the timeout of the next wait (PK_REG_TIMEOUT)
+ *   x[14] the status of the last one (PK_REG_STATUS)
+ *   x[15] the thread's wait record + 1 while it has one (PK_REG_WAIT)
  * Periodic tasks (scripts with a PK_OP_TASK declaration, pk_job.c) also
  * use, all set at spawn and then kept by PK_OP_RELEASE / PK_OP_JOB_END:
  *   x[6]  period T (ns)
@@ -89,10 +93,9 @@ typedef struct pk_regs {
 #define PK_REG_DONE      11
 #define PK_REG_MISSES    12
 #define PK_REG_JOB_LIMIT 13
-#define PK_REG_PHASE     0   /* futexes (pk_futex.c): the step of a condition
-                                wait in progress (0: none)                   */
-#define PK_REG_TIMEOUT   3   /* kernel objects (pk_wait.c): the next wait's
-                                timeout + 1 (0: none)                        */
+#define PK_REG_TIMEOUT   0   /* kernel objects (pk_wait.c): the next wait's
+                                timeout + 1 (0: none), or its absolute
+                                deadline with bit 63 set once it waited      */
 #define PK_REG_STATUS    14  /* status of the last kernel-object operation   */
 #define PK_REG_WAIT      15  /* wait record id + 1 while the thread owns one */
 #define PK_RF_STARTED    1  /* the thread has begun executing its body     */
@@ -104,6 +107,8 @@ typedef struct pk_regs {
 #define PK_RF_WAIT_FAILED 32 /* the last wait ended with an error (TIMED_OUT,
                                CANCELED): the retried instruction gives up  */
 #define PK_RF_WAIT_OK    64  /* the last wait was satisfied                 */
+#define PK_RF_COND_WAIT 128  /* a condition wait released its mutex and waits
+                               (pk_futex.c): next it takes the mutex again */
 
 /* ---- script instructions -------------------------------------------------
  * A compiled script is an array of pk_op.  Loops are compiled to a
@@ -131,26 +136,39 @@ typedef struct pk_op {
 #define PK_OP_RELEASE  10  /* wait for the next job's release, then begin
                               it (a, b = 0)                               */
 #define PK_OP_JOB_END  11  /* the current job is finished (a, b = 0)      */
-#define PK_OP_CHAN_WRITE 12 /* a = handle slot, b = bytes: write a message of
+/* memory (pk_vm.c; a kernel configured with memory only) */
+#define PK_OP_TOUCH    12  /* access address b; a = 1: a write            */
+#define PK_OP_TOUCH_RANGE 13 /* b = start, a = PK_PAT_*; then two ARGs:
+                              ARG(b = length), ARG(a = write ratio in
+                              1/65536 units, 0..65536; b = stride)        */
+#define PK_OP_ARG      14  /* an extra argument word of the op before it   */
+#define PK_OP_MAP      15  /* b = address, a = PK_PROT_* | PK_MAP_* << 8;
+                              then ARG(b = length)                         */
+#define PK_OP_UNMAP    16  /* b = address; then ARG(b = length)            */
+#define PK_OP_PROTECT  17  /* b = address, a = PK_PROT_*; then ARG(b = length) */
+#define PK_PAT_SEQ     0
+#define PK_PAT_RANDOM  1
+/* kernel objects (pk_chan.c, pk_wait.c, pk_futex.c; docs/objects.md) */
+#define PK_OP_CHAN_WRITE 32 /* a = handle slot, b = bytes: write a message of
                               b synthetic bytes to the channel (pk_chan.c) */
-#define PK_OP_CHAN_READ  13 /* a = handle slot: read one message; waits
+#define PK_OP_CHAN_READ  33 /* a = handle slot: read one message; waits
                               while the channel is empty                  */
-#define PK_OP_WAIT       14 /* a = handle slot, b = signals: wait until one
+#define PK_OP_WAIT       34 /* a = handle slot, b = signals: wait until one
                               of them is asserted (or the timeout)        */
-#define PK_OP_TIMEOUT    15 /* b = ns: the next WAIT or READ gives up after
+#define PK_OP_TIMEOUT    35 /* b = ns: the next WAIT or READ gives up after
                               b ns with TIMED_OUT                         */
-#define PK_OP_OBJ_WAIT   16 /* host only: b = wait id from pk_wait_prepare */
-#define PK_OP_FUTEX_WAIT  17 /* b = address, a = expected word: wait while the
+#define PK_OP_OBJ_WAIT   36 /* host only: b = wait id from pk_wait_prepare */
+#define PK_OP_FUTEX_WAIT  37 /* b = address, a = expected word: wait while the
                                word equals it (else BAD_STATE at once)    */
-#define PK_OP_FUTEX_WAKE  18 /* b = address, a = n: wake at most n waiters */
-#define PK_OP_LOCK        19 /* b = address of a futex mutex word          */
-#define PK_OP_UNLOCK      20 /* b = address                                */
-#define PK_OP_SEM_WAIT    21 /* b = address of a semaphore count           */
-#define PK_OP_SEM_POST    22 /* b = address                                */
-#define PK_OP_COND_WAIT   23 /* b = condition variable, a = its mutex      */
-#define PK_OP_COND_SIGNAL 24 /* b = condition variable                     */
-#define PK_OP_COND_BROADCAST 25 /* b = condition variable, a = its mutex   */
-#define PK_OP_LAST     25
+#define PK_OP_FUTEX_WAKE  38 /* b = address, a = n: wake at most n waiters */
+#define PK_OP_LOCK        39 /* b = address of a futex mutex word          */
+#define PK_OP_UNLOCK      40 /* b = address                                */
+#define PK_OP_SEM_WAIT    41 /* b = address of a semaphore count           */
+#define PK_OP_SEM_POST    42 /* b = address                                */
+#define PK_OP_COND_WAIT   43 /* b = condition variable, a = its mutex      */
+#define PK_OP_COND_SIGNAL 44 /* b = condition variable                     */
+#define PK_OP_COND_BROADCAST 45 /* b = condition variable, a = its mutex   */
+#define PK_OP_LAST     45
 
 /* what a PK_OP_TASK declares (each at most once; PERIOD is required) */
 #define PK_TASK_PERIOD   1  /* period T, 1 .. PK_MAX_TIME ns               */
@@ -179,6 +197,9 @@ typedef struct pk_op {
 #define PK_KILL_HOST      1   /* killed from the host (Process.kill)      */
 #define PK_KILL_EXCEPTION 2   /* a Python thread body raised              */
 #define PK_KILL_BAD_OP    3   /* a Python thread body yielded a bad op    */
+#define PK_KILL_SEGV      4   /* a memory fault it cannot handle (pk_as_fault_get) */
+#define PK_KILL_OOM       5   /* out of memory: no frame for a page it needed */
+#define PK_KILL_LAST      5
 
 /* ---- scheduling policies ------------------------------------------------
  * The kernel's policy (the fair class).  Ids are stable. */
@@ -215,6 +236,10 @@ typedef struct pk_costs {
     uint64_t switch_ns;    /* charged to the CPU for each context switch   */
     uint64_t migrate_ns;   /* added to the switch that brings in a thread
                               just moved from another CPU's run queue      */
+    uint64_t walk_ns;      /* memory: per page-table level read in a walk  */
+    uint64_t minor_fault_ns; /* memory: handling a demand-zero fault       */
+    uint64_t tlb_flush_ns; /* memory: a full TLB flush (switch overhead)   */
+    uint64_t ipi_ns;       /* memory: one inter-processor interrupt        */
 } pk_costs;
 
 typedef struct pk_config {
@@ -383,6 +408,77 @@ typedef struct pk_policy_failure {
     uint64_t queued;           /* threads of the policy queued in rq      */
 } pk_policy_failure;
 
+/* ---- virtual memory (pk_vm.h, docs/memory.md) ---------------------------- */
+#define PK_MMU_X86_64   1   /* x86-64 4-level paging, 48-bit addresses     */
+#define PK_MMU_X86_64_5 2   /* x86-64 5-level paging, 57-bit addresses     */
+#define PK_MMU_SV39     3   /* RISC-V Sv39, 3 levels                        */
+#define PK_MMU_SV48     4   /* RISC-V Sv48, 4 levels                        */
+
+#define PK_PROT_READ   1
+#define PK_PROT_WRITE  2
+#define PK_PROT_EXEC   4
+#define PK_MAP_SUPERVISOR 1 /* pages without the user bit                  */
+#define PK_MAP_POPULATE   2 /* allocate every page when mapping            */
+#define PK_MAP_GLOBAL     4 /* pages with the global bit (survive flushes) */
+
+#define PK_FAULT_NONE       0
+#define PK_FAULT_UNMAPPED   1  /* no region at the address (or not canonical) */
+#define PK_FAULT_WRITE      2  /* a write to a region without write permission */
+#define PK_FAULT_SUPERVISOR 3  /* a user access to a supervisor page        */
+#define PK_FAULT_NO_FRAME   4  /* no frame left for the page                 */
+
+typedef struct pk_mem_config {
+    uint64_t frames;           /* physical frames of 4 KiB, 1 .. 2^32 - 2  */
+} pk_mem_config;
+
+typedef struct pk_mmu_config {
+    uint32_t format;           /* PK_MMU_*                                  */
+    uint32_t tlb_entries;      /* per CPU, 0 .. 65536; 0: no TLB            */
+    uint32_t tlb_ways;         /* associativity; divides tlb_entries, and
+                                  tlb_entries / tlb_ways is a power of two  */
+    uint32_t asid;             /* 1: entries tagged by address space       */
+    uint32_t tlb_random;       /* 1: random replacement in a set; 0: LRU    */
+    uint32_t pad;
+} pk_mmu_config;
+
+typedef struct pk_tlb_stats {  /* one CPU's TLB                             */
+    uint64_t hits, misses;
+    uint64_t flushes;          /* full flushes (address-space switches)     */
+    uint64_t shootdowns;       /* IPIs received to invalidate entries       */
+    uint64_t switches;         /* address-space switches (CR3 / satp loads) */
+} pk_tlb_stats;
+
+typedef struct pk_as_stats {   /* one address space                         */
+    uint64_t touches;          /* accesses made                             */
+    uint64_t walks;            /* page walks (TLB misses and retries)       */
+    uint64_t page_faults;      /* faults that brought a page in (minor + major) */
+    uint64_t minor_faults, major_faults;
+    uint64_t protection_faults;/* accesses refused (the process was killed) */
+    uint64_t cow_breaks;
+    uint64_t rss;              /* resident user pages                       */
+    uint64_t pt_pages;         /* page-table pages                          */
+} pk_as_stats;
+
+typedef struct pk_mem_stats {  /* the whole kernel                          */
+    uint64_t frames, free;     /* configured; free now                      */
+    uint64_t used_high;        /* highest frame number ever handed out      */
+    uint64_t pt_pages;         /* page-table pages in use                   */
+    uint64_t data_pages;       /* frames whose contents exist (host memory) */
+    uint64_t address_spaces;   /* live                                      */
+    uint64_t ipis;             /* shootdown interrupts sent                 */
+} pk_mem_stats;
+
+typedef struct pk_region_info {
+    uint64_t start, end;
+    uint32_t prot, flags;
+} pk_region_info;
+
+typedef struct pk_fault_info {
+    uint32_t kind;             /* PK_FAULT_*                                 */
+    uint32_t pad;
+    uint64_t va;
+} pk_fault_info;
+
 typedef struct pk_kernel pk_kernel;
 
 /* lifecycle */
@@ -407,6 +503,28 @@ int pk_thread_transfer_tickets(pk_kernel *k, uint32_t from, uint32_t to, uint32_
 int pk_thread_set_class(pk_kernel *k, uint32_t tid, uint32_t sclass, uint32_t rt_prio);
 int pk_thread_set_affinity(pk_kernel *k, uint32_t tid, const uint64_t *mask4);
 int pk_thread_affinity_get(pk_kernel *k, uint32_t tid, uint64_t *mask4);
+
+/* virtual memory: configure once, before any spawn (every process then
+ * gets an address space) */
+int pk_mem_configure(pk_kernel *k, const pk_mem_config *m, const pk_mmu_config *u);
+int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out);
+int pk_tlb_stats_get(pk_kernel *k, uint32_t cpu, pk_tlb_stats *out);
+int pk_as_stats_get(pk_kernel *k, uint32_t pid, pk_as_stats *out);
+/* the entries read walking va (entries[0] is the root's), *depth of them */
+int pk_as_walk(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t *entries5, uint32_t *depth);
+int pk_as_translate(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t *pa_out);
+int pk_as_regions_get(pk_kernel *k, uint32_t pid, pk_region_info *out, uint32_t cap,
+                      uint32_t *count_out);
+int pk_as_fault_get(pk_kernel *k, uint32_t pid, pk_fault_info *out);
+/* map / unmap / protect in a live process's address space (from the host) */
+int pk_vm_map(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot, uint32_t flags);
+int pk_vm_unmap(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len);
+int pk_vm_protect(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot);
+/* ctx.touch of the host thread tid waiting for its next operation: make
+ * the access now, and say the operation that takes its time (*op_out =
+ * PK_OP_COMPUTE, *arg_out = ns; or PK_OP_KILL, *arg_out = reason) */
+int pk_vm_touch_host(pk_kernel *k, uint32_t tid, uint64_t va, uint32_t write,
+                     uint32_t *op_out, uint64_t *arg_out);
 
 /* simulation: run until `until` (exclusive), a stop, or a host thread
  * needs its next operation.  Returns a tid (>= 0) for the latter, after

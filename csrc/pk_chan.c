@@ -259,7 +259,7 @@ int pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
     uint64_t woke = r->flags & (PK_RF_WAIT_FAILED | PK_RF_WAIT_OK);
     if (woke) {                                   /* this instruction waited */
         r->flags &= ~(uint64_t)(PK_RF_WAIT_FAILED | PK_RF_WAIT_OK);
-        if (woke & PK_RF_WAIT_FAILED) { r->x[PK_REG_TIMEOUT] = 0; r->x[PK_REG_PHASE] = 0; return -1; }
+        if (woke & PK_RF_WAIT_FAILED) { r->x[PK_REG_TIMEOUT] = 0; r->flags &= ~(uint64_t)PK_RF_COND_WAIT; return -1; }
         if (op->code == PK_OP_WAIT || op->code == PK_OP_FUTEX_WAIT) { op_done(r, PK_OK); return -1; }
     }
     if (op->code >= PK_OP_FUTEX_WAIT) return pk_script_futex_op(k, t, r, op, woke != 0);

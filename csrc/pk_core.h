@@ -110,11 +110,21 @@ typedef struct pk_proc {
     uint32_t first_tid, nthreads;
     uint32_t live_threads;
     uint8_t  state;               /* PK_PS_* */
-    uint8_t  pad[3];
+    uint8_t  ext[3];              /* kernel-object record id, 24 bits little-endian
+                                     (pk_obj.h; pk_proc_ext), 0: none     */
     int32_t  exit_code;
     uint32_t kill_reason;
-    uint32_t ext;                 /* kernel-object state (pk_obj.h), 0: none */
+    uint32_t as;                  /* address space id (pk_vm.h); 0: none */
 } pk_proc;
+
+/* the id of p's kernel-object record (0: none), kept in 3 spare bytes */
+static inline uint32_t pk_proc_ext(const pk_proc *p) {
+    return p->ext[0] | (uint32_t)p->ext[1] << 8 | (uint32_t)p->ext[2] << 16;
+}
+static inline void pk_proc_set_ext(pk_proc *p, uint32_t id) {
+    p->ext[0] = (uint8_t)id; p->ext[1] = (uint8_t)(id >> 8); p->ext[2] = (uint8_t)(id >> 16);
+}
+#define PK_PROC_EXT_MAX 0xffffffu
 
 /* ---- programs ------------------------------------------------------------ */
 typedef struct pk_task {          /* a periodic task's declaration (PK_OP_TASK) */
@@ -128,6 +138,7 @@ typedef struct pk_prog {
     pk_op   *ops;                 /* script instructions (kind SCRIPT)   */
     uint64_t burst;               /* total compute, or PK_NO_BURST       */
     pk_task  task;
+    uint32_t vm;                  /* it has memory ops: needs k->mem     */
 } pk_prog;
 
 /* ---- what a thread body asks for when it cannot continue at once ------- */
@@ -159,6 +170,7 @@ extern const pk_body_ops pk_host_body;
 #include "pk_sched.h"
 #include "pk_cpu.h"
 #include "pk_job.h"
+#include "pk_vm.h"
 
 /* ---- the kernel ---------------------------------------------------------- */
 typedef struct pk_mask { uint64_t bits[PK_MAX_CPUS / 64]; } pk_mask;
@@ -206,6 +218,8 @@ struct pk_kernel {
     /* livelock detection */
     pk_time   same_time;
     uint64_t  same_steps;
+
+    pk_mem   *mem;                /* virtual memory (pk_vm.h); NULL: none */
 
     int       broken;             /* 0, or the status of a failure (an invariant
                                      or an allocation in a run): runs refuse */

@@ -160,6 +160,7 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next)
         if (next->tflags & PK_TF_WOKEN) latency_record(&k->lat, sat_add(k->now, cost) - next->since);
         next->tflags &= (uint8_t)~(PK_TF_MIGRATED | PK_TF_WOKEN);
     }
+    if (PK_UNLIKELY(k->mem)) cost = sat_add(cost, pk_vm_switch(k, c, next));  /* CR3 / satp */
     pk_time start = sat_add(k->now, cost);
     k->context_switches++;
     c->switches++;
@@ -258,7 +259,8 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
         p->exit_code = code;
         p->kill_reason = reason;
         p->state = reason ? PK_PS_KILLED : PK_PS_EXITED;
-        if (p->ext) pk_proc_objects_release(k, p, t->pid);
+        if (pk_proc_ext(p)) pk_proc_objects_release(k, p, t->pid);
+        if (k->mem) pk_vm_proc_exit(k, t->pid);
     }
 }
 
@@ -487,7 +489,7 @@ static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
         break;
     case PK_OP_YIELD: case PK_OP_OBJ_WAIT: break;   /* a wait id: pk_wait_host checks it */
     case PK_OP_KILL:
-        if (arg == PK_KILL_NONE || arg > PK_KILL_BAD_OP) return PK_ERR_INVALID_ARGS;
+        if (arg == PK_KILL_NONE || arg > PK_KILL_LAST) return PK_ERR_INVALID_ARGS;
         break;
     default: return PK_ERR_INVALID_ARGS;
     }

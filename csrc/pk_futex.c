@@ -72,7 +72,7 @@ static uint32_t futex_of(pk_kernel *k, uint32_t pid, uint64_t addr, bool create)
  * they stay until the kernel goes); a sharer stops sharing. */
 void pk_futex_release(pk_kernel *k, pk_pext *x) {
     if (x->fdom) {
-        k->objs->ext[pk_proc_at(k, x->fdom - 1)->ext].fsharers--;
+        k->objs->ext[pk_proc_ext(pk_proc_at(k, x->fdom - 1))].fsharers--;
         x->fdom = 0;
         return;
     }
@@ -159,15 +159,15 @@ static int swait(pk_kernel *k, pk_thread *t, pk_regs *r, uint32_t f, uint32_t ex
  * mutex again. */
 static int cond_wait(pk_kernel *k, pk_thread *t, pk_regs *r, uint32_t cv, uint32_t m, bool woke) {
     uint32_t expect;
-    if (r->x[PK_REG_PHASE] == 0) {
+    if (!(r->flags & PK_RF_COND_WAIT)) {
         int st = unlock_step(k, t, m);
         if (st) return sdone(r, st);
-        r->x[PK_REG_PHASE] = 1;
+        r->flags |= PK_RF_COND_WAIT;
         int act = pk_wait_script(k, t, r, cv, 0, 0);
         if (act >= 0) return act;
         woke = false;                              /* no wait: take the mutex now */
     }
-    if (mutex_step(k, t, m, woke, &expect) == PK_OK) { r->x[PK_REG_PHASE] = 0; return sdone(r, PK_OK); }
+    if (mutex_step(k, t, m, woke, &expect) == PK_OK) { r->flags &= ~(uint64_t)PK_RF_COND_WAIT; return sdone(r, PK_OK); }
     return pk_wait_script(k, t, r, m, 0, 0);
 }
 
@@ -345,6 +345,6 @@ int pk_futex_share(pk_kernel *k, uint32_t pid, uint32_t owner) {
     uint32_t root = o->fdom ? o->fdom - 1 : owner;
     if (root == pid) return PK_ERR_INVALID_ARGS;
     x->fdom = root + 1;
-    k->objs->ext[pk_proc_at(k, root)->ext].fsharers++;
+    k->objs->ext[pk_proc_ext(pk_proc_at(k, root))].fsharers++;
     return PK_OK;
 }

@@ -48,7 +48,10 @@ static int config_check(const pk_config *c) {
         return PK_ERR_OUT_OF_RANGE;
     if (c->max_threads == 0) return PK_ERR_OUT_OF_RANGE;
     if (c->livelock_steps == 0) return PK_ERR_OUT_OF_RANGE;
-    if (c->costs.switch_ns > PK_MAX_TIME || c->costs.migrate_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    const pk_costs *co = &c->costs;
+    if (co->switch_ns > PK_MAX_TIME || co->migrate_ns > PK_MAX_TIME || co->walk_ns > PK_MAX_TIME / 8
+        || co->minor_fault_ns > PK_MAX_TIME / 8 || co->tlb_flush_ns > PK_MAX_TIME
+        || co->ipi_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (c->nparams > PK_MAX_PARAMS) return PK_ERR_OUT_OF_RANGE;
     if (c->balance_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
@@ -106,6 +109,7 @@ void pk_kernel_destroy(pk_kernel *k) {
     pk_free(k, k->progs, k->progs_cap * sizeof(pk_prog));
     pk_joblog_fini(k);
     pk_objects_fini(k);
+    pk_mem_fini(k);
     pk_arena_fini(k, &k->threads);
     pk_arena_fini(k, &k->procs);
     pk_evq_fini(k, &k->evq);
@@ -152,6 +156,7 @@ static int spawn_check(pk_kernel *k, const pk_spawn_args *a) {
     if (k->cfg.policy == PK_POLICY_PRIORITY && (a->priority < 0 || a->priority > 139))
         return PK_ERR_OUT_OF_RANGE;
     if (k->progs[a->prog].task.phase > PK_MAX_TIME - a->at) return PK_ERR_OUT_OF_RANGE;
+    if (k->progs[a->prog].vm && !k->mem) return PK_ERR_NOT_SUPPORTED;
     return PK_OK;
 }
 
@@ -183,6 +188,7 @@ int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
     uint64_t events = (uint64_t)k->threads.count + count + 8;
     if (events > k->evq.n && pk_evq_reserve(k, &k->evq, (uint32_t)(events - k->evq.n)))
         return PK_ERR_NO_MEMORY;
+    if (k->mem && pk_as_reserve(k, count)) return PK_ERR_NO_MEMORY;
     int64_t tid0 = pk_arena_grow(k, &k->threads, count);
     if (tid0 < 0) return PK_ERR_NO_MEMORY;
     int64_t pid0 = pk_arena_grow(k, &k->procs, count);
@@ -217,6 +223,7 @@ int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
         p->state = PK_PS_NEW;
         pk_evq_post(k, &k->evq, at, PK_EV_ARRIVAL, t->tid);
     }
+    if (k->mem) pk_vm_spawn(k, (uint32_t)pid0, count);
     k->live_threads += count;
     if (a->sclass != PK_CLASS_OTHER) k->rt_live += count;
     *first_pid = (uint32_t)pid0;

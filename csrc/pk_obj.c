@@ -122,7 +122,7 @@ void pk_obj_reap(pk_kernel *k) {
     while (o->ndead) {
         uint32_t id = o->dead[--o->ndead];
         pk_obj *ob = pk_obj_at(k, id);
-        if (ob->kind == PK_OBJ_PROCESS) o->ext[pk_proc_at(k, ob->target)->ext].self_obj = 0;
+        if (ob->kind == PK_OBJ_PROCESS) o->ext[pk_proc_ext(pk_proc_at(k, ob->target))].self_obj = 0;
         if (ob->peer) {
             pk_obj *peer = pk_obj_at(k, ob->peer);
             peer->peer = 0;
@@ -151,12 +151,13 @@ int pk_caller_ok(pk_kernel *k, uint32_t pid) {
  * it has none (or memory ran out). */
 pk_pext *pk_pext_of(pk_kernel *k, uint32_t pid, bool create) {
     pk_proc *p = pk_proc_at(k, pid);
-    if (p->ext) return &k->objs->ext[p->ext];
+    if (pk_proc_ext(p)) return &k->objs->ext[pk_proc_ext(p)];
     if (!create || pk_objects_init(k)) return NULL;
     pk_objects *o = k->objs;
+    if (o->next > PK_PROC_EXT_MAX) return NULL;
     if (grow(k, (void **)&o->ext, &o->next_cap, o->next + 1, sizeof(pk_pext))) return NULL;
-    p->ext = o->next++;
-    return &o->ext[p->ext];
+    pk_proc_set_ext(p, o->next++);
+    return &o->ext[pk_proc_ext(p)];
 }
 
 /* Bytes of a table block of cap slots: the entries, then the bitmap of
@@ -218,8 +219,8 @@ int pk_handle_add(pk_kernel *k, pk_pext *x, uint32_t obj, uint32_t rights, uint3
 /* The entry handle value h names in pid's table, or BAD_HANDLE. */
 int pk_handle_get(pk_kernel *k, uint32_t pid, uint32_t h, pk_hent **out) {
     pk_proc *p = pk_proc_at(k, pid);
-    if (!p->ext || h == 0) return PK_ERR_BAD_HANDLE;
-    pk_pext *x = &k->objs->ext[p->ext];
+    if (!pk_proc_ext(p) || h == 0) return PK_ERR_BAD_HANDLE;
+    pk_pext *x = &k->objs->ext[pk_proc_ext(p)];
     uint32_t s = (h & ((1u << SLOT_BITS) - 1)) - 1;
     if (s >= x->top || (h >> SLOT_BITS) != (x->ents[s].gen & GEN_MASK) || !x->ents[s].obj)
         return PK_ERR_BAD_HANDLE;
@@ -231,8 +232,8 @@ int pk_handle_get(pk_kernel *k, uint32_t pid, uint32_t h, pk_hent **out) {
  * handles by slot). */
 pk_hent *pk_handle_slot(pk_kernel *k, const pk_thread *t, uint64_t slot) {
     pk_proc *p = pk_proc_at(k, t->pid);
-    if (!p->ext) return NULL;
-    pk_pext *x = &k->objs->ext[p->ext];
+    if (!pk_proc_ext(p)) return NULL;
+    pk_pext *x = &k->objs->ext[pk_proc_ext(p)];
     if (slot >= x->top || !x->ents[slot].obj) return NULL;
     return &x->ents[slot];
 }
@@ -333,8 +334,8 @@ int pk_handle_list(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uint
     if (!k || !count || (cap && !out) || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
     *count = 0;
     pk_proc *p = pk_proc_at(k, pid);
-    if (!p->ext) return PK_OK;
-    pk_pext *x = &k->objs->ext[p->ext];
+    if (!pk_proc_ext(p)) return PK_OK;
+    pk_pext *x = &k->objs->ext[pk_proc_ext(p)];
     for (uint32_t s = 0; s < x->top; s++) {
         if (!x->ents[s].obj) continue;
         if (*count < cap) out[*count] = hval(s, x->ents[s].gen);
@@ -346,8 +347,8 @@ int pk_handle_list(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uint
 int pk_handle_at(pk_kernel *k, uint32_t pid, uint32_t slot, uint32_t *out) {
     if (!k || !out || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
     pk_proc *p = pk_proc_at(k, pid);
-    if (!p->ext) return PK_ERR_BAD_HANDLE;
-    pk_pext *x = &k->objs->ext[p->ext];
+    if (!pk_proc_ext(p)) return PK_ERR_BAD_HANDLE;
+    pk_pext *x = &k->objs->ext[pk_proc_ext(p)];
     if (slot >= x->top || !x->ents[slot].obj) return PK_ERR_BAD_HANDLE;
     *out = hval(slot, x->ents[slot].gen);
     return PK_OK;
@@ -393,7 +394,7 @@ int pk_handle_move(pk_kernel *k, uint32_t from, uint32_t to, const uint32_t *hs,
 /* Process death: its object asserts TERMINATED, every handle in its
  * table closes. */
 void pk_proc_objects_release(pk_kernel *k, pk_proc *p, uint32_t pid) {
-    pk_pext *x = &k->objs->ext[p->ext];
+    pk_pext *x = &k->objs->ext[pk_proc_ext(p)];
     pk_proc_obj_terminated(k, x);
     pk_futex_release(k, x);
     for (uint32_t s = 0; s < x->top; s++)

@@ -4,7 +4,8 @@
  * Everything here hangs off k->objs, allocated the first time a process
  * uses a handle; a kernel that never does pays nothing.  A process that
  * uses handles gets an extension record (pk_pext: its handle table, later
- * its credentials), named by the 4-byte id pk_proc.ext (0: none). */
+ * its credentials), named by the 24-bit id in pk_proc.ext (pk_proc_ext;
+ * 0: none): three bytes that were padding, so processes did not grow. */
 #ifndef PK_OBJ_H
 #define PK_OBJ_H
 

@@ -32,13 +32,13 @@ void pk_proc_obj_terminated(pk_kernel *k, pk_pext *x) {
 static void creds_of(pk_kernel *k, uint32_t pid, uint32_t *uid, uint32_t *gid) {
     pk_proc *p = pk_proc_at(k, pid);
     *uid = *gid = 0;
-    if (p->ext) { *uid = k->objs->ext[p->ext].uid; *gid = k->objs->ext[p->ext].gid; }
+    if (pk_proc_ext(p)) { *uid = k->objs->ext[pk_proc_ext(p)].uid; *gid = k->objs->ext[pk_proc_ext(p)].gid; }
 }
 
 int pk_proc_creds_set(pk_kernel *k, uint32_t pid, uint32_t uid, uint32_t gid) {
     if (!k || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
     if (k->in_hook) return PK_ERR_BAD_STATE;
-    if (!uid && !gid && !pk_proc_at(k, pid)->ext) return PK_OK;   /* root already */
+    if (!uid && !gid && !pk_proc_ext(pk_proc_at(k, pid))) return PK_OK;   /* root already */
     pk_pext *x = pk_pext_of(k, pid, true);
     if (!x) return PK_ERR_NO_MEMORY;
     x->uid = uid;

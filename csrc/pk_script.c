@@ -69,12 +69,32 @@ static int obj_op_check(const pk_op *op) {
     }
 }
 
+/* Check memory op ops[i] and its ARG words; *args = how many follow it. */
+static int vm_op_check(const pk_op *ops, uint32_t n, uint32_t i, uint32_t *args) {
+    const pk_op *op = &ops[i];
+    *args = op->code == PK_OP_TOUCH ? 0 : op->code == PK_OP_TOUCH_RANGE ? 2 : 1;
+    if (i + *args >= n) return PK_ERR_INVALID_ARGS;
+    for (uint32_t j = 1; j <= *args; j++)
+        if (ops[i + j].code != PK_OP_ARG) return PK_ERR_INVALID_ARGS;
+    switch (op->code) {
+    case PK_OP_TOUCH: return op->a > 1 ? PK_ERR_INVALID_ARGS : PK_OK;
+    case PK_OP_TOUCH_RANGE:
+        if (op->a > PK_PAT_RANDOM || ops[i + 1].a || ops[i + 2].a > 65536) return PK_ERR_INVALID_ARGS;
+        if (ops[i + 1].b == 0 || ops[i + 2].b == 0) return PK_ERR_INVALID_ARGS;
+        return ops[i + 1].b > PK_MAX_TIME || ops[i + 2].b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
+    case PK_OP_MAP: return (op->a & ~0x7ffu) || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
+    case PK_OP_PROTECT: return op->a > 7 || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
+    default: return op->a || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
+    }
+}
+
 /* Check a compiled script: known codes, durations in range, loops that
  * nest properly no deeper than PK_LOOP_DEPTH, a periodic-task declaration
  * only at the start and job instructions only after one.  Also computes
  * the total CPU time the script asks for (loops multiplied), or
  * PK_NO_BURST if it does not fit in PK_MAX_TIME, and the declaration. */
-static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out, pk_task *task) {
+static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out, pk_task *task,
+                        uint32_t *vm) {
     uint32_t stack[PK_LOOP_DEPTH];
     uint64_t sum[PK_LOOP_DEPTH + 1];
     uint32_t depth = 0;
@@ -108,6 +128,14 @@ static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out, pk_ta
             s = obj_op_check(op);
             if (s) return s;
             break;
+        case PK_OP_TOUCH: case PK_OP_TOUCH_RANGE: case PK_OP_MAP: case PK_OP_UNMAP:
+        case PK_OP_PROTECT: {
+            uint32_t args;
+            if ((s = vm_op_check(ops, n, i, &args))) return s;
+            i += args;
+            *vm = 1;
+            break;
+        }
         case PK_OP_EXIT:
             if ((int64_t)op->b < INT32_MIN || (int64_t)op->b > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
             break;
@@ -137,7 +165,7 @@ static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out, pk_ta
 }
 
 static int prog_add(pk_kernel *k, uint32_t kind, pk_op *ops, uint32_t n, uint64_t burst,
-                    const pk_task *task, uint32_t *out) {
+                    const pk_task *task, uint32_t vm, uint32_t *out) {
     if (k->nprogs == k->progs_cap) {
         uint32_t cap = k->progs_cap ? k->progs_cap * 2 : 16;
         pk_prog *p = pk_realloc(k, k->progs, k->progs_cap * sizeof *p, cap * sizeof *p);
@@ -145,7 +173,7 @@ static int prog_add(pk_kernel *k, uint32_t kind, pk_op *ops, uint32_t n, uint64_
         k->progs = p;
         k->progs_cap = cap;
     }
-    k->progs[k->nprogs] = (pk_prog){ kind, n, ops, burst, *task };
+    k->progs[k->nprogs] = (pk_prog){ kind, n, ops, burst, *task, vm };
     *out = k->nprogs++;
     return PK_OK;
 }
@@ -156,7 +184,8 @@ int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *pr
     if (n > (1u << 24)) return PK_ERR_OUT_OF_RANGE;
     uint64_t burst;
     pk_task task;
-    int s = script_check(ops, n, &burst, &task);
+    uint32_t vm = 0;
+    int s = script_check(ops, n, &burst, &task, &vm);
     if (s) return s;
     pk_op *copy = NULL;
     if (n) {
@@ -164,7 +193,7 @@ int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *pr
         if (!copy) return PK_ERR_NO_MEMORY;
         memcpy(copy, ops, n * sizeof *copy);
     }
-    s = prog_add(k, PK_BODY_SCRIPT, copy, n, burst, &task, prog_out);
+    s = prog_add(k, PK_BODY_SCRIPT, copy, n, burst, &task, vm, prog_out);
     if (s) pk_free(k, copy, n * sizeof *copy);
     return s;
 }
@@ -173,7 +202,7 @@ int pk_prog_load_host(pk_kernel *k, uint32_t *prog_out) {
     if (!k || !prog_out) return PK_ERR_INVALID_ARGS;
     if (k->in_hook) return PK_ERR_BAD_STATE;
     static const pk_task none = { 0, 0, 0, 0 };
-    return prog_add(k, PK_BODY_HOST, NULL, 0, PK_NO_BURST, &none, prog_out);
+    return prog_add(k, PK_BODY_HOST, NULL, 0, PK_NO_BURST, &none, 0, prog_out);
 }
 
 int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out) {
@@ -234,6 +263,11 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
             act = a;
             break;
         }
+        case PK_OP_TOUCH: case PK_OP_TOUCH_RANGE: case PK_OP_MAP: case PK_OP_UNMAP:
+        case PK_OP_PROTECT:
+            act = pk_vm_script_op(k, c, t, op, &pc, arg);
+            if (act < 0) { act = PK_ACT_AGAIN; continue; }
+            break;
         default:                      /* unreachable: validated at load */
             k->broken = PK_ERR_INTERNAL;
             break;

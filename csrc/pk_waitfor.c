@@ -30,8 +30,8 @@ static void to_process(pk_kernel *k, sink *s, pk_wf_edge e, uint32_t pid) {
 /* The address under which futex object f is known in process pid's
  * words (or its domain's). */
 static uint64_t futex_addr(pk_kernel *k, uint32_t pid, uint32_t f, uint32_t *dom) {
-    pk_pext *x = &k->objs->ext[pk_proc_at(k, pid)->ext];
-    if (x->fdom) { pid = x->fdom - 1; x = &k->objs->ext[pk_proc_at(k, pid)->ext]; }
+    pk_pext *x = &k->objs->ext[pk_proc_ext(pk_proc_at(k, pid))];
+    if (x->fdom) { pid = x->fdom - 1; x = &k->objs->ext[pk_proc_ext(pk_proc_at(k, pid))]; }
     *dom = pid;
     for (uint32_t i = 0; i < x->fcap; i++)
         if (x->fkeys[i] && x->fobjs[i] == f) return x->fkeys[i] - 1;
@@ -52,8 +52,8 @@ static void node_edges(pk_kernel *k, sink *s, const pk_thread *t, uint32_t obj, 
         e.what = ob->koid;
         for (uint32_t pid = 0; pid < k->procs.count; pid++) {
             const pk_proc *p = pk_proc_at(k, pid);
-            if (!p->ext || p->state == PK_PS_EXITED || p->state == PK_PS_KILLED) continue;
-            const pk_pext *x = &k->objs->ext[p->ext];
+            if (!pk_proc_ext(p) || p->state == PK_PS_EXITED || p->state == PK_PS_KILLED) continue;
+            const pk_pext *x = &k->objs->ext[pk_proc_ext(p)];
             for (uint32_t sl = 0; sl < x->top; sl++)
                 if (x->ents[sl].obj == ob->peer) { to_process(k, s, e, pid); break; }
         }

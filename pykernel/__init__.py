@@ -22,6 +22,8 @@ from .costs import Costs
 from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled,
                      InternalError, InvalidArgs, KernelError, NoMemory, NotSupported,
                      OutOfRange, PeerClosed, PolicyError, ShouldWait, TimedOut, WrongType)
+from .memory import (MMU, AddressSpace, AddressSpaceStats, Fault, Memory, MemoryStats,
+                     PageEntry, Region, TlbStats)
 from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunResult, jain_index
 from .process import Job, JobStats, Process, Registers, Stats, Thread
 from .program import PeriodicTask, Program
@@ -34,6 +36,8 @@ __all__ = [
     "Kernel", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
     "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
     "Deadlock", "WaitEdge", "Banker",
+    "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
+    "PageEntry", "TlbStats",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._ffi import MAX_TIME, lib
+from ._ffi import MAX_TIME, ffi, lib
+from .errors import NotSupported, check
 from .op import duration, exit_code
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,6 +83,37 @@ class Context:
     def yield_(self):
         """Give the CPU to another ready thread (see :func:`pykernel.op.yield_`)."""
         return _YIELD_OP
+
+    # ---- memory (a kernel with pk.Memory; docs/memory.md) -------------------
+
+    def touch(self, addr: int, write: bool = False):
+        """Access ``addr`` now (see :func:`pykernel.op.touch`); yield the
+        result, which takes the access's cost as CPU time (or kills the
+        process on a fatal fault)."""
+        from .op import touch
+        addr, write = touch(addr, write).args
+        k = self._k
+        if k.memory is None:
+            raise NotSupported("ctx.touch needs a kernel with memory=pk.Memory(...)")
+        op, arg = ffi.new("uint32_t *"), ffi.new("uint64_t *")
+        check(lib.pk_vm_touch_host(k._kp, self.tid, addr, int(write), op, arg), "touch")
+        return (op[0], arg[0])
+
+    def map(self, addr: int, length: int, prot: str = "rw", user: bool = True,
+            populate: bool = False):
+        """Map memory now (see :func:`pykernel.op.map`); takes no time."""
+        self.process.aspace.map(addr, length, prot, user, populate)
+        return (COMPUTE, 0)
+
+    def unmap(self, addr: int, length: int):
+        """Unmap memory now (see :func:`pykernel.op.unmap`); takes no time."""
+        self.process.aspace.unmap(addr, length)
+        return (COMPUTE, 0)
+
+    def protect(self, addr: int, length: int, prot: str):
+        """Change protection now (see :func:`pykernel.op.protect`); takes no time."""
+        self.process.aspace.protect(addr, length, prot)
+        return (COMPUTE, 0)
 
     def exit(self, code: int = 0):
         """End the process with ``code`` (``return code`` does the same)."""

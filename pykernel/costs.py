@@ -37,16 +37,36 @@ class Costs:
     a changed affinity), standing for the cache refill that follows a
     migration. It defaults to 0 because pykernel has no calibrated figure
     for it yet; set it to study migration-heavy policies.
+
+    Memory (kernels with ``memory=``; docs/memory.md): ``page_walk`` is
+    charged per page-table level read by a walk (a TLB miss), 4 ns by
+    default: REFERENCE.md measures a bare C 4-level walk at about 60 M
+    dependent walks/s, about 16 ns per walk. ``minor_fault``: handling a
+    demand-zero fault (default 500 ns, an assumption of the order of a
+    Linux minor fault; not calibrated on the project's machines). Both are
+    CPU time of the thread that touches. ``tlb_flush``: a full TLB flush
+    when a switch changes address space without ASIDs, charged as switch
+    overhead; ``ipi``: one inter-processor interrupt of a TLB shootdown
+    (defaults 100 ns and 1,000 ns, assumptions, not calibrated).
     """
 
     switch: int = 800
     migrate: int = 0
+    page_walk: int = 4
+    minor_fault: int = 500
+    tlb_flush: int = 100
+    ipi: int = 1_000
 
     def __post_init__(self):
         _duration("switch", self.switch)
         _duration("migrate", self.migrate)
+        for name in ("page_walk", "minor_fault"):
+            if _duration(name, getattr(self, name)) > MAX_TIME // 8:
+                raise ValueError(f"Costs.{name} must be at most {MAX_TIME // 8} ns")
+        _duration("tlb_flush", self.tlb_flush)
+        _duration("ipi", self.ipi)
 
     @classmethod
     def zero(cls) -> "Costs":
         """A cost model in which the kernel's own work takes no time."""
-        return cls(switch=0, migrate=0)
+        return cls(switch=0, migrate=0, page_walk=0, minor_fault=0, tlb_flush=0, ipi=0)

@@ -14,6 +14,7 @@ from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
 from ._policy_host import HostPolicy
 from .context import Context
 from .costs import Costs
+from .memory import FORMATS, MMU, Memory, MemoryStats, TlbStats, memory_stats, tlb_stats
 from . import errors as pk_errors
 from .errors import BadState, InvalidArgs, check
 from .op import duration, exit_code
@@ -35,7 +36,8 @@ _REASONS = {
 }
 _KILL, _EXIT = lib.PK_OP_KILL, lib.PK_OP_EXIT
 # the operation codes a Python body may yield (ctx makes them)
-_BODY_OPS = frozenset((lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP, lib.PK_OP_YIELD, _EXIT))
+_BODY_OPS = frozenset((lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP, lib.PK_OP_YIELD, _EXIT,
+                       _KILL))   # _KILL: ctx.touch's answer to a fatal fault
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
@@ -373,9 +375,12 @@ class Kernel:
     (default 1,000,000); later jobs are counted (``jobs_dropped``) but not
     logged. Job counts (``job_stats``, ``deadline_misses``) stay exact.
 
-    ``memory``, ``mmu`` and ``trace`` are reserved for virtual memory and
-    tracing, which are not implemented yet (passing them raises
-    ``NotImplementedError``).
+    ``memory``: a :class:`~pykernel.Memory` gives every process an
+    address space (``p.aspace``) with page tables in the format of
+    ``mmu`` (a :class:`~pykernel.MMU`, default x86-64 4-level); None (the
+    default) means no virtual memory, and costs nothing
+    (docs/memory.md). ``trace`` is reserved for tracing, not implemented
+    yet (True raises ``NotImplementedError``).
     """
 
     def __init__(self, cpus: int = 1, scheduler: Policy | None = None, costs: Costs | None = None,
@@ -392,8 +397,14 @@ class Kernel:
         costs = Costs() if costs is None else costs
         if not isinstance(costs, Costs):
             raise TypeError(f"costs must be a pk.Costs, not {type(costs).__name__}")
-        if memory is not None or mmu is not None:
-            raise NotImplementedError("virtual memory (memory=, mmu=) is not implemented yet")
+        if mmu is not None and memory is None:
+            memory = Memory()
+        if memory is not None and not isinstance(memory, Memory):
+            raise TypeError(f"memory must be a pk.Memory, not {type(memory).__name__}")
+        if mmu is not None and not isinstance(mmu, MMU):
+            raise TypeError(f"mmu must be a pk.MMU, not {type(mmu).__name__}")
+        if memory is not None and mmu is None:
+            mmu = MMU()
         if trace:
             raise NotImplementedError("tracing (trace=True) is not implemented yet")
         _config_value("seed", seed, 0, _MASK64)
@@ -411,6 +422,10 @@ class Kernel:
         cfg.job_log_limit = job_log_limit
         cfg.costs.switch_ns = costs.switch
         cfg.costs.migrate_ns = costs.migrate
+        cfg.costs.walk_ns = costs.page_walk
+        cfg.costs.minor_fault_ns = costs.minor_fault
+        cfg.costs.tlb_flush_ns = costs.tlb_flush
+        cfg.costs.ipi_ns = costs.ipi
         if runqueues is None:
             runqueues = "per-cpu" if scheduler.per_cpu else "shared"
         if runqueues not in ("per-cpu", "shared"):
@@ -448,6 +463,15 @@ class Kernel:
         out = ffi.new("pk_kernel **")
         check(lib.pk_kernel_create(cfg, out), "create kernel")
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
+        if memory is not None:
+            m, u = ffi.new("pk_mem_config *"), ffi.new("pk_mmu_config *")
+            m.frames = memory.frames
+            u.format = FORMATS[mmu.format]
+            u.tlb_entries, u.tlb_ways = mmu.tlb_entries, mmu.tlb_ways
+            u.asid, u.tlb_random = mmu.asid, mmu.tlb_replacement == "random"
+            check(lib.pk_mem_configure(self._kp, m, u), "configure memory")
+        self.memory = memory
+        self.mmu = mmu
         self._host = host
         if host is not None:
             host.bind(self)
@@ -579,10 +603,16 @@ class Kernel:
         return words
 
     def _spawn(self, program, count, at, nice, priority, burst, args, policy, rt_priority,
-               tickets, cpu, affinity):
+               tickets, cpu, affinity, rss_limit=None):
         if not isinstance(program, Program):
             raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python), "
                             f"not {type(program).__name__}")
+        if rss_limit is not None:
+            raise NotImplementedError("rss_limit (local page replacement) is not implemented yet")
+        if self.memory is None and program.kind == "script" and program.uses_memory:
+            raise pk_errors.NotSupported(
+                f"{program.name!r} touches or maps memory: it needs a kernel with "
+                f"memory=pk.Memory(...)")
         now = self.now
         at = now if at is None else duration("spawn at", at)
         if at < now:
@@ -681,8 +711,8 @@ class Kernel:
               nice: int = 0, priority: int = 0, burst: int | None = None,
               args: tuple = (), policy: str = "other", rt_priority: int | None = None,
               tickets: int = 100, cpu: int | None = None, affinity=None,
-              handles=(), parent: Process | None = None, uid: int | None = None,
-              gid: int | None = None) -> Process:
+              rss_limit: int | None = None, handles=(), parent: Process | None = None,
+              uid: int | None = None, gid: int | None = None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
@@ -698,7 +728,9 @@ class Kernel:
         ``rt_priority`` 1..99 (99 is the highest). ``tickets``: share for
         Lottery and Stride (default 100). ``cpu``: the CPU whose run queue
         it starts on (per-CPU run queues). ``affinity``: the CPUs it may
-        run on (an iterable of CPU numbers; default all).
+        run on (an iterable of CPU numbers; default all). ``rss_limit``:
+        resident pages allowed (local page replacement; not implemented
+        yet).
 
         ``handles``: handles (of one other process, each with TRANSFER)
         that move into the new process's table at slots 0, 1, ...; script
@@ -719,7 +751,7 @@ class Kernel:
             raise BadState(f"parent {parent.name!r} has ended")
         src, values = _objects._initial_handles(self, handles)
         pid = self._spawn(program, 1, at, nice, priority, burst, args, policy, rt_priority,
-                          tickets, cpu, affinity)
+                          tickets, cpu, affinity, rss_limit)
         with self._exclusive("spawn"):
             if values:
                 _objects._move(self, src, pid, values)
@@ -734,14 +766,15 @@ class Kernel:
     def spawn_many(self, program: Program, count: int, at: int | None = None, nice: int = 0,
                    priority: int = 0, burst: int | None = None, args: tuple = (),
                    policy: str = "other", rt_priority: int | None = None, tickets: int = 100,
-                   cpu: int | None = None, affinity=None) -> ProcessGroup:
+                   cpu: int | None = None, affinity=None,
+                   rss_limit: int | None = None) -> ProcessGroup:
         """Create ``count`` processes of one program in one call into the
         core (fast: a million script processes take well under a second).
         Arguments as for :meth:`spawn`; processes are named
         ``"<program>-<pid>"``."""
         count = _config_value("spawn_many count", count, 1, 0xFFFFFFFF)
         pid = self._spawn(program, count, at, nice, priority, burst, args, policy, rt_priority,
-                          tickets, cpu, affinity)
+                          tickets, cpu, affinity, rss_limit)
         return ProcessGroup(self, pid, count)
 
     def _proc_name(self, pid: int) -> str:
@@ -988,6 +1021,15 @@ class Kernel:
         else:
             values = [p.stats.cpu_time for p in processes]
         return jain_index(values)
+
+    @property
+    def memory_stats(self) -> MemoryStats:
+        """Kernel-wide memory counters (kernels with ``memory=``)."""
+        return memory_stats(self)
+
+    def tlb_stats(self, cpu: int = 0) -> TlbStats:
+        """CPU ``cpu``'s TLB counters (kernels with ``memory=``)."""
+        return tlb_stats(self, _config_value("cpu", cpu, 0, self.cpus - 1))
 
     def digest(self) -> int:
         """A 64-bit digest of everything that has happened (every event,

@@ -17,7 +17,8 @@ from typing import Iterable
 
 from ._ffi import MAX_TIME
 
-__all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "write", "read", "wait",
+__all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "touch", "touch_range",
+           "map", "unmap", "protect", "fork", "exec", "brk", "write", "read", "wait",
            "futex_wait", "futex_wake", "lock", "unlock", "sem_wait", "sem_post", "cond_wait",
            "cond_signal", "cond_broadcast", "spawn_thread"]
 
@@ -43,8 +44,8 @@ class Op:
     def __repr__(self) -> str:
         if self.name == "loop":
             n, body = self.args
-            return f"loop({n}, [{', '.join(map(repr, body))}])"
-        return f"{self.name}({', '.join(map(repr, self.args))})"
+            return f"loop({n}, [{', '.join(repr(b) for b in body)}])"
+        return f"{self.name}({', '.join(repr(a) for a in self.args)})"
 
 
 def _int(what: str, value) -> int:
@@ -117,6 +118,93 @@ def loop(n: int, body: Iterable[Op]) -> Op:
         if not isinstance(item, Op):
             raise TypeError(f"loop body items must be pk.op operations, not {type(item).__name__}")
     return Op("loop", (n, body))
+
+
+# ---- memory (a kernel with pk.Memory; docs/memory.md) ---------------------------
+
+_PATTERNS = ("seq", "random")
+
+
+def _address(what: str, addr) -> int:
+    addr = _int(f"{what} address", addr)
+    if not 0 <= addr < 1 << 63:
+        raise ValueError(f"{what} address must be in [0, 2**63), got {addr}")
+    return addr
+
+
+def touch(addr: int, write: bool = False) -> Op:
+    """Access the byte at ``addr`` (a read, or a write if ``write``): the
+    CPU's TLB, then a page walk that sets the accessed (and dirty) bits,
+    and a fault if the page is not present. Its cost is CPU time of the
+    thread (docs/memory.md). An access the process may not make kills it
+    ("segmentation fault")."""
+    if not isinstance(write, bool):
+        raise TypeError(f"touch write must be a bool, not {type(write).__name__}")
+    return Op("touch", (_address("touch", addr), write))
+
+
+def touch_range(start: int, length: int, stride: int = 4096, pattern: str = "seq",
+                write_ratio: float = 0.0) -> Op:
+    """Make ceil(length / stride) accesses in [start, start + length):
+    ``pattern`` "seq" touches start, start + stride, ... in order;
+    "random" makes as many accesses, each at a position drawn uniformly
+    from the kernel's seeded generator. Each access is a write with
+    probability ``write_ratio`` (0.0 to 1.0, in steps of 1/65536)."""
+    start = _address("touch_range start", start)
+    length = _int("touch_range length", length)
+    stride = _int("touch_range stride", stride)
+    if not 0 < length <= MAX_TIME or not 0 < stride <= MAX_TIME:
+        raise ValueError(f"touch_range length and stride must be between 1 and {MAX_TIME}")
+    if pattern not in _PATTERNS:
+        raise ValueError(f'touch_range pattern must be "seq" or "random", not {pattern!r}')
+    if isinstance(write_ratio, bool) or not isinstance(write_ratio, (int, float)):
+        raise TypeError(f"touch_range write_ratio must be a number, not {type(write_ratio).__name__}")
+    if not 0.0 <= write_ratio <= 1.0:
+        raise ValueError(f"touch_range write_ratio must be between 0.0 and 1.0, got {write_ratio}")
+    return Op("touch_range", (start, length, stride, pattern, float(write_ratio)))
+
+
+def map(addr: int, length: int, prot: str = "rw", user: bool = True,  # noqa: A001
+        populate: bool = False, global_: bool = False) -> Op:
+    """Map anonymous, demand-zero memory at [addr, addr + length) (addr a
+    multiple of 4096; length rounded up to whole pages) with protection
+    ``prot`` ("r", "rw", "rx", "rwx"), replacing what was mapped there.
+    ``user=False`` maps supervisor pages (the PTE's user bit clear: a
+    user access faults); ``populate=True`` brings every page in now;
+    ``global_=True`` sets the PTEs' global bit: their TLB entries match
+    every address space and survive flushes (kernel-like mappings)."""
+    from .memory import map_args
+    for name, v in (("user", user), ("populate", populate), ("global_", global_)):
+        if not isinstance(v, bool):
+            raise TypeError(f"map {name} must be a bool, not {type(v).__name__}")
+    return Op("map", map_args(addr, length, prot, user, populate, global_))
+
+
+def unmap(addr: int, length: int) -> Op:
+    """Unmap [addr, addr + length): its pages are freed."""
+    from .memory import range_args
+    return Op("unmap", range_args("unmap", addr, length))
+
+
+def protect(addr: int, length: int, prot: str) -> Op:
+    """Change the protection of the mapped parts of [addr, addr + length)."""
+    from .memory import prot_bits, range_args
+    return Op("protect", (*range_args("protect", addr, length), prot_bits(prot)))
+
+
+def fork() -> Op:
+    """Not implemented yet (copy-on-write fork)."""
+    raise NotImplementedError("fork with copy-on-write is not implemented yet")
+
+
+def exec(program) -> Op:  # noqa: A001 - mirrors the system call's name
+    """Not implemented yet (replace the process image)."""
+    raise NotImplementedError("exec is not implemented yet")
+
+
+def brk(addr: int) -> Op:
+    """Not implemented yet (heap growth)."""
+    raise NotImplementedError("brk is not implemented yet")
 
 
 # ---- kernel objects (docs/objects.md) -------------------------------------------

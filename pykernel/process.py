@@ -7,11 +7,11 @@ million simulated threads never mean a million Python objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ._ffi import FOREVER, ffi, lib
-from .errors import check
+from .errors import BadState, check
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
@@ -31,6 +31,7 @@ _CLASS_NAMES = {lib.PK_CLASS_OTHER: "other", lib.PK_CLASS_FIFO: "fifo", lib.PK_C
 KILL_REASONS = {
     lib.PK_KILL_NONE: None, lib.PK_KILL_HOST: "killed",
     lib.PK_KILL_EXCEPTION: "exception", lib.PK_KILL_BAD_OP: "bad operation",
+    lib.PK_KILL_SEGV: "segmentation fault", lib.PK_KILL_OOM: "out of memory",
 }
 
 
@@ -55,6 +56,9 @@ class Stats:
     ``involuntary_switches`` the times it was preempted. (Linux counts a
     yield as involuntary; pykernel follows the textbook meaning.)
     ``migrations``: times it was moved to another CPU's run queue.
+    ``page_faults`` (faults that brought a page in, minor plus major) and
+    ``major_faults`` are the process's (kernels with memory; 0 for a
+    thread's stats and without memory).
     """
 
     arrival: int
@@ -66,6 +70,8 @@ class Stats:
     voluntary_switches: int
     involuntary_switches: int
     migrations: int = 0
+    page_faults: int = 0
+    major_faults: int = 0
 
     @property
     def response(self) -> int | None:
@@ -359,7 +365,8 @@ class Process:
     @property
     def kill_reason(self) -> str | None:
         """Why the process was killed ("killed", "exception", "bad
-        operation"), or None."""
+        operation", "segmentation fault", "out of memory"), or None. For
+        a memory fault, ``aspace.fault`` says which and where."""
         return KILL_REASONS.get(self._info().kill_reason)
 
     @property
@@ -377,7 +384,11 @@ class Process:
     def stats(self) -> Stats:
         """Accounting summed over the process's threads; arrival and finish
         are the process's own, first_run its earliest thread's."""
-        return Stats._from(self._info())
+        stats = Stats._from(self._info())
+        if self._k.memory is None:
+            return stats
+        a = self.aspace.stats
+        return replace(stats, page_faults=a.page_faults, major_faults=a.major_faults)
 
     @property
     def job_stats(self) -> JobStats:
@@ -507,8 +518,11 @@ class Process:
 
     @property
     def aspace(self):
-        """Not implemented yet: address spaces come with virtual memory."""
-        raise NotImplementedError("address spaces are not implemented yet")
+        """Its :class:`~pykernel.AddressSpace` (kernels with ``memory=``)."""
+        if self._k.memory is None:
+            raise BadState("this kernel has no virtual memory: pk.Kernel(memory=pk.Memory(...))")
+        from .memory import AddressSpace
+        return AddressSpace(self._k, self.pid)
 
     def set_nice(self, nice: int) -> None:
         """Change the nice value of every thread of the process now."""

@@ -43,6 +43,8 @@ def _compile(ops: Sequence[Op]) -> list[tuple[int, int, int]]:
                 _compile_futex(op, out)
             elif op.name in ("write", "read", "wait"):
                 _compile_obj(op, out)
+            elif op.name in _MEMORY:
+                out.extend(_memory_op(op))
             elif op.name == "exit":
                 out.append((_CODES["exit"], 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
             elif op.name in _CODES:
@@ -84,6 +86,28 @@ def _compile_obj(op: Op, out: list) -> None:
         out.append((lib.PK_OP_CHAN_READ, op.args[0], 0))
     else:
         out.append((lib.PK_OP_WAIT, op.args[0], op.args[1]))
+
+
+_MEMORY = ("touch", "touch_range", "map", "unmap", "protect")
+
+
+def _memory_op(op: Op) -> list[tuple[int, int, int]]:
+    """A memory op -> its instruction and ARG words (csrc/pk_api.h)."""
+    a = op.args
+    arg = lib.PK_OP_ARG
+    if op.name == "touch":
+        return [(lib.PK_OP_TOUCH, int(a[1]), a[0])]
+    if op.name == "touch_range":
+        start, length, stride, pattern, ratio = a
+        pat = lib.PK_PAT_RANDOM if pattern == "random" else lib.PK_PAT_SEQ
+        return [(lib.PK_OP_TOUCH_RANGE, pat, start), (arg, 0, length),
+                (arg, round(ratio * 65536), stride)]
+    if op.name == "map":
+        addr, length, prot, flags = a
+        return [(lib.PK_OP_MAP, prot | flags << 8, addr), (arg, 0, length)]
+    if op.name == "unmap":
+        return [(lib.PK_OP_UNMAP, 0, a[0]), (arg, 0, a[1])]
+    return [(lib.PK_OP_PROTECT, a[2], a[0]), (arg, 0, a[1])]
 
 
 class PeriodicTask(NamedTuple):
@@ -213,6 +237,15 @@ class Program:
                 f"Program.python needs a generator function (a def containing `yield`); "
                 f"{getattr(fn, '__name__', fn)!r} is not one")
         return cls(name, "python", fn=fn)
+
+    @property
+    def uses_memory(self) -> bool:
+        """Whether the script has memory operations (touch, map, ...),
+        which need a kernel with ``memory=pk.Memory(...)``."""
+        codes = {lib.PK_OP_TOUCH, lib.PK_OP_TOUCH_RANGE, lib.PK_OP_MAP, lib.PK_OP_UNMAP,
+                 lib.PK_OP_PROTECT}
+        return any(_OP.unpack_from(self._code, i)[0] in codes
+                   for i in range(0, len(self._code), _OP.size))
 
     @property
     def instructions(self) -> int:

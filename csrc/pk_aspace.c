@@ -1,0 +1,272 @@
+/* pk_aspace.c - address spaces: regions, map / unmap / protect, and the
+ * page-fault handler behind every access (docs/memory.md, "One touch").
+ *
+ * Regions are kept sorted and disjoint.  The page tables say what the
+ * hardware allows; the regions say what the process may do.  An access
+ * the tables refuse is a fault; the handler decides from the region
+ * whether it brings a page in (minor fault), fixes a permission, or is
+ * fatal to the process. */
+#include <string.h>
+#include "pk_core.h"
+
+/* ---- address spaces ------------------------------------------------------- */
+
+/* Room for `count` more address spaces, so that pk_as_create cannot fail. */
+int pk_as_reserve(pk_kernel *k, uint32_t count) {
+    pk_mem *m = k->mem;
+    uint64_t need = (uint64_t)m->nas + count;
+    if (need > 0xffffffffull) return PK_ERR_NO_MEMORY;
+    if (need <= m->as_cap) return PK_OK;
+    uint64_t cap = m->as_cap ? m->as_cap : 64;
+    while (cap < need) cap *= 2;
+    if (cap > 0xffffffffull) cap = 0xffffffffull;
+    pk_as *a = pk_realloc(k, m->as, m->as_cap * sizeof *a, cap * sizeof *a);
+    if (!a) return PK_ERR_NO_MEMORY;
+    m->as = a;
+    m->as_cap = (uint32_t)cap;
+    return PK_OK;
+}
+
+/* A new, empty address space for process pid (room reserved); its id. */
+uint32_t pk_as_create(pk_kernel *k, uint32_t pid) {
+    pk_mem *m = k->mem;
+    uint32_t id = m->nas++;
+    memset(&m->as[id], 0, sizeof(pk_as));
+    m->as[id].pid = pid;
+    m->as[id].alive = 1;
+    m->live_as++;
+    return id;
+}
+
+/* Free everything as holds: tables, frames, regions. */
+void pk_as_destroy(pk_kernel *k, pk_as *as) {
+    if (!as->alive) return;
+    pk_pt_free_all(k, as);
+    pk_free(k, as->regions, as->regions_cap * sizeof(pk_region));
+    as->regions = NULL;
+    as->nregions = as->regions_cap = 0;
+    as->alive = 0;
+    k->mem->live_as--;
+}
+
+/* The address space of process pid, or NULL (no memory, bad pid). */
+pk_as *pk_as_of(pk_kernel *k, uint32_t pid) {
+    if (!k->mem || pid >= k->procs.count) return NULL;
+    uint32_t id = pk_proc_at(k, pid)->as;
+    return id ? &k->mem->as[id] : NULL;
+}
+
+static inline uint32_t as_id(pk_kernel *k, const pk_as *as) {
+    return (uint32_t)(as - k->mem->as);
+}
+
+/* ---- regions -------------------------------------------------------------- */
+
+/* The region containing va, or NULL (binary search). */
+const pk_region *pk_as_region(const pk_as *as, uint64_t va) {
+    uint32_t lo = 0, hi = as->nregions;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        const pk_region *r = &as->regions[mid];
+        if (va < r->start) hi = mid;
+        else if (va >= r->end) lo = mid + 1;
+        else return r;
+    }
+    return NULL;
+}
+
+/* Insert region r at index i (room for it made here). */
+static int region_insert(pk_kernel *k, pk_as *as, uint32_t i, pk_region r) {
+    if (as->nregions == as->regions_cap) {
+        uint32_t cap = as->regions_cap ? as->regions_cap * 2 : 4;
+        pk_region *n = pk_realloc(k, as->regions, as->regions_cap * sizeof *n, cap * sizeof *n);
+        if (!n) return PK_ERR_NO_MEMORY;
+        as->regions = n;
+        as->regions_cap = cap;
+    }
+    memmove(&as->regions[i + 1], &as->regions[i], (as->nregions - i) * sizeof(pk_region));
+    as->regions[i] = r;
+    as->nregions++;
+    return PK_OK;
+}
+
+/* Cut [va, end) out of the regions (splitting one that straddles it). */
+static int regions_cut(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end) {
+    for (uint32_t i = 0; i < as->nregions; i++) {
+        pk_region *r = &as->regions[i];
+        if (r->end <= va || r->start >= end) continue;
+        if (r->start < va && r->end > end) {          /* split in two */
+            pk_region tail = *r;
+            tail.start = end;
+            r->end = va;
+            return region_insert(k, as, i + 1, tail);
+        }
+        if (r->start < va) { r->end = va; continue; }
+        if (r->end > end) { r->start = end; continue; }
+        memmove(r, r + 1, (as->nregions - i - 1) * sizeof(pk_region));
+        as->nregions--;
+        i--;
+    }
+    return PK_OK;
+}
+
+/* ---- page entries --------------------------------------------------------- */
+
+static uint64_t leaf_entry(const pk_ptfmt *f, uint32_t frame, uint32_t prot, uint32_t flags) {
+    uint64_t e = ((uint64_t)frame << f->pfn_shift) | f->valid | f->read;
+    if (prot & PK_PROT_WRITE) e |= f->write;
+    if (!(flags & PK_MAP_SUPERVISOR)) e |= f->user;
+    if (flags & PK_MAP_GLOBAL) e |= f->global;
+    if (prot & PK_PROT_EXEC) e |= f->exec; else e |= f->nx;
+    return e;
+}
+
+/* Map a fresh zeroed frame at va under region r; *cost += minor fault. */
+static int page_in(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uint64_t *cost) {
+    int nomem = 0;
+    uint64_t *e = pk_pt_walk(k, as, va, true, &nomem);
+    if (!e) return PK_ERR_NO_MEMORY;
+    uint32_t fr = pk_frame_alloc(k, as_id(k, as), va & ~(PK_PAGE_SIZE - 1));
+    if (!fr) return PK_ERR_NO_MEMORY;
+    *e = leaf_entry(k->mem->fmt, fr, r->prot, r->flags);
+    as->st.rss++;
+    as->st.page_faults++;
+    as->st.minor_faults++;
+    *cost += k->cfg.costs.minor_fault_ns;
+    return PK_OK;
+}
+
+/* Apply f(entry) to every present leaf in [va, end). */
+static void leaves_each(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end,
+                        void (*fn)(pk_kernel *, pk_as *, uint64_t *, uint64_t), uint64_t arg) {
+    const pk_ptfmt *f = k->mem->fmt;
+    for (; va < end; va += PK_PAGE_SIZE) {
+        uint64_t *e = pk_pt_walk(k, as, va, false, NULL);
+        if (e && (*e & f->valid)) fn(k, as, e, arg);
+    }
+}
+
+static void leaf_drop(pk_kernel *k, pk_as *as, uint64_t *e, uint64_t arg) {
+    (void)arg;
+    pk_frame_put(k, (uint32_t)pk_pte_frame(k->mem->fmt, *e));
+    *e = 0;
+    as->st.rss--;
+    as->changed++;
+}
+
+static void leaf_protect(pk_kernel *k, pk_as *as, uint64_t *e, uint64_t prot) {
+    as->changed++;
+    const pk_ptfmt *f = k->mem->fmt;
+    if (!(prot & PK_PROT_WRITE)) *e &= ~f->write;     /* a write upgrade comes by fault */
+    if (prot & PK_PROT_EXEC) *e = (*e | f->exec) & ~f->nx;
+    else *e = (*e & ~f->exec) | f->nx;
+}
+
+/* ---- map, unmap, protect -------------------------------------------------- */
+
+static int range_check(pk_kernel *k, uint64_t va, uint64_t len) {
+    uint64_t top = 1ull << (k->mem->fmt->va_bits - 1);     /* the user half */
+    if (len == 0 || (va & (PK_PAGE_SIZE - 1)) || (len & (PK_PAGE_SIZE - 1))) return PK_ERR_INVALID_ARGS;
+    if (va >= top || len > top - va) return PK_ERR_OUT_OF_RANGE;
+    return PK_OK;
+}
+
+/* Map [va, va+len) with prot (must include READ) and flags, replacing
+ * whatever was mapped there. */
+int pk_as_map(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot, uint32_t flags) {
+    int s = range_check(k, va, len);
+    if (s) return s;
+    if (!(prot & PK_PROT_READ) || prot > 7 || flags > 7) return PK_ERR_INVALID_ARGS;
+    s = pk_as_unmap(k, as, va, len);
+    if (s) return s;
+    uint32_t i = 0;
+    while (i < as->nregions && as->regions[i].start < va) i++;
+    s = region_insert(k, as, i, (pk_region){ va, va + len, prot, flags });
+    if (s || !(flags & PK_MAP_POPULATE)) return s;
+    uint64_t cost = 0;
+    for (uint64_t a = va; a < va + len; a += PK_PAGE_SIZE)
+        if ((s = page_in(k, as, &as->regions[i], a, &cost))) return s;
+    return PK_OK;
+}
+
+int pk_as_unmap(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len) {
+    int s = range_check(k, va, len);
+    if (s) return s;
+    s = regions_cut(k, as, va, va + len);
+    if (s) return s;
+    leaves_each(k, as, va, va + len, leaf_drop, 0);
+    return PK_OK;
+}
+
+/* Change the protection of the mapped parts of [va, va+len). */
+int pk_as_protect(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot) {
+    int s = range_check(k, va, len);
+    if (s) return s;
+    if (!(prot & PK_PROT_READ) || prot > 7) return PK_ERR_INVALID_ARGS;
+    uint64_t end = va + len;
+    for (uint32_t i = 0; i < as->nregions; i++) {    /* split at va and end */
+        pk_region *r = &as->regions[i];
+        uint64_t cut = r->start < va && va < r->end ? va : r->start < end && end < r->end ? end : 0;
+        if (!cut) continue;
+        pk_region tail = *r;
+        tail.start = cut;
+        r->end = cut;
+        if ((s = region_insert(k, as, i + 1, tail))) return s;
+    }
+    for (uint32_t i = 0; i < as->nregions; i++)
+        if (as->regions[i].start >= va && as->regions[i].end <= end) as->regions[i].prot = prot;
+    leaves_each(k, as, va, end, leaf_protect, prot);
+    return PK_OK;
+}
+
+/* ---- faults --------------------------------------------------------------- */
+
+/* Record a fatal fault of kind at va; *reason says how the process dies. */
+static int fatal(pk_kernel *k, pk_as *as, uint32_t kind, uint64_t va, uint32_t *reason) {
+    as->fault_kind = kind;
+    as->fault_va = va;
+    if (kind == PK_FAULT_NO_FRAME) *reason = PK_KILL_OOM;
+    else { *reason = PK_KILL_SEGV; as->st.protection_faults++; }
+    pk_digest(k, va, 0xfa17u | (uint64_t)kind << 16);
+    return PK_ACC_KILL;
+}
+
+/* The page-fault handler: the walk of va (leaf entry e, or NULL) did not
+ * allow the access.  Brings the page in or fixes a permission (then the
+ * access is retried), or reports a fatal fault. */
+static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
+                 uint64_t *cost, uint32_t *reason) {
+    const pk_ptfmt *f = k->mem->fmt;
+    const pk_region *r = pk_as_region(as, va);
+    if (!r) return fatal(k, as, PK_FAULT_UNMAPPED, va, reason);
+    if (write && !(r->prot & PK_PROT_WRITE)) return fatal(k, as, PK_FAULT_WRITE, va, reason);
+    if (r->flags & PK_MAP_SUPERVISOR) return fatal(k, as, PK_FAULT_SUPERVISOR, va, reason);
+    if (e && (*e & f->valid)) {                  /* present: a write the PTE lacks */
+        *e |= f->write;
+        return PK_ACC_OK;
+    }
+    if (page_in(k, as, r, va, cost)) return fatal(k, as, PK_FAULT_NO_FRAME, va, reason);
+    return PK_ACC_OK;
+}
+
+/* One access of va by a user thread of as: walk (levels x Costs.walk),
+ * set Accessed / Dirty, fault and retry as needed. */
+int pk_as_access(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *cost,
+                 uint32_t *reason, uint64_t *pte_out) {
+    const pk_ptfmt *f = k->mem->fmt;
+    uint64_t need = f->valid | f->read | f->user | (write ? f->write : 0);
+    as->st.touches++;
+    if (va >> (f->va_bits - 1)) return fatal(k, as, PK_FAULT_UNMAPPED, va, reason);
+    for (;;) {
+        as->st.walks++;
+        *cost += f->levels * k->cfg.costs.walk_ns;
+        uint64_t *e = pk_pt_walk(k, as, va, false, NULL);
+        if (e && (*e & need) == need) {
+            *e |= f->accessed | (write ? f->dirty : 0);
+            if (pte_out) *pte_out = *e;
+            return PK_ACC_OK;
+        }
+        int s = fault(k, as, va, write, e, cost, reason);
+        if (s != PK_ACC_OK) return s;
+    }
+}

@@ -1,0 +1,378 @@
+"""Virtual memory: physical memory (:class:`Memory`), the MMU and its
+page-table format (:class:`MMU`), and the address space of a process
+(:class:`AddressSpace`, ``p.aspace``). docs/memory.md explains the model.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ._ffi import ffi, lib
+from .errors import BadState, check
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kernel import Kernel
+
+__all__ = ["Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "TlbStats", "Region",
+           "Fault", "PageEntry", "PAGE_SIZE"]
+
+PAGE_SIZE = 4096
+FORMATS = {"x86_64": lib.PK_MMU_X86_64, "x86_64_5level": lib.PK_MMU_X86_64_5,
+           "sv39": lib.PK_MMU_SV39, "sv48": lib.PK_MMU_SV48}
+LEVELS = {"x86_64": 4, "x86_64_5level": 5, "sv39": 3, "sv48": 4}
+VA_BITS = {"x86_64": 48, "x86_64_5level": 57, "sv39": 39, "sv48": 48}
+REPLACEMENT = ("fifo", "lru", "clock", "random", "opt", "active-inactive")
+_PROT = {"r": lib.PK_PROT_READ, "w": lib.PK_PROT_WRITE, "x": lib.PK_PROT_EXEC}
+FAULT_KINDS = {lib.PK_FAULT_NONE: None, lib.PK_FAULT_UNMAPPED: "unmapped",
+               lib.PK_FAULT_WRITE: "write to read-only", lib.PK_FAULT_SUPERVISOR: "supervisor page",
+               lib.PK_FAULT_NO_FRAME: "no frame"}
+# (name, bit) of each format's PTE, from REFERENCE.md ("Page tables")
+PTE_BITS = {
+    "x86_64": (("present", 0), ("writable", 1), ("user", 2), ("pwt", 3), ("pcd", 4),
+               ("accessed", 5), ("dirty", 6), ("page_size", 7), ("global", 8),
+               ("no_execute", 63)),
+    "sv39": (("valid", 0), ("read", 1), ("write", 2), ("execute", 3), ("user", 4),
+             ("global", 5), ("accessed", 6), ("dirty", 7)),
+}
+PTE_BITS["x86_64_5level"] = PTE_BITS["x86_64"]
+PTE_BITS["sv48"] = PTE_BITS["sv39"]
+PFN_SHIFT = {"x86_64": 12, "x86_64_5level": 12, "sv39": 10, "sv48": 10}
+PFN_MASK = {"x86_64": (1 << 40) - 1, "x86_64_5level": (1 << 40) - 1,
+            "sv39": (1 << 44) - 1, "sv48": (1 << 44) - 1}
+
+
+def _int(what: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{what} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def prot_bits(prot) -> int:
+    """A protection string ("r", "rw", "rx", "rwx") -> PK_PROT_* bits.
+    Every mapping is readable (x86-64 has no write-only pages)."""
+    if not isinstance(prot, str):
+        raise TypeError(f'prot must be a string such as "rw", not {type(prot).__name__}')
+    if not prot or any(c not in _PROT for c in prot) or len(set(prot)) != len(prot):
+        raise ValueError(f'prot must be made of the letters r, w, x (e.g. "rw"), got {prot!r}')
+    if "r" not in prot:
+        raise ValueError(f'prot must include "r": every mapping is readable, got {prot!r}')
+    bits = 0
+    for c in prot:
+        bits |= _PROT[c]
+    return bits
+
+
+def prot_str(bits: int) -> str:
+    """PK_PROT_* bits -> "rw"-style string."""
+    return "".join(c for c in "rwx" if bits & _PROT[c])
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Physical memory of the simulated machine.
+
+    ``frames``: physical frames of 4 KiB (default 2^18 = 1 GiB). Frames are
+    handed out on demand and their contents exist only once written, so a
+    large machine costs host memory only for what is used.
+    ``replacement`` names the page-replacement policy ("fifo", "lru",
+    "clock", "random", "opt", "active-inactive"); ``swap`` is the swap
+    device's capacity in pages and ``swap_latency`` its latency in ns.
+    Replacement and swap are not implemented yet: ``swap`` must be 0, and
+    a process that needs a frame when none is free is killed ("out of
+    memory").
+    """
+
+    frames: int = 1 << 18
+    replacement: str = "clock"
+    swap: int = 0
+    swap_latency: int = 100_000
+
+    def __post_init__(self):
+        _int("Memory frames", self.frames, 1, 0xFFFFFFFE)
+        if self.replacement not in REPLACEMENT:
+            raise ValueError(f"Memory replacement must be one of {', '.join(REPLACEMENT)}, "
+                             f"not {self.replacement!r}")
+        _int("Memory swap", self.swap, 0, 1 << 40)
+        _int("Memory swap_latency", self.swap_latency, 0, 1 << 62)
+        if self.swap:
+            raise NotImplementedError("swap (Memory(swap=...)) and page replacement are not "
+                                      "implemented yet")
+
+
+@dataclass(frozen=True)
+class MMU:
+    """The memory-management unit: the page-table format and the TLBs.
+
+    ``format``: "x86_64" (4-level, the default), "x86_64_5level",
+    "sv39" or "sv48" (RISC-V); page-table entries are bit-exact with
+    REFERENCE.md. Each CPU has a TLB of ``tlb_entries`` entries (0: no
+    TLB, every access walks) in sets of ``tlb_ways`` (the number of sets
+    must be a power of two), replacing the least recently used entry of a
+    set (``tlb_replacement="lru"``) or a random one ("random"). Defaults:
+    64 entries, 4-way, REFERENCE.md's typical first-level data TLB.
+    ``asid``: entries are tagged with their address space (PCID / ASID),
+    so a switch keeps them; with ``asid=False`` a switch to another
+    address space flushes the TLB (global entries excepted).
+    """
+
+    format: str = "x86_64"
+    tlb_entries: int = 64
+    tlb_ways: int = 4
+    asid: bool = True
+    tlb_replacement: str = "lru"
+
+    def __post_init__(self):
+        if self.format not in FORMATS:
+            raise ValueError(f"MMU format must be one of {', '.join(FORMATS)}, "
+                             f"not {self.format!r}")
+        _int("MMU tlb_entries", self.tlb_entries, 0, 65536)
+        _int("MMU tlb_ways", self.tlb_ways, 1, 65536)
+        if self.tlb_entries:
+            sets, rem = divmod(self.tlb_entries, self.tlb_ways)
+            if rem or sets & (sets - 1):
+                raise ValueError(f"MMU tlb_entries / tlb_ways must be a power of two, got "
+                                 f"{self.tlb_entries} / {self.tlb_ways}")
+        if not isinstance(self.asid, bool):
+            raise TypeError(f"MMU asid must be a bool, not {type(self.asid).__name__}")
+        if self.tlb_replacement not in ("lru", "random"):
+            raise ValueError(f'MMU tlb_replacement must be "lru" or "random", '
+                             f'not {self.tlb_replacement!r}')
+
+    @property
+    def levels(self) -> int:
+        """Levels of page table a walk reads."""
+        return LEVELS[self.format]
+
+    @property
+    def va_bits(self) -> int:
+        """Width of a virtual address; user addresses are below 2**(va_bits - 1)."""
+        return VA_BITS[self.format]
+
+
+@dataclass(frozen=True)
+class AddressSpaceStats:
+    """Counters of one address space. ``page_faults`` counts faults that
+    brought a page in (``minor_faults + major_faults``);
+    ``protection_faults`` accesses refused (fatal to the process);
+    ``rss`` resident user pages; ``page_table_pages`` its page-table
+    pages; ``walks`` page walks (every access that missed the TLB, and
+    the retry after a fault)."""
+
+    touches: int
+    walks: int
+    page_faults: int
+    minor_faults: int
+    major_faults: int
+    protection_faults: int
+    cow_breaks: int
+    rss: int
+    page_table_pages: int
+
+
+@dataclass(frozen=True)
+class MemoryStats:
+    """Kernel-wide memory counters: ``frames`` configured, ``free`` now,
+    ``used_high`` the highest frame ever used, ``page_table_pages`` in
+    use, ``data_pages`` frames whose contents exist in host memory,
+    ``address_spaces`` of live processes, ``ipis`` TLB-shootdown
+    interrupts sent."""
+
+    frames: int
+    free: int
+    used_high: int
+    page_table_pages: int
+    data_pages: int
+    address_spaces: int
+    ipis: int = 0
+
+
+@dataclass(frozen=True)
+class TlbStats:
+    """One CPU's TLB: ``hits``, ``misses`` (each miss is a page walk;
+    a write to an entry whose dirty bit is clear counts as a miss, as it
+    walks to set the bit), ``flushes`` (address-space switches without
+    ASIDs), ``shootdowns`` (interrupts received to invalidate entries),
+    ``switches`` (address-space loads: CR3 / satp writes)."""
+
+    cpu: int
+    hits: int
+    misses: int
+    flushes: int
+    shootdowns: int
+    switches: int
+
+    @property
+    def hit_rate(self) -> float:
+        """hits / (hits + misses), 0.0 before any access."""
+        n = self.hits + self.misses
+        return self.hits / n if n else 0.0
+
+
+@dataclass(frozen=True)
+class Region:
+    """A mapped range [start, end) with its protection ("rw"...), and
+    whether its pages are supervisor-only (``user`` False)."""
+
+    start: int
+    end: int
+    prot: str
+    user: bool = True
+
+
+@dataclass(frozen=True)
+class Fault:
+    """The fault that killed a process: ``kind`` ("unmapped", "write to
+    read-only", "supervisor page", "no frame") and the address."""
+
+    kind: str
+    address: int
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """One page-table entry read by a walk: its level (0 = root), its raw
+    64-bit value, its bits by name (the format's, as in REFERENCE.md) and
+    the frame it points to."""
+
+    level: int
+    value: int
+    bits: dict
+    frame: int
+
+
+class AddressSpace:
+    """The address space of a process (``p.aspace``): a light view."""
+
+    __slots__ = ("_k", "pid")
+
+    def __init__(self, kernel: "Kernel", pid: int):
+        self._k = kernel
+        self.pid = pid
+
+    @property
+    def format(self) -> str:
+        """The page-table format."""
+        return self._k.mmu.format
+
+    @property
+    def stats(self) -> AddressSpaceStats:
+        """Its counters (see :class:`AddressSpaceStats`)."""
+        s = ffi.new("pk_as_stats *")
+        check(lib.pk_as_stats_get(self._k._kp, self.pid, s), "address-space stats")
+        return AddressSpaceStats(s.touches, s.walks, s.page_faults, s.minor_faults,
+                                 s.major_faults, s.protection_faults, s.cow_breaks, s.rss,
+                                 s.pt_pages)
+
+    @property
+    def rss(self) -> int:
+        """Resident user pages."""
+        return self.stats.rss
+
+    @property
+    def regions(self) -> list[Region]:
+        """Its mapped regions, in address order."""
+        n = ffi.new("uint32_t *")
+        check(lib.pk_as_regions_get(self._k._kp, self.pid, ffi.NULL, 0, n), "regions")
+        buf = ffi.new("pk_region_info[]", max(n[0], 1))
+        check(lib.pk_as_regions_get(self._k._kp, self.pid, buf, n[0], n), "regions")
+        return [Region(r.start, r.end, prot_str(r.prot), not r.flags & lib.PK_MAP_SUPERVISOR)
+                for r in buf[0:n[0]]]
+
+    @property
+    def fault(self) -> Fault | None:
+        """The fault that killed the process, or None."""
+        f = ffi.new("pk_fault_info *")
+        check(lib.pk_as_fault_get(self._k._kp, self.pid, f), "fault")
+        return None if f.kind == lib.PK_FAULT_NONE else Fault(FAULT_KINDS[f.kind], f.va)
+
+    def _va(self, va) -> int:
+        va = operator.index(va) if not isinstance(va, bool) else None
+        if va is None or not 0 <= va < 1 << (self._k.mmu.va_bits - 1):
+            raise ValueError(f"a user virtual address is an int in [0, 2**{self._k.mmu.va_bits - 1})")
+        return va
+
+    def walk(self, va: int) -> list[PageEntry]:
+        """The page-table entries a walk of ``va`` reads, root first; the
+        list stops early at an entry that is not present (empty if the
+        address space has no page table yet)."""
+        va = self._va(va)
+        fmt = self._k.mmu.format
+        e, n = ffi.new("uint64_t[5]"), ffi.new("uint32_t *")
+        check(lib.pk_as_walk(self._k._kp, self.pid, va, e, n), f"walk {va:#x}")
+        return [PageEntry(i, e[i], {name: (e[i] >> bit) & 1 for name, bit in PTE_BITS[fmt]},
+                          (e[i] >> PFN_SHIFT[fmt]) & PFN_MASK[fmt]) for i in range(n[0])]
+
+    def translate(self, va: int) -> int | None:
+        """The physical address ``va`` maps to, or None if no page is
+        present there."""
+        va = self._va(va)
+        out = ffi.new("uint64_t *")
+        s = lib.pk_as_translate(self._k._kp, self.pid, va, out)
+        if s == lib.PK_ERR_BAD_STATE:
+            return None
+        check(s, f"translate {va:#x}")
+        return out[0]
+
+    def map(self, addr: int, length: int, prot: str = "rw", user: bool = True,
+            populate: bool = False) -> None:
+        """Map [addr, addr + length) now (see :func:`pykernel.op.map`)."""
+        a = map_args(addr, length, prot, user, populate)
+        check(lib.pk_vm_map(self._k._kp, self.pid, *a), f"map {addr:#x}")
+
+    def unmap(self, addr: int, length: int) -> None:
+        """Unmap [addr, addr + length) now (see :func:`pykernel.op.unmap`)."""
+        a, n = range_args("unmap", addr, length)
+        check(lib.pk_vm_unmap(self._k._kp, self.pid, a, n), f"unmap {addr:#x}")
+
+    def protect(self, addr: int, length: int, prot: str) -> None:
+        """Change the protection of [addr, addr + length) now."""
+        a, n = range_args("protect", addr, length)
+        check(lib.pk_vm_protect(self._k._kp, self.pid, a, n, prot_bits(prot)), f"protect {addr:#x}")
+
+    def __repr__(self) -> str:
+        return f"<AddressSpace pid={self.pid} {self.format}>"
+
+
+def range_args(what: str, addr, length) -> tuple[int, int]:
+    """Validate a page-aligned address and a length (rounded up to pages)."""
+    if isinstance(addr, bool) or not isinstance(addr, int):
+        raise TypeError(f"{what} address must be an int, not {type(addr).__name__}")
+    if isinstance(length, bool) or not isinstance(length, int):
+        raise TypeError(f"{what} length must be an int, not {type(length).__name__}")
+    if addr < 0 or addr % PAGE_SIZE:
+        raise ValueError(f"{what} address must be a non-negative multiple of {PAGE_SIZE}, "
+                         f"got {addr:#x}")
+    if length <= 0 or addr + length > 1 << 63:
+        raise ValueError(f"{what} length must be > 0 (and the range below 2**63), got {length}")
+    return addr, -(-length // PAGE_SIZE) * PAGE_SIZE
+
+
+def map_args(addr, length, prot, user, populate, global_=False) -> tuple[int, int, int, int]:
+    """(addr, length, prot bits, flags) for a map."""
+    addr, length = range_args("map", addr, length)
+    flags = (0 if user else lib.PK_MAP_SUPERVISOR) | (lib.PK_MAP_POPULATE if populate else 0)
+    flags |= lib.PK_MAP_GLOBAL if global_ else 0
+    return addr, length, prot_bits(prot), flags
+
+
+def memory_stats(kernel: "Kernel") -> MemoryStats:
+    """Kernel-wide memory counters (see :class:`MemoryStats`)."""
+    s = ffi.new("pk_mem_stats *")
+    if lib.pk_mem_stats_get(kernel._kp, s) == lib.PK_ERR_NOT_SUPPORTED:
+        raise BadState("this kernel has no virtual memory: pk.Kernel(memory=pk.Memory(...))")
+    return MemoryStats(s.frames, s.free, s.used_high, s.pt_pages, s.data_pages, s.address_spaces,
+                       s.ipis)
+
+
+def tlb_stats(kernel: "Kernel", cpu: int) -> TlbStats:
+    """CPU ``cpu``'s TLB counters."""
+    s = ffi.new("pk_tlb_stats *")
+    st = lib.pk_tlb_stats_get(kernel._kp, cpu, s)
+    if st == lib.PK_ERR_NOT_SUPPORTED:
+        raise BadState("this kernel has no virtual memory: pk.Kernel(memory=pk.Memory(...))")
+    check(st, "tlb stats")
+    return TlbStats(cpu, s.hits, s.misses, s.flushes, s.shootdowns, s.switches)
