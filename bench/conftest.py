@@ -44,6 +44,8 @@ RATE_TARGETS = {("script", 10_000): 30e6, ("script", 1_000_000): 8e6,
 SIMPY_RATIO_TARGETS = {"script": 100.0, "python": 5.0}
 # kernel objects (bench/test_objects.py): label, unit, target rate
 OBJECT_ROWS = {"pingpong": ("channel ping-pong, 2 script threads, 1 CPU", "round trips", 5e6),
+               "hackbench": ("hackbench-like, 10 x (20 senders, 20 receivers), sockets",
+                             "messages", 10e6),
                "handle-ops": ("handle duplicate/close called from Python", "operations", 1e6)}
 SPAWN_TARGET_SECONDS = 2.0
 SPAWN_TARGET_BYTES = 512

@@ -8,6 +8,13 @@ threads, and handle operations called from Python.
   two pipes (REFERENCE.md, "Standard context-switch benchmarks"). Every
   round trip is two writes, two reads, two waits, two wake-ups and two
   context switches, all in C. Target: >= 5 M round trips/s.
+- hackbench: ``perf bench sched messaging``'s shape (REFERENCE.md): 10
+  groups of 20 senders and 20 receivers, one CPU, the default kernel;
+  each receiver owns a stream socket (64 KiB buffer) whose write end every
+  sender of its group holds (a duplicate); each sender writes 100
+  messages of 100 bytes to each receiver of its group, each receiver
+  reads 2,000 of them: 400,000 messages, all script threads. Target:
+  >= 10 M messages/s.
 - handle-ops: ``d = e.duplicate(); d.close()`` on an event from Python,
   two handle operations per iteration, each one call into the core.
   Target: >= 1 M operations/s.
@@ -69,6 +76,49 @@ def test_channel_ping_pong_script_threads(benchmark, pk_results):
     rate = statistics.median(rates[-ROUNDS:])
     benchmark.extra_info.update({"workload": "pingpong", "round_trips_per_second": rate})
     pk_results[("objects", "pingpong")] = {"rate": rate}
+
+
+HB_GROUPS, HB_FDS, HB_LOOPS, HB_SIZE = 10, 20, 100, 100
+
+
+def hackbench_kernel() -> pk.Kernel:
+    """10 groups x (20 senders, 20 receivers) over sockets, ready to run."""
+    op = pk.op
+    k = pk.Kernel(cpus=1)
+    send = pk.Program.script("sender", [op.loop(HB_LOOPS, [op.write(i, HB_SIZE)
+                                                          for i in range(HB_FDS)])])
+    recv = pk.Program.script("receiver", [op.loop(HB_LOOPS * HB_FDS, [op.read(0, HB_SIZE)])])
+    for _ in range(HB_GROUPS):
+        boot = k.spawn(pk.Program.script("boot", []))
+        ends = [boot.socket_create(capacity=65536) for _ in range(HB_FDS)]
+        for a, _b in ends:
+            k.spawn(recv, handles=[a])
+        for _ in range(HB_FDS):
+            k.spawn(send, handles=[b.duplicate() for _a, b in ends])
+        for _a, b in ends:
+            b.close()
+    return k
+
+
+@pytest.mark.benchmark(group="kernel objects")
+def test_hackbench_messaging(benchmark, pk_results):
+    """Messages per second of a hackbench-like run (building not timed)."""
+    msgs = HB_GROUPS * HB_FDS * HB_FDS * HB_LOOPS
+    rates = []
+
+    def setup():
+        return (hackbench_kernel(),), {}
+
+    def one_round(k):
+        t0 = time.perf_counter()
+        r = k.run()
+        rates.append(msgs / (time.perf_counter() - t0))
+        assert r.reason == "idle"
+
+    benchmark.pedantic(one_round, setup=setup, rounds=ROUNDS, iterations=1, warmup_rounds=1)
+    rate = statistics.median(rates[-ROUNDS:])
+    benchmark.extra_info.update({"workload": "hackbench", "messages_per_second": rate})
+    pk_results[("objects", "hackbench")] = {"rate": rate}
 
 
 @pytest.mark.benchmark(group="kernel objects")

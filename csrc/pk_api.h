@@ -107,6 +107,8 @@ typedef struct pk_regs {
 #define PK_RF_WAIT_FAILED 32 /* the last wait ended with an error (TIMED_OUT,
                                CANCELED): the retried instruction gives up  */
 #define PK_RF_WAIT_OK    64  /* the last wait was satisfied                 */
+#define PK_RF_PARTIAL   256  /* a script's socket write is part done: x[14]
+                               holds the bytes written so far             */
 #define PK_RF_COND_WAIT 128  /* a condition wait released its mutex and waits
                                (pk_futex.c): next it takes the mutex again */
 
@@ -609,6 +611,10 @@ uint64_t pk_bench_bare_switch(uint32_t n, uint64_t switches);
 #define PK_OBJ_EVENTPAIR 3
 #define PK_OBJ_PROCESS   4
 #define PK_OBJ_FUTEX     5   /* internal: a futex word's wait queue        */
+#define PK_OBJ_SOCKET    6   /* stream or datagram socket endpoint (pk_socket.c) */
+#define PK_SOCKET_STREAM   0
+#define PK_SOCKET_DATAGRAM 1
+#define PK_SOCKET_MAX_CAPACITY 0x40000000   /* bytes buffered per direction, at most */
 #define PK_FUTEX_ADDR_MAX 0xffffffffffff   /* futex addresses: 4-byte aligned, < 2^48 */
 
 #define PK_CHAN_MAX_BYTES   65536
@@ -742,3 +748,17 @@ typedef struct pk_wf_edge {
 /* every edge now, by waiting thread in tid order: *count = how many (only
  * the first cap are copied) */
 int pk_waitfor_edges(pk_kernel *k, pk_wf_edge *out, uint64_t cap, uint64_t *count);
+
+/* sockets and pipes (pk_socket.c): two endpoints, each buffering up to
+ * `capacity` bytes written by its peer.  A stream write takes what fits
+ * (*done < nbytes: a short write) and is SHOULD_WAIT only when nothing
+ * fits; a datagram write takes the whole datagram or SHOULD_WAIT.  A read
+ * takes up to bcap bytes (a datagram: one, truncated to bcap).  data NULL:
+ * synthetic bytes (zeros).  A pipe is a stream socket whose ends may only
+ * read and only write. */
+int pk_socket_create(pk_kernel *k, uint32_t pid, uint32_t mode, uint32_t capacity, uint32_t pipe,
+                     uint32_t *h0, uint32_t *h1);
+int pk_socket_write(pk_kernel *k, uint32_t pid, uint32_t h, const uint8_t *data, uint32_t nbytes,
+                    uint32_t *done);
+int pk_socket_read(pk_kernel *k, uint32_t pid, uint32_t h, uint8_t *data, uint32_t bcap,
+                   uint32_t *done);

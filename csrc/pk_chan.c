@@ -259,7 +259,11 @@ int pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
     uint64_t woke = r->flags & (PK_RF_WAIT_FAILED | PK_RF_WAIT_OK);
     if (woke) {                                   /* this instruction waited */
         r->flags &= ~(uint64_t)(PK_RF_WAIT_FAILED | PK_RF_WAIT_OK);
-        if (woke & PK_RF_WAIT_FAILED) { r->x[PK_REG_TIMEOUT] = 0; r->flags &= ~(uint64_t)PK_RF_COND_WAIT; return -1; }
+        if (woke & PK_RF_WAIT_FAILED) {
+            r->x[PK_REG_TIMEOUT] = 0;
+            r->flags &= ~(uint64_t)(PK_RF_COND_WAIT | PK_RF_PARTIAL);
+            return -1;
+        }
         if (op->code == PK_OP_WAIT || op->code == PK_OP_FUTEX_WAIT) { op_done(r, PK_OK); return -1; }
     }
     if (op->code >= PK_OP_FUTEX_WAIT) return pk_script_futex_op(k, t, r, op, woke != 0);
@@ -268,14 +272,19 @@ int pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
     pk_obj *ob = pk_obj_at(k, e->obj);
     uint32_t h = ((e->gen & 0x7ffu) << 20) | (op->a + 1);
     int st;
+    if (ob->kind == PK_OBJ_SOCKET && op->code != PK_OP_WAIT)
+        return pk_script_socket_op(k, t, r, op, e, h);      /* pk_socket.c */
     switch (op->code) {
     case PK_OP_CHAN_WRITE:
         if (ob->kind != PK_OBJ_CHANNEL) st = PK_ERR_WRONG_TYPE;
+        else if (op->b > PK_CHAN_MAX_BYTES) st = PK_ERR_OUT_OF_RANGE;
         else if (!(e->rights & PK_RIGHT_WRITE)) st = PK_ERR_ACCESS_DENIED;
         else st = enqueue(k, ob, NULL, (uint32_t)op->b, NULL, 0, 0);
         pk_obj_reap(k);
         break;
     case PK_OP_CHAN_READ:
+        if (ob->kind != PK_OBJ_CHANNEL) { st = PK_ERR_WRONG_TYPE; break; }
+        if (op->b) { st = PK_ERR_INVALID_ARGS; break; }     /* a byte count: sockets only */
         st = chan_read(k, t->pid, e, 0, NULL, PK_CHAN_MAX_BYTES, NULL, 0, NULL);
         if (st == PK_ERR_BUFFER_TOO_SMALL) {      /* it carries handles: take them */
             uint32_t hs[PK_CHAN_MAX_HANDLES];

@@ -129,6 +129,7 @@ void pk_obj_reap(pk_kernel *k) {
             pk_obj_signal_change(k, ob->peer, PK_SIG_WRITABLE, PK_SIG_PEER_CLOSED);
         }
         if (ob->kind == PK_OBJ_CHANNEL) pk_chan_destroy(k, ob, id);
+        if (ob->kind == PK_OBJ_SOCKET) pk_socket_destroy(k, ob);
         ob->kind = 0;
         ob->next_free = o->free_obj;
         o->free_obj = id;

@@ -129,6 +129,11 @@ void     pk_proc_obj_terminated(pk_kernel *k, pk_pext *x);
 void     pk_futex_release(pk_kernel *k, pk_pext *x);
 int      pk_script_futex_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op, bool woke);
 
+/* pk_socket.c */
+void     pk_socket_destroy(pk_kernel *k, pk_obj *o);
+int      pk_script_socket_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op, pk_hent *e,
+                             uint32_t h);
+
 /* pk_chan.c: channels */
 void     pk_chan_destroy(pk_kernel *k, pk_obj *o, uint32_t id);
 void     pk_msg_free(pk_kernel *k, pk_msg *m);

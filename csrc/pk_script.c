@@ -63,8 +63,8 @@ static int obj_op_check(const pk_op *op) {
                                           : op->b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
     if (op->a >= PK_HANDLE_SLOTS) return PK_ERR_OUT_OF_RANGE;
     switch (op->code) {
-    case PK_OP_CHAN_WRITE: return op->b > PK_CHAN_MAX_BYTES ? PK_ERR_OUT_OF_RANGE : PK_OK;
-    case PK_OP_CHAN_READ: return op->b ? PK_ERR_INVALID_ARGS : PK_OK;
+    case PK_OP_CHAN_WRITE: return op->b > PK_SOCKET_MAX_CAPACITY ? PK_ERR_OUT_OF_RANGE : PK_OK;
+    case PK_OP_CHAN_READ: return op->b > PK_SOCKET_MAX_CAPACITY ? PK_ERR_OUT_OF_RANGE : PK_OK;
     default: return op->b == 0 || op->b > 0xffffffffu ? PK_ERR_INVALID_ARGS : PK_OK;  /* WAIT */
     }
 }

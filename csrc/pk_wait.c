@@ -122,7 +122,8 @@ static void wait_end(pk_kernel *k, uint32_t w, int status) {
     wr->status = status;
     k->objs->st.waiting--;
     pk_thread *t = pk_thread_at(k, wr->tid);
-    t->regs.x[PK_REG_STATUS] = (uint64_t)(int64_t)status;
+    if (status != PK_OK)                  /* OK: the instruction runs again and says */
+        t->regs.x[PK_REG_STATUS] = (uint64_t)(int64_t)status;
     if (t->kind != PK_BODY_HOST) {
         wait_free(k, w);
         t->regs.x[PK_REG_WAIT] = 0;

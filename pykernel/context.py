@@ -149,12 +149,20 @@ class Context:
         return h
 
     def write(self, h, data: bytes = b"", handles=(), txid: int = 0):
-        """Write a message on channel handle ``h`` (see
+        """``yield ctx.write(h, data)``. A channel: write a message (see
         :meth:`pykernel.Handle.write`; a server answers a call with
-        ``txid=request.txid``); ``yield`` it. Never blocks."""
-        from .objects import DoneOp
-        self._own(h).write(data, handles, txid)
-        return DoneOp(None)
+        ``txid=request.txid``); never blocks. A socket or pipe: write every
+        byte, blocking while the peer's buffer is full; the yield gives the
+        byte count."""
+        from .errors import ShouldWait
+        from .objects import DoneOp, SocketWriteOp
+        try:
+            n = self._own(h).write(data, handles, txid)
+        except ShouldWait:                       # a socket with no room: wait below
+            n = 0
+        if n is None:
+            return DoneOp(None)
+        return SocketWriteOp(h, bytes(data), n)     # a socket: the rest, waiting for room
 
     def read(self, h, deadline: int | None = None):
         """``msg = yield ctx.read(h)``: read a message, waiting while the

@@ -30,7 +30,9 @@ __all__ = ["Rights", "Signals", "Handle", "Message", "ObjectStats"]
 
 _OK, _SHOULD_WAIT = lib.PK_OK, lib.PK_ERR_SHOULD_WAIT
 _KINDS = {lib.PK_OBJ_CHANNEL: "channel", lib.PK_OBJ_EVENT: "event",
-          lib.PK_OBJ_EVENTPAIR: "eventpair", lib.PK_OBJ_PROCESS: "process"}
+          lib.PK_OBJ_EVENTPAIR: "eventpair", lib.PK_OBJ_PROCESS: "process",
+          lib.PK_OBJ_SOCKET: "socket"}
+_WRONG_TYPE = lib.PK_ERR_WRONG_TYPE
 
 
 def _flag_names(flag) -> str:
@@ -228,7 +230,8 @@ class Handle:
 
     @property
     def kind(self) -> str:
-        """The object's type: "channel", "event", "eventpair" or "process"."""
+        """The object's type: "channel", "event", "eventpair", "process" or
+        "socket" (pipes are sockets)."""
         return _KINDS[self._info().kind]
 
     @property
@@ -319,12 +322,14 @@ class Handle:
             out.append(h.value)
         return out
 
-    @_guarded("write to a channel")
-    def write(self, data: bytes = b"", handles: Iterable["Handle"] = (), txid: int = 0) -> None:
-        """Write a message (at most 65,536 bytes and 64 handles) to a
-        channel; its peer reads it. Needs WRITE, and TRANSFER on each
-        handle sent. The handles sent leave this process's table whether
-        or not the write succeeds."""
+    @_guarded("write")
+    def write(self, data: bytes = b"", handles: Iterable["Handle"] = (), txid: int = 0):
+        """Write ``data``. A channel: one message (at most 65,536 bytes and
+        64 handles), which its peer reads; needs WRITE, and TRANSFER on each
+        handle sent, and the handles sent leave this process's table
+        whether or not the write succeeds. A socket or pipe: as many bytes
+        as fit in the peer's buffer, returned (a short write);
+        ``ShouldWait`` when none fit (a datagram: unless all of it fits)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes, not {type(data).__name__}")
         values = self._values(handles)
@@ -334,20 +339,28 @@ class Handle:
         buf = ffi.from_buffer(data) if len(data) else ffi.NULL
         st = lib.pk_channel_write(k._kp, self.pid, self.value, buf, len(data), hs, len(values),
                                   txid)
+        if st == _WRONG_TYPE and not values and not txid:
+            out = k._obj_u32
+            st = lib.pk_socket_write(k._kp, self.pid, self.value, buf, len(data), out)
+            if st == _OK:
+                return out[0]
         if st:
-            check(st, "channel write")
+            check(st, "write")
+        return None
 
-    @_guarded("read a channel")
+    @_guarded("read")
     def read(self, max_bytes: int | None = None, max_handles: int | None = None,
-             txid: int = 0) -> Message:
-        """Read the first message (or, with ``txid``, the first with that
-        transaction id). Empty with a live peer: ``ShouldWait``; empty
-        with the peer closed: ``PeerClosed``. With ``max_bytes`` /
-        ``max_handles`` smaller than the message: ``BufferTooSmall``, and
-        the message stays queued. Needs READ."""
+             txid: int = 0):
+        """Read. A channel: the first message (or, with ``txid``, the
+        first with that transaction id) as a :class:`Message`; with
+        ``max_bytes`` / ``max_handles`` smaller than it, ``BufferTooSmall``
+        and the message stays queued. A socket or pipe: up to ``max_bytes``
+        bytes (default 65,536; a datagram socket: one datagram, truncated),
+        as ``bytes``. Empty with a live peer: ``ShouldWait``; empty with the
+        peer closed: ``PeerClosed``. Needs READ."""
         st, msg = _read(self._k, self.pid, self.value, txid, max_bytes, max_handles)
         if st:
-            check(st, "channel read")
+            check(st, "read")
         return msg
 
     @_guarded("call over a channel")
@@ -438,6 +451,10 @@ def _read(k, pid: int, value: int, txid: int, max_bytes, max_handles):
     hcap = min(hcap, lib.PK_CHAN_MAX_HANDLES)
     buf, hs, info = k._obj_read_bufs()
     st = lib.pk_channel_read(k._kp, pid, value, _u32("txid", txid), buf, bcap, hs, hcap, info)
+    if st == _WRONG_TYPE and not txid:
+        out = k._obj_u32
+        st = lib.pk_socket_read(k._kp, pid, value, buf, bcap, out)
+        return (st, None) if st else (_OK, bytes(ffi.buffer(buf, out[0])))
     if st:
         return st, None
     n, nh = info.nbytes, info.nhandles
@@ -553,6 +570,38 @@ class ReadOp(_Blocking):
         st, _ = self._result(k, tid)
         if st:
             return "raise", _raise(st, "read")
+        return self.start(k, tid)
+
+
+class SocketWriteOp(_Blocking):
+    """ctx.write on a socket or pipe: every byte, waiting for room."""
+
+    __slots__ = ("handle", "data", "done", "_arr")
+
+    def __init__(self, handle, data, done):
+        self.handle, self.data, self.done = handle, data, done
+
+    def start(self, k, tid):
+        h = self.handle
+        while self.done < len(self.data):
+            rest = self.data[self.done:]
+            st = lib.pk_socket_write(k._kp, h.pid, h.value, ffi.from_buffer(rest), len(rest),
+                                     k._obj_u32)
+            if st == _SHOULD_WAIT:
+                what, v = self._wait(k, tid, h.pid, [(h, Signals.WRITABLE | Signals.PEER_CLOSED)],
+                                     FOREVER)
+                if what == "ready":
+                    continue                    # room appeared meanwhile: cannot, but retry
+                return what, v
+            if st:
+                return "raise", _raise(st, "write")
+            self.done += k._obj_u32[0]
+        return "done", self.done
+
+    def resume(self, k, tid):
+        st, _ = self._result(k, tid)
+        if st:
+            return "raise", _raise(st, "write")
         return self.start(k, tid)
 
 

@@ -228,22 +228,32 @@ def _timeout(timeout):
     return duration("timeout", timeout)
 
 
+_MAX_SOCKET = 1 << 30
+
+
 def write(slot: int, nbytes: int) -> Op:
-    """Write a message of ``nbytes`` bytes (0..65,536; their content is
-    not simulated, their length is) to the channel in handle slot
-    ``slot``. Never waits; a failed write (e.g. PEER_CLOSED) leaves its
-    status in x[14]."""
+    """Write ``nbytes`` bytes (their content is not simulated, their
+    length is) to the object in handle slot ``slot``. A channel: one
+    message of at most 65,536 bytes (more: OUT_OF_RANGE in x[14]); never
+    waits. A socket or pipe: all ``nbytes`` (up to 2**30), waiting for
+    room as the reader drains it, like a blocking write(2). A failed
+    write (e.g. PEER_CLOSED) leaves its status in x[14]."""
     nbytes = _int("write nbytes", nbytes)
-    if not 0 <= nbytes <= 65536:
-        raise ValueError(f"a channel message carries 0 to 65,536 bytes, got {nbytes}")
+    if not 0 <= nbytes <= _MAX_SOCKET:
+        raise ValueError(f"write carries 0 to 2**30 bytes (channels: 65,536), got {nbytes}")
     return Op("write", (_slot(slot), nbytes))
 
 
-def read(slot: int, timeout: int | None = None) -> Op:
-    """Read one message from the channel in handle slot ``slot``, waiting
-    while it is empty (at most ``timeout`` ns, then TIMED_OUT in x[14]).
-    Handles in the message land in the process's table."""
-    return Op("read", (_slot(slot), _timeout(timeout)))
+def read(slot: int, nbytes: int = 0, timeout: int | None = None) -> Op:
+    """Read from the object in handle slot ``slot``, waiting while there
+    is nothing (at most ``timeout`` ns, then TIMED_OUT in x[14]). A
+    channel: one message (``nbytes`` must be 0); handles in it land in the
+    process's table. A socket or pipe: up to ``nbytes`` bytes (0: all
+    there are; a datagram socket: one datagram)."""
+    nbytes = _int("read nbytes", nbytes)
+    if not 0 <= nbytes <= _MAX_SOCKET:
+        raise ValueError(f"read nbytes must be between 0 and 2**30, got {nbytes}")
+    return Op("read", (_slot(slot), nbytes, _timeout(timeout)))
 
 
 def wait(slot: int, signals, timeout: int | None = None) -> Op:

@@ -481,13 +481,31 @@ class Process:
         """Not implemented yet: a second thread in a process."""
         raise NotImplementedError("creating threads in a process is not implemented yet")
 
-    def socket_create(self, *args, **kwargs):
-        """Not implemented yet: stream and datagram sockets."""
-        raise NotImplementedError("sockets are not implemented yet")
+    def socket_create(self, mode: str = "stream", capacity: int = 65536) -> tuple:
+        """Create a socket: two endpoint handles in this process's table,
+        each buffering up to ``capacity`` bytes its peer wrote. ``mode``:
+        "stream" (short writes) or "datagram" (whole datagrams)."""
+        return self._socket(mode, capacity, 0)
 
-    def pipe_create(self, *args, **kwargs):
-        """Not implemented yet: pipes."""
-        raise NotImplementedError("pipes are not implemented yet")
+    def pipe_create(self, capacity: int = 65536) -> tuple:
+        """Create a pipe: ``(read_end, write_end)``, a stream socket whose
+        first end may only read and second only write."""
+        return self._socket("stream", capacity, 1)
+
+    def _socket(self, mode, capacity, pipe) -> tuple:
+        from .objects import Handle
+        if mode not in ("stream", "datagram"):
+            raise ValueError(f'socket mode must be "stream" or "datagram", not {mode!r}')
+        if isinstance(capacity, bool) or not isinstance(capacity, int):
+            raise TypeError(f"capacity must be an int, not {type(capacity).__name__}")
+        if not 1 <= capacity <= lib.PK_SOCKET_MAX_CAPACITY:
+            raise ValueError(f"capacity must be between 1 and {lib.PK_SOCKET_MAX_CAPACITY} bytes")
+        a, b = ffi.new("uint32_t *"), ffi.new("uint32_t *")
+        m = lib.PK_SOCKET_DATAGRAM if mode == "datagram" else lib.PK_SOCKET_STREAM
+        with self._k._exclusive("create a socket"):
+            check(lib.pk_socket_create(self._k._kp, self.pid, m, capacity, pipe, a, b),
+                  "socket_create")
+        return Handle(self._k, self.pid, a[0]), Handle(self._k, self.pid, b[0])
 
     def port_create(self, *args, **kwargs):
         """Not implemented yet: ports for asynchronous waits."""

@@ -83,7 +83,7 @@ def _compile_obj(op: Op, out: list) -> None:
     if timeout is not None:
         out.append((lib.PK_OP_TIMEOUT, 0, timeout))
     if op.name == "read":
-        out.append((lib.PK_OP_CHAN_READ, op.args[0], 0))
+        out.append((lib.PK_OP_CHAN_READ, op.args[0], op.args[1]))
     else:
         out.append((lib.PK_OP_WAIT, op.args[0], op.args[1]))
 

@@ -597,7 +597,7 @@ def test_operations_for_a_process_that_ended_are_bad_state():
 
 def test_script_object_instructions_validate_their_arguments():
     with pytest.raises(ValueError):
-        op.write(0, 65537)
+        op.write(0, 2**30 + 1)
     with pytest.raises(ValueError):
         op.read(-1)
     with pytest.raises(ValueError):
