@@ -762,3 +762,24 @@ int pk_socket_write(pk_kernel *k, uint32_t pid, uint32_t h, const uint8_t *data,
                     uint32_t *done);
 int pk_socket_read(pk_kernel *k, uint32_t pid, uint32_t h, uint8_t *data, uint32_t bcap,
                    uint32_t *done);
+
+/* jobs (pk_jobobj.c): a tree of jobs, each holding processes; limits on
+ * live processes and on their handles count over a job's whole subtree
+ * (PK_FOREVER: none).  Killing a job kills every process in its subtree
+ * and lets no new one in. */
+typedef struct pk_jobobj_info {
+    uint32_t parent;           /* job id + 1, 0: a root                    */
+    uint32_t killed;
+    uint64_t max_procs, max_handles;
+    uint64_t procs, handles;   /* live processes and their handles, subtree */
+} pk_jobobj_info;
+int pk_jobobj_create(pk_kernel *k, uint32_t parent, uint64_t max_procs, uint64_t max_handles,
+                     uint32_t *job_out);
+/* may one more process join job (NO_MEMORY: its limit; BAD_STATE: killed)? */
+int pk_jobobj_check_spawn(pk_kernel *k, uint32_t job);
+/* put live process pid (in no job yet) in job */
+int pk_jobobj_add(pk_kernel *k, uint32_t job, uint32_t pid);
+int pk_jobobj_kill(pk_kernel *k, uint32_t job);
+int pk_jobobj_info_get(pk_kernel *k, uint32_t job, pk_jobobj_info *out);
+/* the job (+ 1) of process pid, 0: none */
+int pk_jobobj_of(pk_kernel *k, uint32_t pid, uint32_t *job_plus1);

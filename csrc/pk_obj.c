@@ -75,6 +75,7 @@ void pk_objects_fini(pk_kernel *k) {
     pk_free(k, o->nodes, o->nodes_cap * sizeof(pk_wnode));
     pk_free(k, o->waits, o->waits_cap * sizeof(pk_wait));
     pk_free(k, o->dead, o->dead_cap * sizeof(uint32_t));
+    pk_free(k, o->jobs, o->jobs_cap * sizeof(pk_jobrec));
     pk_arena_fini(k, &o->arena);
     pk_free(k, o, sizeof *o);
     k->objs = NULL;
@@ -204,8 +205,9 @@ static int64_t slot_alloc(pk_kernel *k, pk_pext *x) {
 /* Put a handle to obj with `rights` in table x (taking a reference is the
  * caller's business); *out = its value.  NO_MEMORY if it cannot. */
 int pk_handle_add(pk_kernel *k, pk_pext *x, uint32_t obj, uint32_t rights, uint32_t *out) {
+    if (x->job && pk_jobobj_handle_charge(k, x)) return PK_ERR_NO_MEMORY;
     int64_t s = slot_alloc(k, x);
-    if (s < 0) return PK_ERR_NO_MEMORY;
+    if (s < 0) { if (x->job) pk_jobobj_handle_release(k, x); return PK_ERR_NO_MEMORY; }
     pk_hent *e = &x->ents[s];
     e->obj = obj;
     e->rights = rights;
@@ -252,6 +254,7 @@ static void slot_free(pk_kernel *k, pk_pext *x, pk_hent *e, uint32_t pid) {
     if (s / 64 < x->hint) x->hint = s / 64;
     x->count--;
     k->objs->st.handles--;
+    if (x->job) pk_jobobj_handle_release(k, x);
     if (pk_obj_at(k, obj)->waiters) pk_wait_cancel_handle(k, obj, pid, h);
 }
 
@@ -398,6 +401,7 @@ void pk_proc_objects_release(pk_kernel *k, pk_proc *p, uint32_t pid) {
     pk_pext *x = &k->objs->ext[pk_proc_ext(p)];
     pk_proc_obj_terminated(k, x);
     pk_futex_release(k, x);
+    if (x->job) pk_jobobj_proc_exit(k, x);
     for (uint32_t s = 0; s < x->top; s++)
         if (x->ents[s].obj) pk_handle_drop(k, x, &x->ents[s], pid);
     pk_obj_reap(k);

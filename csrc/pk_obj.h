@@ -31,7 +31,15 @@ typedef struct pk_pext {          /* a process's kernel-object state        */
     uint32_t  fdom;               /* pid + 1 of the process whose futexes this
                                      one uses (shared memory), 0: its own    */
     uint32_t  fsharers;           /* processes that use this one's futexes   */
+    uint32_t  job;                /* its job + 1 (pk_jobobj.c), 0: none      */
 } pk_pext;
+
+typedef struct pk_jobrec {        /* a job: a node of the tree of jobs       */
+    uint32_t parent;              /* job + 1, 0: a root                      */
+    uint32_t killed;              /* 1 once killed: no new processes         */
+    uint64_t max_procs, max_handles;   /* limits over its subtree (PK_FOREVER: none) */
+    uint64_t procs, handles;      /* live processes and their handles, subtree */
+} pk_jobrec;
 
 typedef struct pk_xfer {          /* a handle in flight inside a message   */
     uint32_t obj, rights;
@@ -102,6 +110,8 @@ typedef struct pk_objects {
     uint32_t  txid;               /* last transaction id given                */
     uint32_t  wait_seq;
     uint64_t  deadlines;          /* deadline events in the event queue       */
+    pk_jobrec *jobs;              /* jobs (pk_jobobj.c)                        */
+    uint32_t  njobs, jobs_cap;
     pk_obj_stats st;
 } pk_objects;
 
@@ -128,6 +138,11 @@ void     pk_proc_obj_terminated(pk_kernel *k, pk_pext *x);
 /* pk_futex.c */
 void     pk_futex_release(pk_kernel *k, pk_pext *x);
 int      pk_script_futex_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op, bool woke);
+
+/* pk_jobobj.c: jobs */
+int      pk_jobobj_handle_charge(pk_kernel *k, pk_pext *x);   /* NO_MEMORY at a limit */
+void     pk_jobobj_handle_release(pk_kernel *k, pk_pext *x);
+void     pk_jobobj_proc_exit(pk_kernel *k, pk_pext *x);
 
 /* pk_socket.c */
 void     pk_socket_destroy(pk_kernel *k, pk_obj *o);

@@ -29,13 +29,14 @@ from .process import Job, JobStats, Process, Registers, Stats, Thread
 from .program import PeriodicTask, Program
 from .objects import Handle, Message, ObjectStats, Rights, Signals
 from .deadlock import Banker, Deadlock, WaitEdge
+from .jobs import JobObject
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Kernel", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
     "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
-    "Deadlock", "WaitEdge", "Banker",
+    "Deadlock", "WaitEdge", "Banker", "JobObject",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
     "PageEntry", "TlbStats",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",

@@ -527,9 +527,13 @@ class Kernel:
         from .deadlock import _edges
         return _edges(self)
 
-    def job_create(self, *args, **kwargs):
-        """Not implemented yet: jobs (trees of processes with limits)."""
-        raise NotImplementedError("jobs are not implemented yet")
+    def job_create(self, parent=None, max_processes: int | None = None,
+                   max_handles: int | None = None, max_memory: int | None = None):
+        """A new job (:class:`~pykernel.JobObject`), a child of ``parent``
+        or a root. Limits count over its whole subtree; ``max_memory`` is
+        not implemented yet."""
+        from .jobs import create
+        return create(self, parent, max_processes, max_handles, max_memory)
 
     def object_stats(self) -> "_objects.ObjectStats":
         """Kernel-object counters (see :class:`~pykernel.ObjectStats`)."""
@@ -712,7 +716,7 @@ class Kernel:
               args: tuple = (), policy: str = "other", rt_priority: int | None = None,
               tickets: int = 100, cpu: int | None = None, affinity=None,
               rss_limit: int | None = None, handles=(), parent: Process | None = None,
-              uid: int | None = None, gid: int | None = None) -> Process:
+              uid: int | None = None, gid: int | None = None, job=None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
@@ -738,7 +742,9 @@ class Kernel:
         ``parent``: a process that receives a handle to the new one (to wait
         for its TERMINATED signal, inspect or kill it) and whose
         credentials it inherits. ``uid``, ``gid``: its credentials
-        (default the parent's, else root, 0).
+        (default the parent's, else root, 0). ``job``: the
+        :class:`~pykernel.JobObject` it belongs to (``NoMemory`` if the
+        job's process limit is reached, ``BadState`` if it was killed).
         """
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
@@ -750,9 +756,22 @@ class Kernel:
         if parent is not None and parent.state in ("exited", "killed"):
             raise BadState(f"parent {parent.name!r} has ended")
         src, values = _objects._initial_handles(self, handles)
+        if job is not None:
+            from .jobs import JobObject
+            if not isinstance(job, JobObject) or job._k is not self:
+                raise TypeError("job must be a JobObject of this kernel")
+            check(lib.pk_jobobj_check_spawn(self._kp, job.id), "spawn into job")
+            node = job
+            while node is not None and values:      # room for the handles it is given
+                if node.max_handles is not None and node.handle_count + len(values) > node.max_handles:
+                    raise pk_errors.NoMemory(f"spawn: {len(values)} handles would pass the "
+                                             f"limit of {node.max_handles} of {node!r}")
+                node = node.parent
         pid = self._spawn(program, 1, at, nice, priority, burst, args, policy, rt_priority,
                           tickets, cpu, affinity, rss_limit)
         with self._exclusive("spawn"):
+            if job is not None:
+                check(lib.pk_jobobj_add(self._kp, job.id, pid), "spawn into job")
             if values:
                 _objects._move(self, src, pid, values)
             if uid or gid:
