@@ -612,6 +612,9 @@ uint64_t pk_bench_bare_switch(uint32_t n, uint64_t switches);
 #define PK_OBJ_PROCESS   4
 #define PK_OBJ_FUTEX     5   /* internal: a futex word's wait queue        */
 #define PK_OBJ_SOCKET    6   /* stream or datagram socket endpoint (pk_socket.c) */
+#define PK_OBJ_PORT      7   /* a queue of packets (pk_port.c)             */
+#define PK_PACKET_SIGNAL 1   /* an asynchronous wait was satisfied          */
+#define PK_PACKET_USER   2   /* queued by pk_port_queue                     */
 #define PK_SOCKET_STREAM   0
 #define PK_SOCKET_DATAGRAM 1
 #define PK_SOCKET_MAX_CAPACITY 0x40000000   /* bytes buffered per direction, at most */
@@ -783,3 +786,20 @@ int pk_jobobj_kill(pk_kernel *k, uint32_t job);
 int pk_jobobj_info_get(pk_kernel *k, uint32_t job, pk_jobobj_info *out);
 /* the job (+ 1) of process pid, 0: none */
 int pk_jobobj_of(pk_kernel *k, uint32_t pid, uint32_t *job_plus1);
+
+/* ports (pk_port.c): queues of packets.  pk_wait_async registers a one-shot
+ * wait of handle h (WAIT needed) for `signals` whose packet goes to port
+ * (WRITE needed); closing h cancels it.  pk_port_read takes the first
+ * packet (SHOULD_WAIT when empty: wait for the port's READABLE). */
+typedef struct pk_packet {
+    uint64_t key;
+    uint32_t type;             /* PK_PACKET_*                              */
+    uint32_t signals;          /* observed (SIGNAL) or given (USER)        */
+    int32_t  status;
+    uint32_t pad;
+} pk_packet;
+int pk_port_create(pk_kernel *k, uint32_t pid, uint32_t *out);
+int pk_wait_async(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t port, uint64_t key,
+                  uint32_t signals);
+int pk_port_queue(pk_kernel *k, uint32_t pid, uint32_t port, uint64_t key, uint32_t signals);
+int pk_port_read(pk_kernel *k, uint32_t pid, uint32_t port, pk_packet *out);

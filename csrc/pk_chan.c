@@ -274,6 +274,8 @@ int pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
     int st;
     if (ob->kind == PK_OBJ_SOCKET && op->code != PK_OP_WAIT)
         return pk_script_socket_op(k, t, r, op, e, h);      /* pk_socket.c */
+    if (ob->kind == PK_OBJ_PORT && op->code == PK_OP_CHAN_READ)
+        return pk_script_port_read(k, t, r, e, h);           /* pk_port.c */
     switch (op->code) {
     case PK_OP_CHAN_WRITE:
         if (ob->kind != PK_OBJ_CHANNEL) st = PK_ERR_WRONG_TYPE;

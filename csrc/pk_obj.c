@@ -131,6 +131,7 @@ void pk_obj_reap(pk_kernel *k) {
         }
         if (ob->kind == PK_OBJ_CHANNEL) pk_chan_destroy(k, ob, id);
         if (ob->kind == PK_OBJ_SOCKET) pk_socket_destroy(k, ob);
+        if (ob->kind == PK_OBJ_PORT) pk_port_destroy(k, ob);
         ob->kind = 0;
         ob->next_free = o->free_obj;
         o->free_obj = id;

@@ -91,6 +91,11 @@ typedef struct pk_wait {
     uint8_t  linked, done, pad[2];   /* linked: nodes are in wait queues     */
     uint32_t pid;
     uint32_t next_free;
+    uint32_t port;                /* an asynchronous wait: the port (+ a
+                                     reference) its packet goes to; 0: a
+                                     thread's wait                           */
+    uint32_t pad2;
+    uint64_t key;                 /* the packet's key                        */
 } pk_wait;
 
 typedef struct pk_objects {
@@ -143,6 +148,14 @@ int      pk_script_futex_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op 
 int      pk_jobobj_handle_charge(pk_kernel *k, pk_pext *x);   /* NO_MEMORY at a limit */
 void     pk_jobobj_handle_release(pk_kernel *k, pk_pext *x);
 void     pk_jobobj_proc_exit(pk_kernel *k, pk_pext *x);
+
+/* pk_port.c */
+void     pk_port_packet(pk_kernel *k, uint32_t port, uint64_t key, uint32_t type,
+                        uint32_t signals, int status);
+void     pk_port_destroy(pk_kernel *k, pk_obj *o);
+int      pk_script_port_read(pk_kernel *k, pk_thread *t, pk_regs *r, pk_hent *e, uint32_t h);
+int      pk_wait_async_new(pk_kernel *k, uint32_t pid, uint32_t obj, uint32_t h, uint32_t signals,
+                           uint32_t port, uint64_t key);
 
 /* pk_socket.c */
 void     pk_socket_destroy(pk_kernel *k, pk_obj *o);

@@ -97,6 +97,7 @@ static void wait_free(pk_kernel *k, uint32_t w) {
     }
     wr->linked = 0;
     wr->seq = 0;
+    wr->port = 0;
     wr->next_free = o->free_wait;
     o->free_wait = w;
 }
@@ -120,6 +121,14 @@ static void wait_end(pk_kernel *k, uint32_t w, int status) {
     wr->linked = 0;
     wr->done = 1;
     wr->status = status;
+    if (wr->port) {                       /* asynchronous: a packet, not a thread */
+        uint32_t port = wr->port, pending = k->objs->nodes[wr->first - 1].pending;
+        uint64_t key = wr->key;
+        wait_free(k, w);
+        if (status == PK_OK) pk_port_packet(k, port, key, PK_PACKET_SIGNAL, pending, status);
+        pk_obj_unref(k, port);            /* the wait's reference (reaped by the caller) */
+        return;
+    }
     k->objs->st.waiting--;
     pk_thread *t = pk_thread_at(k, wr->tid);
     if (status != PK_OK)                  /* OK: the instruction runs again and says */
@@ -291,6 +300,31 @@ int pk_wait_prepare_obj(pk_kernel *k, pk_thread *t, uint32_t obj, uint64_t deadl
     k->objs->nodes[k->objs->waits[w].first - 1].obj = obj;
     r->x[PK_REG_WAIT] = w + 1;
     *wid = w;
+    return PK_OK;
+}
+
+/* An asynchronous wait of process pid on obj (through handle h) for
+ * `signals`, whose packet goes to `port` with `key` (Zircon's
+ * object_wait_async, one shot).  If a signal is already asserted the
+ * packet is queued at once. */
+int pk_wait_async_new(pk_kernel *k, uint32_t pid, uint32_t obj, uint32_t h, uint32_t signals,
+                      uint32_t port, uint64_t key) {
+    pk_objects *o = k->objs;
+    uint32_t sig = pk_obj_at(k, obj)->signals;
+    if (sig & signals) { pk_port_packet(k, port, key, PK_PACKET_SIGNAL, sig, PK_OK); return PK_OK; }
+    pk_thread fake;                               /* wait_new wants a tid and pid */
+    fake.tid = 0xffffffffu;
+    fake.pid = pid;
+    uint32_t w = wait_new(k, &fake, 1, PK_FOREVER);
+    if (!w) return PK_ERR_NO_MEMORY;
+    if (o->waits[w].status) { wait_free(k, w); return PK_ERR_NO_MEMORY; }
+    pk_wnode *nd = &o->nodes[o->waits[w].first - 1];
+    nd->obj = obj; nd->handle = h; nd->waitfor = signals;
+    o->waits[w].port = port;
+    o->waits[w].key = key;
+    pk_obj_at(k, port)->refs++;
+    node_link(k, o->waits[w].first - 1);
+    o->waits[w].linked = 1;
     return PK_OK;
 }
 

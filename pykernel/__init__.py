@@ -27,7 +27,7 @@ from .memory import (MMU, AddressSpace, AddressSpaceStats, Fault, Memory, Memory
 from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunResult, jain_index
 from .process import Job, JobStats, Process, Registers, Stats, Thread
 from .program import PeriodicTask, Program
-from .objects import Handle, Message, ObjectStats, Rights, Signals
+from .objects import Handle, Message, ObjectStats, Packet, Rights, Signals
 from .deadlock import Banker, Deadlock, WaitEdge
 from .jobs import JobObject
 
@@ -36,7 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Kernel", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
     "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
-    "Deadlock", "WaitEdge", "Banker", "JobObject",
+    "Deadlock", "WaitEdge", "Banker", "JobObject", "Packet",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
     "PageEntry", "TlbStats",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",

@@ -26,12 +26,12 @@ from .errors import BadHandle, BadState, ShouldWait, TimedOut, check, _BY_STATUS
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
 
-__all__ = ["Rights", "Signals", "Handle", "Message", "ObjectStats"]
+__all__ = ["Rights", "Signals", "Handle", "Message", "ObjectStats", "Packet"]
 
 _OK, _SHOULD_WAIT = lib.PK_OK, lib.PK_ERR_SHOULD_WAIT
 _KINDS = {lib.PK_OBJ_CHANNEL: "channel", lib.PK_OBJ_EVENT: "event",
           lib.PK_OBJ_EVENTPAIR: "eventpair", lib.PK_OBJ_PROCESS: "process",
-          lib.PK_OBJ_SOCKET: "socket"}
+          lib.PK_OBJ_SOCKET: "socket", lib.PK_OBJ_PORT: "port"}
 _WRONG_TYPE = lib.PK_ERR_WRONG_TYPE
 
 
@@ -122,6 +122,17 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Packet:
+    """A packet read from a port: ``key`` as given, ``type`` "signal" (an
+    asynchronous wait was satisfied; ``signals`` are those observed) or
+    "user" (queued with :meth:`Handle.queue`; ``signals`` as given)."""
+
+    key: int
+    type: str
+    signals: "Signals"
+
+
+@dataclass(frozen=True)
 class ObjectStats:
     """Kernel-object counters: live objects, handles in all tables,
     messages queued, threads waiting on objects, messages ever written and
@@ -140,6 +151,14 @@ def _u32(what: str, v) -> int:
         raise TypeError(f"{what} must be an int, not {type(v).__name__}")
     if not 0 <= v <= 0xFFFFFFFF:
         raise ValueError(f"{what} must fit in 32 bits (unsigned), got {v}")
+    return v
+
+
+def _u64(what: str, v) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"{what} must be an int, not {type(v).__name__}")
+    if not 0 <= v < 1 << 64:
+        raise ValueError(f"{what} must fit in 64 bits (unsigned), got {v}")
     return v
 
 
@@ -351,7 +370,8 @@ class Handle:
     @_guarded("read")
     def read(self, max_bytes: int | None = None, max_handles: int | None = None,
              txid: int = 0):
-        """Read. A channel: the first message (or, with ``txid``, the
+        """Read. A port: its first packet (a :class:`Packet`). A channel:
+        the first message (or, with ``txid``, the
         first with that transaction id) as a :class:`Message`; with
         ``max_bytes`` / ``max_handles`` smaller than it, ``BufferTooSmall``
         and the message stays queued. A socket or pipe: up to ``max_bytes``
@@ -390,6 +410,25 @@ class Handle:
         if st:
             check(st, "wait_one")
         return pending[0]
+
+    @_guarded("wait asynchronously")
+    def wait_async(self, port: "Handle", key: int, signals) -> None:
+        """When one of ``signals`` is asserted on this handle's object,
+        queue a packet with ``key`` on ``port`` (once; at once if one is
+        asserted now). Needs WAIT here and WRITE on the port; closing this
+        handle cancels it (Zircon's object_wait_async)."""
+        if not isinstance(port, Handle) or port._k is not self._k or port.pid != self.pid:
+            raise TypeError("wait_async needs a port Handle of the same process")
+        key = _u64("key", key)
+        check(lib.pk_wait_async(self._k._kp, self.pid, self.value, port.value, key,
+                                _signals(signals)), "wait_async")
+
+    @_guarded("queue a packet")
+    def queue(self, key: int, signals=0) -> None:
+        """A port: queue a user packet with ``key`` (and ``signals`` as
+        data). Needs WRITE."""
+        check(lib.pk_port_queue(self._k._kp, self.pid, self.value, _u64("key", key),
+                                _signals(signals)), "port queue")
 
     @_guarded("signal an object")
     def signal(self, clear=0, set=0) -> None:  # noqa: A002 - Zircon's names
@@ -454,6 +493,12 @@ def _read(k, pid: int, value: int, txid: int, max_bytes, max_handles):
     if st == _WRONG_TYPE and not txid:
         out = k._obj_u32
         st = lib.pk_socket_read(k._kp, pid, value, buf, bcap, out)
+        if st == _WRONG_TYPE:
+            pkt = ffi.new("pk_packet *")
+            st = lib.pk_port_read(k._kp, pid, value, pkt)
+            return (st, None) if st else (_OK, Packet(
+                pkt.key, "signal" if pkt.type == lib.PK_PACKET_SIGNAL else "user",
+                Signals(pkt.signals)))
         return (st, None) if st else (_OK, bytes(ffi.buffer(buf, out[0])))
     if st:
         return st, None

@@ -507,9 +507,15 @@ class Process:
                   "socket_create")
         return Handle(self._k, self.pid, a[0]), Handle(self._k, self.pid, b[0])
 
-    def port_create(self, *args, **kwargs):
-        """Not implemented yet: ports for asynchronous waits."""
-        raise NotImplementedError("ports are not implemented yet")
+    def port_create(self):
+        """Create a port (a queue of packets for asynchronous waits:
+        :meth:`Handle.wait_async`, :meth:`Handle.queue`; read packets with
+        ``read()`` or ``ctx.read``)."""
+        from .objects import Handle
+        out = ffi.new("uint32_t *")
+        with self._k._exclusive("create a port"):
+            check(lib.pk_port_create(self._k._kp, self.pid, out), "port_create")
+        return Handle(self._k, self.pid, out[0])
 
     def handle(self, value: int):
         """A view of handle ``value`` of this process (checked when used)."""
