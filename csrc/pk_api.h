@@ -170,7 +170,14 @@ typedef struct pk_op {
 #define PK_OP_COND_WAIT   43 /* b = condition variable, a = its mutex      */
 #define PK_OP_COND_SIGNAL 44 /* b = condition variable                     */
 #define PK_OP_COND_BROADCAST 45 /* b = condition variable, a = its mutex   */
-#define PK_OP_LAST     45
+/* threads of a process (pk_thread.c) */
+#define PK_OP_SPAWN_THREAD 46 /* a = index of the new thread's first
+                               instruction (this one's + 1), b = length of
+                               its body, which ends with THREAD_EXIT; the
+                               creator goes on after the body             */
+#define PK_OP_THREAD_EXIT  47 /* b = exit code: end this thread only (the
+                               process ends with its last thread)         */
+#define PK_OP_LAST     47
 
 /* what a PK_OP_TASK declares (each at most once; PERIOD is required) */
 #define PK_TASK_PERIOD   1  /* period T, 1 .. PK_MAX_TIME ns               */
@@ -803,3 +810,10 @@ int pk_wait_async(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t port, uint64_
                   uint32_t signals);
 int pk_port_queue(pk_kernel *k, uint32_t pid, uint32_t port, uint64_t key, uint32_t signals);
 int pk_port_read(pk_kernel *k, uint32_t pid, uint32_t port, pk_packet *out);
+
+/* threads (pk_thread.c): a new thread in live process pid, running
+ * program prog from instruction `pc` (0 for a Python body), with the
+ * scheduling parameters of the process's first thread; it arrives now.
+ * The threads of a process: its first, then those created later. */
+int pk_thread_create(pk_kernel *k, uint32_t pid, uint32_t prog, uint32_t pc, uint32_t *tid_out);
+int pk_proc_threads(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uint32_t *count);

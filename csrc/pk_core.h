@@ -152,6 +152,7 @@ enum pk_action {
     PK_ACT_HOST,       /* needs the host to supply its next operation     */
     PK_ACT_AGAIN,      /* instruction budget spent at this instant        */
     PK_ACT_WAIT,       /* wait for kernel-object signals (pk_wait.c)      */
+    PK_ACT_THREAD_EXIT,/* end this thread only, code *arg (pk_thread.c)   */
 };
 
 /* A thread body kind: how a thread of that kind advances.  advance() runs

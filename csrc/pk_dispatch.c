@@ -269,6 +269,9 @@ void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason) {
     pk_proc *p = pk_proc_at(k, t->pid);
     for (uint32_t i = 0; i < p->nthreads; i++)
         terminate(k, pk_thread_at(k, p->first_tid + i), code, reason);
+    uint32_t nx;                                   /* threads created later (pk_thread.c) */
+    const uint32_t *xt = pk_proc_ext(p) ? pk_proc_xtids(k, p, &nx) : NULL;
+    for (uint32_t i = 0; xt && i < nx; i++) terminate(k, pk_thread_at(k, xt[i]), code, reason);
 }
 
 /* t keeps running on c: start a new slice if asked, and set c's timer to
@@ -320,6 +323,9 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
                 return -1;                  /* terminate() left c idle and kicked */
             case PK_ACT_KILL:
                 pk_thread_exit(k, t, -1, (uint32_t)arg);
+                return -1;
+            case PK_ACT_THREAD_EXIT:
+                terminate(k, t, (int32_t)(uint32_t)arg, PK_KILL_NONE);
                 return -1;
             default:
                 k->broken = PK_ERR_INTERNAL;

@@ -299,9 +299,12 @@ static void proc_now(pk_kernel *k, uint32_t pid, pk_proc_info *o) {
     o->first_run = PK_FOREVER;
     o->arrival = PK_FOREVER;
     o->finish = 0;
-    for (uint32_t i = 0; i < p->nthreads; i++) {
+    uint32_t nx = 0;                               /* threads created later (pk_thread.c) */
+    const uint32_t *xt = pk_proc_ext(p) ? pk_proc_xtids(k, p, &nx) : NULL;
+    o->nthreads += nx;
+    for (uint32_t i = 0; i < p->nthreads + nx; i++) {
         pk_thread_info ti;
-        thread_now(k, pk_thread_at(k, p->first_tid + i), &ti);
+        thread_now(k, pk_thread_at(k, i < p->nthreads ? p->first_tid + i : xt[i - p->nthreads]), &ti);
         if (ti.first_run < o->first_run) o->first_run = ti.first_run;
         if (ti.arrival < o->arrival) o->arrival = ti.arrival;
         if (ti.finish > o->finish) o->finish = ti.finish;   /* FOREVER while one lives */

@@ -68,6 +68,7 @@ void pk_objects_fini(pk_kernel *k) {
     for (uint32_t i = 1; i < o->next; i++) {
         pk_pext *x = &o->ext[i];
         pk_free(k, x->ents, table_bytes(x->cap));
+        pk_free(k, x->xtids, x->xcap * sizeof(uint32_t));
         pk_free(k, x->fkeys, x->fcap * sizeof(uint64_t));
         pk_free(k, x->fobjs, x->fcap * sizeof(uint32_t));
     }

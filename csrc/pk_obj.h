@@ -32,6 +32,8 @@ typedef struct pk_pext {          /* a process's kernel-object state        */
                                      one uses (shared memory), 0: its own    */
     uint32_t  fsharers;           /* processes that use this one's futexes   */
     uint32_t  job;                /* its job + 1 (pk_jobobj.c), 0: none      */
+    uint32_t *xtids;              /* threads created after the first         */
+    uint32_t  nx, xcap;
 } pk_pext;
 
 typedef struct pk_jobrec {        /* a job: a node of the tree of jobs       */
@@ -156,6 +158,10 @@ void     pk_port_destroy(pk_kernel *k, pk_obj *o);
 int      pk_script_port_read(pk_kernel *k, pk_thread *t, pk_regs *r, pk_hent *e, uint32_t h);
 int      pk_wait_async_new(pk_kernel *k, uint32_t pid, uint32_t obj, uint32_t h, uint32_t signals,
                            uint32_t port, uint64_t key);
+
+/* pk_thread.c: threads created in a running process */
+const uint32_t *pk_proc_xtids(pk_kernel *k, const pk_proc *p, uint32_t *n);
+int      pk_script_thread_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op, uint64_t *arg);
 
 /* pk_socket.c */
 void     pk_socket_destroy(pk_kernel *k, pk_obj *o);

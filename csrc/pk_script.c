@@ -43,6 +43,20 @@ static int task_check(const pk_op *ops, uint32_t n, pk_task *task) {
     return PK_OK;
 }
 
+/* A SPAWN_THREAD at i: its body ops[i+1 .. i+b] ends with THREAD_EXIT and
+ * its loops close inside it (the new thread starts with no loop). */
+static int thread_body_check(const pk_op *ops, uint32_t n, uint32_t i) {
+    const pk_op *op = &ops[i];
+    if (op->a != i + 1 || op->b == 0 || op->b >= n - i) return PK_ERR_INVALID_ARGS;
+    uint32_t end = i + (uint32_t)op->b;
+    if (ops[end].code != PK_OP_THREAD_EXIT) return PK_ERR_INVALID_ARGS;
+    for (uint32_t j = i + 1; j <= end; j++) {
+        bool loopish = ops[j].code == PK_OP_LOOP || ops[j].code == PK_OP_ENDLOOP;
+        if (loopish && (ops[j].a <= i || ops[j].a > end)) return PK_ERR_INVALID_ARGS;
+    }
+    return PK_OK;
+}
+
 static bool futex_addr_ok(uint64_t a) { return a <= PK_FUTEX_ADDR_MAX && !(a & 3); }
 
 /* Check an instruction on a futex (pk_futex.c runs them). */
@@ -120,6 +134,12 @@ static int script_check(const pk_op *ops, uint32_t n, uint64_t *burst_out, pk_ta
             if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
             break;
         case PK_OP_YIELD:
+            break;
+        case PK_OP_SPAWN_THREAD:
+            if ((s = thread_body_check(ops, n, i))) return s;
+            break;
+        case PK_OP_THREAD_EXIT:
+            if ((int64_t)op->b < INT32_MIN || (int64_t)op->b > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
             break;
         case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT: case PK_OP_TIMEOUT:
         case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: case PK_OP_LOCK: case PK_OP_UNLOCK:
@@ -252,6 +272,14 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
             }
             break;
         case PK_OP_JOB_END: pk_job_end(k, r, t->tid); continue;
+        case PK_OP_SPAWN_THREAD: case PK_OP_THREAD_EXIT: {
+            r->pc = pc;
+            int a = pk_script_thread_op(k, t, r, op, arg);   /* pk_thread.c */
+            pc = r->pc;
+            if (a < 0) continue;
+            act = a;
+            break;
+        }
         case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT: case PK_OP_TIMEOUT:
         case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: case PK_OP_LOCK: case PK_OP_UNLOCK:
         case PK_OP_SEM_WAIT: case PK_OP_SEM_POST: case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL:

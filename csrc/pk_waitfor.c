@@ -19,8 +19,10 @@ static void emit(sink *s, pk_wf_edge e) {
 /* Edges to every live thread of process pid. */
 static void to_process(pk_kernel *k, sink *s, pk_wf_edge e, uint32_t pid) {
     const pk_proc *p = pk_proc_at(k, pid);
-    for (uint32_t i = 0; i < p->nthreads; i++) {
-        const pk_thread *t = pk_thread_at(k, p->first_tid + i);
+    uint32_t nx = 0;
+    const uint32_t *xt = pk_proc_ext(p) ? pk_proc_xtids(k, p, &nx) : NULL;
+    for (uint32_t i = 0; i < p->nthreads + nx; i++) {
+        const pk_thread *t = pk_thread_at(k, i < p->nthreads ? p->first_tid + i : xt[i - p->nthreads]);
         if (t->state == PK_TS_EXITED) continue;
         e.holder = t->tid;
         emit(s, e);

@@ -502,6 +502,22 @@ class Kernel:
         self._obj_bufs = None
         self._blocked: dict[int, object] = {}   # tid -> the ctx operation it waits in
 
+    def _thread_create(self, pid: int, program, args) -> "Thread":
+        from .process import Thread
+        if not isinstance(program, Program):
+            raise TypeError(f"thread_create needs a pk.Program, not {type(program).__name__}")
+        if not isinstance(args, tuple):
+            raise TypeError(f"args must be a tuple, not {type(args).__name__}")
+        if args and program.kind != "python":
+            raise TypeError("args are passed to Python thread bodies; script programs take none")
+        out = ffi.new("uint32_t *")
+        with self._exclusive("create a thread"):
+            prog = self._load(program)
+            check(lib.pk_thread_create(self._kp, pid, prog, 0, out), "thread_create")
+            if program.kind == "python":
+                self._hosts[out[0]] = (program.fn, args, pid)
+        return Thread(self, out[0])
+
     def _tid_pid(self, tid: int) -> int:
         info = ffi.new("pk_thread_info *")
         check(lib.pk_thread_info_get(self._kp, tid, info), "thread info")

@@ -20,7 +20,7 @@ from ._ffi import MAX_TIME
 __all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "touch", "touch_range",
            "map", "unmap", "protect", "fork", "exec", "brk", "write", "read", "wait",
            "futex_wait", "futex_wake", "lock", "unlock", "sem_wait", "sem_post", "cond_wait",
-           "cond_signal", "cond_broadcast", "spawn_thread"]
+           "cond_signal", "cond_broadcast", "spawn_thread", "thread_exit"]
 
 
 class Op:
@@ -351,7 +351,22 @@ def cond_broadcast(cv: int, mutex: int) -> Op:
     return Op("cond_broadcast", (_addr("condition", cv), mutex))
 
 
-def spawn_thread(*args) -> Op:
-    """Not implemented yet: create a thread in the running process (raises
-    NotImplementedError)."""
-    _later("pk.op.spawn_thread")
+def spawn_thread(body: Iterable[Op]) -> Op:
+    """Start a new thread in this process that runs ``body`` (a list of
+    operations) and then ends; the creating thread goes on after it. The
+    new thread shares the process's handles, futex words and address
+    space. x[14] says whether it was made (0, or NO_MEMORY...)."""
+    if isinstance(body, Op) or isinstance(body, (str, bytes)):
+        raise TypeError("spawn_thread body must be a list of operations")
+    body = tuple(body)
+    for item in body:
+        if not isinstance(item, Op):
+            raise TypeError(f"spawn_thread body items must be pk.op operations, "
+                            f"not {type(item).__name__}")
+    return Op("spawn_thread", (body,))
+
+
+def thread_exit(code: int = 0) -> Op:
+    """End this thread only; the process ends with its last thread (and
+    then has this exit code)."""
+    return Op("thread_exit", (exit_code(code),))

@@ -376,9 +376,14 @@ class Process:
 
     @property
     def threads(self) -> list[Thread]:
-        """The threads of this process."""
+        """The threads of this process: its first, then those created
+        later (:meth:`thread_create`, ``pk.op.spawn_thread``)."""
         info = self._info()
-        return [Thread(self._k, info.first_tid + i) for i in range(info.nthreads)]
+        if info.nthreads == 1:
+            return [Thread(self._k, info.first_tid)]
+        buf, count = ffi.new("uint32_t[]", info.nthreads), ffi.new("uint32_t *")
+        check(lib.pk_proc_threads(self._k._kp, self.pid, buf, info.nthreads, count), "threads")
+        return [Thread(self._k, buf[i]) for i in range(min(count[0], info.nthreads))]
 
     @property
     def stats(self) -> Stats:
@@ -477,9 +482,13 @@ class Process:
         with self._k._exclusive("share futexes"):
             check(lib.pk_futex_share(self._k._kp, self.pid, owner.pid), "share_futexes")
 
-    def thread_create(self, *args, **kwargs):
-        """Not implemented yet: a second thread in a process."""
-        raise NotImplementedError("creating threads in a process is not implemented yet")
+    def thread_create(self, program, args: tuple = ()) -> Thread:
+        """Create a thread in this live process running ``program`` (a
+        script from its start, or a Python body called with ``args``); it
+        shares the process's handles, futex words and address space, has
+        the scheduling parameters of the process's first thread and arrives
+        now. The process ends with its last thread."""
+        return self._k._thread_create(self.pid, program, args)
 
     def socket_create(self, mode: str = "stream", capacity: int = 65536) -> tuple:
         """Create a socket: two endpoint handles in this process's table,

@@ -39,6 +39,14 @@ def _compile(ops: Sequence[Op]) -> list[tuple[int, int, int]]:
                 end = len(out)
                 out[start] = (lib.PK_OP_LOOP, end, n)
                 out.append((lib.PK_OP_ENDLOOP, start, 0))
+            elif op.name == "spawn_thread":
+                start = len(out)
+                out.append(None)                    # patched below
+                emit(op.args[0], depth)             # nested as written (the C check agrees)
+                out.append((lib.PK_OP_THREAD_EXIT, 0, 0))
+                out[start] = (lib.PK_OP_SPAWN_THREAD, start + 1, len(out) - start - 1)
+            elif op.name == "thread_exit":
+                out.append((lib.PK_OP_THREAD_EXIT, 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
             elif op.name in _FUTEX_OPS:
                 _compile_futex(op, out)
             elif op.name in ("write", "read", "wait"):
