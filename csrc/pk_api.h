@@ -163,7 +163,9 @@ typedef struct pk_op {
 #define PK_OP_FUTEX_WAIT  37 /* b = address, a = expected word: wait while the
                                word equals it (else BAD_STATE at once)    */
 #define PK_OP_FUTEX_WAKE  38 /* b = address, a = n: wake at most n waiters */
-#define PK_OP_LOCK        39 /* b = address of a futex mutex word          */
+#define PK_OP_LOCK        39 /* b = address of a futex mutex word; a: 1 (PK_LOCK_INHERIT)
+                               makes it a priority-inheritance mutex       */
+#define PK_LOCK_INHERIT   1
 #define PK_OP_UNLOCK      40 /* b = address                                */
 #define PK_OP_SEM_WAIT    41 /* b = address of a semaphore count           */
 #define PK_OP_SEM_POST    42 /* b = address                                */
@@ -730,6 +732,13 @@ int pk_futex_wait_prepare(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t ex
                           uint64_t deadline, uint32_t *wid);
 int pk_mutex_try(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t woken, uint32_t *expect);
 int pk_mutex_unlock(pk_kernel *k, uint32_t tid, uint64_t addr);
+/* make the mutex at addr a priority-inheritance mutex (pk_pi.c): from now
+ * on its owner runs with the priority of its most urgent waiter */
+int pk_mutex_mark_pi(pk_kernel *k, uint32_t pid, uint64_t addr);
+/* the own class, rt priority and static priority of boosted thread tid
+ * (BAD_STATE if it is not boosted now) */
+int pk_thread_pi_base(pk_kernel *k, uint32_t tid, uint32_t *sclass, uint32_t *rt_prio,
+                      int32_t *priority);
 int pk_sem_try(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t *expect);
 int pk_sem_post(pk_kernel *k, uint32_t pid, uint64_t addr);
 int pk_cond_signal(pk_kernel *k, uint32_t pid, uint64_t cv, uint64_t mutex, uint32_t broadcast);

@@ -98,6 +98,7 @@ static int mutex_step(pk_kernel *k, pk_thread *t, uint32_t f, bool woken, uint32
     if (ob->word == 0) {
         ob->word = woken ? 2 : 1;
         ob->target = t->tid + 1;
+        if (ob->fflags & PK_FUTEX_PI) pk_pi_acquired(k, t, f);
         return PK_OK;
     }
     ob->word = 2;
@@ -114,6 +115,7 @@ static int unlock_step(pk_kernel *k, pk_thread *t, uint32_t f) {
     uint64_t old = ob->word;
     ob->word = 0;
     ob->target = 0;
+    if (ob->fflags & PK_FUTEX_PI) pk_pi_released(k, t, f);
     if (old == 2) pk_wait_wake_n(k, f, 1);
     return PK_OK;
 }
@@ -178,6 +180,7 @@ int pk_script_futex_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op, 
     case PK_OP_FUTEX_WAIT: return swait(k, t, r, f, op->a);
     case PK_OP_FUTEX_WAKE: pk_wait_wake_n(k, f, op->a); return sdone(r, PK_OK);
     case PK_OP_LOCK:
+        if ((op->a & PK_LOCK_INHERIT) && pk_pi_mark(k, f)) return sdone(r, PK_ERR_NO_MEMORY);
         if (mutex_step(k, t, f, woke, &expect) == PK_OK) return sdone(r, PK_OK);
         return pk_wait_script(k, t, r, f, 0, 0);
     case PK_OP_UNLOCK: return sdone(r, unlock_step(k, t, f));
@@ -272,6 +275,14 @@ int pk_mutex_try(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t woken, uint
     uint32_t f = futex_of(k, t->pid, addr, true);
     if (!f) return PK_ERR_NO_MEMORY;
     return mutex_step(k, t, f, woken != 0, expect);
+}
+
+int pk_mutex_mark_pi(pk_kernel *k, uint32_t pid, uint64_t addr) {
+    int s = pk_caller_ok(k, pid);
+    if (s || (s = addr_ok(addr))) return s;
+    uint32_t f = futex_of(k, pid, addr, true);
+    if (!f) return PK_ERR_NO_MEMORY;
+    return pk_pi_mark(k, f);
 }
 
 int pk_mutex_unlock(pk_kernel *k, uint32_t tid, uint64_t addr) {

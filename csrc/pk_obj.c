@@ -77,6 +77,11 @@ void pk_objects_fini(pk_kernel *k) {
     pk_free(k, o->waits, o->waits_cap * sizeof(pk_wait));
     pk_free(k, o->dead, o->dead_cap * sizeof(uint32_t));
     pk_free(k, o->jobs, o->jobs_cap * sizeof(pk_jobrec));
+    if (o->pi) {
+        pk_free(k, o->pi->held, o->pi->cap * sizeof(uint32_t));
+        pk_free(k, o->pi->boosts, o->pi->cap * sizeof(pk_piboost));
+        pk_free(k, o->pi, sizeof *o->pi);
+    }
     pk_arena_fini(k, &o->arena);
     pk_free(k, o, sizeof *o);
     k->objs = NULL;
@@ -125,6 +130,7 @@ void pk_obj_reap(pk_kernel *k) {
         uint32_t id = o->dead[--o->ndead];
         pk_obj *ob = pk_obj_at(k, id);
         if (ob->kind == PK_OBJ_PROCESS) o->ext[pk_proc_ext(pk_proc_at(k, ob->target))].self_obj = 0;
+        if (ob->fflags & PK_FUTEX_PI) pk_pi_forget(k, id);
         if (ob->peer) {
             pk_obj *peer = pk_obj_at(k, ob->peer);
             peer->peer = 0;

@@ -58,7 +58,8 @@ typedef struct pk_msg {
 /* a kernel object; ids index k->objs->arena, id 0 is never used */
 typedef struct pk_obj {
     uint8_t  kind;                /* PK_OBJ_*, 0: free                       */
-    uint8_t  pad[3];
+    uint8_t  fflags;              /* a futex: PK_FUTEX_* bits                */
+    uint8_t  pad[2];
     uint32_t signals;
     uint32_t refs;                /* handles to it, in tables or in flight   */
     uint32_t waiters;             /* first wait node + 1 (0: none)           */
@@ -75,6 +76,8 @@ typedef struct pk_obj {
         uint64_t word;            /* futex: the 32-bit word                   */
     };
 } pk_obj;                         /* 56 bytes */
+
+#define PK_FUTEX_PI 1             /* a priority-inheritance mutex (pk_pi.c)  */
 
 /* one object a waiting thread waits on */
 typedef struct pk_wnode {
@@ -100,6 +103,19 @@ typedef struct pk_wait {
     uint64_t key;                 /* the packet's key                        */
 } pk_wait;
 
+typedef struct pk_piboost {      /* a boosted thread's own parameters       */
+    uint32_t tid;
+    uint8_t  sclass, rt_prio, pad[2];
+    int32_t  priority;
+} pk_piboost;
+
+typedef struct pk_pi {            /* priority inheritance (pk_pi.c)           */
+    uint32_t   *held;             /* PI mutexes that have an owner            */
+    pk_piboost *boosts;           /* threads running boosted                  */
+    uint32_t    nheld, nboosts;
+    uint32_t    marked, cap;      /* PI mutexes; room in held and boosts      */
+} pk_pi;
+
 typedef struct pk_objects {
     pk_arena  arena;              /* of pk_obj                                */
     uint32_t  free_obj;           /* free list of object ids (0: none)        */
@@ -119,6 +135,7 @@ typedef struct pk_objects {
     uint64_t  deadlines;          /* deadline events in the event queue       */
     pk_jobrec *jobs;              /* jobs (pk_jobobj.c)                        */
     uint32_t  njobs, jobs_cap;
+    pk_pi    *pi;                 /* priority inheritance; NULL until used    */
     pk_obj_stats st;
 } pk_objects;
 
@@ -145,6 +162,18 @@ void     pk_proc_obj_terminated(pk_kernel *k, pk_pext *x);
 /* pk_futex.c */
 void     pk_futex_release(pk_kernel *k, pk_pext *x);
 int      pk_script_futex_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op, bool woke);
+
+/* pk_pi.c: priority inheritance for futex mutexes */
+int      pk_pi_mark(pk_kernel *k, uint32_t f);
+void     pk_pi_acquired(pk_kernel *k, pk_thread *t, uint32_t f);
+void     pk_pi_released(pk_kernel *k, pk_thread *t, uint32_t f);
+void     pk_pi_waiters_changed(pk_kernel *k, uint32_t f);
+void     pk_pi_forget(pk_kernel *k, uint32_t f);
+bool     pk_pi_rebase(pk_kernel *k, pk_thread *t, int64_t a, int64_t b);
+/* pk_control.c: set a thread's class, rt priority and static priority at
+ * once through the run-time change path */
+void     pk_thread_sched_apply(pk_kernel *k, pk_thread *t, uint32_t sclass, uint32_t rt_prio,
+                               int32_t priority);
 
 /* pk_jobobj.c: jobs */
 int      pk_jobobj_handle_charge(pk_kernel *k, pk_pext *x);   /* NO_MEMORY at a limit */

@@ -66,6 +66,7 @@ static int futex_op_check(const pk_op *op) {
     case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: return PK_OK;
     case PK_OP_COND_WAIT: case PK_OP_COND_BROADCAST:
         return futex_addr_ok(op->a) && op->a != op->b ? PK_OK : PK_ERR_INVALID_ARGS;
+    case PK_OP_LOCK: return op->a & ~(uint32_t)PK_LOCK_INHERIT ? PK_ERR_INVALID_ARGS : PK_OK;
     default: return op->a ? PK_ERR_INVALID_ARGS : PK_OK;
     }
 }

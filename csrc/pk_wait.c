@@ -113,6 +113,13 @@ static bool wait_poll(pk_kernel *k, pk_wait *wr) {
     return hit;
 }
 
+/* Waiters of wait w's priority-inheritance mutexes changed (pk_pi.c). */
+static void pi_changed(pk_kernel *k, const pk_wait *wr) {
+    for (uint32_t x = wr->first; x; x = k->objs->nodes[x - 1].sib)
+        if (pk_obj_at(k, k->objs->nodes[x - 1].obj)->fflags & PK_FUTEX_PI)
+            pk_pi_waiters_changed(k, k->objs->nodes[x - 1].obj);
+}
+
 /* End wait w with `status` and make its thread ready. */
 static void wait_end(pk_kernel *k, uint32_t w, int status) {
     pk_wait *wr = &k->objs->waits[w];
@@ -121,6 +128,7 @@ static void wait_end(pk_kernel *k, uint32_t w, int status) {
     wr->linked = 0;
     wr->done = 1;
     wr->status = status;
+    if (PK_UNLIKELY(k->objs->pi)) pi_changed(k, wr);
     if (wr->port) {                       /* asynchronous: a packet, not a thread */
         uint32_t port = wr->port, pending = k->objs->nodes[wr->first - 1].pending;
         uint64_t key = wr->key;
@@ -183,9 +191,12 @@ void pk_wait_cancel_handle(pk_kernel *k, uint32_t obj, uint32_t pid, uint32_t h)
 /* Thread t ends: its wait record (if any) goes. */
 void pk_wait_thread_gone(pk_kernel *k, pk_thread *t) {
     uint32_t w = (uint32_t)t->regs.x[PK_REG_WAIT] - 1;
-    if (k->objs->waits[w].linked) k->objs->st.waiting--;
+    pk_wait *wr = &k->objs->waits[w];
+    uint32_t pi = k->objs->pi && wr->linked && wr->n == 1 ? k->objs->nodes[wr->first - 1].obj : 0;
+    if (wr->linked) k->objs->st.waiting--;
     wait_free(k, w);
     t->regs.x[PK_REG_WAIT] = 0;
+    if (pi && (pk_obj_at(k, pi)->fflags & PK_FUTEX_PI)) pk_pi_waiters_changed(k, pi);
 }
 
 /* Link wait w into its objects' queues and arm its deadline; the thread
@@ -203,6 +214,7 @@ static int wait_park(pk_kernel *k, uint32_t w) {
     for (uint32_t x = wr->first; x; x = o->nodes[x - 1].sib) node_link(k, x - 1);
     wr->linked = 1;
     o->st.waiting++;
+    if (PK_UNLIKELY(o->pi)) pi_changed(k, wr);
     return PK_OK;
 }
 
@@ -285,6 +297,7 @@ uint32_t pk_wait_requeue(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n) {
         node_link(k, x);
         moved++;
     }
+    if (moved && (pk_obj_at(k, to)->fflags & PK_FUTEX_PI)) pk_pi_waiters_changed(k, to);
     return moved;
 }
 

@@ -232,11 +232,15 @@ class Context:
     def lock(self, addr: int, inherit: bool = False):
         """``yield ctx.lock(addr)``: take the mutex at ``addr`` (see
         :func:`pykernel.op.lock`), waiting while another thread holds it.
-        ``inherit=True`` (priority inheritance) is not implemented yet."""
+        ``inherit=True`` makes it a priority-inheritance mutex."""
         from .objects import LockOp, _addr
+        from .errors import check
+        if not isinstance(inherit, bool):
+            raise TypeError(f"lock inherit must be True or False, not {type(inherit).__name__}")
+        addr = _addr("mutex", addr)
         if inherit:
-            raise NotImplementedError("priority inheritance is not implemented yet")
-        return LockOp(_addr("mutex", addr), False)
+            check(lib.pk_mutex_mark_pi(self._k._kp, self.pid, addr), "lock")
+        return LockOp(addr, False)
 
     def unlock(self, addr: int):
         """``yield ctx.unlock(addr)``: release the mutex (AccessDenied if

@@ -302,11 +302,13 @@ def futex_wake(addr: int, n: int = 1) -> Op:
 def lock(addr: int, inherit: bool = False, timeout: int | None = None) -> Op:
     """Lock the mutex whose futex word is at ``addr`` (0 free, 1 locked,
     2 locked with waiters: Drepper's futex mutex), waiting while another
-    thread holds it. ``inherit=True`` (priority inheritance) is not
-    implemented yet."""
-    if inherit:
-        _later("priority inheritance (lock(..., inherit=True))")
-    return Op("lock", (_addr("mutex", addr), _timeout(timeout)))
+    thread holds it. ``inherit=True`` makes it a priority-inheritance
+    mutex (for good, as PTHREAD_PRIO_INHERIT): while a more urgent thread
+    waits for it, its owner runs with that thread's priority
+    (docs/objects.md, "Priority inheritance")."""
+    if not isinstance(inherit, bool):
+        raise TypeError(f"lock inherit must be True or False, not {type(inherit).__name__}")
+    return Op("lock", (_addr("mutex", addr), inherit, _timeout(timeout)))
 
 
 def unlock(addr: int) -> Op:

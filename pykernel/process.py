@@ -228,6 +228,15 @@ class Thread:
         return self._info().priority
 
     @property
+    def boosted(self) -> bool:
+        """True while it runs with a priority lent by a thread waiting for
+        a priority-inheritance mutex it holds (``policy``,
+        ``rt_priority`` and ``priority`` then show the lent values)."""
+        out = ffi.new("uint32_t[2]")
+        prio = ffi.new("int32_t *")
+        return lib.pk_thread_pi_base(self._k._kp, self.tid, out, out + 1, prio) == 0
+
+    @property
     def tickets(self) -> int:
         """Its Lottery / Stride tickets."""
         return self._info().tickets

@@ -79,6 +79,8 @@ def _compile_futex(op: Op, out: list) -> None:
     if op.name in ("futex_wait", "lock", "sem_wait") and args[-1] is not None:
         out.append((lib.PK_OP_TIMEOUT, 0, args[-1]))
     a = args[1] if op.name in ("futex_wait", "futex_wake", "cond_wait", "cond_broadcast") else 0
+    if op.name == "lock" and args[1]:
+        a = lib.PK_LOCK_INHERIT
     out.append((_FUTEX_OPS[op.name], a, args[0]))
 
 

@@ -208,8 +208,3 @@ def test_futex_addresses_are_validated():
     p = k.spawn(pk.Program.script("i", [op.sleep(1)]))
     with pytest.raises(ValueError):
         p.futex_get(3)
-
-
-def test_priority_inheritance_is_not_implemented_yet():
-    with pytest.raises(NotImplementedError):
-        op.lock(0, inherit=True)
