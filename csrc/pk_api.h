@@ -210,7 +210,8 @@ typedef struct pk_op {
 #define PK_KILL_BAD_OP    3   /* a Python thread body yielded a bad op    */
 #define PK_KILL_SEGV      4   /* a memory fault it cannot handle (pk_as_fault_get) */
 #define PK_KILL_OOM       5   /* out of memory: no frame for a page it needed */
-#define PK_KILL_LAST      5
+#define PK_KILL_JOB_MEMORY 6  /* a page would pass its job's max_memory (pk_jobobj.c) */
+#define PK_KILL_LAST      6
 
 /* ---- scheduling policies ------------------------------------------------
  * The kernel's policy (the fair class).  Ids are stable. */
@@ -437,6 +438,7 @@ typedef struct pk_policy_failure {
 #define PK_FAULT_WRITE      2  /* a write to a region without write permission */
 #define PK_FAULT_SUPERVISOR 3  /* a user access to a supervisor page        */
 #define PK_FAULT_NO_FRAME   4  /* no frame left for the page                 */
+#define PK_FAULT_JOB_MEMORY 5  /* the page would pass its job's max_memory     */
 
 typedef struct pk_mem_config {
     uint64_t frames;           /* physical frames of 4 KiB, 1 .. 2^32 - 2  */
@@ -791,6 +793,9 @@ typedef struct pk_jobobj_info {
     uint32_t killed;
     uint64_t max_procs, max_handles;
     uint64_t procs, handles;   /* live processes and their handles, subtree */
+    uint64_t max_memory;       /* bytes of resident user pages (PK_FOREVER: none) */
+    uint64_t memory;           /* bytes charged to the subtree (at least the
+                                  resident pages; exact at the limit)       */
 } pk_jobobj_info;
 int pk_jobobj_create(pk_kernel *k, uint32_t parent, uint64_t max_procs, uint64_t max_handles,
                      uint32_t *job_out);
@@ -799,6 +804,11 @@ int pk_jobobj_check_spawn(pk_kernel *k, uint32_t job);
 /* put live process pid (in no job yet) in job */
 int pk_jobobj_add(pk_kernel *k, uint32_t job, uint32_t pid);
 int pk_jobobj_kill(pk_kernel *k, uint32_t job);
+/* bound the resident user pages of job's subtree to max_bytes (rounded
+ * down to pages): a page-in beyond kills the faulting process (reason
+ * PK_KILL_JOB_MEMORY), a populating map is NO_MEMORY.  NOT_SUPPORTED
+ * without memory; BAD_STATE once set or once the job has processes */
+int pk_jobobj_limit_memory(pk_kernel *k, uint32_t job, uint64_t max_bytes);
 int pk_jobobj_info_get(pk_kernel *k, uint32_t job, pk_jobobj_info *out);
 /* the job (+ 1) of process pid, 0: none */
 int pk_jobobj_of(pk_kernel *k, uint32_t pid, uint32_t *job_plus1);

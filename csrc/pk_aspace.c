@@ -184,8 +184,14 @@ int pk_as_map(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,
     s = region_insert(k, as, i, (pk_region){ va, va + len, prot, flags });
     if (s || !(flags & PK_MAP_POPULATE)) return s;
     uint64_t cost = 0;
-    for (uint64_t a = va; a < va + len; a += PK_PAGE_SIZE)
+    for (uint64_t a = va; a < va + len; a += PK_PAGE_SIZE) {
+        if (k->objs && pk_jobobj_mem_charge(k, as->pid)) {   /* its job's max_memory */
+            as->fault_kind = PK_FAULT_JOB_MEMORY;
+            as->fault_va = a;
+            return PK_ERR_NO_MEMORY;
+        }
         if ((s = page_in(k, as, &as->regions[i], a, &cost))) return s;
+    }
     return PK_OK;
 }
 
@@ -226,6 +232,7 @@ static int fatal(pk_kernel *k, pk_as *as, uint32_t kind, uint64_t va, uint32_t *
     as->fault_kind = kind;
     as->fault_va = va;
     if (kind == PK_FAULT_NO_FRAME) *reason = PK_KILL_OOM;
+    else if (kind == PK_FAULT_JOB_MEMORY) *reason = PK_KILL_JOB_MEMORY;
     else { *reason = PK_KILL_SEGV; as->st.protection_faults++; }
     pk_digest(k, va, 0xfa17u | (uint64_t)kind << 16);
     return PK_ACC_KILL;
@@ -245,6 +252,7 @@ static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
         *e |= f->write;
         return PK_ACC_OK;
     }
+    if (k->objs && pk_jobobj_mem_charge(k, as->pid)) return fatal(k, as, PK_FAULT_JOB_MEMORY, va, reason);
     if (page_in(k, as, r, va, cost)) return fatal(k, as, PK_FAULT_NO_FRAME, va, reason);
     return PK_ACC_OK;
 }

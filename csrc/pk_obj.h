@@ -34,6 +34,7 @@ typedef struct pk_pext {          /* a process's kernel-object state        */
     uint32_t  job;                /* its job + 1 (pk_jobobj.c), 0: none      */
     uint32_t *xtids;              /* threads created after the first         */
     uint32_t  nx, xcap;
+    uint64_t  mem_pages;          /* resident pages charged to its jobs      */
 } pk_pext;
 
 typedef struct pk_jobrec {        /* a job: a node of the tree of jobs       */
@@ -41,6 +42,8 @@ typedef struct pk_jobrec {        /* a job: a node of the tree of jobs       */
     uint32_t killed;              /* 1 once killed: no new processes         */
     uint64_t max_procs, max_handles;   /* limits over its subtree (PK_FOREVER: none) */
     uint64_t procs, handles;      /* live processes and their handles, subtree */
+    uint64_t max_pages;           /* resident user pages of the subtree, at most */
+    uint64_t pages;               /* charged to the subtree (pk_jobobj_mem_charge) */
 } pk_jobrec;
 
 typedef struct pk_xfer {          /* a handle in flight inside a message   */
@@ -179,6 +182,7 @@ void     pk_thread_sched_apply(pk_kernel *k, pk_thread *t, uint32_t sclass, uint
 int      pk_jobobj_handle_charge(pk_kernel *k, pk_pext *x);   /* NO_MEMORY at a limit */
 void     pk_jobobj_handle_release(pk_kernel *k, pk_pext *x);
 void     pk_jobobj_proc_exit(pk_kernel *k, pk_pext *x);
+int      pk_jobobj_mem_charge(pk_kernel *k, uint32_t pid);   /* NO_MEMORY at a limit */
 
 /* pk_port.c */
 void     pk_port_packet(pk_kernel *k, uint32_t port, uint64_t key, uint32_t type,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._ffi import FOREVER, ffi, lib
-from .errors import check
+from .errors import NotSupported, check
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
@@ -22,7 +22,11 @@ class JobObject:
     """A job: a node in the kernel's tree of jobs. Processes spawned with
     ``job=`` belong to it; ``max_processes`` bounds the live processes of
     its whole subtree and ``max_handles`` the handles they hold (going
-    past either is ``NoMemory``, as for Zircon's job policies). ``kill()``
+    past either is ``NoMemory``, as for Zircon's job policies);
+    ``max_memory`` (a kernel with ``pk.Memory`` only) bounds the bytes of
+    resident user pages they hold, counted in whole pages: the page-in
+    that would pass it kills the faulting process ("job memory limit")
+    and a populating ``map`` from Python raises ``NoMemory``. ``kill()``
     kills every process in the subtree; a killed job takes no new ones."""
 
     __slots__ = ("_k", "id")
@@ -63,6 +67,20 @@ class JobObject:
         """The limit on handles held in the subtree (None: none)."""
         v = self._info().max_handles
         return None if v == FOREVER else v
+
+    @property
+    def max_memory(self) -> int | None:
+        """Bytes of resident user pages its subtree may hold (whole pages),
+        or None."""
+        v = self._info().max_memory
+        return None if v == FOREVER else v
+
+    @property
+    def memory(self) -> int:
+        """Bytes charged to its subtree: at least the resident user pages
+        of its processes (pages freed are subtracted at the next page-in
+        that reaches a limit, or when the process ends)."""
+        return self._info().memory
 
     @property
     def killed(self) -> bool:
@@ -107,8 +125,6 @@ def _limit(what: str, v) -> int:
 
 
 def create(k: "Kernel", parent, max_processes, max_handles, max_memory) -> JobObject:
-    if max_memory is not None:
-        raise NotImplementedError("job memory limits are not implemented yet")
     if parent is not None and (not isinstance(parent, JobObject) or parent._k is not k):
         raise TypeError("parent must be a JobObject of this kernel")
     out = ffi.new("uint32_t *")
@@ -116,4 +132,10 @@ def create(k: "Kernel", parent, max_processes, max_handles, max_memory) -> JobOb
         check(lib.pk_jobobj_create(k._kp, 0 if parent is None else parent.id + 1,
                                    _limit("max_processes", max_processes),
                                    _limit("max_handles", max_handles), out), "job_create")
+        if max_memory is not None:
+            st = lib.pk_jobobj_limit_memory(k._kp, out[0], _limit("max_memory", max_memory))
+            if st == lib.PK_ERR_NOT_SUPPORTED:
+                raise NotSupported("job_create: max_memory needs a kernel with memory "
+                                   "(pk.Kernel(memory=pk.Memory(...)))", st)
+            check(st, "job_create")
     return JobObject(k, out[0])

@@ -546,8 +546,9 @@ class Kernel:
     def job_create(self, parent=None, max_processes: int | None = None,
                    max_handles: int | None = None, max_memory: int | None = None):
         """A new job (:class:`~pykernel.JobObject`), a child of ``parent``
-        or a root. Limits count over its whole subtree; ``max_memory`` is
-        not implemented yet."""
+        or a root. Limits count over its whole subtree: live processes,
+        the handles they hold, and (a kernel with memory only) the bytes of
+        their resident user pages."""
         from .jobs import create
         return create(self, parent, max_processes, max_handles, max_memory)
 

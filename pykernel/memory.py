@@ -27,7 +27,7 @@ REPLACEMENT = ("fifo", "lru", "clock", "random", "opt", "active-inactive")
 _PROT = {"r": lib.PK_PROT_READ, "w": lib.PK_PROT_WRITE, "x": lib.PK_PROT_EXEC}
 FAULT_KINDS = {lib.PK_FAULT_NONE: None, lib.PK_FAULT_UNMAPPED: "unmapped",
                lib.PK_FAULT_WRITE: "write to read-only", lib.PK_FAULT_SUPERVISOR: "supervisor page",
-               lib.PK_FAULT_NO_FRAME: "no frame"}
+               lib.PK_FAULT_NO_FRAME: "no frame", lib.PK_FAULT_JOB_MEMORY: "job memory limit"}
 # (name, bit) of each format's PTE, from REFERENCE.md ("Page tables")
 PTE_BITS = {
     "x86_64": (("present", 0), ("writable", 1), ("user", 2), ("pwt", 3), ("pcd", 4),
@@ -226,7 +226,8 @@ class Region:
 @dataclass(frozen=True)
 class Fault:
     """The fault that killed a process: ``kind`` ("unmapped", "write to
-    read-only", "supervisor page", "no frame") and the address."""
+    read-only", "supervisor page", "no frame", "job memory limit") and
+    the address."""
 
     kind: str
     address: int

@@ -32,6 +32,7 @@ KILL_REASONS = {
     lib.PK_KILL_NONE: None, lib.PK_KILL_HOST: "killed",
     lib.PK_KILL_EXCEPTION: "exception", lib.PK_KILL_BAD_OP: "bad operation",
     lib.PK_KILL_SEGV: "segmentation fault", lib.PK_KILL_OOM: "out of memory",
+    lib.PK_KILL_JOB_MEMORY: "job memory limit",
 }
 
 

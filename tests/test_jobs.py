@@ -89,11 +89,6 @@ def test_a_dead_process_gives_its_handles_back_to_the_job():
     assert (j.handle_count, j.process_count) == (0, 0)
 
 
-def test_job_memory_limits_are_not_implemented_yet():
-    with pytest.raises(NotImplementedError):
-        make_kernel().job_create(max_memory=1 << 20)
-
-
 def test_bad_job_arguments():
     k = make_kernel()
     with pytest.raises(TypeError):

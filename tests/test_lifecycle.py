@@ -190,11 +190,3 @@ def test_bad_credentials_are_value_errors():
         k.spawn(IDLE, uid=-1)
     with pytest.raises(TypeError):
         k.spawn(IDLE, gid="staff")
-
-
-def test_what_is_not_built_yet_says_so():
-    k = make_kernel()
-    p = k.spawn(IDLE)
-    for call in (lambda: k.job_create(max_memory=1 << 20),):
-        with pytest.raises(NotImplementedError):
-            call()
