@@ -624,6 +624,7 @@ uint64_t pk_bench_bare_switch(uint32_t n, uint64_t switches);
 #define PK_OBJ_FUTEX     5   /* internal: a futex word's wait queue        */
 #define PK_OBJ_SOCKET    6   /* stream or datagram socket endpoint (pk_socket.c) */
 #define PK_OBJ_PORT      7   /* a queue of packets (pk_port.c)             */
+#define PK_OBJ_THREAD    8   /* a thread (pk_thread_obj.c): TERMINATED at its end */
 #define PK_PACKET_SIGNAL 1   /* an asynchronous wait was satisfied          */
 #define PK_PACKET_USER   2   /* queued by pk_port_queue                     */
 #define PK_SOCKET_STREAM   0
@@ -713,6 +714,7 @@ int pk_proc_creds_set(pk_kernel *k, uint32_t pid, uint32_t uid, uint32_t gid);
 int pk_proc_creds_get(pk_kernel *k, uint32_t pid, uint32_t *uid, uint32_t *gid);
 /* give process `holder` a handle to process `target` (the loader's act) */
 int pk_proc_handle_create(pk_kernel *k, uint32_t holder, uint32_t target, uint32_t *out);
+/* kill the process, or the thread only, that handle h names */
 int pk_proc_handle_kill(pk_kernel *k, uint32_t caller, uint32_t h);
 /* the target of process handle h, for inspection */
 int pk_proc_handle_target(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t *pid_out);
@@ -836,3 +838,10 @@ int pk_port_read(pk_kernel *k, uint32_t pid, uint32_t port, pk_packet *out);
  * The threads of a process: its first, then those created later. */
 int pk_thread_create(pk_kernel *k, uint32_t pid, uint32_t prog, uint32_t pc, uint32_t *tid_out);
 int pk_proc_threads(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uint32_t *count);
+/* threads as objects (pk_thread_obj.c): give process `holder` a handle to
+ * thread tid; every handle to one thread names one object, which asserts
+ * TERMINATED when the thread ends.  pk_proc_handle_kill kills the thread
+ * only (DESTROY and the credentials of its process needed);
+ * pk_thread_handle_target gives its tid (INSPECT and credentials). */
+int pk_thread_handle_create(pk_kernel *k, uint32_t holder, uint32_t tid, uint32_t *out);
+int pk_thread_handle_target(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t *tid_out);

@@ -253,6 +253,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
     if (t->sclass != PK_CLASS_OTHER) k->rt_live--;
     pk_digest(k, k->now, ((uint64_t)(uint32_t)code << 32) | t->tid);
     if (t->regs.x[PK_REG_WAIT]) pk_wait_thread_gone(k, t);
+    if (PK_UNLIKELY(k->objs && k->objs->tn)) pk_thread_obj_terminated(k, t);
 
     pk_proc *p = pk_proc_at(k, t->pid);
     if (--p->live_threads == 0) {
@@ -262,6 +263,12 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
         if (pk_proc_ext(p)) pk_proc_objects_release(k, p, t->pid);
         if (k->mem) pk_vm_proc_exit(k, t->pid);
     }
+}
+
+/* Thread t alone ends (killed through a thread handle, pk_proc_obj.c);
+ * its process ends with its last thread. */
+void pk_thread_terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason) {
+    terminate(k, t, code, reason);
 }
 
 /* The process of t ends: every thread in it terminates. */

@@ -77,6 +77,8 @@ void pk_objects_fini(pk_kernel *k) {
     pk_free(k, o->waits, o->waits_cap * sizeof(pk_wait));
     pk_free(k, o->dead, o->dead_cap * sizeof(uint32_t));
     pk_free(k, o->jobs, o->jobs_cap * sizeof(pk_jobrec));
+    pk_free(k, o->tkeys, o->tcap * sizeof(uint32_t));
+    pk_free(k, o->tobjs, o->tcap * sizeof(uint32_t));
     if (o->pi) {
         pk_free(k, o->pi->held, o->pi->cap * sizeof(uint32_t));
         pk_free(k, o->pi->boosts, o->pi->cap * sizeof(pk_piboost));
@@ -131,6 +133,7 @@ void pk_obj_reap(pk_kernel *k) {
         pk_obj *ob = pk_obj_at(k, id);
         if (ob->kind == PK_OBJ_PROCESS) o->ext[pk_proc_ext(pk_proc_at(k, ob->target))].self_obj = 0;
         if (ob->fflags & PK_FUTEX_PI) pk_pi_forget(k, id);
+        if (ob->kind == PK_OBJ_THREAD) pk_thread_obj_forget(k, ob->target);
         if (ob->peer) {
             pk_obj *peer = pk_obj_at(k, ob->peer);
             peer->peer = 0;

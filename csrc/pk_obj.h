@@ -70,8 +70,9 @@ typedef struct pk_obj {
     uint32_t peer;                /* channel, eventpair: the other end (0: closed) */
     union {
         uint32_t next_free;       /* free objects                            */
-        uint32_t target;          /* a process object: its pid; a futex: the
-                                     tid + 1 of the mutex owner (0: none)    */
+        uint32_t target;          /* a process object: its pid; a thread
+                                     object: its tid; a futex: the tid + 1
+                                     of the mutex owner (0: none)            */
     };
     pk_msg  *head, *tail;         /* channel: messages to read, FIFO         */
     union {
@@ -139,6 +140,8 @@ typedef struct pk_objects {
     pk_jobrec *jobs;              /* jobs (pk_jobobj.c)                        */
     uint32_t  njobs, jobs_cap;
     pk_pi    *pi;                 /* priority inheritance; NULL until used    */
+    uint32_t *tkeys, *tobjs;      /* thread objects: tid + 1 -> object id     */
+    uint32_t  tcap, tn;           /*   (pk_thread_obj.c)                      */
     pk_obj_stats st;
 } pk_objects;
 
@@ -165,6 +168,12 @@ void     pk_proc_obj_terminated(pk_kernel *k, pk_pext *x);
 /* pk_futex.c */
 void     pk_futex_release(pk_kernel *k, pk_pext *x);
 int      pk_script_futex_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op, bool woke);
+
+/* pk_thread_obj.c: threads as objects */
+void     pk_thread_obj_terminated(pk_kernel *k, const pk_thread *t);
+void     pk_thread_obj_forget(pk_kernel *k, uint32_t tid);
+/* pk_dispatch.c: end thread t only (a kill through a thread handle) */
+void     pk_thread_terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason);
 
 /* pk_pi.c: priority inheritance for futex mutexes */
 int      pk_pi_mark(pk_kernel *k, uint32_t f);

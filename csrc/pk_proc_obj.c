@@ -78,35 +78,55 @@ int pk_proc_handle_create(pk_kernel *k, uint32_t holder, uint32_t target, uint32
     return PK_OK;
 }
 
-/* The target pid of caller's process handle h, if `right` and the
- * credentials allow. */
-static int target_of(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t right, uint32_t *pid) {
+/* The target of caller's process or thread handle h (*kind says which;
+ * *id is a pid or a tid), if `right` and the credentials allow: the
+ * caller must be root or have the uid of the target (or its process). */
+static int target_of(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t right, uint8_t *kind,
+                     uint32_t *id) {
     pk_hent *e;
     int s = pk_handle_get(k, caller, h, &e);
     if (s) return s;
     pk_obj *ob = pk_obj_at(k, e->obj);
-    if (ob->kind != PK_OBJ_PROCESS) return PK_ERR_WRONG_TYPE;
+    if (ob->kind != PK_OBJ_PROCESS && ob->kind != PK_OBJ_THREAD) return PK_ERR_WRONG_TYPE;
     if (!(e->rights & right)) return PK_ERR_ACCESS_DENIED;
+    uint32_t pid = ob->kind == PK_OBJ_PROCESS ? ob->target : pk_thread_at(k, ob->target)->pid;
     uint32_t cu, cg, tu, tg;
     creds_of(k, caller, &cu, &cg);
-    creds_of(k, ob->target, &tu, &tg);
+    creds_of(k, pid, &tu, &tg);
     if (cu != 0 && cu != tu) return PK_ERR_ACCESS_DENIED;
-    *pid = ob->target;
+    *kind = ob->kind;
+    *id = ob->target;
     return PK_OK;
 }
 
 int pk_proc_handle_kill(pk_kernel *k, uint32_t caller, uint32_t h) {
     int s = pk_caller_ok(k, caller);
     if (s) return s;
-    uint32_t pid;
-    if ((s = target_of(k, caller, h, PK_RIGHT_DESTROY, &pid))) return s;
-    pk_proc *p = pk_proc_at(k, pid);
+    uint32_t id;
+    uint8_t kind;
+    if ((s = target_of(k, caller, h, PK_RIGHT_DESTROY, &kind, &id))) return s;
+    if (kind == PK_OBJ_THREAD) {                    /* the thread only */
+        pk_thread *t = pk_thread_at(k, id);
+        if (t->state != PK_TS_EXITED) pk_thread_terminate(k, t, -1, PK_KILL_HOST);
+        return PK_OK;
+    }
+    pk_proc *p = pk_proc_at(k, id);
     if (ended(p)) return PK_OK;                     /* already dead: nothing to do */
     pk_thread_exit(k, pk_thread_at(k, p->first_tid), -1, PK_KILL_HOST);
     return PK_OK;
 }
 
+static int target_kind(pk_kernel *k, uint32_t caller, uint32_t h, uint8_t want, uint32_t *out) {
+    if (!k || !out || caller >= k->procs.count) return PK_ERR_INVALID_ARGS;
+    uint8_t kind;
+    int s = target_of(k, caller, h, PK_RIGHT_INSPECT, &kind, out);
+    return s ? s : kind == want ? PK_OK : PK_ERR_WRONG_TYPE;
+}
+
 int pk_proc_handle_target(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t *pid_out) {
-    if (!k || !pid_out || caller >= k->procs.count) return PK_ERR_INVALID_ARGS;
-    return target_of(k, caller, h, PK_RIGHT_INSPECT, pid_out);
+    return target_kind(k, caller, h, PK_OBJ_PROCESS, pid_out);
+}
+
+int pk_thread_handle_target(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t *tid_out) {
+    return target_kind(k, caller, h, PK_OBJ_THREAD, tid_out);
 }

@@ -31,7 +31,7 @@ __all__ = ["Rights", "Signals", "Handle", "Message", "ObjectStats", "Packet"]
 _OK, _SHOULD_WAIT = lib.PK_OK, lib.PK_ERR_SHOULD_WAIT
 _KINDS = {lib.PK_OBJ_CHANNEL: "channel", lib.PK_OBJ_EVENT: "event",
           lib.PK_OBJ_EVENTPAIR: "eventpair", lib.PK_OBJ_PROCESS: "process",
-          lib.PK_OBJ_SOCKET: "socket", lib.PK_OBJ_PORT: "port"}
+          lib.PK_OBJ_SOCKET: "socket", lib.PK_OBJ_PORT: "port", lib.PK_OBJ_THREAD: "thread"}
 _WRONG_TYPE = lib.PK_ERR_WRONG_TYPE
 
 
@@ -447,18 +447,26 @@ class Handle:
     @property
     def target(self):
         """A process handle: the process it names (a :class:`~pykernel.Process`,
-        whose ``state`` and ``exit_code`` stay readable after it ends).
-        Needs INSPECT, and the holder must be root or have its uid."""
+        whose ``state`` and ``exit_code`` stay readable after it ends); a
+        thread handle: the :class:`~pykernel.Thread`. Needs INSPECT, and
+        the holder must be root or have the uid of the target's process."""
         out = self._k._obj_u32
-        check(lib.pk_proc_handle_target(self._k._kp, self.pid, self.value, out), "inspect")
-        from .process import Process
+        from .process import Process, Thread
+        st = lib.pk_proc_handle_target(self._k._kp, self.pid, self.value, out)
+        if st == _WRONG_TYPE:
+            st = lib.pk_thread_handle_target(self._k._kp, self.pid, self.value, out)
+            if st == 0:
+                return Thread(self._k, out[0])
+        check(st, "inspect")
         return Process(self._k, out[0])
 
     @_guarded("kill a process")
     def kill(self) -> None:
-        """A process handle: kill the process it names. Needs DESTROY, and
-        the holder must be root (uid 0) or have the target's uid
-        (``AccessDenied`` otherwise). Killing a dead process does nothing."""
+        """A process handle: kill the process it names; a thread handle:
+        that thread alone (its process ends with its last thread). Needs
+        DESTROY, and the holder must be root (uid 0) or have the uid of
+        the target's process (``AccessDenied`` otherwise). Killing what is
+        already dead does nothing."""
         check(lib.pk_proc_handle_kill(self._k._kp, self.pid, self.value), "kill")
 
     def __int__(self) -> int:

@@ -447,17 +447,23 @@ class Process:
         check(lib.pk_proc_creds_get(self._k._kp, self.pid, u, g), "credentials")
         return u[0], g[0]
 
-    def handle_to(self, other: "Process"):
-        """Give this process a handle to process ``other`` (the loader's or
-        a parent's act; ``spawn(parent=...)`` does it for a child) and
-        return it. Its object asserts TERMINATED when ``other`` ends."""
+    def handle_to(self, other: "Process | Thread"):
+        """Give this process a handle to process or thread ``other`` (the
+        loader's or a parent's act; ``spawn(parent=...)`` does it for a
+        child) and return it. Every handle to one process (or thread)
+        names one object, which asserts TERMINATED when it ends; a thread
+        handle waits for, inspects or kills that thread alone."""
         from .objects import Handle
-        if not isinstance(other, Process) or other._k is not self._k:
-            raise TypeError("handle_to needs a Process of the same kernel")
+        if not isinstance(other, (Process, Thread)) or other._k is not self._k:
+            raise TypeError("handle_to needs a Process or a Thread of the same kernel")
         out = ffi.new("uint32_t *")
-        with self._k._exclusive("make a process handle"):
-            check(lib.pk_proc_handle_create(self._k._kp, self.pid, other.pid, out),
-                  "process handle")
+        with self._k._exclusive("make a process or thread handle"):
+            if isinstance(other, Thread):
+                check(lib.pk_thread_handle_create(self._k._kp, self.pid, other.tid, out),
+                      "thread handle")
+            else:
+                check(lib.pk_proc_handle_create(self._k._kp, self.pid, other.pid, out),
+                      "process handle")
         return Handle(self._k, self.pid, out[0])
 
     def futex_get(self, addr: int) -> int:
