@@ -127,6 +127,7 @@ static int enqueue(pk_kernel *k, pk_obj *ob, const uint8_t *data, uint32_t nbyte
     if (peer->tail) peer->tail->next = m; else peer->head = m;
     peer->tail = m;
     peer->queued++;
+    PK_TRACE_OP(k, PK_TR_SEND, 0, (uint64_t)pid << 32 | nbytes);
     k->objs->st.messages++;
     k->objs->st.written++;
     if (peer->queued == 1) pk_obj_signal_change(k, pid, 0, PK_SIG_READABLE);
@@ -222,6 +223,7 @@ static int chan_read(pk_kernel *k, uint32_t pid, pk_hent *e, uint32_t txid, uint
         if (m->data) memcpy(data, m->data, m->nbytes);
         else memset(data, 0, m->nbytes);
     }
+    PK_TRACE_OP(k, PK_TR_RECV, 0, (uint64_t)id << 32 | m->nbytes);
     msg_unlink(k, id, ob, m, prev);
     pk_free(k, m->handles, m->nhandles * sizeof(pk_xfer));   /* references moved to the table */
     m->handles = NULL;

@@ -110,6 +110,7 @@ void pk_kernel_destroy(pk_kernel *k) {
     pk_joblog_fini(k);
     pk_objects_fini(k);
     pk_mem_fini(k);
+    pk_trace_fini(k);
     pk_arena_fini(k, &k->threads);
     pk_arena_fini(k, &k->procs);
     pk_evq_fini(k, &k->evq);

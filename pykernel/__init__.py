@@ -30,6 +30,7 @@ from .program import PeriodicTask, Program
 from .objects import Handle, Message, ObjectStats, Packet, Rights, Signals
 from .deadlock import Banker, Deadlock, WaitEdge
 from .jobs import JobObject
+from .trace import Trace, TraceEvent
 
 __version__ = "0.1.0"
 
@@ -38,7 +39,7 @@ __all__ = [
     "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
     "Deadlock", "WaitEdge", "Banker", "JobObject", "Packet",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
-    "PageEntry", "TlbStats",
+    "PageEntry", "TlbStats", "Trace", "TraceEvent",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",

@@ -1,0 +1,30 @@
+/* pk_trace.h - the trace buffer (pk_trace.c): typed events recorded by
+ * the dispatcher and the subsystems, kept in a bounded buffer.
+ *
+ * Every recording site is one PK_TRACE(...) line: a predicted-not-taken
+ * test of k->trace, so a kernel without tracing pays one load and branch
+ * per site and calls nothing. */
+#ifndef PK_TRACE_H
+#define PK_TRACE_H
+
+typedef struct pk_trace {
+    pk_trace_event *buf;          /* n events, room for cap (grows to max) */
+    uint64_t n, cap, max;
+    uint64_t dropped;             /* events not kept: the buffer was full */
+    const pk_thread *cur;         /* thread whose operation runs now (IPC, faults) */
+} pk_trace;
+
+/* Append one event at k->now (dropped and counted if the buffer is full). */
+void pk_trace_rec(pk_kernel *k, unsigned kind, unsigned sub, uint32_t tid, uint32_t cpu,
+                  uint64_t arg);
+/* An event of the thread whose operation is running (pk_trace.cur: set
+ * before a body advances, and between runs to the host thread that waits
+ * for its next operation), else of no thread (PK_TR_NO_TID). */
+void pk_trace_op(pk_kernel *k, unsigned kind, unsigned sub, uint64_t arg);
+/* Free the buffer (pk_kernel_destroy). */
+void pk_trace_fini(pk_kernel *k);
+
+#define PK_TRACE(k, ...) do { if (PK_UNLIKELY((k)->trace)) pk_trace_rec((k), __VA_ARGS__); } while (0)
+#define PK_TRACE_OP(k, ...) do { if (PK_UNLIKELY((k)->trace)) pk_trace_op((k), __VA_ARGS__); } while (0)
+
+#endif
