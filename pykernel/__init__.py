@@ -16,7 +16,7 @@ Public names: :class:`Kernel`, :class:`Program`, :class:`Process`,
 :mod:`pykernel.op`, and the errors in :mod:`pykernel.errors`.
 """
 
-from . import op, sched
+from . import op, plot, sched
 from .context import Context
 from .costs import Costs
 from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled,
@@ -41,6 +41,7 @@ __all__ = [
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
     "PageEntry", "TlbStats", "Trace", "TraceEvent",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
+    "plot",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
     "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "__version__",
