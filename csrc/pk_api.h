@@ -822,7 +822,9 @@ int pk_proc_threads(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uin
  * A kernel made with tracing keeps a bounded buffer of typed events in the
  * order they happen.  When the buffer is full, new events are dropped and
  * counted (the first events of a run are kept). */
-#define PK_TR_SWITCH_IN   1   /* tid starts on cpu; arg: switch cost (ns) before it runs */
+#define PK_TR_SWITCH_IN   1   /* tid starts on cpu; arg: switch cost (ns) before it runs;
+                                 sub PK_TR_PREV_OUT: the thread that ran on cpu left it
+                                 at this instant (its switch-out is not recorded apart) */
 #define PK_TR_SWITCH_OUT  2   /* tid leaves cpu                                   */
 #define PK_TR_WAKE        3   /* tid becomes ready; cpu: its run queue; sub: PK_ENQ_* */
 #define PK_TR_BLOCK       4   /* tid blocks; sub: PK_TR_IO / _SLEEP / _WAIT; arg: ns */
@@ -831,6 +833,7 @@ int pk_proc_threads(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uin
 #define PK_TR_RECV        7   /* tid reads;  arg: queue object id << 32 | bytes */
 #define PK_TR_MIGRATE     8   /* tid moves to run queue cpu; arg: the one it left */
 #define PK_TR_EXIT        9   /* tid ends; arg: exit code (32 bits); sub: 1 if killed */
+#define PK_TR_PREV_OUT    1
 #define PK_TR_IO          0
 #define PK_TR_SLEEP       1
 #define PK_TR_WAIT        2

@@ -154,8 +154,10 @@ static void latency_record(pk_latency *h, uint64_t v) {
 
 /* Start running next on c: the context switch.  The switch cost (and the
  * migration cost if next just moved here) is the CPU's overhead; next's
- * wait ends when it actually starts to run. */
-static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next) {
+ * wait ends when it actually starts to run.  out: PK_TR_PREV_OUT if the
+ * thread that ran on c left it just now untraced (one trace event then
+ * says both), else 0. */
+static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next, unsigned out) {
     pk_time cost = k->cfg.costs.switch_ns;
     if (PK_UNLIKELY(next->tflags & (PK_TF_MIGRATED | PK_TF_WOKEN))) {
         if (next->tflags & PK_TF_MIGRATED) cost = sat_add(cost, k->cfg.costs.migrate_ns);
@@ -178,7 +180,7 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next)
     pk_time end = sat_add(start, c->regs.x[PK_REG_REM]);
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
     pk_digest(k, k->now, ((uint64_t)c->id << 32) | next->tid);
-    PK_TRACE(k, PK_TR_SWITCH_IN, 0, next->tid, c->id, start - k->now);
+    PK_TRACE(k, PK_TR_SWITCH_IN, out, next->tid, c->id, start - k->now);
 }
 
 /* t stops running on c (it blocks, exits or is killed). */
@@ -312,7 +314,6 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         account(k, c, t);
         if (c->regs.x[PK_REG_REM] == 0) {
             uint64_t arg = 0;
-            if (PK_UNLIKELY(k->trace)) k->trace->cur = t;   /* IPC and faults name it */
             switch (body_of(t)->advance(k, c, t, &arg)) {
             case PK_ACT_RUN: break;
             case PK_ACT_HOST:
@@ -378,15 +379,15 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
             keep_running(k, c, t, true);
             return -1;
         }
-        PK_TRACE(k, PK_TR_SWITCH_OUT, 0, t->tid, c->id, 0);
         pk_cpu_save(c, t);
         t->cpu = -1;
         if (why == PK_ENQ_YIELD) t->nvcsw++; else t->nivcsw++;
         c->curr = NULL;
         if (next) {
-            switch_to(k, c, next);
+            switch_to(k, c, next, PK_TR_PREV_OUT);   /* the trace's switch-in says t left */
             return -1;
         }
+        PK_TRACE(k, PK_TR_SWITCH_OUT, 0, t->tid, c->id, 0);
         c->idle_since = k->now;             /* t queued but not runnable here */
     }
     if (!next) {                            /* nothing to run: c is idle */
@@ -395,7 +396,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         return -1;
     }
     c->idle += k->now - c->idle_since;      /* c was idle since then */
-    switch_to(k, c, next);
+    switch_to(k, c, next, 0);
     return -1;
 }
 

@@ -77,6 +77,7 @@ class Trace:
         self._dropped = dropped
         self._names = dict(names or {})
         self._end = end
+        self._on_cpu: dict[int, int] = {}     # CPU -> tid running there (decoding)
 
     def _sync(self) -> list[TraceEvent]:
         """Read the events recorded since the last read (one crossing per
@@ -92,8 +93,26 @@ class Trace:
             want = min(_READ_CHUNK, count[0] - len(self._events))
             buf = ffi.new("pk_trace_event[]", want)
             check(lib.pk_trace_read(kp, len(self._events), buf, want, n), "trace read")
-            self._events.extend(map(_decode, _REC.iter_unpack(ffi.buffer(buf, n[0] * _REC.size))))
+            self._decode_into(_REC.iter_unpack(ffi.buffer(buf, n[0] * _REC.size)))
         return self._events
+
+    def _decode_into(self, raws) -> None:
+        """Append decoded records; a switch-in that says the CPU's previous
+        thread left at that instant (PK_TR_PREV_OUT: the core records one
+        event for both) becomes that thread's switch-out, then the switch-in."""
+        on_cpu, out = self._on_cpu, self._events
+        sw_in, sw_out, prev_out = lib.PK_TR_SWITCH_IN, lib.PK_TR_SWITCH_OUT, lib.PK_TR_PREV_OUT
+        for raw in raws:
+            kind = raw[4]
+            if kind == sw_in:
+                if raw[5] == prev_out and raw[3] in on_cpu:
+                    out.append(TraceEvent(raw[0], "switch_out", raw[3], on_cpu[raw[3]], None, 0, None))
+                on_cpu[raw[3]] = raw[2]
+                out.append(TraceEvent(raw[0], "switch_in", raw[3], raw[2], None, raw[1], None))
+                continue
+            if kind == sw_out:
+                on_cpu.pop(raw[3], None)
+            out.append(_decode(raw))
 
     def __iter__(self) -> Iterator[TraceEvent]:
         return iter(list(self._sync()))
