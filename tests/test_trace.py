@@ -230,3 +230,18 @@ def test_trace_entry_points_refuse_bad_arguments():
     plain = pk.Kernel()
     assert lib.pk_trace_enable(plain._kp, 0) == lib.PK_ERR_INVALID_ARGS
     assert lib.pk_trace_counts(plain._kp, n, n) == lib.PK_ERR_BAD_STATE
+
+
+def test_python_bodies_ipc_names_their_thread_and_top_level_calls_none():
+    def writer(ctx):
+        yield ctx.compute(10)
+        yield ctx.write(ctx.handle(0), b"abc")
+
+    k = pk.Kernel(costs=pk.Costs.zero(), trace=True)
+    p = k.spawn(pk.Program.script("idle", [op.compute(1)]))
+    a, b = p.channel_create()
+    a.write(b"xy")                            # from Python, outside any thread
+    k.spawn(pk.Program.python("w", writer), handles=[b])
+    k.run()
+    ipc = [(e.kind, e.tid, e.arg) for e in k.trace if e.kind == "send"]
+    assert ipc == [("send", None, 2), ("send", 1, 3)]
