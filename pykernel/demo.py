@@ -12,6 +12,7 @@ from . import op, sched
 from .costs import Costs
 from .kernel import Kernel
 from .program import Program
+from .report import policy_label, table as text_table
 
 MS = 1_000_000
 US = 1_000
@@ -41,14 +42,8 @@ def policies() -> list[sched.Policy]:
 
 
 def label(policy: sched.Policy) -> str:
-    """A short name for a policy in the table."""
-    if isinstance(policy, sched.RoundRobin):
-        return f"RoundRobin({policy.quantum / MS:g} ms)"
-    if isinstance(policy, sched.MLFQ):
-        quanta = "/".join(f"{q / MS:g}" for q in policy.quanta)
-        boost = f", boost {policy.boost / MS:g} ms" if policy.boost else ""
-        return f"MLFQ({quanta} ms{boost})"
-    return type(policy).__name__
+    """A short name for a policy in the table (pykernel.report.policy_label)."""
+    return policy_label(policy)
 
 
 def run_policy(policy: sched.Policy, cpus: int = 1, costs: Costs | None = None, seed: int = 0) -> dict:
@@ -79,12 +74,7 @@ def table(rows: list[dict]) -> str:
     lines = [[r["policy"], f"{r['turnaround']:.2f} ms", f"{r['response']:.2f} ms",
               f"{r['wait']:.2f} ms", f"{r['editor_wait']:.2f} ms", f"{r['makespan']:.2f} ms",
               str(r["switches"]), f"{r['utilization'] * 100:.1f}%"] for r in rows]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
-    fmt = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
-                                  for i, (c, w) in enumerate(zip(cells, widths)))
-    out = [fmt(head), "  ".join("-" * w for w in widths)]
-    out += [fmt(line) for line in lines]
-    return "\n".join(out)
+    return text_table(head, lines)
 
 
 def main(cpus: int = 1, switch_ns: int | None = None) -> str:

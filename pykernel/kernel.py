@@ -1066,6 +1066,19 @@ class Kernel:
         """CPU ``cpu``'s TLB counters (kernels with ``memory=``)."""
         return tlb_stats(self, _config_value("cpu", cpu, 0, self.cpus - 1))
 
+    def summary(self, top: int = 5) -> str:
+        """A readable multi-section text: machine, policy, time, switches,
+        per-CPU busy/idle/overhead/utilization and the ``top`` processes
+        by CPU time (pykernel/report.py)."""
+        from .report import summary
+        return summary(self, top)
+
+    def report(self, what: str = "processes", top: int | None = None) -> str:
+        """A text table of "processes", "threads" or "cpus", most CPU time
+        first; ``top`` keeps the first rows (pykernel/report.py)."""
+        from .report import report
+        return report(self, what, top)
+
     def digest(self) -> int:
         """A 64-bit digest of everything that has happened (every event,
         switch and exit with its time). Two runs with the same inputs and
