@@ -6,11 +6,59 @@ import argparse
 import sys
 
 from . import __version__
+from .errors import KernelError
 
 
 def _cmd_demo(args) -> int:
     from .demo import main
     print(main(cpus=args.cpus, switch_ns=args.switch_cost), end="")
+    return 0
+
+
+def _duration(text: str) -> int:
+    """An --until value: ns, or a number with a unit ("200 ms")."""
+    from .scenario import _DURATION, _UNITS
+    if text.strip().isdigit():
+        return int(text)
+    m = _DURATION.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected ns or a duration such as '200ms', got {text!r}")
+    return int(round(float(m.group(1)) * _UNITS[m.group(2)]))
+
+
+def _param(text: str) -> tuple:
+    """A --param value: dotted.key=value, the value read as TOML."""
+    from .scenario import tomllib
+    key, eq, value = text.partition("=")
+    if not eq or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    try:
+        return key.strip(), tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key.strip(), value.strip()
+
+
+def _trace_outputs_available(args) -> None:
+    """--trace / --plot need tracing (k.trace) and pk.plot: raise
+    NotImplementedError while they are missing."""
+    import importlib.util
+    from .kernel import Kernel
+    if args.trace and not hasattr(Kernel, "trace"):
+        raise NotImplementedError("pykernel run --trace: tracing is not implemented yet")
+    if args.plot and importlib.util.find_spec("pykernel.plot") is None:
+        raise NotImplementedError("pykernel run --plot: plots (pk.plot) are not implemented yet")
+
+
+def _cmd_run(args) -> int:
+    from .scenario import load
+    _trace_outputs_available(args)
+    sc = load(args.scenario, dict(args.param or []))
+    progress = False if args.no_progress else True if args.progress else None
+    k = sc.run(until=args.until, progress=progress)
+    print(k.summary(top=args.top), end="")
+    if args.report:
+        print()
+        print(k.report(args.report))
     return 0
 
 
@@ -31,6 +79,28 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--switch-cost", type=int, default=None, metavar="NS",
                       help="context-switch cost in ns (default: the calibrated cost model)")
     demo.set_defaults(func=_cmd_demo)
+    run = sub.add_parser(
+        "run", help="run a scenario file (TOML) and print a summary",
+        description="Build the machine, policy and processes of a scenario file "
+                    "(docs/tools.md), run it, and print a summary. A progress line on "
+                    "stderr shows simulated time and switches per second during long runs.")
+    run.add_argument("scenario", help="the scenario file (.toml)")
+    run.add_argument("--until", type=_duration, default=None, metavar="T",
+                     help="stop at simulated time T (ns, or e.g. '200ms'); default: the "
+                          "scenario's [run] until, else when every process has exited")
+    run.add_argument("--param", type=_param, action="append", metavar="KEY=VALUE",
+                     help="override a value by dotted path, e.g. machine.cpus=4 (repeatable)")
+    run.add_argument("--report", choices=("processes", "threads", "cpus"), default=None,
+                     help="also print this table")
+    run.add_argument("--top", type=int, default=5, help="processes in the summary (default 5)")
+    run.add_argument("--progress", action="store_true",
+                     help="show the progress line even when stderr is not a terminal")
+    run.add_argument("--no-progress", action="store_true", help="never show the progress line")
+    run.add_argument("--trace", metavar="OUT.json", default=None,
+                     help="save a Chrome trace-event file (not implemented yet)")
+    run.add_argument("--plot", metavar="OUT.png", default=None,
+                     help="save a CPU Gantt chart (not implemented yet)")
+    run.set_defaults(func=_cmd_run)
     return p
 
 
@@ -43,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OSError, NotImplementedError, KernelError) as exc:
         print(f"pykernel: error: {exc}", file=sys.stderr)
         return 2
 
