@@ -30,7 +30,7 @@ from .program import PeriodicTask, Program
 from .objects import Handle, Message, ObjectStats, Packet, Rights, Signals
 from .deadlock import Banker, Deadlock, WaitEdge
 from .jobs import JobObject
-from . import report, scenario
+from . import report, scenario, workloads
 
 __version__ = "0.1.0"
 
@@ -40,7 +40,7 @@ __all__ = [
     "Deadlock", "WaitEdge", "Banker", "JobObject", "Packet",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
     "PageEntry", "TlbStats",
-    "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched", "report", "scenario",
+    "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched", "report", "scenario", "workloads",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
     "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "__version__",

@@ -62,6 +62,69 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _perf(argv: list[str]) -> tuple[str | None, str]:
+    """Run `perf bench sched ARGV` pinned to one CPU: (its output, what
+    ran), or (None, why not)."""
+    import os
+    import shutil
+    import subprocess
+    perf = shutil.which("perf")
+    if perf is None:
+        return None, "perf: not found on this host"
+    cmd = [perf, "bench", "sched", *argv]
+    cpu = {min(os.sched_getaffinity(0))} if hasattr(os, "sched_getaffinity") else None
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                           preexec_fn=(lambda: os.sched_setaffinity(0, cpu)) if cpu else None)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"perf: could not run ({exc})"
+    if r.returncode != 0:
+        return None, f"perf: failed ({(r.stderr or r.stdout).strip().splitlines()[-1:]})"
+    return r.stdout, " ".join(["perf", "bench", "sched", *argv]) + " (pinned to one CPU)"
+
+
+def _bench_lines(args) -> list[str]:
+    import re
+    from . import workloads as w
+    if args.workload == "pipe":
+        res = w.pipe(args.loops or 100_000)
+        out, how = _perf(["pipe", "-l", str(args.loops or 100_000)])
+        m = out and re.search(r"([\d.]+) usecs/op", out)
+        host = [f"host:      {float(m.group(1)):.3f} us/op  ({how})"] if m else [f"host:      {how}"]
+        py = w.host_pipe(min(args.loops or 20_000, 20_000))
+        if py is not None:
+            host.append(f"host:      {py:.3f} us/op  (Python os.pipe + os.fork pinned to one CPU; "
+                        "includes the interpreter's time)")
+    elif args.workload == "switch":
+        res = w.yield_pair(args.loops or 100_000)
+        py = w.host_yield_pair(args.loops or 100_000)
+        host = [f"host:      {py:.3f} us/op  (Python os.sched_yield in two processes pinned to "
+                "one CPU; includes the interpreter's time)" if py is not None
+                else "host:      cannot pin processes to a CPU here"]
+    elif args.workload == "messaging":
+        res = w.messaging(loops=args.loops or 100)
+        out, how = _perf(["messaging", "-l", str(args.loops or 100)])
+        m = out and re.search(r"Total time: ([\d.]+)", out)
+        host = [f"host:      {float(m.group(1)):.3f} s  ({how})" if m else f"host:      {how}"]
+    else:
+        res = w.lat_ctx(args.processes, args.size, loops=args.loops or 1000)
+        host = ["host:      lmbench's lat_ctx not found on this host" if not
+                __import__("shutil").which("lat_ctx") else
+                f"host:      run `lat_ctx -s {args.size // 1024} {args.processes}` to compare"]
+    return [f"simulated: {res.figure:,.3f} {res.unit}  ({res.name}, {_params(res.params)})",
+            f"simulator: {res.switches_per_second / 1e6:,.2f} M switches/s "
+            f"({res.switches:,} switches in {res.wall:.3f} s)", *host]
+
+
+def _params(params: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items() if not k.endswith("_ns"))
+
+
+def _cmd_bench(args) -> int:
+    print("\n".join(_bench_lines(args)))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``pykernel`` command."""
     p = argparse.ArgumentParser(
@@ -101,6 +164,20 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--plot", metavar="OUT.png", default=None,
                      help="save a CPU Gantt chart (not implemented yet)")
     run.set_defaults(func=_cmd_run)
+    bench = sub.add_parser(
+        "bench", help="a standard context-switch benchmark, simulated and on the host",
+        description="Run a standard benchmark as a simulated workload (pk.workloads) with the "
+                    "default cost model and print its figure in the original tool's unit, the "
+                    "simulator's speed, and the figure measured on this host where it can be "
+                    "(perf bench sched, or the same exchange in Python).")
+    bench.add_argument("workload", choices=("pipe", "messaging", "lat_ctx", "switch"),
+                       help="pipe: perf bench sched pipe; messaging: perf bench sched "
+                            "messaging; lat_ctx: lmbench lat_ctx; switch: sched_yield pairs")
+    bench.add_argument("--loops", type=int, default=None,
+                       help="round trips / messages per sender / ring trips")
+    bench.add_argument("--processes", type=int, default=2, help="lat_ctx: processes in the ring")
+    bench.add_argument("--size", type=int, default=0, help="lat_ctx: working set in bytes")
+    bench.set_defaults(func=_cmd_bench)
     return p
 
 

@@ -426,6 +426,8 @@ class Kernel:
         cfg.costs.minor_fault_ns = costs.minor_fault
         cfg.costs.tlb_flush_ns = costs.tlb_flush
         cfg.costs.ipi_ns = costs.ipi
+        cfg.costs.syscall_ns = costs.syscall
+        cfg.costs.wakeup_ns = costs.wakeup
         if runqueues is None:
             runqueues = "per-cpu" if scheduler.per_cpu else "shared"
         if runqueues not in ("per-cpu", "shared"):

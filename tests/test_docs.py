@@ -91,7 +91,7 @@ def test_cli_demo_prints_a_table_for_every_policy(tmp_path):
 
 
 def test_cli_help_for_every_command(tmp_path):
-    for argv in (["--help"], ["demo", "--help"], ["run", "--help"]):
+    for argv in (["--help"], ["demo", "--help"], ["run", "--help"], ["bench", "--help"]):
         r = cli(*argv, cwd=tmp_path)
         assert r.returncode == 0 and "usage: pykernel" in r.stdout
 
