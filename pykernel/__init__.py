@@ -31,6 +31,7 @@ from .objects import Handle, Message, ObjectStats, Packet, Rights, Signals
 from .deadlock import Banker, Deadlock, WaitEdge
 from .jobs import JobObject
 from . import report, scenario, workloads
+from .sweeps import SweepResult, sweep
 
 __version__ = "0.1.0"
 
@@ -40,7 +41,7 @@ __all__ = [
     "Deadlock", "WaitEdge", "Banker", "JobObject", "Packet",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
     "PageEntry", "TlbStats",
-    "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched", "report", "scenario", "workloads",
+    "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched", "report", "scenario", "workloads", "sweep", "SweepResult",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
     "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "__version__",

@@ -125,6 +125,31 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _grid(text: str) -> tuple:
+    """A --grid value: dotted.key=v1,v2,... (each value read as TOML)."""
+    key, eq, values = text.partition("=")
+    if not eq or not key.strip() or not values.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value,value,..., got {text!r}")
+    return key.strip(), [_param(f"{key}={v}")[1] for v in values.split(",")]
+
+
+def _cmd_sweep(args) -> int:
+    from .report import table
+    from .sweeps import sweep
+    grid = dict(args.grid or [])
+    if not grid:
+        raise ValueError("pykernel sweep needs at least one --grid key=value,value,...")
+    if args.until is not None:
+        grid["until"] = [args.until]
+    res = sweep(args.scenario, grid, executor="serial" if args.serial else None,
+                db=args.db, workers=args.workers)
+    cols = list(res.rows[0]) if res.rows else []
+    fmt = lambda v: f"{v:,.1f}" if isinstance(v, float) else str(v)  # noqa: E731
+    print(table(cols, [[fmt(r[c]) for c in cols] for r in res.rows]))
+    print(f"{len(res)} runs; results in {res.db} (table {res.table})")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``pykernel`` command."""
     p = argparse.ArgumentParser(
@@ -178,6 +203,21 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--processes", type=int, default=2, help="lat_ctx: processes in the ring")
     bench.add_argument("--size", type=int, default=0, help="lat_ctx: working set in bytes")
     bench.set_defaults(func=_cmd_bench)
+    sw = sub.add_parser(
+        "sweep", help="run a scenario over a grid of parameters, in parallel",
+        description="Run a scenario file at every point of a grid of dotted-key overrides "
+                    "(pk.sweep) on a local process pool, print a table and write the results "
+                    "to an SQLite file.")
+    sw.add_argument("scenario", help="the scenario file (.toml)")
+    sw.add_argument("--grid", type=_grid, action="append", metavar="KEY=V1,V2,...",
+                    help="values of one parameter, e.g. machine.cpus=1,2,4 (repeatable; "
+                         "every combination runs)")
+    sw.add_argument("--until", type=_duration, default=None, metavar="T",
+                    help="stop each run at simulated time T")
+    sw.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+    sw.add_argument("--serial", action="store_true", help="run in this process, one by one")
+    sw.add_argument("--db", default="sweep.sqlite", help="SQLite file (default sweep.sqlite)")
+    sw.set_defaults(func=_cmd_sweep)
     return p
 
 
