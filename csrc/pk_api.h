@@ -249,6 +249,8 @@ typedef struct pk_costs {
     uint64_t minor_fault_ns; /* memory: handling a demand-zero fault       */
     uint64_t tlb_flush_ns; /* memory: a full TLB flush (switch overhead)   */
     uint64_t ipi_ns;       /* memory: one inter-processor interrupt        */
+    uint64_t syscall_ns;   /* objects: CPU time of a script write or read  */
+    uint64_t wakeup_ns;    /* objects: added when that write / read waited */
 } pk_costs;
 
 typedef struct pk_config {

@@ -256,7 +256,7 @@ static void op_done(pk_regs *r, int st) {
     r->x[PK_REG_TIMEOUT] = 0;
 }
 
-int pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
+static int obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
     if (op->code == PK_OP_TIMEOUT) { r->x[PK_REG_TIMEOUT] = op->b + 1; return -1; }
     uint64_t woke = r->flags & (PK_RF_WAIT_FAILED | PK_RF_WAIT_OK);
     if (woke) {                                   /* this instruction waited */
@@ -305,4 +305,19 @@ int pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
     }
     op_done(r, st);
     return -1;
+}
+
+/* Run one object instruction; a write or read that is done (whatever its
+ * status) then takes costs.syscall_ns of the thread's CPU time, plus
+ * costs.wakeup_ns if it waited on the way (the kernel's work of the
+ * system call and of the wake-up, charged like a compute). An action, or
+ * -1 to go on. */
+int pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
+    int woke = (r->flags & (PK_RF_WAIT_FAILED | PK_RF_WAIT_OK)) != 0;
+    int a = obj_op(k, t, r, op);
+    if (a >= 0 || (op->code != PK_OP_CHAN_WRITE && op->code != PK_OP_CHAN_READ)) return a;
+    pk_time cost = k->cfg.costs.syscall_ns + (woke ? k->cfg.costs.wakeup_ns : 0);
+    if (!cost) return -1;
+    r->x[PK_REG_REM] = cost;
+    return PK_ACT_RUN;
 }

@@ -446,6 +446,8 @@ class Kernel:
         cfg.costs.minor_fault_ns = costs.minor_fault
         cfg.costs.tlb_flush_ns = costs.tlb_flush
         cfg.costs.ipi_ns = costs.ipi
+        cfg.costs.syscall_ns = costs.syscall
+        cfg.costs.wakeup_ns = costs.wakeup
         if runqueues is None:
             runqueues = "per-cpu" if scheduler.per_cpu else "shared"
         if runqueues not in ("per-cpu", "shared"):
@@ -1089,6 +1091,19 @@ class Kernel:
     def tlb_stats(self, cpu: int = 0) -> TlbStats:
         """CPU ``cpu``'s TLB counters (kernels with ``memory=``)."""
         return tlb_stats(self, _config_value("cpu", cpu, 0, self.cpus - 1))
+
+    def summary(self, top: int = 5) -> str:
+        """A readable multi-section text: machine, policy, time, switches,
+        per-CPU busy/idle/overhead/utilization and the ``top`` processes
+        by CPU time (pykernel/report.py)."""
+        from .report import summary
+        return summary(self, top)
+
+    def report(self, what: str = "processes", top: int | None = None) -> str:
+        """A text table of "processes", "threads" or "cpus", most CPU time
+        first; ``top`` keeps the first rows (pykernel/report.py)."""
+        from .report import report
+        return report(self, what, top)
 
     def digest(self) -> int:
         """A 64-bit digest of everything that has happened (every event,

@@ -96,3 +96,13 @@ def test_plots_save_only_png_or_svg(tmp_path):
 def test_wait_distribution_needs_a_dict_of_kernels():
     with pytest.raises(TypeError, match="dict"):
         pk.plot.wait_distribution([pk.Kernel()])
+
+
+def test_cli_run_plot_saves_a_gantt_chart(tmp_path):
+    from pykernel.cli import main
+    (tmp_path / "s.toml").write_text('[scheduler]\nname = "RoundRobin"\nquantum = 4\n'
+                                     '[programs]\na = [["compute", 10]]\n'
+                                     '[[processes]]\nprogram = "a"\ncount = 2\n')
+    out = tmp_path / "g.png"
+    assert main(["run", str(tmp_path / "s.toml"), "--no-progress", "--plot", str(out)]) == 0
+    assert out.read_bytes().startswith(PNG_MAGIC)

@@ -245,3 +245,41 @@ def test_python_bodies_ipc_names_their_thread_and_top_level_calls_none():
     k.run()
     ipc = [(e.kind, e.tid, e.arg) for e in k.trace if e.kind == "send"]
     assert ipc == [("send", None, 2), ("send", 1, 3)]
+
+
+SCENARIO = """\
+[costs]
+switch = 0
+
+[scheduler]
+name = "RoundRobin"
+quantum = 4
+
+[programs]
+a = [["compute", 6], ["io", 5], ["compute", 2]]
+b = [["compute", 5]]
+
+[[processes]]
+program = "a"
+name = "A"
+
+[[processes]]
+program = "b"
+name = "B"
+"""
+
+
+def test_cli_run_trace_saves_the_runs_trace(tmp_path, capsys):
+    from pykernel.cli import main
+    (tmp_path / "s.toml").write_text(SCENARIO)
+    out = tmp_path / "t.json"
+    assert main(["run", str(tmp_path / "s.toml"), "--no-progress", "--trace", str(out)]) == 0
+    assert f"trace: 16 events (0 dropped) -> {out}" in capsys.readouterr().out
+    t = pk.Trace.load(out)
+    assert list(t) == list(rr_pair().trace)      # the same scenario written in Python
+
+
+def test_scenario_machine_may_turn_tracing_on(tmp_path):
+    from pykernel.scenario import loads
+    k = loads("[machine]\ntrace = 3\n" + SCENARIO).run()
+    assert k.trace.dropped == 11
