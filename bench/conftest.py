@@ -49,6 +49,7 @@ OBJECT_ROWS = {"pingpong": ("channel ping-pong, 2 script threads, 1 CPU", "round
                "handle-ops": ("handle duplicate/close called from Python", "operations", 1e6)}
 SPAWN_TARGET_SECONDS = 2.0
 SPAWN_TARGET_BYTES = 512
+TRACE_TARGET_RATIO = 2.0     # tracing on costs at most 2x (bench/test_trace.py)
 
 
 @pytest.fixture(scope="session")
@@ -141,6 +142,12 @@ def summary_lines(results: dict) -> list[str]:
         if v is not None:
             lines.append(f"{label}: {_rate(v['rate'])} {unit}; target >={want / 1e6:g} M/s: "
                          f"{'met' if v['rate'] >= want else 'NOT met'}")
+    for (w, n) in sorted(k for k in keys if k[0] == "trace"):
+        v = results[(w, n)]
+        ratio = v["off"] / v["on"]
+        lines.append(f"tracing, script threads N={n:,} (bench/test_trace.py): off {_rate(v['off'])}, "
+                     f"on {_rate(v['on'])}: {_ratio(ratio)} slower; target <={TRACE_TARGET_RATIO:g}x: "
+                     f"{'met' if ratio <= TRACE_TARGET_RATIO else 'NOT met'}")
     for (w, n) in sorted(k for k in keys if k[0] == "spawn"):
         v = results[(w, n)]
         secs, bpt = v["seconds"], v["bytes_per_thread"]

@@ -252,6 +252,8 @@ typedef struct pk_costs {
     uint64_t minor_fault_ns; /* memory: handling a demand-zero fault       */
     uint64_t tlb_flush_ns; /* memory: a full TLB flush (switch overhead)   */
     uint64_t ipi_ns;       /* memory: one inter-processor interrupt        */
+    uint64_t syscall_ns;   /* objects: CPU time of a script write or read  */
+    uint64_t wakeup_ns;    /* objects: added when that write / read waited */
 } pk_costs;
 
 typedef struct pk_config {
@@ -845,3 +847,46 @@ int pk_proc_threads(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uin
  * pk_thread_handle_target gives its tid (INSPECT and credentials). */
 int pk_thread_handle_create(pk_kernel *k, uint32_t holder, uint32_t tid, uint32_t *out);
 int pk_thread_handle_target(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t *tid_out);
+
+/* ---- tracing (pk_trace.c, docs/observability.md) -------------------------
+ * A kernel made with tracing keeps a bounded buffer of typed events in the
+ * order they happen.  When the buffer is full, new events are dropped and
+ * counted (the first events of a run are kept). */
+#define PK_TR_SWITCH_IN   1   /* tid starts on cpu; arg: switch cost (ns) before it runs;
+                                 sub PK_TR_PREV_OUT: the thread that ran on cpu left it
+                                 at this instant (its switch-out is not recorded apart) */
+#define PK_TR_SWITCH_OUT  2   /* tid leaves cpu                                   */
+#define PK_TR_WAKE        3   /* tid becomes ready; cpu: its run queue; sub: PK_ENQ_* */
+#define PK_TR_BLOCK       4   /* tid blocks; sub: PK_TR_IO / _SLEEP / _WAIT; arg: ns */
+#define PK_TR_FAULT       5   /* page fault of tid; sub: PK_TR_MINOR etc.; arg: va */
+#define PK_TR_SEND        6   /* tid writes; arg: queue object id << 32 | bytes */
+#define PK_TR_RECV        7   /* tid reads;  arg: queue object id << 32 | bytes */
+#define PK_TR_MIGRATE     8   /* tid moves to run queue cpu; arg: the one it left */
+#define PK_TR_EXIT        9   /* tid ends; arg: exit code (32 bits); sub: 1 if killed */
+#define PK_TR_PREV_OUT    1
+#define PK_TR_IO          0
+#define PK_TR_SLEEP       1
+#define PK_TR_WAIT        2
+#define PK_TR_MINOR       0
+#define PK_TR_MAJOR       1   /* (none yet: there is no backing store to read) */
+#define PK_TR_PROT        2   /* fatal: unmapped, write to read-only, supervisor */
+#define PK_TR_NO_FRAME    3   /* fatal: no free frame (or past the job's max_memory) */
+#define PK_TR_NO_TID      0xffffffff   /* an operation made outside any thread */
+#define PK_TR_NO_CPU      0xffff
+
+typedef struct pk_trace_event {       /* 24 bytes */
+    uint64_t time;
+    uint64_t arg;
+    uint32_t tid;
+    uint16_t cpu;
+    uint8_t  kind;                     /* PK_TR_* */
+    uint8_t  sub;
+} pk_trace_event;
+
+/* Start tracing into a buffer of at most max_events events (grown as
+ * needed); once per kernel, before any spawn. */
+int pk_trace_enable(pk_kernel *k, uint64_t max_events);
+/* Copy events [start, start + cap) (fewer at the end) to out; *n = copied. */
+int pk_trace_read(pk_kernel *k, uint64_t start, pk_trace_event *out, uint64_t cap, uint64_t *n);
+/* Events kept (*count) and dropped because the buffer was full (*dropped). */
+int pk_trace_counts(pk_kernel *k, uint64_t *count, uint64_t *dropped);

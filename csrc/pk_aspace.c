@@ -133,6 +133,7 @@ static int page_in(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uin
     as->st.page_faults++;
     as->st.minor_faults++;
     *cost += k->cfg.costs.minor_fault_ns;
+    PK_TRACE_OP(k, PK_TR_FAULT, PK_TR_MINOR, va);
     return PK_OK;
 }
 
@@ -234,6 +235,8 @@ static int fatal(pk_kernel *k, pk_as *as, uint32_t kind, uint64_t va, uint32_t *
     if (kind == PK_FAULT_NO_FRAME) *reason = PK_KILL_OOM;
     else if (kind == PK_FAULT_JOB_MEMORY) *reason = PK_KILL_JOB_MEMORY;
     else { *reason = PK_KILL_SEGV; as->st.protection_faults++; }
+    bool nomem = kind == PK_FAULT_NO_FRAME || kind == PK_FAULT_JOB_MEMORY;
+    PK_TRACE_OP(k, PK_TR_FAULT, nomem ? PK_TR_NO_FRAME : PK_TR_PROT, va);
     pk_digest(k, va, 0xfa17u | (uint64_t)kind << 16);
     return PK_ACC_KILL;
 }

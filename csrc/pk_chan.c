@@ -127,6 +127,7 @@ static int enqueue(pk_kernel *k, pk_obj *ob, const uint8_t *data, uint32_t nbyte
     if (peer->tail) peer->tail->next = m; else peer->head = m;
     peer->tail = m;
     peer->queued++;
+    PK_TRACE_OP(k, PK_TR_SEND, 0, (uint64_t)pid << 32 | nbytes);
     k->objs->st.messages++;
     k->objs->st.written++;
     if (peer->queued == 1) pk_obj_signal_change(k, pid, 0, PK_SIG_READABLE);
@@ -222,6 +223,7 @@ static int chan_read(pk_kernel *k, uint32_t pid, pk_hent *e, uint32_t txid, uint
         if (m->data) memcpy(data, m->data, m->nbytes);
         else memset(data, 0, m->nbytes);
     }
+    PK_TRACE_OP(k, PK_TR_RECV, 0, (uint64_t)id << 32 | m->nbytes);
     msg_unlink(k, id, ob, m, prev);
     pk_free(k, m->handles, m->nhandles * sizeof(pk_xfer));   /* references moved to the table */
     m->handles = NULL;
@@ -254,7 +256,7 @@ static void op_done(pk_regs *r, int st) {
     r->x[PK_REG_TIMEOUT] = 0;
 }
 
-int pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
+static int obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
     if (op->code == PK_OP_TIMEOUT) { r->x[PK_REG_TIMEOUT] = op->b + 1; return -1; }
     uint64_t woke = r->flags & (PK_RF_WAIT_FAILED | PK_RF_WAIT_OK);
     if (woke) {                                   /* this instruction waited */
@@ -303,4 +305,19 @@ int pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
     }
     op_done(r, st);
     return -1;
+}
+
+/* Run one object instruction; a write or read that is done (whatever its
+ * status) then takes costs.syscall_ns of the thread's CPU time, plus
+ * costs.wakeup_ns if it waited on the way (the kernel's work of the
+ * system call and of the wake-up, charged like a compute). An action, or
+ * -1 to go on. */
+int pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
+    int woke = (r->flags & (PK_RF_WAIT_FAILED | PK_RF_WAIT_OK)) != 0;
+    int a = obj_op(k, t, r, op);
+    if (a >= 0 || (op->code != PK_OP_CHAN_WRITE && op->code != PK_OP_CHAN_READ)) return a;
+    pk_time cost = k->cfg.costs.syscall_ns + (woke ? k->cfg.costs.wakeup_ns : 0);
+    if (!cost) return -1;
+    r->x[PK_REG_REM] = cost;
+    return PK_ACT_RUN;
 }

@@ -221,6 +221,7 @@ struct pk_kernel {
     uint64_t  same_steps;
 
     pk_mem   *mem;                /* virtual memory (pk_vm.h); NULL: none */
+    struct pk_trace *trace;       /* event trace (pk_trace.h); NULL: none */
 
     int       broken;             /* 0, or the status of a failure (an invariant
                                      or an allocation in a run): runs refuse */
@@ -301,5 +302,6 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #define PK_EV_KINDS     6
 
 #include "pk_obj.h"
+#include "pk_trace.h"
 
 #endif

@@ -106,6 +106,7 @@ void pk_thread_make_ready(pk_kernel *k, pk_thread *t, unsigned why) {
     t->state = PK_TS_READY;
     t->since = k->now;
     if (why == PK_ENQ_NEW || why == PK_ENQ_WAKE) t->tflags |= PK_TF_WOKEN;
+    PK_TRACE(k, PK_TR_WAKE, why, t->tid, PK_TR_NO_CPU, 0);
     if (t->sclass != PK_CLASS_OTHER) pk_rt_arm(k);
     if (k->shared) {
         pk_rq_enqueue(k->rqs, t, why);
@@ -115,6 +116,7 @@ void pk_thread_make_ready(pk_kernel *k, pk_thread *t, unsigned why) {
     uint32_t cpu = pk_select_cpu(k, t, why);
     pk_rq *rq = &k->rqs[cpu];
     if (t->rq_cpu != PK_RQ_NONE && t->rq_cpu != cpu) {
+        PK_TRACE(k, PK_TR_MIGRATE, 0, t->tid, cpu, t->rq_cpu);
         t->migrations++;
         t->tflags |= PK_TF_MIGRATED;
         k->migrations++;
@@ -152,8 +154,10 @@ static void latency_record(pk_latency *h, uint64_t v) {
 
 /* Start running next on c: the context switch.  The switch cost (and the
  * migration cost if next just moved here) is the CPU's overhead; next's
- * wait ends when it actually starts to run. */
-static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next) {
+ * wait ends when it actually starts to run.  out: PK_TR_PREV_OUT if the
+ * thread that ran on c left it just now untraced (one trace event then
+ * says both), else 0. */
+static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next, unsigned out) {
     pk_time cost = k->cfg.costs.switch_ns;
     if (PK_UNLIKELY(next->tflags & (PK_TF_MIGRATED | PK_TF_WOKEN))) {
         if (next->tflags & PK_TF_MIGRATED) cost = sat_add(cost, k->cfg.costs.migrate_ns);
@@ -176,6 +180,7 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next)
     pk_time end = sat_add(start, c->regs.x[PK_REG_REM]);
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
     pk_digest(k, k->now, ((uint64_t)c->id << 32) | next->tid);
+    PK_TRACE(k, PK_TR_SWITCH_IN, out, next->tid, c->id, start - k->now);
 }
 
 /* t stops running on c (it blocks, exits or is killed). */
@@ -186,6 +191,7 @@ static void leave_cpu(pk_kernel *k, pk_cpu *c, pk_thread *t) {
         t->wait -= c->seg_start - k->now;
         c->seg_start = k->now;
     }
+    PK_TRACE(k, PK_TR_SWITCH_OUT, 0, t->tid, c->id, 0);
     pk_cpu_save(c, t);
     t->cpu = -1;
     c->curr = NULL;
@@ -217,6 +223,7 @@ static void park(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state) {
 
 static void block(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state, uint64_t ns) {
     park(k, c, t, state);
+    PK_TRACE(k, PK_TR_BLOCK, state == PK_TS_BLOCKED ? PK_TR_IO : PK_TR_SLEEP, t->tid, c->id, ns);
     /* cannot fail: pk_spawn reserved one event slot per thread */
     pk_evq_post(k, &k->evq, sat_add(k->now, ns), PK_EV_WAKE, t->tid);
 }
@@ -251,6 +258,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
     t->state = PK_TS_EXITED;
     k->live_threads--;
     if (t->sclass != PK_CLASS_OTHER) k->rt_live--;
+    PK_TRACE(k, PK_TR_EXIT, reason != PK_KILL_NONE, t->tid, PK_TR_NO_CPU, (uint32_t)code);
     pk_digest(k, k->now, ((uint64_t)(uint32_t)code << 32) | t->tid);
     if (t->regs.x[PK_REG_WAIT]) pk_wait_thread_gone(k, t);
     if (PK_UNLIKELY(k->objs && k->objs->tn)) pk_thread_obj_terminated(k, t);
@@ -323,7 +331,11 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
                 return -1;
             case PK_ACT_BLOCK: block(k, c, t, PK_TS_BLOCKED, arg); t = NULL; break;
             case PK_ACT_SLEEP: block(k, c, t, PK_TS_SLEEPING, arg); t = NULL; break;
-            case PK_ACT_WAIT: park(k, c, t, PK_TS_WAITING); t = NULL; break;
+            case PK_ACT_WAIT:
+                park(k, c, t, PK_TS_WAITING);
+                PK_TRACE(k, PK_TR_BLOCK, PK_TR_WAIT, t->tid, c->id, 0);
+                t = NULL;
+                break;
             case PK_ACT_YIELD: why = PK_ENQ_YIELD; break;
             case PK_ACT_EXIT:
                 pk_thread_exit(k, t, (int32_t)(uint32_t)arg, PK_KILL_NONE);
@@ -354,6 +366,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         t->state = PK_TS_READY;
         t->since = k->now;
         if (PK_UNLIKELY(t->affinity && !pk_cpu_allowed(k, t, c->id))) {
+            PK_TRACE(k, PK_TR_SWITCH_OUT, 0, t->tid, c->id, 0);
             pk_cpu_save(c, t);              /* its affinity changed: move it */
             t->cpu = -1;
             t->nivcsw++;
@@ -378,9 +391,10 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         if (why == PK_ENQ_YIELD) t->nvcsw++; else t->nivcsw++;
         c->curr = NULL;
         if (next) {
-            switch_to(k, c, next);
+            switch_to(k, c, next, PK_TR_PREV_OUT);   /* the trace's switch-in says t left */
             return -1;
         }
+        PK_TRACE(k, PK_TR_SWITCH_OUT, 0, t->tid, c->id, 0);
         c->idle_since = k->now;             /* t queued but not runnable here */
     }
     if (!next) {                            /* nothing to run: c is idle */
@@ -389,7 +403,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         return -1;
     }
     c->idle += k->now - c->idle_since;      /* c was idle since then */
-    switch_to(k, c, next);
+    switch_to(k, c, next, 0);
     return -1;
 }
 
@@ -569,5 +583,6 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         if (steps >= max_steps) { ret = PK_STOP_BUDGET; break; }
     }
     k->steps += steps;
+    if (PK_UNLIKELY(k->trace)) k->trace->cur = k->host_wait;
     return ret;
 }

@@ -51,7 +51,8 @@ static int config_check(const pk_config *c) {
     const pk_costs *co = &c->costs;
     if (co->switch_ns > PK_MAX_TIME || co->migrate_ns > PK_MAX_TIME || co->walk_ns > PK_MAX_TIME / 8
         || co->minor_fault_ns > PK_MAX_TIME / 8 || co->tlb_flush_ns > PK_MAX_TIME
-        || co->ipi_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+        || co->ipi_ns > PK_MAX_TIME || co->syscall_ns > PK_MAX_TIME / 4
+        || co->wakeup_ns > PK_MAX_TIME / 4) return PK_ERR_OUT_OF_RANGE;
     if (c->nparams > PK_MAX_PARAMS) return PK_ERR_OUT_OF_RANGE;
     if (c->balance_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
@@ -110,6 +111,7 @@ void pk_kernel_destroy(pk_kernel *k) {
     pk_joblog_fini(k);
     pk_objects_fini(k);
     pk_mem_fini(k);
+    pk_trace_fini(k);
     pk_arena_fini(k, &k->threads);
     pk_arena_fini(k, &k->procs);
     pk_evq_fini(k, &k->evq);

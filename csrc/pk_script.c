@@ -286,6 +286,7 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
         case PK_OP_SEM_WAIT: case PK_OP_SEM_POST: case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL:
         case PK_OP_COND_BROADCAST: {
             r->pc = pc;
+            PK_TRACE_CUR(k, t);                      /* IPC events name t */
             int a = pk_script_obj_op(k, t, r, op);   /* pk_chan.c */
             pc = r->pc;
             if (a < 0) continue;
@@ -294,6 +295,7 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
         }
         case PK_OP_TOUCH: case PK_OP_TOUCH_RANGE: case PK_OP_MAP: case PK_OP_UNMAP:
         case PK_OP_PROTECT:
+            PK_TRACE_CUR(k, t);                      /* fault events name t */
             act = pk_vm_script_op(k, c, t, op, &pc, arg);
             if (act < 0) { act = PK_ACT_AGAIN; continue; }
             break;

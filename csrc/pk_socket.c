@@ -107,6 +107,7 @@ static int sock_write(pk_kernel *k, pk_obj *ob, const uint8_t *data, uint32_t nb
     bool was_empty = peer->queued == 0;
     peer->queued += n;
     *done = n;
+    PK_TRACE_OP(k, PK_TR_SEND, 1, (uint64_t)pid << 32 | n);
     if (was_empty) pk_obj_signal_change(k, pid, 0, PK_SIG_READABLE);
     if (peer->queued == peer->target) pk_obj_signal_change(k, peer->peer, PK_SIG_WRITABLE, 0);
     return PK_OK;
@@ -139,6 +140,7 @@ static int sock_read(pk_kernel *k, uint32_t id, pk_obj *ob, uint8_t *data, uint3
         }
     }
     *done = (uint32_t)got;
+    PK_TRACE_OP(k, PK_TR_RECV, 1, (uint64_t)id << 32 | (uint32_t)got);
     if (!ob->queued) pk_obj_signal_change(k, id, PK_SIG_READABLE, 0);
     if (ob->peer) pk_obj_signal_change(k, ob->peer, 0, PK_SIG_WRITABLE);
     return PK_OK;

@@ -22,6 +22,7 @@ from .process import Job, Process
 from . import objects as _objects
 from .program import Program
 from .sched import CFS, Policy
+from .trace import DEFAULT_TRACE_EVENTS, Trace
 
 __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency",
            "jain_index"]
@@ -338,6 +339,20 @@ def _sched_class(policy, rt_priority) -> tuple[int, int]:
     return _CLASSES[policy], rt_priority
 
 
+def _trace_bound(trace) -> int:
+    """Kernel(trace=...) -> the most events to keep (0: no tracing)."""
+    if trace is True:
+        return DEFAULT_TRACE_EVENTS
+    if trace is False or trace is None:
+        return 0
+    if isinstance(trace, bool) or not isinstance(trace, int):
+        raise TypeError(f"trace must be True, False or a number of events, "
+                        f"not {type(trace).__name__}")
+    if not 1 <= trace <= 1 << 40:
+        raise ValueError(f"trace must be between 1 and 2**40 events, not {trace}")
+    return trace
+
+
 def _config_value(name, value, lo, hi):
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"Kernel {name} must be an int, not {type(value).__name__}")
@@ -379,12 +394,18 @@ class Kernel:
     address space (``p.aspace``) with page tables in the format of
     ``mmu`` (a :class:`~pykernel.MMU`, default x86-64 4-level); None (the
     default) means no virtual memory, and costs nothing
-    (docs/memory.md). ``trace`` is reserved for tracing, not implemented
-    yet (True raises ``NotImplementedError``).
+    (docs/memory.md).
+
+    ``trace``: True records typed events (switches, wake-ups, blocks,
+    faults, IPC, migrations, exits) into ``k.trace`` (a
+    :class:`~pykernel.Trace`), at most 1,000,000 of them (24 bytes each);
+    an int sets that bound. Events beyond it are dropped and counted
+    (``k.trace.dropped``). False (the default): ``k.trace`` is None and
+    tracing costs nothing (docs/observability.md).
     """
 
     def __init__(self, cpus: int = 1, scheduler: Policy | None = None, costs: Costs | None = None,
-                 memory=None, mmu=None, seed: int = 0, trace: bool = False,
+                 memory=None, mmu=None, seed: int = 0, trace: bool | int = False,
                  max_threads: int = DEFAULT_MAX_THREADS, livelock_steps: int = 100_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
                  rt_slice: int = 100_000_000, rt_throttle=True,
@@ -405,8 +426,7 @@ class Kernel:
             raise TypeError(f"mmu must be a pk.MMU, not {type(mmu).__name__}")
         if memory is not None and mmu is None:
             mmu = MMU()
-        if trace:
-            raise NotImplementedError("tracing (trace=True) is not implemented yet")
+        trace_max = _trace_bound(trace)
         _config_value("seed", seed, 0, _MASK64)
         _config_value("max_threads", max_threads, 1, 0xFFFFFFFF)
         _config_value("livelock_steps", livelock_steps, 1, _MASK64)
@@ -426,6 +446,8 @@ class Kernel:
         cfg.costs.minor_fault_ns = costs.minor_fault
         cfg.costs.tlb_flush_ns = costs.tlb_flush
         cfg.costs.ipi_ns = costs.ipi
+        cfg.costs.syscall_ns = costs.syscall
+        cfg.costs.wakeup_ns = costs.wakeup
         if runqueues is None:
             runqueues = "per-cpu" if scheduler.per_cpu else "shared"
         if runqueues not in ("per-cpu", "shared"):
@@ -472,6 +494,10 @@ class Kernel:
             check(lib.pk_mem_configure(self._kp, m, u), "configure memory")
         self.memory = memory
         self.mmu = mmu
+        self.trace = None
+        if trace_max:
+            check(lib.pk_trace_enable(self._kp, trace_max), "enable tracing")
+            self.trace = Trace(self)
         self._host = host
         if host is not None:
             host.bind(self)
@@ -1066,6 +1092,19 @@ class Kernel:
     def tlb_stats(self, cpu: int = 0) -> TlbStats:
         """CPU ``cpu``'s TLB counters (kernels with ``memory=``)."""
         return tlb_stats(self, _config_value("cpu", cpu, 0, self.cpus - 1))
+
+    def summary(self, top: int = 5) -> str:
+        """A readable multi-section text: machine, policy, time, switches,
+        per-CPU busy/idle/overhead/utilization and the ``top`` processes
+        by CPU time (pykernel/report.py)."""
+        from .report import summary
+        return summary(self, top)
+
+    def report(self, what: str = "processes", top: int | None = None) -> str:
+        """A text table of "processes", "threads" or "cpus", most CPU time
+        first; ``top`` keeps the first rows (pykernel/report.py)."""
+        from .report import report
+        return report(self, what, top)
 
     def digest(self) -> int:
         """A 64-bit digest of everything that has happened (every event,

@@ -192,11 +192,6 @@ def test_priority_preemptive_must_be_bool():
         pk.sched.Priority(preemptive=1)
 
 
-def test_reserved_features_are_not_implemented():
-    with pytest.raises(NotImplementedError):
-        pk.Kernel(trace=True)
-
-
 @pytest.mark.parametrize("kw", [{"memory": 1}, {"mmu": 1}], ids=str)
 def test_memory_and_mmu_must_be_their_classes(kw):
     with pytest.raises(TypeError):
