@@ -210,6 +210,7 @@ struct pk_kernel {
     /* periodic work that runs only while it has something to do */
     uint8_t   balance_armed;      /* a PK_EV_BALANCE is queued            */
     uint8_t   rt_period_armed;    /* a PK_EV_RT_PERIOD is queued          */
+    uint64_t  rt_period_no;       /* throttling period the usage belongs to */
     uint64_t  rt_live;            /* live threads in a real-time class    */
 
     /* a host thread waiting for its next operation (at most one) */

@@ -176,6 +176,7 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next,
     if (next->first_run == PK_FOREVER) next->first_run = start;
     c->curr = next;
     c->seg_start = start;
+    c->slice_start = start;
     c->slice_end = sat_add(start, pk_rq_slice(pk_cpu_rq(k, c), next));
     pk_time end = sat_add(start, c->regs.x[PK_REG_REM]);
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
@@ -292,7 +293,10 @@ void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason) {
 /* t keeps running on c: start a new slice if asked, and set c's timer to
  * the end of t's operation or of its slice, whichever is first. */
 static inline void keep_running(pk_kernel *k, pk_cpu *c, pk_thread *t, bool new_slice) {
-    if (new_slice) c->slice_end = sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
+    if (new_slice) {
+        c->slice_start = k->now;
+        c->slice_end = sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
+    }
     pk_time end = sat_add(k->now, c->regs.x[PK_REG_REM]);
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
 }
@@ -448,14 +452,44 @@ static void on_balance(pk_kernel *k, const pk_event *e) {
     pk_balance_arm(k);
 }
 
-/* the real-time throttling period runs only while real-time threads live */
-static bool rt_period_stale(pk_kernel *k, const pk_event *e) { (void)e; return k->rt_live == 0; }
+/* the real-time throttling period runs only while a real-time thread is
+ * queued or running (so blocked or deadlocked ones do not keep a run
+ * going); usage of a period that ended meanwhile is forgotten at re-arm */
+static bool rt_period_stale(pk_kernel *k, const pk_event *e) {
+    (void)e;
+    for (uint32_t i = 0; i < k->nrqs; i++)
+        if (k->rqs[i].rt.nr) return false;
+    for (uint32_t i = 0; i < k->ncpus; i++)
+        if (k->cpus[i].curr && pk_is_rt(k->cpus[i].curr)) return false;
+    return true;
+}
 static void rt_period_dropped(pk_kernel *k) { k->rt_period_armed = 0; }
+
+static void rt_new_period(pk_kernel *k) {
+    for (uint32_t i = 0; i < k->nrqs; i++) pk_rt_period(&k->rqs[i]);
+    k->rt_period_no = k->now / k->cfg.rt_period;
+}
 
 static void on_rt_period(pk_kernel *k, const pk_event *e) {
     (void)e;
     k->rt_period_armed = 0;
-    for (uint32_t i = 0; i < k->nrqs; i++) pk_rt_period(&k->rqs[i]);
+    for (uint32_t i = 0; i < k->ncpus; i++) {      /* usage up to now: old period */
+        pk_cpu *c = &k->cpus[i];
+        if (c->curr && pk_is_rt(c->curr)) account(k, c, c->curr);
+    }
+    rt_new_period(k);
+    for (uint32_t i = 0; i < k->ncpus; i++) {      /* running ones get the new budget */
+        pk_cpu *c = &k->cpus[i];
+        pk_thread *t = c->curr;
+        if (!t || !pk_is_rt(t) || k->now < c->seg_start) continue;
+        pk_time end = sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
+        if (t->sclass == PK_CLASS_RR) {            /* an RR slice keeps its start */
+            pk_time rr_end = sat_add(c->slice_start, k->cfg.rt_slice);
+            if (rr_end < end) end = rr_end;
+        }
+        c->slice_end = end < k->now ? k->now : end;
+        keep_running(k, c, t, false);
+    }
     for (uint32_t i = 0; i < k->ncpus; i++) {      /* unthrottled RT threads may run */
         pk_cpu *c = &k->cpus[i];
         if (pk_cpu_rq(k, c)->rt.nr && (!c->curr || c->curr->sclass == PK_CLASS_OTHER))
@@ -468,6 +502,7 @@ void pk_rt_arm(pk_kernel *k) {
     const pk_config *cfg = &k->cfg;
     if (k->rt_period_armed || !k->rt_live || !cfg->rt_runtime || cfg->rt_runtime >= cfg->rt_period)
         return;
+    if (k->now / cfg->rt_period != k->rt_period_no) rt_new_period(k);   /* after a gap */
     pk_time next = (k->now / cfg->rt_period + 1) * cfg->rt_period;
     if (pk_evq_post(k, &k->evq, next, PK_EV_RT_PERIOD, 0) == PK_OK) k->rt_period_armed = 1;
     else k->broken = PK_ERR_NO_MEMORY;
