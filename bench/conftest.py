@@ -42,8 +42,14 @@ RATE_TARGETS = {("script", 10_000): 30e6, ("script", 1_000_000): 8e6,
                 ("pypolicy", 10): 0.5e6,    # decisions (pick_next calls) per second
                 ("cfs", 1_000): 20e6, ("cfs", 1_000_000): 3e6, ("cfs-64cpu", 10_000): 10e6}
 SIMPY_RATIO_TARGETS = {"script": 100.0, "python": 5.0}
+# kernel objects (bench/test_objects.py): label, unit, target rate
+OBJECT_ROWS = {"pingpong": ("channel ping-pong, 2 script threads, 1 CPU", "round trips", 5e6),
+               "hackbench": ("hackbench-like, 10 x (20 senders, 20 receivers), sockets",
+                             "messages", 10e6),
+               "handle-ops": ("handle duplicate/close called from Python", "operations", 1e6)}
 SPAWN_TARGET_SECONDS = 2.0
 SPAWN_TARGET_BYTES = 512
+TRACE_TARGET_RATIO = 2.0     # tracing on costs at most 2x (bench/test_trace.py)
 
 
 @pytest.fixture(scope="session")
@@ -131,6 +137,17 @@ def summary_lines(results: dict) -> list[str]:
                          f"and one switch each); the built-in RoundRobin, same run: "
                          f"{_rate(v['builtin_rate'])}, {_ratio(v['builtin_rate'] / v['rate'])} "
                          f"faster")
+    for key, (label, unit, want) in OBJECT_ROWS.items():
+        v = results.get(("objects", key))
+        if v is not None:
+            lines.append(f"{label}: {_rate(v['rate'])} {unit}; target >={want / 1e6:g} M/s: "
+                         f"{'met' if v['rate'] >= want else 'NOT met'}")
+    for (w, n) in sorted(k for k in keys if k[0] == "trace"):
+        v = results[(w, n)]
+        ratio = v["off"] / v["on"]
+        lines.append(f"tracing, script threads N={n:,} (bench/test_trace.py): off {_rate(v['off'])}, "
+                     f"on {_rate(v['on'])}: {_ratio(ratio)} slower; target <={TRACE_TARGET_RATIO:g}x: "
+                     f"{'met' if ratio <= TRACE_TARGET_RATIO else 'NOT met'}")
     for (w, n) in sorted(k for k in keys if k[0] == "spawn"):
         v = results[(w, n)]
         secs, bpt = v["seconds"], v["bytes_per_thread"]

@@ -57,6 +57,10 @@
  * Python-bodied (host) threads use x[1] the same way, and
  *   x[4]  the next operation the host supplied (PK_OP_*)
  *   x[5]  its argument
+ * Instructions on kernel objects (docs/objects.md) use
+ *   x[0]  the timeout of the next wait (PK_REG_TIMEOUT)
+ *   x[14] the status of the last one (PK_REG_STATUS)
+ *   x[15] the thread's wait record + 1 while it has one (PK_REG_WAIT)
  * Periodic tasks (scripts with a PK_OP_TASK declaration, pk_job.c) also
  * use, all set at spawn and then kept by PK_OP_RELEASE / PK_OP_JOB_END:
  *   x[6]  period T (ns)
@@ -89,12 +93,24 @@ typedef struct pk_regs {
 #define PK_REG_DONE      11
 #define PK_REG_MISSES    12
 #define PK_REG_JOB_LIMIT 13
+#define PK_REG_TIMEOUT   0   /* kernel objects (pk_wait.c): the next wait's
+                                timeout + 1 (0: none), or its absolute
+                                deadline with bit 63 set once it waited      */
+#define PK_REG_STATUS    14  /* status of the last kernel-object operation   */
+#define PK_REG_WAIT      15  /* wait record id + 1 while the thread owns one */
 #define PK_RF_STARTED    1  /* the thread has begun executing its body     */
 #define PK_RF_HOST_READY 2  /* x[4], x[5] hold an operation not yet begun  */
 #define PK_RF_PERIODIC   4  /* a periodic task: x[6..13] are its job state */
 #define PK_RF_IN_JOB     8  /* a job has begun and has not finished yet    */
 #define PK_RF_JOB_ENDED 16  /* a job finished on the CPU; the next has not
                                begun (its deadline changed while running)  */
+#define PK_RF_WAIT_FAILED 32 /* the last wait ended with an error (TIMED_OUT,
+                               CANCELED): the retried instruction gives up  */
+#define PK_RF_WAIT_OK    64  /* the last wait was satisfied                 */
+#define PK_RF_PARTIAL   256  /* a script's socket write is part done: x[14]
+                               holds the bytes written so far             */
+#define PK_RF_COND_WAIT 128  /* a condition wait released its mutex and waits
+                               (pk_futex.c): next it takes the mutex again */
 
 /* ---- script instructions -------------------------------------------------
  * A compiled script is an array of pk_op.  Loops are compiled to a
@@ -140,9 +156,38 @@ typedef struct pk_op {
                               a = the next index: no block, both go on) */
 #define PK_OP_EXEC     19  /* replace the image by script program a        */
 #define PK_OP_BRK      20  /* set the heap's end (program break) to b      */
-#define PK_OP_LAST     20
 #define PK_PAT_SEQ     0
 #define PK_PAT_RANDOM  1
+/* kernel objects (pk_chan.c, pk_wait.c, pk_futex.c; docs/objects.md) */
+#define PK_OP_CHAN_WRITE 32 /* a = handle slot, b = bytes: write a message of
+                              b synthetic bytes to the channel (pk_chan.c) */
+#define PK_OP_CHAN_READ  33 /* a = handle slot: read one message; waits
+                              while the channel is empty                  */
+#define PK_OP_WAIT       34 /* a = handle slot, b = signals: wait until one
+                              of them is asserted (or the timeout)        */
+#define PK_OP_TIMEOUT    35 /* b = ns: the next WAIT or READ gives up after
+                              b ns with TIMED_OUT                         */
+#define PK_OP_OBJ_WAIT   36 /* host only: b = wait id from pk_wait_prepare */
+#define PK_OP_FUTEX_WAIT  37 /* b = address, a = expected word: wait while the
+                               word equals it (else BAD_STATE at once)    */
+#define PK_OP_FUTEX_WAKE  38 /* b = address, a = n: wake at most n waiters */
+#define PK_OP_LOCK        39 /* b = address of a futex mutex word; a: 1 (PK_LOCK_INHERIT)
+                               makes it a priority-inheritance mutex       */
+#define PK_LOCK_INHERIT   1
+#define PK_OP_UNLOCK      40 /* b = address                                */
+#define PK_OP_SEM_WAIT    41 /* b = address of a semaphore count           */
+#define PK_OP_SEM_POST    42 /* b = address                                */
+#define PK_OP_COND_WAIT   43 /* b = condition variable, a = its mutex      */
+#define PK_OP_COND_SIGNAL 44 /* b = condition variable                     */
+#define PK_OP_COND_BROADCAST 45 /* b = condition variable, a = its mutex   */
+/* threads of a process (pk_thread.c) */
+#define PK_OP_SPAWN_THREAD 46 /* a = index of the new thread's first
+                               instruction (this one's + 1), b = length of
+                               its body, which ends with THREAD_EXIT; the
+                               creator goes on after the body             */
+#define PK_OP_THREAD_EXIT  47 /* b = exit code: end this thread only (the
+                               process ends with its last thread)         */
+#define PK_OP_LAST     47
 
 /* what a PK_OP_TASK declares (each at most once; PERIOD is required) */
 #define PK_TASK_PERIOD   1  /* period T, 1 .. PK_MAX_TIME ns               */
@@ -160,6 +205,7 @@ typedef struct pk_op {
 #define PK_TS_BLOCKED  3   /* waiting for a device (io)                   */
 #define PK_TS_SLEEPING 4
 #define PK_TS_EXITED   5
+#define PK_TS_WAITING  6   /* waiting for signals of kernel objects       */
 
 #define PK_PS_NEW      0
 #define PK_PS_ALIVE    1
@@ -172,7 +218,8 @@ typedef struct pk_op {
 #define PK_KILL_BAD_OP    3   /* a Python thread body yielded a bad op    */
 #define PK_KILL_SEGV      4   /* a memory fault it cannot handle (pk_as_fault_get) */
 #define PK_KILL_OOM       5   /* out of memory: no frame for a page it needed */
-#define PK_KILL_LAST      5
+#define PK_KILL_JOB_MEMORY 6  /* a page would pass its job's max_memory (pk_jobobj.c) */
+#define PK_KILL_LAST      6
 
 /* ---- scheduling policies ------------------------------------------------
  * The kernel's policy (the fair class).  Ids are stable. */
@@ -213,6 +260,8 @@ typedef struct pk_costs {
     uint64_t minor_fault_ns; /* memory: handling a demand-zero fault       */
     uint64_t tlb_flush_ns; /* memory: a full TLB flush (switch overhead)   */
     uint64_t ipi_ns;       /* memory: one inter-processor interrupt        */
+    uint64_t syscall_ns;   /* objects: CPU time of a script write or read  */
+    uint64_t wakeup_ns;    /* objects: added when that write / read waited */
 } pk_costs;
 
 typedef struct pk_config {
@@ -401,7 +450,8 @@ typedef struct pk_policy_failure {
 #define PK_FAULT_WRITE      2  /* a write to a region without write permission */
 #define PK_FAULT_SUPERVISOR 3  /* a user access to a supervisor page        */
 #define PK_FAULT_NO_FRAME   4  /* no frame left for the page                 */
-#define PK_FAULT_OOM_KILLED 5  /* chosen by the out-of-memory rule (pk_reclaim.c) */
+#define PK_FAULT_JOB_MEMORY 5  /* the page would pass its job's max_memory     */
+#define PK_FAULT_OOM_KILLED 6  /* chosen by the out-of-memory rule (pk_reclaim.c) */
 
 /* page replacement policies (pk_reclaim.c) */
 #define PK_REPL_FIFO     1
@@ -583,3 +633,318 @@ int pk_host_policy_failure(pk_kernel *k, pk_policy_failure *out);
 /* benchmark baseline: a bare save / pick / restore loop over n register
  * contexts in a ring, `switches` times; returns a checksum. */
 uint64_t pk_bench_bare_switch(uint32_t n, uint64_t switches);
+
+
+/* ---- kernel objects (pk_obj.c, pk_chan.c, pk_wait.c; docs/objects.md) ----
+ * Modelled on Fuchsia's Zircon.  A process names objects through handles
+ * in its own table; a handle value is (generation << 20) | (slot + 1), so
+ * 0 is never a handle and a closed value is detected (BAD_HANDLE) until
+ * its slot has been reused 2048 times.  Entry points act on behalf of
+ * process `pid` and check the handle's rights on every operation. */
+#define PK_HANDLE_INVALID 0
+#define PK_HANDLE_SLOTS   1048512  /* slots per table ((1 << 20) - 64): values fit in 31 bits */
+
+/* rights, in Zircon's order from bit 0 */
+#define PK_RIGHT_DUPLICATE      0x1
+#define PK_RIGHT_TRANSFER       0x2
+#define PK_RIGHT_READ           0x4
+#define PK_RIGHT_WRITE          0x8
+#define PK_RIGHT_EXECUTE        0x10
+#define PK_RIGHT_MAP            0x20
+#define PK_RIGHT_GET_PROPERTY   0x40
+#define PK_RIGHT_SET_PROPERTY   0x80
+#define PK_RIGHT_ENUMERATE      0x100
+#define PK_RIGHT_DESTROY        0x200
+#define PK_RIGHT_SET_POLICY     0x400
+#define PK_RIGHT_GET_POLICY     0x800
+#define PK_RIGHT_SIGNAL         0x1000
+#define PK_RIGHT_SIGNAL_PEER    0x2000
+#define PK_RIGHT_WAIT           0x4000
+#define PK_RIGHT_INSPECT        0x8000
+#define PK_RIGHT_MANAGE_JOB     0x10000
+#define PK_RIGHT_MANAGE_PROCESS 0x20000
+#define PK_RIGHT_MANAGE_THREAD  0x40000
+#define PK_RIGHT_APPLY_PROFILE  0x80000
+#define PK_RIGHTS_ALL           0xfffff
+#define PK_RIGHT_SAME_RIGHTS    0x80000000
+
+/* signals (Zircon's bit numbers) */
+#define PK_SIG_READABLE    0x1
+#define PK_SIG_WRITABLE    0x2
+#define PK_SIG_PEER_CLOSED 0x4
+#define PK_SIG_SIGNALED    0x8     /* events                               */
+#define PK_SIG_TERMINATED  0x8     /* processes and threads (same bit)     */
+#define PK_SIG_USER_ALL    0xff000000   /* USER_0 .. USER_7: bits 24..31   */
+
+/* object kinds */
+#define PK_OBJ_CHANNEL   1
+#define PK_OBJ_EVENT     2
+#define PK_OBJ_EVENTPAIR 3
+#define PK_OBJ_PROCESS   4
+#define PK_OBJ_FUTEX     5   /* internal: a futex word's wait queue        */
+#define PK_OBJ_SOCKET    6   /* stream or datagram socket endpoint (pk_socket.c) */
+#define PK_OBJ_PORT      7   /* a queue of packets (pk_port.c)             */
+#define PK_OBJ_THREAD    8   /* a thread (pk_thread_obj.c): TERMINATED at its end */
+#define PK_PACKET_SIGNAL 1   /* an asynchronous wait was satisfied          */
+#define PK_PACKET_USER   2   /* queued by pk_port_queue                     */
+#define PK_SOCKET_STREAM   0
+#define PK_SOCKET_DATAGRAM 1
+#define PK_SOCKET_MAX_CAPACITY 0x40000000   /* bytes buffered per direction, at most */
+#define PK_FUTEX_ADDR_MAX 0xffffffffffff   /* futex addresses: 4-byte aligned, < 2^48 */
+
+#define PK_CHAN_MAX_BYTES   65536
+#define PK_CHAN_MAX_HANDLES 64
+#define PK_WAIT_MANY_MAX    64
+
+typedef struct pk_handle_info {
+    uint32_t handle;           /* its value                                */
+    uint32_t kind;             /* PK_OBJ_*                                 */
+    uint32_t rights;
+    uint32_t signals;          /* asserted now                             */
+    uint64_t koid;             /* the object's id, unique in the kernel    */
+    uint64_t related_koid;     /* the peer's, or 0                         */
+    uint64_t queued;           /* channel: messages waiting to be read     */
+} pk_handle_info;
+
+typedef struct pk_msg_info {
+    uint32_t nbytes, nhandles; /* of the message read (or too big)          */
+    uint32_t txid;             /* transaction id (0: none)                  */
+    uint32_t synthetic;        /* 1: written by a script (bytes are zeros)  */
+} pk_msg_info;
+
+typedef struct pk_wait_item {
+    uint32_t handle;
+    uint32_t waitfor;          /* signals wanted                            */
+    uint32_t pending;          /* out: signals asserted at the end          */
+    uint32_t pad;
+} pk_wait_item;
+
+typedef struct pk_obj_stats {
+    uint64_t objects;          /* live objects                              */
+    uint64_t handles;          /* handles in every table                    */
+    uint64_t messages;         /* queued in channels                        */
+    uint64_t waiting;          /* threads waiting on objects                */
+    uint64_t written, read;    /* messages ever written / read              */
+} pk_obj_stats;
+
+int pk_channel_create(pk_kernel *k, uint32_t pid, uint32_t *h0, uint32_t *h1);
+int pk_event_create(pk_kernel *k, uint32_t pid, uint32_t *out);
+int pk_eventpair_create(pk_kernel *k, uint32_t pid, uint32_t *h0, uint32_t *h1);
+int pk_handle_close(pk_kernel *k, uint32_t pid, uint32_t h);
+int pk_handle_duplicate(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t rights, uint32_t *out);
+int pk_handle_replace(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t rights, uint32_t *out);
+int pk_handle_info_get(pk_kernel *k, uint32_t pid, uint32_t h, pk_handle_info *out);
+/* the handle values of pid's table in slot order: *count = how many (only
+ * the first cap are copied) */
+int pk_handle_list(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uint32_t *count);
+/* the value of the handle in slot `slot`, or BAD_HANDLE */
+int pk_handle_at(pk_kernel *k, uint32_t pid, uint32_t slot, uint32_t *out);
+/* move handles of process `from` (each needs TRANSFER) to process `to`'s
+ * table: with check_only, only validate; else they leave `from` whatever
+ * the outcome */
+int pk_handle_move(pk_kernel *k, uint32_t from, uint32_t to, const uint32_t *hs, uint32_t n,
+                   uint32_t check_only);
+int pk_object_signal(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t clear, uint32_t set);
+int pk_object_signal_peer(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t clear, uint32_t set);
+/* write nbytes of data (NULL: synthetic zeros) and n handles */
+int pk_channel_write(pk_kernel *k, uint32_t pid, uint32_t h, const uint8_t *data, uint32_t nbytes,
+                     const uint32_t *handles, uint32_t nhandles, uint32_t txid);
+/* read the first message (txid == 0) or the first with that txid into
+ * data[0..bcap-1] and handles[0..hcap-1]; *out says its size either way */
+int pk_channel_read(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t txid, uint8_t *data,
+                    uint32_t bcap, uint32_t *handles, uint32_t hcap, pk_msg_info *out);
+/* a new transaction id for a call */
+uint32_t pk_channel_txid(pk_kernel *k);
+/* fill items[].pending; OK if one is satisfied, else SHOULD_WAIT */
+int pk_wait_check(pk_kernel *k, uint32_t pid, pk_wait_item *items, uint32_t n);
+/* record a wait of thread tid (which needs its next operation) for items
+ * until `deadline` (absolute ns, PK_FOREVER: none); *wid names it for
+ * PK_OP_OBJ_WAIT and pk_wait_result */
+int pk_wait_prepare(pk_kernel *k, uint32_t tid, const pk_wait_item *items, uint32_t n,
+                    uint64_t deadline, uint32_t *wid);
+/* the outcome of thread tid's finished wait: its status, items[].pending */
+int pk_wait_result(pk_kernel *k, uint32_t tid, pk_wait_item *items, uint32_t n);
+int pk_obj_stats_get(pk_kernel *k, pk_obj_stats *out);
+
+/* processes as objects (pk_proc_obj.c).  A process handle's object
+ * asserts TERMINATED when the process ends.  Killing through one needs
+ * DESTROY, inspecting INSPECT; both need the caller to be root (uid 0) or
+ * to have the target's uid. */
+int pk_proc_creds_set(pk_kernel *k, uint32_t pid, uint32_t uid, uint32_t gid);
+int pk_proc_creds_get(pk_kernel *k, uint32_t pid, uint32_t *uid, uint32_t *gid);
+/* give process `holder` a handle to process `target` (the loader's act) */
+int pk_proc_handle_create(pk_kernel *k, uint32_t holder, uint32_t target, uint32_t *out);
+/* kill the process, or the thread only, that handle h names */
+int pk_proc_handle_kill(pk_kernel *k, uint32_t caller, uint32_t h);
+/* the target of process handle h, for inspection */
+int pk_proc_handle_target(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t *pid_out);
+
+/* futexes (pk_futex.c), keyed by (process, address) until address spaces
+ * exist; a word is 32 bits and reads 0 until written; addresses are
+ * multiples of 4 up to PK_FUTEX_ADDR_MAX.  The mutex, semaphore and
+ * condition-variable calls are the steps the script instructions take,
+ * for Python thread bodies: *_try returns OK when done, or SHOULD_WAIT
+ * with the word to wait for in *expect. */
+int pk_futex_get(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t *value);
+int pk_futex_set(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t value);
+int pk_futex_wake(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t n, uint32_t *woken);
+int pk_futex_requeue(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t nwake, uint64_t addr2,
+                     uint32_t nrequeue, uint32_t *woken);
+/* record thread tid's wait on the futex at addr (BAD_STATE at once if the
+ * word is not `expected`); then PK_OP_OBJ_WAIT as after pk_wait_prepare */
+int pk_futex_wait_prepare(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t expected,
+                          uint64_t deadline, uint32_t *wid);
+int pk_mutex_try(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t woken, uint32_t *expect);
+int pk_mutex_unlock(pk_kernel *k, uint32_t tid, uint64_t addr);
+/* make the mutex at addr a priority-inheritance mutex (pk_pi.c): from now
+ * on its owner runs with the priority of its most urgent waiter */
+int pk_mutex_mark_pi(pk_kernel *k, uint32_t pid, uint64_t addr);
+/* the own class, rt priority and static priority of boosted thread tid
+ * (BAD_STATE if it is not boosted now) */
+int pk_thread_pi_base(pk_kernel *k, uint32_t tid, uint32_t *sclass, uint32_t *rt_prio,
+                      int32_t *priority);
+int pk_sem_try(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t *expect);
+int pk_sem_post(pk_kernel *k, uint32_t pid, uint64_t addr);
+int pk_cond_signal(pk_kernel *k, uint32_t pid, uint64_t cv, uint64_t mutex, uint32_t broadcast);
+int pk_cond_wait_step(pk_kernel *k, uint32_t tid, uint64_t cv, uint64_t mutex, uint32_t phase,
+                      uint32_t woken, uint32_t *wid);
+/* process pid uses owner's futex words from now on (a stand-in for
+ * shared memory, and for threads of one process, until address spaces
+ * exist); BAD_STATE if pid already has words of its own */
+int pk_futex_share(pk_kernel *k, uint32_t pid, uint32_t owner);
+/* the owner tid of the mutex at addr, or -1 */
+int pk_mutex_owner(pk_kernel *k, uint32_t pid, uint64_t addr, int64_t *tid);
+
+/* the wait-for graph (pk_waitfor.c): an edge says thread `from` waits for
+ * something only thread `to` can give: a mutex `to` holds, a message on a
+ * channel whose other end `to`'s process holds, the end of `to`'s process */
+#define PK_WF_MUTEX   1
+#define PK_WF_CHANNEL 2
+#define PK_WF_PROCESS 3
+typedef struct pk_wf_edge {
+    uint32_t waiter, holder;   /* tids                                      */
+    uint32_t kind;             /* PK_WF_*                                   */
+    uint32_t pid;              /* mutex: the process whose words hold it    */
+    uint64_t what;             /* mutex: its address; channel: the koid of
+                                  the endpoint read; process: its pid       */
+} pk_wf_edge;
+/* every edge now, by waiting thread in tid order: *count = how many (only
+ * the first cap are copied) */
+int pk_waitfor_edges(pk_kernel *k, pk_wf_edge *out, uint64_t cap, uint64_t *count);
+
+/* sockets and pipes (pk_socket.c): two endpoints, each buffering up to
+ * `capacity` bytes written by its peer.  A stream write takes what fits
+ * (*done < nbytes: a short write) and is SHOULD_WAIT only when nothing
+ * fits; a datagram write takes the whole datagram or SHOULD_WAIT.  A read
+ * takes up to bcap bytes (a datagram: one, truncated to bcap).  data NULL:
+ * synthetic bytes (zeros).  A pipe is a stream socket whose ends may only
+ * read and only write. */
+int pk_socket_create(pk_kernel *k, uint32_t pid, uint32_t mode, uint32_t capacity, uint32_t pipe,
+                     uint32_t *h0, uint32_t *h1);
+int pk_socket_write(pk_kernel *k, uint32_t pid, uint32_t h, const uint8_t *data, uint32_t nbytes,
+                    uint32_t *done);
+int pk_socket_read(pk_kernel *k, uint32_t pid, uint32_t h, uint8_t *data, uint32_t bcap,
+                   uint32_t *done);
+
+/* jobs (pk_jobobj.c): a tree of jobs, each holding processes; limits on
+ * live processes and on their handles count over a job's whole subtree
+ * (PK_FOREVER: none).  Killing a job kills every process in its subtree
+ * and lets no new one in. */
+typedef struct pk_jobobj_info {
+    uint32_t parent;           /* job id + 1, 0: a root                    */
+    uint32_t killed;
+    uint64_t max_procs, max_handles;
+    uint64_t procs, handles;   /* live processes and their handles, subtree */
+    uint64_t max_memory;       /* bytes of resident user pages (PK_FOREVER: none) */
+    uint64_t memory;           /* bytes charged to the subtree (at least the
+                                  resident pages; exact at the limit)       */
+} pk_jobobj_info;
+int pk_jobobj_create(pk_kernel *k, uint32_t parent, uint64_t max_procs, uint64_t max_handles,
+                     uint32_t *job_out);
+/* may one more process join job (NO_MEMORY: its limit; BAD_STATE: killed)? */
+int pk_jobobj_check_spawn(pk_kernel *k, uint32_t job);
+/* put live process pid (in no job yet) in job */
+int pk_jobobj_add(pk_kernel *k, uint32_t job, uint32_t pid);
+int pk_jobobj_kill(pk_kernel *k, uint32_t job);
+/* bound the resident user pages of job's subtree to max_bytes (rounded
+ * down to pages): a page-in beyond kills the faulting process (reason
+ * PK_KILL_JOB_MEMORY), a populating map is NO_MEMORY.  NOT_SUPPORTED
+ * without memory; BAD_STATE once set or once the job has processes */
+int pk_jobobj_limit_memory(pk_kernel *k, uint32_t job, uint64_t max_bytes);
+int pk_jobobj_info_get(pk_kernel *k, uint32_t job, pk_jobobj_info *out);
+/* the job (+ 1) of process pid, 0: none */
+int pk_jobobj_of(pk_kernel *k, uint32_t pid, uint32_t *job_plus1);
+
+/* ports (pk_port.c): queues of packets.  pk_wait_async registers a one-shot
+ * wait of handle h (WAIT needed) for `signals` whose packet goes to port
+ * (WRITE needed); closing h cancels it.  pk_port_read takes the first
+ * packet (SHOULD_WAIT when empty: wait for the port's READABLE). */
+typedef struct pk_packet {
+    uint64_t key;
+    uint32_t type;             /* PK_PACKET_*                              */
+    uint32_t signals;          /* observed (SIGNAL) or given (USER)        */
+    int32_t  status;
+    uint32_t pad;
+} pk_packet;
+int pk_port_create(pk_kernel *k, uint32_t pid, uint32_t *out);
+int pk_wait_async(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t port, uint64_t key,
+                  uint32_t signals);
+int pk_port_queue(pk_kernel *k, uint32_t pid, uint32_t port, uint64_t key, uint32_t signals);
+int pk_port_read(pk_kernel *k, uint32_t pid, uint32_t port, pk_packet *out);
+
+/* threads (pk_thread.c): a new thread in live process pid, running
+ * program prog from instruction `pc` (0 for a Python body), with the
+ * scheduling parameters of the process's first thread; it arrives now.
+ * The threads of a process: its first, then those created later. */
+int pk_thread_create(pk_kernel *k, uint32_t pid, uint32_t prog, uint32_t pc, uint32_t *tid_out);
+int pk_proc_threads(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uint32_t *count);
+/* threads as objects (pk_thread_obj.c): give process `holder` a handle to
+ * thread tid; every handle to one thread names one object, which asserts
+ * TERMINATED when the thread ends.  pk_proc_handle_kill kills the thread
+ * only (DESTROY and the credentials of its process needed);
+ * pk_thread_handle_target gives its tid (INSPECT and credentials). */
+int pk_thread_handle_create(pk_kernel *k, uint32_t holder, uint32_t tid, uint32_t *out);
+int pk_thread_handle_target(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t *tid_out);
+
+/* ---- tracing (pk_trace.c, docs/observability.md) -------------------------
+ * A kernel made with tracing keeps a bounded buffer of typed events in the
+ * order they happen.  When the buffer is full, new events are dropped and
+ * counted (the first events of a run are kept). */
+#define PK_TR_SWITCH_IN   1   /* tid starts on cpu; arg: switch cost (ns) before it runs;
+                                 sub PK_TR_PREV_OUT: the thread that ran on cpu left it
+                                 at this instant (its switch-out is not recorded apart) */
+#define PK_TR_SWITCH_OUT  2   /* tid leaves cpu                                   */
+#define PK_TR_WAKE        3   /* tid becomes ready; cpu: its run queue; sub: PK_ENQ_* */
+#define PK_TR_BLOCK       4   /* tid blocks; sub: PK_TR_IO / _SLEEP / _WAIT; arg: ns */
+#define PK_TR_FAULT       5   /* page fault of tid; sub: PK_TR_MINOR etc.; arg: va */
+#define PK_TR_SEND        6   /* tid writes; arg: queue object id << 32 | bytes */
+#define PK_TR_RECV        7   /* tid reads;  arg: queue object id << 32 | bytes */
+#define PK_TR_MIGRATE     8   /* tid moves to run queue cpu; arg: the one it left */
+#define PK_TR_EXIT        9   /* tid ends; arg: exit code (32 bits); sub: 1 if killed */
+#define PK_TR_PREV_OUT    1
+#define PK_TR_IO          0
+#define PK_TR_SLEEP       1
+#define PK_TR_WAIT        2
+#define PK_TR_MINOR       0
+#define PK_TR_MAJOR       1   /* a swap-in (the thread then blocks)            */
+#define PK_TR_PROT        2   /* fatal: unmapped, write to read-only, supervisor */
+#define PK_TR_NO_FRAME    3   /* fatal: no free frame (or past the job's max_memory) */
+#define PK_TR_NO_TID      0xffffffff   /* an operation made outside any thread */
+#define PK_TR_NO_CPU      0xffff
+
+typedef struct pk_trace_event {       /* 24 bytes */
+    uint64_t time;
+    uint64_t arg;
+    uint32_t tid;
+    uint16_t cpu;
+    uint8_t  kind;                     /* PK_TR_* */
+    uint8_t  sub;
+} pk_trace_event;
+
+/* Start tracing into a buffer of at most max_events events (grown as
+ * needed); once per kernel, before any spawn. */
+int pk_trace_enable(pk_kernel *k, uint64_t max_events);
+/* Copy events [start, start + cap) (fewer at the end) to out; *n = copied. */
+int pk_trace_read(pk_kernel *k, uint64_t start, pk_trace_event *out, uint64_t cap, uint64_t *n);
+/* Events kept (*count) and dropped because the buffer was full (*dropped). */
+int pk_trace_counts(pk_kernel *k, uint64_t *count, uint64_t *dropped);

@@ -159,6 +159,7 @@ static int page_in(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uin
     as->st.rss++;
     as->st.page_faults++;
     pk_fault_count(k);
+    PK_TRACE_OP(k, PK_TR_FAULT, *major ? PK_TR_MAJOR : PK_TR_MINOR, va);
     return PK_OK;
 }
 
@@ -233,8 +234,14 @@ int pk_as_map_object(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_
     if (s || !(flags & PK_MAP_POPULATE)) return s;
     uint64_t cost = 0;
     bool major;
-    for (uint64_t a = va; a < va + len; a += PK_PAGE_SIZE)
+    for (uint64_t a = va; a < va + len; a += PK_PAGE_SIZE) {
+        if (k->objs && pk_jobobj_mem_charge(k, as->pid)) {   /* its job's max_memory */
+            as->fault_kind = PK_FAULT_JOB_MEMORY;
+            as->fault_va = a;
+            return PK_ERR_NO_MEMORY;
+        }
         if ((s = page_in(k, as, &as->regions[i], a, &cost, &major))) return s;
+    }
     return PK_OK;
 }
 
@@ -275,7 +282,10 @@ static int fatal(pk_kernel *k, pk_as *as, uint32_t kind, uint64_t va, uint32_t *
     as->fault_kind = kind;
     as->fault_va = va;
     if (kind == PK_FAULT_NO_FRAME) *reason = PK_KILL_OOM;
+    else if (kind == PK_FAULT_JOB_MEMORY) *reason = PK_KILL_JOB_MEMORY;
     else { *reason = PK_KILL_SEGV; as->st.protection_faults++; }
+    bool nomem = kind == PK_FAULT_NO_FRAME || kind == PK_FAULT_JOB_MEMORY;
+    PK_TRACE_OP(k, PK_TR_FAULT, nomem ? PK_TR_NO_FRAME : PK_TR_PROT, va);
     pk_digest(k, va, 0xfa17u | (uint64_t)kind << 16);
     return PK_ACC_KILL;
 }
@@ -311,6 +321,7 @@ static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
     if (e && pk_pte_swapped(f, *e) && !may_block) return PK_ACC_LATER;
     if (r->shm && !k->mem->shm[r->shm].alive)      /* closed: untouched pages are gone */
         return fatal(k, as, PK_FAULT_UNMAPPED, va, reason);
+    if (k->objs && pk_jobobj_mem_charge(k, as->pid)) return fatal(k, as, PK_FAULT_JOB_MEMORY, va, reason);
     bool major = false;
     while (page_in(k, as, r, va, cost, &major)) {
         pk_as *victim = pk_oom_kill(k, as, va);

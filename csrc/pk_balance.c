@@ -48,7 +48,7 @@ uint32_t pk_select_cpu(pk_kernel *k, pk_thread *t, unsigned why) {
 
 /* t was just removed from `from`: queue it on `to` and count the move. */
 void pk_migrate(pk_kernel *k, pk_thread *t, pk_rq *from, pk_rq *to) {
-    (void)from;
+    PK_TRACE(k, PK_TR_MIGRATE, 0, t->tid, to->cpu, from->cpu);
     t->migrations++;
     t->tflags |= PK_TF_MIGRATED;
     k->migrations++;

@@ -66,6 +66,8 @@ int pk_thread_set_attr(pk_kernel *k, uint32_t tid, uint32_t attr, int64_t value)
     case PK_ATTR_TICKETS: if (value < 1 || value > UINT32_MAX) return PK_ERR_OUT_OF_RANGE; break;
     default: return PK_ERR_INVALID_ARGS;
     }
+    if (attr == PK_ATTR_PRIORITY && k->objs && k->objs->pi
+        && pk_pi_rebase(k, t, -1, value)) return PK_OK;   /* boosted */
     requeue_around(k, t, set_attr, attr, value);
     return PK_OK;
 }
@@ -102,9 +104,24 @@ int pk_thread_set_class(pk_kernel *k, uint32_t tid, uint32_t sclass, uint32_t rt
     if (s) return s;
     if (sclass > PK_CLASS_RR) return PK_ERR_INVALID_ARGS;
     if (sclass != PK_CLASS_OTHER && (rt_prio < 1 || rt_prio > 99)) return PK_ERR_OUT_OF_RANGE;
+    if (sclass == PK_CLASS_OTHER) rt_prio = 0;
+    if (k->objs && k->objs->pi && pk_pi_rebase(k, t, sclass, rt_prio)) return PK_OK;   /* boosted */
     requeue_around(k, t, set_class, sclass, rt_prio);
     if (sclass != PK_CLASS_OTHER) pk_rt_arm(k);
     return PK_OK;
+}
+
+static void set_sched(pk_kernel *k, pk_thread *t, int64_t cls_rt, int64_t priority) {
+    set_class(k, t, cls_rt >> 8, cls_rt & 0xff);
+    t->priority = (int32_t)priority;
+}
+
+/* Priority inheritance (pk_pi.c) lends or takes back class, real-time
+ * priority and static priority at once, as a run-time change does. */
+void pk_thread_sched_apply(pk_kernel *k, pk_thread *t, uint32_t sclass, uint32_t rt_prio,
+                           int32_t priority) {
+    requeue_around(k, t, set_sched, (int64_t)(sclass << 8 | rt_prio), priority);
+    if (sclass != PK_CLASS_OTHER) pk_rt_arm(k);
 }
 
 /* (a blocked thread is placed on an allowed CPU when it wakes) */

@@ -110,11 +110,21 @@ typedef struct pk_proc {
     uint32_t first_tid, nthreads;
     uint32_t live_threads;
     uint8_t  state;               /* PK_PS_* */
-    uint8_t  pad[3];
+    uint8_t  ext[3];              /* kernel-object record id, 24 bits little-endian
+                                     (pk_obj.h; pk_proc_ext), 0: none     */
     int32_t  exit_code;
     uint32_t kill_reason;
     uint32_t as;                  /* address space id (pk_vm.h); 0: none */
 } pk_proc;
+
+/* the id of p's kernel-object record (0: none), kept in 3 spare bytes */
+static inline uint32_t pk_proc_ext(const pk_proc *p) {
+    return p->ext[0] | (uint32_t)p->ext[1] << 8 | (uint32_t)p->ext[2] << 16;
+}
+static inline void pk_proc_set_ext(pk_proc *p, uint32_t id) {
+    p->ext[0] = (uint8_t)id; p->ext[1] = (uint8_t)(id >> 8); p->ext[2] = (uint8_t)(id >> 16);
+}
+#define PK_PROC_EXT_MAX 0xffffffu
 
 /* ---- programs ------------------------------------------------------------ */
 typedef struct pk_task {          /* a periodic task's declaration (PK_OP_TASK) */
@@ -141,6 +151,8 @@ enum pk_action {
     PK_ACT_KILL,       /* killed, *arg = PK_KILL_* reason                 */
     PK_ACT_HOST,       /* needs the host to supply its next operation     */
     PK_ACT_AGAIN,      /* instruction budget spent at this instant        */
+    PK_ACT_WAIT,       /* wait for kernel-object signals (pk_wait.c)      */
+    PK_ACT_THREAD_EXIT,/* end this thread only, code *arg (pk_thread.c)   */
 };
 
 /* A thread body kind: how a thread of that kind advances.  advance() runs
@@ -198,6 +210,7 @@ struct pk_kernel {
     /* periodic work that runs only while it has something to do */
     uint8_t   balance_armed;      /* a PK_EV_BALANCE is queued            */
     uint8_t   rt_period_armed;    /* a PK_EV_RT_PERIOD is queued          */
+    uint64_t  rt_period_no;       /* throttling period the usage belongs to */
     uint64_t  rt_live;            /* live threads in a real-time class    */
 
     /* a host thread waiting for its next operation (at most one) */
@@ -209,11 +222,13 @@ struct pk_kernel {
     uint64_t  same_steps;
 
     pk_mem   *mem;                /* virtual memory (pk_vm.h); NULL: none */
+    struct pk_trace *trace;       /* event trace (pk_trace.h); NULL: none */
 
     int       broken;             /* 0, or the status of a failure (an invariant
                                      or an allocation in a run): runs refuse */
     uint32_t  in_hook;            /* a policy hook written in Python is running:
                                      entry points that change the kernel refuse */
+    struct pk_objects *objs;      /* kernel objects (pk_obj.h); NULL until used */
 };
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
@@ -284,6 +299,10 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #define PK_EV_WAKE      2
 #define PK_EV_BALANCE   3
 #define PK_EV_RT_PERIOD 4
-#define PK_EV_KINDS     5
+#define PK_EV_WAIT_DEADLINE 5   /* pk_wait.c: a wait's deadline */
+#define PK_EV_KINDS     6
+
+#include "pk_obj.h"
+#include "pk_trace.h"
 
 #endif

@@ -18,6 +18,7 @@ typedef struct pk_cpu {
     pk_thread *curr;            /* running (or switching-in) thread      */
     pk_time   timer;            /* next instant this CPU needs attention */
     pk_time   seg_start;        /* curr started (or resumes) running     */
+    pk_time   slice_start;      /* curr's time slice began               */
     pk_time   slice_end;        /* curr's time slice ends                */
     pk_time   idle_since;
     uint64_t  busy, idle, overhead, switches;

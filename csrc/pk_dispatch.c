@@ -106,6 +106,7 @@ void pk_thread_make_ready(pk_kernel *k, pk_thread *t, unsigned why) {
     t->state = PK_TS_READY;
     t->since = k->now;
     if (why == PK_ENQ_NEW || why == PK_ENQ_WAKE) t->tflags |= PK_TF_WOKEN;
+    PK_TRACE(k, PK_TR_WAKE, why, t->tid, PK_TR_NO_CPU, 0);
     if (t->sclass != PK_CLASS_OTHER) pk_rt_arm(k);
     if (k->shared) {
         pk_rq_enqueue(k->rqs, t, why);
@@ -115,6 +116,7 @@ void pk_thread_make_ready(pk_kernel *k, pk_thread *t, unsigned why) {
     uint32_t cpu = pk_select_cpu(k, t, why);
     pk_rq *rq = &k->rqs[cpu];
     if (t->rq_cpu != PK_RQ_NONE && t->rq_cpu != cpu) {
+        PK_TRACE(k, PK_TR_MIGRATE, 0, t->tid, cpu, t->rq_cpu);
         t->migrations++;
         t->tflags |= PK_TF_MIGRATED;
         k->migrations++;
@@ -152,8 +154,10 @@ static void latency_record(pk_latency *h, uint64_t v) {
 
 /* Start running next on c: the context switch.  The switch cost (and the
  * migration cost if next just moved here) is the CPU's overhead; next's
- * wait ends when it actually starts to run. */
-static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next) {
+ * wait ends when it actually starts to run.  out: PK_TR_PREV_OUT if the
+ * thread that ran on c left it just now untraced (one trace event then
+ * says both), else 0. */
+static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next, unsigned out) {
     pk_time cost = k->cfg.costs.switch_ns;
     if (PK_UNLIKELY(next->tflags & (PK_TF_MIGRATED | PK_TF_WOKEN))) {
         if (next->tflags & PK_TF_MIGRATED) cost = sat_add(cost, k->cfg.costs.migrate_ns);
@@ -172,10 +176,12 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next)
     if (next->first_run == PK_FOREVER) next->first_run = start;
     c->curr = next;
     c->seg_start = start;
+    c->slice_start = start;
     c->slice_end = sat_add(start, pk_rq_slice(pk_cpu_rq(k, c), next));
     pk_time end = sat_add(start, c->regs.x[PK_REG_REM]);
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
     pk_digest(k, k->now, ((uint64_t)c->id << 32) | next->tid);
+    PK_TRACE(k, PK_TR_SWITCH_IN, out, next->tid, c->id, start - k->now);
 }
 
 /* t stops running on c (it blocks, exits or is killed). */
@@ -186,6 +192,7 @@ static void leave_cpu(pk_kernel *k, pk_cpu *c, pk_thread *t) {
         t->wait -= c->seg_start - k->now;
         c->seg_start = k->now;
     }
+    PK_TRACE(k, PK_TR_SWITCH_OUT, 0, t->tid, c->id, 0);
     pk_cpu_save(c, t);
     t->cpu = -1;
     c->curr = NULL;
@@ -206,12 +213,18 @@ pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c) {
     return t;
 }
 
-static void block(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state, uint64_t ns) {
+/* t leaves c to wait in `state`; c is idle until it picks again. */
+static void park(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state) {
     leave_cpu(k, c, t);
     t->state = state;
     t->since = k->now;
     t->nvcsw++;
-    c->idle_since = k->now;                /* c is idle until it picks again */
+    c->idle_since = k->now;
+}
+
+static void block(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state, uint64_t ns) {
+    park(k, c, t, state);
+    PK_TRACE(k, PK_TR_BLOCK, state == PK_TS_BLOCKED ? PK_TR_IO : PK_TR_SLEEP, t->tid, c->id, ns);
     /* cannot fail: pk_spawn reserved one event slot per thread */
     pk_evq_post(k, &k->evq, sat_add(k->now, ns), PK_EV_WAKE, t->tid);
 }
@@ -228,6 +241,9 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
     case PK_TS_BLOCKED: case PK_TS_SLEEPING:
         t->blocked += k->now - t->since;  /* its wake event becomes stale */
         break;
+    case PK_TS_WAITING:
+        t->blocked += k->now - t->since;
+        break;
     case PK_TS_RUNNING: {
         pk_cpu *c = &k->cpus[t->cpu];
         account(k, c, t);
@@ -243,15 +259,25 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
     t->state = PK_TS_EXITED;
     k->live_threads--;
     if (t->sclass != PK_CLASS_OTHER) k->rt_live--;
+    PK_TRACE(k, PK_TR_EXIT, reason != PK_KILL_NONE, t->tid, PK_TR_NO_CPU, (uint32_t)code);
     pk_digest(k, k->now, ((uint64_t)(uint32_t)code << 32) | t->tid);
+    if (t->regs.x[PK_REG_WAIT]) pk_wait_thread_gone(k, t);
+    if (PK_UNLIKELY(k->objs && k->objs->tn)) pk_thread_obj_terminated(k, t);
 
     pk_proc *p = pk_proc_at(k, t->pid);
     if (--p->live_threads == 0) {
         p->exit_code = code;
         p->kill_reason = reason;
         p->state = reason ? PK_PS_KILLED : PK_PS_EXITED;
+        if (pk_proc_ext(p)) pk_proc_objects_release(k, p, t->pid);
         if (k->mem) pk_vm_proc_exit(k, t->pid);
     }
+}
+
+/* Thread t alone ends (killed through a thread handle, pk_proc_obj.c);
+ * its process ends with its last thread. */
+void pk_thread_terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason) {
+    terminate(k, t, code, reason);
 }
 
 /* The process of t ends: every thread in it terminates. */
@@ -259,12 +285,18 @@ void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason) {
     pk_proc *p = pk_proc_at(k, t->pid);
     for (uint32_t i = 0; i < p->nthreads; i++)
         terminate(k, pk_thread_at(k, p->first_tid + i), code, reason);
+    uint32_t nx;                                   /* threads created later (pk_thread.c) */
+    const uint32_t *xt = pk_proc_ext(p) ? pk_proc_xtids(k, p, &nx) : NULL;
+    for (uint32_t i = 0; xt && i < nx; i++) terminate(k, pk_thread_at(k, xt[i]), code, reason);
 }
 
 /* t keeps running on c: start a new slice if asked, and set c's timer to
  * the end of t's operation or of its slice, whichever is first. */
 static inline void keep_running(pk_kernel *k, pk_cpu *c, pk_thread *t, bool new_slice) {
-    if (new_slice) c->slice_end = sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
+    if (new_slice) {
+        c->slice_start = k->now;
+        c->slice_end = sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
+    }
     pk_time end = sat_add(k->now, c->regs.x[PK_REG_REM]);
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
 }
@@ -303,12 +335,20 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
                 return -1;
             case PK_ACT_BLOCK: block(k, c, t, PK_TS_BLOCKED, arg); t = NULL; break;
             case PK_ACT_SLEEP: block(k, c, t, PK_TS_SLEEPING, arg); t = NULL; break;
+            case PK_ACT_WAIT:
+                park(k, c, t, PK_TS_WAITING);
+                PK_TRACE(k, PK_TR_BLOCK, PK_TR_WAIT, t->tid, c->id, 0);
+                t = NULL;
+                break;
             case PK_ACT_YIELD: why = PK_ENQ_YIELD; break;
             case PK_ACT_EXIT:
                 pk_thread_exit(k, t, (int32_t)(uint32_t)arg, PK_KILL_NONE);
                 return -1;                  /* terminate() left c idle and kicked */
             case PK_ACT_KILL:
                 pk_thread_exit(k, t, -1, (uint32_t)arg);
+                return -1;
+            case PK_ACT_THREAD_EXIT:
+                terminate(k, t, (int32_t)(uint32_t)arg, PK_KILL_NONE);
                 return -1;
             default:
                 k->broken = PK_ERR_INTERNAL;
@@ -330,6 +370,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         t->state = PK_TS_READY;
         t->since = k->now;
         if (PK_UNLIKELY(t->affinity && !pk_cpu_allowed(k, t, c->id))) {
+            PK_TRACE(k, PK_TR_SWITCH_OUT, 0, t->tid, c->id, 0);
             pk_cpu_save(c, t);              /* its affinity changed: move it */
             t->cpu = -1;
             t->nivcsw++;
@@ -354,9 +395,10 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         if (why == PK_ENQ_YIELD) t->nvcsw++; else t->nivcsw++;
         c->curr = NULL;
         if (next) {
-            switch_to(k, c, next);
+            switch_to(k, c, next, PK_TR_PREV_OUT);   /* the trace's switch-in says t left */
             return -1;
         }
+        PK_TRACE(k, PK_TR_SWITCH_OUT, 0, t->tid, c->id, 0);
         c->idle_since = k->now;             /* t queued but not runnable here */
     }
     if (!next) {                            /* nothing to run: c is idle */
@@ -365,7 +407,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         return -1;
     }
     c->idle += k->now - c->idle_since;      /* c was idle since then */
-    switch_to(k, c, next);
+    switch_to(k, c, next, 0);
     return -1;
 }
 
@@ -410,14 +452,44 @@ static void on_balance(pk_kernel *k, const pk_event *e) {
     pk_balance_arm(k);
 }
 
-/* the real-time throttling period runs only while real-time threads live */
-static bool rt_period_stale(pk_kernel *k, const pk_event *e) { (void)e; return k->rt_live == 0; }
+/* the real-time throttling period runs only while a real-time thread is
+ * queued or running (so blocked or deadlocked ones do not keep a run
+ * going); usage of a period that ended meanwhile is forgotten at re-arm */
+static bool rt_period_stale(pk_kernel *k, const pk_event *e) {
+    (void)e;
+    for (uint32_t i = 0; i < k->nrqs; i++)
+        if (k->rqs[i].rt.nr) return false;
+    for (uint32_t i = 0; i < k->ncpus; i++)
+        if (k->cpus[i].curr && pk_is_rt(k->cpus[i].curr)) return false;
+    return true;
+}
 static void rt_period_dropped(pk_kernel *k) { k->rt_period_armed = 0; }
+
+static void rt_new_period(pk_kernel *k) {
+    for (uint32_t i = 0; i < k->nrqs; i++) pk_rt_period(&k->rqs[i]);
+    k->rt_period_no = k->now / k->cfg.rt_period;
+}
 
 static void on_rt_period(pk_kernel *k, const pk_event *e) {
     (void)e;
     k->rt_period_armed = 0;
-    for (uint32_t i = 0; i < k->nrqs; i++) pk_rt_period(&k->rqs[i]);
+    for (uint32_t i = 0; i < k->ncpus; i++) {      /* usage up to now: old period */
+        pk_cpu *c = &k->cpus[i];
+        if (c->curr && pk_is_rt(c->curr)) account(k, c, c->curr);
+    }
+    rt_new_period(k);
+    for (uint32_t i = 0; i < k->ncpus; i++) {      /* running ones get the new budget */
+        pk_cpu *c = &k->cpus[i];
+        pk_thread *t = c->curr;
+        if (!t || !pk_is_rt(t) || k->now < c->seg_start) continue;
+        pk_time end = sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
+        if (t->sclass == PK_CLASS_RR) {            /* an RR slice keeps its start */
+            pk_time rr_end = sat_add(c->slice_start, k->cfg.rt_slice);
+            if (rr_end < end) end = rr_end;
+        }
+        c->slice_end = end < k->now ? k->now : end;
+        keep_running(k, c, t, false);
+    }
     for (uint32_t i = 0; i < k->ncpus; i++) {      /* unthrottled RT threads may run */
         pk_cpu *c = &k->cpus[i];
         if (pk_cpu_rq(k, c)->rt.nr && (!c->curr || c->curr->sclass == PK_CLASS_OTHER))
@@ -430,6 +502,7 @@ void pk_rt_arm(pk_kernel *k) {
     const pk_config *cfg = &k->cfg;
     if (k->rt_period_armed || !k->rt_live || !cfg->rt_runtime || cfg->rt_runtime >= cfg->rt_period)
         return;
+    if (k->now / cfg->rt_period != k->rt_period_no) rt_new_period(k);   /* after a gap */
     pk_time next = (k->now / cfg->rt_period + 1) * cfg->rt_period;
     if (pk_evq_post(k, &k->evq, next, PK_EV_RT_PERIOD, 0) == PK_OK) k->rt_period_armed = 1;
     else k->broken = PK_ERR_NO_MEMORY;
@@ -448,6 +521,8 @@ static const struct {
     [PK_EV_WAKE] = { on_wake, wake_stale, NULL },
     [PK_EV_BALANCE] = { on_balance, balance_stale, balance_dropped },
     [PK_EV_RT_PERIOD] = { on_rt_period, rt_period_stale, rt_period_dropped },
+    [PK_EV_WAIT_DEADLINE] = { pk_wait_deadline_fire, pk_wait_deadline_stale,
+                              pk_wait_deadline_dropped },
 };
 
 /* Earliest event time, after dropping stale events from the front. */
@@ -474,7 +549,7 @@ static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
     case PK_OP_EXIT:
         if ((int64_t)arg < INT32_MIN || (int64_t)arg > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
         break;
-    case PK_OP_YIELD: break;
+    case PK_OP_YIELD: case PK_OP_OBJ_WAIT: break;   /* a wait id: pk_wait_host checks it */
     case PK_OP_KILL:
         if (arg == PK_KILL_NONE || arg > PK_KILL_LAST) return PK_ERR_INVALID_ARGS;
         break;
@@ -543,5 +618,6 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         if (steps >= max_steps) { ret = PK_STOP_BUDGET; break; }
     }
     k->steps += steps;
+    if (PK_UNLIKELY(k->trace)) k->trace->cur = k->host_wait;
     return ret;
 }

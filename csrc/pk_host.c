@@ -8,7 +8,6 @@
 #include "pk_core.h"
 
 static int host_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
-    (void)k; (void)t;
     pk_regs *r = &c->regs;
     if (!(r->flags & PK_RF_HOST_READY)) return PK_ACT_HOST;
     r->flags = (r->flags & ~(uint64_t)PK_RF_HOST_READY) | PK_RF_STARTED;
@@ -20,6 +19,11 @@ static int host_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     case PK_OP_SLEEP: *arg = v; return PK_ACT_SLEEP;
     case PK_OP_YIELD: return PK_ACT_YIELD;
     case PK_OP_EXIT: *arg = v; return PK_ACT_EXIT;
+    case PK_OP_OBJ_WAIT: {                          /* pk_wait.c */
+        int act = pk_wait_host(k, t, r, v);
+        if (act == PK_ACT_KILL) *arg = PK_KILL_BAD_OP;
+        return act;
+    }
     default: *arg = v; return PK_ACT_KILL;          /* PK_OP_KILL */
     }
 }

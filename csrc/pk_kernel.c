@@ -51,7 +51,8 @@ static int config_check(const pk_config *c) {
     const pk_costs *co = &c->costs;
     if (co->switch_ns > PK_MAX_TIME || co->migrate_ns > PK_MAX_TIME || co->walk_ns > PK_MAX_TIME / 8
         || co->minor_fault_ns > PK_MAX_TIME / 8 || co->tlb_flush_ns > PK_MAX_TIME
-        || co->ipi_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+        || co->ipi_ns > PK_MAX_TIME || co->syscall_ns > PK_MAX_TIME / 4
+        || co->wakeup_ns > PK_MAX_TIME / 4) return PK_ERR_OUT_OF_RANGE;
     if (c->nparams > PK_MAX_PARAMS) return PK_ERR_OUT_OF_RANGE;
     if (c->balance_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
@@ -108,7 +109,9 @@ void pk_kernel_destroy(pk_kernel *k) {
         pk_free(k, k->progs[i].ops, k->progs[i].nops * sizeof(pk_op));
     pk_free(k, k->progs, k->progs_cap * sizeof(pk_prog));
     pk_joblog_fini(k);
+    pk_objects_fini(k);
     pk_mem_fini(k);
+    pk_trace_fini(k);
     pk_arena_fini(k, &k->threads);
     pk_arena_fini(k, &k->procs);
     pk_evq_fini(k, &k->evq);
@@ -259,7 +262,9 @@ static void thread_now(pk_kernel *k, const pk_thread *t, pk_thread_info *o) {
     }
     switch (t->state) {
     case PK_TS_READY: o->wait += k->now - t->since; break;
-    case PK_TS_BLOCKED: case PK_TS_SLEEPING: o->blocked += k->now - t->since; break;
+    case PK_TS_BLOCKED: case PK_TS_SLEEPING: case PK_TS_WAITING:
+        o->blocked += k->now - t->since;
+        break;
     case PK_TS_RUNNING: {
         const pk_cpu *c = &k->cpus[t->cpu];
         if (k->now > c->seg_start) o->cpu_time += k->now - c->seg_start;
@@ -296,9 +301,12 @@ static void proc_now(pk_kernel *k, uint32_t pid, pk_proc_info *o) {
     o->first_run = PK_FOREVER;
     o->arrival = PK_FOREVER;
     o->finish = 0;
-    for (uint32_t i = 0; i < p->nthreads; i++) {
+    uint32_t nx = 0;                               /* threads created later (pk_thread.c) */
+    const uint32_t *xt = pk_proc_ext(p) ? pk_proc_xtids(k, p, &nx) : NULL;
+    o->nthreads += nx;
+    for (uint32_t i = 0; i < p->nthreads + nx; i++) {
         pk_thread_info ti;
-        thread_now(k, pk_thread_at(k, p->first_tid + i), &ti);
+        thread_now(k, pk_thread_at(k, i < p->nthreads ? p->first_tid + i : xt[i - p->nthreads]), &ti);
         if (ti.first_run < o->first_run) o->first_run = ti.first_run;
         if (ti.arrival < o->arrival) o->arrival = ti.arrival;
         if (ti.finish > o->finish) o->finish = ti.finish;   /* FOREVER while one lives */

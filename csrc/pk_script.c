@@ -62,6 +62,47 @@ static int image_op_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint
     }
 }
 
+/* A SPAWN_THREAD at i: its body ops[i+1 .. i+b] ends with THREAD_EXIT and
+ * its loops close inside it (the new thread starts with no loop). */
+static int thread_body_check(const pk_op *ops, uint32_t n, uint32_t i) {
+    const pk_op *op = &ops[i];
+    if (op->a != i + 1 || op->b == 0 || op->b >= n - i) return PK_ERR_INVALID_ARGS;
+    uint32_t end = i + (uint32_t)op->b;
+    if (ops[end].code != PK_OP_THREAD_EXIT) return PK_ERR_INVALID_ARGS;
+    for (uint32_t j = i + 1; j <= end; j++) {
+        bool loopish = ops[j].code == PK_OP_LOOP || ops[j].code == PK_OP_ENDLOOP;
+        if (loopish && (ops[j].a <= i || ops[j].a > end)) return PK_ERR_INVALID_ARGS;
+    }
+    return PK_OK;
+}
+
+static bool futex_addr_ok(uint64_t a) { return a <= PK_FUTEX_ADDR_MAX && !(a & 3); }
+
+/* Check an instruction on a futex (pk_futex.c runs them). */
+static int futex_op_check(const pk_op *op) {
+    if (!futex_addr_ok(op->b)) return PK_ERR_INVALID_ARGS;
+    switch (op->code) {
+    case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: return PK_OK;
+    case PK_OP_COND_WAIT: case PK_OP_COND_BROADCAST:
+        return futex_addr_ok(op->a) && op->a != op->b ? PK_OK : PK_ERR_INVALID_ARGS;
+    case PK_OP_LOCK: return op->a & ~(uint32_t)PK_LOCK_INHERIT ? PK_ERR_INVALID_ARGS : PK_OK;
+    default: return op->a ? PK_ERR_INVALID_ARGS : PK_OK;
+    }
+}
+
+/* Check an instruction on kernel objects (pk_chan.c runs them). */
+static int obj_op_check(const pk_op *op) {
+    if (op->code >= PK_OP_FUTEX_WAIT) return futex_op_check(op);
+    if (op->code == PK_OP_TIMEOUT) return op->a ? PK_ERR_INVALID_ARGS
+                                          : op->b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
+    if (op->a >= PK_HANDLE_SLOTS) return PK_ERR_OUT_OF_RANGE;
+    switch (op->code) {
+    case PK_OP_CHAN_WRITE: return op->b > PK_SOCKET_MAX_CAPACITY ? PK_ERR_OUT_OF_RANGE : PK_OK;
+    case PK_OP_CHAN_READ: return op->b > PK_SOCKET_MAX_CAPACITY ? PK_ERR_OUT_OF_RANGE : PK_OK;
+    default: return op->b == 0 || op->b > 0xffffffffu ? PK_ERR_INVALID_ARGS : PK_OK;  /* WAIT */
+    }
+}
+
 /* Check memory op ops[i] and its ARG words; *args = how many follow it. */
 static int vm_op_check(const pk_op *ops, uint32_t n, uint32_t i, uint32_t *args) {
     const pk_op *op = &ops[i];
@@ -113,6 +154,19 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
             if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
             break;
         case PK_OP_YIELD:
+            break;
+        case PK_OP_SPAWN_THREAD:
+            if ((s = thread_body_check(ops, n, i))) return s;
+            break;
+        case PK_OP_THREAD_EXIT:
+            if ((int64_t)op->b < INT32_MIN || (int64_t)op->b > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
+            break;
+        case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT: case PK_OP_TIMEOUT:
+        case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: case PK_OP_LOCK: case PK_OP_UNLOCK:
+        case PK_OP_SEM_WAIT: case PK_OP_SEM_POST: case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL:
+        case PK_OP_COND_BROADCAST:
+            s = obj_op_check(op);
+            if (s) return s;
             break;
         case PK_OP_TOUCH: case PK_OP_TOUCH_RANGE: case PK_OP_MAP: case PK_OP_UNMAP:
         case PK_OP_PROTECT: {
@@ -242,8 +296,29 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
             }
             break;
         case PK_OP_JOB_END: pk_job_end(k, r, t->tid); continue;
+        case PK_OP_SPAWN_THREAD: case PK_OP_THREAD_EXIT: {
+            r->pc = pc;
+            int a = pk_script_thread_op(k, t, r, op, arg);   /* pk_thread.c */
+            pc = r->pc;
+            if (a < 0) continue;
+            act = a;
+            break;
+        }
+        case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT: case PK_OP_TIMEOUT:
+        case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: case PK_OP_LOCK: case PK_OP_UNLOCK:
+        case PK_OP_SEM_WAIT: case PK_OP_SEM_POST: case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL:
+        case PK_OP_COND_BROADCAST: {
+            r->pc = pc;
+            PK_TRACE_CUR(k, t);                      /* IPC events name t */
+            int a = pk_script_obj_op(k, t, r, op);   /* pk_chan.c */
+            pc = r->pc;
+            if (a < 0) continue;
+            act = a;
+            break;
+        }
         case PK_OP_TOUCH: case PK_OP_TOUCH_RANGE: case PK_OP_MAP: case PK_OP_UNMAP:
         case PK_OP_PROTECT: case PK_OP_FORK: case PK_OP_EXEC: case PK_OP_BRK:
+            PK_TRACE_CUR(k, t);                      /* fault events name t */
             act = pk_vm_script_op(k, c, t, op, &pc, arg);
             if (act == PK_VM_NEW_IMAGE) { pc = 0; act = PK_ACT_AGAIN; break; }   /* exec */
             if (act < 0) { act = PK_ACT_AGAIN; continue; }

@@ -151,7 +151,8 @@ static int map_op(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint64_t 
         return PK_ACT_RUN;
     }
     if (!s) return -1;
-    *arg = s == PK_ERR_NO_MEMORY ? PK_KILL_OOM : PK_KILL_SEGV;
+    *arg = s != PK_ERR_NO_MEMORY ? PK_KILL_SEGV
+         : as->fault_kind == PK_FAULT_JOB_MEMORY ? PK_KILL_JOB_MEMORY : PK_KILL_OOM;
     if (s != PK_ERR_NO_MEMORY) { as->fault_kind = PK_FAULT_UNMAPPED; as->fault_va = op->b; }
     return PK_ACT_KILL;
 }
@@ -229,7 +230,9 @@ int pk_vm_map(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t pr
     if (k->in_hook) return PK_ERR_BAD_STATE;
     if (prot > 0xff || flags > 15) return PK_ERR_INVALID_ARGS;
     uint64_t ipis;
-    return vm_change(k, as, PK_OP_MAP, va, len, prot | flags << 8, 0, -1, &ipis);
+    s = vm_change(k, as, PK_OP_MAP, va, len, prot | flags << 8, 0, -1, &ipis);
+    if (s) as->fault_kind = PK_FAULT_NONE;   /* a live process: the host sees the error */
+    return s;
 }
 
 int pk_vm_unmap(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len) {

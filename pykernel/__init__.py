@@ -16,7 +16,7 @@ Public names: :class:`Kernel`, :class:`Program`, :class:`Process`,
 :mod:`pykernel.op`, and the errors in :mod:`pykernel.errors`.
 """
 
-from . import op, sched
+from . import op, plot, sched
 from .context import Context
 from .costs import Costs
 from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled,
@@ -28,16 +28,24 @@ from .memory import (MMU, AddressSpace, AddressSpaceStats, Fault, FaultSample, M
 from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunResult, jain_index
 from .process import Job, JobStats, Process, Registers, Stats, Thread
 from .program import PeriodicTask, Program
+from .objects import Handle, Message, ObjectStats, Packet, Rights, Signals
+from .deadlock import Banker, Deadlock, WaitEdge
+from .jobs import JobObject
+from .trace import Trace, TraceEvent
+from . import report, scenario, workloads
+from .sweeps import SweepResult, sweep
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Kernel", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
-    "Job", "JobStats", "PeriodicTask",
+    "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
+    "Deadlock", "WaitEdge", "Banker", "JobObject", "Packet",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
     "FaultSample", "SharedMemory",
-    "PageEntry", "TlbStats",
+    "PageEntry", "TlbStats", "Trace", "TraceEvent",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
+    "plot", "report", "scenario", "workloads", "sweep", "SweepResult",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
     "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "__version__",

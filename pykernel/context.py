@@ -26,6 +26,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Context"]
 
+
+def ffi_u32(ctx):
+    """The kernel's reusable uint32 out-buffer."""
+    return ctx._k._obj_u32
+
 COMPUTE, IO, SLEEP = lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP
 YIELD, EXIT = lib.PK_OP_YIELD, lib.PK_OP_EXIT
 _YIELD_OP = (YIELD, 0)
@@ -113,6 +118,172 @@ class Context:
     def exit(self, code: int = 0):
         """End the process with ``code`` (``return code`` does the same)."""
         return (EXIT, exit_code(code) & 0xFFFFFFFFFFFFFFFF)
+
+    # ---- kernel objects (docs/objects.md) -------------------------------
+    # These return operations to yield; those that may block, block this
+    # simulated thread (never the host) and the yield evaluates to their
+    # result, or raises the kernel's error inside the body.
+
+    @property
+    def handles(self) -> list:
+        """The handles of this thread's process, in slot order."""
+        return self.process.handles
+
+    def handle(self, slot: int):
+        """The handle in slot ``slot`` of this process's table (the
+        handles given at spawn are in slots 0, 1, ...)."""
+        from .objects import Handle, _u32
+        out = self._k._obj_u32
+        from .errors import check
+        check(lib.pk_handle_at(self._k._kp, self.pid, _u32("slot", slot), out), f"slot {slot}")
+        return Handle(self._k, self.pid, out[0])
+
+    def _own(self, h):
+        from .objects import Handle
+        if not isinstance(h, Handle):
+            raise TypeError(f"expected a pk.Handle, not {type(h).__name__}")
+        if h._k is not self._k or h.pid != self.pid:
+            from .errors import BadHandle
+            raise BadHandle(f"handle {h.value:#x} belongs to process {h.pid}, not to this "
+                            f"thread's process {self.pid}")
+        return h
+
+    def write(self, h, data: bytes = b"", handles=(), txid: int = 0):
+        """``yield ctx.write(h, data)``. A channel: write a message (see
+        :meth:`pykernel.Handle.write`; a server answers a call with
+        ``txid=request.txid``); never blocks. A socket or pipe: write every
+        byte, blocking while the peer's buffer is full; the yield gives the
+        byte count."""
+        from .errors import ShouldWait
+        from .objects import DoneOp, SocketWriteOp
+        try:
+            n = self._own(h).write(data, handles, txid)
+        except ShouldWait:                       # a socket with no room: wait below
+            n = 0
+        if n is None:
+            return DoneOp(None)
+        return SocketWriteOp(h, bytes(data), n)     # a socket: the rest, waiting for room
+
+    def read(self, h, deadline: int | None = None):
+        """``msg = yield ctx.read(h)``: read a message, waiting while the
+        channel is empty (until ``deadline``, absolute ns: then
+        ``TimedOut``). ``PeerClosed`` once the peer is closed and the
+        queue is empty."""
+        from .objects import ReadOp, _deadline
+        return ReadOp(self._own(h), _deadline(deadline))
+
+    def call(self, h, data: bytes = b"", handles=(), deadline: int | None = None):
+        """``reply = yield ctx.call(h, data)``: write a request with a new
+        transaction id and wait for the reply carrying the same id (the
+        server writes it with ``h.write(..., txid=msg.txid)``)."""
+        from .objects import CallOp, _deadline
+        h = self._own(h)
+        deadline = _deadline(deadline)
+        txid = lib.pk_channel_txid(self._k._kp)
+        h.write(data, handles, txid)
+        return CallOp(h, deadline, txid)
+
+    def wait_one(self, h, signals, deadline: int | None = None):
+        """``pending = yield ctx.wait_one(h, signals)``: wait until one of
+        ``signals`` is asserted on h's object (at once if it already is);
+        ``TimedOut`` at ``deadline``; ``Canceled`` if h is closed
+        meanwhile. Needs WAIT."""
+        from .objects import WaitOp, _deadline
+        return WaitOp(self.pid, [(self._own(h), signals)], _deadline(deadline), True)
+
+    def wait_many(self, items, deadline: int | None = None):
+        """``pendings = yield ctx.wait_many([(h1, s1), (h2, s2)])``: wait
+        until one item's signals are asserted (up to 64 items); the result
+        lists each item's asserted signals."""
+        from .objects import WaitOp, _deadline
+        items = [(self._own(h), sig) for h, sig in items]
+        return WaitOp(self.pid, items, _deadline(deadline), False)
+
+    # ---- futexes and locks (pk_futex.c); addresses are per process
+    # (or shared with Process.share_futexes) until address spaces exist
+
+    def futex_wait(self, addr: int, expected: int, deadline: int | None = None):
+        """``yield ctx.futex_wait(addr, expected)``: wait while the futex
+        word at ``addr`` equals ``expected``; ``BadState`` at once if it
+        does not (Linux: EAGAIN); ``TimedOut`` at ``deadline``."""
+        from .objects import FutexWaitOp, _addr, _deadline, _u32
+        return FutexWaitOp(_addr("futex", addr), _u32("expected", expected), _deadline(deadline))
+
+    def futex_wake(self, addr: int, n: int = 1):
+        """``woken = yield ctx.futex_wake(addr, n)``: wake at most n waiters."""
+        from .objects import DoneOp, _addr, _u32
+        from .errors import check
+        out = ffi_u32(self)
+        check(lib.pk_futex_wake(self._k._kp, self.pid, _addr("futex", addr), _u32("n", n), out),
+              "futex_wake")
+        return DoneOp(out[0])
+
+    def futex_requeue(self, addr: int, nwake: int, addr2: int, nrequeue: int):
+        """``woken = yield ctx.futex_requeue(a, nwake, b, nrequeue)``: wake
+        at most nwake waiters of a and move at most nrequeue others to b."""
+        from .objects import DoneOp, _addr, _u32
+        from .errors import check
+        out = ffi_u32(self)
+        check(lib.pk_futex_requeue(self._k._kp, self.pid, _addr("futex", addr),
+                                   _u32("nwake", nwake), _addr("futex", addr2),
+                                   _u32("nrequeue", nrequeue), out), "futex_requeue")
+        return DoneOp(out[0])
+
+    def lock(self, addr: int, inherit: bool = False):
+        """``yield ctx.lock(addr)``: take the mutex at ``addr`` (see
+        :func:`pykernel.op.lock`), waiting while another thread holds it.
+        ``inherit=True`` makes it a priority-inheritance mutex."""
+        from .objects import LockOp, _addr
+        from .errors import check
+        if not isinstance(inherit, bool):
+            raise TypeError(f"lock inherit must be True or False, not {type(inherit).__name__}")
+        addr = _addr("mutex", addr)
+        if inherit:
+            check(lib.pk_mutex_mark_pi(self._k._kp, self.pid, addr), "lock")
+        return LockOp(addr, False)
+
+    def unlock(self, addr: int):
+        """``yield ctx.unlock(addr)``: release the mutex (AccessDenied if
+        this thread does not hold it)."""
+        from .objects import DoneOp, _addr
+        from .errors import check
+        check(lib.pk_mutex_unlock(self._k._kp, self.tid, _addr("mutex", addr)), "unlock")
+        return DoneOp(None)
+
+    def sem_wait(self, addr: int):
+        """``yield ctx.sem_wait(addr)``: take a unit of the semaphore."""
+        from .objects import LockOp, _addr
+        return LockOp(_addr("semaphore", addr), True)
+
+    def sem_post(self, addr: int):
+        """``yield ctx.sem_post(addr)``: give a unit back; one waiter wakes."""
+        from .objects import DoneOp, _addr
+        from .errors import check
+        check(lib.pk_sem_post(self._k._kp, self.pid, _addr("semaphore", addr)), "sem_post")
+        return DoneOp(None)
+
+    def cond_wait(self, cv: int, mutex: int):
+        """``yield ctx.cond_wait(cv, mutex)``: release the mutex, wait for a
+        signal on cv, take the mutex again."""
+        from .objects import CondWaitOp, _addr
+        return CondWaitOp(_addr("condition", cv), _addr("mutex", mutex))
+
+    def cond_signal(self, cv: int):
+        """``yield ctx.cond_signal(cv)``: wake one waiter of cv."""
+        from .objects import DoneOp, _addr
+        from .errors import check
+        check(lib.pk_cond_signal(self._k._kp, self.pid, _addr("condition", cv), 0, 0),
+              "cond_signal")
+        return DoneOp(None)
+
+    def cond_broadcast(self, cv: int, mutex: int):
+        """``yield ctx.cond_broadcast(cv, mutex)``: wake every waiter of cv
+        (one at once, the others as the mutex is released)."""
+        from .objects import DoneOp, _addr
+        from .errors import check
+        check(lib.pk_cond_signal(self._k._kp, self.pid, _addr("condition", cv),
+                                 _addr("mutex", mutex), 1), "cond_broadcast")
+        return DoneOp(None)
 
     def __repr__(self) -> str:
         return f"<Context pid={self.pid} tid={self.tid}>"

@@ -48,6 +48,18 @@ class Costs:
     when a switch changes address space without ASIDs, charged as switch
     overhead; ``ipi``: one inter-processor interrupt of a TLB shootdown
     (defaults 100 ns and 1,000 ns, assumptions, not calibrated).
+
+    Kernel objects (docs/objects.md): ``syscall`` is CPU time of the
+    thread for each script ``write`` or ``read`` on a channel, socket or
+    pipe once it is done (the system call and the copy), 200 ns by
+    default: REFERENCE.md measures a pipe write + read in one thread at
+    0.40 µs. ``wakeup`` is added when that instruction had to wait (the
+    wake-up of a sleeping thread and its return through the kernel),
+    150 ns by default: with two switches (1.6 µs) and four pipe calls
+    (0.8 µs), two wake-ups make up the 2.7 µs per round trip that
+    REFERENCE.md measures for ``perf bench sched pipe`` (docs/tools.md,
+    "Calibration"). Python bodies' ``ctx.write`` / ``ctx.read`` are not
+    charged.
     """
 
     switch: int = 800
@@ -56,6 +68,8 @@ class Costs:
     minor_fault: int = 500
     tlb_flush: int = 100
     ipi: int = 1_000
+    syscall: int = 200
+    wakeup: int = 150
 
     def __post_init__(self):
         _duration("switch", self.switch)
@@ -65,8 +79,12 @@ class Costs:
                 raise ValueError(f"Costs.{name} must be at most {MAX_TIME // 8} ns")
         _duration("tlb_flush", self.tlb_flush)
         _duration("ipi", self.ipi)
+        for name in ("syscall", "wakeup"):
+            if _duration(name, getattr(self, name)) > MAX_TIME // 4:
+                raise ValueError(f"Costs.{name} must be at most {MAX_TIME // 4} ns")
 
     @classmethod
     def zero(cls) -> "Costs":
         """A cost model in which the kernel's own work takes no time."""
-        return cls(switch=0, migrate=0, page_walk=0, minor_fault=0, tlb_flush=0, ipi=0)
+        return cls(switch=0, migrate=0, page_walk=0, minor_fault=0, tlb_flush=0, ipi=0,
+                   syscall=0, wakeup=0)

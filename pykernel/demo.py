@@ -8,28 +8,36 @@ the default cost model, and the table shows what each policy trades.
 
 from __future__ import annotations
 
-from . import op, sched
+from pathlib import Path
+
+from . import sched
 from .costs import Costs
 from .kernel import Kernel
 from .program import Program
+from .scenario import load
+from .report import policy_label, table as text_table
 
 MS = 1_000_000
 US = 1_000
 
 
+def scenario_path() -> Path:
+    """examples/demo.toml: in the source tree, or installed with the package
+    as pykernel/examples/demo.toml."""
+    here = Path(__file__).resolve().parent
+    for p in (here / "examples" / "demo.toml", here.parent / "examples" / "demo.toml"):
+        if p.exists():
+            return p
+    raise FileNotFoundError("examples/demo.toml is missing from this installation")
+
+
 def workload() -> list[tuple[str, Program, int]]:
-    """(name, program, arrival ns) of the demo's processes."""
-    batch = Program.script("batch", [op.compute(40 * MS)])
-    short = Program.script("short", [op.compute(5 * MS)])
-    editor = Program.script("editor", [op.loop(20, [op.compute(500 * US), op.io(2 * MS)])])
-    db = Program.script("db", [op.loop(8, [op.compute(3 * MS), op.io(4 * MS)])])
-    return [
-        ("batch", batch, 0),
-        ("editor", editor, 0),
-        ("db", db, 1 * MS),
-        ("short-1", short, 2 * MS),
-        ("short-2", short, 3 * MS),
-    ]
+    """(name, program, arrival ns) of the demo's processes, from
+    examples/demo.toml."""
+    sc = load(scenario_path())
+    programs = sc.programs()
+    return [(p["name"], programs[p["program"]], sc._value((), p.get("at", 0)))
+            for p in sc.data["processes"]]
 
 
 def policies() -> list[sched.Policy]:
@@ -41,14 +49,8 @@ def policies() -> list[sched.Policy]:
 
 
 def label(policy: sched.Policy) -> str:
-    """A short name for a policy in the table."""
-    if isinstance(policy, sched.RoundRobin):
-        return f"RoundRobin({policy.quantum / MS:g} ms)"
-    if isinstance(policy, sched.MLFQ):
-        quanta = "/".join(f"{q / MS:g}" for q in policy.quanta)
-        boost = f", boost {policy.boost / MS:g} ms" if policy.boost else ""
-        return f"MLFQ({quanta} ms{boost})"
-    return type(policy).__name__
+    """A short name for a policy in the table (pykernel.report.policy_label)."""
+    return policy_label(policy)
 
 
 def run_policy(policy: sched.Policy, cpus: int = 1, costs: Costs | None = None, seed: int = 0) -> dict:
@@ -79,12 +81,7 @@ def table(rows: list[dict]) -> str:
     lines = [[r["policy"], f"{r['turnaround']:.2f} ms", f"{r['response']:.2f} ms",
               f"{r['wait']:.2f} ms", f"{r['editor_wait']:.2f} ms", f"{r['makespan']:.2f} ms",
               str(r["switches"]), f"{r['utilization'] * 100:.1f}%"] for r in rows]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
-    fmt = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
-                                  for i, (c, w) in enumerate(zip(cells, widths)))
-    out = [fmt(head), "  ".join("-" * w for w in widths)]
-    out += [fmt(line) for line in lines]
-    return "\n".join(out)
+    return text_table(head, lines)
 
 
 def main(cpus: int = 1, switch_ns: int | None = None) -> str:

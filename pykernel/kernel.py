@@ -21,8 +21,10 @@ from . import errors as pk_errors
 from .errors import BadState, InvalidArgs, check
 from .op import duration, exit_code
 from .process import Job, Process
+from . import objects as _objects
 from .program import Program
 from .sched import CFS, Policy
+from .trace import DEFAULT_TRACE_EVENTS, Trace
 
 __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency",
            "jain_index"]
@@ -50,6 +52,8 @@ class RunResult:
     was reached), "deadlock" (threads remain but nothing can ever wake
     them) or "livelock" (too many steps without simulated time advancing,
     e.g. threads yielding to each other forever with free switches).
+    ``deadlock``: with reason "deadlock", a cycle of the wait-for graph
+    that explains it (a :class:`~pykernel.Deadlock`), if there is one.
     ``start`` and ``now`` are the simulated times (ns) at which the run
     began and ended; ``switches`` and ``steps`` count context switches and
     dispatcher steps during the run; ``wall`` is host seconds.
@@ -61,6 +65,7 @@ class RunResult:
     switches: int
     steps: int
     wall: float
+    deadlock: object = None
 
     @property
     def elapsed(self) -> int:
@@ -336,6 +341,20 @@ def _sched_class(policy, rt_priority) -> tuple[int, int]:
     return _CLASSES[policy], rt_priority
 
 
+def _trace_bound(trace) -> int:
+    """Kernel(trace=...) -> the most events to keep (0: no tracing)."""
+    if trace is True:
+        return DEFAULT_TRACE_EVENTS
+    if trace is False or trace is None:
+        return 0
+    if isinstance(trace, bool) or not isinstance(trace, int):
+        raise TypeError(f"trace must be True, False or a number of events, "
+                        f"not {type(trace).__name__}")
+    if not 1 <= trace <= 1 << 40:
+        raise ValueError(f"trace must be between 1 and 2**40 events, not {trace}")
+    return trace
+
+
 def _config_value(name, value, lo, hi):
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"Kernel {name} must be an int, not {type(value).__name__}")
@@ -377,12 +396,18 @@ class Kernel:
     address space (``p.aspace``) with page tables in the format of
     ``mmu`` (a :class:`~pykernel.MMU`, default x86-64 4-level); None (the
     default) means no virtual memory, and costs nothing
-    (docs/memory.md). ``trace`` is reserved for tracing, not implemented
-    yet (True raises ``NotImplementedError``).
+    (docs/memory.md).
+
+    ``trace``: True records typed events (switches, wake-ups, blocks,
+    faults, IPC, migrations, exits) into ``k.trace`` (a
+    :class:`~pykernel.Trace`), at most 1,000,000 of them (24 bytes each);
+    an int sets that bound. Events beyond it are dropped and counted
+    (``k.trace.dropped``). False (the default): ``k.trace`` is None and
+    tracing costs nothing (docs/observability.md).
     """
 
     def __init__(self, cpus: int = 1, scheduler: Policy | None = None, costs: Costs | None = None,
-                 memory=None, mmu=None, seed: int = 0, trace: bool = False,
+                 memory=None, mmu=None, seed: int = 0, trace: bool | int = False,
                  max_threads: int = DEFAULT_MAX_THREADS, livelock_steps: int = 100_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
                  rt_slice: int = 100_000_000, rt_throttle=True,
@@ -403,8 +428,7 @@ class Kernel:
             raise TypeError(f"mmu must be a pk.MMU, not {type(mmu).__name__}")
         if memory is not None and mmu is None:
             mmu = MMU()
-        if trace:
-            raise NotImplementedError("tracing (trace=True) is not implemented yet")
+        trace_max = _trace_bound(trace)
         _config_value("seed", seed, 0, _MASK64)
         _config_value("max_threads", max_threads, 1, 0xFFFFFFFF)
         _config_value("livelock_steps", livelock_steps, 1, _MASK64)
@@ -424,6 +448,8 @@ class Kernel:
         cfg.costs.minor_fault_ns = costs.minor_fault
         cfg.costs.tlb_flush_ns = costs.tlb_flush
         cfg.costs.ipi_ns = costs.ipi
+        cfg.costs.syscall_ns = costs.syscall
+        cfg.costs.wakeup_ns = costs.wakeup
         if runqueues is None:
             runqueues = "per-cpu" if scheduler.per_cpu else "shared"
         if runqueues not in ("per-cpu", "shared"):
@@ -470,6 +496,10 @@ class Kernel:
             check(lib.pk_mem_configure(self._kp, m, u), "configure memory")
         self.memory = memory
         self.mmu = mmu
+        self.trace = None
+        if trace_max:
+            check(lib.pk_trace_enable(self._kp, trace_max), "enable tracing")
+            self.trace = Trace(self)
         self._host = host
         if host is not None:
             host.bind(self)
@@ -494,6 +524,65 @@ class Kernel:
         # the GIL while the core simulates, and a spawn from another host
         # thread must not reallocate what the loop is using.
         self._lock = threading.RLock()
+        # kernel objects (objects.py): reused out-buffers, blocked host threads
+        self._obj_u32 = ffi.new("uint32_t *")
+        self._obj_info = ffi.new("pk_handle_info *")
+        self._obj_bufs = None
+        self._blocked: dict[int, object] = {}   # tid -> the ctx operation it waits in
+
+    def _thread_create(self, pid: int, program, args) -> "Thread":
+        from .process import Thread
+        if not isinstance(program, Program):
+            raise TypeError(f"thread_create needs a pk.Program, not {type(program).__name__}")
+        if not isinstance(args, tuple):
+            raise TypeError(f"args must be a tuple, not {type(args).__name__}")
+        if args and program.kind != "python":
+            raise TypeError("args are passed to Python thread bodies; script programs take none")
+        out = ffi.new("uint32_t *")
+        with self._exclusive("create a thread"):
+            prog = self._load(program)
+            check(lib.pk_thread_create(self._kp, pid, prog, 0, out), "thread_create")
+            if program.kind == "python":
+                self._hosts[out[0]] = (program.fn, args, pid)
+        return Thread(self, out[0])
+
+    def _tid_pid(self, tid: int) -> int:
+        info = ffi.new("pk_thread_info *")
+        check(lib.pk_thread_info_get(self._kp, tid, info), "thread info")
+        return info.pid
+
+    def _obj_read_bufs(self):
+        """Buffers for channel reads (allocated at the first read)."""
+        if self._obj_bufs is None:
+            self._obj_bufs = (ffi.new("uint8_t[]", lib.PK_CHAN_MAX_BYTES),
+                              ffi.new("uint32_t[]", lib.PK_CHAN_MAX_HANDLES),
+                              ffi.new("pk_msg_info *"))
+        return self._obj_bufs
+
+    def deadlocks(self) -> list:
+        """The cycles of the wait-for graph now (:class:`~pykernel.Deadlock`:
+        mutexes, channel reads and waits for a process's end; see
+        docs/objects.md), each from its smallest tid."""
+        from .deadlock import cycles
+        return cycles(self)
+
+    def wait_for_graph(self) -> list:
+        """Every edge of the wait-for graph now (:class:`~pykernel.WaitEdge`)."""
+        from .deadlock import _edges
+        return _edges(self)
+
+    def job_create(self, parent=None, max_processes: int | None = None,
+                   max_handles: int | None = None, max_memory: int | None = None):
+        """A new job (:class:`~pykernel.JobObject`), a child of ``parent``
+        or a root. Limits count over its whole subtree: live processes,
+        the handles they hold, and (a kernel with memory only) the bytes of
+        their resident user pages."""
+        from .jobs import create
+        return create(self, parent, max_processes, max_handles, max_memory)
+
+    def object_stats(self) -> "_objects.ObjectStats":
+        """Kernel-object counters (see :class:`~pykernel.ObjectStats`)."""
+        return _objects._stats(self)
 
     @contextmanager
     def _exclusive(self, what: str):
@@ -673,7 +762,8 @@ class Kernel:
               nice: int = 0, priority: int = 0, burst: int | None = None,
               args: tuple = (), policy: str = "other", rt_priority: int | None = None,
               tickets: int = 100, cpu: int | None = None, affinity=None,
-              rss_limit: int | None = None) -> Process:
+              rss_limit: int | None = None, handles=(), parent: Process | None = None,
+              uid: int | None = None, gid: int | None = None, job=None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
@@ -693,11 +783,49 @@ class Kernel:
         resident user pages allowed (page-table pages do not count); at the
         limit a fault first sends one of the process's own pages to swap
         (local replacement; needs ``pk.Memory(swap=...)``; docs/memory.md).
+
+        ``handles``: handles (of one other process, each with TRANSFER)
+        that move into the new process's table at slots 0, 1, ...; script
+        instructions name them by slot (docs/objects.md).
+        ``parent``: a process that receives a handle to the new one (to wait
+        for its TERMINATED signal, inspect or kill it) and whose
+        credentials it inherits. ``uid``, ``gid``: its credentials
+        (default the parent's, else root, 0). ``job``: the
+        :class:`~pykernel.JobObject` it belongs to (``NoMemory`` if the
+        job's process limit is reached, ``BadState`` if it was killed).
         """
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
+        if parent is not None and (not isinstance(parent, Process) or parent._k is not self):
+            raise TypeError("parent must be a Process of this kernel")
+        pu, pg = parent._creds() if parent is not None else (0, 0)
+        uid = pu if uid is None else _config_value("uid", uid, 0, 0xFFFFFFFF)
+        gid = pg if gid is None else _config_value("gid", gid, 0, 0xFFFFFFFF)
+        if parent is not None and parent.state in ("exited", "killed"):
+            raise BadState(f"parent {parent.name!r} has ended")
+        src, values = _objects._initial_handles(self, handles)
+        if job is not None:
+            from .jobs import JobObject
+            if not isinstance(job, JobObject) or job._k is not self:
+                raise TypeError("job must be a JobObject of this kernel")
+            check(lib.pk_jobobj_check_spawn(self._kp, job.id), "spawn into job")
+            node = job
+            while node is not None and values:      # room for the handles it is given
+                if node.max_handles is not None and node.handle_count + len(values) > node.max_handles:
+                    raise pk_errors.NoMemory(f"spawn: {len(values)} handles would pass the "
+                                             f"limit of {node.max_handles} of {node!r}")
+                node = node.parent
         pid = self._spawn(program, 1, at, nice, priority, burst, args, policy, rt_priority,
                           tickets, cpu, affinity, rss_limit)
+        with self._exclusive("spawn"):
+            if job is not None:
+                check(lib.pk_jobobj_add(self._kp, job.id, pid), "spawn into job")
+            if values:
+                _objects._move(self, src, pid, values)
+            if uid or gid:
+                check(lib.pk_proc_creds_set(self._kp, pid, uid, gid), "credentials")
+        if parent is not None:
+            parent.handle_to(Process(self, pid))
         if name is not None:
             self._names[pid] = name
         return Process(self, pid)
@@ -739,14 +867,27 @@ class Kernel:
     # ---- running ----------------------------------------------------------
 
     def _host_step(self, tid: int) -> tuple:
-        """Advance a Python thread body to its next operation."""
+        """Advance a Python thread body to its next operation. Operations
+        on kernel objects (ctx.read, ctx.wait_one, ...) run here; one that
+        must wait hands the core a wait operation and resumes when the
+        simulated thread is woken."""
         entry = self._gens.get(tid)
         try:
             if entry is None:
                 fn, args, pid = self._hosts.pop(tid)
                 gen = fn(Context(self, pid, tid), *args)
                 entry = self._gens[tid] = (gen, pid)
-            y = entry[0].send(None)
+            blocked = self._blocked.pop(tid, None)
+            how, v = blocked.resume(self, tid) if blocked is not None else ("done", None)
+            while True:
+                if how == "wait":
+                    self._blocked[tid] = blocked
+                    return v
+                y = entry[0].send(v) if how == "done" else entry[0].throw(v)
+                if not isinstance(y, _objects._Blocking):
+                    break
+                blocked = y
+                how, v = y.start(self, tid)
         except StopIteration as stop:
             self._gens.pop(tid, None)
             try:
@@ -848,8 +989,13 @@ class Kernel:
             else:
                 self._waiting = self._resume = None
         end = self._stats_raw()
+        wall = time.perf_counter() - t0
+        cycle = None
+        if r == lib.PK_STOP_DEADLOCK:
+            found = self.deadlocks()
+            cycle = found[0] if found else None
         return RunResult(_REASONS[r], now, end.now, end.context_switches - sw0,
-                         end.steps - steps0, time.perf_counter() - t0)
+                         end.steps - steps0, wall, cycle)
 
     # ---- observation ------------------------------------------------------
 
@@ -964,6 +1110,19 @@ class Kernel:
     def tlb_stats(self, cpu: int = 0) -> TlbStats:
         """CPU ``cpu``'s TLB counters (kernels with ``memory=``)."""
         return tlb_stats(self, _config_value("cpu", cpu, 0, self.cpus - 1))
+
+    def summary(self, top: int = 5) -> str:
+        """A readable multi-section text: machine, policy, time, switches,
+        per-CPU busy/idle/overhead/utilization and the ``top`` processes
+        by CPU time (pykernel/report.py)."""
+        from .report import summary
+        return summary(self, top)
+
+    def report(self, what: str = "processes", top: int | None = None) -> str:
+        """A text table of "processes", "threads" or "cpus", most CPU time
+        first; ``top`` keeps the first rows (pykernel/report.py)."""
+        from .report import report
+        return report(self, what, top)
 
     def digest(self) -> int:
         """A 64-bit digest of everything that has happened (every event,

@@ -29,7 +29,8 @@ REPLACEMENT = {"fifo": lib.PK_REPL_FIFO, "lru": lib.PK_REPL_LRU, "clock": lib.PK
 _PROT = {"r": lib.PK_PROT_READ, "w": lib.PK_PROT_WRITE, "x": lib.PK_PROT_EXEC}
 FAULT_KINDS = {lib.PK_FAULT_NONE: None, lib.PK_FAULT_UNMAPPED: "unmapped",
                lib.PK_FAULT_WRITE: "write to read-only", lib.PK_FAULT_SUPERVISOR: "supervisor page",
-               lib.PK_FAULT_NO_FRAME: "no frame", lib.PK_FAULT_OOM_KILLED: "out of memory"}
+               lib.PK_FAULT_NO_FRAME: "no frame", lib.PK_FAULT_JOB_MEMORY: "job memory limit",
+               lib.PK_FAULT_OOM_KILLED: "out of memory"}
 # (name, bit) of each format's PTE, from REFERENCE.md ("Page tables")
 PTE_BITS = {
     "x86_64": (("present", 0), ("writable", 1), ("user", 2), ("pwt", 3), ("pcd", 4),
@@ -310,11 +311,11 @@ class Region:
 @dataclass(frozen=True)
 class Fault:
     """Why a process died of memory: ``kind`` ("unmapped", "write to
-    read-only", "supervisor page", "out of memory") and the address. For
-    "out of memory", the out-of-memory rule chose it: ``trigger`` is the
-    pid whose fault found no frame (``address`` is in that process),
-    ``badness`` its score (resident + swapped + page-table pages, the
-    largest of all processes)."""
+    read-only", "supervisor page", "no frame", "job memory limit", "out of
+    memory") and the address. For "out of memory", the out-of-memory rule
+    chose it: ``trigger`` is the pid whose fault found no frame
+    (``address`` is in that process), ``badness`` its score (resident +
+    swapped + page-table pages, the largest of all processes)."""
 
     kind: str
     address: int

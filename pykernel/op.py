@@ -18,7 +18,9 @@ from typing import Iterable
 from ._ffi import MAX_TIME
 
 __all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "touch", "touch_range",
-           "map", "unmap", "protect", "fork", "exec", "brk"]
+           "map", "unmap", "protect", "fork", "exec", "brk", "write", "read", "wait",
+           "futex_wait", "futex_wake", "lock", "unlock", "sem_wait", "sem_post", "cond_wait",
+           "cond_signal", "cond_broadcast", "spawn_thread", "thread_exit"]
 
 
 class Op:
@@ -237,3 +239,170 @@ def brk(addr: int) -> Op:
     if addr < HEAP_BASE:
         raise ValueError(f"brk address must be >= HEAP_BASE ({HEAP_BASE:#x}), got {addr:#x}")
     return Op("brk", (addr,))
+
+
+# ---- kernel objects (docs/objects.md) -------------------------------------------
+# Scripts name handles by slot: the position in the process's handle table
+# (spawn(..., handles=[...]) fills slots 0, 1, ...). Each instruction
+# leaves its status in register x[14] (0 or a negative status).
+
+_MAX_SLOT = 1048512 - 1
+
+
+def _slot(slot) -> int:
+    slot = _int("handle slot", slot)
+    if not 0 <= slot <= _MAX_SLOT:
+        raise ValueError(f"handle slot must be between 0 and {_MAX_SLOT}, got {slot}")
+    return slot
+
+
+def _timeout(timeout):
+    if timeout is None:
+        return None
+    return duration("timeout", timeout)
+
+
+_MAX_SOCKET = 1 << 30
+
+
+def write(slot: int, nbytes: int) -> Op:
+    """Write ``nbytes`` bytes (their content is not simulated, their
+    length is) to the object in handle slot ``slot``. A channel: one
+    message of at most 65,536 bytes (more: OUT_OF_RANGE in x[14]); never
+    waits. A socket or pipe: all ``nbytes`` (up to 2**30), waiting for
+    room as the reader drains it, like a blocking write(2). A failed
+    write (e.g. PEER_CLOSED) leaves its status in x[14]."""
+    nbytes = _int("write nbytes", nbytes)
+    if not 0 <= nbytes <= _MAX_SOCKET:
+        raise ValueError(f"write carries 0 to 2**30 bytes (channels: 65,536), got {nbytes}")
+    return Op("write", (_slot(slot), nbytes))
+
+
+def read(slot: int, nbytes: int = 0, timeout: int | None = None) -> Op:
+    """Read from the object in handle slot ``slot``, waiting while there
+    is nothing (at most ``timeout`` ns, then TIMED_OUT in x[14]). A
+    channel: one message (``nbytes`` must be 0); handles in it land in the
+    process's table. A socket or pipe: up to ``nbytes`` bytes (0: all
+    there are; a datagram socket: one datagram)."""
+    nbytes = _int("read nbytes", nbytes)
+    if not 0 <= nbytes <= _MAX_SOCKET:
+        raise ValueError(f"read nbytes must be between 0 and 2**30, got {nbytes}")
+    return Op("read", (_slot(slot), nbytes, _timeout(timeout)))
+
+
+def wait(slot: int, signals, timeout: int | None = None) -> Op:
+    """Wait until one of ``signals`` (a pk.Signals value) is asserted on
+    the object in handle slot ``slot`` (at once if it is), at most
+    ``timeout`` ns."""
+    sig = int(signals)
+    if not 0 < sig <= 0xFFFFFFFF:
+        raise ValueError(f"wait needs a non-empty set of signals, got {signals!r}")
+    return Op("wait", (_slot(slot), sig, _timeout(timeout)))
+
+
+def _later(what: str):
+    raise NotImplementedError(f"{what} is not implemented yet (docs/objects.md, "
+                              f"\"Not implemented yet\")")
+
+
+def _addr(what: str, addr) -> int:
+    addr = _int(f"{what} address", addr)
+    if not 0 <= addr <= 0xFFFFFFFFFFFF or addr % 4:
+        raise ValueError(f"{what} address must be a multiple of 4 below 2**48, got {addr}")
+    return addr
+
+
+def _u32(what: str, v) -> int:
+    v = _int(what, v)
+    if not 0 <= v <= 0xFFFFFFFF:
+        raise ValueError(f"{what} must fit in 32 bits (unsigned), got {v}")
+    return v
+
+
+def futex_wait(addr: int, expected: int, timeout: int | None = None) -> Op:
+    """Wait on the futex word at ``addr`` if it still equals ``expected``;
+    otherwise go on at once with BAD_STATE in x[14] (Linux: EAGAIN). A
+    wake, or ``timeout`` ns (TIMED_OUT), ends the wait. Futex words are
+    32 bits, per process, and read 0 until written (docs/objects.md)."""
+    return Op("futex_wait", (_addr("futex", addr), _u32("expected", expected), _timeout(timeout)))
+
+
+def futex_wake(addr: int, n: int = 1) -> Op:
+    """Wake at most ``n`` threads waiting on the futex at ``addr``, in the
+    order they began waiting."""
+    return Op("futex_wake", (_addr("futex", addr), _u32("futex_wake n", n)))
+
+
+def lock(addr: int, inherit: bool = False, timeout: int | None = None) -> Op:
+    """Lock the mutex whose futex word is at ``addr`` (0 free, 1 locked,
+    2 locked with waiters: Drepper's futex mutex), waiting while another
+    thread holds it. ``inherit=True`` makes it a priority-inheritance
+    mutex (for good, as PTHREAD_PRIO_INHERIT): while a more urgent thread
+    waits for it, its owner runs with that thread's priority
+    (docs/objects.md, "Priority inheritance")."""
+    if not isinstance(inherit, bool):
+        raise TypeError(f"lock inherit must be True or False, not {type(inherit).__name__}")
+    return Op("lock", (_addr("mutex", addr), inherit, _timeout(timeout)))
+
+
+def unlock(addr: int) -> Op:
+    """Unlock the mutex at ``addr`` (the caller must own it: else
+    ACCESS_DENIED in x[14]; BAD_STATE if it is not locked); one waiter
+    wakes."""
+    return Op("unlock", (_addr("mutex", addr),))
+
+
+def sem_wait(addr: int, timeout: int | None = None) -> Op:
+    """Take one unit of the semaphore whose count is at ``addr``, waiting
+    while it is 0 (set the count first with ``Process.futex_set``)."""
+    return Op("sem_wait", (_addr("semaphore", addr), _timeout(timeout)))
+
+
+def sem_post(addr: int) -> Op:
+    """Give one unit back to the semaphore at ``addr``; one waiter wakes."""
+    return Op("sem_post", (_addr("semaphore", addr),))
+
+
+def cond_wait(cv: int, mutex: int) -> Op:
+    """Release ``mutex`` (which the thread must hold), wait on condition
+    variable ``cv``, and take the mutex again before going on. In scripts
+    the mutex address must be below 2**32."""
+    mutex = _addr("mutex", mutex)
+    if mutex > 0xFFFFFFFF or mutex == cv:
+        raise ValueError("cond_wait's mutex address must differ from cv and be below 2**32")
+    return Op("cond_wait", (_addr("condition", cv), mutex))
+
+
+def cond_signal(cv: int) -> Op:
+    """Wake one thread waiting on condition variable ``cv``."""
+    return Op("cond_signal", (_addr("condition", cv),))
+
+
+def cond_broadcast(cv: int, mutex: int) -> Op:
+    """Wake every thread waiting on ``cv``: one wakes, the others move to
+    ``mutex``'s queue and wake one by one as it is unlocked."""
+    mutex = _addr("mutex", mutex)
+    if mutex > 0xFFFFFFFF or mutex == cv:
+        raise ValueError("cond_broadcast's mutex address must differ from cv and be below 2**32")
+    return Op("cond_broadcast", (_addr("condition", cv), mutex))
+
+
+def spawn_thread(body: Iterable[Op]) -> Op:
+    """Start a new thread in this process that runs ``body`` (a list of
+    operations) and then ends; the creating thread goes on after it. The
+    new thread shares the process's handles, futex words and address
+    space. x[14] says whether it was made (0, or NO_MEMORY...)."""
+    if isinstance(body, Op) or isinstance(body, (str, bytes)):
+        raise TypeError("spawn_thread body must be a list of operations")
+    body = tuple(body)
+    for item in body:
+        if not isinstance(item, Op):
+            raise TypeError(f"spawn_thread body items must be pk.op operations, "
+                            f"not {type(item).__name__}")
+    return Op("spawn_thread", (body,))
+
+
+def thread_exit(code: int = 0) -> Op:
+    """End this thread only; the process ends with its last thread (and
+    then has this exit code)."""
+    return Op("thread_exit", (exit_code(code),))

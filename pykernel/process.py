@@ -21,6 +21,7 @@ __all__ = ["Process", "Thread", "Stats", "Registers", "Job", "JobStats"]
 THREAD_STATES = {
     lib.PK_TS_NEW: "new", lib.PK_TS_READY: "ready", lib.PK_TS_RUNNING: "running",
     lib.PK_TS_BLOCKED: "blocked", lib.PK_TS_SLEEPING: "sleeping", lib.PK_TS_EXITED: "exited",
+    lib.PK_TS_WAITING: "waiting",
 }
 PROCESS_STATES = {
     lib.PK_PS_NEW: "new", lib.PK_PS_ALIVE: "alive",
@@ -31,6 +32,7 @@ KILL_REASONS = {
     lib.PK_KILL_NONE: None, lib.PK_KILL_HOST: "killed",
     lib.PK_KILL_EXCEPTION: "exception", lib.PK_KILL_BAD_OP: "bad operation",
     lib.PK_KILL_SEGV: "segmentation fault", lib.PK_KILL_OOM: "out of memory",
+    lib.PK_KILL_JOB_MEMORY: "job memory limit",
 }
 
 
@@ -185,7 +187,8 @@ class Thread:
 
     @property
     def state(self) -> str:
-        """"new", "ready", "running", "blocked" (io), "sleeping" or "exited"."""
+        """"new", "ready", "running", "blocked" (io), "sleeping", "waiting"
+        (on kernel objects) or "exited"."""
         return THREAD_STATES[self._info().state]
 
     @property
@@ -224,6 +227,15 @@ class Thread:
     def priority(self) -> int:
         """Its static priority."""
         return self._info().priority
+
+    @property
+    def boosted(self) -> bool:
+        """True while it runs with a priority lent by a thread waiting for
+        a priority-inheritance mutex it holds (``policy``,
+        ``rt_priority`` and ``priority`` then show the lent values)."""
+        out = ffi.new("uint32_t[2]")
+        prio = ffi.new("int32_t *")
+        return lib.pk_thread_pi_base(self._k._kp, self.tid, out, out + 1, prio) == 0
 
     @property
     def tickets(self) -> int:
@@ -374,9 +386,14 @@ class Process:
 
     @property
     def threads(self) -> list[Thread]:
-        """The threads of this process."""
+        """The threads of this process: its first, then those created
+        later (:meth:`thread_create`, ``pk.op.spawn_thread``)."""
         info = self._info()
-        return [Thread(self._k, info.first_tid + i) for i in range(info.nthreads)]
+        if info.nthreads == 1:
+            return [Thread(self._k, info.first_tid)]
+        buf, count = ffi.new("uint32_t[]", info.nthreads), ffi.new("uint32_t *")
+        check(lib.pk_proc_threads(self._k._kp, self.pid, buf, info.nthreads, count), "threads")
+        return [Thread(self._k, buf[i]) for i in range(min(count[0], info.nthreads))]
 
     @property
     def stats(self) -> Stats:
@@ -410,9 +427,143 @@ class Process:
         return self.job_stats.deadline_misses
 
     @property
-    def handles(self):
-        """Not implemented yet: handle tables come with kernel objects."""
-        raise NotImplementedError("handle tables are not implemented yet")
+    def handles(self) -> list:
+        """The handles in its table, in slot order (:class:`~pykernel.Handle`)."""
+        from .objects import _list
+        return _list(self._k, self.pid)
+
+    @property
+    def uid(self) -> int:
+        """Its user id (0: root)."""
+        return self._creds()[0]
+
+    @property
+    def gid(self) -> int:
+        """Its group id."""
+        return self._creds()[1]
+
+    def _creds(self):
+        u, g = ffi.new("uint32_t *"), ffi.new("uint32_t *")
+        check(lib.pk_proc_creds_get(self._k._kp, self.pid, u, g), "credentials")
+        return u[0], g[0]
+
+    def handle_to(self, other: "Process | Thread"):
+        """Give this process a handle to process or thread ``other`` (the
+        loader's or a parent's act; ``spawn(parent=...)`` does it for a
+        child) and return it. Every handle to one process (or thread)
+        names one object, which asserts TERMINATED when it ends; a thread
+        handle waits for, inspects or kills that thread alone."""
+        from .objects import Handle
+        if not isinstance(other, (Process, Thread)) or other._k is not self._k:
+            raise TypeError("handle_to needs a Process or a Thread of the same kernel")
+        out = ffi.new("uint32_t *")
+        with self._k._exclusive("make a process or thread handle"):
+            if isinstance(other, Thread):
+                check(lib.pk_thread_handle_create(self._k._kp, self.pid, other.tid, out),
+                      "thread handle")
+            else:
+                check(lib.pk_proc_handle_create(self._k._kp, self.pid, other.pid, out),
+                      "process handle")
+        return Handle(self._k, self.pid, out[0])
+
+    def futex_get(self, addr: int) -> int:
+        """The 32-bit futex word at ``addr`` (0 until written)."""
+        from .objects import _addr
+        out = ffi.new("uint32_t *")
+        check(lib.pk_futex_get(self._k._kp, self.pid, _addr("futex", addr), out), "futex_get")
+        return out[0]
+
+    def futex_set(self, addr: int, value: int) -> None:
+        """Store ``value`` in the futex word at ``addr`` (as the process's
+        code would: no waiter wakes), e.g. a semaphore's initial count."""
+        from .objects import _addr, _u32
+        with self._k._exclusive("set a futex word"):
+            check(lib.pk_futex_set(self._k._kp, self.pid, _addr("futex", addr),
+                                   _u32("futex value", value)), "futex_set")
+
+    def mutex_owner(self, addr: int):
+        """The :class:`Thread` holding the mutex at ``addr``, or None."""
+        from .objects import _addr
+        out = ffi.new("int64_t *")
+        check(lib.pk_mutex_owner(self._k._kp, self.pid, _addr("mutex", addr), out), "mutex owner")
+        return None if out[0] < 0 else Thread(self._k, out[0])
+
+    def share_futexes(self, owner: "Process") -> None:
+        """From now on use ``owner``'s futex words (and so its mutexes,
+        semaphores and condition variables): the stand-in for shared
+        memory, and for several threads of one process, until address
+        spaces exist. The process must not have futex words of its own."""
+        if not isinstance(owner, Process) or owner._k is not self._k:
+            raise TypeError("share_futexes needs a Process of the same kernel")
+        with self._k._exclusive("share futexes"):
+            check(lib.pk_futex_share(self._k._kp, self.pid, owner.pid), "share_futexes")
+
+    def thread_create(self, program, args: tuple = ()) -> Thread:
+        """Create a thread in this live process running ``program`` (a
+        script from its start, or a Python body called with ``args``); it
+        shares the process's handles, futex words and address space, has
+        the scheduling parameters of the process's first thread and arrives
+        now. The process ends with its last thread."""
+        return self._k._thread_create(self.pid, program, args)
+
+    def socket_create(self, mode: str = "stream", capacity: int = 65536) -> tuple:
+        """Create a socket: two endpoint handles in this process's table,
+        each buffering up to ``capacity`` bytes its peer wrote. ``mode``:
+        "stream" (short writes) or "datagram" (whole datagrams)."""
+        return self._socket(mode, capacity, 0)
+
+    def pipe_create(self, capacity: int = 65536) -> tuple:
+        """Create a pipe: ``(read_end, write_end)``, a stream socket whose
+        first end may only read and second only write."""
+        return self._socket("stream", capacity, 1)
+
+    def _socket(self, mode, capacity, pipe) -> tuple:
+        from .objects import Handle
+        if mode not in ("stream", "datagram"):
+            raise ValueError(f'socket mode must be "stream" or "datagram", not {mode!r}')
+        if isinstance(capacity, bool) or not isinstance(capacity, int):
+            raise TypeError(f"capacity must be an int, not {type(capacity).__name__}")
+        if not 1 <= capacity <= lib.PK_SOCKET_MAX_CAPACITY:
+            raise ValueError(f"capacity must be between 1 and {lib.PK_SOCKET_MAX_CAPACITY} bytes")
+        a, b = ffi.new("uint32_t *"), ffi.new("uint32_t *")
+        m = lib.PK_SOCKET_DATAGRAM if mode == "datagram" else lib.PK_SOCKET_STREAM
+        with self._k._exclusive("create a socket"):
+            check(lib.pk_socket_create(self._k._kp, self.pid, m, capacity, pipe, a, b),
+                  "socket_create")
+        return Handle(self._k, self.pid, a[0]), Handle(self._k, self.pid, b[0])
+
+    def port_create(self):
+        """Create a port (a queue of packets for asynchronous waits:
+        :meth:`Handle.wait_async`, :meth:`Handle.queue`; read packets with
+        ``read()`` or ``ctx.read``)."""
+        from .objects import Handle
+        out = ffi.new("uint32_t *")
+        with self._k._exclusive("create a port"):
+            check(lib.pk_port_create(self._k._kp, self.pid, out), "port_create")
+        return Handle(self._k, self.pid, out[0])
+
+    def handle(self, value: int):
+        """A view of handle ``value`` of this process (checked when used)."""
+        from .objects import Handle, _u32
+        return Handle(self._k, self.pid, _u32("handle value", value))
+
+    def channel_create(self) -> tuple:
+        """Create a channel: two endpoint handles in this process's table."""
+        from .objects import _create
+        with self._k._exclusive("create a channel"):
+            return _create(self._k, self.pid, "channel")
+
+    def event_create(self):
+        """Create an event (SIGNALED is its own signal): one handle."""
+        from .objects import _create
+        with self._k._exclusive("create an event"):
+            return _create(self._k, self.pid, "event")[0]
+
+    def eventpair_create(self) -> tuple:
+        """Create an event pair: two handles, each the other's peer."""
+        from .objects import _create
+        with self._k._exclusive("create an event pair"):
+            return _create(self._k, self.pid, "eventpair")
 
     @property
     def aspace(self):

@@ -42,6 +42,18 @@ def _compile(ops: Sequence[Op], links: list | None = None) -> list[tuple[int, in
                 end = len(out)
                 out[start] = (lib.PK_OP_LOOP, end, n)
                 out.append((lib.PK_OP_ENDLOOP, start, 0))
+            elif op.name == "spawn_thread":
+                start = len(out)
+                out.append(None)                    # patched below
+                emit(op.args[0], depth)             # nested as written (the C check agrees)
+                out.append((lib.PK_OP_THREAD_EXIT, 0, 0))
+                out[start] = (lib.PK_OP_SPAWN_THREAD, start + 1, len(out) - start - 1)
+            elif op.name == "thread_exit":
+                out.append((lib.PK_OP_THREAD_EXIT, 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
+            elif op.name in _FUTEX_OPS:
+                _compile_futex(op, out)
+            elif op.name in ("write", "read", "wait"):
+                _compile_obj(op, out)
             elif op.name in _MEMORY:
                 out.extend(_memory_op(op))
             elif op.name == "fork":
@@ -69,6 +81,38 @@ def _compile(ops: Sequence[Op], links: list | None = None) -> list[tuple[int, in
 
     emit(ops, 0)
     return out
+
+
+_FUTEX_OPS = {"futex_wait": lib.PK_OP_FUTEX_WAIT, "futex_wake": lib.PK_OP_FUTEX_WAKE,
+              "lock": lib.PK_OP_LOCK, "unlock": lib.PK_OP_UNLOCK, "sem_wait": lib.PK_OP_SEM_WAIT,
+              "sem_post": lib.PK_OP_SEM_POST, "cond_wait": lib.PK_OP_COND_WAIT,
+              "cond_signal": lib.PK_OP_COND_SIGNAL, "cond_broadcast": lib.PK_OP_COND_BROADCAST}
+
+
+def _compile_futex(op: Op, out: list) -> None:
+    """Futex instructions: b = address, a = the second argument (expected
+    word, wake count or mutex address); a TIMEOUT first if one is given."""
+    args = op.args
+    if op.name in ("futex_wait", "lock", "sem_wait") and args[-1] is not None:
+        out.append((lib.PK_OP_TIMEOUT, 0, args[-1]))
+    a = args[1] if op.name in ("futex_wait", "futex_wake", "cond_wait", "cond_broadcast") else 0
+    if op.name == "lock" and args[1]:
+        a = lib.PK_LOCK_INHERIT
+    out.append((_FUTEX_OPS[op.name], a, args[0]))
+
+
+def _compile_obj(op: Op, out: list) -> None:
+    """Instructions on kernel objects: a TIMEOUT first if one is given."""
+    if op.name == "write":
+        out.append((lib.PK_OP_CHAN_WRITE, op.args[0], op.args[1]))
+        return
+    timeout = op.args[-1]
+    if timeout is not None:
+        out.append((lib.PK_OP_TIMEOUT, 0, timeout))
+    if op.name == "read":
+        out.append((lib.PK_OP_CHAN_READ, op.args[0], op.args[1]))
+    else:
+        out.append((lib.PK_OP_WAIT, op.args[0], op.args[1]))
 
 
 _MEMORY = ("touch", "touch_range", "map", "unmap", "protect")

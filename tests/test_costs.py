@@ -8,6 +8,8 @@ was not already running, including from idle (csrc/pk_dispatch.c
 switch_to). Expected values are worked out by hand from these rules.
 """
 
+import pytest
+
 import pykernel as pk
 from conftest import assert_time_conserved, cpu_bound, spawn_bursts
 
@@ -122,3 +124,28 @@ def test_preemption_during_switch_in_waits_for_the_switch(zero_kernel):
     assert low.stats.finish == 53
     assert k.stats.overhead == 30
     assert_time_conserved(k)
+
+
+def test_default_object_call_costs_are_200ns_and_150ns_per_wakeup():
+    # docs/tools.md, "Calibration": REFERENCE.md's pipe write + read in one
+    # thread, 0.40 us; (2.7 - 2 x 0.8 - 4 x 0.2) / 2 per wake-up
+    c = pk.Costs()
+    assert (c.syscall, c.wakeup) == (200, 150)
+    assert (pk.Costs.zero().syscall, pk.Costs.zero().wakeup) == (0, 0)
+
+
+def test_object_call_costs_are_checked():
+    with pytest.raises(ValueError, match="Costs.syscall must be"):
+        pk.Costs(syscall=-1)
+    with pytest.raises(TypeError, match="Costs.wakeup must be an int"):
+        pk.Costs(wakeup=1.5)
+
+
+def test_script_write_and_read_take_syscall_cpu_time():
+    op = pk.op
+    k = pk.Kernel(costs=pk.Costs(switch=0, syscall=30, wakeup=7))
+    p = k.spawn(pk.Program.script("w", [op.write(0, 4), op.read(1)]))
+    p.channel_create()
+    k.run()
+    # a write on one end, a read of it on the other that does not wait
+    assert p.stats.cpu_time == 2 * 30

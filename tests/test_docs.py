@@ -91,7 +91,7 @@ def test_cli_demo_prints_a_table_for_every_policy(tmp_path):
 
 
 def test_cli_help_for_every_command(tmp_path):
-    for argv in (["--help"], ["demo", "--help"]):
+    for argv in (["--help"], ["demo", "--help"], ["run", "--help"], ["bench", "--help"]):
         r = cli(*argv, cwd=tmp_path)
         assert r.returncode == 0 and "usage: pykernel" in r.stdout
 
@@ -101,3 +101,13 @@ def test_cli_bad_argument_is_an_error_message_not_a_traceback(tmp_path):
     assert r.returncode == 2
     assert "cpus must be between 1 and 256" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+SCENARIOS = sorted((ROOT / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
+def test_example_scenario_runs_from_the_command_line(path, tmp_path):
+    r = cli("run", str(path), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("machine\n") and "top processes by CPU time" in r.stdout

@@ -192,11 +192,6 @@ def test_priority_preemptive_must_be_bool():
         pk.sched.Priority(preemptive=1)
 
 
-def test_reserved_features_are_not_implemented():
-    with pytest.raises(NotImplementedError):
-        pk.Kernel(trace=True)
-
-
 @pytest.mark.parametrize("kw", [{"memory": 1}, {"mmu": 1}], ids=str)
 def test_memory_and_mmu_must_be_their_classes(kw):
     with pytest.raises(TypeError):
@@ -399,12 +394,6 @@ def test_killing_an_exited_process_is_bad_state(zero_kernel):
     k.run()
     with pytest.raises(pk.BadState):
         p.kill()
-
-
-def test_unimplemented_process_views_raise_not_implemented(zero_kernel):
-    p = zero_kernel().spawn(cpu_bound(1))
-    with pytest.raises(NotImplementedError):
-        p.handles
 
 
 def test_aspace_without_memory_is_bad_state(zero_kernel):

@@ -196,3 +196,43 @@ def test_thread_reports_its_class_and_priority():
     q = k.spawn(script(C(1)))
     assert (p.threads[0].policy, p.threads[0].rt_priority) == ("rr", 42)
     assert (q.threads[0].policy, q.threads[0].rt_priority) == ("other", None)
+
+
+def test_throttling_usage_is_forgotten_after_a_period_without_real_time_work():
+    k = kernel()
+    rt = k.spawn(script(C(900 * MS), pk.op.sleep(600 * MS), C(960 * MS)), policy="fifo", rt_priority=10)
+    k.run()
+    # 0-900 ms; asleep until 1500, in a new period: 1500-2000 (500 of 950), 2000-2460
+    assert rt.stats.finish == 2460 * MS
+
+
+def test_throttling_usage_carries_across_a_sleep_within_the_period():
+    k = kernel()
+    rt = k.spawn(script(C(900 * MS), pk.op.sleep(20 * MS), C(100 * MS)), policy="fifo", rt_priority=10)
+    k.run()
+    # 0-900, asleep 900-920, 920-970 uses the last 50 ms of 950, idle to 1000, 1000-1050
+    assert rt.stats.finish == 1050 * MS
+    assert k.stats.idle == 20 * MS + 30 * MS
+
+
+def test_deadlocked_real_time_threads_end_the_run_with_deadlock():
+    # the throttling period must not keep a run going when no real-time
+    # thread can run
+    op = pk.op
+    k = kernel()
+    a = k.spawn(script(op.lock(0x100), op.yield_(), op.lock(0x200)), policy="fifo", rt_priority=10)
+    b = k.spawn(script(op.lock(0x200), op.yield_(), op.lock(0x100)), policy="fifo", rt_priority=10)
+    a.share_futexes(b)
+    r = k.run()
+    assert (r.reason, k.now) == ("deadlock", 0)
+
+
+def test_rr_threads_across_a_throttling_period():
+    k = kernel(rt_slice=300 * MS)
+    a = k.spawn(script(C(600 * MS)), policy="rr", rt_priority=10)
+    b = k.spawn(script(C(600 * MS)), policy="rr", rt_priority=10)
+    k.run()
+    # A 0-300, B 300-600, A 600-900 (done), B 900-950: 950 ms used, idle to
+    # 1000, then B's last 250 ms in the new period
+    assert (a.stats.finish, b.stats.finish) == (900 * MS, 1250 * MS)
+    assert k.stats.idle == 50 * MS

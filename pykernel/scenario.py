@@ -1,0 +1,317 @@
+"""Scenario files: a machine, a policy and a workload described in TOML.
+
+A scenario has the tables ``[machine]`` (cpus, runqueues, seed,
+balance_interval, rt_slice), ``[costs]`` (any :class:`~pykernel.Costs`
+field), ``[scheduler]`` (``name``: a policy of :mod:`pykernel.sched`, and
+its parameters), optional ``[memory]`` and ``[mmu]`` (the fields of
+:class:`~pykernel.Memory` and :class:`~pykernel.MMU`), ``[programs]``
+(name = a script as a list of operations) and ``[[processes]]`` (program,
+count, name, at, nice, priority, policy, rt_priority, tickets, cpu,
+affinity), and ``[run]`` (until). An operation is a list: the name of a
+:mod:`pykernel.op` function, then its arguments; ``loop`` and
+``spawn_thread`` take a list of operations. Durations are ints of
+nanoseconds or strings with a unit ("4 ms", "500 us", "2 s", "800 ns").
+
+Mistakes raise :class:`ScenarioError` naming the file, the line and the
+field. TOML parsers report no line for a value, so :func:`locate` finds
+it by scanning the source for the key path (tables, arrays of tables,
+dotted keys); a field inside an operation list is reported at the line of
+its program.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from . import op as _op
+from . import sched as _sched
+from .costs import Costs
+from .kernel import Kernel
+from .memory import MMU, Memory
+from .program import Program
+
+__all__ = ["Scenario", "ScenarioError", "load", "loads", "locate"]
+
+_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)\s*$")
+_TOP = ("machine", "costs", "scheduler", "memory", "mmu", "programs", "processes", "run")
+_MACHINE = ("cpus", "runqueues", "seed", "balance_interval", "rt_slice", "trace")
+_PROCESS = ("program", "count", "name", "at", "nice", "priority", "policy", "rt_priority",
+            "tickets", "cpu", "affinity")
+_OPS = {"compute", "io", "sleep", "yield", "yield_", "exit", "loop", "touch", "touch_range",
+        "map", "unmap", "protect", "write", "read", "wait", "futex_wait", "futex_wake", "lock",
+        "unlock", "sem_wait", "sem_post", "cond_wait", "cond_signal", "cond_broadcast",
+        "spawn_thread", "thread_exit"}
+
+
+class ScenarioError(ValueError):
+    """A mistake in a scenario: ``path`` (the file or "<string>"),
+    ``line`` (1-based, or None if it cannot be found), ``field`` (the key
+    path, e.g. "processes[1].program") and the message."""
+
+    def __init__(self, path: str, line: int | None, field: str, message: str):
+        self.path, self.line, self.field, self.message = path, line, field, message
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+
+
+def _key_parts(text: str) -> list[str]:
+    """Split a TOML key ("a.b", '"x y".z') into its parts."""
+    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)', text)
+    return [a or b or c for a, b, c in parts]
+
+
+def locate(source: str) -> dict[tuple, int]:
+    """Map each key path of a TOML text to the 1-based line where its key
+    is written. Paths are tuples of keys and array-of-table indexes:
+    ``("processes", 1, "program")``. Tables map to their header's line."""
+    lines: dict[tuple, int] = {}
+    counts: dict[tuple, int] = {}
+    table: tuple = ()
+    depth = 0                     # open brackets of a multi-line value
+    for no, raw in enumerate(source.splitlines(), start=1):
+        line = re.sub(r'#.*$', "", raw) if '"' not in raw and "'" not in raw else raw
+        stripped = line.strip()
+        if depth == 0 and stripped.startswith("[["):
+            name = tuple(_key_parts(stripped[2:stripped.index("]]")]))
+            counts[name] = counts.get(name, -1) + 1
+            table = name + (counts[name],)
+            lines.setdefault(name, no)
+            lines[table] = no
+        elif depth == 0 and stripped.startswith("["):
+            table = tuple(_key_parts(stripped[1:stripped.index("]")]))
+            lines[table] = no
+        elif depth == 0 and "=" in stripped:
+            key, _, value = stripped.partition("=")
+            lines[table + tuple(_key_parts(key))] = no
+            depth = max(0, _brackets(value))
+        else:
+            depth = max(0, depth + _brackets(stripped))
+    return lines
+
+
+def _brackets(text: str) -> int:
+    text = re.sub(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', "", text)
+    text = text.split("#", 1)[0]
+    return text.count("[") + text.count("{") - text.count("]") - text.count("}")
+
+
+def _field(path: tuple) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+@dataclass
+class Scenario:
+    """A parsed scenario: its data (``data``, the TOML as dicts) and where
+    each key is (``lines``). :meth:`build` makes a kernel and spawns the
+    processes; :meth:`run` builds and runs."""
+
+    data: dict
+    lines: dict
+    path: str = "<string>"
+
+    def error(self, path: tuple, message: str) -> ScenarioError:
+        """A ScenarioError for the key path ``path`` at its line (or the
+        line of its nearest enclosing key)."""
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.lines:
+                return ScenarioError(self.path, self.lines[path[:n]], _field(path), message)
+        return ScenarioError(self.path, None, _field(path), message)
+
+    def _table(self, name: str) -> dict:
+        t = self.data.get(name, {})
+        if not isinstance(t, dict):
+            raise self.error((name,), f"must be a table ([{name}])")
+        return t
+
+    def _value(self, path: tuple, value):
+        """Durations with a unit become ints of ns, recursively."""
+        if isinstance(value, str):
+            m = _DURATION.match(value)
+            if m:
+                return int(round(float(m.group(1)) * _UNITS[m.group(2)]))
+        if isinstance(value, list):
+            return [self._value(path + (i,), v) for i, v in enumerate(value)]
+        return value
+
+    def _kwargs(self, name: str, allowed, skip=()) -> dict:
+        t = self._table(name)
+        out = {}
+        for key, value in t.items():
+            if key in skip:
+                continue
+            if key not in allowed:
+                raise self.error((name, key), f"unknown field; expected one of {', '.join(allowed)}")
+            out[key] = self._value((name, key), value)
+        return out
+
+    def _make(self, name: str, cls, kwargs: dict):
+        try:
+            return cls(**kwargs)
+        except (TypeError, ValueError) as exc:
+            bad = [k for k in kwargs if k in str(exc)]
+            raise self.error((name, bad[0]) if bad else (name,), str(exc)) from None
+
+    def costs(self) -> Costs:
+        """The [costs] table as a pk.Costs (defaults for missing fields)."""
+        return self._make("costs", Costs, self._kwargs("costs", [f.name for f in fields(Costs)]))
+
+    def scheduler(self) -> _sched.Policy:
+        """The [scheduler] table as a pk.sched policy (default CFS)."""
+        t = self._table("scheduler")
+        name = t.get("name", "CFS")
+        policies = {n.lower(): getattr(_sched, n) for n in _sched.__all__
+                    if isinstance(getattr(_sched, n), type)
+                    and issubclass(getattr(_sched, n), _sched.Policy)
+                    and getattr(_sched, n) is not _sched.Policy}
+        cls = policies.get(str(name).lower())
+        if cls is None:
+            raise self.error(("scheduler", "name"), f"unknown policy {name!r}; expected one of "
+                             f"{', '.join(sorted(c.__name__ for c in policies.values()))}")
+        kwargs = {k: self._value(("scheduler", k), v) for k, v in t.items() if k != "name"}
+        return self._make("scheduler", cls, kwargs)
+
+    def op(self, path: tuple, spec) -> _op.Op:
+        """One operation from its list form, e.g. ["compute", 1000]."""
+        if not isinstance(spec, list) or not spec or not isinstance(spec[0], str):
+            raise self.error(path, f'an operation is a list such as ["compute", 1000], got {spec!r}')
+        name, args = spec[0], self._value(path, spec[1:])
+        if name not in _OPS:
+            raise self.error(path, f"unknown operation {name!r}; expected one of "
+                             f"{', '.join(sorted(_OPS - {'yield_'}))}")
+        fn = getattr(_op, "yield_" if name == "yield" else name)
+        if name in ("loop", "spawn_thread"):
+            if not args or not isinstance(args[-1], list):
+                raise self.error(path, f"{name} takes a list of operations last")
+            args[-1] = self.ops(path, args[-1])
+        try:
+            return fn(*args)
+        except (TypeError, ValueError) as exc:
+            raise self.error(path, f"{name}: {exc}") from None
+
+    def ops(self, path: tuple, specs) -> list:
+        """A list of operations."""
+        if not isinstance(specs, list):
+            raise self.error(path, "a script is a list of operations")
+        return [self.op(path + (i,), s) for i, s in enumerate(specs)]
+
+    def programs(self) -> dict[str, Program]:
+        """The [programs] table: name -> script Program."""
+        return {name: Program.script(name, self.ops(("programs", name), spec))
+                for name, spec in self._table("programs").items()}
+
+    def kernel(self) -> Kernel:
+        """A kernel with the scenario's machine, costs, policy and memory."""
+        kw = self._kwargs("machine", _MACHINE)
+        mem = self._make("memory", Memory, self._kwargs("memory", [f.name for f in fields(Memory)])) \
+            if "memory" in self.data else None
+        mmu = self._make("mmu", MMU, self._kwargs("mmu", [f.name for f in fields(MMU)])) \
+            if "mmu" in self.data else None
+        policy, costs = self.scheduler(), self.costs()
+        try:
+            return Kernel(scheduler=policy, costs=costs, memory=mem, mmu=mmu, **kw)
+        except (TypeError, ValueError) as exc:
+            bad = [k for k in kw if k in str(exc)]
+            raise self.error(("machine", bad[0]) if bad else ("machine",), str(exc)) from None
+
+    def spawn(self, k: Kernel, programs: dict) -> list:
+        """Spawn the [[processes]] entries; the list of processes."""
+        entries = self.data.get("processes", [])
+        if not isinstance(entries, list):
+            raise self.error(("processes",), "must be an array of tables ([[processes]])")
+        out = []
+        for i, entry in enumerate(entries):
+            path = ("processes", i)
+            for key in entry:
+                if key not in _PROCESS:
+                    raise self.error(path + (key,), f"unknown field; expected one of {', '.join(_PROCESS)}")
+            kw = {key: self._value(path + (key,), v) for key, v in entry.items()}
+            if "program" not in kw:
+                raise self.error(path, "a process needs a program")
+            prog = programs.get(kw.pop("program"))
+            if prog is None:
+                raise self.error(path + ("program",), f"unknown program {entry['program']!r}; "
+                                 f"expected one of {', '.join(programs) or '(no [programs])'}")
+            count = kw.pop("count", 1)
+            name = kw.pop("name", None)
+            try:
+                if count == 1:
+                    out.append(k.spawn(prog, name=name, **kw))
+                else:
+                    if name is not None:
+                        raise ValueError("name is for count = 1 (processes of a count are named "
+                                         "<program>-<pid>)")
+                    out.extend(k.spawn_many(prog, count, **kw))
+            except (TypeError, ValueError) as exc:
+                keys = ["count", "name", *kw]
+                bad = [key for key in keys if key in str(exc) and key in entry]
+                raise self.error(path + ((bad[0],) if bad else ()), str(exc)) from None
+        return out
+
+    def build(self) -> tuple[Kernel, list]:
+        """(kernel, processes): the machine with every process spawned."""
+        for key in self.data:
+            if key not in _TOP:
+                raise self.error((key,), f"unknown table; expected one of {', '.join(_TOP)}")
+        k = self.kernel()
+        return k, self.spawn(k, self.programs())
+
+    @property
+    def until(self) -> int | None:
+        """[run] until (ns), or None."""
+        run = self._kwargs("run", ("until",))
+        return run.get("until")
+
+    def run(self, until: int | None = None, progress: bool | None = None) -> Kernel:
+        """Build, run until ``until`` (default: [run] until, else idle)
+        and return the kernel."""
+        k, _ = self.build()
+        until = self.until if until is None else until
+        k.run(until=until, progress=progress)
+        return k
+
+
+def _set(data: dict, dotted: str, value) -> None:
+    parts = dotted.split(".")
+    node = data
+    for p in parts[:-1]:
+        node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
+    if isinstance(node, list):
+        node[int(parts[-1])] = value
+    else:
+        node[parts[-1]] = value
+
+
+def loads(text: str, params: dict | None = None, path: str = "<string>") -> Scenario:
+    """Parse a scenario from TOML text. ``params`` overrides values by
+    dotted key path ({"machine.cpus": 4, "processes.0.count": 10})."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ScenarioError(path, int(m.group(1)) if m else None, "",
+                            f"not valid TOML: {exc}") from None
+    for key, value in (params or {}).items():
+        try:
+            _set(data, key, value)
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise ScenarioError(path, None, key, "no such place to set a parameter") from None
+    return Scenario(data, locate(text), path)
+
+
+def load(path, params: dict | None = None) -> Scenario:
+    """Parse a scenario file (see :func:`loads`)."""
+    p = Path(path)
+    return loads(p.read_text(encoding="utf-8"), params, str(p))

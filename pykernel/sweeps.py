@@ -1,0 +1,180 @@
+"""Parameter sweeps: many independent simulations over a grid.
+
+``pk.sweep(run, grid)`` calls ``run(**point)`` for every point of the
+grid on an executor and gathers the results, in grid order, into a
+:class:`SweepResult` that is also written to an SQLite file. ``run`` is
+a function (it must be picklable, i.e. defined at the top level of a
+module, for a process pool or a Dask cluster) or the path of a scenario
+file, whose points are dotted-key overrides (``{"machine.cpus": 4}``).
+Each simulation is deterministic, so the results do not depend on the
+executor.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sqlite3
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = ["sweep", "SweepResult", "grid_points", "scenario_run", "write_db"]
+
+DEFAULT_DB = "sweep.sqlite"
+
+
+def grid_points(grid) -> list[dict]:
+    """The points of a grid: a dict of name -> list of values (their
+    cartesian product, the last name varying fastest) or a list of dicts
+    (the points themselves)."""
+    if isinstance(grid, dict):
+        for name, values in grid.items():
+            if not isinstance(name, str):
+                raise TypeError(f"grid names must be str, not {type(name).__name__}")
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+                raise TypeError(f"grid[{name!r}] must be a list of values, not {values!r}")
+        names = list(grid)
+        return [dict(zip(names, combo)) for combo in itertools.product(*grid.values())]
+    if isinstance(grid, (list, tuple)) and all(isinstance(p, dict) for p in grid):
+        return [dict(p) for p in grid]
+    raise TypeError("grid must be a dict of name -> list of values, or a list of dicts")
+
+
+def scenario_run(path: str, until: int | None = None, **params) -> dict:
+    """Run the scenario file ``path`` with ``params`` as dotted-key
+    overrides; its figures: simulated time, switches, CPU busy / idle /
+    overhead (ns), and the mean wait, response and turnaround of the
+    processes that have them (ns)."""
+    from .scenario import load
+    sc = load(path, params)
+    k, procs = sc.build()
+    k.run(until=sc.until if until is None else until, progress=False)
+    st = k.stats
+    out = {"now": st.now, "context_switches": st.context_switches, "busy": st.busy,
+           "idle": st.idle, "overhead": st.overhead}
+    stats = [p.stats for p in procs]
+    for name in ("wait", "response", "turnaround"):
+        vals = [getattr(s, name) for s in stats if getattr(s, name) is not None]
+        out[f"mean_{name}"] = sum(vals) / len(vals) if vals else None
+    return out
+
+
+def _call(run, point: dict) -> dict:
+    """Run one point; a non-dict result becomes {"result": value}."""
+    if isinstance(run, (str, os.PathLike)):
+        value = scenario_run(str(run), **point)
+    else:
+        value = run(**point)
+    return value if isinstance(value, dict) else {"result": value}
+
+
+class _Serial(Executor):
+    """Runs each call at once in this process."""
+
+    def submit(self, fn, *args, **kwargs):
+        from concurrent.futures import Future
+        f = Future()
+        try:
+            f.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            f.set_exception(exc)
+        return f
+
+
+@dataclass
+class SweepResult:
+    """The rows of a sweep, one per point in grid order: the point's
+    parameters and its results in one dict. ``db``: the SQLite file they
+    were written to (table ``table``), or None."""
+
+    rows: list
+    db: str | None = None
+    table: str = "runs"
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def column(self, name: str) -> list:
+        """One column (a parameter or a result) over the rows."""
+        return [row.get(name) for row in self.rows]
+
+    def to_dataframe(self):
+        """The rows as a pandas DataFrame (pandas must be installed)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("SweepResult.to_dataframe needs pandas (pip install pandas)") from None
+        return pd.DataFrame(self.rows)
+
+
+def _sql_value(v):
+    if v is None or isinstance(v, (int, float, str)) and not isinstance(v, bool):
+        return v
+    if isinstance(v, bool):
+        return int(v)
+    return json.dumps(v, default=str)
+
+
+def write_db(rows: list[dict], path: str, table: str = "runs") -> None:
+    """Write rows to table ``table`` of the SQLite file ``path``,
+    replacing a table of that name; one column per key (JSON text for
+    values that are not numbers or strings)."""
+    if not table.isidentifier():
+        raise ValueError(f"table must be an identifier, got {table!r}")
+    cols = list(dict.fromkeys(k for row in rows for k in row))
+    with sqlite3.connect(path) as con:
+        con.execute(f'DROP TABLE IF EXISTS "{table}"')
+        defs = ", ".join(f'"{c}"' for c in ["point", *cols])
+        con.execute(f'CREATE TABLE "{table}" ({defs})')
+        marks = ", ".join("?" * (len(cols) + 1))
+        con.executemany(f'INSERT INTO "{table}" VALUES ({marks})',
+                        [[i, *(_sql_value(row.get(c)) for c in cols)] for i, row in enumerate(rows)])
+    return None
+
+
+def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor | str | None = None,
+          db: str | os.PathLike | bool | None = None, table: str = "runs",
+          workers: int | None = None) -> SweepResult:
+    """Run ``run`` at every point of ``grid`` and gather the results.
+
+    ``run``: a function called as ``run(**point)`` returning a dict (or a
+    value, stored as "result"), or a scenario file's path (see
+    :func:`scenario_run`). ``grid``: see :func:`grid_points`.
+    ``executor``: any ``concurrent.futures.Executor`` (a Dask
+    distributed client's ``client.get_executor()`` included), "serial"
+    (in this process), or None: a local process pool of ``workers``
+    processes (default: the CPU count) made and shut down here.
+    ``db``: the SQLite file to write (default "sweep.sqlite" in the
+    current directory; False: none), table ``table``, replaced.
+    Returns a :class:`SweepResult` (``to_dataframe()`` for pandas)."""
+    if not callable(run) and not isinstance(run, (str, os.PathLike)):
+        raise TypeError(f"run must be a function or a scenario path, not {type(run).__name__}")
+    if isinstance(run, (str, os.PathLike)) and not Path(run).exists():
+        raise FileNotFoundError(f"no scenario file {str(run)!r}")
+    points = grid_points(grid)
+    own = None
+    if executor is None:
+        n = workers or os.cpu_count() or 1
+        executor = own = ProcessPoolExecutor(max_workers=max(1, min(n, len(points) or 1)))
+    elif executor == "serial":
+        executor = _Serial()
+    elif not isinstance(executor, Executor):
+        raise TypeError(f'executor must be a concurrent.futures.Executor, "serial" or None, '
+                        f"not {type(executor).__name__}")
+    try:
+        futures = [executor.submit(_call, run, p) for p in points]
+        rows = [{**p, **f.result()} for p, f in zip(points, futures)]
+    finally:
+        if own is not None:
+            own.shutdown()
+    path = None
+    if db is not False:
+        path = str(DEFAULT_DB if db is None or db is True else db)
+        write_db(rows, path, table)
+    return SweepResult(rows, path, table)
