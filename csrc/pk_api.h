@@ -38,6 +38,8 @@
 #define PK_STOP_DEADLOCK  -103  /* threads remain but nothing can wake them   */
 #define PK_STOP_BUDGET    -104  /* max_steps dispatcher steps were taken      */
 #define PK_STOP_LIVELOCK  -105  /* too many steps without time advancing      */
+#define PK_STOP_PAGER     -106  /* a fault waits for its Python handler
+                                   (pk_vm_pager_next / pk_vm_pager_answer)  */
 
 #define PK_FOREVER 0xffffffffffffffff
 #define PK_MAX_CPUS 256
@@ -443,6 +445,8 @@ typedef struct pk_policy_failure {
 #define PK_MAP_POPULATE   2 /* allocate every page when mapping            */
 #define PK_MAP_GLOBAL     4 /* pages with the global bit (survive flushes) */
 #define PK_MAP_SHARED     8 /* shared with children after fork, not copied   */
+#define PK_MAP_USERFAULT 16 /* missing pages are asked of a handler in the host
+                               (a user-space pager, like userfaultfd)        */
 #define PK_HEAP_BASE 0x10000000ull  /* where the heap (brk) starts          */
 
 #define PK_FAULT_NONE       0
@@ -452,6 +456,7 @@ typedef struct pk_policy_failure {
 #define PK_FAULT_NO_FRAME   4  /* no frame left for the page                 */
 #define PK_FAULT_JOB_MEMORY 5  /* the page would pass its job's max_memory     */
 #define PK_FAULT_OOM_KILLED 6  /* chosen by the out-of-memory rule (pk_reclaim.c) */
+#define PK_FAULT_PAGER      7  /* its fault handler gave no page (SIGBUS)     */
 
 /* page replacement policies (pk_reclaim.c) */
 #define PK_REPL_FIFO     1
@@ -573,6 +578,17 @@ int pk_as_translate(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t *pa_out);
 int pk_as_regions_get(pk_kernel *k, uint32_t pid, pk_region_info *out, uint32_t cap,
                       uint32_t *count_out);
 int pk_as_fault_get(pk_kernel *k, uint32_t pid, pk_fault_info *out);
+/* user-space pager: after a run stopped with PK_STOP_PAGER, the fault
+ * waiting (out: pid, tid, address, write) ...; then the answer: 1 = map a
+ * zero-filled page, 0 = kill the process (PK_FAULT_PAGER).  The thread
+ * retries its access when the run goes on. */
+typedef struct pk_pager_fault {
+    uint32_t pid, tid;
+    uint64_t va;
+    uint32_t write, pad;
+} pk_pager_fault;
+int pk_vm_pager_next(pk_kernel *k, pk_pager_fault *out);
+int pk_vm_pager_answer(pk_kernel *k, uint32_t answer);
 /* rss_limit (resident user pages, >= 1) of processes pid0 .. pid0+count-1,
  * set right after they are spawned (needs a swap device) */
 int pk_as_set_rss_limit(pk_kernel *k, uint32_t pid0, uint32_t count, uint64_t limit);

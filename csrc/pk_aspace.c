@@ -222,7 +222,7 @@ int pk_as_map_object(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_
                      uint32_t flags, uint32_t shm) {
     int s = range_check(k, va, len);
     if (s) return s;
-    if (!(prot & PK_PROT_READ) || prot > 7 || flags > 15) return PK_ERR_INVALID_ARGS;
+    if (!(prot & PK_PROT_READ) || prot > 7 || flags > 31) return PK_ERR_INVALID_ARGS;
     if (shm && (shm >= k->mem->nshm || !k->mem->shm[shm].alive
                 || len >> PK_PAGE_SHIFT > k->mem->shm[shm].pages)) return PK_ERR_OUT_OF_RANGE;
     if (shm) flags |= PK_MAP_SHARED;
@@ -282,6 +282,7 @@ static int fatal(pk_kernel *k, pk_as *as, uint32_t kind, uint64_t va, uint32_t *
     as->fault_kind = kind;
     as->fault_va = va;
     if (kind == PK_FAULT_NO_FRAME) *reason = PK_KILL_OOM;
+    else if (kind == PK_FAULT_PAGER) *reason = PK_KILL_SEGV;
     else if (kind == PK_FAULT_JOB_MEMORY) *reason = PK_KILL_JOB_MEMORY;
     else { *reason = PK_KILL_SEGV; as->st.protection_faults++; }
     bool nomem = kind == PK_FAULT_NO_FRAME || kind == PK_FAULT_JOB_MEMORY;
@@ -321,6 +322,11 @@ static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
     if (e && pk_pte_swapped(f, *e) && !may_block) return PK_ACC_LATER;
     if (r->shm && !k->mem->shm[r->shm].alive)      /* closed: untouched pages are gone */
         return fatal(k, as, PK_FAULT_UNMAPPED, va, reason);
+    if ((r->flags & PK_MAP_USERFAULT) && !(e && pk_pte_swapped(f, *e))) {
+        int s = pk_pager_ask(k, as, va, write, may_block);
+        if (s == PK_PAGER_KILL) return fatal(k, as, PK_FAULT_PAGER, va, reason);
+        if (s != PK_OK) return s;                 /* PK_ACC_BLOCK / LATER: asked */
+    }
     if (k->objs && pk_jobobj_mem_charge(k, as->pid)) return fatal(k, as, PK_FAULT_JOB_MEMORY, va, reason);
     bool major = false;
     while (page_in(k, as, r, va, cost, &major)) {
@@ -328,6 +334,7 @@ static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
         if (!victim) return fatal(k, as, PK_FAULT_NO_FRAME, va, reason);
         if (victim == as) { *reason = PK_KILL_OOM; return PK_ACC_KILL; }
     }
+    if (major) k->mem->block_ns = k->mem->mcfg.swap_latency;
     return major ? PK_ACC_BLOCK : PK_ACC_OK;
 }
 

@@ -116,7 +116,7 @@ static int vm_op_check(const pk_op *ops, uint32_t n, uint32_t i, uint32_t *args)
         if (op->a > PK_PAT_RANDOM || ops[i + 1].a || ops[i + 2].a > 65536) return PK_ERR_INVALID_ARGS;
         if (ops[i + 1].b == 0 || ops[i + 2].b == 0) return PK_ERR_INVALID_ARGS;
         return ops[i + 1].b > PK_MAX_TIME || ops[i + 2].b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
-    case PK_OP_MAP: return (op->a & ~0xfffu) ? PK_ERR_INVALID_ARGS : PK_OK;   /* ARG.a: object */
+    case PK_OP_MAP: return (op->a & ~0x1fffu) ? PK_ERR_INVALID_ARGS : PK_OK;   /* ARG.a: object */
     case PK_OP_PROTECT: return op->a > 7 || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
     default: return op->a || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
     }

@@ -119,7 +119,7 @@ static int touch_range(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint
     if (s != PK_ACC_OK) i--;                     /* made again after the block */
     r->x[REG_RANGE_I] = i < n ? i : 0;
     *pc = i < n ? at : at + 3;
-    if (s == PK_ACC_BLOCK) { *arg = k->mem->mcfg.swap_latency; return PK_ACT_BLOCK; }
+    if (s == PK_ACC_BLOCK) { *arg = k->mem->block_ns; return PK_ACT_BLOCK; }
     if (!cost) return -1;
     r->x[PK_REG_REM] = cost;
     return PK_ACT_RUN;
@@ -197,7 +197,7 @@ int pk_vm_script_op(pk_kernel *k, pk_cpu *c, pk_thread *t, const pk_op *op, uint
         if (s == PK_ACC_KILL) { *arg = reason; return PK_ACT_KILL; }
         if (s == PK_ACC_BLOCK) {                 /* made again when it wakes */
             *pc = at;
-            *arg = k->mem->mcfg.swap_latency;
+            *arg = k->mem->block_ns;
             return PK_ACT_BLOCK;
         }
         if (!cost) return -1;
@@ -228,7 +228,7 @@ int pk_vm_map(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t pr
     pk_as *as = live_as(k, pid, &s);
     if (!as) return s;
     if (k->in_hook) return PK_ERR_BAD_STATE;
-    if (prot > 0xff || flags > 15) return PK_ERR_INVALID_ARGS;
+    if (prot > 0xff || flags > 31) return PK_ERR_INVALID_ARGS;
     uint64_t ipis;
     s = vm_change(k, as, PK_OP_MAP, va, len, prot | flags << 8, 0, -1, &ipis);
     if (s) as->fault_kind = PK_FAULT_NONE;   /* a live process: the host sees the error */
@@ -264,13 +264,15 @@ int pk_vm_touch_host(pk_kernel *k, uint32_t tid, uint64_t va, uint32_t write,
     if (!as) return s;
     uint64_t cost = 0;
     uint32_t reason;
+    k->mem->in_host_touch = 1;
     s = vm_access(k, k->host_cpu, as, va, write, &cost, &reason, true);
+    k->mem->in_host_touch = 0;
     if (s == PK_ACC_KILL) {
         *op_out = PK_OP_KILL;
         *arg_out = reason;
     } else if (s == PK_ACC_BLOCK) {              /* a major fault: blocked, like io */
         *op_out = PK_OP_IO;
-        *arg_out = k->mem->mcfg.swap_latency;
+        *arg_out = k->mem->block_ns;
     } else {
         *op_out = PK_OP_COMPUTE;
         *arg_out = cost;

@@ -132,6 +132,11 @@ typedef struct pk_mem {
     uint64_t width;
     pk_region stack;            /* every process's stack region (Memory.stack) */
     pk_shm  *shm;               /* shared-memory objects, [0] unused          */
+    uint64_t block_ns;          /* how long the PK_ACC_BLOCK just returned blocks */
+    uint32_t pager_pending;     /* a fault waits for the host's pager         */
+    uint32_t pager_answer;      /* 1 + the answer given for it, or 0          */
+    pk_pager_fault pager;       /* that fault                                 */
+    uint32_t in_host_touch;     /* ctx.touch: pager regions act as demand-zero */
     uint32_t nshm, shm_cap;
 } pk_mem;
 
@@ -176,6 +181,12 @@ uint64_t pk_leaf_entry(const pk_ptfmt *f, uint32_t frame, uint32_t prot, uint32_
 
 /* drop the page of leaf e (present or swapped) from as; e becomes 0 */
 void pk_leaf_drop(struct pk_kernel *k, pk_as *as, uint64_t *e);
+
+/* user-space pager (pk_pager.c): a fault in a PK_MAP_USERFAULT region.
+ * PK_OK: go on (a page was granted: bring it in), PK_PAGER_KILL, or
+ * PK_ACC_BLOCK / PK_ACC_LATER: the host was asked. */
+#define PK_PAGER_KILL 9
+int pk_pager_ask(struct pk_kernel *k, pk_as *as, uint64_t va, bool write, bool may_block);
 
 /* shared-memory objects (pk_shm.c): the frame of page i of object id,
  * with one more reference (allocated on first use; 0: no frame) */

@@ -23,7 +23,7 @@ from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled
                      InternalError, InvalidArgs, KernelError, NoMemory, NotSupported,
                      OutOfRange, PeerClosed, PolicyError, ShouldWait, TimedOut, WrongType)
 from .memory import (MMU, AddressSpace, AddressSpaceStats, Fault, FaultSample, Memory, MemoryStats,
-                     SharedMemory,
+                     PageRequest, SharedMemory,
                      PageEntry, Region, TlbStats)
 from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunResult, jain_index
 from .process import Job, JobStats, Process, Registers, Stats, Thread
@@ -42,7 +42,7 @@ __all__ = [
     "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
     "Deadlock", "WaitEdge", "Banker", "JobObject", "Packet",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
-    "FaultSample", "SharedMemory",
+    "FaultSample", "SharedMemory", "PageRequest",
     "PageEntry", "TlbStats", "Trace", "TraceEvent",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
     "plot", "report", "scenario", "workloads", "sweep", "SweepResult",

@@ -15,7 +15,7 @@ from ._policy_host import HostPolicy
 from .context import Context
 from .costs import Costs
 from .memory import (FORMATS, MMU, Memory, MemoryStats, TlbStats, fault_rate, memory_stats,
-                     rss_limit_arg,
+                     pager_step, rss_limit_arg,
                      tlb_stats)
 from . import errors as pk_errors
 from .errors import BadState, InvalidArgs, check
@@ -972,6 +972,8 @@ class Kernel:
                     op, arg = step(r)
                 elif r == lib.PK_STOP_BUDGET:
                     bar.update()
+                elif r == lib.PK_STOP_PAGER:            # a fault for a pager in Python
+                    pager_step(self)
                 elif r in _REASONS:
                     break
                 elif delivered and last >= 0 and r in (lib.PK_ERR_OUT_OF_RANGE, lib.PK_ERR_INVALID_ARGS):

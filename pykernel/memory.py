@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
 
 __all__ = ["Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "TlbStats", "Region",
-           "Fault", "PageEntry", "FaultSample", "SharedMemory", "PAGE_SIZE"]
+           "Fault", "PageEntry", "FaultSample", "SharedMemory", "PageRequest", "PAGE_SIZE"]
 
 PAGE_SIZE = 4096
 FORMATS = {"x86_64": lib.PK_MMU_X86_64, "x86_64_5level": lib.PK_MMU_X86_64_5,
@@ -30,7 +30,8 @@ _PROT = {"r": lib.PK_PROT_READ, "w": lib.PK_PROT_WRITE, "x": lib.PK_PROT_EXEC}
 FAULT_KINDS = {lib.PK_FAULT_NONE: None, lib.PK_FAULT_UNMAPPED: "unmapped",
                lib.PK_FAULT_WRITE: "write to read-only", lib.PK_FAULT_SUPERVISOR: "supervisor page",
                lib.PK_FAULT_NO_FRAME: "no frame", lib.PK_FAULT_JOB_MEMORY: "job memory limit",
-               lib.PK_FAULT_OOM_KILLED: "out of memory"}
+               lib.PK_FAULT_OOM_KILLED: "out of memory",
+               lib.PK_FAULT_PAGER: "no page from the fault handler"}
 # (name, bit) of each format's PTE, from REFERENCE.md ("Page tables")
 PTE_BITS = {
     "x86_64": (("present", 0), ("writable", 1), ("user", 2), ("pwt", 3), ("pcd", 4),
@@ -382,11 +383,22 @@ class AddressSpace:
         return Region(top - size, top, "rw") if size else None
 
     def set_fault_handler(self, handler) -> None:
-        """Not implemented yet: a page-fault handler written in Python, a
-        user-space pager like Linux's userfaultfd (layer 5 of
-        docs/memory.md)."""
-        raise NotImplementedError("fault handlers written in Python (a user-space pager) are not "
-                                  "implemented yet")
+        """Install ``handler(request)``, a page-fault handler written in
+        Python (a user-space pager, like Linux's userfaultfd): a script
+        thread's fault on a missing page of a region mapped with
+        ``userfault=True`` stops the simulation at that instant and calls
+        it with a :class:`PageRequest`. Returning True (or None) maps a
+        zero-filled page and the access goes on; False kills the process
+        (its ``aspace.fault`` says "no page from the fault handler"); an
+        exception does the same, then propagates out of ``k.run``.
+        ``None`` removes the handler (such faults then kill)."""
+        if handler is not None and not callable(handler):
+            raise TypeError(f"a fault handler must be callable, not {type(handler).__name__}")
+        pagers = self._k.__dict__.setdefault("_pagers", {})
+        if handler is None:
+            pagers.pop(self.pid, None)
+        else:
+            pagers[self.pid] = handler
 
     def working_set(self, window: int) -> int:
         """Resident pages used within the last ``window`` ns (Denning's
@@ -453,10 +465,16 @@ class AddressSpace:
         return out[0]
 
     def map(self, addr: int, length: int, prot: str = "rw", user: bool = True,
-            populate: bool = False, shared=False) -> None:
+            populate: bool = False, shared=False, userfault: bool = False) -> None:
         """Map [addr, addr + length) now (see :func:`pykernel.op.map`);
-        ``shared`` may be a :class:`SharedMemory` of this kernel."""
+        ``shared`` may be a :class:`SharedMemory` of this kernel;
+        ``userfault=True``: missing pages are asked of the process's fault
+        handler (:meth:`set_fault_handler`)."""
+        if not isinstance(userfault, bool):
+            raise TypeError(f"map userfault must be a bool, not {type(userfault).__name__}")
         *a, obj = map_args(addr, length, prot, user, populate, shared=shared)
+        if userfault:
+            a[3] |= lib.PK_MAP_USERFAULT
         if obj:
             if shared._k is not self._k:
                 raise ValueError("that shared-memory object belongs to another kernel")
@@ -525,6 +543,37 @@ class SharedMemory:
 
     def __repr__(self) -> str:
         return f"<SharedMemory id={self.id} pages={self.pages}>"
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A fault waiting for a fault handler written in Python: the process,
+    the thread (tid), the page-aligned address, and whether the access is
+    a write."""
+
+    process: object
+    tid: int
+    address: int
+    write: bool
+
+
+def pager_step(kernel: "Kernel") -> None:
+    """The run stopped for a fault in a userfault region: ask the
+    process's handler and give the core its answer."""
+    from .process import Process
+    f = ffi.new("pk_pager_fault *")
+    check(lib.pk_vm_pager_next(kernel._kp, f), "pager")
+    handler = kernel.__dict__.get("_pagers", {}).get(f.pid)
+    answer, error = 0, None
+    if handler is not None:
+        try:
+            answer = 0 if handler(PageRequest(Process(kernel, f.pid), f.tid, f.va,
+                                              bool(f.write))) is False else 1
+        except Exception as e:  # noqa: BLE001 - re-raised below, after the answer
+            error = e
+    check(lib.pk_vm_pager_answer(kernel._kp, answer), "pager answer")
+    if error is not None:
+        raise error
 
 
 def map_args(addr, length, prot, user, populate, global_=False,

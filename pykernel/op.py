@@ -165,7 +165,8 @@ def touch_range(start: int, length: int, stride: int = 4096, pattern: str = "seq
 
 
 def map(addr: int, length: int, prot: str = "rw", user: bool = True,  # noqa: A001
-        populate: bool = False, global_: bool = False, shared=False) -> Op:
+        populate: bool = False, global_: bool = False, shared=False,
+        userfault: bool = False) -> Op:
     """Map anonymous, demand-zero memory at [addr, addr + length) (addr a
     multiple of 4096; length rounded up to whole pages) with protection
     ``prot`` ("r", "rw", "rx", "rwx"), replacing what was mapped there.
@@ -176,12 +177,17 @@ def map(addr: int, length: int, prot: str = "rw", user: bool = True,  # noqa: A0
     ``shared=True``: the pages are shared with children after ``fork``
     (both see each other's writes), not copied on write; ``shared=obj``
     (a :class:`pykernel.SharedMemory`, from ``k.shared_memory``) maps
-    that object from its first page (spawn the script in obj's kernel)."""
+    that object from its first page (spawn the script in obj's kernel).
+    ``userfault=True``: a missing page is asked of the process's fault
+    handler written in Python (``p.aspace.set_fault_handler``), a
+    user-space pager."""
     from .memory import map_args
-    for name, v in (("user", user), ("populate", populate), ("global_", global_)):
+    for name, v in (("user", user), ("populate", populate), ("global_", global_),
+                    ("userfault", userfault)):
         if not isinstance(v, bool):
             raise TypeError(f"map {name} must be a bool, not {type(v).__name__}")
-    return Op("map", map_args(addr, length, prot, user, populate, global_, shared))
+    addr, length, prot, flags, obj = map_args(addr, length, prot, user, populate, global_, shared)
+    return Op("map", (addr, length, prot, flags | (16 if userfault else 0), obj))
 
 
 def unmap(addr: int, length: int) -> Op:
