@@ -254,6 +254,9 @@ int64_t pk_mask_intern(pk_kernel *k, const uint64_t *mask4);
 void *pk_alloc(pk_kernel *k, size_t n);
 void *pk_realloc(pk_kernel *k, void *p, size_t old_n, size_t new_n);
 void  pk_free(pk_kernel *k, void *p, size_t n);
+/* Grow the array *v of elem-byte items (capacity *cap, doubling from 16)
+ * to hold at least want items; 0, or -1 if memory ran out (*v unchanged). */
+int   pk_vec_grow(pk_kernel *k, void **v, uint32_t *cap, uint32_t want, size_t elem);
 extern uint64_t pk_mem_bytes_of(const pk_kernel *k);
 
 static inline pk_thread *pk_thread_at(pk_kernel *k, uint32_t tid) {

@@ -35,6 +35,18 @@ void pk_free(pk_kernel *k, void *p, size_t n) {
     *mem_counter(k) -= n;
 }
 
+int pk_vec_grow(pk_kernel *k, void **v, uint32_t *cap, uint32_t want, size_t elem) {
+    if (want <= *cap) return 0;
+    uint64_t n = *cap ? *cap : 16;
+    while (n < want) n *= 2;
+    if (n > 0x7fffffffu) return -1;
+    void *p = pk_realloc(k, *v, *cap * elem, (size_t)n * elem);
+    if (!p) return -1;
+    *v = p;
+    *cap = (uint32_t)n;
+    return 0;
+}
+
 uint64_t pk_mem_bytes_of(const pk_kernel *k) {
     return *mem_counter((pk_kernel *)k);
 }

@@ -22,18 +22,6 @@ static inline uint32_t hval(uint32_t slot, uint32_t gen) {
     return ((gen & GEN_MASK) << SLOT_BITS) | (slot + 1);
 }
 
-/* Grow vector *v of elem-byte items to hold at least want; 0 or -1. */
-static int grow(pk_kernel *k, void **v, uint32_t *cap, uint32_t want, size_t elem) {
-    if (want <= *cap) return 0;
-    uint64_t n = *cap ? *cap : 16;
-    while (n < want) n *= 2;
-    if (n > 0x7fffffffu) return -1;
-    void *p = pk_realloc(k, *v, *cap * elem, (size_t)n * elem);
-    if (!p) return -1;
-    *v = p;
-    *cap = (uint32_t)n;
-    return 0;
-}
 
 /* Set up k->objs if it is not yet; NO_MEMORY if the host refuses. */
 int pk_objects_init(pk_kernel *k) {
@@ -116,7 +104,7 @@ void pk_obj_unref(pk_kernel *k, uint32_t id) {
     pk_obj *ob = pk_obj_at(k, id);
     if (--ob->refs) return;
     pk_objects *o = k->objs;
-    if (grow(k, (void **)&o->dead, &o->dead_cap, o->ndead + 1, sizeof(uint32_t))) {
+    if (pk_vec_grow(k, (void **)&o->dead, &o->dead_cap, o->ndead + 1, sizeof(uint32_t))) {
         k->broken = PK_ERR_NO_MEMORY;
         return;
     }
@@ -168,7 +156,7 @@ pk_pext *pk_pext_of(pk_kernel *k, uint32_t pid, bool create) {
     if (!create || pk_objects_init(k)) return NULL;
     pk_objects *o = k->objs;
     if (o->next > PK_PROC_EXT_MAX) return NULL;
-    if (grow(k, (void **)&o->ext, &o->next_cap, o->next + 1, sizeof(pk_pext))) return NULL;
+    if (pk_vec_grow(k, (void **)&o->ext, &o->next_cap, o->next + 1, sizeof(pk_pext))) return NULL;
     pk_proc_set_ext(p, o->next++);
     return &o->ext[pk_proc_ext(p)];
 }

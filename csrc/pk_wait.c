@@ -16,17 +16,6 @@
 #include <string.h>
 #include "pk_core.h"
 
-static int vgrow(pk_kernel *k, void **v, uint32_t *cap, uint32_t want, size_t elem) {
-    if (want <= *cap) return 0;
-    uint64_t n = *cap ? *cap : 16;
-    while (n < want) n *= 2;
-    if (n > 0x7fffffffu) return -1;
-    void *p = pk_realloc(k, *v, *cap * elem, (size_t)n * elem);
-    if (!p) return -1;
-    *v = p;
-    *cap = (uint32_t)n;
-    return 0;
-}
 
 /* A fresh wait record for thread t with n nodes (unlinked), or 0. */
 static uint32_t wait_new(pk_kernel *k, const pk_thread *t, uint32_t n, uint64_t deadline) {
@@ -34,7 +23,7 @@ static uint32_t wait_new(pk_kernel *k, const pk_thread *t, uint32_t n, uint64_t 
     uint32_t w = o->free_wait;
     if (w) o->free_wait = o->waits[w].next_free;
     else {
-        if (vgrow(k, (void **)&o->waits, &o->waits_cap, o->nwaits + 1, sizeof(pk_wait))) return 0;
+        if (pk_vec_grow(k, (void **)&o->waits, &o->waits_cap, o->nwaits + 1, sizeof(pk_wait))) return 0;
         w = o->nwaits++;
     }
     pk_wait *wr = &o->waits[w];
@@ -47,7 +36,7 @@ static uint32_t wait_new(pk_kernel *k, const pk_thread *t, uint32_t n, uint64_t 
         uint32_t x = o->free_node;
         if (x) o->free_node = o->nodes[x].sib - 1;
         else {
-            if (vgrow(k, (void **)&o->nodes, &o->nodes_cap, o->nnodes + 1, sizeof(pk_wnode))) {
+            if (pk_vec_grow(k, (void **)&o->nodes, &o->nodes_cap, o->nnodes + 1, sizeof(pk_wnode))) {
                 wr->status = PK_ERR_NO_MEMORY;   /* the caller frees it */
                 return w;
             }
