@@ -194,7 +194,7 @@ def parser() -> argparse.ArgumentParser:
                      help="trace the run and save it as Chrome trace-event JSON (Perfetto)")
     run.add_argument("--plot", metavar="OUT.png", default=None,
                      help="trace the run and save a CPU Gantt chart (.png or .svg; needs "
-                          "matplotlib: pip install 'pykernel[plot]')")
+                          "matplotlib: pip install 'pykernel-sim[plot]')")
     run.set_defaults(func=_cmd_run)
     bench = sub.add_parser(
         "bench", help="a standard context-switch benchmark, simulated and on the host",

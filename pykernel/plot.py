@@ -1,5 +1,5 @@
 """Plots of a run (matplotlib, the optional extra ``plot``:
-``pip install 'pykernel[plot]'``): a CPU Gantt chart, a thread-state
+``pip install 'pykernel-sim[plot]'``): a CPU Gantt chart, a thread-state
 timeline, wait-time distributions per policy, faults over time.
 
 Each function returns a :class:`matplotlib.figure.Figure` and, given
@@ -22,7 +22,7 @@ def _figure(**kw):
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("pykernel.plot needs matplotlib: pip install 'pykernel[plot]'") from None
+        raise ImportError("pykernel.plot needs matplotlib: pip install 'pykernel-sim[plot]'") from None
     return Figure(**kw)
 
 

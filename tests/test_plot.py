@@ -22,7 +22,7 @@ def rr_pair():
 def test_plot_without_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with pytest.raises(ImportError, match=r"pykernel\[plot\]"):
+    with pytest.raises(ImportError, match=r"pykernel-sim\[plot\]"):
         pk.plot.gantt(rr_pair())
 
 
