@@ -795,8 +795,9 @@ int pk_proc_handle_kill(pk_kernel *k, uint32_t caller, uint32_t h);
 /* the target of process handle h, for inspection */
 int pk_proc_handle_target(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t *pid_out);
 
-/* futexes (pk_futex.c), keyed by (process, address) until address spaces
- * exist; a word is 32 bits and reads 0 until written; addresses are
+/* futexes (pk_futex.c), keyed by (process, address) without memory and
+ * by (address space, address) or (shared object, offset) with it
+ * (pk_vfutex.c; an unmapped address is INVALID_ARGS); a word is 32 bits and reads 0 until written; addresses are
  * multiples of 4 up to PK_FUTEX_ADDR_MAX.  The mutex, semaphore and
  * condition-variable calls are the steps the script instructions take,
  * for Python thread bodies: *_try returns OK when done, or SHOULD_WAIT

@@ -230,7 +230,7 @@ int pk_as_map_object(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_
     if (s) return s;
     uint32_t i = 0;
     while (i < as->nregions && as->regions[i].start < va) i++;
-    s = region_insert(k, as, i, (pk_region){ va, va + len, prot, flags, shm, 0, 0 });
+    s = region_insert(k, as, i, (pk_region){ va, va + len, prot, flags, shm, as_id(k, as), 0 });
     if (s || !(flags & PK_MAP_POPULATE)) return s;
     uint64_t cost = 0;
     bool major;

@@ -1,12 +1,12 @@
 /* pk_futex.c - futexes and the locks built on them (docs/objects.md).
  *
- * There is no virtual memory yet, so a futex is keyed by (process,
- * address): each process that uses one has a small open-addressing map
+ * In a kernel with memory pk_vfutex.c keys futexes by what the address
+ * maps.  Without memory a futex is keyed by (process, address): each process that uses one has a small open-addressing map
  * in its extension from address to a futex object, whose `word` holds the
  * 32-bit value and whose wait queue holds the waiters (wait records and
  * nodes of pk_wait.c, with no handle and no signal: only a wake, a
- * requeue, a deadline or death ends them).  When address spaces exist the
- * key becomes (address space, address) and the word lives in memory.
+ * requeue, a deadline or death ends them).  The word stays in the
+ * futex object in both cases (not in the page's bytes).
  *
  * Mutex, semaphore and condition variable follow the classic futex
  * algorithms (Drepper, "Futexes Are Tricky", 2011: mutex word 0 free,
@@ -43,6 +43,10 @@ static int fmap_grow(pk_kernel *k, pk_pext *x) {
 /* The futex object of (pid, addr): made if `create`; 0 if there is none
  * (or memory ran out). */
 static uint32_t futex_of(pk_kernel *k, uint32_t pid, uint64_t addr, bool create) {
+    if (k->mem) {                                    /* keyed by what addr maps */
+        uint64_t hi, lo;
+        return pk_vfutex_key(k, pid, addr, &hi, &lo) ? 0 : pk_vfutex_of(k, hi, lo, create);
+    }
     pk_pext *x = pk_pext_of(k, pid, create);
     if (!x) return 0;
     if (x->fdom) {                                   /* it shares another's words */
@@ -86,6 +90,14 @@ void pk_futex_release(pk_kernel *k, pk_pext *x) {
 
 static int addr_ok(uint64_t addr) {
     return addr <= PK_FUTEX_ADDR_MAX && !(addr & 3) ? PK_OK : PK_ERR_INVALID_ARGS;
+}
+
+/* addr_ok, and with memory: something in pid's address space maps addr
+ * (INVALID_ARGS otherwise, pk_vfutex.c). */
+static int addr_in(pk_kernel *k, uint32_t pid, uint64_t addr) {
+    uint64_t hi, lo;
+    int s = addr_ok(addr);
+    return s || !k->mem ? s : pk_vfutex_key(k, pid, addr, &hi, &lo);
 }
 
 /* ---- the steps, shared by scripts and Python thread bodies ----------------- */
@@ -174,6 +186,12 @@ static int cond_wait(pk_kernel *k, pk_thread *t, pk_regs *r, uint32_t cv, uint32
 }
 
 int pk_script_futex_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op, bool woke) {
+    if (k->mem) {                                  /* addresses must be mapped */
+        int s = addr_in(k, t->pid, op->b);
+        if (!s && (op->code == PK_OP_COND_WAIT || op->code == PK_OP_COND_BROADCAST))
+            s = addr_in(k, t->pid, op->a);
+        if (s) return sdone(r, s);
+    }
     uint32_t f = futex_of(k, t->pid, op->b, true), expect;
     if (!f) return sdone(r, PK_ERR_NO_MEMORY);
     switch (op->code) {
@@ -203,7 +221,7 @@ int pk_script_futex_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op, 
 
 int pk_futex_get(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t *value) {
     if (!k || !value || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
-    int s = addr_ok(addr);
+    int s = addr_in(k, pid, addr);
     if (s) return s;
     uint32_t f = k->objs ? futex_of(k, pid, addr, false) : 0;
     *value = f ? (uint32_t)pk_obj_at(k, f)->word : 0;
@@ -212,7 +230,7 @@ int pk_futex_get(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t *value) {
 
 int pk_futex_set(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t value) {
     int s = pk_caller_ok(k, pid);
-    if (s || (s = addr_ok(addr))) return s;
+    if (s || (s = addr_in(k, pid, addr))) return s;
     uint32_t f = futex_of(k, pid, addr, true);
     if (!f) return PK_ERR_NO_MEMORY;
     pk_obj_at(k, f)->word = value;
@@ -221,7 +239,7 @@ int pk_futex_set(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t value) {
 
 int pk_futex_wake(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t n, uint32_t *woken) {
     int s = pk_caller_ok(k, pid);
-    if (s || (s = addr_ok(addr))) return s;
+    if (s || (s = addr_in(k, pid, addr))) return s;
     if (!woken) return PK_ERR_INVALID_ARGS;
     uint32_t f = k->objs ? futex_of(k, pid, addr, false) : 0;
     *woken = f ? pk_wait_wake_n(k, f, n) : 0;
@@ -231,7 +249,7 @@ int pk_futex_wake(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t n, uint32_
 int pk_futex_requeue(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t nwake, uint64_t addr2,
                      uint32_t nrequeue, uint32_t *woken) {
     int s = pk_caller_ok(k, pid);
-    if (s || (s = addr_ok(addr)) || (s = addr_ok(addr2))) return s;
+    if (s || (s = addr_in(k, pid, addr)) || (s = addr_in(k, pid, addr2))) return s;
     if (!woken || addr == addr2) return PK_ERR_INVALID_ARGS;
     uint32_t f = k->objs ? futex_of(k, pid, addr, false) : 0;
     *woken = 0;
@@ -259,7 +277,7 @@ int pk_futex_wait_prepare(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t ex
                           uint64_t deadline, uint32_t *wid) {
     pk_thread *t;
     int s = host_thread(k, tid, &t);
-    if (s || (s = addr_ok(addr))) return s;
+    if (s || (s = addr_in(k, t->pid, addr))) return s;
     if (!wid) return PK_ERR_INVALID_ARGS;
     uint32_t f = futex_of(k, t->pid, addr, true);
     if (!f) return PK_ERR_NO_MEMORY;
@@ -270,7 +288,7 @@ int pk_futex_wait_prepare(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t ex
 int pk_mutex_try(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t woken, uint32_t *expect) {
     pk_thread *t;
     int s = host_thread(k, tid, &t);
-    if (s || (s = addr_ok(addr))) return s;
+    if (s || (s = addr_in(k, t->pid, addr))) return s;
     if (!expect) return PK_ERR_INVALID_ARGS;
     uint32_t f = futex_of(k, t->pid, addr, true);
     if (!f) return PK_ERR_NO_MEMORY;
@@ -279,7 +297,7 @@ int pk_mutex_try(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t woken, uint
 
 int pk_mutex_mark_pi(pk_kernel *k, uint32_t pid, uint64_t addr) {
     int s = pk_caller_ok(k, pid);
-    if (s || (s = addr_ok(addr))) return s;
+    if (s || (s = addr_in(k, pid, addr))) return s;
     uint32_t f = futex_of(k, pid, addr, true);
     if (!f) return PK_ERR_NO_MEMORY;
     return pk_pi_mark(k, f);
@@ -288,13 +306,13 @@ int pk_mutex_mark_pi(pk_kernel *k, uint32_t pid, uint64_t addr) {
 int pk_mutex_unlock(pk_kernel *k, uint32_t tid, uint64_t addr) {
     pk_thread *t;
     int s = host_thread(k, tid, &t);
-    if (s || (s = addr_ok(addr))) return s;
+    if (s || (s = addr_in(k, t->pid, addr))) return s;
     return unlock_step(k, t, futex_of(k, t->pid, addr, false));
 }
 
 int pk_sem_try(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t *expect) {
     int s = pk_caller_ok(k, pid);
-    if (s || (s = addr_ok(addr))) return s;
+    if (s || (s = addr_in(k, pid, addr))) return s;
     if (!expect) return PK_ERR_INVALID_ARGS;
     uint32_t f = futex_of(k, pid, addr, true);
     if (!f) return PK_ERR_NO_MEMORY;
@@ -303,7 +321,7 @@ int pk_sem_try(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t *expect) {
 
 int pk_sem_post(pk_kernel *k, uint32_t pid, uint64_t addr) {
     int s = pk_caller_ok(k, pid);
-    if (s || (s = addr_ok(addr))) return s;
+    if (s || (s = addr_in(k, pid, addr))) return s;
     uint32_t f = futex_of(k, pid, addr, true);
     if (!f) return PK_ERR_NO_MEMORY;
     sem_post_step(k, f);
@@ -312,7 +330,7 @@ int pk_sem_post(pk_kernel *k, uint32_t pid, uint64_t addr) {
 
 int pk_mutex_owner(pk_kernel *k, uint32_t pid, uint64_t addr, int64_t *tid) {
     if (!k || !tid || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
-    int s = addr_ok(addr);
+    int s = addr_in(k, pid, addr);
     if (s) return s;
     uint32_t f = k->objs ? futex_of(k, pid, addr, false) : 0;
     *tid = f && pk_obj_at(k, f)->target ? (int64_t)pk_obj_at(k, f)->target - 1 : -1;
@@ -321,7 +339,7 @@ int pk_mutex_owner(pk_kernel *k, uint32_t pid, uint64_t addr, int64_t *tid) {
 
 int pk_cond_signal(pk_kernel *k, uint32_t pid, uint64_t cv, uint64_t mutex, uint32_t broadcast) {
     int s = pk_caller_ok(k, pid);
-    if (s || (s = addr_ok(cv)) || (broadcast && (s = addr_ok(mutex)))) return s;
+    if (s || (s = addr_in(k, pid, cv)) || (broadcast && (s = addr_in(k, pid, mutex)))) return s;
     if (broadcast && mutex == cv) return PK_ERR_INVALID_ARGS;
     uint32_t f = futex_of(k, pid, cv, true), m = broadcast ? futex_of(k, pid, mutex, true) : 0;
     if (!f || (broadcast && !m)) return PK_ERR_NO_MEMORY;
@@ -337,7 +355,7 @@ int pk_cond_wait_step(pk_kernel *k, uint32_t tid, uint64_t cv, uint64_t mutex, u
                       uint32_t woken, uint32_t *wid) {
     pk_thread *t;
     int s = host_thread(k, tid, &t);
-    if (s || (s = addr_ok(cv)) || (s = addr_ok(mutex))) return s;
+    if (s || (s = addr_in(k, t->pid, cv)) || (s = addr_in(k, t->pid, mutex))) return s;
     if (!wid || cv == mutex || phase > 1) return PK_ERR_INVALID_ARGS;
     uint32_t f = futex_of(k, t->pid, cv, true), m = futex_of(k, t->pid, mutex, true), expect;
     if (!f || !m) return PK_ERR_NO_MEMORY;
@@ -350,6 +368,7 @@ int pk_futex_share(pk_kernel *k, uint32_t pid, uint32_t owner) {
     int s = pk_caller_ok(k, pid);
     if (s || (s = pk_caller_ok(k, owner))) return s;
     if (pid == owner) return PK_ERR_INVALID_ARGS;
+    if (k->mem) return PK_ERR_NOT_SUPPORTED;        /* shared memory says what is shared */
     if (!pk_pext_of(k, owner, true) || !pk_pext_of(k, pid, true)) return PK_ERR_NO_MEMORY;
     pk_pext *x = pk_pext_of(k, pid, false), *o = pk_pext_of(k, owner, false);
     if (x->fdom || x->fn || x->fsharers) return PK_ERR_BAD_STATE;   /* has its own words */

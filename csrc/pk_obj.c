@@ -67,6 +67,7 @@ void pk_objects_fini(pk_kernel *k) {
     pk_free(k, o->jobs, o->jobs_cap * sizeof(pk_jobrec));
     pk_free(k, o->tkeys, o->tcap * sizeof(uint32_t));
     pk_free(k, o->tobjs, o->tcap * sizeof(uint32_t));
+    pk_vfutex_fini(k);
     if (o->pi) {
         pk_free(k, o->pi->held, o->pi->cap * sizeof(uint32_t));
         pk_free(k, o->pi->boosts, o->pi->cap * sizeof(pk_piboost));

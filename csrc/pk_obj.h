@@ -142,6 +142,7 @@ typedef struct pk_objects {
     pk_pi    *pi;                 /* priority inheritance; NULL until used    */
     uint32_t *tkeys, *tobjs;      /* thread objects: tid + 1 -> object id     */
     uint32_t  tcap, tn;           /*   (pk_thread_obj.c)                      */
+    struct pk_vfmap *vf;          /* futexes by memory key (pk_vfutex.c), NULL until used */
     pk_obj_stats st;
 } pk_objects;
 
@@ -165,6 +166,10 @@ void     pk_proc_objects_release(pk_kernel *k, pk_proc *p, uint32_t pid);
 /* pk_proc_obj.c: process objects and credentials */
 void     pk_proc_obj_terminated(pk_kernel *k, pk_pext *x);
 
+/* pk_vfutex.c: futex keys when the kernel has memory */
+int      pk_vfutex_key(pk_kernel *k, uint32_t pid, uint64_t addr, uint64_t *hi, uint64_t *lo);
+uint32_t pk_vfutex_of(pk_kernel *k, uint64_t hi, uint64_t lo, bool create);
+void     pk_vfutex_fini(pk_kernel *k);
 /* pk_futex.c */
 void     pk_futex_release(pk_kernel *k, pk_pext *x);
 int      pk_script_futex_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op, bool woke);

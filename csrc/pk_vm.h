@@ -60,7 +60,8 @@ typedef struct pk_region {
     uint32_t prot;              /* PK_PROT_* bits                             */
     uint32_t flags;             /* PK_MAP_* bits                              */
     uint32_t shm;               /* shared-memory object mapped (pk_shm.c); 0: anonymous */
-    uint32_t pad;
+    uint32_t origin;            /* anonymous shared: address space that mapped it
+                                   (fork copies it; futex keys, pk_vfutex.c) */
     uint64_t off;               /* its page mapped at start                   */
 } pk_region;
 
