@@ -73,8 +73,8 @@ static pk_msg *msg_new(pk_kernel *k) {
 
 /* Return m to the free list; its handles must have been moved or dropped. */
 void pk_msg_free(pk_kernel *k, pk_msg *m) {
-    pk_free(k, m->data, m->nbytes);
-    pk_free(k, m->handles, m->nhandles * sizeof(pk_xfer));
+    if (m->data) pk_free(k, m->data, m->nbytes);
+    if (m->handles) pk_free(k, m->handles, m->nhandles * sizeof(pk_xfer));
     memset(m, 0, sizeof *m);
     m->next = k->objs->free_msgs;
     k->objs->free_msgs = m;
@@ -225,9 +225,11 @@ static int chan_read(pk_kernel *k, uint32_t pid, pk_hent *e, uint32_t txid, uint
     }
     PK_TRACE_OP(k, PK_TR_RECV, 0, (uint64_t)id << 32 | m->nbytes);
     msg_unlink(k, id, ob, m, prev);
-    pk_free(k, m->handles, m->nhandles * sizeof(pk_xfer));   /* references moved to the table */
-    m->handles = NULL;
-    m->nhandles = 0;
+    if (m->handles) {                 /* references moved to the table */
+        pk_free(k, m->handles, m->nhandles * sizeof(pk_xfer));
+        m->handles = NULL;
+        m->nhandles = 0;
+    }
     pk_msg_free(k, m);
     return PK_OK;
 }

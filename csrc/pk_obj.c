@@ -3,7 +3,7 @@
  * Objects live in a chunked arena named by id (id 0 is never used) and
  * count their references: handles in tables and handles in flight inside
  * channel messages.  When the last reference goes the object is queued
- * on a dead list and destroyed by pk_obj_reap, so that destroying one
+ * on a dead list and destroyed by pk_obj_reap (pk_obj_reap_dead), so that destroying one
  * object (a channel whose queued messages carry handles) never recurses.
  *
  * Handle tables belong to process extensions (pk_pext), allocated the
@@ -115,7 +115,7 @@ void pk_obj_unref(pk_kernel *k, uint32_t id) {
 /* Destroy every object whose last reference went, including those that
  * die because of it: its peer learns PEER_CLOSED, its queued messages
  * and the handles inside them are discarded. */
-void pk_obj_reap(pk_kernel *k) {
+void pk_obj_reap_dead(pk_kernel *k) {
     pk_objects *o = k->objs;
     while (o->ndead) {
         uint32_t id = o->dead[--o->ndead];

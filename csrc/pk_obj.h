@@ -154,7 +154,11 @@ static inline pk_obj *pk_obj_at(pk_kernel *k, uint32_t id) {
     return (pk_obj *)pk_arena_at(&k->objs->arena, id);
 }
 void     pk_obj_unref(pk_kernel *k, uint32_t id);   /* destroys it at 0 refs */
-void     pk_obj_reap(pk_kernel *k);                 /* finish pending destroys */
+void     pk_obj_reap_dead(pk_kernel *k);            /* finish pending destroys */
+/* Finish pending destroys, if any (the common case, none, costs a test). */
+static inline void pk_obj_reap(pk_kernel *k) {
+    if (k->objs->ndead) pk_obj_reap_dead(k);
+}
 pk_pext *pk_pext_of(pk_kernel *k, uint32_t pid, bool create);
 int      pk_handle_add(pk_kernel *k, pk_pext *x, uint32_t obj, uint32_t rights, uint32_t *out);
 int      pk_handle_get(pk_kernel *k, uint32_t pid, uint32_t h, pk_hent **out);
