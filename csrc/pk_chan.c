@@ -71,14 +71,18 @@ static pk_msg *msg_new(pk_kernel *k) {
     return pk_alloc(k, sizeof *m);
 }
 
-/* Return m to the free list; its handles must have been moved or dropped. */
-void pk_msg_free(pk_kernel *k, pk_msg *m) {
+/* Return m to the free list; its handles must have been moved or dropped
+ * (inline here: every read recycles one). */
+static inline void msg_recycle(pk_kernel *k, pk_msg *m) {
     if (m->data) pk_free(k, m->data, m->nbytes);
     if (m->handles) pk_free(k, m->handles, m->nhandles * sizeof(pk_xfer));
     memset(m, 0, sizeof *m);
     m->next = k->objs->free_msgs;
     k->objs->free_msgs = m;
 }
+
+/* Return m to the free list; its handles must have been moved or dropped. */
+void pk_msg_free(pk_kernel *k, pk_msg *m) { msg_recycle(k, m); }
 
 /* Endpoint o (id) is destroyed: its queued messages are discarded and the
  * handles inside them closed. */
@@ -230,7 +234,7 @@ static int chan_read(pk_kernel *k, uint32_t pid, pk_hent *e, uint32_t txid, uint
         m->handles = NULL;
         m->nhandles = 0;
     }
-    pk_msg_free(k, m);
+    msg_recycle(k, m);
     return PK_OK;
 }
 

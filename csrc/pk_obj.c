@@ -231,16 +231,6 @@ int pk_handle_get(pk_kernel *k, uint32_t pid, uint32_t h, pk_hent **out) {
     return PK_OK;
 }
 
-/* The entry in slot `slot` of t's process's table, or NULL (scripts name
- * handles by slot). */
-pk_hent *pk_handle_slot(pk_kernel *k, const pk_thread *t, uint64_t slot) {
-    pk_proc *p = pk_proc_at(k, t->pid);
-    if (!pk_proc_ext(p)) return NULL;
-    pk_pext *x = &k->objs->ext[pk_proc_ext(p)];
-    if (slot >= x->top || !x->ents[slot].obj) return NULL;
-    return &x->ents[slot];
-}
-
 /* Remove entry e from table x of process pid without touching the
  * object's reference count (the caller moves or drops it); waits made
  * through it are canceled. */

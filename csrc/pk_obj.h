@@ -162,7 +162,15 @@ static inline void pk_obj_reap(pk_kernel *k) {
 pk_pext *pk_pext_of(pk_kernel *k, uint32_t pid, bool create);
 int      pk_handle_add(pk_kernel *k, pk_pext *x, uint32_t obj, uint32_t rights, uint32_t *out);
 int      pk_handle_get(pk_kernel *k, uint32_t pid, uint32_t h, pk_hent **out);
-pk_hent *pk_handle_slot(pk_kernel *k, const pk_thread *t, uint64_t slot);
+/* The entry in slot `slot` of t's process's table, or NULL (scripts name
+ * handles by slot; inline: every script object instruction asks). */
+static inline pk_hent *pk_handle_slot(pk_kernel *k, const pk_thread *t, uint64_t slot) {
+    uint32_t ext = pk_proc_ext(pk_proc_at(k, t->pid));
+    if (!ext) return NULL;
+    pk_pext *x = &k->objs->ext[ext];
+    if (slot >= x->top || !x->ents[slot].obj) return NULL;
+    return &x->ents[slot];
+}
 void     pk_handle_drop(pk_kernel *k, pk_pext *x, pk_hent *e, uint32_t pid);
 int      pk_caller_ok(pk_kernel *k, uint32_t pid);
 void     pk_proc_objects_release(pk_kernel *k, pk_proc *p, uint32_t pid);
