@@ -232,7 +232,17 @@ void     pk_chan_destroy(pk_kernel *k, pk_obj *o, uint32_t id);
 void     pk_msg_free(pk_kernel *k, pk_msg *m);
 
 /* pk_wait.c: signals and waiting */
-void     pk_obj_signal_change(pk_kernel *k, uint32_t id, uint32_t clear, uint32_t set);
+void     pk_obj_signal_wake(pk_kernel *k, pk_obj *ob, uint32_t rise);   /* pk_wait.c */
+/* Signals of object id change: clear, then set.  Waiters wanting a newly
+ * asserted signal wake, in the order they began waiting (pk_wait.c);
+ * inline: with no waiter or nothing asserted it is only the update. */
+static inline void pk_obj_signal_change(pk_kernel *k, uint32_t id, uint32_t clear, uint32_t set) {
+    pk_obj *ob = pk_obj_at(k, id);
+    uint32_t old = ob->signals;
+    ob->signals = (old & ~clear) | set;
+    uint32_t rise = ob->signals & ~old;
+    if (rise && ob->waiters) pk_obj_signal_wake(k, ob, rise);
+}
 void     pk_wait_cancel_handle(pk_kernel *k, uint32_t obj, uint32_t pid, uint32_t h);
 void     pk_wait_thread_gone(pk_kernel *k, pk_thread *t);
 int      pk_wait_script(pk_kernel *k, pk_thread *t, pk_regs *r, uint32_t obj, uint32_t h,

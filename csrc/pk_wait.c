@@ -140,14 +140,11 @@ static void wait_end(pk_kernel *k, uint32_t w, int status) {
     pk_thread_make_ready(k, t, PK_ENQ_WAKE);
 }
 
-/* Signals of object id change: clear, then set.  Waiters wanting a newly
- * asserted signal wake, in the order they began waiting. */
-void pk_obj_signal_change(pk_kernel *k, uint32_t id, uint32_t clear, uint32_t set) {
-    pk_obj *ob = pk_obj_at(k, id);
-    uint32_t old = ob->signals;
-    ob->signals = (old & ~clear) | set;
-    uint32_t rise = ob->signals & ~old;
-    while (rise && ob->waiters) {                 /* a wake unlinks nodes: rescan */
+/* Signals `rise` of object ob were just asserted and it has waiters
+ * (pk_obj_signal_change): those wanting one wake, in the order they began
+ * waiting. */
+void pk_obj_signal_wake(pk_kernel *k, pk_obj *ob, uint32_t rise) {
+    while (ob->waiters) {                         /* a wake unlinks nodes: rescan */
         uint32_t x = ob->waiters, hit = 0;
         do {
             const pk_wnode *nd = &k->objs->nodes[x - 1];
