@@ -18,7 +18,7 @@
 
 
 /* A fresh wait record for thread t with n nodes (unlinked), or 0. */
-static uint32_t wait_new(pk_kernel *k, const pk_thread *t, uint32_t n, uint64_t deadline) {
+static PK_ALWAYS_INLINE uint32_t wait_new(pk_kernel *k, const pk_thread *t, uint32_t n, uint64_t deadline) {
     pk_objects *o = k->objs;
     uint32_t w = o->free_wait;
     if (w) o->free_wait = o->waits[w].next_free;
@@ -50,7 +50,7 @@ static uint32_t wait_new(pk_kernel *k, const pk_thread *t, uint32_t n, uint64_t 
 }
 
 /* Unlink node x from its object's waiters. */
-static void node_unlink(pk_kernel *k, uint32_t x) {
+static PK_ALWAYS_INLINE void node_unlink(pk_kernel *k, uint32_t x) {
     pk_wnode *nd = &k->objs->nodes[x];
     pk_obj *ob = pk_obj_at(k, nd->obj);
     if (nd->next == x + 1) ob->waiters = 0;            /* the only one */
@@ -62,7 +62,7 @@ static void node_unlink(pk_kernel *k, uint32_t x) {
 }
 
 /* Link node x at the tail of its object's waiters. */
-static void node_link(pk_kernel *k, uint32_t x) {
+static PK_ALWAYS_INLINE void node_link(pk_kernel *k, uint32_t x) {
     pk_wnode *nd = &k->objs->nodes[x];
     pk_obj *ob = pk_obj_at(k, nd->obj);
     if (!ob->waiters) { nd->next = nd->prev = x + 1; ob->waiters = x + 1; return; }
@@ -74,7 +74,7 @@ static void node_link(pk_kernel *k, uint32_t x) {
 }
 
 /* Free wait record w and its nodes (unlinked first if linked). */
-static void wait_free(pk_kernel *k, uint32_t w) {
+static PK_ALWAYS_INLINE void wait_free(pk_kernel *k, uint32_t w) {
     pk_objects *o = k->objs;
     pk_wait *wr = &o->waits[w];
     for (uint32_t x = wr->first; x; ) {
@@ -92,7 +92,7 @@ static void wait_free(pk_kernel *k, uint32_t w) {
 }
 
 /* Fill each node's pending signals; true if one is satisfied. */
-static bool wait_poll(pk_kernel *k, pk_wait *wr) {
+static PK_ALWAYS_INLINE bool wait_poll(pk_kernel *k, pk_wait *wr) {
     bool hit = false;
     for (uint32_t x = wr->first; x; x = k->objs->nodes[x - 1].sib) {
         pk_wnode *nd = &k->objs->nodes[x - 1];
@@ -110,7 +110,7 @@ static void pi_changed(pk_kernel *k, const pk_wait *wr) {
 }
 
 /* End wait w with `status` and make its thread ready. */
-static void wait_end(pk_kernel *k, uint32_t w, int status) {
+static PK_ALWAYS_INLINE void wait_end(pk_kernel *k, uint32_t w, int status) {
     pk_wait *wr = &k->objs->waits[w];
     wait_poll(k, wr);
     for (uint32_t x = wr->first; x; x = k->objs->nodes[x - 1].sib) node_unlink(k, x - 1);
@@ -187,7 +187,7 @@ void pk_wait_thread_gone(pk_kernel *k, pk_thread *t) {
 
 /* Link wait w into its objects' queues and arm its deadline; the thread
  * then leaves the CPU (PK_ACT_WAIT). */
-static int wait_park(pk_kernel *k, uint32_t w) {
+static PK_ALWAYS_INLINE int wait_park(pk_kernel *k, uint32_t w) {
     pk_objects *o = k->objs;
     pk_wait *wr = &o->waits[w];
     if (wr->deadline != PK_FOREVER) {
