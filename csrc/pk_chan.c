@@ -199,7 +199,7 @@ static void msg_unlink(pk_kernel *k, uint32_t id, pk_obj *ob, pk_msg *m, pk_msg 
 }
 
 /* Read for process pid through entry e (READ checked here). */
-static int chan_read(pk_kernel *k, uint32_t pid, pk_hent *e, uint32_t txid, uint8_t *data,
+static PK_ALWAYS_INLINE int chan_read(pk_kernel *k, uint32_t pid, pk_hent *e, uint32_t txid, uint8_t *data,
                      uint32_t bcap, uint32_t *handles, uint32_t hcap, pk_msg_info *out) {
     uint32_t id = e->obj;
     pk_obj *ob = pk_obj_at(k, id);
@@ -262,7 +262,7 @@ static void op_done(pk_regs *r, int st) {
     r->x[PK_REG_TIMEOUT] = 0;
 }
 
-static int obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
+static PK_ALWAYS_INLINE int obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
     if (op->code == PK_OP_TIMEOUT) { r->x[PK_REG_TIMEOUT] = op->b + 1; return -1; }
     uint64_t woke = r->flags & (PK_RF_WAIT_FAILED | PK_RF_WAIT_OK);
     if (woke) {                                   /* this instruction waited */
