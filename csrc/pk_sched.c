@@ -1,6 +1,5 @@
 /* pk_sched.c - run queue setup and the out-of-line parts of the class
  * chain (pk_sched.h has the rest, inline). */
-#include <stdlib.h>
 #include "pk_core.h"
 
 
