@@ -1,0 +1,82 @@
+/* pk_snap.h - snapshot streams: the byte writer and reader every part of
+ * the core uses to save its state into a snapshot and load it back
+ * (docs/snapshot.md).
+ *
+ * A snapshot is a header followed by tagged sections; each subsystem owns
+ * its sections and writes them with the primitives below:
+ *
+ *     int pk_X_snap_save(pk_kernel *k, pk_snap_w *w);   -- 0 or a PK_ERR_* status
+ *     int pk_X_snap_load(pk_kernel *k, pk_snap_r *r);   -- 0 or a PK_ERR_* status
+ *
+ * Values are written little-endian at fixed widths, so a snapshot does not
+ * depend on the host's struct layout or padding.  Pointers are never
+ * written: a thread is written as its tid, an object as its id.
+ *
+ * Errors are sticky: the first failure (out of memory while writing, a
+ * short or malformed stream while reading) is kept in w->err / r->err,
+ * later calls do nothing (reads return 0), and the caller checks once at
+ * the end.  A loader must validate every value it reads before using it
+ * as an index or a size (pk_snap_bad() marks the stream malformed): a
+ * snapshot that passes its checksum may still have been crafted. */
+#ifndef PK_SNAP_H
+#define PK_SNAP_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+
+struct pk_kernel;
+
+typedef struct pk_snap_w {
+    uint8_t *buf;
+    size_t   len, cap;
+    int      err;                 /* 0, or PK_ERR_NO_MEMORY */
+} pk_snap_w;
+
+typedef struct pk_snap_r {
+    const uint8_t *buf;
+    size_t   len, off;
+    int      err;                 /* 0, or PK_ERR_INVALID_ARGS: short or malformed */
+} pk_snap_r;
+
+/* writer (pk_snap_io.c); the buffer is malloc'd, not charged to a kernel */
+int  pk_snap_w_init(pk_snap_w *w, size_t hint);
+void pk_snap_w_free(pk_snap_w *w);
+int  pk_snap_w_reserve(pk_snap_w *w, size_t more);   /* 0, or sets err */
+void pk_snap_put(pk_snap_w *w, const void *p, size_t n);
+
+static inline void pk_snap_u8(pk_snap_w *w, uint8_t v) { pk_snap_put(w, &v, 1); }
+static inline void pk_snap_u16(pk_snap_w *w, uint16_t v) {
+    uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+    pk_snap_put(w, b, 2);
+}
+static inline void pk_snap_u32(pk_snap_w *w, uint32_t v) {
+    uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+    pk_snap_put(w, b, 4);
+}
+static inline void pk_snap_u64(pk_snap_w *w, uint64_t v) {
+    pk_snap_u32(w, (uint32_t)v);
+    pk_snap_u32(w, (uint32_t)(v >> 32));
+}
+/* n 64-bit values (arrays of counters, register files) */
+void pk_snap_u64s(pk_snap_w *w, const uint64_t *v, size_t n);
+
+/* reader */
+void pk_snap_r_init(pk_snap_r *r, const void *buf, size_t len);
+void pk_snap_get(pk_snap_r *r, void *p, size_t n);   /* zero-fills on error */
+uint8_t  pk_snap_get_u8(pk_snap_r *r);
+uint16_t pk_snap_get_u16(pk_snap_r *r);
+uint32_t pk_snap_get_u32(pk_snap_r *r);
+uint64_t pk_snap_get_u64(pk_snap_r *r);
+void pk_snap_get_u64s(pk_snap_r *r, uint64_t *v, size_t n);
+/* bytes left to read */
+static inline size_t pk_snap_left(const pk_snap_r *r) { return r->err ? 0 : r->len - r->off; }
+/* a count of items of at least `min_item` bytes each that claims more
+ * than the stream can hold is malformed: check before allocating */
+int  pk_snap_count_ok(pk_snap_r *r, uint64_t count, size_t min_item);
+void pk_snap_bad(pk_snap_r *r);               /* mark the stream malformed */
+
+/* 64-bit checksum of a byte range (used for the snapshot trailer) */
+uint64_t pk_snap_checksum(const void *buf, size_t len);
+
+#endif
