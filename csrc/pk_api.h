@@ -52,15 +52,18 @@
  *   offset   0: x[0]  .. offset 248: x[31]
  *   offset 256: pc    (script: index of the next instruction)
  *   offset 264: flags (PK_RF_* bits)
- * Script threads use the registers as follows (see pk_script.c):
- *   x[1]  remaining ns of the timed operation in progress (compute/io/sleep)
+ * Every thread, whatever its body, keeps in x[0]
+ *   x[0]  remaining ns of the timed operation in progress (PK_REG_REM):
+ *         the dispatcher counts it down as the thread runs.  x[0] is the
+ *         slot a RISC-V register file never needs (its x0 reads as zero).
+ * Script threads use the other registers as follows (see pk_script.c):
  *   x[2]  loop depth (number of active loops)
  *   x[16 + i]  iteration counter of the loop at depth i (i < 16)
- * Python-bodied (host) threads use x[1] the same way, and
+ * Python-bodied (host) threads use
  *   x[4]  the next operation the host supplied (PK_OP_*)
  *   x[5]  its argument
  * Instructions on kernel objects (docs/objects.md) use
- *   x[0]  the timeout of the next wait (PK_REG_TIMEOUT)
+ *   x[1]  the timeout of the next wait (PK_REG_TIMEOUT)
  *   x[14] the status of the last one (PK_REG_STATUS)
  *   x[15] the thread's wait record + 1 while it has one (PK_REG_WAIT)
  * Periodic tasks (scripts with a PK_OP_TASK declaration, pk_job.c) also
@@ -82,7 +85,7 @@ typedef struct pk_regs {
     uint64_t flags;
 } pk_regs;
 
-#define PK_REG_REM    1
+#define PK_REG_REM    0   /* x0 is hard-wired to zero in RISC-V: its slot is free */
 #define PK_REG_DEPTH  2
 #define PK_REG_LOOP0  16
 #define PK_REG_HOST_OP  4
@@ -95,7 +98,7 @@ typedef struct pk_regs {
 #define PK_REG_DONE      11
 #define PK_REG_MISSES    12
 #define PK_REG_JOB_LIMIT 13
-#define PK_REG_TIMEOUT   0   /* kernel objects (pk_wait.c): the next wait's
+#define PK_REG_TIMEOUT   1   /* kernel objects (pk_wait.c): the next wait's
                                 timeout + 1 (0: none), or its absolute
                                 deadline with bit 63 set once it waited      */
 #define PK_REG_STATUS    14  /* status of the last kernel-object operation   */

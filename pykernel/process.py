@@ -158,7 +158,7 @@ class Registers:
     """A thread's register context: 32 general registers, pc and flags.
 
     For script threads ``pc`` is the index of the next instruction and
-    ``x[1]`` the remaining nanoseconds of the compute in progress
+    ``x[0]`` the remaining nanoseconds of the compute in progress
     (csrc/pk_api.h documents the layout)."""
 
     x: tuple
@@ -167,7 +167,7 @@ class Registers:
 
     @property
     def remaining(self) -> int:
-        """Remaining ns of the timed operation in progress (x[1])."""
+        """Remaining ns of the timed operation in progress (x[0])."""
         return self.x[lib.PK_REG_REM]
 
 

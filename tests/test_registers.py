@@ -12,7 +12,7 @@ exactly the remaining time."
 import pykernel as pk
 from conftest import cpu_bound
 
-REM, DEPTH, LOOP0 = 1, 2, 16
+REM, DEPTH, LOOP0 = 0, 2, 16   # csrc/pk_api.h: register use of script threads
 RF_STARTED = 1
 
 
@@ -44,7 +44,7 @@ def test_running_script_pc_points_past_current_compute(zero_kernel):
 
 
 def test_preempted_thread_saves_remaining_compute(zero_kernel):
-    # At t=6 A was preempted at 4 after 4 of its 10 ns: x[1] == 6, pc == 1.
+    # At t=6 A was preempted at 4 after 4 of its 10 ns: x[0] == 6, pc == 1.
     k, a, b = two_rr_threads(zero_kernel)
     k.run(until=6)
     assert a.state == "ready"
