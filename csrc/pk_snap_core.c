@@ -685,6 +685,10 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
 
 void pk_snapshot_free(uint8_t *buf) { free(buf); }
 
+uint64_t pk_snapshot_checksum(const uint8_t *buf, uint64_t len) {
+    return buf || !len ? pk_snap_checksum(buf, len) : 0;
+}
+
 /* Check the header, length and checksum; on success r is positioned
  * after the configuration, which is in *cfg. */
 static int header_check(const uint8_t *buf, uint64_t len, pk_snap_r *r, pk_config *cfg,
