@@ -4,16 +4,19 @@
  * Layout (all integers little-endian):
  *   header   magic "\x89PKSNAP\n", u32 version, u32 0, u64 total length,
  *            u64 layout fingerprint, the pk_config field by field
- *   sections u32 tag, u32 0, u64 payload length, payload -- in this order:
+ *   sections u32 tag, u32 section version, u64 payload length, payload, in
+ *            this order:
  *            CORE (kernel, CPUs, masks, programs, processes, threads, job
  *            log, trace), MEM (only with memory), OBJS (only with kernel
  *            objects), SCHD (run queues and events), HOST (the host's
  *            bytes), END
  *   trailer  u64 pk_snap_checksum of every byte before it
- * Thread control blocks and process records are written as raw bytes in
- * bulk (a million threads in one pass), with the thread pointers inside
- * a thread's policy data replaced by tids; the fingerprint (sizes and
- * offsets of those structs) makes another build refuse such a file. */
+ * Thread control blocks are written as their 64-bit words with the zero
+ * words left out (a bitmap says which follow), process records as raw
+ * bytes, both in one pass over the arenas; the thread pointers inside a
+ * thread's policy data become tids.  These are the host's struct layouts:
+ * the fingerprint (sizes and offsets of those structs, pointer size,
+ * byte order) makes a build with other layouts refuse such a file. */
 #include <stdlib.h>
 #include "pk_core.h"
 #include "pk_heap.h"
@@ -187,9 +190,38 @@ static uint32_t thread_at_address(const chunk_ref *c, uint32_t n, uint32_t count
     return tid < count ? (uint32_t)tid + 1 : 0;
 }
 
-/* The threads as raw control blocks.  In each copy, the words of the
- * policy data that point at threads become tid + 1 and pad0 records which
- * words those are (1 << word). */
+/* The threads, each as its control block's 56 words with the zero words
+ * left out: a u64 whose bit i says word i follows, then those words.  In
+ * each copy the words of the policy data that point at threads become
+ * tid + 1 and pad0 records which words those are (1 << word). */
+#define TWORDS (sizeof(pk_thread) / 8)
+_Static_assert(sizeof(pk_thread) % 8 == 0 && sizeof(pk_thread) / 8 <= 64, "thread words");
+
+static void thread_put(pk_snap_w *w, const pk_thread *t, const chunk_ref *c, uint32_t nch,
+                       uint32_t count) {
+    uint64_t word[TWORDS];
+    memcpy(word, t, sizeof word);
+    pk_thread *copy = (pk_thread *)(void *)word;
+    uint16_t mask = 0;
+    for (int x = 0; x < PTR_WORDS; x++) {
+        if (!copy->s.raw[x]) continue;
+        uint32_t ref = thread_at_address(c, nch, count, copy->s.raw[x]);
+        if (ref) { copy->s.raw[x] = ref; mask |= (uint16_t)(1u << x); }
+    }
+    copy->pad0 = mask;
+    uint8_t *out = w->buf + w->len, *p = out + 8;
+    uint64_t present = 0;
+    for (unsigned i = 0; i < TWORDS; i++) {
+        uint64_t v = word[i];
+        if (!v) continue;
+        present |= 1ull << i;
+        for (int b = 0; b < 8; b++) p[b] = (uint8_t)(v >> (8 * b));
+        p += 8;
+    }
+    for (int b = 0; b < 8; b++) out[b] = (uint8_t)(present >> (8 * b));
+    w->len = (size_t)(p - w->buf);
+}
+
 static int threads_save(pk_kernel *k, pk_snap_w *w) {
     uint32_t n = k->threads.count, nch = k->threads.nchunks;
     pk_snap_u32(w, n);
@@ -197,25 +229,29 @@ static int threads_save(pk_kernel *k, pk_snap_w *w) {
     if (!c) return PK_ERR_NO_MEMORY;
     for (uint32_t i = 0; i < nch; i++) c[i] = (chunk_ref){ (uintptr_t)k->threads.chunks[i], i };
     qsort(c, nch, sizeof *c, chunk_cmp);
-    if (pk_snap_w_reserve(w, (size_t)n * sizeof(pk_thread))) { free(c); return w->err; }
-    for (uint32_t i = 0; i < n; i += PK_CHUNK) {
-        uint32_t m = n - i < PK_CHUNK ? n - i : PK_CHUNK;
-        pk_thread *out = (pk_thread *)(w->buf + w->len);
-        memcpy(out, pk_thread_at(k, i), (size_t)m * sizeof(pk_thread));
-        w->len += (size_t)m * sizeof(pk_thread);
-        for (uint32_t j = 0; j < m; j++) {
-            uint16_t mask = 0;
-            uint64_t *word = out[j].s.raw;
-            for (int x = 0; x < PTR_WORDS; x++) {
-                if (!word[x]) continue;
-                uint32_t ref = thread_at_address(c, nch, n, word[x]);
-                if (ref) { word[x] = ref; mask |= (uint16_t)(1u << x); }
-            }
-            out[j].pad0 = mask;
-        }
-    }
+    /* room for the worst case at once: pages never written cost nothing */
+    if (pk_snap_w_reserve(w, (size_t)n * (sizeof(pk_thread) + 8))) { free(c); return w->err; }
+    for (uint32_t i = 0; i < n; i++) thread_put(w, pk_thread_at(k, i), c, nch, n);
     free(c);
     return w->err;
+}
+
+/* Read one thread written by thread_put into t (zeroed). */
+static void thread_get(pk_snap_r *r, pk_thread *t) {
+    uint64_t present = pk_snap_get_u64(r);
+    unsigned nw = (unsigned)__builtin_popcountll(present);
+    if (r->err || present >> TWORDS || (size_t)nw * 8 > pk_snap_left(r)) { pk_snap_bad(r); return; }
+    const uint8_t *p = r->buf + r->off;
+    uint64_t *word = (uint64_t *)(void *)t;
+    while (present) {
+        unsigned i = (unsigned)__builtin_ctzll(present);
+        present &= present - 1;
+        uint64_t v = 0;
+        for (int b = 0; b < 8; b++) v |= (uint64_t)p[b] << (8 * b);
+        word[i] = v;
+        p += 8;
+    }
+    r->off += (size_t)nw * 8;
 }
 
 /* a thread as loaded: every field used as an index is in range */
@@ -240,7 +276,7 @@ static bool thread_ok(pk_kernel *k, const pk_thread *t, uint32_t tid) {
 
 static int threads_load(pk_kernel *k, pk_snap_r *r) {
     uint32_t n = pk_snap_get_u32(r);
-    if (!pk_snap_count_ok(r, n, sizeof(pk_thread)) || n > k->cfg.max_threads) {
+    if (!pk_snap_count_ok(r, n, 8) || n > k->cfg.max_threads) {
         pk_snap_bad(r);
         return r->err;
     }
@@ -248,8 +284,9 @@ static int threads_load(pk_kernel *k, pk_snap_r *r) {
     for (uint32_t i = 0; i < n && !r->err; i += PK_CHUNK) {
         uint32_t m = n - i < PK_CHUNK ? n - i : PK_CHUNK;
         pk_thread *t = pk_thread_at(k, i);
-        pk_snap_get(r, t, (size_t)m * sizeof(pk_thread));
         for (uint32_t j = 0; j < m && !r->err; j++, t++) {
+            thread_get(r, t);
+            if (r->err) break;
             uint16_t mask = t->pad0;
             t->pad0 = 0;
             if (mask >> PTR_WORDS || !thread_ok(k, t, i + j)) { pk_snap_bad(r); break; }
