@@ -166,6 +166,14 @@ static void section_end(pk_snap_w *w, size_t start) {
     for (int i = 0; i < 8; i++) w->buf[start - 8 + i] = (uint8_t)(n >> (8 * i));
 }
 
+static int refuse(pk_snap_refusal *why, uint32_t reason, uint32_t tid, uint64_t value, int status) {
+    why->reason = reason;
+    why->tid = tid;
+    why->value = value;
+    why->status = status;
+    return status;
+}
+
 /* ---- the core: threads ------------------------------------------------------ */
 
 typedef struct chunk_ref { uintptr_t base; uint32_t index; } chunk_ref;
@@ -222,7 +230,8 @@ static void thread_put(pk_snap_w *w, const pk_thread *t, const chunk_ref *c, uin
     w->len = (size_t)(p - w->buf);
 }
 
-static int threads_save(pk_kernel *k, pk_snap_w *w) {
+/* Refuses (in the same pass) a live thread whose body cannot be saved. */
+static int threads_save(pk_kernel *k, pk_snap_w *w, pk_snap_refusal *why) {
     uint32_t n = k->threads.count, nch = k->threads.nchunks;
     pk_snap_u32(w, n);
     chunk_ref *c = malloc((nch ? nch : 1) * sizeof *c);
@@ -231,7 +240,16 @@ static int threads_save(pk_kernel *k, pk_snap_w *w) {
     qsort(c, nch, sizeof *c, chunk_cmp);
     /* room for the worst case at once: pages never written cost nothing */
     if (pk_snap_w_reserve(w, (size_t)n * (sizeof(pk_thread) + 8))) { free(c); return w->err; }
-    for (uint32_t i = 0; i < n; i++) thread_put(w, pk_thread_at(k, i), c, nch, n);
+    for (uint32_t i = 0; i < n; i++) {
+        const pk_thread *t = pk_thread_at(k, i);
+        if (PK_UNLIKELY(t->kind != PK_BODY_SCRIPT) && t->state != PK_TS_EXITED) {
+            free(c);
+            if (t->kind == PK_BODY_HOST)
+                return refuse(why, PK_SNAP_R_HOST_THREAD, i, 0, PK_ERR_NOT_SUPPORTED);
+            return refuse(why, PK_SNAP_R_BODY_KIND, i, t->kind, PK_ERR_NOT_SUPPORTED);
+        }
+        thread_put(w, t, c, nch, n);
+    }
     free(c);
     return w->err;
 }
@@ -274,7 +292,7 @@ static bool thread_ok(pk_kernel *k, const pk_thread *t, uint32_t tid) {
     return true;
 }
 
-static int threads_load(pk_kernel *k, pk_snap_r *r) {
+static int threads_load(pk_kernel *k, pk_snap_r *r, uint32_t *running) {
     uint32_t n = pk_snap_get_u32(r);
     if (!pk_snap_count_ok(r, n, 8) || n > k->cfg.max_threads) {
         pk_snap_bad(r);
@@ -290,6 +308,7 @@ static int threads_load(pk_kernel *k, pk_snap_r *r) {
             uint16_t mask = t->pad0;
             t->pad0 = 0;
             if (mask >> PTR_WORDS || !thread_ok(k, t, i + j)) { pk_snap_bad(r); break; }
+            *running += t->state == PK_TS_RUNNING;
             for (int x = 0; x < PTR_WORDS; x++) {
                 if (!(mask >> x & 1)) continue;
                 uint64_t ref = t->s.raw[x];
@@ -328,7 +347,9 @@ static void cpus_save(pk_kernel *k, pk_snap_w *w) {
     }
 }
 
-static int cpus_load(pk_kernel *k, pk_snap_r *r) {
+/* CPUs; each running thread (`running` of them) must be its CPU's curr. */
+static int cpus_load(pk_kernel *k, pk_snap_r *r, uint32_t running) {
+    uint32_t busy = 0;
     for (uint32_t i = 0; i < k->ncpus && !r->err; i++) {
         pk_cpu *c = &k->cpus[i];
         regs_load(r, &c->regs);
@@ -340,12 +361,10 @@ static int cpus_load(pk_kernel *k, pk_snap_r *r) {
         c->switches = v[8]; c->migrations_in = v[9]; c->resched = (uint32_t)v[10];
         if (c->curr && (c->curr->state != PK_TS_RUNNING || c->curr->cpu != (int32_t)i))
             pk_snap_bad(r);
+        busy += c->curr != NULL;
         if (k->tree.size > 1) pk_cputree_update(k, i);
     }
-    for (uint32_t i = 0; i < k->threads.count && !r->err; i++) {   /* and the converse */
-        const pk_thread *t = pk_thread_at(k, i);
-        if (t->state == PK_TS_RUNNING && k->cpus[t->cpu].curr != t) pk_snap_bad(r);
-    }
+    if (busy != running) pk_snap_bad(r);     /* each curr is a distinct running thread */
     return r->err;
 }
 
@@ -466,12 +485,12 @@ static int kernel_load(pk_kernel *k, pk_snap_r *r) {
     return r->err;
 }
 
-static int core_save(pk_kernel *k, pk_snap_w *w) {
+static int core_save(pk_kernel *k, pk_snap_w *w, pk_snap_refusal *why) {
     size_t at = section_begin(w, TAG_CORE, CORE_VERSION);
     kernel_save(k, w);
     progs_save(k, w);
     procs_save(k, w);
-    int s = threads_save(k, w);
+    int s = threads_save(k, w, why);
     if (s) return s;
     cpus_save(k, w);
     pk_joblog_snap_save(k, w);
@@ -496,8 +515,9 @@ static int core_load(pk_kernel *k, pk_snap_r *r) {
     if (r->err) return r->err;
     if ((s = procs_load(k, r, nthreads))) return s;
     if (r->off != threads_at) { pk_snap_bad(r); return r->err; }
-    if ((s = threads_load(k, r))) return s;
-    if ((s = cpus_load(k, r))) return s;
+    uint32_t running = 0;
+    if ((s = threads_load(k, r, &running))) return s;
+    if ((s = cpus_load(k, r, running))) return s;
     if ((s = pk_joblog_snap_load(k, r))) return s;
     if (pk_snap_get_u8(r)) {
         if ((s = pk_trace_snap_load(k, r))) return s;
@@ -651,26 +671,13 @@ static int schd_load(pk_kernel *k, pk_snap_r *r, bool new_policy, pk_snap_refusa
 
 /* ---- entry points ------------------------------------------------------------ */
 
-static int refuse(pk_snap_refusal *why, uint32_t reason, uint32_t tid, uint64_t value, int status) {
-    why->reason = reason;
-    why->tid = tid;
-    why->value = value;
-    why->status = status;
-    return status;
-}
 
 static int snapshot_check(pk_kernel *k, pk_snap_refusal *why) {
     if (k->in_hook) return refuse(why, PK_SNAP_R_IN_HOOK, 0, 0, PK_ERR_BAD_STATE);
     if (k->broken) return refuse(why, PK_SNAP_R_BROKEN, 0, (uint64_t)-(int64_t)k->broken, PK_ERR_BAD_STATE);
     if (k->cfg.policy == PK_POLICY_HOST) return refuse(why, PK_SNAP_R_HOST_POLICY, 0, 0, PK_ERR_NOT_SUPPORTED);
     if (k->host_wait) return refuse(why, PK_SNAP_R_HOST_WAIT, k->host_wait->tid, 0, PK_ERR_BAD_STATE);
-    for (uint32_t i = 0; i < k->threads.count; i++) {
-        const pk_thread *t = pk_thread_at(k, i);
-        if (t->state == PK_TS_EXITED || t->kind == PK_BODY_SCRIPT) continue;
-        if (t->kind == PK_BODY_HOST) return refuse(why, PK_SNAP_R_HOST_THREAD, i, 0, PK_ERR_NOT_SUPPORTED);
-        return refuse(why, PK_SNAP_R_BODY_KIND, i, t->kind, PK_ERR_NOT_SUPPORTED);
-    }
-    return PK_OK;
+    return PK_OK;                      /* threads are checked as they are written */
 }
 
 int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, uint8_t **out,
@@ -689,7 +696,7 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
     pk_snap_u64(&w, 0);                        /* total length, filled in below */
     pk_snap_u64(&w, layout_fingerprint());
     config_save(&w, &k->cfg);
-    s = core_save(k, &w);
+    s = core_save(k, &w, why);
     if (!s && k->mem) {
         size_t at = section_begin(&w, TAG_MEM, 1);
         s = pk_mem_snap_save(k, &w);
@@ -711,7 +718,7 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
         pk_snap_w_reserve(&w, 8);
         s = w.err;
     }
-    if (s) { pk_snap_w_free(&w); return s ? s : PK_ERR_NO_MEMORY; }
+    if (s) { pk_snap_w_free(&w); return s; }
     uint64_t total = w.len + 8;
     for (int i = 0; i < 8; i++) w.buf[16 + i] = (uint8_t)(total >> (8 * i));
     pk_snap_u64(&w, pk_snap_checksum(w.buf, w.len));
