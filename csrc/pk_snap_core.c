@@ -82,7 +82,7 @@ void pk_snap_heap_save(pk_snap_w *w, const pk_heap *h) {
 int pk_snap_heap_load(pk_kernel *k, pk_snap_r *r, pk_heap *h) {
     uint32_t n = pk_snap_get_u32(r), cap = pk_snap_get_u32(r);
     uint64_t seq = pk_snap_get_u64(r);
-    if (!pk_snap_count_ok(r, n, 20) || n > cap || cap > k->threads.count + 64u) {
+    if (!pk_snap_count_ok(r, n, 20) || n > cap || cap > 2 * (uint64_t)k->threads.count + 64) {
         pk_snap_bad(r);
         return r->err;
     }
@@ -564,7 +564,6 @@ static int schd_save(pk_kernel *k, pk_snap_w *w) {
     }
     const pk_evq *q = &k->evq;
     pk_snap_u32(w, q->n);
-    pk_snap_u32(w, q->cap);
     pk_snap_w_reserve(w, (size_t)q->n * 24);
     for (uint32_t i = 0; i < q->n; i++) {
         pk_snap_u64(w, q->heap[i].time);
@@ -589,9 +588,9 @@ static bool event_ok(pk_kernel *k, const pk_event *e) {
 
 static int events_load(pk_kernel *k, pk_snap_r *r) {
     pk_evq *q = &k->evq;
-    uint32_t n = pk_snap_get_u32(r), cap = pk_snap_get_u32(r);
-    if (!pk_snap_count_ok(r, n, 24) || n > cap || cap > 0x7fffffffu) { pk_snap_bad(r); return r->err; }
-    if (cap > q->cap && pk_evq_reserve(k, q, cap - q->n)) return PK_ERR_NO_MEMORY;
+    uint32_t n = pk_snap_get_u32(r);
+    if (!pk_snap_count_ok(r, n, 24)) return r->err;
+    if (pk_evq_reserve(k, q, n)) return PK_ERR_NO_MEMORY;
     for (uint32_t i = 0; i < n && !r->err; i++) {
         pk_event *e = &q->heap[i];
         e->time = pk_snap_get_u64(r);

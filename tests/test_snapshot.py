@@ -224,3 +224,22 @@ def test_snapshot_of_a_kernel_before_any_spawn():
     copy.run()
     ref.run()
     assert copy.digest() == ref.digest()
+
+
+@pytest.mark.parametrize("policy", [pk.sched.SJF(), pk.sched.CFS(), pk.sched.Stride(quantum=2_000),
+                                    pk.sched.Lottery(quantum=2_000), pk.sched.EEVDF()],
+                         ids=["SJF", "CFS", "Stride", "Lottery", "EEVDF"])
+def test_thousands_of_queued_threads_come_back(policy):
+    """Run queues past their growth steps: 1,100 threads queued at once
+    make heaps and slot arrays double from 64 to 2,048 entries."""
+    def make():
+        k = pk.Kernel(scheduler=policy, seed=2)
+        k.spawn_many(CPU, 1_100)
+        k.spawn_many(LONG, 20, at=5_000)
+        return k
+    ref, k = make(), make()
+    ref.run(until=800_000)
+    k.run(until=200_000)
+    copy = pk.Kernel.restore(k.snapshot())
+    copy.run(until=800_000)
+    assert observe(copy) == observe(ref)
