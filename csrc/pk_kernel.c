@@ -69,7 +69,6 @@ static int config_check(const pk_config *c) {
     if (c->policy == PK_POLICY_RR && (c->quantum == 0 || c->quantum > PK_MAX_TIME))
         return PK_ERR_OUT_OF_RANGE;
     if (c->max_threads == 0) return PK_ERR_OUT_OF_RANGE;
-    if (c->max_memory && c->max_memory < sizeof(pk_kernel)) return PK_ERR_OUT_OF_RANGE;
     if (c->livelock_steps == 0) return PK_ERR_OUT_OF_RANGE;
     const pk_costs *co = &c->costs;
     if (co->switch_ns > PK_MAX_TIME || co->migrate_ns > PK_MAX_TIME || co->walk_ns > PK_MAX_TIME / 8

@@ -752,10 +752,6 @@ class Kernel:
         if self.scheduler.needs_burst and burst == NO_BURST and program.burst is None:
             raise InvalidArgs(f"{type(self.scheduler).__name__} schedules by declared CPU burst: "
                               f"pass burst= to spawn {program.name!r}")
-        live = self._stats_raw().threads
-        if live + count > self.max_threads:
-            raise pk_errors.NoMemory(f"spawning {count} more would exceed the kernel's limit of "
-                                     f"max_threads={self.max_threads} threads")
         with self._exclusive("spawn"):
             prog = self._load(program)
             a = ffi.new("pk_spawn_args *")
@@ -770,7 +766,8 @@ class Kernel:
             status = lib.pk_spawn(self._kp, a, count, first_pid, first_tid)
             if status == lib.PK_ERR_POLICY and self._host is not None:
                 raise self._host.error(self._kp)
-            check(status, f"spawn {program.name!r}")
+            check(status, f"spawn {count} x {program.name!r}" if count > 1
+                  else f"spawn {program.name!r}")
             if rss_limit is not None:
                 check(lib.pk_as_set_rss_limit(self._kp, first_pid[0], count, rss_limit), "rss_limit")
             if program.kind == "python":
