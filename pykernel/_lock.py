@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import threading
 
-from .errors import NoMemory
+from .errors import BadState, NoMemory
 
 __all__ = ["KernelLock", "locked", "locked_views"]
 
@@ -116,27 +116,50 @@ def _limit_error(k, exc: NoMemory) -> NoMemory:
     return exc if named is None else named
 
 
-def locked(fn, kernel_of=lambda self: self._k):
-    """Wrap a method so that it holds its kernel's lock, and so that a
-    NoMemory it raises names the resource limit reached (if any)."""
+def _raise_named(k, exc: NoMemory):
+    """Raise exc, or in its place a NoMemory naming the limit reached."""
+    new = _limit_error(k, exc)
+    if new is exc:
+        raise exc
+    raise new from None
+
+
+def locked(fn, own: bool = False, hook_refuses: str | None = None, getter: bool = False):
+    """Wrap a method so that it holds its kernel's lock (``self._k``'s;
+    ``own``: self is the kernel), and so that a NoMemory it raises names the
+    resource limit reached (if any). ``hook_refuses``: the method changes
+    the kernel, so it is refused (BadState) from inside a policy hook; the
+    text names the operation. ``getter``: fn takes self alone."""
     if getattr(fn, "_pk_locked", False):
         return fn
-
-    @functools.wraps(fn)
-    def method(self, *args, **kwargs):
-        k = kernel_of(self)
-        lock = k._lock
-        if not lock.rlock.acquire(False):
-            lock.acquire()
-        try:
-            return fn(self, *args, **kwargs)
-        except NoMemory as exc:
-            new = _limit_error(k, exc)
-            if new is exc:
-                raise
-            raise new from None
-        finally:
-            lock.rlock.release()
+    if hook_refuses is None and getter:
+        def method(self):                  # a property: the fast case
+            k = self if own else self._k
+            rlock = k._rlock
+            if not rlock.acquire(False):
+                k._lock.acquire()
+            try:
+                return fn(self)
+            except NoMemory as exc:
+                _raise_named(k, exc)
+            finally:
+                rlock.release()
+    else:
+        def method(self, *args, **kwargs):
+            k = self if own else self._k
+            rlock = k._rlock
+            if not rlock.acquire(False):
+                k._lock.acquire()
+            try:
+                if hook_refuses is not None and k._in_core:
+                    raise BadState(f"cannot {hook_refuses} from inside a hook of the "
+                                   f"scheduling policy")
+                return fn(self, *args, **kwargs)
+            except NoMemory as exc:
+                _raise_named(k, exc)
+            finally:
+                rlock.release()
+    functools.update_wrapper(method, fn)
     method._pk_locked = True
     return method
 
@@ -144,7 +167,7 @@ def locked(fn, kernel_of=lambda self: self._k):
 _DUNDERS = frozenset(("__repr__", "__str__", "__len__", "__getitem__", "__contains__"))
 
 
-def locked_views(kernel_of=lambda self: self._k, skip=()):
+def locked_views(own: bool = False, skip=()):
     """Class decorator: every public method and property of the class
     (and the dunders that read the kernel) holds the kernel's lock."""
     def deco(cls):
@@ -152,10 +175,10 @@ def locked_views(kernel_of=lambda self: self._k, skip=()):
             if name in skip or (name.startswith("_") and name not in _DUNDERS):
                 continue
             if isinstance(value, property):
-                fget = value.fget and locked(value.fget, kernel_of)
-                fset = value.fset and locked(value.fset, kernel_of)
+                fget = value.fget and locked(value.fget, own, getter=True)
+                fset = value.fset and locked(value.fset, own)
                 setattr(cls, name, property(fget, fset, value.fdel, value.__doc__))
             elif callable(value) and not isinstance(value, (type, staticmethod, classmethod)):
-                setattr(cls, name, locked(value, kernel_of))
+                setattr(cls, name, locked(value, own))
         return cls
     return deco

@@ -366,7 +366,7 @@ def _config_value(name, value, lo, hi):
     return value
 
 
-@locked_views(kernel_of=lambda self: self)
+@locked_views(own=True)
 class Kernel:
     """A simulated machine (CPUs, cost model) with its kernel (scheduler,
     processes, threads) and a simulated clock in nanoseconds.
@@ -518,6 +518,7 @@ class Kernel:
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
         self.limits = limits
         self._lock = KernelLock()          # the host-thread rule: pykernel/_lock.py
+        self._rlock = self._lock.rlock     # its fast path
         try:
             self._configure_parts(memory, mmu, trace_max)
         except NoMemory as exc:

@@ -187,15 +187,7 @@ def _guarded(what: str):
     scheduling policy (hooks may read the kernel but not change it).
     Python thread bodies run inside the run, in the thread that holds the
     lock, and may. A NoMemory names the limit reached."""
-    def deco(fn):
-        @functools.wraps(fn)
-        def guarded(self, *args, **kwargs):
-            k = self._k
-            if k._in_core:
-                raise BadState(f"cannot {what} from inside a hook of the scheduling policy")
-            return fn(self, *args, **kwargs)
-        return _locked(guarded)
-    return deco
+    return functools.partial(_locked, hook_refuses=what)
 
 
 def _busy(k, what: str):
@@ -293,9 +285,9 @@ class Handle:
         k = self._k
         if type(rights) is not int or not 0 <= rights <= 0xFFFFFFFF:
             rights = _rights(rights)
-        lock = k._lock
-        if not lock.rlock.acquire(False):               # inline _guarded: hot
-            lock.acquire()
+        rlock = k._rlock
+        if not rlock.acquire(False):                    # inline _guarded: hot
+            k._lock.acquire()
         if k._in_core:
             _busy(k, "duplicate a handle")
         try:
@@ -305,7 +297,7 @@ class Handle:
             if st:
                 raise _failed(k, st, "duplicate")
         finally:
-            lock.rlock.release()
+            rlock.release()
         return Handle(k, self.pid, v)
 
     @_guarded("replace a handle")
@@ -327,15 +319,15 @@ class Handle:
         When the last handle to an object closes, the object goes (a
         channel's peer then sees PEER_CLOSED)."""
         k = self._k
-        lock = k._lock
-        if not lock.rlock.acquire(False):               # inline _guarded: hot
-            lock.acquire()
+        rlock = k._rlock
+        if not rlock.acquire(False):                    # inline _guarded: hot
+            k._lock.acquire()
         if k._in_core:
             _busy(k, "close a handle")
         try:
             st = lib.pk_handle_close(k._kp, self.pid, self.value)
         finally:
-            lock.rlock.release()
+            rlock.release()
         if st:
             check(st, "close")
 
