@@ -212,6 +212,17 @@ def test_a_spawn_thread_beyond_the_thread_limit_fails_in_the_thread():
     assert p.exit_code == 0
 
 
+def test_a_fork_beyond_the_process_limit_fails_in_the_parent():
+    k = make_kernel(memory=pk.Memory(frames=64), limits=pk.Limits(max_processes=2))
+    p = k.spawn(pk.Program.script("f", [op.fork([op.compute(1)]), op.fork([op.compute(1)]),
+                                        op.compute(5)]))
+    assert k.run().reason == "idle"
+    assert k.stats.processes == 2
+    assert p.threads[0].registers.x[14] == NO_MEMORY
+    assert k.limit_usage()["max_processes"].refused == 1
+    assert p.exit_code == 0
+
+
 def test_a_python_body_sees_the_limit_as_a_named_error():
     seen = []
 
