@@ -416,6 +416,10 @@ class Kernel:
     an int sets that bound. Events beyond it are dropped and counted
     (``k.trace.dropped``). False (the default): ``k.trace`` is None and
     tracing costs nothing (docs/observability.md).
+
+    A kernel may be used from several host threads: each call holds the
+    kernel's lock, and a call from a second thread waits for the first
+    (docs/guide.md, "Host threads").
     """
 
     def __init__(self, cpus: int = 1, scheduler: Policy | None = None, costs: Costs | None = None,
@@ -1050,6 +1054,7 @@ class Kernel:
                 self._waiting, self._resume = r, ((op, arg) if op else None)
             else:
                 self._waiting = self._resume = None
+        lib.pk_limit_clear(kp)        # refusals inside the run were the threads' business
         end = self._stats_raw()
         wall = time.perf_counter() - t0
         cycle = None

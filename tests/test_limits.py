@@ -200,6 +200,17 @@ def test_script_writes_beyond_the_message_limit_fail_and_the_thread_goes_on():
     assert k.limit_usage()["max_messages"].refused == 12
 
 
+def test_a_refusal_inside_a_run_is_not_blamed_for_a_later_error():
+    k = make_kernel(limits=pk.Limits(max_messages=1))
+    p = k.spawn(pk.Program.script("w", [op.write(0, 1), op.write(0, 1), op.sleep(100)]))
+    p.channel_create()
+    k.run(until=50)
+    job = k.job_create(max_processes=0)
+    with pytest.raises(pk.NoMemory) as e:
+        k.spawn(CPU, job=job)
+    assert e.value.limit is None and "max_messages" not in str(e.value)
+
+
 def test_a_spawn_thread_beyond_the_thread_limit_fails_in_the_thread():
     k = make_kernel(limits=pk.Limits(max_threads=2))
     body = [op.compute(1)]
