@@ -263,3 +263,35 @@ def test_a_policy_hook_may_still_read_the_kernel():
     k.spawn_many(CPU, 3)
     assert k.run().reason == "idle"
     assert reads == [3, 3, 3]
+
+
+def test_ctrl_c_in_a_policy_hook_does_not_wedge_a_waiting_thread():
+    entered, release = threading.Event(), threading.Event()
+
+    class Interrupted(PyFIFO):
+        def enqueue(self, tid, why):
+            if tid == 1:
+                entered.set()
+                release.wait(30)
+                raise KeyboardInterrupt
+            super().enqueue(tid, why)
+
+    k = make_kernel(Interrupted())
+    k.spawn(CPU)
+    k.spawn(CPU, at=5)
+    caught, answers = [], []
+
+    def runner():
+        try:
+            k.run()
+        except KeyboardInterrupt:
+            caught.append(True)
+    t = threading.Thread(target=runner)
+    t.start()
+    assert entered.wait(30)
+    other = threading.Thread(target=lambda: answers.append(k.stats.processes))
+    other.start()
+    release.set()
+    t.join(30)
+    other.join(30)
+    assert caught == [True] and answers == [2]

@@ -223,6 +223,17 @@ def test_a_spawn_thread_beyond_the_thread_limit_fails_in_the_thread():
     assert p.exit_code == 0
 
 
+def test_threads_made_inside_a_run_stop_at_the_memory_limit():
+    k = make_kernel(limits=pk.Limits(max_threads=10**7, max_memory=8 << 20))
+    p = k.spawn(pk.Program.script("s", [op.loop(100_000, [op.spawn_thread([op.sleep(10)])]),
+                                        op.compute(5)]))
+    assert k.run().reason == "idle"
+    use = k.limit_usage()["max_memory"]
+    assert use.refused > 0 and use.used <= 8 << 20
+    assert k.stats.threads + use.refused == 100_001       # each spawn_thread made or refused
+    assert (p.state, p.exit_code) == ("exited", 0)
+
+
 def test_a_fork_beyond_the_process_limit_fails_in_the_parent():
     k = make_kernel(memory=pk.Memory(frames=64), limits=pk.Limits(max_processes=2))
     p = k.spawn(pk.Program.script("f", [op.fork([op.compute(1)]), op.fork([op.compute(1)]),
