@@ -521,8 +521,6 @@ class Kernel:
         check(status, "create kernel")
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
         self.limits = limits
-        self._lock = KernelLock()          # the host-thread rule: pykernel/_lock.py
-        self._rlock = self._lock.rlock     # its fast path
         try:
             self._configure_parts(memory, mmu, trace_max)
         except NoMemory as exc:
@@ -550,6 +548,8 @@ class Kernel:
 
     def _init_state(self, cpus, scheduler, costs, seed, max_threads, runqueues) -> None:
         """The Python side's own state."""
+        self._lock = KernelLock()          # the host-thread rule: pykernel/_lock.py
+        self._rlock = self._lock.rlock     # its fast path
         self.cpus = cpus
         self.scheduler = scheduler
         self.costs = costs
