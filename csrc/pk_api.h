@@ -290,7 +290,8 @@ typedef struct pk_config {
     uint64_t max_memory;       /* bytes the core may hold (pk_alloc)      */
     uint64_t max_procs;        /* processes ever created                  */
     uint64_t max_handles;      /* handles in every table                  */
-    uint64_t max_messages;     /* messages queued in every channel        */
+    uint64_t max_messages;     /* messages queued in every channel, and port
+                                  packets queued or promised (armed waits) */
     uint64_t max_message_bytes;/* bytes queued in every channel and socket */
 } pk_config;
 

@@ -107,7 +107,7 @@ static int enqueue(pk_kernel *k, pk_obj *ob, const uint8_t *data, uint32_t nbyte
                    pk_xfer *xf, uint32_t nx, uint32_t txid) {
     pk_objects *os = k->objs;
     int st = ob->peer ? PK_OK : PK_ERR_PEER_CLOSED;
-    if (!st && PK_UNLIKELY(pk_limit_over(os->st.messages, 1, k->cfg.max_messages)))
+    if (!st && PK_UNLIKELY(pk_limit_over(os->st.messages + os->packets, 1, k->cfg.max_messages)))
         st = pk_limit_hit(k, PK_LIMIT_MESSAGES);
     else if (!st && PK_UNLIKELY(pk_limit_over(os->qbytes, nbytes, k->cfg.max_message_bytes)))
         st = pk_limit_hit(k, PK_LIMIT_MESSAGE_BYTES);

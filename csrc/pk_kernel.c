@@ -396,7 +396,7 @@ int pk_limits_get(pk_kernel *k, pk_limit_stats *out) {
     out->used[PK_LIMIT_PROCS] = k->procs.count;
     if (k->objs) {
         out->used[PK_LIMIT_HANDLES] = k->objs->st.handles;
-        out->used[PK_LIMIT_MESSAGES] = k->objs->st.messages;
+        out->used[PK_LIMIT_MESSAGES] = k->objs->st.messages + k->objs->packets;
         out->used[PK_LIMIT_MESSAGE_BYTES] = k->objs->qbytes;
     }
     return PK_OK;

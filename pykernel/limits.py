@@ -60,7 +60,8 @@ class Limits:
     ``max_threads``: threads ever created (default 4,194,304).
     ``max_processes``: processes ever created (forks included).
     ``max_handles``: handles held in all handle tables at once.
-    ``max_messages``: messages queued in all channels at once.
+    ``max_messages``: messages queued in all channels, and packets queued
+    in all ports (or promised to one by an armed ``wait_async``), at once.
     ``max_message_bytes``: bytes queued in all channels and sockets at once.
     ``max_frames``: the largest ``Memory(frames=)`` accepted.
     ``max_trace_events``: the largest ``trace=`` bound accepted (24 bytes

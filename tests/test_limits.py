@@ -130,6 +130,39 @@ def test_message_limit_counts_every_channel():
     assert (a.queued, b.queued, c.queued, d.queued) == (0, 3, 0, 2)
 
 
+def test_port_packets_and_armed_waits_count_as_messages():
+    k = make_kernel(limits=pk.Limits(max_messages=3))
+    p = k.spawn(IDLE)
+    a, b = p.channel_create()
+    port = p.port_create()
+    e = p.event_create()
+    a.write(b"m")                                 # 1 message
+    port.queue(key=1)                             # 1 packet
+    e.wait_async(port, key=2, signals=pk.Signals.SIGNALED)   # 1 promised packet
+    with pytest.raises(pk.NoMemory, match=r"max_messages=3"):
+        port.queue(key=3)
+    with pytest.raises(pk.NoMemory, match=r"max_messages=3"):
+        a.write(b"n")
+    e.signal(set=pk.Signals.SIGNALED)             # the promise becomes a packet
+    assert [port.read().key for _ in range(2)] == [1, 2]
+    assert k.limit_usage()["max_messages"].used == 1
+    port.queue(key=4)
+    a.write(b"o")
+    assert k.limit_usage()["max_messages"].used == 3
+
+
+def test_a_canceled_wait_gives_back_its_promised_packet():
+    k = make_kernel(limits=pk.Limits(max_messages=1))
+    p = k.spawn(IDLE)
+    port, e = p.port_create(), p.event_create()
+    e.wait_async(port, key=1, signals=pk.Signals.SIGNALED)
+    with pytest.raises(pk.NoMemory):
+        port.queue(key=2)
+    e.close()                                     # cancels the wait: no packet comes
+    port.queue(key=3)
+    assert port.read().key == 3
+
+
 def test_reading_a_message_makes_room_under_the_message_limit():
     k = make_kernel(limits=pk.Limits(max_messages=1))
     a, b = k.spawn(IDLE).channel_create()
