@@ -295,3 +295,43 @@ def test_ctrl_c_in_a_policy_hook_does_not_wedge_a_waiting_thread():
     t.join(30)
     other.join(30)
     assert caught == [True] and answers == [2]
+
+
+@pytest.mark.parametrize("cls", [pk.Kernel, pk.ProcessGroup, pk.Process, pk.Thread,
+                                 pk.AddressSpace, pk.SharedMemory, pk.Handle, pk.JobObject])
+def test_every_public_method_of_a_kernel_or_view_holds_the_lock(cls):
+    inline = {(pk.Handle, "duplicate"), (pk.Handle, "close")}   # lock taken in their body
+    unlocked = []
+    for name, value in vars(cls).items():
+        if name.startswith("_") or (cls, name) in inline:
+            continue
+        fn = value.fget if isinstance(value, property) else value
+        if callable(fn) and not isinstance(value, (type, staticmethod, classmethod)) \
+                and not getattr(fn, "_pk_locked", False):
+            unlocked.append(name)
+    assert unlocked == []
+
+
+def test_inline_locked_handle_operations_wait_for_another_thread():
+    k = make_kernel()
+    e = k.spawn(IDLE).event_create()
+    entered, release = threading.Event(), threading.Event()
+    done = []
+
+    def body(ctx):
+        entered.set()
+        release.wait(30)
+        yield ctx.compute(1)
+
+    k.spawn(pk.Program.python("holder", body))
+    runner = threading.Thread(target=lambda: k.run(until=10))
+    runner.start()
+    assert entered.wait(30)
+    other = threading.Thread(target=lambda: done.append(e.duplicate().close()))
+    other.start()
+    other.join(0.2)
+    assert done == []                      # waiting for the run to let go
+    release.set()
+    runner.join(30)
+    other.join(30)
+    assert done == [None] and len(e.process.handles) == 1
