@@ -67,25 +67,14 @@ class KernelLock:
     def __exit__(self, *exc):
         self.rlock.release()
 
-    def let_waiters_in(self) -> None:
-        """Called by the holder at a point where the kernel is consistent
-        (between two calls into the core): if other host threads wait,
-        release the lock entirely until one of them has had it (or none
-        waits any more), then take it back at the same depth."""
-        if not self.waiting:
-            return
-        with self._cond:
-            if not self.waiting:
-                return
-            seen = self.admitted
-            state = self.rlock._release_save()
-            interrupted = False
-            try:
-                while self.waiting and self.admitted == seen:
-                    self._cond.wait(0.05)
-            except KeyboardInterrupt:
-                interrupted = True
-        while True:                            # the holder must get it back
+    # RLock._release_save / _acquire_restore (what threading.Condition
+    # uses) release and retake every level of a reentrant lock at once.
+
+    def _take_back(self, state, interrupted: bool) -> None:
+        """Retake the lock released with _release_save, even through
+        Ctrl-C (the holder's callers release it on their way out); then
+        raise the KeyboardInterrupt, if one came."""
+        while True:
             try:
                 self.rlock._acquire_restore(state)
                 break
@@ -94,17 +83,38 @@ class KernelLock:
         if interrupted:
             raise KeyboardInterrupt
 
+    def let_waiters_in(self) -> None:
+        """Called by the holder at a point where the kernel is consistent
+        (between two calls into the core): if other host threads wait,
+        release the lock entirely until one of them has had it (or none
+        waits any more), then take it back at the same depth."""
+        if not self.waiting:
+            return
+        interrupted = False
+        with self._cond:
+            if not self.waiting:
+                return
+            seen = self.admitted
+            state = self.rlock._release_save()
+            try:
+                while self.waiting and self.admitted == seen:
+                    self._cond.wait(0.05)
+            except KeyboardInterrupt:
+                interrupted = True
+        self._take_back(state, interrupted)
 
     def wait_until(self, done) -> None:
         """Called by the holder: release the lock entirely until done()
         (checked with the lock held) is true, then hold it as before."""
         while not done():
             state = self.rlock._release_save()
+            interrupted = False
             try:
                 with self._cond:
                     self._cond.wait(0.01)
-            finally:
-                self.rlock._acquire_restore(state)
+            except KeyboardInterrupt:
+                interrupted = True
+            self._take_back(state, interrupted)
 
 
 def _limit_error(k, exc: NoMemory) -> NoMemory:
