@@ -566,6 +566,7 @@ class Kernel:
         self._resume: tuple | None = None    # (op, arg) computed for it
         self._running = False
         self._run_thread = None              # the host thread running it (threading id)
+        self._holds = 0                      # depth of hold() blocks (of the lock's holder)
         self._in_core = False                # in a C call that may call policy hooks
         # kernel objects (objects.py): reused out-buffers, blocked host threads
         self._obj_u32 = ffi.new("uint32_t *")
@@ -638,6 +639,21 @@ class Kernel:
                                f"hooks may read the kernel but not change it")
             yield
         finally:
+            self._lock.release()
+
+    @contextmanager
+    def hold(self):
+        """``with k.hold(): ...`` makes a sequence of calls from this host
+        thread atomic: other threads that use the kernel wait until the
+        block ends, even during a run inside it (which otherwise lets
+        them in between two slices). E.g. ``with k.hold(): k.run(until=k.now
+        + 1000)`` runs exactly 1000 ns from the time it reads."""
+        self._lock.acquire()
+        self._holds += 1
+        try:
+            yield self
+        finally:
+            self._holds -= 1
             self._lock.release()
 
     def _limit_reached(self, context: str) -> NoMemory | None:
@@ -1035,7 +1051,8 @@ class Kernel:
                     op, arg = step(r)
                 elif r == lib.PK_STOP_BUDGET:
                     bar.update()
-                    self._lock.let_waiters_in()     # other host threads: see _lock.py
+                    if not self._holds:
+                        self._lock.let_waiters_in()  # other host threads: see _lock.py
                 elif r == lib.PK_STOP_PAGER:            # a fault for a pager in Python
                     pager_step(self)
                 elif r in _REASONS:

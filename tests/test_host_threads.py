@@ -71,7 +71,8 @@ def test_threads_hammering_one_kernel_each_get_their_own_results():
         for j in range(50):
             a.write(bytes([i, j]))
         got = [b.read().data for _ in range(50)]
-        k.run(until=k.now + 1000)                       # runs interleave with others' calls
+        with k.hold():                                  # runs interleave with others' calls
+            k.run(until=k.now + 1000)
         results[i] = ([p.name for p in mine], got, len(owner.handles))
 
     run_threads(8, work)
@@ -155,6 +156,25 @@ def test_a_query_during_a_long_run_gets_in_between_slices(monkeypatch):
     end = result[0].now
     assert any(0 < v < end for v in seen)
     assert seen == sorted(seen)
+
+
+def test_hold_keeps_other_threads_out_even_between_slices_of_a_run(monkeypatch):
+    monkeypatch.setattr(pk_kernel, "STEP_BUDGET", 10_000)
+    k = make_kernel(pk.sched.RoundRobin(quantum=1))
+    k.spawn_many(SPINNERS, 200)
+    started, seen = threading.Event(), []
+
+    def runner():
+        with k.hold():
+            started.set()
+            k.run(until=1_000_000)
+            k.run(until=1_500_000)
+    t = threading.Thread(target=runner)
+    t.start()
+    started.wait(30)
+    seen.append(k.now)                     # waits for the whole block, not a slice
+    t.join()
+    assert seen == [1_500_000]
 
 
 def test_another_threads_run_waits_for_the_current_run_to_end(monkeypatch):
