@@ -56,7 +56,8 @@ class Limits:
     kernel (threads, processes, page tables, frame contents, messages,
     trace...; ``k.stats.memory_bytes`` counts them). Default: three
     quarters of the host's physical memory, so that a simulation fails
-    with ``NoMemory`` before the host runs out.
+    with ``NoMemory`` before the host runs out (each kernel has its own
+    cap: several large kernels in one process should share it out).
     ``max_threads``: threads ever created (default 4,194,304).
     ``max_processes``: processes ever created (forks included).
     ``max_handles``: handles held in all handle tables at once.
@@ -103,6 +104,18 @@ class Limits:
         cfg.max_handles = self.max_handles or 0
         cfg.max_messages = self.max_messages or 0
         cfg.max_message_bytes = self.max_message_bytes or 0
+
+    @classmethod
+    def _from_config(cls, cfg, max_frames=None, max_trace_events=None) -> "Limits":
+        """The limits a pk_config holds (e.g. one read back from a saved
+        kernel); the last two are not in it."""
+        def opt(v):
+            return v or None
+        return cls(max_memory=opt(cfg.max_memory), max_threads=cfg.max_threads,
+                   max_processes=opt(cfg.max_procs), max_handles=opt(cfg.max_handles),
+                   max_messages=opt(cfg.max_messages),
+                   max_message_bytes=opt(cfg.max_message_bytes),
+                   max_frames=max_frames, max_trace_events=max_trace_events)
 
     def as_dict(self) -> dict:
         """The limits by name."""

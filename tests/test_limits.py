@@ -40,6 +40,15 @@ def test_max_threads_keyword_is_a_shortcut_for_limits():
     assert (k.limits.max_threads, k.limits.max_handles, k.max_threads) == (3, 7, 3)
 
 
+def test_limits_read_back_from_a_kernel_config_are_the_ones_given():
+    from pykernel._ffi import ffi
+    given = pk.Limits(max_memory=1 << 30, max_threads=99, max_processes=7, max_handles=None,
+                      max_messages=5, max_message_bytes=1000)
+    cfg = ffi.new("pk_config *")
+    given._configure(cfg)
+    assert pk.Limits._from_config(cfg) == given
+
+
 @pytest.mark.parametrize("kw", [{"max_handles": 0}, {"max_memory": -1},
                                 {"max_threads": 2**32}, {"max_trace_events": 2**41}])
 def test_limits_out_of_range_are_value_errors(kw):
