@@ -103,8 +103,12 @@ static int sock_write(pk_kernel *k, pk_obj *ob, const uint8_t *data, uint32_t nb
         return PK_ERR_SHOULD_WAIT;
     }
     uint32_t n = nbytes < room ? nbytes : (uint32_t)room;
-    if (PK_UNLIKELY(pk_limit_over(k->objs->qbytes, n, k->cfg.max_message_bytes)))
-        return pk_limit_hit(k, PK_LIMIT_MESSAGE_BYTES);
+    if (PK_UNLIKELY(pk_limit_over(k->objs->qbytes, n, k->cfg.max_message_bytes))) {
+        uint64_t left = k->objs->qbytes < k->cfg.max_message_bytes    /* max_message_bytes: */
+                      ? k->cfg.max_message_bytes - k->objs->qbytes : 0;   /* a short write */
+        if (dgram || left == 0) return pk_limit_hit(k, PK_LIMIT_MESSAGE_BYTES);
+        n = (uint32_t)left;
+    }
     int s = seg_append(k, peer, data, n);
     if (s) return s;
     bool was_empty = peer->queued == 0;
