@@ -351,7 +351,9 @@ class Handle:
         handle sent, and the handles sent leave this process's table
         whether or not the write succeeds. A socket or pipe: as many bytes
         as fit in the peer's buffer, returned (a short write);
-        ``ShouldWait`` when none fit (a datagram: unless all of it fits)."""
+        ``ShouldWait`` when none fit (a datagram: unless all of it fits).
+        At a limit of the kernel (``max_messages``, ``max_message_bytes``,
+        ``max_handles``: :class:`~pykernel.Limits`), ``NoMemory`` naming it."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes, not {type(data).__name__}")
         values = self._values(handles)
