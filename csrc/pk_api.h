@@ -286,6 +286,13 @@ typedef struct pk_config {
     uint64_t rt_period;
     uint64_t job_log_limit;    /* job records kept at most (pk_job_log_get) */
     uint64_t params[64];       /* policy-specific, documented per policy  */
+    /* resource limits (pk_limits_get); 0: none.  Reaching one is NO_MEMORY. */
+    uint64_t max_memory;       /* bytes the core may hold (pk_alloc)      */
+    uint64_t max_procs;        /* processes ever created                  */
+    uint64_t max_handles;      /* handles in every table                  */
+    uint64_t max_messages;     /* messages queued in every channel, and port
+                                  packets queued or promised (armed waits) */
+    uint64_t max_message_bytes;/* bytes queued in every channel and socket */
 } pk_config;
 
 typedef struct pk_spawn_args {
@@ -359,6 +366,25 @@ typedef struct pk_kernel_stats {
     uint64_t migrations;       /* moves between run queues                */
     uint64_t balance_runs;     /* periodic load-balancing passes          */
 } pk_kernel_stats;
+
+/* ---- resource limits (pk_config.max_*; docs/guide.md "Limits and memory")
+ * An operation that would pass a limit fails with NO_MEMORY and changes
+ * nothing; the kernel records which limit refused it (last) and counts
+ * refusals per limit (pk_limits_get; pk_limit_clear forgets `last`). */
+#define PK_LIMIT_NONE          0
+#define PK_LIMIT_MEMORY        1   /* max_memory    */
+#define PK_LIMIT_THREADS       2   /* max_threads   */
+#define PK_LIMIT_PROCS         3   /* max_procs     */
+#define PK_LIMIT_HANDLES       4   /* max_handles   */
+#define PK_LIMIT_MESSAGES      5   /* max_messages  */
+#define PK_LIMIT_MESSAGE_BYTES 6   /* max_message_bytes */
+#define PK_LIMITS              7
+typedef struct pk_limit_stats {
+    uint32_t last;             /* PK_LIMIT_* of the latest refusal        */
+    uint32_t pad;
+    uint64_t hits[7];          /* refusals per limit (index PK_LIMIT_*)   */
+    uint64_t used[7];          /* what each limit counts now              */
+} pk_limit_stats;
 
 /* Scheduling latency (ready after a wake-up or arrival -> running) as a
  * log-linear histogram: values 0..15 have their own bucket; above, each
@@ -549,6 +575,9 @@ typedef struct pk_kernel pk_kernel;
 /* lifecycle */
 int pk_kernel_create(const pk_config *cfg, pk_kernel **out);
 void pk_kernel_destroy(pk_kernel *k);
+/* limit counters and usage; pk_limit_clear forgets `last` */
+int pk_limits_get(pk_kernel *k, pk_limit_stats *out);
+int pk_limit_clear(pk_kernel *k);
 
 /* programs: a validated, immutable copy of the instructions */
 int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *prog_out);

@@ -93,6 +93,7 @@ void pk_chan_destroy(pk_kernel *k, pk_obj *o, uint32_t id) {
         o->head = m->next;
         for (uint32_t i = 0; i < m->nhandles; i++) pk_obj_unref(k, m->handles[i].obj);
         k->objs->st.messages--;
+        k->objs->qbytes -= m->nbytes;
         pk_msg_free(k, m);
     }
     o->tail = NULL;
@@ -104,7 +105,12 @@ void pk_chan_destroy(pk_kernel *k, pk_obj *o, uint32_t id) {
  * success; on failure the references are dropped. */
 static int enqueue(pk_kernel *k, pk_obj *ob, const uint8_t *data, uint32_t nbytes,
                    pk_xfer *xf, uint32_t nx, uint32_t txid) {
+    pk_objects *os = k->objs;
     int st = ob->peer ? PK_OK : PK_ERR_PEER_CLOSED;
+    if (!st && PK_UNLIKELY(pk_limit_over(os->st.messages + os->packets, 1, k->cfg.max_messages)))
+        st = pk_limit_hit(k, PK_LIMIT_MESSAGES);
+    else if (!st && PK_UNLIKELY(pk_limit_over(os->qbytes, nbytes, k->cfg.max_message_bytes)))
+        st = pk_limit_hit(k, PK_LIMIT_MESSAGE_BYTES);
     pk_msg *m = st ? NULL : msg_new(k);
     if (!st && !m) st = PK_ERR_NO_MEMORY;
     if (!st && data && nbytes) {
@@ -132,8 +138,9 @@ static int enqueue(pk_kernel *k, pk_obj *ob, const uint8_t *data, uint32_t nbyte
     peer->tail = m;
     peer->queued++;
     PK_TRACE_OP(k, PK_TR_SEND, 0, (uint64_t)pid << 32 | nbytes);
-    k->objs->st.messages++;
-    k->objs->st.written++;
+    os->st.messages++;
+    os->st.written++;
+    os->qbytes += nbytes;
     if (peer->queued == 1) pk_obj_signal_change(k, pid, 0, PK_SIG_READABLE);
     return PK_OK;
 }
@@ -194,6 +201,7 @@ static void msg_unlink(pk_kernel *k, uint32_t id, pk_obj *ob, pk_msg *m, pk_msg 
     if (ob->tail == m) ob->tail = prev;
     ob->queued--;
     k->objs->st.messages--;
+    k->objs->qbytes -= m->nbytes;
     k->objs->st.read++;
     if (!ob->queued) pk_obj_signal_change(k, id, PK_SIG_READABLE, 0);
 }

@@ -230,6 +230,10 @@ struct pk_kernel {
     uint32_t  in_hook;            /* a policy hook written in Python is running:
                                      entry points that change the kernel refuse */
     struct pk_objects *objs;      /* kernel objects (pk_obj.h); NULL until used */
+
+    /* resource limits (pk_config.max_*): which refused last, refusals each */
+    uint32_t  limit_last;
+    uint64_t  limit_hits[PK_LIMITS];
 };
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
@@ -259,6 +263,18 @@ void  pk_free(pk_kernel *k, void *p, size_t n);
  * to hold at least want items; 0, or -1 if memory ran out (*v unchanged). */
 int   pk_vec_grow(pk_kernel *k, void **v, uint32_t *cap, uint32_t want, size_t elem);
 extern uint64_t pk_mem_bytes_of(const pk_kernel *k);
+
+/* Record that limit PK_LIMIT_* refused an operation (the caller then
+ * fails with NO_MEMORY). */
+static inline int pk_limit_hit(pk_kernel *k, uint32_t which) {
+    k->limit_last = which;
+    k->limit_hits[which]++;
+    return PK_ERR_NO_MEMORY;
+}
+/* Would n more pass limit `max` (0: none) with `used` counted now? */
+static inline bool pk_limit_over(uint64_t used, uint64_t n, uint64_t max) {
+    return max && (n > max || used > max - n);
+}
 
 static inline pk_thread *pk_thread_at(pk_kernel *k, uint32_t tid) {
     return (pk_thread *)pk_arena_at(&k->threads, tid);

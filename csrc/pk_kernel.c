@@ -14,13 +14,23 @@ static uint64_t *mem_counter(pk_kernel *k) {
     return &((kernel_box *)((char *)k - offsetof(kernel_box, k)))->bytes;
 }
 
+/* max_memory: would n more bytes pass it?  (Then the allocation fails
+ * as if the host had refused it, and the limit is recorded.) */
+static inline bool mem_over(pk_kernel *k, size_t n) {
+    if (PK_LIKELY(!pk_limit_over(*mem_counter(k), n, k->cfg.max_memory))) return false;
+    pk_limit_hit(k, PK_LIMIT_MEMORY);
+    return true;
+}
+
 void *pk_alloc(pk_kernel *k, size_t n) {
+    if (mem_over(k, n)) return NULL;
     void *p = calloc(1, n ? n : 1);
     if (p) *mem_counter(k) += n;
     return p;
 }
 
 void *pk_realloc(pk_kernel *k, void *p, size_t old_n, size_t new_n) {
+    if (new_n > old_n && mem_over(k, new_n - old_n)) return NULL;
     void *q = realloc(p, new_n ? new_n : 1);
     if (!q) return NULL;
     if (new_n > old_n) memset((char *)q + old_n, 0, new_n - old_n);
@@ -185,7 +195,8 @@ int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
     uint64_t burst = a->burst != PK_NO_BURST ? a->burst : prog->burst;
     pk_time at = a->at + prog->task.phase;     /* a periodic task arrives at its phase */
     if ((k->rqs[0].pol->flags & PK_POL_NEEDS_BURST) && burst == PK_NO_BURST) return PK_ERR_INVALID_ARGS;
-    if ((uint64_t)k->threads.count + count > k->cfg.max_threads) return PK_ERR_NO_MEMORY;
+    if ((uint64_t)k->threads.count + count > k->cfg.max_threads) return pk_limit_hit(k, PK_LIMIT_THREADS);
+    if (pk_limit_over(k->procs.count, count, k->cfg.max_procs)) return pk_limit_hit(k, PK_LIMIT_PROCS);
     uint32_t affinity = 0;
     if (a->has_affinity) {
         int64_t m = pk_mask_intern(k, a->affinity);
@@ -372,6 +383,28 @@ int pk_kernel_stats_get(pk_kernel *k, pk_kernel_stats *out) {
     out->balance_runs = k->balance_runs;
     out->pending_events = k->evq.n;
     out->memory_bytes = pk_mem_bytes_of(k);
+    return PK_OK;
+}
+
+int pk_limits_get(pk_kernel *k, pk_limit_stats *out) {
+    if (!k || !out) return PK_ERR_INVALID_ARGS;
+    memset(out, 0, sizeof *out);
+    out->last = k->limit_last;
+    for (uint32_t i = 0; i < PK_LIMITS; i++) out->hits[i] = k->limit_hits[i];
+    out->used[PK_LIMIT_MEMORY] = pk_mem_bytes_of(k);
+    out->used[PK_LIMIT_THREADS] = k->threads.count;
+    out->used[PK_LIMIT_PROCS] = k->procs.count;
+    if (k->objs) {
+        out->used[PK_LIMIT_HANDLES] = k->objs->st.handles;
+        out->used[PK_LIMIT_MESSAGES] = k->objs->st.messages + k->objs->packets;
+        out->used[PK_LIMIT_MESSAGE_BYTES] = k->objs->qbytes;
+    }
+    return PK_OK;
+}
+
+int pk_limit_clear(pk_kernel *k) {
+    if (!k) return PK_ERR_INVALID_ARGS;
+    k->limit_last = PK_LIMIT_NONE;
     return PK_OK;
 }
 

@@ -205,6 +205,8 @@ static int64_t slot_alloc(pk_kernel *k, pk_pext *x) {
 /* Put a handle to obj with `rights` in table x (taking a reference is the
  * caller's business); *out = its value.  NO_MEMORY if it cannot. */
 int pk_handle_add(pk_kernel *k, pk_pext *x, uint32_t obj, uint32_t rights, uint32_t *out) {
+    if (PK_UNLIKELY(pk_limit_over(k->objs->st.handles, 1, k->cfg.max_handles)))
+        return pk_limit_hit(k, PK_LIMIT_HANDLES);
     if (x->job && pk_jobobj_handle_charge(k, x)) return PK_ERR_NO_MEMORY;
     int64_t s = slot_alloc(k, x);
     if (s < 0) { if (x->job) pk_jobobj_handle_release(k, x); return PK_ERR_NO_MEMORY; }

@@ -144,6 +144,9 @@ typedef struct pk_objects {
     uint32_t  tcap, tn;           /*   (pk_thread_obj.c)                      */
     struct pk_vfmap *vf;          /* futexes by memory key (pk_vfutex.c), NULL until used */
     pk_obj_stats st;
+    uint64_t  qbytes;             /* bytes queued in channels and sockets     */
+    uint64_t  packets;            /* port packets queued, or promised by armed
+                                     asynchronous waits (max_messages counts them) */
 } pk_objects;
 
 /* pk_obj.c: objects, references, handle tables */

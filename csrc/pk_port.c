@@ -29,10 +29,21 @@ void pk_port_packet(pk_kernel *k, uint32_t port, uint64_t key, uint32_t type, ui
     (void)status;
     if (p->tail) p->tail->next = m; else p->head = m;
     p->tail = m;
+    k->objs->packets++;
     if (++p->queued == 1) pk_obj_signal_change(k, port, 0, PK_SIG_READABLE);
 }
 
+/* Would one more message or packet pass max_messages?  (Then it is
+ * recorded as refused.) */
+static bool packets_full(pk_kernel *k) {
+    const pk_objects *o = k->objs;
+    if (!pk_limit_over(o->st.messages + o->packets, 1, k->cfg.max_messages)) return false;
+    pk_limit_hit(k, PK_LIMIT_MESSAGES);
+    return true;
+}
+
 void pk_port_destroy(pk_kernel *k, pk_obj *o) {
+    k->objs->packets -= o->queued;
     while (o->head) {
         pk_msg *m = o->head;
         o->head = m->next;
@@ -78,6 +89,7 @@ int pk_wait_async(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t port, uint64_
     if (!(e->rights & PK_RIGHT_WAIT)) return PK_ERR_ACCESS_DENIED;
     uint32_t obj = e->obj;
     if ((s = port_entry(k, pid, port, PK_RIGHT_WRITE, &pe))) return s;
+    if (packets_full(k)) return PK_ERR_NO_MEMORY;   /* its packet is promised now */
     return pk_wait_async_new(k, pid, obj, h, signals, pe->obj, key);
 }
 
@@ -86,6 +98,7 @@ int pk_port_queue(pk_kernel *k, uint32_t pid, uint32_t port, uint64_t key, uint3
     if (s) return s;
     pk_hent *pe;
     if ((s = port_entry(k, pid, port, PK_RIGHT_WRITE, &pe))) return s;
+    if (packets_full(k)) return PK_ERR_NO_MEMORY;
     pk_port_packet(k, pe->obj, key, PK_PACKET_USER, signals, PK_OK);
     return k->broken ? k->broken : PK_OK;
 }
@@ -98,6 +111,7 @@ static int port_take(pk_kernel *k, uint32_t id, pk_packet *out) {
     if (out) *out = (pk_packet){ (uint64_t)m->pad << 32 | m->txid, m->nhandles, m->nbytes, PK_OK, 0 };
     p->head = m->next;
     if (!p->head) p->tail = NULL;
+    k->objs->packets--;
     if (--p->queued == 0) pk_obj_signal_change(k, id, PK_SIG_READABLE, 0);
     m->nhandles = 0;
     m->nbytes = 0;

@@ -159,6 +159,9 @@ static void config_save(pk_snap_w *w, const pk_config *c) {
     pk_snap_u64(w, c->rt_slice); pk_snap_u64(w, c->rt_runtime); pk_snap_u64(w, c->rt_period);
     pk_snap_u64(w, c->job_log_limit);
     pk_snap_u64s(w, c->params, PK_MAX_PARAMS);
+    uint64_t lim[5] = { c->max_memory, c->max_procs, c->max_handles, c->max_messages,
+                        c->max_message_bytes };
+    pk_snap_u64s(w, lim, 5);
 }
 
 static void config_load(pk_snap_r *r, pk_config *c) {
@@ -174,6 +177,10 @@ static void config_load(pk_snap_r *r, pk_config *c) {
     c->rt_runtime = pk_snap_get_u64(r); c->rt_period = pk_snap_get_u64(r);
     c->job_log_limit = pk_snap_get_u64(r);
     pk_snap_get_u64s(r, c->params, PK_MAX_PARAMS);
+    uint64_t lim[5];
+    pk_snap_get_u64s(r, lim, 5);
+    c->max_memory = lim[0]; c->max_procs = lim[1]; c->max_handles = lim[2];
+    c->max_messages = lim[3]; c->max_message_bytes = lim[4];
 }
 
 static bool same_policy(const pk_config *a, const pk_config *b) {
@@ -563,6 +570,8 @@ static void kernel_save(pk_kernel *k, pk_snap_w *w) {
     pk_snap_u8(w, k->rt_period_armed);
     pk_snap_u64(w, k->lat.count); pk_snap_u64(w, k->lat.sum); pk_snap_u64(w, k->lat.max);
     pk_snap_u64s(w, k->lat.buckets, PK_LAT_BUCKETS);
+    pk_snap_u32(w, k->limit_last);
+    pk_snap_u64s(w, k->limit_hits, PK_LIMITS);
     pk_snap_u32(w, k->nmasks);
     for (uint32_t i = 0; i < k->nmasks; i++) pk_snap_u64s(w, k->masks[i].bits, PK_MAX_CPUS / 64);
 }
@@ -581,7 +590,9 @@ static int kernel_load(pk_kernel *k, pk_snap_r *r) {
     k->lat.count = pk_snap_get_u64(r); k->lat.sum = pk_snap_get_u64(r);
     k->lat.max = pk_snap_get_u64(r);
     pk_snap_get_u64s(r, k->lat.buckets, PK_LAT_BUCKETS);
-    if (k->now > PK_MAX_TIME) pk_snap_bad(r);
+    k->limit_last = pk_snap_get_u32(r);
+    pk_snap_get_u64s(r, k->limit_hits, PK_LIMITS);
+    if (k->now > PK_MAX_TIME || k->limit_last >= PK_LIMITS) pk_snap_bad(r);
     uint32_t n = pk_snap_get_u32(r);
     if (!pk_snap_count_ok(r, n, 32) || n < 1) { pk_snap_bad(r); return r->err; }
     if (n > k->masks_cap) {

@@ -26,6 +26,7 @@ static pk_msg *seg_new(pk_kernel *k) {
 
 /* Free the buffered segments of socket endpoint o (its destruction). */
 void pk_socket_destroy(pk_kernel *k, pk_obj *o) {
+    k->objs->qbytes -= o->queued;
     while (o->head) {
         pk_msg *m = o->head;
         o->head = m->next;
@@ -102,10 +103,17 @@ static int sock_write(pk_kernel *k, pk_obj *ob, const uint8_t *data, uint32_t nb
         return PK_ERR_SHOULD_WAIT;
     }
     uint32_t n = nbytes < room ? nbytes : (uint32_t)room;
+    if (PK_UNLIKELY(pk_limit_over(k->objs->qbytes, n, k->cfg.max_message_bytes))) {
+        uint64_t left = k->objs->qbytes < k->cfg.max_message_bytes    /* max_message_bytes: */
+                      ? k->cfg.max_message_bytes - k->objs->qbytes : 0;   /* a short write */
+        if (dgram || left == 0) return pk_limit_hit(k, PK_LIMIT_MESSAGE_BYTES);
+        n = (uint32_t)left;
+    }
     int s = seg_append(k, peer, data, n);
     if (s) return s;
     bool was_empty = peer->queued == 0;
     peer->queued += n;
+    k->objs->qbytes += n;
     *done = n;
     PK_TRACE_OP(k, PK_TR_SEND, 1, (uint64_t)pid << 32 | n);
     if (was_empty) pk_obj_signal_change(k, pid, 0, PK_SIG_READABLE);
@@ -130,6 +138,7 @@ static int sock_read(pk_kernel *k, uint32_t id, pk_obj *ob, uint8_t *data, uint3
         got += take;
         if (dgram || take == avail) {               /* a datagram goes whole */
             ob->queued -= avail;
+            k->objs->qbytes -= avail;
             ob->head = m->next;
             if (!ob->head) ob->tail = NULL;
             pk_msg_free(k, m);
@@ -137,6 +146,7 @@ static int sock_read(pk_kernel *k, uint32_t id, pk_obj *ob, uint8_t *data, uint3
         } else {
             m->pad += take;
             ob->queued -= take;
+            k->objs->qbytes -= take;
         }
     }
     *done = (uint32_t)got;

@@ -122,6 +122,7 @@ static PK_ALWAYS_INLINE void wait_end(pk_kernel *k, uint32_t w, int status) {
         uint32_t port = wr->port, pending = k->objs->nodes[wr->first - 1].pending;
         uint64_t key = wr->key;
         wait_free(k, w);
+        k->objs->packets--;               /* the promised packet: queued now, or never */
         if (status == PK_OK) pk_port_packet(k, port, key, PK_PACKET_SIGNAL, pending, status);
         pk_obj_unref(k, port);            /* the wait's reference (reaped by the caller) */
         return;
@@ -324,6 +325,7 @@ int pk_wait_async_new(pk_kernel *k, uint32_t pid, uint32_t obj, uint32_t h, uint
     pk_obj_at(k, port)->refs++;
     node_link(k, o->waits[w].first - 1);
     o->waits[w].linked = 1;
+    o->packets++;                                 /* its packet, promised */
     return PK_OK;
 }
 

@@ -25,6 +25,7 @@ from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled
 from .memory import (MMU, AddressSpace, AddressSpaceStats, Fault, FaultSample, Memory, MemoryStats,
                      PageRequest, SharedMemory,
                      PageEntry, Region, TlbStats)
+from .limits import LimitUse, Limits
 from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunResult, jain_index
 from .process import Job, JobStats, Process, Registers, Stats, Thread
 from .program import PeriodicTask, Program
@@ -39,7 +40,7 @@ from .snapshot import SnapshotError
 __version__ = "0.1.0"
 
 __all__ = [
-    "Kernel", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
+    "Kernel", "Limits", "LimitUse", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
     "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
     "Deadlock", "WaitEdge", "Banker", "JobObject", "Packet",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",

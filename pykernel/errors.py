@@ -44,8 +44,11 @@ class NotSupported(KernelError):
 
 
 class NoMemory(KernelError):
-    """A configured limit or host memory was exhausted (ZX_ERR_NO_MEMORY)."""
+    """A configured limit or host memory was exhausted (ZX_ERR_NO_MEMORY).
+    ``limit`` names the :class:`~pykernel.Limits` field that was reached
+    (e.g. "max_threads"), or is None."""
     status, name = -4, "ERR_NO_MEMORY"
+    limit: str | None = None
 
 
 class InvalidArgs(KernelError, ValueError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._ffi import FOREVER, ffi, lib
+from ._lock import locked_views
 from .errors import NotSupported, check
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -18,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["JobObject"]
 
 
+@locked_views()
 class JobObject:
     """A job: a node in the kernel's tree of jobs. Processes spawned with
     ``job=`` belong to it; ``max_processes`` bounds the live processes of

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
 from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
@@ -18,7 +18,9 @@ from .memory import (FORMATS, MMU, Memory, MemoryStats, TlbStats, fault_rate, me
                      pager_step, rss_limit_arg,
                      tlb_stats)
 from . import errors as pk_errors
-from .errors import BadState, InvalidArgs, check
+from .errors import BadState, InvalidArgs, NoMemory, OutOfRange, check
+from ._lock import KernelLock, locked_views
+from .limits import Limits, limit_error, usage
 from .op import duration, exit_code
 from .process import Job, Process
 from . import objects as _objects
@@ -29,7 +31,7 @@ from .trace import DEFAULT_TRACE_EVENTS, Trace
 __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency",
            "jain_index"]
 
-DEFAULT_MAX_THREADS = 1 << 22
+DEFAULT_MAX_THREADS = Limits.max_threads
 DEFAULT_JOB_LOG_LIMIT = 1_000_000
 STEP_BUDGET = 1 << 20          # dispatcher steps per call into C
 
@@ -200,6 +202,7 @@ class Latency:
         return self.percentile(99)
 
 
+@locked_views()
 class ProcessGroup(Sequence):
     """A lazy sequence of consecutive processes (what :meth:`Kernel.spawn_many`
     returns, and :attr:`Kernel.processes`). Items are :class:`Process`
@@ -363,6 +366,7 @@ def _config_value(name, value, lo, hi):
     return value
 
 
+@locked_views(own=True)
 class Kernel:
     """A simulated machine (CPUs, cost model) with its kernel (scheduler,
     processes, threads) and a simulated clock in nanoseconds.
@@ -371,8 +375,16 @@ class Kernel:
     (default ``CFS()``, Linux's default before 6.6). ``costs``: a
     :class:`~pykernel.Costs` (default: the calibrated model;
     ``Costs.zero()`` for textbook numbers). ``seed``
-    seeds the kernel's random generator. ``max_threads`` bounds the
-    threads a kernel may ever create (``NoMemory`` beyond it).
+    seeds the kernel's random generator.
+
+    ``limits``: a :class:`~pykernel.Limits` bounding what the kernel may
+    hold (host memory of the core, threads, processes, handles, queued
+    messages, frames, trace events); the default protects the host (the
+    core may hold at most three quarters of its physical memory).
+    Reaching a limit raises ``NoMemory`` naming it ("Limits and memory"
+    in docs/guide.md). ``max_threads`` is a shortcut for
+    ``limits=Limits(max_threads=...)``: the threads a kernel may ever
+    create.
     ``livelock_steps``: dispatcher steps at one simulated instant (plus 8
     per thread) after which a run stops with reason "livelock".
 
@@ -404,14 +416,18 @@ class Kernel:
     an int sets that bound. Events beyond it are dropped and counted
     (``k.trace.dropped``). False (the default): ``k.trace`` is None and
     tracing costs nothing (docs/observability.md).
+
+    A kernel may be used from several host threads: each call holds the
+    kernel's lock, and a call from a second thread waits for the first
+    (docs/guide.md, "Host threads").
     """
 
     def __init__(self, cpus: int = 1, scheduler: Policy | None = None, costs: Costs | None = None,
                  memory=None, mmu=None, seed: int = 0, trace: bool | int = False,
-                 max_threads: int = DEFAULT_MAX_THREADS, livelock_steps: int = 100_000_000,
+                 max_threads: int | None = None, livelock_steps: int = 100_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
                  rt_slice: int = 100_000_000, rt_throttle=True,
-                 job_log_limit: int = DEFAULT_JOB_LOG_LIMIT):
+                 job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None):
         _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
         scheduler = CFS() if scheduler is None else scheduler
         if not isinstance(scheduler, Policy):
@@ -430,7 +446,21 @@ class Kernel:
             mmu = MMU()
         trace_max = _trace_bound(trace)
         _config_value("seed", seed, 0, _MASK64)
-        _config_value("max_threads", max_threads, 1, 0xFFFFFFFF)
+        if limits is None:
+            limits = Limits()
+        elif not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a pk.Limits, not {type(limits).__name__}")
+        if max_threads is not None:
+            _config_value("max_threads", max_threads, 1, 0xFFFFFFFF)
+            limits = replace(limits, max_threads=max_threads)
+        max_threads = limits.max_threads
+        if limits.max_frames is not None and memory is not None \
+                and memory.frames > limits.max_frames:
+            raise OutOfRange(f"Memory(frames={memory.frames}) passes the frame limit "
+                             f"(max_frames={limits.max_frames})")
+        if limits.max_trace_events is not None and trace_max > limits.max_trace_events:
+            raise OutOfRange(f"trace={trace_max} events passes the trace limit "
+                             f"(max_trace_events={limits.max_trace_events})")
         _config_value("livelock_steps", livelock_steps, 1, _MASK64)
         _config_value("job_log_limit", job_log_limit, 0, 1 << 40)
 
@@ -438,7 +468,7 @@ class Kernel:
         cfg.cpus = cpus
         for key, value in scheduler._config().items():
             setattr(cfg, key, value)
-        cfg.max_threads = max_threads
+        limits._configure(cfg)
         cfg.seed = seed
         cfg.livelock_steps = livelock_steps
         cfg.job_log_limit = job_log_limit
@@ -485,8 +515,23 @@ class Kernel:
         for i, v in enumerate(params):
             cfg.params[i] = v
         out = ffi.new("pk_kernel **")
-        check(lib.pk_kernel_create(cfg, out), "create kernel")
+        status = lib.pk_kernel_create(cfg, out)
+        if status == lib.PK_ERR_NO_MEMORY and limits.max_memory:
+            raise limit_error(limits, lib.PK_LIMIT_MEMORY, "create kernel")
+        check(status, "create kernel")
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
+        self.limits = limits
+        try:
+            self._configure_parts(memory, mmu, trace_max)
+        except NoMemory as exc:
+            raise self._limit_reached(str(exc)) or exc from None
+        self._host = host
+        if host is not None:
+            host.bind(self)
+        self._init_state(cpus, scheduler, costs, seed, max_threads, runqueues)
+
+    def _configure_parts(self, memory, mmu, trace_max) -> None:
+        """Virtual memory and tracing, once the core's kernel exists."""
         if memory is not None:
             m, u = ffi.new("pk_mem_config *"), ffi.new("pk_mmu_config *")
             memory._configure(m)
@@ -500,16 +545,12 @@ class Kernel:
         if trace_max:
             check(lib.pk_trace_enable(self._kp, trace_max), "enable tracing")
             self.trace = Trace(self)
-        self._host = host
-        if host is not None:
-            host.bind(self)
-
-        self._init_state(cpus=cpus, scheduler=scheduler, costs=costs, seed=seed,
-                         max_threads=max_threads, runqueues=runqueues)
 
     def _init_state(self, cpus, scheduler, costs, seed, max_threads, runqueues) -> None:
-        """The Python-side state of a new kernel (also of a restored one,
+        """The Python side's own state (also of a restored kernel,
         pykernel/snapshot.py, which then fills it in)."""
+        self._lock = KernelLock()          # the host-thread rule: pykernel/_lock.py
+        self._rlock = self._lock.rlock     # its fast path
         self.cpus = cpus
         self.scheduler = scheduler
         self.costs = costs
@@ -526,11 +567,9 @@ class Kernel:
         self._waiting: int | None = None     # host thread waiting for its op
         self._resume: tuple | None = None    # (op, arg) computed for it
         self._running = False
+        self._run_thread = None              # the host thread running it (threading id)
+        self._holds = 0                      # depth of hold() blocks (of the lock's holder)
         self._in_core = False                # in a C call that may call policy hooks
-        # One host thread at a time may change the kernel: run() releases
-        # the GIL while the core simulates, and a spawn from another host
-        # thread must not reallocate what the loop is using.
-        self._lock = threading.RLock()
         # kernel objects (objects.py): reused out-buffers, blocked host threads
         self._obj_u32 = ffi.new("uint32_t *")
         self._obj_info = ffi.new("pk_handle_info *")
@@ -593,9 +632,9 @@ class Kernel:
 
     @contextmanager
     def _exclusive(self, what: str):
-        if not self._lock.acquire(blocking=False):
-            raise BadState(f"cannot {what}: this kernel is in use by another host thread "
-                           f"(a Kernel is used from one thread at a time)")
+        """Hold the kernel's lock (waiting for another host thread to be
+        done with it) to change the kernel; refused inside a policy hook."""
+        self._lock.acquire()
         try:
             if self._in_core:
                 raise BadState(f"cannot {what} from inside a hook of the scheduling policy: "
@@ -603,6 +642,38 @@ class Kernel:
             yield
         finally:
             self._lock.release()
+
+    @contextmanager
+    def hold(self):
+        """``with k.hold(): ...`` makes a sequence of calls from this host
+        thread atomic: other threads that use the kernel wait until the
+        block ends, even during a run inside it (which otherwise lets
+        them in between two slices). E.g. ``with k.hold(): k.run(until=k.now
+        + 1000)`` runs exactly 1000 ns from the time it reads."""
+        self._lock.acquire()
+        self._holds += 1
+        try:
+            yield self
+        finally:
+            self._holds -= 1
+            self._lock.release()
+
+    def _limit_reached(self, context: str) -> NoMemory | None:
+        """The NoMemory naming the limit that refused the latest operation
+        (``context`` says which operation), or None if none did; forgets it."""
+        raw = ffi.new("pk_limit_stats *")
+        if lib.pk_limits_get(self._kp, raw) or raw.last == lib.PK_LIMIT_NONE:
+            return None
+        lib.pk_limit_clear(self._kp)
+        return limit_error(self.limits, raw.last, context)
+
+    def limit_usage(self) -> dict:
+        """Each limit the core enforces, by its :class:`~pykernel.Limits`
+        field: a :class:`~pykernel.LimitUse` with what it counts now, the
+        limit, and how many operations it has refused (in runs too)."""
+        raw = ffi.new("pk_limit_stats *")
+        check(lib.pk_limits_get(self._kp, raw), "limit usage")
+        return usage(self.limits, raw)
 
     @contextmanager
     def _hooks_may_run(self):
@@ -715,10 +786,6 @@ class Kernel:
         if self.scheduler.needs_burst and burst == NO_BURST and program.burst is None:
             raise InvalidArgs(f"{type(self.scheduler).__name__} schedules by declared CPU burst: "
                               f"pass burst= to spawn {program.name!r}")
-        live = self._stats_raw().threads
-        if live + count > self.max_threads:
-            raise pk_errors.NoMemory(f"spawning {count} more would exceed the kernel's limit of "
-                                     f"max_threads={self.max_threads} threads")
         with self._exclusive("spawn"):
             prog = self._load(program)
             a = ffi.new("pk_spawn_args *")
@@ -733,7 +800,8 @@ class Kernel:
             status = lib.pk_spawn(self._kp, a, count, first_pid, first_tid)
             if status == lib.PK_ERR_POLICY and self._host is not None:
                 raise self._host.error(self._kp)
-            check(status, f"spawn {program.name!r}")
+            check(status, f"spawn {count} x {program.name!r}" if count > 1
+                  else f"spawn {program.name!r}")
             if rss_limit is not None:
                 check(lib.pk_as_set_rss_limit(self._kp, first_pid[0], count, rss_limit), "rss_limit")
             if program.kind == "python":
@@ -960,9 +1028,14 @@ class Kernel:
                 raise BadState("the kernel has finished: every process has exited. "
                                "Spawn more processes before running it again.")
             raise BadState("nothing to run: spawn processes before running the kernel")
-        if self._running:
+        if self._running and self._run_thread == threading.get_ident():
             raise BadState("this kernel is already running (run() is not re-entrant)")
         with self._exclusive("run"):
+            if self._running:
+                # another host thread's run let us in between two slices: wait for its end
+                self._lock.wait_until(lambda: not self._running)
+                return self.run(until, progress)
+            self._run_thread = threading.get_ident()
             return self._run(until_c, now, raw, progress)
 
     def _run(self, until_c: int, now: int, raw, progress) -> RunResult:
@@ -970,6 +1043,7 @@ class Kernel:
         bar = _Progress(self, progress, until_c)
         sw0, steps0, t0 = raw.context_switches, raw.steps, time.perf_counter()
         run, kp, step, budget = lib.pk_kernel_run, self._kp, self._host_step, STEP_BUDGET
+        lib.pk_limit_clear(kp)
         op = arg = 0
         if self._waiting is not None:
             op, arg = self._resume if self._resume else step(self._waiting)
@@ -990,6 +1064,8 @@ class Kernel:
                     op, arg = step(r)
                 elif r == lib.PK_STOP_BUDGET:
                     bar.update()
+                    if not self._holds:
+                        self._lock.let_waiters_in()  # other host threads: see _lock.py
                 elif r == lib.PK_STOP_PAGER:            # a fault for a pager in Python
                     pager_step(self)
                 elif r in _REASONS:
@@ -1008,6 +1084,7 @@ class Kernel:
                 self._waiting, self._resume = r, ((op, arg) if op else None)
             else:
                 self._waiting = self._resume = None
+        lib.pk_limit_clear(kp)        # refusals inside the run were the threads' business
         end = self._stats_raw()
         wall = time.perf_counter() - t0
         cycle = None

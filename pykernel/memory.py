@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._ffi import ffi, lib
+from ._lock import locked_views
 from .errors import BadState, check
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -350,6 +351,7 @@ class PageEntry:
     frame: int
 
 
+@locked_views()
 class AddressSpace:
     """The address space of a process (``p.aspace``): a light view."""
 
@@ -510,6 +512,7 @@ def range_args(what: str, addr, length) -> tuple[int, int]:
     return addr, -(-length // PAGE_SIZE) * PAGE_SIZE
 
 
+@locked_views()
 class SharedMemory:
     """A shared-memory object of a kernel (``k.shared_memory(length)``):
     pages that several processes map (``pk.op.map(addr, length,

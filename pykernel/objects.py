@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from ._ffi import FOREVER, MAX_TIME, ffi, lib
+from ._lock import locked as _locked, locked_views
 from .errors import BadHandle, BadState, ShouldWait, TimedOut, check, _BY_STATUS, KernelError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -181,34 +182,29 @@ def _deadline(d) -> int:
 
 
 def _guarded(what: str):
-    """Run the method holding the kernel's lock: a kernel is changed from
-    one host thread at a time, never while the core runs (a policy hook
-    may read but not change it). Python thread bodies run between core
-    calls, in the thread that holds the lock, and may."""
-    def deco(fn):
-        @functools.wraps(fn)
-        def guarded(self, *args, **kwargs):
-            k = self._k
-            lock = k._lock
-            if not lock.acquire(False):
-                raise BadState(f"cannot {what}: this kernel is in use by another host thread")
-            try:
-                if k._in_core:
-                    raise BadState(f"cannot {what} from inside a hook of the scheduling policy")
-                return fn(self, *args, **kwargs)
-            finally:
-                lock.release()
-        return guarded
-    return deco
+    """Run the method holding the kernel's lock (pykernel/_lock.py: a call
+    from another host thread waits), never from inside a hook of the
+    scheduling policy (hooks may read the kernel but not change it).
+    Python thread bodies run inside the run, in the thread that holds the
+    lock, and may. A NoMemory names the limit reached."""
+    return functools.partial(_locked, hook_refuses=what)
 
 
 def _busy(k, what: str):
-    """Raise why the kernel cannot be changed now (see _guarded); called
-    with the lock acquired when the reason is a policy hook."""
-    if k._in_core:
-        k._lock.release()
-        raise BadState(f"cannot {what} from inside a hook of the scheduling policy")
-    raise BadState(f"cannot {what}: this kernel is in use by another host thread")
+    """Raise why the kernel cannot be changed now: a policy hook is
+    running (see _guarded); called with the lock acquired."""
+    k._lock.release()
+    raise BadState(f"cannot {what} from inside a hook of the scheduling policy")
+
+
+def _failed(k, status: int, what: str):
+    """The exception for a status, naming the limit reached for NoMemory
+    (call it holding the kernel's lock)."""
+    if status == lib.PK_ERR_NO_MEMORY:
+        err = k._limit_reached(what)
+        if err is not None:
+            return err
+    return _raise(status, what)
 
 
 def _raise(status: int, what: str):
@@ -216,6 +212,7 @@ def _raise(status: int, what: str):
     return cls(f"{what}: {cls.name}", status)
 
 
+@locked_views(skip=("duplicate", "close"))
 class Handle:
     """A handle in one process's table: a view holding the kernel, the
     pid and the handle value (an int, meaningful only in that process).
@@ -288,16 +285,19 @@ class Handle:
         k = self._k
         if type(rights) is not int or not 0 <= rights <= 0xFFFFFFFF:
             rights = _rights(rights)
-        if not k._lock.acquire(False) or k._in_core:    # inline _guarded: hot
+        rlock = k._rlock
+        if not rlock.acquire(False):                    # inline _guarded: hot
+            k._lock.acquire()
+        if k._in_core:
             _busy(k, "duplicate a handle")
         try:
             out = k._obj_u32
             st = lib.pk_handle_duplicate(k._kp, self.pid, self.value, rights, out)
             v = out[0]
+            if st:
+                raise _failed(k, st, "duplicate")
         finally:
-            k._lock.release()
-        if st:
-            check(st, "duplicate")
+            rlock.release()
         return Handle(k, self.pid, v)
 
     @_guarded("replace a handle")
@@ -319,12 +319,15 @@ class Handle:
         When the last handle to an object closes, the object goes (a
         channel's peer then sees PEER_CLOSED)."""
         k = self._k
-        if not k._lock.acquire(False) or k._in_core:    # inline _guarded: hot
+        rlock = k._rlock
+        if not rlock.acquire(False):                    # inline _guarded: hot
+            k._lock.acquire()
+        if k._in_core:
             _busy(k, "close a handle")
         try:
             st = lib.pk_handle_close(k._kp, self.pid, self.value)
         finally:
-            k._lock.release()
+            rlock.release()
         if st:
             check(st, "close")
 
@@ -348,7 +351,9 @@ class Handle:
         handle sent, and the handles sent leave this process's table
         whether or not the write succeeds. A socket or pipe: as many bytes
         as fit in the peer's buffer, returned (a short write);
-        ``ShouldWait`` when none fit (a datagram: unless all of it fits)."""
+        ``ShouldWait`` when none fit (a datagram: unless all of it fits).
+        At a limit of the kernel (``max_messages``, ``max_message_bytes``,
+        ``max_handles``: :class:`~pykernel.Limits`), ``NoMemory`` naming it."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes, not {type(data).__name__}")
         values = self._values(handles)

@@ -210,7 +210,9 @@ def fork(child: Iterable[Op] | None = None) -> Op:
     on after the fork, like ``if (fork() == 0) { ...; exit(0); }``;
     without it, both go on with the next operation. The child has the
     parent's registers (loop counters), scheduling parameters and
-    ``rss_limit``. Scripts only."""
+    ``rss_limit``. The parent's x[14] says whether the child was made (0,
+    or NO_MEMORY: no memory, or a limit such as ``max_processes``).
+    Scripts only."""
     if child is not None:
         if isinstance(child, Op) or isinstance(child, (str, bytes)) or not hasattr(child, "__iter__"):
             raise TypeError("fork child must be a list of operations, e.g. fork([touch(a, True)])")

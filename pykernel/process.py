@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ._ffi import FOREVER, ffi, lib
+from ._lock import locked_views
 from .errors import BadState, check
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -171,6 +172,7 @@ class Registers:
         return self.x[lib.PK_REG_REM]
 
 
+@locked_views()
 class Thread:
     """A view of one simulated thread."""
 
@@ -337,6 +339,7 @@ class Thread:
         return f"<Thread tid={self.tid} {self.state}>"
 
 
+@locked_views()
 class Process:
     """A view of one simulated process: a program being executed."""
 

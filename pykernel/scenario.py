@@ -36,6 +36,7 @@ from . import op as _op
 from . import sched as _sched
 from .costs import Costs
 from .kernel import Kernel
+from .limits import Limits
 from .memory import MMU, Memory
 from .program import Program
 
@@ -43,7 +44,8 @@ __all__ = ["Scenario", "ScenarioError", "load", "loads", "locate"]
 
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)\s*$")
-_TOP = ("machine", "costs", "scheduler", "memory", "mmu", "programs", "processes", "run")
+_TOP = ("machine", "costs", "scheduler", "memory", "mmu", "limits", "programs", "processes",
+        "run")
 _MACHINE = ("cpus", "runqueues", "seed", "balance_interval", "rt_slice", "trace")
 _PROCESS = ("program", "count", "name", "at", "nice", "priority", "policy", "rt_priority",
             "tickets", "cpu", "affinity")
@@ -213,15 +215,18 @@ class Scenario:
                 for name, spec in self._table("programs").items()}
 
     def kernel(self) -> Kernel:
-        """A kernel with the scenario's machine, costs, policy and memory."""
+        """A kernel with the scenario's machine, costs, policy, memory and
+        limits."""
         kw = self._kwargs("machine", _MACHINE)
         mem = self._make("memory", Memory, self._kwargs("memory", [f.name for f in fields(Memory)])) \
             if "memory" in self.data else None
         mmu = self._make("mmu", MMU, self._kwargs("mmu", [f.name for f in fields(MMU)])) \
             if "mmu" in self.data else None
+        limits = self._make("limits", Limits, self._kwargs("limits", [f.name for f in fields(Limits)])) \
+            if "limits" in self.data else None
         policy, costs = self.scheduler(), self.costs()
         try:
-            return Kernel(scheduler=policy, costs=costs, memory=mem, mmu=mmu, **kw)
+            return Kernel(scheduler=policy, costs=costs, memory=mem, mmu=mmu, limits=limits, **kw)
         except (TypeError, ValueError) as exc:
             bad = [k for k in kw if k in str(exc)]
             raise self.error(("machine", bad[0]) if bad else ("machine",), str(exc)) from None

@@ -17,10 +17,12 @@ import builtins
 import dataclasses
 import json
 import os
+import threading
 
 from ._ffi import ffi, lib
 from . import errors as pk_errors
 from .costs import Costs
+from .limits import Limits
 from .memory import MMU, Memory
 from .op import Op
 from .program import PeriodicTask, Program
@@ -184,7 +186,7 @@ def host_state(k) -> bytes:
         "cpus": k.cpus, "seed": k.seed, "max_threads": k.max_threads,
         "runqueues": k.runqueues,
         "scheduler": _policy_data(k.scheduler),
-        "costs": _dataclass_data(k.costs),
+        "costs": _dataclass_data(k.costs), "limits": _dataclass_data(k.limits),
         "memory": _dataclass_data(k.memory), "mmu": _dataclass_data(k.mmu),
         "trace": k.trace is not None,
         "programs": [_program_data(k, p) for p in k._programs],
@@ -242,6 +244,9 @@ def _refuse_snapshot(k) -> None:
 def snapshot(k) -> bytes:
     """The bytes of a snapshot of kernel ``k`` (see ``Kernel.snapshot``)."""
     with k._exclusive("snapshot"):
+        if k._running and k._run_thread != threading.get_ident():
+            # another host thread's run let us in between two slices: wait for its end
+            k._lock.wait_until(lambda: not k._running)
         _refuse_snapshot(k)
         extra = host_state(k)
         out, n = ffi.new("uint8_t **"), ffi.new("uint64_t *")
@@ -381,6 +386,7 @@ def _fill(k, kp, state, scheduler, costs) -> None:
     mmu = _dataclass_from(MMU, state["mmu"])
     k._kp = kp
     k.memory, k.mmu, k.trace, k._host = memory, mmu, None, None
+    k.limits = _dataclass_from(Limits, state["limits"])
     k._init_state(cpus=state["cpus"], seed=state["seed"], max_threads=state["max_threads"],
                   runqueues=state["runqueues"],
                   scheduler=_policy_from(state["scheduler"]) if scheduler is None else scheduler,

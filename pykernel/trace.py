@@ -84,6 +84,10 @@ class Trace:
         64 K events; events are only ever appended)."""
         if self._k is None:
             return self._events
+        with self._k._lock:                   # the host-thread rule (pykernel/_lock.py)
+            return self._sync_locked()
+
+    def _sync_locked(self) -> list[TraceEvent]:
         kp = self._k._kp
         count, dropped = ffi.new("uint64_t *"), ffi.new("uint64_t *")
         check(lib.pk_trace_counts(kp, count, dropped), "trace counts")

@@ -185,3 +185,18 @@ def test_cli_run_progress_line_shows_time_and_switch_rate(tmp_path):
             "from pykernel.cli import main; sys.exit(main(['run', 's.toml', '--progress']))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0 and "ms simulated" in r.stderr and "M switches/s" in r.stderr
+
+
+def test_a_limits_table_sets_the_kernels_limits():
+    k, _ = loads(GOOD + "\n[limits]\nmax_threads = 3\nmax_messages = 10\n").build()
+    assert (k.limits.max_threads, k.limits.max_messages) == (3, 10)
+
+
+def test_a_scenario_past_its_thread_limit_names_the_limit():
+    with pytest.raises(pk.NoMemory, match=r"max_threads=2"):
+        loads(GOOD + "\n[limits]\nmax_threads = 2\n").build()
+
+
+def test_an_unknown_limit_names_its_line():
+    e = error(GOOD + "\n[limits]\nmax_widgets = 3\n")
+    assert e.field == "limits.max_widgets"

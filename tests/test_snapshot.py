@@ -279,3 +279,33 @@ def test_python_parts_hold_plain_data_only():
             pk.Kernel().snapshot()
     finally:
         del snapshot.PARTS["bad-part"]
+
+
+def test_limits_and_their_refusals_come_back():
+    k = pk.Kernel(limits=pk.Limits(max_threads=5, max_processes=4))
+    k.spawn_many(CPU, 4)
+    with pytest.raises(pk.NoMemory):
+        k.spawn(CPU)
+    copy = pk.Kernel.restore(k.snapshot())
+    assert copy.limits == pk.Limits(max_threads=5, max_processes=4)
+    used = {name: (u.used, u.limit, u.refused) for name, u in copy.limit_usage().items()
+            if name != "max_memory"}
+    assert used == {name: (u.used, u.limit, u.refused) for name, u in k.limit_usage().items()
+                    if name != "max_memory"}
+    assert used["max_processes"] == (4, 4, 1)
+    with pytest.raises(pk.NoMemory, match="process limit"):
+        copy.spawn(CPU)
+
+
+def test_snapshot_from_another_host_thread_waits_for_the_run_to_end():
+    import threading
+    k = pk.Kernel(scheduler=pk.sched.RoundRobin(quantum=1_000), costs=pk.Costs.zero())
+    k.spawn_many(pk.Program.script("spin", [pk.op.loop(10**9, [pk.op.compute(1_000)])]), 10)
+    end = 3_000_000 * 1_000                      # 3 M switches: several slices of a run
+    runner = threading.Thread(target=lambda: k.run(until=end))
+    runner.start()
+    while k.now == 0:                            # the run has begun (read between slices)
+        pass
+    data = k.snapshot()
+    runner.join(60)
+    assert pk.Kernel.restore(data).now == end
