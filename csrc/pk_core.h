@@ -78,7 +78,9 @@ typedef struct pk_thread {
     int8_t   nice;                /* 290: -20..19                        */
     uint8_t  tflags;              /* 291: PK_TF_*                        */
     uint16_t rq_cpu;              /* 292: run queue holding it, or last  */
-    uint16_t pad0;                /* 294 */
+    uint16_t pad0;                /* 294: 0 (while a snapshot loads: which
+                                     words of s hold thread references,
+                                     pk_snap_core.c)                    */
     uint32_t affinity;            /* 296: CPU mask id (0: every CPU)     */
     int32_t  priority;            /* 300: static priority                */
     uint64_t burst;               /* 304: declared CPU burst or NO_BURST */
