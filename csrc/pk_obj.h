@@ -256,6 +256,10 @@ bool     pk_wait_deadline_stale(pk_kernel *k, const pk_event *e);
 void     pk_wait_deadline_fire(pk_kernel *k, const pk_event *e);
 void     pk_wait_deadline_dropped(pk_kernel *k);
 
+/* pk_obj_snap.c: does a restored PK_EV_WAIT_DEADLINE argument name a
+ * wait record that exists? (the core's event loader asks) */
+bool     pk_obj_snap_deadline_ok(pk_kernel *k, uint64_t arg);
+
 /* script instructions on objects (pk_chan.c), run by pk_script.c: an
  * action (PK_ACT_*) or -1 to go on with the next instruction */
 int      pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op);
