@@ -76,10 +76,6 @@ static inline size_t pk_snap_left(const pk_snap_r *r) { return r->err ? 0 : r->l
 int  pk_snap_count_ok(pk_snap_r *r, uint64_t count, size_t min_item);
 void pk_snap_bad(pk_snap_r *r);               /* mark the stream malformed */
 
-/* the sections of the subsystems (each 0 or a PK_ERR_* status) */
-int pk_obj_snap_save(struct pk_kernel *k, pk_snap_w *w);   /* pk_obj_snap.c: k->objs */
-int pk_obj_snap_load(struct pk_kernel *k, pk_snap_r *r);
-
 /* 64-bit checksum of a byte range (used for the snapshot trailer) */
 uint64_t pk_snap_checksum(const void *buf, size_t len);
 
@@ -100,7 +96,9 @@ int  pk_snap_heap_load(struct pk_kernel *k, pk_snap_r *r, struct pk_heap *h);
  * Each loader runs on the fresh kernel after the core has recreated the
  * threads and processes and before run queues and events are rebuilt.
  * pk_mem_snap_load is called with k->mem NULL (it configures memory from
- * what it saved), pk_obj_snap_load with k->objs NULL.  Until a part
+ * what it saved), pk_obj_snap_load with k->objs NULL.  The object
+ * section is always there (pk_obj_snap.c: it says whether k->objs exists,
+ * and its loader checks every thread's wait register).  Until a part
  * provides its pair, a weak default refuses with PK_ERR_NOT_SUPPORTED. */
 int pk_mem_snap_save(struct pk_kernel *k, pk_snap_w *w);
 int pk_mem_snap_load(struct pk_kernel *k, pk_snap_r *r);

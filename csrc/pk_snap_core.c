@@ -44,14 +44,6 @@ __attribute__((weak)) int pk_mem_snap_load(pk_kernel *k, pk_snap_r *r) {
     (void)k; (void)r;
     return PK_ERR_NOT_SUPPORTED;
 }
-__attribute__((weak)) int pk_obj_snap_save(pk_kernel *k, pk_snap_w *w) {
-    (void)k; (void)w;
-    return PK_ERR_NOT_SUPPORTED;
-}
-__attribute__((weak)) int pk_obj_snap_load(pk_kernel *k, pk_snap_r *r) {
-    (void)k; (void)r;
-    return PK_ERR_NOT_SUPPORTED;
-}
 
 /* ---- shared helpers (pk_snap.h) ------------------------------------------- */
 
@@ -659,7 +651,7 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
         if (s) refuse(why, PK_SNAP_R_MEMORY, 0, 0, s);
         section_end(&w, at);
     }
-    if (!s && k->objs) {
+    if (!s) {                                  /* always: it says whether k->objs exists */
         size_t at = section_begin(&w, TAG_OBJS, 1);
         s = pk_obj_snap_save(k, &w);
         if (s) refuse(why, PK_SNAP_R_OBJECTS, 0, 0, s);
@@ -747,12 +739,11 @@ static int restore_sections(pk_kernel *k, pk_snap_r *r, bool new_policy, uint64_
             return refuse(why, PK_SNAP_E_MEMORY, 0, TAG_MEM, s ? s : PK_ERR_INVALID_ARGS);
         tag = section_next(r, &end);
     }
-    if (tag == TAG_OBJS) {
-        s = pk_obj_snap_load(k, r);
-        if (s || r->err || r->off != end)
-            return refuse(why, PK_SNAP_E_OBJECTS, 0, TAG_OBJS, s ? s : PK_ERR_INVALID_ARGS);
-        tag = section_next(r, &end);
-    }
+    if (tag != TAG_OBJS) return refuse(why, PK_SNAP_E_SECTION, 0, tag, PK_ERR_INVALID_ARGS);
+    s = pk_obj_snap_load(k, r);                /* also checks every thread's wait register */
+    if (s || r->err || r->off != end)
+        return refuse(why, PK_SNAP_E_OBJECTS, 0, TAG_OBJS, s ? s : PK_ERR_INVALID_ARGS);
+    tag = section_next(r, &end);
     if (tag != TAG_SCHD) return refuse(why, PK_SNAP_E_SECTION, 0, tag, PK_ERR_INVALID_ARGS);
     s = schd_load(k, r, new_policy, why);
     if (why->reason) { why->status = s; return s; }

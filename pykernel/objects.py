@@ -861,20 +861,8 @@ def _snapshot_refusal(k) -> str | None:
     parts = []
     for tid in sorted(k._blocked):
         pid = k._tid_pid(tid)
-        name = k._names.get(pid, f"P{pid}")
-        parts.append(f"thread {tid} of process {pid} ({name!r}) waits in "
+        parts.append(f"tid {tid} (process {k._proc_name(pid)!r}) waits in "
                      f"{_op_name(k._blocked[tid])}")
     return ("Python threads blocked on kernel objects cannot be captured: "
             + "; ".join(parts))
 
-
-def _restore_state(k) -> None:
-    """Give a kernel restored from a snapshot the Python-side state of
-    its kernel objects: fresh out-buffers and no blocked host thread (a
-    snapshot never holds one). Handle values, object ids and koids are
-    the core's and come back unchanged, so ``Handle(k, pid, value)``
-    views made from the original's values name the same objects."""
-    k._obj_u32 = ffi.new("uint32_t *")
-    k._obj_info = ffi.new("pk_handle_info *")
-    k._obj_bufs = None
-    k._blocked = {}
