@@ -214,7 +214,6 @@ int pk_obj_snap_save(pk_kernel *k, pk_snap_w *w) {
     pk_snap_u64(w, o->koid);
     pk_snap_u32(w, o->txid);
     pk_snap_u32(w, o->wait_seq);
-    pk_snap_u64(w, o->deadlines);
     pk_snap_u64(w, o->msgs_allocated);
     uint64_t st[6] = { o->st.objects, o->st.handles, o->st.messages, o->st.waiting, o->st.written,
                        o->st.read };
@@ -320,8 +319,13 @@ static int load_objects(ld *L) {
 /* An open-addressing map entry position: in range and still empty. */
 static bool pos_ok(uint32_t j, uint32_t cap, bool taken) { return j < cap && !taken; }
 
-static bool map_cap_ok(uint32_t cap, uint32_t n) {
-    return (cap == 0 && n == 0) || (cap >= 16 && (cap & (cap - 1)) == 0 && 2 * (uint64_t)n <= cap);
+/* A map's capacity: a power of two at least 16, at most half full, and no
+ * larger than growth from `most` entries can have made it (a map doubles
+ * when half full, so it holds more than a quarter of the most it ever
+ * held): a crafted capacity cannot make the loader allocate without bound. */
+static bool map_cap_ok(uint32_t cap, uint32_t n, uint64_t most) {
+    return (cap == 0 && n == 0)
+        || (cap >= 16 && (cap & (cap - 1)) == 0 && 2 * (uint64_t)n <= cap && cap <= 4 * most + 16);
 }
 
 /* One process extension: its handle table, credentials, futex map and
@@ -335,7 +339,9 @@ static int load_ext(ld *L, uint32_t e, uint32_t *owner) {
     x->count = pk_snap_get_u32(r);
     x->hint = pk_snap_get_u32(r);
     if (r->err || *owner == 0 || *owner > k->procs.count) return bad(L);
-    if (cap % 64 || cap > PK_HANDLE_SLOTS || top > cap || x->hint > cap / 64) return bad(L);
+    /* a table doubles when full, so it is at most twice its highest slot */
+    if (cap % 64 || cap > PK_HANDLE_SLOTS || top > cap || x->hint > cap / 64
+        || cap > 2 * (uint64_t)top + 64) return bad(L);
     if (!pk_snap_count_ok(r, top, 12)) return bad(L);
     if (cap) {
         size_t bytes = (size_t)cap * sizeof(pk_hent) + (size_t)(cap / 64) * sizeof(uint64_t);
@@ -367,7 +373,7 @@ static int load_ext(ld *L, uint32_t e, uint32_t *owner) {
     x->job = pk_snap_get_u32(r);
     x->mem_pages = pk_snap_get_u64(r);
     uint32_t fcap = pk_snap_get_u32(r), fn = pk_snap_get_u32(r);
-    if (r->err || !map_cap_ok(fcap, fn) || !pk_snap_count_ok(r, fn, 16)) return bad(L);
+    if (r->err || !map_cap_ok(fcap, fn, fn) || !pk_snap_count_ok(r, fn, 16)) return bad(L);
     if (x->fdom > k->procs.count || x->fdom == *owner) return bad(L);
     if (fcap) {
         x->fkeys = pk_alloc(k, fcap * sizeof(uint64_t));
@@ -682,7 +688,7 @@ static int load_tmap(ld *L) {
     pk_snap_r *r = L->r;
     pk_objects *o = k->objs;
     uint32_t cap = pk_snap_get_u32(r), n = pk_snap_get_u32(r);
-    if (r->err || !map_cap_ok(cap, n) || !pk_snap_count_ok(r, n, 12)) return bad(L);
+    if (r->err || !map_cap_ok(cap, n, k->threads.count) || !pk_snap_count_ok(r, n, 12)) return bad(L);
     if (cap) {
         o->tkeys = pk_alloc(k, cap * sizeof(uint32_t));
         o->tobjs = pk_alloc(k, cap * sizeof(uint32_t));
@@ -717,7 +723,7 @@ static int load_vf(ld *L) {
     if (!m) return PK_ERR_NO_MEMORY;
     o->vf = m;
     uint32_t cap = pk_snap_get_u32(r), n = pk_snap_get_u32(r);
-    if (r->err || !map_cap_ok(cap, n) || !pk_snap_count_ok(r, n, 24)) return bad(L);
+    if (r->err || !map_cap_ok(cap, n, n) || !pk_snap_count_ok(r, n, 24)) return bad(L);
     if (cap) {
         m->hi = pk_alloc(k, cap * sizeof(uint64_t));
         m->lo = pk_alloc(k, cap * sizeof(uint64_t));
@@ -808,7 +814,6 @@ static int load_body(ld *L) {
     o->koid = pk_snap_get_u64(r);
     o->txid = pk_snap_get_u32(r);
     o->wait_seq = pk_snap_get_u32(r);
-    o->deadlines = pk_snap_get_u64(r);
     o->msgs_allocated = pk_snap_get_u64(r);
     uint64_t st[6];
     pk_snap_get_u64s(r, st, 6);
@@ -847,9 +852,11 @@ int pk_obj_snap_load(pk_kernel *k, pk_snap_r *r) {
     return s;
 }
 
-/* A PK_EV_WAIT_DEADLINE event argument of a restored kernel names a wait
- * record that exists (the core's event loader asks before queueing it). */
-bool pk_obj_snap_deadline_ok(pk_kernel *k, uint64_t arg) {
-    uint32_t w = (uint32_t)arg;
-    return k->objs && w >= 1 && w < k->objs->nwaits;
+/* The core's events are back: the deadline events among them are what
+ * k->objs counts (pk_wait.c keeps the count to reserve room for more). */
+void pk_obj_snap_events_loaded(pk_kernel *k) {
+    if (!k->objs) return;
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < k->evq.n; i++) n += pk_event_kind(&k->evq.heap[i]) == PK_EV_WAIT_DEADLINE;
+    k->objs->deadlines = n;
 }

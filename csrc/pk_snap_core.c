@@ -539,6 +539,7 @@ static int events_load(pk_kernel *k, pk_snap_r *r) {
         }
     }
     q->n = r->err ? 0 : n;
+    pk_obj_snap_events_loaded(k);             /* k->objs counts its deadline events */
     return r->err;
 }
 

@@ -436,8 +436,8 @@ def test_the_re_sealed_snapshot_is_accepted_as_is():
 def test_a_reference_count_that_does_not_match_the_handles_is_refused():
     data = bytearray(small())
     start, _ = objs_section(data)
-    # version, present, koid, txid, wait_seq, deadlines, msgs_allocated, 6 stats, count, free_obj
-    first = start + struct.calcsize("<IBQIIQQ6QII")
+    # version, present, koid, txid, wait_seq, msgs_allocated, 6 stats, count, free_obj
+    first = start + struct.calcsize("<IBQIIQ6QII")
     assert data[first] == 2                        # object 1: the event p made first
     refs_at = first + 1 + 1 + 1 + 4               # kind, fflags, mode, signals
     data[refs_at] += 1
