@@ -479,3 +479,25 @@ def test_every_corrupted_byte_of_the_object_section_is_refused_or_harmless():
         except pk.KernelError:
             pass
     assert refused >= (end - start) // 3
+
+
+def test_a_deadlock_found_before_a_snapshot_is_found_after_it():
+    """Dining philosophers (Silberschatz §7.1.3): five threads each hold a
+    fork and wait for the next; the wait-for graph is rebuilt from the
+    restored wait queues and mutex owners."""
+    k = make_kernel(pk.sched.RoundRobin(quantum=5))
+    ps = []
+    for i in range(5):
+        left, right = 4 * i, 4 * ((i + 1) % 5)
+        ps.append(k.spawn(pk.Program.script(f"phil{i}", [
+            op.lock(left), op.compute(10), op.lock(right), op.unlock(right), op.unlock(left)])))
+    for p in ps[1:]:
+        p.share_futexes(ps[0])
+    k.spawn(pk.Program.script("busy", [op.compute(1000)]))
+    k.run(until=200)
+    k2 = pk.Kernel.restore(k.snapshot())
+    (d,) = k2.deadlocks()
+    assert d.threads == (0, 1, 2, 3, 4)
+    assert [(e.waiter, e.holder, e.what) for e in d.edges] == [
+        (0, 1, 4), (1, 2, 8), (2, 3, 12), (3, 4, 16), (4, 0, 0)]
+    assert k2.run().reason == "deadlock"
