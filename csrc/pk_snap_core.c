@@ -7,8 +7,9 @@
  *   sections u32 tag, u32 section version, u64 payload length, payload, in
  *            this order:
  *            CORE (kernel, CPUs, masks, programs, processes, threads, job
- *            log, trace), MEM (only with memory), OBJS (only with kernel
- *            objects), SCHD (run queues and events), HOST (the host's
+ *            log, trace), MEM (only with memory), OBJS (always: whether
+ *            there are kernel objects, and then them), SCHD (run queues and
+ *            events), HOST (the host's
  *            bytes), END
  *   trailer  u64 pk_snap_checksum of every byte before it
  * Thread control blocks are written as their 64-bit words with the zero

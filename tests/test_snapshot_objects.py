@@ -1,4 +1,4 @@
-"""Snapshots of kernel objects (csrc/pk_obj_snap.c, docs/snapshot_objects.md).
+"""Snapshots of kernel objects (csrc/pk_obj_snap.c, docs/snapshot.md "Kernel objects").
 
 The invariant of issue 8: "run to T1, snapshot, restore, run to T2" has the
 digest of "run to T2", here for workloads that use every kind of kernel
