@@ -501,3 +501,20 @@ def test_a_deadlock_found_before_a_snapshot_is_found_after_it():
     assert [(e.waiter, e.holder, e.what) for e in d.edges] == [
         (0, 1, 4), (1, 2, 8), (2, 3, 12), (3, 4, 16), (4, 0, 0)]
     assert k2.run().reason == "deadlock"
+
+
+def test_one_snapshot_branches_into_two_policies_with_the_same_objects():
+    """The objects at the cut are the shared past (the same handles in
+    both branches); the futures under two policies differ."""
+    k, v = workload()
+    k.run(until=60_000)
+    data = k.snapshot()
+    futures = []
+    for policy in (pk.sched.RoundRobin(quantum=3000), pk.sched.CFS()):
+        k2 = pk.Kernel.restore(data, scheduler=policy)
+        assert [h.value for h in pk.Process(k2, v["boot"].pid).handles] == \
+            [h.value for h in v["boot"].handles]
+        act(k2, rebind(k2, v))
+        k2.run(until=T_END)
+        futures.append(k2.digest())
+    assert futures[0] != futures[1]
