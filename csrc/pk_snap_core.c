@@ -75,7 +75,7 @@ void pk_snap_heap_save(pk_snap_w *w, const pk_heap *h) {
 int pk_snap_heap_load(pk_kernel *k, pk_snap_r *r, pk_heap *h) {
     uint32_t n = pk_snap_get_u32(r), cap = pk_snap_get_u32(r);
     uint64_t seq = pk_snap_get_u64(r);
-    if (!pk_snap_count_ok(r, n, 20) || n > cap || cap > k->threads.count + 64u) {
+    if (!pk_snap_count_ok(r, n, 20) || n > cap || cap > 2 * (uint64_t)k->threads.count + 64) {
         pk_snap_bad(r);
         return r->err;
     }
@@ -200,16 +200,16 @@ _Static_assert(sizeof(pk_thread) % 8 == 0 && sizeof(pk_thread) / 8 <= 64, "threa
 
 static void thread_put(pk_snap_w *w, const pk_thread *t, const chunk_ref *c, uint32_t nch,
                        uint32_t count) {
-    uint64_t word[TWORDS];
-    memcpy(word, t, sizeof word);
-    pk_thread *copy = (pk_thread *)(void *)word;
+    pk_thread copy = *t;
     uint16_t mask = 0;
     for (int x = 0; x < PTR_WORDS; x++) {
-        if (!copy->s.raw[x]) continue;
-        uint32_t ref = thread_at_address(c, nch, count, copy->s.raw[x]);
-        if (ref) { copy->s.raw[x] = ref; mask |= (uint16_t)(1u << x); }
+        if (!copy.s.raw[x]) continue;
+        uint32_t ref = thread_at_address(c, nch, count, copy.s.raw[x]);
+        if (ref) { copy.s.raw[x] = ref; mask |= (uint16_t)(1u << x); }
     }
-    copy->pad0 = mask;
+    copy.pad0 = mask;
+    uint64_t word[TWORDS];
+    memcpy(word, &copy, sizeof word);
     uint8_t *out = w->buf + w->len, *p = out + 8;
     uint64_t present = 0;
     for (unsigned i = 0; i < TWORDS; i++) {
@@ -247,13 +247,13 @@ static int threads_save(pk_kernel *k, pk_snap_w *w, pk_snap_refusal *why) {
     return w->err;
 }
 
-/* Read one thread written by thread_put into t (zeroed). */
+/* Read one thread written by thread_put into t. */
 static void thread_get(pk_snap_r *r, pk_thread *t) {
     uint64_t present = pk_snap_get_u64(r);
     unsigned nw = (unsigned)__builtin_popcountll(present);
     if (r->err || present >> TWORDS || (size_t)nw * 8 > pk_snap_left(r)) { pk_snap_bad(r); return; }
     const uint8_t *p = r->buf + r->off;
-    uint64_t *word = (uint64_t *)(void *)t;
+    uint64_t word[TWORDS] = { 0 };
     while (present) {
         unsigned i = (unsigned)__builtin_ctzll(present);
         present &= present - 1;
@@ -262,6 +262,7 @@ static void thread_get(pk_snap_r *r, pk_thread *t) {
         word[i] = v;
         p += 8;
     }
+    memcpy(t, word, sizeof word);
     r->off += (size_t)nw * 8;
 }
 
@@ -557,7 +558,6 @@ static int schd_save(pk_kernel *k, pk_snap_w *w) {
     }
     const pk_evq *q = &k->evq;
     pk_snap_u32(w, q->n);
-    pk_snap_u32(w, q->cap);
     pk_snap_w_reserve(w, (size_t)q->n * 24);
     for (uint32_t i = 0; i < q->n; i++) {
         pk_snap_u64(w, q->heap[i].time);
@@ -582,9 +582,9 @@ static bool event_ok(pk_kernel *k, const pk_event *e) {
 
 static int events_load(pk_kernel *k, pk_snap_r *r) {
     pk_evq *q = &k->evq;
-    uint32_t n = pk_snap_get_u32(r), cap = pk_snap_get_u32(r);
-    if (!pk_snap_count_ok(r, n, 24) || n > cap || cap > 0x7fffffffu) { pk_snap_bad(r); return r->err; }
-    if (cap > q->cap && pk_evq_reserve(k, q, cap - q->n)) return PK_ERR_NO_MEMORY;
+    uint32_t n = pk_snap_get_u32(r);
+    if (!pk_snap_count_ok(r, n, 24)) return r->err;
+    if (pk_evq_reserve(k, q, n)) return PK_ERR_NO_MEMORY;
     for (uint32_t i = 0; i < n && !r->err; i++) {
         pk_event *e = &q->heap[i];
         e->time = pk_snap_get_u64(r);

@@ -224,3 +224,58 @@ def test_snapshot_of_a_kernel_before_any_spawn():
     copy.run()
     ref.run()
     assert copy.digest() == ref.digest()
+
+
+@pytest.mark.parametrize("policy", [pk.sched.SJF(), pk.sched.CFS(), pk.sched.Stride(quantum=2_000),
+                                    pk.sched.Lottery(quantum=2_000), pk.sched.EEVDF()],
+                         ids=["SJF", "CFS", "Stride", "Lottery", "EEVDF"])
+def test_thousands_of_queued_threads_come_back(policy):
+    """Run queues past their growth steps: 1,100 threads queued at once
+    make heaps and slot arrays double from 64 to 2,048 entries."""
+    def make():
+        k = pk.Kernel(scheduler=policy, seed=2)
+        k.spawn_many(CPU, 1_100)
+        k.spawn_many(LONG, 20, at=5_000)
+        return k
+    ref, k = make(), make()
+    ref.run(until=800_000)
+    k.run(until=200_000)
+    copy = pk.Kernel.restore(k.snapshot())
+    copy.run(until=800_000)
+    assert observe(copy) == observe(ref)
+
+
+def test_python_parts_travel_in_the_snapshot():
+    from pykernel import snapshot
+    seen = []
+    snapshot.PARTS["test-part"] = (lambda k: {"now": k.now, "tag": (1, b"x", None)},
+                                   lambda k, data: seen.append((k.now, data)))
+    try:
+        k = pk.Kernel()
+        k.spawn(CPU)
+        k.run(until=7_000)
+        pk.Kernel.restore(k.snapshot())
+    finally:
+        del snapshot.PARTS["test-part"]
+    assert seen == [(7_000, {"now": 7_000, "tag": (1, b"x", None)})]
+
+
+def test_a_python_part_this_version_does_not_know_is_refused():
+    from pykernel import snapshot
+    snapshot.PARTS["future-part"] = (lambda k: 1, lambda k, data: None)
+    try:
+        data = pk.Kernel().snapshot()
+    finally:
+        del snapshot.PARTS["future-part"]
+    with pytest.raises(pk.SnapshotError, match="'future-part'"):
+        pk.Kernel.restore(data)
+
+
+def test_python_parts_hold_plain_data_only():
+    from pykernel import snapshot
+    snapshot.PARTS["bad-part"] = (lambda k: object(), lambda k, data: None)
+    try:
+        with pytest.raises(TypeError, match="plain data only"):
+            pk.Kernel().snapshot()
+    finally:
+        del snapshot.PARTS["bad-part"]

@@ -153,7 +153,8 @@ def test_live_python_thread_bodies_are_refused_by_name():
     k.spawn(CPU)
     p = k.spawn(pk.Program.python("gen", body), name="pyworker")
     k.run(until=1_500)
-    with pytest.raises(pk.NotSupported, match=rf"tid {p.pid} \(process 'pyworker', program 'gen'\)"):
+    named = rf"tid {p.pid} \(process 'pyworker', program 'gen'\)"
+    with pytest.raises(pk.NotSupported, match=named):
         k.snapshot()
 
 
@@ -263,7 +264,17 @@ def test_c_entry_points_refuse_null_arguments():
     assert lib.pk_kernel_snapshot(ffi.NULL, ffi.NULL, 0, out, n, why) == lib.PK_ERR_INVALID_ARGS
     kp = ffi.new("pk_kernel **")
     off = ffi.new("uint64_t *")
-    assert lib.pk_kernel_restore(ffi.NULL, 0, ffi.NULL, 0, kp, off, n, why) == lib.PK_ERR_INVALID_ARGS
+    status = lib.pk_kernel_restore(ffi.NULL, 0, ffi.NULL, 0, kp, off, n, why)
+    assert status == lib.PK_ERR_INVALID_ARGS
     assert why.reason == lib.PK_SNAP_E_EMPTY
     assert lib.pk_kernel_restore(b"x", 1, ffi.NULL, lib.PK_RESTORE_POLICY, kp, off, n, why) \
         == lib.PK_ERR_INVALID_ARGS
+
+
+def test_the_configuration_can_be_read_without_restoring(snap):
+    cfg = ffi.new("pk_config *")
+    why = ffi.new("pk_snap_refusal *")
+    assert lib.pk_snapshot_config(snap, len(snap), cfg, why) == 0
+    assert (cfg.cpus, cfg.policy, cfg.seed) == (2, lib.PK_POLICY_CFS, 1)
+    assert lib.pk_snapshot_config(snap[:100], 100, cfg, why) == lib.PK_ERR_INVALID_ARGS
+    assert why.reason == lib.PK_SNAP_E_TRUNCATED
