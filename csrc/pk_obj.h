@@ -259,6 +259,10 @@ bool     pk_wait_deadline_stale(pk_kernel *k, const pk_event *e);
 void     pk_wait_deadline_fire(pk_kernel *k, const pk_event *e);
 void     pk_wait_deadline_dropped(pk_kernel *k);
 
+/* pk_obj_snap.c: a restored kernel's events are loaded (the core's
+ * event loader calls it): the deadline events are counted again */
+void     pk_obj_snap_events_loaded(pk_kernel *k);
+
 /* script instructions on objects (pk_chan.c), run by pk_script.c: an
  * action (PK_ACT_*) or -1 to go on with the next instruction */
 int      pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op);

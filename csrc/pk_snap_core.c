@@ -7,8 +7,9 @@
  *   sections u32 tag, u32 section version, u64 payload length, payload, in
  *            this order:
  *            CORE (kernel, CPUs, masks, programs, processes, threads, job
- *            log, trace), MEM (only with memory), OBJS (only with kernel
- *            objects), SCHD (run queues and events), HOST (the host's
+ *            log, trace), MEM (only with memory), OBJS (always: whether
+ *            there are kernel objects, and then them), SCHD (run queues and
+ *            events), HOST (the host's
  *            bytes), END
  *   trailer  u64 pk_snap_checksum of every byte before it
  * Thread control blocks are written as their 64-bit words with the zero
@@ -44,14 +45,6 @@ __attribute__((weak)) int pk_mem_snap_save(pk_kernel *k, pk_snap_w *w) {
     return PK_ERR_NOT_SUPPORTED;
 }
 __attribute__((weak)) int pk_mem_snap_load(pk_kernel *k, pk_snap_r *r) {
-    (void)k; (void)r;
-    return PK_ERR_NOT_SUPPORTED;
-}
-__attribute__((weak)) int pk_obj_snap_save(pk_kernel *k, pk_snap_w *w) {
-    (void)k; (void)w;
-    return PK_ERR_NOT_SUPPORTED;
-}
-__attribute__((weak)) int pk_obj_snap_load(pk_kernel *k, pk_snap_r *r) {
     (void)k; (void)r;
     return PK_ERR_NOT_SUPPORTED;
 }
@@ -746,6 +739,7 @@ static int events_load(pk_kernel *k, pk_snap_r *r) {
         }
     }
     q->n = r->err ? 0 : n;
+    pk_obj_snap_events_loaded(k);             /* k->objs counts its deadline events */
     return r->err;
 }
 
@@ -852,7 +846,7 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
         if (s) refuse(why, PK_SNAP_R_MEMORY, 0, 0, s);
         section_end(&w, at);
     }
-    if (!s && k->objs) {
+    if (!s) {                                  /* always: it says whether k->objs exists */
         size_t at = section_begin(&w, TAG_OBJS, 1);
         s = pk_obj_snap_save(k, &w);
         if (s) refuse(why, PK_SNAP_R_OBJECTS, 0, 0, s);
@@ -954,12 +948,11 @@ static int restore_sections(pk_kernel *k, pk_snap_r *r, bool new_policy, uint64_
             return refuse(why, PK_SNAP_E_MEMORY, 0, TAG_MEM, s ? s : PK_ERR_INVALID_ARGS);
         tag = section_next(r, &end);
     }
-    if (tag == TAG_OBJS) {
-        s = pk_obj_snap_load(k, r);
-        if (s || r->err || r->off != end)
-            return refuse(why, PK_SNAP_E_OBJECTS, 0, TAG_OBJS, s ? s : PK_ERR_INVALID_ARGS);
-        tag = section_next(r, &end);
-    }
+    if (tag != TAG_OBJS) return refuse(why, PK_SNAP_E_SECTION, 0, tag, PK_ERR_INVALID_ARGS);
+    s = pk_obj_snap_load(k, r);                /* also checks every thread's wait register */
+    if (s || r->err || r->off != end)
+        return refuse(why, PK_SNAP_E_OBJECTS, 0, TAG_OBJS, s ? s : PK_ERR_INVALID_ARGS);
+    tag = section_next(r, &end);
     if (tag != TAG_SCHD) return refuse(why, PK_SNAP_E_SECTION, 0, tag, PK_ERR_INVALID_ARGS);
     s = schd_load(k, r, new_policy, &tc, why);
     for (uint32_t i = 0; i < k->threads.count; i++) pk_thread_at(k, i)->pad0 = 0;

@@ -841,3 +841,33 @@ class CondWaitOp(_FutexBlocking):
             how, v = self._fwait(k, tid, self.mutex, 2, FOREVER)
             if how != "stale":
                 return how, v
+
+
+# ---- snapshots (docs/snapshot.md, "Kernel objects") ---------------------------
+
+def _op_name(blocked) -> str:
+    """The ctx method a blocked operation came from."""
+    if isinstance(blocked, WaitOp):
+        return "ctx.wait_one" if blocked.one else "ctx.wait_many"
+    names = {CallOp: "ctx.call", ReadOp: "ctx.read", SocketWriteOp: "ctx.write",
+             FutexWaitOp: "ctx.futex_wait", LockOp: "ctx.lock or ctx.sem_wait",
+             CondWaitOp: "ctx.cond_wait"}
+    return names.get(type(blocked), type(blocked).__name__)
+
+
+def _snapshot_refusal(k) -> str | None:
+    """Why the kernel objects of ``k`` cannot be captured now, or None.
+
+    A Python thread blocked in a ``ctx`` operation on a kernel object
+    (``k._blocked``) keeps the rest of that operation in a Python frame,
+    which a snapshot cannot hold: the refusal names every such thread."""
+    if not k._blocked:
+        return None
+    parts = []
+    for tid in sorted(k._blocked):
+        pid = k._tid_pid(tid)
+        parts.append(f"tid {tid} (process {k._proc_name(pid)!r}) waits in "
+                     f"{_op_name(k._blocked[tid])}")
+    return ("Python threads blocked on kernel objects cannot be captured: "
+            + "; ".join(parts))
+

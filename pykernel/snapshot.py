@@ -233,6 +233,10 @@ def _refuse_snapshot(k) -> None:
         raise pk_errors.NotSupported(
             f"cannot snapshot a kernel whose scheduling policy is written in Python "
             f"({type(k.scheduler).__name__}): its state lives in Python objects")
+    from .objects import _snapshot_refusal
+    blocked = _snapshot_refusal(k)
+    if blocked:
+        raise pk_errors.NotSupported(f"cannot snapshot: {blocked}")
     tids = _live_tids(k)
     if tids:
         raise pk_errors.NotSupported(
@@ -280,7 +284,7 @@ def _snapshot_error(k, status, why) -> Exception:
     elif reason == lib.PK_SNAP_R_MEMORY:
         msg = "snapshots of kernels with memory= are not supported by this version"
     elif reason == lib.PK_SNAP_R_OBJECTS:
-        msg = "snapshots of kernels with kernel objects are not supported by this version"
+        msg = f"the kernel objects could not be captured (status {status})"
     else:
         msg = "snapshot failed"
     return _typed(status, msg)

@@ -1,0 +1,862 @@
+/* pk_obj_snap.c - the kernel-object section of a snapshot (docs/snapshot.md,
+ * "Kernel objects"): everything under k->objs.
+ *
+ * Ids are kept as they were - object ids, handle slots and generations,
+ * wait-record and wait-node ids, free lists, hash-map positions - so a
+ * restored kernel hands out the same handle values and object ids, and
+ * deadline events in the core's event queue (argument seq << 32 | wait
+ * id) still name their waits.  Each object's queue of waiters is written
+ * as the list of its wait nodes in order and relinked on load.
+ *
+ * The loader trusts nothing: every id is range-checked, every list is
+ * walked at most once (cycles and sharing are refused), reference counts
+ * are recomputed from the tables, messages, futex maps and asynchronous
+ * waits that hold them and must match, and every thread's wait register
+ * must name a wait record of its own.  A malformed section is
+ * PK_ERR_INVALID_ARGS; what was built so far hangs off k->objs, which
+ * pk_objects_fini frees with the kernel. */
+#include <stdlib.h>
+#include <string.h>
+#include "pk_core.h"
+#include "pk_snap.h"
+#include "pk_vm.h"
+
+#define OBJ_SNAP_VERSION 1
+#define PK_OBJ_KIND_MAX  PK_OBJ_THREAD
+
+typedef struct pk_vfmap {         /* as pk_vfutex.c */
+    uint64_t *hi, *lo;
+    uint32_t *objs;
+    uint32_t cap, n;
+} pk_vfmap;
+
+/* ---- save ----------------------------------------------------------------- */
+
+static uint32_t msg_count(const pk_msg *m) {
+    uint32_t n = 0;
+    for (; m; m = m->next) n++;
+    return n;
+}
+
+/* The queue of object ob: channel messages, socket segments or port
+ * packets (flags: bit 0 bytes stored, bit 1 handles travel with it). */
+static void save_msgs(pk_snap_w *w, const pk_obj *ob) {
+    pk_snap_u32(w, msg_count(ob->head));
+    for (const pk_msg *m = ob->head; m; m = m->next) {
+        bool bytes = m->data != NULL, hs = m->handles != NULL;
+        pk_snap_u8(w, (uint8_t)(bytes | hs << 1));
+        pk_snap_u32(w, m->nbytes);
+        pk_snap_u32(w, m->nhandles);
+        pk_snap_u32(w, m->txid);
+        pk_snap_u32(w, m->pad);
+        if (bytes) pk_snap_put(w, m->data, m->nbytes);
+        if (hs)
+            for (uint32_t i = 0; i < m->nhandles; i++) {
+                pk_snap_u32(w, m->handles[i].obj);
+                pk_snap_u32(w, m->handles[i].rights);
+            }
+    }
+}
+
+static void save_objects(pk_kernel *k, pk_snap_w *w) {
+    pk_objects *o = k->objs;
+    pk_snap_u32(w, o->arena.count);
+    pk_snap_u32(w, o->free_obj);
+    for (uint32_t id = 1; id < o->arena.count; id++) {
+        const pk_obj *ob = pk_obj_at(k, id);
+        pk_snap_u8(w, ob->kind);
+        if (!ob->kind) { pk_snap_u32(w, ob->next_free); continue; }
+        pk_snap_u8(w, ob->fflags);
+        pk_snap_u8(w, ob->pad[0]);
+        pk_snap_u32(w, ob->signals);
+        pk_snap_u32(w, ob->refs);
+        pk_snap_u64(w, ob->koid);
+        pk_snap_u32(w, ob->peer);
+        pk_snap_u32(w, ob->target);
+        pk_snap_u64(w, ob->queued);
+        save_msgs(w, ob);
+    }
+}
+
+/* The pid owning extension e (exts[e]), found in one pass over processes. */
+static uint32_t *ext_owners(pk_kernel *k) {
+    uint32_t n = k->objs->next;
+    uint32_t *own = calloc(n ? n : 1, sizeof *own);
+    if (!own) return NULL;
+    for (uint32_t pid = 0; pid < k->procs.count; pid++) {
+        uint32_t e = pk_proc_ext(pk_proc_at(k, pid));
+        if (e && e < n) own[e] = pid + 1;
+    }
+    return own;
+}
+
+static void save_ext(pk_snap_w *w, const pk_pext *x, uint32_t owner) {
+    pk_snap_u32(w, owner);
+    pk_snap_u32(w, x->cap);
+    pk_snap_u32(w, x->top);
+    pk_snap_u32(w, x->count);
+    pk_snap_u32(w, x->hint);
+    for (uint32_t s = 0; s < x->top; s++) {
+        pk_snap_u32(w, x->ents[s].obj);
+        pk_snap_u32(w, x->ents[s].rights);
+        pk_snap_u32(w, x->ents[s].gen);
+    }
+    pk_snap_u32(w, x->self_obj);
+    pk_snap_u32(w, x->uid);
+    pk_snap_u32(w, x->gid);
+    pk_snap_u32(w, x->fdom);
+    pk_snap_u32(w, x->fsharers);
+    pk_snap_u32(w, x->job);
+    pk_snap_u64(w, x->mem_pages);
+    pk_snap_u32(w, x->fcap);                      /* futex map: (position, key, object) */
+    pk_snap_u32(w, x->fn);
+    for (uint32_t j = 0; j < x->fcap; j++)
+        if (x->fkeys[j]) { pk_snap_u32(w, j); pk_snap_u64(w, x->fkeys[j]); pk_snap_u32(w, x->fobjs[j]); }
+    pk_snap_u32(w, x->nx);
+    for (uint32_t i = 0; i < x->nx; i++) pk_snap_u32(w, x->xtids[i]);
+}
+
+static void save_waits(pk_kernel *k, pk_snap_w *w) {
+    pk_objects *o = k->objs;
+    pk_snap_u32(w, o->nwaits);
+    pk_snap_u32(w, o->free_wait);
+    for (uint32_t i = 1; i < o->nwaits; i++) {
+        const pk_wait *wr = &o->waits[i];
+        pk_snap_u32(w, wr->tid);
+        pk_snap_u32(w, wr->seq);
+        pk_snap_u32(w, wr->first);
+        pk_snap_u32(w, wr->n);
+        pk_snap_u64(w, wr->deadline);
+        pk_snap_u32(w, (uint32_t)wr->status);
+        pk_snap_u8(w, wr->linked);
+        pk_snap_u8(w, wr->done);
+        pk_snap_u32(w, wr->pid);
+        pk_snap_u32(w, wr->next_free);
+        pk_snap_u32(w, wr->port);
+        pk_snap_u64(w, wr->key);
+    }
+    pk_snap_u32(w, o->nnodes);
+    pk_snap_u32(w, o->free_node);
+    for (uint32_t i = 1; i < o->nnodes; i++) {
+        const pk_wnode *nd = &o->nodes[i];
+        pk_snap_u32(w, nd->obj);
+        pk_snap_u32(w, nd->handle);
+        pk_snap_u32(w, nd->waitfor);
+        pk_snap_u32(w, nd->pending);
+        pk_snap_u32(w, nd->wait);
+        pk_snap_u32(w, nd->sib);
+    }
+    for (uint32_t id = 1; id < o->arena.count; id++) {   /* queues of waiters, in order */
+        const pk_obj *ob = pk_obj_at(k, id);
+        if (!ob->kind || !ob->waiters) continue;
+        uint32_t n = 0, x = ob->waiters;
+        do { n++; x = o->nodes[x - 1].next; } while (x != ob->waiters);
+        pk_snap_u32(w, id);
+        pk_snap_u32(w, n);
+        x = ob->waiters;
+        do { pk_snap_u32(w, x - 1); x = o->nodes[x - 1].next; } while (x != ob->waiters);
+    }
+    pk_snap_u32(w, 0);
+}
+
+static void save_rest(pk_kernel *k, pk_snap_w *w) {
+    pk_objects *o = k->objs;
+    pk_snap_u32(w, o->njobs);
+    for (uint32_t i = 0; i < o->njobs; i++) {
+        const pk_jobrec *j = &o->jobs[i];
+        pk_snap_u32(w, j->parent);
+        pk_snap_u32(w, j->killed);
+        uint64_t v[6] = { j->max_procs, j->max_handles, j->procs, j->handles, j->max_pages, j->pages };
+        pk_snap_u64s(w, v, 6);
+    }
+    pk_snap_u8(w, o->pi != NULL);
+    if (o->pi) {
+        const pk_pi *pi = o->pi;
+        pk_snap_u32(w, pi->marked);
+        pk_snap_u32(w, pi->nheld);
+        for (uint32_t i = 0; i < pi->nheld; i++) pk_snap_u32(w, pi->held[i]);
+        pk_snap_u32(w, pi->nboosts);
+        for (uint32_t i = 0; i < pi->nboosts; i++) {
+            pk_snap_u32(w, pi->boosts[i].tid);
+            pk_snap_u8(w, pi->boosts[i].sclass);
+            pk_snap_u8(w, pi->boosts[i].rt_prio);
+            pk_snap_u32(w, (uint32_t)pi->boosts[i].priority);
+        }
+    }
+    pk_snap_u32(w, o->tcap);                      /* thread objects: (position, tid + 1, object) */
+    pk_snap_u32(w, o->tn);
+    for (uint32_t j = 0; j < o->tcap; j++)
+        if (o->tkeys[j]) { pk_snap_u32(w, j); pk_snap_u32(w, o->tkeys[j]); pk_snap_u32(w, o->tobjs[j]); }
+    const pk_vfmap *m = o->vf;
+    pk_snap_u8(w, m != NULL);
+    if (m) {
+        pk_snap_u32(w, m->cap);
+        pk_snap_u32(w, m->n);
+        for (uint32_t j = 0; j < m->cap; j++)
+            if (m->hi[j]) {
+                pk_snap_u32(w, j); pk_snap_u64(w, m->hi[j]); pk_snap_u64(w, m->lo[j]);
+                pk_snap_u32(w, m->objs[j]);
+            }
+    }
+}
+
+/* Write the kernel-object section (a present flag, then, if k->objs
+ * exists, all of it).  BAD_STATE if an object awaits destruction (never
+ * between API calls). */
+int pk_obj_snap_save(pk_kernel *k, pk_snap_w *w) {
+    pk_snap_u32(w, OBJ_SNAP_VERSION);
+    pk_objects *o = k->objs;
+    pk_snap_u8(w, o != NULL);
+    if (!o) return w->err;
+    if (o->ndead) return PK_ERR_BAD_STATE;
+    uint32_t *own = ext_owners(k);
+    if (!own) return PK_ERR_NO_MEMORY;
+    pk_snap_u64(w, o->koid);
+    pk_snap_u32(w, o->txid);
+    pk_snap_u32(w, o->wait_seq);
+    pk_snap_u64(w, o->msgs_allocated);
+    uint64_t st[6] = { o->st.objects, o->st.handles, o->st.messages, o->st.waiting, o->st.written,
+                       o->st.read };
+    pk_snap_u64s(w, st, 6);
+    save_objects(k, w);
+    pk_snap_u32(w, o->next);
+    for (uint32_t e = 1; e < o->next; e++) save_ext(w, &o->ext[e], own[e]);
+    free(own);
+    save_waits(k, w);
+    save_rest(k, w);
+    return w->err;
+}
+
+/* ---- load ----------------------------------------------------------------- */
+
+/* Bookkeeping of one load: marks and recomputed counts, freed at the end. */
+typedef struct ld {
+    pk_kernel  *k;
+    pk_snap_r  *r;
+    uint32_t   *refs;             /* per object: references found            */
+    uint8_t    *wmark, *nmark;    /* per wait record / node: 1 free, 2 in use, 3 linked */
+} ld;
+
+static int bad(ld *L) { pk_snap_bad(L->r); return PK_ERR_INVALID_ARGS; }
+
+static bool obj_live(pk_kernel *k, uint32_t id) {
+    return id && id < k->objs->arena.count && pk_obj_at(k, id)->kind;
+}
+
+static bool msg_kind(uint8_t kind) {
+    return kind == PK_OBJ_CHANNEL || kind == PK_OBJ_SOCKET || kind == PK_OBJ_PORT;
+}
+
+/* Read one message of object ob (kind) and append it to ob's queue. */
+static int load_msg(ld *L, pk_obj *ob) {
+    pk_kernel *k = L->k;
+    pk_snap_r *r = L->r;
+    uint8_t flags = pk_snap_get_u8(r);
+    uint32_t nbytes = pk_snap_get_u32(r), nh = pk_snap_get_u32(r);
+    uint32_t txid = pk_snap_get_u32(r), pad = pk_snap_get_u32(r);
+    if (r->err || flags > 3) return bad(L);
+    bool bytes = flags & 1, hs = flags & 2;
+    if (ob->kind == PK_OBJ_PORT && (bytes || hs)) return bad(L);
+    if (ob->kind == PK_OBJ_SOCKET && (hs || nh || txid || !nbytes || nbytes > PK_SOCKET_MAX_CAPACITY
+                                      || pad >= nbytes || (pad && ob->head))) return bad(L);
+    if (ob->kind == PK_OBJ_CHANNEL && (nbytes > PK_CHAN_MAX_BYTES || nh > PK_CHAN_MAX_HANDLES
+                                       || hs != (nh != 0) || pad)) return bad(L);
+    if (bytes && (!nbytes || !pk_snap_count_ok(r, nbytes, 1))) return bad(L);
+    if (hs && !pk_snap_count_ok(r, nh, 8)) return bad(L);
+    pk_msg *m = pk_alloc(k, sizeof *m);
+    if (!m) return PK_ERR_NO_MEMORY;
+    m->nbytes = nbytes; m->nhandles = nh; m->txid = txid; m->pad = pad;
+    if (ob->tail) ob->tail->next = m; else ob->head = m;    /* owned by ob from here on */
+    ob->tail = m;
+    if (bytes) {
+        if (!(m->data = pk_alloc(k, nbytes))) { m->nbytes = 0; return PK_ERR_NO_MEMORY; }
+        pk_snap_get(r, m->data, nbytes);
+    }
+    if (hs) {
+        if (!(m->handles = pk_alloc(k, nh * sizeof(pk_xfer)))) { m->nhandles = 0; return PK_ERR_NO_MEMORY; }
+        for (uint32_t i = 0; i < nh; i++) {
+            m->handles[i].obj = pk_snap_get_u32(r);
+            m->handles[i].rights = pk_snap_get_u32(r);
+        }
+    }
+    return r->err ? bad(L) : PK_OK;
+}
+
+/* The object arena: live objects with their queues, free slots with
+ * their free-list links (checked later). */
+static int load_objects(ld *L) {
+    pk_kernel *k = L->k;
+    pk_snap_r *r = L->r;
+    pk_objects *o = k->objs;
+    uint32_t count = pk_snap_get_u32(r);
+    o->free_obj = pk_snap_get_u32(r);
+    if (r->err || count < 1 || !pk_snap_count_ok(r, count - 1, 5)) return bad(L);
+    if (count > 1 && pk_arena_grow(k, &o->arena, count - 1) < 0) return PK_ERR_NO_MEMORY;
+    for (uint32_t id = 1; id < count; id++) {
+        pk_obj *ob = pk_obj_at(k, id);
+        ob->kind = pk_snap_get_u8(r);
+        if (ob->kind > PK_OBJ_KIND_MAX) return bad(L);
+        if (!ob->kind) { ob->next_free = pk_snap_get_u32(r); continue; }
+        ob->fflags = pk_snap_get_u8(r);
+        ob->pad[0] = pk_snap_get_u8(r);
+        ob->signals = pk_snap_get_u32(r);
+        ob->refs = pk_snap_get_u32(r);
+        ob->koid = pk_snap_get_u64(r);
+        ob->peer = pk_snap_get_u32(r);
+        ob->target = pk_snap_get_u32(r);
+        ob->queued = pk_snap_get_u64(r);
+        uint32_t nm = pk_snap_get_u32(r);
+        if (r->err || !pk_snap_count_ok(r, nm, 17)) return bad(L);
+        if (nm && !msg_kind(ob->kind)) return bad(L);
+        for (uint32_t i = 0; i < nm; i++) {
+            int s = load_msg(L, ob);
+            if (s) return s;
+        }
+    }
+    return r->err ? bad(L) : PK_OK;
+}
+
+/* An open-addressing map entry position: in range and still empty. */
+static bool pos_ok(uint32_t j, uint32_t cap, bool taken) { return j < cap && !taken; }
+
+/* A map's capacity: a power of two at least 16, at most half full, and no
+ * larger than growth from `most` entries can have made it (a map doubles
+ * when half full, so it holds more than a quarter of the most it ever
+ * held): a crafted capacity cannot make the loader allocate without bound. */
+static bool map_cap_ok(uint32_t cap, uint32_t n, uint64_t most) {
+    return (cap == 0 && n == 0)
+        || (cap >= 16 && (cap & (cap - 1)) == 0 && 2 * (uint64_t)n <= cap && cap <= 4 * most + 16);
+}
+
+/* One process extension: its handle table, credentials, futex map and
+ * extra threads. */
+static int load_ext(ld *L, uint32_t e, uint32_t *owner) {
+    pk_kernel *k = L->k;
+    pk_snap_r *r = L->r;
+    pk_pext *x = &k->objs->ext[e];
+    *owner = pk_snap_get_u32(r);
+    uint32_t cap = pk_snap_get_u32(r), top = pk_snap_get_u32(r);
+    x->count = pk_snap_get_u32(r);
+    x->hint = pk_snap_get_u32(r);
+    if (r->err || *owner == 0 || *owner > k->procs.count) return bad(L);
+    /* a table doubles when full, so it is at most twice its highest slot */
+    if (cap % 64 || cap > PK_HANDLE_SLOTS || top > cap || x->hint > cap / 64
+        || cap > 2 * (uint64_t)top + 64) return bad(L);
+    if (!pk_snap_count_ok(r, top, 12)) return bad(L);
+    if (cap) {
+        size_t bytes = (size_t)cap * sizeof(pk_hent) + (size_t)(cap / 64) * sizeof(uint64_t);
+        char *b = pk_alloc(k, bytes);
+        if (!b) return PK_ERR_NO_MEMORY;
+        x->ents = (pk_hent *)b;
+        x->used = (uint64_t *)(b + (size_t)cap * sizeof(pk_hent));
+        x->cap = cap;
+    }
+    x->top = top;
+    uint32_t used = 0;
+    for (uint32_t s = 0; s < top; s++) {
+        pk_hent *h = &x->ents[s];
+        h->obj = pk_snap_get_u32(r);
+        h->rights = pk_snap_get_u32(r);
+        h->gen = pk_snap_get_u32(r);
+        if (!h->obj) continue;
+        if (!obj_live(k, h->obj)) return bad(L);
+        L->refs[h->obj]++;
+        x->used[s >> 6] |= 1ull << (s & 63);
+        used++;
+    }
+    if (used != x->count || (top && !x->ents[top - 1].obj && !x->ents[top - 1].gen)) return bad(L);
+    x->self_obj = pk_snap_get_u32(r);
+    x->uid = pk_snap_get_u32(r);
+    x->gid = pk_snap_get_u32(r);
+    x->fdom = pk_snap_get_u32(r);
+    x->fsharers = pk_snap_get_u32(r);
+    x->job = pk_snap_get_u32(r);
+    x->mem_pages = pk_snap_get_u64(r);
+    uint32_t fcap = pk_snap_get_u32(r), fn = pk_snap_get_u32(r);
+    if (r->err || !map_cap_ok(fcap, fn, fn) || !pk_snap_count_ok(r, fn, 16)) return bad(L);
+    if (x->fdom > k->procs.count || x->fdom == *owner) return bad(L);
+    if (fcap) {
+        x->fkeys = pk_alloc(k, fcap * sizeof(uint64_t));
+        x->fobjs = pk_alloc(k, fcap * sizeof(uint32_t));
+        if (!x->fkeys || !x->fobjs) {
+            pk_free(k, x->fkeys, fcap * sizeof(uint64_t)); pk_free(k, x->fobjs, fcap * sizeof(uint32_t));
+            x->fkeys = NULL; x->fobjs = NULL;
+            return PK_ERR_NO_MEMORY;
+        }
+        x->fcap = fcap;
+    }
+    for (uint32_t i = 0; i < fn; i++) {
+        uint32_t j = pk_snap_get_u32(r);
+        uint64_t key = pk_snap_get_u64(r);
+        uint32_t f = pk_snap_get_u32(r);
+        if (r->err || !pos_ok(j, fcap, j < fcap && x->fkeys[j]) || !key) return bad(L);
+        if (!obj_live(k, f) || pk_obj_at(k, f)->kind != PK_OBJ_FUTEX) return bad(L);
+        x->fkeys[j] = key;
+        x->fobjs[j] = f;
+        L->refs[f]++;                              /* the map's reference */
+    }
+    x->fn = fn;
+    uint32_t nx = pk_snap_get_u32(r);
+    if (r->err || !pk_snap_count_ok(r, nx, 4)) return bad(L);
+    if (nx) {
+        if (!(x->xtids = pk_alloc(k, nx * sizeof(uint32_t)))) return PK_ERR_NO_MEMORY;
+        x->xcap = nx;
+    }
+    for (uint32_t i = 0; i < nx; i++) {
+        x->xtids[i] = pk_snap_get_u32(r);
+        if (x->xtids[i] >= k->threads.count || pk_thread_at(k, x->xtids[i])->pid != *owner - 1)
+            return bad(L);
+    }
+    x->nx = nx;
+    return r->err ? bad(L) : PK_OK;
+}
+
+static int load_exts(ld *L) {
+    pk_kernel *k = L->k;
+    pk_snap_r *r = L->r;
+    pk_objects *o = k->objs;
+    uint32_t next = pk_snap_get_u32(r);
+    if (r->err || next < 1 || next - 1 > PK_PROC_EXT_MAX || next - 1 > k->procs.count
+        || !pk_snap_count_ok(r, next - 1, 48)) return bad(L);
+    if (pk_vec_grow(k, (void **)&o->ext, &o->next_cap, next, sizeof(pk_pext))) return PK_ERR_NO_MEMORY;
+    memset(o->ext, 0, (size_t)o->next_cap * sizeof(pk_pext));
+    for (uint32_t e = 1; e < next; e++) {
+        uint32_t owner = 0;
+        o->next = e + 1;                           /* fini frees what load_ext allocated */
+        int s = load_ext(L, e, &owner);
+        if (s) return s;
+        pk_proc *p = pk_proc_at(k, owner - 1);
+        if (pk_proc_ext(p)) return bad(L);           /* one extension per process */
+        pk_proc_set_ext(p, e);
+    }
+    o->next = next;
+    return PK_OK;
+}
+
+/* Cross-checks of extensions once all are in: self objects, futex
+ * domains, jobs. */
+static int check_exts(ld *L) {
+    pk_kernel *k = L->k;
+    pk_objects *o = k->objs;
+    for (uint32_t pid = 0; pid < k->procs.count; pid++) {
+        uint32_t e = pk_proc_ext(pk_proc_at(k, pid));
+        if (!e) continue;
+        const pk_pext *x = &o->ext[e];
+        if (x->self_obj && (!obj_live(k, x->self_obj) || pk_obj_at(k, x->self_obj)->kind != PK_OBJ_PROCESS
+                            || pk_obj_at(k, x->self_obj)->target != pid)) return bad(L);
+        if (x->fdom) {
+            uint32_t de = pk_proc_ext(pk_proc_at(k, x->fdom - 1));
+            if (!de || o->ext[de].fdom) return bad(L);   /* a domain is never itself a sharer */
+        }
+        if (x->job > o->njobs) return bad(L);
+    }
+    return PK_OK;
+}
+
+static int load_waits(ld *L) {
+    pk_kernel *k = L->k;
+    pk_snap_r *r = L->r;
+    pk_objects *o = k->objs;
+    uint32_t nw = pk_snap_get_u32(r);
+    uint32_t free_wait = pk_snap_get_u32(r);
+    if (r->err || nw < 1 || !pk_snap_count_ok(r, nw - 1, 46)) return bad(L);
+    if (pk_vec_grow(k, (void **)&o->waits, &o->waits_cap, nw, sizeof(pk_wait))) return PK_ERR_NO_MEMORY;
+    for (uint32_t i = 1; i < nw; i++) {
+        pk_wait *wr = &o->waits[i];
+        memset(wr, 0, sizeof *wr);
+        wr->tid = pk_snap_get_u32(r);
+        wr->seq = pk_snap_get_u32(r);
+        wr->first = pk_snap_get_u32(r);
+        wr->n = pk_snap_get_u32(r);
+        wr->deadline = pk_snap_get_u64(r);
+        wr->status = (int32_t)pk_snap_get_u32(r);
+        wr->linked = pk_snap_get_u8(r);
+        wr->done = pk_snap_get_u8(r);
+        wr->pid = pk_snap_get_u32(r);
+        wr->next_free = pk_snap_get_u32(r);
+        wr->port = pk_snap_get_u32(r);
+        wr->key = pk_snap_get_u64(r);
+    }
+    o->nwaits = nw;
+    o->free_wait = free_wait;
+    uint32_t nn = pk_snap_get_u32(r);
+    uint32_t free_node = pk_snap_get_u32(r);
+    if (r->err || nn < 1 || !pk_snap_count_ok(r, nn - 1, 24)) return bad(L);
+    if (pk_vec_grow(k, (void **)&o->nodes, &o->nodes_cap, nn, sizeof(pk_wnode))) return PK_ERR_NO_MEMORY;
+    for (uint32_t i = 1; i < nn; i++) {
+        pk_wnode *nd = &o->nodes[i];
+        memset(nd, 0, sizeof *nd);
+        nd->obj = pk_snap_get_u32(r);
+        nd->handle = pk_snap_get_u32(r);
+        nd->waitfor = pk_snap_get_u32(r);
+        nd->pending = pk_snap_get_u32(r);
+        nd->wait = pk_snap_get_u32(r);
+        nd->sib = pk_snap_get_u32(r);
+    }
+    o->nnodes = nn;
+    o->free_node = free_node;
+    return r->err ? bad(L) : PK_OK;
+}
+
+/* Free lists of wait records and nodes, then every record in use: its
+ * chain of nodes, its thread or port. */
+static int check_waits(ld *L) {
+    pk_kernel *k = L->k;
+    pk_objects *o = k->objs;
+    L->wmark = calloc(o->nwaits, 1);
+    L->nmark = calloc(o->nnodes, 1);
+    if (!L->wmark || !L->nmark) return PK_ERR_NO_MEMORY;
+    for (uint32_t w = o->free_wait; w; w = o->waits[w].next_free) {
+        if (w >= o->nwaits || L->wmark[w]) return bad(L);
+        L->wmark[w] = 1;
+    }
+    for (uint32_t x = o->free_node; x; x = o->nodes[x].sib - 1) {
+        if (x >= o->nnodes || L->nmark[x]) return bad(L);
+        L->nmark[x] = 1;
+        if (!o->nodes[x].sib) return bad(L);
+    }
+    uint64_t waiting = 0;
+    for (uint32_t w = 1; w < o->nwaits; w++) {
+        if (L->wmark[w]) continue;
+        pk_wait *wr = &o->waits[w];
+        if (wr->linked > 1 || wr->done > 1 || (wr->linked && wr->done)) return bad(L);
+        if (wr->pid >= k->procs.count || !wr->n || wr->n > PK_WAIT_MANY_MAX) return bad(L);
+        uint32_t n = 0;
+        for (uint32_t x = wr->first; x; x = o->nodes[x - 1].sib) {
+            if (x - 1 >= o->nnodes || x == 1 || L->nmark[x - 1] || ++n > wr->n) return bad(L);
+            L->nmark[x - 1] = 2;
+            const pk_wnode *nd = &o->nodes[x - 1];
+            if (nd->wait != w || !obj_live(k, nd->obj)) return bad(L);
+        }
+        if (n != wr->n) return bad(L);
+        if (wr->port) {                            /* asynchronous: linked, one node */
+            if (!obj_live(k, wr->port) || pk_obj_at(k, wr->port)->kind != PK_OBJ_PORT
+                || wr->tid != 0xffffffffu || !wr->linked || wr->n != 1) return bad(L);
+            L->refs[wr->port]++;
+        } else {
+            if (wr->tid >= k->threads.count || pk_thread_at(k, wr->tid)->pid != wr->pid) return bad(L);
+            const pk_thread *t = pk_thread_at(k, wr->tid);
+            if (t->regs.x[PK_REG_WAIT] != w + 1) {
+                bool on_cpu = false;            /* its live registers may be a CPU's */
+                for (uint32_t c = 0; c < k->ncpus; c++)
+                    on_cpu |= k->cpus[c].curr == t && k->cpus[c].regs.x[PK_REG_WAIT] == w + 1;
+                if (!on_cpu) return bad(L);
+            }
+            if (wr->linked && t->state != PK_TS_WAITING) return bad(L);
+            waiting += wr->linked;
+        }
+    }
+    for (uint32_t x = 1; x < o->nnodes; x++) if (!L->nmark[x]) return bad(L);   /* leaked node */
+    if (waiting != o->st.waiting) return bad(L);
+    return PK_OK;
+}
+
+/* A thread's wait register: 0, or a record in use that names it. */
+static bool wait_reg_ok(ld *L, uint32_t tid, uint64_t v) {
+    pk_objects *o = L->k->objs;
+    if (!v) return true;
+    if (!o || v - 1 >= o->nwaits || v == 1) return false;
+    uint32_t w = (uint32_t)(v - 1);
+    return L->wmark[w] != 1 && !o->waits[w].port && o->waits[w].tid == tid;
+}
+
+static int check_thread_regs(ld *L) {
+    pk_kernel *k = L->k;
+    for (uint32_t tid = 0; tid < k->threads.count; tid++)
+        if (!wait_reg_ok(L, tid, pk_thread_at(k, tid)->regs.x[PK_REG_WAIT])) return bad(L);
+    for (uint32_t c = 0; c < k->ncpus; c++) {
+        const pk_thread *t = k->cpus[c].curr;
+        if (t && !wait_reg_ok(L, t->tid, k->cpus[c].regs.x[PK_REG_WAIT])) return bad(L);
+    }
+    return PK_OK;
+}
+
+/* Each object's queue of waiters, relinked from the node ids in order;
+ * every node of a linked record must be queued exactly once, on its
+ * own object. */
+static int load_rings(ld *L) {
+    pk_kernel *k = L->k;
+    pk_snap_r *r = L->r;
+    pk_objects *o = k->objs;
+    for (;;) {
+        uint32_t id = pk_snap_get_u32(r);
+        if (r->err) return bad(L);
+        if (!id) break;
+        uint32_t n = pk_snap_get_u32(r);
+        if (!obj_live(k, id) || pk_obj_at(k, id)->waiters || !n || !pk_snap_count_ok(r, n, 4))
+            return bad(L);
+        pk_obj *ob = pk_obj_at(k, id);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t x = pk_snap_get_u32(r);
+            if (r->err || x == 0 || x >= o->nnodes || L->nmark[x] != 2) return bad(L);
+            pk_wnode *nd = &o->nodes[x];
+            if (nd->obj != id || !o->waits[nd->wait].linked) return bad(L);
+            L->nmark[x] = 3;
+            if (!ob->waiters) { nd->next = nd->prev = x + 1; ob->waiters = x + 1; continue; }
+            pk_wnode *head = &o->nodes[ob->waiters - 1];
+            nd->next = ob->waiters;
+            nd->prev = head->prev;
+            o->nodes[head->prev - 1].next = x + 1;
+            head->prev = x + 1;
+        }
+    }
+    for (uint32_t x = 1; x < o->nnodes; x++)
+        if (L->nmark[x] == 2 && o->waits[o->nodes[x].wait].linked) return bad(L);
+    return PK_OK;
+}
+
+static int load_jobs(ld *L) {
+    pk_kernel *k = L->k;
+    pk_snap_r *r = L->r;
+    pk_objects *o = k->objs;
+    uint32_t nj = pk_snap_get_u32(r);
+    if (r->err || !pk_snap_count_ok(r, nj, 56)) return bad(L);
+    if (nj) {
+        if (!(o->jobs = pk_alloc(k, nj * sizeof(pk_jobrec)))) return PK_ERR_NO_MEMORY;
+        o->jobs_cap = nj;
+    }
+    for (uint32_t i = 0; i < nj; i++) {
+        pk_jobrec *j = &o->jobs[i];
+        j->parent = pk_snap_get_u32(r);
+        j->killed = pk_snap_get_u32(r);
+        uint64_t v[6];
+        pk_snap_get_u64s(r, v, 6);
+        j->max_procs = v[0]; j->max_handles = v[1]; j->procs = v[2];
+        j->handles = v[3]; j->max_pages = v[4]; j->pages = v[5];
+        if (j->parent > i || j->killed > 1) return bad(L);   /* a parent is older than its child */
+    }
+    o->njobs = nj;
+    return r->err ? bad(L) : PK_OK;
+}
+
+static int load_pi(ld *L) {
+    pk_kernel *k = L->k;
+    pk_snap_r *r = L->r;
+    pk_objects *o = k->objs;
+    uint8_t has = pk_snap_get_u8(r);
+    if (r->err || has > 1) return bad(L);
+    uint32_t marked = 0;
+    for (uint32_t id = 1; id < o->arena.count; id++) {
+        const pk_obj *ob = pk_obj_at(k, id);
+        if (ob->fflags & ~PK_FUTEX_PI || (ob->fflags && ob->kind != PK_OBJ_FUTEX)) return bad(L);
+        marked += ob->fflags != 0;
+    }
+    if (!has) return marked ? bad(L) : PK_OK;
+    if (!(o->pi = pk_alloc(k, sizeof *o->pi))) return PK_ERR_NO_MEMORY;
+    pk_pi *pi = o->pi;
+    uint32_t m = pk_snap_get_u32(r), nheld = pk_snap_get_u32(r);
+    if (r->err || m != marked || nheld > m || !pk_snap_count_ok(r, nheld, 4)) return bad(L);
+    uint32_t cap = 8;
+    while (cap < m) cap *= 2;
+    pi->held = pk_alloc(k, cap * sizeof *pi->held);
+    pi->boosts = pk_alloc(k, cap * sizeof *pi->boosts);
+    if (!pi->held || !pi->boosts) {
+        pk_free(k, pi->held, cap * sizeof *pi->held); pk_free(k, pi->boosts, cap * sizeof *pi->boosts);
+        pi->held = NULL; pi->boosts = NULL;
+        return PK_ERR_NO_MEMORY;
+    }
+    pi->cap = cap;
+    pi->marked = m;
+    for (uint32_t i = 0; i < nheld; i++) {
+        uint32_t f = pk_snap_get_u32(r);
+        if (!obj_live(k, f) || !(pk_obj_at(k, f)->fflags & PK_FUTEX_PI) || !pk_obj_at(k, f)->target)
+            return bad(L);
+        for (uint32_t j = 0; j < i; j++) if (pi->held[j] == f) return bad(L);
+        pi->held[pi->nheld++] = f;
+    }
+    uint32_t owned = 0;                            /* every owned PI mutex is held */
+    for (uint32_t id = 1; id < o->arena.count; id++)
+        owned += (pk_obj_at(k, id)->fflags & PK_FUTEX_PI) && pk_obj_at(k, id)->target;
+    if (owned != nheld) return bad(L);
+    uint32_t nb = pk_snap_get_u32(r);
+    if (r->err || nb > m || !pk_snap_count_ok(r, nb, 10)) return bad(L);
+    for (uint32_t i = 0; i < nb; i++) {
+        pk_piboost *b = &pi->boosts[i];
+        b->tid = pk_snap_get_u32(r);
+        b->sclass = pk_snap_get_u8(r);
+        b->rt_prio = pk_snap_get_u8(r);
+        b->priority = (int32_t)pk_snap_get_u32(r);
+        if (b->tid >= k->threads.count || b->sclass > PK_CLASS_RR || b->rt_prio > 99) return bad(L);
+        for (uint32_t j = 0; j < i; j++) if (pi->boosts[j].tid == b->tid) return bad(L);
+        pi->nboosts++;
+    }
+    return r->err ? bad(L) : PK_OK;
+}
+
+static int load_tmap(ld *L) {
+    pk_kernel *k = L->k;
+    pk_snap_r *r = L->r;
+    pk_objects *o = k->objs;
+    uint32_t cap = pk_snap_get_u32(r), n = pk_snap_get_u32(r);
+    if (r->err || !map_cap_ok(cap, n, k->threads.count) || !pk_snap_count_ok(r, n, 12)) return bad(L);
+    if (cap) {
+        o->tkeys = pk_alloc(k, cap * sizeof(uint32_t));
+        o->tobjs = pk_alloc(k, cap * sizeof(uint32_t));
+        if (!o->tkeys || !o->tobjs) {
+            pk_free(k, o->tkeys, cap * sizeof(uint32_t)); pk_free(k, o->tobjs, cap * sizeof(uint32_t));
+            o->tkeys = o->tobjs = NULL;
+            return PK_ERR_NO_MEMORY;
+        }
+        o->tcap = cap;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = pk_snap_get_u32(r), key = pk_snap_get_u32(r), obj = pk_snap_get_u32(r);
+        if (r->err || !pos_ok(j, cap, j < cap && o->tkeys[j]) || !key || key - 1 >= k->threads.count)
+            return bad(L);
+        if (!obj_live(k, obj) || pk_obj_at(k, obj)->kind != PK_OBJ_THREAD
+            || pk_obj_at(k, obj)->target != key - 1) return bad(L);
+        o->tkeys[j] = key;
+        o->tobjs[j] = obj;
+    }
+    o->tn = n;
+    return PK_OK;
+}
+
+static int load_vf(ld *L) {
+    pk_kernel *k = L->k;
+    pk_snap_r *r = L->r;
+    pk_objects *o = k->objs;
+    uint8_t has = pk_snap_get_u8(r);
+    if (r->err || has > 1 || (has && !k->mem)) return bad(L);
+    if (!has) return PK_OK;
+    pk_vfmap *m = pk_alloc(k, sizeof *m);
+    if (!m) return PK_ERR_NO_MEMORY;
+    o->vf = m;
+    uint32_t cap = pk_snap_get_u32(r), n = pk_snap_get_u32(r);
+    if (r->err || !map_cap_ok(cap, n, n) || !pk_snap_count_ok(r, n, 24)) return bad(L);
+    if (cap) {
+        m->hi = pk_alloc(k, cap * sizeof(uint64_t));
+        m->lo = pk_alloc(k, cap * sizeof(uint64_t));
+        m->objs = pk_alloc(k, cap * sizeof(uint32_t));
+        if (!m->hi || !m->lo || !m->objs) {
+            pk_free(k, m->hi, cap * sizeof(uint64_t)); pk_free(k, m->lo, cap * sizeof(uint64_t));
+            pk_free(k, m->objs, cap * sizeof(uint32_t));
+            m->hi = m->lo = NULL; m->objs = NULL;
+            return PK_ERR_NO_MEMORY;
+        }
+        m->cap = cap;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = pk_snap_get_u32(r);
+        uint64_t hi = pk_snap_get_u64(r), lo = pk_snap_get_u64(r);
+        uint32_t f = pk_snap_get_u32(r);
+        if (r->err || !pos_ok(j, cap, j < cap && m->hi[j]) || !hi) return bad(L);
+        if (!obj_live(k, f) || pk_obj_at(k, f)->kind != PK_OBJ_FUTEX) return bad(L);
+        m->hi[j] = hi; m->lo[j] = lo; m->objs[j] = f;
+        L->refs[f]++;                              /* the map's reference */
+    }
+    m->n = n;
+    return PK_OK;
+}
+
+/* Per object: the free list covers exactly the free slots; each live
+ * object's references, peer, target and queue agree with the rest. */
+static int check_objects(ld *L) {
+    pk_kernel *k = L->k;
+    pk_objects *o = k->objs;
+    uint32_t count = o->arena.count;
+    uint8_t *freed = calloc(count, 1);
+    if (!freed) return PK_ERR_NO_MEMORY;
+    int s = PK_OK;
+    for (uint32_t id = o->free_obj; id; id = pk_obj_at(k, id)->next_free) {
+        if (id >= count || freed[id] || pk_obj_at(k, id)->kind) { s = bad(L); break; }
+        freed[id] = 1;
+    }
+    uint64_t live = 0, msgs = 0;
+    for (uint32_t id = 1; id < count && !s; id++) {
+        pk_obj *ob = pk_obj_at(k, id);
+        if (!ob->kind) { if (!freed[id]) s = bad(L); continue; }
+        live++;
+        for (pk_msg *m = ob->head; m && !s; m = m->next)     /* handles in flight */
+            for (uint32_t i = 0; m->handles && i < m->nhandles; i++) {
+                if (!obj_live(k, m->handles[i].obj)) { s = bad(L); break; }
+                L->refs[m->handles[i].obj]++;
+            }
+        if (ob->kind == PK_OBJ_CHANNEL) msgs += ob->queued;
+    }
+    for (uint32_t id = 1; id < count && !s; id++) {
+        pk_obj *ob = pk_obj_at(k, id);
+        if (!ob->kind) continue;
+        uint64_t nm = msg_count(ob->head), bytes = 0;
+        for (const pk_msg *m = ob->head; m; m = m->next) bytes += m->nbytes - m->pad;
+        bool paired = ob->kind == PK_OBJ_CHANNEL || ob->kind == PK_OBJ_EVENTPAIR || ob->kind == PK_OBJ_SOCKET;
+        if (ob->refs != L->refs[id] || !ob->refs) s = bad(L);
+        else if (ob->peer && (!paired || !obj_live(k, ob->peer) || ob->peer == id
+                              || pk_obj_at(k, ob->peer)->peer != id
+                              || pk_obj_at(k, ob->peer)->kind != ob->kind)) s = bad(L);
+        else if ((ob->kind == PK_OBJ_CHANNEL || ob->kind == PK_OBJ_PORT) && ob->queued != nm) s = bad(L);
+        else if (ob->kind == PK_OBJ_SOCKET && (ob->queued != bytes || ob->queued > ob->target
+                 || ob->target == 0 || ob->target > PK_SOCKET_MAX_CAPACITY
+                 || ob->pad[0] > PK_SOCKET_DATAGRAM)) s = bad(L);
+        else if (ob->kind == PK_OBJ_PROCESS && (ob->target >= k->procs.count
+                 || !pk_proc_ext(pk_proc_at(k, ob->target))
+                 || o->ext[pk_proc_ext(pk_proc_at(k, ob->target))].self_obj != id)) s = bad(L);
+        else if (ob->kind == PK_OBJ_THREAD && ob->target >= k->threads.count) s = bad(L);
+        else if (ob->kind == PK_OBJ_FUTEX && ob->target > k->threads.count) s = bad(L);
+    }
+    if (!s && (live != o->st.objects || msgs != o->st.messages)) s = bad(L);
+    free(freed);
+    return s;
+}
+
+/* The handles counted in tables must be the sum of every table's. */
+static int check_counts(ld *L) {
+    pk_objects *o = L->k->objs;
+    uint64_t handles = 0;
+    for (uint32_t e = 1; e < o->next; e++) handles += o->ext[e].count;
+    return handles == o->st.handles ? PK_OK : bad(L);
+}
+
+static int load_body(ld *L) {
+    pk_kernel *k = L->k;
+    pk_snap_r *r = L->r;
+    pk_objects *o = k->objs;
+    o->koid = pk_snap_get_u64(r);
+    o->txid = pk_snap_get_u32(r);
+    o->wait_seq = pk_snap_get_u32(r);
+    o->msgs_allocated = pk_snap_get_u64(r);
+    uint64_t st[6];
+    pk_snap_get_u64s(r, st, 6);
+    o->st = (pk_obj_stats){ st[0], st[1], st[2], st[3], st[4], st[5] };
+    if (r->err || o->txid >= 0x80000000u) return bad(L);
+    int s = load_objects(L);
+    if (s) return s;
+    if (!(L->refs = calloc(o->arena.count, sizeof *L->refs))) return PK_ERR_NO_MEMORY;
+    if ((s = load_exts(L)) || (s = load_waits(L)) || (s = check_waits(L)) || (s = check_thread_regs(L))
+        || (s = load_rings(L)) || (s = load_jobs(L)) || (s = check_exts(L)) || (s = load_pi(L))
+        || (s = load_tmap(L)) || (s = load_vf(L)) || (s = check_objects(L)) || (s = check_counts(L)))
+        return s;
+    return PK_OK;
+}
+
+/* Read the kernel-object section into kernel k, whose threads and
+ * processes the core section has recreated.  0, INVALID_ARGS for a
+ * malformed or inconsistent section, NO_MEMORY. */
+int pk_obj_snap_load(pk_kernel *k, pk_snap_r *r) {
+    uint32_t version = pk_snap_get_u32(r);
+    uint8_t present = pk_snap_get_u8(r);
+    if (r->err || version != OBJ_SNAP_VERSION || present > 1) { pk_snap_bad(r); return PK_ERR_INVALID_ARGS; }
+    pk_objects_fini(k);                            /* a fresh kernel: nothing to keep */
+    for (uint32_t pid = 0; pid < k->procs.count; pid++) pk_proc_set_ext(pk_proc_at(k, pid), 0);
+    ld L = { k, r, NULL, NULL, NULL };
+    if (!present) {
+        int s = check_thread_regs(&L);             /* no records: every register is 0 */
+        return s;
+    }
+    int s = pk_objects_init(k);
+    if (!s) s = load_body(&L);
+    free(L.refs);
+    free(L.wmark);
+    free(L.nmark);
+    if (s && !r->err && s == PK_ERR_INVALID_ARGS) pk_snap_bad(r);
+    return s;
+}
+
+/* The core's events are back: the deadline events among them are what
+ * k->objs counts (pk_wait.c keeps the count to reserve room for more). */
+void pk_obj_snap_events_loaded(pk_kernel *k) {
+    if (!k->objs) return;
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < k->evq.n; i++) n += pk_event_kind(&k->evq.heap[i]) == PK_EV_WAIT_DEADLINE;
+    k->objs->deadlines = n;
+}
