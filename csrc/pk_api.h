@@ -573,6 +573,11 @@ int pk_thread_affinity_get(pk_kernel *k, uint32_t tid, uint64_t *mask4);
  * gets an address space) */
 int pk_mem_configure(pk_kernel *k, const pk_mem_config *m, const pk_mmu_config *u);
 int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out);
+/* the configuration memory was set up with (a restored kernel's too) */
+int pk_mem_config_get(pk_kernel *k, pk_mem_config *m, pk_mmu_config *u);
+/* check every invariant of the memory system (frames, reference counts,
+ * page tables, lists, swap, TLBs; pk_vm_check.c): OK, or INVALID_ARGS */
+int pk_mem_verify(pk_kernel *k);
 int pk_tlb_stats_get(pk_kernel *k, uint32_t cpu, pk_tlb_stats *out);
 int pk_as_stats_get(pk_kernel *k, uint32_t pid, pk_as_stats *out);
 /* the entries read walking va (entries[0] is the root's), *depth of them */
