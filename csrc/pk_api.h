@@ -576,7 +576,7 @@ int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out);
 /* the configuration memory was set up with (a restored kernel's too) */
 int pk_mem_config_get(pk_kernel *k, pk_mem_config *m, pk_mmu_config *u);
 /* check every invariant of the memory system (frames, reference counts,
- * page tables, lists, swap, TLBs; pk_vm_check.c): OK, or INVALID_ARGS */
+ * page tables, lists, swap, TLBs; pk_vm_check.c): OK, or INTERNAL */
 int pk_mem_verify(pk_kernel *k);
 int pk_tlb_stats_get(pk_kernel *k, uint32_t cpu, pk_tlb_stats *out);
 int pk_as_stats_get(pk_kernel *k, uint32_t pid, pk_as_stats *out);

@@ -18,7 +18,8 @@
  *   - every swap slot is held by exactly one PTE or on the free list once;
  *   - TLB entries, loaded spaces and CPU masks name existing frames,
  *     spaces and CPUs.
- * It allocates (scratch tables) but changes nothing. */
+ * It allocates (scratch tables) but changes nothing.  A kernel that
+ * fails it has a bug; a snapshot that fails it was crafted. */
 #include <string.h>
 #include "pk_core.h"
 
@@ -268,8 +269,8 @@ static int check_all(chk *c) {
     return l;
 }
 
-/* PK_OK if k's memory system keeps every invariant above; INVALID_ARGS
- * if not; NO_MEMORY if the scratch tables cannot be had. */
+/* PK_OK if k's memory system keeps every invariant above; INTERNAL if
+ * not; NO_MEMORY if the scratch tables cannot be had. */
 int pk_mem_verify(pk_kernel *k) {
     if (!k) return PK_ERR_INVALID_ARGS;
     if (!k->mem) return PK_ERR_NOT_SUPPORTED;
@@ -283,5 +284,5 @@ int pk_mem_verify(pk_kernel *k) {
     pk_free(k, c.kind, nf);
     pk_free(k, c.refs, nf * sizeof(uint32_t));
     pk_free(k, c.slot, ns);
-    return ok < 0 ? PK_ERR_NO_MEMORY : ok ? PK_OK : PK_ERR_INVALID_ARGS;
+    return ok < 0 ? PK_ERR_NO_MEMORY : ok ? PK_OK : PK_ERR_INTERNAL;
 }

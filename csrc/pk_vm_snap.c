@@ -419,6 +419,6 @@ int pk_mem_snap_load(pk_kernel *k, pk_snap_r *r) {
     if (r->err) return r->err;
     attach_spaces(k);
     s = pk_mem_verify(k);
-    if (s == PK_ERR_INVALID_ARGS) pk_snap_bad(r);
+    if (s == PK_ERR_INTERNAL) { pk_snap_bad(r); s = r->err; }
     return s;
 }
