@@ -973,3 +973,54 @@ int pk_trace_enable(pk_kernel *k, uint64_t max_events);
 int pk_trace_read(pk_kernel *k, uint64_t start, pk_trace_event *out, uint64_t cap, uint64_t *n);
 /* Events kept (*count) and dropped because the buffer was full (*dropped). */
 int pk_trace_counts(pk_kernel *k, uint64_t *count, uint64_t *dropped);
+
+/* ---- snapshots (pk_snap_core.c, docs/snapshot.md) ------------------------
+ * pk_kernel_snapshot writes the whole state of a kernel into one buffer
+ * (free it with pk_snapshot_free); pk_kernel_restore builds a new kernel
+ * from one that continues exactly as the original would have.  `extra`
+ * bytes (the host's own state) travel in the snapshot untouched; restore
+ * says where they are in buf.  A refusal fills *why. */
+#define PK_SNAP_VERSION 1
+/* why pk_kernel_snapshot refused (tid / value say more) */
+#define PK_SNAP_R_HOST_THREAD 1   /* tid: a live thread whose body is a Python generator */
+#define PK_SNAP_R_BODY_KIND   2   /* tid: a live thread of a body kind this build cannot save;
+                                     value: the kind */
+#define PK_SNAP_R_HOST_POLICY 3   /* the policy is written in Python */
+#define PK_SNAP_R_IN_HOOK     4   /* a hook of the policy is running */
+#define PK_SNAP_R_BROKEN      5   /* the kernel failed; value: -status */
+#define PK_SNAP_R_HOST_WAIT   6   /* tid waits for its next operation from the host */
+#define PK_SNAP_R_MEMORY      7   /* the memory part refused; status says why */
+#define PK_SNAP_R_OBJECTS     8   /* the kernel-object part refused; status says why */
+/* why pk_kernel_restore refused */
+#define PK_SNAP_E_EMPTY      16   /* no bytes at all */
+#define PK_SNAP_E_MAGIC      17   /* not a pykernel snapshot */
+#define PK_SNAP_E_TRUNCATED  18   /* shorter than it says; value: the length it says */
+#define PK_SNAP_E_TRAILING   19   /* longer than it says; value: the length it says */
+#define PK_SNAP_E_VERSION    20   /* value: the format version it was written in */
+#define PK_SNAP_E_CHECKSUM   21   /* its checksum does not match: corrupted */
+#define PK_SNAP_E_LAYOUT     22   /* written by a build whose thread layout differs */
+#define PK_SNAP_E_CONFIG     23   /* its configuration (or the override) is refused: status */
+#define PK_SNAP_E_SECTION    24   /* value: the tag of a section that is malformed */
+#define PK_SNAP_E_POLICY     25   /* the new policy cannot take thread tid (status) */
+#define PK_SNAP_E_MEMORY     26   /* the memory section could not be loaded (status) */
+#define PK_SNAP_E_OBJECTS    27   /* the kernel-object section could not be loaded (status) */
+typedef struct pk_snap_refusal {
+    uint32_t reason;           /* PK_SNAP_R_* / PK_SNAP_E_*, 0: none       */
+    uint32_t tid;
+    uint64_t value;
+    int32_t  status;           /* the status returned                      */
+    uint32_t pad;
+} pk_snap_refusal;
+
+/* what pk_kernel_restore takes from `with` instead of the snapshot */
+#define PK_RESTORE_POLICY 1    /* policy, quantum, preemptive, nparams, params */
+#define PK_RESTORE_COSTS  2    /* costs */
+
+int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, uint8_t **out,
+                       uint64_t *len, pk_snap_refusal *why);
+void pk_snapshot_free(uint8_t *buf);
+int pk_kernel_restore(const uint8_t *buf, uint64_t len, const pk_config *with, uint32_t change,
+                      pk_kernel **out, uint64_t *extra_off, uint64_t *extra_len,
+                      pk_snap_refusal *why);
+/* the configuration a snapshot was made with (header checks only) */
+int pk_snapshot_config(const uint8_t *buf, uint64_t len, pk_config *out, pk_snap_refusal *why);

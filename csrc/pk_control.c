@@ -159,3 +159,31 @@ int pk_thread_affinity_get(pk_kernel *k, uint32_t tid, uint64_t *mask4) {
     memcpy(mask4, k->masks[pk_thread_at(k, tid)->affinity].bits, sizeof(pk_mask));
     return PK_OK;
 }
+
+/* A kernel restored from a snapshot under another policy (pk_snap_core.c):
+ * the threads of the fair class enter the new policy afresh, as after a
+ * change of class.  Queued ones (ready[0..n-1], in that order) are
+ * enqueued as new arrivals in the run queue that held them; running ones
+ * are told (changed) and their CPUs reschedule at once, so the new policy
+ * decides; blocked, sleeping and waiting ones enter when they wake. */
+void pk_policy_takeover(pk_kernel *k, pk_thread **ready, uint64_t n) {
+    for (uint32_t i = 0; i < k->threads.count; i++) {
+        pk_thread *t = pk_thread_at(k, i);
+        if (t->state == PK_TS_EXITED || t->state == PK_TS_NEW || t->sclass != PK_CLASS_OTHER)
+            continue;
+        memset(&t->s, 0, sizeof t->s);          /* the old policy's data */
+        t->tflags |= PK_TF_NEWCLASS;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        pk_thread *t = ready[i];
+        pk_rq_enqueue(k->shared ? k->rqs : &k->rqs[t->rq_cpu], t, PK_ENQ_NEW);
+    }
+    for (uint32_t i = 0; i < k->ncpus; i++) {
+        pk_cpu *c = &k->cpus[i];
+        pk_thread *t = c->curr;
+        if (!t || t->sclass != PK_CLASS_OTHER) continue;
+        pk_rq *rq = pk_cpu_rq(k, c);
+        if (rq->pol->changed) rq->pol->changed(rq, t);
+        pk_cpu_resched(k, c);
+    }
+}

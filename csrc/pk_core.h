@@ -165,6 +165,7 @@ typedef struct pk_body_ops {
 extern const pk_body_ops pk_script_body;
 extern const pk_body_ops pk_host_body;
 
+#include "pk_snap.h"
 #include "pk_arena.h"
 #include "pk_event.h"
 #include "pk_rng.h"
@@ -279,6 +280,8 @@ void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t kill_reas
 void pk_cpu_resched(pk_kernel *k, pk_cpu *c);        /* curr should yield soon */
 pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c);    /* curr leaves c now */
 void pk_charge_running(pk_kernel *k, pk_thread *t);  /* account t up to now */
+/* a restored kernel's new policy takes over its threads (pk_control.c) */
+void pk_policy_takeover(pk_kernel *k, pk_thread **ready, uint64_t n);
 
 /* multi-CPU placement and balancing (pk_balance.c) */
 uint32_t pk_select_cpu(pk_kernel *k, pk_thread *t, unsigned why);

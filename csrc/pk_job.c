@@ -158,3 +158,36 @@ int pk_job_log_get(pk_kernel *k, uint32_t tid, pk_job_record *out, uint64_t cap,
     *count_out = found;
     return PK_OK;
 }
+
+/* ---- snapshots (pk_snap.h) -------------------------------------------------- */
+
+void pk_joblog_snap_save(pk_kernel *k, pk_snap_w *w) {
+    const pk_joblog *l = &k->jobs;
+    uint64_t v[5] = { l->n, l->cap, l->dropped, l->completed, l->misses };
+    pk_snap_u64s(w, v, 5);
+    pk_snap_put(w, l->rec, l->n * sizeof *l->rec);
+}
+
+int pk_joblog_snap_load(pk_kernel *k, pk_snap_r *r) {
+    pk_joblog *l = &k->jobs;
+    uint64_t v[5];
+    pk_snap_get_u64s(r, v, 5);
+    if (r->err || v[0] > v[1] || v[1] > k->cfg.job_log_limit
+        || !pk_snap_count_ok(r, v[0], sizeof *l->rec)) {
+        pk_snap_bad(r);
+        return r->err;
+    }
+    if (v[1]) {
+        l->rec = pk_alloc(k, v[1] * sizeof *l->rec);
+        if (!l->rec) return PK_ERR_NO_MEMORY;
+        l->cap = v[1];
+    }
+    pk_snap_get(r, l->rec, v[0] * sizeof *l->rec);
+    l->n = r->err ? 0 : v[0];
+    l->dropped = v[2];
+    l->completed = v[3];
+    l->misses = v[4];
+    for (uint64_t i = 0; i < l->n; i++)
+        if (l->rec[i].tid >= k->threads.count) { pk_snap_bad(r); break; }
+    return r->err;
+}

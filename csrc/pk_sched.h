@@ -38,6 +38,12 @@
  *                         query (level, stride_pass) as of rq->k->now, for
  *                         a thread of this policy that has entered it.
  *                         Must not change any state.
+ *   snap_save(w)          write rq->priv's state to a snapshot (threads as
+ *                         pk_snap_tref), enough to continue bit for bit.
+ *   snap_load(r)          after init() on a fresh kernel whose threads are
+ *                         loaded: read what snap_save wrote back into
+ *                         rq->priv, checking every id, index and count;
+ *                         0 or a PK_ERR_* status.  Both or neither.
  */
 #ifndef PK_SCHED_H
 #define PK_SCHED_H
@@ -92,6 +98,8 @@ typedef struct pk_policy {
     pk_thread *(*steal)(pk_rq *rq, uint32_t cpu);
     void (*changed)(pk_rq *rq, pk_thread *t);
     void (*describe)(const pk_rq *rq, const pk_thread *t, pk_thread_info *info);
+    void (*snap_save)(const pk_rq *rq, pk_snap_w *w);
+    int  (*snap_load)(pk_rq *rq, pk_snap_r *r);
 } pk_policy;
 
 extern const pk_policy pk_policy_fifo, pk_policy_rr;

@@ -371,10 +371,37 @@ static void cfs_changed(pk_rq *rq, pk_thread *t) {
     }
 }
 
+/* snapshots: the heap in array order, the run, the counters */
+static void cfs_snap_save(const pk_rq *rq, pk_snap_w *w) {
+    const cfs_rq *c = rq->priv;
+    pk_snap_heap_save(w, &c->q);
+    pk_snap_tref(w, c->head);
+    pk_snap_tref(w, c->tail);
+    pk_snap_tref(w, c->skip);
+    pk_snap_u64(w, c->nrun);
+    pk_snap_u64(w, c->min_vruntime);
+    pk_snap_u64(w, c->load);
+}
+
+static int cfs_snap_load(pk_rq *rq, pk_snap_r *r) {
+    cfs_rq *c = rq->priv;
+    int s = pk_snap_heap_load(rq->k, r, &c->q);
+    if (s) return s;
+    c->head = pk_snap_get_tref(rq->k, r);
+    c->tail = pk_snap_get_tref(rq->k, r);
+    c->skip = pk_snap_get_tref(rq->k, r);
+    c->nrun = pk_snap_get_u64(r);
+    c->min_vruntime = pk_snap_get_u64(r);
+    c->load = pk_snap_get_u64(r);
+    if (!c->head != !c->tail || c->nrun > rq->k->threads.count) pk_snap_bad(r);
+    return r->err;
+}
+
 const pk_policy pk_policy_cfs = {
     .name = "CFS", .priv_size = sizeof(cfs_rq),
     .init = cfs_init, .fini = cfs_fini,
     .enqueue = cfs_enqueue, .dequeue = cfs_dequeue, .pick = cfs_pick,
     .slice = cfs_slice, .tick = cfs_tick, .wakeup_preempt = cfs_wakeup_preempt,
     .charge = cfs_charge, .steal = cfs_steal, .changed = cfs_changed,
+    .snap_save = cfs_snap_save, .snap_load = cfs_snap_load,
 };

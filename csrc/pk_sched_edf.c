@@ -102,6 +102,13 @@ static pk_thread *job_steal(pk_rq *rq, uint32_t cpu) {
 static pk_time no_slice(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return PK_FOREVER; }
 static bool never(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return false; }
 
+static void job_snap_save(const pk_rq *rq, pk_snap_w *w) {
+    pk_snap_heap_save(w, &((const job_rq *)rq->priv)->h);
+}
+static int job_snap_load(pk_rq *rq, pk_snap_r *r) {
+    return pk_snap_heap_load(rq->k, r, &((job_rq *)rq->priv)->h);
+}
+
 /* t, just ready, takes the CPU from curr iff its key is strictly smaller. */
 static bool job_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     return job_key(rq, t) < job_key(rq, curr);
@@ -111,12 +118,12 @@ const pk_policy pk_policy_edf = {
     .name = "EDF", .priv_size = sizeof(job_rq),
     .init = edf_init, .fini = job_fini, .enqueue = job_enqueue, .dequeue = job_dequeue,
     .pick = job_pick, .slice = no_slice, .tick = never, .wakeup_preempt = job_preempt,
-    .steal = job_steal,
+    .steal = job_steal, .snap_save = job_snap_save, .snap_load = job_snap_load,
 };
 
 const pk_policy pk_policy_rm = {
     .name = "RateMonotonic", .priv_size = sizeof(job_rq),
     .init = rm_init, .fini = job_fini, .enqueue = job_enqueue, .dequeue = job_dequeue,
     .pick = job_pick, .slice = no_slice, .tick = never, .wakeup_preempt = job_preempt,
-    .steal = job_steal,
+    .steal = job_steal, .snap_save = job_snap_save, .snap_load = job_snap_load,
 };

@@ -46,6 +46,7 @@
  * generator, so runs are deterministic.
  *
  * params: [0] base slice (ns, unscaled), [1] scale (PK_SCALE_*). */
+#include <stdlib.h>
 #include "pk_core.h"
 #include "pk_fair.h"
 
@@ -389,10 +390,47 @@ static void eevdf_changed(pk_rq *rq, pk_thread *t) {
     if (t->state == PK_TS_RUNNING) place(rq, r, t, false);
 }
 
+/* snapshots: the treap as it is (its links are in the threads) */
+static void eevdf_snap_save(const pk_rq *rq, pk_snap_w *w) {
+    const eevdf_rq *r = rq->priv;
+    pk_snap_tref(w, r->root);
+    uint64_t v[5] = { r->min_vruntime, r->sum, r->load, r->seq, r->salt };
+    pk_snap_u64s(w, v, 5);
+}
+
+/* The treap must be a tree of at most rq->nr nodes (no cycles). */
+static bool treap_ok(pk_rq *rq, pk_thread *root) {
+    uint64_t max = rq->nr, seen = 0, top = 0;
+    if (!root) return true;
+    pk_thread **stack = malloc((size_t)(max + 1) * sizeof *stack);
+    if (!stack) return false;
+    stack[top++] = root;
+    bool ok = true;
+    while (top && ok) {
+        pk_thread *t = stack[--top];
+        if (++seen > max || t->state != PK_TS_READY || t->sclass != PK_CLASS_OTHER) { ok = false; break; }
+        if (E(t).left) { if (top >= max) { ok = false; break; } stack[top++] = E(t).left; }
+        if (E(t).right) { if (top >= max) { ok = false; break; } stack[top++] = E(t).right; }
+    }
+    free(stack);
+    return ok;
+}
+
+static int eevdf_snap_load(pk_rq *rq, pk_snap_r *r) {
+    eevdf_rq *e = rq->priv;
+    e->root = pk_snap_get_tref(rq->k, r);
+    uint64_t v[5];
+    pk_snap_get_u64s(r, v, 5);
+    e->min_vruntime = v[0]; e->sum = v[1]; e->load = v[2]; e->seq = v[3]; e->salt = v[4];
+    if (!r->err && !treap_ok(rq, e->root)) pk_snap_bad(r);
+    return r->err;
+}
+
 const pk_policy pk_policy_eevdf = {
     .name = "EEVDF", .priv_size = sizeof(eevdf_rq),
     .init = eevdf_init,
     .enqueue = eevdf_enqueue, .dequeue = eevdf_dequeue, .pick = eevdf_pick,
     .slice = eevdf_slice, .tick = eevdf_tick, .wakeup_preempt = eevdf_wakeup_preempt,
     .charge = eevdf_charge, .steal = eevdf_steal, .changed = eevdf_changed,
+    .snap_save = eevdf_snap_save, .snap_load = eevdf_snap_load,
 };

@@ -28,6 +28,9 @@ static pk_time no_slice(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return PK_
 static bool never(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return false; }
 static bool no_preempt(pk_rq *rq, pk_thread *c, pk_thread *t) { (void)rq; (void)c; (void)t; return false; }
 
+static void heap_snap_save(const pk_rq *rq, pk_snap_w *w) { pk_snap_heap_save(w, rq->priv); }
+static int heap_snap_load(pk_rq *rq, pk_snap_r *r) { return pk_snap_heap_load(rq->k, r, rq->priv); }
+
 static bool stcf_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     (void)rq;
     return pk_thread_remaining(t) < pk_thread_remaining(curr);
@@ -37,10 +40,12 @@ const pk_policy pk_policy_sjf = {
     .name = "SJF", .flags = PK_POL_NEEDS_BURST, .priv_size = sizeof(pk_heap),
     .fini = heap_fini, .enqueue = sjf_enqueue, .dequeue = heap_dequeue, .pick = heap_pick,
     .slice = no_slice, .tick = never, .wakeup_preempt = no_preempt, .steal = heap_steal,
+    .snap_save = heap_snap_save, .snap_load = heap_snap_load,
 };
 
 const pk_policy pk_policy_stcf = {
     .name = "STCF", .flags = PK_POL_NEEDS_BURST, .priv_size = sizeof(pk_heap),
     .fini = heap_fini, .enqueue = stcf_enqueue, .dequeue = heap_dequeue, .pick = heap_pick,
     .slice = no_slice, .tick = never, .wakeup_preempt = stcf_preempt, .steal = heap_steal,
+    .snap_save = heap_snap_save, .snap_load = heap_snap_load,
 };

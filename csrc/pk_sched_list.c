@@ -53,6 +53,18 @@ static pk_thread *plist_steal(pk_kernel *k, plist *l, uint32_t cpu) {
     return NULL;
 }
 
+/* snapshots: a list is its two ends (the links are in the threads) */
+static void plist_save(const plist *l, pk_snap_w *w) {
+    pk_snap_tref(w, l->head);
+    pk_snap_tref(w, l->tail);
+}
+
+static void plist_load(pk_kernel *k, plist *l, pk_snap_r *r) {
+    l->head = pk_snap_get_tref(k, r);
+    l->tail = pk_snap_get_tref(k, r);
+    if (!l->head != !l->tail) pk_snap_bad(r);
+}
+
 /* ---- FIFO and RoundRobin ------------------------------------------------- */
 
 static void fifo_enqueue(pk_rq *rq, pk_thread *t, unsigned why) { (void)why; plist_push(rq->priv, t); }
@@ -65,17 +77,21 @@ static pk_time rr_slice(pk_rq *rq, pk_thread *t) { (void)t; return rq->k->cfg.qu
 static bool never(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return false; }
 static bool always(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return true; }
 static bool no_preempt(pk_rq *rq, pk_thread *c, pk_thread *t) { (void)rq; (void)c; (void)t; return false; }
+static void fifo_snap_save(const pk_rq *rq, pk_snap_w *w) { plist_save(rq->priv, w); }
+static int fifo_snap_load(pk_rq *rq, pk_snap_r *r) { plist_load(rq->k, rq->priv, r); return r->err; }
 
 const pk_policy pk_policy_fifo = {
     .name = "FIFO", .priv_size = sizeof(plist),
     .enqueue = fifo_enqueue, .dequeue = fifo_dequeue, .pick = fifo_pick,
     .slice = fifo_slice, .tick = never, .wakeup_preempt = no_preempt, .steal = fifo_steal,
+    .snap_save = fifo_snap_save, .snap_load = fifo_snap_load,
 };
 
 const pk_policy pk_policy_rr = {
     .name = "RoundRobin", .priv_size = sizeof(plist),
     .enqueue = fifo_enqueue, .dequeue = fifo_dequeue, .pick = fifo_pick,
     .slice = rr_slice, .tick = always, .wakeup_preempt = no_preempt, .steal = fifo_steal,
+    .snap_save = fifo_snap_save, .snap_load = fifo_snap_load,
 };
 
 /* ---- Priority: 140 levels, bitmap and find-first-set -------------------- */
@@ -131,10 +147,27 @@ static bool prio_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     return rq->k->cfg.preemptive && t->priority < curr->priority;
 }
 
+static void prio_snap_save(const pk_rq *rq, pk_snap_w *w) {
+    const prio_rq *p = rq->priv;
+    for (unsigned l = 0; l < PRIO_LEVELS; l++) plist_save(&p->level[l], w);
+    pk_snap_u64s(w, p->bitmap, 3);
+}
+
+static int prio_snap_load(pk_rq *rq, pk_snap_r *r) {
+    prio_rq *p = rq->priv;
+    for (unsigned l = 0; l < PRIO_LEVELS; l++) plist_load(rq->k, &p->level[l], r);
+    pk_snap_get_u64s(r, p->bitmap, 3);
+    for (unsigned l = 0; l < PRIO_LEVELS; l++)
+        if (!p->level[l].head != !(p->bitmap[l >> 6] >> (l & 63) & 1)) pk_snap_bad(r);
+    if (p->bitmap[2] >> (PRIO_LEVELS - 128)) pk_snap_bad(r);
+    return r->err;
+}
+
 const pk_policy pk_policy_priority = {
     .name = "Priority", .priv_size = sizeof(prio_rq),
     .enqueue = prio_enqueue, .dequeue = prio_dequeue, .pick = prio_pick,
     .slice = fifo_slice, .tick = never, .wakeup_preempt = prio_preempt, .steal = prio_steal,
+    .snap_save = prio_snap_save, .snap_load = prio_snap_load,
 };
 
 const pk_policy *pk_policy_find(uint32_t id) {

@@ -204,10 +204,43 @@ static bool lottery_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     return false;
 }
 
+/* snapshots: the slots in order, the held thread, the ticket total (the
+ * tree is rebuilt from the slots: it is a function of them) */
+static void lottery_snap_save(const pk_rq *rq, pk_snap_w *w) {
+    const lottery_rq *p = rq->priv;
+    pk_snap_u32(w, p->n);
+    pk_snap_u32(w, p->cap);
+    pk_snap_u64(w, p->total);
+    pk_snap_tref(w, p->held);
+    for (uint32_t i = 0; i < p->n; i++) pk_snap_tref(w, p->slot[i]);
+}
+
+static int lottery_snap_load(pk_rq *rq, pk_snap_r *r) {
+    lottery_rq *p = rq->priv;
+    uint32_t n = pk_snap_get_u32(r), cap = pk_snap_get_u32(r);
+    uint64_t total = pk_snap_get_u64(r);
+    pk_thread *held = pk_snap_get_tref(rq->k, r);
+    if (r->err || !pk_snap_count_ok(r, n, 4) || n > cap || cap < LOTTERY_CAP0 || (cap & (cap - 1))
+        || cap > 2 * (uint64_t)rq->k->threads.count + LOTTERY_CAP0) {
+        pk_snap_bad(r);
+        return r->err;
+    }
+    if (cap != p->cap && !lottery_grow(rq->k, p, cap)) return PK_ERR_NO_MEMORY;
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        p->slot[i] = pk_snap_get_tref(rq->k, r);
+        if (!p->slot[i] || p->slot[i]->s.share.slot != i) pk_snap_bad(r);
+    }
+    p->n = r->err ? 0 : n;
+    p->held = r->err ? NULL : held;
+    p->total = total;
+    tree_build(p);
+    return r->err;
+}
+
 const pk_policy pk_policy_lottery = {
     .name = "Lottery", .priv_size = sizeof(lottery_rq),
     .init = lottery_init, .fini = lottery_fini,
     .enqueue = lottery_enqueue, .dequeue = lottery_dequeue, .pick = lottery_pick,
     .slice = lottery_slice, .tick = lottery_tick, .wakeup_preempt = lottery_preempt,
-    .steal = lottery_steal,
+    .steal = lottery_steal, .snap_save = lottery_snap_save, .snap_load = lottery_snap_load,
 };

@@ -281,9 +281,37 @@ static void mlfq_describe(const pk_rq *rq, const pk_thread *t, pk_thread_info *o
     o->level = d.mlfq.level;
 }
 
+/* snapshots: the lists' ends (links are in the threads), boost epoch */
+static void mlfq_snap_save(const pk_rq *rq, pk_snap_w *w) {
+    const mlfq_rq *p = rq->priv;
+    for (unsigned l = 0; l < p->levels; l++) {
+        pk_snap_tref(w, p->q[l].head);
+        pk_snap_tref(w, p->q[l].tail);
+    }
+    pk_snap_u32(w, p->bitmap);
+    pk_snap_u64(w, p->epoch);
+    pk_snap_u64(w, p->next_boost);
+}
+
+static int mlfq_snap_load(pk_rq *rq, pk_snap_r *r) {
+    mlfq_rq *p = rq->priv;
+    for (unsigned l = 0; l < p->levels; l++) {
+        p->q[l].head = pk_snap_get_tref(rq->k, r);
+        p->q[l].tail = pk_snap_get_tref(rq->k, r);
+    }
+    p->bitmap = pk_snap_get_u32(r);
+    p->epoch = pk_snap_get_u64(r);
+    p->next_boost = pk_snap_get_u64(r);
+    if (p->levels < 32 && p->bitmap >> p->levels) pk_snap_bad(r);
+    for (unsigned l = 0; l < p->levels; l++)
+        if (!p->q[l].head != !p->q[l].tail || !p->q[l].head != !(p->bitmap >> l & 1)) pk_snap_bad(r);
+    return r->err;
+}
+
 const pk_policy pk_policy_mlfq = {
     .name = "MLFQ", .priv_size = sizeof(mlfq_rq), .init = mlfq_init,
     .enqueue = mlfq_enqueue, .dequeue = mlfq_dequeue, .pick = mlfq_pick,
     .slice = mlfq_slice, .tick = mlfq_tick, .wakeup_preempt = mlfq_preempt,
     .charge = mlfq_charge, .steal = mlfq_steal, .describe = mlfq_describe,
+    .snap_save = mlfq_snap_save, .snap_load = mlfq_snap_load,
 };

@@ -196,11 +196,25 @@ static void stride_describe(const pk_rq *rq, const pk_thread *t, pk_thread_info 
     o->stride_pass = d.share.pass;
 }
 
+/* snapshots: the heap in array order and the global pass */
+static void stride_snap_save(const pk_rq *rq, pk_snap_w *w) {
+    const stride_rq *p = rq->priv;
+    pk_snap_heap_save(w, &p->heap);
+    pk_snap_u64(w, p->global);
+}
+
+static int stride_snap_load(pk_rq *rq, pk_snap_r *r) {
+    stride_rq *p = rq->priv;
+    int s = pk_snap_heap_load(rq->k, r, &p->heap);
+    p->global = pk_snap_get_u64(r);
+    return s ? s : r->err;
+}
+
 const pk_policy pk_policy_stride = {
     .name = "Stride", .priv_size = sizeof(stride_rq),
     .init = stride_init, .fini = stride_fini,
     .enqueue = stride_enqueue, .dequeue = stride_dequeue, .pick = stride_pick,
     .slice = stride_slice, .tick = stride_tick, .wakeup_preempt = stride_preempt,
     .charge = stride_charge, .steal = stride_steal, .changed = stride_changed,
-    .describe = stride_describe,
+    .describe = stride_describe, .snap_save = stride_snap_save, .snap_load = stride_snap_load,
 };

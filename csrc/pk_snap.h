@@ -83,4 +83,33 @@ int pk_mem_snap_load(struct pk_kernel *k, pk_snap_r *r);
 /* 64-bit checksum of a byte range (used for the snapshot trailer) */
 uint64_t pk_snap_checksum(const void *buf, size_t len);
 
+/* ---- threads by reference (pk_snap_core.c) --------------------------------
+ * A pointer to a thread is written as its tid + 1 (0: NULL).  The reader
+ * checks the tid against the threads loaded so far. */
+struct pk_thread;
+struct pk_heap;
+void pk_snap_tref(pk_snap_w *w, const struct pk_thread *t);
+struct pk_thread *pk_snap_get_tref(struct pk_kernel *k, pk_snap_r *r);
+/* a pk_heap of threads (pk_heap.h): entries in array order, so the heap's
+ * shape and tie order come back exactly; the loader checks that each
+ * thread's heap position matches its slot */
+void pk_snap_heap_save(pk_snap_w *w, const struct pk_heap *h);
+int  pk_snap_heap_load(struct pk_kernel *k, pk_snap_r *r, struct pk_heap *h);
+
+/* ---- sections of other parts (called by pk_snap_core.c) ------------------
+ * Each loader runs on the fresh kernel after the core has recreated the
+ * threads and processes and before run queues and events are rebuilt.
+ * pk_mem_snap_load is called with k->mem NULL (it configures memory from
+ * what it saved), pk_obj_snap_load with k->objs NULL.  Until a part
+ * provides its pair, a weak default refuses with PK_ERR_NOT_SUPPORTED. */
+int pk_mem_snap_save(struct pk_kernel *k, pk_snap_w *w);
+int pk_mem_snap_load(struct pk_kernel *k, pk_snap_r *r);
+int pk_obj_snap_save(struct pk_kernel *k, pk_snap_w *w);
+int pk_obj_snap_load(struct pk_kernel *k, pk_snap_r *r);
+/* the trace buffer (pk_trace.c) and the job log (pk_job.c) */
+void pk_trace_snap_save(struct pk_kernel *k, pk_snap_w *w);
+int  pk_trace_snap_load(struct pk_kernel *k, pk_snap_r *r);
+void pk_joblog_snap_save(struct pk_kernel *k, pk_snap_w *w);
+int  pk_joblog_snap_load(struct pk_kernel *k, pk_snap_r *r);
+
 #endif

@@ -90,3 +90,44 @@ void pk_trace_fini(pk_kernel *k) {
     pk_free(k, tr, sizeof *tr);
     k->trace = NULL;
 }
+
+/* ---- snapshots (pk_snap.h) -------------------------------------------------- */
+
+void pk_trace_snap_save(pk_kernel *k, pk_snap_w *w) {
+    const pk_trace *tr = k->trace;
+    pk_snap_u64(w, tr->max);
+    pk_snap_u64(w, tr->n);
+    pk_snap_u64(w, tr->dropped);
+    pk_snap_tref(w, tr->cur);
+    for (uint64_t i = 0; i < tr->n; i += PK_TRACE_CHUNK) {
+        uint64_t m = tr->n - i < PK_TRACE_CHUNK ? tr->n - i : PK_TRACE_CHUNK;
+        pk_snap_put(w, tr->chunks[i >> PK_TRACE_CHUNK_SHIFT], m * sizeof(pk_trace_event));
+    }
+}
+
+/* Tracing is enabled again with the same bound and the events kept are
+ * read back into chunks allocated as recording allocated them. */
+int pk_trace_snap_load(pk_kernel *k, pk_snap_r *r) {
+    uint64_t max = pk_snap_get_u64(r), n = pk_snap_get_u64(r), dropped = pk_snap_get_u64(r);
+    const pk_thread *cur = pk_snap_get_tref(k, r);
+    if (r->err || n > max || !pk_snap_count_ok(r, n, sizeof(pk_trace_event))) {
+        pk_snap_bad(r);
+        return r->err;
+    }
+    uint32_t procs = k->procs.count;
+    k->procs.count = 0;                        /* pk_trace_enable wants no spawn yet */
+    int s = pk_trace_enable(k, max);
+    k->procs.count = procs;
+    if (s) return s == PK_ERR_INVALID_ARGS ? (pk_snap_bad(r), r->err) : s;
+    pk_trace *tr = k->trace;
+    while (tr->cap < n)
+        if (!trace_grow(k, tr)) return PK_ERR_NO_MEMORY;
+    for (uint64_t i = 0; i < n && !r->err; i += PK_TRACE_CHUNK) {
+        uint64_t m = n - i < PK_TRACE_CHUNK ? n - i : PK_TRACE_CHUNK;
+        pk_snap_get(r, tr->chunks[i >> PK_TRACE_CHUNK_SHIFT], m * sizeof(pk_trace_event));
+    }
+    tr->n = r->err ? 0 : n;
+    tr->dropped = dropped;
+    tr->cur = cur;
+    return r->err;
+}

@@ -34,6 +34,7 @@ from .jobs import JobObject
 from .trace import Trace, TraceEvent
 from . import report, scenario, workloads
 from .sweeps import SweepResult, sweep
+from .snapshot import SnapshotError
 
 __version__ = "0.1.0"
 
@@ -48,5 +49,5 @@ __all__ = [
     "plot", "report", "scenario", "workloads", "sweep", "SweepResult",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
-    "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "__version__",
+    "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "SnapshotError", "__version__",
 ]

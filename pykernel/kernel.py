@@ -504,6 +504,12 @@ class Kernel:
         if host is not None:
             host.bind(self)
 
+        self._init_state(cpus=cpus, scheduler=scheduler, costs=costs, seed=seed,
+                         max_threads=max_threads, runqueues=runqueues)
+
+    def _init_state(self, cpus, scheduler, costs, seed, max_threads, runqueues) -> None:
+        """The Python-side state of a new kernel (also of a restored one,
+        pykernel/snapshot.py, which then fills it in)."""
         self.cpus = cpus
         self.scheduler = scheduler
         self.costs = costs
@@ -512,6 +518,7 @@ class Kernel:
         self.runqueues = runqueues
         self._programs: list[Program] = []   # index = program id in the core
         self._prog_ids: dict[int, int] = {}  # id(Program) -> program id
+        self._prog_keys: dict = {}           # restored script programs by content -> id
         self._names: dict[int, str] = {}     # pid -> name given at spawn
         self._hosts: dict[int, tuple] = {}   # tid -> (fn, args, pid), not started
         self._gens: dict[int, tuple] = {}    # tid -> (generator, pid)
@@ -628,6 +635,17 @@ class Kernel:
         pid = self._prog_ids.get(id(program))
         if pid is not None and self._programs[pid] is program:
             return pid
+        if self._prog_keys and program.kind == "script":   # a restored kernel's own copy
+            from .snapshot import _program_key
+            pid = self._prog_keys.pop(_program_key(program), None)
+            if pid is not None:
+                self._programs[pid] = program
+                self._prog_ids[id(program)] = pid
+                return pid
+        if program.kind == "python" and program.fn is None:
+            raise pk_errors.NotSupported(
+                f"program {program.name!r} came from a snapshot without its Python body "
+                f"(generator functions are not captured); spawn a Program.python made anew")
         out = ffi.new("uint32_t *")
         if program.kind == "script":
             n = program.instructions
@@ -1125,6 +1143,38 @@ class Kernel:
         first; ``top`` keeps the first rows (pykernel/report.py)."""
         from .report import report
         return report(self, what, top)
+
+    # ---- snapshots (pykernel/snapshot.py, docs/snapshot.md) --------------
+
+    def snapshot(self) -> bytes:
+        """The whole state of this kernel as bytes: restoring them
+        (:meth:`restore`) gives a kernel that continues exactly as this one
+        would. Refused (``NotSupported`` / ``BadState``, naming what is in
+        the way) for threads whose bodies are Python generators, a policy
+        written in Python, a run in progress and a policy hook running."""
+        from .snapshot import snapshot
+        return snapshot(self)
+
+    def save(self, path) -> int:
+        """Write :meth:`snapshot` to the file ``path`` (replaced atomically);
+        returns the number of bytes written."""
+        from .snapshot import save
+        return save(self, path)
+
+    @classmethod
+    def restore(cls, data_or_path, scheduler: Policy | None = None,
+                costs: Costs | None = None) -> "Kernel":
+        """A new kernel from a snapshot (bytes, or a path to a file that
+        :meth:`save` wrote). It continues exactly as the snapshotted one
+        would have; restore one snapshot several times to branch it.
+
+        ``scheduler``: a built-in policy to continue under instead of the
+        snapshot's (its ready threads are taken over in the order they
+        became ready, docs/snapshot.md); ``costs``: a cost model to
+        continue with. A damaged or foreign snapshot raises
+        :class:`~pykernel.snapshot.SnapshotError` saying what is wrong."""
+        from .snapshot import restore
+        return restore(cls, data_or_path, scheduler, costs)
 
     def digest(self) -> int:
         """A 64-bit digest of everything that has happened (every event,

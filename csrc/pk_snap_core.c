@@ -1,0 +1,805 @@
+/* pk_snap_core.c - snapshots of a whole kernel: the file format, the two
+ * entry points, and the core's own state (docs/snapshot.md).
+ *
+ * Layout (all integers little-endian):
+ *   header   magic "\x89PKSNAP\n", u32 version, u32 0, u64 total length,
+ *            u64 layout fingerprint, the pk_config field by field
+ *   sections u32 tag, u32 0, u64 payload length, payload -- in this order:
+ *            CORE (kernel, CPUs, masks, programs, processes, threads, job
+ *            log, trace), MEM (only with memory), OBJS (only with kernel
+ *            objects), SCHD (run queues and events), HOST (the host's
+ *            bytes), END
+ *   trailer  u64 pk_snap_checksum of every byte before it
+ * Thread control blocks and process records are written as raw bytes in
+ * bulk (a million threads in one pass), with the thread pointers inside
+ * a thread's policy data replaced by tids; the fingerprint (sizes and
+ * offsets of those structs) makes another build refuse such a file. */
+#include <stdlib.h>
+#include "pk_core.h"
+#include "pk_heap.h"
+
+#define SNAP_MAGIC "\x89PKSNAP\n"
+#define HEADER_BYTES 32u
+#define TAG(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define TAG_CORE TAG('C', 'O', 'R', 'E')
+#define TAG_MEM  TAG('M', 'E', 'M', ' ')
+#define TAG_OBJS TAG('O', 'B', 'J', 'S')
+#define TAG_SCHD TAG('S', 'C', 'H', 'D')
+#define TAG_HOST TAG('H', 'O', 'S', 'T')
+#define TAG_END  TAG('E', 'N', 'D', ' ')
+#define CORE_VERSION 1
+#define SCHD_VERSION 1
+
+/* words of pk_sched_data that may hold thread pointers: list/mlfq next,
+ * prev (0, 1), eevdf left, right, best (0..2), cfs next, prev (3, 4) */
+#define PTR_WORDS 5
+
+/* ---- weak defaults for the parts that have not provided their sections -- */
+
+__attribute__((weak)) int pk_mem_snap_save(pk_kernel *k, pk_snap_w *w) {
+    (void)k; (void)w;
+    return PK_ERR_NOT_SUPPORTED;
+}
+__attribute__((weak)) int pk_mem_snap_load(pk_kernel *k, pk_snap_r *r) {
+    (void)k; (void)r;
+    return PK_ERR_NOT_SUPPORTED;
+}
+__attribute__((weak)) int pk_obj_snap_save(pk_kernel *k, pk_snap_w *w) {
+    (void)k; (void)w;
+    return PK_ERR_NOT_SUPPORTED;
+}
+__attribute__((weak)) int pk_obj_snap_load(pk_kernel *k, pk_snap_r *r) {
+    (void)k; (void)r;
+    return PK_ERR_NOT_SUPPORTED;
+}
+
+/* ---- shared helpers (pk_snap.h) ------------------------------------------- */
+
+void pk_snap_tref(pk_snap_w *w, const pk_thread *t) { pk_snap_u32(w, t ? t->tid + 1 : 0); }
+
+pk_thread *pk_snap_get_tref(pk_kernel *k, pk_snap_r *r) {
+    uint32_t v = pk_snap_get_u32(r);
+    if (!v) return NULL;
+    if (v > k->threads.count) { pk_snap_bad(r); return NULL; }
+    return pk_thread_at(k, v - 1);
+}
+
+void pk_snap_heap_save(pk_snap_w *w, const pk_heap *h) {
+    pk_snap_u32(w, h->n);
+    pk_snap_u32(w, h->cap);
+    pk_snap_u64(w, h->seq);
+    pk_snap_w_reserve(w, (size_t)h->n * 20);
+    for (uint32_t i = 0; i < h->n; i++) {
+        pk_snap_u64(w, h->a[i].key);
+        pk_snap_u64(w, h->a[i].seq);
+        pk_snap_tref(w, h->a[i].t);
+    }
+}
+
+int pk_snap_heap_load(pk_kernel *k, pk_snap_r *r, pk_heap *h) {
+    uint32_t n = pk_snap_get_u32(r), cap = pk_snap_get_u32(r);
+    uint64_t seq = pk_snap_get_u64(r);
+    if (!pk_snap_count_ok(r, n, 20) || n > cap || cap > k->threads.count + 64u) {
+        pk_snap_bad(r);
+        return r->err;
+    }
+    if (cap > h->cap) {
+        pk_heap_ent *a = pk_realloc(k, h->a, (size_t)h->cap * sizeof *a, (size_t)cap * sizeof *a);
+        if (!a) return PK_ERR_NO_MEMORY;
+        h->a = a;
+        h->cap = cap;
+    }
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        h->a[i].key = pk_snap_get_u64(r);
+        h->a[i].seq = pk_snap_get_u64(r);
+        h->a[i].t = pk_snap_get_tref(k, r);
+        if (!h->a[i].t || h->a[i].t->s.heap.pos != i) pk_snap_bad(r);
+    }
+    h->n = r->err ? 0 : n;
+    h->seq = seq;
+    return r->err;
+}
+
+/* ---- format helpers --------------------------------------------------------- */
+
+static uint64_t layout_fingerprint(void) {
+    const uint16_t one = 1;
+    uint64_t v[] = {
+        sizeof(pk_thread), offsetof(pk_thread, tid), offsetof(pk_thread, kind),
+        offsetof(pk_thread, pad0), offsetof(pk_thread, s), offsetof(pk_thread, arrival),
+        offsetof(pk_thread, nivcsw), sizeof(pk_sched_data), sizeof(pk_regs), sizeof(pk_proc),
+        offsetof(pk_proc, ext), offsetof(pk_proc, as), sizeof(pk_event), sizeof(pk_trace_event),
+        sizeof(pk_job_record), sizeof(void *), PK_CHUNK, *(const uint8_t *)&one,
+    };
+    return pk_snap_checksum(v, sizeof v);
+}
+
+static void config_save(pk_snap_w *w, const pk_config *c) {
+    pk_snap_u32(w, c->cpus); pk_snap_u32(w, c->policy); pk_snap_u64(w, c->quantum);
+    pk_snap_u32(w, c->preemptive); pk_snap_u32(w, c->max_threads); pk_snap_u64(w, c->seed);
+    pk_snap_u64(w, c->livelock_steps);
+    const pk_costs *co = &c->costs;
+    uint64_t costs[8] = { co->switch_ns, co->migrate_ns, co->walk_ns, co->minor_fault_ns,
+                          co->tlb_flush_ns, co->ipi_ns, co->syscall_ns, co->wakeup_ns };
+    pk_snap_u64s(w, costs, 8);
+    pk_snap_u32(w, c->shared_rq); pk_snap_u32(w, c->nparams); pk_snap_u64(w, c->balance_ns);
+    pk_snap_u64(w, c->rt_slice); pk_snap_u64(w, c->rt_runtime); pk_snap_u64(w, c->rt_period);
+    pk_snap_u64(w, c->job_log_limit);
+    pk_snap_u64s(w, c->params, PK_MAX_PARAMS);
+}
+
+static void config_load(pk_snap_r *r, pk_config *c) {
+    memset(c, 0, sizeof *c);
+    c->cpus = pk_snap_get_u32(r); c->policy = pk_snap_get_u32(r); c->quantum = pk_snap_get_u64(r);
+    c->preemptive = pk_snap_get_u32(r); c->max_threads = pk_snap_get_u32(r);
+    c->seed = pk_snap_get_u64(r); c->livelock_steps = pk_snap_get_u64(r);
+    uint64_t co[8];
+    pk_snap_get_u64s(r, co, 8);
+    c->costs = (pk_costs){ co[0], co[1], co[2], co[3], co[4], co[5], co[6], co[7] };
+    c->shared_rq = pk_snap_get_u32(r); c->nparams = pk_snap_get_u32(r);
+    c->balance_ns = pk_snap_get_u64(r); c->rt_slice = pk_snap_get_u64(r);
+    c->rt_runtime = pk_snap_get_u64(r); c->rt_period = pk_snap_get_u64(r);
+    c->job_log_limit = pk_snap_get_u64(r);
+    pk_snap_get_u64s(r, c->params, PK_MAX_PARAMS);
+}
+
+static bool same_policy(const pk_config *a, const pk_config *b) {
+    if (a->policy != b->policy || a->quantum != b->quantum || a->preemptive != b->preemptive
+        || a->nparams != b->nparams) return false;
+    return !memcmp(a->params, b->params, a->nparams * sizeof a->params[0]);
+}
+
+/* Start a section; returns where its length goes. */
+static size_t section_begin(pk_snap_w *w, uint32_t tag, uint32_t version) {
+    pk_snap_u32(w, tag);
+    pk_snap_u32(w, version);
+    pk_snap_u64(w, 0);
+    return w->len;
+}
+
+static void section_end(pk_snap_w *w, size_t start) {
+    if (w->err) return;
+    uint64_t n = w->len - start;
+    for (int i = 0; i < 8; i++) w->buf[start - 8 + i] = (uint8_t)(n >> (8 * i));
+}
+
+/* ---- the core: threads ------------------------------------------------------ */
+
+typedef struct chunk_ref { uintptr_t base; uint32_t index; } chunk_ref;
+
+static int chunk_cmp(const void *a, const void *b) {
+    uintptr_t x = ((const chunk_ref *)a)->base, y = ((const chunk_ref *)b)->base;
+    return x < y ? -1 : x > y;
+}
+
+/* tid + 1 of the thread at address v, or 0 if v is not one */
+static uint32_t thread_at_address(const chunk_ref *c, uint32_t n, uint32_t count, uint64_t v) {
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {                         /* the last chunk with base <= v */
+        uint32_t mid = (lo + hi) / 2;
+        if (c[mid].base <= v) lo = mid + 1; else hi = mid;
+    }
+    if (!lo) return 0;
+    const chunk_ref *ch = &c[lo - 1];
+    uint64_t off = v - ch->base;
+    if (off >= (uint64_t)PK_CHUNK * sizeof(pk_thread) || off % sizeof(pk_thread)) return 0;
+    uint64_t tid = ((uint64_t)ch->index << PK_CHUNK_SHIFT) + off / sizeof(pk_thread);
+    return tid < count ? (uint32_t)tid + 1 : 0;
+}
+
+/* The threads as raw control blocks.  In each copy, the words of the
+ * policy data that point at threads become tid + 1 and pad0 records which
+ * words those are (1 << word). */
+static int threads_save(pk_kernel *k, pk_snap_w *w) {
+    uint32_t n = k->threads.count, nch = k->threads.nchunks;
+    pk_snap_u32(w, n);
+    chunk_ref *c = malloc((nch ? nch : 1) * sizeof *c);
+    if (!c) return PK_ERR_NO_MEMORY;
+    for (uint32_t i = 0; i < nch; i++) c[i] = (chunk_ref){ (uintptr_t)k->threads.chunks[i], i };
+    qsort(c, nch, sizeof *c, chunk_cmp);
+    if (pk_snap_w_reserve(w, (size_t)n * sizeof(pk_thread))) { free(c); return w->err; }
+    for (uint32_t i = 0; i < n; i += PK_CHUNK) {
+        uint32_t m = n - i < PK_CHUNK ? n - i : PK_CHUNK;
+        pk_thread *out = (pk_thread *)(w->buf + w->len);
+        memcpy(out, pk_thread_at(k, i), (size_t)m * sizeof(pk_thread));
+        w->len += (size_t)m * sizeof(pk_thread);
+        for (uint32_t j = 0; j < m; j++) {
+            uint16_t mask = 0;
+            uint64_t *word = out[j].s.raw;
+            for (int x = 0; x < PTR_WORDS; x++) {
+                if (!word[x]) continue;
+                uint32_t ref = thread_at_address(c, nch, n, word[x]);
+                if (ref) { word[x] = ref; mask |= (uint16_t)(1u << x); }
+            }
+            out[j].pad0 = mask;
+        }
+    }
+    free(c);
+    return w->err;
+}
+
+/* a thread as loaded: every field used as an index is in range */
+static bool thread_ok(pk_kernel *k, const pk_thread *t, uint32_t tid) {
+    if (t->tid != tid || t->pid >= k->procs.count || t->prog >= k->nprogs) return false;
+    const pk_prog *p = &k->progs[t->prog];
+    if (t->kind != p->kind) return false;
+    if (t->state > PK_TS_WAITING) return false;
+    if (t->kind != PK_BODY_SCRIPT && !(t->kind == PK_BODY_HOST && t->state == PK_TS_EXITED))
+        return false;                         /* kinds this build cannot run from a snapshot */
+    if (t->cpu < -1 || t->cpu >= (int32_t)k->ncpus) return false;
+    if ((t->state == PK_TS_RUNNING) != (t->cpu >= 0)) return false;
+    if (t->sclass > PK_CLASS_RR || t->rt_prio > 99 || (t->sclass && !t->rt_prio)) return false;
+    if (t->nice < -20 || t->nice > 19) return false;
+    if (t->rq_cpu != PK_RQ_NONE && t->rq_cpu >= k->ncpus) return false;
+    if (t->affinity >= k->nmasks) return false;
+    if (t->kind == PK_BODY_SCRIPT && t->state != PK_TS_EXITED) {
+        if (t->regs.pc > p->nops || t->regs.x[PK_REG_DEPTH] > PK_LOOP_DEPTH) return false;
+    }
+    return true;
+}
+
+static int threads_load(pk_kernel *k, pk_snap_r *r) {
+    uint32_t n = pk_snap_get_u32(r);
+    if (!pk_snap_count_ok(r, n, sizeof(pk_thread)) || n > k->cfg.max_threads) {
+        pk_snap_bad(r);
+        return r->err;
+    }
+    if (n && pk_arena_grow(k, &k->threads, n) < 0) return PK_ERR_NO_MEMORY;
+    for (uint32_t i = 0; i < n && !r->err; i += PK_CHUNK) {
+        uint32_t m = n - i < PK_CHUNK ? n - i : PK_CHUNK;
+        pk_thread *t = pk_thread_at(k, i);
+        pk_snap_get(r, t, (size_t)m * sizeof(pk_thread));
+        for (uint32_t j = 0; j < m && !r->err; j++, t++) {
+            uint16_t mask = t->pad0;
+            t->pad0 = 0;
+            if (mask >> PTR_WORDS || !thread_ok(k, t, i + j)) { pk_snap_bad(r); break; }
+            for (int x = 0; x < PTR_WORDS; x++) {
+                if (!(mask >> x & 1)) continue;
+                uint64_t ref = t->s.raw[x];
+                if (!ref || ref > n) { pk_snap_bad(r); break; }
+                pk_thread *to = pk_thread_at(k, (uint32_t)(ref - 1));
+                memcpy(&t->s.raw[x], &to, sizeof to);
+            }
+        }
+    }
+    return r->err;
+}
+
+/* ---- the core: the rest ----------------------------------------------------- */
+
+static void regs_save(pk_snap_w *w, const pk_regs *g) {
+    pk_snap_u64s(w, g->x, 32);
+    pk_snap_u64(w, g->pc);
+    pk_snap_u64(w, g->flags);
+}
+
+static void regs_load(pk_snap_r *r, pk_regs *g) {
+    pk_snap_get_u64s(r, g->x, 32);
+    g->pc = pk_snap_get_u64(r);
+    g->flags = pk_snap_get_u64(r);
+}
+
+static void cpus_save(pk_kernel *k, pk_snap_w *w) {
+    for (uint32_t i = 0; i < k->ncpus; i++) {
+        const pk_cpu *c = &k->cpus[i];
+        regs_save(w, &c->regs);
+        pk_snap_tref(w, c->curr);
+        uint64_t v[11] = { c->timer, c->seg_start, c->slice_start, c->slice_end, c->idle_since,
+                           c->busy, c->idle, c->overhead, c->switches, c->migrations_in,
+                           c->resched };
+        pk_snap_u64s(w, v, 11);
+    }
+}
+
+static int cpus_load(pk_kernel *k, pk_snap_r *r) {
+    for (uint32_t i = 0; i < k->ncpus && !r->err; i++) {
+        pk_cpu *c = &k->cpus[i];
+        regs_load(r, &c->regs);
+        c->curr = pk_snap_get_tref(k, r);
+        uint64_t v[11];
+        pk_snap_get_u64s(r, v, 11);
+        c->timer = v[0]; c->seg_start = v[1]; c->slice_start = v[2]; c->slice_end = v[3];
+        c->idle_since = v[4]; c->busy = v[5]; c->idle = v[6]; c->overhead = v[7];
+        c->switches = v[8]; c->migrations_in = v[9]; c->resched = (uint32_t)v[10];
+        if (c->curr && (c->curr->state != PK_TS_RUNNING || c->curr->cpu != (int32_t)i))
+            pk_snap_bad(r);
+        if (k->tree.size > 1) pk_cputree_update(k, i);
+    }
+    for (uint32_t i = 0; i < k->threads.count && !r->err; i++) {   /* and the converse */
+        const pk_thread *t = pk_thread_at(k, i);
+        if (t->state == PK_TS_RUNNING && k->cpus[t->cpu].curr != t) pk_snap_bad(r);
+    }
+    return r->err;
+}
+
+static void progs_save(pk_kernel *k, pk_snap_w *w) {
+    pk_snap_u32(w, k->nprogs);
+    for (uint32_t i = 0; i < k->nprogs; i++) {
+        const pk_prog *p = &k->progs[i];
+        pk_snap_u32(w, p->kind);
+        pk_snap_u32(w, p->nops);
+        for (uint32_t j = 0; j < p->nops; j++) {
+            pk_snap_u32(w, p->ops[j].code);
+            pk_snap_u32(w, p->ops[j].a);
+            pk_snap_u64(w, p->ops[j].b);
+        }
+    }
+}
+
+/* Programs are loaded again through the loaders, which check them. */
+static int progs_load(pk_kernel *k, pk_snap_r *r) {
+    uint32_t n = pk_snap_get_u32(r);
+    if (!pk_snap_count_ok(r, n, 8)) return r->err;
+    pk_op *ops = NULL;
+    uint32_t cap = 0;
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        uint32_t kind = pk_snap_get_u32(r), nops = pk_snap_get_u32(r), id = 0;
+        if (!pk_snap_count_ok(r, nops, 16)) break;
+        if (kind == PK_BODY_HOST && nops == 0) {
+            int s = pk_prog_load_host(k, &id);
+            if (s) { free(ops); return s; }
+            continue;
+        }
+        if (kind != PK_BODY_SCRIPT) { pk_snap_bad(r); break; }
+        if (nops > cap) {
+            pk_op *o = realloc(ops, (size_t)nops * sizeof *o);
+            if (!o) { free(ops); return PK_ERR_NO_MEMORY; }
+            ops = o;
+            cap = nops;
+        }
+        for (uint32_t j = 0; j < nops; j++) {
+            ops[j].code = pk_snap_get_u32(r);
+            ops[j].a = pk_snap_get_u32(r);
+            ops[j].b = pk_snap_get_u64(r);
+        }
+        if (!r->err && pk_prog_load_script(k, ops, nops, &id)) pk_snap_bad(r);
+    }
+    free(ops);
+    return r->err;
+}
+
+static int procs_save(pk_kernel *k, pk_snap_w *w) {
+    uint32_t n = k->procs.count;
+    pk_snap_u32(w, n);
+    for (uint32_t i = 0; i < n; i += PK_CHUNK) {
+        uint32_t m = n - i < PK_CHUNK ? n - i : PK_CHUNK;
+        pk_snap_put(w, pk_proc_at(k, i), (size_t)m * sizeof(pk_proc));
+    }
+    return w->err;
+}
+
+static int procs_load(pk_kernel *k, pk_snap_r *r, uint32_t nthreads) {
+    uint32_t n = pk_snap_get_u32(r);
+    if (!pk_snap_count_ok(r, n, sizeof(pk_proc))) return r->err;
+    if (n && pk_arena_grow(k, &k->procs, n) < 0) return PK_ERR_NO_MEMORY;
+    for (uint32_t i = 0; i < n && !r->err; i += PK_CHUNK) {
+        uint32_t m = n - i < PK_CHUNK ? n - i : PK_CHUNK;
+        pk_proc *p = pk_proc_at(k, i);
+        pk_snap_get(r, p, (size_t)m * sizeof(pk_proc));
+        for (uint32_t j = 0; j < m; j++, p++)
+            if (p->prog >= k->nprogs || p->state > PK_PS_KILLED || p->nthreads > nthreads
+                || p->first_tid > nthreads - p->nthreads) { pk_snap_bad(r); break; }
+    }
+    return r->err;
+}
+
+static void kernel_save(pk_kernel *k, pk_snap_w *w) {
+    pk_snap_u64(w, k->now);
+    pk_snap_u64s(w, k->idle_mask, PK_MAX_CPUS / 64);
+    pk_snap_u64s(w, k->rng.s, 4);
+    uint64_t v[12] = { k->context_switches, k->steps, k->events, k->live_threads, k->migrations,
+                       k->balance_runs, k->digest, k->rt_period_no, k->rt_live, k->same_time,
+                       k->same_steps, k->evq.seq };
+    pk_snap_u64s(w, v, 12);
+    pk_snap_u8(w, k->balance_armed);
+    pk_snap_u8(w, k->rt_period_armed);
+    pk_snap_u64(w, k->lat.count); pk_snap_u64(w, k->lat.sum); pk_snap_u64(w, k->lat.max);
+    pk_snap_u64s(w, k->lat.buckets, PK_LAT_BUCKETS);
+    pk_snap_u32(w, k->nmasks);
+    for (uint32_t i = 0; i < k->nmasks; i++) pk_snap_u64s(w, k->masks[i].bits, PK_MAX_CPUS / 64);
+}
+
+static int kernel_load(pk_kernel *k, pk_snap_r *r) {
+    k->now = pk_snap_get_u64(r);
+    pk_snap_get_u64s(r, k->idle_mask, PK_MAX_CPUS / 64);
+    pk_snap_get_u64s(r, k->rng.s, 4);
+    uint64_t v[12];
+    pk_snap_get_u64s(r, v, 12);
+    k->context_switches = v[0]; k->steps = v[1]; k->events = v[2]; k->live_threads = v[3];
+    k->migrations = v[4]; k->balance_runs = v[5]; k->digest = v[6]; k->rt_period_no = v[7];
+    k->rt_live = v[8]; k->same_time = v[9]; k->same_steps = v[10]; k->evq.seq = v[11];
+    k->balance_armed = pk_snap_get_u8(r);
+    k->rt_period_armed = pk_snap_get_u8(r);
+    k->lat.count = pk_snap_get_u64(r); k->lat.sum = pk_snap_get_u64(r);
+    k->lat.max = pk_snap_get_u64(r);
+    pk_snap_get_u64s(r, k->lat.buckets, PK_LAT_BUCKETS);
+    if (k->now > PK_MAX_TIME) pk_snap_bad(r);
+    uint32_t n = pk_snap_get_u32(r);
+    if (!pk_snap_count_ok(r, n, 32) || n < 1) { pk_snap_bad(r); return r->err; }
+    if (n > k->masks_cap) {
+        pk_mask *m = pk_realloc(k, k->masks, k->masks_cap * sizeof *m, (size_t)n * sizeof *m);
+        if (!m) return PK_ERR_NO_MEMORY;
+        k->masks = m;
+        k->masks_cap = n;
+    }
+    pk_mask all = k->masks[0];
+    for (uint32_t i = 0; i < n; i++) pk_snap_get_u64s(r, k->masks[i].bits, PK_MAX_CPUS / 64);
+    if (memcmp(&all, &k->masks[0], sizeof all)) pk_snap_bad(r);
+    k->nmasks = n;
+    return r->err;
+}
+
+static int core_save(pk_kernel *k, pk_snap_w *w) {
+    size_t at = section_begin(w, TAG_CORE, CORE_VERSION);
+    kernel_save(k, w);
+    progs_save(k, w);
+    procs_save(k, w);
+    int s = threads_save(k, w);
+    if (s) return s;
+    cpus_save(k, w);
+    pk_joblog_snap_save(k, w);
+    pk_snap_u8(w, k->trace != NULL);
+    if (k->trace) pk_trace_snap_save(k, w);
+    section_end(w, at);
+    return w->err;
+}
+
+static int core_load(pk_kernel *k, pk_snap_r *r) {
+    int s = kernel_load(k, r);
+    if (!s) s = progs_load(k, r);
+    if (s) return s;
+    /* processes refer to threads by index: read the thread count first */
+    size_t procs_at = r->off;
+    uint32_t nprocs = pk_snap_get_u32(r);
+    if (!pk_snap_count_ok(r, nprocs, sizeof(pk_proc))) return r->err;
+    r->off += (size_t)nprocs * sizeof(pk_proc);
+    size_t threads_at = r->off;
+    uint32_t nthreads = pk_snap_get_u32(r);
+    r->off = procs_at;
+    if (r->err) return r->err;
+    if ((s = procs_load(k, r, nthreads))) return s;
+    if (r->off != threads_at) { pk_snap_bad(r); return r->err; }
+    if ((s = threads_load(k, r))) return s;
+    if ((s = cpus_load(k, r))) return s;
+    if ((s = pk_joblog_snap_load(k, r))) return s;
+    if (pk_snap_get_u8(r)) {
+        if ((s = pk_trace_snap_load(k, r))) return s;
+    }
+    return r->err;
+}
+
+/* ---- run queues and events ------------------------------------------------- */
+
+static void rt_save(const pk_rq *rq, pk_snap_w *w) {
+    const pk_rt_rq *t = &rq->rt;
+    for (int p = 1; p < 100; p++) { pk_snap_tref(w, t->head[p]); pk_snap_tref(w, t->tail[p]); }
+    pk_snap_u64s(w, t->bitmap, 2);
+    pk_snap_u64(w, t->nr);
+    pk_snap_u64(w, t->used);
+    pk_snap_u32(w, t->throttled);
+}
+
+static void rt_load(pk_kernel *k, pk_rq *rq, pk_snap_r *r) {
+    pk_rt_rq *t = &rq->rt;
+    for (int p = 1; p < 100; p++) {
+        t->head[p] = pk_snap_get_tref(k, r);
+        t->tail[p] = pk_snap_get_tref(k, r);
+        if (!t->head[p] != !t->tail[p]) pk_snap_bad(r);
+    }
+    pk_snap_get_u64s(r, t->bitmap, 2);
+    t->nr = pk_snap_get_u64(r);
+    t->used = pk_snap_get_u64(r);
+    t->throttled = pk_snap_get_u32(r);
+    if (t->bitmap[0] & 1 || t->nr > k->threads.count) pk_snap_bad(r);
+    for (int p = 1; p < 100; p++)
+        if (!t->head[p] != !(t->bitmap[p >> 6] >> (p & 63) & 1)) pk_snap_bad(r);
+}
+
+static int schd_save(pk_kernel *k, pk_snap_w *w) {
+    size_t at = section_begin(w, TAG_SCHD, SCHD_VERSION);
+    for (uint32_t i = 0; i < k->nrqs; i++) {
+        const pk_rq *rq = &k->rqs[i];
+        pk_snap_u64(w, rq->nr);
+        rt_save(rq, w);
+        size_t pat = section_begin(w, rq->pol->snap_save ? k->cfg.policy : 0, 1);
+        if (rq->pol->snap_save) rq->pol->snap_save(rq, w);
+        section_end(w, pat);
+    }
+    const pk_evq *q = &k->evq;
+    pk_snap_u32(w, q->n);
+    pk_snap_u32(w, q->cap);
+    pk_snap_w_reserve(w, (size_t)q->n * 24);
+    for (uint32_t i = 0; i < q->n; i++) {
+        pk_snap_u64(w, q->heap[i].time);
+        pk_snap_u64(w, q->heap[i].order);
+        pk_snap_u64(w, q->heap[i].arg);
+    }
+    section_end(w, at);
+    return w->err;
+}
+
+static bool event_ok(pk_kernel *k, const pk_event *e) {
+    unsigned kind = pk_event_kind(e);
+    if (e->time > PK_MAX_TIME && e->time != PK_FOREVER) return false;
+    switch (kind) {
+    case PK_EV_ARRIVAL: case PK_EV_WAKE: return e->arg < k->threads.count;
+    case PK_EV_BALANCE: case PK_EV_RT_PERIOD: return true;
+    case PK_EV_WAIT_DEADLINE:
+        return k->objs && (uint32_t)e->arg < k->objs->nwaits && (uint32_t)e->arg != 0;
+    default: return false;
+    }
+}
+
+static int events_load(pk_kernel *k, pk_snap_r *r) {
+    pk_evq *q = &k->evq;
+    uint32_t n = pk_snap_get_u32(r), cap = pk_snap_get_u32(r);
+    if (!pk_snap_count_ok(r, n, 24) || n > cap || cap > 0x7fffffffu) { pk_snap_bad(r); return r->err; }
+    if (cap > q->cap && pk_evq_reserve(k, q, cap - q->n)) return PK_ERR_NO_MEMORY;
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        pk_event *e = &q->heap[i];
+        e->time = pk_snap_get_u64(r);
+        e->order = pk_snap_get_u64(r);
+        e->arg = pk_snap_get_u64(r);
+        if (!event_ok(k, e) || (e->order >> 8) >= q->seq) pk_snap_bad(r);
+        if (i) {                                  /* heap order */
+            const pk_event *p = &q->heap[(i - 1) / 2];
+            if (p->time > e->time || (p->time == e->time && p->order > e->order)) pk_snap_bad(r);
+        }
+    }
+    q->n = r->err ? 0 : n;
+    return r->err;
+}
+
+/* The threads a new policy must take over, ready ones in the order they
+ * became ready (since, then tid). */
+static int since_cmp(const void *a, const void *b) {
+    const pk_thread *x = *(pk_thread *const *)a, *y = *(pk_thread *const *)b;
+    if (x->since != y->since) return x->since < y->since ? -1 : 1;
+    return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static int schd_load(pk_kernel *k, pk_snap_r *r, bool new_policy, pk_snap_refusal *why) {
+    for (uint32_t i = 0; i < k->nrqs && !r->err; i++) {
+        pk_rq *rq = &k->rqs[i];
+        uint64_t nr = pk_snap_get_u64(r);
+        rt_load(k, rq, r);
+        uint32_t tag = pk_snap_get_u32(r);
+        (void)pk_snap_get_u32(r);
+        uint64_t len = pk_snap_get_u64(r);
+        if (len > pk_snap_left(r)) { pk_snap_bad(r); break; }
+        if (new_policy) {
+            r->off += len;
+            rq->nr = rq->rt.nr;
+            continue;
+        }
+        rq->nr = nr;
+        if (nr > k->threads.count || nr < rq->rt.nr) pk_snap_bad(r);
+        size_t end = r->off + len;
+        if (tag != (rq->pol->snap_save ? k->cfg.policy : 0)) { pk_snap_bad(r); break; }
+        if (rq->pol->snap_load) {
+            int s = rq->pol->snap_load(rq, r);
+            if (s && s != r->err) return s;
+        }
+        if (!r->err && r->off != end) pk_snap_bad(r);
+    }
+    if (r->err) return r->err;
+    int s = events_load(k, r);
+    if (s || !new_policy) return s;
+    /* a new policy: it takes the ready threads of the fair class in the
+     * order they became ready, and decides afresh on the running ones */
+    uint32_t n = k->threads.count, nready = 0;
+    pk_thread **ready = malloc((n ? n : 1) * sizeof *ready);
+    if (!ready) return PK_ERR_NO_MEMORY;
+    const pk_policy *pol = k->rqs[0].pol;
+    for (uint32_t i = 0; i < n; i++) {
+        pk_thread *t = pk_thread_at(k, i);
+        if (t->state == PK_TS_EXITED || t->sclass != PK_CLASS_OTHER) continue;
+        if ((pol->flags & PK_POL_NEEDS_BURST) && t->burst == PK_NO_BURST)
+            s = PK_ERR_INVALID_ARGS;
+        else if (k->cfg.policy == PK_POLICY_PRIORITY && (t->priority < 0 || t->priority > 139))
+            s = PK_ERR_OUT_OF_RANGE;
+        if (s) {
+            why->reason = PK_SNAP_E_POLICY;
+            why->tid = t->tid;
+            free(ready);
+            return s;
+        }
+        if (t->state == PK_TS_READY) ready[nready++] = t;
+    }
+    qsort(ready, nready, sizeof *ready, since_cmp);
+    pk_policy_takeover(k, ready, nready);
+    free(ready);
+    return k->broken;
+}
+
+/* ---- entry points ------------------------------------------------------------ */
+
+static int refuse(pk_snap_refusal *why, uint32_t reason, uint32_t tid, uint64_t value, int status) {
+    why->reason = reason;
+    why->tid = tid;
+    why->value = value;
+    why->status = status;
+    return status;
+}
+
+static int snapshot_check(pk_kernel *k, pk_snap_refusal *why) {
+    if (k->in_hook) return refuse(why, PK_SNAP_R_IN_HOOK, 0, 0, PK_ERR_BAD_STATE);
+    if (k->broken) return refuse(why, PK_SNAP_R_BROKEN, 0, (uint64_t)-(int64_t)k->broken, PK_ERR_BAD_STATE);
+    if (k->cfg.policy == PK_POLICY_HOST) return refuse(why, PK_SNAP_R_HOST_POLICY, 0, 0, PK_ERR_NOT_SUPPORTED);
+    if (k->host_wait) return refuse(why, PK_SNAP_R_HOST_WAIT, k->host_wait->tid, 0, PK_ERR_BAD_STATE);
+    for (uint32_t i = 0; i < k->threads.count; i++) {
+        const pk_thread *t = pk_thread_at(k, i);
+        if (t->state == PK_TS_EXITED || t->kind == PK_BODY_SCRIPT) continue;
+        if (t->kind == PK_BODY_HOST) return refuse(why, PK_SNAP_R_HOST_THREAD, i, 0, PK_ERR_NOT_SUPPORTED);
+        return refuse(why, PK_SNAP_R_BODY_KIND, i, t->kind, PK_ERR_NOT_SUPPORTED);
+    }
+    return PK_OK;
+}
+
+int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, uint8_t **out,
+                       uint64_t *len, pk_snap_refusal *why) {
+    if (!k || !out || !len || !why || (extra_len && !extra)) return PK_ERR_INVALID_ARGS;
+    memset(why, 0, sizeof *why);
+    int s = snapshot_check(k, why);
+    if (s) return s;
+    pk_snap_w w;
+    size_t hint = (size_t)k->threads.count * sizeof(pk_thread) + (size_t)k->procs.count * sizeof(pk_proc)
+                  + (size_t)k->evq.n * 24 + (k->trace ? k->trace->n * 24 : 0) + extra_len + 65536;
+    if (pk_snap_w_init(&w, hint)) return PK_ERR_NO_MEMORY;
+    pk_snap_put(&w, SNAP_MAGIC, 8);
+    pk_snap_u32(&w, PK_SNAP_VERSION);
+    pk_snap_u32(&w, 0);
+    pk_snap_u64(&w, 0);                        /* total length, filled in below */
+    pk_snap_u64(&w, layout_fingerprint());
+    config_save(&w, &k->cfg);
+    s = core_save(k, &w);
+    if (!s && k->mem) {
+        size_t at = section_begin(&w, TAG_MEM, 1);
+        s = pk_mem_snap_save(k, &w);
+        if (s) refuse(why, PK_SNAP_R_MEMORY, 0, 0, s);
+        section_end(&w, at);
+    }
+    if (!s && k->objs) {
+        size_t at = section_begin(&w, TAG_OBJS, 1);
+        s = pk_obj_snap_save(k, &w);
+        if (s) refuse(why, PK_SNAP_R_OBJECTS, 0, 0, s);
+        section_end(&w, at);
+    }
+    if (!s) s = schd_save(k, &w);
+    if (!s) {
+        size_t at = section_begin(&w, TAG_HOST, 1);
+        pk_snap_put(&w, extra, extra_len);
+        section_end(&w, at);
+        section_end(&w, section_begin(&w, TAG_END, 1));
+        pk_snap_w_reserve(&w, 8);
+        s = w.err;
+    }
+    if (s) { pk_snap_w_free(&w); return s ? s : PK_ERR_NO_MEMORY; }
+    uint64_t total = w.len + 8;
+    for (int i = 0; i < 8; i++) w.buf[16 + i] = (uint8_t)(total >> (8 * i));
+    pk_snap_u64(&w, pk_snap_checksum(w.buf, w.len));
+    *out = w.buf;
+    *len = w.len;
+    return PK_OK;
+}
+
+void pk_snapshot_free(uint8_t *buf) { free(buf); }
+
+/* Check the header, length and checksum; on success r is positioned
+ * after the configuration, which is in *cfg. */
+static int header_check(const uint8_t *buf, uint64_t len, pk_snap_r *r, pk_config *cfg,
+                        pk_snap_refusal *why) {
+    const int bad = PK_ERR_INVALID_ARGS;
+    if (!buf || len == 0) return refuse(why, PK_SNAP_E_EMPTY, 0, 0, bad);
+    if (memcmp(buf, SNAP_MAGIC, len < 8 ? len : 8))
+        return refuse(why, PK_SNAP_E_MAGIC, 0, 0, bad);
+    if (len < HEADER_BYTES) return refuse(why, PK_SNAP_E_TRUNCATED, 0, 0, bad);
+    pk_snap_r_init(r, buf, len);
+    r->off = 8;
+    uint32_t version = pk_snap_get_u32(r);
+    (void)pk_snap_get_u32(r);
+    uint64_t total = pk_snap_get_u64(r), fingerprint = pk_snap_get_u64(r);
+    if (version != PK_SNAP_VERSION) return refuse(why, PK_SNAP_E_VERSION, 0, version, bad);
+    if (total > len) return refuse(why, PK_SNAP_E_TRUNCATED, 0, total, bad);
+    if (total < len) return refuse(why, PK_SNAP_E_TRAILING, 0, total, bad);
+    if (total < HEADER_BYTES + 8) return refuse(why, PK_SNAP_E_CHECKSUM, 0, 0, bad);
+    uint64_t sum;
+    pk_snap_r t;
+    pk_snap_r_init(&t, buf + total - 8, 8);
+    sum = pk_snap_get_u64(&t);
+    if (sum != pk_snap_checksum(buf, total - 8)) return refuse(why, PK_SNAP_E_CHECKSUM, 0, 0, bad);
+    if (fingerprint != layout_fingerprint()) return refuse(why, PK_SNAP_E_LAYOUT, 0, 0, bad);
+    r->len = total - 8;
+    config_load(r, cfg);
+    if (r->err) return refuse(why, PK_SNAP_E_SECTION, 0, 0, bad);
+    return PK_OK;
+}
+
+int pk_snapshot_config(const uint8_t *buf, uint64_t len, pk_config *out, pk_snap_refusal *why) {
+    if (!out || !why) return PK_ERR_INVALID_ARGS;
+    memset(why, 0, sizeof *why);
+    pk_snap_r r;
+    return header_check(buf, len, &r, out, why);
+}
+
+/* Read the next section's header; its payload is r->off .. *end. */
+static uint32_t section_next(pk_snap_r *r, size_t *end) {
+    uint32_t tag = pk_snap_get_u32(r);
+    (void)pk_snap_get_u32(r);
+    uint64_t n = pk_snap_get_u64(r);
+    if (n > pk_snap_left(r)) { pk_snap_bad(r); return 0; }
+    *end = r->off + n;
+    return tag;
+}
+
+static int restore_sections(pk_kernel *k, pk_snap_r *r, bool new_policy, uint64_t *extra_off,
+                            uint64_t *extra_len, pk_snap_refusal *why) {
+    size_t end;
+    uint32_t tag = section_next(r, &end);
+    if (tag != TAG_CORE) return refuse(why, PK_SNAP_E_SECTION, 0, tag, PK_ERR_INVALID_ARGS);
+    int s = core_load(k, r);
+    if (s || r->off != end)
+        return refuse(why, PK_SNAP_E_SECTION, 0, TAG_CORE, s && s != r->err ? s : PK_ERR_INVALID_ARGS);
+    tag = section_next(r, &end);
+    if (tag == TAG_MEM) {
+        s = pk_mem_snap_load(k, r);
+        if (s || r->err || r->off != end)
+            return refuse(why, PK_SNAP_E_MEMORY, 0, TAG_MEM, s ? s : PK_ERR_INVALID_ARGS);
+        tag = section_next(r, &end);
+    }
+    if (tag == TAG_OBJS) {
+        s = pk_obj_snap_load(k, r);
+        if (s || r->err || r->off != end)
+            return refuse(why, PK_SNAP_E_OBJECTS, 0, TAG_OBJS, s ? s : PK_ERR_INVALID_ARGS);
+        tag = section_next(r, &end);
+    }
+    if (tag != TAG_SCHD) return refuse(why, PK_SNAP_E_SECTION, 0, tag, PK_ERR_INVALID_ARGS);
+    s = schd_load(k, r, new_policy, why);
+    if (why->reason) { why->status = s; return s; }
+    if (s || r->err || r->off != end)
+        return refuse(why, PK_SNAP_E_SECTION, 0, TAG_SCHD, s && s != r->err ? s : PK_ERR_INVALID_ARGS);
+    tag = section_next(r, &end);
+    if (tag != TAG_HOST) return refuse(why, PK_SNAP_E_SECTION, 0, tag, PK_ERR_INVALID_ARGS);
+    *extra_off = r->off;
+    *extra_len = end - r->off;
+    r->off = end;
+    tag = section_next(r, &end);
+    if (tag != TAG_END || end != r->len || r->err)
+        return refuse(why, PK_SNAP_E_SECTION, 0, TAG_END, PK_ERR_INVALID_ARGS);
+    return PK_OK;
+}
+
+int pk_kernel_restore(const uint8_t *buf, uint64_t len, const pk_config *with, uint32_t change,
+                      pk_kernel **out, uint64_t *extra_off, uint64_t *extra_len,
+                      pk_snap_refusal *why) {
+    if (!out || !why || !extra_off || !extra_len || (change && !with)
+        || change > (PK_RESTORE_POLICY | PK_RESTORE_COSTS)) return PK_ERR_INVALID_ARGS;
+    memset(why, 0, sizeof *why);
+    pk_snap_r r;
+    pk_config cfg;
+    int s = header_check(buf, len, &r, &cfg, why);
+    if (s) return s;
+    bool new_policy = false;
+    if (change & PK_RESTORE_POLICY) {
+        new_policy = !same_policy(&cfg, with);
+        cfg.policy = with->policy; cfg.quantum = with->quantum; cfg.preemptive = with->preemptive;
+        cfg.nparams = with->nparams;
+        memcpy(cfg.params, with->params, sizeof cfg.params);
+        if (new_policy && cfg.policy == PK_POLICY_HOST)
+            return refuse(why, PK_SNAP_E_CONFIG, 0, 0, PK_ERR_NOT_SUPPORTED);
+    }
+    if (change & PK_RESTORE_COSTS) cfg.costs = with->costs;
+    if (cfg.policy == PK_POLICY_HOST) return refuse(why, PK_SNAP_E_CONFIG, 0, 0, PK_ERR_NOT_SUPPORTED);
+    pk_kernel *k = NULL;
+    s = pk_kernel_create(&cfg, &k);
+    if (s) return refuse(why, PK_SNAP_E_CONFIG, 0, 0, s);
+    s = restore_sections(k, &r, new_policy, extra_off, extra_len, why);
+    if (s) {
+        pk_kernel_destroy(k);
+        if (!why->reason) refuse(why, PK_SNAP_E_SECTION, 0, 0, s);
+        why->status = s;
+        return s;
+    }
+    *out = k;
+    return PK_OK;
+}
