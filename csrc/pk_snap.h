@@ -76,10 +76,6 @@ static inline size_t pk_snap_left(const pk_snap_r *r) { return r->err ? 0 : r->l
 int  pk_snap_count_ok(pk_snap_r *r, uint64_t count, size_t min_item);
 void pk_snap_bad(pk_snap_r *r);               /* mark the stream malformed */
 
-/* the sections of the parts (pk_vm_snap.c, ...) */
-int pk_mem_snap_save(struct pk_kernel *k, pk_snap_w *w);
-int pk_mem_snap_load(struct pk_kernel *k, pk_snap_r *r);
-
 /* 64-bit checksum of a byte range (used for the snapshot trailer) */
 uint64_t pk_snap_checksum(const void *buf, size_t len);
 
