@@ -573,8 +573,6 @@ int pk_thread_affinity_get(pk_kernel *k, uint32_t tid, uint64_t *mask4);
  * gets an address space) */
 int pk_mem_configure(pk_kernel *k, const pk_mem_config *m, const pk_mmu_config *u);
 int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out);
-/* the configuration memory was set up with (a restored kernel's too) */
-int pk_mem_config_get(pk_kernel *k, pk_mem_config *m, pk_mmu_config *u);
 /* check every invariant of the memory system (frames, reference counts,
  * page tables, lists, swap, TLBs; pk_vm_check.c): OK, or INTERNAL */
 int pk_mem_verify(pk_kernel *k);

@@ -294,14 +294,6 @@ int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out) {
     return PK_OK;
 }
 
-int pk_mem_config_get(pk_kernel *k, pk_mem_config *m, pk_mmu_config *u) {
-    if (!k || !m || !u) return PK_ERR_INVALID_ARGS;
-    if (!k->mem) return PK_ERR_NOT_SUPPORTED;
-    *m = k->mem->mcfg;
-    *u = k->mem->mmu;
-    return PK_OK;
-}
-
 int pk_tlb_stats_get(pk_kernel *k, uint32_t cpu, pk_tlb_stats *out) {
     if (!k || !out || cpu >= k->ncpus) return PK_ERR_INVALID_ARGS;
     if (!k->mem) return PK_ERR_NOT_SUPPORTED;

@@ -1114,6 +1114,16 @@ class Kernel:
         """Kernel-wide memory counters (kernels with ``memory=``)."""
         return memory_stats(self)
 
+    def check_memory(self) -> None:
+        """Check every invariant of the memory system (kernels with
+        ``memory=``): each frame is free, a page-table page, or mapped as
+        many times as its reference count says; page tables, replacement
+        lists, swap slots and TLBs agree with the counters. Raises
+        :class:`~pykernel.InternalError` if one is broken (a bug), so a
+        test can assert that nothing leaked (docs/snapshot.md)."""
+        from .memory import verify
+        verify(self)
+
     def shared_memory(self, length: int):
         """A new :class:`~pykernel.SharedMemory` object of ``length`` bytes
         (whole pages) that processes of this kernel can map."""

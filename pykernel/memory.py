@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._ffi import ffi, lib
-from .errors import BadState, check
+from .errors import BadState, InternalError, NotSupported, check
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
@@ -574,6 +574,34 @@ def pager_step(kernel: "Kernel") -> None:
     check(lib.pk_vm_pager_answer(kernel._kp, answer), "pager answer")
     if error is not None:
         raise error
+
+
+def refuse_snapshot(kernel: "Kernel") -> None:
+    """Raise NotSupported if a live process of ``kernel`` has a fault
+    handler written in Python: a Python callable cannot be put in a
+    snapshot (docs/snapshot.md says how to take one anyway)."""
+    from .process import Process
+    live = []
+    for pid, handler in sorted(kernel.__dict__.get("_pagers", {}).items()):
+        if Process(kernel, pid).state != "exited":
+            live.append(f"process {pid} ({kernel._proc_name(pid)!r}): "
+                        f"{getattr(handler, '__qualname__', type(handler).__name__)}")
+    if live:
+        raise NotSupported(
+            f"cannot snapshot a kernel whose processes have page-fault handlers written in "
+            f"Python: {'; '.join(live)}; remove them with "
+            f"p.aspace.set_fault_handler(None) before the snapshot and set them again on "
+            f"both kernels after it")
+
+
+def verify(kernel: "Kernel") -> None:
+    """Raise InternalError if the memory system breaks one of its invariants
+    (see :meth:`pykernel.Kernel.check_memory`)."""
+    status = lib.pk_mem_verify(kernel._kp)
+    if status == lib.PK_ERR_INTERNAL:
+        raise InternalError("the memory system is inconsistent (a frame, page table, list, "
+                            "swap slot or TLB entry breaks an invariant of csrc/pk_vm_check.c)")
+    check(status, "check memory")
 
 
 def map_args(addr, length, prot, user, populate, global_=False,

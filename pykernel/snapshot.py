@@ -22,6 +22,7 @@ from ._ffi import ffi, lib
 from . import errors as pk_errors
 from .costs import Costs
 from .memory import MMU, Memory
+from .memory import refuse_snapshot as refuse_memory_snapshot
 from .op import Op
 from .program import PeriodicTask, Program
 from . import sched as _sched
@@ -228,6 +229,8 @@ def _refuse_snapshot(k) -> None:
         raise pk_errors.NotSupported(
             f"cannot snapshot a kernel whose scheduling policy is written in Python "
             f"({type(k.scheduler).__name__}): its state lives in Python objects")
+    if k.memory is not None:
+        refuse_memory_snapshot(k)
     tids = _live_tids(k)
     if tids:
         raise pk_errors.NotSupported(
@@ -268,7 +271,8 @@ def _snapshot_error(k, status, why) -> Exception:
     elif reason == lib.PK_SNAP_R_HOST_WAIT:
         msg = f"cannot snapshot while thread {why.tid} waits for its next operation from Python"
     elif reason == lib.PK_SNAP_R_MEMORY:
-        msg = "snapshots of kernels with memory= are not supported by this version"
+        msg = (f"cannot snapshot the memory system (status {status}): it is in the middle "
+               f"of an access; snapshot between runs")
     elif reason == lib.PK_SNAP_R_OBJECTS:
         msg = "snapshots of kernels with kernel objects are not supported by this version"
     else:
