@@ -219,6 +219,11 @@ static int threads_save(pk_kernel *k, pk_snap_w *w) {
 }
 
 /* a thread as loaded: every field used as an index is in range */
+/* A script's registers name a place in program p (pc, loop depth). */
+static bool regs_ok(const pk_prog *p, const pk_regs *r) {
+    return r->pc <= p->nops && r->x[PK_REG_DEPTH] <= PK_LOOP_DEPTH;
+}
+
 static bool thread_ok(pk_kernel *k, const pk_thread *t, uint32_t tid) {
     if (t->tid != tid || t->pid >= k->procs.count || t->prog >= k->nprogs) return false;
     const pk_prog *p = &k->progs[t->prog];
@@ -232,9 +237,8 @@ static bool thread_ok(pk_kernel *k, const pk_thread *t, uint32_t tid) {
     if (t->nice < -20 || t->nice > 19) return false;
     if (t->rq_cpu != PK_RQ_NONE && t->rq_cpu >= k->ncpus) return false;
     if (t->affinity >= k->nmasks) return false;
-    if (t->kind == PK_BODY_SCRIPT && t->state != PK_TS_EXITED) {
-        if (t->regs.pc > p->nops || t->regs.x[PK_REG_DEPTH] > PK_LOOP_DEPTH) return false;
-    }
+    if (t->kind == PK_BODY_SCRIPT && t->state != PK_TS_EXITED && t->state != PK_TS_RUNNING)
+        return regs_ok(p, &t->regs);    /* a running thread's live ones: cpus_load */
     return true;
 }
 
@@ -302,6 +306,9 @@ static int cpus_load(pk_kernel *k, pk_snap_r *r) {
         c->idle_since = v[4]; c->busy = v[5]; c->idle = v[6]; c->overhead = v[7];
         c->switches = v[8]; c->migrations_in = v[9]; c->resched = (uint32_t)v[10];
         if (c->curr && (c->curr->state != PK_TS_RUNNING || c->curr->cpu != (int32_t)i))
+            pk_snap_bad(r);
+        else if (c->curr && c->curr->kind == PK_BODY_SCRIPT     /* exec may have changed */
+                 && !regs_ok(&k->progs[c->curr->prog], &c->regs))   /* its program  */
             pk_snap_bad(r);
         if (k->tree.size > 1) pk_cputree_update(k, i);
     }
