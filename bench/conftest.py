@@ -49,6 +49,8 @@ OBJECT_ROWS = {"pingpong": ("channel ping-pong, 2 script threads, 1 CPU", "round
                "handle-ops": ("handle duplicate/close called from Python", "operations", 1e6)}
 SPAWN_TARGET_SECONDS = 2.0
 SPAWN_TARGET_BYTES = 512
+SNAPSHOT_TARGET_SECONDS = 1.0     # snapshot and restore of 1M threads, each (issue 8)
+SNAPSHOT_TARGET_SIZE = 1.2        # snapshot bytes / C memory of the kernel
 TRACE_TARGET_RATIO = 2.0     # tracing on costs at most 2x (bench/test_trace.py)
 
 
@@ -148,6 +150,17 @@ def summary_lines(results: dict) -> list[str]:
         lines.append(f"tracing, script threads N={n:,} (bench/test_trace.py): off {_rate(v['off'])}, "
                      f"on {_rate(v['on'])}: {_ratio(ratio)} slower; target <={TRACE_TARGET_RATIO:g}x: "
                      f"{'met' if ratio <= TRACE_TARGET_RATIO else 'NOT met'}")
+    for (w, n) in sorted(k for k in keys if k[0] == "snapshot"):
+        v = results[(w, n)]
+        size = v["bytes"] / v["memory_bytes"]
+        lines.append(
+            f"snapshot of {n:,} script threads (bench/test_snapshot.py): snapshot "
+            f"{v['snapshot']:.3f} s ({_ratio(v['snapshot'] / v['spawn'])} the spawn_many time, "
+            f"{v['spawn']:.3f} s, same run), restore {v['restore']:.3f} s "
+            f"({_ratio(v['restore'] / v['spawn'])}); {v['bytes'] / 1e6:,.1f} MB = {size:.2f}x "
+            f"the C memory; targets <={SNAPSHOT_TARGET_SECONDS:g} s each: "
+            f"{'met' if max(v['snapshot'], v['restore']) <= SNAPSHOT_TARGET_SECONDS else 'NOT met'}, "
+            f"<={SNAPSHOT_TARGET_SIZE:g}x: {'met' if size <= SNAPSHOT_TARGET_SIZE else 'NOT met'}")
     for (w, n) in sorted(k for k in keys if k[0] == "spawn"):
         v = results[(w, n)]
         secs, bpt = v["seconds"], v["bytes_per_thread"]

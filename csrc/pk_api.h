@@ -1020,5 +1020,7 @@ void pk_snapshot_free(uint8_t *buf);
 int pk_kernel_restore(const uint8_t *buf, uint64_t len, const pk_config *with, uint32_t change,
                       pk_kernel **out, uint64_t *extra_off, uint64_t *extra_len,
                       pk_snap_refusal *why);
+/* the checksum a snapshot's trailer holds for its first len bytes */
+uint64_t pk_snapshot_checksum(const uint8_t *buf, uint64_t len);
 /* the configuration a snapshot was made with (header checks only) */
 int pk_snapshot_config(const uint8_t *buf, uint64_t len, pk_config *out, pk_snap_refusal *why);

@@ -4,16 +4,19 @@
  * Layout (all integers little-endian):
  *   header   magic "\x89PKSNAP\n", u32 version, u32 0, u64 total length,
  *            u64 layout fingerprint, the pk_config field by field
- *   sections u32 tag, u32 0, u64 payload length, payload -- in this order:
+ *   sections u32 tag, u32 section version, u64 payload length, payload, in
+ *            this order:
  *            CORE (kernel, CPUs, masks, programs, processes, threads, job
  *            log, trace), MEM (only with memory), OBJS (only with kernel
  *            objects), SCHD (run queues and events), HOST (the host's
  *            bytes), END
  *   trailer  u64 pk_snap_checksum of every byte before it
- * Thread control blocks and process records are written as raw bytes in
- * bulk (a million threads in one pass), with the thread pointers inside
- * a thread's policy data replaced by tids; the fingerprint (sizes and
- * offsets of those structs) makes another build refuse such a file. */
+ * Thread control blocks are written as their 64-bit words with the zero
+ * words left out (a bitmap says which follow), process records as raw
+ * bytes, both in one pass over the arenas; the thread pointers inside a
+ * thread's policy data become tids.  These are the host's struct layouts:
+ * the fingerprint (sizes and offsets of those structs, pointer size,
+ * byte order) makes a build with other layouts refuse such a file. */
 #include <stdlib.h>
 #include "pk_core.h"
 #include "pk_heap.h"
@@ -79,7 +82,7 @@ void pk_snap_heap_save(pk_snap_w *w, const pk_heap *h) {
 int pk_snap_heap_load(pk_kernel *k, pk_snap_r *r, pk_heap *h) {
     uint32_t n = pk_snap_get_u32(r), cap = pk_snap_get_u32(r);
     uint64_t seq = pk_snap_get_u64(r);
-    if (!pk_snap_count_ok(r, n, 20) || n > cap || cap > k->threads.count + 64u) {
+    if (!pk_snap_count_ok(r, n, 20) || n > cap || cap > 2 * (uint64_t)k->threads.count + 64) {
         pk_snap_bad(r);
         return r->err;
     }
@@ -163,6 +166,14 @@ static void section_end(pk_snap_w *w, size_t start) {
     for (int i = 0; i < 8; i++) w->buf[start - 8 + i] = (uint8_t)(n >> (8 * i));
 }
 
+static int refuse(pk_snap_refusal *why, uint32_t reason, uint32_t tid, uint64_t value, int status) {
+    why->reason = reason;
+    why->tid = tid;
+    why->value = value;
+    why->status = status;
+    return status;
+}
+
 /* ---- the core: threads ------------------------------------------------------ */
 
 typedef struct chunk_ref { uintptr_t base; uint32_t index; } chunk_ref;
@@ -187,43 +198,87 @@ static uint32_t thread_at_address(const chunk_ref *c, uint32_t n, uint32_t count
     return tid < count ? (uint32_t)tid + 1 : 0;
 }
 
-/* The threads as raw control blocks.  In each copy, the words of the
- * policy data that point at threads become tid + 1 and pad0 records which
- * words those are (1 << word). */
-static int threads_save(pk_kernel *k, pk_snap_w *w) {
+/* The threads, each as its control block's 56 words with the zero words
+ * left out: a u64 whose bit i says word i follows, then those words.  In
+ * each copy the words of the policy data that point at threads become
+ * tid + 1 and pad0 records which words those are (1 << word). */
+#define TWORDS (sizeof(pk_thread) / 8)
+_Static_assert(sizeof(pk_thread) % 8 == 0 && sizeof(pk_thread) / 8 <= 64, "thread words");
+
+static void thread_put(pk_snap_w *w, const pk_thread *t, const chunk_ref *c, uint32_t nch,
+                       uint32_t count) {
+    pk_thread copy = *t;
+    uint16_t mask = 0;
+    for (int x = 0; x < PTR_WORDS; x++) {
+        if (!copy.s.raw[x]) continue;
+        uint32_t ref = thread_at_address(c, nch, count, copy.s.raw[x]);
+        if (ref) { copy.s.raw[x] = ref; mask |= (uint16_t)(1u << x); }
+    }
+    copy.pad0 = mask;
+    uint64_t word[TWORDS];
+    memcpy(word, &copy, sizeof word);
+    uint8_t *out = w->buf + w->len, *p = out + 8;
+    uint64_t present = 0;
+    for (unsigned i = 0; i < TWORDS; i++) {
+        uint64_t v = word[i];
+        if (!v) continue;
+        present |= 1ull << i;
+        for (int b = 0; b < 8; b++) p[b] = (uint8_t)(v >> (8 * b));
+        p += 8;
+    }
+    for (int b = 0; b < 8; b++) out[b] = (uint8_t)(present >> (8 * b));
+    w->len = (size_t)(p - w->buf);
+}
+
+/* Refuses (in the same pass) a live thread whose body cannot be saved. */
+static int threads_save(pk_kernel *k, pk_snap_w *w, pk_snap_refusal *why) {
     uint32_t n = k->threads.count, nch = k->threads.nchunks;
     pk_snap_u32(w, n);
     chunk_ref *c = malloc((nch ? nch : 1) * sizeof *c);
     if (!c) return PK_ERR_NO_MEMORY;
     for (uint32_t i = 0; i < nch; i++) c[i] = (chunk_ref){ (uintptr_t)k->threads.chunks[i], i };
     qsort(c, nch, sizeof *c, chunk_cmp);
-    if (pk_snap_w_reserve(w, (size_t)n * sizeof(pk_thread))) { free(c); return w->err; }
-    for (uint32_t i = 0; i < n; i += PK_CHUNK) {
-        uint32_t m = n - i < PK_CHUNK ? n - i : PK_CHUNK;
-        pk_thread *out = (pk_thread *)(w->buf + w->len);
-        memcpy(out, pk_thread_at(k, i), (size_t)m * sizeof(pk_thread));
-        w->len += (size_t)m * sizeof(pk_thread);
-        for (uint32_t j = 0; j < m; j++) {
-            uint16_t mask = 0;
-            uint64_t *word = out[j].s.raw;
-            for (int x = 0; x < PTR_WORDS; x++) {
-                if (!word[x]) continue;
-                uint32_t ref = thread_at_address(c, nch, n, word[x]);
-                if (ref) { word[x] = ref; mask |= (uint16_t)(1u << x); }
-            }
-            out[j].pad0 = mask;
+    /* room for the worst case at once: pages never written cost nothing */
+    if (pk_snap_w_reserve(w, (size_t)n * (sizeof(pk_thread) + 8))) { free(c); return w->err; }
+    for (uint32_t i = 0; i < n; i++) {
+        const pk_thread *t = pk_thread_at(k, i);
+        if (PK_UNLIKELY(t->kind != PK_BODY_SCRIPT) && t->state != PK_TS_EXITED) {
+            free(c);
+            if (t->kind == PK_BODY_HOST)
+                return refuse(why, PK_SNAP_R_HOST_THREAD, i, 0, PK_ERR_NOT_SUPPORTED);
+            return refuse(why, PK_SNAP_R_BODY_KIND, i, t->kind, PK_ERR_NOT_SUPPORTED);
         }
+        thread_put(w, t, c, nch, n);
     }
     free(c);
     return w->err;
 }
 
-/* a thread as loaded: every field used as an index is in range */
+/* Read one thread written by thread_put into t. */
+static void thread_get(pk_snap_r *r, pk_thread *t) {
+    uint64_t present = pk_snap_get_u64(r);
+    unsigned nw = (unsigned)__builtin_popcountll(present);
+    if (r->err || present >> TWORDS || (size_t)nw * 8 > pk_snap_left(r)) { pk_snap_bad(r); return; }
+    const uint8_t *p = r->buf + r->off;
+    uint64_t word[TWORDS] = { 0 };
+    while (present) {
+        unsigned i = (unsigned)__builtin_ctzll(present);
+        present &= present - 1;
+        uint64_t v = 0;
+        for (int b = 0; b < 8; b++) v |= (uint64_t)p[b] << (8 * b);
+        word[i] = v;
+        p += 8;
+    }
+    memcpy(t, word, sizeof word);
+    r->off += (size_t)nw * 8;
+}
+
 /* A script's registers name a place in program p (pc, loop depth). */
 static bool regs_ok(const pk_prog *p, const pk_regs *r) {
     return r->pc <= p->nops && r->x[PK_REG_DEPTH] <= PK_LOOP_DEPTH;
 }
 
+/* a thread as loaded: every field used as an index is in range */
 static bool thread_ok(pk_kernel *k, const pk_thread *t, uint32_t tid) {
     if (t->tid != tid || t->pid >= k->procs.count || t->prog >= k->nprogs) return false;
     const pk_prog *p = &k->progs[t->prog];
@@ -242,9 +297,9 @@ static bool thread_ok(pk_kernel *k, const pk_thread *t, uint32_t tid) {
     return true;
 }
 
-static int threads_load(pk_kernel *k, pk_snap_r *r) {
+static int threads_load(pk_kernel *k, pk_snap_r *r, uint32_t *running) {
     uint32_t n = pk_snap_get_u32(r);
-    if (!pk_snap_count_ok(r, n, sizeof(pk_thread)) || n > k->cfg.max_threads) {
+    if (!pk_snap_count_ok(r, n, 8) || n > k->cfg.max_threads) {
         pk_snap_bad(r);
         return r->err;
     }
@@ -252,11 +307,13 @@ static int threads_load(pk_kernel *k, pk_snap_r *r) {
     for (uint32_t i = 0; i < n && !r->err; i += PK_CHUNK) {
         uint32_t m = n - i < PK_CHUNK ? n - i : PK_CHUNK;
         pk_thread *t = pk_thread_at(k, i);
-        pk_snap_get(r, t, (size_t)m * sizeof(pk_thread));
         for (uint32_t j = 0; j < m && !r->err; j++, t++) {
+            thread_get(r, t);
+            if (r->err) break;
             uint16_t mask = t->pad0;
             t->pad0 = 0;
             if (mask >> PTR_WORDS || !thread_ok(k, t, i + j)) { pk_snap_bad(r); break; }
+            *running += t->state == PK_TS_RUNNING;
             for (int x = 0; x < PTR_WORDS; x++) {
                 if (!(mask >> x & 1)) continue;
                 uint64_t ref = t->s.raw[x];
@@ -295,7 +352,9 @@ static void cpus_save(pk_kernel *k, pk_snap_w *w) {
     }
 }
 
-static int cpus_load(pk_kernel *k, pk_snap_r *r) {
+/* CPUs; each running thread (`running` of them) must be its CPU's curr. */
+static int cpus_load(pk_kernel *k, pk_snap_r *r, uint32_t running) {
+    uint32_t busy = 0;
     for (uint32_t i = 0; i < k->ncpus && !r->err; i++) {
         pk_cpu *c = &k->cpus[i];
         regs_load(r, &c->regs);
@@ -310,12 +369,10 @@ static int cpus_load(pk_kernel *k, pk_snap_r *r) {
         else if (c->curr && c->curr->kind == PK_BODY_SCRIPT     /* exec may have changed */
                  && !regs_ok(&k->progs[c->curr->prog], &c->regs))   /* its program  */
             pk_snap_bad(r);
+        busy += c->curr != NULL;
         if (k->tree.size > 1) pk_cputree_update(k, i);
     }
-    for (uint32_t i = 0; i < k->threads.count && !r->err; i++) {   /* and the converse */
-        const pk_thread *t = pk_thread_at(k, i);
-        if (t->state == PK_TS_RUNNING && k->cpus[t->cpu].curr != t) pk_snap_bad(r);
-    }
+    if (busy != running) pk_snap_bad(r);     /* each curr is a distinct running thread */
     return r->err;
 }
 
@@ -436,12 +493,12 @@ static int kernel_load(pk_kernel *k, pk_snap_r *r) {
     return r->err;
 }
 
-static int core_save(pk_kernel *k, pk_snap_w *w) {
+static int core_save(pk_kernel *k, pk_snap_w *w, pk_snap_refusal *why) {
     size_t at = section_begin(w, TAG_CORE, CORE_VERSION);
     kernel_save(k, w);
     progs_save(k, w);
     procs_save(k, w);
-    int s = threads_save(k, w);
+    int s = threads_save(k, w, why);
     if (s) return s;
     cpus_save(k, w);
     pk_joblog_snap_save(k, w);
@@ -466,8 +523,9 @@ static int core_load(pk_kernel *k, pk_snap_r *r) {
     if (r->err) return r->err;
     if ((s = procs_load(k, r, nthreads))) return s;
     if (r->off != threads_at) { pk_snap_bad(r); return r->err; }
-    if ((s = threads_load(k, r))) return s;
-    if ((s = cpus_load(k, r))) return s;
+    uint32_t running = 0;
+    if ((s = threads_load(k, r, &running))) return s;
+    if ((s = cpus_load(k, r, running))) return s;
     if ((s = pk_joblog_snap_load(k, r))) return s;
     if (pk_snap_get_u8(r)) {
         if ((s = pk_trace_snap_load(k, r))) return s;
@@ -514,7 +572,6 @@ static int schd_save(pk_kernel *k, pk_snap_w *w) {
     }
     const pk_evq *q = &k->evq;
     pk_snap_u32(w, q->n);
-    pk_snap_u32(w, q->cap);
     pk_snap_w_reserve(w, (size_t)q->n * 24);
     for (uint32_t i = 0; i < q->n; i++) {
         pk_snap_u64(w, q->heap[i].time);
@@ -539,9 +596,9 @@ static bool event_ok(pk_kernel *k, const pk_event *e) {
 
 static int events_load(pk_kernel *k, pk_snap_r *r) {
     pk_evq *q = &k->evq;
-    uint32_t n = pk_snap_get_u32(r), cap = pk_snap_get_u32(r);
-    if (!pk_snap_count_ok(r, n, 24) || n > cap || cap > 0x7fffffffu) { pk_snap_bad(r); return r->err; }
-    if (cap > q->cap && pk_evq_reserve(k, q, cap - q->n)) return PK_ERR_NO_MEMORY;
+    uint32_t n = pk_snap_get_u32(r);
+    if (!pk_snap_count_ok(r, n, 24)) return r->err;
+    if (pk_evq_reserve(k, q, n)) return PK_ERR_NO_MEMORY;
     for (uint32_t i = 0; i < n && !r->err; i++) {
         pk_event *e = &q->heap[i];
         e->time = pk_snap_get_u64(r);
@@ -621,26 +678,13 @@ static int schd_load(pk_kernel *k, pk_snap_r *r, bool new_policy, pk_snap_refusa
 
 /* ---- entry points ------------------------------------------------------------ */
 
-static int refuse(pk_snap_refusal *why, uint32_t reason, uint32_t tid, uint64_t value, int status) {
-    why->reason = reason;
-    why->tid = tid;
-    why->value = value;
-    why->status = status;
-    return status;
-}
 
 static int snapshot_check(pk_kernel *k, pk_snap_refusal *why) {
     if (k->in_hook) return refuse(why, PK_SNAP_R_IN_HOOK, 0, 0, PK_ERR_BAD_STATE);
     if (k->broken) return refuse(why, PK_SNAP_R_BROKEN, 0, (uint64_t)-(int64_t)k->broken, PK_ERR_BAD_STATE);
     if (k->cfg.policy == PK_POLICY_HOST) return refuse(why, PK_SNAP_R_HOST_POLICY, 0, 0, PK_ERR_NOT_SUPPORTED);
     if (k->host_wait) return refuse(why, PK_SNAP_R_HOST_WAIT, k->host_wait->tid, 0, PK_ERR_BAD_STATE);
-    for (uint32_t i = 0; i < k->threads.count; i++) {
-        const pk_thread *t = pk_thread_at(k, i);
-        if (t->state == PK_TS_EXITED || t->kind == PK_BODY_SCRIPT) continue;
-        if (t->kind == PK_BODY_HOST) return refuse(why, PK_SNAP_R_HOST_THREAD, i, 0, PK_ERR_NOT_SUPPORTED);
-        return refuse(why, PK_SNAP_R_BODY_KIND, i, t->kind, PK_ERR_NOT_SUPPORTED);
-    }
-    return PK_OK;
+    return PK_OK;                      /* threads are checked as they are written */
 }
 
 int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, uint8_t **out,
@@ -659,7 +703,7 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
     pk_snap_u64(&w, 0);                        /* total length, filled in below */
     pk_snap_u64(&w, layout_fingerprint());
     config_save(&w, &k->cfg);
-    s = core_save(k, &w);
+    s = core_save(k, &w, why);
     if (!s && k->mem) {
         size_t at = section_begin(&w, TAG_MEM, 1);
         s = pk_mem_snap_save(k, &w);
@@ -681,7 +725,7 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
         pk_snap_w_reserve(&w, 8);
         s = w.err;
     }
-    if (s) { pk_snap_w_free(&w); return s ? s : PK_ERR_NO_MEMORY; }
+    if (s) { pk_snap_w_free(&w); return s; }
     uint64_t total = w.len + 8;
     for (int i = 0; i < 8; i++) w.buf[16 + i] = (uint8_t)(total >> (8 * i));
     pk_snap_u64(&w, pk_snap_checksum(w.buf, w.len));
@@ -691,6 +735,10 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
 }
 
 void pk_snapshot_free(uint8_t *buf) { free(buf); }
+
+uint64_t pk_snapshot_checksum(const uint8_t *buf, uint64_t len) {
+    return buf || !len ? pk_snap_checksum(buf, len) : 0;
+}
 
 /* Check the header, length and checksum; on success r is positioned
  * after the configuration, which is in *cfg. */

@@ -632,6 +632,10 @@ class Kernel:
     # ---- programs and processes -----------------------------------------
 
     def _load(self, program: Program) -> int:
+        if program.kind == "python" and program.fn is None:
+            raise pk_errors.NotSupported(
+                f"program {program.name!r} came from a snapshot without its Python body "
+                f"(generator functions are not captured); spawn a Program.python made anew")
         pid = self._prog_ids.get(id(program))
         if pid is not None and self._programs[pid] is program:
             return pid
@@ -642,10 +646,6 @@ class Kernel:
                 self._programs[pid] = program
                 self._prog_ids[id(program)] = pid
                 return pid
-        if program.kind == "python" and program.fn is None:
-            raise pk_errors.NotSupported(
-                f"program {program.name!r} came from a snapshot without its Python body "
-                f"(generator functions are not captured); spawn a Program.python made anew")
         out = ffi.new("uint32_t *")
         if program.kind == "script":
             n = program.instructions

@@ -127,6 +127,10 @@ def _dataclass_data(obj):
                                      for f in dataclasses.fields(obj)}
 
 
+def _dataclass_from(cls, data):
+    return None if data is None else cls(**{key: decode(v) for key, v in data.items()})
+
+
 def _policy_data(policy) -> dict:
     return {"class": type(policy).__name__, "fields": encode(dict(vars(policy)))}
 
@@ -148,7 +152,6 @@ def _program_data(k, prog: Program) -> dict:
         "ops": encode(prog.ops, prog_id), "code": encode(prog._code),
         "task": None if prog.task is None else list(prog.task),
         "links": [[i, prog_id(target)] for i, target in prog._links],
-        "fn": getattr(prog.fn, "__qualname__", None),
     }
 
 
@@ -258,7 +261,8 @@ def snapshot(k) -> bytes:
 def _snapshot_error(k, status, why) -> Exception:
     reason = why.reason
     if reason == lib.PK_SNAP_R_HOST_THREAD:
-        msg = f"cannot snapshot a thread whose body is a Python generator: {_thread_names(k, [why.tid])}"
+        msg = (f"cannot snapshot a thread whose body is a Python generator: "
+               f"{_thread_names(k, [why.tid])}")
     elif reason == lib.PK_SNAP_R_BODY_KIND:
         msg = (f"cannot snapshot thread {why.tid}: its body is of kind {why.value}, which this "
                f"version cannot capture")
@@ -267,7 +271,8 @@ def _snapshot_error(k, status, why) -> Exception:
     elif reason == lib.PK_SNAP_R_IN_HOOK:
         msg = "cannot snapshot a kernel from inside a hook of its scheduling policy"
     elif reason == lib.PK_SNAP_R_BROKEN:
-        msg = f"cannot snapshot a kernel that has failed (status -{why.value}); it cannot run any more"
+        msg = (f"cannot snapshot a kernel that has failed (status -{why.value}); "
+               f"it cannot run any more")
     elif reason == lib.PK_SNAP_R_HOST_WAIT:
         msg = f"cannot snapshot while thread {why.tid} waits for its next operation from Python"
     elif reason == lib.PK_SNAP_R_MEMORY:
@@ -375,17 +380,14 @@ def restore(cls, data_or_path, scheduler=None, costs=None):
 def _fill(k, kp, state, scheduler, costs) -> None:
     """Set the Python state of restored kernel ``k`` (core pointer kp)."""
     from .trace import Trace
-    memory = None if state["memory"] is None else Memory(**{
-        key: decode(v) for key, v in state["memory"].items()})
-    mmu = None if state["mmu"] is None else MMU(**{key: decode(v) for key, v in state["mmu"].items()})
+    memory = _dataclass_from(Memory, state["memory"])
+    mmu = _dataclass_from(MMU, state["mmu"])
     k._kp = kp
     k.memory, k.mmu, k.trace, k._host = memory, mmu, None, None
     k._init_state(cpus=state["cpus"], seed=state["seed"], max_threads=state["max_threads"],
                   runqueues=state["runqueues"],
-                  scheduler=scheduler if scheduler is not None else _policy_from(state["scheduler"]),
-                  costs=costs if costs is not None else Costs(**{
-                      key: decode(v) for key, v in state["costs"].items()}),
-                  )
+                  scheduler=_policy_from(state["scheduler"]) if scheduler is None else scheduler,
+                  costs=_dataclass_from(Costs, state["costs"]) if costs is None else costs)
     if state["trace"]:
         k.trace = Trace(k)
     progs = _programs_from(state["programs"])
