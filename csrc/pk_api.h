@@ -613,6 +613,9 @@ int pk_vm_protect(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_
  * object id from its first page into process pid (see pk_vm_map) */
 int pk_shm_create(pk_kernel *k, uint64_t pages, uint32_t *id_out);
 int pk_shm_close(pk_kernel *k, uint32_t id);
+/* object id's size in pages and whether it is still open; OUT_OF_RANGE
+ * past the last object made (ids 1 .. n; a restored kernel's too) */
+int pk_shm_info_get(pk_kernel *k, uint32_t id, uint64_t *pages_out, uint32_t *alive_out);
 int pk_vm_map_shm(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot,
                   uint32_t id);
 /* ctx.touch of the host thread tid waiting for its next operation: make

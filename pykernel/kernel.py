@@ -1130,6 +1130,15 @@ class Kernel:
         from .memory import SharedMemory
         return SharedMemory(self, length)
 
+    def shared_memory_objects(self) -> list:
+        """The :class:`~pykernel.SharedMemory` objects of this kernel that
+        are still open, in the order they were made (kernels with
+        ``memory=``; a restored kernel's come back here)."""
+        if self.memory is None:
+            return []
+        from .memory import shared_memory_objects
+        return shared_memory_objects(self)
+
     def fault_rate(self) -> list:
         """Page faults (minor and major) per interval of simulated time,
         from 0 to the last fault: a list of :class:`~pykernel.FaultSample`

@@ -532,6 +532,13 @@ class SharedMemory:
         check(lib.pk_shm_create(kernel._kp, self.pages, out), "shared_memory")
         self.id = out[0]
 
+    @classmethod
+    def _existing(cls, kernel: "Kernel", id_: int, pages: int) -> "SharedMemory":
+        """A view of object ``id_`` that the kernel already has."""
+        obj = cls.__new__(cls)
+        obj._k, obj.id, obj.pages = kernel, id_, pages
+        return obj
+
     @property
     def length(self) -> int:
         """Its size in bytes (whole pages)."""
@@ -555,6 +562,20 @@ class PageRequest:
     tid: int
     address: int
     write: bool
+
+
+def shared_memory_objects(kernel: "Kernel") -> list:
+    """The kernel's shared-memory objects that are still open, by id."""
+    out = []
+    pages, alive = ffi.new("uint64_t *"), ffi.new("uint32_t *")
+    for id_ in range(1, 1 << 32):
+        status = lib.pk_shm_info_get(kernel._kp, id_, pages, alive)
+        if status == lib.PK_ERR_OUT_OF_RANGE:
+            break
+        check(status, "shared-memory objects")
+        if alive[0]:
+            out.append(SharedMemory._existing(kernel, id_, pages[0]))
+    return out
 
 
 def pager_step(kernel: "Kernel") -> None:

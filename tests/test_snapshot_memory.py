@@ -274,6 +274,19 @@ def test_restored_kernel_keeps_working():
     assert r.memory_stats.free == 96 - 16         # the first object keeps its 16 pages
 
 
+def test_restored_kernel_lists_and_closes_the_shared_memory_objects_it_had():
+    k = shared()
+    k.run(until=20_000)                  # object 1 open, object 2 closed at 15,000 ns
+    r = pk.Kernel.restore(k.snapshot())
+    objs = r.shared_memory_objects()
+    assert [(o.id, o.pages) for o in objs] == [(1, 16)]
+    r.run()
+    objs[0].close()
+    assert r.shared_memory_objects() == []
+    assert r.memory_stats.free == 96
+    r.check_memory()
+
+
 def test_branches_of_one_snapshot_are_identical():
     k = pressure(replacement="random")
     k.run(until=50_000)
