@@ -297,6 +297,23 @@ def test_branches_of_one_snapshot_are_identical():
     assert _state(a) == _state(b)
 
 
+def test_branches_under_two_policies_share_the_past_and_free_all_memory():
+    k = touches(cpus=1)                  # one CPU: the order of the processes matters
+    k.run(until=30_000)
+    data = k.snapshot()
+    past = k.memory_stats
+    rr = pk.Kernel.restore(data)
+    fifo = pk.Kernel.restore(data, scheduler=pk.sched.FIFO())
+    assert rr.memory_stats == fifo.memory_stats == past
+    rr.run()
+    fifo.run()
+    assert rr.digest() != fifo.digest()
+    assert rr.memory_stats.swap_outs != fifo.memory_stats.swap_outs   # memory differs too
+    for b in (rr, fifo):
+        b.check_memory()
+        assert (b.memory_stats.free, b.memory_stats.swap_used) == (96, 0)
+
+
 def test_snapshot_of_a_restored_kernel_is_the_same_bytes():
     k = images()
     k.run(until=45_000)
