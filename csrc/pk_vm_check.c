@@ -185,8 +185,9 @@ static int sole_ok(chk *c, uint32_t f) {
     if (x->flags & PK_FR_SHARED) return 1;
     pk_as *o = &m->as[x->owner];
     if (x->ref != 1 || !o->alive || !o->root) return 0;
-    uint64_t *e = pk_pt_walk(c->k, o, x->va, false, NULL);
-    return e && (*e & m->fmt->valid) && pk_pte_frame(m->fmt, *e) == f;
+    uint64_t e[5];                       /* a walk that sets no Accessed bit */
+    uint32_t n = pk_pt_trace(c->k, o, x->va, e);
+    return n == m->fmt->levels && (e[n - 1] & m->fmt->valid) && pk_pte_frame(m->fmt, e[n - 1]) == f;
 }
 
 static int list_ok(chk *c, uint32_t l, uint64_t *per_as) {
