@@ -42,8 +42,13 @@
  *                         pk_snap_tref), enough to continue bit for bit.
  *   snap_load(r)          after init() on a fresh kernel whose threads are
  *                         loaded: read what snap_save wrote back into
- *                         rq->priv, checking every id, index and count;
- *                         0 or a PK_ERR_* status.  Both or neither.
+ *                         rq->priv, checking every id, index and count
+ *                         and that it holds rq->nr - rq->rt.nr queued
+ *                         threads (pk_snap.h); 0 or a PK_ERR_* status.
+ *                         Both or neither.
+ *   snap_thread(t)        optional: t, a loaded thread that has entered
+ *                         this policy, has usable policy data (indexes in
+ *                         range).
  */
 #ifndef PK_SCHED_H
 #define PK_SCHED_H
@@ -100,6 +105,7 @@ typedef struct pk_policy {
     void (*describe)(const pk_rq *rq, const pk_thread *t, pk_thread_info *info);
     void (*snap_save)(const pk_rq *rq, pk_snap_w *w);
     int  (*snap_load)(pk_rq *rq, pk_snap_r *r);
+    bool (*snap_thread)(const pk_rq *rq, const pk_thread *t);
 } pk_policy;
 
 extern const pk_policy pk_policy_fifo, pk_policy_rr;

@@ -385,7 +385,7 @@ static void cfs_snap_save(const pk_rq *rq, pk_snap_w *w) {
 
 static int cfs_snap_load(pk_rq *rq, pk_snap_r *r) {
     cfs_rq *c = rq->priv;
-    int s = pk_snap_heap_load(rq->k, r, &c->q);
+    int s = pk_snap_heap_load(rq, r, &c->q);
     if (s) return s;
     c->head = pk_snap_get_tref(rq->k, r);
     c->tail = pk_snap_get_tref(rq->k, r);
@@ -393,7 +393,15 @@ static int cfs_snap_load(pk_rq *rq, pk_snap_r *r) {
     c->nrun = pk_snap_get_u64(r);
     c->min_vruntime = pk_snap_get_u64(r);
     c->load = pk_snap_get_u64(r);
-    if (!c->head != !c->tail || c->nrun > rq->k->threads.count) pk_snap_bad(r);
+    if (r->err) return r->err;
+    for (uint32_t i = 0; i < c->q.n; i++)
+        if (c->q.a[i].t->s.cfs.where != IN_HEAP) pk_snap_bad(r);
+    uint64_t want = rq->nr - rq->rt.nr;
+    uint64_t n = pk_snap_list(rq, c->head, c->tail, offsetof(pk_sched_data, cfs.next),
+                              offsetof(pk_sched_data, cfs.prev), want, 0);
+    if (n != c->nrun || c->q.n + n != want) { pk_snap_bad(r); return r->err; }
+    for (const pk_thread *t = c->head; t; t = t->s.cfs.next)
+        if (t->s.cfs.where != IN_RUN) pk_snap_bad(r);
     return r->err;
 }
 

@@ -106,7 +106,10 @@ static void job_snap_save(const pk_rq *rq, pk_snap_w *w) {
     pk_snap_heap_save(w, &((const job_rq *)rq->priv)->h);
 }
 static int job_snap_load(pk_rq *rq, pk_snap_r *r) {
-    return pk_snap_heap_load(rq->k, r, &((job_rq *)rq->priv)->h);
+    pk_heap *h = &((job_rq *)rq->priv)->h;
+    int s = pk_snap_heap_load(rq, r, h);
+    if (!s && h->n != rq->nr - rq->rt.nr) pk_snap_bad(r);
+    return s ? s : r->err;
 }
 
 /* t, just ready, takes the CPU from curr iff its key is strictly smaller. */

@@ -398,20 +398,54 @@ static void eevdf_snap_save(const pk_rq *rq, pk_snap_w *w) {
     pk_snap_u64s(w, v, 5);
 }
 
-/* The treap must be a tree of at most rq->nr nodes (no cycles). */
-static bool treap_ok(pk_rq *rq, pk_thread *root) {
-    uint64_t max = rq->nr, seen = 0, top = 0;
-    if (!root) return true;
-    pk_thread **stack = malloc((size_t)(max + 1) * sizeof *stack);
-    if (!stack) return false;
-    stack[top++] = root;
-    bool ok = true;
-    while (top && ok) {
+/* The treap must hold exactly the want queued threads of rq, each once,
+ * as a treap: a walk from the root (bounded, so a cycle cannot trap it)
+ * meets want nodes whose links are thread references, each with a lower
+ * priority than its parent; in order they come in strictly increasing
+ * (vruntime, seq), which rules out a node met twice; and each node's best
+ * is what pull() makes of its children. */
+static bool treap_ok(const eevdf_rq *q, pk_rq *rq, pk_thread *root, uint64_t want) {
+    if (!root) return want == 0;
+    pk_thread **order = malloc((size_t)want * sizeof *order);
+    pk_thread **stack = malloc((size_t)want * sizeof *stack);
+    bool ok = order && stack;
+    uint64_t seen = 0, top = 0;
+    if (ok) stack[top++] = root;
+    while (ok && top) {                               /* pre-order */
         pk_thread *t = stack[--top];
-        if (++seen > max || t->state != PK_TS_READY || t->sclass != PK_CLASS_OTHER) { ok = false; break; }
-        if (E(t).left) { if (top >= max) { ok = false; break; } stack[top++] = E(t).left; }
-        if (E(t).right) { if (top >= max) { ok = false; break; } stack[top++] = E(t).right; }
+        if (seen == want || !pk_snap_queued(rq, t, 0)
+            || !pk_snap_is_link(t, offsetof(pk_sched_data, eevdf.left))
+            || !pk_snap_is_link(t, offsetof(pk_sched_data, eevdf.right))
+            || !pk_snap_is_link(t, offsetof(pk_sched_data, eevdf.best)) || !E(t).best) {
+            ok = false;
+            break;
+        }
+        order[seen++] = t;
+        pk_thread *kid[2] = { E(t).left, E(t).right };
+        for (int c = 0; c < 2 && ok; c++) {
+            if (!kid[c]) continue;
+            if (top == want || prio(q, kid[c]) >= prio(q, t)) ok = false;
+            else stack[top++] = kid[c];
+        }
     }
+    ok = ok && seen == want;
+    pk_thread *t = root, *prev = NULL;               /* in order */
+    for (top = 0; ok && (t || top); t = E(t).right) {
+        for (; t; t = E(t).left) {
+            if (top == want) { ok = false; break; }
+            stack[top++] = t;
+        }
+        if (!ok) break;
+        t = stack[--top];
+        if (prev && !v_before(prev, t)) ok = false;
+        prev = t;
+    }
+    for (uint64_t i = seen; ok && i-- > 0; ) {       /* children before parents */
+        pk_thread *n = order[i], *best = E(n).best;
+        pull(n);
+        ok = E(n).best == best;
+    }
+    free(order);
     free(stack);
     return ok;
 }
@@ -422,7 +456,7 @@ static int eevdf_snap_load(pk_rq *rq, pk_snap_r *r) {
     uint64_t v[5];
     pk_snap_get_u64s(r, v, 5);
     e->min_vruntime = v[0]; e->sum = v[1]; e->load = v[2]; e->seq = v[3]; e->salt = v[4];
-    if (!r->err && !treap_ok(rq, e->root)) pk_snap_bad(r);
+    if (!r->err && !treap_ok(e, rq, e->root, rq->nr - rq->rt.nr)) pk_snap_bad(r);
     return r->err;
 }
 

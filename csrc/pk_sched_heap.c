@@ -29,7 +29,11 @@ static bool never(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return false; }
 static bool no_preempt(pk_rq *rq, pk_thread *c, pk_thread *t) { (void)rq; (void)c; (void)t; return false; }
 
 static void heap_snap_save(const pk_rq *rq, pk_snap_w *w) { pk_snap_heap_save(w, rq->priv); }
-static int heap_snap_load(pk_rq *rq, pk_snap_r *r) { return pk_snap_heap_load(rq->k, r, rq->priv); }
+static int heap_snap_load(pk_rq *rq, pk_snap_r *r) {
+    int s = pk_snap_heap_load(rq, r, rq->priv);
+    if (!s && ((pk_heap *)rq->priv)->n != rq->nr - rq->rt.nr) pk_snap_bad(r);
+    return s ? s : r->err;
+}
 
 static bool stcf_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     (void)rq;

@@ -59,10 +59,14 @@ static void plist_save(const plist *l, pk_snap_w *w) {
     pk_snap_tref(w, l->tail);
 }
 
-static void plist_load(pk_kernel *k, plist *l, pk_snap_r *r) {
-    l->head = pk_snap_get_tref(k, r);
-    l->tail = pk_snap_get_tref(k, r);
-    if (!l->head != !l->tail) pk_snap_bad(r);
+/* Read a list's ends and check it: its threads are queued in rq; returns
+ * how many (UINT64_MAX: malformed, or more than max). */
+static uint64_t plist_load(pk_rq *rq, plist *l, pk_snap_r *r, uint64_t max) {
+    l->head = pk_snap_get_tref(rq->k, r);
+    l->tail = pk_snap_get_tref(rq->k, r);
+    if (r->err) return UINT64_MAX;
+    return pk_snap_list(rq, l->head, l->tail, offsetof(pk_sched_data, list.next),
+                        offsetof(pk_sched_data, list.prev), max, 0);
 }
 
 /* ---- FIFO and RoundRobin ------------------------------------------------- */
@@ -78,7 +82,11 @@ static bool never(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return false; }
 static bool always(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return true; }
 static bool no_preempt(pk_rq *rq, pk_thread *c, pk_thread *t) { (void)rq; (void)c; (void)t; return false; }
 static void fifo_snap_save(const pk_rq *rq, pk_snap_w *w) { plist_save(rq->priv, w); }
-static int fifo_snap_load(pk_rq *rq, pk_snap_r *r) { plist_load(rq->k, rq->priv, r); return r->err; }
+static int fifo_snap_load(pk_rq *rq, pk_snap_r *r) {
+    uint64_t want = rq->nr - rq->rt.nr;
+    if (plist_load(rq, rq->priv, r, want) != want) pk_snap_bad(r);
+    return r->err;
+}
 
 const pk_policy pk_policy_fifo = {
     .name = "FIFO", .priv_size = sizeof(plist),
@@ -147,6 +155,12 @@ static bool prio_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     return rq->k->cfg.preemptive && t->priority < curr->priority;
 }
 
+/* its level is its priority */
+static bool prio_snap_thread(const pk_rq *rq, const pk_thread *t) {
+    (void)rq;
+    return t->priority >= 0 && t->priority < PRIO_LEVELS;
+}
+
 static void prio_snap_save(const pk_rq *rq, pk_snap_w *w) {
     const prio_rq *p = rq->priv;
     for (unsigned l = 0; l < PRIO_LEVELS; l++) plist_save(&p->level[l], w);
@@ -155,7 +169,15 @@ static void prio_snap_save(const pk_rq *rq, pk_snap_w *w) {
 
 static int prio_snap_load(pk_rq *rq, pk_snap_r *r) {
     prio_rq *p = rq->priv;
-    for (unsigned l = 0; l < PRIO_LEVELS; l++) plist_load(rq->k, &p->level[l], r);
+    uint64_t want = rq->nr - rq->rt.nr, found = 0;
+    for (unsigned l = 0; l < PRIO_LEVELS; l++) {
+        uint64_t n = plist_load(rq, &p->level[l], r, want - found);
+        if (n == UINT64_MAX) { pk_snap_bad(r); return r->err; }
+        for (const pk_thread *t = p->level[l].head; t; t = t->s.list.next)
+            if (t->priority != (int32_t)l) pk_snap_bad(r);
+        found += n;
+    }
+    if (found != want) pk_snap_bad(r);
     pk_snap_get_u64s(r, p->bitmap, 3);
     for (unsigned l = 0; l < PRIO_LEVELS; l++)
         if (!p->level[l].head != !(p->bitmap[l >> 6] >> (l & 63) & 1)) pk_snap_bad(r);
@@ -167,7 +189,7 @@ const pk_policy pk_policy_priority = {
     .name = "Priority", .priv_size = sizeof(prio_rq),
     .enqueue = prio_enqueue, .dequeue = prio_dequeue, .pick = prio_pick,
     .slice = fifo_slice, .tick = never, .wakeup_preempt = prio_preempt, .steal = prio_steal,
-    .snap_save = prio_snap_save, .snap_load = prio_snap_load,
+    .snap_save = prio_snap_save, .snap_load = prio_snap_load, .snap_thread = prio_snap_thread,
 };
 
 const pk_policy *pk_policy_find(uint32_t id) {

@@ -228,8 +228,15 @@ static int lottery_snap_load(pk_rq *rq, pk_snap_r *r) {
     if (cap != p->cap && !lottery_grow(rq->k, p, cap)) return PK_ERR_NO_MEMORY;
     for (uint32_t i = 0; i < n && !r->err; i++) {
         p->slot[i] = pk_snap_get_tref(rq->k, r);
-        if (!p->slot[i] || p->slot[i]->s.share.slot != i) pk_snap_bad(r);
+        if (!pk_snap_queued(rq, p->slot[i], 0) || p->slot[i]->s.share.slot != i) pk_snap_bad(r);
     }
+    if (held && (!pk_snap_queued(rq, held, 0)          /* queued, and not in a slot too */
+                 || (held->s.share.slot < n && p->slot[held->s.share.slot] == held)))
+        pk_snap_bad(r);
+    if (n + (held != NULL) != rq->nr - rq->rt.nr) pk_snap_bad(r);
+    uint64_t sum = held && !r->err ? held->tickets : 0;   /* draws are below the total */
+    for (uint32_t i = 0; i < n && !r->err; i++) sum += p->slot[i]->tickets;
+    if (sum != total) pk_snap_bad(r);
     p->n = r->err ? 0 : n;
     p->held = r->err ? NULL : held;
     p->total = total;

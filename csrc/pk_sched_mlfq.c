@@ -303,9 +303,23 @@ static int mlfq_snap_load(pk_rq *rq, pk_snap_r *r) {
     p->epoch = pk_snap_get_u64(r);
     p->next_boost = pk_snap_get_u64(r);
     if (p->levels < 32 && p->bitmap >> p->levels) pk_snap_bad(r);
-    for (unsigned l = 0; l < p->levels; l++)
-        if (!p->q[l].head != !p->q[l].tail || !p->q[l].head != !(p->bitmap >> l & 1)) pk_snap_bad(r);
+    uint64_t want = rq->nr - rq->rt.nr, found = 0;
+    for (unsigned l = 0; l < p->levels && !r->err; l++) {
+        if (!p->q[l].head != !(p->bitmap >> l & 1)) pk_snap_bad(r);
+        uint64_t n = pk_snap_list(rq, p->q[l].head, p->q[l].tail, offsetof(pk_sched_data, mlfq.next),
+                                  offsetof(pk_sched_data, mlfq.prev), want - found, 0);
+        if (n == UINT64_MAX) { pk_snap_bad(r); break; }
+        for (const pk_thread *t = p->q[l].head; t; t = t->s.mlfq.next)
+            if (queued_level(p, t) != l) pk_snap_bad(r);
+        found += n;
+    }
+    if (found != want) pk_snap_bad(r);
     return r->err;
+}
+
+/* its level indexes the quanta and allotments */
+static bool mlfq_snap_thread(const pk_rq *rq, const pk_thread *t) {
+    return t->s.mlfq.level < ((const mlfq_rq *)rq->priv)->levels;
 }
 
 const pk_policy pk_policy_mlfq = {
@@ -313,5 +327,5 @@ const pk_policy pk_policy_mlfq = {
     .enqueue = mlfq_enqueue, .dequeue = mlfq_dequeue, .pick = mlfq_pick,
     .slice = mlfq_slice, .tick = mlfq_tick, .wakeup_preempt = mlfq_preempt,
     .charge = mlfq_charge, .steal = mlfq_steal, .describe = mlfq_describe,
-    .snap_save = mlfq_snap_save, .snap_load = mlfq_snap_load,
+    .snap_save = mlfq_snap_save, .snap_load = mlfq_snap_load, .snap_thread = mlfq_snap_thread,
 };

@@ -205,8 +205,9 @@ static void stride_snap_save(const pk_rq *rq, pk_snap_w *w) {
 
 static int stride_snap_load(pk_rq *rq, pk_snap_r *r) {
     stride_rq *p = rq->priv;
-    int s = pk_snap_heap_load(rq->k, r, &p->heap);
+    int s = pk_snap_heap_load(rq, r, &p->heap);
     p->global = pk_snap_get_u64(r);
+    if (!s && p->heap.n != rq->nr - rq->rt.nr) pk_snap_bad(r);
     return s ? s : r->err;
 }
 

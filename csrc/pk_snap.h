@@ -84,20 +84,45 @@ uint64_t pk_snap_checksum(const void *buf, size_t len);
  * checks the tid against the threads loaded so far. */
 struct pk_thread;
 struct pk_heap;
+struct pk_rq;
 void pk_snap_tref(pk_snap_w *w, const struct pk_thread *t);
 struct pk_thread *pk_snap_get_tref(struct pk_kernel *k, pk_snap_r *r);
 /* a pk_heap of threads (pk_heap.h): entries in array order, so the heap's
  * shape and tie order come back exactly; the loader checks that each
  * thread's heap position matches its slot */
 void pk_snap_heap_save(pk_snap_w *w, const struct pk_heap *h);
-int  pk_snap_heap_load(struct pk_kernel *k, pk_snap_r *r, struct pk_heap *h);
+int  pk_snap_heap_load(struct pk_rq *rq, pk_snap_r *r, struct pk_heap *h);
+
+/* ---- checks of loaded run queues (pk_snap_core.c) --------------------------
+ * A run queue's structures must hold exactly its ready threads: a policy's
+ * snap_load checks each thread it finds with pk_snap_queued (ready, of the
+ * fair class or, with rt, a real-time one, queued in rq) and that it found
+ * rq->nr - rq->rt.nr of them; pk_snap_core.c checks that the run queues
+ * hold every ready thread.  pk_snap_list walks a list linked through the
+ * thread pointers at byte offsets next_off / prev_off of pk_sched_data,
+ * checking each thread, each back link and the tail; it returns how many
+ * it holds, or UINT64_MAX if it is malformed or longer than max. */
+struct pk_rq;
+int pk_snap_queued(const struct pk_rq *rq, const struct pk_thread *t, int rt);
+/* While a snapshot loads, t->pad0 says which 8-byte words of t's policy
+ * data (bit i: word i) were written as thread references; a word that a
+ * structure follows as a thread pointer must be one of them or NULL
+ * before it is followed.  off: byte offset in pk_sched_data. */
+int pk_snap_is_link(const struct pk_thread *t, size_t off);
+uint64_t pk_snap_list(const struct pk_rq *rq, struct pk_thread *head, struct pk_thread *tail,
+                      size_t next_off, size_t prev_off, uint64_t max, int rt);
 
 /* ---- sections of other parts (called by pk_snap_core.c) ------------------
  * Each loader runs on the fresh kernel after the core has recreated the
  * threads and processes and before run queues and events are rebuilt.
  * pk_mem_snap_load is called with k->mem NULL (it configures memory from
  * what it saved), pk_obj_snap_load with k->objs NULL.  Until a part
- * provides its pair, a weak default refuses with PK_ERR_NOT_SUPPORTED. */
+ * provides its pair, a weak default refuses with PK_ERR_NOT_SUPPORTED.
+ * Without a section, the core refuses any reference to it (a process's
+ * address space or object record, a wait record in a thread's or a CPU's
+ * registers, a program with memory instructions); with one, its loader
+ * checks those references: pk_proc.as, pk_proc ext, x[PK_REG_WAIT] of
+ * every live thread and of every CPU's live registers. */
 int pk_mem_snap_save(struct pk_kernel *k, pk_snap_w *w);
 int pk_mem_snap_load(struct pk_kernel *k, pk_snap_r *r);
 int pk_obj_snap_save(struct pk_kernel *k, pk_snap_w *w);

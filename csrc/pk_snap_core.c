@@ -79,7 +79,8 @@ void pk_snap_heap_save(pk_snap_w *w, const pk_heap *h) {
     }
 }
 
-int pk_snap_heap_load(pk_kernel *k, pk_snap_r *r, pk_heap *h) {
+int pk_snap_heap_load(pk_rq *rq, pk_snap_r *r, pk_heap *h) {
+    pk_kernel *k = rq->k;
     uint32_t n = pk_snap_get_u32(r), cap = pk_snap_get_u32(r);
     uint64_t seq = pk_snap_get_u64(r);
     if (!pk_snap_count_ok(r, n, 20) || n > cap || cap > 2 * (uint64_t)k->threads.count + 64) {
@@ -96,11 +97,40 @@ int pk_snap_heap_load(pk_kernel *k, pk_snap_r *r, pk_heap *h) {
         h->a[i].key = pk_snap_get_u64(r);
         h->a[i].seq = pk_snap_get_u64(r);
         h->a[i].t = pk_snap_get_tref(k, r);
-        if (!h->a[i].t || h->a[i].t->s.heap.pos != i) pk_snap_bad(r);
+        if (!pk_snap_queued(rq, h->a[i].t, 0) || h->a[i].t->s.heap.pos != i) pk_snap_bad(r);
     }
     h->n = r->err ? 0 : n;
     h->seq = seq;
     return r->err;
+}
+
+int pk_snap_queued(const pk_rq *rq, const pk_thread *t, int rt) {
+    return t && t->state == PK_TS_READY && pk_is_rt(t) == !!rt && t->rq_cpu == rq->cpu
+           && !(t->tflags & PK_TF_NEWCLASS);
+}
+
+int pk_snap_is_link(const pk_thread *t, size_t off) {
+    uint64_t v;
+    memcpy(&v, (const char *)&t->s + off, sizeof v);
+    return !v || (off % 8 == 0 && off / 8 < PTR_WORDS && (t->pad0 >> (off / 8) & 1));
+}
+
+static pk_thread *link_at(pk_thread *t, size_t off) {
+    pk_thread *v;
+    memcpy(&v, (char *)&t->s + off, sizeof v);
+    return v;
+}
+
+uint64_t pk_snap_list(const pk_rq *rq, pk_thread *head, pk_thread *tail, size_t next_off,
+                      size_t prev_off, uint64_t max, int rt) {
+    uint64_t n = 0;
+    pk_thread *prev = NULL;
+    for (pk_thread *t = head; t; prev = t, t = link_at(t, next_off)) {
+        if (++n > max || !pk_snap_queued(rq, t, rt) || link_at(t, prev_off) != prev
+            || !pk_snap_is_link(t, next_off))
+            return UINT64_MAX;
+    }
+    return prev == tail ? n : UINT64_MAX;
 }
 
 /* ---- format helpers --------------------------------------------------------- */
@@ -273,9 +303,59 @@ static void thread_get(pk_snap_r *r, pk_thread *t) {
     r->off += (size_t)nw * 8;
 }
 
-/* A script's registers name a place in program p (pc, loop depth). */
-static bool regs_ok(const pk_prog *p, const pk_regs *r) {
-    return r->pc <= p->nops && r->x[PK_REG_DEPTH] <= PK_LOOP_DEPTH;
+/* ---- where a script thread may stand ---------------------------------------
+ * The interpreter trusts a thread's pc and loop depth (x[PK_REG_DEPTH]
+ * indexes the loop counters).  Scripts are structured, so the depth at an
+ * instruction is fixed: the loops around it, counted from the start of the
+ * innermost thread body (PK_OP_SPAWN_THREAD) that holds it, whose thread
+ * starts at depth 0.  depth_map holds that number for every pc of every
+ * script program (NO_PC: an argument word, where no thread can stand). */
+#define NO_PC 0xff
+typedef struct depth_map { uint8_t **at; uint32_t n; } depth_map;
+
+static void depth_map_free(depth_map *m) {
+    for (uint32_t i = 0; i < m->n; i++) free(m->at[i]);
+    free(m->at);
+    m->at = NULL;
+    m->n = 0;
+}
+
+static uint8_t *prog_depths(const pk_prog *p) {
+    uint32_t n = p->nops;
+    uint8_t *d = calloc((size_t)n + 1, 1), *base = calloc((size_t)n + 1, 1);
+    if (!d || !base) { free(d); free(base); return NULL; }
+    int32_t *delta = calloc((size_t)n + 2, sizeof *delta);
+    if (!delta) { free(d); free(base); return NULL; }
+    for (uint32_t i = 0; i < n; i++)             /* loop i..a covers pcs i+1 .. a */
+        if (p->ops[i].code == PK_OP_LOOP) { delta[i + 1]++; delta[p->ops[i].a + 1]--; }
+    int32_t run = 0;
+    for (uint32_t i = 0; i <= n; i++) { run += delta[i]; d[i] = (uint8_t)run; }
+    for (uint32_t i = 0; i < n; i++)             /* bodies in order: inner ones last */
+        if (p->ops[i].code == PK_OP_SPAWN_THREAD)
+            for (uint32_t j = i + 1; j <= i + p->ops[i].b && j <= n; j++) base[j] = d[i + 1];
+    for (uint32_t i = 0; i <= n; i++) d[i] = (uint8_t)(d[i] - base[i]);
+    for (uint32_t i = 0; i < n; i++)
+        if (p->ops[i].code == PK_OP_ARG) d[i] = NO_PC;
+    free(delta);
+    free(base);
+    return d;
+}
+
+static int depth_map_build(pk_kernel *k, depth_map *m) {
+    m->n = 0;
+    m->at = calloc(k->nprogs ? k->nprogs : 1, sizeof *m->at);
+    if (!m->at) return PK_ERR_NO_MEMORY;
+    for (; m->n < k->nprogs; m->n++) {
+        if (k->progs[m->n].kind != PK_BODY_SCRIPT) continue;
+        if (!(m->at[m->n] = prog_depths(&k->progs[m->n]))) return PK_ERR_NO_MEMORY;
+    }
+    return PK_OK;
+}
+
+/* registers g of script thread t stand where its program allows */
+static bool regs_ok(const depth_map *m, const pk_kernel *k, const pk_thread *t, const pk_regs *g) {
+    if (t->kind != PK_BODY_SCRIPT || t->state == PK_TS_EXITED) return true;
+    return g->pc <= k->progs[t->prog].nops && g->x[PK_REG_DEPTH] == m->at[t->prog][g->pc];
 }
 
 /* a thread as loaded: every field used as an index is in range */
@@ -289,15 +369,30 @@ static bool thread_ok(pk_kernel *k, const pk_thread *t, uint32_t tid) {
     if (t->cpu < -1 || t->cpu >= (int32_t)k->ncpus) return false;
     if ((t->state == PK_TS_RUNNING) != (t->cpu >= 0)) return false;
     if (t->sclass > PK_CLASS_RR || t->rt_prio > 99 || (t->sclass && !t->rt_prio)) return false;
-    if (t->nice < -20 || t->nice > 19) return false;
+    if (t->nice < -20 || t->nice > 19 || t->tickets == 0) return false;
     if (t->rq_cpu != PK_RQ_NONE && t->rq_cpu >= k->ncpus) return false;
     if (t->affinity >= k->nmasks) return false;
-    if (t->kind == PK_BODY_SCRIPT && t->state != PK_TS_EXITED && t->state != PK_TS_RUNNING)
-        return regs_ok(p, &t->regs);    /* a running thread's live ones: cpus_load */
     return true;
 }
 
-static int threads_load(pk_kernel *k, pk_snap_r *r, uint32_t *running) {
+/* Threads; counts the running ones and the ready ones of each class, and
+ * (unless a new policy takes them over) checks each one's policy data. */
+typedef struct thread_counts {
+    uint32_t running;
+    uint64_t ready, ready_rt;
+    bool mem, objs;             /* the snapshot has those sections */
+    depth_map depths;
+} thread_counts;
+
+static bool policy_data_ok(pk_kernel *k, const pk_thread *t) {
+    const pk_policy *pol = k->rqs[0].pol;
+    if (!pol->snap_thread || t->sclass != PK_CLASS_OTHER || (t->tflags & PK_TF_NEWCLASS)
+        || t->state == PK_TS_NEW || t->state == PK_TS_EXITED || t->rq_cpu == PK_RQ_NONE)
+        return true;
+    return pol->snap_thread(pk_thread_rq(k, t), t);
+}
+
+static int threads_load(pk_kernel *k, pk_snap_r *r, thread_counts *tc, bool new_policy) {
     uint32_t n = pk_snap_get_u32(r);
     if (!pk_snap_count_ok(r, n, 8) || n > k->cfg.max_threads) {
         pk_snap_bad(r);
@@ -310,10 +405,12 @@ static int threads_load(pk_kernel *k, pk_snap_r *r, uint32_t *running) {
         for (uint32_t j = 0; j < m && !r->err; j++, t++) {
             thread_get(r, t);
             if (r->err) break;
-            uint16_t mask = t->pad0;
-            t->pad0 = 0;
+            uint16_t mask = t->pad0;       /* kept until the run queues are checked */
             if (mask >> PTR_WORDS || !thread_ok(k, t, i + j)) { pk_snap_bad(r); break; }
-            *running += t->state == PK_TS_RUNNING;
+            tc->running += t->state == PK_TS_RUNNING;
+            if (t->state == PK_TS_READY) {
+                if (pk_is_rt(t)) tc->ready_rt++; else tc->ready++;
+            }
             for (int x = 0; x < PTR_WORDS; x++) {
                 if (!(mask >> x & 1)) continue;
                 uint64_t ref = t->s.raw[x];
@@ -321,6 +418,11 @@ static int threads_load(pk_kernel *k, pk_snap_r *r, uint32_t *running) {
                 pk_thread *to = pk_thread_at(k, (uint32_t)(ref - 1));
                 memcpy(&t->s.raw[x], &to, sizeof to);
             }
+            if (!new_policy && !policy_data_ok(k, t)) pk_snap_bad(r);
+            if (t->state != PK_TS_RUNNING && !regs_ok(&tc->depths, k, t, &t->regs)) pk_snap_bad(r);
+            if (t->state != PK_TS_EXITED && ((!tc->objs && t->regs.x[PK_REG_WAIT])
+                                             || (!tc->mem && k->progs[t->prog].vm)))
+                pk_snap_bad(r);             /* refers to a part the snapshot lacks */
         }
     }
     return r->err;
@@ -353,7 +455,9 @@ static void cpus_save(pk_kernel *k, pk_snap_w *w) {
 }
 
 /* CPUs; each running thread (`running` of them) must be its CPU's curr. */
-static int cpus_load(pk_kernel *k, pk_snap_r *r, uint32_t running) {
+static int cpus_load(pk_kernel *k, pk_snap_r *r, const thread_counts *tc) {
+    uint32_t running = tc->running;
+    bool objs = tc->objs;
     uint32_t busy = 0;
     for (uint32_t i = 0; i < k->ncpus && !r->err; i++) {
         pk_cpu *c = &k->cpus[i];
@@ -366,10 +470,9 @@ static int cpus_load(pk_kernel *k, pk_snap_r *r, uint32_t running) {
         c->switches = v[8]; c->migrations_in = v[9]; c->resched = (uint32_t)v[10];
         if (c->curr && (c->curr->state != PK_TS_RUNNING || c->curr->cpu != (int32_t)i))
             pk_snap_bad(r);
-        else if (c->curr && c->curr->kind == PK_BODY_SCRIPT     /* exec may have changed */
-                 && !regs_ok(&k->progs[c->curr->prog], &c->regs))   /* its program  */
-            pk_snap_bad(r);
         busy += c->curr != NULL;
+        if (c->curr && !regs_ok(&tc->depths, k, c->curr, &c->regs)) pk_snap_bad(r);
+        if (!objs && c->regs.x[PK_REG_WAIT]) pk_snap_bad(r);   /* no wait records */
         if (k->tree.size > 1) pk_cputree_update(k, i);
     }
     if (busy != running) pk_snap_bad(r);     /* each curr is a distinct running thread */
@@ -432,7 +535,7 @@ static int procs_save(pk_kernel *k, pk_snap_w *w) {
     return w->err;
 }
 
-static int procs_load(pk_kernel *k, pk_snap_r *r, uint32_t nthreads) {
+static int procs_load(pk_kernel *k, pk_snap_r *r, uint32_t nthreads, bool mem, bool objs) {
     uint32_t n = pk_snap_get_u32(r);
     if (!pk_snap_count_ok(r, n, sizeof(pk_proc))) return r->err;
     if (n && pk_arena_grow(k, &k->procs, n) < 0) return PK_ERR_NO_MEMORY;
@@ -442,7 +545,8 @@ static int procs_load(pk_kernel *k, pk_snap_r *r, uint32_t nthreads) {
         pk_snap_get(r, p, (size_t)m * sizeof(pk_proc));
         for (uint32_t j = 0; j < m; j++, p++)
             if (p->prog >= k->nprogs || p->state > PK_PS_KILLED || p->nthreads > nthreads
-                || p->first_tid > nthreads - p->nthreads) { pk_snap_bad(r); break; }
+                || p->first_tid > nthreads - p->nthreads
+                || (!mem && p->as) || (!objs && pk_proc_ext(p))) { pk_snap_bad(r); break; }
     }
     return r->err;
 }
@@ -487,8 +591,18 @@ static int kernel_load(pk_kernel *k, pk_snap_r *r) {
         k->masks_cap = n;
     }
     pk_mask all = k->masks[0];
-    for (uint32_t i = 0; i < n; i++) pk_snap_get_u64s(r, k->masks[i].bits, PK_MAX_CPUS / 64);
+    for (uint32_t i = 0; i < n; i++) {                /* each a non-empty set of CPUs */
+        uint64_t any = 0, *b = k->masks[i].bits;
+        pk_snap_get_u64s(r, b, PK_MAX_CPUS / 64);
+        for (uint32_t j = 0; j < PK_MAX_CPUS / 64; j++) {
+            if (b[j] & ~all.bits[j]) pk_snap_bad(r);
+            any |= b[j];
+        }
+        if (!any) pk_snap_bad(r);
+    }
     if (memcmp(&all, &k->masks[0], sizeof all)) pk_snap_bad(r);
+    for (uint32_t j = 0; j < PK_MAX_CPUS / 64; j++)
+        if (k->idle_mask[j] & ~all.bits[j]) pk_snap_bad(r);
     k->nmasks = n;
     return r->err;
 }
@@ -508,7 +622,7 @@ static int core_save(pk_kernel *k, pk_snap_w *w, pk_snap_refusal *why) {
     return w->err;
 }
 
-static int core_load(pk_kernel *k, pk_snap_r *r) {
+static int core_load(pk_kernel *k, pk_snap_r *r, thread_counts *tc, bool new_policy) {
     int s = kernel_load(k, r);
     if (!s) s = progs_load(k, r);
     if (s) return s;
@@ -521,11 +635,11 @@ static int core_load(pk_kernel *k, pk_snap_r *r) {
     uint32_t nthreads = pk_snap_get_u32(r);
     r->off = procs_at;
     if (r->err) return r->err;
-    if ((s = procs_load(k, r, nthreads))) return s;
+    if ((s = procs_load(k, r, nthreads, tc->mem, tc->objs))) return s;
+    if ((s = depth_map_build(k, &tc->depths))) return s;
     if (r->off != threads_at) { pk_snap_bad(r); return r->err; }
-    uint32_t running = 0;
-    if ((s = threads_load(k, r, &running))) return s;
-    if ((s = cpus_load(k, r, running))) return s;
+    if ((s = threads_load(k, r, tc, new_policy))) return s;
+    if ((s = cpus_load(k, r, tc))) return s;
     if ((s = pk_joblog_snap_load(k, r))) return s;
     if (pk_snap_get_u8(r)) {
         if ((s = pk_trace_snap_load(k, r))) return s;
@@ -555,9 +669,19 @@ static void rt_load(pk_kernel *k, pk_rq *rq, pk_snap_r *r) {
     t->nr = pk_snap_get_u64(r);
     t->used = pk_snap_get_u64(r);
     t->throttled = pk_snap_get_u32(r);
-    if (t->bitmap[0] & 1 || t->nr > k->threads.count) pk_snap_bad(r);
-    for (int p = 1; p < 100; p++)
+    if (t->bitmap[0] & 1 || t->bitmap[1] >> (100 - 64) || t->nr > k->threads.count)
+        pk_snap_bad(r);                        /* bits for priorities 1..99 only */
+    uint64_t found = 0;
+    for (int p = 1; p < 100 && !r->err; p++) {
         if (!t->head[p] != !(t->bitmap[p >> 6] >> (p & 63) & 1)) pk_snap_bad(r);
+        uint64_t n = pk_snap_list(rq, t->head[p], t->tail[p], offsetof(pk_sched_data, list.next),
+                                  offsetof(pk_sched_data, list.prev), t->nr - found, 1);
+        if (n == UINT64_MAX) { pk_snap_bad(r); break; }
+        for (pk_thread *x = t->head[p]; x; x = x->s.list.next)
+            if (x->rt_prio != p) pk_snap_bad(r);
+        found += n;
+    }
+    if (found != t->nr) pk_snap_bad(r);
 }
 
 static int schd_save(pk_kernel *k, pk_snap_w *w) {
@@ -622,7 +746,9 @@ static int since_cmp(const void *a, const void *b) {
     return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-static int schd_load(pk_kernel *k, pk_snap_r *r, bool new_policy, pk_snap_refusal *why) {
+static int schd_load(pk_kernel *k, pk_snap_r *r, bool new_policy, const thread_counts *tc,
+                     pk_snap_refusal *why) {
+    uint64_t queued = 0, queued_rt = 0;
     for (uint32_t i = 0; i < k->nrqs && !r->err; i++) {
         pk_rq *rq = &k->rqs[i];
         uint64_t nr = pk_snap_get_u64(r);
@@ -631,11 +757,13 @@ static int schd_load(pk_kernel *k, pk_snap_r *r, bool new_policy, pk_snap_refusa
         (void)pk_snap_get_u32(r);
         uint64_t len = pk_snap_get_u64(r);
         if (len > pk_snap_left(r)) { pk_snap_bad(r); break; }
+        queued_rt += rq->rt.nr;
         if (new_policy) {
             r->off += len;
             rq->nr = rq->rt.nr;
             continue;
         }
+        queued += nr - (nr >= rq->rt.nr ? rq->rt.nr : 0);
         rq->nr = nr;
         if (nr > k->threads.count || nr < rq->rt.nr) pk_snap_bad(r);
         size_t end = r->off + len;
@@ -646,6 +774,9 @@ static int schd_load(pk_kernel *k, pk_snap_r *r, bool new_policy, pk_snap_refusa
         }
         if (!r->err && r->off != end) pk_snap_bad(r);
     }
+    /* the run queues hold every ready thread (each structure holds only
+     * distinct ready threads of its queue: the counts make it exact) */
+    if (queued_rt != tc->ready_rt || (!new_policy && queued != tc->ready)) pk_snap_bad(r);
     if (r->err) return r->err;
     int s = events_load(k, r);
     if (s || !new_policy) return s;
@@ -789,10 +920,20 @@ static uint32_t section_next(pk_snap_r *r, size_t *end) {
 
 static int restore_sections(pk_kernel *k, pk_snap_r *r, bool new_policy, uint64_t *extra_off,
                             uint64_t *extra_len, pk_snap_refusal *why) {
-    size_t end;
+    size_t end = 0;
+    thread_counts tc = { 0, 0, 0, false, false, { NULL, 0 } };
+    size_t start = r->off;                     /* which sections are there? */
+    for (uint32_t t = section_next(r, &end); !r->err && t != TAG_END; t = section_next(r, &end)) {
+        tc.mem |= t == TAG_MEM;
+        tc.objs |= t == TAG_OBJS;
+        r->off = end;
+    }
+    if (r->err) return refuse(why, PK_SNAP_E_SECTION, 0, 0, PK_ERR_INVALID_ARGS);
+    r->off = start;
     uint32_t tag = section_next(r, &end);
     if (tag != TAG_CORE) return refuse(why, PK_SNAP_E_SECTION, 0, tag, PK_ERR_INVALID_ARGS);
-    int s = core_load(k, r);
+    int s = core_load(k, r, &tc, new_policy);
+    depth_map_free(&tc.depths);
     if (s || r->off != end)
         return refuse(why, PK_SNAP_E_SECTION, 0, TAG_CORE, s && s != r->err ? s : PK_ERR_INVALID_ARGS);
     tag = section_next(r, &end);
@@ -809,7 +950,8 @@ static int restore_sections(pk_kernel *k, pk_snap_r *r, bool new_policy, uint64_
         tag = section_next(r, &end);
     }
     if (tag != TAG_SCHD) return refuse(why, PK_SNAP_E_SECTION, 0, tag, PK_ERR_INVALID_ARGS);
-    s = schd_load(k, r, new_policy, why);
+    s = schd_load(k, r, new_policy, &tc, why);
+    for (uint32_t i = 0; i < k->threads.count; i++) pk_thread_at(k, i)->pad0 = 0;
     if (why->reason) { why->status = s; return s; }
     if (s || r->err || r->off != end)
         return refuse(why, PK_SNAP_E_SECTION, 0, TAG_SCHD, s && s != r->err ? s : PK_ERR_INVALID_ARGS);
