@@ -370,7 +370,8 @@ def restore(cls, data_or_path, scheduler=None, costs=None):
             raise ValueError(f"Python-side data in format {state.get('format')!r}")
         k = cls.__new__(cls)
         _fill(k, kp, state, scheduler, costs)
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError,
+            RecursionError) as exc:
         err = SnapshotError(f"the snapshot's Python-side data is malformed: {exc}")
         err.reason = "section"
         raise err from exc
