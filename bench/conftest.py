@@ -161,6 +161,15 @@ def summary_lines(results: dict) -> list[str]:
             f"the C memory; targets <={SNAPSHOT_TARGET_SECONDS:g} s each: "
             f"{'met' if max(v['snapshot'], v['restore']) <= SNAPSHOT_TARGET_SECONDS else 'NOT met'}, "
             f"<={SNAPSHOT_TARGET_SIZE:g}x: {'met' if size <= SNAPSHOT_TARGET_SIZE else 'NOT met'}")
+    for (w, n) in sorted(k for k in keys if k[0] == "snapshot-memory"):
+        v = results[(w, n)]
+        lines.append(
+            f"snapshot of {v['frames_used']:,} frames in use ({v['page_tables']:,} page tables; "
+            f"bench/test_snapshot_memory.py): snapshot {v['snapshot']:.3f} s "
+            f"({_ratio(v['snapshot'] / v['build'])} the run that built it, {v['build']:.3f} s, "
+            f"same run), restore and check {v['restore']:.3f} s "
+            f"({_ratio(v['restore'] / v['build'])}); {v['bytes'] / 1e6:,.1f} MB = "
+            f"{v['bytes'] / v['memory_bytes']:.2f}x the C memory")
     for (w, n) in sorted(k for k in keys if k[0] == "spawn"):
         v = results[(w, n)]
         secs, bpt = v["seconds"], v["bytes_per_thread"]

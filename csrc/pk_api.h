@@ -602,6 +602,9 @@ int pk_thread_affinity_get(pk_kernel *k, uint32_t tid, uint64_t *mask4);
  * gets an address space) */
 int pk_mem_configure(pk_kernel *k, const pk_mem_config *m, const pk_mmu_config *u);
 int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out);
+/* check every invariant of the memory system (frames, reference counts,
+ * page tables, lists, swap, TLBs; pk_vm_check.c): OK, or INTERNAL */
+int pk_mem_verify(pk_kernel *k);
 int pk_tlb_stats_get(pk_kernel *k, uint32_t cpu, pk_tlb_stats *out);
 int pk_as_stats_get(pk_kernel *k, uint32_t pid, pk_as_stats *out);
 /* the entries read walking va (entries[0] is the root's), *depth of them */
@@ -639,6 +642,9 @@ int pk_vm_protect(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_
  * object id from its first page into process pid (see pk_vm_map) */
 int pk_shm_create(pk_kernel *k, uint64_t pages, uint32_t *id_out);
 int pk_shm_close(pk_kernel *k, uint32_t id);
+/* object id's size in pages and whether it is still open; OUT_OF_RANGE
+ * past the last object made (ids 1 .. n; a restored kernel's too) */
+int pk_shm_info_get(pk_kernel *k, uint32_t id, uint64_t *pages_out, uint32_t *alive_out);
 int pk_vm_map_shm(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot,
                   uint32_t id);
 /* ctx.touch of the host thread tid waiting for its next operation: make

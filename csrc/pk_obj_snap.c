@@ -749,6 +749,27 @@ static int load_vf(ld *L) {
     return PK_OK;
 }
 
+/* The counters the message limits are checked against (pk_chan.c,
+ * pk_socket.c, pk_port.c) follow from what is queued, so they are
+ * recomputed rather than trusted: bytes in channel messages and socket
+ * buffers; packets queued in ports or promised by armed asynchronous
+ * waits. */
+static void recount_limits(pk_kernel *k) {
+    pk_objects *o = k->objs;
+    uint64_t qbytes = 0, packets = 0;
+    for (uint32_t id = 1; id < o->arena.count; id++) {
+        const pk_obj *ob = pk_obj_at(k, id);
+        if (ob->kind == PK_OBJ_CHANNEL)
+            for (const pk_msg *m = ob->head; m; m = m->next) qbytes += m->nbytes;
+        else if (ob->kind == PK_OBJ_SOCKET) qbytes += ob->queued;
+        else if (ob->kind == PK_OBJ_PORT) packets += ob->queued;
+    }
+    for (uint32_t w = 0; w < o->nwaits; w++)
+        if (o->waits[w].port && o->waits[w].linked) packets++;
+    o->qbytes = qbytes;
+    o->packets = packets;
+}
+
 /* Per object: the free list covers exactly the free slots; each live
  * object's references, peer, target and queue agree with the rest. */
 static int check_objects(ld *L) {
@@ -796,6 +817,7 @@ static int check_objects(ld *L) {
     }
     if (!s && (live != o->st.objects || msgs != o->st.messages)) s = bad(L);
     free(freed);
+    if (!s) recount_limits(k);
     return s;
 }
 

@@ -70,6 +70,15 @@ int pk_shm_close(pk_kernel *k, uint32_t id) {
     return PK_OK;
 }
 
+int pk_shm_info_get(pk_kernel *k, uint32_t id, uint64_t *pages_out, uint32_t *alive_out) {
+    if (!k || !pages_out || !alive_out || id == 0) return PK_ERR_INVALID_ARGS;
+    if (!k->mem) return PK_ERR_NOT_SUPPORTED;
+    if (id >= k->mem->nshm) return PK_ERR_OUT_OF_RANGE;
+    *pages_out = k->mem->shm[id].pages;
+    *alive_out = k->mem->shm[id].alive;
+    return PK_OK;
+}
+
 int pk_vm_map_shm(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot,
                   uint32_t id) {
     if (!k || !k->mem || pid >= k->procs.count || prot > 7) return PK_ERR_INVALID_ARGS;

@@ -8,12 +8,10 @@
  * the slot where a present one holds the frame number.
  *
  * The fault series counts faults (minor and major) per bucket of
- * `width` ns from time 0.  It keeps at most SERIES_MAX buckets: when time
+ * `width` ns from time 0.  It keeps at most PK_SERIES_MAX buckets: when time
  * outgrows them, neighbours merge and the width doubles, so the series
  * costs at most 16 KiB however long the run. */
 #include "pk_core.h"
-
-#define SERIES_MAX 4096
 
 /* A free swap slot, or 0 if the device is full (or there is none). */
 uint32_t pk_swap_alloc(pk_kernel *k) {
@@ -49,18 +47,18 @@ void pk_swap_free(pk_kernel *k, uint32_t s) {
 void pk_swap_fini(pk_kernel *k) {
     pk_mem *m = k->mem;
     pk_free(k, m->slot_next, m->slot_cap * sizeof(uint32_t));
-    pk_free(k, m->series, SERIES_MAX * sizeof(uint32_t));
+    pk_free(k, m->series, PK_SERIES_MAX * sizeof(uint32_t));
 }
 
 /* Count one fault at k->now in the series (allocated on the first). */
 void pk_fault_count(pk_kernel *k) {
     pk_mem *m = k->mem;
-    if (!m->series && !(m->series = pk_alloc(k, SERIES_MAX * sizeof(uint32_t)))) return;
+    if (!m->series && !(m->series = pk_alloc(k, PK_SERIES_MAX * sizeof(uint32_t)))) return;
     uint64_t i = k->now / m->width;
-    while (i >= SERIES_MAX) {                    /* merge pairs, double the width */
-        for (uint32_t j = 0; j < SERIES_MAX / 2; j++)
+    while (i >= PK_SERIES_MAX) {                 /* merge pairs, double the width */
+        for (uint32_t j = 0; j < PK_SERIES_MAX / 2; j++)
             m->series[j] = m->series[2 * j] + m->series[2 * j + 1];
-        for (uint32_t j = SERIES_MAX / 2; j < SERIES_MAX; j++) m->series[j] = 0;
+        for (uint32_t j = PK_SERIES_MAX / 2; j < PK_SERIES_MAX; j++) m->series[j] = 0;
         m->width *= 2;
         m->nseries = (m->nseries + 1) / 2;
         i = k->now / m->width;

@@ -221,6 +221,7 @@ uint32_t pk_swap_alloc(struct pk_kernel *k);            /* 0: swap full or none 
 void pk_swap_free(struct pk_kernel *k, uint32_t slot);
 void pk_swap_fini(struct pk_kernel *k);
 void pk_fault_count(struct pk_kernel *k);               /* one fault, now       */
+#define PK_SERIES_MAX 4096      /* buckets of the fault series at most */
 static inline bool pk_pte_swapped(const pk_ptfmt *f, uint64_t e) {
     return !(e & f->valid) && (e & f->soft);
 }

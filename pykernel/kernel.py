@@ -1191,11 +1191,30 @@ class Kernel:
         """Kernel-wide memory counters (kernels with ``memory=``)."""
         return memory_stats(self)
 
+    def check_memory(self) -> None:
+        """Check every invariant of the memory system (kernels with
+        ``memory=``): each frame is free, a page-table page, or mapped as
+        many times as its reference count says; page tables, replacement
+        lists, swap slots and TLBs agree with the counters. Raises
+        :class:`~pykernel.InternalError` if one is broken (a bug), so a
+        test can assert that nothing leaked (docs/snapshot.md)."""
+        from .memory import verify
+        verify(self)
+
     def shared_memory(self, length: int):
         """A new :class:`~pykernel.SharedMemory` object of ``length`` bytes
         (whole pages) that processes of this kernel can map."""
         from .memory import SharedMemory
         return SharedMemory(self, length)
+
+    def shared_memory_objects(self) -> list:
+        """The :class:`~pykernel.SharedMemory` objects of this kernel that
+        are still open, in the order they were made (kernels with
+        ``memory=``; a restored kernel's come back here)."""
+        if self.memory is None:
+            return []
+        from .memory import shared_memory_objects
+        return shared_memory_objects(self)
 
     def fault_rate(self) -> list:
         """Page faults (minor and major) per interval of simulated time,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ._ffi import ffi, lib
 from ._lock import locked_views
-from .errors import BadState, check
+from .errors import BadState, InternalError, NotSupported, check
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
@@ -535,6 +535,13 @@ class SharedMemory:
         check(lib.pk_shm_create(kernel._kp, self.pages, out), "shared_memory")
         self.id = out[0]
 
+    @classmethod
+    def _existing(cls, kernel: "Kernel", id_: int, pages: int) -> "SharedMemory":
+        """A view of object ``id_`` that the kernel already has."""
+        obj = cls.__new__(cls)
+        obj._k, obj.id, obj.pages = kernel, id_, pages
+        return obj
+
     @property
     def length(self) -> int:
         """Its size in bytes (whole pages)."""
@@ -560,6 +567,20 @@ class PageRequest:
     write: bool
 
 
+def shared_memory_objects(kernel: "Kernel") -> list:
+    """The kernel's shared-memory objects that are still open, by id."""
+    out = []
+    pages, alive = ffi.new("uint64_t *"), ffi.new("uint32_t *")
+    for id_ in range(1, 1 << 32):
+        status = lib.pk_shm_info_get(kernel._kp, id_, pages, alive)
+        if status == lib.PK_ERR_OUT_OF_RANGE:
+            break
+        check(status, "shared-memory objects")
+        if alive[0]:
+            out.append(SharedMemory._existing(kernel, id_, pages[0]))
+    return out
+
+
 def pager_step(kernel: "Kernel") -> None:
     """The run stopped for a fault in a userfault region: ask the
     process's handler and give the core its answer."""
@@ -577,6 +598,34 @@ def pager_step(kernel: "Kernel") -> None:
     check(lib.pk_vm_pager_answer(kernel._kp, answer), "pager answer")
     if error is not None:
         raise error
+
+
+def refuse_snapshot(kernel: "Kernel") -> None:
+    """Raise NotSupported if a live process of ``kernel`` has a fault
+    handler written in Python: a Python callable cannot be put in a
+    snapshot (docs/snapshot.md says how to take one anyway)."""
+    from .process import Process
+    live = []
+    for pid, handler in sorted(kernel.__dict__.get("_pagers", {}).items()):
+        if Process(kernel, pid).state != "exited":
+            live.append(f"process {pid} ({kernel._proc_name(pid)!r}): "
+                        f"{getattr(handler, '__qualname__', type(handler).__name__)}")
+    if live:
+        raise NotSupported(
+            f"cannot snapshot a kernel whose processes have page-fault handlers written in "
+            f"Python: {'; '.join(live)}; remove them with "
+            f"p.aspace.set_fault_handler(None) before the snapshot and set them again on "
+            f"both kernels after it")
+
+
+def verify(kernel: "Kernel") -> None:
+    """Raise InternalError if the memory system breaks one of its invariants
+    (see :meth:`pykernel.Kernel.check_memory`)."""
+    status = lib.pk_mem_verify(kernel._kp)
+    if status == lib.PK_ERR_INTERNAL:
+        raise InternalError("the memory system is inconsistent (a frame, page table, list, "
+                            "swap slot or TLB entry breaks an invariant of csrc/pk_vm_check.c)")
+    check(status, "check memory")
 
 
 def map_args(addr, length, prot, user, populate, global_=False,

@@ -24,6 +24,7 @@ from . import errors as pk_errors
 from .costs import Costs
 from .limits import Limits
 from .memory import MMU, Memory
+from .memory import refuse_snapshot as refuse_memory_snapshot
 from .op import Op
 from .program import PeriodicTask, Program
 from . import sched as _sched
@@ -237,6 +238,8 @@ def _refuse_snapshot(k) -> None:
     blocked = _snapshot_refusal(k)
     if blocked:
         raise pk_errors.NotSupported(f"cannot snapshot: {blocked}")
+    if k.memory is not None:
+        refuse_memory_snapshot(k)
     tids = _live_tids(k)
     if tids:
         raise pk_errors.NotSupported(
@@ -282,7 +285,8 @@ def _snapshot_error(k, status, why) -> Exception:
     elif reason == lib.PK_SNAP_R_HOST_WAIT:
         msg = f"cannot snapshot while thread {why.tid} waits for its next operation from Python"
     elif reason == lib.PK_SNAP_R_MEMORY:
-        msg = "snapshots of kernels with memory= are not supported by this version"
+        msg = (f"cannot snapshot the memory system (status {status}): it is in the middle "
+               f"of an access; snapshot between runs")
     elif reason == lib.PK_SNAP_R_OBJECTS:
         msg = f"the kernel objects could not be captured (status {status})"
     else:

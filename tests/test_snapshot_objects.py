@@ -518,3 +518,30 @@ def test_one_snapshot_branches_into_two_policies_with_the_same_objects():
         k2.run(until=T_END)
         futures.append(k2.digest())
     assert futures[0] != futures[1]
+
+
+def test_message_limit_counters_come_back_with_the_queues():
+    # pk_obj_snap.c recomputes the counters Limits(max_messages=,
+    # max_message_bytes=) are checked against from what is queued:
+    # 2 channel messages (30 bytes), 50 socket bytes, 1 port packet and
+    # 1 packet promised by an armed asynchronous wait.
+    k = make_kernel(limits=pk.Limits(max_messages=5, max_message_bytes=100))
+    p = k.spawn(pk.Program.script("idle", [op.sleep(10**9)]))
+    a, b = p.channel_create()
+    a.write(b"x" * 10)
+    a.write(b"y" * 20)
+    s, t = p.socket_create()
+    s.write(b"z" * 50)
+    port, e = p.port_create(), p.event_create()
+    port.queue(key=1)
+    e.wait_async(port, key=2, signals=S.SIGNALED)
+    k2 = pk.Kernel.restore(k.snapshot())
+    for name, used in (("max_messages", 4), ("max_message_bytes", 80)):
+        assert k.limit_usage()[name].used == used
+        assert k2.limit_usage()[name].used == used
+    a2 = k2.processes[0].handle(a.value)
+    with pytest.raises(pk.NoMemory, match=r"max_message_bytes=100"):
+        a2.write(b"w" * 21)
+    a2.write(b"w" * 20)                           # 100 bytes: exactly at the limit
+    with pytest.raises(pk.NoMemory, match=r"max_messages=5"):
+        a2.write(b"")
