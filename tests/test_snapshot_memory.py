@@ -143,6 +143,24 @@ def cpus4(**kw):
     return k
 
 
+def threads(**kw):
+    """Threads of one process sharing its address space on four CPUs:
+    each touches and protects the shared pages, so protect shoots down
+    the entries of its siblings' CPUs (needs the memory and the
+    kernel-object sections together: spawn_thread makes thread objects)."""
+    k = _kernel(cpus=4, frames=256, **kw)
+    body = [op.loop(6, [op.touch_range(BASE, 4 * PAGE, write_ratio=0.5),
+                        op.touch_range(BASE + 4 * PAGE, 12 * PAGE), op.compute(1_000),
+                        op.protect(BASE + 4 * PAGE, 4 * PAGE, "r"), op.io(1_500),
+                        op.protect(BASE + 4 * PAGE, 4 * PAGE, "rw")])]
+    prog = pk.Program.script("mt", [op.map(BASE, 16 * PAGE),
+                                    op.spawn_thread(body), op.spawn_thread(body),
+                                    op.spawn_thread(body), *body, op.sleep(20_000), op.exit(0)])
+    for i in range(2):
+        k.spawn(prog, name=f"mt{i}")
+    return k
+
+
 # ---- the invariant -----------------------------------------------------------
 
 def _state(k):
@@ -177,7 +195,7 @@ def _continues(build, cuts, **kw):
         r.check_memory()
 
 
-@pytest.mark.parametrize("build", [touches, images, shared, pressure, limited, cpus4])
+@pytest.mark.parametrize("build", [touches, images, shared, pressure, limited, cpus4, threads])
 def test_memory_workload_continues_as_uninterrupted_across_20_cuts(build):
     _continues(build, 20)
 
