@@ -139,6 +139,7 @@ typedef struct pk_prog {
     uint64_t burst;               /* total compute, or PK_NO_BURST       */
     pk_task  task;
     uint32_t vm;                  /* it has memory ops: needs k->mem     */
+    uint32_t image;               /* kind RV: its ELF image (pk_rv.h)    */
 } pk_prog;
 
 /* ---- what a thread body asks for when it cannot continue at once ------- */
@@ -164,6 +165,7 @@ typedef struct pk_body_ops {
 
 extern const pk_body_ops pk_script_body;
 extern const pk_body_ops pk_host_body;
+extern const pk_body_ops pk_rv_body;      /* RISC-V machine code (pk_rv_exec.c) */
 
 #include "pk_arena.h"
 #include "pk_event.h"
@@ -229,6 +231,7 @@ struct pk_kernel {
     uint32_t  in_hook;            /* a policy hook written in Python is running:
                                      entry points that change the kernel refuse */
     struct pk_objects *objs;      /* kernel objects (pk_obj.h); NULL until used */
+    struct pk_rvstate *rv;        /* RISC-V images and processes (pk_rv.h); NULL until used */
 };
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
@@ -307,5 +310,6 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 
 #include "pk_obj.h"
 #include "pk_trace.h"
+#include "pk_rv.h"
 
 #endif

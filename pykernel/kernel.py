@@ -22,6 +22,7 @@ from .errors import BadState, InvalidArgs, check
 from .op import duration, exit_code
 from .process import Job, Process
 from . import objects as _objects
+from . import riscv as _riscv
 from .program import Program
 from .sched import CFS, Policy
 from .trace import DEFAULT_TRACE_EVENTS, Trace
@@ -450,6 +451,8 @@ class Kernel:
         cfg.costs.ipi_ns = costs.ipi
         cfg.costs.syscall_ns = costs.syscall
         cfg.costs.wakeup_ns = costs.wakeup
+        cfg.costs.insn_cycles = costs.insn_cycles
+        cfg.costs.clock_hz = costs.clock_hz
         if runqueues is None:
             runqueues = "per-cpu" if scheduler.per_cpu else "shared"
         if runqueues not in ("per-cpu", "shared"):
@@ -516,6 +519,7 @@ class Kernel:
         self._hosts: dict[int, tuple] = {}   # tid -> (fn, args, pid), not started
         self._gens: dict[int, tuple] = {}    # tid -> (generator, pid)
         self._errors: dict[int, BaseException] = {}
+        self._rv_streams: list = []          # [pid, fd, callable, bytes delivered] (riscv.py)
         self._waiting: int | None = None     # host thread waiting for its op
         self._resume: tuple | None = None    # (op, arg) computed for it
         self._running = False
@@ -633,6 +637,8 @@ class Kernel:
             n = program.instructions
             ops = ffi.from_buffer("pk_op[]", program._linked_code(self._load)) if n else ffi.NULL
             check(lib.pk_prog_load_script(self._kp, ops, n, out), f"load program {program.name!r}")
+        elif program.kind == "elf":
+            out[0] = _riscv.load(self, program)
         else:
             check(lib.pk_prog_load_host(self._kp, out), f"load program {program.name!r}")
         self._programs.append(program)
@@ -652,7 +658,7 @@ class Kernel:
         return words
 
     def _spawn(self, program, count, at, nice, priority, burst, args, policy, rt_priority,
-               tickets, cpu, affinity, rss_limit=None):
+               tickets, cpu, affinity, rss_limit=None, rv=(None, None, b"", None, None)):
         if not isinstance(program, Program):
             raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python), "
                             f"not {type(program).__name__}")
@@ -701,6 +707,11 @@ class Kernel:
         if live + count > self.max_threads:
             raise pk_errors.NoMemory(f"spawning {count} more would exceed the kernel's limit of "
                                      f"max_threads={self.max_threads} threads")
+        if program.kind == "elf":
+            if count != 1:
+                raise pk_errors.NotSupported("machine-code programs are spawned one at a time "
+                                             "(Kernel.spawn)")
+            _riscv._ensure_memory(self)
         with self._exclusive("spawn"):
             prog = self._load(program)
             a = ffi.new("pk_spawn_args *")
@@ -710,6 +721,8 @@ class Kernel:
                 a.has_affinity = 1
                 for i, w in enumerate(mask):
                     a.affinity[i] = w
+            if program.kind == "elf":
+                return _riscv.spawn(self, program, a, *rv)
             first_pid = ffi.new("uint32_t *")
             first_tid = ffi.new("uint32_t *")
             status = lib.pk_spawn(self._kp, a, count, first_pid, first_tid)
@@ -763,7 +776,8 @@ class Kernel:
               args: tuple = (), policy: str = "other", rt_priority: int | None = None,
               tickets: int = 100, cpu: int | None = None, affinity=None,
               rss_limit: int | None = None, handles=(), parent: Process | None = None,
-              uid: int | None = None, gid: int | None = None, job=None) -> Process:
+              uid: int | None = None, gid: int | None = None, job=None,
+              argv=None, env=None, stdin=b"", stdout=None, stderr=None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
@@ -793,7 +807,19 @@ class Kernel:
         (default the parent's, else root, 0). ``job``: the
         :class:`~pykernel.JobObject` it belongs to (``NoMemory`` if the
         job's process limit is reached, ``BadState`` if it was killed).
+
+        Machine code (``Program.elf``, docs/riscv.md): ``argv`` (default
+        ``[program.name]``), ``env`` (a dict or "NAME=value" strings),
+        ``stdin`` (bytes it reads from fd 0), and ``stdout`` / ``stderr``:
+        callables handed each new chunk of output as bytes while the kernel
+        runs (the bytes also stay in ``p.stdout`` / ``p.stderr``). A kernel
+        without memory gets ``pk.Memory()`` with Sv39 page tables when its
+        first process is machine code.
         """
+        if isinstance(program, Program) and program.kind != "elf" and (
+                argv is not None or env is not None or stdin != b"" or stdout or stderr):
+            raise TypeError("argv, env, stdin, stdout and stderr are for machine-code "
+                            "programs (Program.elf)")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
         if parent is not None and (not isinstance(parent, Process) or parent._k is not self):
@@ -816,7 +842,7 @@ class Kernel:
                                              f"limit of {node.max_handles} of {node!r}")
                 node = node.parent
         pid = self._spawn(program, 1, at, nice, priority, burst, args, policy, rt_priority,
-                          tickets, cpu, affinity, rss_limit)
+                          tickets, cpu, affinity, rss_limit, (argv, env, stdin, stdout, stderr))
         with self._exclusive("spawn"):
             if job is not None:
                 check(lib.pk_jobobj_add(self._kp, job.id, pid), "spawn into job")
@@ -968,6 +994,8 @@ class Kernel:
                     continue
                 finally:
                     self._in_core = False
+                if self._rv_streams:
+                    _riscv.deliver(self)
                 if r >= 0:
                     op, arg = step(r)
                 elif r == lib.PK_STOP_BUDGET:
