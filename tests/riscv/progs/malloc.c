@@ -51,14 +51,18 @@ int main(void)
 
     char *s = malloc(16);
     strcpy(s, "grow me");
+    size_t len = 7;
+    int preserved = 1;
     for (size_t n = 32; n <= (4u << 20); n *= 4) {
         s = realloc(s, n);
         if (!s)
             return 3;
-        memset(s + 8, 'x', n - 9);
+        preserved &= strlen(s) == len;           /* realloc kept the old contents */
+        memset(s + len, 'x', n - 1 - len);
         s[n - 1] = 0;
+        len = n - 1;
     }
-    printf("realloc kept: %.7s, length %zu\n", s, strlen(s));
+    printf("realloc kept: %.7s, length %zu, preserved %d\n", s, strlen(s), preserved);
     free(s);
     free(b);
     free(z);
