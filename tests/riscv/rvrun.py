@@ -1,5 +1,7 @@
-"""Shared machinery of the RISC-V tests (imported by the tests as
-``rvrun``; conftest.py provides the fixtures): running one executable under
+"""Shared machinery of the RISC-V tests (each test module imports what
+it needs from here, the ``program`` fixture included; there is no
+conftest.py in this folder, so ``from conftest import ...`` in the other
+tests keeps naming tests/conftest.py): running one executable under
 ``qemu-riscv64`` (the reference) and under pykernel, with the outcome of
 each run in the same form so the two can be compared field by field.
 
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-import build
+import rvbuild as build
 import pykernel as pk
 
 SIGSEGV = 11
@@ -107,3 +109,13 @@ def run_pykernel(elf: Path | bytes, argv: list[str], stdin: bytes = b"") -> Outc
     p = k.spawn(prog, argv=argv, stdin=stdin)
     k.run()
     return outcome(p)
+
+
+@pytest.fixture(scope="session")
+def program():
+    """``program(name)`` -> path of the compiled test program ``name``
+    (skipped, or failed under PK_REQUIRE_RISCV=1, without the toolchain)."""
+    def get(name: str) -> Path:
+        need_toolchain()
+        return build.build(name)
+    return get

@@ -9,7 +9,7 @@ import struct
 import pytest
 
 from rvasm import DATA_BASE, Asm
-from rvrun import pk_kernel, run_qemu
+from rvrun import pk_kernel, program, run_qemu  # noqa: F401 (program: a fixture)
 
 import pykernel as pk
 

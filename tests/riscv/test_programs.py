@@ -3,7 +3,7 @@ qemu-riscv64: the same standard output and error, the same exit code, and
 a kill for SIGSEGV where qemu reports one.
 
 The programs are in tests/riscv/progs/ (``*_fs.c`` freestanding, the
-others static glibc); build.py compiles them. Each is first checked
+others static glibc); rvbuild.py compiles them. Each is first checked
 against qemu alone, with its expected output written out below (these
 are properties of the programs and of Linux's RISC-V ABI, validated with
 qemu-riscv64 7.2), then pykernel is compared with qemu.
@@ -16,8 +16,8 @@ import subprocess
 
 import pytest
 
-import build
-from rvrun import need_qemu, pk_kernel, run_pykernel, run_qemu
+import rvbuild as build
+from rvrun import need_qemu, pk_kernel, program, run_pykernel, run_qemu  # noqa: F401 (program: a fixture)
 
 import pykernel as pk
 

@@ -11,7 +11,7 @@ whose inputs did not change is skipped. The cache folder is
 ``$PK_RISCV_CACHE`` if set, else ``pykernel-riscv-<uid>`` in the system's
 temporary folder; it is never committed.
 
-Run ``python tests/riscv/build.py`` to build every program and print the
+Run ``python tests/riscv/rvbuild.py`` to build every program and print the
 paths (CI does this once before the test runs).
 """
 
