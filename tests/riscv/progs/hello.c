@@ -1,0 +1,9 @@
+/* Static glibc: printf to a pipe (fully buffered, flushed at exit). */
+#include <stdio.h>
+
+int main(void)
+{
+    printf("hello, world\n");
+    printf("%d %s %c %ld\n", 42, "str", 'c', -1234567890123L);
+    return 3;
+}

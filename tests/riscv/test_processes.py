@@ -1,0 +1,123 @@
+"""RISC-V processes inside one pykernel kernel: a context switch keeps each
+process's whole register file, runs are deterministic, and several
+processes run one image side by side."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from rvasm import DATA_BASE, Asm
+from rvrun import pk_kernel, program, run_qemu  # noqa: F401 (program: a fixture)
+
+import pykernel as pk
+
+SYS_SCHED_YIELD = 124
+YIELDS = 16
+# every integer register but a0 (the system-call result) and a7 (the
+# system-call number, checked separately)
+XREGS = [r for r in range(1, 32) if r not in (10, 17)]
+FREGS = list(range(32))
+
+
+def pattern(tag: int, reg: int, fp: bool = False) -> int:
+    """The value register ``reg`` holds in the process tagged ``tag``."""
+    v = (tag * 0x0101_0101_0101_0101) ^ (reg << 48) ^ (reg * 0x1_0003) ^ (0x8000 if fp else 0)
+    return v & ((1 << 64) - 1)
+
+
+def register_keeper() -> bytes:
+    """A program that fills x1..x31 (but a0) and f0..f31 with values made
+    from the first byte of argv[1] (its tag), yields the CPU 16 times
+    with sched_yield, then writes every register to standard output (as
+    little-endian 64-bit words: x registers, a7, f registers)."""
+    a = Asm()
+    out = a.data(bytes(8 * 64))
+    a.ld("t0", "sp", 16)                    # argv[1] (sp -> argc, argv[0], argv[1])
+    a.lbu("t0", "t0", 0)                    # the tag
+    a.li("t1", 0x0101_0101_0101_0101)
+    a.mul("t0", "t0", "t1")                 # tag * 0x0101..01
+    for r in FREGS:                         # f registers first (t0 still holds the base)
+        a.li("t2", ((r << 48) ^ (r * 0x1_0003) ^ 0x8000) & ((1 << 64) - 1))
+        a.xor("t2", "t2", "t0")
+        a.fmv_d_x(r, "t2")
+    for r in [r for r in XREGS if r != 5] + [5]:   # t0 (x5) last: it holds the base
+        a.li("a0", (r << 48) ^ (r * 0x1_0003))
+        a.xor(r, "a0", "t0")
+    a.li("a7", SYS_SCHED_YIELD)
+    for _ in range(YIELDS):
+        a.ecall()
+    a.li("a0", out)                         # a0 is free: the base for the stores
+    for i, r in enumerate(XREGS):
+        a.sd(r, "a0", 8 * i)
+    a.sd("a7", "a0", 8 * len(XREGS))
+    for i, r in enumerate(FREGS):
+        a.fsd(r, "a0", 8 * (len(XREGS) + 1 + i))
+    a.write_out(out, 8 * (len(XREGS) + 1 + len(FREGS)))
+    a.exit(0)
+    return a.elf()
+
+
+def expected_registers(tag: int) -> bytes:
+    words = [pattern(tag, r) for r in XREGS] + [SYS_SCHED_YIELD]
+    words += [pattern(tag, r, fp=True) for r in FREGS]
+    return struct.pack(f"<{len(words)}Q", *words)
+
+
+def test_register_keeper_under_qemu():
+    """The program itself, checked against the reference."""
+    got = run_qemu(register_keeper(), ["keeper", "A"])
+    assert (got.state, got.exit_code) == ("exited", 0)
+    assert got.stdout == expected_registers(ord("A"))
+
+
+def test_context_switch_keeps_the_whole_register_file():
+    """Two processes of one image yield to each other 16 times each; each
+    ends with exactly the register values it set, integer and floating
+    point, so no register leaked from the other one."""
+    k = pk_kernel()
+    prog = pk.Program.elf(register_keeper())
+    a = k.spawn(prog, argv=["keeper", "A"], stdin=b"")
+    b = k.spawn(prog, argv=["keeper", "B"], stdin=b"")
+    k.run()
+    assert (a.state, a.exit_code, bytes(a.stdout)) == ("exited", 0, expected_registers(ord("A")))
+    assert (b.state, b.exit_code, bytes(b.stdout)) == ("exited", 0, expected_registers(ord("B")))
+
+
+def _pthreads_run(path):
+    k = pk_kernel()
+    p = k.spawn(pk.Program.elf(str(path)), argv=["pthreads"], stdin=b"")
+    k.run()
+    return bytes(p.stdout), p.exit_code, k.now, k.digest()
+
+
+def test_runs_are_deterministic(program):
+    """The same threaded program run twice gives the same output, the same
+    simulated end time and the same digest."""
+    path = program("pthreads")
+    assert _pthreads_run(path) == _pthreads_run(path)
+
+
+def test_processes_of_one_image_run_side_by_side(program):
+    """Four processes of the sort program in one kernel all finish with the
+    output qemu gives for one."""
+    path = program("sort")
+    ref = run_qemu(path, ["sort"])
+    k = pk_kernel()
+    prog = pk.Program.elf(str(path))
+    procs = [k.spawn(prog, argv=["sort"], stdin=b"") for _ in range(4)]
+    k.run()
+    for p in procs:
+        assert (p.state, p.exit_code, bytes(p.stdout)) == ("exited", ref.exit_code, ref.stdout)
+
+
+@pytest.mark.parametrize("stdin", [b"", b"x", b"a\nb\n" * 1000])
+def test_standard_input_of_any_size(program, stdin):
+    """stdin is delivered whole, in as many reads as the program makes."""
+    path = program("stdin_fs")
+    ref = run_qemu(path, ["stdin_fs"], stdin)
+    k = pk_kernel()
+    p = k.spawn(pk.Program.elf(str(path)), argv=["stdin_fs"], stdin=stdin)
+    k.run()
+    assert (p.state, p.exit_code, bytes(p.stdout)) == (ref.state, ref.exit_code, ref.stdout)
