@@ -289,6 +289,22 @@ static int64_t sys_fstatat(sysctx *s, uint64_t fd, uint64_t path, uint64_t va, u
     return cp(s, va, st, sizeof st, true) ? -EFAULT : 0;
 }
 
+/* struct sysinfo: uptime, loads, RAM from the memory's frames */
+static int64_t sys_sysinfo(sysctx *s, uint64_t va) {
+    pk_mem *m = s->k->mem;
+    uint8_t b[112];
+    memset(b, 0, sizeof b);
+    uint64_t up = s->k->now / 1000000000u, total = m->mcfg.frames, fr = m->nfree;
+    uint16_t procs = (uint16_t)(s->k->live_threads > 65535 ? 65535 : s->k->live_threads);
+    uint32_t unit = PK_PAGE_SIZE;
+    memcpy(b, &up, 8);
+    memcpy(b + 32, &total, 8);
+    memcpy(b + 40, &fr, 8);
+    memcpy(b + 80, &procs, 2);
+    memcpy(b + 104, &unit, 4);
+    return cp(s, va, b, sizeof b, true) ? -EFAULT : 0;
+}
+
 static int64_t zero_out(sysctx *s, uint64_t va, uint64_t len) {
     uint8_t z[128] = { 0 };
     if (!va) return 0;
@@ -439,6 +455,18 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
         if (ns) { *arg = ns; act = PK_ACT_SLEEP; }
         break;
     }
+    case 115: {                                                              /* clock_nanosleep */
+        uint64_t ts[2];
+        if (A(0) > 11) { v = -EINVAL; break; }
+        if (cp(s, A(2), ts, 16, false)) { v = -EFAULT; break; }
+        if (ts[1] >= 1000000000u || (int64_t)ts[0] < 0) { v = -EINVAL; break; }
+        uint64_t ns = ts[0] > PK_MAX_TIME / 1000000000u ? PK_MAX_TIME : ts[0] * 1000000000u + ts[1];
+        if (A(1) & 1) ns = ns > k->now ? ns - k->now : 0;                  /* TIMER_ABSTIME */
+        v = 0;
+        if (ns) { *arg = ns; act = PK_ACT_SLEEP; }
+        break;
+    }
+    case 179: v = sys_sysinfo(s, A(0)); break;
     case 124: v = 0; act = PK_ACT_YIELD; break;                              /* sched_yield */
     case 172: v = t->pid + PK_RV_LINUX_ID_BASE; break;                       /* getpid */
     case 173: v = 0; break;                                                  /* getppid: none */
