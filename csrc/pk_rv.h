@@ -74,6 +74,15 @@ typedef struct pk_rvt {
 
 typedef struct pk_rvfp { uint64_t f[32]; uint64_t fcsr; } pk_rvfp;
 
+/* a decoded instruction (pk_rv_exec.c): its bits (16 or 32), the 32-bit
+ * form, a handler, operands */
+typedef struct pk_rvdec {
+    uint32_t raw, insn;
+    uint8_t  op, rd, rs1, rs2;
+    int32_t  imm;
+} pk_rvdec;
+#define PK_RV_DC_BITS 14                 /* 16384 entries: pc bits 1..14 */
+
 typedef struct pk_rvstate {
     pk_rvimg *imgs;  uint32_t nimgs, imgs_cap;   /* [0] unused */
     pk_rvp   *procs; uint32_t nprocs, procs_cap; /* [0] unused */
@@ -81,6 +90,7 @@ typedef struct pk_rvstate {
     pk_rvfp  *fps;   uint32_t nfps, fps_cap;
     uint64_t  futex_seq;
     uint64_t  insns;                     /* instructions executed, kernel-wide */
+    pk_rvdec *dc;                        /* decoded-instruction cache          */
 } pk_rvstate;
 
 static inline uint32_t pk_rvt_id(const pk_regs *r) { return (uint32_t)(r->flags >> PK_RV_ID_SHIFT); }

@@ -23,6 +23,7 @@
 
 #define BLOCK_MAX 16384u           /* instructions per block at most        */
 #define MIRROR 16
+#define PK_NOINLINE_SLOW __attribute__((noinline, cold))
 
 enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
 enum { RV_OK = 0, RV_LATER, RV_KILL, RV_BLOCK };
@@ -116,23 +117,55 @@ noexec:
     return NULL;
 }
 
-/* The data mirror, then the slow path. */
-static PK_ALWAYS_INLINE uint8_t *xlate(rvx *X, uint64_t va, int kind, int *st) {
-    uint64_t vpn = va >> PK_PAGE_SHIFT;
-    mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
-    if (PK_LIKELY(me->vpn == vpn) && (kind == ACC_R || me->w)) {
-        me->e->stamp = ++X->tlb->clock;
-        X->hits++;
-        return me->p + (va & (PK_PAGE_SIZE - 1));
-    }
+/* The counters of mirror hits live in registers inside a block (hot);
+ * they go back to the TLB and the address space before anything else
+ * looks at them (a slow translation, the end of the block). */
+typedef struct hot { uint64_t clk, hits, code_stamp, n; } hot;
+
+static inline void sync_vals(rvx *X, uint64_t clk, uint64_t hits, uint64_t code_stamp) {
+    X->tlb->clock = clk;
+    if (X->code_vpn != ~0ull) X->code_e->stamp = code_stamp;
+    X->hits += hits;
+}
+
+static PK_ALWAYS_INLINE void hot_sync(rvx *X, hot *h) {
+    sync_vals(X, h->clk, h->hits, h->code_stamp);
+    h->hits = 0;
+}
+
+/* the slow path, with the hot counters synchronised around it (passed by
+ * value so that they stay in registers in the block loop) */
+static PK_NOINLINE_SLOW uint8_t *xlate_sync_v(rvx *X, uint64_t clk, uint64_t hits, uint64_t cs,
+                                              uint64_t n, uint64_t va, int kind, int *st) {
+    sync_vals(X, clk, hits, cs);
+    X->may_block = n == 0;
     return xlate_slow(X, va, kind, st);
 }
 
+static PK_ALWAYS_INLINE uint8_t *xlate_sync(rvx *X, hot *h, uint64_t va, int kind, int *st) {
+    uint8_t *p = xlate_sync_v(X, h->clk, h->hits, h->code_stamp, h->n, va, kind, st);
+    h->hits = 0;
+    h->clk = X->tlb->clock;
+    return p;
+}
+
+/* The data mirror, then the slow path. */
+static PK_ALWAYS_INLINE uint8_t *xlate(rvx *X, hot *h, uint64_t va, int kind, int *st) {
+    uint64_t vpn = va >> PK_PAGE_SHIFT;
+    mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
+    if (PK_LIKELY(me->vpn == vpn) && (kind == ACC_R || me->w)) {
+        me->e->stamp = ++h->clk;
+        h->hits++;
+        return me->p + (va & (PK_PAGE_SIZE - 1));
+    }
+    return xlate_sync(X, h, va, kind, st);
+}
+
 /* Load size bytes at va (little-endian, any alignment): RV_OK or a status. */
-static PK_ALWAYS_INLINE int ld(rvx *X, uint64_t va, unsigned size, uint64_t *out) {
+static PK_ALWAYS_INLINE int ld(rvx *X, hot *h, uint64_t va, unsigned size, uint64_t *out) {
     int st = RV_OK;
     if (PK_LIKELY((va & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - size)) {
-        uint8_t *p = xlate(X, va, ACC_R, &st);
+        uint8_t *p = xlate(X, h, va, ACC_R, &st);
         if (!p) return st;
         uint64_t v = 0;
         memcpy(&v, p, size);
@@ -141,7 +174,7 @@ static PK_ALWAYS_INLINE int ld(rvx *X, uint64_t va, unsigned size, uint64_t *out
     }
     uint8_t b[8];                             /* crosses a page: byte by byte */
     for (unsigned i = 0; i < size; i++) {
-        uint8_t *p = xlate(X, va + i, ACC_R, &st);
+        uint8_t *p = xlate(X, h, va + i, ACC_R, &st);
         if (!p) return st;
         b[i] = *p;
     }
@@ -151,17 +184,17 @@ static PK_ALWAYS_INLINE int ld(rvx *X, uint64_t va, unsigned size, uint64_t *out
     return RV_OK;
 }
 
-static PK_ALWAYS_INLINE int sto(rvx *X, uint64_t va, unsigned size, uint64_t v) {
+static PK_ALWAYS_INLINE int sto(rvx *X, hot *h, uint64_t va, unsigned size, uint64_t v) {
     int st = RV_OK;
     if (PK_LIKELY((va & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - size)) {
-        uint8_t *p = xlate(X, va, ACC_W, &st);
+        uint8_t *p = xlate(X, h, va, ACC_W, &st);
         if (!p) return st;
         memcpy(p, &v, size);
         return RV_OK;
     }
     uint8_t *q[8];                            /* both pages first: no partial store */
     for (unsigned i = 0; i < size; i++)
-        if (!(q[i] = xlate(X, va + i, ACC_W, &st))) return st;
+        if (!(q[i] = xlate(X, h, va + i, ACC_W, &st))) return st;
     for (unsigned i = 0; i < size; i++) *q[i] = (uint8_t)(v >> (8 * i));
     return RV_OK;
 }
@@ -326,6 +359,95 @@ static uint64_t insn_time(pk_kernel *k, pk_rvt *rt, uint64_t n) {
     return (uint64_t)(v / co->clock_hz);
 }
 
+/* ---- the decoded-instruction cache ----------------------------------------
+ * Decoding depends on an instruction's bits alone, so a direct-mapped
+ * cache indexed by pc and checked against the bits just fetched is always
+ * right (self-modifying code included) and needs no invalidation.  The
+ * common integer instructions get their own handler; the rest go through
+ * the general decoder (OP_GENERIC). */
+enum {
+    OP_ILLEGAL = 0, OP_GENERIC, OP_LUI, OP_AUIPC, OP_JAL, OP_JALR,
+    OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU,
+    OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_SB, OP_SH, OP_SW, OP_SD,
+    OP_ADDI, OP_SLTI, OP_SLTIU, OP_XORI, OP_ORI, OP_ANDI, OP_SLLI, OP_SRLI, OP_SRAI,
+    OP_ADDIW, OP_SLLIW, OP_SRLIW, OP_SRAIW,
+    OP_ADD, OP_SUB, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND,
+    OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW, OP_SRAW, OP_MUL, OP_MULW,
+    OP_COUNT
+};
+
+static void rv_decode(uint32_t raw, pk_rvdec *d) {
+    uint32_t insn = (raw & 3) == 3 ? raw : rvc_expand(raw & 0xffff);
+    d->raw = raw;
+    d->insn = insn;
+    d->rd = (insn >> 7) & 31;
+    d->rs1 = (insn >> 15) & 31;
+    d->rs2 = (insn >> 20) & 31;
+    d->imm = (int32_t)insn >> 20;
+    d->op = insn ? OP_GENERIC : OP_ILLEGAL;
+    if (!insn) return;
+    uint32_t f3 = (insn >> 12) & 7, f7 = insn >> 25;
+    switch (insn & 0x7f) {
+    case 0x37: d->op = OP_LUI; d->imm = (int32_t)(insn & 0xfffff000u); break;
+    case 0x17: d->op = OP_AUIPC; d->imm = (int32_t)(insn & 0xfffff000u); break;
+    case 0x6f:
+        d->op = OP_JAL;
+        d->imm = ((int32_t)insn >> 31) << 20 | (int32_t)(insn & 0xff000) | (int32_t)(((insn >> 20) & 1) << 11)
+               | (int32_t)(((insn >> 21) & 0x3ff) << 1);
+        break;
+    case 0x67: if (f3 == 0) d->op = OP_JALR; break;
+    case 0x63:
+        if (f3 == 2 || f3 == 3) break;
+        d->op = (uint8_t)(f3 < 2 ? OP_BEQ + f3 : OP_BLT + (f3 - 4));
+        d->imm = ((int32_t)insn >> 31) << 12 | (int32_t)(((insn >> 7) & 1) << 11)
+               | (int32_t)(((insn >> 25) & 0x3f) << 5) | (int32_t)(((insn >> 8) & 0xf) << 1);
+        break;
+    case 0x03: if (f3 != 7) d->op = (uint8_t)(OP_LB + f3); break;
+    case 0x23:
+        if (f3 > 3) break;
+        d->op = (uint8_t)(OP_SB + f3);
+        d->imm = ((int32_t)insn >> 25) << 5 | (int32_t)((insn >> 7) & 31);
+        break;
+    case 0x13:
+        switch (f3) {
+        case 0: d->op = OP_ADDI; break;
+        case 2: d->op = OP_SLTI; break;
+        case 3: d->op = OP_SLTIU; break;
+        case 4: d->op = OP_XORI; break;
+        case 6: d->op = OP_ORI; break;
+        case 7: d->op = OP_ANDI; break;
+        case 1: if (!(insn >> 26)) { d->op = OP_SLLI; d->imm = (insn >> 20) & 63; } break;
+        default:
+            if ((insn >> 26) == 0) { d->op = OP_SRLI; d->imm = (insn >> 20) & 63; }
+            else if ((insn >> 26) == 0x10) { d->op = OP_SRAI; d->imm = (insn >> 20) & 63; }
+        }
+        break;
+    case 0x1b:
+        if (f3 == 0) d->op = OP_ADDIW;
+        else if (f3 == 1 && !f7) { d->op = OP_SLLIW; d->imm = (insn >> 20) & 31; }
+        else if (f3 == 5 && !f7) { d->op = OP_SRLIW; d->imm = (insn >> 20) & 31; }
+        else if (f3 == 5 && f7 == 0x20) { d->op = OP_SRAIW; d->imm = (insn >> 20) & 31; }
+        break;
+    case 0x33:
+        if (f7 == 0) {
+            static const uint8_t ops[8] = { OP_ADD, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_OR, OP_AND };
+            d->op = ops[f3];
+        } else if (f7 == 0x20 && f3 == 0) d->op = OP_SUB;
+        else if (f7 == 0x20 && f3 == 5) d->op = OP_SRA;
+        else if (f7 == 1 && f3 == 0) d->op = OP_MUL;
+        break;
+    case 0x3b:
+        if (f7 == 0 && f3 == 0) d->op = OP_ADDW;
+        else if (f7 == 0x20 && f3 == 0) d->op = OP_SUBW;
+        else if (f7 == 0 && f3 == 1) d->op = OP_SLLW;
+        else if (f7 == 0 && f3 == 5) d->op = OP_SRLW;
+        else if (f7 == 0x20 && f3 == 5) d->op = OP_SRAW;
+        else if (f7 == 1 && f3 == 0) d->op = OP_MULW;
+        break;
+    default: break;
+    }
+}
+
 #define RD   ((insn >> 7) & 31)
 #define RS1  ((insn >> 15) & 31)
 #define RS2  ((insn >> 20) & 31)
@@ -341,11 +463,30 @@ static uint64_t insn_time(pk_kernel *k, pk_rvt *rt, uint64_t n) {
 
 /* Stop the block at this instruction because of access status st. */
 #define FAULT(st) do { stop = (st); goto out; } while (0)
-#define LD(va, size, dst) do { int s_ = ld(&X, (va), (size), &(dst)); if (PK_UNLIKELY(s_)) FAULT(s_); } while (0)
-#define ST(va, size, v) do { int s_ = sto(&X, (va), (size), (v)); if (PK_UNLIKELY(s_)) FAULT(s_); } while (0)
+#define LD(va, size, dst) do { int s_ = ld(&X, &H, (va), (size), &(dst)); if (PK_UNLIKELY(s_)) FAULT(s_); } while (0)
+#define ST(va, size, v) do { int s_ = sto(&X, &H, (va), (size), (v)); if (PK_UNLIKELY(s_)) FAULT(s_); } while (0)
 #define ILLEGAL() do { stop = -1; goto out; } while (0)
+#define NEXT goto next
 
 static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
+    static const void *const handlers[OP_COUNT] = {
+        [OP_ILLEGAL] = &&L_ILLEGAL, [OP_GENERIC] = &&L_GENERIC, [OP_LUI] = &&L_LUI,
+        [OP_AUIPC] = &&L_AUIPC, [OP_JAL] = &&L_JAL, [OP_JALR] = &&L_JALR,
+        [OP_BEQ] = &&L_BEQ, [OP_BNE] = &&L_BNE, [OP_BLT] = &&L_BLT, [OP_BGE] = &&L_BGE,
+        [OP_BLTU] = &&L_BLTU, [OP_BGEU] = &&L_BGEU,
+        [OP_LB] = &&L_LB, [OP_LH] = &&L_LH, [OP_LW] = &&L_LW, [OP_LD] = &&L_LD,
+        [OP_LBU] = &&L_LBU, [OP_LHU] = &&L_LHU, [OP_LWU] = &&L_LWU,
+        [OP_SB] = &&L_SB, [OP_SH] = &&L_SH, [OP_SW] = &&L_SW, [OP_SD] = &&L_SD,
+        [OP_ADDI] = &&L_ADDI, [OP_SLTI] = &&L_SLTI, [OP_SLTIU] = &&L_SLTIU, [OP_XORI] = &&L_XORI,
+        [OP_ORI] = &&L_ORI, [OP_ANDI] = &&L_ANDI, [OP_SLLI] = &&L_SLLI, [OP_SRLI] = &&L_SRLI,
+        [OP_SRAI] = &&L_SRAI, [OP_ADDIW] = &&L_ADDIW, [OP_SLLIW] = &&L_SLLIW,
+        [OP_SRLIW] = &&L_SRLIW, [OP_SRAIW] = &&L_SRAIW,
+        [OP_ADD] = &&L_ADD, [OP_SUB] = &&L_SUB, [OP_SLL] = &&L_SLL, [OP_SLT] = &&L_SLT,
+        [OP_SLTU] = &&L_SLTU, [OP_XOR] = &&L_XOR, [OP_SRL] = &&L_SRL, [OP_SRA] = &&L_SRA,
+        [OP_OR] = &&L_OR, [OP_AND] = &&L_AND, [OP_ADDW] = &&L_ADDW, [OP_SUBW] = &&L_SUBW,
+        [OP_SLLW] = &&L_SLLW, [OP_SRLW] = &&L_SRLW, [OP_SRAW] = &&L_SRAW,
+        [OP_MUL] = &&L_MUL, [OP_MULW] = &&L_MULW,
+    };
     pk_regs *r = &c->regs;
     uint64_t *x = r->x;
     uint32_t rid = pk_rvt_id(r);
@@ -360,51 +501,111 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     X.may_block = 1;
     X.cost = 0; X.hits = 0; X.reason = 0;
     mirror_clear(&X);
+    hot H = { X.tlb->clock, 0, 0, 0 };
+    pk_rvdec *const dc = rs->dc;
     r->flags |= PK_RF_STARTED;
 
-    uint64_t pc = r->pc, n = 0, budget = block_budget(k, c), extra = 0;
+    uint64_t pc = r->pc, npc, budget = block_budget(k, c), extra = 0;
     uint64_t resv = ~0ull;                   /* LR reservation (this block only) */
     int stop = 0, act = PK_ACT_RUN;
     pk_rvfp *F = NULL;
+    const pk_rvdec *d;
+    uint32_t insn;
     x[0] = 0;
-    while (n < budget) {
+    while (H.n < budget) {
         x[0] = 0;
-        uint32_t insn;
         /* ---- fetch */
         if (PK_UNLIKELY(pc & 1)) ILLEGAL();
         uint32_t off = (uint32_t)(pc & (PK_PAGE_SIZE - 1));
         const uint8_t *ip;
         if (PK_LIKELY((pc >> PK_PAGE_SHIFT) == X.code_vpn)) {
-            X.code_e->stamp = ++X.tlb->clock;
-            X.hits++;
+            H.code_stamp = ++H.clk;
+            H.hits++;
             ip = X.code_p + off;
         } else {
             int st = RV_OK;
-            if (!(ip = xlate_slow(&X, pc, ACC_X, &st))) FAULT(st);
+            if (!(ip = xlate_sync(&X, &H, pc, ACC_X, &st))) FAULT(st);
+            H.code_stamp = H.clk;
         }
-        {
+        uint32_t raw;
+        if (PK_LIKELY(off <= PK_PAGE_SIZE - 4)) {
+            memcpy(&raw, ip, 4);
+            if ((raw & 3) != 3) raw &= 0xffff;
+        } else {
             uint16_t lo16, hi16;
             memcpy(&lo16, ip, 2);
-            insn = lo16;
-            if ((lo16 & 3) == 3) {
-                if (PK_LIKELY(off <= PK_PAGE_SIZE - 4)) memcpy(&hi16, ip + 2, 2);
-                else {                               /* the second half is on the next page */
-                    int st = RV_OK;
-                    const uint8_t *q = xlate_slow(&X, pc + 2, ACC_X, &st);
-                    if (!q) FAULT(st);
-                    memcpy(&hi16, q, 2);
-                }
-                insn |= (uint32_t)hi16 << 16;
+            raw = lo16;
+            if ((lo16 & 3) == 3) {                   /* the second half is on the next page */
+                int st = RV_OK;
+                    const uint8_t *q = xlate_sync(&X, &H, pc + 2, ACC_X, &st);
+                if (!q) FAULT(st);
+                memcpy(&hi16, q, 2);
+                raw |= (uint32_t)hi16 << 16;
             }
         }
-        uint64_t len = 4;
-        if ((insn & 3) != 3) {
-            len = 2;
-            insn = rvc_expand(insn & 0xffff);
-            if (!insn) ILLEGAL();
-        }
-        uint64_t npc = pc + len;
-        /* ---- execute */
+        d = &dc[(pc >> 1) & ((1u << PK_RV_DC_BITS) - 1)];
+        if (PK_UNLIKELY(d->raw != raw)) rv_decode(raw, (pk_rvdec *)d);
+        npc = pc + ((raw & 3) == 3 ? 4 : 2);
+        goto *handlers[d->op];
+
+#define XRD x[d->rd]
+#define XS1 x[d->rs1]
+#define XS2 x[d->rs2]
+#define IMM ((uint64_t)(int64_t)d->imm)
+    L_LUI:   XRD = IMM; NEXT;
+    L_AUIPC: XRD = pc + IMM; NEXT;
+    L_JAL:   XRD = npc; npc = pc + IMM; NEXT;
+    L_JALR:  { uint64_t tg = (XS1 + IMM) & ~1ull; XRD = npc; npc = tg; NEXT; }
+    L_BEQ:   if (XS1 == XS2) npc = pc + IMM; NEXT;
+    L_BNE:   if (XS1 != XS2) npc = pc + IMM; NEXT;
+    L_BLT:   if ((int64_t)XS1 < (int64_t)XS2) npc = pc + IMM; NEXT;
+    L_BGE:   if ((int64_t)XS1 >= (int64_t)XS2) npc = pc + IMM; NEXT;
+    L_BLTU:  if (XS1 < XS2) npc = pc + IMM; NEXT;
+    L_BGEU:  if (XS1 >= XS2) npc = pc + IMM; NEXT;
+    L_LB:  { uint64_t v = 0; LD(XS1 + IMM, 1, v); XRD = (uint64_t)(int64_t)(int8_t)v; NEXT; }
+    L_LH:  { uint64_t v = 0; LD(XS1 + IMM, 2, v); XRD = (uint64_t)(int64_t)(int16_t)v; NEXT; }
+    L_LW:  { uint64_t v = 0; LD(XS1 + IMM, 4, v); XRD = sx32(v); NEXT; }
+    L_LD:  { uint64_t v = 0; LD(XS1 + IMM, 8, v); XRD = v; NEXT; }
+    L_LBU: { uint64_t v = 0; LD(XS1 + IMM, 1, v); XRD = v; NEXT; }
+    L_LHU: { uint64_t v = 0; LD(XS1 + IMM, 2, v); XRD = v; NEXT; }
+    L_LWU: { uint64_t v = 0; LD(XS1 + IMM, 4, v); XRD = v; NEXT; }
+    L_SB:  ST(XS1 + IMM, 1, XS2); NEXT;
+    L_SH:  ST(XS1 + IMM, 2, XS2); NEXT;
+    L_SW:  ST(XS1 + IMM, 4, XS2); NEXT;
+    L_SD:  ST(XS1 + IMM, 8, XS2); NEXT;
+    L_ADDI:  XRD = XS1 + IMM; NEXT;
+    L_SLTI:  XRD = (int64_t)XS1 < (int64_t)IMM; NEXT;
+    L_SLTIU: XRD = XS1 < IMM; NEXT;
+    L_XORI:  XRD = XS1 ^ IMM; NEXT;
+    L_ORI:   XRD = XS1 | IMM; NEXT;
+    L_ANDI:  XRD = XS1 & IMM; NEXT;
+    L_SLLI:  XRD = XS1 << d->imm; NEXT;
+    L_SRLI:  XRD = XS1 >> d->imm; NEXT;
+    L_SRAI:  XRD = (uint64_t)((int64_t)XS1 >> d->imm); NEXT;
+    L_ADDIW: XRD = sx32(XS1 + IMM); NEXT;
+    L_SLLIW: XRD = sx32((uint32_t)XS1 << d->imm); NEXT;
+    L_SRLIW: XRD = sx32((uint32_t)XS1 >> d->imm); NEXT;
+    L_SRAIW: XRD = sx32((uint32_t)((int32_t)XS1 >> d->imm)); NEXT;
+    L_ADD:   XRD = XS1 + XS2; NEXT;
+    L_SUB:   XRD = XS1 - XS2; NEXT;
+    L_SLL:   XRD = XS1 << (XS2 & 63); NEXT;
+    L_SLT:   XRD = (int64_t)XS1 < (int64_t)XS2; NEXT;
+    L_SLTU:  XRD = XS1 < XS2; NEXT;
+    L_XOR:   XRD = XS1 ^ XS2; NEXT;
+    L_SRL:   XRD = XS1 >> (XS2 & 63); NEXT;
+    L_SRA:   XRD = (uint64_t)((int64_t)XS1 >> (XS2 & 63)); NEXT;
+    L_OR:    XRD = XS1 | XS2; NEXT;
+    L_AND:   XRD = XS1 & XS2; NEXT;
+    L_ADDW:  XRD = sx32(XS1 + XS2); NEXT;
+    L_SUBW:  XRD = sx32(XS1 - XS2); NEXT;
+    L_SLLW:  XRD = sx32((uint32_t)XS1 << (XS2 & 31)); NEXT;
+    L_SRLW:  XRD = sx32((uint32_t)XS1 >> (XS2 & 31)); NEXT;
+    L_SRAW:  XRD = sx32((uint32_t)((int32_t)XS1 >> (XS2 & 31))); NEXT;
+    L_MUL:   XRD = XS1 * XS2; NEXT;
+    L_MULW:  XRD = sx32((uint32_t)XS1 * (uint32_t)XS2); NEXT;
+    L_ILLEGAL: ILLEGAL();
+    L_GENERIC:
+        insn = d->insn;
         switch (insn & 0x7f) {
         case 0x37: x[RD] = (uint64_t)IMMU; break;                          /* lui */
         case 0x17: x[RD] = pc + (uint64_t)IMMU; break;                     /* auipc */
@@ -550,7 +751,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
                 resv = ~0ull;
             } else {
                 int st = RV_OK;
-                uint8_t *p = xlate(&X, va, ACC_W, &st);
+                uint8_t *p = xlate(&X, &H, va, ACC_W, &st);
                 if (!p) FAULT(st);
                 memcpy(&old, p, size);
                 uint64_t nv = amo(f5, old, x[RS2], w);
@@ -563,18 +764,19 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         }
         case 0x73: {                                                       /* system */
             if (insn == 0x00000073) {                                      /* ecall */
-                if (n) goto out;                     /* performed when the block's time has passed */
+                if (H.n) goto out;                     /* performed when the block's time has passed */
                 r->pc = pc;
+                hot_sync(&X, &H);
                 hits_flush(&X);
                 uint64_t cost = 0;
                 int a = pk_rv_syscall(k, c, t, r, arg, &cost);
                 pc = r->pc;
                 extra += cost;
-                n++;
+                H.n++;
                 if (a >= 0) { act = a; stop = -2; goto done; }
                 mirror_clear(&X);                    /* the call may have changed mappings */
+                H.clk = X.tlb->clock;
                 F = NULL;
-                X.may_block = 0;
                 continue;
             }
             if (insn == 0x00100073) ILLEGAL();                            /* ebreak */
@@ -586,8 +788,8 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
                 if (!F && !(F = pk_rv_fp(k, &rs->thr[rid]))) { X.reason = PK_KILL_OOM; FAULT(RV_KILL); }
                 old = csr == 1 ? F->fcsr & 31 : csr == 2 ? (F->fcsr >> 5) & 7 : F->fcsr & 0xff;
                 break;
-            case 0xc00: case 0xc01: old = k->now + insn_time(k, &(pk_rvt){ .carry = 0 }, n); break;  /* cycle, time (ns) */
-            case 0xc02: old = rs->procs[rs->thr[rid].proc].insns + n; break;               /* instret */
+            case 0xc00: case 0xc01: old = k->now + insn_time(k, &(pk_rvt){ .carry = 0 }, H.n); break;  /* cycle, time (ns) */
+            case 0xc02: old = rs->procs[rs->thr[rid].proc].insns + H.n; break;               /* instret */
             default: ILLEGAL();
             }
             if (csr <= 3) {
@@ -608,13 +810,13 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
             if (!F && !(F = pk_rv_fp(k, &rs->thr[rid]))) { X.reason = PK_KILL_OOM; FAULT(RV_KILL); }
             if (F3 != 2 && F3 != 3) ILLEGAL();
             unsigned size = F3 == 2 ? 4 : 8;
-            if ((insn & 0x7f) == 0x07) {
+            if ((insn & 0x7f) == 0x07) {                  /* constant sizes: inlined copies */
                 uint64_t v = 0;
-                LD(x[RS1] + (uint64_t)IMMI, size, v);
-                F->f[RD] = size == 4 ? (v | 0xffffffff00000000ull) : v;
-            } else {
-                ST(x[RS1] + (uint64_t)IMMS, size, F->f[RS2]);
-            }
+                if (size == 4) { LD(x[RS1] + (uint64_t)IMMI, 4, v); v |= 0xffffffff00000000ull; }
+                else LD(x[RS1] + (uint64_t)IMMI, 8, v);
+                F->f[RD] = v;
+            } else if (size == 4) ST(x[RS1] + (uint64_t)IMMS, 4, F->f[RS2]);
+            else ST(x[RS1] + (uint64_t)IMMS, 8, F->f[RS2]);
             break;
         }
         case 0x53: case 0x43: case 0x47: case 0x4b: case 0x4f:
@@ -624,16 +826,17 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         default:
             ILLEGAL();
         }
+    next:
         pc = npc;
-        n++;
-        X.may_block = 0;
+        H.n++;
     }
 out:
 done:
+    hot_sync(&X, &H);
     hits_flush(&X);
     x[0] = 0;
-    rs->insns += n;
-    rs->procs[rs->thr[rid].proc].insns += n;
+    rs->insns += H.n;
+    rs->procs[rs->thr[rid].proc].insns += H.n;
     if (stop == -2) return act;                  /* a system call left the CPU */
     r->pc = pc;
     if (stop == -1) {                            /* illegal instruction */
@@ -643,7 +846,7 @@ done:
     }
     if (stop == RV_KILL) { *arg = X.reason; return PK_ACT_KILL; }
     if (stop == RV_BLOCK) { *arg = X.m->block_ns; return PK_ACT_BLOCK; }
-    uint64_t ns = insn_time(k, &rs->thr[rid], n) + X.cost + extra;
+    uint64_t ns = insn_time(k, &rs->thr[rid], H.n) + X.cost + extra;
     x[PK_REG_REM] = ns;
     return ns ? PK_ACT_RUN : PK_ACT_AGAIN;
 }
