@@ -638,6 +638,8 @@ typedef struct pk_rv_stats {
     uint64_t syscalls;         /* system calls made                          */
     uint64_t brk;              /* its program break                          */
     uint64_t stdin_read;       /* bytes of standard input consumed           */
+    uint64_t fp_threads;       /* its threads that have floating-point state
+                                  (made at their first F/D instruction)      */
 } pk_rv_stats;
 typedef struct pk_rv_image_info_t {
     uint64_t entry, lo, hi;    /* entry point; span of its segments          */

@@ -395,7 +395,10 @@ int pk_rv_stats_get(pk_kernel *k, uint32_t pid, pk_rv_stats *out) {
     if (!k || !out) return PK_ERR_INVALID_ARGS;
     pk_rvp *p = proc_of(k, pid);
     if (!p) return PK_ERR_NOT_SUPPORTED;
-    *out = (pk_rv_stats){ p->insns, p->syscalls, p->brk, p->in_pos };
+    uint64_t fp = 0;
+    uint32_t me = (uint32_t)(p - k->rv->procs);
+    for (uint32_t i = 1; i < k->rv->nthr; i++) fp += k->rv->thr[i].proc == me && k->rv->thr[i].fp;
+    *out = (pk_rv_stats){ p->insns, p->syscalls, p->brk, p->in_pos, fp };
     return PK_OK;
 }
 

@@ -764,7 +764,12 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         }
         case 0x73: {                                                       /* system */
             if (insn == 0x00000073) {                                      /* ecall */
-                if (H.n) goto out;                     /* performed when the block's time has passed */
+                if (!rs->thr[rid].syscall) {         /* entering: the block ends with the call's */
+                    rs->thr[rid].syscall = x[17] + 1;    /* cost; it is made when that has passed */
+                    extra += k->cfg.costs.syscall_ns;
+                    H.n++;
+                    goto out;
+                }
                 r->pc = pc;
                 hot_sync(&X, &H);
                 hits_flush(&X);
@@ -772,7 +777,6 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
                 int a = pk_rv_syscall(k, c, t, r, arg, &cost);
                 pc = r->pc;
                 extra += cost;
-                H.n++;
                 if (a >= 0) { act = a; stop = -2; goto done; }
                 mirror_clear(&X);                    /* the call may have changed mappings */
                 H.clk = X.tlb->clock;

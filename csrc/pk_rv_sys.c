@@ -3,9 +3,11 @@
  *
  * Numbers and structures are Linux's for riscv64 (the asm-generic table).
  * The thread's registers carry the call (a7 = number, a0..a5 = arguments)
- * and its result (a0, a negative errno on failure).  A call either goes on
- * at once (its CPU time, Costs.syscall plus any faults of the copies, is
- * added to the block) or leaves the CPU (sleep, yield, futex wait, exit).
+ * and its result (a0, a negative errno on failure).  Entering the kernel
+ * costs Costs.syscall of CPU time, charged before the call is made
+ * (pk_rv_exec.c); then a call either goes on at once (the faults of its
+ * copies add their time to the block) or leaves the CPU (sleep, yield,
+ * futex wait, exit).
  * Calls not listed here return -ENOSYS and are counted per number. */
 #include <string.h>
 #include "pk_core.h"
@@ -418,7 +420,6 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
     int64_t v;
     PK_TRACE_CUR(k, t);
     RP(s)->syscalls++;
-    RT(s)->syscall = num + 1;
     switch (num) {
     case 63: v = sys_read(s, A(0), A(1), A(2)); break;
     case 64: v = sys_write_buf(s, A(0), A(1), A(2)); break;
@@ -492,6 +493,7 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
         v = -ENOSYS;
         break;
     }
+    RT(s)->syscall = 0;
     if (S.dead) {                                         /* a copy had no frame to use */
         *arg = S.dead;
         *cost = S.cost;
@@ -499,7 +501,6 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
     }
     r->x[A0] = (uint64_t)v;
     r->pc += 4;
-    RT(s)->syscall = 0;
-    *cost = S.cost + k->cfg.costs.syscall_ns;
+    *cost = S.cost;                                       /* Costs.syscall was charged on entry */
     return act;
 }

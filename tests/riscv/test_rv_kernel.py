@@ -1,0 +1,379 @@
+"""RISC-V processes as the kernel sees them: side records, shared image
+frames, instruction timing from the cost model, mixed workloads, system
+call counters, and clear errors for files that are not runnable programs.
+
+The programs are assembled here (rvasm), so these tests need neither the
+cross compiler nor qemu."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import struct
+
+import pytest
+
+from rvasm import DATA_BASE, TEXT_BASE, Asm
+
+import pykernel as pk
+from pykernel._ffi import ffi, lib
+
+SYS_WRITE, SYS_EXIT, SYS_YIELD = 64, 93, 124
+ENOSYS, EBADF = 38, 9
+
+
+def kernel(**kw) -> pk.Kernel:
+    return pk.Kernel(memory=pk.Memory(), mmu=pk.MMU(format="sv39"), **kw)
+
+
+def exits(code: int) -> bytes:
+    a = Asm()
+    a.exit(code)
+    return a.elf()
+
+
+def yielder(n: int, code: int = 0) -> bytes:
+    """Yields the CPU n times, then exits with code."""
+    a = Asm()
+    a.li("s0", n)
+    a.label("loop")
+    a.syscall(SYS_YIELD)
+    a.addi("s0", "s0", -1)
+    a.bne("s0", "zero", "loop")
+    a.exit(code)
+    return a.elf()
+
+
+# ---- side record and floating-point state --------------------------------
+
+def test_integer_only_thread_has_no_floating_point_state():
+    k = kernel()
+    p = k.spawn(pk.Program.elf(exits(0)))
+    k.run()
+    assert p.exit_code == 0
+    st = ffi.new("pk_rv_stats *")
+    assert lib.pk_rv_stats_get(k._kp, p.pid, st) == 0
+    assert st.fp_threads == 0
+
+
+def test_first_fp_instruction_gives_the_thread_fp_state():
+    a = Asm()
+    a.li("t0", 0x4000_0000_0000_0000)       # 2.0
+    a.fmv_d_x(3, "t0")
+    a.fmv_x_d("t1", 3)
+    a.srli("a0", "t1", 62)                  # 1
+    a.syscall(SYS_EXIT)
+    k = kernel()
+    p = k.spawn(pk.Program.elf(a.elf()))
+    k.run()
+    assert p.exit_code == 1
+    st = ffi.new("pk_rv_stats *")
+    lib.pk_rv_stats_get(k._kp, p.pid, st)
+    assert st.fp_threads == 1
+
+
+def test_side_record_id_lives_in_the_upper_half_of_flags():
+    k = kernel()
+    p = k.spawn(pk.Program.elf(yielder(3)))
+    q = k.spawn(pk.Program.elf(yielder(3)))
+    ids = {t.registers.flags >> 32 for t in (p.threads[0], q.threads[0])}
+    assert len(ids) == 2 and 0 not in ids
+    k.run()
+    assert (p.exit_code, q.exit_code) == (0, 0)
+
+
+# ---- images ----------------------------------------------------------------
+
+def test_two_processes_of_one_image_share_its_read_only_frames():
+    k = kernel(scheduler=pk.sched.RoundRobin(quantum=2_000))
+    prog = pk.Program.elf(yielder(1000))
+    p, q = k.spawn(prog), k.spawn(prog)
+    k.run(until=20_000)                     # both have run their first instructions
+    assert p.state == q.state == "alive"
+    assert p.aspace.translate(TEXT_BASE) == q.aspace.translate(TEXT_BASE)
+    assert k.memory_stats.shared_frames >= 1
+    k.run()
+    assert (p.exit_code, q.exit_code) == (0, 0)
+
+
+def test_writable_data_pages_of_one_image_stay_private():
+    a = Asm()
+    cell = a.data(struct.pack("<Q", 5))
+    a.li("t0", cell)
+    a.ld("t1", "t0", 0)
+    a.addi("t1", "t1", 1)
+    a.sd("t1", "t0", 0)                     # 6 in this process only
+    a.li("s0", 1000)
+    a.label("loop")
+    a.syscall(SYS_YIELD)
+    a.addi("s0", "s0", -1)
+    a.bne("s0", "zero", "loop")
+    a.li("t0", cell)
+    a.ld("a0", "t0", 0)
+    a.syscall(SYS_EXIT)
+    k = kernel(scheduler=pk.sched.RoundRobin(quantum=2_000))
+    prog = pk.Program.elf(a.elf())
+    p, q = k.spawn(prog), k.spawn(prog)
+    k.run(until=20_000)
+    assert p.state == q.state == "alive"
+    assert p.aspace.translate(DATA_BASE) != q.aspace.translate(DATA_BASE)
+    k.run()
+    assert (p.exit_code, q.exit_code) == (6, 6)
+
+
+# ---- time --------------------------------------------------------------------
+
+def test_instructions_take_insn_cycles_at_clock_hz():
+    # Costs.zero(): no fault, walk or system-call time; 3 cycles at 1 GHz
+    # is 3 ns an instruction
+    costs = dataclasses.replace(pk.Costs.zero(), insn_cycles=3)
+    k = kernel(costs=costs)
+    a = Asm()
+    a.li("t0", 1000)
+    a.label("loop")
+    a.addi("t0", "t0", -1)
+    a.bne("t0", "zero", "loop")
+    a.exit(0)
+    p = k.spawn(pk.Program.elf(a.elf()))
+    k.run()
+    assert p.instructions == 1 + 2000 + 3          # li, the loop, li a0 + li a7 + ecall
+    assert p.stats.cpu_time == 3 * p.instructions
+
+
+def test_a_faster_clock_halves_the_time():
+    costs = dataclasses.replace(pk.Costs.zero(), clock_hz=2_000_000_000)
+    k = kernel(costs=costs)
+    p = k.spawn(pk.Program.elf(exits(0)))
+    k.run()
+    assert p.instructions == 3
+    assert p.stats.cpu_time == 1             # 1.5 ns: the half ns is carried
+
+
+def test_costs_reject_zero_cycles_per_instruction():
+    with pytest.raises(ValueError, match="insn_cycles"):
+        pk.Costs(insn_cycles=0)
+
+
+def test_system_calls_happen_after_the_instructions_before_them():
+    # 100 instructions, then write: the output exists only once their time
+    # (100 ns) has passed
+    a = Asm()
+    msg = a.data(b"x")
+    for _ in range(100):
+        a.nop()
+    a.write_out(msg, 1)
+    a.exit(0)
+    k = kernel(costs=pk.Costs.zero())
+    p = k.spawn(pk.Program.elf(a.elf()))
+    k.run(until=100)
+    assert p.stdout == b""
+    k.run()
+    assert p.stdout == b"x"
+
+
+# ---- mixed workloads ------------------------------------------------------------
+
+def test_machine_code_scripts_and_python_threads_share_one_kernel():
+    def body(ctx):
+        yield ctx.compute(500)
+        return 7
+
+    k = kernel(scheduler=pk.sched.RoundRobin(quantum=100), costs=pk.Costs.zero())
+    rv = k.spawn(pk.Program.elf(yielder(10, code=3)))
+    sc = k.spawn(pk.Program.script("s", [pk.op.compute(400), pk.op.exit(5)]))
+    py = k.spawn(pk.Program.python("py", body))
+    k.run()
+    assert (rv.exit_code, sc.exit_code, py.exit_code) == (3, 5, 7)
+    assert rv.stats.voluntary_switches >= 1       # a sched_yield gave the CPU away
+    assert sc.stats.involuntary_switches >= 1     # the script's 400 ns span quanta
+
+
+# ---- system calls -----------------------------------------------------------------
+
+def test_unknown_system_calls_return_enosys_and_are_counted():
+    a = Asm()
+    a.syscall(999)
+    a.syscall(999)
+    a.syscall(500)
+    a.sub("a0", "zero", "a0")               # -(-ENOSYS)
+    a.syscall(SYS_EXIT)
+    k = kernel()
+    p = k.spawn(pk.Program.elf(a.elf()))
+    k.run()
+    assert p.exit_code == ENOSYS
+    assert p.syscalls_unknown == {999: 2, 500: 1}
+    assert p.syscalls == 4
+
+
+def test_writes_to_other_descriptors_are_ebadf():
+    a = Asm()
+    msg = a.data(b"hi")
+    a.li("a0", 3)
+    a.li("a1", msg)
+    a.li("a2", 2)
+    a.syscall(SYS_WRITE)
+    a.sub("a0", "zero", "a0")
+    a.syscall(SYS_EXIT)
+    k = kernel()
+    p = k.spawn(pk.Program.elf(a.elf()))
+    k.run()
+    assert p.exit_code == EBADF
+    assert p.stdout == b"" and p.stderr == b""
+
+
+def test_output_streams_to_a_callable():
+    a = Asm()
+    msg = a.data(b"ab")
+    a.write_out(msg, 1)
+    a.syscall(SYS_YIELD)
+    a.write_out(msg + 1, 1)
+    a.exit(0)
+    chunks = []
+    k = kernel()
+    p = k.spawn(pk.Program.elf(a.elf()), stdout=chunks.append)
+    k.run()
+    assert b"".join(chunks) == p.stdout == b"ab"
+
+
+# ---- faults ------------------------------------------------------------------------
+
+def test_fetch_from_a_page_without_execute_kills_with_segmentation_fault():
+    a = Asm()
+    a.data(bytes(16))
+    a.li("t0", DATA_BASE)
+    a.jalr("zero", "t0", 0)
+    k = kernel()
+    p = k.spawn(pk.Program.elf(a.elf()))
+    k.run()
+    assert p.kill_reason == "segmentation fault"
+    assert p.aspace.fault.kind == "execute without permission"
+    assert p.aspace.fault.address == DATA_BASE
+
+
+def test_illegal_instruction_kills_the_process():
+    a = Asm()
+    a.word(0xFFFFFFFF)
+    k = kernel()
+    p = k.spawn(pk.Program.elf(a.elf()))
+    k.run()
+    assert p.kill_reason == "illegal instruction"
+
+
+def test_a_fault_in_one_process_leaves_the_other_running():
+    a = Asm()
+    a.li("t0", 0)
+    a.sd("t0", "t0", 0)                     # store to NULL
+    k = kernel()
+    bad = k.spawn(pk.Program.elf(a.elf()))
+    good = k.spawn(pk.Program.elf(yielder(5, code=4)))
+    k.run()
+    assert bad.kill_reason == "segmentation fault"
+    assert good.exit_code == 4
+
+
+# ---- kernels and memory -------------------------------------------------------------
+
+def test_kernel_without_memory_gets_sv39_memory_for_its_first_elf_process():
+    k = pk.Kernel()
+    p = k.spawn(pk.Program.elf(exits(2)))
+    k.run()
+    assert p.exit_code == 2
+    assert k.mmu.format == "sv39"
+
+
+def test_elf_process_after_other_processes_needs_memory_from_the_start():
+    k = pk.Kernel()
+    k.spawn(pk.Program.script("s", [pk.op.compute(1)]))
+    with pytest.raises(pk.NotSupported, match="memory"):
+        k.spawn(pk.Program.elf(exits(0)))
+
+
+def test_memory_with_swap_is_refused():
+    k = pk.Kernel(memory=pk.Memory(swap=64))
+    with pytest.raises(pk.NotSupported, match="swap"):
+        k.spawn(pk.Program.elf(exits(0)))
+
+
+def test_random_bytes_come_from_the_kernel_seed():
+    a = Asm()
+    buf = a.data(bytes(8))
+    a.li("a0", buf)
+    a.li("a1", 8)
+    a.li("a2", 0)
+    a.syscall(278)                          # getrandom
+    a.write_out(buf, 8)
+    a.exit(0)
+    prog = pk.Program.elf(a.elf())
+    outs = []
+    for seed in (1, 1, 2):
+        k = kernel(seed=seed)
+        p = k.spawn(prog)
+        k.run()
+        outs.append(p.stdout)
+    assert outs[0] == outs[1] != outs[2]
+    assert len(outs[0]) == 8
+
+
+# ---- files that are not runnable programs ------------------------------------------
+
+def test_garbage_is_not_an_elf_file():
+    with pytest.raises(pk.InvalidArgs, match="not an ELF file"):
+        pk.Program.elf(b"hello world, not a program")
+
+
+def test_truncated_elf_file_is_reported():
+    with pytest.raises(pk.InvalidArgs, match="truncated"):
+        pk.Program.elf(exits(0)[:40])
+
+
+def test_wrong_machine_is_reported():
+    data = bytearray(exits(0))
+    data[18:20] = struct.pack("<H", 62)     # x86-64
+    with pytest.raises(pk.InvalidArgs, match="not RISC-V"):
+        pk.Program.elf(bytes(data))
+
+
+def test_32_bit_elf_is_reported():
+    data = bytearray(exits(0))
+    data[4] = 1
+    with pytest.raises(pk.InvalidArgs, match="64-bit"):
+        pk.Program.elf(bytes(data))
+
+
+def test_dynamically_linked_program_is_not_supported():
+    data = bytearray(exits(0))
+    phoff = struct.unpack_from("<Q", data, 32)[0]
+    struct.pack_into("<I", data, phoff, 3)   # the first program header becomes PT_INTERP
+    with pytest.raises(pk.NotSupported, match="statically"):
+        pk.Program.elf(bytes(data))
+
+
+def test_core_rejects_bad_images_that_skip_the_python_checks():
+    k = kernel()
+    out = ffi.new("uint32_t *")
+    good = exits(0)
+    for bad in (b"", b"\x7fELF", good[:63], good[:100]):
+        assert lib.pk_prog_load_elf(k._kp, bad, len(bad), out) == lib.PK_ERR_INVALID_ARGS
+    assert lib.pk_prog_load_elf(k._kp, good, len(good), out) == 0
+
+
+def test_mutated_images_never_crash_the_core():
+    # random byte flips in the headers and code: each image is either
+    # refused or runs to some end within a bounded time
+    rng = random.Random(7)
+    good = bytearray(yielder(3))
+    for _ in range(150):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 6)):
+            i = rng.randrange(len(data)) if rng.random() < 0.5 else rng.randrange(200)
+            data[i] = rng.randrange(256)
+        k = kernel()
+        out = ffi.new("uint32_t *")
+        if lib.pk_prog_load_elf(k._kp, bytes(data), len(data), out) != 0:
+            continue
+        try:
+            p = k.spawn(pk.Program.elf(bytes(data)))
+        except (pk.KernelError, ValueError):
+            continue
+        k.run(until=200_000)
+        assert p.state in ("alive", "exited", "killed")
