@@ -16,7 +16,7 @@ from typing import Callable
 from ._ffi import ffi, lib
 from .errors import InvalidArgs, NotSupported, check
 
-__all__ = ["check_elf", "ElfInfo"]
+__all__ = ["check_elf", "ElfInfo", "example_path"]
 
 EM_RISCV = 243
 PT_LOAD, PT_INTERP = 1, 3
@@ -227,3 +227,15 @@ def exe_name(path_or_bytes, name: str | None) -> tuple[bytes, str, str]:
 
 
 Callback = Callable[[bytes], object]
+
+
+def example_path(name: str = "hello_rv64.elf") -> str:
+    """The path of an example file shipped in examples/ (in the source
+    tree, or installed with the package as pykernel/examples/):
+    ``hello_rv64.elf`` is the RISC-V program of docs/riscv.md."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in (os.path.join(here, "examples"), os.path.join(os.path.dirname(here), "examples")):
+        path = os.path.join(d, name)
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(f"examples/{name} is missing from this installation")
