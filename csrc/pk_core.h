@@ -306,7 +306,8 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #define PK_EV_BALANCE   3
 #define PK_EV_RT_PERIOD 4
 #define PK_EV_WAIT_DEADLINE 5   /* pk_wait.c: a wait's deadline */
-#define PK_EV_KINDS     6
+#define PK_EV_RV_TIMEOUT 6      /* pk_rv_sys.c: a timed futex wait of a RISC-V thread */
+#define PK_EV_KINDS     7
 
 #include "pk_obj.h"
 #include "pk_trace.h"

@@ -529,6 +529,7 @@ static const struct {
     [PK_EV_RT_PERIOD] = { on_rt_period, rt_period_stale, rt_period_dropped },
     [PK_EV_WAIT_DEADLINE] = { pk_wait_deadline_fire, pk_wait_deadline_stale,
                               pk_wait_deadline_dropped },
+    [PK_EV_RV_TIMEOUT] = { pk_rv_timeout_fire, pk_rv_timeout_stale, pk_rv_timeout_dropped },
 };
 
 /* Earliest event time, after dropping stale events from the front. */

@@ -89,6 +89,7 @@ typedef struct pk_rvstate {
     pk_rvt   *thr;   uint32_t nthr, thr_cap;     /* [0] unused */
     pk_rvfp  *fps;   uint32_t nfps, fps_cap;
     uint64_t  futex_seq;
+    uint64_t  timeouts;                  /* PK_EV_RV_TIMEOUT events queued     */
     uint64_t  insns;                     /* instructions executed, kernel-wide */
     pk_rvdec *dc;                        /* decoded-instruction cache          */
 } pk_rvstate;
@@ -118,5 +119,9 @@ pk_rvfp *pk_rv_fp(struct pk_kernel *k, pk_rvt *rt);    /* NULL: no memory */
  * action (PK_ACT_*) or -1 to go on; *cost: CPU time it took */
 int pk_rv_syscall(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, pk_regs *r,
                   uint64_t *arg, uint64_t *cost);
-void pk_rv_thread_gone(struct pk_kernel *k, pk_thread *t);   /* futex queue, clear_child_tid */
+/* the event of a timed futex wait (PK_EV_RV_TIMEOUT; arg = tid | wait order << 32) */
+struct pk_event;
+void pk_rv_timeout_fire(struct pk_kernel *k, const struct pk_event *e);
+bool pk_rv_timeout_stale(struct pk_kernel *k, const struct pk_event *e);
+void pk_rv_timeout_dropped(struct pk_kernel *k);
 #endif

@@ -325,16 +325,35 @@ static int64_t sys_futex(sysctx *s, uint64_t uaddr, uint64_t op, uint64_t val, u
     uint64_t hi, lo;
     if (pk_vfutex_key(k, s->t->pid, uaddr, &hi, &lo)) return -EFAULT;
     if (cmd == 0 || cmd == 9) {                           /* WAIT, WAIT_BITSET */
-        if (timeout) return -ENOSYS;                      /* timed waits are not modelled */
         uint32_t cur;
         int v = cp(s, uaddr, &cur, 4, false);
         if (v) return -EFAULT;
         if (cur != (uint32_t)val) return -EAGAIN;
+        pk_time deadline = PK_FOREVER;
+        if (timeout) {                                    /* WAIT: relative; WAIT_BITSET: absolute */
+            uint64_t ts[2];
+            if (cp(s, timeout, ts, 16, false)) return -EFAULT;
+            if (ts[1] >= 1000000000u || (int64_t)ts[0] < 0) return -EINVAL;
+            uint64_t ns = ts[0] > PK_MAX_TIME / 2000000000u ? PK_MAX_TIME / 2 : ts[0] * 1000000000u + ts[1];
+            deadline = cmd == 0 ? k->now + ns : ns;
+            if (deadline <= k->now) return -ETIMEDOUT;
+            pk_rvstate *rs = k->rv;
+            uint64_t want = (uint64_t)k->threads.count + 9 + (k->objs ? k->objs->deadlines : 0)
+                          + rs->timeouts + 1;
+            if (want > 0xffffffffull
+                || pk_evq_reserve(k, &k->evq, (uint32_t)(want > k->evq.n ? want - k->evq.n : 0)))
+                return -ENOMEM;
+        }
         pk_rvt *rt = RT(s);
         rt->futex_waiting = 1;
         rt->futex_hi = hi;
         rt->futex_lo = lo;
         rt->futex_seq = ++k->rv->futex_seq;
+        if (deadline != PK_FOREVER) {                     /* cannot fail: reserved above */
+            pk_evq_post(k, &k->evq, deadline, PK_EV_RV_TIMEOUT,
+                        (uint64_t)s->t->tid | (rt->futex_seq & 0xffffffffu) << 32);
+            k->rv->timeouts++;
+        }
         *act = PK_ACT_WAIT;
         return 0;
     }
@@ -360,6 +379,28 @@ static int64_t sys_futex(sysctx *s, uint64_t uaddr, uint64_t op, uint64_t val, u
         return (int64_t)woken;
     }
     return -ENOSYS;
+}
+
+/* A timed futex wait's deadline: stale once the wait it belongs to has
+ * ended (woken, killed, or a later wait of the same thread). */
+bool pk_rv_timeout_stale(pk_kernel *k, const pk_event *e) {
+    uint32_t tid = (uint32_t)e->arg;
+    pk_thread *t = pk_thread_at(k, tid);
+    uint32_t rid = pk_rvt_id(&t->regs);
+    const pk_rvt *rt = &k->rv->thr[rid];
+    return t->state != PK_TS_WAITING || !rt->futex_waiting
+        || (rt->futex_seq & 0xffffffffu) != e->arg >> 32;
+}
+
+void pk_rv_timeout_dropped(pk_kernel *k) { k->rv->timeouts--; }
+
+void pk_rv_timeout_fire(pk_kernel *k, const pk_event *e) {
+    pk_thread *t = pk_thread_at(k, (uint32_t)e->arg);
+    k->rv->timeouts--;
+    k->rv->thr[pk_rvt_id(&t->regs)].futex_waiting = 0;
+    t->regs.x[A0] = (uint64_t)(int64_t)-ETIMEDOUT;
+    t->blocked += k->now - t->since;
+    pk_thread_make_ready(k, t, PK_ENQ_WAKE);
 }
 
 /* thread exit: *clear_child_tid = 0 and a futex wake on it */

@@ -377,3 +377,53 @@ def test_mutated_images_never_crash_the_core():
             continue
         k.run(until=200_000)
         assert p.state in ("alive", "exited", "killed")
+
+
+# ---- futexes ----------------------------------------------------------------
+
+def test_timed_futex_wait_ends_with_etimedout_at_its_deadline():
+    a = Asm()
+    word = a.data(struct.pack("<I", 7))
+    ts = a.data(struct.pack("<QQ", 0, 2_000_000))   # 2 ms, relative (FUTEX_WAIT)
+    a.li("a0", word)
+    a.li("a1", 128)                         # FUTEX_WAIT | FUTEX_PRIVATE_FLAG
+    a.li("a2", 7)                           # the word's value: it waits
+    a.li("a3", ts)
+    a.syscall(98)
+    a.sub("a0", "zero", "a0")
+    a.syscall(SYS_EXIT)
+    k = kernel(costs=pk.Costs.zero())
+    p = k.spawn(pk.Program.elf(a.elf()))
+    k.run()
+    assert p.exit_code == 110               # ETIMEDOUT
+    assert 2_000_000 <= p.stats.finish < 2_001_000
+
+
+def test_futex_wait_on_a_changed_word_is_eagain():
+    a = Asm()
+    word = a.data(struct.pack("<I", 7))
+    a.li("a0", word)
+    a.li("a1", 128)
+    a.li("a2", 8)                           # not the word's value
+    a.li("a3", 0)
+    a.syscall(98)
+    a.sub("a0", "zero", "a0")
+    a.syscall(SYS_EXIT)
+    k = kernel()
+    p = k.spawn(pk.Program.elf(a.elf()))
+    k.run()
+    assert p.exit_code == 11                # EAGAIN
+
+
+# ---- position-independent images ---------------------------------------------
+
+def test_position_independent_image_is_placed_at_its_base():
+    data = bytearray(exits(9))
+    data[16:18] = struct.pack("<H", 3)      # ET_DYN: the code uses no absolute address
+    k = kernel()
+    prog = pk.Program.elf(bytes(data))
+    assert prog.elf_info.type == "dyn"
+    p = k.spawn(prog)
+    assert p.threads[0].registers.pc == 0x20_0000_0000 + TEXT_BASE
+    k.run()
+    assert p.exit_code == 9
