@@ -694,6 +694,74 @@ def test_unknown_system_call_returns_enosys(run):
     assert results(run, p) == [u(-38)]
 
 
+def test_bss_is_zero_and_writable(run):
+    """A PT_LOAD segment whose p_memsz exceeds p_filesz is zero-filled past
+    the file bytes (System V ABI, "Program Header"), even though the file
+    goes on with other bytes; the zeroed part is writable like the rest."""
+    p = Prog()
+    bss = p.bss(3 * 4096)
+    p.li("t0", bss)
+    p.ld("t1", "t0", 0)                     # first bss word: right after the file bytes
+    p.li("t2", 4096 - 8)
+    p.add("t2", "t0", "t2")
+    p.ld("t3", "t2", 0)                       # last word of the first bss page
+    p.li("t4", 3 * 4096 - 8)
+    p.add("t4", "t0", "t4")
+    p.ld("t5", "t4", 0)                     # last bss word
+    p.li("t6", 0x5A)
+    p.sd("t6", "t4", 0)
+    p.ld("t6", "t4", 0)
+    p.keep("t1", "t3", "t5", "t6")
+    assert results(run, p) == [0, 0, 0, 0x5A]
+
+
+def test_fetch_from_a_data_page_is_a_fault(run):
+    """Instruction fetch checks the execute permission: the data segment is
+    mapped read+write only (its PT_LOAD flags), so jumping into it is a
+    segmentation fault even though it holds valid instructions."""
+    p = Asm()
+    addr = p.data(struct.pack("<4I", 0x13, 0x13, 0x13, 0x13))    # nops
+    p.li("t0", addr)
+    p.jalr("zero", "t0", 0)
+    p.exit(0)
+    got = run(p.elf())
+    assert (got.state, got.kill_reason, got.stdout) == ("killed", "segmentation fault", b"")
+
+
+def test_jump_to_address_zero_is_a_fault(run):
+    """Nothing is mapped at address 0: fetching there is a segmentation
+    fault."""
+    p = Asm()
+    p.jalr("ra", "zero", 0)
+    p.exit(0)
+    got = run(p.elf())
+    assert (got.state, got.kill_reason) == ("killed", "segmentation fault")
+
+
+def test_load_from_an_unmapped_address_is_a_fault(run):
+    """A load from an address no segment, stack or mapping covers."""
+    p = Asm()
+    p.li("t0", 0x3F_0000_0000)
+    p.ld("t1", "t0", 0)
+    p.exit(0)
+    got = run(p.elf())
+    assert (got.state, got.kill_reason) == ("killed", "segmentation fault")
+
+
+def test_all_zero_instruction_is_illegal(run):
+    """Section 1.5: an encoding whose bits [15:0] are all zero is an
+    illegal instruction; the process is killed (SIGILL under Linux)
+    after the output written before it."""
+    p = Asm()
+    msg = p.data(b"before\n")
+    p.write_out(msg, 7)
+    p.word(0)
+    p.exit(0)
+    got = run(p.elf())
+    assert (got.state, got.kill_reason, got.stdout) == ("killed", "illegal instruction",
+                                                        b"before\n")
+
+
 def test_text_is_not_writable(run):
     """The text segment is mapped read+execute (its PT_LOAD flags): a
     store into it is a segmentation fault."""
