@@ -27,7 +27,7 @@ from __future__ import annotations
 import struct
 
 TEXT_BASE = 0x10000          # address of the first instruction
-DATA_BASE = 0x20000          # address of the read-write data segment
+DATA_BASE = 0x100000         # address of the read-write data segment
 PAGE = 0x1000
 
 _ABI = ["zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1",
@@ -644,7 +644,7 @@ def elf64(text: bytes, data: bytes | None = None, entry: int = TEXT_BASE,
     no segment (as section contents do in a real executable): a loader
     must not let them show through as the start of the bss.
     """
-    if TEXT_BASE + PAGE + len(text) > DATA_BASE:
+    if TEXT_BASE + len(text) > DATA_BASE:
         raise ValueError("text too large for the fixed layout")
     phnum = 2 if data is not None else 1
     ehsize, phentsize = 64, 56
