@@ -306,6 +306,39 @@ def test_misaligned_loads_and_stores_complete(run):
     assert results(run, p) == [0x0908_0706_0504_0302, 0x0908, 0x08AA_BBCC_DD03_0201]
 
 
+def test_misaligned_access_across_a_page_boundary(run):
+    """A misaligned doubleword stored and loaded across the boundary of two
+    mapped pages touches both (each byte lands where a byte store would
+    put it)."""
+    p = Prog()
+    p.bss(2 * 4096)                          # data + bss span DATA_BASE .. +3 pages
+    boundary = DATA_BASE + 4096
+    p.li("t0", boundary - 3)
+    p.li("t1", 0x1122_3344_5566_7788)
+    p.sd("t1", "t0", 0)
+    p.ld("t2", "t0", 0)
+    p.lbu("t3", "t0", 2)                     # last byte before the boundary
+    p.lbu("t4", "t0", 3)                     # first byte after it
+    p.lw("t5", "t0", 1)
+    p.keep("t2", "t3", "t4", "t5")
+    assert results(run, p) == [0x1122_3344_5566_7788, 0x66, 0x55, 0x4455_6677]
+
+
+def test_misaligned_load_into_an_unmapped_page_is_a_fault(run):
+    """A doubleword load that starts 4 bytes before the end of the data
+    segment's last page reaches into the unmapped page after it: a
+    segmentation fault, though its first bytes are mapped."""
+    p = Asm()
+    p.data(bytes(16))
+    end = p.bss(4096 - 16) + 4096 - 16       # the page after the data segment
+    p.li("t0", end - 4)
+    p.lw("t1", "t0", 0)                       # all four bytes mapped: fine
+    p.ld("t1", "t0", 0)
+    p.exit(0)
+    got = run(p.elf())
+    assert (got.state, got.kill_reason) == ("killed", "segmentation fault")
+
+
 # ---------------------------------------------------------------- M (ch. 7)
 
 def test_multiplication(run):
@@ -386,6 +419,24 @@ def test_lr_sc_succeeds_then_fails_without_reservation(run):
     p.lw("t5", "t0", 0)
     p.keep("t1", "t3", "t5")
     assert results(run, p) == [u(-2), 0, 1, 42, 0xFFFF_FFFF_8000_0000, 0, 7]
+
+
+def test_sc_to_another_address_fails(run):
+    """Section 8.2: SC succeeds only if the reservation set holds the bytes
+    written, and leaves the set's size to the implementation; qemu-riscv64
+    reserves exactly the address LR read, and pykernel does the same: after
+    LR.D on one doubleword, SC.D to the next one fails with 1 and leaves
+    memory alone."""
+    p = Prog()
+    addr = p.data(struct.pack("<qq", 1, 2), align=64)
+    p.li("t0", addr)
+    p.lr_d("t1", "t0")
+    p.addi("t2", "t0", 8)
+    p.li("t3", 99)
+    p.sc_d("t4", "t3", "t2")
+    p.ld("t5", "t2", 0)
+    p.keep("t1", "t4", "t5")
+    assert results(run, p) == [1, 1, 2]
 
 
 AMO_CASES = [  # (op, width, memory, operand, new memory value)
@@ -619,6 +670,57 @@ def test_compressed_control_flow(run):
     p.label("done")
     p.keep("a3")
     assert results(run, p) == [0, 1, 2, link]
+
+
+# --------------------------------------------------------- initial stack
+
+AT_NULL, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_ENTRY, AT_RANDOM = 0, 4, 5, 6, 9, 25
+
+
+def test_initial_stack_holds_argc_argv_envp_and_auxv(run):
+    """System V ABI for RISC-V, "Process Initialization" (as Linux lays it
+    out): sp is 16-byte aligned and points at argc, then the argv
+    pointers and a NULL, the envp pointers (none here) and a NULL, then
+    the auxiliary vector of (type, value) pairs up to AT_NULL, with
+    AT_PAGESZ 4096, AT_ENTRY the entry point, AT_PHENT 56 and AT_PHNUM the
+    program headers, and AT_RANDOM pointing at 16 readable bytes."""
+    p = Prog()
+    p.mv("s0", "sp")
+    p.andi("t0", "s0", 15)
+    p.ld("t1", "s0", 0)                     # argc
+    p.ld("t2", "s0", 8)                     # argv[0] -> "rvtest"
+    p.lwu("t3", "t2", 0)
+    p.lhu("t4", "t2", 4)
+    p.lbu("t5", "t2", 6)
+    p.keep("t0", "t1", "t3", "t4", "t5")
+    p.ld("t0", "s0", 16)                    # argv[1] = NULL
+    p.ld("t1", "s0", 24)                    # envp[0] = NULL
+    p.keep("t0", "t1")
+    p.addi("s1", "s0", 32)                  # auxv
+    for r in ("t3", "t4", "t5", "t6", "s2"):
+        p.li(r, 0)
+    p.label("aux")
+    p.ld("a0", "s1", 0)
+    p.ld("a1", "s1", 8)
+    p.addi("s1", "s1", 16)
+    p.beq("a0", "zero", "aux_end")
+    for i, (kind, reg) in enumerate([(AT_PAGESZ, "t3"), (AT_ENTRY, "t4"),
+                                     (AT_PHENT, "t6"), (AT_PHNUM, "s2")]):
+        p.li("a2", kind)
+        p.bne("a0", "a2", f"not{i}")
+        p.mv(reg, "a1")
+        p.label(f"not{i}")
+    p.li("a2", AT_RANDOM)
+    p.bne("a0", "a2", "aux")
+    p.ld("a3", "a1", 0)                     # the 16 bytes are readable
+    p.ld("a3", "a1", 8)
+    p.li("t5", 1)
+    p.j("aux")
+    p.label("aux_end")
+    p.keep("t3", "t4", "t5", "t6", "s2")
+    assert results(run, p) == [0, 1, int.from_bytes(b"rvte", "little"),
+                               int.from_bytes(b"st", "little"), 0, 0, 0,
+                               4096, TEXT_BASE, 1, 56, 2]
 
 
 # ------------------------------------------------------- x0 and the ecall
