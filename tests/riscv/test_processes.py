@@ -138,6 +138,28 @@ def test_processes_of_one_image_share_its_read_only_frames():
     assert (first.exit_code, second.exit_code) == (0, 0)
 
 
+def test_riscv_script_and_python_processes_share_one_kernel(program):
+    """A RISC-V process runs beside a script process and a Python-bodied
+    one in the same kernel; each ends as it would alone."""
+    path = program("hello")
+    ref = run_qemu(path, ["hello"])
+    k = pk_kernel()
+
+    def body(ctx):
+        yield ctx.compute(5_000)
+
+    script = k.spawn(pk.Program.script("cpu", [pk.op.compute(20_000)]))
+    python = k.spawn(pk.Program.python("py", body))
+    rv = k.spawn(pk.Program.elf(str(path)), argv=["hello"], stdin=b"")
+    k.run()
+    assert (rv.state, rv.exit_code, bytes(rv.stdout), bytes(rv.stderr)) == \
+        ("exited", ref.exit_code, ref.stdout, ref.stderr)
+    assert (script.state, script.exit_code) == ("exited", 0)
+    assert (python.state, python.exit_code) == ("exited", 0)
+    assert script.stats.cpu_time == 20_000
+    assert python.stats.cpu_time == 5_000
+
+
 def _pthreads_run(path):
     k = pk_kernel()
     p = k.spawn(pk.Program.elf(str(path)), argv=["pthreads"], stdin=b"")
