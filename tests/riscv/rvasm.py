@@ -27,7 +27,7 @@ from __future__ import annotations
 import struct
 
 TEXT_BASE = 0x10000          # address of the first instruction
-DATA_BASE = 0x20000          # address of the read-write data segment
+DATA_BASE = 0x100000         # address of the read-write data segment
 PAGE = 0x1000
 
 _ABI = ["zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1",
@@ -156,6 +156,7 @@ class Asm:
         self._labels: dict[str, int] = {}
         self._size = 0
         self._data = bytearray()
+        self._bss = 0
 
     # ------------------------------------------------------------ plumbing
     @property
@@ -194,8 +195,20 @@ class Asm:
         """Append ``blob`` to the data segment; returns its address."""
         while len(self._data) % align:
             self._data.append(0)
+        if self._bss:
+            raise ValueError("data after bss")
         addr = DATA_BASE + len(self._data)
         self._data += blob
+        return addr
+
+    def bss(self, length: int) -> int:
+        """Reserve ``length`` zero bytes after the data: in memory only
+        (p_memsz > p_filesz), not in the file. Returns their address;
+        nothing may be added with ``data`` afterwards."""
+        while len(self._data) % 8:
+            self._data.append(0)
+        addr = DATA_BASE + len(self._data) + self._bss
+        self._bss += length
         return addr
 
     def text(self) -> bytes:
@@ -207,7 +220,8 @@ class Asm:
 
     def elf(self) -> bytes:
         """A static ELF64 RISC-V executable of the text and data."""
-        return elf64(self.text(), bytes(self._data) if self._data else None)
+        data = bytes(self._data) if self._data or self._bss else None
+        return elf64(self.text(), data, bss=self._bss)
 
     # ------------------------------------------------------ RV64I (ch. 2, 5)
     def lui(self, rd, imm20):
@@ -617,15 +631,20 @@ setattr(Asm, "or", Asm.or_)
 
 # ------------------------------------------------------------------- ELF
 
-def elf64(text: bytes, data: bytes | None = None, entry: int = TEXT_BASE) -> bytes:
+def elf64(text: bytes, data: bytes | None = None, entry: int = TEXT_BASE,
+          bss: int = 0) -> bytes:
     """A static little-endian ELF64 executable for RISC-V (EM_RISCV = 243).
 
     One PT_LOAD segment maps the text read+execute at TEXT_BASE; with
-    ``data``, a second PT_LOAD maps it read+write at DATA_BASE. The file
-    offset of each segment is congruent to its address modulo the page
-    size, as the System V ABI requires of loadable segments.
+    ``data``, a second PT_LOAD maps it read+write at DATA_BASE, followed
+    by ``bss`` zero bytes that are in memory only (p_memsz > p_filesz).
+    The file offset of each segment is congruent to its address modulo
+    the page size, as the System V ABI requires of loadable segments.
+    With bss, the file goes on after the data with bytes that belong to
+    no segment (as section contents do in a real executable): a loader
+    must not let them show through as the start of the bss.
     """
-    if TEXT_BASE + PAGE + len(text) > DATA_BASE:
+    if TEXT_BASE + len(text) > DATA_BASE:
         raise ValueError("text too large for the fixed layout")
     phnum = 2 if data is not None else 1
     ehsize, phentsize = 64, 56
@@ -639,9 +658,11 @@ def elf64(text: bytes, data: bytes | None = None, entry: int = TEXT_BASE) -> byt
                         len(text), len(text), PAGE)
     if data is not None:
         phdrs += struct.pack("<IIQQQQQQ", 1, 6, data_off, DATA_BASE, DATA_BASE,
-                             len(data), len(data), PAGE)
+                             len(data), len(data) + bss, PAGE)
     image = bytearray(ehdr + phdrs)
     image += bytes(text_off - len(image)) + text
     if data is not None:
         image += bytes(data_off - len(image)) + data
+        if bss:
+            image += b"\xee" * PAGE
     return bytes(image)

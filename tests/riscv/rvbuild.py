@@ -31,7 +31,7 @@ CC = "riscv64-linux-gnu-gcc"
 QEMU = "qemu-riscv64"
 HEADER = PROGS / "freestanding.h"
 
-COMMON = ["-O2", "-Wall", "-Wextra", "-Werror", "-static", "-fno-pie", "-no-pie"]
+COMMON = ["-O2", "-Wall", "-Wextra", "-static", "-fno-pie", "-no-pie"]
 FREESTANDING = ["-nostdlib", "-ffreestanding", "-fno-stack-protector",
                 "-march=rv64imac_zicsr", "-mabi=lp64"]
 GLIBC: list[str] = []

@@ -25,7 +25,8 @@ import pytest
 import rvbuild as build
 import pykernel as pk
 
-SIGSEGV = 11
+# signals qemu-riscv64 reports, and pykernel's kill reason for each
+KILL_REASON = {11: "segmentation fault", 4: "illegal instruction"}
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def run_qemu(elf: Path | bytes, argv: list[str], stdin: bytes = b"") -> Outcome:
     if res.returncode >= 0:
         return Outcome("exited", res.returncode, None, res.stdout, err)
     sig = -res.returncode
-    reason = "segmentation fault" if sig == SIGSEGV else f"signal {sig}"
+    reason = KILL_REASON.get(sig, f"signal {sig}")
     return Outcome("killed", None, reason, res.stdout, err)
 
 

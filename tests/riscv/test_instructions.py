@@ -306,6 +306,39 @@ def test_misaligned_loads_and_stores_complete(run):
     assert results(run, p) == [0x0908_0706_0504_0302, 0x0908, 0x08AA_BBCC_DD03_0201]
 
 
+def test_misaligned_access_across_a_page_boundary(run):
+    """A misaligned doubleword stored and loaded across the boundary of two
+    mapped pages touches both (each byte lands where a byte store would
+    put it)."""
+    p = Prog()
+    p.bss(2 * 4096)                          # data + bss span DATA_BASE .. +3 pages
+    boundary = DATA_BASE + 4096
+    p.li("t0", boundary - 3)
+    p.li("t1", 0x1122_3344_5566_7788)
+    p.sd("t1", "t0", 0)
+    p.ld("t2", "t0", 0)
+    p.lbu("t3", "t0", 2)                     # last byte before the boundary
+    p.lbu("t4", "t0", 3)                     # first byte after it
+    p.lw("t5", "t0", 1)
+    p.keep("t2", "t3", "t4", "t5")
+    assert results(run, p) == [0x1122_3344_5566_7788, 0x66, 0x55, 0x4455_6677]
+
+
+def test_misaligned_load_into_an_unmapped_page_is_a_fault(run):
+    """A doubleword load that starts 4 bytes before the end of the data
+    segment's last page reaches into the unmapped page after it: a
+    segmentation fault, though its first bytes are mapped."""
+    p = Asm()
+    p.data(bytes(16))
+    end = p.bss(4096 - 16) + 4096 - 16       # the page after the data segment
+    p.li("t0", end - 4)
+    p.lw("t1", "t0", 0)                       # all four bytes mapped: fine
+    p.ld("t1", "t0", 0)
+    p.exit(0)
+    got = run(p.elf())
+    assert (got.state, got.kill_reason) == ("killed", "segmentation fault")
+
+
 # ---------------------------------------------------------------- M (ch. 7)
 
 def test_multiplication(run):
@@ -388,6 +421,24 @@ def test_lr_sc_succeeds_then_fails_without_reservation(run):
     assert results(run, p) == [u(-2), 0, 1, 42, 0xFFFF_FFFF_8000_0000, 0, 7]
 
 
+def test_sc_to_another_address_fails(run):
+    """Section 8.2: SC succeeds only if the reservation set holds the bytes
+    written, and leaves the set's size to the implementation; qemu-riscv64
+    reserves exactly the address LR read, and pykernel does the same: after
+    LR.D on one doubleword, SC.D to the next one fails with 1 and leaves
+    memory alone."""
+    p = Prog()
+    addr = p.data(struct.pack("<qq", 1, 2), align=64)
+    p.li("t0", addr)
+    p.lr_d("t1", "t0")
+    p.addi("t2", "t0", 8)
+    p.li("t3", 99)
+    p.sc_d("t4", "t3", "t2")
+    p.ld("t5", "t2", 0)
+    p.keep("t1", "t4", "t5")
+    assert results(run, p) == [1, 1, 2]
+
+
 AMO_CASES = [  # (op, width, memory, operand, new memory value)
     ("amoswap", "d", 5, -9, u(-9)),
     ("amoadd", "d", 5, -9, u(-4)),
@@ -411,8 +462,7 @@ def test_amos_return_the_old_value_and_store_the_result(run):
     compare signed, MINU/MAXU unsigned, .W on 32 bits."""
     p = Prog()
     for op, width, mem, operand, _ in AMO_CASES:
-        fmt = "<q" if width == "d" else "<Q"
-        addr = p.data(struct.pack(fmt, mem) if width == "d" else struct.pack("<Q", mem))
+        addr = p.data(struct.pack("<Q", u(mem)))
         p.li("t0", addr)
         p.li("t1", operand)
         p.amo(op, width, "t2", "t1", "t0", aq=1, rl=1)
@@ -420,8 +470,8 @@ def test_amos_return_the_old_value_and_store_the_result(run):
         p.keep("t2", "t3")
     expect = []
     for _, width, mem, _, new in AMO_CASES:
-        old = u(mem) if width == "d" else u(mem - (1 << 32) if mem >= 1 << 31 else mem)
-        expect += [old, new & (M64 if width == "d" else 0xFFFF_FFFF)]
+        old = u(mem) if width == "d" else u(mem - (mem & 0x8000_0000) * 2)   # sign-extended word
+        expect += [old, new]
     assert results(run, p) == expect
 
 
@@ -621,6 +671,57 @@ def test_compressed_control_flow(run):
     assert results(run, p) == [0, 1, 2, link]
 
 
+# --------------------------------------------------------- initial stack
+
+AT_NULL, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_ENTRY, AT_RANDOM = 0, 4, 5, 6, 9, 25
+
+
+def test_initial_stack_holds_argc_argv_envp_and_auxv(run):
+    """System V ABI for RISC-V, "Process Initialization" (as Linux lays it
+    out): sp is 16-byte aligned and points at argc, then the argv
+    pointers and a NULL, the envp pointers (none here) and a NULL, then
+    the auxiliary vector of (type, value) pairs up to AT_NULL, with
+    AT_PAGESZ 4096, AT_ENTRY the entry point, AT_PHENT 56 and AT_PHNUM the
+    program headers, and AT_RANDOM pointing at 16 readable bytes."""
+    p = Prog()
+    p.mv("s0", "sp")
+    p.andi("t0", "s0", 15)
+    p.ld("t1", "s0", 0)                     # argc
+    p.ld("t2", "s0", 8)                     # argv[0] -> "rvtest"
+    p.lwu("t3", "t2", 0)
+    p.lhu("t4", "t2", 4)
+    p.lbu("t5", "t2", 6)
+    p.keep("t0", "t1", "t3", "t4", "t5")
+    p.ld("t0", "s0", 16)                    # argv[1] = NULL
+    p.ld("t1", "s0", 24)                    # envp[0] = NULL
+    p.keep("t0", "t1")
+    p.addi("s1", "s0", 32)                  # auxv
+    for r in ("t3", "t4", "t5", "t6", "s2"):
+        p.li(r, 0)
+    p.label("aux")
+    p.ld("a0", "s1", 0)
+    p.ld("a1", "s1", 8)
+    p.addi("s1", "s1", 16)
+    p.beq("a0", "zero", "aux_end")
+    for i, (kind, reg) in enumerate([(AT_PAGESZ, "t3"), (AT_ENTRY, "t4"),
+                                     (AT_PHENT, "t6"), (AT_PHNUM, "s2")]):
+        p.li("a2", kind)
+        p.bne("a0", "a2", f"not{i}")
+        p.mv(reg, "a1")
+        p.label(f"not{i}")
+    p.li("a2", AT_RANDOM)
+    p.bne("a0", "a2", "aux")
+    p.ld("a3", "a1", 0)                     # the 16 bytes are readable
+    p.ld("a3", "a1", 8)
+    p.li("t5", 1)
+    p.j("aux")
+    p.label("aux_end")
+    p.keep("t3", "t4", "t5", "t6", "s2")
+    assert results(run, p) == [0, 1, int.from_bytes(b"rvte", "little"),
+                               int.from_bytes(b"st", "little"), 0, 0, 0,
+                               4096, TEXT_BASE, 1, 56, 2]
+
+
 # ------------------------------------------------------- x0 and the ecall
 
 def test_x0_is_hardwired_to_zero(run):
@@ -692,6 +793,74 @@ def test_unknown_system_call_returns_enosys(run):
     p.syscall(1999)
     p.keep("a0")
     assert results(run, p) == [u(-38)]
+
+
+def test_bss_is_zero_and_writable(run):
+    """A PT_LOAD segment whose p_memsz exceeds p_filesz is zero-filled past
+    the file bytes (System V ABI, "Program Header"), even though the file
+    goes on with other bytes; the zeroed part is writable like the rest."""
+    p = Prog()
+    bss = p.bss(3 * 4096)
+    p.li("t0", bss)
+    p.ld("t1", "t0", 0)                     # first bss word: right after the file bytes
+    p.li("t2", 4096 - 8)
+    p.add("t2", "t0", "t2")
+    p.ld("t3", "t2", 0)                       # last word of the first bss page
+    p.li("t4", 3 * 4096 - 8)
+    p.add("t4", "t0", "t4")
+    p.ld("t5", "t4", 0)                     # last bss word
+    p.li("t6", 0x5A)
+    p.sd("t6", "t4", 0)
+    p.ld("t6", "t4", 0)
+    p.keep("t1", "t3", "t5", "t6")
+    assert results(run, p) == [0, 0, 0, 0x5A]
+
+
+def test_fetch_from_a_data_page_is_a_fault(run):
+    """Instruction fetch checks the execute permission: the data segment is
+    mapped read+write only (its PT_LOAD flags), so jumping into it is a
+    segmentation fault even though it holds valid instructions."""
+    p = Asm()
+    addr = p.data(struct.pack("<4I", 0x13, 0x13, 0x13, 0x13))    # nops
+    p.li("t0", addr)
+    p.jalr("zero", "t0", 0)
+    p.exit(0)
+    got = run(p.elf())
+    assert (got.state, got.kill_reason, got.stdout) == ("killed", "segmentation fault", b"")
+
+
+def test_jump_to_address_zero_is_a_fault(run):
+    """Nothing is mapped at address 0: fetching there is a segmentation
+    fault."""
+    p = Asm()
+    p.jalr("ra", "zero", 0)
+    p.exit(0)
+    got = run(p.elf())
+    assert (got.state, got.kill_reason) == ("killed", "segmentation fault")
+
+
+def test_load_from_an_unmapped_address_is_a_fault(run):
+    """A load from an address no segment, stack or mapping covers."""
+    p = Asm()
+    p.li("t0", 0x3F_0000_0000)
+    p.ld("t1", "t0", 0)
+    p.exit(0)
+    got = run(p.elf())
+    assert (got.state, got.kill_reason) == ("killed", "segmentation fault")
+
+
+def test_all_zero_instruction_is_illegal(run):
+    """Section 1.5: an encoding whose bits [15:0] are all zero is an
+    illegal instruction; the process is killed (SIGILL under Linux)
+    after the output written before it."""
+    p = Asm()
+    msg = p.data(b"before\n")
+    p.write_out(msg, 7)
+    p.word(0)
+    p.exit(0)
+    got = run(p.elf())
+    assert (got.state, got.kill_reason, got.stdout) == ("killed", "illegal instruction",
+                                                        b"before\n")
 
 
 def test_text_is_not_writable(run):

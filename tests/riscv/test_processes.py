@@ -85,6 +85,81 @@ def test_context_switch_keeps_the_whole_register_file():
     assert (b.state, b.exit_code, bytes(b.stdout)) == ("exited", 0, expected_registers(ord("B")))
 
 
+TEXT_PAGES = 16
+SYS_NANOSLEEP = 101
+
+
+def page_walker() -> bytes:
+    """A program whose text is 16 pages, each executed (a jump at the start
+    of every page to the next); then it sleeps 50 ms (nanosleep) and
+    exits with code 0."""
+    a = Asm()
+    ts = a.data(struct.pack("<qq", 0, 50_000_000))
+    for page in range(TEXT_PAGES):
+        a.label(f"page{page}")
+        if page + 1 < TEXT_PAGES:
+            a.j(f"page{page + 1}")
+            for _ in range(4096 // 4 - 1):
+                a.word(0x13)                # nop, never executed
+    a.li("a0", ts)
+    a.li("a1", 0)
+    a.syscall(SYS_NANOSLEEP)
+    a.exit_with("a0")                       # nanosleep's result: 0
+    return a.elf()
+
+
+def test_page_walker_under_qemu():
+    got = run_qemu(page_walker(), ["walker"])
+    assert (got.state, got.exit_code, got.stdout) == ("exited", 0, b"")
+
+
+def used_frames(k) -> int:
+    s = k.memory_stats
+    return s.frames - s.free
+
+
+def test_processes_of_one_image_share_its_read_only_frames():
+    """A second process of the same image, alive at the same time as the
+    first, adds at least 16 frames fewer than the first did: the 16 text
+    pages both executed are the same frames, mapped twice."""
+    k = pk_kernel()
+    prog = pk.Program.elf(page_walker())
+    before = used_frames(k)
+    first = k.spawn(prog, argv=["walker"], stdin=b"")
+    k.run(until=10_000_000)                 # both sleep until at least 50 ms
+    one = used_frames(k)
+    second = k.spawn(prog, argv=["walker"], stdin=b"")
+    k.run(until=20_000_000)
+    two = used_frames(k)
+    assert first.state == second.state == "alive"
+    assert two - one <= (one - before) - TEXT_PAGES
+    assert k.memory_stats.shared_frames >= TEXT_PAGES
+    k.run()
+    assert (first.exit_code, second.exit_code) == (0, 0)
+
+
+def test_riscv_script_and_python_processes_share_one_kernel(program):
+    """A RISC-V process runs beside a script process and a Python-bodied
+    one in the same kernel; each ends as it would alone."""
+    path = program("hello")
+    ref = run_qemu(path, ["hello"])
+    k = pk_kernel()
+
+    def body(ctx):
+        yield ctx.compute(5_000)
+
+    script = k.spawn(pk.Program.script("cpu", [pk.op.compute(20_000)]))
+    python = k.spawn(pk.Program.python("py", body))
+    rv = k.spawn(pk.Program.elf(str(path)), argv=["hello"], stdin=b"")
+    k.run()
+    assert (rv.state, rv.exit_code, bytes(rv.stdout), bytes(rv.stderr)) == \
+        ("exited", ref.exit_code, ref.stdout, ref.stderr)
+    assert (script.state, script.exit_code) == ("exited", 0)
+    assert (python.state, python.exit_code) == ("exited", 0)
+    assert script.stats.cpu_time == 20_000
+    assert python.stats.cpu_time == 5_000
+
+
 def _pthreads_run(path):
     k = pk_kernel()
     p = k.spawn(pk.Program.elf(str(path)), argv=["pthreads"], stdin=b"")

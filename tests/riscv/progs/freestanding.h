@@ -23,6 +23,22 @@ static inline long sys_call3(long n, long a, long b, long c)
     return a0;
 }
 
+static inline long sys_call6(long n, long a, long b, long c, long d, long e, long f)
+{
+    register long a0 __asm__("a0") = a;
+    register long a1 __asm__("a1") = b;
+    register long a2 __asm__("a2") = c;
+    register long a3 __asm__("a3") = d;
+    register long a4 __asm__("a4") = e;
+    register long a5 __asm__("a5") = f;
+    register long a7 __asm__("a7") = n;
+    __asm__ volatile("ecall"
+                     : "+r"(a0)
+                     : "r"(a1), "r"(a2), "r"(a3), "r"(a4), "r"(a5), "r"(a7)
+                     : "memory");
+    return a0;
+}
+
 static inline ssize_t sys_write(int fd, const void *buf, size_t len)
 {
     return sys_call3(SYS_write, fd, (long)buf, (long)len);
