@@ -93,7 +93,7 @@ static uint8_t *xlate_slow(rvx *X, uint64_t va, int kind, int *st) {
         if (PK_UNLIKELY(m->mcfg.track)) pk_repl_used(k, frame);
         if (kind == ACC_X && !exec_ok(m->fmt, pte)) goto noexec;
         if (m->sets) e = pk_tlb_lookup(X->tlb, m->sets, m->ways, vpn, X->asid, false);
-        if (e) e->stamp = X->tlb->clock;   /* the lookup above is not an access */
+        if (e) e->stamp = --X->tlb->clock; /* the lookup finds the entry: not an access */
     }
     uint8_t *p = pk_frame_data(k, frame);
     if (!p) { X->reason = PK_KILL_OOM; *st = RV_KILL; return NULL; }

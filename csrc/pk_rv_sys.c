@@ -116,6 +116,14 @@ static bool region_free(pk_as *as, uint64_t a, uint64_t e) {
     return true;
 }
 
+/* [a, a+len) changed: if a present leaf changed (as->changed moved past
+ * `before`), shoot its translations down; the interrupts are CPU time. */
+static void shoot(sysctx *s, pk_as *as, uint64_t a, uint64_t len, uint64_t before) {
+    if (as->changed == before) return;
+    uint64_t ipis = pk_tlb_shootdown(s->k, as, a, a + len, (int)s->c->id);
+    s->cost += ipis * s->k->cfg.costs.ipi_ns;
+}
+
 static int64_t sys_brk(sysctx *s, uint64_t want) {
     pk_kernel *k = s->k;
     pk_rvp *p = RP(s);
@@ -133,10 +141,9 @@ static int64_t sys_brk(sysctx *s, uint64_t want) {
         else if (pk_as_map(k, as, p->brk_mapped, end - p->brk_mapped, PK_PROT_READ | PK_PROT_WRITE, 0))
             return (int64_t)p->brk;
     } else if (end < p->brk_mapped) {
-        uint64_t ipis;
+        uint64_t before = as->changed;
         if (pk_as_unmap(k, as, end, p->brk_mapped - end)) return (int64_t)p->brk;
-        ipis = pk_tlb_shootdown(k, as, end, p->brk_mapped, (int)s->c->id);
-        s->cost += ipis * k->cfg.costs.ipi_ns;
+        shoot(s, as, end, p->brk_mapped - end, before);
     }
     p->brk_mapped = end;
     p->brk = want;
@@ -145,12 +152,6 @@ static int64_t sys_brk(sysctx *s, uint64_t want) {
 
 static uint32_t prot_of(uint64_t prot) {
     return PK_PROT_READ | (prot & 2 ? PK_PROT_WRITE : 0) | (prot & 4 ? PK_PROT_EXEC : 0);
-}
-
-/* A change of [a, a+len) that may drop translations: shoot them down. */
-static void shoot(sysctx *s, pk_as *as, uint64_t a, uint64_t len) {
-    uint64_t ipis = pk_tlb_shootdown(s->k, as, a, a + len, (int)s->c->id);
-    s->cost += ipis * s->k->cfg.costs.ipi_ns;
 }
 
 static int64_t sys_mmap(sysctx *s, uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags,
@@ -174,10 +175,10 @@ static int64_t sys_mmap(sysctx *s, uint64_t addr, uint64_t len, uint64_t prot, u
         p->mmap_next = a;
     }
     uint32_t fl = (flags & 3) == 1 ? PK_MAP_SHARED : 0;
-    bool had = !region_free(as, a, a + len);
+    uint64_t before = as->changed;
     int st = pk_as_map(k, as, a, len, prot_of(prot), fl);
     if (st) return st == PK_ERR_NO_MEMORY ? -ENOMEM : -EINVAL;
-    if (had) shoot(s, as, a, len);
+    shoot(s, as, a, len, before);
     return (int64_t)a;
 }
 
@@ -185,8 +186,9 @@ static int64_t sys_munmap(sysctx *s, uint64_t a, uint64_t len) {
     pk_as *as = pk_as_of(s->k, s->t->pid);
     if ((a & (PK_PAGE_SIZE - 1)) || !len) return -EINVAL;
     len = (len + PK_PAGE_SIZE - 1) & ~(PK_PAGE_SIZE - 1);
+    uint64_t before = as->changed;
     if (pk_as_unmap(s->k, as, a, len)) return -EINVAL;
-    shoot(s, as, a, len);
+    shoot(s, as, a, len, before);
     return 0;
 }
 
@@ -203,8 +205,9 @@ static int64_t sys_mprotect(sysctx *s, uint64_t a, uint64_t len, uint64_t prot) 
         /* an image's read-only pages are shared frames: never writable */
         if ((pr & PK_PROT_WRITE) && rg->img && !(rg->prot & PK_PROT_WRITE)) return -EACCES;
     }
+    uint64_t before = as->changed;
     if (pk_as_protect(k, as, a, len, pr)) return -EINVAL;
-    shoot(s, as, a, len);
+    shoot(s, as, a, len, before);
     return 0;
 }
 
