@@ -163,10 +163,18 @@ def spawn(kernel, program, args, argv, env, stdin, stdout, stderr) -> int:
     return pid[0]
 
 
+def _check(status: int, kernel, pid: int, what: str) -> None:
+    if status == lib.PK_ERR_NOT_SUPPORTED:
+        raise NotSupported(f"{what}: {kernel._proc_name(pid)!r} (pid {pid}) is not a "
+                           f"machine-code process (Program.elf)")
+    check(status, what)
+
+
 def output(kernel, pid: int, fd: int, offset: int = 0) -> bytes:
     """Bytes process ``pid`` wrote to ``fd`` (1 or 2) from ``offset`` on."""
     total = ffi.new("uint64_t *")
-    check(lib.pk_rv_output(kernel._kp, pid, fd, offset, ffi.NULL, 0, total), "output")
+    _check(lib.pk_rv_output(kernel._kp, pid, fd, offset, ffi.NULL, 0, total), kernel, pid,
+           "standard output" if fd == 1 else "standard error")
     n = total[0] - offset
     if n <= 0:
         return b""
@@ -188,7 +196,8 @@ def deliver(kernel) -> None:
 def unknown_syscalls(kernel, pid: int) -> dict[int, int]:
     """{number: count} of the system calls pid made that returned -ENOSYS."""
     n = ffi.new("uint32_t *")
-    check(lib.pk_rv_unknown_syscalls(kernel._kp, pid, ffi.NULL, ffi.NULL, 0, n), "syscalls")
+    _check(lib.pk_rv_unknown_syscalls(kernel._kp, pid, ffi.NULL, ffi.NULL, 0, n), kernel, pid,
+           "system calls")
     if not n[0]:
         return {}
     nums, counts = ffi.new("uint32_t[]", n[0]), ffi.new("uint64_t[]", n[0])
@@ -199,7 +208,7 @@ def unknown_syscalls(kernel, pid: int) -> dict[int, int]:
 def stats(kernel, pid: int):
     """pk_rv_stats of pid."""
     out = ffi.new("pk_rv_stats *")
-    check(lib.pk_rv_stats_get(kernel._kp, pid, out), "machine-code stats")
+    _check(lib.pk_rv_stats_get(kernel._kp, pid, out), kernel, pid, "instructions")
     return out
 
 

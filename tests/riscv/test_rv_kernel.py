@@ -427,3 +427,16 @@ def test_position_independent_image_is_placed_at_its_base():
     assert p.threads[0].registers.pc == 0x20_0000_0000 + TEXT_BASE
     k.run()
     assert p.exit_code == 9
+
+
+def test_output_of_a_script_process_is_not_supported():
+    k = kernel()
+    p = k.spawn(pk.Program.script("s", [pk.op.compute(1)]), name="s")
+    with pytest.raises(pk.NotSupported, match="not a machine-code process"):
+        p.stdout
+
+
+def test_machine_code_arguments_are_refused_for_scripts():
+    k = kernel()
+    with pytest.raises(TypeError, match="machine-code"):
+        k.spawn(pk.Program.script("s", [pk.op.compute(1)]), argv=["s"])
