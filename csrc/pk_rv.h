@@ -74,12 +74,13 @@ typedef struct pk_rvt {
 
 typedef struct pk_rvfp { uint64_t f[32]; uint64_t fcsr; } pk_rvfp;
 
-/* a decoded instruction (pk_rv_exec.c): its bits (16 or 32), the 32-bit
- * form, a handler, operands */
+/* a decoded instruction (pk_rv_exec.c): the bits fetched at its pc (a
+ * compressed one's and the next parcel's), a handler, operands, length */
 typedef struct pk_rvdec {
-    uint32_t raw, insn;
-    uint8_t  op, rd, rs1, rs2;
+    uint32_t raw;                        /* the 32 bits fetched at its pc       */
     int32_t  imm;
+    uint8_t  op, rd, rs1, rs2;
+    uint8_t  len, pad[3];                /* 2 (compressed) or 4                 */
 } pk_rvdec;
 #define PK_RV_DC_BITS 14                 /* 16384 entries: pc bits 1..14 */
 

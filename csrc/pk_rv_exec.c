@@ -120,32 +120,44 @@ noexec:
 /* The counters of mirror hits live in registers inside a block (hot);
  * they go back to the TLB and the address space before anything else
  * looks at them (a slow translation, the end of the block). */
-typedef struct hot { uint64_t clk, hits, code_stamp, n; } hot;
+typedef struct hot {
+    uint64_t clk, clk0;          /* the TLB's LRU clock; its value at the last sync:
+                                    every tick between is one mirror hit */
+    uint64_t code_stamp;         /* clock of the last fetch (the code entry's stamp) */
+    uint64_t n;                  /* instructions of the block so far */
+    uint64_t code_base;          /* address of the mirrored code page (or -4096) */
+    uint64_t code_delta;         /* host address - guest address in that page */
+} hot;
 
-static inline void sync_vals(rvx *X, uint64_t clk, uint64_t hits, uint64_t code_stamp) {
+static inline void sync_vals(rvx *X, uint64_t clk, uint64_t clk0, uint64_t code_stamp) {
     X->tlb->clock = clk;
     if (X->code_vpn != ~0ull) X->code_e->stamp = code_stamp;
-    X->hits += hits;
+    X->hits += clk - clk0;
+}
+
+static PK_ALWAYS_INLINE void code_refresh(rvx *X, hot *h) {
+    h->code_base = X->code_vpn != ~0ull ? X->code_vpn << PK_PAGE_SHIFT : (uint64_t)0 - PK_PAGE_SIZE;
+    h->code_delta = (uint64_t)(uintptr_t)X->code_p - h->code_base;
 }
 
 static PK_ALWAYS_INLINE void hot_sync(rvx *X, hot *h) {
-    sync_vals(X, h->clk, h->hits, h->code_stamp);
-    h->hits = 0;
+    sync_vals(X, h->clk, h->clk0, h->code_stamp);
+    h->clk0 = h->clk;
 }
 
 /* the slow path, with the hot counters synchronised around it (passed by
  * value so that they stay in registers in the block loop) */
-static PK_NOINLINE_SLOW uint8_t *xlate_sync_v(rvx *X, uint64_t clk, uint64_t hits, uint64_t cs,
+static PK_NOINLINE_SLOW uint8_t *xlate_sync_v(rvx *X, uint64_t clk, uint64_t clk0, uint64_t cs,
                                               uint64_t n, uint64_t va, int kind, int *st) {
-    sync_vals(X, clk, hits, cs);
+    sync_vals(X, clk, clk0, cs);
     X->may_block = n == 0;
     return xlate_slow(X, va, kind, st);
 }
 
 static PK_ALWAYS_INLINE uint8_t *xlate_sync(rvx *X, hot *h, uint64_t va, int kind, int *st) {
-    uint8_t *p = xlate_sync_v(X, h->clk, h->hits, h->code_stamp, h->n, va, kind, st);
-    h->hits = 0;
-    h->clk = X->tlb->clock;
+    uint8_t *p = xlate_sync_v(X, h->clk, h->clk0, h->code_stamp, h->n, va, kind, st);
+    h->clk = h->clk0 = X->tlb->clock;
+    code_refresh(X, h);
     return p;
 }
 
@@ -155,7 +167,6 @@ static PK_ALWAYS_INLINE uint8_t *xlate(rvx *X, hot *h, uint64_t va, int kind, in
     mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
     if (PK_LIKELY(me->vpn == vpn) && (kind == ACC_R || me->w)) {
         me->e->stamp = ++h->clk;
-        h->hits++;
         return me->p + (va & (PK_PAGE_SIZE - 1));
     }
     return xlate_sync(X, h, va, kind, st);
@@ -373,13 +384,33 @@ enum {
     OP_ADDIW, OP_SLLIW, OP_SRLIW, OP_SRAIW,
     OP_ADD, OP_SUB, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND,
     OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW, OP_SRAW, OP_MUL, OP_MULW,
+    OP_NOP, OP_J, OP_JR,         /* rd = x0: the result is dropped (x0 stays zero) */
     OP_COUNT
 };
 
+/* The 32-bit form of the instruction whose bits (and maybe the next
+ * instruction's, for a compressed one) are raw. */
+static inline uint32_t rv_insn(uint32_t raw) {
+    return (raw & 3) == 3 ? raw : rvc_expand(raw & 0xffff);
+}
+
+static void rv_decode_ops(uint32_t insn, pk_rvdec *d);
+
 static void rv_decode(uint32_t raw, pk_rvdec *d) {
-    uint32_t insn = (raw & 3) == 3 ? raw : rvc_expand(raw & 0xffff);
+    uint32_t insn = rv_insn(raw);
     d->raw = raw;
-    d->insn = insn;
+    d->len = (raw & 3) == 3 ? 4 : 2;
+    rv_decode_ops(insn, d);
+    if (d->rd || d->op <= OP_GENERIC) return;
+    if (d->op == OP_JAL) d->op = OP_J;
+    else if (d->op == OP_JALR) d->op = OP_JR;
+    else if (d->op >= OP_BEQ && d->op <= OP_BGEU) return;
+    else if (d->op >= OP_SB && d->op <= OP_SD) return;
+    else if (d->op >= OP_LB && d->op <= OP_LWU) d->op = OP_GENERIC;   /* the access still happens */
+    else d->op = OP_NOP;
+}
+
+static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
     d->rd = (insn >> 7) & 31;
     d->rs1 = (insn >> 15) & 31;
     d->rs2 = (insn >> 20) & 31;
@@ -486,6 +517,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         [OP_OR] = &&L_OR, [OP_AND] = &&L_AND, [OP_ADDW] = &&L_ADDW, [OP_SUBW] = &&L_SUBW,
         [OP_SLLW] = &&L_SLLW, [OP_SRLW] = &&L_SRLW, [OP_SRAW] = &&L_SRAW,
         [OP_MUL] = &&L_MUL, [OP_MULW] = &&L_MULW,
+        [OP_NOP] = &&L_NOP, [OP_J] = &&L_J, [OP_JR] = &&L_JR,
     };
     pk_regs *r = &c->regs;
     uint64_t *x = r->x;
@@ -501,7 +533,8 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     X.may_block = 1;
     X.cost = 0; X.hits = 0; X.reason = 0;
     mirror_clear(&X);
-    hot H = { X.tlb->clock, 0, 0, 0 };
+    hot H = { X.tlb->clock, X.tlb->clock, 0, 0, 0, 0 };
+    code_refresh(&X, &H);
     pk_rvdec *const dc = rs->dc;
     r->flags |= PK_RF_STARTED;
 
@@ -511,41 +544,36 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     pk_rvfp *F = NULL;
     const pk_rvdec *d;
     uint32_t insn;
-    x[0] = 0;
+    x[0] = 0;                                /* x0 reads as zero; only the general path
+                                                can write it, and it clears it again */
+    if (PK_UNLIKELY(pc & 1)) ILLEGAL();      /* every later pc is even by construction */
     while (H.n < budget) {
-        x[0] = 0;
-        /* ---- fetch */
-        if (PK_UNLIKELY(pc & 1)) ILLEGAL();
-        uint32_t off = (uint32_t)(pc & (PK_PAGE_SIZE - 1));
-        const uint8_t *ip;
-        if (PK_LIKELY((pc >> PK_PAGE_SHIFT) == X.code_vpn)) {
+        /* ---- fetch: the code mirror when the 4 bytes at pc lie in its page */
+        uint32_t raw;
+        if (PK_LIKELY(pc - H.code_base <= PK_PAGE_SIZE - 4)) {
             H.code_stamp = ++H.clk;
-            H.hits++;
-            ip = X.code_p + off;
+            memcpy(&raw, (const uint8_t *)(uintptr_t)(pc + H.code_delta), 4);
         } else {
             int st = RV_OK;
-            if (!(ip = xlate_sync(&X, &H, pc, ACC_X, &st))) FAULT(st);
+            const uint8_t *ip = xlate_sync(&X, &H, pc, ACC_X, &st);
+            if (!ip) FAULT(st);
             H.code_stamp = H.clk;
-        }
-        uint32_t raw;
-        if (PK_LIKELY(off <= PK_PAGE_SIZE - 4)) {
-            memcpy(&raw, ip, 4);
-            if ((raw & 3) != 3) raw &= 0xffff;
-        } else {
-            uint16_t lo16, hi16;
-            memcpy(&lo16, ip, 2);
-            raw = lo16;
-            if ((lo16 & 3) == 3) {                   /* the second half is on the next page */
-                int st = RV_OK;
+            if ((pc & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - 4) memcpy(&raw, ip, 4);
+            else {
+                uint16_t lo16, hi16;
+                memcpy(&lo16, ip, 2);
+                raw = lo16;
+                if ((lo16 & 3) == 3) {               /* the second half is on the next page */
                     const uint8_t *q = xlate_sync(&X, &H, pc + 2, ACC_X, &st);
-                if (!q) FAULT(st);
-                memcpy(&hi16, q, 2);
-                raw |= (uint32_t)hi16 << 16;
+                    if (!q) FAULT(st);
+                    memcpy(&hi16, q, 2);
+                    raw |= (uint32_t)hi16 << 16;
+                }
             }
         }
         d = &dc[(pc >> 1) & ((1u << PK_RV_DC_BITS) - 1)];
         if (PK_UNLIKELY(d->raw != raw)) rv_decode(raw, (pk_rvdec *)d);
-        npc = pc + ((raw & 3) == 3 ? 4 : 2);
+        npc = pc + d->len;
         goto *handlers[d->op];
 
 #define XRD x[d->rd]
@@ -603,9 +631,12 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     L_SRAW:  XRD = sx32((uint32_t)((int32_t)XS1 >> (XS2 & 31))); NEXT;
     L_MUL:   XRD = XS1 * XS2; NEXT;
     L_MULW:  XRD = sx32((uint32_t)XS1 * (uint32_t)XS2); NEXT;
+    L_NOP:   NEXT;
+    L_J:     npc = pc + IMM; NEXT;
+    L_JR:    npc = (XS1 + IMM) & ~1ull; NEXT;
     L_ILLEGAL: ILLEGAL();
     L_GENERIC:
-        insn = d->insn;
+        insn = rv_insn(d->raw);
         switch (insn & 0x7f) {
         case 0x37: x[RD] = (uint64_t)IMMU; break;                          /* lui */
         case 0x17: x[RD] = pc + (uint64_t)IMMU; break;                     /* auipc */
@@ -779,7 +810,8 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
                 extra += cost;
                 if (a >= 0) { act = a; stop = -2; goto done; }
                 mirror_clear(&X);                    /* the call may have changed mappings */
-                H.clk = X.tlb->clock;
+                H.clk = H.clk0 = X.tlb->clock;
+                code_refresh(&X, &H);
                 F = NULL;
                 continue;
             }
@@ -830,6 +862,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         default:
             ILLEGAL();
         }
+        x[0] = 0;                            /* the general path may have written x0 */
     next:
         pc = npc;
         H.n++;

@@ -440,3 +440,48 @@ def test_machine_code_arguments_are_refused_for_scripts():
     k = kernel()
     with pytest.raises(TypeError, match="machine-code"):
         k.spawn(pk.Program.script("s", [pk.op.compute(1)]), argv=["s"])
+
+
+# ---- the host-pointer mirror is exact ------------------------------------------
+
+def page_walker() -> bytes:
+    """Stores to 100 pages of the stack region and loads them back, three
+    times: more pages than a 64-entry TLB holds."""
+    a = Asm()
+    a.li("s1", 3)
+    a.label("round")
+    a.li("t0", 0x3F_FF90_0000)              # in the stack region (the 8 MiB below 2^38)
+    a.li("t1", 100)
+    a.label("page")
+    a.sd("t1", "t0", 0)
+    a.ld("t2", "t0", 0)
+    a.li("t3", 4096)
+    a.add("t0", "t0", "t3")
+    a.addi("t1", "t1", -1)
+    a.bne("t1", "zero", "page")
+    a.addi("s1", "s1", -1)
+    a.bne("s1", "zero", "round")
+    a.exit(0)
+    return a.elf()
+
+
+@pytest.mark.parametrize("asid", [True, False])
+def test_mirror_counts_tlb_hits_and_misses_like_the_full_path(asid):
+    # Memory(track=True) turns the mirror off (every access takes the full
+    # TLB path); the counters and the LRU choices must come out the same
+    prog = pk.Program.elf(page_walker())
+    seen = []
+    for track in (False, True):
+        k = pk.Kernel(memory=pk.Memory(track=track), mmu=pk.MMU(format="sv39", asid=asid))
+        p = k.spawn(prog)
+        q = k.spawn(prog)
+        at_spawn = p.aspace.stats.touches + q.aspace.stats.touches   # the initial stacks
+        k.run()
+        assert (p.exit_code, q.exit_code) == (0, 0)
+        t = k.tlb_stats(0)
+        seen.append((t.hits, t.misses, p.aspace.stats.touches + q.aspace.stats.touches - at_spawn,
+                     p.aspace.stats.walks, k.now))
+    assert seen[0] == seen[1]
+    hits, misses, touches, _, _ = seen[0]
+    assert hits + misses == touches
+    assert misses > 600                     # 3 rounds x 100 pages x 2 processes miss
