@@ -313,4 +313,10 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #include "pk_trace.h"
 #include "pk_rv.h"
 
+/* May a thread of program kind `kind` be made now?  RISC-V threads only
+ * by pk_rv_spawn and clone (pk_rv_*.c), which give them side records. */
+static inline bool pk_rv_may_make(const pk_kernel *k, uint32_t kind) {
+    return kind != PK_BODY_RV || (k->rv && k->rv->making);
+}
+
 #endif

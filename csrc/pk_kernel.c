@@ -174,6 +174,7 @@ static int spawn_check(pk_kernel *k, const pk_spawn_args *a) {
         return PK_ERR_OUT_OF_RANGE;
     if (k->progs[a->prog].task.phase > PK_MAX_TIME - a->at) return PK_ERR_OUT_OF_RANGE;
     if (k->progs[a->prog].vm && !k->mem) return PK_ERR_NOT_SUPPORTED;
+    if (!pk_rv_may_make(k, k->progs[a->prog].kind)) return PK_ERR_NOT_SUPPORTED;  /* pk_rv_spawn */
     return PK_OK;
 }
 

@@ -91,6 +91,9 @@ typedef struct pk_rvstate {
     pk_rvfp  *fps;   uint32_t nfps, fps_cap;
     uint64_t  futex_seq;
     uint64_t  timeouts;                  /* PK_EV_RV_TIMEOUT events queued     */
+    uint32_t  making;                    /* 1 while pk_rv_spawn or clone makes a thread:
+                                            only they give one its side record */
+    uint32_t  pad;
     uint64_t  insns;                     /* instructions executed, kernel-wide */
     pk_rvdec *dc;                        /* decoded-instruction cache          */
 } pk_rvstate;

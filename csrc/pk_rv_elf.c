@@ -327,7 +327,9 @@ int pk_rv_spawn(pk_kernel *k, const pk_spawn_args *a, const char *strs, uint64_t
         return PK_ERR_NO_MEMORY;
     }
     uint32_t pid, tid;
+    rs->making = 1;
     int s = pk_spawn(k, a, 1, &pid, &tid);
+    rs->making = 0;
     if (s) { pk_free(k, exe, exe_len + 1); pk_free(k, inb, in_len); return s; }
     memcpy(exe, execfn, exe_len + 1);
     if (in_len) memcpy(inb, in, in_len);

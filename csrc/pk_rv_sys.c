@@ -431,7 +431,10 @@ static int64_t sys_clone(sysctx *s, uint64_t flags, uint64_t newsp, uint64_t pti
     pk_kernel *k = s->k;
     if ((flags & (CLONE_VM | CLONE_THREAD)) != (CLONE_VM | CLONE_THREAD)) return -ENOSYS;   /* no fork */
     uint32_t tid;
-    if (pk_thread_create(k, s->t->pid, s->t->prog, 0, &tid)) return -EAGAIN;
+    k->rv->making = 1;
+    int st = pk_thread_create(k, s->t->pid, s->t->prog, 0, &tid);
+    k->rv->making = 0;
+    if (st) return -EAGAIN;
     uint32_t rid = pk_rvt_new(k, tid, s->pr);
     pk_thread *nt = pk_thread_at(k, tid);
     if (!rid) {                                           /* no memory: the new thread never runs */

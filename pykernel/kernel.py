@@ -542,6 +542,9 @@ class Kernel:
             raise TypeError(f"args must be a tuple, not {type(args).__name__}")
         if args and program.kind != "python":
             raise TypeError("args are passed to Python thread bodies; script programs take none")
+        if program.kind == "elf":
+            raise pk_errors.NotSupported("a machine-code thread is made by its program "
+                                         "(clone, e.g. pthread_create), not by thread_create")
         out = ffi.new("uint32_t *")
         with self._exclusive("create a thread"):
             prog = self._load(program)

@@ -485,3 +485,62 @@ def test_mirror_counts_tlb_hits_and_misses_like_the_full_path(asid):
     hits, misses, touches, _, _ = seen[0]
     assert hits + misses == touches
     assert misses > 600                     # 3 rounds x 100 pages x 2 processes miss
+
+
+def test_machine_code_threads_come_only_from_spawn_and_clone():
+    k = kernel()
+    host = k.spawn(pk.Program.script("s", [pk.op.sleep(10)]))
+    prog = pk.Program.elf(exits(0))
+    with pytest.raises(pk.NotSupported, match="clone"):
+        host.thread_create(prog)
+    out = ffi.new("uint32_t *")                 # the core refuses too, without side record
+    pid = ffi.new("uint32_t *")
+    a = ffi.new("pk_spawn_args *")
+    a.prog = k._load(prog)
+    a.tickets, a.cpu, a.burst = 100, -1, 2**64 - 1
+    assert lib.pk_thread_create(k._kp, host.pid, a.prog, 0, out) == lib.PK_ERR_NOT_SUPPORTED
+    assert lib.pk_spawn(k._kp, a, 1, pid, out) == lib.PK_ERR_NOT_SUPPORTED
+    k.run()
+
+
+def test_random_instruction_streams_never_crash_the_core():
+    # random 16- and 32-bit parcels as code, with random registers: each run
+    # ends (killed, exited) or is still going at the bound; the core survives
+    rng = random.Random(11)
+    for _ in range(200):
+        a = Asm()
+        a.data(bytes(64))
+        for r in range(1, 32):
+            a.li(r, rng.choice([0, DATA_BASE, DATA_BASE + 8 * rng.randrange(8),
+                                rng.getrandbits(64), rng.randrange(-4, 4)]))
+        for _ in range(48):
+            if rng.random() < 0.5:
+                a.half(rng.getrandbits(16))
+            else:
+                a.word(rng.getrandbits(32) | 3)
+        k = kernel()
+        p = k.spawn(pk.Program.elf(a.elf()))
+        k.run(until=100_000)
+        assert p.state in ("alive", "exited", "killed")
+
+
+IMPLEMENTED = [63, 64, 66, 57, 62, 29, 214, 222, 215, 226, 233, 113, 114, 101, 115, 124, 172,
+               173, 178, 174, 96, 99, 134, 135, 261, 278, 78, 79, 160, 179, 98, 220, 259]
+
+
+def test_system_calls_with_random_arguments_never_crash_the_core():
+    rng = random.Random(5)
+    for _ in range(150):
+        a = Asm()
+        a.data(bytes(256))
+        for _ in range(6):
+            num = rng.choice(IMPLEMENTED)
+            for r in range(10, 16):         # a0..a5
+                a.li(r, rng.choice([0, 1, 2, 3, DATA_BASE, DATA_BASE + 128, 4096, 1 << 20,
+                                    rng.getrandbits(64), rng.getrandbits(12), -1]))
+            a.syscall(num)
+        a.exit(0)
+        k = kernel()
+        p = k.spawn(pk.Program.elf(a.elf()), stdin=b"some input")
+        k.run(until=50_000_000)
+        assert p.state in ("alive", "exited", "killed")
