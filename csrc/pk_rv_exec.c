@@ -230,6 +230,17 @@ static inline uint32_t J_(int32_t imm, uint32_t rd) {
 static inline int32_t sext(uint32_t v, unsigned bits) {
     return (int32_t)(v << (32 - bits)) >> (32 - bits);
 }
+/* immediates of the 32-bit formats, assembled unsigned and sign-extended
+ * (no left shift of a negative value) */
+static inline int32_t imm_s(uint32_t insn) { return sext((insn >> 25) << 5 | ((insn >> 7) & 31), 12); }
+static inline int32_t imm_b(uint32_t insn) {
+    return sext((insn >> 31) << 12 | ((insn >> 7) & 1) << 11 | ((insn >> 25) & 0x3f) << 5
+                | ((insn >> 8) & 0xf) << 1, 13);
+}
+static inline int32_t imm_j(uint32_t insn) {
+    return sext((insn >> 31) << 20 | (insn & 0xff000) | ((insn >> 20) & 1) << 11
+                | ((insn >> 21) & 0x3ff) << 1, 21);
+}
 #define BIT(v, i) (((v) >> (i)) & 1u)
 #define BITS(v, hi, lo) (((v) >> (lo)) & ((1u << ((hi) - (lo) + 1)) - 1))
 
@@ -423,21 +434,19 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
     case 0x17: d->op = OP_AUIPC; d->imm = (int32_t)(insn & 0xfffff000u); break;
     case 0x6f:
         d->op = OP_JAL;
-        d->imm = ((int32_t)insn >> 31) << 20 | (int32_t)(insn & 0xff000) | (int32_t)(((insn >> 20) & 1) << 11)
-               | (int32_t)(((insn >> 21) & 0x3ff) << 1);
+        d->imm = imm_j(insn);
         break;
     case 0x67: if (f3 == 0) d->op = OP_JALR; break;
     case 0x63:
         if (f3 == 2 || f3 == 3) break;
         d->op = (uint8_t)(f3 < 2 ? OP_BEQ + f3 : OP_BLT + (f3 - 4));
-        d->imm = ((int32_t)insn >> 31) << 12 | (int32_t)(((insn >> 7) & 1) << 11)
-               | (int32_t)(((insn >> 25) & 0x3f) << 5) | (int32_t)(((insn >> 8) & 0xf) << 1);
+        d->imm = imm_b(insn);
         break;
     case 0x03: if (f3 != 7) d->op = (uint8_t)(OP_LB + f3); break;
     case 0x23:
         if (f3 > 3) break;
         d->op = (uint8_t)(OP_SB + f3);
-        d->imm = ((int32_t)insn >> 25) << 5 | (int32_t)((insn >> 7) & 31);
+        d->imm = imm_s(insn);
         break;
     case 0x13:
         switch (f3) {
@@ -485,12 +494,10 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
 #define F3   ((insn >> 12) & 7)
 #define F7   (insn >> 25)
 #define IMMI ((int64_t)(int32_t)insn >> 20)
-#define IMMS ((int64_t)(((int32_t)insn >> 25) << 5 | (int32_t)((insn >> 7) & 31)))
-#define IMMB ((int64_t)(((int32_t)insn >> 31) << 12 | (int32_t)(((insn >> 7) & 1) << 11) \
-              | (int32_t)(((insn >> 25) & 0x3f) << 5) | (int32_t)(((insn >> 8) & 0xf) << 1)))
+#define IMMS ((int64_t)imm_s(insn))
+#define IMMB ((int64_t)imm_b(insn))
 #define IMMU ((int64_t)(int32_t)(insn & 0xfffff000u))
-#define IMMJ ((int64_t)(((int32_t)insn >> 31) << 20 | (int32_t)(insn & 0xff000) \
-              | (int32_t)(((insn >> 20) & 1) << 11) | (int32_t)(((insn >> 21) & 0x3ff) << 1)))
+#define IMMJ ((int64_t)imm_j(insn))
 
 /* Stop the block at this instruction because of access status st. */
 #define FAULT(st) do { stop = (st); goto out; } while (0)
