@@ -544,3 +544,29 @@ def test_system_calls_with_random_arguments_never_crash_the_core():
         p = k.spawn(pk.Program.elf(a.elf()), stdin=b"some input")
         k.run(until=50_000_000)
         assert p.state in ("alive", "exited", "killed")
+
+
+def test_kernel_object_layer_ignores_the_registers_of_a_waiting_riscv_thread():
+    # x1, x14 and x15 are the kernel-object layer's registers in script
+    # threads (timeout, status, wait record): a RISC-V thread parked in a
+    # futex wait with garbage there must not be read as having a wait record
+    a = Asm()
+    word = a.data(struct.pack("<I", 0))
+    a.li("x1", 0xDEAD_BEEF)
+    a.li("x14", 0x1234_5678)
+    a.li("x15", 0x7777)                     # a "wait record id + 1" that does not exist
+    a.li("a0", word)
+    a.li("a1", 128)
+    a.li("a2", 0)
+    a.li("a3", 0)
+    a.syscall(98)                           # futex wait, nobody wakes it
+    a.exit(0)
+    k = kernel()
+    p = k.spawn(pk.Program.elf(a.elf()))
+    r = k.run()
+    assert r.reason == "deadlock"
+    assert p.threads[0].state == "waiting"
+    assert p.threads[0].registers.x[15] == 0x7777
+    assert k.deadlocks() == []
+    p.kill()
+    assert p.kill_reason == "killed"
