@@ -2,11 +2,14 @@
  * advance() of PK_BODY_RV threads (docs/riscv.md, "How it runs").
  *
  * advance() runs a block of instructions on the CPU's live registers, up
- * to a budget (at most to the end of the time slice), and stops BEFORE an
- * ecall, a fault that must wait, or the budget; it returns PK_ACT_RUN with
- * the block's time (instructions x Costs.insn_cycles / Costs.clock_hz, plus
- * fault costs), so what follows - the system call - happens when that time
- * has passed.  An ecall that begins a block is performed at once.
+ * to a budget (at most to the end of the time slice), and stops at an
+ * ecall (whose entry cost, Costs.syscall, ends the block), before a fault
+ * that must wait, or at the budget; it returns PK_ACT_RUN with the block's
+ * time (instructions x Costs.insn_cycles / Costs.clock_hz, plus fault
+ * costs), so what follows happens when that time has passed: the next
+ * advance() begins by making the system call the side record says was
+ * entered (pk_rv_sys.c).  The decoded-instruction cache is described
+ * above rv_decode().
  *
  * Memory: every fetch, load and store is translated by the CPU's simulated
  * TLB (pk_tlb.h) and, on a miss, by the page-table walk and fault handler
@@ -17,7 +20,6 @@
  * hit is exactly a TLB hit; it updates the entry's LRU stamp and the hit
  * counters like one. */
 #include <string.h>
-#include <math.h>
 #include "pk_core.h"
 #include "pk_rv.h"
 
