@@ -226,7 +226,8 @@ typedef struct pk_op {
 #define PK_KILL_JOB_MEMORY 6  /* a page would pass its job's max_memory (pk_jobobj.c) */
 #define PK_KILL_ILLEGAL   7   /* machine code: an illegal instruction, ebreak or a
                                  misaligned pc (SIGILL / SIGTRAP / SIGBUS)  */
-#define PK_KILL_LAST      7
+#define PK_KILL_ABORT     8   /* machine code: it sent itself SIGABRT (abort()) */
+#define PK_KILL_LAST      8
 
 /* ---- scheduling policies ------------------------------------------------
  * The kernel's policy (the fair class).  Ids are stable. */

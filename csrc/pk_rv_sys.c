@@ -456,6 +456,27 @@ static int64_t sys_clone(sysctx *s, uint64_t flags, uint64_t newsp, uint64_t pti
     return lt;
 }
 
+/* ---- signals: only a process aborting itself ------------------------------------------ */
+
+#define SIGABRT 6
+
+/* kill / tkill / tgkill aimed at the caller itself (its process for kill,
+ * its thread for the others): signal 0 checks
+ * that it exists, SIGABRT ends it (abort()); any other signal is not
+ * modelled (-ENOSYS, counted).  *act: PK_ACT_KILL for SIGABRT. */
+static int64_t sys_kill_self(sysctx *s, uint64_t num, uint64_t target, uint64_t sig, int *act,
+                             uint64_t *arg) {
+    pk_thread *t = s->t;
+    uint64_t me = num == 129 ? t->pid + PK_RV_LINUX_ID_BASE : t->tid + PK_RV_LINUX_ID_BASE;
+    if ((int64_t)target != 0 && target != me) return -ESRCH;   /* other processes: none visible */
+    if (sig > 64) return -EINVAL;
+    if (sig == 0) return 0;
+    if (sig != SIGABRT) { count_unknown(s->k, RP(s), num); return -ENOSYS; }
+    *act = PK_ACT_KILL;
+    *arg = PK_KILL_ABORT;
+    return 0;
+}
+
 /* ---- the dispatcher of calls ------------------------------------------------------ */
 
 int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *arg, uint64_t *cost) {
@@ -535,6 +556,10 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
     case 98: v = sys_futex(s, A(0), A(1), A(2), A(3), &act); break;
     case 220: v = sys_clone(s, A(0), A(1), A(2), A(3), A(4)); break;
     case 259: v = 0; break;                                                  /* riscv_flush_icache */
+    case 129: case 130: v = sys_kill_self(s, num, A(0), A(1), &act, arg); break;   /* kill, tkill */
+    case 131:                                                                /* tgkill */
+        v = A(0) != t->pid + PK_RV_LINUX_ID_BASE ? -ESRCH : sys_kill_self(s, num, A(1), A(2), &act, arg);
+        break;
     default:
         count_unknown(k, RP(s), num);
         v = -ENOSYS;

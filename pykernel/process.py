@@ -33,6 +33,7 @@ KILL_REASONS = {
     lib.PK_KILL_EXCEPTION: "exception", lib.PK_KILL_BAD_OP: "bad operation",
     lib.PK_KILL_SEGV: "segmentation fault", lib.PK_KILL_OOM: "out of memory",
     lib.PK_KILL_JOB_MEMORY: "job memory limit", lib.PK_KILL_ILLEGAL: "illegal instruction",
+    lib.PK_KILL_ABORT: "aborted",
 }
 
 

@@ -570,3 +570,35 @@ def test_kernel_object_layer_ignores_the_registers_of_a_waiting_riscv_thread():
     assert k.deadlocks() == []
     p.kill()
     assert p.kill_reason == "killed"
+
+
+# ---- signals ----------------------------------------------------------------------
+
+def test_sigabrt_to_itself_kills_the_process_as_aborted():
+    a = Asm()
+    a.syscall(172)                          # getpid
+    a.mv("s0", "a0")
+    a.syscall(178)                          # gettid
+    a.mv("a1", "a0")
+    a.mv("a0", "s0")
+    a.li("a2", 6)                           # SIGABRT
+    a.syscall(131)                          # tgkill (what abort() calls)
+    a.exit(0)
+    k = kernel()
+    p = k.spawn(pk.Program.elf(a.elf()))
+    k.run()
+    assert p.kill_reason == "aborted"
+
+
+def test_other_signals_are_not_modelled():
+    a = Asm()
+    a.li("a0", 0)                           # kill(0, SIGTERM): its own process group
+    a.li("a1", 15)
+    a.syscall(129)
+    a.sub("a0", "zero", "a0")
+    a.syscall(SYS_EXIT)
+    k = kernel()
+    p = k.spawn(pk.Program.elf(a.elf()))
+    k.run()
+    assert p.exit_code == ENOSYS
+    assert p.syscalls_unknown == {129: 1}
