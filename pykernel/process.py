@@ -376,8 +376,9 @@ class Process:
     @property
     def kill_reason(self) -> str | None:
         """Why the process was killed ("killed", "exception", "bad
-        operation", "segmentation fault", "out of memory"), or None. For
-        a memory fault, ``aspace.fault`` says which and where."""
+        operation", "segmentation fault", "out of memory", "job memory
+        limit"; machine code also "illegal instruction" and "aborted"), or
+        None. For a memory fault, ``aspace.fault`` says which and where."""
         return KILL_REASONS.get(self._info().kill_reason)
 
     @property
