@@ -160,7 +160,8 @@ static int64_t sys_mmap(sysctx *s, uint64_t addr, uint64_t len, uint64_t prot, u
     pk_as *as = pk_as_of(k, s->t->pid);
     pk_rvp *p = RP(s);
     (void)off;
-    if (!(flags & 0x20)) return (int64_t)fd == -1 ? -EINVAL : -EBADF;   /* only MAP_ANONYMOUS */
+    (void)fd;
+    if (!(flags & 0x20)) return -EBADF;                                /* only MAP_ANONYMOUS */
     if ((flags & 3) != 2 && (flags & 3) != 1) return -EINVAL;
     if (!len || (addr & (PK_PAGE_SIZE - 1)) || len > (1ull << 36)) return -EINVAL;
     len = (len + PK_PAGE_SIZE - 1) & ~(PK_PAGE_SIZE - 1);
@@ -168,10 +169,17 @@ static int64_t sys_mmap(sysctx *s, uint64_t addr, uint64_t len, uint64_t prot, u
     if (flags & 0x10) a = addr;                                        /* MAP_FIXED */
     else if (addr && region_free(as, addr, addr + len) && addr + len < p->mmap_next && addr >= p->brk_mapped + (1ull << 30))
         a = addr;
-    else {
+    else {                                /* downwards from mmap_next, below what is there */
+        if (p->mmap_next < p->brk_mapped + 2 * len) return -ENOMEM;
         a = p->mmap_next - len;
-        while (!region_free(as, a, a + len) && a > p->brk_mapped + len) a -= PK_PAGE_SIZE;
-        if (a <= p->brk_mapped + len) return -ENOMEM;
+        for (;;) {
+            const pk_region *hit = NULL;
+            for (uint32_t i = 0; i < as->nregions && !hit; i++)
+                if (as->regions[i].start < a + len && as->regions[i].end > a) hit = &as->regions[i];
+            if (!hit) break;
+            if (hit->start < p->brk_mapped + 2 * len) return -ENOMEM;
+            a = hit->start - len;
+        }
         p->mmap_next = a;
     }
     uint32_t fl = (flags & 3) == 1 ? PK_MAP_SHARED : 0;
