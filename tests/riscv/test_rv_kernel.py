@@ -602,3 +602,12 @@ def test_other_signals_are_not_modelled():
     k.run()
     assert p.exit_code == ENOSYS
     assert p.syscalls_unknown == {129: 1}
+
+
+@pytest.mark.parametrize("fmt", ["sv39", "sv48", "x86_64"])
+def test_machine_code_runs_on_every_page_table_format(fmt):
+    k = pk.Kernel(memory=pk.Memory(), mmu=pk.MMU(format=fmt))
+    p = k.spawn(pk.Program.elf(yielder(3, code=5)))
+    k.run()
+    assert p.exit_code == 5
+    assert p.aspace.format == fmt
