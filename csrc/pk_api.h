@@ -642,11 +642,11 @@ typedef struct pk_rv_stats {
     uint64_t fp_threads;       /* its threads that have floating-point state
                                   (made at their first F/D instruction)      */
 } pk_rv_stats;
-typedef struct pk_rv_image_info_t {
+typedef struct pk_elf_info {
     uint64_t entry, lo, hi;    /* entry point; span of its segments          */
     uint32_t segments, pad;
     uint64_t shared_frames;    /* read-only pages with a frame shared by its processes */
-} pk_rv_image_info_t;
+} pk_elf_info;
 int pk_prog_load_elf(pk_kernel *k, const uint8_t *data, uint64_t len, uint32_t *prog_out);
 int pk_rv_spawn(pk_kernel *k, const pk_spawn_args *a, const char *strs, uint64_t slen,
                 uint32_t argc, uint32_t envc, const uint8_t *in, uint64_t in_len,
@@ -657,7 +657,7 @@ int pk_rv_output(pk_kernel *k, uint32_t pid, uint32_t fd, uint64_t offset, uint8
 int pk_rv_unknown_syscalls(pk_kernel *k, uint32_t pid, uint32_t *nums, uint64_t *counts,
                            uint32_t cap, uint32_t *n_out);
 int pk_rv_stats_get(pk_kernel *k, uint32_t pid, pk_rv_stats *out);
-int pk_rv_image_info(pk_kernel *k, uint32_t prog, pk_rv_image_info_t *out);
+int pk_rv_image_info(pk_kernel *k, uint32_t prog, pk_elf_info *out);
 int pk_rv_kernel_insns(pk_kernel *k, uint64_t *out);   /* instructions executed, all processes */
 
 /* simulation: run until `until` (exclusive), a stop, or a host thread

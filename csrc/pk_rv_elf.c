@@ -404,12 +404,12 @@ int pk_rv_stats_get(pk_kernel *k, uint32_t pid, pk_rv_stats *out) {
     return PK_OK;
 }
 
-int pk_rv_image_info(pk_kernel *k, uint32_t prog, pk_rv_image_info_t *out) {
+int pk_rv_image_info(pk_kernel *k, uint32_t prog, pk_elf_info *out) {
     if (!k || !out || prog >= k->nprogs || k->progs[prog].kind != PK_BODY_RV) return PK_ERR_INVALID_ARGS;
     const pk_rvimg *im = &k->rv->imgs[k->progs[prog].image];
     uint64_t shared = 0;
     for (uint64_t i = 0; i < im->npages; i++) shared += im->frames[i] != 0;
-    *out = (pk_rv_image_info_t){ im->entry, im->lo, im->hi, im->nseg, 0, shared };
+    *out = (pk_elf_info){ im->entry, im->lo, im->hi, im->nseg, 0, shared };
     return PK_OK;
 }
 

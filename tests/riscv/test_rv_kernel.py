@@ -94,6 +94,9 @@ def test_two_processes_of_one_image_share_its_read_only_frames():
     assert k.memory_stats.shared_frames >= 1
     k.run()
     assert (p.exit_code, q.exit_code) == (0, 0)
+    info = ffi.new("pk_elf_info *")            # the image keeps its frame after both exit
+    assert lib.pk_rv_image_info(k._kp, k._load(prog), info) == 0
+    assert info.shared_frames == 1 and info.segments == 1
 
 
 def test_writable_data_pages_of_one_image_stay_private():
