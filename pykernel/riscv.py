@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Callable
-
 from ._ffi import ffi, lib
 from .errors import InvalidArgs, NotSupported, check
 
@@ -139,8 +137,9 @@ def _ensure_memory(kernel) -> None:
     kernel.memory, kernel.mmu = memory, mmu
 
 
-def spawn(kernel, program, args, argv, env, stdin, stdout, stderr) -> int:
-    """Spawn one process of ELF ``program``: the pid (see Kernel.spawn)."""
+def spawn(kernel, program, spawn_args, argv, env, stdin, stdout, stderr) -> int:
+    """Spawn one process of ELF ``program`` with the scheduling parameters
+    in ``spawn_args`` (a pk_spawn_args): its pid (see Kernel.spawn)."""
     if argv is None:
         argv = [program.name]
     if isinstance(stdin, str):
@@ -152,7 +151,7 @@ def spawn(kernel, program, args, argv, env, stdin, stdout, stderr) -> int:
             raise TypeError(f"{what} must be a callable taking bytes, or None")
     blob, argc, envc = _strings(argv, env, program._exe)
     _ensure_memory(kernel)
-    a = args
+    a = spawn_args
     pid, tid = ffi.new("uint32_t *"), ffi.new("uint32_t *")
     data = bytes(stdin)
     check(lib.pk_rv_spawn(kernel._kp, a, blob, len(blob), argc, envc, data, len(data), pid, tid),
@@ -234,8 +233,6 @@ def exe_name(path_or_bytes, name: str | None) -> tuple[bytes, str, str]:
     raise TypeError(f"Program.elf needs a path or the bytes of an ELF file, "
                     f"not {type(path_or_bytes).__name__}")
 
-
-Callback = Callable[[bytes], object]
 
 
 def example_path(name: str = "hello_rv64.elf") -> str:
