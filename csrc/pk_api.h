@@ -224,7 +224,10 @@ typedef struct pk_op {
 #define PK_KILL_SEGV      4   /* a memory fault it cannot handle (pk_as_fault_get) */
 #define PK_KILL_OOM       5   /* out of memory: no frame for a page it needed */
 #define PK_KILL_JOB_MEMORY 6  /* a page would pass its job's max_memory (pk_jobobj.c) */
-#define PK_KILL_LAST      6
+#define PK_KILL_ILLEGAL   7   /* machine code: an illegal instruction, ebreak or a
+                                 misaligned pc (SIGILL / SIGTRAP / SIGBUS)  */
+#define PK_KILL_ABORT     8   /* machine code: it sent itself SIGABRT (abort()) */
+#define PK_KILL_LAST      8
 
 /* ---- scheduling policies ------------------------------------------------
  * The kernel's policy (the fair class).  Ids are stable. */
@@ -256,6 +259,7 @@ typedef struct pk_op {
 /* ---- program kinds ------------------------------------------------------ */
 #define PK_BODY_SCRIPT 0
 #define PK_BODY_HOST   1   /* body runs in the host (a Python generator)  */
+#define PK_BODY_RV     2   /* RISC-V RV64 machine code from an ELF file (pk_rv_*.c) */
 
 typedef struct pk_costs {
     uint64_t switch_ns;    /* charged to the CPU for each context switch   */
@@ -267,6 +271,8 @@ typedef struct pk_costs {
     uint64_t ipi_ns;       /* memory: one inter-processor interrupt        */
     uint64_t syscall_ns;   /* objects: CPU time of a script write or read  */
     uint64_t wakeup_ns;    /* objects: added when that write / read waited */
+    uint64_t insn_cycles;  /* machine code: cycles per instruction (1..1000) */
+    uint64_t clock_hz;     /* machine code: CPU clock rate (1 kHz .. 1 THz)  */
 } pk_costs;
 
 typedef struct pk_config {
@@ -486,6 +492,7 @@ typedef struct pk_policy_failure {
 #define PK_FAULT_JOB_MEMORY 5  /* the page would pass its job's max_memory     */
 #define PK_FAULT_OOM_KILLED 6  /* chosen by the out-of-memory rule (pk_reclaim.c) */
 #define PK_FAULT_PAGER      7  /* its fault handler gave no page (SIGBUS)     */
+#define PK_FAULT_EXEC       8  /* an instruction fetch from a page without execute */
 
 /* page replacement policies (pk_reclaim.c) */
 #define PK_REPL_FIFO     1
@@ -652,6 +659,41 @@ int pk_vm_map_shm(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_
  * PK_OP_COMPUTE, *arg_out = ns; or PK_OP_KILL, *arg_out = reason) */
 int pk_vm_touch_host(pk_kernel *k, uint32_t tid, uint64_t va, uint32_t write,
                      uint32_t *op_out, uint64_t *arg_out);
+
+/* machine code: RISC-V RV64 programs from ELF files (docs/riscv.md).
+ * pk_prog_load_elf validates and copies an ELF64 RISC-V executable
+ * (statically linked: INVALID_ARGS for anything else, NOT_SUPPORTED if it
+ * names an interpreter).  pk_rv_spawn spawns one process of such a
+ * program (needs memory without swap: NOT_SUPPORTED otherwise); strs
+ * holds argc argument strings, envc environment strings and the path
+ * reported as /proc/self/exe, each NUL-terminated; in: its standard
+ * input.  pk_rv_output copies the bytes the process wrote to fd 1 or 2
+ * from `offset` (up to cap) and says how many there are in all. */
+typedef struct pk_rv_stats {
+    uint64_t instructions;     /* instructions executed by its threads      */
+    uint64_t syscalls;         /* system calls made                          */
+    uint64_t brk;              /* its program break                          */
+    uint64_t stdin_read;       /* bytes of standard input consumed           */
+    uint64_t fp_threads;       /* its threads that have floating-point state
+                                  (made at their first F/D instruction)      */
+} pk_rv_stats;
+typedef struct pk_elf_info {
+    uint64_t entry, lo, hi;    /* entry point; span of its segments          */
+    uint32_t segments, pad;
+    uint64_t shared_frames;    /* read-only pages with a frame shared by its processes */
+} pk_elf_info;
+int pk_prog_load_elf(pk_kernel *k, const uint8_t *data, uint64_t len, uint32_t *prog_out);
+int pk_rv_spawn(pk_kernel *k, const pk_spawn_args *a, const char *strs, uint64_t slen,
+                uint32_t argc, uint32_t envc, const uint8_t *in, uint64_t in_len,
+                uint32_t *pid_out, uint32_t *tid_out);
+int pk_rv_output(pk_kernel *k, uint32_t pid, uint32_t fd, uint64_t offset, uint8_t *out,
+                 uint64_t cap, uint64_t *total_out);
+/* the system calls pid made that returned -ENOSYS: numbers and counts */
+int pk_rv_unknown_syscalls(pk_kernel *k, uint32_t pid, uint32_t *nums, uint64_t *counts,
+                           uint32_t cap, uint32_t *n_out);
+int pk_rv_stats_get(pk_kernel *k, uint32_t pid, pk_rv_stats *out);
+int pk_rv_image_info(pk_kernel *k, uint32_t prog, pk_elf_info *out);
+int pk_rv_kernel_insns(pk_kernel *k, uint64_t *out);   /* instructions executed, all processes */
 
 /* simulation: run until `until` (exclusive), a stop, or a host thread
  * needs its next operation.  Returns a tid (>= 0) for the latter, after

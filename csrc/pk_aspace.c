@@ -138,10 +138,17 @@ static int page_in(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uin
     int nomem = 0;
     uint64_t *e = pk_pt_walk(k, as, va, true, &nomem);
     if (!e) return PK_ERR_NO_MEMORY;
-    uint32_t fr = r->shm ? pk_shm_frame(k, r->shm, r->off + ((va - r->start) >> PK_PAGE_SHIFT))
-                         : frame_for(k, as, va);
-    if (!fr) return PK_ERR_NO_MEMORY;
     const pk_ptfmt *f = k->mem->fmt;
+    /* an ELF image's read-only pages: the image's shared frame (pk_rv_elf.c) */
+    bool img_shared = r->img && !(r->prot & PK_PROT_WRITE);
+    uint32_t fr = r->shm ? pk_shm_frame(k, r->shm, r->off + ((va - r->start) >> PK_PAGE_SHIFT))
+                : img_shared ? pk_rv_image_frame(k, r->img, va) : frame_for(k, as, va);
+    if (!fr) return PK_ERR_NO_MEMORY;
+    if (r->img && !img_shared) {                 /* a private page filled from the image */
+        uint8_t *d = pk_frame_data(k, fr);
+        if (!d) { pk_frame_put(k, fr); return PK_ERR_NO_MEMORY; }
+        pk_rv_image_fill(k, r->img, va, d);
+    }
     *major = pk_pte_swapped(f, *e);
     if (*major) {                                /* swap-in */
         pk_swap_free(k, (uint32_t)pk_pte_frame(f, *e));
@@ -155,7 +162,7 @@ static int page_in(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uin
     }
     *e = pk_leaf_entry(f, fr, r->prot, r->flags);
     if (*major) *e |= f->accessed;     /* in use once the thread wakes: not a victim yet */
-    if (!r->shm) pk_repl_link(k, fr);  /* an object's pages stay resident */
+    if (!r->shm && !img_shared) pk_repl_link(k, fr);  /* an object's pages stay resident */
     as->st.rss++;
     as->st.page_faults++;
     pk_fault_count(k);
@@ -230,7 +237,7 @@ int pk_as_map_object(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_
     if (s) return s;
     uint32_t i = 0;
     while (i < as->nregions && as->regions[i].start < va) i++;
-    s = region_insert(k, as, i, (pk_region){ va, va + len, prot, flags, shm, as_id(k, as), 0 });
+    s = region_insert(k, as, i, (pk_region){ va, va + len, prot, flags, shm, as_id(k, as), 0, 0, 0 });
     if (s || !(flags & PK_MAP_POPULATE)) return s;
     uint64_t cost = 0;
     bool major;

@@ -141,6 +141,7 @@ typedef struct pk_prog {
     uint64_t burst;               /* total compute, or PK_NO_BURST       */
     pk_task  task;
     uint32_t vm;                  /* it has memory ops: needs k->mem     */
+    uint32_t image;               /* kind RV: its ELF image (pk_rv.h)    */
 } pk_prog;
 
 /* ---- what a thread body asks for when it cannot continue at once ------- */
@@ -166,6 +167,7 @@ typedef struct pk_body_ops {
 
 extern const pk_body_ops pk_script_body;
 extern const pk_body_ops pk_host_body;
+extern const pk_body_ops pk_rv_body;      /* RISC-V machine code (pk_rv_exec.c) */
 
 #include "pk_snap.h"
 #include "pk_arena.h"
@@ -236,6 +238,7 @@ struct pk_kernel {
     /* resource limits (pk_config.max_*): which refused last, refusals each */
     uint32_t  limit_last;
     uint64_t  limit_hits[PK_LIMITS];
+    struct pk_rvstate *rv;        /* RISC-V images and processes (pk_rv.h); NULL until used */
 };
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
@@ -324,9 +327,17 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #define PK_EV_BALANCE   3
 #define PK_EV_RT_PERIOD 4
 #define PK_EV_WAIT_DEADLINE 5   /* pk_wait.c: a wait's deadline */
-#define PK_EV_KINDS     6
+#define PK_EV_RV_TIMEOUT 6      /* pk_rv_sys.c: a timed futex wait of a RISC-V thread */
+#define PK_EV_KINDS     7
 
 #include "pk_obj.h"
 #include "pk_trace.h"
+#include "pk_rv.h"
+
+/* May a thread of program kind `kind` be made now?  RISC-V threads only
+ * by pk_rv_spawn and clone (pk_rv_*.c), which give them side records. */
+static inline bool pk_rv_may_make(const pk_kernel *k, uint32_t kind) {
+    return kind != PK_BODY_RV || (k->rv && k->rv->making);
+}
 
 #endif

@@ -105,7 +105,7 @@ int pk_mem_init(pk_kernel *k, const pk_mem_config *mc, const pk_mmu_config *u) {
     m->nas = 1;                    /* id 0: "no address space" */
     m->k = k;
     uint64_t top = 1ull << (fmt->va_bits - 1);
-    m->stack = (pk_region){ top - mc->stack, top, PK_PROT_READ | PK_PROT_WRITE, 0, 0, 0, 0 };
+    m->stack = (pk_region){ top - mc->stack, top, PK_PROT_READ | PK_PROT_WRITE, 0, 0, 0, 0, 0, 0 };
     m->width = mc->fault_interval;
     k->mem = m;
     int s = pk_tlbs_init(k);

@@ -75,6 +75,8 @@ static int config_check(const pk_config *c) {
         || co->minor_fault_ns > PK_MAX_TIME / 8 || co->tlb_flush_ns > PK_MAX_TIME
         || co->ipi_ns > PK_MAX_TIME || co->syscall_ns > PK_MAX_TIME / 4
         || co->wakeup_ns > PK_MAX_TIME / 4) return PK_ERR_OUT_OF_RANGE;
+    if (co->insn_cycles < 1 || co->insn_cycles > 1000 || co->clock_hz < 1000
+        || co->clock_hz > 1000000000000ull) return PK_ERR_OUT_OF_RANGE;
     if (c->nparams > PK_MAX_PARAMS) return PK_ERR_OUT_OF_RANGE;
     if (c->balance_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
@@ -132,6 +134,7 @@ void pk_kernel_destroy(pk_kernel *k) {
     pk_free(k, k->progs, k->progs_cap * sizeof(pk_prog));
     pk_joblog_fini(k);
     pk_objects_fini(k);
+    pk_rv_fini(k);
     pk_mem_fini(k);
     pk_trace_fini(k);
     pk_arena_fini(k, &k->threads);
@@ -181,6 +184,7 @@ static int spawn_check(pk_kernel *k, const pk_spawn_args *a) {
         return PK_ERR_OUT_OF_RANGE;
     if (k->progs[a->prog].task.phase > PK_MAX_TIME - a->at) return PK_ERR_OUT_OF_RANGE;
     if (k->progs[a->prog].vm && !k->mem) return PK_ERR_NOT_SUPPORTED;
+    if (!pk_rv_may_make(k, k->progs[a->prog].kind)) return PK_ERR_NOT_SUPPORTED;  /* pk_rv_spawn */
     return PK_OK;
 }
 

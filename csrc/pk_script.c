@@ -217,7 +217,7 @@ static int prog_add(pk_kernel *k, uint32_t kind, pk_op *ops, uint32_t n, uint64_
         k->progs = p;
         k->progs_cap = cap;
     }
-    k->progs[k->nprogs] = (pk_prog){ kind, n, ops, burst, *task, vm };
+    k->progs[k->nprogs] = (pk_prog){ kind, n, ops, burst, *task, vm, 0 };
     *out = k->nprogs++;
     return PK_OK;
 }

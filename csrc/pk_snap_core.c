@@ -145,9 +145,10 @@ static void config_save(pk_snap_w *w, const pk_config *c) {
     pk_snap_u32(w, c->preemptive); pk_snap_u32(w, c->max_threads); pk_snap_u64(w, c->seed);
     pk_snap_u64(w, c->livelock_steps);
     const pk_costs *co = &c->costs;
-    uint64_t costs[8] = { co->switch_ns, co->migrate_ns, co->walk_ns, co->minor_fault_ns,
-                          co->tlb_flush_ns, co->ipi_ns, co->syscall_ns, co->wakeup_ns };
-    pk_snap_u64s(w, costs, 8);
+    uint64_t costs[10] = { co->switch_ns, co->migrate_ns, co->walk_ns, co->minor_fault_ns,
+                           co->tlb_flush_ns, co->ipi_ns, co->syscall_ns, co->wakeup_ns,
+                           co->insn_cycles, co->clock_hz };
+    pk_snap_u64s(w, costs, 10);
     pk_snap_u32(w, c->shared_rq); pk_snap_u32(w, c->nparams); pk_snap_u64(w, c->balance_ns);
     pk_snap_u64(w, c->rt_slice); pk_snap_u64(w, c->rt_runtime); pk_snap_u64(w, c->rt_period);
     pk_snap_u64(w, c->job_log_limit);
@@ -162,9 +163,9 @@ static void config_load(pk_snap_r *r, pk_config *c) {
     c->cpus = pk_snap_get_u32(r); c->policy = pk_snap_get_u32(r); c->quantum = pk_snap_get_u64(r);
     c->preemptive = pk_snap_get_u32(r); c->max_threads = pk_snap_get_u32(r);
     c->seed = pk_snap_get_u64(r); c->livelock_steps = pk_snap_get_u64(r);
-    uint64_t co[8];
-    pk_snap_get_u64s(r, co, 8);
-    c->costs = (pk_costs){ co[0], co[1], co[2], co[3], co[4], co[5], co[6], co[7] };
+    uint64_t co[10];
+    pk_snap_get_u64s(r, co, 10);
+    c->costs = (pk_costs){ co[0], co[1], co[2], co[3], co[4], co[5], co[6], co[7], co[8], co[9] };
     c->shared_rq = pk_snap_get_u32(r); c->nparams = pk_snap_get_u32(r);
     c->balance_ns = pk_snap_get_u64(r); c->rt_slice = pk_snap_get_u64(r);
     c->rt_runtime = pk_snap_get_u64(r); c->rt_period = pk_snap_get_u64(r);

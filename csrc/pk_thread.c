@@ -49,6 +49,7 @@ int pk_thread_create(pk_kernel *k, uint32_t pid, uint32_t prog, uint32_t pc, uin
     if (pr->task.period || (pr->kind == PK_BODY_SCRIPT && pc > pr->nops) || (pr->kind != PK_BODY_SCRIPT && pc))
         return PK_ERR_INVALID_ARGS;
     if ((k->rqs[0].pol->flags & PK_POL_NEEDS_BURST)) return PK_ERR_NOT_SUPPORTED;
+    if (!pk_rv_may_make(k, pr->kind)) return PK_ERR_NOT_SUPPORTED;   /* machine code: clone */
     if ((uint64_t)k->threads.count + 1 > k->cfg.max_threads) return pk_limit_hit(k, PK_LIMIT_THREADS);
     pk_pext *x = pk_pext_of(k, pid, true);
     if (!x) return PK_ERR_NO_MEMORY;

@@ -31,7 +31,8 @@ void pk_tlbs_fini(pk_kernel *k) {
 
 static inline uint32_t flags_of(const pk_ptfmt *f, uint64_t pte) {
     return (pte & f->write ? PK_TLBE_WRITE : 0) | (pte & f->user ? PK_TLBE_USER : 0)
-         | (pte & f->dirty ? PK_TLBE_DIRTY : 0) | (pte & f->global ? PK_TLBE_GLOBAL : 0);
+         | (pte & f->dirty ? PK_TLBE_DIRTY : 0) | (pte & f->global ? PK_TLBE_GLOBAL : 0)
+         | ((f->exec ? (pte & f->exec) != 0 : !(pte & f->nx)) ? PK_TLBE_EXEC : 0);
 }
 
 /* Enter the translation pte of vpn for asid in t: over an entry for the

@@ -7,6 +7,7 @@
 #define PK_TLBE_USER   2        /* the PTE allows user access                */
 #define PK_TLBE_DIRTY  4        /* the PTE's dirty bit is set                */
 #define PK_TLBE_GLOBAL 8        /* matches every address space               */
+#define PK_TLBE_EXEC  16        /* the PTE allows instruction fetches        */
 
 typedef struct pk_tlbe {
     uint64_t vpn1;              /* virtual page number + 1; 0: invalid       */

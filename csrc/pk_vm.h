@@ -63,6 +63,8 @@ typedef struct pk_region {
     uint32_t origin;            /* anonymous shared: address space that mapped it
                                    (fork copies it; futex keys, pk_vfutex.c) */
     uint64_t off;               /* its page mapped at start                   */
+    uint32_t img;               /* contents from this ELF image (pk_rv.h); 0: zeroed */
+    uint32_t pad;
 } pk_region;
 
 /* Keep r's object offset right when its start moves to `start`. */

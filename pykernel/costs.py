@@ -60,6 +60,13 @@ class Costs:
     REFERENCE.md measures for ``perf bench sched pipe`` (docs/tools.md,
     "Calibration"). Python bodies' ``ctx.write`` / ``ctx.read`` are not
     charged.
+
+    Machine code (docs/riscv.md): each RISC-V instruction takes
+    ``insn_cycles`` cycles of a ``clock_hz`` clock; the defaults, 1 cycle
+    at 1 GHz (1 ns per instruction), stand for a simple in-order core of
+    the class the RV64 boards run at (about 1-1.5 GHz, CPI near 1 on
+    integer code); they are assumptions, not calibrated. ``Costs.zero()``
+    keeps them: an instruction is the program's own work, not overhead.
     """
 
     switch: int = 800
@@ -70,6 +77,8 @@ class Costs:
     ipi: int = 1_000
     syscall: int = 200
     wakeup: int = 150
+    insn_cycles: int = 1
+    clock_hz: int = 1_000_000_000
 
     def __post_init__(self):
         _duration("switch", self.switch)
@@ -82,9 +91,22 @@ class Costs:
         for name in ("syscall", "wakeup"):
             if _duration(name, getattr(self, name)) > MAX_TIME // 4:
                 raise ValueError(f"Costs.{name} must be at most {MAX_TIME // 4} ns")
+        for name, lo, hi in (("insn_cycles", 1, 1000), ("clock_hz", 1000, 10**12)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise TypeError(f"Costs.{name} must be an int, not {type(v).__name__}")
+            if not lo <= v <= hi:
+                raise ValueError(f"Costs.{name} must be between {lo} and {hi}, got {v}")
 
     @classmethod
     def zero(cls) -> "Costs":
         """A cost model in which the kernel's own work takes no time."""
         return cls(switch=0, migrate=0, page_walk=0, minor_fault=0, tlb_flush=0, ipi=0,
-                   syscall=0, wakeup=0)
+                   syscall=0, wakeup=0)   # instructions keep their time (insn_cycles, clock_hz)
+
+    def _configure(self, c) -> None:
+        """Write this cost model into a C ``pk_costs`` (cffi)."""
+        c.switch_ns, c.migrate_ns, c.walk_ns = self.switch, self.migrate, self.page_walk
+        c.minor_fault_ns, c.tlb_flush_ns, c.ipi_ns = self.minor_fault, self.tlb_flush, self.ipi
+        c.syscall_ns, c.wakeup_ns = self.syscall, self.wakeup
+        c.insn_cycles, c.clock_hz = self.insn_cycles, self.clock_hz

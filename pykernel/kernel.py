@@ -24,6 +24,7 @@ from .limits import Limits, limit_error, usage
 from .op import duration, exit_code
 from .process import Job, Process
 from . import objects as _objects
+from . import riscv as _riscv
 from .program import Program
 from .sched import CFS, Policy
 from .trace import DEFAULT_TRACE_EVENTS, Trace
@@ -472,14 +473,7 @@ class Kernel:
         cfg.seed = seed
         cfg.livelock_steps = livelock_steps
         cfg.job_log_limit = job_log_limit
-        cfg.costs.switch_ns = costs.switch
-        cfg.costs.migrate_ns = costs.migrate
-        cfg.costs.walk_ns = costs.page_walk
-        cfg.costs.minor_fault_ns = costs.minor_fault
-        cfg.costs.tlb_flush_ns = costs.tlb_flush
-        cfg.costs.ipi_ns = costs.ipi
-        cfg.costs.syscall_ns = costs.syscall
-        cfg.costs.wakeup_ns = costs.wakeup
+        costs._configure(cfg.costs)
         if runqueues is None:
             runqueues = "per-cpu" if scheduler.per_cpu else "shared"
         if runqueues not in ("per-cpu", "shared"):
@@ -564,6 +558,7 @@ class Kernel:
         self._hosts: dict[int, tuple] = {}   # tid -> (fn, args, pid), not started
         self._gens: dict[int, tuple] = {}    # tid -> (generator, pid)
         self._errors: dict[int, BaseException] = {}
+        self._rv_streams: list = []          # [pid, fd, callable, bytes delivered] (riscv.py)
         self._waiting: int | None = None     # host thread waiting for its op
         self._resume: tuple | None = None    # (op, arg) computed for it
         self._running = False
@@ -584,6 +579,9 @@ class Kernel:
             raise TypeError(f"args must be a tuple, not {type(args).__name__}")
         if args and program.kind != "python":
             raise TypeError("args are passed to Python thread bodies; script programs take none")
+        if program.kind == "elf":
+            raise pk_errors.NotSupported("a machine-code thread is made by its program "
+                                         "(clone, e.g. pthread_create), not by thread_create")
         out = ffi.new("uint32_t *")
         with self._exclusive("create a thread"):
             prog = self._load(program)
@@ -722,6 +720,8 @@ class Kernel:
             n = program.instructions
             ops = ffi.from_buffer("pk_op[]", program._linked_code(self._load)) if n else ffi.NULL
             check(lib.pk_prog_load_script(self._kp, ops, n, out), f"load program {program.name!r}")
+        elif program.kind == "elf":
+            out[0] = _riscv.load(self, program)
         else:
             check(lib.pk_prog_load_host(self._kp, out), f"load program {program.name!r}")
         self._programs.append(program)
@@ -741,7 +741,7 @@ class Kernel:
         return words
 
     def _spawn(self, program, count, at, nice, priority, burst, args, policy, rt_priority,
-               tickets, cpu, affinity, rss_limit=None):
+               tickets, cpu, affinity, rss_limit=None, rv=(None, None, b"", None, None)):
         if not isinstance(program, Program):
             raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python), "
                             f"not {type(program).__name__}")
@@ -786,6 +786,11 @@ class Kernel:
         if self.scheduler.needs_burst and burst == NO_BURST and program.burst is None:
             raise InvalidArgs(f"{type(self.scheduler).__name__} schedules by declared CPU burst: "
                               f"pass burst= to spawn {program.name!r}")
+        if program.kind == "elf":
+            if count != 1:
+                raise pk_errors.NotSupported("machine-code programs are spawned one at a time "
+                                             "(Kernel.spawn)")
+            _riscv._ensure_memory(self)
         with self._exclusive("spawn"):
             prog = self._load(program)
             a = ffi.new("pk_spawn_args *")
@@ -795,6 +800,8 @@ class Kernel:
                 a.has_affinity = 1
                 for i, w in enumerate(mask):
                     a.affinity[i] = w
+            if program.kind == "elf":
+                return _riscv.spawn(self, program, a, *rv)
             first_pid = ffi.new("uint32_t *")
             first_tid = ffi.new("uint32_t *")
             status = lib.pk_spawn(self._kp, a, count, first_pid, first_tid)
@@ -849,7 +856,8 @@ class Kernel:
               args: tuple = (), policy: str = "other", rt_priority: int | None = None,
               tickets: int = 100, cpu: int | None = None, affinity=None,
               rss_limit: int | None = None, handles=(), parent: Process | None = None,
-              uid: int | None = None, gid: int | None = None, job=None) -> Process:
+              uid: int | None = None, gid: int | None = None, job=None,
+              argv=None, env=None, stdin=b"", stdout=None, stderr=None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
@@ -879,7 +887,19 @@ class Kernel:
         (default the parent's, else root, 0). ``job``: the
         :class:`~pykernel.JobObject` it belongs to (``NoMemory`` if the
         job's process limit is reached, ``BadState`` if it was killed).
+
+        Machine code (``Program.elf``, docs/riscv.md): ``argv`` (default
+        ``[program.name]``), ``env`` (a dict or "NAME=value" strings),
+        ``stdin`` (bytes it reads from fd 0), and ``stdout`` / ``stderr``:
+        callables handed each new chunk of output as bytes while the kernel
+        runs (the bytes also stay in ``p.stdout`` / ``p.stderr``). A kernel
+        without memory gets ``pk.Memory()`` with Sv39 page tables when its
+        first process is machine code.
         """
+        if isinstance(program, Program) and program.kind != "elf" and (
+                argv is not None or env is not None or stdin != b"" or stdout or stderr):
+            raise TypeError("argv, env, stdin, stdout and stderr are for machine-code "
+                            "programs (Program.elf)")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
         if parent is not None and (not isinstance(parent, Process) or parent._k is not self):
@@ -902,7 +922,7 @@ class Kernel:
                                              f"limit of {node.max_handles} of {node!r}")
                 node = node.parent
         pid = self._spawn(program, 1, at, nice, priority, burst, args, policy, rt_priority,
-                          tickets, cpu, affinity, rss_limit)
+                          tickets, cpu, affinity, rss_limit, (argv, env, stdin, stdout, stderr))
         with self._exclusive("spawn"):
             if job is not None:
                 check(lib.pk_jobobj_add(self._kp, job.id, pid), "spawn into job")
@@ -1060,6 +1080,8 @@ class Kernel:
                     continue
                 finally:
                     self._in_core = False
+                if self._rv_streams:
+                    _riscv.deliver(self)
                 if r >= 0:
                     op, arg = step(r)
                 elif r == lib.PK_STOP_BUDGET:

@@ -32,7 +32,8 @@ FAULT_KINDS = {lib.PK_FAULT_NONE: None, lib.PK_FAULT_UNMAPPED: "unmapped",
                lib.PK_FAULT_WRITE: "write to read-only", lib.PK_FAULT_SUPERVISOR: "supervisor page",
                lib.PK_FAULT_NO_FRAME: "no frame", lib.PK_FAULT_JOB_MEMORY: "job memory limit",
                lib.PK_FAULT_OOM_KILLED: "out of memory",
-               lib.PK_FAULT_PAGER: "no page from the fault handler"}
+               lib.PK_FAULT_PAGER: "no page from the fault handler",
+               lib.PK_FAULT_EXEC: "execute without permission"}
 # (name, bit) of each format's PTE, from REFERENCE.md ("Page tables")
 PTE_BITS = {
     "x86_64": (("present", 0), ("writable", 1), ("user", 2), ("pwt", 3), ("pcd", 4),

@@ -33,7 +33,8 @@ KILL_REASONS = {
     lib.PK_KILL_NONE: None, lib.PK_KILL_HOST: "killed",
     lib.PK_KILL_EXCEPTION: "exception", lib.PK_KILL_BAD_OP: "bad operation",
     lib.PK_KILL_SEGV: "segmentation fault", lib.PK_KILL_OOM: "out of memory",
-    lib.PK_KILL_JOB_MEMORY: "job memory limit",
+    lib.PK_KILL_JOB_MEMORY: "job memory limit", lib.PK_KILL_ILLEGAL: "illegal instruction",
+    lib.PK_KILL_ABORT: "aborted",
 }
 
 
@@ -378,9 +379,43 @@ class Process:
     @property
     def kill_reason(self) -> str | None:
         """Why the process was killed ("killed", "exception", "bad
-        operation", "segmentation fault", "out of memory"), or None. For
-        a memory fault, ``aspace.fault`` says which and where."""
+        operation", "segmentation fault", "out of memory", "job memory
+        limit"; machine code also "illegal instruction" and "aborted"), or
+        None. For a memory fault, ``aspace.fault`` says which and where."""
         return KILL_REASONS.get(self._info().kill_reason)
+
+    @property
+    def stdout(self) -> bytes:
+        """What a machine-code process (``Program.elf``) wrote to its
+        standard output (fd 1) so far. NotSupported for other processes."""
+        from . import riscv
+        return riscv.output(self._k, self.pid, 1)
+
+    @property
+    def stderr(self) -> bytes:
+        """What a machine-code process wrote to its standard error (fd 2)."""
+        from . import riscv
+        return riscv.output(self._k, self.pid, 2)
+
+    @property
+    def syscalls_unknown(self) -> dict:
+        """``{number: count}`` of the Linux system calls a machine-code
+        process made that the kernel does not implement (each returned
+        -ENOSYS)."""
+        from . import riscv
+        return riscv.unknown_syscalls(self._k, self.pid)
+
+    @property
+    def instructions(self) -> int:
+        """RISC-V instructions a machine-code process's threads executed."""
+        from . import riscv
+        return riscv.stats(self._k, self.pid).instructions
+
+    @property
+    def syscalls(self) -> int:
+        """Linux system calls a machine-code process made."""
+        from . import riscv
+        return riscv.stats(self._k, self.pid).syscalls
 
     @property
     def error(self) -> BaseException | None:

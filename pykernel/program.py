@@ -186,7 +186,8 @@ class Program:
     ``task`` is the :class:`PeriodicTask` of a periodic program, else None.
     """
 
-    __slots__ = ("name", "kind", "ops", "fn", "task", "_code", "_links", "__weakref__")
+    __slots__ = ("name", "kind", "ops", "fn", "task", "_code", "_links", "_exe", "elf_info",
+                 "__weakref__")
 
     def __init__(self, name: str, kind: str, ops=(), fn=None, code=b"", task=None):
         if not isinstance(name, str):
@@ -198,6 +199,8 @@ class Program:
         self.task = task
         self._code = code
         self._links = ()
+        self._exe = ""
+        self.elf_info = None
 
     @classmethod
     def script(cls, name: str, ops: Sequence[Op]) -> "Program":
@@ -287,10 +290,32 @@ class Program:
                 f"{getattr(fn, '__name__', fn)!r} is not one")
         return cls(name, "python", fn=fn)
 
+    @classmethod
+    def elf(cls, path_or_bytes, name: str | None = None) -> "Program":
+        """A program of RISC-V RV64 machine code: a statically linked ELF
+        executable, given as a path or as the file's bytes
+        (docs/riscv.md). ``name`` defaults to the file's name ("a.out"
+        for bytes). A file that is not such an executable raises
+        :class:`~pykernel.InvalidArgs` saying why (a dynamically linked
+        one :class:`~pykernel.NotSupported`). ``prog.elf_info`` describes it
+        (entry point, segments)."""
+        from . import riscv
+        data, name, exe = riscv.exe_name(path_or_bytes, name)
+        info = riscv.check_elf(data, f"Program.elf({name!r})")
+        prog = cls(name, "elf", code=data)
+        prog._exe = exe
+        prog.elf_info = info
+        return prog
+
     @property
     def uses_memory(self) -> bool:
         """Whether the script has memory operations (touch, map, ...),
-        which need a kernel with ``memory=pk.Memory(...)``."""
+        which need a kernel with ``memory=pk.Memory(...)``. Machine code
+        always does."""
+        if self.kind == "elf":
+            return True
+        if self.kind != "script":
+            return False
         codes = {lib.PK_OP_TOUCH, lib.PK_OP_TOUCH_RANGE, lib.PK_OP_MAP, lib.PK_OP_UNMAP,
                  lib.PK_OP_PROTECT, lib.PK_OP_FORK, lib.PK_OP_EXEC, lib.PK_OP_BRK}
         return any(_OP.unpack_from(self._code, i)[0] in codes
@@ -298,8 +323,9 @@ class Program:
 
     @property
     def instructions(self) -> int:
-        """Number of compiled instructions (scripts; 0 for Python bodies)."""
-        return len(self._code) // _OP.size
+        """Number of compiled instructions (scripts; 0 for Python bodies
+        and machine code)."""
+        return len(self._code) // _OP.size if self.kind == "script" else 0
 
     @property
     def burst(self) -> int | None:
@@ -329,4 +355,6 @@ class Program:
                     f"deadline={t.deadline}, phase={t.phase}, jobs={t.jobs})")
         if self.kind == "script":
             return f"Program.script({self.name!r}, {self.instructions} instructions)"
+        if self.kind == "elf":
+            return f"Program.elf({self.name!r}, {len(self._code)} bytes)"
         return f"Program.python({self.name!r}, {getattr(self.fn, '__qualname__', self.fn)!r})"

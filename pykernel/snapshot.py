@@ -360,10 +360,7 @@ def restore(cls, data_or_path, scheduler=None, costs=None):
             cfg.params[i] = v
     if costs is not None:
         change |= lib.PK_RESTORE_COSTS
-        c = cfg.costs
-        c.switch_ns, c.migrate_ns, c.walk_ns = costs.switch, costs.migrate, costs.page_walk
-        c.minor_fault_ns, c.tlb_flush_ns, c.ipi_ns = costs.minor_fault, costs.tlb_flush, costs.ipi
-        c.syscall_ns, c.wakeup_ns = costs.syscall, costs.wakeup
+        costs._configure(cfg.costs)
     buf = ffi.from_buffer("uint8_t[]", data) if data else ffi.NULL
     out = ffi.new("pk_kernel **")
     off, n = ffi.new("uint64_t *"), ffi.new("uint64_t *")

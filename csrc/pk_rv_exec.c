@@ -1,0 +1,953 @@
+/* pk_rv_exec.c - the RISC-V RV64IMAC (+ Zicsr, F/D) interpreter: the
+ * advance() of PK_BODY_RV threads (docs/riscv.md, "How it runs").
+ *
+ * advance() runs a block of instructions on the CPU's live registers, up
+ * to a budget (at most to the end of the time slice), and stops at an
+ * ecall (whose entry cost, Costs.syscall, ends the block), before a fault
+ * that must wait, or at the budget; it returns PK_ACT_RUN with the block's
+ * time (instructions x Costs.insn_cycles / Costs.clock_hz, plus fault
+ * costs), so what follows happens when that time has passed: the next
+ * advance() begins by making the system call the side record says was
+ * entered (pk_rv_sys.c).  The decoded-instruction cache is described
+ * above rv_decode().
+ *
+ * Memory: every fetch, load and store is translated by the CPU's simulated
+ * TLB (pk_tlb.h) and, on a miss, by the page-table walk and fault handler
+ * of pk_aspace.c.  In front of the TLB sits a host-pointer mirror (a
+ * 16-entry direct-mapped table for data, one entry for code) that lives
+ * for one block only: inside a block nothing but this thread's own misses
+ * changes the TLB, and the mirror is emptied at every miss, so a mirror
+ * hit is exactly a TLB hit; it updates the entry's LRU stamp and the hit
+ * counters like one. */
+#include <string.h>
+#include "pk_core.h"
+#include "pk_rv.h"
+
+#define BLOCK_MAX 16384u           /* instructions per block at most        */
+#define MIRROR 16
+#define PK_NOINLINE_SLOW __attribute__((noinline, cold))
+
+enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
+enum { RV_OK = 0, RV_LATER, RV_KILL, RV_BLOCK };
+
+typedef struct mirror_e { uint64_t vpn; uint8_t *p; pk_tlbe *e; uint32_t w, pad; } mirror_e;
+
+typedef struct rvx {
+    pk_kernel *k;
+    pk_cpu *c;
+    pk_as *as;
+    pk_mem *m;
+    pk_tlb *tlb;
+    uint32_t asid;
+    uint32_t fast;               /* a TLB and no per-access tracking: mirror on */
+    uint32_t may_block;          /* first instruction of the block          */
+    uint32_t reason;             /* PK_KILL_* when RV_KILL                  */
+    uint64_t cost;               /* fault and walk costs of the block (ns)  */
+    uint64_t hits;               /* mirror hits not yet added to the counters */
+    uint64_t code_vpn;
+    uint8_t *code_p;
+    pk_tlbe *code_e;
+    mirror_e mir[MIRROR];
+} rvx;
+
+static void mirror_clear(rvx *X) {
+    for (unsigned i = 0; i < MIRROR; i++) X->mir[i].vpn = ~0ull;
+    X->code_vpn = ~0ull;
+}
+
+static void hits_flush(rvx *X) {
+    if (!X->hits) return;
+    X->tlb->st.hits += X->hits;
+    X->as->st.touches += X->hits;
+    X->hits = 0;
+}
+
+static inline uint32_t exec_ok(const pk_ptfmt *f, uint64_t pte) {
+    return f->exec ? (pte & f->exec) != 0 : !(pte & f->nx);
+}
+
+/* Translate va for an access of kind (ACC_*): the host address of its
+ * byte, or NULL with *st set.  The full path: TLB lookup, walk and fault
+ * on a miss, fill. */
+static uint8_t *xlate_slow(rvx *X, uint64_t va, int kind, int *st) {
+    pk_kernel *k = X->k;
+    pk_mem *m = X->m;
+    uint64_t vpn = va >> PK_PAGE_SHIFT, pte = 0;
+    uint32_t frame;
+    bool write = kind == ACC_W;
+    hits_flush(X);
+    pk_tlbe *e = m->sets ? pk_tlb_lookup(X->tlb, m->sets, m->ways, vpn, X->asid, write) : NULL;
+    if (e) {
+        X->tlb->st.hits++;
+        X->as->st.touches++;
+        frame = e->frame;
+        if (PK_UNLIKELY(m->mcfg.track)) pk_repl_used(k, frame);
+        if (kind == ACC_X && !(e->flags & PK_TLBE_EXEC)) goto noexec;
+    } else {
+        if (m->sets) X->tlb->st.misses++;
+        mirror_clear(X);               /* the fill below may evict a mirrored entry */
+        int s = pk_as_access(k, X->as, va, write, &X->cost, &X->reason, &pte, X->may_block);
+        if (s == PK_ACC_KILL) { *st = RV_KILL; return NULL; }
+        if (s == PK_ACC_LATER) { *st = RV_LATER; return NULL; }
+        if (s == PK_ACC_BLOCK) { *st = RV_BLOCK; return NULL; }
+        if (m->sets) pk_tlb_fill(k, X->tlb, vpn, X->asid, pte);
+        frame = (uint32_t)pk_pte_frame(m->fmt, pte);
+        if (PK_UNLIKELY(m->mcfg.track)) pk_repl_used(k, frame);
+        if (kind == ACC_X && !exec_ok(m->fmt, pte)) goto noexec;
+        if (m->sets) e = pk_tlb_lookup(X->tlb, m->sets, m->ways, vpn, X->asid, false);
+        if (e) e->stamp = --X->tlb->clock; /* the lookup finds the entry: not an access */
+    }
+    uint8_t *p = pk_frame_data(k, frame);
+    if (!p) { X->reason = PK_KILL_OOM; *st = RV_KILL; return NULL; }
+    if (X->fast && e) {
+        if (kind == ACC_X) {
+            X->code_vpn = vpn; X->code_p = p; X->code_e = e;
+        } else {
+            mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
+            me->vpn = vpn; me->p = p; me->e = e;
+            me->w = (e->flags & (PK_TLBE_WRITE | PK_TLBE_DIRTY)) == (PK_TLBE_WRITE | PK_TLBE_DIRTY);
+        }
+    }
+    return p + (va & (PK_PAGE_SIZE - 1));
+noexec:
+    X->as->fault_kind = PK_FAULT_EXEC;
+    X->as->fault_va = va;
+    X->as->st.protection_faults++;
+    pk_digest(k, va, 0xfa17u | (uint64_t)PK_FAULT_EXEC << 16);
+    X->reason = PK_KILL_SEGV;
+    *st = RV_KILL;
+    return NULL;
+}
+
+/* The counters of mirror hits live in registers inside a block (hot);
+ * they go back to the TLB and the address space before anything else
+ * looks at them (a slow translation, the end of the block). */
+typedef struct hot {
+    uint64_t clk, clk0;          /* the TLB's LRU clock; its value at the last sync:
+                                    every tick between is one mirror hit */
+    uint64_t code_stamp;         /* clock of the last fetch (the code entry's stamp) */
+    uint64_t n;                  /* instructions of the block so far */
+    uint64_t code_base;          /* address of the mirrored code page (or -4096) */
+    uint64_t code_delta;         /* host address - guest address in that page */
+} hot;
+
+static inline void sync_vals(rvx *X, uint64_t clk, uint64_t clk0, uint64_t code_stamp) {
+    X->tlb->clock = clk;
+    if (X->code_vpn != ~0ull) X->code_e->stamp = code_stamp;
+    X->hits += clk - clk0;
+}
+
+static PK_ALWAYS_INLINE void code_refresh(rvx *X, hot *h) {
+    h->code_base = X->code_vpn != ~0ull ? X->code_vpn << PK_PAGE_SHIFT : (uint64_t)0 - PK_PAGE_SIZE;
+    h->code_delta = (uint64_t)(uintptr_t)X->code_p - h->code_base;
+}
+
+static PK_ALWAYS_INLINE void hot_sync(rvx *X, hot *h) {
+    sync_vals(X, h->clk, h->clk0, h->code_stamp);
+    h->clk0 = h->clk;
+}
+
+/* the slow path, with the hot counters synchronised around it (passed by
+ * value so that they stay in registers in the block loop) */
+static PK_NOINLINE_SLOW uint8_t *xlate_sync_v(rvx *X, uint64_t clk, uint64_t clk0, uint64_t cs,
+                                              uint64_t n, uint64_t va, int kind, int *st) {
+    sync_vals(X, clk, clk0, cs);
+    X->may_block = n == 0;
+    return xlate_slow(X, va, kind, st);
+}
+
+static PK_ALWAYS_INLINE uint8_t *xlate_sync(rvx *X, hot *h, uint64_t va, int kind, int *st) {
+    uint8_t *p = xlate_sync_v(X, h->clk, h->clk0, h->code_stamp, h->n, va, kind, st);
+    h->clk = h->clk0 = X->tlb->clock;
+    code_refresh(X, h);
+    return p;
+}
+
+/* The data mirror, then the slow path. */
+static PK_ALWAYS_INLINE uint8_t *xlate(rvx *X, hot *h, uint64_t va, int kind, int *st) {
+    uint64_t vpn = va >> PK_PAGE_SHIFT;
+    mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
+    if (PK_LIKELY(me->vpn == vpn) && (kind == ACC_R || me->w)) {
+        me->e->stamp = ++h->clk;
+        return me->p + (va & (PK_PAGE_SIZE - 1));
+    }
+    return xlate_sync(X, h, va, kind, st);
+}
+
+/* Load size bytes at va (little-endian, any alignment): RV_OK or a status. */
+static PK_ALWAYS_INLINE int ld(rvx *X, hot *h, uint64_t va, unsigned size, uint64_t *out) {
+    int st = RV_OK;
+    if (PK_LIKELY((va & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - size)) {
+        uint8_t *p = xlate(X, h, va, ACC_R, &st);
+        if (!p) return st;
+        uint64_t v = 0;
+        memcpy(&v, p, size);
+        *out = v;
+        return RV_OK;
+    }
+    uint8_t b[8];                             /* crosses a page: byte by byte */
+    for (unsigned i = 0; i < size; i++) {
+        uint8_t *p = xlate(X, h, va + i, ACC_R, &st);
+        if (!p) return st;
+        b[i] = *p;
+    }
+    uint64_t v = 0;
+    memcpy(&v, b, size);
+    *out = v;
+    return RV_OK;
+}
+
+static PK_ALWAYS_INLINE int sto(rvx *X, hot *h, uint64_t va, unsigned size, uint64_t v) {
+    int st = RV_OK;
+    if (PK_LIKELY((va & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - size)) {
+        uint8_t *p = xlate(X, h, va, ACC_W, &st);
+        if (!p) return st;
+        memcpy(p, &v, size);
+        return RV_OK;
+    }
+    uint8_t *q[8];                            /* both pages first: no partial store */
+    for (unsigned i = 0; i < size; i++)
+        if (!(q[i] = xlate(X, h, va + i, ACC_W, &st))) return st;
+    for (unsigned i = 0; i < size; i++) *q[i] = (uint8_t)(v >> (8 * i));
+    return RV_OK;
+}
+
+/* ---- compressed instructions: expanded to their 32-bit equivalents ------- */
+
+#define R_(f7, rs2, rs1, f3, rd, op) ((uint32_t)(f7) << 25 | (uint32_t)(rs2) << 20 | (uint32_t)(rs1) << 15 | (uint32_t)(f3) << 12 | (uint32_t)(rd) << 7 | (op))
+#define I_(imm, rs1, f3, rd, op) ((uint32_t)((imm) & 0xfff) << 20 | (uint32_t)(rs1) << 15 | (uint32_t)(f3) << 12 | (uint32_t)(rd) << 7 | (op))
+static inline uint32_t S_(int32_t imm, uint32_t rs2, uint32_t rs1, uint32_t f3, uint32_t op) {
+    return (uint32_t)((imm >> 5) & 0x7f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | (uint32_t)(imm & 31) << 7 | op;
+}
+static inline uint32_t B_(int32_t imm, uint32_t rs2, uint32_t rs1, uint32_t f3) {
+    uint32_t u = (uint32_t)imm;
+    return ((u >> 12) & 1) << 31 | ((u >> 5) & 0x3f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12
+         | ((u >> 1) & 0xf) << 8 | ((u >> 11) & 1) << 7 | 0x63;
+}
+static inline uint32_t J_(int32_t imm, uint32_t rd) {
+    uint32_t u = (uint32_t)imm;
+    return ((u >> 20) & 1) << 31 | ((u >> 1) & 0x3ff) << 21 | ((u >> 11) & 1) << 20
+         | ((u >> 12) & 0xff) << 12 | rd << 7 | 0x6f;
+}
+static inline int32_t sext(uint32_t v, unsigned bits) {
+    return (int32_t)(v << (32 - bits)) >> (32 - bits);
+}
+/* immediates of the 32-bit formats, assembled unsigned and sign-extended
+ * (no left shift of a negative value) */
+static inline int32_t imm_s(uint32_t insn) { return sext((insn >> 25) << 5 | ((insn >> 7) & 31), 12); }
+static inline int32_t imm_b(uint32_t insn) {
+    return sext((insn >> 31) << 12 | ((insn >> 7) & 1) << 11 | ((insn >> 25) & 0x3f) << 5
+                | ((insn >> 8) & 0xf) << 1, 13);
+}
+static inline int32_t imm_j(uint32_t insn) {
+    return sext((insn >> 31) << 20 | (insn & 0xff000) | ((insn >> 20) & 1) << 11
+                | ((insn >> 21) & 0x3ff) << 1, 21);
+}
+#define BIT(v, i) (((v) >> (i)) & 1u)
+#define BITS(v, hi, lo) (((v) >> (lo)) & ((1u << ((hi) - (lo) + 1)) - 1))
+
+/* The 32-bit instruction a compressed one stands for; 0 if illegal. */
+static uint32_t rvc_expand(uint32_t c) {
+    uint32_t op = c & 3, f3 = c >> 13;
+    uint32_t rd = BITS(c, 11, 7), rs2 = BITS(c, 6, 2);
+    uint32_t rdp = 8 + BITS(c, 4, 2), rs1p = 8 + BITS(c, 9, 7);
+    switch (op << 3 | f3) {
+    case 000: {                                         /* c.addi4spn */
+        uint32_t imm = BITS(c, 10, 7) << 6 | BITS(c, 12, 11) << 4 | BIT(c, 5) << 3 | BIT(c, 6) << 2;
+        return imm ? I_(imm, 2, 0, rdp, 0x13) : 0;
+    }
+    case 001: return I_(BITS(c, 12, 10) << 3 | BITS(c, 6, 5) << 6, rs1p, 3, rdp, 0x07);   /* c.fld */
+    case 002: return I_(BITS(c, 12, 10) << 3 | BIT(c, 6) << 2 | BIT(c, 5) << 6, rs1p, 2, rdp, 0x03); /* c.lw */
+    case 003: return I_(BITS(c, 12, 10) << 3 | BITS(c, 6, 5) << 6, rs1p, 3, rdp, 0x03);   /* c.ld */
+    case 005: return S_((int32_t)(BITS(c, 12, 10) << 3 | BITS(c, 6, 5) << 6), rdp, rs1p, 3, 0x27); /* c.fsd */
+    case 006: return S_((int32_t)(BITS(c, 12, 10) << 3 | BIT(c, 6) << 2 | BIT(c, 5) << 6), rdp, rs1p, 2, 0x23);
+    case 007: return S_((int32_t)(BITS(c, 12, 10) << 3 | BITS(c, 6, 5) << 6), rdp, rs1p, 3, 0x23); /* c.sd */
+    case 010: return I_(sext(BIT(c, 12) << 5 | rs2, 6), rd, 0, rd, 0x13);           /* c.addi / nop */
+    case 011:                                                                        /* c.addiw */
+        return rd ? I_(sext(BIT(c, 12) << 5 | rs2, 6), rd, 0, rd, 0x1b) : 0;
+    case 012: return I_(sext(BIT(c, 12) << 5 | rs2, 6), 0, 0, rd, 0x13);            /* c.li */
+    case 013:
+        if (rd == 2) {                                                               /* c.addi16sp */
+            int32_t imm = sext(BIT(c, 12) << 9 | BITS(c, 4, 3) << 7 | BIT(c, 5) << 6 | BIT(c, 2) << 5
+                               | BIT(c, 6) << 4, 10);
+            return imm ? I_(imm, 2, 0, 2, 0x13) : 0;
+        } else {                                                                     /* c.lui */
+            int32_t imm = sext(BIT(c, 12) << 5 | rs2, 6);
+            return imm ? ((uint32_t)imm << 12) | rd << 7 | 0x37 : 0;
+        }
+    case 014: {
+        uint32_t f2 = BITS(c, 11, 10), sh = BIT(c, 12) << 5 | rs2;
+        if (f2 == 0) return I_(sh, rs1p, 5, rs1p, 0x13);                             /* c.srli */
+        if (f2 == 1) return I_(0x400 | sh, rs1p, 5, rs1p, 0x13);                     /* c.srai */
+        if (f2 == 2) return I_(sext(BIT(c, 12) << 5 | rs2, 6), rs1p, 7, rs1p, 0x13); /* c.andi */
+        uint32_t r2 = 8 + BITS(c, 4, 2);
+        switch (BIT(c, 12) << 2 | BITS(c, 6, 5)) {
+        case 0: return R_(0x20, r2, rs1p, 0, rs1p, 0x33);   /* c.sub */
+        case 1: return R_(0, r2, rs1p, 4, rs1p, 0x33);      /* c.xor */
+        case 2: return R_(0, r2, rs1p, 6, rs1p, 0x33);      /* c.or */
+        case 3: return R_(0, r2, rs1p, 7, rs1p, 0x33);      /* c.and */
+        case 4: return R_(0x20, r2, rs1p, 0, rs1p, 0x3b);   /* c.subw */
+        case 5: return R_(0, r2, rs1p, 0, rs1p, 0x3b);      /* c.addw */
+        default: return 0;
+        }
+    }
+    case 015: {                                                                      /* c.j */
+        int32_t imm = sext(BIT(c, 12) << 11 | BIT(c, 8) << 10 | BITS(c, 10, 9) << 8 | BIT(c, 6) << 7
+                           | BIT(c, 7) << 6 | BIT(c, 2) << 5 | BIT(c, 11) << 4 | BITS(c, 5, 3) << 1, 12);
+        return J_(imm, 0);
+    }
+    case 016: case 017: {                                                            /* c.beqz / c.bnez */
+        int32_t imm = sext(BIT(c, 12) << 8 | BITS(c, 6, 5) << 6 | BIT(c, 2) << 5 | BITS(c, 11, 10) << 3
+                           | BITS(c, 4, 3) << 1, 9);
+        return B_(imm, 0, rs1p, f3 == 6 ? 0 : 1);
+    }
+    case 020: return I_(BIT(c, 12) << 5 | rs2, rd, 1, rd, 0x13);                    /* c.slli */
+    case 021: return I_(BIT(c, 12) << 5 | BITS(c, 6, 5) << 3 | BITS(c, 4, 2) << 6, 2, 3, rd, 0x07); /* c.fldsp */
+    case 022: return rd ? I_(BIT(c, 12) << 5 | BITS(c, 6, 4) << 2 | BITS(c, 3, 2) << 6, 2, 2, rd, 0x03) : 0;
+    case 023: return rd ? I_(BIT(c, 12) << 5 | BITS(c, 6, 5) << 3 | BITS(c, 4, 2) << 6, 2, 3, rd, 0x03) : 0;
+    case 024:
+        if (!BIT(c, 12)) {
+            if (!rs2) return rd ? I_(0, rd, 0, 0, 0x67) : 0;                         /* c.jr */
+            return R_(0, rs2, 0, 0, rd, 0x33);                                       /* c.mv */
+        }
+        if (!rs2) return rd ? I_(0, rd, 0, 1, 0x67) : 0x00100073;                    /* c.jalr / c.ebreak */
+        return R_(0, rs2, rd, 0, rd, 0x33);                                          /* c.add */
+    case 025: return S_((int32_t)(BITS(c, 12, 10) << 3 | BITS(c, 9, 7) << 6), rs2, 2, 3, 0x27);   /* c.fsdsp */
+    case 026: return S_((int32_t)(BITS(c, 12, 9) << 2 | BITS(c, 8, 7) << 6), rs2, 2, 2, 0x23);    /* c.swsp */
+    case 027: return S_((int32_t)(BITS(c, 12, 10) << 3 | BITS(c, 9, 7) << 6), rs2, 2, 3, 0x23);   /* c.sdsp */
+    default: return 0;
+    }
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static inline int64_t mulh(int64_t a, int64_t b) { return (int64_t)(((__int128)a * b) >> 64); }
+static inline uint64_t mulhu(uint64_t a, uint64_t b) { return (uint64_t)(((unsigned __int128)a * b) >> 64); }
+static inline int64_t mulhsu(int64_t a, uint64_t b) { return (int64_t)(((__int128)a * (unsigned __int128)b) >> 64); }
+static inline uint64_t sx32(uint64_t v) { return (uint64_t)(int64_t)(int32_t)(uint32_t)v; }
+
+static uint64_t rv_div(unsigned f3, uint64_t a, uint64_t b, bool w) {
+    if (w) {
+        int32_t sa = (int32_t)a, sb = (int32_t)b;
+        uint32_t ua = (uint32_t)a, ub = (uint32_t)b;
+        switch (f3) {
+        case 4: return sx32(sb == 0 ? (uint32_t)-1 : (sa == INT32_MIN && sb == -1) ? (uint32_t)sa : (uint32_t)(sa / sb));
+        case 5: return sx32(ub == 0 ? 0xffffffffu : ua / ub);
+        case 6: return sx32(sb == 0 ? (uint32_t)sa : (sa == INT32_MIN && sb == -1) ? 0 : (uint32_t)(sa % sb));
+        default: return sx32(ub == 0 ? ua : ua % ub);
+        }
+    }
+    int64_t sa = (int64_t)a, sb = (int64_t)b;
+    switch (f3) {
+    case 4: return sb == 0 ? ~0ull : (sa == INT64_MIN && sb == -1) ? a : (uint64_t)(sa / sb);
+    case 5: return b == 0 ? ~0ull : a / b;
+    case 6: return sb == 0 ? a : (sa == INT64_MIN && sb == -1) ? 0 : (uint64_t)(sa % sb);
+    default: return b == 0 ? a : a % b;
+    }
+}
+
+static inline uint64_t amo(unsigned f5, uint64_t old, uint64_t v, bool w) {
+    if (w) { old = sx32(old); v = sx32(v); }
+    switch (f5) {
+    case 0x00: return old + v;
+    case 0x01: return v;
+    case 0x04: return old ^ v;
+    case 0x0c: return old & v;
+    case 0x08: return old | v;
+    case 0x10: return (int64_t)old < (int64_t)v ? old : v;
+    case 0x14: return (int64_t)old > (int64_t)v ? old : v;
+    case 0x18: return (w ? (uint32_t)old < (uint32_t)v : old < v) ? old : v;
+    default:   return (w ? (uint32_t)old > (uint32_t)v : old > v) ? old : v;
+    }
+}
+
+/* F/D (pk_rv_fp.c would be the place for more): one OP-FP / FMA instruction;
+ * false if illegal. */
+bool pk_rv_fp_op(pk_rvfp *F, uint64_t *x, uint32_t insn);
+
+/* ---- the interpreter ------------------------------------------------------ */
+
+static uint64_t block_budget(pk_kernel *k, pk_cpu *c) {
+    const pk_costs *co = &k->cfg.costs;
+    if (c->slice_end <= k->now) return 1;
+    unsigned __int128 ns = c->slice_end - k->now;
+    unsigned __int128 n = ns * co->clock_hz / ((unsigned __int128)co->insn_cycles * 1000000000u);
+    return n >= BLOCK_MAX ? BLOCK_MAX : n ? (uint64_t)n : 1;
+}
+
+/* ns taken by n instructions, carrying the fraction in rt->carry */
+static uint64_t insn_time(pk_kernel *k, pk_rvt *rt, uint64_t n) {
+    const pk_costs *co = &k->cfg.costs;
+    unsigned __int128 v = (unsigned __int128)n * co->insn_cycles * 1000000000u + rt->carry;
+    rt->carry = (uint64_t)(v % co->clock_hz);
+    return (uint64_t)(v / co->clock_hz);
+}
+
+/* ---- the decoded-instruction cache ----------------------------------------
+ * Decoding depends on an instruction's bits alone, so a direct-mapped
+ * cache indexed by pc and checked against the bits just fetched is always
+ * right (self-modifying code included) and needs no invalidation.  The
+ * common integer instructions get their own handler; the rest go through
+ * the general decoder (OP_GENERIC). */
+enum {
+    OP_ILLEGAL = 0, OP_GENERIC, OP_LUI, OP_AUIPC, OP_JAL, OP_JALR,
+    OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU,
+    OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_SB, OP_SH, OP_SW, OP_SD,
+    OP_ADDI, OP_SLTI, OP_SLTIU, OP_XORI, OP_ORI, OP_ANDI, OP_SLLI, OP_SRLI, OP_SRAI,
+    OP_ADDIW, OP_SLLIW, OP_SRLIW, OP_SRAIW,
+    OP_ADD, OP_SUB, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND,
+    OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW, OP_SRAW, OP_MUL, OP_MULW,
+    OP_NOP, OP_J, OP_JR,         /* rd = x0: the result is dropped (x0 stays zero) */
+    OP_COUNT
+};
+
+/* The 32-bit form of the instruction whose bits (and maybe the next
+ * instruction's, for a compressed one) are raw. */
+static inline uint32_t rv_insn(uint32_t raw) {
+    return (raw & 3) == 3 ? raw : rvc_expand(raw & 0xffff);
+}
+
+static void rv_decode_ops(uint32_t insn, pk_rvdec *d);
+
+static void rv_decode(uint32_t raw, pk_rvdec *d) {
+    uint32_t insn = rv_insn(raw);
+    d->raw = raw;
+    d->len = (raw & 3) == 3 ? 4 : 2;
+    rv_decode_ops(insn, d);
+    if (d->rd || d->op <= OP_GENERIC) return;
+    if (d->op == OP_JAL) d->op = OP_J;
+    else if (d->op == OP_JALR) d->op = OP_JR;
+    else if (d->op >= OP_BEQ && d->op <= OP_BGEU) return;
+    else if (d->op >= OP_SB && d->op <= OP_SD) return;
+    else if (d->op >= OP_LB && d->op <= OP_LWU) d->op = OP_GENERIC;   /* the access still happens */
+    else d->op = OP_NOP;
+}
+
+static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
+    d->rd = (insn >> 7) & 31;
+    d->rs1 = (insn >> 15) & 31;
+    d->rs2 = (insn >> 20) & 31;
+    d->imm = (int32_t)insn >> 20;
+    d->op = insn ? OP_GENERIC : OP_ILLEGAL;
+    if (!insn) return;
+    uint32_t f3 = (insn >> 12) & 7, f7 = insn >> 25;
+    switch (insn & 0x7f) {
+    case 0x37: d->op = OP_LUI; d->imm = (int32_t)(insn & 0xfffff000u); break;
+    case 0x17: d->op = OP_AUIPC; d->imm = (int32_t)(insn & 0xfffff000u); break;
+    case 0x6f:
+        d->op = OP_JAL;
+        d->imm = imm_j(insn);
+        break;
+    case 0x67: if (f3 == 0) d->op = OP_JALR; break;
+    case 0x63:
+        if (f3 == 2 || f3 == 3) break;
+        d->op = (uint8_t)(f3 < 2 ? OP_BEQ + f3 : OP_BLT + (f3 - 4));
+        d->imm = imm_b(insn);
+        break;
+    case 0x03: if (f3 != 7) d->op = (uint8_t)(OP_LB + f3); break;
+    case 0x23:
+        if (f3 > 3) break;
+        d->op = (uint8_t)(OP_SB + f3);
+        d->imm = imm_s(insn);
+        break;
+    case 0x13:
+        switch (f3) {
+        case 0: d->op = OP_ADDI; break;
+        case 2: d->op = OP_SLTI; break;
+        case 3: d->op = OP_SLTIU; break;
+        case 4: d->op = OP_XORI; break;
+        case 6: d->op = OP_ORI; break;
+        case 7: d->op = OP_ANDI; break;
+        case 1: if (!(insn >> 26)) { d->op = OP_SLLI; d->imm = (insn >> 20) & 63; } break;
+        default:
+            if ((insn >> 26) == 0) { d->op = OP_SRLI; d->imm = (insn >> 20) & 63; }
+            else if ((insn >> 26) == 0x10) { d->op = OP_SRAI; d->imm = (insn >> 20) & 63; }
+        }
+        break;
+    case 0x1b:
+        if (f3 == 0) d->op = OP_ADDIW;
+        else if (f3 == 1 && !f7) { d->op = OP_SLLIW; d->imm = (insn >> 20) & 31; }
+        else if (f3 == 5 && !f7) { d->op = OP_SRLIW; d->imm = (insn >> 20) & 31; }
+        else if (f3 == 5 && f7 == 0x20) { d->op = OP_SRAIW; d->imm = (insn >> 20) & 31; }
+        break;
+    case 0x33:
+        if (f7 == 0) {
+            static const uint8_t ops[8] = { OP_ADD, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_OR, OP_AND };
+            d->op = ops[f3];
+        } else if (f7 == 0x20 && f3 == 0) d->op = OP_SUB;
+        else if (f7 == 0x20 && f3 == 5) d->op = OP_SRA;
+        else if (f7 == 1 && f3 == 0) d->op = OP_MUL;
+        break;
+    case 0x3b:
+        if (f7 == 0 && f3 == 0) d->op = OP_ADDW;
+        else if (f7 == 0x20 && f3 == 0) d->op = OP_SUBW;
+        else if (f7 == 0 && f3 == 1) d->op = OP_SLLW;
+        else if (f7 == 0 && f3 == 5) d->op = OP_SRLW;
+        else if (f7 == 0x20 && f3 == 5) d->op = OP_SRAW;
+        else if (f7 == 1 && f3 == 0) d->op = OP_MULW;
+        break;
+    default: break;
+    }
+}
+
+#define RD   ((insn >> 7) & 31)
+#define RS1  ((insn >> 15) & 31)
+#define RS2  ((insn >> 20) & 31)
+#define F3   ((insn >> 12) & 7)
+#define F7   (insn >> 25)
+#define IMMI ((int64_t)(int32_t)insn >> 20)
+#define IMMS ((int64_t)imm_s(insn))
+#define IMMB ((int64_t)imm_b(insn))
+#define IMMU ((int64_t)(int32_t)(insn & 0xfffff000u))
+#define IMMJ ((int64_t)imm_j(insn))
+
+/* Stop the block at this instruction because of access status st. */
+#define FAULT(st) do { stop = (st); goto out; } while (0)
+#define LD(va, size, dst) do { int s_ = ld(&X, &H, (va), (size), &(dst)); if (PK_UNLIKELY(s_)) FAULT(s_); } while (0)
+#define ST(va, size, v) do { int s_ = sto(&X, &H, (va), (size), (v)); if (PK_UNLIKELY(s_)) FAULT(s_); } while (0)
+#define ILLEGAL() do { stop = -1; goto out; } while (0)
+#define NEXT goto next
+
+static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
+    static const void *const handlers[OP_COUNT] = {
+        [OP_ILLEGAL] = &&L_ILLEGAL, [OP_GENERIC] = &&L_GENERIC, [OP_LUI] = &&L_LUI,
+        [OP_AUIPC] = &&L_AUIPC, [OP_JAL] = &&L_JAL, [OP_JALR] = &&L_JALR,
+        [OP_BEQ] = &&L_BEQ, [OP_BNE] = &&L_BNE, [OP_BLT] = &&L_BLT, [OP_BGE] = &&L_BGE,
+        [OP_BLTU] = &&L_BLTU, [OP_BGEU] = &&L_BGEU,
+        [OP_LB] = &&L_LB, [OP_LH] = &&L_LH, [OP_LW] = &&L_LW, [OP_LD] = &&L_LD,
+        [OP_LBU] = &&L_LBU, [OP_LHU] = &&L_LHU, [OP_LWU] = &&L_LWU,
+        [OP_SB] = &&L_SB, [OP_SH] = &&L_SH, [OP_SW] = &&L_SW, [OP_SD] = &&L_SD,
+        [OP_ADDI] = &&L_ADDI, [OP_SLTI] = &&L_SLTI, [OP_SLTIU] = &&L_SLTIU, [OP_XORI] = &&L_XORI,
+        [OP_ORI] = &&L_ORI, [OP_ANDI] = &&L_ANDI, [OP_SLLI] = &&L_SLLI, [OP_SRLI] = &&L_SRLI,
+        [OP_SRAI] = &&L_SRAI, [OP_ADDIW] = &&L_ADDIW, [OP_SLLIW] = &&L_SLLIW,
+        [OP_SRLIW] = &&L_SRLIW, [OP_SRAIW] = &&L_SRAIW,
+        [OP_ADD] = &&L_ADD, [OP_SUB] = &&L_SUB, [OP_SLL] = &&L_SLL, [OP_SLT] = &&L_SLT,
+        [OP_SLTU] = &&L_SLTU, [OP_XOR] = &&L_XOR, [OP_SRL] = &&L_SRL, [OP_SRA] = &&L_SRA,
+        [OP_OR] = &&L_OR, [OP_AND] = &&L_AND, [OP_ADDW] = &&L_ADDW, [OP_SUBW] = &&L_SUBW,
+        [OP_SLLW] = &&L_SLLW, [OP_SRLW] = &&L_SRLW, [OP_SRAW] = &&L_SRAW,
+        [OP_MUL] = &&L_MUL, [OP_MULW] = &&L_MULW,
+        [OP_NOP] = &&L_NOP, [OP_J] = &&L_J, [OP_JR] = &&L_JR,
+    };
+    pk_regs *r = &c->regs;
+    uint64_t *x = r->x;
+    uint32_t rid = pk_rvt_id(r);
+    pk_rvstate *rs = k->rv;
+    if (PK_UNLIKELY(!rs || !rid || rid >= rs->nthr || !k->mem)) { k->broken = PK_ERR_INTERNAL; return PK_ACT_KILL; }
+    rvx X;
+    X.k = k; X.c = c; X.m = k->mem;
+    X.as = pk_as_of(k, t->pid);
+    X.tlb = &X.m->tlbs[c->id];
+    X.asid = X.m->mmu.asid ? pk_proc_at(k, t->pid)->as : 0;
+    X.fast = X.m->sets && !X.m->mcfg.track;
+    X.may_block = 1;
+    X.cost = 0; X.hits = 0; X.reason = 0;
+    mirror_clear(&X);
+    hot H = { X.tlb->clock, X.tlb->clock, 0, 0, 0, 0 };
+    code_refresh(&X, &H);
+    pk_rvdec *const dc = rs->dc;
+    r->flags |= PK_RF_STARTED;
+
+    uint64_t pc = r->pc, npc, budget = block_budget(k, c), extra = 0;
+    uint64_t resv = ~0ull;                   /* LR reservation (this block only) */
+    int stop = 0, act = PK_ACT_RUN;
+    pk_rvfp *F = NULL;
+    const pk_rvdec *d;
+    uint32_t insn;
+    x[0] = 0;                                /* x0 reads as zero; only the general path
+                                                can write it, and it clears it again */
+    if (PK_UNLIKELY(pc & 1)) ILLEGAL();      /* every later pc is even by construction */
+    while (H.n < budget) {
+        /* ---- fetch: the code mirror when the 4 bytes at pc lie in its page */
+        uint32_t raw;
+        if (PK_LIKELY(pc - H.code_base <= PK_PAGE_SIZE - 4)) {
+            H.code_stamp = ++H.clk;
+            memcpy(&raw, (const uint8_t *)(uintptr_t)(pc + H.code_delta), 4);
+        } else {
+            int st = RV_OK;
+            const uint8_t *ip = xlate_sync(&X, &H, pc, ACC_X, &st);
+            if (!ip) FAULT(st);
+            H.code_stamp = H.clk;
+            if ((pc & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - 4) memcpy(&raw, ip, 4);
+            else {
+                uint16_t lo16, hi16;
+                memcpy(&lo16, ip, 2);
+                raw = lo16;
+                if ((lo16 & 3) == 3) {               /* the second half is on the next page */
+                    const uint8_t *q = xlate_sync(&X, &H, pc + 2, ACC_X, &st);
+                    if (!q) FAULT(st);
+                    memcpy(&hi16, q, 2);
+                    raw |= (uint32_t)hi16 << 16;
+                }
+            }
+        }
+        d = &dc[(pc >> 1) & ((1u << PK_RV_DC_BITS) - 1)];
+        if (PK_UNLIKELY(d->raw != raw)) rv_decode(raw, (pk_rvdec *)d);
+        npc = pc + d->len;
+        goto *handlers[d->op];
+
+#define XRD x[d->rd]
+#define XS1 x[d->rs1]
+#define XS2 x[d->rs2]
+#define IMM ((uint64_t)(int64_t)d->imm)
+    L_LUI:   XRD = IMM; NEXT;
+    L_AUIPC: XRD = pc + IMM; NEXT;
+    L_JAL:   XRD = npc; npc = pc + IMM; NEXT;
+    L_JALR:  { uint64_t tg = (XS1 + IMM) & ~1ull; XRD = npc; npc = tg; NEXT; }
+    L_BEQ:   if (XS1 == XS2) npc = pc + IMM; NEXT;
+    L_BNE:   if (XS1 != XS2) npc = pc + IMM; NEXT;
+    L_BLT:   if ((int64_t)XS1 < (int64_t)XS2) npc = pc + IMM; NEXT;
+    L_BGE:   if ((int64_t)XS1 >= (int64_t)XS2) npc = pc + IMM; NEXT;
+    L_BLTU:  if (XS1 < XS2) npc = pc + IMM; NEXT;
+    L_BGEU:  if (XS1 >= XS2) npc = pc + IMM; NEXT;
+    L_LB:  { uint64_t v = 0; LD(XS1 + IMM, 1, v); XRD = (uint64_t)(int64_t)(int8_t)v; NEXT; }
+    L_LH:  { uint64_t v = 0; LD(XS1 + IMM, 2, v); XRD = (uint64_t)(int64_t)(int16_t)v; NEXT; }
+    L_LW:  { uint64_t v = 0; LD(XS1 + IMM, 4, v); XRD = sx32(v); NEXT; }
+    L_LD:  { uint64_t v = 0; LD(XS1 + IMM, 8, v); XRD = v; NEXT; }
+    L_LBU: { uint64_t v = 0; LD(XS1 + IMM, 1, v); XRD = v; NEXT; }
+    L_LHU: { uint64_t v = 0; LD(XS1 + IMM, 2, v); XRD = v; NEXT; }
+    L_LWU: { uint64_t v = 0; LD(XS1 + IMM, 4, v); XRD = v; NEXT; }
+    L_SB:  ST(XS1 + IMM, 1, XS2); NEXT;
+    L_SH:  ST(XS1 + IMM, 2, XS2); NEXT;
+    L_SW:  ST(XS1 + IMM, 4, XS2); NEXT;
+    L_SD:  ST(XS1 + IMM, 8, XS2); NEXT;
+    L_ADDI:  XRD = XS1 + IMM; NEXT;
+    L_SLTI:  XRD = (int64_t)XS1 < (int64_t)IMM; NEXT;
+    L_SLTIU: XRD = XS1 < IMM; NEXT;
+    L_XORI:  XRD = XS1 ^ IMM; NEXT;
+    L_ORI:   XRD = XS1 | IMM; NEXT;
+    L_ANDI:  XRD = XS1 & IMM; NEXT;
+    L_SLLI:  XRD = XS1 << d->imm; NEXT;
+    L_SRLI:  XRD = XS1 >> d->imm; NEXT;
+    L_SRAI:  XRD = (uint64_t)((int64_t)XS1 >> d->imm); NEXT;
+    L_ADDIW: XRD = sx32(XS1 + IMM); NEXT;
+    L_SLLIW: XRD = sx32((uint32_t)XS1 << d->imm); NEXT;
+    L_SRLIW: XRD = sx32((uint32_t)XS1 >> d->imm); NEXT;
+    L_SRAIW: XRD = sx32((uint32_t)((int32_t)XS1 >> d->imm)); NEXT;
+    L_ADD:   XRD = XS1 + XS2; NEXT;
+    L_SUB:   XRD = XS1 - XS2; NEXT;
+    L_SLL:   XRD = XS1 << (XS2 & 63); NEXT;
+    L_SLT:   XRD = (int64_t)XS1 < (int64_t)XS2; NEXT;
+    L_SLTU:  XRD = XS1 < XS2; NEXT;
+    L_XOR:   XRD = XS1 ^ XS2; NEXT;
+    L_SRL:   XRD = XS1 >> (XS2 & 63); NEXT;
+    L_SRA:   XRD = (uint64_t)((int64_t)XS1 >> (XS2 & 63)); NEXT;
+    L_OR:    XRD = XS1 | XS2; NEXT;
+    L_AND:   XRD = XS1 & XS2; NEXT;
+    L_ADDW:  XRD = sx32(XS1 + XS2); NEXT;
+    L_SUBW:  XRD = sx32(XS1 - XS2); NEXT;
+    L_SLLW:  XRD = sx32((uint32_t)XS1 << (XS2 & 31)); NEXT;
+    L_SRLW:  XRD = sx32((uint32_t)XS1 >> (XS2 & 31)); NEXT;
+    L_SRAW:  XRD = sx32((uint32_t)((int32_t)XS1 >> (XS2 & 31))); NEXT;
+    L_MUL:   XRD = XS1 * XS2; NEXT;
+    L_MULW:  XRD = sx32((uint32_t)XS1 * (uint32_t)XS2); NEXT;
+    L_NOP:   NEXT;
+    L_J:     npc = pc + IMM; NEXT;
+    L_JR:    npc = (XS1 + IMM) & ~1ull; NEXT;
+    L_ILLEGAL: ILLEGAL();
+    L_GENERIC:
+        insn = rv_insn(d->raw);
+        switch (insn & 0x7f) {
+        case 0x37: x[RD] = (uint64_t)IMMU; break;                          /* lui */
+        case 0x17: x[RD] = pc + (uint64_t)IMMU; break;                     /* auipc */
+        case 0x6f: x[RD] = npc; npc = pc + (uint64_t)IMMJ; break;          /* jal */
+        case 0x67: {                                                       /* jalr */
+            uint64_t tgt = (x[RS1] + (uint64_t)IMMI) & ~1ull;
+            x[RD] = npc; npc = tgt;
+            break;
+        }
+        case 0x63: {                                                       /* branches */
+            uint64_t a = x[RS1], b = x[RS2];
+            bool tk;
+            switch (F3) {
+            case 0: tk = a == b; break;
+            case 1: tk = a != b; break;
+            case 4: tk = (int64_t)a < (int64_t)b; break;
+            case 5: tk = (int64_t)a >= (int64_t)b; break;
+            case 6: tk = a < b; break;
+            case 7: tk = a >= b; break;
+            default: ILLEGAL();
+            }
+            if (tk) npc = pc + (uint64_t)IMMB;
+            break;
+        }
+        case 0x03: {                                                       /* loads */
+            uint64_t va = x[RS1] + (uint64_t)IMMI, v = 0;
+            switch (F3) {
+            case 0: LD(va, 1, v); v = (uint64_t)(int64_t)(int8_t)v; break;
+            case 1: LD(va, 2, v); v = (uint64_t)(int64_t)(int16_t)v; break;
+            case 2: LD(va, 4, v); v = sx32(v); break;
+            case 3: LD(va, 8, v); break;
+            case 4: LD(va, 1, v); break;
+            case 5: LD(va, 2, v); break;
+            case 6: LD(va, 4, v); break;
+            default: ILLEGAL();
+            }
+            x[RD] = v;
+            break;
+        }
+        case 0x23: {                                                       /* stores */
+            uint64_t va = x[RS1] + (uint64_t)IMMS, v = x[RS2];
+            if (F3 > 3) ILLEGAL();
+            ST(va, 1u << F3, v);
+            break;
+        }
+        case 0x13: {                                                       /* op-imm */
+            uint64_t a = x[RS1], imm = (uint64_t)IMMI, v;
+            unsigned sh = (insn >> 20) & 63;
+            switch (F3) {
+            case 0: v = a + imm; break;
+            case 1: if (insn >> 26) ILLEGAL(); v = a << sh; break;
+            case 2: v = (int64_t)a < (int64_t)imm; break;
+            case 3: v = a < imm; break;
+            case 4: v = a ^ imm; break;
+            case 5:
+                if ((insn >> 26) == 0x10) v = (uint64_t)((int64_t)a >> sh);
+                else if ((insn >> 26) == 0) v = a >> sh;
+                else ILLEGAL();
+                break;
+            case 6: v = a | imm; break;
+            default: v = a & imm; break;
+            }
+            x[RD] = v;
+            break;
+        }
+        case 0x1b: {                                                       /* op-imm-32 */
+            uint64_t a = x[RS1];
+            unsigned sh = (insn >> 20) & 31;
+            switch (F3) {
+            case 0: x[RD] = sx32(a + (uint64_t)IMMI); break;
+            case 1: if (F7) ILLEGAL(); x[RD] = sx32((uint32_t)a << sh); break;
+            case 5:
+                if (F7 == 0x20) x[RD] = sx32((uint32_t)((int32_t)a >> sh));
+                else if (F7 == 0) x[RD] = sx32((uint32_t)a >> sh);
+                else ILLEGAL();
+                break;
+            default: ILLEGAL();
+            }
+            break;
+        }
+        case 0x33: {                                                       /* op */
+            uint64_t a = x[RS1], b = x[RS2], v;
+            if (F7 == 1) {
+                switch (F3) {
+                case 0: v = a * b; break;
+                case 1: v = (uint64_t)mulh((int64_t)a, (int64_t)b); break;
+                case 2: v = (uint64_t)mulhsu((int64_t)a, b); break;
+                case 3: v = mulhu(a, b); break;
+                default: v = rv_div(F3, a, b, false); break;
+                }
+            } else if (F7 == 0) {
+                switch (F3) {
+                case 0: v = a + b; break;
+                case 1: v = a << (b & 63); break;
+                case 2: v = (int64_t)a < (int64_t)b; break;
+                case 3: v = a < b; break;
+                case 4: v = a ^ b; break;
+                case 5: v = a >> (b & 63); break;
+                case 6: v = a | b; break;
+                default: v = a & b; break;
+                }
+            } else if (F7 == 0x20 && F3 == 0) v = a - b;
+            else if (F7 == 0x20 && F3 == 5) v = (uint64_t)((int64_t)a >> (b & 63));
+            else ILLEGAL();
+            x[RD] = v;
+            break;
+        }
+        case 0x3b: {                                                       /* op-32 */
+            uint64_t a = x[RS1], b = x[RS2], v;
+            if (F7 == 1) {
+                if (F3 == 0) v = sx32((uint32_t)a * (uint32_t)b);
+                else if (F3 >= 4) v = rv_div(F3, a, b, true);
+                else ILLEGAL();
+            } else if (F7 == 0) {
+                if (F3 == 0) v = sx32(a + b);
+                else if (F3 == 1) v = sx32((uint32_t)a << (b & 31));
+                else if (F3 == 5) v = sx32((uint32_t)a >> (b & 31));
+                else ILLEGAL();
+            } else if (F7 == 0x20 && F3 == 0) v = sx32(a - b);
+            else if (F7 == 0x20 && F3 == 5) v = sx32((uint32_t)((int32_t)a >> (b & 31)));
+            else ILLEGAL();
+            x[RD] = v;
+            break;
+        }
+        case 0x0f: break;                                                  /* fence, fence.i */
+        case 0x2f: {                                                       /* atomics */
+            unsigned f5 = insn >> 27;
+            bool w = F3 == 2;
+            if (F3 != 2 && F3 != 3) ILLEGAL();
+            uint64_t va = x[RS1], old = 0;
+            unsigned size = w ? 4 : 8;
+            if (va & (size - 1)) {                 /* misaligned atomics fault */
+                X.as->fault_kind = PK_FAULT_UNMAPPED; X.as->fault_va = va;
+                X.reason = PK_KILL_SEGV; FAULT(RV_KILL);
+            }
+            if (f5 == 0x02) {                      /* lr */
+                LD(va, size, old);
+                x[RD] = w ? sx32(old) : old;
+                resv = va;
+            } else if (f5 == 0x03) {               /* sc */
+                if (resv == va) { ST(va, size, x[RS2]); x[RD] = 0; }
+                else x[RD] = 1;
+                resv = ~0ull;
+            } else {
+                int st = RV_OK;
+                uint8_t *p = xlate(&X, &H, va, ACC_W, &st);
+                if (!p) FAULT(st);
+                memcpy(&old, p, size);
+                uint64_t nv = amo(f5, old, x[RS2], w);
+                if (f5 != 0x00 && f5 != 0x01 && f5 != 0x04 && f5 != 0x0c && f5 != 0x08 && f5 != 0x10
+                    && f5 != 0x14 && f5 != 0x18 && f5 != 0x1c) ILLEGAL();
+                memcpy(p, &nv, size);
+                x[RD] = w ? sx32(old) : old;
+            }
+            break;
+        }
+        case 0x73: {                                                       /* system */
+            if (insn == 0x00000073) {                                      /* ecall */
+                if (!rs->thr[rid].syscall) {         /* entering: the block ends with the call's */
+                    rs->thr[rid].syscall = x[17] + 1;    /* cost; it is made when that has passed */
+                    extra += k->cfg.costs.syscall_ns;
+                    H.n++;
+                    goto out;
+                }
+                r->pc = pc;
+                hot_sync(&X, &H);
+                hits_flush(&X);
+                uint64_t cost = 0;
+                int a = pk_rv_syscall(k, c, t, r, arg, &cost);
+                pc = r->pc;
+                extra += cost;
+                if (a >= 0) { act = a; stop = -2; goto done; }
+                mirror_clear(&X);                    /* the call may have changed mappings */
+                H.clk = H.clk0 = X.tlb->clock;
+                code_refresh(&X, &H);
+                F = NULL;
+                continue;
+            }
+            if (insn == 0x00100073) ILLEGAL();                            /* ebreak */
+            unsigned csr = insn >> 20, f3 = F3;
+            if (f3 == 0 || f3 == 4) ILLEGAL();
+            uint64_t src = f3 >= 5 ? RS1 : x[RS1], old;
+            switch (csr) {
+            case 0x001: case 0x002: case 0x003:                            /* fflags, frm, fcsr */
+                if (!F && !(F = pk_rv_fp(k, &rs->thr[rid]))) { X.reason = PK_KILL_OOM; FAULT(RV_KILL); }
+                old = csr == 1 ? F->fcsr & 31 : csr == 2 ? (F->fcsr >> 5) & 7 : F->fcsr & 0xff;
+                break;
+            case 0xc00: case 0xc01: old = k->now + insn_time(k, &(pk_rvt){ .carry = 0 }, H.n); break;  /* cycle, time (ns) */
+            case 0xc02: old = rs->procs[rs->thr[rid].proc].insns + H.n; break;               /* instret */
+            default: ILLEGAL();
+            }
+            if (csr <= 3) {
+                uint64_t v = old;
+                if ((f3 & 3) == 1) v = src;
+                else if ((f3 & 3) == 2) v = old | src;
+                else v = old & ~src;
+                if (((f3 & 3) == 1) || RS1) {
+                    if (csr == 1) F->fcsr = (F->fcsr & ~31ull) | (v & 31);
+                    else if (csr == 2) F->fcsr = (F->fcsr & 31) | (v & 7) << 5;
+                    else F->fcsr = v & 0xff;
+                }
+            } else if (((f3 & 3) != 1 && RS1) || (f3 & 3) == 1) ILLEGAL();   /* read-only */
+            x[RD] = old;
+            break;
+        }
+        case 0x07: case 0x27: {                                            /* FP loads, stores */
+            if (!F && !(F = pk_rv_fp(k, &rs->thr[rid]))) { X.reason = PK_KILL_OOM; FAULT(RV_KILL); }
+            if (F3 != 2 && F3 != 3) ILLEGAL();
+            unsigned size = F3 == 2 ? 4 : 8;
+            if ((insn & 0x7f) == 0x07) {                  /* constant sizes: inlined copies */
+                uint64_t v = 0;
+                if (size == 4) { LD(x[RS1] + (uint64_t)IMMI, 4, v); v |= 0xffffffff00000000ull; }
+                else LD(x[RS1] + (uint64_t)IMMI, 8, v);
+                F->f[RD] = v;
+            } else if (size == 4) ST(x[RS1] + (uint64_t)IMMS, 4, F->f[RS2]);
+            else ST(x[RS1] + (uint64_t)IMMS, 8, F->f[RS2]);
+            break;
+        }
+        case 0x53: case 0x43: case 0x47: case 0x4b: case 0x4f:
+            if (!F && !(F = pk_rv_fp(k, &rs->thr[rid]))) { X.reason = PK_KILL_OOM; FAULT(RV_KILL); }
+            if (!pk_rv_fp_op(F, x, insn)) ILLEGAL();
+            break;
+        default:
+            ILLEGAL();
+        }
+        x[0] = 0;                            /* the general path may have written x0 */
+    next:
+        pc = npc;
+        H.n++;
+    }
+out:
+done:
+    hot_sync(&X, &H);
+    hits_flush(&X);
+    x[0] = 0;
+    rs->insns += H.n;
+    rs->procs[rs->thr[rid].proc].insns += H.n;
+    if (stop == -2) return act;                  /* a system call left the CPU */
+    r->pc = pc;
+    if (stop == -1) {                            /* illegal instruction */
+        X.as->fault_va = pc;
+        *arg = PK_KILL_ILLEGAL;
+        return PK_ACT_KILL;
+    }
+    if (stop == RV_KILL) { *arg = X.reason; return PK_ACT_KILL; }
+    if (stop == RV_BLOCK) { *arg = X.m->block_ns; return PK_ACT_BLOCK; }
+    uint64_t ns = insn_time(k, &rs->thr[rid], H.n) + X.cost + extra;
+    x[PK_REG_REM] = ns;
+    return ns ? PK_ACT_RUN : PK_ACT_AGAIN;
+}
+
+const pk_body_ops pk_rv_body = { rv_advance };
+
+/* ---- user memory for system calls ------------------------------------------ */
+
+pk_rvfp *pk_rv_fp(pk_kernel *k, pk_rvt *rt) {
+    pk_rvstate *rs = k->rv;
+    if (rt->fp) return &rs->fps[rt->fp - 1];
+    if (pk_vec_grow(k, (void **)&rs->fps, &rs->fps_cap, rs->nfps + 1, sizeof(pk_rvfp))) return NULL;
+    memset(&rs->fps[rs->nfps], 0, sizeof(pk_rvfp));
+    rt->fp = ++rs->nfps;
+    return &rs->fps[rt->fp - 1];
+}
+
+int pk_rv_copy(pk_kernel *k, pk_cpu *c, uint32_t pid, uint64_t va, void *buf, uint64_t len,
+               bool write, uint64_t *cost, uint32_t *reason) {
+    pk_as *as = pk_as_of(k, pid);
+    if (!as) return -14;
+    /* every page must be in a region allowing the access: else -EFAULT */
+    const pk_region *st = &k->mem->stack;
+    for (uint64_t a = va & ~(PK_PAGE_SIZE - 1); len && a < va + len; a += PK_PAGE_SIZE) {
+        if (a + PK_PAGE_SIZE < a) return -14;
+        const pk_region *rg = pk_as_region(as, a);
+        if (!rg && a >= st->start && a < st->end) rg = st;
+        if (!rg || (write && !(rg->prot & PK_PROT_WRITE)) || (rg->flags & PK_MAP_SUPERVISOR)) return -14;
+    }
+    if (va + len < va) return -14;
+    rvx X;
+    X.k = k; X.c = c; X.m = k->mem; X.as = as;
+    X.tlb = &X.m->tlbs[c->id];
+    X.asid = X.m->mmu.asid ? pk_proc_at(k, pid)->as : 0;
+    X.fast = 0;
+    X.may_block = 1;
+    X.cost = 0; X.hits = 0; X.reason = 0;
+    mirror_clear(&X);
+    uint8_t *b = buf;
+    uint64_t done = 0;
+    while (done < len) {
+        uint64_t a = va + done;
+        uint64_t chunk = PK_PAGE_SIZE - (a & (PK_PAGE_SIZE - 1));
+        if (chunk > len - done) chunk = len - done;
+        int s = RV_OK;
+        uint8_t *p = xlate_slow(&X, a, write ? ACC_W : ACC_R, &s);
+        if (!p) {
+            *cost += X.cost;
+            if (s == RV_KILL) { *reason = X.reason; return 1; }
+            *reason = PK_KILL_SEGV;       /* a major fault: pages of RISC-V processes never swap */
+            return 1;
+        }
+        if (write) memcpy(p, b + done, chunk); else memcpy(b + done, p, chunk);
+        done += chunk;
+    }
+    *cost += X.cost;
+    return 0;
+}

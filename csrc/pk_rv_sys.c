@@ -1,0 +1,586 @@
+/* pk_rv_sys.c - Linux system calls of RISC-V processes (docs/riscv.md,
+ * "System calls").
+ *
+ * Numbers and structures are Linux's for riscv64 (the asm-generic table).
+ * The thread's registers carry the call (a7 = number, a0..a5 = arguments)
+ * and its result (a0, a negative errno on failure).  Entering the kernel
+ * costs Costs.syscall of CPU time, charged before the call is made
+ * (pk_rv_exec.c); then a call either goes on at once (the faults of its
+ * copies add their time to the block) or leaves the CPU (sleep, yield,
+ * futex wait, exit).
+ * Calls not listed here return -ENOSYS and are counted per number. */
+#include <string.h>
+#include "pk_core.h"
+#include "pk_rv.h"
+
+enum { EPERM = 1, ENOENT = 2, ESRCH = 3, EBADF = 9, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
+       EFAULT = 14, EINVAL = 22, ENOTTY = 25, ESPIPE = 29, ENOSYS = 38, ETIMEDOUT = 110 };
+
+#define A0 10
+#define A(i) r->x[10 + (i)]
+#define SYS_MAX_IO (1ull << 24)         /* bytes one read / write moves at most */
+
+typedef struct sysctx {
+    pk_kernel *k;
+    pk_cpu *c;
+    pk_thread *t;
+    pk_regs *r;
+    uint32_t rid, pr;
+    uint64_t cost;
+    uint32_t dead;                       /* a copy hit a fatal fault: reason */
+} sysctx;
+
+static inline pk_rvt *RT(sysctx *s) { return &s->k->rv->thr[s->rid]; }
+static inline pk_rvp *RP(sysctx *s) { return &s->k->rv->procs[s->pr]; }
+
+/* copy to / from user memory: 0, -EFAULT, or 1 (fatal: s->dead set) */
+static int cp(sysctx *s, uint64_t va, void *buf, uint64_t len, bool write) {
+    if (!len) return 0;
+    uint32_t reason = 0;
+    int v = pk_rv_copy(s->k, s->c, s->t->pid, va, buf, len, write, &s->cost, &reason);
+    if (v == 1) s->dead = reason ? reason : PK_KILL_SEGV;
+    return v;
+}
+
+static int buf_append(pk_kernel *k, pk_rvbuf *b, const uint8_t *d, uint64_t n) {
+    if (b->n + n > b->cap) {
+        uint64_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n) cap *= 2;
+        uint8_t *nb = pk_realloc(k, b->b, b->cap, cap);
+        if (!nb) return -1;
+        b->b = nb;
+        b->cap = cap;
+    }
+    memcpy(b->b + b->n, d, n);
+    b->n += n;
+    return 0;
+}
+
+static void count_unknown(pk_kernel *k, pk_rvp *p, uint64_t num) {
+    for (uint32_t i = 0; i < p->nunknown; i++)
+        if (p->unknown[i].num == num) { p->unknown[i].n++; return; }
+    if (pk_vec_grow(k, (void **)&p->unknown, &p->unknown_cap, p->nunknown + 1, sizeof(pk_rvcount)))
+        return;                                    /* not counted: no memory */
+    p->unknown[p->nunknown++] = (pk_rvcount){ (uint32_t)num, 0, 1 };
+}
+
+/* ---- output, input ---------------------------------------------------------- */
+
+static int64_t sys_write_buf(sysctx *s, uint64_t fd, uint64_t va, uint64_t len) {
+    if (fd != 1 && fd != 2) return fd == 0 ? -EBADF : -EBADF;
+    if (len > SYS_MAX_IO) len = SYS_MAX_IO;
+    uint8_t tmp[4096];
+    uint64_t done = 0;
+    while (done < len) {
+        uint64_t n = len - done < sizeof tmp ? len - done : sizeof tmp;
+        int v = cp(s, va + done, tmp, n, false);
+        if (v) return done ? (int64_t)done : -EFAULT;
+        if (buf_append(s->k, &RP(s)->out[fd - 1], tmp, n)) return done ? (int64_t)done : -ENOMEM;
+        done += n;
+    }
+    return (int64_t)done;
+}
+
+static int64_t sys_writev(sysctx *s, uint64_t fd, uint64_t iov, uint64_t cnt) {
+    if (fd != 1 && fd != 2) return -EBADF;
+    if (cnt > 1024) return -EINVAL;
+    int64_t total = 0;
+    for (uint64_t i = 0; i < cnt; i++) {
+        uint64_t v[2];
+        if (cp(s, iov + 16 * i, v, 16, false)) return total ? total : -EFAULT;
+        if (!v[1]) continue;
+        int64_t n = sys_write_buf(s, fd, v[0], v[1]);
+        if (n < 0) return total ? total : n;
+        total += n;
+        if ((uint64_t)n < v[1]) break;
+    }
+    return total;
+}
+
+static int64_t sys_read(sysctx *s, uint64_t fd, uint64_t va, uint64_t len) {
+    if (fd != 0) return -EBADF;
+    pk_rvp *p = RP(s);
+    uint64_t left = p->in_len - p->in_pos;
+    if (len > left) len = left;
+    if (len > SYS_MAX_IO) len = SYS_MAX_IO;
+    if (cp(s, va, p->in + p->in_pos, len, true)) return -EFAULT;
+    RP(s)->in_pos += len;
+    return (int64_t)len;
+}
+
+/* ---- memory ------------------------------------------------------------------- */
+
+static bool region_free(pk_as *as, uint64_t a, uint64_t e) {
+    for (uint32_t i = 0; i < as->nregions; i++)
+        if (as->regions[i].start < e && as->regions[i].end > a) return false;
+    return true;
+}
+
+/* [a, a+len) changed: if a present leaf changed (as->changed moved past
+ * `before`), shoot its translations down; the interrupts are CPU time. */
+static void shoot(sysctx *s, pk_as *as, uint64_t a, uint64_t len, uint64_t before) {
+    if (as->changed == before) return;
+    uint64_t ipis = pk_tlb_shootdown(s->k, as, a, a + len, (int)s->c->id);
+    s->cost += ipis * s->k->cfg.costs.ipi_ns;
+}
+
+static int64_t sys_brk(sysctx *s, uint64_t want) {
+    pk_kernel *k = s->k;
+    pk_rvp *p = RP(s);
+    pk_as *as = pk_as_of(k, s->t->pid);
+    if (want < p->brk_start || want > p->brk_start + (1ull << 32)) return (int64_t)p->brk;
+    uint64_t end = (want + PK_PAGE_SIZE - 1) & ~(PK_PAGE_SIZE - 1);
+    if (end > p->brk_mapped) {
+        if (!region_free(as, p->brk_mapped, end)) return (int64_t)p->brk;
+        pk_region *hr = NULL;
+        for (uint32_t i = 0; i < as->nregions; i++)
+            if (as->regions[i].end == p->brk_mapped && as->regions[i].start >= p->brk_start
+                && as->regions[i].prot == (PK_PROT_READ | PK_PROT_WRITE) && !as->regions[i].img)
+                hr = &as->regions[i];
+        if (hr) hr->end = end;
+        else if (pk_as_map(k, as, p->brk_mapped, end - p->brk_mapped, PK_PROT_READ | PK_PROT_WRITE, 0))
+            return (int64_t)p->brk;
+    } else if (end < p->brk_mapped) {
+        uint64_t before = as->changed;
+        if (pk_as_unmap(k, as, end, p->brk_mapped - end)) return (int64_t)p->brk;
+        shoot(s, as, end, p->brk_mapped - end, before);
+    }
+    p->brk_mapped = end;
+    p->brk = want;
+    return (int64_t)want;
+}
+
+static uint32_t prot_of(uint64_t prot) {
+    return PK_PROT_READ | (prot & 2 ? PK_PROT_WRITE : 0) | (prot & 4 ? PK_PROT_EXEC : 0);
+}
+
+static int64_t sys_mmap(sysctx *s, uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags,
+                        uint64_t fd, uint64_t off) {
+    pk_kernel *k = s->k;
+    pk_as *as = pk_as_of(k, s->t->pid);
+    pk_rvp *p = RP(s);
+    (void)off;
+    (void)fd;
+    if (!(flags & 0x20)) return -EBADF;                                /* only MAP_ANONYMOUS */
+    if ((flags & 3) != 2 && (flags & 3) != 1) return -EINVAL;
+    if (!len || (addr & (PK_PAGE_SIZE - 1)) || len > (1ull << 36)) return -EINVAL;
+    len = (len + PK_PAGE_SIZE - 1) & ~(PK_PAGE_SIZE - 1);
+    uint64_t a;
+    if (flags & 0x10) a = addr;                                        /* MAP_FIXED */
+    else if (addr && region_free(as, addr, addr + len) && addr + len < p->mmap_next && addr >= p->brk_mapped + (1ull << 30))
+        a = addr;
+    else {                                /* downwards from mmap_next, below what is there */
+        if (p->mmap_next < p->brk_mapped + 2 * len) return -ENOMEM;
+        a = p->mmap_next - len;
+        for (;;) {
+            const pk_region *hit = NULL;
+            for (uint32_t i = 0; i < as->nregions && !hit; i++)
+                if (as->regions[i].start < a + len && as->regions[i].end > a) hit = &as->regions[i];
+            if (!hit) break;
+            if (hit->start < p->brk_mapped + 2 * len) return -ENOMEM;
+            a = hit->start - len;
+        }
+        p->mmap_next = a;
+    }
+    uint32_t fl = (flags & 3) == 1 ? PK_MAP_SHARED : 0;
+    uint64_t before = as->changed;
+    int st = pk_as_map(k, as, a, len, prot_of(prot), fl);
+    if (st) return st == PK_ERR_NO_MEMORY ? -ENOMEM : -EINVAL;
+    shoot(s, as, a, len, before);
+    return (int64_t)a;
+}
+
+static int64_t sys_munmap(sysctx *s, uint64_t a, uint64_t len) {
+    pk_as *as = pk_as_of(s->k, s->t->pid);
+    if ((a & (PK_PAGE_SIZE - 1)) || !len) return -EINVAL;
+    len = (len + PK_PAGE_SIZE - 1) & ~(PK_PAGE_SIZE - 1);
+    uint64_t before = as->changed;
+    if (pk_as_unmap(s->k, as, a, len)) return -EINVAL;
+    shoot(s, as, a, len, before);
+    return 0;
+}
+
+static int64_t sys_mprotect(sysctx *s, uint64_t a, uint64_t len, uint64_t prot) {
+    pk_kernel *k = s->k;
+    pk_as *as = pk_as_of(k, s->t->pid);
+    if ((a & (PK_PAGE_SIZE - 1))) return -EINVAL;
+    if (!len) return 0;
+    len = (len + PK_PAGE_SIZE - 1) & ~(PK_PAGE_SIZE - 1);
+    uint32_t pr = prot_of(prot);
+    for (uint64_t v = a; v < a + len; v += PK_PAGE_SIZE) {
+        const pk_region *rg = pk_as_region(as, v);
+        if (!rg) return -ENOMEM;
+        /* an image's read-only pages are shared frames: never writable */
+        if ((pr & PK_PROT_WRITE) && rg->img && !(rg->prot & PK_PROT_WRITE)) return -EACCES;
+    }
+    uint64_t before = as->changed;
+    if (pk_as_protect(k, as, a, len, pr)) return -EINVAL;
+    shoot(s, as, a, len, before);
+    return 0;
+}
+
+/* ---- time, identity, limits -------------------------------------------------- */
+
+static int64_t put_timespec(sysctx *s, uint64_t va, uint64_t ns) {
+    uint64_t ts[2] = { ns / 1000000000u, ns % 1000000000u };
+    return cp(s, va, ts, 16, true) ? -EFAULT : 0;
+}
+
+static int64_t sys_uname(sysctx *s, uint64_t va) {
+    char u[6][65];
+    memset(u, 0, sizeof u);
+    strcpy(u[0], "Linux");
+    strcpy(u[1], "pykernel");
+    strcpy(u[2], "6.1.0-pykernel");
+    strcpy(u[3], "#1 SMP");
+    strcpy(u[4], "riscv64");
+    strcpy(u[5], "(none)");
+    return cp(s, va, u, sizeof u, true) ? -EFAULT : 0;
+}
+
+static int64_t sys_prlimit(sysctx *s, uint64_t pid, uint64_t res, uint64_t nlim, uint64_t olim) {
+    (void)nlim;
+    if (pid && pid != s->t->pid + PK_RV_LINUX_ID_BASE) return -ESRCH;
+    if (res > 15) return -EINVAL;
+    uint64_t v[2] = { ~0ull, ~0ull };
+    if (res == 3) v[0] = 8ull << 20;                        /* RLIMIT_STACK: 8 MiB soft */
+    if (res == 7) v[0] = v[1] = 1024;                       /* RLIMIT_NOFILE */
+    if (olim && cp(s, olim, v, 16, true)) return -EFAULT;
+    return 0;
+}
+
+static int64_t sys_getrandom(sysctx *s, uint64_t va, uint64_t len) {
+    if (len > 1u << 20) len = 1u << 20;
+    uint8_t tmp[256];
+    uint64_t done = 0;
+    while (done < len) {
+        uint64_t n = len - done < sizeof tmp ? len - done : sizeof tmp;
+        for (uint64_t i = 0; i < n; i += 8) {
+            uint64_t v = pk_rng_next(&s->k->rng);
+            memcpy(tmp + i, &v, n - i < 8 ? n - i : 8);
+        }
+        if (cp(s, va + done, tmp, n, true)) return done ? (int64_t)done : -EFAULT;
+        done += n;
+    }
+    return (int64_t)done;
+}
+
+static int64_t user_string(sysctx *s, uint64_t va, char *out, uint64_t cap) {
+    for (uint64_t i = 0; i < cap; i++) {
+        if (cp(s, va + i, &out[i], 1, false)) return -EFAULT;
+        if (!out[i]) return (int64_t)i;
+    }
+    return -ENOENT;
+}
+
+static int64_t sys_readlinkat(sysctx *s, uint64_t path, uint64_t buf, uint64_t size) {
+    char p[64];
+    int64_t n = user_string(s, path, p, sizeof p);
+    if (n < 0) return n;
+    if (strcmp(p, "/proc/self/exe")) return -ENOENT;
+    pk_rvp *pr = RP(s);
+    uint64_t len = pr->exe_len < size ? pr->exe_len : size;
+    if (cp(s, buf, pr->exe, len, true)) return -EFAULT;
+    return (int64_t)len;
+}
+
+static int64_t sys_fstatat(sysctx *s, uint64_t fd, uint64_t path, uint64_t va, uint64_t flags) {
+    char p[2];
+    int64_t n = user_string(s, path, p, sizeof p);
+    if (n < 0 && n != -ENOENT) return n;
+    if (n != 0 || !(flags & 0x1000)) return -ENOENT;     /* only fstat of fds: AT_EMPTY_PATH */
+    if (fd > 2) return -EBADF;
+    uint8_t st[128];
+    memset(st, 0, sizeof st);
+    uint32_t mode = 0010000 | 0600;                      /* S_IFIFO: a pipe the kernel collects */
+    uint32_t nlink = 1, blksize = 4096;
+    uint64_t ino = fd + 1;
+    memcpy(st + 8, &ino, 8);
+    memcpy(st + 16, &mode, 4);
+    memcpy(st + 20, &nlink, 4);
+    memcpy(st + 56, &blksize, 4);
+    return cp(s, va, st, sizeof st, true) ? -EFAULT : 0;
+}
+
+/* struct sysinfo: uptime, loads, RAM from the memory's frames */
+static int64_t sys_sysinfo(sysctx *s, uint64_t va) {
+    pk_mem *m = s->k->mem;
+    uint8_t b[112];
+    memset(b, 0, sizeof b);
+    uint64_t up = s->k->now / 1000000000u, total = m->mcfg.frames, fr = m->nfree;
+    uint16_t procs = (uint16_t)(s->k->live_threads > 65535 ? 65535 : s->k->live_threads);
+    uint32_t unit = PK_PAGE_SIZE;
+    memcpy(b, &up, 8);
+    memcpy(b + 32, &total, 8);
+    memcpy(b + 40, &fr, 8);
+    memcpy(b + 80, &procs, 2);
+    memcpy(b + 104, &unit, 4);
+    return cp(s, va, b, sizeof b, true) ? -EFAULT : 0;
+}
+
+static int64_t zero_out(sysctx *s, uint64_t va, uint64_t len) {
+    uint8_t z[128] = { 0 };
+    if (!va) return 0;
+    return cp(s, va, z, len > sizeof z ? sizeof z : len, true) ? -EFAULT : 0;
+}
+
+/* ---- futexes ------------------------------------------------------------------ */
+
+/* futex words live in simulated memory: the key is the vfutex key of the
+ * address (pk_vfutex.c), the comparison reads the page's bytes */
+static int64_t sys_futex(sysctx *s, uint64_t uaddr, uint64_t op, uint64_t val, uint64_t timeout,
+                         int *act) {
+    pk_kernel *k = s->k;
+    unsigned cmd = op & 127;
+    if (uaddr & 3) return -EINVAL;
+    uint64_t hi, lo;
+    if (pk_vfutex_key(k, s->t->pid, uaddr, &hi, &lo)) return -EFAULT;
+    if (cmd == 0 || cmd == 9) {                           /* WAIT, WAIT_BITSET */
+        uint32_t cur;
+        int v = cp(s, uaddr, &cur, 4, false);
+        if (v) return -EFAULT;
+        if (cur != (uint32_t)val) return -EAGAIN;
+        pk_time deadline = PK_FOREVER;
+        if (timeout) {                                    /* WAIT: relative; WAIT_BITSET: absolute */
+            uint64_t ts[2];
+            if (cp(s, timeout, ts, 16, false)) return -EFAULT;
+            if (ts[1] >= 1000000000u || (int64_t)ts[0] < 0) return -EINVAL;
+            uint64_t ns = ts[0] > PK_MAX_TIME / 2000000000u ? PK_MAX_TIME / 2 : ts[0] * 1000000000u + ts[1];
+            deadline = cmd == 0 ? k->now + ns : ns;
+            if (deadline <= k->now) return -ETIMEDOUT;
+            pk_rvstate *rs = k->rv;
+            uint64_t want = (uint64_t)k->threads.count + 9 + (k->objs ? k->objs->deadlines : 0)
+                          + rs->timeouts + 1;
+            if (want > 0xffffffffull
+                || pk_evq_reserve(k, &k->evq, (uint32_t)(want > k->evq.n ? want - k->evq.n : 0)))
+                return -ENOMEM;
+        }
+        pk_rvt *rt = RT(s);
+        rt->futex_waiting = 1;
+        rt->futex_hi = hi;
+        rt->futex_lo = lo;
+        rt->futex_seq = ++k->rv->futex_seq;
+        if (deadline != PK_FOREVER) {                     /* cannot fail: reserved above */
+            pk_evq_post(k, &k->evq, deadline, PK_EV_RV_TIMEOUT,
+                        (uint64_t)s->t->tid | (rt->futex_seq & 0xffffffffu) << 32);
+            k->rv->timeouts++;
+        }
+        *act = PK_ACT_WAIT;
+        return 0;
+    }
+    if (cmd == 1 || cmd == 10) {                          /* WAKE, WAKE_BITSET */
+        uint64_t woken = 0;
+        uint32_t n = val > 0x7fffffff ? 0x7fffffff : (uint32_t)val;
+        while (woken < n) {
+            pk_rvt *best = NULL;
+            pk_rvstate *rs = k->rv;
+            for (uint32_t i = 1; i < rs->nthr; i++) {
+                pk_rvt *w = &rs->thr[i];
+                if (!w->futex_waiting || w->futex_hi != hi || w->futex_lo != lo) continue;
+                if (pk_thread_at(k, w->tid)->state != PK_TS_WAITING) { w->futex_waiting = 0; continue; }
+                if (!best || w->futex_seq < best->futex_seq) best = w;
+            }
+            if (!best) break;
+            best->futex_waiting = 0;
+            pk_thread *wt = pk_thread_at(k, best->tid);
+            wt->blocked += k->now - wt->since;
+            pk_thread_make_ready(k, wt, PK_ENQ_WAKE);
+            woken++;
+        }
+        return (int64_t)woken;
+    }
+    return -ENOSYS;
+}
+
+/* A timed futex wait's deadline: stale once the wait it belongs to has
+ * ended (woken, killed, or a later wait of the same thread). */
+bool pk_rv_timeout_stale(pk_kernel *k, const pk_event *e) {
+    uint32_t tid = (uint32_t)e->arg;
+    pk_thread *t = pk_thread_at(k, tid);
+    uint32_t rid = pk_rvt_id(&t->regs);
+    const pk_rvt *rt = &k->rv->thr[rid];
+    return t->state != PK_TS_WAITING || !rt->futex_waiting
+        || (rt->futex_seq & 0xffffffffu) != e->arg >> 32;
+}
+
+void pk_rv_timeout_dropped(pk_kernel *k) { k->rv->timeouts--; }
+
+void pk_rv_timeout_fire(pk_kernel *k, const pk_event *e) {
+    pk_thread *t = pk_thread_at(k, (uint32_t)e->arg);
+    k->rv->timeouts--;
+    k->rv->thr[pk_rvt_id(&t->regs)].futex_waiting = 0;
+    t->regs.x[A0] = (uint64_t)(int64_t)-ETIMEDOUT;
+    t->blocked += k->now - t->since;
+    pk_thread_make_ready(k, t, PK_ENQ_WAKE);
+}
+
+/* thread exit: *clear_child_tid = 0 and a futex wake on it */
+static void clear_tid(sysctx *s) {
+    pk_rvt *rt = RT(s);
+    uint64_t a = rt->clear_child_tid;
+    if (!a) return;
+    uint32_t z = 0;
+    if (cp(s, a, &z, 4, true)) { s->dead = 0; return; }
+    int act = -1;
+    sys_futex(s, a, 1, 1, 0, &act);
+}
+
+/* ---- threads ------------------------------------------------------------------- */
+
+#define CLONE_VM 0x100
+#define CLONE_THREAD 0x10000
+#define CLONE_SETTLS 0x80000
+#define CLONE_PARENT_SETTID 0x100000
+#define CLONE_CHILD_CLEARTID 0x200000
+#define CLONE_CHILD_SETTID 0x1000000
+
+static int64_t sys_clone(sysctx *s, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t tls,
+                         uint64_t ctid) {
+    pk_kernel *k = s->k;
+    if ((flags & (CLONE_VM | CLONE_THREAD)) != (CLONE_VM | CLONE_THREAD)) return -ENOSYS;   /* no fork */
+    uint32_t tid;
+    k->rv->making = 1;
+    int st = pk_thread_create(k, s->t->pid, s->t->prog, 0, &tid);
+    k->rv->making = 0;
+    if (st) return -EAGAIN;
+    uint32_t rid = pk_rvt_new(k, tid, s->pr);
+    pk_thread *nt = pk_thread_at(k, tid);
+    if (!rid) {                                           /* no memory: the new thread never runs */
+        pk_thread_terminate(k, nt, 0, PK_KILL_NONE);
+        return -EAGAIN;
+    }
+    uint32_t lt = tid + PK_RV_LINUX_ID_BASE;
+    nt->regs = *s->r;
+    nt->regs.x[0] = 0;
+    nt->regs.x[A0] = 0;
+    nt->regs.pc = s->r->pc + 4;
+    nt->regs.flags = (uint64_t)rid << PK_RV_ID_SHIFT | PK_RF_STARTED;
+    if (newsp) nt->regs.x[2] = newsp;
+    if (flags & CLONE_SETTLS) nt->regs.x[4] = tls;
+    pk_rvt *nr = &k->rv->thr[rid];
+    if (flags & CLONE_CHILD_CLEARTID) nr->clear_child_tid = ctid;
+    if (flags & CLONE_PARENT_SETTID) cp(s, ptid, &lt, 4, true);
+    if (flags & CLONE_CHILD_SETTID) cp(s, ctid, &lt, 4, true);
+    return lt;
+}
+
+/* ---- signals: only a process aborting itself ------------------------------------------ */
+
+#define SIGABRT 6
+
+/* kill / tkill / tgkill aimed at the caller itself (its process for kill,
+ * its thread for the others): signal 0 checks
+ * that it exists, SIGABRT ends it (abort()); any other signal is not
+ * modelled (-ENOSYS, counted).  *act: PK_ACT_KILL for SIGABRT. */
+static int64_t sys_kill_self(sysctx *s, uint64_t num, uint64_t target, uint64_t sig, int *act,
+                             uint64_t *arg) {
+    pk_thread *t = s->t;
+    uint64_t me = num == 129 ? t->pid + PK_RV_LINUX_ID_BASE : t->tid + PK_RV_LINUX_ID_BASE;
+    if ((int64_t)target != 0 && target != me) return -ESRCH;   /* other processes: none visible */
+    if (sig > 64) return -EINVAL;
+    if (sig == 0) return 0;
+    if (sig != SIGABRT) { count_unknown(s->k, RP(s), num); return -ENOSYS; }
+    *act = PK_ACT_KILL;
+    *arg = PK_KILL_ABORT;
+    return 0;
+}
+
+/* ---- the dispatcher of calls ------------------------------------------------------ */
+
+int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *arg, uint64_t *cost) {
+    sysctx S = { k, c, t, r, pk_rvt_id(r), 0, 0, 0 };
+    sysctx *s = &S;
+    S.pr = RT(s)->proc;
+    uint64_t num = r->x[17];
+    int act = -1;
+    int64_t v;
+    PK_TRACE_CUR(k, t);
+    RP(s)->syscalls++;
+    switch (num) {
+    case 63: v = sys_read(s, A(0), A(1), A(2)); break;
+    case 64: v = sys_write_buf(s, A(0), A(1), A(2)); break;
+    case 66: v = sys_writev(s, A(0), A(1), A(2)); break;
+    case 57: v = A(0) <= 2 ? 0 : -EBADF; break;                              /* close */
+    case 62: v = A(0) <= 2 ? -ESPIPE : -EBADF; break;                        /* lseek */
+    case 29: v = A(0) <= 2 ? -ENOTTY : -EBADF; break;                        /* ioctl */
+    case 93:                                                                 /* exit */
+        clear_tid(s);
+        *arg = A(0) & 0xff;
+        act = PK_ACT_THREAD_EXIT;
+        v = 0;
+        break;
+    case 94:                                                                 /* exit_group */
+        *arg = A(0) & 0xff;
+        act = PK_ACT_EXIT;
+        v = 0;
+        break;
+    case 214: v = sys_brk(s, A(0)); break;
+    case 222: v = sys_mmap(s, A(0), A(1), A(2), A(3), A(4), A(5)); break;
+    case 215: v = sys_munmap(s, A(0), A(1)); break;
+    case 226: v = sys_mprotect(s, A(0), A(1), A(2)); break;
+    case 233: v = 0; break;                                                  /* madvise: advice only */
+    case 113:                                                                /* clock_gettime */
+        v = A(0) > 11 ? -EINVAL : put_timespec(s, A(1), k->now);
+        break;
+    case 114: v = A(1) ? put_timespec(s, A(1), 1) : 0; break;                /* clock_getres: 1 ns */
+    case 101: {                                                              /* nanosleep */
+        uint64_t ts[2];
+        if (cp(s, A(0), ts, 16, false)) { v = -EFAULT; break; }
+        if (ts[1] >= 1000000000u || (int64_t)ts[0] < 0) { v = -EINVAL; break; }
+        uint64_t ns = ts[0] > PK_MAX_TIME / 1000000000u ? PK_MAX_TIME : ts[0] * 1000000000u + ts[1];
+        v = 0;
+        if (ns) { *arg = ns; act = PK_ACT_SLEEP; }
+        break;
+    }
+    case 115: {                                                              /* clock_nanosleep */
+        uint64_t ts[2];
+        if (A(0) > 11) { v = -EINVAL; break; }
+        if (cp(s, A(2), ts, 16, false)) { v = -EFAULT; break; }
+        if (ts[1] >= 1000000000u || (int64_t)ts[0] < 0) { v = -EINVAL; break; }
+        uint64_t ns = ts[0] > PK_MAX_TIME / 1000000000u ? PK_MAX_TIME : ts[0] * 1000000000u + ts[1];
+        if (A(1) & 1) ns = ns > k->now ? ns - k->now : 0;                  /* TIMER_ABSTIME */
+        v = 0;
+        if (ns) { *arg = ns; act = PK_ACT_SLEEP; }
+        break;
+    }
+    case 179: v = sys_sysinfo(s, A(0)); break;
+    case 124: v = 0; act = PK_ACT_YIELD; break;                              /* sched_yield */
+    case 172: v = t->pid + PK_RV_LINUX_ID_BASE; break;                       /* getpid */
+    case 173: v = 0; break;                                                  /* getppid: none */
+    case 178: v = t->tid + PK_RV_LINUX_ID_BASE; break;                       /* gettid */
+    case 174: case 175: case 176: case 177: v = 0; break;                    /* get[e]uid, get[e]gid */
+    case 96: RT(s)->clear_child_tid = A(0); v = t->tid + PK_RV_LINUX_ID_BASE; break;   /* set_tid_address */
+    case 99:                                                                 /* set_robust_list */
+        if (A(1) != 24) { v = -EINVAL; break; }
+        RT(s)->robust_list = A(0); RT(s)->robust_len = A(1); v = 0;
+        break;
+    case 134: v = A(2) ? zero_out(s, A(2), 32) : 0; break;                   /* rt_sigaction */
+    case 135: v = A(2) ? zero_out(s, A(2), 8) : 0; break;                    /* rt_sigprocmask */
+    case 261: v = sys_prlimit(s, A(0), A(1), A(2), A(3)); break;
+    case 278: v = sys_getrandom(s, A(0), A(1)); break;
+    case 78: v = sys_readlinkat(s, A(1), A(2), A(3)); break;
+    case 79: v = sys_fstatat(s, A(0), A(1), A(2), A(3)); break;
+    case 160: v = sys_uname(s, A(0)); break;
+    case 98: v = sys_futex(s, A(0), A(1), A(2), A(3), &act); break;
+    case 220: v = sys_clone(s, A(0), A(1), A(2), A(3), A(4)); break;
+    case 259: v = 0; break;                                                  /* riscv_flush_icache */
+    case 129: case 130: v = sys_kill_self(s, num, A(0), A(1), &act, arg); break;   /* kill, tkill */
+    case 131:                                                                /* tgkill */
+        v = A(0) != t->pid + PK_RV_LINUX_ID_BASE ? -ESRCH : sys_kill_self(s, num, A(1), A(2), &act, arg);
+        break;
+    default:
+        count_unknown(k, RP(s), num);
+        v = -ENOSYS;
+        break;
+    }
+    RT(s)->syscall = 0;
+    if (S.dead) {                                         /* a copy had no frame to use */
+        *arg = S.dead;
+        *cost = S.cost;
+        return PK_ACT_KILL;
+    }
+    r->x[A0] = (uint64_t)v;
+    r->pc += 4;
+    *cost = S.cost;                                       /* Costs.syscall was charged on entry */
+    return act;
+}
