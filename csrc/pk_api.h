@@ -694,6 +694,10 @@ int pk_rv_unknown_syscalls(pk_kernel *k, uint32_t pid, uint32_t *nums, uint64_t 
 int pk_rv_stats_get(pk_kernel *k, uint32_t pid, pk_rv_stats *out);
 int pk_rv_image_info(pk_kernel *k, uint32_t prog, pk_elf_info *out);
 int pk_rv_kernel_insns(pk_kernel *k, uint64_t *out);   /* instructions executed, all processes */
+/* the bytes of the ELF file program prog was loaded from (*len_out: its
+ * length; up to cap of them copied to out): a restored kernel's programs
+ * get their files back from the core, which keeps the only copy */
+int pk_rv_image_data(pk_kernel *k, uint32_t prog, uint8_t *out, uint64_t cap, uint64_t *len_out);
 
 /* simulation: run until `until` (exclusive), a stop, or a host thread
  * needs its next operation.  Returns a tid (>= 0) for the latter, after

@@ -106,6 +106,9 @@ extern const pk_body_ops pk_rv_body;
 
 /* pk_rv_elf.c */
 int  pk_rv_state(struct pk_kernel *k);                 /* make k->rv; status */
+/* validate an ELF file and describe it in *im (im->seg allocated; data,
+ * frames not): PK_OK, INVALID_ARGS, NOT_SUPPORTED or NO_MEMORY */
+int  pk_rv_elf_parse(struct pk_kernel *k, const uint8_t *d, uint64_t len, pk_rvimg *im);
 void pk_rv_fini(struct pk_kernel *k);
 /* fill the 4 KiB page at va of image img into dst; the frame of a shared
  * read-only page (one more reference; 0: no frame) */

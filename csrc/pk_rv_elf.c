@@ -74,8 +74,9 @@ void pk_rv_fini(pk_kernel *k) {
 /* Validate the ELF file (data, len): PK_OK and the image's description in
  * *im (segments allocated), or INVALID_ARGS (not an ELF64 little-endian
  * RISC-V executable, or inconsistent) / NOT_SUPPORTED (dynamically
- * linked). */
-static int elf_parse(pk_kernel *k, const uint8_t *d, uint64_t len, pk_rvimg *im) {
+ * linked).  The snapshot loader (pk_rv_snap.c) parses saved images with
+ * it too, so what it derives from the bytes is never read from a file. */
+int pk_rv_elf_parse(pk_kernel *k, const uint8_t *d, uint64_t len, pk_rvimg *im) {
     if (len < 64 || memcmp(d, "\177ELF", 4)) return PK_ERR_INVALID_ARGS;
     if (d[4] != 2 || d[5] != 1 || d[6] != 1) return PK_ERR_INVALID_ARGS;   /* ELF64, LE, v1 */
     uint16_t type = rd16(d + 16), machine = rd16(d + 18);
@@ -138,7 +139,7 @@ int pk_prog_load_elf(pk_kernel *k, const uint8_t *data, uint64_t len, uint32_t *
     if (s) return s;
     pk_rvstate *rs = k->rv;
     pk_rvimg im;
-    if ((s = elf_parse(k, data, len, &im))) return s;
+    if ((s = pk_rv_elf_parse(k, data, len, &im))) return s;
     if (im.npages > (1u << 26)) { pk_free(k, im.seg, im.nseg * sizeof(pk_rvseg)); return PK_ERR_OUT_OF_RANGE; }
     im.data = pk_alloc(k, len);
     im.frames = pk_alloc(k, im.npages * sizeof(uint32_t));
@@ -410,6 +411,15 @@ int pk_rv_image_info(pk_kernel *k, uint32_t prog, pk_elf_info *out) {
     uint64_t shared = 0;
     for (uint64_t i = 0; i < im->npages; i++) shared += im->frames[i] != 0;
     *out = (pk_elf_info){ im->entry, im->lo, im->hi, im->nseg, 0, shared };
+    return PK_OK;
+}
+
+int pk_rv_image_data(pk_kernel *k, uint32_t prog, uint8_t *out, uint64_t cap, uint64_t *len_out) {
+    if (!k || !len_out || (cap && !out) || prog >= k->nprogs || k->progs[prog].kind != PK_BODY_RV)
+        return PK_ERR_INVALID_ARGS;
+    const pk_rvimg *im = &k->rv->imgs[k->progs[prog].image];
+    *len_out = im->len;
+    if (cap) memcpy(out, im->data, cap < im->len ? cap : im->len);
     return PK_OK;
 }
 

@@ -128,6 +128,16 @@ int pk_mem_snap_save(struct pk_kernel *k, pk_snap_w *w);
 int pk_mem_snap_load(struct pk_kernel *k, pk_snap_r *r);
 int pk_obj_snap_save(struct pk_kernel *k, pk_snap_w *w);
 int pk_obj_snap_load(struct pk_kernel *k, pk_snap_r *r);
+/* machine code (pk_rv_snap.c): everything under k->rv.  The loader runs
+ * after CORE and before MEM (`mem`: that section follows); pk_mem_verify
+ * then checks the images' frames.  Events of kind PK_EV_RV_TIMEOUT are
+ * checked with pk_rv_snap_event_ok, and their number, once all are
+ * loaded, with pk_rv_snap_events_loaded. */
+#include <stdbool.h>
+int  pk_rv_snap_save(struct pk_kernel *k, pk_snap_w *w);
+int  pk_rv_snap_load(struct pk_kernel *k, pk_snap_r *r, bool mem);
+bool pk_rv_snap_event_ok(struct pk_kernel *k, uint64_t arg);
+bool pk_rv_snap_events_loaded(struct pk_kernel *k);
 /* the trace buffer (pk_trace.c) and the job log (pk_job.c) */
 void pk_trace_snap_save(struct pk_kernel *k, pk_snap_w *w);
 int  pk_trace_snap_load(struct pk_kernel *k, pk_snap_r *r);

@@ -7,7 +7,8 @@
  *   sections u32 tag, u32 section version, u64 payload length, payload, in
  *            this order:
  *            CORE (kernel, CPUs, masks, programs, processes, threads, job
- *            log, trace), MEM (only with memory), OBJS (always: whether
+ *            log, trace), RV (only with machine code: pk_rv_snap.c),
+ *            MEM (only with memory), OBJS (always: whether
  *            there are kernel objects, and then them), SCHD (run queues and
  *            events), HOST (the host's
  *            bytes), END
@@ -26,6 +27,7 @@
 #define HEADER_BYTES 32u
 #define TAG(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define TAG_CORE TAG('C', 'O', 'R', 'E')
+#define TAG_RV   TAG('R', 'V', ' ', ' ')
 #define TAG_MEM  TAG('M', 'E', 'M', ' ')
 #define TAG_OBJS TAG('O', 'B', 'J', 'S')
 #define TAG_SCHD TAG('S', 'C', 'H', 'D')
@@ -273,7 +275,8 @@ static int threads_save(pk_kernel *k, pk_snap_w *w, pk_snap_refusal *why) {
     if (pk_snap_w_reserve(w, (size_t)n * (sizeof(pk_thread) + 8))) { free(c); return w->err; }
     for (uint32_t i = 0; i < n; i++) {
         const pk_thread *t = pk_thread_at(k, i);
-        if (PK_UNLIKELY(t->kind != PK_BODY_SCRIPT) && t->state != PK_TS_EXITED) {
+        if (PK_UNLIKELY(t->kind != PK_BODY_SCRIPT) && t->kind != PK_BODY_RV
+            && t->state != PK_TS_EXITED) {
             free(c);
             if (t->kind == PK_BODY_HOST)
                 return refuse(why, PK_SNAP_R_HOST_THREAD, i, 0, PK_ERR_NOT_SUPPORTED);
@@ -360,13 +363,15 @@ static bool regs_ok(const depth_map *m, const pk_kernel *k, const pk_thread *t, 
 }
 
 /* a thread as loaded: every field used as an index is in range */
-static bool thread_ok(pk_kernel *k, const pk_thread *t, uint32_t tid) {
+static bool thread_ok(pk_kernel *k, const pk_thread *t, uint32_t tid, bool rv) {
     if (t->tid != tid || t->pid >= k->procs.count || t->prog >= k->nprogs) return false;
     const pk_prog *p = &k->progs[t->prog];
     if (t->kind != p->kind) return false;
     if (t->state > PK_TS_WAITING) return false;
-    if (t->kind != PK_BODY_SCRIPT && !(t->kind == PK_BODY_HOST && t->state == PK_TS_EXITED))
-        return false;                         /* kinds this build cannot run from a snapshot */
+    if (t->kind != PK_BODY_SCRIPT && !(t->kind == PK_BODY_HOST && t->state == PK_TS_EXITED)
+        && !(t->kind == PK_BODY_RV && rv))
+        return false;                         /* kinds this build cannot run from a snapshot;
+                                                 machine code: checked by pk_rv_snap_load */
     if (t->cpu < -1 || t->cpu >= (int32_t)k->ncpus) return false;
     if ((t->state == PK_TS_RUNNING) != (t->cpu >= 0)) return false;
     if (t->sclass > PK_CLASS_RR || t->rt_prio > 99 || (t->sclass && !t->rt_prio)) return false;
@@ -381,7 +386,7 @@ static bool thread_ok(pk_kernel *k, const pk_thread *t, uint32_t tid) {
 typedef struct thread_counts {
     uint32_t running;
     uint64_t ready, ready_rt;
-    bool mem, objs;             /* the snapshot has those sections */
+    bool mem, objs, rv;         /* the snapshot has those sections */
     depth_map depths;
 } thread_counts;
 
@@ -407,7 +412,7 @@ static int threads_load(pk_kernel *k, pk_snap_r *r, thread_counts *tc, bool new_
             thread_get(r, t);
             if (r->err) break;
             uint16_t mask = t->pad0;       /* kept until the run queues are checked */
-            if (mask >> PTR_WORDS || !thread_ok(k, t, i + j)) { pk_snap_bad(r); break; }
+            if (mask >> PTR_WORDS || !thread_ok(k, t, i + j, tc->rv)) { pk_snap_bad(r); break; }
             tc->running += t->state == PK_TS_RUNNING;
             if (t->state == PK_TS_READY) {
                 if (pk_is_rt(t)) tc->ready_rt++; else tc->ready++;
@@ -421,7 +426,8 @@ static int threads_load(pk_kernel *k, pk_snap_r *r, thread_counts *tc, bool new_
             }
             if (!new_policy && !policy_data_ok(k, t)) pk_snap_bad(r);
             if (t->state != PK_TS_RUNNING && !regs_ok(&tc->depths, k, t, &t->regs)) pk_snap_bad(r);
-            if (t->state != PK_TS_EXITED && ((!tc->objs && t->regs.x[PK_REG_WAIT])
+            if (t->state != PK_TS_EXITED && ((!tc->objs && t->kind != PK_BODY_RV
+                                              && t->regs.x[PK_REG_WAIT])
                                              || (!tc->mem && k->progs[t->prog].vm)))
                 pk_snap_bad(r);             /* refers to a part the snapshot lacks */
         }
@@ -473,7 +479,8 @@ static int cpus_load(pk_kernel *k, pk_snap_r *r, const thread_counts *tc) {
             pk_snap_bad(r);
         busy += c->curr != NULL;
         if (c->curr && !regs_ok(&tc->depths, k, c->curr, &c->regs)) pk_snap_bad(r);
-        if (!objs && c->regs.x[PK_REG_WAIT]) pk_snap_bad(r);   /* no wait records */
+        if (!objs && c->curr && c->curr->kind != PK_BODY_RV && c->regs.x[PK_REG_WAIT])
+            pk_snap_bad(r);                    /* no wait records (x15 of machine code is a5) */
         if (k->tree.size > 1) pk_cputree_update(k, i);
     }
     if (busy != running) pk_snap_bad(r);     /* each curr is a distinct running thread */
@@ -486,12 +493,26 @@ static void progs_save(pk_kernel *k, pk_snap_w *w) {
         const pk_prog *p = &k->progs[i];
         pk_snap_u32(w, p->kind);
         pk_snap_u32(w, p->nops);
+        if (p->kind == PK_BODY_RV) pk_snap_u32(w, p->image);   /* no ops: its image */
         for (uint32_t j = 0; j < p->nops; j++) {
             pk_snap_u32(w, p->ops[j].code);
             pk_snap_u32(w, p->ops[j].a);
             pk_snap_u64(w, p->ops[j].b);
         }
     }
+}
+
+/* A machine-code program naming image `image` (pk_rv_elf.c makes them so). */
+static int rv_prog_add(pk_kernel *k, uint32_t image) {
+    if (k->nprogs == k->progs_cap) {
+        uint32_t cap = k->progs_cap ? k->progs_cap * 2 : 16;
+        pk_prog *p = pk_realloc(k, k->progs, k->progs_cap * sizeof *p, cap * sizeof *p);
+        if (!p) return PK_ERR_NO_MEMORY;
+        k->progs = p;
+        k->progs_cap = cap;
+    }
+    k->progs[k->nprogs++] = (pk_prog){ PK_BODY_RV, 0, NULL, PK_NO_BURST, { 0, 0, 0, 0 }, 1, image };
+    return PK_OK;
 }
 
 /* Programs are loaded again through the loaders, which check them. */
@@ -505,6 +526,11 @@ static int progs_load(pk_kernel *k, pk_snap_r *r) {
         if (!pk_snap_count_ok(r, nops, 16)) break;
         if (kind == PK_BODY_HOST && nops == 0) {
             int s = pk_prog_load_host(k, &id);
+            if (s) { free(ops); return s; }
+            continue;
+        }
+        if (kind == PK_BODY_RV && nops == 0) {    /* its image: checked by pk_rv_snap_load */
+            int s = rv_prog_add(k, pk_snap_get_u32(r));
             if (s) { free(ops); return s; }
             continue;
         }
@@ -719,6 +745,7 @@ static bool event_ok(pk_kernel *k, const pk_event *e) {
     case PK_EV_BALANCE: case PK_EV_RT_PERIOD: return true;
     case PK_EV_WAIT_DEADLINE:
         return k->objs && (uint32_t)e->arg < k->objs->nwaits && (uint32_t)e->arg != 0;
+    case PK_EV_RV_TIMEOUT: return pk_rv_snap_event_ok(k, e->arg);
     default: return false;
     }
 }
@@ -741,6 +768,7 @@ static int events_load(pk_kernel *k, pk_snap_r *r) {
     }
     q->n = r->err ? 0 : n;
     pk_obj_snap_events_loaded(k);             /* k->objs counts its deadline events */
+    if (!r->err && !pk_rv_snap_events_loaded(k)) pk_snap_bad(r);
     return r->err;
 }
 
@@ -841,6 +869,12 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
     pk_snap_u64(&w, layout_fingerprint());
     config_save(&w, &k->cfg);
     s = core_save(k, &w, why);
+    if (!s && k->rv) {
+        size_t at = section_begin(&w, TAG_RV, 1);
+        s = pk_rv_snap_save(k, &w);
+        if (s) refuse(why, PK_SNAP_R_MEMORY, 0, 0, s);
+        section_end(&w, at);
+    }
     if (!s && k->mem) {
         size_t at = section_begin(&w, TAG_MEM, 1);
         s = pk_mem_snap_save(k, &w);
@@ -927,11 +961,12 @@ static uint32_t section_next(pk_snap_r *r, size_t *end) {
 static int restore_sections(pk_kernel *k, pk_snap_r *r, bool new_policy, uint64_t *extra_off,
                             uint64_t *extra_len, pk_snap_refusal *why) {
     size_t end = 0;
-    thread_counts tc = { 0, 0, 0, false, false, { NULL, 0 } };
+    thread_counts tc = { 0, 0, 0, false, false, false, { NULL, 0 } };
     size_t start = r->off;                     /* which sections are there? */
     for (uint32_t t = section_next(r, &end); !r->err && t != TAG_END; t = section_next(r, &end)) {
         tc.mem |= t == TAG_MEM;
         tc.objs |= t == TAG_OBJS;
+        tc.rv |= t == TAG_RV;
         r->off = end;
     }
     if (r->err) return refuse(why, PK_SNAP_E_SECTION, 0, 0, PK_ERR_INVALID_ARGS);
@@ -943,6 +978,16 @@ static int restore_sections(pk_kernel *k, pk_snap_r *r, bool new_policy, uint64_
     if (s || r->off != end)
         return refuse(why, PK_SNAP_E_SECTION, 0, TAG_CORE, s && s != r->err ? s : PK_ERR_INVALID_ARGS);
     tag = section_next(r, &end);
+    if (tag == TAG_RV) {
+        s = pk_rv_snap_load(k, r, tc.mem);
+        if (s || r->err || r->off != end)
+            return refuse(why, PK_SNAP_E_SECTION, 0, TAG_RV, s && s != r->err ? s : PK_ERR_INVALID_ARGS);
+        tag = section_next(r, &end);
+    } else {
+        for (uint32_t i = 0; i < k->nprogs; i++)    /* programs naming images it lacks */
+            if (k->progs[i].kind == PK_BODY_RV)
+                return refuse(why, PK_SNAP_E_SECTION, 0, TAG_RV, PK_ERR_INVALID_ARGS);
+    }
     if (tag == TAG_MEM) {
         s = pk_mem_snap_load(k, r);
         if (s || r->err || r->off != end)

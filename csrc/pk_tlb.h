@@ -8,6 +8,7 @@
 #define PK_TLBE_DIRTY  4        /* the PTE's dirty bit is set                */
 #define PK_TLBE_GLOBAL 8        /* matches every address space               */
 #define PK_TLBE_EXEC  16        /* the PTE allows instruction fetches        */
+#define PK_TLBE_ALL   31        /* every bit above                           */
 
 typedef struct pk_tlbe {
     uint64_t vpn1;              /* virtual page number + 1; 0: invalid       */

@@ -8,10 +8,12 @@
  *   - every frame handed out is free (ref 0, on the free list once, no
  *     contents), a page-table page (ref 1, owner 0, with contents,
  *     reached exactly once from one root), or a page whose ref equals
- *     the leaves mapping it plus the live shared-memory objects holding it;
+ *     the leaves mapping it plus the live shared-memory objects holding it
+ *     plus the ELF images holding it as a shared read-only page (pk_rv.h);
  *   - each address space's counters (rss, swapped, pt_pages, nlist) equal
  *     what its tables and the lists hold; each process has its own space;
- *   - regions are sorted, disjoint, page-aligned, in the user half;
+ *   - regions are sorted, disjoint, page-aligned, in the user half, and
+ *     name only ELF images that exist;
  *   - the replacement lists are doubly linked, counted, hold only pages;
  *     a page not shared by fork is mapped by its owner at its address;
  *     the clock hands are 0 or on list 0 (a local one: its own page);
@@ -79,7 +81,7 @@ static int count_leaves(chk *c, uint32_t tab, uint32_t level) {
 
 /* ---- address spaces -------------------------------------------------------- */
 
-static int regions_ok(const pk_mem *m, const pk_as *as) {
+static int regions_ok(const pk_kernel *k, const pk_mem *m, const pk_as *as) {
     uint64_t top = 1ull << (m->fmt->va_bits - 1), prev = 0;
     if (as->nregions > as->regions_cap || (as->nregions && !as->regions)) return 0;
     for (uint32_t i = 0; i < as->nregions; i++) {
@@ -88,6 +90,7 @@ static int regions_ok(const pk_mem *m, const pk_as *as) {
             || ((r->start | r->end) & (PK_PAGE_SIZE - 1))) return 0;
         if (!(r->prot & PK_PROT_READ) || r->prot > 7 || r->flags > 31) return 0;
         if ((r->shm && r->shm >= m->nshm) || r->origin >= m->nas) return 0;
+        if (r->img && (r->shm || !k->rv || r->img >= k->rv->nimgs)) return 0;
         prev = r->end;
     }
     return 1;
@@ -100,7 +103,7 @@ static int as_ok(chk *c, uint32_t id, bool leaves) {
     pk_as *as = &m->as[id];
     if (!leaves) {
         if (as->pid >= k->procs.count || pk_proc_at(k, as->pid)->as != id) return 0;
-        if (as->alive > 1 || as->fault_kind > PK_FAULT_PAGER || !regions_ok(m, as)) return 0;
+        if (as->alive > 1 || as->fault_kind > PK_FAULT_PAGER || !regions_ok(k, m, as)) return 0;
         if (!as->alive && (as->root || as->nregions)) return 0;
         for (uint32_t cpu = k->ncpus; cpu < PK_MAX_CPUS; cpu++)
             if (as->cpus[cpu >> 6] >> (cpu & 63) & 1) return 0;
@@ -159,6 +162,23 @@ static int shm_ok(chk *c) {
         for (uint64_t p = 0; p < o->pages; p++) {
             uint32_t f = o->frames[p];
             if (f && (f > m->hw || (c->kind[f] & (K_TABLE | K_FREE)) || !++c->refs[f])) return 0;
+        }
+    }
+    return 1;
+}
+
+/* The shared read-only pages of ELF images: one reference each, pages
+ * (not tables, not free) marked shared, with contents. */
+static int images_ok(chk *c) {
+    const pk_rvstate *rs = c->k->rv;
+    pk_mem *m = c->m;
+    if (!rs) return 1;
+    for (uint32_t i = 1; i < rs->nimgs; i++) {
+        const pk_rvimg *im = &rs->imgs[i];
+        for (uint64_t p = 0; p < im->npages; p++) {
+            uint32_t f = im->frames[p];
+            if (f && (f > m->hw || (c->kind[f] & (K_TABLE | K_FREE)) || !m->data[f]
+                      || !(m->frames[f].flags & PK_FR_SHARED) || !++c->refs[f])) return 0;
         }
     }
     return 1;
@@ -248,7 +268,7 @@ static int tlbs_ok(const chk *c) {
         const pk_tlb *t = &m->tlbs[cpu];
         if (t->cur >= m->nas) return 0;
         for (uint64_t i = 0; i < n; i++)
-            if (t->e[i].vpn1 && (!t->e[i].frame || t->e[i].frame > m->hw || t->e[i].flags > 15))
+            if (t->e[i].vpn1 && (!t->e[i].frame || t->e[i].frame > m->hw || t->e[i].flags > PK_TLBE_ALL))
                 return 0;
     }
     return 1;
@@ -264,7 +284,7 @@ static int check_all(chk *c) {
     if (!m->width || m->nseries > PK_SERIES_MAX || (m->nseries && !m->series)) return 0;
     if (m->pager_pending > 1 || m->pager_answer > 2) return 0;
     int l;
-    if (!free_list_ok(c) || !spaces_ok(c) || !shm_ok(c) || !frames_ok(c) || !swap_ok(c)
+    if (!free_list_ok(c) || !spaces_ok(c) || !shm_ok(c) || !images_ok(c) || !frames_ok(c) || !swap_ok(c)
         || !tlbs_ok(c)) return 0;
     if ((l = lists_ok(c)) < 0) return -1;
     return l;

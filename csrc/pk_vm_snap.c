@@ -22,7 +22,7 @@
 #include "pk_core.h"
 #include "pk_snap.h"
 
-#define MEM_SNAP_VERSION 1
+#define MEM_SNAP_VERSION 2          /* 2: regions carry their ELF image (1: none) */
 #define NWORDS (PK_MAX_CPUS / 64)
 
 /* ---- save ------------------------------------------------------------------ */
@@ -100,6 +100,7 @@ static void put_as(pk_snap_w *w, const pk_as *as) {
         pk_snap_u32(w, r->shm);
         pk_snap_u32(w, r->origin);
         pk_snap_u64(w, r->off);
+        pk_snap_u32(w, r->img);
     }
 }
 
@@ -258,7 +259,7 @@ static int get_frames(pk_kernel *k, pk_snap_r *r) {
     return r->err;
 }
 
-static int get_as(pk_kernel *k, pk_snap_r *r, pk_as *as) {
+static int get_as(pk_kernel *k, pk_snap_r *r, pk_as *as, uint32_t version) {
     as->pid = pk_snap_get_u32(r);
     as->root = pk_snap_get_u32(r);
     as->alive = pk_snap_get_u32(r);
@@ -284,11 +285,12 @@ static int get_as(pk_kernel *k, pk_snap_r *r, pk_as *as) {
         g->shm = pk_snap_get_u32(r);
         g->origin = pk_snap_get_u32(r);
         g->off = pk_snap_get_u64(r);
+        g->img = version >= 2 ? pk_snap_get_u32(r) : 0;   /* checked by pk_mem_verify */
     }
     return r->err;
 }
 
-static int get_spaces(pk_kernel *k, pk_snap_r *r) {
+static int get_spaces(pk_kernel *k, pk_snap_r *r, uint32_t version) {
     pk_mem *m = k->mem;
     uint32_t nas = pk_snap_get_u32(r);
     m->live_as = pk_snap_get_u64(r);
@@ -297,7 +299,7 @@ static int get_spaces(pk_kernel *k, pk_snap_r *r) {
     if (!(m->as = pk_alloc(k, (size_t)nas * sizeof(pk_as)))) return PK_ERR_NO_MEMORY;
     m->as_cap = m->nas = nas;
     for (uint32_t i = 1; i < nas; i++) {
-        int s = get_as(k, r, &m->as[i]);
+        int s = get_as(k, r, &m->as[i], version);
         if (s) return s;
     }
     return PK_OK;
@@ -323,7 +325,7 @@ static void get_tlbs(pk_kernel *k, pk_snap_r *r) {
             e->flags = pk_snap_get_u32(r);
             e->stamp = pk_snap_get_u64(r);
             e->frame = pk_snap_get_u32(r);
-            if (!e->vpn1 || e->flags > 15 || !e->frame || e->frame > m->hw) pk_snap_bad(r);
+            if (!e->vpn1 || e->flags > PK_TLBE_ALL || !e->frame || e->frame > m->hw) pk_snap_bad(r);
         }
     }
 }
@@ -400,7 +402,8 @@ static void attach_spaces(pk_kernel *k) {
  * and every process is given its address space. */
 int pk_mem_snap_load(pk_kernel *k, pk_snap_r *r) {
     if (!k || !r) return PK_ERR_INVALID_ARGS;
-    if (pk_snap_get_u32(r) != MEM_SNAP_VERSION) { pk_snap_bad(r); return r->err; }
+    uint32_t version = pk_snap_get_u32(r);
+    if (version < 1 || version > MEM_SNAP_VERSION) { pk_snap_bad(r); return r->err; }
     uint8_t present = pk_snap_get_u8(r);
     if (present > 1 || r->err) { pk_snap_bad(r); return r->err; }
     if (k->mem) pk_mem_fini(k);
@@ -412,7 +415,7 @@ int pk_mem_snap_load(pk_kernel *k, pk_snap_r *r) {
     int s = pk_mem_init(k, &mc, &u);
     if (s) return s == PK_ERR_NO_MEMORY ? s : PK_ERR_INVALID_ARGS;
     if (pk_snap_get_u32(r) != k->ncpus) pk_snap_bad(r);
-    if ((s = get_frames(k, r)) || (s = get_spaces(k, r))) return s;
+    if ((s = get_frames(k, r)) || (s = get_spaces(k, r, version))) return s;
     get_tlbs(k, r);
     if ((s = get_swap(k, r)) || (s = get_shm(k, r))) return s;
     get_pager(r, k->mem);
