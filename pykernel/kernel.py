@@ -708,7 +708,7 @@ class Kernel:
         pid = self._prog_ids.get(id(program))
         if pid is not None and self._programs[pid] is program:
             return pid
-        if self._prog_keys and program.kind == "script":   # a restored kernel's own copy
+        if self._prog_keys and program.kind in ("script", "elf"):   # a restored kernel's copy
             from .snapshot import _program_key
             pid = self._prog_keys.pop(_program_key(program), None)
             if pid is not None:

@@ -397,6 +397,22 @@ class Process:
         from . import riscv
         return riscv.output(self._k, self.pid, 2)
 
+    def on_stdout(self, fn) -> None:
+        """Stream the standard output of a machine-code process to ``fn``
+        (a callable taking bytes), like ``spawn(stdout=fn)``: ``fn`` gets
+        every byte no callable has been handed yet, at once and then as
+        the process writes. A snapshot does not capture callables: on a
+        restored kernel this re-attaches the stream where it stopped.
+        None detaches it. NotSupported for other processes."""
+        from . import riscv
+        riscv.attach(self._k, self.pid, 1, fn)
+
+    def on_stderr(self, fn) -> None:
+        """Stream the standard error of a machine-code process to ``fn``
+        (see :meth:`on_stdout`)."""
+        from . import riscv
+        riscv.attach(self._k, self.pid, 2, fn)
+
     @property
     def syscalls_unknown(self) -> dict:
         """``{number: count}`` of the Linux system calls a machine-code

@@ -183,13 +183,63 @@ def output(kernel, pid: int, fd: int, offset: int = 0) -> bytes:
 
 
 def deliver(kernel) -> None:
-    """Hand new output to the callables given as spawn(stdout=, stderr=)."""
+    """Hand new output to the callables given as spawn(stdout=, stderr=)
+    or attached with Process.on_stdout / on_stderr."""
     for entry in kernel._rv_streams:
-        pid, fd, fn, off = entry
-        data = output(kernel, pid, fd, off)
-        if data:
-            entry[3] = off + len(data)
-            fn(data)
+        _deliver_one(kernel, entry)
+
+
+def _deliver_one(kernel, entry) -> None:
+    pid, fd, fn, off = entry
+    if fn is None:                       # detached (e.g. restored from a snapshot)
+        return
+    data = output(kernel, pid, fd, off)
+    if data:
+        entry[3] = off + len(data)
+        fn(data)
+
+
+def attach(kernel, pid: int, fd: int, fn) -> None:
+    """Stream what process ``pid`` writes to ``fd`` (1 or 2) to ``fn``
+    from the first byte no callable has been handed yet; None detaches."""
+    if fn is not None and not callable(fn):
+        raise TypeError(f"{'stdout' if fd == 1 else 'stderr'} must be a callable taking bytes, "
+                        f"or None")
+    output(kernel, pid, fd, 0)           # NotSupported unless machine code
+    for entry in kernel._rv_streams:
+        if entry[0] == pid and entry[1] == fd:
+            entry[2] = fn
+            break
+    else:
+        if fn is None:
+            return
+        entry = [pid, fd, fn, 0]
+        kernel._rv_streams.append(entry)
+    _deliver_one(kernel, entry)
+
+
+def streams_state(kernel) -> list:
+    """[[pid, fd, bytes delivered], ...]: the streams without their
+    callables (a snapshot's Python side)."""
+    return [[pid, fd, off] for pid, fd, _fn, off in kernel._rv_streams]
+
+
+def streams_restore(kernel, data) -> None:
+    """The streams of a restored kernel, detached until re-attached."""
+    for pid, fd, off in data:
+        if not (isinstance(pid, int) and fd in (1, 2) and isinstance(off, int) and off >= 0):
+            raise ValueError(f"malformed output stream {[pid, fd, off]!r}")
+        kernel._rv_streams.append([pid, fd, None, off])
+
+
+def image_bytes(kp, prog_id: int) -> bytes:
+    """The ELF file program ``prog_id`` of core kernel ``kp`` was loaded
+    from (the core keeps the only copy in a snapshot)."""
+    n = ffi.new("uint64_t *")
+    check(lib.pk_rv_image_data(kp, prog_id, ffi.NULL, 0, n), "ELF image")
+    buf = ffi.new("uint8_t[]", n[0])
+    check(lib.pk_rv_image_data(kp, prog_id, buf, n[0], n), "ELF image")
+    return bytes(ffi.buffer(buf, n[0]))
 
 
 def unknown_syscalls(kernel, pid: int) -> dict[int, int]:

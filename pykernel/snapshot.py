@@ -27,6 +27,7 @@ from .memory import MMU, Memory
 from .memory import refuse_snapshot as refuse_memory_snapshot
 from .op import Op
 from .program import PeriodicTask, Program
+from . import riscv as _riscv
 from . import sched as _sched
 
 __all__ = ["SnapshotError", "PARTS"]
@@ -149,18 +150,31 @@ def _policy_from(data):
 def _program_data(k, prog: Program) -> dict:
     def prog_id(p):
         return k._prog_ids[id(p)]
+    elf = prog.kind == "elf"             # its file's bytes: in the core's RV section only
     return {
-        "name": prog.name, "kind": prog.kind,
-        "ops": encode(prog.ops, prog_id), "code": encode(prog._code),
+        "name": prog.name, "kind": prog.kind, "exe": prog._exe if elf else "",
+        "ops": encode(prog.ops, prog_id), "code": None if elf else encode(prog._code),
         "task": None if prog.task is None else list(prog.task),
         "links": [[i, prog_id(target)] for i, target in prog._links],
     }
 
 
-def _programs_from(data: list) -> list:
+def _programs_from(kp, data: list) -> list:
+    from . import riscv
     progs = []
-    for d in data:
+    for i, d in enumerate(data):
         task = None if d["task"] is None else PeriodicTask(*d["task"])
+        n = ffi.new("uint64_t *")
+        if (lib.pk_rv_image_data(kp, i, ffi.NULL, 0, n) == 0) != (d["kind"] == "elf"):
+            raise ValueError(f"program {i} ({d['name']!r}) is not of kind {d['kind']!r} "
+                             f"in the core")
+        if d["kind"] == "elf":
+            code = riscv.image_bytes(kp, i)
+            prog = Program(d["name"], "elf", code=code)
+            prog._exe = d["exe"] if isinstance(d["exe"], str) else ""
+            prog.elf_info = riscv.check_elf(code, f"Program.elf({d['name']!r})")
+            progs.append(prog)
+            continue
         progs.append(Program(d["name"], d["kind"], code=decode(d["code"]), task=task))
     for prog, d in zip(progs, data):
         prog.ops = decode(d["ops"], progs)
@@ -193,6 +207,7 @@ def host_state(k) -> bytes:
         "programs": [_program_data(k, p) for p in k._programs],
         "names": [[pid, name] for pid, name in sorted(k._names.items())],
         "errors": [[pid, _error_data(e)] for pid, e in sorted(k._errors.items())],
+        "streams": _riscv.streams_state(k),
         "parts": {name: encode(save(k)) for name, (save, _load) in sorted(PARTS.items())},
     }
     return json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
@@ -398,14 +413,15 @@ def _fill(k, kp, state, scheduler, costs) -> None:
                   costs=_dataclass_from(Costs, state["costs"]) if costs is None else costs)
     if state["trace"]:
         k.trace = Trace(k)
-    progs = _programs_from(state["programs"])
+    progs = _programs_from(kp, state["programs"])
     k._programs.extend(progs)
     for i, p in enumerate(progs):
         k._prog_ids[id(p)] = i
-        if p.kind == "script":
+        if p.kind in ("script", "elf"):
             k._prog_keys[_program_key(p)] = i
     k._names.update({pid: name for pid, name in state["names"]})
     k._errors.update({pid: _error_from(e) for pid, e in state["errors"]})
+    _riscv.streams_restore(k, state.get("streams", []))
     for name, data in sorted(state["parts"].items()):
         part = PARTS.get(name)
         if part is None:
