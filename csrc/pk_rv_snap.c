@@ -317,10 +317,19 @@ bool pk_rv_snap_event_ok(pk_kernel *k, uint64_t arg) {
     return t->kind == PK_BODY_RV && rid && rid < k->rv->nthr && k->rv->thr[rid].tid == tid;
 }
 
-/* After the events are loaded: the count of timed waits queued is the
- * number of their events (each one's firing or dropping takes one off). */
+/* After the events are loaded (every section before them too): the count
+ * of timed waits queued is the number of their events (each one's firing
+ * or dropping takes one off), and without memory (a memory section that
+ * says there is none) no image holds a frame and no process exists. */
 bool pk_rv_snap_events_loaded(pk_kernel *k) {
-    if (!k->rv) return true;
+    const pk_rvstate *rs = k->rv;
+    if (!rs) return true;
+    if (!k->mem) {
+        if (rs->nprocs != 1) return false;
+        for (uint32_t i = 1; i < rs->nimgs; i++)
+            for (uint64_t p = 0; p < rs->imgs[i].npages; p++)
+                if (rs->imgs[i].frames[p]) return false;
+    }
     uint64_t n = 0;
     for (uint32_t i = 0; i < k->evq.n; i++) n += pk_event_kind(&k->evq.heap[i]) == PK_EV_RV_TIMEOUT;
     return n == k->rv->timeouts;

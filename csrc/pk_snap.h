@@ -132,7 +132,8 @@ int pk_obj_snap_load(struct pk_kernel *k, pk_snap_r *r);
  * after CORE and before MEM (`mem`: that section follows); pk_mem_verify
  * then checks the images' frames.  Events of kind PK_EV_RV_TIMEOUT are
  * checked with pk_rv_snap_event_ok, and their number, once all are
- * loaded, with pk_rv_snap_events_loaded. */
+ * loaded, with pk_rv_snap_events_loaded (which also refuses images
+ * holding frames or processes when there turned out to be no memory). */
 #include <stdbool.h>
 int  pk_rv_snap_save(struct pk_kernel *k, pk_snap_w *w);
 int  pk_rv_snap_load(struct pk_kernel *k, pk_snap_r *r, bool mem);
