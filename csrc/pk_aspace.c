@@ -170,13 +170,22 @@ static int page_in(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uin
     return PK_OK;
 }
 
-/* Apply f(entry) to every leaf in [va, end) that is present or swapped. */
+/* Apply f(entry) to every leaf in [va, end) that is present or swapped.
+ * Spans whose tables do not exist are skipped whole, so the cost follows
+ * the tables, not the length (a map of the whole user half is quick). */
 static void leaves_each(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end,
                         void (*fn)(pk_kernel *, pk_as *, uint64_t *, uint64_t), uint64_t arg) {
     const pk_ptfmt *f = k->mem->fmt;
-    for (; va < end; va += PK_PAGE_SIZE) {
-        uint64_t *e = pk_pt_walk(k, as, va, false, NULL);
-        if (e && ((*e & f->valid) || pk_pte_swapped(f, *e))) fn(k, as, e, arg);
+    while (va < end) {
+        uint64_t next = 0;
+        uint64_t *e = pk_pt_lookup(k, as, va, &next);
+        if (!e) {
+            if (next <= va) return;                  /* past the top */
+            va = next;
+            continue;
+        }
+        if ((*e & f->valid) || pk_pte_swapped(f, *e)) fn(k, as, e, arg);
+        va += PK_PAGE_SIZE;
     }
 }
 

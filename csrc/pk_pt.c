@@ -64,6 +64,28 @@ uint64_t *pk_pt_walk(pk_kernel *k, pk_as *as, uint64_t va, bool alloc, int *nome
     return entry_at(m, tab, va, f->levels - 1);
 }
 
+/* The leaf entry for va in as if every table on the way exists (setting
+ * Accessed in the interior entries read, as pk_pt_walk does); else NULL,
+ * and *next = the first address past the missing table's span, where a
+ * scan of a range may resume (0 if that is past the top of the space). */
+uint64_t *pk_pt_lookup(pk_kernel *k, pk_as *as, uint64_t va, uint64_t *next) {
+    pk_mem *m = k->mem;
+    const pk_ptfmt *f = m->fmt;
+    uint32_t shift = PK_PAGE_SHIFT + 9 * f->levels;     /* the root's span */
+    uint32_t tab = as->root;
+    for (uint32_t level = 0; level + 1 < f->levels && tab; level++) {
+        shift -= 9;
+        uint64_t *e = entry_at(m, tab, va, level);
+        if (!(*e & f->valid)) { tab = 0; break; }
+        if (f->a_interior) *e |= f->accessed;
+        tab = (uint32_t)pk_pte_frame(f, *e);
+    }
+    if (tab) return entry_at(m, tab, va, f->levels - 1);
+    uint64_t span = shift >= 64 ? 0 : 1ull << shift;
+    *next = span ? (va & ~(span - 1)) + span : 0;
+    return NULL;
+}
+
 /* Copy the entries a walk of va reads into out[0..], root first; the
  * count (stops at the first entry that is not valid, which is included). */
 uint32_t pk_pt_trace(pk_kernel *k, const pk_as *as, uint64_t va, uint64_t *out) {

@@ -156,6 +156,7 @@ uint32_t pk_pt_new(struct pk_kernel *k);                      /* a zeroed table 
  * table is missing and !alloc, or no frame is left: *nomem then 1). */
 struct pk_as;
 uint64_t *pk_pt_walk(struct pk_kernel *k, struct pk_as *as, uint64_t va, bool alloc, int *nomem);
+uint64_t *pk_pt_lookup(struct pk_kernel *k, struct pk_as *as, uint64_t va, uint64_t *next);
 uint32_t pk_pt_trace(struct pk_kernel *k, const struct pk_as *as, uint64_t va, uint64_t *out);
 void pk_pt_free_all(struct pk_kernel *k, struct pk_as *as);   /* tables and leaves */
 

@@ -302,7 +302,7 @@ def wait(slot: int, signals, timeout: int | None = None) -> Op:
     """Wait until one of ``signals`` (a pk.Signals value) is asserted on
     the object in handle slot ``slot`` (at once if it is), at most
     ``timeout`` ns."""
-    sig = int(signals)
+    sig = _int("wait signals", signals)
     if not 0 < sig <= 0xFFFFFFFF:
         raise ValueError(f"wait needs a non-empty set of signals, got {signals!r}")
     return Op("wait", (_slot(slot), sig, _timeout(timeout)))

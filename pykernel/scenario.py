@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, fields
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +143,11 @@ class Scenario:
         """Durations with a unit become ints of ns, recursively."""
         if isinstance(value, str):
             m = _DURATION.match(value)
-            if m:
-                return int(round(float(m.group(1)) * _UNITS[m.group(2)]))
+            if m:                                    # exact: no float overflow or rounding
+                try:
+                    return round(Fraction(m.group(1)) * _UNITS[m.group(2)])
+                except ValueError:                   # more digits than Python converts
+                    raise self.error(path, f"duration {value[:20]}... has too many digits") from None
         if isinstance(value, list):
             return [self._value(path + (i,), v) for i, v in enumerate(value)]
         return value
@@ -239,13 +243,16 @@ class Scenario:
         out = []
         for i, entry in enumerate(entries):
             path = ("processes", i)
+            if not isinstance(entry, dict):
+                raise self.error(path, f"a process is a table ([[processes]]), got {entry!r}")
             for key in entry:
                 if key not in _PROCESS:
                     raise self.error(path + (key,), f"unknown field; expected one of {', '.join(_PROCESS)}")
             kw = {key: self._value(path + (key,), v) for key, v in entry.items()}
             if "program" not in kw:
                 raise self.error(path, "a process needs a program")
-            prog = programs.get(kw.pop("program"))
+            prog = kw.pop("program")
+            prog = programs.get(prog) if isinstance(prog, str) else None
             if prog is None:
                 raise self.error(path + ("program",), f"unknown program {entry['program']!r}; "
                                  f"expected one of {', '.join(programs) or '(no [programs])'}")
@@ -276,8 +283,13 @@ class Scenario:
     @property
     def until(self) -> int | None:
         """[run] until (ns), or None."""
-        run = self._kwargs("run", ("until",))
-        return run.get("until")
+        until = self._kwargs("run", ("until",)).get("until")
+        if until is None:
+            return None
+        try:
+            return _op.duration("until", until)
+        except (TypeError, ValueError) as exc:
+            raise self.error(("run", "until"), str(exc)) from None
 
     def run(self, until: int | None = None, progress: bool | None = None) -> Kernel:
         """Build, run until ``until`` (default: [run] until, else idle)

@@ -6,6 +6,8 @@ InvalidArgs and OutOfRange are also ValueError subclasses." Kernel
 limits raise the typed errors (NoMemory, BadState, InvalidArgs).
 """
 
+import math
+
 import pytest
 
 import pykernel as pk
@@ -410,3 +412,10 @@ def test_error_status_numbers_follow_zircon():
             pk.ShouldWait.status, pk.Canceled.status, pk.PeerClosed.status,
             pk.AccessDenied.status] == [-2, -4, -10, -11, -12, -14, -15, -20, -21, -22,
                                         -23, -24, -30]
+
+
+@pytest.mark.parametrize("signals", [math.inf, 1.5, "1"])
+def test_wait_signals_that_are_not_an_int_are_type_errors(signals):
+    # found by fuzzing: int(inf) raised OverflowError (fuzz/corpus/script/)
+    with pytest.raises(TypeError, match="wait signals must be an int"):
+        pk.op.wait(0, signals)

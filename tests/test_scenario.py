@@ -200,3 +200,37 @@ def test_a_scenario_past_its_thread_limit_names_the_limit():
 def test_an_unknown_limit_names_its_line():
     e = error(GOOD + "\n[limits]\nmax_widgets = 3\n")
     assert e.field == "limits.max_widgets"
+
+
+# ---- found by fuzzing (fuzz/corpus/scenario/regression-*) ----------------------------
+
+def test_a_process_entry_that_is_not_a_table_is_a_scenario_error():
+    with pytest.raises(ScenarioError, match=r"processes\[0\]: a process is a table"):
+        loads("processes = [1, 2]\n").build()
+
+
+def test_a_program_name_that_is_not_a_string_is_a_scenario_error():
+    text = '[programs]\na = [["compute", 5]]\n[[processes]]\nprogram = ["a"]\n'
+    with pytest.raises(ScenarioError, match=r"processes\[0\]\.program: unknown program"):
+        loads(text).build()
+
+
+def test_a_duration_too_long_for_a_float_is_out_of_range_not_an_overflow():
+    text = '[programs]\na = [["compute", "' + "9" * 400 + ' ms"]]\n'
+    with pytest.raises(ScenarioError, match=r"programs\.a\[0\]: compute: compute duration must be <="):
+        loads(text).build()
+
+
+def test_a_duration_with_more_digits_than_python_converts_is_a_scenario_error():
+    with pytest.raises(ScenarioError, match=r"run\.until: duration 9+\.\.\. has too many digits"):
+        loads('[run]\nuntil = "' + "9" * 5000 + ' s"\n').until
+
+
+def test_run_until_must_be_a_time():
+    with pytest.raises(ScenarioError, match=r"run\.until: until duration must be an int, not list"):
+        loads("[run]\nuntil = [1]\n").until
+
+
+def test_fractional_durations_are_exact():
+    # "0.3 us" is 300 ns exactly (a float product would be 300.00000000000006)
+    assert loads('[run]\nuntil = "0.3 us"\n').until == 300

@@ -1,0 +1,421 @@
+"""Fuzz targets for pykernel: each takes the fuzzer's bytes and drives one
+part of pykernel with them.
+
+A target returns normally when pykernel behaved as documented, including
+when it refused the input with an expected error: a
+:class:`pykernel.KernelError` (except ``InternalError``), or a
+``TypeError`` / ``ValueError`` / ``NotImplementedError`` raised before
+anything reaches the core.  For the scenario parser only
+:class:`pykernel.scenario.ScenarioError` (and kernel errors of the run) are
+expected, since a scenario's mistakes are reported with file, line and
+field.  Anything else -- an ``InternalError``, a ``SystemError``, an
+``OverflowError`` from cffi, a ``KeyError``, a sanitizer report, a crash --
+escapes and is a finding.
+
+Targets:
+
+``script``    the script compiler: ``Program.script`` with random
+              operation lists (nested loops, spawn_thread, fork, every kind
+              of argument, bad values), then a short run of what compiled.
+``scenario``  the scenario-file parser: the bytes as TOML text (seeded with
+              examples/*.toml), then build and a short run.
+``api``       the C core through the public API: a random sequence of
+              spawn, kill, run(until), set_nice / affinity / policy,
+              memory map / unmap / protect / translate, channel and handle
+              operations, fork, thread creation, statistics.
+``snapshot``  ``pk.Kernel.restore(bytes)`` on random and mutated
+              snapshots; active only when the running pykernel has
+              ``Kernel.restore`` (otherwise every input is a no-op).
+
+The decoding is deterministic (the same bytes drive the same calls), so
+a saved input replays exactly: tests/test_fuzz_corpus.py replays every
+file under fuzz/corpus/<target>/.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pykernel as pk
+from pykernel.scenario import ScenarioError
+
+# Bounds that keep one input fast: simulated time and dispatcher steps.
+RUN_NS = 2_000_000
+LIVELOCK_STEPS = 20_000
+MAX_PROCS = 64
+
+EXPECTED = (pk.KernelError, TypeError, ValueError, NotImplementedError)
+
+
+def expected(exc: BaseException) -> bool:
+    """Whether ``exc`` is a documented refusal, not a finding."""
+    return isinstance(exc, EXPECTED) and not isinstance(exc, pk.InternalError)
+
+
+class Source:
+    """Reads choices from the fuzzer's bytes; past the end every read
+    gives the smallest choice, so every input is a complete program."""
+
+    # values that sit on or past a boundary of some argument
+    ODD = (0, 1, -1, 2, 7, 4095, 4096, 4097, 2**12 * 512, 2**31 - 1, 2**31, 2**32 - 1, 2**32,
+           2**47, 2**48, 2**63 - 1, 2**63, 2**64 - 1, 2**64, -2**31, -2**63, -2**64, 10**30)
+    JUNK = (None, "x", "", 1.5, float("nan"), math.inf, True, False, b"\x00", (), [1], {},
+            object())
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.pos = 0
+
+    def more(self) -> bool:
+        """Whether unread bytes remain."""
+        return self.pos < len(self.data)
+
+    def byte(self) -> int:
+        """The next byte (0 past the end)."""
+        if self.pos >= len(self.data):
+            return 0
+        b = self.data[self.pos]
+        self.pos += 1
+        return b
+
+    def uint(self, nbytes: int) -> int:
+        """An unsigned little-endian integer of ``nbytes`` bytes."""
+        v = 0
+        for i in range(nbytes):
+            v |= self.byte() << (8 * i)
+        return v
+
+    def below(self, n: int) -> int:
+        """An int in 0..n-1 (n >= 1)."""
+        return self.uint(1 if n <= 256 else 2 if n <= 65536 else 4) % n
+
+    def pick(self, seq):
+        """One element of a non-empty sequence."""
+        return seq[self.below(len(seq))]
+
+    def int_(self, lo: int, hi: int):
+        """Usually an int in lo..hi; sometimes a boundary value or a value
+        of a wrong type (that is the point of fuzzing)."""
+        r = self.byte()
+        if r < 216:
+            return lo + self.uint(4) % (hi - lo + 1)
+        if r < 248:
+            return self.pick(self.ODD)
+        return self.pick(self.JUNK)
+
+    def text(self, maxlen: int) -> str:
+        """A short string."""
+        n = self.below(maxlen + 1)
+        return bytes(self.byte() for _ in range(n)).decode("latin-1")
+
+
+# ---- (a) the script compiler -------------------------------------------------------
+
+def _op(src: Source, depth: int):
+    S = pk.op
+    n = src.byte() % 24
+    if n == 0:
+        return S.compute(src.int_(0, 5000))
+    if n == 1:
+        return S.io(src.int_(0, 5000))
+    if n == 2:
+        return S.sleep(src.int_(0, 5000))
+    if n == 3:
+        return S.yield_()
+    if n == 4:
+        return S.exit(src.int_(-300, 300))
+    if n == 5:
+        return S.loop(src.int_(0, 50), _ops(src, depth + 1))
+    if n == 6:
+        return S.touch(src.int_(0, 1 << 24), bool(src.byte() & 1))
+    if n == 7:
+        return S.touch_range(src.int_(0, 1 << 24), src.int_(0, 1 << 16), src.int_(1, 8192),
+                             src.pick(("seq", "random", "bogus", 3)), bool(src.byte() & 1))
+    if n == 8:
+        return S.map(src.int_(0, 1 << 24), src.int_(0, 1 << 16),
+                     src.pick(("rw", "r", "rx", "", "w", "q", 7)))
+    if n == 9:
+        return S.unmap(src.int_(0, 1 << 24), src.int_(0, 1 << 16))
+    if n == 10:
+        return S.protect(src.int_(0, 1 << 24), src.int_(0, 1 << 16), src.pick(("r", "rw", "x", 1)))
+    if n == 11:
+        return S.write(src.int_(0, 4), src.int_(0, 100))
+    if n == 12:
+        return S.read(src.int_(0, 4), src.int_(0, 100), src.pick((None, 0, 100, -1)))
+    if n == 13:
+        return S.futex_wait(src.int_(0, 64) * 4, src.int_(0, 3), src.pick((None, 10, 0)))
+    if n == 14:
+        return S.futex_wake(src.int_(0, 64) * 4, src.int_(0, 4))
+    if n == 15:
+        return S.lock(src.int_(0, 16) * 4, bool(src.byte() & 1), src.pick((None, 50)))
+    if n == 16:
+        return S.unlock(src.int_(0, 16) * 4)
+    if n == 17:
+        return S.sem_post(src.int_(0, 16) * 4)
+    if n == 18:
+        return S.sem_wait(src.int_(0, 16) * 4, src.pick((None, 30)))
+    if n == 19:
+        return S.spawn_thread(_ops(src, depth + 1))
+    if n == 20:
+        return S.thread_exit(src.int_(-5, 5))
+    if n == 21:
+        return S.fork(_ops(src, depth + 1) if src.byte() & 1 else None)
+    if n == 22:
+        return S.brk(src.int_(0, 1 << 24))
+    return S.wait(src.int_(0, 4), src.int_(0, 15), src.pick((None, 100)))
+
+
+def _ops(src: Source, depth: int) -> list:
+    if depth > 4:
+        return [pk.op.compute(1)]
+    return [_op(src, depth) for _ in range(src.byte() % 6)]
+
+
+def _kernel(src: Source, memory: bool) -> pk.Kernel:
+    policy = src.pick((pk.sched.FIFO(), pk.sched.RoundRobin(quantum=50), pk.sched.CFS(),
+                       pk.sched.SJF(), pk.sched.STCF(), pk.sched.EEVDF(), pk.sched.MLFQ(),
+                       pk.sched.Lottery(), pk.sched.Stride(), pk.sched.Priority()))
+    mem = pk.Memory(frames=64 + src.byte(), swap=src.pick((0, 0, 64))) if memory else None
+    return pk.Kernel(cpus=1 + src.byte() % 3, scheduler=policy,
+                     costs=src.pick((pk.Costs.zero(), pk.Costs())), memory=mem,
+                     seed=src.byte(), livelock_steps=LIVELOCK_STEPS)
+
+
+def _run(k: pk.Kernel, ns: int = RUN_NS) -> None:
+    k.run(until=k.now + ns)
+
+
+def script(data: bytes) -> None:
+    """Target (a): compile random operation lists, run what compiles."""
+    src = Source(data)
+    try:
+        prog = pk.Program.script(src.text(4) or "s", _ops(src, 0))
+        k = _kernel(src, prog.uses_memory)
+        for _ in range(1 + src.byte() % 3):
+            k.spawn(prog)
+        _run(k)
+        _check_conserved(k)
+    except Exception as exc:  # noqa: BLE001 - the filter is the point
+        if not expected(exc):
+            raise
+
+
+def _check_conserved(k: pk.Kernel) -> None:
+    """The identities every run keeps (docs/guide.md, CpuStats); a
+    violation is a finding."""
+    s = k.stats
+    for c in s.cpus:
+        if c.busy + c.idle + c.overhead != k.now:
+            raise AssertionError(f"CPU time not conserved: {c} at {k.now}")
+
+
+# ---- (b) the scenario parser -------------------------------------------------------
+
+def _count_processes(sc) -> int:
+    entries = sc.data.get("processes", [])
+    total = 0
+    if isinstance(entries, list):
+        for e in entries:
+            c = e.get("count", 1) if isinstance(e, dict) else 1
+            total += c if isinstance(c, int) and c > 0 else 1
+    return total
+
+
+def scenario(data: bytes) -> None:
+    """Target (b): parse the bytes as a scenario; build and briefly run
+    it when it is small enough to be quick."""
+    text = data.decode("utf-8", errors="replace")
+    try:
+        sc = pk.scenario.loads(text)
+        sc.until                                     # validates [run]
+        if _count_processes(sc) > MAX_PROCS:
+            sc.programs()
+            return
+        k, _ = sc.build()
+        _run(k)
+    except (ScenarioError, pk.KernelError) as exc:
+        if isinstance(exc, pk.InternalError):
+            raise
+
+
+# ---- (c) the C core through the API -------------------------------------------------
+
+class _World:
+    """The objects an api input has made so far, for later steps to name."""
+
+    def __init__(self, src: Source):
+        self.src = src
+        self.memory = bool(src.byte() & 1)
+        self.k = _kernel(src, self.memory)
+        self.procs: list = []
+        self.handles: list = []
+        self.progs = [pk.Program.script("c", [pk.op.compute(100)]),
+                      pk.Program.script("l", [pk.op.loop(5, [pk.op.compute(30), pk.op.sleep(20)])]),
+                      pk.Program.script("r", [pk.op.read(0, 64), pk.op.write(0, 8)]),
+                      pk.Program.script("z", [pk.op.sleep(10**7)])]
+        if self.memory:
+            self.progs.append(pk.Program.script("m", [
+                pk.op.map(1 << 20, 1 << 14), pk.op.touch_range(1 << 20, 1 << 14, write=True),
+                pk.op.fork([pk.op.touch(1 << 20, True), pk.op.exit(1)]), pk.op.unmap(1 << 20, 4096)]))
+
+    def proc(self):
+        src = self.src
+        if not self.procs:
+            return None
+        return self.procs[src.below(len(self.procs))]
+
+    def handle(self):
+        if not self.handles:
+            return None
+        return self.handles[self.src.below(len(self.handles))]
+
+    def step(self) -> None:
+        src, k = self.src, self.k
+        n = src.byte() % 26
+        p = self.proc()
+        if n <= 2 or p is None:
+            if len(self.procs) < MAX_PROCS:
+                prog = self.progs[src.below(len(self.progs))]
+                kw = {}
+                for key, lo, hi in (("nice", -20, 19), ("priority", 0, 139), ("tickets", 1, 1000),
+                                    ("at", 0, 10**6)):
+                    if src.byte() & 1:
+                        kw[key] = src.int_(lo, hi)
+                if src.byte() < 32:
+                    kw["policy"], kw["rt_priority"] = src.pick(("fifo", "rr", "other", "x")), \
+                        src.int_(1, 99)
+                if src.byte() < 32:
+                    kw["affinity"] = {src.int_(0, 3) for _ in range(1 + src.byte() % 2)}
+                if src.byte() < 16 and self.handles:
+                    kw["handles"] = [self.handle()]
+                self.procs.append(k.spawn(prog, **kw))
+        elif n == 3:
+            p.kill()
+        elif n == 4:
+            _run(k, src.int_(0, 200_000))
+        elif n == 5:
+            p.threads[src.below(len(p.threads))].set_nice(src.int_(-20, 19))
+        elif n == 6:
+            p.set_affinity({src.int_(0, 3) for _ in range(1 + src.byte() % 3)})
+        elif n == 7:
+            p.set_policy(src.pick(("fifo", "rr", "other", "batch", "")), src.int_(1, 99))
+        elif n == 8 and self.memory:
+            p.aspace.map(src.int_(0, 1 << 22) & ~0xFFF, src.int_(1, 1 << 16),
+                         src.pick(("rw", "r", "rx")))
+        elif n == 9 and self.memory:
+            p.aspace.unmap(src.int_(0, 1 << 22), src.int_(0, 1 << 16))
+        elif n == 10 and self.memory:
+            p.aspace.protect(src.int_(0, 1 << 22), src.int_(0, 1 << 16), src.pick(("r", "rw", "")))
+        elif n == 11 and self.memory:
+            p.aspace.translate(src.int_(0, 1 << 22))
+            p.aspace.walk(src.int_(0, 1 << 22))
+        elif n == 12:
+            self.handles.extend(p.channel_create())
+        elif n == 13:
+            self.handles.append(p.event_create())
+        elif n == 14 and self.handles:
+            h = self.handle()
+            carried = [self.handle() for _ in range(src.byte() % 3)]
+            h.write(bytes(src.below(64)), handles=carried)
+        elif n == 15 and self.handles:
+            m = self.handle().read(src.pick((None, 0, 8, 64)), src.pick((None, 0, 4)))
+            if isinstance(m, pk.Message):                # sockets give bytes
+                self.handles.extend(m.handles)
+        elif n == 16 and self.handles:
+            self.handle().close()
+        elif n == 17 and self.handles:
+            self.handles.append(self.handle().duplicate(src.int_(0, (1 << 20) - 1)))
+        elif n == 18 and self.handles:
+            self.handles.append(self.handle().replace(src.int_(0, (1 << 20) - 1)))
+        elif n == 19:
+            p.futex_set(src.int_(0, 64) * 4, src.int_(0, 5))
+            p.futex_get(src.int_(0, 64) * 4)
+        elif n == 20:
+            p.thread_create(self.progs[src.below(len(self.progs))])
+        elif n == 21:
+            t = p.threads[0]
+            t.set_priority(src.int_(0, 139))
+            t.set_tickets(src.int_(1, 1000))
+        elif n == 22 and self.handles:
+            self.handle().signal(src.int_(0, 1 << 8), src.int_(0, 1 << 8))
+        elif n == 23:
+            a, b = p.socket_create(src.pick(("stream", "datagram", "x")), src.int_(1, 4096))
+            self.handles.extend((a, b))
+        elif n == 24:
+            k.process(src.int_(0, 80))
+            k.digest()
+            k.object_stats()
+            if self.memory:
+                k.memory_stats()
+            p.stats
+            p.threads[0].registers
+        else:
+            self.handles.append(p.handle_to(self.proc()))
+
+
+def api(data: bytes) -> None:
+    """Target (c): a random sequence of API calls on one kernel; every
+    step may be refused, and the kernel must stay consistent."""
+    src = Source(data)
+    try:
+        w = _World(src)
+    except Exception as exc:  # noqa: BLE001
+        if expected(exc):
+            return
+        raise
+    for _ in range(200):
+        if not src.more():
+            break
+        try:
+            w.step()
+        except Exception as exc:  # noqa: BLE001
+            if not expected(exc):
+                raise
+    try:
+        _run(w.k)
+    except Exception as exc:  # noqa: BLE001
+        if not expected(exc):
+            raise
+    _check_conserved(w.k)
+
+
+# ---- (d) snapshot restore ---------------------------------------------------------
+
+def snapshot_available() -> bool:
+    """Whether this pykernel has ``Kernel.restore`` (snapshots)."""
+    return hasattr(pk.Kernel, "restore")
+
+
+def snapshot(data: bytes) -> None:
+    """Target (d): ``pk.Kernel.restore`` on the bytes, and on a real
+    snapshot with the bytes' edits applied; a refused snapshot must raise
+    an expected error, an accepted one must run.  A no-op until snapshots
+    exist."""
+    if not snapshot_available():
+        return
+    src = Source(data)
+    candidates = [data]
+    try:
+        k = _kernel(src, bool(src.byte() & 1))
+        k.spawn(pk.Program.script("c", [pk.op.loop(3, [pk.op.compute(40), pk.op.sleep(10)])]))
+        _run(k, src.int_(0, 500))
+        snap = bytearray(k.snapshot())
+        for _ in range(src.byte() % 8):
+            if snap:
+                snap[src.below(len(snap))] = src.byte()
+        if src.byte() & 1 and snap:
+            del snap[src.below(len(snap)):]
+        candidates.append(bytes(snap))
+    except Exception as exc:  # noqa: BLE001
+        if not expected(exc):
+            raise
+    for blob in candidates:
+        try:
+            r = pk.Kernel.restore(blob)
+            _run(r)
+        except Exception as exc:  # noqa: BLE001
+            if not expected(exc):
+                raise
+
+
+TARGETS = {"script": script, "scenario": scenario, "api": api, "snapshot": snapshot}
