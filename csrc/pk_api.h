@@ -612,6 +612,20 @@ int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out);
 /* check every invariant of the memory system (frames, reference counts,
  * page tables, lists, swap, TLBs; pk_vm_check.c): OK, or INTERNAL */
 int pk_mem_verify(pk_kernel *k);
+/* An audit of frame references (for tests and soak runs; O(frames + page
+ * tables)): every page table of every address space and every shared-memory
+ * object is walked and the references found are compared with each frame's
+ * count.  No leak and no dangling mapping: mismatched == 0, used == frames
+ * - free, pt_pages == pk_mem_stats.pt_pages. */
+typedef struct pk_mem_audit {
+    uint64_t used;             /* frames with a reference count > 0         */
+    uint64_t referenced;       /* frames some table or object refers to     */
+    uint64_t mismatched;       /* frames whose count != references found    */
+    uint64_t pt_pages;         /* page-table pages found by the walk        */
+    uint64_t mappings;         /* present leaves found                      */
+    uint64_t swapped;          /* swapped-out leaves found                  */
+} pk_mem_audit;
+int pk_mem_audit_get(pk_kernel *k, pk_mem_audit *out);
 int pk_tlb_stats_get(pk_kernel *k, uint32_t cpu, pk_tlb_stats *out);
 int pk_as_stats_get(pk_kernel *k, uint32_t pid, pk_as_stats *out);
 /* the entries read walking va (entries[0] is the root's), *depth of them */
@@ -865,6 +879,21 @@ int pk_wait_prepare(pk_kernel *k, uint32_t tid, const pk_wait_item *items, uint3
 /* the outcome of thread tid's finished wait: its status, items[].pending */
 int pk_wait_result(pk_kernel *k, uint32_t tid, pk_wait_item *items, uint32_t n);
 int pk_obj_stats_get(pk_kernel *k, pk_obj_stats *out);
+/* An audit of handles (for tests and soak runs; O(objects + handles +
+ * messages)): handles found in the tables and inside queued messages, and
+ * the objects whose reference count disagrees with them.  Every handle is
+ * in exactly one table or one message: table_handles == pk_obj_stats.
+ * handles, and no channel, event or event pair has a count other than the
+ * handles found (bad_refs == 0); no object of any kind has fewer
+ * (short_refs == 0). */
+typedef struct pk_obj_audit {
+    uint64_t table_handles;    /* handles in every process's table          */
+    uint64_t flight_handles;   /* handles inside queued messages            */
+    uint64_t messages;         /* messages found in channel queues          */
+    uint64_t bad_refs;         /* channels, events, event pairs: refs != found */
+    uint64_t short_refs;       /* any object: refs < handles found          */
+} pk_obj_audit;
+int pk_obj_audit_get(pk_kernel *k, pk_obj_audit *out);
 
 /* processes as objects (pk_proc_obj.c).  A process handle's object
  * asserts TERMINATED when the process ends.  Killing through one needs

@@ -399,6 +399,51 @@ void pk_proc_objects_release(pk_kernel *k, pk_proc *p, uint32_t pid) {
     pk_obj_reap(k);
 }
 
+int pk_obj_audit_get(pk_kernel *k, pk_obj_audit *out) {
+    if (!k || !out) return PK_ERR_INVALID_ARGS;
+    memset(out, 0, sizeof *out);
+    pk_objects *o = k->objs;
+    if (!o) return PK_OK;
+    uint32_t n = o->arena.count;
+    size_t bytes = ((size_t)n + 1) * sizeof(uint32_t);
+    uint32_t *found = pk_alloc(k, bytes);
+    if (!found) return PK_ERR_NO_MEMORY;
+    memset(found, 0, bytes);
+    for (uint32_t x = 1; x < o->next; x++) {
+        const pk_pext *e = &o->ext[x];
+        for (uint32_t i = 0; i < e->top; i++)
+            if (e->ents[i].obj) {
+                out->table_handles++;
+                if (e->ents[i].obj < n) found[e->ents[i].obj]++;
+                else out->short_refs++;
+            }
+    }
+    for (uint32_t id = 1; id < n; id++) {
+        const pk_obj *ob = pk_obj_at(k, id);
+        if (ob->kind != PK_OBJ_CHANNEL) continue;
+        for (const pk_msg *msg = ob->head; msg; msg = msg->next) {
+            out->messages++;
+            for (uint32_t j = 0; j < msg->nhandles; j++) {
+                out->flight_handles++;
+                if (msg->handles[j].obj < n) found[msg->handles[j].obj]++;
+                else out->short_refs++;
+            }
+        }
+    }
+    for (uint32_t id = 1; id < n; id++) {
+        const pk_obj *ob = pk_obj_at(k, id);
+        if (!ob->kind) {
+            out->short_refs += found[id] > 0;          /* a handle to a freed object */
+            continue;
+        }
+        out->short_refs += ob->refs < found[id];
+        if (ob->kind == PK_OBJ_CHANNEL || ob->kind == PK_OBJ_EVENT || ob->kind == PK_OBJ_EVENTPAIR)
+            out->bad_refs += ob->refs != found[id];
+    }
+    pk_free(k, found, bytes);
+    return PK_OK;
+}
+
 int pk_obj_stats_get(pk_kernel *k, pk_obj_stats *out) {
     if (!k || !out) return PK_ERR_INVALID_ARGS;
     memset(out, 0, sizeof *out);

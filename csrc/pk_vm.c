@@ -6,6 +6,7 @@
  * their costs are summed and the thread then runs that long (x[REM]), so
  * the time is its CPU time, exactly.  A touch_range keeps its progress in
  * x[RANGE_I] and resumes there. */
+#include <string.h>
 #include "pk_core.h"
 
 #define REG_RANGE_I  PK_REG_RANGE_I
@@ -295,6 +296,51 @@ int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out) {
                            m->swap_outs, m->evictions, m->reclaims, m->oom_kills, 0,
                            m->mcfg.stack };
     for (uint32_t f = 1; f <= m->hw; f++) out->shared_frames += m->frames[f].ref > 1;
+    return PK_OK;
+}
+
+/* Count the references below table `tab` at `level` into found[]. */
+static void audit_level(const pk_mem *m, uint32_t tab, uint32_t level, uint32_t *found,
+                        pk_mem_audit *out) {
+    const pk_ptfmt *f = m->fmt;
+    const uint64_t *e = (const uint64_t *)m->data[tab];
+    found[tab]++;
+    out->pt_pages++;
+    for (uint32_t i = 0; i < PK_PT_ENTRIES; i++) {
+        if (level + 1 < f->levels) {
+            if (e[i] & f->valid) audit_level(m, (uint32_t)pk_pte_frame(f, e[i]), level + 1, found, out);
+        } else if (e[i] & f->valid) {
+            uint64_t fr = pk_pte_frame(f, e[i]);
+            if (fr >= 1 && fr <= m->hw) found[fr]++;
+            else out->mismatched++;                  /* points outside the frame table */
+            out->mappings++;
+        } else if (pk_pte_swapped(f, e[i])) {
+            out->swapped++;
+        }
+    }
+}
+
+int pk_mem_audit_get(pk_kernel *k, pk_mem_audit *out) {
+    if (!k || !out) return PK_ERR_INVALID_ARGS;
+    if (!k->mem) return PK_ERR_NOT_SUPPORTED;
+    const pk_mem *m = k->mem;
+    *out = (pk_mem_audit){ 0 };
+    size_t bytes = ((size_t)m->hw + 1) * sizeof(uint32_t);
+    uint32_t *found = pk_alloc(k, bytes);
+    if (!found) return PK_ERR_NO_MEMORY;
+    memset(found, 0, bytes);
+    for (uint32_t a = 1; a < m->nas; a++)
+        if (m->as[a].root) audit_level(m, m->as[a].root, 0, found, out);
+    for (uint32_t i = 1; i < m->nshm; i++)
+        if (m->shm[i].alive)
+            for (uint64_t j = 0; j < m->shm[i].pages; j++)
+                if (m->shm[i].frames[j]) found[m->shm[i].frames[j]]++;
+    for (uint32_t f = 1; f <= m->hw; f++) {
+        out->used += m->frames[f].ref > 0;
+        out->referenced += found[f] > 0;
+        out->mismatched += m->frames[f].ref != found[f];
+    }
+    pk_free(k, found, bytes);
     return PK_OK;
 }
 

@@ -130,7 +130,7 @@ def _op(src: Source, depth: int):
         return S.touch(src.int_(0, 1 << 24), bool(src.byte() & 1))
     if n == 7:
         return S.touch_range(src.int_(0, 1 << 24), src.int_(0, 1 << 16), src.int_(1, 8192),
-                             src.pick(("seq", "random", "bogus", 3)), bool(src.byte() & 1))
+                             src.pick(("seq", "random", "bogus", 3)), src.pick((0.0, 1.0, 0.5, -1.0, 2.0)))
     if n == 8:
         return S.map(src.int_(0, 1 << 24), src.int_(0, 1 << 16),
                      src.pick(("rw", "r", "rx", "", "w", "q", 7)))
@@ -255,7 +255,7 @@ class _World:
                       pk.Program.script("z", [pk.op.sleep(10**7)])]
         if self.memory:
             self.progs.append(pk.Program.script("m", [
-                pk.op.map(1 << 20, 1 << 14), pk.op.touch_range(1 << 20, 1 << 14, write=True),
+                pk.op.map(1 << 20, 1 << 14), pk.op.touch_range(1 << 20, 1 << 14, write_ratio=0.5),
                 pk.op.fork([pk.op.touch(1 << 20, True), pk.op.exit(1)]), pk.op.unmap(1 << 20, 4096)]))
 
     def proc(self):

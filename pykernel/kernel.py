@@ -1294,6 +1294,16 @@ class Kernel:
         from .snapshot import restore
         return restore(cls, data_or_path, scheduler, costs)
 
+    def audit(self) -> "Audit":
+        """Recount the core's books from its structures: frame references
+        against every page table and shared-memory object, handles in
+        tables and in queued messages against reference counts
+        (:class:`~pykernel.audit.Audit`; ``.check()`` raises if they
+        disagree). Costs time in proportion to frames and handles: for
+        tests and soak runs (docs/trust.md)."""
+        from .audit import audit
+        return audit(self)
+
     def digest(self) -> int:
         """A 64-bit digest of everything that has happened (every event,
         switch and exit with its time). Two runs with the same inputs and
