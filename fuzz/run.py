@@ -7,8 +7,12 @@
 Each target runs in its own process (libFuzzer ends the process it runs
 in).  The engine is atheris (``pip install 'pykernel-sim[fuzz]'``), which
 mutates inputs guided by the coverage of pykernel's Python code; without
-atheris, or with ``--engine random``, a plain random engine (random bytes
-and byte-level mutations of the corpus, seeded) runs the same targets.
+atheris, or with ``--engine random``, a plain random engine runs the same
+targets: every known input once as it is, then random bytes and
+byte-level mutations of them, seeded.  With GCC's AddressSanitizer
+preloaded the default is the random engine (that runtime takes over the
+coverage hooks atheris needs), so a sanitizer run replays and mutates
+the corpus a coverage-guided run grew in the same ``--work``.
 
 Inputs start from fuzz/corpus/<target>/ (committed; the scenario corpus
 holds examples/*.toml) and grow in a work directory (``--work``, default
@@ -66,9 +70,21 @@ def _worker_random(target: str, seconds: float, work: Path, crashes: Path, seed:
     """The random engine: fresh random inputs and mutations of known ones."""
     fn = _targets().TARGETS[target]
     pool = [p.read_bytes() for p in corpus_files(target)]
-    pool += [p.read_bytes() for p in sorted(work.iterdir()) if p.is_file()][:1000]
+    pool += [p.read_bytes() for p in sorted(work.iterdir()) if p.is_file()][:5000]
     rnd = random.Random(seed)
     start, n = time.monotonic(), 0
+    for data in pool:                               # first every known input as it is
+        if time.monotonic() - start >= seconds:
+            break
+        n += 1
+        try:
+            fn(data)
+        except Exception:  # noqa: BLE001 - a finding
+            path = _save_crash(crashes, target, data)
+            traceback.print_exc()
+            print(f"finding: {path}", file=sys.stderr)
+            print(f"stat::number_of_executed_units: {n}", file=sys.stderr)
+            return 1
     while time.monotonic() - start < seconds:
         if pool and rnd.random() < 0.7:
             data = bytearray(rnd.choice(pool))
@@ -118,6 +134,11 @@ def _worker_atheris(target: str, seconds: float, work: Path, crashes: Path, seed
 def _engine(requested: str) -> str:
     if requested != "auto":
         return requested
+    if "libasan" in os.environ.get("LD_PRELOAD", ""):
+        # GCC's ASan runtime defines the coverage hooks libFuzzer needs, so
+        # atheris would run without coverage: use the random engine, which
+        # replays and mutates the corpus a coverage-guided run has grown
+        return "random"
     try:
         import atheris  # noqa: F401
         return "atheris"
