@@ -3,6 +3,7 @@
     python fuzz/run.py --minutes 10            # every target, time split evenly
     python fuzz/run.py --seconds 60 --targets api,script
     python fuzz/run.py --replay                # run the committed corpus once
+    python fuzz/run.py --merge                 # keep the work inputs that add coverage
 
 Each target runs in its own process (libFuzzer ends the process it runs
 in).  The engine is atheris (``pip install 'pykernel-sim[fuzz]'``), which
@@ -113,6 +114,48 @@ def _worker_random(target: str, seconds: float, work: Path, crashes: Path, seed:
     return 0
 
 
+def _lines(fn, data: bytes) -> set:
+    """The lines of pykernel and the targets that fn(data) runs."""
+    seen = set()
+
+    def tracer(frame, event, arg):
+        f = frame.f_code.co_filename
+        if "pykernel" not in f and "targets" not in f:
+            return None
+        if event == "line":
+            seen.add((f, frame.f_lineno))
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        fn(data)
+    except Exception:  # noqa: BLE001 - a finding: kept all the same
+        pass
+    finally:
+        sys.settrace(None)
+    return seen
+
+
+def merge(target: str, work: Path) -> int:
+    """Copy into fuzz/corpus/<target>/ the work inputs (smallest first)
+    that run a line of Python no committed input runs; how many."""
+    fn = _targets().TARGETS[target]
+    dest = CORPUS / target
+    dest.mkdir(parents=True, exist_ok=True)
+    covered = set()
+    for p in corpus_files(target):
+        covered |= _lines(fn, p.read_bytes())
+    added = 0
+    for p in sorted((p for p in work.iterdir() if p.is_file()), key=lambda p: p.stat().st_size):
+        data = p.read_bytes()
+        new = _lines(fn, data) - covered
+        if new:
+            covered |= new
+            (dest / hashlib.sha1(data).hexdigest()).write_bytes(data)
+            added += 1
+    return added
+
+
 def _worker_atheris(target: str, seconds: float, work: Path, crashes: Path, seed: int) -> int:
     import atheris
     with atheris.instrument_imports(include=["pykernel", "targets"]):
@@ -173,6 +216,8 @@ def main(argv=None) -> int:
     ap.add_argument("--crashes", type=Path, default=HERE / "crashes")
     ap.add_argument("--seed", type=int, default=None, help="engine seed (default: from the clock)")
     ap.add_argument("--replay", action="store_true", help="replay fuzz/corpus once and stop")
+    ap.add_argument("--merge", action="store_true",
+                    help="add the work inputs that run new lines of Python to fuzz/corpus")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.replay:
@@ -184,6 +229,12 @@ def main(argv=None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         run = _worker_atheris if engine == "atheris" else _worker_random
         return run(a.worker, a.seconds, work, a.crashes, seed)
+    if a.merge:
+        for n in _targets().TARGETS:
+            if (a.work / n).is_dir():
+                added = merge(n, a.work / n)
+                print(f"{n:10s} {added:5d} added, {len(corpus_files(n)):5d} in fuzz/corpus/{n}")
+        return 0
 
     t = _targets()
     names = list(t.TARGETS) if a.targets == "all" else a.targets.split(",")

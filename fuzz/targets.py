@@ -41,7 +41,7 @@ from pykernel.scenario import ScenarioError
 
 # Bounds that keep one input fast: simulated time and dispatcher steps.
 RUN_NS = 2_000_000
-LIVELOCK_STEPS = 20_000
+LIVELOCK_STEPS = 2_000          # each may run 4,096 zero-time instructions
 MAX_PROCS = 64
 
 EXPECTED = (pk.KernelError, TypeError, ValueError, NotImplementedError)
@@ -201,12 +201,14 @@ def script(data: bytes) -> None:
 
 
 def _check_conserved(k: pk.Kernel) -> None:
-    """The identities every run keeps (docs/guide.md, CpuStats); a
-    violation is a finding."""
+    """The identities every run keeps (CpuStats: busy + idle + overhead
+    == now) and the core's books (Kernel.audit: frame references and
+    handles); a violation is a finding."""
     s = k.stats
     for c in s.cpus:
         if c.busy + c.idle + c.overhead != k.now:
             raise AssertionError(f"CPU time not conserved: {c} at {k.now}")
+    k.audit().check()
 
 
 # ---- (b) the scenario parser -------------------------------------------------------
