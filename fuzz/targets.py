@@ -21,8 +21,9 @@ Targets:
               examples/*.toml), then build and a short run.
 ``api``       the C core through the public API: a random sequence of
               spawn, kill, run(until), set_nice / affinity / policy,
-              memory map / unmap / protect / translate, channel and handle
-              operations, fork, thread creation, statistics.
+              memory map / unmap / protect / translate, shared memory,
+              channel, event, event pair, socket, pipe, port and handle
+              operations, jobs, fork, thread creation, statistics.
 ``snapshot``  ``pk.Kernel.restore(bytes)`` on random and mutated
               snapshots; active only when the running pykernel has
               ``Kernel.restore`` (otherwise every input is a no-op).
@@ -273,7 +274,7 @@ class _World:
 
     def step(self) -> None:
         src, k = self.src, self.k
-        n = src.byte() % 26
+        n = src.byte() % 36
         p = self.proc()
         if n <= 2 or p is None:
             if len(self.procs) < MAX_PROCS:
@@ -351,8 +352,43 @@ class _World:
                 k.memory_stats()
             p.stats
             p.threads[0].registers
-        else:
+        elif n == 25:
             self.handles.append(p.handle_to(self.proc()))
+        elif n == 26:
+            self.handles.extend(p.eventpair_create())
+        elif n == 27:
+            self.handles.append(p.port_create())
+        elif n == 28 and self.handles:
+            self.handle().wait_async(self.handle(), src.int_(0, 1 << 20), src.int_(1, 1 << 10))
+        elif n == 29 and self.handles:
+            self.handle().queue(src.int_(0, 1 << 20), src.int_(0, 1 << 10))
+        elif n == 30 and self.handles:
+            self.handle().wait_one(src.int_(1, 1 << 10), src.pick((None, 0, k.now + 100)))
+        elif n == 31 and self.handles:
+            h = self.handle()
+            h.signal_peer(src.int_(0, 1 << 8), src.int_(0, 1 << 8))
+            h.kill() if src.byte() < 64 else h.target()
+        elif n == 32:
+            self.handles.extend(p.pipe_create(src.int_(1, 8192)))
+        elif n == 33 and self.memory:
+            shm = self.shm = getattr(self, "shm", None) or k.shared_memory(src.int_(1, 64) * 4096)
+            p.aspace.map(src.int_(0, 1 << 22) & ~0xFFF, src.int_(1, 1 << 16), "rw", shared=shm)
+            if src.byte() < 32:
+                shm.close()
+        elif n == 34:
+            job = self.job = getattr(self, "job", None) or k.job_create(
+                max_processes=src.int_(0, 8), max_handles=src.int_(0, 16))
+            if len(self.procs) < MAX_PROCS:
+                self.procs.append(k.spawn(self.progs[src.below(len(self.progs))], job=job))
+            if src.byte() < 32:
+                job.kill()
+        else:
+            t = p.threads[0]
+            t.transfer_tickets(self.proc().threads[0], src.int_(0, 200))
+            if self.memory:
+                p.aspace.working_set(src.int_(0, 10**6))
+                p.aspace.regions
+                p.aspace.fault
 
 
 def api(data: bytes) -> None:

@@ -123,6 +123,8 @@ def _limit(what: str, v) -> int:
         raise TypeError(f"{what} must be an int or None, not {type(v).__name__}")
     if v < 0:
         raise ValueError(f"{what} must be >= 0, got {v}")
+    if v >= FOREVER:
+        raise ValueError(f"{what} must be below 2**64 - 1 (None: no limit), got {v}")
     return v
 
 

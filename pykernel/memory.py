@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ._ffi import ffi, lib
 from ._lock import locked_views
-from .errors import BadState, InternalError, NotSupported, check
+from .errors import BadState, InternalError, NotSupported, OutOfRange, check
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
@@ -533,6 +533,9 @@ class SharedMemory:
         out = ffi.new("uint32_t *")
         if kernel.memory is None:
             raise BadState("shared memory needs a kernel with memory=pk.Memory(...)")
+        if self.pages > kernel.memory.frames:        # also keeps it within 64 bits for the core
+            raise OutOfRange(f"shared_memory of {self.pages} pages is larger than the "
+                             f"machine's memory ({kernel.memory.frames} frames)")
         check(lib.pk_shm_create(kernel._kp, self.pages, out), "shared_memory")
         self.id = out[0]
 

@@ -97,3 +97,12 @@ def test_bad_job_arguments():
         k.job_create(max_processes=-1)
     with pytest.raises(TypeError):
         k.job_create(parent=make_kernel().job_create())
+
+
+@pytest.mark.parametrize("field", ["max_processes", "max_handles"])
+def test_a_limit_of_2_64_or_more_is_a_value_error(field):
+    # found by fuzzing (fuzz/corpus/api/regression-job-limit-2-64): it
+    # raised OverflowError from cffi
+    k = make_kernel()
+    with pytest.raises(ValueError, match=f"{field} must be below 2\\*\\*64 - 1"):
+        k.job_create(**{field: 2**64})

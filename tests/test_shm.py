@@ -109,3 +109,13 @@ def test_script_mapping_a_bad_object_id_is_killed():
     assert lib.pk_prog_load_script(k._kp, ops, 2, out) == lib.PK_OK
     assert lib.pk_shm_close(k._kp, 0) == lib.PK_ERR_INVALID_ARGS
     assert lib.pk_vm_map_shm(k._kp, 999, 0x10000, PAGE, 1, 1) == lib.PK_ERR_INVALID_ARGS
+
+
+def test_an_object_larger_than_memory_is_out_of_range():
+    # found by fuzzing (fuzz/corpus/api/regression-shared-memory-2-76-bytes):
+    # 2**76 bytes raised OverflowError from cffi; 4,097 pages of a
+    # 4,096-frame machine is refused the same way
+    k = kernel()
+    for length in (2**76, 4097 * 4096):
+        with pytest.raises(pk.OutOfRange, match="larger than the machine's memory"):
+            k.shared_memory(length)
