@@ -316,7 +316,7 @@ def loads(text: str, params: dict | None = None, path: str = "<string>") -> Scen
     dotted key path ({"machine.cpus": 4, "processes.0.count": 10})."""
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:     # TOMLDecodeError, or an int past Python's limit on digits
         m = re.search(r"line (\d+)", str(exc))
         raise ScenarioError(path, int(m.group(1)) if m else None, "",
                             f"not valid TOML: {exc}") from None

@@ -234,3 +234,9 @@ def test_run_until_must_be_a_time():
 def test_fractional_durations_are_exact():
     # "0.3 us" is 300 ns exactly (a float product would be 300.00000000000006)
     assert loads('[run]\nuntil = "0.3 us"\n').until == 300
+
+
+def test_a_toml_int_with_more_digits_than_python_converts_is_a_scenario_error():
+    # tomllib raises a plain ValueError there, not TOMLDecodeError
+    with pytest.raises(ScenarioError, match="not valid TOML: Exceeds the limit"):
+        loads("[run]\nuntil = " + "9" * 5000 + "\n")
