@@ -184,6 +184,7 @@ void     pk_proc_obj_terminated(pk_kernel *k, pk_pext *x);
 /* pk_vfutex.c: futex keys when the kernel has memory */
 int      pk_vfutex_key(pk_kernel *k, uint32_t pid, uint64_t addr, uint64_t *hi, uint64_t *lo);
 uint32_t pk_vfutex_of(pk_kernel *k, uint64_t hi, uint64_t lo, bool create);
+uint64_t pk_vfutex_addr(pk_kernel *k, uint32_t pid, uint32_t f);
 void     pk_vfutex_fini(pk_kernel *k);
 /* pk_futex.c */
 void     pk_futex_release(pk_kernel *k, pk_pext *x);

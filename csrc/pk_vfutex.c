@@ -101,6 +101,27 @@ uint32_t pk_vfutex_of(pk_kernel *k, uint64_t hi, uint64_t lo, bool create) {
     return (uint32_t)id;
 }
 
+/* The address at which process pid reaches futex object f (0 if it is
+ * not a futex of the map, or pid maps it nowhere): the inverse of
+ * pk_vfutex_key, for deadlock reports. */
+uint64_t pk_vfutex_addr(pk_kernel *k, uint32_t pid, uint32_t f) {
+    const pk_vfmap *m = k->objs ? k->objs->vf : NULL;
+    for (uint32_t j = 0; m && j < m->cap; j++) {
+        if (!m->hi[j] || m->objs[j] != f) continue;
+        if (m->hi[j] >> 32 != VF_SHM) return m->lo[j];
+        const pk_as *as = pk_as_of(k, pid);          /* shared memory: find its mapping */
+        uint32_t shm = (uint32_t)m->hi[j];
+        for (uint32_t i = 0; as && i < as->nregions; i++) {
+            const pk_region *r = &as->regions[i];
+            uint64_t off = r->off << PK_PAGE_SHIFT;
+            if (r->shm == shm && m->lo[j] >= off && m->lo[j] - off < r->end - r->start)
+                return r->start + (m->lo[j] - off);
+        }
+        return 0;
+    }
+    return 0;
+}
+
 /* The kernel goes: the map goes (its futexes go with the object arena). */
 void pk_vfutex_fini(pk_kernel *k) {
     pk_vfmap *m = k->objs ? k->objs->vf : NULL;

@@ -30,8 +30,12 @@ static void to_process(pk_kernel *k, sink *s, pk_wf_edge e, uint32_t pid) {
 }
 
 /* The address under which futex object f is known in process pid's
- * words (or its domain's). */
+ * words (or its domain's); with memory, futexes are keyed by what the
+ * address maps (pk_vfutex.c) and a process may have no word table. */
 static uint64_t futex_addr(pk_kernel *k, uint32_t pid, uint32_t f, uint32_t *dom) {
+    *dom = pid;
+    if (k->mem) return pk_vfutex_addr(k, pid, f);
+    if (!pk_proc_ext(pk_proc_at(k, pid))) return 0;
     pk_pext *x = &k->objs->ext[pk_proc_ext(pk_proc_at(k, pid))];
     if (x->fdom) { pid = x->fdom - 1; x = &k->objs->ext[pk_proc_ext(pk_proc_at(k, pid))]; }
     *dom = pid;
