@@ -121,3 +121,22 @@ def test_banker_rejects_requests_beyond_the_claim():
         textbook().request(3, [1, 1, 1])
     with pytest.raises(ValueError):
         pk.Banker([1], [[1]], [[2]])
+
+
+def test_a_deadlock_on_a_mutex_in_mapped_memory_names_its_address():
+    # found by fuzzing (fuzz/corpus/script/regression-deadlock-report-futex-
+    # with-memory): with memory, futexes are keyed by what the address maps,
+    # and building this report read a null word table and crashed
+    k = pk.Kernel(scheduler=pk.sched.FIFO(), memory=pk.Memory(frames=64))
+    k.spawn(pk.Program.script("twice", [op.map(0x10000, 4096), op.lock(0x10000), op.lock(0x10000)]))
+    assert k.run().reason == "deadlock"
+    assert k.deadlocks() == [pk.Deadlock((pk.WaitEdge(0, 0, "mutex", 0x10000, 0),))]
+
+
+def test_a_deadlock_on_a_mutex_in_shared_memory_names_the_address_it_is_mapped_at():
+    k = pk.Kernel(scheduler=pk.sched.FIFO(), memory=pk.Memory(frames=64))
+    shm = k.shared_memory(2 * 4096)
+    p = k.spawn(pk.Program.script("twice", [op.lock(0x20000 + 4100), op.lock(0x20000 + 4100)]))
+    p.aspace.map(0x20000, 2 * 4096, shared=shm)
+    assert k.run().reason == "deadlock"
+    assert k.wait_for_graph() == [pk.WaitEdge(0, 0, "mutex", 0x20000 + 4100, 0)]
