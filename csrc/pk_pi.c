@@ -165,17 +165,20 @@ int pk_pi_mark(pk_kernel *k, uint32_t f) {
     return PK_OK;
 }
 
-/* Thread t has just taken PI mutex f: the waiters still queued lend it
- * their priority. */
-void pk_pi_acquired(pk_kernel *k, pk_thread *t, uint32_t f) {
-    pk_pi *pi = k->objs->pi;
-    pi->held[pi->nheld++] = f;
-    if (pk_obj_at(k, f)->waiters) propagate(k, t);
-}
-
 static void held_remove(pk_pi *pi, uint32_t f) {
     for (uint32_t i = 0; i < pi->nheld; i++)
         if (pi->held[i] == f) { pi->held[i] = pi->held[--pi->nheld]; return; }
+}
+
+/* Thread t has just taken PI mutex f: the waiters still queued lend it
+ * their priority.  f is listed once however it was taken: a word also
+ * used as a semaphore can let its owner take it again, and held[] has
+ * room for each PI mutex once. */
+void pk_pi_acquired(pk_kernel *k, pk_thread *t, uint32_t f) {
+    pk_pi *pi = k->objs->pi;
+    held_remove(pi, f);
+    pi->held[pi->nheld++] = f;
+    if (pk_obj_at(k, f)->waiters) propagate(k, t);
 }
 
 /* Thread t has released PI mutex f (f has no owner now): t drops what

@@ -241,3 +241,18 @@ def test_the_inheritance_entry_points_refuse_bad_arguments():
     assert lib.pk_thread_pi_base(k._kp, 99, u, u + 1, p) == lib.PK_ERR_INVALID_ARGS
     assert lib.pk_thread_pi_base(k._kp, 0, ffi.NULL, u + 1, p) == lib.PK_ERR_INVALID_ARGS
     assert lib.pk_thread_pi_base(k._kp, 0, u, u + 1, p) == lib.PK_ERR_BAD_STATE
+
+
+def test_a_pi_mutex_word_also_used_as_a_semaphore_can_be_taken_again_safely():
+    # found by fuzzing (fuzz/corpus/script/regression-pi-mutex-taken-twice):
+    # sem_wait on the word of a held mutex takes the lock's value as a
+    # count and leaves 0, so the owner's next lock takes it again; each time
+    # the mutex was appended to the held list, written past its end after 8.
+    # The first sem_wait times out at 30 ns; the nine others find the word
+    # set by the lock and return at once.
+    k = make_kernel(pk.sched.FIFO())
+    op = pk.op
+    p = k.spawn(pk.Program.script("mixed", [
+        op.loop(10, [op.sem_wait(36, timeout=30), op.lock(36, inherit=True, timeout=50)])]))
+    assert k.run().reason == "idle"
+    assert (p.exit_code, k.now) == (0, 30)
