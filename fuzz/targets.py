@@ -44,6 +44,7 @@ from pykernel.scenario import ScenarioError
 RUN_NS = 2_000_000
 LIVELOCK_STEPS = 2_000          # each may run 4,096 zero-time instructions
 MAX_PROCS = 64
+MAX_THREADS = 512                # a fork bomb meets this limit (NoMemory) quickly
 
 EXPECTED = (pk.KernelError, TypeError, ValueError, NotImplementedError)
 
@@ -179,7 +180,7 @@ def _kernel(src: Source, memory: bool) -> pk.Kernel:
     mem = pk.Memory(frames=64 + src.byte(), swap=src.pick((0, 0, 64))) if memory else None
     return pk.Kernel(cpus=1 + src.byte() % 3, scheduler=policy,
                      costs=src.pick((pk.Costs.zero(), pk.Costs())), memory=mem,
-                     seed=src.byte(), livelock_steps=LIVELOCK_STEPS)
+                     seed=src.byte(), livelock_steps=LIVELOCK_STEPS, max_threads=MAX_THREADS)
 
 
 def _run(k: pk.Kernel, ns: int = RUN_NS) -> None:
