@@ -65,6 +65,25 @@ def pk_results(request) -> dict:
     return request.config.stash.setdefault(RESULTS_KEY, {})
 
 
+def time_snapshot_restore(k, rounds: int) -> tuple[list[float], list[float], int]:
+    """Seconds of each of `rounds` ``k.snapshot()`` and
+    ``pk.Kernel.restore`` of its bytes, and the snapshot's size
+    (bench/test_snapshot*.py)."""
+    import time
+    import pykernel as pk
+    snaps, restores = [], []
+    data = b""
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        data = k.snapshot()
+        snaps.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        copy = pk.Kernel.restore(data)
+        restores.append(time.perf_counter() - t0)
+        del copy
+    return snaps, restores, len(data)
+
+
 def _rate(x: float) -> str:
     if x >= 1e6:
         return f"{x / 1e6:,.2f} M/s"

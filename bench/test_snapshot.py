@@ -26,6 +26,7 @@ import time
 import pytest
 
 import pykernel as pk
+from conftest import time_snapshot_restore
 
 QUANTUM = 1_000
 LARGE = 10**15
@@ -55,20 +56,12 @@ def test_snapshot_restore_million_threads(benchmark, pk_results):
     copy.run(until=copy.now + 1_000 * QUANTUM)
     assert copy.digest() == k.digest()
     del copy, data
-    snaps, restores = [], []
-    for _ in range(ROUNDS):
-        t0 = time.perf_counter()
-        data = k.snapshot()
-        snaps.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        copy = pk.Kernel.restore(data)
-        restores.append(time.perf_counter() - t0)
-        del copy
+    snaps, restores, size = time_snapshot_restore(k, ROUNDS)
     for _ in range(max(ROUNDS - 1, 0)):        # more baseline rounds, each a fresh kernel
         spawns.append(_warm_kernel()[1])
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     result = {"spawn": statistics.median(spawns), "snapshot": statistics.median(snaps),
-              "restore": statistics.median(restores), "bytes": len(data),
+              "restore": statistics.median(restores), "bytes": size,
               "memory_bytes": k.stats.memory_bytes}
     benchmark.extra_info.update(result)
     pk_results[("snapshot", N)] = result

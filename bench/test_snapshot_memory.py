@@ -25,6 +25,7 @@ import time
 import pytest
 
 import pykernel as pk
+from conftest import time_snapshot_restore
 from pykernel import op
 
 FRAMES = 1 << 18
@@ -61,21 +62,13 @@ def test_snapshot_restore_full_memory(benchmark, pk_results):
     assert copy.digest() == k.digest() and copy.memory_stats == k.memory_stats
     del copy
     k, _ = _full_kernel()
-    snaps, restores = [], []
-    for _ in range(ROUNDS):
-        t0 = time.perf_counter()
-        data = k.snapshot()
-        snaps.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        copy = pk.Kernel.restore(data)
-        restores.append(time.perf_counter() - t0)
-        del copy
+    snaps, restores, size = time_snapshot_restore(k, ROUNDS)
     for _ in range(max(ROUNDS - 1, 0)):
         builds.append(_full_kernel()[1])
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     s = k.memory_stats
     result = {"build": statistics.median(builds), "snapshot": statistics.median(snaps),
-              "restore": statistics.median(restores), "bytes": len(data),
+              "restore": statistics.median(restores), "bytes": size,
               "memory_bytes": k.stats.memory_bytes, "frames_used": s.frames - s.free,
               "page_tables": s.page_table_pages}
     benchmark.extra_info.update(result)
