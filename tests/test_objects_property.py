@@ -5,12 +5,13 @@ rules predicts every outcome; after each step every process's table must
 hold exactly the objects the model says, and messages arrive once, in
 order, with the handles they carried."""
 
-from collections import Counter, deque
+from collections import Counter
 
 from hypothesis import given, settings, strategies as st
 
 import pykernel as pk
 from conftest import make_kernel
+from handle_model import HandleModel
 
 IDLE = pk.Program.script("idle", [pk.op.sleep(10**9)])
 NPROC = 3
@@ -21,39 +22,13 @@ ops = st.lists(st.tuples(st.sampled_from(["event", "channel", "write", "write_h"
                max_size=60)
 
 
-class Model:
+class Model(HandleModel):
     def __init__(self, k):
+        super().__init__()
         self.k = k
         self.procs = [k.spawn(IDLE) for _ in range(NPROC)]
-        self.tables = [[] for _ in range(NPROC)]     # Handle views per process
-        self.kind, self.refs, self.peer, self.queue = {}, Counter(), {}, {}
-        self.next_msg = 0
-        self.koids = {}                                # Handle -> koid, noted while valid
-
-    def ko(self, h):
-        if h not in self.koids:
-            self.koids[h] = h.koid
-        return self.koids[h]
-
-    def add(self, i, h, kind):
-        self.tables[i].append(h)
-        self.kind[self.ko(h)] = kind
-        self.refs[self.ko(h)] += 1
-        if kind == "channel":
-            self.queue[self.ko(h)] = deque()
-
-    def unref(self, koid):
-        self.refs[koid] -= 1
-        if self.refs[koid]:
-            return
-        del self.refs[koid]
-        if self.kind[koid] == "channel":           # its queue goes, and what it carried
-            for _, carried in self.queue.pop(koid):
-                for c in carried:
-                    self.unref(c)
-            p = self.peer.pop(koid, None)
-            if p is not None:
-                self.peer.pop(p, None)
+        for i in range(NPROC):
+            self.tables[i] = []
 
     def pick(self, i, n, kind=None):
         hs = [h for h in self.tables[i] if kind is None or self.kind[self.ko(h)] == kind]
@@ -64,72 +39,31 @@ class Model:
         if what == "event":
             self.add(i, self.procs[i].event_create(), "event")
         elif what == "channel":
-            a, b = self.procs[i].channel_create()
-            self.add(i, a, "channel")
-            self.add(i, b, "channel")
-            self.peer[self.ko(a)], self.peer[self.ko(b)] = self.ko(b), self.ko(a)
+            self.channel(i, *self.procs[i].channel_create())
         elif what in ("write", "write_h"):
-            self.write(i, x, y, what == "write_h")
+            ch = self.pick(i, x, "channel")
+            if ch is None:
+                return
+            others = [h for h in t if h != ch] if what == "write_h" else []
+            self.write(i, ch, others[y % len(others)] if others else None)
         elif what == "read":
-            self.read(i, x)
+            ch = self.pick(i, x, "channel")
+            if ch is not None:
+                self.read(i, ch)
         elif what == "dup":
             h = self.pick(i, x, "event")
             if h is not None:
                 self.add(i, h.duplicate(), "event")
         elif what == "close" and t:
-            h = t.pop(x % len(t))
-            h.close()
-            self.unref(self.koids.pop(h))
-
-    def write(self, i, x, y, with_handle):
-        ch = self.pick(i, x, "channel")
-        if ch is None:
-            return
-        sent = None
-        if with_handle:
-            others = [h for h in self.tables[i] if h != ch]
-            sent = others[y % len(others)] if others else None
-        data = self.next_msg.to_bytes(4, "little")
-        self.next_msg += 1
-        if sent is not None:
-            self.tables[i].remove(sent)                # it leaves the table either way
-        peer = self.peer.get(self.ko(ch))
-        sent_koid = self.koids.pop(sent) if sent is not None else None
-        try:
-            ch.write(data, handles=[sent] if sent is not None else [])
-        except pk.PeerClosed:
-            assert peer is None
-            if sent is not None:
-                self.unref(sent_koid)
-            return
-        assert peer is not None
-        self.queue[peer].append((data, [sent_koid] if sent is not None else []))
-
-    def read(self, i, x):
-        ch = self.pick(i, x, "channel")
-        if ch is None:
-            return
-        q = self.queue[self.ko(ch)]
-        try:
-            m = ch.read()
-        except pk.ShouldWait:
-            assert not q and self.ko(ch) in self.peer
-            return
-        except pk.PeerClosed:
-            assert not q and self.ko(ch) not in self.peer
-            return
-        data, carried = q.popleft()
-        assert m.data == data
-        assert [self.ko(h) for h in m.handles] == carried
-        self.tables[i].extend(m.handles)
+            self.close(i, t[x % len(t)])
 
     def check(self):
         for i, p in enumerate(self.procs):
             assert Counter(h.koid for h in p.handles) == Counter(map(self.ko, self.tables[i]))
         s = self.k.object_stats()
         assert s.objects == len(self.refs)
-        assert s.handles == sum(len(t) for t in self.tables)
-        assert s.messages == sum(len(q) for q in self.queue.values())
+        assert s.handles == sum(len(t) for t in self.tables.values())
+        assert s.messages == self.messages()
 
 
 @settings(max_examples=300, deadline=None)

@@ -15,13 +15,13 @@ tests"):
     free, and the page-table pages counted;
   - every handle is in exactly one table or one message: the audit finds
     the tables and queues agree with the reference counts, and a Python
-    model of REFERENCE.md's Zircon rules (as in test_objects_property.py)
+    model of REFERENCE.md's Zircon rules (tests/handle_model.py)
     predicts each table's objects, the messages queued and the handles
     they carry;
   - nothing crashes (any unexpected exception fails the test).
 """
 
-from collections import Counter, deque
+from collections import Counter
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -29,6 +29,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import pykernel as pk
 from conftest import assert_time_conserved
+from handle_model import HandleModel
 
 S = pk.op
 BASE = 0x4000_0000
@@ -61,37 +62,10 @@ class KernelMachine(RuleBasedStateMachine):
                            memory=pk.Memory(frames=1024, swap=64), seed=7)
         self.procs = []                      # processes the test spawned
         self.ended = set()                   # pids whose tables the model emptied
-        self.tables = {}                     # pid -> [Handle]
-        self.kind, self.refs, self.peer, self.queue = {}, Counter(), {}, {}
-        self.koids = {}                      # Handle -> koid, noted while valid
-        self.next_msg = 0
-
-    # ---- the model of handles (REFERENCE.md, "Zircon handles and channels") ----
+        self.model = HandleModel()           # tables keyed by pid
 
     def ko(self, h):
-        if h not in self.koids:
-            self.koids[h] = h.koid
-        return self.koids[h]
-
-    def add(self, pid, h, kind):
-        self.tables[pid].append(h)
-        self.kind[self.ko(h)] = kind
-        self.refs[self.ko(h)] += 1
-        if kind == "channel" and self.ko(h) not in self.queue:
-            self.queue[self.ko(h)] = deque()
-
-    def unref(self, koid):
-        self.refs[koid] -= 1
-        if self.refs[koid]:
-            return
-        del self.refs[koid]
-        if self.kind[koid] == "channel":     # its queue goes, and what it carried
-            for _, carried in self.queue.pop(koid):
-                for c in carried:
-                    self.unref(c)
-            p = self.peer.pop(koid, None)
-            if p is not None:
-                self.peer.pop(p, None)
+        return self.model.ko(h)
 
     def live(self):
         return [p for p in self.procs if p.state not in ("exited", "killed")]
@@ -101,12 +75,11 @@ class KernelMachine(RuleBasedStateMachine):
         for p in self.procs:
             if p.pid not in self.ended and p.state in ("exited", "killed"):
                 self.ended.add(p.pid)
-                for h in self.tables.pop(p.pid, []):
-                    self.unref(self.koids.pop(h))
+                self.model.drop_table(p.pid)
 
     def handles_of(self, data, kind=None):
-        pairs = [(pid, h) for pid, t in sorted(self.tables.items()) for h in t
-                 if kind is None or self.kind[self.ko(h)] == kind]
+        pairs = [(pid, h) for pid, t in sorted(self.model.tables.items()) for h in t
+                 if kind is None or self.model.kind[self.ko(h)] == kind]
         return data.draw(st.sampled_from(pairs)) if pairs else (None, None)
 
     # ---- rules ---------------------------------------------------------------
@@ -116,7 +89,7 @@ class KernelMachine(RuleBasedStateMachine):
     def spawn(self, name, at):
         p = self.k.spawn(PROGRAMS[name], at=self.k.now + at)
         self.procs.append(p)
-        self.tables[p.pid] = []
+        self.model.tables[p.pid] = []
 
     @precondition(lambda self: self.live())
     @rule(data=st.data())
@@ -151,16 +124,13 @@ class KernelMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def channel_create(self, data):
         p = data.draw(st.sampled_from(self.live()))
-        a, b = p.channel_create()
-        self.add(p.pid, a, "channel")
-        self.add(p.pid, b, "channel")
-        self.peer[self.ko(a)], self.peer[self.ko(b)] = self.ko(b), self.ko(a)
+        self.model.channel(p.pid, *p.channel_create())
 
     @precondition(lambda self: self.live())
     @rule(data=st.data())
     def event_create(self, data):
         p = data.draw(st.sampled_from(self.live()))
-        self.add(p.pid, p.event_create(), "event")
+        self.model.add(p.pid, p.event_create(), "event")
 
     @rule(data=st.data(), carry=st.booleans())
     def write(self, data, carry):
@@ -169,58 +139,27 @@ class KernelMachine(RuleBasedStateMachine):
             return
         sent = None
         if carry:
-            others = [h for h in self.tables[pid] if h is not ch]
+            others = [h for h in self.model.tables[pid] if h is not ch]
             sent = data.draw(st.sampled_from(others)) if others else None
-        payload = self.next_msg.to_bytes(4, "little")
-        self.next_msg += 1
-        sent_koid = None
-        if sent is not None:                 # it leaves the table whether or not the write works
-            self.tables[pid].remove(sent)
-            sent_koid = self.koids.pop(sent)
-        peer = self.peer.get(self.ko(ch))
-        try:
-            ch.write(payload, handles=[sent] if sent is not None else [])
-        except pk.PeerClosed:
-            assert peer is None
-            if sent_koid is not None:
-                self.unref(sent_koid)
-            return
-        assert peer is not None
-        self.queue[peer].append((payload, [sent_koid] if sent_koid is not None else []))
+        self.model.write(pid, ch, sent)
 
     @rule(data=st.data())
     def read(self, data):
         pid, ch = self.handles_of(data, "channel")
-        if ch is None:
-            return
-        q = self.queue[self.ko(ch)]
-        try:
-            m = ch.read()
-        except pk.ShouldWait:
-            assert not q and self.ko(ch) in self.peer
-            return
-        except pk.PeerClosed:
-            assert not q and self.ko(ch) not in self.peer
-            return
-        payload, carried = q.popleft()
-        assert m.data == payload
-        assert [self.ko(h) for h in m.handles] == carried
-        self.tables[pid].extend(m.handles)
+        if ch is not None:
+            self.model.read(pid, ch)
 
     @rule(data=st.data())
     def close(self, data):
         pid, h = self.handles_of(data)
-        if h is None:
-            return
-        self.tables[pid].remove(h)
-        h.close()
-        self.unref(self.koids.pop(h))
+        if h is not None:
+            self.model.close(pid, h)
 
     @rule(data=st.data())
     def duplicate(self, data):
         pid, h = self.handles_of(data, "event")
         if h is not None:
-            self.add(pid, h.duplicate(), "event")
+            self.model.add(pid, h.duplicate(), "event")
 
     # ---- invariants -------------------------------------------------------------
 
@@ -242,16 +181,17 @@ class KernelMachine(RuleBasedStateMachine):
     def no_frame_or_handle_leaks(self):
         a = self.k.audit()
         assert a.problems() == []
-        assert a.flight_handles == sum(len(c) for q in self.queue.values() for _, c in q)
-        assert a.messages == sum(len(q) for q in self.queue.values())
+        assert a.flight_handles == self.model.handles_in_flight()
+        assert a.messages == self.model.messages()
 
     @invariant()
     def every_table_holds_what_the_model_says(self):
         tracked = {p.pid for p in self.procs}
         for p in self.k.processes:
-            want = Counter(map(self.ko, self.tables.get(p.pid, []))) if p.pid in tracked else Counter()
+            want = Counter(map(self.ko, self.model.tables.get(p.pid, []))) if p.pid in tracked \
+                else Counter()
             assert Counter(h.koid for h in p.handles) == want, p
-        assert self.k.object_stats().objects == len(self.refs)
+        assert self.k.object_stats().objects == len(self.model.refs)
 
 
 KernelMachine.TestCase.settings = settings(
