@@ -613,8 +613,8 @@ int pk_mem_stats_get(pk_kernel *k, pk_mem_stats *out);
  * page tables, lists, swap, TLBs; pk_vm_check.c): OK, or INTERNAL */
 int pk_mem_verify(pk_kernel *k);
 /* An audit of frame references (for tests and soak runs; O(frames + page
- * tables)): every page table of every address space and every shared-memory
- * object is walked and the references found are compared with each frame's
+ * tables)): every page table of every address space, every shared-memory
+ * object and every ELF image's shared pages (machine code) are walked and the references found are compared with each frame's
  * count.  No leak and no dangling mapping: mismatched == 0, used == frames
  * - free, pt_pages == pk_mem_stats.pt_pages. */
 typedef struct pk_mem_audit {

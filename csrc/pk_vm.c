@@ -335,6 +335,13 @@ int pk_mem_audit_get(pk_kernel *k, pk_mem_audit *out) {
         if (m->shm[i].alive)
             for (uint64_t j = 0; j < m->shm[i].pages; j++)
                 if (m->shm[i].frames[j]) found[m->shm[i].frames[j]]++;
+    if (k->rv)                                   /* ELF images hold their shared pages */
+        for (uint32_t i = 1; i < k->rv->nimgs; i++)
+            for (uint64_t j = 0; j < k->rv->imgs[i].npages; j++) {
+                uint32_t f = k->rv->imgs[i].frames[j];
+                if (f >= 1 && f <= m->hw) found[f]++;
+                else if (f) out->mismatched++;
+            }
     for (uint32_t f = 1; f <= m->hw; f++) {
         out->used += m->frames[f].ref > 0;
         out->referenced += found[f] > 0;

@@ -22,8 +22,8 @@ class Audit:
     """What an audit found.
 
     Memory (None in a kernel without ``memory=``): ``frames_used`` (frames
-    with a reference count), ``frames_referenced`` (frames some page table
-    or shared-memory object refers to), ``frames_mismatched`` (frames whose
+    with a reference count), ``frames_referenced`` (frames some page table,
+    shared-memory object or ELF image's page cache refers to), ``frames_mismatched`` (frames whose
     count differs from the references found: a leak or a dangling
     mapping), ``frames_free`` (the free count the core keeps),
     ``frames`` (configured), ``page_table_pages`` (found by the walk) and

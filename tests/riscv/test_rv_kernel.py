@@ -99,6 +99,22 @@ def test_two_processes_of_one_image_share_its_read_only_frames():
     assert info.shared_frames == 1 and info.segments == 1
 
 
+def test_the_audit_counts_the_frames_an_image_keeps():
+    # k.audit() (docs/trust.md) recounts every frame's references: an ELF
+    # image's shared read-only pages are held by the image as well as by
+    # the page tables mapping them, and by the image alone once every
+    # process running it has exited.
+    k = kernel(scheduler=pk.sched.RoundRobin(quantum=2_000))
+    prog = pk.Program.elf(yielder(1000))
+    k.spawn(prog), k.spawn(prog)
+    k.run(until=20_000)
+    assert k.audit().problems() == []
+    k.run()
+    a = k.audit()
+    assert a.problems() == []
+    assert a.frames_used == a.frames_referenced == 1
+
+
 def test_writable_data_pages_of_one_image_stay_private():
     a = Asm()
     cell = a.data(struct.pack("<Q", 5))
