@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -90,6 +91,7 @@ static pid_t worker(int idx, work_fn fn, long a, long b, long c, int *fds) {
     pid_t pid = fork();
     if (pid < 0) die("fork");
     if (pid) return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);   /* no orphan blocks forever if the parent dies */
     pin();
     await_start();
     int64_t t0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);

@@ -59,7 +59,8 @@ from .sched import RoundRobin
 from . import workloads as _w
 
 __all__ = ["Workload", "WORKLOADS", "FIELDS", "Fit", "workloads", "simulate", "measure_host",
-           "fit", "compile_host", "format_table", "HostError"]
+           "fit", "compile_host", "format_table", "format_costs", "main", "add_command",
+           "HostError"]
 
 #: the cost fields calibration fits, in order
 FIELDS = ("switch", "syscall", "wakeup", "socket", "minor_fault", "fork")
@@ -188,8 +189,11 @@ def _host_cpu() -> int:
 
 
 def _measure_once(exe: Path, w: Workload, cpu: int) -> float:
-    r = subprocess.run([str(exe), str(cpu), *map(str, w.args)], capture_output=True, text=True,
-                       timeout=300)
+    try:
+        r = subprocess.run([str(exe), str(cpu), *map(str, w.args)], capture_output=True,
+                           text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        raise HostError(f"the host workload {w.name} took more than 300 s") from None
     if r.returncode != 0:
         raise HostError(f"the host workload {w.name} failed: {r.stderr.strip()}")
     cpu_ns, _wall = (int(v) for v in r.stdout.split())
