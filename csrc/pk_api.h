@@ -273,6 +273,9 @@ typedef struct pk_costs {
     uint64_t wakeup_ns;    /* objects: added when that write / read waited */
     uint64_t insn_cycles;  /* machine code: cycles per instruction (1..1000) */
     uint64_t clock_hz;     /* machine code: CPU clock rate (1 kHz .. 1 THz)  */
+    uint64_t fork_ns;      /* memory: CPU time of a script fork            */
+    uint64_t socket_ns;    /* objects: added to syscall_ns for a script
+                              write or read on a socket that is not a pipe  */
 } pk_costs;
 
 typedef struct pk_config {

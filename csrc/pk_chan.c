@@ -321,16 +321,25 @@ static PK_ALWAYS_INLINE int obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const
     return -1;
 }
 
+/* Whether slot `slot` of t's process names a socket that is not a pipe. */
+static bool on_socket(pk_kernel *k, pk_thread *t, uint64_t slot) {
+    pk_hent *e = k->objs ? pk_handle_slot(k, t, slot) : NULL;
+    if (!e) return false;
+    const pk_obj *ob = pk_obj_at(k, e->obj);
+    return ob->kind == PK_OBJ_SOCKET && !(ob->pad[0] & PK_SOCK_PIPE);
+}
+
 /* Run one object instruction; a write or read that is done (whatever its
  * status) then takes costs.syscall_ns of the thread's CPU time, plus
- * costs.wakeup_ns if it waited on the way (the kernel's work of the
- * system call and of the wake-up, charged like a compute). An action, or
- * -1 to go on. */
+ * costs.socket_ns on a socket that is not a pipe, plus costs.wakeup_ns if
+ * it waited on the way (the kernel's work of the system call and of the
+ * wake-up, charged like a compute). An action, or -1 to go on. */
 int pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
     int woke = (r->flags & (PK_RF_WAIT_FAILED | PK_RF_WAIT_OK)) != 0;
     int a = obj_op(k, t, r, op);
     if (a >= 0 || (op->code != PK_OP_CHAN_WRITE && op->code != PK_OP_CHAN_READ)) return a;
     pk_time cost = k->cfg.costs.syscall_ns + (woke ? k->cfg.costs.wakeup_ns : 0);
+    if (k->cfg.costs.socket_ns && on_socket(k, t, op->a)) cost += k->cfg.costs.socket_ns;
     if (!cost) return -1;
     r->x[PK_REG_REM] = cost;
     return PK_ACT_RUN;

@@ -74,7 +74,8 @@ static int config_check(const pk_config *c) {
     if (co->switch_ns > PK_MAX_TIME || co->migrate_ns > PK_MAX_TIME || co->walk_ns > PK_MAX_TIME / 8
         || co->minor_fault_ns > PK_MAX_TIME / 8 || co->tlb_flush_ns > PK_MAX_TIME
         || co->ipi_ns > PK_MAX_TIME || co->syscall_ns > PK_MAX_TIME / 4
-        || co->wakeup_ns > PK_MAX_TIME / 4) return PK_ERR_OUT_OF_RANGE;
+        || co->wakeup_ns > PK_MAX_TIME / 4 || co->fork_ns > PK_MAX_TIME
+        || co->socket_ns > PK_MAX_TIME / 4) return PK_ERR_OUT_OF_RANGE;
     if (co->insn_cycles < 1 || co->insn_cycles > 1000 || co->clock_hz < 1000
         || co->clock_hz > 1000000000000ull) return PK_ERR_OUT_OF_RANGE;
     if (c->nparams > PK_MAX_PARAMS) return PK_ERR_OUT_OF_RANGE;

@@ -812,7 +812,8 @@ static int check_objects(ld *L) {
         else if ((ob->kind == PK_OBJ_CHANNEL || ob->kind == PK_OBJ_PORT) && ob->queued != nm) s = bad(L);
         else if (ob->kind == PK_OBJ_SOCKET && (ob->queued != bytes || ob->queued > ob->target
                  || ob->target == 0 || ob->target > PK_SOCKET_MAX_CAPACITY
-                 || ob->pad[0] > PK_SOCKET_DATAGRAM)) s = bad(L);
+                 || (ob->pad[0] & ~PK_SOCK_PIPE) > PK_SOCKET_DATAGRAM
+                 || ob->pad[0] == (PK_SOCK_PIPE | PK_SOCKET_DATAGRAM))) s = bad(L);
         else if (ob->kind == PK_OBJ_PROCESS && (ob->target >= k->procs.count
                  || !pk_proc_ext(pk_proc_at(k, ob->target))
                  || o->ext[pk_proc_ext(pk_proc_at(k, ob->target))].self_obj != id)) s = bad(L);

@@ -138,6 +138,7 @@ static uint64_t layout_fingerprint(void) {
         offsetof(pk_thread, nivcsw), sizeof(pk_sched_data), sizeof(pk_regs), sizeof(pk_proc),
         offsetof(pk_proc, ext), offsetof(pk_proc, as), sizeof(pk_event), sizeof(pk_trace_event),
         sizeof(pk_job_record), sizeof(void *), PK_CHUNK, *(const uint8_t *)&one,
+        sizeof(pk_costs),        /* the header's cost fields: a file of other costs is refused */
     };
     return pk_snap_checksum(v, sizeof v);
 }
@@ -147,10 +148,10 @@ static void config_save(pk_snap_w *w, const pk_config *c) {
     pk_snap_u32(w, c->preemptive); pk_snap_u32(w, c->max_threads); pk_snap_u64(w, c->seed);
     pk_snap_u64(w, c->livelock_steps);
     const pk_costs *co = &c->costs;
-    uint64_t costs[10] = { co->switch_ns, co->migrate_ns, co->walk_ns, co->minor_fault_ns,
+    uint64_t costs[12] = { co->switch_ns, co->migrate_ns, co->walk_ns, co->minor_fault_ns,
                            co->tlb_flush_ns, co->ipi_ns, co->syscall_ns, co->wakeup_ns,
-                           co->insn_cycles, co->clock_hz };
-    pk_snap_u64s(w, costs, 10);
+                           co->insn_cycles, co->clock_hz, co->fork_ns, co->socket_ns };
+    pk_snap_u64s(w, costs, 12);
     pk_snap_u32(w, c->shared_rq); pk_snap_u32(w, c->nparams); pk_snap_u64(w, c->balance_ns);
     pk_snap_u64(w, c->rt_slice); pk_snap_u64(w, c->rt_runtime); pk_snap_u64(w, c->rt_period);
     pk_snap_u64(w, c->job_log_limit);
@@ -165,9 +166,10 @@ static void config_load(pk_snap_r *r, pk_config *c) {
     c->cpus = pk_snap_get_u32(r); c->policy = pk_snap_get_u32(r); c->quantum = pk_snap_get_u64(r);
     c->preemptive = pk_snap_get_u32(r); c->max_threads = pk_snap_get_u32(r);
     c->seed = pk_snap_get_u64(r); c->livelock_steps = pk_snap_get_u64(r);
-    uint64_t co[10];
-    pk_snap_get_u64s(r, co, 10);
-    c->costs = (pk_costs){ co[0], co[1], co[2], co[3], co[4], co[5], co[6], co[7], co[8], co[9] };
+    uint64_t co[12];
+    pk_snap_get_u64s(r, co, 12);
+    c->costs = (pk_costs){ co[0], co[1], co[2], co[3], co[4], co[5], co[6], co[7], co[8], co[9],
+                           co[10], co[11] };
     c->shared_rq = pk_snap_get_u32(r); c->nparams = pk_snap_get_u32(r);
     c->balance_ns = pk_snap_get_u64(r); c->rt_slice = pk_snap_get_u64(r);
     c->rt_runtime = pk_snap_get_u64(r); c->rt_period = pk_snap_get_u64(r);

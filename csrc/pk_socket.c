@@ -10,7 +10,7 @@
  * segment: pk_msg.pad counts the bytes of it already read.
  *
  * Object fields: queued = bytes buffered, target = capacity,
- * pad[0] = mode (PK_SOCKET_*). */
+ * pad[0] = mode (PK_SOCKET_*), | PK_SOCK_PIPE for a pipe's ends. */
 #include <string.h>
 #include "pk_core.h"
 
@@ -53,7 +53,7 @@ int pk_socket_create(pk_kernel *k, uint32_t pid, uint32_t mode, uint32_t capacit
     oa->refs = ob->refs = 1;
     oa->peer = (uint32_t)b; ob->peer = (uint32_t)a;
     oa->target = ob->target = capacity;
-    oa->pad[0] = ob->pad[0] = (uint8_t)mode;
+    oa->pad[0] = ob->pad[0] = (uint8_t)(mode | (pipe ? PK_SOCK_PIPE : 0));
     oa->signals = ob->signals = PK_SIG_WRITABLE;
     uint32_t ra = pipe ? RIGHTS_SOCKET & ~PK_RIGHT_WRITE : RIGHTS_SOCKET;   /* pipe: a reads */
     uint32_t rb = pipe ? RIGHTS_SOCKET & ~PK_RIGHT_READ : RIGHTS_SOCKET;    /*       b writes */
@@ -69,7 +69,7 @@ int pk_socket_create(pk_kernel *k, uint32_t pid, uint32_t mode, uint32_t capacit
 /* Append nbytes (data or synthetic) to endpoint o's buffer (room checked). */
 static int seg_append(pk_kernel *k, pk_obj *o, const uint8_t *data, uint32_t nbytes) {
     pk_msg *t = o->tail;
-    if (!data && t && !t->data && o->pad[0] == PK_SOCKET_STREAM) {
+    if (!data && t && !t->data && (o->pad[0] & ~PK_SOCK_PIPE) == PK_SOCKET_STREAM) {
         t->nbytes += nbytes;                        /* synthetic stream: coalesce */
         return PK_OK;
     }

@@ -160,22 +160,23 @@ static int map_op(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint64_t 
 
 /* fork (the parent goes on after the child's block with the status in
  * x[STATUS]; a fork that fails for want of memory or at a limit creates
- * no child), exec (the program is replaced:
+ * no child; one that made a child costs the parent Costs.fork and the
+ * shootdown's interrupts), exec (the program is replaced:
  * PK_VM_NEW_IMAGE), brk (a break that would overlap a mapping stays). */
 static int image_op(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_as *as, const pk_op *op,
                     uint64_t at, uint64_t *pc, uint64_t *arg) {
     uint64_t ipis = 0;
     int s;
     switch (op->code) {
-    case PK_OP_FORK:
+    case PK_OP_FORK: {
         *pc = op->a;
         s = pk_vm_fork(k, c, t, at + 1, &ipis);
         c->regs.x[PK_REG_STATUS] = (uint64_t)(int64_t)s;     /* the parent's: made or not */
-        if (s == PK_OK && ipis && k->cfg.costs.ipi_ns) {
-            c->regs.x[PK_REG_REM] = ipis * k->cfg.costs.ipi_ns;
-            return PK_ACT_RUN;
-        }
-        return -1;
+        uint64_t cost = s == PK_OK ? ipis * k->cfg.costs.ipi_ns + k->cfg.costs.fork_ns : 0;
+        if (!cost) return -1;
+        c->regs.x[PK_REG_REM] = cost;
+        return PK_ACT_RUN;
+    }
     case PK_OP_EXEC:
         pk_vm_exec(k, c, t, op->a);
         return PK_VM_NEW_IMAGE;

@@ -225,6 +225,8 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--serial", action="store_true", help="run in this process, one by one")
     sw.add_argument("--db", default="sweep.sqlite", help="SQLite file (default sweep.sqlite)")
     sw.set_defaults(func=_cmd_sweep)
+    from .calibrate import add_command as add_calibrate
+    add_calibrate(sub)
     return p
 
 

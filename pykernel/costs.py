@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 from ._ffi import MAX_TIME
 
@@ -61,6 +68,19 @@ class Costs:
     "Calibration"). Python bodies' ``ctx.write`` / ``ctx.read`` are not
     charged.
 
+    ``socket``: added to ``syscall`` for a script ``write`` or ``read`` on
+    a stream or datagram socket (not a pipe), 0 by default. Linux's
+    AF_UNIX sockets allocate and free a socket buffer (``sk_buff``) per
+    write and take the socket locks (net/unix/af_unix.c), where a pipe
+    copies into pages it already has (fs/pipe.c); ``pykernel calibrate``
+    measures the difference on the host (docs/tools.md, "Calibration").
+
+    ``fork``: CPU time of the thread that runs a script ``fork`` that
+    makes a child (copying the regions and page tables, creating the
+    process), 0 by default. ``pykernel calibrate`` fits it to a loop of
+    fork, exit and reaping, so a fitted figure also holds the child's exit
+    and the parent's wait.
+
     Machine code (docs/riscv.md): each RISC-V instruction takes
     ``insn_cycles`` cycles of a ``clock_hz`` clock; the defaults, 1 cycle
     at 1 GHz (1 ns per instruction), stand for a simple in-order core of
@@ -79,6 +99,8 @@ class Costs:
     wakeup: int = 150
     insn_cycles: int = 1
     clock_hz: int = 1_000_000_000
+    fork: int = 0
+    socket: int = 0
 
     def __post_init__(self):
         _duration("switch", self.switch)
@@ -88,7 +110,8 @@ class Costs:
                 raise ValueError(f"Costs.{name} must be at most {MAX_TIME // 8} ns")
         _duration("tlb_flush", self.tlb_flush)
         _duration("ipi", self.ipi)
-        for name in ("syscall", "wakeup"):
+        _duration("fork", self.fork)
+        for name in ("syscall", "wakeup", "socket"):
             if _duration(name, getattr(self, name)) > MAX_TIME // 4:
                 raise ValueError(f"Costs.{name} must be at most {MAX_TIME // 4} ns")
         for name, lo, hi in (("insn_cycles", 1, 1000), ("clock_hz", 1000, 10**12)):
@@ -110,3 +133,42 @@ class Costs:
         c.minor_fault_ns, c.tlb_flush_ns, c.ipi_ns = self.minor_fault, self.tlb_flush, self.ipi
         c.syscall_ns, c.wakeup_ns = self.syscall, self.wakeup
         c.insn_cycles, c.clock_hz = self.insn_cycles, self.clock_hz
+        c.fork_ns, c.socket_ns = self.fork, self.socket
+
+    def to_toml(self) -> str:
+        """This cost model as TOML: a ``[costs]`` table with every field,
+        the form :meth:`loads` reads and scenario files accept."""
+        lines = ["[costs]"] + [f"{f.name} = {getattr(self, f.name)}" for f in fields(self)]
+        return "\n".join(lines) + "\n"
+
+    def save(self, path, comment: str | None = None) -> None:
+        """Write :meth:`to_toml` to ``path``, after ``comment`` (each of
+        its lines becomes a TOML comment) if given."""
+        head = "".join(f"# {line}".rstrip() + "\n" for line in comment.splitlines()) if comment else ""
+        Path(path).write_text(head + self.to_toml())
+
+    @classmethod
+    def loads(cls, text: str, path: str = "<string>") -> "Costs":
+        """A cost model from TOML text: the fields of its ``[costs]``
+        table; missing fields keep their defaults, durations may carry a
+        unit ("800 ns", "2 us"). A mistake (bad TOML, another table, an
+        unknown field, a bad value) raises ValueError naming ``path`` and
+        the line."""
+        from .scenario import Scenario, ScenarioError, locate
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(path, None, "", str(exc)) from None
+        sc = Scenario(data, locate(text), path)
+        if set(data) != {"costs"}:
+            other = sorted(set(data) - {"costs"})
+            raise sc.error((other[0],) if other else (), "a costs file holds one [costs] table")
+        if isinstance(data["costs"], dict) and "file" in data["costs"]:
+            raise sc.error(("costs", "file"), "a costs file cannot name another")
+        return sc.costs()
+
+    @classmethod
+    def load(cls, path) -> "Costs":
+        """A cost model from the TOML file ``path`` (see :meth:`loads`),
+        such as :meth:`save` and ``pykernel calibrate`` write."""
+        return cls.loads(Path(path).read_text(), str(path))

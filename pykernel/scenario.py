@@ -171,8 +171,25 @@ class Scenario:
             raise self.error((name, bad[0]) if bad else (name,), str(exc)) from None
 
     def costs(self) -> Costs:
-        """The [costs] table as a pk.Costs (defaults for missing fields)."""
-        return self._make("costs", Costs, self._kwargs("costs", [f.name for f in fields(Costs)]))
+        """The [costs] table as a pk.Costs (defaults for missing fields;
+        with ``file = "path.toml"``, a costs file such as ``pykernel
+        calibrate`` writes, relative to this file, gives them)."""
+        names = [f.name for f in fields(Costs)]
+        kwargs = self._kwargs("costs", names + ["file"])
+        base = {}
+        if "file" in kwargs:
+            base = self._costs_file(kwargs.pop("file"))
+        return self._make("costs", Costs, {**base, **kwargs})
+
+    def _costs_file(self, name) -> dict:
+        if not isinstance(name, str):
+            raise self.error(("costs", "file"), "must be the path of a costs file (a string)")
+        where = Path(self.path).parent if self.path != "<string>" else Path(".")
+        try:
+            base = Costs.load(where / name)
+        except (OSError, ValueError) as exc:
+            raise self.error(("costs", "file"), str(exc)) from None
+        return {f.name: getattr(base, f.name) for f in fields(Costs)}
 
     def scheduler(self) -> _sched.Policy:
         """The [scheduler] table as a pk.sched policy (default CFS)."""
