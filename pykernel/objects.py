@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import enum
 import functools
+import operator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from ._ffi import FOREVER, MAX_TIME, ffi, lib
 from ._lock import locked as _locked, locked_views
-from .errors import BadHandle, BadState, ShouldWait, TimedOut, check, _BY_STATUS, KernelError
+from .errors import BadHandle, BadState, InvalidArgs, ShouldWait, TimedOut, check
+from .errors import error as _error
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
@@ -208,8 +210,7 @@ def _failed(k, status: int, what: str):
 
 
 def _raise(status: int, what: str):
-    cls = _BY_STATUS.get(status, KernelError)
-    return cls(f"{what}: {cls.name}", status)
+    return _error(status, what)
 
 
 @locked_views(skip=("duplicate", "close"))
@@ -224,6 +225,11 @@ class Handle:
     __slots__ = ("_k", "pid", "value")
 
     def __init__(self, kernel: "Kernel", pid: int, value: int):
+        pid, value = operator.index(pid), operator.index(value)
+        if not 0 <= pid <= 0xFFFFFFFF:        # pids and handle values are uint32 in the core
+            raise InvalidArgs(f"no process with pid {pid}")
+        if not 0 <= value <= 0xFFFFFFFF:
+            raise BadHandle(f"handle {value:#x} is not a valid handle value (32 bits)")
         self._k = kernel
         self.pid = pid
         self.value = value

@@ -64,11 +64,11 @@ _RESTORE_REASONS = {
     lib.PK_SNAP_E_CHECKSUM: ("checksum", "the snapshot is corrupted: its checksum does not match"),
     lib.PK_SNAP_E_LAYOUT: ("layout", "the snapshot was written by a pykernel build with another "
                            "thread layout; restore it with the build that wrote it"),
-    lib.PK_SNAP_E_CONFIG: ("config", "the snapshot's configuration was refused (status {status})"),
+    lib.PK_SNAP_E_CONFIG: ("config", "the snapshot's configuration was refused: {words}"),
     lib.PK_SNAP_E_SECTION: ("section", "the snapshot is malformed in section {tag}"),
-    lib.PK_SNAP_E_MEMORY: ("memory", "the memory section could not be restored (status {status})"),
-    lib.PK_SNAP_E_OBJECTS: ("objects", "the kernel-object section could not be restored "
-                            "(status {status})"),
+    lib.PK_SNAP_E_MEMORY: ("memory", "the memory section could not be restored: {words}"),
+    lib.PK_SNAP_E_OBJECTS: ("objects", "the kernel-object section could not be restored: "
+                            "{words}"),
 }
 
 
@@ -340,13 +340,14 @@ def _restore_error(status, why, length) -> Exception:
         return _typed(status, f"the new scheduling policy cannot take thread {why.tid} "
                               f"(status {status}): e.g. SJF and STCF need a declared burst, "
                               f"Priority a priority in 0..139")
+    words = pk_errors.error(status, "").words
     if entry is None:
-        return _typed(status, f"restore failed (status {status})")
+        return _typed(status, f"restore failed: {words}")
     reason, text = entry
     msg = text.format(len=length, value=why.value, version=lib.PK_SNAP_VERSION,
-                      status=status, tag=_tag(why.value))
-    if status == lib.PK_ERR_INVALID_ARGS:
-        exc = SnapshotError(msg)
+                      words=words, tag=_tag(why.value))
+    if status in (lib.PK_ERR_INVALID_ARGS, lib.PK_ERR_OUT_OF_RANGE):   # what the bytes say is wrong
+        exc = SnapshotError(msg, status)
         exc.reason = reason
         return exc
     return _typed(status, msg)
