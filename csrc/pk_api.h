@@ -1038,6 +1038,16 @@ int pk_jobobj_kill(pk_kernel *k, uint32_t job);
  * PK_KILL_JOB_MEMORY), a populating map is NO_MEMORY.  NOT_SUPPORTED
  * without memory; BAD_STATE once set or once the job has processes */
 int pk_jobobj_limit_memory(pk_kernel *k, uint32_t job, uint64_t max_bytes);
+/* What refused the latest NO_MEMORY that no pk_config limit gave (those
+ * are pk_limits_get's `last`): a limit of job *job_out, or a handle table
+ * at PK_HANDLE_SLOTS; PK_NOMEM_NONE if neither.  pk_limit_clear forgets
+ * it too. */
+#define PK_NOMEM_NONE          0
+#define PK_NOMEM_JOB_PROCS     1  /* the job's max_procs                   */
+#define PK_NOMEM_JOB_HANDLES   2  /* the job's max_handles                 */
+#define PK_NOMEM_JOB_MEMORY    3  /* the job's max_memory                  */
+#define PK_NOMEM_HANDLE_TABLE  4  /* the process's handle table is full    */
+int pk_nomem_why(pk_kernel *k, uint32_t *why_out, uint32_t *job_out);
 int pk_jobobj_info_get(pk_kernel *k, uint32_t job, pk_jobobj_info *out);
 /* the job (+ 1) of process pid, 0: none */
 int pk_jobobj_of(pk_kernel *k, uint32_t pid, uint32_t *job_plus1);

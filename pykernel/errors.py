@@ -143,12 +143,13 @@ _BY_STATUS = {cls.status: cls for cls in (
     PeerClosed, AccessDenied, PolicyError)}
 
 
-def error(status: int, what: str) -> KernelError:
+def error(status: int, what: str, why: str | None = None) -> KernelError:
     """The exception for a (negative) core status: its class, and the
-    message ``"<what>: <the status in words>"``."""
+    message ``"<what>: <why>"``, by default the status in words."""
     cls = _BY_STATUS.get(status, KernelError)
-    return cls(f"{what}: {cls.words}" if cls is not KernelError else
-               f"{what}: kernel error (status {status})", status)
+    if why is None:
+        why = cls.words if cls is not KernelError else f"kernel error (status {status})"
+    return cls(f"{what}: {why}", status)
 
 
 def check(status: int, what: str) -> None:

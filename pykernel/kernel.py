@@ -20,7 +20,7 @@ from .memory import (FORMATS, MMU, Memory, MemoryStats, TlbStats, fault_rate, me
 from . import errors as pk_errors
 from .errors import BadState, InvalidArgs, NoMemory, OutOfRange, check
 from ._lock import KernelLock, locked_views
-from .limits import Limits, limit_error, usage
+from .limits import Limits, limit_error, other_limit_error, usage
 from .op import duration, exit_code
 from .process import Job, Process
 from . import objects as _objects
@@ -661,8 +661,11 @@ class Kernel:
         """The NoMemory naming the limit that refused the latest operation
         (``context`` says which operation), or None if none did; forgets it."""
         raw = ffi.new("pk_limit_stats *")
-        if lib.pk_limits_get(self._kp, raw) or raw.last == lib.PK_LIMIT_NONE:
+        if lib.pk_limits_get(self._kp, raw):
             return None
+        context = context.removesuffix(f": {NoMemory.words}")
+        if raw.last == lib.PK_LIMIT_NONE:
+            return other_limit_error(self, context)
         lib.pk_limit_clear(self._kp)
         return limit_error(self.limits, raw.last, context)
 

@@ -209,6 +209,16 @@ def _failed(k, status: int, what: str):
     return _raise(status, what)
 
 
+def _elsewhere(h: "Handle", k, where: str) -> BadHandle:
+    """The BadHandle for handle ``h`` used in ``where`` (a process of
+    kernel ``k``), to which it does not belong."""
+    if h._k is not k:
+        return BadHandle(f"handle {h.value:#x} belongs to another kernel, not to the one of "
+                         f"{where}: handles are per kernel and per process")
+    return BadHandle(f"handle {h.value:#x} belongs to process {h.pid}, not to {where}: "
+                     f"handles are per process")
+
+
 def _raise(status: int, what: str):
     return _error(status, what)
 
@@ -345,8 +355,7 @@ class Handle:
             if not isinstance(h, Handle):
                 raise TypeError(f"handles must be Handle objects, not {type(h).__name__}")
             if h._k is not self._k or h.pid != self.pid:
-                raise BadHandle(f"handle {h.value:#x} belongs to process {h.pid}, not to the "
-                                f"writer's process {self.pid}: handles are per process")
+                raise _elsewhere(h, self._k, f"the writer's process {self.pid}")
             out.append(h.value)
         return out
 
@@ -545,7 +554,7 @@ def _items(k, pid: int, items):
         if not isinstance(h, Handle):
             raise TypeError(f"wait items are (Handle, signals) pairs, not ({type(h).__name__}, ...)")
         if h._k is not k or h.pid != pid:
-            raise BadHandle(f"handle {h.value:#x} belongs to process {h.pid}, not {pid}")
+            raise _elsewhere(h, k, f"the waiter's process {pid}")
         arr[i].handle = h.value
         arr[i].waitfor = _signals(sig)
     return arr
