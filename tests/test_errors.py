@@ -454,3 +454,13 @@ def test_a_handle_view_in_a_pid_past_32_bits_is_invalid_args(zero_kernel, pid):
     k = zero_kernel()
     with pytest.raises(pk.InvalidArgs, match=f"^no process with pid {pid}$"):
         pk.Handle(k, pid, 1)
+
+
+def test_a_status_becomes_its_class_and_words_not_its_name():
+    # ZX_ERR_INVALID_ARGS: "an argument is invalid" (Zircon, zx_status_t)
+    with pytest.raises(pk.InvalidArgs) as info:
+        pk.errors.check(-10, "spawn")
+    assert str(info.value) == "spawn: invalid argument"
+    assert info.value.status == -10 and info.value.name == "ERR_INVALID_ARGS"
+    for cls in pk.errors._BY_STATUS.values():
+        assert cls.words and "ERR_" not in cls.words
