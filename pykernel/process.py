@@ -442,7 +442,9 @@ class Process:
 
     @property
     def error(self) -> BaseException | None:
-        """The exception that killed a Python-bodied process, if any."""
+        """The exception that killed a Python-bodied process, if any (a
+        ``SystemExit`` or ``KeyboardInterrupt`` too: those also go on out
+        of ``run()``)."""
         return self._k._errors.get(self.pid)
 
     @property
