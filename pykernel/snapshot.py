@@ -295,18 +295,23 @@ def _snapshot_error(k, status, why) -> Exception:
     elif reason == lib.PK_SNAP_R_IN_HOOK:
         msg = "cannot snapshot a kernel from inside a hook of its scheduling policy"
     elif reason == lib.PK_SNAP_R_BROKEN:
-        msg = (f"cannot snapshot a kernel that has failed (status -{why.value}); "
+        msg = (f"cannot snapshot a kernel that has failed ({_words(-why.value)}); "
                f"it cannot run any more")
     elif reason == lib.PK_SNAP_R_HOST_WAIT:
         msg = f"cannot snapshot while thread {why.tid} waits for its next operation from Python"
     elif reason == lib.PK_SNAP_R_MEMORY:
-        msg = (f"cannot snapshot the memory system (status {status}): it is in the middle "
+        msg = (f"cannot snapshot the memory system ({_words(status)}): it is in the middle "
                f"of an access; snapshot between runs")
     elif reason == lib.PK_SNAP_R_OBJECTS:
-        msg = f"the kernel objects could not be captured (status {status})"
+        msg = f"the kernel objects could not be captured: {_words(status)}"
     else:
         msg = "snapshot failed"
     return _typed(status, msg)
+
+
+def _words(status: int) -> str:
+    """A status as messages say it (pykernel/errors.py)."""
+    return str(pk_errors.error(status, "")).removeprefix(": ")
 
 
 def _typed(status: int, msg: str) -> Exception:
@@ -338,9 +343,9 @@ def _restore_error(status, why, length) -> Exception:
     entry = _RESTORE_REASONS.get(why.reason)
     if why.reason == lib.PK_SNAP_E_POLICY:
         return _typed(status, f"the new scheduling policy cannot take thread {why.tid} "
-                              f"(status {status}): e.g. SJF and STCF need a declared burst, "
+                              f"({_words(status)}): e.g. SJF and STCF need a declared burst, "
                               f"Priority a priority in 0..139")
-    words = pk_errors.error(status, "").words
+    words = _words(status)
     if entry is None:
         return _typed(status, f"restore failed: {words}")
     reason, text = entry
