@@ -700,6 +700,43 @@ typedef struct pk_elf_info {
     uint64_t shared_frames;    /* read-only pages with a frame shared by its processes */
 } pk_elf_info;
 int pk_prog_load_elf(pk_kernel *k, const uint8_t *data, uint64_t len, uint32_t *prog_out);
+/* The rules an ELF file must keep to be loaded, checked without a kernel
+ * (pk_prog_load_elf applies the same ones): PK_OK, or the status with
+ * *why saying which rule failed.  phdr: the program header at fault
+ * (reasons from PK_ELF_E_FILESZ on, but ENTRY and SPAN), other: the header
+ * it overlaps or follows (OVERLAP, ORDER); value: the value refused;
+ * limit: the bound it passed, where there is one. */
+#define PK_ELF_E_MAGIC         1  /* does not start with \177ELF             */
+#define PK_ELF_E_SHORT         2  /* shorter than the 64-byte ELF64 header    */
+#define PK_ELF_E_CLASS         3  /* e_ident[EI_CLASS] is not ELFCLASS64 (2) */
+#define PK_ELF_E_DATA          4  /* e_ident[EI_DATA] is not little-endian (1) */
+#define PK_ELF_E_VERSION       5  /* e_ident[EI_VERSION] is not 1            */
+#define PK_ELF_E_MACHINE       6  /* e_machine is not EM_RISCV (243)         */
+#define PK_ELF_E_TYPE          7  /* e_type is not ET_EXEC (2) or ET_DYN (3) */
+#define PK_ELF_E_PHENTSIZE     8  /* e_phentsize is not 56                   */
+#define PK_ELF_E_PHNUM         9  /* e_phnum is 0 or above limit (256)       */
+#define PK_ELF_E_PHOFF        10  /* the program headers run past the file   */
+#define PK_ELF_E_INTERP       11  /* a PT_INTERP header: NOT_SUPPORTED       */
+#define PK_ELF_E_NLOAD        12  /* no PT_LOAD, or more than limit (64)     */
+#define PK_ELF_E_FILESZ       13  /* p_filesz above p_memsz (limit)          */
+#define PK_ELF_E_OFFSET       14  /* p_offset + p_filesz past the file's end */
+#define PK_ELF_E_MEMSZ        15  /* p_memsz is 0 or above limit             */
+#define PK_ELF_E_WRAP         16  /* p_vaddr + p_memsz passes 2^64           */
+#define PK_ELF_E_KERNEL_HALF  17  /* the segment ends above limit (user half) */
+#define PK_ELF_E_ALIGN        18  /* p_vaddr and p_offset differ modulo the page */
+#define PK_ELF_E_PAGE_ZERO    19  /* the segment starts in page 0            */
+#define PK_ELF_E_OVERLAP      20  /* its pages overlap those of header other */
+#define PK_ELF_E_ORDER        21  /* below header other: PT_LOADs ascend     */
+#define PK_ELF_E_ENTRY        22  /* e_entry is in no PT_LOAD segment        */
+#define PK_ELF_E_ENTRY_NOEXEC 23  /* e_entry is in header phdr, without PF_X */
+#define PK_ELF_E_SPAN         24  /* the segments span more than limit bytes: OUT_OF_RANGE */
+typedef struct pk_elf_refusal {
+    uint32_t reason;           /* PK_ELF_E_*, 0: accepted                   */
+    uint32_t phdr, other;      /* program header indexes                    */
+    uint32_t pad;
+    uint64_t value, limit;
+} pk_elf_refusal;
+int pk_elf_check(const uint8_t *data, uint64_t len, pk_elf_refusal *why);
 int pk_rv_spawn(pk_kernel *k, const pk_spawn_args *a, const char *strs, uint64_t slen,
                 uint32_t argc, uint32_t envc, const uint8_t *in, uint64_t in_len,
                 uint32_t *pid_out, uint32_t *tid_out);
@@ -1004,6 +1041,16 @@ int pk_jobobj_kill(pk_kernel *k, uint32_t job);
  * PK_KILL_JOB_MEMORY), a populating map is NO_MEMORY.  NOT_SUPPORTED
  * without memory; BAD_STATE once set or once the job has processes */
 int pk_jobobj_limit_memory(pk_kernel *k, uint32_t job, uint64_t max_bytes);
+/* What refused the latest NO_MEMORY that no pk_config limit gave (those
+ * are pk_limits_get's `last`): a limit of job *job_out, or a handle table
+ * at PK_HANDLE_SLOTS; PK_NOMEM_NONE if neither.  pk_limit_clear forgets
+ * it too. */
+#define PK_NOMEM_NONE          0
+#define PK_NOMEM_JOB_PROCS     1  /* the job's max_procs                   */
+#define PK_NOMEM_JOB_HANDLES   2  /* the job's max_handles                 */
+#define PK_NOMEM_JOB_MEMORY    3  /* the job's max_memory                  */
+#define PK_NOMEM_HANDLE_TABLE  4  /* the process's handle table is full    */
+int pk_nomem_why(pk_kernel *k, uint32_t *why_out, uint32_t *job_out);
 int pk_jobobj_info_get(pk_kernel *k, uint32_t job, pk_jobobj_info *out);
 /* the job (+ 1) of process pid, 0: none */
 int pk_jobobj_of(pk_kernel *k, uint32_t pid, uint32_t *job_plus1);

@@ -238,6 +238,7 @@ struct pk_kernel {
     /* resource limits (pk_config.max_*): which refused last, refusals each */
     uint32_t  limit_last;
     uint64_t  limit_hits[PK_LIMITS];
+    uint32_t  nomem_why, nomem_job; /* other refusals: PK_NOMEM_*, the job (pk_nomem_why) */
     struct pk_rvstate *rv;        /* RISC-V images and processes (pk_rv.h); NULL until used */
 };
 
@@ -274,6 +275,12 @@ extern uint64_t pk_mem_bytes_of(const pk_kernel *k);
 static inline int pk_limit_hit(pk_kernel *k, uint32_t which) {
     k->limit_last = which;
     k->limit_hits[which]++;
+    return PK_ERR_NO_MEMORY;
+}
+/* Record why a NO_MEMORY that is no pk_config limit's was refused. */
+static inline int pk_nomem_note(pk_kernel *k, uint32_t why, uint32_t job) {
+    k->nomem_why = why;
+    k->nomem_job = job;
     return PK_ERR_NO_MEMORY;
 }
 /* Would n more pass limit `max` (0: none) with `used` counted now? */

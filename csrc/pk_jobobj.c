@@ -22,7 +22,8 @@ static pk_jobrec *job_at(pk_kernel *k, uint32_t id1) { return &k->objs->jobs[id1
 
 int pk_jobobj_handle_charge(pk_kernel *k, pk_pext *x) {
     for (uint32_t j = x->job; j; j = job_at(k, j)->parent)
-        if (job_at(k, j)->handles >= job_at(k, j)->max_handles) return PK_ERR_NO_MEMORY;
+        if (job_at(k, j)->handles >= job_at(k, j)->max_handles)
+            return pk_nomem_note(k, PK_NOMEM_JOB_HANDLES, j - 1);
     for (uint32_t j = x->job; j; j = job_at(k, j)->parent) job_at(k, j)->handles++;
     return PK_OK;
 }
@@ -72,7 +73,8 @@ int pk_jobobj_mem_charge(pk_kernel *k, uint32_t pid) {
     for (uint32_t j = x->job; j; j = job_at(k, j)->parent) {
         if (job_at(k, j)->pages < job_at(k, j)->max_pages) continue;
         mem_sync_subtree(k, j);
-        if (job_at(k, j)->pages >= job_at(k, j)->max_pages) return PK_ERR_NO_MEMORY;
+        if (job_at(k, j)->pages >= job_at(k, j)->max_pages)
+            return pk_nomem_note(k, PK_NOMEM_JOB_MEMORY, j - 1);
     }
     for (uint32_t j = x->job; j; j = job_at(k, j)->parent) job_at(k, j)->pages++;
     x->mem_pages++;
@@ -112,7 +114,8 @@ int pk_jobobj_check_spawn(pk_kernel *k, uint32_t job) {
     if (s) return s;
     for (uint32_t j = job + 1; j; j = job_at(k, j)->parent) {
         if (job_at(k, j)->killed) return PK_ERR_BAD_STATE;
-        if (job_at(k, j)->procs >= job_at(k, j)->max_procs) return PK_ERR_NO_MEMORY;
+        if (job_at(k, j)->procs >= job_at(k, j)->max_procs)
+            return pk_nomem_note(k, PK_NOMEM_JOB_PROCS, j - 1);
     }
     return PK_OK;
 }
@@ -124,7 +127,8 @@ int pk_jobobj_add(pk_kernel *k, uint32_t job, uint32_t pid) {
     if (!x) return PK_ERR_NO_MEMORY;
     if (x->job) return PK_ERR_BAD_STATE;
     for (uint32_t j = job + 1; j; j = job_at(k, j)->parent)
-        if (job_at(k, j)->handles + x->count > job_at(k, j)->max_handles) return PK_ERR_NO_MEMORY;
+        if (job_at(k, j)->handles + x->count > job_at(k, j)->max_handles)
+            return pk_nomem_note(k, PK_NOMEM_JOB_HANDLES, j - 1);
     x->job = job + 1;
     for (uint32_t j = x->job; j; j = job_at(k, j)->parent) {
         job_at(k, j)->procs++;

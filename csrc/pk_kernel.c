@@ -410,6 +410,14 @@ int pk_limits_get(pk_kernel *k, pk_limit_stats *out) {
 int pk_limit_clear(pk_kernel *k) {
     if (!k) return PK_ERR_INVALID_ARGS;
     k->limit_last = PK_LIMIT_NONE;
+    k->nomem_why = PK_NOMEM_NONE;
+    return PK_OK;
+}
+
+int pk_nomem_why(pk_kernel *k, uint32_t *why_out, uint32_t *job_out) {
+    if (!k || !why_out || !job_out) return PK_ERR_INVALID_ARGS;
+    *why_out = k->nomem_why;
+    *job_out = k->nomem_job;
     return PK_OK;
 }
 

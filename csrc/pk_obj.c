@@ -171,7 +171,7 @@ static size_t table_bytes(uint32_t cap) {
 /* Double x's table (one block: entries, then the used bitmap); -1 if
  * memory ran out or it is at its limit. */
 static int table_grow(pk_kernel *k, pk_pext *x) {
-    if (x->cap >= PK_HANDLE_SLOTS) return -1;
+    if (x->cap >= PK_HANDLE_SLOTS) return pk_nomem_note(k, PK_NOMEM_HANDLE_TABLE, 0), -1;
     uint32_t cap = x->cap ? x->cap * 2 : 64;
     if (cap > PK_HANDLE_SLOTS) cap = PK_HANDLE_SLOTS;
     char *b = pk_realloc(k, x->ents, table_bytes(x->cap), table_bytes(cap));

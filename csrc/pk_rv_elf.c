@@ -71,63 +71,127 @@ void pk_rv_fini(pk_kernel *k) {
 
 /* ---- images ----------------------------------------------------------------- */
 
-/* Validate the ELF file (data, len): PK_OK and the image's description in
- * *im (segments allocated), or INVALID_ARGS (not an ELF64 little-endian
- * RISC-V executable, or inconsistent) / NOT_SUPPORTED (dynamically
- * linked).  The snapshot loader (pk_rv_snap.c) parses saved images with
- * it too, so what it derives from the bytes is never read from a file. */
-int pk_rv_elf_parse(pk_kernel *k, const uint8_t *d, uint64_t len, pk_rvimg *im) {
-    if (len < 64 || memcmp(d, "\177ELF", 4)) return PK_ERR_INVALID_ARGS;
-    if (d[4] != 2 || d[5] != 1 || d[6] != 1) return PK_ERR_INVALID_ARGS;   /* ELF64, LE, v1 */
+#define MAX_SPAN  (1ull << 38)                 /* 2^26 pages: segments, and all of them */
+#define USER_TOP  (1ull << 56)                 /* the widest user half (Sv57, 5-level)  */
+#define MAX_LOADS 64u
+
+static int elf_refuse(pk_elf_refusal *why, uint32_t reason, uint32_t ph, uint32_t other,
+                      uint64_t value, uint64_t limit, int status) {
+    *why = (pk_elf_refusal){ reason, ph, other, 0, value, limit };
+    return status;
+}
+
+/* The rules of a loadable file (the ELF-64 Object File Format and the
+ * System V ABI's "Program Loading"; a static RV64 executable), in the
+ * order they are checked; nothing is allocated.  Statuses: INVALID_ARGS,
+ * NOT_SUPPORTED (dynamically linked), OUT_OF_RANGE (too large a span). */
+static int elf_rules(const uint8_t *d, uint64_t len, pk_elf_refusal *why) {
+    const int INV = PK_ERR_INVALID_ARGS;
+    if (len < 4 || memcmp(d, "\177ELF", 4)) return elf_refuse(why, PK_ELF_E_MAGIC, 0, 0, 0, 0, INV);
+    if (len < 64) return elf_refuse(why, PK_ELF_E_SHORT, 0, 0, len, 64, INV);
+    if (d[4] != 2) return elf_refuse(why, PK_ELF_E_CLASS, 0, 0, d[4], 2, INV);
+    if (d[5] != 1) return elf_refuse(why, PK_ELF_E_DATA, 0, 0, d[5], 1, INV);
+    if (d[6] != 1) return elf_refuse(why, PK_ELF_E_VERSION, 0, 0, d[6], 1, INV);
     uint16_t type = rd16(d + 16), machine = rd16(d + 18);
-    if (machine != 243 || (type != 2 && type != 3)) return PK_ERR_INVALID_ARGS;
+    if (machine != 243) return elf_refuse(why, PK_ELF_E_MACHINE, 0, 0, machine, 243, INV);
+    if (type != 2 && type != 3) return elf_refuse(why, PK_ELF_E_TYPE, 0, 0, type, 0, INV);
     uint64_t entry = rd64(d + 24), phoff = rd64(d + 32);
     uint16_t phent = rd16(d + 54), phnum = rd16(d + 56);
-    if (phent != 56 || phnum == 0 || phnum > 256 || phoff > len || (uint64_t)phnum * 56 > len - phoff)
-        return PK_ERR_INVALID_ARGS;
+    if (phent != 56) return elf_refuse(why, PK_ELF_E_PHENTSIZE, 0, 0, phent, 56, INV);
+    if (phnum == 0 || phnum > 256) return elf_refuse(why, PK_ELF_E_PHNUM, 0, 0, phnum, 256, INV);
+    if (phoff > len || (uint64_t)phnum * 56 > len - phoff)
+        return elf_refuse(why, PK_ELF_E_PHOFF, 0, 0, phoff, len, INV);
+    uint32_t nload = 0;
+    for (uint32_t i = 0; i < phnum; i++) {
+        uint32_t pt = rd32(d + phoff + 56ull * i);
+        if (pt == 3) return elf_refuse(why, PK_ELF_E_INTERP, i, 0, pt, 0, PK_ERR_NOT_SUPPORTED);
+        nload += pt == 1;
+    }
+    if (!nload || nload > MAX_LOADS) return elf_refuse(why, PK_ELF_E_NLOAD, 0, 0, nload, MAX_LOADS, INV);
+    uint64_t bias = type == 3 ? ET_DYN_BASE : 0, lo = ~0ull, hi = 0;
+    uint64_t start[MAX_LOADS], end[MAX_LOADS];    /* page-rounded, biased */
+    uint32_t idx[MAX_LOADS], n = 0;
+    bool exec[MAX_LOADS];
+    for (uint32_t i = 0; i < phnum; i++) {
+        const uint8_t *ph = d + phoff + 56ull * i;
+        if (rd32(ph) != 1) continue;
+        uint32_t fl = rd32(ph + 4);
+        uint64_t off = rd64(ph + 8), va = rd64(ph + 16), fsz = rd64(ph + 32), msz = rd64(ph + 40);
+        if (fsz > msz) return elf_refuse(why, PK_ELF_E_FILESZ, i, 0, fsz, msz, INV);
+        if (off > len || fsz > len - off) return elf_refuse(why, PK_ELF_E_OFFSET, i, 0, off, len, INV);
+        if (msz == 0 || msz > MAX_SPAN) return elf_refuse(why, PK_ELF_E_MEMSZ, i, 0, msz, MAX_SPAN, INV);
+        if (va > ~0ull - bias || va + bias > ~0ull - msz - (PK_PAGE_SIZE - 1))
+            return elf_refuse(why, PK_ELF_E_WRAP, i, 0, va, msz, INV);
+        va += bias;
+        if (va + msz > USER_TOP) return elf_refuse(why, PK_ELF_E_KERNEL_HALF, i, 0, va, USER_TOP, INV);
+        if ((va & (PK_PAGE_SIZE - 1)) != (off & (PK_PAGE_SIZE - 1)))
+            return elf_refuse(why, PK_ELF_E_ALIGN, i, 0, va, off, INV);
+        if (va < PK_PAGE_SIZE) return elf_refuse(why, PK_ELF_E_PAGE_ZERO, i, 0, va, PK_PAGE_SIZE, INV);
+        uint64_t a = page_down(va), e = page_up(va + msz);
+        for (uint32_t j = 0; j < n; j++)                       /* pages of two segments overlap */
+            if (a < end[j] && start[j] < e) return elf_refuse(why, PK_ELF_E_OVERLAP, i, idx[j], va, 0, INV);
+        if (n && a < start[n - 1])                             /* ascending, as ELF requires */
+            return elf_refuse(why, PK_ELF_E_ORDER, i, idx[n - 1], va, 0, INV);
+        start[n] = a; end[n] = e; idx[n] = i; exec[n] = fl & 1;
+        n++;
+        if (a < lo) lo = a;
+        if (e > hi) hi = e;
+    }
+    entry += bias;
+    for (uint32_t j = 0; j < n; j++) {
+        const uint8_t *ph = d + phoff + 56ull * idx[j];
+        uint64_t va = rd64(ph + 16) + bias, msz = rd64(ph + 40);
+        if (entry >= va && entry - va < msz) {
+            if (!exec[j]) return elf_refuse(why, PK_ELF_E_ENTRY_NOEXEC, idx[j], 0, entry, 0, INV);
+            if (hi - lo > MAX_SPAN)
+                return elf_refuse(why, PK_ELF_E_SPAN, 0, 0, hi - lo, MAX_SPAN, PK_ERR_OUT_OF_RANGE);
+            return PK_OK;
+        }
+    }
+    return elf_refuse(why, PK_ELF_E_ENTRY, 0, 0, entry, 0, INV);
+}
+
+int pk_elf_check(const uint8_t *data, uint64_t len, pk_elf_refusal *why) {
+    if (!why || (len && !data)) return PK_ERR_INVALID_ARGS;
+    memset(why, 0, sizeof *why);
+    return elf_rules(data, len, why);
+}
+
+/* Parse the ELF file (data, len): PK_OK and the image's description in
+ * *im (segments allocated), or the status of the rule it breaks
+ * (elf_rules).  The snapshot loader (pk_rv_snap.c) parses saved images
+ * with it too, so what it derives from the bytes is never read from a
+ * file. */
+int pk_rv_elf_parse(pk_kernel *k, const uint8_t *d, uint64_t len, pk_rvimg *im) {
+    pk_elf_refusal why;
+    int s = elf_rules(d, len, &why);
+    if (s) return s;
+    uint16_t type = rd16(d + 16), phent = rd16(d + 54), phnum = rd16(d + 56);
+    uint64_t entry = rd64(d + 24), phoff = rd64(d + 32);
     uint64_t bias = type == 3 ? ET_DYN_BASE : 0, lo = ~0ull, hi = 0, phdr = 0;
     uint32_t nload = 0;
     for (uint32_t i = 0; i < phnum; i++) {
         const uint8_t *ph = d + phoff + 56ull * i;
         uint32_t pt = rd32(ph);
-        if (pt == 3) return PK_ERR_NOT_SUPPORTED;              /* PT_INTERP */
         if (pt == 6) phdr = rd64(ph + 16) + bias;              /* PT_PHDR */
         if (pt == 1) nload++;
     }
-    if (!nload || nload > 64) return PK_ERR_INVALID_ARGS;
     pk_rvseg *seg = pk_alloc(k, nload * sizeof *seg);
     if (!seg) return PK_ERR_NO_MEMORY;
     uint32_t n = 0;
-    int s = PK_OK;
-    for (uint32_t i = 0; i < phnum && !s; i++) {
+    for (uint32_t i = 0; i < phnum; i++) {
         const uint8_t *ph = d + phoff + 56ull * i;
         if (rd32(ph) != 1) continue;
         uint32_t fl = rd32(ph + 4);
-        uint64_t off = rd64(ph + 8), va = rd64(ph + 16), fsz = rd64(ph + 32), msz = rd64(ph + 40);
-        if (fsz > msz || off > len || fsz > len - off || msz == 0 || va > (1ull << 56)
-            || msz > (1ull << 40) || (va & (PK_PAGE_SIZE - 1)) != (off & (PK_PAGE_SIZE - 1))) {
-            s = PK_ERR_INVALID_ARGS;
-            break;
-        }
-        va += bias;
-        for (uint32_t j = 0; j < n; j++)                       /* pages of two segments overlap */
-            if (page_down(va) < page_up(seg[j].vaddr + seg[j].memsz)
-                && page_down(seg[j].vaddr) < page_up(va + msz)) s = PK_ERR_INVALID_ARGS;
-        if (n && va < seg[n - 1].vaddr) s = PK_ERR_INVALID_ARGS;   /* ascending, as ELF requires */
+        uint64_t off = rd64(ph + 8), va = rd64(ph + 16) + bias, fsz = rd64(ph + 32), msz = rd64(ph + 40);
         uint32_t prot = PK_PROT_READ | (fl & 2 ? PK_PROT_WRITE : 0) | (fl & 1 ? PK_PROT_EXEC : 0);
         seg[n++] = (pk_rvseg){ va, msz, off, fsz, prot, 0 };
         if (page_down(va) < lo) lo = page_down(va);
         if (page_up(va + msz) > hi) hi = page_up(va + msz);
         if (!phdr && phoff >= off && phoff - off < fsz) phdr = va + (phoff - off);
     }
-    entry += bias;
-    bool entry_ok = false;
-    for (uint32_t j = 0; j < n && !s; j++)
-        if (entry >= seg[j].vaddr && entry < seg[j].vaddr + seg[j].memsz && (seg[j].prot & PK_PROT_EXEC))
-            entry_ok = true;
-    if (!s && (!entry_ok || lo < PK_PAGE_SIZE)) s = PK_ERR_INVALID_ARGS;
-    if (s) { pk_free(k, seg, nload * sizeof *seg); return s; }
-    *im = (pk_rvimg){ NULL, len, entry, phdr, lo, hi, phnum, phent, n, 0, seg, NULL, (hi - lo) >> PK_PAGE_SHIFT };
+    *im = (pk_rvimg){ NULL, len, entry + bias, phdr, lo, hi, phnum, phent, n, 0, seg, NULL,
+                      (hi - lo) >> PK_PAGE_SHIFT };
     return PK_OK;
 }
 
@@ -140,7 +204,6 @@ int pk_prog_load_elf(pk_kernel *k, const uint8_t *data, uint64_t len, uint32_t *
     pk_rvstate *rs = k->rv;
     pk_rvimg im;
     if ((s = pk_rv_elf_parse(k, data, len, &im))) return s;
-    if (im.npages > (1u << 26)) { pk_free(k, im.seg, im.nseg * sizeof(pk_rvseg)); return PK_ERR_OUT_OF_RANGE; }
     im.data = pk_alloc(k, len);
     im.frames = pk_alloc(k, im.npages * sizeof(uint32_t));
     if (!im.data || !im.frames

@@ -48,9 +48,16 @@ MAX_THREADS = 512                # a fork bomb meets this limit (NoMemory) quick
 
 EXPECTED = (pk.KernelError, TypeError, ValueError, NotImplementedError)
 
+#: None, or a list to which every exception a target catches is appended
+#: (tests/test_fuzz_corpus.py reads the messages of every refusal the
+#: corpus reaches)
+CAUGHT: list | None = None
+
 
 def expected(exc: BaseException) -> bool:
     """Whether ``exc`` is a documented refusal, not a finding."""
+    if CAUGHT is not None:
+        CAUGHT.append(exc)
     return isinstance(exc, EXPECTED) and not isinstance(exc, pk.InternalError)
 
 
@@ -238,6 +245,8 @@ def scenario(data: bytes) -> None:
         k, _ = sc.build()
         _run(k)
     except (ScenarioError, pk.KernelError) as exc:
+        if CAUGHT is not None:
+            CAUGHT.append(exc)
         if isinstance(exc, pk.InternalError):
             raise
 

@@ -143,9 +143,8 @@ class Context:
         if not isinstance(h, Handle):
             raise TypeError(f"expected a pk.Handle, not {type(h).__name__}")
         if h._k is not self._k or h.pid != self.pid:
-            from .errors import BadHandle
-            raise BadHandle(f"handle {h.value:#x} belongs to process {h.pid}, not to this "
-                            f"thread's process {self.pid}")
+            from .objects import _elsewhere
+            raise _elsewhere(h, self._k, f"this thread's process {self.pid}")
         return h
 
     def write(self, h, data: bytes = b"", handles=(), txid: int = 0):

@@ -14,33 +14,38 @@ __all__ = [
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs",
     "BadHandle", "WrongType", "OutOfRange", "BufferTooSmall", "BadState",
     "TimedOut", "ShouldWait", "Canceled", "PeerClosed", "AccessDenied",
-    "PolicyError", "check",
+    "PolicyError", "check", "error",
 ]
 
 
 class KernelError(Exception):
     """Base of every error the simulated kernel reports.
 
-    ``status`` is the kernel status code (negative, Zircon numbering).
+    ``status`` is the kernel status code (negative, Zircon numbering),
+    ``name`` its name there (``"ERR_INVALID_ARGS"``) and ``words`` what a
+    message says for it (``"invalid argument"``).
     """
 
     status = -1
-    name = "ERR_INTERNAL"
+    name = "ERR_INTERNAL"        # the status's name in Zircon's zx_status_t, for reference
+    words = "kernel error"       # what messages say: no message shows a bare status name
 
     def __init__(self, message: str | None = None, status: int | None = None):
         if status is not None:
             self.status = status
-        super().__init__(message or self.name)
+        super().__init__(message or self.words)
 
 
 class InternalError(KernelError):
     """An invariant of the core failed (a bug in pykernel: please report it)."""
     status, name = -1, "ERR_INTERNAL"
+    words = "an invariant of the core failed (a bug in pykernel)"
 
 
 class NotSupported(KernelError):
     """The operation is not supported (ZX_ERR_NOT_SUPPORTED)."""
     status, name = -2, "ERR_NOT_SUPPORTED"
+    words = "not supported"
 
 
 class NoMemory(KernelError):
@@ -48,62 +53,74 @@ class NoMemory(KernelError):
     ``limit`` names the :class:`~pykernel.Limits` field that was reached
     (e.g. "max_threads"), or is None."""
     status, name = -4, "ERR_NO_MEMORY"
+    words = "out of memory or past a limit"
     limit: str | None = None
 
 
 class InvalidArgs(KernelError, ValueError):
     """An argument is invalid (ZX_ERR_INVALID_ARGS)."""
     status, name = -10, "ERR_INVALID_ARGS"
+    words = "invalid argument"
 
 
 class BadHandle(KernelError):
     """A handle value is not valid in this process (ZX_ERR_BAD_HANDLE)."""
     status, name = -11, "ERR_BAD_HANDLE"
+    words = "not a valid handle in this process"
 
 
 class WrongType(KernelError):
     """The object is of the wrong type for the operation (ZX_ERR_WRONG_TYPE)."""
     status, name = -12, "ERR_WRONG_TYPE"
+    words = "wrong type of object"
 
 
 class OutOfRange(KernelError, ValueError):
     """An argument is outside the accepted range (ZX_ERR_OUT_OF_RANGE)."""
     status, name = -14, "ERR_OUT_OF_RANGE"
+    words = "argument out of range"
 
 
 class BufferTooSmall(KernelError):
     """The buffer is too small for the data (ZX_ERR_BUFFER_TOO_SMALL)."""
     status, name = -15, "ERR_BUFFER_TOO_SMALL"
+    words = "buffer too small"
 
 
 class BadState(KernelError):
     """The object is not in a state that allows the operation (ZX_ERR_BAD_STATE)."""
     status, name = -20, "ERR_BAD_STATE"
+    words = "not possible in the present state"
 
 
 class TimedOut(KernelError):
     """The deadline passed (ZX_ERR_TIMED_OUT)."""
     status, name = -21, "ERR_TIMED_OUT"
+    words = "timed out"
 
 
 class ShouldWait(KernelError):
     """The operation would block (ZX_ERR_SHOULD_WAIT)."""
     status, name = -22, "ERR_SHOULD_WAIT"
+    words = "would have to wait"
 
 
 class Canceled(KernelError):
     """The wait was canceled (ZX_ERR_CANCELED)."""
     status, name = -23, "ERR_CANCELED"
+    words = "canceled"
 
 
 class PeerClosed(KernelError):
     """The other end is closed (ZX_ERR_PEER_CLOSED)."""
     status, name = -24, "ERR_PEER_CLOSED"
+    words = "the other end is closed"
 
 
 class AccessDenied(KernelError):
     """The handle lacks a right the operation needs (ZX_ERR_ACCESS_DENIED)."""
     status, name = -30, "ERR_ACCESS_DENIED"
+    words = "access denied: the handle lacks a right"
 
 
 class PolicyError(KernelError):
@@ -114,6 +131,7 @@ class PolicyError(KernelError):
     ``value`` what it returned (None if it raised). The kernel cannot run
     any more; its state stays readable. pykernel's own status, -90."""
     status, name = -90, "ERR_POLICY"
+    words = "the scheduling policy failed"
     hook: str | None = None
     runqueue: int | None = None
     value = None
@@ -125,9 +143,17 @@ _BY_STATUS = {cls.status: cls for cls in (
     PeerClosed, AccessDenied, PolicyError)}
 
 
+def error(status: int, what: str, why: str | None = None) -> KernelError:
+    """The exception for a (negative) core status: its class, and the
+    message ``"<what>: <why>"``, by default the status in words."""
+    cls = _BY_STATUS.get(status, KernelError)
+    if why is None:
+        why = cls.words if cls is not KernelError else f"kernel error (status {status})"
+    return cls(f"{what}: {why}", status)
+
+
 def check(status: int, what: str) -> None:
     """Raise the exception for a core status (no-op for 0 = OK)."""
     if status >= 0:
         return
-    cls = _BY_STATUS.get(status, KernelError)
-    raise cls(f"{what}: {cls.name}", status)
+    raise error(status, what)

@@ -20,7 +20,7 @@ from .memory import (FORMATS, MMU, Memory, MemoryStats, TlbStats, fault_rate, me
 from . import errors as pk_errors
 from .errors import BadState, InvalidArgs, NoMemory, OutOfRange, check
 from ._lock import KernelLock, locked_views
-from .limits import Limits, limit_error, usage
+from .limits import Limits, limit_error, other_limit_error, usage
 from .op import duration, exit_code
 from .process import Job, Process
 from . import objects as _objects
@@ -558,6 +558,7 @@ class Kernel:
         self._hosts: dict[int, tuple] = {}   # tid -> (fn, args, pid), not started
         self._gens: dict[int, tuple] = {}    # tid -> (generator, pid)
         self._errors: dict[int, BaseException] = {}
+        self._doomed: dict[int, tuple] = {}  # tid -> kill op of a body whose exception left run()
         self._rv_streams: list = []          # [pid, fd, callable, bytes delivered] (riscv.py)
         self._waiting: int | None = None     # host thread waiting for its op
         self._resume: tuple | None = None    # (op, arg) computed for it
@@ -660,8 +661,11 @@ class Kernel:
         """The NoMemory naming the limit that refused the latest operation
         (``context`` says which operation), or None if none did; forgets it."""
         raw = ffi.new("pk_limit_stats *")
-        if lib.pk_limits_get(self._kp, raw) or raw.last == lib.PK_LIMIT_NONE:
+        if lib.pk_limits_get(self._kp, raw):
             return None
+        context = context.removesuffix(f": {NoMemory.words}")
+        if raw.last == lib.PK_LIMIT_NONE:
+            return other_limit_error(self, context)
         lib.pk_limit_clear(self._kp)
         return limit_error(self.limits, raw.last, context)
 
@@ -978,6 +982,7 @@ class Kernel:
         must wait hands the core a wait operation and resumes when the
         simulated thread is woken."""
         entry = self._gens.get(tid)
+        pid = None
         try:
             if entry is None:
                 fn, args, pid = self._hosts.pop(tid)
@@ -1004,9 +1009,16 @@ class Kernel:
             return (_EXIT, code & _MASK64)
         except Exception as exc:  # the body raised: its process dies, not the kernel
             self._gens.pop(tid, None)
-            pid = entry[1] if entry else self._hosts.pop(tid, (None, None, None))[2]
-            self._errors[pid] = exc
+            self._errors[entry[1] if entry else pid] = exc
             return (_KILL, lib.PK_KILL_EXCEPTION)
+        except BaseException as exc:
+            # SystemExit, KeyboardInterrupt...: the process dies of it as of any
+            # exception, and the exception goes on out of run(); the kill is
+            # delivered when the kernel runs again (_run keeps it in _doomed)
+            self._gens.pop(tid, None)
+            self._errors[entry[1] if entry else pid] = exc
+            self._doomed[tid] = (_KILL, lib.PK_KILL_EXCEPTION)
+            raise
         if type(y) is tuple and len(y) == 2 and y[0] in _BODY_OPS:
             return y
         entry[0].close()
@@ -1065,10 +1077,10 @@ class Kernel:
         run, kp, step, budget = lib.pk_kernel_run, self._kp, self._host_step, STEP_BUDGET
         lib.pk_limit_clear(kp)
         op = arg = 0
-        if self._waiting is not None:
-            op, arg = self._resume if self._resume else step(self._waiting)
         r = self._waiting if self._waiting is not None else -1
         try:
+            if r >= 0:
+                op, arg = self._resume or self._doomed.pop(r, None) or step(r)
             while True:
                 last = r
                 self._in_core = True             # policy hooks may run: they may not change k
@@ -1103,7 +1115,7 @@ class Kernel:
             self._running = False
             bar.close()
             if r >= 0:
-                self._waiting, self._resume = r, ((op, arg) if op else None)
+                self._waiting, self._resume = r, ((op, arg) if op else self._doomed.pop(r, None))
             else:
                 self._waiting = self._resume = None
         lib.pk_limit_clear(kp)        # refusals inside the run were the threads' business

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 
-from ._ffi import lib
+from ._ffi import ffi, lib
 from .errors import NoMemory
 
 __all__ = ["Limits", "LimitUse", "host_memory_bytes", "default_max_memory"]
@@ -156,6 +156,31 @@ def limit_error(limits: Limits, which: int, context: str) -> NoMemory:
     err = NoMemory(f"{context}: {text}")
     err.limit = name
     return err
+
+
+# PK_NOMEM_JOB_* -> (JobObject field, what reaching it is called, unit)
+_JOB_NAMES = {
+    lib.PK_NOMEM_JOB_PROCS: ("max_processes", "process limit", ""),
+    lib.PK_NOMEM_JOB_HANDLES: ("max_handles", "handle limit", ""),
+    lib.PK_NOMEM_JOB_MEMORY: ("max_memory", "memory limit", " bytes"),
+}
+
+
+def other_limit_error(k, context: str) -> NoMemory | None:
+    """The NoMemory for an operation (``context``) that a limit outside
+    :class:`Limits` refused (a job's, or a full handle table:
+    pk_nomem_why), or None if none did; forgets it."""
+    why, job = ffi.new("uint32_t *"), ffi.new("uint32_t *")
+    if lib.pk_nomem_why(k._kp, why, job) or why[0] == lib.PK_NOMEM_NONE:
+        return None
+    lib.pk_limit_clear(k._kp)
+    if why[0] in _JOB_NAMES:
+        from .jobs import JobObject
+        name, what, unit = _JOB_NAMES[why[0]]
+        value = getattr(JobObject(k, job[0]), name)
+        return NoMemory(f"{context}: {what} of job {job[0]} reached ({name}={value}{unit})")
+    return NoMemory(f"{context}: the process's handle table is full "
+                    f"({lib.PK_HANDLE_SLOTS:,} handles)")
 
 
 def usage(limits: Limits, raw) -> dict:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from ._ffi import ffi, lib
 from ._lock import locked_views
 from .errors import BadState, InternalError, NotSupported, OutOfRange, check
+from .errors import error as _status_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
@@ -481,7 +482,10 @@ class AddressSpace:
         if obj:
             if shared._k is not self._k:
                 raise ValueError("that shared-memory object belongs to another kernel")
-            check(lib.pk_vm_map_shm(self._k._kp, self.pid, a[0], a[1], a[2], obj), f"map {addr:#x}")
+            st = lib.pk_vm_map_shm(self._k._kp, self.pid, a[0], a[1], a[2], obj)
+            if st and _shm_closed(self._k, obj):
+                raise _status_error(st, f"map {addr:#x}", f"shared-memory object {obj} is closed")
+            check(st, f"map {addr:#x}")
             return
         check(lib.pk_vm_map(self._k._kp, self.pid, *a), f"map {addr:#x}")
 
@@ -569,6 +573,11 @@ class PageRequest:
     tid: int
     address: int
     write: bool
+
+
+def _shm_closed(kernel: "Kernel", id_: int) -> bool:
+    pages, alive = ffi.new("uint64_t *"), ffi.new("uint32_t *")
+    return lib.pk_shm_info_get(kernel._kp, id_, pages, alive) == 0 and not alive[0]
 
 
 def shared_memory_objects(kernel: "Kernel") -> list:

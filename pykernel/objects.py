@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import enum
 import functools
+import operator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from ._ffi import FOREVER, MAX_TIME, ffi, lib
 from ._lock import locked as _locked, locked_views
-from .errors import BadHandle, BadState, ShouldWait, TimedOut, check, _BY_STATUS, KernelError
+from .errors import BadHandle, BadState, InvalidArgs, ShouldWait, TimedOut, check
+from .errors import error as _error
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
@@ -207,9 +209,18 @@ def _failed(k, status: int, what: str):
     return _raise(status, what)
 
 
+def _elsewhere(h: "Handle", k, where: str) -> BadHandle:
+    """The BadHandle for handle ``h`` used in ``where`` (a process of
+    kernel ``k``), to which it does not belong."""
+    if h._k is not k:
+        return BadHandle(f"handle {h.value:#x} belongs to another kernel, not to the one of "
+                         f"{where}: handles are per kernel and per process")
+    return BadHandle(f"handle {h.value:#x} belongs to process {h.pid}, not to {where}: "
+                     f"handles are per process")
+
+
 def _raise(status: int, what: str):
-    cls = _BY_STATUS.get(status, KernelError)
-    return cls(f"{what}: {cls.name}", status)
+    return _error(status, what)
 
 
 @locked_views(skip=("duplicate", "close"))
@@ -224,6 +235,11 @@ class Handle:
     __slots__ = ("_k", "pid", "value")
 
     def __init__(self, kernel: "Kernel", pid: int, value: int):
+        pid, value = operator.index(pid), operator.index(value)
+        if not 0 <= pid <= 0xFFFFFFFF:        # pids and handle values are uint32 in the core
+            raise InvalidArgs(f"no process with pid {pid}")
+        if not 0 <= value <= 0xFFFFFFFF:
+            raise BadHandle(f"handle {value:#x} is not a valid handle value (32 bits)")
         self._k = kernel
         self.pid = pid
         self.value = value
@@ -339,8 +355,7 @@ class Handle:
             if not isinstance(h, Handle):
                 raise TypeError(f"handles must be Handle objects, not {type(h).__name__}")
             if h._k is not self._k or h.pid != self.pid:
-                raise BadHandle(f"handle {h.value:#x} belongs to process {h.pid}, not to the "
-                                f"writer's process {self.pid}: handles are per process")
+                raise _elsewhere(h, self._k, f"the writer's process {self.pid}")
             out.append(h.value)
         return out
 
@@ -539,7 +554,7 @@ def _items(k, pid: int, items):
         if not isinstance(h, Handle):
             raise TypeError(f"wait items are (Handle, signals) pairs, not ({type(h).__name__}, ...)")
         if h._k is not k or h.pid != pid:
-            raise BadHandle(f"handle {h.value:#x} belongs to process {h.pid}, not {pid}")
+            raise _elsewhere(h, k, f"the waiter's process {pid}")
         arr[i].handle = h.value
         arr[i].waitfor = _signals(sig)
     return arr

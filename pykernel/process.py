@@ -7,12 +7,13 @@ million simulated threads never mean a million Python objects.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ._ffi import FOREVER, ffi, lib
 from ._lock import locked_views
-from .errors import BadState, check
+from .errors import BadState, InvalidArgs, check
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
@@ -347,12 +348,18 @@ class Process:
     __slots__ = ("_k", "pid")
 
     def __init__(self, kernel: "Kernel", pid: int):
+        pid = operator.index(pid)
+        if not 0 <= pid <= 0xFFFFFFFF:        # pids are uint32 in the core
+            raise InvalidArgs(f"no process with pid {pid}")
         self._k = kernel
         self.pid = pid
 
     def _info(self):
         info = ffi.new("pk_proc_info *")
-        check(lib.pk_proc_info_get(self._k._kp, self.pid, info), "process info")
+        status = lib.pk_proc_info_get(self._k._kp, self.pid, info)
+        if status == lib.PK_ERR_INVALID_ARGS:
+            raise InvalidArgs(f"no process with pid {self.pid}")
+        check(status, "process info")
         return info
 
     @property
@@ -435,7 +442,9 @@ class Process:
 
     @property
     def error(self) -> BaseException | None:
-        """The exception that killed a Python-bodied process, if any."""
+        """The exception that killed a Python-bodied process, if any (a
+        ``SystemExit`` or ``KeyboardInterrupt`` too: those also go on out
+        of ``run()``)."""
         return self._k._errors.get(self.pid)
 
     @property

@@ -37,51 +37,100 @@ class ElfInfo:
         return f"ElfInfo(entry={self.entry:#x}, segments={len(self.segments)}, type={self.type!r})"
 
 
+def _elf_reasons() -> dict:
+    """PK_ELF_E_* -> the message's template: ``ph`` is the program header
+    at fault, ``other`` the one it overlaps or follows, ``value`` and
+    ``limit`` what the core reports, ``len`` the file's length; ``fields``
+    the header's fields read back from the bytes (for the message only:
+    the rules are the core's, csrc/pk_rv_elf.c)."""
+    L = lib
+    return {
+        L.PK_ELF_E_MAGIC: "not an ELF file (it does not start with \\x7fELF)",
+        L.PK_ELF_E_SHORT: "truncated: {len} bytes, shorter than an ELF64 header (64)",
+        L.PK_ELF_E_CLASS: "ELF header: e_ident[EI_CLASS] is {value}, not a 64-bit ELF file "
+                          "(ELFCLASS64, 2): RV64 is needed",
+        L.PK_ELF_E_DATA: "ELF header: e_ident[EI_DATA] is {value}, not little-endian (ELFDATA2LSB, 1)",
+        L.PK_ELF_E_VERSION: "ELF header: e_ident[EI_VERSION] is {value}, not EV_CURRENT (1)",
+        L.PK_ELF_E_MACHINE: "ELF header: e_machine {value} is not RISC-V ({limit})",
+        L.PK_ELF_E_TYPE: "ELF header: e_type {value} is not an executable (ET_EXEC, 2) or "
+                         "position-independent executable (ET_DYN, 3)",
+        L.PK_ELF_E_PHENTSIZE: "ELF header: e_phentsize is {value}, not {limit} (an ELF64 "
+                              "program header)",
+        L.PK_ELF_E_PHNUM: "ELF header: e_phnum is {value}; 1 to {limit} program headers are "
+                          "accepted",
+        L.PK_ELF_E_PHOFF: "truncated: the program headers (e_phoff {value:#x}) run past the end "
+                          "of the {len}-byte file",
+        L.PK_ELF_E_INTERP: "program header {ph} is PT_INTERP: dynamically linked (it names an "
+                           "interpreter); link it statically (gcc -static)",
+        L.PK_ELF_E_NLOAD: "{value} PT_LOAD program headers; 1 to {limit} are accepted",
+        L.PK_ELF_E_FILESZ: "program header {ph}: p_filesz {value:#x} is larger than p_memsz "
+                           "{limit:#x}",
+        L.PK_ELF_E_OFFSET: "truncated: program header {ph}: p_offset {value:#x} + p_filesz "
+                           "{fields[filesz]:#x} runs past the end of the {len}-byte file",
+        L.PK_ELF_E_MEMSZ: "program header {ph}: p_memsz {value:#x} is larger than a segment "
+                          "may be ({limit:#x} bytes)",
+        L.PK_ELF_E_WRAP: "program header {ph}: p_vaddr {value:#x} + p_memsz {limit:#x} wraps "
+                         "around the end of the address space",
+        L.PK_ELF_E_KERNEL_HALF: "program header {ph}: the segment at p_vaddr {value:#x} "
+                                "(p_memsz {fields[memsz]:#x}) ends above {limit:#x}, in the "
+                                "kernel half of the address space",
+        L.PK_ELF_E_ALIGN: "program header {ph}: p_vaddr {value:#x} and p_offset {limit:#x} "
+                          "differ modulo the page size (4096)",
+        L.PK_ELF_E_PAGE_ZERO: "program header {ph}: p_vaddr {value:#x} is in page 0, which is "
+                              "never mapped",
+        L.PK_ELF_E_OVERLAP: "program header {ph}: the segment at p_vaddr {value:#x} overlaps "
+                            "the pages of program header {other}",
+        L.PK_ELF_E_ORDER: "program header {ph}: p_vaddr {value:#x} is below that of program "
+                          "header {other}: PT_LOAD headers must ascend by p_vaddr",
+        L.PK_ELF_E_ENTRY: "ELF header: e_entry {value:#x} is outside every PT_LOAD segment",
+        L.PK_ELF_E_ENTRY_NOEXEC: "ELF header: e_entry {value:#x} is in program header {ph}, "
+                                 "which is not executable (no PF_X in p_flags)",
+        L.PK_ELF_E_SPAN: "the PT_LOAD segments span {value:#x} bytes; at most {limit:#x} are "
+                         "accepted",
+    }
+
+
+_ELF_REASONS: dict = {}
+
+
+def elf_refusal(data: bytes, status: int, why) -> str:
+    """The message for a refusal of the core's ELF rules (pk_elf_refusal)."""
+    if not _ELF_REASONS:
+        _ELF_REASONS.update(_elf_reasons())
+    template = _ELF_REASONS.get(why.reason)
+    if why.reason == lib.PK_ELF_E_MEMSZ and why.value == 0:
+        template = "program header {ph}: p_memsz is 0 (an empty loadable segment)"
+    if template is None:
+        return f"refused by the loader (reason {why.reason})"
+    fields = {"filesz": 0, "memsz": 0}
+    if why.reason in (lib.PK_ELF_E_OFFSET, lib.PK_ELF_E_KERNEL_HALF):
+        phoff = struct.unpack_from("<Q", data, 32)[0]
+        fields["filesz"], fields["memsz"] = struct.unpack_from("<QQ", data, phoff + 56 * why.phdr + 32)
+    return template.format(ph=why.phdr, other=why.other, value=why.value, limit=why.limit,
+                           len=len(data), fields=fields)
+
+
 def check_elf(data: bytes, what: str = "ELF file") -> ElfInfo:
     """Check that ``data`` is an executable pykernel can run (ELF64,
     little-endian, RISC-V, statically linked, with consistent program
-    headers); raise :class:`~pykernel.InvalidArgs` (or
-    :class:`~pykernel.NotSupported` for a dynamically linked one) saying
-    what is wrong."""
-    def bad(msg):
-        raise InvalidArgs(f"{what}: {msg}")
-    if len(data) < 4 or data[:4] != b"\x7fELF":
-        bad("not an ELF file (it does not start with \\x7fELF)")
-    if len(data) < 64:
-        bad(f"truncated: {len(data)} bytes, shorter than an ELF64 header (64)")
-    if data[4] != 2:
-        bad("not a 64-bit ELF file (RV64 is needed)")
-    if data[5] != 1:
-        bad("not little-endian")
-    etype, machine = struct.unpack_from("<HH", data, 16)
-    if machine != EM_RISCV:
-        bad(f"machine {machine} is not RISC-V ({EM_RISCV})")
-    if etype not in (2, 3):
-        bad(f"ELF type {etype} is not an executable (2) or position-independent executable (3)")
+    headers: the core's rules, ``pk_elf_check``); raise
+    :class:`~pykernel.InvalidArgs` (or :class:`~pykernel.NotSupported`
+    for a dynamically linked one) naming the header and field that are
+    wrong."""
+    why = ffi.new("pk_elf_refusal *")
+    status = lib.pk_elf_check(data, len(data), why)
+    if status:
+        msg = f"{what}: {elf_refusal(data, status, why)}"
+        raise NotSupported(msg) if status == lib.PK_ERR_NOT_SUPPORTED else InvalidArgs(msg)
+    etype = struct.unpack_from("<H", data, 16)[0]
     entry, phoff = struct.unpack_from("<QQ", data, 24)
-    phent, phnum = struct.unpack_from("<HH", data, 54)
-    if phent != 56 or not 0 < phnum <= 256:
-        bad(f"bad program headers (entry size {phent}, count {phnum})")
-    if phoff + 56 * phnum > len(data):
-        bad(f"truncated: program headers end at byte {phoff + 56 * phnum}, "
-            f"the file has {len(data)}")
+    phnum = struct.unpack_from("<H", data, 56)[0]
     segs = []
     for i in range(phnum):
-        pt, flags, off, va, _pa, fsz, msz = struct.unpack_from("<IIQQQQQ", data, phoff + 56 * i)
-        if pt == PT_INTERP:
-            raise NotSupported(f"{what}: dynamically linked (it names an interpreter); "
-                               f"link it statically (gcc -static)")
-        if pt != PT_LOAD:
-            continue
-        if fsz > msz or off + fsz > len(data):
-            bad(f"truncated or inconsistent: segment {i} needs bytes {off}..{off + fsz} "
-                f"of a {len(data)}-byte file")
-        if va % 4096 != off % 4096:
-            bad(f"segment {i}: address {va:#x} and file offset {off:#x} differ modulo the page size")
-        segs.append((va, msz, ("r" if flags & 4 else "-") + ("w" if flags & 2 else "-")
-                     + ("x" if flags & 1 else "-")))
-    if not segs:
-        bad("no loadable segment")
+        pt, flags, _off, va, _pa, _fsz, msz = struct.unpack_from("<IIQQQQQ", data, phoff + 56 * i)
+        if pt == PT_LOAD:
+            segs.append((va, msz, ("r" if flags & 4 else "-") + ("w" if flags & 2 else "-")
+                         + ("x" if flags & 1 else "-")))
     return ElfInfo(entry, segs, "exec" if etype == 2 else "dyn")
 
 

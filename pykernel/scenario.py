@@ -39,6 +39,7 @@ from .costs import Costs
 from .kernel import Kernel
 from .limits import Limits
 from .memory import MMU, Memory
+from .program import MAX_LOOP_DEPTH as _MAX_LOOP_DEPTH
 from .program import Program
 
 __all__ = ["Scenario", "ScenarioError", "load", "loads", "locate"]
@@ -206,34 +207,51 @@ class Scenario:
         kwargs = {k: self._value(("scheduler", k), v) for k, v in t.items() if k != "name"}
         return self._make("scheduler", cls, kwargs)
 
-    def op(self, path: tuple, spec) -> _op.Op:
-        """One operation from its list form, e.g. ["compute", 1000]."""
+    def op(self, path: tuple, spec, loops: int = 0) -> _op.Op:
+        """One operation from its list form, e.g. ["compute", 1000].
+        ``loops``: how many loops enclose it."""
         if not isinstance(spec, list) or not spec or not isinstance(spec[0], str):
             raise self.error(path, f'an operation is a list such as ["compute", 1000], got {spec!r}')
-        name, args = spec[0], self._value(path, spec[1:])
+        name = spec[0]
         if name not in _OPS:
             raise self.error(path, f"unknown operation {name!r}; expected one of "
                              f"{', '.join(sorted(_OPS - {'yield_'}))}")
+        if name == "loop":
+            if loops == _MAX_LOOP_DEPTH:          # refused before going deeper
+                raise self.error(path, f"loops nest at most {_MAX_LOOP_DEPTH} deep")
+            loops += 1
         fn = getattr(_op, "yield_" if name == "yield" else name)
         if name in ("loop", "spawn_thread"):
-            if not args or not isinstance(args[-1], list):
+            if len(spec) < 2 or not isinstance(spec[-1], list):
                 raise self.error(path, f"{name} takes a list of operations last")
-            args[-1] = self.ops(path, args[-1])
+            args = self._value(path, spec[1:-1]) + [self.ops(path, spec[-1], loops)]
+        else:
+            args = self._value(path, spec[1:])
         try:
             return fn(*args)
         except (TypeError, ValueError) as exc:
             raise self.error(path, f"{name}: {exc}") from None
 
-    def ops(self, path: tuple, specs) -> list:
-        """A list of operations."""
+    def ops(self, path: tuple, specs, loops: int = 0) -> list:
+        """A list of operations (``loops``: how many loops enclose it)."""
         if not isinstance(specs, list):
             raise self.error(path, "a script is a list of operations")
-        return [self.op(path + (i,), s) for i, s in enumerate(specs)]
+        return [self.op(path + (i,), s, loops) for i, s in enumerate(specs)]
 
     def programs(self) -> dict[str, Program]:
         """The [programs] table: name -> script Program."""
-        return {name: Program.script(name, self.ops(("programs", name), spec))
-                for name, spec in self._table("programs").items()}
+        out = {}
+        for name, spec in self._table("programs").items():
+            path = ("programs", name)
+            try:
+                out[name] = Program.script(name, self.ops(path, spec))
+            except RecursionError:                # e.g. spawn_thread inside spawn_thread...
+                raise self.error(path, "operations nest too deeply") from None
+            except (TypeError, ValueError) as exc:
+                if isinstance(exc, ScenarioError):
+                    raise
+                raise self.error(path, str(exc)) from None
+        return out
 
     def kernel(self) -> Kernel:
         """A kernel with the scenario's machine, costs, policy, memory and
@@ -337,6 +355,9 @@ def loads(text: str, params: dict | None = None, path: str = "<string>") -> Scen
         m = re.search(r"line (\d+)", str(exc))
         raise ScenarioError(path, int(m.group(1)) if m else None, "",
                             f"not valid TOML: {exc}") from None
+    except RecursionError:        # the parser recurses once per nested array or table
+        raise ScenarioError(path, _deepest_line(text), "",
+                            "arrays or inline tables nest too deeply to parse") from None
     for key, value in (params or {}).items():
         try:
             _set(data, key, value)
@@ -345,7 +366,30 @@ def loads(text: str, params: dict | None = None, path: str = "<string>") -> Scen
     return Scenario(data, locate(text), path)
 
 
+def _deepest_line(text: str) -> int | None:
+    """The first line where brackets and braces nest deepest (strings
+    and comments on one line are skipped), or None for an empty text."""
+    depth = best = 0
+    where = None
+    for no, line in enumerate(text.splitlines(), start=1):
+        stripped = re.sub(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', "", line).split("#", 1)[0]
+        for ch in stripped:
+            depth += 1 if ch in "[{" else -1 if ch in "]}" else 0
+            if depth > best:
+                best, where = depth, no
+    return where
+
+
 def load(path, params: dict | None = None) -> Scenario:
-    """Parse a scenario file (see :func:`loads`)."""
+    """Parse a scenario file (see :func:`loads`). A TOML file is UTF-8
+    (TOML v1.0.0, "Spec"): other bytes raise ScenarioError at their line."""
     p = Path(path)
-    return loads(p.read_text(encoding="utf-8"), params, str(p))
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - raw.rfind(b"\n", 0, exc.start)
+        raise ScenarioError(str(p), line, "", f"not UTF-8 (a TOML file must be): byte "
+                            f"0x{raw[exc.start]:02x} at column {column}") from None
+    return loads(text, params, str(p))

@@ -64,11 +64,11 @@ _RESTORE_REASONS = {
     lib.PK_SNAP_E_CHECKSUM: ("checksum", "the snapshot is corrupted: its checksum does not match"),
     lib.PK_SNAP_E_LAYOUT: ("layout", "the snapshot was written by a pykernel build with another "
                            "thread layout; restore it with the build that wrote it"),
-    lib.PK_SNAP_E_CONFIG: ("config", "the snapshot's configuration was refused (status {status})"),
+    lib.PK_SNAP_E_CONFIG: ("config", "the snapshot's configuration was refused: {words}"),
     lib.PK_SNAP_E_SECTION: ("section", "the snapshot is malformed in section {tag}"),
-    lib.PK_SNAP_E_MEMORY: ("memory", "the memory section could not be restored (status {status})"),
-    lib.PK_SNAP_E_OBJECTS: ("objects", "the kernel-object section could not be restored "
-                            "(status {status})"),
+    lib.PK_SNAP_E_MEMORY: ("memory", "the memory section could not be restored: {words}"),
+    lib.PK_SNAP_E_OBJECTS: ("objects", "the kernel-object section could not be restored: "
+                            "{words}"),
 }
 
 
@@ -295,18 +295,23 @@ def _snapshot_error(k, status, why) -> Exception:
     elif reason == lib.PK_SNAP_R_IN_HOOK:
         msg = "cannot snapshot a kernel from inside a hook of its scheduling policy"
     elif reason == lib.PK_SNAP_R_BROKEN:
-        msg = (f"cannot snapshot a kernel that has failed (status -{why.value}); "
+        msg = (f"cannot snapshot a kernel that has failed ({_words(-why.value)}); "
                f"it cannot run any more")
     elif reason == lib.PK_SNAP_R_HOST_WAIT:
         msg = f"cannot snapshot while thread {why.tid} waits for its next operation from Python"
     elif reason == lib.PK_SNAP_R_MEMORY:
-        msg = (f"cannot snapshot the memory system (status {status}): it is in the middle "
+        msg = (f"cannot snapshot the memory system ({_words(status)}): it is in the middle "
                f"of an access; snapshot between runs")
     elif reason == lib.PK_SNAP_R_OBJECTS:
-        msg = f"the kernel objects could not be captured (status {status})"
+        msg = f"the kernel objects could not be captured: {_words(status)}"
     else:
         msg = "snapshot failed"
     return _typed(status, msg)
+
+
+def _words(status: int) -> str:
+    """A status as messages say it (pykernel/errors.py)."""
+    return str(pk_errors.error(status, "")).removeprefix(": ")
 
 
 def _typed(status: int, msg: str) -> Exception:
@@ -338,15 +343,16 @@ def _restore_error(status, why, length) -> Exception:
     entry = _RESTORE_REASONS.get(why.reason)
     if why.reason == lib.PK_SNAP_E_POLICY:
         return _typed(status, f"the new scheduling policy cannot take thread {why.tid} "
-                              f"(status {status}): e.g. SJF and STCF need a declared burst, "
+                              f"({_words(status)}): e.g. SJF and STCF need a declared burst, "
                               f"Priority a priority in 0..139")
+    words = _words(status)
     if entry is None:
-        return _typed(status, f"restore failed (status {status})")
+        return _typed(status, f"restore failed: {words}")
     reason, text = entry
     msg = text.format(len=length, value=why.value, version=lib.PK_SNAP_VERSION,
-                      status=status, tag=_tag(why.value))
-    if status == lib.PK_ERR_INVALID_ARGS:
-        exc = SnapshotError(msg)
+                      words=words, tag=_tag(why.value))
+    if status in (lib.PK_ERR_INVALID_ARGS, lib.PK_ERR_OUT_OF_RANGE):   # what the bytes say is wrong
+        exc = SnapshotError(msg, status)
         exc.reason = reason
         return exc
     return _typed(status, msg)

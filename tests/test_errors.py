@@ -419,3 +419,48 @@ def test_wait_signals_that_are_not_an_int_are_type_errors(signals):
     # found by fuzzing: int(inf) raised OverflowError (fuzz/corpus/script/)
     with pytest.raises(TypeError, match="wait signals must be an int"):
         pk.op.wait(0, signals)
+
+
+# ---- views made by hand: typed errors, never cffi's OverflowError ---------------------
+# pids and handle values are uint32_t in the core (csrc/pk_api.h); a value that
+# does not fit is refused before cffi converts it.
+
+@pytest.mark.parametrize("pid", [-1, 2**32, 10**12], ids=["-1", "2**32", "10**12"])
+def test_a_process_view_of_a_pid_past_32_bits_is_invalid_args(zero_kernel, pid):
+    k = zero_kernel()
+    with pytest.raises(pk.InvalidArgs) as info:
+        pk.Process(k, pid)
+    assert str(info.value) == f"no process with pid {pid}"
+
+
+def test_a_process_view_of_a_pid_not_yet_spawned_is_invalid_args_when_read(zero_kernel):
+    k = zero_kernel()
+    k.spawn(cpu_bound(5))
+    with pytest.raises(pk.InvalidArgs) as info:
+        pk.Process(k, 5).state
+    assert str(info.value) == "no process with pid 5"
+
+
+def test_a_handle_view_of_a_value_past_32_bits_is_bad_handle(zero_kernel):
+    k = zero_kernel()
+    p = k.spawn(cpu_bound(5))
+    with pytest.raises(pk.BadHandle) as info:
+        pk.Handle(k, p.pid, 2**40)
+    assert str(info.value) == "handle 0x10000000000 is not a valid handle value (32 bits)"
+
+
+@pytest.mark.parametrize("pid", [-1, 2**32])
+def test_a_handle_view_in_a_pid_past_32_bits_is_invalid_args(zero_kernel, pid):
+    k = zero_kernel()
+    with pytest.raises(pk.InvalidArgs, match=f"^no process with pid {pid}$"):
+        pk.Handle(k, pid, 1)
+
+
+def test_a_status_becomes_its_class_and_words_not_its_name():
+    # ZX_ERR_INVALID_ARGS: "an argument is invalid" (Zircon, zx_status_t)
+    with pytest.raises(pk.InvalidArgs) as info:
+        pk.errors.check(-10, "spawn")
+    assert str(info.value) == "spawn: invalid argument"
+    assert info.value.status == -10 and info.value.name == "ERR_INVALID_ARGS"
+    for cls in pk.errors._BY_STATUS.values():
+        assert cls.words and "ERR_" not in cls.words

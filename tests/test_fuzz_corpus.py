@@ -4,6 +4,7 @@ it with a documented error.  The corpus holds the seeds (the example
 scenarios) and every input a fuzzer ever found a problem with, so each
 finding stays a regression test (docs/trust.md)."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -34,3 +35,16 @@ def test_an_unexpected_exception_is_a_finding():
     assert not targets.expected(targets.pk.InternalError("invariant"))
     assert not targets.expected(OverflowError("cannot convert"))
     assert not targets.expected(SystemError("cffi"))
+
+
+def test_no_refusal_the_corpus_reaches_shows_a_bare_status_name(monkeypatch):
+    # messages say what went wrong in words; a status name such as
+    # ERR_INVALID_ARGS alone tells the reader nothing (pykernel/errors.py)
+    caught = []
+    monkeypatch.setattr(targets, "CAUGHT", caught)
+    for target, path in INPUTS:
+        targets.TARGETS[target](path.read_bytes())
+    bare = sorted({f"{type(e).__name__}: {e}" for e in caught
+                   if re.search(r"\bERR_[A-Z_]+", str(e))})
+    assert len(caught) > 100
+    assert bare == []

@@ -123,3 +123,14 @@ def test_the_memory_limit_entry_point_refuses_bad_arguments():
     j = k.job_create(max_memory=PAGE)
     assert lib.pk_jobobj_limit_memory(k._kp, 99, PAGE) == lib.PK_ERR_INVALID_ARGS
     assert lib.pk_jobobj_limit_memory(k._kp, j.id, PAGE) == lib.PK_ERR_BAD_STATE   # set already
+
+
+def test_a_populating_map_past_the_limit_names_the_job_and_its_limit():
+    k = kernel()
+    j = k.job_create(max_memory=4 * PAGE)
+    p = k.spawn(pk.Program.script("idle", [op.sleep(LONG)]), job=j)
+    p.aspace.map(BASE, 4 * PAGE, populate=True)
+    with pytest.raises(pk.NoMemory) as info:
+        p.aspace.map(BASE + 4 * PAGE, PAGE, populate=True)
+    assert str(info.value) == (f"map {BASE + 4 * PAGE:#x}: memory limit of job {j.id} reached "
+                               f"(max_memory=16384 bytes)")

@@ -106,3 +106,28 @@ def test_a_limit_of_2_64_or_more_is_a_value_error(field):
     k = make_kernel()
     with pytest.raises(ValueError, match=f"{field} must be below 2\\*\\*64 - 1"):
         k.job_create(**{field: 2**64})
+
+
+# ---- a refusal names the job and the limit ----------------------------------------
+
+def test_the_process_limit_refusal_names_the_job_and_the_limit():
+    k = make_kernel()
+    k.job_create()
+    j = k.job_create(max_processes=1)
+    k.spawn(IDLE, job=j)
+    with pytest.raises(pk.NoMemory) as info:
+        k.spawn(IDLE, job=j)
+    assert str(info.value).endswith(f": process limit of job {j.id} reached (max_processes=1)")
+    assert j.id == 1
+
+
+def test_the_handle_limit_refusal_names_the_job_and_the_limit():
+    k = make_kernel()
+    root = k.job_create(max_handles=1)
+    child = k.job_create(parent=root)
+    p = k.spawn(IDLE, job=child)
+    p.event_create()
+    with pytest.raises(pk.NoMemory) as info:
+        p.event_create()
+    # the limit that refused is the ancestor's (limits count over a subtree)
+    assert str(info.value) == f"event_create: handle limit of job {root.id} reached (max_handles=1)"

@@ -647,3 +647,41 @@ def test_a_python_body_that_yields_a_raw_wait_operation_is_killed():
 def lib_obj_wait():
     from pykernel._ffi import lib
     return lib.PK_OP_OBJ_WAIT
+
+
+# ---- refusals in words --------------------------------------------------------------
+
+def test_a_full_handle_table_says_so():
+    # a table holds PK_HANDLE_SLOTS = 1,048,512 handles (csrc/pk_api.h)
+    from pykernel._ffi import ffi, lib
+    k = make_kernel()
+    p = k.spawn(IDLE)
+    out = ffi.new("uint32_t *")
+    made = 0
+    while lib.pk_event_create(k._kp, p.pid, out) == 0:
+        made += 1
+    assert made == lib.PK_HANDLE_SLOTS == 1_048_512
+    with pytest.raises(pk.NoMemory) as info:
+        p.event_create()
+    assert str(info.value) == "event_create: the process's handle table is full (1,048,512 handles)"
+
+
+def test_a_handle_of_another_kernel_is_called_so():
+    k1, k2 = make_kernel(), make_kernel()
+    p1, p2 = k1.spawn(IDLE), k2.spawn(IDLE)
+    a, _ = p1.channel_create()
+    e = p2.event_create()
+    with pytest.raises(pk.BadHandle) as info:
+        a.write(b"x", handles=[e])
+    assert str(info.value) == ("handle 0x1 belongs to another kernel, not to the one of the "
+                               "writer's process 0: handles are per kernel and per process")
+
+
+def test_a_refusal_gives_the_status_in_words():
+    # ZX_ERR_BAD_HANDLE: "a handle value is not valid" (Zircon, errors.md)
+    k, p, _ = two_procs()
+    e = p.event_create()
+    e.close()
+    with pytest.raises(pk.BadHandle) as info:
+        e.signal(0, 1)
+    assert str(info.value) == "signal: not a valid handle in this process"

@@ -203,6 +203,61 @@ def test_body_that_raises_before_first_yield_is_killed(zero_kernel):
     assert q.stats.finish == 4
 
 
+@pytest.mark.parametrize("exc", [SystemExit(3), KeyboardInterrupt()],
+                         ids=["SystemExit", "KeyboardInterrupt"])
+def test_body_raising_a_base_exception_is_killed_and_the_exception_escapes(zero_kernel, exc):
+    # SystemExit and KeyboardInterrupt are not Exception subclasses (Python
+    # library reference, "Exception hierarchy"): they go on out of run(), as
+    # they would out of any call; the process still dies of them
+    def body(ctx):
+        yield ctx.compute(3)
+        raise exc
+
+    k = zero_kernel(pk.sched.FIFO())
+    p = k.spawn(pk.Program.python("raiser", body))
+    q = k.spawn(cpu_bound(10), name="other")
+    with pytest.raises(type(exc)):
+        k.run()
+    assert k.run().reason == "idle"
+    assert p.state == "killed"
+    assert p.kill_reason == "exception"
+    assert p.error is exc
+    assert p.exit_code is None
+    assert p.stats.finish == 3
+    assert q.state == "exited"
+    assert q.stats.finish == 13
+    assert_time_conserved(k)
+
+
+def test_body_raising_a_base_exception_before_first_yield_is_killed(zero_kernel):
+    def body(ctx):
+        raise SystemExit(0)
+        yield  # pragma: no cover - makes this a generator function
+
+    k = zero_kernel()
+    p = k.spawn(pk.Program.python("early", body))
+    with pytest.raises(SystemExit):
+        k.run()
+    k.run()
+    assert p.kill_reason == "exception"
+    assert isinstance(p.error, SystemExit)
+    assert p.stats.cpu_time == 0
+
+
+def test_body_spawned_with_wrong_number_of_args_keeps_the_type_error(zero_kernel):
+    # calling a function with too many positional arguments raises TypeError
+    # (Python language reference, "Calls"); that is the body's exception
+    def body(ctx, a):
+        yield ctx.compute(1)
+
+    k = zero_kernel()
+    p = k.spawn(pk.Program.python("args", body), args=(1, 2))
+    k.run()
+    assert p.kill_reason == "exception"
+    assert isinstance(p.error, TypeError)
+    assert "positional argument" in str(p.error)
+
+
 @pytest.mark.parametrize("bad", ["compute", None, 3, [1, 2], (1, 2, 3)],
                          ids=["str", "None", "int", "list", "3-tuple"])
 def test_yielding_a_non_operation_kills_with_bad_operation(zero_kernel, bad):

@@ -240,3 +240,71 @@ def test_a_toml_int_with_more_digits_than_python_converts_is_a_scenario_error():
     # tomllib raises a plain ValueError there, not TOMLDecodeError
     with pytest.raises(ScenarioError, match="not valid TOML: Exceeds the limit"):
         loads("[run]\nuntil = " + "9" * 5000 + "\n")
+
+
+# ---- nesting and encoding: ScenarioError, never RecursionError or UnicodeDecodeError ----
+
+def _nested_loops(n: int) -> str:
+    ops = '["compute", 1]'
+    for _ in range(n):
+        ops = f'["loop", 2, [{ops}]]'
+    return f'# loops\n[programs]\np = [{ops}]\n[[processes]]\nprogram = "p"\n'
+
+
+def test_3000_nested_arrays_are_a_scenario_error_at_their_line():
+    with pytest.raises(ScenarioError) as e:
+        loads("# deep\n\nx = " + "[" * 3000 + "]" * 3000 + "\n")
+    assert (e.value.line, e.value.message) == (3, "arrays or inline tables nest too deeply to parse")
+
+
+def test_2000_nested_inline_tables_are_a_scenario_error_at_their_line():
+    with pytest.raises(ScenarioError) as e:
+        loads("[run]\nx = " + "{a = " * 2000 + "1" + "}" * 2000 + "\n")
+    assert (e.value.line, e.value.message) == (2, "arrays or inline tables nest too deeply to parse")
+
+
+def test_ops_nested_500_loops_deep_are_a_scenario_error():
+    # 1,000 nested arrays: refused while parsing, at the line of the program
+    with pytest.raises(ScenarioError) as e:
+        loads(_nested_loops(500)).build()
+    assert e.value.line == 3
+
+
+def test_loops_nested_past_the_limit_name_the_operation_that_is_too_deep():
+    # loops nest at most PK_LOOP_DEPTH = 16 deep (csrc/pk_api.h); the 17th is refused
+    with pytest.raises(ScenarioError) as e:
+        loads(_nested_loops(100)).build()
+    assert e.value.line == 3
+    assert e.value.field == "programs.p" + "[0]" * 17
+    assert e.value.message == "loops nest at most 16 deep"
+
+
+def test_loops_nested_exactly_to_the_limit_build():
+    k, procs = loads(_nested_loops(16)).build()
+    assert len(procs) == 1
+
+
+def test_a_file_that_is_not_utf8_is_a_scenario_error_at_its_line(tmp_path):
+    # "A TOML file must be a valid UTF-8 encoded Unicode document." (TOML v1.0.0)
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b"[machine]\ncpus = 1\n# caf\xe9\n")
+    with pytest.raises(ScenarioError) as e:
+        load(path)
+    assert (e.value.path, e.value.line) == (str(path), 3)
+    assert e.value.message == "not UTF-8 (a TOML file must be): byte 0xe9 at column 6"
+
+
+def test_cli_run_of_a_deeply_nested_file_is_one_line_and_status_2(tmp_path):
+    (tmp_path / "deep.toml").write_text("x = " + "[" * 3000 + "]" * 3000 + "\n")
+    r = cli("run", "deep.toml", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == ("pykernel: error: deep.toml:1: arrays or inline tables nest too "
+                        "deeply to parse\n")
+
+
+def test_cli_run_of_a_file_that_is_not_utf8_is_one_line_and_status_2(tmp_path):
+    (tmp_path / "bad.toml").write_bytes(b"\xff\n")
+    r = cli("run", "bad.toml", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == ("pykernel: error: bad.toml:1: not UTF-8 (a TOML file must be): "
+                        "byte 0xff at column 1\n")

@@ -119,3 +119,13 @@ def test_an_object_larger_than_memory_is_out_of_range():
     for length in (2**76, 4097 * 4096):
         with pytest.raises(pk.OutOfRange, match="larger than the machine's memory"):
             k.shared_memory(length)
+
+
+def test_mapping_a_closed_object_says_it_is_closed():
+    k = kernel()
+    shm = k.shared_memory(PAGE)
+    shm.close()
+    p = k.spawn(pk.Program.script("p", [S.sleep(LONG)]))
+    with pytest.raises(pk.KernelError) as info:
+        p.aspace.map(0x10000, PAGE, shared=shm)
+    assert str(info.value) == f"map 0x10000: shared-memory object {shm.id} is closed"

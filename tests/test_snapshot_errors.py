@@ -297,3 +297,13 @@ def test_the_configuration_can_be_read_without_restoring(snap):
     assert (cfg.cpus, cfg.policy, cfg.seed) == (2, lib.PK_POLICY_CFS, 1)
     assert lib.pk_snapshot_config(snap[:100], 100, cfg, why) == lib.PK_ERR_INVALID_ARGS
     assert why.reason == lib.PK_SNAP_E_TRUNCATED
+
+
+def test_a_configuration_the_core_refuses_is_a_snapshot_error(snap):
+    # cpus is 1..PK_MAX_CPUS (csrc/pk_api.h, pk_config); 0 is refused as out of range
+    data = bytearray(snap)
+    struct.pack_into("<I", data, 32 + ffi.offsetof("pk_config", "cpus"), 0)
+    with pytest.raises(pk.SnapshotError) as info:
+        pk.Kernel.restore(resealed(bytes(data)))
+    assert info.value.reason == "config"
+    assert str(info.value) == "the snapshot's configuration was refused: argument out of range"

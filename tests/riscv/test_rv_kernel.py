@@ -13,7 +13,7 @@ import struct
 
 import pytest
 
-from rvasm import DATA_BASE, TEXT_BASE, Asm
+from rvasm import DATA_BASE, TEXT_BASE, Asm, elf64
 
 import pykernel as pk
 from pykernel._ffi import ffi, lib
@@ -374,6 +374,93 @@ def test_core_rejects_bad_images_that_skip_the_python_checks():
     for bad in (b"", b"\x7fELF", good[:63], good[:100]):
         assert lib.pk_prog_load_elf(k._kp, bad, len(bad), out) == lib.PK_ERR_INVALID_ARGS
     assert lib.pk_prog_load_elf(k._kp, good, len(good), out) == 0
+
+
+# Malformed program headers, refused when the program is made (Program.elf),
+# naming the header and field. Field names and meanings: the ELF-64 Object
+# File Format (version 1.5) and the System V ABI, "Program Loading": PT_LOAD
+# segments must not overlap and ascend by p_vaddr, p_filesz <= p_memsz,
+# p_vaddr = p_offset modulo the page size; PF_X = 1 marks an executable one.
+
+def _with_phdr(data: bytes, i: int, **fields) -> bytes:
+    names = ("type", "flags", "offset", "vaddr", "paddr", "filesz", "memsz", "align")
+    d = bytearray(data)
+    at = struct.unpack_from("<Q", d, 32)[0] + 56 * i
+    values = dict(zip(names, struct.unpack_from("<IIQQQQQQ", d, at)))
+    values.update(fields)
+    struct.pack_into("<IIQQQQQQ", d, at, *(values[n] for n in names))
+    return bytes(d)
+
+
+def _with_entry(data: bytes, entry: int) -> bytes:
+    return data[:24] + struct.pack("<Q", entry) + data[32:]
+
+
+def _refusal(data: bytes) -> str:
+    with pytest.raises(pk.InvalidArgs) as info:
+        pk.Program.elf(data)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("memsz", [2**62, 2**40], ids=["2^62", "2^40"])
+def test_a_segment_larger_than_the_loader_accepts_names_p_memsz(memsz):
+    # a segment may span 2^38 bytes (2^26 pages, csrc/pk_rv_elf.c MAX_SPAN)
+    assert _refusal(_with_phdr(exits(0), 0, memsz=memsz)) == (
+        f"Program.elf('a.out'): program header 0: p_memsz {memsz:#x} is larger than a "
+        f"segment may be (0x4000000000 bytes)")
+
+
+def test_a_segment_wrapping_the_address_space_is_refused():
+    data = _with_entry(_with_phdr(exits(0), 0, vaddr=2**64 - 4096, memsz=8192), 2**64 - 4096)
+    assert _refusal(data) == ("Program.elf('a.out'): program header 0: p_vaddr "
+                              "0xfffffffffffff000 + p_memsz 0x2000 wraps around the end of "
+                              "the address space")
+
+
+def test_a_segment_in_the_kernel_half_is_refused():
+    # RISC-V Sv39 puts the kernel at 0xffffffc000000000 and above (privileged
+    # spec, "Sv39"); no user half of any format reaches above 2^56
+    data = _with_entry(_with_phdr(exits(0), 0, vaddr=0xffffffc000000000), 0xffffffc000000000)
+    assert _refusal(data) == ("Program.elf('a.out'): program header 0: the segment at p_vaddr "
+                              "0xffffffc000000000 (p_memsz 0xc) ends above 0x100000000000000, "
+                              "in the kernel half of the address space")
+
+
+def test_a_segment_at_address_0_is_refused():
+    data = _with_entry(_with_phdr(exits(0), 0, vaddr=0), 0)
+    assert _refusal(data) == ("Program.elf('a.out'): program header 0: p_vaddr 0x0 is in "
+                              "page 0, which is never mapped")
+
+
+def test_overlapping_segments_name_both_headers():
+    data = _with_phdr(elf64(bytes(16), bytes(16)), 1, vaddr=TEXT_BASE)
+    assert _refusal(data) == ("Program.elf('a.out'): program header 1: the segment at p_vaddr "
+                              "0x10000 overlaps the pages of program header 0")
+
+
+def test_an_entry_point_outside_every_segment_is_refused():
+    assert _refusal(_with_entry(exits(0), 0x500000)) == (
+        "Program.elf('a.out'): ELF header: e_entry 0x500000 is outside every PT_LOAD segment")
+
+
+def test_a_text_segment_without_execute_is_refused():
+    data = _with_phdr(exits(0), 0, flags=4)          # PF_R only
+    assert _refusal(data) == ("Program.elf('a.out'): ELF header: e_entry 0x10000 is in program "
+                              "header 0, which is not executable (no PF_X in p_flags)")
+
+
+def test_the_core_loader_applies_the_same_rules_as_the_check():
+    # the rules live once, in csrc/pk_rv_elf.c: pk_prog_load_elf refuses
+    # what pk_elf_check refuses, with the same status
+    k = kernel()
+    out = ffi.new("uint32_t *")
+    why = ffi.new("pk_elf_refusal *")
+    bad = _with_entry(exits(0), 0x500000)
+    assert lib.pk_elf_check(bad, len(bad), why) == lib.PK_ERR_INVALID_ARGS
+    assert (why.reason, why.value) == (lib.PK_ELF_E_ENTRY, 0x500000)
+    assert lib.pk_prog_load_elf(k._kp, bad, len(bad), out) == lib.PK_ERR_INVALID_ARGS
+    good = exits(0)
+    assert lib.pk_elf_check(good, len(good), why) == 0 and why.reason == 0
 
 
 def test_mutated_images_never_crash_the_core():
