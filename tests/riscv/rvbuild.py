@@ -3,7 +3,8 @@
 Each ``progs/NAME.c`` becomes one static RV64 executable. Programs whose
 name ends in ``_fs`` are freestanding (``-nostdlib -ffreestanding``, their
 own ``_start`` and system-call wrappers from ``freestanding.h``); the others
-link static glibc. A line ``// cflags: ...`` in a source adds flags.
+link static glibc. A line ``// cflags: ...`` in a source adds flags, a line
+``// libs: ...`` libraries after it.
 
 The output file is named after a hash of everything that determines it
 (compiler identity, flags, the source and the shared header), so a build
@@ -71,8 +72,13 @@ def flags(name: str) -> list[str]:
 
 
 def libs(name: str) -> list[str]:
-    """Libraries linked after the source (libgcc for freestanding programs)."""
-    return ["-lgcc"] if name.endswith("_fs") else []
+    """Libraries linked after the source: libgcc for freestanding programs,
+    and those a line ``// libs: ...`` in the source names."""
+    extra = []
+    for line in (PROGS / f"{name}.c").read_text().splitlines():
+        if line.startswith("// libs:"):
+            extra += line.split(":", 1)[1].split()
+    return (["-lgcc"] if name.endswith("_fs") else []) + extra
 
 
 @functools.lru_cache(maxsize=None)
