@@ -138,7 +138,7 @@ def test_crafted_snapshots_never_crash(policy):
     assert {"SnapshotError", "restored"} <= outcomes
 
 
-CORE_LENGTH_AT = 32 + 720 + 8    # after the header and the configuration (720 bytes)
+CORE_LENGTH_AT = 32 + 728 + 8    # after the header and the configuration (728 bytes)
 
 
 def test_a_section_longer_than_the_snapshot_is_refused(snap):
@@ -297,3 +297,15 @@ def test_the_configuration_can_be_read_without_restoring(snap):
     assert (cfg.cpus, cfg.policy, cfg.seed) == (2, lib.PK_POLICY_CFS, 1)
     assert lib.pk_snapshot_config(snap[:100], 100, cfg, why) == lib.PK_ERR_INVALID_ARGS
     assert why.reason == lib.PK_SNAP_E_TRUNCATED
+
+
+def test_format_version_1_before_the_epoch_is_refused(snap):
+    """Format version 2 added the configuration's epoch (8 bytes after the
+    720 of version 1): a file written by version 1, with its own length
+    and checksum right, is refused by its version, not misread."""
+    body = snap[:8] + struct.pack("<I", 1) + snap[12:32 + 720] + snap[32 + 728:-8]
+    body = body[:16] + struct.pack("<Q", len(body) + 8) + body[24:]
+    data = body + struct.pack("<Q", lib.pk_snapshot_checksum(body, len(body)))
+    with pytest.raises(pk.SnapshotError, match="format version 1; this pykernel reads version 2") as info:
+        pk.Kernel.restore(data)
+    assert info.value.reason == "version"

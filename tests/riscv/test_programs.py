@@ -175,6 +175,26 @@ EXPECTED["fround"] = ("exited", 0, re.compile(
     re.escape(FROUND_NAMED)
     + rb"((f[a-z.]+) (rne|rtz|rdn|rup|rmm|dyn) [0-9a-f]{16}\n){198}"
     + rb"(f[a-z.]+ [0-9a-f]{16}\n){11}"))
+# timemap: relations of the wall clock (clock_gettime(2), gettimeofday(2),
+# time(2)), sched_getaffinity(2) and mremap(2) that hold on any Linux,
+# with the errors their man pages list
+EXPECTED["timemap"] = ("exited", 0, (
+    b"time after 2000-01-01 1\nrealtime seconds agree with time 1\ngettimeofday agrees 1\n"
+    b"coarse and tai follow realtime 1\nmonotonic is not the wall clock 1\n"
+    b"absolute realtime sleep 0 woke after the deadline 1\n"
+    b"sem_timedwait -1 (ETIMEDOUT is 110) 110 woke after the deadline 1\n"
+    b"sched_getaffinity returns whole longs 1\nat least one CPU 1\n"
+    b"glibc sched_getaffinity 0 count agrees 1\ngettid names the caller 1\n"
+    b"size not a multiple of 8 (EINVAL is 22) -1 22\nsize 0 -1 22\n"
+    b"no such thread (ESRCH is 3) -1 3\nguard placed 1\n"
+    b"grow without MREMAP_MAYMOVE (ENOMEM is 12) -12\n"
+    b"moved 1 contents kept 1 new pages zero 1\nold range gone (EFAULT is 14) -14\n"
+    b"shrink in place 1\nshrunk keeps 1\ngrow in place 1\ngrown keeps 1 zero after 1\n"
+    b"grown writable 1\nfixed move 1\nfixed keeps 1 1 around it kept 1\n"
+    b"fixed source gone -14\nread-only moved keeps 1\nmisaligned (EINVAL is 22) -22\n"
+    b"unknown flag -22\nfixed without maymove -22\nfixed overlapping -22\n"
+    b"dontunmap needs equal sizes -22\nunmapped old, growing (EFAULT is 14) -14\n"
+    b"old range past its mapping -14\n"))
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 
