@@ -322,8 +322,9 @@ static int64_t sys_mremap(sysctx *s, uint64_t old, uint64_t old_len, uint64_t ne
     if (!fixed && !(flags & MREMAP_DONTUNMAP) && old + old_len == end
         && range_free(s, as, end, old + new_len)) {                   /* grow in place */
         int st = pk_as_map(k, as, end, new_len - old_len, kind.prot, kind.flags);
-        if (st) return st == PK_ERR_NO_MEMORY ? -ENOMEM : -EINVAL;
-        return (int64_t)old;
+        if (!st) return (int64_t)old;
+        if (st == PK_ERR_NO_MEMORY) return -ENOMEM;
+        /* past the top of the user address space: it has to move */
     }
     if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
     uint64_t to;
@@ -384,7 +385,8 @@ static uint64_t until(sysctx *s, uint64_t id, uint64_t sec, uint64_t nsec) {
 static int64_t sys_sched_getaffinity(sysctx *s, uint64_t pid, uint64_t len, uint64_t va) {
     pk_kernel *k = s->k;
     uint32_t ncpu = k->ncpus;
-    if (len * 8 < ncpu || len > (1ull << 32)) return -EINVAL;
+    len = (uint32_t)len;                                  /* the call's len is an unsigned int */
+    if (len * 8 < ncpu) return -EINVAL;
     if (len & 7) return -EINVAL;
     uint32_t tid = s->t->tid;
     if (pid) {
