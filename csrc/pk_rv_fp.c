@@ -36,8 +36,8 @@
 #include "pk_core.h"
 #include "pk_rv.h"
 
-#if LDBL_MANT_DIG != 64 || !defined(__SIZEOF_FLOAT128__)
-#error "pk_rv_fp.c needs the x87 long double (64-bit significand) and __float128"
+#if !defined(__x86_64__) || LDBL_MANT_DIG != 64 || !defined(__SIZEOF_FLOAT128__)
+#error "pk_rv_fp.c needs x86-64: the x87 long double (64-bit significand) and __float128"
 #endif
 
 typedef unsigned __int128 u128;
@@ -80,7 +80,13 @@ static inline long double to_ld(uint64_t b, bool d) {   /* finite, exact */
     if (d) { double x; memcpy(&x, &b, 8); return x; }
     uint32_t u = (uint32_t)b; float x; memcpy(&x, &u, 4); return x;
 }
-static inline double to_dbl(uint64_t b, bool d) { return (double)to_ld(b, d); }
+
+/* the order of two non-NaN values as integers (-0 == +0): no host
+ * comparison, so a host running with denormals-are-zero cannot change it */
+static inline int64_t order_key(uint64_t b, bool d) {
+    uint64_t mag = b & (sbit(d) - 1);
+    return sign_of(b, d) ? -(int64_t)mag : (int64_t)mag;
+}
 
 /* ---- rounding a wide value to the target ---------------------------------- */
 
@@ -153,9 +159,16 @@ static void unpack(uint64_t b, bool d, uint64_t *sign, int *exp, u128 *sig) {
 
 enum { W_ADD, W_MUL, W_DIV, W_SQRT };
 
-/* a op b in long double, rounded toward zero; the host's inexact flag */
+/* a op b in long double, rounded toward zero; the host's inexact flag.
+ * The x87 must round to its full 64-bit significand (precision control
+ * "extended", the default of Linux on x86-64): set here if something in
+ * the process changed it, and put back. */
 static long double wide_ld(int op, long double a, long double b, int *nx) {
     volatile long double va = a, vb = b, vr;
+    uint16_t cw, ext;
+    __asm__ volatile("fnstcw %0" : "=m"(cw));
+    ext = cw | 0x300;
+    if (ext != cw) __asm__ volatile("fldcw %0" : : "m"(ext));
     int old = fegetround();
     fesetround(FE_TOWARDZERO);
     feclearexcept(FE_INEXACT);
@@ -167,6 +180,7 @@ static long double wide_ld(int op, long double a, long double b, int *nx) {
     }
     *nx = fetestexcept(FE_INEXACT) != 0;
     fesetround(old);
+    if (ext != cw) __asm__ volatile("fldcw %0" : : "m"(cw));
     return vr;
 }
 
@@ -186,6 +200,10 @@ static f128 wide_fma_q(double a, double b, double c, int *nx) {
 /* a single's a * b + c in long double (the product is exact), rounded toward zero */
 static long double wide_fma_ld(long double a, long double b, long double c, int *nx) {
     volatile long double va = a, vb = b, vc = c, vp, vr;
+    uint16_t cw, ext;
+    __asm__ volatile("fnstcw %0" : "=m"(cw));
+    ext = cw | 0x300;
+    if (ext != cw) __asm__ volatile("fldcw %0" : : "m"(ext));
     int old = fegetround();
     fesetround(FE_TOWARDZERO);
     feclearexcept(FE_INEXACT);
@@ -193,6 +211,7 @@ static long double wide_fma_ld(long double a, long double b, long double c, int 
     vr = vp + vc;
     *nx = fetestexcept(FE_INEXACT) != 0;
     fesetround(old);
+    if (ext != cw) __asm__ volatile("fldcw %0" : : "m"(cw));
     return vr;
 }
 
@@ -311,7 +330,7 @@ static uint64_t op_minmax(uint64_t a, uint64_t b, bool d, bool mx, unsigned *fl)
     if (na && nb) return FMT[d].canon;
     if (na) return b;
     if (nb) return a;
-    double x = to_dbl(a, d), y = to_dbl(b, d);
+    int64_t x = order_key(a, d), y = order_key(b, d);
     bool a_less = x < y || (x == y && sign_of(a, d) && !sign_of(b, d));
     return mx ? (a_less ? b : a) : (a_less ? a : b);
 }
@@ -323,7 +342,7 @@ static uint64_t op_cmp(uint64_t a, uint64_t b, bool d, unsigned which, unsigned 
         if (which != 2 || is_snan(a, d) || is_snan(b, d)) *fl |= NV;
         return 0;
     }
-    double x = to_dbl(a, d), y = to_dbl(b, d);
+    int64_t x = order_key(a, d), y = order_key(b, d);
     return which == 2 ? x == y : which == 1 ? x < y : x <= y;
 }
 
@@ -350,7 +369,17 @@ static uint64_t op_to_int(uint64_t a, bool d, unsigned kind, unsigned rm, unsign
     static const uint64_t min[4] = { 0xffffffff80000000ull, 0, 1ull << 63, 0 };
     static const uint64_t max[4] = { 0x7fffffff, ~0ull, (1ull << 63) - 1, ~0ull };
     if (is_nan(a, d)) { *fl |= NV; return max[kind]; }
-    double v = to_dbl(a, d);
+    if (is_zero(a, d)) return 0;
+    if (!expf_of(a, d)) {                 /* subnormal: 0 < |a| < 0.5, decided here */
+        uint64_t s = sign_of(a, d);
+        *fl |= NX;
+        if (rm == RDN && s) {
+            if (kind & 1) { *fl = (*fl & ~(unsigned)NX) | NV; return 0; }   /* -1 unsigned */
+            return ~0ull;
+        }
+        return rm == RUP && !s ? 1 : 0;
+    }
+    double v = (double)to_ld(a, d);
     double r = is_inf(a, d) ? v : round_int(v, rm);
     if (r < lo[kind]) { *fl |= NV; return min[kind]; }
     if (r >= hi[kind]) { *fl |= NV; return max[kind]; }
