@@ -50,6 +50,7 @@ ffibuilder.set_source(
     include_dirs=[str(HERE.relative_to(HERE.parent))],
     extra_compile_args=cflags,
     extra_link_args=ldflags,
+    libraries=["m"],                    # pk_rv_fp.c: fenv.h and math.h
 )
 
 if __name__ == "__main__":

@@ -302,7 +302,14 @@ typedef struct pk_config {
     uint64_t max_messages;     /* messages queued in every channel, and port
                                   packets queued or promised (armed waits) */
     uint64_t max_message_bytes;/* bytes queued in every channel and socket */
+    uint64_t epoch;            /* machine code: CLOCK_REALTIME at time 0, in
+                                  seconds since 1970-01-01T00:00:00Z,
+                                  0 .. PK_EPOCH_MAX (docs/riscv.md)       */
 } pk_config;
+
+/* the largest epoch: Linux's KTIME_SEC_MAX (include/linux/time64.h), the
+ * seconds its 64-bit nanosecond clock can hold */
+#define PK_EPOCH_MAX 9223372036ull
 
 typedef struct pk_spawn_args {
     uint32_t prog;
@@ -778,6 +785,8 @@ int pk_job_log_get(pk_kernel *k, uint32_t tid, pk_job_record *out, uint64_t cap,
                    uint64_t *count_out);
 uint64_t pk_kernel_digest(pk_kernel *k);
 uint64_t pk_kernel_now(pk_kernel *k);
+/* pk_config.epoch of k (pk_rv_sys.c) */
+uint64_t pk_kernel_epoch(pk_kernel *k);
 int pk_kernel_random(pk_kernel *k, uint64_t *out, uint32_t count);
 
 /* The first failure of the kernel's policy written in Python (out->hook
@@ -1135,7 +1144,7 @@ int pk_trace_counts(pk_kernel *k, uint64_t *count, uint64_t *dropped);
  * from one that continues exactly as the original would have.  `extra`
  * bytes (the host's own state) travel in the snapshot untouched; restore
  * says where they are in buf.  A refusal fills *why. */
-#define PK_SNAP_VERSION 1
+#define PK_SNAP_VERSION 2
 /* why pk_kernel_snapshot refused (tid / value say more) */
 #define PK_SNAP_R_HOST_THREAD 1   /* tid: a live thread whose body is a Python generator */
 #define PK_SNAP_R_BODY_KIND   2   /* tid: a live thread of a body kind this build cannot save;

@@ -83,6 +83,7 @@ static int config_check(const pk_config *c) {
     if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (c->rt_runtime && (c->rt_period == 0 || c->rt_period > PK_MAX_TIME
                           || c->rt_runtime > c->rt_period)) return PK_ERR_OUT_OF_RANGE;
+    if (c->epoch > PK_EPOCH_MAX) return PK_ERR_OUT_OF_RANGE;
     return PK_OK;
 }
 

@@ -150,6 +150,24 @@ static int64_t sys_brk(sysctx *s, uint64_t want) {
     return (int64_t)want;
 }
 
+/* where mmap puts len bytes without a hint: downwards from mmap_next,
+ * below what is there (p->mmap_next moves there); 0, or -1: no room */
+static int mmap_place(pk_as *as, pk_rvp *p, uint64_t len, uint64_t *at) {
+    if (p->mmap_next < p->brk_mapped + 2 * len) return -1;
+    uint64_t a = p->mmap_next - len;
+    for (;;) {
+        const pk_region *hit = NULL;
+        for (uint32_t i = 0; i < as->nregions && !hit; i++)
+            if (as->regions[i].start < a + len && as->regions[i].end > a) hit = &as->regions[i];
+        if (!hit) break;
+        if (hit->start < p->brk_mapped + 2 * len) return -1;
+        a = hit->start - len;
+    }
+    p->mmap_next = a;
+    *at = a;
+    return 0;
+}
+
 static uint32_t prot_of(uint64_t prot) {
     return PK_PROT_READ | (prot & 2 ? PK_PROT_WRITE : 0) | (prot & 4 ? PK_PROT_EXEC : 0);
 }
@@ -169,19 +187,7 @@ static int64_t sys_mmap(sysctx *s, uint64_t addr, uint64_t len, uint64_t prot, u
     if (flags & 0x10) a = addr;                                        /* MAP_FIXED */
     else if (addr && region_free(as, addr, addr + len) && addr + len < p->mmap_next && addr >= p->brk_mapped + (1ull << 30))
         a = addr;
-    else {                                /* downwards from mmap_next, below what is there */
-        if (p->mmap_next < p->brk_mapped + 2 * len) return -ENOMEM;
-        a = p->mmap_next - len;
-        for (;;) {
-            const pk_region *hit = NULL;
-            for (uint32_t i = 0; i < as->nregions && !hit; i++)
-                if (as->regions[i].start < a + len && as->regions[i].end > a) hit = &as->regions[i];
-            if (!hit) break;
-            if (hit->start < p->brk_mapped + 2 * len) return -ENOMEM;
-            a = hit->start - len;
-        }
-        p->mmap_next = a;
-    }
+    else if (mmap_place(as, p, len, &a)) return -ENOMEM;
     uint32_t fl = (flags & 3) == 1 ? PK_MAP_SHARED : 0;
     uint64_t before = as->changed;
     int st = pk_as_map(k, as, a, len, prot_of(prot), fl);
@@ -219,11 +225,182 @@ static int64_t sys_mprotect(sysctx *s, uint64_t a, uint64_t len, uint64_t prot) 
     return 0;
 }
 
+/* mremap(2) (mm/mremap.c).  A mapping is a run of adjacent regions with the
+ * same attributes (Linux merges such areas into one).  It grows in place when
+ * the pages after it are free, else moves (MREMAP_MAYMOVE) to where mmap
+ * would put it, or to new_addr (MREMAP_FIXED); moving copies the pages that
+ * exist (untouched ones stay demand-zero) and unmaps the old range, or with
+ * MREMAP_DONTUNMAP leaves it mapped and empty.  Only private anonymous
+ * mappings grow or move: others give EINVAL (documented in docs/riscv.md). */
+#define MREMAP_MAYMOVE 1
+#define MREMAP_FIXED 2
+#define MREMAP_DONTUNMAP 4
+
+static bool same_kind(const pk_region *a, const pk_region *b) {
+    return a->prot == b->prot && a->flags == b->flags && a->shm == b->shm && a->img == b->img;
+}
+
+/* the mapping holding va: its attributes (*kind) and end; false if none */
+static bool mapping_at(pk_as *as, uint64_t va, pk_region *kind, uint64_t *end) {
+    const pk_region *r = pk_as_region(as, va);
+    if (!r) return false;
+    *kind = *r;
+    uint64_t e = r->end;
+    for (const pk_region *n; (n = pk_as_region(as, e)) && n->start == e && same_kind(n, kind); )
+        e = n->end;
+    *end = e;
+    return true;
+}
+
+static bool range_free(sysctx *s, pk_as *as, uint64_t a, uint64_t e) {
+    const pk_region *st = &s->k->mem->stack;
+    if (e < a || (a < st->end && e > st->start)) return false;
+    for (uint64_t v = a; v < e; v += PK_PAGE_SIZE)
+        if (pk_as_region(as, v)) return false;
+    return true;
+}
+
+/* move [old, old+len) to [to, to+len), mapped already with prot | WRITE:
+ * copy the pages that exist, then set prot */
+static int64_t move_pages(sysctx *s, pk_as *as, uint64_t old, uint64_t to, uint64_t len,
+                          uint32_t prot) {
+    pk_kernel *k = s->k;
+    uint8_t page[PK_PAGE_SIZE];
+    for (uint64_t off = 0; off < len; ) {
+        uint64_t next = 0;
+        uint64_t *e = pk_pt_lookup(k, as, old + off, &next);
+        if (!e) {                                         /* no table: skip its span */
+            if (!next || next <= old + off) break;
+            off = next - old;
+            continue;
+        }
+        if (*e & k->mem->fmt->valid) {
+            if (cp(s, old + off, page, PK_PAGE_SIZE, false) || cp(s, to + off, page, PK_PAGE_SIZE, true))
+                return s->dead ? 0 : -ENOMEM;
+        }
+        off += PK_PAGE_SIZE;
+    }
+    if (!(prot & PK_PROT_WRITE)) {
+        uint64_t before = as->changed;
+        if (pk_as_protect(k, as, to, len, prot)) return -ENOMEM;
+        shoot(s, as, to, len, before);
+    }
+    return 0;
+}
+
+static int64_t sys_mremap(sysctx *s, uint64_t old, uint64_t old_len, uint64_t new_len,
+                          uint64_t flags, uint64_t new_addr) {
+    pk_kernel *k = s->k;
+    pk_as *as = pk_as_of(k, s->t->pid);
+    const uint64_t P = PK_PAGE_SIZE;
+    if (flags & ~(uint64_t)(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) return -EINVAL;
+    if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
+    if ((flags & MREMAP_DONTUNMAP) && (!(flags & MREMAP_MAYMOVE) || old_len != new_len))
+        return -EINVAL;
+    if (old & (P - 1)) return -EINVAL;
+    if (old_len > (1ull << 40) || new_len > (1ull << 40)) return -ENOMEM;
+    old_len = (old_len + P - 1) & ~(P - 1);
+    new_len = (new_len + P - 1) & ~(P - 1);
+    if (!new_len) return -EINVAL;
+    if (!old_len) return -EINVAL;          /* a second mapping of shared pages: not modelled */
+    bool fixed = flags & MREMAP_FIXED;
+    if (fixed && ((new_addr & (P - 1)) || (old + old_len > new_addr && new_addr + new_len > old)))
+        return -EINVAL;
+    if (!fixed && !(flags & MREMAP_DONTUNMAP) && new_len <= old_len) {   /* shrink */
+        if (new_len < old_len) {
+            uint64_t before = as->changed;
+            if (pk_as_unmap(k, as, old + new_len, old_len - new_len)) return -EINVAL;
+            shoot(s, as, old + new_len, old_len - new_len, before);
+        }
+        return (int64_t)old;
+    }
+    pk_region kind;
+    uint64_t end;
+    if (!mapping_at(as, old, &kind, &end) || old + old_len > end) return -EFAULT;
+    if (kind.shm || kind.img || (kind.flags & PK_MAP_SHARED) || (kind.flags & PK_MAP_SUPERVISOR))
+        return -EINVAL;
+    if (!fixed && !(flags & MREMAP_DONTUNMAP) && old + old_len == end
+        && range_free(s, as, end, old + new_len)) {                   /* grow in place */
+        int st = pk_as_map(k, as, end, new_len - old_len, kind.prot, kind.flags);
+        if (!st) return (int64_t)old;
+        if (st == PK_ERR_NO_MEMORY) return -ENOMEM;
+        /* past the top of the user address space: it has to move */
+    }
+    if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
+    uint64_t to;
+    if (fixed) to = new_addr;
+    else if (mmap_place(as, RP(s), new_len, &to)) return -ENOMEM;
+    uint64_t before = as->changed;
+    int st = pk_as_map(k, as, to, new_len, kind.prot | PK_PROT_WRITE, kind.flags);
+    if (st) return st == PK_ERR_NO_MEMORY ? -ENOMEM : -EINVAL;
+    shoot(s, as, to, new_len, before);
+    uint64_t moved = old_len < new_len ? old_len : new_len;
+    int64_t v = move_pages(s, as, old, to, moved, kind.prot);
+    if (v || s->dead) {
+        pk_as_unmap(k, as, to, new_len);
+        return v;
+    }
+    before = as->changed;
+    pk_as_unmap(k, as, old, old_len);
+    if (flags & MREMAP_DONTUNMAP)            /* the old range stays, empty: zero on next touch */
+        pk_as_map(k, as, old, old_len, kind.prot, kind.flags);
+    shoot(s, as, old, old_len, before);
+    return (int64_t)to;
+}
+
 /* ---- time, identity, limits -------------------------------------------------- */
 
 static int64_t put_timespec(sysctx *s, uint64_t va, uint64_t ns) {
     uint64_t ts[2] = { ns / 1000000000u, ns % 1000000000u };
     return cp(s, va, ts, 16, true) ? -EFAULT : 0;
+}
+
+uint64_t pk_kernel_epoch(pk_kernel *k) { return k->cfg.epoch; }
+
+/* The clocks of clock_gettime (include/uapi/linux/time.h).  CLOCK_REALTIME
+ * and the clocks that follow it (REALTIME_COARSE, REALTIME_ALARM, TAI, whose
+ * offset Linux starts at 0) read epoch + now; the others read now. */
+static bool realtime_clock(uint64_t id) { return id == 0 || id == 5 || id == 8 || id == 11; }
+
+static int64_t put_clock(sysctx *s, uint64_t id, uint64_t va) {
+    uint64_t ns = s->k->now;
+    uint64_t ts[2] = { ns / 1000000000u, ns % 1000000000u };
+    if (realtime_clock(id)) ts[0] += s->k->cfg.epoch;
+    return cp(s, va, ts, 16, true) ? -EFAULT : 0;
+}
+
+/* an absolute time of clock id (seconds, ns) as ns from now, 0 if past */
+static uint64_t until(sysctx *s, uint64_t id, uint64_t sec, uint64_t nsec) {
+    unsigned __int128 t = (unsigned __int128)sec * 1000000000u + nsec;
+    unsigned __int128 cur = s->k->now;
+    if (realtime_clock(id)) cur += (unsigned __int128)s->k->cfg.epoch * 1000000000u;
+    if (t <= cur) return 0;
+    return t - cur > PK_MAX_TIME ? PK_MAX_TIME : (uint64_t)(t - cur);
+}
+
+/* sched_getaffinity(2) (kernel/sched/core.c): the CPUs thread pid (0: the
+ * caller; one of its process's threads) may run on, as a mask of
+ * nr_cpu_ids bits rounded up to whole longs (the kernel's CPU count, as
+ * with CONFIG_CPUMASK_OFFSTACK); returns the bytes written. */
+static int64_t sys_sched_getaffinity(sysctx *s, uint64_t pid, uint64_t len, uint64_t va) {
+    pk_kernel *k = s->k;
+    uint32_t ncpu = k->ncpus;
+    len = (uint32_t)len;                                  /* the call's len is an unsigned int */
+    if (len * 8 < ncpu) return -EINVAL;
+    if (len & 7) return -EINVAL;
+    uint32_t tid = s->t->tid;
+    if (pid) {
+        if (pid < PK_RV_LINUX_ID_BASE || pid - PK_RV_LINUX_ID_BASE >= k->threads.count) return -ESRCH;
+        tid = (uint32_t)(pid - PK_RV_LINUX_ID_BASE);
+        pk_thread *o = pk_thread_at(k, tid);
+        if (o->pid != s->t->pid || o->state == PK_TS_EXITED || o->kind != PK_BODY_RV) return -ESRCH;
+    }
+    uint64_t mask[PK_MAX_CPUS / 64];
+    if (pk_thread_affinity_get(k, tid, mask)) return -ESRCH;
+    uint64_t size = (ncpu + 63) / 64 * 8;
+    for (uint32_t i = ncpu; i < PK_MAX_CPUS; i++) mask[i / 64] &= ~(1ull << (i % 64));
+    uint64_t n = len < size ? len : size;
+    return cp(s, va, mask, n, true) ? -EFAULT : (int64_t)n;
 }
 
 static int64_t sys_uname(sysctx *s, uint64_t va) {
@@ -346,7 +523,10 @@ static int64_t sys_futex(sysctx *s, uint64_t uaddr, uint64_t op, uint64_t val, u
             if (cp(s, timeout, ts, 16, false)) return -EFAULT;
             if (ts[1] >= 1000000000u || (int64_t)ts[0] < 0) return -EINVAL;
             uint64_t ns = ts[0] > PK_MAX_TIME / 2000000000u ? PK_MAX_TIME / 2 : ts[0] * 1000000000u + ts[1];
-            deadline = cmd == 0 ? k->now + ns : ns;
+            /* WAIT: relative; WAIT_BITSET: absolute, on CLOCK_REALTIME with
+             * FUTEX_CLOCK_REALTIME (256), else CLOCK_MONOTONIC (futex(2)) */
+            deadline = cmd == 0 ? k->now + ns
+                     : (op & 256) ? k->now + until(s, 0, ts[0], ts[1]) : ns;
             if (deadline <= k->now) return -ETIMEDOUT;
             pk_rvstate *rs = k->rv;
             uint64_t want = (uint64_t)k->threads.count + 9 + (k->objs ? k->objs->deadlines : 0)
@@ -520,8 +700,18 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
     case 226: v = sys_mprotect(s, A(0), A(1), A(2)); break;
     case 233: v = 0; break;                                                  /* madvise: advice only */
     case 113:                                                                /* clock_gettime */
-        v = A(0) > 11 ? -EINVAL : put_timespec(s, A(1), k->now);
+        v = A(0) > 11 ? -EINVAL : put_clock(s, A(0), A(1));
         break;
+    case 169: {                                                              /* gettimeofday */
+        uint64_t tv[2] = { k->cfg.epoch + k->now / 1000000000u, k->now % 1000000000u / 1000u };
+        uint32_t tz[2] = { 0, 0 };                                           /* UTC, no DST */
+        v = 0;
+        if (A(0) && cp(s, A(0), tv, 16, true)) v = -EFAULT;
+        if (!v && A(1) && cp(s, A(1), tz, 8, true)) v = -EFAULT;
+        break;
+    }
+    case 123: v = sys_sched_getaffinity(s, A(0), A(1), A(2)); break;
+    case 216: v = sys_mremap(s, A(0), A(1), A(2), A(3), A(4)); break;
     case 114: v = A(1) ? put_timespec(s, A(1), 1) : 0; break;                /* clock_getres: 1 ns */
     case 101: {                                                              /* nanosleep */
         uint64_t ts[2];
@@ -538,7 +728,7 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
         if (cp(s, A(2), ts, 16, false)) { v = -EFAULT; break; }
         if (ts[1] >= 1000000000u || (int64_t)ts[0] < 0) { v = -EINVAL; break; }
         uint64_t ns = ts[0] > PK_MAX_TIME / 1000000000u ? PK_MAX_TIME : ts[0] * 1000000000u + ts[1];
-        if (A(1) & 1) ns = ns > k->now ? ns - k->now : 0;                  /* TIMER_ABSTIME */
+        if (A(1) & 1) ns = until(s, A(0), ts[0], ts[1]);                   /* TIMER_ABSTIME */
         v = 0;
         if (ns) { *arg = ns; act = PK_ACT_SLEEP; }
         break;

@@ -418,6 +418,12 @@ class Kernel:
     (``k.trace.dropped``). False (the default): ``k.trace`` is None and
     tracing costs nothing (docs/observability.md).
 
+    ``epoch``: the wall-clock time at simulated time 0, for machine-code
+    processes (CLOCK_REALTIME, ``time()``): seconds since 1970 or a
+    :class:`datetime.datetime` with a time zone; the default is the fixed
+    date 2000-01-01T00:00:00Z (946684800), so runs stay deterministic
+    (docs/riscv.md).
+
     A kernel may be used from several host threads: each call holds the
     kernel's lock, and a call from a second thread waits for the first
     (docs/guide.md, "Host threads").
@@ -428,7 +434,8 @@ class Kernel:
                  max_threads: int | None = None, livelock_steps: int = 100_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
                  rt_slice: int = 100_000_000, rt_throttle=True,
-                 job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None):
+                 job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None,
+                 epoch=_riscv.DEFAULT_EPOCH):
         _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
         scheduler = CFS() if scheduler is None else scheduler
         if not isinstance(scheduler, Policy):
@@ -473,6 +480,7 @@ class Kernel:
         cfg.seed = seed
         cfg.livelock_steps = livelock_steps
         cfg.job_log_limit = job_log_limit
+        cfg.epoch = _riscv.epoch_seconds(epoch)
         costs._configure(cfg.costs)
         if runqueues is None:
             runqueues = "per-cpu" if scheduler.per_cpu else "shared"
@@ -1142,6 +1150,12 @@ class Kernel:
     def now(self) -> int:
         """The simulated time in ns."""
         return lib.pk_kernel_now(self._kp)
+
+    @property
+    def epoch(self) -> int:
+        """CLOCK_REALTIME at simulated time 0, in seconds since 1970
+        (``Kernel(epoch=...)``)."""
+        return lib.pk_kernel_epoch(self._kp)
 
     def cpu_stats(self, cpu: int) -> CpuStats:
         """Accounting of one CPU (see :class:`CpuStats`)."""

@@ -14,7 +14,11 @@ import struct
 from ._ffi import ffi, lib
 from .errors import InvalidArgs, NotSupported, check
 
-__all__ = ["check_elf", "ElfInfo", "example_path"]
+__all__ = ["check_elf", "ElfInfo", "example_path", "DEFAULT_EPOCH", "epoch_seconds"]
+
+#: The default ``Kernel(epoch=...)``: 2000-01-01T00:00:00Z in seconds since
+#: 1970, a fixed date so that runs reading CLOCK_REALTIME stay deterministic.
+DEFAULT_EPOCH = 946_684_800
 
 EM_RISCV = 243
 PT_LOAD, PT_INTERP = 1, 3
@@ -132,6 +136,29 @@ def check_elf(data: bytes, what: str = "ELF file") -> ElfInfo:
             segs.append((va, msz, ("r" if flags & 4 else "-") + ("w" if flags & 2 else "-")
                          + ("x" if flags & 1 else "-")))
     return ElfInfo(entry, segs, "exec" if etype == 2 else "dyn")
+
+
+def epoch_seconds(epoch) -> int:
+    """``Kernel(epoch=...)`` as whole seconds since 1970-01-01T00:00:00Z:
+    an int, or a :class:`datetime.datetime` with a time zone and no
+    fraction of a second. Linux's range: 0 (clock_settime(2) refuses a
+    negative time) to ``PK_EPOCH_MAX`` (KTIME_SEC_MAX, 2262-04-11)."""
+    import datetime
+    if isinstance(epoch, datetime.datetime):
+        if epoch.tzinfo is None or epoch.utcoffset() is None:
+            raise ValueError(f"Kernel epoch {epoch.isoformat()} has no time zone: give one, "
+                             f"e.g. datetime(..., tzinfo=datetime.timezone.utc)")
+        if epoch.microsecond:
+            raise ValueError(f"Kernel epoch {epoch.isoformat()} is not a whole second")
+        delta = epoch - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+        epoch = delta.days * 86400 + delta.seconds
+    elif isinstance(epoch, bool) or not isinstance(epoch, int):
+        raise TypeError(f"Kernel epoch must be an int (seconds since 1970) or a datetime, "
+                        f"not {type(epoch).__name__}")
+    if not 0 <= epoch <= lib.PK_EPOCH_MAX:
+        raise ValueError(f"Kernel epoch must be between 0 (1970-01-01) and {lib.PK_EPOCH_MAX} "
+                         f"(Linux's KTIME_SEC_MAX), got {epoch}")
+    return epoch
 
 
 def _strings(argv, env, exe: str) -> tuple[bytes, int, int]:
