@@ -111,9 +111,7 @@ static int64_t sys_read(sysctx *s, uint64_t fd, uint64_t va, uint64_t len) {
 /* ---- memory ------------------------------------------------------------------- */
 
 static bool region_free(pk_as *as, uint64_t a, uint64_t e) {
-    for (uint32_t i = 0; i < as->nregions; i++)
-        if (as->regions[i].start < e && as->regions[i].end > a) return false;
-    return true;
+    return !pk_regions_meet(as, a, e);
 }
 
 /* [a, a+len) changed: if a present leaf changed (as->changed moved past
@@ -132,12 +130,9 @@ static int64_t sys_brk(sysctx *s, uint64_t want) {
     uint64_t end = (want + PK_PAGE_SIZE - 1) & ~(PK_PAGE_SIZE - 1);
     if (end > p->brk_mapped) {
         if (!region_free(as, p->brk_mapped, end)) return (int64_t)p->brk;
-        pk_region *hr = NULL;
-        for (uint32_t i = 0; i < as->nregions; i++)
-            if (as->regions[i].end == p->brk_mapped && as->regions[i].start >= p->brk_start
-                && as->regions[i].prot == (PK_PROT_READ | PK_PROT_WRITE) && !as->regions[i].img)
-                hr = &as->regions[i];
-        if (hr) hr->end = end;
+        pk_region *hr = p->brk_mapped ? pk_region_from(as, p->brk_mapped - 1) : NULL;
+        if (hr && hr->end == p->brk_mapped && hr->start >= p->brk_start
+            && hr->prot == (PK_PROT_READ | PK_PROT_WRITE) && !hr->img) hr->end = end;
         else if (pk_as_map(k, as, p->brk_mapped, end - p->brk_mapped, PK_PROT_READ | PK_PROT_WRITE, 0))
             return (int64_t)p->brk;
     } else if (end < p->brk_mapped) {
@@ -173,10 +168,8 @@ static int64_t sys_mmap(sysctx *s, uint64_t addr, uint64_t len, uint64_t prot, u
         if (p->mmap_next < p->brk_mapped + 2 * len) return -ENOMEM;
         a = p->mmap_next - len;
         for (;;) {
-            const pk_region *hit = NULL;
-            for (uint32_t i = 0; i < as->nregions && !hit; i++)
-                if (as->regions[i].start < a + len && as->regions[i].end > a) hit = &as->regions[i];
-            if (!hit) break;
+            const pk_region *hit = pk_region_from(as, a);
+            if (!hit || hit->start >= a + len) break;
             if (hit->start < p->brk_mapped + 2 * len) return -ENOMEM;
             a = hit->start - len;
         }
