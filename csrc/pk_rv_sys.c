@@ -188,7 +188,8 @@ static int64_t sys_munmap(sysctx *s, uint64_t a, uint64_t len) {
     if ((a & (PK_PAGE_SIZE - 1)) || !len) return -EINVAL;
     len = (len + PK_PAGE_SIZE - 1) & ~(PK_PAGE_SIZE - 1);
     uint64_t before = as->changed;
-    if (pk_as_unmap(s->k, as, a, len)) return -EINVAL;
+    int st = pk_as_unmap(s->k, as, a, len);      /* NO_MEMORY: a split past max_map_count */
+    if (st) return st == PK_ERR_NO_MEMORY ? -ENOMEM : -EINVAL;
     shoot(s, as, a, len, before);
     return 0;
 }
@@ -207,7 +208,8 @@ static int64_t sys_mprotect(sysctx *s, uint64_t a, uint64_t len, uint64_t prot) 
         if ((pr & PK_PROT_WRITE) && rg->img && !(rg->prot & PK_PROT_WRITE)) return -EACCES;
     }
     uint64_t before = as->changed;
-    if (pk_as_protect(k, as, a, len, pr)) return -EINVAL;
+    int st = pk_as_protect(k, as, a, len, pr);   /* NO_MEMORY: a split past max_map_count */
+    if (st) return st == PK_ERR_NO_MEMORY ? -ENOMEM : -EINVAL;
     shoot(s, as, a, len, before);
     return 0;
 }
