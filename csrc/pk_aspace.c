@@ -373,11 +373,12 @@ static int range_check(pk_kernel *k, uint64_t va, uint64_t len) {
 
 /* Give back what a populating map brought in at [va, a) when it fails at
  * a: its pages (frames, their replacement-list places), the page tables
- * it created that now hold nothing, the fault counters and the fault
- * series, and its jobs' charges (they follow rss again).  Pages that
- * reclaim sent to swap on the way stay there. */
+ * it created that now hold nothing, the fault counters, the fault series
+ * and the faults' trace events (from event trace0 on), and its jobs'
+ * charges (they follow rss again).  Pages that reclaim sent to swap on
+ * the way stay there. */
 static void populate_undo(pk_kernel *k, pk_as *as, uint64_t va, uint64_t a, const pk_as_stats *st0,
-                          uint32_t root0, uint64_t width0, uint32_t nseries0) {
+                          uint32_t root0, uint64_t width0, uint32_t nseries0, uint64_t trace0) {
     pk_mem *m = k->mem;
     const pk_ptfmt *f = m->fmt;
     uint64_t n = 0;
@@ -394,6 +395,7 @@ static void populate_undo(pk_kernel *k, pk_as *as, uint64_t va, uint64_t a, cons
         if (m->width == width0) m->nseries = nseries0;
     }
     if (k->objs) pk_jobobj_mem_sync(k, as->pid);
+    if (k->trace) pk_trace_forget_faults(k, trace0, va, a);
 }
 
 /* Bring every page of the new region r = [va, end) in (map with
@@ -402,7 +404,7 @@ static int populate(pk_kernel *k, pk_as *as, pk_region *r) {
     pk_mem *m = k->mem;
     pk_as_stats st0 = as->st;
     uint32_t root0 = as->root, nseries0 = m->nseries;
-    uint64_t width0 = m->width, cost = 0;
+    uint64_t width0 = m->width, cost = 0, trace0 = k->trace ? k->trace->n : 0;
     bool major;
     for (uint64_t a = r->start; a < r->end; a += PK_PAGE_SIZE) {
         int s = PK_OK;
@@ -413,7 +415,7 @@ static int populate(pk_kernel *k, pk_as *as, pk_region *r) {
         }
         if (!s) s = page_in(k, as, r, a, &cost, &major);
         if (s) {
-            populate_undo(k, as, r->start, a, &st0, root0, width0, nseries0);
+            populate_undo(k, as, r->start, a, &st0, root0, width0, nseries0, trace0);
             region_remove(as, r);
             return s;
         }

@@ -117,3 +117,12 @@ def test_a_script_whose_populating_map_fails_is_killed_out_of_memory():
     assert (p.state, p.kill_reason) == ("killed", "out of memory")
     assert k.memory_stats.free == free
     assert k.audit().problems() == []
+
+
+def test_the_trace_keeps_no_fault_of_the_failed_map():
+    k = kernel(memory=pk.Memory(frames=64), trace=True)
+    p = idle(k)
+    p.aspace.map(BASE - PAGE, PAGE, populate=True)
+    with pytest.raises(pk.NoMemory):
+        p.aspace.map(BASE, 1 << 20, populate=True)       # 256 pages, 64 frames
+    assert [(e.what, e.arg) for e in k.trace if e.kind == "fault"] == [("minor", BASE - PAGE)]
