@@ -423,6 +423,62 @@ static int populate(pk_kernel *k, pk_as *as, pk_region *r) {
     return PK_OK;
 }
 
+/* A populating map over pages already mapped, [va, end) (room for its
+ * region made): first every page gets its tables and frame (charged to
+ * its jobs and counted in rss) while the old mapping stays whole; only
+ * then, where nothing can fail, the old mapping goes and the frames are
+ * mapped.  If a frame cannot be had, the frames and empty tables taken go
+ * back and nothing changed but reclaim (NO_MEMORY). */
+static int populate_replacing(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end, uint32_t prot,
+                              uint32_t flags, uint32_t shm) {
+    pk_mem *m = k->mem;
+    const pk_ptfmt *f = m->fmt;
+    uint64_t n = (end - va) >> PK_PAGE_SHIFT, i = 0;
+    if (n > m->mcfg.frames) return PK_ERR_NO_MEMORY;       /* a distinct frame per page */
+    uint32_t *fr = pk_alloc(k, (size_t)n * sizeof *fr), root0 = as->root;
+    if (!fr) return PK_ERR_NO_MEMORY;
+    int s = PK_OK;
+    for (; i < n && !s; i++) {
+        uint64_t a = va + (i << PK_PAGE_SHIFT);
+        int nomem = 0;
+        if (k->objs && pk_jobobj_mem_charge(k, as->pid)) {   /* its job's max_memory */
+            as->fault_kind = PK_FAULT_JOB_MEMORY;
+            as->fault_va = a;
+            s = PK_ERR_NO_MEMORY;
+        } else if (!pk_pt_walk(k, as, a, true, &nomem)) {
+            s = PK_ERR_NO_MEMORY;
+        } else if (!(fr[i] = shm ? pk_shm_frame(k, shm, i) : frame_for(k, as, a))) {
+            s = PK_ERR_NO_MEMORY;
+        } else {
+            as->st.rss++;
+        }
+    }
+    if (s) {                                   /* i - 1 pages have frames */
+        for (uint64_t j = 0; j + 1 < i; j++) pk_frame_put(k, fr[j]);
+        as->st.rss -= i - 1;
+        pk_pt_prune(k, as, va, va + (i << PK_PAGE_SHIFT), !root0);
+        if (k->objs) pk_jobobj_mem_sync(k, as->pid);
+        pk_free(k, fr, (size_t)n * sizeof *fr);
+        return s;
+    }
+    regions_cut(as, va, end);
+    leaves_each(k, as, va, end, leaf_drop, 0);
+    pk_region *r = region_add(as, (pk_region){ .start = va, .end = end, .prot = prot, .flags = flags,
+                                                .shm = shm, .origin = as_id(k, as) });
+    for (i = 0; i < n; i++) {
+        uint64_t a = va + (i << PK_PAGE_SHIFT);
+        uint64_t *e = pk_pt_walk(k, as, a, false, NULL);      /* made above */
+        *e = pk_leaf_entry(f, fr[i], r->prot, r->flags);
+        if (!shm) pk_repl_link(k, fr[i]);
+        as->st.minor_faults++;
+        as->st.page_faults++;
+        pk_fault_count(k);
+        PK_TRACE_OP(k, PK_TR_FAULT, PK_TR_MINOR, a);
+    }
+    pk_free(k, fr, (size_t)n * sizeof *fr);
+    return PK_OK;
+}
+
 /* Map [va, va+len) with prot (must include READ) and flags, replacing
  * whatever was mapped there. */
 int pk_as_map(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot, uint32_t flags) {
@@ -442,6 +498,8 @@ int pk_as_map_object(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_
     if (shm) flags |= PK_MAP_SHARED;
     uint64_t end = va + len;
     if ((s = regions_grow(k, as, cut_delta(as, va, end) + 1))) return s;
+    if ((flags & PK_MAP_POPULATE) && pk_regions_meet(as, va, end))
+        return populate_replacing(k, as, va, end, prot, flags, shm);
     regions_cut(as, va, end);
     leaves_each(k, as, va, end, leaf_drop, 0);
     pk_region *r = region_add(as, (pk_region){ .start = va, .end = end, .prot = prot, .flags = flags,

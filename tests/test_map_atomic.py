@@ -126,3 +126,48 @@ def test_the_trace_keeps_no_fault_of_the_failed_map():
     with pytest.raises(pk.NoMemory):
         p.aspace.map(BASE, 1 << 20, populate=True)       # 256 pages, 64 frames
     assert [(e.what, e.arg) for e in k.trace if e.kind == "fault"] == [("minor", BASE - PAGE)]
+
+
+def frames_of(p, start, pages):
+    return [p.aspace.translate(start + i * PAGE) for i in range(pages)]
+
+
+def test_a_failed_map_over_a_mapped_range_keeps_the_old_region_and_its_frames():
+    k = kernel(memory=pk.Memory(frames=4096))
+    p = idle(k)
+    p.aspace.map(BASE, 64 * PAGE, "r", populate=True)
+    before, old = state(k, p), frames_of(p, BASE, 64)
+    with pytest.raises(pk.NoMemory):
+        p.aspace.map(BASE, TWO_GIB, populate=True)          # over the old region and beyond
+    assert state(k, p) == before
+    assert frames_of(p, BASE, 64) == old
+    assert k.audit().problems() == []
+
+
+def test_a_map_over_a_mapped_range_replaces_it_with_new_pages():
+    k = kernel(memory=pk.Memory(frames=4096))
+    p = idle(k)
+    p.aspace.map(BASE, 8 * PAGE, "r", populate=True)
+    free = k.memory_stats.free
+    p.aspace.map(BASE + 4 * PAGE, 8 * PAGE, "rw", populate=True)
+    assert spans_of(p) == [(BASE, BASE + 4 * PAGE, "r"), (BASE + 4 * PAGE, BASE + 12 * PAGE, "rw")]
+    assert p.aspace.stats.rss == 12
+    assert k.memory_stats.free == free - 4                   # 4 pages more, same table
+    bits = [p.aspace.walk(BASE + i * PAGE)[-1].bits["writable"] for i in (3, 4, 11)]
+    assert bits == [0, 1, 1]                                 # the new pages are the new prot's
+    assert k.audit().problems() == []
+
+
+def test_a_map_over_a_mapped_range_needs_frames_for_old_and_new_pages_at_once():
+    # the old pages go only once every new one is in: 40 old + 40 new > 64 frames - tables
+    k = kernel(memory=pk.Memory(frames=64))
+    p = idle(k)
+    p.aspace.map(BASE, 40 * PAGE, populate=True)
+    old = frames_of(p, BASE, 40)
+    with pytest.raises(pk.NoMemory):
+        p.aspace.map(BASE, 40 * PAGE, populate=True)
+    assert frames_of(p, BASE, 40) == old
+
+
+def spans_of(p):
+    return [(r.start, r.end, r.prot) for r in p.aspace.regions]
