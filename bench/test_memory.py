@@ -114,7 +114,7 @@ def test_many_small_maps(benchmark):
     def run():
         rounds.append(_map_windows(windows, per_window))
 
-    benchmark.pedantic(run, rounds=3, iterations=1)
+    benchmark.pedantic(run, rounds=7, iterations=1)
     secs = [min(r[w] for r in rounds) for w in range(windows)]     # the least disturbed
     ratio = secs[-1] / secs[0]
     benchmark.extra_info.update({"seconds_by_window": secs, "last_over_first": ratio})

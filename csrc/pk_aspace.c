@@ -62,15 +62,14 @@ static inline uint32_t as_id(pk_kernel *k, const pk_as *as) {
 /* ---- regions -------------------------------------------------------------- */
 
 /* The regions of an address space are nodes of a pool (as->regions, index
- * 0 unused) in a treap keyed by start: a binary search tree that is also
- * a max-heap of priorities (Seidel and Aragon, "Randomized search trees",
- * Algorithmica 16, 1996), so its expected depth is O(log n) and lookup,
- * insert and remove take O(log n).  A node's priority is a fixed hash of
- * its index (pk_region_pri), so the shape depends only on the operations
- * made, never on host addresses.  The nodes are also linked in address
- * order (prev, next) for walks; regions are disjoint, so ordering by start
- * is ordering by end, and moving a region's start or end within the gap
- * around it keeps both orders. */
+ * 0 unused) in an AVL tree keyed by start (Adelson-Velsky and Landis,
+ * 1962; Knuth, TAOCP vol. 3, 6.2.3): the heights of a node's two subtrees
+ * differ by at most one, so the depth stays below 1.45 log2(n + 2) and
+ * lookup, insert and remove take O(log n) whatever the order of the
+ * operations.  The nodes are also linked in address order (prev, next)
+ * for walks; regions are disjoint, so ordering by start is ordering by
+ * end, and moving a region's start or end within the gap around it
+ * keeps both orders. */
 
 /* The first region ending above va, or NULL. */
 pk_region *pk_region_from(const pk_as *as, uint64_t va) {
@@ -89,37 +88,80 @@ const pk_region *pk_as_region(const pk_as *as, uint64_t va) {
     return r && r->start <= va ? r : NULL;
 }
 
-/* Split tree t into the nodes starting below key (*l) and the others (*r). */
-static void t_split(pk_region *R, uint32_t t, uint64_t key, uint32_t *l, uint32_t *r) {
-    if (!t) { *l = *r = 0; return; }
-    if (R[t].start < key) { *l = t; t_split(R, R[t].right, key, &R[t].right, r); }
-    else { *r = t; t_split(R, R[t].left, key, l, &R[t].left); }
+static inline uint32_t t_height(const pk_region *R, uint32_t t) { return t ? R[t].height : 0; }
+
+static inline void t_fix(pk_region *R, uint32_t t) {
+    uint32_t l = t_height(R, R[t].left), r = t_height(R, R[t].right);
+    R[t].height = 1 + (l > r ? l : r);
 }
 
-/* Join trees a and b, every node of a starting below every node of b. */
-static uint32_t t_merge(pk_region *R, uint32_t a, uint32_t b) {
-    if (!a || !b) return a ? a : b;
-    if (pk_region_pri(a) > pk_region_pri(b)) { R[a].right = t_merge(R, R[a].right, b); return a; }
-    R[b].left = t_merge(R, a, R[b].left);
-    return b;
+static uint32_t t_rot_right(pk_region *R, uint32_t t) {
+    uint32_t l = R[t].left;
+    R[t].left = R[l].right;
+    R[l].right = t;
+    t_fix(R, t);
+    t_fix(R, l);
+    return l;
+}
+
+static uint32_t t_rot_left(pk_region *R, uint32_t t) {
+    uint32_t r = R[t].right;
+    R[t].right = R[r].left;
+    R[r].left = t;
+    t_fix(R, t);
+    t_fix(R, r);
+    return r;
+}
+
+/* t, whose subtrees are AVL trees of heights differing by at most 2,
+ * rebalanced by one or two rotations; the new root of its subtree. */
+static uint32_t t_balance(pk_region *R, uint32_t t) {
+    int64_t d = (int64_t)t_height(R, R[t].left) - t_height(R, R[t].right);
+    if (d > 1) {
+        uint32_t l = R[t].left;
+        if (t_height(R, R[l].left) < t_height(R, R[l].right)) R[t].left = t_rot_left(R, l);
+        return t_rot_right(R, t);
+    }
+    if (d < -1) {
+        uint32_t r = R[t].right;
+        if (t_height(R, R[r].right) < t_height(R, R[r].left)) R[t].right = t_rot_right(R, r);
+        return t_rot_left(R, t);
+    }
+    t_fix(R, t);
+    return t;
 }
 
 static uint32_t t_insert(pk_region *R, uint32_t t, uint32_t n) {
-    if (!t) return n;
-    if (pk_region_pri(n) > pk_region_pri(t)) {
-        t_split(R, t, R[n].start, &R[n].left, &R[n].right);
+    if (!t) {
+        R[n].left = R[n].right = 0;
+        R[n].height = 1;
         return n;
     }
     if (R[n].start < R[t].start) R[t].left = t_insert(R, R[t].left, n);
     else R[t].right = t_insert(R, R[t].right, n);
-    return t;
+    return t_balance(R, t);
+}
+
+/* Take the first node out of subtree t (into *first); the new root. */
+static uint32_t t_take_first(pk_region *R, uint32_t t, uint32_t *first) {
+    if (!R[t].left) { *first = t; return R[t].right; }
+    R[t].left = t_take_first(R, R[t].left, first);
+    return t_balance(R, t);
 }
 
 static uint32_t t_remove(pk_region *R, uint32_t t, uint32_t n) {
-    if (t == n) return t_merge(R, R[n].left, R[n].right);
+    if (!t) return 0;
+    if (t == n) {
+        uint32_t l = R[n].left, r = R[n].right, m;
+        if (!r) return l;
+        r = t_take_first(R, r, &m);                  /* n's successor takes its place */
+        R[m].left = l;
+        R[m].right = r;
+        return t_balance(R, m);
+    }
     if (R[n].start < R[t].start) R[t].left = t_remove(R, R[t].left, n);
     else R[t].right = t_remove(R, R[t].right, n);
-    return t;
+    return t_balance(R, t);
 }
 
 /* Room for n more regions, so that region_add cannot fail. */

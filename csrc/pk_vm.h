@@ -65,20 +65,12 @@ typedef struct pk_region {
     uint64_t off;               /* its page mapped at start                   */
     uint32_t img;               /* contents from this ELF image (pk_rv.h); 0: zeroed */
     /* links in its address space's regions (indexes into pk_as.regions,
-     * 0: none): a treap ordered by start (left, right) and the sorted
-     * list (prev, next); unused in a region outside an address space */
+     * 0: none): an AVL tree ordered by start (left, right, and the height
+     * of its subtree) and the sorted list (prev, next); unused in a
+     * region outside an address space */
     uint32_t left, right, prev, next;
+    uint32_t height;
 } pk_region;
-
-/* The treap priority of region node i (pk_aspace.c): a fixed bijective
- * hash of its index, so distinct nodes have distinct priorities. */
-static inline uint32_t pk_region_pri(uint32_t i) {
-    uint32_t x = i * 0x9e3779b1u;
-    x ^= x >> 16;
-    x *= 0x85ebca6bu;
-    x ^= x >> 13;
-    return x;
-}
 
 /* Keep r's object offset right when its start moves to `start`. */
 static inline void pk_region_move_start(pk_region *r, uint64_t start) {
@@ -97,8 +89,8 @@ typedef struct pk_as {
     uint32_t pid;
     uint32_t root;              /* frame of the root table; 0: none yet      */
     /* regions (pk_aspace.c): a pool of nodes (index 0 unused), linked
-     * into a treap by start (O(log n) lookup, insert, remove) and into a
-     * sorted list for walks; nregions of them in use, free ones chained
+     * into an AVL tree by start (O(log n) lookup, insert, remove) and into
+     * a sorted list for walks; nregions of them in use, free ones chained
      * through next from rfree */
     uint32_t nregions, regions_cap;
     pk_region *regions;

@@ -81,14 +81,17 @@ static int count_leaves(chk *c, uint32_t tab, uint32_t level) {
 
 /* ---- address spaces -------------------------------------------------------- */
 
-/* The treap below node t: search order within the list walked from
- * *cur (in-order = list order), priorities falling downwards. */
+/* The AVL tree below node t: visited in order, it is the list walked
+ * from *cur; each node's height is right and its subtrees' heights differ
+ * by at most one (so the recursion is shallow: 64 levels hold more nodes
+ * than a pool can). */
 static int region_tree_ok(const pk_as *as, uint32_t t, uint32_t *cur, uint32_t *seen, uint32_t depth) {
     if (!t) return 1;
     const pk_region *R = as->regions;
-    if (t > as->rhw || depth > 1024 || ++*seen > as->nregions) return 0;
-    if ((R[t].left && pk_region_pri(R[t].left) > pk_region_pri(t))
-        || (R[t].right && pk_region_pri(R[t].right) > pk_region_pri(t))) return 0;
+    if (t > as->rhw || depth > 64 || ++*seen > as->nregions) return 0;
+    uint32_t l = R[t].left ? R[R[t].left].height : 0, r = R[t].right ? R[R[t].right].height : 0;
+    if (l > as->rhw || r > as->rhw || l > r + 1 || r > l + 1 || R[t].height != 1 + (l > r ? l : r))
+        return 0;
     if (!region_tree_ok(as, R[t].left, cur, seen, depth + 1) || *cur != t) return 0;
     *cur = R[t].next;
     return region_tree_ok(as, R[t].right, cur, seen, depth + 1);
