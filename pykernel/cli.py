@@ -148,11 +148,12 @@ def _cmd_sweep(args) -> int:
     if args.until is not None:
         grid["until"] = [args.until]
     res = sweep(args.scenario, grid, executor="serial" if args.serial else None,
-                db=args.db, workers=args.workers)
+                db=args.db, workers=args.workers, replace=args.replace)
     cols = list(res.rows[0]) if res.rows else []
-    fmt = lambda v: f"{v:,.1f}" if isinstance(v, float) else str(v)  # noqa: E731
+    fmt = lambda v: (f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}") if isinstance(v, float) \
+        else str(v)  # noqa: E731
     print(table(cols, [[fmt(r[c]) for c in cols] for r in res.rows]))
-    print(f"{len(res)} runs; results in {res.db} (table {res.table})")
+    print(f"{len(res)} points; results in {res.db} (table {res.table}, run_id {res.run_id})")
     return 0
 
 
@@ -223,7 +224,11 @@ def parser() -> argparse.ArgumentParser:
                     help="stop each run at simulated time T")
     sw.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
     sw.add_argument("--serial", action="store_true", help="run in this process, one by one")
-    sw.add_argument("--db", default="sweep.sqlite", help="SQLite file (default sweep.sqlite)")
+    sw.add_argument("--db", default="sweep.sqlite",
+                    help="SQLite file to append to (default sweep.sqlite): table runs "
+                         "describes each sweep, table points holds a row per point")
+    sw.add_argument("--replace", action="store_true",
+                    help="empty the SQLite file's runs and points tables first")
     sw.set_defaults(func=_cmd_sweep)
     return p
 
