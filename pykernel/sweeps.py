@@ -49,7 +49,8 @@ def grid_points(grid) -> list[dict]:
 def scenario_run(path: str, until: int | None = None, **params) -> dict:
     """Run the scenario file ``path`` with ``params`` as dotted-key
     overrides; its figures: simulated time (``now_ns``), context switches,
-    CPU ``busy_ns`` / ``idle_ns`` / ``overhead_ns``, and the mean wait,
+    CPU ``busy_ns`` / ``idle_ns`` / ``overhead_ns`` summed over CPUs,
+    ``utilization`` (busy / (busy + idle + overhead)), and the mean wait,
     response and turnaround of the processes that have them
     (``mean_wait_ns``, ...). A kernel with memory adds the figures of
     :func:`pykernel.report.memory_figures` (page faults, TLB, swap)."""
@@ -59,8 +60,10 @@ def scenario_run(path: str, until: int | None = None, **params) -> dict:
     k, procs = sc.build()
     k.run(until=sc.until if until is None else until, progress=False)
     st = k.stats
+    total = st.busy + st.idle + st.overhead
     out = {"now_ns": st.now, "context_switches": st.context_switches, "busy_ns": st.busy,
-           "idle_ns": st.idle, "overhead_ns": st.overhead}
+           "idle_ns": st.idle, "overhead_ns": st.overhead,
+           "utilization": st.busy / total if total else 0.0}
     stats = [p.stats for p in procs]
     for name in ("wait", "response", "turnaround"):
         vals = [getattr(s, name) for s in stats if getattr(s, name) is not None]

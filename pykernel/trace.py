@@ -208,16 +208,22 @@ class Trace:
                      "args": {"name": "no CPU"}})
         return meta + out
 
-    def save(self, path) -> None:
-        """Write the trace as Chrome trace-event JSON (object form), which
-        the Perfetto UI (ui.perfetto.dev) and chrome://tracing open;
-        :meth:`load` reads it back."""
+    def to_json(self) -> str:
+        """The trace as Chrome trace-event JSON (object form), the text
+        :meth:`save` writes."""
         names = {str(t): self.name(t) for t in {e.tid for e in self._sync()} if t is not None}
         doc = {"traceEvents": self.chrome_events(), "displayTimeUnit": "ns",
                "otherData": {"pykernel": {"dropped": self.dropped, "end_ns": self.end,
                                           "names": names}}}
+        return json.dumps(doc)
+
+    def save(self, path) -> None:
+        """Write the trace as Chrome trace-event JSON (object form), which
+        the Perfetto UI (ui.perfetto.dev) and chrome://tracing open;
+        :meth:`load` reads it back."""
+        text = self.to_json()
         with open(path, "w") as f:
-            json.dump(doc, f)
+            f.write(text)
 
     @classmethod
     def load(cls, path) -> "Trace":
