@@ -94,8 +94,10 @@ def _pairs(rows, caption: str = "") -> str:
 
 def _svg(fig) -> str:
     """A matplotlib figure as inline SVG (no XML prolog or DOCTYPE)."""
+    import matplotlib
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    with matplotlib.rc_context({"svg.hashsalt": "pykernel"}):     # the same ids every time
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     return re.sub(r"<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S)
 

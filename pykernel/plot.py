@@ -64,8 +64,10 @@ def _finish(fig, path):
         suffix = Path(path).suffix.lower()
         if suffix not in (".png", ".svg"):
             raise ValueError(f"path must end in .png or .svg, not {suffix or 'nothing'!r}")
-        fig.savefig(path, format=suffix[1:], dpi=DPI, bbox_inches="tight",
-                    metadata={"Date": None} if suffix == ".svg" else None)
+        import matplotlib
+        with matplotlib.rc_context({"svg.hashsalt": "pykernel"}):   # SVG ids: the same each time
+            fig.savefig(path, format=suffix[1:], dpi=DPI, bbox_inches="tight",
+                        metadata={"Date": None} if suffix == ".svg" else None)
     return fig
 
 
