@@ -34,6 +34,9 @@ _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
 _OTHER = "#c8c8c8"
 MAX_COLORS = len(_PALETTE)      # processes (or groups) with a colour of their own
 DPI = 100
+RASTER_BARS = 3000       # past this many bars, an SVG holds them as one image, not as shapes
+BIN_SLICES = 1000        # running intervals per CPU past which a Gantt chart draws columns
+COLUMNS = 500            # the columns of such a chart
 _FIGURE_CLASS = None
 
 
@@ -169,6 +172,62 @@ def _legend(fig, ax, colors: dict, title: str | None = None) -> None:
                   title=title, title_fontsize="small", frameon=False)
 
 
+def _gantt_bars(ax, k, tr, slices, colors, how, span, scale) -> None:
+    """One bar per running interval (narrow bars of one colour that follow
+    each other on a CPU drawn as one)."""
+    bars = {}                     # (cpu, colour, wide) -> intervals: one collection each
+    last = {}                     # cpu -> the key of its latest bar
+    gap = span / 4000             # below the figure's resolution
+    for cpu, tid, start, end in slices:
+        # a white edge between neighbours of one colour, where it leaves the bar its colour;
+        # narrow bars of one colour that follow each other on a CPU are drawn as one
+        wide = (end - start) > span / 300
+        key = (cpu, colors[tid], wide)
+        xs = bars.setdefault(key, [])
+        if not wide and last.get(cpu) == key and start - sum(xs[-1]) * scale < gap:
+            xs[-1] = (xs[-1][0], end / scale - xs[-1][0])
+        else:
+            xs.append((start / scale, (end - start) / scale))
+        last[cpu] = key
+        if how == "process" and (end - start) > span / 25:
+            ax.text((start + end) / 2 / scale, cpu, _group_of(k, tr, tid)[0], ha="center",
+                    va="center", fontsize=7, color="white", clip_on=True)
+    raster = sum(map(len, bars.values())) > RASTER_BARS
+    for (cpu, color, wide), xs in bars.items():
+        ax.broken_barh(xs, (cpu - 0.4, 0.8), facecolor=color,
+                       edgecolor="white" if wide else "none", linewidth=0.4 if wide else 0,
+                       rasterized=raster)
+
+
+def _gantt_columns(ax, slices, colors, cpus, span, scale) -> None:
+    """More intervals than the figure can show one by one: time is cut
+    into :data:`COLUMNS` columns, and each column of a CPU's row is
+    split by how much of it each colour ran (blank: idle or switching)."""
+    import numpy as np
+    width = span / COLUMNS
+    palette = list(dict.fromkeys(colors.values()))
+    share = np.zeros((len(cpus), len(palette), COLUMNS))
+    row = {c: i for i, c in enumerate(cpus)}
+    ci = {c: i for i, c in enumerate(palette)}
+    for cpu, tid, start, end in slices:
+        r, c = row[cpu], ci[colors[tid]]
+        while start < end:
+            b = min(int(start // width), COLUMNS - 1)
+            stop = min(end, (b + 1) * width) if b < COLUMNS - 1 else end
+            share[r, c, b] += stop - start
+            start = stop
+    share /= width
+    left = np.arange(COLUMNS) * width / scale
+    for r, cpu in enumerate(cpus):
+        bottom = np.full(COLUMNS, cpu - 0.4)
+        for c, color in enumerate(palette):
+            h = share[r, c] * 0.8
+            keep = h > 0
+            ax.bar(left[keep], h[keep], width=width / scale, bottom=bottom[keep], align="edge",
+                   color=color, linewidth=0, rasterized=True)
+            bottom = bottom + h
+
+
 def gantt(k, path=None):
     """A CPU Gantt chart from the trace of ``k`` (a kernel made with
     ``trace=True``, or a :class:`~pykernel.Trace`): one row per CPU, one
@@ -191,19 +250,17 @@ def gantt(k, path=None):
     fig = _figure(figsize=(10, height))
     ax = fig.add_subplot()
     span = max(tr.end, 1)
-    for cpu, tid, start, end in slices:
-        # a white edge between neighbours of one colour, where it leaves the bar its colour
-        wide = (end - start) > span / 300
-        ax.broken_barh([(start / scale, (end - start) / scale)], (cpu - 0.4, 0.8),
-                       facecolor=colors[tid], edgecolor="white" if wide else "none",
-                       linewidth=0.4 if wide else 0)
-        if how == "process" and (end - start) > span / 25:
-            ax.text((start + end) / 2 / scale, cpu, _group_of(k, tr, tid)[0], ha="center",
-                    va="center", fontsize=7, color="white", clip_on=True)
+    binned = len(slices) > BIN_SLICES * len(cpus)
+    if binned:
+        _gantt_columns(ax, slices, colors, cpus, span, scale)
+    else:
+        _gantt_bars(ax, k, tr, slices, colors, how, span, scale)
     ax.set_yticks(cpus, [f"CPU {c}" for c in cpus])
     ax.set_ylim(max(cpus) + 0.6, min(cpus) - 0.6)
     ax.set_xlim(0, span / scale)
-    ax.set_xlabel(f"simulated time ({unit})")
+    ax.set_xlabel(f"simulated time ({unit})" + (
+        f"; each column shows the shares of {span / COLUMNS / scale:.3g} {unit}"
+        if binned else ""))
     ax.set_title(_title("CPU Gantt chart", k, f"{nproc} processes"), fontsize="medium")
     _legend(fig, ax, legend, "process" if how == "process" else "program (processes)")
     fig.set_layout_engine("constrained")
@@ -257,10 +314,13 @@ def thread_states(k, path=None, max_threads: int = 40):
     scale, unit = _unit(tr.end)
     fig = _figure(figsize=(10, max(2.4, 1.2 + 0.22 * len(tids))))
     ax = fig.add_subplot()
+    raster = sum(len(st[t]) for t in tids) > RASTER_BARS
     for row, tid in enumerate(tids):
+        by = {}                   # state -> intervals: one collection per row and state
         for s, t0, t1 in st[tid]:
-            ax.broken_barh([(t0 / scale, (t1 - t0) / scale)], (row - 0.4, 0.8),
-                           color=_STATE_COLORS[s])
+            by.setdefault(s, []).append((t0 / scale, (t1 - t0) / scale))
+        for s, xs in by.items():
+            ax.broken_barh(xs, (row - 0.4, 0.8), color=_STATE_COLORS[s], rasterized=raster)
     ax.set_yticks(range(len(tids)), [f"{tr.name(t)} ({t})" for t in tids],
                   fontsize="small" if len(tids) > 12 else None)
     ax.set_ylim(len(tids) - 0.5, -0.5)

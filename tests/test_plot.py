@@ -254,3 +254,21 @@ def test_cli_plot_of_an_unknown_kind_is_refused(capsys):
     with pytest.raises(SystemExit):
         main(["run", "x.toml", "--plot", "pie=x.png"])
     assert "plot kind must be one of gantt, states, faults" in capsys.readouterr().err
+
+
+def test_gantt_of_more_intervals_than_pixels_draws_shares_per_column():
+    # RR with a 1 ns quantum: 3 x 1000 ns of work in 3000 one-ns slices on
+    # one CPU, more than the figure can show one by one; the columns'
+    # areas add up to the CPU time of each process
+    k = pk.Kernel(scheduler=pk.sched.RoundRobin(quantum=1), costs=pk.Costs.zero(), trace=True)
+    for name in ("a", "b", "c"):
+        k.spawn(pk.Program.script("p", [op.compute(1000)]), name=name)
+    k.run()
+    assert len(k.trace.slices()) > pk.plot.BIN_SLICES
+    ax = pk.plot.gantt(k).axes[0]
+    area = {}
+    for patch in ax.patches:
+        c = patch.get_facecolor()
+        area[c] = area.get(c, 0) + patch.get_width() * patch.get_height() / 0.8
+    assert sorted(round(a, 6) for a in area.values()) == [1000.0] * 3   # ns (a 3 µs run)
+    assert "each column shows the shares" in ax.get_xlabel()
