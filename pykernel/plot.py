@@ -35,7 +35,7 @@ _OTHER = "#c8c8c8"
 MAX_COLORS = len(_PALETTE)      # processes (or groups) with a colour of their own
 DPI = 100
 RASTER_BARS = 3000       # past this many bars, an SVG holds them as one image, not as shapes
-BIN_SLICES = 1000        # running intervals per CPU past which a Gantt chart draws columns
+BIN_SLICES = 1000        # intervals per row past which a timeline draws columns of shares
 COLUMNS = 500            # the columns of such a chart
 _FIGURE_CLASS = None
 
@@ -199,29 +199,29 @@ def _gantt_bars(ax, k, tr, slices, colors, how, span, scale) -> None:
                        rasterized=raster)
 
 
-def _gantt_columns(ax, slices, colors, cpus, span, scale) -> None:
+def _draw_columns(ax, rows: dict, span: int, scale: int) -> None:
     """More intervals than the figure can show one by one: time is cut
-    into :data:`COLUMNS` columns, and each column of a CPU's row is
-    split by how much of it each colour ran (blank: idle or switching)."""
+    into :data:`COLUMNS` columns, and each column of a row is split by
+    how much of it each colour covers (blank: none). ``rows``: y ->
+    [(colour, start, end), ...] in ns."""
     import numpy as np
     width = span / COLUMNS
-    palette = list(dict.fromkeys(colors.values()))
-    share = np.zeros((len(cpus), len(palette), COLUMNS))
-    row = {c: i for i, c in enumerate(cpus)}
-    ci = {c: i for i, c in enumerate(palette)}
-    for cpu, tid, start, end in slices:
-        r, c = row[cpu], ci[colors[tid]]
-        while start < end:
-            b = min(int(start // width), COLUMNS - 1)
-            stop = min(end, (b + 1) * width) if b < COLUMNS - 1 else end
-            share[r, c, b] += stop - start
-            start = stop
-    share /= width
     left = np.arange(COLUMNS) * width / scale
-    for r, cpu in enumerate(cpus):
-        bottom = np.full(COLUMNS, cpu - 0.4)
+    for y, intervals in rows.items():
+        palette = list(dict.fromkeys(c for c, _, _ in intervals))
+        share = np.zeros((len(palette), COLUMNS))
+        ci = {c: i for i, c in enumerate(palette)}
+        for color, start, end in intervals:
+            c = ci[color]
+            while start < end:
+                b = min(int(start // width), COLUMNS - 1)
+                stop = min(end, (b + 1) * width) if b < COLUMNS - 1 else end
+                share[c, b] += stop - start
+                start = stop
+        share /= width
+        bottom = np.full(COLUMNS, y - 0.4)
         for c, color in enumerate(palette):
-            h = share[r, c] * 0.8
+            h = share[c] * 0.8
             keep = h > 0
             ax.bar(left[keep], h[keep], width=width / scale, bottom=bottom[keep], align="edge",
                    color=color, linewidth=0, rasterized=True)
@@ -252,7 +252,10 @@ def gantt(k, path=None):
     span = max(tr.end, 1)
     binned = len(slices) > BIN_SLICES * len(cpus)
     if binned:
-        _gantt_columns(ax, slices, colors, cpus, span, scale)
+        rows = {c: [] for c in cpus}
+        for cpu, tid, start, end in slices:
+            rows[cpu].append((colors[tid], start, end))
+        _draw_columns(ax, rows, span, scale)
     else:
         _gantt_bars(ax, k, tr, slices, colors, how, span, scale)
     ax.set_yticks(cpus, [f"CPU {c}" for c in cpus])
@@ -307,15 +310,22 @@ def thread_states(k, path=None, max_threads: int = 40):
     """A timeline of thread states from the trace of ``k``: one row per
     thread (the first ``max_threads`` tids), running / ready / blocked in
     three colours with a legend; the title names the policy, the machine
-    and how many threads are shown."""
+    and how many threads are shown. A thread with more intervals than
+    :data:`BIN_SLICES` makes every row columns of state shares, as in
+    :func:`gantt`."""
     tr = _trace(k)
     st = states(tr)
     tids = sorted(st)[:max_threads]
     scale, unit = _unit(tr.end)
     fig = _figure(figsize=(10, max(2.4, 1.2 + 0.22 * len(tids))))
     ax = fig.add_subplot()
+    span = max(tr.end, 1)
+    binned = max((len(st[t]) for t in tids), default=0) > BIN_SLICES
+    if binned:
+        _draw_columns(ax, {row: [(_STATE_COLORS[s], t0, t1) for s, t0, t1 in st[tid]]
+                           for row, tid in enumerate(tids)}, span, scale)
     raster = sum(len(st[t]) for t in tids) > RASTER_BARS
-    for row, tid in enumerate(tids):
+    for row, tid in enumerate(tids if not binned else ()):
         by = {}                   # state -> intervals: one collection per row and state
         for s, t0, t1 in st[tid]:
             by.setdefault(s, []).append((t0 / scale, (t1 - t0) / scale))
@@ -324,8 +334,10 @@ def thread_states(k, path=None, max_threads: int = 40):
     ax.set_yticks(range(len(tids)), [f"{tr.name(t)} ({t})" for t in tids],
                   fontsize="small" if len(tids) > 12 else None)
     ax.set_ylim(len(tids) - 0.5, -0.5)
-    ax.set_xlim(0, max(tr.end, 1) / scale)
-    ax.set_xlabel(f"simulated time ({unit})")
+    ax.set_xlim(0, span / scale)
+    ax.set_xlabel(f"simulated time ({unit})" + (
+        f"; each column shows the shares of {span / COLUMNS / scale:.3g} {unit}"
+        if binned else ""))
     shown = f"first {len(tids)} of {len(st)} threads" if len(tids) < len(st) else \
         f"{len(st)} threads"
     ax.set_title(_title("thread states", k, shown), fontsize="medium")

@@ -272,3 +272,20 @@ def test_gantt_of_more_intervals_than_pixels_draws_shares_per_column():
         area[c] = area.get(c, 0) + patch.get_width() * patch.get_height() / 0.8
     assert sorted(round(a, 6) for a in area.values()) == [1000.0] * 3   # ns (a 3 µs run)
     assert "each column shows the shares" in ax.get_xlabel()
+
+
+def test_thread_states_of_many_intervals_draw_shares_per_column():
+    # the same 1 ns round robin: each thread alternates running and ready
+    # some 2,000 times; the columns' areas are its CPU time and its wait
+    k = pk.Kernel(scheduler=pk.sched.RoundRobin(quantum=1), costs=pk.Costs.zero(), trace=True)
+    ps = [k.spawn(pk.Program.script("p", [op.compute(1000)])) for _ in range(3)]
+    k.run()
+    ax = pk.plot.thread_states(k).axes[0]
+    from matplotlib.colors import to_hex
+    area = {}
+    for patch in ax.patches:
+        c = to_hex(patch.get_facecolor())
+        area[c] = area.get(c, 0) + patch.get_width() * patch.get_height() / 0.8
+    assert round(area["#2ca02c"], 6) == sum(p.stats.cpu_time for p in ps) == 3000   # running
+    assert round(area["#ff7f0e"], 6) == sum(p.stats.wait for p in ps)                # ready
+    assert "each column shows the shares" in ax.get_xlabel()

@@ -179,3 +179,9 @@ def test_escaped_names_in_html():
 def test_columns_of_unequal_length_are_refused():
     with pytest.raises(ValueError, match="same length"):
         Table({"a": [1, 2], "b": [1]})
+
+
+def test_sweep_result_shows_as_html():
+    res = pk.sweep(lambda x: 2 * x, {"x": [1, 2]}, executor="serial", db=False)
+    page = res._repr_html_()
+    assert "<th>x</th>" in page and "<th>result</th>" in page and page.count("<tr>") == 3
