@@ -43,13 +43,12 @@ _FIGURE_CLASS = None
 def _figure(**kw):
     """A new figure (a Figure subclass that Jupyter shows inline as PNG)."""
     global _FIGURE_CLASS
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("pykernel.plot needs matplotlib: pip install 'pykernel-sim[plot]'") \
+            from None
     if _FIGURE_CLASS is None:
-        try:
-            from matplotlib.figure import Figure
-        except ImportError:
-            raise ImportError("pykernel.plot needs matplotlib: pip install 'pykernel-sim[plot]'") \
-                from None
-
         class PlotFigure(Figure):
             """A matplotlib Figure that Jupyter displays inline (``_repr_png_``)."""
 
