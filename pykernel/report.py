@@ -173,8 +173,8 @@ def memory_lines(k) -> list[str]:
 
 def summary(k, top: int = 5) -> str:
     """A multi-section text summary: the machine, the policy, the time,
-    the switches, memory pressure (kernels with memory), a table of the CPUs and the ``top`` processes by CPU
-    time."""
+    the switches, memory pressure (kernels with memory), a table of the
+    CPUs and the ``top`` processes by CPU time."""
     st = k.stats
     busy, idle, over = st.busy, st.idle, st.overhead
     total = busy + idle + over
