@@ -31,7 +31,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neu
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em;
      border-bottom: 1px solid #ddd; padding-bottom: .2em; }
 table.pk-table { border-collapse: collapse; font-size: .85em; margin: .5em 0; }
-table.pk-table th, table.pk-table td { padding: .2em .6em; border-bottom: 1px solid #eee; }
+table.pk-table th, table.pk-table td { padding: .2em .6em; border-bottom: 1px solid #eee;
+                                      white-space: nowrap; }
 table.pk-table th { text-align: left; background: #f4f4f4; position: sticky; top: 0; }
 table.pk-table caption { text-align: left; font-weight: bold; padding: .3em 0; }
 .pk-scroll { max-height: 32em; overflow: auto; border: 1px solid #eee; }
@@ -54,7 +55,7 @@ def _figures(k) -> list[tuple[str, str]]:
     total = st.busy + st.idle + st.overhead
     return [
         ("policy", policy_label(k.scheduler)),
-        ("CPUs", f"{k.cpus} ({k.runqueues} run queues)"),
+        ("CPUs", f"{k.cpus} ({k.runqueues} run queues)" if k.cpus > 1 else "1"),
         ("seed", k.seed),
         ("costs", f"switch {k.costs.switch} ns, migrate {k.costs.migrate} ns"),
         ("simulated time", duration(st.now)),
@@ -153,7 +154,7 @@ def report_html(k, path=None, title: str | None = None) -> str:
         procs_html = html_table(list(shown), list(zip(*shown.values()))) + \
             f'<p class="note">{nproc - MAX_PROCESS_ROWS:,} more processes not shown.</p>'
     else:
-        procs_html = procs.html()
+        procs_html = html_table(list(procs), list(zip(*procs.values())))
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -165,7 +166,9 @@ def report_html(k, path=None, title: str | None = None) -> str:
     mem = _memory_rows(k)
     if mem:
         parts += ['<h2 id="memory">Memory</h2>', _pairs(mem)]
-    parts += ['<h2 id="cpus">CPUs</h2>', k.table("cpus").html()]
+    cpus = k.table("cpus")
+    parts += ['<h2 id="cpus">CPUs</h2>',
+              f'<div class="pk-scroll">{html_table(list(cpus), list(zip(*cpus.values())))}</div>']
     parts += ['<h2 id="plots">Plots</h2>', *_plots(k)]
     parts += [f'<h2 id="processes">Processes ({nproc:,})</h2>',
               f'<div class="pk-scroll">{procs_html}</div>']
