@@ -332,7 +332,7 @@ def thread_states(k, path=None, max_threads: int = 40):
             ax.broken_barh(xs, (row - 0.4, 0.8), color=_STATE_COLORS[s], rasterized=raster)
     ax.set_yticks(range(len(tids)), [f"{tr.name(t)} ({t})" for t in tids],
                   fontsize="small" if len(tids) > 12 else None)
-    ax.set_ylim(len(tids) - 0.5, -0.5)
+    ax.set_ylim(max(len(tids), 1) - 0.5, -0.5)
     ax.set_xlim(0, span / scale)
     ax.set_xlabel(f"simulated time ({unit})" + (
         f"; each column shows the shares of {span / COLUMNS / scale:.3g} {unit}"
@@ -384,7 +384,7 @@ def wait_distribution(kernels: dict, path=None, bins: int = 30, dots: int = 30):
     ax.set_xlabel(f"waiting time per process ({unit})")
     if strip:
         ax.set_yticks(range(len(waits)), list(waits))
-        ax.set_ylim(len(waits) - 0.5, -0.5)
+        ax.set_ylim(max(len(waits), 1) - 0.5, -0.5)
         ax.grid(axis="x", alpha=0.3)
     else:
         ax.set_ylabel("processes")
@@ -394,7 +394,8 @@ def wait_distribution(kernels: dict, path=None, bins: int = 30, dots: int = 30):
     cpus = f"{first.cpus} CPU" + ("s" if first.cpus > 1 else "")
     how = "a dot per process, a bar at the mean" if strip else "histogram"
     ax.set_title(f"waiting time by policy: {n} processes, {cpus} ({how})", fontsize="medium")
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    if any(waits.values()):
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     fig.set_layout_engine("constrained")
     return _finish(fig, path)
 

@@ -167,3 +167,12 @@ def test_report_screenshot_shows_the_page(tmp_path):
     assert img.shape[:2] == (2000, 1280)
     colours = {tuple(int(c * 15 + 0.5) for c in p) for p in img.reshape(-1, 3)}
     assert len({p for p in colours if max(p) - min(p) > 1}) >= 3   # the plots' colours drawn
+
+
+def test_report_of_a_kernel_that_has_not_run_draws_empty_plots_without_warnings():
+    pytest.importorskip("matplotlib")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        page = pk.Kernel(trace=True).report_html()
+    assert "Processes (0)" in page and page.count("<svg") == 2
