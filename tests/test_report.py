@@ -129,3 +129,16 @@ def test_memory_figures_count_major_faults_under_pressure():
     assert f["major_faults"] == sum(p.stats.major_faults for p in k.processes) > 0
     assert f["swap_ins"] == k.memory_stats.swap_ins == f["major_faults"]
     assert memory_figures(pk.Kernel()) is None
+
+
+def test_cli_run_of_the_memory_example_prints_its_faults(capsys):
+    # examples/memory.toml: 8 processes each map 2 MiB (512 pages of
+    # 4 KiB) and sum it ten times; only the first pass faults, once per
+    # page: 8 x 512 = 4,096 minor faults, and 256 MiB of frames never run out
+    from pathlib import Path
+    from pykernel.cli import main
+    path = Path(__file__).resolve().parent.parent / "examples" / "memory.toml"
+    assert main(["run", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "\nmemory\n  page faults 4,096 (4,096 minor, 0 major)," in out
+    assert "\n  swap 0 pages in, 0 out; 0 evictions, 0 reclaims, 0 OOM kills\n" in out
