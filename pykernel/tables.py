@@ -1,5 +1,5 @@
 """Tabular results: processes, threads, CPUs, jobs, sweeps and traces as
-columns (docs/observability.md, "Tables").
+columns (docs/observability.md, "Tables and DataFrames").
 
 Every tabular result of pykernel is a :class:`Table`: a dict of
 equal-length lists, one per column, whose names carry their unit

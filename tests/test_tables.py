@@ -1,4 +1,4 @@
-"""Tables (docs/observability.md, "Tables"): every tabular result is a
+"""Tables (docs/observability.md, "Tables and DataFrames"): every tabular result is a
 pk.tables.Table, a dict of equal-length column lists whose time columns
 carry their unit (``_ns``), with ``to_pandas()`` and an HTML view.
 
