@@ -22,7 +22,7 @@ __all__ = ["report_html", "kernel_html", "run_result_html", "MAX_PROCESS_ROWS",
            "MAX_EMBEDDED_TRACE"]
 
 MAX_PROCESS_ROWS = 2_000               # process rows in the report (the rest are counted)
-MAX_EMBEDDED_TRACE = 64 * 1024 * 1024  # bytes of trace JSON the page may carry
+MAX_EMBEDDED_TRACE = 16 * 1024 * 1024  # bytes of trace JSON the page may carry
 _STATES_THREADS = 40                   # rows of the thread-state plot
 
 _STYLE = """
