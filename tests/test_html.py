@@ -176,3 +176,10 @@ def test_report_of_a_kernel_that_has_not_run_draws_empty_plots_without_warnings(
         warnings.simplefilter("error")
         page = pk.Kernel(trace=True).report_html()
     assert "Processes (0)" in page and page.count("<svg") == 2
+
+
+def test_a_trace_too_large_to_embed_is_named_not_embedded(monkeypatch):
+    import pykernel.html
+    monkeypatch.setattr(pykernel.html, "MAX_EMBEDDED_TRACE", 100)
+    page = traced().report_html()
+    assert "data:application/json" not in page and "too large to embed" in page
