@@ -29,6 +29,7 @@ RUNS = {
     "arith_fs": (["arith_fs"], b""),
     "stdin_fs": (["stdin_fs"], STDIN_TEXT),
     "stdin_lines": (["stdin_lines"], STDIN_TEXT),
+    "wait_fs": (["wait_fs", "nochild"], b""),
 }
 
 
@@ -110,6 +111,9 @@ EXPECTED["syscalls_fs"] = ("exited", 0, (
 EXPECTED["munmap_fault_fs"] = ("killed", "segmentation fault", b"first page still there: 1\n")
 EXPECTED["mprotect_fault_fs"] = ("killed", "segmentation fault",
                                  b"mprotect: 0\nread back: 7\n")
+# wait4(2), waitid(2): no children is ECHILD (10), unknown options EINVAL (22)
+EXPECTED["wait_fs"] = ("exited", 0, b"wait4 -10\nwait4-nohang -10\nwait4-badopt -22\n"
+                       b"waitid -10\nwaitid-noopt -22\n")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 
