@@ -13,7 +13,7 @@ the end of the new parent's list, list_splice_tail); the wait status
 layout of <bits/waitstatus.h> (exit code << 8, or the signal number)."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import pykernel as pk
@@ -314,3 +314,66 @@ def test_random_trees_follow_the_reaper_rule(steps):
         k.run()
     assert k.audit().problems() == []
     assert all(p.state == "exited" and p.parent is None and p.children == [] for p in procs)
+
+
+class _Model:
+    """The tree as kernel/exit.c's rules say it must be, replayed from the
+    order in which processes ended."""
+
+    def __init__(self):
+        self.parent, self.kids, self.state, self.sub = {}, {}, {}, set()
+
+    def spawn(self, pid, parent):
+        self.parent[pid], self.kids[pid], self.state[pid] = parent, [], "alive"
+        if parent is not None:
+            self.kids[parent].append(pid)
+
+    def end(self, pid):
+        reaper, a = None, self.parent[pid]
+        while a is not None:                      # find_new_reaper
+            if a in self.sub:
+                reaper = a
+                break
+            reaper, a = a, self.parent[a]
+        for c in self.kids[pid]:
+            self.parent[c] = reaper
+            if reaper is not None:
+                self.kids[reaper].append(c)
+            elif self.state[c] == "zombie":
+                self.state[c] = "exited"
+        self.kids[pid] = []
+        self.state[pid] = "zombie" if self.parent[pid] is not None else "exited"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 50), st.integers(1, 20)),
+                min_size=1, max_size=30))
+# root R, subreaper S below it, X below S with a child Y; X ends first and
+# S, not R, adopts Y
+@example([(0, 0, 20), (0, 1, 20), (1, 1, 1), (0, 5, 10), (0, 2, 20),
+          (2, 0, 20), (2, 0, 20), (2, 0, 20), (2, 0, 20), (2, 0, 20)])
+def test_random_trees_match_the_reaper_rule_step_by_step(steps):
+    # one CPU: processes end one at a time, in the order of their finish;
+    # round robin lets a short child end before its long parent
+    k = pk.Kernel(scheduler=pk.sched.RoundRobin(quantum=MS // 10), costs=pk.Costs.zero())
+    m, procs = _Model(), []
+    for kind, pick, dur in steps:
+        living = [p for p in procs if m.state[p.pid] == "alive"]
+        if kind == 0 or not living:
+            parent = living[pick % len(living)] if living and pick % 3 else None
+            p = k.spawn(quick(ns=dur * MS), parent=parent)
+            procs.append(p)
+            m.spawn(p.pid, None if parent is None else parent.pid)
+        elif kind == 1:
+            living[pick % len(living)].subreaper = True
+            m.sub.add(living[pick % len(living)].pid)
+        else:
+            k.run(until=k.now + dur * MS)
+            ended = [p for p in living if p.stats.finish is not None]
+            for p in sorted(ended, key=lambda p: p.stats.finish):
+                m.end(p.pid)
+        for p in procs:
+            assert p.ppid == m.parent[p.pid], p
+            assert [c.pid for c in p.children] == m.kids[p.pid], p
+            want = m.state[p.pid]
+            assert p.state in (("new", "alive") if want == "alive" else (want,)), p
