@@ -377,3 +377,27 @@ def test_random_trees_match_the_reaper_rule_step_by_step(steps):
             assert [c.pid for c in p.children] == m.kids[p.pid], p
             want = m.state[p.pid]
             assert p.state in (("new", "alive") if want == "alive" else (want,)), p
+
+
+# ---- the C entry points refuse what would break the tree --------------------------
+
+def test_the_core_refuses_a_second_parent_a_self_parent_and_unknown_pids():
+    from pykernel._ffi import lib
+    k = kernel()
+    a, b = k.spawn(IDLE), k.spawn(IDLE)
+    c = k.spawn(IDLE, parent=a)
+    assert lib.pk_proc_set_parent(k._kp, c.pid, b.pid) == lib.PK_ERR_BAD_STATE
+    assert lib.pk_proc_set_parent(k._kp, b.pid, b.pid) == lib.PK_ERR_INVALID_ARGS
+    assert lib.pk_proc_set_parent(k._kp, b.pid, 99) == lib.PK_ERR_INVALID_ARGS
+    assert lib.pk_proc_set_parent(k._kp, a.pid, c.pid) == lib.PK_ERR_BAD_STATE   # a has a child
+    assert lib.pk_proc_subreaper_set(k._kp, a.pid, 2) == lib.PK_ERR_INVALID_ARGS
+    assert k.audit().problems() == []
+
+
+def test_the_core_refuses_a_parent_that_has_ended():
+    from pykernel._ffi import lib
+    k = kernel()
+    a = k.spawn(quick(), name="a")
+    k.run()
+    b = k.spawn(IDLE)
+    assert lib.pk_proc_set_parent(k._kp, b.pid, a.pid) == lib.PK_ERR_BAD_STATE
