@@ -724,8 +724,9 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
         break;
     }
     if (act == PK_ACT_WAIT && (num == 260 || num == 95) && !S.dead) {
-        *cost = S.cost;                                   /* wait4 / waitid block: the call */
-        return act;                                       /* stays in progress and runs again */
+        RP(s)->syscalls--;                                /* wait4 / waitid block: the call */
+        *cost = S.cost;                                   /* stays in progress and runs (and */
+        return act;                                       /* counts) again when woken        */
     }
     RT(s)->syscall = 0;
     if (S.dead) {                                         /* a copy had no frame to use */

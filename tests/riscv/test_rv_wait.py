@@ -180,3 +180,15 @@ def test_a_parent_blocked_in_wait4_survives_a_snapshot(program):
     want = b"wait4 %d %d\nwait4 -10\n" % (lpid(c), 6 << 8)
     assert bytes(q.stdout) == bytes(k2.process(q.pid).stdout) == want
     assert k.digest() == k2.digest()
+
+
+def test_a_wait4_that_blocked_counts_as_one_system_call(program):
+    k = pk_kernel()
+    blocked = waiter(program, k, "reap")
+    waiter(program, k, "exit", "0", parent=blocked, at=5 * MS)
+    early = waiter(program, k, "reap", at=20 * MS)
+    c = waiter(program, k, "exit", "0", parent=early, at=10 * MS)
+    k.run()
+    assert c.stats.finish < early.stats.arrival                 # a zombie before the wait
+    assert bytes(blocked.stdout).count(b"\n") == bytes(early.stdout).count(b"\n") == 2
+    assert blocked.syscalls == early.syscalls
