@@ -1145,6 +1145,40 @@ int pk_trace_read(pk_kernel *k, uint64_t start, pk_trace_event *out, uint64_t ca
 /* Events kept (*count) and dropped because the buffer was full (*dropped). */
 int pk_trace_counts(pk_kernel *k, uint64_t *count, uint64_t *dropped);
 
+/* ---- the process tree (pk_proctree.c, docs/processes.md) -----------------
+ * Every process has a parent (or none: spawned from Python) and children.
+ * An ended process stays a zombie until its parent waits for it; one
+ * without a parent is reaped when it ends.  Orphans go to the nearest
+ * living ancestor marked as a child subreaper, else to the root of their
+ * tree (Linux kernel/exit.c, find_new_reaper). */
+#define PK_PT_ALIVE  0     /* not yet ended (also before its arrival)      */
+#define PK_PT_ZOMBIE 1     /* ended; its parent has not waited for it      */
+#define PK_PT_REAPED 2     /* ended and waited for (or had no parent)      */
+typedef struct pk_tree_info {
+    int64_t  parent;           /* its parent's pid, -1: none              */
+    uint32_t tree;             /* PK_PT_*                                 */
+    uint32_t nchildren;        /* living children and zombies             */
+    uint32_t subreaper;        /* 1: a child subreaper                    */
+    uint32_t sigchld;          /* SIGCHLD sent to it (counted until signals exist) */
+    int32_t  wstatus;          /* Linux wait status once ended, else 0    */
+    uint32_t pad;
+} pk_tree_info;
+int pk_proc_tree_get(pk_kernel *k, uint32_t pid, pk_tree_info *out);
+/* its children in order (up to cap pids into out; *n = how many it has) */
+int pk_proc_children(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uint32_t *n);
+/* make `child` (fresh from pk_spawn: no parent, no children, not ended)
+ * a child of `parent` (not ended): INVALID_ARGS, BAD_STATE */
+int pk_proc_set_parent(pk_kernel *k, uint32_t child, uint32_t parent);
+int pk_proc_subreaper_set(pk_kernel *k, uint32_t pid, uint32_t on);
+/* An audit of the tree: links that disagree (a child its parent does not
+ * list, counts that differ, a reaped process still linked) and processes
+ * whose parent chain does not end (a cycle). */
+typedef struct pk_tree_audit {
+    uint64_t bad_links;
+    uint64_t cycles;
+} pk_tree_audit;
+int pk_tree_audit_get(pk_kernel *k, pk_tree_audit *out);
+
 /* ---- snapshots (pk_snap_core.c, docs/snapshot.md) ------------------------
  * pk_kernel_snapshot writes the whole state of a kernel into one buffer
  * (free it with pk_snapshot_free); pk_kernel_restore builds a new kernel

@@ -120,7 +120,36 @@ typedef struct pk_proc {
     int32_t  exit_code;
     uint32_t kill_reason;
     uint32_t as;                  /* address space id (pk_vm.h); 0: none */
-} pk_proc;
+
+    /* the process tree (pk_proctree.c); links are pids + 1, 0: none.
+     * Children form a doubly linked list in the order they joined the
+     * parent (fork order, then adoption order), so a child leaves its
+     * parent in O(1). */
+    uint32_t parent;
+    uint32_t first_child, last_child;
+    uint32_t next_sib, prev_sib;
+    uint32_t nchildren;
+    uint8_t  tree;                /* PK_PT_ALIVE (also while NEW), ZOMBIE, REAPED */
+    uint8_t  tflags;              /* PK_PTF_*                               */
+    uint16_t pad;                 /* 0 */
+    uint32_t sigchld;             /* SIGCHLD sent to it and not yet delivered:
+                                     counted until signals exist, which turn
+                                     it into a pending signal (pk_ptree_notify) */
+} pk_proc;                        /* 64 bytes */
+_Static_assert(sizeof(pk_proc) == 64, "pk_proc must stay 64 bytes");
+
+#define PK_PTF_SUBREAPER 1        /* prctl(PR_SET_CHILD_SUBREAPER) / p.subreaper */
+
+/* the process tree (pk_proctree.c) */
+struct pk_kernel;
+void pk_ptree_link(struct pk_kernel *k, uint32_t child, uint32_t parent);
+void pk_ptree_exit(struct pk_kernel *k, uint32_t pid);   /* p ended (its last thread) */
+void pk_ptree_reap(struct pk_kernel *k, uint32_t pid);   /* a zombie is waited for */
+int32_t pk_ptree_wstatus(const pk_proc *p);              /* Linux wait status of an ended p */
+/* a wait through a handle by process `waiter` saw object obj's signals */
+void pk_ptree_handle_waited(struct pk_kernel *k, uint32_t waiter, uint32_t obj);
+/* count records whose links disagree, and parent chains that do not end */
+void pk_ptree_check(struct pk_kernel *k, uint64_t *bad, uint64_t *cycles);
 
 /* the id of p's kernel-object record (0: none), kept in 3 spare bytes */
 static inline uint32_t pk_proc_ext(const pk_proc *p) {

@@ -131,4 +131,7 @@ struct pk_event;
 void pk_rv_timeout_fire(struct pk_kernel *k, const struct pk_event *e);
 bool pk_rv_timeout_stale(struct pk_kernel *k, const struct pk_event *e);
 void pk_rv_timeout_dropped(struct pk_kernel *k);
+/* a child of process pid ended or was adopted: its threads blocked in
+ * wait4 / waitid run the call again */
+void pk_rv_wake_waiters(struct pk_kernel *k, uint32_t pid);
 #endif

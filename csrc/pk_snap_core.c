@@ -136,7 +136,8 @@ static uint64_t layout_fingerprint(void) {
         sizeof(pk_thread), offsetof(pk_thread, tid), offsetof(pk_thread, kind),
         offsetof(pk_thread, pad0), offsetof(pk_thread, s), offsetof(pk_thread, arrival),
         offsetof(pk_thread, nivcsw), sizeof(pk_sched_data), sizeof(pk_regs), sizeof(pk_proc),
-        offsetof(pk_proc, ext), offsetof(pk_proc, as), sizeof(pk_event), sizeof(pk_trace_event),
+        offsetof(pk_proc, ext), offsetof(pk_proc, as), offsetof(pk_proc, parent),
+        offsetof(pk_proc, sigchld), sizeof(pk_event), sizeof(pk_trace_event),
         sizeof(pk_job_record), sizeof(void *), PK_CHUNK, *(const uint8_t *)&one,
         sizeof(pk_costs),        /* the header's cost fields: a file of other costs is refused */
     };
@@ -578,6 +579,11 @@ static int procs_load(pk_kernel *k, pk_snap_r *r, uint32_t nthreads, bool mem, b
             if (p->prog >= k->nprogs || p->state > PK_PS_KILLED || p->nthreads > nthreads
                 || p->first_tid > nthreads - p->nthreads
                 || (!mem && p->as) || (!objs && pk_proc_ext(p))) { pk_snap_bad(r); break; }
+    }
+    if (!r->err) {                     /* the tree's links agree and every chain ends */
+        uint64_t bad, cycles;
+        pk_ptree_check(k, &bad, &cycles);
+        if (bad || cycles) pk_snap_bad(r);
     }
     return r->err;
 }

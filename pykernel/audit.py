@@ -35,7 +35,12 @@ class Audit:
     messages), ``messages`` (found in queues) and ``messages_counted``,
     ``bad_refs`` (channels, events and event pairs whose reference count
     is not the number of handles to them), ``short_refs`` (objects of any
-    kind with fewer references than handles)."""
+    kind with fewer references than handles).
+
+    Process tree: ``tree_bad_links`` (processes whose links disagree: a
+    child its parent does not list, a child count that differs, a zombie
+    without a parent, a reaped process still linked) and ``tree_cycles``
+    (processes whose chain of parents does not end)."""
 
     frames: int | None
     frames_free: int | None
@@ -53,6 +58,8 @@ class Audit:
     messages_counted: int
     bad_refs: int
     short_refs: int
+    tree_bad_links: int = 0
+    tree_cycles: int = 0
 
     def problems(self) -> list[str]:
         """Each broken rule, in words (empty: the books balance)."""
@@ -78,6 +85,10 @@ class Audit:
             out.append(f"{self.bad_refs} objects have a reference count other than their handles")
         if self.short_refs:
             out.append(f"{self.short_refs} objects have fewer references than handles")
+        if self.tree_bad_links:
+            out.append(f"{self.tree_bad_links} processes have tree links that disagree")
+        if self.tree_cycles:
+            out.append(f"{self.tree_cycles} processes have a chain of parents that does not end")
         return out
 
     def check(self) -> None:
@@ -100,5 +111,7 @@ def audit(k) -> Audit:
         check(lib.pk_mem_stats_get(kp, ms), "audit")
         mem = [ms.frames, ms.free, m.used, m.referenced, m.mismatched, m.pt_pages, ms.pt_pages,
                m.mappings, m.swapped]
+    tr = ffi.new("pk_tree_audit *")
+    check(lib.pk_tree_audit_get(kp, tr), "audit")
     return Audit(*mem, o.table_handles, st.handles, o.flight_handles, o.messages, st.messages,
-                 o.bad_refs, o.short_refs)
+                 o.bad_refs, o.short_refs, tr.bad_links, tr.cycles)

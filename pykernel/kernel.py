@@ -915,7 +915,7 @@ class Kernel:
         pu, pg = parent._creds() if parent is not None else (0, 0)
         uid = pu if uid is None else _config_value("uid", uid, 0, 0xFFFFFFFF)
         gid = pg if gid is None else _config_value("gid", gid, 0, 0xFFFFFFFF)
-        if parent is not None and parent.state in ("exited", "killed"):
+        if parent is not None and parent.state in ("exited", "killed", "zombie"):
             raise BadState(f"parent {parent.name!r} has ended")
         src, values = _objects._initial_handles(self, handles)
         if job is not None:
@@ -938,6 +938,8 @@ class Kernel:
                 _objects._move(self, src, pid, values)
             if uid or gid:
                 check(lib.pk_proc_creds_set(self._kp, pid, uid, gid), "credentials")
+            if parent is not None:                   # the process tree (docs/processes.md)
+                check(lib.pk_proc_set_parent(self._kp, pid, parent.pid), "spawn: parent")
         if parent is not None:
             parent.handle_to(Process(self, pid))
         if name is not None:

@@ -645,7 +645,7 @@ def refuse_snapshot(kernel: "Kernel") -> None:
     from .process import Process
     live = []
     for pid, handler in sorted(kernel.__dict__.get("_pagers", {}).items()):
-        if Process(kernel, pid).state != "exited":
+        if Process(kernel, pid)._info().state != lib.PK_PS_EXITED:   # a zombie has exited too
             live.append(f"process {pid} ({kernel._proc_name(pid)!r}): "
                         f"{getattr(handler, '__qualname__', type(handler).__name__)}")
     if live:

@@ -29,6 +29,7 @@ RUNS = {
     "arith_fs": (["arith_fs"], b""),
     "stdin_fs": (["stdin_fs"], STDIN_TEXT),
     "stdin_lines": (["stdin_lines"], STDIN_TEXT),
+    "wait_fs": (["wait_fs", "nochild"], b""),
 }
 
 
@@ -195,6 +196,10 @@ EXPECTED["timemap"] = ("exited", 0, (
     b"unknown flag -22\nfixed without maymove -22\nfixed overlapping -22\n"
     b"dontunmap needs equal sizes -22\nunmapped old, growing (EFAULT is 14) -14\n"
     b"old range past its mapping -14\n"))
+
+# wait4(2), waitid(2): no children is ECHILD (10), unknown options EINVAL (22)
+EXPECTED["wait_fs"] = ("exited", 0, b"wait4 -10\nwait4-nohang -10\nwait4-badopt -22\n"
+                       b"waitid -10\nwaitid-noopt -22\n")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 
