@@ -41,6 +41,8 @@ struct pk_rq;
  * or sleeps.  56 bytes. */
 typedef union pk_sched_data {
     struct { struct pk_thread *next, *prev; } list;          /* FIFO, RR, RT, Priority */
+    struct { struct pk_thread *next, *prev;                 /* the real-time class: list */
+             uint64_t pad[4], left; } rt;                   /* + SCHED_RR quantum left */
     struct { uint32_t pos; } heap;       /* pk_heap.h; members using it start with pos */
     struct { uint32_t pos, weight; uint64_t vruntime;     /* CFS (pk_sched_cfs.c) */
              uint32_t rem; uint16_t home; uint8_t flags, where;

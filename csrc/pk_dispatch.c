@@ -488,12 +488,10 @@ static void on_rt_period(pk_kernel *k, const pk_event *e) {
         pk_cpu *c = &k->cpus[i];
         pk_thread *t = c->curr;
         if (!t || !pk_is_rt(t) || k->now < c->seg_start) continue;
-        pk_time end = sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
-        if (t->sclass == PK_CLASS_RR) {            /* an RR slice keeps its start */
-            pk_time rr_end = sat_add(c->slice_start, k->cfg.rt_slice);
-            if (rr_end < end) end = rr_end;
-        }
-        c->slice_end = end < k->now ? k->now : end;
+        /* an RR slice keeps what is left of its quantum (ends now if none) */
+        pk_time end = t->sclass == PK_CLASS_RR && !t->s.rt.left
+                    ? k->now : sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
+        c->slice_end = end;
         keep_running(k, c, t, false);
     }
     for (uint32_t i = 0; i < k->ncpus; i++) {      /* unthrottled RT threads may run */
