@@ -52,7 +52,7 @@ typedef union pk_sched_data {
              uint64_t vruntime, deadline, seq;
              uint32_t weight, rem; } eevdf;
     struct { struct pk_thread *next, *prev;  /* MLFQ (pk_sched_mlfq.c): its level's list */
-             uint64_t used, epoch, slice, ran; uint32_t level; } mlfq;
+             uint64_t used, epoch, slice, ran; uint32_t level, flags; } mlfq;
     struct { uint32_t pos, slot;           /* Lottery (slot), Stride (pos, pk_heap.h)  */
              uint64_t pass, stride, rem; uint32_t home; } share;
     struct { uint32_t pos, pad; uint64_t stamp, release; } job;    /* EDF, RM */

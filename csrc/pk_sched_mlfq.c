@@ -14,8 +14,10 @@
  *           level 0 with a fresh allotment.
  * What OSTEP leaves open is decided as follows: a job that becomes ready
  * at a higher level than the running job preempts it; a preempted job
- * goes to the tail of its level and gets a fresh quantum when it runs
- * again (as a SCHED_RR thread whose slice ended); with io_to_front a job
+ * stays at the head of its level and, when it runs again, finishes the
+ * unexpired part of its quantum (as the OSTEP homework simulator mlfq.py
+ * does, and as man 7 sched says of a preempted SCHED_RR thread); a job
+ * that gives up the CPU otherwise gets a fresh quantum; with io_to_front a job
  * back from io or sleep goes to the head of its level; at a boost the
  * queued jobs keep their order (higher levels first) and a running job
  * keeps its CPU with a fresh level-0 quantum.
@@ -34,6 +36,10 @@
 #define MLFQ_MAX_LEVELS 16
 #define MLFQ_IO_RESETS  1      /* rules 4a/4b instead of rule 4           */
 #define MLFQ_IO_FRONT   2      /* a job back from io goes to the head     */
+
+/* t->s.mlfq.flags */
+#define MLFQ_T_RESUME   1      /* preempted: finish slice - ran first     */
+#define MLFQ_T_ALL      1
 
 typedef struct mlfq_list { pk_thread *head, *tail; } mlfq_list;
 
@@ -61,6 +67,7 @@ static inline void normalise(pk_sched_data *d, uint64_t e) {
         d->mlfq.level = 0;
         d->mlfq.used = 0;
         d->mlfq.epoch = e;
+        d->mlfq.flags &= ~MLFQ_T_RESUME;          /* a fresh level-0 quantum */
     }
 }
 
@@ -185,10 +192,17 @@ static void mlfq_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
         t->s.mlfq.level = 0;
         t->s.mlfq.used = t->s.mlfq.slice = t->s.mlfq.ran = 0;
         t->s.mlfq.epoch = p->epoch;
+        t->s.mlfq.flags = 0;
     } else {
         normalise(&t->s, p->epoch);
         if ((why == PK_ENQ_WAKE || why == PK_ENQ_YIELD) && (p->flags & MLFQ_IO_RESETS))
             t->s.mlfq.used = 0;                       /* rule 4b */
+        t->s.mlfq.flags &= ~MLFQ_T_RESUME;
+    }
+    if (why == PK_ENQ_PREEMPT) {                      /* head, the rest of its quantum */
+        if (t->s.mlfq.ran < t->s.mlfq.slice) t->s.mlfq.flags |= MLFQ_T_RESUME;
+        push(p, t, t->s.mlfq.level, true);
+        return;
     }
     push(p, t, t->s.mlfq.level, why == PK_ENQ_WAKE && (p->flags & MLFQ_IO_FRONT));
 }
@@ -222,6 +236,10 @@ static pk_time mlfq_slice(pk_rq *rq, pk_thread *t) {
     unsigned l = t->s.mlfq.level;
     pk_time len = p->quantum[l];
     if (l + 1 < p->levels && p->allot[l] - t->s.mlfq.used < len) len = p->allot[l] - t->s.mlfq.used;
+    if (t->s.mlfq.flags & MLFQ_T_RESUME) {            /* preempted: what is left */
+        t->s.mlfq.flags &= ~MLFQ_T_RESUME;
+        len = t->s.mlfq.slice - t->s.mlfq.ran;
+    }
     t->s.mlfq.slice = len;
     t->s.mlfq.ran = 0;
     pk_time to_boost = p->next_boost - rq->k->now;   /* huge if never */
@@ -319,7 +337,10 @@ static int mlfq_snap_load(pk_rq *rq, pk_snap_r *r) {
 
 /* its level indexes the quanta and allotments */
 static bool mlfq_snap_thread(const pk_rq *rq, const pk_thread *t) {
-    return t->s.mlfq.level < ((const mlfq_rq *)rq->priv)->levels;
+    const pk_sched_data *d = &t->s;
+    if (d->mlfq.flags & ~(uint32_t)MLFQ_T_ALL) return false;
+    if ((d->mlfq.flags & MLFQ_T_RESUME) && d->mlfq.ran >= d->mlfq.slice) return false;
+    return d->mlfq.level < ((const mlfq_rq *)rq->priv)->levels;
 }
 
 const pk_policy pk_policy_mlfq = {

@@ -458,8 +458,10 @@ class MLFQ(Policy):
       None: never) every job moves to level 0 with a fresh allotment.
 
     A job that becomes ready at a higher level than the running job
-    preempts it; a preempted job goes to the tail of its level and gets a
-    fresh quantum (like SCHED_RR). ``io_to_front=True`` puts a job that
+    preempts it; a preempted job stays at the head of its level and
+    finishes the unexpired part of its quantum when it runs again (as
+    OSTEP's simulator mlfq.py, and SCHED_RR in man 7 sched); other jobs
+    get a fresh quantum each time they run. ``io_to_front=True`` puts a job that
     comes back from io or sleep at the head of its level instead of the
     tail. At a boost the queued jobs keep their order (higher levels
     first) and a running job keeps its CPU with a fresh level-0 quantum.

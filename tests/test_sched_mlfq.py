@@ -106,11 +106,15 @@ def test_io_job_is_demoted_when_its_allotment_is_used(zero_kernel):
     assert (a.stats.cpu_time, g.stats.cpu_time) == (33 * MS, 27 * MS)
 
 
-def test_preempted_job_goes_to_the_tail_with_a_fresh_quantum(zero_kernel):
-    # OSTEP does not say; pykernel follows SCHED_RR. Queue 1 has an
-    # allotment of 5 quanta. A and X alternate in queue 1 from 20 ms;
-    # N arrives at 45 ms and preempts A (5 ms into its slice). After N
-    # (5 ms): X runs 50-60, then A gets a whole 10 ms quantum, 60-70.
+def test_preempted_job_resumes_at_the_head_with_the_rest_of_its_quantum(zero_kernel):
+    # OSTEP's homework simulator (cpu-sched-mlfq/mlfq.py) runs the head of
+    # the highest non-empty queue each tick and keeps a job's ticksLeft
+    # while a higher queue runs: a preempted job stays at the head of its
+    # queue and finishes the unexpired part of its quantum (as man 7 sched
+    # says of SCHED_RR). Queue 1 has an allotment of 5 quanta. A and X
+    # alternate in queue 1 from 20 ms; N arrives at 45 ms and preempts A
+    # (5 ms into its slice); N runs 45-50, A 50-55 (its 5 ms left), X
+    # 55-65, A 65-75, X from 75.
     k = zero_kernel(mlfq(allotments=[1, 5, 1]))
     a = k.spawn(job("A", 500), name="A")
     x = k.spawn(job("X", 500), name="X")
@@ -118,13 +122,15 @@ def test_preempted_job_goes_to_the_tail_with_a_fresh_quantum(zero_kernel):
     procs = [a, x, n]
     k.run(until=47 * MS)
     assert running(procs) == "N"
-    k.run(until=55 * MS)
-    assert running(procs) == "X"
-    k.run(until=69 * MS)
+    k.run(until=52 * MS)
     assert running(procs) == "A"
-    k.run(until=71 * MS)
+    k.run(until=57 * MS)
     assert running(procs) == "X"
-    assert a.stats.cpu_time == 35 * MS and n.stats.finish == 50 * MS
+    k.run(until=70 * MS)
+    assert running(procs) == "A"
+    k.run(until=76 * MS)
+    assert running(procs) == "X"
+    assert a.stats.cpu_time == 40 * MS and n.stats.finish == 50 * MS
 
 
 def test_lower_levels_with_longer_quanta(zero_kernel):
