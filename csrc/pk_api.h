@@ -255,6 +255,12 @@ typedef struct pk_op {
 #define PK_ATTR_NICE     1
 #define PK_ATTR_PRIORITY 2
 #define PK_ATTR_TICKETS  3
+#define PK_ATTR_SLICE    4   /* EEVDF: the thread's own slice in ns, 0: the
+                                policy's (Linux 6.12 sched_attr.sched_runtime,
+                                PK_SLICE_MIN..PK_SLICE_MAX); other policies:
+                                NOT_SUPPORTED */
+#define PK_SLICE_MIN     100000ull      /* 0.1 ms, as Linux clamps it  */
+#define PK_SLICE_MAX     100000000ull   /* 100 ms                      */
 
 /* ---- program kinds ------------------------------------------------------ */
 #define PK_BODY_SCRIPT 0

@@ -187,6 +187,11 @@ static inline void pk_rq_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     else if (rq->pol->charge) rq->pol->charge(rq, t, ran);
 }
 
+/* EEVDF's per-thread slices (pk_sched_eevdf.c): make room for tid's
+ * entry (PK_OK or PK_ERR_NO_MEMORY), then store ns (0: the policy's). */
+int  pk_eevdf_slice_reserve(struct pk_kernel *k, uint32_t tid);
+void pk_eevdf_slice_store(struct pk_kernel *k, pk_thread *t, uint64_t ns);
+
 /* helpers for policies */
 bool pk_cpu_allowed(const struct pk_kernel *k, const pk_thread *t, uint32_t cpu);
 void pk_rq_alloc_failed(pk_rq *rq);              /* mark the kernel broken */

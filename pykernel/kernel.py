@@ -857,7 +857,8 @@ class Kernel:
               tickets: int = 100, cpu: int | None = None, affinity=None,
               rss_limit: int | None = None, handles=(), parent: Process | None = None,
               uid: int | None = None, gid: int | None = None, job=None,
-              argv=None, env=None, stdin=b"", stdout=None, stderr=None) -> Process:
+              argv=None, env=None, stdin=b"", stdout=None, stderr=None,
+              slice: int | None = None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
@@ -895,7 +896,14 @@ class Kernel:
         runs (the bytes also stay in ``p.stdout`` / ``p.stderr``). A kernel
         without memory gets ``pk.Memory()`` with Sv39 page tables when its
         first process is machine code.
+
+        ``slice``: under EEVDF, the thread's own slice in ns (Linux 6.12's
+        ``sched_attr.sched_runtime``, 100 us .. 100 ms; None: the policy's);
+        see :meth:`Thread.set_slice`. Other policies refuse it
+        (:class:`~pykernel.errors.NotSupported`).
         """
+        if slice is not None:
+            slice = self._check_slice(slice)
         if isinstance(program, Program) and program.kind != "elf" and (
                 argv is not None or env is not None or stdin != b"" or stdout or stderr):
             raise TypeError("argv, env, stdin, stdout and stderr are for machine-code "
@@ -930,11 +938,26 @@ class Kernel:
                 _objects._move(self, src, pid, values)
             if uid or gid:
                 check(lib.pk_proc_creds_set(self._kp, pid, uid, gid), "credentials")
+        if slice:
+            self._set_attr(Process(self, pid).threads[0].tid, lib.PK_ATTR_SLICE, slice,
+                           0, lib.PK_SLICE_MAX, "slice")
         if parent is not None:
             parent.handle_to(Process(self, pid))
         if name is not None:
             self._names[pid] = name
         return Process(self, pid)
+
+    def _check_slice(self, ns) -> int:
+        """A per-thread slice (EEVDF only): 0, or 100 us .. 100 ms."""
+        if self.scheduler._id != lib.PK_POLICY_EEVDF:
+            raise pk_errors.NotSupported(
+                f"a thread's own slice is an EEVDF parameter (Linux's sched_runtime); "
+                f"{type(self.scheduler).__name__} does not use one")
+        ns = _config_value("slice", ns, 0, lib.PK_SLICE_MAX)
+        if ns and ns < lib.PK_SLICE_MIN:
+            raise ValueError(f"slice must be 0 (the policy's) or {lib.PK_SLICE_MIN} .. "
+                             f"{lib.PK_SLICE_MAX} ns, as Linux bounds sched_runtime; got {ns}")
+        return ns
 
     def spawn_many(self, program: Program, count: int, at: int | None = None, nice: int = 0,
                    priority: int = 0, burst: int | None = None, args: tuple = (),

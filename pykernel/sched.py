@@ -329,7 +329,10 @@ class EEVDF(Policy):
 
     ``slice`` is the base slice in ns (default Linux 6.6's 0.75 ms),
     scaled by the CPU count like CFS's tunables (``scale``: "log",
-    "linear" or "none"); at most 1 s. See docs/scheduling.md, "EEVDF".
+    "linear" or "none"); at most 1 s. A thread may have its own slice
+    (Linux 6.12's ``sched_attr.sched_runtime``, 0.1 .. 100 ms, not
+    scaled): ``spawn(..., slice=ns)``, ``Thread.set_slice(ns)``. See
+    docs/scheduling.md, "EEVDF".
     """
 
     _id = lib.PK_POLICY_EEVDF
