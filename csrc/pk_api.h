@@ -112,6 +112,8 @@ typedef struct pk_regs {
 #define PK_RF_WAIT_FAILED 32 /* the last wait ended with an error (TIMED_OUT,
                                CANCELED): the retried instruction gives up  */
 #define PK_RF_WAIT_OK    64  /* the last wait was satisfied                 */
+#define PK_RF_POLL      512  /* a poll is in progress: it ends at x[5]       */
+#define PK_REG_POLL_END  5   /* (x[5] is free then for every body kind)     */
 #define PK_RF_PARTIAL   256  /* a script's socket write is part done: x[14]
                                holds the bytes written so far             */
 #define PK_RF_COND_WAIT 128  /* a condition wait released its mutex and waits
@@ -192,7 +194,11 @@ typedef struct pk_op {
                                creator goes on after the body             */
 #define PK_OP_THREAD_EXIT  47 /* b = exit code: end this thread only (the
                                process ends with its last thread)         */
-#define PK_OP_LAST     47
+#define PK_OP_POLL     48  /* b = ns: io waited for by polling: the thread
+                              stays on the CPU (CPU time charged) until b ns
+                              of wall time have passed; preempted, it finishes
+                              as soon as it runs again after that instant */
+#define PK_OP_LAST     48
 
 /* what a PK_OP_TASK declares (each at most once; PERIOD is required) */
 #define PK_TASK_PERIOD   1  /* period T, 1 .. PK_MAX_TIME ns               */

@@ -303,6 +303,15 @@ void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t kill_reas
 void pk_cpu_resched(pk_kernel *k, pk_cpu *c);        /* curr should yield soon */
 pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c);    /* curr leaves c now */
 void pk_charge_running(pk_kernel *k, pk_thread *t);  /* account t up to now */
+
+/* A thread on a CPU (its live registers r) starts polling for ns of wall
+ * time (PK_OP_POLL): it runs until then; switch_to recomputes what is
+ * left if it was preempted meanwhile. */
+static inline void pk_poll_begin(const pk_kernel *k, pk_regs *r, uint64_t ns) {
+    r->x[PK_REG_REM] = ns;
+    r->x[PK_REG_POLL_END] = k->now + ns;
+    r->flags |= PK_RF_POLL;
+}
 /* a restored kernel's new policy takes over its threads (pk_control.c) */
 void pk_policy_takeover(pk_kernel *k, pk_thread **ready, uint64_t n);
 

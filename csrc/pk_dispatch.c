@@ -176,6 +176,10 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next,
     c->switches++;
     c->overhead += start - k->now;
     pk_cpu_load(c, next);
+    if (PK_UNLIKELY(c->regs.flags & PK_RF_POLL)) {   /* polling: until its instant */
+        pk_time until = c->regs.x[PK_REG_POLL_END];
+        c->regs.x[PK_REG_REM] = until > start ? until - start : 0;
+    }
     next->state = PK_TS_RUNNING;
     next->cpu = (int16_t)c->id;
     next->wait += start - next->since;
@@ -548,7 +552,7 @@ static inline pk_time next_event_time(pk_kernel *k) {
 /* Give the waiting host thread its next operation (validated here). */
 static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
     switch (op) {
-    case PK_OP_COMPUTE: case PK_OP_IO: case PK_OP_SLEEP:
+    case PK_OP_COMPUTE: case PK_OP_IO: case PK_OP_SLEEP: case PK_OP_POLL:
         if (arg > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
         break;
     case PK_OP_EXIT:

@@ -43,7 +43,7 @@ _REASONS = {
 _KILL, _EXIT = lib.PK_OP_KILL, lib.PK_OP_EXIT
 # the operation codes a Python body may yield (ctx makes them)
 _BODY_OPS = frozenset((lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP, lib.PK_OP_YIELD, _EXIT,
-                       _KILL))   # _KILL: ctx.touch's answer to a fatal fault
+                       _KILL, lib.PK_OP_POLL))   # _KILL: ctx.touch's answer to a fatal fault
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 
 

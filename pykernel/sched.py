@@ -152,9 +152,23 @@ class Policy:
 class FIFO(Policy):
     """First come, first served: each thread runs until it blocks, yields
     or exits; ready threads wait in arrival order (OSTEP ch. 7 "FIFO",
-    Silberschatz "FCFS")."""
+    Silberschatz "FCFS").
+
+    ``wake_preempt=True``: a thread that wakes from io or sleep goes to
+    the head of the queue and preempts the running thread, which goes to
+    the tail (the IO_RUN_IMMEDIATE behaviour of OSTEP's process-run.py;
+    an arriving thread does not preempt)."""
 
     _id = lib.PK_POLICY_FIFO
+
+    def __init__(self, wake_preempt: bool = False):
+        self.wake_preempt = _flag("FIFO wake_preempt", wake_preempt)
+
+    def _config(self) -> dict:
+        return {"policy": self._id, "quantum": 0, "preemptive": int(self.wake_preempt)}
+
+    def __repr__(self) -> str:
+        return "FIFO(wake_preempt=True)" if self.wake_preempt else "FIFO()"
 
 
 class SJF(Policy):
@@ -192,17 +206,22 @@ class RoundRobin(Policy):
     expires goes to the tail of the queue if another thread is ready; a
     thread gets a fresh quantum each time it is dispatched.
 
-    ``quantum`` is in nanoseconds (default 10 ms)."""
+    ``quantum`` is in nanoseconds (default 10 ms). ``wake_preempt=True``:
+    as for :class:`FIFO`, a thread back from io or sleep goes to the head
+    and preempts the running thread, which goes to the tail."""
 
     _id = lib.PK_POLICY_RR
 
-    def __init__(self, quantum: int = 10_000_000):
+    def __init__(self, quantum: int = 10_000_000, wake_preempt: bool = False):
         self.quantum = _positive_ns("RoundRobin quantum", quantum)
+        self.wake_preempt = _flag("RoundRobin wake_preempt", wake_preempt)
 
     def _config(self) -> dict:
-        return {"policy": self._id, "quantum": self.quantum, "preemptive": 0}
+        return {"policy": self._id, "quantum": self.quantum, "preemptive": int(self.wake_preempt)}
 
     def __repr__(self) -> str:
+        if self.wake_preempt:
+            return f"RoundRobin(quantum={self.quantum}, wake_preempt=True)"
         return f"RoundRobin(quantum={self.quantum})"
 
 
