@@ -488,6 +488,16 @@ class MLFQ(Policy):
     tail. At a boost the queued jobs keep their order (higher levels
     first) and a running job keeps its CPU with a fresh level-0 quantum.
     ``Thread.level`` shows a thread's current level.
+
+    ``compat="ostep"`` follows the remaining conventions of OSTEP's
+    homework simulator (ostep-homework ``cpu-sched-mlfq/mlfq.py``): a
+    job's quantum is a counter kept across io (it runs ``q - used % q``
+    whenever it is dispatched); with ``io_to_front`` a job back from io
+    preempts a job running at its own level, which stays second with its
+    quantum; at a boost the jobs join level 0 after those there, from the
+    lowest level up, a job running at a lower level counting as the head
+    of its level; a job whose quantum expires at the instant another job
+    arrives or wakes is queued before it. See docs/scheduling.md, "MLFQ".
     """
 
     _id = lib.PK_POLICY_MLFQ
@@ -495,7 +505,7 @@ class MLFQ(Policy):
 
     def __init__(self, quanta=(10_000_000, 20_000_000, 40_000_000), allotments=None,
                  boost: int | None = None, io_resets_allotment: bool = False,
-                 io_to_front: bool = False):
+                 io_to_front: bool = False, compat: str | None = None):
         quanta = _positive_ints("MLFQ quanta", quanta, "ns", MAX_TIME)
         if not 1 <= len(quanta) <= self.MAX_LEVELS:
             raise ValueError(f"MLFQ needs 1 to {self.MAX_LEVELS} levels (one quantum each), "
@@ -514,6 +524,9 @@ class MLFQ(Policy):
         self.boost = None if boost is None else _positive_ns("MLFQ boost", boost)
         self.io_resets_allotment = _flag("MLFQ io_resets_allotment", io_resets_allotment)
         self.io_to_front = _flag("MLFQ io_to_front", io_to_front)
+        if compat not in (None, "ostep"):
+            raise ValueError(f"MLFQ compat must be None or \"ostep\", got {compat!r}")
+        self.compat = compat
 
     @property
     def levels(self) -> int:
@@ -521,12 +534,14 @@ class MLFQ(Policy):
         return len(self.quanta)
 
     def _params(self) -> list:
-        flags = int(self.io_resets_allotment) | (2 if self.io_to_front else 0)
+        flags = (int(self.io_resets_allotment) | (2 if self.io_to_front else 0)
+                 | (4 if self.compat == "ostep" else 0))
         return [len(self.quanta), self.boost or 0, flags, *self.quanta, *self.allotments]
 
     def __repr__(self) -> str:
         return (f"MLFQ(quanta={self.quanta}, allotments={self.allotments}, boost={self.boost}, "
-                f"io_resets_allotment={self.io_resets_allotment}, io_to_front={self.io_to_front})")
+                f"io_resets_allotment={self.io_resets_allotment}, io_to_front={self.io_to_front}"
+                + (f", compat={self.compat!r})" if self.compat else ")"))
 
 
 class Lottery(Policy):
