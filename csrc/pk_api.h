@@ -113,6 +113,8 @@ typedef struct pk_regs {
                                CANCELED): the retried instruction gives up  */
 #define PK_RF_WAIT_OK    64  /* the last wait was satisfied                 */
 #define PK_RF_POLL      512  /* a poll is in progress: it ends at x[5]       */
+#define PK_RF_COMPUTE  1024  /* x[0] counts a compute operation (a cache
+                                model may speed it up, pk_cache.c)          */
 #define PK_REG_POLL_END  5   /* (x[5] is free then for every body kind)     */
 #define PK_RF_PARTIAL   256  /* a script's socket write is part done: x[14]
                                holds the bytes written so far             */
@@ -602,6 +604,13 @@ int pk_limit_clear(pk_kernel *k);
 int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *prog_out);
 int pk_prog_load_host(pk_kernel *k, uint32_t *prog_out);
 int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out);
+
+/* cache affinity (pk_cache.c; OSTEP's multi.py): configure once, before
+ * any spawn: per-CPU caches of `size`, a thread warm after `warmup` ns on
+ * a CPU, warm compute `speedup` (1..1024) times faster.  Then give
+ * threads their working sets (once each, any time). */
+int pk_cache_configure(pk_kernel *k, uint64_t size, uint64_t warmup, uint64_t speedup);
+int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws);
 
 /* processes: spawn count processes of one program, one thread each;
  * their pids (and tids) are consecutive from *first_pid (*first_tid). */
@@ -1108,6 +1117,7 @@ int pk_trace_counts(pk_kernel *k, uint64_t *count, uint64_t *dropped);
 #define PK_SNAP_R_HOST_WAIT   6   /* tid waits for its next operation from the host */
 #define PK_SNAP_R_MEMORY      7   /* the memory part refused; status says why */
 #define PK_SNAP_R_OBJECTS     8   /* the kernel-object part refused; status says why */
+#define PK_SNAP_R_CACHE       9   /* the kernel has a cache model (not saved)   */
 /* why pk_kernel_restore refused */
 #define PK_SNAP_E_EMPTY      16   /* no bytes at all */
 #define PK_SNAP_E_MAGIC      17   /* not a pykernel snapshot */

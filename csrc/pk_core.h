@@ -241,6 +241,7 @@ struct pk_kernel {
     uint32_t  limit_last;
     uint64_t  limit_hits[PK_LIMITS];
     struct pk_rvstate *rv;        /* RISC-V images and processes (pk_rv.h); NULL until used */
+    struct pk_cache *cache;       /* cache affinity model (pk_cache.c); NULL: none */
 };
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
@@ -303,6 +304,14 @@ void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t kill_reas
 void pk_cpu_resched(pk_kernel *k, pk_cpu *c);        /* curr should yield soon */
 pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c);    /* curr leaves c now */
 void pk_charge_running(pk_kernel *k, pk_thread *t);  /* account t up to now */
+
+/* the cache model (pk_cache.c) */
+typedef struct pk_cache pk_cache;
+void pk_cache_fini(pk_kernel *k);
+void pk_cache_dispatch(pk_kernel *k, pk_cpu *c, pk_thread *t);
+pk_time pk_cache_time(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t rem);
+uint64_t pk_cache_work(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t ran);
+uint64_t pk_cache_peek(pk_kernel *k, const pk_cpu *c, const pk_thread *t, uint64_t ran);
 
 /* A thread on a CPU (its live registers r) starts polling for ns of wall
  * time (PK_OP_POLL): it runs until then; switch_to recomputes what is

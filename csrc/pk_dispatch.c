@@ -41,7 +41,7 @@ static inline void account(pk_kernel *k, pk_cpu *c, pk_thread *t) {
     c->seg_start = k->now;
     c->busy += ran;
     t->cpu_time += ran;
-    c->regs.x[PK_REG_REM] -= ran;
+    c->regs.x[PK_REG_REM] -= PK_UNLIKELY(k->cache) ? pk_cache_work(k, c, t, ran) : ran;
     pk_rq_charge(pk_cpu_rq(k, c), t, ran);
 }
 
@@ -189,6 +189,10 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next,
     c->slice_start = start;
     c->slice_end = sat_add(start, pk_rq_slice(pk_cpu_rq(k, c), next));
     pk_time end = sat_add(start, c->regs.x[PK_REG_REM]);
+    if (PK_UNLIKELY(k->cache)) {                       /* warm compute runs faster */
+        pk_cache_dispatch(k, c, next);
+        end = sat_add(start, pk_cache_time(k, c, next, c->regs.x[PK_REG_REM]));
+    }
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
     pk_digest(k, k->now, ((uint64_t)c->id << 32) | next->tid);
     PK_TRACE(k, PK_TR_SWITCH_IN, out, next->tid, c->id, start - k->now);
@@ -307,7 +311,8 @@ static inline void keep_running(pk_kernel *k, pk_cpu *c, pk_thread *t, bool new_
         c->slice_start = k->now;
         c->slice_end = sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
     }
-    pk_time end = sat_add(k->now, c->regs.x[PK_REG_REM]);
+    uint64_t rem = c->regs.x[PK_REG_REM];
+    pk_time end = sat_add(k->now, PK_UNLIKELY(k->cache) ? pk_cache_time(k, c, t, rem) : rem);
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
 }
 

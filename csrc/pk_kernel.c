@@ -137,6 +137,7 @@ void pk_kernel_destroy(pk_kernel *k) {
     pk_rv_fini(k);
     pk_mem_fini(k);
     pk_trace_fini(k);
+    pk_cache_fini(k);
     pk_arena_fini(k, &k->threads);
     pk_arena_fini(k, &k->procs);
     pk_evq_fini(k, &k->evq);
@@ -315,7 +316,9 @@ int pk_thread_regs_get(pk_kernel *k, uint32_t tid, pk_regs *out) {
     if (t->state != PK_TS_RUNNING) { *out = t->regs; return PK_OK; }
     const pk_cpu *c = &k->cpus[t->cpu];
     *out = c->regs;                       /* live, less what ran since the last charge */
-    if (k->now > c->seg_start) out->x[PK_REG_REM] -= k->now - c->seg_start;
+    if (k->now > c->seg_start)
+        out->x[PK_REG_REM] -= k->cache ? pk_cache_peek(k, c, t, k->now - c->seg_start)
+                                       : k->now - c->seg_start;
     return PK_OK;
 }
 

@@ -268,7 +268,7 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
     const uint64_t n = p->nops;
     uint64_t pc = r->pc;
     int act = PK_ACT_AGAIN;
-    r->flags = (r->flags | PK_RF_STARTED) & ~(uint64_t)PK_RF_POLL;
+    r->flags = (r->flags | PK_RF_STARTED) & ~(uint64_t)(PK_RF_POLL | PK_RF_COMPUTE);
     for (unsigned budget = AGAIN_BUDGET; budget; budget--) {
         if (pc >= n) { *arg = 0; act = PK_ACT_EXIT; break; }  /* ran off the end: exit(0) */
         const pk_op *op = &ops[pc++];
@@ -276,6 +276,7 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
         case PK_OP_COMPUTE:
             if (!op->b) continue;
             r->x[PK_REG_REM] = op->b;
+            r->flags |= PK_RF_COMPUTE;
             act = PK_ACT_RUN;
             break;
         case PK_OP_IO: *arg = op->b; act = PK_ACT_BLOCK; break;

@@ -849,6 +849,7 @@ static int snapshot_check(pk_kernel *k, pk_snap_refusal *why) {
     if (k->broken) return refuse(why, PK_SNAP_R_BROKEN, 0, (uint64_t)-(int64_t)k->broken, PK_ERR_BAD_STATE);
     if (k->cfg.policy == PK_POLICY_HOST) return refuse(why, PK_SNAP_R_HOST_POLICY, 0, 0, PK_ERR_NOT_SUPPORTED);
     if (k->host_wait) return refuse(why, PK_SNAP_R_HOST_WAIT, k->host_wait->tid, 0, PK_ERR_BAD_STATE);
+    if (k->cache) return refuse(why, PK_SNAP_R_CACHE, 0, 0, PK_ERR_NOT_SUPPORTED);
     return PK_OK;                      /* threads are checked as they are written */
 }
 

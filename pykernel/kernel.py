@@ -388,6 +388,8 @@ class Kernel:
     create.
     ``livelock_steps``: dispatcher steps at one simulated instant (plus 8
     per thread) after which a run stops with reason "livelock".
+    ``cache``: a :class:`~pykernel.CacheModel` of per-CPU caches (threads
+    declare ``spawn(..., working_set=...)``); None: no cache model.
 
     ``runqueues``: "per-cpu" (each CPU has its own run queue; threads are
     placed on a CPU, balanced every ``balance_interval`` ns and stolen by
@@ -428,8 +430,12 @@ class Kernel:
                  max_threads: int | None = None, livelock_steps: int = 100_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
                  rt_slice: int = 100_000_000, rt_throttle=True,
-                 job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None):
+                 job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None,
+                 cache=None):
         _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
+        from .cache import CacheModel
+        if cache is not None and not isinstance(cache, CacheModel):
+            raise TypeError(f"cache must be a pk.CacheModel, not {type(cache).__name__}")
         scheduler = CFS() if scheduler is None else scheduler
         if not isinstance(scheduler, Policy):
             raise TypeError(f"scheduler must be a pk.sched policy such as pk.sched.RoundRobin(), "
@@ -515,6 +521,10 @@ class Kernel:
         check(status, "create kernel")
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
         self.limits = limits
+        if cache is not None:
+            check(lib.pk_cache_configure(self._kp, cache.size, cache.warmup, cache.speedup),
+                  "configure the cache model")
+        self.cache = cache
         try:
             self._configure_parts(memory, mmu, trace_max)
         except NoMemory as exc:
@@ -858,7 +868,7 @@ class Kernel:
               rss_limit: int | None = None, handles=(), parent: Process | None = None,
               uid: int | None = None, gid: int | None = None, job=None,
               argv=None, env=None, stdin=b"", stdout=None, stderr=None,
-              slice: int | None = None) -> Process:
+              slice: int | None = None, working_set: int | None = None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
@@ -897,6 +907,10 @@ class Kernel:
         without memory gets ``pk.Memory()`` with Sv39 page tables when its
         first process is machine code.
 
+        ``working_set``: the thread's working set for the kernel's cache
+        model (``pk.Kernel(cache=pk.CacheModel(...))``, docs/scheduling.md,
+        "Cache affinity").
+
         ``slice``: under EEVDF, the thread's own slice in ns (Linux 6.12's
         ``sched_attr.sched_runtime``, 100 us .. 100 ms; None: the policy's);
         see :meth:`Thread.set_slice`. Other policies refuse it
@@ -904,6 +918,11 @@ class Kernel:
         """
         if slice is not None:
             slice = self._check_slice(slice)
+        if working_set is not None:
+            if getattr(self, "cache", None) is None:
+                raise ValueError("working_set needs a kernel with a cache model: "
+                                 "pk.Kernel(cache=pk.CacheModel(...))")
+            working_set = _config_value("working_set", working_set, 0, MAX_TIME)
         if isinstance(program, Program) and program.kind != "elf" and (
                 argv is not None or env is not None or stdin != b"" or stdout or stderr):
             raise TypeError("argv, env, stdin, stdout and stderr are for machine-code "
@@ -941,6 +960,9 @@ class Kernel:
         if slice:
             self._set_attr(Process(self, pid).threads[0].tid, lib.PK_ATTR_SLICE, slice,
                            0, lib.PK_SLICE_MAX, "slice")
+        if working_set is not None:
+            check(lib.pk_thread_set_working_set(self._kp, Process(self, pid).threads[0].tid,
+                                                working_set), "set the working set")
         if parent is not None:
             parent.handle_to(Process(self, pid))
         if name is not None:

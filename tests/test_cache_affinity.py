@@ -1,0 +1,131 @@
+"""The cache model: ``pk.Kernel(cache=pk.CacheModel(...))`` and
+``spawn(..., working_set=...)``, replaying OSTEP's multiprocessor
+scheduling homework simulator, ostep-homework cpu-sched-multi/multi.py
+(Arpaci-Dusseau, OSTEP ch. 10).
+
+multi.py's model: each CPU's cache holds the working sets of the jobs that
+became warm there, latest first, up to -M (default 100); a job is warm on a
+CPU after running -w ticks (default 10) there and then runs -r times (default
+2) faster; when a newly warm job does not fit, the one warm longest is
+evicted. With one central queue (no -p) and a quantum of -q ticks (default
+10) every job runs round robin on any CPU: pykernel's RoundRobin on a shared
+run queue. One multi.py tick is 1 ns here. The expected end times are
+multi.py's "Finished time" (-c); the per-job finish times are read from its
+trace (-t), the tick after a job's last one.
+"""
+
+import pytest
+
+import pykernel as pk
+
+
+def run(jobs, cpus=2, quantum=10, warmup=10, speedup=2, size=100):
+    """jobs: multi.py -L triples (name, run time, working set)."""
+    k = pk.Kernel(cpus=cpus, scheduler=pk.sched.RoundRobin(quantum=quantum), costs=pk.Costs.zero(),
+                  runqueues="shared", cache=pk.CacheModel(size=size, warmup=warmup, speedup=speedup))
+    procs = {name: k.spawn(pk.Program.script(name, [pk.op.compute(ns)]), working_set=ws)
+             for name, ns, ws in jobs}
+    k.run()
+    return k.now, {name: p.stats.finish for name, p in procs.items()}, procs
+
+
+def test_working_set_larger_than_the_cache_never_warms():
+    # multi.py -n 1 -L a:30:200 -c: Finished time 30
+    end, finish, _ = run([("a", 30, 200)], cpus=1)
+    assert end == 30
+
+
+def test_warm_job_runs_twice_as_fast_after_warming_up():
+    # multi.py -n 1 -L a:30:200 -M 300 -c: 10 ticks cold, then 20 left at
+    # rate 2: Finished time 20; it used 20 ns of CPU for 30 of compute
+    end, finish, procs = run([("a", 30, 200)], cpus=1, size=300)
+    assert end == 20
+    assert procs["a"].stats.cpu_time == 20
+
+
+def test_three_jobs_bounce_between_two_cpus():
+    # multi.py -n 2 -L a:100:100,b:100:50,c:100:50 -c: Finished time 150;
+    # the trace ends a at 140, b and c at 150
+    end, finish, _ = run([("a", 100, 100), ("b", 100, 50), ("c", 100, 50)])
+    assert end == 150
+    assert finish == {"a": 140, "b": 150, "c": 150}
+
+
+def test_four_jobs_that_fit_two_per_cache():
+    # multi.py -n 2 -L a:60:50,b:60:50,c:60:50,d:60:50 -c: Finished time 70
+    end, finish, _ = run([(n, 60, 50) for n in "abcd"])
+    assert end == 70
+    assert finish == {"a": 65, "b": 65, "c": 70, "d": 70}
+
+
+def test_each_warm_up_evicts_the_other_job():
+    # multi.py -n 1 -w 5 -L a:50:100,b:50:100 -c: Finished time 70; each
+    # job's warm-up evicts the other, so every turn starts cold
+    end, finish, _ = run([("a", 50, 100), ("b", 50, 100)], cpus=1, warmup=5)
+    assert (end, finish) == (70, {"a": 65, "b": 70})
+
+
+def test_two_jobs_that_fit_together_stay_warm():
+    # multi.py -n 1 -w 5 -L a:50:60,b:50:40 -c: Finished time 56
+    end, finish, _ = run([("a", 50, 60), ("b", 50, 40)], cpus=1, warmup=5)
+    assert (end, finish) == (56, {"a": 48, "b": 56})
+
+
+def test_faster_warm_rate():
+    # multi.py -n 2 -w 5 -r 3 -L a:40:50,b:40:50,c:40:50 -c: Finished time 30
+    end, finish, _ = run([(n, 40, 50) for n in "abc"], warmup=5, speedup=3)
+    assert (end, finish) == (30, {"a": 20, "b": 30, "c": 30})
+
+
+def test_threads_without_a_working_set_are_not_modelled():
+    k = pk.Kernel(scheduler=pk.sched.FIFO(), costs=pk.Costs.zero(),
+                  cache=pk.CacheModel(size=100, warmup=10, speedup=2))
+    p = k.spawn(pk.Program.script("p", [pk.op.compute(50)]))
+    k.run()
+    assert p.stats.finish == 50 and p.stats.cpu_time == 50
+
+
+def test_polling_and_io_are_not_sped_up():
+    # only compute operations run faster on a warm CPU: A is warm after
+    # 10 ns; its 10 ns poll takes 10 ns, its last 20 ns of compute 10 ns
+    k = pk.Kernel(scheduler=pk.sched.FIFO(), costs=pk.Costs.zero(),
+                  cache=pk.CacheModel(size=100, warmup=10, speedup=2))
+    a = k.spawn(pk.Program.script("a", [pk.op.compute(10), pk.op.io(10, poll=True),
+                                        pk.op.compute(20)]), working_set=10)
+    k.run()
+    assert a.stats.finish == 30
+
+
+def test_migration_means_warming_up_again():
+    # A (working set 10) computes 40 ns on CPU 0: cold 0-10, warm 10-25.
+    # Pinned to CPU 1 at 12 ns (done 14 by then), it warms up there again:
+    # 10 ns cold (26 left -> 16), then 8 ns warm: finish 12 + 18 = 30.
+    k = pk.Kernel(cpus=2, scheduler=pk.sched.FIFO(), costs=pk.Costs.zero(), runqueues="per-cpu",
+                  cache=pk.CacheModel(size=100, warmup=10, speedup=2))
+    a = k.spawn(pk.Program.script("a", [pk.op.compute(40)]), working_set=10, cpu=0)
+    k.run(until=12)
+    a.threads[0].set_affinity([1])
+    k.run()
+    assert a.stats.finish == 30 and a.stats.migrations == 1
+
+
+def test_kernel_with_a_cache_model_refuses_snapshots():
+    k = pk.Kernel(cache=pk.CacheModel(size=100, warmup=10))
+    k.spawn(pk.Program.script("a", [pk.op.compute(40)]), working_set=10)
+    with pytest.raises(pk.SnapshotError, match="cache model"):
+        k.snapshot()
+
+
+def test_working_set_needs_a_cache_model():
+    k = pk.Kernel()
+    with pytest.raises(ValueError, match="cache model"):
+        k.spawn(pk.Program.script("a", [pk.op.compute(40)]), working_set=10)
+    assert len(k.processes) == 0
+
+
+@pytest.mark.parametrize("kw", [dict(size=-1, warmup=1), dict(size=1, warmup=-1),
+                                dict(size=1, warmup=1, speedup=0),
+                                dict(size=1, warmup=1, speedup=1025)])
+def test_cache_model_bounds(kw):
+    with pytest.raises(ValueError):
+        pk.CacheModel(**kw)
