@@ -313,6 +313,8 @@ typedef struct pk_config {
     uint64_t max_messages;     /* messages queued in every channel, and port
                                   packets queued or promised (armed waits) */
     uint64_t max_message_bytes;/* bytes queued in every channel and socket */
+    uint32_t no_steal;         /* 1: a CPU going idle does not pull threads
+                                  from other per-CPU queues                */
 } pk_config;
 
 typedef struct pk_spawn_args {

@@ -398,7 +398,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         }
     }
     pk_thread *next = pk_rq_pick(rq);
-    if (!next && !k->shared) next = pk_idle_steal(k, c);
+    if (!next && !k->shared && !k->cfg.no_steal) next = pk_idle_steal(k, c);
     if (t) {
         if (next == t) {                    /* the policy chose t again */
             t->state = PK_TS_RUNNING;

@@ -158,6 +158,7 @@ static void config_save(pk_snap_w *w, const pk_config *c) {
     uint64_t lim[5] = { c->max_memory, c->max_procs, c->max_handles, c->max_messages,
                         c->max_message_bytes };
     pk_snap_u64s(w, lim, 5);
+    pk_snap_u32(w, c->no_steal);
 }
 
 static void config_load(pk_snap_r *r, pk_config *c) {
@@ -177,6 +178,7 @@ static void config_load(pk_snap_r *r, pk_config *c) {
     pk_snap_get_u64s(r, lim, 5);
     c->max_memory = lim[0]; c->max_procs = lim[1]; c->max_handles = lim[2];
     c->max_messages = lim[3]; c->max_message_bytes = lim[4];
+    c->no_steal = pk_snap_get_u32(r);
 }
 
 static bool same_policy(const pk_config *a, const pk_config *b) {

@@ -395,7 +395,9 @@ class Kernel:
     placed on a CPU, balanced every ``balance_interval`` ns and stolen by
     idle CPUs) or "shared" (one queue for every CPU); the default is the
     policy's own (``scheduler.per_cpu``). Affinity masks need per-CPU
-    queues.
+    queues. ``steal=False``: a CPU going idle does not pull threads from
+    other queues (balancing every ``balance_interval`` still does, unless
+    that is 0).
 
     ``rt_slice``: the SCHED_RR time slice (default 100 ms, as Linux).
     ``rt_throttle``: real-time runtime allowed per period, as a pair
@@ -431,7 +433,7 @@ class Kernel:
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
                  rt_slice: int = 100_000_000, rt_throttle=True,
                  job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None,
-                 cache=None):
+                 cache=None, steal: bool = True):
         _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
         from .cache import CacheModel
         if cache is not None and not isinstance(cache, CacheModel):
@@ -486,6 +488,9 @@ class Kernel:
             raise ValueError(f'runqueues must be "per-cpu" or "shared", not {runqueues!r}')
         cfg.shared_rq = runqueues == "shared"
         cfg.balance_ns = duration("balance_interval", balance_interval)
+        if not isinstance(steal, bool):
+            raise TypeError(f"Kernel steal must be a bool, not {type(steal).__name__}")
+        cfg.no_steal = not steal
         cfg.rt_slice = duration("rt_slice", rt_slice)
         if cfg.rt_slice == 0:
             raise ValueError("rt_slice must be > 0 ns")

@@ -129,3 +129,41 @@ def test_working_set_needs_a_cache_model():
 def test_cache_model_bounds(kw):
     with pytest.raises(ValueError):
         pk.CacheModel(**kw)
+
+
+# ---- per-CPU queues: multi.py -p (jobs dealt to the CPUs in turn) -----------
+
+def run_per_cpu(jobs, steal, cpus=2):
+    k = pk.Kernel(cpus=cpus, scheduler=pk.sched.RoundRobin(quantum=10), costs=pk.Costs.zero(),
+                  runqueues="per-cpu", balance_interval=0, steal=steal,
+                  cache=pk.CacheModel(size=100, warmup=10, speedup=2))
+    procs = {name: k.spawn(pk.Program.script(name, [pk.op.compute(ns)]), working_set=ws, cpu=i % cpus)
+             for i, (name, ns, ws) in enumerate(jobs)}
+    k.run()
+    return k.now, {name: p.stats.finish for name, p in procs.items()}
+
+
+def test_per_cpu_queues_without_stealing():
+    # multi.py -n 2 -p -P 0 -L a:100:100,b:100:50,c:100:50 -c: Finished
+    # time 200. CPU 0 holds a and c, which do not fit its cache together
+    # and keep evicting each other; CPU 1 finishes b at 55 and then idles.
+    end, finish = run_per_cpu([("a", 100, 100), ("b", 100, 50), ("c", 100, 50)], steal=False)
+    assert (end, finish) == (200, {"a": 190, "b": 55, "c": 200})
+
+
+def test_per_cpu_queues_that_fit_stay_warm():
+    # multi.py -n 2 -p -P 0 -L a:100:50,b:100:50,c:100:50,d:100:50 -c: 110
+    end, finish = run_per_cpu([(n, 100, 50) for n in "abcd"], steal=False)
+    assert (end, finish) == (110, {"a": 105, "b": 105, "c": 110, "d": 110})
+
+
+def test_idle_stealing_moves_work_to_the_idle_cpu():
+    # the same as the first case with pykernel's idle stealing on: CPU 1,
+    # idle at 55, pulls a job from CPU 0 and everything ends sooner
+    end, finish = run_per_cpu([("a", 100, 100), ("b", 100, 50), ("c", 100, 50)], steal=True)
+    assert end < 200 and finish["b"] == 55
+
+
+def test_steal_must_be_a_bool():
+    with pytest.raises(TypeError):
+        pk.Kernel(steal=0)
