@@ -9,8 +9,9 @@
  *     and they no longer fit, the one that became warm longest ago is
  *     evicted (and must warm up again);
  *   - a thread becomes warm on a CPU after it has run `warmup` ns there
- *     (its progress towards that is kept per CPU while it runs elsewhere;
- *     a working set larger than the cache never becomes warm);
+ *     (its progress towards that is kept per CPU while it runs elsewhere);
+ *     a working set larger than the cache never stays: each time it would
+ *     become warm it evicts everything, itself included, and warms again;
  *   - while warm, its compute operations progress `speedup` times faster:
  *     a compute op of n ns takes ceil(n / speedup) ns there.  Only compute
  *     operations speed up (not polling, memory costs or machine code).
@@ -95,10 +96,9 @@ int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws) {
     return PK_OK;
 }
 
-/* t's working set + 1, 0 when it has none or it can never be warm */
+/* t's working set + 1, 0 when it has none */
 static inline uint64_t ws_of(const pk_cache *m, const pk_thread *t) {
-    uint64_t w = t->tid < m->nws ? m->ws[t->tid] : 0;
-    return w && w - 1 <= m->size ? w : 0;
+    return t->tid < m->nws ? m->ws[t->tid] : 0;
 }
 
 static cache_ent *find(cache_cpu *cc, uint32_t tid) {
@@ -108,7 +108,8 @@ static cache_ent *find(cache_cpu *cc, uint32_t tid) {
 }
 
 /* e's working set enters the cache (the latest); evict the earliest
- * warmed others until the sum fits. */
+ * warmed until the sum fits: a working set larger than the cache evicts
+ * every other and then itself (it warms up again). */
 static void make_warm(const pk_cache *m, cache_cpu *cc, cache_ent *e, uint64_t ws) {
     e->warm = 1;
     e->left = 0;
@@ -118,12 +119,15 @@ static void make_warm(const pk_cache *m, cache_cpu *cc, cache_ent *e, uint64_t w
         cache_ent *v = NULL;
         for (uint32_t i = 0; i < cc->n; i++)
             if (cc->e[i].warm && (!v || cc->e[i].order < v->order)) v = &cc->e[i];
-        if (!v || v == e) break;                      /* cannot happen: ws <= size */
+        if (!v) break;
         v->warm = 0;
         v->left = m->warmup;
         cc->used -= m->ws[v->tid] - 1;
     }
 }
+
+/* it never fits: it runs cold */
+static inline bool oversize(const pk_cache *m, uint64_t w) { return w - 1 > m->size; }
 
 /* t is switched in on c: it starts warming there unless it is warm or
  * warming already. */
@@ -157,7 +161,8 @@ static inline bool modelled(const pk_cpu *c) {
 /* How long running t on c takes to do `rem` ns of compute from now. */
 pk_time pk_cache_time(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t rem) {
     pk_cache *m = k->cache;
-    if (!modelled(c) || !ws_of(m, t)) return rem;
+    uint64_t w = ws_of(m, t);
+    if (!modelled(c) || !w || oversize(m, w)) return rem;
     cache_ent *e = find(&m->cpu[c->id], t->tid);
     if (!e) return rem;
     if (e->warm) return div_up(rem, m->speedup);
@@ -176,6 +181,18 @@ static uint64_t work(pk_kernel *k, const pk_cpu *c, const pk_thread *t, uint64_t
     cache_cpu *cc = &m->cpu[c->id];
     cache_ent *e = find(cc, t->tid);
     if (!e) return ran;
+    if (oversize(m, w)) {                             /* cold; flushes the cache as it warms */
+        if (!commit) return ran < rem ? ran : rem;
+        if (!m->warmup) { make_warm(m, cc, e, w - 1); return ran < rem ? ran : rem; }
+        uint64_t r = ran;
+        if (r >= e->left) {                           /* evicts all, then itself; */
+            r -= e->left;                             /* later rounds change nothing */
+            make_warm(m, cc, e, w - 1);
+            r %= m->warmup;
+        }
+        e->left -= r;
+        return ran < rem ? ran : rem;
+    }
     uint64_t done = 0;
     if (!e->warm) {
         if (ran < e->left) {

@@ -325,6 +325,37 @@ static inline bool may_stay(pk_kernel *k, pk_rq *rq, pk_cpu *c, pk_thread *t) {
     return !t->affinity || pk_cpu_allowed(k, t, c->id);
 }
 
+/* RoundRobin(aligned=True): quanta end on every CPU at once, a global
+ * tick, after which (as in OSTEP's multi.py) every thread is back in the
+ * shared queue and the CPUs take threads in CPU order, idle ones too. */
+static inline bool global_tick(const pk_kernel *k) {
+    return k->cfg.policy == PK_POLICY_RR && (k->cfg.preemptive & 2);
+}
+
+static bool idle_below(const pk_kernel *k, uint32_t cpu) {
+    for (uint32_t d = 0; d < cpu; d++)
+        if (idle_unkicked(k, d)) return true;
+    return false;
+}
+
+/* At a global tick with an idle CPU numbered below c: t goes back to the
+ * queue and c picks after those CPUs, at this same instant. */
+static void requeue_for_lower(pk_kernel *k, pk_cpu *c, pk_rq *rq, pk_thread *t) {
+    c->resched = 0;
+    t->state = PK_TS_READY;
+    t->since = k->now;
+    pk_rq_enqueue(rq, t, PK_ENQ_SLICE);
+    PK_TRACE(k, PK_TR_SWITCH_OUT, 0, t->tid, c->id, 0);
+    pk_cpu_save(c, t);
+    t->cpu = -1;
+    t->nivcsw++;
+    c->curr = NULL;
+    c->idle_since = k->now;
+    for (uint32_t d = 0; d < c->id; d++)
+        if (idle_unkicked(k, d)) kick(k, d);
+    pk_cpu_set_timer(k, c, k->now);
+}
+
 /* Service CPU c at k->now.  Returns -1, or the tid of a host-bodied
  * thread that needs its next operation (c's timer stays at now, so the
  * service resumes exactly here on the next pk_kernel_run). */
@@ -374,6 +405,10 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
             if (c->resched) why = PK_ENQ_PREEMPT;
             else if (k->now >= c->slice_end && pk_rq_tick(rq, t)) why = PK_ENQ_SLICE;
         }
+        if (PK_UNLIKELY(why == PK_ENQ_SLICE && k->shared && global_tick(k)) && idle_below(k, c->id)) {
+            requeue_for_lower(k, c, rq, t);
+            return -1;
+        }
         if (t && (!why || (rq->nr == 0 && may_stay(k, rq, c, t)))) {   /* t keeps the CPU */
             c->resched = 0;
             keep_running(k, c, t, why == PK_ENQ_YIELD || k->now >= c->slice_end);
@@ -397,7 +432,8 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
             pk_rq_enqueue(rq, t, why);
         }
     }
-    pk_thread *next = pk_rq_pick(rq);
+    pk_thread *next = PK_UNLIKELY(k->shared && k->nmasks > 1) ? pk_rq_pick_on(rq, c->id)
+                                                             : pk_rq_pick(rq);
     if (!next && !k->shared && !k->cfg.no_steal) next = pk_idle_steal(k, c);
     if (t) {
         if (next == t) {                    /* the policy chose t again */
@@ -409,6 +445,9 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         t->cpu = -1;
         if (why == PK_ENQ_YIELD) t->nvcsw++; else t->nivcsw++;
         c->curr = NULL;
+        /* shared queue with masks: a CPU may idle beside threads it may not
+         * run; t, queued again, may be one it can */
+        if (PK_UNLIKELY(k->shared && k->nmasks > 1)) kick_idle_cpu(k, t);
         if (next) {
             switch_to(k, c, next, PK_TR_PREV_OUT);   /* the trace's switch-in says t left */
             return -1;

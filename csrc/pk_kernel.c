@@ -210,7 +210,7 @@ int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
         if (m < 0) return PK_ERR_NO_MEMORY;
         affinity = (uint32_t)m;
     }
-    if (affinity && k->shared && k->ncpus > 1) return PK_ERR_NOT_SUPPORTED;
+    if (affinity && k->shared && k->ncpus > 1 && !k->rqs[0].pol->pick_on) return PK_ERR_NOT_SUPPORTED;
     if (a->cpu >= 0 && affinity && !((k->masks[affinity].bits[a->cpu >> 6] >> (a->cpu & 63)) & 1))
         return PK_ERR_INVALID_ARGS;
 

@@ -71,6 +71,20 @@ pk_thread *pk_rt_pick(pk_rq *rq) {
     return t;
 }
 
+/* the head-most thread of the highest priority that may run on cpu */
+pk_thread *pk_rt_pick_on(pk_rq *rq, uint32_t cpu) {
+    pk_rt_rq *r = &rq->rt;
+    if (r->throttled) return NULL;
+    for (unsigned p = 99; p >= 1; p--)
+        for (pk_thread *t = r->head[p]; t; t = t->s.list.next)
+            if (pk_cpu_allowed(rq->k, t, cpu)) {
+                list_unlink(r, t);
+                r->nr--;
+                return t;
+            }
+    return NULL;
+}
+
 pk_thread *pk_rt_steal(pk_rq *rq, uint32_t cpu) {
     pk_rt_rq *r = &rq->rt;
     for (unsigned p = 99; p >= 1; p--)

@@ -395,7 +395,8 @@ class Kernel:
     placed on a CPU, balanced every ``balance_interval`` ns and stolen by
     idle CPUs) or "shared" (one queue for every CPU); the default is the
     policy's own (``scheduler.per_cpu``). Affinity masks need per-CPU
-    queues. ``steal=False``: a CPU going idle does not pull threads from
+    queues, except under FIFO and RoundRobin, where a CPU takes the first
+    queued thread allowed on it. ``steal=False``: a CPU going idle does not pull threads from
     other queues (balancing every ``balance_interval`` still does, unless
     that is 0).
 
@@ -794,8 +795,7 @@ class Kernel:
         mask = None if affinity is None else self._mask(affinity)
         if mask is not None and self.runqueues == "shared" and self.cpus > 1 \
                 and mask != self._mask(range(self.cpus)):
-            raise pk_errors.NotSupported(
-                'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")')
+            self._check_shared_mask()
         if cpu >= 0 and mask is not None and not (mask[cpu >> 6] >> (cpu & 63)) & 1:
             raise ValueError(f"cpu={cpu} is not in the affinity mask")
         if self.scheduler.needs_burst and burst == NO_BURST and program.burst is None:
@@ -853,11 +853,19 @@ class Kernel:
         with self._exclusive("set policy"), self._hooks_may_run():
             check(lib.pk_thread_set_class(self._kp, tid, sclass, prio), f"set policy of tid {tid}")
 
+    def _check_shared_mask(self) -> None:
+        """Affinity masks on a shared run queue: FIFO and RoundRobin give
+        each CPU the first queued thread allowed there; others refuse."""
+        if self.scheduler._id not in (lib.PK_POLICY_FIFO, lib.PK_POLICY_RR):
+            raise pk_errors.NotSupported(
+                f"affinity masks on a shared run queue need FIFO or RoundRobin, not "
+                f"{type(self.scheduler).__name__}; or per-CPU run queues: "
+                f"pk.Kernel(..., runqueues=\"per-cpu\")")
+
     def _set_affinity(self, tid, cpus) -> None:
         words = self._mask(cpus)
         if self.runqueues == "shared" and self.cpus > 1 and words != self._mask(range(self.cpus)):
-            raise pk_errors.NotSupported(
-                'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")')
+            self._check_shared_mask()
         with self._exclusive("set affinity"), self._hooks_may_run():
             check(lib.pk_thread_set_affinity(self._kp, tid, ffi.new("uint64_t[4]", words)),
                   f"set affinity of tid {tid}")

@@ -208,21 +208,27 @@ class RoundRobin(Policy):
 
     ``quantum`` is in nanoseconds (default 10 ms). ``wake_preempt=True``:
     as for :class:`FIFO`, a thread back from io or sleep goes to the head
-    and preempts the running thread, which goes to the tail."""
+    and preempts the running thread, which goes to the tail.
+    ``aligned=True``: quanta end at the multiples of ``quantum`` on every
+    CPU at once (a global timer tick, as in OSTEP's multi.py); a thread
+    dispatched in between runs to the next multiple."""
 
     _id = lib.PK_POLICY_RR
 
-    def __init__(self, quantum: int = 10_000_000, wake_preempt: bool = False):
+    def __init__(self, quantum: int = 10_000_000, wake_preempt: bool = False,
+                 aligned: bool = False):
         self.quantum = _positive_ns("RoundRobin quantum", quantum)
         self.wake_preempt = _flag("RoundRobin wake_preempt", wake_preempt)
+        self.aligned = _flag("RoundRobin aligned", aligned)
 
     def _config(self) -> dict:
-        return {"policy": self._id, "quantum": self.quantum, "preemptive": int(self.wake_preempt)}
+        return {"policy": self._id, "quantum": self.quantum,
+                "preemptive": int(self.wake_preempt) | (2 if self.aligned else 0)}
 
     def __repr__(self) -> str:
-        if self.wake_preempt:
-            return f"RoundRobin(quantum={self.quantum}, wake_preempt=True)"
-        return f"RoundRobin(quantum={self.quantum})"
+        extra = (", wake_preempt=True" if self.wake_preempt else "") + \
+                (", aligned=True" if self.aligned else "")
+        return f"RoundRobin(quantum={self.quantum}{extra})"
 
 
 class Priority(Policy):

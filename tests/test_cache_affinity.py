@@ -8,8 +8,10 @@ became warm there, latest first, up to -M (default 100); a job is warm on a
 CPU after running -w ticks (default 10) there and then runs -r times (default
 2) faster; when a newly warm job does not fit, the one warm longest is
 evicted. With one central queue (no -p) and a quantum of -q ticks (default
-10) every job runs round robin on any CPU: pykernel's RoundRobin on a shared
-run queue. One multi.py tick is 1 ns here. The expected end times are
+10) every job runs round robin on any CPU, its quanta ending on every CPU at
+once (a global timer tick, after which the CPUs take jobs in CPU order):
+pykernel's RoundRobin(aligned=True) on a shared run queue. One multi.py tick
+is 1 ns here. The expected end times are
 multi.py's "Finished time" (-c); the per-job finish times are read from its
 trace (-t), the tick after a job's last one.
 """
@@ -19,11 +21,14 @@ import pytest
 import pykernel as pk
 
 
-def run(jobs, cpus=2, quantum=10, warmup=10, speedup=2, size=100):
+def run(jobs, cpus=2, quantum=10, warmup=10, speedup=2, size=100, affinity=None):
     """jobs: multi.py -L triples (name, run time, working set)."""
-    k = pk.Kernel(cpus=cpus, scheduler=pk.sched.RoundRobin(quantum=quantum), costs=pk.Costs.zero(),
+    affinity = affinity or {}
+    k = pk.Kernel(cpus=cpus, scheduler=pk.sched.RoundRobin(quantum=quantum, aligned=True),
+                  costs=pk.Costs.zero(),
                   runqueues="shared", cache=pk.CacheModel(size=size, warmup=warmup, speedup=speedup))
-    procs = {name: k.spawn(pk.Program.script(name, [pk.op.compute(ns)]), working_set=ws)
+    procs = {name: k.spawn(pk.Program.script(name, [pk.op.compute(ns)]), working_set=ws,
+                           affinity=affinity.get(name))
              for name, ns, ws in jobs}
     k.run()
     return k.now, {name: p.stats.finish for name, p in procs.items()}, procs
@@ -75,6 +80,51 @@ def test_faster_warm_rate():
     # multi.py -n 2 -w 5 -r 3 -L a:40:50,b:40:50,c:40:50 -c: Finished time 30
     end, finish, _ = run([(n, 40, 50) for n in "abc"], warmup=5, speedup=3)
     assert (end, finish) == (30, {"a": 20, "b": 30, "c": 30})
+
+
+def test_an_idle_cpu_takes_the_job_at_the_tick():
+    # multi.py -n 2 -w 5 -r 3 -M 200 -L a:10:50,b:30:60 -c: Finished time
+    # 17. At tick 10 b goes back to the queue and idle CPU 0 takes it
+    # first: b warms up again there (5 cold ticks, then 3 per tick).
+    end, finish, procs = run([("a", 10, 50), ("b", 30, 60)], warmup=5, speedup=3, size=200)
+    assert (end, finish) == (17, {"a": 7, "b": 17})
+    assert procs["b"].stats.involuntary_switches == 1    # left CPU 1 at the tick
+
+
+def test_oversized_working_set_flushes_the_cache():
+    # multi.py -n 1 -r 3 -L a:50:100,b:30:150 -c: Finished time 74. b never
+    # fits, but each time it has warmed up it evicts a from the cache.
+    end, finish, _ = run([("a", 50, 100), ("b", 30, 150)], cpus=1, speedup=3)
+    assert (end, finish) == (74, {"a": 74, "b": 60})
+
+
+@pytest.mark.parametrize("affinity, end, finish", [
+    # multi.py -n 2 -L a:100:100,b:100:50,c:100:50 -A a:0,b:1,c:1 -c
+    ({"a": [0], "b": [1], "c": [1]}, 110, {"a": 55, "b": 105, "c": 110}),
+    # ... -A a:0,b:0.1,c:1 -c
+    ({"a": [0], "b": [0, 1], "c": [1]}, 100, {"a": 100, "b": 100, "c": 85}),
+    # ... -A b:0 -c
+    ({"b": [0]}, 125, {"a": 100, "b": 125, "c": 110}),
+])
+def test_affinity_on_the_central_queue(affinity, end, finish):
+    assert run([("a", 100, 100), ("b", 100, 50), ("c", 100, 50)], affinity=affinity)[:2] == \
+        (end, finish)
+
+
+def test_affinity_on_a_shared_queue_needs_fifo_or_round_robin():
+    k = pk.Kernel(cpus=2, scheduler=pk.sched.CFS(), runqueues="shared")
+    with pytest.raises(pk.errors.NotSupported):
+        k.spawn(pk.Program.script("a", [pk.op.compute(10)]), affinity=[0])
+
+
+def test_aligned_quantum_ends_at_multiples_of_the_quantum():
+    # B arrives at 3 behind A: A's first quantum ends at 10, B's at 20
+    # (not 13 + 10), A's next at 30
+    k = pk.Kernel(scheduler=pk.sched.RoundRobin(quantum=10, aligned=True), costs=pk.Costs.zero())
+    a = k.spawn(pk.Program.script("a", [pk.op.compute(15)]))
+    b = k.spawn(pk.Program.script("b", [pk.op.compute(12)]), at=3)
+    k.run()
+    assert (b.stats.first_run, a.stats.finish, b.stats.finish) == (10, 25, 27)
 
 
 def test_threads_without_a_working_set_are_not_modelled():
@@ -134,8 +184,8 @@ def test_cache_model_bounds(kw):
 # ---- per-CPU queues: multi.py -p (jobs dealt to the CPUs in turn) -----------
 
 def run_per_cpu(jobs, steal, cpus=2):
-    k = pk.Kernel(cpus=cpus, scheduler=pk.sched.RoundRobin(quantum=10), costs=pk.Costs.zero(),
-                  runqueues="per-cpu", balance_interval=0, steal=steal,
+    k = pk.Kernel(cpus=cpus, scheduler=pk.sched.RoundRobin(quantum=10, aligned=True),
+                  costs=pk.Costs.zero(), runqueues="per-cpu", balance_interval=0, steal=steal,
                   cache=pk.CacheModel(size=100, warmup=10, speedup=2))
     procs = {name: k.spawn(pk.Program.script(name, [pk.op.compute(ns)]), working_set=ws, cpu=i % cpus)
              for i, (name, ns, ws) in enumerate(jobs)}
