@@ -62,6 +62,7 @@ int pk_cache_configure(pk_kernel *k, uint64_t size, uint64_t warmup, uint64_t sp
     m->warmup = warmup;
     m->speedup = speedup;
     k->cache = m;
+    pk_xflags_update(k);
     return PK_OK;
 }
 

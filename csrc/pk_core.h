@@ -242,7 +242,22 @@ struct pk_kernel {
     uint64_t  limit_hits[PK_LIMITS];
     struct pk_rvstate *rv;        /* RISC-V images and processes (pk_rv.h); NULL until used */
     struct pk_cache *cache;       /* cache affinity model (pk_cache.c); NULL: none */
+    uint32_t  xflags;             /* PK_X_*: rarely used paths of the dispatcher */
 };
+
+#define PK_X_CACHE        1       /* k->cache is set                          */
+#define PK_X_SHARED_MASKS 2       /* a shared queue with affinity masks        */
+#define PK_X_GLOBAL_TICK  4       /* RoundRobin(aligned) on a shared queue     */
+
+/* set xflags from the kernel's state (after creation, restore, or a change) */
+static inline void pk_xflags_update(pk_kernel *k) {
+    uint32_t x = 0;
+    if (k->cache) x |= PK_X_CACHE;
+    if (k->shared && k->nmasks > 1 && k->rqs && k->rqs[0].pol && k->rqs[0].pol->pick_on)
+        x |= PK_X_SHARED_MASKS;                 /* policies without pick_on refuse masks */
+    if (k->shared && k->cfg.policy == PK_POLICY_RR && (k->cfg.preemptive & 2)) x |= PK_X_GLOBAL_TICK;
+    k->xflags = x;
+}
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
     return k->shared ? k->rqs : &k->rqs[c->id];

@@ -41,7 +41,7 @@ static inline void account(pk_kernel *k, pk_cpu *c, pk_thread *t) {
     c->seg_start = k->now;
     c->busy += ran;
     t->cpu_time += ran;
-    c->regs.x[PK_REG_REM] -= PK_UNLIKELY(k->cache) ? pk_cache_work(k, c, t, ran) : ran;
+    c->regs.x[PK_REG_REM] -= PK_UNLIKELY(k->xflags & PK_X_CACHE) ? pk_cache_work(k, c, t, ran) : ran;
     pk_rq_charge(pk_cpu_rq(k, c), t, ran);
 }
 
@@ -189,7 +189,7 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next,
     c->slice_start = start;
     c->slice_end = sat_add(start, pk_rq_slice(pk_cpu_rq(k, c), next));
     pk_time end = sat_add(start, c->regs.x[PK_REG_REM]);
-    if (PK_UNLIKELY(k->cache)) {                       /* warm compute runs faster */
+    if (PK_UNLIKELY(k->xflags & PK_X_CACHE)) {         /* warm compute runs faster */
         pk_cache_dispatch(k, c, next);
         end = sat_add(start, pk_cache_time(k, c, next, c->regs.x[PK_REG_REM]));
     }
@@ -312,7 +312,7 @@ static inline void keep_running(pk_kernel *k, pk_cpu *c, pk_thread *t, bool new_
         c->slice_end = sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
     }
     uint64_t rem = c->regs.x[PK_REG_REM];
-    pk_time end = sat_add(k->now, PK_UNLIKELY(k->cache) ? pk_cache_time(k, c, t, rem) : rem);
+    pk_time end = sat_add(k->now, PK_UNLIKELY(k->xflags & PK_X_CACHE) ? pk_cache_time(k, c, t, rem) : rem);
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
 }
 
@@ -329,7 +329,7 @@ static inline bool may_stay(pk_kernel *k, pk_rq *rq, pk_cpu *c, pk_thread *t) {
  * tick, after which (as in OSTEP's multi.py) every thread is back in the
  * shared queue and the CPUs take threads in CPU order, idle ones too. */
 static inline bool global_tick(const pk_kernel *k) {
-    return k->cfg.policy == PK_POLICY_RR && (k->cfg.preemptive & 2);
+    return k->xflags & PK_X_GLOBAL_TICK;
 }
 
 static bool idle_below(const pk_kernel *k, uint32_t cpu) {
@@ -405,7 +405,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
             if (c->resched) why = PK_ENQ_PREEMPT;
             else if (k->now >= c->slice_end && pk_rq_tick(rq, t)) why = PK_ENQ_SLICE;
         }
-        if (PK_UNLIKELY(why == PK_ENQ_SLICE && k->shared && global_tick(k)) && idle_below(k, c->id)) {
+        if (PK_UNLIKELY(global_tick(k)) && why == PK_ENQ_SLICE && idle_below(k, c->id)) {
             requeue_for_lower(k, c, rq, t);
             return -1;
         }
@@ -432,7 +432,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
             pk_rq_enqueue(rq, t, why);
         }
     }
-    pk_thread *next = PK_UNLIKELY(k->shared && k->nmasks > 1) ? pk_rq_pick_on(rq, c->id)
+    pk_thread *next = PK_UNLIKELY(k->xflags & PK_X_SHARED_MASKS) ? pk_rq_pick_on(rq, c->id)
                                                              : pk_rq_pick(rq);
     if (!next && !k->shared && !k->cfg.no_steal) next = pk_idle_steal(k, c);
     if (t) {
@@ -447,7 +447,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         c->curr = NULL;
         /* shared queue with masks: a CPU may idle beside threads it may not
          * run; t, queued again, may be one it can */
-        if (PK_UNLIKELY(k->shared && k->nmasks > 1)) kick_idle_cpu(k, t);
+        if (PK_UNLIKELY(k->xflags & PK_X_SHARED_MASKS)) kick_idle_cpu(k, t);
         if (next) {
             switch_to(k, c, next, PK_TR_PREV_OUT);   /* the trace's switch-in says t left */
             return -1;

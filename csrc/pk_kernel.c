@@ -120,6 +120,7 @@ int pk_kernel_create(const pk_config *cfg, pk_kernel **out) {
         if (s) { pk_kernel_destroy(k); return s; }
     }
     if (pk_cputree_init(k, &k->tree, k->ncpus)) { pk_kernel_destroy(k); return PK_ERR_NO_MEMORY; }
+    pk_xflags_update(k);
     *out = k;
     return PK_OK;
 }
@@ -168,7 +169,9 @@ int64_t pk_mask_intern(pk_kernel *k, const uint64_t *mask4) {
         k->masks_cap *= 2;
     }
     k->masks[k->nmasks] = m;
-    return k->nmasks++;
+    k->nmasks++;
+    pk_xflags_update(k);
+    return k->nmasks - 1;
 }
 
 /* ---- spawning ------------------------------------------------------------ */

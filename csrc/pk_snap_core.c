@@ -637,6 +637,7 @@ static int kernel_load(pk_kernel *k, pk_snap_r *r) {
     for (uint32_t j = 0; j < PK_MAX_CPUS / 64; j++)
         if (k->idle_mask[j] & ~all.bits[j]) pk_snap_bad(r);
     k->nmasks = n;
+    pk_xflags_update(k);
     return r->err;
 }
 
@@ -829,6 +830,8 @@ static int schd_load(pk_kernel *k, pk_snap_r *r, bool new_policy, const thread_c
             s = PK_ERR_INVALID_ARGS;
         else if (k->cfg.policy == PK_POLICY_PRIORITY && (t->priority < 0 || t->priority > 139))
             s = PK_ERR_OUT_OF_RANGE;
+        else if (t->affinity && k->shared && k->ncpus > 1 && !pol->pick_on)
+            s = PK_ERR_NOT_SUPPORTED;          /* masks on a shared queue: FIFO, RR only */
         if (s) {
             why->reason = PK_SNAP_E_POLICY;
             why->tid = t->tid;
