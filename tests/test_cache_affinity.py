@@ -217,3 +217,22 @@ def test_idle_stealing_moves_work_to_the_idle_cpu():
 def test_steal_must_be_a_bool():
     with pytest.raises(TypeError):
         pk.Kernel(steal=0)
+
+
+def test_masks_on_a_shared_queue_survive_a_snapshot_and_need_pick_on_after_restore():
+    def make():
+        k = pk.Kernel(cpus=2, scheduler=pk.sched.RoundRobin(quantum=10, aligned=True),
+                      runqueues="shared", costs=pk.Costs.zero())
+        for name, cpus in (("a", [1]), ("b", [1]), ("c", None)):
+            k.spawn(pk.Program.script(name, [pk.op.compute(40)]), affinity=cpus)
+        return k
+    ref = make()
+    ref.run()
+    k = make()
+    k.run(until=15)
+    data = k.snapshot()
+    copy = pk.Kernel.restore(data)
+    copy.run()
+    assert copy.digest() == ref.digest()
+    with pytest.raises(pk.KernelError):           # CFS cannot honour masks on a shared queue
+        pk.Kernel.restore(data, scheduler=pk.sched.CFS())
