@@ -315,6 +315,11 @@ typedef struct pk_config {
     uint64_t max_message_bytes;/* bytes queued in every channel and socket */
     uint32_t no_steal;         /* 1: a CPU going idle does not pull threads
                                   from other per-CPU queues                */
+    uint64_t steal_ns;         /* >0: every steal_ns ns (at its multiples),
+                                  each CPU whose queue is empty takes the
+                                  first queued thread it may run from the
+                                  lowest-numbered other CPU with one (OSTEP
+                                  multi.py -P); per-CPU queues only        */
 } pk_config;
 
 typedef struct pk_spawn_args {

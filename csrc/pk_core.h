@@ -243,6 +243,7 @@ struct pk_kernel {
     struct pk_rvstate *rv;        /* RISC-V images and processes (pk_rv.h); NULL until used */
     struct pk_cache *cache;       /* cache affinity model (pk_cache.c); NULL: none */
     uint32_t  xflags;             /* PK_X_*: rarely used paths of the dispatcher */
+    uint8_t   steal_armed;        /* a PK_EV_STEAL is queued (derived on restore) */
 };
 
 #define PK_X_CACHE        1       /* k->cache is set                          */
@@ -346,6 +347,7 @@ pk_thread *pk_idle_steal(pk_kernel *k, pk_cpu *c);
 void pk_balance_arm(pk_kernel *k);
 void pk_balance_run(pk_kernel *k);
 void pk_rt_arm(pk_kernel *k);
+void pk_steal_arm(pk_kernel *k);
 
 /* ---- CPU timers (pk_cpu.h) ------------------------------------------------ */
 static inline pk_cpu *pk_cputree_min(pk_kernel *k) {
@@ -363,7 +365,8 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #define PK_EV_RT_PERIOD 4
 #define PK_EV_WAIT_DEADLINE 5   /* pk_wait.c: a wait's deadline */
 #define PK_EV_RV_TIMEOUT 6      /* pk_rv_sys.c: a timed futex wait of a RISC-V thread */
-#define PK_EV_KINDS     7
+#define PK_EV_STEAL     7       /* periodic peeking at other queues (cfg.steal_ns) */
+#define PK_EV_KINDS     8
 
 #include "pk_obj.h"
 #include "pk_trace.h"

@@ -133,6 +133,7 @@ void pk_thread_make_ready(pk_kernel *k, pk_thread *t, unsigned why) {
     if (idle_unkicked(k, cpu)) kick(k, cpu);
     else if (beats(k, rq, c, t)) pk_cpu_resched(k, c);
     pk_balance_arm(k);
+    if (PK_UNLIKELY(k->cfg.steal_ns)) pk_steal_arm(k);
 }
 
 /* Make CPU c idle from now on. */
@@ -560,6 +561,71 @@ void pk_rt_arm(pk_kernel *k) {
     else k->broken = PK_ERR_NO_MEMORY;
 }
 
+/* ---- periodic peeking (cfg.steal_ns; OSTEP's multi.py -P) -------------------
+ * At every multiple of steal_ns each CPU whose queue is empty takes the
+ * first queued thread it may run from the lowest-numbered other CPU that
+ * has one.  multi.py ends quanta (its timer interrupt) before it peeks, so
+ * a running thread whose slice ends at this instant and that has work left
+ * counts as queued at the tail of its CPU's queue: its CPU does not peek,
+ * and it may be taken when its queue is otherwise empty. */
+static bool requeued_now(pk_kernel *k, const pk_cpu *c) {
+    return c->curr && k->now >= c->seg_start && c->slice_end <= k->now && c->regs.x[PK_REG_REM];
+}
+
+/* the first queued thread of rq that may run on cpu (policies without
+ * pick_on: what their load balancing would take) */
+static pk_thread *first_allowed(pk_rq *rq, uint32_t cpu) {
+    if (!rq->nr) return NULL;
+    if (!rq->pol->pick_on) return pk_rq_steal(rq, cpu);
+    pk_thread *t = rq->rt.nr ? pk_rt_pick_on(rq, cpu) : NULL;   /* real-time first */
+    if (!t) t = rq->pol->pick_on(rq, cpu);
+    if (t) rq->nr--;
+    return t;
+}
+
+static bool steal_stale(pk_kernel *k, const pk_event *e) {
+    (void)e;
+    for (uint32_t i = 0; i < k->nrqs; i++)
+        if (k->rqs[i].nr) return false;
+    for (uint32_t i = 0; i < k->ncpus; i++)
+        if (k->cpus[i].curr) return false;
+    return true;
+}
+static void steal_dropped(pk_kernel *k) { k->steal_armed = 0; }
+
+static void on_steal(pk_kernel *k, const pk_event *e) {
+    (void)e;
+    k->steal_armed = 0;
+    for (uint32_t i = 0; i < k->ncpus; i++) {
+        pk_cpu *c = &k->cpus[i];
+        if (c->curr && k->now > c->seg_start) account(k, c, c->curr);
+    }
+    for (uint32_t i = 0; i < k->ncpus; i++) {
+        pk_cpu *c = &k->cpus[i];
+        if (k->rqs[i].nr || requeued_now(k, c)) continue;
+        for (uint32_t o = 0; o < k->ncpus; o++) {
+            if (o == i) continue;
+            pk_cpu *oc = &k->cpus[o];
+            pk_thread *t = first_allowed(&k->rqs[o], i);
+            if (!t && !k->rqs[o].nr && requeued_now(k, oc) && pk_cpu_allowed(k, oc->curr, i))
+                t = pk_cpu_evict(k, oc);            /* its slice ends now: as if queued */
+            if (!t) continue;
+            pk_migrate(k, t, &k->rqs[o], &k->rqs[i]);
+            if (idle_unkicked(k, i)) kick(k, i);
+            break;
+        }
+    }
+    pk_steal_arm(k);
+}
+
+void pk_steal_arm(pk_kernel *k) {
+    if (!k->cfg.steal_ns || k->shared || k->ncpus < 2 || k->steal_armed) return;
+    pk_time next = (k->now / k->cfg.steal_ns + 1) * k->cfg.steal_ns;
+    if (next > PK_MAX_TIME) return;
+    if (pk_evq_post(k, &k->evq, next, PK_EV_STEAL, 0) == PK_OK) k->steal_armed = 1;
+    else k->broken = PK_ERR_NO_MEMORY;
+}
+
 /* One entry per event kind; subsystems add their kinds here.  stale()
  * says that an event no longer applies (its thread was killed, or the
  * periodic work has nothing to do); stale events are dropped without
@@ -576,6 +642,7 @@ static const struct {
     [PK_EV_WAIT_DEADLINE] = { pk_wait_deadline_fire, pk_wait_deadline_stale,
                               pk_wait_deadline_dropped },
     [PK_EV_RV_TIMEOUT] = { pk_rv_timeout_fire, pk_rv_timeout_stale, pk_rv_timeout_dropped },
+    [PK_EV_STEAL] = { on_steal, steal_stale, steal_dropped },
 };
 
 /* Earliest event time, after dropping stale events from the front. */

@@ -81,6 +81,7 @@ static int config_check(const pk_config *c) {
     if (c->balance_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (c->no_steal > 1) return PK_ERR_INVALID_ARGS;
+    if (c->steal_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (c->rt_runtime && (c->rt_period == 0 || c->rt_period > PK_MAX_TIME
                           || c->rt_runtime > c->rt_period)) return PK_ERR_OUT_OF_RANGE;
     return PK_OK;

@@ -159,6 +159,7 @@ static void config_save(pk_snap_w *w, const pk_config *c) {
                         c->max_message_bytes };
     pk_snap_u64s(w, lim, 5);
     pk_snap_u32(w, c->no_steal);
+    pk_snap_u64(w, c->steal_ns);
 }
 
 static void config_load(pk_snap_r *r, pk_config *c) {
@@ -179,6 +180,7 @@ static void config_load(pk_snap_r *r, pk_config *c) {
     c->max_memory = lim[0]; c->max_procs = lim[1]; c->max_handles = lim[2];
     c->max_messages = lim[3]; c->max_message_bytes = lim[4];
     c->no_steal = pk_snap_get_u32(r);
+    c->steal_ns = pk_snap_get_u64(r);
 }
 
 static bool same_policy(const pk_config *a, const pk_config *b) {
@@ -746,6 +748,7 @@ static bool event_ok(pk_kernel *k, const pk_event *e) {
     switch (kind) {
     case PK_EV_ARRIVAL: case PK_EV_WAKE: return e->arg < k->threads.count;
     case PK_EV_BALANCE: case PK_EV_RT_PERIOD: return true;
+    case PK_EV_STEAL: return k->cfg.steal_ns != 0 && !k->steal_armed++;   /* at most one */
     case PK_EV_WAIT_DEADLINE:
         return k->objs && (uint32_t)e->arg < k->objs->nwaits && (uint32_t)e->arg != 0;
     case PK_EV_RV_TIMEOUT: return pk_rv_snap_event_ok(k, e->arg);
@@ -770,6 +773,7 @@ static int events_load(pk_kernel *k, pk_snap_r *r) {
         }
     }
     q->n = r->err ? 0 : n;
+    k->steal_armed = k->steal_armed && !r->err;       /* counted by event_ok */
     pk_obj_snap_events_loaded(k);             /* k->objs counts its deadline events */
     if (!r->err && !pk_rv_snap_events_loaded(k)) pk_snap_bad(r);
     return r->err;

@@ -396,9 +396,13 @@ class Kernel:
     idle CPUs) or "shared" (one queue for every CPU); the default is the
     policy's own (``scheduler.per_cpu``). Affinity masks need per-CPU
     queues, except under FIFO and RoundRobin, where a CPU takes the first
-    queued thread allowed on it. ``steal=False``: a CPU going idle does not pull threads from
-    other queues (balancing every ``balance_interval`` still does, unless
-    that is 0).
+    queued thread allowed on it. ``steal=False``: a CPU going idle does
+    not pull threads from other queues (balancing every
+    ``balance_interval`` still does, unless that is 0).
+    ``steal_interval=ns``: instead of stealing when idle, at every multiple
+    of ``ns`` each CPU whose queue is empty takes the first queued thread it
+    may run from the lowest-numbered other CPU that has one (OSTEP's
+    multi.py ``-P``; docs/scheduling.md, "Cache affinity").
 
     ``rt_slice``: the SCHED_RR time slice (default 100 ms, as Linux).
     ``rt_throttle``: real-time runtime allowed per period, as a pair
@@ -434,7 +438,7 @@ class Kernel:
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
                  rt_slice: int = 100_000_000, rt_throttle=True,
                  job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None,
-                 cache=None, steal: bool = True):
+                 cache=None, steal: bool = True, steal_interval: int | None = None):
         _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
         from .cache import CacheModel
         if cache is not None and not isinstance(cache, CacheModel):
@@ -492,6 +496,13 @@ class Kernel:
         if not isinstance(steal, bool):
             raise TypeError(f"Kernel steal must be a bool, not {type(steal).__name__}")
         cfg.no_steal = not steal
+        if steal_interval is not None:
+            if not steal:
+                raise ValueError("steal=False and steal_interval exclude each other")
+            cfg.steal_ns = duration("steal_interval", steal_interval)
+            if cfg.steal_ns == 0:
+                raise ValueError("steal_interval must be > 0 ns (None: steal when idle)")
+            cfg.no_steal = 1                # peeking replaces stealing when idle
         cfg.rt_slice = duration("rt_slice", rt_slice)
         if cfg.rt_slice == 0:
             raise ValueError("rt_slice must be > 0 ns")

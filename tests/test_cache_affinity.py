@@ -214,6 +214,60 @@ def test_idle_stealing_moves_work_to_the_idle_cpu():
     assert end < 200 and finish["b"] == 55
 
 
+def run_peeking(jobs, interval, cpus=2):
+    k = pk.Kernel(cpus=cpus, scheduler=pk.sched.RoundRobin(quantum=10, aligned=True),
+                  costs=pk.Costs.zero(), runqueues="per-cpu", balance_interval=0,
+                  steal_interval=interval, cache=pk.CacheModel(size=100, warmup=10, speedup=2))
+    procs = {name: k.spawn(pk.Program.script(name, [pk.op.compute(ns)]), working_set=ws, cpu=i % cpus)
+             for i, (name, ns, ws) in enumerate(jobs)}
+    return k, procs
+
+
+def test_periodic_peeking_as_multi_py_does_by_default():
+    # multi.py -n 2 -p -L a:100:100,b:100:50,c:100:50 -c (-P 30 by
+    # default): Finished time 100. CPU 1 finishes b at 55; at 60 CPU 0's
+    # quantum ends (c goes back behind a) and CPU 1 takes a, the first in
+    # CPU 0's queue, which must warm up on CPU 1.
+    k, procs = run_peeking([("a", 100, 100), ("b", 100, 50), ("c", 100, 50)], 30)
+    k.run()
+    assert (k.now, {n: p.stats.finish for n, p in procs.items()}) == \
+        (100, {"a": 100, "b": 55, "c": 95})
+    assert (procs["a"].stats.migrations, procs["c"].stats.migrations) == (1, 0)
+
+
+def test_periodic_peeking_takes_a_job_whose_quantum_ends_then():
+    # multi.py -n 2 -p -P 30 -L a:60:50,b:20:50,c:60:50,d:60:50 -c:
+    # Finished time 70
+    k, procs = run_peeking([("a", 60, 50), ("b", 20, 50), ("c", 60, 50), ("d", 60, 50)], 30)
+    k.run()
+    assert (k.now, {n: p.stats.finish for n, p in procs.items()}) == \
+        (70, {"a": 70, "b": 25, "c": 65, "d": 50})
+
+
+def test_periodic_peeking_continues_bit_for_bit_after_restore():
+    jobs = [("a", 60, 50), ("b", 20, 50), ("c", 60, 50), ("d", 60, 50)]
+    k, _ = run_peeking(jobs, 30)
+    k = pk.Kernel(cpus=2, scheduler=pk.sched.RoundRobin(quantum=10, aligned=True),
+                  costs=pk.Costs.zero(), runqueues="per-cpu", balance_interval=0, steal_interval=30)
+    ref = pk.Kernel(cpus=2, scheduler=pk.sched.RoundRobin(quantum=10, aligned=True),
+                    costs=pk.Costs.zero(), runqueues="per-cpu", balance_interval=0, steal_interval=30)
+    for kk in (k, ref):
+        for i, (name, ns, _) in enumerate(jobs):
+            kk.spawn(pk.Program.script(name, [pk.op.compute(ns)]), cpu=i % 2)
+    ref.run()
+    k.run(until=45)
+    copy = pk.Kernel.restore(k.snapshot())
+    copy.run()
+    assert copy.digest() == ref.digest()
+
+
+def test_steal_interval_excludes_steal_false():
+    with pytest.raises(ValueError):
+        pk.Kernel(cpus=2, steal=False, steal_interval=30)
+    with pytest.raises(ValueError):
+        pk.Kernel(cpus=2, steal_interval=0)
+
+
 def test_steal_must_be_a_bool():
     with pytest.raises(TypeError):
         pk.Kernel(steal=0)
