@@ -8,7 +8,8 @@ through the same interface (see :class:`Policy`; slower).
 
 All policies break ties by the order in which threads became ready, and a
 thread that arrives or wakes at the instant another's slice expires is
-queued first.
+queued first (except under ``MLFQ(compat="ostep")``, which follows
+OSTEP's mlfq.py there).
 """
 
 from __future__ import annotations
