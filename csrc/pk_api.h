@@ -112,6 +112,10 @@ typedef struct pk_regs {
 #define PK_RF_WAIT_FAILED 32 /* the last wait ended with an error (TIMED_OUT,
                                CANCELED): the retried instruction gives up  */
 #define PK_RF_WAIT_OK    64  /* the last wait was satisfied                 */
+#define PK_RF_POLL      512  /* a poll is in progress: it ends at x[5]       */
+#define PK_RF_COMPUTE  1024  /* x[0] counts a compute operation (a cache
+                                model may speed it up, pk_cache.c)          */
+#define PK_REG_POLL_END  5   /* (x[5] is free then for every body kind)     */
 #define PK_RF_PARTIAL   256  /* a script's socket write is part done: x[14]
                                holds the bytes written so far             */
 #define PK_RF_COND_WAIT 128  /* a condition wait released its mutex and waits
@@ -192,7 +196,11 @@ typedef struct pk_op {
                                creator goes on after the body             */
 #define PK_OP_THREAD_EXIT  47 /* b = exit code: end this thread only (the
                                process ends with its last thread)         */
-#define PK_OP_LAST     47
+#define PK_OP_POLL     48  /* b = ns: io waited for by polling: the thread
+                              stays on the CPU (CPU time charged) until b ns
+                              of wall time have passed; preempted, it finishes
+                              as soon as it runs again after that instant */
+#define PK_OP_LAST     48
 
 /* what a PK_OP_TASK declares (each at most once; PERIOD is required) */
 #define PK_TASK_PERIOD   1  /* period T, 1 .. PK_MAX_TIME ns               */
@@ -255,6 +263,12 @@ typedef struct pk_op {
 #define PK_ATTR_NICE     1
 #define PK_ATTR_PRIORITY 2
 #define PK_ATTR_TICKETS  3
+#define PK_ATTR_SLICE    4   /* EEVDF: the thread's own slice in ns, 0: the
+                                policy's (Linux 6.12 sched_attr.sched_runtime,
+                                PK_SLICE_MIN..PK_SLICE_MAX); other policies:
+                                NOT_SUPPORTED */
+#define PK_SLICE_MIN     100000ull      /* 0.1 ms, as Linux clamps it  */
+#define PK_SLICE_MAX     100000000ull   /* 100 ms                      */
 
 /* ---- program kinds ------------------------------------------------------ */
 #define PK_BODY_SCRIPT 0
@@ -305,6 +319,13 @@ typedef struct pk_config {
     uint64_t epoch;            /* machine code: CLOCK_REALTIME at time 0, in
                                   seconds since 1970-01-01T00:00:00Z,
                                   0 .. PK_EPOCH_MAX (docs/riscv.md)       */
+    uint32_t no_steal;         /* 1: a CPU going idle does not pull threads
+                                  from other per-CPU queues                */
+    uint64_t steal_ns;         /* >0: every steal_ns ns (at its multiples),
+                                  each CPU whose queue is empty takes the
+                                  first queued thread it may run from the
+                                  lowest-numbered other CPU with one (OSTEP
+                                  multi.py -P); per-CPU queues only        */
 } pk_config;
 
 /* the largest epoch: Linux's KTIME_SEC_MAX (include/linux/time64.h), the
@@ -604,6 +625,13 @@ int pk_limit_clear(pk_kernel *k);
 int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *prog_out);
 int pk_prog_load_host(pk_kernel *k, uint32_t *prog_out);
 int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out);
+
+/* cache affinity (pk_cache.c; OSTEP's multi.py): configure once, before
+ * any spawn: per-CPU caches of `size`, a thread warm after `warmup` ns on
+ * a CPU, warm compute `speedup` (1..1024) times faster.  Then give
+ * threads their working sets (once each, any time). */
+int pk_cache_configure(pk_kernel *k, uint64_t size, uint64_t warmup, uint64_t speedup);
+int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws);
 
 /* processes: spawn count processes of one program, one thread each;
  * their pids (and tids) are consecutive from *first_pid (*first_tid). */
@@ -1196,6 +1224,7 @@ int pk_tree_audit_get(pk_kernel *k, pk_tree_audit *out);
 #define PK_SNAP_R_HOST_WAIT   6   /* tid waits for its next operation from the host */
 #define PK_SNAP_R_MEMORY      7   /* the memory part refused; status says why */
 #define PK_SNAP_R_OBJECTS     8   /* the kernel-object part refused; status says why */
+#define PK_SNAP_R_CACHE       9   /* the kernel has a cache model (not saved)   */
 /* why pk_kernel_restore refused */
 #define PK_SNAP_E_EMPTY      16   /* no bytes at all */
 #define PK_SNAP_E_MAGIC      17   /* not a pykernel snapshot */

@@ -50,6 +50,7 @@ static void set_attr(pk_kernel *k, pk_thread *t, int64_t attr, int64_t v) {
     (void)k;
     if (attr == PK_ATTR_NICE) t->nice = (int8_t)v;
     else if (attr == PK_ATTR_PRIORITY) t->priority = (int32_t)v;
+    else if (attr == PK_ATTR_SLICE) pk_eevdf_slice_store(k, t, (uint64_t)v);
     else t->tickets = (uint32_t)v;
 }
 
@@ -64,6 +65,13 @@ int pk_thread_set_attr(pk_kernel *k, uint32_t tid, uint32_t attr, int64_t value)
         if (k->cfg.policy == PK_POLICY_PRIORITY && (value < 0 || value > 139)) return PK_ERR_OUT_OF_RANGE;
         break;
     case PK_ATTR_TICKETS: if (value < 1 || value > UINT32_MAX) return PK_ERR_OUT_OF_RANGE; break;
+    case PK_ATTR_SLICE:
+        if (k->cfg.policy != PK_POLICY_EEVDF) return PK_ERR_NOT_SUPPORTED;
+        if (value != 0 && (value < (int64_t)PK_SLICE_MIN || value > (int64_t)PK_SLICE_MAX))
+            return PK_ERR_OUT_OF_RANGE;
+        s = pk_eevdf_slice_reserve(k, tid);
+        if (s) return s;
+        break;
     default: return PK_ERR_INVALID_ARGS;
     }
     if (attr == PK_ATTR_PRIORITY && k->objs && k->objs->pi
@@ -138,7 +146,7 @@ int pk_thread_set_affinity(pk_kernel *k, uint32_t tid, const uint64_t *mask4) {
     int64_t id = pk_mask_intern(k, mask4);
     if (id == -1) return PK_ERR_INVALID_ARGS;
     if (id < 0) return PK_ERR_NO_MEMORY;
-    if (id && k->shared && k->ncpus > 1) return PK_ERR_NOT_SUPPORTED;
+    if (id && k->shared && k->ncpus > 1 && !k->rqs[0].pol->pick_on) return PK_ERR_NOT_SUPPORTED;
     if (t->state == PK_TS_RUNNING) {
         t->affinity = (uint32_t)id;
         if (pk_cpu_allowed(k, t, (uint32_t)t->cpu)) return PK_OK;

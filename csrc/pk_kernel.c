@@ -81,6 +81,8 @@ static int config_check(const pk_config *c) {
     if (c->nparams > PK_MAX_PARAMS) return PK_ERR_OUT_OF_RANGE;
     if (c->balance_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    if (c->no_steal > 1) return PK_ERR_INVALID_ARGS;
+    if (c->steal_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if (c->rt_runtime && (c->rt_period == 0 || c->rt_period > PK_MAX_TIME
                           || c->rt_runtime > c->rt_period)) return PK_ERR_OUT_OF_RANGE;
     if (c->epoch > PK_EPOCH_MAX) return PK_ERR_OUT_OF_RANGE;
@@ -121,6 +123,7 @@ int pk_kernel_create(const pk_config *cfg, pk_kernel **out) {
         if (s) { pk_kernel_destroy(k); return s; }
     }
     if (pk_cputree_init(k, &k->tree, k->ncpus)) { pk_kernel_destroy(k); return PK_ERR_NO_MEMORY; }
+    pk_xflags_update(k);
     *out = k;
     return PK_OK;
 }
@@ -139,6 +142,7 @@ void pk_kernel_destroy(pk_kernel *k) {
     pk_rv_fini(k);
     pk_mem_fini(k);
     pk_trace_fini(k);
+    pk_cache_fini(k);
     pk_arena_fini(k, &k->threads);
     pk_arena_fini(k, &k->procs);
     pk_evq_fini(k, &k->evq);
@@ -168,7 +172,9 @@ int64_t pk_mask_intern(pk_kernel *k, const uint64_t *mask4) {
         k->masks_cap *= 2;
     }
     k->masks[k->nmasks] = m;
-    return k->nmasks++;
+    k->nmasks++;
+    pk_xflags_update(k);
+    return k->nmasks - 1;
 }
 
 /* ---- spawning ------------------------------------------------------------ */
@@ -210,7 +216,7 @@ int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
         if (m < 0) return PK_ERR_NO_MEMORY;
         affinity = (uint32_t)m;
     }
-    if (affinity && k->shared && k->ncpus > 1) return PK_ERR_NOT_SUPPORTED;
+    if (affinity && k->shared && k->ncpus > 1 && !k->rqs[0].pol->pick_on) return PK_ERR_NOT_SUPPORTED;
     if (a->cpu >= 0 && affinity && !((k->masks[affinity].bits[a->cpu >> 6] >> (a->cpu & 63)) & 1))
         return PK_ERR_INVALID_ARGS;
 
@@ -317,7 +323,9 @@ int pk_thread_regs_get(pk_kernel *k, uint32_t tid, pk_regs *out) {
     if (t->state != PK_TS_RUNNING) { *out = t->regs; return PK_OK; }
     const pk_cpu *c = &k->cpus[t->cpu];
     *out = c->regs;                       /* live, less what ran since the last charge */
-    if (k->now > c->seg_start) out->x[PK_REG_REM] -= k->now - c->seg_start;
+    if (k->now > c->seg_start)
+        out->x[PK_REG_REM] -= k->cache ? pk_cache_peek(k, c, t, k->now - c->seg_start)
+                                       : k->now - c->seg_start;
     return PK_OK;
 }
 

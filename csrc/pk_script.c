@@ -153,6 +153,11 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
         case PK_OP_IO: case PK_OP_SLEEP:
             if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
             break;
+        case PK_OP_POLL:                       /* CPU time, if not preempted */
+            if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+            sum[depth] += op->b;
+            if (sum[depth] > PK_MAX_TIME) overflow = true;
+            break;
         case PK_OP_YIELD:
             break;
         case PK_OP_SPAWN_THREAD:
@@ -263,7 +268,7 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
     const uint64_t n = p->nops;
     uint64_t pc = r->pc;
     int act = PK_ACT_AGAIN;
-    r->flags |= PK_RF_STARTED;
+    r->flags = (r->flags | PK_RF_STARTED) & ~(uint64_t)(PK_RF_POLL | PK_RF_COMPUTE);
     for (unsigned budget = AGAIN_BUDGET; budget; budget--) {
         if (pc >= n) { *arg = 0; act = PK_ACT_EXIT; break; }  /* ran off the end: exit(0) */
         const pk_op *op = &ops[pc++];
@@ -271,10 +276,16 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
         case PK_OP_COMPUTE:
             if (!op->b) continue;
             r->x[PK_REG_REM] = op->b;
+            r->flags |= PK_RF_COMPUTE;
             act = PK_ACT_RUN;
             break;
         case PK_OP_IO: *arg = op->b; act = PK_ACT_BLOCK; break;
         case PK_OP_SLEEP: *arg = op->b; act = PK_ACT_SLEEP; break;
+        case PK_OP_POLL:
+            if (!op->b) continue;
+            pk_poll_begin(k, r, op->b);
+            act = PK_ACT_RUN;
+            break;
         case PK_OP_YIELD: act = PK_ACT_YIELD; break;
         case PK_OP_EXIT: *arg = op->b; act = PK_ACT_EXIT; break;
         case PK_OP_LOOP:

@@ -161,6 +161,8 @@ static void config_save(pk_snap_w *w, const pk_config *c) {
                         c->max_message_bytes };
     pk_snap_u64s(w, lim, 5);
     pk_snap_u64(w, c->epoch);                            /* format version 2 */
+    pk_snap_u32(w, c->no_steal);
+    pk_snap_u64(w, c->steal_ns);
 }
 
 static void config_load(pk_snap_r *r, pk_config *c) {
@@ -182,6 +184,8 @@ static void config_load(pk_snap_r *r, pk_config *c) {
     c->max_memory = lim[0]; c->max_procs = lim[1]; c->max_handles = lim[2];
     c->max_messages = lim[3]; c->max_message_bytes = lim[4];
     c->epoch = pk_snap_get_u64(r);
+    c->no_steal = pk_snap_get_u32(r);
+    c->steal_ns = pk_snap_get_u64(r);
 }
 
 static bool same_policy(const pk_config *a, const pk_config *b) {
@@ -645,6 +649,7 @@ static int kernel_load(pk_kernel *k, pk_snap_r *r) {
     for (uint32_t j = 0; j < PK_MAX_CPUS / 64; j++)
         if (k->idle_mask[j] & ~all.bits[j]) pk_snap_bad(r);
     k->nmasks = n;
+    pk_xflags_update(k);
     return r->err;
 }
 
@@ -753,6 +758,7 @@ static bool event_ok(pk_kernel *k, const pk_event *e) {
     switch (kind) {
     case PK_EV_ARRIVAL: case PK_EV_WAKE: return e->arg < k->threads.count;
     case PK_EV_BALANCE: case PK_EV_RT_PERIOD: return true;
+    case PK_EV_STEAL: return k->cfg.steal_ns != 0 && !k->steal_armed++;   /* at most one */
     case PK_EV_WAIT_DEADLINE:
         return k->objs && (uint32_t)e->arg < k->objs->nwaits && (uint32_t)e->arg != 0;
     case PK_EV_RV_TIMEOUT: return pk_rv_snap_event_ok(k, e->arg);
@@ -777,6 +783,7 @@ static int events_load(pk_kernel *k, pk_snap_r *r) {
         }
     }
     q->n = r->err ? 0 : n;
+    k->steal_armed = k->steal_armed && !r->err;       /* counted by event_ok */
     pk_obj_snap_events_loaded(k);             /* k->objs counts its deadline events */
     if (!r->err && !pk_rv_snap_events_loaded(k)) pk_snap_bad(r);
     return r->err;
@@ -837,6 +844,8 @@ static int schd_load(pk_kernel *k, pk_snap_r *r, bool new_policy, const thread_c
             s = PK_ERR_INVALID_ARGS;
         else if (k->cfg.policy == PK_POLICY_PRIORITY && (t->priority < 0 || t->priority > 139))
             s = PK_ERR_OUT_OF_RANGE;
+        else if (t->affinity && k->shared && k->ncpus > 1 && !pol->pick_on)
+            s = PK_ERR_NOT_SUPPORTED;          /* masks on a shared queue: FIFO, RR only */
         if (s) {
             why->reason = PK_SNAP_E_POLICY;
             why->tid = t->tid;
@@ -859,6 +868,7 @@ static int snapshot_check(pk_kernel *k, pk_snap_refusal *why) {
     if (k->broken) return refuse(why, PK_SNAP_R_BROKEN, 0, (uint64_t)-(int64_t)k->broken, PK_ERR_BAD_STATE);
     if (k->cfg.policy == PK_POLICY_HOST) return refuse(why, PK_SNAP_R_HOST_POLICY, 0, 0, PK_ERR_NOT_SUPPORTED);
     if (k->host_wait) return refuse(why, PK_SNAP_R_HOST_WAIT, k->host_wait->tid, 0, PK_ERR_BAD_STATE);
+    if (k->cache) return refuse(why, PK_SNAP_R_CACHE, 0, 0, PK_ERR_NOT_SUPPORTED);
     return PK_OK;                      /* threads are checked as they are written */
 }
 

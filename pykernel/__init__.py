@@ -36,11 +36,12 @@ from .trace import Trace, TraceEvent
 from . import audit, report, riscv, scenario, tables, workloads
 from .sweeps import SweepResult, sweep
 from .snapshot import SnapshotError
+from .cache import CacheModel
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Kernel", "Limits", "LimitUse", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
+    "Kernel", "CacheModel", "Limits", "LimitUse", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
     "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
     "Deadlock", "WaitEdge", "Banker", "JobObject", "Packet",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",

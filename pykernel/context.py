@@ -68,10 +68,16 @@ class Context:
             ns = duration("compute", ns)
         return (COMPUTE, ns)
 
-    def io(self, ns: int):
-        """Block on a device for ``ns`` ns (see :func:`pykernel.op.io`)."""
+    def io(self, ns: int, poll: bool = False):
+        """Block on a device for ``ns`` ns, or with ``poll=True`` poll for
+        it on the CPU (see :func:`pykernel.op.io`)."""
         if type(ns) is not int or not 0 <= ns <= MAX_TIME:
             ns = duration("io", ns)
+        if poll is not False:
+            if not isinstance(poll, bool):
+                raise TypeError(f"io poll must be a bool, not {type(poll).__name__}")
+            if poll:
+                return (lib.PK_OP_POLL, ns)
         return (IO, ns)
 
     def sleep(self, ns: int):

@@ -43,7 +43,7 @@ _REASONS = {
 _KILL, _EXIT = lib.PK_OP_KILL, lib.PK_OP_EXIT
 # the operation codes a Python body may yield (ctx makes them)
 _BODY_OPS = frozenset((lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP, lib.PK_OP_YIELD, _EXIT,
-                       _KILL))   # _KILL: ctx.touch's answer to a fatal fault
+                       _KILL, lib.PK_OP_POLL))   # _KILL: ctx.touch's answer to a fatal fault
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
@@ -384,12 +384,21 @@ class Kernel:
     create.
     ``livelock_steps``: dispatcher steps at one simulated instant (plus 8
     per thread) after which a run stops with reason "livelock".
+    ``cache``: a :class:`~pykernel.CacheModel` of per-CPU caches (threads
+    declare ``spawn(..., working_set=...)``); None: no cache model.
 
     ``runqueues``: "per-cpu" (each CPU has its own run queue; threads are
     placed on a CPU, balanced every ``balance_interval`` ns and stolen by
     idle CPUs) or "shared" (one queue for every CPU); the default is the
     policy's own (``scheduler.per_cpu``). Affinity masks need per-CPU
-    queues.
+    queues, except under FIFO and RoundRobin, where a CPU takes the first
+    queued thread allowed on it. ``steal=False``: a CPU going idle does
+    not pull threads from other queues (balancing every
+    ``balance_interval`` still does, unless that is 0).
+    ``steal_interval=ns``: instead of stealing when idle, at every multiple
+    of ``ns`` each CPU whose queue is empty takes the first queued thread it
+    may run from the lowest-numbered other CPU that has one (OSTEP's
+    multi.py ``-P``; docs/scheduling.md, "Cache affinity").
 
     ``rt_slice``: the SCHED_RR time slice (default 100 ms, as Linux).
     ``rt_throttle``: real-time runtime allowed per period, as a pair
@@ -431,8 +440,12 @@ class Kernel:
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
                  rt_slice: int = 100_000_000, rt_throttle=True,
                  job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None,
-                 epoch=_riscv.DEFAULT_EPOCH):
+                 epoch=_riscv.DEFAULT_EPOCH, cache=None, steal: bool = True,
+                 steal_interval: int | None = None):
         _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
+        from .cache import CacheModel
+        if cache is not None and not isinstance(cache, CacheModel):
+            raise TypeError(f"cache must be a pk.CacheModel, not {type(cache).__name__}")
         scheduler = CFS() if scheduler is None else scheduler
         if not isinstance(scheduler, Policy):
             raise TypeError(f"scheduler must be a pk.sched policy such as pk.sched.RoundRobin(), "
@@ -484,6 +497,16 @@ class Kernel:
             raise ValueError(f'runqueues must be "per-cpu" or "shared", not {runqueues!r}')
         cfg.shared_rq = runqueues == "shared"
         cfg.balance_ns = duration("balance_interval", balance_interval)
+        if not isinstance(steal, bool):
+            raise TypeError(f"Kernel steal must be a bool, not {type(steal).__name__}")
+        cfg.no_steal = not steal
+        if steal_interval is not None:
+            if not steal:
+                raise ValueError("steal=False and steal_interval exclude each other")
+            cfg.steal_ns = duration("steal_interval", steal_interval)
+            if cfg.steal_ns == 0:
+                raise ValueError("steal_interval must be > 0 ns (None: steal when idle)")
+            cfg.no_steal = 1                # peeking replaces stealing when idle
         cfg.rt_slice = duration("rt_slice", rt_slice)
         if cfg.rt_slice == 0:
             raise ValueError("rt_slice must be > 0 ns")
@@ -519,6 +542,10 @@ class Kernel:
         check(status, "create kernel")
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
         self.limits = limits
+        if cache is not None:
+            check(lib.pk_cache_configure(self._kp, cache.size, cache.warmup, cache.speedup),
+                  "configure the cache model")
+        self.cache = cache
         try:
             self._configure_parts(memory, mmu, trace_max)
         except NoMemory as exc:
@@ -787,8 +814,7 @@ class Kernel:
         mask = None if affinity is None else self._mask(affinity)
         if mask is not None and self.runqueues == "shared" and self.cpus > 1 \
                 and mask != self._mask(range(self.cpus)):
-            raise pk_errors.NotSupported(
-                'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")')
+            self._check_shared_mask()
         if cpu >= 0 and mask is not None and not (mask[cpu >> 6] >> (cpu & 63)) & 1:
             raise ValueError(f"cpu={cpu} is not in the affinity mask")
         if self.scheduler.needs_burst and burst == NO_BURST and program.burst is None:
@@ -846,11 +872,19 @@ class Kernel:
         with self._exclusive("set policy"), self._hooks_may_run():
             check(lib.pk_thread_set_class(self._kp, tid, sclass, prio), f"set policy of tid {tid}")
 
+    def _check_shared_mask(self) -> None:
+        """Affinity masks on a shared run queue: FIFO and RoundRobin give
+        each CPU the first queued thread allowed there; others refuse."""
+        if self.scheduler._id not in (lib.PK_POLICY_FIFO, lib.PK_POLICY_RR):
+            raise pk_errors.NotSupported(
+                f"affinity masks on a shared run queue need FIFO or RoundRobin, not "
+                f"{type(self.scheduler).__name__}; or per-CPU run queues: "
+                f"pk.Kernel(..., runqueues=\"per-cpu\")")
+
     def _set_affinity(self, tid, cpus) -> None:
         words = self._mask(cpus)
         if self.runqueues == "shared" and self.cpus > 1 and words != self._mask(range(self.cpus)):
-            raise pk_errors.NotSupported(
-                'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")')
+            self._check_shared_mask()
         with self._exclusive("set affinity"), self._hooks_may_run():
             check(lib.pk_thread_set_affinity(self._kp, tid, ffi.new("uint64_t[4]", words)),
                   f"set affinity of tid {tid}")
@@ -865,7 +899,8 @@ class Kernel:
               tickets: int = 100, cpu: int | None = None, affinity=None,
               rss_limit: int | None = None, handles=(), parent: Process | None = None,
               uid: int | None = None, gid: int | None = None, job=None,
-              argv=None, env=None, stdin=b"", stdout=None, stderr=None) -> Process:
+              argv=None, env=None, stdin=b"", stdout=None, stderr=None,
+              slice: int | None = None, working_set: int | None = None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
@@ -903,7 +938,23 @@ class Kernel:
         runs (the bytes also stay in ``p.stdout`` / ``p.stderr``). A kernel
         without memory gets ``pk.Memory()`` with Sv39 page tables when its
         first process is machine code.
+
+        ``working_set``: the thread's working set for the kernel's cache
+        model (``pk.Kernel(cache=pk.CacheModel(...))``, docs/scheduling.md,
+        "Cache affinity").
+
+        ``slice``: under EEVDF, the thread's own slice in ns (Linux 6.12's
+        ``sched_attr.sched_runtime``, 100 us .. 100 ms; None: the policy's);
+        see :meth:`Thread.set_slice`. Other policies refuse it
+        (:class:`~pykernel.errors.NotSupported`).
         """
+        if slice is not None:
+            slice = self._check_slice(slice)
+        if working_set is not None:
+            if getattr(self, "cache", None) is None:
+                raise ValueError("working_set needs a kernel with a cache model: "
+                                 "pk.Kernel(cache=pk.CacheModel(...))")
+            working_set = _config_value("working_set", working_set, 0, MAX_TIME)
         if isinstance(program, Program) and program.kind != "elf" and (
                 argv is not None or env is not None or stdin != b"" or stdout or stderr):
             raise TypeError("argv, env, stdin, stdout and stderr are for machine-code "
@@ -940,11 +991,29 @@ class Kernel:
                 check(lib.pk_proc_creds_set(self._kp, pid, uid, gid), "credentials")
             if parent is not None:                   # the process tree (docs/processes.md)
                 check(lib.pk_proc_set_parent(self._kp, pid, parent.pid), "spawn: parent")
+        if slice:
+            self._set_attr(Process(self, pid).threads[0].tid, lib.PK_ATTR_SLICE, slice,
+                           0, lib.PK_SLICE_MAX, "slice")
+        if working_set is not None:
+            check(lib.pk_thread_set_working_set(self._kp, Process(self, pid).threads[0].tid,
+                                                working_set), "set the working set")
         if parent is not None:
             parent.handle_to(Process(self, pid))
         if name is not None:
             self._names[pid] = name
         return Process(self, pid)
+
+    def _check_slice(self, ns) -> int:
+        """A per-thread slice (EEVDF only): 0, or 100 us .. 100 ms."""
+        if self.scheduler._id != lib.PK_POLICY_EEVDF:
+            raise pk_errors.NotSupported(
+                f"a thread's own slice is an EEVDF parameter (Linux's sched_runtime); "
+                f"{type(self.scheduler).__name__} does not use one")
+        ns = _config_value("slice", ns, 0, lib.PK_SLICE_MAX)
+        if ns and ns < lib.PK_SLICE_MIN:
+            raise ValueError(f"slice must be 0 (the policy's) or {lib.PK_SLICE_MIN} .. "
+                             f"{lib.PK_SLICE_MAX} ns, as Linux bounds sched_runtime; got {ns}")
+        return ns
 
     def spawn_many(self, program: Program, count: int, at: int | None = None, nice: int = 0,
                    priority: int = 0, burst: int | None = None, args: tuple = (),

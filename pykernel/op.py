@@ -45,6 +45,8 @@ class Op:
         if self.name == "loop":
             n, body = self.args
             return f"loop({n}, [{', '.join(repr(b) for b in body)}])"
+        if self.name == "io" and len(self.args) == 2:
+            return f"io({self.args[0]!r}, poll=True)"
         return f"{self.name}({', '.join(repr(a) for a in self.args)})"
 
 
@@ -81,11 +83,21 @@ def compute(ns: int) -> Op:
     return Op("compute", (duration("compute", ns),))
 
 
-def io(ns: int) -> Op:
+def io(ns: int, poll: bool = False) -> Op:
     """Block on a device for ``ns`` nanoseconds, then become ready again.
     Devices serve every request at once: requests never queue behind
-    each other."""
-    return Op("io", (duration("io", ns),))
+    each other.
+
+    ``poll=True``: wait for the device by polling instead of blocking
+    (the SWITCH_ON_END behaviour of OSTEP's process-run.py): the thread
+    keeps its CPU and is charged CPU time until ``ns`` ns of wall time
+    have passed; no switch happens unless the policy preempts it, and a
+    thread preempted meanwhile finishes polling as soon as it runs again
+    after that instant."""
+    if not isinstance(poll, bool):
+        raise TypeError(f"io poll must be a bool, not {type(poll).__name__}")
+    ns = duration("io", ns)
+    return Op("io", (ns, True)) if poll else Op("io", (ns,))
 
 
 def sleep(ns: int) -> Op:

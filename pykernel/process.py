@@ -283,6 +283,16 @@ class Thread:
         """Change its static priority now."""
         self._k._set_attr(self.tid, lib.PK_ATTR_PRIORITY, priority, -2**31, 2**31 - 1, "priority")
 
+    def set_slice(self, ns: int | None) -> None:
+        """Set its own EEVDF slice now (Linux 6.12's custom slices,
+        ``sched_attr.sched_runtime``): 100 us .. 100 ms, or None / 0 for
+        the policy's base slice. Its virtual deadline is its vruntime plus
+        this slice scaled by its weight, so a shorter slice gets the CPU
+        sooner after it wakes, at the same share. Other policies raise
+        :class:`~pykernel.errors.NotSupported`."""
+        ns = self._k._check_slice(0 if ns is None else ns)
+        self._k._set_attr(self.tid, lib.PK_ATTR_SLICE, ns, 0, lib.PK_SLICE_MAX, "slice")
+
     def set_tickets(self, tickets: int) -> None:
         """Change its Lottery / Stride tickets now (>= 1)."""
         self._k._set_attr(self.tid, lib.PK_ATTR_TICKETS, tickets, 1, 2**32 - 1, "tickets")

@@ -72,6 +72,8 @@ def _compile(ops: Sequence[Op], links: list | None = None) -> list[tuple[int, in
                 out.append((lib.PK_OP_BRK, 0, op.args[0]))
             elif op.name == "exit":
                 out.append((_CODES["exit"], 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
+            elif op.name == "io" and len(op.args) == 2:      # io(ns, poll=True)
+                out.append((lib.PK_OP_POLL, 0, op.args[0]))
             elif op.name in _CODES:
                 out.append((_CODES[op.name], 0, op.args[0] if op.args else 0))
             else:  # pragma: no cover - Op names come from pk.op

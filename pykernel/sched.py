@@ -8,7 +8,8 @@ through the same interface (see :class:`Policy`; slower).
 
 All policies break ties by the order in which threads became ready, and a
 thread that arrives or wakes at the instant another's slice expires is
-queued first.
+queued first (except under ``MLFQ(compat="ostep")``, which follows
+OSTEP's mlfq.py there).
 """
 
 from __future__ import annotations
@@ -152,9 +153,23 @@ class Policy:
 class FIFO(Policy):
     """First come, first served: each thread runs until it blocks, yields
     or exits; ready threads wait in arrival order (OSTEP ch. 7 "FIFO",
-    Silberschatz "FCFS")."""
+    Silberschatz "FCFS").
+
+    ``wake_preempt=True``: a thread that wakes from io or sleep goes to
+    the head of the queue and preempts the running thread, which goes to
+    the tail (the IO_RUN_IMMEDIATE behaviour of OSTEP's process-run.py;
+    an arriving thread does not preempt)."""
 
     _id = lib.PK_POLICY_FIFO
+
+    def __init__(self, wake_preempt: bool = False):
+        self.wake_preempt = _flag("FIFO wake_preempt", wake_preempt)
+
+    def _config(self) -> dict:
+        return {"policy": self._id, "quantum": 0, "preemptive": int(self.wake_preempt)}
+
+    def __repr__(self) -> str:
+        return "FIFO(wake_preempt=True)" if self.wake_preempt else "FIFO()"
 
 
 class SJF(Policy):
@@ -192,18 +207,29 @@ class RoundRobin(Policy):
     expires goes to the tail of the queue if another thread is ready; a
     thread gets a fresh quantum each time it is dispatched.
 
-    ``quantum`` is in nanoseconds (default 10 ms)."""
+    ``quantum`` is in nanoseconds (default 10 ms). ``wake_preempt=True``:
+    as for :class:`FIFO`, a thread back from io or sleep goes to the head
+    and preempts the running thread, which goes to the tail.
+    ``aligned=True``: quanta end at the multiples of ``quantum`` on every
+    CPU at once (a global timer tick, as in OSTEP's multi.py); a thread
+    dispatched in between runs to the next multiple."""
 
     _id = lib.PK_POLICY_RR
 
-    def __init__(self, quantum: int = 10_000_000):
+    def __init__(self, quantum: int = 10_000_000, wake_preempt: bool = False,
+                 aligned: bool = False):
         self.quantum = _positive_ns("RoundRobin quantum", quantum)
+        self.wake_preempt = _flag("RoundRobin wake_preempt", wake_preempt)
+        self.aligned = _flag("RoundRobin aligned", aligned)
 
     def _config(self) -> dict:
-        return {"policy": self._id, "quantum": self.quantum, "preemptive": 0}
+        return {"policy": self._id, "quantum": self.quantum,
+                "preemptive": int(self.wake_preempt) | (2 if self.aligned else 0)}
 
     def __repr__(self) -> str:
-        return f"RoundRobin(quantum={self.quantum})"
+        extra = (", wake_preempt=True" if self.wake_preempt else "") + \
+                (", aligned=True" if self.aligned else "")
+        return f"RoundRobin(quantum={self.quantum}{extra})"
 
 
 class Priority(Policy):
@@ -329,7 +355,10 @@ class EEVDF(Policy):
 
     ``slice`` is the base slice in ns (default Linux 6.6's 0.75 ms),
     scaled by the CPU count like CFS's tunables (``scale``: "log",
-    "linear" or "none"); at most 1 s. See docs/scheduling.md, "EEVDF".
+    "linear" or "none"); at most 1 s. A thread may have its own slice
+    (Linux 6.12's ``sched_attr.sched_runtime``, 0.1 .. 100 ms, not
+    scaled): ``spawn(..., slice=ns)``, ``Thread.set_slice(ns)``. See
+    docs/scheduling.md, "EEVDF".
     """
 
     _id = lib.PK_POLICY_EEVDF
@@ -458,12 +487,24 @@ class MLFQ(Policy):
       None: never) every job moves to level 0 with a fresh allotment.
 
     A job that becomes ready at a higher level than the running job
-    preempts it; a preempted job goes to the tail of its level and gets a
-    fresh quantum (like SCHED_RR). ``io_to_front=True`` puts a job that
+    preempts it; a preempted job stays at the head of its level and
+    finishes the unexpired part of its quantum when it runs again (as
+    OSTEP's simulator mlfq.py, and SCHED_RR in man 7 sched); other jobs
+    get a fresh quantum each time they run. ``io_to_front=True`` puts a job that
     comes back from io or sleep at the head of its level instead of the
     tail. At a boost the queued jobs keep their order (higher levels
     first) and a running job keeps its CPU with a fresh level-0 quantum.
     ``Thread.level`` shows a thread's current level.
+
+    ``compat="ostep"`` follows the remaining conventions of OSTEP's
+    homework simulator (ostep-homework ``cpu-sched-mlfq/mlfq.py``): a
+    job's quantum is a counter kept across io (it runs ``q - used % q``
+    whenever it is dispatched); with ``io_to_front`` a job back from io
+    preempts a job running at its own level, which stays second with its
+    quantum; at a boost the jobs join level 0 after those there, from the
+    lowest level up, a job running at a lower level counting as the head
+    of its level; a job whose quantum expires at the instant another job
+    arrives or wakes is queued before it. See docs/scheduling.md, "MLFQ".
     """
 
     _id = lib.PK_POLICY_MLFQ
@@ -471,7 +512,7 @@ class MLFQ(Policy):
 
     def __init__(self, quanta=(10_000_000, 20_000_000, 40_000_000), allotments=None,
                  boost: int | None = None, io_resets_allotment: bool = False,
-                 io_to_front: bool = False):
+                 io_to_front: bool = False, compat: str | None = None):
         quanta = _positive_ints("MLFQ quanta", quanta, "ns", MAX_TIME)
         if not 1 <= len(quanta) <= self.MAX_LEVELS:
             raise ValueError(f"MLFQ needs 1 to {self.MAX_LEVELS} levels (one quantum each), "
@@ -490,6 +531,9 @@ class MLFQ(Policy):
         self.boost = None if boost is None else _positive_ns("MLFQ boost", boost)
         self.io_resets_allotment = _flag("MLFQ io_resets_allotment", io_resets_allotment)
         self.io_to_front = _flag("MLFQ io_to_front", io_to_front)
+        if compat not in (None, "ostep"):
+            raise ValueError(f"MLFQ compat must be None or \"ostep\", got {compat!r}")
+        self.compat = compat
 
     @property
     def levels(self) -> int:
@@ -497,12 +541,14 @@ class MLFQ(Policy):
         return len(self.quanta)
 
     def _params(self) -> list:
-        flags = int(self.io_resets_allotment) | (2 if self.io_to_front else 0)
+        flags = (int(self.io_resets_allotment) | (2 if self.io_to_front else 0)
+                 | (4 if self.compat == "ostep" else 0))
         return [len(self.quanta), self.boost or 0, flags, *self.quanta, *self.allotments]
 
     def __repr__(self) -> str:
         return (f"MLFQ(quanta={self.quanta}, allotments={self.allotments}, boost={self.boost}, "
-                f"io_resets_allotment={self.io_resets_allotment}, io_to_front={self.io_to_front})")
+                f"io_resets_allotment={self.io_resets_allotment}, io_to_front={self.io_to_front}"
+                + (f", compat={self.compat!r})" if self.compat else ")"))
 
 
 class Lottery(Policy):

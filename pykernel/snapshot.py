@@ -292,6 +292,9 @@ def _snapshot_error(k, status, why) -> Exception:
                f"version cannot capture")
     elif reason == lib.PK_SNAP_R_HOST_POLICY:
         msg = "cannot snapshot a kernel whose scheduling policy is written in Python"
+    elif reason == lib.PK_SNAP_R_CACHE:
+        return SnapshotError("cannot snapshot a kernel with a cache model (pk.CacheModel): "
+                             "the caches' contents are not saved")
     elif reason == lib.PK_SNAP_R_IN_HOOK:
         msg = "cannot snapshot a kernel from inside a hook of its scheduling policy"
     elif reason == lib.PK_SNAP_R_BROKEN:
