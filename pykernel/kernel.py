@@ -361,9 +361,9 @@ def _trace_bound(trace) -> int:
 
 def _config_value(name, value, lo, hi):
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"Kernel {name} must be an int, not {type(value).__name__}")
+        raise pk_errors.WrongType(f"Kernel {name} must be an int, not {type(value).__name__}")
     if not lo <= value <= hi:
-        raise ValueError(f"Kernel {name} must be between {lo} and {hi}, got {value}")
+        raise OutOfRange(f"Kernel {name} must be between {lo} and {hi}, got {value}")
     return value
 
 

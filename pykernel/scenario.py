@@ -36,6 +36,7 @@ else:  # pragma: no cover - Python 3.10
 from . import op as _op
 from . import sched as _sched
 from .costs import Costs
+from .errors import InvalidArgs
 from .kernel import Kernel
 from .limits import Limits
 from .memory import MMU, Memory
@@ -56,10 +57,11 @@ _OPS = {"compute", "io", "sleep", "yield", "yield_", "exit", "loop", "touch", "t
         "spawn_thread", "thread_exit"}
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InvalidArgs):
     """A mistake in a scenario: ``path`` (the file or "<string>"),
     ``line`` (1-based, or None if it cannot be found), ``field`` (the key
-    path, e.g. "processes[1].program") and the message."""
+    path, e.g. "processes[1].program") and the message. A
+    :class:`~pykernel.InvalidArgs`, hence also a ``ValueError``."""
 
     def __init__(self, path: str, line: int | None, field: str, message: str):
         self.path, self.line, self.field, self.message = path, line, field, message

@@ -14,7 +14,7 @@ queued first.
 from __future__ import annotations
 
 from ._ffi import MAX_TIME, lib
-from .errors import check
+from .errors import OutOfRange, WrongType, check
 from .process import Thread
 
 __all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS", "EEVDF", "EDF",
@@ -180,10 +180,11 @@ class STCF(Policy):
 
 
 def _positive_ns(what: str, value) -> int:
+    # WrongType is a TypeError and OutOfRange a ValueError: either except works
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int number of nanoseconds, not {type(value).__name__}")
+        raise WrongType(f"{what} must be an int number of nanoseconds, not {type(value).__name__}")
     if value <= 0 or value > MAX_TIME:
-        raise ValueError(f"{what} must be between 1 and {MAX_TIME} ns, got {value}")
+        raise OutOfRange(f"{what} must be between 1 and {MAX_TIME} ns, got {value}")
     return value
 
 
