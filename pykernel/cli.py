@@ -147,13 +147,28 @@ def _cmd_sweep(args) -> int:
         raise ValueError("pykernel sweep needs at least one --grid key=value,value,...")
     if args.until is not None:
         grid["until"] = [args.until]
+    progress = False if args.no_progress else True if args.progress else None
     res = sweep(args.scenario, grid, executor="serial" if args.serial else None,
-                db=args.db, workers=args.workers)
-    cols = list(res.rows[0]) if res.rows else []
-    fmt = lambda v: f"{v:,.1f}" if isinstance(v, float) else str(v)  # noqa: E731
-    print(table(cols, [[fmt(r[c]) for c in cols] for r in res.rows]))
-    print(f"{len(res)} runs; results in {res.db} (table {res.table})")
-    return 0
+                db=args.db, workers=args.workers, progress=progress)
+    return _print_sweep(res, table)
+
+
+def _print_sweep(res, table) -> int:
+    """The table of the points that ran, then the failed ones on stderr;
+    1 if any failed."""
+    bad = {f["point"] for f in res.failed}
+    ok = [r for i, r in enumerate(res.rows) if i not in bad]
+    cols = list(dict.fromkeys(c for r in ok for c in r))
+    fmt = lambda v: "-" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v)  # noqa: E731
+    if ok:
+        print(table(cols, [[fmt(r.get(c)) for c in cols] for r in ok]))
+    print(f"{len(ok)} runs" + (f", {len(bad)} failed" if bad else "")
+          + f"; results in {res.db} (table {res.table})")
+    for f in res.failed:
+        params = ", ".join(f"{k}={v}" for k, v in f["params"].items())
+        print(f"pykernel: point {f['point']} ({params}) failed: {f['error']}: {f['message']}",
+              file=sys.stderr)
+    return 1 if bad else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -224,6 +239,9 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
     sw.add_argument("--serial", action="store_true", help="run in this process, one by one")
     sw.add_argument("--db", default="sweep.sqlite", help="SQLite file (default sweep.sqlite)")
+    sw.add_argument("--progress", action="store_true",
+                    help="show the progress line even when stderr is not a terminal")
+    sw.add_argument("--no-progress", action="store_true", help="never show the progress line")
     sw.set_defaults(func=_cmd_sweep)
     return p
 

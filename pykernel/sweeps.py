@@ -16,8 +16,10 @@ import itertools
 import json
 import os
 import sqlite3
-from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+import sys
+import time
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -62,13 +64,60 @@ def scenario_run(path: str, until: int | None = None, **params) -> dict:
     return out
 
 
-def _call(run, point: dict) -> dict:
-    """Run one point; a non-dict result becomes {"result": value}."""
-    if isinstance(run, (str, os.PathLike)):
-        value = scenario_run(str(run), **point)
-    else:
-        value = run(**point)
+class _Failed:
+    """A point whose run raised: the exception's class name and message
+    (plain strings, so that any failure crosses a process boundary)."""
+
+    __slots__ = ("error", "message")
+
+    def __init__(self, error: str, message: str):
+        self.error, self.message = error, message
+
+    def __reduce__(self):
+        return (_Failed, (self.error, self.message))
+
+
+def _call(run, point: dict):
+    """Run one point; a non-dict result becomes {"result": value}; an
+    exception becomes a _Failed (the other points go on)."""
+    try:
+        if isinstance(run, (str, os.PathLike)):
+            value = scenario_run(str(run), **point)
+        else:
+            value = run(**point)
+    except Exception as exc:  # noqa: BLE001 - recorded as the point's failure
+        return _Failed(type(exc).__name__, str(exc))
     return value if isinstance(value, dict) else {"result": value}
+
+
+class _SweepProgress:
+    """The progress line of a sweep on stderr: points done / total,
+    elapsed time and an estimate of the time left (from the mean time
+    per point so far)."""
+
+    def __init__(self, total: int, enabled: bool | None):
+        self.total = total
+        self.enabled = sys.stderr.isatty() if enabled is None else bool(enabled)
+        self.t0 = time.perf_counter()
+        self.shown = False
+
+    def update(self, done: int, failed: int) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.t0
+        left = elapsed / done * (self.total - done) if done else None
+        bar = "#" * (20 * done // max(1, self.total))
+        sys.stderr.write(f"\r[{bar:<20}] {done}/{self.total} points"
+                         + (f" ({failed} failed)" if failed else "")
+                         + f"  elapsed {elapsed:,.1f} s"
+                         + (f"  about {left:,.1f} s left  " if left is not None else "  "))
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 class _Serial(Executor):
@@ -88,11 +137,17 @@ class _Serial(Executor):
 class SweepResult:
     """The rows of a sweep, one per point in grid order: the point's
     parameters and its results in one dict. ``db``: the SQLite file they
-    were written to (table ``table``), or None."""
+    were written to (table ``table``), or None.
+
+    ``failed``: the points whose run raised, in grid order, each a dict
+    ``{"point": index, "params": {...}, "error": class name, "message":
+    text}``; their rows hold the parameters and ``"error"`` (the class
+    name and message), and no results."""
 
     rows: list
     db: str | None = None
     table: str = "runs"
+    failed: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -140,7 +195,7 @@ def write_db(rows: list[dict], path: str, table: str = "runs") -> None:
 
 def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor | str | None = None,
           db: str | os.PathLike | bool | None = None, table: str = "runs",
-          workers: int | None = None) -> SweepResult:
+          workers: int | None = None, progress: bool | None = None) -> SweepResult:
     """Run ``run`` at every point of ``grid`` and gather the results.
 
     ``run``: a function called as ``run(**point)`` returning a dict (or a
@@ -152,6 +207,11 @@ def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor 
     processes (default: the CPU count) made and shut down here.
     ``db``: the SQLite file to write (default "sweep.sqlite" in the
     current directory; False: none), table ``table``, replaced.
+    ``progress``: a line on stderr with the points done, the elapsed
+    time and an estimate of the time left (default: only when stderr is
+    a terminal).
+    A point whose run raises does not stop the others: it is recorded in
+    ``failed`` with its message (see :class:`SweepResult`).
     Returns a :class:`SweepResult` (``to_dataframe()`` for pandas)."""
     if not callable(run) and not isinstance(run, (str, os.PathLike)):
         raise TypeError(f"run must be a function or a scenario path, not {type(run).__name__}")
@@ -167,14 +227,46 @@ def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor 
     elif not isinstance(executor, Executor):
         raise TypeError(f'executor must be a concurrent.futures.Executor, "serial" or None, '
                         f"not {type(executor).__name__}")
+    bar = _SweepProgress(len(points), progress)
+    outcomes: list = [None] * len(points)
     try:
-        futures = [executor.submit(_call, run, p) for p in points]
-        rows = [{**p, **f.result()} for p, f in zip(points, futures)]
+        futures = {}
+        for i, p in enumerate(points):
+            futures[executor.submit(_call, run, p)] = i
+            if isinstance(executor, _Serial):    # done at once: show it now
+                bar.update(i + 1, sum(isinstance(o, _Failed) for o in outcomes))
+        order = (as_completed(futures) if all(type(f) is Future for f in futures)
+                 else list(futures))
+        done = failed = 0
+        for f in order:
+            i = futures[f]
+            try:
+                outcomes[i] = f.result()
+            except Exception as exc:  # noqa: BLE001 - the executor failed this point
+                outcomes[i] = _Failed(type(exc).__name__, str(exc))
+            done += 1
+            failed += isinstance(outcomes[i], _Failed)
+            if not isinstance(executor, _Serial):
+                bar.update(done, failed)
+    except BaseException:
+        if own is not None:
+            own.shutdown(wait=False, cancel_futures=True)
+            own = None
+        raise
     finally:
+        bar.close()
         if own is not None:
             own.shutdown()
+    rows, failures = [], []
+    for i, (p, out) in enumerate(zip(points, outcomes)):
+        if isinstance(out, _Failed):
+            failures.append({"point": i, "params": dict(p), "error": out.error,
+                             "message": out.message})
+            rows.append({**p, "error": f"{out.error}: {out.message}"})
+        else:
+            rows.append({**p, **out})
     path = None
     if db is not False:
         path = str(DEFAULT_DB if db is None or db is True else db)
         write_db(rows, path, table)
-    return SweepResult(rows, path, table)
+    return SweepResult(rows, path, table, failures)
