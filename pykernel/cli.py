@@ -16,14 +16,22 @@ def _cmd_demo(args) -> int:
 
 
 def _duration(text: str) -> int:
-    """An --until value: ns, or a number with a unit ("200 ms")."""
-    from .scenario import _DURATION, _UNITS
+    """An --until value: ns, or a number with a unit ("200 ms"); > 0
+    (a run until 0 would simulate nothing)."""
+    from .scenario import _DURATION, _UNITS, unit_error
     if text.strip().isdigit():
-        return int(text)
-    m = _DURATION.match(text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"expected ns or a duration such as '200ms', got {text!r}")
-    return int(round(float(m.group(1)) * _UNITS[m.group(2)]))
+        ns = int(text)
+    else:
+        m = _DURATION.match(text)
+        if not m:
+            why = unit_error(text)
+            raise argparse.ArgumentTypeError(why or f"expected ns or a duration such as "
+                                                    f"'200ms', got {text!r}")
+        ns = int(round(float(m.group(1)) * _UNITS[m.group(2)]))
+    if ns <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} would simulate nothing: give a time > 0 "
+                                         f"(ns, or e.g. '200ms')")
+    return ns
 
 
 def _param(text: str) -> tuple:
@@ -59,13 +67,30 @@ def _cmd_run(args) -> int:
         _figure()                             # no matplotlib: say so before running
     sc = load(args.scenario, params)
     progress = False if args.no_progress else True if args.progress else None
-    k = sc.run(until=args.until, progress=progress)
+    k, _ = sc.build()
+    try:
+        k.run(until=sc.until if args.until is None else args.until, progress=progress)
+    except KeyboardInterrupt:
+        return _interrupted(k, args)
     print(k.summary(top=args.top), end="")
     if args.report:
         print()
         print(k.report(args.report))
     _save_outputs(args, k)
     return 0
+
+
+def _interrupted(k, args) -> int:
+    """Ctrl-C during `pykernel run`: the summary of what was simulated so
+    far, marked interrupted; exit status 130 (128 + SIGINT, as shells
+    report a command ended by Ctrl-C)."""
+    print(f"interrupted (Ctrl-C) at t = {k.now:,} ns simulated: the summary covers the run "
+          f"so far")
+    print(k.summary(top=args.top), end="")
+    if args.report or args.trace or args.plot:
+        print("(--report, --trace and --plot are skipped after an interrupt)")
+    sys.stdout.flush()
+    return 130
 
 
 def _perf(argv: list[str]) -> tuple[str | None, str]:
@@ -171,6 +196,50 @@ def _print_sweep(res, table) -> int:
     return 1 if bad else 0
 
 
+def _scenario_help() -> str:
+    """The essentials of the scenario format, for `pykernel run --help`
+    (the field lists come from pykernel.scenario itself)."""
+    import textwrap
+    from .scenario import _MACHINE, _PROCESS, _UNITS
+    from .sched import __all__ as policies
+
+    def fill(text: str) -> str:
+        return textwrap.fill(text, 78, initial_indent=" " * 17,
+                             subsequent_indent=" " * 17).lstrip()
+    names = fill("name = one of " + ", ".join(p for p in policies if p != "Policy")
+                 + ' (any case), then its parameters, e.g. quantum = "4 ms"')
+    return f"""\
+scenario file (TOML):
+  [machine]      {fill(", ".join(_MACHINE))}
+  [costs]        fields of pk.Costs: switch, migrate, ... (ns)
+  [scheduler]    {names}
+  [memory] [mmu] [limits]   optional: the fields of pk.Memory, pk.MMU, pk.Limits
+  [programs]     NAME = a list of operations, each a list: the name of a
+                 pk.op function, then its arguments: ["compute", "1 ms"],
+                 ["io", "2 ms"], ["yield"], ["loop", 3, [["compute", 500]]]
+  [[processes]]  {fill(", ".join(_PROCESS) + " (program is required)")}
+  [run]          until = "200 ms" (default: when every process has exited)
+durations are ints of ns or strings with a unit: {", ".join(_UNITS)}
+
+example:
+  [scheduler]
+  name = "RoundRobin"
+  quantum = "4 ms"
+
+  [programs]
+  batch = [["compute", "40 ms"]]
+  editor = [["loop", 20, [["compute", "1 ms"], ["io", "10 ms"]]]]
+
+  [[processes]]
+  program = "batch"
+  count = 2
+
+  [[processes]]
+  program = "editor"
+
+exit status: 0 done, 2 error (one line on stderr), 130 interrupted by Ctrl-C"""
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``pykernel`` command."""
     p = argparse.ArgumentParser(
@@ -190,9 +259,11 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
     run = sub.add_parser(
         "run", help="run a scenario file (TOML) and print a summary",
-        description="Build the machine, policy and processes of a scenario file "
-                    "(docs/tools.md), run it, and print a summary. A progress line on "
-                    "stderr shows simulated time and switches per second during long runs.")
+        description="Build the machine, policy and processes of a scenario file, run it, "
+                    "and print a summary. A progress line on stderr shows simulated time "
+                    "and switches per second during long runs. Ctrl-C stops the run and "
+                    "prints the summary so far, marked interrupted (exit status 130).",
+        epilog=_scenario_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("scenario", help="the scenario file (.toml)")
     run.add_argument("--until", type=_duration, default=None, metavar="T",
                      help="stop at simulated time T (ns, or e.g. '200ms'); default: the "
@@ -229,7 +300,10 @@ def parser() -> argparse.ArgumentParser:
         "sweep", help="run a scenario over a grid of parameters, in parallel",
         description="Run a scenario file at every point of a grid of dotted-key overrides "
                     "(pk.sweep) on a local process pool, print a table and write the results "
-                    "to an SQLite file.")
+                    "to an SQLite file. On a terminal a progress line on stderr shows the "
+                    "points done, the elapsed time and an estimate of the time left. A point "
+                    "that fails does not stop the others: it is listed on stderr with its "
+                    "error and the exit status is 1.")
     sw.add_argument("scenario", help="the scenario file (.toml)")
     sw.add_argument("--grid", type=_grid, action="append", metavar="KEY=V1,V2,...",
                     help="values of one parameter, e.g. machine.cpus=1,2,4 (repeatable; "
@@ -248,6 +322,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pykernel`` console script."""
+    if argv is None:
+        _default_sigpipe()
     p = parser()
     args = p.parse_args(argv)
     if not getattr(args, "func", None):
@@ -255,9 +331,27 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        print("pykernel: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader went away (`pykernel ... | head`): stop quietly; point
+        # stdout at /dev/null so that the flush at exit does not fail again
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13                      # 128 + SIGPIPE, as a shell reports it
     except (ValueError, TypeError, OSError, NotImplementedError, KernelError, ImportError) as exc:
         print(f"pykernel: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _default_sigpipe() -> None:
+    """As a command, end silently when the reader of stdout goes away, as
+    Unix tools do: the default action of SIGPIPE (Python ignores it and
+    raises BrokenPipeError instead)."""
+    import signal
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 if __name__ == "__main__":  # pragma: no cover

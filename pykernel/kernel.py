@@ -27,6 +27,7 @@ from . import objects as _objects
 from . import riscv as _riscv
 from .program import Program
 from .sched import CFS, Policy
+from .sched import by_name as _sched_by_name
 from .trace import DEFAULT_TRACE_EVENTS, Trace
 
 __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency",
@@ -373,7 +374,9 @@ class Kernel:
     processes, threads) and a simulated clock in nanoseconds.
 
     ``cpus``: 1 to 256. ``scheduler``: a :mod:`pykernel.sched` policy
-    (default ``CFS()``, Linux's default before 6.6). ``costs``: a
+    (default ``CFS()``, Linux's default before 6.6), or a built-in
+    policy's name in any case (``"RoundRobin"``: its default parameters;
+    :func:`pykernel.sched.by_name`). ``costs``: a
     :class:`~pykernel.Costs` (default: the calibrated model;
     ``Costs.zero()`` for textbook numbers). ``seed``
     seeds the kernel's random generator.
@@ -423,7 +426,7 @@ class Kernel:
     (docs/guide.md, "Host threads").
     """
 
-    def __init__(self, cpus: int = 1, scheduler: Policy | None = None, costs: Costs | None = None,
+    def __init__(self, cpus: int = 1, scheduler: Policy | str | None = None, costs: Costs | None = None,
                  memory=None, mmu=None, seed: int = 0, trace: bool | int = False,
                  max_threads: int | None = None, livelock_steps: int = 100_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
@@ -431,9 +434,11 @@ class Kernel:
                  job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None):
         _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
         scheduler = CFS() if scheduler is None else scheduler
+        if isinstance(scheduler, str):                # a name, with default parameters
+            scheduler = _sched_by_name(scheduler)
         if not isinstance(scheduler, Policy):
-            raise TypeError(f"scheduler must be a pk.sched policy such as pk.sched.RoundRobin(), "
-                            f"not {type(scheduler).__name__}")
+            raise TypeError(f"scheduler must be a pk.sched policy such as pk.sched.RoundRobin() "
+                            f"or its name, not {type(scheduler).__name__}")
         costs = Costs() if costs is None else costs
         if not isinstance(costs, Costs):
             raise TypeError(f"costs must be a pk.Costs, not {type(costs).__name__}")

@@ -582,3 +582,41 @@ class Stride(Policy):
 
     def __repr__(self) -> str:
         return f"Stride(quantum={self.quantum}, stride1={self.stride1})"
+
+
+def _builtin_policies() -> dict:
+    """Lower-case name -> class of every built-in policy."""
+    g = globals()
+    return {n.lower(): g[n] for n in __all__ if n != "Policy"}
+
+
+def parameters(cls) -> list[str]:
+    """The parameters a policy class takes (its constructor's keywords)."""
+    import inspect
+    return [n for n, p in inspect.signature(cls.__init__).parameters.items()
+            if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def by_name(name: str, **params) -> Policy:
+    """A built-in policy from its name, in any case (``"RoundRobin"``,
+    ``"cfs"``), with ``params`` for its constructor (defaults for the
+    others), as scenario files name them::
+
+        by_name("RoundRobin", quantum=4_000_000) == RoundRobin(quantum=4_000_000)
+
+    ``pk.Kernel(scheduler="RoundRobin")`` calls it. An unknown name or
+    parameter raises :class:`~pykernel.InvalidArgs` listing the valid ones."""
+    from .errors import InvalidArgs
+    if not isinstance(name, str):
+        raise WrongType(f"a policy name must be a str, not {type(name).__name__}")
+    policies = _builtin_policies()
+    cls = policies.get(name.lower())
+    if cls is None:
+        raise InvalidArgs(f"unknown policy {name!r}; expected one of "
+                          f"{', '.join(sorted(c.__name__ for c in policies.values()))}")
+    allowed = parameters(cls)
+    for key in params:
+        if key not in allowed:
+            raise InvalidArgs(f"{cls.__name__} has no parameter {key!r}; its parameters are "
+                              f"{', '.join(allowed) or '(none)'}")
+    return cls(**params)
