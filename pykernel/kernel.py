@@ -12,7 +12,7 @@ from typing import Iterator, Sequence
 
 from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
 from ._policy_host import HostPolicy
-from .context import Context
+from .context import Context, line_of
 from .costs import Costs
 from .memory import (FORMATS, MMU, Memory, MemoryStats, TlbStats, fault_rate, memory_stats,
                      pager_step, rss_limit_arg,
@@ -368,6 +368,27 @@ def _config_value(name, value, lo, hi):
     return value
 
 
+def _unyielded(ctx: Context, y) -> bool:
+    """A body just yielded ``y``; ``ctx`` holds the operations it made and
+    has not yielded, in order. Forget ``y``; true if one made before it
+    was never yielded (those made after it may be yielded next)."""
+    made = ctx._pending()
+    for i, entry in enumerate(made):
+        if entry[0] is y:
+            if i:
+                return True            # made[0], the oldest, stays for the message
+            del made[0]
+            break
+    else:
+        return False                   # y was not made since the last yield
+    if made:
+        ctx._op, ctx._at = made.pop()
+    else:
+        ctx._op = None
+    ctx._older = made or None
+    return False
+
+
 @locked_views(own=True)
 class Kernel:
     """A simulated machine (CPUs, cost model) with its kernel (scheduler,
@@ -561,7 +582,7 @@ class Kernel:
         self._prog_keys: dict = {}           # restored script programs by content -> id
         self._names: dict[int, str] = {}     # pid -> name given at spawn
         self._hosts: dict[int, tuple] = {}   # tid -> (fn, args, pid), not started
-        self._gens: dict[int, tuple] = {}    # tid -> (generator, pid)
+        self._gens: dict[int, tuple] = {}    # tid -> (generator, pid, ops made, not yielded)
         self._errors: dict[int, BaseException] = {}
         self._rv_streams: list = []          # [pid, fd, callable, bytes delivered] (riscv.py)
         self._waiting: int | None = None     # host thread waiting for its op
@@ -986,8 +1007,10 @@ class Kernel:
         try:
             if entry is None:
                 fn, args, pid = self._hosts.pop(tid)
-                gen = fn(Context(self, pid, tid), *args)
-                entry = self._gens[tid] = (gen, pid)
+                ctx = Context(self, pid, tid)
+                gen = fn(ctx, *args)
+                ctx._frame = getattr(gen, "gi_frame", None) or ctx._frame
+                entry = self._gens[tid] = (gen, pid, ctx)
             blocked = self._blocked.pop(tid, None)
             how, v = blocked.resume(self, tid) if blocked is not None else ("done", None)
             while True:
@@ -995,12 +1018,20 @@ class Kernel:
                     self._blocked[tid] = blocked
                     return v
                 y = entry[0].send(v) if how == "done" else entry[0].throw(v)
+                c = entry[2]                 # ops made since the last yield
+                if c._op is y and c._older is None:
+                    c._op = None
+                elif (c._op is not None or c._older is not None) and _unyielded(c, y):
+                    return self._not_yielded(tid, entry)
                 if not isinstance(y, _objects._Blocking):
                     break
                 blocked = y
                 how, v = y.start(self, tid)
         except StopIteration as stop:
             self._gens.pop(tid, None)
+            if entry[2]._op is not None or entry[2]._older:
+                self._gens[tid] = entry
+                return self._not_yielded(tid, entry)
             try:
                 code = 0 if stop.value is None else exit_code(stop.value)
             except (TypeError, ValueError) as exc:
@@ -1019,6 +1050,24 @@ class Kernel:
         self._errors[entry[1]] = TypeError(
             f"a Python thread body must yield operations made by ctx (e.g. ctx.compute(10)); "
             f"it yielded {y!r}")
+        return (_KILL, lib.PK_KILL_BAD_OP)
+
+    def _not_yielded(self, tid: int, entry) -> tuple:
+        """A Python body made an operation it never yielded (``ctx.compute(5)``
+        without ``yield``): kill its process with an error naming the
+        operation and the line that made it."""
+        gen, pid, ctx = entry
+        what, at = ctx._made_where(*ctx._pending()[0])
+        code = getattr(gen, "gi_code", None)
+        line = line_of(code, at) if code is not None and at >= 0 else None
+        where = (f"line {line} of {code.co_name} ({code.co_filename})" if line is not None
+                 else "an unknown line")
+        gen.close()
+        self._gens.pop(tid, None)
+        ctx._op = ctx._older = None
+        self._errors[pid] = RuntimeError(
+            f"ctx.{what}(...) made at {where} was never yielded, so it did nothing: "
+            f"write `yield ctx.{what}(...)`")
         return (_KILL, lib.PK_KILL_BAD_OP)
 
     def _bad_op(self, tid: int, status: int, op: int, arg: int) -> tuple:

@@ -1,0 +1,161 @@
+"""Mistakes a user makes, and the errors that say so: an operation made in
+a Python body and never yielded, a policy named by a string, a duration
+with an unknown unit, a misspelt scheduler field."""
+
+import pytest
+
+import pykernel as pk
+from pykernel.scenario import ScenarioError, loads
+
+
+def _run(*bodies):
+    k = pk.Kernel(costs=pk.Costs.zero())
+    procs = [k.spawn(pk.Program.python(f"b{i}", b)) for i, b in enumerate(bodies)]
+    k.run()
+    return procs
+
+
+def forgets_compute(ctx):
+    yield ctx.compute(10)
+    ctx.compute(5)                          # line +2: never yielded
+    yield ctx.io(3)
+
+
+def forgets_sleep_at_the_end(ctx):
+    yield ctx.compute(10)
+    ctx.sleep(5)                            # line +2: never yielded
+
+
+def forgets_yield_(ctx):
+    ctx.yield_()                            # line +1
+    yield ctx.compute(1)
+
+
+def yields_in_the_order_made(ctx):
+    a, b = ctx.compute(1), ctx.io(2)
+    yield a
+    yield b
+    op = ctx.compute(4)
+    yield op
+    yield op                                # the same operation twice: 4 ns more
+    return 3
+
+
+def yields_in_another_order(ctx):
+    a, b = ctx.compute(1), ctx.io(2)
+    yield b                                 # a was made first and is skipped
+    yield a
+
+
+def _line(fn, offset):
+    return fn.__code__.co_firstlineno + offset
+
+
+def test_an_operation_not_yielded_before_the_next_yield_kills_with_its_line():
+    (p,) = _run(forgets_compute)
+    assert p.state == "killed" and isinstance(p.error, RuntimeError)
+    assert str(p.error) == (
+        f"ctx.compute(...) made at line {_line(forgets_compute, 2)} of forgets_compute "
+        f"({__file__}) was never yielded, so it did nothing: write `yield ctx.compute(...)`")
+    assert p.stats.cpu_time == 10          # the forgotten 5 ns never ran
+
+
+def test_an_operation_not_yielded_at_the_body_end_kills_with_its_line():
+    (p,) = _run(forgets_sleep_at_the_end)
+    assert p.state == "killed"
+    assert f"ctx.sleep(...) made at line {_line(forgets_sleep_at_the_end, 2)} " in str(p.error)
+
+
+def test_a_forgotten_yield_op_is_named():
+    (p,) = _run(forgets_yield_)
+    assert f"ctx.yield_(...) made at line {_line(forgets_yield_, 1)} " in str(p.error)
+
+
+def test_operations_yielded_in_the_order_made_are_fine():
+    (p,) = _run(yields_in_the_order_made)
+    assert p.state == "exited" and p.exit_code == 3
+    assert p.stats.cpu_time == 1 + 4 + 4
+
+
+def test_an_operation_skipped_by_a_later_one_is_reported():
+    (p,) = _run(yields_in_another_order)
+    assert p.state == "killed"
+    assert f"ctx.compute(...) made at line {_line(yields_in_another_order, 1)} " in str(p.error)
+
+
+def test_other_bodies_run_on_when_one_forgets_a_yield():
+    bad, good = _run(forgets_compute, yields_in_the_order_made)
+    assert bad.state == "killed" and good.state == "exited"
+
+
+# ---- a policy by name ----------------------------------------------------
+
+def test_kernel_accepts_a_policy_name_with_its_defaults():
+    k = pk.Kernel(scheduler="RoundRobin")
+    assert isinstance(k.scheduler, pk.sched.RoundRobin)
+    assert k.scheduler.quantum == pk.sched.RoundRobin().quantum == 10_000_000
+
+
+def test_a_policy_name_is_case_insensitive_as_in_scenario_files():
+    assert isinstance(pk.Kernel(scheduler="eevdf").scheduler, pk.sched.EEVDF)
+
+
+def test_a_named_policy_runs_like_the_policy_object():
+    def run(policy):
+        k = pk.Kernel(scheduler=policy, costs=pk.Costs.zero())
+        for burst in (24, 3, 3):
+            k.spawn(pk.Program.script("p", [pk.op.compute(burst)]))
+        k.run()
+        return k.digest()
+    assert run("RoundRobin") == run(pk.sched.RoundRobin())
+
+
+def test_an_unknown_policy_name_lists_the_policies():
+    with pytest.raises(pk.InvalidArgs, match="unknown policy 'RR'; expected one of CFS, "
+                                            "DeadlineMonotonic, EDF, EEVDF, FIFO"):
+        pk.Kernel(scheduler="RR")
+
+
+def test_by_name_passes_parameters_and_names_an_unknown_one():
+    assert pk.sched.by_name("roundrobin", quantum=4_000).quantum == 4_000
+    with pytest.raises(pk.InvalidArgs, match="RoundRobin has no parameter 'quantm'; its "
+                                            "parameters are quantum"):
+        pk.sched.by_name("RoundRobin", quantm=4_000)
+
+
+# ---- scenario files --------------------------------------------------------
+
+SCENARIO = """
+[scheduler]
+name = "RoundRobin"
+{field} = "4 ms"
+
+[programs]
+cpu = [["compute", {duration}]]
+
+[[processes]]
+program = "cpu"
+"""
+
+
+def test_a_duration_with_an_unknown_unit_names_it_and_lists_the_units():
+    text = SCENARIO.format(field="quantum", duration='"40 msec"')
+    with pytest.raises(ScenarioError) as info:
+        loads(text, path="s.toml").build()
+    assert str(info.value) == ('s.toml:7: programs.cpu[0][0]: unknown unit \'msec\' in duration '
+                               '\'40 msec\'; the units are ns, us, µs, ms, s (e.g. "40 ms"), '
+                               'or an int of ns')
+
+
+def test_a_misspelt_scheduler_field_lists_the_valid_ones():
+    text = SCENARIO.format(field="quantm", duration='"40 ms"')
+    with pytest.raises(ScenarioError) as info:
+        loads(text, path="s.toml").build()
+    assert str(info.value) == ("s.toml:4: scheduler.quantm: unknown field for RoundRobin; "
+                               "expected one of name, quantum")
+
+
+def test_a_process_name_that_starts_with_a_digit_is_not_a_duration():
+    text = SCENARIO.format(field="quantum", duration='"40 ms"') + 'name = "2nd"\n'
+    k, procs = loads(text).build()
+    assert procs[0].name == "2nd"
