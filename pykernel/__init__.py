@@ -36,6 +36,7 @@ from .trace import Trace, TraceEvent
 from . import audit, report, riscv, scenario, workloads
 from .sweeps import SweepResult, sweep
 from .snapshot import SnapshotError
+from .sched import SchedParams
 
 __version__ = "0.1.0"
 
@@ -50,5 +51,6 @@ __all__ = [
     "plot", "audit", "report", "riscv", "scenario", "workloads", "sweep", "SweepResult",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
-    "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "SnapshotError", "__version__",
+    "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "SnapshotError", "SchedParams",
+    "__version__",
 ]

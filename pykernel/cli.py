@@ -201,12 +201,12 @@ def _scenario_help() -> str:
     (the field lists come from pykernel.scenario itself)."""
     import textwrap
     from .scenario import _MACHINE, _PROCESS, _UNITS
-    from .sched import __all__ as policies
+    from .sched import _builtin_policies
 
     def fill(text: str) -> str:
         return textwrap.fill(text, 78, initial_indent=" " * 17,
                              subsequent_indent=" " * 17).lstrip()
-    names = fill("name = one of " + ", ".join(p for p in policies if p != "Policy")
+    names = fill("name = one of " + ", ".join(c.__name__ for c in _builtin_policies().values())
                  + ' (any case), then its parameters, e.g. quantum = "4 ms"')
     return f"""\
 scenario file (TOML):

@@ -27,6 +27,7 @@ from . import objects as _objects
 from . import riscv as _riscv
 from .program import Program
 from .sched import CFS, Policy
+from .sched import SchedParams, _merge as _sched_merge
 from .sched import by_name as _sched_by_name
 from .trace import DEFAULT_TRACE_EVENTS, Trace
 
@@ -883,8 +884,15 @@ class Kernel:
               tickets: int = 100, cpu: int | None = None, affinity=None,
               rss_limit: int | None = None, handles=(), parent: Process | None = None,
               uid: int | None = None, gid: int | None = None, job=None,
-              argv=None, env=None, stdin=b"", stdout=None, stderr=None) -> Process:
+              argv=None, env=None, stdin=b"", stdout=None, stderr=None,
+              sched: SchedParams | None = None) -> Process:
         """Create a process running ``program`` with one thread.
+
+        ``sched``: a :class:`~pykernel.SchedParams` holding the scheduling
+        keywords as one object (``nice``, ``priority``, ``burst``,
+        ``policy``, ``rt_priority``, ``tickets``, ``cpu``, ``affinity``);
+        each may also be given as a keyword, as below (the same field
+        given both ways with different values is ``InvalidArgs``).
 
         ``at``: arrival time in ns (default now; not in the past).
         ``priority``: static priority (Priority policy: 0..139, lower runs
@@ -947,8 +955,11 @@ class Kernel:
                     raise pk_errors.NoMemory(f"spawn: {len(values)} handles would pass the "
                                              f"limit of {node.max_handles} of {node!r}")
                 node = node.parent
-        pid = self._spawn(program, 1, at, nice, priority, burst, args, policy, rt_priority,
-                          tickets, cpu, affinity, rss_limit, (argv, env, stdin, stdout, stderr))
+        sp = _sched_merge(sched, nice=nice, priority=priority, burst=burst, policy=policy,
+                          rt_priority=rt_priority, tickets=tickets, cpu=cpu, affinity=affinity)
+        pid = self._spawn(program, 1, at, sp.nice, sp.priority, sp.burst, args, sp.policy,
+                          sp.rt_priority, sp.tickets, sp.cpu, sp.affinity, rss_limit,
+                          (argv, env, stdin, stdout, stderr))
         with self._exclusive("spawn"):
             if job is not None:
                 check(lib.pk_jobobj_add(self._kp, job.id, pid), "spawn into job")
@@ -966,14 +977,17 @@ class Kernel:
                    priority: int = 0, burst: int | None = None, args: tuple = (),
                    policy: str = "other", rt_priority: int | None = None, tickets: int = 100,
                    cpu: int | None = None, affinity=None,
-                   rss_limit: int | None = None) -> ProcessGroup:
+                   rss_limit: int | None = None,
+                   sched: SchedParams | None = None) -> ProcessGroup:
         """Create ``count`` processes of one program in one call into the
         core (fast: a million script processes take well under a second).
-        Arguments as for :meth:`spawn`; processes are named
-        ``"<program>-<pid>"``."""
+        Arguments as for :meth:`spawn` (``sched=`` included); processes are
+        named ``"<program>-<pid>"``."""
         count = _config_value("spawn_many count", count, 1, 0xFFFFFFFF)
-        pid = self._spawn(program, count, at, nice, priority, burst, args, policy, rt_priority,
-                          tickets, cpu, affinity, rss_limit)
+        sp = _sched_merge(sched, nice=nice, priority=priority, burst=burst, policy=policy,
+                          rt_priority=rt_priority, tickets=tickets, cpu=cpu, affinity=affinity)
+        pid = self._spawn(program, count, at, sp.nice, sp.priority, sp.burst, args, sp.policy,
+                          sp.rt_priority, sp.tickets, sp.cpu, sp.affinity, rss_limit)
         return ProcessGroup(self, pid, count)
 
     def _proc_name(self, pid: int) -> str:

@@ -13,12 +13,16 @@ queued first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from ._ffi import MAX_TIME, lib
 from .errors import OutOfRange, WrongType, check
 from .process import Thread
 
 __all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS", "EEVDF", "EDF",
-           "RateMonotonic", "DeadlineMonotonic", "MLFQ", "Lottery", "Stride"]
+           "RateMonotonic", "DeadlineMonotonic", "MLFQ", "Lottery", "Stride", "SchedParams",
+           "by_name", "parameters"]
 
 
 class Policy:
@@ -587,7 +591,8 @@ class Stride(Policy):
 def _builtin_policies() -> dict:
     """Lower-case name -> class of every built-in policy."""
     g = globals()
-    return {n.lower(): g[n] for n in __all__ if n != "Policy"}
+    return {n.lower(): g[n] for n in __all__
+            if isinstance(g[n], type) and issubclass(g[n], Policy) and n != "Policy"}
 
 
 def parameters(cls) -> list[str]:
@@ -620,3 +625,49 @@ def by_name(name: str, **params) -> Policy:
             raise InvalidArgs(f"{cls.__name__} has no parameter {key!r}; its parameters are "
                               f"{', '.join(allowed) or '(none)'}")
     return cls(**params)
+
+
+@dataclass(frozen=True)
+class SchedParams:
+    """How a process is scheduled, as one object for
+    ``k.spawn(program, sched=...)`` and ``k.spawn_many``: the same fields
+    as spawn's keywords of the same names, with the same defaults and
+    meaning (``nice``, ``priority``, ``burst``, ``policy``,
+    ``rt_priority``, ``tickets``, ``cpu``, ``affinity``). One object can
+    serve many spawns::
+
+        rt = pk.SchedParams(policy="fifo", rt_priority=50)
+        k.spawn(prog, sched=rt)
+
+    Values are checked by spawn."""
+
+    nice: int = 0
+    priority: int = 0
+    burst: int | None = None
+    policy: str = "other"
+    rt_priority: int | None = None
+    tickets: int = 100
+    cpu: int | None = None
+    affinity: Any = None
+
+
+_SPAWN_DEFAULTS = SchedParams()
+
+
+def _merge(sched, **given) -> SchedParams:
+    """spawn's scheduling keywords and its ``sched=``: a keyword that is
+    not at its default wins over sched's default; both set and different
+    is an error."""
+    if sched is None:
+        return SchedParams(**given)
+    if not isinstance(sched, SchedParams):
+        raise WrongType(f"sched must be a pk.SchedParams, not {type(sched).__name__}")
+    from .errors import InvalidArgs
+    out = {}
+    for key, value in given.items():
+        mine, default = getattr(sched, key), getattr(_SPAWN_DEFAULTS, key)
+        if value != default and mine != default and value != mine:
+            raise InvalidArgs(f"{key} is given twice, as {key}={value!r} and in sched= "
+                              f"({key}={mine!r}): give it once")
+        out[key] = value if value != default else mine
+    return SchedParams(**out)

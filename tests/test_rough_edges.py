@@ -159,3 +159,55 @@ def test_a_process_name_that_starts_with_a_digit_is_not_a_duration():
     text = SCENARIO.format(field="quantum", duration='"40 ms"') + 'name = "2nd"\n'
     k, procs = loads(text).build()
     assert procs[0].name == "2nd"
+
+
+# ---- spawn's scheduling keywords as one object -------------------------------
+
+def _digest(**spawn_kw):
+    k = pk.Kernel(cpus=2, costs=pk.Costs.zero())
+    prog = pk.Program.script("p", [pk.op.loop(3, [pk.op.compute(5), pk.op.io(7)])])
+    k.spawn(prog, **spawn_kw)
+    k.spawn_many(prog, 3, **spawn_kw)
+    k.run()
+    return k.digest()
+
+
+def test_sched_params_schedule_as_the_same_keywords():
+    assert _digest(sched=pk.SchedParams(policy="rr", rt_priority=10, cpu=1)) == \
+        _digest(policy="rr", rt_priority=10, cpu=1)
+
+
+def test_sched_params_fields_reach_the_thread():
+    k = pk.Kernel(cpus=2)
+    p = k.spawn(pk.Program.script("p", [pk.op.compute(1)]),
+                sched=pk.SchedParams(policy="fifo", rt_priority=50, nice=3))
+    t = p.threads[0]
+    assert (t.policy, t.rt_priority, t.nice) == ("fifo", 50, 3)
+
+
+def test_a_keyword_and_sched_params_combine_when_they_set_different_fields():
+    k = pk.Kernel()
+    p = k.spawn(pk.Program.script("p", [pk.op.compute(1)]), nice=5,
+                sched=pk.SchedParams(tickets=7))
+    assert (p.threads[0].nice, p.threads[0].tickets) == (5, 7)
+
+
+def test_one_field_given_both_ways_with_different_values_is_refused():
+    k = pk.Kernel()
+    with pytest.raises(pk.InvalidArgs, match=r"nice is given twice, as nice=4 and in sched= "
+                                            r"\(nice=3\): give it once"):
+        k.spawn(pk.Program.script("p", [pk.op.compute(1)]), nice=4,
+                sched=pk.SchedParams(nice=3))
+
+
+def test_sched_must_be_sched_params():
+    with pytest.raises(TypeError, match="sched must be a pk.SchedParams, not dict"):
+        pk.Kernel().spawn(pk.Program.script("p", [pk.op.compute(1)]), sched={"nice": 1})
+
+
+def test_sched_params_defaults_are_spawns_defaults():
+    import inspect
+    sig = inspect.signature(pk.Kernel.spawn).parameters
+    for field in ("nice", "priority", "burst", "policy", "rt_priority", "tickets", "cpu",
+                  "affinity"):
+        assert getattr(pk.SchedParams(), field) == sig[field].default, field
