@@ -36,8 +36,12 @@ count = 2
 
 
 def _env():
+    """The environment of a child `python -m pykernel`, run in a temporary
+    folder: it imports the pykernel these tests import (the installed
+    one, or a built tree), not a source tree in the current folder."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    here = str(Path(pk.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([here, env.get("PYTHONPATH", "")])
     return env
 
 
@@ -48,6 +52,7 @@ def test_ctrl_c_during_run_prints_the_summary_marked_interrupted_and_exits_130(t
     # KeyboardInterrupt handler even if this test runs with SIGINT ignored
     p = subprocess.Popen([sys.executable, "-m", "pykernel", "run", str(scenario), "--progress"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+                         cwd=tmp_path,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = ""
     while "simulated" not in seen:          # the progress line: the run is under way
@@ -72,12 +77,13 @@ def test_ctrl_c_in_another_command_exits_130_without_a_traceback(monkeypatch, ca
 
 @pytest.mark.parametrize("argv", [["demo"], ["bench", "pipe", "--loops", "2000"]],
                          ids=["demo", "bench-pipe"])
-def test_a_closed_stdout_ends_the_command_by_sigpipe_silently(argv):
+def test_a_closed_stdout_ends_the_command_by_sigpipe_silently(argv, tmp_path):
     r, w = os.pipe()
     os.close(r)                   # no reader: the first write meets a broken pipe
     try:
         p = subprocess.run([sys.executable, "-m", "pykernel", *argv], stdout=w,
-                           stderr=subprocess.PIPE, text=True, env=_env(), timeout=300)
+                           stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path,
+                           timeout=300)
     finally:
         os.close(w)
     assert p.returncode == -signal.SIGPIPE
