@@ -90,6 +90,25 @@ def _call(run, point: dict):
     return value if isinstance(value, dict) else {"result": value}
 
 
+def _worker_init() -> None:
+    """A worker of sweep's own pool ignores SIGINT: Ctrl-C reaches the
+    whole process group, and the sweep itself stops the workers."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End a pool at once: cancel the points not started and terminate
+    the workers running the others (a shutdown would wait for them)."""
+    workers = dict(getattr(pool, "_processes", None) or {})  # no public API before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers.values():
+        if proc.is_alive():
+            proc.terminate()
+    for proc in workers.values():
+        proc.join(5)
+
+
 class _SweepProgress:
     """The progress line of a sweep on stderr: points done / total,
     elapsed time and an estimate of the time left (from the mean time
@@ -221,20 +240,24 @@ def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor 
     own = None
     if executor is None:
         n = workers or os.cpu_count() or 1
-        executor = own = ProcessPoolExecutor(max_workers=max(1, min(n, len(points) or 1)))
+        executor = own = ProcessPoolExecutor(max_workers=max(1, min(n, len(points) or 1)),
+                                             initializer=_worker_init)
     elif executor == "serial":
         executor = _Serial()
     elif not isinstance(executor, Executor):
         raise TypeError(f'executor must be a concurrent.futures.Executor, "serial" or None, '
                         f"not {type(executor).__name__}")
     bar = _SweepProgress(len(points), progress)
+    serial = isinstance(executor, _Serial)
     outcomes: list = [None] * len(points)
     try:
         futures = {}
         for i, p in enumerate(points):
             futures[executor.submit(_call, run, p)] = i
-            if isinstance(executor, _Serial):    # done at once: show it now
-                bar.update(i + 1, sum(isinstance(o, _Failed) for o in outcomes))
+            if serial:                           # done at once: show it now
+                bar.update(i + 1, sum(isinstance(f.result(), _Failed) for f in futures))
+        if not serial:
+            bar.update(0, 0)                     # every point is submitted
         order = (as_completed(futures) if all(type(f) is Future for f in futures)
                  else list(futures))
         done = failed = 0
@@ -246,11 +269,11 @@ def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor 
                 outcomes[i] = _Failed(type(exc).__name__, str(exc))
             done += 1
             failed += isinstance(outcomes[i], _Failed)
-            if not isinstance(executor, _Serial):
+            if not serial:
                 bar.update(done, failed)
-    except BaseException:
+    except BaseException:                      # Ctrl-C: stop the pool's workers now
         if own is not None:
-            own.shutdown(wait=False, cancel_futures=True)
+            _stop(own)
             own = None
         raise
     finally:
