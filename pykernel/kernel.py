@@ -1348,18 +1348,20 @@ class Kernel:
         return save(self, path)
 
     @classmethod
-    def restore(cls, data_or_path, scheduler: Policy | None = None,
+    def restore(cls, data_or_path, scheduler: Policy | str | None = None,
                 costs: Costs | None = None) -> "Kernel":
         """A new kernel from a snapshot (bytes, or a path to a file that
         :meth:`save` wrote). It continues exactly as the snapshotted one
         would have; restore one snapshot several times to branch it.
 
-        ``scheduler``: a built-in policy to continue under instead of the
-        snapshot's (its ready threads are taken over in the order they
-        became ready, docs/snapshot.md); ``costs``: a cost model to
-        continue with. A damaged or foreign snapshot raises
+        ``scheduler``: a built-in policy, or its name, to continue under
+        instead of the snapshot's (its ready threads are taken over in the
+        order they became ready, docs/snapshot.md); ``costs``: a cost
+        model to continue with. A damaged or foreign snapshot raises
         :class:`~pykernel.snapshot.SnapshotError` saying what is wrong."""
         from .snapshot import restore
+        if isinstance(scheduler, str):
+            scheduler = _sched_by_name(scheduler)
         return restore(cls, data_or_path, scheduler, costs)
 
     def audit(self) -> "Audit":

@@ -211,3 +211,17 @@ def test_sched_params_defaults_are_spawns_defaults():
     for field in ("nice", "priority", "burst", "policy", "rt_priority", "tickets", "cpu",
                   "affinity"):
         assert getattr(pk.SchedParams(), field) == sig[field].default, field
+
+
+def test_restore_accepts_a_policy_name_too():
+    k = pk.Kernel(scheduler=pk.sched.FIFO(), costs=pk.Costs.zero())
+    for burst in (24, 3, 3):
+        k.spawn(pk.Program.script("p", [pk.op.compute(burst)]))
+    k.run(until=5)
+    snap = k.snapshot()
+    by_name = pk.Kernel.restore(snap, scheduler="roundrobin")
+    by_object = pk.Kernel.restore(snap, scheduler=pk.sched.RoundRobin())
+    assert isinstance(by_name.scheduler, pk.sched.RoundRobin)
+    by_name.run()
+    by_object.run()
+    assert by_name.digest() == by_object.digest()
