@@ -184,7 +184,8 @@ def _print_sweep(res, table) -> int:
     bad = {f["point"] for f in res.failed}
     ok = [r for i, r in enumerate(res.rows) if i not in bad]
     cols = list(dict.fromkeys(c for r in ok for c in r))
-    fmt = lambda v: "-" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v)  # noqa: E731
+    def fmt(v) -> str:
+        return "-" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v)
     if ok:
         print(table(cols, [[fmt(r.get(c)) for c in cols] for r in ok]))
     print(f"{len(ok)} runs" + (f", {len(bad)} failed" if bad else "")

@@ -159,7 +159,7 @@ class Context:
 
     def yield_(self):
         """Give the CPU to another ready thread (see :func:`pykernel.op.yield_`)."""
-        return self._track((YIELD, 0), "yield_")      # a new tuple each time: told apart by identity
+        return self._track((YIELD, 0), "yield_")   # a new tuple each time: told apart by identity
 
     # ---- memory (a kernel with pk.Memory; docs/memory.md) -------------------
 
@@ -239,7 +239,8 @@ class Context:
             n = 0
         if n is None:
             return DoneOp(None)
-        return self._track(SocketWriteOp(h, bytes(data), n), "write")     # a socket: the rest, waiting for room
+        # a socket: the rest, waiting for room
+        return self._track(SocketWriteOp(h, bytes(data), n), "write")
 
     def read(self, h, deadline: int | None = None):
         """``msg = yield ctx.read(h)``: read a message, waiting while the

@@ -448,7 +448,8 @@ class Kernel:
     (docs/guide.md, "Host threads").
     """
 
-    def __init__(self, cpus: int = 1, scheduler: Policy | str | None = None, costs: Costs | None = None,
+    def __init__(self, cpus: int = 1, scheduler: Policy | str | None = None,
+                 costs: Costs | None = None,
                  memory=None, mmu=None, seed: int = 0, trace: bool | int = False,
                  max_threads: int | None = None, livelock_steps: int = 100_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
@@ -583,7 +584,7 @@ class Kernel:
         self._prog_keys: dict = {}           # restored script programs by content -> id
         self._names: dict[int, str] = {}     # pid -> name given at spawn
         self._hosts: dict[int, tuple] = {}   # tid -> (fn, args, pid), not started
-        self._gens: dict[int, tuple] = {}    # tid -> (generator, pid, ops made, not yielded)
+        self._gens: dict[int, tuple] = {}    # tid -> (generator, pid, its Context)
         self._errors: dict[int, BaseException] = {}
         self._rv_streams: list = []          # [pid, fd, callable, bytes delivered] (riscv.py)
         self._waiting: int | None = None     # host thread waiting for its op

@@ -252,13 +252,16 @@ def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor 
     outcomes: list = [None] * len(points)
     try:
         futures = {}
+        failed = 0
         for i, p in enumerate(points):
-            futures[executor.submit(_call, run, p)] = i
+            f = executor.submit(_call, run, p)
+            futures[f] = i
             if serial:                           # done at once: show it now
-                bar.update(i + 1, sum(isinstance(f.result(), _Failed) for f in futures))
+                failed += isinstance(f.result(), _Failed)
+                bar.update(i + 1, failed)
         if not serial:
             bar.update(0, 0)                     # every point is submitted
-        order = (as_completed(futures) if all(type(f) is Future for f in futures)
+        order = (as_completed(futures) if all(isinstance(f, Future) for f in futures)
                  else list(futures))
         done = failed = 0
         for f in order:
