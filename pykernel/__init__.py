@@ -37,6 +37,7 @@ from . import audit, report, riscv, scenario, tables, workloads
 from .sweeps import SweepResult, sweep
 from .snapshot import SnapshotError
 from .cache import CacheModel
+from .sched import SchedParams
 
 __version__ = "0.1.0"
 
@@ -51,5 +52,6 @@ __all__ = [
     "plot", "audit", "report", "riscv", "scenario", "tables", "workloads", "sweep", "SweepResult",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
-    "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "SnapshotError", "__version__",
+    "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "SnapshotError", "SchedParams",
+    "__version__",
 ]

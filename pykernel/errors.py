@@ -4,11 +4,18 @@ Every status the C core can return has an exception class here; the class
 carries the numeric status (the same numbers as Zircon's ``zx_status_t``).
 Wrong Python types or values are reported with ``TypeError`` or
 ``ValueError`` before anything reaches the core; ``InvalidArgs`` and
-``OutOfRange`` are also ``ValueError`` subclasses so that either spelling
-catches them.
+``OutOfRange`` are also ``ValueError`` subclasses and ``WrongType`` a
+``TypeError`` subclass, so that either spelling catches them
+(``except pk.KernelError`` or ``except ValueError``).
+
+Every error pickles and unpickles to an equal error (same class, message
+and attributes), so errors cross process boundaries (``pk.sweep`` on a
+process pool or a Dask cluster).
 """
 
 from __future__ import annotations
+
+import pickle
 
 __all__ = [
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs",
@@ -34,6 +41,28 @@ class KernelError(Exception):
         if status is not None:
             self.status = status
         super().__init__(message or self.words)
+
+    def __reduce__(self):
+        # Exception's own reduce calls cls(*args), which fails for classes
+        # whose __init__ takes other arguments (ScenarioError): rebuild
+        # without __init__, from args and the instance's attributes.
+        # Attributes that cannot be pickled travel as their repr.
+        state = {}
+        for key, value in self.__dict__.items():
+            try:
+                pickle.dumps(value)
+            except Exception:  # noqa: BLE001 - any failure: send its repr
+                value = repr(value)
+            state[key] = value
+        return (_rebuild, (type(self), self.args, state))
+
+
+def _rebuild(cls, args, state):
+    """Unpickle a KernelError (see KernelError.__reduce__)."""
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
 
 
 class InternalError(KernelError):
@@ -69,8 +98,9 @@ class BadHandle(KernelError):
     words = "not a valid handle in this process"
 
 
-class WrongType(KernelError):
-    """The object is of the wrong type for the operation (ZX_ERR_WRONG_TYPE)."""
+class WrongType(KernelError, TypeError):
+    """The object is of the wrong type for the operation (ZX_ERR_WRONG_TYPE);
+    also an argument of the wrong Python type. A ``TypeError`` too."""
     status, name = -12, "ERR_WRONG_TYPE"
     words = "wrong type of object"
 

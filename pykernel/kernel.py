@@ -12,7 +12,7 @@ from typing import Iterator, Sequence
 
 from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
 from ._policy_host import HostPolicy
-from .context import Context
+from .context import Context, line_of
 from .costs import Costs
 from .memory import (FORMATS, MMU, Memory, MemoryStats, TlbStats, fault_rate, memory_stats,
                      pager_step, rss_limit_arg,
@@ -27,6 +27,8 @@ from . import objects as _objects
 from . import riscv as _riscv
 from .program import Program
 from .sched import CFS, Policy
+from .sched import SchedParams, _merge as _sched_merge
+from .sched import by_name as _sched_by_name
 from .trace import DEFAULT_TRACE_EVENTS, Trace
 
 __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency",
@@ -357,10 +359,31 @@ def _trace_bound(trace) -> int:
 
 def _config_value(name, value, lo, hi):
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"Kernel {name} must be an int, not {type(value).__name__}")
+        raise pk_errors.WrongType(f"Kernel {name} must be an int, not {type(value).__name__}")
     if not lo <= value <= hi:
-        raise ValueError(f"Kernel {name} must be between {lo} and {hi}, got {value}")
+        raise OutOfRange(f"Kernel {name} must be between {lo} and {hi}, got {value}")
     return value
+
+
+def _unyielded(ctx: Context, y) -> bool:
+    """A body just yielded ``y``; ``ctx`` holds the operations it made and
+    has not yielded, in order. Forget ``y``; true if one made before it
+    was never yielded (those made after it may be yielded next)."""
+    made = ctx._pending()
+    for i, entry in enumerate(made):
+        if entry[0] is y:
+            if i:
+                return True            # made[0], the oldest, stays for the message
+            del made[0]
+            break
+    else:
+        return False                   # y was not made since the last yield
+    if made:
+        ctx._op, ctx._at = made.pop()
+    else:
+        ctx._op = None
+    ctx._older = made or None
+    return False
 
 
 @locked_views(own=True)
@@ -369,7 +392,9 @@ class Kernel:
     processes, threads) and a simulated clock in nanoseconds.
 
     ``cpus``: 1 to 256. ``scheduler``: a :mod:`pykernel.sched` policy
-    (default ``CFS()``, Linux's default before 6.6). ``costs``: a
+    (default ``CFS()``, Linux's default before 6.6), or a built-in
+    policy's name in any case (``"RoundRobin"``: its default parameters;
+    :func:`pykernel.sched.by_name`). ``costs``: a
     :class:`~pykernel.Costs` (default: the calibrated model;
     ``Costs.zero()`` for textbook numbers). ``seed``
     seeds the kernel's random generator.
@@ -434,7 +459,8 @@ class Kernel:
     (docs/guide.md, "Host threads").
     """
 
-    def __init__(self, cpus: int = 1, scheduler: Policy | None = None, costs: Costs | None = None,
+    def __init__(self, cpus: int = 1, scheduler: Policy | str | None = None,
+                 costs: Costs | None = None,
                  memory=None, mmu=None, seed: int = 0, trace: bool | int = False,
                  max_threads: int | None = None, livelock_steps: int = 100_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
@@ -447,9 +473,11 @@ class Kernel:
         if cache is not None and not isinstance(cache, CacheModel):
             raise TypeError(f"cache must be a pk.CacheModel, not {type(cache).__name__}")
         scheduler = CFS() if scheduler is None else scheduler
+        if isinstance(scheduler, str):                # a name, with default parameters
+            scheduler = _sched_by_name(scheduler)
         if not isinstance(scheduler, Policy):
-            raise TypeError(f"scheduler must be a pk.sched policy such as pk.sched.RoundRobin(), "
-                            f"not {type(scheduler).__name__}")
+            raise TypeError(f"scheduler must be a pk.sched policy such as pk.sched.RoundRobin() "
+                            f"or its name, not {type(scheduler).__name__}")
         costs = Costs() if costs is None else costs
         if not isinstance(costs, Costs):
             raise TypeError(f"costs must be a pk.Costs, not {type(costs).__name__}")
@@ -587,7 +615,7 @@ class Kernel:
         self._prog_keys: dict = {}           # restored script programs by content -> id
         self._names: dict[int, str] = {}     # pid -> name given at spawn
         self._hosts: dict[int, tuple] = {}   # tid -> (fn, args, pid), not started
-        self._gens: dict[int, tuple] = {}    # tid -> (generator, pid)
+        self._gens: dict[int, tuple] = {}    # tid -> (generator, pid, its Context)
         self._errors: dict[int, BaseException] = {}
         self._doomed: dict[int, tuple] = {}  # tid -> kill op of a body whose exception left run()
         self._rv_streams: list = []          # [pid, fd, callable, bytes delivered] (riscv.py)
@@ -900,8 +928,15 @@ class Kernel:
               rss_limit: int | None = None, handles=(), parent: Process | None = None,
               uid: int | None = None, gid: int | None = None, job=None,
               argv=None, env=None, stdin=b"", stdout=None, stderr=None,
-              slice: int | None = None, working_set: int | None = None) -> Process:
+              slice: int | None = None, working_set: int | None = None,
+              sched: SchedParams | None = None) -> Process:
         """Create a process running ``program`` with one thread.
+
+        ``sched``: a :class:`~pykernel.SchedParams` holding the scheduling
+        keywords as one object (``nice``, ``priority``, ``burst``,
+        ``policy``, ``rt_priority``, ``tickets``, ``cpu``, ``affinity``);
+        each may also be given as a keyword, as below (the same field
+        given both ways with different values is ``InvalidArgs``).
 
         ``at``: arrival time in ns (default now; not in the past).
         ``priority``: static priority (Priority policy: 0..139, lower runs
@@ -980,8 +1015,11 @@ class Kernel:
                     raise pk_errors.NoMemory(f"spawn: {len(values)} handles would pass the "
                                              f"limit of {node.max_handles} of {node!r}")
                 node = node.parent
-        pid = self._spawn(program, 1, at, nice, priority, burst, args, policy, rt_priority,
-                          tickets, cpu, affinity, rss_limit, (argv, env, stdin, stdout, stderr))
+        sp = _sched_merge(sched, nice=nice, priority=priority, burst=burst, policy=policy,
+                          rt_priority=rt_priority, tickets=tickets, cpu=cpu, affinity=affinity)
+        pid = self._spawn(program, 1, at, sp.nice, sp.priority, sp.burst, args, sp.policy,
+                          sp.rt_priority, sp.tickets, sp.cpu, sp.affinity, rss_limit,
+                          (argv, env, stdin, stdout, stderr))
         with self._exclusive("spawn"):
             if job is not None:
                 check(lib.pk_jobobj_add(self._kp, job.id, pid), "spawn into job")
@@ -1019,14 +1057,17 @@ class Kernel:
                    priority: int = 0, burst: int | None = None, args: tuple = (),
                    policy: str = "other", rt_priority: int | None = None, tickets: int = 100,
                    cpu: int | None = None, affinity=None,
-                   rss_limit: int | None = None) -> ProcessGroup:
+                   rss_limit: int | None = None,
+                   sched: SchedParams | None = None) -> ProcessGroup:
         """Create ``count`` processes of one program in one call into the
         core (fast: a million script processes take well under a second).
-        Arguments as for :meth:`spawn`; processes are named
-        ``"<program>-<pid>"``."""
+        Arguments as for :meth:`spawn` (``sched=`` included); processes are
+        named ``"<program>-<pid>"``."""
         count = _config_value("spawn_many count", count, 1, 0xFFFFFFFF)
-        pid = self._spawn(program, count, at, nice, priority, burst, args, policy, rt_priority,
-                          tickets, cpu, affinity, rss_limit)
+        sp = _sched_merge(sched, nice=nice, priority=priority, burst=burst, policy=policy,
+                          rt_priority=rt_priority, tickets=tickets, cpu=cpu, affinity=affinity)
+        pid = self._spawn(program, count, at, sp.nice, sp.priority, sp.burst, args, sp.policy,
+                          sp.rt_priority, sp.tickets, sp.cpu, sp.affinity, rss_limit)
         return ProcessGroup(self, pid, count)
 
     def _proc_name(self, pid: int) -> str:
@@ -1061,8 +1102,10 @@ class Kernel:
         try:
             if entry is None:
                 fn, args, pid = self._hosts.pop(tid)
-                gen = fn(Context(self, pid, tid), *args)
-                entry = self._gens[tid] = (gen, pid)
+                ctx = Context(self, pid, tid)
+                gen = fn(ctx, *args)
+                ctx._frame = getattr(gen, "gi_frame", None) or ctx._frame
+                entry = self._gens[tid] = (gen, pid, ctx)
             blocked = self._blocked.pop(tid, None)
             how, v = blocked.resume(self, tid) if blocked is not None else ("done", None)
             while True:
@@ -1070,12 +1113,20 @@ class Kernel:
                     self._blocked[tid] = blocked
                     return v
                 y = entry[0].send(v) if how == "done" else entry[0].throw(v)
+                c = entry[2]                 # ops made since the last yield
+                if c._op is y and c._older is None:
+                    c._op = None
+                elif (c._op is not None or c._older is not None) and _unyielded(c, y):
+                    return self._not_yielded(tid, entry)
                 if not isinstance(y, _objects._Blocking):
                     break
                 blocked = y
                 how, v = y.start(self, tid)
         except StopIteration as stop:
             self._gens.pop(tid, None)
+            if entry[2]._op is not None or entry[2]._older:
+                self._gens[tid] = entry
+                return self._not_yielded(tid, entry)
             try:
                 code = 0 if stop.value is None else exit_code(stop.value)
             except (TypeError, ValueError) as exc:
@@ -1101,6 +1152,24 @@ class Kernel:
         self._errors[entry[1]] = TypeError(
             f"a Python thread body must yield operations made by ctx (e.g. ctx.compute(10)); "
             f"it yielded {y!r}")
+        return (_KILL, lib.PK_KILL_BAD_OP)
+
+    def _not_yielded(self, tid: int, entry) -> tuple:
+        """A Python body made an operation it never yielded (``ctx.compute(5)``
+        without ``yield``): kill its process with an error naming the
+        operation and the line that made it."""
+        gen, pid, ctx = entry
+        what, at = ctx._made_where(*ctx._pending()[0])
+        code = getattr(gen, "gi_code", None)
+        line = line_of(code, at) if code is not None and at >= 0 else None
+        where = (f"line {line} of {code.co_name} ({code.co_filename})" if line is not None
+                 else "an unknown line")
+        gen.close()
+        self._gens.pop(tid, None)
+        ctx._op = ctx._older = None
+        self._errors[pid] = RuntimeError(
+            f"ctx.{what}(...) made at {where} was never yielded, so it did nothing: "
+            f"write `yield ctx.{what}(...)`")
         return (_KILL, lib.PK_KILL_BAD_OP)
 
     def _bad_op(self, tid: int, status: int, op: int, arg: int) -> tuple:
@@ -1397,18 +1466,20 @@ class Kernel:
         return save(self, path)
 
     @classmethod
-    def restore(cls, data_or_path, scheduler: Policy | None = None,
+    def restore(cls, data_or_path, scheduler: Policy | str | None = None,
                 costs: Costs | None = None) -> "Kernel":
         """A new kernel from a snapshot (bytes, or a path to a file that
         :meth:`save` wrote). It continues exactly as the snapshotted one
         would have; restore one snapshot several times to branch it.
 
-        ``scheduler``: a built-in policy to continue under instead of the
-        snapshot's (its ready threads are taken over in the order they
-        became ready, docs/snapshot.md); ``costs``: a cost model to
-        continue with. A damaged or foreign snapshot raises
+        ``scheduler``: a built-in policy, or its name, to continue under
+        instead of the snapshot's (its ready threads are taken over in the
+        order they became ready, docs/snapshot.md); ``costs``: a cost
+        model to continue with. A damaged or foreign snapshot raises
         :class:`~pykernel.snapshot.SnapshotError` saying what is wrong."""
         from .snapshot import restore
+        if isinstance(scheduler, str):
+            scheduler = _sched_by_name(scheduler)
         return restore(cls, data_or_path, scheduler, costs)
 
     def audit(self) -> "Audit":

@@ -16,6 +16,7 @@ import operator
 from typing import Iterable
 
 from ._ffi import MAX_TIME
+from .errors import OutOfRange, WrongType
 
 __all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "touch", "touch_range",
            "map", "unmap", "protect", "fork", "exec", "brk", "write", "read", "wait",
@@ -51,21 +52,22 @@ class Op:
 
 
 def _int(what: str, value) -> int:
+    # WrongType is a TypeError and OutOfRange a ValueError: either except works
     if isinstance(value, bool):
-        raise TypeError(f"{what} must be an int, not bool")
+        raise WrongType(f"{what} must be an int, not bool")
     try:
         return operator.index(value)
     except TypeError:
-        raise TypeError(f"{what} must be an int, not {type(value).__name__}") from None
+        raise WrongType(f"{what} must be an int, not {type(value).__name__}") from None
 
 
 def duration(what: str, ns) -> int:
     """Validate a duration in nanoseconds: an int in [0, 2**62 - 1]."""
     ns = _int(f"{what} duration", ns)
     if ns < 0:
-        raise ValueError(f"{what} duration must be >= 0 ns, got {ns}")
+        raise OutOfRange(f"{what} duration must be >= 0 ns, got {ns}")
     if ns > MAX_TIME:
-        raise ValueError(f"{what} duration must be <= {MAX_TIME} ns, got {ns}")
+        raise OutOfRange(f"{what} duration must be <= {MAX_TIME} ns, got {ns}")
     return ns
 
 

@@ -14,12 +14,16 @@ OSTEP's mlfq.py there).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from ._ffi import MAX_TIME, lib
-from .errors import check
+from .errors import OutOfRange, WrongType, check
 from .process import Thread
 
 __all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS", "EEVDF", "EDF",
-           "RateMonotonic", "DeadlineMonotonic", "MLFQ", "Lottery", "Stride"]
+           "RateMonotonic", "DeadlineMonotonic", "MLFQ", "Lottery", "Stride", "SchedParams",
+           "by_name", "parameters"]
 
 
 class Policy:
@@ -195,10 +199,11 @@ class STCF(Policy):
 
 
 def _positive_ns(what: str, value) -> int:
+    # WrongType is a TypeError and OutOfRange a ValueError: either except works
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int number of nanoseconds, not {type(value).__name__}")
+        raise WrongType(f"{what} must be an int number of nanoseconds, not {type(value).__name__}")
     if value <= 0 or value > MAX_TIME:
-        raise ValueError(f"{what} must be between 1 and {MAX_TIME} ns, got {value}")
+        raise OutOfRange(f"{what} must be between 1 and {MAX_TIME} ns, got {value}")
     return value
 
 
@@ -627,3 +632,88 @@ class Stride(Policy):
 
     def __repr__(self) -> str:
         return f"Stride(quantum={self.quantum}, stride1={self.stride1})"
+
+
+def _builtin_policies() -> dict:
+    """Lower-case name -> class of every built-in policy."""
+    g = globals()
+    return {n.lower(): g[n] for n in __all__
+            if isinstance(g[n], type) and issubclass(g[n], Policy) and n != "Policy"}
+
+
+def parameters(cls) -> list[str]:
+    """The parameters a policy class takes (its constructor's keywords)."""
+    import inspect
+    return [n for n, p in inspect.signature(cls.__init__).parameters.items()
+            if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def by_name(name: str, **params) -> Policy:
+    """A built-in policy from its name, in any case (``"RoundRobin"``,
+    ``"cfs"``), with ``params`` for its constructor (defaults for the
+    others), as scenario files name them::
+
+        by_name("RoundRobin", quantum=4_000_000) == RoundRobin(quantum=4_000_000)
+
+    ``pk.Kernel(scheduler="RoundRobin")`` calls it. An unknown name or
+    parameter raises :class:`~pykernel.InvalidArgs` listing the valid ones."""
+    from .errors import InvalidArgs
+    if not isinstance(name, str):
+        raise WrongType(f"a policy name must be a str, not {type(name).__name__}")
+    policies = _builtin_policies()
+    cls = policies.get(name.lower())
+    if cls is None:
+        raise InvalidArgs(f"unknown policy {name!r}; expected one of "
+                          f"{', '.join(sorted(c.__name__ for c in policies.values()))}")
+    allowed = parameters(cls)
+    for key in params:
+        if key not in allowed:
+            raise InvalidArgs(f"{cls.__name__} has no parameter {key!r}; its parameters are "
+                              f"{', '.join(allowed) or '(none)'}")
+    return cls(**params)
+
+
+@dataclass(frozen=True)
+class SchedParams:
+    """How a process is scheduled, as one object for
+    ``k.spawn(program, sched=...)`` and ``k.spawn_many``: the same fields
+    as spawn's keywords of the same names, with the same defaults and
+    meaning (``nice``, ``priority``, ``burst``, ``policy``,
+    ``rt_priority``, ``tickets``, ``cpu``, ``affinity``). One object can
+    serve many spawns::
+
+        rt = pk.SchedParams(policy="fifo", rt_priority=50)
+        k.spawn(prog, sched=rt)
+
+    Values are checked by spawn."""
+
+    nice: int = 0
+    priority: int = 0
+    burst: int | None = None
+    policy: str = "other"
+    rt_priority: int | None = None
+    tickets: int = 100
+    cpu: int | None = None
+    affinity: Any = None
+
+
+_SPAWN_DEFAULTS = SchedParams()
+
+
+def _merge(sched, **given) -> SchedParams:
+    """spawn's scheduling keywords and its ``sched=``: a keyword that is
+    not at its default wins over sched's default; both set and different
+    is an error."""
+    if sched is None:
+        return SchedParams(**given)
+    if not isinstance(sched, SchedParams):
+        raise WrongType(f"sched must be a pk.SchedParams, not {type(sched).__name__}")
+    from .errors import InvalidArgs
+    out = {}
+    for key, value in given.items():
+        mine, default = getattr(sched, key), getattr(_SPAWN_DEFAULTS, key)
+        if value != default and mine != default and value != mine:
+            raise InvalidArgs(f"{key} is given twice, as {key}={value!r} and in sched= "
+                              f"({key}={mine!r}): give it once")
+        out[key] = value if value != default else mine
+    return SchedParams(**out)
