@@ -702,8 +702,9 @@ int pk_rv_spawn(pk_kernel *k, const pk_spawn_args *a, const char *strs, uint64_t
                 uint32_t *pid_out, uint32_t *tid_out);
 int pk_rv_output(pk_kernel *k, uint32_t pid, uint32_t fd, uint64_t offset, uint8_t *out,
                  uint64_t cap, uint64_t *total_out);
-/* the system calls pid made that returned -ENOSYS: numbers and counts */
-int pk_rv_unknown_syscalls(pk_kernel *k, uint32_t pid, uint32_t *nums, uint64_t *counts,
+/* the system calls pid made that returned -ENOSYS: numbers (a7, all 64
+ * bits) and counts */
+int pk_rv_unknown_syscalls(pk_kernel *k, uint32_t pid, uint64_t *nums, uint64_t *counts,
                            uint32_t cap, uint32_t *n_out);
 int pk_rv_stats_get(pk_kernel *k, uint32_t pid, pk_rv_stats *out);
 int pk_rv_image_info(pk_kernel *k, uint32_t prog, pk_elf_info *out);
@@ -1085,7 +1086,7 @@ int pk_trace_counts(pk_kernel *k, uint64_t *count, uint64_t *dropped);
  * from one that continues exactly as the original would have.  `extra`
  * bytes (the host's own state) travel in the snapshot untouched; restore
  * says where they are in buf.  A refusal fills *why. */
-#define PK_SNAP_VERSION 1
+#define PK_SNAP_VERSION 2
 /* why pk_kernel_snapshot refused (tid / value say more) */
 #define PK_SNAP_R_HOST_THREAD 1   /* tid: a live thread whose body is a Python generator */
 #define PK_SNAP_R_BODY_KIND   2   /* tid: a live thread of a body kind this build cannot save;

@@ -61,7 +61,7 @@ static void count_unknown(pk_kernel *k, pk_rvp *p, uint64_t num) {
         if (p->unknown[i].num == num) { p->unknown[i].n++; return; }
     if (pk_vec_grow(k, (void **)&p->unknown, &p->unknown_cap, p->nunknown + 1, sizeof(pk_rvcount)))
         return;                                    /* not counted: no memory */
-    p->unknown[p->nunknown++] = (pk_rvcount){ (uint32_t)num, 0, 1 };
+    p->unknown[p->nunknown++] = (pk_rvcount){ num, 1 };
 }
 
 /* ---- output, input ---------------------------------------------------------- */
@@ -573,7 +573,7 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
         v = -ENOSYS;
         break;
     }
-    RT(s)->syscall = 0;
+    RT(s)->in_syscall = 0;
     if (S.dead) {                                         /* a copy had no frame to use */
         *arg = S.dead;
         *cost = S.cost;
