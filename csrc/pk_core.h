@@ -222,9 +222,14 @@ struct pk_kernel {
     pk_thread *host_wait;
     pk_cpu    *host_cpu;
 
-    /* livelock detection */
+    /* host work (pk_kernel_run's budget and the livelock detector): one
+     * unit per dispatcher step, per instruction a script or machine-code
+     * thread interprets, PK_WORK_HOST per operation of a Python body */
+    uint64_t  work;
+    /* livelock detection: the instant of the last step, the work done at it */
     pk_time   same_time;
     uint64_t  same_steps;
+    uint32_t  livelock_tid;       /* tid + 1 of the thread a LIVELOCK stop blames; 0: none */
 
     pk_mem   *mem;                /* virtual memory (pk_vm.h); NULL: none */
     struct pk_trace *trace;       /* event trace (pk_trace.h); NULL: none */

@@ -568,6 +568,14 @@ static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
     r->flags |= PK_RF_HOST_READY;
     k->host_wait = NULL;
     k->host_cpu = NULL;
+    k->work += PK_WORK_HOST;            /* the host's time to make it */
+    return PK_OK;
+}
+
+int pk_livelock_thread(pk_kernel *k, uint32_t *tid_out) {
+    if (!k || !tid_out) return PK_ERR_INVALID_ARGS;
+    if (!k->livelock_tid) return PK_ERR_BAD_STATE;
+    *tid_out = k->livelock_tid - 1;
     return PK_OK;
 }
 
@@ -579,6 +587,14 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
     if (k->broken) return k->broken;
     if (until < k->now) return PK_ERR_OUT_OF_RANGE;
     if (max_steps == 0) return PK_ERR_INVALID_ARGS;
+    /* Host work (PK_WORK_HOST) bounds both the call (max_steps) and the
+     * time spent at one instant (livelock_steps): a step that interprets
+     * thousands of zero-time instructions counts them all, so a run
+     * returns to the host, and a zero-time loop is caught, after a
+     * bounded amount of host time whatever the bodies are. */
+    const uint64_t w0 = k->work;
+    uint64_t wl = w0;                   /* work already counted in same_steps */
+    k->livelock_tid = 0;
     if (k->host_wait) {
         if (!host_op) return PK_ERR_BAD_STATE;
         int s = host_deliver(k, host_op, host_arg);
@@ -587,6 +603,7 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
 
     uint64_t limit = k->cfg.livelock_steps + 8ull * k->threads.count;
     uint64_t steps = 0;
+    pk_thread *last = NULL;             /* the thread of the last CPU step */
     int64_t ret;
     for (;;) {
         pk_time te = next_event_time(k);
@@ -605,12 +622,17 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         if (t != k->same_time) {
             k->same_time = t;
             k->same_steps = 0;
-        } else if (++k->same_steps > limit) {
+        } else if ((k->same_steps += k->work - wl) > limit) {
+            pk_thread *b = tc < te && c->curr ? c->curr : last;   /* the one due next */
+            k->livelock_tid = b ? b->tid + 1 : 0;
+            k->same_steps = 0;          /* a later run (the host may have killed
+                                           the spinner) gets a budget of its own */
             ret = PK_STOP_LIVELOCK;
             break;
         }
         k->now = t;
         steps++;
+        wl = k->work++;                 /* this step and what it runs count next time */
         if (te <= tc) {
             pk_event e;
             pk_evq_pop(&k->evq, &e);
@@ -618,11 +640,12 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             pk_digest(k, e.time, (e.arg << 8) | pk_event_kind(&e));
             event_kinds[pk_event_kind(&e)].handle(k, &e);
         } else {
+            if (c->curr) last = c->curr;
             ret = cpu_service(k, c);
             if (ret >= 0) break;
         }
         if (PK_UNLIKELY(k->broken)) { ret = k->broken; break; }   /* also from a policy */
-        if (steps >= max_steps) { ret = PK_STOP_BUDGET; break; }
+        if (k->work - w0 >= max_steps) { ret = PK_STOP_BUDGET; break; }
     }
     k->steps += steps;
     if (PK_UNLIKELY(k->trace)) k->trace->cur = k->host_wait;

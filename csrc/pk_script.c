@@ -263,8 +263,9 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
     const uint64_t n = p->nops;
     uint64_t pc = r->pc;
     int act = PK_ACT_AGAIN;
+    unsigned budget;
     r->flags |= PK_RF_STARTED;
-    for (unsigned budget = AGAIN_BUDGET; budget; budget--) {
+    for (budget = AGAIN_BUDGET; budget; budget--) {
         if (pc >= n) { *arg = 0; act = PK_ACT_EXIT; break; }  /* ran off the end: exit(0) */
         const pk_op *op = &ops[pc++];
         switch (op->code) {
@@ -330,6 +331,7 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
         break;
     }
     r->pc = pc;
+    k->work += AGAIN_BUDGET - budget;     /* the zero-time instructions run (pk_kernel_run) */
     return act;
 }
 

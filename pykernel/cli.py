@@ -59,7 +59,11 @@ def _cmd_run(args) -> int:
         _figure()                             # no matplotlib: say so before running
     sc = load(args.scenario, params)
     progress = False if args.no_progress else True if args.progress else None
-    k = sc.run(until=args.until, progress=progress)
+    k, _ = sc.build()
+    r = k.run(until=sc.until if args.until is None else args.until, progress=progress)
+    if r.reason == "livelock":                # a zero-time loop: say where, in one line
+        print(f"pykernel: {r.livelock}", file=sys.stderr)
+        return 1
     print(k.summary(top=args.top), end="")
     if args.report:
         print()

@@ -25,6 +25,7 @@ from .op import duration, exit_code
 from .process import Job, Process
 from . import objects as _objects
 from . import riscv as _riscv
+from . import livelock as _livelock
 from .program import Program
 from .sched import CFS, Policy
 from .trace import DEFAULT_TRACE_EVENTS, Trace
@@ -34,7 +35,7 @@ __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "La
 
 DEFAULT_MAX_THREADS = Limits.max_threads
 DEFAULT_JOB_LOG_LIMIT = 1_000_000
-STEP_BUDGET = 1 << 20          # dispatcher steps per call into C
+STEP_BUDGET = 1 << 19          # host work per call into C (PK_WORK_HOST in pk_api.h)
 
 _REASONS = {
     lib.PK_STOP_IDLE: "idle", lib.PK_STOP_UNTIL: "until",
@@ -53,10 +54,14 @@ class RunResult:
 
     ``reason``: "idle" (every process has exited), "until" (the deadline
     was reached), "deadlock" (threads remain but nothing can ever wake
-    them) or "livelock" (too many steps without simulated time advancing,
-    e.g. threads yielding to each other forever with free switches).
+    them) or "livelock" (more host work at one simulated instant than
+    ``Kernel(livelock_steps=...)`` allows: a zero-time loop, or threads
+    yielding to each other forever with free switches).
     ``deadlock``: with reason "deadlock", a cycle of the wait-for graph
     that explains it (a :class:`~pykernel.Deadlock`), if there is one.
+    ``livelock``: with reason "livelock", the thread and the operation it
+    repeats (a :class:`~pykernel.livelock.Livelock`; ``str()`` says it in
+    one line).
     ``start`` and ``now`` are the simulated times (ns) at which the run
     began and ended; ``switches`` and ``steps`` count context switches and
     dispatcher steps during the run; ``wall`` is host seconds.
@@ -69,6 +74,7 @@ class RunResult:
     steps: int
     wall: float
     deadlock: object = None
+    livelock: object = None
 
     @property
     def elapsed(self) -> int:
@@ -386,8 +392,12 @@ class Kernel:
     in docs/guide.md). ``max_threads`` is a shortcut for
     ``limits=Limits(max_threads=...)``: the threads a kernel may ever
     create.
-    ``livelock_steps``: dispatcher steps at one simulated instant (plus 8
-    per thread) after which a run stops with reason "livelock".
+    ``livelock_steps``: the host work one simulated instant may take
+    (plus 8 per thread) before a run stops with reason "livelock"
+    (default 1,000,000, a few milliseconds of host time): one unit per
+    dispatcher step, per instruction a script runs at no simulated time or
+    a machine-code thread executes, 64 per operation of a Python body
+    (docs/guide.md, "Why a run stops").
 
     ``runqueues``: "per-cpu" (each CPU has its own run queue; threads are
     placed on a CPU, balanced every ``balance_interval`` ns and stolen by
@@ -425,7 +435,7 @@ class Kernel:
 
     def __init__(self, cpus: int = 1, scheduler: Policy | None = None, costs: Costs | None = None,
                  memory=None, mmu=None, seed: int = 0, trace: bool | int = False,
-                 max_threads: int | None = None, livelock_steps: int = 100_000_000,
+                 max_threads: int | None = None, livelock_steps: int = 1_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
                  rt_slice: int = 100_000_000, rt_throttle=True,
                  job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None):
@@ -1113,8 +1123,9 @@ class Kernel:
         if r == lib.PK_STOP_DEADLOCK:
             found = self.deadlocks()
             cycle = found[0] if found else None
+        stall = _livelock.describe(self) if r == lib.PK_STOP_LIVELOCK else None
         return RunResult(_REASONS[r], now, end.now, end.context_switches - sw0,
-                         end.steps - steps0, wall, cycle)
+                         end.steps - steps0, wall, cycle, stall)
 
     # ---- observation ------------------------------------------------------
 

@@ -47,7 +47,7 @@ _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_00
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)\s*$")
 _TOP = ("machine", "costs", "scheduler", "memory", "mmu", "limits", "programs", "processes",
         "run")
-_MACHINE = ("cpus", "runqueues", "seed", "balance_interval", "rt_slice", "trace")
+_MACHINE = ("cpus", "runqueues", "seed", "balance_interval", "rt_slice", "trace", "livelock_steps")
 _PROCESS = ("program", "count", "name", "at", "nice", "priority", "policy", "rt_priority",
             "tickets", "cpu", "affinity")
 _OPS = {"compute", "io", "sleep", "yield", "yield_", "exit", "loop", "touch", "touch_range",
