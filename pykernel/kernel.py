@@ -60,7 +60,7 @@ class RunResult:
     ``deadlock``: with reason "deadlock", a cycle of the wait-for graph
     that explains it (a :class:`~pykernel.Deadlock`), if there is one.
     ``livelock``: with reason "livelock", the thread and the operation it
-    repeats (a :class:`~pykernel.livelock.Livelock`; ``str()`` says it in
+    repeats (a :class:`~pykernel.Livelock`; ``str()`` says it in
     one line).
     ``start`` and ``now`` are the simulated times (ns) at which the run
     began and ended; ``switches`` and ``steps`` count context switches and

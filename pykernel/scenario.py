@@ -1,7 +1,7 @@
 """Scenario files: a machine, a policy and a workload described in TOML.
 
 A scenario has the tables ``[machine]`` (cpus, runqueues, seed,
-balance_interval, rt_slice), ``[costs]`` (any :class:`~pykernel.Costs`
+balance_interval, rt_slice, livelock_steps), ``[costs]`` (any :class:`~pykernel.Costs`
 field), ``[scheduler]`` (``name``: a policy of :mod:`pykernel.sched`, and
 its parameters), optional ``[memory]`` and ``[mmu]`` (the fields of
 :class:`~pykernel.Memory` and :class:`~pykernel.MMU`), ``[programs]``
