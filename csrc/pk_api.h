@@ -44,10 +44,14 @@
 /* Host work, what pk_kernel_run's max_steps and pk_config.livelock_steps
  * count: 1 per dispatcher step, 1 per instruction a script thread runs at
  * no simulated time or a machine-code thread executes, PK_WORK_HOST per
- * operation a host (Python) body gives.  A unit is a few ns of host time
- * (a Python operation about a microsecond), so a budget of work bounds
- * the host time of a call into the core, whatever the bodies do. */
-#define PK_WORK_HOST 64
+ * operation a host (Python) body gives.  A unit is a few ns to tens of ns
+ * of host time (a Python operation about a microsecond), so a budget of
+ * work bounds the host time of a call into the core, whatever the bodies
+ * do.  One instant may take livelock_steps plus PK_LIVELOCK_PER_THREAD
+ * per thread: every thread may arrive, run a few Python operations or a
+ * few dozen zero-time instructions, and block at the same instant. */
+#define PK_WORK_HOST 16
+#define PK_LIVELOCK_PER_THREAD 64
 
 #define PK_FOREVER 0xffffffffffffffff
 #define PK_MAX_CPUS 256
@@ -291,7 +295,8 @@ typedef struct pk_config {
     uint32_t max_threads;      /* spawn fails with NO_MEMORY beyond this  */
     uint64_t seed;             /* seeds the kernel's random generator     */
     uint64_t livelock_steps;   /* host work at one instant before LIVELOCK
-                                  (PK_WORK_HOST), plus 8 per thread      */
+                                  (PK_WORK_HOST), plus PK_LIVELOCK_PER_THREAD
+                                  per thread                             */
     pk_costs costs;
     uint32_t shared_rq;        /* 1: one run queue for every CPU          */
     uint32_t nparams;          /* policy parameters in params[]           */

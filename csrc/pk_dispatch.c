@@ -601,7 +601,7 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         if (s) return s;
     }   /* else an operation for a thread killed during its step: dropped */
 
-    uint64_t limit = k->cfg.livelock_steps + 8ull * k->threads.count;
+    uint64_t limit = k->cfg.livelock_steps + (uint64_t)PK_LIVELOCK_PER_THREAD * k->threads.count;
     uint64_t steps = 0;
     pk_thread *last = NULL;             /* the thread of the last CPU step */
     int64_t ret;

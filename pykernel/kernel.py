@@ -393,10 +393,10 @@ class Kernel:
     ``limits=Limits(max_threads=...)``: the threads a kernel may ever
     create.
     ``livelock_steps``: the host work one simulated instant may take
-    (plus 8 per thread) before a run stops with reason "livelock"
-    (default 1,000,000, a few milliseconds of host time): one unit per
+    (plus 64 per thread) before a run stops with reason "livelock"
+    (default 1,000,000, milliseconds of host time): one unit per
     dispatcher step, per instruction a script runs at no simulated time or
-    a machine-code thread executes, 64 per operation of a Python body
+    a machine-code thread executes, 16 per operation of a Python body
     (docs/guide.md, "Why a run stops").
 
     ``runqueues``: "per-cpu" (each CPU has its own run queue; threads are

@@ -2,9 +2,9 @@
 
 The core counts host work at each simulated instant (csrc/pk_api.h,
 PK_WORK_HOST: one unit per dispatcher step, per instruction a script runs
-at no simulated time or a machine-code thread executes, 64 per operation
+at no simulated time or a machine-code thread executes, 16 per operation
 of a Python body). When the work done at one instant passes the kernel's
-``livelock_steps`` (plus 8 per thread) the run stops with reason
+``livelock_steps`` (plus 64 per thread) the run stops with reason
 "livelock", and the core names the thread that ran last at that instant
 (``pk_livelock_thread``). This module turns that into a :class:`Livelock`:
 the thread, its process and program, and the operation it was at.

@@ -4,8 +4,8 @@ thread repeats which operation (docs/guide.md, "Why a run stops";
 csrc/pk_api.h, PK_WORK_HOST).
 
 The budget is ``Kernel(livelock_steps=...)`` units of host work at one
-instant, plus 8 per thread: one unit per dispatcher step, per instruction
-a script runs at no simulated time, per machine-code instruction, and 64
+instant, plus 64 per thread: one unit per dispatcher step, per instruction
+a script runs at no simulated time, per machine-code instruction, and 16
 per operation a Python body yields.
 """
 
@@ -119,7 +119,7 @@ def test_a_finite_zero_time_loop_within_the_budget_runs_to_its_end():
 
 
 def test_the_same_loop_past_a_smaller_budget_is_a_livelock():
-    # after the first advance (4,096 instructions) 1,000 + 8 units are spent
+    # after the first advance (4,096 instructions) 1,000 + 64 units are spent
     k, p = one([op.loop(10_000, [op.compute(0)]), op.compute(5)], livelock_steps=1_000,
                costs=pk.Costs.zero())
     r = k.run()
@@ -127,7 +127,7 @@ def test_the_same_loop_past_a_smaller_budget_is_a_livelock():
 
 
 def test_a_run_after_a_livelock_stop_has_a_budget_of_its_own():
-    # 20,001 units of zero-time work against 12,008: the first run stops
+    # 20,001 units of zero-time work against 12,064: the first run stops
     # after three advances (3 * 4,097 units), the second does the last
     # two (about 8,200) and runs on.
     k, p = one([op.loop(10_000, [op.compute(0)]), op.compute(5)], livelock_steps=12_000,
@@ -135,6 +135,30 @@ def test_a_run_after_a_livelock_stop_has_a_budget_of_its_own():
     assert k.run().reason == "livelock"
     assert k.run().reason == "idle"
     assert p.stats.finish == 5
+
+
+def test_many_python_threads_starting_at_one_instant_are_not_a_livelock():
+    # Each of 2,000 threads arrives, is switched in, yields sleep(10) (16
+    # units) and blocks at time 0: within the 64 per thread even with a
+    # base budget of 1; then each computes 5 ns.
+    def body(ctx):
+        yield ctx.sleep(10)
+        yield ctx.compute(5)
+
+    k = make_kernel(pk.sched.FIFO(), costs=pk.Costs.zero(), livelock_steps=1)
+    k.spawn_many(pk.Program.python("b", body), 2_000)
+    r = k.run()
+    assert (r.reason, r.now) == ("idle", 10 + 2_000 * 5)
+
+
+def test_many_scripts_running_zero_time_prologues_at_one_instant_are_not_a_livelock():
+    # 1 + 2 * 20 zero-time instructions, then sleep(10): 41 units and a few
+    # steps per thread at time 0, within the 64 per thread
+    k = make_kernel(pk.sched.FIFO(), costs=pk.Costs.zero(), livelock_steps=1)
+    k.spawn_many(pk.Program.script("s", [op.loop(20, [op.compute(0)]), op.sleep(10),
+                                         op.compute(5)]), 2_000)
+    r = k.run()
+    assert (r.reason, r.now) == ("idle", 10 + 2_000 * 5)
 
 
 @settings(max_examples=25, deadline=None)
@@ -151,7 +175,7 @@ def test_a_zero_time_loop_ends_exactly_when_its_work_fits_the_budget(n, budget):
     work = 1 + 2 * n
     if work + 16 < budget:
         assert r.reason == "idle" and p.stats.finish == 5
-    elif work > budget + 8 + 4_096 + 16:
+    elif work > budget + 64 + 4_096 + 16:
         assert r.reason == "livelock" and r.now == 0
 
 
@@ -202,6 +226,6 @@ def test_a_scenario_sets_livelock_steps_in_its_machine_table():
     from pykernel.scenario import loads
     k, _ = loads(SPIN.replace("cpus = 1", "cpus = 1\nlivelock_steps = 500")).build()
     r = k.run(until=1_000)
-    # 500 + 8 units: the first advance (4,096 instructions) spends them;
+    # 500 + 64 units: the first advance (4,096 instructions) spends them;
     # the arrival, the switch in and two advances are the steps
     assert r.reason == "livelock" and r.steps <= 4
