@@ -39,6 +39,7 @@ _HOST = {lib.PK_OP_COMPUTE: "compute({})", lib.PK_OP_IO: "io({})", lib.PK_OP_SLE
          lib.PK_OP_YIELD: "yield_()", lib.PK_OP_EXIT: "exit({})",
          lib.PK_OP_OBJ_WAIT: "a wait on kernel objects"}
 _LONGEST = 120                  # characters of an operation's repr shown
+_RANGE_I = 3                    # x[3]: next access of a touch_range in progress (csrc/pk_vm.h)
 
 
 @dataclass(frozen=True)
@@ -94,18 +95,28 @@ def _operation(prog, regs) -> str:
         return form.format(regs.x[lib.PK_REG_HOST_ARG])
     if prog.kind == "elf":
         return f"machine code at pc {regs.pc:#x}"
-    index = max(regs.pc, 1) - 1           # the instruction it ran last
+    code = prog._code
+    index = max(regs.pc, 1) - 1           # the instruction it ran last,
+    if _code_at(code, regs.pc) == lib.PK_OP_TOUCH_RANGE and regs.x[_RANGE_I]:
+        index = regs.pc                   # or the touch_range it is part of the way through
     op = _op_at(prog.ops, index)
     if op is not None:
         text = repr(op)
         if len(text) > _LONGEST:
             text = text[:_LONGEST - 3] + "..."
         return f"{text} (instruction {index})"
-    code = prog._code
-    if (index + 1) * 16 <= len(code):     # a periodic task: no pk.op list
-        name = _NAMES.get(int.from_bytes(code[index * 16:index * 16 + 4], "little"), "?")
+    name = _NAMES.get(_code_at(code, index))
+    if name is not None:                  # a periodic task: no pk.op list
         return f"{name} (instruction {index})"
     return f"instruction {index}"
+
+
+def _code_at(code: bytes, index: int) -> int | None:
+    """The instruction code (PK_OP_*) of compiled instruction ``index``
+    (16 bytes each: code, a, b), or None past the end."""
+    if index < 0 or (index + 1) * 16 > len(code):
+        return None
+    return int.from_bytes(code[index * 16:index * 16 + 4], "little")
 
 
 def _body(op):

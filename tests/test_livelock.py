@@ -66,6 +66,33 @@ def test_a_spawn_thread_loop_failing_on_its_limit_stops_with_livelock():
     assert k.stats.threads == 4
 
 
+BASE = 0x4000_0000
+PAGE = 4096
+
+
+def test_a_loop_of_free_touch_ranges_stops_with_livelock():
+    # With free costs every access of a resident page takes no time; one
+    # touch_range of 131,072 accesses is host work all the same, counted
+    # access by access (and cut into steps of 65,536, csrc/pk_vm.c).
+    k = pk.Kernel(memory=pk.Memory(frames=4096), costs=pk.Costs.zero())
+    k.spawn(pk.Program.script("t", [op.map(BASE, 32 * PAGE),
+                                    op.loop(FOREVER, [op.touch_range(BASE, 32 * PAGE, stride=1)])]))
+    r = k.run(until=1_000)
+    assert r.reason == "livelock" and r.now == 0
+    assert "touch_range(1073741824, 131072, 1, 'seq', 0.0)" in r.livelock.operation
+
+
+def test_a_free_touch_range_longer_than_a_step_runs_to_its_end():
+    # 131,072 accesses at time 0 (two steps of 65,536), 32 pages faulted
+    # in; then compute(5)
+    k = pk.Kernel(memory=pk.Memory(frames=4096), costs=pk.Costs.zero())
+    p = k.spawn(pk.Program.script("t", [op.map(BASE, 32 * PAGE),
+                                        op.touch_range(BASE, 32 * PAGE, stride=1),
+                                        op.compute(5)]))
+    assert k.run().reason == "idle"
+    assert (p.stats.finish, p.stats.page_faults) == (5, 32)
+
+
 @pytest.mark.parametrize("name, make", [("yield_()", op.yield_), ("sleep(0)", lambda: op.sleep(0)),
                                         ("io(0)", lambda: op.io(0))])
 def test_zero_time_operations_in_a_loop_stop_with_livelock(name, make):
