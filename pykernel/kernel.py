@@ -1043,7 +1043,9 @@ class Kernel:
 
         ``progress``: show a progress line on stderr (default: only when
         stderr is a terminal and the run takes more than a second).
-        Ctrl-C interrupts a run between steps; the kernel stays usable.
+        Ctrl-C interrupts a run between two slices (each at most
+        ``STEP_BUDGET`` units of host work: dispatcher steps and
+        interpreted instructions); the kernel stays usable.
         """
         now = self.now
         if until is None:
