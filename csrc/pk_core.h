@@ -226,6 +226,8 @@ struct pk_kernel {
      * unit per dispatcher step, per instruction a script or machine-code
      * thread interprets, PK_WORK_HOST per operation of a Python body */
     uint64_t  work;
+    uint64_t  hook_work;          /* the same for hooks of a policy in Python: the
+                                     slice budget counts it, livelock does not */
     /* livelock detection: the instant of the last step, the work done at it */
     pk_time   same_time;
     uint64_t  same_steps;

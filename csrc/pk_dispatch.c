@@ -592,7 +592,7 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
      * thousands of zero-time instructions counts them all, so a run
      * returns to the host, and a zero-time loop is caught, after a
      * bounded amount of host time whatever the bodies are. */
-    const uint64_t w0 = k->work;
+    const uint64_t w0 = k->work, h0 = k->hook_work;
     uint64_t wl = w0;                   /* work already counted in same_steps */
     k->livelock_tid = 0;
     if (k->host_wait) {
@@ -645,7 +645,7 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             if (ret >= 0) break;
         }
         if (PK_UNLIKELY(k->broken)) { ret = k->broken; break; }   /* also from a policy */
-        if (k->work - w0 >= max_steps) { ret = PK_STOP_BUDGET; break; }
+        if (k->work - w0 + (k->hook_work - h0) >= max_steps) { ret = PK_STOP_BUDGET; break; }
     }
     k->steps += steps;
     if (PK_UNLIKELY(k->trace)) k->trace->cur = k->host_wait;
