@@ -222,16 +222,11 @@ struct pk_kernel {
     pk_thread *host_wait;
     pk_cpu    *host_cpu;
 
-    /* host work (pk_kernel_run's budget and the livelock detector): one
-     * unit per dispatcher step, per instruction a script or machine-code
-     * thread interprets, PK_WORK_HOST per operation of a Python body */
-    uint64_t  work;
-    uint64_t  hook_work;          /* the same for hooks of a policy in Python: the
-                                     slice budget counts it, livelock does not */
-    /* livelock detection: the instant of the last step, the work done at it */
+    /* livelock detection: the instant of the last step, and the host work
+     * done at it (PK_WORK_HOST in pk_api.h: 1 per dispatcher step, per
+     * instruction a body interprets, ...; the bodies add theirs) */
     pk_time   same_time;
     uint64_t  same_steps;
-    uint32_t  livelock_tid;       /* tid + 1 of the thread a LIVELOCK stop blames; 0: none */
 
     pk_mem   *mem;                /* virtual memory (pk_vm.h); NULL: none */
     struct pk_trace *trace;       /* event trace (pk_trace.h); NULL: none */
@@ -246,6 +241,7 @@ struct pk_kernel {
     uint32_t  limit_last;
     uint64_t  limit_hits[PK_LIMITS];
     struct pk_rvstate *rv;        /* RISC-V images and processes (pk_rv.h); NULL until used */
+    uint32_t  livelock_tid;       /* tid + 1 of the thread a LIVELOCK stop blames; 0: none */
 };
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {

@@ -568,7 +568,7 @@ static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
     r->flags |= PK_RF_HOST_READY;
     k->host_wait = NULL;
     k->host_cpu = NULL;
-    k->work += PK_WORK_HOST;            /* the host's time to make it */
+    k->same_steps += PK_WORK_HOST;      /* host work: the host's time to make it */
     return PK_OK;
 }
 
@@ -591,9 +591,12 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
      * time spent at one instant (livelock_steps): a step that interprets
      * thousands of zero-time instructions counts them all, so a run
      * returns to the host, and a zero-time loop is caught, after a
-     * bounded amount of host time whatever the bodies are. */
-    const uint64_t w0 = k->work, h0 = k->hook_work;
-    uint64_t wl = w0;                   /* work already counted in same_steps */
+     * bounded amount of host time whatever the bodies are.  Bodies add
+     * their work to k->same_steps (the work at the current instant), which
+     * the loop already keeps in a cache line it touches at every step;
+     * `done` sums the instants this call has finished. */
+    const uint64_t s0 = k->same_steps;  /* the current instant's work before this call */
+    uint64_t done = 0;
     k->livelock_tid = 0;
     if (k->host_wait) {
         if (!host_op) return PK_ERR_BAD_STATE;
@@ -620,9 +623,10 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             break;
         }
         if (t != k->same_time) {
+            done += k->same_steps + 1;  /* the last instant's work and this step */
             k->same_time = t;
             k->same_steps = 0;
-        } else if ((k->same_steps += k->work - wl) > limit) {
+        } else if (++k->same_steps > limit) {
             pk_thread *b = tc < te && c->curr ? c->curr : last;   /* the one due next */
             k->livelock_tid = b ? b->tid + 1 : 0;
             k->same_steps = 0;          /* a later run (the host may have killed
@@ -632,7 +636,6 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         }
         k->now = t;
         steps++;
-        wl = k->work++;                 /* this step and what it runs count next time */
         if (te <= tc) {
             pk_event e;
             pk_evq_pop(&k->evq, &e);
@@ -645,7 +648,7 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             if (ret >= 0) break;
         }
         if (PK_UNLIKELY(k->broken)) { ret = k->broken; break; }   /* also from a policy */
-        if (k->work - w0 + (k->hook_work - h0) >= max_steps) { ret = PK_STOP_BUDGET; break; }
+        if (done + k->same_steps - s0 >= max_steps) { ret = PK_STOP_BUDGET; break; }
     }
     k->steps += steps;
     if (PK_UNLIKELY(k->trace)) k->trace->cur = k->host_wait;

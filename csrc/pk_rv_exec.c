@@ -883,7 +883,7 @@ done:
     x[0] = 0;
     rs->insns += H.n;
     rs->procs[rs->thr[rid].proc].insns += H.n;
-    k->work += H.n;                              /* host work (pk_kernel_run's budget) */
+    k->same_steps += H.n;                        /* host work (pk_kernel_run) */
     if (stop == -2) return act;                  /* a system call left the CPU */
     r->pc = pc;
     if (stop == -1) {                            /* illegal instruction */

@@ -69,12 +69,11 @@ static inline bool callable_now(const pk_rq *rq, unsigned hook) {
 }
 
 /* A hook is about to run: the kernel refuses changes meanwhile, and the
- * call counts PK_WORK_HOST units of host work against the budget of the
- * run's slice (not against the livelock budget: a Python policy is part
- * of how the kernel works, not of what a thread does). */
+ * call counts PK_WORK_HOST units of host work (pk_kernel_run: the budget
+ * of the run's slice and of one instant). */
 static inline void hook_enter(pk_kernel *k) {
     k->in_hook++;
-    k->hook_work += PK_WORK_HOST;
+    k->same_steps += PK_WORK_HOST;
 }
 
 /* Record the first failure of the policy and mark the kernel broken. */

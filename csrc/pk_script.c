@@ -331,7 +331,8 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
         break;
     }
     r->pc = pc;
-    k->work += AGAIN_BUDGET - budget;     /* the zero-time instructions run (pk_kernel_run) */
+    k->same_steps += AGAIN_BUDGET - budget;   /* host work: the zero-time instructions run
+                                                 (pk_kernel_run) */
     return act;
 }
 

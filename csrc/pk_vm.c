@@ -122,7 +122,7 @@ static int touch_range(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint
         if (!cost && i - i0 == RANGE_FREE) break;
     }
     k->mem->cur_op = NULL;
-    k->work += i - i0;                           /* host work (pk_kernel_run) */
+    k->same_steps += i - i0;                     /* host work (pk_kernel_run) */
     if (s == PK_ACC_KILL) { *arg = reason; return PK_ACT_KILL; }
     if (s != PK_ACC_OK) i--;                     /* made again after the block */
     r->x[REG_RANGE_I] = i < n ? i : 0;

@@ -3,7 +3,8 @@ alone (docs/guide.md, "Why a run stops" and "Host threads"): a step that
 calls a scheduling policy written in Python costs a thousand times more
 host time than one in C, so each hook call counts 16 units
 (PK_WORK_HOST in csrc/pk_api.h) against the slice's 2^19, and another host
-thread gets the kernel's lock between slices.
+thread gets the kernel's lock between slices. The same units count
+towards livelock, within the 64 a thread may take at one instant.
 (Machine code: tests/riscv/test_rv_slices.py.)"""
 
 import collections
@@ -53,3 +54,13 @@ def test_a_second_thread_reads_the_clock_during_a_run_with_a_python_policy():
     inside = {v for v in seen if 0 < v < 200_000_000}
     assert len(inside) >= 5
     assert seen == sorted(seen)
+
+
+def test_many_threads_starting_at_one_instant_under_a_python_policy_are_not_a_livelock():
+    # 2,000 threads arrive at 0, each costs an enqueue and a pick hook (32
+    # units) and a few steps before it sleeps: within 64 per thread even
+    # with a base budget of 1; then each computes 5 ns.
+    k = pk.Kernel(scheduler=PyRR(), costs=pk.Costs.zero(), livelock_steps=1)
+    k.spawn_many(pk.Program.script("s", [op.sleep(10), op.compute(5)]), 2_000)
+    r = k.run()
+    assert (r.reason, r.now) == ("idle", 10 + 2_000 * 5)
