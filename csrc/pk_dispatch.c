@@ -595,14 +595,14 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
      * their work to k->same_steps (the work at the current instant), which
      * the loop already keeps in a cache line it touches at every step;
      * `done` sums the instants this call has finished. */
-    const uint64_t s0 = k->same_steps;  /* the current instant's work before this call */
-    uint64_t done = 0;
     k->livelock_tid = 0;
     if (k->host_wait) {
         if (!host_op) return PK_ERR_BAD_STATE;
         int s = host_deliver(k, host_op, host_arg);
         if (s) return s;
     }   /* else an operation for a thread killed during its step: dropped */
+    const uint64_t s0 = k->same_steps;  /* the current instant's work before this call */
+    uint64_t done = 0;
 
     uint64_t limit = k->cfg.livelock_steps + (uint64_t)PK_LIVELOCK_PER_THREAD * k->threads.count;
     uint64_t steps = 0;
@@ -622,16 +622,22 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             ret = PK_STOP_UNTIL;
             break;
         }
+        /* the budget is checked before a step (which then runs in the next
+         * call), never before the first: every call makes progress */
         if (t != k->same_time) {
             done += k->same_steps + 1;  /* the last instant's work and this step */
             k->same_time = t;
             k->same_steps = 0;
-        } else if (++k->same_steps > limit) {
+            if (PK_UNLIKELY(done - s0 > max_steps)) { ret = PK_STOP_BUDGET; break; }
+        } else if (PK_UNLIKELY(++k->same_steps > limit)) {
             pk_thread *b = tc < te && c->curr ? c->curr : last;   /* the one due next */
             k->livelock_tid = b ? b->tid + 1 : 0;
             k->same_steps = 0;          /* a later run (the host may have killed
                                            the spinner) gets a budget of its own */
             ret = PK_STOP_LIVELOCK;
+            break;
+        } else if (PK_UNLIKELY(done + k->same_steps - s0 > max_steps)) {
+            ret = PK_STOP_BUDGET;
             break;
         }
         k->now = t;
@@ -648,7 +654,6 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             if (ret >= 0) break;
         }
         if (PK_UNLIKELY(k->broken)) { ret = k->broken; break; }   /* also from a policy */
-        if (done + k->same_steps - s0 >= max_steps) { ret = PK_STOP_BUDGET; break; }
     }
     k->steps += steps;
     if (PK_UNLIKELY(k->trace)) k->trace->cur = k->host_wait;

@@ -64,3 +64,28 @@ def test_many_threads_starting_at_one_instant_under_a_python_policy_are_not_a_li
     k.spawn_many(pk.Program.script("s", [op.sleep(10), op.compute(5)]), 2_000)
     r = k.run()
     assert (r.reason, r.now) == ("idle", 10 + 2_000 * 5)
+
+
+def test_a_budget_of_one_unit_still_makes_progress_and_the_same_run(monkeypatch):
+    """Every call into the core takes at least one step, whatever the budget
+    (pk_kernel_run), and where the run is cut does not change it."""
+    import pykernel.kernel as kernel_module
+
+    def body(ctx):
+        for _ in range(50):
+            yield ctx.compute(3)
+            yield ctx.sleep(0)
+
+    def make():
+        k = pk.Kernel(scheduler=pk.sched.RoundRobin(quantum=2), costs=pk.Costs.zero())
+        k.spawn(pk.Program.python("py", body))
+        k.spawn(pk.Program.script("s", [op.loop(40, [op.compute(0), op.compute(5)])]))
+        return k
+
+    whole = make()
+    assert whole.run().reason == "idle"
+    monkeypatch.setattr(kernel_module, "STEP_BUDGET", 1)
+    cut = make()
+    assert cut.run().reason == "idle"
+    assert (cut.now, cut.digest()) == (whole.now, whole.digest())
+    assert cut.now == 50 * 3 + 40 * 5        # one CPU, free switches: the sum of the computes
