@@ -36,10 +36,22 @@
 #define PK_STOP_IDLE      -101  /* every thread has exited; nothing is pending */
 #define PK_STOP_UNTIL     -102  /* the deadline was reached                   */
 #define PK_STOP_DEADLOCK  -103  /* threads remain but nothing can wake them   */
-#define PK_STOP_BUDGET    -104  /* max_steps dispatcher steps were taken      */
-#define PK_STOP_LIVELOCK  -105  /* too many steps without time advancing      */
+#define PK_STOP_BUDGET    -104  /* max_steps units of host work were done     */
+#define PK_STOP_LIVELOCK  -105  /* too much work without time advancing       */
 #define PK_STOP_PAGER     -106  /* a fault waits for its Python handler
                                    (pk_vm_pager_next / pk_vm_pager_answer)  */
+
+/* Host work, what pk_kernel_run's max_steps and pk_config.livelock_steps
+ * count: 1 per dispatcher step, 1 per instruction a script thread runs at
+ * no simulated time or a machine-code thread executes, PK_WORK_HOST per
+ * operation a host (Python) body gives.  A unit is a few ns to tens of ns
+ * of host time (a Python operation about a microsecond), so a budget of
+ * work bounds the host time of a call into the core, whatever the bodies
+ * do.  One instant may take livelock_steps plus PK_LIVELOCK_PER_THREAD
+ * per thread: every thread may arrive, run a few Python operations or a
+ * few dozen zero-time instructions, and block at the same instant. */
+#define PK_WORK_HOST 16
+#define PK_LIVELOCK_PER_THREAD 64
 
 #define PK_FOREVER 0xffffffffffffffff
 #define PK_MAX_CPUS 256
@@ -299,7 +311,9 @@ typedef struct pk_config {
     uint32_t preemptive;       /* PRIORITY: preempt on a better arrival    */
     uint32_t max_threads;      /* spawn fails with NO_MEMORY beyond this  */
     uint64_t seed;             /* seeds the kernel's random generator     */
-    uint64_t livelock_steps;   /* steps at one instant before LIVELOCK    */
+    uint64_t livelock_steps;   /* host work at one instant before LIVELOCK
+                                  (PK_WORK_HOST), plus PK_LIVELOCK_PER_THREAD
+                                  per thread                             */
     pk_costs costs;
     uint32_t shared_rq;        /* 1: one run queue for every CPU          */
     uint32_t nparams;          /* policy parameters in params[]           */
@@ -784,8 +798,9 @@ int pk_rv_spawn(pk_kernel *k, const pk_spawn_args *a, const char *strs, uint64_t
                 uint32_t *pid_out, uint32_t *tid_out);
 int pk_rv_output(pk_kernel *k, uint32_t pid, uint32_t fd, uint64_t offset, uint8_t *out,
                  uint64_t cap, uint64_t *total_out);
-/* the system calls pid made that returned -ENOSYS: numbers and counts */
-int pk_rv_unknown_syscalls(pk_kernel *k, uint32_t pid, uint32_t *nums, uint64_t *counts,
+/* the system calls pid made that returned -ENOSYS: numbers (a7, all 64
+ * bits) and counts */
+int pk_rv_unknown_syscalls(pk_kernel *k, uint32_t pid, uint64_t *nums, uint64_t *counts,
                            uint32_t cap, uint32_t *n_out);
 int pk_rv_stats_get(pk_kernel *k, uint32_t pid, pk_rv_stats *out);
 int pk_rv_image_info(pk_kernel *k, uint32_t prog, pk_elf_info *out);
@@ -799,9 +814,15 @@ int pk_rv_image_data(pk_kernel *k, uint32_t prog, uint8_t *out, uint64_t cap, ui
  * needs its next operation.  Returns a tid (>= 0) for the latter, after
  * which the caller passes that thread's operation (host_op, host_arg) to
  * the next call; otherwise host_op must be 0.  Returns PK_STOP_* or an
- * error status. */
+ * error status.  max_steps bounds the host work (PK_WORK_HOST) of the
+ * call: past it the call returns PK_STOP_BUDGET, and the next call goes
+ * on exactly where it stopped. */
 int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
                       uint32_t host_op, uint64_t host_arg);
+/* after a PK_STOP_LIVELOCK: the thread it blames (the last one that ran
+ * at that instant); PK_ERR_BAD_STATE if the last run did not stop so, or
+ * no thread ran at that instant */
+int pk_livelock_thread(pk_kernel *k, uint32_t *tid_out);
 
 /* queries */
 int pk_kernel_stats_get(pk_kernel *k, pk_kernel_stats *out);

@@ -256,7 +256,9 @@ struct pk_kernel {
     pk_thread *host_wait;
     pk_cpu    *host_cpu;
 
-    /* livelock detection */
+    /* livelock detection: the instant of the last step, and the host work
+     * done at it (PK_WORK_HOST in pk_api.h: 1 per dispatcher step, per
+     * instruction a body interprets, ...; the bodies add theirs) */
     pk_time   same_time;
     uint64_t  same_steps;
 
@@ -277,6 +279,7 @@ struct pk_kernel {
     struct pk_cache *cache;       /* cache affinity model (pk_cache.c); NULL: none */
     uint32_t  xflags;             /* PK_X_*: rarely used paths of the dispatcher */
     uint8_t   steal_armed;        /* a PK_EV_STEAL is queued (derived on restore) */
+    uint32_t  livelock_tid;       /* tid + 1 of the thread a LIVELOCK stop blames; 0: none */
 };
 
 #define PK_X_CACHE        1       /* k->cache is set                          */

@@ -682,6 +682,14 @@ static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
     r->flags |= PK_RF_HOST_READY;
     k->host_wait = NULL;
     k->host_cpu = NULL;
+    k->same_steps += PK_WORK_HOST;      /* host work: the host's time to make it */
+    return PK_OK;
+}
+
+int pk_livelock_thread(pk_kernel *k, uint32_t *tid_out) {
+    if (!k || !tid_out) return PK_ERR_INVALID_ARGS;
+    if (!k->livelock_tid) return PK_ERR_BAD_STATE;
+    *tid_out = k->livelock_tid - 1;
     return PK_OK;
 }
 
@@ -693,14 +701,26 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
     if (k->broken) return k->broken;
     if (until < k->now) return PK_ERR_OUT_OF_RANGE;
     if (max_steps == 0) return PK_ERR_INVALID_ARGS;
+    /* Host work (PK_WORK_HOST) bounds both the call (max_steps) and the
+     * time spent at one instant (livelock_steps): a step that interprets
+     * thousands of zero-time instructions counts them all, so a run
+     * returns to the host, and a zero-time loop is caught, after a
+     * bounded amount of host time whatever the bodies are.  Bodies add
+     * their work to k->same_steps (the work at the current instant), which
+     * the loop already keeps in a cache line it touches at every step;
+     * `done` sums the instants this call has finished. */
+    k->livelock_tid = 0;
     if (k->host_wait) {
         if (!host_op) return PK_ERR_BAD_STATE;
         int s = host_deliver(k, host_op, host_arg);
         if (s) return s;
     }   /* else an operation for a thread killed during its step: dropped */
+    const uint64_t s0 = k->same_steps;  /* the current instant's work before this call */
+    uint64_t done = 0;
 
-    uint64_t limit = k->cfg.livelock_steps + 8ull * k->threads.count;
+    uint64_t limit = k->cfg.livelock_steps + (uint64_t)PK_LIVELOCK_PER_THREAD * k->threads.count;
     uint64_t steps = 0;
+    pk_thread *last = NULL;             /* the thread of the last CPU step */
     int64_t ret;
     for (;;) {
         pk_time te = next_event_time(k);
@@ -716,11 +736,22 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             ret = PK_STOP_UNTIL;
             break;
         }
+        /* the budget is checked before a step (which then runs in the next
+         * call), never before the first: every call makes progress */
         if (t != k->same_time) {
+            done += k->same_steps + 1;  /* the last instant's work and this step */
             k->same_time = t;
             k->same_steps = 0;
-        } else if (++k->same_steps > limit) {
+            if (PK_UNLIKELY(done - s0 > max_steps)) { ret = PK_STOP_BUDGET; break; }
+        } else if (PK_UNLIKELY(++k->same_steps > limit)) {
+            pk_thread *b = tc < te && c->curr ? c->curr : last;   /* the one due next */
+            k->livelock_tid = b ? b->tid + 1 : 0;
+            k->same_steps = 0;          /* a later run (the host may have killed
+                                           the spinner) gets a budget of its own */
             ret = PK_STOP_LIVELOCK;
+            break;
+        } else if (PK_UNLIKELY(done + k->same_steps - s0 > max_steps)) {
+            ret = PK_STOP_BUDGET;
             break;
         }
         k->now = t;
@@ -732,11 +763,11 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             pk_digest(k, e.time, (e.arg << 8) | pk_event_kind(&e));
             event_kinds[pk_event_kind(&e)].handle(k, &e);
         } else {
+            if (c->curr) last = c->curr;
             ret = cpu_service(k, c);
             if (ret >= 0) break;
         }
         if (PK_UNLIKELY(k->broken)) { ret = k->broken; break; }   /* also from a policy */
-        if (steps >= max_steps) { ret = PK_STOP_BUDGET; break; }
     }
     k->steps += steps;
     if (PK_UNLIKELY(k->trace)) k->trace->cur = k->host_wait;

@@ -61,7 +61,7 @@ static void count_unknown(pk_kernel *k, pk_rvp *p, uint64_t num) {
         if (p->unknown[i].num == num) { p->unknown[i].n++; return; }
     if (pk_vec_grow(k, (void **)&p->unknown, &p->unknown_cap, p->nunknown + 1, sizeof(pk_rvcount)))
         return;                                    /* not counted: no memory */
-    p->unknown[p->nunknown++] = (pk_rvcount){ (uint32_t)num, 0, 1 };
+    p->unknown[p->nunknown++] = (pk_rvcount){ num, 1 };
 }
 
 /* ---- output, input ---------------------------------------------------------- */
@@ -797,7 +797,8 @@ void pk_rv_wake_waiters(pk_kernel *k, uint32_t pid) {
         pk_thread *t = pk_thread_at(k, i < p->nthreads ? p->first_tid + i : xt[i - p->nthreads]);
         if (t->kind != PK_BODY_RV || t->state != PK_TS_WAITING) continue;
         const pk_rvt *rt = &k->rv->thr[pk_rvt_id(&t->regs)];
-        if (rt->futex_waiting || (rt->syscall != 260 + 1 && rt->syscall != 95 + 1)) continue;
+        if (rt->futex_waiting || !rt->in_syscall                  /* parked in wait4 / waitid */
+            || (t->regs.x[17] != 260 && t->regs.x[17] != 95)) continue;
         t->blocked += k->now - t->since;
         pk_thread_make_ready(k, t, PK_ENQ_WAKE);
     }
@@ -913,7 +914,7 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
         *cost = S.cost;                                   /* stays in progress and runs (and */
         return act;                                       /* counts) again when woken        */
     }
-    RT(s)->syscall = 0;
+    RT(s)->in_syscall = 0;
     if (S.dead) {                                         /* a copy had no frame to use */
         *arg = S.dead;
         *cost = S.cost;

@@ -268,8 +268,9 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
     const uint64_t n = p->nops;
     uint64_t pc = r->pc;
     int act = PK_ACT_AGAIN;
+    unsigned budget;
     r->flags = (r->flags | PK_RF_STARTED) & ~(uint64_t)(PK_RF_POLL | PK_RF_COMPUTE);
-    for (unsigned budget = AGAIN_BUDGET; budget; budget--) {
+    for (budget = AGAIN_BUDGET; budget; budget--) {
         if (pc >= n) { *arg = 0; act = PK_ACT_EXIT; break; }  /* ran off the end: exit(0) */
         const pk_op *op = &ops[pc++];
         switch (op->code) {
@@ -341,6 +342,8 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
         break;
     }
     r->pc = pc;
+    k->same_steps += AGAIN_BUDGET - budget;   /* host work: the zero-time instructions run
+                                                 (pk_kernel_run) */
     return act;
 }
 

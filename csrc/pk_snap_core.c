@@ -890,7 +890,7 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
     config_save(&w, &k->cfg);
     s = core_save(k, &w, why);
     if (!s && k->rv) {
-        size_t at = section_begin(&w, TAG_RV, 1);
+        size_t at = section_begin(&w, TAG_RV, 2);
         s = pk_rv_snap_save(k, &w);           /* fails only for want of host memory */
         section_end(&w, at);
     }

@@ -31,6 +31,7 @@ from .process import Job, JobStats, Process, Registers, Stats, Thread
 from .program import PeriodicTask, Program
 from .objects import Handle, Message, ObjectStats, Packet, Rights, Signals
 from .deadlock import Banker, Deadlock, WaitEdge
+from .livelock import Livelock
 from .jobs import JobObject
 from .trace import Trace, TraceEvent
 from . import audit, report, riscv, scenario, tables, workloads
@@ -44,7 +45,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Kernel", "CacheModel", "Limits", "LimitUse", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
     "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
-    "Deadlock", "WaitEdge", "Banker", "JobObject", "Packet",
+    "Deadlock", "Livelock", "WaitEdge", "Banker", "JobObject", "Packet",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
     "FaultSample", "SharedMemory", "PageRequest",
     "PageEntry", "TlbStats", "Trace", "TraceEvent",

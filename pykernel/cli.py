@@ -95,9 +95,12 @@ def _cmd_run(args) -> int:
     progress = False if args.no_progress else True if args.progress else None
     k, _ = sc.build()
     try:
-        k.run(until=sc.until if args.until is None else args.until, progress=progress)
+        r = k.run(until=sc.until if args.until is None else args.until, progress=progress)
     except KeyboardInterrupt:
         return _interrupted(k, args)
+    if r.reason == "livelock":                # a zero-time loop: say where, in one line
+        print(f"pykernel: {r.livelock}", file=sys.stderr)
+        return 1
     print(k.summary(top=args.top), end="")
     if args.report:
         print()

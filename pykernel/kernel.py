@@ -25,6 +25,7 @@ from .op import duration, exit_code
 from .process import Job, Process
 from . import objects as _objects
 from . import riscv as _riscv
+from . import livelock as _livelock
 from .program import Program
 from .sched import CFS, Policy
 from .sched import SchedParams, _merge as _sched_merge
@@ -36,7 +37,7 @@ __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "La
 
 DEFAULT_MAX_THREADS = Limits.max_threads
 DEFAULT_JOB_LOG_LIMIT = 1_000_000
-STEP_BUDGET = 1 << 20          # dispatcher steps per call into C
+STEP_BUDGET = 1 << 19          # host work per call into C (PK_WORK_HOST in pk_api.h)
 
 _REASONS = {
     lib.PK_STOP_IDLE: "idle", lib.PK_STOP_UNTIL: "until",
@@ -55,10 +56,14 @@ class RunResult:
 
     ``reason``: "idle" (every process has exited), "until" (the deadline
     was reached), "deadlock" (threads remain but nothing can ever wake
-    them) or "livelock" (too many steps without simulated time advancing,
-    e.g. threads yielding to each other forever with free switches).
+    them) or "livelock" (more host work at one simulated instant than
+    ``Kernel(livelock_steps=...)`` allows: a zero-time loop, or threads
+    yielding to each other forever with free switches).
     ``deadlock``: with reason "deadlock", a cycle of the wait-for graph
     that explains it (a :class:`~pykernel.Deadlock`), if there is one.
+    ``livelock``: with reason "livelock", the thread and the operation it
+    repeats (a :class:`~pykernel.Livelock`; ``str()`` says it in
+    one line).
     ``start`` and ``now`` are the simulated times (ns) at which the run
     began and ended; ``switches`` and ``steps`` count context switches and
     dispatcher steps during the run; ``wall`` is host seconds.
@@ -71,6 +76,7 @@ class RunResult:
     steps: int
     wall: float
     deadlock: object = None
+    livelock: object = None
 
     @property
     def elapsed(self) -> int:
@@ -407,8 +413,12 @@ class Kernel:
     in docs/guide.md). ``max_threads`` is a shortcut for
     ``limits=Limits(max_threads=...)``: the threads a kernel may ever
     create.
-    ``livelock_steps``: dispatcher steps at one simulated instant (plus 8
-    per thread) after which a run stops with reason "livelock".
+    ``livelock_steps``: the host work one simulated instant may take
+    (plus 64 per thread) before a run stops with reason "livelock"
+    (default 1,000,000, milliseconds of host time): one unit per
+    dispatcher step, per instruction a script runs at no simulated time or
+    a machine-code thread executes, 16 per operation of a Python body
+    (docs/guide.md, "Why a run stops").
     ``cache``: a :class:`~pykernel.CacheModel` of per-CPU caches (threads
     declare ``spawn(..., working_set=...)``); None: no cache model.
 
@@ -462,7 +472,7 @@ class Kernel:
     def __init__(self, cpus: int = 1, scheduler: Policy | str | None = None,
                  costs: Costs | None = None,
                  memory=None, mmu=None, seed: int = 0, trace: bool | int = False,
-                 max_threads: int | None = None, livelock_steps: int = 100_000_000,
+                 max_threads: int | None = None, livelock_steps: int = 1_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
                  rt_slice: int = 100_000_000, rt_throttle=True,
                  job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None,
@@ -1189,7 +1199,9 @@ class Kernel:
 
         ``progress``: show a progress line on stderr (default: only when
         stderr is a terminal and the run takes more than a second).
-        Ctrl-C interrupts a run between steps; the kernel stays usable.
+        Ctrl-C interrupts a run between two slices (each at most
+        ``STEP_BUDGET`` units of host work: dispatcher steps and
+        interpreted instructions); the kernel stays usable.
         """
         now = self.now
         if until is None:
@@ -1269,8 +1281,9 @@ class Kernel:
         if r == lib.PK_STOP_DEADLOCK:
             found = self.deadlocks()
             cycle = found[0] if found else None
+        stall = _livelock.describe(self) if r == lib.PK_STOP_LIVELOCK else None
         return RunResult(_REASONS[r], now, end.now, end.context_switches - sw0,
-                         end.steps - steps0, wall, cycle)
+                         end.steps - steps0, wall, cycle, stall)
 
     # ---- observation ------------------------------------------------------
 

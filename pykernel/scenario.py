@@ -1,7 +1,7 @@
 """Scenario files: a machine, a policy and a workload described in TOML.
 
 A scenario has the tables ``[machine]`` (cpus, runqueues, seed,
-balance_interval, rt_slice), ``[costs]`` (any :class:`~pykernel.Costs`
+balance_interval, rt_slice, livelock_steps), ``[costs]`` (any :class:`~pykernel.Costs`
 field), ``[scheduler]`` (``name``: a policy of :mod:`pykernel.sched`, and
 its parameters), optional ``[memory]`` and ``[mmu]`` (the fields of
 :class:`~pykernel.Memory` and :class:`~pykernel.MMU`), ``[programs]``
@@ -62,7 +62,7 @@ def unit_error(text: str) -> str | None:
 
 _TOP = ("machine", "costs", "scheduler", "memory", "mmu", "limits", "programs", "processes",
         "run")
-_MACHINE = ("cpus", "runqueues", "seed", "balance_interval", "rt_slice", "trace")
+_MACHINE = ("cpus", "runqueues", "seed", "balance_interval", "rt_slice", "trace", "livelock_steps")
 _PROCESS = ("program", "count", "name", "at", "nice", "priority", "policy", "rt_priority",
             "tickets", "cpu", "affinity")
 _OPS = {"compute", "io", "sleep", "yield", "yield_", "exit", "loop", "touch", "touch_range",
