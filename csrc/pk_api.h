@@ -662,6 +662,10 @@ typedef struct pk_refusal {
 } pk_refusal;
 int pk_spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, pk_refusal *why);
 int pk_config_check(const pk_config *cfg, pk_refusal *why);
+int pk_costs_check(const pk_costs *costs, pk_refusal *why);   /* the costs part of it */
+/* a scheduling class and real-time priority (pk_spawn, pk_thread_set_class);
+ * why may be NULL */
+int pk_class_check(uint32_t sclass, uint32_t rt_prio, pk_refusal *why);
 /* a compiled script without a kernel (exec targets are not checked):
  * its burst (total compute, loops multiplied; PK_NO_BURST if that passes
  * PK_MAX_TIME or a periodic task runs forever) and whether it needs

@@ -102,8 +102,7 @@ int pk_thread_set_class(pk_kernel *k, uint32_t tid, uint32_t sclass, uint32_t rt
     pk_thread *t;
     int s = live_thread(k, tid, &t);
     if (s) return s;
-    if (sclass > PK_CLASS_RR) return PK_ERR_INVALID_ARGS;
-    if (sclass != PK_CLASS_OTHER && (rt_prio < 1 || rt_prio > 99)) return PK_ERR_OUT_OF_RANGE;
+    if ((s = pk_class_check(sclass, rt_prio, NULL))) return s;
     if (sclass == PK_CLASS_OTHER) rt_prio = 0;
     if (k->objs && k->objs->pi && pk_pi_rebase(k, t, sclass, rt_prio)) return PK_OK;   /* boosted */
     requeue_around(k, t, set_class, sclass, rt_prio);

@@ -72,18 +72,8 @@ static int refuse(pk_refusal *why, int status, uint32_t reason, uint32_t field, 
 
 #define RANGE(st, f, v, l, h) refuse(why, (st), PK_R_RANGE, (f), (uint64_t)(v), (uint64_t)(l), (uint64_t)(h))
 
-static int config_check(const pk_config *c, pk_refusal *why) {
-    if (c->cpus < 1 || c->cpus > PK_MAX_CPUS) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_CPUS, c->cpus, 1, PK_MAX_CPUS);
-    if (!pk_policy_find(c->policy))
-        return refuse(why, PK_ERR_NOT_SUPPORTED, PK_R_UNKNOWN, PK_F_POLICY, c->policy, 0, 0);
-    if (c->policy == PK_POLICY_RR && (c->quantum == 0 || c->quantum > PK_MAX_TIME))
-        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_QUANTUM, c->quantum, 1, PK_MAX_TIME);
-    if (c->max_threads == 0) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_MAX_THREADS, 0, 1, UINT32_MAX);
-    if (c->livelock_steps == 0) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_LIVELOCK, 0, 1, UINT64_MAX);
-    if (c->job_log_limit > PK_JOB_LOG_MAX)
-        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_JOB_LOG_LIMIT, c->job_log_limit, 0, PK_JOB_LOG_MAX);
-    /* the cost fields in pk_costs order, with their ranges */
-    const pk_costs *co = &c->costs;
+/* The cost model's fields in pk_costs order, with their ranges. */
+static int costs_check(const pk_costs *co, pk_refusal *why) {
     const uint64_t cost[12] = { co->switch_ns, co->migrate_ns, co->walk_ns, co->minor_fault_ns,
                                 co->tlb_flush_ns, co->ipi_ns, co->syscall_ns, co->wakeup_ns,
                                 co->insn_cycles, co->clock_hz, co->fork_ns, co->socket_ns };
@@ -94,6 +84,27 @@ static int config_check(const pk_config *c, pk_refusal *why) {
     for (uint32_t i = 0; i < 12; i++)
         if (cost[i] < lo[i] || cost[i] > hi[i])
             return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_COST + i, cost[i], lo[i], hi[i]);
+    return PK_OK;
+}
+
+int pk_costs_check(const pk_costs *costs, pk_refusal *why) {
+    if (!costs || !why) return PK_ERR_INVALID_ARGS;
+    *why = (pk_refusal){ 0 };
+    return costs_check(costs, why);
+}
+
+static int config_check(const pk_config *c, pk_refusal *why) {
+    if (c->cpus < 1 || c->cpus > PK_MAX_CPUS) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_CPUS, c->cpus, 1, PK_MAX_CPUS);
+    if (!pk_policy_find(c->policy))
+        return refuse(why, PK_ERR_NOT_SUPPORTED, PK_R_UNKNOWN, PK_F_POLICY, c->policy, 0, 0);
+    if (c->policy == PK_POLICY_RR && (c->quantum == 0 || c->quantum > PK_MAX_TIME))
+        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_QUANTUM, c->quantum, 1, PK_MAX_TIME);
+    if (c->max_threads == 0) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_MAX_THREADS, 0, 1, UINT32_MAX);
+    if (c->livelock_steps == 0) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_LIVELOCK, 0, 1, UINT64_MAX);
+    if (c->job_log_limit > PK_JOB_LOG_MAX)
+        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_JOB_LOG_LIMIT, c->job_log_limit, 0, PK_JOB_LOG_MAX);
+    int s = costs_check(&c->costs, why);
+    if (s) return s;
     if (c->nparams > PK_MAX_PARAMS) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_NPARAMS, c->nparams, 0, PK_MAX_PARAMS);
     if (c->balance_ns > PK_MAX_TIME) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_BALANCE, c->balance_ns, 0, PK_MAX_TIME);
     if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME)
@@ -202,6 +213,15 @@ int64_t pk_mask_intern(pk_kernel *k, const uint64_t *mask4) {
 
 /* ---- spawning ------------------------------------------------------------ */
 
+int pk_class_check(uint32_t sclass, uint32_t rt_prio, pk_refusal *why) {
+    if (why) *why = (pk_refusal){ 0 };
+    if (sclass > PK_CLASS_RR)
+        return refuse(why, PK_ERR_INVALID_ARGS, PK_R_UNKNOWN, PK_F_CLASS, sclass, 0, 0);
+    if (sclass != PK_CLASS_OTHER && (rt_prio < 1 || rt_prio > 99))
+        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_RT_PRIO, rt_prio, 1, 99);
+    return PK_OK;
+}
+
 /* Every rule of a spawn but the limits and host memory; rv: the spawn
  * is pk_rv_spawn's (machine code allowed, one process). */
 static int spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, bool rv,
@@ -213,10 +233,8 @@ static int spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, boo
     if (a->nice < -20 || a->nice > 19) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_NICE, (int64_t)a->nice, -20, 19);
     if (a->burst != PK_NO_BURST && a->burst > PK_MAX_TIME)
         return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_BURST, a->burst, 0, PK_MAX_TIME);
-    if (a->sclass > PK_CLASS_RR)
-        return refuse(why, PK_ERR_INVALID_ARGS, PK_R_UNKNOWN, PK_F_CLASS, a->sclass, 0, 0);
-    if (a->sclass != PK_CLASS_OTHER && (a->rt_prio < 1 || a->rt_prio > 99))
-        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_RT_PRIO, a->rt_prio, 1, 99);
+    int s = pk_class_check(a->sclass, a->rt_prio, why);
+    if (s) return s;
     if (a->tickets == 0) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_TICKETS, 0, 1, UINT32_MAX);
     if (a->cpu < -1 || a->cpu >= (int32_t)k->ncpus)
         return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_CPU, (int64_t)a->cpu, 0, k->ncpus - 1);
