@@ -138,9 +138,9 @@ static int insn_refuse(pk_refusal *why, int st, uint32_t i, uint32_t code) {
 static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64_t *burst_out,
                         pk_task *task, uint32_t *vm, pk_refusal *why) {
     uint32_t stack[PK_LOOP_DEPTH];
-    uint64_t sum[PK_LOOP_DEPTH + 1];
+    uint64_t sum[PK_LOOP_DEPTH + 1];        /* compute so far at each depth...        */
+    bool over[PK_LOOP_DEPTH + 1];           /* ...or: it passed PK_MAX_TIME            */
     uint32_t depth = 0;
-    bool overflow = false;
     if (n > (1u << 24)) {
         if (why) *why = (pk_refusal){ PK_R_RANGE, PK_F_INSTRUCTIONS, PK_ERR_OUT_OF_RANGE, 0, n, 0,
                                       1u << 24 };
@@ -154,6 +154,7 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
         return insn_refuse(why, s, i, PK_OP_TASK);
     }
     sum[0] = 0;
+    over[0] = false;
     for (uint32_t i = 0; i < n; i++) {
         const pk_op *op = &ops[i];
         uint32_t args = 0;
@@ -166,8 +167,8 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
             break;
         case PK_OP_COMPUTE:
             if (op->b > PK_MAX_TIME) { s = PK_ERR_OUT_OF_RANGE; break; }
-            sum[depth] += op->b;
-            if (sum[depth] > PK_MAX_TIME) overflow = true;
+            if (!over[depth]) sum[depth] += op->b;           /* both <= 2^62: no wrap */
+            if (sum[depth] > PK_MAX_TIME) over[depth] = true;
             break;
         case PK_OP_IO: case PK_OP_SLEEP:
             if (op->b > PK_MAX_TIME) s = PK_ERR_OUT_OF_RANGE;
@@ -205,13 +206,16 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
             if (op->b > PK_MAX_TIME) { s = PK_ERR_OUT_OF_RANGE; break; }
             stack[depth++] = i;
             sum[depth] = 0;
+            over[depth] = false;
             break;
         case PK_OP_ENDLOOP: {
             if (depth == 0 || op->a != stack[depth - 1]) { s = PK_ERR_INVALID_ARGS; break; }
-            uint64_t body = sum[depth--], count = ops[op->a].b;
-            if (body && count > PK_MAX_TIME / body) overflow = true;
+            uint64_t body = sum[depth], count = ops[op->a].b;
+            bool body_over = over[depth--];
+            if (count == 0 || over[depth]) break;            /* a loop run 0 times adds 0 */
+            if (body_over || (body && count > PK_MAX_TIME / body)) over[depth] = true;
             else sum[depth] += body * count;
-            if (sum[depth] > PK_MAX_TIME) overflow = true;
+            if (sum[depth] > PK_MAX_TIME) over[depth] = true;
             break;
         }
         default:
@@ -221,8 +225,8 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
         i += args;
     }
     if (depth) return insn_refuse(why, PK_ERR_INVALID_ARGS, stack[depth - 1], PK_OP_LOOP);
-    if (task->period && task->jobs == PK_MAX_TIME && sum[0]) overflow = true;   /* forever */
-    *burst_out = overflow ? PK_NO_BURST : sum[0];
+    bool none = over[0] || (task->period && task->jobs == PK_MAX_TIME && sum[0]);  /* forever */
+    *burst_out = none ? PK_NO_BURST : sum[0];
     return PK_OK;
 }
 
