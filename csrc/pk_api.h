@@ -650,6 +650,7 @@ int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out);
 /* fields: scripts */
 #define PK_F_INSTRUCTIONS  64   /* value: the count (at most 2^24)          */
 #define PK_F_INSN          65   /* instruction `index`                      */
+#define PK_F_LOOP_DEPTH    66   /* instruction `index` opens a loop at depth value */
 #define PK_JOB_LOG_MAX 0x10000000000   /* largest cfg.job_log_limit: 2^40 */
 typedef struct pk_refusal {
     uint32_t reason;           /* PK_R_*, 0: accepted                      */
@@ -666,6 +667,10 @@ int pk_costs_check(const pk_costs *costs, pk_refusal *why);   /* the costs part 
 /* a scheduling class and real-time priority (pk_spawn, pk_thread_set_class);
  * why may be NULL */
 int pk_class_check(uint32_t sclass, uint32_t rt_prio, pk_refusal *why);
+/* an affinity mask (pk_spawn, pk_thread_set_affinity): CPUs of the kernel
+ * only, at least one, and per-CPU run queues unless it names them all;
+ * why may be NULL */
+int pk_affinity_check(pk_kernel *k, const uint64_t *mask4, pk_refusal *why);
 /* a compiled script without a kernel (exec targets are not checked):
  * its burst (total compute, loops multiplied; PK_NO_BURST if that passes
  * PK_MAX_TIME or a periodic task runs forever) and whether it needs

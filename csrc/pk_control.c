@@ -133,11 +133,9 @@ int pk_thread_set_affinity(pk_kernel *k, uint32_t tid, const uint64_t *mask4) {
     pk_thread *t;
     int s = live_thread(k, tid, &t);
     if (s) return s;
-    if (!mask4) return PK_ERR_INVALID_ARGS;
+    if ((s = pk_affinity_check(k, mask4, NULL))) return s;
     int64_t id = pk_mask_intern(k, mask4);
-    if (id == -1) return PK_ERR_INVALID_ARGS;
     if (id < 0) return PK_ERR_NO_MEMORY;
-    if (id && k->shared && k->ncpus > 1) return PK_ERR_NOT_SUPPORTED;
     if (t->state == PK_TS_RUNNING) {
         t->affinity = (uint32_t)id;
         if (pk_cpu_allowed(k, t, (uint32_t)t->cpu)) return PK_OK;

@@ -222,6 +222,24 @@ int pk_class_check(uint32_t sclass, uint32_t rt_prio, pk_refusal *why) {
     return PK_OK;
 }
 
+int pk_affinity_check(pk_kernel *k, const uint64_t *mask4, pk_refusal *why) {
+    if (!k || !mask4) return PK_ERR_INVALID_ARGS;
+    if (why) *why = (pk_refusal){ 0 };
+    bool any = false, all = true;
+    for (uint32_t w = 0; w < PK_MAX_CPUS / 64; w++) {
+        uint64_t beyond = mask4[w] & ~k->masks[0].bits[w];
+        if (beyond)
+            return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_AFFINITY, w * 64 + (uint32_t)__builtin_ctzll(beyond),
+                         0, k->ncpus - 1);
+        any |= mask4[w] != 0;
+        all &= mask4[w] == k->masks[0].bits[w];
+    }
+    if (!any) return refuse(why, PK_ERR_INVALID_ARGS, PK_R_AFFINITY_EMPTY, PK_F_AFFINITY, 0, 0, 0);
+    if (!all && k->shared && k->ncpus > 1)
+        return refuse(why, PK_ERR_NOT_SUPPORTED, PK_R_AFFINITY_SHARED, PK_F_AFFINITY, 0, 0, 0);
+    return PK_OK;
+}
+
 /* Every rule of a spawn but the limits and host memory; rv: the spawn
  * is pk_rv_spawn's (machine code allowed, one process). */
 static int spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, bool rv,
@@ -252,15 +270,7 @@ static int spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, boo
         return refuse(why, PK_ERR_INVALID_ARGS, PK_R_NEEDS_BURST, PK_F_BURST, prog->kind == PK_BODY_SCRIPT,
                       0, PK_MAX_TIME);
     if (a->has_affinity) {
-        bool any = false, all = true;
-        for (uint32_t w = 0; w < PK_MAX_CPUS / 64; w++) {
-            uint64_t m = a->affinity[w] & k->masks[0].bits[w];
-            any |= m != 0;
-            all &= m == k->masks[0].bits[w];
-        }
-        if (!any) return refuse(why, PK_ERR_INVALID_ARGS, PK_R_AFFINITY_EMPTY, PK_F_AFFINITY, 0, 0, 0);
-        if (!all && k->shared && k->ncpus > 1)
-            return refuse(why, PK_ERR_NOT_SUPPORTED, PK_R_AFFINITY_SHARED, PK_F_AFFINITY, 0, 0, 0);
+        if ((s = pk_affinity_check(k, a->affinity, why))) return s;
         if (a->cpu >= 0 && !((a->affinity[a->cpu >> 6] >> (a->cpu & 63)) & 1))
             return refuse(why, PK_ERR_INVALID_ARGS, PK_R_NOT_IN_MASK, PK_F_CPU, (uint64_t)a->cpu, 0, 0);
     }

@@ -198,7 +198,11 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
             *vm = 1;
             break;
         case PK_OP_LOOP:
-            if (depth == PK_LOOP_DEPTH) { s = PK_ERR_OUT_OF_RANGE; break; }
+            if (depth == PK_LOOP_DEPTH) {
+                if (why) *why = (pk_refusal){ PK_R_RANGE, PK_F_LOOP_DEPTH, PK_ERR_OUT_OF_RANGE, i,
+                                              depth + 1, 1, PK_LOOP_DEPTH };
+                return PK_ERR_OUT_OF_RANGE;
+            }
             if (op->a <= i || op->a >= n || ops[op->a].code != PK_OP_ENDLOOP || ops[op->a].a != i) {
                 s = PK_ERR_INVALID_ARGS;
                 break;

@@ -28,7 +28,7 @@ FIELDS = {
     lib.PK_F_CLASS: ("policy", False), lib.PK_F_RT_PRIO: ("rt_priority", False),
     lib.PK_F_TICKETS: ("tickets", False), lib.PK_F_CPU: ("cpu", True),
     lib.PK_F_PRIORITY: ("priority", True), lib.PK_F_PHASE: ("at + phase", False),
-    lib.PK_F_AFFINITY: ("affinity", False), lib.PK_F_COUNT: ("count", False),
+    lib.PK_F_AFFINITY: ("affinity CPU", False), lib.PK_F_COUNT: ("count", False),
     lib.PK_F_CPUS: ("Kernel cpus", False), lib.PK_F_POLICY: ("scheduler", False),
     lib.PK_F_QUANTUM: ("RoundRobin quantum", False),
     lib.PK_F_MAX_THREADS: ("max_threads", False),
@@ -39,6 +39,7 @@ FIELDS = {
     lib.PK_F_RT_PERIOD: ("rt_throttle period", False),
     lib.PK_F_JOB_LOG_LIMIT: ("Kernel job_log_limit", False),
     lib.PK_F_INSTRUCTIONS: ("instructions", False), lib.PK_F_INSN: ("instruction", False),
+    lib.PK_F_LOOP_DEPTH: ("loop depth", False),
 }
 # pk_costs fields in their C order (PK_F_COST + i) and their names in pk.Costs
 COST_FIELDS = ("switch", "migrate", "page_walk", "minor_fault", "tlb_flush", "ipi", "syscall",
@@ -84,6 +85,8 @@ def _range_text(why, name: str, value: int, lo: int, hi: int) -> str:
         return f"cpu must be between {lo} and {hi} (the kernel has {hi + 1} CPUs), got {value}"
     if f == lib.PK_F_RT_RUNTIME and why.reason == lib.PK_R_ORDER:
         return f"rt_throttle needs 0 < runtime <= period: runtime {value} ns is above the period {hi} ns"
+    if f == lib.PK_F_LOOP_DEPTH:
+        return f"loops nest at most {hi} deep: instruction {why.index} opens one at depth {value}"
     if f == lib.PK_F_INSTRUCTIONS:
         return f"a script has at most {hi} instructions, got {value}"
     return f"{name} must be between {lo} and {hi}{unit}, got {value}{unit}"
@@ -119,7 +122,7 @@ def explain(why, program: str | None = None, policy: str | None = None,
     if r == lib.PK_R_UNKNOWN:
         return f"{name} {value} does not exist in this build"
     if r == lib.PK_R_AFFINITY_EMPTY:
-        return "affinity names no CPU of this kernel"
+        return "affinity must name at least one CPU"
     if r == lib.PK_R_AFFINITY_SHARED:
         return 'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")'
     if r == lib.PK_R_NOT_IN_MASK:

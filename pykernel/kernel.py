@@ -23,7 +23,7 @@ from ._lock import KernelLock, locked_views
 from .limits import Limits, limit_error, other_limit_error, usage
 from .op import duration, exit_code
 from . import _refusal
-from ._validate import int_range, put, u32, u64
+from ._validate import int_range, integer, put, u32, u64
 from .process import Job, Process
 from . import objects as _objects
 from . import riscv as _riscv
@@ -727,15 +727,17 @@ class Kernel:
         return out[0]
 
     def _mask(self, cpus) -> list[int]:
-        """An affinity given as CPU numbers -> four 64-bit words."""
+        """An affinity given as CPU numbers -> four 64-bit words (the
+        core's rules for it: pk_affinity_check)."""
         if isinstance(cpus, (str, bytes)) or not hasattr(cpus, "__iter__"):
             raise TypeError("affinity must be an iterable of CPU numbers, e.g. {0, 1}")
         words = [0, 0, 0, 0]
         for cpu in cpus:
-            cpu = _config_value("affinity CPU", cpu, 0, self.cpus - 1)
+            cpu = integer("affinity CPU", cpu)
+            if not 0 <= cpu < lib.PK_MAX_CPUS:                 # the mask's size
+                raise ValueError(f"affinity CPU must be between 0 and {lib.PK_MAX_CPUS - 1} "
+                                 f"(the size of a mask), got {cpu}")
             words[cpu >> 6] |= 1 << (cpu & 63)
-        if not any(words):
-            raise ValueError("affinity must name at least one CPU")
         return words
 
     def _spawn(self, program, count, at, nice, priority, burst, args, policy, rt_priority,
@@ -826,12 +828,13 @@ class Kernel:
             check(lib.pk_thread_set_class(self._kp, tid, sclass, prio), f"set policy of tid {tid}")
 
     def _set_affinity(self, tid, cpus) -> None:
-        words = self._mask(cpus)
-        if self.runqueues == "shared" and self.cpus > 1 and words != self._mask(range(self.cpus)):
-            raise pk_errors.NotSupported(
-                'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")')
+        words = ffi.new("uint64_t[4]", self._mask(cpus))
+        why = ffi.new("pk_refusal *")
+        status = lib.pk_affinity_check(self._kp, words, why)
+        if status:
+            raise pk_errors.error(status, f"set affinity of tid {tid}", _refusal.explain(why))
         with self._exclusive("set affinity"), self._hooks_may_run():
-            check(lib.pk_thread_set_affinity(self._kp, tid, ffi.new("uint64_t[4]", words)),
+            check(lib.pk_thread_set_affinity(self._kp, tid, words),
                   f"set affinity of tid {tid}")
 
     def _kill(self, pid: int) -> None:

@@ -35,9 +35,11 @@ def _compile(ops: Sequence[Op], links: list | None = None) -> list[tuple[int, in
                 raise TypeError(
                     f"a script is a list of pk.op operations; got {type(op).__name__} {op!r}")
             if op.name == "loop":
-                if depth == MAX_LOOP_DEPTH:
-                    raise ValueError(f"loops nest at most {MAX_LOOP_DEPTH} deep")
                 n, body = op.args
+                if depth == MAX_LOOP_DEPTH:     # the core refuses this loop (script_check,
+                    start = len(out)            # naming it): its body is not compiled
+                    out.extend([(lib.PK_OP_LOOP, start + 1, n), (lib.PK_OP_ENDLOOP, start, 0)])
+                    continue
                 start = len(out)
                 out.append(None)                    # patched below
                 emit(body, depth + 1)

@@ -290,3 +290,58 @@ def test_restore_writes_the_scheduler_like_kernel_creation():
         pk.Kernel(scheduler=TooMany())
     with pytest.raises(ValueError, match="has 65 parameters; the core takes at most 64"):
         pk.Kernel.restore(snap, scheduler=TooMany())
+
+
+# ---- affinity masks and loop depth: the core's rules, named -----------------------------
+
+def test_affinity_naming_a_cpu_the_kernel_lacks_is_refused_by_the_core():
+    k = make_kernel(cpus=2, runqueues="per-cpu")
+    with pytest.raises(pk.OutOfRange) as info:
+        k.spawn(cpu_bound(1, "p"), affinity={0, 5})
+    assert str(info.value) == "spawn 'p': affinity CPU must be between 0 and 1, got 5"
+
+
+def test_set_affinity_takes_the_same_rule():
+    k = make_kernel(cpus=2, runqueues="per-cpu")
+    t = k.spawn(cpu_bound(5)).threads[0]
+    with pytest.raises(pk.OutOfRange, match="affinity CPU must be between 0 and 1, got 3"):
+        t.set_affinity({3})
+    with pytest.raises(pk.InvalidArgs, match="affinity must name at least one CPU"):
+        t.set_affinity(())
+
+
+def test_affinity_check_reports_the_first_cpu_beyond_the_kernel():
+    k = make_kernel(cpus=2, runqueues="per-cpu")
+    why = ffi.new("pk_refusal *")
+    mask = ffi.new("uint64_t[4]", [0b1, 0, 1 << 3, 0])         # CPUs 0 and 131
+    assert lib.pk_affinity_check(k._kp, mask, why) == lib.PK_ERR_OUT_OF_RANGE
+    assert (why.field, why.value, why.lo, why.hi) == (lib.PK_F_AFFINITY, 131, 0, 1)
+
+
+def test_a_mask_short_of_every_cpu_needs_per_cpu_run_queues():
+    k = make_kernel(cpus=2, runqueues="shared")
+    with pytest.raises(pk.NotSupported, match='per-CPU run queues: pk.Kernel\\(..., '
+                                              'runqueues="per-cpu"\\)'):
+        k.spawn(cpu_bound(1), affinity={0})
+    assert k.spawn(cpu_bound(1), affinity={0, 1}).pid == 0
+
+
+def _nested(depth):
+    body = [pk.op.compute(1)]
+    for _ in range(depth):
+        body = [pk.op.loop(1, body)]
+    return body
+
+
+def test_a_loop_nested_past_pk_loop_depth_is_named_by_the_core():
+    # PK_LOOP_DEPTH = 16 (pk_api.h); instruction 0 is the yield, 1..16 the
+    # accepted loops, 17 the one opened at depth 17
+    with pytest.raises(pk.OutOfRange) as info:
+        pk.Program.script("deep", [pk.op.yield_()] + _nested(17))
+    assert str(info.value).endswith(
+        "loops nest at most 16 deep: instruction 17 opens one at depth 17")
+
+
+def test_a_very_deep_nesting_is_refused_without_compiling_it_all():
+    with pytest.raises(pk.OutOfRange, match="loops nest at most 16 deep"):
+        pk.Program.script("deeper", _nested(2000))
