@@ -618,6 +618,7 @@ int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out);
 #define PK_R_INSN          10  /* script: instruction `index` (its code in
                                   value) breaks a rule of its kind (pk_api.h
                                   above), status says which kind           */
+#define PK_R_SAME_THREAD   12  /* field TID: a thread cannot give to itself  */
 #define PK_R_ORDER         11  /* field's value is above hi (the field it
                                   must not pass: rt_runtime <= rt_period)   */
 /* fields: spawn arguments */
@@ -633,6 +634,10 @@ int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out);
 #define PK_F_PHASE     10   /* value: at + the periodic task's phase        */
 #define PK_F_AFFINITY  11
 #define PK_F_COUNT     12
+/* fields: run-time changes (index: the thread's tid) */
+#define PK_F_TICKETS_GIVEN 16  /* tickets given: 1 .. the giver's less one  */
+#define PK_F_TICKETS_TAKEN 17  /* value: the receiver's tickets after it     */
+#define PK_F_TID           18
 /* fields: pk_config */
 #define PK_F_CPUS          32
 #define PK_F_POLICY        33
@@ -667,6 +672,8 @@ int pk_costs_check(const pk_costs *costs, pk_refusal *why);   /* the costs part 
 /* a scheduling class and real-time priority (pk_spawn, pk_thread_set_class);
  * why may be NULL */
 int pk_class_check(uint32_t sclass, uint32_t rt_prio, pk_refusal *why);
+/* a ticket transfer (pk_thread_transfer_tickets); why may be NULL */
+int pk_tickets_transfer_check(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n, pk_refusal *why);
 /* an affinity mask (pk_spawn, pk_thread_set_affinity): CPUs of the kernel
  * only, at least one, and per-CPU run queues unless it names them all;
  * why may be NULL */

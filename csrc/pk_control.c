@@ -76,13 +76,31 @@ int pk_thread_set_attr(pk_kernel *k, uint32_t tid, uint32_t attr, int64_t value)
  * Weihl's ticket transfer): both live, distinct, `from` keeps at least one
  * ticket and `to` stays within 32 bits.  Both are requeued as by
  * pk_thread_set_attr, so the policy sees the new counts at once. */
-int pk_thread_transfer_tickets(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n) {
+int pk_tickets_transfer_check(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n, pk_refusal *why) {
     pk_thread *a, *b;
+    if (why) *why = (pk_refusal){ 0 };
     int s = live_thread(k, from, &a);
     if (s) return s;
     if ((s = live_thread(k, to, &b))) return s;
-    if (from == to || n == 0) return PK_ERR_INVALID_ARGS;
-    if (n >= a->tickets || (uint64_t)b->tickets + n > UINT32_MAX) return PK_ERR_OUT_OF_RANGE;
+    int st = 0;
+    pk_refusal r = { 0 };
+    if (from == to)
+        st = PK_ERR_INVALID_ARGS, r = (pk_refusal){ PK_R_SAME_THREAD, PK_F_TID, st, from, to, 0, 0 };
+    else if (n == 0 || n >= a->tickets)       /* the giver keeps at least one */
+        st = n ? PK_ERR_OUT_OF_RANGE : PK_ERR_INVALID_ARGS,
+        r = (pk_refusal){ PK_R_RANGE, PK_F_TICKETS_GIVEN, st, from, n, 1, a->tickets - 1 };
+    else if ((uint64_t)b->tickets + n > UINT32_MAX)
+        st = PK_ERR_OUT_OF_RANGE,
+        r = (pk_refusal){ PK_R_RANGE, PK_F_TICKETS_TAKEN, st, to, (uint64_t)b->tickets + n, 1,
+                          UINT32_MAX };
+    if (st && why) *why = r;
+    return st;
+}
+
+int pk_thread_transfer_tickets(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n) {
+    int s = pk_tickets_transfer_check(k, from, to, n, NULL);
+    if (s) return s;
+    pk_thread *a = pk_thread_at(k, from), *b = pk_thread_at(k, to);   /* both live */
     requeue_around(k, a, set_attr, PK_ATTR_TICKETS, (int64_t)a->tickets - n);
     requeue_around(k, b, set_attr, PK_ATTR_TICKETS, (int64_t)b->tickets + n);
     return PK_OK;

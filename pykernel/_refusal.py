@@ -29,6 +29,8 @@ FIELDS = {
     lib.PK_F_TICKETS: ("tickets", False), lib.PK_F_CPU: ("cpu", True),
     lib.PK_F_PRIORITY: ("priority", True), lib.PK_F_PHASE: ("at + phase", False),
     lib.PK_F_AFFINITY: ("affinity CPU", False), lib.PK_F_COUNT: ("count", False),
+    lib.PK_F_TICKETS_GIVEN: ("tickets given", False),
+    lib.PK_F_TICKETS_TAKEN: ("tickets held", False), lib.PK_F_TID: ("tid", False),
     lib.PK_F_CPUS: ("Kernel cpus", False), lib.PK_F_POLICY: ("scheduler", False),
     lib.PK_F_QUANTUM: ("RoundRobin quantum", False),
     lib.PK_F_MAX_THREADS: ("max_threads", False),
@@ -85,6 +87,11 @@ def _range_text(why, name: str, value: int, lo: int, hi: int) -> str:
         return f"cpu must be between {lo} and {hi} (the kernel has {hi + 1} CPUs), got {value}"
     if f == lib.PK_F_RT_RUNTIME and why.reason == lib.PK_R_ORDER:
         return f"rt_throttle needs 0 < runtime <= period: runtime {value} ns is above the period {hi} ns"
+    if f == lib.PK_F_TICKETS_GIVEN:
+        return (f"tid {why.index} has {hi + 1} tickets: it can give 1 to {hi} (a thread keeps at "
+                f"least one), not {value}")
+    if f == lib.PK_F_TICKETS_TAKEN:
+        return f"tid {why.index} would hold {value} tickets, more than {hi}"
     if f == lib.PK_F_LOOP_DEPTH:
         return f"loops nest at most {hi} deep: instruction {why.index} opens one at depth {value}"
     if f == lib.PK_F_INSTRUCTIONS:
@@ -127,6 +134,8 @@ def explain(why, program: str | None = None, policy: str | None = None,
         return 'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")'
     if r == lib.PK_R_NOT_IN_MASK:
         return f"cpu={value} is not in the affinity mask"
+    if r == lib.PK_R_SAME_THREAD:
+        return "a thread cannot transfer tickets to itself"
     if r == lib.PK_R_INSN:
         op = OP_NAMES.get(value, f"code {value}")
         return (f"instruction {why.index} ({op}) is refused: "

@@ -806,15 +806,16 @@ class Kernel:
             check(lib.pk_thread_set_attr(self._kp, tid, attr, value), f"set {what} of tid {tid}")
 
     def _transfer_tickets(self, src, dst, n) -> None:
-        n = _config_value("transfer_tickets n", n, 1, 0xFFFFFFFF)
-        info = ffi.new("pk_thread_info *")
-        check(lib.pk_thread_info_get(self._kp, src, info), "thread info")
-        if n >= info.tickets:
-            raise ValueError(f"tid {src} has {info.tickets} tickets: it can give at most "
-                             f"{info.tickets - 1} (a thread keeps at least one), not {n}")
+        given: dict = {}
+        n = put(given, lib.PK_F_TICKETS_GIVEN, "transfer_tickets n", n, "u32")
+        why = ffi.new("pk_refusal *")
         with self._exclusive("transfer tickets"):
-            check(lib.pk_thread_transfer_tickets(self._kp, src, dst, n),
-                  f"transfer {n} tickets from tid {src} to tid {dst}")
+            status = lib.pk_tickets_transfer_check(self._kp, src, dst, n, why)
+            what = f"transfer {given.get(lib.PK_F_TICKETS_GIVEN, (0, n))[1]} tickets from tid {src} to tid {dst}"
+            if status and why.reason:
+                raise pk_errors.error(status, what, _refusal.explain(why, given=given))
+            check(status, what)
+            check(lib.pk_thread_transfer_tickets(self._kp, src, dst, n), what)
 
     def _set_class(self, tid, policy, rt_priority) -> None:
         given: dict = {}

@@ -296,8 +296,6 @@ class Thread:
                             f"not {type(to).__name__}")
         if to._k is not self._k:
             raise ValueError("transfer_tickets: the threads belong to different kernels")
-        if to.tid == self.tid:
-            raise ValueError("transfer_tickets: a thread cannot transfer tickets to itself")
         self._k._transfer_tickets(self.tid, to.tid, n)
 
     def set_policy(self, policy: str, rt_priority: int | None = None) -> None:

@@ -345,3 +345,39 @@ def test_a_loop_nested_past_pk_loop_depth_is_named_by_the_core():
 def test_a_very_deep_nesting_is_refused_without_compiling_it_all():
     with pytest.raises(pk.OutOfRange, match="loops nest at most 16 deep"):
         pk.Program.script("deeper", _nested(2000))
+
+
+# ---- ticket transfers (Waldspurger & Weihl 1994: the giver keeps at least one) --------
+
+def _lottery_threads(*tickets):
+    k = make_kernel(pk.sched.Lottery())
+    return [k.spawn(cpu_bound(5), tickets=t).threads[0] for t in tickets]
+
+
+def test_giving_every_ticket_is_refused_naming_what_the_giver_holds():
+    a, b = _lottery_threads(10, 10)
+    with pytest.raises(pk.OutOfRange) as info:
+        a.transfer_tickets(b, 10)
+    assert str(info.value) == (f"transfer 10 tickets from tid {a.tid} to tid {b.tid}: tid {a.tid} "
+                               f"has 10 tickets: it can give 1 to 9 (a thread keeps at least one), "
+                               f"not 10")
+    assert (a.tickets, b.tickets) == (10, 10)
+
+
+def test_a_transfer_to_oneself_is_refused_by_the_core():
+    a, = _lottery_threads(10)
+    with pytest.raises(pk.InvalidArgs, match="a thread cannot transfer tickets to itself"):
+        a.transfer_tickets(a, 1)
+
+
+def test_a_transfer_past_32_bits_of_tickets_is_refused():
+    a, b = _lottery_threads(10, 2**32 - 5)
+    with pytest.raises(pk.OutOfRange, match=f"tid {b.tid} would hold 4294967300 tickets, "
+                                            f"more than 4294967295"):
+        a.transfer_tickets(b, 9)
+
+
+def test_a_transfer_within_the_rules_moves_the_tickets():
+    a, b = _lottery_threads(10, 10)
+    a.transfer_tickets(b, 9)
+    assert (a.tickets, b.tickets) == (1, 19)
