@@ -3,8 +3,10 @@
 Every status the C core can return has an exception class here; the class
 carries the numeric status (the same numbers as Zircon's ``zx_status_t``),
 taken from the C core's ``PK_ERR_*``.
-Wrong Python types or values are reported with ``TypeError`` or
-``ValueError`` before anything reaches the core; ``InvalidArgs`` and
+Wrong Python types, and values that do not fit their C field, are
+reported with ``TypeError`` or ``ValueError`` before anything reaches the
+core; values the core's rules refuse raise the class of its status, with
+the reason it gives (pykernel/_refusal.py). ``InvalidArgs`` and
 ``OutOfRange`` are also ``ValueError`` subclasses so that either spelling
 catches them.
 """
