@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
-from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
+from ._ffi import FOREVER, NO_BURST, ffi, lib
 from ._policy_host import HostPolicy
 from .context import Context
 from .costs import Costs

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from ._ffi import FOREVER, MAX_TIME, ffi, lib
 from ._lock import locked as _locked, locked_views
+# validators (context.py and process.py import them from here too)
 from ._validate import futex_addr as _addr, u32 as _u32, u64 as _u64
 from .errors import BadHandle, BadState, InvalidArgs, ShouldWait, TimedOut, check
 from .errors import error as _error
