@@ -638,6 +638,7 @@ int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out);
 #define PK_F_TICKETS_GIVEN 16  /* tickets given: 1 .. the giver's less one  */
 #define PK_F_TICKETS_TAKEN 17  /* value: the receiver's tickets after it     */
 #define PK_F_TID           18
+#define PK_F_ATTR          19  /* value: not a PK_ATTR_*                     */
 /* fields: pk_config */
 #define PK_F_CPUS          32
 #define PK_F_POLICY        33
@@ -672,6 +673,8 @@ int pk_costs_check(const pk_costs *costs, pk_refusal *why);   /* the costs part 
 /* a scheduling class and real-time priority (pk_spawn, pk_thread_set_class);
  * why may be NULL */
 int pk_class_check(uint32_t sclass, uint32_t rt_prio, pk_refusal *why);
+/* a thread attribute's value (pk_spawn, pk_thread_set_attr); why may be NULL */
+int pk_attr_check(pk_kernel *k, uint32_t attr, int64_t value, pk_refusal *why);
 /* a ticket transfer (pk_thread_transfer_tickets); why may be NULL */
 int pk_tickets_transfer_check(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n, pk_refusal *why);
 /* an affinity mask (pk_spawn, pk_thread_set_affinity): CPUs of the kernel

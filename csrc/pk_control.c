@@ -57,25 +57,16 @@ int pk_thread_set_attr(pk_kernel *k, uint32_t tid, uint32_t attr, int64_t value)
     pk_thread *t;
     int s = live_thread(k, tid, &t);
     if (s) return s;
-    switch (attr) {
-    case PK_ATTR_NICE: if (value < -20 || value > 19) return PK_ERR_OUT_OF_RANGE; break;
-    case PK_ATTR_PRIORITY:
-        if (value < INT32_MIN || value > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
-        if (k->cfg.policy == PK_POLICY_PRIORITY && (value < 0 || value > 139)) return PK_ERR_OUT_OF_RANGE;
-        break;
-    case PK_ATTR_TICKETS: if (value < 1 || value > UINT32_MAX) return PK_ERR_OUT_OF_RANGE; break;
-    default: return PK_ERR_INVALID_ARGS;
-    }
+    if ((s = pk_attr_check(k, attr, value, NULL))) return s;
     if (attr == PK_ATTR_PRIORITY && k->objs && k->objs->pi
         && pk_pi_rebase(k, t, -1, value)) return PK_OK;   /* boosted */
     requeue_around(k, t, set_attr, attr, value);
     return PK_OK;
 }
 
-/* Move n tickets from thread `from` to thread `to` (Waldspurger and
- * Weihl's ticket transfer): both live, distinct, `from` keeps at least one
- * ticket and `to` stays within 32 bits.  Both are requeued as by
- * pk_thread_set_attr, so the policy sees the new counts at once. */
+/* The rules of a ticket transfer (Waldspurger and Weihl): both threads
+ * live, distinct, `from` keeps at least one ticket and `to` stays within
+ * 32 bits. */
 int pk_tickets_transfer_check(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n, pk_refusal *why) {
     pk_thread *a, *b;
     if (why) *why = (pk_refusal){ 0 };
@@ -97,6 +88,8 @@ int pk_tickets_transfer_check(pk_kernel *k, uint32_t from, uint32_t to, uint32_t
     return st;
 }
 
+/* Move n tickets from thread `from` to thread `to`.  Both are requeued as
+ * by pk_thread_set_attr, so the policy sees the new counts at once. */
 int pk_thread_transfer_tickets(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n) {
     int s = pk_tickets_transfer_check(k, from, to, n, NULL);
     if (s) return s;

@@ -213,6 +213,27 @@ int64_t pk_mask_intern(pk_kernel *k, const uint64_t *mask4) {
 
 /* ---- spawning ------------------------------------------------------------ */
 
+int pk_attr_check(pk_kernel *k, uint32_t attr, int64_t value, pk_refusal *why) {
+    if (!k) return PK_ERR_INVALID_ARGS;
+    if (why) *why = (pk_refusal){ 0 };
+    switch (attr) {
+    case PK_ATTR_NICE:
+        if (value < -20 || value > 19) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_NICE, value, -20, 19);
+        return PK_OK;
+    case PK_ATTR_PRIORITY:
+        if (value < INT32_MIN || value > INT32_MAX)
+            return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_PRIORITY, value, INT32_MIN, INT32_MAX);
+        if (k->cfg.policy == PK_POLICY_PRIORITY && (value < 0 || value > 139))
+            return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_PRIORITY, value, 0, 139);
+        return PK_OK;
+    case PK_ATTR_TICKETS:
+        if (value < 1 || value > UINT32_MAX) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_TICKETS, value, 1, UINT32_MAX);
+        return PK_OK;
+    default:
+        return refuse(why, PK_ERR_INVALID_ARGS, PK_R_UNKNOWN, PK_F_ATTR, (uint64_t)attr, 0, 0);
+    }
+}
+
 int pk_class_check(uint32_t sclass, uint32_t rt_prio, pk_refusal *why) {
     if (why) *why = (pk_refusal){ 0 };
     if (sclass > PK_CLASS_RR)
@@ -248,16 +269,14 @@ static int spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, boo
     if (a->prog >= k->nprogs)
         return refuse(why, PK_ERR_INVALID_ARGS, PK_R_NO_PROGRAM, PK_F_PROG, a->prog, 0, k->nprogs);
     if (a->at < k->now || a->at > PK_MAX_TIME) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_AT, a->at, k->now, PK_MAX_TIME);
-    if (a->nice < -20 || a->nice > 19) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_NICE, (int64_t)a->nice, -20, 19);
+    int s = pk_attr_check(k, PK_ATTR_NICE, a->nice, why);
+    if (s || (s = pk_attr_check(k, PK_ATTR_PRIORITY, a->priority, why))
+        || (s = pk_attr_check(k, PK_ATTR_TICKETS, a->tickets, why))) return s;
     if (a->burst != PK_NO_BURST && a->burst > PK_MAX_TIME)
         return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_BURST, a->burst, 0, PK_MAX_TIME);
-    int s = pk_class_check(a->sclass, a->rt_prio, why);
-    if (s) return s;
-    if (a->tickets == 0) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_TICKETS, 0, 1, UINT32_MAX);
+    if ((s = pk_class_check(a->sclass, a->rt_prio, why))) return s;
     if (a->cpu < -1 || a->cpu >= (int32_t)k->ncpus)
         return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_CPU, (int64_t)a->cpu, 0, k->ncpus - 1);
-    if (k->cfg.policy == PK_POLICY_PRIORITY && (a->priority < 0 || a->priority > 139))
-        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_PRIORITY, (int64_t)a->priority, 0, 139);
     const pk_prog *prog = &k->progs[a->prog];
     if (prog->task.phase > PK_MAX_TIME - a->at)
         return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_PHASE, a->at + prog->task.phase, 0, PK_MAX_TIME);

@@ -31,6 +31,7 @@ FIELDS = {
     lib.PK_F_AFFINITY: ("affinity CPU", False), lib.PK_F_COUNT: ("count", False),
     lib.PK_F_TICKETS_GIVEN: ("tickets given", False),
     lib.PK_F_TICKETS_TAKEN: ("tickets held", False), lib.PK_F_TID: ("tid", False),
+    lib.PK_F_ATTR: ("thread attribute", False),
     lib.PK_F_CPUS: ("Kernel cpus", False), lib.PK_F_POLICY: ("scheduler", False),
     lib.PK_F_QUANTUM: ("RoundRobin quantum", False),
     lib.PK_F_MAX_THREADS: ("max_threads", False),
@@ -81,8 +82,8 @@ def _range_text(why, name: str, value: int, lo: int, hi: int) -> str:
     if f == lib.PK_F_PHASE:
         return (f"a periodic task arrives at at + phase = {value} ns, beyond the largest time "
                 f"{hi}")
-    if f == lib.PK_F_PRIORITY:
-        return f"Priority has 140 levels: priority must be {lo}..{hi}, got {value}"
+    if f == lib.PK_F_PRIORITY and lo >= 0:          # the Priority policy's levels
+        return f"Priority has {hi - lo + 1} levels: priority must be {lo}..{hi}, got {value}"
     if f == lib.PK_F_CPU:
         return f"cpu must be between {lo} and {hi} (the kernel has {hi + 1} CPUs), got {value}"
     if f == lib.PK_F_RT_RUNTIME and why.reason == lib.PK_R_ORDER:

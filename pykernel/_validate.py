@@ -19,7 +19,8 @@ __all__ = ["integer", "int_range", "u32", "u64", "i32", "duration", "futex_addr"
 
 # C integer types: (lowest, highest, how messages say it)
 _CTYPES = {"u32": (0, 0xFFFFFFFF, "32 bits (unsigned)"), "i32": (-2**31, 2**31 - 1, "32 bits (signed)"),
-           "u64": (0, 0xFFFFFFFFFFFFFFFF, "64 bits (unsigned)")}
+           "u64": (0, 0xFFFFFFFFFFFFFFFF, "64 bits (unsigned)"),
+           "i64": (-2**63, 2**63 - 1, "64 bits (signed)")}
 
 
 def integer(what: str, value) -> int:
@@ -86,7 +87,7 @@ def futex_addr(what: str, addr) -> int:
 
 def put(given: dict, field: int, what: str, value, ctype: str) -> int:
     """``value`` (an int) for a C field of type ``ctype`` ("u32", "i32",
-    "u64") whose rules the core checks: a value the type cannot hold is
+    "u64", "i64") whose rules the core checks: a value the type cannot hold is
     clamped to the type's nearest end -- so the core can still say which
     of its rules refuses it -- and recorded in ``given`` under the core's
     field id ``field``. Refusal messages then name the value as given

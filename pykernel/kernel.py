@@ -504,9 +504,7 @@ class Kernel:
         status = lib.pk_kernel_create(cfg, out)
         if status == lib.PK_ERR_NO_MEMORY and limits.max_memory:
             raise limit_error(limits, lib.PK_LIMIT_MEMORY, "create kernel")
-        if status:
-            raise _refusal.config_error(cfg, "create kernel") or pk_errors.error(
-                status, "create kernel")
+        check(status, "create kernel")      # its rules passed above: host memory
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
         self.limits = limits
         try:
@@ -766,7 +764,13 @@ class Kernel:
             raise TypeError("args are passed to Python thread bodies; script programs take none")
         sclass, rt_priority = _sched_class(policy, rt_priority, given)
         tickets = put(given, lib.PK_F_TICKETS, "tickets", tickets, "u32")
-        cpu = -1 if cpu is None else int_range("cpu", cpu, 0, 2**31 - 1)   # None: -1, any
+        if cpu is None:
+            cpu = -1                    # the core's "any CPU"
+        else:                           # so a negative one goes in as one the core refuses
+            cpu = put(given, lib.PK_F_CPU, "cpu", cpu, "i32")
+            if cpu < 0:
+                given.setdefault(lib.PK_F_CPU, ("cpu", cpu, "i32"))
+                cpu = -2
         mask = None if affinity is None else self._mask(affinity)
         if program.kind == "elf" and count == 1:
             _riscv._ensure_memory(self)
@@ -800,8 +804,18 @@ class Kernel:
                     self._hosts[first_tid[0] + i] = (fn, args, first_pid[0] + i)
             return first_pid[0]
 
-    def _set_attr(self, tid, attr, value, lo, hi, what) -> None:
-        value = _config_value(what, value, lo, hi)
+    def _set_attr(self, tid, attr, value, what) -> None:
+        """Set a thread attribute (PK_ATTR_*), named ``what`` in messages;
+        its rules are the core's (pk_attr_check)."""
+        given: dict = {}
+        field = {lib.PK_ATTR_NICE: lib.PK_F_NICE, lib.PK_ATTR_PRIORITY: lib.PK_F_PRIORITY,
+                 lib.PK_ATTR_TICKETS: lib.PK_F_TICKETS}[attr]
+        value = put(given, field, what, value, "i64")
+        why = ffi.new("pk_refusal *")
+        status = lib.pk_attr_check(self._kp, attr, value, why)
+        if status:
+            raise pk_errors.error(status, f"set {what} of tid {tid}",
+                                  _refusal.explain(why, given=given))
         with self._exclusive(f"set {what}"), self._hooks_may_run():
             check(lib.pk_thread_set_attr(self._kp, tid, attr, value), f"set {what} of tid {tid}")
 
@@ -811,7 +825,8 @@ class Kernel:
         why = ffi.new("pk_refusal *")
         with self._exclusive("transfer tickets"):
             status = lib.pk_tickets_transfer_check(self._kp, src, dst, n, why)
-            what = f"transfer {given.get(lib.PK_F_TICKETS_GIVEN, (0, n))[1]} tickets from tid {src} to tid {dst}"
+            shown = given[lib.PK_F_TICKETS_GIVEN][1] if given else n
+            what = f"transfer {shown} tickets from tid {src} to tid {dst}"
             if status and why.reason:
                 raise pk_errors.error(status, what, _refusal.explain(why, given=given))
             check(status, what)

@@ -277,15 +277,15 @@ class Thread:
 
     def set_nice(self, nice: int) -> None:
         """Change its nice value now (-20..19)."""
-        self._k._set_attr(self.tid, lib.PK_ATTR_NICE, nice, -20, 19, "nice")
+        self._k._set_attr(self.tid, lib.PK_ATTR_NICE, nice, "nice")
 
     def set_priority(self, priority: int) -> None:
         """Change its static priority now."""
-        self._k._set_attr(self.tid, lib.PK_ATTR_PRIORITY, priority, -2**31, 2**31 - 1, "priority")
+        self._k._set_attr(self.tid, lib.PK_ATTR_PRIORITY, priority, "priority")
 
     def set_tickets(self, tickets: int) -> None:
         """Change its Lottery / Stride tickets now (>= 1)."""
-        self._k._set_attr(self.tid, lib.PK_ATTR_TICKETS, tickets, 1, 2**32 - 1, "tickets")
+        self._k._set_attr(self.tid, lib.PK_ATTR_TICKETS, tickets, "tickets")
 
     def transfer_tickets(self, to: "Thread", n: int) -> None:
         """Move ``n`` of its tickets to thread ``to`` now (Waldspurger and

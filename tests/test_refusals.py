@@ -381,3 +381,31 @@ def test_a_transfer_within_the_rules_moves_the_tickets():
     a, b = _lottery_threads(10, 10)
     a.transfer_tickets(b, 9)
     assert (a.tickets, b.tickets) == (1, 19)
+
+
+# ---- run-time changes share the spawn's rules (pk_attr_check) -------------------------
+
+@pytest.mark.parametrize("setter,value,text", [
+    ("set_nice", 25, "nice must be between -20 and 19, got 25"),            # setpriority(2)
+    ("set_nice", -2**70, f"nice must be between -20 and 19, got {-2**70}"),
+    ("set_priority", 140, "Priority has 140 levels: priority must be 0..139, got 140"),
+    ("set_tickets", 0, "tickets must be between 1 and 4294967295, got 0"),
+], ids=lambda v: str(v)[:20])
+def test_a_refused_run_time_change_names_the_rule(setter, value, text):
+    k = make_kernel(pk.sched.Priority())
+    t = k.spawn(cpu_bound(5)).threads[0]
+    with pytest.raises(pk.OutOfRange) as info:
+        getattr(t, setter)(value)
+    assert str(info.value) == f"set {setter[4:]} of tid {t.tid}: {text}"
+
+
+def test_spawn_and_set_nice_refuse_the_same_values():
+    k = make_kernel()
+    t = k.spawn(cpu_bound(5)).threads[0]
+    for nice in (-21, -20, 19, 20):
+        why_spawn, why_set = ffi.new("pk_refusal *"), ffi.new("pk_refusal *")
+        a = spawn_args(k, loaded(k, cpu_bound(1)), nice=nice)
+        s1 = lib.pk_spawn_check(k._kp, a, 1, why_spawn)
+        s2 = lib.pk_attr_check(k._kp, lib.PK_ATTR_NICE, nice, why_set)
+        assert s1 == s2 == (0 if -20 <= nice <= 19 else lib.PK_ERR_OUT_OF_RANGE)
+    t.set_nice(-20)
