@@ -11,6 +11,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from . import _refusal
 from ._ffi import ffi, lib
 from ._validate import put
 
@@ -107,7 +108,6 @@ class Costs:
 
     def __post_init__(self):
         # Python checks the types; the ranges are the core's (pk_costs_check)
-        from . import _refusal
         given: dict = {}
         values = []
         for i, f in enumerate(fields(self)):
