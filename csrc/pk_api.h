@@ -605,7 +605,8 @@ int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out);
 #define PK_R_NO_PROGRAM     2  /* field PROG: value names no loaded program */
 #define PK_R_NEEDS_BURST    3  /* the policy schedules by declared burst and
                                   none is declared; value 1: the script's
-                                  total compute passes PK_MAX_TIME          */
+                                  total compute passes PK_MAX_TIME, 2: it is
+                                  a periodic task that runs forever         */
 #define PK_R_NEEDS_MEMORY   4  /* the program touches or maps memory (or is
                                   machine code); the kernel has none        */
 #define PK_R_MACHINE_CODE   5  /* machine code is spawned by pk_rv_spawn,

@@ -286,8 +286,9 @@ static int spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, boo
         return refuse(why, PK_ERR_NOT_SUPPORTED, PK_R_MACHINE_CODE, PK_F_COUNT, count, 1, 1);
     uint64_t burst = a->burst != PK_NO_BURST ? a->burst : prog->burst;
     if ((k->rqs[0].pol->flags & PK_POL_NEEDS_BURST) && burst == PK_NO_BURST)
-        return refuse(why, PK_ERR_INVALID_ARGS, PK_R_NEEDS_BURST, PK_F_BURST, prog->kind == PK_BODY_SCRIPT,
-                      0, PK_MAX_TIME);
+        return refuse(why, PK_ERR_INVALID_ARGS, PK_R_NEEDS_BURST, PK_F_BURST,
+                      prog->kind != PK_BODY_SCRIPT ? 0
+                      : prog->task.period && prog->task.jobs == PK_MAX_TIME ? 2 : 1, 0, PK_MAX_TIME);
     if (a->has_affinity) {
         if ((s = pk_affinity_check(k, a->affinity, why))) return s;
         if (a->cpu >= 0 && !((a->affinity[a->cpu >> 6] >> (a->cpu & 63)) & 1))

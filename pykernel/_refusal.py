@@ -116,6 +116,9 @@ def explain(why, program: str | None = None, policy: str | None = None,
         return _range_text(why, name, value, lo, hi)
     if r == lib.PK_R_NEEDS_BURST:
         pol = policy or "this scheduler"
+        if value == 2:
+            return (f"{pol} schedules by declared CPU burst, and {prog} declares none: it is a "
+                    f"periodic task that runs forever (jobs=None); pass burst= to spawn it")
         if value:
             return (f"{pol} schedules by declared CPU burst, and {prog} declares none: its total "
                     f"compute (loops multiplied) passes the largest time, {MAX_TIME} ns; "

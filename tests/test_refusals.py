@@ -62,6 +62,13 @@ def test_a_loop_run_zero_times_adds_nothing_even_if_its_body_passes_max_time():
     assert pk.Program.script("p", ops).burst == 3
 
 
+def test_sjf_spawn_of_a_periodic_task_without_end_says_it_runs_forever():
+    k = make_kernel(pk.sched.SJF())
+    with pytest.raises(pk.InvalidArgs, match="'T' declares none: it is a periodic task that "
+                                             r"runs forever \(jobs=None\); pass burst="):
+        k.spawn(pk.Program.periodic("T", period=10, wcet=2))
+
+
 def test_the_program_burst_is_the_one_the_core_keeps():
     k = pk.Kernel(scheduler=pk.sched.SJF())
     big = pk.Program.script("big", BIG)
