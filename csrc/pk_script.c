@@ -30,15 +30,16 @@ static int task_declare(pk_task *task, const pk_op *op, uint32_t *seen) {
 
 /* The declaration at the start of ops[0..n-1] (PK_OP_TASK instructions),
  * with defaults filled in; task->period stays 0 if there is none.  A
- * declaration without a period is invalid. */
-static int task_check(const pk_op *ops, uint32_t n, pk_task *task) {
-    uint32_t seen = 0;
+ * declaration without a period is invalid.  On a refusal *at is the
+ * instruction at fault (the last declaration if the period is missing). */
+static int task_check(const pk_op *ops, uint32_t n, pk_task *task, uint32_t *at) {
+    uint32_t seen = 0, i = 0;
     *task = (pk_task){ 0, 0, 0, PK_MAX_TIME };
-    for (uint32_t i = 0; i < n && ops[i].code == PK_OP_TASK; i++) {
+    for (; i < n && ops[i].code == PK_OP_TASK; i++) {
         int s = task_declare(task, &ops[i], &seen);
-        if (s) return s;
+        if (s) { *at = i; return s; }
     }
-    if (seen && !task->period) return PK_ERR_INVALID_ARGS;
+    if (seen && !task->period) { *at = i - 1; return PK_ERR_INVALID_ARGS; }
     if (!task->deadline) task->deadline = task->period;
     return PK_OK;
 }
@@ -146,13 +147,9 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
                                       1u << 24 };
         return PK_ERR_OUT_OF_RANGE;
     }
-    int s = task_check(ops, n, task);
-    if (s) {
-        uint32_t i = 0;                         /* the declaration at fault: the first, or
-                                                   the one after the prefix if none is */
-        while (i + 1 < n && ops[i + 1].code == PK_OP_TASK) i++;
-        return insn_refuse(why, s, i, PK_OP_TASK);
-    }
+    uint32_t at = 0;
+    int s = task_check(ops, n, task, &at);
+    if (s) return insn_refuse(why, s, at, PK_OP_TASK);
     sum[0] = 0;
     over[0] = false;
     for (uint32_t i = 0; i < n; i++) {

@@ -416,3 +416,14 @@ def test_spawn_and_set_nice_refuse_the_same_values():
         s2 = lib.pk_attr_check(k._kp, lib.PK_ATTR_NICE, nice, why_set)
         assert s1 == s2 == (0 if -20 <= nice <= 19 else lib.PK_ERR_OUT_OF_RANGE)
     t.set_nice(-20)
+
+
+@pytest.mark.parametrize("decls,index", [
+    ([(lib.PK_TASK_PERIOD, 5), (99, 5)], 1),                                  # unknown parameter
+    ([(lib.PK_TASK_PERIOD, 5), (lib.PK_TASK_PERIOD, 5), (lib.PK_TASK_PHASE, 5)], 1),  # twice
+    ([(lib.PK_TASK_DEADLINE, 5), (lib.PK_TASK_PHASE, 5)], 1),                 # no period
+], ids=["unknown", "twice", "no-period"])
+def test_a_refused_task_declaration_names_the_declaration_at_fault(decls, index):
+    code = b"".join(struct.pack("<IIQ", lib.PK_OP_TASK, p, v) for p, v in decls)
+    with pytest.raises(pk.InvalidArgs, match=rf"instruction {index} \(task\) is refused"):
+        pk.Program("T", "script", code=code)
