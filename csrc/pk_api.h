@@ -647,6 +647,112 @@ int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out);
 int pk_cache_configure(pk_kernel *k, uint64_t size, uint64_t warmup, uint64_t speedup);
 int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws);
 
+/* ---- refusals: which rule refused, in one record ----------------------
+ * pk_spawn_check, pk_config_check and pk_script_check apply exactly the
+ * rules of pk_spawn (and pk_rv_spawn's spawn), pk_kernel_create and
+ * pk_prog_load_script -- those call them -- and fill *why: the reason,
+ * the field refused, its value and, for a range, the bounds accepted.
+ * Messages are made from this record by the host (pykernel/refusal.py);
+ * the core states each rule once. */
+#define PK_R_RANGE          1  /* field's value is outside [lo, hi]        */
+#define PK_R_NO_PROGRAM     2  /* field PROG: value names no loaded program */
+#define PK_R_NEEDS_BURST    3  /* the policy schedules by declared burst and
+                                  none is declared; value 1: the script's
+                                  total compute passes PK_MAX_TIME, 2: it is
+                                  a periodic task that runs forever         */
+#define PK_R_NEEDS_MEMORY   4  /* the program touches or maps memory (or is
+                                  machine code); the kernel has none        */
+#define PK_R_MACHINE_CODE   5  /* machine code is spawned by pk_rv_spawn,
+                                  one process at a time                     */
+#define PK_R_UNKNOWN        6  /* field's value names nothing (a policy, a
+                                  scheduling class)                         */
+#define PK_R_AFFINITY_EMPTY 7  /* the affinity mask names no CPU of the kernel */
+#define PK_R_AFFINITY_SHARED 8 /* affinity masks need per-CPU run queues   */
+#define PK_R_NOT_IN_MASK    9  /* field CPU: value is not in the affinity mask */
+#define PK_R_INSN          10  /* script: instruction `index` (its code in
+                                  value) breaks a rule of its kind (pk_api.h
+                                  above), status says which kind           */
+#define PK_R_SAME_THREAD   12  /* field TID: a thread cannot give to itself  */
+#define PK_R_ORDER         11  /* field's value is above hi (the field it
+                                  must not pass: rt_runtime <= rt_period)   */
+#define PK_R_NEEDS_EEVDF   13  /* field SLICE: only EEVDF takes a thread's own slice */
+/* fields: spawn arguments */
+#define PK_F_PROG       1
+#define PK_F_AT         2
+#define PK_F_NICE       3
+#define PK_F_BURST      4
+#define PK_F_CLASS      5
+#define PK_F_RT_PRIO    6
+#define PK_F_TICKETS    7
+#define PK_F_CPU        8
+#define PK_F_PRIORITY   9
+#define PK_F_PHASE     10   /* value: at + the periodic task's phase        */
+#define PK_F_AFFINITY  11
+#define PK_F_COUNT     12
+/* fields: run-time changes (index: the thread's tid) */
+#define PK_F_TICKETS_GIVEN 16  /* tickets given: 1 .. the giver's less one  */
+#define PK_F_TICKETS_TAKEN 17  /* value: the receiver's tickets after it     */
+#define PK_F_TID           18
+#define PK_F_ATTR          19  /* value: not a PK_ATTR_*                     */
+#define PK_F_SLICE         20  /* PK_ATTR_SLICE: EEVDF's requested slice (ns) */
+/* fields: pk_config */
+#define PK_F_CPUS          32
+#define PK_F_POLICY        33
+#define PK_F_QUANTUM       34
+#define PK_F_MAX_THREADS   35
+#define PK_F_LIVELOCK      36
+#define PK_F_NPARAMS       37
+#define PK_F_BALANCE       38
+#define PK_F_RT_SLICE      39
+#define PK_F_RT_RUNTIME    40
+#define PK_F_RT_PERIOD     41
+#define PK_F_JOB_LOG_LIMIT 42
+#define PK_F_NO_STEAL      43
+#define PK_F_STEAL         44   /* steal_ns                                  */
+#define PK_F_EPOCH         45
+#define PK_F_COST          48   /* + index of the pk_costs field, in order: */
+#define PK_F_COST_LAST     59   /* switch_ns .. socket_ns                   */
+/* fields: scripts */
+#define PK_F_INSTRUCTIONS  64   /* value: the count (at most 2^24)          */
+#define PK_F_INSN          65   /* instruction `index`                      */
+#define PK_F_LOOP_DEPTH    66   /* instruction `index` opens a loop at depth value */
+#define PK_JOB_LOG_MAX 0x10000000000   /* largest cfg.job_log_limit: 2^40 */
+typedef struct pk_refusal {
+    uint32_t reason;           /* PK_R_*, 0: accepted                      */
+    uint32_t field;            /* PK_F_*                                   */
+    int32_t  status;           /* the status returned                      */
+    uint32_t index;            /* PK_F_INSN: the instruction               */
+    uint64_t value;            /* the value refused (signed fields: two's
+                                  complement)                              */
+    uint64_t lo, hi;           /* PK_R_RANGE: the bounds accepted (idem)   */
+} pk_refusal;
+int pk_spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, pk_refusal *why);
+int pk_config_check(const pk_config *cfg, pk_refusal *why);
+int pk_costs_check(const pk_costs *costs, pk_refusal *why);   /* the costs part of it */
+/* a scheduling class and real-time priority (pk_spawn, pk_thread_set_class);
+ * why may be NULL */
+int pk_class_check(uint32_t sclass, uint32_t rt_prio, pk_refusal *why);
+/* a thread attribute's value (pk_spawn, pk_thread_set_attr); why may be NULL */
+int pk_attr_check(pk_kernel *k, uint32_t attr, int64_t value, pk_refusal *why);
+/* a ticket transfer (pk_thread_transfer_tickets); why may be NULL */
+int pk_tickets_transfer_check(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n, pk_refusal *why);
+/* an affinity mask (pk_spawn, pk_thread_set_affinity): CPUs of the kernel
+ * only, at least one, and per-CPU run queues unless it names them all;
+ * why may be NULL */
+int pk_affinity_check(pk_kernel *k, const uint64_t *mask4, pk_refusal *why);
+/* a compiled script without a kernel (exec targets are not checked):
+ * its burst (total compute, loops multiplied; PK_NO_BURST if that passes
+ * PK_MAX_TIME or a periodic task runs forever) and whether it needs
+ * memory (touch, map, unmap, protect, fork, exec, brk) */
+typedef struct pk_script_info {
+    uint64_t burst;
+    uint32_t memory;
+    uint32_t pad;
+} pk_script_info;
+int pk_script_check(const pk_op *ops, uint32_t n, pk_script_info *info, pk_refusal *why);
+/* [lo, hi] of pk_latency bucket i (0 .. PK_LAT_BUCKETS - 1) */
+int pk_latency_bucket_bounds(uint32_t i, uint64_t *lo, uint64_t *hi);
+
 /* processes: spawn count processes of one program, one thread each;
  * their pids (and tids) are consecutive from *first_pid (*first_tid). */
 int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,

@@ -145,15 +145,26 @@ static void cpu_go_idle(pk_kernel *k, pk_cpu *c) {
     pk_cpu_set_timer(k, c, PK_FOREVER);
 }
 
+/* The bucket of latency v: v itself below 16; above, 16 per power of two. */
+static inline unsigned latency_bucket(uint64_t v) {
+    if (v < 16) return (unsigned)v;
+    unsigned e = 63 - (unsigned)__builtin_clzll(v);               /* e >= 4 */
+    return (e - 3) * 16 + (unsigned)((v >> (e - 4)) & 15);
+}
+
+int pk_latency_bucket_bounds(uint32_t i, uint64_t *lo, uint64_t *hi) {
+    if (!lo || !hi || i >= PK_LAT_BUCKETS) return PK_ERR_INVALID_ARGS;
+    if (i < 16) { *lo = *hi = i; return PK_OK; }
+    unsigned e = i / 16 + 3, sub = i % 16;                        /* inverse of latency_bucket */
+    if (e > 63) return PK_ERR_OUT_OF_RANGE;                       /* no 64-bit value lands there */
+    *lo = (uint64_t)(16 + sub) << (e - 4);
+    *hi = *lo + ((1ull << (e - 4)) - 1);
+    return PK_OK;
+}
+
 /* Record a scheduling latency (ready after arrival or wake-up -> running). */
 static void latency_record(pk_latency *h, uint64_t v) {
-    unsigned i;
-    if (v < 16) i = (unsigned)v;
-    else {
-        unsigned e = 63 - (unsigned)__builtin_clzll(v);          /* e >= 4 */
-        i = (e - 3) * 16 + (unsigned)((v >> (e - 4)) & 15);
-    }
-    h->buckets[i]++;
+    h->buckets[latency_bucket(v)]++;
     h->count++;
     h->sum += v;
     if (v > h->max) h->max = v;

@@ -22,6 +22,8 @@ from .errors import BadState, InvalidArgs, NoMemory, OutOfRange, check
 from ._lock import KernelLock, locked_views
 from .limits import Limits, limit_error, other_limit_error, usage
 from .op import duration, exit_code
+from . import _refusal
+from ._validate import int_range, integer, put, u32, u64
 from .process import Job, Process
 from . import objects as _objects
 from . import riscv as _riscv
@@ -165,12 +167,11 @@ def jain_index(values) -> float:
 
 
 def _bucket_bounds(i: int) -> tuple[int, int]:
-    """[low, high] of latency histogram bucket i (see pk_api.h)."""
-    if i < 16:
-        return i, i
-    e, sub = i // 16 + 3, i % 16
-    low = (16 + sub) << (e - 4)
-    return low, low + (1 << (e - 4)) - 1
+    """[low, high] of latency histogram bucket i, from the core (the
+    function its histogram files latencies with, csrc/pk_dispatch.c)."""
+    low, high = ffi.new("uint64_t *"), ffi.new("uint64_t *")
+    check(lib.pk_latency_bucket_bounds(i, low, high), f"latency bucket {i}")
+    return low[0], high[0]
 
 
 @dataclass(frozen=True)
@@ -332,8 +333,10 @@ class _Progress:
 _CLASSES = {"other": lib.PK_CLASS_OTHER, "fifo": lib.PK_CLASS_FIFO, "rr": lib.PK_CLASS_RR}
 
 
-def _sched_class(policy, rt_priority) -> tuple[int, int]:
-    """("other" | "fifo" | "rr", rt_priority) -> (class id, rt priority)."""
+def _sched_class(policy, rt_priority, given: dict) -> tuple[int, int]:
+    """("other" | "fifo" | "rr", rt_priority) -> (class id, rt priority);
+    the priority's range is the core's (pk_class_check); ``given`` as for
+    pykernel._validate.put."""
     if policy not in _CLASSES:
         raise ValueError(f'policy must be "other", "fifo" or "rr", not {policy!r}')
     if policy == "other":
@@ -342,11 +345,7 @@ def _sched_class(policy, rt_priority) -> tuple[int, int]:
         return lib.PK_CLASS_OTHER, 0
     if rt_priority is None:
         raise ValueError(f'policy "{policy}" needs rt_priority= 1..99 (99 is the highest)')
-    if isinstance(rt_priority, bool) or not isinstance(rt_priority, int):
-        raise TypeError(f"rt_priority must be an int, not {type(rt_priority).__name__}")
-    if not 1 <= rt_priority <= 99:
-        raise ValueError(f"rt_priority must be between 1 and 99, got {rt_priority}")
-    return _CLASSES[policy], rt_priority
+    return _CLASSES[policy], put(given, lib.PK_F_RT_PRIO, "rt_priority", rt_priority, "u32")
 
 
 def _trace_bound(trace) -> int:
@@ -364,11 +363,8 @@ def _trace_bound(trace) -> int:
 
 
 def _config_value(name, value, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise pk_errors.WrongType(f"Kernel {name} must be an int, not {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise OutOfRange(f"Kernel {name} must be between {lo} and {hi}, got {value}")
-    return value
+    """An int argument of a Kernel method in [lo, hi] (pykernel._validate)."""
+    return int_range(f"Kernel {name}", value, lo, hi)
 
 
 def _unyielded(ctx: Context, y) -> bool:
@@ -478,10 +474,11 @@ class Kernel:
                  job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None,
                  epoch=_riscv.DEFAULT_EPOCH, cache=None, steal: bool = True,
                  steal_interval: int | None = None):
-        _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
         from .cache import CacheModel
         if cache is not None and not isinstance(cache, CacheModel):
             raise TypeError(f"cache must be a pk.CacheModel, not {type(cache).__name__}")
+        given: dict = {}     # values clamped to their C field (ranges: config_check in C)
+        cpus_c = put(given, lib.PK_F_CPUS, "Kernel cpus", cpus, "u32")
         scheduler = CFS() if scheduler is None else scheduler
         if isinstance(scheduler, str):                # a name, with default parameters
             scheduler = _sched_by_name(scheduler)
@@ -500,13 +497,13 @@ class Kernel:
         if memory is not None and mmu is None:
             mmu = MMU()
         trace_max = _trace_bound(trace)
-        _config_value("seed", seed, 0, _MASK64)
+        u64("Kernel seed", seed)
         if limits is None:
             limits = Limits()
         elif not isinstance(limits, Limits):
             raise TypeError(f"limits must be a pk.Limits, not {type(limits).__name__}")
         if max_threads is not None:
-            _config_value("max_threads", max_threads, 1, 0xFFFFFFFF)
+            u32("Kernel max_threads", max_threads)        # its range: Limits
             limits = replace(limits, max_threads=max_threads)
         max_threads = limits.max_threads
         if limits.max_frames is not None and memory is not None \
@@ -516,13 +513,12 @@ class Kernel:
         if limits.max_trace_events is not None and trace_max > limits.max_trace_events:
             raise OutOfRange(f"trace={trace_max} events passes the trace limit "
                              f"(max_trace_events={limits.max_trace_events})")
-        _config_value("livelock_steps", livelock_steps, 1, _MASK64)
-        _config_value("job_log_limit", job_log_limit, 0, 1 << 40)
+        livelock_steps = put(given, lib.PK_F_LIVELOCK, "Kernel livelock_steps", livelock_steps, "u64")
+        job_log_limit = put(given, lib.PK_F_JOB_LOG_LIMIT, "Kernel job_log_limit", job_log_limit,
+                            "u64")
 
         cfg = ffi.new("pk_config *")
-        cfg.cpus = cpus
-        for key, value in scheduler._config().items():
-            setattr(cfg, key, value)
+        cfg.cpus = cpus_c
         limits._configure(cfg)
         cfg.seed = seed
         cfg.livelock_steps = livelock_steps
@@ -546,8 +542,6 @@ class Kernel:
                 raise ValueError("steal_interval must be > 0 ns (None: steal when idle)")
             cfg.no_steal = 1                # peeking replaces stealing when idle
         cfg.rt_slice = duration("rt_slice", rt_slice)
-        if cfg.rt_slice == 0:
-            raise ValueError("rt_slice must be > 0 ns")
         if rt_throttle is True:
             rt_throttle = (950_000_000, 1_000_000_000)
         if rt_throttle is False or rt_throttle is None:
@@ -560,24 +554,22 @@ class Kernel:
                                 "of ns") from None
             cfg.rt_runtime = duration("rt_throttle runtime", runtime)
             cfg.rt_period = duration("rt_throttle period", period)
-            if not 0 < cfg.rt_runtime <= cfg.rt_period:
-                raise ValueError("rt_throttle needs 0 < runtime <= period")
         host = None
-        if scheduler._id == lib.PK_POLICY_HOST:  # written in Python
+        is_host = scheduler._id == lib.PK_POLICY_HOST      # written in Python
+        # the core checks the configuration before a Python policy is copied
+        # per run queue (its parameters, made by HostPolicy, are not rules)
+        scheduler._configure(cfg, [0] * lib.PK_HOST_PARAMS if is_host else None)
+        refused = _refusal.config_error(cfg, "", given)   # its message names the field
+        if refused is not None:
+            raise refused
+        if is_host:
             host = HostPolicy(scheduler, 1 if runqueues == "shared" or cpus == 1 else cpus)
-            params = host.params()
-        else:
-            params = scheduler._params()
-        if len(params) > lib.PK_MAX_PARAMS:
-            raise ValueError(f"{scheduler!r} has too many parameters")
-        cfg.nparams = len(params)
-        for i, v in enumerate(params):
-            cfg.params[i] = v
+            scheduler._configure(cfg, host.params())
         out = ffi.new("pk_kernel **")
         status = lib.pk_kernel_create(cfg, out)
         if status == lib.PK_ERR_NO_MEMORY and limits.max_memory:
             raise limit_error(limits, lib.PK_LIMIT_MEMORY, "create kernel")
-        check(status, "create kernel")
+        check(status, "create kernel")      # its rules passed above: host memory
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
         self.limits = limits
         if cache is not None:
@@ -802,15 +794,17 @@ class Kernel:
         return out[0]
 
     def _mask(self, cpus) -> list[int]:
-        """An affinity given as CPU numbers -> four 64-bit words."""
+        """An affinity given as CPU numbers -> four 64-bit words (the
+        core's rules for it: pk_affinity_check)."""
         if isinstance(cpus, (str, bytes)) or not hasattr(cpus, "__iter__"):
             raise TypeError("affinity must be an iterable of CPU numbers, e.g. {0, 1}")
         words = [0, 0, 0, 0]
         for cpu in cpus:
-            cpu = _config_value("affinity CPU", cpu, 0, self.cpus - 1)
+            cpu = integer("affinity CPU", cpu)
+            if not 0 <= cpu < lib.PK_MAX_CPUS:                 # the mask's size
+                raise ValueError(f"affinity CPU must be between 0 and {lib.PK_MAX_CPUS - 1} "
+                                 f"(the size of a mask), got {cpu}")
             words[cpu >> 6] |= 1 << (cpu & 63)
-        if not any(words):
-            raise ValueError("affinity must name at least one CPU")
         return words
 
     def _spawn(self, program, count, at, nice, priority, burst, args, policy, rt_priority,
@@ -820,49 +814,36 @@ class Kernel:
                             f"not {type(program).__name__}")
         if rss_limit is not None:
             rss_limit = rss_limit_arg(self.memory, rss_limit)
-        if self.memory is None and program.kind == "script" and program.uses_memory:
-            raise pk_errors.NotSupported(
-                f"{program.name!r} touches or maps memory: it needs a kernel with "
-                f"memory=pk.Memory(...)")
-        now = self.now
-        at = now if at is None else duration("spawn at", at)
-        if at < now:
-            raise ValueError(f"spawn at={at} is in the past (now is {now} ns)")
-        if isinstance(nice, bool) or not isinstance(nice, int):
-            raise TypeError(f"nice must be an int, not {type(nice).__name__}")
-        if not -20 <= nice <= 19:
-            raise ValueError(f"nice must be between -20 and 19, got {nice}")
-        if isinstance(priority, bool) or not isinstance(priority, int):
-            raise TypeError(f"priority must be an int, not {type(priority).__name__}")
-        if not -2**31 <= priority < 2**31:
-            raise ValueError(f"priority must fit in 32 bits (signed), got {priority}")
-        if self.scheduler._id == lib.PK_POLICY_PRIORITY and not 0 <= priority <= 139:
-            raise ValueError(f"Priority has 140 levels: priority must be 0..139, got {priority}")
-        if program.task is not None and at + program.task.phase > MAX_TIME:
-            raise ValueError(f"a periodic task arrives at at + phase = {at + program.task.phase} "
-                             f"ns, beyond the largest time {MAX_TIME}")
-        burst = NO_BURST if burst is None else duration("burst", burst)
+        # Python checks types and C field sizes; every rule is spawn_check's
+        # in C, which pk_spawn_check explains (pykernel/_refusal.py)
+        at = self.now if at is None else duration("spawn at", at)
+        given: dict = {}             # values clamped to their C field (_validate.put)
+        nice = put(given, lib.PK_F_NICE, "nice", nice, "i32")
+        priority = put(given, lib.PK_F_PRIORITY, "priority", priority, "i32")
+        if burst is None:
+            burst = NO_BURST
+        else:     # 2**64 - 1 is the core's "none", so it goes in as a value the core refuses
+            burst = put(given, lib.PK_F_BURST, "burst", burst, "u64")
+            if burst == NO_BURST:
+                given[lib.PK_F_BURST] = ("burst", burst, "u64")
+                burst -= 1
         if not isinstance(args, tuple):
             raise TypeError(f"args must be a tuple, not {type(args).__name__}")
         if args and program.kind != "python":
             raise TypeError("args are passed to Python thread bodies; script programs take none")
-        sclass, rt_priority = _sched_class(policy, rt_priority)
-        tickets = _config_value("tickets", tickets, 1, 0xFFFFFFFF)
-        cpu = -1 if cpu is None else _config_value("cpu", cpu, 0, self.cpus - 1)
+        sclass, rt_priority = _sched_class(policy, rt_priority, given)
+        tickets = put(given, lib.PK_F_TICKETS, "tickets", tickets, "u32")
+        if cpu is None:
+            cpu = -1                    # the core's "any CPU"
+        else:                           # so a negative one goes in as one the core refuses
+            cpu = put(given, lib.PK_F_CPU, "cpu", cpu, "i32")
+            if cpu < 0:
+                given.setdefault(lib.PK_F_CPU, ("cpu", cpu, "i32"))
+                cpu = -2
         mask = None if affinity is None else self._mask(affinity)
-        if mask is not None and self.runqueues == "shared" and self.cpus > 1 \
-                and mask != self._mask(range(self.cpus)):
-            self._check_shared_mask()
-        if cpu >= 0 and mask is not None and not (mask[cpu >> 6] >> (cpu & 63)) & 1:
-            raise ValueError(f"cpu={cpu} is not in the affinity mask")
-        if self.scheduler.needs_burst and burst == NO_BURST and program.burst is None:
-            raise InvalidArgs(f"{type(self.scheduler).__name__} schedules by declared CPU burst: "
-                              f"pass burst= to spawn {program.name!r}")
-        if program.kind == "elf":
-            if count != 1:
-                raise pk_errors.NotSupported("machine-code programs are spawned one at a time "
-                                             "(Kernel.spawn)")
+        if program.kind == "elf" and count == 1:
             _riscv._ensure_memory(self)
+        what = f"spawn {count} x {program.name!r}" if count > 1 else f"spawn {program.name!r}"
         with self._exclusive("spawn"):
             prog = self._load(program)
             a = ffi.new("pk_spawn_args *")
@@ -872,6 +853,10 @@ class Kernel:
                 a.has_affinity = 1
                 for i, w in enumerate(mask):
                     a.affinity[i] = w
+            refused = _refusal.spawn_error(self._kp, a, count, what, program.name,
+                                           type(self.scheduler).__name__, given)
+            if refused is not None:
+                raise refused
             if program.kind == "elf":
                 return _riscv.spawn(self, program, a, *rv)
             first_pid = ffi.new("uint32_t *")
@@ -879,8 +864,7 @@ class Kernel:
             status = lib.pk_spawn(self._kp, a, count, first_pid, first_tid)
             if status == lib.PK_ERR_POLICY and self._host is not None:
                 raise self._host.error(self._kp)
-            check(status, f"spawn {count} x {program.name!r}" if count > 1
-                  else f"spawn {program.name!r}")
+            check(status, what)
             if rss_limit is not None:
                 check(lib.pk_as_set_rss_limit(self._kp, first_pid[0], count, rss_limit), "rss_limit")
             if program.kind == "python":
@@ -889,42 +873,54 @@ class Kernel:
                     self._hosts[first_tid[0] + i] = (fn, args, first_pid[0] + i)
             return first_pid[0]
 
-    def _set_attr(self, tid, attr, value, lo, hi, what) -> None:
-        value = _config_value(what, value, lo, hi)
+    def _set_attr(self, tid, attr, value, what) -> None:
+        """Set a thread attribute (PK_ATTR_*), named ``what`` in messages;
+        its rules are the core's (pk_attr_check)."""
+        given: dict = {}
+        field = {lib.PK_ATTR_NICE: lib.PK_F_NICE, lib.PK_ATTR_PRIORITY: lib.PK_F_PRIORITY,
+                 lib.PK_ATTR_TICKETS: lib.PK_F_TICKETS, lib.PK_ATTR_SLICE: lib.PK_F_SLICE}[attr]
+        value = put(given, field, what, value, "i64")
+        why = ffi.new("pk_refusal *")
+        status = lib.pk_attr_check(self._kp, attr, value, why)
+        if status:
+            raise pk_errors.error(status, f"set {what} of tid {tid}",
+                                  _refusal.explain(why, policy=type(self.scheduler).__name__, given=given))
         with self._exclusive(f"set {what}"), self._hooks_may_run():
             check(lib.pk_thread_set_attr(self._kp, tid, attr, value), f"set {what} of tid {tid}")
 
     def _transfer_tickets(self, src, dst, n) -> None:
-        n = _config_value("transfer_tickets n", n, 1, 0xFFFFFFFF)
-        info = ffi.new("pk_thread_info *")
-        check(lib.pk_thread_info_get(self._kp, src, info), "thread info")
-        if n >= info.tickets:
-            raise ValueError(f"tid {src} has {info.tickets} tickets: it can give at most "
-                             f"{info.tickets - 1} (a thread keeps at least one), not {n}")
+        given: dict = {}
+        n = put(given, lib.PK_F_TICKETS_GIVEN, "transfer_tickets n", n, "u32")
+        why = ffi.new("pk_refusal *")
         with self._exclusive("transfer tickets"):
-            check(lib.pk_thread_transfer_tickets(self._kp, src, dst, n),
-                  f"transfer {n} tickets from tid {src} to tid {dst}")
+            status = lib.pk_tickets_transfer_check(self._kp, src, dst, n, why)
+            shown = given[lib.PK_F_TICKETS_GIVEN][1] if given else n
+            what = f"transfer {shown} tickets from tid {src} to tid {dst}"
+            if status and why.reason:
+                raise pk_errors.error(status, what, _refusal.explain(why, given=given))
+            check(status, what)
+            check(lib.pk_thread_transfer_tickets(self._kp, src, dst, n), what)
 
     def _set_class(self, tid, policy, rt_priority) -> None:
-        sclass, prio = _sched_class(policy, rt_priority)
+        given: dict = {}
+        sclass, prio = _sched_class(policy, rt_priority, given)
+        why = ffi.new("pk_refusal *")
+        status = lib.pk_class_check(sclass, prio, why)
+        if status:
+            raise pk_errors.error(status, f"set policy of tid {tid}",
+                                  _refusal.explain(why, given=given))
         with self._exclusive("set policy"), self._hooks_may_run():
             check(lib.pk_thread_set_class(self._kp, tid, sclass, prio), f"set policy of tid {tid}")
 
-    def _check_shared_mask(self) -> None:
-        """Affinity masks on a shared run queue: FIFO and RoundRobin give
-        each CPU the first queued thread allowed there; others refuse."""
-        if self.scheduler._id not in (lib.PK_POLICY_FIFO, lib.PK_POLICY_RR):
-            raise pk_errors.NotSupported(
-                f"affinity masks on a shared run queue need FIFO or RoundRobin, not "
-                f"{type(self.scheduler).__name__}; or per-CPU run queues: "
-                f"pk.Kernel(..., runqueues=\"per-cpu\")")
-
     def _set_affinity(self, tid, cpus) -> None:
-        words = self._mask(cpus)
-        if self.runqueues == "shared" and self.cpus > 1 and words != self._mask(range(self.cpus)):
-            self._check_shared_mask()
+        words = ffi.new("uint64_t[4]", self._mask(cpus))
+        why = ffi.new("pk_refusal *")
+        status = lib.pk_affinity_check(self._kp, words, why)
+        if status:
+            raise pk_errors.error(status, f"set affinity of tid {tid}", _refusal.explain(
+                why, policy=type(self.scheduler).__name__))
         with self._exclusive("set affinity"), self._hooks_may_run():
-            check(lib.pk_thread_set_affinity(self._kp, tid, ffi.new("uint64_t[4]", words)),
+            check(lib.pk_thread_set_affinity(self._kp, tid, words),
                   f"set affinity of tid {tid}")
 
     def _kill(self, pid: int) -> None:
@@ -1040,8 +1036,7 @@ class Kernel:
             if parent is not None:                   # the process tree (docs/processes.md)
                 check(lib.pk_proc_set_parent(self._kp, pid, parent.pid), "spawn: parent")
         if slice:
-            self._set_attr(Process(self, pid).threads[0].tid, lib.PK_ATTR_SLICE, slice,
-                           0, lib.PK_SLICE_MAX, "slice")
+            self._set_attr(Process(self, pid).threads[0].tid, lib.PK_ATTR_SLICE, slice, "slice")
         if working_set is not None:
             check(lib.pk_thread_set_working_set(self._kp, Process(self, pid).threads[0].tid,
                                                 working_set), "set the working set")
@@ -1052,15 +1047,15 @@ class Kernel:
         return Process(self, pid)
 
     def _check_slice(self, ns) -> int:
-        """A per-thread slice (EEVDF only): 0, or 100 us .. 100 ms."""
-        if self.scheduler._id != lib.PK_POLICY_EEVDF:
-            raise pk_errors.NotSupported(
-                f"a thread's own slice is an EEVDF parameter (Linux's sched_runtime); "
-                f"{type(self.scheduler).__name__} does not use one")
-        ns = _config_value("slice", ns, 0, lib.PK_SLICE_MAX)
-        if ns and ns < lib.PK_SLICE_MIN:
-            raise ValueError(f"slice must be 0 (the policy's) or {lib.PK_SLICE_MIN} .. "
-                             f"{lib.PK_SLICE_MAX} ns, as Linux bounds sched_runtime; got {ns}")
+        """A per-thread slice (EEVDF only): 0, or 100 us .. 100 ms; the
+        rule is the core's (pk_attr_check), asked before a spawn."""
+        given: dict = {}
+        ns = put(given, lib.PK_F_SLICE, "slice", ns, "i64")
+        why = ffi.new("pk_refusal *")
+        status = lib.pk_attr_check(self._kp, lib.PK_ATTR_SLICE, ns, why)
+        if status:
+            raise pk_errors.error(status, "slice", _refusal.explain(
+                why, policy=type(self.scheduler).__name__, given=given))
         return ns
 
     def spawn_many(self, program: Program, count: int, at: int | None = None, nice: int = 0,

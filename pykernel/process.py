@@ -277,11 +277,11 @@ class Thread:
 
     def set_nice(self, nice: int) -> None:
         """Change its nice value now (-20..19)."""
-        self._k._set_attr(self.tid, lib.PK_ATTR_NICE, nice, -20, 19, "nice")
+        self._k._set_attr(self.tid, lib.PK_ATTR_NICE, nice, "nice")
 
     def set_priority(self, priority: int) -> None:
         """Change its static priority now."""
-        self._k._set_attr(self.tid, lib.PK_ATTR_PRIORITY, priority, -2**31, 2**31 - 1, "priority")
+        self._k._set_attr(self.tid, lib.PK_ATTR_PRIORITY, priority, "priority")
 
     def set_slice(self, ns: int | None) -> None:
         """Set its own EEVDF slice now (Linux 6.12's custom slices,
@@ -291,11 +291,11 @@ class Thread:
         sooner after it wakes, at the same share. Other policies raise
         :class:`~pykernel.errors.NotSupported`."""
         ns = self._k._check_slice(0 if ns is None else ns)
-        self._k._set_attr(self.tid, lib.PK_ATTR_SLICE, ns, 0, lib.PK_SLICE_MAX, "slice")
+        self._k._set_attr(self.tid, lib.PK_ATTR_SLICE, ns, "slice")
 
     def set_tickets(self, tickets: int) -> None:
         """Change its Lottery / Stride tickets now (>= 1)."""
-        self._k._set_attr(self.tid, lib.PK_ATTR_TICKETS, tickets, 1, 2**32 - 1, "tickets")
+        self._k._set_attr(self.tid, lib.PK_ATTR_TICKETS, tickets, "tickets")
 
     def transfer_tickets(self, to: "Thread", n: int) -> None:
         """Move ``n`` of its tickets to thread ``to`` now (Waldspurger and
@@ -306,8 +306,6 @@ class Thread:
                             f"not {type(to).__name__}")
         if to._k is not self._k:
             raise ValueError("transfer_tickets: the threads belong to different kernels")
-        if to.tid == self.tid:
-            raise ValueError("transfer_tickets: a thread cannot transfer tickets to itself")
         self._k._transfer_tickets(self.tid, to.tid, n)
 
     def set_policy(self, policy: str, rt_priority: int | None = None) -> None:

@@ -138,6 +138,20 @@ class Policy:
         """Policy-specific integers passed to the core (pk_config.params)."""
         return []
 
+    def _configure(self, cfg, params=None) -> None:
+        """Write this policy into a C ``pk_config`` (cffi): its id, quantum,
+        preemption and ``params`` (default ``self._params()``). The one
+        place a kernel's and a restore's configuration take a policy."""
+        for key, value in self._config().items():
+            setattr(cfg, key, value)
+        params = self._params() if params is None else params
+        if len(params) > len(cfg.params):       # the C array's size (PK_MAX_PARAMS)
+            raise ValueError(f"{self!r} has {len(params)} parameters; the core takes at most "
+                             f"{len(cfg.params)}")
+        cfg.nparams = len(params)
+        for i, v in enumerate(params):
+            cfg.params[i] = v
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 

@@ -376,12 +376,7 @@ def restore(cls, data_or_path, scheduler=None, costs=None):
     change = 0
     if scheduler is not None:
         change |= lib.PK_RESTORE_POLICY
-        for key, value in scheduler._config().items():
-            setattr(cfg, key, value)
-        params = scheduler._params()
-        cfg.nparams = len(params)
-        for i, v in enumerate(params):
-            cfg.params[i] = v
+        scheduler._configure(cfg)
     if costs is not None:
         change |= lib.PK_RESTORE_COSTS
         costs._configure(cfg.costs)
