@@ -240,6 +240,7 @@ struct pk_kernel {
     uint64_t  limit_hits[PK_LIMITS];
     uint32_t  nomem_why, nomem_job; /* other refusals: PK_NOMEM_*, the job (pk_nomem_why) */
     struct pk_rvstate *rv;        /* RISC-V images and processes (pk_rv.h); NULL until used */
+    struct pk_fs *fs;             /* the file system (pk_fs.h); NULL until used */
 };
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
@@ -340,6 +341,7 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #include "pk_obj.h"
 #include "pk_trace.h"
 #include "pk_rv.h"
+#include "pk_fs.h"
 
 /* May a thread of program kind `kind` be made now?  RISC-V threads only
  * by pk_rv_spawn and clone (pk_rv_*.c), which give them side records. */
