@@ -35,7 +35,11 @@ class Audit:
     messages), ``messages`` (found in queues) and ``messages_counted``,
     ``bad_refs`` (channels, events and event pairs whose reference count
     is not the number of handles to them), ``short_refs`` (objects of any
-    kind with fewer references than handles)."""
+    kind with fewer references than handles).
+
+    File system (None until it is used): ``fs``, a
+    :class:`~pykernel.fs.FsAudit` (link counts against directory entries,
+    references against working directories, data pages)."""
 
     frames: int | None
     frames_free: int | None
@@ -53,6 +57,7 @@ class Audit:
     messages_counted: int
     bad_refs: int
     short_refs: int
+    fs: object = None           # the file system's (pykernel.fs.FsAudit), None if unused
 
     def problems(self) -> list[str]:
         """Each broken rule, in words (empty: the books balance)."""
@@ -78,6 +83,8 @@ class Audit:
             out.append(f"{self.bad_refs} objects have a reference count other than their handles")
         if self.short_refs:
             out.append(f"{self.short_refs} objects have fewer references than handles")
+        if self.fs is not None:
+            out += ["file system: " + p for p in self.fs.problems()]
         return out
 
     def check(self) -> None:
@@ -100,5 +107,6 @@ def audit(k) -> Audit:
         check(lib.pk_mem_stats_get(kp, ms), "audit")
         mem = [ms.frames, ms.free, m.used, m.referenced, m.mismatched, m.pt_pages, ms.pt_pages,
                m.mappings, m.swapped]
+    fs = k.fs.audit()                    # counts nothing (0 inodes) until the file system is used
     return Audit(*mem, o.table_handles, st.handles, o.flight_handles, o.messages, st.messages,
-                 o.bad_refs, o.short_refs)
+                 o.bad_refs, o.short_refs, fs if fs.inodes else None)

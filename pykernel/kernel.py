@@ -869,7 +869,8 @@ class Kernel:
               tickets: int = 100, cpu: int | None = None, affinity=None,
               rss_limit: int | None = None, handles=(), parent: Process | None = None,
               uid: int | None = None, gid: int | None = None, job=None,
-              argv=None, env=None, stdin=b"", stdout=None, stderr=None) -> Process:
+              argv=None, env=None, stdin=b"", stdout=None, stderr=None,
+              cwd=None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``at``: arrival time in ns (default now; not in the past).
@@ -907,6 +908,14 @@ class Kernel:
         runs (the bytes also stay in ``p.stdout`` / ``p.stderr``). A kernel
         without memory gets ``pk.Memory()`` with Sv39 page tables when its
         first process is machine code.
+
+        A ``str`` program is a path in the kernel's file system
+        (:attr:`fs`, docs/userland.md), resolved as execve(2) resolves it
+        for the new process's credentials: symbolic links followed,
+        execute permission needed (:class:`~pykernel.AccessDenied`), an
+        ELF file or a ``#!`` script (:class:`~pykernel.NotExecutable`);
+        ``argv`` defaults to ``[path]``. ``cwd``: the process's working
+        directory in the file system (default ``/``).
         """
         if isinstance(program, Program) and program.kind != "elf" and (
                 argv is not None or env is not None or stdin != b"" or stdout or stderr):
@@ -919,6 +928,13 @@ class Kernel:
         pu, pg = parent._creds() if parent is not None else (0, 0)
         uid = pu if uid is None else _config_value("uid", uid, 0, 0xFFFFFFFF)
         gid = pg if gid is None else _config_value("gid", gid, 0, 0xFFFFFFFF)
+        cwd_ino = None
+        if isinstance(program, str) or cwd is not None:
+            from . import fs as _fs
+            cwd_ino = _fs.resolve_cwd(self, "/" if cwd is None else cwd, uid, gid)
+            if isinstance(program, str):
+                program, argv = _fs.executable(self, program, [program] if argv is None else argv,
+                                               uid, gid, "/" if cwd is None else cwd)
         if parent is not None and parent.state in ("exited", "killed"):
             raise BadState(f"parent {parent.name!r} has ended")
         src, values = _objects._initial_handles(self, handles)
@@ -942,6 +958,8 @@ class Kernel:
                 _objects._move(self, src, pid, values)
             if uid or gid:
                 check(lib.pk_proc_creds_set(self._kp, pid, uid, gid), "credentials")
+            if cwd is not None:
+                _fs.set_cwd(self, pid, cwd_ino)
         if parent is not None:
             parent.handle_to(Process(self, pid))
         if name is not None:
@@ -1319,6 +1337,16 @@ class Kernel:
         :class:`~pykernel.snapshot.SnapshotError` saying what is wrong."""
         from .snapshot import restore
         return restore(cls, data_or_path, scheduler, costs)
+
+    @property
+    def fs(self):
+        """The kernel's file system (:class:`~pykernel.fs.FileSystem`,
+        acting as root; docs/userland.md)."""
+        v = self.__dict__.get("_fs_view")
+        if v is None:
+            from .fs import FileSystem
+            v = self._fs_view = FileSystem(self)
+        return v
 
     def audit(self) -> "Audit":
         """Recount the core's books from its structures: frame references
