@@ -547,7 +547,8 @@ def executable(kernel, path: str, argv, uid: int, gid: int, cwd: str = "/", dept
             from .errors import KernelError
             if not isinstance(e, KernelError):
                 raise
-            raise NotExecutable(f"execve {path!r}: exec format error ({e})") from e
+            err = fs_error(-lib.PK_ENOEXEC, "execve", path)
+            raise NotExecutable(f"{err} ({e})") from e
         abs_path = path if path.startswith("/") else os.path.normpath(os.path.join(cwd, path))
         prog._exe = abs_path
         v._programs[key] = prog

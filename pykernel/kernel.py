@@ -755,8 +755,8 @@ class Kernel:
     def _spawn(self, program, count, at, nice, priority, burst, args, policy, rt_priority,
                tickets, cpu, affinity, rss_limit=None, rv=(None, None, b"", None, None)):
         if not isinstance(program, Program):
-            raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python), "
-                            f"not {type(program).__name__}")
+            raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python) "
+                            f"or the path of a file in k.fs, not {type(program).__name__}")
         if rss_limit is not None:
             rss_limit = rss_limit_arg(self.memory, rss_limit)
         if self.memory is None and program.kind == "script" and program.uses_memory:
