@@ -1205,6 +1205,7 @@ int pk_snapshot_config(const uint8_t *buf, uint64_t len, pk_config *out, pk_snap
  * kernel's epoch plus its clock. */
 #define PK_EPERM         1
 #define PK_ENOENT        2
+#define PK_ESRCH         3
 #define PK_EIO           5
 #define PK_ENXIO         6
 #define PK_ENOEXEC       8
@@ -1350,7 +1351,8 @@ int pk_fs_get(pk_kernel *k, uint32_t ino);
 int pk_fs_put(pk_kernel *k, uint32_t ino);
 /* the path of directory ino from the root (getcwd(2): ENOENT if removed) */
 int pk_fs_path(pk_kernel *k, uint32_t ino, char *buf, uint32_t cap, uint32_t *len_out);
-/* a process's working directory (holds a reference; default the root) */
+/* a process's working directory (holds a reference, dropped when the
+ * process ends; default the root); ESRCH for an ended process */
 int pk_fs_cwd_set(pk_kernel *k, uint32_t pid, uint32_t ino);
 int pk_fs_cwd_get(pk_kernel *k, uint32_t pid, uint32_t *ino_out);
 /* the credentials and working directory of process pid */

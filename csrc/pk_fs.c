@@ -912,8 +912,14 @@ int pk_fs_path(pk_kernel *k, uint32_t ino, char *buf, uint32_t cap, uint32_t *le
     return 0;
 }
 
+static bool proc_ended(pk_kernel *k, uint32_t pid) {
+    uint8_t st = pk_proc_at(k, pid)->state;
+    return st == PK_PS_EXITED || st == PK_PS_KILLED;
+}
+
 int pk_fs_cwd_set(pk_kernel *k, uint32_t pid, uint32_t ino) {
     if (!k || pid >= k->procs.count) return -PK_EINVAL;
+    if (proc_ended(k, pid)) return -PK_ESRCH;
     int e = pk_fs_state(k);
     if (e) return e;
     pk_fs *fs = k->fs;
@@ -931,8 +937,17 @@ int pk_fs_cwd_set(pk_kernel *k, uint32_t pid, uint32_t ino) {
     return 0;
 }
 
+void pk_fs_proc_exit(pk_kernel *k, uint32_t pid) {
+    pk_fs *fs = k->fs;
+    if (pid >= fs->ncwd || !fs->cwd[pid]) return;
+    uint32_t ino = fs->cwd[pid];
+    fs->cwd[pid] = 0;
+    pk_fs_put(k, ino);
+}
+
 int pk_fs_cwd_get(pk_kernel *k, uint32_t pid, uint32_t *ino_out) {
     if (!k || !ino_out || pid >= k->procs.count) return -PK_EINVAL;
+    if (proc_ended(k, pid)) return -PK_ESRCH;
     *ino_out = k->fs && pid < k->fs->ncwd && k->fs->cwd[pid] ? k->fs->cwd[pid] : PK_FS_ROOT;
     return 0;
 }

@@ -249,7 +249,8 @@ _BY_ERRNO = {-cls.status: cls for cls in (
     NotFound, FileExists, NotADirectory, IsADirectory, DirectoryNotEmpty, SymlinkLoop,
     NameTooLong, NoSpace, FileTooLarge, TooManyLinks, NotExecutable, NoDevice, Busy)}
 _ERRNO_WORDS = {1: "operation not permitted", 13: "permission denied", 22: "invalid argument",
-                12: "out of memory", 34: "result too large", 5: "input/output error"}
+                12: "out of memory", 34: "result too large", 5: "input/output error",
+                3: "the process has ended"}
 
 
 def fs_error(neg_errno: int, what: str, path: str | None = None) -> KernelError:
@@ -259,7 +260,7 @@ def fs_error(neg_errno: int, what: str, path: str | None = None) -> KernelError:
     cls = _BY_ERRNO.get(e)
     if cls is None:
         cls = {1: AccessDenied, 13: AccessDenied, 22: InvalidArgs, 12: NoMemory,
-               34: OutOfRange}.get(e, KernelError)
+               34: OutOfRange, 3: BadState}.get(e, KernelError)
         words = _ERRNO_WORDS.get(e, f"errno {e}")
     else:
         words = cls.words

@@ -476,7 +476,9 @@ class FileSystem:
                        a.bad_order, a.first_bad)
 
     def cwd_of(self, process) -> str:
-        """The working directory of ``process`` (a path; getcwd(2))."""
+        """The working directory of ``process`` (a path; getcwd(2));
+        :class:`~pykernel.BadState` once it has ended (its reference on
+        the directory went with it)."""
         ino = ffi.new("uint32_t *")
         self._check(lib.pk_fs_cwd_get(self._k._kp, process.pid, ino), "cwd")
         buf, n = ffi.new("char[]", lib.PK_FS_PATH_MAX), ffi.new("uint32_t *")

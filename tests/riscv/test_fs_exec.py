@@ -60,9 +60,13 @@ def test_wc_reads_stdin(k):
 def test_pwd_prints_the_cwd_given_to_spawn(k):
     k.fs.mkdir("/home/user", parents=True)
     p = k.spawn("/bin/pwd", argv=["pwd"], cwd="/home/user")
+    assert k.fs.cwd_of(p) == "/home/user"
+    assert k.fs.stat("/home/user").refs == 1
     k.run()
     assert p.stdout == b"/home/user\n"
-    assert k.fs.cwd_of(p) == "/home/user"
+    assert k.fs.stat("/home/user").refs == 0          # dropped when the process ended
+    with pytest.raises(pk.BadState):
+        k.fs.cwd_of(p)
 
 
 def test_one_file_is_one_program_whose_pages_are_shared(k):
@@ -172,7 +176,7 @@ def test_chdir_and_getcwd_under_pykernel():
     p = k.spawn("/chdir")
     k.run()
     assert (p.state, p.stdout) == ("exited", expected_chdir_output())
-    assert k.fs.cwd_of(p) == "/tmp"
+    assert k.fs.stat("/tmp").refs == 0 and k.audit().problems() == []
 
 
 def test_getcwd_of_a_removed_directory_is_enoent():
@@ -194,4 +198,5 @@ def test_getcwd_of_a_removed_directory_is_enoent():
     assert k.fs.usage.orphans == 1                    # kept by the working directory
     k.run()
     assert p.exit_code == errno.ENOENT
+    assert k.fs.usage.orphans == 0                    # freed with the process's reference
     assert k.audit().problems() == []
