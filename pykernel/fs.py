@@ -26,6 +26,7 @@ import stat as _stat
 from dataclasses import dataclass
 
 from ._ffi import ffi, lib
+from ._lock import locked_views
 from .errors import AccessDenied, InvalidArgs, NotExecutable, NotFound, fs_error
 
 __all__ = ["FileSystem", "Stat", "FsUsage", "FsAudit"]
@@ -141,6 +142,7 @@ def _mode(mode, what: str = "mode") -> int:
     return mode
 
 
+@locked_views()
 class FileSystem:
     """The file system of a kernel (``k.fs``), acting as user ``uid``,
     group ``gid`` with relative paths starting at ``cwd``. Paths are str

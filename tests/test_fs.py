@@ -540,3 +540,11 @@ def test_snapshot_of_a_kernel_without_file_system_has_none():
     k = pk.Kernel()
     r = pk.Kernel.restore(k.snapshot())
     assert r.audit().fs is None
+
+
+def test_mapping_a_file_is_not_implemented_yet():
+    k = pk.Kernel(memory=pk.Memory())
+    k.fs.write("/tmp/f", bytes(4096))
+    p = k.spawn(pk.Program.script("idle", [pk.op.sleep(10)]))
+    with pytest.raises(NotImplementedError, match="page cache"):
+        p.aspace.map(0x10000, 4096, file="/tmp/f")
