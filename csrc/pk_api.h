@@ -1291,7 +1291,8 @@ typedef struct pk_fs_usage {
     uint64_t inodes, files, dirs, symlinks, devices;
     uint64_t bytes;            /* sum of the sizes of regular files          */
     uint64_t pages;            /* 4 KiB data pages held (holes hold none)    */
-    uint64_t max_bytes;        /* limit on pages * 4096: ENOSPC past it      */
+    uint64_t max_bytes;        /* limit on pages * 4096 + slots * 8: ENOSPC past it */
+    uint64_t slots;            /* page slots of the files (8 bytes each)      */
     uint64_t max_inodes;       /* limit on inodes: ENOSPC past it            */
     uint64_t orphans;          /* inodes without names kept by references    */
 } pk_fs_usage;

@@ -55,6 +55,9 @@ typedef struct pk_fs {
     uint32_t  free_head, pad;
     uint64_t  live;                          /* inodes in use                 */
     uint64_t  pages;                         /* data pages held, all files    */
+    uint64_t  slots;                         /* page slots (pcap), all files:
+                                                8 bytes each count against
+                                                max_bytes with the pages      */
     uint64_t  max_bytes, max_inodes;
     uint64_t  vseq;                          /* last version handed out       */
     uint32_t *cwd;                           /* [pid]: working directory, 0: root */

@@ -71,8 +71,10 @@ class Stat:
 class FsUsage:
     """Counts of the file system: inodes by type, ``bytes`` (sizes of the
     regular files), ``pages`` (4 KiB data pages held; holes hold none),
-    the limits ``max_bytes`` (on pages × 4096) and ``max_inodes``, and
-    ``orphans`` (inodes without a name that references keep)."""
+    the limits ``max_bytes`` (on pages × 4096 plus 8 bytes per page slot)
+    and ``max_inodes``, ``orphans`` (inodes without a name that references
+    keep), and ``slots`` (a file has one per 4 KiB up to the furthest
+    page it was ever given)."""
 
     inodes: int
     files: int
@@ -84,6 +86,7 @@ class FsUsage:
     max_bytes: int
     max_inodes: int
     orphans: int
+    slots: int
 
 
 @dataclass(frozen=True)
@@ -456,7 +459,7 @@ class FileSystem:
         u = ffi.new("pk_fs_usage *")
         self._check(lib.pk_fs_usage_get(self._k._kp, u), "usage")
         return FsUsage(u.inodes, u.files, u.dirs, u.symlinks, u.devices, u.bytes, u.pages,
-                       u.max_bytes, u.max_inodes, u.orphans)
+                       u.max_bytes, u.max_inodes, u.orphans, u.slots)
 
     def set_limits(self, max_bytes: int | None = None, max_inodes: int | None = None) -> None:
         """Limit the data pages (``max_bytes``, default 256 MiB) and the

@@ -452,7 +452,8 @@ def test_dev_tty_without_a_process_is_enxio(k):
 # ---- limits, usage, audit ----------------------------------------------------------------
 
 def test_byte_limit_gives_enospc(k):
-    k.fs.set_limits(max_bytes=2 * 4096)
+    # two pages and the four 8-byte page slots a file starts with, plus 32 bytes
+    k.fs.set_limits(max_bytes=2 * 4096 + 4 * 8 + 32)
     k.fs.write("/tmp/a", bytes(8192))
     with pytest.raises(pk.NoSpace) as e:
         k.fs.write("/tmp/b", b"x")
@@ -548,3 +549,13 @@ def test_mapping_a_file_is_not_implemented_yet():
     p = k.spawn(pk.Program.script("idle", [pk.op.sleep(10)]))
     with pytest.raises(NotImplementedError, match="page cache"):
         p.aspace.map(0x10000, 4096, file="/tmp/f")
+
+
+def test_a_write_far_into_a_file_is_charged_its_page_slots(k):
+    # 1 MiB limit: one page at 1 GiB would need 262,144 slots of 8 bytes (2 MiB)
+    k.fs.set_limits(max_bytes=1 << 20)
+    k.fs.write("/tmp/sparse", b"")
+    k.fs.truncate("/tmp/sparse", 1 << 30)            # a hole costs nothing
+    with pytest.raises(pk.NoSpace):
+        k.fs.write("/tmp/sparse", b"x", append=True)
+    assert k.fs.usage.pages == 0 and k.fs.usage.slots == 0
