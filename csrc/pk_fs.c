@@ -920,6 +920,12 @@ int pk_fs_path(pk_kernel *k, uint32_t ino, char *buf, uint32_t cap, uint32_t *le
     return 0;
 }
 
+int pk_fs_proc_fork(pk_kernel *k, uint32_t parent, uint32_t child) {
+    pk_fs *fs = k->fs;
+    if (parent >= fs->ncwd || !fs->cwd[parent]) return PK_OK;
+    return pk_fs_cwd_set(k, child, fs->cwd[parent]) ? PK_ERR_NO_MEMORY : PK_OK;
+}
+
 static bool proc_ended(pk_kernel *k, uint32_t pid) {
     uint8_t st = pk_proc_at(k, pid)->state;
     return st == PK_PS_EXITED || st == PK_PS_KILLED;

@@ -68,6 +68,8 @@ struct pk_kernel;
 int  pk_fs_state(struct pk_kernel *k);       /* make k->fs: 0 or -PK_ENOMEM */
 void pk_fs_fini(struct pk_kernel *k);
 void pk_fs_proc_exit(struct pk_kernel *k, uint32_t pid);   /* drops its working directory */
+/* child inherits parent's working directory (chdir(2)): a status */
+int  pk_fs_proc_fork(struct pk_kernel *k, uint32_t parent, uint32_t child);
 /* snapshots (pk_fs.c): the FS section */
 struct pk_snap_w;
 struct pk_snap_r;

@@ -559,3 +559,18 @@ def test_a_write_far_into_a_file_is_charged_its_page_slots(k):
     with pytest.raises(pk.NoSpace):
         k.fs.write("/tmp/sparse", b"x", append=True)
     assert k.fs.usage.pages == 0 and k.fs.usage.slots == 0
+
+
+def test_a_forked_child_inherits_the_working_directory():
+    # chdir(2): "A child process created via fork(2) inherits its parent's
+    # current working directory"
+    k = pk.Kernel(costs=pk.Costs.zero(), memory=pk.Memory())
+    k.fs.mkdir("/home/u", parents=True)
+    p = k.spawn(pk.Program.script("p", [pk.op.fork([pk.op.sleep(100)]), pk.op.sleep(100)]),
+                cwd="/home/u")
+    k.run(until=50)
+    child = pk.Process(k, p.pid + 1)
+    assert k.fs.cwd_of(child) == "/home/u"
+    assert k.fs.stat("/home/u").refs == 2
+    k.run()
+    assert k.fs.stat("/home/u").refs == 0
