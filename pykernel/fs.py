@@ -515,6 +515,14 @@ def set_cwd(kernel, pid: int, ino: int) -> None:
     FileSystem._check(lib.pk_fs_cwd_set(kernel._kp, pid, ino), "cwd")
 
 
+def inherit_cwd(kernel, parent: int, child: int) -> None:
+    """Give process ``child`` the working directory of ``parent``."""
+    ino = ffi.new("uint32_t *")
+    FileSystem._check(lib.pk_fs_cwd_get(kernel._kp, parent, ino), "cwd")
+    if ino[0] != 1:                                 # the root: the default already
+        set_cwd(kernel, child, ino[0])
+
+
 def executable(kernel, path: str, argv, uid: int, gid: int, cwd: str = "/", depth: int = 0):
     """The :class:`~pykernel.Program` execve(2) runs for ``path`` and the
     argv it gets: symbolic links followed, the file must be a regular file

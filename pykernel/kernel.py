@@ -915,7 +915,7 @@ class Kernel:
         execute permission needed (:class:`~pykernel.AccessDenied`), an
         ELF file or a ``#!`` script (:class:`~pykernel.NotExecutable`);
         ``argv`` defaults to ``[path]``. ``cwd``: the process's working
-        directory in the file system (default ``/``).
+        directory in the file system (default the ``parent``'s, else ``/``).
         """
         if isinstance(program, Program) and program.kind != "elf" and (
                 argv is not None or env is not None or stdin != b"" or stdout or stderr):
@@ -960,6 +960,9 @@ class Kernel:
                 check(lib.pk_proc_creds_set(self._kp, pid, uid, gid), "credentials")
             if cwd is not None:
                 _fs.set_cwd(self, pid, cwd_ino)
+            elif parent is not None:
+                from . import fs as _fs
+                _fs.inherit_cwd(self, parent.pid, pid)
         if parent is not None:
             parent.handle_to(Process(self, pid))
         if name is not None:

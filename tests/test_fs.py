@@ -574,3 +574,11 @@ def test_a_forked_child_inherits_the_working_directory():
     assert k.fs.stat("/home/u").refs == 2
     k.run()
     assert k.fs.stat("/home/u").refs == 0
+
+
+def test_a_process_spawned_with_a_parent_inherits_its_working_directory(k):
+    k.fs.mkdir("/srv")
+    idle = pk.Program.script("idle", [pk.op.sleep(100)])
+    p = k.spawn(idle, cwd="/srv")
+    q = k.spawn(idle, parent=p)
+    assert k.fs.cwd_of(q) == "/srv"
