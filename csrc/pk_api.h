@@ -1387,3 +1387,175 @@ int pk_kernel_restore(const uint8_t *buf, uint64_t len, const pk_config *with, u
 uint64_t pk_snapshot_checksum(const uint8_t *buf, uint64_t len);
 /* the configuration a snapshot was made with (header checks only) */
 int pk_snapshot_config(const uint8_t *buf, uint64_t len, pk_config *out, pk_snap_refusal *why);
+
+/* ---- the file system (pk_fs.c; docs/userland.md) ------------------------------
+ * One in-memory file system per kernel, made at its first use with /,
+ * /dev (null, zero, urandom, tty) and /tmp.  Inodes are named by their
+ * number (1: the root), which never changes while the inode lives.
+ * Unlike the rest of the API these calls answer as Linux system calls do:
+ * 0 (or a count), or a negative Linux errno (-PK_ENOENT, ...), so a
+ * system-call layer returns their result as it is.  A pk_fs_who holds the
+ * credentials the permission checks use and the directory relative paths
+ * start from (a process's working directory, or the directory of a
+ * descriptor for the *at calls; 0: the root).  Paths are (pointer,
+ * length), without a NUL.  Times are ns since 1970-01-01 UTC: the
+ * kernel's epoch plus its clock. */
+#define PK_EPERM         1
+#define PK_ENOENT        2
+#define PK_ESRCH         3
+#define PK_EIO           5
+#define PK_ENXIO         6
+#define PK_ENOEXEC       8
+#define PK_ENOMEM       12
+#define PK_EACCES       13
+#define PK_EBUSY        16
+#define PK_EEXIST       17
+#define PK_EXDEV        18
+#define PK_ENOTDIR      20
+#define PK_EISDIR       21
+#define PK_EINVAL       22
+#define PK_EFBIG        27
+#define PK_ENOSPC       28
+#define PK_EMLINK       31
+#define PK_ENAMETOOLONG 36
+#define PK_ERANGE       34
+#define PK_ENOTEMPTY    39
+#define PK_ELOOP        40
+
+#define PK_S_IFMT   0xF000     /* file type bits of a mode (inode(7))       */
+#define PK_S_IFCHR  0x2000
+#define PK_S_IFDIR  0x4000
+#define PK_S_IFREG  0x8000
+#define PK_S_IFLNK  0xA000
+#define PK_S_ISUID  0x800
+#define PK_S_ISGID  0x400
+#define PK_S_ISVTX  0x200      /* sticky: only owners remove entries (/tmp)  */
+
+#define PK_FS_NAME_MAX  255    /* bytes in a file name (NAME_MAX)            */
+#define PK_FS_PATH_MAX  4096   /* bytes in a path with its NUL (PATH_MAX)    */
+#define PK_FS_MAXSYMLINKS 40   /* symbolic links followed in one resolution  */
+#define PK_FS_LINK_MAX  65000  /* links to one inode (ext4's EXT4_LINK_MAX)  */
+#define PK_FS_NO_PID    0xFFFFFFFFu  /* pk_fs_read/write: no process (/dev/tty: ENXIO) */
+#define PK_FS_KEEP      0xFFFFFFFFu  /* pk_fs_chown: leave this id as it is  */
+#define PK_FS_UTIME_NOW  0x3FFFFFFF  /* pk_fs_utimens nsec: now (UTIME_NOW)  */
+#define PK_FS_UTIME_OMIT 0x3FFFFFFE  /* pk_fs_utimens nsec: unchanged (UTIME_OMIT) */
+
+/* flags */
+#define PK_FS_NOFOLLOW  1      /* a final symbolic link is not followed      */
+#define PK_FS_EXCL      2      /* pk_fs_create: EEXIST if the name exists     */
+#define PK_FS_REMOVEDIR 4      /* pk_fs_unlink: remove a directory (rmdir)    */
+
+/* access masks */
+#define PK_FS_R 4
+#define PK_FS_W 2
+#define PK_FS_X 1
+
+/* devices (rdev: major << 8 | minor, Linux's numbers) */
+#define PK_FS_DEV_NULL    0x0103
+#define PK_FS_DEV_ZERO    0x0105
+#define PK_FS_DEV_URANDOM 0x0109
+#define PK_FS_DEV_TTY     0x0500
+
+typedef struct pk_fs_who {
+    uint32_t uid, gid;         /* credentials                                */
+    uint32_t cwd;              /* where relative paths start; 0: the root    */
+    uint32_t pad;
+} pk_fs_who;
+
+typedef struct pk_fs_stat {
+    uint32_t ino, mode;        /* mode: PK_S_IF* type | permission bits      */
+    uint32_t nlink, uid, gid;
+    uint32_t rdev;             /* devices: major << 8 | minor                */
+    uint64_t size;             /* bytes (symbolic links: the target's length) */
+    uint64_t blocks;           /* 512-byte blocks of data pages held         */
+    uint64_t atime, mtime, ctime;  /* ns since 1970-01-01 UTC                */
+    uint32_t refs;             /* references held by pk_fs_get (and working
+                                  directories): the inode outlives its names
+                                  while any is held                          */
+    uint32_t pad;
+    uint64_t version;          /* bumped at every change of the contents     */
+} pk_fs_stat;
+
+typedef struct pk_fs_dirent {
+    uint32_t ino;
+    uint8_t  type;             /* DT_*: 2 char device, 4 directory, 8 regular, 10 symlink */
+    uint8_t  pad;
+    uint16_t namelen;
+    char     name[256];        /* NUL-terminated                             */
+} pk_fs_dirent;
+
+typedef struct pk_fs_usage {
+    uint64_t inodes, files, dirs, symlinks, devices;
+    uint64_t bytes;            /* sum of the sizes of regular files          */
+    uint64_t pages;            /* 4 KiB data pages held (holes hold none)    */
+    uint64_t max_bytes;        /* limit on pages * 4096 + slots * 8: ENOSPC past it */
+    uint64_t slots;            /* page slots of the files (8 bytes each)      */
+    uint64_t max_inodes;       /* limit on inodes: ENOSPC past it            */
+    uint64_t orphans;          /* inodes without names kept by references    */
+} pk_fs_usage;
+
+typedef struct pk_fs_audit {
+    uint64_t inodes;           /* live inodes found                          */
+    uint64_t entries;          /* directory entries found                    */
+    uint64_t bad_links;        /* inodes whose nlink differs from the entries naming them */
+    uint64_t bad_refs;         /* inodes with fewer references than working directories */
+    uint64_t leaked;           /* inodes without name or reference, not freed */
+    uint64_t bad_pages;        /* the page count differs from the pages found */
+    uint64_t bad_order;        /* directories whose entries are out of order  */
+    uint32_t first_bad, pad;   /* the first inode found wrong (0: none)      */
+} pk_fs_audit;
+
+int pk_fs_lookup(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len,
+                 uint32_t flags, uint32_t *ino_out);
+int pk_fs_access(pk_kernel *k, const pk_fs_who *who, uint32_t ino, uint32_t mask);
+int pk_fs_stat_get(pk_kernel *k, uint32_t ino, pk_fs_stat *out);
+/* open(O_CREAT) without the descriptor: the regular file at path, made
+ * (mode & 07777) if missing; with PK_FS_EXCL, EEXIST if the name exists */
+int pk_fs_create(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len,
+                 uint32_t mode, uint32_t flags, uint32_t *ino_out);
+int pk_fs_mkdir(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len, uint32_t mode);
+int pk_fs_symlink(pk_kernel *k, const pk_fs_who *who, const char *target, uint32_t tlen,
+                  const char *path, uint32_t len);
+int pk_fs_link(pk_kernel *k, const pk_fs_who *from, const char *old, uint32_t olen,
+               const pk_fs_who *to, const char *path, uint32_t len);
+int pk_fs_unlink(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len, uint32_t flags);
+int pk_fs_rename(pk_kernel *k, const pk_fs_who *from, const char *old, uint32_t olen,
+                 const pk_fs_who *to, const char *path, uint32_t len);
+/* the target of the symbolic link at path: up to cap bytes into buf, its
+ * whole length in *len_out; EINVAL if path is no symbolic link */
+int pk_fs_readlink(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len,
+                   char *buf, uint32_t cap, uint32_t *len_out);
+int pk_fs_chmod(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len, uint32_t mode);
+int pk_fs_chown(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len,
+                uint32_t uid, uint32_t gid, uint32_t flags);
+/* times: {atime s, atime ns, mtime s, mtime ns} (ns may be UTIME_NOW or
+ * UTIME_OMIT), or NULL for now (utimensat(2)) */
+int pk_fs_utimens(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len,
+                  const int64_t *times, uint32_t flags);
+/* contents, by inode (the caller checked access when it opened it): read
+ * or write len bytes at off; *n_out: bytes moved.  pid: the process
+ * whose terminal /dev/tty is (PK_FS_NO_PID: none) */
+int pk_fs_read(pk_kernel *k, uint32_t pid, uint32_t ino, uint64_t off, uint8_t *buf,
+               uint64_t len, uint64_t *n_out);
+int pk_fs_write(pk_kernel *k, uint32_t pid, uint32_t ino, uint64_t off, const uint8_t *buf,
+                uint64_t len, uint64_t *n_out);
+int pk_fs_truncate(pk_kernel *k, uint32_t ino, uint64_t size);
+/* the entry of directory ino at *cursor ("." and ".." first, then the
+ * entries in the order they were made): 1 and the next cursor, or 0 at
+ * the end.  A cursor stays valid while entries come and go. */
+int pk_fs_readdir(pk_kernel *k, uint32_t ino, uint64_t *cursor, pk_fs_dirent *out);
+/* references that keep an inode while it has no name (open files) */
+int pk_fs_get(pk_kernel *k, uint32_t ino);
+int pk_fs_put(pk_kernel *k, uint32_t ino);
+/* the path of directory ino from the root (getcwd(2): ENOENT if removed) */
+int pk_fs_path(pk_kernel *k, uint32_t ino, char *buf, uint32_t cap, uint32_t *len_out);
+/* a process's working directory (holds a reference, dropped when the
+ * process ends; default the root); ESRCH for an ended process */
+int pk_fs_cwd_set(pk_kernel *k, uint32_t pid, uint32_t ino);
+int pk_fs_cwd_get(pk_kernel *k, uint32_t pid, uint32_t *ino_out);
+/* the credentials and working directory of process pid */
+int pk_fs_who_of(pk_kernel *k, uint32_t pid, pk_fs_who *out);
+int pk_fs_usage_get(pk_kernel *k, pk_fs_usage *out);
+/* limits: bytes of data pages and inodes (0: leave as it is) */
+int pk_fs_limits_set(pk_kernel *k, uint64_t max_bytes, uint64_t max_inodes);
+int pk_fs_audit_run(pk_kernel *k, pk_fs_audit *out);

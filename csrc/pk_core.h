@@ -280,6 +280,7 @@ struct pk_kernel {
     uint32_t  xflags;             /* PK_X_*: rarely used paths of the dispatcher */
     uint8_t   steal_armed;        /* a PK_EV_STEAL is queued (derived on restore) */
     uint32_t  livelock_tid;       /* tid + 1 of the thread a LIVELOCK stop blames; 0: none */
+    struct pk_fs *fs;             /* the file system (pk_fs.h); NULL until used */
 };
 
 #define PK_X_CACHE        1       /* k->cache is set                          */
@@ -413,6 +414,7 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #include "pk_obj.h"
 #include "pk_trace.h"
 #include "pk_rv.h"
+#include "pk_fs.h"
 
 /* May a thread of program kind `kind` be made now?  RISC-V threads only
  * by pk_rv_spawn and clone (pk_rv_*.c), which give them side records. */

@@ -639,6 +639,37 @@ static int64_t sys_clone(sysctx *s, uint64_t flags, uint64_t newsp, uint64_t pti
     return lt;
 }
 
+/* ---- the working directory (pk_fs.c) --------------------------------------------------- */
+
+/* getcwd: the path and its NUL, as Linux's system call returns it */
+static int64_t sys_getcwd(sysctx *s, uint64_t va, uint64_t size) {
+    char p[PK_FS_PATH_MAX];
+    uint32_t cwd, n;
+    pk_fs_cwd_get(s->k, s->t->pid, &cwd);
+    int e = pk_fs_path(s->k, cwd, p, sizeof p, &n);
+    if (e) return e;
+    if (size < (uint64_t)n + 1) return -PK_ERANGE;
+    if (cp(s, va, p, n + 1, true)) return -EFAULT;
+    return n + 1;
+}
+
+static int64_t sys_chdir(sysctx *s, uint64_t path) {
+    char p[PK_FS_PATH_MAX];
+    int64_t n = user_string(s, path, p, sizeof p);
+    if (n == -ENOENT) return -PK_ENAMETOOLONG;            /* no NUL within PATH_MAX */
+    if (n < 0) return n;
+    pk_fs_who w;
+    uint32_t ino;
+    pk_fs_stat st;
+    int e = pk_fs_who_of(s->k, s->t->pid, &w);
+    if (!e) e = pk_fs_lookup(s->k, &w, p, (uint32_t)n, 0, &ino);
+    if (!e) e = pk_fs_stat_get(s->k, ino, &st);
+    if (!e && (st.mode & PK_S_IFMT) != PK_S_IFDIR) e = -PK_ENOTDIR;
+    if (!e) e = pk_fs_access(s->k, &w, ino, PK_FS_X);
+    if (!e) e = pk_fs_cwd_set(s->k, s->t->pid, ino);
+    return e;
+}
+
 /* ---- signals: only a process aborting itself ------------------------------------------ */
 
 #define SIGABRT 6
@@ -897,6 +928,8 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
     case 78: v = sys_readlinkat(s, A(1), A(2), A(3)); break;
     case 79: v = sys_fstatat(s, A(0), A(1), A(2), A(3)); break;
     case 160: v = sys_uname(s, A(0)); break;
+    case 17: v = sys_getcwd(s, A(0), A(1)); break;
+    case 49: v = sys_chdir(s, A(0)); break;
     case 98: v = sys_futex(s, A(0), A(1), A(2), A(3), &act); break;
     case 220: v = sys_clone(s, A(0), A(1), A(2), A(3), A(4)); break;
     case 259: v = 0; break;                                                  /* riscv_flush_icache */

@@ -9,7 +9,8 @@
  *            CORE (kernel, CPUs, masks, programs, processes, threads, job
  *            log, trace), RV (only with machine code: pk_rv_snap.c),
  *            MEM (only with memory), OBJS (always: whether
- *            there are kernel objects, and then them), SCHD (run queues and
+ *            there are kernel objects, and then them), FS (only once the
+ *            file system is used: pk_fs.c), SCHD (run queues and
  *            events), HOST (the host's
  *            bytes), END
  *   trailer  u64 pk_snap_checksum of every byte before it
@@ -31,6 +32,7 @@
 #define TAG_MEM  TAG('M', 'E', 'M', ' ')
 #define TAG_OBJS TAG('O', 'B', 'J', 'S')
 #define TAG_SCHD TAG('S', 'C', 'H', 'D')
+#define TAG_FS   TAG('F', 'S', ' ', ' ')
 #define TAG_HOST TAG('H', 'O', 'S', 'T')
 #define TAG_END  TAG('E', 'N', 'D', ' ')
 #define CORE_VERSION 1
@@ -906,6 +908,11 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
         if (s) refuse(why, PK_SNAP_R_OBJECTS, 0, 0, s);
         section_end(&w, at);
     }
+    if (!s && k->fs) {                         /* only once the file system is used */
+        size_t at = section_begin(&w, TAG_FS, 1);
+        s = pk_fs_snap_save(k, &w);
+        section_end(&w, at);
+    }
     if (!s) s = schd_save(k, &w);
     if (!s) {
         size_t at = section_begin(&w, TAG_HOST, 1);
@@ -1018,6 +1025,12 @@ static int restore_sections(pk_kernel *k, pk_snap_r *r, bool new_policy, uint64_
     if (s || r->err || r->off != end)
         return refuse(why, PK_SNAP_E_OBJECTS, 0, TAG_OBJS, s ? s : PK_ERR_INVALID_ARGS);
     tag = section_next(r, &end);
+    if (tag == TAG_FS) {
+        s = pk_fs_snap_load(k, r);
+        if (s || r->err || r->off != end)
+            return refuse(why, PK_SNAP_E_SECTION, 0, TAG_FS, s && s != r->err ? s : PK_ERR_INVALID_ARGS);
+        tag = section_next(r, &end);
+    }
     if (tag != TAG_SCHD) return refuse(why, PK_SNAP_E_SECTION, 0, tag, PK_ERR_INVALID_ARGS);
     s = schd_load(k, r, new_policy, &tc, why);
     for (uint32_t i = 0; i < k->threads.count; i++) pk_thread_at(k, i)->pad0 = 0;

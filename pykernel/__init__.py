@@ -22,6 +22,10 @@ from .costs import Costs
 from .errors import (AccessDenied, BadHandle, BadState, BufferTooSmall, Canceled,
                      InternalError, InvalidArgs, KernelError, NoMemory, NotSupported,
                      OutOfRange, PeerClosed, PolicyError, ShouldWait, TimedOut, WrongType)
+from .errors import (Busy, DirectoryNotEmpty, FileExists, FileTooLarge, IsADirectory, NameTooLong,
+                     NoDevice, NoSpace, NotADirectory, NotExecutable, NotFound, SymlinkLoop,
+                     TooManyLinks)
+from .fs import FileSystem, FsAudit, FsUsage, Stat
 from .memory import (MMU, AddressSpace, AddressSpaceStats, Fault, FaultSample, Memory, MemoryStats,
                      PageRequest, SharedMemory,
                      PageEntry, Region, TlbStats)
@@ -55,4 +59,7 @@ __all__ = [
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
     "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "SnapshotError", "SchedParams",
     "__version__",
+    "FileSystem", "Stat", "FsUsage", "FsAudit", "NotFound", "FileExists", "NotADirectory",
+    "IsADirectory", "DirectoryNotEmpty", "SymlinkLoop", "NameTooLong", "NoSpace", "FileTooLarge",
+    "TooManyLinks", "NotExecutable", "NoDevice", "Busy",
 ]

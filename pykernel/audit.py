@@ -40,7 +40,11 @@ class Audit:
     Process tree: ``tree_bad_links`` (processes whose links disagree: a
     child its parent does not list, a child count that differs, a zombie
     without a parent, a reaped process still linked) and ``tree_cycles``
-    (processes whose chain of parents does not end)."""
+    (processes whose chain of parents does not end).
+
+    File system (None until it is used): ``fs``, a
+    :class:`~pykernel.fs.FsAudit` (link counts against directory entries,
+    references against working directories, data pages)."""
 
     frames: int | None
     frames_free: int | None
@@ -60,6 +64,7 @@ class Audit:
     short_refs: int
     tree_bad_links: int = 0
     tree_cycles: int = 0
+    fs: object = None           # the file system's (pykernel.fs.FsAudit), None if unused
 
     def problems(self) -> list[str]:
         """Each broken rule, in words (empty: the books balance)."""
@@ -89,6 +94,8 @@ class Audit:
             out.append(f"{self.tree_bad_links} processes have tree links that disagree")
         if self.tree_cycles:
             out.append(f"{self.tree_cycles} processes have a chain of parents that does not end")
+        if self.fs is not None:
+            out += ["file system: " + p for p in self.fs.problems()]
         return out
 
     def check(self) -> None:
@@ -113,5 +120,6 @@ def audit(k) -> Audit:
                m.mappings, m.swapped]
     tr = ffi.new("pk_tree_audit *")
     check(lib.pk_tree_audit_get(kp, tr), "audit")
+    fs = k.fs.audit()                    # counts nothing (0 inodes) until the file system is used
     return Audit(*mem, o.table_handles, st.handles, o.flight_handles, o.messages, st.messages,
-                 o.bad_refs, o.short_refs, tr.bad_links, tr.cycles)
+                 o.bad_refs, o.short_refs, tr.bad_links, tr.cycles, fs if fs.inodes else None)

@@ -27,6 +27,9 @@ __all__ = [
     "BadHandle", "WrongType", "OutOfRange", "BufferTooSmall", "BadState",
     "TimedOut", "ShouldWait", "Canceled", "PeerClosed", "AccessDenied",
     "PolicyError", "check", "error",
+    "NotFound", "FileExists", "NotADirectory", "IsADirectory", "DirectoryNotEmpty",
+    "SymlinkLoop", "NameTooLong", "NoSpace", "FileTooLarge", "TooManyLinks", "NotExecutable",
+    "NoDevice", "Busy", "fs_error",
 ]
 
 
@@ -157,8 +160,10 @@ class PeerClosed(KernelError):
     words = "the other end is closed"
 
 
-class AccessDenied(KernelError):
-    """The handle lacks a right the operation needs (ZX_ERR_ACCESS_DENIED)."""
+class AccessDenied(KernelError, PermissionError):
+    """The handle lacks a right the operation needs (ZX_ERR_ACCESS_DENIED),
+    or the file system refused the caller's credentials (EACCES, EPERM:
+    then ``errno`` says which). Also a :class:`PermissionError`."""
     status, name = _status("ERR_ACCESS_DENIED")
     words = "access denied: the handle lacks a right"
 
@@ -198,3 +203,110 @@ def check(status: int, what: str) -> None:
     if status >= 0:
         return
     raise error(status, what)
+
+
+# ---- file-system errors (pykernel/fs.py) ----------------------------------------
+# The file system answers with Linux errno values (errno(3)); each has a
+# class that is also the matching builtin OSError subclass, so both
+# ``except pk.NotFound`` and ``except FileNotFoundError`` work.  ``status``
+# is -errno, ``errno`` the errno, ``path`` the path the call named.
+
+class _FsError(KernelError):
+    def __init__(self, message: str | None = None, status: int | None = None):
+        super().__init__(message, status)
+        self.errno = -self.status
+        self.path = None
+
+
+class NotFound(_FsError, FileNotFoundError):
+    """No such file or directory (ENOENT)."""
+    status, name, words = -2, "ENOENT", "no such file or directory"
+
+
+class FileExists(_FsError, FileExistsError):
+    """The name exists already (EEXIST)."""
+    status, name, words = -17, "EEXIST", "file exists"
+
+
+class NotADirectory(_FsError, NotADirectoryError):
+    """A component used as a directory is not one (ENOTDIR)."""
+    status, name, words = -20, "ENOTDIR", "not a directory"
+
+
+class IsADirectory(_FsError, IsADirectoryError):
+    """The operation needs a non-directory (EISDIR)."""
+    status, name, words = -21, "EISDIR", "is a directory"
+
+
+class DirectoryNotEmpty(_FsError, OSError):
+    """The directory has entries (ENOTEMPTY)."""
+    status, name, words = -39, "ENOTEMPTY", "directory not empty"
+
+
+class SymlinkLoop(_FsError, OSError):
+    """More than 40 symbolic links in one path resolution, or a final
+    symbolic link where none may be (ELOOP; path_resolution(7))."""
+    status, name, words = -40, "ELOOP", "too many levels of symbolic links"
+
+
+class NameTooLong(_FsError, OSError):
+    """A name longer than 255 bytes or a path of 4096 bytes or more
+    (ENAMETOOLONG)."""
+    status, name, words = -36, "ENAMETOOLONG", "file name too long"
+
+
+class NoSpace(_FsError, OSError):
+    """The file system's byte or inode limit is reached (ENOSPC)."""
+    status, name, words = -28, "ENOSPC", "no space left on the file system"
+
+
+class FileTooLarge(_FsError, OSError):
+    """A file would pass the largest size, 2**40 bytes (EFBIG)."""
+    status, name, words = -27, "EFBIG", "file too large"
+
+
+class TooManyLinks(_FsError, OSError):
+    """An inode has 65,000 links already (EMLINK)."""
+    status, name, words = -31, "EMLINK", "too many links"
+
+
+class NotExecutable(_FsError, OSError):
+    """The file is not in a format the kernel runs (ENOEXEC)."""
+    status, name, words = -8, "ENOEXEC", "exec format error"
+
+
+class NoDevice(_FsError, OSError):
+    """The device has nothing behind it, e.g. /dev/tty without a process
+    (ENXIO)."""
+    status, name, words = -6, "ENXIO", "no such device or address"
+
+
+class Busy(_FsError, OSError):
+    """The name is in use and cannot go, e.g. renaming "." (EBUSY)."""
+    status, name, words = -16, "EBUSY", "device or resource busy"
+
+
+_BY_ERRNO = {-cls.status: cls for cls in (
+    NotFound, FileExists, NotADirectory, IsADirectory, DirectoryNotEmpty, SymlinkLoop,
+    NameTooLong, NoSpace, FileTooLarge, TooManyLinks, NotExecutable, NoDevice, Busy)}
+_ERRNO_WORDS = {1: "operation not permitted", 13: "permission denied", 22: "invalid argument",
+                12: "out of memory", 34: "result too large", 5: "input/output error",
+                3: "the process has ended"}
+
+
+def fs_error(neg_errno: int, what: str, path: str | None = None) -> KernelError:
+    """The exception for a negative errno the file system returned:
+    ``"<what> '<path>': <words>"``; ``errno`` and ``path`` attributes."""
+    e = -neg_errno
+    cls = _BY_ERRNO.get(e)
+    if cls is None:
+        cls = {1: AccessDenied, 13: AccessDenied, 22: InvalidArgs, 12: NoMemory,
+               34: OutOfRange, 3: BadState}.get(e, KernelError)
+        words = _ERRNO_WORDS.get(e, f"errno {e}")
+    else:
+        words = cls.words
+    where = f" {path!r}" if path is not None else ""
+    exc = cls(f"{what}{where}: {words}", cls.status if cls in _BY_ERRNO.values() else None)
+    exc.errno = e
+    exc.path = path
+    return exc

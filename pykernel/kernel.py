@@ -810,8 +810,8 @@ class Kernel:
     def _spawn(self, program, count, at, nice, priority, burst, args, policy, rt_priority,
                tickets, cpu, affinity, rss_limit=None, rv=(None, None, b"", None, None)):
         if not isinstance(program, Program):
-            raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python), "
-                            f"not {type(program).__name__}")
+            raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python) "
+                            f"or the path of a file in k.fs, not {type(program).__name__}")
         if rss_limit is not None:
             rss_limit = rss_limit_arg(self.memory, rss_limit)
         # Python checks types and C field sizes; every rule is spawn_check's
@@ -935,7 +935,7 @@ class Kernel:
               uid: int | None = None, gid: int | None = None, job=None,
               argv=None, env=None, stdin=b"", stdout=None, stderr=None,
               slice: int | None = None, working_set: int | None = None,
-              sched: SchedParams | None = None) -> Process:
+              sched: SchedParams | None = None, cwd=None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``sched``: a :class:`~pykernel.SchedParams` holding the scheduling
@@ -988,6 +988,14 @@ class Kernel:
         ``sched_attr.sched_runtime``, 100 us .. 100 ms; None: the policy's);
         see :meth:`Thread.set_slice`. Other policies refuse it
         (:class:`~pykernel.errors.NotSupported`).
+
+        A ``str`` program is a path in the kernel's file system
+        (:attr:`fs`, docs/userland.md), resolved as execve(2) resolves it
+        for the new process's credentials: symbolic links followed,
+        execute permission needed (:class:`~pykernel.AccessDenied`), an
+        ELF file or a ``#!`` script (:class:`~pykernel.NotExecutable`);
+        ``argv`` defaults to ``[path]``. ``cwd``: the process's working
+        directory in the file system (default the ``parent``'s, else ``/``).
         """
         if slice is not None:
             slice = self._check_slice(slice)
@@ -1007,6 +1015,13 @@ class Kernel:
         pu, pg = parent._creds() if parent is not None else (0, 0)
         uid = pu if uid is None else _config_value("uid", uid, 0, 0xFFFFFFFF)
         gid = pg if gid is None else _config_value("gid", gid, 0, 0xFFFFFFFF)
+        cwd_ino = None
+        if isinstance(program, str) or cwd is not None:
+            from . import fs as _fs
+            cwd_ino = _fs.resolve_cwd(self, "/" if cwd is None else cwd, uid, gid)
+            if isinstance(program, str):
+                program, argv = _fs.executable(self, program, [program] if argv is None else argv,
+                                               uid, gid, "/" if cwd is None else cwd)
         if parent is not None and parent.state in ("exited", "killed", "zombie"):
             raise BadState(f"parent {parent.name!r} has ended")
         src, values = _objects._initial_handles(self, handles)
@@ -1035,6 +1050,11 @@ class Kernel:
                 check(lib.pk_proc_creds_set(self._kp, pid, uid, gid), "credentials")
             if parent is not None:                   # the process tree (docs/processes.md)
                 check(lib.pk_proc_set_parent(self._kp, pid, parent.pid), "spawn: parent")
+            if cwd is not None:
+                _fs.set_cwd(self, pid, cwd_ino)
+            elif parent is not None:
+                from . import fs as _fs
+                _fs.inherit_cwd(self, parent.pid, pid)
         if slice:
             self._set_attr(Process(self, pid).threads[0].tid, lib.PK_ATTR_SLICE, slice, "slice")
         if working_set is not None:
@@ -1489,6 +1509,16 @@ class Kernel:
         if isinstance(scheduler, str):
             scheduler = _sched_by_name(scheduler)
         return restore(cls, data_or_path, scheduler, costs)
+
+    @property
+    def fs(self):
+        """The kernel's file system (:class:`~pykernel.fs.FileSystem`,
+        acting as root; docs/userland.md)."""
+        v = self.__dict__.get("_fs_view")
+        if v is None:
+            from .fs import FileSystem
+            v = self._fs_view = FileSystem(self)
+        return v
 
     def audit(self) -> "Audit":
         """Recount the core's books from its structures: frame references
