@@ -37,7 +37,7 @@ Targets:
 ``zerotime``  programs whose operations take no simulated time (empty
               loops, compute(0), yield_, sleep(0), io(0), failing
               spawn_thread loops), run under a host-time watchdog: a run
-              must end (reason "livelock", "time" or "idle") within
+              must end (reason "livelock", "until" or "idle") within
               ``WATCHDOG_S`` seconds of host time.
 ``rvinsn``    RISC-V programs made of random valid RV64IMAC instructions
               (every format, random registers and immediates, branches
@@ -684,7 +684,7 @@ def _with_watchdog(fn) -> None:
 
 def zerotime(data: bytes) -> None:
     """Target (g): programs whose steps take no simulated time must still end
-    promptly: reason "livelock" (or "time"/"idle" when some step does take
+    promptly: reason "livelock" (or "until"/"idle" when some step does take
     time), never a hang."""
     src = Source(data)
 
@@ -695,7 +695,7 @@ def zerotime(data: bytes) -> None:
                           max_threads=src.pick((4, 64, MAX_THREADS)))
             k.spawn(prog)
             r = k.run(until=src.pick((1000, 10**6)))
-            if r.reason not in ("livelock", "time", "idle", "deadlock"):
+            if r.reason not in ("livelock", "until", "idle", "deadlock"):
                 raise AssertionError(f"unexpected run end {r.reason!r}")
         except Exception as exc:  # noqa: BLE001
             if not expected(exc):
