@@ -36,6 +36,9 @@ from .trace import Trace, TraceEvent
 from . import audit, report, riscv, scenario, tables, workloads
 from .sweeps import SweepResult, sweep
 from .snapshot import SnapshotError
+from . import signals
+from .signals import Signal
+from .signals import *  # noqa: F401,F403  (SIGHUP .. SIGRTMAX)
 
 __version__ = "0.1.0"
 
@@ -51,4 +54,5 @@ __all__ = [
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
     "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "SnapshotError", "__version__",
-]
+    "Signal", "signals",
+] + [s.name for s in Signal]
