@@ -58,9 +58,9 @@ int main(void)
     struct timespec req = { 2, 0 }, rem = { 0, 0 };
     int r = nanosleep(&req, &rem);
     int e = errno;
-    double left = rem.tv_sec + rem.tv_nsec / 1e9;
+    long left_ms = rem.tv_sec * 1000 + rem.tv_nsec / 1000000;
     printf("nanosleep %d EINTR %d handler ran %d rem in (1.5, 1.96) %d\n", r, e == EINTR,
-           alarms == before + 1, left > 1.5 && left < 1.96);
+           alarms == before + 1, left_ms > 1500 && left_ms < 1960);
 
     printf("ITIMER_VIRTUAL or an unknown timer: %d\n", setitimer(5, &once, NULL));
     /* alarm(): the seconds left of the previous one */
