@@ -14,7 +14,7 @@ from rvasm import Asm
 from rvrun import pk_kernel, program  # noqa: F401 (program: a fixture)
 
 import pykernel as pk
-from pykernel._ffi import ffi, lib
+from pykernel._ffi import lib
 
 SA_RESTART = 0x10000000     # include/uapi/asm-generic/signal-defs.h
 SIG_IGN = 1
