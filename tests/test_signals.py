@@ -79,11 +79,12 @@ def test_bad_signal_numbers_are_refused():
 def test_sigkill_ends_a_python_bodied_process():
     def body(ctx):
         while True:
-            yield pk.op.compute(1_000)
+            yield ctx.compute(1_000)
 
     k = pk.Kernel(cpus=1, costs=pk.Costs.zero())
     p = k.spawn(pk.Program.python("forever", body))
     k.run(until=5_000)
+    assert p.state == "alive"
     p.signal(pk.SIGKILL)
     assert (p.state, p.term_signal, p.kill_reason) == ("killed", pk.SIGKILL, "signal")
 
