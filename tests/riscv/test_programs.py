@@ -223,6 +223,8 @@ EXPECTED["sig_timer"] = ("exited", 0, b"setitimer 0\ninterval 0.020000 value<=20
                          b"alarms 3 sigsuspend EINTR 1 si_code 128\ndisarmed 1\n"
                          b"nanosleep -1 EINTR 1 handler ran 1 rem in (1.5, 1.96) 1\n"
                          b"ITIMER_VIRTUAL or an unknown timer: -1\nalarm left 100\n")
+# signal(7): SIGALRM (14) terminates by default
+EXPECTED["sig_alarm"] = ("killed", "signal 14", b"setitimer 0\n")
 # wait4(2) without children: ECHILD (10)
 EXPECTED["sig_chld"] = ("exited", 0, b"wait4 -1 errno 10\n")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}

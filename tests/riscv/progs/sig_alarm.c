@@ -1,0 +1,13 @@
+/* SIGALRM with its default action (signal(7): terminate): a 10 ms
+ * ITIMER_REAL ends a process that spins, with the signal as its status. */
+#include <stdio.h>
+#include <sys/time.h>
+
+int main(void)
+{
+    struct itimerval it = { { 0, 0 }, { 0, 10000 } };
+    printf("setitimer %d\n", setitimer(ITIMER_REAL, &it, NULL));
+    fflush(stdout);
+    for (volatile unsigned long n = 0;; n++)
+        ;
+}
