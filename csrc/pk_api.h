@@ -1183,6 +1183,11 @@ int pk_sig_action_get(pk_kernel *k, uint32_t pid, uint32_t signo, uint64_t *hand
 /* fork and execve of machine code (pk_sig.h) */
 int pk_sig_fork(pk_kernel *k, uint32_t parent_pid, uint32_t child_pid, uint32_t child_tid);
 int pk_sig_exec(pk_kernel *k, uint32_t pid);
+/* the audit of signal state: records that break its rules (a mask or
+ * sa_mask holding SIGKILL or SIGSTOP, a signal record named by no process or
+ * by two, a thread flag out of range, a count of queued timer events that
+ * differs from the events found) */
+int pk_sig_audit_get(pk_kernel *k, uint64_t *bad);
 /* its children in order (up to cap pids into out; *n = how many it has) */
 int pk_proc_children(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uint32_t *n);
 /* make `child` (fresh from pk_spawn: no parent, no children, not ended)

@@ -813,3 +813,28 @@ int pk_sig_action_get(pk_kernel *k, uint32_t pid, uint32_t signo, uint64_t *hand
     *handler = a->handler; *flags = a->flags; *mask = a->mask;
     return PK_OK;
 }
+
+int pk_sig_audit_get(pk_kernel *k, uint64_t *bad) {
+    if (!k || !bad) return PK_ERR_INVALID_ARGS;
+    *bad = 0;
+    pk_rvstate *rs = k->rv;
+    if (!rs) return PK_OK;
+    for (uint32_t i = 1; i < rs->nthr; i++) {
+        const pk_rvt *t = &rs->thr[i];
+        *bad += (t->blocked & UNBLOCKABLE) || (t->saved_mask & UNBLOCKABLE)
+             || t->sigflags > (PK_RVS_SUSPENDED | PK_RVS_RESTORE | PK_RVS_WRITE_REM);
+    }
+    uint32_t n = rs->nsigp;
+    for (uint32_t id = 1; id < n; id++) {
+        uint32_t users = 0;
+        for (uint32_t i = 1; i < rs->nprocs; i++) users += rs->procs[i].sig == id;
+        bool ok = users == 1;
+        for (int s = 0; ok && s < PK_NSIG; s++) ok = !(rs->sigp[id].act[s].mask & UNBLOCKABLE);
+        *bad += !ok;
+    }
+    for (uint32_t i = 1; i < rs->nprocs; i++) *bad += rs->procs[i].sig >= (n ? n : 1);
+    uint64_t ev = 0;
+    for (uint32_t i = 0; i < k->evq.n; i++) ev += pk_event_kind(&k->evq.heap[i]) == PK_EV_RV_ITIMER;
+    *bad += ev != rs->itimers;
+    return PK_OK;
+}

@@ -40,7 +40,11 @@ class Audit:
     Process tree: ``tree_bad_links`` (processes whose links disagree: a
     child its parent does not list, a child count that differs, a zombie
     without a parent, a reaped process still linked) and ``tree_cycles``
-    (processes whose chain of parents does not end)."""
+    (processes whose chain of parents does not end).
+
+    Signals: ``signal_bad`` (machine-code signal state that breaks its
+    rules: SIGKILL or SIGSTOP in a mask, a signal record shared or named by
+    no process, timer events counted wrong; docs/signals.md)."""
 
     frames: int | None
     frames_free: int | None
@@ -60,6 +64,7 @@ class Audit:
     short_refs: int
     tree_bad_links: int = 0
     tree_cycles: int = 0
+    signal_bad: int = 0
 
     def problems(self) -> list[str]:
         """Each broken rule, in words (empty: the books balance)."""
@@ -89,6 +94,8 @@ class Audit:
             out.append(f"{self.tree_bad_links} processes have tree links that disagree")
         if self.tree_cycles:
             out.append(f"{self.tree_cycles} processes have a chain of parents that does not end")
+        if self.signal_bad:
+            out.append(f"{self.signal_bad} signal records break their rules")
         return out
 
     def check(self) -> None:
@@ -113,5 +120,7 @@ def audit(k) -> Audit:
                m.mappings, m.swapped]
     tr = ffi.new("pk_tree_audit *")
     check(lib.pk_tree_audit_get(kp, tr), "audit")
+    sig = ffi.new("uint64_t *")
+    check(lib.pk_sig_audit_get(kp, sig), "audit")
     return Audit(*mem, o.table_handles, st.handles, o.flight_handles, o.messages, st.messages,
-                 o.bad_refs, o.short_refs, tr.bad_links, tr.cycles)
+                 o.bad_refs, o.short_refs, tr.bad_links, tr.cycles, sig[0])

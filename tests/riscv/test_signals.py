@@ -212,3 +212,19 @@ def test_a_running_interval_timer_survives_a_snapshot(program):
     assert (q.exit_code, bytes(q.stdout)) == (p.exit_code, bytes(p.stdout)) == (0, bytes(p.stdout))
     assert b"alarms 3" in bytes(q.stdout)
     assert r.digest() == k.digest()
+
+
+def test_the_audit_finds_signal_state_in_order(program):
+    """k.audit() checks the signal records (docs/signals.md): in a held
+    process with a pending signal, after its handler ran, and while an
+    interval timer's event is queued."""
+    k, p = held(program)
+    p.signal(pk.SIGUSR2)
+    assert k.audit().signal_bad == 0
+    p.signal(pk.SIGUSR1)
+    k.run()
+    assert k.audit().problems() == []
+    t = pk_kernel()
+    t.spawn(pk.Program.elf(str(program("sig_timer"))), argv=["sig_timer"])
+    t.run(until=30_000_000)
+    assert t.audit().signal_bad == 0
