@@ -1180,6 +1180,8 @@ int pk_sig_state_get(pk_kernel *k, uint32_t pid, uint32_t tid1, uint64_t *pendin
  * sa_flags, sa_mask */
 int pk_sig_action_get(pk_kernel *k, uint32_t pid, uint32_t signo, uint64_t *handler,
                       uint64_t *flags, uint64_t *mask);
+/* *stopped: the signal that stopped process pid (machine code), 0: running */
+int pk_sig_stopped(pk_kernel *k, uint32_t pid, uint32_t *stopped);
 /* fork and execve of machine code (pk_sig.h) */
 int pk_sig_fork(pk_kernel *k, uint32_t parent_pid, uint32_t child_pid, uint32_t child_tid);
 int pk_sig_exec(pk_kernel *k, uint32_t pid);

@@ -73,7 +73,13 @@ typedef struct pk_rvsigp {
     uint64_t pending;                    /* process-wide pending set (bit signo - 1) */
     uint64_t it_end, it_interval;        /* ITIMER_REAL: next expiry (0: disarmed), reload */
     uint64_t it_seq;                     /* the generation of its event */
+    uint8_t  stopped;                    /* 1: stopped by a stop signal (group stop) */
+    uint8_t  stopsig;                    /* the signal that stopped it */
+    uint8_t  report;                     /* for the parent's wait: PK_RVR_* */
+    uint8_t  pad[5];
 } pk_rvsigp;
+#define PK_RVR_STOPPED   1               /* a stop not yet reported (WUNTRACED) */
+#define PK_RVR_CONTINUED 2               /* a continue not yet reported (WCONTINUED) */
 
 /* per thread: the side record */
 typedef struct pk_rvt {
@@ -101,6 +107,7 @@ typedef struct pk_rvt {
 #define PK_RVS_SUSPENDED   1             /* waiting in rt_sigsuspend */
 #define PK_RVS_RESTORE     2             /* saved_mask goes into the next frame */
 #define PK_RVS_WRITE_REM   4             /* a cut-short nanosleep owes *rem */
+#define PK_RVS_STOPPED     8             /* parked while its process is stopped */
 
 typedef struct pk_rvfp { uint64_t f[32]; uint64_t fcsr; } pk_rvfp;
 
@@ -192,7 +199,8 @@ int64_t pk_rv_sig_syscall(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, p
 static inline bool pk_rv_sig_ready(const pk_rvstate *rs, const pk_rvt *rt) {
     const pk_rvp *rp = &rs->procs[rt->proc];
     uint64_t pend = rt->sigpend | (rp->sig ? rs->sigp[rp->sig].pending : 0);
-    return (pend & ~rt->blocked) || (rt->sigflags & (PK_RVS_WRITE_REM | PK_RVS_RESTORE));
+    return (pend & ~rt->blocked) || (rt->sigflags & (PK_RVS_WRITE_REM | PK_RVS_RESTORE))
+        || (rp->sig && rs->sigp[rp->sig].stopped);
 }
 /* a wake event of RISC-V thread t carries this tag in its upper 32 bits */
 uint64_t pk_rv_sleep_tag(struct pk_kernel *k, const pk_thread *t);
@@ -203,4 +211,10 @@ void pk_rv_itimer_dropped(struct pk_kernel *k);
 /* the SIGCHLD of a child that ended (pk_ptree notify) */
 void pk_rv_sigchld(struct pk_kernel *k, uint32_t parent, uint32_t child);
 void pk_rv_sig_fini(struct pk_kernel *k);
+/* wait4 / waitid: child's stop or continue not yet reported that `options`
+ * (WUNTRACED 2, WCONTINUED 8) ask for: 1 with *status (a wait status) and
+ * *code (CLD_STOPPED 5 or CLD_CONTINUED 6) and *sig, and taken unless
+ * `keep` (WNOWAIT); else 0 */
+int pk_rv_sig_report(struct pk_kernel *k, uint32_t child, uint64_t options, bool keep,
+                     int32_t *status, int32_t *code, int32_t *sig);
 #endif

@@ -210,6 +210,102 @@ static void interrupt(pk_kernel *k, pk_thread *t, bool restart) {
     pk_thread_make_ready(k, t, PK_ENQ_WAKE);
 }
 
+/* ---- stop and continue (kernel/signal.c: do_signal_stop, prepare_signal) ---- */
+
+#define STOP_MASK (BIT(19) | BIT(20) | BIT(21) | BIT(22))
+#define CLD_STOPPED 5
+#define CLD_CONTINUED 6
+
+/* do_notify_parent_cldstop: the parent's waiters look again, and it gets
+ * SIGCHLD unless its SIGCHLD action has SA_NOCLDSTOP */
+static void notify_parent(pk_kernel *k, uint32_t pid, int32_t code, int32_t status) {
+    uint32_t parent = pk_proc_at(k, pid)->parent;
+    if (!parent) return;
+    pk_rv_wake_waiters(k, parent - 1);
+    pk_rvp *pp = rvp_of(k, parent - 1);
+    if (pp && (act_of(k, pp, PK_SIGCHLD)->flags & SA_NOCLDSTOP)) return;
+    uint32_t uid = 0, gid = 0;
+    pk_proc_creds_get(k, pid, &uid, &gid);
+    pk_sigsrc src = { code, (int32_t)(pid + PK_RV_LINUX_ID_BASE), uid, status, 0 };
+    pk_sig_send(k, parent - 1, 0, PK_SIGCHLD, &src);
+}
+
+/* the whole process stops: its threads park on their way back to user
+ * mode (waits in progress go on and park when they end) */
+static int stop_now(pk_kernel *k, uint32_t pid, pk_rvp *rp, uint32_t s) {
+    pk_rvsigp *sp = sigp_make(k, rp);
+    if (!sp) return PK_ERR_NO_MEMORY;
+    if (sp->stopped) return PK_OK;
+    sp->stopped = 1;
+    sp->stopsig = (uint8_t)s;
+    sp->report = PK_RVR_STOPPED;
+    pk_digest(k, k->now, 0x5f00000000000000ull | (uint64_t)pid << 24 | s);
+    notify_parent(k, pid, CLD_STOPPED, (int32_t)s);
+    return PK_OK;
+}
+
+static void continue_now(pk_kernel *k, uint32_t pid, pk_rvp *rp) {
+    pk_rvsigp *sp = sigp(k, rp);
+    sp->stopped = 0;
+    sp->report = PK_RVR_CONTINUED;
+    pk_proc *p = pk_proc_at(k, pid);
+    uint32_t nx = 0;
+    const uint32_t *xt = pk_proc_ext(p) ? pk_proc_xtids(k, p, &nx) : NULL;
+    for (uint32_t i = 0; i < p->nthreads + nx; i++) {
+        pk_thread *t = thread_i(k, p, i, xt);
+        pk_rvt *rt = rvt_of(k, t);
+        if (!rt || !(rt->sigflags & PK_RVS_STOPPED)) continue;
+        rt->sigflags &= ~(uint32_t)PK_RVS_STOPPED;
+        if (t->state != PK_TS_WAITING) continue;
+        t->blocked += k->now - t->since;
+        pk_thread_make_ready(k, t, PK_ENQ_WAKE);
+    }
+    pk_digest(k, k->now, 0x5f00000000000000ull | (uint64_t)pid << 24 | 18);
+    notify_parent(k, pid, CLD_CONTINUED, 18);
+}
+
+/* prepare_signal: SIGCONT discards pending stop signals and continues a
+ * stopped process; a stop signal discards a pending SIGCONT */
+static void prepare(pk_kernel *k, uint32_t pid, pk_rvp *rp, uint32_t s) {
+    pk_rvsigp *sp = sigp(k, rp);
+    if (!sp || (s != 18 && !(STOP_MASK & BIT(s)))) return;
+    uint64_t drop = s == 18 ? STOP_MASK : BIT(18);
+    sp->pending &= ~drop;
+    pk_proc *p = pk_proc_at(k, pid);
+    uint32_t nx = 0;
+    const uint32_t *xt = pk_proc_ext(p) ? pk_proc_xtids(k, p, &nx) : NULL;
+    for (uint32_t i = 0; i < p->nthreads + nx; i++) {
+        pk_rvt *rt = rvt_of(k, thread_i(k, p, i, xt));
+        if (rt) rt->sigpend &= ~drop;
+    }
+    if (s == 18 && sp->stopped) continue_now(k, pid, rp);
+}
+
+int pk_rv_sig_report(pk_kernel *k, uint32_t child, uint64_t options, bool keep, int32_t *status,
+                     int32_t *code, int32_t *sig) {
+    pk_rvsigp *sp = sigp(k, rvp_of(k, child));
+    const pk_proc *p = pk_proc_at(k, child);
+    if (!sp || p->state == PK_PS_EXITED || p->state == PK_PS_KILLED) return 0;
+    if (sp->report == PK_RVR_STOPPED && sp->stopped && (options & 2)) {
+        *status = sp->stopsig << 8 | 0x7f;
+        *code = CLD_STOPPED;
+        *sig = sp->stopsig;
+    } else if (sp->report == PK_RVR_CONTINUED && (options & 8)) {
+        *status = 0xffff;
+        *code = CLD_CONTINUED;
+        *sig = 18;
+    } else return 0;
+    if (!keep) sp->report = 0;
+    return 1;
+}
+
+int pk_sig_stopped(pk_kernel *k, uint32_t pid, uint32_t *stopped) {
+    if (!k || !stopped || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
+    const pk_rvsigp *sp = sigp(k, rvp_of(k, pid));
+    *stopped = sp && sp->stopped ? sp->stopsig : 0;
+    return PK_OK;
+}
+
 /* signals that have no handlers: default actions at once */
 static int send_plain(pk_kernel *k, uint32_t pid, uint32_t s) {
     pk_proc *p = pk_proc_at(k, pid);
@@ -232,9 +328,9 @@ int pk_sig_send(pk_kernel *k, uint32_t pid, uint32_t tid1, uint32_t s, const pk_
     if (p->state == PK_PS_EXITED || p->state == PK_PS_KILLED) return PK_OK;   /* a zombie */
     pk_rvp *rp = rvp_of(k, pid);
     if (!rp) return send_plain(k, pid, s);
+    prepare(k, pid, rp, s);
     const pk_rvact *a = act_of(k, rp, s);
     int d = disp(a, s);
-    if (d == D_STOP) return PK_ERR_NOT_SUPPORTED;
     uint32_t nx = 0;
     const uint32_t *xt = pk_proc_ext(p) ? pk_proc_xtids(k, p, &nx) : NULL;
     /* the thread to take it: the target, or the first living one not blocking it */
@@ -251,7 +347,8 @@ int pk_sig_send(pk_kernel *k, uint32_t pid, uint32_t tid1, uint32_t s, const pk_
         if (target->state == PK_TS_EXITED || !rt) return PK_OK;
         blocked_all = (rt->blocked & BIT(s)) != 0;
     }
-    if (s == PK_SIGKILL) blocked_all = false;
+    if (s == PK_SIGKILL || s == PK_SIGSTOP) blocked_all = false;
+    if (d == D_STOP && !blocked_all) return stop_now(k, pid, rp, s);
     if (d == D_IGNORE && !blocked_all) return PK_OK;      /* dropped (sig_ignored) */
     bool self = k->rv->in_call && pk_thread_at(k, k->rv->in_call - 1)->pid == pid;
     if (d == D_TERM && !blocked_all && !self) {           /* fatal: the whole process, now */
@@ -386,6 +483,11 @@ int pk_rv_sig_entry(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t 
         if (v == 1) { *arg = reason ? reason : PK_KILL_SEGV; return PK_ACT_KILL; }
         if (v) r->x[A0] = (uint64_t)(int64_t)-EFAULT;
     }
+    const pk_rvsigp *sp0 = sigp(k, rp);
+    if (sp0 && sp0->stopped) {                            /* park until SIGCONT */
+        rt->sigflags |= PK_RVS_STOPPED;
+        return PK_ACT_WAIT;
+    }
     for (;;) {
         pk_rvsigp *sp = sigp(k, rp);
         uint64_t ready = (rt->sigpend | (sp ? sp->pending : 0)) & ~rt->blocked;
@@ -396,7 +498,12 @@ int pk_rv_sig_entry(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t 
         if (rt->sigpend & BIT(s)) { rt->sigpend &= ~BIT(s); si = sp->tinfo[s - 1]; }
         else { sp->pending &= ~BIT(s); si = sp->info[s - 1]; }
         int d = disp(&sp->act[s - 1], s);
-        if (d == D_IGNORE || d == D_STOP) continue;
+        if (d == D_IGNORE) continue;
+        if (d == D_STOP) {                                /* a stop signal unblocked late */
+            if (stop_now(k, t->pid, rp, s)) return die(k, t, PK_SIGKILL, arg);
+            rt->sigflags |= PK_RVS_STOPPED;
+            return PK_ACT_WAIT;
+        }
         if (d == D_TERM) return die(k, t, s, arg);
         return enter_handler(k, c, t, r, rt, rp, s, &si, arg, cost);
     }
@@ -822,7 +929,7 @@ int pk_sig_audit_get(pk_kernel *k, uint64_t *bad) {
     for (uint32_t i = 1; i < rs->nthr; i++) {
         const pk_rvt *t = &rs->thr[i];
         *bad += (t->blocked & UNBLOCKABLE) || (t->saved_mask & UNBLOCKABLE)
-             || t->sigflags > (PK_RVS_SUSPENDED | PK_RVS_RESTORE | PK_RVS_WRITE_REM);
+             || t->sigflags > (PK_RVS_SUSPENDED | PK_RVS_RESTORE | PK_RVS_WRITE_REM | PK_RVS_STOPPED);
     }
     uint32_t n = rs->nsigp;
     for (uint32_t id = 1; id < n; id++) {

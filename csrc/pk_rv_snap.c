@@ -101,8 +101,9 @@ static void put_sigs(pk_snap_w *w, const pk_rvstate *rs) {
             put_si(w, &sp->info[s]);
             put_si(w, &sp->tinfo[s]);
         }
-        uint64_t v[4] = { sp->pending, sp->it_end, sp->it_interval, sp->it_seq };
-        pk_snap_u64s(w, v, 4);
+        uint64_t v[5] = { sp->pending, sp->it_end, sp->it_interval, sp->it_seq,
+                          sp->stopped | (uint64_t)sp->stopsig << 8 | (uint64_t)sp->report << 16 };
+        pk_snap_u64s(w, v, 5);
     }
 }
 
@@ -256,7 +257,7 @@ static void get_thread(pk_snap_r *r, pk_rvt *t) {
     t->sleep_gen = pk_snap_get_u32(r);
     const uint64_t unblockable = (1ull << 8) | (1ull << 18);          /* SIGKILL, SIGSTOP */
     if ((t->blocked & unblockable) || (t->saved_mask & unblockable)
-        || t->sigflags > (PK_RVS_SUSPENDED | PK_RVS_RESTORE | PK_RVS_WRITE_REM)
+        || t->sigflags > (PK_RVS_SUSPENDED | PK_RVS_RESTORE | PK_RVS_WRITE_REM | PK_RVS_STOPPED)
         || (t->ss_flags & ~(2u | (1u << 31)))) pk_snap_bad(r);
 }
 
@@ -271,7 +272,7 @@ static int get_sigs(pk_kernel *k, pk_snap_r *r) {
     rs->sig_on = pk_snap_get_u32(r);
     rs->itimers = pk_snap_get_u64(r);
     uint32_t n = pk_snap_get_u32(r);
-    if (rs->sig_on > 1 || (n && !pk_snap_count_ok(r, n - 1, 64 * 72 + 32))) {
+    if (rs->sig_on > 1 || (n && !pk_snap_count_ok(r, n - 1, 64 * 72 + 40))) {
         pk_snap_bad(r);
         return r->err;
     }
@@ -289,9 +290,13 @@ static int get_sigs(pk_kernel *k, pk_snap_r *r) {
             get_si(r, &sp->info[s]);
             get_si(r, &sp->tinfo[s]);
         }
-        uint64_t v[4];
-        pk_snap_get_u64s(r, v, 4);
+        uint64_t v[5];
+        pk_snap_get_u64s(r, v, 5);
         sp->pending = v[0]; sp->it_end = v[1]; sp->it_interval = v[2]; sp->it_seq = v[3];
+        sp->stopped = (uint8_t)v[4]; sp->stopsig = (uint8_t)(v[4] >> 8);
+        sp->report = (uint8_t)(v[4] >> 16);
+        if ((v[4] >> 24) || sp->stopped > 1 || sp->stopsig > 64 || sp->report > PK_RVR_CONTINUED)
+            pk_snap_bad(r);
     }
     /* each process names its own record; records exist only with sig_on */
     uint8_t *used = n ? pk_alloc(k, n) : NULL;

@@ -681,6 +681,18 @@ static int64_t find_child(pk_kernel *k, uint32_t pid, int64_t sel, bool *zombie)
     return any;
 }
 
+/* The first child that `sel` selects with a stop or continue to report
+ * that `options` asks for (pk_rv_sig_report): its pid, or -1. */
+static int64_t find_report(pk_kernel *k, uint32_t pid, int64_t sel, uint64_t options, bool keep,
+                           int32_t *status, int32_t *code, int32_t *sig) {
+    if (!(options & (WUNTRACED | WCONTINUED))) return -1;
+    for (uint32_t c = pk_proc_at(k, pid)->first_child; c; c = pk_proc_at(k, c - 1)->next_sib) {
+        if (sel >= 0 && (int64_t)(c - 1) + PK_RV_LINUX_ID_BASE != sel) continue;
+        if (pk_rv_sig_report(k, c - 1, options, keep, status, code, sig)) return c - 1;
+    }
+    return -1;
+}
+
 /* Nothing to report yet: block (the call runs again when a child ends:
  * pk_rv_wake_waiters), or with WNOHANG return 0. */
 static int64_t wait_block(uint64_t options, int *act) {
@@ -700,7 +712,14 @@ static int64_t sys_wait4(sysctx *s, int64_t pid, uint64_t wstatus, uint64_t opti
     bool zombie;
     int64_t c = find_child(s->k, s->t->pid, pid > 0 ? pid : -1, &zombie);
     if (c < 0) return -ECHILD;
-    if (!zombie) return wait_block(options, act);
+    if (!zombie) {                                        /* a stop or a continue? */
+        int32_t st, code, sig;
+        int64_t r = find_report(s->k, s->t->pid, pid > 0 ? pid : -1, options, false, &st, &code, &sig);
+        if (r < 0) return wait_block(options, act);
+        if (wstatus && cp(s, wstatus, &st, 4, true)) return -EFAULT;
+        if (rusage && zero_out(s, rusage, RUSAGE_BYTES)) return -EFAULT;
+        return r + PK_RV_LINUX_ID_BASE;
+    }
     int32_t st = pk_ptree_wstatus(pk_proc_at(s->k, (uint32_t)c));
     pk_ptree_reap(s->k, (uint32_t)c);
     if (wstatus && cp(s, wstatus, &st, 4, true)) return -EFAULT;
@@ -733,7 +752,20 @@ static int64_t sys_waitid(sysctx *s, uint64_t idtype, uint64_t id, uint64_t info
     bool zombie;
     int64_t c = find_child(s->k, s->t->pid, sel, &zombie);
     if (c < 0) return -ECHILD;
-    if (!zombie || !(options & WEXITED)) {                /* stops and continues: none happen */
+    int32_t rst, rcode, rsig;
+    int64_t rc = (!zombie || !(options & WEXITED))
+        ? find_report(s->k, s->t->pid, sel, options, (options & WNOWAIT) != 0, &rst, &rcode, &rsig) : -1;
+    if (rc >= 0) {                                        /* CLD_STOPPED, CLD_CONTINUED */
+        uint32_t uid, gid;
+        pk_proc_creds_get(s->k, (uint32_t)rc, &uid, &gid);
+        int32_t info[7] = { SIGCHLD, 0, rcode, 0, (int32_t)(rc + PK_RV_LINUX_ID_BASE), (int32_t)uid, rsig };
+        uint64_t times[2] = { 0, 0 };
+        if (infop && (cp(s, infop, info, 12, true) || cp(s, infop + 16, &info[4], 12, true)
+                      || cp(s, infop + 32, times, 16, true))) return -EFAULT;
+        if (rusage && zero_out(s, rusage, RUSAGE_BYTES)) return -EFAULT;
+        return 0;
+    }
+    if (!zombie || !(options & WEXITED)) {                /* nothing to report yet */
         int64_t v = wait_block(options, act);
         if (*act < 0 && infop) {                          /* WNOHANG: a zeroed siginfo */
             int32_t z[6] = { 0 };

@@ -6,9 +6,9 @@
  * process-wide pending set, per-thread masks and pending sets, and get
  * user handlers with a Linux riscv64 signal frame (pk_rv_sig.c).  Script
  * and Python-bodied processes have no handlers: a signal takes its default
- * action at once (terminate, or ignore).  The default action "stop" is not
- * modelled: sending a signal whose action would be to stop the process
- * returns PK_ERR_NOT_SUPPORTED. */
+ * action at once (terminate, or ignore); stopping one of them is not
+ * modelled (PK_ERR_NOT_SUPPORTED).  A machine-code process stops as a
+ * whole (its threads park on their way back to user mode) until SIGCONT. */
 #ifndef PK_SIG_H
 #define PK_SIG_H
 #include <stdint.h>
@@ -52,8 +52,8 @@ struct pk_kernel;
  * waitid, rt_sigsuspend) end with -EINTR, or wait4 / waitid restart under
  * SA_RESTART.
  * Returns PK_OK, PK_ERR_INVALID_ARGS (no such pid or thread, signo out of
- * range), PK_ERR_NOT_SUPPORTED (a default action of stopping),
- * PK_ERR_NO_MEMORY. */
+ * range), PK_ERR_NOT_SUPPORTED (stopping a process that is not machine
+ * code), PK_ERR_NO_MEMORY. */
 int pk_sig_send(struct pk_kernel *k, uint32_t pid, uint32_t tid1, uint32_t signo,
                 const pk_sigsrc *src);
 

@@ -474,9 +474,11 @@ class Process:
         blocked; a waiting thread's call ends with EINTR. Processes of
         other kinds have no handlers: the default action happens at once
         (terminate, or nothing for the ignored ones such as SIGCHLD). A
-        process that has ended accepts and ignores it. The default action
-        "stop" is not modelled: NotImplementedError (SIGSTOP, and SIGTSTP,
-        SIGTTIN, SIGTTOU without a handler). See docs/signals.md."""
+        process that has ended accepts and ignores it. A stop signal
+        (SIGSTOP, and SIGTSTP, SIGTTIN, SIGTTOU without a handler) stops a
+        machine-code process until SIGCONT (``p.stopped``); stopping other
+        processes is not modelled: NotImplementedError. See
+        docs/signals.md."""
         if isinstance(sig, bool) or not isinstance(sig, int):
             raise TypeError(f"signal must be an int, not {type(sig).__name__}")
         if not 0 <= sig <= 64:
@@ -485,10 +487,19 @@ class Process:
             status = lib.pk_proc_signal(self._k._kp, self.pid, int(sig))
         if status == lib.PK_ERR_NOT_SUPPORTED:
             raise NotImplementedError(
-                f"signal {int(sig)} would stop process {self.pid}: stopping is not modelled")
+                f"signal {int(sig)} would stop process {self.pid}: stopping is modelled "
+                f"for machine code only")
         if status == lib.PK_ERR_INVALID_ARGS:
             raise InvalidArgs(f"no process with pid {self.pid}")
         check(status, f"signal {int(sig)} to pid {self.pid}")
+
+    @property
+    def stopped(self) -> "Signal | None":
+        """The signal that stopped this machine-code process (SIGSTOP,
+        SIGTSTP, ...) while it is stopped, else None; SIGCONT continues it."""
+        out = ffi.new("uint32_t *")
+        check(lib.pk_sig_stopped(self._k._kp, self.pid, out), "signal state")
+        return Signal(out[0]) if out[0] else None
 
     @property
     def pending_signals(self) -> frozenset:

@@ -61,7 +61,9 @@ def test_signals_whose_default_is_to_ignore_leave_a_script_running(sig):
 
 
 @pytest.mark.parametrize("sig", [pk.SIGSTOP, pk.SIGTSTP, pk.SIGTTIN, pk.SIGTTOU])
-def test_stopping_is_not_modelled(sig):
+def test_stopping_a_script_is_not_modelled(sig):
+    """Stop and continue are modelled for machine code only
+    (tests/riscv/test_rv_signals.py)."""
     k, p, _ = script_kernel()
     with pytest.raises(NotImplementedError, match="stop"):
         p.signal(sig)

@@ -226,6 +226,7 @@ EXPECTED["sig_timer"] = ("exited", 0, b"setitimer 0\ninterval 0.020000 value<=20
 # signal(7): SIGALRM (14) terminates by default
 EXPECTED["sig_alarm"] = ("killed", "signal 14", b"setitimer 0\n")
 # wait4(2) without children: ECHILD (10)
+EXPECTED["sig_stop"] = ("exited", 0, b"wait4 -1 errno 10\n")
 EXPECTED["sig_chld"] = ("exited", 0, b"wait4 -1 errno 10\n")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 

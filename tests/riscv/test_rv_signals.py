@@ -228,3 +228,68 @@ def test_the_audit_finds_signal_state_in_order(program):
     t.spawn(pk.Program.elf(str(program("sig_timer"))), argv=["sig_timer"])
     t.run(until=30_000_000)
     assert t.audit().signal_bad == 0
+
+
+def stop_family(program, *extra):
+    """sig_stop as a parent (waiting in wait4) of a spinning sig_stop."""
+    k = pk_kernel()
+    elf = pk.Program.elf(str(program("sig_stop")))
+    par = k.spawn(elf, argv=["sig_stop", *extra])
+    child = k.spawn(elf, argv=["sig_stop", "spin"], parent=par)
+    k.run(until=50_000_000)
+    assert par.threads[0].state == "waiting"
+    return k, par, child
+
+
+def test_a_stopped_process_runs_no_instructions_until_sigcont(program):
+    """signal(7): SIGSTOP stops the process, SIGCONT continues it."""
+    k, par, child = stop_family(program, "parent")
+    child.signal(pk.SIGSTOP)
+    k.run(until=55_000_000)
+    assert child.stopped == pk.SIGSTOP and child.threads[0].state == "waiting"
+    before = child.threads[0].stats.cpu_time
+    k.run(until=60_000_000)
+    assert child.threads[0].stats.cpu_time == before
+    child.signal(pk.SIGCONT)
+    k.run(until=70_000_000)
+    assert child.stopped is None and child.threads[0].stats.cpu_time > before
+
+
+def test_wait4_reports_stop_continue_and_end_and_sigchld_carries_each(program):
+    """wait4(2) with WUNTRACED | WCONTINUED: WIFSTOPPED / WSTOPSIG, then
+    WIFCONTINUED, then WIFSIGNALED; SIGCHLD comes with CLD_STOPPED (5),
+    CLD_CONTINUED (6), CLD_KILLED (2) (asm-generic/siginfo.h)."""
+    k, par, child = stop_family(program, "parent")
+    child.signal(pk.SIGSTOP)
+    k.run(until=60_000_000)
+    child.signal(pk.SIGCONT)
+    k.run(until=70_000_000)
+    child.signal(pk.SIGTERM)
+    k.run()
+    assert bytes(par.stdout) == (b"stopped by 19\ncontinued\nkilled by 15\n"
+                                 b"SIGCHLD codes: 5 6 2\n")
+
+
+def test_sa_nocldstop_leaves_only_the_end_to_sigchld(program):
+    """sigaction(2), SA_NOCLDSTOP: no SIGCHLD when a child stops or
+    continues; wait4 still reports both."""
+    k, par, child = stop_family(program, "parent", "nocldstop")
+    child.signal(pk.SIGSTOP)
+    k.run(until=60_000_000)
+    child.signal(pk.SIGCONT)
+    k.run(until=70_000_000)
+    child.signal(pk.SIGTERM)
+    k.run()
+    assert bytes(par.stdout) == b"stopped by 19\ncontinued\nkilled by 15\nSIGCHLD codes: 2\n"
+
+
+def test_waitid_wnowait_leaves_a_stop_to_report_again(program):
+    """waitid(2): WSTOPPED reports CLD_STOPPED with the stopping signal in
+    si_status; WNOWAIT leaves it to be reported again."""
+    k, par, child = stop_family(program, "waitid")
+    child.signal(pk.SIGTSTP)                           # no handler: it stops
+    k.run(until=60_000_000)
+    assert bytes(par.stdout) == b"waitid 0 code 5 status 20\n" * 3
+    assert child.stopped == pk.SIGTSTP
+    child.signal(pk.SIGKILL)                           # kills a stopped process
+    assert child.state in ("zombie", "killed") and child.term_signal == pk.SIGKILL
