@@ -102,12 +102,15 @@ typedef struct pk_rvt {
     uint32_t sleep_gen;                  /* sleeps cut short: a wake event carries it */
     uint64_t sleep_end;                  /* nanosleep: its end; once cut short, the time left */
     uint64_t sleep_rem;                  /* nanosleep: where the time left goes, 0: nowhere */
+    uint64_t wait_set, wait_info;        /* rt_sigtimedwait: the set, where its siginfo goes */
 } pk_rvt;
 
 #define PK_RVS_SUSPENDED   1             /* waiting in rt_sigsuspend */
 #define PK_RVS_RESTORE     2             /* saved_mask goes into the next frame */
 #define PK_RVS_WRITE_REM   4             /* a cut-short nanosleep owes *rem */
 #define PK_RVS_STOPPED     8             /* parked while its process is stopped */
+#define PK_RVS_SIGWAIT    16             /* in rt_sigtimedwait (saved_mask: its mask) */
+#define PK_RVS_ALL        31
 
 typedef struct pk_rvfp { uint64_t f[32]; uint64_t fcsr; } pk_rvfp;
 
@@ -199,7 +202,7 @@ int64_t pk_rv_sig_syscall(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, p
 static inline bool pk_rv_sig_ready(const pk_rvstate *rs, const pk_rvt *rt) {
     const pk_rvp *rp = &rs->procs[rt->proc];
     uint64_t pend = rt->sigpend | (rp->sig ? rs->sigp[rp->sig].pending : 0);
-    return (pend & ~rt->blocked) || (rt->sigflags & (PK_RVS_WRITE_REM | PK_RVS_RESTORE))
+    return (pend & ~rt->blocked) || (rt->sigflags & (PK_RVS_WRITE_REM | PK_RVS_RESTORE | PK_RVS_SIGWAIT))
         || (rp->sig && rs->sigp[rp->sig].stopped);
 }
 /* a wake event of RISC-V thread t carries this tag in its upper 32 bits */

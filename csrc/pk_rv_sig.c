@@ -53,7 +53,7 @@
 #include "pk_sig.h"
 #include "pk_obj.h"
 
-enum { EPERM = 1, ESRCH = 3, EINTR = 4, ENOMEM = 12, EFAULT = 14, EINVAL = 22, ENOSYS = 38 };
+enum { EPERM = 1, ESRCH = 3, EINTR = 4, EAGAIN = 11, ENOMEM = 12, EFAULT = 14, EINVAL = 22, ENOSYS = 38 };
 
 #define A0 10
 #define BIT(s) (1ull << ((s) - 1))
@@ -193,7 +193,8 @@ static void interrupt(pk_kernel *k, pk_thread *t, bool restart) {
         t->regs.x[A0] = (uint64_t)(int64_t)-EINTR;
     } else if (t->state == PK_TS_WAITING) {
         if (rt->futex_waiting) {
-            rt->futex_waiting = 0;                        /* its timeout is stale now */
+            rt->futex_waiting = 0;                        /* its timeout is stale now; in
+                                                             rt_sigtimedwait the entry decides */
             t->regs.x[A0] = (uint64_t)(int64_t)-EINTR;
         } else if (rt->sigflags & PK_RVS_SUSPENDED) {
             rt->sigflags &= ~(uint32_t)PK_RVS_SUSPENDED;  /* a0 is -EINTR already */
@@ -351,7 +352,11 @@ int pk_sig_send(pk_kernel *k, uint32_t pid, uint32_t tid1, uint32_t s, const pk_
     if (d == D_STOP && !blocked_all) return stop_now(k, pid, rp, s);
     if (d == D_IGNORE && !blocked_all) return PK_OK;      /* dropped (sig_ignored) */
     bool self = k->rv->in_call && pk_thread_at(k, k->rv->in_call - 1)->pid == pid;
-    if (d == D_TERM && !blocked_all && !self) {           /* fatal: the whole process, now */
+    /* fatal: the whole process, now; not when the thread taking it only
+     * waits for it in rt_sigtimedwait (complete_signal: real_blocked) */
+    const pk_rvt *trt = taker ? rvt_of(k, taker) : NULL;
+    uint64_t real = trt ? trt->blocked | ((trt->sigflags & PK_RVS_SIGWAIT) ? trt->saved_mask : 0) : 0;
+    if (d == D_TERM && !blocked_all && !self && (s == PK_SIGKILL || !(real & BIT(s)))) {
         kill_now(k, pid, s);
         return PK_OK;
     }
@@ -402,6 +407,31 @@ static bool on_altstack(const pk_rvt *rt, uint64_t sp) {
     return rt->ss_size && sp > rt->ss_sp && sp - rt->ss_sp <= rt->ss_size;
 }
 
+/* the 128-byte siginfo_t of signal s at b (zeroed) */
+static void fill_info(uint8_t *b, uint32_t s, const pk_rvsi *si) {
+    put32(b, 0, s);
+    put32(b, 8, (uint32_t)si->code);
+    bool fault = si->code > 0 && (s == 11 || s == 7 || s == 4 || s == 8 || s == 5);
+    if (fault) put64(b, 16, si->addr);
+    else {
+        put32(b, 16, (uint32_t)si->pid);
+        put32(b, 20, si->uid);
+        if (s == PK_SIGCHLD && si->code > 0) put32(b, 24, (uint32_t)si->status);
+    }
+}
+
+/* take the first pending signal of `mask` (synchronous ones first, then
+ * the lowest, the thread's own before the process's): its number, 0: none */
+static uint32_t dequeue(pk_rvt *rt, pk_rvsigp *sp, uint64_t mask, pk_rvsi *si) {
+    uint64_t ready = (rt->sigpend | (sp ? sp->pending : 0)) & mask;
+    if (!ready) return 0;
+    uint64_t pick = (ready & SYNC_MASK) ? ready & SYNC_MASK : ready;
+    uint32_t s = (uint32_t)__builtin_ctzll(pick) + 1;
+    if (rt->sigpend & BIT(s)) { rt->sigpend &= ~BIT(s); *si = sp->tinfo[s - 1]; }
+    else { sp->pending &= ~BIT(s); *si = sp->info[s - 1]; }
+    return s;
+}
+
 static int die(pk_kernel *k, pk_thread *t, uint32_t s, uint64_t *arg) {
     pk_proc_at(k, t->pid)->termsig = (uint8_t)s;
     *arg = reason_of(s);
@@ -423,15 +453,7 @@ static int enter_handler(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, pk_r
     if (tramp_map(k, c, t->pid, rp, cost)) return die(k, t, 11, arg);
     uint8_t b[FRAME];
     memset(b, 0, sizeof b);
-    put32(b, 0, s);
-    put32(b, 8, (uint32_t)si->code);
-    bool fault = si->code > 0 && (s == 11 || s == 7 || s == 4 || s == 8 || s == 5);
-    if (fault) put64(b, 16, si->addr);
-    else {
-        put32(b, 16, (uint32_t)si->pid);
-        put32(b, 20, si->uid);
-        if (s == PK_SIGCHLD && si->code > 0) put32(b, 24, (uint32_t)si->status);
-    }
+    fill_info(b, s, si);
     put64(b, UC + 16, rt->ss_sp);
     put32(b, UC + 24, rt->ss_size ? (was_on ? SS_ONSTACK : 0) : SS_DISABLE);
     put64(b, UC + 32, rt->ss_size);
@@ -488,15 +510,30 @@ int pk_rv_sig_entry(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t 
         rt->sigflags |= PK_RVS_STOPPED;
         return PK_ACT_WAIT;
     }
+    if (rt->sigflags & PK_RVS_SIGWAIT) {                  /* rt_sigtimedwait ends */
+        rt->sigflags &= ~(uint32_t)PK_RVS_SIGWAIT;
+        rt->blocked = rt->saved_mask;
+        bool timed_out = r->x[A0] == (uint64_t)(int64_t)-110;           /* -ETIMEDOUT */
+        pk_rvsi si;
+        uint32_t s = dequeue(rt, sigp(k, rp), rt->wait_set, &si);
+        if (s) {
+            r->x[A0] = s;
+            if (rt->wait_info) {
+                uint8_t b[128] = { 0 };
+                fill_info(b, s, &si);
+                uint32_t reason = 0;
+                int v = pk_rv_copy(k, c, t->pid, rt->wait_info, b, 128, true, cost, &reason);
+                if (v == 1) { *arg = reason ? reason : PK_KILL_SEGV; return PK_ACT_KILL; }
+                if (v) r->x[A0] = (uint64_t)(int64_t)-EFAULT;
+            }
+        } else r->x[A0] = (uint64_t)(int64_t)(timed_out ? -EAGAIN : -EINTR);
+    }
     for (;;) {
         pk_rvsigp *sp = sigp(k, rp);
-        uint64_t ready = (rt->sigpend | (sp ? sp->pending : 0)) & ~rt->blocked;
-        if (!ready) break;
-        uint64_t pick = (ready & SYNC_MASK) ? ready & SYNC_MASK : ready;
-        uint32_t s = (uint32_t)__builtin_ctzll(pick) + 1;
+        if (!sp) break;
         pk_rvsi si;
-        if (rt->sigpend & BIT(s)) { rt->sigpend &= ~BIT(s); si = sp->tinfo[s - 1]; }
-        else { sp->pending &= ~BIT(s); si = sp->info[s - 1]; }
+        uint32_t s = dequeue(rt, sp, ~rt->blocked, &si);
+        if (!s) break;
         int d = disp(&sp->act[s - 1], s);
         if (d == D_IGNORE) continue;
         if (d == D_STOP) {                                /* a stop signal unblocked late */
@@ -616,6 +653,59 @@ static int64_t sys_sigsuspend(sigctx *x, uint64_t set, uint64_t size, int *act) 
         rt->sigflags |= PK_RVS_SUSPENDED;
         *act = PK_ACT_WAIT;
     }
+    return -EINTR;
+}
+
+/* rt_sigtimedwait(set, info, timeout, sigsetsize) (sigwaitinfo(2)): a
+ * pending signal of the set at once; else, with a timeout of zero,
+ * -EAGAIN; else the set is unblocked and the thread waits (a futex-style
+ * wait that no futex key matches, with PK_EV_RV_TIMEOUT for the timeout)
+ * until a signal comes; pk_rv_sig_entry then restores the mask and
+ * answers: the signal of the set, -EAGAIN at the timeout, or -EINTR for
+ * another signal (whose handler then runs). */
+static int64_t sys_sigtimedwait(sigctx *x, uint64_t set, uint64_t info, uint64_t uts,
+                                uint64_t size, int *act) {
+    pk_kernel *k = x->k;
+    if (size != 8) return -EINVAL;
+    uint64_t mask;
+    if (cp(x, set, &mask, 8, false)) return -EFAULT;
+    mask &= ~UNBLOCKABLE;
+    pk_time deadline = PK_FOREVER;
+    if (uts) {
+        uint64_t ts[2];
+        if (cp(x, uts, ts, 16, false)) return -EFAULT;
+        if (ts[1] >= 1000000000u || (int64_t)ts[0] < 0) return -EINVAL;
+        uint64_t ns = ts[0] > PK_MAX_TIME / 2000000000u ? PK_MAX_TIME / 2 : ts[0] * 1000000000u + ts[1];
+        deadline = k->now + ns;
+    }
+    pk_rvt *rt = x->rt;
+    pk_rvsi si;
+    uint32_t s = dequeue(rt, sigp(k, x->rp), mask, &si);
+    if (s) {
+        if (info) {
+            uint8_t b[128] = { 0 };
+            fill_info(b, s, &si);
+            if (cp(x, info, b, 128, true)) return -EFAULT;
+        }
+        return s;
+    }
+    if (deadline == k->now) return -EAGAIN;
+    if (deadline != PK_FOREVER && pk_rv_reserve_event(k)) return -ENOMEM;
+    if (!sigp_make(k, x->rp)) return -ENOMEM;
+    rt->saved_mask = rt->blocked;
+    rt->blocked &= ~mask;
+    rt->wait_set = mask;
+    rt->wait_info = info;
+    rt->sigflags |= PK_RVS_SIGWAIT;
+    rt->futex_waiting = 1;
+    rt->futex_hi = rt->futex_lo = ~0ull;                  /* no futex has this key */
+    rt->futex_seq = ++k->rv->futex_seq;
+    if (deadline != PK_FOREVER) {                         /* cannot fail: reserved above */
+        pk_evq_post(k, &k->evq, deadline, PK_EV_RV_TIMEOUT,
+                    (uint64_t)x->t->tid | (rt->futex_seq & 0xffffffffu) << 32);
+        k->rv->timeouts++;
+    }
+    *act = PK_ACT_WAIT;
     return -EINTR;
 }
 
@@ -776,6 +866,7 @@ int64_t pk_rv_sig_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uin
     case 134: return sys_sigaction(&X, (uint32_t)a[0], a[1], a[2], a[3]);
     case 135: return sys_sigprocmask(&X, (uint32_t)a[0], a[1], a[2], a[3]);
     case 136: return sys_sigpending(&X, a[0], a[1]);
+    case 137: return sys_sigtimedwait(&X, a[0], a[1], a[2], a[3], act);
     case 139: *act = sigreturn(&X, arg); return PK_RV_NORET;
     case 102: return sys_getitimer(&X, (uint32_t)a[0], a[1]);
     case 103: return sys_setitimer(&X, (uint32_t)a[0], a[1], a[2]);
@@ -929,7 +1020,7 @@ int pk_sig_audit_get(pk_kernel *k, uint64_t *bad) {
     for (uint32_t i = 1; i < rs->nthr; i++) {
         const pk_rvt *t = &rs->thr[i];
         *bad += (t->blocked & UNBLOCKABLE) || (t->saved_mask & UNBLOCKABLE)
-             || t->sigflags > (PK_RVS_SUSPENDED | PK_RVS_RESTORE | PK_RVS_WRITE_REM | PK_RVS_STOPPED);
+             || t->sigflags > PK_RVS_ALL;
     }
     uint32_t n = rs->nsigp;
     for (uint32_t id = 1; id < n; id++) {

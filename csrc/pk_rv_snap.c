@@ -80,6 +80,8 @@ static void put_thread(pk_snap_w *w, const pk_rvt *t) {
                       t->sleep_rem, (uint64_t)t->ss_flags | (uint64_t)t->sigflags << 32 };
     pk_snap_u64s(w, g, 8);
     pk_snap_u32(w, t->sleep_gen);
+    pk_snap_u64(w, t->wait_set);
+    pk_snap_u64(w, t->wait_info);
 }
 
 /* the signal records (pk_rv_sig.c) */
@@ -255,9 +257,11 @@ static void get_thread(pk_snap_r *r, pk_rvt *t) {
     t->saved_mask = g[4]; t->sleep_end = g[5]; t->sleep_rem = g[6];
     t->ss_flags = (uint32_t)g[7]; t->sigflags = (uint32_t)(g[7] >> 32);
     t->sleep_gen = pk_snap_get_u32(r);
+    t->wait_set = pk_snap_get_u64(r);
+    t->wait_info = pk_snap_get_u64(r);
     const uint64_t unblockable = (1ull << 8) | (1ull << 18);          /* SIGKILL, SIGSTOP */
     if ((t->blocked & unblockable) || (t->saved_mask & unblockable)
-        || t->sigflags > (PK_RVS_SUSPENDED | PK_RVS_RESTORE | PK_RVS_WRITE_REM | PK_RVS_STOPPED)
+        || t->sigflags > PK_RVS_ALL
         || (t->ss_flags & ~(2u | (1u << 31)))) pk_snap_bad(r);
 }
 

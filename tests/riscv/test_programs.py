@@ -225,6 +225,10 @@ EXPECTED["sig_timer"] = ("exited", 0, b"setitimer 0\ninterval 0.020000 value<=20
                          b"ITIMER_VIRTUAL or an unknown timer: -1\nalarm left 100\n")
 # signal(7): SIGALRM (14) terminates by default
 EXPECTED["sig_alarm"] = ("killed", "signal 14", b"setitimer 0\n")
+# sigtimedwait(2): EAGAIN at the timeout; the siginfo of kill (SI_USER 0)
+# and of the timer (SI_KERNEL 128); sigwait(3) returns 0 and the signal
+EXPECTED["sig_wait"] = ("exited", 0, b"timeout: -1 EAGAIN\npending: 10 signo 10 code 0 pid_ok 1\n"
+                        b"sigwait: 0 sig 14\nzero timeout: -1 EAGAIN\nalarm: 14 code 128\n")
 # wait4(2) without children: ECHILD (10)
 EXPECTED["sig_stop"] = ("exited", 0, b"wait4 -1 errno 10\n")
 EXPECTED["sig_chld"] = ("exited", 0, b"wait4 -1 errno 10\n")
