@@ -224,7 +224,7 @@ EXPECTED["sig_timer"] = ("exited", 0, b"setitimer 0\ninterval 0.020000 value<=20
                          b"nanosleep -1 EINTR 1 handler ran 1 rem in (1.5, 1.96) 1\n"
                          b"ITIMER_VIRTUAL or an unknown timer: -1\nalarm left 100\n")
 # signal(7): SIGALRM (14) terminates by default
-EXPECTED["sig_alarm"] = ("killed", "signal 14", b"setitimer 0\n")
+EXPECTED["sig_alarm"] = ("killed", "signal 14", b"arming a 10 ms timer\n")
 # sigtimedwait(2): EAGAIN at the timeout; the siginfo of kill (SI_USER 0)
 # and of the timer (SI_KERNEL 128); sigwait(3) returns 0 and the signal
 EXPECTED["sig_wait"] = ("exited", 0, b"timeout: -1 EAGAIN\npending: 10 signo 10 code 0 pid_ok 1\n"

@@ -6,8 +6,10 @@
 int main(void)
 {
     struct itimerval it = { { 0, 0 }, { 0, 10000 } };
-    printf("setitimer %d\n", setitimer(ITIMER_REAL, &it, NULL));
+    printf("arming a 10 ms timer\n");      /* written before it can fire */
     fflush(stdout);
+    if (setitimer(ITIMER_REAL, &it, NULL))
+        return 1;
     for (volatile unsigned long n = 0;; n++)
         ;
 }
