@@ -458,13 +458,15 @@ class Process:
     @property
     def term_signal(self) -> int | None:
         """The signal that ended it, as Linux's wait status reports it
-        (WTERMSIG), a :class:`~pykernel.Signal`: the signal whose action
+        (WTERMSIG), a :class:`~pykernel.Signal` (a plain int for an
+        unnamed real-time signal): the signal whose action
         ended it (``p.signal``, ``kill(2)``, a fault, ``abort()``), or
         SIGKILL (9) when killed by the host or the kernel (``p.kill()``, out
         of memory); None unless killed."""
         if self._info().state != lib.PK_PS_KILLED:
             return None
-        return Signal(self._tree().wstatus & 0x7F)
+        n = self._tree().wstatus & 0x7F
+        return Signal(n) if n in Signal._value2member_map_ else n
 
     def signal(self, sig: int) -> None:
         """Send signal ``sig`` (1..64, e.g. ``pk.SIGTERM``; 0 only checks

@@ -8,6 +8,8 @@ from __future__ import annotations
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pykernel as pk
 from pykernel._ffi import lib
@@ -124,3 +126,23 @@ def test_a_snapshot_of_format_version_2_is_refused():
     with pytest.raises(pk.SnapshotError, match="format version 2; this pykernel reads version 3") as info:
         pk.Kernel.restore(data)
     assert info.value.reason == "version"
+
+
+@settings(max_examples=40, deadline=None)
+@given(sig=st.integers(1, 64).filter(lambda s: default_action(s) != "stop"),
+       at=st.integers(0, 9_000))
+def test_a_script_meets_the_default_action_of_any_signal(sig, at):
+    """Property: the core's default actions are signal(7)'s table
+    (pykernel.signals.default_action): "term" and "core" end the process
+    with that signal, "ignore" and "continue" leave it to exit by itself."""
+    k = pk.Kernel(cpus=1, costs=pk.Costs.zero())
+    p = k.spawn(pk.Program.script("work", [pk.op.compute(10_000), pk.op.exit(0)]))
+    if at:
+        k.run(until=at)
+    p.signal(sig)
+    if p.state not in ("killed", "exited"):
+        k.run()
+    if default_action(sig) in ("term", "core"):
+        assert (p.state, p.term_signal, p.wait_status) == ("killed", sig, sig)
+    else:
+        assert (p.state, p.exit_code) == ("exited", 0)
