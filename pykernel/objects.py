@@ -1,7 +1,7 @@
 """Kernel objects: handles with rights, channels, events, signals and waiting.
 
-Modelled on Fuchsia's Zircon (REFERENCE.md, "Zircon handles and
-channels"). A process names kernel objects through *handles* in its own
+Modelled on Fuchsia's Zircon (docs/references.md [Zircon-handles],
+[Zircon-channel]). A process names kernel objects through *handles* in its own
 handle table; each handle carries *rights* that every operation checks.
 The rules live once, in the C core (csrc/pk_obj.c, pk_chan.c, pk_wait.c);
 this module is a thin view over them, and script instructions
@@ -52,8 +52,8 @@ def _flag_names(flag) -> str:
 
 
 class Rights(enum.IntFlag):
-    """Rights of a handle, with Zircon's bit numbers (REFERENCE.md lists
-    them in this order from bit 0). ``SAME_RIGHTS`` (bit 31) means "the
+    """Rights of a handle, with Zircon's bit numbers (zircon/rights.h,
+    docs/references.md [Zircon-rights]). ``SAME_RIGHTS`` (bit 31) means "the
     rights of the source handle" in :meth:`Handle.duplicate` and
     :meth:`Handle.replace`."""
 

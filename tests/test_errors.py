@@ -410,7 +410,7 @@ def test_aspace_without_memory_is_bad_state(zero_kernel):
 
 
 def test_error_status_numbers_follow_zircon():
-    # REFERENCE.md "Zircon handles and channels": status codes.
+    # zircon/system/public/zircon/errors.h (docs/references.md [Zircon-errors])
     assert [pk.NotSupported.status, pk.NoMemory.status, pk.InvalidArgs.status,
             pk.BadHandle.status, pk.WrongType.status, pk.OutOfRange.status,
             pk.BufferTooSmall.status, pk.BadState.status, pk.TimedOut.status,

@@ -5,7 +5,7 @@ configuration asking for more than a limit allows, OutOfRange) whose
 message names the limit and its value; the refused operation changes
 nothing, inside a run the simulated thread sees the status, and the
 kernel stays usable. Zircon reports exhausted kernel resources as
-ZX_ERR_NO_MEMORY (REFERENCE.md, status codes).
+ZX_ERR_NO_MEMORY (docs/references.md [Zircon-errors]).
 """
 
 import pytest

@@ -1,7 +1,6 @@
 """Kernel objects: handles, rights, channels, events, signals and waiting.
 
-Every rule of REFERENCE.md's "Zircon handles and channels" section has its
-own test here; the rules come from Fuchsia's Zircon documentation
+Every rule of Zircon's handles and channels has its own test here; the rules come from Fuchsia's Zircon documentation
 (docs/reference/syscalls: handle_close, handle_duplicate, handle_replace,
 channel_write, channel_read, object_wait_one; docs/reference/kernel_objects:
 channel, event, eventpair) and zircon/rights.h for the default rights.

@@ -1,7 +1,7 @@
 """hypothesis: random sends, receives, duplicates, transfers and closes
 across processes never lose or duplicate a message or a handle, and never
-crash (issue: "Tests must show"). A Python model of REFERENCE.md's Zircon
-rules predicts every outcome; after each step every process's table must
+crash (issue: "Tests must show"). A Python model of Zircon's
+rules (tests/handle_model.py) predicts every outcome; after each step every process's table must
 hold exactly the objects the model says, and messages arrive once, in
 order, with the handles they carried."""
 

@@ -2,9 +2,9 @@
 device, major faults, the out-of-memory rule, thrashing and the
 statistics that show it (docs/memory.md, "Replacement and swap").
 
-Reference strings and their fault counts are from REFERENCE.md
-("Textbook results"), which follows Silberschatz, Operating System
-Concepts, 10th ed., ch. 10 (page replacement, Belady's anomaly)."""
+Reference strings and their fault counts are from Silberschatz, Operating
+System Concepts, 10th ed., section 10.4 (page replacement, Belady's
+anomaly; docs/references.md [SGG10], [Belady69])."""
 
 import pytest
 
