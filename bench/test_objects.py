@@ -67,11 +67,11 @@ def test_channel_ping_pong_script_threads(benchmark, pk_results):
     rates = []
 
     def one_round():
-        w0 = k.object_stats().written
+        w0 = k.object_stats.written
         t0 = time.perf_counter()
         k.run(until=k.now + ROUND_TRIPS * per_rt)
         dt = time.perf_counter() - t0
-        rates.append((k.object_stats().written - w0) / 2 / dt)
+        rates.append((k.object_stats.written - w0) / 2 / dt)
 
     benchmark.pedantic(one_round, rounds=ROUNDS, iterations=1, warmup_rounds=1)
     rate = statistics.median(rates[-ROUNDS:])

@@ -26,6 +26,7 @@ from ._lock import locked as _locked, locked_views
 # validators (context.py and process.py import them from here too)
 from ._validate import futex_addr as _addr, u32 as _u32, u64 as _u64
 from .errors import BadHandle, BadState, InvalidArgs, ShouldWait, TimedOut, check
+from ._deprecated import CalledProperty
 from .errors import error as _error
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,10 +139,12 @@ class Packet:
 
 
 @dataclass(frozen=True)
-class ObjectStats:
+class ObjectStats(CalledProperty):
     """Kernel-object counters: live objects, handles in all tables,
     messages queued, threads waiting on objects, messages ever written and
-    read."""
+    read. The value of :attr:`Kernel.object_stats <pykernel.Kernel.object_stats>`."""
+
+    _called_as = "Kernel.object_stats"
 
     objects: int
     handles: int

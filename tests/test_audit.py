@@ -68,7 +68,7 @@ def test_closing_the_reader_end_releases_the_handles_in_flight():
     b.close()
     au = k.audit()
     assert (au.table_handles, au.flight_handles, au.messages) == (1, 0, 0)
-    assert k.object_stats().objects == 1
+    assert k.object_stats.objects == 1
 
 
 def test_problems_name_each_broken_rule():

@@ -191,7 +191,7 @@ class KernelMachine(RuleBasedStateMachine):
             want = Counter(map(self.ko, self.model.tables.get(p.pid, []))) if p.pid in tracked \
                 else Counter()
             assert Counter(h.koid for h in p.handles) == want, p
-        assert self.k.object_stats().objects == len(self.model.refs)
+        assert self.k.object_stats.objects == len(self.model.refs)
 
 
 KernelMachine.TestCase.settings = settings(
