@@ -1,10 +1,12 @@
 """Old spellings of public names, kept working for a while with a
 DeprecationWarning.
 
-The convention for figures: a figure that takes no argument is a property
-(``k.stats``, ``k.memory_stats``, ``k.object_stats``, ``k.latency``,
-``k.limit_usage``, ``k.jobs``); a query that takes arguments is a method
-(``k.cpu_stats(cpu)``, ``k.tlb_stats(cpu)``, ``k.fairness(processes)``).
+The convention for figures: a figure the kernel keeps that takes no
+argument is a property (``k.stats``, ``k.memory_stats``, ``k.object_stats``,
+``k.latency``, ``k.limit_usage``, ``k.jobs``, ``k.fault_rate``); a query
+that takes arguments is a method (``k.cpu_stats(cpu)``, ``k.tlb_stats(cpu)``,
+``k.fairness(processes)``), and so is an analysis that does work each time
+(``k.audit()``, ``k.digest()``, ``k.deadlocks()``).
 Figures that used to be methods return a result that may still be called,
 the old spelling, which warns and returns the result itself."""
 

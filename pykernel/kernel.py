@@ -1442,12 +1442,14 @@ class Kernel:
         from .memory import shared_memory_objects
         return shared_memory_objects(self)
 
+    @property
     def fault_rate(self) -> list:
         """Page faults (minor and major) per interval of simulated time,
         from 0 to the last fault: a list of :class:`~pykernel.FaultSample`
         (kernels with ``memory=``; the width is ``Memory.fault_interval``,
-        doubled as often as needed to keep at most 4,096 intervals)."""
-        return fault_rate(self)
+        doubled as often as needed to keep at most 4,096 intervals). A
+        property; the old call ``k.fault_rate()`` still works and warns."""
+        return CalledList("Kernel.fault_rate", fault_rate(self))
 
     def tlb_stats(self, cpu: int = 0) -> TlbStats:
         """CPU ``cpu``'s TLB counters (kernels with ``memory=``)."""

@@ -1,7 +1,8 @@
 """Old spellings still work and say what replaces them (pykernel/_deprecated.py).
 
 The convention: a figure that takes no argument is a property
-(``k.object_stats``, ``k.latency``, ``k.limit_usage``, ``k.jobs``, as
+(``k.object_stats``, ``k.latency``, ``k.limit_usage``, ``k.jobs``,
+``k.fault_rate``, as
 ``k.stats`` and ``k.memory_stats``); a query with arguments is a method
 (``k.cpu_stats(cpu)``, ``k.tlb_stats(cpu)``). ``pk.Job`` became
 ``pk.PeriodicJob`` (``pk.JobObject`` is the other kind of job), and
@@ -35,7 +36,8 @@ def test_unknown_module_attribute_is_still_attribute_error():
 
 
 def test_figures_without_arguments_are_properties():
-    for name in ("stats", "memory_stats", "object_stats", "latency", "limit_usage", "jobs"):
+    for name in ("stats", "memory_stats", "object_stats", "latency", "limit_usage", "jobs",
+                 "fault_rate"):
         assert isinstance(getattr(pk.Kernel, name), property), name
 
 
@@ -76,6 +78,17 @@ def test_calling_jobs_warns_and_gives_the_same_log():
     # two jobs of 3 ns released at 0 and 10 (Program.periodic arguments)
     assert [(j.index, j.release, j.finish) for j in old] == [(0, 0, 3), (1, 10, 13)]
     assert old == k.jobs
+
+
+def test_calling_fault_rate_warns_and_gives_the_same_series():
+    k = pk.Kernel(memory=pk.Memory(frames=64), costs=pk.Costs.zero())
+    k.spawn(pk.Program.script("p", [pk.op.map(0x10000, 2 * 4096), pk.op.touch(0x10000),
+                                    pk.op.touch(0x11000)]))
+    k.run()
+    with pytest.warns(DeprecationWarning, match=r"Kernel\.fault_rate\(\) is deprecated"):
+        old = k.fault_rate()
+    assert old == k.fault_rate
+    assert sum(s.faults for s in old) == 2   # one demand-zero fault per page touched
 
 
 def test_kernel_max_threads_warns_and_points_at_limits():
