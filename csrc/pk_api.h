@@ -78,7 +78,7 @@
  *   x[1]  the timeout of the next wait (PK_REG_TIMEOUT)
  *   x[14] the status of the last one (PK_REG_STATUS)
  *   x[15] the thread's wait record + 1 while it has one (PK_REG_WAIT)
- * Periodic tasks (scripts with a PK_OP_TASK declaration, pk_job.c) also
+ * Periodic tasks (scripts with a PK_OP_TASK declaration, pk_periodic.c) also
  * use, all set at spawn and then kept by PK_OP_RELEASE / PK_OP_JOB_END:
  *   x[6]  period T (ns)
  *   x[7]  relative deadline D (ns)
@@ -447,7 +447,7 @@ typedef struct pk_latency {
     uint64_t buckets[1024];
 } pk_latency;
 
-/* ---- periodic jobs (pk_job.c) --------------------------------------------
+/* ---- periodic jobs (pk_periodic.c) ---------------------------------------
  * Every job a periodic task completes is recorded in the kernel's job log,
  * in the order jobs finish, up to cfg.job_log_limit records; later ones
  * are counted as dropped (the counters below stay exact). */

@@ -209,7 +209,7 @@ extern const pk_body_ops pk_rv_body;      /* RISC-V machine code (pk_rv_exec.c) 
 #include "pk_rng.h"
 #include "pk_sched.h"
 #include "pk_cpu.h"
-#include "pk_job.h"
+#include "pk_periodic.h"
 #include "pk_vm.h"
 
 /* ---- the kernel ---------------------------------------------------------- */

@@ -96,9 +96,11 @@ class Stats:
 
 
 @dataclass(frozen=True)
-class Job:
+class PeriodicJob:
     """One completed job of a periodic task (:meth:`Program.periodic
     <pykernel.Program.periodic>`), from the kernel's job log. Times in ns.
+    (Not a :class:`~pykernel.JobObject`, a Zircon-style group of processes;
+    ``pk.Job`` is a deprecated alias of this class.)
 
     ``index`` counts the task's jobs from 0; ``release`` is its nominal
     release instant (``arrival + index * period``), ``deadline`` its
@@ -345,9 +347,9 @@ class Thread:
         return JobStats._from(out)
 
     @property
-    def jobs(self) -> list[Job]:
+    def jobs(self) -> list[PeriodicJob]:
         """Its completed jobs, in order, from the kernel's job log (see
-        :class:`Job`; the log keeps at most ``Kernel(job_log_limit=)``
+        :class:`PeriodicJob`; the log keeps at most ``Kernel(job_log_limit=)``
         records)."""
         return self._k._job_log(self.tid, self.job_stats.completed)
 
@@ -642,9 +644,9 @@ class Process:
         return total
 
     @property
-    def jobs(self) -> list[Job]:
+    def jobs(self) -> list[PeriodicJob]:
         """Its threads' completed jobs (a periodic task's, in order), from
-        the kernel's job log (see :class:`Job`)."""
+        the kernel's job log (see :class:`PeriodicJob`)."""
         return [j for t in self.threads for j in t.jobs]
 
     @property
