@@ -84,6 +84,29 @@ typedef struct pk_rvdec {
 } pk_rvdec;
 #define PK_RV_DC_BITS 14                 /* 16384 entries: pc bits 1..14 */
 
+/* a pre-decoded basic block (pk_rv_exec.c, "Blocks"): up to PK_RV_BLK_MAX
+ * straight-line instructions in one page, ending at a jump or branch (or
+ * before an instruction the block handlers do not cover), with the bytes
+ * they were decoded from; each instruction names its handler directly */
+#define PK_RV_BLK_MAX 16
+#define PK_RV_BLK_BITS 11                /* 2048 blocks, direct-mapped by pc bits 1..11 */
+typedef struct pk_rvbi {
+    const void *h;                       /* handler (a label of the block loop) */
+    int64_t  imm;                        /* immediate; absolute for auipc and jump targets */
+    uint64_t next;                       /* pc of the next instruction          */
+    uint8_t  rd, rs1, rs2, idx;          /* idx: position in the block          */
+    uint8_t  fk, len;                    /* fk: fetches since the previous access */
+    uint16_t off;                        /* byte offset from the block's pc     */
+} pk_rvbi;
+typedef struct pk_rvblk {
+    uint64_t pc;                         /* ~0: empty                           */
+    uint16_t n, bytes;                   /* instructions (0: none fit), bytes   */
+    uint16_t tail, pad;                  /* fetches after the last access       */
+    uint32_t pad2;
+    uint8_t  code[PK_RV_BLK_MAX * 4];    /* the bytes they were decoded from    */
+    pk_rvbi  i[PK_RV_BLK_MAX + 1];       /* + the end of a block without a jump */
+} pk_rvblk;
+
 typedef struct pk_rvstate {
     pk_rvimg *imgs;  uint32_t nimgs, imgs_cap;   /* [0] unused */
     pk_rvp   *procs; uint32_t nprocs, procs_cap; /* [0] unused */
@@ -96,6 +119,7 @@ typedef struct pk_rvstate {
     uint32_t  pad;
     uint64_t  insns;                     /* instructions executed, kernel-wide */
     pk_rvdec *dc;                        /* decoded-instruction cache          */
+    pk_rvblk *blk;                       /* pre-decoded blocks                  */
 } pk_rvstate;
 
 static inline uint32_t pk_rvt_id(const pk_regs *r) { return (uint32_t)(r->flags >> PK_RV_ID_SHIFT); }

@@ -490,6 +490,80 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
     }
 }
 
+/* ---- blocks ----------------------------------------------------------------
+ * A block (pk_rvblk) is a run of instructions from one pc to the first
+ * jump or branch, the end of its page, PK_RV_BLK_MAX instructions, or an
+ * instruction without a block handler (system, atomics, FP, division, ...,
+ * which the one-instruction path runs), decoded once into an array whose
+ * entries name their handler (direct threading).  A block is entered only
+ * when its page is the code mirror's and the bytes at its pc still equal
+ * the bytes it was decoded from, so it is always what fetching and
+ * decoding one instruction at a time would execute; each of its fetches
+ * is then a hit of the code page's TLB entry, counted as one.  The TLB's
+ * clock advances exactly as it would one instruction at a time: each
+ * access adds the fetches before it (fk) and its own tick. */
+static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
+                      const void *const *bh, const void *end) {
+    uint32_t off = 0, n = 0, fk = 0;
+    bool jump = false;
+    while (n < PK_RV_BLK_MAX && room - off >= 2) {
+        uint16_t lo, hi = 0;
+        memcpy(&lo, p + off, 2);
+        uint32_t len = (lo & 3) == 3 ? 4 : 2;
+        if (len > room - off) break;
+        if (len == 4) memcpy(&hi, p + off + 2, 2);
+        pk_rvdec dd;
+        rv_decode((uint32_t)lo | (uint32_t)hi << 16, &dd);
+        if (!bh[dd.op]) break;
+        pk_rvbi *e = &b->i[n];
+        uint64_t at = pc + off;
+        e->h = bh[dd.op];
+        e->imm = dd.imm;
+        e->rd = dd.rd; e->rs1 = dd.rs1; e->rs2 = dd.rs2;
+        e->idx = (uint8_t)n; e->len = (uint8_t)len; e->off = (uint16_t)off;
+        e->next = at + len;
+        e->fk = 0;
+        fk++;
+        if (dd.op >= OP_LB && dd.op <= OP_SD) { e->fk = (uint8_t)fk; fk = 0; }
+        else if (dd.op == OP_AUIPC) e->imm = (int64_t)(at + (uint64_t)(int64_t)dd.imm);
+        else if (dd.op == OP_JAL || dd.op == OP_J || (dd.op >= OP_BEQ && dd.op <= OP_BGEU))
+            e->imm = (int64_t)(at + (uint64_t)(int64_t)dd.imm);
+        off += len;
+        n++;
+        if (dd.op == OP_JAL || dd.op == OP_J || dd.op == OP_JALR || dd.op == OP_JR
+            || (dd.op >= OP_BEQ && dd.op <= OP_BGEU)) { jump = true; break; }
+    }
+    b->pc = pc;
+    b->n = (uint16_t)n;
+    b->bytes = (uint16_t)off;
+    b->tail = (uint16_t)fk;
+    memcpy(b->code, p, off);
+    if (!jump) {
+        pk_rvbi *e = &b->i[n];
+        e->h = end; e->off = (uint16_t)off; e->next = pc + off; e->idx = (uint8_t)n; e->fk = 0;
+    }
+}
+
+/* the bytes at p are still the block's */
+static PK_ALWAYS_INLINE bool blk_same(const pk_rvblk *b, const uint8_t *p) {
+    uint32_t nb = b->bytes;
+    if (nb >= 8) {
+        uint64_t u, v;
+        for (uint32_t o = 0; o + 8 <= nb; o += 8) {
+            memcpy(&u, b->code + o, 8); memcpy(&v, p + o, 8);
+            if (u != v) return false;
+        }
+        memcpy(&u, b->code + nb - 8, 8); memcpy(&v, p + nb - 8, 8);
+        return u == v;
+    }
+    for (uint32_t o = 0; o < nb; o += 2) {
+        uint16_t u, v;
+        memcpy(&u, b->code + o, 2); memcpy(&v, p + o, 2);
+        if (u != v) return false;
+    }
+    return true;
+}
+
 #define RD   ((insn >> 7) & 31)
 #define RS1  ((insn >> 15) & 31)
 #define RS2  ((insn >> 20) & 31)
@@ -528,6 +602,24 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         [OP_MUL] = &&L_MUL, [OP_MULW] = &&L_MULW,
         [OP_NOP] = &&L_NOP, [OP_J] = &&L_J, [OP_JR] = &&L_JR,
     };
+    static const void *const bh[OP_COUNT] = {    /* block handlers (NULL: none) */
+        [OP_LUI] = &&B_LUI, [OP_AUIPC] = &&B_AUIPC, [OP_JAL] = &&B_JAL, [OP_JALR] = &&B_JALR,
+        [OP_BEQ] = &&B_BEQ, [OP_BNE] = &&B_BNE, [OP_BLT] = &&B_BLT, [OP_BGE] = &&B_BGE,
+        [OP_BLTU] = &&B_BLTU, [OP_BGEU] = &&B_BGEU,
+        [OP_LB] = &&B_LB, [OP_LH] = &&B_LH, [OP_LW] = &&B_LW, [OP_LD] = &&B_LD,
+        [OP_LBU] = &&B_LBU, [OP_LHU] = &&B_LHU, [OP_LWU] = &&B_LWU,
+        [OP_SB] = &&B_SB, [OP_SH] = &&B_SH, [OP_SW] = &&B_SW, [OP_SD] = &&B_SD,
+        [OP_ADDI] = &&B_ADDI, [OP_SLTI] = &&B_SLTI, [OP_SLTIU] = &&B_SLTIU, [OP_XORI] = &&B_XORI,
+        [OP_ORI] = &&B_ORI, [OP_ANDI] = &&B_ANDI, [OP_SLLI] = &&B_SLLI, [OP_SRLI] = &&B_SRLI,
+        [OP_SRAI] = &&B_SRAI, [OP_ADDIW] = &&B_ADDIW, [OP_SLLIW] = &&B_SLLIW,
+        [OP_SRLIW] = &&B_SRLIW, [OP_SRAIW] = &&B_SRAIW,
+        [OP_ADD] = &&B_ADD, [OP_SUB] = &&B_SUB, [OP_SLL] = &&B_SLL, [OP_SLT] = &&B_SLT,
+        [OP_SLTU] = &&B_SLTU, [OP_XOR] = &&B_XOR, [OP_SRL] = &&B_SRL, [OP_SRA] = &&B_SRA,
+        [OP_OR] = &&B_OR, [OP_AND] = &&B_AND, [OP_ADDW] = &&B_ADDW, [OP_SUBW] = &&B_SUBW,
+        [OP_SLLW] = &&B_SLLW, [OP_SRLW] = &&B_SRLW, [OP_SRAW] = &&B_SRAW,
+        [OP_MUL] = &&B_MUL, [OP_MULW] = &&B_MULW,
+        [OP_NOP] = &&B_NOP, [OP_J] = &&B_J, [OP_JR] = &&B_JR,
+    };
     pk_regs *r = &c->regs;
     uint64_t *x = r->x;
     uint32_t rid = pk_rvt_id(r);
@@ -545,19 +637,37 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     hot H = { X.tlb->clock, X.tlb->clock, 0, 0, 0, 0 };
     code_refresh(&X, &H);
     pk_rvdec *const dc = rs->dc;
+    pk_rvblk *const blks = rs->blk;
+    const pk_rvbi *bi = NULL;                    /* the block instruction running      */
+    uint64_t bnstart = 0, bcb = 0, cvpn = 0; /* its block's first count, code base, page */
+    uint32_t bn = 0, btail = 0;              /* its block's length, fetches after the last access */
     r->flags |= PK_RF_STARTED;
 
-    uint64_t pc = r->pc, npc, budget = block_budget(k, c), extra = 0;
+    uint64_t pc = r->pc, npc = 0, budget = block_budget(k, c), extra = 0;
     uint64_t resv = ~0ull;                   /* LR reservation (this block only) */
     int stop = 0, act = PK_ACT_RUN;
     pk_rvfp *F = NULL;
-    const pk_rvdec *d;
+    const pk_rvdec *d = NULL;
     uint32_t insn;
     x[0] = 0;                                /* x0 reads as zero; only the general path
                                                 can write it, and it clears it again */
     if (PK_UNLIKELY(pc & 1)) ILLEGAL();      /* every later pc is even by construction */
     while (H.n < budget) {
-        /* ---- fetch: the code mirror when the 4 bytes at pc lie in its page */
+        /* ---- a block, when pc lies in the code mirror's page and it fits the budget */
+        if (PK_LIKELY(pc - H.code_base <= PK_PAGE_SIZE - 2) && X.code_vpn != ~0ull) {
+            pk_rvblk *b = &blks[(pc >> 1) & ((1u << PK_RV_BLK_BITS) - 1)];
+            const uint8_t *hp = (const uint8_t *)(uintptr_t)(pc + H.code_delta);
+            if (PK_UNLIKELY(b->pc != pc || !blk_same(b, hp)))
+                blk_build(b, pc, hp, (uint32_t)(PK_PAGE_SIZE - (pc & (PK_PAGE_SIZE - 1))), bh, &&B_END);
+            if (PK_LIKELY(b->n) && H.n + b->n <= budget) {
+                bnstart = H.n; bn = b->n; btail = b->tail;
+                H.n += bn;
+                bcb = H.code_base; cvpn = pc >> PK_PAGE_SHIFT;
+                bi = b->i;
+                goto *bi->h;
+            }
+        }
+        /* ---- one instruction.  Fetch: the code mirror when the 4 bytes at pc lie in its page */
         uint32_t raw;
         if (PK_LIKELY(pc - H.code_base <= PK_PAGE_SIZE - 4)) {
             H.code_stamp = ++H.clk;
@@ -644,6 +754,111 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     L_J:     npc = pc + IMM; NEXT;
     L_JR:    npc = (XS1 + IMM) & ~1ull; NEXT;
     L_ILLEGAL: ILLEGAL();
+
+    /* ---- block handlers: x[rd] is never x0 (rv_decode turns those into
+     * NOP / J / JR, or the general path for loads) */
+#define BXRD x[bi->rd]
+#define BXS1 x[bi->rs1]
+#define BXS2 x[bi->rs2]
+#define BIMM ((uint64_t)bi->imm)
+#define BNEXT do { bi++; goto *bi->h; } while (0)
+#define BEND(target) do { pc = (target); H.clk += btail; H.code_stamp = H.clk - (btail == 0); \
+                          goto bcont; } while (0)
+/* an access that misses the data mirror takes the one-instruction path's
+ * slow path at the state of this instruction; if that emptied the code
+ * mirror (a TLB miss) or a store went to the code page, the block ends
+ * after this instruction */
+#define BLD(size, conv) do {                                                           \
+        uint64_t va_ = BXS1 + BIMM, vpn_ = va_ >> PK_PAGE_SHIFT, v_ = 0;               \
+        mirror_e *me_ = &X.mir[vpn_ & (MIRROR - 1)];                                   \
+        H.clk += bi->fk;                                                               \
+        if (PK_LIKELY(me_->vpn == vpn_ && (va_ & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - (size))) { \
+            me_->e->stamp = ++H.clk;                                                   \
+            memcpy(&v_, me_->p + (va_ & (PK_PAGE_SIZE - 1)), size);                    \
+        } else {                                                                       \
+            H.n = bnstart + bi->idx; H.code_stamp = H.clk; pc = bi->next - bi->len;    \
+            int s_ = ld(&X, &H, va_, size, &v_);                                       \
+            if (PK_UNLIKELY(s_)) FAULT(s_);                                            \
+            if (PK_UNLIKELY(H.code_base != bcb)) { BXRD = conv(v_); H.n++; pc = bi->next; goto bcont; } \
+            H.n = bnstart + bn;                                                        \
+        }                                                                              \
+        BXRD = conv(v_); BNEXT; } while (0)
+#define BST(size) do {                                                                 \
+        uint64_t va_ = BXS1 + BIMM, vpn_ = va_ >> PK_PAGE_SHIFT, v_ = BXS2;            \
+        mirror_e *me_ = &X.mir[vpn_ & (MIRROR - 1)];                                   \
+        H.clk += bi->fk;                                                               \
+        if (PK_LIKELY(me_->vpn == vpn_ && me_->w && vpn_ != cvpn                       \
+                      && (va_ & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - (size))) {       \
+            me_->e->stamp = ++H.clk;                                                   \
+            memcpy(me_->p + (va_ & (PK_PAGE_SIZE - 1)), &v_, size);                    \
+        } else {                                                                       \
+            H.n = bnstart + bi->idx; H.code_stamp = H.clk; pc = bi->next - bi->len;    \
+            int s_ = sto(&X, &H, va_, size, v_);                                       \
+            if (PK_UNLIKELY(s_)) FAULT(s_);                                            \
+            if (H.code_base != bcb || vpn_ == cvpn || ((va_ + (size) - 1) >> PK_PAGE_SHIFT) == cvpn) { \
+                H.n++; pc = bi->next; goto bcont;                                      \
+            }                                                                          \
+            H.n = bnstart + bn;                                                        \
+        }                                                                              \
+        BNEXT; } while (0)
+#define SX8(v) ((uint64_t)(int64_t)(int8_t)(v))
+#define SX16(v) ((uint64_t)(int64_t)(int16_t)(v))
+#define ZX(v) (v)
+    B_LUI:   BXRD = BIMM; BNEXT;
+    B_AUIPC: BXRD = BIMM; BNEXT;
+    B_JAL:   BXRD = bi->next; BEND(BIMM);
+    B_JALR:  { uint64_t tg = (BXS1 + BIMM) & ~1ull; BXRD = bi->next; BEND(tg); }
+    B_J:     BEND(BIMM);
+    B_JR:    BEND((BXS1 + BIMM) & ~1ull);
+    B_BEQ:   BEND(BXS1 == BXS2 ? BIMM : bi->next);
+    B_BNE:   BEND(BXS1 != BXS2 ? BIMM : bi->next);
+    B_BLT:   BEND((int64_t)BXS1 < (int64_t)BXS2 ? BIMM : bi->next);
+    B_BGE:   BEND((int64_t)BXS1 >= (int64_t)BXS2 ? BIMM : bi->next);
+    B_BLTU:  BEND(BXS1 < BXS2 ? BIMM : bi->next);
+    B_BGEU:  BEND(BXS1 >= BXS2 ? BIMM : bi->next);
+    B_END:   BEND(bi->next);
+    B_LB:  BLD(1, SX8);
+    B_LH:  BLD(2, SX16);
+    B_LW:  BLD(4, sx32);
+    B_LD:  BLD(8, ZX);
+    B_LBU: BLD(1, ZX);
+    B_LHU: BLD(2, ZX);
+    B_LWU: BLD(4, ZX);
+    B_SB:  BST(1);
+    B_SH:  BST(2);
+    B_SW:  BST(4);
+    B_SD:  BST(8);
+    B_ADDI:  BXRD = BXS1 + BIMM; BNEXT;
+    B_SLTI:  BXRD = (int64_t)BXS1 < (int64_t)BIMM; BNEXT;
+    B_SLTIU: BXRD = BXS1 < BIMM; BNEXT;
+    B_XORI:  BXRD = BXS1 ^ BIMM; BNEXT;
+    B_ORI:   BXRD = BXS1 | BIMM; BNEXT;
+    B_ANDI:  BXRD = BXS1 & BIMM; BNEXT;
+    B_SLLI:  BXRD = BXS1 << bi->imm; BNEXT;
+    B_SRLI:  BXRD = BXS1 >> bi->imm; BNEXT;
+    B_SRAI:  BXRD = (uint64_t)((int64_t)BXS1 >> bi->imm); BNEXT;
+    B_ADDIW: BXRD = sx32(BXS1 + BIMM); BNEXT;
+    B_SLLIW: BXRD = sx32((uint32_t)BXS1 << bi->imm); BNEXT;
+    B_SRLIW: BXRD = sx32((uint32_t)BXS1 >> bi->imm); BNEXT;
+    B_SRAIW: BXRD = sx32((uint32_t)((int32_t)BXS1 >> bi->imm)); BNEXT;
+    B_ADD:   BXRD = BXS1 + BXS2; BNEXT;
+    B_SUB:   BXRD = BXS1 - BXS2; BNEXT;
+    B_SLL:   BXRD = BXS1 << (BXS2 & 63); BNEXT;
+    B_SLT:   BXRD = (int64_t)BXS1 < (int64_t)BXS2; BNEXT;
+    B_SLTU:  BXRD = BXS1 < BXS2; BNEXT;
+    B_XOR:   BXRD = BXS1 ^ BXS2; BNEXT;
+    B_SRL:   BXRD = BXS1 >> (BXS2 & 63); BNEXT;
+    B_SRA:   BXRD = (uint64_t)((int64_t)BXS1 >> (BXS2 & 63)); BNEXT;
+    B_OR:    BXRD = BXS1 | BXS2; BNEXT;
+    B_AND:   BXRD = BXS1 & BXS2; BNEXT;
+    B_ADDW:  BXRD = sx32(BXS1 + BXS2); BNEXT;
+    B_SUBW:  BXRD = sx32(BXS1 - BXS2); BNEXT;
+    B_SLLW:  BXRD = sx32((uint32_t)BXS1 << (BXS2 & 31)); BNEXT;
+    B_SRLW:  BXRD = sx32((uint32_t)BXS1 >> (BXS2 & 31)); BNEXT;
+    B_SRAW:  BXRD = sx32((uint32_t)((int32_t)BXS1 >> (BXS2 & 31))); BNEXT;
+    B_MUL:   BXRD = BXS1 * BXS2; BNEXT;
+    B_MULW:  BXRD = sx32((uint32_t)BXS1 * (uint32_t)BXS2); BNEXT;
+    B_NOP:   BNEXT;
     L_GENERIC:
         insn = rv_insn(d->raw);
         switch (insn & 0x7f) {
@@ -875,6 +1090,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     next:
         pc = npc;
         H.n++;
+    bcont:;
     }
 out:
 done:
