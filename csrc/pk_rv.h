@@ -102,7 +102,7 @@ typedef struct pk_rvblk {
     uint64_t pc;                         /* ~0: empty                           */
     uint16_t n, bytes;                   /* instructions (0: none fit), bytes   */
     uint16_t tail, pad;                  /* fetches after the last access       */
-    uint32_t pad2;
+    uint64_t epoch;                      /* the validation epoch it was last checked in */
     uint8_t  code[PK_RV_BLK_MAX * 4];    /* the bytes they were decoded from    */
     pk_rvbi  i[PK_RV_BLK_MAX + 1];       /* + the end of a block without a jump */
 } pk_rvblk;
@@ -120,6 +120,7 @@ typedef struct pk_rvstate {
     uint64_t  insns;                     /* instructions executed, kernel-wide */
     pk_rvdec *dc;                        /* decoded-instruction cache          */
     pk_rvblk *blk;                       /* pre-decoded blocks                  */
+    uint64_t  blk_epoch;                 /* validation epochs (pk_rv_exec.c)    */
 } pk_rvstate;
 
 static inline uint32_t pk_rvt_id(const pk_regs *r) { return (uint32_t)(r->flags >> PK_RV_ID_SHIFT); }

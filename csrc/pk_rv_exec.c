@@ -43,6 +43,7 @@ typedef struct rvx {
     uint32_t may_block;          /* first instruction of the block          */
     uint32_t reason;             /* PK_KILL_* when RV_KILL                  */
     uint64_t cost;               /* fault and walk costs of the block (ns)  */
+    uint64_t *epoch;             /* the blocks' validation epoch counter     */
     uint64_t hits;               /* mirror hits not yet added to the counters */
     uint64_t code_vpn;
     uint8_t *code_p;
@@ -129,6 +130,7 @@ typedef struct hot {
     uint64_t n;                  /* instructions of the block so far */
     uint64_t code_base;          /* address of the mirrored code page (or -4096) */
     uint64_t code_delta;         /* host address - guest address in that page */
+    uint64_t ep;                 /* the current validation epoch of blocks */
 } hot;
 
 static inline void sync_vals(rvx *X, uint64_t clk, uint64_t clk0, uint64_t code_stamp) {
@@ -158,6 +160,7 @@ static PK_NOINLINE_SLOW uint8_t *xlate_sync_v(rvx *X, uint64_t clk, uint64_t clk
 
 static PK_ALWAYS_INLINE uint8_t *xlate_sync(rvx *X, hot *h, uint64_t va, int kind, int *st) {
     uint8_t *p = xlate_sync_v(X, h->clk, h->clk0, h->code_stamp, h->n, va, kind, st);
+    h->ep = ++*X->epoch;         /* a miss may change mappings and frames: blocks are checked again */
     h->clk = h->clk0 = X->tlb->clock;
     code_refresh(X, h);
     return p;
@@ -564,6 +567,18 @@ static PK_ALWAYS_INLINE bool blk_same(const pk_rvblk *b, const uint8_t *p) {
     return true;
 }
 
+/* b is the block at pc (decoded again if its bytes changed), checked
+ * in the current epoch; pc lies in the code mirror's page */
+static PK_NOINLINE_SLOW bool blk_check_slow(pk_rvblk *b, uint64_t pc, const uint8_t *hp, uint64_t ep,
+                                            const void *const *bh, const void *end) {
+    if (b->pc != pc || !blk_same(b, hp))
+        blk_build(b, pc, hp, (uint32_t)(PK_PAGE_SIZE - (pc & (PK_PAGE_SIZE - 1))), bh, end);
+    b->epoch = ep;
+    return true;
+}
+#define blk_check(b, pc, h, bh, end) \
+    blk_check_slow((b), (pc), (const uint8_t *)(uintptr_t)((pc) + (h)->code_delta), (h)->ep, (bh), (end))
+
 #define RD   ((insn >> 7) & 31)
 #define RS1  ((insn >> 15) & 31)
 #define RS2  ((insn >> 20) & 31)
@@ -634,12 +649,14 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     X.may_block = 1;
     X.cost = 0; X.hits = 0; X.reason = 0;
     mirror_clear(&X);
-    hot H = { X.tlb->clock, X.tlb->clock, 0, 0, 0, 0 };
+    X.epoch = &rs->blk_epoch;
+    hot H = { X.tlb->clock, X.tlb->clock, 0, 0, 0, 0, ++rs->blk_epoch };
     code_refresh(&X, &H);
     pk_rvdec *const dc = rs->dc;
     pk_rvblk *const blks = rs->blk;
     const pk_rvbi *bi = NULL;                    /* the block instruction running      */
-    uint64_t bnstart = 0, bcb = 0, cvpn = 0; /* its block's first count, code base, page */
+    uint64_t bnstart = 0, bcb = 0;           /* its block's first count, code base */
+    const uint8_t *cpage = NULL;             /* host address of the code page       */
     uint32_t bn = 0, btail = 0;              /* its block's length, fetches after the last access */
     r->flags |= PK_RF_STARTED;
 
@@ -654,19 +671,18 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     if (PK_UNLIKELY(pc & 1)) ILLEGAL();      /* every later pc is even by construction */
     while (H.n < budget) {
         /* ---- a block, when pc lies in the code mirror's page and it fits the budget */
-        if (PK_LIKELY(pc - H.code_base <= PK_PAGE_SIZE - 2) && X.code_vpn != ~0ull) {
-            pk_rvblk *b = &blks[(pc >> 1) & ((1u << PK_RV_BLK_BITS) - 1)];
-            const uint8_t *hp = (const uint8_t *)(uintptr_t)(pc + H.code_delta);
-            if (PK_UNLIKELY(b->pc != pc || !blk_same(b, hp)))
-                blk_build(b, pc, hp, (uint32_t)(PK_PAGE_SIZE - (pc & (PK_PAGE_SIZE - 1))), bh, &&B_END);
+        pk_rvblk *b = &blks[(pc >> 1) & ((1u << PK_RV_BLK_BITS) - 1)];
+        if (PK_LIKELY(b->pc == pc && b->epoch == H.ep)
+            || (pc - H.code_base <= PK_PAGE_SIZE - 2 && X.code_vpn != ~0ull && blk_check(b, pc, &H, bh, &&B_END))) {
             if (PK_LIKELY(b->n) && H.n + b->n <= budget) {
                 bnstart = H.n; bn = b->n; btail = b->tail;
                 H.n += bn;
-                bcb = H.code_base; cvpn = pc >> PK_PAGE_SHIFT;
+                bcb = H.code_base; cpage = (uint8_t *)(uintptr_t)((pc & ~(PK_PAGE_SIZE - 1)) + H.code_delta);
                 bi = b->i;
                 goto *bi->h;
             }
         }
+        H.ep = ++rs->blk_epoch;              /* the instruction may store anywhere */
         /* ---- one instruction.  Fetch: the code mirror when the 4 bytes at pc lie in its page */
         uint32_t raw;
         if (PK_LIKELY(pc - H.code_base <= PK_PAGE_SIZE - 4)) {
@@ -787,7 +803,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         uint64_t va_ = BXS1 + BIMM, vpn_ = va_ >> PK_PAGE_SHIFT, v_ = BXS2;            \
         mirror_e *me_ = &X.mir[vpn_ & (MIRROR - 1)];                                   \
         H.clk += bi->fk;                                                               \
-        if (PK_LIKELY(me_->vpn == vpn_ && me_->w && vpn_ != cvpn                       \
+        if (PK_LIKELY(me_->vpn == vpn_ && me_->w && me_->p != cpage                    \
                       && (va_ & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - (size))) {       \
             me_->e->stamp = ++H.clk;                                                   \
             memcpy(me_->p + (va_ & (PK_PAGE_SIZE - 1)), &v_, size);                    \
@@ -795,10 +811,8 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
             H.n = bnstart + bi->idx; H.code_stamp = H.clk; pc = bi->next - bi->len;    \
             int s_ = sto(&X, &H, va_, size, v_);                                       \
             if (PK_UNLIKELY(s_)) FAULT(s_);                                            \
-            if (H.code_base != bcb || vpn_ == cvpn || ((va_ + (size) - 1) >> PK_PAGE_SHIFT) == cvpn) { \
-                H.n++; pc = bi->next; goto bcont;                                      \
-            }                                                                          \
-            H.n = bnstart + bn;                                                        \
+            H.ep = ++rs->blk_epoch;        /* it may have written code */              \
+            H.n++; pc = bi->next; goto bcont;                                          \
         }                                                                              \
         BNEXT; } while (0)
 #define SX8(v) ((uint64_t)(int64_t)(int8_t)(v))
