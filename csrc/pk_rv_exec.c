@@ -54,6 +54,7 @@ typedef struct rvx {
 static void mirror_clear(rvx *X) {
     for (unsigned i = 0; i < MIRROR; i++) X->mir[i].vpn = ~0ull;
     X->code_vpn = ~0ull;
+    X->code_p = NULL;
 }
 
 static void hits_flush(rvx *X) {
@@ -131,6 +132,7 @@ typedef struct hot {
     uint64_t code_base;          /* address of the mirrored code page (or -4096) */
     uint64_t code_delta;         /* host address - guest address in that page */
     uint64_t ep;                 /* the current validation epoch of blocks */
+    const uint8_t *code_p;       /* host address of the mirrored code page (or NULL) */
 } hot;
 
 static inline void sync_vals(rvx *X, uint64_t clk, uint64_t clk0, uint64_t code_stamp) {
@@ -142,6 +144,7 @@ static inline void sync_vals(rvx *X, uint64_t clk, uint64_t clk0, uint64_t code_
 static PK_ALWAYS_INLINE void code_refresh(rvx *X, hot *h) {
     h->code_base = X->code_vpn != ~0ull ? X->code_vpn << PK_PAGE_SHIFT : (uint64_t)0 - PK_PAGE_SIZE;
     h->code_delta = (uint64_t)(uintptr_t)X->code_p - h->code_base;
+    h->code_p = X->code_p;
 }
 
 static PK_ALWAYS_INLINE void hot_sync(rvx *X, hot *h) {
@@ -650,14 +653,12 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     X.cost = 0; X.hits = 0; X.reason = 0;
     mirror_clear(&X);
     X.epoch = &rs->blk_epoch;
-    hot H = { X.tlb->clock, X.tlb->clock, 0, 0, 0, 0, ++rs->blk_epoch };
+    hot H = { X.tlb->clock, X.tlb->clock, 0, 0, 0, 0, ++rs->blk_epoch, NULL };
     code_refresh(&X, &H);
     pk_rvdec *const dc = rs->dc;
     pk_rvblk *const blks = rs->blk;
     const pk_rvbi *bi = NULL;                    /* the block instruction running      */
-    uint64_t bnstart = 0, bcb = 0;           /* its block's first count, code base */
-    const uint8_t *cpage = NULL;             /* host address of the code page       */
-    uint32_t bn = 0, btail = 0;              /* its block's length, fetches after the last access */
+    const pk_rvblk *cb = NULL;               /* its block                           */
     r->flags |= PK_RF_STARTED;
 
     uint64_t pc = r->pc, npc = 0, budget = block_budget(k, c), extra = 0;
@@ -675,9 +676,8 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         if (PK_LIKELY(b->pc == pc && b->epoch == H.ep)
             || (pc - H.code_base <= PK_PAGE_SIZE - 2 && X.code_vpn != ~0ull && blk_check(b, pc, &H, bh, &&B_END))) {
             if (PK_LIKELY(b->n) && H.n + b->n <= budget) {
-                bnstart = H.n; bn = b->n; btail = b->tail;
-                H.n += bn;
-                bcb = H.code_base; cpage = (uint8_t *)(uintptr_t)((pc & ~(PK_PAGE_SIZE - 1)) + H.code_delta);
+                cb = b;
+                H.n += b->n;
                 bi = b->i;
                 goto *bi->h;
             }
@@ -778,8 +778,14 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
 #define BXS2 x[bi->rs2]
 #define BIMM ((uint64_t)bi->imm)
 #define BNEXT do { bi++; goto *bi->h; } while (0)
-#define BEND(target) do { pc = (target); H.clk += btail; H.code_stamp = H.clk - (btail == 0); \
-                          goto bcont; } while (0)
+/* the end of a block: the next one is entered here if it is valid and fits */
+#define BEND(target) do {                                                              \
+        pc = (target); H.clk += cb->tail; H.code_stamp = H.clk - (cb->tail == 0);      \
+        const pk_rvblk *nb_ = &blks[(pc >> 1) & ((1u << PK_RV_BLK_BITS) - 1)];        \
+        if (PK_LIKELY(nb_->pc == pc && nb_->epoch == H.ep && nb_->n) && H.n + nb_->n <= budget) { \
+            cb = nb_; H.n += nb_->n; bi = nb_->i; goto *bi->h;                         \
+        }                                                                              \
+        goto bcont; } while (0)
 /* an access that misses the data mirror takes the one-instruction path's
  * slow path at the state of this instruction; if that emptied the code
  * mirror (a TLB miss) or a store went to the code page, the block ends
@@ -792,23 +798,24 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
             me_->e->stamp = ++H.clk;                                                   \
             memcpy(&v_, me_->p + (va_ & (PK_PAGE_SIZE - 1)), size);                    \
         } else {                                                                       \
-            H.n = bnstart + bi->idx; H.code_stamp = H.clk; pc = bi->next - bi->len;    \
+            uint64_t nend_ = H.n, cbase_ = H.code_base;                                \
+            H.n = nend_ - cb->n + bi->idx; H.code_stamp = H.clk; pc = bi->next - bi->len; \
             int s_ = ld(&X, &H, va_, size, &v_);                                       \
             if (PK_UNLIKELY(s_)) FAULT(s_);                                            \
-            if (PK_UNLIKELY(H.code_base != bcb)) { BXRD = conv(v_); H.n++; pc = bi->next; goto bcont; } \
-            H.n = bnstart + bn;                                                        \
+            if (PK_UNLIKELY(H.code_base != cbase_)) { BXRD = conv(v_); H.n++; pc = bi->next; goto bcont; } \
+            H.n = nend_;                                                               \
         }                                                                              \
         BXRD = conv(v_); BNEXT; } while (0)
 #define BST(size) do {                                                                 \
         uint64_t va_ = BXS1 + BIMM, vpn_ = va_ >> PK_PAGE_SHIFT, v_ = BXS2;            \
         mirror_e *me_ = &X.mir[vpn_ & (MIRROR - 1)];                                   \
         H.clk += bi->fk;                                                               \
-        if (PK_LIKELY(me_->vpn == vpn_ && me_->w && me_->p != cpage                    \
+        if (PK_LIKELY(me_->vpn == vpn_ && me_->w && me_->p != H.code_p                    \
                       && (va_ & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - (size))) {       \
             me_->e->stamp = ++H.clk;                                                   \
             memcpy(me_->p + (va_ & (PK_PAGE_SIZE - 1)), &v_, size);                    \
         } else {                                                                       \
-            H.n = bnstart + bi->idx; H.code_stamp = H.clk; pc = bi->next - bi->len;    \
+            H.n = H.n - cb->n + bi->idx; H.code_stamp = H.clk; pc = bi->next - bi->len; \
             int s_ = sto(&X, &H, va_, size, v_);                                       \
             if (PK_UNLIKELY(s_)) FAULT(s_);                                            \
             H.ep = ++rs->blk_epoch;        /* it may have written code */              \
