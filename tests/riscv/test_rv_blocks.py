@@ -69,9 +69,10 @@ def results(elf: bytes) -> list[int]:
 
 
 def test_a_store_rewrites_the_next_instruction_of_its_own_block():
-    # sw over P+8 while P..P+12 runs straight through: the rewritten addi runs
-    words = routine(lambda a: (a.sw("t1", "a0", 8), a.addi("zero", "zero", 0),
-                               a.addi("a0", "zero", 1), a.ret()))
+    # sw over P+12 while P..P+16 runs straight through (the nops put the
+    # store inside a run, not first after the jump): the rewritten addi runs
+    words = routine(lambda a: (a.addi("zero", "zero", 0), a.sw("t1", "a0", 12),
+                               a.addi("zero", "zero", 0), a.addi("a0", "zero", 1), a.ret()))
     def main(a):
         a.li("t1", addi_word("a0", 2))
         a.mv("a0", "s0")
