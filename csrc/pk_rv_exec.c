@@ -530,14 +530,14 @@ static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
         e->next = at + len;
         e->fk = 0;
         fk++;
+        if (dd.op >= OP_BEQ && dd.op <= OP_BGEU) e->fk = (uint8_t)fk;        /* for a taken exit */
         if (dd.op >= OP_LB && dd.op <= OP_SD) { e->fk = (uint8_t)fk; fk = 0; }
         else if (dd.op == OP_AUIPC) e->imm = (int64_t)(at + (uint64_t)(int64_t)dd.imm);
         else if (dd.op == OP_JAL || dd.op == OP_J || (dd.op >= OP_BEQ && dd.op <= OP_BGEU))
             e->imm = (int64_t)(at + (uint64_t)(int64_t)dd.imm);
         off += len;
         n++;
-        if (dd.op == OP_JAL || dd.op == OP_J || dd.op == OP_JALR || dd.op == OP_JR
-            || (dd.op >= OP_BEQ && dd.op <= OP_BGEU)) { jump = true; break; }
+        if (dd.op == OP_JAL || dd.op == OP_J || dd.op == OP_JALR || dd.op == OP_JR) { jump = true; break; }
     }
     b->pc = pc;
     b->n = (uint16_t)n;
@@ -781,6 +781,13 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
 /* the end of a block: the next one is entered here if it is valid and fits */
 #define BEND(target) do {                                                              \
         pc = (target); H.clk += cb->tail; H.code_stamp = H.clk - (cb->tail == 0);      \
+        BCHAIN; } while (0)
+/* a taken branch leaves its block: the instructions after it did not run */
+#define BEXIT(target) do {                                                             \
+        pc = (target); H.n -= (uint64_t)(cb->n - bi->idx - 1);                         \
+        H.clk += bi->fk; H.code_stamp = H.clk;                                         \
+        BCHAIN; } while (0)
+#define BCHAIN do {                                                                    \
         const pk_rvblk *nb_ = &blks[(pc >> 1) & ((1u << PK_RV_BLK_BITS) - 1)];        \
         if (PK_LIKELY(nb_->pc == pc && nb_->epoch == H.ep && nb_->n) && H.n + nb_->n <= budget) { \
             cb = nb_; H.n += nb_->n; bi = nb_->i; goto *bi->h;                         \
@@ -831,12 +838,12 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     B_JALR:  { uint64_t tg = (BXS1 + BIMM) & ~1ull; BXRD = bi->next; BEND(tg); }
     B_J:     BEND(BIMM);
     B_JR:    BEND((BXS1 + BIMM) & ~1ull);
-    B_BEQ:   BEND(BXS1 == BXS2 ? BIMM : bi->next);
-    B_BNE:   BEND(BXS1 != BXS2 ? BIMM : bi->next);
-    B_BLT:   BEND((int64_t)BXS1 < (int64_t)BXS2 ? BIMM : bi->next);
-    B_BGE:   BEND((int64_t)BXS1 >= (int64_t)BXS2 ? BIMM : bi->next);
-    B_BLTU:  BEND(BXS1 < BXS2 ? BIMM : bi->next);
-    B_BGEU:  BEND(BXS1 >= BXS2 ? BIMM : bi->next);
+    B_BEQ:   if (BXS1 == BXS2) BEXIT(BIMM); BNEXT;
+    B_BNE:   if (BXS1 != BXS2) BEXIT(BIMM); BNEXT;
+    B_BLT:   if ((int64_t)BXS1 < (int64_t)BXS2) BEXIT(BIMM); BNEXT;
+    B_BGE:   if ((int64_t)BXS1 >= (int64_t)BXS2) BEXIT(BIMM); BNEXT;
+    B_BLTU:  if (BXS1 < BXS2) BEXIT(BIMM); BNEXT;
+    B_BGEU:  if (BXS1 >= BXS2) BEXIT(BIMM); BNEXT;
     B_END:   BEND(bi->next);
     B_LB:  BLD(1, SX8);
     B_LH:  BLD(2, SX16);
