@@ -25,6 +25,7 @@
 
 #define BLOCK_MAX 16384u           /* instructions per block at most        */
 #define MIRROR 16
+#define CODE_PAGES 8
 #define PK_NOINLINE_SLOW __attribute__((noinline, cold))
 
 enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
@@ -44,6 +45,10 @@ typedef struct rvx {
     uint32_t reason;             /* PK_KILL_* when RV_KILL                  */
     uint64_t cost;               /* fault and walk costs of the block (ns)  */
     uint64_t *epoch;             /* the blocks' validation epoch counter     */
+    uint32_t ncode;              /* code pages of this epoch (below)          */
+    const uint8_t *code[CODE_PAGES];   /* host pages that were the code mirror's in this
+                                    epoch: blocks checked in it may lie there, so data
+                                    mirror entries never write them directly */
     uint64_t hits;               /* mirror hits not yet added to the counters */
     uint64_t code_vpn;
     uint8_t *code_p;
@@ -55,6 +60,31 @@ static void mirror_clear(rvx *X) {
     for (unsigned i = 0; i < MIRROR; i++) X->mir[i].vpn = ~0ull;
     X->code_vpn = ~0ull;
     X->code_p = NULL;
+}
+
+static bool code_page(const rvx *X, const uint8_t *p) {
+    for (uint32_t i = 0; i < X->ncode; i++)
+        if (X->code[i] == p) return true;
+    return false;
+}
+
+/* A new epoch: every block is checked against its bytes again before it
+ * runs.  The code page stays one of the epoch's (its data mirror entries
+ * are still read-only). */
+static void epoch_next(rvx *X) {
+    if (!X->epoch) return;
+    ++*X->epoch;
+    X->ncode = 0;
+    if (X->code_vpn != ~0ull) X->code[X->ncode++] = X->code_p;
+}
+
+/* p becomes the code mirror's page: one of the epoch's code pages */
+static void code_page_add(rvx *X, const uint8_t *p) {
+    if (code_page(X, p)) return;
+    if (X->ncode == CODE_PAGES) { ++*X->epoch; X->ncode = 0; }
+    X->code[X->ncode++] = p;
+    for (unsigned i = 0; i < MIRROR; i++)
+        if (X->mir[i].vpn != ~0ull && X->mir[i].p == p) X->mir[i].w = 0;
 }
 
 static void hits_flush(rvx *X) {
@@ -88,6 +118,7 @@ static uint8_t *xlate_slow(rvx *X, uint64_t va, int kind, int *st) {
     } else {
         if (m->sets) X->tlb->st.misses++;
         mirror_clear(X);               /* the fill below may evict a mirrored entry */
+        epoch_next(X);                 /* a fault may change mappings and frames */
         int s = pk_as_access(k, X->as, va, write, &X->cost, &X->reason, &pte, X->may_block);
         if (s == PK_ACC_KILL) { *st = RV_KILL; return NULL; }
         if (s == PK_ACC_LATER) { *st = RV_LATER; return NULL; }
@@ -104,10 +135,12 @@ static uint8_t *xlate_slow(rvx *X, uint64_t va, int kind, int *st) {
     if (X->fast && e) {
         if (kind == ACC_X) {
             X->code_vpn = vpn; X->code_p = p; X->code_e = e;
+            if (X->epoch) code_page_add(X, p);
         } else {
             mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
             me->vpn = vpn; me->p = p; me->e = e;
-            me->w = (e->flags & (PK_TLBE_WRITE | PK_TLBE_DIRTY)) == (PK_TLBE_WRITE | PK_TLBE_DIRTY);
+            me->w = (e->flags & (PK_TLBE_WRITE | PK_TLBE_DIRTY)) == (PK_TLBE_WRITE | PK_TLBE_DIRTY)
+                    && !code_page(X, p);
         }
     }
     return p + (va & (PK_PAGE_SIZE - 1));
@@ -163,7 +196,7 @@ static PK_NOINLINE_SLOW uint8_t *xlate_sync_v(rvx *X, uint64_t clk, uint64_t clk
 
 static PK_ALWAYS_INLINE uint8_t *xlate_sync(rvx *X, hot *h, uint64_t va, int kind, int *st) {
     uint8_t *p = xlate_sync_v(X, h->clk, h->clk0, h->code_stamp, h->n, va, kind, st);
-    h->ep = ++*X->epoch;         /* a miss may change mappings and frames: blocks are checked again */
+    h->ep = *X->epoch;           /* a miss began a new epoch */
     h->clk = h->clk0 = X->tlb->clock;
     code_refresh(X, h);
     return p;
@@ -653,6 +686,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     X.cost = 0; X.hits = 0; X.reason = 0;
     mirror_clear(&X);
     X.epoch = &rs->blk_epoch;
+    X.ncode = 0;
     hot H = { X.tlb->clock, X.tlb->clock, 0, 0, 0, 0, ++rs->blk_epoch, NULL };
     code_refresh(&X, &H);
     pk_rvdec *const dc = rs->dc;
@@ -673,7 +707,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     while (H.n < budget) {
         /* ---- a block, when pc lies in the code mirror's page and it fits the budget */
         pk_rvblk *b = &blks[(pc >> 1) & ((1u << PK_RV_BLK_BITS) - 1)];
-        if (PK_LIKELY(b->pc == pc && b->epoch == H.ep)
+        if (PK_LIKELY(b->pc == pc && b->epoch == H.ep && pc - H.code_base < PK_PAGE_SIZE)
             || (pc - H.code_base <= PK_PAGE_SIZE - 2 && X.code_vpn != ~0ull && blk_check(b, pc, &H, bh, &&B_END))) {
             if (PK_LIKELY(b->n) && H.n + b->n <= budget) {
                 cb = b;
@@ -682,7 +716,6 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
                 goto *bi->h;
             }
         }
-        H.ep = ++rs->blk_epoch;              /* the instruction may store anywhere */
         /* ---- one instruction.  Fetch: the code mirror when the 4 bytes at pc lie in its page */
         uint32_t raw;
         if (PK_LIKELY(pc - H.code_base <= PK_PAGE_SIZE - 4)) {
@@ -709,6 +742,10 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         d = &dc[(pc >> 1) & ((1u << PK_RV_DC_BITS) - 1)];
         if (PK_UNLIKELY(d->raw != raw)) rv_decode(raw, (pk_rvdec *)d);
         npc = pc + d->len;
+        if (d->op == OP_GENERIC || (d->op >= OP_SB && d->op <= OP_SD)) {
+            epoch_next(&X);                  /* it may write memory: code, mappings */
+            H.ep = *X.epoch;
+        }
         goto *handlers[d->op];
 
 #define XRD x[d->rd]
@@ -789,7 +826,8 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         BCHAIN; } while (0)
 #define BCHAIN do {                                                                    \
         const pk_rvblk *nb_ = &blks[(pc >> 1) & ((1u << PK_RV_BLK_BITS) - 1)];        \
-        if (PK_LIKELY(nb_->pc == pc && nb_->epoch == H.ep && nb_->n) && H.n + nb_->n <= budget) { \
+        if (PK_LIKELY(nb_->pc == pc && nb_->epoch == H.ep && pc - H.code_base < PK_PAGE_SIZE \
+                      && nb_->n) && H.n + nb_->n <= budget) {                          \
             cb = nb_; H.n += nb_->n; bi = nb_->i; goto *bi->h;                         \
         }                                                                              \
         goto bcont; } while (0)
@@ -817,7 +855,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         uint64_t va_ = BXS1 + BIMM, vpn_ = va_ >> PK_PAGE_SHIFT, v_ = BXS2;            \
         mirror_e *me_ = &X.mir[vpn_ & (MIRROR - 1)];                                   \
         H.clk += bi->fk;                                                               \
-        if (PK_LIKELY(me_->vpn == vpn_ && me_->w && me_->p != H.code_p                    \
+        if (PK_LIKELY(me_->vpn == vpn_ && me_->w                                       \
                       && (va_ & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - (size))) {       \
             me_->e->stamp = ++H.clk;                                                   \
             memcpy(me_->p + (va_ & (PK_PAGE_SIZE - 1)), &v_, size);                    \
@@ -825,7 +863,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
             H.n = H.n - cb->n + bi->idx; H.code_stamp = H.clk; pc = bi->next - bi->len; \
             int s_ = sto(&X, &H, va_, size, v_);                                       \
             if (PK_UNLIKELY(s_)) FAULT(s_);                                            \
-            H.ep = ++rs->blk_epoch;        /* it may have written code */              \
+            epoch_next(&X); H.ep = *X.epoch;   /* it may have written code */          \
             H.n++; pc = bi->next; goto bcont;                                          \
         }                                                                              \
         BNEXT; } while (0)
@@ -1172,6 +1210,7 @@ int pk_rv_copy(pk_kernel *k, pk_cpu *c, uint32_t pid, uint64_t va, void *buf, ui
     X.tlb = &X.m->tlbs[c->id];
     X.asid = X.m->mmu.asid ? pk_proc_at(k, pid)->as : 0;
     X.fast = 0;
+    X.epoch = NULL; X.ncode = 0;
     X.may_block = 1;
     X.cost = 0; X.hits = 0; X.reason = 0;
     mirror_clear(&X);
