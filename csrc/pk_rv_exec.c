@@ -26,6 +26,7 @@
 #define BLOCK_MAX 16384u           /* instructions per block at most        */
 #define MIRROR 16
 #define CODE_PAGES 8
+#define BLK_SLOT(pc) ((((pc) >> 1) ^ ((pc) >> 10)) & ((1u << PK_RV_BLK_BITS) - 1))
 #define PK_NOINLINE_SLOW __attribute__((noinline, cold))
 
 enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
@@ -45,10 +46,9 @@ typedef struct rvx {
     uint32_t reason;             /* PK_KILL_* when RV_KILL                  */
     uint64_t cost;               /* fault and walk costs of the block (ns)  */
     uint64_t *epoch;             /* the blocks' validation epoch counter     */
-    uint32_t ncode;              /* code pages of this epoch (below)          */
-    const uint8_t *code[CODE_PAGES];   /* host pages that were the code mirror's in this
-                                    epoch: blocks checked in it may lie there, so data
-                                    mirror entries never write them directly */
+    mirror_e cmir[CODE_PAGES];   /* the code mirror: pages fetched from in this epoch
+                                    (direct-mapped by vpn); blocks checked in the epoch
+                                    lie there, so data mirror entries never write them */
     uint64_t hits;               /* mirror hits not yet added to the counters */
     uint64_t code_vpn;
     uint8_t *code_p;
@@ -60,29 +60,29 @@ static void mirror_clear(rvx *X) {
     for (unsigned i = 0; i < MIRROR; i++) X->mir[i].vpn = ~0ull;
     X->code_vpn = ~0ull;
     X->code_p = NULL;
+    for (unsigned i = 0; i < CODE_PAGES; i++) X->cmir[i].vpn = ~0ull;
 }
 
 static bool code_page(const rvx *X, const uint8_t *p) {
-    for (uint32_t i = 0; i < X->ncode; i++)
-        if (X->code[i] == p) return true;
+    for (unsigned i = 0; i < CODE_PAGES; i++)
+        if (X->cmir[i].vpn != ~0ull && X->cmir[i].p == p) return true;
     return false;
 }
 
 /* A new epoch: every block is checked against its bytes again before it
- * runs.  The code page stays one of the epoch's (its data mirror entries
- * are still read-only). */
+ * runs. */
 static void epoch_next(rvx *X) {
-    if (!X->epoch) return;
-    ++*X->epoch;
-    X->ncode = 0;
-    if (X->code_vpn != ~0ull) X->code[X->ncode++] = X->code_p;
+    if (X->epoch) ++*X->epoch;
 }
 
-/* p becomes the code mirror's page: one of the epoch's code pages */
-static void code_page_add(rvx *X, const uint8_t *p) {
-    if (code_page(X, p)) return;
-    if (X->ncode == CODE_PAGES) { ++*X->epoch; X->ncode = 0; }
-    X->code[X->ncode++] = p;
+/* page vpn (host page p, TLB entry e) enters the code mirror and becomes
+ * the current code page; a page it displaces leaves it, and with it the
+ * epoch (blocks of that page were checked while its stores were watched) */
+static void code_page_add(rvx *X, uint64_t vpn, uint8_t *p, pk_tlbe *e) {
+    mirror_e *ce = &X->cmir[vpn & (CODE_PAGES - 1)];
+    if (ce->vpn != ~0ull && ce->vpn != vpn) epoch_next(X);
+    ce->vpn = vpn; ce->p = p; ce->e = e;
+    X->code_vpn = vpn; X->code_p = p; X->code_e = e;
     for (unsigned i = 0; i < MIRROR; i++)
         if (X->mir[i].vpn != ~0ull && X->mir[i].p == p) X->mir[i].w = 0;
 }
@@ -134,8 +134,7 @@ static uint8_t *xlate_slow(rvx *X, uint64_t va, int kind, int *st) {
     if (!p) { X->reason = PK_KILL_OOM; *st = RV_KILL; return NULL; }
     if (X->fast && e) {
         if (kind == ACC_X) {
-            X->code_vpn = vpn; X->code_p = p; X->code_e = e;
-            if (X->epoch) code_page_add(X, p);
+            code_page_add(X, vpn, p, e);
         } else {
             mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
             me->vpn = vpn; me->p = p; me->e = e;
@@ -183,6 +182,19 @@ static PK_ALWAYS_INLINE void code_refresh(rvx *X, hot *h) {
 static PK_ALWAYS_INLINE void hot_sync(rvx *X, hot *h) {
     sync_vals(X, h->clk, h->clk0, h->code_stamp);
     h->clk0 = h->clk;
+}
+
+/* pc is in another page of the code mirror: it becomes the current one
+ * (the TLB entry of the page left gets the stamp of its last fetch, as a
+ * synchronisation would give it); false if pc's page is not mirrored */
+static PK_ALWAYS_INLINE bool code_switch(rvx *X, hot *h, uint64_t pc) {
+    uint64_t vpn = pc >> PK_PAGE_SHIFT;
+    mirror_e *ce = &X->cmir[vpn & (CODE_PAGES - 1)];
+    if (ce->vpn != vpn) return false;
+    if (X->code_vpn != ~0ull) X->code_e->stamp = h->code_stamp;
+    X->code_vpn = vpn; X->code_p = ce->p; X->code_e = ce->e;
+    code_refresh(X, h);
+    return true;
 }
 
 /* the slow path, with the hot counters synchronised around it (passed by
@@ -448,6 +460,13 @@ static inline uint32_t rv_insn(uint32_t raw) {
 
 static void rv_decode_ops(uint32_t insn, pk_rvdec *d);
 
+/* the instruction may write memory or mappings: an FP store, an atomic,
+ * a system instruction (ecall) */
+static inline bool rv_writes(uint32_t raw) {
+    uint32_t op = rv_insn(raw) & 0x7f;
+    return op == 0x27 || op == 0x2f || op == 0x73;
+}
+
 static void rv_decode(uint32_t raw, pk_rvdec *d) {
     uint32_t insn = rv_insn(raw);
     d->raw = raw;
@@ -686,7 +705,6 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     X.cost = 0; X.hits = 0; X.reason = 0;
     mirror_clear(&X);
     X.epoch = &rs->blk_epoch;
-    X.ncode = 0;
     hot H = { X.tlb->clock, X.tlb->clock, 0, 0, 0, 0, ++rs->blk_epoch, NULL };
     code_refresh(&X, &H);
     pk_rvdec *const dc = rs->dc;
@@ -706,7 +724,8 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     if (PK_UNLIKELY(pc & 1)) ILLEGAL();      /* every later pc is even by construction */
     while (H.n < budget) {
         /* ---- a block, when pc lies in the code mirror's page and it fits the budget */
-        pk_rvblk *b = &blks[(pc >> 1) & ((1u << PK_RV_BLK_BITS) - 1)];
+        if (PK_UNLIKELY(pc - H.code_base >= PK_PAGE_SIZE)) code_switch(&X, &H, pc);
+        pk_rvblk *b = &blks[BLK_SLOT(pc)];
         if (PK_LIKELY(b->pc == pc && b->epoch == H.ep && pc - H.code_base < PK_PAGE_SIZE)
             || (pc - H.code_base <= PK_PAGE_SIZE - 2 && X.code_vpn != ~0ull && blk_check(b, pc, &H, bh, &&B_END))) {
             if (PK_LIKELY(b->n) && H.n + b->n <= budget) {
@@ -742,7 +761,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         d = &dc[(pc >> 1) & ((1u << PK_RV_DC_BITS) - 1)];
         if (PK_UNLIKELY(d->raw != raw)) rv_decode(raw, (pk_rvdec *)d);
         npc = pc + d->len;
-        if (d->op == OP_GENERIC || (d->op >= OP_SB && d->op <= OP_SD)) {
+        if ((d->op >= OP_SB && d->op <= OP_SD) || (d->op == OP_GENERIC && rv_writes(raw))) {
             epoch_next(&X);                  /* it may write memory: code, mappings */
             H.ep = *X.epoch;
         }
@@ -825,7 +844,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         H.clk += bi->fk; H.code_stamp = H.clk;                                         \
         BCHAIN; } while (0)
 #define BCHAIN do {                                                                    \
-        const pk_rvblk *nb_ = &blks[(pc >> 1) & ((1u << PK_RV_BLK_BITS) - 1)];        \
+        const pk_rvblk *nb_ = &blks[BLK_SLOT(pc)];        \
         if (PK_LIKELY(nb_->pc == pc && nb_->epoch == H.ep && pc - H.code_base < PK_PAGE_SIZE \
                       && nb_->n) && H.n + nb_->n <= budget) {                          \
             cb = nb_; H.n += nb_->n; bi = nb_->i; goto *bi->h;                         \
@@ -1210,7 +1229,7 @@ int pk_rv_copy(pk_kernel *k, pk_cpu *c, uint32_t pid, uint64_t va, void *buf, ui
     X.tlb = &X.m->tlbs[c->id];
     X.asid = X.m->mmu.asid ? pk_proc_at(k, pid)->as : 0;
     X.fast = 0;
-    X.epoch = NULL; X.ncode = 0;
+    X.epoch = NULL;
     X.may_block = 1;
     X.cost = 0; X.hits = 0; X.reason = 0;
     mirror_clear(&X);
