@@ -92,9 +92,11 @@ typedef struct pk_rvdec {
 #define PK_RV_BLK_BITS 11                /* 2048 blocks, direct-mapped by pc bits 1..11 */
 typedef struct pk_rvbi {
     const void *h;                       /* handler (a label of the block loop) */
-    int64_t  imm;                        /* immediate; absolute for auipc and jump targets */
-    uint64_t next;                       /* pc of the next instruction          */
-    uint8_t  rd, rs1, rs2, idx;          /* idx: position in the block          */
+    int64_t  imm;                        /* immediate; absolute for auipc and jump targets;
+                                            at a block's end: the next block (a cache) */
+    uint64_t next;                       /* pc of the next instruction; for a branch
+                                            or j: the block its target had (a cache) */
+    uint8_t  rd, rs1, rs2, rem;          /* rem: instructions after it in the block */
     uint8_t  fk, len;                    /* fk: fetches since the previous access */
     uint16_t off;                        /* byte offset from the block's pc     */
 } pk_rvbi;

@@ -560,6 +560,10 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
  * is then a hit of the code page's TLB entry, counted as one.  The TLB's
  * clock advances exactly as it would one instruction at a time: each
  * access adds the fetches before it (fk) and its own tick. */
+/* what a block's cache of its successor holds at first: no block (pc ~0
+ * is odd, so no pc matches it) */
+static const pk_rvblk blk_none = { .pc = ~0ull };
+
 static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
                       const void *const *bh, const void *end) {
     uint32_t off = 0, n = 0, fk = 0;
@@ -578,7 +582,7 @@ static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
         e->h = bh[dd.op];
         e->imm = dd.imm;
         e->rd = dd.rd; e->rs1 = dd.rs1; e->rs2 = dd.rs2;
-        e->idx = (uint8_t)n; e->len = (uint8_t)len; e->off = (uint16_t)off;
+        e->len = (uint8_t)len; e->off = (uint16_t)off;
         e->next = at + len;
         e->fk = 0;
         fk++;
@@ -587,10 +591,13 @@ static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
         else if (dd.op == OP_AUIPC) e->imm = (int64_t)(at + (uint64_t)(int64_t)dd.imm);
         else if (dd.op == OP_JAL || dd.op == OP_J || (dd.op >= OP_BEQ && dd.op <= OP_BGEU))
             e->imm = (int64_t)(at + (uint64_t)(int64_t)dd.imm);
+        if (dd.op == OP_J || (dd.op >= OP_BEQ && dd.op <= OP_BGEU))
+            e->next = (uint64_t)(uintptr_t)&blk_none;
         off += len;
         n++;
         if (dd.op == OP_JAL || dd.op == OP_J || dd.op == OP_JALR || dd.op == OP_JR) { jump = true; break; }
     }
+    for (uint32_t j = 0; j < n; j++) b->i[j].rem = (uint8_t)(n - j - 1);
     b->pc = pc;
     b->n = (uint16_t)n;
     b->bytes = (uint16_t)off;
@@ -598,7 +605,8 @@ static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
     memcpy(b->code, p, off);
     if (!jump) {
         pk_rvbi *e = &b->i[n];
-        e->h = end; e->off = (uint16_t)off; e->next = pc + off; e->idx = (uint8_t)n; e->fk = 0;
+        e->h = end; e->off = (uint16_t)off; e->next = pc + off; e->rem = 0; e->fk = 0;
+        e->imm = (int64_t)(uintptr_t)&blk_none;
     }
 }
 
@@ -652,6 +660,9 @@ static PK_NOINLINE_SLOW bool blk_check_slow(pk_rvblk *b, uint64_t pc, const uint
 #define ILLEGAL() do { stop = -1; goto out; } while (0)
 #define NEXT goto next
 
+/* no cross-jumping: each handler keeps its own indirect jump, which the host
+ * predicts separately (one shared jump would mispredict at every block end) */
+__attribute__((optimize("no-crossjumping", "no-gcse")))
 static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     static const void *const handlers[OP_COUNT] = {
         [OP_ILLEGAL] = &&L_ILLEGAL, [OP_GENERIC] = &&L_GENERIC, [OP_LUI] = &&L_LUI,
@@ -838,15 +849,33 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
 #define BEND(target) do {                                                              \
         pc = (target); H.clk += cb->tail; H.code_stamp = H.clk - (cb->tail == 0);      \
         BCHAIN; } while (0)
+#define BEND_C(target, cache) do {                                                     \
+        pc = (target); H.clk += cb->tail; H.code_stamp = H.clk - (cb->tail == 0);      \
+        BCHAIN_C(cache); } while (0)
 /* a taken branch leaves its block: the instructions after it did not run */
 #define BEXIT(target) do {                                                             \
-        pc = (target); H.n -= (uint64_t)(cb->n - bi->idx - 1);                         \
+        pc = (target); H.n -= bi->rem;                                                 \
         H.clk += bi->fk; H.code_stamp = H.clk;                                         \
-        BCHAIN; } while (0)
+        BCHAIN_C(((pk_rvbi *)bi)->next); } while (0)
 #define BCHAIN do {                                                                    \
-        const pk_rvblk *nb_ = &blks[BLK_SLOT(pc)];        \
+        const pk_rvblk *nb_ = &blks[BLK_SLOT(pc)];                                     \
         if (PK_LIKELY(nb_->pc == pc && nb_->epoch == H.ep && pc - H.code_base < PK_PAGE_SIZE \
                       && nb_->n) && H.n + nb_->n <= budget) {                          \
+            cb = nb_; H.n += nb_->n; bi = nb_->i; goto *bi->h;                         \
+        }                                                                              \
+        goto bcont; } while (0)
+/* the same with a cache of the target's block (a field of the instruction),
+ * kept only for targets in the block's own page, the code page while the
+ * block runs */
+#define BCHAIN_C(cache) do {                                                           \
+        const pk_rvblk *nb_ = (const pk_rvblk *)(uintptr_t)(cache);                    \
+        if (PK_LIKELY(nb_->pc == pc && nb_->epoch == H.ep && nb_->n) && H.n + nb_->n <= budget) { \
+            cb = nb_; H.n += nb_->n; bi = nb_->i; goto *bi->h;                         \
+        }                                                                              \
+        nb_ = &blks[BLK_SLOT(pc)];                                                     \
+        if (PK_LIKELY(nb_->pc == pc && nb_->epoch == H.ep && pc - H.code_base < PK_PAGE_SIZE \
+                      && nb_->n) && H.n + nb_->n <= budget) {                          \
+            if (((pc ^ cb->pc) >> PK_PAGE_SHIFT) == 0) (cache) = (uint64_t)(uintptr_t)nb_; \
             cb = nb_; H.n += nb_->n; bi = nb_->i; goto *bi->h;                         \
         }                                                                              \
         goto bcont; } while (0)
@@ -863,7 +892,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
             memcpy(&v_, me_->p + (va_ & (PK_PAGE_SIZE - 1)), size);                    \
         } else {                                                                       \
             uint64_t nend_ = H.n, cbase_ = H.code_base;                                \
-            H.n = nend_ - cb->n + bi->idx; H.code_stamp = H.clk; pc = bi->next - bi->len; \
+            H.n = nend_ - bi->rem - 1; H.code_stamp = H.clk; pc = bi->next - bi->len; \
             int s_ = ld(&X, &H, va_, size, &v_);                                       \
             if (PK_UNLIKELY(s_)) FAULT(s_);                                            \
             if (PK_UNLIKELY(H.code_base != cbase_)) { BXRD = conv(v_); H.n++; pc = bi->next; goto bcont; } \
@@ -879,7 +908,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
             me_->e->stamp = ++H.clk;                                                   \
             memcpy(me_->p + (va_ & (PK_PAGE_SIZE - 1)), &v_, size);                    \
         } else {                                                                       \
-            H.n = H.n - cb->n + bi->idx; H.code_stamp = H.clk; pc = bi->next - bi->len; \
+            H.n = H.n - bi->rem - 1; H.code_stamp = H.clk; pc = bi->next - bi->len; \
             int s_ = sto(&X, &H, va_, size, v_);                                       \
             if (PK_UNLIKELY(s_)) FAULT(s_);                                            \
             epoch_next(&X); H.ep = *X.epoch;   /* it may have written code */          \
@@ -893,7 +922,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     B_AUIPC: BXRD = BIMM; BNEXT;
     B_JAL:   BXRD = bi->next; BEND(BIMM);
     B_JALR:  { uint64_t tg = (BXS1 + BIMM) & ~1ull; BXRD = bi->next; BEND(tg); }
-    B_J:     BEND(BIMM);
+    B_J:     BEND_C(BIMM, ((pk_rvbi *)bi)->next);
     B_JR:    BEND((BXS1 + BIMM) & ~1ull);
     B_BEQ:   if (BXS1 == BXS2) BEXIT(BIMM); BNEXT;
     B_BNE:   if (BXS1 != BXS2) BEXIT(BIMM); BNEXT;
@@ -901,7 +930,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     B_BGE:   if ((int64_t)BXS1 >= (int64_t)BXS2) BEXIT(BIMM); BNEXT;
     B_BLTU:  if (BXS1 < BXS2) BEXIT(BIMM); BNEXT;
     B_BGEU:  if (BXS1 >= BXS2) BEXIT(BIMM); BNEXT;
-    B_END:   BEND(bi->next);
+    B_END:   BEND_C(bi->next, ((pk_rvbi *)bi)->imm);
     B_LB:  BLD(1, SX8);
     B_LH:  BLD(2, SX16);
     B_LW:  BLD(4, sx32);
