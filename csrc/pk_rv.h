@@ -89,7 +89,7 @@ typedef struct pk_rvdec {
  * before an instruction the block handlers do not cover), with the bytes
  * they were decoded from; each instruction names its handler directly */
 #define PK_RV_BLK_MAX 16
-#define PK_RV_BLK_BITS 11                /* 2048 blocks, direct-mapped by pc bits 1..11 */
+#define PK_RV_BLK_BITS 12                /* 4096 blocks, direct-mapped (pc hashed) */
 typedef struct pk_rvbi {
     const void *h;                       /* handler (a label of the block loop) */
     int64_t  imm;                        /* immediate; absolute for auipc and jump targets;
