@@ -85,9 +85,10 @@ typedef struct pk_rvdec {
 #define PK_RV_DC_BITS 14                 /* 16384 entries: pc bits 1..14 */
 
 /* a pre-decoded basic block (pk_rv_exec.c, "Blocks"): up to PK_RV_BLK_MAX
- * straight-line instructions in one page, ending at a jump or branch (or
- * before an instruction the block handlers do not cover), with the bytes
- * they were decoded from; each instruction names its handler directly */
+ * straight-line instructions in one page, ending at a jump (a taken branch
+ * leaves it early; it also ends before an instruction the block handlers
+ * do not cover), with the bytes they were decoded from; each instruction
+ * names its handler directly */
 #define PK_RV_BLK_MAX 16
 #define PK_RV_BLK_BITS 12                /* 4096 blocks, direct-mapped (pc hashed) */
 typedef struct pk_rvbi {

@@ -14,8 +14,8 @@
  * Memory: every fetch, load and store is translated by the CPU's simulated
  * TLB (pk_tlb.h) and, on a miss, by the page-table walk and fault handler
  * of pk_aspace.c.  In front of the TLB sits a host-pointer mirror (a
- * 16-entry direct-mapped table for data, one entry for code) that lives
- * for one block only: inside a block nothing but this thread's own misses
+ * 16-entry direct-mapped table for data, 8 for code) that lives for one
+ * advance() only: inside a block nothing but this thread's own misses
  * changes the TLB, and the mirror is emptied at every miss, so a mirror
  * hit is exactly a TLB hit; it updates the entry's LRU stamp and the hit
  * counters like one. */
@@ -550,7 +550,8 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
 
 /* ---- blocks ----------------------------------------------------------------
  * A block (pk_rvblk) is a run of instructions from one pc to the first
- * jump or branch, the end of its page, PK_RV_BLK_MAX instructions, or an
+ * jump (a taken branch leaves it early), the end of its page,
+ * PK_RV_BLK_MAX instructions, or an
  * instruction without a block handler (system, atomics, FP, division, ...,
  * which the one-instruction path runs), decoded once into an array whose
  * entries name their handler (direct threading).  A block is entered only
