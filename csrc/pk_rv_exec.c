@@ -32,7 +32,9 @@
 enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
 enum { RV_OK = 0, RV_LATER, RV_KILL, RV_BLOCK };
 
-typedef struct mirror_e { uint64_t vpn; uint8_t *p; pk_tlbe *e; uint32_t w, pad; } mirror_e;
+/* a mirror entry: base is vpn's address; an empty data entry's base is a
+ * page of another slot (so no address of its own slot is in that page) */
+typedef struct mirror_e { uint64_t vpn, base; uint8_t *p; pk_tlbe *e; uint32_t w, pad; } mirror_e;
 
 typedef struct rvx {
     pk_kernel *k;
@@ -57,7 +59,10 @@ typedef struct rvx {
 } rvx;
 
 static void mirror_clear(rvx *X) {
-    for (unsigned i = 0; i < MIRROR; i++) X->mir[i].vpn = ~0ull;
+    for (unsigned i = 0; i < MIRROR; i++) {
+        X->mir[i].vpn = ~0ull;
+        X->mir[i].base = (uint64_t)((i + 1) & (MIRROR - 1)) << PK_PAGE_SHIFT;
+    }
     X->code_vpn = ~0ull;
     X->code_p = NULL;
     for (unsigned i = 0; i < CODE_PAGES; i++) X->cmir[i].vpn = ~0ull;
@@ -137,7 +142,7 @@ static uint8_t *xlate_slow(rvx *X, uint64_t va, int kind, int *st) {
             code_page_add(X, vpn, p, e);
         } else {
             mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
-            me->vpn = vpn; me->p = p; me->e = e;
+            me->vpn = vpn; me->base = vpn << PK_PAGE_SHIFT; me->p = p; me->e = e;
             me->w = (e->flags & (PK_TLBE_WRITE | PK_TLBE_DIRTY)) == (PK_TLBE_WRITE | PK_TLBE_DIRTY)
                     && !code_page(X, p);
         }
@@ -885,12 +890,13 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
  * mirror (a TLB miss) or a store went to the code page, the block ends
  * after this instruction */
 #define BLD(size, conv) do {                                                           \
-        uint64_t va_ = BXS1 + BIMM, vpn_ = va_ >> PK_PAGE_SHIFT, v_ = 0;               \
-        mirror_e *me_ = &X.mir[vpn_ & (MIRROR - 1)];                                   \
+        uint64_t va_ = BXS1 + BIMM, v_ = 0;                                            \
+        mirror_e *me_ = &X.mir[(va_ >> PK_PAGE_SHIFT) & (MIRROR - 1)];                 \
+        uint64_t o_ = va_ - me_->base;                                                 \
         H.clk += bi->fk;                                                               \
-        if (PK_LIKELY(me_->vpn == vpn_ && (va_ & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - (size))) { \
+        if (PK_LIKELY(o_ <= PK_PAGE_SIZE - (size))) {                                  \
             me_->e->stamp = ++H.clk;                                                   \
-            memcpy(&v_, me_->p + (va_ & (PK_PAGE_SIZE - 1)), size);                    \
+            memcpy(&v_, me_->p + o_, size);                                            \
         } else {                                                                       \
             uint64_t nend_ = H.n, cbase_ = H.code_base;                                \
             H.n = nend_ - bi->rem - 1; H.code_stamp = H.clk; pc = bi->next - bi->len; \
@@ -901,13 +907,13 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         }                                                                              \
         BXRD = conv(v_); BNEXT; } while (0)
 #define BST(size) do {                                                                 \
-        uint64_t va_ = BXS1 + BIMM, vpn_ = va_ >> PK_PAGE_SHIFT, v_ = BXS2;            \
-        mirror_e *me_ = &X.mir[vpn_ & (MIRROR - 1)];                                   \
+        uint64_t va_ = BXS1 + BIMM, v_ = BXS2;                                         \
+        mirror_e *me_ = &X.mir[(va_ >> PK_PAGE_SHIFT) & (MIRROR - 1)];                 \
+        uint64_t o_ = va_ - me_->base;                                                 \
         H.clk += bi->fk;                                                               \
-        if (PK_LIKELY(me_->vpn == vpn_ && me_->w                                       \
-                      && (va_ & (PK_PAGE_SIZE - 1)) <= PK_PAGE_SIZE - (size))) {       \
+        if (PK_LIKELY(o_ <= PK_PAGE_SIZE - (size) && me_->w)) {                        \
             me_->e->stamp = ++H.clk;                                                   \
-            memcpy(me_->p + (va_ & (PK_PAGE_SIZE - 1)), &v_, size);                    \
+            memcpy(me_->p + o_, &v_, size);                                            \
         } else {                                                                       \
             H.n = H.n - bi->rem - 1; H.code_stamp = H.clk; pc = bi->next - bi->len; \
             int s_ = sto(&X, &H, va_, size, v_);                                       \
