@@ -126,6 +126,32 @@ typedef struct pk_rvdec {
 } pk_rvdec;
 #define PK_RV_DC_BITS 14                 /* 16384 entries: pc bits 1..14 */
 
+/* a pre-decoded basic block (pk_rv_exec.c, "Blocks"): up to PK_RV_BLK_MAX
+ * straight-line instructions in one page, ending at a jump (a taken branch
+ * leaves it early; it also ends before an instruction the block handlers
+ * do not cover), with the bytes they were decoded from; each instruction
+ * names its handler directly */
+#define PK_RV_BLK_MAX 16
+#define PK_RV_BLK_BITS 12                /* 4096 blocks, direct-mapped (pc hashed) */
+typedef struct pk_rvbi {
+    const void *h;                       /* handler (a label of the block loop) */
+    int64_t  imm;                        /* immediate; absolute for auipc and jump targets;
+                                            at a block's end: the next block (a cache) */
+    uint64_t next;                       /* pc of the next instruction; for a branch
+                                            or j: the block its target had (a cache) */
+    uint8_t  rd, rs1, rs2, rem;          /* rem: instructions after it in the block */
+    uint8_t  fk, len;                    /* fk: fetches since the previous access */
+    uint16_t off;                        /* byte offset from the block's pc     */
+} pk_rvbi;
+typedef struct pk_rvblk {
+    uint64_t pc;                         /* ~0: empty                           */
+    uint16_t n, bytes;                   /* instructions (0: none fit), bytes   */
+    uint16_t tail, pad;                  /* fetches after the last access       */
+    uint64_t epoch;                      /* the validation epoch it was last checked in */
+    uint8_t  code[PK_RV_BLK_MAX * 4];    /* the bytes they were decoded from    */
+    pk_rvbi  i[PK_RV_BLK_MAX + 1];       /* + the end of a block without a jump */
+} pk_rvblk;
+
 typedef struct pk_rvstate {
     pk_rvimg *imgs;  uint32_t nimgs, imgs_cap;   /* [0] unused */
     pk_rvp   *procs; uint32_t nprocs, procs_cap; /* [0] unused */
@@ -142,6 +168,8 @@ typedef struct pk_rvstate {
     pk_rvsigp *sigp; uint32_t nsigp, sigp_cap;   /* [0] unused */
     uint32_t  in_call;                   /* tid + 1 of the thread in pk_rv_syscall, 0 */
     uint64_t  itimers;                   /* PK_EV_RV_ITIMER events queued */
+    pk_rvblk *blk;                       /* pre-decoded blocks                  */
+    uint64_t  blk_epoch;                 /* validation epochs (pk_rv_exec.c)    */
 } pk_rvstate;
 
 static inline uint32_t pk_rvt_id(const pk_regs *r) { return (uint32_t)(r->flags >> PK_RV_ID_SHIFT); }

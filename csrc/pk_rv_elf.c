@@ -34,12 +34,14 @@ int pk_rv_state(pk_kernel *k) {
     if (pk_vec_grow(k, (void **)&rs->imgs, &rs->imgs_cap, 1, sizeof(pk_rvimg))
         || pk_vec_grow(k, (void **)&rs->procs, &rs->procs_cap, 1, sizeof(pk_rvp))
         || pk_vec_grow(k, (void **)&rs->thr, &rs->thr_cap, 1, sizeof(pk_rvt))
-        || !(rs->dc = pk_alloc(k, sizeof(pk_rvdec) << PK_RV_DC_BITS))) {
+        || !(rs->dc = pk_alloc(k, sizeof(pk_rvdec) << PK_RV_DC_BITS))
+        || !(rs->blk = pk_alloc(k, sizeof(pk_rvblk) << PK_RV_BLK_BITS))) {
         k->rv = rs;
         pk_rv_fini(k);
         return PK_ERR_NO_MEMORY;
     }
     memset(rs->dc, 0, sizeof(pk_rvdec) << PK_RV_DC_BITS);   /* raw 0: illegal, decodes so */
+    for (uint32_t i = 0; i < 1u << PK_RV_BLK_BITS; i++) rs->blk[i].pc = ~0ull;
     k->rv = rs;
     return PK_OK;
 }
@@ -66,6 +68,7 @@ void pk_rv_fini(pk_kernel *k) {
     pk_free(k, rs->thr, rs->thr_cap * sizeof(pk_rvt));
     pk_free(k, rs->fps, rs->fps_cap * sizeof(pk_rvfp));
     pk_free(k, rs->dc, sizeof(pk_rvdec) << PK_RV_DC_BITS);
+    pk_free(k, rs->blk, sizeof(pk_rvblk) << PK_RV_BLK_BITS);
     pk_free(k, rs, sizeof *rs);
     k->rv = NULL;
 }
