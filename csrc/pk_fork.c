@@ -73,8 +73,10 @@ static int as_copy(pk_kernel *k, pk_as *parent, pk_as *child) {
 
 /* fork by thread t (running on c, live registers there): a child process
  * whose thread starts at child_pc with t's registers.  Returns a status;
- * *ipis = shootdown interrupts (the parent's writable entries went). */
-int pk_vm_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t child_pc, uint64_t *ipis) {
+ * *ipis = shootdown interrupts (the parent's writable entries went);
+ * *child_out: the child's pid. */
+int pk_vm_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t child_pc, uint64_t *ipis,
+               uint32_t *child_out) {
     pk_as *parent = pk_as_of(k, t->pid);
     *ipis = 0;
     pk_spawn_args a = { .prog = t->prog, .sclass = t->sclass, .at = k->now,
@@ -92,12 +94,13 @@ int pk_vm_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t child_pc, uint64_
     parent = pk_as_of(k, t->pid);               /* the address spaces may have moved */
     pk_as *child = pk_as_of(k, pid);
     s = as_copy(k, parent, child);
-    if (!s && k->fs) s = pk_fs_proc_fork(k, t->pid, pid);   /* its working directory */
+    if (!s) s = pk_proc_hooks_fork(k, t->pid, pid);   /* working directory, ... (pk_hooks.c) */
     if (s) {                                     /* it never existed */
         pk_thread_exit(k, ct, -1, PK_KILL_OOM);
         return s;
     }
     pk_ptree_link(k, pid, t->pid);              /* the forking process is its parent */
+    *child_out = pid;
     parent->st.forks++;
     *ipis = pk_tlb_shootdown(k, parent, 0, 1ull << (k->mem->fmt->va_bits - 1), (int)c->id);
     return PK_OK;
