@@ -90,14 +90,15 @@ int64_t pk_rv_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t f
         pk_free(k, exe, rs->procs[ppr].exe_len + 1);
         return -ENOMEM;
     }
-    uint64_t ipis = 0;
+    uint64_t ipis = 0, limits = k->limit_hits[PK_LIMIT_PROCS] + k->limit_hits[PK_LIMIT_THREADS];
     uint32_t child;
     rs->making = 1;
     int s = pk_vm_fork(k, c, t, r->pc + 4, &ipis, &child);
     rs->making = 0;
-    if (s) {                                             /* the process limit, or no memory */
+    if (s) {                     /* fork(2): EAGAIN at a limit on processes or threads, else ENOMEM */
         pk_free(k, exe, rs->procs[ppr].exe_len + 1);
-        return s == PK_ERR_NO_MEMORY ? -ENOMEM : -EAGAIN;
+        bool limit = k->limit_hits[PK_LIMIT_PROCS] + k->limit_hits[PK_LIMIT_THREADS] != limits;
+        return s == PK_ERR_NO_MEMORY && !limit ? -ENOMEM : -EAGAIN;
     }
     *cost += ipis * k->cfg.costs.ipi_ns + k->cfg.costs.fork_ns;
     /* the child's process record: the parent's, with its own output */

@@ -1100,8 +1100,23 @@ class Kernel:
         if name is None:
             info = ffi.new("pk_proc_info *")
             check(lib.pk_proc_info_get(self._kp, pid, info), "process info")
-            name = f"{self._programs[info.prog].name}-{pid}"
+            name = f"{self._program_at(info.prog).name}-{pid}"
         return name
+
+    def _program_at(self, prog: int) -> Program:
+        """The Program of core program id ``prog``; programs the core made
+        itself (execve(2) of a file not yet loaded, docs/userland.md) get
+        a Program made from their image's bytes on first use."""
+        while len(self._programs) <= prog:
+            i = len(self._programs)
+            n = ffi.new("uint64_t *")
+            check(lib.pk_rv_image_data(self._kp, i, ffi.NULL, 0, n), "program image")
+            buf = ffi.new("uint8_t[]", max(n[0], 1))
+            check(lib.pk_rv_image_data(self._kp, i, buf, n[0], n), "program image")
+            program = Program.elf(bytes(ffi.buffer(buf, n[0])), name=f"exec-{i}")
+            self._programs.append(program)
+            self._prog_ids[id(program)] = i
+        return self._programs[prog]
 
     def process(self, pid: int) -> Process:
         """The process with this pid."""

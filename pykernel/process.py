@@ -378,7 +378,7 @@ class Process:
     @property
     def program(self):
         """The :class:`~pykernel.Program` this process executes."""
-        return self._k._programs[self._info().prog]
+        return self._k._program_at(self._info().prog)
 
     @property
     def state(self) -> str:
