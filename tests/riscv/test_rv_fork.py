@@ -1,0 +1,242 @@
+"""Process creation by machine code (docs/userland.md, "Processes: fork
+and exec"): clone(2) without CLONE_THREAD (glibc's fork and vfork),
+execve(2) of ELF files and ``#!`` scripts from the kernel's file system,
+the process limit, snapshots of forked processes.
+
+The program is tests/riscv/progs/forkexec.c (glibc).  What needs no
+execve is compared with qemu-riscv64, which forks the host process;
+qemu-user runs a RISC-V execve only through binfmt_misc, which the test
+machines lack, so exec results are written out, each from the man page or
+the Linux source that fixes it.
+"""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from rvrun import Outcome, pk_kernel, program, run_qemu  # noqa: F401 (program: a fixture)
+from test_fs_exec import busybox
+
+import pykernel as pk
+from pykernel.snapshot import SnapshotError  # noqa: F401
+
+ARGS_OUT = ('argc {n}\n{argv}argv[argc] is NULL: 1\n'
+            'envp[0] = "FROM=forkexec"\nenvc 1\nenvp follows argv: 1\n')
+
+
+def args_out(*argv: str) -> bytes:
+    """What tests/riscv/progs/args.c prints for ``argv`` and the
+    environment forkexec.c passes."""
+    lines = "".join(f'argv[{i}] = "{a}"\n' for i, a in enumerate(argv))
+    return ARGS_OUT.format(n=len(argv), argv=lines).encode()
+
+
+@pytest.fixture
+def k(program):
+    """A paging kernel with forkexec and args in /bin."""
+    k = pk_kernel()
+    k.fs.mkdir("/bin")
+    k.fs.write("/bin/forkexec", program("forkexec").read_bytes(), mode=0o755)
+    k.fs.write("/bin/args", program("args").read_bytes(), mode=0o755)
+    return k
+
+
+def run(k, *argv: str):
+    p = k.spawn("/bin/forkexec", argv=["forkexec", *argv])
+    k.run()
+    return p
+
+
+def only_child(k, p):
+    """The one process p forked (reaped by now: found by its pid)."""
+    kids = [q for q in k.processes if q.pid > p.pid]
+    assert len(kids) == 1
+    return kids[0]
+
+
+# ---- fork: compared with qemu-riscv64 ----------------------------------------------
+
+@pytest.mark.parametrize("argv", [["cow"], ["status", "9"], ["status", "0"], ["self"]])
+def test_fork_and_wait_as_qemu(k, program, argv):
+    """fork, the child's exit status through waitpid, copy-on-write
+    (the child's writes to a global and the heap stay its own) and
+    getpid/getppid in the child: the same output and exit as under
+    qemu-riscv64."""
+    p = run(k, *argv)
+    want = run_qemu(program("forkexec"), ["forkexec", *argv])
+    assert Outcome(p.state, p.exit_code, p.kill_reason, bytes(p.stdout), bytes(p.stderr)) == want
+
+
+def test_copy_on_write_keeps_the_parents_memory(k):
+    """The child wrote 42 to a global and 'c' to a heap byte and exited
+    with 42 + 1; the parent still reads 1 and 'p' (fork(2): "The child
+    process and the parent process run in separate memory spaces")."""
+    p = run(k, "cow")
+    assert p.stdout == b"waited for the child: 1\nchild exited 43\nparent global 1 heap p\n"
+
+
+def test_forked_children_are_in_the_process_tree(program):
+    """Forked children are processes of the kernel whose parent is the
+    forker (they sleep 1 s, so at 0.5 s they are alive); once reaped by
+    wait they are no longer among its children."""
+    k = pk.Kernel(memory=pk.Memory(), mmu=pk.MMU(format="sv39"),
+                  limits=pk.Limits(max_processes=3))
+    k.fs.write("/forkexec", program("forkexec").read_bytes(), mode=0o755)
+    p = k.spawn("/forkexec", argv=["forkexec", "bomb"])
+    k.run(until=500_000_000)
+    kids = [q for q in k.processes if q.pid != p.pid]
+    assert [q.pid for q in p.children] == [q.pid for q in kids] == [1, 2]
+    assert [(q.parent.pid, q.ppid, q.state) for q in kids] == [(0, 0, "alive")] * 2
+    k.run()
+    assert p.children == [] and p.stdout == b"made 2, then errno %d; reaped 2\n" % errno.EAGAIN
+    assert k.audit().tree_bad_links == 0
+
+
+# ---- execve ------------------------------------------------------------------------
+
+def test_fork_then_exec_an_elf_from_the_file_system(k):
+    """The child execs /bin/args with argv [/bin/args, a, b] and the
+    environment forkexec passes; args exits with argc (3)."""
+    p = run(k, "exec", "/bin/args", "a", "b")
+    c = only_child(k, p)
+    assert p.stdout == b"child exited 3\n"
+    assert c.stdout == args_out("/bin/args", "a", "b")
+    assert c.pid == p.pid + 1                  # execve(2): the pid stays
+
+
+def test_vfork_then_exec(k):
+    """vfork (CLONE_VM|CLONE_VFORK): the parent goes on once the child has
+    exec'd, and reaps it."""
+    p = run(k, "vexec", "/bin/args", "x")
+    assert p.stdout == b"child exited 2\n"
+    assert only_child(k, p).stdout == args_out("/bin/args", "x")
+
+
+def test_vfork_child_that_fails_to_exec_releases_its_parent(k):
+    """execve fails (ENOENT), the vfork child _exits with 100 + errno:
+    the parent, suspended until then, reaps status 102."""
+    p = run(k, "vexec", "/bin/none")
+    assert p.stdout == b"child exited %d\n" % (100 + errno.ENOENT)
+
+
+def test_exec_of_a_script_runs_its_interpreter(k):
+    """binfmt_script (fs/binfmt_script.c): argv becomes [interpreter,
+    its one optional argument, the script's path, argv[1:]]; the blanks
+    around the argument are dropped."""
+    k.fs.write("/s", b"#!/bin/args  -x -y  \nignored\n", mode=0o755)
+    p = run(k, "exec", "/s", "a")
+    assert only_child(k, p).stdout == args_out("/bin/args", "-x -y", "/s", "a")
+    assert p.stdout == b"child exited 4\n"
+
+
+def test_script_whose_interpreter_is_a_script(k):
+    """An interpreter may itself be a #! script (Linux allows 4 levels:
+    BINPRM_MAX_RECURSION, fs/exec.c)."""
+    k.fs.write("/s1", b"#!/bin/args\n", mode=0o755)
+    k.fs.write("/s2", b"#!/s1\n", mode=0o755)
+    p = run(k, "exec", "/s2", "b")
+    assert only_child(k, p).stdout == args_out("/bin/args", "/s1", "/s2", "b")
+
+
+def test_five_levels_of_scripts_is_eloop(k):
+    """A fifth level of interpreter: ELOOP (execve(2), fs/exec.c)."""
+    k.fs.write("/s0", b"#!/bin/args\n", mode=0o755)
+    for i in range(1, 6):
+        k.fs.write(f"/s{i}", f"#!/s{i - 1}\n".encode(), mode=0o755)
+    assert run(k, "errno", "/s4").stdout.endswith(b"")    # 4 levels above args: runs
+    p = run(k, "errno", "/s5")
+    assert p.stdout == b"execve /s5: errno %d\n" % errno.ELOOP
+
+
+@pytest.mark.parametrize("make, path, err", [
+    (lambda k: None, "/bin/none", errno.ENOENT),
+    (lambda k: k.fs.mkdir("/dir"), "/dir", errno.EACCES),        # not a regular file
+    (lambda k: k.fs.write("/f", b"x", mode=0o644), "/f", errno.EACCES),   # no execute bit
+    (lambda k: k.fs.write("/f", b"x", mode=0o644), "/f/g", errno.ENOTDIR),
+    (lambda k: k.fs.write("/bad", b"\x7fELF" + bytes(100), mode=0o755), "/bad", errno.ENOEXEC),
+    (lambda k: k.fs.write("/text", b"echo hi\n", mode=0o755), "/text", errno.ENOEXEC),
+    (lambda k: k.fs.write("/nl", b"#!\n", mode=0o755), "/nl", errno.ENOEXEC),
+    (lambda k: k.fs.write("/long", b"#!/" + b"a" * 300, mode=0o755), "/long", errno.ENOEXEC),
+])
+def test_execve_errors(k, make, path, err):
+    """execve(2) ERRORS: ENOENT (no such file), EACCES (not a regular
+    file; no execute permission), ENOTDIR (a prefix is not a directory),
+    ENOEXEC (not in a recognized format: a corrupt ELF, a text file
+    without #!, an empty #! line, a #! line longer than BINPRM_BUF_SIZE
+    (256)).  The caller goes on and prints the errno."""
+    make(k)
+    p = run(k, "errno", path)
+    assert (p.state, p.stdout) == ("exited", b"execve %s: errno %d\n" % (path.encode(), err))
+
+
+def test_failed_execve_leaves_the_process_as_it_was(k):
+    """After a failed execve the caller runs on in its old image with its
+    memory intact (it printed its own argv[2] from its old stack)."""
+    p = run(k, "errno", "/missing")
+    assert p.program.name == "forkexec"
+    assert p.stdout == b"execve /missing: errno 2\n"
+
+
+def test_exec_of_the_same_file_shares_the_image(k):
+    """Two processes exec'ing the same bytes run one program: its
+    read-only pages are shared frames."""
+    a = run(k, "exec", "/bin/args")
+    b = run(k, "exec", "/bin/args")
+    ca, cb = k.process(a.pid + 1), k.process(b.pid + 1)
+    assert (ca.stdout, cb.stdout) == (args_out("/bin/args"),) * 2
+    assert ca.program is cb.program and ca.program.kind == "elf"
+
+
+# ---- limits, exit ------------------------------------------------------------------
+
+def test_fork_bomb_stops_at_the_process_limit(program):
+    """A fork loop gets EAGAIN (fork(2): "A system-imposed limit on the
+    number of threads was encountered") once the kernel has made
+    Limits.max_processes processes; it made the limit minus itself."""
+    k = pk.Kernel(memory=pk.Memory(), mmu=pk.MMU(format="sv39"),
+                  limits=pk.Limits(max_processes=6))
+    k.fs.write("/forkexec", program("forkexec").read_bytes(), mode=0o755)
+    p = k.spawn("/forkexec", argv=["forkexec", "bomb"])
+    k.run()
+    assert p.stdout == b"made 5, then errno %d; reaped 5\n" % errno.EAGAIN
+    assert k.audit().frames_mismatched == 0
+
+
+# ---- BusyBox -----------------------------------------------------------------------
+
+def test_busybox_shell_forks_and_execs_a_command(k):
+    """sh -c runs a command by path: the shell forks (vfork) and the child
+    execs /bin/echo; its builtins print in the shell itself."""
+    k.fs.write("/bin/busybox", busybox(), mode=0o755)
+    for name in ("sh", "echo"):
+        k.fs.symlink("busybox", f"/bin/{name}")
+    sh = k.spawn("/bin/sh", argv=["sh", "-c", "echo a; /bin/echo b; echo c"])
+    k.run()
+    (child,) = [q for q in k.processes if q.pid > sh.pid]
+    assert (sh.state, sh.exit_code, sh.stdout) == ("exited", 0, b"a\nc\n")
+    assert (child.exit_code, child.stdout) == (0, b"b\n")
+
+
+# ---- snapshots ---------------------------------------------------------------------
+
+def test_kernel_with_forked_processes_snapshots_and_restores(k):
+    """Cut while children exist: the restored kernel finishes as the
+    original does (output of every process, digest) and audits clean."""
+    def finish(kk):
+        kk.run()
+        return kk.digest(), [(q.pid, q.state, q.exit_code, bytes(q.stdout)) for q in kk.processes]
+    k.spawn("/bin/forkexec", argv=["forkexec", "exec", "/bin/args", "z"])
+    k.run(until=1)
+    seen = 0
+    while k.live_threads if hasattr(k, "live_threads") else not seen:
+        k.run(until=k.now + 50_000)
+        if len(k.processes) > 1:
+            break
+        seen += 1
+    assert len(k.processes) == 2
+    copy = pk.Kernel.restore(k.snapshot())
+    assert finish(copy) == finish(k)
+    a = copy.audit()
+    assert (a.frames_mismatched, a.tree_bad_links, a.bad_refs) == (0, 0, 0)
