@@ -14,7 +14,7 @@
  *
  * execve reads the file from the file system (pk_fs.c) with the caller's
  * credentials and working directory, follows one `#!` line per level
- * (binfmt_script, up to four levels like Linux's BINPRM_MAX_RECURSION),
+ * (binfmt_script; five levels, then ELOOP, as exec_binprm in fs/exec.c),
  * and replaces the image: other threads end (de_thread), the address
  * space is emptied, the new image's segments and stack are laid out as
  * pk_rv_spawn lays them out, and the exec hooks run (pk_hooks.c). */
@@ -34,7 +34,7 @@ enum { ENOENT = 2, E2BIG = 7, ENOEXEC = 8, EAGAIN = 11, ENOMEM = 12, EACCES = 13
 #define CLONE_CHILD_SETTID 0x1000000
 #define CSIGNAL 0xff
 #define BINPRM_BUF_SIZE 256              /* the bytes of a file's head read for #! (Linux) */
-#define MAX_INTERP 4                     /* BINPRM_MAX_RECURSION (fs/exec.c) */
+#define MAX_INTERP 5                     /* #! rewrites before ELOOP: exec_binprm, fs/exec.c ("depth > 5") */
 #define MAX_ARGS 65536                   /* argv + envp entries, as pk_rv_spawn accepts */
 
 typedef struct uctx {

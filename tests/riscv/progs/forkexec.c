@@ -1,3 +1,4 @@
+// cflags: -pthread
 /* Process creation through glibc: fork(2), vfork(2), execve(2) and
  * waitpid(2).  Everything is printed by the first process (a child's
  * own output would interleave differently under another kernel); a child
@@ -11,9 +12,12 @@
  *   errno PATH     execve(PATH) in the process itself: prints the errno
  *   bomb           forks children that sleep 1 s until fork fails; prints
  *                  how many were made and the errno, then reaps them all
- *   self           prints getpid() == the pid its parent's fork returned
- *                  (the parent prints it; the child checks getpid()) */
+ *   self           the child exits 3 if getpid() and getppid() are two
+ *                  different positive pids (4 otherwise)
+ *   threxec PATH   starts a thread that spins forever, then execve's PATH
+ *                  (argv: PATH): the spinning thread must end */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,14 @@
 #include <unistd.h>
 
 static int global = 1;
+static volatile int spin = 1;
+
+static void *spinner(void *arg)
+{
+    while (spin)
+        ;
+    return arg;
+}
 
 static void report(const char *what, int st)
 {
@@ -107,6 +119,14 @@ int main(int argc, char **argv)
         waitpid(c, &st, 0);
         report("child", st);
         return 0;
+    }
+    if (!strcmp(argv[1], "threxec") && argc > 2) {
+        pthread_t th;
+        pthread_create(&th, NULL, spinner, NULL);
+        char *args[] = { argv[2], NULL };
+        execve(argv[2], args, NULL);
+        printf("execve %s: errno %d\n", argv[2], errno);
+        return 1;
     }
     return 2;
 }
