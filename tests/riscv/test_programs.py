@@ -30,6 +30,7 @@ RUNS = {
     "stdin_fs": (["stdin_fs"], STDIN_TEXT),
     "stdin_lines": (["stdin_lines"], STDIN_TEXT),
     "wait_fs": (["wait_fs", "nochild"], b""),
+    "forkexec": (["forkexec", "cow"], b""),
 }
 
 
@@ -200,6 +201,9 @@ EXPECTED["timemap"] = ("exited", 0, (
 # wait4(2), waitid(2): no children is ECHILD (10), unknown options EINVAL (22)
 EXPECTED["wait_fs"] = ("exited", 0, b"wait4 -10\nwait4-nohang -10\nwait4-badopt -22\n"
                        b"waitid -10\nwaitid-noopt -22\n")
+# fork(2): the child's writes stay in its copy; it exits with 42 + 1
+EXPECTED["forkexec"] = ("exited", 0, b"waited for the child: 1\nchild exited 43\n"
+                        b"parent global 1 heap p\n")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 
