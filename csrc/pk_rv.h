@@ -57,6 +57,10 @@ typedef struct pk_rvp {
     char    *exe;                        /* /proc/self/exe (NUL-terminated)    */
     uint64_t exe_len;
     uint64_t syscalls, insns;            /* counters                           */
+    uint32_t tty, pad;                   /* the record holding its terminal: its own
+                                            (spawned), or the one its forker had */
+    pk_rvbuf term;                       /* the terminal (a record whose tty is itself):
+                                            fd 1 and 2 of every process on it, in order */
 } pk_rvp;
 
 /* per thread: the side record */

@@ -56,6 +56,7 @@ void pk_rv_fini(pk_kernel *k) {
     for (uint32_t i = 1; i < rs->nprocs; i++) {
         pk_rvp *p = &rs->procs[i];
         for (int j = 0; j < 2; j++) pk_free(k, p->out[j].b, p->out[j].cap);
+        pk_free(k, p->term.b, p->term.cap);
         pk_free(k, p->in, p->in_len);
         pk_free(k, p->unknown, p->unknown_cap * sizeof(pk_rvcount));
         pk_free(k, p->exe, p->exe_len + 1);
@@ -442,6 +443,7 @@ int pk_rv_spawn(pk_kernel *k, const pk_spawn_args *a, const char *strs, uint64_t
     p->mmap_next = top - STACK_SIZE - MMAP_GAP;
     p->in = inb; p->in_len = in_len;
     p->exe = exe; p->exe_len = exe_len;
+    p->tty = pr;                                   /* a terminal of its own */
     uint32_t rid = pk_rvt_new(k, tid, pr);         /* room reserved above */
     pk_thread *t = pk_thread_at(k, tid);
     uint64_t sp = 0;
@@ -466,10 +468,10 @@ static pk_rvp *proc_of(pk_kernel *k, uint32_t pid) {
 
 int pk_rv_output(pk_kernel *k, uint32_t pid, uint32_t fd, uint64_t offset, uint8_t *out,
                  uint64_t cap, uint64_t *total_out) {
-    if (!k || !total_out || (cap && !out) || (fd != 1 && fd != 2)) return PK_ERR_INVALID_ARGS;
+    if (!k || !total_out || (cap && !out) || fd > 2) return PK_ERR_INVALID_ARGS;
     pk_rvp *p = proc_of(k, pid);
     if (!p) return PK_ERR_NOT_SUPPORTED;
-    const pk_rvbuf *b = &p->out[fd - 1];
+    const pk_rvbuf *b = fd == PK_RV_TTY ? &k->rv->procs[p->tty].term : &p->out[fd - 1];
     *total_out = b->n;
     if (offset > b->n) return PK_ERR_OUT_OF_RANGE;
     uint64_t n = b->n - offset < cap ? b->n - offset : cap;

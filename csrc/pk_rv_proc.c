@@ -107,6 +107,7 @@ int64_t pk_rv_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t f
     *np = rs->procs[ppr];
     np->pid = child;
     memset(np->out, 0, sizeof np->out);
+    memset(&np->term, 0, sizeof np->term);               /* tty: the parent's terminal */
     np->in = NULL; np->in_len = np->in_pos = 0;          /* stdin: at its end (docs/userland.md) */
     np->unknown = NULL; np->nunknown = np->unknown_cap = 0;
     memcpy(exe, rs->procs[ppr].exe, rs->procs[ppr].exe_len + 1);

@@ -75,7 +75,9 @@ static int64_t sys_write_buf(sysctx *s, uint64_t fd, uint64_t va, uint64_t len) 
         uint64_t n = len - done < sizeof tmp ? len - done : sizeof tmp;
         int v = cp(s, va + done, tmp, n, false);
         if (v) return done ? (int64_t)done : -EFAULT;
-        if (buf_append(s->k, &RP(s)->out[fd - 1], tmp, n)) return done ? (int64_t)done : -ENOMEM;
+        if (buf_append(s->k, &RP(s)->out[fd - 1], tmp, n)
+            || buf_append(s->k, &s->k->rv->procs[RP(s)->tty].term, tmp, n))   /* the terminal */
+            return done ? (int64_t)done : -ENOMEM;
         done += n;
     }
     return (int64_t)done;

@@ -234,6 +234,29 @@ def test_busybox_shell_forks_and_execs_a_command(k):
     assert (child.exit_code, child.stdout) == (0, b"b\n")
 
 
+def test_a_shell_and_its_command_share_a_terminal(k):
+    """The terminal of the spawned shell shows what it and the command it
+    ran wrote, in the order written; the child's terminal is the same."""
+    k.fs.write("/bin/busybox", busybox(), mode=0o755)
+    for name in ("sh", "echo"):
+        k.fs.symlink("busybox", f"/bin/{name}")
+    sh = k.spawn("/bin/sh", argv=["sh", "-c", "echo a; /bin/echo b; echo c"])
+    k.run()
+    child = k.process(sh.pid + 1)
+    assert sh.terminal == child.terminal == b"a\nb\nc\n"
+    assert (sh.stdout, child.stdout) == (b"a\nc\n", b"b\n")
+
+
+def test_processes_spawned_from_python_have_terminals_of_their_own(k):
+    """Two processes spawned from Python: each terminal holds only its
+    own tree's output."""
+    a = k.spawn("/bin/args", argv=["args", "a"])
+    b = k.spawn("/bin/args", argv=["args", "b"])
+    k.run()
+    assert (a.terminal, b.terminal) == (a.stdout, b.stdout)
+    assert b'"a"' in a.terminal and b'"b"' not in a.terminal
+
+
 # ---- snapshots ---------------------------------------------------------------------
 
 def test_kernel_with_forked_processes_snapshots_and_restores(k):
