@@ -818,6 +818,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
                 pc = r->pc;
                 extra += cost;
                 if (a >= 0) { act = a; stop = -2; goto done; }
+                X.as = pk_as_of(k, t->pid);          /* a fork may have moved the address spaces */
                 mirror_clear(&X);                    /* the call may have changed mappings */
                 H.clk = H.clk0 = X.tlb->clock;
                 code_refresh(&X, &H);

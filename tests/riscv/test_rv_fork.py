@@ -219,6 +219,20 @@ def test_fork_bomb_stops_at_the_process_limit(program):
     assert k.audit().frames_mismatched == 0
 
 
+def test_many_forks_while_the_parent_runs_on(program):
+    """Forks past the growth of the core's table of address spaces (the
+    forker keeps running in the same block of instructions after each):
+    129 children, each reaped."""
+    k = pk.Kernel(memory=pk.Memory(), mmu=pk.MMU(format="sv39"),
+                  limits=pk.Limits(max_processes=130))
+    k.fs.write("/forkexec", program("forkexec").read_bytes(), mode=0o755)
+    p = k.spawn("/forkexec", argv=["forkexec", "bomb"])
+    k.run()
+    assert p.stdout == b"made 129, then errno %d; reaped 129\n" % errno.EAGAIN
+    a = k.audit()
+    assert (a.frames_mismatched, a.tree_bad_links) == (0, 0)
+
+
 # ---- BusyBox -----------------------------------------------------------------------
 
 def test_busybox_shell_forks_and_execs_a_command(k):
