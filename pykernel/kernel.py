@@ -789,6 +789,8 @@ class Kernel:
             out[0] = _riscv.load(self, program)
         else:
             check(lib.pk_prog_load_host(self._kp, out), f"load program {program.name!r}")
+        if out[0] > len(self._programs):               # programs execve made in between
+            self._program_at(out[0] - 1)
         self._programs.append(program)
         self._prog_ids[id(program)] = out[0]
         return out[0]
@@ -1117,6 +1119,13 @@ class Kernel:
             self._programs.append(program)
             self._prog_ids[id(program)] = i
         return self._programs[prog]
+
+    def _programs_all(self) -> list:
+        """Every program of the core, those execve made included."""
+        n = ffi.new("uint64_t *")
+        while lib.pk_rv_image_data(self._kp, len(self._programs), ffi.NULL, 0, n) == lib.PK_OK:
+            self._program_at(len(self._programs))
+        return self._programs
 
     def process(self, pid: int) -> Process:
         """The process with this pid."""

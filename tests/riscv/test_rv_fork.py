@@ -286,3 +286,28 @@ def test_kernel_with_forked_processes_snapshots_and_restores(k):
     assert finish(copy) == finish(k)
     a = copy.audit()
     assert (a.frames_mismatched, a.tree_bad_links, a.bad_refs) == (0, 0, 0)
+
+
+def test_snapshot_after_exec_keeps_the_programs_execve_loaded(k):
+    """A program execve loaded in the core is part of the snapshot: the
+    restored kernel names it, and a program loaded after it gets its own
+    id in both kernels."""
+    p = run(k, "exec", "/bin/args", "q")
+    c = k.process(p.pid + 1)
+    copy = pk.Kernel.restore(k.snapshot())
+    assert copy.process(c.pid).program.name == c.program.name
+    assert copy.process(c.pid).stdout == c.stdout == args_out("/bin/args", "q")
+    for kk in (k, copy):
+        q = kk.spawn("/bin/forkexec", argv=["forkexec", "status", "3"])
+        kk.run()
+        assert (q.program.name, q.stdout) == ("forkexec", b"child exited 3\n")
+
+
+def test_program_loaded_after_an_execve_keeps_its_name(k, program):
+    """execve loaded a program in the core; one loaded from Python after
+    it is still the one its processes run."""
+    run(k, "exec", "/bin/args")
+    q = k.spawn(pk.Program.elf(program("forkexec")), argv=["forkexec", "status", "4"])
+    k.run()
+    assert (q.program.name, q.name, q.stdout) == ("forkexec", f"forkexec-{q.pid}",
+                                                  b"child exited 4\n")
