@@ -307,7 +307,8 @@ def test_program_loaded_after_an_execve_keeps_its_name(k, program):
     """execve loaded a program in the core; one loaded from Python after
     it is still the one its processes run."""
     run(k, "exec", "/bin/args")
-    q = k.spawn(pk.Program.elf(program("forkexec")), argv=["forkexec", "status", "4"])
+    prog = pk.Program.elf(program("forkexec"), name="fe")
+    q = k.spawn(prog, argv=["forkexec", "status", "4"])
     k.run()
-    assert (q.program.name, q.name, q.stdout) == ("forkexec", f"forkexec-{q.pid}",
-                                                  b"child exited 4\n")
+    assert q.program is prog
+    assert (q.name, q.stdout) == (f"fe-{q.pid}", b"child exited 4\n")
