@@ -132,10 +132,9 @@ int64_t pk_rv_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t f
     if (flags & CLONE_SETTLS) ct->regs.x[4] = tls;
     uint32_t lt = child + PK_RV_LINUX_ID_BASE;           /* its one thread's id is its pid's */
     if (flags & CLONE_CHILD_CLEARTID) nt->clear_child_tid = ctid;
-    if ((flags & CLONE_CHILD_SETTID)                     /* in the child's memory */
-        && pk_rv_poke(k, pk_as_of(k, child), ctid, &lt, 4) == PK_ERR_NO_MEMORY) {
-        pk_thread_exit(k, ct, -1, PK_KILL_OOM);
-    }
+    if (flags & CLONE_CHILD_SETTID)                      /* in the child's memory; a failed */
+        pk_rv_poke(k, pk_as_of(k, child), ctid, &lt, 4); /* store is ignored, as Linux's
+                                                            schedule_tail ignores put_user's */
     if (flags & CLONE_PARENT_SETTID) {
         uctx u = { k, c, t, cost, dead };
         ucp(&u, ptid, &lt, 4, true);

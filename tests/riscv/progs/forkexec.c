@@ -9,6 +9,7 @@
  *   exec PATH ...  a forked child execve's PATH with argv PATH ...;
  *                  the parent prints the child's wait status
  *   vexec PATH ... the same with vfork
+ *   spawn PATH ... the same with posix_spawn (the parent prints its result)
  *   errno PATH     execve(PATH) in the process itself: prints the errno
  *   bomb           forks children that sleep 1 s until fork fails; prints
  *                  how many were made and the errno, then reaps them all
@@ -18,6 +19,7 @@
  *                  (argv: PATH): the spinning thread must end */
 #include <errno.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +82,16 @@ int main(int argc, char **argv)
             execve(argv[2], argv + 2, env);
             _exit(100 + errno);
         }
+        int st;
+        waitpid(c, &st, 0);
+        report("child", st);
+        return 0;
+    }
+    if (!strcmp(argv[1], "spawn") && argc > 2) {
+        char *env[] = { "FROM=forkexec", NULL };
+        pid_t c;
+        int r = posix_spawn(&c, argv[2], NULL, NULL, argv + 2, env);
+        printf("posix_spawn %d\n", r);
         int st;
         waitpid(c, &st, 0);
         report("child", st);
