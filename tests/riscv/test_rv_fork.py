@@ -287,6 +287,22 @@ def test_processes_spawned_from_python_have_terminals_of_their_own(k):
     assert b'"a"' in a.terminal and b'"b"' not in a.terminal
 
 
+# ---- determinism -------------------------------------------------------------------
+
+def test_fork_and_exec_runs_are_deterministic(program):
+    """Two kernels running the same fork / exec workload: the same digest,
+    clock and output, bit for bit."""
+    def once():
+        k = pk_kernel()
+        k.fs.write("/forkexec", program("forkexec").read_bytes(), mode=0o755)
+        k.fs.write("/args", program("args").read_bytes(), mode=0o755)
+        p = k.spawn("/forkexec", argv=["forkexec", "vexec", "/args", "d"])
+        q = k.spawn("/forkexec", argv=["forkexec", "cow"])
+        k.run()
+        return k.digest(), k.now, [(x.pid, bytes(x.terminal)) for x in (p, q)]
+    assert once() == once()
+
+
 # ---- snapshots ---------------------------------------------------------------------
 
 def test_kernel_with_forked_processes_snapshots_and_restores(k):
