@@ -305,15 +305,19 @@ def test_fork_and_exec_runs_are_deterministic(program):
 
 # ---- snapshots ---------------------------------------------------------------------
 
-def test_kernel_with_forked_processes_snapshots_and_restores(k):
-    """Cut while children exist: the restored kernel finishes as the
-    original does (output of every process, digest) and audits clean."""
+@pytest.mark.parametrize("how", ["exec", "vexec"])
+def test_kernel_with_forked_processes_snapshots_and_restores(k, how):
+    """Cut just after the fork (with vfork: the parent suspended): the
+    restored kernel finishes as the original does (output of every
+    process, digest) and audits clean."""
     def finish(kk):
         kk.run()
         return kk.digest(), [(q.pid, q.state, q.exit_code, bytes(q.stdout)) for q in kk.processes]
-    k.spawn("/bin/forkexec", argv=["forkexec", "exec", "/bin/args", "z"])
+    k.spawn("/bin/forkexec", argv=["forkexec", how, "/bin/args", "z"])
     while len(k.processes) < 2:                          # cut just after the fork
         k.run(until=k.now + 1_000)
+    if how == "vexec":
+        assert k.process(0).threads[0].state == "waiting"
     copy = pk.Kernel.restore(k.snapshot())
     assert finish(copy) == finish(k)
     a = copy.audit()
