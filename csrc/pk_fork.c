@@ -16,7 +16,8 @@
 static inline uint32_t as_id(pk_kernel *k, const pk_as *as) { return (uint32_t)(as - k->mem->as); }
 
 /* Make the leaf of the parent at va (e) shared with the child (ce). */
-static int share_leaf(pk_kernel *k, pk_as *child, uint64_t va, uint64_t *e, uint64_t *ce) {
+static int share_leaf(pk_kernel *k, pk_as *child, uint64_t va, uint64_t *e, uint64_t *ce,
+                      const pk_region **rc) {
     pk_mem *m = k->mem;
     const pk_ptfmt *f = m->fmt;
     if (pk_pte_swapped(f, *e)) {                 /* a copy in another slot */
@@ -26,7 +27,8 @@ static int share_leaf(pk_kernel *k, pk_as *child, uint64_t va, uint64_t *e, uint
         child->st.swapped++;
         return PK_OK;
     }
-    const pk_region *r = pk_as_region(child, va);
+    const pk_region *r = *rc;                    /* the last page's region, if it holds va */
+    if (!r || va < r->start || va >= r->end) r = *rc = pk_as_region(child, va);
     if (!r || !(r->flags & PK_MAP_SHARED)) {
         if (*e & (f->write | f->soft)) *e = (*e & ~f->write) | f->soft;   /* COW */
     }
@@ -44,6 +46,8 @@ static int copy_level(pk_kernel *k, pk_as *child, uint32_t tab, uint32_t level, 
     pk_mem *m = k->mem;
     const pk_ptfmt *f = m->fmt;
     uint32_t shift = PK_PAGE_SHIFT + 9 * (f->levels - 1 - level);
+    uint64_t *ctab = NULL;                       /* the child's table for this one (leaves) */
+    const pk_region *rc = NULL;
     for (uint32_t i = 0; i < PK_PT_ENTRIES; i++) {
         uint64_t *e = (uint64_t *)m->data[tab] + i, va = base + ((uint64_t)i << shift);
         if (level + 1 < f->levels) {
@@ -54,9 +58,10 @@ static int copy_level(pk_kernel *k, pk_as *child, uint32_t tab, uint32_t level, 
         }
         if (!(*e & f->valid) && !pk_pte_swapped(f, *e)) continue;
         int nomem = 0;
-        uint64_t *ce = pk_pt_walk(k, child, va, true, &nomem);
+        uint64_t *ce = ctab ? ctab + i : pk_pt_walk(k, child, va, true, &nomem);
         if (!ce) return PK_ERR_NO_MEMORY;
-        int s = share_leaf(k, child, va, e, ce);
+        ctab = ce - i;                           /* its entries are in one table (frame data stays put) */
+        int s = share_leaf(k, child, va, e, ce, &rc);
         if (s) return s;
     }
     return PK_OK;
