@@ -348,3 +348,17 @@ def test_program_loaded_after_an_execve_keeps_its_name(k, program):
     k.run()
     assert q.program is prog
     assert (q.name, q.stdout) == (f"fe-{q.pid}", b"child exited 4\n")
+
+
+def test_spawn_by_path_allows_the_same_script_depth(k):
+    """Kernel.spawn with a path follows #! lines as execve does: five
+    levels run, a sixth is ELOOP."""
+    k.fs.write("/s0", b"#!/bin/args\n", mode=0o755)
+    for i in range(1, 6):
+        k.fs.write(f"/s{i}", f"#!/s{i - 1}\n".encode(), mode=0o755)
+    p = k.spawn("/s4")
+    k.run()
+    assert p.exit_code == 6
+    with pytest.raises(pk.KernelError) as e:
+        k.spawn("/s5")
+    assert e.value.errno == errno.ELOOP
