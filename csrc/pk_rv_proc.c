@@ -319,12 +319,14 @@ int64_t pk_rv_execve(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t
         file[il] = 0;
         flen = il;
     }
-    if (!e && a.argc == 0) {                              /* Linux gives an empty argv "" as argv[0] */
-        memmove(a.b + 1, a.b, a.n);
-        a.b[0] = 0;
-        a.n++;
-        a.argc = 1;
-        if (a.n > PK_RV_MAX_STRINGS) e = -E2BIG;
+    if (!e && a.argc == 0) {                             /* an empty argv gets "" as argv[0] */
+        if (a.n + 1 > PK_RV_MAX_STRINGS) e = -E2BIG;     /* (do_execveat_common, since 5.18) */
+        else {
+            memmove(a.b + 1, a.b, a.n);
+            a.b[0] = 0;
+            a.n++;
+            a.argc = 1;
+        }
     }
     if (!e) e = args_put(&a, path, (uint64_t)n);         /* execfn (AT_EXECFN) */
     if (!e) {

@@ -191,6 +191,22 @@ def test_execve_errors(k, make, path, err):
     assert (p.state, p.stdout) == ("exited", b"execve %s: errno %d\n" % (path.encode(), err))
 
 
+def test_too_long_an_environment_is_e2big(k):
+    """More than 256 KiB of argument and environment strings: E2BIG
+    (execve(2): "The total number of bytes in the environment (envp) and
+    argument list (argv) is too large")."""
+    p = run(k, "big", "/bin/args")
+    assert p.stdout == b"execve /bin/args: errno %d\n" % errno.E2BIG
+
+
+def test_execve_with_a_null_argv(k):
+    """argv NULL: the program gets argc 1 and an empty argv[0], as Linux
+    5.18 and later give it (execve(2), "Linux notes")."""
+    p = run(k, "noargv", "/bin/args")
+    assert (p.exit_code, p.stdout) == (1, b'argc 1\nargv[0] = ""\nargv[argc] is NULL: 1\n'
+                                          b'envc 0\nenvp follows argv: 1\n')
+
+
 def test_failed_execve_leaves_the_process_as_it_was(k):
     """After a failed execve the caller runs on in its old image with its
     memory intact (it printed its own argv[2] from its old stack)."""

@@ -11,6 +11,8 @@
  *   vexec PATH ... the same with vfork
  *   spawn PATH ... the same with posix_spawn (the parent prints its result)
  *   errno PATH     execve(PATH) in the process itself: prints the errno
+ *   big PATH       the same with a 300 KiB environment string
+ *   noargv PATH    execve(PATH, NULL, NULL)
  *   bomb           forks children that sleep 1 s until fork fails; prints
  *                  how many were made and the errno, then reaps them all
  *   self           the child exits 3 if getpid() and getppid() are two
@@ -95,6 +97,21 @@ int main(int argc, char **argv)
         int st;
         waitpid(c, &st, 0);
         report("child", st);
+        return 0;
+    }
+    if (!strcmp(argv[1], "big") && argc > 2) {
+        size_t n = 300 << 10;
+        char *s = malloc(n + 1);
+        memset(s, 'x', n);
+        s[0] = 'B', s[1] = '=', s[n] = 0;
+        char *args[] = { argv[2], NULL }, *env[] = { s, NULL };
+        execve(argv[2], args, env);
+        printf("execve %s: errno %d\n", argv[2], errno);
+        return 0;
+    }
+    if (!strcmp(argv[1], "noargv") && argc > 2) {
+        execve(argv[2], NULL, NULL);
+        printf("execve %s: errno %d\n", argv[2], errno);
         return 0;
     }
     if (!strcmp(argv[1], "errno") && argc > 2) {
