@@ -848,7 +848,11 @@ int pk_vm_touch_host(pk_kernel *k, uint32_t tid, uint64_t va, uint32_t write,
  * holds argc argument strings, envc environment strings and the path
  * reported as /proc/self/exe, each NUL-terminated; in: its standard
  * input.  pk_rv_output copies the bytes the process wrote to fd 1 or 2
- * from `offset` (up to cap) and says how many there are in all. */
+ * from `offset` (up to cap) and says how many there are in all; with fd
+ * PK_RV_TTY, those of its terminal: what every process sharing it (the
+ * spawned process and the processes forked from it) wrote to fd 1 and 2,
+ * in the order written. */
+#define PK_RV_TTY 0
 typedef struct pk_rv_stats {
     uint64_t instructions;     /* instructions executed by its threads      */
     uint64_t syscalls;         /* system calls made                          */

@@ -298,10 +298,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
         p->exit_code = code;
         p->kill_reason = reason;
         p->state = reason ? PK_PS_KILLED : PK_PS_EXITED;
-        if (pk_proc_ext(p)) pk_proc_objects_release(k, p, t->pid);
-        if (k->mem) pk_vm_proc_exit(k, t->pid);
-        if (k->fs) pk_fs_proc_exit(k, t->pid);
-        pk_ptree_exit(k, t->pid);                  /* zombie or reaped; orphans adopted */
+        pk_proc_hooks_exit(k, t->pid);             /* objects, memory, fs, ..., tree (pk_hooks.c) */
     }
 }
 

@@ -60,6 +60,10 @@ typedef struct pk_rvp {
     uint32_t sig;                        /* signal record (pk_rvsigp) id, 0: all default */
     uint32_t sigpad;
     uint64_t tramp;                      /* the sigreturn trampoline page, 0: not mapped */
+    uint32_t tty, pad;                   /* the record holding its terminal: its own
+                                            (spawned), or the one its forker had */
+    pk_rvbuf term;                       /* the terminal (a record whose tty is itself):
+                                            fd 1 and 2 of every process on it, in order */
 } pk_rvp;
 
 /* signals of a process (pk_rv_sig.c), made on first use */
@@ -189,6 +193,28 @@ void pk_rv_fini(struct pk_kernel *k);
 void pk_rv_image_fill(struct pk_kernel *k, uint32_t img, uint64_t va, uint8_t *dst);
 uint32_t pk_rv_image_frame(struct pk_kernel *k, uint32_t img, uint64_t va);
 uint32_t pk_rvt_new(struct pk_kernel *k, uint32_t tid, uint32_t proc);   /* 0: no memory */
+int  pk_rv_prog_add(struct pk_kernel *k, const uint8_t *d, uint64_t len, uint32_t *prog_out);
+int  pk_rv_prog_for(struct pk_kernel *k, const uint8_t *d, uint64_t len, uint32_t *prog_out);
+struct pk_as;
+int  pk_rv_poke(struct pk_kernel *k, struct pk_as *as, uint64_t va, const void *src, uint64_t len);
+int  pk_rv_image_setup(struct pk_kernel *k, uint32_t pid, uint32_t img, const char *strs,
+                       uint64_t slen, uint32_t argc, uint32_t envc, uint64_t *sp_out);
+uint64_t pk_rv_mmap_top(struct pk_kernel *k);
+#define PK_RV_MAX_STRINGS (256u << 10)   /* bytes of argv + envp strings (spawn, execve) */
+
+/* pk_rv_proc.c: fork / vfork (clone without CLONE_THREAD) and execve by
+ * thread t; the call's result (a Linux pid, 0 or -errno).  *dead: a
+ * fatal fault or a failure past execve's point of no return (kill
+ * reason).  execve's success: *done = 1 (the registers are the new
+ * image's: no result is written) */
+int64_t pk_rv_fork(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, pk_regs *r,
+                   uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t tls, uint64_t ctid,
+                   int *act, uint64_t *cost, uint32_t *dead);
+int64_t pk_rv_execve(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, pk_regs *r,
+                     uint64_t path, uint64_t argv, uint64_t envp, int *done, uint64_t *cost,
+                     uint32_t *dead);
+/* process pid ended or exec'd: a parent suspended by its vfork goes on */
+void pk_rv_vfork_release(struct pk_kernel *k, uint32_t pid);
 
 /* pk_rv_exec.c: user-memory copies for system calls (0, or -EFAULT; a
  * fatal fault (no frame) gives 1 with *reason set) */

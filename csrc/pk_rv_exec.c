@@ -1159,6 +1159,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
                 pc = r->pc;
                 extra += cost;
                 if (a >= 0) { act = a; stop = -2; goto done; }
+                X.as = pk_as_of(k, t->pid);          /* a fork may have moved the address spaces */
                 if (PK_UNLIKELY(rs->sig_on) && pk_rv_sig_ready(rs, &rs->thr[rid]))
                     goto out;                        /* a signal to take first */
                 mirror_clear(&X);                    /* the call may have changed mappings */

@@ -75,7 +75,9 @@ static int64_t sys_write_buf(sysctx *s, uint64_t fd, uint64_t va, uint64_t len) 
         uint64_t n = len - done < sizeof tmp ? len - done : sizeof tmp;
         int v = cp(s, va + done, tmp, n, false);
         if (v) return done ? (int64_t)done : -EFAULT;
-        if (buf_append(s->k, &RP(s)->out[fd - 1], tmp, n)) return done ? (int64_t)done : -ENOMEM;
+        if (buf_append(s->k, &RP(s)->out[fd - 1], tmp, n)
+            || buf_append(s->k, &s->k->rv->procs[RP(s)->tty].term, tmp, n))   /* the terminal */
+            return done ? (int64_t)done : -ENOMEM;
         done += n;
     }
     return (int64_t)done;
@@ -963,7 +965,20 @@ static int syscall_body(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint6
     case 17: v = sys_getcwd(s, A(0), A(1)); break;
     case 49: v = sys_chdir(s, A(0)); break;
     case 98: v = sys_futex(s, A(0), A(1), A(2), A(3), &act); break;
-    case 220: v = sys_clone(s, A(0), A(1), A(2), A(3), A(4)); break;
+    case 220:                                                                /* clone */
+        v = A(0) & CLONE_THREAD ? sys_clone(s, A(0), A(1), A(2), A(3), A(4))
+                                : pk_rv_fork(k, c, t, r, A(0), A(1), A(2), A(3), A(4), &act, &S.cost, &S.dead);
+        break;
+    case 221: {                                                              /* execve */
+        int done = 0;
+        v = pk_rv_execve(k, c, t, r, A(0), A(1), A(2), &done, &S.cost, &S.dead);
+        if (done && !S.dead) {                            /* the new image's registers: no result */
+            RT(s)->in_syscall = 0;
+            *cost = S.cost;
+            return -1;
+        }
+        break;
+    }
     case 259: v = 0; break;                                                  /* riscv_flush_icache */
     default:
         count_unknown(k, RP(s), num);

@@ -798,6 +798,8 @@ class Kernel:
             out[0] = _riscv.load(self, program)
         else:
             check(lib.pk_prog_load_host(self._kp, out), f"load program {program.name!r}")
+        if out[0] > len(self._programs):               # programs execve made in between
+            self._program_at(out[0] - 1)
         self._programs.append(program)
         self._prog_ids[id(program)] = out[0]
         return out[0]
@@ -1109,8 +1111,30 @@ class Kernel:
         if name is None:
             info = ffi.new("pk_proc_info *")
             check(lib.pk_proc_info_get(self._kp, pid, info), "process info")
-            name = f"{self._programs[info.prog].name}-{pid}"
+            name = f"{self._program_at(info.prog).name}-{pid}"
         return name
+
+    def _program_at(self, prog: int) -> Program:
+        """The Program of core program id ``prog``; programs the core made
+        itself (execve(2) of a file not yet loaded, docs/userland.md) get
+        a Program made from their image's bytes on first use."""
+        while len(self._programs) <= prog:
+            i = len(self._programs)
+            n = ffi.new("uint64_t *")
+            check(lib.pk_rv_image_data(self._kp, i, ffi.NULL, 0, n), "program image")
+            buf = ffi.new("uint8_t[]", max(n[0], 1))
+            check(lib.pk_rv_image_data(self._kp, i, buf, n[0], n), "program image")
+            program = Program.elf(bytes(ffi.buffer(buf, n[0])), name=f"exec-{i}")
+            self._programs.append(program)
+            self._prog_ids[id(program)] = i
+        return self._programs[prog]
+
+    def _programs_all(self) -> list:
+        """Every program of the core, those execve made included."""
+        n = ffi.new("uint64_t *")
+        while lib.pk_rv_image_data(self._kp, len(self._programs), ffi.NULL, 0, n) == lib.PK_OK:
+            self._program_at(len(self._programs))
+        return self._programs
 
     def process(self, pid: int) -> Process:
         """The process with this pid."""

@@ -399,7 +399,7 @@ class Process:
     @property
     def program(self):
         """The :class:`~pykernel.Program` this process executes."""
-        return self._k._programs[self._info().prog]
+        return self._k._program_at(self._info().prog)
 
     @property
     def state(self) -> str:
@@ -563,6 +563,18 @@ class Process:
         standard output (fd 1) so far. NotSupported for other processes."""
         from . import riscv
         return riscv.output(self._k, self.pid, 1)
+
+    @property
+    def terminal(self) -> bytes:
+        """What a machine-code process's terminal shows: the bytes every
+        process on it wrote to descriptors 1 and 2, in the order written.
+        A process spawned from Python gets a terminal of its own; the
+        processes it forks (and theirs) write to the same one, so a shell's
+        output and that of the commands it runs appear here interleaved as
+        on a screen, while each process's :attr:`stdout` keeps its own
+        (docs/userland.md, "Processes: fork and exec")."""
+        from . import riscv
+        return riscv.output(self._k, self.pid, lib.PK_RV_TTY)
 
     @property
     def stderr(self) -> bytes:
