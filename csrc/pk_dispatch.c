@@ -18,6 +18,7 @@
  *   next's, charges the switch cost to c and sets c's timer.
  */
 #include "pk_core.h"
+#include "pk_script.h"
 
 static inline pk_time sat_add(pk_time a, pk_time b) {
     pk_time s = a + b;
@@ -385,7 +386,8 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         account(k, c, t);
         if (c->regs.x[PK_REG_REM] == 0) {
             uint64_t arg = 0;
-            switch (body_of(t)->advance(k, c, t, &arg)) {
+            switch (t->kind == PK_BODY_SCRIPT ? pk_script_advance(k, c, t, &arg)   /* in line */
+                                              : body_of(t)->advance(k, c, t, &arg)) {
             case PK_ACT_RUN: break;
             case PK_ACT_HOST:
                 k->host_wait = t; k->host_cpu = c;
