@@ -378,6 +378,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
     pk_thread *t = c->curr;
     pk_rq *rq = pk_cpu_rq(k, c);
     unsigned why = 0;                       /* PK_ENQ_* if t leaves running */
+    pk_thread *next;
     if (t) {
         if (k->now < c->seg_start) {        /* still switching in */
             pk_cpu_set_timer(k, c, c->seg_start);
@@ -444,12 +445,16 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
             c->idle_since = k->now;
             pk_thread_make_ready(k, t, PK_ENQ_MIGRATE);
             t = NULL;
+        } else if (PK_LIKELY(!(k->xflags & PK_X_SHARED_MASKS))) {
+            next = pk_rq_requeue_pick(rq, t, why);   /* queue t and choose: one call */
+            goto picked;
         } else {
             pk_rq_enqueue(rq, t, why);
         }
     }
-    pk_thread *next = PK_UNLIKELY(k->xflags & PK_X_SHARED_MASKS) ? pk_rq_pick_on(rq, c->id)
-                                                             : pk_rq_pick(rq);
+    next = PK_UNLIKELY(k->xflags & PK_X_SHARED_MASKS) ? pk_rq_pick_on(rq, c->id)
+                                                      : pk_rq_pick(rq);
+picked:
     if (!next && !k->shared && !k->cfg.no_steal) next = pk_idle_steal(k, c);
     if (t) {
         if (next == t) {                    /* the policy chose t again */
