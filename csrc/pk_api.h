@@ -963,6 +963,11 @@ int pk_host_policy_failure(pk_kernel *k, pk_policy_failure *out);
 /* benchmark baseline: a bare save / pick / restore loop over n register
  * contexts in a ring, `switches` times; returns a checksum. */
 uint64_t pk_bench_bare_switch(uint32_t n, uint64_t switches);
+/* the floor over shuffled records: n records of pk_regs + a link, visited
+ * in a cyclic order drawn from `seed`, saved and restored by whole-struct
+ * (vector) copies, `switches` times; returns a checksum (0: bad n or no
+ * memory). */
+uint64_t pk_bench_bare_switch_shuffled(uint32_t n, uint64_t switches, uint64_t seed);
 
 
 /* ---- kernel objects (pk_obj.c, pk_chan.c, pk_wait.c; docs/objects.md) ----
