@@ -619,9 +619,10 @@ def shared_memory_objects(kernel: "Kernel") -> list:
     return out
 
 
-def pager_step(kernel: "Kernel") -> None:
-    """The run stopped for a fault in a userfault region: ask the
-    process's handler and give the core its answer."""
+def pager_step(kernel: "Kernel", stop=None) -> None:
+    """The run stopped for a fault in a userfault region (``stop``: its
+    stop record, which names the faulting thread): ask the process's
+    handler and give the core its answer."""
     from .process import Process
     f = ffi.new("pk_pager_fault *")
     check(lib.pk_vm_pager_next(kernel._kp, f), "pager")
