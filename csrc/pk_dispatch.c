@@ -372,7 +372,8 @@ static void requeue_for_lower(pk_kernel *k, pk_cpu *c, pk_rq *rq, pk_thread *t) 
 
 /* Service CPU c at k->now.  Returns -1, or the tid of a host-bodied
  * thread that needs its next operation (c's timer stays at now, so the
- * service resumes exactly here on the next pk_kernel_run). */
+ * service resumes exactly here on the next pk_kernel_run, which stops
+ * with PK_STOP_HOST meanwhile). */
 static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
     pk_thread *t = c->curr;
     pk_rq *rq = pk_cpu_rq(k, c);
