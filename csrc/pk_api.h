@@ -40,6 +40,8 @@
 #define PK_STOP_LIVELOCK  -105  /* too much work without time advancing       */
 #define PK_STOP_PAGER     -106  /* a fault waits for its Python handler
                                    (pk_vm_pager_next / pk_vm_pager_answer)  */
+#define PK_STOP_HOST      -107  /* a host (Python) thread needs its next
+                                   operation: pass it to the next call       */
 
 /* Host work, what pk_kernel_run's max_steps and pk_config.livelock_steps
  * count: 1 per dispatcher step, 1 per instruction a script thread runs at
@@ -922,14 +924,26 @@ int pk_rv_kernel_insns(pk_kernel *k, uint64_t *out);   /* instructions executed,
 int pk_rv_image_data(pk_kernel *k, uint32_t prog, uint8_t *out, uint64_t cap, uint64_t *len_out);
 
 /* simulation: run until `until` (exclusive), a stop, or a host thread
- * needs its next operation.  Returns a tid (>= 0) for the latter, after
- * which the caller passes that thread's operation (host_op, host_arg) to
- * the next call; otherwise host_op must be 0.  Returns PK_STOP_* or an
- * error status.  max_steps bounds the host work (PK_WORK_HOST) of the
- * call: past it the call returns PK_STOP_BUDGET, and the next call goes
- * on exactly where it stopped. */
-int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
-                      uint32_t host_op, uint64_t host_arg);
+ * needs its next operation.  Fills *stop (never NULL) with the stop
+ * record and returns its `why`: PK_STOP_* or an error status.  After
+ * PK_STOP_HOST the caller passes that thread's operation (host_op,
+ * host_arg) to the next call; otherwise host_op must be 0.  max_steps
+ * bounds the host work (PK_WORK_HOST) of the call: past it the call stops
+ * with PK_STOP_BUDGET, and the next call goes on exactly where it
+ * stopped. */
+typedef struct pk_stop {
+    int32_t  why;      /* PK_STOP_*, or the error status returned              */
+    uint32_t tid;      /* HOST: the thread needing its operation; PAGER: the
+                          thread whose access faulted; LIVELOCK: the thread
+                          blamed; otherwise PK_ALL_THREADS                     */
+    uint32_t cpu;      /* the CPU that thread was running on (HOST, PAGER),
+                          otherwise PK_ALL_THREADS                             */
+    uint32_t pid;      /* that thread's process, otherwise PK_ALL_THREADS      */
+    uint64_t arg;      /* PAGER: the address of the faulting page; otherwise 0 */
+    uint64_t now;      /* the simulated time of the stop                       */
+} pk_stop;
+int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
+                  uint32_t host_op, uint64_t host_arg, pk_stop *stop);
 /* after a PK_STOP_LIVELOCK: the thread it blames (the last one that ran
  * at that instant); PK_ERR_BAD_STATE if the last run did not stop so, or
  * no thread ran at that instant */

@@ -278,6 +278,8 @@ struct pk_kernel {
 
     int       broken;             /* 0, or the status of a failure (an invariant
                                      or an allocation in a run): runs refuse */
+    int       stop_req;           /* 0, or a PK_STOP_* a step asked for (the
+                                     loop stops after the step: pk_pager.c) */
     uint32_t  in_hook;            /* a policy hook written in Python is running:
                                      entry points that change the kernel refuse */
     struct pk_objects *objs;      /* kernel objects (pk_obj.h); NULL until used */

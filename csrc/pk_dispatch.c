@@ -373,7 +373,8 @@ static void requeue_for_lower(pk_kernel *k, pk_cpu *c, pk_rq *rq, pk_thread *t) 
 
 /* Service CPU c at k->now.  Returns -1, or the tid of a host-bodied
  * thread that needs its next operation (c's timer stays at now, so the
- * service resumes exactly here on the next pk_kernel_run). */
+ * service resumes exactly here on the next pk_kernel_run, which stops
+ * with PK_STOP_HOST meanwhile). */
 static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
     pk_thread *t = c->curr;
     pk_rq *rq = pk_cpu_rq(k, c);
@@ -714,14 +715,34 @@ int pk_livelock_thread(pk_kernel *k, uint32_t *tid_out) {
     return PK_OK;
 }
 
+/* The stop record of a run that stopped for `why` about thread t (on
+ * CPU c), or about no thread. */
+static int stop_with(pk_kernel *k, pk_stop *stop, int why, const pk_thread *t, const pk_cpu *c,
+                     uint64_t arg) {
+    *stop = (pk_stop){ why, t ? t->tid : PK_ALL_THREADS, c ? c->id : PK_ALL_THREADS,
+                       t ? t->pid : PK_ALL_THREADS, arg, k->now };
+    return why;
+}
+
+static int run_refused(pk_stop *stop, int status) {
+    if (stop) *stop = (pk_stop){ status, PK_ALL_THREADS, PK_ALL_THREADS, PK_ALL_THREADS, 0, 0 };
+    return status;
+}
+
 PK_HOT_CLONES
-int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
-                      uint32_t host_op, uint64_t host_arg) {
-    if (!k) return PK_ERR_INVALID_ARGS;
-    if (k->in_hook) return PK_ERR_BAD_STATE;          /* called from a policy hook */
-    if (k->broken) return k->broken;
-    if (until < k->now) return PK_ERR_OUT_OF_RANGE;
-    if (max_steps == 0) return PK_ERR_INVALID_ARGS;
+int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
+                  uint32_t host_op, uint64_t host_arg, pk_stop *stop) {
+    if (!k || !stop) return run_refused(stop, PK_ERR_INVALID_ARGS);
+    if (k->in_hook) return run_refused(stop, PK_ERR_BAD_STATE);   /* called from a policy hook */
+    if (k->broken) return run_refused(stop, k->broken);
+    if (until < k->now) return run_refused(stop, PK_ERR_OUT_OF_RANGE);
+    if (max_steps == 0) return run_refused(stop, PK_ERR_INVALID_ARGS);
+    if (PK_UNLIKELY(k->mem && k->mem->pager_pending)) {   /* a fault not yet answered */
+        if (k->mem->pager_pending != 1) return run_refused(stop, PK_ERR_BAD_STATE);
+        const pk_pager_fault *f = &k->mem->pager;       /* not yet read: the same stop */
+        *stop = (pk_stop){ PK_STOP_PAGER, f->tid, PK_ALL_THREADS, f->pid, f->va, k->now };
+        return PK_STOP_PAGER;
+    }
     /* Host work (PK_WORK_HOST) bounds both the call (max_steps) and the
      * time spent at one instant (livelock_steps): a step that interprets
      * thousands of zero-time instructions counts them all, so a run
@@ -732,9 +753,9 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
      * `done` sums the instants this call has finished. */
     k->livelock_tid = 0;
     if (k->host_wait) {
-        if (!host_op) return PK_ERR_BAD_STATE;
+        if (!host_op) return run_refused(stop, PK_ERR_BAD_STATE);
         int s = host_deliver(k, host_op, host_arg);
-        if (s) return s;
+        if (s) return run_refused(stop, s);
     }   /* else an operation for a thread killed during its step: dropped */
     const uint64_t s0 = k->same_steps;  /* the current instant's work before this call */
     uint64_t done = 0;
@@ -742,7 +763,9 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
     uint64_t limit = k->cfg.livelock_steps + (uint64_t)PK_LIVELOCK_PER_THREAD * k->threads.count;
     uint64_t steps = 0;
     pk_thread *last = NULL;             /* the thread of the last CPU step */
-    int64_t ret;
+    int ret;
+    pk_thread *about = NULL;            /* the thread the stop is about, and its CPU */
+    pk_cpu *on = NULL;
     for (;;) {
         pk_time te = next_event_time(k);
         pk_cpu *c = pk_cputree_min(k);
@@ -767,6 +790,7 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         } else if (PK_UNLIKELY(++k->same_steps > limit)) {
             pk_thread *b = tc < te && c->curr ? c->curr : last;   /* the one due next */
             k->livelock_tid = b ? b->tid + 1 : 0;
+            about = b;
             k->same_steps = 0;          /* a later run (the host may have killed
                                            the spinner) gets a budget of its own */
             ret = PK_STOP_LIVELOCK;
@@ -784,13 +808,31 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             pk_digest(k, e.time, (e.arg << 8) | pk_event_kind(&e));
             event_kinds[pk_event_kind(&e)].handle(k, &e);
         } else {
-            if (c->curr) last = c->curr;
-            ret = cpu_service(k, c);
-            if (ret >= 0) break;
+            pk_thread *cur = c->curr;
+            if (cur) last = cur;
+            if (cpu_service(k, c) >= 0) { ret = PK_STOP_HOST; about = cur; on = c; break; }
+            if (PK_UNLIKELY(k->broken | k->stop_req)) {
+                about = cur; on = c;            /* a stop a step asked for is about its thread */
+                ret = k->broken ? k->broken : k->stop_req;
+                k->stop_req = 0;
+                break;
+            }
+            continue;
         }
-        if (PK_UNLIKELY(k->broken)) { ret = k->broken; break; }   /* also from a policy */
+        if (PK_UNLIKELY(k->broken | k->stop_req)) {   /* also from a policy */
+            ret = k->broken ? k->broken : k->stop_req;
+            k->stop_req = 0;
+            break;
+        }
     }
     k->steps += steps;
     if (PK_UNLIKELY(k->trace)) k->trace->cur = k->host_wait;
-    return ret;
+    uint64_t arg = 0;
+    if (ret == PK_STOP_PAGER) {
+        k->mem->pager.tid = about ? about->tid : PK_ALL_THREADS;   /* pk_pager.c */
+        arg = k->mem->pager.va;
+    } else if (ret != PK_STOP_HOST && ret != PK_STOP_LIVELOCK) {
+        about = NULL, on = NULL;
+    }
+    return stop_with(k, stop, ret, about, ret == PK_STOP_LIVELOCK ? NULL : on, arg);
 }

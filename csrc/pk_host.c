@@ -1,7 +1,7 @@
 /* pk_host.c - thread bodies that run in the host (Python generators).
  *
  * The C core cannot run such a body; when one needs its next operation
- * the dispatcher stops and pk_kernel_run returns the thread's id.  The
+ * the dispatcher stops with PK_STOP_HOST, the thread in its stop record.  The
  * host computes the operation and passes it to the next pk_kernel_run,
  * which validates it and stores it in x[HOST_OP] / x[HOST_ARG] with the
  * HOST_READY flag; advance() then turns it into an action. */

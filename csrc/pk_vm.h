@@ -146,7 +146,8 @@ typedef struct pk_mem {
     pk_region stack;            /* every process's stack region (Memory.stack) */
     pk_shm  *shm;               /* shared-memory objects, [0] unused          */
     uint64_t block_ns;          /* how long the PK_ACC_BLOCK just returned blocks */
-    uint32_t pager_pending;     /* a fault waits for the host's pager         */
+    uint32_t pager_pending;     /* a fault waits for the host's pager: 1, then
+                                   2 once read (pk_vm_pager_next)          */
     uint32_t pager_answer;      /* 1 + the answer given for it, or 0          */
     pk_pager_fault pager;       /* that fault                                 */
     uint32_t in_host_touch;     /* ctx.touch: pager regions act as demand-zero */

@@ -307,7 +307,7 @@ static int check_all(chk *c) {
         return 0;
     if (m->slot_hw && (!m->slot_next || m->slot_cap <= m->slot_hw)) return 0;
     if (!m->width || m->nseries > PK_SERIES_MAX || (m->nseries && !m->series)) return 0;
-    if (m->pager_pending > 1 || m->pager_answer > 2) return 0;
+    if (m->pager_pending > 2 || m->pager_answer > 2) return 0;
     int l;
     if (!free_list_ok(c) || !spaces_ok(c) || !shm_ok(c) || !images_ok(c) || !frames_ok(c) || !swap_ok(c)
         || !tlbs_ok(c)) return 0;

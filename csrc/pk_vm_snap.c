@@ -388,7 +388,7 @@ static void get_pager(pk_snap_r *r, pk_mem *m) {
     m->pager.va = pk_snap_get_u64(r);
     m->pager.write = pk_snap_get_u32(r);
     m->block_ns = pk_snap_get_u64(r);
-    if (m->pager_pending > 1 || m->pager_answer > 2 || m->pager.write > 1) pk_snap_bad(r);
+    if (m->pager_pending > 2 || m->pager_answer > 2 || m->pager.write > 1) pk_snap_bad(r);
 }
 
 /* Give every process the address space that names it (pk_mem_verify

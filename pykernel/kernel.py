@@ -1275,51 +1275,56 @@ class Kernel:
             return self._run(until_c, now, raw, progress)
 
     def _run(self, until_c: int, now: int, raw, progress) -> RunResult:
+        """The run loop: call the core until a stop it cannot handle, and
+        handle each stop record (``pk_stop``) in one ``match``."""
         self._running = True
         bar = _Progress(self, progress, until_c)
         sw0, steps0, t0 = raw.context_switches, raw.steps, time.perf_counter()
         run, kp, step, budget = lib.pk_kernel_run, self._kp, self._host_step, STEP_BUDGET
+        stop = ffi.new("pk_stop *")
         lib.pk_limit_clear(kp)
         op = arg = 0
-        r = self._waiting if self._waiting is not None else -1
+        r = lib.PK_STOP_HOST if self._waiting is not None else lib.PK_STOP_IDLE
+        tid = self._waiting
         try:
-            if r >= 0:
-                op, arg = self._resume or self._doomed.pop(r, None) or step(r)
+            if tid is not None:
+                op, arg = self._resume or self._doomed.pop(tid, None) or step(tid)
             while True:
-                last = r
                 self._in_core = True             # policy hooks may run: they may not change k
                 try:
-                    r = run(kp, until_c, budget, op, arg); delivered = op; op = 0  # noqa: E702
+                    r = run(kp, until_c, budget, op, arg, stop); delivered = op; op = 0  # noqa: E702
                 except (OverflowError, TypeError):   # argument not a uint64: never reached C
-                    r = last
-                    op, arg = self._bad_op(last, lib.PK_ERR_OUT_OF_RANGE, op, arg)
+                    r = lib.PK_STOP_HOST
+                    op, arg = self._bad_op(tid, lib.PK_ERR_OUT_OF_RANGE, op, arg)
                     continue
                 finally:
                     self._in_core = False
                 if self._rv_streams:
                     _riscv.deliver(self)
-                if r >= 0:
-                    op, arg = step(r)
-                elif r == lib.PK_STOP_BUDGET:
-                    bar.update()
-                    if not self._holds:
-                        self._lock.let_waiters_in()  # other host threads: see _lock.py
-                elif r == lib.PK_STOP_PAGER:            # a fault for a pager in Python
-                    pager_step(self)
-                elif r in _REASONS:
-                    break
-                elif delivered and last >= 0 and r in (lib.PK_ERR_OUT_OF_RANGE, lib.PK_ERR_INVALID_ARGS):
-                    status, r = r, last
-                    op, arg = self._bad_op(last, status, delivered, arg)
-                elif r == lib.PK_ERR_POLICY and self._host is not None:
-                    raise self._host.error(kp)
-                else:
-                    check(r, "run")
+                match r:
+                    case lib.PK_STOP_HOST:               # a Python body's next operation
+                        tid = stop.tid
+                        op, arg = step(tid)
+                    case lib.PK_STOP_BUDGET:             # a slice of host work is done
+                        bar.update()
+                        if not self._holds:
+                            self._lock.let_waiters_in()  # other host threads: see _lock.py
+                    case lib.PK_STOP_PAGER:              # a fault for a pager in Python
+                        pager_step(self, stop)
+                    case lib.PK_ERR_OUT_OF_RANGE | lib.PK_ERR_INVALID_ARGS if delivered and tid is not None:
+                        status, r = r, lib.PK_STOP_HOST  # the operation delivered was refused
+                        op, arg = self._bad_op(tid, status, delivered, arg)
+                    case lib.PK_ERR_POLICY if self._host is not None:
+                        raise self._host.error(kp)
+                    case _ if r in _REASONS:             # idle, until, deadlock, livelock
+                        break
+                    case _:
+                        check(r, "run")
         finally:
             self._running = False
             bar.close()
-            if r >= 0:
-                self._waiting, self._resume = r, ((op, arg) if op else self._doomed.pop(r, None))
+            if r == lib.PK_STOP_HOST:
+                self._waiting, self._resume = tid, ((op, arg) if op else self._doomed.pop(tid, None))
             else:
                 self._waiting = self._resume = None
         lib.pk_limit_clear(kp)        # refusals inside the run were the threads' business

@@ -593,13 +593,15 @@ class SharedMemory:
 @dataclass(frozen=True)
 class PageRequest:
     """A fault waiting for a fault handler written in Python: the process,
-    the thread (tid), the page-aligned address, and whether the access is
-    a write."""
+    the thread (tid), the page-aligned address, whether the access is a
+    write, and the CPU the thread was running on (None if the core no
+    longer knows it: a fault left unanswered by an earlier run)."""
 
     process: object
     tid: int
     address: int
     write: bool
+    cpu: int | None = None
 
 
 def _shm_closed(kernel: "Kernel", id_: int) -> bool:
@@ -621,9 +623,10 @@ def shared_memory_objects(kernel: "Kernel") -> list:
     return out
 
 
-def pager_step(kernel: "Kernel") -> None:
-    """The run stopped for a fault in a userfault region: ask the
-    process's handler and give the core its answer."""
+def pager_step(kernel: "Kernel", stop=None) -> None:
+    """The run stopped for a fault in a userfault region (``stop``: its
+    stop record, which names the faulting thread): ask the process's
+    handler and give the core its answer."""
     from .process import Process
     f = ffi.new("pk_pager_fault *")
     check(lib.pk_vm_pager_next(kernel._kp, f), "pager")
@@ -631,8 +634,9 @@ def pager_step(kernel: "Kernel") -> None:
     answer, error = 0, None
     if handler is not None:
         try:
+            cpu = stop.cpu if stop is not None and stop.cpu != lib.PK_ALL_THREADS else None
             answer = 0 if handler(PageRequest(Process(kernel, f.pid), f.tid, f.va,
-                                              bool(f.write))) is False else 1
+                                              bool(f.write), cpu)) is False else 1
         except Exception as e:  # noqa: BLE001 - re-raised below, after the answer
             error = e
     check(lib.pk_vm_pager_answer(kernel._kp, answer), "pager answer")

@@ -84,6 +84,46 @@ def test_handler_may_change_the_kernel_between_faults():
     assert p.state == "exited"
 
 
+def test_two_threads_of_one_process_faulting_on_two_cpus_are_told_apart():
+    # userfaultfd reports the faulting thread (man 2 userfaultfd: the
+    # uffd_msg's pagefault.feat.ptid): the stop record carries the thread
+    # whose access faulted and its CPU, whatever else runs the process.
+    # Thread 1 (tid 1, made by spawn_thread) runs on CPU 1 and faults at
+    # 100 ns while tid 0 computes on CPU 0; tid 0 faults at 200 ns.
+    k = pk.Kernel(cpus=2, costs=pk.Costs.zero(), memory=pk.Memory(), scheduler=pk.sched.FIFO())
+    p = k.spawn(pk.Program.script("p", [
+        S.map(BASE, 2 * PAGE, userfault=True),
+        S.spawn_thread([S.compute(100), S.touch(BASE + PAGE)]),
+        S.compute(200), S.touch(BASE)]))
+    seen = []
+    p.aspace.set_fault_handler(lambda req: seen.append((k.now, req.address, req.tid, req.cpu)))
+    assert k.run().reason == "idle"
+    assert seen == [(100, BASE + PAGE, 1, 1), (200, BASE, 0, 0)]
+
+
+def test_a_run_stopped_for_the_pager_says_so_in_its_stop_record():
+    # pk_kernel_run's stop record (csrc/pk_api.h, pk_stop): PK_STOP_PAGER,
+    # the thread, its CPU and process, the page's address, the instant
+    from pykernel._ffi import ffi, lib
+    k = kernel()
+    k.spawn(pk.Program.script("p", [S.map(BASE, PAGE, userfault=True), S.compute(300),
+                                    S.touch(BASE + 5)]))
+    stop = ffi.new("pk_stop *")
+    assert lib.pk_kernel_run(k._kp, 10**9, 1 << 20, 0, 0, stop) == lib.PK_STOP_PAGER
+    assert (stop.why, stop.tid, stop.cpu, stop.pid, stop.arg, stop.now) == (
+        lib.PK_STOP_PAGER, 0, 0, 0, BASE, 300)
+    # unanswered, the next run reports the same fault again
+    assert lib.pk_kernel_run(k._kp, 10**9, 1 << 20, 0, 0, stop) == lib.PK_STOP_PAGER
+    assert (stop.tid, stop.pid, stop.arg) == (0, 0, BASE)
+    f = ffi.new("pk_pager_fault *")
+    assert lib.pk_vm_pager_next(k._kp, f) == 0 and (f.tid, f.va) == (0, BASE)
+    # read but unanswered: the run refuses until the answer
+    assert lib.pk_kernel_run(k._kp, 10**9, 1 << 20, 0, 0, stop) == lib.PK_ERR_BAD_STATE
+    assert lib.pk_vm_pager_answer(k._kp, 1) == 0
+    assert lib.pk_kernel_run(k._kp, 10**9, 1 << 20, 0, 0, stop) == lib.PK_STOP_IDLE
+    assert (stop.why, stop.tid, stop.arg) == (lib.PK_STOP_IDLE, lib.PK_ALL_THREADS, 0)
+
+
 def test_pager_core_entry_points_refuse_bad_state():
     from pykernel._ffi import ffi, lib
     k = kernel()

@@ -429,3 +429,34 @@ def test_kernel_is_usable_after_livelock(zero_kernel):
     assert r.reason == "idle"
     assert q.stats.finish == 5
     assert [p.state for p in spinners] == ["killed", "killed"]
+
+
+def test_a_python_thread_needing_its_next_operation_stops_the_core_with_a_stop_record():
+    # pk_kernel_run (csrc/pk_api.h, pk_stop): PK_STOP_HOST names the thread,
+    # its CPU and its process; the operation goes to the next call
+    from pykernel._ffi import ffi, lib
+
+    def body(ctx):
+        yield ctx.compute(10)
+
+    k = pk.Kernel(cpus=2, costs=pk.Costs.zero())
+    k.spawn(pk.Program.script("s", [pk.op.compute(50)]))
+    k.spawn(pk.Program.python("py", body))
+    stop = ffi.new("pk_stop *")
+    assert lib.pk_kernel_run(k._kp, 10**9, 1 << 20, 0, 0, stop) == lib.PK_STOP_HOST
+    assert (stop.why, stop.tid, stop.cpu, stop.pid, stop.arg, stop.now) == (
+        lib.PK_STOP_HOST, 1, 1, 1, 0, 0)
+    # its operation is required: none given is refused, the stop stays
+    assert lib.pk_kernel_run(k._kp, 10**9, 1 << 20, 0, 0, stop) == lib.PK_ERR_BAD_STATE
+    assert stop.why == lib.PK_ERR_BAD_STATE
+    assert lib.pk_kernel_run(k._kp, 10**9, 1 << 20, lib.PK_OP_EXIT, 3, stop) == lib.PK_STOP_IDLE
+    assert (stop.tid, stop.cpu, stop.now) == (lib.PK_ALL_THREADS, lib.PK_ALL_THREADS, 50)
+    assert k.process(1).exit_code == 3
+
+
+def test_the_core_refuses_a_run_without_a_stop_record():
+    from pykernel._ffi import ffi, lib
+    k = pk.Kernel(costs=pk.Costs.zero())
+    k.spawn(pk.Program.script("s", [pk.op.compute(50)]))
+    assert lib.pk_kernel_run(k._kp, 10**9, 1 << 20, 0, 0, ffi.NULL) == lib.PK_ERR_INVALID_ARGS
+    assert k.run().reason == "idle" and k.now == 50
