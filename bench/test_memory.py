@@ -84,3 +84,41 @@ def test_page_tables_follow_touched_memory(benchmark):
     tables = benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info["page_table_pages"] = tables
     print(f"\n1 GiB mapped, 1 MiB touched: {tables} page-table pages")
+
+
+def _map_windows(windows: int, per_window: int) -> list[float]:
+    """One process maps per_window single-page regions (a page apart, so
+    none touch) in each 20 ms of simulated time; the wall seconds of each
+    window's run.  The first window maps into an empty address space: the
+    baseline the later, fuller ones are compared with."""
+    window_ns = 20_000_000
+    ops = []
+    for w in range(windows):
+        ops += [S.map(BASE + 2 * (w * per_window + i) * 4096, 4096) for i in range(per_window)]
+        ops.append(S.sleep(window_ns))
+    k = pk.Kernel(costs=pk.Costs.zero(), memory=pk.Memory(), scheduler=pk.sched.FIFO())
+    p = k.spawn(pk.Program.script("mapper", ops + [S.sleep(10**12)]))
+    times = []
+    for w in range(windows):
+        t0 = time.perf_counter()
+        k.run(until=(w + 1) * window_ns)
+        times.append(time.perf_counter() - t0)
+    assert len(p.aspace.regions) == windows * per_window
+    return times
+
+
+def test_many_small_maps(benchmark):
+    windows, per_window = 6, 10_000
+    rounds = []
+
+    def run():
+        rounds.append(_map_windows(windows, per_window))
+
+    benchmark.pedantic(run, rounds=7, iterations=1)
+    secs = [min(r[w] for r in rounds) for w in range(windows)]     # the least disturbed
+    ratio = secs[-1] / secs[0]
+    benchmark.extra_info.update({"seconds_by_window": secs, "last_over_first": ratio})
+    print(f"\n{windows} windows of {per_window:,} one-page maps (fastest of {len(rounds)} rounds): "
+          + ", ".join(f"{s * 1e3:.1f}" for s in secs)
+          + f" ms; last window / first (into an empty address space) = {ratio:.2f}; "
+          f"a cost linear in the regions held would make it about {2 * windows - 1}x")

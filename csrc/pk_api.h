@@ -523,6 +523,10 @@ typedef struct pk_mem_config {
     uint64_t fault_interval;   /* ns per bucket of the fault series (> 0)   */
     uint64_t stack;            /* bytes of stack region below the top of the
                                   user half, page multiple; 0: none        */
+    uint64_t max_map_count;    /* regions one address space may hold (Linux's
+                                  vm.max_map_count), 0 .. 2^32 - 2; 0: no
+                                  limit.  Past it map / unmap / protect fail
+                                  with NO_MEMORY and change nothing.      */
 } pk_mem_config;
 
 typedef struct pk_mmu_config {
@@ -668,6 +672,9 @@ int pk_mem_fault_series(pk_kernel *k, uint32_t *out, uint32_t cap, uint32_t *cou
 int pk_vm_map(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot, uint32_t flags);
 int pk_vm_unmap(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len);
 int pk_vm_protect(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot);
+/* *out = 1 if the latest pk_vm_map / unmap / protect / map_shm failed
+ * because it would have passed pk_mem_config.max_map_count, else 0 */
+int pk_vm_map_count_refused(pk_kernel *k, uint32_t *out);
 /* shared-memory objects of `pages` pages (ids from 1), closed by
  * pk_shm_close (their mappings keep their pages); pk_vm_map_shm maps
  * object id from its first page into process pid (see pk_vm_map) */

@@ -43,9 +43,7 @@ uint32_t pk_as_create(pk_kernel *k, uint32_t pid) {
 void pk_as_destroy(pk_kernel *k, pk_as *as) {
     if (!as->alive) return;
     pk_pt_free_all(k, as);
-    pk_free(k, as->regions, as->regions_cap * sizeof(pk_region));
-    as->regions = NULL;
-    as->nregions = as->regions_cap = 0;
+    pk_regions_free(k, as);
     as->alive = 0;
     k->mem->live_as--;
 }
@@ -63,52 +61,241 @@ static inline uint32_t as_id(pk_kernel *k, const pk_as *as) {
 
 /* ---- regions -------------------------------------------------------------- */
 
-/* The region containing va, or NULL (binary search). */
-const pk_region *pk_as_region(const pk_as *as, uint64_t va) {
-    uint32_t lo = 0, hi = as->nregions;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        const pk_region *r = &as->regions[mid];
-        if (va < r->start) hi = mid;
-        else if (va >= r->end) lo = mid + 1;
-        else return r;
+/* The regions of an address space are nodes of a pool (as->regions, index
+ * 0 unused) in an AVL tree keyed by start (Adelson-Velsky and Landis,
+ * 1962; Knuth, TAOCP vol. 3, 6.2.3): the heights of a node's two subtrees
+ * differ by at most one, so the depth stays below 1.45 log2(n + 2) and
+ * lookup, insert and remove take O(log n) whatever the order of the
+ * operations.  The nodes are also linked in address order (prev, next)
+ * for walks; regions are disjoint, so ordering by start is ordering by
+ * end, and moving a region's start or end within the gap around it
+ * keeps both orders. */
+
+/* The first region ending above va, or NULL. */
+pk_region *pk_region_from(const pk_as *as, uint64_t va) {
+    const pk_region *R = as->regions;
+    uint32_t t = as->rroot, best = 0;
+    while (t) {
+        if (R[t].end > va) { best = t; t = R[t].left; }
+        else t = R[t].right;
     }
-    return NULL;
+    return best ? &as->regions[best] : NULL;
 }
 
-/* Insert region r at index i (room for it made here). */
-static int region_insert(pk_kernel *k, pk_as *as, uint32_t i, pk_region r) {
-    if (as->nregions == as->regions_cap) {
-        uint32_t cap = as->regions_cap ? as->regions_cap * 2 : 4;
-        pk_region *n = pk_realloc(k, as->regions, as->regions_cap * sizeof *n, cap * sizeof *n);
-        if (!n) return PK_ERR_NO_MEMORY;
-        as->regions = n;
-        as->regions_cap = cap;
+/* The region containing va, or NULL. */
+const pk_region *pk_as_region(const pk_as *as, uint64_t va) {
+    const pk_region *r = pk_region_from(as, va);
+    return r && r->start <= va ? r : NULL;
+}
+
+static inline uint32_t t_height(const pk_region *R, uint32_t t) { return t ? R[t].height : 0; }
+
+static inline void t_fix(pk_region *R, uint32_t t) {
+    uint32_t l = t_height(R, R[t].left), r = t_height(R, R[t].right);
+    R[t].height = 1 + (l > r ? l : r);
+}
+
+static uint32_t t_rot_right(pk_region *R, uint32_t t) {
+    uint32_t l = R[t].left;
+    R[t].left = R[l].right;
+    R[l].right = t;
+    t_fix(R, t);
+    t_fix(R, l);
+    return l;
+}
+
+static uint32_t t_rot_left(pk_region *R, uint32_t t) {
+    uint32_t r = R[t].right;
+    R[t].right = R[r].left;
+    R[r].left = t;
+    t_fix(R, t);
+    t_fix(R, r);
+    return r;
+}
+
+/* t, whose subtrees are AVL trees of heights differing by at most 2,
+ * rebalanced by one or two rotations; the new root of its subtree. */
+static uint32_t t_balance(pk_region *R, uint32_t t) {
+    int64_t d = (int64_t)t_height(R, R[t].left) - t_height(R, R[t].right);
+    if (d > 1) {
+        uint32_t l = R[t].left;
+        if (t_height(R, R[l].left) < t_height(R, R[l].right)) R[t].left = t_rot_left(R, l);
+        return t_rot_right(R, t);
     }
-    memmove(&as->regions[i + 1], &as->regions[i], (as->nregions - i) * sizeof(pk_region));
-    as->regions[i] = r;
+    if (d < -1) {
+        uint32_t r = R[t].right;
+        if (t_height(R, R[r].right) < t_height(R, R[r].left)) R[t].right = t_rot_right(R, r);
+        return t_rot_left(R, t);
+    }
+    t_fix(R, t);
+    return t;
+}
+
+static uint32_t t_insert(pk_region *R, uint32_t t, uint32_t n) {
+    if (!t) {
+        R[n].left = R[n].right = 0;
+        R[n].height = 1;
+        return n;
+    }
+    if (R[n].start < R[t].start) R[t].left = t_insert(R, R[t].left, n);
+    else R[t].right = t_insert(R, R[t].right, n);
+    return t_balance(R, t);
+}
+
+/* Take the first node out of subtree t (into *first); the new root. */
+static uint32_t t_take_first(pk_region *R, uint32_t t, uint32_t *first) {
+    if (!R[t].left) { *first = t; return R[t].right; }
+    R[t].left = t_take_first(R, R[t].left, first);
+    return t_balance(R, t);
+}
+
+static uint32_t t_remove(pk_region *R, uint32_t t, uint32_t n) {
+    if (!t) return 0;
+    if (t == n) {
+        uint32_t l = R[n].left, r = R[n].right, m;
+        if (!r) return l;
+        r = t_take_first(R, r, &m);                  /* n's successor takes its place */
+        R[m].left = l;
+        R[m].right = r;
+        return t_balance(R, m);
+    }
+    if (R[n].start < R[t].start) R[t].left = t_remove(R, R[t].left, n);
+    else R[t].right = t_remove(R, R[t].right, n);
+    return t_balance(R, t);
+}
+
+/* Room for n more regions, so that region_add cannot fail. */
+static int regions_reserve(pk_kernel *k, pk_as *as, uint32_t n) {
+    uint64_t need = (uint64_t)as->nregions + n + 1;          /* + node 0 */
+    if (need <= as->regions_cap) return PK_OK;
+    if (need > 0xffffffffull) return PK_ERR_NO_MEMORY;
+    uint64_t cap = as->regions_cap ? as->regions_cap : 8;
+    while (cap < need) cap *= 2;
+    if (cap > 0xffffffffull) cap = 0xffffffffull;
+    pk_region *p = pk_realloc(k, as->regions, as->regions_cap * sizeof *p, cap * sizeof *p);
+    if (!p) return PK_ERR_NO_MEMORY;
+    if (!as->regions_cap) memset(p, 0, sizeof *p);
+    as->regions = p;
+    as->regions_cap = (uint32_t)cap;
+    return PK_OK;
+}
+
+/* Link a node holding r (room reserved; r overlaps no region) in place. */
+static pk_region *region_add(pk_as *as, pk_region r) {
+    pk_region *R = as->regions;
+    uint32_t i = as->rfree;
+    if (i) as->rfree = R[i].next;
+    else i = ++as->rhw;
+    const pk_region *succ = pk_region_from(as, r.start);    /* starts at or after r.end */
+    r.left = r.right = 0;
+    r.next = succ ? (uint32_t)(succ - R) : 0;
+    r.prev = r.next ? R[r.next].prev : as->rlast;
+    R[i] = r;
+    if (r.prev) R[r.prev].next = i; else as->rfirst = i;
+    if (r.next) R[r.next].prev = i; else as->rlast = i;
+    as->rroot = t_insert(R, as->rroot, i);
+    as->nregions++;
+    return &R[i];
+}
+
+/* Unlink region r and give its node back to the pool. */
+static void region_remove(pk_as *as, pk_region *r) {
+    pk_region *R = as->regions;
+    uint32_t i = (uint32_t)(r - R);
+    as->rroot = t_remove(R, as->rroot, i);
+    if (r->prev) R[r->prev].next = r->next; else as->rfirst = r->next;
+    if (r->next) R[r->next].prev = r->prev; else as->rlast = r->prev;
+    memset(r, 0, sizeof *r);
+    r->next = as->rfree;
+    as->rfree = i;
+    as->nregions--;
+}
+
+/* Append r after every region (restoring a snapshot: regions come in
+ * address order; pk_mem_verify checks it). */
+int pk_regions_append(pk_kernel *k, pk_as *as, const pk_region *r) {
+    int s = regions_reserve(k, as, 1);
+    if (s) return s;
+    pk_region *R = as->regions;
+    uint32_t i = ++as->rhw;
+    R[i] = *r;
+    R[i].left = R[i].right = R[i].next = 0;
+    R[i].prev = as->rlast;
+    if (as->rlast) R[as->rlast].next = i; else as->rfirst = i;
+    as->rlast = i;
+    as->rroot = t_insert(R, as->rroot, i);
     as->nregions++;
     return PK_OK;
 }
 
-/* Cut [va, end) out of the regions (splitting one that straddles it). */
-static int regions_cut(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end) {
-    for (uint32_t i = 0; i < as->nregions; i++) {
-        pk_region *r = &as->regions[i];
-        if (r->end <= va || r->start >= end) continue;
+/* dst (with no regions) gets a copy of src's: the same pool, node for node. */
+int pk_regions_copy(pk_kernel *k, pk_as *dst, const pk_as *src) {
+    if (!src->nregions) return PK_OK;
+    uint32_t n = src->rhw + 1;
+    if (!(dst->regions = pk_alloc(k, (size_t)n * sizeof(pk_region)))) return PK_ERR_NO_MEMORY;
+    memcpy(dst->regions, src->regions, (size_t)n * sizeof(pk_region));
+    dst->regions_cap = n;
+    dst->nregions = src->nregions;
+    dst->rroot = src->rroot;
+    dst->rfirst = src->rfirst;
+    dst->rlast = src->rlast;
+    dst->rfree = src->rfree;
+    dst->rhw = src->rhw;
+    return PK_OK;
+}
+
+void pk_regions_clear(pk_as *as) {
+    as->nregions = as->rroot = as->rfirst = as->rlast = as->rfree = as->rhw = 0;
+}
+
+void pk_regions_free(pk_kernel *k, pk_as *as) {
+    pk_free(k, as->regions, as->regions_cap * sizeof(pk_region));
+    as->regions = NULL;
+    as->regions_cap = 0;
+    pk_regions_clear(as);
+}
+
+/* How the number of regions changes if [va, end) is cut out of them: +1
+ * if one straddles it (it splits in two), minus those inside it. */
+static int64_t cut_delta(const pk_as *as, uint64_t va, uint64_t end) {
+    int64_t d = 0;
+    for (const pk_region *r = pk_region_from(as, va); r && r->start < end; r = pk_region_next(as, r)) {
+        if (r->start < va && r->end > end) return 1;
+        if (r->start >= va && r->end <= end) d--;
+    }
+    return d;
+}
+
+/* Cut [va, end) out of the regions (room reserved for a split). */
+static void regions_cut(pk_as *as, uint64_t va, uint64_t end) {
+    pk_region *r = pk_region_from(as, va);
+    while (r && r->start < end) {
+        pk_region *next = pk_region_next(as, r);
         if (r->start < va && r->end > end) {          /* split in two */
             pk_region tail = *r;
             pk_region_move_start(&tail, end);
             r->end = va;
-            return region_insert(k, as, i + 1, tail);
+            region_add(as, tail);
+            return;
         }
-        if (r->start < va) { r->end = va; continue; }
-        if (r->end > end) { pk_region_move_start(r, end); continue; }
-        memmove(r, r + 1, (as->nregions - i - 1) * sizeof(pk_region));
-        as->nregions--;
-        i--;
+        if (r->start < va) r->end = va;
+        else if (r->end > end) pk_region_move_start(r, end);
+        else region_remove(as, r);
+        r = next;
     }
-    return PK_OK;
+}
+
+/* An operation that adds `more` regions to as: NO_MEMORY if that passes
+ * Memory.max_map_count (Linux's vm.max_map_count: do_mmap and the VMA
+ * split in mm/mmap.c fail with ENOMEM), else room is made for them. */
+static int regions_grow(pk_kernel *k, pk_as *as, int64_t more) {
+    if (more <= 0) return PK_OK;
+    uint64_t max = k->mem->mcfg.max_map_count;
+    if (max && as->nregions + (uint64_t)more > max) {
+        k->mem->map_count_refused = 1;
+        return PK_ERR_NO_MEMORY;
+    }
+    return regions_reserve(k, as, (uint32_t)more);
 }
 
 /* ---- page entries --------------------------------------------------------- */
@@ -226,6 +413,114 @@ static int range_check(pk_kernel *k, uint64_t va, uint64_t len) {
     return PK_OK;
 }
 
+/* Give back what a populating map brought in at [va, a) when it fails at
+ * a: its pages (frames, their replacement-list places), the page tables
+ * it created that now hold nothing, the fault counters, the fault series
+ * and the faults' trace events (from event trace0 on), and its jobs'
+ * charges (they follow rss again).  Pages that reclaim sent to swap on
+ * the way stay there. */
+static void populate_undo(pk_kernel *k, pk_as *as, uint64_t va, uint64_t a, const pk_as_stats *st0,
+                          uint32_t root0, uint64_t width0, uint32_t nseries0, uint64_t trace0) {
+    pk_mem *m = k->mem;
+    const pk_ptfmt *f = m->fmt;
+    uint64_t n = 0;
+    for (uint64_t p = va; p < a; p += PK_PAGE_SIZE) {
+        uint64_t next = 0, *e = pk_pt_lookup(k, as, p, &next);
+        if (e && (*e & f->valid)) { pk_leaf_drop(k, as, e); n++; }
+    }
+    pk_pt_prune(k, as, va, a + PK_PAGE_SIZE, !root0);   /* a's walk may have made tables */
+    as->st.page_faults = st0->page_faults;
+    as->st.minor_faults = st0->minor_faults;
+    if (m->series && n) {                       /* its faults, all counted now */
+        uint64_t i = k->now / m->width;
+        if (i < PK_SERIES_MAX) m->series[i] = m->series[i] > n ? m->series[i] - (uint32_t)n : 0;
+        if (m->width == width0) m->nseries = nseries0;
+    }
+    if (k->objs) pk_jobobj_mem_sync(k, as->pid);
+    if (k->trace) pk_trace_forget_faults(k, trace0, va, a);
+}
+
+/* Bring every page of the new region r = [va, end) in (map with
+ * populate): all of them, or none (populate_undo) and NO_MEMORY. */
+static int populate(pk_kernel *k, pk_as *as, pk_region *r) {
+    pk_mem *m = k->mem;
+    pk_as_stats st0 = as->st;
+    uint32_t root0 = as->root, nseries0 = m->nseries;
+    uint64_t width0 = m->width, cost = 0, trace0 = k->trace ? k->trace->n : 0;
+    bool major;
+    for (uint64_t a = r->start; a < r->end; a += PK_PAGE_SIZE) {
+        int s = PK_OK;
+        if (k->objs && pk_jobobj_mem_charge(k, as->pid)) {   /* its job's max_memory */
+            as->fault_kind = PK_FAULT_JOB_MEMORY;
+            as->fault_va = a;
+            s = PK_ERR_NO_MEMORY;
+        }
+        if (!s) s = page_in(k, as, r, a, &cost, &major);
+        if (s) {
+            populate_undo(k, as, r->start, a, &st0, root0, width0, nseries0, trace0);
+            region_remove(as, r);
+            return s;
+        }
+    }
+    return PK_OK;
+}
+
+/* A populating map over pages already mapped, [va, end) (room for its
+ * region made): first every page gets its tables and frame (charged to
+ * its jobs and counted in rss) while the old mapping stays whole; only
+ * then, where nothing can fail, the old mapping goes and the frames are
+ * mapped.  If a frame cannot be had, the frames and empty tables taken go
+ * back and nothing changed but reclaim (NO_MEMORY). */
+static int populate_replacing(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end, uint32_t prot,
+                              uint32_t flags, uint32_t shm) {
+    pk_mem *m = k->mem;
+    const pk_ptfmt *f = m->fmt;
+    uint64_t n = (end - va) >> PK_PAGE_SHIFT, i = 0;
+    if (n > m->mcfg.frames) return PK_ERR_NO_MEMORY;       /* a distinct frame per page */
+    uint32_t *fr = pk_alloc(k, (size_t)n * sizeof *fr), root0 = as->root;
+    if (!fr) return PK_ERR_NO_MEMORY;
+    int s = PK_OK;
+    for (; i < n && !s; i++) {
+        uint64_t a = va + (i << PK_PAGE_SHIFT);
+        int nomem = 0;
+        if (k->objs && pk_jobobj_mem_charge(k, as->pid)) {   /* its job's max_memory */
+            as->fault_kind = PK_FAULT_JOB_MEMORY;
+            as->fault_va = a;
+            s = PK_ERR_NO_MEMORY;
+        } else if (!pk_pt_walk(k, as, a, true, &nomem)) {
+            s = PK_ERR_NO_MEMORY;
+        } else if (!(fr[i] = shm ? pk_shm_frame(k, shm, i) : frame_for(k, as, a))) {
+            s = PK_ERR_NO_MEMORY;
+        } else {
+            as->st.rss++;
+        }
+    }
+    if (s) {                                   /* i - 1 pages have frames */
+        for (uint64_t j = 0; j + 1 < i; j++) pk_frame_put(k, fr[j]);
+        as->st.rss -= i - 1;
+        pk_pt_prune(k, as, va, va + (i << PK_PAGE_SHIFT), !root0);
+        if (k->objs) pk_jobobj_mem_sync(k, as->pid);
+        pk_free(k, fr, (size_t)n * sizeof *fr);
+        return s;
+    }
+    regions_cut(as, va, end);
+    leaves_each(k, as, va, end, leaf_drop, 0);
+    pk_region *r = region_add(as, (pk_region){ .start = va, .end = end, .prot = prot, .flags = flags,
+                                                .shm = shm, .origin = as_id(k, as) });
+    for (i = 0; i < n; i++) {
+        uint64_t a = va + (i << PK_PAGE_SHIFT);
+        uint64_t *e = pk_pt_walk(k, as, a, false, NULL);      /* made above */
+        *e = pk_leaf_entry(f, fr[i], r->prot, r->flags);
+        if (!shm) pk_repl_link(k, fr[i]);
+        as->st.minor_faults++;
+        as->st.page_faults++;
+        pk_fault_count(k);
+        PK_TRACE_OP(k, PK_TR_FAULT, PK_TR_MINOR, a);
+    }
+    pk_free(k, fr, (size_t)n * sizeof *fr);
+    return PK_OK;
+}
+
 /* Map [va, va+len) with prot (must include READ) and flags, replacing
  * whatever was mapped there. */
 int pk_as_map(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot, uint32_t flags) {
@@ -236,57 +531,58 @@ int pk_as_map(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,
  * first page: the region is shared across fork. */
 int pk_as_map_object(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,
                      uint32_t flags, uint32_t shm) {
+    k->mem->map_count_refused = 0;
     int s = range_check(k, va, len);
     if (s) return s;
     if (!(prot & PK_PROT_READ) || prot > 7 || flags > 31) return PK_ERR_INVALID_ARGS;
     if (shm && (shm >= k->mem->nshm || !k->mem->shm[shm].alive
                 || len >> PK_PAGE_SHIFT > k->mem->shm[shm].pages)) return PK_ERR_OUT_OF_RANGE;
     if (shm) flags |= PK_MAP_SHARED;
-    s = pk_as_unmap(k, as, va, len);
-    if (s) return s;
-    uint32_t i = 0;
-    while (i < as->nregions && as->regions[i].start < va) i++;
-    s = region_insert(k, as, i, (pk_region){ va, va + len, prot, flags, shm, as_id(k, as), 0, 0, 0 });
-    if (s || !(flags & PK_MAP_POPULATE)) return s;
-    uint64_t cost = 0;
-    bool major;
-    for (uint64_t a = va; a < va + len; a += PK_PAGE_SIZE) {
-        if (k->objs && pk_jobobj_mem_charge(k, as->pid)) {   /* its job's max_memory */
-            as->fault_kind = PK_FAULT_JOB_MEMORY;
-            as->fault_va = a;
-            return PK_ERR_NO_MEMORY;
-        }
-        if ((s = page_in(k, as, &as->regions[i], a, &cost, &major))) return s;
-    }
-    return PK_OK;
+    uint64_t end = va + len;
+    if ((s = regions_grow(k, as, cut_delta(as, va, end) + 1))) return s;
+    if ((flags & PK_MAP_POPULATE) && pk_regions_meet(as, va, end))
+        return populate_replacing(k, as, va, end, prot, flags, shm);
+    regions_cut(as, va, end);
+    leaves_each(k, as, va, end, leaf_drop, 0);
+    pk_region *r = region_add(as, (pk_region){ .start = va, .end = end, .prot = prot, .flags = flags,
+                                                .shm = shm, .origin = as_id(k, as) });
+    return flags & PK_MAP_POPULATE ? populate(k, as, r) : PK_OK;
 }
 
 int pk_as_unmap(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len) {
+    k->mem->map_count_refused = 0;
     int s = range_check(k, va, len);
     if (s) return s;
-    s = regions_cut(k, as, va, va + len);
-    if (s) return s;
+    if ((s = regions_grow(k, as, cut_delta(as, va, va + len)))) return s;
+    regions_cut(as, va, va + len);
     leaves_each(k, as, va, va + len, leaf_drop, 0);
     return PK_OK;
 }
 
+/* Split the region straddling `at` (if one does) in two there (room reserved). */
+static void region_split(pk_as *as, uint64_t at) {
+    pk_region *r = pk_region_from(as, at);
+    if (!r || r->start >= at) return;
+    pk_region tail = *r;
+    pk_region_move_start(&tail, at);
+    r->end = at;
+    region_add(as, tail);
+}
+
 /* Change the protection of the mapped parts of [va, va+len). */
 int pk_as_protect(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot) {
+    k->mem->map_count_refused = 0;
     int s = range_check(k, va, len);
     if (s) return s;
     if (!(prot & PK_PROT_READ) || prot > 7) return PK_ERR_INVALID_ARGS;
     uint64_t end = va + len;
-    for (uint32_t i = 0; i < as->nregions; i++) {    /* split at va and end */
-        pk_region *r = &as->regions[i];
-        uint64_t cut = r->start < va && va < r->end ? va : r->start < end && end < r->end ? end : 0;
-        if (!cut) continue;
-        pk_region tail = *r;
-        pk_region_move_start(&tail, cut);
-        r->end = cut;
-        if ((s = region_insert(k, as, i + 1, tail))) return s;
-    }
-    for (uint32_t i = 0; i < as->nregions; i++)
-        if (as->regions[i].start >= va && as->regions[i].end <= end) as->regions[i].prot = prot;
+    const pk_region *a = pk_region_from(as, va), *b = pk_region_from(as, end);
+    int64_t splits = (a && a->start < va) + (b && b->start < end);
+    if ((s = regions_grow(k, as, splits))) return s;
+    region_split(as, va);
+    region_split(as, end);
+    for (pk_region *r = pk_region_from(as, va); r && r->start < end; r = pk_region_next(as, r))
+        r->prot = prot;
     leaves_each(k, as, va, end, leaf_protect, prot);
     return PK_OK;
 }

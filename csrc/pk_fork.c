@@ -64,12 +64,8 @@ static int copy_level(pk_kernel *k, pk_as *child, uint32_t tab, uint32_t level, 
 
 /* Give child (empty) a copy-on-write copy of parent's address space. */
 static int as_copy(pk_kernel *k, pk_as *parent, pk_as *child) {
-    if (parent->nregions) {
-        child->regions = pk_alloc(k, parent->nregions * sizeof(pk_region));
-        if (!child->regions) return PK_ERR_NO_MEMORY;
-        memcpy(child->regions, parent->regions, parent->nregions * sizeof(pk_region));
-        child->nregions = child->regions_cap = parent->nregions;
-    }
+    int s = pk_regions_copy(k, child, parent);
+    if (s) return s;
     child->st.brk = parent->st.brk;
     child->st.rss_limit = parent->st.rss_limit;
     return parent->root ? copy_level(k, child, parent->root, 0, 0) : PK_OK;
@@ -144,7 +140,7 @@ int pk_cow_break(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uint6
 void pk_vm_exec(pk_kernel *k, pk_cpu *c, pk_thread *t, uint32_t prog) {
     pk_as *as = pk_as_of(k, t->pid);
     pk_pt_free_all(k, as);
-    as->nregions = 0;
+    pk_regions_clear(as);
     as->st.brk = PK_HEAP_BASE;
     pk_tlb_shootdown(k, as, 0, 1ull << (k->mem->fmt->va_bits - 1), (int)c->id);
     t->prog = prog;
@@ -167,18 +163,13 @@ int pk_as_brk(pk_kernel *k, pk_as *as, uint64_t end) {
         if (!s) as->st.brk = end;
         return s;
     }
-    for (uint32_t i = 0; i < as->nregions; i++) {
-        const pk_region *r = &as->regions[i];
-        if (r->start < end && r->end > cur) return PK_ERR_BAD_STATE;
-    }
-    for (uint32_t i = 0; i < as->nregions; i++) {   /* extend the heap region */
-        pk_region *r = &as->regions[i];
-        if (r->end == cur && r->start >= PK_HEAP_BASE && r->prot == (PK_PROT_READ | PK_PROT_WRITE)
-            && r->flags == 0 && cur > PK_HEAP_BASE) {
-            r->end = end;
-            as->st.brk = end;
-            return PK_OK;
-        }
+    if (pk_regions_meet(as, cur, end)) return PK_ERR_BAD_STATE;
+    pk_region *r = cur > PK_HEAP_BASE ? pk_region_from(as, cur - 1) : NULL;
+    if (r && r->end == cur && r->start >= PK_HEAP_BASE          /* extend the heap region */
+        && r->prot == (PK_PROT_READ | PK_PROT_WRITE) && r->flags == 0) {
+        r->end = end;
+        as->st.brk = end;
+        return PK_OK;
     }
     int s = pk_as_map(k, as, cur, end - cur, PK_PROT_READ | PK_PROT_WRITE, 0);
     if (!s) as->st.brk = end;

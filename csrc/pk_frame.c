@@ -90,6 +90,7 @@ int pk_mem_init(pk_kernel *k, const pk_mem_config *mc, const pk_mmu_config *u) {
     if (mc->fault_interval == 0 || mc->fault_interval > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     if ((mc->stack & (PK_PAGE_SIZE - 1)) || mc->stack > (1ull << (fmt->va_bits - 2)))
         return PK_ERR_OUT_OF_RANGE;
+    if (mc->max_map_count > 0xfffffffeull) return PK_ERR_OUT_OF_RANGE;
     if (u->tlb_entries > 65536 || u->asid > 1 || u->tlb_random > 1) return PK_ERR_OUT_OF_RANGE;
     if (u->tlb_entries) {
         if (!u->tlb_ways || u->tlb_entries % u->tlb_ways) return PK_ERR_INVALID_ARGS;
@@ -105,7 +106,7 @@ int pk_mem_init(pk_kernel *k, const pk_mem_config *mc, const pk_mmu_config *u) {
     m->nas = 1;                    /* id 0: "no address space" */
     m->k = k;
     uint64_t top = 1ull << (fmt->va_bits - 1);
-    m->stack = (pk_region){ top - mc->stack, top, PK_PROT_READ | PK_PROT_WRITE, 0, 0, 0, 0, 0, 0 };
+    m->stack = (pk_region){ .start = top - mc->stack, .end = top, .prot = PK_PROT_READ | PK_PROT_WRITE };
     m->width = mc->fault_interval;
     k->mem = m;
     int s = pk_tlbs_init(k);
@@ -120,8 +121,7 @@ void pk_mem_fini(pk_kernel *k) {
     pk_tlbs_fini(k);
     pk_swap_fini(k);
     pk_shm_fini(k);
-    for (uint32_t i = 1; i < m->nas; i++)
-        pk_free(k, m->as[i].regions, m->as[i].regions_cap * sizeof(pk_region));
+    for (uint32_t i = 1; i < m->nas; i++) pk_regions_free(k, &m->as[i]);
     pk_free(k, m->as, m->as_cap * sizeof(pk_as));
     for (uint32_t f = 1; f <= m->hw && m->data; f++)
         if (m->data[f]) pk_free(k, m->data[f], PK_PAGE_SIZE);

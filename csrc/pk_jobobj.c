@@ -82,6 +82,13 @@ int pk_jobobj_mem_charge(pk_kernel *k, uint32_t pid) {
 }
 
 
+/* Process pid gave pages back (a populating map that failed): its jobs'
+ * counts follow its resident pages again. */
+void pk_jobobj_mem_sync(pk_kernel *k, uint32_t pid) {
+    uint32_t e = pk_proc_ext(pk_proc_at(k, pid));
+    pk_pext *x = e ? &k->objs->ext[e] : NULL;
+    if (x && x->job) mem_sync(k, pid, x);
+}
 
 static int job_ok(pk_kernel *k, uint32_t job) {
     if (!k) return PK_ERR_INVALID_ARGS;

@@ -214,6 +214,7 @@ int      pk_jobobj_handle_charge(pk_kernel *k, pk_pext *x);   /* NO_MEMORY at a 
 void     pk_jobobj_handle_release(pk_kernel *k, pk_pext *x);
 void     pk_jobobj_proc_exit(pk_kernel *k, pk_pext *x);
 int      pk_jobobj_mem_charge(pk_kernel *k, uint32_t pid);   /* NO_MEMORY at a limit */
+void     pk_jobobj_mem_sync(pk_kernel *k, uint32_t pid);     /* charges follow rss again */
 
 /* pk_port.c */
 void     pk_port_packet(pk_kernel *k, uint32_t port, uint64_t key, uint32_t type,

@@ -126,3 +126,41 @@ void pk_pt_free_all(pk_kernel *k, pk_as *as) {
     free_level(k, as, as->root, 0);
     as->root = 0;
 }
+
+/* Free the tables below `tab` (at `level`, spanning from base) that meet
+ * [va, end) and hold no entry; whether tab itself holds none now. */
+static bool prune_level(pk_kernel *k, pk_as *as, uint32_t tab, uint32_t level, uint64_t base,
+                        uint64_t va, uint64_t end) {
+    pk_mem *m = k->mem;
+    const pk_ptfmt *f = m->fmt;
+    uint64_t *e = (uint64_t *)m->data[tab];
+    uint32_t shift = PK_PAGE_SHIFT + 9 * (f->levels - 1 - level);   /* one entry's span */
+    bool empty = true;
+    for (uint32_t i = 0; i < PK_PT_ENTRIES; i++) {
+        uint64_t lo = base + ((uint64_t)i << shift), hi = lo + (1ull << shift);
+        if (level + 1 < f->levels && (e[i] & f->valid) && lo < end && hi > va) {
+            uint32_t child = (uint32_t)pk_pte_frame(f, e[i]);
+            if (prune_level(k, as, child, level + 1, lo, va, end)) {
+                pk_frame_put(k, child);
+                m->pt_pages--;
+                as->st.pt_pages--;
+                e[i] = 0;
+            }
+        }
+        if (e[i]) empty = false;
+    }
+    return empty;
+}
+
+/* Free the page tables of as over [va, end) that hold nothing (a failed
+ * populate gives back what it made); the root too if free_root and it
+ * holds nothing.  No TLB holds a table, so nothing is shot down. */
+void pk_pt_prune(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end, bool free_root) {
+    if (!as->root) return;
+    if (prune_level(k, as, as->root, 0, 0, va, end) && free_root) {
+        pk_frame_put(k, as->root);
+        k->mem->pt_pages--;
+        as->st.pt_pages--;
+        as->root = 0;
+    }
+}

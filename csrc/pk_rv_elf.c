@@ -350,8 +350,8 @@ static int image_map(pk_kernel *k, pk_as *as, uint32_t img) {
         uint64_t a = page_down(sg->vaddr), e = page_up(sg->vaddr + sg->memsz);
         int s = pk_as_map(k, as, a, e - a, sg->prot, 0);
         if (s) return s;
-        for (uint32_t j = 0; j < as->nregions; j++)
-            if (as->regions[j].start == a) as->regions[j].img = img;
+        pk_region *g = pk_region_from(as, a);
+        if (g && g->start == a) g->img = img;
     }
     return PK_OK;
 }

@@ -111,9 +111,7 @@ static int64_t sys_read(sysctx *s, uint64_t fd, uint64_t va, uint64_t len) {
 /* ---- memory ------------------------------------------------------------------- */
 
 static bool region_free(pk_as *as, uint64_t a, uint64_t e) {
-    for (uint32_t i = 0; i < as->nregions; i++)
-        if (as->regions[i].start < e && as->regions[i].end > a) return false;
-    return true;
+    return !pk_regions_meet(as, a, e);
 }
 
 /* [a, a+len) changed: if a present leaf changed (as->changed moved past
@@ -132,12 +130,9 @@ static int64_t sys_brk(sysctx *s, uint64_t want) {
     uint64_t end = (want + PK_PAGE_SIZE - 1) & ~(PK_PAGE_SIZE - 1);
     if (end > p->brk_mapped) {
         if (!region_free(as, p->brk_mapped, end)) return (int64_t)p->brk;
-        pk_region *hr = NULL;
-        for (uint32_t i = 0; i < as->nregions; i++)
-            if (as->regions[i].end == p->brk_mapped && as->regions[i].start >= p->brk_start
-                && as->regions[i].prot == (PK_PROT_READ | PK_PROT_WRITE) && !as->regions[i].img)
-                hr = &as->regions[i];
-        if (hr) hr->end = end;
+        pk_region *hr = p->brk_mapped ? pk_region_from(as, p->brk_mapped - 1) : NULL;
+        if (hr && hr->end == p->brk_mapped && hr->start >= p->brk_start
+            && hr->prot == (PK_PROT_READ | PK_PROT_WRITE) && !hr->img) hr->end = end;
         else if (pk_as_map(k, as, p->brk_mapped, end - p->brk_mapped, PK_PROT_READ | PK_PROT_WRITE, 0))
             return (int64_t)p->brk;
     } else if (end < p->brk_mapped) {
@@ -156,10 +151,8 @@ static int mmap_place(pk_as *as, pk_rvp *p, uint64_t len, uint64_t *at) {
     if (p->mmap_next < p->brk_mapped + 2 * len) return -1;
     uint64_t a = p->mmap_next - len;
     for (;;) {
-        const pk_region *hit = NULL;
-        for (uint32_t i = 0; i < as->nregions && !hit; i++)
-            if (as->regions[i].start < a + len && as->regions[i].end > a) hit = &as->regions[i];
-        if (!hit) break;
+        const pk_region *hit = pk_region_from(as, a);     /* first region ending above a */
+        if (!hit || hit->start >= a + len) break;
         if (hit->start < p->brk_mapped + 2 * len) return -1;
         a = hit->start - len;
     }
@@ -201,7 +194,8 @@ static int64_t sys_munmap(sysctx *s, uint64_t a, uint64_t len) {
     if ((a & (PK_PAGE_SIZE - 1)) || !len) return -EINVAL;
     len = (len + PK_PAGE_SIZE - 1) & ~(PK_PAGE_SIZE - 1);
     uint64_t before = as->changed;
-    if (pk_as_unmap(s->k, as, a, len)) return -EINVAL;
+    int st = pk_as_unmap(s->k, as, a, len);      /* NO_MEMORY: a split past max_map_count */
+    if (st) return st == PK_ERR_NO_MEMORY ? -ENOMEM : -EINVAL;
     shoot(s, as, a, len, before);
     return 0;
 }
@@ -220,7 +214,8 @@ static int64_t sys_mprotect(sysctx *s, uint64_t a, uint64_t len, uint64_t prot) 
         if ((pr & PK_PROT_WRITE) && rg->img && !(rg->prot & PK_PROT_WRITE)) return -EACCES;
     }
     uint64_t before = as->changed;
-    if (pk_as_protect(k, as, a, len, pr)) return -EINVAL;
+    int st = pk_as_protect(k, as, a, len, pr);   /* NO_MEMORY: a split past max_map_count */
+    if (st) return st == PK_ERR_NO_MEMORY ? -ENOMEM : -EINVAL;
     shoot(s, as, a, len, before);
     return 0;
 }

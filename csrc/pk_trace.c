@@ -131,3 +131,18 @@ int pk_trace_snap_load(pk_kernel *k, pk_snap_r *r) {
     tr->cur = cur;
     return r->err;
 }
+
+/* A populating map failed and gave its pages back (pk_aspace.c): forget
+ * the minor faults at [va, end) recorded from event `from` on, keeping
+ * every other event in order. */
+void pk_trace_forget_faults(pk_kernel *k, uint64_t from, uint64_t va, uint64_t end) {
+    pk_trace *tr = k->trace;
+    uint64_t j = from;
+    for (uint64_t i = from; i < tr->n; i++) {
+        pk_trace_event e = tr->chunks[i >> PK_TRACE_CHUNK_SHIFT][i & (PK_TRACE_CHUNK - 1)];
+        if (e.kind == PK_TR_FAULT && e.sub == PK_TR_MINOR && e.arg >= va && e.arg < end) continue;
+        tr->chunks[j >> PK_TRACE_CHUNK_SHIFT][j & (PK_TRACE_CHUNK - 1)] = e;
+        j++;
+    }
+    tr->n = j;
+}

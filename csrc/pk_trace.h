@@ -28,6 +28,8 @@ void pk_trace_rec(pk_kernel *k, unsigned kind, unsigned sub, uint32_t tid, uint3
 /* An event of the thread whose operation is running (pk_trace.cur), else
  * of no thread (PK_TR_NO_TID). */
 void pk_trace_op(pk_kernel *k, unsigned kind, unsigned sub, uint64_t arg);
+/* Forget the minor faults at [va, end) recorded since event `from`. */
+void pk_trace_forget_faults(pk_kernel *k, uint64_t from, uint64_t va, uint64_t end);
 /* Free the buffer (pk_kernel_destroy). */
 void pk_trace_fini(pk_kernel *k);
 

@@ -111,8 +111,7 @@ uint64_t pk_vfutex_addr(pk_kernel *k, uint32_t pid, uint32_t f) {
         if (m->hi[j] >> 32 != VF_SHM) return m->lo[j];
         const pk_as *as = pk_as_of(k, pid);          /* shared memory: find its mapping */
         uint32_t shm = (uint32_t)m->hi[j];
-        for (uint32_t i = 0; as && i < as->nregions; i++) {
-            const pk_region *r = &as->regions[i];
+        for (const pk_region *r = as ? pk_region_first(as) : NULL; r; r = pk_region_next(as, r)) {
             uint64_t off = r->off << PK_PAGE_SHIFT;
             if (r->shm == shm && m->lo[j] >= off && m->lo[j] - off < r->end - r->start)
                 return r->start + (m->lo[j] - off);

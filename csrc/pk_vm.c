@@ -241,6 +241,13 @@ int pk_vm_map(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t pr
     return s;
 }
 
+int pk_vm_map_count_refused(pk_kernel *k, uint32_t *out) {
+    if (!k || !out) return PK_ERR_INVALID_ARGS;
+    if (!k->mem) return PK_ERR_NOT_SUPPORTED;
+    *out = k->mem->map_count_refused;
+    return PK_OK;
+}
+
 int pk_vm_unmap(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len) {
     int s;
     pk_as *as = live_as(k, pid, &s);
@@ -401,10 +408,9 @@ int pk_as_regions_get(pk_kernel *k, uint32_t pid, pk_region_info *out, uint32_t 
     pk_as *as = any_as(k, pid, &s);
     if (!as || !count_out || (cap && !out)) return as ? PK_ERR_INVALID_ARGS : s;
     *count_out = as->nregions;
-    for (uint32_t i = 0; i < as->nregions && i < cap; i++) {
-        const pk_region *r = &as->regions[i];
-        out[i] = (pk_region_info){ r->start, r->end, r->prot, r->flags };
-    }
+    uint32_t i = 0;
+    for (const pk_region *r = pk_region_first(as); r && i < cap; r = pk_region_next(as, r))
+        out[i++] = (pk_region_info){ r->start, r->end, r->prot, r->flags };
     return PK_OK;
 }
 

@@ -64,7 +64,12 @@ typedef struct pk_region {
                                    (fork copies it; futex keys, pk_vfutex.c) */
     uint64_t off;               /* its page mapped at start                   */
     uint32_t img;               /* contents from this ELF image (pk_rv.h); 0: zeroed */
-    uint32_t pad;
+    /* links in its address space's regions (indexes into pk_as.regions,
+     * 0: none): an AVL tree ordered by start (left, right, and the height
+     * of its subtree) and the sorted list (prev, next); unused in a
+     * region outside an address space */
+    uint32_t left, right, prev, next;
+    uint32_t height;
 } pk_region;
 
 /* Keep r's object offset right when its start moves to `start`. */
@@ -83,8 +88,13 @@ typedef struct pk_shm {         /* a shared-memory object                     */
 typedef struct pk_as {
     uint32_t pid;
     uint32_t root;              /* frame of the root table; 0: none yet      */
+    /* regions (pk_aspace.c): a pool of nodes (index 0 unused), linked
+     * into an AVL tree by start (O(log n) lookup, insert, remove) and into
+     * a sorted list for walks; nregions of them in use, free ones chained
+     * through next from rfree */
     uint32_t nregions, regions_cap;
     pk_region *regions;
+    uint32_t rroot, rfirst, rlast, rfree, rhw;
     uint32_t alive;             /* 0 once its process has ended              */
     uint32_t fault_kind;        /* PK_FAULT_* of the fatal fault, or 0       */
     uint64_t fault_va;
@@ -141,6 +151,9 @@ typedef struct pk_mem {
     pk_pager_fault pager;       /* that fault                                 */
     uint32_t in_host_touch;     /* ctx.touch: pager regions act as demand-zero */
     uint32_t nshm, shm_cap;
+    uint32_t map_count_refused; /* the latest host map / unmap / protect
+                                   was refused by max_map_count */
+    uint32_t pad2;
 } pk_mem;
 
 /* frames */
@@ -159,6 +172,7 @@ uint64_t *pk_pt_walk(struct pk_kernel *k, struct pk_as *as, uint64_t va, bool al
 uint64_t *pk_pt_lookup(struct pk_kernel *k, struct pk_as *as, uint64_t va, uint64_t *next);
 uint32_t pk_pt_trace(struct pk_kernel *k, const struct pk_as *as, uint64_t va, uint64_t *out);
 void pk_pt_free_all(struct pk_kernel *k, struct pk_as *as);   /* tables and leaves */
+void pk_pt_prune(struct pk_kernel *k, struct pk_as *as, uint64_t va, uint64_t end, bool free_root);
 
 /* address spaces */
 int  pk_as_reserve(struct pk_kernel *k, uint32_t count);        /* room for count more */
@@ -166,6 +180,25 @@ uint32_t pk_as_create(struct pk_kernel *k, uint32_t pid);      /* cannot fail af
 void pk_as_destroy(struct pk_kernel *k, pk_as *as);
 pk_as *pk_as_of(struct pk_kernel *k, uint32_t pid);           /* NULL: none */
 const pk_region *pk_as_region(const pk_as *as, uint64_t va);
+/* regions in address order: the first, the one after r (NULL: none) */
+static inline pk_region *pk_region_first(const pk_as *as) {
+    return as->rfirst ? &as->regions[as->rfirst] : NULL;
+}
+static inline pk_region *pk_region_next(const pk_as *as, const pk_region *r) {
+    return r->next ? &as->regions[r->next] : NULL;
+}
+/* the first region ending above va (NULL: none); O(log n) */
+pk_region *pk_region_from(const pk_as *as, uint64_t va);
+/* does any region meet [va, end)? */
+static inline bool pk_regions_meet(const pk_as *as, uint64_t va, uint64_t end) {
+    const pk_region *r = pk_region_from(as, va);
+    return r && r->start < end;
+}
+int  pk_regions_copy(struct pk_kernel *k, pk_as *dst, const pk_as *src);  /* dst has none */
+void pk_regions_clear(pk_as *as);                     /* all go; the pool stays */
+void pk_regions_free(struct pk_kernel *k, pk_as *as); /* all go with the pool    */
+/* append r after every region (restore; the caller keeps the order) */
+int  pk_regions_append(struct pk_kernel *k, pk_as *as, const pk_region *r);
 int  pk_as_map(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot, uint32_t flags);
 int  pk_as_map_object(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,
                       uint32_t flags, uint32_t shm);

@@ -81,10 +81,30 @@ static int count_leaves(chk *c, uint32_t tab, uint32_t level) {
 
 /* ---- address spaces -------------------------------------------------------- */
 
+/* The AVL tree below node t: visited in order, it is the list walked
+ * from *cur; each node's height is right and its subtrees' heights differ
+ * by at most one (so the recursion is shallow: 64 levels hold more nodes
+ * than a pool can). */
+static int region_tree_ok(const pk_as *as, uint32_t t, uint32_t *cur, uint32_t *seen, uint32_t depth) {
+    if (!t) return 1;
+    const pk_region *R = as->regions;
+    if (t > as->rhw || depth > 64 || ++*seen > as->nregions) return 0;
+    uint32_t l = R[t].left ? R[R[t].left].height : 0, r = R[t].right ? R[R[t].right].height : 0;
+    if (l > as->rhw || r > as->rhw || l > r + 1 || r > l + 1 || R[t].height != 1 + (l > r ? l : r))
+        return 0;
+    if (!region_tree_ok(as, R[t].left, cur, seen, depth + 1) || *cur != t) return 0;
+    *cur = R[t].next;
+    return region_tree_ok(as, R[t].right, cur, seen, depth + 1);
+}
+
 static int regions_ok(const pk_kernel *k, const pk_mem *m, const pk_as *as) {
     uint64_t top = 1ull << (m->fmt->va_bits - 1), prev = 0;
-    if (as->nregions > as->regions_cap || (as->nregions && !as->regions)) return 0;
-    for (uint32_t i = 0; i < as->nregions; i++) {
+    if (!as->regions) return !as->nregions && !as->regions_cap && !as->rhw && !as->rroot;
+    if (as->rhw >= as->regions_cap || as->nregions > as->rhw) return 0;
+    if (m->mcfg.max_map_count && as->nregions > m->mcfg.max_map_count) return 0;
+    uint32_t n = 0, before = 0;
+    for (uint32_t i = as->rfirst; i; before = i, i = as->regions[i].next) {   /* the list */
+        if (i > as->rhw || ++n > as->nregions || as->regions[i].prev != before) return 0;
         const pk_region *r = &as->regions[i];
         if (r->start < prev || r->start >= r->end || r->end > top
             || ((r->start | r->end) & (PK_PAGE_SIZE - 1))) return 0;
@@ -93,7 +113,12 @@ static int regions_ok(const pk_kernel *k, const pk_mem *m, const pk_as *as) {
         if (r->img && (r->shm || !k->rv || r->img >= k->rv->nimgs)) return 0;
         prev = r->end;
     }
-    return 1;
+    if (n != as->nregions || as->rlast != before) return 0;
+    uint32_t cur = as->rfirst, seen = 0, nfree = 0;
+    if (!region_tree_ok(as, as->rroot, &cur, &seen, 0) || cur || seen != n) return 0;
+    for (uint32_t i = as->rfree; i; i = as->regions[i].next)          /* the free nodes */
+        if (i > as->rhw || ++nfree > as->rhw - n) return 0;
+    return nfree == as->rhw - n;
 }
 
 /* One address space's fields and tables (marked tables: pass 1). */

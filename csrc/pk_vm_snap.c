@@ -22,7 +22,8 @@
 #include "pk_core.h"
 #include "pk_snap.h"
 
-#define MEM_SNAP_VERSION 2          /* 2: regions carry their ELF image (1: none) */
+#define MEM_SNAP_VERSION 3          /* 3: max_map_count; 2: regions carry their ELF image */
+#define MAP_COUNT_BEFORE_3 65530    /* what a version 1 or 2 snapshot gets (Memory's default) */
 #define NWORDS (PK_MAX_CPUS / 64)
 
 /* ---- save ------------------------------------------------------------------ */
@@ -44,6 +45,7 @@ static void put_config(pk_snap_w *w, const pk_mem *m) {
     pk_snap_u32(w, u->tlb_ways);
     pk_snap_u32(w, u->asid);
     pk_snap_u32(w, u->tlb_random);
+    pk_snap_u64(w, c->max_map_count);
 }
 
 /* Frames 1..hw: a free one is its free-list link; a used one its fields
@@ -91,8 +93,7 @@ static void put_as(pk_snap_w *w, const pk_as *as) {
     pk_snap_u64s(w, as->nlist, 2);
     pk_snap_u64s(w, (const uint64_t *)&as->st, sizeof as->st / 8);
     pk_snap_u32(w, as->nregions);
-    for (uint32_t i = 0; i < as->nregions; i++) {
-        const pk_region *r = &as->regions[i];
+    for (const pk_region *r = pk_region_first(as); r; r = pk_region_next(as, r)) {
         pk_snap_u64(w, r->start);
         pk_snap_u64(w, r->end);
         pk_snap_u32(w, r->prot);
@@ -186,7 +187,7 @@ int pk_mem_snap_save(pk_kernel *k, pk_snap_w *w) {
 
 /* ---- load ------------------------------------------------------------------ */
 
-static void get_config(pk_snap_r *r, pk_mem_config *c, pk_mmu_config *u) {
+static void get_config(pk_snap_r *r, pk_mem_config *c, pk_mmu_config *u, uint32_t version) {
     memset(c, 0, sizeof *c);
     memset(u, 0, sizeof *u);
     c->frames = pk_snap_get_u64(r);
@@ -203,6 +204,7 @@ static void get_config(pk_snap_r *r, pk_mem_config *c, pk_mmu_config *u) {
     u->tlb_ways = pk_snap_get_u32(r);
     u->asid = pk_snap_get_u32(r);
     u->tlb_random = pk_snap_get_u32(r);
+    c->max_map_count = version >= 3 ? pk_snap_get_u64(r) : MAP_COUNT_BEFORE_3;
 }
 
 /* A used frame's fields and contents (the record after its count). */
@@ -274,18 +276,19 @@ static int get_as(pk_kernel *k, pk_snap_r *r, pk_as *as, uint32_t version) {
     pk_snap_get_u64s(r, (uint64_t *)&as->st, sizeof as->st / 8);
     uint32_t n = pk_snap_get_u32(r);
     if (!pk_snap_count_ok(r, n, 40) || !n) return r->err;
-    if (!(as->regions = pk_alloc(k, (size_t)n * sizeof(pk_region)))) return PK_ERR_NO_MEMORY;
-    as->regions_cap = as->nregions = n;
-    for (uint32_t i = 0; i < n; i++) {
-        pk_region *g = &as->regions[i];
-        g->start = pk_snap_get_u64(r);
-        g->end = pk_snap_get_u64(r);
-        g->prot = pk_snap_get_u32(r);
-        g->flags = pk_snap_get_u32(r);
-        g->shm = pk_snap_get_u32(r);
-        g->origin = pk_snap_get_u32(r);
-        g->off = pk_snap_get_u64(r);
-        g->img = version >= 2 ? pk_snap_get_u32(r) : 0;   /* checked by pk_mem_verify */
+    if (n > 0xfffffffeu) { pk_snap_bad(r); return r->err; }
+    for (uint32_t i = 0; i < n && !r->err; i++) {     /* in address order (pk_mem_verify checks) */
+        pk_region g = { 0 };
+        g.start = pk_snap_get_u64(r);
+        g.end = pk_snap_get_u64(r);
+        g.prot = pk_snap_get_u32(r);
+        g.flags = pk_snap_get_u32(r);
+        g.shm = pk_snap_get_u32(r);
+        g.origin = pk_snap_get_u32(r);
+        g.off = pk_snap_get_u64(r);
+        g.img = version >= 2 ? pk_snap_get_u32(r) : 0;   /* checked by pk_mem_verify */
+        int s = pk_regions_append(k, as, &g);
+        if (s) return s;
     }
     return r->err;
 }
@@ -410,7 +413,7 @@ int pk_mem_snap_load(pk_kernel *k, pk_snap_r *r) {
     if (!present) return PK_OK;
     pk_mem_config mc;
     pk_mmu_config u;
-    get_config(r, &mc, &u);
+    get_config(r, &mc, &u, version);
     if (r->err) return r->err;
     int s = pk_mem_init(k, &mc, &u);
     if (s) return s == PK_ERR_NO_MEMORY ? s : PK_ERR_INVALID_ARGS;

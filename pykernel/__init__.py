@@ -37,7 +37,7 @@ from .objects import Handle, Message, ObjectStats, Packet, Rights, Signals
 from .deadlock import Banker, Deadlock, WaitEdge
 from .jobs import JobObject
 from .trace import Trace, TraceEvent
-from . import audit, report, riscv, scenario, workloads
+from . import audit, report, riscv, scenario, tables, workloads
 from .sweeps import SweepResult, sweep
 from .snapshot import SnapshotError
 
@@ -51,7 +51,7 @@ __all__ = [
     "FaultSample", "SharedMemory", "PageRequest",
     "PageEntry", "TlbStats", "Trace", "TraceEvent",
     "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency", "jain_index", "op", "sched",
-    "plot", "audit", "report", "riscv", "scenario", "workloads", "sweep", "SweepResult",
+    "plot", "audit", "report", "riscv", "scenario", "tables", "workloads", "sweep", "SweepResult",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
     "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "SnapshotError", "__version__",

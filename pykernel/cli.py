@@ -38,22 +38,48 @@ def _param(text: str) -> tuple:
         return key.strip(), value.strip()
 
 
+PLOTS = ("gantt", "states", "faults")
+
+
+def _plot_spec(text: str) -> tuple:
+    """A --plot value: OUT.png / OUT.svg (the CPU Gantt chart) or
+    KIND=OUT (KIND: gantt, states or faults)."""
+    kind, eq, path = text.partition("=")
+    if not eq:
+        kind, path = "gantt", text
+    if kind not in PLOTS:
+        raise argparse.ArgumentTypeError(f"plot kind must be one of {', '.join(PLOTS)}, "
+                                         f"not {kind!r}")
+    if not path.lower().endswith((".png", ".svg")):
+        raise argparse.ArgumentTypeError(f"a plot is saved as .png or .svg, not {path!r}")
+    return kind, path
+
+
 def _save_outputs(args, k) -> None:
-    """--trace: the Chrome trace-event file; --plot: the CPU Gantt chart."""
+    """--trace: the Chrome trace-event file; --plot: each plot asked for;
+    --html: the report page."""
     if args.trace:
         k.trace.save(args.trace)
         print(f"trace: {len(k.trace):,} events ({k.trace.dropped:,} dropped) -> {args.trace}")
-    if args.plot:
-        from .plot import gantt
-        gantt(k, path=args.plot)
-        print(f"plot: CPU Gantt chart -> {args.plot}")
+    for kind, path in args.plot or []:
+        from . import plot
+        if kind == "faults" and k.memory is None:
+            raise ValueError("--plot faults=...: this scenario has no [memory]")
+        {"gantt": plot.gantt, "states": plot.thread_states,
+         "faults": plot.faults_over_time}[kind](k, path=path)
+        what = {"gantt": "CPU Gantt chart", "states": "thread states",
+                "faults": "page faults over time"}[kind]
+        print(f"plot: {what} -> {path}")
+    if getattr(args, "html", None):
+        k.report_html(args.html)
+        print(f"html: report -> {args.html}")
 
 
 def _cmd_run(args) -> int:
     from .scenario import load
     params = dict(args.param or [])
-    if (args.trace or args.plot) and not params.get("machine.trace"):
-        params["machine.trace"] = True        # both read the trace
+    if (args.trace or args.plot or args.html) and not params.get("machine.trace"):
+        params["machine.trace"] = True        # all read the trace
     if args.plot:
         from .plot import _figure
         _figure()                             # no matplotlib: say so before running
@@ -119,7 +145,14 @@ def _bench_lines(args) -> list[str]:
                 f"host:      run `lat_ctx -s {args.size // 1024} {args.processes}` to compare"]
     return [f"simulated: {res.figure:,.3f} {res.unit}  ({res.name}, {_params(res.params)})",
             f"simulator: {res.switches_per_second / 1e6:,.2f} M switches/s "
-            f"({res.switches:,} switches in {res.wall:.3f} s)", *host]
+            f"({res.switches:,} switches in {res.wall:.3f} s)", *host, *COSTS_NOTE]
+
+
+# why the simulated and the host's figures differ, printed under them
+COSTS_NOTE = (
+    "note:      the simulated figure uses pykernel's default costs (pk.Costs()), fitted on",
+    "           another machine, so it need not match this host's; `pykernel calibrate`",
+    "           (docs/tools.md) fits the costs to this one.")
 
 
 def _params(params: dict) -> str:
@@ -148,11 +181,12 @@ def _cmd_sweep(args) -> int:
     if args.until is not None:
         grid["until"] = [args.until]
     res = sweep(args.scenario, grid, executor="serial" if args.serial else None,
-                db=args.db, workers=args.workers)
+                db=args.db, workers=args.workers, replace=args.replace)
     cols = list(res.rows[0]) if res.rows else []
-    fmt = lambda v: f"{v:,.1f}" if isinstance(v, float) else str(v)  # noqa: E731
+    fmt = lambda v: (f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}") if isinstance(v, float) \
+        else str(v)  # noqa: E731
     print(table(cols, [[fmt(r[c]) for c in cols] for r in res.rows]))
-    print(f"{len(res)} runs; results in {res.db} (table {res.table})")
+    print(f"{len(res)} points; results in {res.db} (table {res.table}, run_id {res.run_id})")
     return 0
 
 
@@ -192,9 +226,14 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="never show the progress line")
     run.add_argument("--trace", metavar="OUT.json", default=None,
                      help="trace the run and save it as Chrome trace-event JSON (Perfetto)")
-    run.add_argument("--plot", metavar="OUT.png", default=None,
-                     help="trace the run and save a CPU Gantt chart (.png or .svg; needs "
-                          "matplotlib: pip install 'pykernel-sim[plot]')")
+    run.add_argument("--plot", metavar="[KIND=]OUT.png", type=_plot_spec, action="append",
+                     help="trace the run and save a plot (.png or .svg; needs matplotlib: "
+                          "pip install 'pykernel-sim[plot]'): the CPU Gantt chart, or KIND "
+                          "gantt, states (thread states) or faults (page faults over time); "
+                          "repeatable")
+    run.add_argument("--html", metavar="OUT.html", default=None,
+                     help="trace the run and write a self-contained HTML report: summary, "
+                          "tables, plots as inline SVG (with matplotlib), the trace to save")
     run.set_defaults(func=_cmd_run)
     bench = sub.add_parser(
         "bench", help="a standard context-switch benchmark, simulated and on the host",
@@ -223,7 +262,11 @@ def parser() -> argparse.ArgumentParser:
                     help="stop each run at simulated time T")
     sw.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
     sw.add_argument("--serial", action="store_true", help="run in this process, one by one")
-    sw.add_argument("--db", default="sweep.sqlite", help="SQLite file (default sweep.sqlite)")
+    sw.add_argument("--db", default="sweep.sqlite",
+                    help="SQLite file to append to (default sweep.sqlite): table runs "
+                         "describes each sweep, table points holds a row per point")
+    sw.add_argument("--replace", action="store_true",
+                    help="empty the SQLite file's runs and points tables first")
     sw.set_defaults(func=_cmd_sweep)
     from .calibrate import add_command as add_calibrate
     add_calibrate(sub)

@@ -80,6 +80,10 @@ class RunResult:
         """Simulated context switches per host second."""
         return self.switches / self.wall if self.wall > 0 else 0.0
 
+    def _repr_html_(self) -> str:
+        from .html import run_result_html
+        return run_result_html(self)
+
 
 @dataclass(frozen=True)
 class CpuStats:
@@ -237,42 +241,34 @@ class ProcessGroup(Sequence):
         k = self._k
         return (Process(k, pid) for pid in range(self.first, self.first + self.count))
 
-    def table(self) -> dict:
-        """Statistics of every process as columns: a dict of equal-length
-        lists keyed by pid, state, exit_code, arrival, first_run, finish,
-        cpu_time, wait, blocked, response, turnaround,
-        voluntary_switches, involuntary_switches (times in ns; None where
-        not yet happened)."""
-        n = self.count
-        buf = ffi.new("pk_proc_info[]", max(n, 1))
-        check(lib.pk_proc_info_bulk(self._k._kp, self.first, n, buf), "process table")
-        from .process import PROCESS_STATES
-        cols = {k: [] for k in ("pid", "state", "exit_code", "arrival", "first_run", "finish",
-                                "cpu_time", "wait", "blocked", "response", "turnaround",
-                                "voluntary_switches", "involuntary_switches")}
-        for i in range(n):
-            p = buf[i]
-            fr = None if p.first_run == FOREVER else p.first_run
-            fin = None if p.finish == FOREVER else p.finish
-            cols["pid"].append(p.pid)
-            cols["state"].append(PROCESS_STATES[p.state])
-            cols["exit_code"].append(p.exit_code if p.state == lib.PK_PS_EXITED else None)
-            cols["arrival"].append(p.arrival)
-            cols["first_run"].append(fr)
-            cols["finish"].append(fin)
-            cols["cpu_time"].append(p.cpu_time)
-            cols["wait"].append(p.wait)
-            cols["blocked"].append(p.blocked)
-            cols["response"].append(None if fr is None else fr - p.arrival)
-            cols["turnaround"].append(None if fin is None else fin - p.arrival)
-            cols["voluntary_switches"].append(p.voluntary_switches)
-            cols["involuntary_switches"].append(p.involuntary_switches)
-        return cols
+    def table(self) -> "Table":
+        """Statistics of every process as a :class:`~pykernel.tables.Table`
+        (a dict of equal-length lists) with columns pid, name, state,
+        exit_code, arrival_ns, first_run_ns, finish_ns, cpu_time_ns,
+        wait_ns, blocked_ns, response_ns, turnaround_ns,
+        voluntary_switches, involuntary_switches, migrations, and in a
+        kernel with memory page_faults and major_faults (None where not
+        yet happened), read in one call into the core."""
+        from .tables import process_table
+        return process_table(self._k, self.first, self.count)
+
+    def to_pandas(self):
+        """:meth:`table` as a pandas DataFrame (needs pandas)."""
+        return self.table().to_pandas()
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
 
     def mean(self, field: str) -> float:
         """Mean of one :meth:`table` column over the processes where it is
-        defined (e.g. ``group.mean("wait")``)."""
-        values = [v for v in self.table()[field] if v is not None]
+        defined (e.g. ``group.mean("wait_ns")``; a time may be named
+        without its unit, ``"wait"``)."""
+        cols = self.table()
+        if field not in cols and f"{field}_ns" in cols:
+            field = f"{field}_ns"
+        if field not in cols:
+            raise ValueError(f"no column {field!r}; the columns are {', '.join(cols)}")
+        values = [v for v in cols[field] if v is not None]
         if not values:
             raise ValueError(f"no process has a value for {field!r} yet")
         return sum(values) / len(values)
@@ -1247,7 +1243,7 @@ class Kernel:
         CPU time, 1/n when one got everything (Jain, Chiu and Hawe, DEC
         TR-301, 1984)."""
         if processes is None:
-            values = self.processes.table()["cpu_time"]
+            values = self.processes.table()["cpu_time_ns"]
         else:
             values = [p.stats.cpu_time for p in processes]
         return jain_index(values)
@@ -1305,6 +1301,30 @@ class Kernel:
         first; ``top`` keeps the first rows (pykernel/report.py)."""
         from .report import report
         return report(self, what, top)
+
+    def table(self, what: str = "processes") -> "Table":
+        """The results of "processes", "threads", "cpus" or "jobs" as a
+        :class:`~pykernel.tables.Table`: a dict of equal-length column
+        lists whose time columns end in ``_ns`` (pykernel/tables.py)."""
+        from .tables import table
+        return table(self, what)
+
+    def to_pandas(self, what: str = "processes"):
+        """:meth:`table` of ``what`` as a pandas DataFrame (needs pandas)."""
+        return self.table(what).to_pandas()
+
+    def report_html(self, path=None, title: str | None = None) -> str:
+        """A self-contained HTML page of this kernel's results: the
+        summary, the process and CPU tables, memory figures when it has
+        memory, and, when traced, the Gantt chart and thread states as
+        inline SVG and the trace as a download (pykernel/html.py). Written
+        to ``path`` if given; returns the page."""
+        from .html import report_html
+        return report_html(self, path, title)
+
+    def _repr_html_(self) -> str:
+        from .html import kernel_html
+        return kernel_html(self)
 
     # ---- snapshots (pykernel/snapshot.py, docs/snapshot.md) --------------
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ._ffi import ffi, lib
 from ._lock import locked_views
-from .errors import BadState, InternalError, NotSupported, OutOfRange, check
+from .errors import BadState, InternalError, NoMemory, NotSupported, OutOfRange, check
 from .errors import error as _status_error
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -109,6 +109,13 @@ class Memory:
     cannot (it keeps its distances there). ``fault_interval``: ns per
     bucket of :meth:`pykernel.Kernel.fault_rate` (default 1 ms; the
     buckets widen as the run grows, see docs/memory.md).
+
+    ``max_map_count``: regions one address space may hold (default
+    65,530, Linux's ``vm.max_map_count``, Documentation/admin-guide/sysctl/vm.rst;
+    None: no limit). A map, unmap or protect that would pass it fails
+    (``NoMemory`` naming it, ``ENOMEM`` for machine code) and changes
+    nothing. pykernel does not merge adjacent regions, so every map
+    call is one region (and splits count, as in Linux).
     """
 
     frames: int = 1 << 18
@@ -120,6 +127,7 @@ class Memory:
     track: bool = False
     fault_interval: int = 1_000_000
     stack: int = 8 << 20
+    max_map_count: int | None = 65530
 
     def __post_init__(self):
         _int("Memory frames", self.frames, 1, 0xFFFFFFFE)
@@ -135,6 +143,8 @@ class Memory:
         _int("Memory fault_interval", self.fault_interval, 1, (1 << 62) - 1)
         if _int("Memory stack", self.stack, 0, 1 << 37) % PAGE_SIZE:
             raise ValueError(f"Memory stack must be a multiple of {PAGE_SIZE} bytes, got {self.stack}")
+        if self.max_map_count is not None:
+            _int("Memory max_map_count", self.max_map_count, 1, 0xFFFFFFFE)
         low, high = self.watermarks
         if not 0 <= low <= high <= self.frames:
             raise ValueError(f"Memory watermarks must satisfy 0 <= low <= high <= frames, "
@@ -158,6 +168,7 @@ class Memory:
         m.low, m.high = self.watermarks
         m.fault_interval = self.fault_interval
         m.stack = self.stack
+        m.max_map_count = self.max_map_count or 0
 
 
 def rss_limit_arg(memory: Memory | None, limit) -> int:
@@ -485,19 +496,33 @@ class AddressSpace:
             st = lib.pk_vm_map_shm(self._k._kp, self.pid, a[0], a[1], a[2], obj)
             if st and _shm_closed(self._k, obj):
                 raise _status_error(st, f"map {addr:#x}", f"shared-memory object {obj} is closed")
-            check(st, f"map {addr:#x}")
+            self._changed(st, f"map {addr:#x}")
             return
-        check(lib.pk_vm_map(self._k._kp, self.pid, *a), f"map {addr:#x}")
+        self._changed(lib.pk_vm_map(self._k._kp, self.pid, *a), f"map {addr:#x}")
 
     def unmap(self, addr: int, length: int) -> None:
         """Unmap [addr, addr + length) now (see :func:`pykernel.op.unmap`)."""
         a, n = range_args("unmap", addr, length)
-        check(lib.pk_vm_unmap(self._k._kp, self.pid, a, n), f"unmap {addr:#x}")
+        self._changed(lib.pk_vm_unmap(self._k._kp, self.pid, a, n), f"unmap {addr:#x}")
 
     def protect(self, addr: int, length: int, prot: str) -> None:
         """Change the protection of [addr, addr + length) now."""
         a, n = range_args("protect", addr, length)
-        check(lib.pk_vm_protect(self._k._kp, self.pid, a, n, prot_bits(prot)), f"protect {addr:#x}")
+        self._changed(lib.pk_vm_protect(self._k._kp, self.pid, a, n, prot_bits(prot)),
+                      f"protect {addr:#x}")
+
+    def _changed(self, status: int, what: str) -> None:
+        """Raise for the status of a map / unmap / protect; a NoMemory
+        that Memory.max_map_count caused names it."""
+        if status == lib.PK_ERR_NO_MEMORY:
+            refused = ffi.new("uint32_t *")
+            if lib.pk_vm_map_count_refused(self._k._kp, refused) == 0 and refused[0]:
+                limit = self._k.memory.max_map_count
+                err = NoMemory(f"{what}: map count limit reached (max_map_count={limit}): "
+                               f"an address space holds at most {limit} regions")
+                err.limit = "max_map_count"
+                raise err
+        check(status, what)
 
     def __repr__(self) -> str:
         return f"<AddressSpace pid={self.pid} {self.format}>"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-__all__ = ["table", "policy_label", "duration", "summary", "report"]
+__all__ = ["table", "policy_label", "duration", "summary", "report", "memory_figures"]
 
 MS = 1_000_000
 US = 1_000
@@ -124,10 +124,57 @@ def report(k, what: str = "processes", top: int | None = None) -> str:
     raise ValueError(f"report is of 'processes', 'threads' or 'cpus', not {what!r}")
 
 
+def memory_figures(k) -> dict | None:
+    """The memory pressure of a kernel with memory as one flat dict (None
+    without memory): page faults summed over every process (faults that
+    brought a page in, their minor and major parts, refused accesses,
+    copy-on-write breaks), the TLBs summed over CPUs (hits, misses, hit
+    rate, flushes, shootdowns), swap traffic in pages, evictions, reclaim
+    passes, OOM kills, and frames (configured and the most ever used)."""
+    if k.memory is None:
+        return None
+    from .process import Process
+    totals = dict.fromkeys(("page_faults", "minor_faults", "major_faults", "protection_faults",
+                            "cow_breaks"), 0)
+    for pid in range(k.stats.processes):
+        a = Process(k, pid).aspace.stats
+        for name in totals:
+            totals[name] += getattr(a, name)
+    tlbs = [k.tlb_stats(c) for c in range(k.cpus)]
+    hits, misses = sum(t.hits for t in tlbs), sum(t.misses for t in tlbs)
+    m = k.memory_stats
+    return {**totals, "tlb_hits": hits, "tlb_misses": misses,
+            "tlb_hit_rate": hits / (hits + misses) if hits + misses else 0.0,
+            "tlb_flushes": sum(t.flushes for t in tlbs),
+            "tlb_shootdowns": sum(t.shootdowns for t in tlbs),
+            "swap_ins": m.swap_ins, "swap_outs": m.swap_outs, "evictions": m.evictions,
+            "reclaims": m.reclaims, "oom_kills": m.oom_kills, "frames": m.frames,
+            "frames_used_high": m.used_high}
+
+
+def memory_lines(k) -> list[str]:
+    """The "memory" section of :func:`summary` (empty without memory)."""
+    f = memory_figures(k)
+    if f is None:
+        return []
+    return [
+        "memory",
+        f"  page faults {f['page_faults']:,} ({f['minor_faults']:,} minor, "
+        f"{f['major_faults']:,} major), {f['protection_faults']:,} protection faults, "
+        f"{f['cow_breaks']:,} copy-on-write breaks",
+        f"  TLB {f['tlb_hits']:,} hits, {f['tlb_misses']:,} misses "
+        f"({100 * f['tlb_hit_rate']:.1f}% hits), {f['tlb_flushes']:,} flushes, "
+        f"{f['tlb_shootdowns']:,} shootdowns",
+        f"  swap {f['swap_ins']:,} pages in, {f['swap_outs']:,} out; {f['evictions']:,} evictions, "
+        f"{f['reclaims']:,} reclaims, {f['oom_kills']:,} OOM kills",
+        f"  frames {f['frames']:,}, at most {f['frames_used_high']:,} used",
+    ]
+
+
 def summary(k, top: int = 5) -> str:
     """A multi-section text summary: the machine, the policy, the time,
-    the switches, a table of the CPUs and the ``top`` processes by CPU
-    time."""
+    the switches, memory pressure (kernels with memory), a table of the
+    CPUs and the ``top`` processes by CPU time."""
     st = k.stats
     busy, idle, over = st.busy, st.idle, st.overhead
     total = busy + idle + over
@@ -144,8 +191,9 @@ def summary(k, top: int = 5) -> str:
         "switches",
         f"  {st.context_switches} context switches, {st.migrations} migrations, "
         f"{st.processes} processes, {st.threads} threads ({st.live_threads} live)",
-        "cpus",
     ]
+    lines += memory_lines(k)
+    lines.append("cpus")
     lines += ["  " + line for line in table(CPU_HEAD, _cpu_rows(k)).splitlines()]
     procs = _top(k, top)
     lines.append(f"top processes by CPU time ({len(procs)} of {st.processes})")

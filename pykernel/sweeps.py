@@ -15,13 +15,16 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import sqlite3
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["sweep", "SweepResult", "grid_points", "scenario_run", "write_db"]
+__all__ = ["sweep", "SweepResult", "grid_points", "scenario_run", "write_db", "sql_name",
+           "sql_type"]
 
 DEFAULT_DB = "sweep.sqlite"
 
@@ -45,21 +48,34 @@ def grid_points(grid) -> list[dict]:
 
 def scenario_run(path: str, until: int | None = None, **params) -> dict:
     """Run the scenario file ``path`` with ``params`` as dotted-key
-    overrides; its figures: simulated time, switches, CPU busy / idle /
-    overhead (ns), and the mean wait, response and turnaround of the
-    processes that have them (ns)."""
+    overrides; its figures: simulated time (``now_ns``), context switches,
+    CPU ``busy_ns`` / ``idle_ns`` / ``overhead_ns`` summed over CPUs,
+    ``utilization`` (busy / (busy + idle + overhead)), and the mean wait,
+    response and turnaround of the processes that have them
+    (``mean_wait_ns``, ...). A kernel with memory adds the figures of
+    :func:`pykernel.report.memory_figures` (page faults, TLB, swap)."""
+    from .report import memory_figures
     from .scenario import load
     sc = load(path, params)
     k, procs = sc.build()
     k.run(until=sc.until if until is None else until, progress=False)
     st = k.stats
-    out = {"now": st.now, "context_switches": st.context_switches, "busy": st.busy,
-           "idle": st.idle, "overhead": st.overhead}
+    total = st.busy + st.idle + st.overhead
+    out = {"now_ns": st.now, "context_switches": st.context_switches, "busy_ns": st.busy,
+           "idle_ns": st.idle, "overhead_ns": st.overhead,
+           "utilization": st.busy / total if total else 0.0}
     stats = [p.stats for p in procs]
     for name in ("wait", "response", "turnaround"):
         vals = [getattr(s, name) for s in stats if getattr(s, name) is not None]
-        out[f"mean_{name}"] = sum(vals) / len(vals) if vals else None
+        out[f"mean_{name}_ns"] = sum(vals) / len(vals) if vals else None
+    mem = memory_figures(k)
+    if mem is not None:
+        out.update((name, mem[name]) for name in MEMORY_COLUMNS)
     return out
+
+
+MEMORY_COLUMNS = ("page_faults", "minor_faults", "major_faults", "tlb_hits", "tlb_misses",
+                  "tlb_hit_rate", "swap_ins", "swap_outs", "evictions", "oom_kills")
 
 
 def _call(run, point: dict) -> dict:
@@ -88,11 +104,14 @@ class _Serial(Executor):
 class SweepResult:
     """The rows of a sweep, one per point in grid order: the point's
     parameters and its results in one dict. ``db``: the SQLite file they
-    were written to (table ``table``), or None."""
+    were written to (table ``table``, one row per point, each naming its
+    run in ``run_id``: the row of table ``runs`` that describes this
+    sweep), or None."""
 
     rows: list
     db: str | None = None
-    table: str = "runs"
+    table: str = "points"
+    run_id: int | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -104,13 +123,26 @@ class SweepResult:
         """One column (a parameter or a result) over the rows."""
         return [row.get(name) for row in self.rows]
 
-    def to_dataframe(self):
+    def columns(self):
+        """The rows as a :class:`~pykernel.tables.Table`: one column per
+        parameter and result, in order of first appearance (None where a
+        row has no value)."""
+        from .tables import Table
+        names = list(dict.fromkeys(k for row in self.rows for k in row))
+        return Table({n: self.column(n) for n in names}, "sweep")
+
+    def to_pandas(self):
         """The rows as a pandas DataFrame (pandas must be installed)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("SweepResult.to_dataframe needs pandas (pip install pandas)") from None
-        return pd.DataFrame(self.rows)
+        from .tables import to_pandas
+        return to_pandas(self.columns(), "SweepResult.to_pandas")
+
+    def to_dataframe(self):
+        """Deprecated: :meth:`to_pandas`."""
+        from .tables import deprecated_to_dataframe
+        return deprecated_to_dataframe(self, "SweepResult")
+
+    def _repr_html_(self) -> str:
+        return self.columns()._repr_html_()
 
 
 def _sql_value(v):
@@ -121,26 +153,118 @@ def _sql_value(v):
     return json.dumps(v, default=str)
 
 
-def write_db(rows: list[dict], path: str, table: str = "runs") -> None:
-    """Write rows to table ``table`` of the SQLite file ``path``,
-    replacing a table of that name; one column per key (JSON text for
-    values that are not numbers or strings)."""
-    if not table.isidentifier():
-        raise ValueError(f"table must be an identifier, got {table!r}")
-    cols = list(dict.fromkeys(k for row in rows for k in row))
+def sql_name(key: str) -> str:
+    """The SQL column of a row key: every character that is not a letter,
+    digit or underscore becomes "_" ("scheduler.name" -> scheduler_name),
+    and a leading digit gets a "_" before it."""
+    name = re.sub(r"\W", "_", key, flags=re.ASCII)
+    return f"_{name}" if not name or name[0].isdigit() else name
+
+
+def sql_type(values) -> str:
+    """The SQLite type of a column: INTEGER if every value is an int (or
+    bool), REAL if they are numbers with a float among them, TEXT
+    otherwise (strings, and JSON text for lists and dicts); None values
+    do not count."""
+    vals = [v for v in values if v is not None]
+    if vals and all(isinstance(v, (int, bool)) for v in vals):
+        return "INTEGER"
+    if vals and all(isinstance(v, (int, float)) for v in vals):
+        return "REAL"
+    return "TEXT"
+
+
+RUNS_SCHEMA = """CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    pykernel_version TEXT NOT NULL,
+    scenario_path TEXT,
+    scenario TEXT,
+    function TEXT,
+    grid TEXT NOT NULL,
+    seed INTEGER,
+    points INTEGER NOT NULL
+)"""
+
+
+def write_db(rows: list[dict], path: str, table: str = "points", run: dict | None = None,
+             replace: bool = False) -> int:
+    """Append rows to the SQLite file ``path`` and return their run id.
+
+    Table ``runs`` gets one row describing the sweep (``run``: a dict of
+    its columns, see :data:`RUNS_SCHEMA`: start time, pykernel version,
+    scenario path and text or the function, the grid as JSON, the seed);
+    table ``table`` one row per point: ``run_id`` (the run it belongs to,
+    a foreign key), ``point`` (its index in grid order), then one typed
+    column per key (:func:`sql_name`, :func:`sql_type`); columns a new
+    sweep brings are added. ``replace``: drop both tables first."""
+    if not table.isidentifier() or table == "runs":
+        raise ValueError(f"table must be an identifier other than 'runs', got {table!r}")
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    names = {}
+    for k in keys:
+        n = sql_name(k)
+        if n in ("run_id", "point") or n in names.values():
+            raise ValueError(f"column {k!r} would be stored as {n!r}, which another column "
+                             "already uses")
+        names[k] = n
+    run = dict(run or {})
+    run.setdefault("started", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    run.setdefault("pykernel_version", _version())
+    run.setdefault("grid", "[]")
+    run["points"] = len(rows)
     with sqlite3.connect(path) as con:
-        con.execute(f'DROP TABLE IF EXISTS "{table}"')
-        defs = ", ".join(f'"{c}"' for c in ["point", *cols])
-        con.execute(f'CREATE TABLE "{table}" ({defs})')
-        marks = ", ".join("?" * (len(cols) + 1))
-        con.executemany(f'INSERT INTO "{table}" VALUES ({marks})',
-                        [[i, *(_sql_value(row.get(c)) for c in cols)] for i, row in enumerate(rows)])
-    return None
+        if replace:
+            con.execute(f'DROP TABLE IF EXISTS "{table}"')
+            con.execute("DROP TABLE IF EXISTS runs")
+        con.execute(RUNS_SCHEMA)
+        cols = ", ".join(run)
+        cur = con.execute(f"INSERT INTO runs ({cols}) VALUES ({', '.join('?' * len(run))})",
+                          [_sql_value(v) for v in run.values()])
+        run_id = cur.lastrowid
+        types = {k: sql_type(row.get(k) for row in rows) for k in keys}
+        defs = ", ".join(f'"{names[k]}" {types[k]}' for k in keys)
+        con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" (run_id INTEGER NOT NULL '
+                    f'REFERENCES runs(run_id), point INTEGER NOT NULL'
+                    f'{", " + defs if defs else ""}, PRIMARY KEY (run_id, point))')
+        have = {r[1] for r in con.execute(f'PRAGMA table_info("{table}")')}
+        for k in keys:
+            if names[k] not in have:
+                con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{names[k]}" {types[k]}')
+        cols = ", ".join(["run_id", "point", *(f'"{names[k]}"' for k in keys)])
+        marks = ", ".join("?" * (len(keys) + 2))
+        con.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})',
+                        [[run_id, i, *(_sql_value(row.get(k)) for k in keys)]
+                         for i, row in enumerate(rows)])
+    return run_id
+
+
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
+def _run_record(run, grid, table: str) -> dict:
+    """The row of table ``runs`` describing a sweep of ``run`` over
+    ``grid`` (whose points go to table ``table``), made as it starts."""
+    if not table.isidentifier() or table == "runs":
+        raise ValueError(f"table must be an identifier other than 'runs', got {table!r}")
+    rec = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "grid": json.dumps(grid, default=str)}
+    if isinstance(run, (str, os.PathLike)):
+        from .scenario import load
+        rec["scenario_path"] = str(run)
+        rec["scenario"] = Path(run).read_text(encoding="utf-8")
+        seed = load(run).data.get("machine", {}).get("seed", 0)
+        rec["seed"] = seed if isinstance(seed, int) else None
+    else:
+        rec["function"] = f"{getattr(run, '__module__', '?')}.{getattr(run, '__qualname__', run)}"
+    return rec
 
 
 def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor | str | None = None,
-          db: str | os.PathLike | bool | None = None, table: str = "runs",
-          workers: int | None = None) -> SweepResult:
+          db: str | os.PathLike | bool | None = None, table: str = "points",
+          workers: int | None = None, replace: bool = False) -> SweepResult:
     """Run ``run`` at every point of ``grid`` and gather the results.
 
     ``run``: a function called as ``run(**point)`` returning a dict (or a
@@ -150,14 +274,17 @@ def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor 
     distributed client's ``client.get_executor()`` included), "serial"
     (in this process), or None: a local process pool of ``workers``
     processes (default: the CPU count) made and shut down here.
-    ``db``: the SQLite file to write (default "sweep.sqlite" in the
-    current directory; False: none), table ``table``, replaced.
-    Returns a :class:`SweepResult` (``to_dataframe()`` for pandas)."""
+    ``db``: the SQLite file to append to (default "sweep.sqlite" in the
+    current directory; False: none): one row in table ``runs`` for the
+    sweep and one per point in table ``table`` (:func:`write_db`);
+    ``replace=True`` empties both first.
+    Returns a :class:`SweepResult` (``to_pandas()`` for pandas)."""
     if not callable(run) and not isinstance(run, (str, os.PathLike)):
         raise TypeError(f"run must be a function or a scenario path, not {type(run).__name__}")
     if isinstance(run, (str, os.PathLike)) and not Path(run).exists():
         raise FileNotFoundError(f"no scenario file {str(run)!r}")
     points = grid_points(grid)
+    record = None if db is False else _run_record(run, grid, table)
     own = None
     if executor is None:
         n = workers or os.cpu_count() or 1
@@ -173,8 +300,8 @@ def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor 
     finally:
         if own is not None:
             own.shutdown()
-    path = None
+    path = run_id = None
     if db is not False:
         path = str(DEFAULT_DB if db is None or db is True else db)
-        write_db(rows, path, table)
-    return SweepResult(rows, path, table)
+        run_id = write_db(rows, path, table, record, replace)
+    return SweepResult(rows, path, table, run_id)

@@ -32,6 +32,7 @@ _WHAT = {
     "exit": {0: "exit", 1: "killed"},
 }
 _FIELDS = ("time", "kind", "cpu", "tid", "what", "arg", "obj")
+COLUMNS = ("time_ns",) + _FIELDS[1:]      # Trace.columns(): the unit in the name
 _REC = struct.Struct("<QQIHBB")       # pk_trace_event, 24 bytes
 _KERNEL_TRACK = 100_000               # Chrome track of events with no CPU
 _READ_CHUNK = 1 << 16
@@ -146,19 +147,19 @@ class Trace:
             self._names[tid] = self._k._proc_name(self._k._tid_pid(tid))
         return self._names.get(tid, f"thread-{tid}")
 
-    def columns(self) -> dict:
-        """The events as a dict of equal-length lists, one per field of
-        :class:`TraceEvent` (None where a field does not apply)."""
+    def columns(self) -> "Table":
+        """The events as a :class:`~pykernel.tables.Table` (a dict of
+        equal-length lists), one column per field of :class:`TraceEvent`
+        with the time named ``time_ns`` (None where a field does not
+        apply)."""
+        from .tables import Table
         evs = self._sync()
-        return {f: [e[i] for e in evs] for i, f in enumerate(_FIELDS)}
+        return Table({COLUMNS[i]: [e[i] for e in evs] for i in range(len(_FIELDS))}, "trace")
 
     def to_pandas(self):
-        """The events as a pandas DataFrame (needs pandas)."""
-        try:
-            import pandas
-        except ImportError:
-            raise ImportError("Trace.to_pandas needs pandas: pip install pandas") from None
-        return pandas.DataFrame(self.columns(), columns=list(_FIELDS))
+        """The events as a pandas DataFrame with the columns of
+        :meth:`columns` (needs pandas)."""
+        return self.columns().to_pandas()
 
     def slices(self) -> list[tuple]:
         """Running intervals as (cpu, tid, start, end) in ns, in order of
@@ -207,16 +208,22 @@ class Trace:
                      "args": {"name": "no CPU"}})
         return meta + out
 
-    def save(self, path) -> None:
-        """Write the trace as Chrome trace-event JSON (object form), which
-        the Perfetto UI (ui.perfetto.dev) and chrome://tracing open;
-        :meth:`load` reads it back."""
+    def to_json(self) -> str:
+        """The trace as Chrome trace-event JSON (object form), the text
+        :meth:`save` writes."""
         names = {str(t): self.name(t) for t in {e.tid for e in self._sync()} if t is not None}
         doc = {"traceEvents": self.chrome_events(), "displayTimeUnit": "ns",
                "otherData": {"pykernel": {"dropped": self.dropped, "end_ns": self.end,
                                           "names": names}}}
+        return json.dumps(doc)
+
+    def save(self, path) -> None:
+        """Write the trace as Chrome trace-event JSON (object form), which
+        the Perfetto UI (ui.perfetto.dev) and chrome://tracing open;
+        :meth:`load` reads it back."""
+        text = self.to_json()
         with open(path, "w") as f:
-            json.dump(doc, f)
+            f.write(text)
 
     @classmethod
     def load(cls, path) -> "Trace":

@@ -239,19 +239,20 @@ def test_group_table_columns(zero_kernel):
     group = k.spawn_many(cpu_bound(2), 4)
     before = group.table()
     assert before["state"] == ["new"] * 4
-    assert before["first_run"] == [None] * 4
+    assert before["first_run_ns"] == [None] * 4
     k.run()
     t = group.table()
-    assert set(t) == {"pid", "state", "exit_code", "arrival", "first_run", "finish", "cpu_time",
-                      "wait", "blocked", "response", "turnaround", "voluntary_switches",
-                      "involuntary_switches"}
+    assert list(t) == ["pid", "name", "state", "exit_code", "arrival_ns", "first_run_ns",
+                       "finish_ns", "cpu_time_ns", "wait_ns", "blocked_ns", "response_ns",
+                       "turnaround_ns", "voluntary_switches", "involuntary_switches", "migrations"]
+    assert t["name"] == ["cpu-0", "cpu-1", "cpu-2", "cpu-3"]
     assert t["pid"] == [0, 1, 2, 3]
     assert t["state"] == ["exited"] * 4
     assert t["exit_code"] == [0] * 4
-    assert t["finish"] == [2, 4, 6, 8]
-    assert t["wait"] == [0, 2, 4, 6]
-    assert t["turnaround"] == [2, 4, 6, 8]
-    assert group.mean("wait") == 3
+    assert t["finish_ns"] == [2, 4, 6, 8]
+    assert t["wait_ns"] == [0, 2, 4, 6]
+    assert t["turnaround_ns"] == [2, 4, 6, 8]
+    assert group.mean("wait_ns") == 3
     assert group.mean("turnaround") == 5
 
 
@@ -262,7 +263,7 @@ def test_group_table_agrees_with_process_views(zero_kernel):
     t = group.table()
     for i, p in enumerate(group):
         s = p.stats
-        assert (t["cpu_time"][i], t["wait"][i], t["blocked"][i], t["finish"][i]) == (
+        assert (t["cpu_time_ns"][i], t["wait_ns"][i], t["blocked_ns"][i], t["finish_ns"][i]) == (
             s.cpu_time, s.wait, s.blocked, s.finish)
 
 

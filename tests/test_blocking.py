@@ -82,8 +82,8 @@ def test_devices_serve_io_requests_concurrently(zero_kernel):
     k = zero_kernel(pk.sched.FIFO())
     procs = k.spawn_many(pk.Program.script("io", [S.io(10)]), 3)
     k.run()
-    assert procs.table()["finish"] == [10, 10, 10]
-    assert procs.table()["blocked"] == [10, 10, 10]
+    assert procs.table()["finish_ns"] == [10, 10, 10]
+    assert procs.table()["blocked_ns"] == [10, 10, 10]
 
 
 def test_io_zero_gives_up_the_cpu_and_requeues(zero_kernel):

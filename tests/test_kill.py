@@ -243,5 +243,5 @@ def test_killing_everything_finishes_the_kernel(zero_kernel):
         p.kill()
     assert k.stats.live_threads == 0
     assert procs.table()["state"] == ["killed"] * 3
-    assert procs.table()["cpu_time"] == [5, 0, 0]
+    assert procs.table()["cpu_time_ns"] == [5, 0, 0]
     assert_time_conserved(k)

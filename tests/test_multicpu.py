@@ -51,9 +51,9 @@ def test_more_threads_than_cpus_queue(zero_kernel):
     procs = k.spawn_many(cpu_bound(5), 4)
     k.run()
     t = procs.table()
-    assert t["first_run"] == [0, 0, 5, 5]
-    assert t["finish"] == [5, 5, 10, 10]
-    assert t["wait"] == [0, 0, 5, 5]
+    assert t["first_run_ns"] == [0, 0, 5, 5]
+    assert t["finish_ns"] == [5, 5, 10, 10]
+    assert t["wait_ns"] == [0, 0, 5, 5]
     assert k.now == 10
 
 
@@ -121,6 +121,6 @@ def test_many_cpus_many_threads_conserve_time(zero_kernel):
     prog = pk.Program.script("mix", [pk.op.loop(3, [pk.op.compute(4), pk.op.io(2)])])
     procs = k.spawn_many(prog, 20)
     k.run()
-    assert procs.table()["cpu_time"] == [12] * 20
+    assert procs.table()["cpu_time_ns"] == [12] * 20
     assert procs.table()["state"] == ["exited"] * 20
     assert_time_conserved(k)

@@ -141,5 +141,5 @@ def test_registers_survive_many_switches(zero_kernel):
     k = zero_kernel(pk.sched.RoundRobin(quantum=1))
     procs = k.spawn_many(cpu_bound(7), 5)
     k.run()
-    assert procs.table()["cpu_time"] == [7] * 5
-    assert procs.table()["finish"] == [31, 32, 33, 34, 35]
+    assert procs.table()["cpu_time_ns"] == [7] * 5
+    assert procs.table()["finish_ns"] == [31, 32, 33, 34, 35]

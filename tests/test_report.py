@@ -88,3 +88,57 @@ def test_duration_picks_a_readable_unit():
 
 def test_table_aligns_first_column_left_and_others_right():
     assert table(("a", "bb"), [["x", "1"], ["yyy", "22"]]) == "a    bb\n---  --\nx     1\nyyy  22"
+
+
+def test_summary_has_no_memory_section_without_memory(k):
+    assert "\nmemory\n" not in k.summary()
+
+
+def test_summary_shows_memory_pressure_of_a_kernel_with_memory():
+    # one process maps 8 pages and touches 3: three first-touch (minor)
+    # faults, nothing swapped (docs/memory.md); the TLB line is the sum of
+    # the CPUs' counters
+    k = pk.Kernel(scheduler=pk.sched.FIFO(), costs=pk.Costs.zero(),
+                  memory=pk.Memory(frames=64))
+    base = 0x4000_0000
+    k.spawn(pk.Program.script("m", [op.map(base, 8 * 4096), op.touch_range(base, 3 * 4096)]))
+    k.run()
+    tlb = k.tlb_stats(0)
+    text = k.summary()
+    section = text[text.index("\nmemory\n") + 1:text.index("\ncpus\n")].splitlines()
+    assert section == [
+        "memory",
+        "  page faults 3 (3 minor, 0 major), 0 protection faults, 0 copy-on-write breaks",
+        f"  TLB {tlb.hits:,} hits, {tlb.misses:,} misses ({100 * tlb.hit_rate:.1f}% hits), "
+        f"{tlb.flushes:,} flushes, 0 shootdowns",
+        "  swap 0 pages in, 0 out; 0 evictions, 0 reclaims, 0 OOM kills",
+        f"  frames 64, at most {k.memory_stats.used_high} used",
+    ]
+
+
+def test_memory_figures_count_major_faults_under_pressure():
+    # examples/thrashing.toml with 8 working sets in 256 frames: past the
+    # knee (docs/memory.md, "Thrashing"); the figures are the public
+    # views' sums
+    from pathlib import Path
+    from pykernel.report import memory_figures
+    path = Path(__file__).resolve().parent.parent / "examples" / "thrashing.toml"
+    k = pk.scenario.load(path).run()
+    f = memory_figures(k)
+    assert f["page_faults"] == sum(p.stats.page_faults for p in k.processes) == 1308
+    assert f["major_faults"] == sum(p.stats.major_faults for p in k.processes) > 0
+    assert f["swap_ins"] == k.memory_stats.swap_ins == f["major_faults"]
+    assert memory_figures(pk.Kernel()) is None
+
+
+def test_cli_run_of_the_memory_example_prints_its_faults(capsys):
+    # examples/memory.toml: 8 processes each map 2 MiB (512 pages of
+    # 4 KiB) and sum it ten times; only the first pass faults, once per
+    # page: 8 x 512 = 4,096 minor faults, and 256 MiB of frames never run out
+    from pathlib import Path
+    from pykernel.cli import main
+    path = Path(__file__).resolve().parent.parent / "examples" / "memory.toml"
+    assert main(["run", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "\nmemory\n  page faults 4,096 (4,096 minor, 0 major)," in out
+    assert "\n  swap 0 pages in, 0 out; 0 evictions, 0 reclaims, 0 OOM kills\n" in out

@@ -142,7 +142,7 @@ def test_equal_vruntimes_run_in_the_order_they_were_queued():
     k = cfs_kernel(scale="none")
     ps = k.spawn_many(spin(), 10)
     k.run(until=20 * MS)
-    first = ps.table()["first_run"]
+    first = ps.table()["first_run_ns"]
     assert first[8] < first[9]
 
 
@@ -372,7 +372,7 @@ def test_same_inputs_give_the_same_run():
                                                               pk.op.sleep(700_000)])]), 7)
         k.spawn_many(spin(), 3, nice=3)
         k.run(until=200 * MS)
-        return k.digest(), k.processes.table()["cpu_time"]
+        return k.digest(), k.processes.table()["cpu_time_ns"]
     assert run() == run()
 
 

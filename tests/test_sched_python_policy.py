@@ -189,7 +189,7 @@ def pinned_pairs(k):
 def test_python_round_robin_gives_the_textbook_waits():
     # RR quantum 4, bursts 24, 3, 3: waits 6, 4, 7 (REFERENCE.md, Silberschatz ch. 5)
     _, table = same_run(pk.sched.RoundRobin(quantum=4), PyRR(4), textbook)
-    assert table["wait"] == [6, 4, 7]
+    assert table["wait_ns"] == [6, 4, 7]
 
 
 @pytest.mark.parametrize("workload", [textbook, io_mix, staggered],
@@ -237,7 +237,7 @@ def test_python_round_robin_matches_builtin_with_python_thread_bodies():
 def test_python_fifo_gives_the_textbook_waits():
     # FCFS, bursts 24, 3, 3: waits 0, 24, 27 (REFERENCE.md)
     _, table = same_run(pk.sched.FIFO(), PyFIFO(), textbook)
-    assert table["wait"] == [0, 24, 27]
+    assert table["wait_ns"] == [0, 24, 27]
 
 
 def test_python_priority_gives_the_textbook_average_wait():
@@ -248,7 +248,7 @@ def test_python_priority_gives_the_textbook_average_wait():
             k.spawn(cpu_bound(burst), priority=prio)
 
     _, table = same_run(pk.sched.Priority(), PyPriority(), spawn, runqueues="shared")
-    assert sum(table["wait"]) / 5 == 8.2
+    assert sum(table["wait_ns"]) / 5 == 8.2
 
 
 def test_python_preemptive_priority_matches_builtin():
@@ -260,7 +260,7 @@ def test_python_preemptive_priority_matches_builtin():
                         runqueues="shared")
     # priority 1 preempts 3 at 2; priority 0 preempts 1 at 5 and runs 5..7;
     # 1 finishes 7..8; only then does priority 2 (ready since 3) first run
-    assert table["first_run"] == [0, 2, 8, 5]
+    assert table["first_run_ns"] == [0, 2, 8, 5]
 
 
 def test_python_preemptive_priority_takes_the_weakest_cpu_like_builtin():
@@ -274,7 +274,7 @@ def test_python_preemptive_priority_takes_the_weakest_cpu_like_builtin():
 
     _, table = same_run(pk.sched.Priority(preemptive=True), PyPriority(preemptive=True), spawn,
                         cpus=2, runqueues="shared")
-    assert table["finish"] == [10, 13, 7]
+    assert table["finish_ns"] == [10, 13, 7]
 
 
 def test_python_sjf_gives_the_textbook_average_wait():
@@ -284,7 +284,7 @@ def test_python_sjf_gives_the_textbook_average_wait():
             k.spawn(cpu_bound(burst))
 
     _, table = same_run(pk.sched.SJF(), PySJF(), spawn)
-    assert sum(table["wait"]) / 4 == 7
+    assert sum(table["wait_ns"]) / 4 == 7
 
 
 def test_real_time_threads_run_before_a_python_policy_and_it_never_sees_them():
@@ -404,12 +404,12 @@ def test_tick_false_keeps_the_thread_running():
             return False
 
     _, _, table = run(Stubborn(4), textbook)
-    assert table["wait"] == [0, 24, 27]
+    assert table["wait_ns"] == [0, 24, 27]
 
 
 def test_without_a_slice_a_thread_runs_until_it_blocks():
     _, _, table = run(PyFIFO(), textbook)
-    assert table["wait"] == [0, 24, 27]
+    assert table["wait_ns"] == [0, 24, 27]
 
 
 def test_hooks_can_read_the_kernel():
@@ -449,7 +449,7 @@ def test_hooks_cannot_change_the_kernel():
     assert "cannot spawn from inside a hook of the scheduling policy" in refused[0]
     assert "cannot set nice from inside a hook" in refused[1]
     assert "already running" in refused[2]
-    assert k.processes.table()["finish"] == [3]
+    assert k.processes.table()["finish_ns"] == [3]
 
 
 # ---- layout: one object per run queue ----------------------------------------
@@ -793,7 +793,7 @@ def lottery_run(seed):
     for tickets in (100, 200, 300, 400):
         k.spawn(cpu_bound(60), tickets=tickets)
     k.run()
-    return k.digest(), k.processes.table()["finish"]
+    return k.digest(), k.processes.table()["finish_ns"]
 
 
 def test_python_policy_runs_are_deterministic():

@@ -58,7 +58,7 @@ def test_two_branches_have_different_futures():
     rr.run()
     fifo.run()
     assert rr.digest() != fifo.digest()
-    assert rr.processes.table()["finish"] != fifo.processes.table()["finish"]
+    assert rr.processes.table()["finish_ns"] != fifo.processes.table()["finish_ns"]
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: repr(p)[:40])
@@ -71,7 +71,7 @@ def test_every_policy_can_take_over_and_finish_the_work(policy):
     table = branch.processes.table()
     assert set(table["state"]) == {"exited"}
     expected = [WORK[p.program.name] for p in branch.processes]
-    assert table["cpu_time"] == expected
+    assert table["cpu_time_ns"] == expected
 
 
 def test_a_branch_under_the_same_policy_continues_exactly():
@@ -101,7 +101,7 @@ def test_ready_threads_enter_the_new_policy_in_the_order_they_became_ready():
     k.run(until=500)                   # 1 and 2 ready since 100 and 200
     branch = pk.Kernel.restore(k.snapshot(), scheduler=pk.sched.FIFO())
     branch.run()
-    first_runs = branch.processes.table()["first_run"]
+    first_runs = branch.processes.table()["first_run_ns"]
     assert first_runs[0] == 0
     assert first_runs[1] < first_runs[2]
 
@@ -115,7 +115,7 @@ def test_cost_model_branches_differ_in_overhead_only():
     dear.run()
     assert dear.costs == pk.Costs(switch=5_000)
     assert dear.stats.overhead > zero.stats.overhead
-    assert zero.processes.table()["cpu_time"] == dear.processes.table()["cpu_time"]
+    assert zero.processes.table()["cpu_time_ns"] == dear.processes.table()["cpu_time_ns"]
 
 
 def test_restore_keeps_the_run_queue_layout():

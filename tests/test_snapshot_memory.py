@@ -429,7 +429,7 @@ def _frames(data):
     """Offsets in data of each used frame's record, by frame number, and
     of the frame section's header fields (layout in csrc/pk_vm_snap.c)."""
     start, _ = _mem_section(data)
-    at = start + 4 + 1 + 84 + 4          # version, present, configuration, CPUs
+    at = start + 4 + 1 + 92 + 4          # version, present, configuration, CPUs
     hw = int.from_bytes(data[at:at + 4], "little")
     fields = {"hw": at, "free_head": at + 4}
     at += 4 + 4 + 8 + 8 + 8
@@ -490,8 +490,28 @@ def test_free_list_through_a_used_frame_is_refused():
 def test_memory_section_of_another_version_is_refused():
     data = bytearray(_snapshot())
     start, _ = _mem_section(data)
-    data[start:start + 4] = (3).to_bytes(4, "little")
+    data[start:start + 4] = (4).to_bytes(4, "little")
     _refused(data)
+
+
+def test_memory_section_of_version_2_is_restored_with_the_default_map_count():
+    # version 2 had no max_map_count (the last 8 bytes of the configuration,
+    # csrc/pk_vm_snap.c); such a section restores with Memory's default 65,530
+    k = images()
+    k.run(until=30_000)
+    data = bytearray(k.snapshot())
+    head = data.index(b"MEM \x01\x00\x00\x00")
+    start, end = _mem_section(data)
+    cfg_end = start + 4 + 1 + 92
+    assert int.from_bytes(data[cfg_end - 8:cfg_end], "little") == 65530
+    old = data[:start] + (2).to_bytes(4, "little") + data[start + 4:cfg_end - 8] + data[cfg_end:]
+    old[head + 8:head + 16] = (end - start - 8).to_bytes(8, "little")
+    old[16:24] = (len(old)).to_bytes(8, "little")       # the header's total length
+    r = pk.Kernel.restore(_resealed(old))
+    assert r.memory.max_map_count == 65530
+    k.run(until=200_000)
+    r.run(until=200_000)
+    assert r.digest() == k.digest()
 
 
 def test_more_frames_than_the_machine_has_is_refused():

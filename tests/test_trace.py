@@ -149,8 +149,8 @@ def test_an_idle_cpu_stealing_a_thread_is_a_migrate_event():
 def test_columns_are_equal_length_lists_of_the_fields():
     k = rr_pair()
     cols = k.trace.columns()
-    assert list(cols) == ["time", "kind", "cpu", "tid", "what", "arg", "obj"]
-    assert cols["time"][:3] == [0, 0, 0] and len(cols["kind"]) == len(k.trace) == 16
+    assert list(cols) == ["time_ns", "kind", "cpu", "tid", "what", "arg", "obj"]
+    assert cols["time_ns"][:3] == [0, 0, 0] and len(cols["kind"]) == len(k.trace) == 16
 
 
 def test_to_pandas_gives_a_frame_when_pandas_is_installed():

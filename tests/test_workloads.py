@@ -112,3 +112,12 @@ def test_cli_bench_prints_the_simulated_figure_and_the_simulators_speed(tmp_path
     lines = r.stdout.splitlines()
     assert lines[0].startswith("simulated: 0.950 us  (lat_ctx, processes=2")
     assert lines[1].startswith("simulator: ") and lines[2].startswith("host: ")
+
+
+def test_cli_bench_says_why_the_simulated_and_host_figures_differ(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "pykernel", "bench", "lat_ctx", "--loops", "100"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    note = r.stdout[r.stdout.index("note:"):]
+    assert "default costs" in note and "fitted on" in note and "another machine" in note
+    assert "`pykernel calibrate`\n           (docs/tools.md) fits the costs to this one." in note
