@@ -244,6 +244,7 @@ struct pk_kernel {
     uint32_t  nomem_why, nomem_job; /* other refusals: PK_NOMEM_*, the job (pk_nomem_why) */
     struct pk_rvstate *rv;        /* RISC-V images and processes (pk_rv.h); NULL until used */
     struct pk_fs *fs;             /* the file system (pk_fs.h); NULL until used */
+    struct pk_fds *fds;           /* descriptor tables (pk_fd.h); NULL until used */
 };
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
@@ -345,6 +346,7 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #include "pk_trace.h"
 #include "pk_rv.h"
 #include "pk_fs.h"
+#include "pk_fd.h"
 
 /* May a thread of program kind `kind` be made now?  RISC-V threads only
  * by pk_rv_spawn and clone (pk_rv_*.c), which give them side records. */

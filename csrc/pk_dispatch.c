@@ -275,6 +275,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
         p->exit_code = code;
         p->kill_reason = reason;
         p->state = reason ? PK_PS_KILLED : PK_PS_EXITED;
+        if (k->fds) pk_fd_proc_exit(k, t->pid);   /* closes its pipe ends first */
         if (pk_proc_ext(p)) pk_proc_objects_release(k, p, t->pid);
         if (k->mem) pk_vm_proc_exit(k, t->pid);
     }
