@@ -163,7 +163,21 @@ static int buf_append(pk_kernel *k, pk_rvbuf *b, const uint8_t *d, uint64_t n) {
     return 0;
 }
 
+/* the bytes to write: from user memory at va, or from kbuf (sendfile) */
+static int src(fx *x, uint64_t va, const uint8_t *kbuf, uint64_t done, uint8_t *tmp, uint64_t n) {
+    if (kbuf) { memcpy(tmp, kbuf + done, n); return 0; }
+    return cp(x, va + done, tmp, n, false);
+}
+
+static int64_t wr_from(fx *x, int64_t oi, uint64_t va, const uint8_t *kbuf, uint64_t len,
+                       const uint64_t *at);
+
 static int64_t wr(fx *x, int64_t oi, uint64_t va, uint64_t len, const uint64_t *at) {
+    return wr_from(x, oi, va, NULL, len, at);
+}
+
+static int64_t wr_from(fx *x, int64_t oi, uint64_t va, const uint8_t *kbuf, uint64_t len,
+                       const uint64_t *at) {
     pk_kernel *k = x->k;
     pk_ofd *o = OFD(x, oi);
     if ((o->flags & PK_O_ACCMODE) == 0 || (o->flags & PK_O_PATH)) return -EBADF;
@@ -174,7 +188,7 @@ static int64_t wr(fx *x, int64_t oi, uint64_t va, uint64_t len, const uint64_t *
         uint32_t s = o->stream;
         while (done < len) {
             uint64_t n = len - done < sizeof tmp ? len - done : sizeof tmp;
-            if (cp(x, va + done, tmp, n, false)) return done ? (int64_t)done : -EFAULT;
+            if (src(x, va, kbuf, done, tmp, n)) return done ? (int64_t)done : -EFAULT;
             if (buf_append(k, &rvp(x)->out[s - 1], tmp, n)) return done ? (int64_t)done : -ENOMEM;
             done += n;
         }
@@ -195,7 +209,7 @@ static int64_t wr(fx *x, int64_t oi, uint64_t va, uint64_t len, const uint64_t *
         uint32_t pair = o->pair;
         while (done < n) {
             uint32_t m = n - done < sizeof tmp ? (uint32_t)(n - done) : (uint32_t)sizeof tmp, put;
-            if (cp(x, va + done, tmp, m, false)) break;
+            if (src(x, va, kbuf, done, tmp, m)) break;
             if (pk_pipe_obj_write(k, OFD(x, oi)->obj, tmp, m, &put) || !put) break;
             done += put;
             if (put < m) break;
@@ -209,14 +223,13 @@ static int64_t wr(fx *x, int64_t oi, uint64_t va, uint64_t len, const uint64_t *
     if (o->flags & PK_O_APPEND) off = st.size;    /* pwrite too (pwrite(2), BUGS) */
     while (done < len) {
         uint64_t n = len - done < sizeof tmp ? len - done : sizeof tmp, put = 0;
-        if (cp(x, va + done, tmp, n, false)) return done ? (int64_t)done : -EFAULT;
+        if (src(x, va, kbuf, done, tmp, n)) return done ? (int64_t)done : -EFAULT;
         int e = pk_fs_write(k, x->pid, o->ino, off + done, tmp, n, &put);
         if (e) return done ? (int64_t)done : e;
         done += put;
     }
     if ((!at || (o->flags & PK_O_APPEND)) && (st.mode & PK_S_IFMT) == PK_S_IFREG)
         OFD(x, oi)->off = off + done;
-    if (at && !(o->flags & PK_O_APPEND)) {}       /* pwrite leaves the offset */
     return (int64_t)done;
 }
 
@@ -289,6 +302,46 @@ static int64_t sys_lseek(fx *x, uint64_t fd, uint64_t off, uint64_t whence) {
     if (r < 0) return -EINVAL;
     d->off = (uint64_t)r;
     return r;
+}
+
+/* sendfile(2): up to count bytes from the regular file in (at *offp, or
+ * its offset) to out, through a kernel buffer */
+static int64_t sys_sendfile(fx *x, uint64_t out, uint64_t in, uint64_t offp, uint64_t count) {
+    pk_kernel *k = x->k;
+    int64_t oo = pk_fd_get(k, x->pid, out), io = pk_fd_get(k, x->pid, in);
+    if (oo < 0) return oo;
+    if (io < 0) return io;
+    pk_ofd *d = OFD(x, io);
+    if ((d->flags & PK_O_ACCMODE) == 1 || (OFD(x, oo)->flags & PK_O_ACCMODE) == 0) return -EBADF;
+    if (OFD(x, oo)->flags & PK_O_APPEND) return -EINVAL;
+    pk_fs_stat st;
+    if (d->kind != PK_OFD_FILE || pk_fs_stat_get(k, d->ino, &st) || (st.mode & PK_S_IFMT) != PK_S_IFREG)
+        return -EINVAL;
+    uint64_t off = d->off;
+    if (offp) {
+        if (cp(x, offp, &off, 8, false)) return -EFAULT;
+        if ((int64_t)off < 0) return -EINVAL;
+    }
+    if (count > 0x7ffff000u) count = 0x7ffff000u;       /* MAX_RW_COUNT */
+    uint8_t buf[4096];
+    uint64_t done = 0;
+    int64_t err = 0;
+    while (done < count) {
+        uint64_t m = count - done < sizeof buf ? count - done : sizeof buf, got = 0;
+        int e = pk_fs_read(k, x->pid, d->ino, off + done, buf, m, &got);
+        if (e) { err = e; break; }
+        if (!got) break;
+        int64_t put = wr_from(x, oo, 0, buf, got, NULL);
+        if (put == BLOCK && !done) return wait_pipe(x, OFD(x, oo)->pair);
+        if (put < 0) { err = put == BLOCK ? 0 : put; break; }
+        done += (uint64_t)put;
+        if ((uint64_t)put < got) break;
+    }
+    if (!done && err) return err;
+    off += done;
+    if (offp) { if (cp(x, offp, &off, 8, true)) return -EFAULT; }
+    else OFD(x, io)->off = off;
+    return (int64_t)done;
 }
 
 /* ---- stat --------------------------------------------------------------------------- */
@@ -980,6 +1033,7 @@ int64_t pk_rv_fd_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, uint32_t rid, ui
         break;
     }
     case 62: v = sys_lseek(x, a[0], a[1], a[2]); break;
+    case 71: v = sys_sendfile(x, a[0], a[1], a[2], a[3]); break;
     case 61: v = sys_getdents64(x, a[0], a[1], a[2]); break;
     case 79: v = sys_fstatat(x, a[0], a[1], a[2], a[3]); break;
     case 80: v = sys_fstat(x, a[0], a[1]); break;
