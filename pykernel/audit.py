@@ -39,7 +39,10 @@ class Audit:
 
     File system (None until it is used): ``fs``, a
     :class:`~pykernel.fs.FsAudit` (link counts against directory entries,
-    references against working directories, data pages)."""
+    references against working directories, data pages). Descriptors
+    (None until a process uses them): ``fds``, a
+    :class:`~pykernel.fds.FdAudit` (descriptions' reference counts against
+    descriptors, the files and pipe objects they hold)."""
 
     frames: int | None
     frames_free: int | None
@@ -58,6 +61,7 @@ class Audit:
     bad_refs: int
     short_refs: int
     fs: object = None           # the file system's (pykernel.fs.FsAudit), None if unused
+    fds: object = None          # descriptors' (pykernel.fds.FdAudit), None if unused
 
     def problems(self) -> list[str]:
         """Each broken rule, in words (empty: the books balance)."""
@@ -85,6 +89,8 @@ class Audit:
             out.append(f"{self.short_refs} objects have fewer references than handles")
         if self.fs is not None:
             out += ["file system: " + p for p in self.fs.problems()]
+        if self.fds is not None:
+            out += ["descriptors: " + p for p in self.fds.problems()]
         return out
 
     def check(self) -> None:
@@ -109,4 +115,11 @@ def audit(k) -> Audit:
                m.mappings, m.swapped]
     fs = k.fs.audit()                    # counts nothing (0 inodes) until the file system is used
     return Audit(*mem, o.table_handles, st.handles, o.flight_handles, o.messages, st.messages,
-                 o.bad_refs, o.short_refs, fs if fs.inodes else None)
+                 o.bad_refs, o.short_refs, fs if fs.inodes else None,
+                 _fds_audit(k))
+
+
+def _fds_audit(k):
+    from .fds import audit as fd_audit
+    a = fd_audit(k)
+    return a if a.descriptors or a.descriptions else None
