@@ -302,6 +302,10 @@ close bad                    -1 EBADF
 read bad                     -1 EBADF
 """
 EXPECTED["files"] = ("exited", 0, FILES_OUT)
+# fdhold.c: the lowest free numbers in order (open(2), pipe(2), dup(2))
+EXPECTED["fdhold"] = ("exited", 0, b"3 4 5 6 7\n")
+# pipe_threads.c: every byte through the pipe once, in order (pipe(7))
+EXPECTED["pipe_threads"] = ("exited", 0, b"received 200000 bytes, same 1\n")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 

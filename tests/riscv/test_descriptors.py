@@ -1,0 +1,139 @@
+"""Descriptor tables of RISC-V processes (docs/userland.md, "Descriptors
+and pipes"): what the table holds after real system calls, what fork and
+execve do to it (pk_fd_fork, pk_fd_exec, through pykernel.fds), the books
+the audit recounts, snapshots of tables, descriptions and pipe contents,
+and SIGPIPE kept pending until signals exist.
+
+fdhold.c (tests/riscv/progs) opens, in order: "held" read-write (3) and
+read-only with O_CLOEXEC (4), a pipe with O_CLOEXEC (5, 6) holding "xy",
+dup(3) (7), seeks 3 to offset 2, unlinks "held", and with an argument
+blocks reading a second pipe (8, 9) that nothing writes."""
+
+from __future__ import annotations
+
+import pytest
+
+from rvrun import pk_kernel, program  # noqa: F401 (program: a fixture)
+
+import pykernel as pk
+from pykernel.fds import descriptors, exec_descriptors, fork_descriptors, process_files
+
+O_RDONLY, O_WRONLY, O_RDWR, O_LARGEFILE = 0, 1, 2, 0o100000
+
+
+def held(program):
+    """A kernel with fdhold blocked in its read, and the process."""
+    k = pk_kernel()
+    p = k.spawn(pk.Program.elf(str(program("fdhold"))), argv=["fdhold", "wait"])
+    r = k.run()
+    assert r.reason == "deadlock"                  # its only thread waits on the empty pipe
+    assert p.threads[0].state == "waiting"
+    assert bytes(p.stdout) == b"3 4 5 6 7\n"
+    return k, p
+
+
+def table(p):
+    return [(d.fd, d.kind, d.cloexec, d.flags, d.refs, d.offset, d.pipe_bytes)
+            for d in descriptors(p)]
+
+
+def test_table_after_the_calls(program):
+    k, p = held(program)
+    # open(2): F_GETFL shows the access mode and O_LARGEFILE (64-bit Linux
+    # forces it), not O_CREAT/O_TRUNC/O_CLOEXEC; dup(2): 3 and 7 share one
+    # description (refs 2, one offset); pipe(7): "xy" waits in the pipe
+    assert table(p) == [
+        (0, "stdin", False, O_RDONLY, 1, 0, 0),
+        (1, "stdout", False, O_WRONLY, 1, 0, 0),
+        (2, "stderr", False, O_WRONLY, 1, 0, 0),
+        (3, "file", False, O_RDWR | O_LARGEFILE, 2, 2, 0),
+        (4, "file", True, O_RDONLY | O_LARGEFILE, 1, 0, 0),
+        (5, "pipe-read", True, O_RDONLY, 1, 0, 2),
+        (6, "pipe-write", True, O_WRONLY, 1, 0, 2),
+        (7, "file", False, O_RDWR | O_LARGEFILE, 2, 2, 0),
+        (8, "pipe-read", False, O_RDONLY, 1, 0, 0),
+        (9, "pipe-write", False, O_WRONLY, 1, 0, 0),
+    ]
+    d = descriptors(p)
+    assert d[3].description == d[7].description != d[4].description
+    assert d[3].ino == d[4].ino                    # one inode, two descriptions
+
+
+def test_an_unlinked_open_file_lives_until_its_last_close(program):
+    k, p = held(program)
+    assert k.fs.usage.orphans == 1                 # "held": no name, held open
+    p.kill()
+    assert descriptors(p) == []
+    assert k.fs.usage.orphans == 0
+    k.audit().check()
+
+
+def test_fork_shares_every_description(program):
+    k, p = held(program)
+    child = k.spawn(pk.Program.script("child", [pk.op.compute(10)]))
+    fork_descriptors(p, child)
+    before = descriptors(p)
+    after = descriptors(child)
+    # fork(2): "the child inherits copies of the parent's set of open file
+    # descriptors ... refer to the same open file descriptions"
+    assert [(d.fd, d.description, d.cloexec) for d in after] == \
+        [(d.fd, d.description, d.cloexec) for d in before]
+    assert [d.refs for d in before] == [2, 2, 2, 4, 2, 2, 2, 4, 2, 2]
+    k.audit().check()
+
+
+def test_fork_needs_a_child_without_a_table(program):
+    k, p = held(program)
+    child = k.spawn(pk.Program.script("child", [pk.op.compute(10)]))
+    fork_descriptors(p, child)
+    with pytest.raises(pk.BadState):
+        fork_descriptors(p, child)
+
+
+def test_exec_closes_the_close_on_exec_descriptors(program):
+    k, p = held(program)
+    child = k.spawn(pk.Program.script("child", [pk.op.compute(10)]))
+    fork_descriptors(p, child)
+    exec_descriptors(child)
+    # execve(2): descriptors with FD_CLOEXEC are closed; the others stay
+    assert [d.fd for d in descriptors(child)] == [0, 1, 2, 3, 7, 8, 9]
+    assert [d.refs for d in descriptors(p)] == [2, 2, 2, 4, 1, 1, 1, 4, 2, 2]
+    k.audit().check()
+
+
+def test_a_process_s_umask_group_and_session(program):
+    k, p = held(program)
+    # a spawned process leads its own group and session; umask 022
+    assert process_files(p) == pk.fds.ProcessFiles(0o022, p.pid + 1, p.pid + 1, 0)
+
+
+def test_a_write_without_readers_leaves_sigpipe_pending(program):
+    k = pk_kernel()
+    p = k.spawn(pk.Program.elf(str(program("files"))), argv=["files"])
+    k.run()
+    assert p.exit_code == 0
+    assert process_files(p).sigpipe == 1           # files.c writes once to a pipe with no reader
+
+
+def test_snapshot_keeps_tables_descriptions_and_pipe_bytes(program):
+    k, p = held(program)
+    k2 = pk.Kernel.restore(k.snapshot())
+    p2 = k2.process(p.pid)
+    assert table(p2) == table(p)
+    assert [d.description for d in descriptors(p2)] == [d.description for d in descriptors(p)]
+    assert k2.fs.usage == k.fs.usage
+    k2.audit().check()
+    p2.kill()
+    assert k2.fs.usage.orphans == 0
+    k2.audit().check()
+
+
+def test_blocking_pipe_between_threads_is_deterministic(program):
+    outs = []
+    for _ in range(2):
+        k = pk_kernel()
+        p = k.spawn(pk.Program.elf(str(program("pipe_threads"))), argv=["pipe_threads"])
+        k.run()
+        outs.append((bytes(p.stdout), p.exit_code, k.digest()))
+    assert outs[0] == outs[1]
+    assert outs[0][:2] == (b"received 200000 bytes, same 1\n", 0)
