@@ -1212,6 +1212,7 @@ int pk_snapshot_config(const uint8_t *buf, uint64_t len, pk_config *out, pk_snap
  * kernel's epoch plus its clock. */
 #define PK_EPERM         1
 #define PK_ENOENT        2
+#define PK_ESRCH         3
 #define PK_EIO           5
 #define PK_ENXIO         6
 #define PK_ENOEXEC       8
@@ -1297,7 +1298,8 @@ typedef struct pk_fs_usage {
     uint64_t inodes, files, dirs, symlinks, devices;
     uint64_t bytes;            /* sum of the sizes of regular files          */
     uint64_t pages;            /* 4 KiB data pages held (holes hold none)    */
-    uint64_t max_bytes;        /* limit on pages * 4096: ENOSPC past it      */
+    uint64_t max_bytes;        /* limit on pages * 4096 + slots * 8: ENOSPC past it */
+    uint64_t slots;            /* page slots of the files (8 bytes each)      */
     uint64_t max_inodes;       /* limit on inodes: ENOSPC past it            */
     uint64_t orphans;          /* inodes without names kept by references    */
 } pk_fs_usage;
@@ -1357,7 +1359,8 @@ int pk_fs_get(pk_kernel *k, uint32_t ino);
 int pk_fs_put(pk_kernel *k, uint32_t ino);
 /* the path of directory ino from the root (getcwd(2): ENOENT if removed) */
 int pk_fs_path(pk_kernel *k, uint32_t ino, char *buf, uint32_t cap, uint32_t *len_out);
-/* a process's working directory (holds a reference; default the root) */
+/* a process's working directory (holds a reference, dropped when the
+ * process ends; default the root); ESRCH for an ended process */
 int pk_fs_cwd_set(pk_kernel *k, uint32_t pid, uint32_t ino);
 int pk_fs_cwd_get(pk_kernel *k, uint32_t pid, uint32_t *ino_out);
 /* the credentials and working directory of process pid */

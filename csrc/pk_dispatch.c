@@ -278,6 +278,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
         if (k->fds) pk_fd_proc_exit(k, t->pid);   /* closes its pipe ends first */
         if (pk_proc_ext(p)) pk_proc_objects_release(k, p, t->pid);
         if (k->mem) pk_vm_proc_exit(k, t->pid);
+        if (k->fs) pk_fs_proc_exit(k, t->pid);
     }
 }
 

@@ -92,6 +92,7 @@ int pk_vm_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t child_pc, uint64_
     parent = pk_as_of(k, t->pid);               /* the address spaces may have moved */
     pk_as *child = pk_as_of(k, pid);
     s = as_copy(k, parent, child);
+    if (!s && k->fs) s = pk_fs_proc_fork(k, t->pid, pid);   /* its working directory */
     if (s) {                                     /* it never existed */
         pk_thread_exit(k, ct, -1, PK_KILL_OOM);
         return s;

@@ -76,6 +76,7 @@ static void inode_maybe_free(pk_kernel *k, uint32_t ino) {
     if (n->nlink || n->refs || ino == PK_FS_ROOT) return;
     pages_drop(k, n, 0);
     pk_free(k, n->pages, n->pcap * sizeof(uint8_t *));
+    fs->slots -= n->pcap;
     for (uint32_t i = 0; i < n->n; i++) pk_free(k, n->ents[i].name, n->ents[i].len);
     pk_free(k, n->ents, n->cap * sizeof(pk_dent));
     if (ISLNK(n)) pk_free(k, n->target, n->size);
@@ -785,12 +786,19 @@ int pk_fs_write(pk_kernel *k, uint32_t pid, uint32_t ino, uint64_t off, const ui
     if (!len) { *n_out = 0; return 0; }
     uint64_t first = off / PK_FS_PAGE, end = (off + len + PK_FS_PAGE - 1) / PK_FS_PAGE, need = 0;
     for (uint64_t pg = first; pg < end; pg++) need += !(pg < n->pcap && n->pages[pg]);
-    if (pk_limit_over(fs->pages * PK_FS_PAGE, need * PK_FS_PAGE, fs->max_bytes)) return -PK_ENOSPC;
-    if (end > n->pcap) {                         /* room for the page slots */
-        uint64_t cap = n->pcap ? n->pcap : 4;
+    uint64_t cap = n->pcap;
+    if (end > cap) {
+        cap = cap ? cap : 4;
         while (cap < end) cap *= 2;
+    }
+    /* the pages and the slots that name them: a write far into a file
+     * costs its slots even where it leaves holes */
+    if (pk_limit_over(fs->pages * PK_FS_PAGE + fs->slots * 8,
+                      need * PK_FS_PAGE + (cap - n->pcap) * 8, fs->max_bytes)) return -PK_ENOSPC;
+    if (cap > n->pcap) {                         /* room for the page slots */
         uint8_t **p = pk_realloc(k, n->pages, n->pcap * sizeof *p, cap * sizeof *p);
         if (!p) return -PK_ENOMEM;
+        fs->slots += cap - n->pcap;
         n->pages = p;
         n->pcap = cap;
     }
@@ -912,8 +920,20 @@ int pk_fs_path(pk_kernel *k, uint32_t ino, char *buf, uint32_t cap, uint32_t *le
     return 0;
 }
 
+int pk_fs_proc_fork(pk_kernel *k, uint32_t parent, uint32_t child) {
+    pk_fs *fs = k->fs;
+    if (parent >= fs->ncwd || !fs->cwd[parent]) return PK_OK;
+    return pk_fs_cwd_set(k, child, fs->cwd[parent]) ? PK_ERR_NO_MEMORY : PK_OK;
+}
+
+static bool proc_ended(pk_kernel *k, uint32_t pid) {
+    uint8_t st = pk_proc_at(k, pid)->state;
+    return st == PK_PS_EXITED || st == PK_PS_KILLED;
+}
+
 int pk_fs_cwd_set(pk_kernel *k, uint32_t pid, uint32_t ino) {
     if (!k || pid >= k->procs.count) return -PK_EINVAL;
+    if (proc_ended(k, pid)) return -PK_ESRCH;
     int e = pk_fs_state(k);
     if (e) return e;
     pk_fs *fs = k->fs;
@@ -931,8 +951,17 @@ int pk_fs_cwd_set(pk_kernel *k, uint32_t pid, uint32_t ino) {
     return 0;
 }
 
+void pk_fs_proc_exit(pk_kernel *k, uint32_t pid) {
+    pk_fs *fs = k->fs;
+    if (pid >= fs->ncwd || !fs->cwd[pid]) return;
+    uint32_t ino = fs->cwd[pid];
+    fs->cwd[pid] = 0;
+    pk_fs_put(k, ino);
+}
+
 int pk_fs_cwd_get(pk_kernel *k, uint32_t pid, uint32_t *ino_out) {
     if (!k || !ino_out || pid >= k->procs.count) return -PK_EINVAL;
+    if (proc_ended(k, pid)) return -PK_ESRCH;
     *ino_out = k->fs && pid < k->fs->ncwd && k->fs->cwd[pid] ? k->fs->cwd[pid] : PK_FS_ROOT;
     return 0;
 }
@@ -962,6 +991,7 @@ int pk_fs_usage_get(pk_kernel *k, pk_fs_usage *out) {
         out->orphans += !n->nlink;
     }
     out->pages = fs->pages;
+    out->slots = fs->slots;
     out->max_bytes = fs->max_bytes;
     out->max_inodes = fs->max_inodes;
     return 0;
@@ -1115,6 +1145,7 @@ int pk_fs_snap_load(pk_kernel *k, pk_snap_r *r) {
                     while (cap <= p) cap *= 2;
                     uint8_t **pp = pk_realloc(k, x->pages, x->pcap * sizeof *pp, cap * sizeof *pp);
                     if (!pp) { s = PK_ERR_NO_MEMORY; break; }
+                    fs->slots += cap - x->pcap;
                     x->pages = pp;
                     x->pcap = cap;
                 }
@@ -1180,7 +1211,8 @@ int pk_fs_snap_load(pk_kernel *k, pk_snap_r *r) {
     pk_fs_audit a;
     if (pk_fs_audit_run(k, &a)) return PK_ERR_NO_MEMORY;
     if (a.first_bad || a.bad_links || a.bad_refs || a.leaked || a.bad_pages || a.bad_order
-        || pk_limit_over(0, fs->pages * PK_FS_PAGE, fs->max_bytes) || fs->live > fs->max_inodes
+        || pk_limit_over(0, fs->pages * PK_FS_PAGE + fs->slots * 8, fs->max_bytes)
+        || fs->live > fs->max_inodes
         || !fs->max_bytes || !fs->max_inodes)
         return PK_ERR_INVALID_ARGS;
     return PK_OK;

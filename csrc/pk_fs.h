@@ -55,6 +55,9 @@ typedef struct pk_fs {
     uint32_t  free_head, pad;
     uint64_t  live;                          /* inodes in use                 */
     uint64_t  pages;                         /* data pages held, all files    */
+    uint64_t  slots;                         /* page slots (pcap), all files:
+                                                8 bytes each count against
+                                                max_bytes with the pages      */
     uint64_t  max_bytes, max_inodes;
     uint64_t  vseq;                          /* last version handed out       */
     uint32_t *cwd;                           /* [pid]: working directory, 0: root */
@@ -64,6 +67,9 @@ typedef struct pk_fs {
 struct pk_kernel;
 int  pk_fs_state(struct pk_kernel *k);       /* make k->fs: 0 or -PK_ENOMEM */
 void pk_fs_fini(struct pk_kernel *k);
+void pk_fs_proc_exit(struct pk_kernel *k, uint32_t pid);   /* drops its working directory */
+/* child inherits parent's working directory (chdir(2)): a status */
+int  pk_fs_proc_fork(struct pk_kernel *k, uint32_t parent, uint32_t child);
 /* snapshots (pk_fs.c): the FS section */
 struct pk_snap_w;
 struct pk_snap_r;

@@ -170,70 +170,77 @@ def check(status: int, what: str) -> None:
 # ``except pk.NotFound`` and ``except FileNotFoundError`` work.  ``status``
 # is -errno, ``errno`` the errno, ``path`` the path the call named.
 
-class NotFound(KernelError, FileNotFoundError):
+class _FsError(KernelError):
+    def __init__(self, message: str | None = None, status: int | None = None):
+        super().__init__(message, status)
+        self.errno = -self.status
+        self.path = None
+
+
+class NotFound(_FsError, FileNotFoundError):
     """No such file or directory (ENOENT)."""
     status, name, words = -2, "ENOENT", "no such file or directory"
 
 
-class FileExists(KernelError, FileExistsError):
+class FileExists(_FsError, FileExistsError):
     """The name exists already (EEXIST)."""
     status, name, words = -17, "EEXIST", "file exists"
 
 
-class NotADirectory(KernelError, NotADirectoryError):
+class NotADirectory(_FsError, NotADirectoryError):
     """A component used as a directory is not one (ENOTDIR)."""
     status, name, words = -20, "ENOTDIR", "not a directory"
 
 
-class IsADirectory(KernelError, IsADirectoryError):
+class IsADirectory(_FsError, IsADirectoryError):
     """The operation needs a non-directory (EISDIR)."""
     status, name, words = -21, "EISDIR", "is a directory"
 
 
-class DirectoryNotEmpty(KernelError, OSError):
+class DirectoryNotEmpty(_FsError, OSError):
     """The directory has entries (ENOTEMPTY)."""
     status, name, words = -39, "ENOTEMPTY", "directory not empty"
 
 
-class SymlinkLoop(KernelError, OSError):
+class SymlinkLoop(_FsError, OSError):
     """More than 40 symbolic links in one path resolution, or a final
     symbolic link where none may be (ELOOP; path_resolution(7))."""
     status, name, words = -40, "ELOOP", "too many levels of symbolic links"
 
 
-class NameTooLong(KernelError, OSError):
+class NameTooLong(_FsError, OSError):
     """A name longer than 255 bytes or a path of 4096 bytes or more
     (ENAMETOOLONG)."""
     status, name, words = -36, "ENAMETOOLONG", "file name too long"
 
 
-class NoSpace(KernelError, OSError):
+class NoSpace(_FsError, OSError):
     """The file system's byte or inode limit is reached (ENOSPC)."""
     status, name, words = -28, "ENOSPC", "no space left on the file system"
 
 
-class FileTooLarge(KernelError, OSError):
+class FileTooLarge(_FsError, OSError):
     """A file would pass the largest size, 2**40 bytes (EFBIG)."""
     status, name, words = -27, "EFBIG", "file too large"
 
 
-class TooManyLinks(KernelError, OSError):
+class TooManyLinks(_FsError, OSError):
     """An inode has 65,000 links already (EMLINK)."""
     status, name, words = -31, "EMLINK", "too many links"
 
 
-class NotExecutable(KernelError, OSError):
+class NotExecutable(_FsError, OSError):
     """The file is not in a format the kernel runs (ENOEXEC)."""
     status, name, words = -8, "ENOEXEC", "exec format error"
 
 
-class NoDevice(KernelError, OSError):
+class NoDevice(_FsError, OSError):
     """The device has nothing behind it, e.g. /dev/tty without a process
     (ENXIO)."""
     status, name, words = -6, "ENXIO", "no such device or address"
 
 
-class Busy(KernelError, OSError):
+class Busy(_FsError, OSError):
     """The name is in use and cannot go, e.g. renaming "." (EBUSY)."""
     status, name, words = -16, "EBUSY", "device or resource busy"
 
@@ -242,7 +249,8 @@ _BY_ERRNO = {-cls.status: cls for cls in (
     NotFound, FileExists, NotADirectory, IsADirectory, DirectoryNotEmpty, SymlinkLoop,
     NameTooLong, NoSpace, FileTooLarge, TooManyLinks, NotExecutable, NoDevice, Busy)}
 _ERRNO_WORDS = {1: "operation not permitted", 13: "permission denied", 22: "invalid argument",
-                12: "out of memory", 34: "result too large", 5: "input/output error"}
+                12: "out of memory", 34: "result too large", 5: "input/output error",
+                3: "the process has ended"}
 
 
 def fs_error(neg_errno: int, what: str, path: str | None = None) -> KernelError:
@@ -252,7 +260,7 @@ def fs_error(neg_errno: int, what: str, path: str | None = None) -> KernelError:
     cls = _BY_ERRNO.get(e)
     if cls is None:
         cls = {1: AccessDenied, 13: AccessDenied, 22: InvalidArgs, 12: NoMemory,
-               34: OutOfRange}.get(e, KernelError)
+               34: OutOfRange, 3: BadState}.get(e, KernelError)
         words = _ERRNO_WORDS.get(e, f"errno {e}")
     else:
         words = cls.words

@@ -26,6 +26,7 @@ import stat as _stat
 from dataclasses import dataclass
 
 from ._ffi import ffi, lib
+from ._lock import locked_views
 from .errors import AccessDenied, InvalidArgs, NotExecutable, NotFound, fs_error
 
 __all__ = ["FileSystem", "Stat", "FsUsage", "FsAudit"]
@@ -70,8 +71,10 @@ class Stat:
 class FsUsage:
     """Counts of the file system: inodes by type, ``bytes`` (sizes of the
     regular files), ``pages`` (4 KiB data pages held; holes hold none),
-    the limits ``max_bytes`` (on pages × 4096) and ``max_inodes``, and
-    ``orphans`` (inodes without a name that references keep)."""
+    the limits ``max_bytes`` (on pages × 4096 plus 8 bytes per page slot)
+    and ``max_inodes``, ``orphans`` (inodes without a name that references
+    keep), and ``slots`` (a file has one per 4 KiB up to the furthest
+    page it was ever given)."""
 
     inodes: int
     files: int
@@ -83,6 +86,7 @@ class FsUsage:
     max_bytes: int
     max_inodes: int
     orphans: int
+    slots: int
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,7 @@ def _mode(mode, what: str = "mode") -> int:
     return mode
 
 
+@locked_views()
 class FileSystem:
     """The file system of a kernel (``k.fs``), acting as user ``uid``,
     group ``gid`` with relative paths starting at ``cwd``. Paths are str
@@ -454,7 +459,7 @@ class FileSystem:
         u = ffi.new("pk_fs_usage *")
         self._check(lib.pk_fs_usage_get(self._k._kp, u), "usage")
         return FsUsage(u.inodes, u.files, u.dirs, u.symlinks, u.devices, u.bytes, u.pages,
-                       u.max_bytes, u.max_inodes, u.orphans)
+                       u.max_bytes, u.max_inodes, u.orphans, u.slots)
 
     def set_limits(self, max_bytes: int | None = None, max_inodes: int | None = None) -> None:
         """Limit the data pages (``max_bytes``, default 256 MiB) and the
@@ -476,7 +481,9 @@ class FileSystem:
                        a.bad_order, a.first_bad)
 
     def cwd_of(self, process) -> str:
-        """The working directory of ``process`` (a path; getcwd(2))."""
+        """The working directory of ``process`` (a path; getcwd(2));
+        :class:`~pykernel.BadState` once it has ended (its reference on
+        the directory went with it)."""
         ino = ffi.new("uint32_t *")
         self._check(lib.pk_fs_cwd_get(self._k._kp, process.pid, ino), "cwd")
         buf, n = ffi.new("char[]", lib.PK_FS_PATH_MAX), ffi.new("uint32_t *")
@@ -506,6 +513,14 @@ def resolve_cwd(kernel, cwd, uid: int, gid: int) -> int:
 def set_cwd(kernel, pid: int, ino: int) -> None:
     """Make inode ``ino`` the working directory of process ``pid``."""
     FileSystem._check(lib.pk_fs_cwd_set(kernel._kp, pid, ino), "cwd")
+
+
+def inherit_cwd(kernel, parent: int, child: int) -> None:
+    """Give process ``child`` the working directory of ``parent``."""
+    ino = ffi.new("uint32_t *")
+    FileSystem._check(lib.pk_fs_cwd_get(kernel._kp, parent, ino), "cwd")
+    if ino[0] != 1:                                 # the root: the default already
+        set_cwd(kernel, child, ino[0])
 
 
 def executable(kernel, path: str, argv, uid: int, gid: int, cwd: str = "/", depth: int = 0):
@@ -547,7 +562,8 @@ def executable(kernel, path: str, argv, uid: int, gid: int, cwd: str = "/", dept
             from .errors import KernelError
             if not isinstance(e, KernelError):
                 raise
-            raise NotExecutable(f"execve {path!r}: exec format error ({e})") from e
+            err = fs_error(-lib.PK_ENOEXEC, "execve", path)
+            raise NotExecutable(f"{err} ({e})") from e
         abs_path = path if path.startswith("/") else os.path.normpath(os.path.join(cwd, path))
         prog._exe = abs_path
         v._programs[key] = prog

@@ -751,8 +751,8 @@ class Kernel:
     def _spawn(self, program, count, at, nice, priority, burst, args, policy, rt_priority,
                tickets, cpu, affinity, rss_limit=None, rv=(None, None, b"", None, None)):
         if not isinstance(program, Program):
-            raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python), "
-                            f"not {type(program).__name__}")
+            raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python) "
+                            f"or the path of a file in k.fs, not {type(program).__name__}")
         if rss_limit is not None:
             rss_limit = rss_limit_arg(self.memory, rss_limit)
         if self.memory is None and program.kind == "script" and program.uses_memory:
@@ -911,7 +911,7 @@ class Kernel:
         execute permission needed (:class:`~pykernel.AccessDenied`), an
         ELF file or a ``#!`` script (:class:`~pykernel.NotExecutable`);
         ``argv`` defaults to ``[path]``. ``cwd``: the process's working
-        directory in the file system (default ``/``).
+        directory in the file system (default the ``parent``'s, else ``/``).
         """
         if isinstance(program, Program) and program.kind != "elf" and (
                 argv is not None or env is not None or stdin != b"" or stdout or stderr):
@@ -956,6 +956,9 @@ class Kernel:
                 check(lib.pk_proc_creds_set(self._kp, pid, uid, gid), "credentials")
             if cwd is not None:
                 _fs.set_cwd(self, pid, cwd_ino)
+            elif parent is not None:
+                from . import fs as _fs
+                _fs.inherit_cwd(self, parent.pid, pid)
         if parent is not None:
             parent.handle_to(Process(self, pid))
         if name is not None:

@@ -480,11 +480,18 @@ class AddressSpace:
         return out[0]
 
     def map(self, addr: int, length: int, prot: str = "rw", user: bool = True,
-            populate: bool = False, shared=False, userfault: bool = False) -> None:
+            populate: bool = False, shared=False, userfault: bool = False,
+            file=None) -> None:
         """Map [addr, addr + length) now (see :func:`pykernel.op.map`);
         ``shared`` may be a :class:`SharedMemory` of this kernel;
         ``userfault=True``: missing pages are asked of the process's fault
-        handler (:meth:`set_fault_handler`)."""
+        handler (:meth:`set_fault_handler`). ``file`` (a path in ``k.fs``)
+        is not implemented yet (NotImplementedError; docs/userland.md)."""
+        if file is not None:
+            raise NotImplementedError(
+                "mapping a file is not implemented yet: file pages are allocations of the "
+                "file system, not frames of pk.Memory, so there is no page cache to share "
+                "(MAP_SHARED) or copy on write (MAP_PRIVATE); docs/userland.md, 'Not yet'")
         if not isinstance(userfault, bool):
             raise TypeError(f"map userfault must be a bool, not {type(userfault).__name__}")
         *a, obj = map_args(addr, length, prot, user, populate, shared=shared)

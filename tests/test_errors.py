@@ -209,11 +209,16 @@ def test_bad_kernel_limits_are_value_errors(kw):
 
 # ---- spawning ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("thing", ["prog", 42, S.compute(1), lambda ctx: None],
-                         ids=["str", "int", "op", "function"])
+@pytest.mark.parametrize("thing", [b"prog", 42, S.compute(1), lambda ctx: None],
+                         ids=["bytes", "int", "op", "function"])
 def test_spawning_a_non_program_is_type_error(zero_kernel, thing):
     with pytest.raises(TypeError, match="pk.Program"):
         zero_kernel().spawn(thing)
+
+
+def test_spawning_a_str_names_a_file_in_the_file_system(zero_kernel):
+    with pytest.raises(pk.NotFound, match="'prog'"):
+        zero_kernel().spawn("prog")
 
 
 def test_more_threads_than_max_threads_is_no_memory(zero_kernel):
@@ -366,7 +371,7 @@ def test_bad_until_values(zero_kernel, until, exc):
 def test_kernel_stays_usable_after_a_rejected_call(zero_kernel):
     k = zero_kernel()
     p = k.spawn(cpu_bound(10))
-    for bad in (lambda: k.run(until=-1), lambda: k.spawn("x"), lambda: k.spawn(cpu_bound(1), nice=99)):
+    for bad in (lambda: k.run(until=-1), lambda: k.spawn(42), lambda: k.spawn(cpu_bound(1), nice=99)):
         with pytest.raises((TypeError, ValueError)):
             bad()
     assert k.run().reason == "idle"

@@ -452,7 +452,8 @@ def test_dev_tty_without_a_process_is_enxio(k):
 # ---- limits, usage, audit ----------------------------------------------------------------
 
 def test_byte_limit_gives_enospc(k):
-    k.fs.set_limits(max_bytes=2 * 4096)
+    # two pages and the four 8-byte page slots a file starts with, plus 32 bytes
+    k.fs.set_limits(max_bytes=2 * 4096 + 4 * 8 + 32)
     k.fs.write("/tmp/a", bytes(8192))
     with pytest.raises(pk.NoSpace) as e:
         k.fs.write("/tmp/b", b"x")
@@ -540,3 +541,103 @@ def test_snapshot_of_a_kernel_without_file_system_has_none():
     k = pk.Kernel()
     r = pk.Kernel.restore(k.snapshot())
     assert r.audit().fs is None
+
+
+def test_mapping_a_file_is_not_implemented_yet():
+    k = pk.Kernel(memory=pk.Memory())
+    k.fs.write("/tmp/f", bytes(4096))
+    p = k.spawn(pk.Program.script("idle", [pk.op.sleep(10)]))
+    with pytest.raises(NotImplementedError, match="page cache"):
+        p.aspace.map(0x10000, 4096, file="/tmp/f")
+
+
+def test_a_write_far_into_a_file_is_charged_its_page_slots(k):
+    # 1 MiB limit: one page at 1 GiB would need 262,144 slots of 8 bytes (2 MiB)
+    k.fs.set_limits(max_bytes=1 << 20)
+    k.fs.write("/tmp/sparse", b"")
+    k.fs.truncate("/tmp/sparse", 1 << 30)            # a hole costs nothing
+    with pytest.raises(pk.NoSpace):
+        k.fs.write("/tmp/sparse", b"x", append=True)
+    assert k.fs.usage.pages == 0 and k.fs.usage.slots == 0
+
+
+def test_a_forked_child_inherits_the_working_directory():
+    # chdir(2): "A child process created via fork(2) inherits its parent's
+    # current working directory"
+    k = pk.Kernel(costs=pk.Costs.zero(), memory=pk.Memory())
+    k.fs.mkdir("/home/u", parents=True)
+    p = k.spawn(pk.Program.script("p", [pk.op.fork([pk.op.sleep(100)]), pk.op.sleep(100)]),
+                cwd="/home/u")
+    k.run(until=50)
+    child = pk.Process(k, p.pid + 1)
+    assert k.fs.cwd_of(child) == "/home/u"
+    assert k.fs.stat("/home/u").refs == 2
+    k.run()
+    assert k.fs.stat("/home/u").refs == 0
+
+
+def test_a_process_spawned_with_a_parent_inherits_its_working_directory(k):
+    k.fs.mkdir("/srv")
+    idle = pk.Program.script("idle", [pk.op.sleep(100)])
+    p = k.spawn(idle, cwd="/srv")
+    q = k.spawn(idle, parent=p)
+    assert k.fs.cwd_of(q) == "/srv"
+
+
+# ---- the core's interface, as a system-call layer will use it ---------------------------
+
+def _readdir(k, ino, cursor):
+    from pykernel._ffi import ffi, lib
+    cur, ent = ffi.new("uint64_t *", cursor), ffi.new("pk_fs_dirent *")
+    r = lib.pk_fs_readdir(k._kp, ino, cur, ent)
+    return (ffi.string(ent.name).decode(), cur[0]) if r == 1 else (None, cur[0])
+
+
+def test_a_readdir_cursor_survives_names_coming_and_going(k):
+    # getdents64 resumes at d_off; POSIX readdir(3): an entry removed or added
+    # during the listing may or may not be returned, every other exactly once
+    for n in "abcd":
+        k.fs.write(f"/tmp/{n}", b"")
+    ino = k.fs.stat("/tmp").ino
+    names, cur = [], 0
+    for _ in range(3):                               # ".", "..", "a"
+        name, cur = _readdir(k, ino, cur)
+        names.append(name)
+    k.fs.remove("/tmp/a")                            # already returned
+    k.fs.remove("/tmp/c")                            # not yet returned
+    k.fs.write("/tmp/e", b"")
+    while True:
+        name, cur = _readdir(k, ino, cur)
+        if name is None:
+            break
+        names.append(name)
+    assert names == [".", "..", "a", "b", "d", "e"]
+
+
+def test_errors_of_the_core_are_negative_linux_errnos(k):
+    from pykernel._ffi import ffi, lib
+    who, out = ffi.new("pk_fs_who *"), ffi.new("uint32_t *")
+    assert lib.pk_fs_lookup(k._kp, who, b"/nope", 5, 0, out) == -errno.ENOENT
+    assert lib.pk_fs_mkdir(k._kp, who, b"/tmp", 4, 0o755) == -errno.EEXIST
+    assert lib.pk_fs_lookup(k._kp, who, b"/dev/null/x", 11, 0, out) == -errno.ENOTDIR
+    assert lib.pk_fs_lookup(k._kp, ffi.NULL, b"/", 1, 0, out) == -errno.EINVAL
+    who.cwd = 10**6                                  # no such directory
+    assert lib.pk_fs_lookup(k._kp, who, b"x", 1, 0, out) == -errno.ENOTDIR
+
+
+def test_an_unlinked_inode_lives_while_it_is_referenced(k):
+    # unlink(2): "If the name was the last link to a file but any processes
+    # still have the file open, the file will remain in existence until the
+    # last file descriptor referring to it is closed"
+    from pykernel._ffi import ffi, lib
+    k.fs.write("/tmp/f", b"still here")
+    ino = k.fs.stat("/tmp/f").ino
+    assert lib.pk_fs_get(k._kp, ino) == 0
+    k.fs.remove("/tmp/f")
+    assert k.fs.usage.orphans == 1 and k.audit().problems() == []
+    buf, n = ffi.new("uint8_t[16]"), ffi.new("uint64_t *")
+    assert lib.pk_fs_read(k._kp, lib.PK_FS_NO_PID, ino, 0, buf, 16, n) == 0
+    assert ffi.buffer(buf, n[0])[:] == b"still here"
+    assert lib.pk_fs_put(k._kp, ino) == 0
+    assert k.fs.usage.orphans == 0
+    assert lib.pk_fs_put(k._kp, ino) == -errno.EINVAL   # freed: no such inode any more
