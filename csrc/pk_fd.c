@@ -196,6 +196,11 @@ static bool proc_ok(pk_kernel *k, uint32_t pid) {
 int pk_fd_fork(pk_kernel *k, uint32_t parent, uint32_t child) {
     if (!proc_ok(k, parent) || !proc_ok(k, child) || parent == child) return PK_ERR_INVALID_ARGS;
     if (k->in_hook) return PK_ERR_BAD_STATE;
+    return pk_fd_fork_copy(k, parent, child);
+}
+
+/* the fork of pk_vm_fork, and pk_fd_fork's work: ids checked */
+int pk_fd_fork_copy(pk_kernel *k, uint32_t parent, uint32_t child) {
     if (k->fds && child < k->fds->ntab && k->fds->tab[child].made) return PK_ERR_BAD_STATE;
     pk_fdtab *pt = pk_fd_table(k, parent);
     if (!pt) return PK_ERR_NO_MEMORY;
@@ -216,6 +221,10 @@ int pk_fd_fork(pk_kernel *k, uint32_t parent, uint32_t child) {
 int pk_fd_exec(pk_kernel *k, uint32_t pid) {
     if (!proc_ok(k, pid)) return PK_ERR_INVALID_ARGS;
     if (k->in_hook) return PK_ERR_BAD_STATE;
+    return pk_fd_exec_close(k, pid);
+}
+
+int pk_fd_exec_close(pk_kernel *k, uint32_t pid) {
     pk_fdtab *t = pk_fd_table(k, pid);
     if (!t) return PK_ERR_NO_MEMORY;
     for (uint32_t fd = 0; fd < k->fds->tab[pid].n; fd++)

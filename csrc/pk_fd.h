@@ -101,6 +101,12 @@ void pk_ofd_unref(struct pk_kernel *k, uint32_t ofd);
  * (0: every thread blocked on any pipe) */
 void pk_pipe_wake(struct pk_kernel *k, uint32_t pair);
 void pk_fd_proc_exit(struct pk_kernel *k, uint32_t pid);
+/* fork and exec of the memory system's processes (pk_fork.c), and the work
+ * of pk_fd_fork / pk_fd_exec: a PK status */
+int pk_fd_fork_copy(struct pk_kernel *k, uint32_t parent, uint32_t child);
+int pk_fd_exec_close(struct pk_kernel *k, uint32_t pid);
+/* 1 if pid's table is set up */
+static inline int pk_fd_used(const pk_fds *f, uint32_t pid) { return f && pid < f->ntab && f->tab[pid].made; }
 
 /* pk_socket.c: pipe objects without handles */
 int pk_pipe_objs(struct pk_kernel *k, uint32_t capacity, uint32_t *rd, uint32_t *wr);

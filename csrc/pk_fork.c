@@ -93,6 +93,7 @@ int pk_vm_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t child_pc, uint64_
     pk_as *child = pk_as_of(k, pid);
     s = as_copy(k, parent, child);
     if (!s && k->fs) s = pk_fs_proc_fork(k, t->pid, pid);   /* its working directory */
+    if (!s && pk_fd_used(k->fds, t->pid)) s = pk_fd_fork_copy(k, t->pid, pid);   /* descriptors */
     if (s) {                                     /* it never existed */
         pk_thread_exit(k, ct, -1, PK_KILL_OOM);
         return s;
@@ -149,6 +150,7 @@ void pk_vm_exec(pk_kernel *k, pk_cpu *c, pk_thread *t, uint32_t prog) {
     uint64_t flags = c->regs.flags;
     memset(&c->regs, 0, sizeof c->regs);
     c->regs.flags = flags;
+    if (pk_fd_used(k->fds, t->pid)) pk_fd_exec_close(k, t->pid);   /* close-on-exec */
     pk_digest(k, t->tid, 0xe7ecu | (uint64_t)prog << 16);
 }
 
