@@ -436,8 +436,8 @@ int pk_fd_snap_load(pk_kernel *k, pk_snap_r *r) {
         for (uint32_t i = 1; i < n; i++) {
             if (f->ofd[i].refs) { live++; if (found[i] != f->ofd[i].refs) pk_snap_bad(r); }
         }
-        for (uint32_t x = f->free_ofd; x && !r->err; x = f->ofd[x].ino)
-            if (x >= n || f->ofd[x].refs || ++nfree > n) pk_snap_bad(r);
+        for (uint32_t x = f->free_ofd; x; x = f->ofd[x].ino)
+            if (x >= n || f->ofd[x].refs || ++nfree > n) { pk_snap_bad(r); break; }
         if (nfree + live != n - 1u) pk_snap_bad(r);
     }
     if (!s && !r->err && k->objs) {               /* one description per pipe object of descriptors */

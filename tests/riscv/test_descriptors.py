@@ -11,11 +11,14 @@ blocks reading a second pipe (8, 9) that nothing writes."""
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 
 from rvrun import pk_kernel, program  # noqa: F401 (program: a fixture)
 
 import pykernel as pk
+from pykernel._ffi import lib
 from pykernel.fds import descriptors, exec_descriptors, fork_descriptors, process_files
 
 O_RDONLY, O_WRONLY, O_RDWR, O_LARGEFILE = 0, 1, 2, 0o100000
@@ -137,3 +140,36 @@ def test_blocking_pipe_between_threads_is_deterministic(program):
         outs.append((bytes(p.stdout), p.exit_code, k.digest()))
     assert outs[0] == outs[1]
     assert outs[0][:2] == (b"received 200000 bytes, same 1\n", 0)
+
+
+def fd_section(snap: bytes) -> tuple[int, int]:
+    """Where the payload of the descriptor section ("FD  ", version 1) is."""
+    at = snap.find(b"FD  \x01\x00\x00\x00")
+    assert at > 0
+    (n,) = struct.unpack_from("<Q", snap, at + 8)
+    return at + 16, at + 16 + n
+
+
+def resealed(data: bytes) -> bytes:
+    body = data[:-8]
+    return body + struct.pack("<Q", lib.pk_snapshot_checksum(body, len(body)))
+
+
+def test_a_damaged_descriptor_section_is_refused_or_balanced(program):
+    # every single-byte change of the section: restore refuses it, or the
+    # kernel it makes passes the audit (a changed offset, flag or umask)
+    k, p = held(program)
+    snap = k.snapshot()
+    start, end = fd_section(snap)
+    refused = 0
+    for i in range(start, end):
+        for bit in (0x01, 0x80):
+            data = bytearray(snap)
+            data[i] ^= bit
+            try:
+                k2 = pk.Kernel.restore(resealed(bytes(data)))
+            except pk.SnapshotError:
+                refused += 1
+                continue
+            k2.audit().check()
+    assert refused > 0
