@@ -55,6 +55,7 @@ static int cp(fx *x, uint64_t va, void *buf, uint64_t len, bool write) {
     return v;
 }
 
+static int64_t futimens(fx *x, uint64_t fd, const int64_t *t);
 static pk_ofd *OFD(fx *x, int64_t i) { return &x->k->fds->ofd[i]; }
 static bool is_pipe(const pk_ofd *o) { return o->kind == PK_OFD_PIPE_R || o->kind == PK_OFD_PIPE_W; }
 
@@ -903,12 +904,9 @@ static int64_t sys_utimensat(fx *x, uint64_t dirfd, uint64_t path, uint64_t time
     if (flags & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -EINVAL;
     int64_t t[4] = { 0, PK_FS_UTIME_NOW, 0, PK_FS_UTIME_NOW };
     if (times && cp(x, times, t, sizeof t, false)) return -EFAULT;
-    if (!path) {                                  /* futimens(fd): a directory's "." */
+    if (!path) {                                  /* futimens(fd) */
         if ((int32_t)dirfd == AT_FDCWD) return -EFAULT;
-        PATH_AT(dirfd, 0, true);
-        (void)n;
-        if (w.cwd == 0) return -ENOTDIR;
-        return pk_fs_utimens(x->k, &w, ".", 1, t, 0);
+        return futimens(x, dirfd, t);
     }
     PATH_AT(dirfd, path, false);
     return pk_fs_utimens(x->k, &w, p, (uint32_t)n, t, flags & AT_SYMLINK_NOFOLLOW ? PK_FS_NOFOLLOW : 0);
@@ -951,6 +949,86 @@ static int64_t sys_fchdir(fx *x, uint64_t fd) {
     return e ? e : pk_fs_cwd_set(x->k, x->pid, ino);
 }
 
+/* ---- attributes of an open file (fchmod, fchown, futimens) ----------------------------
+ * The rules of chmod(2), chown(2) and utimensat(2), as pk_fs.c applies
+ * them to paths, applied to the inode of a description. */
+
+static uint64_t now_ns(const pk_kernel *k) {
+    unsigned __int128 t = (unsigned __int128)k->cfg.epoch * 1000000000u + k->now;
+    return t > UINT64_MAX ? UINT64_MAX : (uint64_t)t;
+}
+
+/* the inode of descriptor fd (O_PATH ones too) and the caller's credentials */
+static int fd_inode(fx *x, uint64_t fd, pk_inode **n, pk_fs_who *w) {
+    int64_t o = pk_fd_get(x->k, x->pid, fd);
+    if (o < 0) return (int)o;
+    if (OFD(x, o)->kind != PK_OFD_FILE) return -EINVAL;       /* pipes, streams: no inode */
+    if (pk_fs_who_of(x->k, x->pid, w)) return -EINVAL;
+    *n = &x->k->fs->ino[OFD(x, o)->ino];
+    return 0;
+}
+
+static int64_t sys_fchmod(fx *x, uint64_t fd, uint64_t mode) {
+    pk_inode *n = NULL;
+    pk_fs_who w;
+    int e = fd_inode(x, fd, &n, &w);
+    if (e) return e;
+    mode &= 07777;
+    if (w.uid && w.uid != n->uid) return -EPERM;
+    if (w.uid && w.gid != n->gid) mode &= ~(uint64_t)PK_S_ISGID;
+    n->mode = (n->mode & PK_S_IFMT) | (uint32_t)mode;
+    n->ctime = now_ns(x->k);
+    return 0;
+}
+
+static int64_t sys_fchown(fx *x, uint64_t fd, uint64_t uid64, uint64_t gid64) {
+    pk_inode *n = NULL;
+    pk_fs_who w;
+    int e = fd_inode(x, fd, &n, &w);
+    if (e) return e;
+    uint32_t uid = (uint32_t)uid64, gid = (uint32_t)gid64;
+    if (w.uid) {                                  /* only root gives files away */
+        if (w.uid != n->uid) return -EPERM;
+        if (uid != PK_FS_KEEP && uid != n->uid) return -EPERM;
+        if (gid != PK_FS_KEEP && gid != w.gid && gid != n->gid) return -EPERM;
+    }
+    if (uid != PK_FS_KEEP) n->uid = uid;
+    if (gid != PK_FS_KEEP) n->gid = gid;
+    if (w.uid && (n->mode & PK_S_IFMT) == PK_S_IFREG && (uid != PK_FS_KEEP || gid != PK_FS_KEEP))
+        n->mode &= ~(uint32_t)(PK_S_ISUID | PK_S_ISGID);
+    n->ctime = now_ns(x->k);
+    return 0;
+}
+
+static int64_t futimens(fx *x, uint64_t fd, const int64_t *t) {
+    pk_inode *n = NULL;
+    pk_fs_who w;
+    int e = fd_inode(x, fd, &n, &w);
+    if (e) return e == -EINVAL ? -EBADF : e;
+    for (int i = 1; i < 4; i += 2) {
+        bool special = t[i] == PK_FS_UTIME_NOW || t[i] == PK_FS_UTIME_OMIT;
+        if (!special && (t[i] < 0 || t[i] >= 1000000000 || t[i - 1] < 0
+                         || (uint64_t)t[i - 1] > UINT64_MAX / 1000000000u - 1)) return -EINVAL;
+    }
+    if (t[1] == PK_FS_UTIME_OMIT && t[3] == PK_FS_UTIME_OMIT) return 0;
+    bool to_now = (t[1] == PK_FS_UTIME_NOW || t[1] == PK_FS_UTIME_OMIT)
+               && (t[3] == PK_FS_UTIME_NOW || t[3] == PK_FS_UTIME_OMIT);
+    if (w.uid && w.uid != n->uid) {              /* utimensat(2), "Permissions requirements" */
+        if (!to_now) return -EPERM;
+        int64_t o = pk_fd_get(x->k, x->pid, fd);
+        if (pk_fs_access(x->k, &w, OFD(x, o)->ino, PK_FS_W)) return -EACCES;
+    }
+    uint64_t now = now_ns(x->k);
+    for (int i = 0; i < 2; i++) {
+        int64_t ns = t[2 * i + 1];
+        if (ns == PK_FS_UTIME_OMIT) continue;
+        uint64_t v = ns == PK_FS_UTIME_NOW ? now : (uint64_t)t[2 * i] * 1000000000u + (uint64_t)ns;
+        if (i == 0) n->atime = v; else n->mtime = v;
+    }
+    n->ctime = now;
+    return 0;
+}
+
 /* ---- process groups, sessions, umask ------------------------------------------------------ */
 
 /* the pk pid of Linux pid `lp` (0: the caller), or -ESRCH */
@@ -967,9 +1045,9 @@ static int64_t proc_of(fx *x, uint64_t lp) {
 static int64_t sys_getpgid(fx *x, uint64_t lp, bool sid) {
     int64_t p = proc_of(x, lp);
     if (p < 0) return p;
-    pk_fdtab *t = pk_fd_table(x->k, (uint32_t)p);
-    if (!t) return -ENOMEM;
-    return sid ? t->sid : t->pgid;
+    pk_fd_proc fp;                                /* another process's table stays as it is */
+    if (pk_fd_proc_get(x->k, (uint32_t)p, &fp)) return -ESRCH;
+    return sid ? fp.sid : fp.pgid;
 }
 
 static int64_t sys_setpgid(fx *x, uint64_t lp, uint64_t pgid) {
@@ -1048,6 +1126,8 @@ int64_t pk_rv_fd_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, uint32_t rid, ui
     case 439: v = sys_faccessat(x, a[0], a[1], a[2], a[3]); break;
     case 53: v = sys_fchmodat(x, a[0], a[1], a[2]); break;
     case 54: v = sys_fchownat(x, a[0], a[1], a[2], a[3], a[4]); break;
+    case 52: v = sys_fchmod(x, a[0], a[1]); break;
+    case 55: v = sys_fchown(x, a[0], a[1], a[2]); break;
     case 88: v = sys_utimensat(x, a[0], a[1], a[2], a[3]); break;
     case 45: v = sys_truncate(x, a[0], a[1]); break;
     case 46: v = sys_ftruncate(x, a[0], a[1]); break;

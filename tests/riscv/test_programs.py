@@ -202,7 +202,9 @@ EXPECTED["timemap"] = ("exited", 0, (
 # EISDIR for a file over a directory; open(2): ELOOP for O_NOFOLLOW on a
 # link); umask 027 leaves 0750 of mkdir's 0777 (umask(2)); a pipe holds
 # 65536 bytes, reads 0 at EOF once its writers closed, and a write without
-# readers fails with EPIPE (pipe(7); SIGPIPE is ignored by the program).
+# readers fails with EPIPE (pipe(7); SIGPIPE is ignored by the program);
+# pwrite on an O_APPEND descriptor appends (pwrite(2), BUGS); sendfile with
+# an offset pointer leaves the file's offset (sendfile(2)).
 FILES_OUT = b"""\
 first fd 3
 open excl again              -1 EEXIST
@@ -278,6 +280,27 @@ chdir ..                     0 ok
 fchdir on file               -1 ENOTDIR
 utimensat                    0 ok
 mtime 1234567890.123456789 atime 1000000000.000000005
+fchmod                       0 ok
+futimens                     0 ok
+fchown keep                  0 ok
+mode 100604 mtime 1234567890
+pwritev                      6 ok
+preadv                       5 ok
+preadv  bcd
+lseek after preadv           0 ok
+sendfile                     5 ok
+sendfile offset 6
+sendfile own offset          3 ok
+offset after sendfile        3 ok
+stat copy                    0 ok
+copy size 8
+pwrite with O_APPEND         1 ok
+size after                   101 ok
+statx                        0 ok
+statx mask 7ff size 101 mode 100604 nlink 2
+statx empty path             0 ok
+statx size 101
+umask returns old            23 ok
 pipe2 bad flags              -1 EINVAL
 pipe                         0 ok
 fifo 1

@@ -14,6 +14,8 @@
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -145,6 +147,41 @@ int main(void) {
     stat("f", &st);
     printf("mtime %ld.%09ld atime %ld.%09ld\n", (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
            (long)st.st_atim.tv_sec, st.st_atim.tv_nsec);
+    /* attributes through descriptors, vectors, sendfile, statx */
+    int g = open("f", O_RDWR);
+    SHOW("fchmod", fchmod(g, 0604));
+    SHOW("futimens", futimens(g, ts));
+    SHOW("fchown keep", fchown(g, -1, -1));
+    fstat(g, &st);
+    printf("mode %o mtime %ld\n", st.st_mode, (long)st.st_mtim.tv_sec);
+    struct iovec iv[2] = { { "ab", 2 }, { "cdef", 4 } };
+    SHOW("pwritev", pwritev(g, iv, 2, 1));
+    char v1[3] = { 0 }, v2[4] = { 0 };
+    struct iovec ov[2] = { { v1, 2 }, { v2, 3 } };
+    SHOW("preadv", preadv(g, ov, 2, 0));
+    printf("preadv %s %s\n", v1, v2);
+    SHOW("lseek after preadv", lseek(g, 0, SEEK_CUR));
+    int h = open("copy", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    off_t so = 1;
+    SHOW("sendfile", sendfile(h, g, &so, 5));
+    printf("sendfile offset %ld\n", (long)so);
+    SHOW("sendfile own offset", sendfile(h, g, NULL, 3));
+    SHOW("offset after sendfile", lseek(g, 0, SEEK_CUR));
+    SHOW("stat copy", stat("copy", &st));
+    printf("copy size %ld\n", (long)st.st_size);
+    close(h);
+    h = open("f", O_WRONLY | O_APPEND);
+    SHOW("pwrite with O_APPEND", pwrite(h, "Z", 1, 0));
+    SHOW("size after", lseek(g, 0, SEEK_END));
+    close(h);
+    struct statx sx;
+    SHOW("statx", statx(AT_FDCWD, "f", 0, STATX_BASIC_STATS, &sx));
+    printf("statx mask %x size %llu mode %o nlink %u\n", sx.stx_mask & 0x7ff,
+           (unsigned long long)sx.stx_size, sx.stx_mode, sx.stx_nlink);
+    SHOW("statx empty path", statx(g, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx));
+    printf("statx size %llu\n", (unsigned long long)sx.stx_size);
+    SHOW("umask returns old", umask(022));
+    close(g);
     /* pipes */
     int p[2];
     SHOW("pipe2 bad flags", pipe2(p, 1));
