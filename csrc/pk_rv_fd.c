@@ -581,10 +581,11 @@ static int64_t sys_openat(fx *x, uint64_t dirfd, uint64_t path, uint64_t flags, 
 
 static int64_t sys_dup3(fx *x, uint64_t old, uint64_t nfd, uint64_t flags, bool is_dup3) {
     if (flags & ~(uint64_t)PK_O_CLOEXEC) return -EINVAL;
+    if (is_dup3 && old == nfd) return -EINVAL;            /* before the fd is looked at */
+    if (nfd >= PK_FD_MAX) return -EBADF;
     int64_t o = pk_fd_get(x->k, x->pid, old);
     if (o < 0) return o;
-    if (old == nfd) return is_dup3 ? -EINVAL : (int64_t)nfd;
-    if (nfd >= PK_FD_MAX) return -EBADF;
+    if (old == nfd) return (int64_t)nfd;
     int e = pk_fd_install_at(x->k, x->pid, (uint32_t)o, (uint32_t)nfd, flags & PK_O_CLOEXEC);
     return e ? e : (int64_t)nfd;
 }

@@ -329,6 +329,8 @@ EXPECTED["files"] = ("exited", 0, FILES_OUT)
 EXPECTED["fdhold"] = ("exited", 0, b"3 4 5 6 7\n")
 # pipe_threads.c: every byte through the pipe once, in order (pipe(7))
 EXPECTED["pipe_threads"] = ("exited", 0, b"received 200000 bytes, same 1\n")
+# fdops.c: a driver of descriptor operations; no input, nothing to do
+EXPECTED["fdops"] = ("exited", 0, b"")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 

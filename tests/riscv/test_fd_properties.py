@@ -1,0 +1,66 @@
+"""Property: any sequence of descriptor operations (open with O_CREAT,
+O_EXCL, O_TRUNC, O_APPEND; dup, dup2, dup3, close; fcntl F_DUPFD, F_GETFD,
+F_SETFD, F_GETFL, F_SETFL; read, write, lseek, ftruncate, fstat, unlink,
+pipe2) gives the same results and errnos on pykernel as on Linux
+(qemu-riscv64 passes the calls to the host's kernel). fdops.c runs the
+operations and prints each result; hypothesis makes the sequences."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+
+from hypothesis import given, settings, strategies as st
+
+import rvbuild as build
+from rvrun import need_qemu, need_toolchain, pk_kernel
+
+import pykernel as pk
+
+FDS = st.integers(3, 12)
+OPS = st.lists(st.tuples(st.integers(0, 21), FDS, FDS), min_size=1, max_size=40)
+
+
+def script(ops) -> bytes:
+    return "".join(f"{op} {a} {b}\n" for op, a, b in ops).encode()
+
+
+def on_linux(path, stdin: bytes) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="pk-fdops-") as tmp:
+        r = subprocess.run([build.QEMU, str(path)], input=stdin, capture_output=True,
+                           cwd=tmp, env={}, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def on_pykernel(path, stdin: bytes) -> bytes:
+    k = pk_kernel()
+    k.fs.mkdir("/w")
+    p = k.spawn(pk.Program.elf(str(path)), argv=["fdops"], stdin=stdin, cwd="/w")
+    k.run()
+    assert (p.state, p.exit_code) == ("exited", 0)
+    k.audit().check()
+    return bytes(p.stdout)
+
+
+@settings(max_examples=40, deadline=None)
+@given(OPS)
+def test_descriptor_operations_match_linux(ops):
+    need_toolchain()
+    need_qemu()
+    path = build.build("fdops")
+    stdin = script(ops)
+    assert on_pykernel(path, stdin) == on_linux(path, stdin)
+
+
+def test_the_driver_reports_what_linux_says():
+    # dup(2): the lowest free number; F_DUPFD: the lowest >= its argument;
+    # dup3(2): EINVAL when both are equal; close(2): EBADF when not open
+    need_toolchain()
+    need_qemu()
+    path = build.build("fdops")
+    out = on_linux(path, b"0 3 3\n1 3 3\n5 3 9\n3 4 4\n4 7 3\n6 9 3\n")
+    assert out == (b"0 3 3 -> 3 0\n1 3 3 -> 4 0\n5 3 9 -> 9 0\n3 4 4 -> -1 22\n"
+                   b"4 7 3 -> -1 9\n6 9 3 -> 0 0\n")
+    assert on_pykernel(path, b"0 3 3\n1 3 3\n5 3 9\n3 4 4\n4 7 3\n6 9 3\n") == out
