@@ -167,6 +167,12 @@ int pk_fd_close(pk_kernel *k, uint32_t pid, uint64_t fd) {
 /* every descriptor of pid closes (its last thread ended) */
 void pk_fd_proc_exit(pk_kernel *k, uint32_t pid) {
     pk_fds *f = k->fds;
+    pk_rvstate *rs = k->rv;
+    for (uint32_t i = 1; rs && i < rs->nthr; i++) {   /* its threads wait on no pipe any more */
+        pk_rvt *w = &rs->thr[i];
+        if (w->futex_waiting && w->futex_hi == PK_PIPE_WAIT_KEY && pk_thread_at(k, w->tid)->pid == pid)
+            w->futex_waiting = 0;
+    }
     if (!f || pid >= f->ntab || !f->tab[pid].made) return;
     for (uint32_t fd = 0; fd < f->tab[pid].n; fd++)
         if (f->tab[pid].e[fd].ofd) pk_fd_close(k, pid, fd);

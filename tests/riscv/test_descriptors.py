@@ -71,6 +71,18 @@ def test_an_unlinked_open_file_lives_until_its_last_close(program):
     k.audit().check()
 
 
+def test_a_process_killed_while_blocked_on_a_pipe_snapshots(program):
+    # the other end stays open in a second process: nothing wakes the
+    # blocked thread, its wait ends with its process
+    k, p = held(program)
+    other = k.spawn(pk.Program.script("other", [pk.op.compute(10)]))
+    fork_descriptors(p, other)
+    p.kill()
+    k2 = pk.Kernel.restore(k.snapshot())
+    k2.audit().check()
+    assert [d.fd for d in descriptors(k2.process(other.pid))] == list(range(10))
+
+
 def test_fork_shares_every_description(program):
     k, p = held(program)
     child = k.spawn(pk.Program.script("child", [pk.op.compute(10)]))
