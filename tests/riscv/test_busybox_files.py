@@ -181,3 +181,23 @@ def test_find_by_name_and_type(tmp_path, busybox):
     both(tmp_path, busybox, [["find", ".", "-name", "*.txt"], ["find", ".", "-type", "d"],
                              ["find", ".", "-type", "l"], ["find", "notes", "-type", "f", "-size", "-1"]],
          sort=True)
+
+
+def test_standard_streams_are_not_terminals(tmp_path, busybox):
+    # tty(1): "not a tty" and status 1 when standard input is not one; the
+    # streams are collected like pipes on both sides
+    both(tmp_path, busybox, [["tty"]])
+
+
+def test_dev_tty_is_a_terminal(busybox):
+    # TIOCGWINSZ on /dev/tty: 24 rows, 80 columns; TCGETS: B38400
+    k = pk_kernel()
+    k.fs.mkdir("/bin")
+    k.fs.write("/bin/busybox", busybox, 0o755)
+    k.fs.mkdir("/w")
+    out = []
+    for argv in (["stty", "-F", "/dev/tty", "size"], ["stty", "-F", "/dev/tty", "speed"]):
+        p = k.spawn("/bin/busybox", argv=["busybox", *argv], env=ENV, cwd="/w")
+        k.run()
+        out.append((p.exit_code, bytes(p.stdout)))
+    assert out == [(0, b"24 80\n"), (0, b"38400\n")]
