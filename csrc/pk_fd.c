@@ -170,7 +170,8 @@ void pk_fd_proc_exit(pk_kernel *k, uint32_t pid) {
     pk_rvstate *rs = k->rv;
     for (uint32_t i = 1; rs && i < rs->nthr; i++) {   /* its threads wait on no pipe any more */
         pk_rvt *w = &rs->thr[i];
-        if (w->futex_waiting && w->futex_hi == PK_PIPE_WAIT_KEY && pk_thread_at(k, w->tid)->pid == pid)
+        if (w->futex_waiting && (w->futex_hi == PK_PIPE_WAIT_KEY || w->futex_hi == PK_POLL_WAIT_KEY)
+            && pk_thread_at(k, w->tid)->pid == pid)
             w->futex_waiting = 0;
     }
     if (!f || pid >= f->ntab || !f->tab[pid].made) return;
@@ -183,8 +184,9 @@ void pk_pipe_wake(pk_kernel *k, uint32_t pair) {
     if (!rs) return;
     for (uint32_t i = 1; i < rs->nthr; i++) {
         pk_rvt *w = &rs->thr[i];
-        if (!w->futex_waiting || w->futex_hi != PK_PIPE_WAIT_KEY) continue;
-        if (pair && w->futex_lo && w->futex_lo != pair) continue;
+        if (!w->futex_waiting || (w->futex_hi != PK_PIPE_WAIT_KEY && w->futex_hi != PK_POLL_WAIT_KEY))
+            continue;
+        if (w->futex_hi == PK_PIPE_WAIT_KEY && pair && w->futex_lo && w->futex_lo != pair) continue;
         w->futex_waiting = 0;
         pk_thread *wt = pk_thread_at(k, w->tid);
         if (wt->state != PK_TS_WAITING) continue;

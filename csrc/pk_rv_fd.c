@@ -11,7 +11,10 @@
  * (unless O_NONBLOCK: EAGAIN): it waits with its pc still on the ecall,
  * keyed by the pipe (pk_fd.h, PK_PIPE_WAIT_KEY), and runs the call again
  * when the pipe changes, as Linux restarts a call; the entry's
- * Costs.syscall is charged again then.  A write to a pipe without readers
+ * Costs.syscall is charged again then.  ppoll and pselect6 wait for any
+ * pipe to change, and with a timeout also for its deadline (an event of
+ * kind PK_EV_RV_TIMEOUT; PK_POLL_WAIT_KEY keeps the deadline for the call
+ * run again).  A write to a pipe without readers
  * returns EPIPE and counts a SIGPIPE as pending in the process's table
  * (pk_fdtab.sigpipe): until signals exist nothing delivers it; the
  * signals work will (its default action would end the process). */
@@ -719,25 +722,66 @@ static uint32_t ready(fx *x, int32_t fd) {
     return POLLIN | POLLOUT;                      /* files, devices, streams: always */
 }
 
-/* nothing ready: 0 at once for a zero timeout, else wait for any pipe to
- * change with no timeout (a finite timeout is not modelled: ENOSYS) */
-static int64_t poll_wait(fx *x, bool zero, bool forever) {
-    if (zero) return 0;
-    if (!forever) return -ENOSYS;
-    return wait_pipe(x, 0);
+/* The deadline of a ppoll / pselect6 with timeout tmo (user timespec;
+ * 0: none, PK_FOREVER): a call run again after its wait keeps the deadline
+ * it had (PK_POLL_WAIT_KEY); a fresh one starts its timeout now. */
+static int poll_deadline(fx *x, uint64_t tmo, uint64_t *deadline) {
+    pk_rvt *rt = &x->k->rv->thr[x->rid];
+    if (rt->futex_hi == PK_POLL_WAIT_KEY && !rt->futex_waiting) {
+        *deadline = rt->futex_lo;
+        rt->futex_hi = 0;
+        return 0;
+    }
+    *deadline = PK_FOREVER;
+    if (!tmo) return 0;
+    uint64_t ts[2];
+    if (cp(x, tmo, ts, 16, false)) return -EFAULT;
+    if ((int64_t)ts[0] < 0 || ts[1] >= 1000000000u) return -EINVAL;
+    uint64_t ns = ts[0] > PK_MAX_TIME / 2000000000u ? PK_MAX_TIME / 2 : ts[0] * 1000000000u + ts[1];
+    *deadline = x->k->now + ns;
+    return 0;
+}
+
+/* the time left written back to the caller's timespec, as Linux does
+ * (fs/select.c, poll_select_finish) */
+static int put_left(fx *x, uint64_t tmo, uint64_t deadline) {
+    if (!tmo || deadline == PK_FOREVER) return 0;
+    uint64_t left = deadline > x->k->now ? deadline - x->k->now : 0;
+    uint64_t ts[2] = { left / 1000000000u, left % 1000000000u };
+    return cp(x, tmo, ts, 16, true) ? -EFAULT : 0;
+}
+
+/* nothing ready before the deadline: wait until a pipe changes (no
+ * deadline) or until either a pipe changes or the deadline passes */
+static int64_t poll_block(fx *x, uint64_t deadline) {
+    pk_kernel *k = x->k;
+    if (deadline == PK_FOREVER) return wait_pipe(x, 0);
+    pk_rvstate *rs = k->rv;
+    uint64_t want = (uint64_t)k->threads.count + 9 + (k->objs ? k->objs->deadlines : 0) + rs->timeouts + 1;
+    if (want > 0xffffffffull
+        || pk_evq_reserve(k, &k->evq, (uint32_t)(want > k->evq.n ? want - k->evq.n : 0)))
+        return -ENOMEM;
+    pk_rvt *rt = &rs->thr[x->rid];
+    rt->futex_waiting = 1;
+    rt->futex_hi = PK_POLL_WAIT_KEY;
+    rt->futex_lo = deadline;
+    rt->futex_seq = ++rs->futex_seq;
+    pk_evq_post(k, &k->evq, deadline, PK_EV_RV_TIMEOUT,
+                (uint64_t)x->t->tid | (rt->futex_seq & 0xffffffffu) << 32);
+    rs->timeouts++;
+    x->act = PK_ACT_WAIT;
+    x->restart = true;
+    return 0;
 }
 
 static int64_t sys_ppoll(fx *x, uint64_t fds, uint64_t nfds, uint64_t tmo) {
     if (nfds > PK_FD_MAX) return -EINVAL;
+    uint64_t deadline;
+    int e = poll_deadline(x, tmo, &deadline);
+    if (e) return e;
+    bool due = deadline <= x->k->now;
     uint8_t b[8 * 64];
     int64_t nready = 0;
-    bool zero = false;
-    if (tmo) {
-        uint64_t ts[2];
-        if (cp(x, tmo, ts, 16, false)) return -EFAULT;
-        if ((int64_t)ts[0] < 0 || ts[1] >= 1000000000u) return -EINVAL;
-        zero = !ts[0] && !ts[1];
-    }
     for (uint64_t i = 0; i < nfds; i += 64) {
         uint64_t m = nfds - i < 64 ? nfds - i : 64;
         if (cp(x, fds + 8 * i, b, 8 * m, false)) return -EFAULT;
@@ -756,7 +800,9 @@ static int64_t sys_ppoll(fx *x, uint64_t fds, uint64_t nfds, uint64_t tmo) {
         }
         if (cp(x, fds + 8 * i, b, 8 * m, true)) return -EFAULT;
     }
-    return nready ? nready : poll_wait(x, zero, !tmo);
+    if (!nready && !due) return poll_block(x, deadline);
+    e = put_left(x, tmo, deadline);
+    return e ? e : nready;
 }
 
 static int64_t sys_pselect6(fx *x, uint64_t nfds, uint64_t rs, uint64_t ws, uint64_t es, uint64_t tmo) {
@@ -769,13 +815,10 @@ static int64_t sys_pselect6(fx *x, uint64_t nfds, uint64_t rs, uint64_t ws, uint
     memset(out, 0, sizeof out);
     for (int s = 0; s < 3; s++)
         if (va[s] && cp(x, va[s], in[s], words * 8, false)) return -EFAULT;
-    bool zero = false;
-    if (tmo) {
-        uint64_t ts[2];
-        if (cp(x, tmo, ts, 16, false)) return -EFAULT;
-        if ((int64_t)ts[0] < 0 || ts[1] >= 1000000000u) return -EINVAL;
-        zero = !ts[0] && !ts[1];
-    }
+    uint64_t deadline;
+    int e = poll_deadline(x, tmo, &deadline);
+    if (e) return e;
+    bool due = deadline <= x->k->now;
     int64_t n = 0;
     for (uint32_t fd = 0; fd < nfds; fd++) {
         uint64_t bit = 1ull << (fd % 64);
@@ -786,13 +829,11 @@ static int64_t sys_pselect6(fx *x, uint64_t nfds, uint64_t rs, uint64_t ws, uint
         if ((in[0][fd / 64] & bit) && (r & (POLLIN | POLLHUP))) { out[0][fd / 64] |= bit; n++; }
         if ((in[1][fd / 64] & bit) && (r & (POLLOUT | POLLERR))) { out[1][fd / 64] |= bit; n++; }
     }
-    if (!n) {
-        int64_t v = poll_wait(x, zero, !tmo);
-        if (x->restart || v) return v;
-    }
+    if (!n && !due) return poll_block(x, deadline);
     for (int s = 0; s < 3; s++)
         if (va[s] && cp(x, va[s], out[s], words * 8, true)) return -EFAULT;
-    return n;
+    e = put_left(x, tmo, deadline);
+    return e ? e : n;
 }
 
 /* ---- names -------------------------------------------------------------------------------- */

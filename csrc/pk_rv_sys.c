@@ -496,8 +496,10 @@ void pk_rv_timeout_dropped(pk_kernel *k) { k->rv->timeouts--; }
 void pk_rv_timeout_fire(pk_kernel *k, const pk_event *e) {
     pk_thread *t = pk_thread_at(k, (uint32_t)e->arg);
     k->rv->timeouts--;
-    k->rv->thr[pk_rvt_id(&t->regs)].futex_waiting = 0;
-    t->regs.x[A0] = (uint64_t)(int64_t)-ETIMEDOUT;
+    pk_rvt *rt = &k->rv->thr[pk_rvt_id(&t->regs)];
+    rt->futex_waiting = 0;
+    if (rt->futex_hi != PK_POLL_WAIT_KEY)         /* ppoll, pselect6: run again, past the deadline */
+        t->regs.x[A0] = (uint64_t)(int64_t)-ETIMEDOUT;
     t->blocked += k->now - t->since;
     pk_thread_make_ready(k, t, PK_ENQ_WAKE);
 }

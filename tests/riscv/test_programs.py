@@ -204,7 +204,8 @@ EXPECTED["timemap"] = ("exited", 0, (
 # 65536 bytes, reads 0 at EOF once its writers closed, and a write without
 # readers fails with EPIPE (pipe(7); SIGPIPE is ignored by the program);
 # pwrite on an O_APPEND descriptor appends (pwrite(2), BUGS); sendfile with
-# an offset pointer leaves the file's offset (sendfile(2)).
+# an offset pointer leaves the file's offset (sendfile(2)); a select that
+# times out leaves the time left at 0 and the set empty (select(2)).
 FILES_OUT = b"""\
 first fd 3
 open excl again              -1 EEXIST
@@ -313,6 +314,9 @@ read pipe rest               2 ok
 read empty nonblock          -1 EAGAIN
 poll empty                   0 ok
 select empty                 0 ok
+poll 5 ms, nothing           0 ok
+select 3 ms, nothing         0 ok
+left 0.000000 set 0
 F_GETPIPE_SZ                 65536 ok
 pipe holds 65536 then EAGAIN
 drained 65536
@@ -327,8 +331,9 @@ read bad                     -1 EBADF
 EXPECTED["files"] = ("exited", 0, FILES_OUT)
 # fdhold.c: the lowest free numbers in order (open(2), pipe(2), dup(2))
 EXPECTED["fdhold"] = ("exited", 0, b"3 4 5 6 7\n")
-# pipe_threads.c: every byte through the pipe once, in order (pipe(7))
-EXPECTED["pipe_threads"] = ("exited", 0, b"received 200000 bytes, same 1\n")
+# pipe_threads.c: poll(2) returns when a descriptor is ready, before its
+# timeout; every byte through the pipe once, in order (pipe(7))
+EXPECTED["pipe_threads"] = ("exited", 0, b"poll 1 revents 1\nreceived 200000 bytes, same 1\n")
 # fdops.c: a driver of descriptor operations; no input, nothing to do
 EXPECTED["fdops"] = ("exited", 0, b"")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}

@@ -202,6 +202,11 @@ int main(void) {
     fd_set rs; FD_ZERO(&rs); FD_SET(p[0], &rs);
     struct timeval tv = { 0, 0 };
     SHOW("select empty", select(p[0] + 1, &rs, NULL, NULL, &tv));
+    SHOW("poll 5 ms, nothing", poll(pf, 1, 5));
+    FD_ZERO(&rs); FD_SET(p[0], &rs);
+    tv.tv_usec = 3000;
+    SHOW("select 3 ms, nothing", select(p[0] + 1, &rs, NULL, NULL, &tv));
+    printf("left %ld.%06ld set %d\n", (long)tv.tv_sec, (long)tv.tv_usec, FD_ISSET(p[0], &rs));
     SHOW("F_GETPIPE_SZ", fcntl(p[0], F_GETPIPE_SZ));
     int fill = 0;
     fcntl(p[1], F_SETFL, O_NONBLOCK);

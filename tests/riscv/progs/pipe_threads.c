@@ -1,15 +1,25 @@
 /* A pipe between two threads (pipe(7)): the reader blocks on the empty
  * pipe until the writer, 1 ms later, writes; 200000 bytes then go through
  * the 65536-byte pipe, the writer blocking while it is full; the reader
- * sees end of file once the write end is closed. */
+ * sees end of file once the write end is closed.  First a poll with a
+ * timeout ends early, when the other thread writes. */
 // cflags: -pthread
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static int p[2];
+static int p[2], q[2];
+
+static void *pinger(void *arg) {
+    (void)arg;
+    struct timespec ms = { 0, 1000000 };
+    nanosleep(&ms, NULL);
+    if (write(q[1], "!", 1) != 1) return arg;
+    return NULL;
+}
 static unsigned long got, sum;
 
 static void *reader(void *arg) {
@@ -23,8 +33,14 @@ static void *reader(void *arg) {
 }
 
 int main(void) {
-    if (pipe(p)) return 1;
-    pthread_t t;
+    if (pipe(p) || pipe(q)) return 1;
+    pthread_t t, u;
+    /* a poll with a 5 s timeout ends when the other thread writes, 1 ms in */
+    pthread_create(&u, NULL, pinger, NULL);
+    struct pollfd pf = { q[0], POLLIN, 0 };
+    int r = poll(&pf, 1, 5000);
+    printf("poll %d revents %x\n", r, pf.revents);
+    pthread_join(u, NULL);
     pthread_create(&t, NULL, reader, NULL);
     struct timespec ms = { 0, 1000000 };
     nanosleep(&ms, NULL);
