@@ -185,3 +185,18 @@ def test_a_damaged_descriptor_section_is_refused_or_balanced(program):
                 continue
             k2.audit().check()
     assert refused > 0
+
+
+@pytest.mark.parametrize("until", [500_000, 1_500_000, 3_000_000])
+def test_a_snapshot_mid_run_goes_on_as_the_run_does(program, until):
+    # threads blocked in poll (with a deadline) and on the pipe, bytes in
+    # the pipe: the restored kernel ends exactly as the original does
+    k = pk_kernel()
+    p = k.spawn(pk.Program.elf(str(program("pipe_threads"))), argv=["pipe_threads"])
+    k.run(until=until)
+    k2 = pk.Kernel.restore(k.snapshot())
+    k2.audit().check()
+    k.run()
+    k2.run()
+    p2 = k2.process(p.pid)
+    assert (bytes(p2.stdout), p2.exit_code, k2.digest()) == (bytes(p.stdout), p.exit_code, k.digest())
