@@ -10,6 +10,8 @@ Set PYKERNEL_SANITIZE=1 to build with AddressSanitizer and
 UndefinedBehaviorSanitizer (and -Werror), as CI does.
 """
 import os
+import sys
+import sysconfig
 from pathlib import Path
 
 from cffi import FFI
@@ -59,14 +61,26 @@ if os.environ.get("PYKERNEL_SANITIZE"):
     cflags = ["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror"] + san
     ldflags = san
 
+# Python's limited API, version 3.10 (the wheel is tagged cp310-abi3;
+# setup.py): cffi would define Py_LIMITED_API without a version, this
+# names the one the tag promises, and the #error below stops a build that
+# lost it. Debug and free-threaded interpreters have no limited API.
+LIMITED = not hasattr(sys, "gettotalrefcount") and not sysconfig.get_config_var("Py_GIL_DISABLED")
+macros = [("Py_LIMITED_API", "0x030A0000"), ("PK_LIMITED_API", "1")] if LIMITED else []
+PRELUDE = ('#if defined(PK_LIMITED_API) && !defined(Py_LIMITED_API)\n'
+           '#error "pykernel._core must be compiled for the limited API (Py_LIMITED_API)"\n'
+           '#endif\n')
+
 ffibuilder.set_source(
     "pykernel._core",
-    '#include "pk_core.h"\n#include "pk_sched_host.h"\n',
+    PRELUDE + '#include "pk_core.h"\n#include "pk_sched_host.h"\n',
     sources=SOURCES,
     include_dirs=[str(HERE.relative_to(HERE.parent))],
+    define_macros=macros,
     extra_compile_args=cflags,
     extra_link_args=ldflags,
     libraries=["m"],                    # pk_rv_fp.c: fenv.h and math.h
+    py_limited_api=LIMITED,
 )
 
 if __name__ == "__main__":

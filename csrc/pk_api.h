@@ -36,10 +36,22 @@
 #define PK_STOP_IDLE      -101  /* every thread has exited; nothing is pending */
 #define PK_STOP_UNTIL     -102  /* the deadline was reached                   */
 #define PK_STOP_DEADLOCK  -103  /* threads remain but nothing can wake them   */
-#define PK_STOP_BUDGET    -104  /* max_steps dispatcher steps were taken      */
-#define PK_STOP_LIVELOCK  -105  /* too many steps without time advancing      */
+#define PK_STOP_BUDGET    -104  /* max_steps units of host work were done     */
+#define PK_STOP_LIVELOCK  -105  /* too much work without time advancing       */
 #define PK_STOP_PAGER     -106  /* a fault waits for its Python handler
                                    (pk_vm_pager_next / pk_vm_pager_answer)  */
+
+/* Host work, what pk_kernel_run's max_steps and pk_config.livelock_steps
+ * count: 1 per dispatcher step, 1 per instruction a script thread runs at
+ * no simulated time or a machine-code thread executes, PK_WORK_HOST per
+ * operation a host (Python) body gives.  A unit is a few ns to tens of ns
+ * of host time (a Python operation about a microsecond), so a budget of
+ * work bounds the host time of a call into the core, whatever the bodies
+ * do.  One instant may take livelock_steps plus PK_LIVELOCK_PER_THREAD
+ * per thread: every thread may arrive, run a few Python operations or a
+ * few dozen zero-time instructions, and block at the same instant. */
+#define PK_WORK_HOST 16
+#define PK_LIVELOCK_PER_THREAD 64
 
 #define PK_FOREVER 0xffffffffffffffff
 #define PK_MAX_CPUS 256
@@ -112,6 +124,10 @@ typedef struct pk_regs {
 #define PK_RF_WAIT_FAILED 32 /* the last wait ended with an error (TIMED_OUT,
                                CANCELED): the retried instruction gives up  */
 #define PK_RF_WAIT_OK    64  /* the last wait was satisfied                 */
+#define PK_RF_POLL      512  /* a poll is in progress: it ends at x[5]       */
+#define PK_RF_COMPUTE  1024  /* x[0] counts a compute operation (a cache
+                                model may speed it up, pk_cache.c)          */
+#define PK_REG_POLL_END  5   /* (x[5] is free then for every body kind)     */
 #define PK_RF_PARTIAL   256  /* a script's socket write is part done: x[14]
                                holds the bytes written so far             */
 #define PK_RF_COND_WAIT 128  /* a condition wait released its mutex and waits
@@ -192,7 +208,11 @@ typedef struct pk_op {
                                creator goes on after the body             */
 #define PK_OP_THREAD_EXIT  47 /* b = exit code: end this thread only (the
                                process ends with its last thread)         */
-#define PK_OP_LAST     47
+#define PK_OP_POLL     48  /* b = ns: io waited for by polling: the thread
+                              stays on the CPU (CPU time charged) until b ns
+                              of wall time have passed; preempted, it finishes
+                              as soon as it runs again after that instant */
+#define PK_OP_LAST     48
 
 /* what a PK_OP_TASK declares (each at most once; PERIOD is required) */
 #define PK_TASK_PERIOD   1  /* period T, 1 .. PK_MAX_TIME ns               */
@@ -255,6 +275,12 @@ typedef struct pk_op {
 #define PK_ATTR_NICE     1
 #define PK_ATTR_PRIORITY 2
 #define PK_ATTR_TICKETS  3
+#define PK_ATTR_SLICE    4   /* EEVDF: the thread's own slice in ns, 0: the
+                                policy's (Linux 6.12 sched_attr.sched_runtime,
+                                PK_SLICE_MIN..PK_SLICE_MAX); other policies:
+                                NOT_SUPPORTED */
+#define PK_SLICE_MIN     100000ull      /* 0.1 ms, as Linux clamps it  */
+#define PK_SLICE_MAX     100000000ull   /* 100 ms                      */
 
 /* ---- program kinds ------------------------------------------------------ */
 #define PK_BODY_SCRIPT 0
@@ -285,7 +311,9 @@ typedef struct pk_config {
     uint32_t preemptive;       /* PRIORITY: preempt on a better arrival    */
     uint32_t max_threads;      /* spawn fails with NO_MEMORY beyond this  */
     uint64_t seed;             /* seeds the kernel's random generator     */
-    uint64_t livelock_steps;   /* steps at one instant before LIVELOCK    */
+    uint64_t livelock_steps;   /* host work at one instant before LIVELOCK
+                                  (PK_WORK_HOST), plus PK_LIVELOCK_PER_THREAD
+                                  per thread                             */
     pk_costs costs;
     uint32_t shared_rq;        /* 1: one run queue for every CPU          */
     uint32_t nparams;          /* policy parameters in params[]           */
@@ -305,6 +333,13 @@ typedef struct pk_config {
     uint64_t epoch;            /* machine code: CLOCK_REALTIME at time 0, in
                                   seconds since 1970-01-01T00:00:00Z,
                                   0 .. PK_EPOCH_MAX (docs/riscv.md)       */
+    uint32_t no_steal;         /* 1: a CPU going idle does not pull threads
+                                  from other per-CPU queues                */
+    uint64_t steal_ns;         /* >0: every steal_ns ns (at its multiples),
+                                  each CPU whose queue is empty takes the
+                                  first queued thread it may run from the
+                                  lowest-numbered other CPU with one (OSTEP
+                                  multi.py -P); per-CPU queues only        */
 } pk_config;
 
 /* the largest epoch: Linux's KTIME_SEC_MAX (include/linux/time64.h), the
@@ -605,6 +640,119 @@ int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *pr
 int pk_prog_load_host(pk_kernel *k, uint32_t *prog_out);
 int pk_prog_burst(pk_kernel *k, uint32_t prog, uint64_t *burst_out);
 
+/* cache affinity (pk_cache.c; OSTEP's multi.py): configure once, before
+ * any spawn: per-CPU caches of `size`, a thread warm after `warmup` ns on
+ * a CPU, warm compute `speedup` (1..1024) times faster.  Then give
+ * threads their working sets (once each, any time). */
+int pk_cache_configure(pk_kernel *k, uint64_t size, uint64_t warmup, uint64_t speedup);
+int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws);
+
+/* ---- refusals: which rule refused, in one record ----------------------
+ * pk_spawn_check, pk_config_check and pk_script_check apply exactly the
+ * rules of pk_spawn (and pk_rv_spawn's spawn), pk_kernel_create and
+ * pk_prog_load_script -- those call them -- and fill *why: the reason,
+ * the field refused, its value and, for a range, the bounds accepted.
+ * Messages are made from this record by the host (pykernel/refusal.py);
+ * the core states each rule once. */
+#define PK_R_RANGE          1  /* field's value is outside [lo, hi]        */
+#define PK_R_NO_PROGRAM     2  /* field PROG: value names no loaded program */
+#define PK_R_NEEDS_BURST    3  /* the policy schedules by declared burst and
+                                  none is declared; value 1: the script's
+                                  total compute passes PK_MAX_TIME, 2: it is
+                                  a periodic task that runs forever         */
+#define PK_R_NEEDS_MEMORY   4  /* the program touches or maps memory (or is
+                                  machine code); the kernel has none        */
+#define PK_R_MACHINE_CODE   5  /* machine code is spawned by pk_rv_spawn,
+                                  one process at a time                     */
+#define PK_R_UNKNOWN        6  /* field's value names nothing (a policy, a
+                                  scheduling class)                         */
+#define PK_R_AFFINITY_EMPTY 7  /* the affinity mask names no CPU of the kernel */
+#define PK_R_AFFINITY_SHARED 8 /* affinity masks need per-CPU run queues   */
+#define PK_R_NOT_IN_MASK    9  /* field CPU: value is not in the affinity mask */
+#define PK_R_INSN          10  /* script: instruction `index` (its code in
+                                  value) breaks a rule of its kind (pk_api.h
+                                  above), status says which kind           */
+#define PK_R_SAME_THREAD   12  /* field TID: a thread cannot give to itself  */
+#define PK_R_ORDER         11  /* field's value is above hi (the field it
+                                  must not pass: rt_runtime <= rt_period)   */
+#define PK_R_NEEDS_EEVDF   13  /* field SLICE: only EEVDF takes a thread's own slice */
+/* fields: spawn arguments */
+#define PK_F_PROG       1
+#define PK_F_AT         2
+#define PK_F_NICE       3
+#define PK_F_BURST      4
+#define PK_F_CLASS      5
+#define PK_F_RT_PRIO    6
+#define PK_F_TICKETS    7
+#define PK_F_CPU        8
+#define PK_F_PRIORITY   9
+#define PK_F_PHASE     10   /* value: at + the periodic task's phase        */
+#define PK_F_AFFINITY  11
+#define PK_F_COUNT     12
+/* fields: run-time changes (index: the thread's tid) */
+#define PK_F_TICKETS_GIVEN 16  /* tickets given: 1 .. the giver's less one  */
+#define PK_F_TICKETS_TAKEN 17  /* value: the receiver's tickets after it     */
+#define PK_F_TID           18
+#define PK_F_ATTR          19  /* value: not a PK_ATTR_*                     */
+#define PK_F_SLICE         20  /* PK_ATTR_SLICE: EEVDF's requested slice (ns) */
+/* fields: pk_config */
+#define PK_F_CPUS          32
+#define PK_F_POLICY        33
+#define PK_F_QUANTUM       34
+#define PK_F_MAX_THREADS   35
+#define PK_F_LIVELOCK      36
+#define PK_F_NPARAMS       37
+#define PK_F_BALANCE       38
+#define PK_F_RT_SLICE      39
+#define PK_F_RT_RUNTIME    40
+#define PK_F_RT_PERIOD     41
+#define PK_F_JOB_LOG_LIMIT 42
+#define PK_F_NO_STEAL      43
+#define PK_F_STEAL         44   /* steal_ns                                  */
+#define PK_F_EPOCH         45
+#define PK_F_COST          48   /* + index of the pk_costs field, in order: */
+#define PK_F_COST_LAST     59   /* switch_ns .. socket_ns                   */
+/* fields: scripts */
+#define PK_F_INSTRUCTIONS  64   /* value: the count (at most 2^24)          */
+#define PK_F_INSN          65   /* instruction `index`                      */
+#define PK_F_LOOP_DEPTH    66   /* instruction `index` opens a loop at depth value */
+#define PK_JOB_LOG_MAX 0x10000000000   /* largest cfg.job_log_limit: 2^40 */
+typedef struct pk_refusal {
+    uint32_t reason;           /* PK_R_*, 0: accepted                      */
+    uint32_t field;            /* PK_F_*                                   */
+    int32_t  status;           /* the status returned                      */
+    uint32_t index;            /* PK_F_INSN: the instruction               */
+    uint64_t value;            /* the value refused (signed fields: two's
+                                  complement)                              */
+    uint64_t lo, hi;           /* PK_R_RANGE: the bounds accepted (idem)   */
+} pk_refusal;
+int pk_spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, pk_refusal *why);
+int pk_config_check(const pk_config *cfg, pk_refusal *why);
+int pk_costs_check(const pk_costs *costs, pk_refusal *why);   /* the costs part of it */
+/* a scheduling class and real-time priority (pk_spawn, pk_thread_set_class);
+ * why may be NULL */
+int pk_class_check(uint32_t sclass, uint32_t rt_prio, pk_refusal *why);
+/* a thread attribute's value (pk_spawn, pk_thread_set_attr); why may be NULL */
+int pk_attr_check(pk_kernel *k, uint32_t attr, int64_t value, pk_refusal *why);
+/* a ticket transfer (pk_thread_transfer_tickets); why may be NULL */
+int pk_tickets_transfer_check(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n, pk_refusal *why);
+/* an affinity mask (pk_spawn, pk_thread_set_affinity): CPUs of the kernel
+ * only, at least one, and per-CPU run queues unless it names them all;
+ * why may be NULL */
+int pk_affinity_check(pk_kernel *k, const uint64_t *mask4, pk_refusal *why);
+/* a compiled script without a kernel (exec targets are not checked):
+ * its burst (total compute, loops multiplied; PK_NO_BURST if that passes
+ * PK_MAX_TIME or a periodic task runs forever) and whether it needs
+ * memory (touch, map, unmap, protect, fork, exec, brk) */
+typedef struct pk_script_info {
+    uint64_t burst;
+    uint32_t memory;
+    uint32_t pad;
+} pk_script_info;
+int pk_script_check(const pk_op *ops, uint32_t n, pk_script_info *info, pk_refusal *why);
+/* [lo, hi] of pk_latency bucket i (0 .. PK_LAT_BUCKETS - 1) */
+int pk_latency_bucket_bounds(uint32_t i, uint64_t *lo, uint64_t *hi);
+
 /* processes: spawn count processes of one program, one thread each;
  * their pids (and tids) are consecutive from *first_pid (*first_tid). */
 int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
@@ -756,8 +904,9 @@ int pk_rv_spawn(pk_kernel *k, const pk_spawn_args *a, const char *strs, uint64_t
                 uint32_t *pid_out, uint32_t *tid_out);
 int pk_rv_output(pk_kernel *k, uint32_t pid, uint32_t fd, uint64_t offset, uint8_t *out,
                  uint64_t cap, uint64_t *total_out);
-/* the system calls pid made that returned -ENOSYS: numbers and counts */
-int pk_rv_unknown_syscalls(pk_kernel *k, uint32_t pid, uint32_t *nums, uint64_t *counts,
+/* the system calls pid made that returned -ENOSYS: numbers (a7, all 64
+ * bits) and counts */
+int pk_rv_unknown_syscalls(pk_kernel *k, uint32_t pid, uint64_t *nums, uint64_t *counts,
                            uint32_t cap, uint32_t *n_out);
 int pk_rv_stats_get(pk_kernel *k, uint32_t pid, pk_rv_stats *out);
 int pk_rv_image_info(pk_kernel *k, uint32_t prog, pk_elf_info *out);
@@ -771,9 +920,15 @@ int pk_rv_image_data(pk_kernel *k, uint32_t prog, uint8_t *out, uint64_t cap, ui
  * needs its next operation.  Returns a tid (>= 0) for the latter, after
  * which the caller passes that thread's operation (host_op, host_arg) to
  * the next call; otherwise host_op must be 0.  Returns PK_STOP_* or an
- * error status. */
+ * error status.  max_steps bounds the host work (PK_WORK_HOST) of the
+ * call: past it the call returns PK_STOP_BUDGET, and the next call goes
+ * on exactly where it stopped. */
 int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
                       uint32_t host_op, uint64_t host_arg);
+/* after a PK_STOP_LIVELOCK: the thread it blames (the last one that ran
+ * at that instant); PK_ERR_BAD_STATE if the last run did not stop so, or
+ * no thread ran at that instant */
+int pk_livelock_thread(pk_kernel *k, uint32_t *tid_out);
 
 /* queries */
 int pk_kernel_stats_get(pk_kernel *k, pk_kernel_stats *out);
@@ -1145,6 +1300,40 @@ int pk_trace_read(pk_kernel *k, uint64_t start, pk_trace_event *out, uint64_t ca
 /* Events kept (*count) and dropped because the buffer was full (*dropped). */
 int pk_trace_counts(pk_kernel *k, uint64_t *count, uint64_t *dropped);
 
+/* ---- the process tree (pk_proctree.c, docs/processes.md) -----------------
+ * Every process has a parent (or none: spawned from Python) and children.
+ * An ended process stays a zombie until its parent waits for it; one
+ * without a parent is reaped when it ends.  Orphans go to the nearest
+ * living ancestor marked as a child subreaper, else to the root of their
+ * tree (Linux kernel/exit.c, find_new_reaper). */
+#define PK_PT_ALIVE  0     /* not yet ended (also before its arrival)      */
+#define PK_PT_ZOMBIE 1     /* ended; its parent has not waited for it      */
+#define PK_PT_REAPED 2     /* ended and waited for (or had no parent)      */
+typedef struct pk_tree_info {
+    int64_t  parent;           /* its parent's pid, -1: none              */
+    uint32_t tree;             /* PK_PT_*                                 */
+    uint32_t nchildren;        /* living children and zombies             */
+    uint32_t subreaper;        /* 1: a child subreaper                    */
+    uint32_t sigchld;          /* SIGCHLD sent to it (counted until signals exist) */
+    int32_t  wstatus;          /* Linux wait status once ended, else 0    */
+    uint32_t pad;
+} pk_tree_info;
+int pk_proc_tree_get(pk_kernel *k, uint32_t pid, pk_tree_info *out);
+/* its children in order (up to cap pids into out; *n = how many it has) */
+int pk_proc_children(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uint32_t *n);
+/* make `child` (fresh from pk_spawn: no parent, no children, not ended)
+ * a child of `parent` (not ended): INVALID_ARGS, BAD_STATE */
+int pk_proc_set_parent(pk_kernel *k, uint32_t child, uint32_t parent);
+int pk_proc_subreaper_set(pk_kernel *k, uint32_t pid, uint32_t on);
+/* An audit of the tree: links that disagree (a child its parent does not
+ * list, counts that differ, a reaped process still linked) and processes
+ * whose parent chain does not end (a cycle). */
+typedef struct pk_tree_audit {
+    uint64_t bad_links;
+    uint64_t cycles;
+} pk_tree_audit;
+int pk_tree_audit_get(pk_kernel *k, pk_tree_audit *out);
+
 /* ---- snapshots (pk_snap_core.c, docs/snapshot.md) ------------------------
  * pk_kernel_snapshot writes the whole state of a kernel into one buffer
  * (free it with pk_snapshot_free); pk_kernel_restore builds a new kernel
@@ -1162,6 +1351,7 @@ int pk_trace_counts(pk_kernel *k, uint64_t *count, uint64_t *dropped);
 #define PK_SNAP_R_HOST_WAIT   6   /* tid waits for its next operation from the host */
 #define PK_SNAP_R_MEMORY      7   /* the memory part refused; status says why */
 #define PK_SNAP_R_OBJECTS     8   /* the kernel-object part refused; status says why */
+#define PK_SNAP_R_CACHE       9   /* the kernel has a cache model (not saved)   */
 /* why pk_kernel_restore refused */
 #define PK_SNAP_E_EMPTY      16   /* no bytes at all */
 #define PK_SNAP_E_MAGIC      17   /* not a pykernel snapshot */

@@ -280,7 +280,13 @@ static PK_ALWAYS_INLINE int obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const
             r->flags &= ~(uint64_t)(PK_RF_COND_WAIT | PK_RF_PARTIAL);
             return -1;
         }
-        if (op->code == PK_OP_WAIT || op->code == PK_OP_FUTEX_WAIT) { op_done(r, PK_OK); return -1; }
+        if (op->code == PK_OP_WAIT || op->code == PK_OP_FUTEX_WAIT) {
+            pk_hent *w = op->code == PK_OP_WAIT && (op->b & PK_SIG_TERMINATED) && k->objs
+                       ? pk_handle_slot(k, t, op->a) : NULL;
+            if (w) pk_ptree_handle_waited(k, t->pid, w->obj);   /* a parent reaps its child */
+            op_done(r, PK_OK);
+            return -1;
+        }
     }
     if (op->code >= PK_OP_FUTEX_WAIT) return pk_script_futex_op(k, t, r, op, woke != 0);
     pk_hent *e = k->objs ? pk_handle_slot(k, t, op->a) : NULL;
@@ -313,8 +319,10 @@ static PK_ALWAYS_INLINE int obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const
         break;
     default:                                     /* PK_OP_WAIT */
         if (!(e->rights & PK_RIGHT_WAIT)) st = PK_ERR_ACCESS_DENIED;
-        else if (ob->signals & (uint32_t)op->b) st = PK_OK;
-        else return pk_wait_script(k, t, r, e->obj, h, (uint32_t)op->b);
+        else if (ob->signals & (uint32_t)op->b) {
+            st = PK_OK;
+            if (op->b & PK_SIG_TERMINATED) pk_ptree_handle_waited(k, t->pid, e->obj);
+        } else return pk_wait_script(k, t, r, e->obj, h, (uint32_t)op->b);
         break;
     }
     op_done(r, st);

@@ -50,6 +50,7 @@ static void set_attr(pk_kernel *k, pk_thread *t, int64_t attr, int64_t v) {
     (void)k;
     if (attr == PK_ATTR_NICE) t->nice = (int8_t)v;
     else if (attr == PK_ATTR_PRIORITY) t->priority = (int32_t)v;
+    else if (attr == PK_ATTR_SLICE) pk_eevdf_slice_store(k, t, (uint64_t)v);
     else t->tickets = (uint32_t)v;
 }
 
@@ -57,32 +58,44 @@ int pk_thread_set_attr(pk_kernel *k, uint32_t tid, uint32_t attr, int64_t value)
     pk_thread *t;
     int s = live_thread(k, tid, &t);
     if (s) return s;
-    switch (attr) {
-    case PK_ATTR_NICE: if (value < -20 || value > 19) return PK_ERR_OUT_OF_RANGE; break;
-    case PK_ATTR_PRIORITY:
-        if (value < INT32_MIN || value > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
-        if (k->cfg.policy == PK_POLICY_PRIORITY && (value < 0 || value > 139)) return PK_ERR_OUT_OF_RANGE;
-        break;
-    case PK_ATTR_TICKETS: if (value < 1 || value > UINT32_MAX) return PK_ERR_OUT_OF_RANGE; break;
-    default: return PK_ERR_INVALID_ARGS;
-    }
+    if ((s = pk_attr_check(k, attr, value, NULL))) return s;
+    if (attr == PK_ATTR_SLICE && (s = pk_eevdf_slice_reserve(k, tid))) return s;
     if (attr == PK_ATTR_PRIORITY && k->objs && k->objs->pi
         && pk_pi_rebase(k, t, -1, value)) return PK_OK;   /* boosted */
     requeue_around(k, t, set_attr, attr, value);
     return PK_OK;
 }
 
-/* Move n tickets from thread `from` to thread `to` (Waldspurger and
- * Weihl's ticket transfer): both live, distinct, `from` keeps at least one
- * ticket and `to` stays within 32 bits.  Both are requeued as by
- * pk_thread_set_attr, so the policy sees the new counts at once. */
-int pk_thread_transfer_tickets(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n) {
+/* The rules of a ticket transfer (Waldspurger and Weihl): both threads
+ * live, distinct, `from` keeps at least one ticket and `to` stays within
+ * 32 bits. */
+int pk_tickets_transfer_check(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n, pk_refusal *why) {
     pk_thread *a, *b;
+    if (why) *why = (pk_refusal){ 0 };
     int s = live_thread(k, from, &a);
     if (s) return s;
     if ((s = live_thread(k, to, &b))) return s;
-    if (from == to || n == 0) return PK_ERR_INVALID_ARGS;
-    if (n >= a->tickets || (uint64_t)b->tickets + n > UINT32_MAX) return PK_ERR_OUT_OF_RANGE;
+    int st = 0;
+    pk_refusal r = { 0 };
+    if (from == to)
+        st = PK_ERR_INVALID_ARGS, r = (pk_refusal){ PK_R_SAME_THREAD, PK_F_TID, st, from, to, 0, 0 };
+    else if (n == 0 || n >= a->tickets)       /* the giver keeps at least one */
+        st = n ? PK_ERR_OUT_OF_RANGE : PK_ERR_INVALID_ARGS,
+        r = (pk_refusal){ PK_R_RANGE, PK_F_TICKETS_GIVEN, st, from, n, 1, a->tickets - 1 };
+    else if ((uint64_t)b->tickets + n > UINT32_MAX)
+        st = PK_ERR_OUT_OF_RANGE,
+        r = (pk_refusal){ PK_R_RANGE, PK_F_TICKETS_TAKEN, st, to, (uint64_t)b->tickets + n, 1,
+                          UINT32_MAX };
+    if (st && why) *why = r;
+    return st;
+}
+
+/* Move n tickets from thread `from` to thread `to`.  Both are requeued as
+ * by pk_thread_set_attr, so the policy sees the new counts at once. */
+int pk_thread_transfer_tickets(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n) {
+    int s = pk_tickets_transfer_check(k, from, to, n, NULL);
+    if (s) return s;
+    pk_thread *a = pk_thread_at(k, from), *b = pk_thread_at(k, to);   /* both live */
     requeue_around(k, a, set_attr, PK_ATTR_TICKETS, (int64_t)a->tickets - n);
     requeue_around(k, b, set_attr, PK_ATTR_TICKETS, (int64_t)b->tickets + n);
     return PK_OK;
@@ -102,8 +115,7 @@ int pk_thread_set_class(pk_kernel *k, uint32_t tid, uint32_t sclass, uint32_t rt
     pk_thread *t;
     int s = live_thread(k, tid, &t);
     if (s) return s;
-    if (sclass > PK_CLASS_RR) return PK_ERR_INVALID_ARGS;
-    if (sclass != PK_CLASS_OTHER && (rt_prio < 1 || rt_prio > 99)) return PK_ERR_OUT_OF_RANGE;
+    if ((s = pk_class_check(sclass, rt_prio, NULL))) return s;
     if (sclass == PK_CLASS_OTHER) rt_prio = 0;
     if (k->objs && k->objs->pi && pk_pi_rebase(k, t, sclass, rt_prio)) return PK_OK;   /* boosted */
     requeue_around(k, t, set_class, sclass, rt_prio);
@@ -134,11 +146,9 @@ int pk_thread_set_affinity(pk_kernel *k, uint32_t tid, const uint64_t *mask4) {
     pk_thread *t;
     int s = live_thread(k, tid, &t);
     if (s) return s;
-    if (!mask4) return PK_ERR_INVALID_ARGS;
+    if ((s = pk_affinity_check(k, mask4, NULL))) return s;
     int64_t id = pk_mask_intern(k, mask4);
-    if (id == -1) return PK_ERR_INVALID_ARGS;
     if (id < 0) return PK_ERR_NO_MEMORY;
-    if (id && k->shared && k->ncpus > 1) return PK_ERR_NOT_SUPPORTED;
     if (t->state == PK_TS_RUNNING) {
         t->affinity = (uint32_t)id;
         if (pk_cpu_allowed(k, t, (uint32_t)t->cpu)) return PK_OK;

@@ -44,6 +44,8 @@ struct pk_rq;
  * or sleeps.  56 bytes. */
 typedef union pk_sched_data {
     struct { struct pk_thread *next, *prev; } list;          /* FIFO, RR, RT, Priority */
+    struct { struct pk_thread *next, *prev;                 /* the real-time class: list */
+             uint64_t pad[4], left; } rt;                   /* + SCHED_RR quantum left */
     struct { uint32_t pos; } heap;       /* pk_heap.h; members using it start with pos */
     struct { uint32_t pos, weight; uint64_t vruntime;     /* CFS (pk_sched_cfs.c) */
              uint32_t rem; uint16_t home; uint8_t flags, where;
@@ -53,7 +55,7 @@ typedef union pk_sched_data {
              uint64_t vruntime, deadline, seq;
              uint32_t weight, rem; } eevdf;
     struct { struct pk_thread *next, *prev;  /* MLFQ (pk_sched_mlfq.c): its level's list */
-             uint64_t used, epoch, slice, ran; uint32_t level; } mlfq;
+             uint64_t used, epoch, slice, ran; uint32_t level, flags; } mlfq;
     struct { uint32_t pos, slot;           /* Lottery (slot), Stride (pos, pk_heap.h)  */
              uint64_t pass, stride, rem; uint32_t home; } share;
     struct { uint32_t pos, pad; uint64_t stamp, release; } job;    /* EDF, RM */
@@ -120,7 +122,36 @@ typedef struct pk_proc {
     int32_t  exit_code;
     uint32_t kill_reason;
     uint32_t as;                  /* address space id (pk_vm.h); 0: none */
-} pk_proc;
+
+    /* the process tree (pk_proctree.c); links are pids + 1, 0: none.
+     * Children form a doubly linked list in the order they joined the
+     * parent (fork order, then adoption order), so a child leaves its
+     * parent in O(1). */
+    uint32_t parent;
+    uint32_t first_child, last_child;
+    uint32_t next_sib, prev_sib;
+    uint32_t nchildren;
+    uint8_t  tree;                /* PK_PT_ALIVE (also while NEW), ZOMBIE, REAPED */
+    uint8_t  tflags;              /* PK_PTF_*                               */
+    uint16_t pad;                 /* 0 */
+    uint32_t sigchld;             /* SIGCHLD sent to it and not yet delivered:
+                                     counted until signals exist, which turn
+                                     it into a pending signal (pk_ptree_notify) */
+} pk_proc;                        /* 64 bytes */
+_Static_assert(sizeof(pk_proc) == 64, "pk_proc must stay 64 bytes");
+
+#define PK_PTF_SUBREAPER 1        /* prctl(PR_SET_CHILD_SUBREAPER) / p.subreaper */
+
+/* the process tree (pk_proctree.c) */
+struct pk_kernel;
+void pk_ptree_link(struct pk_kernel *k, uint32_t child, uint32_t parent);
+void pk_ptree_exit(struct pk_kernel *k, uint32_t pid);   /* p ended (its last thread) */
+void pk_ptree_reap(struct pk_kernel *k, uint32_t pid);   /* a zombie is waited for */
+int32_t pk_ptree_wstatus(const pk_proc *p);              /* Linux wait status of an ended p */
+/* a wait through a handle by process `waiter` saw object obj's signals */
+void pk_ptree_handle_waited(struct pk_kernel *k, uint32_t waiter, uint32_t obj);
+/* count records whose links disagree, and parent chains that do not end */
+void pk_ptree_check(struct pk_kernel *k, uint64_t *bad, uint64_t *cycles);
 
 /* the id of p's kernel-object record (0: none), kept in 3 spare bytes */
 static inline uint32_t pk_proc_ext(const pk_proc *p) {
@@ -225,7 +256,9 @@ struct pk_kernel {
     pk_thread *host_wait;
     pk_cpu    *host_cpu;
 
-    /* livelock detection */
+    /* livelock detection: the instant of the last step, and the host work
+     * done at it (PK_WORK_HOST in pk_api.h: 1 per dispatcher step, per
+     * instruction a body interprets, ...; the bodies add theirs) */
     pk_time   same_time;
     uint64_t  same_steps;
 
@@ -245,7 +278,25 @@ struct pk_kernel {
     struct pk_rvstate *rv;        /* RISC-V images and processes (pk_rv.h); NULL until used */
     struct pk_fs *fs;             /* the file system (pk_fs.h); NULL until used */
     struct pk_fds *fds;           /* descriptor tables (pk_fd.h); NULL until used */
+    struct pk_cache *cache;       /* cache affinity model (pk_cache.c); NULL: none */
+    uint32_t  xflags;             /* PK_X_*: rarely used paths of the dispatcher */
+    uint8_t   steal_armed;        /* a PK_EV_STEAL is queued (derived on restore) */
+    uint32_t  livelock_tid;       /* tid + 1 of the thread a LIVELOCK stop blames; 0: none */
 };
+
+#define PK_X_CACHE        1       /* k->cache is set                          */
+#define PK_X_SHARED_MASKS 2       /* a shared queue with affinity masks        */
+#define PK_X_GLOBAL_TICK  4       /* RoundRobin(aligned) on a shared queue     */
+
+/* set xflags from the kernel's state (after creation, restore, or a change) */
+static inline void pk_xflags_update(pk_kernel *k) {
+    uint32_t x = 0;
+    if (k->cache) x |= PK_X_CACHE;
+    if (k->shared && k->nmasks > 1 && k->rqs && k->rqs[0].pol && k->rqs[0].pol->pick_on)
+        x |= PK_X_SHARED_MASKS;                 /* policies without pick_on refuse masks */
+    if (k->shared && k->cfg.policy == PK_POLICY_RR && (k->cfg.preemptive & 2)) x |= PK_X_GLOBAL_TICK;
+    k->xflags = x;
+}
 
 static inline pk_rq *pk_cpu_rq(pk_kernel *k, const pk_cpu *c) {
     return k->shared ? k->rqs : &k->rqs[c->id];
@@ -313,6 +364,23 @@ void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t kill_reas
 void pk_cpu_resched(pk_kernel *k, pk_cpu *c);        /* curr should yield soon */
 pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c);    /* curr leaves c now */
 void pk_charge_running(pk_kernel *k, pk_thread *t);  /* account t up to now */
+
+/* the cache model (pk_cache.c) */
+typedef struct pk_cache pk_cache;
+void pk_cache_fini(pk_kernel *k);
+void pk_cache_dispatch(pk_kernel *k, pk_cpu *c, pk_thread *t);
+pk_time pk_cache_time(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t rem);
+uint64_t pk_cache_work(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t ran);
+uint64_t pk_cache_peek(pk_kernel *k, const pk_cpu *c, const pk_thread *t, uint64_t ran);
+
+/* A thread on a CPU (its live registers r) starts polling for ns of wall
+ * time (PK_OP_POLL): it runs until then; switch_to recomputes what is
+ * left if it was preempted meanwhile. */
+static inline void pk_poll_begin(const pk_kernel *k, pk_regs *r, uint64_t ns) {
+    r->x[PK_REG_REM] = ns;
+    r->x[PK_REG_POLL_END] = k->now + ns;
+    r->flags |= PK_RF_POLL;
+}
 /* a restored kernel's new policy takes over its threads (pk_control.c) */
 void pk_policy_takeover(pk_kernel *k, pk_thread **ready, uint64_t n);
 
@@ -323,6 +391,7 @@ pk_thread *pk_idle_steal(pk_kernel *k, pk_cpu *c);
 void pk_balance_arm(pk_kernel *k);
 void pk_balance_run(pk_kernel *k);
 void pk_rt_arm(pk_kernel *k);
+void pk_steal_arm(pk_kernel *k);
 
 /* ---- CPU timers (pk_cpu.h) ------------------------------------------------ */
 static inline pk_cpu *pk_cputree_min(pk_kernel *k) {
@@ -340,7 +409,8 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #define PK_EV_RT_PERIOD 4
 #define PK_EV_WAIT_DEADLINE 5   /* pk_wait.c: a wait's deadline */
 #define PK_EV_RV_TIMEOUT 6      /* pk_rv_sys.c: a timed futex wait of a RISC-V thread */
-#define PK_EV_KINDS     7
+#define PK_EV_STEAL     7       /* periodic peeking at other queues (cfg.steal_ns) */
+#define PK_EV_KINDS     8
 
 #include "pk_obj.h"
 #include "pk_trace.h"

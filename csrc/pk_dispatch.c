@@ -41,7 +41,7 @@ static inline void account(pk_kernel *k, pk_cpu *c, pk_thread *t) {
     c->seg_start = k->now;
     c->busy += ran;
     t->cpu_time += ran;
-    c->regs.x[PK_REG_REM] -= ran;
+    c->regs.x[PK_REG_REM] -= PK_UNLIKELY(k->xflags & PK_X_CACHE) ? pk_cache_work(k, c, t, ran) : ran;
     pk_rq_charge(pk_cpu_rq(k, c), t, ran);
 }
 
@@ -133,6 +133,7 @@ void pk_thread_make_ready(pk_kernel *k, pk_thread *t, unsigned why) {
     if (idle_unkicked(k, cpu)) kick(k, cpu);
     else if (beats(k, rq, c, t)) pk_cpu_resched(k, c);
     pk_balance_arm(k);
+    if (PK_UNLIKELY(k->cfg.steal_ns)) pk_steal_arm(k);
 }
 
 /* Make CPU c idle from now on. */
@@ -144,15 +145,26 @@ static void cpu_go_idle(pk_kernel *k, pk_cpu *c) {
     pk_cpu_set_timer(k, c, PK_FOREVER);
 }
 
+/* The bucket of latency v: v itself below 16; above, 16 per power of two. */
+static inline unsigned latency_bucket(uint64_t v) {
+    if (v < 16) return (unsigned)v;
+    unsigned e = 63 - (unsigned)__builtin_clzll(v);               /* e >= 4 */
+    return (e - 3) * 16 + (unsigned)((v >> (e - 4)) & 15);
+}
+
+int pk_latency_bucket_bounds(uint32_t i, uint64_t *lo, uint64_t *hi) {
+    if (!lo || !hi || i >= PK_LAT_BUCKETS) return PK_ERR_INVALID_ARGS;
+    if (i < 16) { *lo = *hi = i; return PK_OK; }
+    unsigned e = i / 16 + 3, sub = i % 16;                        /* inverse of latency_bucket */
+    if (e > 63) return PK_ERR_OUT_OF_RANGE;                       /* no 64-bit value lands there */
+    *lo = (uint64_t)(16 + sub) << (e - 4);
+    *hi = *lo + ((1ull << (e - 4)) - 1);
+    return PK_OK;
+}
+
 /* Record a scheduling latency (ready after arrival or wake-up -> running). */
 static void latency_record(pk_latency *h, uint64_t v) {
-    unsigned i;
-    if (v < 16) i = (unsigned)v;
-    else {
-        unsigned e = 63 - (unsigned)__builtin_clzll(v);          /* e >= 4 */
-        i = (e - 3) * 16 + (unsigned)((v >> (e - 4)) & 15);
-    }
-    h->buckets[i]++;
+    h->buckets[latency_bucket(v)]++;
     h->count++;
     h->sum += v;
     if (v > h->max) h->max = v;
@@ -176,6 +188,10 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next,
     c->switches++;
     c->overhead += start - k->now;
     pk_cpu_load(c, next);
+    if (PK_UNLIKELY(c->regs.flags & PK_RF_POLL)) {   /* polling: until its instant */
+        pk_time until = c->regs.x[PK_REG_POLL_END];
+        c->regs.x[PK_REG_REM] = until > start ? until - start : 0;
+    }
     next->state = PK_TS_RUNNING;
     next->cpu = (int16_t)c->id;
     next->wait += start - next->since;
@@ -185,6 +201,10 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next,
     c->slice_start = start;
     c->slice_end = sat_add(start, pk_rq_slice(pk_cpu_rq(k, c), next));
     pk_time end = sat_add(start, c->regs.x[PK_REG_REM]);
+    if (PK_UNLIKELY(k->xflags & PK_X_CACHE)) {         /* warm compute runs faster */
+        pk_cache_dispatch(k, c, next);
+        end = sat_add(start, pk_cache_time(k, c, next, c->regs.x[PK_REG_REM]));
+    }
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
     pk_digest(k, k->now, ((uint64_t)c->id << 32) | next->tid);
     PK_TRACE(k, PK_TR_SWITCH_IN, out, next->tid, c->id, start - k->now);
@@ -279,6 +299,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
         if (pk_proc_ext(p)) pk_proc_objects_release(k, p, t->pid);
         if (k->mem) pk_vm_proc_exit(k, t->pid);
         if (k->fs) pk_fs_proc_exit(k, t->pid);
+        pk_ptree_exit(k, t->pid);                  /* zombie or reaped; orphans adopted */
     }
 }
 
@@ -305,7 +326,8 @@ static inline void keep_running(pk_kernel *k, pk_cpu *c, pk_thread *t, bool new_
         c->slice_start = k->now;
         c->slice_end = sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
     }
-    pk_time end = sat_add(k->now, c->regs.x[PK_REG_REM]);
+    uint64_t rem = c->regs.x[PK_REG_REM];
+    pk_time end = sat_add(k->now, PK_UNLIKELY(k->xflags & PK_X_CACHE) ? pk_cache_time(k, c, t, rem) : rem);
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
 }
 
@@ -316,6 +338,37 @@ static inline bool may_stay(pk_kernel *k, pk_rq *rq, pk_cpu *c, pk_thread *t) {
     if (PK_UNLIKELY(rq->rt.throttled) && pk_is_rt(t)) return false;
     if (PK_UNLIKELY(t->tflags & PK_TF_NEWCLASS)) return false;
     return !t->affinity || pk_cpu_allowed(k, t, c->id);
+}
+
+/* RoundRobin(aligned=True): quanta end on every CPU at once, a global
+ * tick, after which (as in OSTEP's multi.py) every thread is back in the
+ * shared queue and the CPUs take threads in CPU order, idle ones too. */
+static inline bool global_tick(const pk_kernel *k) {
+    return k->xflags & PK_X_GLOBAL_TICK;
+}
+
+static bool idle_below(const pk_kernel *k, uint32_t cpu) {
+    for (uint32_t d = 0; d < cpu; d++)
+        if (idle_unkicked(k, d)) return true;
+    return false;
+}
+
+/* At a global tick with an idle CPU numbered below c: t goes back to the
+ * queue and c picks after those CPUs, at this same instant. */
+static void requeue_for_lower(pk_kernel *k, pk_cpu *c, pk_rq *rq, pk_thread *t) {
+    c->resched = 0;
+    t->state = PK_TS_READY;
+    t->since = k->now;
+    pk_rq_enqueue(rq, t, PK_ENQ_SLICE);
+    PK_TRACE(k, PK_TR_SWITCH_OUT, 0, t->tid, c->id, 0);
+    pk_cpu_save(c, t);
+    t->cpu = -1;
+    t->nivcsw++;
+    c->curr = NULL;
+    c->idle_since = k->now;
+    for (uint32_t d = 0; d < c->id; d++)
+        if (idle_unkicked(k, d)) kick(k, d);
+    pk_cpu_set_timer(k, c, k->now);
 }
 
 /* Service CPU c at k->now.  Returns -1, or the tid of a host-bodied
@@ -367,6 +420,10 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
             if (c->resched) why = PK_ENQ_PREEMPT;
             else if (k->now >= c->slice_end && pk_rq_tick(rq, t)) why = PK_ENQ_SLICE;
         }
+        if (PK_UNLIKELY(global_tick(k)) && why == PK_ENQ_SLICE && idle_below(k, c->id)) {
+            requeue_for_lower(k, c, rq, t);
+            return -1;
+        }
         if (t && (!why || (rq->nr == 0 && may_stay(k, rq, c, t)))) {   /* t keeps the CPU */
             c->resched = 0;
             keep_running(k, c, t, why == PK_ENQ_YIELD || k->now >= c->slice_end);
@@ -390,8 +447,9 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
             pk_rq_enqueue(rq, t, why);
         }
     }
-    pk_thread *next = pk_rq_pick(rq);
-    if (!next && !k->shared) next = pk_idle_steal(k, c);
+    pk_thread *next = PK_UNLIKELY(k->xflags & PK_X_SHARED_MASKS) ? pk_rq_pick_on(rq, c->id)
+                                                             : pk_rq_pick(rq);
+    if (!next && !k->shared && !k->cfg.no_steal) next = pk_idle_steal(k, c);
     if (t) {
         if (next == t) {                    /* the policy chose t again */
             t->state = PK_TS_RUNNING;
@@ -402,6 +460,9 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         t->cpu = -1;
         if (why == PK_ENQ_YIELD) t->nvcsw++; else t->nivcsw++;
         c->curr = NULL;
+        /* shared queue with masks: a CPU may idle beside threads it may not
+         * run; t, queued again, may be one it can */
+        if (PK_UNLIKELY(k->xflags & PK_X_SHARED_MASKS)) kick_idle_cpu(k, t);
         if (next) {
             switch_to(k, c, next, PK_TR_PREV_OUT);   /* the trace's switch-in says t left */
             return -1;
@@ -490,12 +551,10 @@ static void on_rt_period(pk_kernel *k, const pk_event *e) {
         pk_cpu *c = &k->cpus[i];
         pk_thread *t = c->curr;
         if (!t || !pk_is_rt(t) || k->now < c->seg_start) continue;
-        pk_time end = sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
-        if (t->sclass == PK_CLASS_RR) {            /* an RR slice keeps its start */
-            pk_time rr_end = sat_add(c->slice_start, k->cfg.rt_slice);
-            if (rr_end < end) end = rr_end;
-        }
-        c->slice_end = end < k->now ? k->now : end;
+        /* an RR slice keeps what is left of its quantum (ends now if none) */
+        pk_time end = t->sclass == PK_CLASS_RR && !t->s.rt.left
+                    ? k->now : sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
+        c->slice_end = end;
         keep_running(k, c, t, false);
     }
     for (uint32_t i = 0; i < k->ncpus; i++) {      /* unthrottled RT threads may run */
@@ -516,6 +575,71 @@ void pk_rt_arm(pk_kernel *k) {
     else k->broken = PK_ERR_NO_MEMORY;
 }
 
+/* ---- periodic peeking (cfg.steal_ns; OSTEP's multi.py -P) -------------------
+ * At every multiple of steal_ns each CPU whose queue is empty takes the
+ * first queued thread it may run from the lowest-numbered other CPU that
+ * has one.  multi.py ends quanta (its timer interrupt) before it peeks, so
+ * a running thread whose slice ends at this instant and that has work left
+ * counts as queued at the tail of its CPU's queue: its CPU does not peek,
+ * and it may be taken when its queue is otherwise empty. */
+static bool requeued_now(pk_kernel *k, const pk_cpu *c) {
+    return c->curr && k->now >= c->seg_start && c->slice_end <= k->now && c->regs.x[PK_REG_REM];
+}
+
+/* the first queued thread of rq that may run on cpu (policies without
+ * pick_on: what their load balancing would take) */
+static pk_thread *first_allowed(pk_rq *rq, uint32_t cpu) {
+    if (!rq->nr) return NULL;
+    if (!rq->pol->pick_on) return pk_rq_steal(rq, cpu);
+    pk_thread *t = rq->rt.nr ? pk_rt_pick_on(rq, cpu) : NULL;   /* real-time first */
+    if (!t) t = rq->pol->pick_on(rq, cpu);
+    if (t) rq->nr--;
+    return t;
+}
+
+static bool steal_stale(pk_kernel *k, const pk_event *e) {
+    (void)e;
+    for (uint32_t i = 0; i < k->nrqs; i++)
+        if (k->rqs[i].nr) return false;
+    for (uint32_t i = 0; i < k->ncpus; i++)
+        if (k->cpus[i].curr) return false;
+    return true;
+}
+static void steal_dropped(pk_kernel *k) { k->steal_armed = 0; }
+
+static void on_steal(pk_kernel *k, const pk_event *e) {
+    (void)e;
+    k->steal_armed = 0;
+    for (uint32_t i = 0; i < k->ncpus; i++) {
+        pk_cpu *c = &k->cpus[i];
+        if (c->curr && k->now > c->seg_start) account(k, c, c->curr);
+    }
+    for (uint32_t i = 0; i < k->ncpus; i++) {
+        pk_cpu *c = &k->cpus[i];
+        if (k->rqs[i].nr || requeued_now(k, c)) continue;
+        for (uint32_t o = 0; o < k->ncpus; o++) {
+            if (o == i) continue;
+            pk_cpu *oc = &k->cpus[o];
+            pk_thread *t = first_allowed(&k->rqs[o], i);
+            if (!t && !k->rqs[o].nr && requeued_now(k, oc) && pk_cpu_allowed(k, oc->curr, i))
+                t = pk_cpu_evict(k, oc);            /* its slice ends now: as if queued */
+            if (!t) continue;
+            pk_migrate(k, t, &k->rqs[o], &k->rqs[i]);
+            if (idle_unkicked(k, i)) kick(k, i);
+            break;
+        }
+    }
+    pk_steal_arm(k);
+}
+
+void pk_steal_arm(pk_kernel *k) {
+    if (!k->cfg.steal_ns || k->shared || k->ncpus < 2 || k->steal_armed) return;
+    pk_time next = (k->now / k->cfg.steal_ns + 1) * k->cfg.steal_ns;
+    if (next > PK_MAX_TIME) return;
+    if (pk_evq_post(k, &k->evq, next, PK_EV_STEAL, 0) == PK_OK) k->steal_armed = 1;
+    else k->broken = PK_ERR_NO_MEMORY;
+}
+
 /* One entry per event kind; subsystems add their kinds here.  stale()
  * says that an event no longer applies (its thread was killed, or the
  * periodic work has nothing to do); stale events are dropped without
@@ -532,6 +656,7 @@ static const struct {
     [PK_EV_WAIT_DEADLINE] = { pk_wait_deadline_fire, pk_wait_deadline_stale,
                               pk_wait_deadline_dropped },
     [PK_EV_RV_TIMEOUT] = { pk_rv_timeout_fire, pk_rv_timeout_stale, pk_rv_timeout_dropped },
+    [PK_EV_STEAL] = { on_steal, steal_stale, steal_dropped },
 };
 
 /* Earliest event time, after dropping stale events from the front. */
@@ -552,7 +677,7 @@ static inline pk_time next_event_time(pk_kernel *k) {
 /* Give the waiting host thread its next operation (validated here). */
 static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
     switch (op) {
-    case PK_OP_COMPUTE: case PK_OP_IO: case PK_OP_SLEEP:
+    case PK_OP_COMPUTE: case PK_OP_IO: case PK_OP_SLEEP: case PK_OP_POLL:
         if (arg > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
         break;
     case PK_OP_EXIT:
@@ -570,6 +695,14 @@ static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
     r->flags |= PK_RF_HOST_READY;
     k->host_wait = NULL;
     k->host_cpu = NULL;
+    k->same_steps += PK_WORK_HOST;      /* host work: the host's time to make it */
+    return PK_OK;
+}
+
+int pk_livelock_thread(pk_kernel *k, uint32_t *tid_out) {
+    if (!k || !tid_out) return PK_ERR_INVALID_ARGS;
+    if (!k->livelock_tid) return PK_ERR_BAD_STATE;
+    *tid_out = k->livelock_tid - 1;
     return PK_OK;
 }
 
@@ -581,14 +714,26 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
     if (k->broken) return k->broken;
     if (until < k->now) return PK_ERR_OUT_OF_RANGE;
     if (max_steps == 0) return PK_ERR_INVALID_ARGS;
+    /* Host work (PK_WORK_HOST) bounds both the call (max_steps) and the
+     * time spent at one instant (livelock_steps): a step that interprets
+     * thousands of zero-time instructions counts them all, so a run
+     * returns to the host, and a zero-time loop is caught, after a
+     * bounded amount of host time whatever the bodies are.  Bodies add
+     * their work to k->same_steps (the work at the current instant), which
+     * the loop already keeps in a cache line it touches at every step;
+     * `done` sums the instants this call has finished. */
+    k->livelock_tid = 0;
     if (k->host_wait) {
         if (!host_op) return PK_ERR_BAD_STATE;
         int s = host_deliver(k, host_op, host_arg);
         if (s) return s;
     }   /* else an operation for a thread killed during its step: dropped */
+    const uint64_t s0 = k->same_steps;  /* the current instant's work before this call */
+    uint64_t done = 0;
 
-    uint64_t limit = k->cfg.livelock_steps + 8ull * k->threads.count;
+    uint64_t limit = k->cfg.livelock_steps + (uint64_t)PK_LIVELOCK_PER_THREAD * k->threads.count;
     uint64_t steps = 0;
+    pk_thread *last = NULL;             /* the thread of the last CPU step */
     int64_t ret;
     for (;;) {
         pk_time te = next_event_time(k);
@@ -604,11 +749,22 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             ret = PK_STOP_UNTIL;
             break;
         }
+        /* the budget is checked before a step (which then runs in the next
+         * call), never before the first: every call makes progress */
         if (t != k->same_time) {
+            done += k->same_steps + 1;  /* the last instant's work and this step */
             k->same_time = t;
             k->same_steps = 0;
-        } else if (++k->same_steps > limit) {
+            if (PK_UNLIKELY(done - s0 > max_steps)) { ret = PK_STOP_BUDGET; break; }
+        } else if (PK_UNLIKELY(++k->same_steps > limit)) {
+            pk_thread *b = tc < te && c->curr ? c->curr : last;   /* the one due next */
+            k->livelock_tid = b ? b->tid + 1 : 0;
+            k->same_steps = 0;          /* a later run (the host may have killed
+                                           the spinner) gets a budget of its own */
             ret = PK_STOP_LIVELOCK;
+            break;
+        } else if (PK_UNLIKELY(done + k->same_steps - s0 > max_steps)) {
+            ret = PK_STOP_BUDGET;
             break;
         }
         k->now = t;
@@ -620,11 +776,11 @@ int64_t pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
             pk_digest(k, e.time, (e.arg << 8) | pk_event_kind(&e));
             event_kinds[pk_event_kind(&e)].handle(k, &e);
         } else {
+            if (c->curr) last = c->curr;
             ret = cpu_service(k, c);
             if (ret >= 0) break;
         }
         if (PK_UNLIKELY(k->broken)) { ret = k->broken; break; }   /* also from a policy */
-        if (steps >= max_steps) { ret = PK_STOP_BUDGET; break; }
     }
     k->steps += steps;
     if (PK_UNLIKELY(k->trace)) k->trace->cur = k->host_wait;

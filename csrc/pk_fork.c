@@ -98,6 +98,7 @@ int pk_vm_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t child_pc, uint64_
         pk_thread_exit(k, ct, -1, PK_KILL_OOM);
         return s;
     }
+    pk_ptree_link(k, pid, t->pid);              /* the forking process is its parent */
     parent->st.forks++;
     *ipis = pk_tlb_shootdown(k, parent, 0, 1ull << (k->mem->fmt->va_bits - 1), (int)c->id);
     return PK_OK;

@@ -10,13 +10,17 @@
 static int host_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     pk_regs *r = &c->regs;
     if (!(r->flags & PK_RF_HOST_READY)) return PK_ACT_HOST;
-    r->flags = (r->flags & ~(uint64_t)PK_RF_HOST_READY) | PK_RF_STARTED;
+    r->flags = (r->flags & ~(uint64_t)(PK_RF_HOST_READY | PK_RF_POLL | PK_RF_COMPUTE)) | PK_RF_STARTED;
     r->pc++;
     uint64_t v = r->x[PK_REG_HOST_ARG];
     switch (r->x[PK_REG_HOST_OP]) {
-    case PK_OP_COMPUTE: r->x[PK_REG_REM] = v; return PK_ACT_RUN;
+    case PK_OP_COMPUTE: r->x[PK_REG_REM] = v; r->flags |= PK_RF_COMPUTE; return PK_ACT_RUN;
     case PK_OP_IO: *arg = v; return PK_ACT_BLOCK;
     case PK_OP_SLEEP: *arg = v; return PK_ACT_SLEEP;
+    case PK_OP_POLL:
+        if (!v) return PK_ACT_AGAIN;                /* nothing to wait for */
+        pk_poll_begin(k, r, v);
+        return PK_ACT_RUN;
     case PK_OP_YIELD: return PK_ACT_YIELD;
     case PK_OP_EXIT: *arg = v; return PK_ACT_EXIT;
     case PK_OP_OBJ_WAIT: {                          /* pk_wait.c */

@@ -63,33 +63,76 @@ uint64_t pk_mem_bytes_of(const pk_kernel *k) {
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
-static int config_check(const pk_config *c) {
-    if (c->cpus < 1 || c->cpus > PK_MAX_CPUS) return PK_ERR_OUT_OF_RANGE;
-    if (!pk_policy_find(c->policy)) return PK_ERR_NOT_SUPPORTED;
-    if (c->policy == PK_POLICY_RR && (c->quantum == 0 || c->quantum > PK_MAX_TIME))
-        return PK_ERR_OUT_OF_RANGE;
-    if (c->max_threads == 0) return PK_ERR_OUT_OF_RANGE;
-    if (c->livelock_steps == 0) return PK_ERR_OUT_OF_RANGE;
-    const pk_costs *co = &c->costs;
-    if (co->switch_ns > PK_MAX_TIME || co->migrate_ns > PK_MAX_TIME || co->walk_ns > PK_MAX_TIME / 8
-        || co->minor_fault_ns > PK_MAX_TIME / 8 || co->tlb_flush_ns > PK_MAX_TIME
-        || co->ipi_ns > PK_MAX_TIME || co->syscall_ns > PK_MAX_TIME / 4
-        || co->wakeup_ns > PK_MAX_TIME / 4 || co->fork_ns > PK_MAX_TIME
-        || co->socket_ns > PK_MAX_TIME / 4) return PK_ERR_OUT_OF_RANGE;
-    if (co->insn_cycles < 1 || co->insn_cycles > 1000 || co->clock_hz < 1000
-        || co->clock_hz > 1000000000000ull) return PK_ERR_OUT_OF_RANGE;
-    if (c->nparams > PK_MAX_PARAMS) return PK_ERR_OUT_OF_RANGE;
-    if (c->balance_ns > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
-    if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
-    if (c->rt_runtime && (c->rt_period == 0 || c->rt_period > PK_MAX_TIME
-                          || c->rt_runtime > c->rt_period)) return PK_ERR_OUT_OF_RANGE;
-    if (c->epoch > PK_EPOCH_MAX) return PK_ERR_OUT_OF_RANGE;
+/* Fill *why (if given) and return status. */
+static int refuse(pk_refusal *why, int status, uint32_t reason, uint32_t field, uint64_t value,
+                  uint64_t lo, uint64_t hi) {
+    if (why) *why = (pk_refusal){ reason, field, status, 0, value, lo, hi };
+    return status;
+}
+
+#define RANGE(st, f, v, l, h) refuse(why, (st), PK_R_RANGE, (f), (uint64_t)(v), (uint64_t)(l), (uint64_t)(h))
+
+/* The cost model's fields in pk_costs order, with their ranges. */
+static int costs_check(const pk_costs *co, pk_refusal *why) {
+    const uint64_t cost[12] = { co->switch_ns, co->migrate_ns, co->walk_ns, co->minor_fault_ns,
+                                co->tlb_flush_ns, co->ipi_ns, co->syscall_ns, co->wakeup_ns,
+                                co->insn_cycles, co->clock_hz, co->fork_ns, co->socket_ns };
+    const uint64_t lo[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1000, 0, 0 };
+    const uint64_t hi[12] = { PK_MAX_TIME, PK_MAX_TIME, PK_MAX_TIME / 8, PK_MAX_TIME / 8,
+                              PK_MAX_TIME, PK_MAX_TIME, PK_MAX_TIME / 4, PK_MAX_TIME / 4,
+                              1000, 1000000000000ull, PK_MAX_TIME, PK_MAX_TIME / 4 };
+    for (uint32_t i = 0; i < 12; i++)
+        if (cost[i] < lo[i] || cost[i] > hi[i])
+            return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_COST + i, cost[i], lo[i], hi[i]);
     return PK_OK;
+}
+
+int pk_costs_check(const pk_costs *costs, pk_refusal *why) {
+    if (!costs || !why) return PK_ERR_INVALID_ARGS;
+    *why = (pk_refusal){ 0 };
+    return costs_check(costs, why);
+}
+
+static int config_check(const pk_config *c, pk_refusal *why) {
+    if (c->cpus < 1 || c->cpus > PK_MAX_CPUS) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_CPUS, c->cpus, 1, PK_MAX_CPUS);
+    if (!pk_policy_find(c->policy))
+        return refuse(why, PK_ERR_NOT_SUPPORTED, PK_R_UNKNOWN, PK_F_POLICY, c->policy, 0, 0);
+    if (c->policy == PK_POLICY_RR && (c->quantum == 0 || c->quantum > PK_MAX_TIME))
+        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_QUANTUM, c->quantum, 1, PK_MAX_TIME);
+    if (c->max_threads == 0) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_MAX_THREADS, 0, 1, UINT32_MAX);
+    if (c->livelock_steps == 0) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_LIVELOCK, 0, 1, UINT64_MAX);
+    if (c->job_log_limit > PK_JOB_LOG_MAX)
+        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_JOB_LOG_LIMIT, c->job_log_limit, 0, PK_JOB_LOG_MAX);
+    int s = costs_check(&c->costs, why);
+    if (s) return s;
+    if (c->nparams > PK_MAX_PARAMS) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_NPARAMS, c->nparams, 0, PK_MAX_PARAMS);
+    if (c->balance_ns > PK_MAX_TIME) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_BALANCE, c->balance_ns, 0, PK_MAX_TIME);
+    if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME)
+        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_RT_SLICE, c->rt_slice, 1, PK_MAX_TIME);
+    /* throttling: both 0 (off), or 0 < runtime <= period <= PK_MAX_TIME */
+    if (c->rt_runtime || c->rt_period) {
+        if (c->rt_period == 0 || c->rt_period > PK_MAX_TIME)
+            return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_RT_PERIOD, c->rt_period, 1, PK_MAX_TIME);
+        if (c->rt_runtime == 0) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_RT_RUNTIME, 0, 1, c->rt_period);
+        if (c->rt_runtime > c->rt_period)
+            return refuse(why, PK_ERR_OUT_OF_RANGE, PK_R_ORDER, PK_F_RT_RUNTIME, c->rt_runtime, 1,
+                          c->rt_period);
+    }
+    if (c->no_steal > 1) return RANGE(PK_ERR_INVALID_ARGS, PK_F_NO_STEAL, c->no_steal, 0, 1);
+    if (c->steal_ns > PK_MAX_TIME) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_STEAL, c->steal_ns, 0, PK_MAX_TIME);
+    if (c->epoch > PK_EPOCH_MAX) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_EPOCH, c->epoch, 0, PK_EPOCH_MAX);
+    return PK_OK;
+}
+
+int pk_config_check(const pk_config *cfg, pk_refusal *why) {
+    if (!cfg || !why) return PK_ERR_INVALID_ARGS;
+    *why = (pk_refusal){ 0 };
+    return config_check(cfg, why);
 }
 
 int pk_kernel_create(const pk_config *cfg, pk_kernel **out) {
     if (!cfg || !out) return PK_ERR_INVALID_ARGS;
-    int s = config_check(cfg);
+    int s = config_check(cfg, NULL);
     if (s) return s;
     kernel_box *box = calloc(1, sizeof *box);
     if (!box) return PK_ERR_NO_MEMORY;
@@ -121,6 +164,7 @@ int pk_kernel_create(const pk_config *cfg, pk_kernel **out) {
         if (s) { pk_kernel_destroy(k); return s; }
     }
     if (pk_cputree_init(k, &k->tree, k->ncpus)) { pk_kernel_destroy(k); return PK_ERR_NO_MEMORY; }
+    pk_xflags_update(k);
     *out = k;
     return PK_OK;
 }
@@ -141,6 +185,7 @@ void pk_kernel_destroy(pk_kernel *k) {
     pk_rv_fini(k);
     pk_mem_fini(k);
     pk_trace_fini(k);
+    pk_cache_fini(k);
     pk_arena_fini(k, &k->threads);
     pk_arena_fini(k, &k->procs);
     pk_evq_fini(k, &k->evq);
@@ -170,39 +215,121 @@ int64_t pk_mask_intern(pk_kernel *k, const uint64_t *mask4) {
         k->masks_cap *= 2;
     }
     k->masks[k->nmasks] = m;
-    return k->nmasks++;
+    k->nmasks++;
+    pk_xflags_update(k);
+    return k->nmasks - 1;
 }
 
 /* ---- spawning ------------------------------------------------------------ */
 
-static int spawn_check(pk_kernel *k, const pk_spawn_args *a) {
-    if (a->prog >= k->nprogs) return PK_ERR_INVALID_ARGS;
-    if (a->at < k->now || a->at > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
-    if (a->nice < -20 || a->nice > 19) return PK_ERR_OUT_OF_RANGE;
-    if (a->burst != PK_NO_BURST && a->burst > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
-    if (a->sclass > PK_CLASS_RR) return PK_ERR_INVALID_ARGS;
-    if (a->sclass != PK_CLASS_OTHER && (a->rt_prio < 1 || a->rt_prio > 99)) return PK_ERR_OUT_OF_RANGE;
-    if (a->tickets == 0) return PK_ERR_OUT_OF_RANGE;
-    if (a->cpu < -1 || a->cpu >= (int32_t)k->ncpus) return PK_ERR_OUT_OF_RANGE;
-    if (k->cfg.policy == PK_POLICY_PRIORITY && (a->priority < 0 || a->priority > 139))
-        return PK_ERR_OUT_OF_RANGE;
-    if (k->progs[a->prog].task.phase > PK_MAX_TIME - a->at) return PK_ERR_OUT_OF_RANGE;
-    if (k->progs[a->prog].vm && !k->mem) return PK_ERR_NOT_SUPPORTED;
-    if (!pk_rv_may_make(k, k->progs[a->prog].kind)) return PK_ERR_NOT_SUPPORTED;  /* pk_rv_spawn */
+int pk_attr_check(pk_kernel *k, uint32_t attr, int64_t value, pk_refusal *why) {
+    if (!k) return PK_ERR_INVALID_ARGS;
+    if (why) *why = (pk_refusal){ 0 };
+    switch (attr) {
+    case PK_ATTR_NICE:
+        if (value < -20 || value > 19) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_NICE, value, -20, 19);
+        return PK_OK;
+    case PK_ATTR_PRIORITY:
+        if (value < INT32_MIN || value > INT32_MAX)
+            return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_PRIORITY, value, INT32_MIN, INT32_MAX);
+        if (k->cfg.policy == PK_POLICY_PRIORITY && (value < 0 || value > 139))
+            return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_PRIORITY, value, 0, 139);
+        return PK_OK;
+    case PK_ATTR_TICKETS:
+        if (value < 1 || value > UINT32_MAX) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_TICKETS, value, 1, UINT32_MAX);
+        return PK_OK;
+    case PK_ATTR_SLICE:                      /* EEVDF's custom slices; 0: the default */
+        if (k->cfg.policy != PK_POLICY_EEVDF)
+            return refuse(why, PK_ERR_NOT_SUPPORTED, PK_R_NEEDS_EEVDF, PK_F_SLICE, (uint64_t)value, 0, 0);
+        if (value != 0 && (value < (int64_t)PK_SLICE_MIN || value > (int64_t)PK_SLICE_MAX))
+            return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_SLICE, value, PK_SLICE_MIN, PK_SLICE_MAX);
+        return PK_OK;
+    default:
+        return refuse(why, PK_ERR_INVALID_ARGS, PK_R_UNKNOWN, PK_F_ATTR, (uint64_t)attr, 0, 0);
+    }
+}
+
+int pk_class_check(uint32_t sclass, uint32_t rt_prio, pk_refusal *why) {
+    if (why) *why = (pk_refusal){ 0 };
+    if (sclass > PK_CLASS_RR)
+        return refuse(why, PK_ERR_INVALID_ARGS, PK_R_UNKNOWN, PK_F_CLASS, sclass, 0, 0);
+    if (sclass != PK_CLASS_OTHER && (rt_prio < 1 || rt_prio > 99))
+        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_RT_PRIO, rt_prio, 1, 99);
     return PK_OK;
+}
+
+int pk_affinity_check(pk_kernel *k, const uint64_t *mask4, pk_refusal *why) {
+    if (!k || !mask4) return PK_ERR_INVALID_ARGS;
+    if (why) *why = (pk_refusal){ 0 };
+    bool any = false, all = true;
+    for (uint32_t w = 0; w < PK_MAX_CPUS / 64; w++) {
+        uint64_t beyond = mask4[w] & ~k->masks[0].bits[w];
+        if (beyond)
+            return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_AFFINITY, w * 64 + (uint32_t)__builtin_ctzll(beyond),
+                         0, k->ncpus - 1);
+        any |= mask4[w] != 0;
+        all &= mask4[w] == k->masks[0].bits[w];
+    }
+    if (!any) return refuse(why, PK_ERR_INVALID_ARGS, PK_R_AFFINITY_EMPTY, PK_F_AFFINITY, 0, 0, 0);
+    /* a shared queue: only policies that pick the first thread a CPU may
+     * run (pick_on: FIFO and RoundRobin) take masks */
+    if (!all && k->shared && k->ncpus > 1 && !(k->rqs && k->rqs[0].pol && k->rqs[0].pol->pick_on))
+        return refuse(why, PK_ERR_NOT_SUPPORTED, PK_R_AFFINITY_SHARED, PK_F_AFFINITY, 0, 0, 0);
+    return PK_OK;
+}
+
+/* Every rule of a spawn but the limits and host memory; rv: the spawn
+ * is pk_rv_spawn's (machine code allowed, one process). */
+static int spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, bool rv,
+                       pk_refusal *why) {
+    if (count == 0) return RANGE(PK_ERR_INVALID_ARGS, PK_F_COUNT, 0, 1, UINT32_MAX);
+    if (a->prog >= k->nprogs)
+        return refuse(why, PK_ERR_INVALID_ARGS, PK_R_NO_PROGRAM, PK_F_PROG, a->prog, 0, k->nprogs);
+    if (a->at < k->now || a->at > PK_MAX_TIME) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_AT, a->at, k->now, PK_MAX_TIME);
+    int s = pk_attr_check(k, PK_ATTR_NICE, a->nice, why);
+    if (s || (s = pk_attr_check(k, PK_ATTR_PRIORITY, a->priority, why))
+        || (s = pk_attr_check(k, PK_ATTR_TICKETS, a->tickets, why))) return s;
+    if (a->burst != PK_NO_BURST && a->burst > PK_MAX_TIME)
+        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_BURST, a->burst, 0, PK_MAX_TIME);
+    if ((s = pk_class_check(a->sclass, a->rt_prio, why))) return s;
+    if (a->cpu < -1 || a->cpu >= (int32_t)k->ncpus)
+        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_CPU, (int64_t)a->cpu, 0, k->ncpus - 1);
+    const pk_prog *prog = &k->progs[a->prog];
+    if (prog->task.phase > PK_MAX_TIME - a->at)
+        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_PHASE, a->at + prog->task.phase, 0, PK_MAX_TIME);
+    if ((prog->vm || prog->kind == PK_BODY_RV) && !k->mem)
+        return refuse(why, PK_ERR_NOT_SUPPORTED, PK_R_NEEDS_MEMORY, PK_F_PROG, a->prog, 0, 0);
+    if (prog->kind == PK_BODY_RV && (!rv || count != 1))
+        return refuse(why, PK_ERR_NOT_SUPPORTED, PK_R_MACHINE_CODE, PK_F_COUNT, count, 1, 1);
+    uint64_t burst = a->burst != PK_NO_BURST ? a->burst : prog->burst;
+    if ((k->rqs[0].pol->flags & PK_POL_NEEDS_BURST) && burst == PK_NO_BURST)
+        return refuse(why, PK_ERR_INVALID_ARGS, PK_R_NEEDS_BURST, PK_F_BURST,
+                      prog->kind != PK_BODY_SCRIPT ? 0
+                      : prog->task.period && prog->task.jobs == PK_MAX_TIME ? 2 : 1, 0, PK_MAX_TIME);
+    if (a->has_affinity) {
+        if ((s = pk_affinity_check(k, a->affinity, why))) return s;
+        if (a->cpu >= 0 && !((a->affinity[a->cpu >> 6] >> (a->cpu & 63)) & 1))
+            return refuse(why, PK_ERR_INVALID_ARGS, PK_R_NOT_IN_MASK, PK_F_CPU, (uint64_t)a->cpu, 0, 0);
+    }
+    return PK_OK;
+}
+
+int pk_spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, pk_refusal *why) {
+    if (!k || !a || !why) return PK_ERR_INVALID_ARGS;
+    *why = (pk_refusal){ 0 };
+    return spawn_check(k, a, count, true, why);
 }
 
 int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
              uint32_t *first_pid, uint32_t *first_tid) {
-    if (!k || !a || !first_pid || !first_tid || count == 0) return PK_ERR_INVALID_ARGS;
+    if (!k || !a || !first_pid || !first_tid) return PK_ERR_INVALID_ARGS;
     if (k->in_hook) return PK_ERR_BAD_STATE;
     if (k->broken) return k->broken;
-    int s = spawn_check(k, a);
+    int s = spawn_check(k, a, count, pk_rv_may_make(k, PK_BODY_RV), NULL);
     if (s) return s;
     const pk_prog *prog = &k->progs[a->prog];
     uint64_t burst = a->burst != PK_NO_BURST ? a->burst : prog->burst;
     pk_time at = a->at + prog->task.phase;     /* a periodic task arrives at its phase */
-    if ((k->rqs[0].pol->flags & PK_POL_NEEDS_BURST) && burst == PK_NO_BURST) return PK_ERR_INVALID_ARGS;
     if ((uint64_t)k->threads.count + count > k->cfg.max_threads) return pk_limit_hit(k, PK_LIMIT_THREADS);
     if (pk_limit_over(k->procs.count, count, k->cfg.max_procs)) return pk_limit_hit(k, PK_LIMIT_PROCS);
     uint32_t affinity = 0;
@@ -212,7 +339,7 @@ int pk_spawn(pk_kernel *k, const pk_spawn_args *a, uint32_t count,
         if (m < 0) return PK_ERR_NO_MEMORY;
         affinity = (uint32_t)m;
     }
-    if (affinity && k->shared && k->ncpus > 1) return PK_ERR_NOT_SUPPORTED;
+    if (affinity && k->shared && k->ncpus > 1 && !k->rqs[0].pol->pick_on) return PK_ERR_NOT_SUPPORTED;
     if (a->cpu >= 0 && affinity && !((k->masks[affinity].bits[a->cpu >> 6] >> (a->cpu & 63)) & 1))
         return PK_ERR_INVALID_ARGS;
 
@@ -319,7 +446,9 @@ int pk_thread_regs_get(pk_kernel *k, uint32_t tid, pk_regs *out) {
     if (t->state != PK_TS_RUNNING) { *out = t->regs; return PK_OK; }
     const pk_cpu *c = &k->cpus[t->cpu];
     *out = c->regs;                       /* live, less what ran since the last charge */
-    if (k->now > c->seg_start) out->x[PK_REG_REM] -= k->now - c->seg_start;
+    if (k->now > c->seg_start)
+        out->x[PK_REG_REM] -= k->cache ? pk_cache_peek(k, c, t, k->now - c->seg_start)
+                                       : k->now - c->seg_start;
     return PK_OK;
 }
 

@@ -42,7 +42,7 @@ typedef struct pk_rvbuf {
     uint64_t n, cap;
 } pk_rvbuf;
 
-typedef struct pk_rvcount { uint32_t num, pad; uint64_t n; } pk_rvcount;
+typedef struct pk_rvcount { uint64_t num, n; } pk_rvcount;   /* a7 as the thread set it, all 64 bits */
 
 /* per process */
 typedef struct pk_rvp {
@@ -69,7 +69,9 @@ typedef struct pk_rvt {
     uint64_t futex_hi, futex_lo;         /* the key it waits on                */
     uint64_t futex_seq;                  /* order of waiting (FIFO wakes)      */
     uint64_t carry;                      /* fraction of a ns owed (x clock_hz) */
-    uint64_t syscall;                    /* the system call in progress (number + 1), 0 */
+    uint64_t in_syscall;                 /* 1: an ecall's entry cost is charged and the call
+                                            is made when that time has passed; 0: none.
+                                            A flag apart from a7, so no number is special */
 } pk_rvt;
 
 typedef struct pk_rvfp { uint64_t f[32]; uint64_t fcsr; } pk_rvfp;
@@ -137,4 +139,7 @@ struct pk_event;
 void pk_rv_timeout_fire(struct pk_kernel *k, const struct pk_event *e);
 bool pk_rv_timeout_stale(struct pk_kernel *k, const struct pk_event *e);
 void pk_rv_timeout_dropped(struct pk_kernel *k);
+/* a child of process pid ended or was adopted: its threads blocked in
+ * wait4 / waitid run the call again */
+void pk_rv_wake_waiters(struct pk_kernel *k, uint32_t pid);
 #endif

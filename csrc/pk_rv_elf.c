@@ -444,7 +444,7 @@ int pk_rv_output(pk_kernel *k, uint32_t pid, uint32_t fd, uint64_t offset, uint8
     return PK_OK;
 }
 
-int pk_rv_unknown_syscalls(pk_kernel *k, uint32_t pid, uint32_t *nums, uint64_t *counts,
+int pk_rv_unknown_syscalls(pk_kernel *k, uint32_t pid, uint64_t *nums, uint64_t *counts,
                            uint32_t cap, uint32_t *n_out) {
     if (!k || !n_out || (cap && (!nums || !counts))) return PK_ERR_INVALID_ARGS;
     pk_rvp *p = proc_of(k, pid);

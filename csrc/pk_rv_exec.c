@@ -804,8 +804,8 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         }
         case 0x73: {                                                       /* system */
             if (insn == 0x00000073) {                                      /* ecall */
-                if (!rs->thr[rid].syscall) {         /* entering: the block ends with the call's */
-                    rs->thr[rid].syscall = x[17] + 1;    /* cost; it is made when that has passed */
+                if (!rs->thr[rid].in_syscall) {      /* entering: the block ends with the call's */
+                    rs->thr[rid].in_syscall = 1;         /* cost; it is made when that has passed */
                     extra += k->cfg.costs.syscall_ns;
                     H.n++;
                     goto out;
@@ -883,6 +883,7 @@ done:
     x[0] = 0;
     rs->insns += H.n;
     rs->procs[rs->thr[rid].proc].insns += H.n;
+    k->same_steps += H.n;                        /* host work (pk_kernel_run) */
     if (stop == -2) return act;                  /* a system call left the CPU */
     r->pc = pc;
     if (stop == -1) {                            /* illegal instruction */

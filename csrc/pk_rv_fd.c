@@ -10,8 +10,9 @@
  * A read from an empty pipe, or a write to a full one, blocks the thread
  * (unless O_NONBLOCK: EAGAIN): it waits with its pc still on the ecall,
  * keyed by the pipe (pk_fd.h, PK_PIPE_WAIT_KEY), and runs the call again
- * when the pipe changes, as Linux restarts a call; the entry's
- * Costs.syscall is charged again then.  ppoll and pselect6 wait for any
+ * when the pipe changes, as Linux restarts a call; the call stays in
+ * progress (pk_rvt.in_syscall), so its entry cost is not charged again
+ * and it is counted once.  ppoll and pselect6 wait for any
  * pipe to change, and with a timeout also for its deadline (an event of
  * kind PK_EV_RV_TIMEOUT; PK_POLL_WAIT_KEY keeps the deadline for the call
  * run again).  A write to a pipe without readers
@@ -1080,7 +1081,7 @@ static int64_t proc_of(fx *x, uint64_t lp) {
     uint64_t p = lp - PK_RV_LINUX_ID_BASE;
     if (lp < PK_RV_LINUX_ID_BASE || p >= x->k->procs.count) return -ESRCH;
     const pk_proc *pr = pk_proc_at(x->k, (uint32_t)p);
-    if (pr->state != PK_PS_ALIVE && pr->state != PK_PS_NEW) return -ESRCH;
+    if (pr->state != PK_PS_ALIVE && pr->state != PK_PS_NEW && pr->tree != PK_PT_ZOMBIE) return -ESRCH;
     return (int64_t)p;
 }
 
@@ -1096,11 +1097,17 @@ static int64_t sys_setpgid(fx *x, uint64_t lp, uint64_t pgid) {
     if ((int64_t)pgid < 0) return -EINVAL;
     int64_t p = proc_of(x, lp);
     if (p < 0) return p;
-    if ((uint32_t)p != x->pid) return -ESRCH;     /* not the caller: no children to move yet */
-    pk_fdtab *t = pk_fd_table(x->k, x->pid);
+    /* the caller or one of its children (setpgid(2); a child's execve is
+     * not tracked, so EACCES is never answered) */
+    if ((uint32_t)p != x->pid && pk_proc_at(x->k, (uint32_t)p)->parent != x->pid + 1) return -ESRCH;
+    pk_fdtab *mine = pk_fd_table(x->k, x->pid);
+    if (!mine) return -ENOMEM;
+    uint32_t my_sid = mine->sid;
+    pk_fdtab *t = pk_fd_table(x->k, (uint32_t)p);
     if (!t) return -ENOMEM;
-    uint32_t me = x->pid + PK_RV_LINUX_ID_BASE;
+    uint32_t me = (uint32_t)p + PK_RV_LINUX_ID_BASE;
     if (!pgid) pgid = me;
+    if (t->sid != my_sid) return -EPERM;          /* a child in another session */
     if (t->sid == me) return -EPERM;              /* a session leader stays in its group */
     if (pgid != me) {                             /* an existing group of its session */
         pk_fds *f = x->k->fds;

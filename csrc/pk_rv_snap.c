@@ -60,7 +60,7 @@ static void put_proc(pk_snap_w *w, const pk_rvp *p) {
     pk_snap_u64(w, p->in_pos);
     pk_snap_u32(w, p->nunknown);
     for (uint32_t i = 0; i < p->nunknown; i++) {
-        pk_snap_u32(w, p->unknown[i].num);
+        pk_snap_u64(w, p->unknown[i].num);
         pk_snap_u64(w, p->unknown[i].n);
     }
     put_bytes(w, p->exe, p->exe_len);
@@ -72,7 +72,7 @@ static void put_thread(pk_snap_w *w, const pk_rvt *t) {
     pk_snap_u32(w, t->fp);
     pk_snap_u32(w, t->futex_waiting);
     uint64_t v[8] = { t->clear_child_tid, t->robust_list, t->robust_len, t->futex_hi,
-                      t->futex_lo, t->futex_seq, t->carry, t->syscall };
+                      t->futex_lo, t->futex_seq, t->carry, t->in_syscall };
     pk_snap_u64s(w, v, 8);
 }
 
@@ -183,8 +183,7 @@ static int get_proc(pk_kernel *k, pk_snap_r *r, pk_rvp *p) {
         p->unknown_cap = p->nunknown = nu;
     }
     for (uint32_t i = 0; i < nu; i++) {
-        p->unknown[i].num = pk_snap_get_u32(r);
-        p->unknown[i].pad = 0;
+        p->unknown[i].num = pk_snap_get_u64(r);
         p->unknown[i].n = pk_snap_get_u64(r);
         if (!p->unknown[i].n) pk_snap_bad(r);
         for (uint32_t j = 0; j < i; j++)             /* one count per number */
@@ -213,7 +212,7 @@ static void get_thread(pk_snap_r *r, pk_rvt *t) {
     uint64_t v[8];
     pk_snap_get_u64s(r, v, 8);
     t->clear_child_tid = v[0]; t->robust_list = v[1]; t->robust_len = v[2]; t->futex_hi = v[3];
-    t->futex_lo = v[4]; t->futex_seq = v[5]; t->carry = v[6]; t->syscall = v[7];
+    t->futex_lo = v[4]; t->futex_seq = v[5]; t->carry = v[6]; t->in_syscall = v[7];
 }
 
 /* The registers of thread t as the dispatcher will use them. */
@@ -245,7 +244,8 @@ static bool cross_ok(pk_kernel *k) {
     for (uint32_t i = 1; i < rs->nthr; i++) {
         const pk_rvt *t = &rs->thr[i];
         if (t->tid >= k->threads.count || !t->proc || t->proc >= rs->nprocs || t->fp > rs->nfps
-            || t->futex_waiting > 1 || t->futex_seq > rs->futex_seq) return false;
+            || t->futex_waiting > 1 || t->futex_seq > rs->futex_seq || t->in_syscall > 1)
+            return false;
         const pk_thread *th = pk_thread_at(k, t->tid);
         if (th->kind != PK_BODY_RV || th->pid != rs->procs[t->proc].pid) return false;
         if (t->futex_waiting && (th->state != PK_TS_WAITING || pk_rvt_id(&th->regs) != i))

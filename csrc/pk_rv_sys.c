@@ -47,7 +47,7 @@ static void count_unknown(pk_kernel *k, pk_rvp *p, uint64_t num) {
         if (p->unknown[i].num == num) { p->unknown[i].n++; return; }
     if (pk_vec_grow(k, (void **)&p->unknown, &p->unknown_cap, p->nunknown + 1, sizeof(pk_rvcount)))
         return;                                    /* not counted: no memory */
-    p->unknown[p->nunknown++] = (pk_rvcount){ (uint32_t)num, 0, 1 };
+    p->unknown[p->nunknown++] = (pk_rvcount){ num, 1 };
 }
 
 /* ---- memory ------------------------------------------------------------------- */
@@ -606,6 +606,150 @@ static int64_t sys_kill_self(sysctx *s, uint64_t num, uint64_t target, uint64_t 
     return 0;
 }
 
+/* ---- the process tree: getppid, wait4, waitid, prctl ------------------------------ */
+
+#define WNOHANG 1
+#define WUNTRACED 2                      /* = WSTOPPED */
+#define WEXITED 4
+#define WCONTINUED 8
+#define WNOWAIT 0x01000000
+#define WNOTHREAD_ 0x20000000u           /* __WNOTHREAD, __WALL, __WCLONE */
+#define WALL_ 0x40000000u
+#define WCLONE_ 0x80000000u
+#define ECHILD 10
+#define SIGCHLD 17
+#define RUSAGE_BYTES 144                 /* struct rusage on a 64-bit target */
+
+/* The first child of the caller's process that `sel` selects (-1: any;
+ * else a Linux pid), preferring a zombie: *zombie says which it found.
+ * -1: no child matches.  Process groups do not exist yet, so wait4's
+ * pid 0 and pid < -1 and waitid's P_PGID select any child (as if every
+ * process were in one group). */
+static int64_t find_child(pk_kernel *k, uint32_t pid, int64_t sel, bool *zombie) {
+    const pk_proc *p = pk_proc_at(k, pid);
+    int64_t any = -1;
+    *zombie = false;
+    for (uint32_t c = p->first_child; c; c = pk_proc_at(k, c - 1)->next_sib) {
+        if (sel >= 0 && (int64_t)(c - 1) + PK_RV_LINUX_ID_BASE != sel) continue;
+        if (pk_proc_at(k, c - 1)->tree == PK_PT_ZOMBIE) { *zombie = true; return c - 1; }
+        if (any < 0) any = c - 1;
+    }
+    return any;
+}
+
+/* Nothing to report yet: block (the call runs again when a child ends:
+ * pk_rv_wake_waiters), or with WNOHANG return 0. */
+static int64_t wait_block(uint64_t options, int *act) {
+    if (options & WNOHANG) return 0;
+    *act = PK_ACT_WAIT;
+    return 0;
+}
+
+/* wait4(pid, wstatus, options, rusage) (wait4(2)): the child's Linux pid
+ * and its wait status; the rusage is zero-filled (resource use per child
+ * is not kept). */
+static int64_t sys_wait4(sysctx *s, int64_t pid, uint64_t wstatus, uint64_t options,
+                         uint64_t rusage, int *act) {
+    if (options & ~(uint64_t)(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD_ | WALL_ | WCLONE_))
+        return -EINVAL;
+    if (pid == INT32_MIN) return -ESRCH;                  /* -INT_MIN overflows (kernel/exit.c) */
+    bool zombie;
+    int64_t c = find_child(s->k, s->t->pid, pid > 0 ? pid : -1, &zombie);
+    if (c < 0) return -ECHILD;
+    if (!zombie) return wait_block(options, act);
+    int32_t st = pk_ptree_wstatus(pk_proc_at(s->k, (uint32_t)c));
+    pk_ptree_reap(s->k, (uint32_t)c);
+    if (wstatus && cp(s, wstatus, &st, 4, true)) return -EFAULT;
+    if (rusage && zero_out(s, rusage, RUSAGE_BYTES)) return -EFAULT;
+    return c + PK_RV_LINUX_ID_BASE;
+}
+
+/* waitid(idtype, id, infop, options, rusage) (waitid(2)): 0, with the
+ * child's siginfo (SIGCHLD, CLD_EXITED or CLD_KILLED, pid, uid, status);
+ * WNOWAIT leaves it a zombie.  P_PIDFD: no pidfds yet (-EINVAL). */
+static int64_t sys_waitid(sysctx *s, uint64_t idtype, uint64_t id, uint64_t infop,
+                          uint64_t options, uint64_t rusage, int *act) {
+    if (options & ~(uint64_t)(WNOHANG | WNOWAIT | WEXITED | WUNTRACED | WCONTINUED
+                              | WNOTHREAD_ | WALL_ | WCLONE_))
+        return -EINVAL;
+    if (!(options & (WEXITED | WUNTRACED | WCONTINUED))) return -EINVAL;
+    int64_t sel;
+    switch (idtype) {
+    case 0: sel = -1; break;                              /* P_ALL */
+    case 1:                                               /* P_PID */
+        if ((int32_t)id <= 0) return -EINVAL;
+        sel = (int32_t)id;
+        break;
+    case 2:                                               /* P_PGID: one group, see find_child */
+        if ((int32_t)id < 0) return -EINVAL;
+        sel = -1;
+        break;
+    default: return -EINVAL;                              /* P_PIDFD and others */
+    }
+    bool zombie;
+    int64_t c = find_child(s->k, s->t->pid, sel, &zombie);
+    if (c < 0) return -ECHILD;
+    if (!zombie || !(options & WEXITED)) {                /* stops and continues: none happen */
+        int64_t v = wait_block(options, act);
+        if (*act < 0 && infop) {                          /* WNOHANG: a zeroed siginfo */
+            int32_t z[6] = { 0 };
+            uint64_t zl[2] = { 0 };
+            if (cp(s, infop, z, 24, true) || cp(s, infop + 24, &z[5], 4, true)
+                || cp(s, infop + 32, zl, 16, true)) return -EFAULT;
+        }
+        return v;
+    }
+    const pk_proc *p = pk_proc_at(s->k, (uint32_t)c);
+    int32_t info[7] = { SIGCHLD, 0, p->state == PK_PS_EXITED ? 1 : 2,   /* CLD_EXITED, CLD_KILLED */
+                        0, (int32_t)(c + PK_RV_LINUX_ID_BASE), 0, 0 };
+    int32_t ws = pk_ptree_wstatus(p);
+    info[6] = p->state == PK_PS_EXITED ? (ws >> 8) & 0xff : ws & 0x7f;
+    uint32_t uid, gid;
+    pk_proc_creds_get(s->k, (uint32_t)c, &uid, &gid);
+    info[5] = (int32_t)uid;
+    if (!(options & WNOWAIT)) pk_ptree_reap(s->k, (uint32_t)c);
+    uint64_t times[2] = { 0, 0 };                         /* si_utime, si_stime */
+    if (infop && (cp(s, infop, info, 12, true) || cp(s, infop + 16, &info[4], 12, true)
+                  || cp(s, infop + 32, times, 16, true))) return -EFAULT;
+    if (rusage && zero_out(s, rusage, RUSAGE_BYTES)) return -EFAULT;
+    return 0;
+}
+
+#define PR_SET_CHILD_SUBREAPER 36
+#define PR_GET_CHILD_SUBREAPER 37
+
+/* prctl(option, ...) (prctl(2)): the child-subreaper flag; other options
+ * are not modelled (-EINVAL, counted). */
+static int64_t sys_prctl(sysctx *s, uint64_t option, uint64_t arg2) {
+    pk_proc *p = pk_proc_at(s->k, s->t->pid);
+    if (option == PR_SET_CHILD_SUBREAPER) {
+        if (arg2) p->tflags |= PK_PTF_SUBREAPER;
+        else p->tflags &= (uint8_t)~PK_PTF_SUBREAPER;
+        return 0;
+    }
+    if (option == PR_GET_CHILD_SUBREAPER) {
+        int32_t v = (p->tflags & PK_PTF_SUBREAPER) != 0;
+        return cp(s, arg2, &v, 4, true) ? -EFAULT : 0;
+    }
+    count_unknown(s->k, RP(s), 167);
+    return -EINVAL;
+}
+
+void pk_rv_wake_waiters(pk_kernel *k, uint32_t pid) {
+    pk_proc *p = pk_proc_at(k, pid);
+    uint32_t nx = 0;
+    const uint32_t *xt = pk_proc_ext(p) ? pk_proc_xtids(k, p, &nx) : NULL;
+    for (uint32_t i = 0; i < p->nthreads + nx; i++) {
+        pk_thread *t = pk_thread_at(k, i < p->nthreads ? p->first_tid + i : xt[i - p->nthreads]);
+        if (t->kind != PK_BODY_RV || t->state != PK_TS_WAITING) continue;
+        const pk_rvt *rt = &k->rv->thr[pk_rvt_id(&t->regs)];
+        if (rt->futex_waiting || !rt->in_syscall                  /* parked in wait4 / waitid */
+            || (t->regs.x[17] != 260 && t->regs.x[17] != 95)) continue;
+        t->blocked += k->now - t->since;
+        pk_thread_make_ready(k, t, PK_ENQ_WAKE);
+    }
+}
+
 /* ---- the dispatcher of calls ------------------------------------------------------ */
 
 int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *arg, uint64_t *cost) {
@@ -671,7 +815,14 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
     case 179: v = sys_sysinfo(s, A(0)); break;
     case 124: v = 0; act = PK_ACT_YIELD; break;                              /* sched_yield */
     case 172: v = t->pid + PK_RV_LINUX_ID_BASE; break;                       /* getpid */
-    case 173: v = 0; break;                                                  /* getppid: none */
+    case 173: {                                                              /* getppid */
+        uint32_t pp = pk_proc_at(k, t->pid)->parent;                         /* 0: none */
+        v = pp ? (int64_t)pp - 1 + PK_RV_LINUX_ID_BASE : 0;
+        break;
+    }
+    case 260: v = sys_wait4(s, (int32_t)A(0), A(1), (uint32_t)A(2), A(3), &act); break;
+    case 95: v = sys_waitid(s, (uint32_t)A(0), A(1), A(2), (uint32_t)A(3), A(4), &act); break;
+    case 167: v = sys_prctl(s, (uint32_t)A(0), A(1)); break;
     case 178: v = t->tid + PK_RV_LINUX_ID_BASE; break;                       /* gettid */
     case 174: case 175: case 176: case 177: v = 0; break;                    /* get[e]uid, get[e]gid */
     case 96: RT(s)->clear_child_tid = A(0); v = t->tid + PK_RV_LINUX_ID_BASE; break;   /* set_tid_address */
@@ -701,15 +852,20 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
         S.cost += fcost;
         if (dead) S.dead = dead;
         if (!known || v == -ENOSYS) count_unknown(k, RP(s), num);
-        if (restart && !dead) {                   /* blocked: the ecall runs again when woken */
-            RT(s)->syscall = 0;
-            *cost = S.cost;
+        if (restart && !dead) {                   /* blocked on a pipe: as wait4 below, the */
+            RP(s)->syscalls--;                    /* call stays in progress and runs (and   */
+            *cost = S.cost;                       /* counts) again when woken               */
             return act;
         }
         break;
     }
     }
-    RT(s)->syscall = 0;
+    if (act == PK_ACT_WAIT && (num == 260 || num == 95) && !S.dead) {
+        RP(s)->syscalls--;                                /* wait4 / waitid block: the call */
+        *cost = S.cost;                                   /* stays in progress and runs (and */
+        return act;                                       /* counts) again when woken        */
+    }
+    RT(s)->in_syscall = 0;
     if (S.dead) {                                         /* a copy had no frame to use */
         *arg = S.dead;
         *cost = S.cost;

@@ -31,6 +31,10 @@
  *                         with t running; its cpu_time is already updated).
  *   steal(cpu)            optional: remove and return a queued thread that
  *                         may run on `cpu` (for load balancing), or NULL.
+ *   pick_on(cpu)          optional: as pick(), but only a thread that may
+ *                         run on `cpu` (a queue shared by CPUs, with
+ *                         affinity masks); policies without it refuse masks
+ *                         on a shared queue.
  *   changed(t)            optional: a parameter of running or queued t
  *                         changed (nice, priority, tickets); for a queued t
  *                         it is called between dequeue and enqueue.
@@ -106,6 +110,7 @@ typedef struct pk_policy {
     void (*snap_save)(const pk_rq *rq, pk_snap_w *w);
     int  (*snap_load)(pk_rq *rq, pk_snap_r *r);
     bool (*snap_thread)(const pk_rq *rq, const pk_thread *t);
+    pk_thread *(*pick_on)(pk_rq *rq, uint32_t cpu);
 } pk_policy;
 
 extern const pk_policy pk_policy_fifo, pk_policy_rr;
@@ -128,6 +133,7 @@ void pk_rt_enqueue(pk_rq *rq, pk_thread *t, unsigned why);
 void pk_rt_dequeue(pk_rq *rq, pk_thread *t);
 pk_thread *pk_rt_pick(pk_rq *rq);
 pk_thread *pk_rt_steal(pk_rq *rq, uint32_t cpu);
+pk_thread *pk_rt_pick_on(pk_rq *rq, uint32_t cpu);
 pk_time pk_rt_slice(pk_rq *rq, pk_thread *t);
 bool pk_rt_tick(pk_rq *rq, pk_thread *t);
 void pk_rt_charge(pk_rq *rq, pk_thread *t, uint64_t ran);
@@ -165,6 +171,17 @@ static inline pk_thread *pk_rq_pick(pk_rq *rq) {
     return t;
 }
 
+/* A queue shared by CPUs where threads have affinity masks: the thread
+ * to run next on cpu, skipping those that may not run there (the policy
+ * has pick_on; pk_kernel.c refuses masks otherwise). */
+static inline pk_thread *pk_rq_pick_on(pk_rq *rq, uint32_t cpu) {
+    if (!rq->nr) return NULL;
+    pk_thread *t = PK_UNLIKELY(rq->rt.nr) ? pk_rt_pick_on(rq, cpu) : NULL;
+    if (!t) t = rq->pol->pick_on(rq, cpu);
+    if (t) rq->nr--;
+    return t;
+}
+
 static inline pk_time pk_rq_slice(pk_rq *rq, pk_thread *t) {
     return PK_UNLIKELY(pk_is_rt(t)) ? pk_rt_slice(rq, t) : rq->pol->slice(rq, t);
 }
@@ -186,6 +203,11 @@ static inline void pk_rq_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     if (PK_UNLIKELY(pk_is_rt(t))) pk_rt_charge(rq, t, ran);
     else if (rq->pol->charge) rq->pol->charge(rq, t, ran);
 }
+
+/* EEVDF's per-thread slices (pk_sched_eevdf.c): make room for tid's
+ * entry (PK_OK or PK_ERR_NO_MEMORY), then store ns (0: the policy's). */
+int  pk_eevdf_slice_reserve(struct pk_kernel *k, uint32_t tid);
+void pk_eevdf_slice_store(struct pk_kernel *k, pk_thread *t, uint64_t ns);
 
 /* helpers for policies */
 bool pk_cpu_allowed(const struct pk_kernel *k, const pk_thread *t, uint32_t cpu);

@@ -37,6 +37,14 @@
  *               (yield_task_fair).
  *   nice        a changed weight keeps the lag in real time: vlag is
  *               scaled by old / new weight (reweight_entity).
+ *   slice       a thread may have its own slice (Linux 6.12's custom
+ *               slices, sched_attr.sched_runtime, 0.1..100 ms, not scaled
+ *               by the number of CPUs): it is se->slice in the deadline,
+ *               the yield and the lag clamp above.  A shorter slice gives
+ *               an earlier deadline at the same weight: lower latency,
+ *               more frequent switches, the same share.  The slices live
+ *               in a table by tid in run queue 0's state (0: the base
+ *               slice), only in kernels that set one.
  *
  * The structure: a treap ordered by (vruntime, order of queueing), each
  * node augmented with the node of earliest (deadline, order) in its
@@ -47,6 +55,7 @@
  *
  * params: [0] base slice (ns, unscaled), [1] scale (PK_SCALE_*). */
 #include <stdlib.h>
+#include <string.h>
 #include "pk_core.h"
 #include "pk_fair.h"
 
@@ -60,7 +69,48 @@ typedef struct eevdf_rq {
     uint64_t seq;                 /* order of queueing                    */
     uint64_t salt;                /* treap priorities                     */
     uint64_t slice;               /* base slice, scaled                   */
+    uint32_t *tslice;             /* rq 0 only: slice by tid (0: base),    */
+    uint32_t ntslice;             /*   SLICE_NEW set until the policy saw it */
 } eevdf_rq;
+
+#define SLICE_NEW  0x80000000u    /* set, not yet applied to a running thread */
+#define SLICE_NS   0x7fffffffu
+
+/* t's slice: its own or the base slice (se->slice) */
+static inline uint64_t slice_of(const pk_rq *rq, const pk_thread *t) {
+    const eevdf_rq *r0 = rq->k->rqs[0].priv;
+    if (PK_UNLIKELY(t->tid < r0->ntslice)) {
+        uint32_t s = r0->tslice[t->tid] & SLICE_NS;
+        if (s) return s;
+    }
+    return ((const eevdf_rq *)rq->priv)->slice;
+}
+
+int pk_eevdf_slice_reserve(pk_kernel *k, uint32_t tid) {
+    eevdf_rq *r0 = k->rqs[0].priv;
+    if (tid < r0->ntslice) return PK_OK;
+    uint64_t n = r0->ntslice ? r0->ntslice : 64;
+    while (n <= tid) n *= 2;
+    if (n > k->threads.count) n = k->threads.count;
+    uint32_t *a = pk_realloc(k, r0->tslice, (size_t)r0->ntslice * sizeof *a, (size_t)n * sizeof *a);
+    if (!a) return PK_ERR_NO_MEMORY;
+    memset(a + r0->ntslice, 0, (size_t)(n - r0->ntslice) * sizeof *a);
+    r0->tslice = a;
+    r0->ntslice = (uint32_t)n;
+    return PK_OK;
+}
+
+void pk_eevdf_slice_store(pk_kernel *k, pk_thread *t, uint64_t ns) {
+    eevdf_rq *r0 = k->rqs[0].priv;
+    r0->tslice[t->tid] = (uint32_t)ns | SLICE_NEW;
+}
+
+static void eevdf_fini(pk_rq *rq) {
+    eevdf_rq *r = rq->priv;
+    pk_free(rq->k, r->tslice, (size_t)r->ntslice * sizeof *r->tslice);
+    r->tslice = NULL;
+    r->ntslice = 0;
+}
 
 /* sum (v_i - v0) * w_i and sum w_i over some threads */
 typedef struct vavg { int64_t sum, load; } vavg;
@@ -204,9 +254,9 @@ static inline bool eligible(const eevdf_rq *r, const pk_thread *t, vavg a) {
 }
 
 /* update_entity_lag(): t's lag against V, clamped. */
-static void set_lag(const eevdf_rq *r, pk_thread *t, uint64_t v) {
+static void set_lag(const pk_rq *rq, pk_thread *t, uint64_t v) {
     int64_t lag = (int64_t)(v - E(t).vruntime);
-    int64_t lim = (int64_t)pk_fair_virt(2 * r->slice, E(t).weight);
+    int64_t lim = (int64_t)pk_fair_virt(2 * slice_of(rq, t), E(t).weight);
     E(t).vlag = lag > lim ? lim : lag < -lim ? -lim : lag;
 }
 
@@ -268,7 +318,7 @@ static void place(pk_rq *rq, eevdf_rq *r, pk_thread *t, bool initial) {
         lag = p / a.load;
     }
     E(t).vruntime = vtime(r, a) - (uint64_t)lag;
-    uint64_t vslice = pk_fair_virt(r->slice, E(t).weight);
+    uint64_t vslice = pk_fair_virt(slice_of(rq, t), E(t).weight);
     if (initial) vslice /= 2;                            /* PLACE_DEADLINE_INITIAL */
     E(t).deadline = E(t).vruntime + vslice;
 }
@@ -294,7 +344,7 @@ static void eevdf_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
         reweight(t, w);                                  /* nice changed while away */
     }
     if (why == PK_ENQ_YIELD) {
-        E(t).deadline += pk_fair_virt(r->slice, w);
+        E(t).deadline += pk_fair_virt(slice_of(rq, t), w);
     } else if (why != PK_ENQ_SLICE && why != PK_ENQ_PREEMPT) {
         pk_fair_update_curr(rq, t);
         place(rq, r, t, why == PK_ENQ_NEW);
@@ -306,7 +356,7 @@ static void eevdf_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
 static void eevdf_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
     (void)why;
     eevdf_rq *r = rq->priv;
-    set_lag(r, t, vtime(r, totals(rq, NULL)));
+    set_lag(rq, t, vtime(r, totals(rq, NULL)));
     queue_del(r, t);
 }
 
@@ -326,7 +376,7 @@ static pk_thread *eevdf_pick(pk_rq *rq) {
     vavg a = totals(rq, NULL);
     pk_thread *t = tr_pick(r, a);
     if (!t) t = tr_leftmost(r->root);    /* only with a queue shared by several CPUs */
-    set_lag(r, t, vtime(r, a));
+    set_lag(rq, t, vtime(r, a));
     queue_del(r, t);
     return t;
 }
@@ -367,8 +417,8 @@ static void eevdf_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     E(t).vruntime += pk_fair_vdelta(ran, E(t).weight, &E(t).rem);
     update_min(r, t);
     if (!pk_fair_before(E(t).vruntime, E(t).deadline))  /* update_deadline */
-        E(t).deadline = E(t).vruntime + pk_fair_virt(r->slice, E(t).weight);
-    set_lag(r, t, vtime(r, totals(rq, NULL)));           /* its lag if it leaves now */
+        E(t).deadline = E(t).vruntime + pk_fair_virt(slice_of(rq, t), E(t).weight);
+    set_lag(rq, t, vtime(r, totals(rq, NULL)));           /* its lag if it leaves now */
 }
 
 /* t's nice changed (running, or between dequeue and enqueue).  Running:
@@ -382,8 +432,16 @@ static void eevdf_changed(pk_rq *rq, pk_thread *t) {
         E(t).rem = 0;
         E(t).vlag = 0;
         E(t).vruntime = vtime(r, totals(rq, t));
-        E(t).deadline = E(t).vruntime + pk_fair_virt(r->slice, w);
+        E(t).deadline = E(t).vruntime + pk_fair_virt(slice_of(rq, t), w);
         return;
+    }
+    const eevdf_rq *r0 = rq->k->rqs[0].priv;
+    if (t->tid < r0->ntslice && (r0->tslice[t->tid] & SLICE_NEW)) {
+        r0->tslice[t->tid] &= SLICE_NS;                  /* its slice changed */
+        if (w == E(t).weight) {                          /* __setparam_fair: placed again */
+            if (t->state == PK_TS_RUNNING) place(rq, r, t, false);
+            return;
+        }
     }
     if (w == E(t).weight) return;
     reweight(t, w);
@@ -396,6 +454,24 @@ static void eevdf_snap_save(const pk_rq *rq, pk_snap_w *w) {
     pk_snap_tref(w, r->root);
     uint64_t v[5] = { r->min_vruntime, r->sum, r->load, r->seq, r->salt };
     pk_snap_u64s(w, v, 5);
+    if (rq != rq->k->rqs) return;                     /* the slice table: rq 0 */
+    pk_snap_u32(w, r->ntslice);
+    for (uint32_t i = 0; i < r->ntslice; i++) pk_snap_u32(w, r->tslice[i]);
+}
+
+/* rq 0: the slice table; every entry 0 or a slice in range */
+static void slices_load(pk_rq *rq, eevdf_rq *e, pk_snap_r *r) {
+    uint32_t n = pk_snap_get_u32(r);
+    if (!n || r->err) return;
+    if (n > rq->k->threads.count || !pk_snap_count_ok(r, n, 4)) { pk_snap_bad(r); return; }
+    e->tslice = pk_alloc(rq->k, (size_t)n * sizeof *e->tslice);
+    if (!e->tslice) { r->err = PK_ERR_NO_MEMORY; return; }
+    e->ntslice = n;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v = pk_snap_get_u32(r), ns = v & SLICE_NS;
+        if (ns && (ns < PK_SLICE_MIN || ns > PK_SLICE_MAX)) pk_snap_bad(r);
+        e->tslice[i] = v;
+    }
 }
 
 /* The treap must hold exactly the want queued threads of rq, each once,
@@ -456,13 +532,14 @@ static int eevdf_snap_load(pk_rq *rq, pk_snap_r *r) {
     uint64_t v[5];
     pk_snap_get_u64s(r, v, 5);
     e->min_vruntime = v[0]; e->sum = v[1]; e->load = v[2]; e->seq = v[3]; e->salt = v[4];
+    if (rq == rq->k->rqs) slices_load(rq, e, r);
     if (!r->err && !treap_ok(e, rq, e->root, rq->nr - rq->rt.nr)) pk_snap_bad(r);
     return r->err;
 }
 
 const pk_policy pk_policy_eevdf = {
     .name = "EEVDF", .priv_size = sizeof(eevdf_rq),
-    .init = eevdf_init,
+    .init = eevdf_init, .fini = eevdf_fini,
     .enqueue = eevdf_enqueue, .dequeue = eevdf_dequeue, .pick = eevdf_pick,
     .slice = eevdf_slice, .tick = eevdf_tick, .wakeup_preempt = eevdf_wakeup_preempt,
     .charge = eevdf_charge, .steal = eevdf_steal, .changed = eevdf_changed,

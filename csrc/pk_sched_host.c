@@ -68,6 +68,14 @@ static inline bool callable_now(const pk_rq *rq, unsigned hook) {
     return !rq->k->broken && (hook <= PK_HOOK_PICK || (h->hooks & HOOK(hook)));
 }
 
+/* A hook is about to run: the kernel refuses changes meanwhile, and the
+ * call counts PK_WORK_HOST units of host work (pk_kernel_run: the budget
+ * of the run's slice and of one instant). */
+static inline void hook_enter(pk_kernel *k) {
+    k->in_hook++;
+    k->same_steps += PK_WORK_HOST;
+}
+
 /* Record the first failure of the policy and mark the kernel broken. */
 static void fail(pk_rq *rq, uint32_t hook, uint32_t reason, int64_t value, const pk_thread *t) {
     pk_kernel *k = rq->k;
@@ -124,7 +132,7 @@ static pk_thread *take_named(pk_rq *rq, uint32_t hook, int64_t r, uint32_t cpu) 
 static void tell_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     host_rq *h = rq->priv;
     if (!callable_now(rq, PK_HOOK_ENQUEUE)) return;
-    rq->k->in_hook++;
+    hook_enter(rq->k);
     int64_t r = pk_hp_enqueue(h->hid, t->tid, why);
     rq->k->in_hook--;
     check_done(rq, PK_HOOK_ENQUEUE, r, t);
@@ -166,7 +174,7 @@ static void host_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
     t->s.host.queued = 0;
     h->nr--;
     if (!callable_now(rq, PK_HOOK_DEQUEUE)) return;
-    rq->k->in_hook++;
+    hook_enter(rq->k);
     int64_t r = pk_hp_dequeue(h->hid, t->tid, why);
     rq->k->in_hook--;
     check_done(rq, PK_HOOK_DEQUEUE, r, t);
@@ -178,7 +186,7 @@ static pk_thread *host_pick(pk_rq *rq) {
     if (held && h->held_at != rq->k->now) tell_held(rq);   /* internal error */
     if (!h->nr || !callable_now(rq, PK_HOOK_PICK)) return NULL;
     h->held = NULL;
-    rq->k->in_hook++;
+    hook_enter(rq->k);
     int64_t r = held ? pk_hp_enqueue_pick(h->hid, held->tid, h->held_why) : pk_hp_pick(h->hid);
     rq->k->in_hook--;
     if (r == PK_HP_NONE) {
@@ -192,7 +200,7 @@ static pk_time host_slice(pk_rq *rq, pk_thread *t) {
     host_rq *h = rq->priv;
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_SLICE)) return h->slice;
-    rq->k->in_hook++;
+    hook_enter(rq->k);
     int64_t r = pk_hp_slice(h->hid, t->tid);
     rq->k->in_hook--;
     if (r == PK_HP_NONE) return PK_FOREVER;
@@ -212,7 +220,7 @@ static bool host_tick(pk_rq *rq, pk_thread *t) {
     host_rq *h = rq->priv;
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_TICK)) return !(h->hooks & HOOK(PK_HOOK_TICK));
-    rq->k->in_hook++;
+    hook_enter(rq->k);
     int64_t r = pk_hp_tick(h->hid, t->tid);
     rq->k->in_hook--;
     return yes_no(rq, PK_HOOK_TICK, r, t, false);
@@ -222,7 +230,7 @@ static bool host_wakeup_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     host_rq *h = rq->priv;
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_WAKEUP_PREEMPT)) return false;
-    rq->k->in_hook++;
+    hook_enter(rq->k);
     int64_t r = pk_hp_wakeup_preempt(h->hid, curr->tid, t->tid);
     rq->k->in_hook--;
     return yes_no(rq, PK_HOOK_WAKEUP_PREEMPT, r, t, false);
@@ -232,7 +240,7 @@ static void host_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     host_rq *h = rq->priv;
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_CHARGE)) return;
-    rq->k->in_hook++;
+    hook_enter(rq->k);
     int64_t r = pk_hp_charge(h->hid, t->tid, ran);
     rq->k->in_hook--;
     check_done(rq, PK_HOOK_CHARGE, r, t);
@@ -242,7 +250,7 @@ static pk_thread *host_steal(pk_rq *rq, uint32_t cpu) {
     host_rq *h = rq->priv;
     tell_held(rq);
     if (!h->nr || !callable_now(rq, PK_HOOK_STEAL)) return NULL;
-    rq->k->in_hook++;
+    hook_enter(rq->k);
     int64_t r = pk_hp_steal(h->hid, cpu);
     rq->k->in_hook--;
     return r == PK_HP_NONE ? NULL : take_named(rq, PK_HOOK_STEAL, r, cpu);
@@ -252,7 +260,7 @@ static void host_changed(pk_rq *rq, pk_thread *t) {
     host_rq *h = rq->priv;
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_CHANGED)) return;
-    rq->k->in_hook++;
+    hook_enter(rq->k);
     int64_t r = pk_hp_changed(h->hid, t->tid);
     rq->k->in_hook--;
     check_done(rq, PK_HOOK_CHANGED, r, t);

@@ -4,6 +4,10 @@
  *               blocks, yields or exits; ready threads wait in order.
  *   RoundRobin  FIFO plus a time quantum (params: quantum); an expired
  *               thread goes to the tail.
+ *               Both with cfg.preemptive (wake_preempt): a thread that
+ *               wakes from io or sleep goes to the head of the queue and
+ *               preempts the running thread, which goes to the tail (the
+ *               IO_RUN_IMMEDIATE behaviour of OSTEP's process-run.py).
  *   Priority    140 static priority levels, 0 (best) .. 139, each a FIFO
  *               list; the best non-empty level is found with a bitmap and
  *               find-first-set, as in Linux's O(1) scheduler.  Preemptive
@@ -71,16 +75,53 @@ static uint64_t plist_load(pk_rq *rq, plist *l, pk_snap_r *r, uint64_t max) {
 
 /* ---- FIFO and RoundRobin ------------------------------------------------- */
 
-static void fifo_enqueue(pk_rq *rq, pk_thread *t, unsigned why) { (void)why; plist_push(rq->priv, t); }
+#define RR_WAKE_PREEMPT 1        /* cfg.preemptive bits for FIFO / RR */
+#define RR_ALIGNED      2
+
+static void fifo_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
+    plist *l = rq->priv;
+    if (PK_UNLIKELY(why == PK_ENQ_WAKE && (rq->k->cfg.preemptive & RR_WAKE_PREEMPT))) {
+        t->s.list.prev = NULL;
+        t->s.list.next = l->head;
+        if (l->head) l->head->s.list.prev = t; else l->tail = t;
+        l->head = t;
+        return;
+    }
+    plist_push(l, t);
+}
+
+/* wake_preempt: t, just queued at the head after io or sleep, takes the
+ * CPU (a thread that arrives, or comes back any other way, does not). */
+static bool fifo_wake_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
+    (void)curr;
+    return (rq->k->cfg.preemptive & RR_WAKE_PREEMPT) && ((plist *)rq->priv)->head == t
+        && (t->tflags & PK_TF_WOKEN)
+        && t->first_run != PK_FOREVER && t->since == rq->k->now;
+}
 static void fifo_dequeue(pk_rq *rq, pk_thread *t, unsigned why) { (void)why; plist_unlink(rq->priv, t); }
 static pk_thread *fifo_pick(pk_rq *rq) { return plist_pop(rq->priv); }
 static pk_thread *fifo_steal(pk_rq *rq, uint32_t cpu) { return plist_steal(rq->k, rq->priv, cpu); }
 
+/* the first queued thread that may run on cpu (OSTEP multi.py's get_job) */
+static pk_thread *fifo_pick_on(pk_rq *rq, uint32_t cpu) {
+    plist *l = rq->priv;
+    for (pk_thread *t = l->head; t; t = t->s.list.next)
+        if (pk_cpu_allowed(rq->k, t, cpu)) { plist_unlink(l, t); return t; }
+    return NULL;
+}
+
 static pk_time fifo_slice(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return PK_FOREVER; }
-static pk_time rr_slice(pk_rq *rq, pk_thread *t) { (void)t; return rq->k->cfg.quantum; }
+/* RR_ALIGNED (cfg.preemptive bit 1): quanta end at multiples of the
+ * quantum on every CPU at once, as the global timer interrupt of OSTEP's
+ * multi.py ends them; a thread dispatched in between gets the rest. */
+static pk_time rr_slice(pk_rq *rq, pk_thread *t) {
+    (void)t;
+    pk_time q = rq->k->cfg.quantum;
+    if (PK_UNLIKELY(rq->k->cfg.preemptive & RR_ALIGNED)) return q - rq->k->now % q;
+    return q;
+}
 static bool never(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return false; }
 static bool always(pk_rq *rq, pk_thread *t) { (void)rq; (void)t; return true; }
-static bool no_preempt(pk_rq *rq, pk_thread *c, pk_thread *t) { (void)rq; (void)c; (void)t; return false; }
 static void fifo_snap_save(const pk_rq *rq, pk_snap_w *w) { plist_save(rq->priv, w); }
 static int fifo_snap_load(pk_rq *rq, pk_snap_r *r) {
     uint64_t want = rq->nr - rq->rt.nr;
@@ -91,15 +132,15 @@ static int fifo_snap_load(pk_rq *rq, pk_snap_r *r) {
 const pk_policy pk_policy_fifo = {
     .name = "FIFO", .priv_size = sizeof(plist),
     .enqueue = fifo_enqueue, .dequeue = fifo_dequeue, .pick = fifo_pick,
-    .slice = fifo_slice, .tick = never, .wakeup_preempt = no_preempt, .steal = fifo_steal,
-    .snap_save = fifo_snap_save, .snap_load = fifo_snap_load,
+    .slice = fifo_slice, .tick = never, .wakeup_preempt = fifo_wake_preempt, .steal = fifo_steal,
+    .snap_save = fifo_snap_save, .snap_load = fifo_snap_load, .pick_on = fifo_pick_on,
 };
 
 const pk_policy pk_policy_rr = {
     .name = "RoundRobin", .priv_size = sizeof(plist),
     .enqueue = fifo_enqueue, .dequeue = fifo_dequeue, .pick = fifo_pick,
-    .slice = rr_slice, .tick = always, .wakeup_preempt = no_preempt, .steal = fifo_steal,
-    .snap_save = fifo_snap_save, .snap_load = fifo_snap_load,
+    .slice = rr_slice, .tick = always, .wakeup_preempt = fifo_wake_preempt, .steal = fifo_steal,
+    .snap_save = fifo_snap_save, .snap_load = fifo_snap_load, .pick_on = fifo_pick_on,
 };
 
 /* ---- Priority: 140 levels, bitmap and find-first-set -------------------- */

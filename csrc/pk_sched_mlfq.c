@@ -14,8 +14,10 @@
  *           level 0 with a fresh allotment.
  * What OSTEP leaves open is decided as follows: a job that becomes ready
  * at a higher level than the running job preempts it; a preempted job
- * goes to the tail of its level and gets a fresh quantum when it runs
- * again (as a SCHED_RR thread whose slice ended); with io_to_front a job
+ * stays at the head of its level and, when it runs again, finishes the
+ * unexpired part of its quantum (as the OSTEP homework simulator mlfq.py
+ * does, and as man 7 sched says of a preempted SCHED_RR thread); a job
+ * that gives up the CPU otherwise gets a fresh quantum; with io_to_front a job
  * back from io or sleep goes to the head of its level; at a boost the
  * queued jobs keep their order (higher levels first) and a running job
  * keeps its CPU with a fresh level-0 quantum.
@@ -26,14 +28,40 @@
  * boost, and a running job's slice never extends past the next boost, so
  * the dispatcher asks tick() about it exactly then.
  *
+ * With MLFQ_OSTEP the remaining conventions of OSTEP's homework simulator
+ * (ostep-homework cpu-sched-mlfq/mlfq.py) apply, which runs the head of
+ * the highest non-empty queue one tick at a time:
+ *   - a job's quantum is a counter kept across io: it runs q - used % q
+ *     before its quantum ends, wherever it gave up the CPU (ticksLeft);
+ *   - with io_to_front a job back from io goes to the head of its level
+ *     and so preempts a job running at that same level, which stays
+ *     second (after the jobs put at the head that way) with its quantum;
+ *   - at a boost the jobs enter level 0 after those already there,
+ *     gathered from the lowest level up, each level in queue order; a job
+ *     running at a lower level counts as the head of its level's queue
+ *     (the tail if its quantum ended at that instant);
+ *   - a job whose quantum expires at the instant another job arrives or
+ *     wakes is queued before it (its requeue comes at the end of the
+ *     tick, the arrivals at the start of the next).
+ *
  * params: [0] levels L (1..16); [1] boost period in ns (0: never);
- * [2] flags (MLFQ_IO_RESETS, MLFQ_IO_FRONT); [3 .. 3+L) quanta in ns;
+ * [2] flags (MLFQ_IO_RESETS, MLFQ_IO_FRONT, MLFQ_OSTEP); [3 .. 3+L) quanta in ns;
  * [3+L .. 3+2L) allotments in quanta. */
 #include "pk_core.h"
 
 #define MLFQ_MAX_LEVELS 16
 #define MLFQ_IO_RESETS  1      /* rules 4a/4b instead of rule 4           */
 #define MLFQ_IO_FRONT   2      /* a job back from io goes to the head     */
+#define MLFQ_OSTEP      4      /* mlfq.py's conventions (above)           */
+
+/* t->s.mlfq.flags */
+#define MLFQ_T_RESUME   1      /* preempted: finish slice - ran first     */
+#define MLFQ_T_FRONT    2      /* OSTEP: put at the head on waking, not yet run */
+#define MLFQ_T_JUST     4      /* OSTEP: put at the tail on arriving / waking */
+#define MLFQ_T_BOOSTED  8      /* OSTEP: running at a boost; bits 8..15: its
+                                  level just before it                    */
+#define MLFQ_T_PRE(f)   (((f) >> 8) & 0xffu)
+#define MLFQ_T_ALL      0xff0fu
 
 typedef struct mlfq_list { pk_thread *head, *tail; } mlfq_list;
 
@@ -43,6 +71,7 @@ typedef struct mlfq_rq {
     uint32_t levels, flags, pad;
     pk_time  boost;                       /* period, 0: never               */
     uint64_t epoch;                       /* boosts applied to q[]          */
+    uint64_t prev_epoch;                  /* epoch before the last catch-up */
     pk_time  next_boost;                  /* (epoch + 1) * boost, or FOREVER */
     pk_time  quantum[MLFQ_MAX_LEVELS];
     pk_time  allot[MLFQ_MAX_LEVELS];      /* ns: allotment x quantum        */
@@ -61,6 +90,7 @@ static inline void normalise(pk_sched_data *d, uint64_t e) {
         d->mlfq.level = 0;
         d->mlfq.used = 0;
         d->mlfq.epoch = e;
+        d->mlfq.flags &= ~MLFQ_T_RESUME;          /* a fresh level-0 quantum */
     }
 }
 
@@ -129,11 +159,13 @@ static inline void catch_up(pk_rq *rq) {
     mlfq_rq *p = rq->priv;
     if (PK_LIKELY(rq->k->now < p->next_boost)) return;
     uint64_t e = epoch_at(p, rq->k->now);
+    p->prev_epoch = p->epoch;
     p->epoch = e;
     p->next_boost = (e + 1) * p->boost;
     mlfq_list *top = &p->q[0];
-    for (unsigned l = 1; l < p->levels; l++) {
-        mlfq_list *q = &p->q[l];
+    bool up = p->flags & MLFQ_OSTEP;                  /* lowest level first */
+    for (unsigned i = 1; i < p->levels; i++) {
+        mlfq_list *q = &p->q[up ? p->levels - i : i];
         if (!q->head) continue;
         if (top->tail) {
             top->tail->s.mlfq.next = q->head;
@@ -152,6 +184,50 @@ static inline unsigned queued_level(const mlfq_rq *p, const pk_thread *t) {
     return t->s.mlfq.epoch < p->epoch ? 0 : t->s.mlfq.level;
 }
 
+/* Put t into list l right before x (x NULL: at the tail). */
+static void insert_before(mlfq_rq *p, pk_thread *t, unsigned l, pk_thread *x) {
+    if (!x) { push(p, t, l, false); return; }
+    mlfq_list *q = &p->q[l];
+    t->s.mlfq.next = x;
+    t->s.mlfq.prev = x->s.mlfq.prev;
+    if (x->s.mlfq.prev) x->s.mlfq.prev->s.mlfq.next = t; else q->head = t;
+    x->s.mlfq.prev = t;
+    p->bitmap |= 1u << l;
+}
+
+/* the first job of list l after those put at its head on waking just
+ * now (ahead of a job that was running at l: any such job woken earlier
+ * would have preempted it then, so those behind were there before it ran) */
+static pk_thread *after_front(const mlfq_rq *p, unsigned l, pk_time now) {
+    pk_thread *x = p->q[l].head;
+    while (x && (x->s.mlfq.flags & MLFQ_T_FRONT) && x->since == now) x = x->s.mlfq.next;
+    return x;
+}
+
+/* OSTEP boost order of a job in level 0 just after a boost: 0 for those
+ * there before it, then the gathered levels from the lowest up, then
+ * those queued since. */
+static unsigned boost_rank(const mlfq_rq *p, const pk_thread *x) {
+    if (x->s.mlfq.epoch >= p->epoch) return p->levels;
+    if (x->s.mlfq.epoch != p->prev_epoch || !x->s.mlfq.level) return 0;
+    return p->levels - x->s.mlfq.level;
+}
+
+/* OSTEP -S (rule 4b in mlfq.py): issuing io resets the job's ticks and
+ * allotment at its level, but when its quantum ended with that same tick
+ * the quantum still counts: one allotment step is used (and with an
+ * allotment of one, it moves down). */
+static void ostep_stay(const mlfq_rq *p, pk_sched_data *d) {
+    if (!d->mlfq.slice || d->mlfq.ran < d->mlfq.slice) { d->mlfq.used = 0; return; }
+    unsigned l = d->mlfq.level;
+    if (!d->mlfq.used && l > 0 && p->allot[l - 1] > p->quantum[l - 1]) {
+        d->mlfq.level = l - 1;                        /* charge() moved it down: undo */
+        d->mlfq.used = p->quantum[l - 1];
+    } else if (d->mlfq.used) {
+        d->mlfq.used = p->quantum[l];
+    }
+}
+
 /* ---- the policy ------------------------------------------------------------ */
 
 /* Read and check params (see the top of this file). */
@@ -161,7 +237,7 @@ static int mlfq_init(pk_rq *rq) {
     uint64_t levels = c->params[0];
     if (levels < 1 || levels > MLFQ_MAX_LEVELS || c->nparams != 3 + 2 * levels)
         return PK_ERR_INVALID_ARGS;
-    if (c->params[1] > PK_MAX_TIME || c->params[2] > (MLFQ_IO_RESETS | MLFQ_IO_FRONT))
+    if (c->params[1] > PK_MAX_TIME || c->params[2] > (MLFQ_IO_RESETS | MLFQ_IO_FRONT | MLFQ_OSTEP))
         return PK_ERR_OUT_OF_RANGE;
     p->levels = (uint32_t)levels;
     p->boost = c->params[1];
@@ -185,12 +261,62 @@ static void mlfq_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
         t->s.mlfq.level = 0;
         t->s.mlfq.used = t->s.mlfq.slice = t->s.mlfq.ran = 0;
         t->s.mlfq.epoch = p->epoch;
+        t->s.mlfq.flags = 0;
     } else {
-        normalise(&t->s, p->epoch);
-        if ((why == PK_ENQ_WAKE || why == PK_ENQ_YIELD) && (p->flags & MLFQ_IO_RESETS))
-            t->s.mlfq.used = 0;                       /* rule 4b */
+        bool reset = (why == PK_ENQ_WAKE || why == PK_ENQ_YIELD) && (p->flags & MLFQ_IO_RESETS);
+        if (reset && (p->flags & MLFQ_OSTEP) && t->s.mlfq.epoch == p->epoch) {
+            ostep_stay(p, &t->s);
+        } else {
+            normalise(&t->s, p->epoch);
+            if (reset) t->s.mlfq.used = 0;            /* rule 4b */
+        }
     }
-    push(p, t, t->s.mlfq.level, why == PK_ENQ_WAKE && (p->flags & MLFQ_IO_FRONT));
+    uint32_t f = t->s.mlfq.flags;
+    t->s.mlfq.flags = 0;
+    unsigned l = t->s.mlfq.level;
+    if (why == PK_ENQ_PREEMPT && t->s.mlfq.ran >= t->s.mlfq.slice)
+        why = PK_ENQ_SLICE;                           /* its quantum ended anyway */
+    bool front = why == PK_ENQ_WAKE && (p->flags & MLFQ_IO_FRONT);
+    if (!(p->flags & MLFQ_OSTEP)) {
+        if (why == PK_ENQ_PREEMPT) {                  /* head, the rest of its quantum */
+            t->s.mlfq.flags = MLFQ_T_RESUME;
+            push(p, t, l, true);
+            return;
+        }
+        push(p, t, l, front);
+        return;
+    }
+    if ((f & MLFQ_T_BOOSTED) && (why == PK_ENQ_PREEMPT || why == PK_ENQ_SLICE)) {
+        /* it ran through a boost just now: where mlfq.py's boost put it,
+         * the head (or, its quantum over, the tail) of its old level's run */
+        unsigned r = MLFQ_T_PRE(f) ? p->levels - MLFQ_T_PRE(f) : 0;
+        pk_thread *x = after_front(p, 0, rq->k->now);
+        while (x && (boost_rank(p, x) < r || (why == PK_ENQ_SLICE && boost_rank(p, x) == r)))
+            x = x->s.mlfq.next;
+        insert_before(p, t, 0, x);
+        return;
+    }
+    switch (why) {
+    case PK_ENQ_PREEMPT:                              /* second, after woken ones */
+        insert_before(p, t, l, after_front(p, l, rq->k->now));
+        return;
+    case PK_ENQ_SLICE: {                              /* before this instant's arrivals */
+        pk_thread *x = p->q[l].tail, *before = NULL;
+        while (x && (x->s.mlfq.flags & MLFQ_T_JUST) && x->since == rq->k->now) {
+            before = x;
+            x = x->s.mlfq.prev;
+        }
+        insert_before(p, t, l, before);
+        return;
+    }
+    case PK_ENQ_NEW: case PK_ENQ_WAKE:
+        t->s.mlfq.flags = front ? MLFQ_T_FRONT : MLFQ_T_JUST;
+        push(p, t, l, front);
+        return;
+    default:
+        push(p, t, l, false);
+        return;
+    }
 }
 
 /* Remove queued t from its list. */
@@ -210,6 +336,7 @@ static pk_thread *mlfq_pick(pk_rq *rq) {
     unlink_at(p, t, l);
     if (p->q[l].head) prefetch_thread(p->q[l].head);
     normalise(&t->s, p->epoch);
+    t->s.mlfq.flags &= ~(uint32_t)(MLFQ_T_FRONT | MLFQ_T_JUST);
     return t;
 }
 
@@ -222,6 +349,12 @@ static pk_time mlfq_slice(pk_rq *rq, pk_thread *t) {
     unsigned l = t->s.mlfq.level;
     pk_time len = p->quantum[l];
     if (l + 1 < p->levels && p->allot[l] - t->s.mlfq.used < len) len = p->allot[l] - t->s.mlfq.used;
+    if (p->flags & MLFQ_OSTEP) {                      /* ticksLeft: kept across io */
+        len = p->quantum[l] - t->s.mlfq.used % p->quantum[l];
+    } else if (t->s.mlfq.flags & MLFQ_T_RESUME) {     /* preempted: what is left */
+        len = t->s.mlfq.slice - t->s.mlfq.ran;
+    }
+    t->s.mlfq.flags &= (uint32_t)(MLFQ_T_FRONT | MLFQ_T_JUST);
     t->s.mlfq.slice = len;
     t->s.mlfq.ran = 0;
     pk_time to_boost = p->next_boost - rq->k->now;   /* huge if never */
@@ -233,6 +366,8 @@ static pk_time mlfq_slice(pk_rq *rq, pk_thread *t) {
  * by a boost ends here too: t keeps the CPU with a fresh quantum. */
 static bool mlfq_tick(pk_rq *rq, pk_thread *t) {
     (void)rq;
+    uint32_t f = t->s.mlfq.flags;
+    if ((f & MLFQ_T_BOOSTED) && MLFQ_T_PRE(f)) return true;   /* OSTEP: boost order */
     return t->s.mlfq.ran >= t->s.mlfq.slice;
 }
 
@@ -240,6 +375,12 @@ static bool mlfq_tick(pk_rq *rq, pk_thread *t) {
 static void mlfq_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     const mlfq_rq *p = rq->priv;
     catch_up(rq);
+    if ((p->flags & MLFQ_OSTEP) && p->epoch > t->s.mlfq.epoch) {
+        pk_sched_data d = t->s;                       /* its level just before the boost */
+        pk_time b = p->epoch * p->boost, start = rq->k->now - ran;
+        use(p, &d, b > start ? b - start : 0);
+        t->s.mlfq.flags = (t->s.mlfq.flags & 0xffu) | MLFQ_T_BOOSTED | d.mlfq.level << 8;
+    }
     account(p, &t->s, rq->k->now, ran, p->epoch);
     t->s.mlfq.ran += ran;
 }
@@ -250,6 +391,8 @@ static bool mlfq_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     catch_up(rq);
     normalise(&curr->s, p->epoch);
     normalise(&t->s, p->epoch);
+    if ((t->s.mlfq.flags & MLFQ_T_FRONT) && t->s.mlfq.level == curr->s.mlfq.level)
+        return true;                                  /* OSTEP io_to_front: head runs */
     return t->s.mlfq.level < curr->s.mlfq.level;
 }
 
@@ -291,6 +434,7 @@ static void mlfq_snap_save(const pk_rq *rq, pk_snap_w *w) {
     pk_snap_u32(w, p->bitmap);
     pk_snap_u64(w, p->epoch);
     pk_snap_u64(w, p->next_boost);
+    pk_snap_u64(w, p->prev_epoch);
 }
 
 static int mlfq_snap_load(pk_rq *rq, pk_snap_r *r) {
@@ -302,6 +446,8 @@ static int mlfq_snap_load(pk_rq *rq, pk_snap_r *r) {
     p->bitmap = pk_snap_get_u32(r);
     p->epoch = pk_snap_get_u64(r);
     p->next_boost = pk_snap_get_u64(r);
+    p->prev_epoch = pk_snap_get_u64(r);
+    if (p->prev_epoch > p->epoch) pk_snap_bad(r);
     if (p->levels < 32 && p->bitmap >> p->levels) pk_snap_bad(r);
     uint64_t want = rq->nr - rq->rt.nr, found = 0;
     for (unsigned l = 0; l < p->levels && !r->err; l++) {
@@ -319,7 +465,11 @@ static int mlfq_snap_load(pk_rq *rq, pk_snap_r *r) {
 
 /* its level indexes the quanta and allotments */
 static bool mlfq_snap_thread(const pk_rq *rq, const pk_thread *t) {
-    return t->s.mlfq.level < ((const mlfq_rq *)rq->priv)->levels;
+    const pk_sched_data *d = &t->s;
+    if (d->mlfq.flags & ~(uint32_t)MLFQ_T_ALL) return false;
+    if (MLFQ_T_PRE(d->mlfq.flags) >= ((const mlfq_rq *)rq->priv)->levels) return false;
+    if ((d->mlfq.flags & MLFQ_T_RESUME) && d->mlfq.ran >= d->mlfq.slice) return false;
+    return d->mlfq.level < ((const mlfq_rq *)rq->priv)->levels;
 }
 
 const pk_policy pk_policy_mlfq = {

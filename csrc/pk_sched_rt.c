@@ -6,7 +6,11 @@
  *     list; one that becomes runnable (arrives or wakes) goes to the tail;
  *     sched_yield moves it to the tail;
  *   - SCHED_RR adds a time slice (rt_slice, 100 ms by default); when it
- *     expires the thread goes to the tail of its list;
+ *     expires the thread goes to the tail of its list.  A preempted
+ *     SCHED_RR thread "will complete the unexpired portion of its
+ *     round-robin time quantum" when it runs again: s.rt.left counts down
+ *     as it runs (pk_rt_charge) and is kept across the preemption; any
+ *     other way into the list starts a fresh quantum;
  *   - real-time runtime may be throttled: at most rt_runtime ns per
  *     rt_period on each run queue (950 ms per 1 s by default, as Linux's
  *     sched_rt_runtime_us / sched_rt_period_us), after which the fair
@@ -34,7 +38,8 @@ static void list_unlink(pk_rt_rq *r, pk_thread *t) {
 void pk_rt_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     pk_rt_rq *r = &rq->rt;
     unsigned p = t->rt_prio;
-    bool head = why == PK_ENQ_PREEMPT && t->sclass == PK_CLASS_FIFO;
+    bool head = why == PK_ENQ_PREEMPT;
+    if (!head) t->s.rt.left = 0;                 /* a fresh quantum when it runs */
     if (head) {
         t->s.list.prev = NULL;
         t->s.list.next = r->head[p];
@@ -66,6 +71,20 @@ pk_thread *pk_rt_pick(pk_rq *rq) {
     return t;
 }
 
+/* the head-most thread of the highest priority that may run on cpu */
+pk_thread *pk_rt_pick_on(pk_rq *rq, uint32_t cpu) {
+    pk_rt_rq *r = &rq->rt;
+    if (r->throttled) return NULL;
+    for (unsigned p = 99; p >= 1; p--)
+        for (pk_thread *t = r->head[p]; t; t = t->s.list.next)
+            if (pk_cpu_allowed(rq->k, t, cpu)) {
+                list_unlink(r, t);
+                r->nr--;
+                return t;
+            }
+    return NULL;
+}
+
 pk_thread *pk_rt_steal(pk_rq *rq, uint32_t cpu) {
     pk_rt_rq *r = &rq->rt;
     for (unsigned p = 99; p >= 1; p--)
@@ -86,8 +105,13 @@ static uint64_t rt_budget(const pk_rq *rq) {
     return cfg->rt_runtime * (rq->k->shared ? rq->k->ncpus : 1);
 }
 
+/* SCHED_RR: the unexpired part of its quantum, or a fresh one. */
 pk_time pk_rt_slice(pk_rq *rq, pk_thread *t) {
-    pk_time s = t->sclass == PK_CLASS_RR ? rq->k->cfg.rt_slice : PK_FOREVER;
+    pk_time s = PK_FOREVER;
+    if (t->sclass == PK_CLASS_RR) {
+        if (!t->s.rt.left) t->s.rt.left = rq->k->cfg.rt_slice;
+        s = t->s.rt.left;
+    }
     uint64_t budget = rt_budget(rq);
     if (budget) {
         pk_time left = rq->rt.used >= budget ? 0 : budget - rq->rt.used;
@@ -102,7 +126,7 @@ bool pk_rt_tick(pk_rq *rq, pk_thread *t) {
 }
 
 void pk_rt_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
-    (void)t;
+    if (t->sclass == PK_CLASS_RR) t->s.rt.left = t->s.rt.left > ran ? t->s.rt.left - ran : 0;
     uint64_t budget = rt_budget(rq);
     if (!budget) return;
     rq->rt.used += ran;

@@ -30,15 +30,16 @@ static int task_declare(pk_task *task, const pk_op *op, uint32_t *seen) {
 
 /* The declaration at the start of ops[0..n-1] (PK_OP_TASK instructions),
  * with defaults filled in; task->period stays 0 if there is none.  A
- * declaration without a period is invalid. */
-static int task_check(const pk_op *ops, uint32_t n, pk_task *task) {
-    uint32_t seen = 0;
+ * declaration without a period is invalid.  On a refusal *at is the
+ * instruction at fault (the last declaration if the period is missing). */
+static int task_check(const pk_op *ops, uint32_t n, pk_task *task, uint32_t *at) {
+    uint32_t seen = 0, i = 0;
     *task = (pk_task){ 0, 0, 0, PK_MAX_TIME };
-    for (uint32_t i = 0; i < n && ops[i].code == PK_OP_TASK; i++) {
+    for (; i < n && ops[i].code == PK_OP_TASK; i++) {
         int s = task_declare(task, &ops[i], &seen);
-        if (s) return s;
+        if (s) { *at = i; return s; }
     }
-    if (seen && !task->period) return PK_ERR_INVALID_ARGS;
+    if (seen && !task->period) { *at = i - 1; return PK_ERR_INVALID_ARGS; }
     if (!task->deadline) task->deadline = task->period;
     return PK_OK;
 }
@@ -122,89 +123,128 @@ static int vm_op_check(const pk_op *ops, uint32_t n, uint32_t i, uint32_t *args)
     }
 }
 
+/* Record that instruction i (code) broke a rule with status st. */
+static int insn_refuse(pk_refusal *why, int st, uint32_t i, uint32_t code) {
+    if (why) *why = (pk_refusal){ PK_R_INSN, PK_F_INSN, st, i, code, 0, 0 };
+    return st;
+}
+
 /* Check a compiled script: known codes, durations in range, loops that
  * nest properly no deeper than PK_LOOP_DEPTH, a periodic-task declaration
  * only at the start and job instructions only after one.  Also computes
  * the total CPU time the script asks for (loops multiplied), or
- * PK_NO_BURST if it does not fit in PK_MAX_TIME, and the declaration. */
+ * PK_NO_BURST if it does not fit in PK_MAX_TIME or a periodic task with
+ * CPU time runs forever, and the declaration.  k NULL: exec targets are
+ * not checked (pk_script_check). */
 static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64_t *burst_out,
-                        pk_task *task, uint32_t *vm) {
+                        pk_task *task, uint32_t *vm, pk_refusal *why) {
     uint32_t stack[PK_LOOP_DEPTH];
-    uint64_t sum[PK_LOOP_DEPTH + 1];
+    uint64_t sum[PK_LOOP_DEPTH + 1];        /* compute so far at each depth...        */
+    bool over[PK_LOOP_DEPTH + 1];           /* ...or: it passed PK_MAX_TIME            */
     uint32_t depth = 0;
-    bool overflow = false;
-    int s = task_check(ops, n, task);
-    if (s) return s;
+    if (n > (1u << 24)) {
+        if (why) *why = (pk_refusal){ PK_R_RANGE, PK_F_INSTRUCTIONS, PK_ERR_OUT_OF_RANGE, 0, n, 0,
+                                      1u << 24 };
+        return PK_ERR_OUT_OF_RANGE;
+    }
+    uint32_t at = 0;
+    int s = task_check(ops, n, task, &at);
+    if (s) return insn_refuse(why, s, at, PK_OP_TASK);
     sum[0] = 0;
+    over[0] = false;
     for (uint32_t i = 0; i < n; i++) {
         const pk_op *op = &ops[i];
+        uint32_t args = 0;
         switch (op->code) {
         case PK_OP_TASK:                       /* checked above, if a prefix */
-            if (i && ops[i - 1].code != PK_OP_TASK) return PK_ERR_INVALID_ARGS;
+            if (i && ops[i - 1].code != PK_OP_TASK) s = PK_ERR_INVALID_ARGS;
             break;
         case PK_OP_RELEASE: case PK_OP_JOB_END:
-            if (!task->period || op->a || op->b) return PK_ERR_INVALID_ARGS;
+            if (!task->period || op->a || op->b) s = PK_ERR_INVALID_ARGS;
             break;
         case PK_OP_COMPUTE:
-            if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
-            sum[depth] += op->b;
-            if (sum[depth] > PK_MAX_TIME) overflow = true;
+            if (op->b > PK_MAX_TIME) { s = PK_ERR_OUT_OF_RANGE; break; }
+            if (!over[depth]) sum[depth] += op->b;           /* both <= 2^62: no wrap */
+            if (sum[depth] > PK_MAX_TIME) over[depth] = true;
             break;
         case PK_OP_IO: case PK_OP_SLEEP:
-            if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+            if (op->b > PK_MAX_TIME) s = PK_ERR_OUT_OF_RANGE;
+            break;
+        case PK_OP_POLL:                       /* CPU time, if not preempted */
+            if (op->b > PK_MAX_TIME) { s = PK_ERR_OUT_OF_RANGE; break; }
+            if (!over[depth]) sum[depth] += op->b;
+            if (sum[depth] > PK_MAX_TIME) over[depth] = true;
             break;
         case PK_OP_YIELD:
             break;
         case PK_OP_SPAWN_THREAD:
-            if ((s = thread_body_check(ops, n, i))) return s;
+            s = thread_body_check(ops, n, i);
             break;
-        case PK_OP_THREAD_EXIT:
-            if ((int64_t)op->b < INT32_MIN || (int64_t)op->b > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
+        case PK_OP_THREAD_EXIT: case PK_OP_EXIT:
+            if ((int64_t)op->b < INT32_MIN || (int64_t)op->b > INT32_MAX) s = PK_ERR_OUT_OF_RANGE;
             break;
         case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT: case PK_OP_TIMEOUT:
         case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: case PK_OP_LOCK: case PK_OP_UNLOCK:
         case PK_OP_SEM_WAIT: case PK_OP_SEM_POST: case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL:
         case PK_OP_COND_BROADCAST:
             s = obj_op_check(op);
-            if (s) return s;
             break;
         case PK_OP_TOUCH: case PK_OP_TOUCH_RANGE: case PK_OP_MAP: case PK_OP_UNMAP:
-        case PK_OP_PROTECT: {
-            uint32_t args;
-            if ((s = vm_op_check(ops, n, i, &args))) return s;
-            i += args;
+        case PK_OP_PROTECT:
+            s = vm_op_check(ops, n, i, &args);
             *vm = 1;
             break;
-        }
         case PK_OP_FORK: case PK_OP_EXEC: case PK_OP_BRK:
-            if ((s = image_op_check(k, ops, n, i))) return s;
+            if (k || op->code != PK_OP_EXEC) s = image_op_check(k, ops, n, i);
+            else if (op->b) s = PK_ERR_INVALID_ARGS;
             *vm = 1;
-            break;
-        case PK_OP_EXIT:
-            if ((int64_t)op->b < INT32_MIN || (int64_t)op->b > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
             break;
         case PK_OP_LOOP:
-            if (depth == PK_LOOP_DEPTH) return PK_ERR_OUT_OF_RANGE;
-            if (op->a <= i || op->a >= n || ops[op->a].code != PK_OP_ENDLOOP || ops[op->a].a != i)
-                return PK_ERR_INVALID_ARGS;
-            if (op->b > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+            if (depth == PK_LOOP_DEPTH) {
+                if (why) *why = (pk_refusal){ PK_R_RANGE, PK_F_LOOP_DEPTH, PK_ERR_OUT_OF_RANGE, i,
+                                              depth + 1, 1, PK_LOOP_DEPTH };
+                return PK_ERR_OUT_OF_RANGE;
+            }
+            if (op->a <= i || op->a >= n || ops[op->a].code != PK_OP_ENDLOOP || ops[op->a].a != i) {
+                s = PK_ERR_INVALID_ARGS;
+                break;
+            }
+            if (op->b > PK_MAX_TIME) { s = PK_ERR_OUT_OF_RANGE; break; }
             stack[depth++] = i;
             sum[depth] = 0;
+            over[depth] = false;
             break;
         case PK_OP_ENDLOOP: {
-            if (depth == 0 || op->a != stack[depth - 1]) return PK_ERR_INVALID_ARGS;
-            uint64_t body = sum[depth--], count = ops[op->a].b;
-            if (body && count > PK_MAX_TIME / body) overflow = true;
+            if (depth == 0 || op->a != stack[depth - 1]) { s = PK_ERR_INVALID_ARGS; break; }
+            uint64_t body = sum[depth], count = ops[op->a].b;
+            bool body_over = over[depth--];
+            if (count == 0 || over[depth]) break;            /* a loop run 0 times adds 0 */
+            if (body_over || (body && count > PK_MAX_TIME / body)) over[depth] = true;
             else sum[depth] += body * count;
-            if (sum[depth] > PK_MAX_TIME) overflow = true;
+            if (sum[depth] > PK_MAX_TIME) over[depth] = true;
             break;
         }
         default:
-            return PK_ERR_INVALID_ARGS;
+            s = PK_ERR_INVALID_ARGS;
         }
+        if (s) return insn_refuse(why, s, i, op->code);
+        i += args;
     }
-    if (depth) return PK_ERR_INVALID_ARGS;
-    *burst_out = overflow ? PK_NO_BURST : sum[0];
+    if (depth) return insn_refuse(why, PK_ERR_INVALID_ARGS, stack[depth - 1], PK_OP_LOOP);
+    bool none = over[0] || (task->period && task->jobs == PK_MAX_TIME && sum[0]);  /* forever */
+    *burst_out = none ? PK_NO_BURST : sum[0];
+    return PK_OK;
+}
+
+int pk_script_check(const pk_op *ops, uint32_t n, pk_script_info *info, pk_refusal *why) {
+    if ((n && !ops) || !info || !why) return PK_ERR_INVALID_ARGS;
+    *why = (pk_refusal){ 0 };
+    pk_task task;
+    uint32_t vm = 0;
+    uint64_t burst = PK_NO_BURST;
+    int s = script_check(NULL, ops, n, &burst, &task, &vm, why);
+    if (s) return s;
+    *info = (pk_script_info){ burst, vm, 0 };
     return PK_OK;
 }
 
@@ -225,11 +265,10 @@ static int prog_add(pk_kernel *k, uint32_t kind, pk_op *ops, uint32_t n, uint64_
 int pk_prog_load_script(pk_kernel *k, const pk_op *ops, uint32_t n, uint32_t *prog_out) {
     if (!k || !prog_out || (n && !ops)) return PK_ERR_INVALID_ARGS;
     if (k->in_hook) return PK_ERR_BAD_STATE;
-    if (n > (1u << 24)) return PK_ERR_OUT_OF_RANGE;
     uint64_t burst;
     pk_task task;
     uint32_t vm = 0;
-    int s = script_check(k, ops, n, &burst, &task, &vm);
+    int s = script_check(k, ops, n, &burst, &task, &vm, NULL);
     if (s) return s;
     pk_op *copy = NULL;
     if (n) {
@@ -263,18 +302,25 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
     const uint64_t n = p->nops;
     uint64_t pc = r->pc;
     int act = PK_ACT_AGAIN;
-    r->flags |= PK_RF_STARTED;
-    for (unsigned budget = AGAIN_BUDGET; budget; budget--) {
+    unsigned budget;
+    r->flags = (r->flags | PK_RF_STARTED) & ~(uint64_t)(PK_RF_POLL | PK_RF_COMPUTE);
+    for (budget = AGAIN_BUDGET; budget; budget--) {
         if (pc >= n) { *arg = 0; act = PK_ACT_EXIT; break; }  /* ran off the end: exit(0) */
         const pk_op *op = &ops[pc++];
         switch (op->code) {
         case PK_OP_COMPUTE:
             if (!op->b) continue;
             r->x[PK_REG_REM] = op->b;
+            r->flags |= PK_RF_COMPUTE;
             act = PK_ACT_RUN;
             break;
         case PK_OP_IO: *arg = op->b; act = PK_ACT_BLOCK; break;
         case PK_OP_SLEEP: *arg = op->b; act = PK_ACT_SLEEP; break;
+        case PK_OP_POLL:
+            if (!op->b) continue;
+            pk_poll_begin(k, r, op->b);
+            act = PK_ACT_RUN;
+            break;
         case PK_OP_YIELD: act = PK_ACT_YIELD; break;
         case PK_OP_EXIT: *arg = op->b; act = PK_ACT_EXIT; break;
         case PK_OP_LOOP:
@@ -330,6 +376,8 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
         break;
     }
     r->pc = pc;
+    k->same_steps += AGAIN_BUDGET - budget;   /* host work: the zero-time instructions run
+                                                 (pk_kernel_run) */
     return act;
 }
 

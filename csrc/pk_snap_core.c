@@ -140,7 +140,8 @@ static uint64_t layout_fingerprint(void) {
         sizeof(pk_thread), offsetof(pk_thread, tid), offsetof(pk_thread, kind),
         offsetof(pk_thread, pad0), offsetof(pk_thread, s), offsetof(pk_thread, arrival),
         offsetof(pk_thread, nivcsw), sizeof(pk_sched_data), sizeof(pk_regs), sizeof(pk_proc),
-        offsetof(pk_proc, ext), offsetof(pk_proc, as), sizeof(pk_event), sizeof(pk_trace_event),
+        offsetof(pk_proc, ext), offsetof(pk_proc, as), offsetof(pk_proc, parent),
+        offsetof(pk_proc, sigchld), sizeof(pk_event), sizeof(pk_trace_event),
         sizeof(pk_job_record), sizeof(void *), PK_CHUNK, *(const uint8_t *)&one,
         sizeof(pk_costs),        /* the header's cost fields: a file of other costs is refused */
     };
@@ -164,6 +165,8 @@ static void config_save(pk_snap_w *w, const pk_config *c) {
                         c->max_message_bytes };
     pk_snap_u64s(w, lim, 5);
     pk_snap_u64(w, c->epoch);                            /* format version 2 */
+    pk_snap_u32(w, c->no_steal);
+    pk_snap_u64(w, c->steal_ns);
 }
 
 static void config_load(pk_snap_r *r, pk_config *c) {
@@ -185,6 +188,8 @@ static void config_load(pk_snap_r *r, pk_config *c) {
     c->max_memory = lim[0]; c->max_procs = lim[1]; c->max_handles = lim[2];
     c->max_messages = lim[3]; c->max_message_bytes = lim[4];
     c->epoch = pk_snap_get_u64(r);
+    c->no_steal = pk_snap_get_u32(r);
+    c->steal_ns = pk_snap_get_u64(r);
 }
 
 static bool same_policy(const pk_config *a, const pk_config *b) {
@@ -583,6 +588,11 @@ static int procs_load(pk_kernel *k, pk_snap_r *r, uint32_t nthreads, bool mem, b
                 || p->first_tid > nthreads - p->nthreads
                 || (!mem && p->as) || (!objs && pk_proc_ext(p))) { pk_snap_bad(r); break; }
     }
+    if (!r->err) {                     /* the tree's links agree and every chain ends */
+        uint64_t bad, cycles;
+        pk_ptree_check(k, &bad, &cycles);
+        if (bad || cycles) pk_snap_bad(r);
+    }
     return r->err;
 }
 
@@ -643,6 +653,7 @@ static int kernel_load(pk_kernel *k, pk_snap_r *r) {
     for (uint32_t j = 0; j < PK_MAX_CPUS / 64; j++)
         if (k->idle_mask[j] & ~all.bits[j]) pk_snap_bad(r);
     k->nmasks = n;
+    pk_xflags_update(k);
     return r->err;
 }
 
@@ -751,6 +762,7 @@ static bool event_ok(pk_kernel *k, const pk_event *e) {
     switch (kind) {
     case PK_EV_ARRIVAL: case PK_EV_WAKE: return e->arg < k->threads.count;
     case PK_EV_BALANCE: case PK_EV_RT_PERIOD: return true;
+    case PK_EV_STEAL: return k->cfg.steal_ns != 0 && !k->steal_armed++;   /* at most one */
     case PK_EV_WAIT_DEADLINE:
         return k->objs && (uint32_t)e->arg < k->objs->nwaits && (uint32_t)e->arg != 0;
     case PK_EV_RV_TIMEOUT: return pk_rv_snap_event_ok(k, e->arg);
@@ -775,6 +787,7 @@ static int events_load(pk_kernel *k, pk_snap_r *r) {
         }
     }
     q->n = r->err ? 0 : n;
+    k->steal_armed = k->steal_armed && !r->err;       /* counted by event_ok */
     pk_obj_snap_events_loaded(k);             /* k->objs counts its deadline events */
     if (!r->err && !pk_rv_snap_events_loaded(k)) pk_snap_bad(r);
     return r->err;
@@ -835,6 +848,8 @@ static int schd_load(pk_kernel *k, pk_snap_r *r, bool new_policy, const thread_c
             s = PK_ERR_INVALID_ARGS;
         else if (k->cfg.policy == PK_POLICY_PRIORITY && (t->priority < 0 || t->priority > 139))
             s = PK_ERR_OUT_OF_RANGE;
+        else if (t->affinity && k->shared && k->ncpus > 1 && !pol->pick_on)
+            s = PK_ERR_NOT_SUPPORTED;          /* masks on a shared queue: FIFO, RR only */
         if (s) {
             why->reason = PK_SNAP_E_POLICY;
             why->tid = t->tid;
@@ -857,6 +872,7 @@ static int snapshot_check(pk_kernel *k, pk_snap_refusal *why) {
     if (k->broken) return refuse(why, PK_SNAP_R_BROKEN, 0, (uint64_t)-(int64_t)k->broken, PK_ERR_BAD_STATE);
     if (k->cfg.policy == PK_POLICY_HOST) return refuse(why, PK_SNAP_R_HOST_POLICY, 0, 0, PK_ERR_NOT_SUPPORTED);
     if (k->host_wait) return refuse(why, PK_SNAP_R_HOST_WAIT, k->host_wait->tid, 0, PK_ERR_BAD_STATE);
+    if (k->cache) return refuse(why, PK_SNAP_R_CACHE, 0, 0, PK_ERR_NOT_SUPPORTED);
     return PK_OK;                      /* threads are checked as they are written */
 }
 
@@ -878,7 +894,7 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
     config_save(&w, &k->cfg);
     s = core_save(k, &w, why);
     if (!s && k->rv) {
-        size_t at = section_begin(&w, TAG_RV, 1);
+        size_t at = section_begin(&w, TAG_RV, 2);
         s = pk_rv_snap_save(k, &w);           /* fails only for want of host memory */
         section_end(&w, at);
     }

@@ -11,6 +11,7 @@
 
 #define REG_RANGE_I  PK_REG_RANGE_I
 #define RANGE_CHUNK  4096       /* costly accesses per step of a touch_range */
+#define RANGE_FREE   65536      /* accesses per step of one that costs nothing */
 
 int pk_mem_configure(pk_kernel *k, const pk_mem_config *m, const pk_mmu_config *u) {
     if (!k || !m || !u) return PK_ERR_INVALID_ARGS;
@@ -98,12 +99,16 @@ static inline bool range_write(pk_kernel *k, uint32_t ratio) {
  * RANGE_CHUNK costly ones; *pc moves past its ARGs once it is done.  A
  * major fault first charges the accesses before it (the access is made
  * again in the next step), then blocks the thread for the swap latency
- * with the range's position kept. */
+ * with the range's position kept.  Accesses that cost nothing (free
+ * costs, resident pages) take no time: after RANGE_FREE of them the step
+ * ends (PK_ACT_AGAIN) and the range goes on in the next one, so that the
+ * dispatcher's budget of host work and livelock detector see them. */
 static int touch_range(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint64_t at,
                        uint64_t *pc, uint64_t *arg) {
     pk_regs *r = &c->regs;
     uint64_t len = op[1].b, stride = op[2].b;
     uint64_t n = (len + stride - 1) / stride, i = r->x[REG_RANGE_I], cost = 0, costly = 0;
+    const uint64_t i0 = i;
     uint32_t reason;
     int s = PK_ACC_OK;
     k->mem->cur_op = op;
@@ -114,14 +119,16 @@ static int touch_range(pk_kernel *k, pk_cpu *c, pk_as *as, const pk_op *op, uint
         s = vm_access(k, c, as, va, range_write(k, op[2].a), &cost, &reason, cost == 0);
         if (s != PK_ACC_OK) break;
         if (cost != before && ++costly == RANGE_CHUNK) break;
+        if (!cost && i - i0 == RANGE_FREE) break;
     }
     k->mem->cur_op = NULL;
+    k->same_steps += i - i0;                     /* host work (pk_kernel_run) */
     if (s == PK_ACC_KILL) { *arg = reason; return PK_ACT_KILL; }
     if (s != PK_ACC_OK) i--;                     /* made again after the block */
     r->x[REG_RANGE_I] = i < n ? i : 0;
     *pc = i < n ? at : at + 3;
     if (s == PK_ACC_BLOCK) { *arg = k->mem->block_ns; return PK_ACT_BLOCK; }
-    if (!cost) return -1;
+    if (!cost) return i < n ? PK_ACT_AGAIN : -1;
     r->x[PK_REG_REM] = cost;
     return PK_ACT_RUN;
 }

@@ -368,6 +368,9 @@ int pk_wait_check(pk_kernel *k, uint32_t pid, pk_wait_item *items, uint32_t n) {
         items[i].pending = pk_obj_at(k, objs[i])->signals;
         hit |= (items[i].pending & items[i].waitfor) != 0;
     }
+    for (uint32_t i = 0; hit && i < n; i++)        /* a parent that saw its child end reaps it */
+        if (items[i].pending & items[i].waitfor & PK_SIG_TERMINATED)
+            pk_ptree_handle_waited(k, pid, objs[i]);
     return hit ? PK_OK : PK_ERR_SHOULD_WAIT;
 }
 
@@ -405,7 +408,12 @@ int pk_wait_result(pk_kernel *k, uint32_t tid, pk_wait_item *items, uint32_t n) 
     if (!wr->done) return PK_ERR_BAD_STATE;
     if (n != wr->n) return PK_ERR_INVALID_ARGS;
     uint32_t i = n;
-    for (uint32_t x = wr->first; x; x = k->objs->nodes[x - 1].sib) items[--i].pending = k->objs->nodes[x - 1].pending;
+    for (uint32_t x = wr->first; x; x = k->objs->nodes[x - 1].sib) {
+        const pk_wnode *nd = &k->objs->nodes[x - 1];
+        items[--i].pending = nd->pending;
+        if (wr->status == PK_OK && (nd->pending & nd->waitfor & PK_SIG_TERMINATED))
+            pk_ptree_handle_waited(k, wr->pid, nd->obj);   /* a parent reaps its child */
+    }
     int s = wr->status;
     wait_free(k, w);
     r->x[PK_REG_WAIT] = 0;

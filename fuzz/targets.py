@@ -42,7 +42,7 @@ from pykernel.scenario import ScenarioError
 
 # Bounds that keep one input fast: simulated time and dispatcher steps.
 RUN_NS = 2_000_000
-LIVELOCK_STEPS = 2_000          # each may run 4,096 zero-time instructions
+LIVELOCK_STEPS = 2_000          # units of host work at one instant: steps and instructions
 MAX_PROCS = 64
 MAX_THREADS = 512                # a fork bomb meets this limit (NoMemory) quickly
 

@@ -35,18 +35,21 @@ from .process import Job, JobStats, Process, Registers, Stats, Thread
 from .program import PeriodicTask, Program
 from .objects import Handle, Message, ObjectStats, Packet, Rights, Signals
 from .deadlock import Banker, Deadlock, WaitEdge
+from .livelock import Livelock
 from .jobs import JobObject
 from .trace import Trace, TraceEvent
 from . import audit, report, riscv, scenario, tables, workloads
 from .sweeps import SweepResult, sweep
 from .snapshot import SnapshotError
+from .cache import CacheModel
+from .sched import SchedParams
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Kernel", "Limits", "LimitUse", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
+    "Kernel", "CacheModel", "Limits", "LimitUse", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
     "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
-    "Deadlock", "WaitEdge", "Banker", "JobObject", "Packet",
+    "Deadlock", "Livelock", "WaitEdge", "Banker", "JobObject", "Packet",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
     "FaultSample", "SharedMemory", "PageRequest",
     "PageEntry", "TlbStats", "Trace", "TraceEvent",
@@ -54,7 +57,8 @@ __all__ = [
     "plot", "audit", "report", "riscv", "scenario", "tables", "workloads", "sweep", "SweepResult",
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs", "BadHandle",
     "WrongType", "OutOfRange", "BufferTooSmall", "BadState", "TimedOut", "ShouldWait",
-    "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "SnapshotError", "__version__",
+    "Canceled", "PeerClosed", "AccessDenied", "PolicyError", "SnapshotError", "SchedParams",
+    "__version__",
     "FileSystem", "Stat", "FsUsage", "FsAudit", "NotFound", "FileExists", "NotADirectory",
     "IsADirectory", "DirectoryNotEmpty", "SymlinkLoop", "NameTooLong", "NoSpace", "FileTooLarge",
     "TooManyLinks", "NotExecutable", "NoDevice", "Busy",

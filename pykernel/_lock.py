@@ -7,8 +7,10 @@ it works. The lock is reentrant (a Python thread body or a policy hook,
 which run inside ``run()`` on the thread that holds it, may call the
 kernel) and blocking: a call from a second host thread waits until the
 first is done. ``run()`` holds the lock while it simulates, but between
-two slices of simulation (every ``STEP_BUDGET`` dispatcher steps) it lets
-the threads that wait in, so they are never stuck behind a long run.
+two slices of simulation (every ``STEP_BUDGET`` units of host work:
+dispatcher steps and interpreted instructions, PK_WORK_HOST in
+csrc/pk_api.h) it lets the threads that wait in, so they are never stuck
+behind a long run, whatever the threads' bodies are.
 
 The C core never sees two host threads at once, so concurrent use cannot
 corrupt it; separate kernels have separate locks and run in parallel (a

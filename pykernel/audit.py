@@ -42,7 +42,11 @@ class Audit:
     references against working directories, data pages). Descriptors
     (None until a process uses them): ``fds``, a
     :class:`~pykernel.fds.FdAudit` (descriptions' reference counts against
-    descriptors, the files and pipe objects they hold)."""
+    descriptors, the files and pipe objects they hold).
+    Process tree: ``tree_bad_links`` (processes whose links disagree: a
+    child its parent does not list, a child count that differs, a zombie
+    without a parent, a reaped process still linked) and ``tree_cycles``
+    (processes whose chain of parents does not end)."""
 
     frames: int | None
     frames_free: int | None
@@ -60,6 +64,8 @@ class Audit:
     messages_counted: int
     bad_refs: int
     short_refs: int
+    tree_bad_links: int = 0
+    tree_cycles: int = 0
     fs: object = None           # the file system's (pykernel.fs.FsAudit), None if unused
     fds: object = None          # descriptors' (pykernel.fds.FdAudit), None if unused
 
@@ -87,6 +93,10 @@ class Audit:
             out.append(f"{self.bad_refs} objects have a reference count other than their handles")
         if self.short_refs:
             out.append(f"{self.short_refs} objects have fewer references than handles")
+        if self.tree_bad_links:
+            out.append(f"{self.tree_bad_links} processes have tree links that disagree")
+        if self.tree_cycles:
+            out.append(f"{self.tree_cycles} processes have a chain of parents that does not end")
         if self.fs is not None:
             out += ["file system: " + p for p in self.fs.problems()]
         if self.fds is not None:
@@ -113,9 +123,11 @@ def audit(k) -> Audit:
         check(lib.pk_mem_stats_get(kp, ms), "audit")
         mem = [ms.frames, ms.free, m.used, m.referenced, m.mismatched, m.pt_pages, ms.pt_pages,
                m.mappings, m.swapped]
+    tr = ffi.new("pk_tree_audit *")
+    check(lib.pk_tree_audit_get(kp, tr), "audit")
     fs = k.fs.audit()                    # counts nothing (0 inodes) until the file system is used
     return Audit(*mem, o.table_handles, st.handles, o.flight_handles, o.messages, st.messages,
-                 o.bad_refs, o.short_refs, fs if fs.inodes else None,
+                 o.bad_refs, o.short_refs, tr.bad_links, tr.cycles, fs if fs.inodes else None,
                  _fds_audit(k))
 
 

@@ -16,14 +16,22 @@ def _cmd_demo(args) -> int:
 
 
 def _duration(text: str) -> int:
-    """An --until value: ns, or a number with a unit ("200 ms")."""
-    from .scenario import _DURATION, _UNITS
+    """An --until value: ns, or a number with a unit ("200 ms"); > 0
+    (a run until 0 would simulate nothing)."""
+    from .scenario import _DURATION, _UNITS, unit_error
     if text.strip().isdigit():
-        return int(text)
-    m = _DURATION.match(text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"expected ns or a duration such as '200ms', got {text!r}")
-    return int(round(float(m.group(1)) * _UNITS[m.group(2)]))
+        ns = int(text)
+    else:
+        m = _DURATION.match(text)
+        if not m:
+            why = unit_error(text)
+            raise argparse.ArgumentTypeError(why or f"expected ns or a duration such as "
+                                                    f"'200ms', got {text!r}")
+        ns = int(round(float(m.group(1)) * _UNITS[m.group(2)]))
+    if ns <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} would simulate nothing: give a time > 0 "
+                                         f"(ns, or e.g. '200ms')")
+    return ns
 
 
 def _param(text: str) -> tuple:
@@ -85,13 +93,33 @@ def _cmd_run(args) -> int:
         _figure()                             # no matplotlib: say so before running
     sc = load(args.scenario, params)
     progress = False if args.no_progress else True if args.progress else None
-    k = sc.run(until=args.until, progress=progress)
+    k, _ = sc.build()
+    try:
+        r = k.run(until=sc.until if args.until is None else args.until, progress=progress)
+    except KeyboardInterrupt:
+        return _interrupted(k, args)
+    if r.reason == "livelock":                # a zero-time loop: say where, in one line
+        print(f"pykernel: {r.livelock}", file=sys.stderr)
+        return 1
     print(k.summary(top=args.top), end="")
     if args.report:
         print()
         print(k.report(args.report))
     _save_outputs(args, k)
     return 0
+
+
+def _interrupted(k, args) -> int:
+    """Ctrl-C during `pykernel run`: the summary of what was simulated so
+    far, marked interrupted; exit status 130 (128 + SIGINT, as shells
+    report a command ended by Ctrl-C)."""
+    print(f"interrupted (Ctrl-C) at t = {k.now:,} ns simulated: the summary covers the run "
+          f"so far")
+    print(k.summary(top=args.top), end="")
+    if args.report or args.trace or args.plot:
+        print("(--report, --trace and --plot are skipped after an interrupt)")
+    sys.stdout.flush()
+    return 130
 
 
 def _perf(argv: list[str]) -> tuple[str | None, str]:
@@ -180,14 +208,77 @@ def _cmd_sweep(args) -> int:
         raise ValueError("pykernel sweep needs at least one --grid key=value,value,...")
     if args.until is not None:
         grid["until"] = [args.until]
+    progress = False if args.no_progress else True if args.progress else None
     res = sweep(args.scenario, grid, executor="serial" if args.serial else None,
-                db=args.db, workers=args.workers, replace=args.replace)
-    cols = list(res.rows[0]) if res.rows else []
-    fmt = lambda v: (f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}") if isinstance(v, float) \
-        else str(v)  # noqa: E731
-    print(table(cols, [[fmt(r[c]) for c in cols] for r in res.rows]))
-    print(f"{len(res)} points; results in {res.db} (table {res.table}, run_id {res.run_id})")
-    return 0
+                db=args.db, workers=args.workers, replace=args.replace, progress=progress)
+    return _print_sweep(res, table)
+
+
+def _print_sweep(res, table) -> int:
+    """The table of the points that ran, then the failed ones on stderr;
+    1 if any failed."""
+    bad = {f["point"] for f in res.failed}
+    ok = [r for i, r in enumerate(res.rows) if i not in bad]
+    cols = list(dict.fromkeys(c for r in ok for c in r))
+    def fmt(v) -> str:
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}"
+        return str(v)
+    if ok:
+        print(table(cols, [[fmt(r.get(c)) for c in cols] for r in ok]))
+    print(f"{len(ok)} points" + (f", {len(bad)} failed" if bad else "")
+          + f"; results in {res.db} (table {res.table}, run_id {res.run_id})")
+    for f in res.failed:
+        params = ", ".join(f"{k}={v}" for k, v in f["params"].items())
+        print(f"pykernel: point {f['point']} ({params}) failed: {f['error']}: {f['message']}",
+              file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _scenario_help() -> str:
+    """The essentials of the scenario format, for `pykernel run --help`
+    (the field lists come from pykernel.scenario itself)."""
+    import textwrap
+    from .scenario import _MACHINE, _PROCESS, _UNITS
+    from .sched import _builtin_policies
+
+    def fill(text: str) -> str:
+        return textwrap.fill(text, 78, initial_indent=" " * 17,
+                             subsequent_indent=" " * 17).lstrip()
+    names = fill("name = one of " + ", ".join(c.__name__ for c in _builtin_policies().values())
+                 + ' (any case), then its parameters, e.g. quantum = "4 ms"')
+    return f"""\
+scenario file (TOML):
+  [machine]      {fill(", ".join(_MACHINE))}
+  [costs]        fields of pk.Costs: switch, migrate, ... (ns)
+  [scheduler]    {names}
+  [memory] [mmu] [limits]   optional: the fields of pk.Memory, pk.MMU, pk.Limits
+  [programs]     NAME = a list of operations, each a list: the name of a
+                 pk.op function, then its arguments: ["compute", "1 ms"],
+                 ["io", "2 ms"], ["yield"], ["loop", 3, [["compute", 500]]]
+  [[processes]]  {fill(", ".join(_PROCESS) + " (program is required)")}
+  [run]          until = "200 ms" (default: when every process has exited)
+durations are ints of ns or strings with a unit: {", ".join(_UNITS)}
+
+example:
+  [scheduler]
+  name = "RoundRobin"
+  quantum = "4 ms"
+
+  [programs]
+  batch = [["compute", "40 ms"]]
+  editor = [["loop", 20, [["compute", "1 ms"], ["io", "10 ms"]]]]
+
+  [[processes]]
+  program = "batch"
+  count = 2
+
+  [[processes]]
+  program = "editor"
+
+exit status: 0 done, 2 error (one line on stderr), 130 interrupted by Ctrl-C"""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -209,9 +300,11 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
     run = sub.add_parser(
         "run", help="run a scenario file (TOML) and print a summary",
-        description="Build the machine, policy and processes of a scenario file "
-                    "(docs/tools.md), run it, and print a summary. A progress line on "
-                    "stderr shows simulated time and switches per second during long runs.")
+        description="Build the machine, policy and processes of a scenario file, run it, "
+                    "and print a summary. A progress line on stderr shows simulated time "
+                    "and switches per second during long runs. Ctrl-C stops the run and "
+                    "prints the summary so far, marked interrupted (exit status 130).",
+        epilog=_scenario_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("scenario", help="the scenario file (.toml)")
     run.add_argument("--until", type=_duration, default=None, metavar="T",
                      help="stop at simulated time T (ns, or e.g. '200ms'); default: the "
@@ -253,7 +346,10 @@ def parser() -> argparse.ArgumentParser:
         "sweep", help="run a scenario over a grid of parameters, in parallel",
         description="Run a scenario file at every point of a grid of dotted-key overrides "
                     "(pk.sweep) on a local process pool, print a table and write the results "
-                    "to an SQLite file.")
+                    "to an SQLite file. On a terminal a progress line on stderr shows the "
+                    "points done, the elapsed time and an estimate of the time left. A point "
+                    "that fails does not stop the others: it is listed on stderr with its "
+                    "error and the exit status is 1.")
     sw.add_argument("scenario", help="the scenario file (.toml)")
     sw.add_argument("--grid", type=_grid, action="append", metavar="KEY=V1,V2,...",
                     help="values of one parameter, e.g. machine.cpus=1,2,4 (repeatable; "
@@ -267,6 +363,9 @@ def parser() -> argparse.ArgumentParser:
                          "describes each sweep, table points holds a row per point")
     sw.add_argument("--replace", action="store_true",
                     help="empty the SQLite file's runs and points tables first")
+    sw.add_argument("--progress", action="store_true",
+                    help="show the progress line even when stderr is not a terminal")
+    sw.add_argument("--no-progress", action="store_true", help="never show the progress line")
     sw.set_defaults(func=_cmd_sweep)
     from .calibrate import add_command as add_calibrate
     add_calibrate(sub)
@@ -280,11 +379,34 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         p.print_help()
         return 2
+    if argv is None and args.func is not _cmd_sweep:
+        # not for sweep: its process pool talks to its workers through
+        # pipes, and a worker terminated on Ctrl-C must not kill the
+        # command with SIGPIPE (BrokenPipeError below covers its stdout)
+        _default_sigpipe()
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        print("pykernel: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader went away (`pykernel ... | head`): stop quietly; point
+        # stdout at /dev/null so that the flush at exit does not fail again
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13                      # 128 + SIGPIPE, as a shell reports it
     except (ValueError, TypeError, OSError, NotImplementedError, KernelError, ImportError) as exc:
         print(f"pykernel: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _default_sigpipe() -> None:
+    """As a command, end silently when the reader of stdout goes away, as
+    Unix tools do: the default action of SIGPIPE (Python ignores it and
+    raises BrokenPipeError instead)."""
+    import signal
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,13 @@ in simulated time::
         return 0                        # exit code
 
 The operations are those of :mod:`pykernel.op` with the same meaning.
+
+An operation does nothing until it is yielded: ``ctx.compute(5)`` on a
+line of its own, without ``yield``, is a mistake. The kernel notices it at
+the body's next yield (an operation made before the one yielded and never
+yielded itself) or at its end, and kills the process with a
+``RuntimeError`` naming the operation and the line that made it
+(``p.error``). Operations are yielded in the order they are made.
 """
 
 from __future__ import annotations
@@ -33,18 +40,73 @@ def ffi_u32(ctx):
 
 COMPUTE, IO, SLEEP = lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP
 YIELD, EXIT = lib.PK_OP_YIELD, lib.PK_OP_EXIT
-_YIELD_OP = (YIELD, 0)
+
+
+class _NoFrame:
+    """Stands for the body's frame until the kernel knows it."""
+    f_lasti = -1
+
+
+_NO_FRAME = _NoFrame()
+
+
+def line_of(code, offset: int) -> int | None:
+    """The source line of the instruction at byte ``offset`` of ``code``
+    (a frame's f_lasti), or None."""
+    for start, end, line in code.co_lines():
+        if start <= offset < end:
+            return line
+    return None
 
 
 class Context:
     """Operations and information for one Python-bodied thread."""
 
-    __slots__ = ("_k", "pid", "tid")
+    __slots__ = ("_k", "pid", "tid", "_op", "_at", "_older", "_frame")
 
     def __init__(self, kernel: "Kernel", pid: int, tid: int):
         self._k = kernel
         self.pid = pid
         self.tid = tid
+        # _op: the last operation made and not yet yielded; _at: where the
+        # body was then, the body frame's instruction offset (f_lasti:
+        # cheaper to read than a line number, turned into one only for an
+        # error), or (method name, offset) for the methods other than
+        # compute, io and sleep, whose names the op's code gives. Older
+        # ones still not yielded are in _older as (op, _at). The kernel
+        # checks them at every yield (Kernel._host_step) and sets _frame
+        # to the body's frame.
+        self._op = self._at = None
+        self._older: list | None = None
+        self._frame = _NO_FRAME
+
+    def _push(self) -> None:
+        """A new operation is made while the last one is not yielded yet."""
+        if self._older is None:
+            self._older = []
+        self._older.append((self._op, self._at))
+
+    def _pending(self) -> list:
+        """The operations made and not yet yielded, oldest first, as
+        (op, at) pairs."""
+        out = list(self._older or ())
+        if self._op is not None:
+            out.append((self._op, self._at))
+        return out
+
+    @staticmethod
+    def _made_where(op, at) -> tuple:
+        """(method name, frame offset) of a pending operation."""
+        if type(at) is tuple:
+            return at
+        return {COMPUTE: "compute", IO: "io", SLEEP: "sleep"}.get(op[0], "operation"), at
+
+    def _track(self, op, what: str):
+        """Record ``op`` as made by ``ctx.<what>`` at the caller's line."""
+        if self._op is not None:
+            self._push()
+        self._op, self._at = op, (what, self._frame.f_lasti)
+        return op
 
     @property
     def now(self) -> int:
@@ -66,23 +128,42 @@ class Context:
         """Run on the CPU for ``ns`` ns (see :func:`pykernel.op.compute`)."""
         if type(ns) is not int or not 0 <= ns <= MAX_TIME:
             ns = duration("compute", ns)
-        return (COMPUTE, ns)
+        op = (COMPUTE, ns)
+        if self._op is not None:
+            self._push()
+        self._op = op
+        self._at = self._frame.f_lasti
+        return op
 
-    def io(self, ns: int):
-        """Block on a device for ``ns`` ns (see :func:`pykernel.op.io`)."""
+    def io(self, ns: int, poll: bool = False):
+        """Block on a device for ``ns`` ns, or with ``poll=True`` poll for
+        it on the CPU (see :func:`pykernel.op.io`)."""
         if type(ns) is not int or not 0 <= ns <= MAX_TIME:
             ns = duration("io", ns)
-        return (IO, ns)
+        if poll is not False:
+            if not isinstance(poll, bool):
+                raise TypeError(f"io poll must be a bool, not {type(poll).__name__}")
+        op = (lib.PK_OP_POLL, ns) if poll else (IO, ns)
+        if self._op is not None:
+            self._push()
+        self._op = op
+        self._at = self._frame.f_lasti
+        return op
 
     def sleep(self, ns: int):
         """Sleep for ``ns`` ns (see :func:`pykernel.op.sleep`)."""
         if type(ns) is not int or not 0 <= ns <= MAX_TIME:
             ns = duration("sleep", ns)
-        return (SLEEP, ns)
+        op = (SLEEP, ns)
+        if self._op is not None:
+            self._push()
+        self._op = op
+        self._at = self._frame.f_lasti
+        return op
 
     def yield_(self):
         """Give the CPU to another ready thread (see :func:`pykernel.op.yield_`)."""
-        return _YIELD_OP
+        return self._track((YIELD, 0), "yield_")   # a new tuple each time: told apart by identity
 
     # ---- memory (a kernel with pk.Memory; docs/memory.md) -------------------
 
@@ -97,7 +178,7 @@ class Context:
             raise NotSupported("ctx.touch needs a kernel with memory=pk.Memory(...)")
         op, arg = ffi.new("uint32_t *"), ffi.new("uint64_t *")
         check(lib.pk_vm_touch_host(k._kp, self.tid, addr, int(write), op, arg), "touch")
-        return (op[0], arg[0])
+        return self._track((op[0], arg[0]), "touch")
 
     def map(self, addr: int, length: int, prot: str = "rw", user: bool = True,
             populate: bool = False, shared=False):
@@ -117,7 +198,7 @@ class Context:
 
     def exit(self, code: int = 0):
         """End the process with ``code`` (``return code`` does the same)."""
-        return (EXIT, exit_code(code) & 0xFFFFFFFFFFFFFFFF)
+        return self._track((EXIT, exit_code(code) & 0xFFFFFFFFFFFFFFFF), "exit")
 
     # ---- kernel objects (docs/objects.md) -------------------------------
     # These return operations to yield; those that may block, block this
@@ -161,7 +242,8 @@ class Context:
             n = 0
         if n is None:
             return DoneOp(None)
-        return SocketWriteOp(h, bytes(data), n)     # a socket: the rest, waiting for room
+        # a socket: the rest, waiting for room
+        return self._track(SocketWriteOp(h, bytes(data), n), "write")
 
     def read(self, h, deadline: int | None = None):
         """``msg = yield ctx.read(h)``: read a message, waiting while the
@@ -169,7 +251,7 @@ class Context:
         ``TimedOut``). ``PeerClosed`` once the peer is closed and the
         queue is empty."""
         from .objects import ReadOp, _deadline
-        return ReadOp(self._own(h), _deadline(deadline))
+        return self._track(ReadOp(self._own(h), _deadline(deadline)), "read")
 
     def call(self, h, data: bytes = b"", handles=(), deadline: int | None = None):
         """``reply = yield ctx.call(h, data)``: write a request with a new
@@ -180,7 +262,7 @@ class Context:
         deadline = _deadline(deadline)
         txid = lib.pk_channel_txid(self._k._kp)
         h.write(data, handles, txid)
-        return CallOp(h, deadline, txid)
+        return self._track(CallOp(h, deadline, txid), "call")
 
     def wait_one(self, h, signals, deadline: int | None = None):
         """``pending = yield ctx.wait_one(h, signals)``: wait until one of
@@ -188,7 +270,7 @@ class Context:
         ``TimedOut`` at ``deadline``; ``Canceled`` if h is closed
         meanwhile. Needs WAIT."""
         from .objects import WaitOp, _deadline
-        return WaitOp(self.pid, [(self._own(h), signals)], _deadline(deadline), True)
+        return self._track(WaitOp(self.pid, [(self._own(h), signals)], _deadline(deadline), True), "wait_one")
 
     def wait_many(self, items, deadline: int | None = None):
         """``pendings = yield ctx.wait_many([(h1, s1), (h2, s2)])``: wait
@@ -196,7 +278,7 @@ class Context:
         lists each item's asserted signals."""
         from .objects import WaitOp, _deadline
         items = [(self._own(h), sig) for h, sig in items]
-        return WaitOp(self.pid, items, _deadline(deadline), False)
+        return self._track(WaitOp(self.pid, items, _deadline(deadline), False), "wait_many")
 
     # ---- futexes and locks (pk_futex.c); addresses are per process
     # (or shared with Process.share_futexes) until address spaces exist
@@ -206,7 +288,7 @@ class Context:
         word at ``addr`` equals ``expected``; ``BadState`` at once if it
         does not (Linux: EAGAIN); ``TimedOut`` at ``deadline``."""
         from .objects import FutexWaitOp, _addr, _deadline, _u32
-        return FutexWaitOp(_addr("futex", addr), _u32("expected", expected), _deadline(deadline))
+        return self._track(FutexWaitOp(_addr("futex", addr), _u32("expected", expected), _deadline(deadline)), "futex_wait")
 
     def futex_wake(self, addr: int, n: int = 1):
         """``woken = yield ctx.futex_wake(addr, n)``: wake at most n waiters."""
@@ -239,7 +321,7 @@ class Context:
         addr = _addr("mutex", addr)
         if inherit:
             check(lib.pk_mutex_mark_pi(self._k._kp, self.pid, addr), "lock")
-        return LockOp(addr, False)
+        return self._track(LockOp(addr, False), "lock")
 
     def unlock(self, addr: int):
         """``yield ctx.unlock(addr)``: release the mutex (AccessDenied if
@@ -252,7 +334,7 @@ class Context:
     def sem_wait(self, addr: int):
         """``yield ctx.sem_wait(addr)``: take a unit of the semaphore."""
         from .objects import LockOp, _addr
-        return LockOp(_addr("semaphore", addr), True)
+        return self._track(LockOp(_addr("semaphore", addr), True), "sem_wait")
 
     def sem_post(self, addr: int):
         """``yield ctx.sem_post(addr)``: give a unit back; one waiter wakes."""
@@ -265,7 +347,7 @@ class Context:
         """``yield ctx.cond_wait(cv, mutex)``: release the mutex, wait for a
         signal on cv, take the mutex again."""
         from .objects import CondWaitOp, _addr
-        return CondWaitOp(_addr("condition", cv), _addr("mutex", mutex))
+        return self._track(CondWaitOp(_addr("condition", cv), _addr("mutex", mutex)), "cond_wait")
 
     def cond_signal(self, cv: int):
         """``yield ctx.cond_signal(cv)``: wake one waiter of cv."""

@@ -11,17 +11,21 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from ._ffi import MAX_TIME
+from . import _refusal
+from ._ffi import ffi, lib
+from ._validate import put
 
 __all__ = ["Costs"]
 
 
-def _duration(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"Costs.{name} must be an int number of nanoseconds, not {type(value).__name__}")
-    if value < 0 or value > MAX_TIME:
-        raise ValueError(f"Costs.{name} must be between 0 and {MAX_TIME} ns, got {value}")
-    return value
+def _write(c, switch, migrate, page_walk, minor_fault, tlb_flush, ipi, syscall, wakeup,
+           insn_cycles, clock_hz, fork, socket) -> None:
+    """The fields of a Costs, in their order, into a C ``pk_costs``."""
+    c.switch_ns, c.migrate_ns, c.walk_ns = switch, migrate, page_walk
+    c.minor_fault_ns, c.tlb_flush_ns, c.ipi_ns = minor_fault, tlb_flush, ipi
+    c.syscall_ns, c.wakeup_ns = syscall, wakeup
+    c.insn_cycles, c.clock_hz = insn_cycles, clock_hz
+    c.fork_ns, c.socket_ns = fork, socket
 
 
 @dataclass(frozen=True)
@@ -103,23 +107,20 @@ class Costs:
     socket: int = 0
 
     def __post_init__(self):
-        _duration("switch", self.switch)
-        _duration("migrate", self.migrate)
-        for name in ("page_walk", "minor_fault"):
-            if _duration(name, getattr(self, name)) > MAX_TIME // 8:
-                raise ValueError(f"Costs.{name} must be at most {MAX_TIME // 8} ns")
-        _duration("tlb_flush", self.tlb_flush)
-        _duration("ipi", self.ipi)
-        _duration("fork", self.fork)
-        for name in ("syscall", "wakeup", "socket"):
-            if _duration(name, getattr(self, name)) > MAX_TIME // 4:
-                raise ValueError(f"Costs.{name} must be at most {MAX_TIME // 4} ns")
-        for name, lo, hi in (("insn_cycles", 1, 1000), ("clock_hz", 1000, 10**12)):
-            v = getattr(self, name)
+        # Python checks the types; the ranges are the core's (pk_costs_check)
+        given: dict = {}
+        values = []
+        for i, f in enumerate(fields(self)):
+            v = getattr(self, f.name)
             if isinstance(v, bool) or not isinstance(v, int):
-                raise TypeError(f"Costs.{name} must be an int, not {type(v).__name__}")
-            if not lo <= v <= hi:
-                raise ValueError(f"Costs.{name} must be between {lo} and {hi}, got {v}")
+                unit = " number of nanoseconds" if f.name not in ("insn_cycles", "clock_hz") else ""
+                raise TypeError(f"Costs.{f.name} must be an int{unit}, not {type(v).__name__}")
+            values.append(put(given, lib.PK_F_COST + i, f"Costs.{f.name}", v, "u64"))
+        c = ffi.new("pk_costs *")
+        _write(c, *values)
+        refused = _refusal.costs_error(c, given)
+        if refused is not None:
+            raise refused
 
     @classmethod
     def zero(cls) -> "Costs":
@@ -129,11 +130,7 @@ class Costs:
 
     def _configure(self, c) -> None:
         """Write this cost model into a C ``pk_costs`` (cffi)."""
-        c.switch_ns, c.migrate_ns, c.walk_ns = self.switch, self.migrate, self.page_walk
-        c.minor_fault_ns, c.tlb_flush_ns, c.ipi_ns = self.minor_fault, self.tlb_flush, self.ipi
-        c.syscall_ns, c.wakeup_ns = self.syscall, self.wakeup
-        c.insn_cycles, c.clock_hz = self.insn_cycles, self.clock_hz
-        c.fork_ns, c.socket_ns = self.fork, self.socket
+        _write(c, *(getattr(self, f.name) for f in fields(self)))
 
     def to_toml(self) -> str:
         """This cost model as TOML: a ``[costs]`` table with every field,

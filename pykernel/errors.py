@@ -1,14 +1,26 @@
 """Typed errors.
 
 Every status the C core can return has an exception class here; the class
-carries the numeric status (the same numbers as Zircon's ``zx_status_t``).
-Wrong Python types or values are reported with ``TypeError`` or
-``ValueError`` before anything reaches the core; ``InvalidArgs`` and
-``OutOfRange`` are also ``ValueError`` subclasses so that either spelling
-catches them.
+carries the numeric status (the same numbers as Zircon's ``zx_status_t``),
+taken from the C core's ``PK_ERR_*``.
+Wrong Python types, and values that do not fit their C field, are
+reported with ``TypeError`` or ``ValueError`` before anything reaches the
+core; values the core's rules refuse raise the class of its status, with
+the reason it gives (pykernel/_refusal.py). ``InvalidArgs`` and
+``OutOfRange`` are also ``ValueError`` subclasses and ``WrongType`` a
+``TypeError`` subclass, so that either spelling catches them
+(``except pk.KernelError`` or ``except ValueError``).
+
+Every error pickles and unpickles to an equal error (same class, message
+and attributes), so errors cross process boundaries (``pk.sweep`` on a
+process pool or a Dask cluster).
 """
 
 from __future__ import annotations
+
+import pickle
+
+from ._ffi import lib
 
 __all__ = [
     "KernelError", "InternalError", "NotSupported", "NoMemory", "InvalidArgs",
@@ -21,6 +33,12 @@ __all__ = [
 ]
 
 
+def _status(name: str) -> tuple[int, str]:
+    """(number, name) of status ``ERR_<name>``: the number is the C core's
+    ``PK_ERR_<name>`` (csrc/pk_api.h), the one definition of it."""
+    return getattr(lib, f"PK_{name}"), name
+
+
 class KernelError(Exception):
     """Base of every error the simulated kernel reports.
 
@@ -29,8 +47,7 @@ class KernelError(Exception):
     message says for it (``"invalid argument"``).
     """
 
-    status = -1
-    name = "ERR_INTERNAL"        # the status's name in Zircon's zx_status_t, for reference
+    status, name = _status("ERR_INTERNAL")   # the status's name in Zircon's zx_status_t, for reference
     words = "kernel error"       # what messages say: no message shows a bare status name
 
     def __init__(self, message: str | None = None, status: int | None = None):
@@ -38,16 +55,38 @@ class KernelError(Exception):
             self.status = status
         super().__init__(message or self.words)
 
+    def __reduce__(self):
+        # Exception's own reduce calls cls(*args), which fails for classes
+        # whose __init__ takes other arguments (ScenarioError): rebuild
+        # without __init__, from args and the instance's attributes.
+        # Attributes that cannot be pickled travel as their repr.
+        state = {}
+        for key, value in self.__dict__.items():
+            try:
+                pickle.dumps(value)
+            except Exception:  # noqa: BLE001 - any failure: send its repr
+                value = repr(value)
+            state[key] = value
+        return (_rebuild, (type(self), self.args, state))
+
+
+def _rebuild(cls, args, state):
+    """Unpickle a KernelError (see KernelError.__reduce__)."""
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
 
 class InternalError(KernelError):
     """An invariant of the core failed (a bug in pykernel: please report it)."""
-    status, name = -1, "ERR_INTERNAL"
+    status, name = _status("ERR_INTERNAL")
     words = "an invariant of the core failed (a bug in pykernel)"
 
 
 class NotSupported(KernelError):
     """The operation is not supported (ZX_ERR_NOT_SUPPORTED)."""
-    status, name = -2, "ERR_NOT_SUPPORTED"
+    status, name = _status("ERR_NOT_SUPPORTED")
     words = "not supported"
 
 
@@ -55,68 +94,69 @@ class NoMemory(KernelError):
     """A configured limit or host memory was exhausted (ZX_ERR_NO_MEMORY).
     ``limit`` names the :class:`~pykernel.Limits` field that was reached
     (e.g. "max_threads"), or is None."""
-    status, name = -4, "ERR_NO_MEMORY"
+    status, name = _status("ERR_NO_MEMORY")
     words = "out of memory or past a limit"
     limit: str | None = None
 
 
 class InvalidArgs(KernelError, ValueError):
     """An argument is invalid (ZX_ERR_INVALID_ARGS)."""
-    status, name = -10, "ERR_INVALID_ARGS"
+    status, name = _status("ERR_INVALID_ARGS")
     words = "invalid argument"
 
 
 class BadHandle(KernelError):
     """A handle value is not valid in this process (ZX_ERR_BAD_HANDLE)."""
-    status, name = -11, "ERR_BAD_HANDLE"
+    status, name = _status("ERR_BAD_HANDLE")
     words = "not a valid handle in this process"
 
 
-class WrongType(KernelError):
-    """The object is of the wrong type for the operation (ZX_ERR_WRONG_TYPE)."""
-    status, name = -12, "ERR_WRONG_TYPE"
+class WrongType(KernelError, TypeError):
+    """The object is of the wrong type for the operation (ZX_ERR_WRONG_TYPE);
+    also an argument of the wrong Python type. A ``TypeError`` too."""
+    status, name = _status("ERR_WRONG_TYPE")
     words = "wrong type of object"
 
 
 class OutOfRange(KernelError, ValueError):
     """An argument is outside the accepted range (ZX_ERR_OUT_OF_RANGE)."""
-    status, name = -14, "ERR_OUT_OF_RANGE"
+    status, name = _status("ERR_OUT_OF_RANGE")
     words = "argument out of range"
 
 
 class BufferTooSmall(KernelError):
     """The buffer is too small for the data (ZX_ERR_BUFFER_TOO_SMALL)."""
-    status, name = -15, "ERR_BUFFER_TOO_SMALL"
+    status, name = _status("ERR_BUFFER_TOO_SMALL")
     words = "buffer too small"
 
 
 class BadState(KernelError):
     """The object is not in a state that allows the operation (ZX_ERR_BAD_STATE)."""
-    status, name = -20, "ERR_BAD_STATE"
+    status, name = _status("ERR_BAD_STATE")
     words = "not possible in the present state"
 
 
 class TimedOut(KernelError):
     """The deadline passed (ZX_ERR_TIMED_OUT)."""
-    status, name = -21, "ERR_TIMED_OUT"
+    status, name = _status("ERR_TIMED_OUT")
     words = "timed out"
 
 
 class ShouldWait(KernelError):
     """The operation would block (ZX_ERR_SHOULD_WAIT)."""
-    status, name = -22, "ERR_SHOULD_WAIT"
+    status, name = _status("ERR_SHOULD_WAIT")
     words = "would have to wait"
 
 
 class Canceled(KernelError):
     """The wait was canceled (ZX_ERR_CANCELED)."""
-    status, name = -23, "ERR_CANCELED"
+    status, name = _status("ERR_CANCELED")
     words = "canceled"
 
 
 class PeerClosed(KernelError):
     """The other end is closed (ZX_ERR_PEER_CLOSED)."""
-    status, name = -24, "ERR_PEER_CLOSED"
+    status, name = _status("ERR_PEER_CLOSED")
     words = "the other end is closed"
 
 
@@ -124,7 +164,7 @@ class AccessDenied(KernelError, PermissionError):
     """The handle lacks a right the operation needs (ZX_ERR_ACCESS_DENIED),
     or the file system refused the caller's credentials (EACCES, EPERM:
     then ``errno`` says which). Also a :class:`PermissionError`."""
-    status, name = -30, "ERR_ACCESS_DENIED"
+    status, name = _status("ERR_ACCESS_DENIED")
     words = "access denied: the handle lacks a right"
 
 
@@ -135,7 +175,7 @@ class PolicyError(KernelError):
     ``hook`` names the hook, ``runqueue`` the run queue it served,
     ``value`` what it returned (None if it raised). The kernel cannot run
     any more; its state stays readable. pykernel's own status, -90."""
-    status, name = -90, "ERR_POLICY"
+    status, name = _status("ERR_POLICY")
     words = "the scheduling policy failed"
     hook: str | None = None
     runqueue: int | None = None
@@ -150,11 +190,12 @@ _BY_STATUS = {cls.status: cls for cls in (
 
 def error(status: int, what: str, why: str | None = None) -> KernelError:
     """The exception for a (negative) core status: its class, and the
-    message ``"<what>: <why>"``, by default the status in words."""
+    message ``"<what>: <why>"`` (``why`` alone if ``what`` is empty), by
+    default the status in words."""
     cls = _BY_STATUS.get(status, KernelError)
     if why is None:
         why = cls.words if cls is not KernelError else f"kernel error (status {status})"
-    return cls(f"{what}: {why}", status)
+    return cls(f"{what}: {why}" if what else why, status)
 
 
 def check(status: int, what: str) -> None:

@@ -12,7 +12,7 @@ from typing import Iterator, Sequence
 
 from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
 from ._policy_host import HostPolicy
-from .context import Context
+from .context import Context, line_of
 from .costs import Costs
 from .memory import (FORMATS, MMU, Memory, MemoryStats, TlbStats, fault_rate, memory_stats,
                      pager_step, rss_limit_arg,
@@ -22,11 +22,16 @@ from .errors import BadState, InvalidArgs, NoMemory, OutOfRange, check
 from ._lock import KernelLock, locked_views
 from .limits import Limits, limit_error, other_limit_error, usage
 from .op import duration, exit_code
+from . import _refusal
+from ._validate import int_range, integer, put, u32, u64
 from .process import Job, Process
 from . import objects as _objects
 from . import riscv as _riscv
+from . import livelock as _livelock
 from .program import Program
 from .sched import CFS, Policy
+from .sched import SchedParams, _merge as _sched_merge
+from .sched import by_name as _sched_by_name
 from .trace import DEFAULT_TRACE_EVENTS, Trace
 
 __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency",
@@ -34,7 +39,7 @@ __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "La
 
 DEFAULT_MAX_THREADS = Limits.max_threads
 DEFAULT_JOB_LOG_LIMIT = 1_000_000
-STEP_BUDGET = 1 << 20          # dispatcher steps per call into C
+STEP_BUDGET = 1 << 19          # host work per call into C (PK_WORK_HOST in pk_api.h)
 
 _REASONS = {
     lib.PK_STOP_IDLE: "idle", lib.PK_STOP_UNTIL: "until",
@@ -43,7 +48,7 @@ _REASONS = {
 _KILL, _EXIT = lib.PK_OP_KILL, lib.PK_OP_EXIT
 # the operation codes a Python body may yield (ctx makes them)
 _BODY_OPS = frozenset((lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP, lib.PK_OP_YIELD, _EXIT,
-                       _KILL))   # _KILL: ctx.touch's answer to a fatal fault
+                       _KILL, lib.PK_OP_POLL))   # _KILL: ctx.touch's answer to a fatal fault
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
@@ -53,10 +58,14 @@ class RunResult:
 
     ``reason``: "idle" (every process has exited), "until" (the deadline
     was reached), "deadlock" (threads remain but nothing can ever wake
-    them) or "livelock" (too many steps without simulated time advancing,
-    e.g. threads yielding to each other forever with free switches).
+    them) or "livelock" (more host work at one simulated instant than
+    ``Kernel(livelock_steps=...)`` allows: a zero-time loop, or threads
+    yielding to each other forever with free switches).
     ``deadlock``: with reason "deadlock", a cycle of the wait-for graph
     that explains it (a :class:`~pykernel.Deadlock`), if there is one.
+    ``livelock``: with reason "livelock", the thread and the operation it
+    repeats (a :class:`~pykernel.Livelock`; ``str()`` says it in
+    one line).
     ``start`` and ``now`` are the simulated times (ns) at which the run
     began and ended; ``switches`` and ``steps`` count context switches and
     dispatcher steps during the run; ``wall`` is host seconds.
@@ -69,6 +78,7 @@ class RunResult:
     steps: int
     wall: float
     deadlock: object = None
+    livelock: object = None
 
     @property
     def elapsed(self) -> int:
@@ -157,12 +167,11 @@ def jain_index(values) -> float:
 
 
 def _bucket_bounds(i: int) -> tuple[int, int]:
-    """[low, high] of latency histogram bucket i (see pk_api.h)."""
-    if i < 16:
-        return i, i
-    e, sub = i // 16 + 3, i % 16
-    low = (16 + sub) << (e - 4)
-    return low, low + (1 << (e - 4)) - 1
+    """[low, high] of latency histogram bucket i, from the core (the
+    function its histogram files latencies with, csrc/pk_dispatch.c)."""
+    low, high = ffi.new("uint64_t *"), ffi.new("uint64_t *")
+    check(lib.pk_latency_bucket_bounds(i, low, high), f"latency bucket {i}")
+    return low[0], high[0]
 
 
 @dataclass(frozen=True)
@@ -324,8 +333,10 @@ class _Progress:
 _CLASSES = {"other": lib.PK_CLASS_OTHER, "fifo": lib.PK_CLASS_FIFO, "rr": lib.PK_CLASS_RR}
 
 
-def _sched_class(policy, rt_priority) -> tuple[int, int]:
-    """("other" | "fifo" | "rr", rt_priority) -> (class id, rt priority)."""
+def _sched_class(policy, rt_priority, given: dict) -> tuple[int, int]:
+    """("other" | "fifo" | "rr", rt_priority) -> (class id, rt priority);
+    the priority's range is the core's (pk_class_check); ``given`` as for
+    pykernel._validate.put."""
     if policy not in _CLASSES:
         raise ValueError(f'policy must be "other", "fifo" or "rr", not {policy!r}')
     if policy == "other":
@@ -334,11 +345,7 @@ def _sched_class(policy, rt_priority) -> tuple[int, int]:
         return lib.PK_CLASS_OTHER, 0
     if rt_priority is None:
         raise ValueError(f'policy "{policy}" needs rt_priority= 1..99 (99 is the highest)')
-    if isinstance(rt_priority, bool) or not isinstance(rt_priority, int):
-        raise TypeError(f"rt_priority must be an int, not {type(rt_priority).__name__}")
-    if not 1 <= rt_priority <= 99:
-        raise ValueError(f"rt_priority must be between 1 and 99, got {rt_priority}")
-    return _CLASSES[policy], rt_priority
+    return _CLASSES[policy], put(given, lib.PK_F_RT_PRIO, "rt_priority", rt_priority, "u32")
 
 
 def _trace_bound(trace) -> int:
@@ -356,11 +363,29 @@ def _trace_bound(trace) -> int:
 
 
 def _config_value(name, value, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"Kernel {name} must be an int, not {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise ValueError(f"Kernel {name} must be between {lo} and {hi}, got {value}")
-    return value
+    """An int argument of a Kernel method in [lo, hi] (pykernel._validate)."""
+    return int_range(f"Kernel {name}", value, lo, hi)
+
+
+def _unyielded(ctx: Context, y) -> bool:
+    """A body just yielded ``y``; ``ctx`` holds the operations it made and
+    has not yielded, in order. Forget ``y``; true if one made before it
+    was never yielded (those made after it may be yielded next)."""
+    made = ctx._pending()
+    for i, entry in enumerate(made):
+        if entry[0] is y:
+            if i:
+                return True            # made[0], the oldest, stays for the message
+            del made[0]
+            break
+    else:
+        return False                   # y was not made since the last yield
+    if made:
+        ctx._op, ctx._at = made.pop()
+    else:
+        ctx._op = None
+    ctx._older = made or None
+    return False
 
 
 @locked_views(own=True)
@@ -369,7 +394,9 @@ class Kernel:
     processes, threads) and a simulated clock in nanoseconds.
 
     ``cpus``: 1 to 256. ``scheduler``: a :mod:`pykernel.sched` policy
-    (default ``CFS()``, Linux's default before 6.6). ``costs``: a
+    (default ``CFS()``, Linux's default before 6.6), or a built-in
+    policy's name in any case (``"RoundRobin"``: its default parameters;
+    :func:`pykernel.sched.by_name`). ``costs``: a
     :class:`~pykernel.Costs` (default: the calibrated model;
     ``Costs.zero()`` for textbook numbers). ``seed``
     seeds the kernel's random generator.
@@ -382,14 +409,27 @@ class Kernel:
     in docs/guide.md). ``max_threads`` is a shortcut for
     ``limits=Limits(max_threads=...)``: the threads a kernel may ever
     create.
-    ``livelock_steps``: dispatcher steps at one simulated instant (plus 8
-    per thread) after which a run stops with reason "livelock".
+    ``livelock_steps``: the host work one simulated instant may take
+    (plus 64 per thread) before a run stops with reason "livelock"
+    (default 1,000,000, milliseconds of host time): one unit per
+    dispatcher step, per instruction a script runs at no simulated time or
+    a machine-code thread executes, 16 per operation of a Python body
+    (docs/guide.md, "Why a run stops").
+    ``cache``: a :class:`~pykernel.CacheModel` of per-CPU caches (threads
+    declare ``spawn(..., working_set=...)``); None: no cache model.
 
     ``runqueues``: "per-cpu" (each CPU has its own run queue; threads are
     placed on a CPU, balanced every ``balance_interval`` ns and stolen by
     idle CPUs) or "shared" (one queue for every CPU); the default is the
     policy's own (``scheduler.per_cpu``). Affinity masks need per-CPU
-    queues.
+    queues, except under FIFO and RoundRobin, where a CPU takes the first
+    queued thread allowed on it. ``steal=False``: a CPU going idle does
+    not pull threads from other queues (balancing every
+    ``balance_interval`` still does, unless that is 0).
+    ``steal_interval=ns``: instead of stealing when idle, at every multiple
+    of ``ns`` each CPU whose queue is empty takes the first queued thread it
+    may run from the lowest-numbered other CPU that has one (OSTEP's
+    multi.py ``-P``; docs/scheduling.md, "Cache affinity").
 
     ``rt_slice``: the SCHED_RR time slice (default 100 ms, as Linux).
     ``rt_throttle``: real-time runtime allowed per period, as a pair
@@ -425,18 +465,26 @@ class Kernel:
     (docs/guide.md, "Host threads").
     """
 
-    def __init__(self, cpus: int = 1, scheduler: Policy | None = None, costs: Costs | None = None,
+    def __init__(self, cpus: int = 1, scheduler: Policy | str | None = None,
+                 costs: Costs | None = None,
                  memory=None, mmu=None, seed: int = 0, trace: bool | int = False,
-                 max_threads: int | None = None, livelock_steps: int = 100_000_000,
+                 max_threads: int | None = None, livelock_steps: int = 1_000_000,
                  runqueues: str | None = None, balance_interval: int = 4_000_000,
                  rt_slice: int = 100_000_000, rt_throttle=True,
                  job_log_limit: int = DEFAULT_JOB_LOG_LIMIT, limits: Limits | None = None,
-                 epoch=_riscv.DEFAULT_EPOCH):
-        _config_value("cpus", cpus, 1, lib.PK_MAX_CPUS)
+                 epoch=_riscv.DEFAULT_EPOCH, cache=None, steal: bool = True,
+                 steal_interval: int | None = None):
+        from .cache import CacheModel
+        if cache is not None and not isinstance(cache, CacheModel):
+            raise TypeError(f"cache must be a pk.CacheModel, not {type(cache).__name__}")
+        given: dict = {}     # values clamped to their C field (ranges: config_check in C)
+        cpus_c = put(given, lib.PK_F_CPUS, "Kernel cpus", cpus, "u32")
         scheduler = CFS() if scheduler is None else scheduler
+        if isinstance(scheduler, str):                # a name, with default parameters
+            scheduler = _sched_by_name(scheduler)
         if not isinstance(scheduler, Policy):
-            raise TypeError(f"scheduler must be a pk.sched policy such as pk.sched.RoundRobin(), "
-                            f"not {type(scheduler).__name__}")
+            raise TypeError(f"scheduler must be a pk.sched policy such as pk.sched.RoundRobin() "
+                            f"or its name, not {type(scheduler).__name__}")
         costs = Costs() if costs is None else costs
         if not isinstance(costs, Costs):
             raise TypeError(f"costs must be a pk.Costs, not {type(costs).__name__}")
@@ -449,13 +497,13 @@ class Kernel:
         if memory is not None and mmu is None:
             mmu = MMU()
         trace_max = _trace_bound(trace)
-        _config_value("seed", seed, 0, _MASK64)
+        u64("Kernel seed", seed)
         if limits is None:
             limits = Limits()
         elif not isinstance(limits, Limits):
             raise TypeError(f"limits must be a pk.Limits, not {type(limits).__name__}")
         if max_threads is not None:
-            _config_value("max_threads", max_threads, 1, 0xFFFFFFFF)
+            u32("Kernel max_threads", max_threads)        # its range: Limits
             limits = replace(limits, max_threads=max_threads)
         max_threads = limits.max_threads
         if limits.max_frames is not None and memory is not None \
@@ -465,13 +513,12 @@ class Kernel:
         if limits.max_trace_events is not None and trace_max > limits.max_trace_events:
             raise OutOfRange(f"trace={trace_max} events passes the trace limit "
                              f"(max_trace_events={limits.max_trace_events})")
-        _config_value("livelock_steps", livelock_steps, 1, _MASK64)
-        _config_value("job_log_limit", job_log_limit, 0, 1 << 40)
+        livelock_steps = put(given, lib.PK_F_LIVELOCK, "Kernel livelock_steps", livelock_steps, "u64")
+        job_log_limit = put(given, lib.PK_F_JOB_LOG_LIMIT, "Kernel job_log_limit", job_log_limit,
+                            "u64")
 
         cfg = ffi.new("pk_config *")
-        cfg.cpus = cpus
-        for key, value in scheduler._config().items():
-            setattr(cfg, key, value)
+        cfg.cpus = cpus_c
         limits._configure(cfg)
         cfg.seed = seed
         cfg.livelock_steps = livelock_steps
@@ -484,9 +531,17 @@ class Kernel:
             raise ValueError(f'runqueues must be "per-cpu" or "shared", not {runqueues!r}')
         cfg.shared_rq = runqueues == "shared"
         cfg.balance_ns = duration("balance_interval", balance_interval)
+        if not isinstance(steal, bool):
+            raise TypeError(f"Kernel steal must be a bool, not {type(steal).__name__}")
+        cfg.no_steal = not steal
+        if steal_interval is not None:
+            if not steal:
+                raise ValueError("steal=False and steal_interval exclude each other")
+            cfg.steal_ns = duration("steal_interval", steal_interval)
+            if cfg.steal_ns == 0:
+                raise ValueError("steal_interval must be > 0 ns (None: steal when idle)")
+            cfg.no_steal = 1                # peeking replaces stealing when idle
         cfg.rt_slice = duration("rt_slice", rt_slice)
-        if cfg.rt_slice == 0:
-            raise ValueError("rt_slice must be > 0 ns")
         if rt_throttle is True:
             rt_throttle = (950_000_000, 1_000_000_000)
         if rt_throttle is False or rt_throttle is None:
@@ -499,26 +554,28 @@ class Kernel:
                                 "of ns") from None
             cfg.rt_runtime = duration("rt_throttle runtime", runtime)
             cfg.rt_period = duration("rt_throttle period", period)
-            if not 0 < cfg.rt_runtime <= cfg.rt_period:
-                raise ValueError("rt_throttle needs 0 < runtime <= period")
         host = None
-        if scheduler._id == lib.PK_POLICY_HOST:  # written in Python
+        is_host = scheduler._id == lib.PK_POLICY_HOST      # written in Python
+        # the core checks the configuration before a Python policy is copied
+        # per run queue (its parameters, made by HostPolicy, are not rules)
+        scheduler._configure(cfg, [0] * lib.PK_HOST_PARAMS if is_host else None)
+        refused = _refusal.config_error(cfg, "", given)   # its message names the field
+        if refused is not None:
+            raise refused
+        if is_host:
             host = HostPolicy(scheduler, 1 if runqueues == "shared" or cpus == 1 else cpus)
-            params = host.params()
-        else:
-            params = scheduler._params()
-        if len(params) > lib.PK_MAX_PARAMS:
-            raise ValueError(f"{scheduler!r} has too many parameters")
-        cfg.nparams = len(params)
-        for i, v in enumerate(params):
-            cfg.params[i] = v
+            scheduler._configure(cfg, host.params())
         out = ffi.new("pk_kernel **")
         status = lib.pk_kernel_create(cfg, out)
         if status == lib.PK_ERR_NO_MEMORY and limits.max_memory:
             raise limit_error(limits, lib.PK_LIMIT_MEMORY, "create kernel")
-        check(status, "create kernel")
+        check(status, "create kernel")      # its rules passed above: host memory
         self._kp = ffi.gc(out[0], lib.pk_kernel_destroy)
         self.limits = limits
+        if cache is not None:
+            check(lib.pk_cache_configure(self._kp, cache.size, cache.warmup, cache.speedup),
+                  "configure the cache model")
+        self.cache = cache
         try:
             self._configure_parts(memory, mmu, trace_max)
         except NoMemory as exc:
@@ -560,7 +617,7 @@ class Kernel:
         self._prog_keys: dict = {}           # restored script programs by content -> id
         self._names: dict[int, str] = {}     # pid -> name given at spawn
         self._hosts: dict[int, tuple] = {}   # tid -> (fn, args, pid), not started
-        self._gens: dict[int, tuple] = {}    # tid -> (generator, pid)
+        self._gens: dict[int, tuple] = {}    # tid -> (generator, pid, its Context)
         self._errors: dict[int, BaseException] = {}
         self._doomed: dict[int, tuple] = {}  # tid -> kill op of a body whose exception left run()
         self._rv_streams: list = []          # [pid, fd, callable, bytes delivered] (riscv.py)
@@ -737,15 +794,17 @@ class Kernel:
         return out[0]
 
     def _mask(self, cpus) -> list[int]:
-        """An affinity given as CPU numbers -> four 64-bit words."""
+        """An affinity given as CPU numbers -> four 64-bit words (the
+        core's rules for it: pk_affinity_check)."""
         if isinstance(cpus, (str, bytes)) or not hasattr(cpus, "__iter__"):
             raise TypeError("affinity must be an iterable of CPU numbers, e.g. {0, 1}")
         words = [0, 0, 0, 0]
         for cpu in cpus:
-            cpu = _config_value("affinity CPU", cpu, 0, self.cpus - 1)
+            cpu = integer("affinity CPU", cpu)
+            if not 0 <= cpu < lib.PK_MAX_CPUS:                 # the mask's size
+                raise ValueError(f"affinity CPU must be between 0 and {lib.PK_MAX_CPUS - 1} "
+                                 f"(the size of a mask), got {cpu}")
             words[cpu >> 6] |= 1 << (cpu & 63)
-        if not any(words):
-            raise ValueError("affinity must name at least one CPU")
         return words
 
     def _spawn(self, program, count, at, nice, priority, burst, args, policy, rt_priority,
@@ -755,50 +814,36 @@ class Kernel:
                             f"or the path of a file in k.fs, not {type(program).__name__}")
         if rss_limit is not None:
             rss_limit = rss_limit_arg(self.memory, rss_limit)
-        if self.memory is None and program.kind == "script" and program.uses_memory:
-            raise pk_errors.NotSupported(
-                f"{program.name!r} touches or maps memory: it needs a kernel with "
-                f"memory=pk.Memory(...)")
-        now = self.now
-        at = now if at is None else duration("spawn at", at)
-        if at < now:
-            raise ValueError(f"spawn at={at} is in the past (now is {now} ns)")
-        if isinstance(nice, bool) or not isinstance(nice, int):
-            raise TypeError(f"nice must be an int, not {type(nice).__name__}")
-        if not -20 <= nice <= 19:
-            raise ValueError(f"nice must be between -20 and 19, got {nice}")
-        if isinstance(priority, bool) or not isinstance(priority, int):
-            raise TypeError(f"priority must be an int, not {type(priority).__name__}")
-        if not -2**31 <= priority < 2**31:
-            raise ValueError(f"priority must fit in 32 bits (signed), got {priority}")
-        if self.scheduler._id == lib.PK_POLICY_PRIORITY and not 0 <= priority <= 139:
-            raise ValueError(f"Priority has 140 levels: priority must be 0..139, got {priority}")
-        if program.task is not None and at + program.task.phase > MAX_TIME:
-            raise ValueError(f"a periodic task arrives at at + phase = {at + program.task.phase} "
-                             f"ns, beyond the largest time {MAX_TIME}")
-        burst = NO_BURST if burst is None else duration("burst", burst)
+        # Python checks types and C field sizes; every rule is spawn_check's
+        # in C, which pk_spawn_check explains (pykernel/_refusal.py)
+        at = self.now if at is None else duration("spawn at", at)
+        given: dict = {}             # values clamped to their C field (_validate.put)
+        nice = put(given, lib.PK_F_NICE, "nice", nice, "i32")
+        priority = put(given, lib.PK_F_PRIORITY, "priority", priority, "i32")
+        if burst is None:
+            burst = NO_BURST
+        else:     # 2**64 - 1 is the core's "none", so it goes in as a value the core refuses
+            burst = put(given, lib.PK_F_BURST, "burst", burst, "u64")
+            if burst == NO_BURST:
+                given[lib.PK_F_BURST] = ("burst", burst, "u64")
+                burst -= 1
         if not isinstance(args, tuple):
             raise TypeError(f"args must be a tuple, not {type(args).__name__}")
         if args and program.kind != "python":
             raise TypeError("args are passed to Python thread bodies; script programs take none")
-        sclass, rt_priority = _sched_class(policy, rt_priority)
-        tickets = _config_value("tickets", tickets, 1, 0xFFFFFFFF)
-        cpu = -1 if cpu is None else _config_value("cpu", cpu, 0, self.cpus - 1)
+        sclass, rt_priority = _sched_class(policy, rt_priority, given)
+        tickets = put(given, lib.PK_F_TICKETS, "tickets", tickets, "u32")
+        if cpu is None:
+            cpu = -1                    # the core's "any CPU"
+        else:                           # so a negative one goes in as one the core refuses
+            cpu = put(given, lib.PK_F_CPU, "cpu", cpu, "i32")
+            if cpu < 0:
+                given.setdefault(lib.PK_F_CPU, ("cpu", cpu, "i32"))
+                cpu = -2
         mask = None if affinity is None else self._mask(affinity)
-        if mask is not None and self.runqueues == "shared" and self.cpus > 1 \
-                and mask != self._mask(range(self.cpus)):
-            raise pk_errors.NotSupported(
-                'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")')
-        if cpu >= 0 and mask is not None and not (mask[cpu >> 6] >> (cpu & 63)) & 1:
-            raise ValueError(f"cpu={cpu} is not in the affinity mask")
-        if self.scheduler.needs_burst and burst == NO_BURST and program.burst is None:
-            raise InvalidArgs(f"{type(self.scheduler).__name__} schedules by declared CPU burst: "
-                              f"pass burst= to spawn {program.name!r}")
-        if program.kind == "elf":
-            if count != 1:
-                raise pk_errors.NotSupported("machine-code programs are spawned one at a time "
-                                             "(Kernel.spawn)")
+        if program.kind == "elf" and count == 1:
             _riscv._ensure_memory(self)
+        what = f"spawn {count} x {program.name!r}" if count > 1 else f"spawn {program.name!r}"
         with self._exclusive("spawn"):
             prog = self._load(program)
             a = ffi.new("pk_spawn_args *")
@@ -808,6 +853,10 @@ class Kernel:
                 a.has_affinity = 1
                 for i, w in enumerate(mask):
                     a.affinity[i] = w
+            refused = _refusal.spawn_error(self._kp, a, count, what, program.name,
+                                           type(self.scheduler).__name__, given)
+            if refused is not None:
+                raise refused
             if program.kind == "elf":
                 return _riscv.spawn(self, program, a, *rv)
             first_pid = ffi.new("uint32_t *")
@@ -815,8 +864,7 @@ class Kernel:
             status = lib.pk_spawn(self._kp, a, count, first_pid, first_tid)
             if status == lib.PK_ERR_POLICY and self._host is not None:
                 raise self._host.error(self._kp)
-            check(status, f"spawn {count} x {program.name!r}" if count > 1
-                  else f"spawn {program.name!r}")
+            check(status, what)
             if rss_limit is not None:
                 check(lib.pk_as_set_rss_limit(self._kp, first_pid[0], count, rss_limit), "rss_limit")
             if program.kind == "python":
@@ -825,34 +873,54 @@ class Kernel:
                     self._hosts[first_tid[0] + i] = (fn, args, first_pid[0] + i)
             return first_pid[0]
 
-    def _set_attr(self, tid, attr, value, lo, hi, what) -> None:
-        value = _config_value(what, value, lo, hi)
+    def _set_attr(self, tid, attr, value, what) -> None:
+        """Set a thread attribute (PK_ATTR_*), named ``what`` in messages;
+        its rules are the core's (pk_attr_check)."""
+        given: dict = {}
+        field = {lib.PK_ATTR_NICE: lib.PK_F_NICE, lib.PK_ATTR_PRIORITY: lib.PK_F_PRIORITY,
+                 lib.PK_ATTR_TICKETS: lib.PK_F_TICKETS, lib.PK_ATTR_SLICE: lib.PK_F_SLICE}[attr]
+        value = put(given, field, what, value, "i64")
+        why = ffi.new("pk_refusal *")
+        status = lib.pk_attr_check(self._kp, attr, value, why)
+        if status:
+            raise pk_errors.error(status, f"set {what} of tid {tid}",
+                                  _refusal.explain(why, policy=type(self.scheduler).__name__, given=given))
         with self._exclusive(f"set {what}"), self._hooks_may_run():
             check(lib.pk_thread_set_attr(self._kp, tid, attr, value), f"set {what} of tid {tid}")
 
     def _transfer_tickets(self, src, dst, n) -> None:
-        n = _config_value("transfer_tickets n", n, 1, 0xFFFFFFFF)
-        info = ffi.new("pk_thread_info *")
-        check(lib.pk_thread_info_get(self._kp, src, info), "thread info")
-        if n >= info.tickets:
-            raise ValueError(f"tid {src} has {info.tickets} tickets: it can give at most "
-                             f"{info.tickets - 1} (a thread keeps at least one), not {n}")
+        given: dict = {}
+        n = put(given, lib.PK_F_TICKETS_GIVEN, "transfer_tickets n", n, "u32")
+        why = ffi.new("pk_refusal *")
         with self._exclusive("transfer tickets"):
-            check(lib.pk_thread_transfer_tickets(self._kp, src, dst, n),
-                  f"transfer {n} tickets from tid {src} to tid {dst}")
+            status = lib.pk_tickets_transfer_check(self._kp, src, dst, n, why)
+            shown = given[lib.PK_F_TICKETS_GIVEN][1] if given else n
+            what = f"transfer {shown} tickets from tid {src} to tid {dst}"
+            if status and why.reason:
+                raise pk_errors.error(status, what, _refusal.explain(why, given=given))
+            check(status, what)
+            check(lib.pk_thread_transfer_tickets(self._kp, src, dst, n), what)
 
     def _set_class(self, tid, policy, rt_priority) -> None:
-        sclass, prio = _sched_class(policy, rt_priority)
+        given: dict = {}
+        sclass, prio = _sched_class(policy, rt_priority, given)
+        why = ffi.new("pk_refusal *")
+        status = lib.pk_class_check(sclass, prio, why)
+        if status:
+            raise pk_errors.error(status, f"set policy of tid {tid}",
+                                  _refusal.explain(why, given=given))
         with self._exclusive("set policy"), self._hooks_may_run():
             check(lib.pk_thread_set_class(self._kp, tid, sclass, prio), f"set policy of tid {tid}")
 
     def _set_affinity(self, tid, cpus) -> None:
-        words = self._mask(cpus)
-        if self.runqueues == "shared" and self.cpus > 1 and words != self._mask(range(self.cpus)):
-            raise pk_errors.NotSupported(
-                'affinity masks need per-CPU run queues: pk.Kernel(..., runqueues="per-cpu")')
+        words = ffi.new("uint64_t[4]", self._mask(cpus))
+        why = ffi.new("pk_refusal *")
+        status = lib.pk_affinity_check(self._kp, words, why)
+        if status:
+            raise pk_errors.error(status, f"set affinity of tid {tid}", _refusal.explain(
+                why, policy=type(self.scheduler).__name__))
         with self._exclusive("set affinity"), self._hooks_may_run():
-            check(lib.pk_thread_set_affinity(self._kp, tid, ffi.new("uint64_t[4]", words)),
+            check(lib.pk_thread_set_affinity(self._kp, tid, words),
                   f"set affinity of tid {tid}")
 
     def _kill(self, pid: int) -> None:
@@ -866,8 +934,15 @@ class Kernel:
               rss_limit: int | None = None, handles=(), parent: Process | None = None,
               uid: int | None = None, gid: int | None = None, job=None,
               argv=None, env=None, stdin=b"", stdout=None, stderr=None,
-              cwd=None) -> Process:
+              cwd=None, slice: int | None = None, working_set: int | None = None,
+              sched: SchedParams | None = None) -> Process:
         """Create a process running ``program`` with one thread.
+
+        ``sched``: a :class:`~pykernel.SchedParams` holding the scheduling
+        keywords as one object (``nice``, ``priority``, ``burst``,
+        ``policy``, ``rt_priority``, ``tickets``, ``cpu``, ``affinity``);
+        each may also be given as a keyword, as below (the same field
+        given both ways with different values is ``InvalidArgs``).
 
         ``at``: arrival time in ns (default now; not in the past).
         ``priority``: static priority (Priority policy: 0..139, lower runs
@@ -912,7 +987,23 @@ class Kernel:
         ELF file or a ``#!`` script (:class:`~pykernel.NotExecutable`);
         ``argv`` defaults to ``[path]``. ``cwd``: the process's working
         directory in the file system (default the ``parent``'s, else ``/``).
+
+        ``working_set``: the thread's working set for the kernel's cache
+        model (``pk.Kernel(cache=pk.CacheModel(...))``, docs/scheduling.md,
+        "Cache affinity").
+
+        ``slice``: under EEVDF, the thread's own slice in ns (Linux 6.12's
+        ``sched_attr.sched_runtime``, 100 us .. 100 ms; None: the policy's);
+        see :meth:`Thread.set_slice`. Other policies refuse it
+        (:class:`~pykernel.errors.NotSupported`).
         """
+        if slice is not None:
+            slice = self._check_slice(slice)
+        if working_set is not None:
+            if getattr(self, "cache", None) is None:
+                raise ValueError("working_set needs a kernel with a cache model: "
+                                 "pk.Kernel(cache=pk.CacheModel(...))")
+            working_set = _config_value("working_set", working_set, 0, MAX_TIME)
         if isinstance(program, Program) and program.kind != "elf" and (
                 argv is not None or env is not None or stdin != b"" or stdout or stderr):
             raise TypeError("argv, env, stdin, stdout and stderr are for machine-code "
@@ -931,7 +1022,7 @@ class Kernel:
             if isinstance(program, str):
                 program, argv = _fs.executable(self, program, [program] if argv is None else argv,
                                                uid, gid, "/" if cwd is None else cwd)
-        if parent is not None and parent.state in ("exited", "killed"):
+        if parent is not None and parent.state in ("exited", "killed", "zombie"):
             raise BadState(f"parent {parent.name!r} has ended")
         src, values = _objects._initial_handles(self, handles)
         if job is not None:
@@ -945,8 +1036,11 @@ class Kernel:
                     raise pk_errors.NoMemory(f"spawn: {len(values)} handles would pass the "
                                              f"limit of {node.max_handles} of {node!r}")
                 node = node.parent
-        pid = self._spawn(program, 1, at, nice, priority, burst, args, policy, rt_priority,
-                          tickets, cpu, affinity, rss_limit, (argv, env, stdin, stdout, stderr))
+        sp = _sched_merge(sched, nice=nice, priority=priority, burst=burst, policy=policy,
+                          rt_priority=rt_priority, tickets=tickets, cpu=cpu, affinity=affinity)
+        pid = self._spawn(program, 1, at, sp.nice, sp.priority, sp.burst, args, sp.policy,
+                          sp.rt_priority, sp.tickets, sp.cpu, sp.affinity, rss_limit,
+                          (argv, env, stdin, stdout, stderr))
         with self._exclusive("spawn"):
             if job is not None:
                 check(lib.pk_jobobj_add(self._kp, job.id, pid), "spawn into job")
@@ -959,24 +1053,46 @@ class Kernel:
             elif parent is not None:
                 from . import fs as _fs
                 _fs.inherit_cwd(self, parent.pid, pid)
+            if parent is not None:                   # the process tree (docs/processes.md)
+                check(lib.pk_proc_set_parent(self._kp, pid, parent.pid), "spawn: parent")
+        if slice:
+            self._set_attr(Process(self, pid).threads[0].tid, lib.PK_ATTR_SLICE, slice, "slice")
+        if working_set is not None:
+            check(lib.pk_thread_set_working_set(self._kp, Process(self, pid).threads[0].tid,
+                                                working_set), "set the working set")
         if parent is not None:
             parent.handle_to(Process(self, pid))
         if name is not None:
             self._names[pid] = name
         return Process(self, pid)
 
+    def _check_slice(self, ns) -> int:
+        """A per-thread slice (EEVDF only): 0, or 100 us .. 100 ms; the
+        rule is the core's (pk_attr_check), asked before a spawn."""
+        given: dict = {}
+        ns = put(given, lib.PK_F_SLICE, "slice", ns, "i64")
+        why = ffi.new("pk_refusal *")
+        status = lib.pk_attr_check(self._kp, lib.PK_ATTR_SLICE, ns, why)
+        if status:
+            raise pk_errors.error(status, "slice", _refusal.explain(
+                why, policy=type(self.scheduler).__name__, given=given))
+        return ns
+
     def spawn_many(self, program: Program, count: int, at: int | None = None, nice: int = 0,
                    priority: int = 0, burst: int | None = None, args: tuple = (),
                    policy: str = "other", rt_priority: int | None = None, tickets: int = 100,
                    cpu: int | None = None, affinity=None,
-                   rss_limit: int | None = None) -> ProcessGroup:
+                   rss_limit: int | None = None,
+                   sched: SchedParams | None = None) -> ProcessGroup:
         """Create ``count`` processes of one program in one call into the
         core (fast: a million script processes take well under a second).
-        Arguments as for :meth:`spawn`; processes are named
-        ``"<program>-<pid>"``."""
+        Arguments as for :meth:`spawn` (``sched=`` included); processes are
+        named ``"<program>-<pid>"``."""
         count = _config_value("spawn_many count", count, 1, 0xFFFFFFFF)
-        pid = self._spawn(program, count, at, nice, priority, burst, args, policy, rt_priority,
-                          tickets, cpu, affinity, rss_limit)
+        sp = _sched_merge(sched, nice=nice, priority=priority, burst=burst, policy=policy,
+                          rt_priority=rt_priority, tickets=tickets, cpu=cpu, affinity=affinity)
+        pid = self._spawn(program, count, at, sp.nice, sp.priority, sp.burst, args, sp.policy,
+                          sp.rt_priority, sp.tickets, sp.cpu, sp.affinity, rss_limit)
         return ProcessGroup(self, pid, count)
 
     def _proc_name(self, pid: int) -> str:
@@ -1011,8 +1127,10 @@ class Kernel:
         try:
             if entry is None:
                 fn, args, pid = self._hosts.pop(tid)
-                gen = fn(Context(self, pid, tid), *args)
-                entry = self._gens[tid] = (gen, pid)
+                ctx = Context(self, pid, tid)
+                gen = fn(ctx, *args)
+                ctx._frame = getattr(gen, "gi_frame", None) or ctx._frame
+                entry = self._gens[tid] = (gen, pid, ctx)
             blocked = self._blocked.pop(tid, None)
             how, v = blocked.resume(self, tid) if blocked is not None else ("done", None)
             while True:
@@ -1020,12 +1138,20 @@ class Kernel:
                     self._blocked[tid] = blocked
                     return v
                 y = entry[0].send(v) if how == "done" else entry[0].throw(v)
+                c = entry[2]                 # ops made since the last yield
+                if c._op is y and c._older is None:
+                    c._op = None
+                elif (c._op is not None or c._older is not None) and _unyielded(c, y):
+                    return self._not_yielded(tid, entry)
                 if not isinstance(y, _objects._Blocking):
                     break
                 blocked = y
                 how, v = y.start(self, tid)
         except StopIteration as stop:
             self._gens.pop(tid, None)
+            if entry[2]._op is not None or entry[2]._older:
+                self._gens[tid] = entry
+                return self._not_yielded(tid, entry)
             try:
                 code = 0 if stop.value is None else exit_code(stop.value)
             except (TypeError, ValueError) as exc:
@@ -1053,6 +1179,24 @@ class Kernel:
             f"it yielded {y!r}")
         return (_KILL, lib.PK_KILL_BAD_OP)
 
+    def _not_yielded(self, tid: int, entry) -> tuple:
+        """A Python body made an operation it never yielded (``ctx.compute(5)``
+        without ``yield``): kill its process with an error naming the
+        operation and the line that made it."""
+        gen, pid, ctx = entry
+        what, at = ctx._made_where(*ctx._pending()[0])
+        code = getattr(gen, "gi_code", None)
+        line = line_of(code, at) if code is not None and at >= 0 else None
+        where = (f"line {line} of {code.co_name} ({code.co_filename})" if line is not None
+                 else "an unknown line")
+        gen.close()
+        self._gens.pop(tid, None)
+        ctx._op = ctx._older = None
+        self._errors[pid] = RuntimeError(
+            f"ctx.{what}(...) made at {where} was never yielded, so it did nothing: "
+            f"write `yield ctx.{what}(...)`")
+        return (_KILL, lib.PK_KILL_BAD_OP)
+
     def _bad_op(self, tid: int, status: int, op: int, arg: int) -> tuple:
         """A body yielded an operation the core refused: kill its process."""
         entry = self._gens.pop(tid, None)
@@ -1070,7 +1214,9 @@ class Kernel:
 
         ``progress``: show a progress line on stderr (default: only when
         stderr is a terminal and the run takes more than a second).
-        Ctrl-C interrupts a run between steps; the kernel stays usable.
+        Ctrl-C interrupts a run between two slices (each at most
+        ``STEP_BUDGET`` units of host work: dispatcher steps and
+        interpreted instructions); the kernel stays usable.
         """
         now = self.now
         if until is None:
@@ -1150,8 +1296,9 @@ class Kernel:
         if r == lib.PK_STOP_DEADLOCK:
             found = self.deadlocks()
             cycle = found[0] if found else None
+        stall = _livelock.describe(self) if r == lib.PK_STOP_LIVELOCK else None
         return RunResult(_REASONS[r], now, end.now, end.context_switches - sw0,
-                         end.steps - steps0, wall, cycle)
+                         end.steps - steps0, wall, cycle, stall)
 
     # ---- observation ------------------------------------------------------
 
@@ -1347,18 +1494,20 @@ class Kernel:
         return save(self, path)
 
     @classmethod
-    def restore(cls, data_or_path, scheduler: Policy | None = None,
+    def restore(cls, data_or_path, scheduler: Policy | str | None = None,
                 costs: Costs | None = None) -> "Kernel":
         """A new kernel from a snapshot (bytes, or a path to a file that
         :meth:`save` wrote). It continues exactly as the snapshotted one
         would have; restore one snapshot several times to branch it.
 
-        ``scheduler``: a built-in policy to continue under instead of the
-        snapshot's (its ready threads are taken over in the order they
-        became ready, docs/snapshot.md); ``costs``: a cost model to
-        continue with. A damaged or foreign snapshot raises
+        ``scheduler``: a built-in policy, or its name, to continue under
+        instead of the snapshot's (its ready threads are taken over in the
+        order they became ready, docs/snapshot.md); ``costs``: a cost
+        model to continue with. A damaged or foreign snapshot raises
         :class:`~pykernel.snapshot.SnapshotError` saying what is wrong."""
         from .snapshot import restore
+        if isinstance(scheduler, str):
+            scheduler = _sched_by_name(scheduler)
         return restore(cls, data_or_path, scheduler, costs)
 
     @property

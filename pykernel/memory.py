@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ._ffi import ffi, lib
 from ._lock import locked_views
+from ._validate import int_range as _int
 from .errors import BadState, InternalError, NoMemory, NotSupported, OutOfRange, check
 from .errors import error as _status_error
 
@@ -48,14 +49,6 @@ PTE_BITS["sv48"] = PTE_BITS["sv39"]
 PFN_SHIFT = {"x86_64": 12, "x86_64_5level": 12, "sv39": 10, "sv48": 10}
 PFN_MASK = {"x86_64": (1 << 40) - 1, "x86_64_5level": (1 << 40) - 1,
             "sv39": (1 << 44) - 1, "sv48": (1 << 44) - 1}
-
-
-def _int(what: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{what} must be between {lo} and {hi}, got {value}")
-    return value
 
 
 def prot_bits(prot) -> int:
@@ -652,7 +645,7 @@ def refuse_snapshot(kernel: "Kernel") -> None:
     from .process import Process
     live = []
     for pid, handler in sorted(kernel.__dict__.get("_pagers", {}).items()):
-        if Process(kernel, pid).state != "exited":
+        if Process(kernel, pid)._info().state != lib.PK_PS_EXITED:   # a zombie has exited too
             live.append(f"process {pid} ({kernel._proc_name(pid)!r}): "
                         f"{getattr(handler, '__qualname__', type(handler).__name__)}")
     if live:

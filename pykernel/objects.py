@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Iterable
 
 from ._ffi import FOREVER, MAX_TIME, ffi, lib
 from ._lock import locked as _locked, locked_views
+# validators (context.py and process.py import them from here too)
+from ._validate import futex_addr as _addr, u32 as _u32, u64 as _u64
 from .errors import BadHandle, BadState, InvalidArgs, ShouldWait, TimedOut, check
 from .errors import error as _error
 
@@ -147,22 +149,6 @@ class ObjectStats:
     waiting: int
     written: int
     read: int
-
-
-def _u32(what: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise TypeError(f"{what} must be an int, not {type(v).__name__}")
-    if not 0 <= v <= 0xFFFFFFFF:
-        raise ValueError(f"{what} must fit in 32 bits (unsigned), got {v}")
-    return v
-
-
-def _u64(what: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise TypeError(f"{what} must be an int, not {type(v).__name__}")
-    if not 0 <= v < 1 << 64:
-        raise ValueError(f"{what} must fit in 64 bits (unsigned), got {v}")
-    return v
 
 
 def _rights(v) -> int:
@@ -751,14 +737,6 @@ def _move(k, src: int, dst: int, values: list[int]) -> None:
 
 
 # ---- futexes and locks in Python thread bodies (pk_futex.c) -----------------------
-
-def _addr(what: str, addr) -> int:
-    if isinstance(addr, bool) or not isinstance(addr, int):
-        raise TypeError(f"{what} address must be an int, not {type(addr).__name__}")
-    if not 0 <= addr <= lib.PK_FUTEX_ADDR_MAX or addr % 4:
-        raise ValueError(f"{what} address must be a multiple of 4 below 2**48, got {addr}")
-    return addr
-
 
 class _FutexBlocking(_Blocking):
     """Waits on one futex: prepare with pk_futex_wait_prepare, collect with

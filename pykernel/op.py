@@ -12,10 +12,10 @@ Program.script('io-bound', 7 instructions)
 
 from __future__ import annotations
 
-import operator
 from typing import Iterable
 
 from ._ffi import MAX_TIME
+from ._validate import duration, futex_addr as _addr, integer as _int, u32 as _u32
 
 __all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "touch", "touch_range",
            "map", "unmap", "protect", "fork", "exec", "brk", "write", "read", "wait",
@@ -45,26 +45,9 @@ class Op:
         if self.name == "loop":
             n, body = self.args
             return f"loop({n}, [{', '.join(repr(b) for b in body)}])"
+        if self.name == "io" and len(self.args) == 2:
+            return f"io({self.args[0]!r}, poll=True)"
         return f"{self.name}({', '.join(repr(a) for a in self.args)})"
-
-
-def _int(what: str, value) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{what} must be an int, not bool")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(f"{what} must be an int, not {type(value).__name__}") from None
-
-
-def duration(what: str, ns) -> int:
-    """Validate a duration in nanoseconds: an int in [0, 2**62 - 1]."""
-    ns = _int(f"{what} duration", ns)
-    if ns < 0:
-        raise ValueError(f"{what} duration must be >= 0 ns, got {ns}")
-    if ns > MAX_TIME:
-        raise ValueError(f"{what} duration must be <= {MAX_TIME} ns, got {ns}")
-    return ns
 
 
 def exit_code(code) -> int:
@@ -81,11 +64,21 @@ def compute(ns: int) -> Op:
     return Op("compute", (duration("compute", ns),))
 
 
-def io(ns: int) -> Op:
+def io(ns: int, poll: bool = False) -> Op:
     """Block on a device for ``ns`` nanoseconds, then become ready again.
     Devices serve every request at once: requests never queue behind
-    each other."""
-    return Op("io", (duration("io", ns),))
+    each other.
+
+    ``poll=True``: wait for the device by polling instead of blocking
+    (the SWITCH_ON_END behaviour of OSTEP's process-run.py): the thread
+    keeps its CPU and is charged CPU time until ``ns`` ns of wall time
+    have passed; no switch happens unless the policy preempts it, and a
+    thread preempted meanwhile finishes polling as soon as it runs again
+    after that instant."""
+    if not isinstance(poll, bool):
+        raise TypeError(f"io poll must be a bool, not {type(poll).__name__}")
+    ns = duration("io", ns)
+    return Op("io", (ns, True)) if poll else Op("io", (ns,))
 
 
 def sleep(ns: int) -> Op:
@@ -311,20 +304,6 @@ def wait(slot: int, signals, timeout: int | None = None) -> Op:
 def _later(what: str):
     raise NotImplementedError(f"{what} is not implemented yet (docs/objects.md, "
                               f"\"Not implemented yet\")")
-
-
-def _addr(what: str, addr) -> int:
-    addr = _int(f"{what} address", addr)
-    if not 0 <= addr <= 0xFFFFFFFFFFFF or addr % 4:
-        raise ValueError(f"{what} address must be a multiple of 4 below 2**48, got {addr}")
-    return addr
-
-
-def _u32(what: str, v) -> int:
-    v = _int(what, v)
-    if not 0 <= v <= 0xFFFFFFFF:
-        raise ValueError(f"{what} must fit in 32 bits (unsigned), got {v}")
-    return v
 
 
 def futex_wait(addr: int, expected: int, timeout: int | None = None) -> Op:

@@ -277,15 +277,25 @@ class Thread:
 
     def set_nice(self, nice: int) -> None:
         """Change its nice value now (-20..19)."""
-        self._k._set_attr(self.tid, lib.PK_ATTR_NICE, nice, -20, 19, "nice")
+        self._k._set_attr(self.tid, lib.PK_ATTR_NICE, nice, "nice")
 
     def set_priority(self, priority: int) -> None:
         """Change its static priority now."""
-        self._k._set_attr(self.tid, lib.PK_ATTR_PRIORITY, priority, -2**31, 2**31 - 1, "priority")
+        self._k._set_attr(self.tid, lib.PK_ATTR_PRIORITY, priority, "priority")
+
+    def set_slice(self, ns: int | None) -> None:
+        """Set its own EEVDF slice now (Linux 6.12's custom slices,
+        ``sched_attr.sched_runtime``): 100 us .. 100 ms, or None / 0 for
+        the policy's base slice. Its virtual deadline is its vruntime plus
+        this slice scaled by its weight, so a shorter slice gets the CPU
+        sooner after it wakes, at the same share. Other policies raise
+        :class:`~pykernel.errors.NotSupported`."""
+        ns = self._k._check_slice(0 if ns is None else ns)
+        self._k._set_attr(self.tid, lib.PK_ATTR_SLICE, ns, "slice")
 
     def set_tickets(self, tickets: int) -> None:
         """Change its Lottery / Stride tickets now (>= 1)."""
-        self._k._set_attr(self.tid, lib.PK_ATTR_TICKETS, tickets, 1, 2**32 - 1, "tickets")
+        self._k._set_attr(self.tid, lib.PK_ATTR_TICKETS, tickets, "tickets")
 
     def transfer_tickets(self, to: "Thread", n: int) -> None:
         """Move ``n`` of its tickets to thread ``to`` now (Waldspurger and
@@ -296,8 +306,6 @@ class Thread:
                             f"not {type(to).__name__}")
         if to._k is not self._k:
             raise ValueError("transfer_tickets: the threads belong to different kernels")
-        if to.tid == self.tid:
-            raise ValueError("transfer_tickets: a thread cannot transfer tickets to itself")
         self._k._transfer_tickets(self.tid, to.tid, n)
 
     def set_policy(self, policy: str, rt_priority: int | None = None) -> None:
@@ -374,14 +382,92 @@ class Process:
 
     @property
     def state(self) -> str:
-        """"new" (not yet arrived), "alive", "exited" or "killed"."""
-        return PROCESS_STATES[self._info().state]
+        """"new" (not yet arrived), "alive", "zombie" (ended, and its parent
+        has not waited for it yet), "exited" or "killed" (ended and
+        reaped; a process without a parent is reaped when it ends)."""
+        st = PROCESS_STATES[self._info().state]
+        if st in ("exited", "killed") and self._tree().tree == lib.PK_PT_ZOMBIE:
+            return "zombie"
+        return st
 
     @property
     def exit_code(self) -> int | None:
-        """The exit code once the process has exited by itself, else None."""
+        """The exit code once the process has exited by itself (also as a
+        zombie), else None."""
         info = self._info()
         return info.exit_code if info.state == lib.PK_PS_EXITED else None
+
+    # ---- the process tree (docs/processes.md) ----------------------------
+
+    def _tree(self):
+        t = ffi.new("pk_tree_info *")
+        status = lib.pk_proc_tree_get(self._k._kp, self.pid, t)
+        if status == lib.PK_ERR_INVALID_ARGS:
+            raise InvalidArgs(f"no process with pid {self.pid}")
+        check(status, "process tree")
+        return t
+
+    @property
+    def parent(self) -> "Process | None":
+        """Its parent: the process that spawned (``parent=``) or forked it,
+        or the one that adopted it; None for a process spawned from Python
+        without a parent, and once it has been reaped."""
+        p = self._tree().parent
+        return None if p < 0 else Process(self._k, p)
+
+    @property
+    def ppid(self) -> int | None:
+        """Its parent's pid (``getppid()``), or None without a parent."""
+        p = self._tree().parent
+        return None if p < 0 else p
+
+    @property
+    def children(self) -> list["Process"]:
+        """Its living children and zombies, in the order they became its
+        children (fork order, then adoption order)."""
+        n = self._tree().nchildren
+        buf = ffi.new("uint32_t[]", max(n, 1))
+        got = ffi.new("uint32_t *")
+        check(lib.pk_proc_children(self._k._kp, self.pid, buf, n, got), "process children")
+        return [Process(self._k, buf[i]) for i in range(min(n, got[0]))]
+
+    @property
+    def subreaper(self) -> bool:
+        """Whether it is a child subreaper (``prctl(PR_SET_CHILD_SUBREAPER)``):
+        orphans among its descendants are adopted by the nearest living
+        subreaper above them instead of by the root of the tree. Settable."""
+        return bool(self._tree().subreaper)
+
+    @subreaper.setter
+    def subreaper(self, on: bool) -> None:
+        if not isinstance(on, bool):
+            raise TypeError(f"subreaper must be a bool, not {type(on).__name__}")
+        check(lib.pk_proc_subreaper_set(self._k._kp, self.pid, int(on)), "subreaper")
+
+    @property
+    def term_signal(self) -> int | None:
+        """The signal that ended it, as Linux's wait status reports it
+        (WTERMSIG): SIGKILL (9) when killed by the host or the kernel,
+        SIGSEGV (11) for a memory fault, SIGILL (4) for an illegal
+        instruction, SIGABRT (6) for ``abort()``; None unless killed."""
+        if self._info().state != lib.PK_PS_KILLED:
+            return None
+        return self._tree().wstatus & 0x7F
+
+    @property
+    def wait_status(self) -> int | None:
+        """How it ended, encoded as Linux's wait status (``wait4(2)``): the
+        exit code in bits 8..15, or the terminating signal in bits 0..6;
+        None while it has not ended."""
+        if self._info().state not in (lib.PK_PS_EXITED, lib.PK_PS_KILLED):
+            return None
+        return self._tree().wstatus
+
+    @property
+    def sigchld(self) -> int:
+        """SIGCHLD notifications sent to it (a child ended, or a zombie was
+        adopted by it). Signals are not delivered yet: this counts them."""
+        return self._tree().sigchld
 
     @property
     def kill_reason(self) -> str | None:

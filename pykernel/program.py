@@ -7,7 +7,9 @@ import struct
 from typing import Callable, NamedTuple, Sequence
 
 from ._ffi import MAX_TIME, lib
-from .op import Op, _int
+from ._refusal import script_check
+from ._validate import integer as _int
+from .op import Op
 
 __all__ = ["Program", "PeriodicTask"]
 
@@ -33,9 +35,11 @@ def _compile(ops: Sequence[Op], links: list | None = None) -> list[tuple[int, in
                 raise TypeError(
                     f"a script is a list of pk.op operations; got {type(op).__name__} {op!r}")
             if op.name == "loop":
-                if depth == MAX_LOOP_DEPTH:
-                    raise ValueError(f"loops nest at most {MAX_LOOP_DEPTH} deep")
                 n, body = op.args
+                if depth == MAX_LOOP_DEPTH:     # the core refuses this loop (script_check,
+                    start = len(out)            # naming it): its body is not compiled
+                    out.extend([(lib.PK_OP_LOOP, start + 1, n), (lib.PK_OP_ENDLOOP, start, 0)])
+                    continue
                 start = len(out)
                 out.append(None)                    # patched below
                 emit(body, depth + 1)
@@ -72,6 +76,8 @@ def _compile(ops: Sequence[Op], links: list | None = None) -> list[tuple[int, in
                 out.append((lib.PK_OP_BRK, 0, op.args[0]))
             elif op.name == "exit":
                 out.append((_CODES["exit"], 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
+            elif op.name == "io" and len(op.args) == 2:      # io(ns, poll=True)
+                out.append((lib.PK_OP_POLL, 0, op.args[0]))
             elif op.name in _CODES:
                 out.append((_CODES[op.name], 0, op.args[0] if op.args else 0))
             else:  # pragma: no cover - Op names come from pk.op
@@ -187,7 +193,7 @@ class Program:
     """
 
     __slots__ = ("name", "kind", "ops", "fn", "task", "_code", "_links", "_exe", "elf_info",
-                 "__weakref__")
+                 "_burst", "_memory", "__weakref__")
 
     def __init__(self, name: str, kind: str, ops=(), fn=None, code=b"", task=None):
         if not isinstance(name, str):
@@ -201,6 +207,9 @@ class Program:
         self._links = ()
         self._exe = ""
         self.elf_info = None
+        self._burst, self._memory = None, kind == "elf"
+        if kind == "script":      # the core's rules and its burst (pk_script_check)
+            self._burst, self._memory = script_check(code, len(code) // _OP.size, repr(self))
 
     @classmethod
     def script(cls, name: str, ops: Sequence[Op]) -> "Program":
@@ -309,17 +318,10 @@ class Program:
 
     @property
     def uses_memory(self) -> bool:
-        """Whether the script has memory operations (touch, map, ...),
-        which need a kernel with ``memory=pk.Memory(...)``. Machine code
-        always does."""
-        if self.kind == "elf":
-            return True
-        if self.kind != "script":
-            return False
-        codes = {lib.PK_OP_TOUCH, lib.PK_OP_TOUCH_RANGE, lib.PK_OP_MAP, lib.PK_OP_UNMAP,
-                 lib.PK_OP_PROTECT, lib.PK_OP_FORK, lib.PK_OP_EXEC, lib.PK_OP_BRK}
-        return any(_OP.unpack_from(self._code, i)[0] in codes
-                   for i in range(0, len(self._code), _OP.size))
+        """Whether the script has memory operations (touch, map, fork,
+        exec, brk), which need a kernel with ``memory=pk.Memory(...)``, as
+        the core's script check finds. Machine code always does."""
+        return self._memory
 
     @property
     def instructions(self) -> int:
@@ -329,24 +331,12 @@ class Program:
 
     @property
     def burst(self) -> int | None:
-        """Total CPU time a script asks for (loops multiplied), or None for
-        Python bodies. SJF and STCF use it as the declared burst."""
-        if self.kind != "script":
-            return None
-        if self.task is not None:
-            t = self.task
-            if t.jobs is None:
-                return 0 if t.wcet == 0 else None
-            return t.jobs * t.wcet
-        def walk(seq):  # loops multiply their body's compute
-            s = 0
-            for op in seq:
-                if op.name == "compute":
-                    s += op.args[0]
-                elif op.name == "loop":
-                    s += op.args[0] * walk(op.args[1])
-            return s
-        return walk(self.ops)
+        """Total CPU time a script asks for (loops multiplied), as the core
+        computes it; SJF and STCF use it as the declared burst. None for
+        Python bodies and machine code, for a script whose total passes
+        the largest time (2**62 - 1 ns), and for a periodic task with CPU
+        time that runs forever."""
+        return self._burst
 
     def __repr__(self) -> str:
         if self.task is not None:

@@ -319,13 +319,14 @@ def image_bytes(kp, prog_id: int) -> bytes:
 
 
 def unknown_syscalls(kernel, pid: int) -> dict[int, int]:
-    """{number: count} of the system calls pid made that returned -ENOSYS."""
+    """{number: count} of the system calls pid made that returned -ENOSYS;
+    a number is a7 as the program set it, all 64 bits."""
     n = ffi.new("uint32_t *")
     _check(lib.pk_rv_unknown_syscalls(kernel._kp, pid, ffi.NULL, ffi.NULL, 0, n), kernel, pid,
            "system calls")
     if not n[0]:
         return {}
-    nums, counts = ffi.new("uint32_t[]", n[0]), ffi.new("uint64_t[]", n[0])
+    nums, counts = ffi.new("uint64_t[]", n[0]), ffi.new("uint64_t[]", n[0])
     check(lib.pk_rv_unknown_syscalls(kernel._kp, pid, nums, counts, n[0], n), "syscalls")
     return {nums[i]: counts[i] for i in range(n[0])}
 

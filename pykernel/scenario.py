@@ -1,7 +1,7 @@
 """Scenario files: a machine, a policy and a workload described in TOML.
 
 A scenario has the tables ``[machine]`` (cpus, runqueues, seed,
-balance_interval, rt_slice), ``[costs]`` (any :class:`~pykernel.Costs`
+balance_interval, rt_slice, livelock_steps), ``[costs]`` (any :class:`~pykernel.Costs`
 field), ``[scheduler]`` (``name``: a policy of :mod:`pykernel.sched`, and
 its parameters), optional ``[memory]`` and ``[mmu]`` (the fields of
 :class:`~pykernel.Memory` and :class:`~pykernel.MMU`), ``[programs]``
@@ -36,6 +36,7 @@ else:  # pragma: no cover - Python 3.10
 from . import op as _op
 from . import sched as _sched
 from .costs import Costs
+from .errors import InvalidArgs
 from .kernel import Kernel
 from .limits import Limits
 from .memory import MMU, Memory
@@ -46,9 +47,22 @@ __all__ = ["Scenario", "ScenarioError", "load", "loads", "locate"]
 
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)\s*$")
+_NUMBER_WORD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([^\d\s.][^\s]*)\s*$")
+
+
+def unit_error(text: str) -> str | None:
+    """If ``text`` is a number with a unit that is not a time unit
+    ("40 msec"), the message that says so and lists the units; else None."""
+    m = _NUMBER_WORD.match(text)
+    if m is None or m.group(2) in _UNITS:
+        return None
+    return (f"unknown unit {m.group(2)!r} in duration {text!r}; the units are "
+            f"{', '.join(_UNITS)} (e.g. \"40 ms\"), or an int of ns")
+
+
 _TOP = ("machine", "costs", "scheduler", "memory", "mmu", "limits", "programs", "processes",
         "run")
-_MACHINE = ("cpus", "runqueues", "seed", "balance_interval", "rt_slice", "trace")
+_MACHINE = ("cpus", "runqueues", "seed", "balance_interval", "rt_slice", "trace", "livelock_steps")
 _PROCESS = ("program", "count", "name", "at", "nice", "priority", "policy", "rt_priority",
             "tickets", "cpu", "affinity")
 _OPS = {"compute", "io", "sleep", "yield", "yield_", "exit", "loop", "touch", "touch_range",
@@ -57,10 +71,11 @@ _OPS = {"compute", "io", "sleep", "yield", "yield_", "exit", "loop", "touch", "t
         "spawn_thread", "thread_exit"}
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InvalidArgs):
     """A mistake in a scenario: ``path`` (the file or "<string>"),
     ``line`` (1-based, or None if it cannot be found), ``field`` (the key
-    path, e.g. "processes[1].program") and the message."""
+    path, e.g. "processes[1].program") and the message. A
+    :class:`~pykernel.InvalidArgs`, hence also a ``ValueError``."""
 
     def __init__(self, path: str, line: int | None, field: str, message: str):
         self.path, self.line, self.field, self.message = path, line, field, message
@@ -149,6 +164,9 @@ class Scenario:
                     return round(Fraction(m.group(1)) * _UNITS[m.group(2)])
                 except ValueError:                   # more digits than Python converts
                     raise self.error(path, f"duration {value[:20]}... has too many digits") from None
+            why = unit_error(value)
+            if why:
+                raise self.error(path, why)
         if isinstance(value, list):
             return [self._value(path + (i,), v) for i, v in enumerate(value)]
         return value
@@ -196,14 +214,16 @@ class Scenario:
         """The [scheduler] table as a pk.sched policy (default CFS)."""
         t = self._table("scheduler")
         name = t.get("name", "CFS")
-        policies = {n.lower(): getattr(_sched, n) for n in _sched.__all__
-                    if isinstance(getattr(_sched, n), type)
-                    and issubclass(getattr(_sched, n), _sched.Policy)
-                    and getattr(_sched, n) is not _sched.Policy}
+        policies = _sched._builtin_policies()
         cls = policies.get(str(name).lower())
         if cls is None:
             raise self.error(("scheduler", "name"), f"unknown policy {name!r}; expected one of "
                              f"{', '.join(sorted(c.__name__ for c in policies.values()))}")
+        allowed = _sched.parameters(cls)
+        for key in t:
+            if key != "name" and key not in allowed:
+                raise self.error(("scheduler", key), f"unknown field for {cls.__name__}; expected "
+                                 f"one of {', '.join(['name', *allowed])}")
         kwargs = {k: self._value(("scheduler", k), v) for k, v in t.items() if k != "name"}
         return self._make("scheduler", cls, kwargs)
 
@@ -283,7 +303,8 @@ class Scenario:
             for key in entry:
                 if key not in _PROCESS:
                     raise self.error(path + (key,), f"unknown field; expected one of {', '.join(_PROCESS)}")
-            kw = {key: self._value(path + (key,), v) for key, v in entry.items()}
+            kw = {key: v if key in ("name", "program") else self._value(path + (key,), v)
+                  for key, v in entry.items()}
             if "program" not in kw:
                 raise self.error(path, "a process needs a program")
             prog = kw.pop("program")

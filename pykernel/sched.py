@@ -8,17 +8,22 @@ through the same interface (see :class:`Policy`; slower).
 
 All policies break ties by the order in which threads became ready, and a
 thread that arrives or wakes at the instant another's slice expires is
-queued first.
+queued first (except under ``MLFQ(compat="ostep")``, which follows
+OSTEP's mlfq.py there).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from ._ffi import MAX_TIME, lib
-from .errors import check
+from .errors import OutOfRange, WrongType, check
 from .process import Thread
 
 __all__ = ["Policy", "FIFO", "SJF", "STCF", "RoundRobin", "Priority", "CFS", "EEVDF", "EDF",
-           "RateMonotonic", "DeadlineMonotonic", "MLFQ", "Lottery", "Stride"]
+           "RateMonotonic", "DeadlineMonotonic", "MLFQ", "Lottery", "Stride", "SchedParams",
+           "by_name", "parameters"]
 
 
 class Policy:
@@ -133,6 +138,20 @@ class Policy:
         """Policy-specific integers passed to the core (pk_config.params)."""
         return []
 
+    def _configure(self, cfg, params=None) -> None:
+        """Write this policy into a C ``pk_config`` (cffi): its id, quantum,
+        preemption and ``params`` (default ``self._params()``). The one
+        place a kernel's and a restore's configuration take a policy."""
+        for key, value in self._config().items():
+            setattr(cfg, key, value)
+        params = self._params() if params is None else params
+        if len(params) > len(cfg.params):       # the C array's size (PK_MAX_PARAMS)
+            raise ValueError(f"{self!r} has {len(params)} parameters; the core takes at most "
+                             f"{len(cfg.params)}")
+        cfg.nparams = len(params)
+        for i, v in enumerate(params):
+            cfg.params[i] = v
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -152,9 +171,23 @@ class Policy:
 class FIFO(Policy):
     """First come, first served: each thread runs until it blocks, yields
     or exits; ready threads wait in arrival order (OSTEP ch. 7 "FIFO",
-    Silberschatz "FCFS")."""
+    Silberschatz "FCFS").
+
+    ``wake_preempt=True``: a thread that wakes from io or sleep goes to
+    the head of the queue and preempts the running thread, which goes to
+    the tail (the IO_RUN_IMMEDIATE behaviour of OSTEP's process-run.py;
+    an arriving thread does not preempt)."""
 
     _id = lib.PK_POLICY_FIFO
+
+    def __init__(self, wake_preempt: bool = False):
+        self.wake_preempt = _flag("FIFO wake_preempt", wake_preempt)
+
+    def _config(self) -> dict:
+        return {"policy": self._id, "quantum": 0, "preemptive": int(self.wake_preempt)}
+
+    def __repr__(self) -> str:
+        return "FIFO(wake_preempt=True)" if self.wake_preempt else "FIFO()"
 
 
 class SJF(Policy):
@@ -180,10 +213,11 @@ class STCF(Policy):
 
 
 def _positive_ns(what: str, value) -> int:
+    # WrongType is a TypeError and OutOfRange a ValueError: either except works
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int number of nanoseconds, not {type(value).__name__}")
+        raise WrongType(f"{what} must be an int number of nanoseconds, not {type(value).__name__}")
     if value <= 0 or value > MAX_TIME:
-        raise ValueError(f"{what} must be between 1 and {MAX_TIME} ns, got {value}")
+        raise OutOfRange(f"{what} must be between 1 and {MAX_TIME} ns, got {value}")
     return value
 
 
@@ -192,18 +226,29 @@ class RoundRobin(Policy):
     expires goes to the tail of the queue if another thread is ready; a
     thread gets a fresh quantum each time it is dispatched.
 
-    ``quantum`` is in nanoseconds (default 10 ms)."""
+    ``quantum`` is in nanoseconds (default 10 ms). ``wake_preempt=True``:
+    as for :class:`FIFO`, a thread back from io or sleep goes to the head
+    and preempts the running thread, which goes to the tail.
+    ``aligned=True``: quanta end at the multiples of ``quantum`` on every
+    CPU at once (a global timer tick, as in OSTEP's multi.py); a thread
+    dispatched in between runs to the next multiple."""
 
     _id = lib.PK_POLICY_RR
 
-    def __init__(self, quantum: int = 10_000_000):
+    def __init__(self, quantum: int = 10_000_000, wake_preempt: bool = False,
+                 aligned: bool = False):
         self.quantum = _positive_ns("RoundRobin quantum", quantum)
+        self.wake_preempt = _flag("RoundRobin wake_preempt", wake_preempt)
+        self.aligned = _flag("RoundRobin aligned", aligned)
 
     def _config(self) -> dict:
-        return {"policy": self._id, "quantum": self.quantum, "preemptive": 0}
+        return {"policy": self._id, "quantum": self.quantum,
+                "preemptive": int(self.wake_preempt) | (2 if self.aligned else 0)}
 
     def __repr__(self) -> str:
-        return f"RoundRobin(quantum={self.quantum})"
+        extra = (", wake_preempt=True" if self.wake_preempt else "") + \
+                (", aligned=True" if self.aligned else "")
+        return f"RoundRobin(quantum={self.quantum}{extra})"
 
 
 class Priority(Policy):
@@ -329,7 +374,10 @@ class EEVDF(Policy):
 
     ``slice`` is the base slice in ns (default Linux 6.6's 0.75 ms),
     scaled by the CPU count like CFS's tunables (``scale``: "log",
-    "linear" or "none"); at most 1 s. See docs/scheduling.md, "EEVDF".
+    "linear" or "none"); at most 1 s. A thread may have its own slice
+    (Linux 6.12's ``sched_attr.sched_runtime``, 0.1 .. 100 ms, not
+    scaled): ``spawn(..., slice=ns)``, ``Thread.set_slice(ns)``. See
+    docs/scheduling.md, "EEVDF".
     """
 
     _id = lib.PK_POLICY_EEVDF
@@ -458,12 +506,24 @@ class MLFQ(Policy):
       None: never) every job moves to level 0 with a fresh allotment.
 
     A job that becomes ready at a higher level than the running job
-    preempts it; a preempted job goes to the tail of its level and gets a
-    fresh quantum (like SCHED_RR). ``io_to_front=True`` puts a job that
+    preempts it; a preempted job stays at the head of its level and
+    finishes the unexpired part of its quantum when it runs again (as
+    OSTEP's simulator mlfq.py, and SCHED_RR in man 7 sched); other jobs
+    get a fresh quantum each time they run. ``io_to_front=True`` puts a job that
     comes back from io or sleep at the head of its level instead of the
     tail. At a boost the queued jobs keep their order (higher levels
     first) and a running job keeps its CPU with a fresh level-0 quantum.
     ``Thread.level`` shows a thread's current level.
+
+    ``compat="ostep"`` follows the remaining conventions of OSTEP's
+    homework simulator (ostep-homework ``cpu-sched-mlfq/mlfq.py``): a
+    job's quantum is a counter kept across io (it runs ``q - used % q``
+    whenever it is dispatched); with ``io_to_front`` a job back from io
+    preempts a job running at its own level, which stays second with its
+    quantum; at a boost the jobs join level 0 after those there, from the
+    lowest level up, a job running at a lower level counting as the head
+    of its level; a job whose quantum expires at the instant another job
+    arrives or wakes is queued before it. See docs/scheduling.md, "MLFQ".
     """
 
     _id = lib.PK_POLICY_MLFQ
@@ -471,7 +531,7 @@ class MLFQ(Policy):
 
     def __init__(self, quanta=(10_000_000, 20_000_000, 40_000_000), allotments=None,
                  boost: int | None = None, io_resets_allotment: bool = False,
-                 io_to_front: bool = False):
+                 io_to_front: bool = False, compat: str | None = None):
         quanta = _positive_ints("MLFQ quanta", quanta, "ns", MAX_TIME)
         if not 1 <= len(quanta) <= self.MAX_LEVELS:
             raise ValueError(f"MLFQ needs 1 to {self.MAX_LEVELS} levels (one quantum each), "
@@ -490,6 +550,9 @@ class MLFQ(Policy):
         self.boost = None if boost is None else _positive_ns("MLFQ boost", boost)
         self.io_resets_allotment = _flag("MLFQ io_resets_allotment", io_resets_allotment)
         self.io_to_front = _flag("MLFQ io_to_front", io_to_front)
+        if compat not in (None, "ostep"):
+            raise ValueError(f"MLFQ compat must be None or \"ostep\", got {compat!r}")
+        self.compat = compat
 
     @property
     def levels(self) -> int:
@@ -497,12 +560,14 @@ class MLFQ(Policy):
         return len(self.quanta)
 
     def _params(self) -> list:
-        flags = int(self.io_resets_allotment) | (2 if self.io_to_front else 0)
+        flags = (int(self.io_resets_allotment) | (2 if self.io_to_front else 0)
+                 | (4 if self.compat == "ostep" else 0))
         return [len(self.quanta), self.boost or 0, flags, *self.quanta, *self.allotments]
 
     def __repr__(self) -> str:
         return (f"MLFQ(quanta={self.quanta}, allotments={self.allotments}, boost={self.boost}, "
-                f"io_resets_allotment={self.io_resets_allotment}, io_to_front={self.io_to_front})")
+                f"io_resets_allotment={self.io_resets_allotment}, io_to_front={self.io_to_front}"
+                + (f", compat={self.compat!r})" if self.compat else ")"))
 
 
 class Lottery(Policy):
@@ -581,3 +646,88 @@ class Stride(Policy):
 
     def __repr__(self) -> str:
         return f"Stride(quantum={self.quantum}, stride1={self.stride1})"
+
+
+def _builtin_policies() -> dict:
+    """Lower-case name -> class of every built-in policy."""
+    g = globals()
+    return {n.lower(): g[n] for n in __all__
+            if isinstance(g[n], type) and issubclass(g[n], Policy) and n != "Policy"}
+
+
+def parameters(cls) -> list[str]:
+    """The parameters a policy class takes (its constructor's keywords)."""
+    import inspect
+    return [n for n, p in inspect.signature(cls.__init__).parameters.items()
+            if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def by_name(name: str, **params) -> Policy:
+    """A built-in policy from its name, in any case (``"RoundRobin"``,
+    ``"cfs"``), with ``params`` for its constructor (defaults for the
+    others), as scenario files name them::
+
+        by_name("RoundRobin", quantum=4_000_000) == RoundRobin(quantum=4_000_000)
+
+    ``pk.Kernel(scheduler="RoundRobin")`` calls it. An unknown name or
+    parameter raises :class:`~pykernel.InvalidArgs` listing the valid ones."""
+    from .errors import InvalidArgs
+    if not isinstance(name, str):
+        raise WrongType(f"a policy name must be a str, not {type(name).__name__}")
+    policies = _builtin_policies()
+    cls = policies.get(name.lower())
+    if cls is None:
+        raise InvalidArgs(f"unknown policy {name!r}; expected one of "
+                          f"{', '.join(sorted(c.__name__ for c in policies.values()))}")
+    allowed = parameters(cls)
+    for key in params:
+        if key not in allowed:
+            raise InvalidArgs(f"{cls.__name__} has no parameter {key!r}; its parameters are "
+                              f"{', '.join(allowed) or '(none)'}")
+    return cls(**params)
+
+
+@dataclass(frozen=True)
+class SchedParams:
+    """How a process is scheduled, as one object for
+    ``k.spawn(program, sched=...)`` and ``k.spawn_many``: the same fields
+    as spawn's keywords of the same names, with the same defaults and
+    meaning (``nice``, ``priority``, ``burst``, ``policy``,
+    ``rt_priority``, ``tickets``, ``cpu``, ``affinity``). One object can
+    serve many spawns::
+
+        rt = pk.SchedParams(policy="fifo", rt_priority=50)
+        k.spawn(prog, sched=rt)
+
+    Values are checked by spawn."""
+
+    nice: int = 0
+    priority: int = 0
+    burst: int | None = None
+    policy: str = "other"
+    rt_priority: int | None = None
+    tickets: int = 100
+    cpu: int | None = None
+    affinity: Any = None
+
+
+_SPAWN_DEFAULTS = SchedParams()
+
+
+def _merge(sched, **given) -> SchedParams:
+    """spawn's scheduling keywords and its ``sched=``: a keyword that is
+    not at its default wins over sched's default; both set and different
+    is an error."""
+    if sched is None:
+        return SchedParams(**given)
+    if not isinstance(sched, SchedParams):
+        raise WrongType(f"sched must be a pk.SchedParams, not {type(sched).__name__}")
+    from .errors import InvalidArgs
+    out = {}
+    for key, value in given.items():
+        mine, default = getattr(sched, key), getattr(_SPAWN_DEFAULTS, key)
+        if value != default and mine != default and value != mine:
+            raise InvalidArgs(f"{key} is given twice, as {key}={value!r} and in sched= "
+                              f"({key}={mine!r}): give it once")
+        out[key] = value if value != default else mine
+    return SchedParams(**out)

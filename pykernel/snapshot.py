@@ -292,6 +292,9 @@ def _snapshot_error(k, status, why) -> Exception:
                f"version cannot capture")
     elif reason == lib.PK_SNAP_R_HOST_POLICY:
         msg = "cannot snapshot a kernel whose scheduling policy is written in Python"
+    elif reason == lib.PK_SNAP_R_CACHE:
+        return SnapshotError("cannot snapshot a kernel with a cache model (pk.CacheModel): "
+                             "the caches' contents are not saved")
     elif reason == lib.PK_SNAP_R_IN_HOOK:
         msg = "cannot snapshot a kernel from inside a hook of its scheduling policy"
     elif reason == lib.PK_SNAP_R_BROKEN:
@@ -373,12 +376,7 @@ def restore(cls, data_or_path, scheduler=None, costs=None):
     change = 0
     if scheduler is not None:
         change |= lib.PK_RESTORE_POLICY
-        for key, value in scheduler._config().items():
-            setattr(cfg, key, value)
-        params = scheduler._params()
-        cfg.nparams = len(params)
-        for i, v in enumerate(params):
-            cfg.params[i] = v
+        scheduler._configure(cfg)
     if costs is not None:
         change |= lib.PK_RESTORE_COSTS
         costs._configure(cfg.costs)

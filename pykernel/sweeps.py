@@ -17,8 +17,10 @@ import json
 import os
 import re
 import sqlite3
-from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+import sys
+import time
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -78,13 +80,79 @@ MEMORY_COLUMNS = ("page_faults", "minor_faults", "major_faults", "tlb_hits", "tl
                   "tlb_hit_rate", "swap_ins", "swap_outs", "evictions", "oom_kills")
 
 
-def _call(run, point: dict) -> dict:
-    """Run one point; a non-dict result becomes {"result": value}."""
-    if isinstance(run, (str, os.PathLike)):
-        value = scenario_run(str(run), **point)
-    else:
-        value = run(**point)
+class _Failed:
+    """A point whose run raised: the exception's class name and message
+    (plain strings, so that any failure crosses a process boundary)."""
+
+    __slots__ = ("error", "message")
+
+    def __init__(self, error: str, message: str):
+        self.error, self.message = error, message
+
+    def __reduce__(self):
+        return (_Failed, (self.error, self.message))
+
+
+def _call(run, point: dict):
+    """Run one point; a non-dict result becomes {"result": value}; an
+    exception becomes a _Failed (the other points go on)."""
+    try:
+        if isinstance(run, (str, os.PathLike)):
+            value = scenario_run(str(run), **point)
+        else:
+            value = run(**point)
+    except Exception as exc:  # noqa: BLE001 - recorded as the point's failure
+        return _Failed(type(exc).__name__, str(exc))
     return value if isinstance(value, dict) else {"result": value}
+
+
+def _worker_init() -> None:
+    """A worker of sweep's own pool ignores SIGINT: Ctrl-C reaches the
+    whole process group, and the sweep itself stops the workers."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End a pool at once: cancel the points not started and terminate
+    the workers running the others (a shutdown would wait for them)."""
+    workers = dict(getattr(pool, "_processes", None) or {})  # no public API before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers.values():
+        if proc.is_alive():
+            proc.terminate()
+    for proc in workers.values():
+        proc.join(5)
+
+
+class _SweepProgress:
+    """The progress line of a sweep on stderr: points done / total,
+    elapsed time and an estimate of the time left (from the mean time
+    per point so far)."""
+
+    def __init__(self, total: int, enabled: bool | None):
+        self.total = total
+        self.enabled = sys.stderr.isatty() if enabled is None else bool(enabled)
+        self.t0 = time.perf_counter()
+        self.shown = False
+
+    def update(self, done: int, failed: int) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.t0
+        left = elapsed / done * (self.total - done) if done else None
+        bar = "#" * (20 * done // max(1, self.total))
+        sys.stderr.write(f"\r[{bar:<20}] {done}/{self.total} points"
+                         + (f" ({failed} failed)" if failed else "")
+                         + f"  elapsed {elapsed:,.1f} s"
+                         + (f"  about {left:,.1f} s left  " if left is not None else "  "))
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 class _Serial(Executor):
@@ -106,12 +174,18 @@ class SweepResult:
     parameters and its results in one dict. ``db``: the SQLite file they
     were written to (table ``table``, one row per point, each naming its
     run in ``run_id``: the row of table ``runs`` that describes this
-    sweep), or None."""
+    sweep), or None.
+
+    ``failed``: the points whose run raised, in grid order, each a dict
+    ``{"point": index, "params": {...}, "error": class name, "message":
+    text}``; their rows hold the parameters and ``"error"`` (the class
+    name and message), and no results."""
 
     rows: list
     db: str | None = None
     table: str = "points"
     run_id: int | None = None
+    failed: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -264,7 +338,8 @@ def _run_record(run, grid, table: str) -> dict:
 
 def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor | str | None = None,
           db: str | os.PathLike | bool | None = None, table: str = "points",
-          workers: int | None = None, replace: bool = False) -> SweepResult:
+          workers: int | None = None, replace: bool = False,
+          progress: bool | None = None) -> SweepResult:
     """Run ``run`` at every point of ``grid`` and gather the results.
 
     ``run``: a function called as ``run(**point)`` returning a dict (or a
@@ -278,6 +353,11 @@ def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor 
     current directory; False: none): one row in table ``runs`` for the
     sweep and one per point in table ``table`` (:func:`write_db`);
     ``replace=True`` empties both first.
+    ``progress``: a line on stderr with the points done, the elapsed
+    time and an estimate of the time left (default: only when stderr is
+    a terminal).
+    A point whose run raises does not stop the others: it is recorded in
+    ``failed`` with its message (see :class:`SweepResult`).
     Returns a :class:`SweepResult` (``to_pandas()`` for pandas)."""
     if not callable(run) and not isinstance(run, (str, os.PathLike)):
         raise TypeError(f"run must be a function or a scenario path, not {type(run).__name__}")
@@ -288,20 +368,59 @@ def sweep(run: Callable[..., Any] | str | os.PathLike, grid, executor: Executor 
     own = None
     if executor is None:
         n = workers or os.cpu_count() or 1
-        executor = own = ProcessPoolExecutor(max_workers=max(1, min(n, len(points) or 1)))
+        executor = own = ProcessPoolExecutor(max_workers=max(1, min(n, len(points) or 1)),
+                                             initializer=_worker_init)
     elif executor == "serial":
         executor = _Serial()
     elif not isinstance(executor, Executor):
         raise TypeError(f'executor must be a concurrent.futures.Executor, "serial" or None, '
                         f"not {type(executor).__name__}")
+    bar = _SweepProgress(len(points), progress)
+    serial = isinstance(executor, _Serial)
+    outcomes: list = [None] * len(points)
     try:
-        futures = [executor.submit(_call, run, p) for p in points]
-        rows = [{**p, **f.result()} for p, f in zip(points, futures)]
+        futures = {}
+        failed = 0
+        for i, p in enumerate(points):
+            f = executor.submit(_call, run, p)
+            futures[f] = i
+            if serial:                           # done at once: show it now
+                failed += isinstance(f.result(), _Failed)
+                bar.update(i + 1, failed)
+        if not serial:
+            bar.update(0, 0)                     # every point is submitted
+        order = (as_completed(futures) if all(isinstance(f, Future) for f in futures)
+                 else list(futures))
+        done = failed = 0
+        for f in order:
+            i = futures[f]
+            try:
+                outcomes[i] = f.result()
+            except Exception as exc:  # noqa: BLE001 - the executor failed this point
+                outcomes[i] = _Failed(type(exc).__name__, str(exc))
+            done += 1
+            failed += isinstance(outcomes[i], _Failed)
+            if not serial:
+                bar.update(done, failed)
+    except BaseException:                      # Ctrl-C: stop the pool's workers now
+        if own is not None:
+            _stop(own)
+            own = None
+        raise
     finally:
+        bar.close()
         if own is not None:
             own.shutdown()
+    rows, failures = [], []
+    for i, (p, out) in enumerate(zip(points, outcomes)):
+        if isinstance(out, _Failed):
+            failures.append({"point": i, "params": dict(p), "error": out.error,
+                             "message": out.message})
+            rows.append({**p, "error": f"{out.error}: {out.message}"})
+        else:
+            rows.append({**p, **out})
     path = run_id = None
     if db is not False:
         path = str(DEFAULT_DB if db is None or db is True else db)
         run_id = write_db(rows, path, table, record, replace)
-    return SweepResult(rows, path, table, run_id)
+    return SweepResult(rows, path, table, run_id, failures)

@@ -60,6 +60,38 @@ def test_preempted_fifo_thread_stays_at_the_head_of_its_list():
     assert b.stats.finish == 70
 
 
+def test_preempted_rr_thread_resumes_at_the_head_with_its_unexpired_quantum():
+    # man 7 sched: "A SCHED_RR thread that has been preempted by a higher
+    # priority thread and subsequently resumes execution as a running
+    # thread will complete the unexpired portion of its round-robin time
+    # quantum."  R1 runs 0..4, H 4..7, R1 7..13 (the 6 left of its 10),
+    # R2 13..23, R1 23..33.  At the tail R2 would run at 7; with a fresh
+    # quantum R1 would run to 17.
+    k = kernel(rt_slice=10)
+    r1 = k.spawn(script(C(20)), policy="rr", rt_priority=10)
+    r2 = k.spawn(script(C(10)), policy="rr", rt_priority=10)
+    h = k.spawn(script(C(3)), at=4, policy="fifo", rt_priority=20)
+    k.run()
+    assert (h.stats.first_run, h.stats.finish) == (4, 7)
+    assert (r2.stats.first_run, r2.stats.finish) == (13, 23)
+    assert r1.stats.finish == 33
+    assert r1.stats.involuntary_switches == 2      # preempted at 4, slice over at 13
+
+
+def test_rr_thread_preempted_twice_still_gets_one_quantum():
+    # man 7 sched, as above: the unexpired portion, however often it is
+    # preempted.  R1 0..3, H1 3..5, R1 5..8, H2 8..9, R1 9..13 (3+3+4 = 10),
+    # R2 13..18, R1 18..28.
+    k = kernel(rt_slice=10)
+    r1 = k.spawn(script(C(20)), policy="rr", rt_priority=10)
+    r2 = k.spawn(script(C(5)), policy="rr", rt_priority=10)
+    k.spawn(script(C(2)), at=3, policy="fifo", rt_priority=20)
+    k.spawn(script(C(1)), at=8, policy="fifo", rt_priority=20)
+    k.run()
+    assert (r2.stats.first_run, r2.stats.finish) == (13, 18)
+    assert r1.stats.finish == 28
+
+
 def test_fifo_thread_that_wakes_goes_to_the_tail():
     # man 7 sched: "When a blocked SCHED_FIFO thread becomes runnable, it
     # will be inserted at the end of the list for its priority."

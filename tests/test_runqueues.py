@@ -114,11 +114,18 @@ def test_thread_reports_its_affinity():
     assert q.threads[0].affinity == frozenset({0, 1, 2, 3})
 
 
-def test_affinity_needs_per_cpu_queues():
-    k = pk.Kernel(cpus=2, scheduler=pk.sched.RoundRobin(), runqueues="shared")
+def test_affinity_needs_per_cpu_queues_except_under_fifo_and_round_robin():
+    k = pk.Kernel(cpus=2, scheduler=pk.sched.Priority(), runqueues="shared")
     with pytest.raises(pk.NotSupported, match="per-CPU"):
         k.spawn(script(C(1)), affinity={0})
     k.spawn(script(C(1)), affinity={0, 1})   # every CPU: fine
+    # FIFO and RoundRobin give each CPU the first queued thread allowed there
+    k = pk.Kernel(cpus=2, scheduler=pk.sched.RoundRobin(), runqueues="shared",
+                  costs=pk.Costs.zero())
+    a = k.spawn(script(C(10)), affinity={1})
+    b = k.spawn(script(C(10)), affinity={1})
+    k.run()
+    assert (a.stats.finish, b.stats.finish) == (10, 20)
 
 
 @pytest.mark.parametrize("kwargs, error", [

@@ -284,3 +284,104 @@ def test_core_rejects_bad_parameters_without_crashing():
             return [0, 7]
     with pytest.raises(pk.KernelError):
         pk.Kernel(scheduler=Broken())
+
+
+# ---- per-thread slices (Linux 6.12 custom slices) ---------------------------
+# Linux 6.12 (commit "sched/eevdf: Allow shorter slices to wakeup-preempt"
+# and __setparam_fair in kernel/sched/syscalls.c): sched_attr.sched_runtime
+# sets se->slice, clamped to 0.1 .. 100 ms; the virtual deadline is
+# vruntime + slice * 1024 / weight, so a shorter slice gives an earlier
+# deadline at the same weight.
+
+US = 1_000
+
+
+def periodic_among_hogs(slice_ns):
+    """Four CPU hogs and a thread that computes 1 us after each 1 ms
+    sleep, 100 times; its mean wait for the CPU per wake-up, and it."""
+    k = eevdf_kernel()
+    for _ in range(4):
+        k.spawn(spin("hog"))
+    per = k.spawn(pk.Program.script("per", [pk.op.sleep(MS), pk.op.compute(US)] * 100),
+                  at=10 * MS, slice=slice_ns)
+    k.run(until=400 * MS)
+    return per.threads[0].stats.wait / 100, per
+
+
+def test_short_slice_halves_the_wait_of_a_periodic_thread_among_hogs():
+    default_wait, a = periodic_among_hogs(None)
+    short_wait, b = periodic_among_hogs(100 * US)
+    assert a.state == b.state == "exited"
+    assert a.stats.cpu_time == b.stats.cpu_time == 100 * US
+    assert short_wait * 2 <= default_wait
+
+
+def test_short_slice_makes_a_woken_thread_preempt_where_the_default_does_not():
+    # Base slice 3 ms. The hog arrives at 0 with vruntime v0 and deadline
+    # v0 + 1.5 ms (half a slice, PLACE_DEADLINE_INITIAL). T arrives at
+    # 1 ms with lag 0: vruntime V = v0 + 1 ms, deadline V + slice / 2.
+    # Base slice: v0 + 2.5 ms, later than the hog's, so no preemption; at
+    # 1.5 ms the hog reaches its deadline and is no longer eligible (V =
+    # v0 + 1.25 ms), so T runs from 1.5 ms. A 0.2 ms slice: v0 + 1.1 ms,
+    # earlier than the hog's: T preempts at 1 ms.
+    for slice_ns, first_run in ((None, 1_500_000), (200 * US, 1 * MS)):
+        k = eevdf_kernel(slice=3 * MS)
+        hog = k.spawn(spin("hog"))
+        t = k.spawn(pk.Program.script("t", [pk.op.compute(10 * US)]), at=1 * MS, slice=slice_ns)
+        k.run(until=10 * MS)
+        assert t.stats.first_run == first_run, slice_ns
+        assert hog.threads[0].state == "running"
+
+
+def test_set_slice_of_a_queued_thread_places_it_again():
+    # Base slice 3 ms; A and B arrive at 0 with deadline v0 + 1.5 ms each
+    # (PLACE_DEADLINE_INITIAL); A runs first. At 1 ms B, queued with lag
+    # V - v0 = 0.5 ms, gets a 0.1 ms slice: it is dequeued and placed
+    # again with its lag (vruntime v0) and the new deadline v0 + 0.1 ms,
+    # earlier than A's: it preempts A at 1 ms. Without the change it runs
+    # when A reaches its deadline, at 1.5 ms.
+    for change, first_run in ((False, 1_500_000), (True, 1 * MS)):
+        k = eevdf_kernel(slice=3 * MS)
+        k.spawn(spin("A"))
+        b = k.spawn(spin("B")).threads[0]
+        k.run(until=1 * MS)
+        if change:
+            b.set_slice(100 * US)
+        k.run(until=2 * MS)
+        assert b.stats.first_run == first_run
+
+
+def test_slice_is_refused_by_other_policies():
+    k = pk.Kernel(scheduler=pk.sched.CFS(), costs=pk.Costs.zero())
+    with pytest.raises(pk.errors.NotSupported):
+        k.spawn(spin(), slice=100 * US)
+    t = k.spawn(spin()).threads[0]
+    with pytest.raises(pk.errors.NotSupported):
+        t.set_slice(100 * US)
+    assert len(k.processes) == 1
+
+
+@pytest.mark.parametrize("ns", [1, 99_999, 100_000_001])
+def test_slice_outside_linux_bounds_is_refused(ns):
+    # __setparam_fair clamps sched_runtime to [NSEC_PER_MSEC / 10, NSEC_PER_MSEC * 100]
+    k = eevdf_kernel()
+    with pytest.raises(ValueError):
+        k.spawn(spin(), slice=ns)
+    assert len(k.processes) == 0
+
+
+def test_slice_survives_snapshot_and_restore():
+    def make():
+        k = eevdf_kernel(cpus=2)
+        for i in range(3):
+            k.spawn(spin("hog"))
+        k.spawn(pk.Program.script("per", [pk.op.sleep(MS), pk.op.compute(20 * US)] * 50),
+                slice=100 * US)
+        return k
+    ref = make()
+    ref.run(until=60 * MS)
+    k = make()
+    k.run(until=7 * MS)
+    copy = pk.Kernel.restore(k.snapshot())
+    copy.run(until=60 * MS)
+    assert copy.digest() == ref.digest()

@@ -106,11 +106,15 @@ def test_io_job_is_demoted_when_its_allotment_is_used(zero_kernel):
     assert (a.stats.cpu_time, g.stats.cpu_time) == (33 * MS, 27 * MS)
 
 
-def test_preempted_job_goes_to_the_tail_with_a_fresh_quantum(zero_kernel):
-    # OSTEP does not say; pykernel follows SCHED_RR. Queue 1 has an
-    # allotment of 5 quanta. A and X alternate in queue 1 from 20 ms;
-    # N arrives at 45 ms and preempts A (5 ms into its slice). After N
-    # (5 ms): X runs 50-60, then A gets a whole 10 ms quantum, 60-70.
+def test_preempted_job_resumes_at_the_head_with_the_rest_of_its_quantum(zero_kernel):
+    # OSTEP's homework simulator (cpu-sched-mlfq/mlfq.py) runs the head of
+    # the highest non-empty queue each tick and keeps a job's ticksLeft
+    # while a higher queue runs: a preempted job stays at the head of its
+    # queue and finishes the unexpired part of its quantum (as man 7 sched
+    # says of SCHED_RR). Queue 1 has an allotment of 5 quanta. A and X
+    # alternate in queue 1 from 20 ms; N arrives at 45 ms and preempts A
+    # (5 ms into its slice); N runs 45-50, A 50-55 (its 5 ms left), X
+    # 55-65, A 65-75, X from 75.
     k = zero_kernel(mlfq(allotments=[1, 5, 1]))
     a = k.spawn(job("A", 500), name="A")
     x = k.spawn(job("X", 500), name="X")
@@ -118,13 +122,15 @@ def test_preempted_job_goes_to_the_tail_with_a_fresh_quantum(zero_kernel):
     procs = [a, x, n]
     k.run(until=47 * MS)
     assert running(procs) == "N"
-    k.run(until=55 * MS)
-    assert running(procs) == "X"
-    k.run(until=69 * MS)
+    k.run(until=52 * MS)
     assert running(procs) == "A"
-    k.run(until=71 * MS)
+    k.run(until=57 * MS)
     assert running(procs) == "X"
-    assert a.stats.cpu_time == 35 * MS and n.stats.finish == 50 * MS
+    k.run(until=70 * MS)
+    assert running(procs) == "A"
+    k.run(until=76 * MS)
+    assert running(procs) == "X"
+    assert a.stats.cpu_time == 40 * MS and n.stats.finish == 50 * MS
 
 
 def test_lower_levels_with_longer_quanta(zero_kernel):
@@ -308,7 +314,7 @@ def test_bad_configuration_is_refused(kwargs, exc):
 
 @pytest.mark.parametrize("params", [
     [], [0, 0, 0], [17] + [0] * 36, [1, 0, 0, 10], [1, 0, 0, 0, 1], [1, 0, 0, 10, 0],
-    [1, 0, 4, 10, 1], [1, 2 ** 63, 0, 10, 1], [2, 0, 0, 10, 10, 1],
+    [1, 0, 8, 10, 1], [1, 2 ** 63, 0, 10, 1], [2, 0, 0, 10, 10, 1],
 ])
 def test_core_refuses_malformed_parameters(params):
     # The C core validates what reaches it, whatever Python sends.
@@ -379,3 +385,93 @@ def test_splitting_a_run_and_reading_levels_change_nothing(w):
     pieces = build_mlfq(w)
     run_in_pieces(pieces, w["splits"], check=levels_in_range)
     assert snapshot(pieces) == snapshot(whole)
+
+
+# ---- compat="ostep": the conventions of OSTEP's mlfq.py ----------------------
+# ostep-homework cpu-sched-mlfq/mlfq.py runs, each tick, the head of the
+# highest non-empty queue; a job is (start, run time, io frequency): it
+# issues an io of -i ticks (default 5) after every ioFreq ticks it runs.
+# The expected (response, turnaround) pairs below are what `mlfq.py ... -c`
+# prints as "Final statistics" for the command line quoted (one tick =
+# 1 ms here); the second pair list is pykernel's default MLFQ, to show
+# that the convention matters.
+
+def ostep_run(jobs, quanta, allots, compat="ostep", boost=None, io_time=5, **kw):
+    """Jobs in mlfq.py's -l form; (response, turnaround) per job, in ticks."""
+    k = pk.Kernel(scheduler=pk.sched.MLFQ(
+        quanta=[q * MS for q in quanta], allotments=allots, compat=compat,
+        boost=boost and boost * MS, **kw), costs=pk.Costs.zero())
+    procs = []
+    for start, run, freq in jobs:
+        ops, left = [], run
+        while freq and left > freq:           # io after every `freq` ticks, not after the last
+            ops += [pk.op.compute(freq * MS), pk.op.io(io_time * MS)]
+            left -= freq
+        ops.append(pk.op.compute(left * MS))
+        procs.append(k.spawn(pk.Program.script("job", ops), at=start * MS))
+    k.run()
+    return [((p.stats.first_run - p.stats.arrival) // MS, (p.stats.finish - p.stats.arrival) // MS)
+            for p in procs]
+
+
+def test_ostep_job_back_from_io_at_the_front_preempts_its_own_level():
+    # mlfq.py -Q 10,10 -A 5,5 -I -l 0,40,0:0,20,3 -c
+    jobs = [(0, 40, 0), (0, 20, 3)]
+    assert ostep_run(jobs, [10, 10], [5, 5], io_to_front=True) == [(0, 55), (10, 65)]
+    assert ostep_run(jobs, [10, 10], [5, 5], compat=None, io_to_front=True) == [(0, 49), (10, 75)]
+
+
+def test_ostep_expired_job_is_queued_before_a_job_arriving_then():
+    # mlfq.py -Q 10,10,10 -A 2,2,2 -l 0,30,0:10,10,0 -c: A's first quantum
+    # ends at 10 as B arrives; A is queued first and runs 10-20.
+    jobs = [(0, 30, 0), (10, 10, 0)]
+    assert ostep_run(jobs, [10, 10, 10], [2, 2, 2]) == [(0, 40), (10, 20)]
+    assert ostep_run(jobs, [10, 10, 10], [2, 2, 2], compat=None) == [(0, 40), (0, 10)]
+
+
+def test_ostep_quantum_is_kept_across_io():
+    # mlfq.py -Q 10,10 -A 3,3 -l 0,30,7:0,30,0 -c: after its io, A runs
+    # the 3 ticks left of its quantum, not a new one.
+    jobs = [(0, 30, 7), (0, 30, 0)]
+    assert ostep_run(jobs, [10, 10], [3, 3]) == [(0, 70), (7, 44)]
+    assert ostep_run(jobs, [10, 10], [3, 3], compat=None) == [(0, 65), (7, 51)]
+
+
+def test_ostep_boost_gathers_the_lowest_level_first():
+    # mlfq.py -n 3 -q 1 -a 1 -B 5 -l 0,10,0:3,8,0:3,13,0 -c
+    jobs = [(0, 10, 0), (3, 8, 0), (3, 13, 0)]
+    assert ostep_run(jobs, [1, 1, 1], [1, 1, 1], boost=5) == [(0, 21), (0, 19), (1, 28)]
+    assert ostep_run(jobs, [1, 1, 1], [1, 1, 1], boost=5, compat=None) == [(0, 25), (0, 21), (1, 28)]
+
+
+def test_ostep_stay_after_io_still_counts_a_quantum_that_ended_then():
+    # mlfq.py -Q 5,5,5 -A 2,2,2 -S -l 0,30,5:0,30,0 -c
+    jobs = [(0, 30, 5), (0, 30, 0)]
+    assert ostep_run(jobs, [5, 5, 5], [2, 2, 2], io_resets_allotment=True) == [(0, 60), (5, 55)]
+    assert ostep_run(jobs, [5, 5, 5], [2, 2, 2], compat=None,
+                     io_resets_allotment=True) == [(0, 55), (5, 60)]
+
+
+def test_ostep_compat_is_checked_and_shown():
+    assert "compat='ostep'" in repr(pk.sched.MLFQ(compat="ostep"))
+    with pytest.raises(ValueError):
+        pk.sched.MLFQ(compat="linux")
+
+
+def test_ostep_mlfq_continues_bit_for_bit_after_restore():
+    def make():
+        k = pk.Kernel(scheduler=pk.sched.MLFQ(quanta=[MS, MS, MS], boost=5 * MS, io_to_front=True,
+                                              compat="ostep"), costs=pk.Costs.zero())
+        for start, run, freq in [(0, 10, 0), (3, 8, 2), (3, 13, 3)]:
+            ops = [pk.op.loop(run, [pk.op.compute(MS), pk.op.io(freq * MS)])] if freq else \
+                  [pk.op.compute(run * MS)]
+            k.spawn(pk.Program.script("job", ops), at=start * MS)
+        return k
+    ref = make()
+    ref.run()
+    for cut in (3 * MS, 5 * MS, 7 * MS + 1):
+        k = make()
+        k.run(until=cut)
+        copy = pk.Kernel.restore(k.snapshot())
+        copy.run()
+        assert copy.digest() == ref.digest(), cut

@@ -265,8 +265,8 @@ def test_stcf_shorter_wakeup_preempts(zero_kernel):
 # ---- livelock -------------------------------------------------------------------------
 
 def test_yielding_forever_stops_with_livelock(zero_kernel):
-    # Kernel docstring: livelock_steps dispatcher steps at one simulated
-    # instant (plus 8 per thread) stop the run with reason "livelock".
+    # Kernel docstring: livelock_steps units of host work at one simulated
+    # instant (plus 64 per thread) stop the run with reason "livelock".
     # Two scripts that only yield, with free switches, never advance time.
     k = zero_kernel(pk.sched.FIFO(), livelock_steps=1000)
     spinner = pk.Program.script("spin", [pk.op.loop(10**15, [pk.op.yield_()])])

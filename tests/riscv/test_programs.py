@@ -29,6 +29,7 @@ RUNS = {
     "arith_fs": (["arith_fs"], b""),
     "stdin_fs": (["stdin_fs"], STDIN_TEXT),
     "stdin_lines": (["stdin_lines"], STDIN_TEXT),
+    "wait_fs": (["wait_fs", "nochild"], b""),
 }
 
 
@@ -336,6 +337,10 @@ EXPECTED["fdhold"] = ("exited", 0, b"3 4 5 6 7\n")
 EXPECTED["pipe_threads"] = ("exited", 0, b"poll 1 revents 1\nreceived 200000 bytes, same 1\n")
 # fdops.c: a driver of descriptor operations; no input, nothing to do
 EXPECTED["fdops"] = ("exited", 0, b"")
+
+# wait4(2), waitid(2): no children is ECHILD (10), unknown options EINVAL (22)
+EXPECTED["wait_fs"] = ("exited", 0, b"wait4 -10\nwait4-nohang -10\nwait4-badopt -22\n"
+                       b"waitid -10\nwaitid-noopt -22\n")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 

@@ -224,6 +224,43 @@ def test_unknown_system_calls_return_enosys_and_are_counted():
     assert p.syscalls == 4
 
 
+def test_system_call_minus_one_returns_enosys_and_the_program_goes_on():
+    # syscall(2): an invalid number fails with ENOSYS, whatever its value;
+    # -1 is just one more number (qemu-riscv64 answers -ENOSYS too).
+    a = Asm()
+    a.syscall(-1)
+    a.sub("a0", "zero", "a0")
+    a.syscall(SYS_EXIT)
+    k = kernel()
+    p = k.spawn(pk.Program.elf(a.elf()))
+    assert k.run(until=10**9).reason == "idle"
+    assert p.exit_code == ENOSYS
+    assert p.syscalls_unknown == {2**64 - 1: 1}
+    assert p.syscalls == 2
+
+
+def test_unknown_system_call_numbers_keep_all_64_bits():
+    # a7 = 2**32 + 64 is not write (64): Linux compares all of a7
+    # (arch/riscv/kernel/traps.c, do_trap_ecall_u: `long syscall =
+    # regs->a7`), so it is unknown, returns -ENOSYS and writes nothing.
+    # (qemu-riscv64 truncates the number to an int and writes "no".)
+    a = Asm()
+    msg = a.data(b"no")
+    a.li("a0", 1)
+    a.li("a1", msg)
+    a.li("a2", 2)
+    a.syscall(2**32 + 64)
+    a.sub("a0", "zero", "a0")
+    a.syscall(SYS_EXIT)
+    k = kernel()
+    out = []
+    p = k.spawn(pk.Program.elf(a.elf()), stdout=out.append)
+    k.run()
+    assert p.exit_code == ENOSYS
+    assert p.syscalls_unknown == {2**32 + 64: 1}
+    assert out == []
+
+
 def test_writes_to_other_descriptors_are_ebadf():
     a = Asm()
     msg = a.data(b"hi")

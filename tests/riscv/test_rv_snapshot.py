@@ -288,7 +288,7 @@ def _resealed(data) -> bytes:
 
 def _rv_section(data) -> tuple[int, int]:
     """(start, end) of the machine-code section's payload."""
-    at = data.index(b"RV  \x01\x00\x00\x00")
+    at = data.index(b"RV  \x02\x00\x00\x00")
     n = int.from_bytes(data[at + 8:at + 16], "little")
     return at + 16, at + 16 + n
 
@@ -346,7 +346,7 @@ def test_missing_machine_code_section_is_refused():
     """Programs of machine code without the section that holds their
     images: refused, not restored into a kernel that would crash."""
     data = _hello_snapshot()
-    at = data.index(b"RV  \x01\x00\x00\x00")
+    at = data.index(b"RV  \x02\x00\x00\x00")
     n = int.from_bytes(data[at + 8:at + 16], "little")
     cut = bytearray(data[:at] + data[at + 16 + n:])
     cut[16:24] = len(cut).to_bytes(8, "little")
