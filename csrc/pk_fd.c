@@ -397,8 +397,12 @@ int pk_fd_snap_load(pk_kernel *k, pk_snap_r *r) {
         o->pair = pk_snap_get_u32(r);
         o->off = pk_snap_get_u64(r);
         bool pipe = o->kind == PK_OFD_PIPE_R || o->kind == PK_OFD_PIPE_W;
-        if (o->kind < PK_OFD_FILE || o->kind > PK_OFD_PIPE_W || o->stream > 2
-            || (o->flags & PK_O_ACCMODE) == 3) pk_snap_bad(r);
+        uint32_t acc = o->flags & PK_O_ACCMODE;      /* what reads and writes rely on */
+        if (o->kind < PK_OFD_FILE || o->kind > PK_OFD_PIPE_W || o->stream > 2 || acc == 3
+            || (o->kind == PK_OFD_STD && acc != (o->stream ? 1u : 0u))
+            || (o->kind != PK_OFD_STD && o->stream)
+            || (o->kind == PK_OFD_PIPE_R && acc != 0) || (o->kind == PK_OFD_PIPE_W && acc != 1))
+            pk_snap_bad(r);
         else if (o->kind == PK_OFD_FILE && (!k->fs || !o->ino || o->ino >= k->fs->n
                                             || !k->fs->ino[o->ino].mode)) pk_snap_bad(r);
         else if (pipe) {
