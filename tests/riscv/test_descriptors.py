@@ -200,3 +200,16 @@ def test_a_snapshot_mid_run_goes_on_as_the_run_does(program, until):
     k2.run()
     p2 = k2.process(p.pid)
     assert (bytes(p2.stdout), p2.exit_code, k2.digest()) == (bytes(p.stdout), p.exit_code, k.digest())
+
+
+def test_descriptors_and_handles_are_two_tables(program):
+    k, p = held(program)
+    # pipe2's ends are not handles: the process holds none
+    assert p.handles == []
+    with pytest.raises(pk.BadHandle):
+        p.handle(3).rights                     # descriptor 3 names no handle
+    before = descriptors(p)
+    e = p.event_create()
+    assert [h.koid for h in p.handles] == [e.koid]
+    assert e.value in range(10)                # a number a descriptor also has ...
+    assert descriptors(p) == before            # ... which still names what it did
