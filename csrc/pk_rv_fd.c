@@ -130,6 +130,7 @@ static int64_t rd(fx *x, int64_t oi, uint64_t va, uint64_t len, const uint64_t *
         uint64_t n = len < ob->queued ? len : ob->queued, done = 0;
         while (done < n) {                 /* the bytes leave the pipe only once copied */
             uint32_t m = n - done < sizeof tmp ? (uint32_t)(n - done) : (uint32_t)sizeof tmp, got;
+            memset(tmp, 0, m);
             if (cp(x, va + done, tmp, m, true)) break;            /* can it take them? */
             pk_pipe_obj_read(k, o->obj, tmp, m, &got);
             if (cp(x, va + done, tmp, got, true)) break;
