@@ -276,12 +276,12 @@ struct pk_kernel {
     uint64_t  limit_hits[PK_LIMITS];
     uint32_t  nomem_why, nomem_job; /* other refusals: PK_NOMEM_*, the job (pk_nomem_why) */
     struct pk_rvstate *rv;        /* RISC-V images and processes (pk_rv.h); NULL until used */
-    struct pk_fs *fs;             /* the file system (pk_fs.h); NULL until used */
-    struct pk_fds *fds;           /* descriptor tables (pk_fd.h); NULL until used */
     struct pk_cache *cache;       /* cache affinity model (pk_cache.c); NULL: none */
     uint32_t  xflags;             /* PK_X_*: rarely used paths of the dispatcher */
     uint8_t   steal_armed;        /* a PK_EV_STEAL is queued (derived on restore) */
     uint32_t  livelock_tid;       /* tid + 1 of the thread a LIVELOCK stop blames; 0: none */
+    struct pk_fs *fs;             /* the file system (pk_fs.h); NULL until used */
+    struct pk_fds *fds;           /* descriptor tables (pk_fd.h); NULL until used */
 };
 
 #define PK_X_CACHE        1       /* k->cache is set                          */

@@ -210,7 +210,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, help="total time for all targets")
     ap.add_argument("--seconds", type=float, help="total time for all targets")
-    ap.add_argument("--targets", default="all", help="comma-separated: script,scenario,api,snapshot")
+    ap.add_argument("--targets", default="all", help="comma-separated: script,scenario,api,snapshot,elf,nesting,zerotime,rvinsn")
     ap.add_argument("--engine", default="auto", choices=("auto", "atheris", "random"))
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pykernel-fuzz")
     ap.add_argument("--crashes", type=Path, default=HERE / "crashes")

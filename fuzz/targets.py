@@ -27,6 +27,21 @@ Targets:
 ``snapshot``  ``pk.Kernel.restore(bytes)`` on random and mutated
               snapshots; active only when the running pykernel has
               ``Kernel.restore`` (otherwise every input is a no-op).
+``elf``       ``Program.elf`` and a short run of ELF images that differ
+              from a valid one in one header field at a time (ELF header
+              or a program header), set to a boundary or random value, or
+              cut short.
+``nesting``   deep nesting: arrays, inline tables and operation lists
+              nested hundreds to thousands of levels deep, through the
+              scenario parser and the script compiler.
+``zerotime``  programs whose operations take no simulated time (empty
+              loops, compute(0), yield_, sleep(0), io(0), failing
+              spawn_thread loops), run under a host-time watchdog: a run
+              must end (reason "livelock", "until" or "idle") within
+              ``WATCHDOG_S`` seconds of host time.
+``rvinsn``    RISC-V programs made of random valid RV64IMAC instructions
+              (every format, random registers and immediates, branches
+              within the program), run for a bounded simulated time.
 
 The decoding is deterministic (the same bytes drive the same calls), so
 a saved input replays exactly: tests/test_fuzz_corpus.py replays every
@@ -36,6 +51,12 @@ file under fuzz/corpus/<target>/.
 from __future__ import annotations
 
 import math
+import signal
+import struct
+import sys
+import threading
+import time
+from pathlib import Path
 
 import pykernel as pk
 from pykernel.scenario import ScenarioError
@@ -466,4 +487,316 @@ def snapshot(data: bytes) -> None:
                 raise
 
 
-TARGETS = {"script": script, "scenario": scenario, "api": api, "snapshot": snapshot}
+
+# ---- (e) ELF images, one field at a time --------------------------------------------
+
+_RVASM_DIR = Path(__file__).resolve().parent.parent / "tests" / "riscv"
+
+
+def _rvasm():
+    """The test suite's small RV64 assembler and ELF writer."""
+    if str(_RVASM_DIR) not in sys.path:
+        sys.path.insert(0, str(_RVASM_DIR))
+    import rvasm
+    return rvasm
+
+
+def _rv_kernel() -> pk.Kernel:
+    return pk.Kernel(memory=pk.Memory(frames=512), mmu=pk.MMU(format="sv39"),
+                     livelock_steps=LIVELOCK_STEPS, max_threads=MAX_THREADS)
+
+
+_ELF_BASES: list = []
+
+
+def _elf_bases() -> list:
+    """Valid images to mutate: a text-only program, one with data and
+    bss (both from the assembler), and the bundled example."""
+    if not _ELF_BASES:
+        rv = _rvasm()
+        a = rv.Asm()
+        a.li("a0", 1)
+        a.exit_with("a0")
+        _ELF_BASES.append(a.elf())
+        b = rv.Asm()
+        addr = b.data(b"pykernel\n")
+        b.bss(8192)
+        b.write_out(addr, 9)
+        b.exit(0)
+        _ELF_BASES.append(b.elf())
+        _ELF_BASES.append(Path(pk.riscv.example_path()).read_bytes())
+    return _ELF_BASES
+
+
+# (offset, size) of every field of the ELF64 header (System V ABI, "ELF Header")
+_EHDR_FIELDS = [(0, 4), (4, 1), (5, 1), (6, 1), (7, 1), (16, 2), (18, 2), (20, 4), (24, 8),
+                (32, 8), (40, 8), (48, 4), (52, 2), (54, 2), (56, 2), (58, 2), (60, 2), (62, 2)]
+# (offset, size) within one program header (System V ABI, "Program Header")
+_PHDR_FIELDS = [(0, 4), (4, 4), (8, 8), (16, 8), (24, 8), (32, 8), (40, 8), (48, 8)]
+
+
+def _mutate_elf(src: Source, image: bytes) -> bytes:
+    img = bytearray(image)
+    phoff = struct.unpack_from("<Q", img, 32)[0]
+    phnum = struct.unpack_from("<H", img, 56)[0]
+    fields = list(_EHDR_FIELDS)
+    for i in range(min(phnum, 8)):
+        fields += [(phoff + 56 * i + off, size) for off, size in _PHDR_FIELDS]
+    how = src.byte() % 8
+    if how == 7:                                   # cut short
+        return bytes(img[:src.below(len(img) + 1)])
+    off, size = src.pick(fields)
+    if off + size > len(img):
+        return bytes(img)
+    old = int.from_bytes(img[off:off + size], "little")
+    mask = (1 << (8 * size)) - 1
+    if how <= 2:
+        new = src.pick(Source.ODD)
+    elif how == 3:
+        new = old ^ (1 << src.below(8 * size))
+    elif how == 4:
+        new = old + src.pick((1, -1, 4096, -4096, 1 << 40, 1 << 62))
+    elif how == 5:
+        new = (old << src.below(16)) | src.uint(size)
+    else:
+        new = src.uint(size)
+    img[off:off + size] = (new & mask).to_bytes(size, "little")
+    return bytes(img)
+
+
+def elf(data: bytes) -> None:
+    """Target (e): an ELF image with one field changed (or cut short) is
+    either refused by ``Program.elf`` / ``spawn`` with a typed error, or
+    runs (for a bounded simulated time) and ends as a process ends."""
+    src = Source(data)
+    bases = _elf_bases()
+    image = _mutate_elf(src, bases[src.below(len(bases))])
+    try:
+        prog = pk.Program.elf(image)
+        k = _rv_kernel()
+        p = k.spawn(prog, argv=["a.out"])
+        _run(k)
+        p.state
+        _check_conserved(k)
+    except Exception as exc:  # noqa: BLE001
+        if not expected(exc):
+            raise
+
+
+# ---- (f) deep nesting ---------------------------------------------------------------
+
+def nesting(data: bytes) -> None:
+    """Target (f): structures nested far deeper than any real input, through
+    the scenario parser (arrays, inline tables, operation lists) and the
+    script compiler; each is refused with a typed error or accepted."""
+    src = Source(data)
+    kind = src.byte() % 4
+    depth = 1 + src.uint(2) % 4000
+    if kind == 0:
+        text = "[run]\nuntil = " + "[" * depth + "1" + "]" * depth + "\n"
+    elif kind == 1:
+        text = "[machine]\nx = " + "{a = " * depth + "1" + "}" * depth + "\n"
+    elif kind == 2:
+        body = '["compute", 10]'
+        for _ in range(min(depth, 1500)):
+            body = f'["loop", 2, [{body}]]'
+        text = ("[machine]\ncpus = 1\n[scheduler]\nname = \"FIFO\"\n"
+                f"[[processes]]\nname = \"p\"\nops = [{body}]\n")
+    else:
+        body = [pk.op.compute(1)]
+        try:
+            for _ in range(min(depth, 3000)):
+                body = [pk.op.loop(2, body)]
+            prog = pk.Program.script("deep", body)
+            k = pk.Kernel(costs=pk.Costs.zero(), livelock_steps=LIVELOCK_STEPS)
+            k.spawn(prog)
+            _run(k, 10_000)
+        except Exception as exc:  # noqa: BLE001
+            if not expected(exc):
+                raise
+        return
+    try:
+        sc = pk.scenario.loads(text)
+        sc.until
+        k, _ = sc.build()
+        _run(k, 10_000)
+    except (ScenarioError, pk.KernelError) as exc:
+        if isinstance(exc, pk.InternalError):
+            raise
+
+
+# ---- (g) zero-time programs under a watchdog ------------------------------------------
+
+WATCHDOG_S = 20.0       # host seconds one zero-time input may take (sanitizer build included)
+
+
+class WatchdogExpired(Exception):
+    """A run did not end within WATCHDOG_S seconds of host time: a finding
+    (not one of the EXPECTED refusals)."""
+
+
+def _zero_op(src: Source, depth: int):
+    S = pk.op
+    n = src.byte() % 9
+    if n == 0:
+        return S.compute(0)
+    if n == 1:
+        return S.yield_()
+    if n == 2:
+        return S.sleep(0)
+    if n == 3:
+        return S.io(0)
+    if n == 4 and depth < 3:
+        return S.loop(src.pick((2**62 - 1, 2**31, 10**9, 1000, 0)), _zero_ops(src, depth + 1))
+    if n == 5 and depth < 3:
+        return S.spawn_thread(_zero_ops(src, depth + 1))
+    if n == 6:
+        return S.loop(src.pick((2**62 - 1, 2**40)), [])
+    if n == 7:
+        return S.compute(src.pick((0, 0, 1)))
+    return S.yield_()
+
+
+def _zero_ops(src: Source, depth: int) -> list:
+    return [_zero_op(src, depth) for _ in range(1 + src.byte() % 4)]
+
+
+def _with_watchdog(fn) -> None:
+    """Run fn(); in the main thread an interval timer raises WatchdogExpired
+    after WATCHDOG_S seconds (the kernel lets signal handlers in between its
+    run slices); elsewhere the elapsed time is checked afterwards."""
+    start = time.monotonic()
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        def expire(signum, frame):
+            raise WatchdogExpired(f"no end after {WATCHDOG_S} s of host time")
+        old = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, WATCHDOG_S)
+    try:
+        fn()
+    finally:
+        if main:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+    if time.monotonic() - start > WATCHDOG_S:
+        raise WatchdogExpired(f"took {time.monotonic() - start:.1f} s of host time")
+
+
+def zerotime(data: bytes) -> None:
+    """Target (g): programs whose steps take no simulated time must still end
+    promptly: reason "livelock" (or "until"/"idle" when some step does take
+    time), never a hang."""
+    src = Source(data)
+
+    def body():
+        try:
+            prog = pk.Program.script("z", _zero_ops(src, 0))
+            k = pk.Kernel(cpus=1 + src.byte() % 2, costs=src.pick((pk.Costs.zero(), pk.Costs())),
+                          max_threads=src.pick((4, 64, MAX_THREADS)))
+            k.spawn(prog)
+            r = k.run(until=src.pick((1000, 10**6)))
+            if r.reason not in ("livelock", "until", "idle", "deadlock"):
+                raise AssertionError(f"unexpected run end {r.reason!r}")
+        except Exception as exc:  # noqa: BLE001
+            if not expected(exc):
+                raise
+
+    _with_watchdog(body)
+
+
+# ---- (h) random valid RISC-V instructions -------------------------------------------
+
+_RV_REGS = list(range(1, 32))
+# (funct3, funct7) of the valid OP and OP-32 instructions (RV64I and M)
+_ALU_R = [(f3, 0) for f3 in range(8)] + [(0, 0x20), (5, 0x20)]
+_ALU_RW = [(0, 0), (1, 0), (5, 0), (0, 0x20), (5, 0x20)]
+
+
+def _rv_program(src: Source) -> bytes:
+    """A program of random valid instructions of every base format and
+    extension, with branch and jump targets inside the program, then an
+    exit; the stack pointer is kept (sp is never written)."""
+    rv = _rvasm()
+    a = rv.Asm()
+    buf = a.data(bytes(4096))
+    n = 1 + src.byte() % 64
+    a.li("s0", buf)
+    regs = [r for r in _RV_REGS if r not in (2, 8)]          # keep sp and s0
+    for i in range(n):
+        a.label(f"L{i}")
+        rd, r1, r2 = src.pick(regs), src.pick(regs), src.pick(regs)
+        imm = src.uint(2) - 32768
+        k = src.byte() % 16
+        if k == 0:
+            f3, f7 = src.pick(_ALU_R)
+            a.word(rv.r_type(0x33, f3, f7, rd, r1, r2))
+        elif k == 1:
+            f3, f7 = src.pick(_ALU_RW)
+            a.word(rv.r_type(0x3B, f3, f7, rd, r1, r2))
+        elif k == 2:
+            f3 = src.byte() % 8
+            a.word(rv.i_type(0x13, f3, rd, r1, (imm % 64) if f3 in (1, 5) else (imm % 4096) - 2048))
+        elif k == 3:
+            a.word(rv.r_type(0x33, src.byte() % 8, 1, rd, r1, r2))          # M
+        elif k == 4:
+            a.word(rv.r_type(0x3B, src.pick((0, 4, 5, 6, 7)), 1, rd, r1, r2))  # M, W forms
+        elif k == 5:                                   # load from the buffer
+            a.word(rv.i_type(0x03, src.pick((0, 1, 2, 3, 4, 5, 6)), rd, 8, src.below(2040)))
+        elif k == 6:                                   # store to the buffer
+            a.word(rv.s_type(0x23, src.pick((0, 1, 2, 3)), 8, r2, src.below(2040)))
+        elif k == 7:
+            a.word(rv.u_type(src.pick((0x37, 0x17)), rd, src.uint(3) % (1 << 20)))
+        elif k == 8 and i + 1 < n:                     # forward branch within the program
+            tgt = f"L{i + 1 + src.below(n - i - 1)}"
+            getattr(a, src.pick(("beq", "bne", "blt", "bge", "bltu", "bgeu")))(
+                rv._ABI[r1], rv._ABI[r2], tgt)
+        elif k == 9:                                   # atomics on the buffer
+            a.word(rv.r_type(0x2F, src.pick((2, 3)),
+                             src.pick((0x00, 0x04, 0x0C, 0x08, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70)),
+                             rd, 8, r2))
+        elif k == 10:                                  # csr reads of counters
+            csr = src.pick((0xC00, 0xC01, 0xC02, 0x001, 0x002, 0x003))
+            a.word(rv.i_type(0x73, 2, rd, 0, csr - 4096 if csr >= 2048 else csr))
+        elif k == 11:
+            a.half(src.pick((0x0001, 0x4501, 0x0505, 0x157D)))  # c.nop, c.li a0,0, c.addi a0,1, c.addi a0,-1
+        elif k == 12:
+            a.word(rv.i_type(0x1B, src.pick((0, 1, 5)), rd, r1, imm % 32))
+        elif k == 13:                                  # fence
+            a.word(0x0FF0000F)
+        elif k == 14 and src.byte() < 16:              # an arbitrary 32-bit word (may be illegal)
+            a.word(src.uint(4) | 3)
+        elif k == 14:
+            a.word(rv.i_type(0x13, 0, rd, r1, (imm % 4096) - 2048))
+        else:                                          # a system call with random a7
+            a.li("a7", src.pick((-1, 2**32 + 64, 64, 172, 4096, 0)))
+            a.word(0x00000073)
+    a.exit(0)
+    return a.elf()
+
+
+def rvinsn(data: bytes) -> None:
+    """Target (h): random valid RISC-V instructions run in a bounded
+    simulated time and end (exit, a fault signal, livelock or the time
+    limit), with the kernel's books in order."""
+    src = Source(data)
+
+    def body():
+        try:
+            image = _rv_program(src)
+        except ValueError:
+            return                                      # an encoding the assembler refuses
+        try:
+            k = _rv_kernel()
+            p = k.spawn(pk.Program.elf(image), argv=["r"])
+            k.run(until=10**6)
+            p.state
+            _check_conserved(k)
+        except Exception as exc:  # noqa: BLE001
+            if not expected(exc):
+                raise
+
+    _with_watchdog(body)
+
+
+TARGETS = {"script": script, "scenario": scenario, "api": api, "snapshot": snapshot,
+           "elf": elf, "nesting": nesting, "zerotime": zerotime, "rvinsn": rvinsn}

@@ -37,16 +37,17 @@ class Audit:
     is not the number of handles to them), ``short_refs`` (objects of any
     kind with fewer references than handles).
 
+    Process tree: ``tree_bad_links`` (processes whose links disagree: a
+    child its parent does not list, a child count that differs, a zombie
+    without a parent, a reaped process still linked) and ``tree_cycles``
+    (processes whose chain of parents does not end).
+
     File system (None until it is used): ``fs``, a
     :class:`~pykernel.fs.FsAudit` (link counts against directory entries,
     references against working directories, data pages). Descriptors
     (None until a process uses them): ``fds``, a
     :class:`~pykernel.fds.FdAudit` (descriptions' reference counts against
-    descriptors, the files and pipe objects they hold).
-    Process tree: ``tree_bad_links`` (processes whose links disagree: a
-    child its parent does not list, a child count that differs, a zombie
-    without a parent, a reaped process still linked) and ``tree_cycles``
-    (processes whose chain of parents does not end)."""
+    descriptors, the files and pipe objects they hold)."""
 
     frames: int | None
     frames_free: int | None

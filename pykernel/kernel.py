@@ -934,8 +934,8 @@ class Kernel:
               rss_limit: int | None = None, handles=(), parent: Process | None = None,
               uid: int | None = None, gid: int | None = None, job=None,
               argv=None, env=None, stdin=b"", stdout=None, stderr=None,
-              cwd=None, slice: int | None = None, working_set: int | None = None,
-              sched: SchedParams | None = None) -> Process:
+              slice: int | None = None, working_set: int | None = None,
+              sched: SchedParams | None = None, cwd=None) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``sched``: a :class:`~pykernel.SchedParams` holding the scheduling
@@ -980,14 +980,6 @@ class Kernel:
         without memory gets ``pk.Memory()`` with Sv39 page tables when its
         first process is machine code.
 
-        A ``str`` program is a path in the kernel's file system
-        (:attr:`fs`, docs/userland.md), resolved as execve(2) resolves it
-        for the new process's credentials: symbolic links followed,
-        execute permission needed (:class:`~pykernel.AccessDenied`), an
-        ELF file or a ``#!`` script (:class:`~pykernel.NotExecutable`);
-        ``argv`` defaults to ``[path]``. ``cwd``: the process's working
-        directory in the file system (default the ``parent``'s, else ``/``).
-
         ``working_set``: the thread's working set for the kernel's cache
         model (``pk.Kernel(cache=pk.CacheModel(...))``, docs/scheduling.md,
         "Cache affinity").
@@ -996,6 +988,14 @@ class Kernel:
         ``sched_attr.sched_runtime``, 100 us .. 100 ms; None: the policy's);
         see :meth:`Thread.set_slice`. Other policies refuse it
         (:class:`~pykernel.errors.NotSupported`).
+
+        A ``str`` program is a path in the kernel's file system
+        (:attr:`fs`, docs/userland.md), resolved as execve(2) resolves it
+        for the new process's credentials: symbolic links followed,
+        execute permission needed (:class:`~pykernel.AccessDenied`), an
+        ELF file or a ``#!`` script (:class:`~pykernel.NotExecutable`);
+        ``argv`` defaults to ``[path]``. ``cwd``: the process's working
+        directory in the file system (default the ``parent``'s, else ``/``).
         """
         if slice is not None:
             slice = self._check_slice(slice)
@@ -1048,13 +1048,13 @@ class Kernel:
                 _objects._move(self, src, pid, values)
             if uid or gid:
                 check(lib.pk_proc_creds_set(self._kp, pid, uid, gid), "credentials")
+            if parent is not None:                   # the process tree (docs/processes.md)
+                check(lib.pk_proc_set_parent(self._kp, pid, parent.pid), "spawn: parent")
             if cwd is not None:
                 _fs.set_cwd(self, pid, cwd_ino)
             elif parent is not None:
                 from . import fs as _fs
                 _fs.inherit_cwd(self, parent.pid, pid)
-            if parent is not None:                   # the process tree (docs/processes.md)
-                check(lib.pk_proc_set_parent(self._kp, pid, parent.pid), "spawn: parent")
         if slice:
             self._set_attr(Process(self, pid).threads[0].tid, lib.PK_ATTR_SLICE, slice, "slice")
         if working_set is not None:

@@ -24,7 +24,7 @@ def test_corpus_input_replays_without_a_finding(target, path):
 
 
 def test_every_target_has_committed_inputs():
-    for t in ("script", "scenario", "api"):
+    for t in ("script", "scenario", "api", "elf", "nesting", "zerotime", "rvinsn"):
         assert any((FUZZ / "corpus" / t).glob("*")), t
 
 
