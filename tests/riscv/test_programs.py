@@ -337,6 +337,8 @@ EXPECTED["fdhold"] = ("exited", 0, b"3 4 5 6 7\n")
 EXPECTED["pipe_threads"] = ("exited", 0, b"poll 1 revents 1\nreceived 200000 bytes, same 1\n")
 # fdops.c: a driver of descriptor operations; no input, nothing to do
 EXPECTED["fdops"] = ("exited", 0, b"")
+# sysargs_fs.c: a driver of system calls with odd arguments; no input, no call
+EXPECTED["sysargs_fs"] = ("exited", 0, b"")
 
 # wait4(2), waitid(2): no children is ECHILD (10), unknown options EINVAL (22)
 EXPECTED["wait_fs"] = ("exited", 0, b"wait4 -10\nwait4-nohang -10\nwait4-badopt -22\n"
