@@ -13,8 +13,8 @@
  * The descriptor table is separate from the process's handle table
  * (pk_obj.c): descriptor numbers are looked up only here, handle values
  * only there, so neither is ever usable as the other.  Descriptions are
- * named by index (0: none) and never move once made; nothing holds a
- * pointer to one across a call that can grow the array. */
+ * named by index (0: none) in one array that moves when it grows, so
+ * nothing holds a pointer to one across a call that can make one. */
 #ifndef PK_FD_H
 #define PK_FD_H
 
