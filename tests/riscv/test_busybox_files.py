@@ -201,3 +201,13 @@ def test_dev_tty_is_a_terminal(busybox):
         k.run()
         out.append((p.exit_code, bytes(p.stdout)))
     assert out == [(0, b"24 80\n"), (0, b"38400\n")]
+
+
+def test_dd_cmp_sed_in_place_cut_uniq_od(tmp_path, busybox):
+    both(tmp_path, busybox, [["dd", "if=a.txt", "of=d.txt", "bs=5", "status=none"],
+                             ["cmp", "a.txt", "d.txt"], ["sed", "-i", "s/apple/APPLE/", "a.txt"],
+                             ["cmp", "a.txt", "d.txt"], ["cat", "a.txt"],
+                             ["stat", "-c", "%n %a %s", "a.txt"], ["cut", "-c1-3", "a.txt"],
+                             ["uniq", "-c", "notes/b.txt"], ["od", "-c", "a.txt"],
+                             ["dd", "if=notes/b.txt", "of=part", "bs=4", "skip=2", "count=3",
+                              "status=none"], ["cat", "part"]])
