@@ -25,7 +25,7 @@
 
 enum { EPERM = 1, ENOENT = 2, ESRCH = 3, EBADF = 9, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
        EFAULT = 14, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOTTY = 25, ESPIPE = 29,
-       EPIPE = 32, ERANGE = 34, ENOSYS = 38, ELOOP = 40, EOPNOTSUPP = 95, ENXIO = 6 };
+       EPIPE = 32, EBUSY = 16, ERANGE = 34, ENOSYS = 38, ELOOP = 40, EOPNOTSUPP = 95, ENXIO = 6 };
 
 #define AT_FDCWD (-100)
 #define AT_SYMLINK_NOFOLLOW 0x100
@@ -601,7 +601,9 @@ static int64_t sys_dup3(fx *x, uint64_t old, uint64_t nfd, uint64_t flags, bool 
 #define F_GETFL 3
 #define F_SETFL 4
 #define F_DUPFD_CLOEXEC 1030
+#define F_SETPIPE_SZ 1031
 #define F_GETPIPE_SZ 1032
+#define PK_PIPE_MAX_SIZE 1048576u                 /* /proc/sys/fs/pipe-max-size */
 
 static int64_t sys_fcntl(fx *x, uint64_t fd, uint64_t cmd, uint64_t arg) {
     pk_kernel *k = x->k;
@@ -624,6 +626,23 @@ static int64_t sys_fcntl(fx *x, uint64_t fd, uint64_t cmd, uint64_t arg) {
     case F_GETPIPE_SZ:
         if (!is_pipe(OFD(x, o))) return -EBADF;
         return pk_obj_at(k, OFD(x, o)->pair)->target;
+    case F_SETPIPE_SZ: {                          /* fs/pipe.c: whole pages, a power of two */
+        if (!is_pipe(OFD(x, o))) return -EBADF;
+        uint32_t uid = 0, gid = 0;
+        pk_proc_creds_get(k, x->pid, &uid, &gid);
+        if ((uint32_t)arg > PK_PIPE_MAX_SIZE && uid) return -EPERM;   /* pipe-max-size */
+        if ((uint32_t)arg > (1u << 31)) return -EINVAL;
+        uint64_t n = 4096;
+        while (n < (uint32_t)arg) n <<= 1;
+        if (n > PK_SOCKET_MAX_CAPACITY) return -EINVAL;
+        uint32_t pair = OFD(x, o)->pair;
+        pk_obj *rd = pk_obj_at(k, pair);
+        if (rd->queued > n) return -EBUSY;
+        rd->target = (uint32_t)n;
+        if (rd->peer) pk_obj_at(k, rd->peer)->target = (uint32_t)n;
+        pk_pipe_wake(k, pair);                    /* writers may find room now */
+        return (int64_t)n;
+    }
     }
     return -EINVAL;
 }

@@ -50,6 +50,7 @@ int main(void) {
                               + (long)st.st_nlink;
                    break; }
         case 21: sprintf(name, "f%d", a % 4); r = open(name, O_RDONLY); break;
+        case 22: r = fcntl(a, F_SETPIPE_SZ, b * 5000); if (r >= 0) r = fcntl(a, F_GETPIPE_SZ); break;
         default: return 3;
         }
         printf("%d %d %d -> %ld %d\n", op, a, b, r, r < 0 ? errno : 0);
