@@ -897,10 +897,26 @@ static int64_t sys_linkat(fx *x, uint64_t ofd, uint64_t old, uint64_t nfd, uint6
     int e = who_at(x, ofd, op, on, &wf);
     if (e) return e;
     PATH_AT(nfd, path, false);
-    if (flags & AT_SYMLINK_FOLLOW) {              /* a final symbolic link: not modelled */
-        uint32_t a, b;
-        e = pk_fs_lookup(x->k, &wf, op, (uint32_t)on, PK_FS_NOFOLLOW, &a);
-        if (!e && !pk_fs_lookup(x->k, &wf, op, (uint32_t)on, 0, &b) && a != b) return -EINVAL;
+    if (flags & AT_SYMLINK_FOLLOW) {              /* a final symbolic link: its target instead */
+        for (uint32_t hops = 0;; hops++) {
+            uint32_t ino, tl;
+            pk_fs_stat st;
+            e = pk_fs_lookup(x->k, &wf, op, (uint32_t)on, PK_FS_NOFOLLOW, &ino);
+            if (e) return e;
+            pk_fs_stat_get(x->k, ino, &st);
+            if ((st.mode & PK_S_IFMT) != PK_S_IFLNK) break;
+            if (hops == PK_FS_MAXSYMLINKS) return -ELOOP;
+            char t[PK_FS_PATH_MAX];
+            e = pk_fs_readlink(x->k, &wf, op, (uint32_t)on, t, sizeof t, &tl);
+            if (e) return e;
+            int64_t d = on;                       /* a relative target starts in the link's directory */
+            while (d > 0 && op[d - 1] != '/') d--;
+            if (t[0] == '/') d = 0;
+            if (d + tl >= PK_FS_PATH_MAX) return -PK_ENAMETOOLONG;
+            memcpy(op + d, t, tl);
+            on = d + tl;
+            op[on] = 0;
+        }
     }
     return pk_fs_link(x->k, &wf, op, (uint32_t)on, &w, p, (uint32_t)n);
 }

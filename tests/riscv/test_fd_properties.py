@@ -1,9 +1,11 @@
 """Property: any sequence of descriptor operations (open with O_CREAT,
-O_EXCL, O_TRUNC, O_APPEND; dup, dup2, dup3, close; fcntl F_DUPFD, F_GETFD,
-F_SETFD, F_GETFL, F_SETFL, F_SETPIPE_SZ; read, write, lseek, ftruncate, fstat, unlink,
-pipe2) gives the same results and errnos on pykernel as on Linux
-(qemu-riscv64 passes the calls to the host's kernel). fdops.c runs the
-operations and prints each result; hypothesis makes the sequences."""
+O_EXCL, O_TRUNC, O_APPEND; dup, dup2, dup3, close; fcntl F_DUPFD,
+F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_SETPIPE_SZ; read, write, lseek,
+ftruncate, fstat, unlink, pipe2, symlink, linkat with and without
+AT_SYMLINK_FOLLOW, lstat) gives the same results and errnos on pykernel
+as on Linux (qemu-riscv64 passes the calls to the host's kernel).
+fdops.c runs the operations and prints each result; hypothesis makes the
+sequences. A second property feeds the calls odd arguments."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from rvrun import need_qemu, need_toolchain, pk_kernel
 import pykernel as pk
 
 FDS = st.integers(3, 12)
-OPS = st.lists(st.tuples(st.integers(0, 22), FDS, FDS), min_size=1, max_size=40)
+OPS = st.lists(st.tuples(st.integers(0, 25), FDS, FDS), min_size=1, max_size=40)
 
 
 def script(ops) -> bytes:

@@ -51,6 +51,13 @@ int main(void) {
                    break; }
         case 21: sprintf(name, "f%d", a % 4); r = open(name, O_RDONLY); break;
         case 22: r = fcntl(a, F_SETPIPE_SZ, b * 5000); if (r >= 0) r = fcntl(a, F_GETPIPE_SZ); break;
+        case 23: { char t[16]; sprintf(t, b & 1 ? "f%d" : "l%d", a % 4); sprintf(name, "l%d", b % 4);
+                   r = symlink(t, name); break; }
+        case 24: { char t[16]; sprintf(t, "l%d", a % 4); sprintf(name, "h%d", b % 4);
+                   r = linkat(AT_FDCWD, t, AT_FDCWD, name, b & 1 ? AT_SYMLINK_FOLLOW : 0); break; }
+        case 25: { struct stat st; sprintf(name, "h%d", a % 4); r = lstat(name, &st);
+                   if (!r) r = S_ISREG(st.st_mode) * 100 + S_ISLNK(st.st_mode) * 10 + (long)st.st_nlink;
+                   break; }
         default: return 3;
         }
         printf("%d %d %d -> %ld %d\n", op, a, b, r, r < 0 ? errno : 0);
