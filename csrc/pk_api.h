@@ -247,7 +247,8 @@ typedef struct pk_op {
 #define PK_KILL_ILLEGAL   7   /* machine code: an illegal instruction, ebreak or a
                                  misaligned pc (SIGILL / SIGTRAP / SIGBUS)  */
 #define PK_KILL_ABORT     8   /* machine code: it sent itself SIGABRT (abort()) */
-#define PK_KILL_LAST      8
+#define PK_KILL_SIGNAL    9   /* another signal's default action (pk_proc_tree_get: which) */
+#define PK_KILL_LAST      9
 
 /* ---- scheduling policies ------------------------------------------------
  * The kernel's policy (the fair class).  Ids are stable. */
@@ -1319,6 +1320,31 @@ typedef struct pk_tree_info {
     uint32_t pad;
 } pk_tree_info;
 int pk_proc_tree_get(pk_kernel *k, uint32_t pid, pk_tree_info *out);
+
+/* ---- signals (pk_rv_sig.c, pk_sig.h; docs/signals.md) ---------------------
+ * Linux numbers 1..64.  pk_proc_signal: send signo to process pid from the
+ * host (si_code SI_USER, si_pid 0); 0 only checks the pid.  A process
+ * that has ended accepts and ignores it.  NOT_SUPPORTED: its action would
+ * be to stop the process (not modelled). */
+int pk_proc_signal(pk_kernel *k, uint32_t pid, uint32_t signo);
+/* pending and blocked sets (bit signo - 1): of process pid (tid1 = 0:
+ * its process-wide pending set, blocked 0) or of its thread tid1 - 1 */
+int pk_sig_state_get(pk_kernel *k, uint32_t pid, uint32_t tid1, uint64_t *pending,
+                     uint64_t *blocked);
+/* the disposition of signo in process pid: sa_handler (0 SIG_DFL, 1 SIG_IGN),
+ * sa_flags, sa_mask */
+int pk_sig_action_get(pk_kernel *k, uint32_t pid, uint32_t signo, uint64_t *handler,
+                      uint64_t *flags, uint64_t *mask);
+/* *stopped: the signal that stopped process pid (machine code), 0: running */
+int pk_sig_stopped(pk_kernel *k, uint32_t pid, uint32_t *stopped);
+/* fork and execve of machine code (pk_sig.h) */
+int pk_sig_fork(pk_kernel *k, uint32_t parent_pid, uint32_t child_pid, uint32_t child_tid);
+int pk_sig_exec(pk_kernel *k, uint32_t pid);
+/* the audit of signal state: records that break its rules (a mask or
+ * sa_mask holding SIGKILL or SIGSTOP, a signal record named by no process or
+ * by two, a thread flag out of range, a count of queued timer events that
+ * differs from the events found) */
+int pk_sig_audit_get(pk_kernel *k, uint64_t *bad);
 /* its children in order (up to cap pids into out; *n = how many it has) */
 int pk_proc_children(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uint32_t *n);
 /* make `child` (fresh from pk_spawn: no parent, no children, not ended)
@@ -1340,7 +1366,7 @@ int pk_tree_audit_get(pk_kernel *k, pk_tree_audit *out);
  * from one that continues exactly as the original would have.  `extra`
  * bytes (the host's own state) travel in the snapshot untouched; restore
  * says where they are in buf.  A refusal fills *why. */
-#define PK_SNAP_VERSION 2
+#define PK_SNAP_VERSION 3
 /* why pk_kernel_snapshot refused (tid / value say more) */
 #define PK_SNAP_R_HOST_THREAD 1   /* tid: a live thread whose body is a Python generator */
 #define PK_SNAP_R_BODY_KIND   2   /* tid: a live thread of a body kind this build cannot save;

@@ -133,10 +133,10 @@ typedef struct pk_proc {
     uint32_t nchildren;
     uint8_t  tree;                /* PK_PT_ALIVE (also while NEW), ZOMBIE, REAPED */
     uint8_t  tflags;              /* PK_PTF_*                               */
-    uint16_t pad;                 /* 0 */
-    uint32_t sigchld;             /* SIGCHLD sent to it and not yet delivered:
-                                     counted until signals exist, which turn
-                                     it into a pending signal (pk_ptree_notify) */
+    uint8_t  termsig;             /* the signal that ended it, 0: none recorded */
+    uint8_t  pad;                 /* 0 */
+    uint32_t sigchld;             /* SIGCHLD sent to it, counted (a machine-code
+                                     parent also gets it as a signal, pk_rv_sig.c) */
 } pk_proc;                        /* 64 bytes */
 _Static_assert(sizeof(pk_proc) == 64, "pk_proc must stay 64 bytes");
 
@@ -410,7 +410,8 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #define PK_EV_WAIT_DEADLINE 5   /* pk_wait.c: a wait's deadline */
 #define PK_EV_RV_TIMEOUT 6      /* pk_rv_sys.c: a timed futex wait of a RISC-V thread */
 #define PK_EV_STEAL     7       /* periodic peeking at other queues (cfg.steal_ns) */
-#define PK_EV_KINDS     8
+#define PK_EV_RV_ITIMER 8       /* pk_rv_sig.c: ITIMER_REAL of a RISC-V process */
+#define PK_EV_KINDS     9
 
 #include "pk_obj.h"
 #include "pk_trace.h"

@@ -251,8 +251,11 @@ static void park(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state) {
 static void block(pk_kernel *k, pk_cpu *c, pk_thread *t, uint8_t state, uint64_t ns) {
     park(k, c, t, state);
     PK_TRACE(k, PK_TR_BLOCK, state == PK_TS_BLOCKED ? PK_TR_IO : PK_TR_SLEEP, t->tid, c->id, ns);
-    /* cannot fail: pk_spawn reserved one event slot per thread */
-    pk_evq_post(k, &k->evq, sat_add(k->now, ns), PK_EV_WAKE, t->tid);
+    /* cannot fail: pk_spawn reserved one event slot per thread.  A RISC-V
+     * thread's sleep cut short by a signal leaves a stale event: the tag
+     * (0 until that happens) tells it from the next one's */
+    uint64_t tag = PK_UNLIKELY(t->kind == PK_BODY_RV) ? pk_rv_sleep_tag(k, t) : 0;
+    pk_evq_post(k, &k->evq, sat_add(k->now, ns), PK_EV_WAKE, t->tid | tag);
 }
 
 /* End thread t (in any state) with exit code `code`, or killed for
@@ -494,8 +497,9 @@ static void on_arrival(pk_kernel *k, const pk_event *e) {
 }
 
 static bool wake_stale(pk_kernel *k, const pk_event *e) {
-    uint8_t st = pk_thread_at(k, (uint32_t)e->arg)->state;
-    return st != PK_TS_BLOCKED && st != PK_TS_SLEEPING;              /* killed meanwhile */
+    const pk_thread *t = pk_thread_at(k, (uint32_t)e->arg);
+    if (t->state != PK_TS_BLOCKED && t->state != PK_TS_SLEEPING) return true;   /* killed meanwhile */
+    return PK_UNLIKELY(t->kind == PK_BODY_RV) && (e->arg >> 32) != pk_rv_sleep_tag(k, t) >> 32;
 }
 
 static void on_wake(pk_kernel *k, const pk_event *e) {
@@ -657,6 +661,7 @@ static const struct {
                               pk_wait_deadline_dropped },
     [PK_EV_RV_TIMEOUT] = { pk_rv_timeout_fire, pk_rv_timeout_stale, pk_rv_timeout_dropped },
     [PK_EV_STEAL] = { on_steal, steal_stale, steal_dropped },
+    [PK_EV_RV_ITIMER] = { pk_rv_itimer_fire, pk_rv_itimer_stale, pk_rv_itimer_dropped },
 };
 
 /* Earliest event time, after dropping stale events from the front. */

@@ -120,8 +120,8 @@ int pk_fd_snap_save(struct pk_kernel *k, struct pk_snap_w *w);
 int pk_fd_snap_load(struct pk_kernel *k, struct pk_snap_r *r);
 
 /* the futex key a RISC-V thread blocked on a pipe waits on: (this, pair) */
-#define PK_PIPE_WAIT_KEY 0xFFFFFFFFFFFFFFFFull
+#define PK_PIPE_WAIT_KEY 0xFFFFFFFFFFFFFFFDull
 /* ... and one blocked in ppoll / pselect6 with a timeout: (this, deadline);
  * woken by any pipe's change or at the deadline, it runs the call again */
-#define PK_POLL_WAIT_KEY 0xFFFFFFFFFFFFFFFEull
+#define PK_POLL_WAIT_KEY 0xFFFFFFFFFFFFFFFCull
 #endif

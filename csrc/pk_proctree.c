@@ -65,12 +65,13 @@ void pk_ptree_link(pk_kernel *k, uint32_t child, uint32_t parent) {
 
 /* Linux's encoding of how a process ended (wait(2), <bits/waitstatus.h>):
  * exit code in bits 8..15, or the terminating signal in bits 0..6.  The
- * signal of a kill: SIGKILL (9) when the kernel or the host killed it,
+ * signal of a kill: the one recorded when a signal ended it, else SIGKILL (9) when the kernel or the host killed it,
  * SIGSEGV (11) for a memory fault, SIGILL (4) for an illegal instruction,
  * SIGABRT (6) for abort(). */
 int32_t pk_ptree_wstatus(const pk_proc *p) {
     if (p->state == PK_PS_EXITED) return (int32_t)(((uint32_t)p->exit_code & 0xffu) << 8);
     if (p->state != PK_PS_KILLED) return 0;
+    if (p->termsig) return p->termsig;            /* the signal recorded (pk_rv_sig.c) */
     switch (p->kill_reason) {
     case PK_KILL_SEGV: return 11;
     case PK_KILL_ILLEGAL: return 4;
@@ -80,15 +81,19 @@ int32_t pk_ptree_wstatus(const pk_proc *p) {
 }
 
 /* Child `child` of `parent` ended (or, a zombie, was adopted by it): the
- * parent gets SIGCHLD.  This is the one place where that happens; until
- * signals exist it is counted in parent->sigchld, and the signals work
- * makes it a pending SIGCHLD here.  Threads of the parent blocked in
- * wait4 / waitid are woken to look again. */
+ * parent gets SIGCHLD.  This is the one place where that happens: it is
+ * counted in parent->sigchld; threads of the parent blocked in wait4 /
+ * waitid are woken to look again, and then a machine-code parent gets the
+ * signal (CLD_EXITED or CLD_KILLED, pk_rv_sig.c), as do_notify_parent
+ * wakes the waiters and sends it. */
 static void notify(pk_kernel *k, uint32_t parent, uint32_t child) {
     pk_proc *p = pk_proc_at(k, parent);
     p->sigchld++;
     pk_digest(k, k->now, 0x5c00000000000000ull | (uint64_t)parent << 24 | child);
-    if (k->rv) pk_rv_wake_waiters(k, parent);
+    if (k->rv) {
+        pk_rv_wake_waiters(k, parent);
+        pk_rv_sigchld(k, parent, child);
+    }
 }
 
 void pk_ptree_reap(pk_kernel *k, uint32_t pid) {

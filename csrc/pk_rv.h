@@ -57,7 +57,29 @@ typedef struct pk_rvp {
     char    *exe;                        /* /proc/self/exe (NUL-terminated)    */
     uint64_t exe_len;
     uint64_t syscalls, insns;            /* counters                           */
+    uint32_t sig;                        /* signal record (pk_rvsigp) id, 0: all default */
+    uint32_t sigpad;
+    uint64_t tramp;                      /* the sigreturn trampoline page, 0: not mapped */
 } pk_rvp;
+
+/* signals of a process (pk_rv_sig.c), made on first use */
+typedef struct pk_rvact { uint64_t handler, flags, mask; } pk_rvact;  /* struct sigaction (riscv64: no sa_restorer) */
+typedef struct pk_rvsi { int32_t code, pid; uint32_t uid; int32_t status; uint64_t addr; } pk_rvsi;
+typedef struct pk_rvsigp {
+    pk_rvact act[64];                    /* [signo - 1] */
+    pk_rvsi  info[64];                   /* what each process-wide pending signal carries */
+    pk_rvsi  tinfo[64];                  /* the same for thread-directed ones (the last sent
+                                            of each number to any of its threads) */
+    uint64_t pending;                    /* process-wide pending set (bit signo - 1) */
+    uint64_t it_end, it_interval;        /* ITIMER_REAL: next expiry (0: disarmed), reload */
+    uint64_t it_seq;                     /* the generation of its event */
+    uint8_t  stopped;                    /* 1: stopped by a stop signal (group stop) */
+    uint8_t  stopsig;                    /* the signal that stopped it */
+    uint8_t  report;                     /* for the parent's wait: PK_RVR_* */
+    uint8_t  pad[5];
+} pk_rvsigp;
+#define PK_RVR_STOPPED   1               /* a stop not yet reported (WUNTRACED) */
+#define PK_RVR_CONTINUED 2               /* a continue not yet reported (WCONTINUED) */
 
 /* per thread: the side record */
 typedef struct pk_rvt {
@@ -72,7 +94,25 @@ typedef struct pk_rvt {
     uint64_t in_syscall;                 /* 1: an ecall's entry cost is charged and the call
                                             is made when that time has passed; 0: none.
                                             A flag apart from a7, so no number is special */
+    /* signals (pk_rv_sig.c) */
+    uint64_t blocked, sigpend;           /* mask; thread-directed pending set */
+    uint64_t ss_sp, ss_size;             /* sigaltstack */
+    uint32_t ss_flags;                   /* SS_DISABLE (2) or 0 */
+    uint32_t sigpad;
+    uint64_t saved_mask;                 /* rt_sigsuspend: the mask its handler's frame restores */
+    uint32_t sigflags;                   /* PK_RVS_* */
+    uint32_t sleep_gen;                  /* sleeps cut short: a wake event carries it */
+    uint64_t sleep_end;                  /* nanosleep: its end; once cut short, the time left */
+    uint64_t sleep_rem;                  /* nanosleep: where the time left goes, 0: nowhere */
+    uint64_t wait_set, wait_info;        /* rt_sigtimedwait: the set, where its siginfo goes */
 } pk_rvt;
+
+#define PK_RVS_SUSPENDED   1             /* waiting in rt_sigsuspend */
+#define PK_RVS_RESTORE     2             /* saved_mask goes into the next frame */
+#define PK_RVS_WRITE_REM   4             /* a cut-short nanosleep owes *rem */
+#define PK_RVS_STOPPED     8             /* parked while its process is stopped */
+#define PK_RVS_SIGWAIT    16             /* in rt_sigtimedwait (saved_mask: its mask) */
+#define PK_RVS_ALL        31
 
 typedef struct pk_rvfp { uint64_t f[32]; uint64_t fcsr; } pk_rvfp;
 
@@ -95,9 +135,13 @@ typedef struct pk_rvstate {
     uint64_t  timeouts;                  /* PK_EV_RV_TIMEOUT events queued     */
     uint32_t  making;                    /* 1 while pk_rv_spawn or clone makes a thread:
                                             only they give one its side record */
-    uint32_t  pad;
+    uint32_t  sig_on;                    /* 1 once any signal state exists (checks
+                                            on the way back to user mode) */
     uint64_t  insns;                     /* instructions executed, kernel-wide */
     pk_rvdec *dc;                        /* decoded-instruction cache          */
+    pk_rvsigp *sigp; uint32_t nsigp, sigp_cap;   /* [0] unused */
+    uint32_t  in_call;                   /* tid + 1 of the thread in pk_rv_syscall, 0 */
+    uint64_t  itimers;                   /* PK_EV_RV_ITIMER events queued */
 } pk_rvstate;
 
 static inline uint32_t pk_rvt_id(const pk_regs *r) { return (uint32_t)(r->flags >> PK_RV_ID_SHIFT); }
@@ -142,4 +186,46 @@ void pk_rv_timeout_dropped(struct pk_kernel *k);
 /* a child of process pid ended or was adopted: its threads blocked in
  * wait4 / waitid run the call again */
 void pk_rv_wake_waiters(struct pk_kernel *k, uint32_t pid);
+/* reserve event slots for one more timed event of a RISC-V thread or
+ * timer: 0, or -1 (no memory) */
+int pk_rv_reserve_event(struct pk_kernel *k);
+
+/* pk_rv_sig.c: signals of machine code */
+/* the sigreturn trampoline: two pages below the lowest stack page */
+#define PK_RV_TRAMP_OFF ((8ull << 20) + 2 * 4096)
+/* on the way back to user mode (advance() before its block): deliver what
+ * is pending and unblocked; -1 to go on, or PK_ACT_KILL (*arg: reason) */
+int pk_rv_sig_entry(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, pk_regs *r,
+                    uint64_t *arg, uint64_t *cost);
+/* a fault of the running thread (SIGSEGV / SIGILL / SIGBUS with si_code and
+ * si_addr): a handler runs (-1), else PK_ACT_KILL with *arg the reason */
+int pk_rv_sig_fault(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, pk_regs *r,
+                    uint32_t signo, int32_t code, uint64_t addr, uint32_t reason,
+                    uint64_t *arg, uint64_t *cost);
+/* the signal system calls (number; registers in r); -1 to go on, or an action */
+#define PK_RV_NORET INT64_MIN             /* rt_sigreturn: the registers are set */
+int64_t pk_rv_sig_syscall(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, pk_regs *r,
+                          uint64_t num, int *act, uint64_t *arg, uint64_t *cost, uint32_t *dead);
+/* something for pk_rv_sig_entry to do on the way back to user mode */
+static inline bool pk_rv_sig_ready(const pk_rvstate *rs, const pk_rvt *rt) {
+    const pk_rvp *rp = &rs->procs[rt->proc];
+    uint64_t pend = rt->sigpend | (rp->sig ? rs->sigp[rp->sig].pending : 0);
+    return (pend & ~rt->blocked) || (rt->sigflags & (PK_RVS_WRITE_REM | PK_RVS_RESTORE | PK_RVS_SIGWAIT))
+        || (rp->sig && rs->sigp[rp->sig].stopped);
+}
+/* a wake event of RISC-V thread t carries this tag in its upper 32 bits */
+uint64_t pk_rv_sleep_tag(struct pk_kernel *k, const pk_thread *t);
+/* PK_EV_RV_ITIMER: arg = pid | generation << 32 */
+void pk_rv_itimer_fire(struct pk_kernel *k, const struct pk_event *e);
+bool pk_rv_itimer_stale(struct pk_kernel *k, const struct pk_event *e);
+void pk_rv_itimer_dropped(struct pk_kernel *k);
+/* the SIGCHLD of a child that ended (pk_ptree notify) */
+void pk_rv_sigchld(struct pk_kernel *k, uint32_t parent, uint32_t child);
+void pk_rv_sig_fini(struct pk_kernel *k);
+/* wait4 / waitid: child's stop or continue not yet reported that `options`
+ * (WUNTRACED 2, WCONTINUED 8) ask for: 1 with *status (a wait status) and
+ * *code (CLD_STOPPED 5 or CLD_CONTINUED 6) and *sig, and taken unless
+ * `keep` (WNOWAIT); else 0 */
+int pk_rv_sig_report(struct pk_kernel *k, uint32_t child, uint64_t options, bool keep,
+                     int32_t *status, int32_t *code, int32_t *sig);
 #endif

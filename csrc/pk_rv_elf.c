@@ -60,6 +60,7 @@ void pk_rv_fini(pk_kernel *k) {
         pk_free(k, p->unknown, p->unknown_cap * sizeof(pk_rvcount));
         pk_free(k, p->exe, p->exe_len + 1);
     }
+    pk_rv_sig_fini(k);
     pk_free(k, rs->imgs, rs->imgs_cap * sizeof(pk_rvimg));
     pk_free(k, rs->procs, rs->procs_cap * sizeof(pk_rvp));
     pk_free(k, rs->thr, rs->thr_cap * sizeof(pk_rvt));

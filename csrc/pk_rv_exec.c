@@ -533,6 +533,11 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     uint32_t rid = pk_rvt_id(r);
     pk_rvstate *rs = k->rv;
     if (PK_UNLIKELY(!rs || !rid || rid >= rs->nthr || !k->mem)) { k->broken = PK_ERR_INTERNAL; return PK_ACT_KILL; }
+    uint64_t sigcost = 0;
+    if (PK_UNLIKELY(rs->sig_on) && !rs->thr[rid].in_syscall && pk_rv_sig_ready(rs, &rs->thr[rid])) {
+        int a = pk_rv_sig_entry(k, c, t, r, arg, &sigcost);   /* back to user mode: signals */
+        if (a >= 0) return a;
+    }
     rvx X;
     X.k = k; X.c = c; X.m = k->mem;
     X.as = pk_as_of(k, t->pid);
@@ -547,7 +552,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     pk_rvdec *const dc = rs->dc;
     r->flags |= PK_RF_STARTED;
 
-    uint64_t pc = r->pc, npc, budget = block_budget(k, c), extra = 0;
+    uint64_t pc = r->pc, npc, budget = block_budget(k, c), extra = sigcost;
     uint64_t resv = ~0ull;                   /* LR reservation (this block only) */
     int stop = 0, act = PK_ACT_RUN;
     pk_rvfp *F = NULL;
@@ -818,6 +823,8 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
                 pc = r->pc;
                 extra += cost;
                 if (a >= 0) { act = a; stop = -2; goto done; }
+                if (PK_UNLIKELY(rs->sig_on) && pk_rv_sig_ready(rs, &rs->thr[rid]))
+                    goto out;                        /* a signal to take first */
                 mirror_clear(&X);                    /* the call may have changed mappings */
                 H.clk = H.clk0 = X.tlb->clock;
                 code_refresh(&X, &H);
@@ -886,12 +893,23 @@ done:
     k->same_steps += H.n;                        /* host work (pk_kernel_run) */
     if (stop == -2) return act;                  /* a system call left the CPU */
     r->pc = pc;
-    if (stop == -1) {                            /* illegal instruction */
+    if (stop == -1) {                            /* illegal instruction: SIGILL, ILL_ILLOPC */
         X.as->fault_va = pc;
-        *arg = PK_KILL_ILLEGAL;
-        return PK_ACT_KILL;
+        if (!rs->sig_on
+            || pk_rv_sig_fault(k, c, t, r, 4, 1, pc, PK_KILL_ILLEGAL, arg, &X.cost) >= 0) {
+            *arg = PK_KILL_ILLEGAL;
+            return PK_ACT_KILL;
+        }
+        pc = r->pc;                              /* its handler */
+    } else if (stop == RV_KILL) {                /* SIGSEGV, SEGV_MAPERR or SEGV_ACCERR */
+        if (X.reason != PK_KILL_SEGV || !rs->sig_on
+            || pk_rv_sig_fault(k, c, t, r, 11, X.as->fault_kind == PK_FAULT_UNMAPPED ? 1 : 2,
+                               X.as->fault_va, PK_KILL_SEGV, arg, &X.cost) >= 0) {
+            *arg = X.reason;
+            return PK_ACT_KILL;
+        }
+        pc = r->pc;
     }
-    if (stop == RV_KILL) { *arg = X.reason; return PK_ACT_KILL; }
     if (stop == RV_BLOCK) { *arg = X.m->block_ns; return PK_ACT_BLOCK; }
     uint64_t ns = insn_time(k, &rs->thr[rid], H.n) + X.cost + extra;
     x[PK_REG_REM] = ns;

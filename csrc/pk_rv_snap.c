@@ -64,6 +64,8 @@ static void put_proc(pk_snap_w *w, const pk_rvp *p) {
         pk_snap_u64(w, p->unknown[i].n);
     }
     put_bytes(w, p->exe, p->exe_len);
+    pk_snap_u32(w, p->sig);
+    pk_snap_u64(w, p->tramp);
 }
 
 static void put_thread(pk_snap_w *w, const pk_rvt *t) {
@@ -74,6 +76,37 @@ static void put_thread(pk_snap_w *w, const pk_rvt *t) {
     uint64_t v[8] = { t->clear_child_tid, t->robust_list, t->robust_len, t->futex_hi,
                       t->futex_lo, t->futex_seq, t->carry, t->in_syscall };
     pk_snap_u64s(w, v, 8);
+    uint64_t g[8] = { t->blocked, t->sigpend, t->ss_sp, t->ss_size, t->saved_mask, t->sleep_end,
+                      t->sleep_rem, (uint64_t)t->ss_flags | (uint64_t)t->sigflags << 32 };
+    pk_snap_u64s(w, g, 8);
+    pk_snap_u32(w, t->sleep_gen);
+    pk_snap_u64(w, t->wait_set);
+    pk_snap_u64(w, t->wait_info);
+}
+
+/* the signal records (pk_rv_sig.c) */
+static void put_si(pk_snap_w *w, const pk_rvsi *si) {
+    pk_snap_u32(w, (uint32_t)si->code); pk_snap_u32(w, (uint32_t)si->pid);
+    pk_snap_u32(w, si->uid); pk_snap_u32(w, (uint32_t)si->status);
+    pk_snap_u64(w, si->addr);
+}
+
+static void put_sigs(pk_snap_w *w, const pk_rvstate *rs) {
+    pk_snap_u32(w, rs->sig_on);
+    pk_snap_u64(w, rs->itimers);
+    pk_snap_u32(w, rs->nsigp);
+    for (uint32_t i = 1; i < rs->nsigp; i++) {
+        const pk_rvsigp *sp = &rs->sigp[i];
+        for (int s = 0; s < 64; s++) {
+            uint64_t a[3] = { sp->act[s].handler, sp->act[s].flags, sp->act[s].mask };
+            pk_snap_u64s(w, a, 3);
+            put_si(w, &sp->info[s]);
+            put_si(w, &sp->tinfo[s]);
+        }
+        uint64_t v[5] = { sp->pending, sp->it_end, sp->it_interval, sp->it_seq,
+                          sp->stopped | (uint64_t)sp->stopsig << 8 | (uint64_t)sp->report << 16 };
+        pk_snap_u64s(w, v, 5);
+    }
 }
 
 int pk_rv_snap_save(pk_kernel *k, pk_snap_w *w) {
@@ -96,6 +129,7 @@ int pk_rv_snap_save(pk_kernel *k, pk_snap_w *w) {
         pk_snap_u64s(w, rs->fps[i].f, 32);
         pk_snap_u64(w, rs->fps[i].fcsr);
     }
+    put_sigs(w, rs);
     return w->err;
 }
 
@@ -196,6 +230,9 @@ static int get_proc(pk_kernel *k, pk_snap_r *r, pk_rvp *p) {
     pk_snap_get(r, p->exe, (size_t)n);
     p->exe[n] = 0;
     if (memchr(p->exe, 0, (size_t)n)) pk_snap_bad(r);
+    p->sig = pk_snap_get_u32(r);                     /* checked against the records later */
+    p->tramp = pk_snap_get_u64(r);
+    if (p->tramp & (PK_PAGE_SIZE - 1)) pk_snap_bad(r);
     /* the break: start <= brk <= its pages' end, within the 4 GiB allowed */
     if (p->brk < p->brk_start || p->brk_mapped < p->brk || p->brk - p->brk_start > (1ull << 32)
         || ((p->brk_start | p->brk_mapped | p->mmap_next) & (PK_PAGE_SIZE - 1))
@@ -213,6 +250,70 @@ static void get_thread(pk_snap_r *r, pk_rvt *t) {
     pk_snap_get_u64s(r, v, 8);
     t->clear_child_tid = v[0]; t->robust_list = v[1]; t->robust_len = v[2]; t->futex_hi = v[3];
     t->futex_lo = v[4]; t->futex_seq = v[5]; t->carry = v[6]; t->in_syscall = v[7];
+    uint64_t g[8];
+    pk_snap_get_u64s(r, g, 8);
+    t->blocked = g[0]; t->sigpend = g[1]; t->ss_sp = g[2]; t->ss_size = g[3];
+    t->saved_mask = g[4]; t->sleep_end = g[5]; t->sleep_rem = g[6];
+    t->ss_flags = (uint32_t)g[7]; t->sigflags = (uint32_t)(g[7] >> 32);
+    t->sleep_gen = pk_snap_get_u32(r);
+    t->wait_set = pk_snap_get_u64(r);
+    t->wait_info = pk_snap_get_u64(r);
+    const uint64_t unblockable = (1ull << 8) | (1ull << 18);          /* SIGKILL, SIGSTOP */
+    if ((t->blocked & unblockable) || (t->saved_mask & unblockable)
+        || t->sigflags > PK_RVS_ALL
+        || (t->ss_flags & ~(2u | (1u << 31)))) pk_snap_bad(r);
+}
+
+static void get_si(pk_snap_r *r, pk_rvsi *si) {
+    si->code = (int32_t)pk_snap_get_u32(r); si->pid = (int32_t)pk_snap_get_u32(r);
+    si->uid = pk_snap_get_u32(r); si->status = (int32_t)pk_snap_get_u32(r);
+    si->addr = pk_snap_get_u64(r);
+}
+
+static int get_sigs(pk_kernel *k, pk_snap_r *r) {
+    pk_rvstate *rs = k->rv;
+    rs->sig_on = pk_snap_get_u32(r);
+    rs->itimers = pk_snap_get_u64(r);
+    uint32_t n = pk_snap_get_u32(r);
+    if (rs->sig_on > 1 || (n && !pk_snap_count_ok(r, n - 1, 64 * 72 + 40))) {
+        pk_snap_bad(r);
+        return r->err;
+    }
+    if (n && pk_vec_grow(k, (void **)&rs->sigp, &rs->sigp_cap, n, sizeof(pk_rvsigp)))
+        return PK_ERR_NO_MEMORY;
+    rs->nsigp = n;
+    for (uint32_t i = 1; i < n && !r->err; i++) {
+        pk_rvsigp *sp = &rs->sigp[i];
+        memset(sp, 0, sizeof *sp);
+        for (int s = 0; s < 64; s++) {
+            uint64_t a[3];
+            pk_snap_get_u64s(r, a, 3);
+            sp->act[s] = (pk_rvact){ a[0], a[1], a[2] };
+            if ((a[2] & ((1ull << 8) | (1ull << 18))) || (a[1] >> 32)) pk_snap_bad(r);
+            get_si(r, &sp->info[s]);
+            get_si(r, &sp->tinfo[s]);
+        }
+        uint64_t v[5];
+        pk_snap_get_u64s(r, v, 5);
+        sp->pending = v[0]; sp->it_end = v[1]; sp->it_interval = v[2]; sp->it_seq = v[3];
+        sp->stopped = (uint8_t)v[4]; sp->stopsig = (uint8_t)(v[4] >> 8);
+        sp->report = (uint8_t)(v[4] >> 16);
+        if ((v[4] >> 24) || sp->stopped > 1 || sp->stopsig > 64 || sp->report > PK_RVR_CONTINUED)
+            pk_snap_bad(r);
+    }
+    /* each process names its own record; records exist only with sig_on */
+    uint8_t *used = n ? pk_alloc(k, n) : NULL;
+    if (n && !used) return PK_ERR_NO_MEMORY;
+    if (used) memset(used, 0, n);
+    bool ok = !r->err && (n <= 1 || rs->sig_on);
+    for (uint32_t i = 1; ok && i < rs->nprocs; i++) {
+        uint32_t id = rs->procs[i].sig;
+        if (id && (id >= n || used[id])) ok = false;
+        else if (id) used[id] = 1;
+    }
+    pk_free(k, used, n);
+    if (!ok) pk_snap_bad(r);
+    return r->err;
 }
 
 /* The registers of thread t as the dispatcher will use them. */
@@ -303,6 +404,7 @@ int pk_rv_snap_load(pk_kernel *k, pk_snap_r *r, bool mem) {
         if (rs->fps[i].fcsr >> 8) pk_snap_bad(r);   /* frm and fflags only */
     }
     rs->nfps = n;
+    if (!r->err && (s = get_sigs(k, r))) return s;
     if (!r->err && !cross_ok(k)) pk_snap_bad(r);
     return r->err;
 }
@@ -330,7 +432,27 @@ bool pk_rv_snap_events_loaded(pk_kernel *k) {
             for (uint64_t p = 0; p < rs->imgs[i].npages; p++)
                 if (rs->imgs[i].frames[p]) return false;
     }
-    uint64_t n = 0;
-    for (uint32_t i = 0; i < k->evq.n; i++) n += pk_event_kind(&k->evq.heap[i]) == PK_EV_RV_TIMEOUT;
-    return n == k->rv->timeouts;
+    uint64_t n = 0, nt = 0;
+    for (uint32_t i = 0; i < k->evq.n; i++) {
+        n += pk_event_kind(&k->evq.heap[i]) == PK_EV_RV_TIMEOUT;
+        nt += pk_event_kind(&k->evq.heap[i]) == PK_EV_RV_ITIMER;
+    }
+    return n == k->rv->timeouts && nt == k->rv->itimers;
+}
+
+/* A PK_EV_RV_ITIMER event as loaded: its process is a RISC-V one (what
+ * pk_rv_itimer_stale reads); a PK_EV_WAKE event's tag (upper 32 bits) is
+ * 0 or names a RISC-V thread. */
+bool pk_rv_snap_itimer_ok(pk_kernel *k, uint64_t arg) {
+    uint32_t pid = (uint32_t)arg;
+    if (!k->rv || pid >= k->procs.count) return false;
+    for (uint32_t i = 1; i < k->rv->nprocs; i++)
+        if (k->rv->procs[i].pid == pid) return true;
+    return false;
+}
+
+bool pk_rv_snap_wake_ok(pk_kernel *k, uint64_t arg) {
+    uint32_t tid = (uint32_t)arg;
+    if (tid >= k->threads.count) return false;
+    return !(arg >> 32) || (k->rv && pk_thread_at(k, tid)->kind == PK_BODY_RV);
 }

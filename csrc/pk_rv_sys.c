@@ -436,12 +436,7 @@ static int64_t sys_futex(sysctx *s, uint64_t uaddr, uint64_t op, uint64_t val, u
             deadline = cmd == 0 ? k->now + ns
                      : (op & 256) ? k->now + until(s, 0, ts[0], ts[1]) : ns;
             if (deadline <= k->now) return -ETIMEDOUT;
-            pk_rvstate *rs = k->rv;
-            uint64_t want = (uint64_t)k->threads.count + 9 + (k->objs ? k->objs->deadlines : 0)
-                          + rs->timeouts + 1;
-            if (want > 0xffffffffull
-                || pk_evq_reserve(k, &k->evq, (uint32_t)(want > k->evq.n ? want - k->evq.n : 0)))
-                return -ENOMEM;
+            if (pk_rv_reserve_event(k)) return -ENOMEM;
         }
         pk_rvt *rt = RT(s);
         rt->futex_waiting = 1;
@@ -478,6 +473,20 @@ static int64_t sys_futex(sysctx *s, uint64_t uaddr, uint64_t op, uint64_t val, u
         return (int64_t)woken;
     }
     return -ENOSYS;
+}
+
+/* Room in the event queue for one more timed event of machine code (a
+ * futex deadline, an interval timer) on top of everything that may be
+ * queued: each thread's slot, the periodic ones, the kernel objects'
+ * deadlines and the timed events queued already. */
+int pk_rv_reserve_event(pk_kernel *k) {
+    pk_rvstate *rs = k->rv;
+    uint64_t want = (uint64_t)k->threads.count + 9 + (k->objs ? k->objs->deadlines : 0)
+                  + rs->timeouts + rs->itimers + 1;
+    if (want > 0xffffffffull
+        || pk_evq_reserve(k, &k->evq, (uint32_t)(want > k->evq.n ? want - k->evq.n : 0)))
+        return -1;
+    return 0;
 }
 
 /* A timed futex wait's deadline: stale once the wait it belongs to has
@@ -585,26 +594,7 @@ static int64_t sys_chdir(sysctx *s, uint64_t path) {
     return e;
 }
 
-/* ---- signals: only a process aborting itself ------------------------------------------ */
-
-#define SIGABRT 6
-
-/* kill / tkill / tgkill aimed at the caller itself (its process for kill,
- * its thread for the others): signal 0 checks
- * that it exists, SIGABRT ends it (abort()); any other signal is not
- * modelled (-ENOSYS, counted).  *act: PK_ACT_KILL for SIGABRT. */
-static int64_t sys_kill_self(sysctx *s, uint64_t num, uint64_t target, uint64_t sig, int *act,
-                             uint64_t *arg) {
-    pk_thread *t = s->t;
-    uint64_t me = num == 129 ? t->pid + PK_RV_LINUX_ID_BASE : t->tid + PK_RV_LINUX_ID_BASE;
-    if ((int64_t)target != 0 && target != me) return -ESRCH;   /* other processes: none visible */
-    if (sig > 64) return -EINVAL;
-    if (sig == 0) return 0;
-    if (sig != SIGABRT) { count_unknown(s->k, RP(s), num); return -ENOSYS; }
-    *act = PK_ACT_KILL;
-    *arg = PK_KILL_ABORT;
-    return 0;
-}
+/* ---- signals: pk_rv_sig.c ------------------------------------------------------------ */
 
 /* ---- the process tree: getppid, wait4, waitid, prctl ------------------------------ */
 
@@ -637,6 +627,18 @@ static int64_t find_child(pk_kernel *k, uint32_t pid, int64_t sel, bool *zombie)
     return any;
 }
 
+/* The first child that `sel` selects with a stop or continue to report
+ * that `options` asks for (pk_rv_sig_report): its pid, or -1. */
+static int64_t find_report(pk_kernel *k, uint32_t pid, int64_t sel, uint64_t options, bool keep,
+                           int32_t *status, int32_t *code, int32_t *sig) {
+    if (!(options & (WUNTRACED | WCONTINUED))) return -1;
+    for (uint32_t c = pk_proc_at(k, pid)->first_child; c; c = pk_proc_at(k, c - 1)->next_sib) {
+        if (sel >= 0 && (int64_t)(c - 1) + PK_RV_LINUX_ID_BASE != sel) continue;
+        if (pk_rv_sig_report(k, c - 1, options, keep, status, code, sig)) return c - 1;
+    }
+    return -1;
+}
+
 /* Nothing to report yet: block (the call runs again when a child ends:
  * pk_rv_wake_waiters), or with WNOHANG return 0. */
 static int64_t wait_block(uint64_t options, int *act) {
@@ -656,7 +658,14 @@ static int64_t sys_wait4(sysctx *s, int64_t pid, uint64_t wstatus, uint64_t opti
     bool zombie;
     int64_t c = find_child(s->k, s->t->pid, pid > 0 ? pid : -1, &zombie);
     if (c < 0) return -ECHILD;
-    if (!zombie) return wait_block(options, act);
+    if (!zombie) {                                        /* a stop or a continue? */
+        int32_t st, code, sig;
+        int64_t r = find_report(s->k, s->t->pid, pid > 0 ? pid : -1, options, false, &st, &code, &sig);
+        if (r < 0) return wait_block(options, act);
+        if (wstatus && cp(s, wstatus, &st, 4, true)) return -EFAULT;
+        if (rusage && zero_out(s, rusage, RUSAGE_BYTES)) return -EFAULT;
+        return r + PK_RV_LINUX_ID_BASE;
+    }
     int32_t st = pk_ptree_wstatus(pk_proc_at(s->k, (uint32_t)c));
     pk_ptree_reap(s->k, (uint32_t)c);
     if (wstatus && cp(s, wstatus, &st, 4, true)) return -EFAULT;
@@ -689,7 +698,20 @@ static int64_t sys_waitid(sysctx *s, uint64_t idtype, uint64_t id, uint64_t info
     bool zombie;
     int64_t c = find_child(s->k, s->t->pid, sel, &zombie);
     if (c < 0) return -ECHILD;
-    if (!zombie || !(options & WEXITED)) {                /* stops and continues: none happen */
+    int32_t rst, rcode, rsig;
+    int64_t rc = (!zombie || !(options & WEXITED))
+        ? find_report(s->k, s->t->pid, sel, options, (options & WNOWAIT) != 0, &rst, &rcode, &rsig) : -1;
+    if (rc >= 0) {                                        /* CLD_STOPPED, CLD_CONTINUED */
+        uint32_t uid, gid;
+        pk_proc_creds_get(s->k, (uint32_t)rc, &uid, &gid);
+        int32_t info[7] = { SIGCHLD, 0, rcode, 0, (int32_t)(rc + PK_RV_LINUX_ID_BASE), (int32_t)uid, rsig };
+        uint64_t times[2] = { 0, 0 };
+        if (infop && (cp(s, infop, info, 12, true) || cp(s, infop + 16, &info[4], 12, true)
+                      || cp(s, infop + 32, times, 16, true))) return -EFAULT;
+        if (rusage && zero_out(s, rusage, RUSAGE_BYTES)) return -EFAULT;
+        return 0;
+    }
+    if (!zombie || !(options & WEXITED)) {                /* nothing to report yet */
         int64_t v = wait_block(options, act);
         if (*act < 0 && infop) {                          /* WNOHANG: a zeroed siginfo */
             int32_t z[6] = { 0 };
@@ -750,9 +772,17 @@ void pk_rv_wake_waiters(pk_kernel *k, uint32_t pid) {
     }
 }
 
+/* a sleep of ns that a signal may cut short: when it ends, and where the
+ * time left goes (pk_rv_sig.c) */
+static void sleep_note(sysctx *s, uint64_t ns, uint64_t rem) {
+    RT(s)->sleep_end = s->k->now + ns;
+    RT(s)->sleep_rem = rem;
+}
+
 /* ---- the dispatcher of calls ------------------------------------------------------ */
 
-int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *arg, uint64_t *cost) {
+static int syscall_body(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *arg,
+                        uint64_t *cost) {
     sysctx S = { k, c, t, r, pk_rvt_id(r), 0, 0, 0 };
     sysctx *s = &S;
     S.pr = RT(s)->proc;
@@ -798,7 +828,7 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
         if (ts[1] >= 1000000000u || (int64_t)ts[0] < 0) { v = -EINVAL; break; }
         uint64_t ns = ts[0] > PK_MAX_TIME / 1000000000u ? PK_MAX_TIME : ts[0] * 1000000000u + ts[1];
         v = 0;
-        if (ns) { *arg = ns; act = PK_ACT_SLEEP; }
+        if (ns) { *arg = ns; act = PK_ACT_SLEEP; sleep_note(s, ns, A(1)); }
         break;
     }
     case 115: {                                                              /* clock_nanosleep */
@@ -809,7 +839,7 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
         uint64_t ns = ts[0] > PK_MAX_TIME / 1000000000u ? PK_MAX_TIME : ts[0] * 1000000000u + ts[1];
         if (A(1) & 1) ns = until(s, A(0), ts[0], ts[1]);                   /* TIMER_ABSTIME */
         v = 0;
-        if (ns) { *arg = ns; act = PK_ACT_SLEEP; }
+        if (ns) { *arg = ns; act = PK_ACT_SLEEP; sleep_note(s, ns, A(1) & 1 ? 0 : A(3)); }
         break;
     }
     case 179: v = sys_sysinfo(s, A(0)); break;
@@ -830,8 +860,10 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
         if (A(1) != 24) { v = -EINVAL; break; }
         RT(s)->robust_list = A(0); RT(s)->robust_len = A(1); v = 0;
         break;
-    case 134: v = A(2) ? zero_out(s, A(2), 32) : 0; break;                   /* rt_sigaction */
-    case 135: v = A(2) ? zero_out(s, A(2), 8) : 0; break;                    /* rt_sigprocmask */
+    case 102: case 103: case 129: case 130: case 131: case 132: case 133: case 134: case 135:
+    case 136: case 137: case 139:                                            /* pk_rv_sig.c */
+        v = pk_rv_sig_syscall(k, c, t, r, num, &act, arg, &S.cost, &S.dead);
+        break;
     case 261: v = sys_prlimit(s, A(0), A(1), A(2), A(3)); break;
     case 278: v = sys_getrandom(s, A(0), A(1)); break;
     case 160: v = sys_uname(s, A(0)); break;
@@ -840,10 +872,6 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
     case 98: v = sys_futex(s, A(0), A(1), A(2), A(3), &act); break;
     case 220: v = sys_clone(s, A(0), A(1), A(2), A(3), A(4)); break;
     case 259: v = 0; break;                                                  /* riscv_flush_icache */
-    case 129: case 130: v = sys_kill_self(s, num, A(0), A(1), &act, arg); break;   /* kill, tkill */
-    case 131:                                                                /* tgkill */
-        v = A(0) != t->pid + PK_RV_LINUX_ID_BASE ? -ESRCH : sys_kill_self(s, num, A(1), A(2), &act, arg);
-        break;
     default: {                                   /* descriptors, files, pipes: pk_rv_fd.c */
         bool known = false, restart = false;
         uint64_t fcost = 0;
@@ -866,6 +894,10 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
         return act;                                       /* counts) again when woken        */
     }
     RT(s)->in_syscall = 0;
+    if (v == PK_RV_NORET && !S.dead) {                    /* rt_sigreturn set the registers */
+        *cost = S.cost;
+        return act;
+    }
     if (S.dead) {                                         /* a copy had no frame to use */
         *arg = S.dead;
         *cost = S.cost;
@@ -875,4 +907,13 @@ int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *a
     r->pc += 4;
     *cost = S.cost;                                       /* Costs.syscall was charged on entry */
     return act;
+}
+
+/* While a call runs, signals sent to the caller's own process stay pending
+ * (pk_sig_send) and are delivered on the way back to user mode. */
+int pk_rv_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t *arg, uint64_t *cost) {
+    k->rv->in_call = t->tid + 1;
+    int a = syscall_body(k, c, t, r, arg, cost);
+    k->rv->in_call = 0;
+    return a;
 }

@@ -760,12 +760,14 @@ static bool event_ok(pk_kernel *k, const pk_event *e) {
     unsigned kind = pk_event_kind(e);
     if (e->time > PK_MAX_TIME && e->time != PK_FOREVER) return false;
     switch (kind) {
-    case PK_EV_ARRIVAL: case PK_EV_WAKE: return e->arg < k->threads.count;
+    case PK_EV_ARRIVAL: return e->arg < k->threads.count;
+    case PK_EV_WAKE: return pk_rv_snap_wake_ok(k, e->arg);
     case PK_EV_BALANCE: case PK_EV_RT_PERIOD: return true;
     case PK_EV_STEAL: return k->cfg.steal_ns != 0 && !k->steal_armed++;   /* at most one */
     case PK_EV_WAIT_DEADLINE:
         return k->objs && (uint32_t)e->arg < k->objs->nwaits && (uint32_t)e->arg != 0;
     case PK_EV_RV_TIMEOUT: return pk_rv_snap_event_ok(k, e->arg);
+    case PK_EV_RV_ITIMER: return pk_rv_snap_itimer_ok(k, e->arg);
     default: return false;
     }
 }

@@ -43,6 +43,9 @@ from .sweeps import SweepResult, sweep
 from .snapshot import SnapshotError
 from .cache import CacheModel
 from .sched import SchedParams
+from . import signals
+from .signals import Signal
+from .signals import *  # noqa: F401,F403  (SIGHUP .. SIGRTMAX)
 
 __version__ = "0.1.0"
 
@@ -62,4 +65,5 @@ __all__ = [
     "FileSystem", "Stat", "FsUsage", "FsAudit", "NotFound", "FileExists", "NotADirectory",
     "IsADirectory", "DirectoryNotEmpty", "SymlinkLoop", "NameTooLong", "NoSpace", "FileTooLarge",
     "TooManyLinks", "NotExecutable", "NoDevice", "Busy",
-]
+    "Signal", "signals",
+] + [s.name for s in Signal]

@@ -69,7 +69,12 @@ def i32(what: str, value) -> int:
 
 def duration(what: str, ns) -> int:
     """A duration in nanoseconds: an int in [0, 2**62 - 1] (PK_MAX_TIME,
-    the largest the core accepts anywhere)."""
+    the largest the core accepts anywhere). A string such as "40 ms" is
+    refused with a hint: units are for scenario files."""
+    if isinstance(ns, str):
+        raise WrongType(f"{what} duration must be an int of ns, not str ({ns!r}): in Python "
+                        f"write ns, e.g. 40_000_000 for 40 ms; strings with a unit "
+                        f"(ns, us, ms, s) are for scenario files")
     ns = integer(f"{what} duration", ns)
     if ns < 0:
         raise OutOfRange(f"{what} duration must be >= 0 ns, got {ns}")

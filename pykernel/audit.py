@@ -47,7 +47,11 @@ class Audit:
     references against working directories, data pages). Descriptors
     (None until a process uses them): ``fds``, a
     :class:`~pykernel.fds.FdAudit` (descriptions' reference counts against
-    descriptors, the files and pipe objects they hold)."""
+    descriptors, the files and pipe objects they hold).
+
+    Signals: ``signal_bad`` (machine-code signal state that breaks its
+    rules: SIGKILL or SIGSTOP in a mask, a signal record shared or named by
+    no process, timer events counted wrong; docs/signals.md)."""
 
     frames: int | None
     frames_free: int | None
@@ -67,6 +71,7 @@ class Audit:
     short_refs: int
     tree_bad_links: int = 0
     tree_cycles: int = 0
+    signal_bad: int = 0
     fs: object = None           # the file system's (pykernel.fs.FsAudit), None if unused
     fds: object = None          # descriptors' (pykernel.fds.FdAudit), None if unused
 
@@ -98,6 +103,8 @@ class Audit:
             out.append(f"{self.tree_bad_links} processes have tree links that disagree")
         if self.tree_cycles:
             out.append(f"{self.tree_cycles} processes have a chain of parents that does not end")
+        if self.signal_bad:
+            out.append(f"{self.signal_bad} signal records break their rules")
         if self.fs is not None:
             out += ["file system: " + p for p in self.fs.problems()]
         if self.fds is not None:
@@ -126,10 +133,12 @@ def audit(k) -> Audit:
                m.mappings, m.swapped]
     tr = ffi.new("pk_tree_audit *")
     check(lib.pk_tree_audit_get(kp, tr), "audit")
+    sig = ffi.new("uint64_t *")
+    check(lib.pk_sig_audit_get(kp, sig), "audit")
     fs = k.fs.audit()                    # counts nothing (0 inodes) until the file system is used
     return Audit(*mem, o.table_handles, st.handles, o.flight_handles, o.messages, st.messages,
-                 o.bad_refs, o.short_refs, tr.bad_links, tr.cycles, fs if fs.inodes else None,
-                 _fds_audit(k))
+                 o.bad_refs, o.short_refs, tr.bad_links, tr.cycles, sig[0],
+                 fs if fs.inodes else None, _fds_audit(k))
 
 
 def _fds_audit(k):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ._ffi import FOREVER, ffi, lib
 from ._lock import locked_views
 from .errors import BadState, InvalidArgs, check
+from .signals import Signal, signal_set
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
@@ -35,7 +36,7 @@ KILL_REASONS = {
     lib.PK_KILL_EXCEPTION: "exception", lib.PK_KILL_BAD_OP: "bad operation",
     lib.PK_KILL_SEGV: "segmentation fault", lib.PK_KILL_OOM: "out of memory",
     lib.PK_KILL_JOB_MEMORY: "job memory limit", lib.PK_KILL_ILLEGAL: "illegal instruction",
-    lib.PK_KILL_ABORT: "aborted",
+    lib.PK_KILL_ABORT: "aborted", lib.PK_KILL_SIGNAL: "signal",
 }
 
 
@@ -188,6 +189,24 @@ class Thread:
         info = ffi.new("pk_thread_info *")
         check(lib.pk_thread_info_get(self._k._kp, self.tid, info), "thread info")
         return info
+
+    def _sigstate(self) -> tuple[int, int]:
+        pend, blk = ffi.new("uint64_t *"), ffi.new("uint64_t *")
+        check(lib.pk_sig_state_get(self._k._kp, self._info().pid, self.tid + 1, pend, blk),
+              "signal state")
+        return pend[0], blk[0]
+
+    @property
+    def blocked_signals(self) -> frozenset:
+        """Its signal mask (``rt_sigprocmask``): signals it does not take
+        now; empty for threads that are not machine code."""
+        return signal_set(self._sigstate()[1])
+
+    @property
+    def pending_signals(self) -> frozenset:
+        """Signals sent to this thread alone (``tkill``, ``tgkill``) and not
+        yet taken."""
+        return signal_set(self._sigstate()[0])
 
     @property
     def state(self) -> str:
@@ -447,12 +466,70 @@ class Process:
     @property
     def term_signal(self) -> int | None:
         """The signal that ended it, as Linux's wait status reports it
-        (WTERMSIG): SIGKILL (9) when killed by the host or the kernel,
-        SIGSEGV (11) for a memory fault, SIGILL (4) for an illegal
-        instruction, SIGABRT (6) for ``abort()``; None unless killed."""
+        (WTERMSIG), a :class:`~pykernel.Signal` (a plain int for an
+        unnamed real-time signal): the signal whose action
+        ended it (``p.signal``, ``kill(2)``, a fault, ``abort()``), or
+        SIGKILL (9) when killed by the host or the kernel (``p.kill()``, out
+        of memory); None unless killed."""
         if self._info().state != lib.PK_PS_KILLED:
             return None
-        return self._tree().wstatus & 0x7F
+        n = self._tree().wstatus & 0x7F
+        return Signal(n) if n in Signal._value2member_map_ else n
+
+    def signal(self, sig: int) -> None:
+        """Send signal ``sig`` (1..64, e.g. ``pk.SIGTERM``; 0 only checks
+        the process) from outside the simulation (si_code SI_USER, si_pid
+        0), between runs. A machine-code process takes it as Linux would:
+        its handler runs, it is ignored, or it is left pending while
+        blocked; a waiting thread's call ends with EINTR. Processes of
+        other kinds have no handlers: the default action happens at once
+        (terminate, or nothing for the ignored ones such as SIGCHLD). A
+        process that has ended accepts and ignores it. A stop signal
+        (SIGSTOP, and SIGTSTP, SIGTTIN, SIGTTOU without a handler) stops a
+        machine-code process until SIGCONT (``p.stopped``); stopping other
+        processes is not modelled: NotImplementedError. See
+        docs/signals.md."""
+        if isinstance(sig, bool) or not isinstance(sig, int):
+            raise TypeError(f"signal must be an int, not {type(sig).__name__}")
+        if not 0 <= sig <= 64:
+            raise InvalidArgs(f"signal numbers are 0..64, not {sig}")
+        with self._k._exclusive("signal"), self._k._hooks_may_run():
+            status = lib.pk_proc_signal(self._k._kp, self.pid, int(sig))
+        if status == lib.PK_ERR_NOT_SUPPORTED:
+            raise NotImplementedError(
+                f"signal {int(sig)} would stop process {self.pid}: stopping is modelled "
+                f"for machine code only")
+        if status == lib.PK_ERR_INVALID_ARGS:
+            raise InvalidArgs(f"no process with pid {self.pid}")
+        check(status, f"signal {int(sig)} to pid {self.pid}")
+
+    @property
+    def stopped(self) -> "Signal | None":
+        """The signal that stopped this machine-code process (SIGSTOP,
+        SIGTSTP, ...) while it is stopped, else None; SIGCONT continues it."""
+        out = ffi.new("uint32_t *")
+        check(lib.pk_sig_stopped(self._k._kp, self.pid, out), "signal state")
+        return Signal(out[0]) if out[0] else None
+
+    @property
+    def pending_signals(self) -> frozenset:
+        """Signals pending for the whole process (sent to it, not yet taken
+        by one of its threads: all of them block it); each thread's own are
+        ``Thread.pending_signals``. Empty for processes without handlers,
+        whose signals act at once."""
+        pend, blk = ffi.new("uint64_t *"), ffi.new("uint64_t *")
+        check(lib.pk_sig_state_get(self._k._kp, self.pid, 0, pend, blk), "signal state")
+        return signal_set(pend[0])
+
+    def signal_action(self, sig: int) -> tuple[int, int, frozenset]:
+        """The disposition of ``sig`` in this process, as ``rt_sigaction``
+        stores it: (handler address, or 0 for SIG_DFL and 1 for SIG_IGN;
+        sa_flags; sa_mask as a set of signals)."""
+        h, f, m = (ffi.new("uint64_t *") for _ in range(3))
+        if not 1 <= int(sig) <= 64:
+            raise InvalidArgs(f"signal numbers are 1..64, not {sig}")
+        check(lib.pk_sig_action_get(self._k._kp, self.pid, int(sig), h, f, m), "signal action")
+        return h[0], f[0], signal_set(m[0])
 
     @property
     def wait_status(self) -> int | None:
@@ -466,7 +543,8 @@ class Process:
     @property
     def sigchld(self) -> int:
         """SIGCHLD notifications sent to it (a child ended, or a zombie was
-        adopted by it). Signals are not delivered yet: this counts them."""
+        adopted by it), counted; a machine-code process also receives each
+        as a signal (docs/signals.md)."""
         return self._tree().sigchld
 
     @property

@@ -225,3 +225,13 @@ def test_restore_accepts_a_policy_name_too():
     by_name.run()
     by_object.run()
     assert by_name.digest() == by_object.digest()
+
+
+def test_a_string_duration_in_python_says_how_to_write_it():
+    # durations in the Python API are ints of ns; "40 ms" belongs in scenario files
+    with pytest.raises(pk.WrongType) as info:
+        pk.op.compute("40 ms")
+    assert str(info.value) == ("compute duration must be an int of ns, not str ('40 ms'): in "
+                               "Python write ns, e.g. 40_000_000 for 40 ms; strings with a unit "
+                               "(ns, us, ms, s) are for scenario files")
+    assert isinstance(info.value, TypeError)

@@ -318,6 +318,6 @@ def test_format_version_1_before_the_epoch_is_refused(snap):
     body = snap[:8] + struct.pack("<I", 1) + snap[12:32 + 720] + snap[32 + 756:-8]
     body = body[:16] + struct.pack("<Q", len(body) + 8) + body[24:]
     data = body + struct.pack("<Q", lib.pk_snapshot_checksum(body, len(body)))
-    with pytest.raises(pk.SnapshotError, match="format version 1; this pykernel reads version 2") as info:
+    with pytest.raises(pk.SnapshotError, match="format version 1; this pykernel reads version 3") as info:
         pk.Kernel.restore(data)
     assert info.value.reason == "version"

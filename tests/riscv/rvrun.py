@@ -26,7 +26,7 @@ import rvbuild as build
 import pykernel as pk
 
 # signals qemu-riscv64 reports, and pykernel's kill reason for each
-KILL_REASON = {11: "segmentation fault", 4: "illegal instruction"}
+KILL_REASON = {11: "segmentation fault", 4: "illegal instruction", 6: "aborted"}
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,10 @@ def pk_kernel() -> "pk.Kernel":
 
 def outcome(p) -> Outcome:
     """The :class:`Outcome` of a finished pykernel process."""
-    return Outcome(p.state, p.exit_code, p.kill_reason, bytes(p.stdout), bytes(p.stderr))
+    reason = p.kill_reason
+    if reason == "signal":                  # the form run_qemu gives other signals
+        reason = f"signal {int(p.term_signal)}"
+    return Outcome(p.state, p.exit_code, reason, bytes(p.stdout), bytes(p.stderr))
 
 
 def run_pykernel(elf: Path | bytes, argv: list[str], stdin: bytes = b"") -> Outcome:

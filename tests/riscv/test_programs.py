@@ -343,6 +343,38 @@ EXPECTED["sysargs_fs"] = ("exited", 0, b"")
 # wait4(2), waitid(2): no children is ECHILD (10), unknown options EINVAL (22)
 EXPECTED["wait_fs"] = ("exited", 0, b"wait4 -10\nwait4-nohang -10\nwait4-badopt -22\n"
                        b"waitid -10\nwaitid-noopt -22\n")
+# signal(7), sigaction(2), sigprocmask(2), sigpending(2): SI_TKILL is -6
+# and SI_USER 0 (asm-generic/siginfo.h); standard signals do not queue;
+# SIGKILL cannot be caught (EINVAL); kill(2) with 0 checks, 65 is EINVAL
+EXPECTED["sig_basic"] = ("exited", 5, b"sigaction 0\n"
+                         b"raise: calls=1 sig=10 code=-6 pid_ok=1 self_blocked=1\n"
+                         b"kill: calls=2 code=0 pid_ok=1\n"
+                         b"blocked: calls=2 pending=1\nunblocked: calls=3 pending=0\n"
+                         b"twice while blocked: calls=4\nignored: calls=4\n"
+                         b"resethand: plain=1 reset_to_default=1\ncatch SIGKILL: -1\n"
+                         b"kill 0: 0\nkill 65: -1\ntgkill wrong tgid: -1\n")
+# SEGV_MAPERR 1, SEGV_ACCERR 2, ILL_ILLOPC 1 (asm-generic/siginfo.h); the
+# handler that faults dies by SIGSEGV, its own signal being blocked
+EXPECTED["sig_fault"] = ("killed", "segmentation fault",
+                         b"read: sig=11 code=1 addr=0x40\nwrite: sig=11 code=2 addr_ok=1\n"
+                         b"unblocked after siglongjmp: 1\nsigaltstack 0\n"
+                         b"on the alternate stack: 1\nillegal: sig=4 code=1 addr_ok=1\n"
+                         b"handler faults too\n")
+# setitimer(2), nanosleep(2): SI_KERNEL is 128; EINTR with the time left;
+# only ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF exist (5: EINVAL)
+EXPECTED["sig_timer"] = ("exited", 0, b"setitimer 0\ninterval 0.020000 value<=20ms 1\n"
+                         b"alarms 3 sigsuspend EINTR 1 si_code 128\ndisarmed 1\n"
+                         b"nanosleep -1 EINTR 1 handler ran 1 rem in (1.5, 1.96) 1\n"
+                         b"ITIMER_VIRTUAL or an unknown timer: -1\nalarm left 100\n")
+# signal(7): SIGALRM (14) terminates by default
+EXPECTED["sig_alarm"] = ("killed", "signal 14", b"arming a 10 ms timer\n")
+# sigtimedwait(2): EAGAIN at the timeout; the siginfo of kill (SI_USER 0)
+# and of the timer (SI_KERNEL 128); sigwait(3) returns 0 and the signal
+EXPECTED["sig_wait"] = ("exited", 0, b"timeout: -1 EAGAIN\npending: 10 signo 10 code 0 pid_ok 1\n"
+                        b"sigwait: 0 sig 14\nzero timeout: -1 EAGAIN\nalarm: 14 code 128\n")
+# wait4(2) without children: ECHILD (10)
+EXPECTED["sig_stop"] = ("exited", 0, b"wait4 -1 errno 10\n")
+EXPECTED["sig_chld"] = ("exited", 0, b"wait4 -1 errno 10\n")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 

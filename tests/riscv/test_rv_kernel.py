@@ -733,18 +733,23 @@ def test_sigabrt_to_itself_kills_the_process_as_aborted():
     assert p.kill_reason == "aborted"
 
 
-def test_other_signals_are_not_modelled():
+def test_sigterm_to_its_own_group_ends_it_with_sigterm():
+    """kill(0, SIGTERM) signals the caller's process group (kill(2)), here
+    the caller alone; SIGTERM's default action terminates (signal(7)), so
+    the process never reaches its exit and its wait status is 15."""
     a = Asm()
-    a.li("a0", 0)                           # kill(0, SIGTERM): its own process group
+    a.li("a0", 0)
     a.li("a1", 15)
     a.syscall(129)
-    a.sub("a0", "zero", "a0")
-    a.syscall(SYS_EXIT)
+    a.exit(0)
     k = kernel()
     p = k.spawn(pk.Program.elf(a.elf()))
     k.run()
-    assert p.exit_code == ENOSYS
-    assert p.syscalls_unknown == {129: 1}
+    assert p.state == "killed"
+    assert p.kill_reason == "signal"
+    assert p.term_signal == pk.SIGTERM == 15
+    assert p.wait_status == 15
+    assert p.syscalls_unknown == {}
 
 
 @pytest.mark.parametrize("fmt", ["sv39", "sv48", "x86_64"])
