@@ -1612,8 +1612,8 @@ typedef struct pk_fd_proc {
     uint32_t umask;
     uint32_t pgid, sid;        /* process group and session (Linux ids)      */
     uint32_t pad;
-    uint64_t sigpipe;          /* SIGPIPEs raised by writes to pipes without
-                                  readers, waiting for signal delivery       */
+    uint64_t sigpipe;          /* SIGPIPEs sent to it by writes to pipes
+                                  without readers                            */
 } pk_fd_proc;
 
 typedef struct pk_fd_audit {

@@ -69,8 +69,8 @@ typedef struct pk_fdtab {          /* a process's files                        *
     uint32_t  made;                /* 1 once set up (0, 1, 2 on its streams)   */
     uint32_t  umask;
     uint32_t  pgid, sid;           /* process group and session (Linux ids)    */
-    uint64_t  sigpipe;             /* SIGPIPEs raised, not yet delivered: the
-                                      signals work delivers them               */
+    uint64_t  sigpipe;             /* SIGPIPEs its writes to pipes without
+                                      readers sent (pk_sig_send)               */
 } pk_fdtab;
 
 typedef struct pk_fds {

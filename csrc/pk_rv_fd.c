@@ -16,12 +16,17 @@
  * pipe to change, and with a timeout also for its deadline (an event of
  * kind PK_EV_RV_TIMEOUT; PK_POLL_WAIT_KEY keeps the deadline for the call
  * run again).  A write to a pipe without readers
- * returns EPIPE and counts a SIGPIPE as pending in the process's table
- * (pk_fdtab.sigpipe): until signals exist nothing delivers it; the
- * signals work will (its default action would end the process). */
+ * returns EPIPE and sends SIGPIPE to the writing thread (pk_sig_send:
+ * delivered on its way back to user mode; its default action ends the
+ * process), as pipe_write does (fs/pipe.c); pk_fdtab.sigpipe counts them.
+ * A signal that interrupts a thread blocked here ends the call with
+ * EINTR, or (read, write, sendfile, with SA_RESTART) runs it again after
+ * the handler; ppoll and pselect6 always end with EINTR (signal(7),
+ * "Interruption of system calls"). */
 #include <string.h>
 #include "pk_core.h"
 #include "pk_rv.h"
+#include "pk_sig.h"
 
 enum { EPERM = 1, ENOENT = 2, ESRCH = 3, EBADF = 9, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
        EFAULT = 14, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOTTY = 25, ESPIPE = 29,
@@ -202,8 +207,12 @@ static int64_t wr_from(fx *x, int64_t oi, uint64_t va, const uint8_t *kbuf, uint
     }
     if (is_pipe(o)) {
         pk_obj *ob = pk_obj_at(k, o->obj);
-        if (!ob->peer) {                          /* no readers: SIGPIPE, then EPIPE */
+        if (!ob->peer) {                          /* no readers: SIGPIPE to the writer, and EPIPE */
+            uint32_t uid = 0, gid = 0;
+            pk_proc_creds_get(k, x->pid, &uid, &gid);
             pk_fd_table(k, x->pid)->sigpipe++;
+            pk_sig_send(k, x->pid, x->t->tid + 1, PK_SIGPIPE,
+                        &(pk_sigsrc){ PK_SI_USER, (int32_t)(x->pid + PK_RV_LINUX_ID_BASE), uid, 0, 0 });
             return -EPIPE;
         }
         pk_obj *peer = pk_obj_at(k, ob->peer);

@@ -66,8 +66,9 @@ class Descriptor:
 @dataclass(frozen=True)
 class ProcessFiles:
     """A process's file-creation mask, process group, session (Linux ids)
-    and the SIGPIPEs its writes to pipes without readers raised (kept until
-    signals are delivered)."""
+    and how many SIGPIPEs its writes to pipes without readers sent it
+    (docs/signals.md: delivered as any signal, ending the process unless
+    it ignores or catches SIGPIPE)."""
 
     umask: int
     pgid: int
@@ -118,7 +119,7 @@ def descriptors(process) -> list[Descriptor]:
 
 
 def process_files(process) -> ProcessFiles:
-    """The umask, process group, session and pending SIGPIPEs of ``process``."""
+    """The umask, process group, session and SIGPIPEs sent of ``process``."""
     x = ffi.new("pk_fd_proc *")
     check(lib.pk_fd_proc_get(process._k._kp, process.pid, x), "process_files")
     return ProcessFiles(x.umask, x.pgid, x.sid, x.sigpipe)

@@ -337,6 +337,12 @@ EXPECTED["fdhold"] = ("exited", 0, b"3 4 5 6 7\n")
 EXPECTED["pipe_threads"] = ("exited", 0, b"poll 1 revents 1\nreceived 200000 bytes, same 1\n")
 # fdops.c: a driver of descriptor operations; no input, nothing to do
 EXPECTED["fdops"] = ("exited", 0, b"")
+# pipe_signals.c: a signal ends a blocked pipe read with EINTR, or with
+# SA_RESTART the read goes on (signal(7), "Interruption of system calls");
+# a write to a pipe without readers ends the process with SIGPIPE (pipe(7))
+EXPECTED["pipe_signals"] = ("killed", "signal 13",
+                            b'no SA_RESTART: read -1 EINTR, alarms 1\n'
+                            b'SA_RESTART: read 4 "late", alarms 2\n')
 # sysargs_fs.c: a driver of system calls with odd arguments; no input, no call
 EXPECTED["sysargs_fs"] = ("exited", 0, b"")
 
