@@ -29,12 +29,16 @@ WORKLOADS = {
     "python": "pykernel Python generator threads",
     "simpy": "SimPy 1-slot Resource",
     "bare": "bare C floor (pk_bench_bare_switch)",
+    "bare-shuffled": "bare C floor, shuffled records (pk_bench_bare_switch_shuffled)",
     "pypolicy": "RoundRobin written in Python (slice an int)",
     "pypolicy_slice": "RoundRobin written in Python (slice() hook)",
     "cfs": "pykernel CFS, script threads",
     "cfs-mixed": "pykernel CFS, nice -1/0/1 mixed",
     "cfs-64cpu": "pykernel CFS, 64 CPUs",
 }
+
+# Script threads' rate / the shuffled floor's rate, same run (bench/README.md).
+SHUFFLED_FLOOR_TARGETS = {10_000: 0.8}
 
 # Targets (see bench/README.md).  Rates in switches/s; None = no target.
 RATE_TARGETS = {("script", 10_000): 30e6, ("script", 1_000_000): 8e6,
@@ -152,6 +156,14 @@ def summary_lines(results: dict) -> list[str]:
         lines.extend(notes)
         lines.append("vs SimPy = this rate / SimPy's rate; floor/this = bare C loop's rate / "
                      "this rate (1.0x would be as fast as the bare loop).")
+        for (w, n) in sorted(k for k in keys if k[0] == "script"):
+            shuffled = results.get(("bare-shuffled", n), {}).get("rate")
+            if shuffled:
+                ratio = results[(w, n)]["rate"] / shuffled
+                want = SHUFFLED_FLOOR_TARGETS.get(n)
+                verdict = (f" (target >={want:g}x: {'met' if ratio >= want else 'NOT met'})"
+                           if want is not None else "")
+                lines.append(f"script threads / shuffled floor, N={n:,}: {ratio:.2f}x{verdict}")
         for (w, n) in sorted(k for k in keys if k[0] in ("pypolicy", "pypolicy_slice")):
             v = results[(w, n)]
             lines.append(f"{WORKLOADS[w]}, N={n:,}: {_rate(v['rate'])} decisions (one pick_next "

@@ -5,7 +5,7 @@
   target >= 100 M touches/s.
 - touches that walk four levels: no TLB (``MMU(tlb_entries=0)``), 1 GiB
   mapped and touched once, then random accesses over it; target >= 30 M/s
-  (REFERENCE.md: a bare C 4-level walk, ~60 M dependent walks/s).
+  (docs/references.md [pk-host]: a bare C 4-level walk, ~60 M dependent walks/s).
 - 100,000 processes with 4 touched pages each: C memory (target: within
   8 GiB) and page-table pages (4 per process).
 - 1 GiB mapped, 1 MiB touched: page-table pages (a handful).

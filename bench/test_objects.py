@@ -5,10 +5,11 @@ threads, and handle operations called from Python.
   calibrated cost model: each switch costs 800 ns of simulated time),
   ``ping: loop(write(0, 4), read(0))`` and ``pong: loop(read(0),
   write(0, 4))`` over one channel, as ``perf bench sched pipe`` does over
-  two pipes (REFERENCE.md, "Standard context-switch benchmarks"). Every
+  two pipes (docs/references.md [perf-bench]). Every
   round trip is two writes, two reads, two waits, two wake-ups and two
   context switches, all in C. Target: >= 5 M round trips/s.
-- hackbench: ``perf bench sched messaging``'s shape (REFERENCE.md): 10
+- hackbench: ``perf bench sched messaging``'s shape (docs/references.md
+  [perf-bench]): 10
   groups of 20 senders and 20 receivers, one CPU, the default kernel;
   each receiver owns a stream socket (64 KiB buffer) whose write end every
   sender of its group holds (a duplicate); each sender writes 100
@@ -66,11 +67,11 @@ def test_channel_ping_pong_script_threads(benchmark, pk_results):
     rates = []
 
     def one_round():
-        w0 = k.object_stats().written
+        w0 = k.object_stats.written
         t0 = time.perf_counter()
         k.run(until=k.now + ROUND_TRIPS * per_rt)
         dt = time.perf_counter() - t0
-        rates.append((k.object_stats().written - w0) / 2 / dt)
+        rates.append((k.object_stats.written - w0) / 2 / dt)
 
     benchmark.pedantic(one_round, rounds=ROUNDS, iterations=1, warmup_rounds=1)
     rate = statistics.median(rates[-ROUNDS:])

@@ -13,6 +13,8 @@ context switch.
   CPU handoff per hold of a 1-slot Resource.
 - bare:    ``pk_bench_bare_switch(N, S)``: the bare C save/pick/restore
   ring loop (no events, policy or accounting), the floor.
+- bare-shuffled: ``pk_bench_bare_switch_shuffled(N, S, seed)``: the same
+  over pk_regs records visited in a seeded random order, vector copies.
 
 Each kernel / model is built and warmed up outside the timed part (every
 thread dispatched once; for N = 1,000,000 that is a million switches).
@@ -209,6 +211,34 @@ def test_bare_c_floor(benchmark, pk_results, n):
     _record(benchmark, pk_results, "bare", n, rate, per_round, rates,
             setup_seconds_median=statistics.median(setup_times),
             note="rate excludes the allocation of the N contexts (timed separately)")
+
+
+@pytest.mark.benchmark(group="switch: bare C floor, shuffled records")
+@pytest.mark.parametrize("n", BARE_NS, ids=_ids(BARE_NS))
+def test_bare_c_floor_shuffled(benchmark, pk_results, n):
+    """pk_bench_bare_switch_shuffled(N, S, seed): N records of pk_regs
+    (272 bytes, what a pykernel thread saves) plus a link, visited in a
+    seeded random cycle, saved and restored by vector copies.  Like the
+    dispatcher's control blocks, successive records are not neighbours in
+    memory.  Setup (allocation, shuffle) is timed separately and
+    subtracted, as for test_bare_c_floor."""
+    bare = lib.pk_bench_bare_switch_shuffled
+    setup_times = []
+
+    def make_args():
+        t0 = time.perf_counter()
+        bare(n, 0, 1)
+        setup_times.append(time.perf_counter() - t0)
+        return (n, S_SCRIPT)
+
+    def op(count, switches):
+        bare(count, switches, 1)
+        return switches
+
+    rate, per_round, rates = _measure(benchmark, op, make_args, ROUNDS, baseline=setup_times)
+    _record(benchmark, pk_results, "bare-shuffled", n, rate, per_round, rates,
+            setup_seconds_median=statistics.median(setup_times),
+            note="rate excludes the allocation and shuffle of the N records (timed separately)")
 
 
 # ---- spawning --------------------------------------------------------------

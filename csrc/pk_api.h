@@ -78,7 +78,7 @@
  *   x[1]  the timeout of the next wait (PK_REG_TIMEOUT)
  *   x[14] the status of the last one (PK_REG_STATUS)
  *   x[15] the thread's wait record + 1 while it has one (PK_REG_WAIT)
- * Periodic tasks (scripts with a PK_OP_TASK declaration, pk_job.c) also
+ * Periodic tasks (scripts with a PK_OP_TASK declaration, pk_periodic.c) also
  * use, all set at spawn and then kept by PK_OP_RELEASE / PK_OP_JOB_END:
  *   x[6]  period T (ns)
  *   x[7]  relative deadline D (ns)
@@ -447,7 +447,7 @@ typedef struct pk_latency {
     uint64_t buckets[1024];
 } pk_latency;
 
-/* ---- periodic jobs (pk_job.c) --------------------------------------------
+/* ---- periodic jobs (pk_periodic.c) ---------------------------------------
  * Every job a periodic task completes is recorded in the kernel's job log,
  * in the order jobs finish, up to cfg.job_log_limit records; later ones
  * are counted as dropped (the counters below stay exact). */
@@ -848,7 +848,11 @@ int pk_vm_touch_host(pk_kernel *k, uint32_t tid, uint64_t va, uint32_t write,
  * holds argc argument strings, envc environment strings and the path
  * reported as /proc/self/exe, each NUL-terminated; in: its standard
  * input.  pk_rv_output copies the bytes the process wrote to fd 1 or 2
- * from `offset` (up to cap) and says how many there are in all. */
+ * from `offset` (up to cap) and says how many there are in all; with fd
+ * PK_RV_TTY, those of its terminal: what every process sharing it (the
+ * spawned process and the processes forked from it) wrote to fd 1 and 2,
+ * in the order written. */
+#define PK_RV_TTY 0
 typedef struct pk_rv_stats {
     uint64_t instructions;     /* instructions executed by its threads      */
     uint64_t syscalls;         /* system calls made                          */
@@ -959,6 +963,11 @@ int pk_host_policy_failure(pk_kernel *k, pk_policy_failure *out);
 /* benchmark baseline: a bare save / pick / restore loop over n register
  * contexts in a ring, `switches` times; returns a checksum. */
 uint64_t pk_bench_bare_switch(uint32_t n, uint64_t switches);
+/* the floor over shuffled records: n records of pk_regs + a link, visited
+ * in a cyclic order drawn from `seed`, saved and restored by whole-struct
+ * (vector) copies, `switches` times; returns a checksum (0: bad n or no
+ * memory). */
+uint64_t pk_bench_bare_switch_shuffled(uint32_t n, uint64_t switches, uint64_t seed);
 
 
 /* ---- kernel objects (pk_obj.c, pk_chan.c, pk_wait.c; docs/objects.md) ----

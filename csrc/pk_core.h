@@ -148,6 +148,17 @@ void pk_ptree_link(struct pk_kernel *k, uint32_t child, uint32_t parent);
 void pk_ptree_exit(struct pk_kernel *k, uint32_t pid);   /* p ended (its last thread) */
 void pk_ptree_reap(struct pk_kernel *k, uint32_t pid);   /* a zombie is waited for */
 int32_t pk_ptree_wstatus(const pk_proc *p);              /* Linux wait status of an ended p */
+
+/* process-lifecycle hooks (pk_hooks.c): one table, walked in order by
+ * fork (until a .fork fails: its status), execve and a process's end */
+typedef struct pk_proc_hook {
+    int  (*fork)(struct pk_kernel *k, uint32_t parent, uint32_t child);
+    void (*exec)(struct pk_kernel *k, uint32_t pid);
+    void (*exit)(struct pk_kernel *k, uint32_t pid);
+} pk_proc_hook;
+int  pk_proc_hooks_fork(struct pk_kernel *k, uint32_t parent, uint32_t child);
+void pk_proc_hooks_exec(struct pk_kernel *k, uint32_t pid);
+void pk_proc_hooks_exit(struct pk_kernel *k, uint32_t pid);
 /* a wait through a handle by process `waiter` saw object obj's signals */
 void pk_ptree_handle_waited(struct pk_kernel *k, uint32_t waiter, uint32_t obj);
 /* count records whose links disagree, and parent chains that do not end */
@@ -209,7 +220,7 @@ extern const pk_body_ops pk_rv_body;      /* RISC-V machine code (pk_rv_exec.c) 
 #include "pk_rng.h"
 #include "pk_sched.h"
 #include "pk_cpu.h"
-#include "pk_job.h"
+#include "pk_periodic.h"
 #include "pk_vm.h"
 
 /* ---- the kernel ---------------------------------------------------------- */

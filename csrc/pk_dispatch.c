@@ -18,6 +18,7 @@
  *   next's, charges the switch cost to c and sets c's timer.
  */
 #include "pk_core.h"
+#include "pk_script.h"
 
 static inline pk_time sat_add(pk_time a, pk_time b) {
     pk_time s = a + b;
@@ -298,11 +299,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
         p->exit_code = code;
         p->kill_reason = reason;
         p->state = reason ? PK_PS_KILLED : PK_PS_EXITED;
-        if (k->fds) pk_fd_proc_exit(k, t->pid);   /* closes its pipe ends first */
-        if (pk_proc_ext(p)) pk_proc_objects_release(k, p, t->pid);
-        if (k->mem) pk_vm_proc_exit(k, t->pid);
-        if (k->fs) pk_fs_proc_exit(k, t->pid);
-        pk_ptree_exit(k, t->pid);                  /* zombie or reaped; orphans adopted */
+        pk_proc_hooks_exit(k, t->pid);             /* objects, memory, fs, ..., tree (pk_hooks.c) */
     }
 }
 
@@ -381,6 +378,7 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
     pk_thread *t = c->curr;
     pk_rq *rq = pk_cpu_rq(k, c);
     unsigned why = 0;                       /* PK_ENQ_* if t leaves running */
+    pk_thread *next;
     if (t) {
         if (k->now < c->seg_start) {        /* still switching in */
             pk_cpu_set_timer(k, c, c->seg_start);
@@ -389,7 +387,8 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
         account(k, c, t);
         if (c->regs.x[PK_REG_REM] == 0) {
             uint64_t arg = 0;
-            switch (body_of(t)->advance(k, c, t, &arg)) {
+            switch (t->kind == PK_BODY_SCRIPT ? pk_script_advance(k, c, t, &arg)   /* in line */
+                                              : body_of(t)->advance(k, c, t, &arg)) {
             case PK_ACT_RUN: break;
             case PK_ACT_HOST:
                 k->host_wait = t; k->host_cpu = c;
@@ -446,12 +445,16 @@ static PK_ALWAYS_INLINE int64_t cpu_service(pk_kernel *k, pk_cpu *c) {
             c->idle_since = k->now;
             pk_thread_make_ready(k, t, PK_ENQ_MIGRATE);
             t = NULL;
+        } else if (PK_LIKELY(!(k->xflags & PK_X_SHARED_MASKS))) {
+            next = pk_rq_requeue_pick(rq, t, why);   /* queue t and choose: one call */
+            goto picked;
         } else {
             pk_rq_enqueue(rq, t, why);
         }
     }
-    pk_thread *next = PK_UNLIKELY(k->xflags & PK_X_SHARED_MASKS) ? pk_rq_pick_on(rq, c->id)
-                                                             : pk_rq_pick(rq);
+    next = PK_UNLIKELY(k->xflags & PK_X_SHARED_MASKS) ? pk_rq_pick_on(rq, c->id)
+                                                      : pk_rq_pick(rq);
+picked:
     if (!next && !k->shared && !k->cfg.no_steal) next = pk_idle_steal(k, c);
     if (t) {
         if (next == t) {                    /* the policy chose t again */

@@ -16,7 +16,8 @@
 static inline uint32_t as_id(pk_kernel *k, const pk_as *as) { return (uint32_t)(as - k->mem->as); }
 
 /* Make the leaf of the parent at va (e) shared with the child (ce). */
-static int share_leaf(pk_kernel *k, pk_as *child, uint64_t va, uint64_t *e, uint64_t *ce) {
+static int share_leaf(pk_kernel *k, pk_as *child, uint64_t va, uint64_t *e, uint64_t *ce,
+                      const pk_region **rc) {
     pk_mem *m = k->mem;
     const pk_ptfmt *f = m->fmt;
     if (pk_pte_swapped(f, *e)) {                 /* a copy in another slot */
@@ -26,7 +27,8 @@ static int share_leaf(pk_kernel *k, pk_as *child, uint64_t va, uint64_t *e, uint
         child->st.swapped++;
         return PK_OK;
     }
-    const pk_region *r = pk_as_region(child, va);
+    const pk_region *r = *rc;                    /* the last page's region, if it holds va */
+    if (!r || va < r->start || va >= r->end) r = *rc = pk_as_region(child, va);
     if (!r || !(r->flags & PK_MAP_SHARED)) {
         if (*e & (f->write | f->soft)) *e = (*e & ~f->write) | f->soft;   /* COW */
     }
@@ -44,6 +46,8 @@ static int copy_level(pk_kernel *k, pk_as *child, uint32_t tab, uint32_t level, 
     pk_mem *m = k->mem;
     const pk_ptfmt *f = m->fmt;
     uint32_t shift = PK_PAGE_SHIFT + 9 * (f->levels - 1 - level);
+    uint64_t *ctab = NULL;                       /* the child's table for this one (leaves) */
+    const pk_region *rc = NULL;
     for (uint32_t i = 0; i < PK_PT_ENTRIES; i++) {
         uint64_t *e = (uint64_t *)m->data[tab] + i, va = base + ((uint64_t)i << shift);
         if (level + 1 < f->levels) {
@@ -54,9 +58,10 @@ static int copy_level(pk_kernel *k, pk_as *child, uint32_t tab, uint32_t level, 
         }
         if (!(*e & f->valid) && !pk_pte_swapped(f, *e)) continue;
         int nomem = 0;
-        uint64_t *ce = pk_pt_walk(k, child, va, true, &nomem);
+        uint64_t *ce = ctab ? ctab + i : pk_pt_walk(k, child, va, true, &nomem);
         if (!ce) return PK_ERR_NO_MEMORY;
-        int s = share_leaf(k, child, va, e, ce);
+        ctab = ce - i;                           /* its entries are in one table (frame data stays put) */
+        int s = share_leaf(k, child, va, e, ce, &rc);
         if (s) return s;
     }
     return PK_OK;
@@ -73,8 +78,10 @@ static int as_copy(pk_kernel *k, pk_as *parent, pk_as *child) {
 
 /* fork by thread t (running on c, live registers there): a child process
  * whose thread starts at child_pc with t's registers.  Returns a status;
- * *ipis = shootdown interrupts (the parent's writable entries went). */
-int pk_vm_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t child_pc, uint64_t *ipis) {
+ * *ipis = shootdown interrupts (the parent's writable entries went);
+ * *child_out: the child's pid. */
+int pk_vm_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t child_pc, uint64_t *ipis,
+               uint32_t *child_out) {
     pk_as *parent = pk_as_of(k, t->pid);
     *ipis = 0;
     pk_spawn_args a = { .prog = t->prog, .sclass = t->sclass, .at = k->now,
@@ -92,13 +99,13 @@ int pk_vm_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t child_pc, uint64_
     parent = pk_as_of(k, t->pid);               /* the address spaces may have moved */
     pk_as *child = pk_as_of(k, pid);
     s = as_copy(k, parent, child);
-    if (!s && k->fs) s = pk_fs_proc_fork(k, t->pid, pid);   /* its working directory */
-    if (!s && pk_fd_used(k->fds, t->pid)) s = pk_fd_fork_copy(k, t->pid, pid);   /* descriptors */
+    if (!s) s = pk_proc_hooks_fork(k, t->pid, pid);   /* working directory, ... (pk_hooks.c) */
     if (s) {                                     /* it never existed */
         pk_thread_exit(k, ct, -1, PK_KILL_OOM);
         return s;
     }
     pk_ptree_link(k, pid, t->pid);              /* the forking process is its parent */
+    *child_out = pid;
     parent->st.forks++;
     *ipis = pk_tlb_shootdown(k, parent, 0, 1ull << (k->mem->fmt->va_bits - 1), (int)c->id);
     return PK_OK;

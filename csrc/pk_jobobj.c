@@ -1,6 +1,6 @@
 /* pk_jobobj.c - jobs: a tree of groups of processes, killed together and
  * bounded by limits (docs/objects.md), after Zircon's jobs.  (Periodic
- * real-time jobs are another thing: pk_job.c.)
+ * real-time jobs are another thing: pk_periodic.c.)
  *
  * A job counts the live processes of its subtree and the handles they
  * hold; a process belongs to at most one job, named in its extension

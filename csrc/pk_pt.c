@@ -1,4 +1,4 @@
-/* pk_pt.c - page tables in the hardware formats of REFERENCE.md, and the
+/* pk_pt.c - page tables in the hardware formats (docs/references.md), and the
  * walker.  A table is a frame whose contents are 512 eight-byte entries.
  *
  * x86-64 (Intel SDM vol. 3A, 4.5): 0 Present, 1 R/W, 2 U/S, 5 Accessed,

@@ -60,6 +60,10 @@ typedef struct pk_rvp {
     uint32_t sig;                        /* signal record (pk_rvsigp) id, 0: all default */
     uint32_t sigpad;
     uint64_t tramp;                      /* the sigreturn trampoline page, 0: not mapped */
+    uint32_t tty, pad;                   /* the record holding its terminal: its own
+                                            (spawned), or the one its forker had */
+    pk_rvbuf term;                       /* the terminal (a record whose tty is itself):
+                                            fd 1 and 2 of every process on it, in order */
 } pk_rvp;
 
 /* signals of a process (pk_rv_sig.c), made on first use */
@@ -126,6 +130,32 @@ typedef struct pk_rvdec {
 } pk_rvdec;
 #define PK_RV_DC_BITS 14                 /* 16384 entries: pc bits 1..14 */
 
+/* a pre-decoded basic block (pk_rv_exec.c, "Blocks"): up to PK_RV_BLK_MAX
+ * straight-line instructions in one page, ending at a jump (a taken branch
+ * leaves it early; it also ends before an instruction the block handlers
+ * do not cover), with the bytes they were decoded from; each instruction
+ * names its handler directly */
+#define PK_RV_BLK_MAX 16
+#define PK_RV_BLK_BITS 12                /* 4096 blocks, direct-mapped (pc hashed) */
+typedef struct pk_rvbi {
+    const void *h;                       /* handler (a label of the block loop) */
+    int64_t  imm;                        /* immediate; absolute for auipc and jump targets;
+                                            at a block's end: the next block (a cache) */
+    uint64_t next;                       /* pc of the next instruction; for a branch
+                                            or j: the block its target had (a cache) */
+    uint8_t  rd, rs1, rs2, rem;          /* rem: instructions after it in the block */
+    uint8_t  fk, len;                    /* fk: fetches since the previous access */
+    uint16_t off;                        /* byte offset from the block's pc     */
+} pk_rvbi;
+typedef struct pk_rvblk {
+    uint64_t pc;                         /* ~0: empty                           */
+    uint16_t n, bytes;                   /* instructions (0: none fit), bytes   */
+    uint16_t tail, pad;                  /* fetches after the last access       */
+    uint64_t epoch;                      /* the validation epoch it was last checked in */
+    uint8_t  code[PK_RV_BLK_MAX * 4];    /* the bytes they were decoded from    */
+    pk_rvbi  i[PK_RV_BLK_MAX + 1];       /* + the end of a block without a jump */
+} pk_rvblk;
+
 typedef struct pk_rvstate {
     pk_rvimg *imgs;  uint32_t nimgs, imgs_cap;   /* [0] unused */
     pk_rvp   *procs; uint32_t nprocs, procs_cap; /* [0] unused */
@@ -142,6 +172,8 @@ typedef struct pk_rvstate {
     pk_rvsigp *sigp; uint32_t nsigp, sigp_cap;   /* [0] unused */
     uint32_t  in_call;                   /* tid + 1 of the thread in pk_rv_syscall, 0 */
     uint64_t  itimers;                   /* PK_EV_RV_ITIMER events queued */
+    pk_rvblk *blk;                       /* pre-decoded blocks                  */
+    uint64_t  blk_epoch;                 /* validation epochs (pk_rv_exec.c)    */
 } pk_rvstate;
 
 static inline uint32_t pk_rvt_id(const pk_regs *r) { return (uint32_t)(r->flags >> PK_RV_ID_SHIFT); }
@@ -161,6 +193,28 @@ void pk_rv_fini(struct pk_kernel *k);
 void pk_rv_image_fill(struct pk_kernel *k, uint32_t img, uint64_t va, uint8_t *dst);
 uint32_t pk_rv_image_frame(struct pk_kernel *k, uint32_t img, uint64_t va);
 uint32_t pk_rvt_new(struct pk_kernel *k, uint32_t tid, uint32_t proc);   /* 0: no memory */
+int  pk_rv_prog_add(struct pk_kernel *k, const uint8_t *d, uint64_t len, uint32_t *prog_out);
+int  pk_rv_prog_for(struct pk_kernel *k, const uint8_t *d, uint64_t len, uint32_t *prog_out);
+struct pk_as;
+int  pk_rv_poke(struct pk_kernel *k, struct pk_as *as, uint64_t va, const void *src, uint64_t len);
+int  pk_rv_image_setup(struct pk_kernel *k, uint32_t pid, uint32_t img, const char *strs,
+                       uint64_t slen, uint32_t argc, uint32_t envc, uint64_t *sp_out);
+uint64_t pk_rv_mmap_top(struct pk_kernel *k);
+#define PK_RV_MAX_STRINGS (256u << 10)   /* bytes of argv + envp strings (spawn, execve) */
+
+/* pk_rv_proc.c: fork / vfork (clone without CLONE_THREAD) and execve by
+ * thread t; the call's result (a Linux pid, 0 or -errno).  *dead: a
+ * fatal fault or a failure past execve's point of no return (kill
+ * reason).  execve's success: *done = 1 (the registers are the new
+ * image's: no result is written) */
+int64_t pk_rv_fork(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, pk_regs *r,
+                   uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t tls, uint64_t ctid,
+                   int *act, uint64_t *cost, uint32_t *dead);
+int64_t pk_rv_execve(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, pk_regs *r,
+                     uint64_t path, uint64_t argv, uint64_t envp, int *done, uint64_t *cost,
+                     uint32_t *dead);
+/* process pid ended or exec'd: a parent suspended by its vfork goes on */
+void pk_rv_vfork_release(struct pk_kernel *k, uint32_t pid);
 
 /* pk_rv_exec.c: user-memory copies for system calls (0, or -EFAULT; a
  * fatal fault (no frame) gives 1 with *reason set) */

@@ -34,12 +34,14 @@ int pk_rv_state(pk_kernel *k) {
     if (pk_vec_grow(k, (void **)&rs->imgs, &rs->imgs_cap, 1, sizeof(pk_rvimg))
         || pk_vec_grow(k, (void **)&rs->procs, &rs->procs_cap, 1, sizeof(pk_rvp))
         || pk_vec_grow(k, (void **)&rs->thr, &rs->thr_cap, 1, sizeof(pk_rvt))
-        || !(rs->dc = pk_alloc(k, sizeof(pk_rvdec) << PK_RV_DC_BITS))) {
+        || !(rs->dc = pk_alloc(k, sizeof(pk_rvdec) << PK_RV_DC_BITS))
+        || !(rs->blk = pk_alloc(k, sizeof(pk_rvblk) << PK_RV_BLK_BITS))) {
         k->rv = rs;
         pk_rv_fini(k);
         return PK_ERR_NO_MEMORY;
     }
     memset(rs->dc, 0, sizeof(pk_rvdec) << PK_RV_DC_BITS);   /* raw 0: illegal, decodes so */
+    for (uint32_t i = 0; i < 1u << PK_RV_BLK_BITS; i++) rs->blk[i].pc = ~0ull;
     k->rv = rs;
     return PK_OK;
 }
@@ -56,6 +58,7 @@ void pk_rv_fini(pk_kernel *k) {
     for (uint32_t i = 1; i < rs->nprocs; i++) {
         pk_rvp *p = &rs->procs[i];
         for (int j = 0; j < 2; j++) pk_free(k, p->out[j].b, p->out[j].cap);
+        pk_free(k, p->term.b, p->term.cap);
         pk_free(k, p->in, p->in_len);
         pk_free(k, p->unknown, p->unknown_cap * sizeof(pk_rvcount));
         pk_free(k, p->exe, p->exe_len + 1);
@@ -66,6 +69,7 @@ void pk_rv_fini(pk_kernel *k) {
     pk_free(k, rs->thr, rs->thr_cap * sizeof(pk_rvt));
     pk_free(k, rs->fps, rs->fps_cap * sizeof(pk_rvfp));
     pk_free(k, rs->dc, sizeof(pk_rvdec) << PK_RV_DC_BITS);
+    pk_free(k, rs->blk, sizeof(pk_rvblk) << PK_RV_BLK_BITS);
     pk_free(k, rs, sizeof *rs);
     k->rv = NULL;
 }
@@ -202,6 +206,24 @@ int pk_prog_load_elf(pk_kernel *k, const uint8_t *data, uint64_t len, uint32_t *
     if (len > (1ull << 32)) return PK_ERR_OUT_OF_RANGE;
     int s = pk_rv_state(k);
     if (s) return s;
+    return pk_rv_prog_add(k, data, len, prog_out);
+}
+
+/* The program of ELF file (data, len): an existing machine-code program
+ * with the same bytes (its processes share the read-only pages), else a
+ * new one.  execve (pk_rv_proc.c) calls it with k->rv made. */
+int pk_rv_prog_for(pk_kernel *k, const uint8_t *data, uint64_t len, uint32_t *prog_out) {
+    for (uint32_t i = 0; i < k->nprogs; i++) {
+        const pk_prog *pg = &k->progs[i];
+        if (pg->kind != PK_BODY_RV) continue;
+        const pk_rvimg *im = &k->rv->imgs[pg->image];
+        if (im->len == len && !memcmp(im->data, data, len)) { *prog_out = i; return PK_OK; }
+    }
+    return pk_rv_prog_add(k, data, len, prog_out);
+}
+
+int pk_rv_prog_add(pk_kernel *k, const uint8_t *data, uint64_t len, uint32_t *prog_out) {
+    int s;
     pk_rvstate *rs = k->rv;
     pk_rvimg im;
     if ((s = pk_rv_elf_parse(k, data, len, &im))) return s;
@@ -277,7 +299,7 @@ uint32_t pk_rvt_new(pk_kernel *k, uint32_t tid, uint32_t proc) {
 
 /* Write len bytes at va of as from the kernel (spawn: no CPU): through
  * the page tables, faulting pages in. */
-static int poke(pk_kernel *k, pk_as *as, uint64_t va, const void *src, uint64_t len) {
+int pk_rv_poke(pk_kernel *k, pk_as *as, uint64_t va, const void *src, uint64_t len) {
     const uint8_t *b = src;
     while (len) {
         uint64_t cost = 0, pte = 0, chunk = PK_PAGE_SIZE - (va & (PK_PAGE_SIZE - 1));
@@ -307,7 +329,7 @@ static int stack_build(pk_kernel *k, pk_as *as, const pk_rvimg *im, uint64_t top
     }
     sp -= slen;                                   /* every string, in order */
     uint64_t base = sp;
-    int s = poke(k, as, base, strs, slen);
+    int s = pk_rv_poke(k, as, base, strs, slen);
     uint64_t o = 0;
     for (uint32_t i = 0; i < nstr && !s; i++) {
         addrs[i] = base + o;
@@ -317,7 +339,7 @@ static int stack_build(pk_kernel *k, pk_as *as, const pk_rvimg *im, uint64_t top
     for (int i = 0; i < 16; i += 8) { uint64_t v = pk_rng_next(&k->rng); memcpy(rnd + i, &v, 8); }
     sp = (sp - 16) & ~15ull;
     uint64_t at_random = sp;
-    if (!s) s = poke(k, as, at_random, rnd, 16);
+    if (!s) s = pk_rv_poke(k, as, at_random, rnd, 16);
     uint64_t aux[][2] = {
         { 3, im->phdr }, { 4, im->phent }, { 5, im->phnum }, { 6, PK_PAGE_SIZE },
         { 7, 0 }, { 8, 0 }, { 9, im->entry }, { 11, 0 }, { 12, 0 }, { 13, 0 }, { 14, 0 },
@@ -328,16 +350,16 @@ static int stack_build(pk_kernel *k, pk_as *as, const pk_rvimg *im, uint64_t top
     sp = (sp - words * 8) & ~15ull;
     uint64_t w = sp;
     uint64_t v = argc;
-    if (!s) s = poke(k, as, w, &v, 8);
+    if (!s) s = pk_rv_poke(k, as, w, &v, 8);
     w += 8;
-    for (uint32_t i = 0; i < argc && !s; i++, w += 8) s = poke(k, as, w, &addrs[i], 8);
+    for (uint32_t i = 0; i < argc && !s; i++, w += 8) s = pk_rv_poke(k, as, w, &addrs[i], 8);
     v = 0;
-    if (!s) s = poke(k, as, w, &v, 8);
+    if (!s) s = pk_rv_poke(k, as, w, &v, 8);
     w += 8;
-    for (uint32_t i = 0; i < envc && !s; i++, w += 8) s = poke(k, as, w, &addrs[argc + i], 8);
-    if (!s) s = poke(k, as, w, &v, 8);
+    for (uint32_t i = 0; i < envc && !s; i++, w += 8) s = pk_rv_poke(k, as, w, &addrs[argc + i], 8);
+    if (!s) s = pk_rv_poke(k, as, w, &v, 8);
     w += 8;
-    if (!s) s = poke(k, as, w, aux, sizeof aux);
+    if (!s) s = pk_rv_poke(k, as, w, aux, sizeof aux);
     if (addrs != addrs_stack) pk_free(k, addrs, ptrs_n * sizeof(uint64_t));
     *sp_out = sp;
     return s;
@@ -355,6 +377,24 @@ static int image_map(pk_kernel *k, pk_as *as, uint32_t img) {
         if (g && g->start == a) g->img = img;
     }
     return PK_OK;
+}
+
+/* Into the (empty) address space of process pid: image img's segments,
+ * the stack, and on it the strings (argc + envc + execfn) as Linux lays
+ * them out; *sp_out: the initial sp.  Spawn and execve. */
+int pk_rv_image_setup(pk_kernel *k, uint32_t pid, uint32_t img, const char *strs, uint64_t slen,
+                      uint32_t argc, uint32_t envc, uint64_t *sp_out) {
+    uint64_t top = 1ull << (k->mem->fmt->va_bits - 1);
+    pk_as *as = pk_as_of(k, pid);
+    int s = image_map(k, as, img);
+    if (!s) s = pk_as_map(k, as, top - STACK_SIZE, STACK_SIZE, PK_PROT_READ | PK_PROT_WRITE, 0);
+    if (!s) s = stack_build(k, as, &k->rv->imgs[img], top, strs, slen, argc, envc, sp_out);
+    return s;
+}
+
+/* where mmap starts handing out addresses, below the stack */
+uint64_t pk_rv_mmap_top(pk_kernel *k) {
+    return (1ull << (k->mem->fmt->va_bits - 1)) - STACK_SIZE - MMAP_GAP;
 }
 
 int pk_rv_spawn(pk_kernel *k, const pk_spawn_args *a, const char *strs, uint64_t slen,
@@ -407,13 +447,11 @@ int pk_rv_spawn(pk_kernel *k, const pk_spawn_args *a, const char *strs, uint64_t
     p->mmap_next = top - STACK_SIZE - MMAP_GAP;
     p->in = inb; p->in_len = in_len;
     p->exe = exe; p->exe_len = exe_len;
+    p->tty = pr;                                   /* a terminal of its own */
     uint32_t rid = pk_rvt_new(k, tid, pr);         /* room reserved above */
     pk_thread *t = pk_thread_at(k, tid);
-    pk_as *as = pk_as_of(k, pid);
     uint64_t sp = 0;
-    s = image_map(k, as, img);
-    if (!s) s = pk_as_map(k, as, top - STACK_SIZE, STACK_SIZE, PK_PROT_READ | PK_PROT_WRITE, 0);
-    if (!s) s = stack_build(k, as, im, top, strs, slen, argc, envc, &sp);
+    s = pk_rv_image_setup(k, pid, img, strs, slen, argc, envc, &sp);
     t->regs.x[2] = sp;
     t->regs.pc = im->entry;
     t->regs.flags = (uint64_t)rid << PK_RV_ID_SHIFT;
@@ -434,10 +472,10 @@ static pk_rvp *proc_of(pk_kernel *k, uint32_t pid) {
 
 int pk_rv_output(pk_kernel *k, uint32_t pid, uint32_t fd, uint64_t offset, uint8_t *out,
                  uint64_t cap, uint64_t *total_out) {
-    if (!k || !total_out || (cap && !out) || (fd != 1 && fd != 2)) return PK_ERR_INVALID_ARGS;
+    if (!k || !total_out || (cap && !out) || fd > 2) return PK_ERR_INVALID_ARGS;
     pk_rvp *p = proc_of(k, pid);
     if (!p) return PK_ERR_NOT_SUPPORTED;
-    const pk_rvbuf *b = &p->out[fd - 1];
+    const pk_rvbuf *b = fd == PK_RV_TTY ? &k->rv->procs[p->tty].term : &p->out[fd - 1];
     *total_out = b->n;
     if (offset > b->n) return PK_ERR_OUT_OF_RANGE;
     uint64_t n = b->n - offset < cap ? b->n - offset : cap;

@@ -14,8 +14,8 @@
  * Memory: every fetch, load and store is translated by the CPU's simulated
  * TLB (pk_tlb.h) and, on a miss, by the page-table walk and fault handler
  * of pk_aspace.c.  In front of the TLB sits a host-pointer mirror (a
- * 16-entry direct-mapped table for data, one entry for code) that lives
- * for one block only: inside a block nothing but this thread's own misses
+ * 16-entry direct-mapped table for data, 8 for code) that lives for one
+ * advance() only: inside a block nothing but this thread's own misses
  * changes the TLB, and the mirror is emptied at every miss, so a mirror
  * hit is exactly a TLB hit; it updates the entry's LRU stamp and the hit
  * counters like one. */
@@ -25,12 +25,16 @@
 
 #define BLOCK_MAX 16384u           /* instructions per block at most        */
 #define MIRROR 16
+#define CODE_PAGES 8
+#define BLK_SLOT(pc) ((((pc) >> 1) ^ ((pc) >> 10)) & ((1u << PK_RV_BLK_BITS) - 1))
 #define PK_NOINLINE_SLOW __attribute__((noinline, cold))
 
 enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
 enum { RV_OK = 0, RV_LATER, RV_KILL, RV_BLOCK };
 
-typedef struct mirror_e { uint64_t vpn; uint8_t *p; pk_tlbe *e; uint32_t w, pad; } mirror_e;
+/* a mirror entry: base is vpn's address; an empty data entry's base is a
+ * page of another slot (so no address of its own slot is in that page) */
+typedef struct mirror_e { uint64_t vpn, base; uint8_t *p; pk_tlbe *e; uint32_t w, pad; } mirror_e;
 
 typedef struct rvx {
     pk_kernel *k;
@@ -43,6 +47,10 @@ typedef struct rvx {
     uint32_t may_block;          /* first instruction of the block          */
     uint32_t reason;             /* PK_KILL_* when RV_KILL                  */
     uint64_t cost;               /* fault and walk costs of the block (ns)  */
+    uint64_t *epoch;             /* the blocks' validation epoch counter     */
+    mirror_e cmir[CODE_PAGES];   /* the code mirror: pages fetched from in this epoch
+                                    (direct-mapped by vpn); blocks checked in the epoch
+                                    lie there, so data mirror entries never write them */
     uint64_t hits;               /* mirror hits not yet added to the counters */
     uint64_t code_vpn;
     uint8_t *code_p;
@@ -51,8 +59,37 @@ typedef struct rvx {
 } rvx;
 
 static void mirror_clear(rvx *X) {
-    for (unsigned i = 0; i < MIRROR; i++) X->mir[i].vpn = ~0ull;
+    for (unsigned i = 0; i < MIRROR; i++) {
+        X->mir[i].vpn = ~0ull;
+        X->mir[i].base = (uint64_t)((i + 1) & (MIRROR - 1)) << PK_PAGE_SHIFT;
+    }
     X->code_vpn = ~0ull;
+    X->code_p = NULL;
+    for (unsigned i = 0; i < CODE_PAGES; i++) X->cmir[i].vpn = ~0ull;
+}
+
+static bool code_page(const rvx *X, const uint8_t *p) {
+    for (unsigned i = 0; i < CODE_PAGES; i++)
+        if (X->cmir[i].vpn != ~0ull && X->cmir[i].p == p) return true;
+    return false;
+}
+
+/* A new epoch: every block is checked against its bytes again before it
+ * runs. */
+static void epoch_next(rvx *X) {
+    if (X->epoch) ++*X->epoch;
+}
+
+/* page vpn (host page p, TLB entry e) enters the code mirror and becomes
+ * the current code page; a page it displaces leaves it, and with it the
+ * epoch (blocks of that page were checked while its stores were watched) */
+static void code_page_add(rvx *X, uint64_t vpn, uint8_t *p, pk_tlbe *e) {
+    mirror_e *ce = &X->cmir[vpn & (CODE_PAGES - 1)];
+    if (ce->vpn != ~0ull && ce->vpn != vpn) epoch_next(X);
+    ce->vpn = vpn; ce->p = p; ce->e = e;
+    X->code_vpn = vpn; X->code_p = p; X->code_e = e;
+    for (unsigned i = 0; i < MIRROR; i++)
+        if (X->mir[i].vpn != ~0ull && X->mir[i].p == p) X->mir[i].w = 0;
 }
 
 static void hits_flush(rvx *X) {
@@ -86,6 +123,7 @@ static uint8_t *xlate_slow(rvx *X, uint64_t va, int kind, int *st) {
     } else {
         if (m->sets) X->tlb->st.misses++;
         mirror_clear(X);               /* the fill below may evict a mirrored entry */
+        epoch_next(X);                 /* a fault may change mappings and frames */
         int s = pk_as_access(k, X->as, va, write, &X->cost, &X->reason, &pte, X->may_block);
         if (s == PK_ACC_KILL) { *st = RV_KILL; return NULL; }
         if (s == PK_ACC_LATER) { *st = RV_LATER; return NULL; }
@@ -101,11 +139,12 @@ static uint8_t *xlate_slow(rvx *X, uint64_t va, int kind, int *st) {
     if (!p) { X->reason = PK_KILL_OOM; *st = RV_KILL; return NULL; }
     if (X->fast && e) {
         if (kind == ACC_X) {
-            X->code_vpn = vpn; X->code_p = p; X->code_e = e;
+            code_page_add(X, vpn, p, e);
         } else {
             mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
-            me->vpn = vpn; me->p = p; me->e = e;
-            me->w = (e->flags & (PK_TLBE_WRITE | PK_TLBE_DIRTY)) == (PK_TLBE_WRITE | PK_TLBE_DIRTY);
+            me->vpn = vpn; me->base = vpn << PK_PAGE_SHIFT; me->p = p; me->e = e;
+            me->w = (e->flags & (PK_TLBE_WRITE | PK_TLBE_DIRTY)) == (PK_TLBE_WRITE | PK_TLBE_DIRTY)
+                    && !code_page(X, p);
         }
     }
     return p + (va & (PK_PAGE_SIZE - 1));
@@ -129,6 +168,8 @@ typedef struct hot {
     uint64_t n;                  /* instructions of the block so far */
     uint64_t code_base;          /* address of the mirrored code page (or -4096) */
     uint64_t code_delta;         /* host address - guest address in that page */
+    uint64_t ep;                 /* the current validation epoch of blocks */
+    const uint8_t *code_p;       /* host address of the mirrored code page (or NULL) */
 } hot;
 
 static inline void sync_vals(rvx *X, uint64_t clk, uint64_t clk0, uint64_t code_stamp) {
@@ -140,11 +181,25 @@ static inline void sync_vals(rvx *X, uint64_t clk, uint64_t clk0, uint64_t code_
 static PK_ALWAYS_INLINE void code_refresh(rvx *X, hot *h) {
     h->code_base = X->code_vpn != ~0ull ? X->code_vpn << PK_PAGE_SHIFT : (uint64_t)0 - PK_PAGE_SIZE;
     h->code_delta = (uint64_t)(uintptr_t)X->code_p - h->code_base;
+    h->code_p = X->code_p;
 }
 
 static PK_ALWAYS_INLINE void hot_sync(rvx *X, hot *h) {
     sync_vals(X, h->clk, h->clk0, h->code_stamp);
     h->clk0 = h->clk;
+}
+
+/* pc is in another page of the code mirror: it becomes the current one
+ * (the TLB entry of the page left gets the stamp of its last fetch, as a
+ * synchronisation would give it); false if pc's page is not mirrored */
+static PK_ALWAYS_INLINE bool code_switch(rvx *X, hot *h, uint64_t pc) {
+    uint64_t vpn = pc >> PK_PAGE_SHIFT;
+    mirror_e *ce = &X->cmir[vpn & (CODE_PAGES - 1)];
+    if (ce->vpn != vpn) return false;
+    if (X->code_vpn != ~0ull) X->code_e->stamp = h->code_stamp;
+    X->code_vpn = vpn; X->code_p = ce->p; X->code_e = ce->e;
+    code_refresh(X, h);
+    return true;
 }
 
 /* the slow path, with the hot counters synchronised around it (passed by
@@ -158,6 +213,7 @@ static PK_NOINLINE_SLOW uint8_t *xlate_sync_v(rvx *X, uint64_t clk, uint64_t clk
 
 static PK_ALWAYS_INLINE uint8_t *xlate_sync(rvx *X, hot *h, uint64_t va, int kind, int *st) {
     uint8_t *p = xlate_sync_v(X, h->clk, h->clk0, h->code_stamp, h->n, va, kind, st);
+    h->ep = *X->epoch;           /* a miss began a new epoch */
     h->clk = h->clk0 = X->tlb->clock;
     code_refresh(X, h);
     return p;
@@ -409,6 +465,13 @@ static inline uint32_t rv_insn(uint32_t raw) {
 
 static void rv_decode_ops(uint32_t insn, pk_rvdec *d);
 
+/* the instruction may write memory or mappings: an FP store, an atomic,
+ * a system instruction (ecall) */
+static inline bool rv_writes(uint32_t raw) {
+    uint32_t op = rv_insn(raw) & 0x7f;
+    return op == 0x27 || op == 0x2f || op == 0x73;
+}
+
 static void rv_decode(uint32_t raw, pk_rvdec *d) {
     uint32_t insn = rv_insn(raw);
     d->raw = raw;
@@ -490,6 +553,101 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
     }
 }
 
+/* ---- blocks ----------------------------------------------------------------
+ * A block (pk_rvblk) is a run of instructions from one pc to the first
+ * jump (a taken branch leaves it early), the end of its page,
+ * PK_RV_BLK_MAX instructions, or an
+ * instruction without a block handler (system, atomics, FP, division, ...,
+ * which the one-instruction path runs), decoded once into an array whose
+ * entries name their handler (direct threading).  A block is entered only
+ * when its page is the code mirror's and the bytes at its pc still equal
+ * the bytes it was decoded from, so it is always what fetching and
+ * decoding one instruction at a time would execute; each of its fetches
+ * is then a hit of the code page's TLB entry, counted as one.  The TLB's
+ * clock advances exactly as it would one instruction at a time: each
+ * access adds the fetches before it (fk) and its own tick. */
+/* what a block's cache of its successor holds at first: no block (pc ~0
+ * is odd, so no pc matches it) */
+static const pk_rvblk blk_none = { .pc = ~0ull };
+
+static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
+                      const void *const *bh, const void *end) {
+    uint32_t off = 0, n = 0, fk = 0;
+    bool jump = false;
+    while (n < PK_RV_BLK_MAX && room - off >= 2) {
+        uint16_t lo, hi = 0;
+        memcpy(&lo, p + off, 2);
+        uint32_t len = (lo & 3) == 3 ? 4 : 2;
+        if (len > room - off) break;
+        if (len == 4) memcpy(&hi, p + off + 2, 2);
+        pk_rvdec dd;
+        rv_decode((uint32_t)lo | (uint32_t)hi << 16, &dd);
+        if (!bh[dd.op]) break;
+        pk_rvbi *e = &b->i[n];
+        uint64_t at = pc + off;
+        e->h = bh[dd.op];
+        e->imm = dd.imm;
+        e->rd = dd.rd; e->rs1 = dd.rs1; e->rs2 = dd.rs2;
+        e->len = (uint8_t)len; e->off = (uint16_t)off;
+        e->next = at + len;
+        e->fk = 0;
+        fk++;
+        if (dd.op >= OP_BEQ && dd.op <= OP_BGEU) e->fk = (uint8_t)fk;        /* for a taken exit */
+        if (dd.op >= OP_LB && dd.op <= OP_SD) { e->fk = (uint8_t)fk; fk = 0; }
+        else if (dd.op == OP_AUIPC) e->imm = (int64_t)(at + (uint64_t)(int64_t)dd.imm);
+        else if (dd.op == OP_JAL || dd.op == OP_J || (dd.op >= OP_BEQ && dd.op <= OP_BGEU))
+            e->imm = (int64_t)(at + (uint64_t)(int64_t)dd.imm);
+        if (dd.op == OP_J || (dd.op >= OP_BEQ && dd.op <= OP_BGEU))
+            e->next = (uint64_t)(uintptr_t)&blk_none;
+        off += len;
+        n++;
+        if (dd.op == OP_JAL || dd.op == OP_J || dd.op == OP_JALR || dd.op == OP_JR) { jump = true; break; }
+    }
+    for (uint32_t j = 0; j < n; j++) b->i[j].rem = (uint8_t)(n - j - 1);
+    b->pc = pc;
+    b->n = (uint16_t)n;
+    b->bytes = (uint16_t)off;
+    b->tail = (uint16_t)fk;
+    memcpy(b->code, p, off);
+    if (!jump) {
+        pk_rvbi *e = &b->i[n];
+        e->h = end; e->off = (uint16_t)off; e->next = pc + off; e->rem = 0; e->fk = 0;
+        e->imm = (int64_t)(uintptr_t)&blk_none;
+    }
+}
+
+/* the bytes at p are still the block's */
+static PK_ALWAYS_INLINE bool blk_same(const pk_rvblk *b, const uint8_t *p) {
+    uint32_t nb = b->bytes;
+    if (nb >= 8) {
+        uint64_t u, v;
+        for (uint32_t o = 0; o + 8 <= nb; o += 8) {
+            memcpy(&u, b->code + o, 8); memcpy(&v, p + o, 8);
+            if (u != v) return false;
+        }
+        memcpy(&u, b->code + nb - 8, 8); memcpy(&v, p + nb - 8, 8);
+        return u == v;
+    }
+    for (uint32_t o = 0; o < nb; o += 2) {
+        uint16_t u, v;
+        memcpy(&u, b->code + o, 2); memcpy(&v, p + o, 2);
+        if (u != v) return false;
+    }
+    return true;
+}
+
+/* b is the block at pc (decoded again if its bytes changed), checked
+ * in the current epoch; pc lies in the code mirror's page */
+static PK_NOINLINE_SLOW bool blk_check_slow(pk_rvblk *b, uint64_t pc, const uint8_t *hp, uint64_t ep,
+                                            const void *const *bh, const void *end) {
+    if (b->pc != pc || !blk_same(b, hp))
+        blk_build(b, pc, hp, (uint32_t)(PK_PAGE_SIZE - (pc & (PK_PAGE_SIZE - 1))), bh, end);
+    b->epoch = ep;
+    return true;
+}
+#define blk_check(b, pc, h, bh, end) \
+    blk_check_slow((b), (pc), (const uint8_t *)(uintptr_t)((pc) + (h)->code_delta), (h)->ep, (bh), (end))
+
 #define RD   ((insn >> 7) & 31)
 #define RS1  ((insn >> 15) & 31)
 #define RS2  ((insn >> 20) & 31)
@@ -508,6 +666,9 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
 #define ILLEGAL() do { stop = -1; goto out; } while (0)
 #define NEXT goto next
 
+/* no cross-jumping: each handler keeps its own indirect jump, which the host
+ * predicts separately (one shared jump would mispredict at every block end) */
+__attribute__((optimize("no-crossjumping", "no-gcse")))
 static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     static const void *const handlers[OP_COUNT] = {
         [OP_ILLEGAL] = &&L_ILLEGAL, [OP_GENERIC] = &&L_GENERIC, [OP_LUI] = &&L_LUI,
@@ -528,6 +689,24 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         [OP_MUL] = &&L_MUL, [OP_MULW] = &&L_MULW,
         [OP_NOP] = &&L_NOP, [OP_J] = &&L_J, [OP_JR] = &&L_JR,
     };
+    static const void *const bh[OP_COUNT] = {    /* block handlers (NULL: none) */
+        [OP_LUI] = &&B_LUI, [OP_AUIPC] = &&B_AUIPC, [OP_JAL] = &&B_JAL, [OP_JALR] = &&B_JALR,
+        [OP_BEQ] = &&B_BEQ, [OP_BNE] = &&B_BNE, [OP_BLT] = &&B_BLT, [OP_BGE] = &&B_BGE,
+        [OP_BLTU] = &&B_BLTU, [OP_BGEU] = &&B_BGEU,
+        [OP_LB] = &&B_LB, [OP_LH] = &&B_LH, [OP_LW] = &&B_LW, [OP_LD] = &&B_LD,
+        [OP_LBU] = &&B_LBU, [OP_LHU] = &&B_LHU, [OP_LWU] = &&B_LWU,
+        [OP_SB] = &&B_SB, [OP_SH] = &&B_SH, [OP_SW] = &&B_SW, [OP_SD] = &&B_SD,
+        [OP_ADDI] = &&B_ADDI, [OP_SLTI] = &&B_SLTI, [OP_SLTIU] = &&B_SLTIU, [OP_XORI] = &&B_XORI,
+        [OP_ORI] = &&B_ORI, [OP_ANDI] = &&B_ANDI, [OP_SLLI] = &&B_SLLI, [OP_SRLI] = &&B_SRLI,
+        [OP_SRAI] = &&B_SRAI, [OP_ADDIW] = &&B_ADDIW, [OP_SLLIW] = &&B_SLLIW,
+        [OP_SRLIW] = &&B_SRLIW, [OP_SRAIW] = &&B_SRAIW,
+        [OP_ADD] = &&B_ADD, [OP_SUB] = &&B_SUB, [OP_SLL] = &&B_SLL, [OP_SLT] = &&B_SLT,
+        [OP_SLTU] = &&B_SLTU, [OP_XOR] = &&B_XOR, [OP_SRL] = &&B_SRL, [OP_SRA] = &&B_SRA,
+        [OP_OR] = &&B_OR, [OP_AND] = &&B_AND, [OP_ADDW] = &&B_ADDW, [OP_SUBW] = &&B_SUBW,
+        [OP_SLLW] = &&B_SLLW, [OP_SRLW] = &&B_SRLW, [OP_SRAW] = &&B_SRAW,
+        [OP_MUL] = &&B_MUL, [OP_MULW] = &&B_MULW,
+        [OP_NOP] = &&B_NOP, [OP_J] = &&B_J, [OP_JR] = &&B_JR,
+    };
     pk_regs *r = &c->regs;
     uint64_t *x = r->x;
     uint32_t rid = pk_rvt_id(r);
@@ -547,22 +726,38 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     X.may_block = 1;
     X.cost = 0; X.hits = 0; X.reason = 0;
     mirror_clear(&X);
-    hot H = { X.tlb->clock, X.tlb->clock, 0, 0, 0, 0 };
+    X.epoch = &rs->blk_epoch;
+    hot H = { X.tlb->clock, X.tlb->clock, 0, 0, 0, 0, ++rs->blk_epoch, NULL };
     code_refresh(&X, &H);
     pk_rvdec *const dc = rs->dc;
+    pk_rvblk *const blks = rs->blk;
+    const pk_rvbi *bi = NULL;                    /* the block instruction running      */
+    const pk_rvblk *cb = NULL;               /* its block                           */
     r->flags |= PK_RF_STARTED;
 
-    uint64_t pc = r->pc, npc, budget = block_budget(k, c), extra = sigcost;
+    uint64_t pc = r->pc, npc = 0, budget = block_budget(k, c), extra = sigcost;
     uint64_t resv = ~0ull;                   /* LR reservation (this block only) */
     int stop = 0, act = PK_ACT_RUN;
     pk_rvfp *F = NULL;
-    const pk_rvdec *d;
+    const pk_rvdec *d = NULL;
     uint32_t insn;
     x[0] = 0;                                /* x0 reads as zero; only the general path
                                                 can write it, and it clears it again */
     if (PK_UNLIKELY(pc & 1)) ILLEGAL();      /* every later pc is even by construction */
     while (H.n < budget) {
-        /* ---- fetch: the code mirror when the 4 bytes at pc lie in its page */
+        /* ---- a block, when pc lies in the code mirror's page and it fits the budget */
+        if (PK_UNLIKELY(pc - H.code_base >= PK_PAGE_SIZE)) code_switch(&X, &H, pc);
+        pk_rvblk *b = &blks[BLK_SLOT(pc)];
+        if (PK_LIKELY(b->pc == pc && b->epoch == H.ep && pc - H.code_base < PK_PAGE_SIZE)
+            || (pc - H.code_base <= PK_PAGE_SIZE - 2 && X.code_vpn != ~0ull && blk_check(b, pc, &H, bh, &&B_END))) {
+            if (PK_LIKELY(b->n) && H.n + b->n <= budget) {
+                cb = b;
+                H.n += b->n;
+                bi = b->i;
+                goto *bi->h;
+            }
+        }
+        /* ---- one instruction.  Fetch: the code mirror when the 4 bytes at pc lie in its page */
         uint32_t raw;
         if (PK_LIKELY(pc - H.code_base <= PK_PAGE_SIZE - 4)) {
             H.code_stamp = ++H.clk;
@@ -588,6 +783,10 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         d = &dc[(pc >> 1) & ((1u << PK_RV_DC_BITS) - 1)];
         if (PK_UNLIKELY(d->raw != raw)) rv_decode(raw, (pk_rvdec *)d);
         npc = pc + d->len;
+        if ((d->op >= OP_SB && d->op <= OP_SD) || (d->op == OP_GENERIC && rv_writes(raw))) {
+            epoch_next(&X);                  /* it may write memory: code, mappings */
+            H.ep = *X.epoch;
+        }
         goto *handlers[d->op];
 
 #define XRD x[d->rd]
@@ -649,6 +848,143 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     L_J:     npc = pc + IMM; NEXT;
     L_JR:    npc = (XS1 + IMM) & ~1ull; NEXT;
     L_ILLEGAL: ILLEGAL();
+
+    /* ---- block handlers: x[rd] is never x0 (rv_decode turns those into
+     * NOP / J / JR, or the general path for loads) */
+#define BXRD x[bi->rd]
+#define BXS1 x[bi->rs1]
+#define BXS2 x[bi->rs2]
+#define BIMM ((uint64_t)bi->imm)
+#define BNEXT do { bi++; goto *bi->h; } while (0)
+/* the end of a block: the next one is entered here if it is valid and fits */
+#define BEND(target) do {                                                              \
+        pc = (target); H.clk += cb->tail; H.code_stamp = H.clk - (cb->tail == 0);      \
+        BCHAIN; } while (0)
+#define BEND_C(target, cache) do {                                                     \
+        pc = (target); H.clk += cb->tail; H.code_stamp = H.clk - (cb->tail == 0);      \
+        BCHAIN_C(cache); } while (0)
+/* a taken branch leaves its block: the instructions after it did not run */
+#define BEXIT(target) do {                                                             \
+        pc = (target); H.n -= bi->rem;                                                 \
+        H.clk += bi->fk; H.code_stamp = H.clk;                                         \
+        BCHAIN_C(((pk_rvbi *)bi)->next); } while (0)
+#define BCHAIN do {                                                                    \
+        const pk_rvblk *nb_ = &blks[BLK_SLOT(pc)];                                     \
+        if (PK_LIKELY(nb_->pc == pc && nb_->epoch == H.ep && pc - H.code_base < PK_PAGE_SIZE \
+                      && nb_->n) && H.n + nb_->n <= budget) {                          \
+            cb = nb_; H.n += nb_->n; bi = nb_->i; goto *bi->h;                         \
+        }                                                                              \
+        goto bcont; } while (0)
+/* the same with a cache of the target's block (a field of the instruction),
+ * kept only for targets in the block's own page, the code page while the
+ * block runs */
+#define BCHAIN_C(cache) do {                                                           \
+        const pk_rvblk *nb_ = (const pk_rvblk *)(uintptr_t)(cache);                    \
+        if (PK_LIKELY(nb_->pc == pc && nb_->epoch == H.ep && nb_->n) && H.n + nb_->n <= budget) { \
+            cb = nb_; H.n += nb_->n; bi = nb_->i; goto *bi->h;                         \
+        }                                                                              \
+        nb_ = &blks[BLK_SLOT(pc)];                                                     \
+        if (PK_LIKELY(nb_->pc == pc && nb_->epoch == H.ep && pc - H.code_base < PK_PAGE_SIZE \
+                      && nb_->n) && H.n + nb_->n <= budget) {                          \
+            if (((pc ^ cb->pc) >> PK_PAGE_SHIFT) == 0) (cache) = (uint64_t)(uintptr_t)nb_; \
+            cb = nb_; H.n += nb_->n; bi = nb_->i; goto *bi->h;                         \
+        }                                                                              \
+        goto bcont; } while (0)
+/* an access that misses the data mirror takes the one-instruction path's
+ * slow path at the state of this instruction; if that emptied the code
+ * mirror (a TLB miss) or a store went to the code page, the block ends
+ * after this instruction */
+#define BLD(size, conv) do {                                                           \
+        uint64_t va_ = BXS1 + BIMM, v_ = 0;                                            \
+        mirror_e *me_ = &X.mir[(va_ >> PK_PAGE_SHIFT) & (MIRROR - 1)];                 \
+        uint64_t o_ = va_ - me_->base;                                                 \
+        H.clk += bi->fk;                                                               \
+        if (PK_LIKELY(o_ <= PK_PAGE_SIZE - (size))) {                                  \
+            me_->e->stamp = ++H.clk;                                                   \
+            memcpy(&v_, me_->p + o_, size);                                            \
+        } else {                                                                       \
+            uint64_t nend_ = H.n, cbase_ = H.code_base;                                \
+            H.n = nend_ - bi->rem - 1; H.code_stamp = H.clk; pc = bi->next - bi->len; \
+            int s_ = ld(&X, &H, va_, size, &v_);                                       \
+            if (PK_UNLIKELY(s_)) FAULT(s_);                                            \
+            if (PK_UNLIKELY(H.code_base != cbase_)) { BXRD = conv(v_); H.n++; pc = bi->next; goto bcont; } \
+            H.n = nend_;                                                               \
+        }                                                                              \
+        BXRD = conv(v_); BNEXT; } while (0)
+#define BST(size) do {                                                                 \
+        uint64_t va_ = BXS1 + BIMM, v_ = BXS2;                                         \
+        mirror_e *me_ = &X.mir[(va_ >> PK_PAGE_SHIFT) & (MIRROR - 1)];                 \
+        uint64_t o_ = va_ - me_->base;                                                 \
+        H.clk += bi->fk;                                                               \
+        if (PK_LIKELY(o_ <= PK_PAGE_SIZE - (size) && me_->w)) {                        \
+            me_->e->stamp = ++H.clk;                                                   \
+            memcpy(me_->p + o_, &v_, size);                                            \
+        } else {                                                                       \
+            H.n = H.n - bi->rem - 1; H.code_stamp = H.clk; pc = bi->next - bi->len; \
+            int s_ = sto(&X, &H, va_, size, v_);                                       \
+            if (PK_UNLIKELY(s_)) FAULT(s_);                                            \
+            epoch_next(&X); H.ep = *X.epoch;   /* it may have written code */          \
+            H.n++; pc = bi->next; goto bcont;                                          \
+        }                                                                              \
+        BNEXT; } while (0)
+#define SX8(v) ((uint64_t)(int64_t)(int8_t)(v))
+#define SX16(v) ((uint64_t)(int64_t)(int16_t)(v))
+#define ZX(v) (v)
+    B_LUI:   BXRD = BIMM; BNEXT;
+    B_AUIPC: BXRD = BIMM; BNEXT;
+    B_JAL:   BXRD = bi->next; BEND(BIMM);
+    B_JALR:  { uint64_t tg = (BXS1 + BIMM) & ~1ull; BXRD = bi->next; BEND(tg); }
+    B_J:     BEND_C(BIMM, ((pk_rvbi *)bi)->next);
+    B_JR:    BEND((BXS1 + BIMM) & ~1ull);
+    B_BEQ:   if (BXS1 == BXS2) BEXIT(BIMM); BNEXT;
+    B_BNE:   if (BXS1 != BXS2) BEXIT(BIMM); BNEXT;
+    B_BLT:   if ((int64_t)BXS1 < (int64_t)BXS2) BEXIT(BIMM); BNEXT;
+    B_BGE:   if ((int64_t)BXS1 >= (int64_t)BXS2) BEXIT(BIMM); BNEXT;
+    B_BLTU:  if (BXS1 < BXS2) BEXIT(BIMM); BNEXT;
+    B_BGEU:  if (BXS1 >= BXS2) BEXIT(BIMM); BNEXT;
+    B_END:   BEND_C(bi->next, ((pk_rvbi *)bi)->imm);
+    B_LB:  BLD(1, SX8);
+    B_LH:  BLD(2, SX16);
+    B_LW:  BLD(4, sx32);
+    B_LD:  BLD(8, ZX);
+    B_LBU: BLD(1, ZX);
+    B_LHU: BLD(2, ZX);
+    B_LWU: BLD(4, ZX);
+    B_SB:  BST(1);
+    B_SH:  BST(2);
+    B_SW:  BST(4);
+    B_SD:  BST(8);
+    B_ADDI:  BXRD = BXS1 + BIMM; BNEXT;
+    B_SLTI:  BXRD = (int64_t)BXS1 < (int64_t)BIMM; BNEXT;
+    B_SLTIU: BXRD = BXS1 < BIMM; BNEXT;
+    B_XORI:  BXRD = BXS1 ^ BIMM; BNEXT;
+    B_ORI:   BXRD = BXS1 | BIMM; BNEXT;
+    B_ANDI:  BXRD = BXS1 & BIMM; BNEXT;
+    B_SLLI:  BXRD = BXS1 << bi->imm; BNEXT;
+    B_SRLI:  BXRD = BXS1 >> bi->imm; BNEXT;
+    B_SRAI:  BXRD = (uint64_t)((int64_t)BXS1 >> bi->imm); BNEXT;
+    B_ADDIW: BXRD = sx32(BXS1 + BIMM); BNEXT;
+    B_SLLIW: BXRD = sx32((uint32_t)BXS1 << bi->imm); BNEXT;
+    B_SRLIW: BXRD = sx32((uint32_t)BXS1 >> bi->imm); BNEXT;
+    B_SRAIW: BXRD = sx32((uint32_t)((int32_t)BXS1 >> bi->imm)); BNEXT;
+    B_ADD:   BXRD = BXS1 + BXS2; BNEXT;
+    B_SUB:   BXRD = BXS1 - BXS2; BNEXT;
+    B_SLL:   BXRD = BXS1 << (BXS2 & 63); BNEXT;
+    B_SLT:   BXRD = (int64_t)BXS1 < (int64_t)BXS2; BNEXT;
+    B_SLTU:  BXRD = BXS1 < BXS2; BNEXT;
+    B_XOR:   BXRD = BXS1 ^ BXS2; BNEXT;
+    B_SRL:   BXRD = BXS1 >> (BXS2 & 63); BNEXT;
+    B_SRA:   BXRD = (uint64_t)((int64_t)BXS1 >> (BXS2 & 63)); BNEXT;
+    B_OR:    BXRD = BXS1 | BXS2; BNEXT;
+    B_AND:   BXRD = BXS1 & BXS2; BNEXT;
+    B_ADDW:  BXRD = sx32(BXS1 + BXS2); BNEXT;
+    B_SUBW:  BXRD = sx32(BXS1 - BXS2); BNEXT;
+    B_SLLW:  BXRD = sx32((uint32_t)BXS1 << (BXS2 & 31)); BNEXT;
+    B_SRLW:  BXRD = sx32((uint32_t)BXS1 >> (BXS2 & 31)); BNEXT;
+    B_SRAW:  BXRD = sx32((uint32_t)((int32_t)BXS1 >> (BXS2 & 31))); BNEXT;
+    B_MUL:   BXRD = BXS1 * BXS2; BNEXT;
+    B_MULW:  BXRD = sx32((uint32_t)BXS1 * (uint32_t)BXS2); BNEXT;
+    B_NOP:   BNEXT;
     L_GENERIC:
         insn = rv_insn(d->raw);
         switch (insn & 0x7f) {
@@ -823,6 +1159,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
                 pc = r->pc;
                 extra += cost;
                 if (a >= 0) { act = a; stop = -2; goto done; }
+                X.as = pk_as_of(k, t->pid);          /* a fork may have moved the address spaces */
                 if (PK_UNLIKELY(rs->sig_on) && pk_rv_sig_ready(rs, &rs->thr[rid]))
                     goto out;                        /* a signal to take first */
                 mirror_clear(&X);                    /* the call may have changed mappings */
@@ -882,6 +1219,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     next:
         pc = npc;
         H.n++;
+    bcont:;
     }
 out:
 done:
@@ -947,6 +1285,7 @@ int pk_rv_copy(pk_kernel *k, pk_cpu *c, uint32_t pid, uint64_t va, void *buf, ui
     X.tlb = &X.m->tlbs[c->id];
     X.asid = X.m->mmu.asid ? pk_proc_at(k, pid)->as : 0;
     X.fast = 0;
+    X.epoch = NULL;
     X.may_block = 1;
     X.cost = 0; X.hits = 0; X.reason = 0;
     mirror_clear(&X);

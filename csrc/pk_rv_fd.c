@@ -200,7 +200,9 @@ static int64_t wr_from(fx *x, int64_t oi, uint64_t va, const uint8_t *kbuf, uint
         while (done < len) {
             uint64_t n = len - done < sizeof tmp ? len - done : sizeof tmp;
             if (src(x, va, kbuf, done, tmp, n)) return done ? (int64_t)done : -EFAULT;
-            if (buf_append(k, &rvp(x)->out[s - 1], tmp, n)) return done ? (int64_t)done : -ENOMEM;
+            if (buf_append(k, &rvp(x)->out[s - 1], tmp, n)
+                || buf_append(k, &k->rv->procs[rvp(x)->tty].term, tmp, n))   /* the terminal */
+                return done ? (int64_t)done : -ENOMEM;
             done += n;
         }
         return (int64_t)done;

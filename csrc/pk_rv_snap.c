@@ -66,6 +66,9 @@ static void put_proc(pk_snap_w *w, const pk_rvp *p) {
     put_bytes(w, p->exe, p->exe_len);
     pk_snap_u32(w, p->sig);
     pk_snap_u64(w, p->tramp);
+    pk_snap_u32(w, p->tty);
+    pk_snap_u64(w, p->term.cap);
+    put_bytes(w, p->term.b, p->term.n);
 }
 
 static void put_thread(pk_snap_w *w, const pk_rvt *t) {
@@ -233,6 +236,16 @@ static int get_proc(pk_kernel *k, pk_snap_r *r, pk_rvp *p) {
     p->sig = pk_snap_get_u32(r);                     /* checked against the records later */
     p->tramp = pk_snap_get_u64(r);
     if (p->tramp & (PK_PAGE_SIZE - 1)) pk_snap_bad(r);
+    p->tty = pk_snap_get_u32(r);                  /* checked with every record (rv_verify) */
+    uint64_t tcap = pk_snap_get_u64(r);
+    n = pk_snap_get_u64(r);
+    if (tcap && (tcap < BUF_MIN || (tcap & (tcap - 1)) || (tcap > BUF_MIN && tcap / 2 >= n))) {
+        pk_snap_bad(r);
+        return r->err;
+    }
+    if ((s = get_bytes(k, r, n, tcap, &p->term.b))) return s;
+    p->term.n = n;
+    p->term.cap = tcap;
     /* the break: start <= brk <= its pages' end, within the 4 GiB allowed */
     if (p->brk < p->brk_start || p->brk_mapped < p->brk || p->brk - p->brk_start > (1ull << 32)
         || ((p->brk_start | p->brk_mapped | p->mmap_next) & (PK_PAGE_SIZE - 1))
@@ -338,7 +351,9 @@ static bool cross_ok(pk_kernel *k) {
         if (p->pid >= k->procs.count || seen[p->pid]) { ok = false; break; }
         seen[p->pid] = 1;
         const pk_prog *pg = &k->progs[pk_proc_at(k, p->pid)->prog];
-        ok = pg->kind == PK_BODY_RV && pg->image == p->img;
+        ok = pg->kind == PK_BODY_RV && pg->image == p->img
+             && p->tty && p->tty < rs->nprocs && rs->procs[p->tty].tty == p->tty
+             && (p->tty == i || !p->term.n);
     }
     pk_free(k, seen, k->procs.count);
     if (!ok) return false;

@@ -870,7 +870,20 @@ static int syscall_body(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint6
     case 17: v = sys_getcwd(s, A(0), A(1)); break;
     case 49: v = sys_chdir(s, A(0)); break;
     case 98: v = sys_futex(s, A(0), A(1), A(2), A(3), &act); break;
-    case 220: v = sys_clone(s, A(0), A(1), A(2), A(3), A(4)); break;
+    case 220:                                                                /* clone */
+        v = A(0) & CLONE_THREAD ? sys_clone(s, A(0), A(1), A(2), A(3), A(4))
+                                : pk_rv_fork(k, c, t, r, A(0), A(1), A(2), A(3), A(4), &act, &S.cost, &S.dead);
+        break;
+    case 221: {                                                              /* execve */
+        int done = 0;
+        v = pk_rv_execve(k, c, t, r, A(0), A(1), A(2), &done, &S.cost, &S.dead);
+        if (done && !S.dead) {                            /* the new image's registers: no result */
+            RT(s)->in_syscall = 0;
+            *cost = S.cost;
+            return -1;
+        }
+        break;
+    }
     case 259: v = 0; break;                                                  /* riscv_flush_icache */
     default: {                                   /* descriptors, files, pipes: pk_rv_fd.c */
         bool known = false, restart = false;

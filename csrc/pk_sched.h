@@ -67,6 +67,7 @@
 #define PK_ENQ_KILL    7   /* (dequeue only) it was killed                 */
 
 #define PK_POL_NEEDS_BURST 1   /* threads must declare a CPU burst          */
+#define PK_POL_TICK_ALWAYS 2   /* tick() always says yes (the dispatcher skips the call) */
 
 #define PK_RQ_NONE 0xffff      /* t->rq_cpu before a thread was ever queued */
 
@@ -111,6 +112,9 @@ typedef struct pk_policy {
     int  (*snap_load)(pk_rq *rq, pk_snap_r *r);
     bool (*snap_thread)(const pk_rq *rq, const pk_thread *t);
     pk_thread *(*pick_on)(pk_rq *rq, uint32_t cpu);
+    /* optional: enqueue(t, why) then pick(), in one call (the dispatcher's
+     * requeue at a context switch) */
+    pk_thread *(*requeue_pick)(pk_rq *rq, pk_thread *t, unsigned why);
 } pk_policy;
 
 extern const pk_policy pk_policy_fifo, pk_policy_rr;
@@ -171,6 +175,18 @@ static inline pk_thread *pk_rq_pick(pk_rq *rq) {
     return t;
 }
 
+/* pk_rq_enqueue(rq, t, why) then pk_rq_pick(rq): one call into the policy
+ * when it has requeue_pick and no real-time thread is involved. */
+static inline pk_thread *pk_rq_requeue_pick(pk_rq *rq, pk_thread *t, unsigned why) {
+    if (PK_LIKELY(rq->pol->requeue_pick && !rq->rt.nr && !pk_is_rt(t)
+                  && !(t->tflags & PK_TF_NEWCLASS))) {
+        t->rq_cpu = (uint16_t)rq->cpu;
+        return rq->pol->requeue_pick(rq, t, why);   /* nr unchanged: one in, one out */
+    }
+    pk_rq_enqueue(rq, t, why);
+    return pk_rq_pick(rq);
+}
+
 /* A queue shared by CPUs where threads have affinity masks: the thread
  * to run next on cpu, skipping those that may not run there (the policy
  * has pick_on; pk_kernel.c refuses masks otherwise). */
@@ -187,7 +203,8 @@ static inline pk_time pk_rq_slice(pk_rq *rq, pk_thread *t) {
 }
 
 static inline bool pk_rq_tick(pk_rq *rq, pk_thread *t) {
-    return PK_UNLIKELY(pk_is_rt(t)) ? pk_rt_tick(rq, t) : rq->pol->tick(rq, t);
+    if (PK_UNLIKELY(pk_is_rt(t))) return pk_rt_tick(rq, t);
+    return (rq->pol->flags & PK_POL_TICK_ALWAYS) || rq->pol->tick(rq, t);
 }
 
 static inline bool pk_rq_wakeup_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {

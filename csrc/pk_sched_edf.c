@@ -1,4 +1,4 @@
-/* pk_sched_edf.c - real-time policies for periodic tasks (pk_job.c), on
+/* pk_sched_edf.c - real-time policies for periodic tasks (pk_periodic.c), on
  * one indexed min-heap (pk_heap.h):
  *   EDF  earliest deadline first (Liu & Layland 1973; Buttazzo, Hard
  *        Real-Time Computing Systems, ch. 4): the key is the absolute
@@ -21,7 +21,7 @@
  * ready preempts the weakest running thread it beats (the dispatcher's
  * check_preempt_shared), and a running thread's key changes only at a job
  * boundary, where it either sleeps until its next release or, if that
- * release has passed, goes back through the queue (PK_ACT_YIELD, pk_job.c)
+ * release has passed, goes back through the queue (PK_ACT_YIELD, pk_periodic.c)
  * while its CPU picks again. */
 #include "pk_core.h"
 #include "pk_heap.h"

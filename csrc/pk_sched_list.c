@@ -100,6 +100,10 @@ static bool fifo_wake_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
 }
 static void fifo_dequeue(pk_rq *rq, pk_thread *t, unsigned why) { (void)why; plist_unlink(rq->priv, t); }
 static pk_thread *fifo_pick(pk_rq *rq) { return plist_pop(rq->priv); }
+static pk_thread *fifo_requeue_pick(pk_rq *rq, pk_thread *t, unsigned why) {
+    fifo_enqueue(rq, t, why);
+    return plist_pop(rq->priv);
+}
 static pk_thread *fifo_steal(pk_rq *rq, uint32_t cpu) { return plist_steal(rq->k, rq->priv, cpu); }
 
 /* the first queued thread that may run on cpu (OSTEP multi.py's get_job) */
@@ -134,13 +138,15 @@ const pk_policy pk_policy_fifo = {
     .enqueue = fifo_enqueue, .dequeue = fifo_dequeue, .pick = fifo_pick,
     .slice = fifo_slice, .tick = never, .wakeup_preempt = fifo_wake_preempt, .steal = fifo_steal,
     .snap_save = fifo_snap_save, .snap_load = fifo_snap_load, .pick_on = fifo_pick_on,
+    .requeue_pick = fifo_requeue_pick,
 };
 
 const pk_policy pk_policy_rr = {
-    .name = "RoundRobin", .priv_size = sizeof(plist),
+    .name = "RoundRobin", .flags = PK_POL_TICK_ALWAYS, .priv_size = sizeof(plist),
     .enqueue = fifo_enqueue, .dequeue = fifo_dequeue, .pick = fifo_pick,
     .slice = rr_slice, .tick = always, .wakeup_preempt = fifo_wake_preempt, .steal = fifo_steal,
     .snap_save = fifo_snap_save, .snap_load = fifo_snap_load, .pick_on = fifo_pick_on,
+    .requeue_pick = fifo_requeue_pick,
 };
 
 /* ---- Priority: 140 levels, bitmap and find-first-set -------------------- */

@@ -4,7 +4,7 @@
  * Register use (also in pk_api.h): pc = index of the next instruction,
  * x[REM] = remaining ns of the compute in progress, x[DEPTH] = active
  * loops, x[LOOP0 + i] = iterations left of the loop at depth i; periodic
- * tasks keep their job state in x[6..13] (pk_job.c). */
+ * tasks keep their job state in x[6..13] (pk_periodic.c). */
 #include <string.h>
 #include "pk_core.h"
 

@@ -141,7 +141,7 @@ bool pk_rv_snap_event_ok(struct pk_kernel *k, uint64_t arg);
 bool pk_rv_snap_events_loaded(struct pk_kernel *k);
 bool pk_rv_snap_itimer_ok(struct pk_kernel *k, uint64_t arg);
 bool pk_rv_snap_wake_ok(struct pk_kernel *k, uint64_t arg);
-/* the trace buffer (pk_trace.c) and the job log (pk_job.c) */
+/* the trace buffer (pk_trace.c) and the job log (pk_periodic.c) */
 void pk_trace_snap_save(struct pk_kernel *k, pk_snap_w *w);
 int  pk_trace_snap_load(struct pk_kernel *k, pk_snap_r *r);
 void pk_joblog_snap_save(struct pk_kernel *k, pk_snap_w *w);

@@ -177,7 +177,8 @@ static int image_op(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_as *as, const pk_o
     switch (op->code) {
     case PK_OP_FORK: {
         *pc = op->a;
-        s = pk_vm_fork(k, c, t, at + 1, &ipis);
+        uint32_t child;
+        s = pk_vm_fork(k, c, t, at + 1, &ipis, &child);
         c->regs.x[PK_REG_STATUS] = (uint64_t)(int64_t)s;     /* the parent's: made or not */
         uint64_t cost = s == PK_OK ? ipis * k->cfg.costs.ipi_ns + k->cfg.costs.fork_ns : 0;
         if (!cost) return -1;

@@ -232,7 +232,7 @@ void pk_shm_fini(struct pk_kernel *k);
 
 /* fork, copy-on-write, exec, brk (pk_fork.c) */
 int  pk_vm_fork(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, uint64_t child_pc,
-                uint64_t *ipis);
+                uint64_t *ipis, uint32_t *child_out);
 int  pk_cow_break(struct pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uint64_t *e,
                   uint64_t *cost);
 void pk_vm_exec(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, uint32_t prog);

@@ -208,7 +208,8 @@ def _kernel(src: Source, memory: bool) -> pk.Kernel:
     mem = pk.Memory(frames=64 + src.byte(), swap=src.pick((0, 0, 64))) if memory else None
     return pk.Kernel(cpus=1 + src.byte() % 3, scheduler=policy,
                      costs=src.pick((pk.Costs.zero(), pk.Costs())), memory=mem,
-                     seed=src.byte(), livelock_steps=LIVELOCK_STEPS, max_threads=MAX_THREADS)
+                     seed=src.byte(), livelock_steps=LIVELOCK_STEPS,
+                     limits=pk.Limits(max_threads=MAX_THREADS))
 
 
 def _run(k: pk.Kernel, ns: int = RUN_NS) -> None:
@@ -378,7 +379,7 @@ class _World:
         elif n == 24:
             k.process(src.int_(0, 80))
             k.digest()
-            k.object_stats()
+            k.object_stats
             if self.memory:
                 k.memory_stats()
             p.stats
@@ -503,7 +504,8 @@ def _rvasm():
 
 def _rv_kernel() -> pk.Kernel:
     return pk.Kernel(memory=pk.Memory(frames=512), mmu=pk.MMU(format="sv39"),
-                     livelock_steps=LIVELOCK_STEPS, max_threads=MAX_THREADS)
+                     livelock_steps=LIVELOCK_STEPS,
+                     limits=pk.Limits(max_threads=MAX_THREADS))
 
 
 _ELF_BASES: list = []
@@ -692,7 +694,7 @@ def zerotime(data: bytes) -> None:
         try:
             prog = pk.Program.script("z", _zero_ops(src, 0))
             k = pk.Kernel(cpus=1 + src.byte() % 2, costs=src.pick((pk.Costs.zero(), pk.Costs())),
-                          max_threads=src.pick((4, 64, MAX_THREADS)))
+                          limits=pk.Limits(max_threads=src.pick((4, 64, MAX_THREADS))))
             k.spawn(prog)
             r = k.run(until=src.pick((1000, 10**6)))
             if r.reason not in ("livelock", "until", "idle", "deadlock"):

@@ -31,7 +31,7 @@ from .memory import (MMU, AddressSpace, AddressSpaceStats, Fault, FaultSample, M
                      PageEntry, Region, TlbStats)
 from .limits import LimitUse, Limits
 from .kernel import CpuStats, Kernel, KernelStats, Latency, ProcessGroup, RunResult, jain_index
-from .process import Job, JobStats, Process, Registers, Stats, Thread
+from .process import JobStats, PeriodicJob, Process, Registers, Stats, Thread
 from .program import PeriodicTask, Program
 from .objects import Handle, Message, ObjectStats, Packet, Rights, Signals
 from .deadlock import Banker, Deadlock, WaitEdge
@@ -51,7 +51,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Kernel", "CacheModel", "Limits", "LimitUse", "Program", "Process", "Thread", "Context", "Costs", "Stats", "Registers",
-    "Job", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
+    "PeriodicJob", "JobStats", "PeriodicTask", "Handle", "Message", "Rights", "Signals", "ObjectStats",
     "Deadlock", "Livelock", "WaitEdge", "Banker", "JobObject", "Packet",
     "Memory", "MMU", "AddressSpace", "AddressSpaceStats", "MemoryStats", "Region", "Fault",
     "FaultSample", "SharedMemory", "PageRequest",
@@ -67,3 +67,14 @@ __all__ = [
     "TooManyLinks", "NotExecutable", "NoDevice", "Busy",
     "Signal", "signals",
 ] + [s.name for s in Signal]
+
+
+def __getattr__(name: str):
+    """Deprecated names: ``pk.Job`` is :class:`PeriodicJob` (a job of a
+    periodic task, not a :class:`JobObject`); using it warns."""
+    if name == "Job":
+        from ._deprecated import warn
+        warn("pykernel.Job", "pykernel.PeriodicJob (a periodic task's job; "
+             "pykernel.JobObject is a job of processes)")
+        return PeriodicJob
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,7 +38,7 @@ class Costs:
     incoming thread starts running when it ends.
 
     The default, 800 ns, comes from measurements on the project's 2-core
-    x86-64 machines (REFERENCE.md): two processes pinned to one CPU that
+    x86-64 machines (docs/references.md [pk-host]): two processes pinned to one CPU that
     call ``sched_yield`` in turn take 1.6 µs per pair of yields, i.e.
     about 0.8 µs per switch including the system call. ``Costs.zero()``
     makes switches free, so textbook examples come out exactly.
@@ -51,8 +51,8 @@ class Costs:
 
     Memory (kernels with ``memory=``; docs/memory.md): ``page_walk`` is
     charged per page-table level read by a walk (a TLB miss), 4 ns by
-    default: REFERENCE.md measures a bare C 4-level walk at about 60 M
-    dependent walks/s, about 16 ns per walk. ``minor_fault``: handling a
+    default: a bare C 4-level walk runs at about 60 M
+    dependent walks/s on those machines, about 16 ns per walk. ``minor_fault``: handling a
     demand-zero fault (default 500 ns, an assumption of the order of a
     Linux minor fault; not calibrated on the project's machines). Both are
     CPU time of the thread that touches. ``tlb_flush``: a full TLB flush
@@ -63,12 +63,11 @@ class Costs:
     Kernel objects (docs/objects.md): ``syscall`` is CPU time of the
     thread for each script ``write`` or ``read`` on a channel, socket or
     pipe once it is done (the system call and the copy), 200 ns by
-    default: REFERENCE.md measures a pipe write + read in one thread at
-    0.40 µs. ``wakeup`` is added when that instruction had to wait (the
+    default: a pipe write + read in one thread takes 0.40 µs there. ``wakeup`` is added when that instruction had to wait (the
     wake-up of a sleeping thread and its return through the kernel),
     150 ns by default: with two switches (1.6 µs) and four pipe calls
-    (0.8 µs), two wake-ups make up the 2.7 µs per round trip that
-    REFERENCE.md measures for ``perf bench sched pipe`` (docs/tools.md,
+    (0.8 µs), two wake-ups make up the 2.7 µs per round trip measured
+    there for ``perf bench sched pipe`` (docs/tools.md,
     "Calibration"). Python bodies' ``ctx.write`` / ``ctx.read`` are not
     charged.
 

@@ -496,7 +496,7 @@ class FileSystem:
 
 # ---- spawn by path (Kernel.spawn with a str) -------------------------------------
 
-_MAX_INTERP = 4                    # binfmt_script nesting (Linux: BINPRM_MAX_RECURSION)
+_MAX_INTERP = 5                    # #! levels before ELOOP (exec_binprm, fs/exec.c: "depth > 5")
 
 
 def resolve_cwd(kernel, cwd, uid: int, gid: int) -> int:

@@ -2,7 +2,7 @@
 (csrc/pk_jobobj.c, after Zircon's jobs; docs/objects.md).
 
 Not to be confused with the jobs of periodic real-time tasks
-(:class:`pykernel.Job`): this is :class:`JobObject`.
+(:class:`pykernel.PeriodicJob`): this is :class:`JobObject`.
 """
 
 from __future__ import annotations

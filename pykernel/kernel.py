@@ -24,7 +24,8 @@ from .limits import Limits, limit_error, other_limit_error, usage
 from .op import duration, exit_code
 from . import _refusal
 from ._validate import int_range, integer, put, u32, u64
-from .process import Job, Process
+from .process import PeriodicJob, Process
+from ._deprecated import CalledDict, CalledList, CalledProperty, warn as _deprecated
 from . import objects as _objects
 from . import riscv as _riscv
 from . import livelock as _livelock
@@ -175,11 +176,13 @@ def _bucket_bounds(i: int) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class Latency:
+class Latency(CalledProperty):
     """Scheduling latencies (ns) as a log-linear histogram: exact below
     16 ns, within 1/16 (6.25%) above. ``percentile(p)`` returns the upper
     bound of the bucket holding the p-th percentile (never more than
-    ``max``)."""
+    ``max``). The value of :attr:`Kernel.latency`."""
+
+    _called_as = "Kernel.latency"
 
     count: int
     total: int
@@ -406,9 +409,9 @@ class Kernel:
     messages, frames, trace events); the default protects the host (the
     core may hold at most three quarters of its physical memory).
     Reaching a limit raises ``NoMemory`` naming it ("Limits and memory"
-    in docs/guide.md). ``max_threads`` is a shortcut for
-    ``limits=Limits(max_threads=...)``: the threads a kernel may ever
-    create.
+    in docs/guide.md). ``max_threads`` (the threads a kernel may ever
+    create) is deprecated: it duplicates ``limits=Limits(max_threads=...)``,
+    which it still sets, with a DeprecationWarning.
     ``livelock_steps``: the host work one simulated instant may take
     (plus 64 per thread) before a run stops with reason "livelock"
     (default 1,000,000, milliseconds of host time): one unit per
@@ -503,6 +506,7 @@ class Kernel:
         elif not isinstance(limits, Limits):
             raise TypeError(f"limits must be a pk.Limits, not {type(limits).__name__}")
         if max_threads is not None:
+            _deprecated("Kernel(max_threads=...)", "Kernel(limits=pk.Limits(max_threads=...))")
             u32("Kernel max_threads", max_threads)        # its range: Limits
             limits = replace(limits, max_threads=max_threads)
         max_threads = limits.max_threads
@@ -686,8 +690,11 @@ class Kernel:
         from .jobs import create
         return create(self, parent, max_processes, max_handles, max_memory)
 
+    @property
     def object_stats(self) -> "_objects.ObjectStats":
-        """Kernel-object counters (see :class:`~pykernel.ObjectStats`)."""
+        """Kernel-object counters (see :class:`~pykernel.ObjectStats`).
+        A property; the old call ``k.object_stats()`` still works and
+        warns (DeprecationWarning)."""
         return _objects._stats(self)
 
     @contextmanager
@@ -730,13 +737,15 @@ class Kernel:
         lib.pk_limit_clear(self._kp)
         return limit_error(self.limits, raw.last, context)
 
+    @property
     def limit_usage(self) -> dict:
         """Each limit the core enforces, by its :class:`~pykernel.Limits`
         field: a :class:`~pykernel.LimitUse` with what it counts now, the
-        limit, and how many operations it has refused (in runs too)."""
+        limit, and how many operations it has refused (in runs too). A
+        property; the old call ``k.limit_usage()`` still works and warns."""
         raw = ffi.new("pk_limit_stats *")
         check(lib.pk_limits_get(self._kp, raw), "limit usage")
-        return usage(self.limits, raw)
+        return CalledDict("Kernel.limit_usage", usage(self.limits, raw))
 
     @contextmanager
     def _hooks_may_run(self):
@@ -789,6 +798,8 @@ class Kernel:
             out[0] = _riscv.load(self, program)
         else:
             check(lib.pk_prog_load_host(self._kp, out), f"load program {program.name!r}")
+        if out[0] > len(self._programs):               # programs execve made in between
+            self._program_at(out[0] - 1)
         self._programs.append(program)
         self._prog_ids[id(program)] = out[0]
         return out[0]
@@ -1100,8 +1111,30 @@ class Kernel:
         if name is None:
             info = ffi.new("pk_proc_info *")
             check(lib.pk_proc_info_get(self._kp, pid, info), "process info")
-            name = f"{self._programs[info.prog].name}-{pid}"
+            name = f"{self._program_at(info.prog).name}-{pid}"
         return name
+
+    def _program_at(self, prog: int) -> Program:
+        """The Program of core program id ``prog``; programs the core made
+        itself (execve(2) of a file not yet loaded, docs/userland.md) get
+        a Program made from their image's bytes on first use."""
+        while len(self._programs) <= prog:
+            i = len(self._programs)
+            n = ffi.new("uint64_t *")
+            check(lib.pk_rv_image_data(self._kp, i, ffi.NULL, 0, n), "program image")
+            buf = ffi.new("uint8_t[]", max(n[0], 1))
+            check(lib.pk_rv_image_data(self._kp, i, buf, n[0], n), "program image")
+            program = Program.elf(bytes(ffi.buffer(buf, n[0])), name=f"exec-{i}")
+            self._programs.append(program)
+            self._prog_ids[id(program)] = i
+        return self._programs[prog]
+
+    def _programs_all(self) -> list:
+        """Every program of the core, those execve made included."""
+        n = ffi.new("uint64_t *")
+        while lib.pk_rv_image_data(self._kp, len(self._programs), ffi.NULL, 0, n) == lib.PK_OK:
+            self._program_at(len(self._programs))
+        return self._programs
 
     def process(self, pid: int) -> Process:
         """The process with this pid."""
@@ -1345,7 +1378,7 @@ class Kernel:
         check(lib.pk_job_totals_get(self._kp, out), "job totals")
         return out
 
-    def _job_log(self, tid: int, cap: int | None = None) -> list[Job]:
+    def _job_log(self, tid: int, cap: int | None = None) -> list[PeriodicJob]:
         """The logged jobs of thread tid (lib.PK_ALL_THREADS: all); cap, if
         given, is at least how many there are (a thread's completed jobs)."""
         count = ffi.new("uint64_t *")
@@ -1353,14 +1386,17 @@ class Kernel:
         cap = logged if cap is None else min(cap, logged)
         buf = ffi.new("pk_job_record[]", max(cap, 1))
         check(lib.pk_job_log_get(self._kp, tid, buf, cap, count), "job log")
-        return [Job(r.tid, r.job, r.release, r.finish, r.deadline)
+        return [PeriodicJob(r.tid, r.job, r.release, r.finish, r.deadline)
                 for r in buf[0:min(count[0], cap)]]
 
-    def jobs(self) -> list[Job]:
+    @property
+    def jobs(self) -> list[PeriodicJob]:
         """Every logged job of every periodic task, in the order they
-        finished (see :class:`Job`). The log keeps at most
-        ``job_log_limit`` records (``jobs_dropped`` counts the rest)."""
-        return self._job_log(lib.PK_ALL_THREADS)
+        finished (see :class:`PeriodicJob`). The log keeps at most
+        ``job_log_limit`` records (``jobs_dropped`` counts the rest). A
+        property, as ``p.jobs``; the old call ``k.jobs()`` still works and
+        warns."""
+        return CalledList("Kernel.jobs", self._job_log(lib.PK_ALL_THREADS))
 
     @property
     def jobs_completed(self) -> int:
@@ -1379,10 +1415,12 @@ class Kernel:
         (``job_log_limit``)."""
         return self._job_totals().dropped
 
+    @property
     def latency(self) -> "Latency":
         """Scheduling latency so far: from becoming ready after an arrival
         or a wake-up to running (including the switch that brings the
-        thread in), over every such event in the kernel."""
+        thread in), over every such event in the kernel. A property; the
+        old call ``k.latency()`` still works and warns."""
         h = ffi.new("pk_latency *")
         check(lib.pk_latency_get(self._kp, h), "latency")
         return Latency(h.count, h.sum, h.max, tuple(h.buckets))
@@ -1428,12 +1466,14 @@ class Kernel:
         from .memory import shared_memory_objects
         return shared_memory_objects(self)
 
+    @property
     def fault_rate(self) -> list:
         """Page faults (minor and major) per interval of simulated time,
         from 0 to the last fault: a list of :class:`~pykernel.FaultSample`
         (kernels with ``memory=``; the width is ``Memory.fault_interval``,
-        doubled as often as needed to keep at most 4,096 intervals)."""
-        return fault_rate(self)
+        doubled as often as needed to keep at most 4,096 intervals). A
+        property; the old call ``k.fault_rate()`` still works and warns."""
+        return CalledList("Kernel.fault_rate", fault_rate(self))
 
     def tlb_stats(self, cpu: int = 0) -> TlbStats:
         """CPU ``cpu``'s TLB counters (kernels with ``memory=``)."""

@@ -36,7 +36,8 @@ FAULT_KINDS = {lib.PK_FAULT_NONE: None, lib.PK_FAULT_UNMAPPED: "unmapped",
                lib.PK_FAULT_OOM_KILLED: "out of memory",
                lib.PK_FAULT_PAGER: "no page from the fault handler",
                lib.PK_FAULT_EXEC: "execute without permission"}
-# (name, bit) of each format's PTE, from REFERENCE.md ("Page tables")
+# (name, bit) of each format's PTE, from Intel SDM vol. 3A 4.5 and the
+# RISC-V privileged spec 20211203, 4.4 (docs/references.md [Intel-SDM-3A], [RISCV-Priv])
 PTE_BITS = {
     "x86_64": (("present", 0), ("writable", 1), ("user", 2), ("pwt", 3), ("pcd", 4),
                ("accessed", 5), ("dirty", 6), ("page_size", 7), ("global", 8),
@@ -180,11 +181,12 @@ class MMU:
 
     ``format``: "x86_64" (4-level, the default), "x86_64_5level",
     "sv39" or "sv48" (RISC-V); page-table entries are bit-exact with
-    REFERENCE.md. Each CPU has a TLB of ``tlb_entries`` entries (0: no
+    the Intel SDM and the RISC-V privileged spec (docs/references.md). Each CPU has a TLB of ``tlb_entries`` entries (0: no
     TLB, every access walks) in sets of ``tlb_ways`` (the number of sets
     must be a power of two), replacing the least recently used entry of a
     set (``tlb_replacement="lru"``) or a random one ("random"). Defaults:
-    64 entries, 4-way, REFERENCE.md's typical first-level data TLB.
+    64 entries, 4-way, a typical first-level data TLB (docs/references.md
+    [Intel-Opt]).
     ``asid``: entries are tagged with their address space (PCID / ASID),
     so a switch keeps them; with ``asid=False`` a switch to another
     address space flushes the TLB (global entries excepted).
@@ -348,7 +350,7 @@ class FaultSample:
 @dataclass(frozen=True)
 class PageEntry:
     """One page-table entry read by a walk: its level (0 = root), its raw
-    64-bit value, its bits by name (the format's, as in REFERENCE.md) and
+    64-bit value, its bits by name (the format's, as in its specification) and
     the frame it points to."""
 
     level: int

@@ -1,7 +1,7 @@
 """Kernel objects: handles with rights, channels, events, signals and waiting.
 
-Modelled on Fuchsia's Zircon (REFERENCE.md, "Zircon handles and
-channels"). A process names kernel objects through *handles* in its own
+Modelled on Fuchsia's Zircon (docs/references.md [Zircon-handles],
+[Zircon-channel]). A process names kernel objects through *handles* in its own
 handle table; each handle carries *rights* that every operation checks.
 The rules live once, in the C core (csrc/pk_obj.c, pk_chan.c, pk_wait.c);
 this module is a thin view over them, and script instructions
@@ -26,6 +26,7 @@ from ._lock import locked as _locked, locked_views
 # validators (context.py and process.py import them from here too)
 from ._validate import futex_addr as _addr, u32 as _u32, u64 as _u64
 from .errors import BadHandle, BadState, InvalidArgs, ShouldWait, TimedOut, check
+from ._deprecated import CalledProperty
 from .errors import error as _error
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,8 +53,8 @@ def _flag_names(flag) -> str:
 
 
 class Rights(enum.IntFlag):
-    """Rights of a handle, with Zircon's bit numbers (REFERENCE.md lists
-    them in this order from bit 0). ``SAME_RIGHTS`` (bit 31) means "the
+    """Rights of a handle, with Zircon's bit numbers (zircon/rights.h,
+    docs/references.md [Zircon-rights]). ``SAME_RIGHTS`` (bit 31) means "the
     rights of the source handle" in :meth:`Handle.duplicate` and
     :meth:`Handle.replace`."""
 
@@ -138,10 +139,12 @@ class Packet:
 
 
 @dataclass(frozen=True)
-class ObjectStats:
+class ObjectStats(CalledProperty):
     """Kernel-object counters: live objects, handles in all tables,
     messages queued, threads waiting on objects, messages ever written and
-    read."""
+    read. The value of :attr:`Kernel.object_stats <pykernel.Kernel.object_stats>`."""
+
+    _called_as = "Kernel.object_stats"
 
     objects: int
     handles: int

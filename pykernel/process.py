@@ -96,9 +96,11 @@ class Stats:
 
 
 @dataclass(frozen=True)
-class Job:
+class PeriodicJob:
     """One completed job of a periodic task (:meth:`Program.periodic
     <pykernel.Program.periodic>`), from the kernel's job log. Times in ns.
+    (Not a :class:`~pykernel.JobObject`, a Zircon-style group of processes;
+    ``pk.Job`` is a deprecated alias of this class.)
 
     ``index`` counts the task's jobs from 0; ``release`` is its nominal
     release instant (``arrival + index * period``), ``deadline`` its
@@ -345,9 +347,9 @@ class Thread:
         return JobStats._from(out)
 
     @property
-    def jobs(self) -> list[Job]:
+    def jobs(self) -> list[PeriodicJob]:
         """Its completed jobs, in order, from the kernel's job log (see
-        :class:`Job`; the log keeps at most ``Kernel(job_log_limit=)``
+        :class:`PeriodicJob`; the log keeps at most ``Kernel(job_log_limit=)``
         records)."""
         return self._k._job_log(self.tid, self.job_stats.completed)
 
@@ -397,7 +399,7 @@ class Process:
     @property
     def program(self):
         """The :class:`~pykernel.Program` this process executes."""
-        return self._k._programs[self._info().prog]
+        return self._k._program_at(self._info().prog)
 
     @property
     def state(self) -> str:
@@ -563,6 +565,18 @@ class Process:
         return riscv.output(self._k, self.pid, 1)
 
     @property
+    def terminal(self) -> bytes:
+        """What a machine-code process's terminal shows: the bytes every
+        process on it wrote to descriptors 1 and 2, in the order written.
+        A process spawned from Python gets a terminal of its own; the
+        processes it forks (and theirs) write to the same one, so a shell's
+        output and that of the commands it runs appear here interleaved as
+        on a screen, while each process's :attr:`stdout` keeps its own
+        (docs/userland.md, "Processes: fork and exec")."""
+        from . import riscv
+        return riscv.output(self._k, self.pid, lib.PK_RV_TTY)
+
+    @property
     def stderr(self) -> bytes:
         """What a machine-code process wrote to its standard error (fd 2)."""
         from . import riscv
@@ -642,9 +656,9 @@ class Process:
         return total
 
     @property
-    def jobs(self) -> list[Job]:
+    def jobs(self) -> list[PeriodicJob]:
         """Its threads' completed jobs (a periodic task's, in order), from
-        the kernel's job log (see :class:`Job`)."""
+        the kernel's job log (see :class:`PeriodicJob`)."""
         return [j for t in self.threads for j in t.jobs]
 
     @property

@@ -246,10 +246,11 @@ def _check(status: int, kernel, pid: int, what: str) -> None:
 
 
 def output(kernel, pid: int, fd: int, offset: int = 0) -> bytes:
-    """Bytes process ``pid`` wrote to ``fd`` (1 or 2) from ``offset`` on."""
+    """Bytes process ``pid`` wrote to ``fd`` (1 or 2) from ``offset`` on;
+    fd ``lib.PK_RV_TTY``: its terminal's bytes."""
     total = ffi.new("uint64_t *")
     _check(lib.pk_rv_output(kernel._kp, pid, fd, offset, ffi.NULL, 0, total), kernel, pid,
-           "standard output" if fd == 1 else "standard error")
+           "standard output" if fd == 1 else "standard error" if fd == 2 else "terminal")
     n = total[0] - offset
     if n <= 0:
         return b""

@@ -204,7 +204,7 @@ def host_state(k) -> bytes:
         "costs": _dataclass_data(k.costs), "limits": _dataclass_data(k.limits),
         "memory": _dataclass_data(k.memory), "mmu": _dataclass_data(k.mmu),
         "trace": k.trace is not None,
-        "programs": [_program_data(k, p) for p in k._programs],
+        "programs": [_program_data(k, p) for p in k._programs_all()],
         "names": [[pid, name] for pid, name in sorted(k._names.items())],
         "errors": [[pid, _error_data(e)] for pid, e in sorted(k._errors.items())],
         "streams": _riscv.streams_state(k),
@@ -231,7 +231,7 @@ def _thread_names(k, tids) -> str:
         pinfo = ffi.new("pk_proc_info *")
         lib.pk_proc_info_get(k._kp, info.pid, pinfo)
         out.append(f"tid {tid} (process {k._proc_name(info.pid)!r}, program "
-                   f"{k._programs[pinfo.prog].name!r})")
+                   f"{k._program_at(pinfo.prog).name!r})")
     more = len(tids) - _MAX_NAMED
     return ", ".join(out) + (f" and {more} more" if more > 0 else "")
 

@@ -203,9 +203,9 @@ JOB_COLUMNS = ("tid", "index", "release_ns", "finish_ns", "deadline_ns", "respon
 
 
 def job_table(k) -> Table:
-    """The logged jobs of periodic tasks (``k.jobs()``), in the order they
+    """The logged jobs of periodic tasks (``k.jobs``), in the order they
     finished, as a :class:`Table` with :data:`JOB_COLUMNS`."""
-    jobs = k.jobs()
+    jobs = k.jobs
     return Table({"tid": [j.tid for j in jobs], "index": [j.index for j in jobs],
                   "release_ns": [j.release for j in jobs], "finish_ns": [j.finish for j in jobs],
                   "deadline_ns": [j.deadline for j in jobs],

@@ -5,8 +5,8 @@ the kernel-object pipes and sockets (docs/objects.md), runs it, and
 returns a :class:`Result`: the figure in the original tool's unit
 (``perf bench sched pipe``: µs per round trip; ``perf bench sched
 messaging``: seconds; lmbench ``lat_ctx``: µs per switch) and the
-simulator's own speed. REFERENCE.md, "Standard context-switch
-benchmarks", describes the originals; docs/tools.md compares the figures
+simulator's own speed. docs/references.md [perf-bench], [lmbench]
+describes the originals; docs/tools.md compares the figures
 with those measured on the project's machines.
 """
 

@@ -3,7 +3,7 @@
 Durations in the scheduling tests are plain integers of simulated
 nanoseconds; a textbook's "24 ms" burst is written ``compute(24)``. With
 ``pk.Costs.zero()`` context switches are free, so textbook figures come
-out exactly (REFERENCE.md, "Textbook results").
+out exactly (docs/references.md [SGG10]).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""A Python model of REFERENCE.md's Zircon handle and channel rules,
+"""A Python model of Zircon's handle and channel rules (docs/references.md
+[Zircon-handles], [Zircon-channel], [Zircon-syscalls]),
 shared by the property tests (test_objects_property.py, test_stateful.py).
 
 It predicts, for every owner (a process, under whatever key the test

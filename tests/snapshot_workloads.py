@@ -62,8 +62,8 @@ def observe(k: pk.Kernel) -> dict:
         "digest": k.digest(), "now": k.now,
         "stats": dataclasses.replace(st, memory_bytes=0),
         "table": k.processes.table(),
-        "latency": k.latency(),
-        "jobs": k.jobs(), "jobs_completed": k.jobs_completed,
+        "latency": k.latency,
+        "jobs": k.jobs, "jobs_completed": k.jobs_completed,
         "misses": k.deadline_misses,
     }
     threads = []

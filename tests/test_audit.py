@@ -32,7 +32,7 @@ def test_touched_pages_and_their_tables_are_the_frames_in_use():
                                     S.sleep(LONG)]))
     k.run(until=1000)
     a = k.audit()
-    # 8 pages + PML4, PDPT, PD, PT (REFERENCE.md, x86-64 4-level paging)
+    # 8 pages + PML4, PDPT, PD, PT (Intel SDM vol. 3A 4.5, 4-level paging)
     assert (a.mappings, a.page_table_pages, a.frames_used, a.frames_referenced) == (8, 4, 12, 12)
     assert (a.frames_free, a.frames_mismatched) == (4096 - 12, 0)
 
@@ -59,7 +59,8 @@ def test_handles_in_tables_and_in_messages_are_counted_apart():
 
 
 def test_closing_the_reader_end_releases_the_handles_in_flight():
-    # REFERENCE.md: closing an endpoint discards its queue and the handles in it
+    # docs/references.md [Zircon-channel]: closing an endpoint discards its
+    # queue and the handles in it
     k = pk.Kernel()
     p = k.spawn(pk.Program.script("p", [S.sleep(LONG)]))
     a, b = p.channel_create()
@@ -67,7 +68,7 @@ def test_closing_the_reader_end_releases_the_handles_in_flight():
     b.close()
     au = k.audit()
     assert (au.table_handles, au.flight_handles, au.messages) == (1, 0, 0)
-    assert k.object_stats().objects == 1
+    assert k.object_stats.objects == 1
 
 
 def test_problems_name_each_broken_rule():

@@ -15,8 +15,8 @@ from conftest import assert_time_conserved, cpu_bound, spawn_bursts
 
 
 def test_default_switch_cost_is_800ns():
-    # Costs docstring / REFERENCE.md: ~0.8 µs per switch (sched_yield pairs
-    # at 1.6 µs).
+    # Costs docstring, docs/references.md [pk-host]: ~0.8 µs per switch
+    # (sched_yield pairs at 1.6 µs).
     assert pk.Costs().switch == 800
     assert pk.Costs.zero().switch == 0
     assert pk.Kernel().costs == pk.Costs()
@@ -127,7 +127,7 @@ def test_preemption_during_switch_in_waits_for_the_switch(zero_kernel):
 
 
 def test_default_object_call_costs_are_200ns_and_150ns_per_wakeup():
-    # docs/tools.md, "Calibration": REFERENCE.md's pipe write + read in one
+    # docs/tools.md, "Calibration", docs/references.md [pk-host]: a pipe write + read in one
     # thread, 0.40 us; (2.7 - 2 x 0.8 - 4 x 0.2) / 2 per wake-up
     c = pk.Costs()
     assert (c.syscall, c.wakeup) == (200, 150)

@@ -200,7 +200,7 @@ def test_memory_and_mmu_must_be_their_classes(kw):
         pk.Kernel(**kw)
 
 
-@pytest.mark.parametrize("kw", [{"seed": -1}, {"seed": 2**64}, {"max_threads": 0},
+@pytest.mark.parametrize("kw", [{"seed": -1}, {"seed": 2**64},
                                 {"livelock_steps": 0}], ids=str)
 def test_bad_kernel_limits_are_value_errors(kw):
     with pytest.raises(ValueError):
@@ -222,7 +222,7 @@ def test_spawning_a_str_names_a_file_in_the_file_system(zero_kernel):
 
 
 def test_more_threads_than_max_threads_is_no_memory(zero_kernel):
-    k = zero_kernel(max_threads=2)
+    k = zero_kernel(limits=pk.Limits(max_threads=2))
     k.spawn(cpu_bound(1))
     k.spawn(cpu_bound(1))
     with pytest.raises(pk.NoMemory, match="max_threads=2"):
@@ -231,7 +231,7 @@ def test_more_threads_than_max_threads_is_no_memory(zero_kernel):
 
 
 def test_spawn_many_beyond_max_threads_is_no_memory_and_spawns_nothing(zero_kernel):
-    k = zero_kernel(max_threads=3)
+    k = zero_kernel(limits=pk.Limits(max_threads=3))
     with pytest.raises(pk.NoMemory, match="max_threads=3"):
         k.spawn_many(cpu_bound(1), 4)
     assert len(k.processes) == 0
@@ -241,7 +241,7 @@ def test_spawn_many_beyond_max_threads_is_no_memory_and_spawns_nothing(zero_kern
 def test_max_threads_counts_exited_threads_too(zero_kernel):
     # Kernel docstring: max_threads bounds the threads a kernel may *ever*
     # create (ids are never reused, pk_api.h).
-    k = zero_kernel(max_threads=1)
+    k = zero_kernel(limits=pk.Limits(max_threads=1))
     k.spawn(cpu_bound(1))
     k.run()
     with pytest.raises(pk.NoMemory):
@@ -410,7 +410,7 @@ def test_aspace_without_memory_is_bad_state(zero_kernel):
 
 
 def test_error_status_numbers_follow_zircon():
-    # REFERENCE.md "Zircon handles and channels": status codes.
+    # zircon/system/public/zircon/errors.h (docs/references.md [Zircon-errors])
     assert [pk.NotSupported.status, pk.NoMemory.status, pk.InvalidArgs.status,
             pk.BadHandle.status, pk.WrongType.status, pk.OutOfRange.status,
             pk.BufferTooSmall.status, pk.BadState.status, pk.TimedOut.status,

@@ -1,8 +1,8 @@
 """Futexes and the locks built on them (pk_futex.c).
 
-Rules: REFERENCE.md "Futexes: wait(addr, expected) sleeps only if the word
-still equals expected (otherwise BAD_STATE / EAGAIN); wake(addr, n) wakes
-at most n waiters" (futex(2): FUTEX_WAIT, FUTEX_WAKE, FUTEX_CMP_REQUEUE);
+Rules: wait(addr, expected) sleeps only if the word still equals expected
+(otherwise BAD_STATE / EAGAIN); wake(addr, n) wakes at most n waiters
+(zx_futex_wait, zx_futex_wake; futex(2): FUTEX_WAIT, FUTEX_WAKE, FUTEX_CMP_REQUEUE);
 the mutex is Drepper's ("Futexes Are Tricky", 2011, mutex with states
 0/1/2); semaphores and condition variables as in OSTEP ch. 30-31."""
 

@@ -1,7 +1,7 @@
 """Job memory limits (csrc/pk_jobobj.c): the processes of a job's subtree
 together hold at most ``max_memory`` bytes of resident user pages.
 
-Pages are 4 KiB (REFERENCE.md, "Page tables": x86-64 4-level paging);
+Pages are 4 KiB (Intel SDM vol. 3A 4.5: x86-64 4-level paging);
 only user pages count, not page-table pages (docs/objects.md, "Jobs").
 Going past the limit fails the way running out of frames does (docs/
 memory.md): the faulting process is killed, here with the reason "job

@@ -1,7 +1,8 @@
 """Processes as kernel objects: handles to processes, TERMINATED, waiting
 for a child, killing and inspecting with rights and credentials, and
-isolation (REFERENCE.md: "Process death closes every handle in its table
-... asserts TERMINATED; its return code stays readable"; Zircon
+isolation (process death closes every handle in its table and asserts
+TERMINATED; its return code stays readable: docs/references.md
+[Zircon-process]; Zircon
 zx_task_kill needs ZX_RIGHT_DESTROY; the uid rule is the issue's: only
 root or the same uid may kill or inspect)."""
 

@@ -5,7 +5,7 @@ configuration asking for more than a limit allows, OutOfRange) whose
 message names the limit and its value; the refused operation changes
 nothing, inside a run the simulated thread sees the status, and the
 kernel stays usable. Zircon reports exhausted kernel resources as
-ZX_ERR_NO_MEMORY (REFERENCE.md, status codes).
+ZX_ERR_NO_MEMORY (docs/references.md [Zircon-errors]).
 """
 
 import pytest
@@ -35,8 +35,9 @@ def test_default_limits_bound_only_threads_besides_memory():
             lim.max_frames, lim.max_trace_events) == (None,) * 6
 
 
-def test_max_threads_keyword_is_a_shortcut_for_limits():
-    k = pk.Kernel(max_threads=3, limits=pk.Limits(max_handles=7))
+def test_max_threads_keyword_is_deprecated_and_still_sets_the_limit():
+    with pytest.warns(DeprecationWarning, match=r"limits=pk\.Limits\(max_threads="):
+        k = pk.Kernel(max_threads=3, limits=pk.Limits(max_handles=7))
     assert (k.limits.max_threads, k.limits.max_handles, k.max_threads) == (3, 7, 3)
 
 
@@ -50,7 +51,8 @@ def test_limits_read_back_from_a_kernel_config_are_the_ones_given():
 
 
 @pytest.mark.parametrize("kw", [{"max_handles": 0}, {"max_memory": -1},
-                                {"max_threads": 2**32}, {"max_trace_events": 2**41}])
+                                {"max_threads": 2**32}, {"max_threads": 0},
+                                {"max_trace_events": 2**41}])
 def test_limits_out_of_range_are_value_errors(kw):
     with pytest.raises(ValueError, match=next(iter(kw))):
         pk.Limits(**kw)
@@ -115,7 +117,7 @@ def test_handle_limit_names_it_and_creates_nothing():
     p.event_create()
     with pytest.raises(pk.NoMemory, match=r"handle limit reached \(max_handles=3\)"):
         p.event_create()
-    assert (k.object_stats().handles, len(p.handles)) == (3, 3)
+    assert (k.object_stats.handles, len(p.handles)) == (3, 3)
 
 
 def test_handle_limit_refuses_duplicate():
@@ -154,10 +156,10 @@ def test_port_packets_and_armed_waits_count_as_messages():
         a.write(b"n")
     e.signal(set=pk.Signals.SIGNALED)             # the promise becomes a packet
     assert [port.read().key for _ in range(2)] == [1, 2]
-    assert k.limit_usage()["max_messages"].used == 1
+    assert k.limit_usage["max_messages"].used == 1
     port.queue(key=4)
     a.write(b"o")
-    assert k.limit_usage()["max_messages"].used == 3
+    assert k.limit_usage["max_messages"].used == 3
 
 
 def test_a_canceled_wait_gives_back_its_promised_packet():
@@ -223,7 +225,7 @@ def test_limit_usage_reports_use_limit_and_refusals():
     for _ in range(3):
         with pytest.raises(pk.NoMemory):
             a.write(b"3")
-    use = k.limit_usage()
+    use = k.limit_usage
     assert use["max_messages"] == pk.LimitUse(used=2, limit=2, refused=3)
     assert use["max_handles"] == pk.LimitUse(used=2, limit=None, refused=0)
     assert use["max_threads"] == pk.LimitUse(used=1, limit=1 << 22, refused=0)
@@ -239,7 +241,7 @@ def test_script_writes_beyond_the_message_limit_fail_and_the_thread_goes_on():
     assert b.queued == 8
     assert p.threads[0].registers.x[14] == NO_MEMORY     # the last write's status
     assert p.threads[0].state == "sleeping"                # past the loop
-    assert k.limit_usage()["max_messages"].refused == 12
+    assert k.limit_usage["max_messages"].refused == 12
 
 
 def test_a_refusal_inside_a_run_is_not_blamed_for_a_later_error():
@@ -261,7 +263,7 @@ def test_a_spawn_thread_beyond_the_thread_limit_fails_in_the_thread():
     assert k.run().reason == "idle"
     assert k.stats.threads == 2
     assert p.threads[0].registers.x[14] == NO_MEMORY
-    assert k.limit_usage()["max_threads"].refused == 1
+    assert k.limit_usage["max_threads"].refused == 1
     assert p.exit_code == 0
 
 
@@ -270,7 +272,7 @@ def test_threads_made_inside_a_run_stop_at_the_memory_limit():
     p = k.spawn(pk.Program.script("s", [op.loop(100_000, [op.spawn_thread([op.sleep(10)])]),
                                         op.compute(5)]))
     assert k.run().reason == "idle"
-    use = k.limit_usage()["max_memory"]
+    use = k.limit_usage["max_memory"]
     assert use.refused > 0 and use.used <= 8 << 20
     assert k.stats.threads + use.refused == 100_001       # each spawn_thread made or refused
     assert (p.state, p.exit_code) == ("exited", 0)
@@ -283,7 +285,7 @@ def test_a_fork_beyond_the_process_limit_fails_in_the_parent():
     assert k.run().reason == "idle"
     assert k.stats.processes == 2
     assert p.threads[0].registers.x[14] == NO_MEMORY
-    assert k.limit_usage()["max_processes"].refused == 1
+    assert k.limit_usage["max_processes"].refused == 1
     assert p.exit_code == 0
 
 
@@ -339,7 +341,7 @@ def test_touching_a_tebibyte_kills_the_process_out_of_memory_not_the_host():
     p = k.spawn(pk.Program.script("hog", [op.map(1 << 30, tib), op.touch_range(1 << 30, tib)]))
     assert k.run().reason == "idle"
     assert (p.state, p.kill_reason) == ("killed", "out of memory")
-    assert k.limit_usage()["max_memory"].refused >= 1
+    assert k.limit_usage["max_memory"].refused >= 1
     assert k.stats.memory_bytes <= 16 << 20
     q = k.spawn(CPU)
     assert k.run().reason == "idle"

@@ -30,7 +30,7 @@ def state(k, p):
     ms = k.memory_stats
     return {"regions": p.aspace.regions, "rss": st.rss, "free": ms.free,
             "page_tables": ms.page_table_pages, "as_page_tables": st.page_table_pages,
-            "faults": (st.page_faults, st.minor_faults), "fault_rate": k.fault_rate()}
+            "faults": (st.page_faults, st.minor_faults), "fault_rate": k.fault_rate}
 
 
 def kernel(**kw):

@@ -1,9 +1,9 @@
 """Virtual memory, layer 1: frames, page tables in hardware formats, walks,
 regions, touches, minor and protection faults (docs/memory.md).
 
-PTE bit positions are from REFERENCE.md ("Page tables"), which follows the
-Intel SDM vol. 3A section 4.5 (x86-64 4- and 5-level paging) and the
-RISC-V privileged specification (Sv39, Sv48)."""
+PTE bit positions are from the Intel SDM vol. 3A section 4.5 (x86-64 4- and
+5-level paging) and the RISC-V privileged specification 20211203, sections
+4.4 and 4.5 (Sv39, Sv48) (docs/references.md [Intel-SDM-3A], [RISCV-Priv])."""
 
 import pytest
 
@@ -77,7 +77,7 @@ def test_a_walk_reads_one_entry_per_level(fmt, levels):
 
 
 def test_four_level_walk_translates_through_every_level():
-    # indexes 3, 5, 7, 9 at bits 47-39, 38-30, 29-21, 20-12 (REFERENCE.md)
+    # indexes 3, 5, 7, 9 at bits 47-39, 38-30, 29-21, 20-12 (Intel SDM vol. 3A 4.5)
     va = (3 << 39) | (5 << 30) | (7 << 21) | (9 << 12)
     k = kernel()
     p = alive(k, [S.map(va, PAGE), S.touch(va + 0x123)])

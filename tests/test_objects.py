@@ -1,7 +1,6 @@
 """Kernel objects: handles, rights, channels, events, signals and waiting.
 
-Every rule of REFERENCE.md's "Zircon handles and channels" section has its
-own test here; the rules come from Fuchsia's Zircon documentation
+Every rule of Zircon's handles and channels has its own test here; the rules come from Fuchsia's Zircon documentation
 (docs/reference/syscalls: handle_close, handle_duplicate, handle_replace,
 channel_write, channel_read, object_wait_one; docs/reference/kernel_objects:
 channel, event, eventpair) and zircon/rights.h for the default rights.
@@ -143,9 +142,9 @@ def test_last_handle_closed_destroys_the_object():
     e = p.event_create()
     d = e.duplicate()
     e.close()
-    assert k.object_stats().objects == 1
+    assert k.object_stats.objects == 1
     d.close()
-    assert k.object_stats().objects == 0
+    assert k.object_stats.objects == 0
 
 
 def test_process_handles_lists_the_table_in_slot_order():
@@ -219,7 +218,7 @@ def test_more_than_64_handles_is_out_of_range_and_they_leave_the_table():
     with pytest.raises(pk.OutOfRange):
         a.write(b"", handles=es)
     assert p.handles == [a, b]
-    assert k.object_stats().objects == 2
+    assert k.object_stats.objects == 2
 
 
 def test_64_handles_travel_in_one_message():
@@ -248,7 +247,7 @@ def test_a_handle_sent_leaves_the_senders_table_even_when_the_write_fails():
     with pytest.raises(pk.PeerClosed):
         a.write(b"x", handles=[e])
     assert not e.valid
-    assert k.object_stats().objects == 1     # the event went with its last handle
+    assert k.object_stats.objects == 1     # the event went with its last handle
 
 
 def test_sending_a_handle_needs_transfer():
@@ -495,7 +494,7 @@ def test_script_threads_ping_pong_and_wait_while_the_channel_is_empty():
     # waiting) until ping's first compute ends, then waits 10 ns per round
     assert p.stats.blocked == 4 * 5
     assert (q.stats.wait, q.stats.blocked) == (10, 3 * 10)
-    s = k.object_stats()
+    s = k.object_stats
     assert (s.written, s.read, s.objects, s.handles) == (8, 8, 0, 0)
 
 
@@ -554,7 +553,7 @@ def test_a_dead_process_handles_are_closed_and_its_exit_code_stays_readable():
     k.run(until=20)
     assert p.exit_code == 42 and p.handles == []
     assert keep.handles[0].signals == S.PEER_CLOSED
-    assert k.object_stats().objects == 1     # only keep's endpoint is left
+    assert k.object_stats.objects == 1     # only keep's endpoint is left
     del e
 
 
@@ -565,7 +564,7 @@ def test_a_killed_waiting_thread_leaves_no_waiter_behind():
     keep = k.spawn(IDLE, handles=[b])
     k.run(until=10)
     p.kill()
-    assert k.object_stats().waiting == 0
+    assert k.object_stats.waiting == 0
     assert keep.handles[0].signals == S.PEER_CLOSED
 
 

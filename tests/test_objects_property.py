@@ -1,7 +1,7 @@
 """hypothesis: random sends, receives, duplicates, transfers and closes
 across processes never lose or duplicate a message or a handle, and never
-crash (issue: "Tests must show"). A Python model of REFERENCE.md's Zircon
-rules predicts every outcome; after each step every process's table must
+crash (issue: "Tests must show"). A Python model of Zircon's
+rules (tests/handle_model.py) predicts every outcome; after each step every process's table must
 hold exactly the objects the model says, and messages arrive once, in
 order, with the handles they carried."""
 
@@ -60,7 +60,7 @@ class Model(HandleModel):
     def check(self):
         for i, p in enumerate(self.procs):
             assert Counter(h.koid for h in p.handles) == Counter(map(self.ko, self.tables[i]))
-        s = self.k.object_stats()
+        s = self.k.object_stats
         assert s.objects == len(self.refs)
         assert s.handles == sum(len(t) for t in self.tables.values())
         assert s.messages == self.messages()
@@ -75,5 +75,5 @@ def test_random_object_operations_never_lose_or_duplicate_messages_or_handles(st
         m.check()
     for p in m.procs:                               # process death closes everything
         p.kill()
-    m.k.object_stats()
-    assert m.k.object_stats().handles == 0
+    m.k.object_stats
+    assert m.k.object_stats.handles == 0

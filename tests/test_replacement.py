@@ -2,9 +2,9 @@
 device, major faults, the out-of-memory rule, thrashing and the
 statistics that show it (docs/memory.md, "Replacement and swap").
 
-Reference strings and their fault counts are from REFERENCE.md
-("Textbook results"), which follows Silberschatz, Operating System
-Concepts, 10th ed., ch. 10 (page replacement, Belady's anomaly)."""
+Reference strings and their fault counts are from Silberschatz, Operating
+System Concepts, 10th ed., section 10.4 (page replacement, Belady's
+anomaly; docs/references.md [SGG10], [Belady69])."""
 
 import pytest
 
@@ -300,7 +300,7 @@ def test_fault_rate_over_time():
     k.spawn(pk.Program.script("p", [S.map(BASE, 8 * PAGE), S.touch_range(BASE, 3 * PAGE),
                                     S.sleep(2_500), S.touch_range(BASE, 8 * PAGE)]))
     k.run()
-    series = k.fault_rate()
+    series = k.fault_rate
     assert [(s.start, s.end, s.faults) for s in series] == [(0, 1000, 3), (1000, 2000, 0),
                                                             (2000, 3000, 5)]
     assert series[0].per_second == 3e6
@@ -312,7 +312,7 @@ def test_fault_rate_buckets_widen_for_long_runs():
     k.spawn(pk.Program.script("p", [S.map(BASE, 2 * PAGE), S.touch(BASE),
                                     S.sleep(10_000), S.touch(BASE + PAGE)]))
     k.run()
-    series = k.fault_rate()
+    series = k.fault_rate
     assert len(series) <= 4096
     assert series[-1].end - series[-1].start == 4           # 1 ns doubled twice
     assert sum(s.faults for s in series) == 2

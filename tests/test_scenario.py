@@ -41,7 +41,7 @@ count = 2
 
 
 def test_textbook_round_robin_from_a_scenario_gives_the_textbook_waits():
-    # REFERENCE.md, "Textbook results": RR quantum 4, bursts 24, 3, 3: waits 6, 4, 7
+    # Silberschatz 10th ed. 5.3.3 (docs/references.md [SGG10]): RR quantum 4, bursts 24, 3, 3: waits 6, 4, 7
     k, procs = loads(GOOD).build()
     k.run()
     assert [p.stats.wait for p in procs] == [6, 4, 7]

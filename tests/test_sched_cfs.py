@@ -185,9 +185,9 @@ def test_sleeper_runs_again_at_once_after_each_wake():
     assert sleeper.stats.wait == 0
     assert cpu_of(sleeper) == 10 * MS
     assert cpu_of(hog) == 1_990 * MS
-    # Scheduling latency (k.latency()): 2 arrivals and 100 wake-ups; only
+    # Scheduling latency (k.latency): 2 arrivals and 100 wake-ups; only
     # the hog's arrival waited (the sleeper's first 0.1 ms burst).
-    lat = k.latency()
+    lat = k.latency
     assert (lat.count, lat.total, lat.max) == (102, 100_000, 100_000)
 
 

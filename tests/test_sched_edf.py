@@ -16,7 +16,7 @@ Sources of the rules and numbers:
           scheduling of periodic, real-time tasks", Performance Evaluation
           2(4), 1982: deadline-monotonic priorities.
   [doc]   the semantics documented in Program.periodic, pk.sched.EDF and
-          csrc/pk_job.c (overruns delay the next job; ties go to the job
+          csrc/pk_periodic.c (overruns delay the next job; ties go to the job
           that became ready first; non-periodic threads run in background).
 Every schedule below was worked out by hand from those rules, with free
 context switches (Costs.zero()); times are plain ns.
@@ -231,8 +231,8 @@ def test_rm_misses_t2_first_deadline_on_buttazzo_set():
     assert finishes(t1) == [2, 7, 12, 17, 22, 27, 32]
     assert records(t2)[0] == (0, 0, 8, 7)
     assert finishes(t2) == [8, 14, 20, 28, 34]
-    assert [j for j in k.jobs() if j.missed] == [pk.Job(tid=1, index=0, release=0, finish=8,
-                                                        deadline=7)]
+    assert [j for j in k.jobs if j.missed] == [pk.PeriodicJob(tid=1, index=0, release=0, finish=8,
+                                                                deadline=7)]
     assert (k.deadline_misses, t1.deadline_misses, t2.deadline_misses) == (1, 0, 1)
 
 
@@ -353,7 +353,7 @@ def test_edf_and_rm_are_deterministic():
         for i in range(6):
             periodic(k, f"T{i}", 5 + i, 2 + i % 3, phase=i, jobs=30)
         k.run()
-        return k.digest(), [(j.tid, j.finish) for j in k.jobs()]
+        return k.digest(), [(j.tid, j.finish) for j in k.jobs]
     assert digest(pk.sched.EDF()) == digest(pk.sched.EDF())
     assert digest(pk.sched.RateMonotonic()) == digest(pk.sched.RateMonotonic())
 
@@ -401,7 +401,7 @@ def test_kernel_job_log_lists_every_job_in_finish_order():
     t2 = periodic(k, "T2", 5, 2, jobs=1)
     k.run()
     tid1, tid2 = t1.threads[0].tid, t2.threads[0].tid
-    assert [(j.tid, j.index, j.finish) for j in k.jobs()] == \
+    assert [(j.tid, j.index, j.finish) for j in k.jobs] == \
         [(tid1, 0, 1), (tid2, 0, 3), (tid1, 1, 4)]
     assert (k.jobs_completed, k.deadline_misses, k.jobs_dropped) == (3, 0, 0)
     assert t1.threads[0].jobs == t1.jobs
@@ -411,7 +411,7 @@ def test_job_log_limit_keeps_the_first_records_and_counts_the_rest():
     k = kernel(job_log_limit=2)
     p = periodic(k, "T", 4, 1, jobs=5)
     k.run()
-    assert [j.index for j in k.jobs()] == [0, 1]
+    assert [j.index for j in k.jobs] == [0, 1]
     assert [j.index for j in p.jobs] == [0, 1]
     assert (k.jobs_completed, k.jobs_dropped) == (5, 3)
     assert p.job_stats.completed == 5
@@ -421,7 +421,7 @@ def test_job_log_limit_zero_logs_nothing_but_counts_everything():
     k = kernel(job_log_limit=0)
     p = periodic(k, "T", 4, 5, jobs=2)
     k.run()
-    assert (k.jobs(), p.jobs) == ([], [])
+    assert (k.jobs, p.jobs) == ([], [])
     assert (k.jobs_completed, k.deadline_misses, k.jobs_dropped) == (2, 2, 2)
 
 

@@ -12,7 +12,7 @@ The kernel calls their hooks from C through the run-queue interface
   (or anything else the kernel refuses), stops the run with
   pk.PolicyError; the kernel cannot run any more but stays readable.
 Expected numbers come from the built-in policies on the same workload and,
-where cited, from REFERENCE.md "Textbook results" (Silberschatz ch. 5).
+where cited, from Silberschatz, 10th ed., section 5.3 (docs/references.md [SGG10]).
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def pinned_pairs(k):
 # ---- same schedule as the built-in policies ---------------------------------
 
 def test_python_round_robin_gives_the_textbook_waits():
-    # RR quantum 4, bursts 24, 3, 3: waits 6, 4, 7 (REFERENCE.md, Silberschatz ch. 5)
+    # RR quantum 4, bursts 24, 3, 3: waits 6, 4, 7 (Silberschatz 10th ed. 5.3.3)
     _, table = same_run(pk.sched.RoundRobin(quantum=4), PyRR(4), textbook)
     assert table["wait_ns"] == [6, 4, 7]
 
@@ -235,14 +235,14 @@ def test_python_round_robin_matches_builtin_with_python_thread_bodies():
 
 
 def test_python_fifo_gives_the_textbook_waits():
-    # FCFS, bursts 24, 3, 3: waits 0, 24, 27 (REFERENCE.md)
+    # FCFS, bursts 24, 3, 3: waits 0, 24, 27 (Silberschatz 10th ed. 5.3.1)
     _, table = same_run(pk.sched.FIFO(), PyFIFO(), textbook)
     assert table["wait_ns"] == [0, 24, 27]
 
 
 def test_python_priority_gives_the_textbook_average_wait():
     # non-preemptive priority, bursts/priorities 10/3, 1/1, 2/4, 1/5, 5/2:
-    # average wait 8.2 (REFERENCE.md, Silberschatz ch. 5)
+    # average wait 8.2 (Silberschatz 10th ed. 5.3.4)
     def spawn(k):
         for burst, prio in ((10, 3), (1, 1), (2, 4), (1, 5), (5, 2)):
             k.spawn(cpu_bound(burst), priority=prio)
@@ -278,7 +278,7 @@ def test_python_preemptive_priority_takes_the_weakest_cpu_like_builtin():
 
 
 def test_python_sjf_gives_the_textbook_average_wait():
-    # SJF, bursts 6, 8, 7, 3: average wait 7 (REFERENCE.md)
+    # SJF, bursts 6, 8, 7, 3: average wait 7 (Silberschatz 10th ed. 5.3.2)
     def spawn(k):
         for burst in (6, 8, 7, 3):
             k.spawn(cpu_bound(burst))
@@ -398,7 +398,7 @@ def test_charge_reports_every_nanosecond_run():
 
 
 def test_tick_false_keeps_the_thread_running():
-    # a slice that never yields is FIFO: waits 0, 24, 27 (REFERENCE.md)
+    # a slice that never yields is FIFO: waits 0, 24, 27 (Silberschatz 10th ed. 5.3.1)
     class Stubborn(PyRR):
         def tick(self, tid):
             return False

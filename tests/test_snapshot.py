@@ -135,7 +135,8 @@ def test_restored_random_generator_continues_the_sequence():
 
 def test_restored_kernel_keeps_the_python_side():
     k = pk.Kernel(cpus=2, scheduler=pk.sched.RoundRobin(quantum=7_000),
-                  costs=pk.Costs(switch=123), seed=5, max_threads=1000)
+                  costs=pk.Costs(switch=123), seed=5,
+                  limits=pk.Limits(max_threads=1000))
     p = k.spawn(CPU, name="worker")
     k.spawn(LONG)
     k.run(until=10_000)
@@ -288,9 +289,9 @@ def test_limits_and_their_refusals_come_back():
         k.spawn(CPU)
     copy = pk.Kernel.restore(k.snapshot())
     assert copy.limits == pk.Limits(max_threads=5, max_processes=4)
-    used = {name: (u.used, u.limit, u.refused) for name, u in copy.limit_usage().items()
+    used = {name: (u.used, u.limit, u.refused) for name, u in copy.limit_usage.items()
             if name != "max_memory"}
-    assert used == {name: (u.used, u.limit, u.refused) for name, u in k.limit_usage().items()
+    assert used == {name: (u.used, u.limit, u.refused) for name, u in k.limit_usage.items()
                     if name != "max_memory"}
     assert used["max_processes"] == (4, 4, 1)
     with pytest.raises(pk.NoMemory, match="process limit"):

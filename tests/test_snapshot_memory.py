@@ -167,7 +167,7 @@ def _state(k):
     """Everything observable about k's memory, and its digest."""
     procs = [(p.pid, p.state, p.exit_code, p.aspace.stats, tuple(p.aspace.regions),
               p.aspace.fault) for p in k.processes]
-    return (k.now, k.digest(), k.memory_stats, k.fault_rate(),
+    return (k.now, k.digest(), k.memory_stats, k.fault_rate,
             tuple(k.tlb_stats(c) for c in range(k.cpus)), procs)
 
 

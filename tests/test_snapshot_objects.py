@@ -103,7 +103,7 @@ def observe(k, v):
     """What a run shows: the digest, object counters, every process's
     handles, every thread's state and registers."""
     procs = list(k.processes)
-    return dict(digest=k.digest(), objects=k.object_stats(),
+    return dict(digest=k.digest(), objects=k.object_stats,
                 handles=[[(h.value, h.kind, h.koid, int(h.rights)) for h in p.handles] for p in procs],
                 threads=[(t.tid, t.state, t.registers) for p in procs for t in p.threads],
                 exits=[(p.state, p.exit_code, p.stats.finish) for p in procs])
@@ -145,7 +145,7 @@ def test_the_cuts_find_every_kind_of_object_busy():
     k, v = workload()
     for cut in CUTS:
         k.run(until=cut)
-        st = k.object_stats()
+        st = k.object_stats
         threads = [t for p in k.processes for t in p.threads]
         if st.waiting >= 3:
             seen.add("waiting")
@@ -201,7 +201,7 @@ def test_a_futex_waiter_is_still_waiting_and_is_woken_after_a_restore():
     k2 = pk.Kernel.restore(k.snapshot())
     w2 = pk.Process(k2, w.pid)
     assert w2.threads[0].state == "waiting"
-    assert k2.object_stats().waiting == 1
+    assert k2.object_stats.waiting == 1
     k2.run()
     assert (w2.state, w2.stats.finish) == ("exited", 105)   # woken at 100, computes 5
 
@@ -317,7 +317,7 @@ def test_a_restored_kernel_keeps_working_with_new_objects_and_processes():
         k.spawn(pk.Program.script("ping", [op.loop(5, [op.write(0, 8), op.read(0)])]), handles=[a])
         k.spawn(pk.Program.script("pong", [op.loop(5, [op.read(0), op.write(0, 8)])]), handles=[b])
         k.run()
-        return k.digest(), k.object_stats()
+        return k.digest(), k.object_stats
     k, v = workload()
     k.run(until=20_000)
     k2 = pk.Kernel.restore(k.snapshot())
@@ -331,7 +331,7 @@ def test_a_kernel_without_objects_restores_without_them():
     k = make_kernel()
     p = k.spawn(pk.Program.script("c", [op.compute(10)]))
     k2 = pk.Kernel.restore(k.snapshot())
-    assert k2.object_stats() == pk.ObjectStats(0, 0, 0, 0, 0, 0)
+    assert k2.object_stats == pk.ObjectStats(0, 0, 0, 0, 0, 0)
     h = pk.Process(k2, p.pid).event_create()
     assert (h.value, h.koid) == (p.event_create().value, 1)
 
@@ -362,7 +362,7 @@ def test_no_message_or_handle_is_lost_or_duplicated_across_a_snapshot(msgs, cut)
         m = b.read()
         got.append((m.data, [h.koid for h in m.handles]))
     assert got == sent
-    st_ = k.object_stats()
+    st_ = k.object_stats
     n_events = sum(nh for _, nh in msgs)
     assert (st_.messages, st_.handles, st_.objects) == (0, 2 + n_events, 2 + n_events)
     assert len({h.koid for h in p.handles}) == 2 + n_events
@@ -423,7 +423,7 @@ def small():
     a.write(b"1234")
     q.handle_to(p.threads[0])
     k.run(until=100)
-    assert e.valid and k.object_stats().waiting == 1
+    assert e.valid and k.object_stats.waiting == 1
     return k.snapshot()
 
 
@@ -537,8 +537,8 @@ def test_message_limit_counters_come_back_with_the_queues():
     e.wait_async(port, key=2, signals=S.SIGNALED)
     k2 = pk.Kernel.restore(k.snapshot())
     for name, used in (("max_messages", 4), ("max_message_bytes", 80)):
-        assert k.limit_usage()[name].used == used
-        assert k2.limit_usage()[name].used == used
+        assert k.limit_usage[name].used == used
+        assert k2.limit_usage[name].used == used
     a2 = k2.processes[0].handle(a.value)
     with pytest.raises(pk.NoMemory, match=r"max_message_bytes=100"):
         a2.write(b"w" * 21)

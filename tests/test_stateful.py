@@ -15,7 +15,7 @@ tests"):
     free, and the page-table pages counted;
   - every handle is in exactly one table or one message: the audit finds
     the tables and queues agree with the reference counts, and a Python
-    model of REFERENCE.md's Zircon rules (tests/handle_model.py)
+    model of Zircon's rules (tests/handle_model.py)
     predicts each table's objects, the messages queued and the handles
     they carry;
   - nothing crashes (any unexpected exception fails the test).
@@ -191,7 +191,7 @@ class KernelMachine(RuleBasedStateMachine):
             want = Counter(map(self.ko, self.model.tables.get(p.pid, []))) if p.pid in tracked \
                 else Counter()
             assert Counter(h.koid for h in p.handles) == want, p
-        assert self.k.object_stats().objects == len(self.model.refs)
+        assert self.k.object_stats.objects == len(self.model.refs)
 
 
 KernelMachine.TestCase.settings = settings(

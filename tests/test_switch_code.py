@@ -56,3 +56,10 @@ def test_the_bare_floor_copies_the_same_way():
     assert funcs
     for name, lines in funcs.items():
         assert not [ln for ln in lines if "rep movs" in ln], name
+
+
+def test_the_shuffled_floor_copies_the_same_way():
+    funcs = _functions(r"pk_bench_bare_switch_shuffled(\..*)?")
+    assert funcs, "pk_bench_bare_switch_shuffled not found in the extension's symbols"
+    for name, lines in funcs.items():
+        assert not [ln for ln in lines if "rep movs" in ln], name

@@ -2,8 +2,8 @@
 
 Sources: Silberschatz, Galvin & Gagne, Operating System Concepts, 10th ed.,
 §5.3 (FCFS §5.3.1, SJF and shortest-remaining-time-first §5.3.2, RR
-§5.3.3, Priority §5.3.4); OSTEP (Arpaci-Dusseau) ch. 7; and
-REFERENCE.md "Textbook results". All processes arrive at 0 in the order
+§5.3.3, Priority §5.3.4); OSTEP (Arpaci-Dusseau) ch. 7 (docs/references.md [SGG10], [OSTEP]).
+All processes arrive at 0 in the order
 listed unless stated; times are ns.
 """
 
@@ -59,7 +59,7 @@ def test_fcfs_short_jobs_first_order_textbook_waits(zero_kernel):
 
 def test_sjf_6_8_7_3_textbook_waits(zero_kernel):
     # Silberschatz §5.3.2: P1=6, P2=8, P3=7, P4=3 -> runs P4, P1, P3, P2;
-    # waits P1=3, P2=16, P3=9, P4=0; average 7 (REFERENCE.md).
+    # waits P1=3, P2=16, P3=9, P4=0; average 7.
     k = zero_kernel(pk.sched.SJF())
     procs = spawn_bursts(k, [6, 8, 7, 3])
     k.run()
@@ -81,7 +81,7 @@ def test_sjf_6_8_7_3_textbook_finish_order(zero_kernel):
 
 def test_rr_quantum_4_textbook_waits(zero_kernel):
     # Silberschatz §5.3.3: q=4, P1=24, P2=3, P3=3 -> waits 6, 4, 7;
-    # average 17/3 (REFERENCE.md).
+    # average 17/3.
     k = zero_kernel(pk.sched.RoundRobin(quantum=4))
     procs = spawn_bursts(k, [24, 3, 3])
     k.run()

@@ -3,7 +3,8 @@ thread objects (Zircon docs, "Thread" object and zx_task_kill: a thread
 handle is waitable, asserts ZX_THREAD_TERMINATED when the thread ends,
 and killing through it needs ZX_RIGHT_DESTROY; default rights are
 ZX_DEFAULT_THREAD_RIGHTS). Credentials as for process handles
-(REFERENCE.md: only root or the same uid may kill or inspect)."""
+(only root or the same uid may kill or inspect, as kill(2) and
+ptrace(2) access mode checking; docs/references.md [kill(2)], [ptrace(2)])."""
 
 import pytest
 

@@ -1,6 +1,7 @@
 """Virtual memory, layer 2: per-CPU TLBs, ASIDs, flushes and shootdowns
-(docs/memory.md). REFERENCE.md ("Page tables"): without PCID/ASID,
-switching address spaces flushes the whole TLB except global entries."""
+(docs/memory.md). Without PCID/ASID, switching address spaces flushes the
+whole TLB except global entries (Intel SDM vol. 3A 4.10.4;
+docs/references.md [Intel-SDM-3A])."""
 
 import pykernel as pk
 

@@ -94,7 +94,7 @@ def test_channel_writes_and_reads_are_send_and_recv_events():
     ipc = [(e.kind, e.tid, e.arg) for e in k.trace if e.kind in ("send", "recv")]
     # three round trips: ping sends 4 bytes, pong reads, pong sends, ping reads
     assert ipc == [("send", 0, 4), ("recv", 1, 4), ("send", 1, 4), ("recv", 0, 4)] * 3
-    assert k.object_stats().read == 6
+    assert k.object_stats.read == 6
 
 
 def test_socket_writes_and_reads_are_traced_with_their_bytes():

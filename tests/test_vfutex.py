@@ -11,7 +11,7 @@ import pykernel as pk
 S = pk.op
 PAGE = 4096
 LONG = 10**9
-INVALID_ARGS = -10   # REFERENCE.md status; Zircon zx_futex_wait: not a valid user pointer
+INVALID_ARGS = -10   # ZX_ERR_INVALID_ARGS (zircon/errors.h); zx_futex_wait: not a valid user pointer
 
 
 def kernel():

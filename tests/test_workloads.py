@@ -34,14 +34,14 @@ def test_yield_pair_is_two_switches():
 
 
 def test_default_costs_reproduce_linux_pipe_within_15_percent():
-    # REFERENCE.md, measured: perf bench sched pipe, 2.7 us per round trip
+    # docs/references.md [pk-host]: perf bench sched pipe, 2.7 us per round trip
     fig = w.pipe(20_000).figure
     assert abs(fig - 2.7) / 2.7 <= 0.15
     assert fig == pytest.approx(2.7, abs=0.01)
 
 
 def test_default_costs_reproduce_linux_yield_pair_within_15_percent():
-    # REFERENCE.md, measured: sched_yield between two pinned processes, 1.6 us per pair
+    # docs/references.md [pk-host]: sched_yield between two pinned processes, 1.6 us per pair
     assert abs(w.yield_pair(20_000).figure - 1.6) / 1.6 <= 0.15
 
 
@@ -75,7 +75,7 @@ def test_lat_ctx_without_a_working_set_is_a_switch_and_a_wakeup():
 
 
 def test_lat_ctx_switch_time_is_flat_while_working_sets_fit_the_tlb():
-    # 2 x 16 KiB = 8 pages in a 64-entry, 4-way TLB with ASIDs (REFERENCE.md)
+    # 2 x 16 KiB = 8 pages in a 64-entry, 4-way TLB with ASIDs (docs/references.md [Intel-Opt])
     assert w.lat_ctx(2, 16384, loops=200, costs=HAND).simulated_ns == S + W
 
 

@@ -30,6 +30,7 @@ RUNS = {
     "stdin_fs": (["stdin_fs"], STDIN_TEXT),
     "stdin_lines": (["stdin_lines"], STDIN_TEXT),
     "wait_fs": (["wait_fs", "nochild"], b""),
+    "forkexec": (["forkexec", "cow"], b""),
 }
 
 
@@ -381,6 +382,9 @@ EXPECTED["sig_wait"] = ("exited", 0, b"timeout: -1 EAGAIN\npending: 10 signo 10 
 # wait4(2) without children: ECHILD (10)
 EXPECTED["sig_stop"] = ("exited", 0, b"wait4 -1 errno 10\n")
 EXPECTED["sig_chld"] = ("exited", 0, b"wait4 -1 errno 10\n")
+# fork(2): the child's writes stay in its copy; it exits with 42 + 1
+EXPECTED["forkexec"] = ("exited", 0, b"waited for the child: 1\nchild exited 43\n"
+                        b"parent global 1 heap p\n")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 

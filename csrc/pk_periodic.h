@@ -1,8 +1,8 @@
-/* pk_job.h - periodic tasks and their jobs (pk_job.c): the job state kept
- * in a thread's registers (layout in pk_api.h), the kernel's job log, and
- * the two script instructions that begin and end jobs. */
-#ifndef PK_JOB_H
-#define PK_JOB_H
+/* pk_periodic.h - periodic tasks and their jobs (pk_periodic.c): the job
+ * state kept in a thread's registers (layout in pk_api.h), the kernel's job log,
+ * and the two script instructions that begin and end jobs. */
+#ifndef PK_PERIODIC_H
+#define PK_PERIODIC_H
 
 typedef struct pk_joblog {
     pk_job_record *rec;           /* in the order jobs finished            */

@@ -1,4 +1,4 @@
-/* pk_job.c - periodic tasks (Liu & Layland 1973's task model).
+/* pk_periodic.c - periodic tasks (Liu & Layland 1973's task model).
  *
  * A script that begins with PK_OP_TASK declarations (period T, relative
  * deadline D, phase, number of jobs) is a periodic task.  Its thread
