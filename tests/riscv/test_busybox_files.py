@@ -211,3 +211,24 @@ def test_dd_cmp_sed_in_place_cut_uniq_od(tmp_path, busybox):
                              ["uniq", "-c", "notes/b.txt"], ["od", "-c", "a.txt"],
                              ["dd", "if=notes/b.txt", "of=part", "bs=4", "skip=2", "count=3",
                               "status=none"], ["cat", "part"]])
+
+
+def test_shell_pipelines_and_redirections(busybox):
+    # sh(1p): "a | b" connects a's standard output to b's standard input
+    # through a pipe, "> file" opens file for writing on descriptor 1; the
+    # shell forks and execs each command (fork, execve: docs/userland.md).
+    # "hello world\n" is 12 bytes; sort(1) orders the lines.
+    k = pk_kernel()
+    k.fs.mkdir("/bin")
+    k.fs.write("/bin/busybox", busybox, 0o755)
+    for applet in ("sh", "cat", "echo", "wc", "sort", "printf"):
+        k.fs.symlink("busybox", f"/bin/{applet}")
+    k.fs.mkdir("/w")
+    p = k.spawn("/bin/sh", argv=["sh", "-c", "echo hello world | wc -c; printf 'b\\na\\n' | sort; "
+                                 "echo hi > /w/f; cat /w/f; cat < /w/f | cat"],
+                env=ENV, cwd="/w")
+    k.run()
+    assert (p.state, p.exit_code) == ("exited", 0)
+    assert bytes(p.terminal) == b"12\na\nb\nhi\nhi\n"
+    assert k.fs.read("/w/f") == b"hi\n"
+    k.audit().check()

@@ -344,6 +344,9 @@ EXPECTED["fdops"] = ("exited", 0, b"")
 EXPECTED["pipe_signals"] = ("killed", "signal 13",
                             b'no SA_RESTART: read -1 EINTR, alarms 1\n'
                             b'SA_RESTART: read 4 "late", alarms 2\n')
+# pipe_fork.c: fork(2) shares the pipe's descriptions, so the child reads
+# to end of file only after every write end closed; FD_CLOEXEC is kept
+EXPECTED["pipe_fork"] = ("exited", 0, b"child read all 1, close-on-exec descriptor inherited 1\n")
 # sysargs_fs.c: a driver of system calls with odd arguments; no input, no call
 EXPECTED["sysargs_fs"] = ("exited", 0, b"")
 
