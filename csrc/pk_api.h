@@ -1608,3 +1608,53 @@ int pk_fs_usage_get(pk_kernel *k, pk_fs_usage *out);
 /* limits: bytes of data pages and inodes (0: leave as it is) */
 int pk_fs_limits_set(pk_kernel *k, uint64_t max_bytes, uint64_t max_inodes);
 int pk_fs_audit_run(pk_kernel *k, pk_fs_audit *out);
+
+/* ---- Unix descriptors (pk_fd.c, pk_rv_fd.c; docs/userland.md) ----------------
+ * Per-process descriptor tables over shared open file descriptions, kept
+ * apart from the handle tables: a descriptor number is never looked up as
+ * a handle value, nor the reverse.  A table is set up at the process's
+ * first use of one (0, 1, 2 on its standard streams). */
+#define PK_FDK_FILE    1       /* description kinds: an inode                */
+#define PK_FDK_STD     2       /* a standard stream of the process           */
+#define PK_FDK_PIPE_R  3       /* a pipe's read end                          */
+#define PK_FDK_PIPE_W  4       /* a pipe's write end                         */
+
+typedef struct pk_fd_info {
+    uint32_t fd, description;  /* the number; its description's index       */
+    uint32_t kind;             /* PK_FDK_*                                   */
+    uint32_t cloexec;          /* FD_CLOEXEC                                 */
+    uint32_t flags;            /* open(2) access mode and status flags       */
+    uint32_t ino;              /* PK_FDK_FILE: the inode                     */
+    uint32_t stream;           /* PK_FDK_STD: 0 stdin, 1 stdout, 2 stderr    */
+    uint32_t refs;             /* descriptors naming the description         */
+    uint64_t offset;           /* its file offset (directories: readdir cursor) */
+    uint64_t pipe_bytes;       /* pipe ends: bytes buffered in the pipe      */
+} pk_fd_info;
+
+typedef struct pk_fd_proc {
+    uint32_t umask;
+    uint32_t pgid, sid;        /* process group and session (Linux ids)      */
+    uint32_t pad;
+    uint64_t sigpipe;          /* SIGPIPEs sent to it by writes to pipes
+                                  without readers                            */
+} pk_fd_proc;
+
+typedef struct pk_fd_audit {
+    uint64_t descriptors, descriptions, pipe_ends;
+    uint64_t bad_descriptors;  /* descriptors naming a free description      */
+    uint64_t bad_refs;         /* descriptions whose refs != descriptors found */
+    uint64_t bad_files;        /* files not live, or held less than described */
+    uint64_t bad_pipes;        /* pipe ends whose object is not a pipe end   */
+    uint64_t bad_descriptions; /* of no known kind                           */
+} pk_fd_audit;
+
+/* the descriptors of process pid in order (up to cap; *n: how many) */
+int pk_fd_list(pk_kernel *k, uint32_t pid, pk_fd_info *out, uint32_t cap, uint32_t *n);
+int pk_fd_proc_get(pk_kernel *k, uint32_t pid, pk_fd_proc *out);
+/* fork(2): child (no table yet: else BAD_STATE) gets a copy of parent's
+ * table; each descriptor names the same description (one more reference),
+ * with the same close-on-exec flag; umask, group and session are copied */
+int pk_fd_fork(pk_kernel *k, uint32_t parent, uint32_t child);
+/* execve(2): the close-on-exec descriptors of pid close */
+int pk_fd_exec(pk_kernel *k, uint32_t pid);
+int pk_fd_audit_run(pk_kernel *k, pk_fd_audit *out);

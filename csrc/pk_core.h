@@ -294,6 +294,7 @@ struct pk_kernel {
     uint8_t   steal_armed;        /* a PK_EV_STEAL is queued (derived on restore) */
     uint32_t  livelock_tid;       /* tid + 1 of the thread a LIVELOCK stop blames; 0: none */
     struct pk_fs *fs;             /* the file system (pk_fs.h); NULL until used */
+    struct pk_fds *fds;           /* descriptor tables (pk_fd.h); NULL until used */
 };
 
 #define PK_X_CACHE        1       /* k->cache is set                          */
@@ -429,6 +430,7 @@ static inline void pk_cpu_set_timer(pk_kernel *k, pk_cpu *c, pk_time when) {
 #include "pk_trace.h"
 #include "pk_rv.h"
 #include "pk_fs.h"
+#include "pk_fd.h"
 
 /* May a thread of program kind `kind` be made now?  RISC-V threads only
  * by pk_rv_spawn and clone (pk_rv_*.c), which give them side records. */

@@ -158,6 +158,7 @@ void pk_vm_exec(pk_kernel *k, pk_cpu *c, pk_thread *t, uint32_t prog) {
     uint64_t flags = c->regs.flags;
     memset(&c->regs, 0, sizeof c->regs);
     c->regs.flags = flags;
+    if (pk_fd_used(k->fds, t->pid)) pk_fd_exec_close(k, t->pid);   /* close-on-exec */
     pk_digest(k, t->tid, 0xe7ecu | (uint64_t)prog << 16);
 }
 

@@ -33,8 +33,18 @@ static void sig_exec(pk_kernel *k, uint32_t pid) { if (k->rv) (void)pk_sig_exec(
 /* a vfork child that ends releases its parent (pk_rv_proc.c) */
 static void rv_exit(pk_kernel *k, uint32_t pid) { if (k->rv) pk_rv_vfork_release(k, pid); }
 
+/* descriptors (pk_fd.c): a table is copied at fork only once the parent
+ * has one; close-on-exec descriptors close at execve; at exit every
+ * descriptor closes first, so pipe ends go before the objects they are */
+static int fd_fork(pk_kernel *k, uint32_t parent, uint32_t child) {
+    return pk_fd_used(k->fds, parent) ? pk_fd_fork_copy(k, parent, child) : PK_OK;
+}
+static void fd_exec(pk_kernel *k, uint32_t pid) { if (pk_fd_used(k->fds, pid)) pk_fd_exec_close(k, pid); }
+static void fd_exit(pk_kernel *k, uint32_t pid) { if (k->fds) pk_fd_proc_exit(k, pid); }
+
 static const pk_proc_hook hooks[] = {
     /* fork       exec   exit */
+    { fd_fork,    fd_exec, fd_exit },              /* descriptors (pk_fd.c): first */
     { NULL,       NULL,  objects_exit },           /* handles (pk_obj.c) */
     { NULL,       NULL,  vm_exit },                /* the address space (pk_vm.c) */
     { fs_fork,    NULL,  fs_exit },                /* the working directory (pk_fs.c) */

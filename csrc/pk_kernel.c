@@ -179,6 +179,7 @@ void pk_kernel_destroy(pk_kernel *k) {
         pk_free(k, k->progs[i].ops, k->progs[i].nops * sizeof(pk_op));
     pk_free(k, k->progs, k->progs_cap * sizeof(pk_prog));
     pk_joblog_fini(k);
+    pk_fd_fini(k);
     pk_objects_fini(k);
     pk_fs_fini(k);
     pk_rv_fini(k);

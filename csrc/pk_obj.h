@@ -82,7 +82,9 @@ typedef struct pk_obj {
 } pk_obj;                         /* 56 bytes */
 
 #define PK_FUTEX_PI 1
-#define PK_SOCK_PIPE 0x80         /* a socket's pad[0]: with its mode, a pipe  */             /* a priority-inheritance mutex (pk_pi.c)  */
+#define PK_SOCK_PIPE 0x80         /* a socket's pad[0]: with its mode, a pipe  */
+#define PK_SOCK_FD 0x40           /* a pipe end held by an open file description
+                                     (pk_fd.c), not by handles: refs 1          */             /* a priority-inheritance mutex (pk_pi.c)  */
 
 /* one object a waiting thread waits on */
 typedef struct pk_wnode {

@@ -805,14 +805,16 @@ static int check_objects(ld *L) {
         uint64_t nm = msg_count(ob->head), bytes = 0;
         for (const pk_msg *m = ob->head; m; m = m->next) bytes += m->nbytes - m->pad;
         bool paired = ob->kind == PK_OBJ_CHANNEL || ob->kind == PK_OBJ_EVENTPAIR || ob->kind == PK_OBJ_SOCKET;
-        if (ob->refs != L->refs[id] || !ob->refs) s = bad(L);
+        bool by_fd = ob->kind == PK_OBJ_SOCKET && (ob->pad[0] & PK_SOCK_FD);   /* pk_fd_snap_load checks */
+        if (by_fd ? ob->refs != 1 || L->refs[id] : ob->refs != L->refs[id] || !ob->refs) s = bad(L);
         else if (ob->peer && (!paired || !obj_live(k, ob->peer) || ob->peer == id
                               || pk_obj_at(k, ob->peer)->peer != id
                               || pk_obj_at(k, ob->peer)->kind != ob->kind)) s = bad(L);
         else if ((ob->kind == PK_OBJ_CHANNEL || ob->kind == PK_OBJ_PORT) && ob->queued != nm) s = bad(L);
         else if (ob->kind == PK_OBJ_SOCKET && (ob->queued != bytes || ob->queued > ob->target
                  || ob->target == 0 || ob->target > PK_SOCKET_MAX_CAPACITY
-                 || (ob->pad[0] & ~PK_SOCK_PIPE) > PK_SOCKET_DATAGRAM
+                 || (ob->pad[0] & ~(PK_SOCK_PIPE | PK_SOCK_FD)) > PK_SOCKET_DATAGRAM
+                 || ((ob->pad[0] & PK_SOCK_FD) && !(ob->pad[0] & PK_SOCK_PIPE))
                  || ob->pad[0] == (PK_SOCK_PIPE | PK_SOCKET_DATAGRAM))) s = bad(L);
         else if (ob->kind == PK_OBJ_PROCESS && (ob->target >= k->procs.count
                  || !pk_proc_ext(pk_proc_at(k, ob->target))

@@ -226,6 +226,12 @@ pk_rvfp *pk_rv_fp(struct pk_kernel *k, pk_rvt *rt);    /* NULL: no memory */
  * action (PK_ACT_*) or -1 to go on; *cost: CPU time it took */
 int pk_rv_syscall(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, pk_regs *r,
                   uint64_t *arg, uint64_t *cost);
+/* pk_rv_fd.c: the calls on descriptors, files and pipes (a = a0..a5); *known:
+ * the number is one of them; *restart: the thread waits (*act) and runs the
+ * ecall again when woken */
+int64_t pk_rv_fd_syscall(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, uint32_t rid,
+                         uint64_t num, const uint64_t *a, uint64_t *cost, uint32_t *dead, int *act,
+                         bool *restart, bool *known);
 /* the event of a timed futex wait (PK_EV_RV_TIMEOUT; arg = tid | wait order << 32) */
 struct pk_event;
 void pk_rv_timeout_fire(struct pk_kernel *k, const struct pk_event *e);

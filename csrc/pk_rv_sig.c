@@ -192,7 +192,19 @@ static void interrupt(pk_kernel *k, pk_thread *t, bool restart) {
         if (rt->sleep_rem) rt->sigflags |= PK_RVS_WRITE_REM;
         t->regs.x[A0] = (uint64_t)(int64_t)-EINTR;
     } else if (t->state == PK_TS_WAITING) {
-        if (rt->futex_waiting) {
+        if (rt->futex_waiting && (rt->futex_hi == PK_PIPE_WAIT_KEY || rt->futex_hi == PK_POLL_WAIT_KEY)) {
+            /* blocked on a pipe, or in ppoll / pselect6 (pk_rv_fd.c): its pc
+             * is on the ecall; ppoll and pselect6 are never restarted */
+            bool poll = t->regs.x[17] == 73 || t->regs.x[17] == 72;
+            rt->futex_waiting = 0;
+            rt->futex_hi = 0;
+            rt->in_syscall = 0;
+            if (!restart || poll) {
+                t->regs.x[A0] = (uint64_t)(int64_t)-EINTR;
+                t->regs.pc += 4;
+                k->rv->procs[rt->proc].syscalls++;
+            }
+        } else if (rt->futex_waiting) {
             rt->futex_waiting = 0;                        /* its timeout is stale now; in
                                                              rt_sigtimedwait the entry decides */
             t->regs.x[A0] = (uint64_t)(int64_t)-EINTR;

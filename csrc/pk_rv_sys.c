@@ -42,72 +42,12 @@ static int cp(sysctx *s, uint64_t va, void *buf, uint64_t len, bool write) {
     return v;
 }
 
-static int buf_append(pk_kernel *k, pk_rvbuf *b, const uint8_t *d, uint64_t n) {
-    if (b->n + n > b->cap) {
-        uint64_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n) cap *= 2;
-        uint8_t *nb = pk_realloc(k, b->b, b->cap, cap);
-        if (!nb) return -1;
-        b->b = nb;
-        b->cap = cap;
-    }
-    memcpy(b->b + b->n, d, n);
-    b->n += n;
-    return 0;
-}
-
 static void count_unknown(pk_kernel *k, pk_rvp *p, uint64_t num) {
     for (uint32_t i = 0; i < p->nunknown; i++)
         if (p->unknown[i].num == num) { p->unknown[i].n++; return; }
     if (pk_vec_grow(k, (void **)&p->unknown, &p->unknown_cap, p->nunknown + 1, sizeof(pk_rvcount)))
         return;                                    /* not counted: no memory */
     p->unknown[p->nunknown++] = (pk_rvcount){ num, 1 };
-}
-
-/* ---- output, input ---------------------------------------------------------- */
-
-static int64_t sys_write_buf(sysctx *s, uint64_t fd, uint64_t va, uint64_t len) {
-    if (fd != 1 && fd != 2) return fd == 0 ? -EBADF : -EBADF;
-    if (len > SYS_MAX_IO) len = SYS_MAX_IO;
-    uint8_t tmp[4096];
-    uint64_t done = 0;
-    while (done < len) {
-        uint64_t n = len - done < sizeof tmp ? len - done : sizeof tmp;
-        int v = cp(s, va + done, tmp, n, false);
-        if (v) return done ? (int64_t)done : -EFAULT;
-        if (buf_append(s->k, &RP(s)->out[fd - 1], tmp, n)
-            || buf_append(s->k, &s->k->rv->procs[RP(s)->tty].term, tmp, n))   /* the terminal */
-            return done ? (int64_t)done : -ENOMEM;
-        done += n;
-    }
-    return (int64_t)done;
-}
-
-static int64_t sys_writev(sysctx *s, uint64_t fd, uint64_t iov, uint64_t cnt) {
-    if (fd != 1 && fd != 2) return -EBADF;
-    if (cnt > 1024) return -EINVAL;
-    int64_t total = 0;
-    for (uint64_t i = 0; i < cnt; i++) {
-        uint64_t v[2];
-        if (cp(s, iov + 16 * i, v, 16, false)) return total ? total : -EFAULT;
-        if (!v[1]) continue;
-        int64_t n = sys_write_buf(s, fd, v[0], v[1]);
-        if (n < 0) return total ? total : n;
-        total += n;
-        if ((uint64_t)n < v[1]) break;
-    }
-    return total;
-}
-
-static int64_t sys_read(sysctx *s, uint64_t fd, uint64_t va, uint64_t len) {
-    if (fd != 0) return -EBADF;
-    pk_rvp *p = RP(s);
-    uint64_t left = p->in_len - p->in_pos;
-    if (len > left) len = left;
-    if (len > SYS_MAX_IO) len = SYS_MAX_IO;
-    if (cp(s, va, p->in + p->in_pos, len, true)) return -EFAULT;
-    RP(s)->in_pos += len;
-    return (int64_t)len;
 }
 
 /* ---- memory ------------------------------------------------------------------- */
@@ -447,35 +387,6 @@ static int64_t user_string(sysctx *s, uint64_t va, char *out, uint64_t cap) {
     return -ENOENT;
 }
 
-static int64_t sys_readlinkat(sysctx *s, uint64_t path, uint64_t buf, uint64_t size) {
-    char p[64];
-    int64_t n = user_string(s, path, p, sizeof p);
-    if (n < 0) return n;
-    if (strcmp(p, "/proc/self/exe")) return -ENOENT;
-    pk_rvp *pr = RP(s);
-    uint64_t len = pr->exe_len < size ? pr->exe_len : size;
-    if (cp(s, buf, pr->exe, len, true)) return -EFAULT;
-    return (int64_t)len;
-}
-
-static int64_t sys_fstatat(sysctx *s, uint64_t fd, uint64_t path, uint64_t va, uint64_t flags) {
-    char p[2];
-    int64_t n = user_string(s, path, p, sizeof p);
-    if (n < 0 && n != -ENOENT) return n;
-    if (n != 0 || !(flags & 0x1000)) return -ENOENT;     /* only fstat of fds: AT_EMPTY_PATH */
-    if (fd > 2) return -EBADF;
-    uint8_t st[128];
-    memset(st, 0, sizeof st);
-    uint32_t mode = 0010000 | 0600;                      /* S_IFIFO: a pipe the kernel collects */
-    uint32_t nlink = 1, blksize = 4096;
-    uint64_t ino = fd + 1;
-    memcpy(st + 8, &ino, 8);
-    memcpy(st + 16, &mode, 4);
-    memcpy(st + 20, &nlink, 4);
-    memcpy(st + 56, &blksize, 4);
-    return cp(s, va, st, sizeof st, true) ? -EFAULT : 0;
-}
-
 /* struct sysinfo: uptime, loads, RAM from the memory's frames */
 static int64_t sys_sysinfo(sysctx *s, uint64_t va) {
     pk_mem *m = s->k->mem;
@@ -594,8 +505,10 @@ void pk_rv_timeout_dropped(pk_kernel *k) { k->rv->timeouts--; }
 void pk_rv_timeout_fire(pk_kernel *k, const pk_event *e) {
     pk_thread *t = pk_thread_at(k, (uint32_t)e->arg);
     k->rv->timeouts--;
-    k->rv->thr[pk_rvt_id(&t->regs)].futex_waiting = 0;
-    t->regs.x[A0] = (uint64_t)(int64_t)-ETIMEDOUT;
+    pk_rvt *rt = &k->rv->thr[pk_rvt_id(&t->regs)];
+    rt->futex_waiting = 0;
+    if (rt->futex_hi != PK_POLL_WAIT_KEY)         /* ppoll, pselect6: run again, past the deadline */
+        t->regs.x[A0] = (uint64_t)(int64_t)-ETIMEDOUT;
     t->blocked += k->now - t->since;
     pk_thread_make_ready(k, t, PK_ENQ_WAKE);
 }
@@ -879,12 +792,6 @@ static int syscall_body(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint6
     PK_TRACE_CUR(k, t);
     RP(s)->syscalls++;
     switch (num) {
-    case 63: v = sys_read(s, A(0), A(1), A(2)); break;
-    case 64: v = sys_write_buf(s, A(0), A(1), A(2)); break;
-    case 66: v = sys_writev(s, A(0), A(1), A(2)); break;
-    case 57: v = A(0) <= 2 ? 0 : -EBADF; break;                              /* close */
-    case 62: v = A(0) <= 2 ? -ESPIPE : -EBADF; break;                        /* lseek */
-    case 29: v = A(0) <= 2 ? -ENOTTY : -EBADF; break;                        /* ioctl */
     case 93:                                                                 /* exit */
         clear_tid(s);
         *arg = A(0) & 0xff;
@@ -959,8 +866,6 @@ static int syscall_body(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint6
         break;
     case 261: v = sys_prlimit(s, A(0), A(1), A(2), A(3)); break;
     case 278: v = sys_getrandom(s, A(0), A(1)); break;
-    case 78: v = sys_readlinkat(s, A(1), A(2), A(3)); break;
-    case 79: v = sys_fstatat(s, A(0), A(1), A(2), A(3)); break;
     case 160: v = sys_uname(s, A(0)); break;
     case 17: v = sys_getcwd(s, A(0), A(1)); break;
     case 49: v = sys_chdir(s, A(0)); break;
@@ -980,10 +885,21 @@ static int syscall_body(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint6
         break;
     }
     case 259: v = 0; break;                                                  /* riscv_flush_icache */
-    default:
-        count_unknown(k, RP(s), num);
-        v = -ENOSYS;
+    default: {                                   /* descriptors, files, pipes: pk_rv_fd.c */
+        bool known = false, restart = false;
+        uint64_t fcost = 0;
+        uint32_t dead = 0;
+        v = pk_rv_fd_syscall(k, c, t, S.rid, num, &r->x[10], &fcost, &dead, &act, &restart, &known);
+        S.cost += fcost;
+        if (dead) S.dead = dead;
+        if (!known || v == -ENOSYS) count_unknown(k, RP(s), num);
+        if (restart && !dead) {                   /* blocked on a pipe: as wait4 below, the */
+            RP(s)->syscalls--;                    /* call stays in progress and runs (and   */
+            *cost = S.cost;                       /* counts) again when woken               */
+            return act;
+        }
         break;
+    }
     }
     if (act == PK_ACT_WAIT && (num == 260 || num == 95) && !S.dead) {
         RP(s)->syscalls--;                                /* wait4 / waitid block: the call */

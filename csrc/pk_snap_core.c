@@ -10,7 +10,8 @@
  *            log, trace), RV (only with machine code: pk_rv_snap.c),
  *            MEM (only with memory), OBJS (always: whether
  *            there are kernel objects, and then them), FS (only once the
- *            file system is used: pk_fs.c), SCHD (run queues and
+ *            file system is used: pk_fs.c), FD (only once a process
+ *            used descriptors: pk_fd.c), SCHD (run queues and
  *            events), HOST (the host's
  *            bytes), END
  *   trailer  u64 pk_snap_checksum of every byte before it
@@ -33,6 +34,7 @@
 #define TAG_OBJS TAG('O', 'B', 'J', 'S')
 #define TAG_SCHD TAG('S', 'C', 'H', 'D')
 #define TAG_FS   TAG('F', 'S', ' ', ' ')
+#define TAG_FD   TAG('F', 'D', ' ', ' ')   /* descriptor tables (pk_fd.c) */
 #define TAG_HOST TAG('H', 'O', 'S', 'T')
 #define TAG_END  TAG('E', 'N', 'D', ' ')
 #define CORE_VERSION 1
@@ -915,6 +917,11 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
         s = pk_fs_snap_save(k, &w);
         section_end(&w, at);
     }
+    if (!s && k->fds) {                        /* only once a process used descriptors */
+        size_t at = section_begin(&w, TAG_FD, 1);
+        s = pk_fd_snap_save(k, &w);
+        section_end(&w, at);
+    }
     if (!s) s = schd_save(k, &w);
     if (!s) {
         size_t at = section_begin(&w, TAG_HOST, 1);
@@ -1031,6 +1038,12 @@ static int restore_sections(pk_kernel *k, pk_snap_r *r, bool new_policy, uint64_
         s = pk_fs_snap_load(k, r);
         if (s || r->err || r->off != end)
             return refuse(why, PK_SNAP_E_SECTION, 0, TAG_FS, s && s != r->err ? s : PK_ERR_INVALID_ARGS);
+        tag = section_next(r, &end);
+    }
+    if (tag == TAG_FD) {
+        s = pk_fd_snap_load(k, r);
+        if (s || r->err || r->off != end)
+            return refuse(why, PK_SNAP_E_SECTION, 0, TAG_FD, s && s != r->err ? s : PK_ERR_INVALID_ARGS);
         tag = section_next(r, &end);
     }
     if (tag != TAG_SCHD) return refuse(why, PK_SNAP_E_SECTION, 0, tag, PK_ERR_INVALID_ARGS);

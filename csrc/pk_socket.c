@@ -94,7 +94,7 @@ static int sock_write(pk_kernel *k, pk_obj *ob, const uint8_t *data, uint32_t nb
     uint32_t pid = ob->peer;
     pk_obj *peer = pk_obj_at(k, pid);
     uint64_t room = peer->target - peer->queued;
-    bool dgram = ob->pad[0] == PK_SOCKET_DATAGRAM;
+    bool dgram = (ob->pad[0] & ~PK_SOCK_FD) == PK_SOCKET_DATAGRAM;
     if (dgram && (nbytes == 0 || nbytes > peer->target)) return nbytes ? PK_ERR_OUT_OF_RANGE : PK_ERR_INVALID_ARGS;
     if (nbytes == 0) return PK_OK;
     if (room == 0) return PK_ERR_SHOULD_WAIT;
@@ -125,7 +125,7 @@ static int sock_write(pk_kernel *k, pk_obj *ob, const uint8_t *data, uint32_t nb
 static int sock_read(pk_kernel *k, uint32_t id, pk_obj *ob, uint8_t *data, uint32_t bcap, uint32_t *done) {
     *done = 0;
     if (!ob->queued) return ob->peer ? PK_ERR_SHOULD_WAIT : PK_ERR_PEER_CLOSED;
-    bool dgram = ob->pad[0] == PK_SOCKET_DATAGRAM;
+    bool dgram = (ob->pad[0] & ~PK_SOCK_FD) == PK_SOCKET_DATAGRAM;
     uint64_t got = 0;
     while (ob->head && got < bcap) {
         pk_msg *m = ob->head;
@@ -215,4 +215,34 @@ int pk_script_socket_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op,
     r->x[PK_REG_STATUS] = (uint64_t)(int64_t)st;
     r->x[PK_REG_TIMEOUT] = 0;
     return -1;
+}
+
+/* ---- pipes of Unix descriptors (pk_fd.c) --------------------------------------
+ * The same pipe objects, held by open file descriptions instead of
+ * handles: each end has one reference, its description's. */
+
+int pk_pipe_objs(pk_kernel *k, uint32_t capacity, uint32_t *rd, uint32_t *wr) {
+    if (pk_objects_init(k)) return PK_ERR_NO_MEMORY;
+    int64_t a = pk_obj_new(k, PK_OBJ_SOCKET), b = a < 0 ? -1 : pk_obj_new(k, PK_OBJ_SOCKET);
+    if (b < 0) {
+        if (a >= 0) { pk_obj_at(k, (uint32_t)a)->refs = 1; pk_obj_unref(k, (uint32_t)a); pk_obj_reap(k); }
+        return PK_ERR_NO_MEMORY;
+    }
+    pk_obj *oa = pk_obj_at(k, (uint32_t)a), *ob = pk_obj_at(k, (uint32_t)b);
+    oa->refs = ob->refs = 1;
+    oa->peer = (uint32_t)b; ob->peer = (uint32_t)a;
+    oa->target = ob->target = capacity;
+    oa->pad[0] = ob->pad[0] = (uint8_t)(PK_SOCKET_STREAM | PK_SOCK_PIPE | PK_SOCK_FD);
+    oa->signals = ob->signals = PK_SIG_WRITABLE;
+    *rd = (uint32_t)a;
+    *wr = (uint32_t)b;
+    return PK_OK;
+}
+
+int pk_pipe_obj_read(pk_kernel *k, uint32_t rd, uint8_t *buf, uint32_t cap, uint32_t *done) {
+    return sock_read(k, rd, pk_obj_at(k, rd), buf, cap, done);
+}
+
+int pk_pipe_obj_write(pk_kernel *k, uint32_t wr, const uint8_t *buf, uint32_t n, uint32_t *done) {
+    return sock_write(k, pk_obj_at(k, wr), buf, n, done);
 }

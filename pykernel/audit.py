@@ -44,7 +44,10 @@ class Audit:
 
     File system (None until it is used): ``fs``, a
     :class:`~pykernel.fs.FsAudit` (link counts against directory entries,
-    references against working directories, data pages).
+    references against working directories, data pages). Descriptors
+    (None until a process uses them): ``fds``, a
+    :class:`~pykernel.fds.FdAudit` (descriptions' reference counts against
+    descriptors, the files and pipe objects they hold).
 
     Signals: ``signal_bad`` (machine-code signal state that breaks its
     rules: SIGKILL or SIGSTOP in a mask, a signal record shared or named by
@@ -70,6 +73,7 @@ class Audit:
     tree_cycles: int = 0
     signal_bad: int = 0
     fs: object = None           # the file system's (pykernel.fs.FsAudit), None if unused
+    fds: object = None          # descriptors' (pykernel.fds.FdAudit), None if unused
 
     def problems(self) -> list[str]:
         """Each broken rule, in words (empty: the books balance)."""
@@ -103,6 +107,8 @@ class Audit:
             out.append(f"{self.signal_bad} signal records break their rules")
         if self.fs is not None:
             out += ["file system: " + p for p in self.fs.problems()]
+        if self.fds is not None:
+            out += ["descriptors: " + p for p in self.fds.problems()]
         return out
 
     def check(self) -> None:
@@ -132,4 +138,10 @@ def audit(k) -> Audit:
     fs = k.fs.audit()                    # counts nothing (0 inodes) until the file system is used
     return Audit(*mem, o.table_handles, st.handles, o.flight_handles, o.messages, st.messages,
                  o.bad_refs, o.short_refs, tr.bad_links, tr.cycles, sig[0],
-                 fs if fs.inodes else None)
+                 fs if fs.inodes else None, _fds_audit(k))
+
+
+def _fds_audit(k):
+    from .fds import audit as fd_audit
+    a = fd_audit(k)
+    return a if a.descriptors or a.descriptions else None

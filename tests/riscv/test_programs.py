@@ -197,6 +197,158 @@ EXPECTED["timemap"] = ("exited", 0, (
     b"unknown flag -22\nfixed without maymove -22\nfixed overlapping -22\n"
     b"dontunmap needs equal sizes -22\nunmapped old, growing (EFAULT is 14) -14\n"
     b"old range past its mapping -14\n"))
+# files.c: descriptors, files and pipes. Lowest free number, shared
+# offsets of dup, per-descriptor FD_CLOEXEC (open(2), dup(2), fcntl(2));
+# O_APPEND writes at the end, pread/pwrite keep the offset (pread(2));
+# errors as the man pages list them (unlink(2): EISDIR on Linux; rename(2):
+# EISDIR for a file over a directory; open(2): ELOOP for O_NOFOLLOW on a
+# link); umask 027 leaves 0750 of mkdir's 0777 (umask(2)); a pipe holds
+# 65536 bytes, reads 0 at EOF once its writers closed, and a write without
+# readers fails with EPIPE (pipe(7); SIGPIPE is ignored by the program);
+# pwrite on an O_APPEND descriptor appends (pwrite(2), BUGS); sendfile with
+# an offset pointer leaves the file's offset (sendfile(2)); a select that
+# times out leaves the time left at 0 and the set empty (select(2)).
+FILES_OUT = b"""\
+first fd 3
+open excl again              -1 EEXIST
+write                        12 ok
+lseek cur                    12 ok
+lseek set 6                  6 ok
+read                         5 ok
+read bytes world
+pread 0                      5 ok
+pread bytes hello
+offset after pread           11 ok
+pwrite                       5 ok
+lseek end                    12 ok
+lseek negative               -1 EINVAL
+fstat                        0 ok
+size 12 mode 100644 nlink 1
+dup 4
+dup sees offset              2 ok
+F_DUPFD 10                   10 ok
+F_DUPFD_CLOEXEC 10           11 ok
+F_GETFD 11                   1 ok
+F_GETFD 10                   0 ok
+dup3 same                    -1 EINVAL
+dup3 bad flags               -1 EINVAL
+dup2 to 20                   20 ok
+close 20                     0 ok
+close 20 again               -1 EBADF
+close d                      0 ok
+lowest again 4
+F_GETFL accmode              2 ok
+F_SETFL append               0 ok
+F_GETFL append               1 ok
+append write                 5 ok
+offset at end                17 ok
+ioctl TCGETS file            -1 ENOTTY
+write on O_RDONLY            -1 EBADF
+read on O_WRONLY             -1 EBADF
+stat after trunc             0 ok
+size 0
+ftruncate 100                0 ok
+size 100 blocks-nonneg 1
+mkdir                        0 ok
+dir mode 40750 nlink 2
+open dir for write           -1 EISDIR
+O_DIRECTORY on file          -1 ENOTDIR
+file as dir                  -1 ENOTDIR
+missing                      -1 ENOENT
+symlink                      0 ok
+readlink                     1 ok
+O_NOFOLLOW on link           -1 ELOOP
+lstat link                   0 ok
+link is link 1 size 1
+link                         0 ok
+nlink 2
+rename                       0 ok
+rename over dir              -1 EISDIR
+rmdir nonempty               -1 ENOTEMPTY
+unlink dir                   -1 EISDIR
+access R                     0 ok
+access bad mode              -1 EINVAL
+chmod 0                      0 ok
+mode 100000
+entries: . .. e0 e1 e2 e3 e4 ln moved
+openat in dir                5 ok
+fstatat in dir               0 ok
+unlinkat in dir              0 ok
+mkdirat in dir               0 ok
+fchdir                       0 ok
+getcwd                       1 ok
+cwd ends with /dir 1
+stat e3 relative             0 ok
+chdir ..                     0 ok
+fchdir on file               -1 ENOTDIR
+utimensat                    0 ok
+mtime 1234567890.123456789 atime 1000000000.000000005
+fchmod                       0 ok
+futimens                     0 ok
+fchown keep                  0 ok
+mode 100604 mtime 1234567890
+pwritev                      6 ok
+preadv                       5 ok
+preadv  bcd
+lseek after preadv           0 ok
+sendfile                     5 ok
+sendfile offset 6
+sendfile own offset          3 ok
+offset after sendfile        3 ok
+stat copy                    0 ok
+copy size 8
+pwrite with O_APPEND         1 ok
+size after                   101 ok
+statx                        0 ok
+statx mask 7ff size 101 mode 100604 nlink 2
+statx empty path             0 ok
+statx size 101
+umask returns old            23 ok
+pipe2 bad flags              -1 EINVAL
+pipe                         0 ok
+fifo 1
+lseek pipe                   -1 ESPIPE
+write pipe                   6 ok
+read pipe 4                  4 ok
+poll                         2 ok
+revents 1 4
+read pipe rest               2 ok
+read empty nonblock          -1 EAGAIN
+poll empty                   0 ok
+select empty                 0 ok
+poll 5 ms, nothing           0 ok
+select 3 ms, nothing         0 ok
+left 0.000000 set 0
+F_GETPIPE_SZ                 65536 ok
+pipe holds 65536 then EAGAIN
+drained 65536
+read at EOF                  0 ok
+poll EOF                     1 ok
+revents 10
+pipe again                   0 ok
+write no readers             -1 EPIPE
+close bad                    -1 EBADF
+read bad                     -1 EBADF
+"""
+EXPECTED["files"] = ("exited", 0, FILES_OUT)
+# fdhold.c: the lowest free numbers in order (open(2), pipe(2), dup(2))
+EXPECTED["fdhold"] = ("exited", 0, b"3 4 5 6 7\n")
+# pipe_threads.c: poll(2) returns when a descriptor is ready, before its
+# timeout; every byte through the pipe once, in order (pipe(7))
+EXPECTED["pipe_threads"] = ("exited", 0, b"poll 1 revents 1\nreceived 200000 bytes, same 1\n")
+# fdops.c: a driver of descriptor operations; no input, nothing to do
+EXPECTED["fdops"] = ("exited", 0, b"")
+# pipe_signals.c: a signal ends a blocked pipe read with EINTR, or with
+# SA_RESTART the read goes on (signal(7), "Interruption of system calls");
+# a write to a pipe without readers ends the process with SIGPIPE (pipe(7))
+EXPECTED["pipe_signals"] = ("killed", "signal 13",
+                            b'no SA_RESTART: read -1 EINTR, alarms 1\n'
+                            b'SA_RESTART: read 4 "late", alarms 2\n')
+# pipe_fork.c: fork(2) shares the pipe's descriptions, so the child reads
+# to end of file only after every write end closed; FD_CLOEXEC is kept
+EXPECTED["pipe_fork"] = ("exited", 0, b"child read all 1, close-on-exec descriptor inherited 1\n")
+# sysargs_fs.c: a driver of system calls with odd arguments; no input, no call
+EXPECTED["sysargs_fs"] = ("exited", 0, b"")
 
 # wait4(2), waitid(2): no children is ECHILD (10), unknown options EINVAL (22)
 EXPECTED["wait_fs"] = ("exited", 0, b"wait4 -10\nwait4-nohang -10\nwait4-badopt -22\n"
