@@ -42,17 +42,6 @@
  * prev (0, 1), eevdf left, right, best (0..2), cfs next, prev (3, 4) */
 #define PTR_WORDS 5
 
-/* ---- weak defaults for the parts that have not provided their sections -- */
-
-__attribute__((weak)) int pk_mem_snap_save(pk_kernel *k, pk_snap_w *w) {
-    (void)k; (void)w;
-    return PK_ERR_NOT_SUPPORTED;
-}
-__attribute__((weak)) int pk_mem_snap_load(pk_kernel *k, pk_snap_r *r) {
-    (void)k; (void)r;
-    return PK_ERR_NOT_SUPPORTED;
-}
-
 /* ---- shared helpers (pk_snap.h) ------------------------------------------- */
 
 void pk_snap_tref(pk_snap_w *w, const pk_thread *t) { pk_snap_u32(w, t ? t->tid + 1 : 0); }
