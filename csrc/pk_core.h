@@ -205,14 +205,29 @@ enum pk_action {
 
 /* A thread body kind: how a thread of that kind advances.  advance() runs
  * the thread's zero-time instructions on the CPU's live registers until
- * one that takes time or leaves the CPU, and says which (pk_action). */
+ * one that takes time or leaves the CPU, and says which (pk_action).
+ * flags: what the kind's register file means to the rest of the core. */
 typedef struct pk_body_ops {
     int (*advance)(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, uint64_t *arg);
+    uint32_t flags;
 } pk_body_ops;
 
+/* x[PK_REG_WAIT] is the thread's wait record + 1 (pk_wait.c).  A kind
+ * without it uses x15 for its own purposes (machine code: register a5). */
+#define PK_BODY_F_WAIT_REG 1u
+
+#define PK_BODY_KINDS 3
 extern const pk_body_ops pk_script_body;
 extern const pk_body_ops pk_host_body;
 extern const pk_body_ops pk_rv_body;      /* RISC-V machine code (pk_rv_exec.c) */
+/* the body kinds, indexed by PK_BODY_* (pk_dispatch.c); t->kind is set
+ * from a loaded program's kind and checked on restore, always one of them */
+extern const pk_body_ops *const pk_bodies[PK_BODY_KINDS];
+
+/* Does t keep a wait record in x[PK_REG_WAIT]? */
+static inline bool pk_thread_has_wait_reg(const pk_thread *t) {
+    return pk_bodies[t->kind]->flags & PK_BODY_F_WAIT_REG;
+}
 
 #include "pk_snap.h"
 #include "pk_arena.h"

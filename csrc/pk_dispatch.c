@@ -25,14 +25,13 @@ static inline pk_time sat_add(pk_time a, pk_time b) {
     return s < a ? PK_FOREVER : s;
 }
 
-/* the body kinds, indexed by PK_BODY_* (t->kind is set from a loaded
- * program's kind, always one of these) */
-static const pk_body_ops *const bodies[3] = {
+_Static_assert(PK_BODY_RV + 1 == PK_BODY_KINDS, "one pk_bodies entry per PK_BODY_*");
+const pk_body_ops *const pk_bodies[PK_BODY_KINDS] = {
     [PK_BODY_SCRIPT] = &pk_script_body, [PK_BODY_HOST] = &pk_host_body, [PK_BODY_RV] = &pk_rv_body,
 };
 
 static inline const pk_body_ops *body_of(const pk_thread *t) {
-    return bodies[t->kind];
+    return pk_bodies[t->kind];
 }
 
 /* Charge t the CPU time it has run on c since the last charge. */
@@ -291,7 +290,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
     if (t->sclass != PK_CLASS_OTHER) k->rt_live--;
     PK_TRACE(k, PK_TR_EXIT, reason != PK_KILL_NONE, t->tid, PK_TR_NO_CPU, (uint32_t)code);
     pk_digest(k, k->now, ((uint64_t)(uint32_t)code << 32) | t->tid);
-    if (t->kind != PK_BODY_RV && t->regs.x[PK_REG_WAIT]) pk_wait_thread_gone(k, t);
+    if (pk_thread_has_wait_reg(t) && t->regs.x[PK_REG_WAIT]) pk_wait_thread_gone(k, t);
     if (PK_UNLIKELY(k->objs && k->objs->tn)) pk_thread_obj_terminated(k, t);
 
     pk_proc *p = pk_proc_at(k, t->pid);

@@ -426,7 +426,7 @@ static int threads_load(pk_kernel *k, pk_snap_r *r, thread_counts *tc, bool new_
             }
             if (!new_policy && !policy_data_ok(k, t)) pk_snap_bad(r);
             if (t->state != PK_TS_RUNNING && !regs_ok(&tc->depths, k, t, &t->regs)) pk_snap_bad(r);
-            if (t->state != PK_TS_EXITED && ((!tc->objs && t->kind != PK_BODY_RV
+            if (t->state != PK_TS_EXITED && ((!tc->objs && pk_thread_has_wait_reg(t)
                                               && t->regs.x[PK_REG_WAIT])
                                              || (!tc->mem && k->progs[t->prog].vm)))
                 pk_snap_bad(r);             /* refers to a part the snapshot lacks */
@@ -479,8 +479,8 @@ static int cpus_load(pk_kernel *k, pk_snap_r *r, const thread_counts *tc) {
             pk_snap_bad(r);
         busy += c->curr != NULL;
         if (c->curr && !regs_ok(&tc->depths, k, c->curr, &c->regs)) pk_snap_bad(r);
-        if (!objs && c->curr && c->curr->kind != PK_BODY_RV && c->regs.x[PK_REG_WAIT])
-            pk_snap_bad(r);                    /* no wait records (x15 of machine code is a5) */
+        if (!objs && c->curr && pk_thread_has_wait_reg(c->curr) && c->regs.x[PK_REG_WAIT])
+            pk_snap_bad(r);                    /* no wait records */
         if (k->tree.size > 1) pk_cputree_update(k, i);
     }
     if (busy != running) pk_snap_bad(r);     /* each curr is a distinct running thread */
