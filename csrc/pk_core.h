@@ -391,6 +391,8 @@ void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t kill_reas
 void pk_cpu_resched(pk_kernel *k, pk_cpu *c);        /* curr should yield soon */
 pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c);    /* curr leaves c now */
 void pk_charge_running(pk_kernel *k, pk_thread *t);  /* account t up to now */
+/* c's thread goes on: c's timer to the end of its operation or c->slice_end */
+void pk_cpu_keep_running(pk_kernel *k, pk_cpu *c);
 
 /* the cache model (pk_cache.c) */
 typedef struct pk_cache pk_cache;
@@ -417,8 +419,12 @@ void pk_migrate(pk_kernel *k, pk_thread *t, pk_rq *from, pk_rq *to);
 pk_thread *pk_idle_steal(pk_kernel *k, pk_cpu *c);
 void pk_balance_arm(pk_kernel *k);
 void pk_balance_run(pk_kernel *k);
-void pk_rt_arm(pk_kernel *k);
 void pk_steal_arm(pk_kernel *k);
+/* the real-time throttling period, event kind PK_EV_RT_PERIOD (pk_sched_rt.c) */
+void pk_rt_arm(pk_kernel *k);
+void pk_rt_period_fire(pk_kernel *k, const pk_event *e);
+bool pk_rt_period_stale(pk_kernel *k, const pk_event *e);
+void pk_rt_period_dropped(pk_kernel *k);
 
 /* ---- CPU timers (pk_cpu.h) ------------------------------------------------ */
 static inline pk_cpu *pk_cputree_min(pk_kernel *k) {
