@@ -205,14 +205,29 @@ enum pk_action {
 
 /* A thread body kind: how a thread of that kind advances.  advance() runs
  * the thread's zero-time instructions on the CPU's live registers until
- * one that takes time or leaves the CPU, and says which (pk_action). */
+ * one that takes time or leaves the CPU, and says which (pk_action).
+ * flags: what the kind's register file means to the rest of the core. */
 typedef struct pk_body_ops {
     int (*advance)(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, uint64_t *arg);
+    uint32_t flags;
 } pk_body_ops;
 
+/* x[PK_REG_WAIT] is the thread's wait record + 1 (pk_wait.c).  A kind
+ * without it uses x15 for its own purposes (machine code: register a5). */
+#define PK_BODY_F_WAIT_REG 1u
+
+#define PK_BODY_KINDS 3
 extern const pk_body_ops pk_script_body;
 extern const pk_body_ops pk_host_body;
 extern const pk_body_ops pk_rv_body;      /* RISC-V machine code (pk_rv_exec.c) */
+/* the body kinds, indexed by PK_BODY_* (pk_dispatch.c); t->kind is set
+ * from a loaded program's kind and checked on restore, always one of them */
+extern const pk_body_ops *const pk_bodies[PK_BODY_KINDS];
+
+/* Does t keep a wait record in x[PK_REG_WAIT]? */
+static inline bool pk_thread_has_wait_reg(const pk_thread *t) {
+    return pk_bodies[t->kind]->flags & PK_BODY_F_WAIT_REG;
+}
 
 #include "pk_snap.h"
 #include "pk_arena.h"
@@ -377,6 +392,8 @@ void pk_thread_exit(pk_kernel *k, pk_thread *t, int32_t code, uint32_t kill_reas
 void pk_cpu_resched(pk_kernel *k, pk_cpu *c);        /* curr should yield soon */
 pk_thread *pk_cpu_evict(pk_kernel *k, pk_cpu *c);    /* curr leaves c now */
 void pk_charge_running(pk_kernel *k, pk_thread *t);  /* account t up to now */
+/* c's thread goes on: c's timer to the end of its operation or c->slice_end */
+void pk_cpu_keep_running(pk_kernel *k, pk_cpu *c);
 
 /* the cache model (pk_cache.c) */
 typedef struct pk_cache pk_cache;
@@ -403,8 +420,12 @@ void pk_migrate(pk_kernel *k, pk_thread *t, pk_rq *from, pk_rq *to);
 pk_thread *pk_idle_steal(pk_kernel *k, pk_cpu *c);
 void pk_balance_arm(pk_kernel *k);
 void pk_balance_run(pk_kernel *k);
-void pk_rt_arm(pk_kernel *k);
 void pk_steal_arm(pk_kernel *k);
+/* the real-time throttling period, event kind PK_EV_RT_PERIOD (pk_sched_rt.c) */
+void pk_rt_arm(pk_kernel *k);
+void pk_rt_period_fire(pk_kernel *k, const pk_event *e);
+bool pk_rt_period_stale(pk_kernel *k, const pk_event *e);
+void pk_rt_period_dropped(pk_kernel *k);
 
 /* ---- CPU timers (pk_cpu.h) ------------------------------------------------ */
 static inline pk_cpu *pk_cputree_min(pk_kernel *k) {

@@ -25,14 +25,13 @@ static inline pk_time sat_add(pk_time a, pk_time b) {
     return s < a ? PK_FOREVER : s;
 }
 
-/* the body kinds, indexed by PK_BODY_* (t->kind is set from a loaded
- * program's kind, always one of these) */
-static const pk_body_ops *const bodies[3] = {
+_Static_assert(PK_BODY_RV + 1 == PK_BODY_KINDS, "one pk_bodies entry per PK_BODY_*");
+const pk_body_ops *const pk_bodies[PK_BODY_KINDS] = {
     [PK_BODY_SCRIPT] = &pk_script_body, [PK_BODY_HOST] = &pk_host_body, [PK_BODY_RV] = &pk_rv_body,
 };
 
 static inline const pk_body_ops *body_of(const pk_thread *t) {
-    return bodies[t->kind];
+    return pk_bodies[t->kind];
 }
 
 /* Charge t the CPU time it has run on c since the last charge. */
@@ -291,7 +290,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
     if (t->sclass != PK_CLASS_OTHER) k->rt_live--;
     PK_TRACE(k, PK_TR_EXIT, reason != PK_KILL_NONE, t->tid, PK_TR_NO_CPU, (uint32_t)code);
     pk_digest(k, k->now, ((uint64_t)(uint32_t)code << 32) | t->tid);
-    if (t->kind != PK_BODY_RV && t->regs.x[PK_REG_WAIT]) pk_wait_thread_gone(k, t);
+    if (pk_thread_has_wait_reg(t) && t->regs.x[PK_REG_WAIT]) pk_wait_thread_gone(k, t);
     if (PK_UNLIKELY(k->objs && k->objs->tn)) pk_thread_obj_terminated(k, t);
 
     pk_proc *p = pk_proc_at(k, t->pid);
@@ -329,6 +328,10 @@ static inline void keep_running(pk_kernel *k, pk_cpu *c, pk_thread *t, bool new_
     uint64_t rem = c->regs.x[PK_REG_REM];
     pk_time end = sat_add(k->now, PK_UNLIKELY(k->xflags & PK_X_CACHE) ? pk_cache_time(k, c, t, rem) : rem);
     pk_cpu_set_timer(k, c, end < c->slice_end ? end : c->slice_end);
+}
+
+void pk_cpu_keep_running(pk_kernel *k, pk_cpu *c) {
+    keep_running(k, c, c->curr, false);
 }
 
 /* Nothing else is queued: may t go on running on c?  Not if its class is
@@ -529,60 +532,6 @@ static void on_balance(pk_kernel *k, const pk_event *e) {
     pk_balance_arm(k);
 }
 
-/* the real-time throttling period runs only while a real-time thread is
- * queued or running (so blocked or deadlocked ones do not keep a run
- * going); usage of a period that ended meanwhile is forgotten at re-arm */
-static bool rt_period_stale(pk_kernel *k, const pk_event *e) {
-    (void)e;
-    for (uint32_t i = 0; i < k->nrqs; i++)
-        if (k->rqs[i].rt.nr) return false;
-    for (uint32_t i = 0; i < k->ncpus; i++)
-        if (k->cpus[i].curr && pk_is_rt(k->cpus[i].curr)) return false;
-    return true;
-}
-static void rt_period_dropped(pk_kernel *k) { k->rt_period_armed = 0; }
-
-static void rt_new_period(pk_kernel *k) {
-    for (uint32_t i = 0; i < k->nrqs; i++) pk_rt_period(&k->rqs[i]);
-    k->rt_period_no = k->now / k->cfg.rt_period;
-}
-
-static void on_rt_period(pk_kernel *k, const pk_event *e) {
-    (void)e;
-    k->rt_period_armed = 0;
-    for (uint32_t i = 0; i < k->ncpus; i++) {      /* usage up to now: old period */
-        pk_cpu *c = &k->cpus[i];
-        if (c->curr && pk_is_rt(c->curr)) account(k, c, c->curr);
-    }
-    rt_new_period(k);
-    for (uint32_t i = 0; i < k->ncpus; i++) {      /* running ones get the new budget */
-        pk_cpu *c = &k->cpus[i];
-        pk_thread *t = c->curr;
-        if (!t || !pk_is_rt(t) || k->now < c->seg_start) continue;
-        /* an RR slice keeps what is left of its quantum (ends now if none) */
-        pk_time end = t->sclass == PK_CLASS_RR && !t->s.rt.left
-                    ? k->now : sat_add(k->now, pk_rq_slice(pk_cpu_rq(k, c), t));
-        c->slice_end = end;
-        keep_running(k, c, t, false);
-    }
-    for (uint32_t i = 0; i < k->ncpus; i++) {      /* unthrottled RT threads may run */
-        pk_cpu *c = &k->cpus[i];
-        if (pk_cpu_rq(k, c)->rt.nr && (!c->curr || c->curr->sclass == PK_CLASS_OTHER))
-            pk_cpu_resched(k, c);
-    }
-    pk_rt_arm(k);
-}
-
-void pk_rt_arm(pk_kernel *k) {
-    const pk_config *cfg = &k->cfg;
-    if (k->rt_period_armed || !k->rt_live || !cfg->rt_runtime || cfg->rt_runtime >= cfg->rt_period)
-        return;
-    if (k->now / cfg->rt_period != k->rt_period_no) rt_new_period(k);   /* after a gap */
-    pk_time next = (k->now / cfg->rt_period + 1) * cfg->rt_period;
-    if (pk_evq_post(k, &k->evq, next, PK_EV_RT_PERIOD, 0) == PK_OK) k->rt_period_armed = 1;
-    else k->broken = PK_ERR_NO_MEMORY;
-}
-
 /* ---- periodic peeking (cfg.steal_ns; OSTEP's multi.py -P) -------------------
  * At every multiple of steal_ns each CPU whose queue is empty takes the
  * first queued thread it may run from the lowest-numbered other CPU that
@@ -660,7 +609,7 @@ static const struct {
     [PK_EV_ARRIVAL] = { on_arrival, arrival_stale, NULL },
     [PK_EV_WAKE] = { on_wake, wake_stale, NULL },
     [PK_EV_BALANCE] = { on_balance, balance_stale, balance_dropped },
-    [PK_EV_RT_PERIOD] = { on_rt_period, rt_period_stale, rt_period_dropped },
+    [PK_EV_RT_PERIOD] = { pk_rt_period_fire, pk_rt_period_stale, pk_rt_period_dropped },
     [PK_EV_WAIT_DEADLINE] = { pk_wait_deadline_fire, pk_wait_deadline_stale,
                               pk_wait_deadline_dropped },
     [PK_EV_RV_TIMEOUT] = { pk_rv_timeout_fire, pk_rv_timeout_stale, pk_rv_timeout_dropped },

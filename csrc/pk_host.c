@@ -32,4 +32,4 @@ static int host_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     }
 }
 
-const pk_body_ops pk_host_body = { host_advance };
+const pk_body_ops pk_host_body = { host_advance, PK_BODY_F_WAIT_REG };

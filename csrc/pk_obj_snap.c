@@ -536,7 +536,7 @@ static int check_waits(ld *L) {
         } else {
             if (wr->tid >= k->threads.count || pk_thread_at(k, wr->tid)->pid != wr->pid) return bad(L);
             const pk_thread *t = pk_thread_at(k, wr->tid);
-            if (t->kind == PK_BODY_RV) return bad(L);    /* machine code owns no wait record */
+            if (!pk_thread_has_wait_reg(t)) return bad(L);   /* e.g. machine code */
             if (t->regs.x[PK_REG_WAIT] != w + 1) {
                 bool on_cpu = false;            /* its live registers may be a CPU's */
                 for (uint32_t c = 0; c < k->ncpus; c++)
@@ -564,12 +564,12 @@ static bool wait_reg_ok(ld *L, uint32_t tid, uint64_t v) {
 static int check_thread_regs(ld *L) {
     pk_kernel *k = L->k;
     for (uint32_t tid = 0; tid < k->threads.count; tid++) {
-        const pk_thread *t = pk_thread_at(k, tid);    /* machine code: x15 is its a5 */
-        if (t->kind != PK_BODY_RV && !wait_reg_ok(L, tid, t->regs.x[PK_REG_WAIT])) return bad(L);
+        const pk_thread *t = pk_thread_at(k, tid);
+        if (pk_thread_has_wait_reg(t) && !wait_reg_ok(L, tid, t->regs.x[PK_REG_WAIT])) return bad(L);
     }
     for (uint32_t c = 0; c < k->ncpus; c++) {
         const pk_thread *t = k->cpus[c].curr;
-        if (t && t->kind != PK_BODY_RV && !wait_reg_ok(L, t->tid, k->cpus[c].regs.x[PK_REG_WAIT]))
+        if (t && pk_thread_has_wait_reg(t) && !wait_reg_ok(L, t->tid, k->cpus[c].regs.x[PK_REG_WAIT]))
             return bad(L);
     }
     return PK_OK;

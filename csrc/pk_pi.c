@@ -121,7 +121,7 @@ static bool reapply(pk_kernel *k, pk_thread *t) {
 /* The owner (a live thread) of the PI mutex that waiting thread t waits
  * for, or NULL. */
 static pk_thread *blocker_of(pk_kernel *k, const pk_thread *t) {
-    if (t->state != PK_TS_WAITING || t->kind == PK_BODY_RV || !t->regs.x[PK_REG_WAIT]) return NULL;
+    if (t->state != PK_TS_WAITING || !pk_thread_has_wait_reg(t) || !t->regs.x[PK_REG_WAIT]) return NULL;
     const pk_wait *wr = &k->objs->waits[t->regs.x[PK_REG_WAIT] - 1];
     if (!wr->linked) return NULL;
     for (uint32_t x = wr->first; x; x = k->objs->nodes[x - 1].sib) {

@@ -137,3 +137,66 @@ void pk_rt_period(pk_rq *rq) {
     rq->rt.used = 0;
     rq->rt.throttled = 0;
 }
+
+/* ---- the throttling period: event kind PK_EV_RT_PERIOD ----------------------
+ * One event at each multiple of rt_period while throttling is configured
+ * (rt_runtime < rt_period) and a real-time thread lives; at it every run
+ * queue's usage starts again from 0 (pk_rt_period). */
+
+/* the period runs only while a real-time thread is queued or running (so
+ * blocked or deadlocked ones do not keep a run going); usage of a period
+ * that ended meanwhile is forgotten at re-arm */
+bool pk_rt_period_stale(pk_kernel *k, const pk_event *e) {
+    (void)e;
+    for (uint32_t i = 0; i < k->nrqs; i++)
+        if (k->rqs[i].rt.nr) return false;
+    for (uint32_t i = 0; i < k->ncpus; i++)
+        if (k->cpus[i].curr && pk_is_rt(k->cpus[i].curr)) return false;
+    return true;
+}
+
+void pk_rt_period_dropped(pk_kernel *k) { k->rt_period_armed = 0; }
+
+static void new_period(pk_kernel *k) {
+    for (uint32_t i = 0; i < k->nrqs; i++) pk_rt_period(&k->rqs[i]);
+    k->rt_period_no = k->now / k->cfg.rt_period;
+}
+
+void pk_rt_period_fire(pk_kernel *k, const pk_event *e) {
+    (void)e;
+    k->rt_period_armed = 0;
+    for (uint32_t i = 0; i < k->ncpus; i++) {      /* usage up to now: old period */
+        pk_thread *t = k->cpus[i].curr;
+        if (t && pk_is_rt(t)) pk_charge_running(k, t);
+    }
+    new_period(k);
+    for (uint32_t i = 0; i < k->ncpus; i++) {      /* running ones get the new budget */
+        pk_cpu *c = &k->cpus[i];
+        pk_thread *t = c->curr;
+        if (!t || !pk_is_rt(t) || k->now < c->seg_start) continue;
+        /* an RR slice keeps what is left of its quantum (ends now if none) */
+        pk_time end = k->now;
+        if (t->sclass != PK_CLASS_RR || t->s.rt.left) {
+            pk_time s = pk_rq_slice(pk_cpu_rq(k, c), t);
+            end = k->now + s < k->now ? PK_FOREVER : k->now + s;
+        }
+        c->slice_end = end;
+        pk_cpu_keep_running(k, c);
+    }
+    for (uint32_t i = 0; i < k->ncpus; i++) {      /* unthrottled RT threads may run */
+        pk_cpu *c = &k->cpus[i];
+        if (pk_cpu_rq(k, c)->rt.nr && (!c->curr || c->curr->sclass == PK_CLASS_OTHER))
+            pk_cpu_resched(k, c);
+    }
+    pk_rt_arm(k);
+}
+
+void pk_rt_arm(pk_kernel *k) {
+    const pk_config *cfg = &k->cfg;
+    if (k->rt_period_armed || !k->rt_live || !cfg->rt_runtime || cfg->rt_runtime >= cfg->rt_period)
+        return;
+    if (k->now / cfg->rt_period != k->rt_period_no) new_period(k);   /* after a gap */
+    pk_time next = (k->now / cfg->rt_period + 1) * cfg->rt_period;
+    if (pk_evq_post(k, &k->evq, next, PK_EV_RT_PERIOD, 0) == PK_OK) k->rt_period_armed = 1;
+    else k->broken = PK_ERR_NO_MEMORY;
+}

@@ -381,4 +381,4 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
     return act;
 }
 
-const pk_body_ops pk_script_body = { script_advance };
+const pk_body_ops pk_script_body = { script_advance, PK_BODY_F_WAIT_REG };

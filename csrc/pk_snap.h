@@ -118,12 +118,11 @@ uint64_t pk_snap_list(const struct pk_rq *rq, struct pk_thread *head, struct pk_
  * pk_mem_snap_load is called with k->mem NULL (it configures memory from
  * what it saved), pk_obj_snap_load with k->objs NULL.  The object
  * section is always there (pk_obj_snap.c: it says whether k->objs exists,
- * and its loader checks every thread's wait register).  Until a part
- * provides its pair, a weak default refuses with PK_ERR_NOT_SUPPORTED.
- * Without a section, the core refuses any reference to it (a process's
- * address space, a program with memory instructions); with one, its
- * loader checks those references: pk_proc.as, pk_proc ext, x[PK_REG_WAIT]
- * of every live thread and of every CPU's live registers. */
+ * and its loader checks every thread's wait register); the memory section
+ * is pk_vm_snap.c's.  Without a section, the core refuses any reference
+ * to it (a process's address space, a program with memory instructions);
+ * with one, its loader checks those references: pk_proc.as, pk_proc ext,
+ * x[PK_REG_WAIT] of every live thread and of every CPU's live registers. */
 int pk_mem_snap_save(struct pk_kernel *k, pk_snap_w *w);
 int pk_mem_snap_load(struct pk_kernel *k, pk_snap_r *r);
 int pk_obj_snap_save(struct pk_kernel *k, pk_snap_w *w);

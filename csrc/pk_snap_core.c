@@ -44,17 +44,6 @@
  * prev (0, 1), eevdf left, right, best (0..2), cfs next, prev (3, 4) */
 #define PTR_WORDS 5
 
-/* ---- weak defaults for the parts that have not provided their sections -- */
-
-__attribute__((weak)) int pk_mem_snap_save(pk_kernel *k, pk_snap_w *w) {
-    (void)k; (void)w;
-    return PK_ERR_NOT_SUPPORTED;
-}
-__attribute__((weak)) int pk_mem_snap_load(pk_kernel *k, pk_snap_r *r) {
-    (void)k; (void)r;
-    return PK_ERR_NOT_SUPPORTED;
-}
-
 /* ---- shared helpers (pk_snap.h) ------------------------------------------- */
 
 void pk_snap_tref(pk_snap_w *w, const pk_thread *t) { pk_snap_u32(w, t ? t->tid + 1 : 0); }
@@ -439,7 +428,7 @@ static int threads_load(pk_kernel *k, pk_snap_r *r, thread_counts *tc, bool new_
             }
             if (!new_policy && !policy_data_ok(k, t)) pk_snap_bad(r);
             if (t->state != PK_TS_RUNNING && !regs_ok(&tc->depths, k, t, &t->regs)) pk_snap_bad(r);
-            if (t->state != PK_TS_EXITED && ((!tc->objs && t->kind != PK_BODY_RV
+            if (t->state != PK_TS_EXITED && ((!tc->objs && pk_thread_has_wait_reg(t)
                                               && t->regs.x[PK_REG_WAIT])
                                              || (!tc->mem && k->progs[t->prog].vm)))
                 pk_snap_bad(r);             /* refers to a part the snapshot lacks */
@@ -492,8 +481,8 @@ static int cpus_load(pk_kernel *k, pk_snap_r *r, const thread_counts *tc) {
             pk_snap_bad(r);
         busy += c->curr != NULL;
         if (c->curr && !regs_ok(&tc->depths, k, c->curr, &c->regs)) pk_snap_bad(r);
-        if (!objs && c->curr && c->curr->kind != PK_BODY_RV && c->regs.x[PK_REG_WAIT])
-            pk_snap_bad(r);                    /* no wait records (x15 of machine code is a5) */
+        if (!objs && c->curr && pk_thread_has_wait_reg(c->curr) && c->regs.x[PK_REG_WAIT])
+            pk_snap_bad(r);                    /* no wait records */
         if (k->tree.size > 1) pk_cputree_update(k, i);
     }
     if (busy != running) pk_snap_bad(r);     /* each curr is a distinct running thread */

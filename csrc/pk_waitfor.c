@@ -75,7 +75,7 @@ int pk_waitfor_edges(pk_kernel *k, pk_wf_edge *out, uint64_t cap, uint64_t *coun
     sink s = { out, cap, 0 };
     for (uint32_t tid = 0; k->objs && tid < k->threads.count; tid++) {
         const pk_thread *t = pk_thread_at(k, tid);
-        if (t->state != PK_TS_WAITING || t->kind == PK_BODY_RV || !t->regs.x[PK_REG_WAIT]) continue;
+        if (t->state != PK_TS_WAITING || !pk_thread_has_wait_reg(t) || !t->regs.x[PK_REG_WAIT]) continue;
         const pk_wait *wr = &k->objs->waits[t->regs.x[PK_REG_WAIT] - 1];
         for (uint32_t x = wr->first; x; x = k->objs->nodes[x - 1].sib)
             node_edges(k, &s, t, k->objs->nodes[x - 1].obj, k->objs->nodes[x - 1].waitfor);
