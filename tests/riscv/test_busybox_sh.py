@@ -247,3 +247,47 @@ def test_pipe_writer_whose_reader_died_gets_sigpipe(busybox, applets):
     assert (sh.exit_code, sh.terminal) == (0, b"y\nnext\n")
     (yes,) = [q for q in k.processes if q.kill_reason == "signal"]
     assert yes.term_signal == pk.SIGPIPE
+
+
+# ---- snapshots ---------------------------------------------------------------------
+
+def test_snapshot_with_pipes_in_flight_a_zombie_and_a_pending_signal(busybox, applets):
+    """Half a second in: ``seq 1 20000`` (108,894 bytes) is blocked on a
+    full pipe (pipe(7): 65,536 bytes since Linux 2.6.11) whose reader
+    sleeps; ``(exit 3)`` is a zombie (its parent exec'd sleep and never
+    waits); SIGUSR1 is pending for the shell, which traps it. The kernel
+    restored from a snapshot taken then finishes as the original does: the
+    same terminal, processes, clock and digest; both audit clean,
+    descriptors included. The trap runs after the pipeline ends (sh(1p),
+    "Signals and Error Handling": a trap is not executed "until after the
+    foreground command has completed")."""
+    from pykernel.fds import descriptors
+
+    k = root(busybox, applets)
+    sh = spawn_sh(k, "trap 'echo got USR1' USR1; sh -c '(exit 3) & exec sleep 5' & "
+                     "seq 1 20000 | (sleep 1; wc -l); echo done")
+    k.run(until=500_000_000)
+    zombies = [q for q in k.processes if q.state == "zombie"]
+    assert [(q.exit_code, q.parent.state) for q in zombies] == [(3, "alive")]
+    writers = [q for q in k.processes if q.state == "alive"
+               and any(d.fd == 1 and d.kind == "pipe-write" for d in descriptors(q))]
+    (seq,) = [q for q in writers if q.threads[0].state == "waiting"]
+    (out,) = [d for d in descriptors(seq) if d.fd == 1]
+    assert out.pipe_bytes == 65536
+    sh.signal(pk.SIGUSR1)
+    assert sh.pending_signals == {pk.SIGUSR1}
+    before = k.audit()
+    assert before.fds is not None and before.fds.problems() == []
+    copy = pk.Kernel.restore(k.snapshot())
+    assert copy.audit().fds == before.fds
+
+    def finish(kk):
+        kk.run()
+        a = kk.audit()
+        assert (a.frames_mismatched, a.tree_bad_links, a.bad_refs, a.signal_bad) == (0, 0, 0, 0)
+        return (kk.digest(), kk.now, bytes(kk.process(sh.pid).terminal),
+                [(q.pid, q.state, q.exit_code) for q in kk.processes])
+    result = finish(copy)
+    assert result == finish(k)
+    assert result[2] == b"20000\ngot USR1\ndone\n"
+    assert [s for _, s, _ in result[3]] == ["exited"] * 6
