@@ -87,6 +87,9 @@ SCRIPTS = {
     # execute bit (sh: 126); ENOEXEC for a corrupt ELF, which sh(1p)
     # "Command Search and Execution" then runs as a shell script
     "exec_directory_and_plain_file": "mkdir d; ./d; echo $?; echo 'echo x' > f; ./f; echo $?",
+    # proc(5): /proc/self/exe names the file the process runs; argv[0]
+    # "/proc/self/exe" names no applet
+    "exec_proc_self_exe": "/proc/self/exe; echo $?",
     "exec_corrupt_elf": "printf '\\177ELF\\2\\1\\1 junk\\n' > bad; chmod +x bad; ./bad; echo $?",
 }
 
@@ -143,13 +146,8 @@ def run_native(tmp: Path, applets, script: str):
     return int(read("status")), read("out"), read("err")
 
 
-# what differs, and why
-XFAIL = {
-    "exec_corrupt_elf": "on ENOEXEC ash runs the file as a script by execve of /proc/self/exe "
-                        "(bb_busybox_exec_path); pykernel answers readlinkat of /proc/self/exe "
-                        "but its execve resolves the path in the file system, where /proc does "
-                        "not exist: ENOENT, so sh says './bad: not found' (127 on both sides)",
-}
+# what differs, and why (none at present)
+XFAIL: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=XFAIL[n], strict=True))
