@@ -294,6 +294,11 @@ int64_t pk_rv_execve(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t
     char file[PK_FS_PATH_MAX];                           /* the file run: path or an interpreter */
     uint64_t flen = (uint64_t)n;
     memcpy(file, path, flen + 1);
+    if (!e && !strcmp(path, "/proc/self/exe")) {         /* proc(5): the file the caller runs */
+        const pk_rvp *rp = &k->rv->procs[k->rv->thr[pk_rvt_id(r)].proc];
+        if (!rp->exe || rp->exe_len >= PK_FS_PATH_MAX) e = -ENOENT;
+        else { memcpy(file, rp->exe, rp->exe_len + 1); flen = rp->exe_len; }
+    }
     for (uint32_t depth = 0; !e; depth++) {
         e = find_exec(k, t->pid, file, flen, &ino, &st);
         if (e) break;
