@@ -1,4 +1,4 @@
-"""Context-switch throughput of pykernel under CFS (csrc/pk_sched_cfs.c).
+"""Context-switch throughput of pykernel under CFS (csrc/sched/pk_sched_cfs.c).
 
 Workload: the same CPU-bound script threads as bench/test_switch.py,
 ``loop(LARGE, [compute(Q)])`` with Q = 1,000 ns and zero switch cost, under

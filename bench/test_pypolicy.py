@@ -3,7 +3,7 @@
 Workload (as bench/test_switch.py): N CPU-bound script threads
 ``loop(LARGE, [compute(Q)])`` on ONE CPU, round robin with quantum Q and
 zero switch cost, so every quantum expiry is one scheduling decision: the
-kernel (csrc/pk_sched_host.c) hands the expired thread back to the policy
+kernel (csrc/sched/pk_sched_host.c) hands the expired thread back to the policy
 and asks it for the next one -- one ``pick_next()`` call, one context
 switch.
 

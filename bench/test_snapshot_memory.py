@@ -9,7 +9,7 @@ of them are page tables.  Timed, in the same run:
 - baseline: the run that built that state (spawn and run to 200 ms);
 - ``k.snapshot()``;
 - ``pk.Kernel.restore(data)``, which checks the whole memory system it
-  read (csrc/pk_vm_check.c) before it returns.
+  read (csrc/vm/pk_vm_check.c) before it returns.
 
 Reported: median seconds of each over the rounds, their ratios to the
 baseline, and the snapshot's size against the C memory of the kernel

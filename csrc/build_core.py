@@ -1,8 +1,8 @@
 """cffi builder for pykernel._core (out-of-line API mode).
 
 setup.py names this file in ``cffi_modules``.  The C declarations given to
-cffi are pk_api.h itself, so the binding can never drift from the header,
-plus pk_sched_host.h, whose callback prototypes (the lines that start with
+cffi are core/pk_api.h itself, so the binding can never drift from the header,
+plus sched/pk_sched_host.h, whose callback prototypes (the lines that start with
 ``int64_t pk_hp_``) are declared ``extern "Python+C"``: cffi generates
 those C functions, and pykernel/_policy_host.py supplies their Python
 bodies (policies written in Python).
@@ -17,10 +17,15 @@ from pathlib import Path
 from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
-SOURCES = sorted(str(p.relative_to(HERE.parent)) for p in HERE.glob("pk_*.c"))
+# The C files sit in subsystem folders (core/, sched/, vm/, obj/, unix/,
+# rv/, snap/); every folder is an include directory, so a file includes
+# any header by its bare name.
+SOURCES = sorted(str(p.relative_to(HERE.parent)) for p in HERE.glob("*/pk_*.c"))
+INCLUDE_DIRS = sorted(str(d.relative_to(HERE.parent)) for d in HERE.iterdir()
+                      if d.is_dir() and any(d.glob("pk_*.[ch]")))
 
 ffibuilder = FFI()
-ffibuilder.cdef((HERE / "pk_api.h").read_text())
+ffibuilder.cdef((HERE / "core" / "pk_api.h").read_text())
 
 
 def host_callbacks_cdef(text: str) -> str:
@@ -35,7 +40,7 @@ def host_callbacks_cdef(text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-ffibuilder.cdef(host_callbacks_cdef((HERE / "pk_sched_host.h").read_text()))
+ffibuilder.cdef(host_callbacks_cdef((HERE / "sched" / "pk_sched_host.h").read_text()))
 
 def copy_strategy() -> list:
     """GCC on x86-64 expands fixed-size copies of a few hundred bytes (the
@@ -75,7 +80,7 @@ ffibuilder.set_source(
     "pykernel._core",
     PRELUDE + '#include "pk_core.h"\n#include "pk_sched_host.h"\n',
     sources=SOURCES,
-    include_dirs=[str(HERE.relative_to(HERE.parent))],
+    include_dirs=INCLUDE_DIRS,
     define_macros=macros,
     extra_compile_args=cflags,
     extra_link_args=ldflags,

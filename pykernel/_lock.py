@@ -9,7 +9,7 @@ kernel) and blocking: a call from a second host thread waits until the
 first is done. ``run()`` holds the lock while it simulates, but between
 two slices of simulation (every ``STEP_BUDGET`` units of host work:
 dispatcher steps and interpreted instructions, PK_WORK_HOST in
-csrc/pk_api.h) it lets the threads that wait in, so they are never stuck
+csrc/core/pk_api.h) it lets the threads that wait in, so they are never stuck
 behind a long run, whatever the threads' bodies are.
 
 The C core never sees two host threads at once, so concurrent use cannot

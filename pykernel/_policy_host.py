@@ -1,7 +1,7 @@
 """Policies written in Python: the callbacks the C core calls.
 
-The run-queue functions of csrc/pk_sched_host.c call the functions below
-(declared ``extern "Python+C"`` from csrc/pk_sched_host.h). Each run queue
+The run-queue functions of csrc/sched/pk_sched_host.c call the functions below
+(declared ``extern "Python+C"`` from csrc/sched/pk_sched_host.h). Each run queue
 of a kernel whose scheduler is written in Python has a host id (``hid``);
 ``_QUEUES[hid]`` holds the hooks of the policy object serving that queue.
 Callbacks take and return plain integers (tids, why codes, ns), so a
@@ -28,7 +28,7 @@ from .errors import PolicyError
 NONE, RAISED, BAD = lib.PK_HP_NONE, lib.PK_HP_RAISED, lib.PK_HP_BAD
 MAX_TID = 0xFFFFFFFF
 
-# why a thread is enqueued / dequeued (PK_ENQ_* in csrc/pk_sched.h)
+# why a thread is enqueued / dequeued (PK_ENQ_* in csrc/sched/pk_sched.h)
 WHY = ("new", "wake", "preempt", "slice", "yield", "migrate", "change", "kill")
 
 REQUIRED = ("enqueue", "dequeue", "pick_next")
@@ -246,7 +246,7 @@ def _orphan(exc_type, exc, tb):
     return None                      # the callback then answers RAISED
 
 
-# ---- the callbacks (csrc/pk_sched_host.h) ----------------------------------
+# ---- the callbacks (csrc/sched/pk_sched_host.h) ----------------------------------
 
 @ffi.def_extern(error=RAISED, onerror=_orphan)
 def pk_hp_enqueue(hid, tid, why):

@@ -2,7 +2,7 @@
 scripts.
 
 The C core states each rule once (``spawn_check`` and ``config_check`` in
-csrc/pk_kernel.c, ``script_check`` in csrc/pk_script.c) and, through
+csrc/core/pk_kernel.c, ``script_check`` in csrc/core/pk_script.c) and, through
 ``pk_spawn_check``, ``pk_config_check`` and ``pk_script_check``, fills a
 ``pk_refusal`` record saying which rule refused: a reason (``PK_R_*``),
 the field refused (``PK_F_*``), its value and the bounds accepted. This

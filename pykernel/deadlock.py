@@ -1,6 +1,6 @@
 """Deadlocks: the wait-for graph, its cycles, and the Banker's algorithm.
 
-The C core builds the wait-for graph on demand (csrc/pk_waitfor.c): a
+The C core builds the wait-for graph on demand (csrc/obj/pk_waitfor.c): a
 thread waiting to lock a mutex points at its owner; a thread waiting to
 read a channel points at every live thread of every process holding the
 other end; a thread waiting for a process's TERMINATED points at that

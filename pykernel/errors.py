@@ -35,7 +35,7 @@ __all__ = [
 
 def _status(name: str) -> tuple[int, str]:
     """(number, name) of status ``ERR_<name>``: the number is the C core's
-    ``PK_ERR_<name>`` (csrc/pk_api.h), the one definition of it."""
+    ``PK_ERR_<name>`` (csrc/core/pk_api.h), the one definition of it."""
     return getattr(lib, f"PK_{name}"), name
 
 

@@ -2,7 +2,7 @@
 "Descriptors and pipes").
 
 A process that makes Linux system calls (machine code, docs/riscv.md) has
-a table of descriptors in the C core (csrc/pk_fd.c), set up at its first
+a table of descriptors in the C core (csrc/unix/pk_fd.c), set up at its first
 use with 0, 1 and 2 on its standard streams. Each descriptor names an
 open file description (shared by ``dup`` and ``fork``: one offset, one
 set of status flags) and has its own close-on-exec flag. The table is not

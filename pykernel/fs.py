@@ -1,6 +1,6 @@
 """The kernel's file system, seen from Python (docs/userland.md).
 
-Every kernel has one in-memory file system in its C core (csrc/pk_fs.c),
+Every kernel has one in-memory file system in its C core (csrc/unix/pk_fs.c),
 made at its first use with ``/``, ``/dev`` (``null``, ``zero``,
 ``urandom``, ``tty``) and ``/tmp`` (mode 1777). ``k.fs`` is a
 :class:`FileSystem`: a view that calls the core for every operation, with

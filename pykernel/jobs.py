@@ -1,5 +1,5 @@
 """Jobs: trees of processes that are killed together and carry limits
-(csrc/pk_jobobj.c, after Zircon's jobs; docs/objects.md).
+(csrc/obj/pk_jobobj.c, after Zircon's jobs; docs/objects.md).
 
 Not to be confused with the jobs of periodic real-time tasks
 (:class:`pykernel.PeriodicJob`): this is :class:`JobObject`.

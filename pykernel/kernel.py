@@ -169,7 +169,7 @@ def jain_index(values) -> float:
 
 def _bucket_bounds(i: int) -> tuple[int, int]:
     """[low, high] of latency histogram bucket i, from the core (the
-    function its histogram files latencies with, csrc/pk_dispatch.c)."""
+    function its histogram files latencies with, csrc/core/pk_dispatch.c)."""
     low, high = ffi.new("uint64_t *"), ffi.new("uint64_t *")
     check(lib.pk_latency_bucket_bounds(i, low, high), f"latency bucket {i}")
     return low[0], high[0]

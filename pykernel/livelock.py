@@ -1,6 +1,6 @@
 """What a run that stopped with reason "livelock" was doing.
 
-The core counts host work at each simulated instant (csrc/pk_api.h,
+The core counts host work at each simulated instant (csrc/core/pk_api.h,
 PK_WORK_HOST: one unit per dispatcher step, per instruction a script runs
 at no simulated time or a machine-code thread executes, 16 per operation
 of a Python body). When the work done at one instant passes the kernel's
@@ -18,7 +18,7 @@ from ._ffi import ffi, lib
 
 __all__ = ["Livelock"]
 
-# pk.op names of the script instruction codes (csrc/pk_api.h, PK_OP_*)
+# pk.op names of the script instruction codes (csrc/core/pk_api.h, PK_OP_*)
 _NAMES = {
     lib.PK_OP_COMPUTE: "compute", lib.PK_OP_IO: "io", lib.PK_OP_SLEEP: "sleep",
     lib.PK_OP_YIELD: "yield_", lib.PK_OP_EXIT: "exit", lib.PK_OP_LOOP: "loop",
@@ -39,7 +39,7 @@ _HOST = {lib.PK_OP_COMPUTE: "compute({})", lib.PK_OP_IO: "io({})", lib.PK_OP_SLE
          lib.PK_OP_YIELD: "yield_()", lib.PK_OP_EXIT: "exit({})",
          lib.PK_OP_OBJ_WAIT: "a wait on kernel objects"}
 _LONGEST = 120                  # characters of an operation's repr shown
-_RANGE_I = 3                    # x[3]: next access of a touch_range in progress (csrc/pk_vm.h)
+_RANGE_I = 3                    # x[3]: next access of a touch_range in progress (csrc/vm/pk_vm.h)
 
 
 @dataclass(frozen=True)

@@ -668,7 +668,7 @@ def verify(kernel: "Kernel") -> None:
     status = lib.pk_mem_verify(kernel._kp)
     if status == lib.PK_ERR_INTERNAL:
         raise InternalError("the memory system is inconsistent (a frame, page table, list, "
-                            "swap slot or TLB entry breaks an invariant of csrc/pk_vm_check.c)")
+                            "swap slot or TLB entry breaks an invariant of csrc/vm/pk_vm_check.c)")
     check(status, "check memory")
 
 

@@ -3,7 +3,7 @@
 Modelled on Fuchsia's Zircon (docs/references.md [Zircon-handles],
 [Zircon-channel]). A process names kernel objects through *handles* in its own
 handle table; each handle carries *rights* that every operation checks.
-The rules live once, in the C core (csrc/pk_obj.c, pk_chan.c, pk_wait.c);
+The rules live once, in the C core (csrc/obj/pk_obj.c, pk_chan.c, pk_wait.c);
 this module is a thin view over them, and script instructions
 (:func:`pykernel.op.write`, :func:`pykernel.op.read`, ...) use the same
 code. See docs/objects.md.

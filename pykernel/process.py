@@ -165,7 +165,7 @@ class Registers:
 
     For script threads ``pc`` is the index of the next instruction and
     ``x[0]`` the remaining nanoseconds of the compute in progress
-    (csrc/pk_api.h documents the layout)."""
+    (csrc/core/pk_api.h documents the layout)."""
 
     x: tuple
     pc: int

@@ -126,7 +126,7 @@ _LINKING: set = set()            # programs whose exec targets are being loaded
 
 
 def _memory_op(op: Op) -> list[tuple[int, int, int]]:
-    """A memory op -> its instruction and ARG words (csrc/pk_api.h)."""
+    """A memory op -> its instruction and ARG words (csrc/core/pk_api.h)."""
     a = op.args
     arg = lib.PK_OP_ARG
     if op.name == "touch":

@@ -46,7 +46,7 @@ def _elf_reasons() -> dict:
     at fault, ``other`` the one it overlaps or follows, ``value`` and
     ``limit`` what the core reports, ``len`` the file's length; ``fields``
     the header's fields read back from the bytes (for the message only:
-    the rules are the core's, csrc/pk_rv_elf.c)."""
+    the rules are the core's, csrc/rv/pk_rv_elf.c)."""
     L = lib
     return {
         L.PK_ELF_E_MAGIC: "not an ELF file (it does not start with \\x7fELF)",

@@ -1,7 +1,7 @@
 """Scheduling policies.
 
 A policy object only *configures* a policy; the policy itself runs in the
-C core behind the run-queue interface (csrc/pk_sched.h).  Pass one to
+C core behind the run-queue interface (csrc/sched/pk_sched.h).  Pass one to
 ``pk.Kernel(scheduler=...)``.  A subclass of :class:`Policy` that defines
 ``pick_next`` is a policy written in Python: the kernel calls its hooks
 through the same interface (see :class:`Policy`; slower).
@@ -39,7 +39,7 @@ class Policy:
     policy into the kernel behind the scheduler-class hooks): subclass
     Policy and define ``pick_next``; the kernel then calls these hooks of
     the object, from C, through the run-queue interface
-    (csrc/pk_sched.h). Threads are named by their tid (an int).
+    (csrc/sched/pk_sched.h). Threads are named by their tid (an int).
 
     - ``enqueue(tid, why)`` (required): the thread became ready; keep it
       in your own queue. ``why`` is "new" (arrived, or back from the
@@ -93,7 +93,7 @@ class Policy:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if callable(getattr(cls, "pick_next", None)):
-            cls._id = lib.PK_POLICY_HOST     # written in Python (csrc/pk_sched_host.c)
+            cls._id = lib.PK_POLICY_HOST     # written in Python (csrc/sched/pk_sched_host.c)
 
     @property
     def kernel(self):
@@ -121,7 +121,7 @@ class Policy:
         ``pk_thread_info`` struct (fields ``tid``, ``pid``, ``state``,
         ``cpu``, ``priority``, ``nice``, ``tickets``, ``burst``,
         ``arrival``, ``cpu_time``, ``wait``, ``blocked``... as in
-        csrc/pk_api.h; times in ns as of now). The same struct is
+        csrc/core/pk_api.h; times in ns as of now). The same struct is
         refilled by the next ``info()`` call of this object: read what
         you need from it at once. About 3 times cheaper than
         :meth:`thread`."""

@@ -4,7 +4,7 @@
 file, and ``Kernel.restore(data_or_path)`` builds a kernel that continues
 exactly as the original would have, optionally under another scheduling
 policy or cost model (branching).  The C core writes its own state
-(csrc/pk_snap_core.c); this module adds the Python side of the kernel
+(csrc/snap/pk_snap_core.c); this module adds the Python side of the kernel
 (program objects, process names, the scheduler and cost objects, errors
 of Python bodies) as plain data in the snapshot's HOST section: JSON with
 tagged values, never pickle.

@@ -68,7 +68,7 @@ def test_program_burst_multiplies_loops():
 
 
 def test_program_instructions_count_loop_markers():
-    # A loop compiles to LOOP + body + ENDLOOP (csrc/pk_api.h).
+    # A loop compiles to LOOP + body + ENDLOOP (csrc/core/pk_api.h).
     prog = pk.Program.script("p", [S.loop(3, [S.compute(2), S.io(1)])])
     assert prog.instructions == 4
     assert pk.Program.script("e", []).instructions == 0

@@ -1,4 +1,4 @@
-"""The shuffled benchmark floor, pk_bench_bare_switch_shuffled (csrc/pk_bench.c):
+"""The shuffled benchmark floor, pk_bench_bare_switch_shuffled (csrc/core/pk_bench.c):
 its argument checks and its checksum, which bench/ relies on being a real
 computation over every record."""
 

@@ -4,7 +4,7 @@ pykernel/costs.py: the switch time "is charged to the CPU as overhead,
 not to either thread, and the incoming thread starts running when it
 ends". Stats: wait includes "the context switch that finally brings the
 thread in". A switch happens each time a CPU starts running a thread it
-was not already running, including from idle (csrc/pk_dispatch.c
+was not already running, including from idle (csrc/core/pk_dispatch.c
 switch_to). Expected values are worked out by hand from these rules.
 """
 

@@ -427,7 +427,7 @@ def test_wait_signals_that_are_not_an_int_are_type_errors(signals):
 
 
 # ---- views made by hand: typed errors, never cffi's OverflowError ---------------------
-# pids and handle values are uint32_t in the core (csrc/pk_api.h); a value that
+# pids and handle values are uint32_t in the core (csrc/core/pk_api.h); a value that
 # does not fit is refused before cffi converts it.
 
 @pytest.mark.parametrize("pid", [-1, 2**32, 10**12], ids=["-1", "2**32", "10**12"])

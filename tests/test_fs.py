@@ -1,4 +1,4 @@
-"""The kernel's file system (pykernel/fs.py over csrc/pk_fs.c): names,
+"""The kernel's file system (pykernel/fs.py over csrc/unix/pk_fs.c): names,
 contents, permissions, times, devices, limits, snapshots.
 
 Expected values come from the Linux man pages named in each test:

@@ -1,4 +1,4 @@
-"""Job memory limits (csrc/pk_jobobj.c): the processes of a job's subtree
+"""Job memory limits (csrc/obj/pk_jobobj.c): the processes of a job's subtree
 together hold at most ``max_memory`` bytes of resident user pages.
 
 Pages are 4 KiB (Intel SDM vol. 3A 4.5: x86-64 4-level paging);

@@ -1,7 +1,7 @@
 """Zero-time progress: a run whose simulated time stands still stops with
 reason "livelock" after a bounded amount of host work, and says which
 thread repeats which operation (docs/guide.md, "Why a run stops";
-csrc/pk_api.h, PK_WORK_HOST).
+csrc/core/pk_api.h, PK_WORK_HOST).
 
 The budget is ``Kernel(livelock_steps=...)`` units of host work at one
 instant, plus 64 per thread: one unit per dispatcher step, per instruction
@@ -73,7 +73,7 @@ PAGE = 4096
 def test_a_loop_of_free_touch_ranges_stops_with_livelock():
     # With free costs every access of a resident page takes no time; one
     # touch_range of 131,072 accesses is host work all the same, counted
-    # access by access (and cut into steps of 65,536, csrc/pk_vm.c).
+    # access by access (and cut into steps of 65,536, csrc/vm/pk_vm.c).
     k = pk.Kernel(memory=pk.Memory(frames=4096), costs=pk.Costs.zero())
     k.spawn(pk.Program.script("t", [op.map(BASE, 32 * PAGE),
                                     op.loop(FOREVER, [op.touch_range(BASE, 32 * PAGE, stride=1)])]))

@@ -9,7 +9,7 @@ regions the same way but does not merge neighbours: every map is one
 region, and cutting one in the middle makes two. A refused operation
 changes nothing; from Python it raises NoMemory naming the limit.
 
-Regions are kept in an AVL tree with a sorted list (csrc/pk_aspace.c);
+Regions are kept in an AVL tree with a sorted list (csrc/vm/pk_aspace.c);
 k.check_memory() verifies the tree (heights, balance, order) against the
 list, and the property
 tests compare every change with a Python model of the region list.

@@ -1,6 +1,6 @@
 """Several CPUs share one run queue.
 
-Dispatcher rules (csrc/pk_dispatch.c): a thread that becomes ready kicks
+Dispatcher rules (csrc/core/pk_dispatch.c): a thread that becomes ready kicks
 the lowest-numbered idle CPU; if none is idle, a preemptive policy takes
 the CPU whose running thread it beats and which every other candidate
 beats. CpuStats: busy + idle + overhead equals the elapsed time on each

@@ -651,7 +651,7 @@ def lib_obj_wait():
 # ---- refusals in words --------------------------------------------------------------
 
 def test_a_full_handle_table_says_so():
-    # a table holds PK_HANDLE_SLOTS = 1,048,512 handles (csrc/pk_api.h)
+    # a table holds PK_HANDLE_SLOTS = 1,048,512 handles (csrc/core/pk_api.h)
     from pykernel._ffi import ffi, lib
     k = make_kernel()
     p = k.spawn(IDLE)

@@ -102,7 +102,7 @@ def test_two_threads_of_one_process_faulting_on_two_cpus_are_told_apart():
 
 
 def test_a_run_stopped_for_the_pager_says_so_in_its_stop_record():
-    # pk_kernel_run's stop record (csrc/pk_api.h, pk_stop): PK_STOP_PAGER,
+    # pk_kernel_run's stop record (csrc/core/pk_api.h, pk_stop): PK_STOP_PAGER,
     # the thread, its CPU and process, the page's address, the instant
     from pykernel._ffi import ffi, lib
     k = kernel()

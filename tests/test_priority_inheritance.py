@@ -1,4 +1,4 @@
-"""Priority inheritance for futex mutexes (csrc/pk_pi.c).
+"""Priority inheritance for futex mutexes (csrc/obj/pk_pi.c).
 
 The protocol is the basic priority-inheritance protocol of Sha, Rajkumar
 and Lehoczky ("Priority Inheritance Protocols: An Approach to Real-Time

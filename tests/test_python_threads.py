@@ -432,7 +432,7 @@ def test_kernel_is_usable_after_livelock(zero_kernel):
 
 
 def test_a_python_thread_needing_its_next_operation_stops_the_core_with_a_stop_record():
-    # pk_kernel_run (csrc/pk_api.h, pk_stop): PK_STOP_HOST names the thread,
+    # pk_kernel_run (csrc/core/pk_api.h, pk_stop): PK_STOP_HOST names the thread,
     # its CPU and its process; the operation goes to the next call
     from pykernel._ffi import ffi, lib
 

@@ -1,7 +1,7 @@
 """Refusals come from the core's one statement of each rule.
 
-spawn_check, config_check / costs_check and script_check (csrc/pk_kernel.c,
-csrc/pk_script.c) fill a pk_refusal record (csrc/pk_api.h); Python's
+spawn_check, config_check / costs_check and script_check (csrc/core/pk_kernel.c,
+csrc/core/pk_script.c) fill a pk_refusal record (csrc/core/pk_api.h); Python's
 messages are made from it (pykernel/_refusal.py), and values the core
 computes (a script's burst, status numbers, latency buckets) are read from
 it. docs/architecture.md, "Where rules live".

@@ -1,6 +1,6 @@
 """Register contexts: what a context switch saves and restores.
 
-Layout from csrc/pk_api.h: 32 general registers, pc, flags. For scripts
+Layout from csrc/core/pk_api.h: 32 general registers, pc, flags. For scripts
 pc is the index of the next instruction, x[1] the remaining ns of the
 compute in progress, x[2] the loop depth and x[16 + i] the iterations
 left of the loop at depth i; flags bit 0 (PK_RF_STARTED) is set once the thread has begun its body.
@@ -12,7 +12,7 @@ exactly the remaining time."
 import pykernel as pk
 from conftest import cpu_bound
 
-REM, DEPTH, LOOP0 = 0, 2, 16   # csrc/pk_api.h: register use of script threads
+REM, DEPTH, LOOP0 = 0, 2, 16   # csrc/core/pk_api.h: register use of script threads
 RF_STARTED = 1
 
 
@@ -116,7 +116,7 @@ def test_loop_registers_track_depth_and_iterations(zero_kernel):
 
 
 def test_python_thread_preempted_mid_compute_saves_remaining(zero_kernel):
-    # csrc/pk_api.h: host threads use x[1] the same way. RR q=4, a Python
+    # csrc/core/pk_api.h: host threads use x[1] the same way. RR q=4, a Python
     # body compute(10) and a script compute(10): at t=6 the body was
     # preempted at 4 with 6 left; pc counts operations taken (1).
     def body(ctx):

@@ -271,7 +271,7 @@ def test_ops_nested_500_loops_deep_are_a_scenario_error():
 
 
 def test_loops_nested_past_the_limit_name_the_operation_that_is_too_deep():
-    # loops nest at most PK_LOOP_DEPTH = 16 deep (csrc/pk_api.h); the 17th is refused
+    # loops nest at most PK_LOOP_DEPTH = 16 deep (csrc/core/pk_api.h); the 17th is refused
     with pytest.raises(ScenarioError) as e:
         loads(_nested_loops(100)).build()
     assert e.value.line == 3

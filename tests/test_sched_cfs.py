@@ -1,4 +1,4 @@
-"""pk.sched.CFS: Linux's Completely Fair Scheduler (csrc/pk_sched_cfs.c).
+"""pk.sched.CFS: Linux's Completely Fair Scheduler (csrc/sched/pk_sched_cfs.c).
 
 Rules and constants, from Linux's kernel/sched/fair.c (2.6.23 .. 6.5) and
 kernel/sched/core.c, as listed in docs/scheduling.md ("CFS"):

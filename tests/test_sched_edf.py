@@ -16,7 +16,7 @@ Sources of the rules and numbers:
           scheduling of periodic, real-time tasks", Performance Evaluation
           2(4), 1982: deadline-monotonic priorities.
   [doc]   the semantics documented in Program.periodic, pk.sched.EDF and
-          csrc/pk_periodic.c (overruns delay the next job; ties go to the job
+          csrc/sched/pk_periodic.c (overruns delay the next job; ties go to the job
           that became ready first; non-periodic threads run in background).
 Every schedule below was worked out by hand from those rules, with free
 context switches (Costs.zero()); times are plain ns.
@@ -156,7 +156,7 @@ def test_job_stats_mid_run_count_released_completed_and_overdue():
 
 
 def test_registers_hold_the_job_state():
-    # csrc/pk_api.h: x[6] period, x[7] relative deadline, x[8] release,
+    # csrc/core/pk_api.h: x[6] period, x[7] relative deadline, x[8] release,
     # x[9] absolute deadline, x[10] jobs begun, x[11] completed, x[12]
     # misses, x[13] jobs in all. At t=12 job 1 (release 10) is running.
     k = kernel()
@@ -498,7 +498,7 @@ MALFORMED = {
 @pytest.mark.parametrize("name", MALFORMED)
 def test_core_rejects_malformed_task_code(name):
     # the core validates compiled programs itself (script_check in
-    # csrc/pk_script.c), when the program is made, naming the instruction
+    # csrc/core/pk_script.c), when the program is made, naming the instruction
     ops, exc = MALFORMED[name]
     with pytest.raises(exc, match=r"instruction \d+ \((task|release|job_end)\) is refused"):
         pk.Program(name, "script", code=b"".join(_OP.pack(*op) for op in ops))

@@ -1,5 +1,5 @@
 """pk.sched.EEVDF: Earliest Eligible Virtual Deadline First as Linux 6.6
-runs it (csrc/pk_sched_eevdf.c).
+runs it (csrc/sched/pk_sched_eevdf.c).
 
 Rules, from Linux 6.6 kernel/sched/fair.c (avg_vruntime, entity_eligible,
 update_entity_lag, place_entity, update_deadline, pick_eevdf,

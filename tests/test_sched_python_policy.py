@@ -1,9 +1,9 @@
 """Policies written in Python (pk.sched.Policy subclasses with pick_next).
 
 The kernel calls their hooks from C through the run-queue interface
-(csrc/pk_sched_host.c). Rules tested here:
+(csrc/sched/pk_sched_host.c). Rules tested here:
 - a round robin written in Python with the rules of the built-in
-  RoundRobin (csrc/pk_sched_list.c: FIFO queue, an expired thread goes to
+  RoundRobin (csrc/sched/pk_sched_list.c: FIFO queue, an expired thread goes to
   the tail, steal from the tail) produces the same run, event for event
   (same ``k.digest()``), with the same statistics;
 - hooks are called with the documented ``why`` and the documented
@@ -266,7 +266,7 @@ def test_python_preemptive_priority_matches_builtin():
 def test_python_preemptive_priority_takes_the_weakest_cpu_like_builtin():
     # 2 CPUs sharing a queue run priorities 3 and 5; priority 1 arrives at 4
     # and takes the CPU of the weaker (5), which the dispatcher finds by
-    # asking wakeup_preempt about the two running threads (csrc/pk_dispatch.c)
+    # asking wakeup_preempt about the two running threads (csrc/core/pk_dispatch.c)
     def spawn(k):
         k.spawn(cpu_bound(10), priority=3)
         k.spawn(cpu_bound(10), priority=5)
@@ -302,7 +302,7 @@ def test_real_time_threads_run_before_a_python_policy_and_it_never_sees_them():
 # ---- hooks and their arguments ----------------------------------------------
 
 def test_hook_calls_for_the_textbook_round_robin():
-    # the dispatcher (csrc/pk_dispatch.c): tids 0, 1, 2 arrive at 0; slice 4;
+    # the dispatcher (csrc/core/pk_dispatch.c): tids 0, 1, 2 arrive at 0; slice 4;
     # tick() when a slice ends, enqueue(slice) + pick_next() if it yields;
     # a thread alone keeps its CPU and gets a new slice
     rec = Recorder()
@@ -357,7 +357,7 @@ def test_kill_of_a_queued_thread_dequeues_it_with_kill():
 
 
 def test_a_change_of_nice_dequeues_calls_changed_and_enqueues():
-    # csrc/pk_control.c: a queued thread is taken out, changed, put back
+    # csrc/core/pk_control.c: a queued thread is taken out, changed, put back
     rec = Recorder()
     k = pk.Kernel(scheduler=rec, costs=pk.Costs.zero())
     k.spawn(cpu_bound(10))
@@ -728,7 +728,7 @@ def test_pick_next_returning_a_thread_of_another_run_queue_is_refused():
 
 def test_pick_next_returning_a_queued_real_time_thread_is_refused():
     # the real-time class is throttled to 5 ns per 10: at 5 its thread goes
-    # back to its queue and the fair class picks (csrc/pk_sched_rt.c)
+    # back to its queue and the fair class picks (csrc/sched/pk_sched_rt.c)
     def spawn(k):
         k.spawn(cpu_bound(20))
         k.spawn(cpu_bound(20), policy="fifo", rt_priority=1)

@@ -3,7 +3,7 @@ import pytest
 preemption, declared bursts, yields and livelock.
 
 The rules come from the policy docstrings (pykernel/sched.py) and the
-dispatcher contract (csrc/pk_dispatch.c, DESIGN.md "The public API"):
+dispatcher contract (csrc/core/pk_dispatch.c, DESIGN.md "The public API"):
 "When a thread arrives or wakes at the same instant that another's
 quantum expires, the arriving thread is queued first." Every expected
 value below is worked out by hand from those rules.

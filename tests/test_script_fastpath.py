@@ -1,9 +1,9 @@
 """The interpreter's in-line path for a loop whose body begins with a
-compute (csrc/pk_script.h): when a compute ends at ENDLOOP and the loop
+compute (csrc/core/pk_script.h): when a compute ends at ENDLOOP and the loop
 goes round again, the dispatcher starts the next compute without calling
 the interpreter.  It must leave exactly the state the interpreter leaves.
 
-Register use from csrc/pk_api.h: pc = index of the next instruction,
+Register use from csrc/core/pk_api.h: pc = index of the next instruction,
 x[0] = ns left of the compute in progress, x[2] = loop depth, x[16 + i] =
 iterations left of the loop at depth i; flags PK_RF_STARTED = 1,
 PK_RF_COMPUTE = 1024 (x[0] counts a compute)."""

@@ -2,7 +2,7 @@
 alone (docs/guide.md, "Why a run stops" and "Host threads"): a step that
 calls a scheduling policy written in Python costs a thousand times more
 host time than one in C, so each hook call counts 16 units
-(PK_WORK_HOST in csrc/pk_api.h) against the slice's 2^19, and another host
+(PK_WORK_HOST in csrc/core/pk_api.h) against the slice's 2^19, and another host
 thread gets the kernel's lock between slices. The same units count
 towards livelock, within the 64 a thread may take at one instant.
 (Machine code: tests/riscv/test_rv_slices.py.)"""

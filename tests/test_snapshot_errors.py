@@ -2,7 +2,7 @@
 snapshotted: each is refused with an error that says why, and nothing
 crashes (docs/snapshot.md, "What is refused").
 
-Header layout (csrc/pk_snap_core.c): bytes 0-7 magic, 8-11 format
+Header layout (csrc/snap/pk_snap_core.c): bytes 0-7 magic, 8-11 format
 version, 12-15 zero, 16-23 total length, 24-31 layout fingerprint; the
 last 8 bytes are the checksum of everything before them.
 """
@@ -300,7 +300,7 @@ def test_the_configuration_can_be_read_without_restoring(snap):
 
 
 def test_a_configuration_the_core_refuses_is_a_snapshot_error(snap):
-    # cpus is 1..PK_MAX_CPUS (csrc/pk_api.h, pk_config); 0 is refused as out of range
+    # cpus is 1..PK_MAX_CPUS (csrc/core/pk_api.h, pk_config); 0 is refused as out of range
     data = bytearray(snap)
     struct.pack_into("<I", data, 32 + ffi.offsetof("pk_config", "cpus"), 0)
     with pytest.raises(pk.SnapshotError) as info:

@@ -1,4 +1,4 @@
-"""The file system's snapshot section (csrc/pk_fs.c, the FS section): a
+"""The file system's snapshot section (csrc/unix/pk_fs.c, the FS section): a
 restored kernel has the same tree, and a damaged section is refused or
 loads into a file system whose books balance, never a crash.
 """

@@ -6,7 +6,7 @@ TLB and per-process counters, the same fault series, regions and faults.
 Each workload below is cut at 20 instants drawn from a seeded generator
 (or a few for the matrices of policies and formats). A crafted or damaged
 memory section is refused, never crashes, and leaks nothing; a restored
-kernel keeps every invariant of csrc/pk_vm_check.c (k.check_memory()).
+kernel keeps every invariant of csrc/vm/pk_vm_check.c (k.check_memory()).
 """
 
 import random
@@ -394,7 +394,7 @@ def _mix64(h):
 
 
 def _checksum(buf):
-    """pk_snap_checksum (csrc/pk_snap_io.c), so a test can craft a
+    """pk_snap_checksum (csrc/snap/pk_snap_io.c), so a test can craft a
     snapshot whose checksum is right and whose contents are wrong."""
     lanes = [0x243F6A8885A308D3, 0x13198A2E03707344, 0xA4093822299F31D0, 0x082EFA98EC4E6C89]
     n, i = len(buf), 0
@@ -427,7 +427,7 @@ def _mem_section(data):
 
 def _frames(data):
     """Offsets in data of each used frame's record, by frame number, and
-    of the frame section's header fields (layout in csrc/pk_vm_snap.c)."""
+    of the frame section's header fields (layout in csrc/snap/pk_vm_snap.c)."""
     start, _ = _mem_section(data)
     at = start + 4 + 1 + 92 + 4          # version, present, configuration, CPUs
     hw = int.from_bytes(data[at:at + 4], "little")
@@ -496,7 +496,7 @@ def test_memory_section_of_another_version_is_refused():
 
 def test_memory_section_of_version_2_is_restored_with_the_default_map_count():
     # version 2 had no max_map_count (the last 8 bytes of the configuration,
-    # csrc/pk_vm_snap.c); such a section restores with Memory's default 65,530
+    # csrc/snap/pk_vm_snap.c); such a section restores with Memory's default 65,530
     k = images()
     k.run(until=30_000)
     data = bytearray(k.snapshot())

@@ -1,4 +1,4 @@
-"""Snapshots of kernel objects (csrc/pk_obj_snap.c, docs/snapshot.md "Kernel objects").
+"""Snapshots of kernel objects (csrc/snap/pk_obj_snap.c, docs/snapshot.md "Kernel objects").
 
 The invariant of issue 8: "run to T1, snapshot, restore, run to T2" has the
 digest of "run to T2", here for workloads that use every kind of kernel
@@ -371,7 +371,7 @@ def test_no_message_or_handle_is_lost_or_duplicated_across_a_snapshot(msgs, cut)
 # ---- damaged object sections ------------------------------------------------
 
 def checksum(buf: bytes) -> int:
-    """pk_snap_checksum (csrc/pk_snap_io.c), to re-seal a crafted snapshot."""
+    """pk_snap_checksum (csrc/snap/pk_snap_io.c), to re-seal a crafted snapshot."""
     mask = (1 << 64) - 1
 
     def mix(h):

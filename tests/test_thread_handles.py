@@ -1,4 +1,4 @@
-"""Threads as kernel objects (csrc/pk_thread_obj.c), after Zircon's
+"""Threads as kernel objects (csrc/obj/pk_thread_obj.c), after Zircon's
 thread objects (Zircon docs, "Thread" object and zx_task_kill: a thread
 handle is waitable, asserts ZX_THREAD_TERMINATED when the thread ends,
 and killing through it needs ZX_RIGHT_DESTROY; default rights are

@@ -441,7 +441,7 @@ def _refusal(data: bytes) -> str:
 
 @pytest.mark.parametrize("memsz", [2**62, 2**40], ids=["2^62", "2^40"])
 def test_a_segment_larger_than_the_loader_accepts_names_p_memsz(memsz):
-    # a segment may span 2^38 bytes (2^26 pages, csrc/pk_rv_elf.c MAX_SPAN)
+    # a segment may span 2^38 bytes (2^26 pages, csrc/rv/pk_rv_elf.c MAX_SPAN)
     assert _refusal(_with_phdr(exits(0), 0, memsz=memsz)) == (
         f"Program.elf('a.out'): program header 0: p_memsz {memsz:#x} is larger than a "
         f"segment may be (0x4000000000 bytes)")
@@ -487,7 +487,7 @@ def test_a_text_segment_without_execute_is_refused():
 
 
 def test_the_core_loader_applies_the_same_rules_as_the_check():
-    # the rules live once, in csrc/pk_rv_elf.c: pk_prog_load_elf refuses
+    # the rules live once, in csrc/rv/pk_rv_elf.c: pk_prog_load_elf refuses
     # what pk_elf_check refuses, with the same status
     k = kernel()
     out = ffi.new("uint32_t *")

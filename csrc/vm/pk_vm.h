@@ -206,7 +206,12 @@ int  pk_as_map_object(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len,
 int  pk_as_unmap(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len);
 int  pk_as_protect(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot);
 
-/* one access by the running thread's process: PK_ACC_OK (cost added to
+/* bring the page at va under region r in (pk_aspace.c): a zeroed or
+ * shared frame (minor fault), or its copy in swap (major fault, *major
+ * set); NO_MEMORY if there is no frame */
+int pk_page_in(struct pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uint64_t *cost,
+               bool *major);
+/* one access by the running thread's process (pk_fault.c): PK_ACC_OK (cost added to
  * *cost), PK_ACC_KILL (fault recorded in as; *reason = PK_KILL_*) */
 #define PK_ACC_OK    0
 #define PK_ACC_KILL  1

@@ -13,7 +13,7 @@
  *
  * Memory: every fetch, load and store is translated by the CPU's simulated
  * TLB (pk_tlb.h) and, on a miss, by the page-table walk and fault handler
- * of pk_aspace.c.  In front of the TLB sits a host-pointer mirror (a
+ * of pk_fault.c.  In front of the TLB sits a host-pointer mirror (a
  * 16-entry direct-mapped table for data, 8 for code) that lives for one
  * advance() only: inside a block nothing but this thread's own misses
  * changes the TLB, and the mirror is emptied at every miss, so a mirror

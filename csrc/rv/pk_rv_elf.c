@@ -4,7 +4,7 @@
  * An image is a validated copy of an ELF file, loaded once per kernel.
  * Spawning maps each PT_LOAD segment as a region with the segment's
  * permissions and tags the region with the image; pages are demand-paged:
- * the fault handler (pk_aspace.c, page_in) fills a fresh private frame
+ * the fault handler (pk_fault.c; pk_page_in in pk_aspace.c) fills a fresh private frame
  * from the image for a writable region, and for a read-only one maps the
  * image's own frame for that page, shared (one frame per image page,
  * reference counted) by every process running the image.  The initial
