@@ -7,8 +7,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from typing import Iterator, Sequence
+from dataclasses import replace
 
 from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
 from ._policy_host import HostPolicy
@@ -25,7 +24,7 @@ from .op import duration, exit_code
 from . import _refusal
 from ._validate import int_range, integer, put, u32, u64
 from .process import PeriodicJob, Process
-from ._deprecated import CalledDict, CalledList, CalledProperty, warn as _deprecated
+from ._deprecated import CalledDict, CalledList, warn as _deprecated
 from . import objects as _objects
 from . import riscv as _riscv
 from . import livelock as _livelock
@@ -34,6 +33,8 @@ from .sched import CFS, Policy
 from .sched import SchedParams, _merge as _sched_merge
 from .sched import by_name as _sched_by_name
 from .trace import DEFAULT_TRACE_EVENTS, Trace
+from .results import CpuStats, KernelStats, Latency, RunResult, jain_index, _bucket_bounds  # noqa: F401
+from .groups import ProcessGroup
 
 __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency",
            "jain_index"]
@@ -53,240 +54,6 @@ _BODY_OPS = frozenset((lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP, lib.PK_
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """What one :meth:`Kernel.run` did.
-
-    ``reason``: "idle" (every process has exited), "until" (the deadline
-    was reached), "deadlock" (threads remain but nothing can ever wake
-    them) or "livelock" (more host work at one simulated instant than
-    ``Kernel(livelock_steps=...)`` allows: a zero-time loop, or threads
-    yielding to each other forever with free switches).
-    ``deadlock``: with reason "deadlock", a cycle of the wait-for graph
-    that explains it (a :class:`~pykernel.Deadlock`), if there is one.
-    ``livelock``: with reason "livelock", the thread and the operation it
-    repeats (a :class:`~pykernel.Livelock`; ``str()`` says it in
-    one line).
-    ``start`` and ``now`` are the simulated times (ns) at which the run
-    began and ended; ``switches`` and ``steps`` count context switches and
-    dispatcher steps during the run; ``wall`` is host seconds.
-    """
-
-    reason: str
-    start: int
-    now: int
-    switches: int
-    steps: int
-    wall: float
-    deadlock: object = None
-    livelock: object = None
-
-    @property
-    def elapsed(self) -> int:
-        """Simulated ns covered by the run (now - start)."""
-        return self.now - self.start
-
-    @property
-    def switches_per_second(self) -> float:
-        """Simulated context switches per host second."""
-        return self.switches / self.wall if self.wall > 0 else 0.0
-
-    def _repr_html_(self) -> str:
-        from .html import run_result_html
-        return run_result_html(self)
-
-
-@dataclass(frozen=True)
-class CpuStats:
-    """Time accounting of one simulated CPU (ns). ``busy + idle +
-    overhead`` equals the kernel's elapsed time; ``overhead`` is time
-    spent switching contexts. ``running`` is the tid it runs (or None),
-    ``queued`` the threads waiting in its run queue (per-CPU queues; with
-    a shared queue, CPU 0 reports it), ``migrations_in`` the threads moved
-    to its queue from another."""
-
-    cpu: int
-    busy: int
-    idle: int
-    overhead: int
-    switches: int
-    running: int | None
-    queued: int = 0
-    migrations_in: int = 0
-
-    @property
-    def utilization(self) -> float:
-        """busy / (busy + idle + overhead), 0.0 at time 0."""
-        total = self.busy + self.idle + self.overhead
-        return self.busy / total if total else 0.0
-
-
-@dataclass(frozen=True)
-class KernelStats:
-    """Kernel-wide counters, as of the kernel's current time."""
-
-    now: int
-    context_switches: int
-    steps: int
-    events: int
-    threads: int
-    processes: int
-    live_threads: int
-    ready: int
-    pending_events: int
-    memory_bytes: int
-    cpus: tuple
-    migrations: int = 0
-    balance_runs: int = 0
-
-    @property
-    def busy(self) -> int:
-        """Busy time summed over CPUs."""
-        return sum(c.busy for c in self.cpus)
-
-    @property
-    def idle(self) -> int:
-        """Idle time summed over CPUs."""
-        return sum(c.idle for c in self.cpus)
-
-    @property
-    def overhead(self) -> int:
-        """Context-switch overhead summed over CPUs."""
-        return sum(c.overhead for c in self.cpus)
-
-
-def jain_index(values) -> float:
-    """Jain's fairness index of a sequence of non-negative numbers."""
-    values = list(values)
-    if not values:
-        raise ValueError("Jain's index needs at least one value")
-    total = sum(values)
-    squares = sum(v * v for v in values)
-    if squares == 0:
-        return 1.0
-    return total * total / (len(values) * squares)
-
-
-def _bucket_bounds(i: int) -> tuple[int, int]:
-    """[low, high] of latency histogram bucket i, from the core (the
-    function its histogram files latencies with, csrc/pk_dispatch.c)."""
-    low, high = ffi.new("uint64_t *"), ffi.new("uint64_t *")
-    check(lib.pk_latency_bucket_bounds(i, low, high), f"latency bucket {i}")
-    return low[0], high[0]
-
-
-@dataclass(frozen=True)
-class Latency(CalledProperty):
-    """Scheduling latencies (ns) as a log-linear histogram: exact below
-    16 ns, within 1/16 (6.25%) above. ``percentile(p)`` returns the upper
-    bound of the bucket holding the p-th percentile (never more than
-    ``max``). The value of :attr:`Kernel.latency`."""
-
-    _called_as = "Kernel.latency"
-
-    count: int
-    total: int
-    max: int
-    buckets: tuple
-
-    @property
-    def mean(self) -> float:
-        """Mean latency (exact)."""
-        return self.total / self.count if self.count else 0.0
-
-    def percentile(self, p: float) -> int:
-        """The p-th percentile (0 < p <= 100), to the histogram's precision."""
-        if not 0 < p <= 100:
-            raise ValueError(f"percentile must be in (0, 100], got {p}")
-        if not self.count:
-            return 0
-        rank = -(-self.count * p // 100)          # ceil(count * p / 100)
-        seen = 0
-        for i, n in enumerate(self.buckets):
-            seen += n
-            if seen >= rank:
-                return min(_bucket_bounds(i)[1], self.max)
-        return self.max
-
-    @property
-    def p50(self) -> int:
-        """Median."""
-        return self.percentile(50)
-
-    @property
-    def p99(self) -> int:
-        """99th percentile."""
-        return self.percentile(99)
-
-
-@locked_views()
-class ProcessGroup(Sequence):
-    """A lazy sequence of consecutive processes (what :meth:`Kernel.spawn_many`
-    returns, and :attr:`Kernel.processes`). Items are :class:`Process`
-    views made on demand; :meth:`table` reads all their statistics in one
-    call into the core."""
-
-    __slots__ = ("_k", "first", "count")
-
-    def __init__(self, kernel: "Kernel", first: int, count: int):
-        self._k = kernel
-        self.first = first
-        self.count = count
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            start, stop, step = i.indices(self.count)
-            if step != 1:
-                return [self[j] for j in range(start, stop, step)]
-            return ProcessGroup(self._k, self.first + start, max(0, stop - start))
-        i = operator.index(i)
-        if i < 0:
-            i += self.count
-        if not 0 <= i < self.count:
-            raise IndexError("process index out of range")
-        return Process(self._k, self.first + i)
-
-    def __iter__(self) -> Iterator[Process]:
-        k = self._k
-        return (Process(k, pid) for pid in range(self.first, self.first + self.count))
-
-    def table(self) -> "Table":
-        """Statistics of every process as a :class:`~pykernel.tables.Table`
-        (a dict of equal-length lists) with columns pid, name, state,
-        exit_code, arrival_ns, first_run_ns, finish_ns, cpu_time_ns,
-        wait_ns, blocked_ns, response_ns, turnaround_ns,
-        voluntary_switches, involuntary_switches, migrations, and in a
-        kernel with memory page_faults and major_faults (None where not
-        yet happened), read in one call into the core."""
-        from .tables import process_table
-        return process_table(self._k, self.first, self.count)
-
-    def to_pandas(self):
-        """:meth:`table` as a pandas DataFrame (needs pandas)."""
-        return self.table().to_pandas()
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def mean(self, field: str) -> float:
-        """Mean of one :meth:`table` column over the processes where it is
-        defined (e.g. ``group.mean("wait_ns")``; a time may be named
-        without its unit, ``"wait"``)."""
-        cols = self.table()
-        if field not in cols and f"{field}_ns" in cols:
-            field = f"{field}_ns"
-        if field not in cols:
-            raise ValueError(f"no column {field!r}; the columns are {', '.join(cols)}")
-        values = [v for v in cols[field] if v is not None]
-        if not values:
-            raise ValueError(f"no process has a value for {field!r} yet")
-        return sum(values) / len(values)
-
-    def __repr__(self) -> str:
-        return f"<ProcessGroup pids {self.first}..{self.first + self.count - 1}>"
 
 
 class _Progress:
