@@ -26,6 +26,7 @@ from ._validate import int_range, integer, put, u32, u64
 from .process import PeriodicJob, Process
 from ._deprecated import CalledDict, CalledList, warn as _deprecated
 from . import objects as _objects
+from . import blocking as _blocking
 from . import riscv as _riscv
 from . import livelock as _livelock
 from .program import Program
@@ -943,7 +944,7 @@ class Kernel:
                     c._op = None
                 elif (c._op is not None or c._older is not None) and _unyielded(c, y):
                     return self._not_yielded(tid, entry)
-                if not isinstance(y, _objects._Blocking):
+                if not isinstance(y, _blocking._Blocking):
                     break
                 blocked = y
                 how, v = y.start(self, tid)
