@@ -22,8 +22,8 @@ MODULES = sorted(p.stem for p in (ROOT / "pykernel").glob("*.py")
 
 
 def test_the_package_has_the_split_modules():
-    # the records, process groups and blocking operations have modules of their own
-    assert {"results", "groups", "blocking"} <= set(MODULES)
+    # the records, process groups, run loop and blocking operations have modules of their own
+    assert {"results", "groups", "run", "blocking"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)
