@@ -433,6 +433,12 @@ class Kernel(RunControl):
         check(lib.pk_limits_get(self._kp, raw), "limit usage")
         return CalledDict("Kernel.limit_usage", usage(self.limits, raw))
 
+    def _pagers(self) -> dict:
+        """The fault handlers written in Python, pid -> handler
+        (``aspace.set_fault_handler``; pykernel/memory.py reads and sets
+        them). Made on first use, so a kernel with none keeps no table."""
+        return self.__dict__.setdefault("_pager_table", {})
+
     @contextmanager
     def _hooks_may_run(self):
         """Around a call into the core that may call hooks of a policy
