@@ -235,7 +235,7 @@ class Context:
         byte, blocking while the peer's buffer is full; the yield gives the
         byte count."""
         from .errors import ShouldWait
-        from .objects import DoneOp, SocketWriteOp
+        from .blocking import DoneOp, SocketWriteOp
         try:
             n = self._own(h).write(data, handles, txid)
         except ShouldWait:                       # a socket with no room: wait below
@@ -250,14 +250,16 @@ class Context:
         channel is empty (until ``deadline``, absolute ns: then
         ``TimedOut``). ``PeerClosed`` once the peer is closed and the
         queue is empty."""
-        from .objects import ReadOp, _deadline
+        from .blocking import ReadOp
+        from .objects import _deadline
         return self._track(ReadOp(self._own(h), _deadline(deadline)), "read")
 
     def call(self, h, data: bytes = b"", handles=(), deadline: int | None = None):
         """``reply = yield ctx.call(h, data)``: write a request with a new
         transaction id and wait for the reply carrying the same id (the
         server writes it with ``h.write(..., txid=msg.txid)``)."""
-        from .objects import CallOp, _deadline
+        from .blocking import CallOp
+        from .objects import _deadline
         h = self._own(h)
         deadline = _deadline(deadline)
         txid = lib.pk_channel_txid(self._k._kp)
@@ -269,14 +271,16 @@ class Context:
         ``signals`` is asserted on h's object (at once if it already is);
         ``TimedOut`` at ``deadline``; ``Canceled`` if h is closed
         meanwhile. Needs WAIT."""
-        from .objects import WaitOp, _deadline
+        from .blocking import WaitOp
+        from .objects import _deadline
         return self._track(WaitOp(self.pid, [(self._own(h), signals)], _deadline(deadline), True), "wait_one")
 
     def wait_many(self, items, deadline: int | None = None):
         """``pendings = yield ctx.wait_many([(h1, s1), (h2, s2)])``: wait
         until one item's signals are asserted (up to 64 items); the result
         lists each item's asserted signals."""
-        from .objects import WaitOp, _deadline
+        from .blocking import WaitOp
+        from .objects import _deadline
         items = [(self._own(h), sig) for h, sig in items]
         return self._track(WaitOp(self.pid, items, _deadline(deadline), False), "wait_many")
 
@@ -287,12 +291,14 @@ class Context:
         """``yield ctx.futex_wait(addr, expected)``: wait while the futex
         word at ``addr`` equals ``expected``; ``BadState`` at once if it
         does not (Linux: EAGAIN); ``TimedOut`` at ``deadline``."""
-        from .objects import FutexWaitOp, _addr, _deadline, _u32
+        from .blocking import FutexWaitOp
+        from .objects import _addr, _deadline, _u32
         return self._track(FutexWaitOp(_addr("futex", addr), _u32("expected", expected), _deadline(deadline)), "futex_wait")
 
     def futex_wake(self, addr: int, n: int = 1):
         """``woken = yield ctx.futex_wake(addr, n)``: wake at most n waiters."""
-        from .objects import DoneOp, _addr, _u32
+        from .blocking import DoneOp
+        from .objects import _addr, _u32
         from .errors import check
         out = ffi_u32(self)
         check(lib.pk_futex_wake(self._k._kp, self.pid, _addr("futex", addr), _u32("n", n), out),
@@ -302,7 +308,8 @@ class Context:
     def futex_requeue(self, addr: int, nwake: int, addr2: int, nrequeue: int):
         """``woken = yield ctx.futex_requeue(a, nwake, b, nrequeue)``: wake
         at most nwake waiters of a and move at most nrequeue others to b."""
-        from .objects import DoneOp, _addr, _u32
+        from .blocking import DoneOp
+        from .objects import _addr, _u32
         from .errors import check
         out = ffi_u32(self)
         check(lib.pk_futex_requeue(self._k._kp, self.pid, _addr("futex", addr),
@@ -314,7 +321,8 @@ class Context:
         """``yield ctx.lock(addr)``: take the mutex at ``addr`` (see
         :func:`pykernel.op.lock`), waiting while another thread holds it.
         ``inherit=True`` makes it a priority-inheritance mutex."""
-        from .objects import LockOp, _addr
+        from .blocking import LockOp
+        from .objects import _addr
         from .errors import check
         if not isinstance(inherit, bool):
             raise TypeError(f"lock inherit must be True or False, not {type(inherit).__name__}")
@@ -326,19 +334,22 @@ class Context:
     def unlock(self, addr: int):
         """``yield ctx.unlock(addr)``: release the mutex (AccessDenied if
         this thread does not hold it)."""
-        from .objects import DoneOp, _addr
+        from .blocking import DoneOp
+        from .objects import _addr
         from .errors import check
         check(lib.pk_mutex_unlock(self._k._kp, self.tid, _addr("mutex", addr)), "unlock")
         return DoneOp(None)
 
     def sem_wait(self, addr: int):
         """``yield ctx.sem_wait(addr)``: take a unit of the semaphore."""
-        from .objects import LockOp, _addr
+        from .blocking import LockOp
+        from .objects import _addr
         return self._track(LockOp(_addr("semaphore", addr), True), "sem_wait")
 
     def sem_post(self, addr: int):
         """``yield ctx.sem_post(addr)``: give a unit back; one waiter wakes."""
-        from .objects import DoneOp, _addr
+        from .blocking import DoneOp
+        from .objects import _addr
         from .errors import check
         check(lib.pk_sem_post(self._k._kp, self.pid, _addr("semaphore", addr)), "sem_post")
         return DoneOp(None)
@@ -346,12 +357,14 @@ class Context:
     def cond_wait(self, cv: int, mutex: int):
         """``yield ctx.cond_wait(cv, mutex)``: release the mutex, wait for a
         signal on cv, take the mutex again."""
-        from .objects import CondWaitOp, _addr
+        from .blocking import CondWaitOp
+        from .objects import _addr
         return self._track(CondWaitOp(_addr("condition", cv), _addr("mutex", mutex)), "cond_wait")
 
     def cond_signal(self, cv: int):
         """``yield ctx.cond_signal(cv)``: wake one waiter of cv."""
-        from .objects import DoneOp, _addr
+        from .blocking import DoneOp
+        from .objects import _addr
         from .errors import check
         check(lib.pk_cond_signal(self._k._kp, self.pid, _addr("condition", cv), 0, 0),
               "cond_signal")
@@ -360,7 +373,8 @@ class Context:
     def cond_broadcast(self, cv: int, mutex: int):
         """``yield ctx.cond_broadcast(cv, mutex)``: wake every waiter of cv
         (one at once, the others as the mutex is released)."""
-        from .objects import DoneOp, _addr
+        from .blocking import DoneOp
+        from .objects import _addr
         from .errors import check
         check(lib.pk_cond_signal(self._k._kp, self.pid, _addr("condition", cv),
                                  _addr("mutex", mutex), 1), "cond_broadcast")

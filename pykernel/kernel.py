@@ -3,334 +3,41 @@
 from __future__ import annotations
 
 import operator
-import sys
 import threading
-import time
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from typing import Iterator, Sequence
+from dataclasses import replace
 
 from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
 from ._policy_host import HostPolicy
-from .context import Context, line_of
 from .costs import Costs
 from .memory import (FORMATS, MMU, Memory, MemoryStats, TlbStats, fault_rate, memory_stats,
-                     pager_step, rss_limit_arg,
+                     rss_limit_arg,
                      tlb_stats)
 from . import errors as pk_errors
 from .errors import BadState, InvalidArgs, NoMemory, OutOfRange, check
 from ._lock import KernelLock, locked_views
 from .limits import Limits, limit_error, other_limit_error, usage
-from .op import duration, exit_code
+from .op import duration
 from . import _refusal
 from ._validate import int_range, integer, put, u32, u64
 from .process import PeriodicJob, Process
-from ._deprecated import CalledDict, CalledList, CalledProperty, warn as _deprecated
+from ._deprecated import CalledDict, CalledList, warn as _deprecated
 from . import objects as _objects
 from . import riscv as _riscv
-from . import livelock as _livelock
 from .program import Program
 from .sched import CFS, Policy
 from .sched import SchedParams, _merge as _sched_merge
 from .sched import by_name as _sched_by_name
 from .trace import DEFAULT_TRACE_EVENTS, Trace
+from .run import STEP_BUDGET, RunControl, _KILL  # noqa: F401
+from .results import CpuStats, KernelStats, Latency, RunResult, jain_index, _bucket_bounds  # noqa: F401
+from .groups import ProcessGroup
 
 __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency",
            "jain_index"]
 
 DEFAULT_MAX_THREADS = Limits.max_threads
 DEFAULT_JOB_LOG_LIMIT = 1_000_000
-STEP_BUDGET = 1 << 19          # host work per call into C (PK_WORK_HOST in pk_api.h)
-
-_REASONS = {
-    lib.PK_STOP_IDLE: "idle", lib.PK_STOP_UNTIL: "until",
-    lib.PK_STOP_DEADLOCK: "deadlock", lib.PK_STOP_LIVELOCK: "livelock",
-}
-_KILL, _EXIT = lib.PK_OP_KILL, lib.PK_OP_EXIT
-# the operation codes a Python body may yield (ctx makes them)
-_BODY_OPS = frozenset((lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP, lib.PK_OP_YIELD, _EXIT,
-                       _KILL, lib.PK_OP_POLL))   # _KILL: ctx.touch's answer to a fatal fault
-_MASK64 = 0xFFFFFFFFFFFFFFFF
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What one :meth:`Kernel.run` did.
-
-    ``reason``: "idle" (every process has exited), "until" (the deadline
-    was reached), "deadlock" (threads remain but nothing can ever wake
-    them) or "livelock" (more host work at one simulated instant than
-    ``Kernel(livelock_steps=...)`` allows: a zero-time loop, or threads
-    yielding to each other forever with free switches).
-    ``deadlock``: with reason "deadlock", a cycle of the wait-for graph
-    that explains it (a :class:`~pykernel.Deadlock`), if there is one.
-    ``livelock``: with reason "livelock", the thread and the operation it
-    repeats (a :class:`~pykernel.Livelock`; ``str()`` says it in
-    one line).
-    ``start`` and ``now`` are the simulated times (ns) at which the run
-    began and ended; ``switches`` and ``steps`` count context switches and
-    dispatcher steps during the run; ``wall`` is host seconds.
-    """
-
-    reason: str
-    start: int
-    now: int
-    switches: int
-    steps: int
-    wall: float
-    deadlock: object = None
-    livelock: object = None
-
-    @property
-    def elapsed(self) -> int:
-        """Simulated ns covered by the run (now - start)."""
-        return self.now - self.start
-
-    @property
-    def switches_per_second(self) -> float:
-        """Simulated context switches per host second."""
-        return self.switches / self.wall if self.wall > 0 else 0.0
-
-    def _repr_html_(self) -> str:
-        from .html import run_result_html
-        return run_result_html(self)
-
-
-@dataclass(frozen=True)
-class CpuStats:
-    """Time accounting of one simulated CPU (ns). ``busy + idle +
-    overhead`` equals the kernel's elapsed time; ``overhead`` is time
-    spent switching contexts. ``running`` is the tid it runs (or None),
-    ``queued`` the threads waiting in its run queue (per-CPU queues; with
-    a shared queue, CPU 0 reports it), ``migrations_in`` the threads moved
-    to its queue from another."""
-
-    cpu: int
-    busy: int
-    idle: int
-    overhead: int
-    switches: int
-    running: int | None
-    queued: int = 0
-    migrations_in: int = 0
-
-    @property
-    def utilization(self) -> float:
-        """busy / (busy + idle + overhead), 0.0 at time 0."""
-        total = self.busy + self.idle + self.overhead
-        return self.busy / total if total else 0.0
-
-
-@dataclass(frozen=True)
-class KernelStats:
-    """Kernel-wide counters, as of the kernel's current time."""
-
-    now: int
-    context_switches: int
-    steps: int
-    events: int
-    threads: int
-    processes: int
-    live_threads: int
-    ready: int
-    pending_events: int
-    memory_bytes: int
-    cpus: tuple
-    migrations: int = 0
-    balance_runs: int = 0
-
-    @property
-    def busy(self) -> int:
-        """Busy time summed over CPUs."""
-        return sum(c.busy for c in self.cpus)
-
-    @property
-    def idle(self) -> int:
-        """Idle time summed over CPUs."""
-        return sum(c.idle for c in self.cpus)
-
-    @property
-    def overhead(self) -> int:
-        """Context-switch overhead summed over CPUs."""
-        return sum(c.overhead for c in self.cpus)
-
-
-def jain_index(values) -> float:
-    """Jain's fairness index of a sequence of non-negative numbers."""
-    values = list(values)
-    if not values:
-        raise ValueError("Jain's index needs at least one value")
-    total = sum(values)
-    squares = sum(v * v for v in values)
-    if squares == 0:
-        return 1.0
-    return total * total / (len(values) * squares)
-
-
-def _bucket_bounds(i: int) -> tuple[int, int]:
-    """[low, high] of latency histogram bucket i, from the core (the
-    function its histogram files latencies with, csrc/core/pk_dispatch.c)."""
-    low, high = ffi.new("uint64_t *"), ffi.new("uint64_t *")
-    check(lib.pk_latency_bucket_bounds(i, low, high), f"latency bucket {i}")
-    return low[0], high[0]
-
-
-@dataclass(frozen=True)
-class Latency(CalledProperty):
-    """Scheduling latencies (ns) as a log-linear histogram: exact below
-    16 ns, within 1/16 (6.25%) above. ``percentile(p)`` returns the upper
-    bound of the bucket holding the p-th percentile (never more than
-    ``max``). The value of :attr:`Kernel.latency`."""
-
-    _called_as = "Kernel.latency"
-
-    count: int
-    total: int
-    max: int
-    buckets: tuple
-
-    @property
-    def mean(self) -> float:
-        """Mean latency (exact)."""
-        return self.total / self.count if self.count else 0.0
-
-    def percentile(self, p: float) -> int:
-        """The p-th percentile (0 < p <= 100), to the histogram's precision."""
-        if not 0 < p <= 100:
-            raise ValueError(f"percentile must be in (0, 100], got {p}")
-        if not self.count:
-            return 0
-        rank = -(-self.count * p // 100)          # ceil(count * p / 100)
-        seen = 0
-        for i, n in enumerate(self.buckets):
-            seen += n
-            if seen >= rank:
-                return min(_bucket_bounds(i)[1], self.max)
-        return self.max
-
-    @property
-    def p50(self) -> int:
-        """Median."""
-        return self.percentile(50)
-
-    @property
-    def p99(self) -> int:
-        """99th percentile."""
-        return self.percentile(99)
-
-
-@locked_views()
-class ProcessGroup(Sequence):
-    """A lazy sequence of consecutive processes (what :meth:`Kernel.spawn_many`
-    returns, and :attr:`Kernel.processes`). Items are :class:`Process`
-    views made on demand; :meth:`table` reads all their statistics in one
-    call into the core."""
-
-    __slots__ = ("_k", "first", "count")
-
-    def __init__(self, kernel: "Kernel", first: int, count: int):
-        self._k = kernel
-        self.first = first
-        self.count = count
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            start, stop, step = i.indices(self.count)
-            if step != 1:
-                return [self[j] for j in range(start, stop, step)]
-            return ProcessGroup(self._k, self.first + start, max(0, stop - start))
-        i = operator.index(i)
-        if i < 0:
-            i += self.count
-        if not 0 <= i < self.count:
-            raise IndexError("process index out of range")
-        return Process(self._k, self.first + i)
-
-    def __iter__(self) -> Iterator[Process]:
-        k = self._k
-        return (Process(k, pid) for pid in range(self.first, self.first + self.count))
-
-    def table(self) -> "Table":
-        """Statistics of every process as a :class:`~pykernel.tables.Table`
-        (a dict of equal-length lists) with columns pid, name, state,
-        exit_code, arrival_ns, first_run_ns, finish_ns, cpu_time_ns,
-        wait_ns, blocked_ns, response_ns, turnaround_ns,
-        voluntary_switches, involuntary_switches, migrations, and in a
-        kernel with memory page_faults and major_faults (None where not
-        yet happened), read in one call into the core."""
-        from .tables import process_table
-        return process_table(self._k, self.first, self.count)
-
-    def to_pandas(self):
-        """:meth:`table` as a pandas DataFrame (needs pandas)."""
-        return self.table().to_pandas()
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_()
-
-    def mean(self, field: str) -> float:
-        """Mean of one :meth:`table` column over the processes where it is
-        defined (e.g. ``group.mean("wait_ns")``; a time may be named
-        without its unit, ``"wait"``)."""
-        cols = self.table()
-        if field not in cols and f"{field}_ns" in cols:
-            field = f"{field}_ns"
-        if field not in cols:
-            raise ValueError(f"no column {field!r}; the columns are {', '.join(cols)}")
-        values = [v for v in cols[field] if v is not None]
-        if not values:
-            raise ValueError(f"no process has a value for {field!r} yet")
-        return sum(values) / len(values)
-
-    def __repr__(self) -> str:
-        return f"<ProcessGroup pids {self.first}..{self.first + self.count - 1}>"
-
-
-class _Progress:
-    """A one-line progress display on stderr for long runs: simulated time
-    (and the fraction of ``until`` done) and simulated switches per host
-    second. Shown after ``delay`` host seconds, refreshed every
-    ``interval``."""
-
-    delay = 1.0
-    interval = 0.5
-
-    def __init__(self, kernel: "Kernel", enabled: bool | None, until: int):
-        self.k = kernel
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.until = until
-        self.t0 = time.perf_counter()
-        self.last = self.t0
-        self.sw0 = kernel._switches()
-        self.shown = False
-
-    def update(self) -> None:
-        if not self.enabled:
-            return
-        t = time.perf_counter()
-        if t - self.last < self.interval or (not self.shown and t - self.t0 < self.delay):
-            return
-        self.last = t
-        self.shown = True
-        now = self.k.now
-        rate = (self.k._switches() - self.sw0) / (t - self.t0)
-        if self.until != FOREVER and self.until > 0:
-            frac = min(1.0, now / self.until)
-            bar = "#" * int(frac * 20)
-            head = f"[{bar:<20}] {frac * 100:5.1f}%"
-        else:
-            head = "[running]"
-        sys.stderr.write(f"\r{head}  t = {now / 1e6:,.3f} ms simulated  "
-                         f"{rate / 1e6:,.2f} M switches/s  ")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
 
 
 _CLASSES = {"other": lib.PK_CLASS_OTHER, "fifo": lib.PK_CLASS_FIFO, "rr": lib.PK_CLASS_RR}
@@ -370,29 +77,8 @@ def _config_value(name, value, lo, hi):
     return int_range(f"Kernel {name}", value, lo, hi)
 
 
-def _unyielded(ctx: Context, y) -> bool:
-    """A body just yielded ``y``; ``ctx`` holds the operations it made and
-    has not yielded, in order. Forget ``y``; true if one made before it
-    was never yielded (those made after it may be yielded next)."""
-    made = ctx._pending()
-    for i, entry in enumerate(made):
-        if entry[0] is y:
-            if i:
-                return True            # made[0], the oldest, stays for the message
-            del made[0]
-            break
-    else:
-        return False                   # y was not made since the last yield
-    if made:
-        ctx._op, ctx._at = made.pop()
-    else:
-        ctx._op = None
-    ctx._older = made or None
-    return False
-
-
 @locked_views(own=True)
-class Kernel:
+class Kernel(RunControl):
     """A simulated machine (CPUs, cost model) with its kernel (scheduler,
     processes, threads) and a simulated clock in nanoseconds.
 
@@ -746,6 +432,12 @@ class Kernel:
         raw = ffi.new("pk_limit_stats *")
         check(lib.pk_limits_get(self._kp, raw), "limit usage")
         return CalledDict("Kernel.limit_usage", usage(self.limits, raw))
+
+    def _pagers(self) -> dict:
+        """The fault handlers written in Python, pid -> handler
+        (``aspace.set_fault_handler``; pykernel/memory.py reads and sets
+        them). Made on first use, so a kernel with none keeps no table."""
+        return self.__dict__.setdefault("_pager_table", {})
 
     @contextmanager
     def _hooks_may_run(self):
@@ -1148,97 +840,7 @@ class Kernel:
         """Every process ever spawned, in pid order."""
         return ProcessGroup(self, 0, self._stats_raw().processes)
 
-    # ---- running ----------------------------------------------------------
-
-    def _host_step(self, tid: int) -> tuple:
-        """Advance a Python thread body to its next operation. Operations
-        on kernel objects (ctx.read, ctx.wait_one, ...) run here; one that
-        must wait hands the core a wait operation and resumes when the
-        simulated thread is woken."""
-        entry = self._gens.get(tid)
-        pid = None
-        try:
-            if entry is None:
-                fn, args, pid = self._hosts.pop(tid)
-                ctx = Context(self, pid, tid)
-                gen = fn(ctx, *args)
-                ctx._frame = getattr(gen, "gi_frame", None) or ctx._frame
-                entry = self._gens[tid] = (gen, pid, ctx)
-            blocked = self._blocked.pop(tid, None)
-            how, v = blocked.resume(self, tid) if blocked is not None else ("done", None)
-            while True:
-                if how == "wait":
-                    self._blocked[tid] = blocked
-                    return v
-                y = entry[0].send(v) if how == "done" else entry[0].throw(v)
-                c = entry[2]                 # ops made since the last yield
-                if c._op is y and c._older is None:
-                    c._op = None
-                elif (c._op is not None or c._older is not None) and _unyielded(c, y):
-                    return self._not_yielded(tid, entry)
-                if not isinstance(y, _objects._Blocking):
-                    break
-                blocked = y
-                how, v = y.start(self, tid)
-        except StopIteration as stop:
-            self._gens.pop(tid, None)
-            if entry[2]._op is not None or entry[2]._older:
-                self._gens[tid] = entry
-                return self._not_yielded(tid, entry)
-            try:
-                code = 0 if stop.value is None else exit_code(stop.value)
-            except (TypeError, ValueError) as exc:
-                self._errors[entry[1]] = exc
-                return (_KILL, lib.PK_KILL_BAD_OP)
-            return (_EXIT, code & _MASK64)
-        except Exception as exc:  # the body raised: its process dies, not the kernel
-            self._gens.pop(tid, None)
-            self._errors[entry[1] if entry else pid] = exc
-            return (_KILL, lib.PK_KILL_EXCEPTION)
-        except BaseException as exc:
-            # SystemExit, KeyboardInterrupt...: the process dies of it as of any
-            # exception, and the exception goes on out of run(); the kill is
-            # delivered when the kernel runs again (_run keeps it in _doomed)
-            self._gens.pop(tid, None)
-            self._errors[entry[1] if entry else pid] = exc
-            self._doomed[tid] = (_KILL, lib.PK_KILL_EXCEPTION)
-            raise
-        if type(y) is tuple and len(y) == 2 and y[0] in _BODY_OPS:
-            return y
-        entry[0].close()
-        self._gens.pop(tid, None)
-        self._errors[entry[1]] = TypeError(
-            f"a Python thread body must yield operations made by ctx (e.g. ctx.compute(10)); "
-            f"it yielded {y!r}")
-        return (_KILL, lib.PK_KILL_BAD_OP)
-
-    def _not_yielded(self, tid: int, entry) -> tuple:
-        """A Python body made an operation it never yielded (``ctx.compute(5)``
-        without ``yield``): kill its process with an error naming the
-        operation and the line that made it."""
-        gen, pid, ctx = entry
-        what, at = ctx._made_where(*ctx._pending()[0])
-        code = getattr(gen, "gi_code", None)
-        line = line_of(code, at) if code is not None and at >= 0 else None
-        where = (f"line {line} of {code.co_name} ({code.co_filename})" if line is not None
-                 else "an unknown line")
-        gen.close()
-        self._gens.pop(tid, None)
-        ctx._op = ctx._older = None
-        self._errors[pid] = RuntimeError(
-            f"ctx.{what}(...) made at {where} was never yielded, so it did nothing: "
-            f"write `yield ctx.{what}(...)`")
-        return (_KILL, lib.PK_KILL_BAD_OP)
-
-    def _bad_op(self, tid: int, status: int, op: int, arg: int) -> tuple:
-        """A body yielded an operation the core refused: kill its process."""
-        entry = self._gens.pop(tid, None)
-        if entry is not None:
-            entry[0].close()
-            self._errors[entry[1]] = ValueError(
-                f"a Python thread body yielded operation ({op!r}, {arg!r}), which the kernel "
-                f"refused (status {status}); yield operations made by ctx, e.g. ctx.compute(10)")
-        return (_KILL, lib.PK_KILL_BAD_OP)
+    # ---- running (the loop itself: run.py) --------------------------------
 
     def run(self, until: int | None = None, progress: bool | None = None) -> RunResult:
         """Simulate until ``until`` (ns, exclusive: events at exactly
@@ -1273,70 +875,6 @@ class Kernel:
                 return self.run(until, progress)
             self._run_thread = threading.get_ident()
             return self._run(until_c, now, raw, progress)
-
-    def _run(self, until_c: int, now: int, raw, progress) -> RunResult:
-        """The run loop: call the core until a stop it cannot handle, and
-        handle each stop record (``pk_stop``) in one ``match``."""
-        self._running = True
-        bar = _Progress(self, progress, until_c)
-        sw0, steps0, t0 = raw.context_switches, raw.steps, time.perf_counter()
-        run, kp, step, budget = lib.pk_kernel_run, self._kp, self._host_step, STEP_BUDGET
-        stop = ffi.new("pk_stop *")
-        lib.pk_limit_clear(kp)
-        op = arg = 0
-        r = lib.PK_STOP_HOST if self._waiting is not None else lib.PK_STOP_IDLE
-        tid = self._waiting
-        try:
-            if tid is not None:
-                op, arg = self._resume or self._doomed.pop(tid, None) or step(tid)
-            while True:
-                self._in_core = True             # policy hooks may run: they may not change k
-                try:
-                    r = run(kp, until_c, budget, op, arg, stop); delivered = op; op = 0  # noqa: E702
-                except (OverflowError, TypeError):   # argument not a uint64: never reached C
-                    r = lib.PK_STOP_HOST
-                    op, arg = self._bad_op(tid, lib.PK_ERR_OUT_OF_RANGE, op, arg)
-                    continue
-                finally:
-                    self._in_core = False
-                if self._rv_streams:
-                    _riscv.deliver(self)
-                match r:
-                    case lib.PK_STOP_HOST:               # a Python body's next operation
-                        tid = stop.tid
-                        op, arg = step(tid)
-                    case lib.PK_STOP_BUDGET:             # a slice of host work is done
-                        bar.update()
-                        if not self._holds:
-                            self._lock.let_waiters_in()  # other host threads: see _lock.py
-                    case lib.PK_STOP_PAGER:              # a fault for a pager in Python
-                        pager_step(self, stop)
-                    case lib.PK_ERR_OUT_OF_RANGE | lib.PK_ERR_INVALID_ARGS if delivered and tid is not None:
-                        status, r = r, lib.PK_STOP_HOST  # the operation delivered was refused
-                        op, arg = self._bad_op(tid, status, delivered, arg)
-                    case lib.PK_ERR_POLICY if self._host is not None:
-                        raise self._host.error(kp)
-                    case _ if r in _REASONS:             # idle, until, deadlock, livelock
-                        break
-                    case _:
-                        check(r, "run")
-        finally:
-            self._running = False
-            bar.close()
-            if r == lib.PK_STOP_HOST:
-                self._waiting, self._resume = tid, ((op, arg) if op else self._doomed.pop(tid, None))
-            else:
-                self._waiting = self._resume = None
-        lib.pk_limit_clear(kp)        # refusals inside the run were the threads' business
-        end = self._stats_raw()
-        wall = time.perf_counter() - t0
-        cycle = None
-        if r == lib.PK_STOP_DEADLOCK:
-            found = self.deadlocks()
-            cycle = found[0] if found else None
-        stall = _livelock.describe(self) if r == lib.PK_STOP_LIVELOCK else None
-        return RunResult(_REASONS[r], now, end.now, end.context_switches - sw0,
-                         end.steps - steps0, wall, cycle, stall)
 
     # ---- observation ------------------------------------------------------
 

@@ -404,7 +404,7 @@ class AddressSpace:
         ``None`` removes the handler (such faults then kill)."""
         if handler is not None and not callable(handler):
             raise TypeError(f"a fault handler must be callable, not {type(handler).__name__}")
-        pagers = self._k.__dict__.setdefault("_pagers", {})
+        pagers = self._k._pagers()
         if handler is None:
             pagers.pop(self.pid, None)
         else:
@@ -630,7 +630,7 @@ def pager_step(kernel: "Kernel", stop=None) -> None:
     from .process import Process
     f = ffi.new("pk_pager_fault *")
     check(lib.pk_vm_pager_next(kernel._kp, f), "pager")
-    handler = kernel.__dict__.get("_pagers", {}).get(f.pid)
+    handler = kernel._pagers().get(f.pid)
     answer, error = 0, None
     if handler is not None:
         try:
@@ -650,7 +650,7 @@ def refuse_snapshot(kernel: "Kernel") -> None:
     snapshot (docs/snapshot.md says how to take one anyway)."""
     from .process import Process
     live = []
-    for pid, handler in sorted(kernel.__dict__.get("_pagers", {}).items()):
+    for pid, handler in sorted(kernel._pagers().items()):
         if Process(kernel, pid)._info().state != lib.PK_PS_EXITED:   # a zombie has exited too
             live.append(f"process {pid} ({kernel._proc_name(pid)!r}): "
                         f"{getattr(handler, '__qualname__', type(handler).__name__)}")

@@ -14,7 +14,7 @@ import threading
 import pytest
 
 import pykernel as pk
-import pykernel.kernel as pk_kernel
+import pykernel.run as pk_kernel   # the run loop: STEP_BUDGET
 from conftest import make_kernel
 
 op = pk.op

@@ -1,7 +1,7 @@
 """The progress line of long runs (Kernel.run(progress=...))."""
 
 import pykernel as pk
-from pykernel import kernel as kernel_module
+from pykernel import run as kernel_module   # the run loop and its progress line
 
 
 def long_kernel():

@@ -181,7 +181,7 @@ def test_cli_run_error_names_file_line_and_field(tmp_path):
 def test_cli_run_progress_line_shows_time_and_switch_rate(tmp_path):
     (tmp_path / "s.toml").write_text(GOOD.replace('[["compute", 24]]',
                                                   '[["loop", 3000000, [["compute", 4]]]]'))
-    code = ("import sys, pykernel.kernel as k; k._Progress.delay = k._Progress.interval = 0;"
+    code = ("import sys, pykernel.run as k; k._Progress.delay = k._Progress.interval = 0;"
             "from pykernel.cli import main; sys.exit(main(['run', 's.toml', '--progress']))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0 and "ms simulated" in r.stderr and "M switches/s" in r.stderr

@@ -69,7 +69,7 @@ def test_many_threads_starting_at_one_instant_under_a_python_policy_are_not_a_li
 def test_a_budget_of_one_unit_still_makes_progress_and_the_same_run(monkeypatch):
     """Every call into the core takes at least one step, whatever the budget
     (pk_kernel_run), and where the run is cut does not change it."""
-    import pykernel.kernel as kernel_module
+    import pykernel.run as kernel_module
 
     def body(ctx):
         for _ in range(50):

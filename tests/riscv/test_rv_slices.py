@@ -37,7 +37,7 @@ def kernel() -> pk.Kernel:
 
 def test_a_second_thread_reads_the_clock_during_a_machine_code_run():
     # 50,000,000 instructions: about a hundred slices of 2^19 units each
-    # (pykernel/kernel.py, STEP_BUDGET); the reader gets in at the
+    # (pykernel/run.py, STEP_BUDGET); the reader gets in at the
     # boundaries, not only at the end.
     k = kernel()
     p = k.spawn(pk.Program.elf(busy(25_000_000)))

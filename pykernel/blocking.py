@@ -1,0 +1,264 @@
+"""The blocking operations of Python thread bodies: what ``ctx.read``,
+``ctx.write``, ``ctx.wait_one``, ``ctx.lock``, ``ctx.cond_wait`` and the
+other blocking ``ctx`` methods yield. Each is a small state machine over
+the core's wait records (csrc/obj/pk_wait.c, csrc/obj/pk_futex.c): ``start`` tries
+the operation, and when it must wait returns the wait for the core;
+``resume`` collects the wait's result and tries again or finishes.
+The objects they act on are :mod:`pykernel.objects`."""
+
+from __future__ import annotations
+
+from ._ffi import FOREVER, ffi, lib
+from .errors import BadState
+from .objects import Signals, _items, _raise, _read
+
+__all__ = ["WaitOp", "ReadOp", "SocketWriteOp", "DoneOp", "CallOp", "FutexWaitOp", "LockOp",
+           "CondWaitOp"]
+
+_OK, _SHOULD_WAIT = lib.PK_OK, lib.PK_ERR_SHOULD_WAIT
+
+
+# ---- blocking operations of Python thread bodies (ctx methods) ----------------
+
+class _Blocking:
+    """An operation a Python thread body yields that may block its
+    simulated thread. ``start``/``resume`` return ("done", value),
+    ("raise", exception) or ("wait", (op, arg)) for the core."""
+
+    __slots__ = ()
+
+    def _wait(self, k, tid: int, pid: int, items, deadline: int):
+        arr = _items(k, pid, items)
+        st = lib.pk_wait_check(k._kp, pid, arr, len(items))
+        if st == _OK:
+            return "ready", [Signals(arr[i].pending) for i in range(len(items))]
+        if st != _SHOULD_WAIT:
+            return "raise", _raise(st, "wait")
+        if deadline <= k.now:
+            return "raise", _raise(lib.PK_ERR_TIMED_OUT, "wait")
+        wid = k._obj_u32
+        st = lib.pk_wait_prepare(k._kp, tid, arr, len(items), deadline, wid)
+        if st:
+            return "raise", _raise(st, "wait")
+        self._arr = arr
+        return "wait", (lib.PK_OP_OBJ_WAIT, wid[0])
+
+    def _result(self, k, tid: int):
+        arr = self._arr
+        n = len(arr)
+        st = lib.pk_wait_result(k._kp, tid, arr, n)
+        return st, [Signals(arr[i].pending) for i in range(n)]
+
+
+class WaitOp(_Blocking):
+    """ctx.wait_one / ctx.wait_many."""
+
+    __slots__ = ("pid", "items", "deadline", "one", "_arr")
+
+    def __init__(self, pid, items, deadline, one):
+        self.pid, self.items, self.deadline, self.one = pid, items, deadline, one
+
+    def _value(self, pending):
+        return pending[0] if self.one else pending
+
+    def start(self, k, tid):
+        what, v = self._wait(k, tid, self.pid, self.items, self.deadline)
+        return ("done", self._value(v)) if what == "ready" else (what, v)
+
+    def resume(self, k, tid):
+        st, pending = self._result(k, tid)
+        if st:
+            return "raise", _raise(st, "wait_one" if self.one else "wait_many")
+        return "done", self._value(pending)
+
+
+class ReadOp(_Blocking):
+    """ctx.read and ctx.call: read (the message with txid), waiting for
+    READABLE or PEER_CLOSED while there is none."""
+
+    __slots__ = ("handle", "deadline", "txid", "_arr")
+
+    def __init__(self, handle, deadline, txid=0):
+        self.handle, self.deadline, self.txid = handle, deadline, txid
+
+    def start(self, k, tid):
+        h = self.handle
+        st, msg = _read(k, h.pid, h.value, self.txid, None, None)
+        if st == _OK:
+            return "done", msg
+        if st != _SHOULD_WAIT:
+            return "raise", _raise(st, "read")
+        if self.txid and h.queued:
+            return "raise", BadState("call: a message that is not the reply is queued first; "
+                                     "read it before calling")
+        what, v = self._wait(k, tid, h.pid, [(h, Signals.READABLE | Signals.PEER_CLOSED)],
+                             self.deadline)
+        if what == "ready":         # cannot happen: the read just found nothing
+            return "raise", BadState("read: inconsistent channel state")
+        return what, v
+
+    def resume(self, k, tid):
+        st, _ = self._result(k, tid)
+        if st:
+            return "raise", _raise(st, "read")
+        return self.start(k, tid)
+
+
+class SocketWriteOp(_Blocking):
+    """ctx.write on a socket or pipe: every byte, waiting for room."""
+
+    __slots__ = ("handle", "data", "done", "_arr")
+
+    def __init__(self, handle, data, done):
+        self.handle, self.data, self.done = handle, data, done
+
+    def start(self, k, tid):
+        h = self.handle
+        while self.done < len(self.data):
+            rest = self.data[self.done:]
+            st = lib.pk_socket_write(k._kp, h.pid, h.value, ffi.from_buffer(rest), len(rest),
+                                     k._obj_u32)
+            if st == _SHOULD_WAIT:
+                what, v = self._wait(k, tid, h.pid, [(h, Signals.WRITABLE | Signals.PEER_CLOSED)],
+                                     FOREVER)
+                if what == "ready":
+                    continue                    # room appeared meanwhile: cannot, but retry
+                return what, v
+            if st:
+                return "raise", _raise(st, "write")
+            self.done += k._obj_u32[0]
+        return "done", self.done
+
+    def resume(self, k, tid):
+        st, _ = self._result(k, tid)
+        if st:
+            return "raise", _raise(st, "write")
+        return self.start(k, tid)
+
+
+class DoneOp(_Blocking):
+    """An operation already done when made (ctx.write): its value."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def start(self, k, tid):
+        return "done", self.value
+
+
+class CallOp(ReadOp):
+    """ctx.call: the request is written when made; waits for the reply."""
+
+    __slots__ = ()
+
+
+# ---- futexes and locks in Python thread bodies (pk_futex.c) -----------------------
+
+class _FutexBlocking(_Blocking):
+    """Waits on one futex: prepare with pk_futex_wait_prepare, collect with
+    pk_wait_result (one item, no handle)."""
+
+    __slots__ = ()
+
+    def _fwait(self, k, tid, addr, expected, deadline):
+        if deadline <= k.now:
+            return "raise", _raise(lib.PK_ERR_TIMED_OUT, "futex wait")
+        wid = k._obj_u32
+        st = lib.pk_futex_wait_prepare(k._kp, tid, addr, expected, deadline, wid)
+        if st:
+            return "stale" if st == lib.PK_ERR_BAD_STATE else "raise", _raise(st, "futex wait")
+        return "wait", (lib.PK_OP_OBJ_WAIT, wid[0])
+
+    def _fresult(self, k, tid) -> int:
+        return lib.pk_wait_result(k._kp, tid, ffi.new("pk_wait_item[1]"), 1)
+
+
+class FutexWaitOp(_FutexBlocking):
+    """ctx.futex_wait: BadState at once if the word is not ``expected``."""
+
+    __slots__ = ("addr", "expected", "deadline")
+
+    def __init__(self, addr, expected, deadline):
+        self.addr, self.expected, self.deadline = addr, expected, deadline
+
+    def start(self, k, tid):
+        how, v = self._fwait(k, tid, self.addr, self.expected, self.deadline)
+        return ("raise", v) if how == "stale" else (how, v)
+
+    def resume(self, k, tid):
+        st = self._fresult(k, tid)
+        return ("raise", _raise(st, "futex wait")) if st else ("done", None)
+
+
+class LockOp(_FutexBlocking):
+    """ctx.lock (mutex) and ctx.sem_wait (semaphore): try, wait, try again."""
+
+    __slots__ = ("addr", "sem", "woken")
+
+    def __init__(self, addr, sem):
+        self.addr, self.sem, self.woken = addr, sem, 0
+
+    def start(self, k, tid):
+        expect = k._obj_u32
+        while True:
+            if self.sem:
+                st = lib.pk_sem_try(k._kp, k._tid_pid(tid), self.addr, expect)
+            else:
+                st = lib.pk_mutex_try(k._kp, tid, self.addr, self.woken, expect)
+            if st == _OK:
+                return "done", None
+            if st != _SHOULD_WAIT:
+                return "raise", _raise(st, "sem_wait" if self.sem else "lock")
+            how, v = self._fwait(k, tid, self.addr, expect[0], FOREVER)
+            if how != "stale":
+                return how, v
+
+    def resume(self, k, tid):
+        st = self._fresult(k, tid)
+        if st:
+            return "raise", _raise(st, "lock")
+        self.woken = 1
+        return self.start(k, tid)
+
+
+class CondWaitOp(_FutexBlocking):
+    """ctx.cond_wait: release the mutex, wait on the condition, take the
+    mutex again (pk_cond_wait_step's two phases)."""
+
+    __slots__ = ("cv", "mutex", "phase")
+
+    def __init__(self, cv, mutex):
+        self.cv, self.mutex, self.phase = cv, mutex, 0
+
+    def start(self, k, tid):
+        wid = k._obj_u32
+        st = lib.pk_cond_wait_step(k._kp, tid, self.cv, self.mutex, 0, 0, wid)
+        if st:
+            return "raise", _raise(st, "cond_wait")
+        return "wait", (lib.PK_OP_OBJ_WAIT, wid[0])
+
+    def resume(self, k, tid):
+        st = self._fresult(k, tid)
+        if st:
+            return "raise", _raise(st, "cond_wait")
+        while True:
+            st = lib.pk_cond_wait_step(k._kp, tid, self.cv, self.mutex, 1, 1, k._obj_u32)
+            if st == _OK:
+                return "done", None
+            if st != _SHOULD_WAIT:
+                return "raise", _raise(st, "cond_wait")
+            how, v = self._fwait(k, tid, self.mutex, 2, FOREVER)
+            if how != "stale":
+                return how, v
+
+
+def _op_name(blocked) -> str:
+    """The ctx method a blocked operation came from."""
+    if isinstance(blocked, WaitOp):
+        return "ctx.wait_one" if blocked.one else "ctx.wait_many"
+    names = {CallOp: "ctx.call", ReadOp: "ctx.read", SocketWriteOp: "ctx.write",
+             FutexWaitOp: "ctx.futex_wait", LockOp: "ctx.lock or ctx.sem_wait",
+             CondWaitOp: "ctx.cond_wait"}
+    return names.get(type(blocked), type(blocked).__name__)

@@ -1,0 +1,54 @@
+"""Every module of the package imports on its own in a fresh interpreter.
+
+A module that is imported while another module it needs is still
+half-initialised (a runtime import cycle) fails with ImportError or
+AttributeError depending on which module the interpreter meets first
+(Python Language Reference, 5. "The import system", 5.3.1 "The module
+cache": a module is in sys.modules before its body has run). Importing
+each submodule as the first thing a new interpreter does checks every
+such order.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = sorted(p.stem for p in (ROOT / "pykernel").glob("*.py")
+                 if p.stem not in ("__init__", "__main__"))
+
+
+def test_the_package_has_the_split_modules():
+    # the records, process groups, run loop and blocking operations have modules of their own
+    assert {"results", "groups", "run", "blocking"} <= set(MODULES)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_submodule_imports_first_in_a_fresh_interpreter(name):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    r = subprocess.run([sys.executable, "-c", f"import pykernel.{name}"], cwd=ROOT, env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("old, new", [
+    ("pykernel.kernel", "pykernel.results"),
+    ("pykernel", "pykernel.results"),
+])
+def test_records_keep_their_old_import_paths(old, new):
+    import importlib
+    a, b = importlib.import_module(old), importlib.import_module(new)
+    for name in ("RunResult", "KernelStats", "CpuStats", "Latency", "jain_index"):
+        assert getattr(a, name) is getattr(b, name)
+
+
+def test_process_group_and_blocking_operations_keep_their_old_import_paths():
+    import pykernel
+    from pykernel import blocking, groups, kernel, objects
+    assert kernel.ProcessGroup is groups.ProcessGroup is pykernel.ProcessGroup
+    for name in ("WaitOp", "ReadOp", "SocketWriteOp", "LockOp", "CondWaitOp", "FutexWaitOp"):
+        assert getattr(objects, name) is getattr(blocking, name)
