@@ -16,8 +16,12 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-MODULES = sorted(p.stem for p in (ROOT / "pykernel").glob("*.py")
+import pykernel
+
+# the pykernel this suite tests (installed, or the source tree with its
+# core built in place): the fresh interpreters import the same one
+PACKAGE = Path(pykernel.__file__).resolve().parent
+MODULES = sorted(p.stem for p in PACKAGE.glob("*.py")
                  if p.stem not in ("__init__", "__main__"))
 
 
@@ -27,10 +31,10 @@ def test_the_package_has_the_split_modules():
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_submodule_imports_first_in_a_fresh_interpreter(name):
+def test_submodule_imports_first_in_a_fresh_interpreter(name, tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    r = subprocess.run([sys.executable, "-c", f"import pykernel.{name}"], cwd=ROOT, env=env,
+        [str(PACKAGE.parent), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    r = subprocess.run([sys.executable, "-c", f"import pykernel.{name}"], cwd=tmp_path, env=env,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
 
