@@ -18,47 +18,17 @@ import pytest
 import pykernel as pk
 from pykernel import cli
 
+from cli_child import ENDLESS, child_env, read_until, start
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = str(ROOT / "examples" / "demo.toml")
-
-ENDLESS = """
-[scheduler]
-name = "RoundRobin"
-quantum = 1000
-
-[programs]
-spin = [["loop", 1000000000, [["compute", "1 ms"]]]]
-
-[[processes]]
-program = "spin"
-count = 2
-"""
-
-
-def _env():
-    """The environment of a child `python -m pykernel`, run in a temporary
-    folder: it imports the pykernel these tests import (the installed
-    one, or a built tree), not a source tree in the current folder."""
-    env = dict(os.environ)
-    here = str(Path(pk.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join([here, env.get("PYTHONPATH", "")])
-    return env
 
 
 def test_ctrl_c_during_run_prints_the_summary_marked_interrupted_and_exits_130(tmp_path):
     scenario = tmp_path / "endless.toml"
     scenario.write_text(ENDLESS)
-    # SIGINT back to its default in the child, so that Python installs its
-    # KeyboardInterrupt handler even if this test runs with SIGINT ignored
-    p = subprocess.Popen([sys.executable, "-m", "pykernel", "run", str(scenario), "--progress"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
-                         cwd=tmp_path,
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    seen = ""
-    while "simulated" not in seen:          # the progress line: the run is under way
-        c = p.stderr.read(1)
-        assert c, f"the run ended before it was interrupted: {seen!r}"
-        seen += c
+    p = start(["run", str(scenario), "--progress"], cwd=tmp_path)
+    read_until(p, "simulated")              # the progress line: the run is under way
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=120)
     assert p.returncode == 130
@@ -82,7 +52,7 @@ def test_a_closed_stdout_ends_the_command_by_sigpipe_silently(argv, tmp_path):
     os.close(r)                   # no reader: the first write meets a broken pipe
     try:
         p = subprocess.run([sys.executable, "-m", "pykernel", *argv], stdout=w,
-                           stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path,
+                           stderr=subprocess.PIPE, text=True, env=child_env(), cwd=tmp_path,
                            timeout=300)
     finally:
         os.close(w)

@@ -12,6 +12,8 @@ import pytest
 import pykernel as pk
 from pykernel import cli
 
+from cli_child import ENDLESS, read_until, start
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = str(ROOT / "examples" / "demo.toml")
 
@@ -97,43 +99,16 @@ def test_cli_sweep_lists_failed_points_and_exits_1(tmp_path, capsys):
     assert "Traceback" not in err
 
 
-ENDLESS = """
-[scheduler]
-name = "RoundRobin"
-quantum = 1000
-
-[programs]
-spin = [["loop", 1000000000, [["compute", "1 ms"]]]]
-
-[[processes]]
-program = "spin"
-count = 2
-"""
-
-
 def test_ctrl_c_stops_a_sweep_and_its_workers_at_once(tmp_path):
     import os
     import signal
-    import subprocess
     import time
     scenario = tmp_path / "endless.toml"
     scenario.write_text(ENDLESS)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(pk.__file__).resolve().parent.parent),
-                                         env.get("PYTHONPATH", "")])
-    # its own session: Ctrl-C at a terminal reaches the whole process group
-    p = subprocess.Popen([sys.executable, "-m", "pykernel", "sweep", str(scenario),
-                          "--grid", "machine.cpus=1,2,3", "--workers", "2", "--progress",
-                          "--db", str(tmp_path / "s.sqlite")],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                         cwd=tmp_path, start_new_session=True,
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    p = start(["sweep", str(scenario), "--grid", "machine.cpus=1,2,3", "--workers", "2",
+               "--progress", "--db", str(tmp_path / "s.sqlite")], cwd=tmp_path, new_session=True)
     try:
-        seen = ""
-        while "0/3 points" not in seen:          # every point is submitted
-            c = p.stderr.read(1)
-            assert c, seen
-            seen += c
+        read_until(p, "0/3 points")              # every point is submitted
         time.sleep(1.0)                          # the workers are past their start
         os.killpg(p.pid, signal.SIGINT)
         # communicate ends only when every holder of the pipes, the
