@@ -308,6 +308,17 @@ class Kernel(Spawning, Observation, RunControl):
         check(lib.pk_thread_info_get(self._kp, tid, info), "thread info")
         return info.pid
 
+    def _out_u32(self):
+        """A ``uint32_t *`` reused as the out-argument of core calls that
+        return one number (a handle value, a wait id); read it before the
+        next such call."""
+        return self._obj_u32
+
+    def _out_handle_info(self):
+        """A ``pk_handle_info *`` reused as the out-argument of
+        ``pk_handle_info_get``; read it before the next such call."""
+        return self._obj_info
+
     def _obj_read_bufs(self):
         """Buffers for channel reads (allocated at the first read)."""
         if self._obj_bufs is None:
@@ -399,6 +410,44 @@ class Kernel(Spawning, Observation, RunControl):
         (``aspace.set_fault_handler``; pykernel/memory.py reads and sets
         them). Made on first use, so a kernel with none keeps no table."""
         return self.__dict__.setdefault("_pager_table", {})
+
+    def _output_streams(self) -> list:
+        """The output streams of machine-code processes, each
+        ``[pid, fd, callable or None, bytes handed over]``
+        (``spawn(stdout=...)``, ``Process.on_stdout``; pykernel/riscv.py
+        reads and extends it, the run loop delivers after each return)."""
+        return self._rv_streams
+
+    def _process_error(self, pid: int) -> BaseException | None:
+        """The exception that killed process ``pid``'s Python body, if any."""
+        return self._errors.get(pid)
+
+    def _given_names(self) -> dict:
+        """The names given at spawn (``spawn(name=)``), pid -> name; a
+        process not in it is named "<program>-<pid>" (:meth:`_proc_name`)."""
+        return self._names
+
+    def _known_program(self, prog: int) -> Program | None:
+        """The Program of core program id ``prog`` if Python holds it
+        already, else None (unlike :meth:`_program_at`, which makes the
+        Program of an image execve loaded)."""
+        return self._programs[prog] if 0 <= prog < len(self._programs) else None
+
+    def _blocked_threads(self) -> dict:
+        """The Python threads blocked in a ctx operation on kernel
+        objects: tid -> the operation (pykernel/blocking.py), whose rest
+        waits in a Python frame."""
+        return self._blocked
+
+    def _host_lock(self) -> KernelLock:
+        """The kernel's lock (pykernel/_lock.py): every call from a host
+        thread holds it; its ``rlock`` is the fast path."""
+        return self._lock
+
+    def _hook_running(self) -> bool:
+        """True while the core runs hooks of a policy written in Python
+        (they may read the kernel, not change it)."""
+        return self._in_core
 
     @contextmanager
     def _hooks_may_run(self):

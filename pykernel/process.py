@@ -281,7 +281,7 @@ class Process:
         """The exception that killed a Python-bodied process, if any (a
         ``SystemExit`` or ``KeyboardInterrupt`` too: those also go on out
         of ``run()``)."""
-        return self._k._errors.get(self.pid)
+        return self._k._process_error(self.pid)
 
     @property
     def threads(self) -> list[Thread]:

@@ -234,7 +234,7 @@ def spawn(kernel, program, spawn_args, argv, env, stdin, stdout, stderr) -> int:
           f"spawn {program.name!r}")
     for fd, fn in ((1, stdout), (2, stderr)):
         if fn is not None:
-            kernel._rv_streams.append([pid[0], fd, fn, 0])
+            kernel._output_streams().append([pid[0], fd, fn, 0])
     return pid[0]
 
 
@@ -262,7 +262,7 @@ def output(kernel, pid: int, fd: int, offset: int = 0) -> bytes:
 def deliver(kernel) -> None:
     """Hand new output to the callables given as spawn(stdout=, stderr=)
     or attached with Process.on_stdout / on_stderr."""
-    for entry in kernel._rv_streams:
+    for entry in kernel._output_streams():
         _deliver_one(kernel, entry)
 
 
@@ -283,7 +283,7 @@ def attach(kernel, pid: int, fd: int, fn) -> None:
         raise TypeError(f"{'stdout' if fd == 1 else 'stderr'} must be a callable taking bytes, "
                         f"or None")
     output(kernel, pid, fd, 0)           # NotSupported unless machine code
-    for entry in kernel._rv_streams:
+    for entry in kernel._output_streams():
         if entry[0] == pid and entry[1] == fd:
             entry[2] = fn
             break
@@ -291,14 +291,14 @@ def attach(kernel, pid: int, fd: int, fn) -> None:
         if fn is None:
             return
         entry = [pid, fd, fn, 0]
-        kernel._rv_streams.append(entry)
+        kernel._output_streams().append(entry)
     _deliver_one(kernel, entry)
 
 
 def streams_state(kernel) -> list:
     """[[pid, fd, bytes delivered], ...]: the streams without their
     callables (a snapshot's Python side)."""
-    return [[pid, fd, off] for pid, fd, _fn, off in kernel._rv_streams]
+    return [[pid, fd, off] for pid, fd, _fn, off in kernel._output_streams()]
 
 
 def streams_restore(kernel, data) -> None:
@@ -306,7 +306,7 @@ def streams_restore(kernel, data) -> None:
     for pid, fd, off in data:
         if not (isinstance(pid, int) and fd in (1, 2) and isinstance(off, int) and off >= 0):
             raise ValueError(f"malformed output stream {[pid, fd, off]!r}")
-        kernel._rv_streams.append([pid, fd, None, off])
+        kernel._output_streams().append([pid, fd, None, off])
 
 
 def image_bytes(kp, prog_id: int) -> bytes:
