@@ -45,6 +45,10 @@ FIELDS = {
     lib.PK_F_EPOCH: ("Kernel epoch", False),
     lib.PK_F_INSTRUCTIONS: ("instructions", False), lib.PK_F_INSN: ("instruction", False),
     lib.PK_F_LOOP_DEPTH: ("loop depth", False),
+    lib.PK_F_LOOP_COUNT: ("loop count", False),
+    lib.PK_F_TOUCH_LENGTH: ("touch_range length", False),
+    lib.PK_F_TOUCH_STRIDE: ("touch_range stride", False),
+    lib.PK_F_WRITE_RATIO: ("touch_range write_ratio", False),
 }
 # pk_costs fields in their C order (PK_F_COST + i) and their names in pk.Costs
 COST_FIELDS = ("switch", "migrate", "page_walk", "minor_fault", "tlb_flush", "ipi", "syscall",
@@ -60,6 +64,11 @@ _NS = {lib.PK_F_AT, lib.PK_F_BURST, lib.PK_F_PHASE, lib.PK_F_QUANTUM, lib.PK_F_B
 # PK_OP_* -> the name of the pk.op operation (or instruction) it encodes
 OP_NAMES = {getattr(lib, n): n[len("PK_OP_"):].lower() for n in dir(lib)
             if n.startswith("PK_OP_") and n != "PK_OP_LAST"}
+
+# the script fields that are an argument of one instruction -> its PK_OP_*
+_SCRIPT_ARGS = {lib.PK_F_LOOP_COUNT: lib.PK_OP_LOOP, lib.PK_F_TOUCH_LENGTH: lib.PK_OP_TOUCH_RANGE,
+                lib.PK_F_TOUCH_STRIDE: lib.PK_OP_TOUCH_RANGE,
+                lib.PK_F_WRITE_RATIO: lib.PK_OP_TOUCH_RANGE}
 
 _STATUS_WORDS = {lib.PK_ERR_OUT_OF_RANGE: "an operand is out of range",
                  lib.PK_ERR_INVALID_ARGS: "it is malformed"}
@@ -98,6 +107,12 @@ def _range_text(why, name: str, value: int, lo: int, hi: int) -> str:
         return f"tid {why.index} would hold {value} tickets, more than {hi}"
     if f == lib.PK_F_LOOP_DEPTH:
         return f"loops nest at most {hi} deep: instruction {why.index} opens one at depth {value}"
+    if f in _SCRIPT_ARGS:                       # an argument of instruction why.index
+        at = f"instruction {why.index} ({OP_NAMES.get(_SCRIPT_ARGS[f], '?')})"
+        if f == lib.PK_F_WRITE_RATIO:           # in 1/65536ths in the core
+            shown = value if isinstance(value, float) else value / 65536
+            return f"{at}: {name} must be between {lo / 65536} and {hi / 65536}, got {shown}"
+        return f"{at}: {name} must be between {lo} and {hi}, got {value}"
     if f == lib.PK_F_INSTRUCTIONS:
         return f"a script has at most {hi} instructions, got {value}"
     return f"{name} must be between {lo} and {hi}{unit}, got {value}{unit}"
@@ -160,7 +175,7 @@ def explain(why, program: str | None = None, policy: str | None = None,
 _SPAWN_MEMBERS = {lib.PK_F_NICE: "nice", lib.PK_F_PRIORITY: "priority", lib.PK_F_BURST: "burst",
                   lib.PK_F_TICKETS: "tickets", lib.PK_F_RT_PRIO: "rt_prio", lib.PK_F_CPU: "cpu"}
 _CONFIG_MEMBERS = {lib.PK_F_CPUS: "cpus", lib.PK_F_LIVELOCK: "livelock_steps",
-                   lib.PK_F_JOB_LOG_LIMIT: "job_log_limit"}
+                   lib.PK_F_JOB_LOG_LIMIT: "job_log_limit", lib.PK_F_EPOCH: "epoch"}
 _C_COSTS = ("switch_ns", "migrate_ns", "walk_ns", "minor_fault_ns", "tlb_flush_ns", "ipi_ns",
             "syscall_ns", "wakeup_ns", "insn_cycles", "clock_hz", "fork_ns", "socket_ns")
 _CONFIG_MEMBERS.update({lib.PK_F_COST + i: "costs." + m for i, m in enumerate(_C_COSTS)})
@@ -238,14 +253,27 @@ def config_error(cfg, what: str, given: dict | None = None) -> Exception | None:
     return error(status, what, explain(why, given=given))
 
 
-def script_check(code: bytes, n: int, what: str) -> tuple[int | None, bool]:
+def script_check(code: bytes, n: int, what: str,
+                 given: dict | None = None) -> tuple[int | None, bool]:
     """Check a compiled script with the core's rules (``pk_script_check``,
     exec targets aside) and return (burst or None, whether it needs
-    memory); a refusal raises the typed error naming the instruction."""
+    memory); a refusal raises the typed error naming the instruction, with
+    the instruction's index as its ``instruction`` attribute (None if the
+    refusal is about the whole script) and the words of the refusal alone
+    as its ``explanation``. ``given``: (instruction index,
+    PK_F_*) -> an argument as given, where the compiled word holds a value
+    the core refuses in its place (it did not fit the word)."""
     why = ffi.new("pk_refusal *")
     info = ffi.new("pk_script_info *")
     ops = ffi.from_buffer("pk_op[]", code) if n else ffi.NULL
     status = lib.pk_script_check(ops, n, info, why)
     if status:
-        raise error(status, what, explain(why))
+        shown = {}
+        if given and (why.index, why.field) in given:
+            shown[why.field] = (FIELDS[why.field][0], given[why.index, why.field], "u64")
+        text = explain(why, given=shown)
+        exc = error(status, what, text)
+        exc.instruction = why.index if why.field != lib.PK_F_INSTRUCTIONS else None
+        exc.explanation = text
+        raise exc
     return (None if info.burst == NO_BURST else info.burst), bool(info.memory)

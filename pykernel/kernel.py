@@ -193,7 +193,7 @@ class Kernel(Spawning, Observation, RunControl):
         cfg.seed = seed
         cfg.livelock_steps = livelock_steps
         cfg.job_log_limit = job_log_limit
-        cfg.epoch = _riscv.epoch_seconds(epoch)
+        cfg.epoch = put(given, lib.PK_F_EPOCH, "Kernel epoch", _riscv.epoch_seconds(epoch), "u64")
         costs._configure(cfg.costs)
         if runqueues is None:
             runqueues = "per-cpu" if scheduler.per_cpu else "shared"

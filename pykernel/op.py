@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ._ffi import MAX_TIME
 from ._validate import duration, futex_addr as _addr, integer as _int, u32 as _u32
 
 __all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "touch", "touch_range",
@@ -100,10 +99,10 @@ def exit(code: int = 0) -> Op:  # noqa: A001 - mirrors the system call's name
 
 def loop(n: int, body: Iterable[Op]) -> Op:
     """Repeat ``body`` (a list of operations) ``n`` times. Loops nest up
-    to 16 deep; ``n`` may be 0."""
-    n = _int("loop count", n)
-    if n < 0 or n > MAX_TIME:
-        raise ValueError(f"loop count must be between 0 and {MAX_TIME}, got {n}")
+    to 16 deep; ``n`` is 0 to 2**62 - 1 (the largest time). Both are the
+    core's rules, checked when the script is made: ``Program.script``
+    raises :class:`~pykernel.OutOfRange` naming the instruction."""
+    n = _int("loop count", n)            # its range is the core's (pk_script_check)
     if isinstance(body, Op) or isinstance(body, (str, bytes)):
         raise TypeError("loop body must be a list of operations, e.g. loop(3, [compute(10)])")
     body = tuple(body)
@@ -142,18 +141,17 @@ def touch_range(start: int, length: int, stride: int = 4096, pattern: str = "seq
     ``pattern`` "seq" touches start, start + stride, ... in order;
     "random" makes as many accesses, each at a position drawn uniformly
     from the kernel's seeded generator. Each access is a write with
-    probability ``write_ratio`` (0.0 to 1.0, in steps of 1/65536)."""
+    probability ``write_ratio`` (0.0 to 1.0, in steps of 1/65536).
+    ``length`` and ``stride`` are 1 to 2**62 - 1; out-of-range values are
+    refused by the core when the script is made (``Program.script`` raises
+    :class:`~pykernel.OutOfRange` naming the instruction and the argument)."""
     start = _address("touch_range start", start)
-    length = _int("touch_range length", length)
-    stride = _int("touch_range stride", stride)
-    if not 0 < length <= MAX_TIME or not 0 < stride <= MAX_TIME:
-        raise ValueError(f"touch_range length and stride must be between 1 and {MAX_TIME}")
+    length = _int("touch_range length", length)      # the ranges of these three are
+    stride = _int("touch_range stride", stride)      # the core's (pk_script_check)
     if pattern not in _PATTERNS:
         raise ValueError(f'touch_range pattern must be "seq" or "random", not {pattern!r}')
     if isinstance(write_ratio, bool) or not isinstance(write_ratio, (int, float)):
         raise TypeError(f"touch_range write_ratio must be a number, not {type(write_ratio).__name__}")
-    if not 0.0 <= write_ratio <= 1.0:
-        raise ValueError(f"touch_range write_ratio must be between 0.0 and 1.0, got {write_ratio}")
     return Op("touch_range", (start, length, stride, pattern, float(write_ratio)))
 
 

@@ -141,8 +141,9 @@ def check_elf(data: bytes, what: str = "ELF file") -> ElfInfo:
 def epoch_seconds(epoch) -> int:
     """``Kernel(epoch=...)`` as whole seconds since 1970-01-01T00:00:00Z:
     an int, or a :class:`datetime.datetime` with a time zone and no
-    fraction of a second. Linux's range: 0 (clock_settime(2) refuses a
-    negative time) to ``PK_EPOCH_MAX`` (KTIME_SEC_MAX, 2262-04-11)."""
+    fraction of a second. Its range is the core's (``pk_config_check``):
+    0 (clock_settime(2) refuses a negative time) to ``PK_EPOCH_MAX``
+    (KTIME_SEC_MAX, 2262-04-11)."""
     import datetime
     if isinstance(epoch, datetime.datetime):
         if epoch.tzinfo is None or epoch.utcoffset() is None:
@@ -155,9 +156,6 @@ def epoch_seconds(epoch) -> int:
     elif isinstance(epoch, bool) or not isinstance(epoch, int):
         raise TypeError(f"Kernel epoch must be an int (seconds since 1970) or a datetime, "
                         f"not {type(epoch).__name__}")
-    if not 0 <= epoch <= lib.PK_EPOCH_MAX:
-        raise ValueError(f"Kernel epoch must be between 0 (1970-01-01) and {lib.PK_EPOCH_MAX} "
-                         f"(Linux's KTIME_SEC_MAX), got {epoch}")
     return epoch
 
 

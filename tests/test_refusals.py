@@ -428,3 +428,13 @@ def test_a_refused_task_declaration_names_the_declaration_at_fault(decls, index)
     code = b"".join(struct.pack("<IIQ", lib.PK_OP_TASK, p, v) for p, v in decls)
     with pytest.raises(pk.InvalidArgs, match=rf"instruction {index} \(task\) is refused"):
         pk.Program("T", "script", code=code)
+
+
+# ---- the epoch: pk_config_check (csrc/core/pk_kernel.c), PK_F_EPOCH ---------------
+
+@pytest.mark.parametrize("epoch", [-1, lib.PK_EPOCH_MAX + 1, 2**64])
+def test_an_epoch_out_of_range_is_refused_by_the_core_with_the_value_as_given(epoch):
+    # 0 (clock_settime(2): EINVAL for a negative time) .. KTIME_SEC_MAX (include/linux/time64.h)
+    with pytest.raises(pk.OutOfRange) as e:
+        pk.Kernel(epoch=epoch)
+    assert str(e.value) == f"Kernel epoch must be between 0 and 9223372036, got {epoch}"

@@ -719,6 +719,11 @@ int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws);
 #define PK_F_INSTRUCTIONS  64   /* value: the count (at most 2^24)          */
 #define PK_F_INSN          65   /* instruction `index`                      */
 #define PK_F_LOOP_DEPTH    66   /* instruction `index` opens a loop at depth value */
+#define PK_F_LOOP_COUNT    67   /* instruction `index`: a LOOP's count, 0 .. PK_MAX_TIME */
+#define PK_F_TOUCH_LENGTH  68   /* instruction `index`: a TOUCH_RANGE's length, 1 .. PK_MAX_TIME */
+#define PK_F_TOUCH_STRIDE  69   /* its stride, 1 .. PK_MAX_TIME              */
+#define PK_F_WRITE_RATIO   70   /* its write ratio in 1/65536ths, 0 .. 65536 */
+#define PK_SCRIPT_MAX_INSNS 16777216   /* the most instructions of a script: 2^24 */
 #define PK_JOB_LOG_MAX 0x10000000000   /* largest cfg.job_log_limit: 2^40 */
 typedef struct pk_refusal {
     uint32_t reason;           /* PK_R_*, 0: accepted                      */

@@ -113,10 +113,8 @@ static int vm_op_check(const pk_op *ops, uint32_t n, uint32_t i, uint32_t *args)
         if (ops[i + j].code != PK_OP_ARG) return PK_ERR_INVALID_ARGS;
     switch (op->code) {
     case PK_OP_TOUCH: return op->a > 1 ? PK_ERR_INVALID_ARGS : PK_OK;
-    case PK_OP_TOUCH_RANGE:
-        if (op->a > PK_PAT_RANDOM || ops[i + 1].a || ops[i + 2].a > 65536) return PK_ERR_INVALID_ARGS;
-        if (ops[i + 1].b == 0 || ops[i + 2].b == 0) return PK_ERR_INVALID_ARGS;
-        return ops[i + 1].b > PK_MAX_TIME || ops[i + 2].b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
+    case PK_OP_TOUCH_RANGE:          /* the ranges of its arguments: touch_range_check */
+        return op->a > PK_PAT_RANDOM || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
     case PK_OP_MAP: return (op->a & ~0x1fffu) ? PK_ERR_INVALID_ARGS : PK_OK;   /* ARG.a: object */
     case PK_OP_PROTECT: return op->a > 7 || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
     default: return op->a || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
@@ -127,6 +125,26 @@ static int vm_op_check(const pk_op *ops, uint32_t n, uint32_t i, uint32_t *args)
 static int insn_refuse(pk_refusal *why, int st, uint32_t i, uint32_t code) {
     if (why) *why = (pk_refusal){ PK_R_INSN, PK_F_INSN, st, i, code, 0, 0 };
     return st;
+}
+
+/* Record that an argument (field) of instruction i is outside [lo, hi]. */
+static int insn_range(pk_refusal *why, uint32_t i, uint32_t field, uint64_t v, uint64_t lo,
+                      uint64_t hi) {
+    if (why) *why = (pk_refusal){ PK_R_RANGE, field, PK_ERR_OUT_OF_RANGE, i, v, lo, hi };
+    return PK_ERR_OUT_OF_RANGE;
+}
+
+/* The ranges of the arguments of the TOUCH_RANGE at i (its shape passed
+ * vm_op_check): length and stride 1 .. PK_MAX_TIME, the write ratio
+ * 0 .. 65536 sixty-five-thousand-five-hundred-and-thirty-sixths. */
+static int touch_range_check(const pk_op *ops, uint32_t i, pk_refusal *why) {
+    uint64_t length = ops[i + 1].b, ratio = ops[i + 2].a, stride = ops[i + 2].b;
+    if (length == 0 || length > PK_MAX_TIME)
+        return insn_range(why, i, PK_F_TOUCH_LENGTH, length, 1, PK_MAX_TIME);
+    if (stride == 0 || stride > PK_MAX_TIME)
+        return insn_range(why, i, PK_F_TOUCH_STRIDE, stride, 1, PK_MAX_TIME);
+    if (ratio > 65536) return insn_range(why, i, PK_F_WRITE_RATIO, ratio, 0, 65536);
+    return PK_OK;
 }
 
 /* Check a compiled script: known codes, durations in range, loops that
@@ -142,9 +160,9 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
     uint64_t sum[PK_LOOP_DEPTH + 1];        /* compute so far at each depth...        */
     bool over[PK_LOOP_DEPTH + 1];           /* ...or: it passed PK_MAX_TIME            */
     uint32_t depth = 0;
-    if (n > (1u << 24)) {
+    if (n > PK_SCRIPT_MAX_INSNS) {
         if (why) *why = (pk_refusal){ PK_R_RANGE, PK_F_INSTRUCTIONS, PK_ERR_OUT_OF_RANGE, 0, n, 0,
-                                      1u << 24 };
+                                      PK_SCRIPT_MAX_INSNS };
         return PK_ERR_OUT_OF_RANGE;
     }
     uint32_t at = 0;
@@ -192,6 +210,8 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
         case PK_OP_TOUCH: case PK_OP_TOUCH_RANGE: case PK_OP_MAP: case PK_OP_UNMAP:
         case PK_OP_PROTECT:
             s = vm_op_check(ops, n, i, &args);
+            if (!s && op->code == PK_OP_TOUCH_RANGE && (s = touch_range_check(ops, i, why)))
+                return s;
             *vm = 1;
             break;
         case PK_OP_FORK: case PK_OP_EXEC: case PK_OP_BRK:
@@ -209,7 +229,7 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
                 s = PK_ERR_INVALID_ARGS;
                 break;
             }
-            if (op->b > PK_MAX_TIME) { s = PK_ERR_OUT_OF_RANGE; break; }
+            if (op->b > PK_MAX_TIME) return insn_range(why, i, PK_F_LOOP_COUNT, op->b, 0, PK_MAX_TIME);
             stack[depth++] = i;
             sum[depth] = 0;
             over[depth] = false;
