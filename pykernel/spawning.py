@@ -339,13 +339,8 @@ class Spawning:
             from .jobs import JobObject
             if not isinstance(job, JobObject) or job._k is not self:
                 raise TypeError("job must be a JobObject of this kernel")
-            check(lib.pk_jobobj_check_spawn(self._kp, job.id), "spawn into job")
-            node = job
-            while node is not None and values:      # room for the handles it is given
-                if node.max_handles is not None and node.handle_count + len(values) > node.max_handles:
-                    raise pk_errors.NoMemory(f"spawn: {len(values)} handles would pass the "
-                                             f"limit of {node.max_handles} of {node!r}")
-                node = node.parent
+            # room in the job and its ancestors for one more process and its handles
+            check(lib.pk_jobobj_check_spawn(self._kp, job.id, len(values)), "spawn into job")
         sp = _sched_merge(sched, nice=nice, priority=priority, burst=burst, policy=policy,
                           rt_priority=rt_priority, tickets=tickets, cpu=cpu, affinity=affinity)
         pid = self._spawn(program, 1, at, sp.nice, sp.priority, sp.burst, args, sp.policy,

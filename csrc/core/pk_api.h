@@ -1231,8 +1231,9 @@ typedef struct pk_jobobj_info {
 } pk_jobobj_info;
 int pk_jobobj_create(pk_kernel *k, uint32_t parent, uint64_t max_procs, uint64_t max_handles,
                      uint32_t *job_out);
-/* may one more process join job (NO_MEMORY: its limit; BAD_STATE: killed)? */
-int pk_jobobj_check_spawn(pk_kernel *k, uint32_t job);
+/* may one more process holding `handles` handles join job (NO_MEMORY: a
+ * process or handle limit of the job or an ancestor; BAD_STATE: killed)? */
+int pk_jobobj_check_spawn(pk_kernel *k, uint32_t job, uint64_t handles);
 /* put live process pid (in no job yet) in job */
 int pk_jobobj_add(pk_kernel *k, uint32_t job, uint32_t pid);
 int pk_jobobj_kill(pk_kernel *k, uint32_t job);
