@@ -50,6 +50,8 @@ FIELDS = {
     lib.PK_F_TOUCH_STRIDE: ("touch_range stride", False),
     lib.PK_F_WRITE_RATIO: ("touch_range write_ratio", False),
 }
+for _i in range(lib.PK_F_PARAM_LAST - lib.PK_F_PARAM + 1):       # named by the policy
+    FIELDS[lib.PK_F_PARAM + _i] = (f"scheduler parameter {_i}", False)
 # pk_costs fields in their C order (PK_F_COST + i) and their names in pk.Costs
 COST_FIELDS = ("switch", "migrate", "page_walk", "minor_fault", "tlb_flush", "ipi", "syscall",
                "wakeup", "insn_cycles", "clock_hz", "fork", "socket")
@@ -235,6 +237,41 @@ def costs_error(costs, given: dict) -> Exception | None:
     if status == 0:
         members = {lib.PK_F_COST + i: m for i, m in enumerate(_C_COSTS)}
         return _unfit(given, costs, members, check)
+    return error(status, "", explain(why, given=given))
+
+
+_U64 = (1 << 64) - 1
+
+
+def policy_error(policy: int, quantum, params: list, names: list) -> Exception | None:
+    """The exception for a policy's parameters the core refuses
+    (``pk_policy_params_check``), or None. ``quantum``: RoundRobin's (else
+    0); ``params``: what the policy passes in ``pk_config.params``;
+    ``names``: (name, in ns) of each of them, for the message. A value no
+    uint64 holds goes in as 2**64 - 1 (above every parameter's range) and
+    the message shows it as given."""
+    given = {}
+    if not 0 <= quantum <= _U64:
+        given[lib.PK_F_QUANTUM] = ("quantum", quantum, "u64")
+        quantum = _U64
+    words = []
+    for i, v in enumerate(params):
+        if not 0 <= v <= _U64:
+            given[lib.PK_F_PARAM + i] = (names[i][0], v, "u64")
+            v = _U64
+        words.append(v)
+    why = ffi.new("pk_refusal *")
+    arr = ffi.new("uint64_t[]", words) if words else ffi.NULL
+    status = lib.pk_policy_params_check(policy, quantum, arr, len(words), why)
+    if status == 0:
+        return None
+    i = why.field - lib.PK_F_PARAM
+    if 0 <= i < len(names) and why.reason == lib.PK_R_RANGE:
+        name, ns = names[i]
+        value = given[why.field][1] if why.field in given else why.value
+        unit = " ns" if ns else ""
+        return error(status, "", f"{name} must be between {why.lo} and {why.hi}{unit}, "
+                                 f"got {value}{unit}")
     return error(status, "", explain(why, given=given))
 
 

@@ -268,6 +268,9 @@ typedef struct pk_op {
 #define PK_POLICY_RM       12
 #define PK_POLICY_HOST     13   /* a policy written in Python */
 #define PK_MAX_PARAMS      64
+#define PK_MLFQ_MAX_LEVELS 16               /* MLFQ: levels, one quantum each */
+#define PK_STRIDE1_MAX     4294967296ull    /* Stride: the largest stride1, 2^32 */
+#define PK_TUNABLE_MAX_NS  1000000000ull    /* CFS / EEVDF tunables: Linux's sysctl bound, 1 s */
 
 /* ---- scheduling classes of a thread (man 7 sched) ------------------------ */
 #define PK_CLASS_OTHER 0   /* the kernel's policy (SCHED_OTHER)            */
@@ -713,6 +716,8 @@ int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws);
 #define PK_F_NO_STEAL      43
 #define PK_F_STEAL         44   /* steal_ns                                  */
 #define PK_F_EPOCH         45
+#define PK_F_PARAM         96   /* + i: pk_config.params[i] of the policy    */
+#define PK_F_PARAM_LAST    159  /* PK_F_PARAM + PK_MAX_PARAMS - 1            */
 #define PK_F_COST          48   /* + index of the pk_costs field, in order: */
 #define PK_F_COST_LAST     59   /* switch_ns .. socket_ns                   */
 /* fields: scripts */
@@ -736,6 +741,11 @@ typedef struct pk_refusal {
 } pk_refusal;
 int pk_spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, pk_refusal *why);
 int pk_config_check(const pk_config *cfg, pk_refusal *why);
+/* the part of it about the policy: RoundRobin's quantum and the params of
+ * CFS, EEVDF, MLFQ, Lottery and Stride (docs/scheduling.md); no kernel
+ * needed, so a policy's parameters can be checked when it is made */
+int pk_policy_params_check(uint32_t policy, uint64_t quantum, const uint64_t *params, uint32_t n,
+                           pk_refusal *why);
 int pk_costs_check(const pk_costs *costs, pk_refusal *why);   /* the costs part of it */
 /* a scheduling class and real-time priority (pk_spawn, pk_thread_set_class);
  * why may be NULL */
