@@ -49,6 +49,8 @@ FIELDS = {
     lib.PK_F_TOUCH_LENGTH: ("touch_range length", False),
     lib.PK_F_TOUCH_STRIDE: ("touch_range stride", False),
     lib.PK_F_WRITE_RATIO: ("touch_range write_ratio", False),
+    lib.PK_F_SLOT: ("handle slot", False), lib.PK_F_NBYTES: ("nbytes", False),
+    lib.PK_F_BRK: ("brk address", False),
 }
 for _i in range(lib.PK_F_PARAM_LAST - lib.PK_F_PARAM + 1):       # named by the policy
     FIELDS[lib.PK_F_PARAM + _i] = (f"scheduler parameter {_i}", False)
@@ -70,7 +72,8 @@ OP_NAMES = {getattr(lib, n): n[len("PK_OP_"):].lower() for n in dir(lib)
 # the script fields that are an argument of one instruction -> its PK_OP_*
 _SCRIPT_ARGS = {lib.PK_F_LOOP_COUNT: lib.PK_OP_LOOP, lib.PK_F_TOUCH_LENGTH: lib.PK_OP_TOUCH_RANGE,
                 lib.PK_F_TOUCH_STRIDE: lib.PK_OP_TOUCH_RANGE,
-                lib.PK_F_WRITE_RATIO: lib.PK_OP_TOUCH_RANGE}
+                lib.PK_F_WRITE_RATIO: lib.PK_OP_TOUCH_RANGE, lib.PK_F_SLOT: None,
+                lib.PK_F_NBYTES: None, lib.PK_F_BRK: lib.PK_OP_BRK}   # None: the instruction's own
 
 _STATUS_WORDS = {lib.PK_ERR_OUT_OF_RANGE: "an operand is out of range",
                  lib.PK_ERR_INVALID_ARGS: "it is malformed"}
@@ -110,7 +113,8 @@ def _range_text(why, name: str, value: int, lo: int, hi: int) -> str:
     if f == lib.PK_F_LOOP_DEPTH:
         return f"loops nest at most {hi} deep: instruction {why.index} opens one at depth {value}"
     if f in _SCRIPT_ARGS:                       # an argument of instruction why.index
-        at = f"instruction {why.index} ({OP_NAMES.get(_SCRIPT_ARGS[f], '?')})"
+        code = _SCRIPT_ARGS[f]
+        at = f"instruction {why.index}" + (f" ({OP_NAMES[code]})" if code is not None else "")
         if f == lib.PK_F_WRITE_RATIO:           # in 1/65536ths in the core
             shown = value if isinstance(value, float) else value / 65536
             return f"{at}: {name} must be between {lo / 65536} and {hi / 65536}, got {shown}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from ._ffi import lib
 from ._validate import duration, futex_addr as _addr, integer as _int, u32 as _u32
 
 __all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "touch", "touch_range",
@@ -224,7 +225,7 @@ def exec(program) -> Op:  # noqa: A001 - mirrors the system call's name
     return Op("exec", (program,))
 
 
-HEAP_BASE = 0x1000_0000
+HEAP_BASE = lib.PK_HEAP_BASE      # 0x1000_0000 (csrc/core/pk_api.h)
 
 
 def brk(addr: int) -> Op:
@@ -233,11 +234,8 @@ def brk(addr: int) -> Op:
     and read-write. Growing it over another mapping fails (the break
     stays, as Linux's brk returns the old break); shrinking frees the
     pages above ``addr``."""
-    addr = _address("brk", addr)
-    addr = -(-addr // 4096) * 4096
-    if addr < HEAP_BASE:
-        raise ValueError(f"brk address must be >= HEAP_BASE ({HEAP_BASE:#x}), got {addr:#x}")
-    return Op("brk", (addr,))
+    addr = _int("brk address", addr)     # its range is the core's (pk_script_check)
+    return Op("brk", (-(-addr // 4096) * 4096,))
 
 
 # ---- kernel objects (docs/objects.md) -------------------------------------------
@@ -245,23 +243,16 @@ def brk(addr: int) -> Op:
 # (spawn(..., handles=[...]) fills slots 0, 1, ...). Each instruction
 # leaves its status in register x[14] (0 or a negative status).
 
-_MAX_SLOT = 1048512 - 1
-
-
 def _slot(slot) -> int:
-    slot = _int("handle slot", slot)
-    if not 0 <= slot <= _MAX_SLOT:
-        raise ValueError(f"handle slot must be between 0 and {_MAX_SLOT}, got {slot}")
-    return slot
+    """A handle slot: an int; 0 .. 1,048,511 (PK_HANDLE_SLOTS - 1) is the
+    core's rule, checked when the script is made."""
+    return _int("handle slot", slot)
 
 
 def _timeout(timeout):
     if timeout is None:
         return None
     return duration("timeout", timeout)
-
-
-_MAX_SOCKET = 1 << 30
 
 
 def write(slot: int, nbytes: int) -> Op:
@@ -271,9 +262,7 @@ def write(slot: int, nbytes: int) -> Op:
     waits. A socket or pipe: all ``nbytes`` (up to 2**30), waiting for
     room as the reader drains it, like a blocking write(2). A failed
     write (e.g. PEER_CLOSED) leaves its status in x[14]."""
-    nbytes = _int("write nbytes", nbytes)
-    if not 0 <= nbytes <= _MAX_SOCKET:
-        raise ValueError(f"write carries 0 to 2**30 bytes (channels: 65,536), got {nbytes}")
+    nbytes = _int("write nbytes", nbytes)   # 0 .. 2**30: the core's rule (Program.script)
     return Op("write", (_slot(slot), nbytes))
 
 
@@ -283,9 +272,7 @@ def read(slot: int, nbytes: int = 0, timeout: int | None = None) -> Op:
     channel: one message (``nbytes`` must be 0); handles in it land in the
     process's table. A socket or pipe: up to ``nbytes`` bytes (0: all
     there are; a datagram socket: one datagram)."""
-    nbytes = _int("read nbytes", nbytes)
-    if not 0 <= nbytes <= _MAX_SOCKET:
-        raise ValueError(f"read nbytes must be between 0 and 2**30, got {nbytes}")
+    nbytes = _int("read nbytes", nbytes)    # 0 .. 2**30: the core's rule (Program.script)
     return Op("read", (_slot(slot), nbytes, _timeout(timeout)))
 
 

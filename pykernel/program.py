@@ -85,7 +85,7 @@ def _compile(ops: Sequence[Op], links: list | None = None, given: dict | None = 
         elif op.name in _FUTEX_OPS:
             _compile_futex(op, out)
         elif op.name in ("write", "read", "wait"):
-            _compile_obj(op, out)
+            _compile_obj(op, out, given)
         elif op.name in _MEMORY:
             out.extend(_memory_op(op, len(out), given))
         elif op.name == "fork":
@@ -101,7 +101,7 @@ def _compile(ops: Sequence[Op], links: list | None = None, given: dict | None = 
             links.append((len(out), op.args[0]))
             out.append((lib.PK_OP_EXEC, 0, 0))
         elif op.name == "brk":
-            out.append((lib.PK_OP_BRK, 0, op.args[0]))
+            out.append((lib.PK_OP_BRK, 0, _word(given, len(out), lib.PK_F_BRK, op.args[0], _U64, 0)))
         elif op.name == "exit":
             out.append((_CODES["exit"], 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
         elif op.name == "io" and len(op.args) == 2:      # io(ns, poll=True)
@@ -143,18 +143,18 @@ def _compile_futex(op: Op, out: list) -> None:
     out.append((_FUTEX_OPS[op.name], a, args[0]))
 
 
-def _compile_obj(op: Op, out: list) -> None:
-    """Instructions on kernel objects: a TIMEOUT first if one is given."""
-    if op.name == "write":
-        out.append((lib.PK_OP_CHAN_WRITE, op.args[0], op.args[1]))
-        return
-    timeout = op.args[-1]
-    if timeout is not None:
-        out.append((lib.PK_OP_TIMEOUT, 0, timeout))
-    if op.name == "read":
-        out.append((lib.PK_OP_CHAN_READ, op.args[0], op.args[1]))
-    else:
-        out.append((lib.PK_OP_WAIT, op.args[0], op.args[1]))
+def _compile_obj(op: Op, out: list, given: dict | None) -> None:
+    """Instructions on kernel objects: a TIMEOUT first if one is given;
+    ``given`` as for :func:`_word`."""
+    if op.name != "write" and op.args[-1] is not None:
+        out.append((lib.PK_OP_TIMEOUT, 0, op.args[-1]))
+    at = len(out)
+    slot = _word(given, at, lib.PK_F_SLOT, op.args[0], _U32, _U32)
+    code = {"write": lib.PK_OP_CHAN_WRITE, "read": lib.PK_OP_CHAN_READ}.get(op.name, lib.PK_OP_WAIT)
+    b = op.args[1]
+    if code != lib.PK_OP_WAIT:                  # a byte count
+        b = _word(given, at, lib.PK_F_NBYTES, b, _U64, _U64)
+    out.append((code, slot, b))
 
 
 _MEMORY = ("touch", "touch_range", "map", "unmap", "protect")

@@ -728,6 +728,9 @@ int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws);
 #define PK_F_TOUCH_LENGTH  68   /* instruction `index`: a TOUCH_RANGE's length, 1 .. PK_MAX_TIME */
 #define PK_F_TOUCH_STRIDE  69   /* its stride, 1 .. PK_MAX_TIME              */
 #define PK_F_WRITE_RATIO   70   /* its write ratio in 1/65536ths, 0 .. 65536 */
+#define PK_F_SLOT          71   /* instruction `index`: a handle slot, 0 .. PK_HANDLE_SLOTS - 1 */
+#define PK_F_NBYTES        72   /* a write's or read's byte count, 0 .. PK_SOCKET_MAX_CAPACITY */
+#define PK_F_BRK           73   /* a BRK's address, PK_HEAP_BASE .. 2^56 - page */
 #define PK_SCRIPT_MAX_INSNS 16777216   /* the most instructions of a script: 2^24 */
 #define PK_JOB_LOG_MAX 0x10000000000   /* largest cfg.job_log_limit: 2^40 */
 typedef struct pk_refusal {

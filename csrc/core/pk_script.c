@@ -57,9 +57,8 @@ static int image_op_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint
         if (op->b || op->a >= k->nprogs || k->progs[op->a].kind != PK_BODY_SCRIPT
             || k->progs[op->a].task.period) return PK_ERR_INVALID_ARGS;
         return PK_OK;
-    default:
-        if (op->a || (op->b & (PK_PAGE_SIZE - 1))) return PK_ERR_INVALID_ARGS;
-        return op->b < PK_HEAP_BASE || op->b >= (1ull << 56) ? PK_ERR_OUT_OF_RANGE : PK_OK;
+    default:                    /* BRK: its range is brk_check's */
+        return op->a || (op->b & (PK_PAGE_SIZE - 1)) ? PK_ERR_INVALID_ARGS : PK_OK;
     }
 }
 
@@ -96,12 +95,8 @@ static int obj_op_check(const pk_op *op) {
     if (op->code >= PK_OP_FUTEX_WAIT) return futex_op_check(op);
     if (op->code == PK_OP_TIMEOUT) return op->a ? PK_ERR_INVALID_ARGS
                                           : op->b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
-    if (op->a >= PK_HANDLE_SLOTS) return PK_ERR_OUT_OF_RANGE;
-    switch (op->code) {
-    case PK_OP_CHAN_WRITE: return op->b > PK_SOCKET_MAX_CAPACITY ? PK_ERR_OUT_OF_RANGE : PK_OK;
-    case PK_OP_CHAN_READ: return op->b > PK_SOCKET_MAX_CAPACITY ? PK_ERR_OUT_OF_RANGE : PK_OK;
-    default: return op->b == 0 || op->b > 0xffffffffu ? PK_ERR_INVALID_ARGS : PK_OK;  /* WAIT */
-    }
+    if (op->code != PK_OP_WAIT) return PK_OK;   /* WRITE, READ: ranges in obj_range_check */
+    return op->b == 0 || op->b > 0xffffffffu ? PK_ERR_INVALID_ARGS : PK_OK;
 }
 
 /* Check memory op ops[i] and its ARG words; *args = how many follow it. */
@@ -132,6 +127,23 @@ static int insn_range(pk_refusal *why, uint32_t i, uint32_t field, uint64_t v, u
                       uint64_t hi) {
     if (why) *why = (pk_refusal){ PK_R_RANGE, field, PK_ERR_OUT_OF_RANGE, i, v, lo, hi };
     return PK_ERR_OUT_OF_RANGE;
+}
+
+/* The ranges of the arguments of the object instruction (WRITE, READ,
+ * WAIT) at i: its handle slot, and the byte count of a write or a read. */
+static int obj_range_check(const pk_op *op, uint32_t i, pk_refusal *why) {
+    if (op->a >= PK_HANDLE_SLOTS) return insn_range(why, i, PK_F_SLOT, op->a, 0, PK_HANDLE_SLOTS - 1);
+    if (op->code != PK_OP_WAIT && op->b > PK_SOCKET_MAX_CAPACITY)
+        return insn_range(why, i, PK_F_NBYTES, op->b, 0, PK_SOCKET_MAX_CAPACITY);
+    return PK_OK;
+}
+
+/* The range of the BRK at i (its shape passed image_op_check): the heap
+ * starts at PK_HEAP_BASE, and user addresses stay below 2^56. */
+static int brk_check(const pk_op *op, uint32_t i, pk_refusal *why) {
+    if (op->b < PK_HEAP_BASE || op->b >= (1ull << 56))
+        return insn_range(why, i, PK_F_BRK, op->b, PK_HEAP_BASE, (1ull << 56) - PK_PAGE_SIZE);
+    return PK_OK;
 }
 
 /* The ranges of the arguments of the TOUCH_RANGE at i (its shape passed
@@ -201,7 +213,11 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
         case PK_OP_THREAD_EXIT: case PK_OP_EXIT:
             if ((int64_t)op->b < INT32_MIN || (int64_t)op->b > INT32_MAX) s = PK_ERR_OUT_OF_RANGE;
             break;
-        case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT: case PK_OP_TIMEOUT:
+        case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT:
+            if ((s = obj_range_check(op, i, why))) return s;
+            s = obj_op_check(op);
+            break;
+        case PK_OP_TIMEOUT:
         case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: case PK_OP_LOCK: case PK_OP_UNLOCK:
         case PK_OP_SEM_WAIT: case PK_OP_SEM_POST: case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL:
         case PK_OP_COND_BROADCAST:
@@ -217,6 +233,7 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
         case PK_OP_FORK: case PK_OP_EXEC: case PK_OP_BRK:
             if (k || op->code != PK_OP_EXEC) s = image_op_check(k, ops, n, i);
             else if (op->b) s = PK_ERR_INVALID_ARGS;
+            if (!s && op->code == PK_OP_BRK && (s = brk_check(op, i, why))) return s;
             *vm = 1;
             break;
         case PK_OP_LOOP:
