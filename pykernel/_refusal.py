@@ -45,7 +45,15 @@ FIELDS = {
     lib.PK_F_EPOCH: ("Kernel epoch", False),
     lib.PK_F_INSTRUCTIONS: ("instructions", False), lib.PK_F_INSN: ("instruction", False),
     lib.PK_F_LOOP_DEPTH: ("loop depth", False),
+    lib.PK_F_LOOP_COUNT: ("loop count", False),
+    lib.PK_F_TOUCH_LENGTH: ("touch_range length", False),
+    lib.PK_F_TOUCH_STRIDE: ("touch_range stride", False),
+    lib.PK_F_WRITE_RATIO: ("touch_range write_ratio", False),
+    lib.PK_F_SLOT: ("handle slot", False), lib.PK_F_NBYTES: ("nbytes", False),
+    lib.PK_F_BRK: ("brk address", False),
 }
+for _i in range(lib.PK_F_PARAM_LAST - lib.PK_F_PARAM + 1):       # named by the policy
+    FIELDS[lib.PK_F_PARAM + _i] = (f"scheduler parameter {_i}", False)
 # pk_costs fields in their C order (PK_F_COST + i) and their names in pk.Costs
 COST_FIELDS = ("switch", "migrate", "page_walk", "minor_fault", "tlb_flush", "ipi", "syscall",
                "wakeup", "insn_cycles", "clock_hz", "fork", "socket")
@@ -60,6 +68,12 @@ _NS = {lib.PK_F_AT, lib.PK_F_BURST, lib.PK_F_PHASE, lib.PK_F_QUANTUM, lib.PK_F_B
 # PK_OP_* -> the name of the pk.op operation (or instruction) it encodes
 OP_NAMES = {getattr(lib, n): n[len("PK_OP_"):].lower() for n in dir(lib)
             if n.startswith("PK_OP_") and n != "PK_OP_LAST"}
+
+# the script fields that are an argument of one instruction -> its PK_OP_*
+_SCRIPT_ARGS = {lib.PK_F_LOOP_COUNT: lib.PK_OP_LOOP, lib.PK_F_TOUCH_LENGTH: lib.PK_OP_TOUCH_RANGE,
+                lib.PK_F_TOUCH_STRIDE: lib.PK_OP_TOUCH_RANGE,
+                lib.PK_F_WRITE_RATIO: lib.PK_OP_TOUCH_RANGE, lib.PK_F_SLOT: None,
+                lib.PK_F_NBYTES: None, lib.PK_F_BRK: lib.PK_OP_BRK}   # None: the instruction's own
 
 _STATUS_WORDS = {lib.PK_ERR_OUT_OF_RANGE: "an operand is out of range",
                  lib.PK_ERR_INVALID_ARGS: "it is malformed"}
@@ -98,6 +112,13 @@ def _range_text(why, name: str, value: int, lo: int, hi: int) -> str:
         return f"tid {why.index} would hold {value} tickets, more than {hi}"
     if f == lib.PK_F_LOOP_DEPTH:
         return f"loops nest at most {hi} deep: instruction {why.index} opens one at depth {value}"
+    if f in _SCRIPT_ARGS:                       # an argument of instruction why.index
+        code = _SCRIPT_ARGS[f]
+        at = f"instruction {why.index}" + (f" ({OP_NAMES[code]})" if code is not None else "")
+        if f == lib.PK_F_WRITE_RATIO:           # in 1/65536ths in the core
+            shown = value if isinstance(value, float) else value / 65536
+            return f"{at}: {name} must be between {lo / 65536} and {hi / 65536}, got {shown}"
+        return f"{at}: {name} must be between {lo} and {hi}, got {value}"
     if f == lib.PK_F_INSTRUCTIONS:
         return f"a script has at most {hi} instructions, got {value}"
     return f"{name} must be between {lo} and {hi}{unit}, got {value}{unit}"
@@ -160,7 +181,7 @@ def explain(why, program: str | None = None, policy: str | None = None,
 _SPAWN_MEMBERS = {lib.PK_F_NICE: "nice", lib.PK_F_PRIORITY: "priority", lib.PK_F_BURST: "burst",
                   lib.PK_F_TICKETS: "tickets", lib.PK_F_RT_PRIO: "rt_prio", lib.PK_F_CPU: "cpu"}
 _CONFIG_MEMBERS = {lib.PK_F_CPUS: "cpus", lib.PK_F_LIVELOCK: "livelock_steps",
-                   lib.PK_F_JOB_LOG_LIMIT: "job_log_limit"}
+                   lib.PK_F_JOB_LOG_LIMIT: "job_log_limit", lib.PK_F_EPOCH: "epoch"}
 _C_COSTS = ("switch_ns", "migrate_ns", "walk_ns", "minor_fault_ns", "tlb_flush_ns", "ipi_ns",
             "syscall_ns", "wakeup_ns", "insn_cycles", "clock_hz", "fork_ns", "socket_ns")
 _CONFIG_MEMBERS.update({lib.PK_F_COST + i: "costs." + m for i, m in enumerate(_C_COSTS)})
@@ -223,6 +244,41 @@ def costs_error(costs, given: dict) -> Exception | None:
     return error(status, "", explain(why, given=given))
 
 
+_U64 = (1 << 64) - 1
+
+
+def policy_error(policy: int, quantum, params: list, names: list) -> Exception | None:
+    """The exception for a policy's parameters the core refuses
+    (``pk_policy_params_check``), or None. ``quantum``: RoundRobin's (else
+    0); ``params``: what the policy passes in ``pk_config.params``;
+    ``names``: (name, in ns) of each of them, for the message. A value no
+    uint64 holds goes in as 2**64 - 1 (above every parameter's range) and
+    the message shows it as given."""
+    given = {}
+    if not 0 <= quantum <= _U64:
+        given[lib.PK_F_QUANTUM] = ("quantum", quantum, "u64")
+        quantum = _U64
+    words = []
+    for i, v in enumerate(params):
+        if not 0 <= v <= _U64:
+            given[lib.PK_F_PARAM + i] = (names[i][0], v, "u64")
+            v = _U64
+        words.append(v)
+    why = ffi.new("pk_refusal *")
+    arr = ffi.new("uint64_t[]", words) if words else ffi.NULL
+    status = lib.pk_policy_params_check(policy, quantum, arr, len(words), why)
+    if status == 0:
+        return None
+    i = why.field - lib.PK_F_PARAM
+    if 0 <= i < len(names) and why.reason == lib.PK_R_RANGE:
+        name, ns = names[i]
+        value = given[why.field][1] if why.field in given else why.value
+        unit = " ns" if ns else ""
+        return error(status, "", f"{name} must be between {why.lo} and {why.hi}{unit}, "
+                                 f"got {value}{unit}")
+    return error(status, "", explain(why, given=given))
+
+
 def config_check(cfg) -> tuple[int, object]:
     """``pk_config_check`` on a filled ``pk_config``: (status, record)."""
     why = ffi.new("pk_refusal *")
@@ -238,14 +294,27 @@ def config_error(cfg, what: str, given: dict | None = None) -> Exception | None:
     return error(status, what, explain(why, given=given))
 
 
-def script_check(code: bytes, n: int, what: str) -> tuple[int | None, bool]:
+def script_check(code: bytes, n: int, what: str,
+                 given: dict | None = None) -> tuple[int | None, bool]:
     """Check a compiled script with the core's rules (``pk_script_check``,
     exec targets aside) and return (burst or None, whether it needs
-    memory); a refusal raises the typed error naming the instruction."""
+    memory); a refusal raises the typed error naming the instruction, with
+    the instruction's index as its ``instruction`` attribute (None if the
+    refusal is about the whole script) and the words of the refusal alone
+    as its ``explanation``. ``given``: (instruction index,
+    PK_F_*) -> an argument as given, where the compiled word holds a value
+    the core refuses in its place (it did not fit the word)."""
     why = ffi.new("pk_refusal *")
     info = ffi.new("pk_script_info *")
     ops = ffi.from_buffer("pk_op[]", code) if n else ffi.NULL
     status = lib.pk_script_check(ops, n, info, why)
     if status:
-        raise error(status, what, explain(why))
+        shown = {}
+        if given and (why.index, why.field) in given:
+            shown[why.field] = (FIELDS[why.field][0], given[why.index, why.field], "u64")
+        text = explain(why, given=shown)
+        exc = error(status, what, text)
+        exc.instruction = why.index if why.field != lib.PK_F_INSTRUCTIONS else None
+        exc.explanation = text
+        raise exc
     return (None if info.burst == NO_BURST else info.burst), bool(info.memory)

@@ -206,7 +206,8 @@ def check(status: int, what: str) -> None:
 
 
 # ---- file-system errors (pykernel/fs.py) ----------------------------------------
-# The file system answers with Linux errno values (errno(3)); each has a
+# The file system answers with Linux errno values (errno(3)), the C core's
+# PK_E* constants (csrc/core/pk_api.h, read here through cffi); each has a
 # class that is also the matching builtin OSError subclass, so both
 # ``except pk.NotFound`` and ``except FileNotFoundError`` work.  ``status``
 # is -errno, ``errno`` the errno, ``path`` the path the call named.
@@ -220,78 +221,83 @@ class _FsError(KernelError):
 
 class NotFound(_FsError, FileNotFoundError):
     """No such file or directory (ENOENT)."""
-    status, name, words = -2, "ENOENT", "no such file or directory"
+    status, name, words = -lib.PK_ENOENT, "ENOENT", "no such file or directory"
 
 
 class FileExists(_FsError, FileExistsError):
     """The name exists already (EEXIST)."""
-    status, name, words = -17, "EEXIST", "file exists"
+    status, name, words = -lib.PK_EEXIST, "EEXIST", "file exists"
 
 
 class NotADirectory(_FsError, NotADirectoryError):
     """A component used as a directory is not one (ENOTDIR)."""
-    status, name, words = -20, "ENOTDIR", "not a directory"
+    status, name, words = -lib.PK_ENOTDIR, "ENOTDIR", "not a directory"
 
 
 class IsADirectory(_FsError, IsADirectoryError):
     """The operation needs a non-directory (EISDIR)."""
-    status, name, words = -21, "EISDIR", "is a directory"
+    status, name, words = -lib.PK_EISDIR, "EISDIR", "is a directory"
 
 
 class DirectoryNotEmpty(_FsError, OSError):
     """The directory has entries (ENOTEMPTY)."""
-    status, name, words = -39, "ENOTEMPTY", "directory not empty"
+    status, name, words = -lib.PK_ENOTEMPTY, "ENOTEMPTY", "directory not empty"
 
 
 class SymlinkLoop(_FsError, OSError):
     """More than 40 symbolic links in one path resolution, or a final
     symbolic link where none may be (ELOOP; path_resolution(7))."""
-    status, name, words = -40, "ELOOP", "too many levels of symbolic links"
+    status, name, words = -lib.PK_ELOOP, "ELOOP", "too many levels of symbolic links"
 
 
 class NameTooLong(_FsError, OSError):
     """A name longer than 255 bytes or a path of 4096 bytes or more
     (ENAMETOOLONG)."""
-    status, name, words = -36, "ENAMETOOLONG", "file name too long"
+    status, name, words = -lib.PK_ENAMETOOLONG, "ENAMETOOLONG", "file name too long"
 
 
 class NoSpace(_FsError, OSError):
     """The file system's byte or inode limit is reached (ENOSPC)."""
-    status, name, words = -28, "ENOSPC", "no space left on the file system"
+    status, name, words = -lib.PK_ENOSPC, "ENOSPC", "no space left on the file system"
 
 
 class FileTooLarge(_FsError, OSError):
     """A file would pass the largest size, 2**40 bytes (EFBIG)."""
-    status, name, words = -27, "EFBIG", "file too large"
+    status, name, words = -lib.PK_EFBIG, "EFBIG", "file too large"
 
 
 class TooManyLinks(_FsError, OSError):
     """An inode has 65,000 links already (EMLINK)."""
-    status, name, words = -31, "EMLINK", "too many links"
+    status, name, words = -lib.PK_EMLINK, "EMLINK", "too many links"
 
 
 class NotExecutable(_FsError, OSError):
     """The file is not in a format the kernel runs (ENOEXEC)."""
-    status, name, words = -8, "ENOEXEC", "exec format error"
+    status, name, words = -lib.PK_ENOEXEC, "ENOEXEC", "exec format error"
 
 
 class NoDevice(_FsError, OSError):
     """The device has nothing behind it, e.g. /dev/tty without a process
     (ENXIO)."""
-    status, name, words = -6, "ENXIO", "no such device or address"
+    status, name, words = -lib.PK_ENXIO, "ENXIO", "no such device or address"
 
 
 class Busy(_FsError, OSError):
     """The name is in use and cannot go, e.g. renaming "." (EBUSY)."""
-    status, name, words = -16, "EBUSY", "device or resource busy"
+    status, name, words = -lib.PK_EBUSY, "EBUSY", "device or resource busy"
 
 
 _BY_ERRNO = {-cls.status: cls for cls in (
     NotFound, FileExists, NotADirectory, IsADirectory, DirectoryNotEmpty, SymlinkLoop,
     NameTooLong, NoSpace, FileTooLarge, TooManyLinks, NotExecutable, NoDevice, Busy)}
-_ERRNO_WORDS = {1: "operation not permitted", 13: "permission denied", 22: "invalid argument",
-                12: "out of memory", 34: "result too large", 5: "input/output error",
-                3: "the process has ended"}
+# the other errno values the file system answers with (csrc/core/pk_api.h, PK_E*)
+_ERRNO_WORDS = {lib.PK_EPERM: "operation not permitted", lib.PK_EACCES: "permission denied",
+                lib.PK_EINVAL: "invalid argument", lib.PK_ENOMEM: "out of memory",
+                lib.PK_ERANGE: "result too large", lib.PK_EIO: "input/output error",
+                lib.PK_ESRCH: "the process has ended"}
+_ERRNO_CLASSES = {lib.PK_EPERM: AccessDenied, lib.PK_EACCES: AccessDenied,
+                  lib.PK_EINVAL: InvalidArgs, lib.PK_ENOMEM: NoMemory,
+                  lib.PK_ERANGE: OutOfRange, lib.PK_ESRCH: BadState}
 
 
 def fs_error(neg_errno: int, what: str, path: str | None = None) -> KernelError:
@@ -300,8 +306,7 @@ def fs_error(neg_errno: int, what: str, path: str | None = None) -> KernelError:
     e = -neg_errno
     cls = _BY_ERRNO.get(e)
     if cls is None:
-        cls = {1: AccessDenied, 13: AccessDenied, 22: InvalidArgs, 12: NoMemory,
-               34: OutOfRange, 3: BadState}.get(e, KernelError)
+        cls = _ERRNO_CLASSES.get(e, KernelError)
         words = _ERRNO_WORDS.get(e, f"errno {e}")
     else:
         words = cls.words

@@ -7,55 +7,35 @@ import threading
 from contextlib import contextmanager
 from dataclasses import replace
 
-from ._ffi import FOREVER, MAX_TIME, NO_BURST, ffi, lib
+from ._ffi import FOREVER, ffi, lib
 from ._policy_host import HostPolicy
 from .costs import Costs
-from .memory import (FORMATS, MMU, Memory, MemoryStats, TlbStats, fault_rate, memory_stats,
-                     rss_limit_arg,
-                     tlb_stats)
-from . import errors as pk_errors
+from .memory import FORMATS, MMU, Memory
 from .errors import BadState, InvalidArgs, NoMemory, OutOfRange, check
 from ._lock import KernelLock, locked_views
 from .limits import Limits, limit_error, other_limit_error, usage
 from .op import duration
 from . import _refusal
-from ._validate import int_range, integer, put, u32, u64
-from .process import PeriodicJob, Process
-from ._deprecated import CalledDict, CalledList, warn as _deprecated
+from ._validate import int_range, put, u32, u64
+from .process import Process
+from .program import Program
+from ._deprecated import CalledDict, warn as _deprecated
 from . import objects as _objects
 from . import riscv as _riscv
-from .program import Program
 from .sched import CFS, Policy
-from .sched import SchedParams, _merge as _sched_merge
 from .sched import by_name as _sched_by_name
 from .trace import DEFAULT_TRACE_EVENTS, Trace
 from .run import STEP_BUDGET, RunControl, _KILL  # noqa: F401
 from .results import CpuStats, KernelStats, Latency, RunResult, jain_index, _bucket_bounds  # noqa: F401
 from .groups import ProcessGroup
+from .observation import Observation
+from .spawning import Spawning, _sched_class  # noqa: F401
 
 __all__ = ["Kernel", "RunResult", "KernelStats", "CpuStats", "ProcessGroup", "Latency",
            "jain_index"]
 
 DEFAULT_MAX_THREADS = Limits.max_threads
 DEFAULT_JOB_LOG_LIMIT = 1_000_000
-
-
-_CLASSES = {"other": lib.PK_CLASS_OTHER, "fifo": lib.PK_CLASS_FIFO, "rr": lib.PK_CLASS_RR}
-
-
-def _sched_class(policy, rt_priority, given: dict) -> tuple[int, int]:
-    """("other" | "fifo" | "rr", rt_priority) -> (class id, rt priority);
-    the priority's range is the core's (pk_class_check); ``given`` as for
-    pykernel._validate.put."""
-    if policy not in _CLASSES:
-        raise ValueError(f'policy must be "other", "fifo" or "rr", not {policy!r}')
-    if policy == "other":
-        if rt_priority is not None:
-            raise ValueError('rt_priority applies to the real-time policies "fifo" and "rr"')
-        return lib.PK_CLASS_OTHER, 0
-    if rt_priority is None:
-        raise ValueError(f'policy "{policy}" needs rt_priority= 1..99 (99 is the highest)')
-    return _CLASSES[policy], put(given, lib.PK_F_RT_PRIO, "rt_priority", rt_priority, "u32")
 
 
 def _trace_bound(trace) -> int:
@@ -78,7 +58,7 @@ def _config_value(name, value, lo, hi):
 
 
 @locked_views(own=True)
-class Kernel(RunControl):
+class Kernel(Spawning, Observation, RunControl):
     """A simulated machine (CPUs, cost model) with its kernel (scheduler,
     processes, threads) and a simulated clock in nanoseconds.
 
@@ -213,7 +193,7 @@ class Kernel(RunControl):
         cfg.seed = seed
         cfg.livelock_steps = livelock_steps
         cfg.job_log_limit = job_log_limit
-        cfg.epoch = _riscv.epoch_seconds(epoch)
+        cfg.epoch = put(given, lib.PK_F_EPOCH, "Kernel epoch", _riscv.epoch_seconds(epoch), "u64")
         costs._configure(cfg.costs)
         if runqueues is None:
             runqueues = "per-cpu" if scheduler.per_cpu else "shared"
@@ -323,29 +303,21 @@ class Kernel(RunControl):
         self._obj_bufs = None
         self._blocked: dict[int, object] = {}   # tid -> the ctx operation it waits in
 
-    def _thread_create(self, pid: int, program, args) -> "Thread":
-        from .process import Thread
-        if not isinstance(program, Program):
-            raise TypeError(f"thread_create needs a pk.Program, not {type(program).__name__}")
-        if not isinstance(args, tuple):
-            raise TypeError(f"args must be a tuple, not {type(args).__name__}")
-        if args and program.kind != "python":
-            raise TypeError("args are passed to Python thread bodies; script programs take none")
-        if program.kind == "elf":
-            raise pk_errors.NotSupported("a machine-code thread is made by its program "
-                                         "(clone, e.g. pthread_create), not by thread_create")
-        out = ffi.new("uint32_t *")
-        with self._exclusive("create a thread"):
-            prog = self._load(program)
-            check(lib.pk_thread_create(self._kp, pid, prog, 0, out), "thread_create")
-            if program.kind == "python":
-                self._hosts[out[0]] = (program.fn, args, pid)
-        return Thread(self, out[0])
-
     def _tid_pid(self, tid: int) -> int:
         info = ffi.new("pk_thread_info *")
         check(lib.pk_thread_info_get(self._kp, tid, info), "thread info")
         return info.pid
+
+    def _out_u32(self):
+        """A ``uint32_t *`` reused as the out-argument of core calls that
+        return one number (a handle value, a wait id); read it before the
+        next such call."""
+        return self._obj_u32
+
+    def _out_handle_info(self):
+        """A ``pk_handle_info *`` reused as the out-argument of
+        ``pk_handle_info_get``; read it before the next such call."""
+        return self._obj_info
 
     def _obj_read_bufs(self):
         """Buffers for channel reads (allocated at the first read)."""
@@ -439,6 +411,44 @@ class Kernel(RunControl):
         them). Made on first use, so a kernel with none keeps no table."""
         return self.__dict__.setdefault("_pager_table", {})
 
+    def _output_streams(self) -> list:
+        """The output streams of machine-code processes, each
+        ``[pid, fd, callable or None, bytes handed over]``
+        (``spawn(stdout=...)``, ``Process.on_stdout``; pykernel/riscv.py
+        reads and extends it, the run loop delivers after each return)."""
+        return self._rv_streams
+
+    def _process_error(self, pid: int) -> BaseException | None:
+        """The exception that killed process ``pid``'s Python body, if any."""
+        return self._errors.get(pid)
+
+    def _given_names(self) -> dict:
+        """The names given at spawn (``spawn(name=)``), pid -> name; a
+        process not in it is named "<program>-<pid>" (:meth:`_proc_name`)."""
+        return self._names
+
+    def _known_program(self, prog: int) -> Program | None:
+        """The Program of core program id ``prog`` if Python holds it
+        already, else None (unlike :meth:`_program_at`, which makes the
+        Program of an image execve loaded)."""
+        return self._programs[prog] if 0 <= prog < len(self._programs) else None
+
+    def _blocked_threads(self) -> dict:
+        """The Python threads blocked in a ctx operation on kernel
+        objects: tid -> the operation (pykernel/blocking.py), whose rest
+        waits in a Python frame."""
+        return self._blocked
+
+    def _host_lock(self) -> KernelLock:
+        """The kernel's lock (pykernel/_lock.py): every call from a host
+        thread holds it; its ``rlock`` is the fast path."""
+        return self._lock
+
+    def _hook_running(self) -> bool:
+        """True while the core runs hooks of a policy written in Python
+        (they may read the kernel, not change it)."""
+        return self._in_core
+
     @contextmanager
     def _hooks_may_run(self):
         """Around a call into the core that may call hooks of a policy
@@ -463,370 +473,6 @@ class Kernel(RunControl):
         if self._host is not None:
             return tuple(self._host.objects)
         return (self.scheduler,)
-
-    # ---- programs and processes -----------------------------------------
-
-    def _load(self, program: Program) -> int:
-        if program.kind == "python" and program.fn is None:
-            raise pk_errors.NotSupported(
-                f"program {program.name!r} came from a snapshot without its Python body "
-                f"(generator functions are not captured); spawn a Program.python made anew")
-        pid = self._prog_ids.get(id(program))
-        if pid is not None and self._programs[pid] is program:
-            return pid
-        if self._prog_keys and program.kind in ("script", "elf"):   # a restored kernel's copy
-            from .snapshot import _program_key
-            pid = self._prog_keys.pop(_program_key(program), None)
-            if pid is not None:
-                self._programs[pid] = program
-                self._prog_ids[id(program)] = pid
-                return pid
-        out = ffi.new("uint32_t *")
-        if program.kind == "script":
-            n = program.instructions
-            ops = ffi.from_buffer("pk_op[]", program._linked_code(self._load)) if n else ffi.NULL
-            check(lib.pk_prog_load_script(self._kp, ops, n, out), f"load program {program.name!r}")
-        elif program.kind == "elf":
-            out[0] = _riscv.load(self, program)
-        else:
-            check(lib.pk_prog_load_host(self._kp, out), f"load program {program.name!r}")
-        if out[0] > len(self._programs):               # programs execve made in between
-            self._program_at(out[0] - 1)
-        self._programs.append(program)
-        self._prog_ids[id(program)] = out[0]
-        return out[0]
-
-    def _mask(self, cpus) -> list[int]:
-        """An affinity given as CPU numbers -> four 64-bit words (the
-        core's rules for it: pk_affinity_check)."""
-        if isinstance(cpus, (str, bytes)) or not hasattr(cpus, "__iter__"):
-            raise TypeError("affinity must be an iterable of CPU numbers, e.g. {0, 1}")
-        words = [0, 0, 0, 0]
-        for cpu in cpus:
-            cpu = integer("affinity CPU", cpu)
-            if not 0 <= cpu < lib.PK_MAX_CPUS:                 # the mask's size
-                raise ValueError(f"affinity CPU must be between 0 and {lib.PK_MAX_CPUS - 1} "
-                                 f"(the size of a mask), got {cpu}")
-            words[cpu >> 6] |= 1 << (cpu & 63)
-        return words
-
-    def _spawn(self, program, count, at, nice, priority, burst, args, policy, rt_priority,
-               tickets, cpu, affinity, rss_limit=None, rv=(None, None, b"", None, None)):
-        if not isinstance(program, Program):
-            raise TypeError(f"spawn needs a pk.Program (from Program.script or Program.python) "
-                            f"or the path of a file in k.fs, not {type(program).__name__}")
-        if rss_limit is not None:
-            rss_limit = rss_limit_arg(self.memory, rss_limit)
-        # Python checks types and C field sizes; every rule is spawn_check's
-        # in C, which pk_spawn_check explains (pykernel/_refusal.py)
-        at = self.now if at is None else duration("spawn at", at)
-        given: dict = {}             # values clamped to their C field (_validate.put)
-        nice = put(given, lib.PK_F_NICE, "nice", nice, "i32")
-        priority = put(given, lib.PK_F_PRIORITY, "priority", priority, "i32")
-        if burst is None:
-            burst = NO_BURST
-        else:     # 2**64 - 1 is the core's "none", so it goes in as a value the core refuses
-            burst = put(given, lib.PK_F_BURST, "burst", burst, "u64")
-            if burst == NO_BURST:
-                given[lib.PK_F_BURST] = ("burst", burst, "u64")
-                burst -= 1
-        if not isinstance(args, tuple):
-            raise TypeError(f"args must be a tuple, not {type(args).__name__}")
-        if args and program.kind != "python":
-            raise TypeError("args are passed to Python thread bodies; script programs take none")
-        sclass, rt_priority = _sched_class(policy, rt_priority, given)
-        tickets = put(given, lib.PK_F_TICKETS, "tickets", tickets, "u32")
-        if cpu is None:
-            cpu = -1                    # the core's "any CPU"
-        else:                           # so a negative one goes in as one the core refuses
-            cpu = put(given, lib.PK_F_CPU, "cpu", cpu, "i32")
-            if cpu < 0:
-                given.setdefault(lib.PK_F_CPU, ("cpu", cpu, "i32"))
-                cpu = -2
-        mask = None if affinity is None else self._mask(affinity)
-        if program.kind == "elf" and count == 1:
-            _riscv._ensure_memory(self)
-        what = f"spawn {count} x {program.name!r}" if count > 1 else f"spawn {program.name!r}"
-        with self._exclusive("spawn"):
-            prog = self._load(program)
-            a = ffi.new("pk_spawn_args *")
-            a.prog, a.at, a.priority, a.nice, a.burst = prog, at, priority, nice, burst
-            a.sclass, a.rt_prio, a.tickets, a.cpu = sclass, rt_priority, tickets, cpu
-            if mask is not None:
-                a.has_affinity = 1
-                for i, w in enumerate(mask):
-                    a.affinity[i] = w
-            refused = _refusal.spawn_error(self._kp, a, count, what, program.name,
-                                           type(self.scheduler).__name__, given)
-            if refused is not None:
-                raise refused
-            if program.kind == "elf":
-                return _riscv.spawn(self, program, a, *rv)
-            first_pid = ffi.new("uint32_t *")
-            first_tid = ffi.new("uint32_t *")
-            status = lib.pk_spawn(self._kp, a, count, first_pid, first_tid)
-            if status == lib.PK_ERR_POLICY and self._host is not None:
-                raise self._host.error(self._kp)
-            check(status, what)
-            if rss_limit is not None:
-                check(lib.pk_as_set_rss_limit(self._kp, first_pid[0], count, rss_limit), "rss_limit")
-            if program.kind == "python":
-                fn = program.fn
-                for i in range(count):
-                    self._hosts[first_tid[0] + i] = (fn, args, first_pid[0] + i)
-            return first_pid[0]
-
-    def _set_attr(self, tid, attr, value, what) -> None:
-        """Set a thread attribute (PK_ATTR_*), named ``what`` in messages;
-        its rules are the core's (pk_attr_check)."""
-        given: dict = {}
-        field = {lib.PK_ATTR_NICE: lib.PK_F_NICE, lib.PK_ATTR_PRIORITY: lib.PK_F_PRIORITY,
-                 lib.PK_ATTR_TICKETS: lib.PK_F_TICKETS, lib.PK_ATTR_SLICE: lib.PK_F_SLICE}[attr]
-        value = put(given, field, what, value, "i64")
-        why = ffi.new("pk_refusal *")
-        status = lib.pk_attr_check(self._kp, attr, value, why)
-        if status:
-            raise pk_errors.error(status, f"set {what} of tid {tid}",
-                                  _refusal.explain(why, policy=type(self.scheduler).__name__, given=given))
-        with self._exclusive(f"set {what}"), self._hooks_may_run():
-            check(lib.pk_thread_set_attr(self._kp, tid, attr, value), f"set {what} of tid {tid}")
-
-    def _transfer_tickets(self, src, dst, n) -> None:
-        given: dict = {}
-        n = put(given, lib.PK_F_TICKETS_GIVEN, "transfer_tickets n", n, "u32")
-        why = ffi.new("pk_refusal *")
-        with self._exclusive("transfer tickets"):
-            status = lib.pk_tickets_transfer_check(self._kp, src, dst, n, why)
-            shown = given[lib.PK_F_TICKETS_GIVEN][1] if given else n
-            what = f"transfer {shown} tickets from tid {src} to tid {dst}"
-            if status and why.reason:
-                raise pk_errors.error(status, what, _refusal.explain(why, given=given))
-            check(status, what)
-            check(lib.pk_thread_transfer_tickets(self._kp, src, dst, n), what)
-
-    def _set_class(self, tid, policy, rt_priority) -> None:
-        given: dict = {}
-        sclass, prio = _sched_class(policy, rt_priority, given)
-        why = ffi.new("pk_refusal *")
-        status = lib.pk_class_check(sclass, prio, why)
-        if status:
-            raise pk_errors.error(status, f"set policy of tid {tid}",
-                                  _refusal.explain(why, given=given))
-        with self._exclusive("set policy"), self._hooks_may_run():
-            check(lib.pk_thread_set_class(self._kp, tid, sclass, prio), f"set policy of tid {tid}")
-
-    def _set_affinity(self, tid, cpus) -> None:
-        words = ffi.new("uint64_t[4]", self._mask(cpus))
-        why = ffi.new("pk_refusal *")
-        status = lib.pk_affinity_check(self._kp, words, why)
-        if status:
-            raise pk_errors.error(status, f"set affinity of tid {tid}", _refusal.explain(
-                why, policy=type(self.scheduler).__name__))
-        with self._exclusive("set affinity"), self._hooks_may_run():
-            check(lib.pk_thread_set_affinity(self._kp, tid, words),
-                  f"set affinity of tid {tid}")
-
-    def _kill(self, pid: int) -> None:
-        with self._exclusive("kill"), self._hooks_may_run():
-            check(lib.pk_proc_kill(self._kp, pid, lib.PK_KILL_HOST), f"kill pid {pid}")
-
-    def spawn(self, program: Program, name: str | None = None, at: int | None = None,
-              nice: int = 0, priority: int = 0, burst: int | None = None,
-              args: tuple = (), policy: str = "other", rt_priority: int | None = None,
-              tickets: int = 100, cpu: int | None = None, affinity=None,
-              rss_limit: int | None = None, handles=(), parent: Process | None = None,
-              uid: int | None = None, gid: int | None = None, job=None,
-              argv=None, env=None, stdin=b"", stdout=None, stderr=None,
-              slice: int | None = None, working_set: int | None = None,
-              sched: SchedParams | None = None, cwd=None) -> Process:
-        """Create a process running ``program`` with one thread.
-
-        ``sched``: a :class:`~pykernel.SchedParams` holding the scheduling
-        keywords as one object (``nice``, ``priority``, ``burst``,
-        ``policy``, ``rt_priority``, ``tickets``, ``cpu``, ``affinity``);
-        each may also be given as a keyword, as below (the same field
-        given both ways with different values is ``InvalidArgs``).
-
-        ``at``: arrival time in ns (default now; not in the past).
-        ``priority``: static priority (Priority policy: 0..139, lower runs
-        first). ``nice`` (-20..19): weight for the fair-share policies.
-        ``burst`` declares its CPU burst for SJF/STCF (scripts declare
-        their total compute by default). ``args`` are passed to a Python
-        body after ``ctx``.
-
-        ``policy``: the thread's scheduling class, "other" (the kernel's
-        scheduler), or "fifo" / "rr" for Linux's real-time SCHED_FIFO /
-        SCHED_RR, which always run before "other" threads; those need
-        ``rt_priority`` 1..99 (99 is the highest). ``tickets``: share for
-        Lottery and Stride (default 100). ``cpu``: the CPU whose run queue
-        it starts on (per-CPU run queues). ``affinity``: the CPUs it may
-        run on (an iterable of CPU numbers; default all). ``rss_limit``:
-        resident user pages allowed (page-table pages do not count); at the
-        limit a fault first sends one of the process's own pages to swap
-        (local replacement; needs ``pk.Memory(swap=...)``; docs/memory.md).
-
-        ``handles``: handles (of one other process, each with TRANSFER)
-        that move into the new process's table at slots 0, 1, ...; script
-        instructions name them by slot (docs/objects.md).
-        ``parent``: a process that receives a handle to the new one (to wait
-        for its TERMINATED signal, inspect or kill it) and whose
-        credentials it inherits. ``uid``, ``gid``: its credentials
-        (default the parent's, else root, 0). ``job``: the
-        :class:`~pykernel.JobObject` it belongs to (``NoMemory`` if the
-        job's process limit is reached, ``BadState`` if it was killed).
-
-        Machine code (``Program.elf``, docs/riscv.md): ``argv`` (default
-        ``[program.name]``), ``env`` (a dict or "NAME=value" strings),
-        ``stdin`` (bytes it reads from fd 0), and ``stdout`` / ``stderr``:
-        callables handed each new chunk of output as bytes while the kernel
-        runs (the bytes also stay in ``p.stdout`` / ``p.stderr``). A kernel
-        without memory gets ``pk.Memory()`` with Sv39 page tables when its
-        first process is machine code.
-
-        ``working_set``: the thread's working set for the kernel's cache
-        model (``pk.Kernel(cache=pk.CacheModel(...))``, docs/scheduling.md,
-        "Cache affinity").
-
-        ``slice``: under EEVDF, the thread's own slice in ns (Linux 6.12's
-        ``sched_attr.sched_runtime``, 100 us .. 100 ms; None: the policy's);
-        see :meth:`Thread.set_slice`. Other policies refuse it
-        (:class:`~pykernel.errors.NotSupported`).
-
-        A ``str`` program is a path in the kernel's file system
-        (:attr:`fs`, docs/userland.md), resolved as execve(2) resolves it
-        for the new process's credentials: symbolic links followed,
-        execute permission needed (:class:`~pykernel.AccessDenied`), an
-        ELF file or a ``#!`` script (:class:`~pykernel.NotExecutable`);
-        ``argv`` defaults to ``[path]``. ``cwd``: the process's working
-        directory in the file system (default the ``parent``'s, else ``/``).
-        """
-        if slice is not None:
-            slice = self._check_slice(slice)
-        if working_set is not None:
-            if getattr(self, "cache", None) is None:
-                raise ValueError("working_set needs a kernel with a cache model: "
-                                 "pk.Kernel(cache=pk.CacheModel(...))")
-            working_set = _config_value("working_set", working_set, 0, MAX_TIME)
-        if isinstance(program, Program) and program.kind != "elf" and (
-                argv is not None or env is not None or stdin != b"" or stdout or stderr):
-            raise TypeError("argv, env, stdin, stdout and stderr are for machine-code "
-                            "programs (Program.elf)")
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a str, not {type(name).__name__}")
-        if parent is not None and (not isinstance(parent, Process) or parent._k is not self):
-            raise TypeError("parent must be a Process of this kernel")
-        pu, pg = parent._creds() if parent is not None else (0, 0)
-        uid = pu if uid is None else _config_value("uid", uid, 0, 0xFFFFFFFF)
-        gid = pg if gid is None else _config_value("gid", gid, 0, 0xFFFFFFFF)
-        cwd_ino = None
-        if isinstance(program, str) or cwd is not None:
-            from . import fs as _fs
-            cwd_ino = _fs.resolve_cwd(self, "/" if cwd is None else cwd, uid, gid)
-            if isinstance(program, str):
-                program, argv = _fs.executable(self, program, [program] if argv is None else argv,
-                                               uid, gid, "/" if cwd is None else cwd)
-        if parent is not None and parent.state in ("exited", "killed", "zombie"):
-            raise BadState(f"parent {parent.name!r} has ended")
-        src, values = _objects._initial_handles(self, handles)
-        if job is not None:
-            from .jobs import JobObject
-            if not isinstance(job, JobObject) or job._k is not self:
-                raise TypeError("job must be a JobObject of this kernel")
-            check(lib.pk_jobobj_check_spawn(self._kp, job.id), "spawn into job")
-            node = job
-            while node is not None and values:      # room for the handles it is given
-                if node.max_handles is not None and node.handle_count + len(values) > node.max_handles:
-                    raise pk_errors.NoMemory(f"spawn: {len(values)} handles would pass the "
-                                             f"limit of {node.max_handles} of {node!r}")
-                node = node.parent
-        sp = _sched_merge(sched, nice=nice, priority=priority, burst=burst, policy=policy,
-                          rt_priority=rt_priority, tickets=tickets, cpu=cpu, affinity=affinity)
-        pid = self._spawn(program, 1, at, sp.nice, sp.priority, sp.burst, args, sp.policy,
-                          sp.rt_priority, sp.tickets, sp.cpu, sp.affinity, rss_limit,
-                          (argv, env, stdin, stdout, stderr))
-        with self._exclusive("spawn"):
-            if job is not None:
-                check(lib.pk_jobobj_add(self._kp, job.id, pid), "spawn into job")
-            if values:
-                _objects._move(self, src, pid, values)
-            if uid or gid:
-                check(lib.pk_proc_creds_set(self._kp, pid, uid, gid), "credentials")
-            if parent is not None:                   # the process tree (docs/processes.md)
-                check(lib.pk_proc_set_parent(self._kp, pid, parent.pid), "spawn: parent")
-            if cwd is not None:
-                _fs.set_cwd(self, pid, cwd_ino)
-            elif parent is not None:
-                from . import fs as _fs
-                _fs.inherit_cwd(self, parent.pid, pid)
-        if slice:
-            self._set_attr(Process(self, pid).threads[0].tid, lib.PK_ATTR_SLICE, slice, "slice")
-        if working_set is not None:
-            check(lib.pk_thread_set_working_set(self._kp, Process(self, pid).threads[0].tid,
-                                                working_set), "set the working set")
-        if parent is not None:
-            parent.handle_to(Process(self, pid))
-        if name is not None:
-            self._names[pid] = name
-        return Process(self, pid)
-
-    def _check_slice(self, ns) -> int:
-        """A per-thread slice (EEVDF only): 0, or 100 us .. 100 ms; the
-        rule is the core's (pk_attr_check), asked before a spawn."""
-        given: dict = {}
-        ns = put(given, lib.PK_F_SLICE, "slice", ns, "i64")
-        why = ffi.new("pk_refusal *")
-        status = lib.pk_attr_check(self._kp, lib.PK_ATTR_SLICE, ns, why)
-        if status:
-            raise pk_errors.error(status, "slice", _refusal.explain(
-                why, policy=type(self.scheduler).__name__, given=given))
-        return ns
-
-    def spawn_many(self, program: Program, count: int, at: int | None = None, nice: int = 0,
-                   priority: int = 0, burst: int | None = None, args: tuple = (),
-                   policy: str = "other", rt_priority: int | None = None, tickets: int = 100,
-                   cpu: int | None = None, affinity=None,
-                   rss_limit: int | None = None,
-                   sched: SchedParams | None = None) -> ProcessGroup:
-        """Create ``count`` processes of one program in one call into the
-        core (fast: a million script processes take well under a second).
-        Arguments as for :meth:`spawn` (``sched=`` included); processes are
-        named ``"<program>-<pid>"``."""
-        count = _config_value("spawn_many count", count, 1, 0xFFFFFFFF)
-        sp = _sched_merge(sched, nice=nice, priority=priority, burst=burst, policy=policy,
-                          rt_priority=rt_priority, tickets=tickets, cpu=cpu, affinity=affinity)
-        pid = self._spawn(program, count, at, sp.nice, sp.priority, sp.burst, args, sp.policy,
-                          sp.rt_priority, sp.tickets, sp.cpu, sp.affinity, rss_limit)
-        return ProcessGroup(self, pid, count)
-
-    def _proc_name(self, pid: int) -> str:
-        name = self._names.get(pid)
-        if name is None:
-            info = ffi.new("pk_proc_info *")
-            check(lib.pk_proc_info_get(self._kp, pid, info), "process info")
-            name = f"{self._program_at(info.prog).name}-{pid}"
-        return name
-
-    def _program_at(self, prog: int) -> Program:
-        """The Program of core program id ``prog``; programs the core made
-        itself (execve(2) of a file not yet loaded, docs/userland.md) get
-        a Program made from their image's bytes on first use."""
-        while len(self._programs) <= prog:
-            i = len(self._programs)
-            n = ffi.new("uint64_t *")
-            check(lib.pk_rv_image_data(self._kp, i, ffi.NULL, 0, n), "program image")
-            buf = ffi.new("uint8_t[]", max(n[0], 1))
-            check(lib.pk_rv_image_data(self._kp, i, buf, n[0], n), "program image")
-            program = Program.elf(bytes(ffi.buffer(buf, n[0])), name=f"exec-{i}")
-            self._programs.append(program)
-            self._prog_ids[id(program)] = i
-        return self._programs[prog]
-
-    def _programs_all(self) -> list:
-        """Every program of the core, those execve made included."""
-        n = ffi.new("uint64_t *")
-        while lib.pk_rv_image_data(self._kp, len(self._programs), ffi.NULL, 0, n) == lib.PK_OK:
-            self._program_at(len(self._programs))
-        return self._programs
 
     def process(self, pid: int) -> Process:
         """The process with this pid."""
@@ -876,124 +522,6 @@ class Kernel(RunControl):
             self._run_thread = threading.get_ident()
             return self._run(until_c, now, raw, progress)
 
-    # ---- observation ------------------------------------------------------
-
-    def _stats_raw(self):
-        s = ffi.new("pk_kernel_stats *")
-        check(lib.pk_kernel_stats_get(self._kp, s), "kernel stats")
-        return s
-
-    def _switches(self) -> int:
-        return self._stats_raw().context_switches
-
-    @property
-    def now(self) -> int:
-        """The simulated time in ns."""
-        return lib.pk_kernel_now(self._kp)
-
-    @property
-    def epoch(self) -> int:
-        """CLOCK_REALTIME at simulated time 0, in seconds since 1970
-        (``Kernel(epoch=...)``)."""
-        return lib.pk_kernel_epoch(self._kp)
-
-    def cpu_stats(self, cpu: int) -> CpuStats:
-        """Accounting of one CPU (see :class:`CpuStats`)."""
-        cpu = _config_value("cpu", cpu, 0, self.cpus - 1)
-        c = ffi.new("pk_cpu_stats *")
-        check(lib.pk_cpu_stats_get(self._kp, cpu, c), "cpu stats")
-        return CpuStats(cpu, c.busy, c.idle, c.overhead, c.switches,
-                        None if c.running_tid < 0 else c.running_tid, c.queued, c.migrations_in)
-
-    @property
-    def stats(self) -> KernelStats:
-        """Kernel-wide counters and per-CPU accounting, as of now."""
-        s = self._stats_raw()
-        return KernelStats(s.now, s.context_switches, s.steps, s.events, s.threads,
-                           s.processes, s.live_threads, s.ready, s.pending_events,
-                           s.memory_bytes, tuple(self.cpu_stats(i) for i in range(self.cpus)),
-                           s.migrations, s.balance_runs)
-
-    # ---- periodic jobs ----------------------------------------------------
-
-    def _job_totals(self):
-        out = ffi.new("pk_job_totals *")
-        check(lib.pk_job_totals_get(self._kp, out), "job totals")
-        return out
-
-    def _job_log(self, tid: int, cap: int | None = None) -> list[PeriodicJob]:
-        """The logged jobs of thread tid (lib.PK_ALL_THREADS: all); cap, if
-        given, is at least how many there are (a thread's completed jobs)."""
-        count = ffi.new("uint64_t *")
-        logged = self._job_totals().logged
-        cap = logged if cap is None else min(cap, logged)
-        buf = ffi.new("pk_job_record[]", max(cap, 1))
-        check(lib.pk_job_log_get(self._kp, tid, buf, cap, count), "job log")
-        return [PeriodicJob(r.tid, r.job, r.release, r.finish, r.deadline)
-                for r in buf[0:min(count[0], cap)]]
-
-    @property
-    def jobs(self) -> list[PeriodicJob]:
-        """Every logged job of every periodic task, in the order they
-        finished (see :class:`PeriodicJob`). The log keeps at most
-        ``job_log_limit`` records (``jobs_dropped`` counts the rest). A
-        property, as ``p.jobs``; the old call ``k.jobs()`` still works and
-        warns."""
-        return CalledList("Kernel.jobs", self._job_log(lib.PK_ALL_THREADS))
-
-    @property
-    def jobs_completed(self) -> int:
-        """Jobs of periodic tasks completed so far, kernel-wide."""
-        return self._job_totals().completed
-
-    @property
-    def deadline_misses(self) -> int:
-        """Jobs of periodic tasks that finished after their absolute
-        deadline, kernel-wide."""
-        return self._job_totals().misses
-
-    @property
-    def jobs_dropped(self) -> int:
-        """Completed jobs not logged because the job log was full
-        (``job_log_limit``)."""
-        return self._job_totals().dropped
-
-    @property
-    def latency(self) -> "Latency":
-        """Scheduling latency so far: from becoming ready after an arrival
-        or a wake-up to running (including the switch that brings the
-        thread in), over every such event in the kernel. A property; the
-        old call ``k.latency()`` still works and warns."""
-        h = ffi.new("pk_latency *")
-        check(lib.pk_latency_get(self._kp, h), "latency")
-        return Latency(h.count, h.sum, h.max, tuple(h.buckets))
-
-    def fairness(self, processes=None) -> float:
-        """Jain's fairness index of CPU time over ``processes`` (default:
-        every process): (sum x)^2 / (n * sum x^2), 1.0 when all got equal
-        CPU time, 1/n when one got everything (Jain, Chiu and Hawe, DEC
-        TR-301, 1984)."""
-        if processes is None:
-            values = self.processes.table()["cpu_time_ns"]
-        else:
-            values = [p.stats.cpu_time for p in processes]
-        return jain_index(values)
-
-    @property
-    def memory_stats(self) -> MemoryStats:
-        """Kernel-wide memory counters (kernels with ``memory=``)."""
-        return memory_stats(self)
-
-    def check_memory(self) -> None:
-        """Check every invariant of the memory system (kernels with
-        ``memory=``): each frame is free, a page-table page, or mapped as
-        many times as its reference count says; page tables, replacement
-        lists, swap slots and TLBs agree with the counters. Raises
-        :class:`~pykernel.InternalError` if one is broken (a bug), so a
-        test can assert that nothing leaked (docs/snapshot.md)."""
-        from .memory import verify
-        verify(self)
-
     def shared_memory(self, length: int):
         """A new :class:`~pykernel.SharedMemory` object of ``length`` bytes
         (whole pages) that processes of this kernel can map."""
@@ -1008,56 +536,6 @@ class Kernel(RunControl):
             return []
         from .memory import shared_memory_objects
         return shared_memory_objects(self)
-
-    @property
-    def fault_rate(self) -> list:
-        """Page faults (minor and major) per interval of simulated time,
-        from 0 to the last fault: a list of :class:`~pykernel.FaultSample`
-        (kernels with ``memory=``; the width is ``Memory.fault_interval``,
-        doubled as often as needed to keep at most 4,096 intervals). A
-        property; the old call ``k.fault_rate()`` still works and warns."""
-        return CalledList("Kernel.fault_rate", fault_rate(self))
-
-    def tlb_stats(self, cpu: int = 0) -> TlbStats:
-        """CPU ``cpu``'s TLB counters (kernels with ``memory=``)."""
-        return tlb_stats(self, _config_value("cpu", cpu, 0, self.cpus - 1))
-
-    def summary(self, top: int = 5) -> str:
-        """A readable multi-section text: machine, policy, time, switches,
-        per-CPU busy/idle/overhead/utilization and the ``top`` processes
-        by CPU time (pykernel/report.py)."""
-        from .report import summary
-        return summary(self, top)
-
-    def report(self, what: str = "processes", top: int | None = None) -> str:
-        """A text table of "processes", "threads" or "cpus", most CPU time
-        first; ``top`` keeps the first rows (pykernel/report.py)."""
-        from .report import report
-        return report(self, what, top)
-
-    def table(self, what: str = "processes") -> "Table":
-        """The results of "processes", "threads", "cpus" or "jobs" as a
-        :class:`~pykernel.tables.Table`: a dict of equal-length column
-        lists whose time columns end in ``_ns`` (pykernel/tables.py)."""
-        from .tables import table
-        return table(self, what)
-
-    def to_pandas(self, what: str = "processes"):
-        """:meth:`table` of ``what`` as a pandas DataFrame (needs pandas)."""
-        return self.table(what).to_pandas()
-
-    def report_html(self, path=None, title: str | None = None) -> str:
-        """A self-contained HTML page of this kernel's results: the
-        summary, the process and CPU tables, memory figures when it has
-        memory, and, when traced, the Gantt chart and thread states as
-        inline SVG and the trace as a download (pykernel/html.py). Written
-        to ``path`` if given; returns the page."""
-        from .html import report_html
-        return report_html(self, path, title)
-
-    def _repr_html_(self) -> str:
-        from .html import kernel_html
-        return kernel_html(self)
 
     # ---- snapshots (pykernel/snapshot.py, docs/snapshot.md) --------------
 

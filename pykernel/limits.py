@@ -37,6 +37,10 @@ def default_max_memory() -> int | None:
 
 
 def _positive(name, value, hi):
+    # What stays in Python: the type, the fit in the C field, and 0 -- the
+    # core reads 0 as "no limit" (pk_config), so a limit of 0 must be
+    # refused before it gets there; max_frames and max_trace_events are
+    # not in pk_config at all (Kernel.__init__ compares them).
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int):

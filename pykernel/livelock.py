@@ -82,7 +82,7 @@ def describe(k) -> Livelock:
     if (lib.pk_thread_info_get(kp, tid, info) or lib.pk_proc_info_get(kp, info.pid, pinfo)
             or lib.pk_thread_regs_get(kp, tid, regs)):
         return Livelock(now, tid, None, None, "an unknown operation")
-    prog = k._programs[pinfo.prog] if pinfo.prog < len(k._programs) else None
+    prog = k._known_program(pinfo.prog)
     return Livelock(now, tid, info.pid, prog.name if prog else None, _operation(prog, regs))
 
 

@@ -184,7 +184,7 @@ def _guarded(what: str):
 def _busy(k, what: str):
     """Raise why the kernel cannot be changed now: a policy hook is
     running (see _guarded); called with the lock acquired."""
-    k._lock.release()
+    k._host_lock().release()
     raise BadState(f"cannot {what} from inside a hook of the scheduling policy")
 
 
@@ -235,7 +235,7 @@ class Handle:
 
     def _info(self):
         k = self._k
-        out = k._obj_info
+        out = k._out_handle_info()
         check(lib.pk_handle_info_get(k._kp, self.pid, self.value, out), "handle info")
         return out
 
@@ -275,7 +275,7 @@ class Handle:
     @property
     def valid(self) -> bool:
         """Whether the value still names a handle in the process."""
-        return lib.pk_handle_info_get(self._k._kp, self.pid, self.value, self._k._obj_info) == _OK
+        return lib.pk_handle_info_get(self._k._kp, self.pid, self.value, self._k._out_handle_info()) == _OK
 
     @property
     def process(self):
@@ -290,13 +290,14 @@ class Handle:
         k = self._k
         if type(rights) is not int or not 0 <= rights <= 0xFFFFFFFF:
             rights = _rights(rights)
-        rlock = k._rlock
+        lock = k._host_lock()
+        rlock = lock.rlock
         if not rlock.acquire(False):                    # inline _guarded: hot
-            k._lock.acquire()
-        if k._in_core:
+            lock.acquire()
+        if k._hook_running():
             _busy(k, "duplicate a handle")
         try:
-            out = k._obj_u32
+            out = k._out_u32()
             st = lib.pk_handle_duplicate(k._kp, self.pid, self.value, rights, out)
             v = out[0]
             if st:
@@ -313,7 +314,7 @@ class Handle:
         k = self._k
         if type(rights) is not int or not 0 <= rights <= 0xFFFFFFFF:
             rights = _rights(rights)
-        out = k._obj_u32
+        out = k._out_u32()
         st = lib.pk_handle_replace(k._kp, self.pid, self.value, rights, out)
         if st:
             check(st, "replace")
@@ -324,10 +325,11 @@ class Handle:
         When the last handle to an object closes, the object goes (a
         channel's peer then sees PEER_CLOSED)."""
         k = self._k
-        rlock = k._rlock
+        lock = k._host_lock()
+        rlock = lock.rlock
         if not rlock.acquire(False):                    # inline _guarded: hot
-            k._lock.acquire()
-        if k._in_core:
+            lock.acquire()
+        if k._hook_running():
             _busy(k, "close a handle")
         try:
             st = lib.pk_handle_close(k._kp, self.pid, self.value)
@@ -368,7 +370,7 @@ class Handle:
         st = lib.pk_channel_write(k._kp, self.pid, self.value, buf, len(data), hs, len(values),
                                   txid)
         if st == _WRONG_TYPE and not values and not txid:
-            out = k._obj_u32
+            out = k._out_u32()
             st = lib.pk_socket_write(k._kp, self.pid, self.value, buf, len(data), out)
             if st == _OK:
                 return out[0]
@@ -459,7 +461,7 @@ class Handle:
         whose ``state`` and ``exit_code`` stay readable after it ends); a
         thread handle: the :class:`~pykernel.Thread`. Needs INSPECT, and
         the holder must be root or have the uid of the target's process."""
-        out = self._k._obj_u32
+        out = self._k._out_u32()
         from .process import Process, Thread
         st = lib.pk_proc_handle_target(self._k._kp, self.pid, self.value, out)
         if st == _WRONG_TYPE:
@@ -493,9 +495,9 @@ class Handle:
 
     def __repr__(self) -> str:
         k = self._k
-        if lib.pk_handle_info_get(k._kp, self.pid, self.value, k._obj_info) != _OK:
+        if lib.pk_handle_info_get(k._kp, self.pid, self.value, k._out_handle_info()) != _OK:
             return f"<Handle {self.value:#x} pid={self.pid} (invalid)>"
-        i = k._obj_info
+        i = k._out_handle_info()
         return f"<Handle {self.value:#x} pid={self.pid} {_KINDS[i.kind]} koid={i.koid}>"
 
 
@@ -508,7 +510,7 @@ def _read(k, pid: int, value: int, txid: int, max_bytes, max_handles):
     buf, hs, info = k._obj_read_bufs()
     st = lib.pk_channel_read(k._kp, pid, value, _u32("txid", txid), buf, bcap, hs, hcap, info)
     if st == _WRONG_TYPE and not txid:
-        out = k._obj_u32
+        out = k._out_u32()
         st = lib.pk_socket_read(k._kp, pid, value, buf, bcap, out)
         if st == _WRONG_TYPE:
             pkt = ffi.new("pk_packet *")
@@ -609,16 +611,17 @@ def _snapshot_refusal(k) -> str | None:
     """Why the kernel objects of ``k`` cannot be captured now, or None.
 
     A Python thread blocked in a ``ctx`` operation on a kernel object
-    (``k._blocked``) keeps the rest of that operation in a Python frame,
+    (``k._blocked_threads()``) keeps the rest of that operation in a Python frame,
     which a snapshot cannot hold: the refusal names every such thread."""
-    if not k._blocked:
+    blocked = k._blocked_threads()
+    if not blocked:
         return None
     from .blocking import _op_name
     parts = []
-    for tid in sorted(k._blocked):
+    for tid in sorted(blocked):
         pid = k._tid_pid(tid)
         parts.append(f"tid {tid} (process {k._proc_name(pid)!r}) waits in "
-                     f"{_op_name(k._blocked[tid])}")
+                     f"{_op_name(blocked[tid])}")
     return ("Python threads blocked on kernel objects cannot be captured: "
             + "; ".join(parts))
 

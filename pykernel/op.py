@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ._ffi import MAX_TIME
+from ._ffi import lib
 from ._validate import duration, futex_addr as _addr, integer as _int, u32 as _u32
 
 __all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "touch", "touch_range",
@@ -100,10 +100,10 @@ def exit(code: int = 0) -> Op:  # noqa: A001 - mirrors the system call's name
 
 def loop(n: int, body: Iterable[Op]) -> Op:
     """Repeat ``body`` (a list of operations) ``n`` times. Loops nest up
-    to 16 deep; ``n`` may be 0."""
-    n = _int("loop count", n)
-    if n < 0 or n > MAX_TIME:
-        raise ValueError(f"loop count must be between 0 and {MAX_TIME}, got {n}")
+    to 16 deep; ``n`` is 0 to 2**62 - 1 (the largest time). Both are the
+    core's rules, checked when the script is made: ``Program.script``
+    raises :class:`~pykernel.OutOfRange` naming the instruction."""
+    n = _int("loop count", n)            # its range is the core's (pk_script_check)
     if isinstance(body, Op) or isinstance(body, (str, bytes)):
         raise TypeError("loop body must be a list of operations, e.g. loop(3, [compute(10)])")
     body = tuple(body)
@@ -142,18 +142,17 @@ def touch_range(start: int, length: int, stride: int = 4096, pattern: str = "seq
     ``pattern`` "seq" touches start, start + stride, ... in order;
     "random" makes as many accesses, each at a position drawn uniformly
     from the kernel's seeded generator. Each access is a write with
-    probability ``write_ratio`` (0.0 to 1.0, in steps of 1/65536)."""
+    probability ``write_ratio`` (0.0 to 1.0, in steps of 1/65536).
+    ``length`` and ``stride`` are 1 to 2**62 - 1; out-of-range values are
+    refused by the core when the script is made (``Program.script`` raises
+    :class:`~pykernel.OutOfRange` naming the instruction and the argument)."""
     start = _address("touch_range start", start)
-    length = _int("touch_range length", length)
-    stride = _int("touch_range stride", stride)
-    if not 0 < length <= MAX_TIME or not 0 < stride <= MAX_TIME:
-        raise ValueError(f"touch_range length and stride must be between 1 and {MAX_TIME}")
+    length = _int("touch_range length", length)      # the ranges of these three are
+    stride = _int("touch_range stride", stride)      # the core's (pk_script_check)
     if pattern not in _PATTERNS:
         raise ValueError(f'touch_range pattern must be "seq" or "random", not {pattern!r}')
     if isinstance(write_ratio, bool) or not isinstance(write_ratio, (int, float)):
         raise TypeError(f"touch_range write_ratio must be a number, not {type(write_ratio).__name__}")
-    if not 0.0 <= write_ratio <= 1.0:
-        raise ValueError(f"touch_range write_ratio must be between 0.0 and 1.0, got {write_ratio}")
     return Op("touch_range", (start, length, stride, pattern, float(write_ratio)))
 
 
@@ -226,7 +225,7 @@ def exec(program) -> Op:  # noqa: A001 - mirrors the system call's name
     return Op("exec", (program,))
 
 
-HEAP_BASE = 0x1000_0000
+HEAP_BASE = lib.PK_HEAP_BASE      # 0x1000_0000 (csrc/core/pk_api.h)
 
 
 def brk(addr: int) -> Op:
@@ -235,11 +234,8 @@ def brk(addr: int) -> Op:
     and read-write. Growing it over another mapping fails (the break
     stays, as Linux's brk returns the old break); shrinking frees the
     pages above ``addr``."""
-    addr = _address("brk", addr)
-    addr = -(-addr // 4096) * 4096
-    if addr < HEAP_BASE:
-        raise ValueError(f"brk address must be >= HEAP_BASE ({HEAP_BASE:#x}), got {addr:#x}")
-    return Op("brk", (addr,))
+    addr = _int("brk address", addr)     # its range is the core's (pk_script_check)
+    return Op("brk", (-(-addr // 4096) * 4096,))
 
 
 # ---- kernel objects (docs/objects.md) -------------------------------------------
@@ -247,23 +243,16 @@ def brk(addr: int) -> Op:
 # (spawn(..., handles=[...]) fills slots 0, 1, ...). Each instruction
 # leaves its status in register x[14] (0 or a negative status).
 
-_MAX_SLOT = 1048512 - 1
-
-
 def _slot(slot) -> int:
-    slot = _int("handle slot", slot)
-    if not 0 <= slot <= _MAX_SLOT:
-        raise ValueError(f"handle slot must be between 0 and {_MAX_SLOT}, got {slot}")
-    return slot
+    """A handle slot: an int; 0 .. 1,048,511 (PK_HANDLE_SLOTS - 1) is the
+    core's rule, checked when the script is made."""
+    return _int("handle slot", slot)
 
 
 def _timeout(timeout):
     if timeout is None:
         return None
     return duration("timeout", timeout)
-
-
-_MAX_SOCKET = 1 << 30
 
 
 def write(slot: int, nbytes: int) -> Op:
@@ -273,9 +262,7 @@ def write(slot: int, nbytes: int) -> Op:
     waits. A socket or pipe: all ``nbytes`` (up to 2**30), waiting for
     room as the reader drains it, like a blocking write(2). A failed
     write (e.g. PEER_CLOSED) leaves its status in x[14]."""
-    nbytes = _int("write nbytes", nbytes)
-    if not 0 <= nbytes <= _MAX_SOCKET:
-        raise ValueError(f"write carries 0 to 2**30 bytes (channels: 65,536), got {nbytes}")
+    nbytes = _int("write nbytes", nbytes)   # 0 .. 2**30: the core's rule (Program.script)
     return Op("write", (_slot(slot), nbytes))
 
 
@@ -285,9 +272,7 @@ def read(slot: int, nbytes: int = 0, timeout: int | None = None) -> Op:
     channel: one message (``nbytes`` must be 0); handles in it land in the
     process's table. A socket or pipe: up to ``nbytes`` bytes (0: all
     there are; a datagram socket: one datagram)."""
-    nbytes = _int("read nbytes", nbytes)
-    if not 0 <= nbytes <= _MAX_SOCKET:
-        raise ValueError(f"read nbytes must be between 0 and 2**30, got {nbytes}")
+    nbytes = _int("read nbytes", nbytes)    # 0 .. 2**30: the core's rule (Program.script)
     return Op("read", (_slot(slot), nbytes, _timeout(timeout)))
 
 

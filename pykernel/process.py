@@ -1,373 +1,31 @@
-"""Processes, threads and their statistics: light views over C state.
+"""Processes: :class:`Process`, a light view over C state.
 
-A :class:`Process` or :class:`Thread` object holds only a kernel reference
-and an id; every attribute is read from the C core when asked for, so a
-million simulated threads never mean a million Python objects.
+A :class:`Process` (or a :class:`~pykernel.Thread`, pykernel/thread.py)
+object holds only a kernel reference and an id; every attribute is read
+from the C core when asked for, so a million simulated threads never mean
+a million Python objects. The records they return (:class:`Stats`,
+:class:`PeriodicJob`, :class:`JobStats`, :class:`Registers`) are in
+pykernel/accounting.py and importable from here too.
 """
 
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ._ffi import FOREVER, ffi, lib
+from ._ffi import ffi, lib
 from ._lock import locked_views
+from .accounting import (KILL_REASONS, PROCESS_STATES, THREAD_STATES, JobStats,  # noqa: F401
+                         PeriodicJob, Registers, Stats)
 from .errors import BadState, InvalidArgs, check
 from .signals import Signal, signal_set
+from .thread import Thread
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
 
-__all__ = ["Process", "Thread", "Stats", "Registers", "Job", "JobStats"]
-
-THREAD_STATES = {
-    lib.PK_TS_NEW: "new", lib.PK_TS_READY: "ready", lib.PK_TS_RUNNING: "running",
-    lib.PK_TS_BLOCKED: "blocked", lib.PK_TS_SLEEPING: "sleeping", lib.PK_TS_EXITED: "exited",
-    lib.PK_TS_WAITING: "waiting",
-}
-PROCESS_STATES = {
-    lib.PK_PS_NEW: "new", lib.PK_PS_ALIVE: "alive",
-    lib.PK_PS_EXITED: "exited", lib.PK_PS_KILLED: "killed",
-}
-_CLASS_NAMES = {lib.PK_CLASS_OTHER: "other", lib.PK_CLASS_FIFO: "fifo", lib.PK_CLASS_RR: "rr"}
-KILL_REASONS = {
-    lib.PK_KILL_NONE: None, lib.PK_KILL_HOST: "killed",
-    lib.PK_KILL_EXCEPTION: "exception", lib.PK_KILL_BAD_OP: "bad operation",
-    lib.PK_KILL_SEGV: "segmentation fault", lib.PK_KILL_OOM: "out of memory",
-    lib.PK_KILL_JOB_MEMORY: "job memory limit", lib.PK_KILL_ILLEGAL: "illegal instruction",
-    lib.PK_KILL_ABORT: "aborted", lib.PK_KILL_SIGNAL: "signal",
-}
-
-
-def _opt(t: int) -> int | None:
-    return None if t == FOREVER else t
-
-
-@dataclass(frozen=True)
-class Stats:
-    """Accounting of a thread or a process, in simulated nanoseconds, as of
-    the kernel's current time.
-
-    ``response = first_run - arrival``, ``turnaround = finish - arrival``,
-    ``wait`` = total time ready but not running (including the context
-    switch that finally brings the thread in), ``blocked`` = total time in
-    io or sleep. For a finished thread ``cpu_time + wait + blocked ==
-    turnaround``. Fields that have not happened yet are None. A process
-    killed before it arrived has an empty lifetime: ``finish == arrival``.
-
-    ``voluntary_switches`` counts the times the thread gave up the CPU
-    itself (io, sleep, a yield that let another thread run);
-    ``involuntary_switches`` the times it was preempted. (Linux counts a
-    yield as involuntary; pykernel follows the textbook meaning.)
-    ``migrations``: times it was moved to another CPU's run queue.
-    ``page_faults`` (faults that brought a page in, minor plus major) and
-    ``major_faults`` are the process's (kernels with memory; 0 for a
-    thread's stats and without memory).
-    """
-
-    arrival: int
-    first_run: int | None
-    finish: int | None
-    cpu_time: int
-    wait: int
-    blocked: int
-    voluntary_switches: int
-    involuntary_switches: int
-    migrations: int = 0
-    page_faults: int = 0
-    major_faults: int = 0
-
-    @property
-    def response(self) -> int | None:
-        """first_run - arrival (None until the first run)."""
-        return None if self.first_run is None else self.first_run - self.arrival
-
-    @property
-    def turnaround(self) -> int | None:
-        """finish - arrival (None until it finishes)."""
-        return None if self.finish is None else self.finish - self.arrival
-
-    @classmethod
-    def _from(cls, info) -> "Stats":
-        return cls(info.arrival, _opt(info.first_run), _opt(info.finish), info.cpu_time,
-                   info.wait, info.blocked, info.voluntary_switches, info.involuntary_switches,
-                   info.migrations)
-
-
-@dataclass(frozen=True)
-class PeriodicJob:
-    """One completed job of a periodic task (:meth:`Program.periodic
-    <pykernel.Program.periodic>`), from the kernel's job log. Times in ns.
-    (Not a :class:`~pykernel.JobObject`, a Zircon-style group of processes;
-    ``pk.Job`` is a deprecated alias of this class.)
-
-    ``index`` counts the task's jobs from 0; ``release`` is its nominal
-    release instant (``arrival + index * period``), ``deadline`` its
-    absolute deadline, ``finish`` when it completed."""
-
-    tid: int
-    index: int
-    release: int
-    finish: int
-    deadline: int
-
-    @property
-    def response(self) -> int:
-        """Response time: finish - release."""
-        return self.finish - self.release
-
-    @property
-    def lateness(self) -> int:
-        """finish - deadline: > 0 for a deadline miss, <= 0 otherwise."""
-        return self.finish - self.deadline
-
-    @property
-    def missed(self) -> bool:
-        """Whether it finished after its deadline."""
-        return self.finish > self.deadline
-
-
-@dataclass(frozen=True)
-class JobStats:
-    """Job counts of a periodic task, as of the kernel's current time (all
-    zero for a thread that is not one).
-
-    ``released``: release instants that have come (a job released while
-    the one before it still runs counts, though it has not begun);
-    ``completed``: jobs finished; ``deadline_misses``: completed jobs that
-    finished after their absolute deadline (a miss is counted when the
-    late job finishes); ``overdue``: released jobs not yet completed whose
-    deadline has passed (misses to come; 0 once the task has exited).
-    ``period`` and ``deadline`` are the task's (relative deadline)."""
-
-    period: int = 0
-    deadline: int = 0
-    released: int = 0
-    completed: int = 0
-    deadline_misses: int = 0
-    overdue: int = 0
-
-    @classmethod
-    def _from(cls, s) -> "JobStats":
-        return cls(s.period, s.deadline, s.released, s.completed, s.misses, s.overdue)
-
-    def __add__(self, other: "JobStats") -> "JobStats":
-        return JobStats(self.period or other.period, self.deadline or other.deadline,
-                        self.released + other.released, self.completed + other.completed,
-                        self.deadline_misses + other.deadline_misses,
-                        self.overdue + other.overdue)
-
-
-@dataclass(frozen=True)
-class Registers:
-    """A thread's register context: 32 general registers, pc and flags.
-
-    For script threads ``pc`` is the index of the next instruction and
-    ``x[0]`` the remaining nanoseconds of the compute in progress
-    (csrc/core/pk_api.h documents the layout)."""
-
-    x: tuple
-    pc: int
-    flags: int
-
-    @property
-    def remaining(self) -> int:
-        """Remaining ns of the timed operation in progress (x[0])."""
-        return self.x[lib.PK_REG_REM]
-
-
-@locked_views()
-class Thread:
-    """A view of one simulated thread."""
-
-    __slots__ = ("_k", "tid")
-
-    def __init__(self, kernel: "Kernel", tid: int):
-        self._k = kernel
-        self.tid = tid
-
-    def _info(self):
-        info = ffi.new("pk_thread_info *")
-        check(lib.pk_thread_info_get(self._k._kp, self.tid, info), "thread info")
-        return info
-
-    def _sigstate(self) -> tuple[int, int]:
-        pend, blk = ffi.new("uint64_t *"), ffi.new("uint64_t *")
-        check(lib.pk_sig_state_get(self._k._kp, self._info().pid, self.tid + 1, pend, blk),
-              "signal state")
-        return pend[0], blk[0]
-
-    @property
-    def blocked_signals(self) -> frozenset:
-        """Its signal mask (``rt_sigprocmask``): signals it does not take
-        now; empty for threads that are not machine code."""
-        return signal_set(self._sigstate()[1])
-
-    @property
-    def pending_signals(self) -> frozenset:
-        """Signals sent to this thread alone (``tkill``, ``tgkill``) and not
-        yet taken."""
-        return signal_set(self._sigstate()[0])
-
-    @property
-    def state(self) -> str:
-        """"new", "ready", "running", "blocked" (io), "sleeping", "waiting"
-        (on kernel objects) or "exited"."""
-        return THREAD_STATES[self._info().state]
-
-    @property
-    def cpu(self) -> int | None:
-        """The CPU running this thread, or None."""
-        c = self._info().cpu
-        return None if c < 0 else c
-
-    @property
-    def process(self) -> "Process":
-        """The process this thread belongs to."""
-        return Process(self._k, self._info().pid)
-
-    @property
-    def stats(self) -> Stats:
-        """This thread's accounting (see :class:`Stats`)."""
-        return Stats._from(self._info())
-
-    @property
-    def policy(self) -> str:
-        """Its scheduling class: "other", "fifo" or "rr"."""
-        return _CLASS_NAMES[self._info().sclass]
-
-    @property
-    def rt_priority(self) -> int | None:
-        """Real-time priority 1..99 ("fifo" / "rr"), else None."""
-        info = self._info()
-        return info.rt_prio if info.sclass else None
-
-    @property
-    def nice(self) -> int:
-        """Its nice value (-20..19)."""
-        return self._info().nice
-
-    @property
-    def priority(self) -> int:
-        """Its static priority."""
-        return self._info().priority
-
-    @property
-    def boosted(self) -> bool:
-        """True while it runs with a priority lent by a thread waiting for
-        a priority-inheritance mutex it holds (``policy``,
-        ``rt_priority`` and ``priority`` then show the lent values)."""
-        out = ffi.new("uint32_t[2]")
-        prio = ffi.new("int32_t *")
-        return lib.pk_thread_pi_base(self._k._kp, self.tid, out, out + 1, prio) == 0
-
-    @property
-    def tickets(self) -> int:
-        """Its Lottery / Stride tickets."""
-        return self._info().tickets
-
-    @property
-    def level(self) -> int | None:
-        """Its MLFQ level as of now, 0 being the highest priority; None
-        under other policies, before it arrives, or while it is in a
-        real-time class."""
-        v = self._info().level
-        return None if v == lib.PK_NO_LEVEL else v
-
-    @property
-    def pass_value(self) -> int | None:
-        """Its Stride pass value as of now (counting the CPU time of its
-        current run); None under other policies, before it arrives, or
-        while it is in a real-time class."""
-        v = self._info().stride_pass
-        return None if v == FOREVER else v
-
-    @property
-    def affinity(self) -> frozenset:
-        """The CPUs it may run on."""
-        words = ffi.new("uint64_t[4]")
-        check(lib.pk_thread_affinity_get(self._k._kp, self.tid, words), "thread affinity")
-        return frozenset(64 * w + b for w in range(4) for b in range(64) if (words[w] >> b) & 1)
-
-    @property
-    def run_queue(self) -> int | None:
-        """The CPU whose run queue holds it (or last held it)."""
-        q = self._info().rq_cpu
-        return None if q == 0xFFFF else q
-
-    def set_nice(self, nice: int) -> None:
-        """Change its nice value now (-20..19)."""
-        self._k._set_attr(self.tid, lib.PK_ATTR_NICE, nice, "nice")
-
-    def set_priority(self, priority: int) -> None:
-        """Change its static priority now."""
-        self._k._set_attr(self.tid, lib.PK_ATTR_PRIORITY, priority, "priority")
-
-    def set_slice(self, ns: int | None) -> None:
-        """Set its own EEVDF slice now (Linux 6.12's custom slices,
-        ``sched_attr.sched_runtime``): 100 us .. 100 ms, or None / 0 for
-        the policy's base slice. Its virtual deadline is its vruntime plus
-        this slice scaled by its weight, so a shorter slice gets the CPU
-        sooner after it wakes, at the same share. Other policies raise
-        :class:`~pykernel.errors.NotSupported`."""
-        ns = self._k._check_slice(0 if ns is None else ns)
-        self._k._set_attr(self.tid, lib.PK_ATTR_SLICE, ns, "slice")
-
-    def set_tickets(self, tickets: int) -> None:
-        """Change its Lottery / Stride tickets now (>= 1)."""
-        self._k._set_attr(self.tid, lib.PK_ATTR_TICKETS, tickets, "tickets")
-
-    def transfer_tickets(self, to: "Thread", n: int) -> None:
-        """Move ``n`` of its tickets to thread ``to`` now (Waldspurger and
-        Weihl's ticket transfer, done explicitly): it keeps at least one.
-        Both threads must be live threads of the same kernel."""
-        if not isinstance(to, Thread):
-            raise TypeError(f"transfer_tickets needs a Thread to give tickets to, "
-                            f"not {type(to).__name__}")
-        if to._k is not self._k:
-            raise ValueError("transfer_tickets: the threads belong to different kernels")
-        self._k._transfer_tickets(self.tid, to.tid, n)
-
-    def set_policy(self, policy: str, rt_priority: int | None = None) -> None:
-        """Change its scheduling class now: "other", or "fifo" / "rr" with
-        ``rt_priority`` 1..99 (like sched_setscheduler)."""
-        self._k._set_class(self.tid, policy, rt_priority)
-
-    def set_affinity(self, cpus) -> None:
-        """Change the CPUs it may run on (like sched_setaffinity); a thread
-        running or queued on a CPU it may no longer use moves at once."""
-        self._k._set_affinity(self.tid, cpus)
-
-    @property
-    def job_stats(self) -> JobStats:
-        """Its job counts, if it is a periodic task (see :class:`JobStats`)."""
-        out = ffi.new("pk_job_stats *")
-        check(lib.pk_thread_jobs_get(self._k._kp, self.tid, out), "thread jobs")
-        return JobStats._from(out)
-
-    @property
-    def jobs(self) -> list[PeriodicJob]:
-        """Its completed jobs, in order, from the kernel's job log (see
-        :class:`PeriodicJob`; the log keeps at most ``Kernel(job_log_limit=)``
-        records)."""
-        return self._k._job_log(self.tid, self.job_stats.completed)
-
-    @property
-    def registers(self) -> Registers:
-        """The saved register context (the live one if it is running)."""
-        regs = ffi.new("pk_regs *")
-        check(lib.pk_thread_regs_get(self._k._kp, self.tid, regs), "thread registers")
-        return Registers(tuple(regs.x), regs.pc, regs.flags)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Thread) and other._k is self._k and other.tid == self.tid
-
-    def __hash__(self) -> int:
-        return hash((id(self._k), self.tid))
-
-    def __repr__(self) -> str:
-        return f"<Thread tid={self.tid} {self.state}>"
+__all__ = ["Process", "Thread", "Stats", "Registers", "PeriodicJob", "JobStats"]
 
 
 @locked_views()
@@ -623,7 +281,7 @@ class Process:
         """The exception that killed a Python-bodied process, if any (a
         ``SystemExit`` or ``KeyboardInterrupt`` too: those also go on out
         of ``run()``)."""
-        return self._k._errors.get(self.pid)
+        return self._k._process_error(self.pid)
 
     @property
     def threads(self) -> list[Thread]:

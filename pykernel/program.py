@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import struct
 from typing import Callable, NamedTuple, Sequence
 
@@ -19,74 +20,109 @@ _CODES = {
 }
 _OP = struct.Struct("<IIQ")         # pk_op: code, a, b
 MAX_LOOP_DEPTH = lib.PK_LOOP_DEPTH
-MAX_INSTRUCTIONS = 1 << 24
+MAX_INSTRUCTIONS = lib.PK_SCRIPT_MAX_INSNS   # the core refuses longer scripts (PK_F_INSTRUCTIONS)
+_U32, _U64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
 
 
-def _compile(ops: Sequence[Op], links: list | None = None) -> list[tuple[int, int, int]]:
+def _word(given: dict | None, at: int, field: int, value, mask: int, refused: int) -> int:
+    """An argument of instruction ``at`` for its compiled word: itself if
+    it fits the word (``mask``), else ``refused``, a value the core refuses
+    for ``field``, with the value as given kept in ``given`` for the
+    message (pykernel._refusal.script_check). The range is the core's."""
+    if 0 <= value <= mask:
+        return value
+    if given is not None:
+        given[at, field] = value
+    return refused
+
+
+def _compile(ops: Sequence[Op], links: list | None = None, given: dict | None = None,
+             paths: dict | None = None) -> list[tuple[int, int, int]]:
     """Flatten operations into pk_op triples (code, a, b). ``links``
     receives (index, program) for each exec, whose program id is set when
-    the script is loaded into a kernel."""
+    the script is loaded into a kernel; ``given`` the arguments that do
+    not fit their words (:func:`_word`); ``paths`` maps each instruction's
+    index to the operation it comes from, as the indices of the lists it
+    is in (e.g. (2, 0): the first operation of the body of the third)."""
     out: list[tuple[int, int, int]] = []
     links = [] if links is None else links
 
-    def emit(seq, depth):
-        for op in seq:
-            if not isinstance(op, Op):
-                raise TypeError(
-                    f"a script is a list of pk.op operations; got {type(op).__name__} {op!r}")
-            if op.name == "loop":
-                n, body = op.args
-                if depth == MAX_LOOP_DEPTH:     # the core refuses this loop (script_check,
-                    start = len(out)            # naming it): its body is not compiled
-                    out.extend([(lib.PK_OP_LOOP, start + 1, n), (lib.PK_OP_ENDLOOP, start, 0)])
-                    continue
-                start = len(out)
-                out.append(None)                    # patched below
-                emit(body, depth + 1)
-                end = len(out)
-                out[start] = (lib.PK_OP_LOOP, end, n)
-                out.append((lib.PK_OP_ENDLOOP, start, 0))
-            elif op.name == "spawn_thread":
-                start = len(out)
-                out.append(None)                    # patched below
-                emit(op.args[0], depth)             # nested as written (the C check agrees)
-                out.append((lib.PK_OP_THREAD_EXIT, 0, 0))
-                out[start] = (lib.PK_OP_SPAWN_THREAD, start + 1, len(out) - start - 1)
-            elif op.name == "thread_exit":
-                out.append((lib.PK_OP_THREAD_EXIT, 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
-            elif op.name in _FUTEX_OPS:
-                _compile_futex(op, out)
-            elif op.name in ("write", "read", "wait"):
-                _compile_obj(op, out)
-            elif op.name in _MEMORY:
-                out.extend(_memory_op(op))
-            elif op.name == "fork":
-                start = len(out)
-                out.append(None)                    # patched below
-                if op.args[0] is not None:
-                    emit(op.args[0], depth)
-                    out.append((_CODES["exit"], 0, 0))
-                    out[start] = (lib.PK_OP_FORK, len(out), 0)
-                else:                               # the child goes on like the parent
-                    out[start] = (lib.PK_OP_FORK, start + 1, 0)
-            elif op.name == "exec":
-                links.append((len(out), op.args[0]))
-                out.append((lib.PK_OP_EXEC, 0, 0))
-            elif op.name == "brk":
-                out.append((lib.PK_OP_BRK, 0, op.args[0]))
-            elif op.name == "exit":
-                out.append((_CODES["exit"], 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
-            elif op.name == "io" and len(op.args) == 2:      # io(ns, poll=True)
-                out.append((lib.PK_OP_POLL, 0, op.args[0]))
-            elif op.name in _CODES:
-                out.append((_CODES[op.name], 0, op.args[0] if op.args else 0))
-            else:  # pragma: no cover - Op names come from pk.op
-                raise ValueError(f"unknown operation {op.name!r}")
-            if len(out) > MAX_INSTRUCTIONS:
-                raise ValueError(f"a script compiles to at most {MAX_INSTRUCTIONS} instructions")
+    def emit(seq, depth, where=()):
+        for j, op in enumerate(seq):
+            start = len(out)
+            if paths is not None:
+                paths.setdefault(start, where + (j,))
+            emit_one(op, depth, where + (j,))
+            if paths is not None:
+                for i in range(start, len(out)):
+                    paths.setdefault(i, where + (j,))
+
+    def emit_one(op, depth, where):
+        if not isinstance(op, Op):
+            raise TypeError(
+                f"a script is a list of pk.op operations; got {type(op).__name__} {op!r}")
+        if op.name == "loop":
+            n, body = op.args
+            start = len(out)
+            n = _word(given, start, lib.PK_F_LOOP_COUNT, n, _U64, _U64)
+            if depth == MAX_LOOP_DEPTH:     # the core refuses this loop (script_check,
+                                            # naming it): its body is not compiled
+                out.extend([(lib.PK_OP_LOOP, start + 1, n), (lib.PK_OP_ENDLOOP, start, 0)])
+                return
+            out.append(None)                    # patched below
+            emit(body, depth + 1, where)
+            end = len(out)
+            out[start] = (lib.PK_OP_LOOP, end, n)
+            out.append((lib.PK_OP_ENDLOOP, start, 0))
+        elif op.name == "spawn_thread":
+            start = len(out)
+            out.append(None)                    # patched below
+            emit(op.args[0], depth, where)      # nested as written (the C check agrees)
+            out.append((lib.PK_OP_THREAD_EXIT, 0, 0))
+            out[start] = (lib.PK_OP_SPAWN_THREAD, start + 1, len(out) - start - 1)
+        elif op.name == "thread_exit":
+            out.append((lib.PK_OP_THREAD_EXIT, 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
+        elif op.name in _FUTEX_OPS:
+            _compile_futex(op, out)
+        elif op.name in ("write", "read", "wait"):
+            _compile_obj(op, out, given)
+        elif op.name in _MEMORY:
+            out.extend(_memory_op(op, len(out), given))
+        elif op.name == "fork":
+            start = len(out)
+            out.append(None)                    # patched below
+            if op.args[0] is not None:
+                emit(op.args[0], depth, where)
+                out.append((_CODES["exit"], 0, 0))
+                out[start] = (lib.PK_OP_FORK, len(out), 0)
+            else:                               # the child goes on like the parent
+                out[start] = (lib.PK_OP_FORK, start + 1, 0)
+        elif op.name == "exec":
+            links.append((len(out), op.args[0]))
+            out.append((lib.PK_OP_EXEC, 0, 0))
+        elif op.name == "brk":
+            out.append((lib.PK_OP_BRK, 0, _word(given, len(out), lib.PK_F_BRK, op.args[0], _U64, 0)))
+        elif op.name == "exit":
+            out.append((_CODES["exit"], 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
+        elif op.name == "io" and len(op.args) == 2:      # io(ns, poll=True)
+            out.append((lib.PK_OP_POLL, 0, op.args[0]))
+        elif op.name in _CODES:
+            out.append((_CODES[op.name], 0, op.args[0] if op.args else 0))
+        else:  # pragma: no cover - Op names come from pk.op
+            raise ValueError(f"unknown operation {op.name!r}")
 
     emit(ops, 0)
     return out
+
+
+def op_path(ops: Sequence[Op], instruction: int) -> tuple:
+    """Where in ``ops`` the compiled instruction ``instruction`` comes
+    from, as the indices of the lists it is in (see :func:`_compile`);
+    () if the script has no such instruction. A refusal of
+    ``Program.script`` names its instruction (``exc.instruction``)."""
+    paths: dict = {}
+    _compile(ops, paths=paths)
+    return paths.get(instruction, ())
 
 
 _FUTEX_OPS = {"futex_wait": lib.PK_OP_FUTEX_WAIT, "futex_wake": lib.PK_OP_FUTEX_WAKE,
@@ -107,26 +143,27 @@ def _compile_futex(op: Op, out: list) -> None:
     out.append((_FUTEX_OPS[op.name], a, args[0]))
 
 
-def _compile_obj(op: Op, out: list) -> None:
-    """Instructions on kernel objects: a TIMEOUT first if one is given."""
-    if op.name == "write":
-        out.append((lib.PK_OP_CHAN_WRITE, op.args[0], op.args[1]))
-        return
-    timeout = op.args[-1]
-    if timeout is not None:
-        out.append((lib.PK_OP_TIMEOUT, 0, timeout))
-    if op.name == "read":
-        out.append((lib.PK_OP_CHAN_READ, op.args[0], op.args[1]))
-    else:
-        out.append((lib.PK_OP_WAIT, op.args[0], op.args[1]))
+def _compile_obj(op: Op, out: list, given: dict | None) -> None:
+    """Instructions on kernel objects: a TIMEOUT first if one is given;
+    ``given`` as for :func:`_word`."""
+    if op.name != "write" and op.args[-1] is not None:
+        out.append((lib.PK_OP_TIMEOUT, 0, op.args[-1]))
+    at = len(out)
+    slot = _word(given, at, lib.PK_F_SLOT, op.args[0], _U32, _U32)
+    code = {"write": lib.PK_OP_CHAN_WRITE, "read": lib.PK_OP_CHAN_READ}.get(op.name, lib.PK_OP_WAIT)
+    b = op.args[1]
+    if code != lib.PK_OP_WAIT:                  # a byte count
+        b = _word(given, at, lib.PK_F_NBYTES, b, _U64, _U64)
+    out.append((code, slot, b))
 
 
 _MEMORY = ("touch", "touch_range", "map", "unmap", "protect")
 _LINKING: set = set()            # programs whose exec targets are being loaded
 
 
-def _memory_op(op: Op) -> list[tuple[int, int, int]]:
-    """A memory op -> its instruction and ARG words (csrc/core/pk_api.h)."""
+def _memory_op(op: Op, at: int, given: dict | None) -> list[tuple[int, int, int]]:
+    """A memory op at instruction ``at`` -> its instruction and ARG words
+    (csrc/core/pk_api.h); ``given`` as for :func:`_word`."""
     a = op.args
     arg = lib.PK_OP_ARG
     if op.name == "touch":
@@ -134,8 +171,13 @@ def _memory_op(op: Op) -> list[tuple[int, int, int]]:
     if op.name == "touch_range":
         start, length, stride, pattern, ratio = a
         pat = lib.PK_PAT_RANDOM if pattern == "random" else lib.PK_PAT_SEQ
-        return [(lib.PK_OP_TOUCH_RANGE, pat, start), (arg, 0, length),
-                (arg, round(ratio * 65536), stride)]
+        length = _word(given, at, lib.PK_F_TOUCH_LENGTH, length, _U64, 0)
+        stride = _word(given, at, lib.PK_F_TOUCH_STRIDE, stride, _U64, 0)
+        parts = round(ratio * 65536) if math.isfinite(ratio) else -1   # in 1/65536ths
+        if not 0 <= parts <= _U32 and given is not None:
+            given[at, lib.PK_F_WRITE_RATIO] = ratio
+        ratio = parts if 0 <= parts <= _U32 else _U32
+        return [(lib.PK_OP_TOUCH_RANGE, pat, start), (arg, 0, length), (arg, ratio, stride)]
     if op.name == "map":
         addr, length, prot, flags, obj = a
         return [(lib.PK_OP_MAP, prot | flags << 8, addr), (arg, obj, length)]
@@ -195,7 +237,7 @@ class Program:
     __slots__ = ("name", "kind", "ops", "fn", "task", "_code", "_links", "_exe", "elf_info",
                  "_burst", "_memory", "__weakref__")
 
-    def __init__(self, name: str, kind: str, ops=(), fn=None, code=b"", task=None):
+    def __init__(self, name: str, kind: str, ops=(), fn=None, code=b"", task=None, given=None):
         if not isinstance(name, str):
             raise TypeError(f"program name must be a str, not {type(name).__name__}")
         self.name = name
@@ -209,7 +251,8 @@ class Program:
         self.elf_info = None
         self._burst, self._memory = None, kind == "elf"
         if kind == "script":      # the core's rules and its burst (pk_script_check)
-            self._burst, self._memory = script_check(code, len(code) // _OP.size, repr(self))
+            self._burst, self._memory = script_check(code, len(code) // _OP.size, repr(self),
+                                                     given)
 
     @classmethod
     def script(cls, name: str, ops: Sequence[Op]) -> "Program":
@@ -224,9 +267,10 @@ class Program:
             raise TypeError("Program.script needs a list of pk.op operations, e.g. [pk.op.compute(10)]")
         ops = tuple(ops)
         links: list = []
-        triples = _compile(ops, links)
+        given: dict = {}
+        triples = _compile(ops, links, given)
         code = b"".join(_OP.pack(*t) for t in triples)
-        prog = cls(name, "script", ops=ops, code=code)
+        prog = cls(name, "script", ops=ops, code=code, given=given)
         prog._links = tuple(links)
         return prog
 

@@ -141,8 +141,9 @@ def check_elf(data: bytes, what: str = "ELF file") -> ElfInfo:
 def epoch_seconds(epoch) -> int:
     """``Kernel(epoch=...)`` as whole seconds since 1970-01-01T00:00:00Z:
     an int, or a :class:`datetime.datetime` with a time zone and no
-    fraction of a second. Linux's range: 0 (clock_settime(2) refuses a
-    negative time) to ``PK_EPOCH_MAX`` (KTIME_SEC_MAX, 2262-04-11)."""
+    fraction of a second. Its range is the core's (``pk_config_check``):
+    0 (clock_settime(2) refuses a negative time) to ``PK_EPOCH_MAX``
+    (KTIME_SEC_MAX, 2262-04-11)."""
     import datetime
     if isinstance(epoch, datetime.datetime):
         if epoch.tzinfo is None or epoch.utcoffset() is None:
@@ -155,9 +156,6 @@ def epoch_seconds(epoch) -> int:
     elif isinstance(epoch, bool) or not isinstance(epoch, int):
         raise TypeError(f"Kernel epoch must be an int (seconds since 1970) or a datetime, "
                         f"not {type(epoch).__name__}")
-    if not 0 <= epoch <= lib.PK_EPOCH_MAX:
-        raise ValueError(f"Kernel epoch must be between 0 (1970-01-01) and {lib.PK_EPOCH_MAX} "
-                         f"(Linux's KTIME_SEC_MAX), got {epoch}")
     return epoch
 
 
@@ -234,7 +232,7 @@ def spawn(kernel, program, spawn_args, argv, env, stdin, stdout, stderr) -> int:
           f"spawn {program.name!r}")
     for fd, fn in ((1, stdout), (2, stderr)):
         if fn is not None:
-            kernel._rv_streams.append([pid[0], fd, fn, 0])
+            kernel._output_streams().append([pid[0], fd, fn, 0])
     return pid[0]
 
 
@@ -262,7 +260,7 @@ def output(kernel, pid: int, fd: int, offset: int = 0) -> bytes:
 def deliver(kernel) -> None:
     """Hand new output to the callables given as spawn(stdout=, stderr=)
     or attached with Process.on_stdout / on_stderr."""
-    for entry in kernel._rv_streams:
+    for entry in kernel._output_streams():
         _deliver_one(kernel, entry)
 
 
@@ -283,7 +281,7 @@ def attach(kernel, pid: int, fd: int, fn) -> None:
         raise TypeError(f"{'stdout' if fd == 1 else 'stderr'} must be a callable taking bytes, "
                         f"or None")
     output(kernel, pid, fd, 0)           # NotSupported unless machine code
-    for entry in kernel._rv_streams:
+    for entry in kernel._output_streams():
         if entry[0] == pid and entry[1] == fd:
             entry[2] = fn
             break
@@ -291,14 +289,14 @@ def attach(kernel, pid: int, fd: int, fn) -> None:
         if fn is None:
             return
         entry = [pid, fd, fn, 0]
-        kernel._rv_streams.append(entry)
+        kernel._output_streams().append(entry)
     _deliver_one(kernel, entry)
 
 
 def streams_state(kernel) -> list:
     """[[pid, fd, bytes delivered], ...]: the streams without their
     callables (a snapshot's Python side)."""
-    return [[pid, fd, off] for pid, fd, _fn, off in kernel._rv_streams]
+    return [[pid, fd, off] for pid, fd, _fn, off in kernel._output_streams()]
 
 
 def streams_restore(kernel, data) -> None:
@@ -306,7 +304,7 @@ def streams_restore(kernel, data) -> None:
     for pid, fd, off in data:
         if not (isinstance(pid, int) and fd in (1, 2) and isinstance(off, int) and off >= 0):
             raise ValueError(f"malformed output stream {[pid, fd, off]!r}")
-        kernel._rv_streams.append([pid, fd, None, off])
+        kernel._output_streams().append([pid, fd, None, off])
 
 
 def image_bytes(kp, prog_id: int) -> bytes:

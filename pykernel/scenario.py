@@ -40,8 +40,7 @@ from .errors import InvalidArgs
 from .kernel import Kernel
 from .limits import Limits
 from .memory import MMU, Memory
-from .program import MAX_LOOP_DEPTH as _MAX_LOOP_DEPTH
-from .program import Program
+from .program import Program, op_path
 
 __all__ = ["Scenario", "ScenarioError", "load", "loads", "locate"]
 
@@ -237,8 +236,6 @@ class Scenario:
             raise self.error(path, f"unknown operation {name!r}; expected one of "
                              f"{', '.join(sorted(_OPS - {'yield_'}))}")
         if name == "loop":
-            if loops == _MAX_LOOP_DEPTH:          # refused before going deeper
-                raise self.error(path, f"loops nest at most {_MAX_LOOP_DEPTH} deep")
             loops += 1
         fn = getattr(_op, "yield_" if name == "yield" else name)
         if name in ("loop", "spawn_thread"):
@@ -263,13 +260,18 @@ class Scenario:
         out = {}
         for name, spec in self._table("programs").items():
             path = ("programs", name)
+            ops = None
             try:
-                out[name] = Program.script(name, self.ops(path, spec))
+                ops = self.ops(path, spec)
+                out[name] = Program.script(name, ops)
             except RecursionError:                # e.g. spawn_thread inside spawn_thread...
                 raise self.error(path, "operations nest too deeply") from None
             except (TypeError, ValueError) as exc:
                 if isinstance(exc, ScenarioError):
                     raise
+                at = getattr(exc, "instruction", None)     # the core's refusal names it
+                if at is not None and ops is not None:
+                    raise self.error(path + op_path(ops, at), exc.explanation) from None
                 raise self.error(path, str(exc)) from None
         return out
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._ffi import MAX_TIME, lib
+from ._ffi import lib
 from .errors import OutOfRange, WrongType, check
 from .process import Thread
 
@@ -138,6 +138,23 @@ class Policy:
         """Policy-specific integers passed to the core (pk_config.params)."""
         return []
 
+    def _param_names(self) -> list:
+        """(name, whether it is in ns) of each of :meth:`_params`, as
+        messages name them."""
+        return []
+
+    def _check(self) -> None:
+        """Ask the core whether it takes these parameters
+        (``pk_policy_params_check``, csrc/core/pk_kernel.c: their ranges
+        are its rules, checked again when a kernel is made); raises the
+        error it gives (e.g. :class:`~pykernel.OutOfRange`) naming the
+        parameter."""
+        from . import _refusal
+        refused = _refusal.policy_error(self._id, self._config().get("quantum", 0),
+                                        self._params(), self._param_names())
+        if refused is not None:
+            raise refused
+
     def _configure(self, cfg, params=None) -> None:
         """Write this policy into a C ``pk_config`` (cffi): its id, quantum,
         preemption and ``params`` (default ``self._params()``). The one
@@ -212,12 +229,11 @@ class STCF(Policy):
     needs_burst = True
 
 
-def _positive_ns(what: str, value) -> int:
-    # WrongType is a TypeError and OutOfRange a ValueError: either except works
+def _ns(what: str, value) -> int:
+    """A duration argument of a policy: an int (its range is the core's,
+    :meth:`Policy._check`; WrongType is also a TypeError)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise WrongType(f"{what} must be an int number of nanoseconds, not {type(value).__name__}")
-    if value <= 0 or value > MAX_TIME:
-        raise OutOfRange(f"{what} must be between 1 and {MAX_TIME} ns, got {value}")
     return value
 
 
@@ -237,9 +253,10 @@ class RoundRobin(Policy):
 
     def __init__(self, quantum: int = 10_000_000, wake_preempt: bool = False,
                  aligned: bool = False):
-        self.quantum = _positive_ns("RoundRobin quantum", quantum)
+        self.quantum = _ns("RoundRobin quantum", quantum)
         self.wake_preempt = _flag("RoundRobin wake_preempt", wake_preempt)
         self.aligned = _flag("RoundRobin aligned", aligned)
+        self._check()
 
     def _config(self) -> dict:
         return {"policy": self._id, "quantum": self.quantum,
@@ -279,15 +296,6 @@ class Priority(Policy):
 
 
 _SCALES = {"none": 0, "log": 1, "linear": 2}
-_MAX_TUNABLE = 1_000_000_000     # ns: Linux's sysctl bound for these tunables (1 s)
-
-
-def _tunable_ns(what: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int number of nanoseconds, not {type(value).__name__}")
-    if not minimum <= value <= _MAX_TUNABLE:
-        raise ValueError(f"{what} must be between {minimum} and {_MAX_TUNABLE} ns, got {value}")
-    return value
 
 
 def _scale(owner: str, scale) -> str:
@@ -335,13 +343,18 @@ class CFS(Policy):
 
     def __init__(self, latency: int = 6_000_000, min_granularity: int = 750_000,
                  wakeup_granularity: int = 1_000_000, scale: str = "log"):
-        self.latency = _tunable_ns("CFS latency", latency)
-        self.min_granularity = _tunable_ns("CFS min_granularity", min_granularity)
-        self.wakeup_granularity = _tunable_ns("CFS wakeup_granularity", wakeup_granularity, 0)
+        self.latency = _ns("CFS latency", latency)
+        self.min_granularity = _ns("CFS min_granularity", min_granularity)
+        self.wakeup_granularity = _ns("CFS wakeup_granularity", wakeup_granularity)
         self.scale = _scale("CFS", scale)
+        self._check()
 
     def _params(self) -> list:
         return [self.latency, self.min_granularity, self.wakeup_granularity, _SCALES[self.scale]]
+
+    def _param_names(self) -> list:
+        return [("CFS latency", True), ("CFS min_granularity", True),
+                ("CFS wakeup_granularity", True), ("CFS scale", False)]
 
     def scaled(self, cpus: int) -> dict:
         """The tunables a kernel with ``cpus`` CPUs uses (ns), after the
@@ -384,11 +397,15 @@ class EEVDF(Policy):
     per_cpu = True
 
     def __init__(self, slice: int = 750_000, scale: str = "log"):  # noqa: A002 - Linux's name
-        self.slice = _tunable_ns("EEVDF slice", slice)
+        self.slice = _ns("EEVDF slice", slice)
         self.scale = _scale("EEVDF", scale)
+        self._check()
 
     def _params(self) -> list:
         return [self.slice, _SCALES[self.scale]]
+
+    def _param_names(self) -> list:
+        return [("EEVDF slice", True), ("EEVDF scale", False)]
 
     def scaled(self, cpus: int) -> dict:
         """The base slice a kernel with ``cpus`` CPUs uses (ns)."""
@@ -471,15 +488,14 @@ def _flag(what: str, value) -> bool:
     return value
 
 
-def _positive_ints(what: str, values, unit: str, bound: int) -> list:
+def _ints(what: str, values, unit: str) -> list:
+    """A list of ints (their ranges are the core's, :meth:`Policy._check`)."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{what} must be a list of ints ({unit}), not {type(values).__name__}")
     out = []
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int):
             raise TypeError(f"{what} must hold ints ({unit}), not {type(v).__name__}")
-        if not 1 <= v <= bound:
-            raise ValueError(f"each of {what} must be between 1 and {bound} {unit}, got {v}")
         out.append(v)
     return out
 
@@ -527,32 +543,29 @@ class MLFQ(Policy):
     """
 
     _id = lib.PK_POLICY_MLFQ
-    MAX_LEVELS = 16
+    MAX_LEVELS = lib.PK_MLFQ_MAX_LEVELS
 
     def __init__(self, quanta=(10_000_000, 20_000_000, 40_000_000), allotments=None,
                  boost: int | None = None, io_resets_allotment: bool = False,
                  io_to_front: bool = False, compat: str | None = None):
-        quanta = _positive_ints("MLFQ quanta", quanta, "ns", MAX_TIME)
-        if not 1 <= len(quanta) <= self.MAX_LEVELS:
-            raise ValueError(f"MLFQ needs 1 to {self.MAX_LEVELS} levels (one quantum each), "
-                             f"got {len(quanta)}")
+        quanta = _ints("MLFQ quanta", quanta, "ns")
         if allotments is None:
             allotments = [1] * len(quanta)
-        allotments = _positive_ints("MLFQ allotments", allotments, "quanta", MAX_TIME)
-        if len(allotments) != len(quanta):
+        allotments = _ints("MLFQ allotments", allotments, "quanta")
+        if len(allotments) != len(quanta):          # the shape of the arguments
             raise ValueError(f"MLFQ needs one allotment per level: {len(quanta)} quanta but "
                              f"{len(allotments)} allotments")
-        for q, a in zip(quanta, allotments):
-            if q * a > MAX_TIME:
-                raise ValueError(f"MLFQ allotment {a} x quantum {q} ns exceeds {MAX_TIME} ns")
         self.quanta = quanta
         self.allotments = allotments
-        self.boost = None if boost is None else _positive_ns("MLFQ boost", boost)
+        if boost is not None and _ns("MLFQ boost", boost) == 0:   # the core reads 0 as None
+            raise OutOfRange("MLFQ boost must be a period of at least 1 ns, or None (never)")
+        self.boost = boost
         self.io_resets_allotment = _flag("MLFQ io_resets_allotment", io_resets_allotment)
         self.io_to_front = _flag("MLFQ io_to_front", io_to_front)
         if compat not in (None, "ostep"):
             raise ValueError(f"MLFQ compat must be None or \"ostep\", got {compat!r}")
         self.compat = compat
+        self._check()
 
     @property
     def levels(self) -> int:
@@ -563,6 +576,12 @@ class MLFQ(Policy):
         flags = (int(self.io_resets_allotment) | (2 if self.io_to_front else 0)
                  | (4 if self.compat == "ostep" else 0))
         return [len(self.quanta), self.boost or 0, flags, *self.quanta, *self.allotments]
+
+    def _param_names(self) -> list:
+        n = len(self.quanta)
+        return ([("MLFQ levels (quanta given)", False), ("MLFQ boost", True),
+                 ("MLFQ flags", False)] + [(f"MLFQ quanta[{i}]", True) for i in range(n)]
+                + [(f"MLFQ allotments[{i}] (in quanta of quanta[{i}])", False) for i in range(n)])
 
     def __repr__(self) -> str:
         return (f"MLFQ(quanta={self.quanta}, allotments={self.allotments}, boost={self.boost}, "
@@ -594,16 +613,20 @@ class Lottery(Policy):
     _id = lib.PK_POLICY_LOTTERY
 
     def __init__(self, quantum: int = 10_000_000, transfer: bool = False):
-        self.quantum = _positive_ns("Lottery quantum", quantum)
+        self.quantum = _ns("Lottery quantum", quantum)
         if _flag("Lottery transfer", transfer):
             raise NotImplementedError(
                 "Lottery(transfer=True): automatic ticket transfer to the thread a blocked "
                 "thread waits for needs locks or channels, which are not implemented yet; "
                 "move tickets explicitly with Thread.transfer_tickets(to, n)")
         self.transfer = False
+        self._check()
 
     def _params(self) -> list:
         return [self.quantum]
+
+    def _param_names(self) -> list:
+        return [("Lottery quantum", True)]
 
     def __repr__(self) -> str:
         return f"Lottery(quantum={self.quantum}, transfer={self.transfer})"
@@ -631,18 +654,20 @@ class Stride(Policy):
     """
 
     _id = lib.PK_POLICY_STRIDE
-    STRIDE1_MAX = 1 << 32
+    STRIDE1_MAX = lib.PK_STRIDE1_MAX
 
     def __init__(self, quantum: int = 10_000_000, stride1: int = 1 << 20):
-        self.quantum = _positive_ns("Stride quantum", quantum)
+        self.quantum = _ns("Stride quantum", quantum)
         if isinstance(stride1, bool) or not isinstance(stride1, int):
             raise TypeError(f"Stride stride1 must be an int, not {type(stride1).__name__}")
-        if not 1 <= stride1 <= self.STRIDE1_MAX:
-            raise ValueError(f"Stride stride1 must be between 1 and 2**32, got {stride1}")
         self.stride1 = stride1
+        self._check()
 
     def _params(self) -> list:
         return [self.quantum, self.stride1]
+
+    def _param_names(self) -> list:
+        return [("Stride quantum", True), ("Stride stride1", False)]
 
     def __repr__(self) -> str:
         return f"Stride(quantum={self.quantum}, stride1={self.stride1})"

@@ -133,7 +133,7 @@ def process_table(k, first: int, count: int) -> Table:
     buf = ffi.new("pk_proc_info[]", max(count, 1))
     check(lib.pk_proc_info_bulk(k._kp, first, count, buf), "process table")
     cols = {c: [] for c in PROCESS_COLUMNS}
-    progs, names = k._programs, k._names
+    progs, names = k._programs_all(), k._given_names()
     for i in range(count):
         p = buf[i]
         fr, fin = _opt(p.first_run), _opt(p.finish)

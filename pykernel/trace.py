@@ -85,7 +85,7 @@ class Trace:
         64 K events; events are only ever appended)."""
         if self._k is None:
             return self._events
-        with self._k._lock:                   # the host-thread rule (pykernel/_lock.py)
+        with self._k.hold():                  # the host-thread rule (pykernel/_lock.py)
             return self._sync_locked()
 
     def _sync_locked(self) -> list[TraceEvent]:

@@ -109,3 +109,17 @@ def test_a_negative_duration_is_out_of_range():
 def test_a_bad_kernel_value_is_a_kernel_error():
     with pytest.raises(pk.OutOfRange, match="Kernel cpus must be between 1 and"):
         pk.Kernel(cpus=0)
+
+
+@pytest.mark.parametrize("cls, name", [
+    (pk.NotFound, "ENOENT"), (pk.FileExists, "EEXIST"), (pk.NotADirectory, "ENOTDIR"),
+    (pk.IsADirectory, "EISDIR"), (pk.DirectoryNotEmpty, "ENOTEMPTY"), (pk.SymlinkLoop, "ELOOP"),
+    (pk.NameTooLong, "ENAMETOOLONG"), (pk.NoSpace, "ENOSPC"), (pk.FileTooLarge, "EFBIG"),
+    (pk.TooManyLinks, "EMLINK"), (pk.NotExecutable, "ENOEXEC"), (pk.NoDevice, "ENXIO"),
+    (pk.Busy, "EBUSY")])
+def test_file_system_errors_carry_the_linux_errno_of_the_host(cls, name):
+    # the core's PK_E* values are Linux's (include/uapi/asm-generic/errno-base.h,
+    # errno.h); the host's errno module has the same numbers on Linux
+    import errno
+    assert cls.name == name
+    assert -cls.status == cls().errno == getattr(errno, name)

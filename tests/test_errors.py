@@ -85,9 +85,14 @@ def test_non_op_in_loop_body_is_type_error():
         S.loop(2, [S.compute(1), 3])
 
 
-def test_negative_loop_count_is_value_error():
-    with pytest.raises(ValueError):
-        S.loop(-1, [S.compute(1)])
+@pytest.mark.parametrize("n", [-1, 2**62, 2**64])
+def test_loop_count_out_of_range_is_refused_by_the_core(n):
+    # loop counts are 0 .. PK_MAX_TIME = 2**62 - 1 (pk_script_check, csrc/core/pk_script.c)
+    with pytest.raises(pk.OutOfRange) as e:
+        pk.Program.script("x", [S.compute(1), S.loop(n, [S.compute(1)])])
+    assert str(e.value) == (f"Program.script('x', 4 instructions): instruction 1 (loop): "
+                            f"loop count must be between 0 and 4611686018427387903, got {n}")
+    assert e.value.instruction == 1
 
 
 def nested(depth):

@@ -249,6 +249,16 @@ def test_no_address_reaches_another_process_frame_writably(steps):
 
 # ---- bad input -------------------------------------------------------------------------
 
+def test_a_break_below_the_heap_is_refused_by_the_core_when_the_script_is_made():
+    # the heap starts at PK_HEAP_BASE = 0x1000_0000 (csrc/core/pk_api.h), like the
+    # start_brk Linux sets above the program's data (fs/binfmt_elf.c)
+    with pytest.raises(pk.OutOfRange) as e:
+        pk.Program.script("b", [S.brk(0x1000)])
+    assert str(e.value) == ("Program.script('b', 1 instructions): instruction 0 (brk): brk address "
+                            "must be between 268435456 and 72057594037923840, got 4096")
+    assert e.value.instruction == 0
+
+
 def test_bad_fork_exec_brk_arguments():
     with pytest.raises(TypeError):
         S.fork(S.compute(1))
@@ -258,8 +268,6 @@ def test_bad_fork_exec_brk_arguments():
         S.exec(pk.Program.python("py", lambda ctx: (yield ctx.compute(1))))
     with pytest.raises(TypeError):
         S.exec("prog")
-    with pytest.raises(ValueError):
-        S.brk(0x1000)
     with pytest.raises(TypeError):
         S.map(BASE, PAGE, shared=1)
     with pytest.raises(ValueError):

@@ -56,3 +56,18 @@ def test_process_group_and_blocking_operations_keep_their_old_import_paths():
     assert kernel.ProcessGroup is groups.ProcessGroup is pykernel.ProcessGroup
     for name in ("WaitOp", "ReadOp", "SocketWriteOp", "LockOp", "CondWaitOp", "FutexWaitOp"):
         assert getattr(objects, name) is getattr(blocking, name)
+
+
+def test_no_module_of_the_package_passes_800_lines():
+    # a module past 800 lines holds more than one responsibility: split it
+    # (docs/architecture.md names what each module holds)
+    long = {p.name: n for p in PACKAGE.glob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 800}
+    assert long == {}
+
+
+@pytest.mark.parametrize("name", ["Thread", "Stats", "Registers", "PeriodicJob", "JobStats"])
+def test_thread_and_records_keep_their_old_import_paths(name):
+    from pykernel import accounting, process, thread
+    where = thread if name == "Thread" else accounting
+    assert getattr(process, name) is getattr(where, name) is getattr(pykernel, name)

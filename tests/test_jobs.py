@@ -74,9 +74,23 @@ def test_handles_given_at_spawn_count_against_the_job():
     boot = k.spawn(IDLE)
     es = [boot.event_create() for _ in range(3)]
     j = k.job_create(max_handles=2)
-    with pytest.raises(pk.NoMemory):
+    with pytest.raises(pk.NoMemory) as e:
         k.spawn(IDLE, job=j, handles=es)
+    assert str(e.value) == f"spawn into job: handle limit of job {j.id} reached (max_handles=2)"
     assert len(boot.handles) == 3 and j.processes == []   # refused before anything happened
+
+
+def test_handles_given_at_spawn_count_against_the_jobs_ancestors():
+    # a job's limits count over its whole subtree (docs/objects.md, "Jobs")
+    k = make_kernel()
+    boot = k.spawn(IDLE)
+    es = [boot.event_create() for _ in range(3)]
+    root = k.job_create(max_handles=2)
+    child = k.job_create(parent=root)
+    with pytest.raises(pk.NoMemory) as e:
+        k.spawn(IDLE, job=child, handles=es)
+    assert str(e.value) == f"spawn into job: handle limit of job {root.id} reached (max_handles=2)"
+    assert len(boot.handles) == 3 and child.processes == []
 
 
 def test_a_dead_process_gives_its_handles_back_to_the_job():

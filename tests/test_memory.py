@@ -252,12 +252,32 @@ def test_memory_program_needs_a_kernel_with_memory():
 
 @pytest.mark.parametrize("make", [lambda: S.map(1, PAGE), lambda: S.map(0, 0),
                                   lambda: S.map(0, PAGE, "w"), lambda: S.map(0, PAGE, "rq"),
-                                  lambda: S.touch(-1), lambda: S.touch_range(0, 0),
-                                  lambda: S.touch_range(0, 10, pattern="zigzag"),
-                                  lambda: S.touch_range(0, 10, write_ratio=2.0)])
+                                  lambda: S.touch(-1),
+                                  lambda: S.touch_range(0, 10, pattern="zigzag")])
 def test_bad_memory_ops_are_value_errors(make):
     with pytest.raises(ValueError):
         make()
+
+
+# touch_range's ranges are the core's (pk_script_check, csrc/core/pk_script.c):
+# length and stride 1 .. PK_MAX_TIME = 2**62 - 1, the write ratio 0 .. 65536
+# 65536ths; Program.script raises OutOfRange naming instruction and argument
+@pytest.mark.parametrize("op, words", [
+    (S.touch_range(0, 0), "touch_range length must be between 1 and 4611686018427387903, got 0"),
+    (S.touch_range(0, 2**62), "touch_range length must be between 1 and 4611686018427387903, "
+                              "got 4611686018427387904"),
+    (S.touch_range(0, 10, stride=-3), "touch_range stride must be between 1 and "
+                                      "4611686018427387903, got -3"),
+    (S.touch_range(0, 10, write_ratio=2.0), "touch_range write_ratio must be between 0.0 and 1.0, "
+                                            "got 2.0"),
+    (S.touch_range(0, 10, write_ratio=-0.5), "touch_range write_ratio must be between 0.0 and "
+                                             "1.0, got -0.5"),
+])
+def test_touch_range_arguments_out_of_range_are_refused_by_the_core(op, words):
+    with pytest.raises(pk.OutOfRange) as e:
+        pk.Program.script("t", [S.compute(1), op])
+    assert str(e.value) == f"Program.script('t', 4 instructions): instruction 1 (touch_range): {words}"
+    assert e.value.instruction == 1
 
 
 def test_bad_memory_op_types_are_type_errors():

@@ -596,11 +596,22 @@ def test_operations_for_a_process_that_ended_are_bad_state():
 
 def test_script_object_instructions_validate_their_arguments():
     with pytest.raises(ValueError):
-        op.write(0, 2**30 + 1)
-    with pytest.raises(ValueError):
-        op.read(-1)
-    with pytest.raises(ValueError):
         op.wait(0, 0)
+
+
+# slots are 0 .. PK_HANDLE_SLOTS - 1 = 1,048,511 and byte counts 0 .. 2**30
+# (PK_SOCKET_MAX_CAPACITY, csrc/core/pk_api.h): the core's rules, checked by
+# pk_script_check when the script is made, naming the instruction
+@pytest.mark.parametrize("ops, words", [
+    ([op.write(0, 2**30 + 1)], "instruction 0: nbytes must be between 0 and 1073741824, got 1073741825"),
+    ([op.compute(1), op.read(-1)], "instruction 1: handle slot must be between 0 and 1048511, got -1"),
+    ([op.read(2**20, timeout=5)], "instruction 1: handle slot must be between 0 and 1048511, "
+                                  "got 1048576"),
+])
+def test_script_object_argument_ranges_are_the_cores(ops, words):
+    with pytest.raises(pk.OutOfRange) as e:
+        pk.Program.script("o", ops)
+    assert str(e.value).endswith(": " + words)
 
 
 def test_spawn_handles_need_transfer_and_one_source_process():

@@ -182,8 +182,9 @@ def test_a_hand_made_script_is_refused_when_made_naming_the_instruction():
 def test_every_reason_and_field_has_words():
     reasons = [getattr(lib, n) for n in dir(lib) if n.startswith("PK_R_")]
     fields = [getattr(lib, n) for n in dir(lib) if n.startswith("PK_F_")
-              and n not in ("PK_F_COST", "PK_F_COST_LAST")]
+              and n not in ("PK_F_COST", "PK_F_COST_LAST", "PK_F_PARAM", "PK_F_PARAM_LAST")]
     fields += range(lib.PK_F_COST, lib.PK_F_COST_LAST + 1)
+    fields += range(lib.PK_F_PARAM, lib.PK_F_PARAM_LAST + 1)
     assert set(fields) <= set(_refusal.FIELDS)
     for r in reasons:
         for f in fields:
@@ -428,3 +429,50 @@ def test_a_refused_task_declaration_names_the_declaration_at_fault(decls, index)
     code = b"".join(struct.pack("<IIQ", lib.PK_OP_TASK, p, v) for p, v in decls)
     with pytest.raises(pk.InvalidArgs, match=rf"instruction {index} \(task\) is refused"):
         pk.Program("T", "script", code=code)
+
+
+# ---- the epoch: pk_config_check (csrc/core/pk_kernel.c), PK_F_EPOCH ---------------
+
+@pytest.mark.parametrize("epoch", [-1, lib.PK_EPOCH_MAX + 1, 2**64])
+def test_an_epoch_out_of_range_is_refused_by_the_core_with_the_value_as_given(epoch):
+    # 0 (clock_settime(2): EINVAL for a negative time) .. KTIME_SEC_MAX (include/linux/time64.h)
+    with pytest.raises(pk.OutOfRange) as e:
+        pk.Kernel(epoch=epoch)
+    assert str(e.value) == f"Kernel epoch must be between 0 and 9223372036, got {epoch}"
+
+
+# ---- a policy's parameters: pk_policy_params_check (csrc/core/pk_kernel.c) ------------
+# The ranges: CFS's and EEVDF's tunables at most 1 s (Linux's sysctl bound for
+# sched_latency_ns and its kin, kernel/sched/debug.c); Stride's stride1 at most
+# 2^32; MLFQ 1 .. 16 levels (OSTEP ch. 8 uses 3); durations up to PK_MAX_TIME.
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: pk.sched.RoundRobin(quantum=-5),
+     f"RoundRobin quantum must be between 1 and {MAX_TIME} ns, got -5 ns"),
+    (lambda: pk.sched.CFS(latency=0), "CFS latency must be between 1 and 1000000000 ns, got 0 ns"),
+    (lambda: pk.sched.CFS(wakeup_granularity=-1),
+     "CFS wakeup_granularity must be between 0 and 1000000000 ns, got -1 ns"),
+    (lambda: pk.sched.EEVDF(slice=10**9 + 1),
+     "EEVDF slice must be between 1 and 1000000000 ns, got 1000000001 ns"),
+    (lambda: pk.sched.MLFQ(quanta=[1] * 17), "MLFQ levels (quanta given) must be between 1 and 16, got 17"),
+    (lambda: pk.sched.MLFQ(quanta=[10, 0]),
+     f"MLFQ quanta[1] must be between 1 and {MAX_TIME} ns, got 0 ns"),
+    (lambda: pk.sched.MLFQ(quanta=[2**61], allotments=[3]),
+     "MLFQ allotments[0] (in quanta of quanta[0]) must be between 1 and 1, got 3"),
+    (lambda: pk.sched.Lottery(quantum=2**64),
+     f"Lottery quantum must be between 1 and {MAX_TIME} ns, got {2**64} ns"),
+    (lambda: pk.sched.Stride(stride1=2**32 + 1), "Stride stride1 must be between 1 and 4294967296, got 4294967297"),
+])
+def test_policy_parameters_out_of_range_are_refused_by_the_core_when_made(make, words):
+    with pytest.raises(pk.OutOfRange) as e:
+        make()
+    assert str(e.value) == words
+
+
+def test_a_policy_changed_after_it_was_made_is_refused_when_the_kernel_is_made():
+    # the same rule, asked again by pk_config_check when a kernel is configured
+    rr = pk.sched.RoundRobin(quantum=10)
+    rr.quantum = 0
+    with pytest.raises(pk.OutOfRange) as e:
+        pk.Kernel(scheduler=rr)
+    assert str(e.value) == f"RoundRobin quantum must be between 1 and {MAX_TIME} ns, got 0 ns"

@@ -276,7 +276,7 @@ def test_loops_nested_past_the_limit_name_the_operation_that_is_too_deep():
         loads(_nested_loops(100)).build()
     assert e.value.line == 3
     assert e.value.field == "programs.p" + "[0]" * 17
-    assert e.value.message == "loops nest at most 16 deep"
+    assert e.value.message == "loops nest at most 16 deep: instruction 16 opens one at depth 17"
 
 
 def test_loops_nested_exactly_to_the_limit_build():

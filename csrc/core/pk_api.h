@@ -268,6 +268,9 @@ typedef struct pk_op {
 #define PK_POLICY_RM       12
 #define PK_POLICY_HOST     13   /* a policy written in Python */
 #define PK_MAX_PARAMS      64
+#define PK_MLFQ_MAX_LEVELS 16               /* MLFQ: levels, one quantum each */
+#define PK_STRIDE1_MAX     4294967296ull    /* Stride: the largest stride1, 2^32 */
+#define PK_TUNABLE_MAX_NS  1000000000ull    /* CFS / EEVDF tunables: Linux's sysctl bound, 1 s */
 
 /* ---- scheduling classes of a thread (man 7 sched) ------------------------ */
 #define PK_CLASS_OTHER 0   /* the kernel's policy (SCHED_OTHER)            */
@@ -713,12 +716,22 @@ int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws);
 #define PK_F_NO_STEAL      43
 #define PK_F_STEAL         44   /* steal_ns                                  */
 #define PK_F_EPOCH         45
+#define PK_F_PARAM         96   /* + i: pk_config.params[i] of the policy    */
+#define PK_F_PARAM_LAST    159  /* PK_F_PARAM + PK_MAX_PARAMS - 1            */
 #define PK_F_COST          48   /* + index of the pk_costs field, in order: */
 #define PK_F_COST_LAST     59   /* switch_ns .. socket_ns                   */
 /* fields: scripts */
 #define PK_F_INSTRUCTIONS  64   /* value: the count (at most 2^24)          */
 #define PK_F_INSN          65   /* instruction `index`                      */
 #define PK_F_LOOP_DEPTH    66   /* instruction `index` opens a loop at depth value */
+#define PK_F_LOOP_COUNT    67   /* instruction `index`: a LOOP's count, 0 .. PK_MAX_TIME */
+#define PK_F_TOUCH_LENGTH  68   /* instruction `index`: a TOUCH_RANGE's length, 1 .. PK_MAX_TIME */
+#define PK_F_TOUCH_STRIDE  69   /* its stride, 1 .. PK_MAX_TIME              */
+#define PK_F_WRITE_RATIO   70   /* its write ratio in 1/65536ths, 0 .. 65536 */
+#define PK_F_SLOT          71   /* instruction `index`: a handle slot, 0 .. PK_HANDLE_SLOTS - 1 */
+#define PK_F_NBYTES        72   /* a write's or read's byte count, 0 .. PK_SOCKET_MAX_CAPACITY */
+#define PK_F_BRK           73   /* a BRK's address, PK_HEAP_BASE .. 2^56 - page */
+#define PK_SCRIPT_MAX_INSNS 16777216   /* the most instructions of a script: 2^24 */
 #define PK_JOB_LOG_MAX 0x10000000000   /* largest cfg.job_log_limit: 2^40 */
 typedef struct pk_refusal {
     uint32_t reason;           /* PK_R_*, 0: accepted                      */
@@ -731,6 +744,11 @@ typedef struct pk_refusal {
 } pk_refusal;
 int pk_spawn_check(pk_kernel *k, const pk_spawn_args *a, uint32_t count, pk_refusal *why);
 int pk_config_check(const pk_config *cfg, pk_refusal *why);
+/* the part of it about the policy: RoundRobin's quantum and the params of
+ * CFS, EEVDF, MLFQ, Lottery and Stride (docs/scheduling.md); no kernel
+ * needed, so a policy's parameters can be checked when it is made */
+int pk_policy_params_check(uint32_t policy, uint64_t quantum, const uint64_t *params, uint32_t n,
+                           pk_refusal *why);
 int pk_costs_check(const pk_costs *costs, pk_refusal *why);   /* the costs part of it */
 /* a scheduling class and real-time priority (pk_spawn, pk_thread_set_class);
  * why may be NULL */
@@ -1226,8 +1244,9 @@ typedef struct pk_jobobj_info {
 } pk_jobobj_info;
 int pk_jobobj_create(pk_kernel *k, uint32_t parent, uint64_t max_procs, uint64_t max_handles,
                      uint32_t *job_out);
-/* may one more process join job (NO_MEMORY: its limit; BAD_STATE: killed)? */
-int pk_jobobj_check_spawn(pk_kernel *k, uint32_t job);
+/* may one more process holding `handles` handles join job (NO_MEMORY: a
+ * process or handle limit of the job or an ancestor; BAD_STATE: killed)? */
+int pk_jobobj_check_spawn(pk_kernel *k, uint32_t job, uint64_t handles);
 /* put live process pid (in no job yet) in job */
 int pk_jobobj_add(pk_kernel *k, uint32_t job, uint32_t pid);
 int pk_jobobj_kill(pk_kernel *k, uint32_t job);

@@ -72,6 +72,68 @@ static int refuse(pk_refusal *why, int status, uint32_t reason, uint32_t field, 
 
 #define RANGE(st, f, v, l, h) refuse(why, (st), PK_R_RANGE, (f), (uint64_t)(v), (uint64_t)(l), (uint64_t)(h))
 
+#define PARAM(i, v, l, h) RANGE(PK_ERR_OUT_OF_RANGE, PK_F_PARAM + (i), (v), (l), (h))
+
+/* The parameters each policy's init takes (pk_sched_*.c), and their
+ * ranges: the quantum of RoundRobin, Lottery and Stride 1 .. PK_MAX_TIME;
+ * the CFS and EEVDF tunables up to PK_TUNABLE_MAX_NS (sysctl_sched_latency
+ * and its kin, kernel/sched/debug.c) and a scaling 0 .. 2; Stride's stride1
+ * 1 .. 2^32; MLFQ's 1 .. 16 levels, a boost period up to PK_MAX_TIME, each
+ * quantum 1 .. PK_MAX_TIME and each allotment at least 1 with allotment x
+ * quantum within PK_MAX_TIME.  A parameter missing is INVALID_ARGS. */
+static int params_check(uint32_t policy, uint64_t quantum, const uint64_t *p, uint32_t n,
+                        pk_refusal *why) {
+    static const uint8_t count[] = { [PK_POLICY_CFS] = 4, [PK_POLICY_EEVDF] = 2,
+                                     [PK_POLICY_LOTTERY] = 1, [PK_POLICY_STRIDE] = 2,
+                                     [PK_POLICY_MLFQ] = 3 };
+    if (policy == PK_POLICY_RR && (quantum == 0 || quantum > PK_MAX_TIME))
+        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_QUANTUM, quantum, 1, PK_MAX_TIME);
+    if (n > PK_MAX_PARAMS) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_NPARAMS, n, 0, PK_MAX_PARAMS);
+    if (policy < sizeof count && n < count[policy])
+        return RANGE(PK_ERR_INVALID_ARGS, PK_F_NPARAMS, n, count[policy], PK_MAX_PARAMS);
+    switch (policy) {
+    case PK_POLICY_CFS:                 /* latency, min_granularity, wakeup_granularity, scale */
+        for (uint32_t i = 0; i < 3; i++) {
+            uint64_t lo = i < 2 ? 1 : 0;              /* wakeup_granularity may be 0 */
+            if (p[i] < lo || p[i] > PK_TUNABLE_MAX_NS) return PARAM(i, p[i], lo, PK_TUNABLE_MAX_NS);
+        }
+        if (p[3] > 2) return PARAM(3, p[3], 0, 2);
+        break;
+    case PK_POLICY_EEVDF:               /* slice, scale */
+        if (p[0] < 1 || p[0] > PK_TUNABLE_MAX_NS) return PARAM(0, p[0], 1, PK_TUNABLE_MAX_NS);
+        if (p[1] > 2) return PARAM(1, p[1], 0, 2);
+        break;
+    case PK_POLICY_LOTTERY: case PK_POLICY_STRIDE:   /* quantum (, stride1) */
+        if (p[0] < 1 || p[0] > PK_MAX_TIME) return PARAM(0, p[0], 1, PK_MAX_TIME);
+        if (policy == PK_POLICY_STRIDE && (p[1] < 1 || p[1] > PK_STRIDE1_MAX))
+            return PARAM(1, p[1], 1, PK_STRIDE1_MAX);
+        break;
+    case PK_POLICY_MLFQ: {              /* levels L, boost, flags, L quanta, L allotments */
+        uint64_t levels = p[0];
+        if (levels < 1 || levels > PK_MLFQ_MAX_LEVELS) return PARAM(0, levels, 1, PK_MLFQ_MAX_LEVELS);
+        if (n != 3 + 2 * levels) return RANGE(PK_ERR_INVALID_ARGS, PK_F_NPARAMS, n, 3 + 2 * levels,
+                                              3 + 2 * levels);
+        if (p[1] > PK_MAX_TIME) return PARAM(1, p[1], 0, PK_MAX_TIME);
+        for (uint32_t l = 0; l < levels; l++) {
+            uint32_t qi = 3 + l, ai = 3 + (uint32_t)levels + l;
+            if (p[qi] < 1 || p[qi] > PK_MAX_TIME) return PARAM(qi, p[qi], 1, PK_MAX_TIME);
+            if (p[ai] < 1 || p[ai] > PK_MAX_TIME / p[qi]) return PARAM(ai, p[ai], 1, PK_MAX_TIME / p[qi]);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return PK_OK;
+}
+
+int pk_policy_params_check(uint32_t policy, uint64_t quantum, const uint64_t *params, uint32_t n,
+                           pk_refusal *why) {
+    if ((n && !params) || !why) return PK_ERR_INVALID_ARGS;
+    *why = (pk_refusal){ 0 };
+    return params_check(policy, quantum, params, n, why);
+}
+
 /* The cost model's fields in pk_costs order, with their ranges. */
 static int costs_check(const pk_costs *co, pk_refusal *why) {
     const uint64_t cost[12] = { co->switch_ns, co->migrate_ns, co->walk_ns, co->minor_fault_ns,
@@ -97,15 +159,13 @@ static int config_check(const pk_config *c, pk_refusal *why) {
     if (c->cpus < 1 || c->cpus > PK_MAX_CPUS) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_CPUS, c->cpus, 1, PK_MAX_CPUS);
     if (!pk_policy_find(c->policy))
         return refuse(why, PK_ERR_NOT_SUPPORTED, PK_R_UNKNOWN, PK_F_POLICY, c->policy, 0, 0);
-    if (c->policy == PK_POLICY_RR && (c->quantum == 0 || c->quantum > PK_MAX_TIME))
-        return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_QUANTUM, c->quantum, 1, PK_MAX_TIME);
     if (c->max_threads == 0) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_MAX_THREADS, 0, 1, UINT32_MAX);
     if (c->livelock_steps == 0) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_LIVELOCK, 0, 1, UINT64_MAX);
     if (c->job_log_limit > PK_JOB_LOG_MAX)
         return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_JOB_LOG_LIMIT, c->job_log_limit, 0, PK_JOB_LOG_MAX);
     int s = costs_check(&c->costs, why);
     if (s) return s;
-    if (c->nparams > PK_MAX_PARAMS) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_NPARAMS, c->nparams, 0, PK_MAX_PARAMS);
+    if ((s = params_check(c->policy, c->quantum, c->params, c->nparams, why))) return s;
     if (c->balance_ns > PK_MAX_TIME) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_BALANCE, c->balance_ns, 0, PK_MAX_TIME);
     if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME)
         return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_RT_SLICE, c->rt_slice, 1, PK_MAX_TIME);

@@ -57,9 +57,8 @@ static int image_op_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint
         if (op->b || op->a >= k->nprogs || k->progs[op->a].kind != PK_BODY_SCRIPT
             || k->progs[op->a].task.period) return PK_ERR_INVALID_ARGS;
         return PK_OK;
-    default:
-        if (op->a || (op->b & (PK_PAGE_SIZE - 1))) return PK_ERR_INVALID_ARGS;
-        return op->b < PK_HEAP_BASE || op->b >= (1ull << 56) ? PK_ERR_OUT_OF_RANGE : PK_OK;
+    default:                    /* BRK: its range is brk_check's */
+        return op->a || (op->b & (PK_PAGE_SIZE - 1)) ? PK_ERR_INVALID_ARGS : PK_OK;
     }
 }
 
@@ -96,12 +95,8 @@ static int obj_op_check(const pk_op *op) {
     if (op->code >= PK_OP_FUTEX_WAIT) return futex_op_check(op);
     if (op->code == PK_OP_TIMEOUT) return op->a ? PK_ERR_INVALID_ARGS
                                           : op->b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
-    if (op->a >= PK_HANDLE_SLOTS) return PK_ERR_OUT_OF_RANGE;
-    switch (op->code) {
-    case PK_OP_CHAN_WRITE: return op->b > PK_SOCKET_MAX_CAPACITY ? PK_ERR_OUT_OF_RANGE : PK_OK;
-    case PK_OP_CHAN_READ: return op->b > PK_SOCKET_MAX_CAPACITY ? PK_ERR_OUT_OF_RANGE : PK_OK;
-    default: return op->b == 0 || op->b > 0xffffffffu ? PK_ERR_INVALID_ARGS : PK_OK;  /* WAIT */
-    }
+    if (op->code != PK_OP_WAIT) return PK_OK;   /* WRITE, READ: ranges in obj_range_check */
+    return op->b == 0 || op->b > 0xffffffffu ? PK_ERR_INVALID_ARGS : PK_OK;
 }
 
 /* Check memory op ops[i] and its ARG words; *args = how many follow it. */
@@ -113,10 +108,8 @@ static int vm_op_check(const pk_op *ops, uint32_t n, uint32_t i, uint32_t *args)
         if (ops[i + j].code != PK_OP_ARG) return PK_ERR_INVALID_ARGS;
     switch (op->code) {
     case PK_OP_TOUCH: return op->a > 1 ? PK_ERR_INVALID_ARGS : PK_OK;
-    case PK_OP_TOUCH_RANGE:
-        if (op->a > PK_PAT_RANDOM || ops[i + 1].a || ops[i + 2].a > 65536) return PK_ERR_INVALID_ARGS;
-        if (ops[i + 1].b == 0 || ops[i + 2].b == 0) return PK_ERR_INVALID_ARGS;
-        return ops[i + 1].b > PK_MAX_TIME || ops[i + 2].b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
+    case PK_OP_TOUCH_RANGE:          /* the ranges of its arguments: touch_range_check */
+        return op->a > PK_PAT_RANDOM || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
     case PK_OP_MAP: return (op->a & ~0x1fffu) ? PK_ERR_INVALID_ARGS : PK_OK;   /* ARG.a: object */
     case PK_OP_PROTECT: return op->a > 7 || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
     default: return op->a || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
@@ -127,6 +120,43 @@ static int vm_op_check(const pk_op *ops, uint32_t n, uint32_t i, uint32_t *args)
 static int insn_refuse(pk_refusal *why, int st, uint32_t i, uint32_t code) {
     if (why) *why = (pk_refusal){ PK_R_INSN, PK_F_INSN, st, i, code, 0, 0 };
     return st;
+}
+
+/* Record that an argument (field) of instruction i is outside [lo, hi]. */
+static int insn_range(pk_refusal *why, uint32_t i, uint32_t field, uint64_t v, uint64_t lo,
+                      uint64_t hi) {
+    if (why) *why = (pk_refusal){ PK_R_RANGE, field, PK_ERR_OUT_OF_RANGE, i, v, lo, hi };
+    return PK_ERR_OUT_OF_RANGE;
+}
+
+/* The ranges of the arguments of the object instruction (WRITE, READ,
+ * WAIT) at i: its handle slot, and the byte count of a write or a read. */
+static int obj_range_check(const pk_op *op, uint32_t i, pk_refusal *why) {
+    if (op->a >= PK_HANDLE_SLOTS) return insn_range(why, i, PK_F_SLOT, op->a, 0, PK_HANDLE_SLOTS - 1);
+    if (op->code != PK_OP_WAIT && op->b > PK_SOCKET_MAX_CAPACITY)
+        return insn_range(why, i, PK_F_NBYTES, op->b, 0, PK_SOCKET_MAX_CAPACITY);
+    return PK_OK;
+}
+
+/* The range of the BRK at i (its shape passed image_op_check): the heap
+ * starts at PK_HEAP_BASE, and user addresses stay below 2^56. */
+static int brk_check(const pk_op *op, uint32_t i, pk_refusal *why) {
+    if (op->b < PK_HEAP_BASE || op->b >= (1ull << 56))
+        return insn_range(why, i, PK_F_BRK, op->b, PK_HEAP_BASE, (1ull << 56) - PK_PAGE_SIZE);
+    return PK_OK;
+}
+
+/* The ranges of the arguments of the TOUCH_RANGE at i (its shape passed
+ * vm_op_check): length and stride 1 .. PK_MAX_TIME, the write ratio
+ * 0 .. 65536 sixty-five-thousand-five-hundred-and-thirty-sixths. */
+static int touch_range_check(const pk_op *ops, uint32_t i, pk_refusal *why) {
+    uint64_t length = ops[i + 1].b, ratio = ops[i + 2].a, stride = ops[i + 2].b;
+    if (length == 0 || length > PK_MAX_TIME)
+        return insn_range(why, i, PK_F_TOUCH_LENGTH, length, 1, PK_MAX_TIME);
+    if (stride == 0 || stride > PK_MAX_TIME)
+        return insn_range(why, i, PK_F_TOUCH_STRIDE, stride, 1, PK_MAX_TIME);
+    if (ratio > 65536) return insn_range(why, i, PK_F_WRITE_RATIO, ratio, 0, 65536);
+    return PK_OK;
 }
 
 /* Check a compiled script: known codes, durations in range, loops that
@@ -142,9 +172,9 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
     uint64_t sum[PK_LOOP_DEPTH + 1];        /* compute so far at each depth...        */
     bool over[PK_LOOP_DEPTH + 1];           /* ...or: it passed PK_MAX_TIME            */
     uint32_t depth = 0;
-    if (n > (1u << 24)) {
+    if (n > PK_SCRIPT_MAX_INSNS) {
         if (why) *why = (pk_refusal){ PK_R_RANGE, PK_F_INSTRUCTIONS, PK_ERR_OUT_OF_RANGE, 0, n, 0,
-                                      1u << 24 };
+                                      PK_SCRIPT_MAX_INSNS };
         return PK_ERR_OUT_OF_RANGE;
     }
     uint32_t at = 0;
@@ -183,7 +213,11 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
         case PK_OP_THREAD_EXIT: case PK_OP_EXIT:
             if ((int64_t)op->b < INT32_MIN || (int64_t)op->b > INT32_MAX) s = PK_ERR_OUT_OF_RANGE;
             break;
-        case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT: case PK_OP_TIMEOUT:
+        case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT:
+            if ((s = obj_range_check(op, i, why))) return s;
+            s = obj_op_check(op);
+            break;
+        case PK_OP_TIMEOUT:
         case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: case PK_OP_LOCK: case PK_OP_UNLOCK:
         case PK_OP_SEM_WAIT: case PK_OP_SEM_POST: case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL:
         case PK_OP_COND_BROADCAST:
@@ -192,11 +226,14 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
         case PK_OP_TOUCH: case PK_OP_TOUCH_RANGE: case PK_OP_MAP: case PK_OP_UNMAP:
         case PK_OP_PROTECT:
             s = vm_op_check(ops, n, i, &args);
+            if (!s && op->code == PK_OP_TOUCH_RANGE && (s = touch_range_check(ops, i, why)))
+                return s;
             *vm = 1;
             break;
         case PK_OP_FORK: case PK_OP_EXEC: case PK_OP_BRK:
             if (k || op->code != PK_OP_EXEC) s = image_op_check(k, ops, n, i);
             else if (op->b) s = PK_ERR_INVALID_ARGS;
+            if (!s && op->code == PK_OP_BRK && (s = brk_check(op, i, why))) return s;
             *vm = 1;
             break;
         case PK_OP_LOOP:
@@ -209,7 +246,7 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
                 s = PK_ERR_INVALID_ARGS;
                 break;
             }
-            if (op->b > PK_MAX_TIME) { s = PK_ERR_OUT_OF_RANGE; break; }
+            if (op->b > PK_MAX_TIME) return insn_range(why, i, PK_F_LOOP_COUNT, op->b, 0, PK_MAX_TIME);
             stack[depth++] = i;
             sum[depth] = 0;
             over[depth] = false;

@@ -150,12 +150,10 @@ int pk_channel_write(pk_kernel *k, uint32_t pid, uint32_t h, const uint8_t *data
     int st = pk_caller_ok(k, pid);
     if (st) return st;
     if (nhandles && !handles) return PK_ERR_INVALID_ARGS;
-    pk_hent *ch = NULL;
-    if ((st = pk_handle_get(k, pid, h, &ch))) ch = NULL;
+    pk_hent *ch;                                  /* NULL: h names no handle */
+    st = pk_handle_use(k, pid, h, PK_RIGHT_WRITE, PK_OBJ_KIND(PK_OBJ_CHANNEL), &ch);
     pk_obj *ob = ch ? pk_obj_at(k, ch->obj) : NULL;
-    if (!st && ob->kind != PK_OBJ_CHANNEL) st = PK_ERR_WRONG_TYPE;
-    else if (!st && !(ch->rights & PK_RIGHT_WRITE)) st = PK_ERR_ACCESS_DENIED;
-    else if (!st && (nbytes > PK_CHAN_MAX_BYTES || nhandles > PK_CHAN_MAX_HANDLES))
+    if (!st && (nbytes > PK_CHAN_MAX_BYTES || nhandles > PK_CHAN_MAX_HANDLES))
         st = PK_ERR_OUT_OF_RANGE;
     pk_pext *x = pk_pext_of(k, pid, false);
     pk_xfer xf[PK_CHAN_MAX_HANDLES];
@@ -166,8 +164,8 @@ int pk_channel_write(pk_kernel *k, uint32_t pid, uint32_t h, const uint8_t *data
         if (ch && handles[i] == h) s2 = PK_ERR_NOT_SUPPORTED;
         else if (pk_handle_get(k, pid, handles[i], &e)) s2 = PK_ERR_BAD_HANDLE;
         else {
-            if (!(e->rights & PK_RIGHT_TRANSFER)) s2 = PK_ERR_ACCESS_DENIED;
-            else if (nx < PK_CHAN_MAX_HANDLES) {
+            s2 = pk_hent_check(k, e, PK_RIGHT_TRANSFER, 0);
+            if (!s2 && nx < PK_CHAN_MAX_HANDLES) {
                 xf[nx++] = (pk_xfer){ e->obj, e->rights };
                 pk_obj_at(k, e->obj)->refs++;   /* the message's reference */
             }
@@ -211,8 +209,8 @@ static PK_ALWAYS_INLINE int chan_read(pk_kernel *k, uint32_t pid, pk_hent *e, ui
                      uint32_t bcap, uint32_t *handles, uint32_t hcap, pk_msg_info *out) {
     uint32_t id = e->obj;
     pk_obj *ob = pk_obj_at(k, id);
-    if (ob->kind != PK_OBJ_CHANNEL) return PK_ERR_WRONG_TYPE;
-    if (!(e->rights & PK_RIGHT_READ)) return PK_ERR_ACCESS_DENIED;
+    int s = pk_hent_check(k, e, PK_RIGHT_READ, PK_OBJ_KIND(PK_OBJ_CHANNEL));
+    if (s) return s;
     pk_msg *prev, *m = msg_find(ob, txid, &prev);
     if (!m) return ob->peer ? PK_ERR_SHOULD_WAIT : PK_ERR_PEER_CLOSED;
     if (out) *out = (pk_msg_info){ m->nbytes, m->nhandles, m->txid, m->data == NULL };
@@ -300,14 +298,14 @@ static PK_ALWAYS_INLINE int obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const
         return pk_script_port_read(k, t, r, e, h);           /* pk_port.c */
     switch (op->code) {
     case PK_OP_CHAN_WRITE:
-        if (ob->kind != PK_OBJ_CHANNEL) st = PK_ERR_WRONG_TYPE;
-        else if (op->b > PK_CHAN_MAX_BYTES) st = PK_ERR_OUT_OF_RANGE;
-        else if (!(e->rights & PK_RIGHT_WRITE)) st = PK_ERR_ACCESS_DENIED;
-        else st = enqueue(k, ob, NULL, (uint32_t)op->b, NULL, 0, 0);
+        st = pk_hent_check(k, e, 0, PK_OBJ_KIND(PK_OBJ_CHANNEL));
+        if (!st && op->b > PK_CHAN_MAX_BYTES) st = PK_ERR_OUT_OF_RANGE;
+        if (!st) st = pk_hent_check(k, e, PK_RIGHT_WRITE, 0);
+        if (!st) st = enqueue(k, ob, NULL, (uint32_t)op->b, NULL, 0, 0);
         pk_obj_reap(k);
         break;
     case PK_OP_CHAN_READ:
-        if (ob->kind != PK_OBJ_CHANNEL) { st = PK_ERR_WRONG_TYPE; break; }
+        if ((st = pk_hent_check(k, e, 0, PK_OBJ_KIND(PK_OBJ_CHANNEL)))) break;
         if (op->b) { st = PK_ERR_INVALID_ARGS; break; }     /* a byte count: sockets only */
         st = chan_read(k, t->pid, e, 0, NULL, PK_CHAN_MAX_BYTES, NULL, 0, NULL);
         if (st == PK_ERR_BUFFER_TOO_SMALL) {      /* it carries handles: take them */
@@ -318,11 +316,10 @@ static PK_ALWAYS_INLINE int obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const
             return pk_wait_script(k, t, r, e->obj, h, PK_SIG_READABLE | PK_SIG_PEER_CLOSED);
         break;
     default:                                     /* PK_OP_WAIT */
-        if (!(e->rights & PK_RIGHT_WAIT)) st = PK_ERR_ACCESS_DENIED;
-        else if (ob->signals & (uint32_t)op->b) {
-            st = PK_OK;
-            if (op->b & PK_SIG_TERMINATED) pk_ptree_handle_waited(k, t->pid, e->obj);
-        } else return pk_wait_script(k, t, r, e->obj, h, (uint32_t)op->b);
+        st = pk_hent_check(k, e, PK_RIGHT_WAIT, 0);
+        if (st) break;
+        if (!(ob->signals & (uint32_t)op->b)) return pk_wait_script(k, t, r, e->obj, h, (uint32_t)op->b);
+        if (op->b & PK_SIG_TERMINATED) pk_ptree_handle_waited(k, t->pid, e->obj);
         break;
     }
     op_done(r, st);

@@ -116,26 +116,26 @@ int pk_jobobj_create(pk_kernel *k, uint32_t parent, uint64_t max_procs, uint64_t
     return PK_OK;
 }
 
-int pk_jobobj_check_spawn(pk_kernel *k, uint32_t job) {
+int pk_jobobj_check_spawn(pk_kernel *k, uint32_t job, uint64_t handles) {
     int s = job_ok(k, job);
     if (s) return s;
     for (uint32_t j = job + 1; j; j = job_at(k, j)->parent) {
         if (job_at(k, j)->killed) return PK_ERR_BAD_STATE;
         if (job_at(k, j)->procs >= job_at(k, j)->max_procs)
             return pk_nomem_note(k, PK_NOMEM_JOB_PROCS, j - 1);
+        if (handles > job_at(k, j)->max_handles - job_at(k, j)->handles)  /* handles <= max */
+            return pk_nomem_note(k, PK_NOMEM_JOB_HANDLES, j - 1);
     }
     return PK_OK;
 }
 
 int pk_jobobj_add(pk_kernel *k, uint32_t job, uint32_t pid) {
     int s = job_ok(k, job);
-    if (s || (s = pk_caller_ok(k, pid)) || (s = pk_jobobj_check_spawn(k, job))) return s;
+    if (s || (s = pk_caller_ok(k, pid)) || (s = pk_jobobj_check_spawn(k, job, 0))) return s;
     pk_pext *x = pk_pext_of(k, pid, true);
     if (!x) return PK_ERR_NO_MEMORY;
     if (x->job) return PK_ERR_BAD_STATE;
-    for (uint32_t j = job + 1; j; j = job_at(k, j)->parent)
-        if (job_at(k, j)->handles + x->count > job_at(k, j)->max_handles)
-            return pk_nomem_note(k, PK_NOMEM_JOB_HANDLES, j - 1);
+    if ((s = pk_jobobj_check_spawn(k, job, x->count))) return s;   /* with its handles */
     x->job = job + 1;
     for (uint32_t j = x->job; j; j = job_at(k, j)->parent) {
         job_at(k, j)->procs++;

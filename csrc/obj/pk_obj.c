@@ -233,6 +233,23 @@ int pk_handle_get(pk_kernel *k, uint32_t pid, uint32_t h, pk_hent **out) {
     return PK_OK;
 }
 
+/* Whether entry e may be used for an operation that needs `rights` on an
+ * object of one of `kinds` (0: any kind): the check of every operation
+ * through a handle, a wrong type before missing rights (docs/objects.md,
+ * "Rights on every operation"). */
+int pk_hent_check(pk_kernel *k, const pk_hent *e, uint32_t rights, uint32_t kinds) {
+    if (kinds && !(kinds & PK_OBJ_KIND(pk_obj_at(k, e->obj)->kind))) return PK_ERR_WRONG_TYPE;
+    return (e->rights & rights) == rights ? PK_OK : PK_ERR_ACCESS_DENIED;
+}
+
+/* Handle value h of process pid, for a use pk_hent_check allows. */
+int pk_handle_use(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t rights, uint32_t kinds,
+                  pk_hent **out) {
+    *out = NULL;
+    int s = pk_handle_get(k, pid, h, out);
+    return s ? s : pk_hent_check(k, *out, rights, kinds);
+}
+
 /* Remove entry e from table x of process pid without touching the
  * object's reference count (the caller moves or drops it); waits made
  * through it are canceled. */
@@ -283,8 +300,7 @@ int pk_handle_duplicate(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t rights,
     if (s) return s;
     if (!out) return PK_ERR_INVALID_ARGS;
     pk_hent *e;
-    if ((s = pk_handle_get(k, pid, h, &e))) return s;
-    if (!(e->rights & PK_RIGHT_DUPLICATE)) return PK_ERR_ACCESS_DENIED;
+    if ((s = pk_handle_use(k, pid, h, PK_RIGHT_DUPLICATE, 0, &e))) return s;
     uint32_t r;
     if ((s = derived_rights(e, rights, &r))) return s;
     uint32_t obj = e->obj;
@@ -353,11 +369,10 @@ int pk_handle_at(pk_kernel *k, uint32_t pid, uint32_t slot, uint32_t *out) {
 /* Check handles hs[0..n-1] of process from: valid, distinct, TRANSFER. */
 static int move_check(pk_kernel *k, uint32_t from, const uint32_t *hs, uint32_t n) {
     for (uint32_t i = 0; i < n; i++) {
-        pk_hent *e;
-        int s = pk_handle_get(k, from, hs[i], &e);
+        pk_hent *e;                 /* a repeated value was checked the first time */
+        int s = pk_handle_use(k, from, hs[i], PK_RIGHT_TRANSFER, 0, &e);
         if (s) return s;
         for (uint32_t j = 0; j < i; j++) if (hs[j] == hs[i]) return PK_ERR_INVALID_ARGS;
-        if (!(e->rights & PK_RIGHT_TRANSFER)) return PK_ERR_ACCESS_DENIED;
     }
     return PK_OK;
 }

@@ -168,6 +168,15 @@ static inline void pk_obj_reap(pk_kernel *k) {
 pk_pext *pk_pext_of(pk_kernel *k, uint32_t pid, bool create);
 int      pk_handle_add(pk_kernel *k, pk_pext *x, uint32_t obj, uint32_t rights, uint32_t *out);
 int      pk_handle_get(pk_kernel *k, uint32_t pid, uint32_t h, pk_hent **out);
+/* Rights: the one place they are checked (pk_obj.c).  A use of entry e
+ * needs every bit of `rights` and an object of one of `kinds` (a mask of
+ * PK_OBJ_KIND(kind); 0: any): WRONG_TYPE, else ACCESS_DENIED, else OK.
+ * pk_handle_use looks handle value h up first (BAD_HANDLE); *out is the
+ * entry whenever the lookup succeeds, NULL otherwise. */
+#define PK_OBJ_KIND(kind) (1u << (kind))
+int      pk_hent_check(pk_kernel *k, const pk_hent *e, uint32_t rights, uint32_t kinds);
+int      pk_handle_use(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t rights, uint32_t kinds,
+                       pk_hent **out);
 /* The entry in slot `slot` of t's process's table, or NULL (scripts name
  * handles by slot; inline: every script object instruction asks). */
 static inline pk_hent *pk_handle_slot(pk_kernel *k, const pk_thread *t, uint64_t slot) {

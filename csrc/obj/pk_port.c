@@ -73,10 +73,7 @@ int pk_port_create(pk_kernel *k, uint32_t pid, uint32_t *out) {
 
 /* pid's port handle `port` with `right`. */
 static int port_entry(pk_kernel *k, uint32_t pid, uint32_t port, uint32_t right, pk_hent **e) {
-    int s = pk_handle_get(k, pid, port, e);
-    if (s) return s;
-    if (pk_obj_at(k, (*e)->obj)->kind != PK_OBJ_PORT) return PK_ERR_WRONG_TYPE;
-    return (*e)->rights & right ? PK_OK : PK_ERR_ACCESS_DENIED;
+    return pk_handle_use(k, pid, port, right, PK_OBJ_KIND(PK_OBJ_PORT), e);
 }
 
 int pk_wait_async(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t port, uint64_t key,
@@ -85,8 +82,7 @@ int pk_wait_async(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t port, uint64_
     if (s) return s;
     if (!signals) return PK_ERR_INVALID_ARGS;
     pk_hent *e, *pe;
-    if ((s = pk_handle_get(k, pid, h, &e))) return s;
-    if (!(e->rights & PK_RIGHT_WAIT)) return PK_ERR_ACCESS_DENIED;
+    if ((s = pk_handle_use(k, pid, h, PK_RIGHT_WAIT, 0, &e))) return s;
     uint32_t obj = e->obj;
     if ((s = port_entry(k, pid, port, PK_RIGHT_WRITE, &pe))) return s;
     if (packets_full(k)) return PK_ERR_NO_MEMORY;   /* its packet is promised now */
@@ -130,7 +126,8 @@ int pk_port_read(pk_kernel *k, uint32_t pid, uint32_t port, pk_packet *out) {
 
 /* A script's read(slot) on a port: take a packet, waiting while empty. */
 int pk_script_port_read(pk_kernel *k, pk_thread *t, pk_regs *r, pk_hent *e, uint32_t h) {
-    int st = e->rights & PK_RIGHT_READ ? port_take(k, e->obj, NULL) : PK_ERR_ACCESS_DENIED;
+    int st = pk_hent_check(k, e, PK_RIGHT_READ, 0);
+    if (!st) st = port_take(k, e->obj, NULL);
     if (st == PK_ERR_SHOULD_WAIT) return pk_wait_script(k, t, r, e->obj, h, PK_SIG_READABLE);
     r->x[PK_REG_STATUS] = (uint64_t)(int64_t)st;
     r->x[PK_REG_TIMEOUT] = 0;

@@ -84,11 +84,10 @@ int pk_proc_handle_create(pk_kernel *k, uint32_t holder, uint32_t target, uint32
 static int target_of(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t right, uint8_t *kind,
                      uint32_t *id) {
     pk_hent *e;
-    int s = pk_handle_get(k, caller, h, &e);
+    int s = pk_handle_use(k, caller, h, right, PK_OBJ_KIND(PK_OBJ_PROCESS) | PK_OBJ_KIND(PK_OBJ_THREAD),
+                          &e);
     if (s) return s;
     pk_obj *ob = pk_obj_at(k, e->obj);
-    if (ob->kind != PK_OBJ_PROCESS && ob->kind != PK_OBJ_THREAD) return PK_ERR_WRONG_TYPE;
-    if (!(e->rights & right)) return PK_ERR_ACCESS_DENIED;
     uint32_t pid = ob->kind == PK_OBJ_PROCESS ? ob->target : pk_thread_at(k, ob->target)->pid;
     uint32_t cu, cg, tu, tg;
     creds_of(k, caller, &cu, &cg);

@@ -158,9 +158,7 @@ static int sock_read(pk_kernel *k, uint32_t id, pk_obj *ob, uint8_t *data, uint3
 
 static int sock_entry(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t right, pk_hent **e) {
     int s = pk_caller_ok(k, pid);
-    if (s || (s = pk_handle_get(k, pid, h, e))) return s;
-    if (pk_obj_at(k, (*e)->obj)->kind != PK_OBJ_SOCKET) return PK_ERR_WRONG_TYPE;
-    return (*e)->rights & right ? PK_OK : PK_ERR_ACCESS_DENIED;
+    return s ? s : pk_handle_use(k, pid, h, right, PK_OBJ_KIND(PK_OBJ_SOCKET), e);
 }
 
 int pk_socket_write(pk_kernel *k, uint32_t pid, uint32_t h, const uint8_t *data, uint32_t nbytes,
@@ -192,8 +190,8 @@ int pk_script_socket_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op,
     uint32_t done;
     int st;
     if (op->code == PK_OP_CHAN_WRITE) {
-        if (!(e->rights & PK_RIGHT_WRITE)) st = PK_ERR_ACCESS_DENIED;
-        else {
+        st = pk_hent_check(k, e, PK_RIGHT_WRITE, 0);
+        if (!st) {
             uint64_t sofar = r->flags & PK_RF_PARTIAL ? r->x[PK_REG_STATUS] : 0;
             st = sock_write(k, ob, NULL, (uint32_t)(op->b - sofar), &done);
             sofar += done;
@@ -204,8 +202,8 @@ int pk_script_socket_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op,
             }
         }
     } else {
-        if (!(e->rights & PK_RIGHT_READ)) st = PK_ERR_ACCESS_DENIED;
-        else {
+        st = pk_hent_check(k, e, PK_RIGHT_READ, 0);
+        if (!st) {
             st = sock_read(k, e->obj, ob, NULL, op->b ? (uint32_t)op->b : PK_SOCKET_MAX_CAPACITY, &done);
             if (st == PK_ERR_SHOULD_WAIT)
                 return pk_wait_script(k, t, r, e->obj, h, PK_SIG_READABLE | PK_SIG_PEER_CLOSED);

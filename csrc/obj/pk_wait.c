@@ -350,9 +350,8 @@ static int items_resolve(pk_kernel *k, uint32_t pid, const pk_wait_item *items, 
     if (!items || n == 0 || n > PK_WAIT_MANY_MAX) return PK_ERR_INVALID_ARGS;
     for (uint32_t i = 0; i < n; i++) {
         pk_hent *e;
-        int s = pk_handle_get(k, pid, items[i].handle, &e);
+        int s = pk_handle_use(k, pid, items[i].handle, PK_RIGHT_WAIT, 0, &e);
         if (s) return s;
-        if (!(e->rights & PK_RIGHT_WAIT)) return PK_ERR_ACCESS_DENIED;
         objs[i] = e->obj;
     }
     return PK_OK;
@@ -430,9 +429,8 @@ static int signal_common(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t clear,
     int s = pk_caller_ok(k, pid);
     if (s) return s;
     pk_hent *e;
-    if ((s = pk_handle_get(k, pid, h, &e))) return s;
+    if ((s = pk_handle_use(k, pid, h, peer ? PK_RIGHT_SIGNAL_PEER : PK_RIGHT_SIGNAL, 0, &e))) return s;
     pk_obj *ob = pk_obj_at(k, e->obj);
-    if (!(e->rights & (peer ? PK_RIGHT_SIGNAL_PEER : PK_RIGHT_SIGNAL))) return PK_ERR_ACCESS_DENIED;
     if (peer && ob->kind != PK_OBJ_CHANNEL && ob->kind != PK_OBJ_EVENTPAIR) return PK_ERR_NOT_SUPPORTED;
     if ((clear | set) & ~settable(ob)) return PK_ERR_INVALID_ARGS;
     uint32_t id = e->obj;

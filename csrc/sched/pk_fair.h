@@ -16,7 +16,7 @@
 
 #define PK_FAIR_NICE0   1024u            /* weight of nice 0 (NICE_0_LOAD) */
 #define PK_FAIR_V0      (1ull << 62)     /* every queue's first min_vruntime */
-#define PK_FAIR_MAX_NS  1000000000ull    /* largest tunable: Linux's sysctl bound, 1 s */
+#define PK_FAIR_MAX_NS  PK_TUNABLE_MAX_NS    /* largest tunable: Linux's sysctl bound, 1 s */
 
 #define PK_SCALE_NONE   0                /* SCHED_TUNABLESCALING_NONE   */
 #define PK_SCALE_LOG    1                /* SCHED_TUNABLESCALING_LOG    */

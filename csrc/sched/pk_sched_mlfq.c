@@ -49,7 +49,7 @@
  * [3+L .. 3+2L) allotments in quanta. */
 #include "pk_core.h"
 
-#define MLFQ_MAX_LEVELS 16
+#define MLFQ_MAX_LEVELS PK_MLFQ_MAX_LEVELS
 #define MLFQ_IO_RESETS  1      /* rules 4a/4b instead of rule 4           */
 #define MLFQ_IO_FRONT   2      /* a job back from io goes to the head     */
 #define MLFQ_OSTEP      4      /* mlfq.py's conventions (above)           */

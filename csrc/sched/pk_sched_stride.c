@@ -30,7 +30,7 @@ typedef struct stride_rq {
     uint64_t global;              /* the global pass                       */
 } stride_rq;
 
-#define STRIDE1_MAX (1ull << 32)
+#define STRIDE1_MAX PK_STRIDE1_MAX          /* 2^32 */
 
 /* t's stride for its current tickets */
 static inline uint64_t stride_of(const stride_rq *p, const pk_thread *t) {
