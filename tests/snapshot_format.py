@@ -121,9 +121,11 @@ def _zombie_and_pending(k, p):
     p.signal(pk.SIGUSR2)
 
 
+# Machine code is loaded from its bytes, not a path: the path would be
+# in the snapshot (/proc/self/exe), and it depends on the checkout.
 def _rv_hello():
     k = pk.Kernel(memory=pk.Memory(), mmu=pk.MMU(format="sv39"))
-    k.spawn(pk.Program.elf(pk.riscv.example_path()), argv=["hello"])
+    k.spawn(pk.Program.elf(Path(pk.riscv.example_path()).read_bytes()), argv=["hello"])
     k.run(until=1_000)
     return k
 
@@ -134,7 +136,7 @@ def _rv(name, argv, until=None, then=None):
     ``then(k, p)`` and a run to the next millisecond."""
     def make(program):
         k = pk.Kernel(memory=pk.Memory(), mmu=pk.MMU(format="sv39"))
-        p = k.spawn(pk.Program.elf(str(program(name))), argv=argv)
+        p = k.spawn(pk.Program.elf(Path(program(name)).read_bytes()), argv=argv)
         k.run(until=until)
         if then:
             then(k, p)
