@@ -233,6 +233,7 @@ def spawn(kernel, program, spawn_args, argv, env, stdin, stdout, stderr) -> int:
     for fd, fn in ((1, stdout), (2, stderr)):
         if fn is not None:
             kernel._output_streams().append([pid[0], fd, fn, 0])
+            check(lib.pk_rv_watch(kernel._kp, pid[0], fd, 1), "output stream")
     return pid[0]
 
 
@@ -259,7 +260,11 @@ def output(kernel, pid: int, fd: int, offset: int = 0) -> bytes:
 
 def deliver(kernel) -> None:
     """Hand new output to the callables given as spawn(stdout=, stderr=)
-    or attached with Process.on_stdout / on_stderr."""
+    or attached with Process.on_stdout / on_stderr. The core watches
+    those streams (``pk_rv_watch``) and stops the run with
+    ``PK_STOP_OUTPUT`` after each step that writes to one; the run loop
+    calls this then, so each callable gets the bytes in the order they
+    were written, before the simulation goes on."""
     for entry in kernel._output_streams():
         _deliver_one(kernel, entry)
 
@@ -290,6 +295,7 @@ def attach(kernel, pid: int, fd: int, fn) -> None:
             return
         entry = [pid, fd, fn, 0]
         kernel._output_streams().append(entry)
+    check(lib.pk_rv_watch(kernel._kp, pid, fd, int(fn is not None)), "output stream")
     _deliver_one(kernel, entry)
 
 

@@ -226,8 +226,6 @@ class RunControl:
                     continue
                 finally:
                     self._in_core = False
-                if self._rv_streams:
-                    _riscv.deliver(self)
                 match r:
                     case lib.PK_STOP_HOST:               # a Python body's next operation
                         tid = stop.tid
@@ -238,6 +236,8 @@ class RunControl:
                             self._lock.let_waiters_in()  # other host threads: see _lock.py
                     case lib.PK_STOP_PAGER:              # a fault for a pager in Python
                         pager_step(self, stop)
+                    case lib.PK_STOP_OUTPUT:             # bytes for a stream Python reads
+                        _riscv.deliver(self)
                     case lib.PK_ERR_OUT_OF_RANGE | lib.PK_ERR_INVALID_ARGS if delivered and tid is not None:
                         status, r = r, lib.PK_STOP_HOST  # the operation delivered was refused
                         op, arg = self._bad_op(tid, status, delivered, arg)

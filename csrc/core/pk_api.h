@@ -42,6 +42,9 @@
                                    (pk_vm_pager_next / pk_vm_pager_answer)  */
 #define PK_STOP_HOST      -107  /* a host (Python) thread needs its next
                                    operation: pass it to the next call       */
+#define PK_STOP_OUTPUT    -108  /* a machine-code process wrote to a stream
+                                   the host watches (pk_rv_watch); the record
+                                   names the writer; the next call goes on */
 
 /* Host work, what pk_kernel_run's max_steps and pk_config.livelock_steps
  * count: 1 per dispatcher step, 1 per instruction a script thread runs at
@@ -927,6 +930,12 @@ int pk_elf_check(const uint8_t *data, uint64_t len, pk_elf_refusal *why);
 int pk_rv_spawn(pk_kernel *k, const pk_spawn_args *a, const char *strs, uint64_t slen,
                 uint32_t argc, uint32_t envc, const uint8_t *in, uint64_t in_len,
                 uint32_t *pid_out, uint32_t *tid_out);
+/* pk_rv_watch: whether the host consumes process pid's fd (1 or 2) as it
+ * is written (on != 0): then each step in which the process writes to it
+ * ends the run with PK_STOP_OUTPUT, so the host sees the bytes before
+ * anything else happens.  Off for a new, forked or restored process;
+ * NOT_SUPPORTED for a process that is not machine code. */
+int pk_rv_watch(pk_kernel *k, uint32_t pid, uint32_t fd, uint32_t on);
 int pk_rv_output(pk_kernel *k, uint32_t pid, uint32_t fd, uint64_t offset, uint8_t *out,
                  uint64_t cap, uint64_t *total_out);
 /* the system calls pid made that returned -ENOSYS: numbers (a7, all 64
@@ -953,9 +962,10 @@ typedef struct pk_stop {
     int32_t  why;      /* PK_STOP_*, or the error status returned              */
     uint32_t tid;      /* HOST: the thread needing its operation; PAGER: the
                           thread whose access faulted; LIVELOCK: the thread
-                          blamed; otherwise PK_ALL_THREADS                     */
-    uint32_t cpu;      /* the CPU that thread was running on (HOST, PAGER),
-                          otherwise PK_ALL_THREADS                             */
+                          blamed; OUTPUT: the thread that wrote; otherwise
+                          PK_ALL_THREADS                                       */
+    uint32_t cpu;      /* the CPU that thread was running on (HOST, PAGER,
+                          OUTPUT), otherwise PK_ALL_THREADS                    */
     uint32_t pid;      /* that thread's process, otherwise PK_ALL_THREADS      */
     uint64_t arg;      /* PAGER: the address of the faulting page; otherwise 0 */
     uint64_t now;      /* the simulated time of the stop                       */

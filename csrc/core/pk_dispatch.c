@@ -780,7 +780,7 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
     if (ret == PK_STOP_PAGER) {
         k->mem->pager.tid = about ? about->tid : PK_ALL_THREADS;   /* pk_pager.c */
         arg = k->mem->pager.va;
-    } else if (ret != PK_STOP_HOST && ret != PK_STOP_LIVELOCK) {
+    } else if (ret != PK_STOP_HOST && ret != PK_STOP_LIVELOCK && ret != PK_STOP_OUTPUT) {
         about = NULL, on = NULL;
     }
     return stop_with(k, stop, ret, about, ret == PK_STOP_LIVELOCK ? NULL : on, arg);

@@ -60,8 +60,10 @@ typedef struct pk_rvp {
     uint32_t sig;                        /* signal record (pk_rvsigp) id, 0: all default */
     uint32_t sigpad;
     uint64_t tramp;                      /* the sigreturn trampoline page, 0: not mapped */
-    uint32_t tty, pad;                   /* the record holding its terminal: its own
+    uint32_t tty;                        /* the record holding its terminal: its own
                                             (spawned), or the one its forker had */
+    uint32_t watch;                      /* bit fd - 1: the host watches fd 1 / 2
+                                            (pk_rv_watch); host state, not saved */
     pk_rvbuf term;                       /* the terminal (a record whose tty is itself):
                                             fd 1 and 2 of every process on it, in order */
 } pk_rvp;
@@ -196,6 +198,12 @@ uint32_t pk_rvt_new(struct pk_kernel *k, uint32_t tid, uint32_t proc);   /* 0: n
 int  pk_rv_prog_add(struct pk_kernel *k, const uint8_t *d, uint64_t len, uint32_t *prog_out);
 int  pk_rv_prog_for(struct pk_kernel *k, const uint8_t *d, uint64_t len, uint32_t *prog_out);
 struct pk_as;
+/* pk_rv_fd.c: append n bytes to stream `fd` (1, 2) of process record p
+ * and, with `term`, to its terminal; a stream the host watches asks the
+ * run to stop after this step (PK_STOP_OUTPUT).  0, or -1 for want of
+ * memory (nothing appended to the buffer that failed). */
+int  pk_rv_out_append(struct pk_kernel *k, pk_rvp *p, uint32_t fd, const uint8_t *d, uint64_t n,
+                      bool term);
 int  pk_rv_poke(struct pk_kernel *k, struct pk_as *as, uint64_t va, const void *src, uint64_t len);
 int  pk_rv_image_setup(struct pk_kernel *k, uint32_t pid, uint32_t img, const char *strs,
                        uint64_t slen, uint32_t argc, uint32_t envc, uint64_t *sp_out);

@@ -169,9 +169,30 @@ static int buf_append(pk_kernel *k, pk_rvbuf *b, const uint8_t *d, uint64_t n) {
         b->b = nb;
         b->cap = cap;
     }
-    memcpy(b->b + b->n, d, n);
+    if (n) memcpy(b->b + b->n, d, n);
     b->n += n;
     return 0;
+}
+
+int pk_rv_out_append(pk_kernel *k, pk_rvp *p, uint32_t fd, const uint8_t *d, uint64_t n, bool term) {
+    if (buf_append(k, &p->out[fd - 1], d, n)
+        || (term && buf_append(k, &k->rv->procs[p->tty].term, d, n)))
+        return -1;
+    if (PK_UNLIKELY(p->watch >> (fd - 1) & 1) && n && !k->stop_req)
+        k->stop_req = PK_STOP_OUTPUT;           /* the loop stops after this step */
+    return 0;
+}
+
+int pk_rv_watch(pk_kernel *k, uint32_t pid, uint32_t fd, uint32_t on) {
+    if (!k || fd < 1 || fd > 2 || on > 1) return PK_ERR_INVALID_ARGS;
+    if (!k->rv || pid >= k->procs.count) return PK_ERR_NOT_SUPPORTED;
+    for (uint32_t i = 1; i < k->rv->nprocs; i++) {
+        pk_rvp *p = &k->rv->procs[i];
+        if (p->pid != pid) continue;
+        p->watch = (p->watch & ~(1u << (fd - 1))) | on << (fd - 1);
+        return PK_OK;
+    }
+    return PK_ERR_NOT_SUPPORTED;
 }
 
 /* the bytes to write: from user memory at va, or from kbuf (sendfile) */
@@ -200,8 +221,7 @@ static int64_t wr_from(fx *x, int64_t oi, uint64_t va, const uint8_t *kbuf, uint
         while (done < len) {
             uint64_t n = len - done < sizeof tmp ? len - done : sizeof tmp;
             if (src(x, va, kbuf, done, tmp, n)) return done ? (int64_t)done : -EFAULT;
-            if (buf_append(k, &rvp(x)->out[s - 1], tmp, n)
-                || buf_append(k, &k->rv->procs[rvp(x)->tty].term, tmp, n))   /* the terminal */
+            if (pk_rv_out_append(k, rvp(x), s, tmp, n, true))   /* and the terminal */
                 return done ? (int64_t)done : -ENOMEM;
             done += n;
         }

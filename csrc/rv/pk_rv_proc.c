@@ -108,6 +108,7 @@ int64_t pk_rv_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t f
     *np = rs->procs[ppr];
     np->pid = child;
     np->sig = 0;                                         /* its own signal record: pk_sig_fork */
+    np->watch = 0;                                       /* the host watches the parent's streams */
     memset(np->out, 0, sizeof np->out);
     memset(&np->term, 0, sizeof np->term);               /* tty: the parent's terminal */
     np->in = NULL; np->in_len = np->in_pos = 0;          /* stdin: at its end (docs/userland.md) */

@@ -30,6 +30,115 @@ typedef struct pk_vfmap {         /* as pk_vfutex.c */
     uint32_t cap, n;
 } pk_vfmap;
 
+/* ---- records ---------------------------------------------------------------
+ * Each kind of fixed record is described once, as the list of its members
+ * in the order they are written (each at its own width, little-endian);
+ * rec_put writes one, rec_get reads one, recs_put / recs_get a run of
+ * them in an array.  What a loader must check about the values stays
+ * with the loader. */
+typedef struct fld { uint16_t off; uint8_t size; } fld;     /* a member: offset, 1, 4 or 8 bytes */
+typedef struct rec { const fld *f; uint8_t n; } rec;
+#define FLD(type, m) { (uint16_t)offsetof(type, m), (uint8_t)sizeof(((type *)0)->m) }
+#define REC(name, ...)                                                             \
+    static const fld name##_f[] = { __VA_ARGS__ };                                 \
+    static const rec name = { name##_f, (uint8_t)(sizeof name##_f / sizeof name##_f[0]) }
+
+/* a live object (its kind and queue are written around it) */
+REC(OBJ_REC, FLD(pk_obj, fflags), FLD(pk_obj, pad[0]), FLD(pk_obj, signals), FLD(pk_obj, refs),
+    FLD(pk_obj, koid), FLD(pk_obj, peer), FLD(pk_obj, target), FLD(pk_obj, queued));
+/* a message's header (its flags come first, its bytes and handles after) */
+REC(MSG_REC, FLD(pk_msg, nbytes), FLD(pk_msg, nhandles), FLD(pk_msg, txid), FLD(pk_msg, pad));
+REC(XFER_REC, FLD(pk_xfer, obj), FLD(pk_xfer, rights));
+/* a process extension: its table's shape, each slot, then the rest */
+REC(EXT_HEAD_REC, FLD(pk_pext, cap), FLD(pk_pext, top), FLD(pk_pext, count), FLD(pk_pext, hint));
+REC(HENT_REC, FLD(pk_hent, obj), FLD(pk_hent, rights), FLD(pk_hent, gen));
+REC(EXT_REST_REC, FLD(pk_pext, self_obj), FLD(pk_pext, uid), FLD(pk_pext, gid),
+    FLD(pk_pext, fdom), FLD(pk_pext, fsharers), FLD(pk_pext, job), FLD(pk_pext, mem_pages));
+REC(WAIT_REC, FLD(pk_wait, tid), FLD(pk_wait, seq), FLD(pk_wait, first), FLD(pk_wait, n),
+    FLD(pk_wait, deadline), FLD(pk_wait, status), FLD(pk_wait, linked), FLD(pk_wait, done),
+    FLD(pk_wait, pid), FLD(pk_wait, next_free), FLD(pk_wait, port), FLD(pk_wait, key));
+REC(NODE_REC, FLD(pk_wnode, obj), FLD(pk_wnode, handle), FLD(pk_wnode, waitfor),
+    FLD(pk_wnode, pending), FLD(pk_wnode, wait), FLD(pk_wnode, sib));
+REC(JOB_REC, FLD(pk_jobrec, parent), FLD(pk_jobrec, killed), FLD(pk_jobrec, max_procs),
+    FLD(pk_jobrec, max_handles), FLD(pk_jobrec, procs), FLD(pk_jobrec, handles),
+    FLD(pk_jobrec, max_pages), FLD(pk_jobrec, pages));
+REC(BOOST_REC, FLD(pk_piboost, tid), FLD(pk_piboost, sclass), FLD(pk_piboost, rt_prio),
+    FLD(pk_piboost, priority));
+
+/* bytes a record takes in the stream */
+static size_t rec_bytes(const rec *d) {
+    size_t n = 0;
+    for (unsigned i = 0; i < d->n; i++) n += d->f[i].size;
+    return n;
+}
+
+static void val_put(pk_snap_w *w, const void *m, uint8_t size) {
+    uint64_t v = 0;
+    if (size == 1) v = *(const uint8_t *)m;
+    else if (size == 4) { uint32_t x; memcpy(&x, m, 4); v = x; }
+    else memcpy(&v, m, 8);
+    if (size == 1) pk_snap_u8(w, (uint8_t)v);
+    else if (size == 4) pk_snap_u32(w, (uint32_t)v);
+    else pk_snap_u64(w, v);
+}
+
+static void val_get(pk_snap_r *r, void *m, uint8_t size) {
+    if (size == 1) { uint8_t v = pk_snap_get_u8(r); memcpy(m, &v, 1); }
+    else if (size == 4) { uint32_t v = pk_snap_get_u32(r); memcpy(m, &v, 4); }
+    else { uint64_t v = pk_snap_get_u64(r); memcpy(m, &v, 8); }
+}
+
+static void rec_put(pk_snap_w *w, const rec *d, const void *p) {
+    for (unsigned i = 0; i < d->n; i++) val_put(w, (const char *)p + d->f[i].off, d->f[i].size);
+}
+
+static void rec_get(pk_snap_r *r, const rec *d, void *p) {
+    for (unsigned i = 0; i < d->n; i++) val_get(r, (char *)p + d->f[i].off, d->f[i].size);
+}
+
+/* n records of an array whose elements are `stride` bytes apart; the
+ * reader clears each element first (padding, members not written) */
+static void recs_put(pk_snap_w *w, const rec *d, const void *a, uint32_t n, size_t stride) {
+    for (uint32_t i = 0; i < n; i++) rec_put(w, d, (const char *)a + i * stride);
+}
+
+static void recs_get(pk_snap_r *r, const rec *d, void *a, uint32_t n, size_t stride) {
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        memset((char *)a + i * stride, 0, stride);
+        rec_get(r, d, (char *)a + i * stride);
+    }
+}
+
+/* ---- maps ------------------------------------------------------------------
+ * The open-addressing maps (a process's futexes, thread objects, futexes
+ * of shared memory) are parallel arrays, "columns", of which the first
+ * holds the keys (0: an empty position).  One is written as its capacity,
+ * its number of entries, and each entry as its position and a value from
+ * each column, so it comes back with every entry where it was. */
+#define MAP_COLS 3
+typedef struct map_cols {
+    void **col[MAP_COLS];         /* where each column's array is */
+    uint8_t size[MAP_COLS];       /* its element size, 4 or 8 */
+    unsigned n;
+} map_cols;
+
+static uint64_t col_at(const void *a, uint8_t size, uint32_t j) {
+    return size == 4 ? ((const uint32_t *)a)[j] : ((const uint64_t *)a)[j];
+}
+
+static void map_put(pk_snap_w *w, uint32_t cap, uint32_t n, const map_cols *m) {
+    pk_snap_u32(w, cap);
+    pk_snap_u32(w, n);
+    for (uint32_t j = 0; j < cap; j++) {
+        if (!col_at(*m->col[0], m->size[0], j)) continue;
+        pk_snap_u32(w, j);
+        for (unsigned c = 0; c < m->n; c++) {
+            uint64_t v = col_at(*m->col[c], m->size[c], j);
+            if (m->size[c] == 4) pk_snap_u32(w, (uint32_t)v); else pk_snap_u64(w, v);
+        }
+    }
+}
+
 /* ---- save ----------------------------------------------------------------- */
 
 static uint32_t msg_count(const pk_msg *m) {
@@ -45,16 +154,9 @@ static void save_msgs(pk_snap_w *w, const pk_obj *ob) {
     for (const pk_msg *m = ob->head; m; m = m->next) {
         bool bytes = m->data != NULL, hs = m->handles != NULL;
         pk_snap_u8(w, (uint8_t)(bytes | hs << 1));
-        pk_snap_u32(w, m->nbytes);
-        pk_snap_u32(w, m->nhandles);
-        pk_snap_u32(w, m->txid);
-        pk_snap_u32(w, m->pad);
+        rec_put(w, &MSG_REC, m);
         if (bytes) pk_snap_put(w, m->data, m->nbytes);
-        if (hs)
-            for (uint32_t i = 0; i < m->nhandles; i++) {
-                pk_snap_u32(w, m->handles[i].obj);
-                pk_snap_u32(w, m->handles[i].rights);
-            }
+        if (hs) recs_put(w, &XFER_REC, m->handles, m->nhandles, sizeof(pk_xfer));
     }
 }
 
@@ -66,14 +168,7 @@ static void save_objects(pk_kernel *k, pk_snap_w *w) {
         const pk_obj *ob = pk_obj_at(k, id);
         pk_snap_u8(w, ob->kind);
         if (!ob->kind) { pk_snap_u32(w, ob->next_free); continue; }
-        pk_snap_u8(w, ob->fflags);
-        pk_snap_u8(w, ob->pad[0]);
-        pk_snap_u32(w, ob->signals);
-        pk_snap_u32(w, ob->refs);
-        pk_snap_u64(w, ob->koid);
-        pk_snap_u32(w, ob->peer);
-        pk_snap_u32(w, ob->target);
-        pk_snap_u64(w, ob->queued);
+        rec_put(w, &OBJ_REC, ob);
         save_msgs(w, ob);
     }
 }
@@ -92,26 +187,11 @@ static uint32_t *ext_owners(pk_kernel *k) {
 
 static void save_ext(pk_snap_w *w, const pk_pext *x, uint32_t owner) {
     pk_snap_u32(w, owner);
-    pk_snap_u32(w, x->cap);
-    pk_snap_u32(w, x->top);
-    pk_snap_u32(w, x->count);
-    pk_snap_u32(w, x->hint);
-    for (uint32_t s = 0; s < x->top; s++) {
-        pk_snap_u32(w, x->ents[s].obj);
-        pk_snap_u32(w, x->ents[s].rights);
-        pk_snap_u32(w, x->ents[s].gen);
-    }
-    pk_snap_u32(w, x->self_obj);
-    pk_snap_u32(w, x->uid);
-    pk_snap_u32(w, x->gid);
-    pk_snap_u32(w, x->fdom);
-    pk_snap_u32(w, x->fsharers);
-    pk_snap_u32(w, x->job);
-    pk_snap_u64(w, x->mem_pages);
-    pk_snap_u32(w, x->fcap);                      /* futex map: (position, key, object) */
-    pk_snap_u32(w, x->fn);
-    for (uint32_t j = 0; j < x->fcap; j++)
-        if (x->fkeys[j]) { pk_snap_u32(w, j); pk_snap_u64(w, x->fkeys[j]); pk_snap_u32(w, x->fobjs[j]); }
+    rec_put(w, &EXT_HEAD_REC, x);
+    recs_put(w, &HENT_REC, x->ents, x->top, sizeof(pk_hent));
+    rec_put(w, &EXT_REST_REC, x);
+    map_cols fm = { { (void **)&x->fkeys, (void **)&x->fobjs }, { 8, 4 }, 2 };
+    map_put(w, x->fcap, x->fn, &fm);              /* futexes: address + 1 -> object */
     pk_snap_u32(w, x->nx);
     for (uint32_t i = 0; i < x->nx; i++) pk_snap_u32(w, x->xtids[i]);
 }
@@ -120,32 +200,10 @@ static void save_waits(pk_kernel *k, pk_snap_w *w) {
     pk_objects *o = k->objs;
     pk_snap_u32(w, o->nwaits);
     pk_snap_u32(w, o->free_wait);
-    for (uint32_t i = 1; i < o->nwaits; i++) {
-        const pk_wait *wr = &o->waits[i];
-        pk_snap_u32(w, wr->tid);
-        pk_snap_u32(w, wr->seq);
-        pk_snap_u32(w, wr->first);
-        pk_snap_u32(w, wr->n);
-        pk_snap_u64(w, wr->deadline);
-        pk_snap_u32(w, (uint32_t)wr->status);
-        pk_snap_u8(w, wr->linked);
-        pk_snap_u8(w, wr->done);
-        pk_snap_u32(w, wr->pid);
-        pk_snap_u32(w, wr->next_free);
-        pk_snap_u32(w, wr->port);
-        pk_snap_u64(w, wr->key);
-    }
+    recs_put(w, &WAIT_REC, o->waits + 1, o->nwaits - 1, sizeof(pk_wait));   /* record 0: none */
     pk_snap_u32(w, o->nnodes);
     pk_snap_u32(w, o->free_node);
-    for (uint32_t i = 1; i < o->nnodes; i++) {
-        const pk_wnode *nd = &o->nodes[i];
-        pk_snap_u32(w, nd->obj);
-        pk_snap_u32(w, nd->handle);
-        pk_snap_u32(w, nd->waitfor);
-        pk_snap_u32(w, nd->pending);
-        pk_snap_u32(w, nd->wait);
-        pk_snap_u32(w, nd->sib);
-    }
+    recs_put(w, &NODE_REC, o->nodes + 1, o->nnodes - 1, sizeof(pk_wnode));
     for (uint32_t id = 1; id < o->arena.count; id++) {   /* queues of waiters, in order */
         const pk_obj *ob = pk_obj_at(k, id);
         if (!ob->kind || !ob->waiters) continue;
@@ -162,13 +220,7 @@ static void save_waits(pk_kernel *k, pk_snap_w *w) {
 static void save_rest(pk_kernel *k, pk_snap_w *w) {
     pk_objects *o = k->objs;
     pk_snap_u32(w, o->njobs);
-    for (uint32_t i = 0; i < o->njobs; i++) {
-        const pk_jobrec *j = &o->jobs[i];
-        pk_snap_u32(w, j->parent);
-        pk_snap_u32(w, j->killed);
-        uint64_t v[6] = { j->max_procs, j->max_handles, j->procs, j->handles, j->max_pages, j->pages };
-        pk_snap_u64s(w, v, 6);
-    }
+    recs_put(w, &JOB_REC, o->jobs, o->njobs, sizeof(pk_jobrec));
     pk_snap_u8(w, o->pi != NULL);
     if (o->pi) {
         const pk_pi *pi = o->pi;
@@ -176,27 +228,15 @@ static void save_rest(pk_kernel *k, pk_snap_w *w) {
         pk_snap_u32(w, pi->nheld);
         for (uint32_t i = 0; i < pi->nheld; i++) pk_snap_u32(w, pi->held[i]);
         pk_snap_u32(w, pi->nboosts);
-        for (uint32_t i = 0; i < pi->nboosts; i++) {
-            pk_snap_u32(w, pi->boosts[i].tid);
-            pk_snap_u8(w, pi->boosts[i].sclass);
-            pk_snap_u8(w, pi->boosts[i].rt_prio);
-            pk_snap_u32(w, (uint32_t)pi->boosts[i].priority);
-        }
+        recs_put(w, &BOOST_REC, pi->boosts, pi->nboosts, sizeof(pk_piboost));
     }
-    pk_snap_u32(w, o->tcap);                      /* thread objects: (position, tid + 1, object) */
-    pk_snap_u32(w, o->tn);
-    for (uint32_t j = 0; j < o->tcap; j++)
-        if (o->tkeys[j]) { pk_snap_u32(w, j); pk_snap_u32(w, o->tkeys[j]); pk_snap_u32(w, o->tobjs[j]); }
-    const pk_vfmap *m = o->vf;
+    map_cols tm = { { (void **)&o->tkeys, (void **)&o->tobjs }, { 4, 4 }, 2 };
+    map_put(w, o->tcap, o->tn, &tm);              /* thread objects: tid + 1 -> object */
+    pk_vfmap *m = o->vf;
     pk_snap_u8(w, m != NULL);
-    if (m) {
-        pk_snap_u32(w, m->cap);
-        pk_snap_u32(w, m->n);
-        for (uint32_t j = 0; j < m->cap; j++)
-            if (m->hi[j]) {
-                pk_snap_u32(w, j); pk_snap_u64(w, m->hi[j]); pk_snap_u64(w, m->lo[j]);
-                pk_snap_u32(w, m->objs[j]);
-            }
+    if (m) {                                      /* futexes of shared memory: (hi, lo) -> object */
+        map_cols vm = { { (void **)&m->hi, (void **)&m->lo, (void **)&m->objs }, { 8, 8, 4 }, 3 };
+        map_put(w, m->cap, m->n, &vm);
     }
 }
 
@@ -252,8 +292,9 @@ static int load_msg(ld *L, pk_obj *ob) {
     pk_kernel *k = L->k;
     pk_snap_r *r = L->r;
     uint8_t flags = pk_snap_get_u8(r);
-    uint32_t nbytes = pk_snap_get_u32(r), nh = pk_snap_get_u32(r);
-    uint32_t txid = pk_snap_get_u32(r), pad = pk_snap_get_u32(r);
+    pk_msg hd;
+    rec_get(r, &MSG_REC, &hd);
+    uint32_t nbytes = hd.nbytes, nh = hd.nhandles, txid = hd.txid, pad = hd.pad;
     if (r->err || flags > 3) return bad(L);
     bool bytes = flags & 1, hs = flags & 2;
     if (ob->kind == PK_OBJ_PORT && (bytes || hs)) return bad(L);
@@ -274,10 +315,7 @@ static int load_msg(ld *L, pk_obj *ob) {
     }
     if (hs) {
         if (!(m->handles = pk_alloc(k, nh * sizeof(pk_xfer)))) { m->nhandles = 0; return PK_ERR_NO_MEMORY; }
-        for (uint32_t i = 0; i < nh; i++) {
-            m->handles[i].obj = pk_snap_get_u32(r);
-            m->handles[i].rights = pk_snap_get_u32(r);
-        }
+        recs_get(r, &XFER_REC, m->handles, nh, sizeof(pk_xfer));
     }
     return r->err ? bad(L) : PK_OK;
 }
@@ -297,14 +335,7 @@ static int load_objects(ld *L) {
         ob->kind = pk_snap_get_u8(r);
         if (ob->kind > PK_OBJ_KIND_MAX) return bad(L);
         if (!ob->kind) { ob->next_free = pk_snap_get_u32(r); continue; }
-        ob->fflags = pk_snap_get_u8(r);
-        ob->pad[0] = pk_snap_get_u8(r);
-        ob->signals = pk_snap_get_u32(r);
-        ob->refs = pk_snap_get_u32(r);
-        ob->koid = pk_snap_get_u64(r);
-        ob->peer = pk_snap_get_u32(r);
-        ob->target = pk_snap_get_u32(r);
-        ob->queued = pk_snap_get_u64(r);
+        rec_get(r, &OBJ_REC, ob);
         uint32_t nm = pk_snap_get_u32(r);
         if (r->err || !pk_snap_count_ok(r, nm, 17)) return bad(L);
         if (nm && !msg_kind(ob->kind)) return bad(L);
@@ -328,6 +359,70 @@ static bool map_cap_ok(uint32_t cap, uint32_t n, uint64_t most) {
         || (cap >= 16 && (cap & (cap - 1)) == 0 && 2 * (uint64_t)n <= cap && cap <= 4 * most + 16);
 }
 
+static void col_set(void *a, uint8_t size, uint32_t j, uint64_t v) {
+    if (size == 4) ((uint32_t *)a)[j] = (uint32_t)v; else ((uint64_t *)a)[j] = v;
+}
+
+#define OWN_COUNT UINT64_MAX     /* map_get: bound the capacity by the map's own count */
+
+/* Read a map written by map_put into the columns of m, allocated here:
+ * its capacity checked by map_cap_ok against `most` entries (OWN_COUNT:
+ * its count), each entry at an empty position with a key, and its values
+ * (v[c]: column c) by accept, which may also count the references they
+ * hold.  *cap and *n are set as the map is filled. */
+static int map_get(ld *L, const map_cols *m, uint32_t *capp, uint32_t *np, uint64_t most,
+                   bool (*accept)(ld *L, const uint64_t *v)) {
+    pk_kernel *k = L->k;
+    pk_snap_r *r = L->r;
+    uint32_t cap = pk_snap_get_u32(r), n = pk_snap_get_u32(r);
+    size_t entry = 4;
+    for (unsigned c = 0; c < m->n; c++) entry += m->size[c];
+    if (r->err || !map_cap_ok(cap, n, most == OWN_COUNT ? n : most) || !pk_snap_count_ok(r, n, entry))
+        return bad(L);
+    if (cap) {
+        bool ok = true;
+        for (unsigned c = 0; c < m->n; c++)
+            ok &= (*m->col[c] = pk_alloc(k, (size_t)cap * m->size[c])) != NULL;
+        if (!ok) {
+            for (unsigned c = 0; c < m->n; c++) {
+                pk_free(k, *m->col[c], (size_t)cap * m->size[c]);
+                *m->col[c] = NULL;
+            }
+            return PK_ERR_NO_MEMORY;
+        }
+        *capp = cap;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = pk_snap_get_u32(r);
+        uint64_t v[MAP_COLS];
+        for (unsigned c = 0; c < m->n; c++)
+            v[c] = m->size[c] == 4 ? pk_snap_get_u32(r) : pk_snap_get_u64(r);
+        if (r->err || !pos_ok(j, cap, j < cap && col_at(*m->col[0], m->size[0], j)) || !v[0])
+            return bad(L);
+        if (!accept(L, v)) return bad(L);
+        for (unsigned c = 0; c < m->n; c++) col_set(*m->col[c], m->size[c], j, v[c]);
+    }
+    *np = n;
+    return PK_OK;
+}
+
+/* a futex map's object: a live futex, which the map holds a reference to */
+static bool futex_ref(ld *L, uint32_t f) {
+    if (!obj_live(L->k, f) || pk_obj_at(L->k, f)->kind != PK_OBJ_FUTEX) return false;
+    L->refs[f]++;
+    return true;
+}
+static bool proc_futex_ok(ld *L, const uint64_t *v) { return futex_ref(L, (uint32_t)v[1]); }
+static bool shared_futex_ok(ld *L, const uint64_t *v) { return futex_ref(L, (uint32_t)v[2]); }
+
+/* a thread object of the map: key tid + 1, its object names that thread */
+static bool thread_obj_ok(ld *L, const uint64_t *v) {
+    pk_kernel *k = L->k;
+    uint32_t obj = (uint32_t)v[1];
+    return v[0] - 1 < k->threads.count && obj_live(k, obj) && pk_obj_at(k, obj)->kind == PK_OBJ_THREAD
+           && pk_obj_at(k, obj)->target == v[0] - 1;
+}
+
 /* One process extension: its handle table, credentials, futex map and
  * extra threads. */
 static int load_ext(ld *L, uint32_t e, uint32_t *owner) {
@@ -335,14 +430,16 @@ static int load_ext(ld *L, uint32_t e, uint32_t *owner) {
     pk_snap_r *r = L->r;
     pk_pext *x = &k->objs->ext[e];
     *owner = pk_snap_get_u32(r);
-    uint32_t cap = pk_snap_get_u32(r), top = pk_snap_get_u32(r);
-    x->count = pk_snap_get_u32(r);
-    x->hint = pk_snap_get_u32(r);
+    pk_pext hd;
+    rec_get(r, &EXT_HEAD_REC, &hd);
+    uint32_t cap = hd.cap, top = hd.top;
+    x->count = hd.count;
+    x->hint = hd.hint;
     if (r->err || *owner == 0 || *owner > k->procs.count) return bad(L);
     /* a table doubles when full, so it is at most twice its highest slot */
     if (cap % 64 || cap > PK_HANDLE_SLOTS || top > cap || x->hint > cap / 64
         || cap > 2 * (uint64_t)top + 64) return bad(L);
-    if (!pk_snap_count_ok(r, top, 12)) return bad(L);
+    if (!pk_snap_count_ok(r, top, rec_bytes(&HENT_REC))) return bad(L);
     if (cap) {
         size_t bytes = (size_t)cap * sizeof(pk_hent) + (size_t)(cap / 64) * sizeof(uint64_t);
         char *b = pk_alloc(k, bytes);
@@ -355,9 +452,7 @@ static int load_ext(ld *L, uint32_t e, uint32_t *owner) {
     uint32_t used = 0;
     for (uint32_t s = 0; s < top; s++) {
         pk_hent *h = &x->ents[s];
-        h->obj = pk_snap_get_u32(r);
-        h->rights = pk_snap_get_u32(r);
-        h->gen = pk_snap_get_u32(r);
+        rec_get(r, &HENT_REC, h);
         if (!h->obj) continue;
         if (!obj_live(k, h->obj)) return bad(L);
         L->refs[h->obj]++;
@@ -365,37 +460,11 @@ static int load_ext(ld *L, uint32_t e, uint32_t *owner) {
         used++;
     }
     if (used != x->count || (top && !x->ents[top - 1].obj && !x->ents[top - 1].gen)) return bad(L);
-    x->self_obj = pk_snap_get_u32(r);
-    x->uid = pk_snap_get_u32(r);
-    x->gid = pk_snap_get_u32(r);
-    x->fdom = pk_snap_get_u32(r);
-    x->fsharers = pk_snap_get_u32(r);
-    x->job = pk_snap_get_u32(r);
-    x->mem_pages = pk_snap_get_u64(r);
-    uint32_t fcap = pk_snap_get_u32(r), fn = pk_snap_get_u32(r);
-    if (r->err || !map_cap_ok(fcap, fn, fn) || !pk_snap_count_ok(r, fn, 16)) return bad(L);
-    if (x->fdom > k->procs.count || x->fdom == *owner) return bad(L);
-    if (fcap) {
-        x->fkeys = pk_alloc(k, fcap * sizeof(uint64_t));
-        x->fobjs = pk_alloc(k, fcap * sizeof(uint32_t));
-        if (!x->fkeys || !x->fobjs) {
-            pk_free(k, x->fkeys, fcap * sizeof(uint64_t)); pk_free(k, x->fobjs, fcap * sizeof(uint32_t));
-            x->fkeys = NULL; x->fobjs = NULL;
-            return PK_ERR_NO_MEMORY;
-        }
-        x->fcap = fcap;
-    }
-    for (uint32_t i = 0; i < fn; i++) {
-        uint32_t j = pk_snap_get_u32(r);
-        uint64_t key = pk_snap_get_u64(r);
-        uint32_t f = pk_snap_get_u32(r);
-        if (r->err || !pos_ok(j, fcap, j < fcap && x->fkeys[j]) || !key) return bad(L);
-        if (!obj_live(k, f) || pk_obj_at(k, f)->kind != PK_OBJ_FUTEX) return bad(L);
-        x->fkeys[j] = key;
-        x->fobjs[j] = f;
-        L->refs[f]++;                              /* the map's reference */
-    }
-    x->fn = fn;
+    rec_get(r, &EXT_REST_REC, x);
+    if (r->err || x->fdom > k->procs.count || x->fdom == *owner) return bad(L);
+    map_cols fm = { { (void **)&x->fkeys, (void **)&x->fobjs }, { 8, 4 }, 2 };
+    int s = map_get(L, &fm, &x->fcap, &x->fn, OWN_COUNT, proc_futex_ok);
+    if (s) return s;
     uint32_t nx = pk_snap_get_u32(r);
     if (r->err || !pk_snap_count_ok(r, nx, 4)) return bad(L);
     if (nx) {
@@ -459,40 +528,16 @@ static int load_waits(ld *L) {
     pk_objects *o = k->objs;
     uint32_t nw = pk_snap_get_u32(r);
     uint32_t free_wait = pk_snap_get_u32(r);
-    if (r->err || nw < 1 || !pk_snap_count_ok(r, nw - 1, 46)) return bad(L);
+    if (r->err || nw < 1 || !pk_snap_count_ok(r, nw - 1, rec_bytes(&WAIT_REC))) return bad(L);
     if (pk_vec_grow(k, (void **)&o->waits, &o->waits_cap, nw, sizeof(pk_wait))) return PK_ERR_NO_MEMORY;
-    for (uint32_t i = 1; i < nw; i++) {
-        pk_wait *wr = &o->waits[i];
-        memset(wr, 0, sizeof *wr);
-        wr->tid = pk_snap_get_u32(r);
-        wr->seq = pk_snap_get_u32(r);
-        wr->first = pk_snap_get_u32(r);
-        wr->n = pk_snap_get_u32(r);
-        wr->deadline = pk_snap_get_u64(r);
-        wr->status = (int32_t)pk_snap_get_u32(r);
-        wr->linked = pk_snap_get_u8(r);
-        wr->done = pk_snap_get_u8(r);
-        wr->pid = pk_snap_get_u32(r);
-        wr->next_free = pk_snap_get_u32(r);
-        wr->port = pk_snap_get_u32(r);
-        wr->key = pk_snap_get_u64(r);
-    }
+    recs_get(r, &WAIT_REC, o->waits + 1, nw - 1, sizeof(pk_wait));
     o->nwaits = nw;
     o->free_wait = free_wait;
     uint32_t nn = pk_snap_get_u32(r);
     uint32_t free_node = pk_snap_get_u32(r);
-    if (r->err || nn < 1 || !pk_snap_count_ok(r, nn - 1, 24)) return bad(L);
+    if (r->err || nn < 1 || !pk_snap_count_ok(r, nn - 1, rec_bytes(&NODE_REC))) return bad(L);
     if (pk_vec_grow(k, (void **)&o->nodes, &o->nodes_cap, nn, sizeof(pk_wnode))) return PK_ERR_NO_MEMORY;
-    for (uint32_t i = 1; i < nn; i++) {
-        pk_wnode *nd = &o->nodes[i];
-        memset(nd, 0, sizeof *nd);
-        nd->obj = pk_snap_get_u32(r);
-        nd->handle = pk_snap_get_u32(r);
-        nd->waitfor = pk_snap_get_u32(r);
-        nd->pending = pk_snap_get_u32(r);
-        nd->wait = pk_snap_get_u32(r);
-        nd->sib = pk_snap_get_u32(r);
-    }
+    recs_get(r, &NODE_REC, o->nodes + 1, nn - 1, sizeof(pk_wnode));
     o->nnodes = nn;
     o->free_node = free_node;
     return r->err ? bad(L) : PK_OK;
@@ -614,19 +659,14 @@ static int load_jobs(ld *L) {
     pk_snap_r *r = L->r;
     pk_objects *o = k->objs;
     uint32_t nj = pk_snap_get_u32(r);
-    if (r->err || !pk_snap_count_ok(r, nj, 56)) return bad(L);
+    if (r->err || !pk_snap_count_ok(r, nj, rec_bytes(&JOB_REC))) return bad(L);
     if (nj) {
         if (!(o->jobs = pk_alloc(k, nj * sizeof(pk_jobrec)))) return PK_ERR_NO_MEMORY;
         o->jobs_cap = nj;
     }
+    recs_get(r, &JOB_REC, o->jobs, nj, sizeof(pk_jobrec));
     for (uint32_t i = 0; i < nj; i++) {
-        pk_jobrec *j = &o->jobs[i];
-        j->parent = pk_snap_get_u32(r);
-        j->killed = pk_snap_get_u32(r);
-        uint64_t v[6];
-        pk_snap_get_u64s(r, v, 6);
-        j->max_procs = v[0]; j->max_handles = v[1]; j->procs = v[2];
-        j->handles = v[3]; j->max_pages = v[4]; j->pages = v[5];
+        const pk_jobrec *j = &o->jobs[i];
         if (j->parent > i || j->killed > 1) return bad(L);   /* a parent is older than its child */
     }
     o->njobs = nj;
@@ -673,13 +713,10 @@ static int load_pi(ld *L) {
         owned += (pk_obj_at(k, id)->fflags & PK_FUTEX_PI) && pk_obj_at(k, id)->target;
     if (owned != nheld) return bad(L);
     uint32_t nb = pk_snap_get_u32(r);
-    if (r->err || nb > m || !pk_snap_count_ok(r, nb, 10)) return bad(L);
-    for (uint32_t i = 0; i < nb; i++) {
-        pk_piboost *b = &pi->boosts[i];
-        b->tid = pk_snap_get_u32(r);
-        b->sclass = pk_snap_get_u8(r);
-        b->rt_prio = pk_snap_get_u8(r);
-        b->priority = (int32_t)pk_snap_get_u32(r);
+    if (r->err || nb > m || !pk_snap_count_ok(r, nb, rec_bytes(&BOOST_REC))) return bad(L);
+    recs_get(r, &BOOST_REC, pi->boosts, nb, sizeof(pk_piboost));
+    for (uint32_t i = 0; i < nb && !r->err; i++) {
+        const pk_piboost *b = &pi->boosts[i];
         if (b->tid >= k->threads.count || b->sclass > PK_CLASS_RR || b->rt_prio > 99) return bad(L);
         for (uint32_t j = 0; j < i; j++) if (pi->boosts[j].tid == b->tid) return bad(L);
         pi->nboosts++;
@@ -688,32 +725,9 @@ static int load_pi(ld *L) {
 }
 
 static int load_tmap(ld *L) {
-    pk_kernel *k = L->k;
-    pk_snap_r *r = L->r;
-    pk_objects *o = k->objs;
-    uint32_t cap = pk_snap_get_u32(r), n = pk_snap_get_u32(r);
-    if (r->err || !map_cap_ok(cap, n, k->threads.count) || !pk_snap_count_ok(r, n, 12)) return bad(L);
-    if (cap) {
-        o->tkeys = pk_alloc(k, cap * sizeof(uint32_t));
-        o->tobjs = pk_alloc(k, cap * sizeof(uint32_t));
-        if (!o->tkeys || !o->tobjs) {
-            pk_free(k, o->tkeys, cap * sizeof(uint32_t)); pk_free(k, o->tobjs, cap * sizeof(uint32_t));
-            o->tkeys = o->tobjs = NULL;
-            return PK_ERR_NO_MEMORY;
-        }
-        o->tcap = cap;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t j = pk_snap_get_u32(r), key = pk_snap_get_u32(r), obj = pk_snap_get_u32(r);
-        if (r->err || !pos_ok(j, cap, j < cap && o->tkeys[j]) || !key || key - 1 >= k->threads.count)
-            return bad(L);
-        if (!obj_live(k, obj) || pk_obj_at(k, obj)->kind != PK_OBJ_THREAD
-            || pk_obj_at(k, obj)->target != key - 1) return bad(L);
-        o->tkeys[j] = key;
-        o->tobjs[j] = obj;
-    }
-    o->tn = n;
-    return PK_OK;
+    pk_objects *o = L->k->objs;
+    map_cols tm = { { (void **)&o->tkeys, (void **)&o->tobjs }, { 4, 4 }, 2 };
+    return map_get(L, &tm, &o->tcap, &o->tn, L->k->threads.count, thread_obj_ok);
 }
 
 static int load_vf(ld *L) {
@@ -726,31 +740,8 @@ static int load_vf(ld *L) {
     pk_vfmap *m = pk_alloc(k, sizeof *m);
     if (!m) return PK_ERR_NO_MEMORY;
     o->vf = m;
-    uint32_t cap = pk_snap_get_u32(r), n = pk_snap_get_u32(r);
-    if (r->err || !map_cap_ok(cap, n, n) || !pk_snap_count_ok(r, n, 24)) return bad(L);
-    if (cap) {
-        m->hi = pk_alloc(k, cap * sizeof(uint64_t));
-        m->lo = pk_alloc(k, cap * sizeof(uint64_t));
-        m->objs = pk_alloc(k, cap * sizeof(uint32_t));
-        if (!m->hi || !m->lo || !m->objs) {
-            pk_free(k, m->hi, cap * sizeof(uint64_t)); pk_free(k, m->lo, cap * sizeof(uint64_t));
-            pk_free(k, m->objs, cap * sizeof(uint32_t));
-            m->hi = m->lo = NULL; m->objs = NULL;
-            return PK_ERR_NO_MEMORY;
-        }
-        m->cap = cap;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t j = pk_snap_get_u32(r);
-        uint64_t hi = pk_snap_get_u64(r), lo = pk_snap_get_u64(r);
-        uint32_t f = pk_snap_get_u32(r);
-        if (r->err || !pos_ok(j, cap, j < cap && m->hi[j]) || !hi) return bad(L);
-        if (!obj_live(k, f) || pk_obj_at(k, f)->kind != PK_OBJ_FUTEX) return bad(L);
-        m->hi[j] = hi; m->lo[j] = lo; m->objs[j] = f;
-        L->refs[f]++;                              /* the map's reference */
-    }
-    m->n = n;
-    return PK_OK;
+    map_cols vm = { { (void **)&m->hi, (void **)&m->lo, (void **)&m->objs }, { 8, 8, 4 }, 3 };
+    return map_get(L, &vm, &m->cap, &m->n, OWN_COUNT, shared_futex_ok);
 }
 
 /* The counters the message limits are checked against (pk_chan.c,

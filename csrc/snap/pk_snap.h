@@ -79,7 +79,7 @@ void pk_snap_bad(pk_snap_r *r);               /* mark the stream malformed */
 /* 64-bit checksum of a byte range (used for the snapshot trailer) */
 uint64_t pk_snap_checksum(const void *buf, size_t len);
 
-/* ---- threads by reference (pk_snap_core.c) --------------------------------
+/* ---- threads by reference (pk_snap_core.c; heaps: pk_sched_snap.c) ---------
  * A pointer to a thread is written as its tid + 1 (0: NULL).  The reader
  * checks the tid against the threads loaded so far. */
 struct pk_thread;
@@ -93,15 +93,16 @@ struct pk_thread *pk_snap_get_tref(struct pk_kernel *k, pk_snap_r *r);
 void pk_snap_heap_save(pk_snap_w *w, const struct pk_heap *h);
 int  pk_snap_heap_load(struct pk_rq *rq, pk_snap_r *r, struct pk_heap *h);
 
-/* ---- checks of loaded run queues (pk_snap_core.c) --------------------------
+/* ---- checks of loaded run queues (pk_sched_snap.c) -------------------------
  * A run queue's structures must hold exactly its ready threads: a policy's
  * snap_load checks each thread it finds with pk_snap_queued (ready, of the
  * fair class or, with rt, a real-time one, queued in rq) and that it found
- * rq->nr - rq->rt.nr of them; pk_snap_core.c checks that the run queues
- * hold every ready thread.  pk_snap_list walks a list linked through the
+ * rq->nr - rq->rt.nr of them.  pk_snap_list walks a list linked through the
  * thread pointers at byte offsets next_off / prev_off of pk_sched_data,
  * checking each thread, each back link and the tail; it returns how many
- * it holds, or UINT64_MAX if it is malformed or longer than max. */
+ * it holds, or UINT64_MAX if it is malformed or longer than max.  The
+ * SCHD loader (pk_sched_snap.c) checks that the run queues hold every
+ * ready thread. */
 struct pk_rq;
 int pk_snap_queued(const struct pk_rq *rq, const struct pk_thread *t, int rt);
 /* While a snapshot loads, t->pad0 says which 8-byte words of t's policy
@@ -112,7 +113,7 @@ int pk_snap_is_link(const struct pk_thread *t, size_t off);
 uint64_t pk_snap_list(const struct pk_rq *rq, struct pk_thread *head, struct pk_thread *tail,
                       size_t next_off, size_t prev_off, uint64_t max, int rt);
 
-/* ---- sections of other parts (called by pk_snap_core.c) ------------------
+/* ---- sections of other parts (rows of pk_snap_sections[], pk_snap_sect.h) --
  * Each loader runs on the fresh kernel after the core has recreated the
  * threads and processes and before run queues and events are rebuilt.
  * pk_mem_snap_load is called with k->mem NULL (it configures memory from

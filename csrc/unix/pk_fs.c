@@ -722,17 +722,7 @@ static int dev_write(pk_kernel *k, uint32_t pid, uint32_t rdev, const uint8_t *b
     if (rdev != PK_FS_DEV_TTY) { *n_out = len; return 0; }   /* null, zero, urandom: consumed */
     pk_rvp *p = rv_proc(k, pid);
     if (!p) return -PK_ENXIO;
-    pk_rvbuf *b = &p->out[0];                    /* the process's standard output */
-    if (b->n + len > b->cap) {
-        uint64_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + len) cap *= 2;
-        uint8_t *nb = pk_realloc(k, b->b, b->cap, cap);
-        if (!nb) return -PK_ENOMEM;
-        b->b = nb;
-        b->cap = cap;
-    }
-    if (len) memcpy(b->b + b->n, buf, len);
-    b->n += len;
+    if (pk_rv_out_append(k, p, 1, buf, len, false)) return -PK_ENOMEM;   /* its standard output */
     *n_out = len;
     return 0;
 }
