@@ -40,6 +40,9 @@ def ffi_u32(ctx):
 
 COMPUTE, IO, SLEEP = lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP
 YIELD, EXIT = lib.PK_OP_YIELD, lib.PK_OP_EXIT
+LOCK, UNLOCK, SEM_WAIT, SEM_POST = lib.PK_OP_LOCK, lib.PK_OP_UNLOCK, lib.PK_OP_SEM_WAIT, lib.PK_OP_SEM_POST
+COND_WAIT, COND_SIGNAL, COND_BROADCAST = (lib.PK_OP_COND_WAIT, lib.PK_OP_COND_SIGNAL,
+                                          lib.PK_OP_COND_BROADCAST)
 
 
 class _NoFrame:
@@ -317,68 +320,58 @@ class Context:
                                    _u32("nrequeue", nrequeue), out), "futex_requeue")
         return DoneOp(out[0])
 
+    # The operations below are the script instructions (pykernel.op) as
+    # (op, b, a) tuples: the core runs them when they are yielded, with
+    # the code that runs a script's (pk_futex.c), and the yield raises the
+    # kernel's error in the body if one fails.
+
     def lock(self, addr: int, inherit: bool = False):
         """``yield ctx.lock(addr)``: take the mutex at ``addr`` (see
         :func:`pykernel.op.lock`), waiting while another thread holds it.
         ``inherit=True`` makes it a priority-inheritance mutex."""
-        from .blocking import LockOp
         from .objects import _addr
-        from .errors import check
         if not isinstance(inherit, bool):
             raise TypeError(f"lock inherit must be True or False, not {type(inherit).__name__}")
-        addr = _addr("mutex", addr)
-        if inherit:
-            check(lib.pk_mutex_mark_pi(self._k._kp, self.pid, addr), "lock")
-        return self._track(LockOp(addr, False), "lock")
+        return self._track((LOCK, _addr("mutex", addr), lib.PK_LOCK_INHERIT if inherit else 0),
+                           "lock")
 
     def unlock(self, addr: int):
         """``yield ctx.unlock(addr)``: release the mutex (AccessDenied if
-        this thread does not hold it)."""
-        from .blocking import DoneOp
+        this thread does not hold it, BadState if it is not locked)."""
         from .objects import _addr
-        from .errors import check
-        check(lib.pk_mutex_unlock(self._k._kp, self.tid, _addr("mutex", addr)), "unlock")
-        return DoneOp(None)
+        return self._track((UNLOCK, _addr("mutex", addr), 0), "unlock")
 
     def sem_wait(self, addr: int):
         """``yield ctx.sem_wait(addr)``: take a unit of the semaphore."""
-        from .blocking import LockOp
         from .objects import _addr
-        return self._track(LockOp(_addr("semaphore", addr), True), "sem_wait")
+        return self._track((SEM_WAIT, _addr("semaphore", addr), 0), "sem_wait")
 
     def sem_post(self, addr: int):
         """``yield ctx.sem_post(addr)``: give a unit back; one waiter wakes."""
-        from .blocking import DoneOp
         from .objects import _addr
-        from .errors import check
-        check(lib.pk_sem_post(self._k._kp, self.pid, _addr("semaphore", addr)), "sem_post")
-        return DoneOp(None)
+        return self._track((SEM_POST, _addr("semaphore", addr), 0), "sem_post")
 
     def cond_wait(self, cv: int, mutex: int):
         """``yield ctx.cond_wait(cv, mutex)``: release the mutex, wait for a
-        signal on cv, take the mutex again."""
-        from .blocking import CondWaitOp
-        from .objects import _addr
-        return self._track(CondWaitOp(_addr("condition", cv), _addr("mutex", mutex)), "cond_wait")
+        signal on cv, take the mutex again. As in scripts
+        (:func:`pykernel.op.cond_wait`), the mutex address must differ
+        from cv and be below 2**32."""
+        from .op import cond_wait
+        cv, mutex = cond_wait(cv, mutex).args
+        return self._track((COND_WAIT, cv, mutex), "cond_wait")
 
     def cond_signal(self, cv: int):
         """``yield ctx.cond_signal(cv)``: wake one waiter of cv."""
-        from .blocking import DoneOp
         from .objects import _addr
-        from .errors import check
-        check(lib.pk_cond_signal(self._k._kp, self.pid, _addr("condition", cv), 0, 0),
-              "cond_signal")
-        return DoneOp(None)
+        return self._track((COND_SIGNAL, _addr("condition", cv), 0), "cond_signal")
 
     def cond_broadcast(self, cv: int, mutex: int):
         """``yield ctx.cond_broadcast(cv, mutex)``: wake every waiter of cv
-        (one at once, the others as the mutex is released)."""
-        from .blocking import DoneOp
-        from .objects import _addr
-        from .errors import check
-        check(lib.pk_cond_signal(self._k._kp, self.pid, _addr("condition", cv),
-                                 _addr("mutex", mutex), 1), "cond_broadcast")
-        return DoneOp(None)
+        (one at once, the others as the mutex is released); as in scripts,
+        the mutex address must differ from cv and be below 2**32."""
+        from .op import cond_broadcast
+        cv, mutex = cond_broadcast(cv, mutex).args
+        return self._track((COND_BROADCAST, cv, mutex), "cond_broadcast")
 
     def __repr__(self) -> str:
         return f"<Context pid={self.pid} tid={self.tid}>"

@@ -19,6 +19,7 @@ from . import riscv as _riscv
 from .context import Context, line_of
 from .errors import check
 from .memory import pager_step
+from .objects import _raise
 from .op import exit_code
 from .results import RunResult
 
@@ -35,6 +36,13 @@ _KILL, _EXIT = lib.PK_OP_KILL, lib.PK_OP_EXIT
 _BODY_OPS = frozenset((lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP, lib.PK_OP_YIELD, _EXIT,
                        _KILL, lib.PK_OP_POLL))   # _KILL: ctx.touch's answer to a fatal fault
 _MASK64 = 0xFFFFFFFFFFFFFFFF
+# the operations on futexes a Python body yields as (op, b, a), run by the
+# core's script code (pk_futex.c), and the ctx methods that make them
+_FUTEX_OPS = {lib.PK_OP_LOCK: "lock", lib.PK_OP_UNLOCK: "unlock", lib.PK_OP_SEM_WAIT: "sem_wait",
+              lib.PK_OP_SEM_POST: "sem_post", lib.PK_OP_COND_WAIT: "cond_wait",
+              lib.PK_OP_COND_SIGNAL: "cond_signal", lib.PK_OP_COND_BROADCAST: "cond_broadcast"}
+# what the core's upcall (csrc/py/pk_upcall.c) left in Kernel._sent
+_SENT_YIELD, _SENT_RETURN, _SENT_RAISE, _SENT_STATUS = 0, 1, 2, 3
 
 
 class _Progress:
@@ -112,11 +120,15 @@ class RunControl:
 
 
     def _host_step(self, tid: int) -> tuple:
-        """Advance a Python thread body to its next operation. Operations
-        on kernel objects (ctx.read, ctx.wait_one, ...) run here; one that
-        must wait hands the core a wait operation and resumes when the
-        simulated thread is woken."""
+        """Advance a Python thread body to its next operation, from where
+        the core's upcall left it (``_sent``: the upcall steps bodies
+        itself and leaves here what it could not finish). Operations on
+        futexes ran in the core; one that failed raises in the body here.
+        Operations on other kernel objects (ctx.read, ctx.wait_one, ...)
+        run here; one that must wait hands the core a wait operation and
+        resumes when the simulated thread is woken."""
         entry = self._gens.get(tid)
+        sent = self._sent.pop(tid, None)
         pid = None
         try:
             if entry is None:
@@ -126,12 +138,23 @@ class RunControl:
                 ctx._frame = getattr(gen, "gi_frame", None) or ctx._frame
                 entry = self._gens[tid] = (gen, pid, ctx)
             blocked = self._blocked.pop(tid, None)
-            how, v = blocked.resume(self, tid) if blocked is not None else ("done", None)
+            if sent is not None and sent[0] == _SENT_STATUS:    # a futex operation failed
+                how, v, sent = "raise", _raise(sent[1], _FUTEX_OPS[sent[2]]), None
+            else:
+                how, v = blocked.resume(self, tid) if blocked is not None else ("done", None)
             while True:
                 if how == "wait":
                     self._blocked[tid] = blocked
                     return v
-                y = entry[0].send(v) if how == "done" else entry[0].throw(v)
+                if sent is not None:                 # the upcall sent already
+                    kind, y = sent
+                    sent = None
+                    if kind == _SENT_RETURN:
+                        raise StopIteration(y)
+                    if kind == _SENT_RAISE:
+                        raise y
+                else:
+                    y = entry[0].send(v) if how == "done" else entry[0].throw(v)
                 c = entry[2]                 # ops made since the last yield
                 if c._op is y and c._older is None:
                     c._op = None
@@ -164,8 +187,11 @@ class RunControl:
             self._errors[entry[1] if entry else pid] = exc
             self._doomed[tid] = (_KILL, lib.PK_KILL_EXCEPTION)
             raise
-        if type(y) is tuple and len(y) == 2 and y[0] in _BODY_OPS:
-            return y
+        if type(y) is tuple:
+            if len(y) == 2 and y[0] in _BODY_OPS:
+                return y
+            if len(y) == 3 and y[0] in _FUTEX_OPS:
+                return self._give(tid, y)
         entry[0].close()
         self._gens.pop(tid, None)
         self._errors[entry[1]] = TypeError(
@@ -191,6 +217,17 @@ class RunControl:
             f"write `yield ctx.{what}(...)`")
         return (_KILL, lib.PK_KILL_BAD_OP)
 
+    def _give(self, tid: int, y: tuple) -> tuple:
+        """Give the waiting thread ``tid`` operation ``y`` = (op, b, a)
+        now (pk_host_deliver); the next run then passes no operation."""
+        try:
+            st = lib.pk_host_deliver(self._kp, y[0], y[1], y[2])
+        except (OverflowError, TypeError):          # not uint64: never reached C
+            st = lib.PK_ERR_OUT_OF_RANGE
+        if st:
+            return self._bad_op(tid, st, y[0], y[1])
+        return (0, 0)
+
     def _bad_op(self, tid: int, status: int, op: int, arg: int) -> tuple:
         """A body yielded an operation the core refused: kill its process."""
         entry = self._gens.pop(tid, None)
@@ -210,6 +247,12 @@ class RunControl:
         run, kp, step, budget = lib.pk_kernel_run, self._kp, self._host_step, STEP_BUDGET
         stop = ffi.new("pk_stop *")
         lib.pk_limit_clear(kp)
+        # the core steps Python bodies itself (csrc/py/pk_upcall.c) unless
+        # a policy written in Python may run hooks meanwhile: a body then
+        # runs here, outside the core (_in_core says so to the kernel's methods)
+        hooks = self._host is not None
+        check(lib.pk_host_attach(kp, id(self._gens), id(self._sent),
+                                 0 if hooks else lib.PK_HOST_SEND), "run")
         op = arg = 0
         r = lib.PK_STOP_HOST if self._waiting is not None else lib.PK_STOP_IDLE
         tid = self._waiting
@@ -217,7 +260,7 @@ class RunControl:
             if tid is not None:
                 op, arg = self._resume or self._doomed.pop(tid, None) or step(tid)
             while True:
-                self._in_core = True             # policy hooks may run: they may not change k
+                self._in_core = hooks            # policy hooks may run: they may not change k
                 try:
                     r = run(kp, until_c, budget, op, arg, stop); delivered = op; op = 0  # noqa: E702
                 except (OverflowError, TypeError):   # argument not a uint64: never reached C

@@ -1,0 +1,191 @@
+/* pk_upcall.c - the one path from C into Python: the core steps a Python
+ * thread body (a generator) itself.
+ *
+ * The rest of the core never touches a Python object; it reaches this
+ * file through k->host_step / k->host_leave, set by pk_host_attach.  When
+ * a host thread needs its next operation inside pk_kernel_run, host_step
+ * takes the interpreter lock (once per pk_kernel_run call: cffi released
+ * it around the call, host_leave gives it back when the call returns),
+ * sends the last operation's result into the generator (PyIter_Send),
+ * decodes the yielded tuple (op, b) or (op, b, a), checks that the
+ * context made it (the "made but never yielded" rule, context.py) and
+ * gives it to the thread through its body kind's deliver (pk_host.c).
+ *
+ * Everything else is left to the Python stepping (Kernel._host_step in
+ * pykernel/run.py), after a stop with PK_STOP_HOST: a body not yet
+ * started, a blocking operation implemented in Python (an object wait),
+ * anything yielded that is not a plain tuple of ints, a return, an
+ * exception, an operation that failed.  What this file already did is
+ * left in the `sent` dict, tid -> record, so that the Python stepping
+ * goes on from exactly there:
+ *   (0, y)          the body yielded y
+ *   (1, value)      the body returned value (StopIteration)
+ *   (2, exc)        the body raised exc (KeyboardInterrupt too)
+ *   (3, status, op) operation op on a futex ended with error status: the
+ *                   body's yield raises it (pykernel.errors)
+ * Both dicts belong to the Kernel object, which outlives every call. */
+#include <Python.h>
+#include "pk_core.h"
+
+#define SENT_YIELD  0
+#define SENT_RETURN 1
+#define SENT_RAISE  2
+#define SENT_STATUS 3
+
+static PyObject *s_op, *s_older;       /* interned "_op", "_older" */
+
+/* Leave record (kind, a[, b]) for tid; steals nothing.  -1 on failure
+ * (a Python error is then set and cleared: the run breaks the kernel). */
+static int leave(pk_kernel *k, PyObject *key, PyObject *rec) {
+    if (!rec) return -1;
+    int s = PyDict_SetItem((PyObject *)k->host_py.sent, key, rec);
+    Py_DECREF(rec);
+    return s;
+}
+
+static int leave_obj(pk_kernel *k, PyObject *key, int kind, PyObject *v) {
+    return leave(k, key, Py_BuildValue("(iO)", kind, v ? v : Py_None));
+}
+
+/* The pending exception, normalized with its traceback, as a new
+ * reference; the error indicator is cleared. */
+static PyObject *fetch_exception(void) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value && tb) PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
+/* a uint64 from a Python int: 0 and *ok = 0 if it is not one */
+static uint64_t u64_of(PyObject *o, int *ok) {
+    if (!PyLong_Check(o)) { *ok = 0; return 0; }
+    uint64_t v = PyLong_AsUnsignedLongLong(o);
+    if (v == (uint64_t)-1 && PyErr_Occurred()) { PyErr_Clear(); *ok = 0; }
+    return v;
+}
+
+/* Is y the operation ctx made last, with none made before it still
+ * unyielded?  Then forget it (ctx._op = None): the Python stepping's
+ * common case.  0: something else; the Python stepping decides. */
+static int made_by(PyObject *ctx, PyObject *y) {
+    PyObject *older = PyObject_GetAttr(ctx, s_older);
+    if (!older) { PyErr_Clear(); return 0; }
+    int clean = older == Py_None;
+    Py_DECREF(older);
+    if (!clean) return 0;
+    PyObject *op = PyObject_GetAttr(ctx, s_op);
+    if (!op) { PyErr_Clear(); return 0; }
+    int ok = 1;
+    if (op == y) ok = PyObject_SetAttr(ctx, s_op, Py_None) == 0;
+    else if (op != Py_None) ok = 0;
+    Py_DECREF(op);
+    if (!ok) PyErr_Clear();
+    return ok;
+}
+
+/* Decode y, an operation (op, b) or (op, b, a) of ints; 0 if it is not. */
+static int decode(PyObject *y, uint32_t *op, uint64_t *b, uint64_t *a) {
+    if (!PyTuple_Check(y)) return 0;
+    Py_ssize_t n = PyTuple_Size(y);
+    if (n != 2 && n != 3) return 0;
+    int ok = 1;
+    uint64_t code = u64_of(PyTuple_GetItem(y, 0), &ok);
+    *b = u64_of(PyTuple_GetItem(y, 1), &ok);
+    *a = n == 3 ? u64_of(PyTuple_GetItem(y, 2), &ok) : 0;
+    if (!ok || code == 0 || code > PK_OP_LAST) return 0;
+    *op = (uint32_t)code;
+    return 1;
+}
+
+/* Is the kernel as a fresh pk_kernel_run would find it? */
+static inline bool kernel_plain(const pk_kernel *k, const pk_thread *t) {
+    return k->host_wait == t && !k->broken && !k->stop_req && !(k->mem && k->mem->pager_pending);
+}
+
+static int upcall_step(pk_kernel *k, pk_thread *t) {
+    if (!k->host_py.held) {
+        k->host_py.gil = (int)PyGILState_Ensure();
+        k->host_py.held = 1;
+    }
+    const pk_regs *r = &k->host_cpu->regs;
+    PyObject *gens = (PyObject *)k->host_py.gens;
+    PyObject *key = PyLong_FromUnsignedLong(t->tid);
+    if (!key) { PyErr_Clear(); return PK_STOP_HOST; }
+    int ret = PK_STOP_HOST;
+    PyObject *entry = PyDict_GetItem(gens, key);       /* borrowed; NULL: not started */
+    uint64_t last = r->x[PK_REG_HOST_OP];
+    if (!entry || !(r->flags & PK_RF_STARTED) || last == PK_OP_OBJ_WAIT) goto out;
+    if (last >= PK_OP_LOCK && last <= PK_OP_COND_BROADCAST &&
+        r->x[PK_REG_STATUS] != PK_OK) {                /* the yield raises */
+        if (leave(k, key, Py_BuildValue("(iLI)", SENT_STATUS, (long long)(int64_t)r->x[PK_REG_STATUS],
+                                        (unsigned)last)))
+            PyErr_Clear();
+        goto out;
+    }
+    if (!(k->host_py.flags & PK_HOST_SEND) || !PyTuple_Check(entry) || PyTuple_Size(entry) != 3)
+        goto out;
+    Py_INCREF(entry);                    /* the body may drop it from gens */
+    PyObject *gen = PyTuple_GetItem(entry, 0), *ctx = PyTuple_GetItem(entry, 2);
+    PyObject *y = NULL;
+    PySendResult sr = PyIter_Send(gen, Py_None, &y);
+    if (sr == PYGEN_NEXT) {
+        uint32_t op;
+        uint64_t b, a;
+        if (kernel_plain(k, t) && decode(y, &op, &b, &a) && made_by(ctx, y) &&
+            pk_host_give(k, op, b, a) == PK_OK) {
+            ret = PK_OK;
+        } else if (leave_obj(k, key, SENT_YIELD, y)) {
+            PyErr_Clear();
+        }
+        Py_DECREF(y);
+    } else if (sr == PYGEN_RETURN) {
+        if (leave_obj(k, key, SENT_RETURN, y)) PyErr_Clear();
+        Py_XDECREF(y);
+    } else {
+        PyObject *exc = fetch_exception();
+        if (leave_obj(k, key, SENT_RAISE, exc)) PyErr_Clear();
+        Py_XDECREF(exc);
+    }
+    Py_DECREF(entry);
+out:
+    Py_DECREF(key);
+    return ret;
+}
+
+static void upcall_leave(pk_kernel *k) {
+    if (!k->host_py.held) return;
+    k->host_py.held = 0;
+    PyGILState_Release((PyGILState_STATE)k->host_py.gil);
+}
+
+int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags) {
+    if (!k || (!gens) != (!sent) || (flags & ~PK_HOST_SEND)) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook || k->host_py.held) return PK_ERR_BAD_STATE;
+    if (!gens) {
+        k->host_step = NULL;
+        k->host_leave = NULL;
+        k->host_py.gens = k->host_py.sent = NULL;
+        return PK_OK;
+    }
+    if (!s_op) {                          /* interned once, kept for the process */
+        PyGILState_STATE g = PyGILState_Ensure();
+        s_op = PyUnicode_InternFromString("_op");
+        s_older = PyUnicode_InternFromString("_older");
+        if (!s_op || !s_older) {
+            Py_CLEAR(s_op);
+            Py_CLEAR(s_older);
+            PyErr_Clear();
+        }
+        PyGILState_Release(g);
+        if (!s_op) return PK_ERR_NO_MEMORY;
+    }
+    k->host_py.gens = (void *)(uintptr_t)gens;
+    k->host_py.sent = (void *)(uintptr_t)sent;
+    k->host_py.flags = flags;
+    k->host_step = upcall_step;
+    k->host_leave = upcall_leave;
+    return PK_OK;
+}
