@@ -65,23 +65,32 @@ def line_of(code, offset: int) -> int | None:
 class Context:
     """Operations and information for one Python-bodied thread."""
 
-    __slots__ = ("_k", "pid", "tid", "_op", "_at", "_older", "_frame")
+    __slots__ = ("_k", "pid", "tid", "_made", "_frame")
 
     def __init__(self, kernel: "Kernel", pid: int, tid: int):
         self._k = kernel
         self.pid = pid
         self.tid = tid
-        # _op: the last operation made and not yet yielded; _at: where the
-        # body was then, the body frame's instruction offset (f_lasti:
-        # cheaper to read than a line number, turned into one only for an
-        # error), or (method name, offset) for the methods other than
-        # compute, io and sleep, whose names the op's code gives. Older
-        # ones still not yielded are in _older as (op, _at). The kernel
-        # checks them at every yield (Kernel._host_step) and sets _frame
-        # to the body's frame.
-        self._op = self._at = None
-        self._older: list | None = None
+        # _made = [op, at, older]. op: the last operation made and not yet
+        # yielded; at: where the body was then, the body frame's
+        # instruction offset (f_lasti: cheaper to read than a line number,
+        # turned into one only for an error), or (method name, offset) for
+        # the methods other than compute, io and sleep, whose names the
+        # op's code gives; older: None, or the older ones still not
+        # yielded, as (op, at). The kernel checks them at every yield (the
+        # core's upcall, csrc/py/pk_upcall.c, reads and clears the list
+        # itself; Kernel._host_step otherwise) and sets _frame to the
+        # body's frame.
+        self._made: list = [None, None, None]
         self._frame = _NO_FRAME
+
+    # the three parts of _made by name (the stepping's slow paths)
+    _op = property(lambda self: self._made[0],
+                   lambda self, v: self._made.__setitem__(0, v))
+    _at = property(lambda self: self._made[1],
+                   lambda self, v: self._made.__setitem__(1, v))
+    _older = property(lambda self: self._made[2],
+                      lambda self, v: self._made.__setitem__(2, v))
 
     def _push(self) -> None:
         """A new operation is made while the last one is not yielded yet."""
@@ -106,9 +115,11 @@ class Context:
 
     def _track(self, op, what: str):
         """Record ``op`` as made by ``ctx.<what>`` at the caller's line."""
-        if self._op is not None:
+        m = self._made
+        if m[0] is not None:
             self._push()
-        self._op, self._at = op, (what, self._frame.f_lasti)
+        m[0] = op
+        m[1] = (what, self._frame.f_lasti)
         return op
 
     @property
@@ -132,10 +143,11 @@ class Context:
         if type(ns) is not int or not 0 <= ns <= MAX_TIME:
             ns = duration("compute", ns)
         op = (COMPUTE, ns)
-        if self._op is not None:
+        m = self._made
+        if m[0] is not None:
             self._push()
-        self._op = op
-        self._at = self._frame.f_lasti
+        m[0] = op
+        m[1] = self._frame.f_lasti
         return op
 
     def io(self, ns: int, poll: bool = False):
@@ -147,10 +159,11 @@ class Context:
             if not isinstance(poll, bool):
                 raise TypeError(f"io poll must be a bool, not {type(poll).__name__}")
         op = (lib.PK_OP_POLL, ns) if poll else (IO, ns)
-        if self._op is not None:
+        m = self._made
+        if m[0] is not None:
             self._push()
-        self._op = op
-        self._at = self._frame.f_lasti
+        m[0] = op
+        m[1] = self._frame.f_lasti
         return op
 
     def sleep(self, ns: int):
@@ -158,10 +171,11 @@ class Context:
         if type(ns) is not int or not 0 <= ns <= MAX_TIME:
             ns = duration("sleep", ns)
         op = (SLEEP, ns)
-        if self._op is not None:
+        m = self._made
+        if m[0] is not None:
             self._push()
-        self._op = op
-        self._at = self._frame.f_lasti
+        m[0] = op
+        m[1] = self._frame.f_lasti
         return op
 
     def yield_(self):

@@ -136,7 +136,7 @@ class RunControl:
                 ctx = Context(self, pid, tid)
                 gen = fn(ctx, *args)
                 ctx._frame = getattr(gen, "gi_frame", None) or ctx._frame
-                entry = self._gens[tid] = (gen, pid, ctx)
+                entry = self._gens[tid] = (gen, pid, ctx, ctx._made)
             blocked = self._blocked.pop(tid, None)
             if sent is not None and sent[0] == _SENT_STATUS:    # a futex operation failed
                 how, v, sent = "raise", _raise(sent[1], _FUTEX_OPS[sent[2]]), None
@@ -203,7 +203,7 @@ class RunControl:
         """A Python body made an operation it never yielded (``ctx.compute(5)``
         without ``yield``): kill its process with an error naming the
         operation and the line that made it."""
-        gen, pid, ctx = entry
+        gen, pid, ctx = entry[:3]
         what, at = ctx._made_where(*ctx._pending()[0])
         code = getattr(gen, "gi_code", None)
         line = line_of(code, at) if code is not None and at >= 0 else None

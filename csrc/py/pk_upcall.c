@@ -8,7 +8,8 @@
  * it around the call, host_leave gives it back when the call returns),
  * sends the last operation's result into the generator (PyIter_Send),
  * decodes the yielded tuple (op, b) or (op, b, a), checks that the
- * context made it (the "made but never yielded" rule, context.py) and
+ * context made it (the "made but never yielded" rule: its _made list,
+ * context.py) and
  * gives it to the thread through its body kind's deliver (pk_host.c).
  *
  * Everything else is left to the Python stepping (Kernel._host_step in
@@ -31,8 +32,6 @@
 #define SENT_RETURN 1
 #define SENT_RAISE  2
 #define SENT_STATUS 3
-
-static PyObject *s_op, *s_older;       /* interned "_op", "_older" */
 
 /* Leave record (kind, a[, b]) for tid; steals nothing.  -1 on failure
  * (a Python error is then set and cleared: the run breaks the kernel). */
@@ -67,23 +66,22 @@ static uint64_t u64_of(PyObject *o, int *ok) {
     return v;
 }
 
-/* Is y the operation ctx made last, with none made before it still
- * unyielded?  Then forget it (ctx._op = None): the Python stepping's
- * common case.  0: something else; the Python stepping decides. */
-static int made_by(PyObject *ctx, PyObject *y) {
-    PyObject *older = PyObject_GetAttr(ctx, s_older);
-    if (!older) { PyErr_Clear(); return 0; }
-    int clean = older == Py_None;
-    Py_DECREF(older);
-    if (!clean) return 0;
-    PyObject *op = PyObject_GetAttr(ctx, s_op);
-    if (!op) { PyErr_Clear(); return 0; }
-    int ok = 1;
-    if (op == y) ok = PyObject_SetAttr(ctx, s_op, Py_None) == 0;
-    else if (op != Py_None) ok = 0;
-    Py_DECREF(op);
-    if (!ok) PyErr_Clear();
-    return ok;
+/* Is y the operation the context made last, with none made before it
+ * still unyielded?  `made` is its _made list [op, at, older]
+ * (pykernel/context.py); then forget the operation (op = None): the
+ * Python stepping's common case.  0: something else, for the Python
+ * stepping to judge. */
+static int made_by(PyObject *made, PyObject *y) {
+    if (!PyList_Check(made) || PyList_Size(made) != 3) return 0;
+    if (PyList_GetItem(made, 2) != Py_None) return 0;
+    PyObject *op = PyList_GetItem(made, 0);
+    if (op == y) {
+        Py_INCREF(Py_None);
+        PyList_SetItem(made, 0, Py_None);          /* drops the list's reference to y */
+    } else if (op != Py_None) {
+        return 0;
+    }
+    return 1;
 }
 
 /* Decode y, an operation (op, b) or (op, b, a) of ints; 0 if it is not. */
@@ -125,16 +123,16 @@ static int upcall_step(pk_kernel *k, pk_thread *t) {
             PyErr_Clear();
         goto out;
     }
-    if (!(k->host_py.flags & PK_HOST_SEND) || !PyTuple_Check(entry) || PyTuple_Size(entry) != 3)
+    if (!(k->host_py.flags & PK_HOST_SEND) || !PyTuple_Check(entry) || PyTuple_Size(entry) != 4)
         goto out;
     Py_INCREF(entry);                    /* the body may drop it from gens */
-    PyObject *gen = PyTuple_GetItem(entry, 0), *ctx = PyTuple_GetItem(entry, 2);
+    PyObject *gen = PyTuple_GetItem(entry, 0), *made = PyTuple_GetItem(entry, 3);
     PyObject *y = NULL;
     PySendResult sr = PyIter_Send(gen, Py_None, &y);
     if (sr == PYGEN_NEXT) {
         uint32_t op;
         uint64_t b, a;
-        if (kernel_plain(k, t) && decode(y, &op, &b, &a) && made_by(ctx, y) &&
+        if (kernel_plain(k, t) && decode(y, &op, &b, &a) && made_by(made, y) &&
             pk_host_give(k, op, b, a) == PK_OK) {
             ret = PK_OK;
         } else if (leave_obj(k, key, SENT_YIELD, y)) {
@@ -169,18 +167,6 @@ int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags) {
         k->host_leave = NULL;
         k->host_py.gens = k->host_py.sent = NULL;
         return PK_OK;
-    }
-    if (!s_op) {                          /* interned once, kept for the process */
-        PyGILState_STATE g = PyGILState_Ensure();
-        s_op = PyUnicode_InternFromString("_op");
-        s_older = PyUnicode_InternFromString("_older");
-        if (!s_op || !s_older) {
-            Py_CLEAR(s_op);
-            Py_CLEAR(s_older);
-            PyErr_Clear();
-        }
-        PyGILState_Release(g);
-        if (!s_op) return PK_ERR_NO_MEMORY;
     }
     k->host_py.gens = (void *)(uintptr_t)gens;
     k->host_py.sent = (void *)(uintptr_t)sent;
