@@ -15,7 +15,7 @@ from ._ffi import FOREVER, ffi, lib
 from .errors import BadState
 from .objects import Signals, _items, _raise, _read
 
-__all__ = ["WaitOp", "ReadOp", "SocketWriteOp", "DoneOp", "CallOp", "FutexWaitOp"]
+__all__ = ["WaitOp", "ReadOp", "SocketWriteOp", "DoneOp", "Then", "CallOp", "FutexWaitOp"]
 
 _OK, _SHOULD_WAIT = lib.PK_OK, lib.PK_ERR_SHOULD_WAIT
 
@@ -25,9 +25,14 @@ _OK, _SHOULD_WAIT = lib.PK_OK, lib.PK_ERR_SHOULD_WAIT
 class _Blocking:
     """An operation a Python thread body yields that may block its
     simulated thread. ``start``/``resume`` return ("done", value),
-    ("raise", exception) or ("wait", (op, arg)) for the core."""
+    ("raise", exception) or ("wait", (op, arg)) for the core.
+    ``_cost``: the script instruction whose CPU time the thread takes when
+    the operation ends, before the body gets its result (a read or a
+    write: PK_OP_CHAN_READ or PK_OP_CHAN_WRITE, on ``self.handle``), or
+    None."""
 
     __slots__ = ()
+    _cost = None
 
     def _wait(self, k, tid: int, pid: int, items, deadline: int):
         arr = _items(k, pid, items)
@@ -79,6 +84,7 @@ class ReadOp(_Blocking):
     READABLE or PEER_CLOSED while there is none."""
 
     __slots__ = ("handle", "deadline", "txid", "_arr")
+    _cost = lib.PK_OP_CHAN_READ
 
     def __init__(self, handle, deadline, txid=0):
         self.handle, self.deadline, self.txid = handle, deadline, txid
@@ -110,6 +116,7 @@ class SocketWriteOp(_Blocking):
     """ctx.write on a socket or pipe: every byte, waiting for room."""
 
     __slots__ = ("handle", "data", "done", "_arr")
+    _cost = lib.PK_OP_CHAN_WRITE
 
     def __init__(self, handle, data, done):
         self.handle, self.data, self.done = handle, data, done
@@ -139,7 +146,7 @@ class SocketWriteOp(_Blocking):
 
 
 class DoneOp(_Blocking):
-    """An operation already done when made (ctx.write): its value."""
+    """An operation already done when made (ctx.futex_wake): its value."""
 
     __slots__ = ("value",)
 
@@ -148,6 +155,19 @@ class DoneOp(_Blocking):
 
     def start(self, k, tid):
         return "done", self.value
+
+
+class Then(_Blocking):
+    """What a read or write that ended gives the body, ("done", value) or
+    ("raise", exception), held while the thread takes its CPU time."""
+
+    __slots__ = ("how", "value")
+
+    def __init__(self, how, value):
+        self.how, self.value = how, value
+
+    def resume(self, k, tid):
+        return self.how, self.value
 
 
 class CallOp(ReadOp):

@@ -43,6 +43,7 @@ YIELD, EXIT = lib.PK_OP_YIELD, lib.PK_OP_EXIT
 LOCK, UNLOCK, SEM_WAIT, SEM_POST = lib.PK_OP_LOCK, lib.PK_OP_UNLOCK, lib.PK_OP_SEM_WAIT, lib.PK_OP_SEM_POST
 COND_WAIT, COND_SIGNAL, COND_BROADCAST = (lib.PK_OP_COND_WAIT, lib.PK_OP_COND_SIGNAL,
                                           lib.PK_OP_COND_BROADCAST)
+CHAN_WRITE = lib.PK_OP_CHAN_WRITE
 
 
 class _NoFrame:
@@ -252,13 +253,13 @@ class Context:
         byte, blocking while the peer's buffer is full; the yield gives the
         byte count."""
         from .errors import ShouldWait
-        from .blocking import DoneOp, SocketWriteOp
+        from .blocking import SocketWriteOp
         try:
             n = self._own(h).write(data, handles, txid)
         except ShouldWait:                       # a socket with no room: wait below
             n = 0
-        if n is None:
-            return DoneOp(None)
+        if n is None:                            # a channel: its CPU time, in the core
+            return self._track((CHAN_WRITE, h.value, 0), "write")
         # a socket: the rest, waiting for room
         return self._track(SocketWriteOp(h, bytes(data), n), "write")
 

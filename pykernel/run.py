@@ -41,6 +41,9 @@ _MASK64 = 0xFFFFFFFFFFFFFFFF
 _FUTEX_OPS = {lib.PK_OP_LOCK: "lock", lib.PK_OP_UNLOCK: "unlock", lib.PK_OP_SEM_WAIT: "sem_wait",
               lib.PK_OP_SEM_POST: "sem_post", lib.PK_OP_COND_WAIT: "cond_wait",
               lib.PK_OP_COND_SIGNAL: "cond_signal", lib.PK_OP_COND_BROADCAST: "cond_broadcast"}
+# the script instructions a Python body yields as (op, b, a)
+_CORE_OPS = frozenset(_FUTEX_OPS) | {lib.PK_OP_CHAN_WRITE}
+_WOKE, _HELD = 1, 2       # a of a write or read the host did (csrc/core/pk_host.c)
 # what the core's upcall (csrc/py/pk_upcall.c) left in Kernel._sent
 _SENT_YIELD, _SENT_RETURN, _SENT_RAISE, _SENT_STATUS = 0, 1, 2, 3
 
@@ -138,6 +141,7 @@ class RunControl:
                 ctx._frame = getattr(gen, "gi_frame", None) or ctx._frame
                 entry = self._gens[tid] = (gen, pid, ctx, ctx._made)
             blocked = self._blocked.pop(tid, None)
+            woke = blocked is not None               # it waited: ends in resume()
             if sent is not None and sent[0] == _SENT_STATUS:    # a futex operation failed
                 how, v, sent = "raise", _raise(sent[1], _FUTEX_OPS[sent[2]]), None
             else:
@@ -146,6 +150,12 @@ class RunControl:
                 if how == "wait":
                     self._blocked[tid] = blocked
                     return v
+                if blocked is not None and blocked._cost is not None:
+                    # a read or write ended: the thread takes its CPU time
+                    # as a script's would, then the body gets the result
+                    self._blocked[tid] = _blocking.Then(how, v)
+                    return self._give(tid, (blocked._cost, blocked.handle.value,
+                                            (_WOKE if woke else 0) | _HELD))
                 if sent is not None:                 # the upcall sent already
                     kind, y = sent
                     sent = None
@@ -162,7 +172,7 @@ class RunControl:
                     return self._not_yielded(tid, entry)
                 if not isinstance(y, _blocking._Blocking):
                     break
-                blocked = y
+                blocked, woke = y, False
                 how, v = y.start(self, tid)
         except StopIteration as stop:
             self._gens.pop(tid, None)
@@ -190,7 +200,7 @@ class RunControl:
         if type(y) is tuple:
             if len(y) == 2 and y[0] in _BODY_OPS:
                 return y
-            if len(y) == 3 and y[0] in _FUTEX_OPS:
+            if len(y) == 3 and y[0] in _CORE_OPS:
                 return self._give(tid, y)
         entry[0].close()
         self._gens.pop(tid, None)

@@ -293,6 +293,10 @@ struct pk_kernel {
     int      (*host_step)(struct pk_kernel *k, pk_thread *t);
     void     (*host_leave)(struct pk_kernel *k);
     struct { void *gens, *sent; uint32_t flags; int held, gil; } host_py;
+    /* the CPU of a host thread just given its next operation: serviced
+     * next at this instant, before any other, so that the body's zero-time
+     * operations run back to back as a script's do in one advance() */
+    pk_cpu    *host_resume;
 
     /* livelock detection: the instant of the last step, and the host work
      * done at it (PK_WORK_HOST in pk_api.h: 1 per dispatcher step, per

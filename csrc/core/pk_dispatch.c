@@ -693,6 +693,11 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
     for (;;) {
         pk_time te = next_event_time(k);
         pk_cpu *c = pk_cputree_min(k);
+        if (PK_UNLIKELY(k->host_resume)) {  /* a host thread got its next operation: */
+            pk_cpu *h = k->host_resume;     /* its CPU goes on first, as a script's */
+            if (h->timer == k->now) c = h, te = PK_FOREVER;   /* advance() would */
+            else k->host_resume = NULL;
+        }
         pk_time tc = c->timer;
         pk_time t = te <= tc ? te : tc;
         if (t == PK_FOREVER) {
@@ -734,6 +739,7 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         } else {
             pk_thread *cur = c->curr;
             if (cur) last = cur;
+            k->host_resume = NULL;
             if (cpu_service(k, c) >= 0) {   /* a host thread needs its next operation */
                 if (!k->host_step || k->host_step(k, k->host_wait) != PK_OK) {
                     ret = PK_STOP_HOST; about = cur; on = c;

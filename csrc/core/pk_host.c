@@ -14,9 +14,21 @@
  * that must wait keeps the operation (HOST_READY stays) and runs it again
  * when woken, as a script's pc stays on its instruction; when it is done
  * its status is in x[PK_REG_STATUS] and x[HOST_OP] still names it, for
- * the host to turn into the value (or exception) the body's yield gives. */
+ * the host to turn into the value (or exception) the body's yield gives.
+ *
+ * A write or read on a kernel object (ctx.write, ctx.read, ctx.call) is
+ * done by the host when the body makes it or when its wait ends; the
+ * body then yields, or the host gives, PK_OP_CHAN_WRITE / PK_OP_CHAN_READ
+ * with b = the handle's value and a = PK_HOST_WOKE (it waited) |
+ * PK_HOST_HELD (the host holds its result): the thread takes the CPU time
+ * a script's write or read takes (pk_obj_op_cost), then needs its next
+ * operation. */
 #include "pk_core.h"
 #include "pk_trace.h"
+#include "pk_obj.h"
+
+#define PK_HOST_WOKE 1u
+#define PK_HOST_HELD 2u
 
 /* the operations on futexes a host body yields as script instructions */
 static inline bool host_futex_op(uint64_t op) {
@@ -40,6 +52,12 @@ static int host_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     }
     r->flags &= ~(uint64_t)PK_RF_HOST_READY;
     switch (code) {
+    case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: {   /* done: its cost (pk_chan.c) */
+        pk_time cost = pk_obj_op_cost(k, t, (v & 0xfffffu) - 1, r->x[PK_REG_HOST_A] & PK_HOST_WOKE);
+        if (!cost) return PK_ACT_HOST;
+        r->x[PK_REG_REM] = cost;
+        return PK_ACT_RUN;
+    }
     case PK_OP_COMPUTE: r->x[PK_REG_REM] = v; r->flags |= PK_RF_COMPUTE; return PK_ACT_RUN;
     case PK_OP_IO: *arg = v; return PK_ACT_BLOCK;
     case PK_OP_SLEEP: *arg = v; return PK_ACT_SLEEP;
@@ -67,6 +85,8 @@ static int host_deliver(pk_kernel *k, pk_cpu *c, pk_thread *t, uint32_t op, uint
         if (a > UINT32_MAX) return PK_ERR_INVALID_ARGS;
         pk_op check = { op, (uint32_t)a, b };
         if (pk_futex_op_check(&check)) return PK_ERR_INVALID_ARGS;
+    } else if (op == PK_OP_CHAN_WRITE || op == PK_OP_CHAN_READ) {
+        if (b > UINT32_MAX || a > (PK_HOST_WOKE | PK_HOST_HELD)) return PK_ERR_INVALID_ARGS;
     } else {
         if (a) return PK_ERR_INVALID_ARGS;
         switch (op) {
@@ -99,6 +119,7 @@ int pk_host_give(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a) {
     if (!ops->deliver) return PK_ERR_INTERNAL;
     int s = ops->deliver(k, k->host_cpu, t, op, b, a);
     if (s) return s;
+    k->host_resume = k->host_cpu;       /* serviced next (pk_kernel_run) */
     k->host_wait = NULL;
     k->host_cpu = NULL;
     k->same_steps += PK_WORK_HOST;      /* host work: the host's time to make it */

@@ -16,7 +16,8 @@
  * pykernel/run.py), after a stop with PK_STOP_HOST: a body not yet
  * started, a blocking operation implemented in Python (an object wait),
  * anything yielded that is not a plain tuple of ints, a return, an
- * exception, an operation that failed.  What this file already did is
+ * exception, an operation that failed, a read whose result the Python
+ * side holds.  What this file already did is
  * left in the `sent` dict, tid -> record, so that the Python stepping
  * goes on from exactly there:
  *   (0, y)          the body yielded y
@@ -84,7 +85,9 @@ static int made_by(PyObject *made, PyObject *y) {
     return 1;
 }
 
-/* Decode y, an operation (op, b) or (op, b, a) of ints; 0 if it is not. */
+/* Decode y, an operation as ctx makes them (run.py's _BODY_OPS and
+ * _CORE_OPS): (op, b) for the timed ones, (op, b, a) for the script
+ * instructions on futexes and a channel write; 0 if it is not one. */
 static int decode(PyObject *y, uint32_t *op, uint64_t *b, uint64_t *a) {
     if (!PyTuple_Check(y)) return 0;
     Py_ssize_t n = PyTuple_Size(y);
@@ -93,7 +96,18 @@ static int decode(PyObject *y, uint32_t *op, uint64_t *b, uint64_t *a) {
     uint64_t code = u64_of(PyTuple_GetItem(y, 0), &ok);
     *b = u64_of(PyTuple_GetItem(y, 1), &ok);
     *a = n == 3 ? u64_of(PyTuple_GetItem(y, 2), &ok) : 0;
-    if (!ok || code == 0 || code > PK_OP_LAST) return 0;
+    if (!ok) return 0;
+    switch (code) {
+    case PK_OP_COMPUTE: case PK_OP_IO: case PK_OP_SLEEP: case PK_OP_YIELD: case PK_OP_EXIT:
+    case PK_OP_KILL: case PK_OP_POLL:
+        if (n != 2) return 0;
+        break;
+    case PK_OP_LOCK: case PK_OP_UNLOCK: case PK_OP_SEM_WAIT: case PK_OP_SEM_POST:
+    case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL: case PK_OP_COND_BROADCAST: case PK_OP_CHAN_WRITE:
+        if (n != 3) return 0;
+        break;
+    default: return 0;
+    }
     *op = (uint32_t)code;
     return 1;
 }
@@ -116,6 +130,8 @@ static int upcall_step(pk_kernel *k, pk_thread *t) {
     PyObject *entry = PyDict_GetItem(gens, key);       /* borrowed; NULL: not started */
     uint64_t last = r->x[PK_REG_HOST_OP];
     if (!entry || !(r->flags & PK_RF_STARTED) || last == PK_OP_OBJ_WAIT) goto out;
+    if ((last == PK_OP_CHAN_READ || last == PK_OP_CHAN_WRITE) && (r->x[PK_REG_HOST_A] & 2))
+        goto out;                        /* the host holds the result (pk_host.c) */
     if (last >= PK_OP_LOCK && last <= PK_OP_COND_BROADCAST &&
         r->x[PK_REG_STATUS] != PK_OK) {                /* the yield raises */
         if (leave(k, key, Py_BuildValue("(iLI)", SENT_STATUS, (long long)(int64_t)r->x[PK_REG_STATUS],
