@@ -63,10 +63,22 @@ def line_of(code, offset: int) -> int | None:
     return None
 
 
-class Context:
-    """Operations and information for one Python-bodied thread."""
+def _context_core() -> type:
+    """The base class whose compute and sleep the core makes
+    (csrc/py/pk_upcall.c)."""
+    into: dict = {}
+    check(lib.pk_host_export(id(into)), "pykernel.context")
+    return into["ContextCore"]
 
-    __slots__ = ("_k", "pid", "tid", "_made", "_frame")
+
+class Context(_context_core()):
+    """Operations and information for one Python-bodied thread.
+
+    ``compute(ns)``: run on the CPU for ``ns`` ns (see
+    :func:`pykernel.op.compute`); ``sleep(ns)``: sleep for ``ns`` ns (see
+    :func:`pykernel.op.sleep`). Both are made in C."""
+
+    __slots__ = ("_k", "pid", "tid")
 
     def __init__(self, kernel: "Kernel", pid: int, tid: int):
         self._k = kernel
@@ -139,11 +151,17 @@ class Context:
         from .process import Process
         return Process(self._k, self.pid)
 
-    def compute(self, ns: int):
-        """Run on the CPU for ``ns`` ns (see :func:`pykernel.op.compute`)."""
+    # compute(ns) and sleep(ns) are ContextCore's, made in C
+    # (csrc/py/pk_upcall.c): they are the operations bodies make most.
+    # What it does not handle itself comes here.
+
+    def _timed_slow(self, what: str, ns):
+        """ctx.compute or ctx.sleep (``what``) when the C method leaves it
+        to Python: ns not a plain int in range (the error), or another
+        operation made and not yet yielded."""
         if type(ns) is not int or not 0 <= ns <= MAX_TIME:
-            ns = duration("compute", ns)
-        op = (COMPUTE, ns)
+            ns = duration(what, ns)
+        op = (COMPUTE if what == "compute" else SLEEP, ns)
         m = self._made
         if m[0] is not None:
             self._push()
@@ -160,18 +178,6 @@ class Context:
             if not isinstance(poll, bool):
                 raise TypeError(f"io poll must be a bool, not {type(poll).__name__}")
         op = (lib.PK_OP_POLL, ns) if poll else (IO, ns)
-        m = self._made
-        if m[0] is not None:
-            self._push()
-        m[0] = op
-        m[1] = self._frame.f_lasti
-        return op
-
-    def sleep(self, ns: int):
-        """Sleep for ``ns`` ns (see :func:`pykernel.op.sleep`)."""
-        if type(ns) is not int or not 0 <= ns <= MAX_TIME:
-            ns = duration("sleep", ns)
-        op = (SLEEP, ns)
         m = self._made
         if m[0] is not None:
             self._push()

@@ -964,6 +964,9 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
 #define PK_HOST_SEND 1u
 int pk_host_deliver(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a);
 int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags);
+/* put the base class of pykernel.context.Context, whose compute and sleep
+ * are made in C, in dict `into` (a CPython object id) as "ContextCore" */
+int pk_host_export(uint64_t into);
 
 /* after a PK_STOP_LIVELOCK: the thread it blames (the last one that ran
  * at that instant); PK_ERR_BAD_STATE if the last run did not stop so, or

@@ -191,3 +191,125 @@ int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags) {
     k->host_leave = upcall_leave;
     return PK_OK;
 }
+
+/* ---- the context's timed operations ---------------------------------------
+ * ctx.compute(ns) and ctx.sleep(ns) are the operations a body makes most
+ * (one per generator switch in a CPU-bound body); the base class of
+ * pykernel.context.Context makes them here: validate ns, build the tuple
+ * (op, ns), record it as made at the body frame's f_lasti in _made
+ * (context.py).  Anything unusual (ns not a plain int in range, an
+ * operation already pending, no frame yet) goes to the Python
+ * Context._timed_slow, which says what is wrong. */
+#include <structmember.h>
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *made;                     /* [op, at, older] */
+    PyObject *frame;                    /* the body's frame (or a stand-in) */
+} ctx_core;
+
+static PyObject *s_f_lasti, *code_obj[PK_OP_LAST + 1];
+
+static PyObject *ctx_timed(PyObject *self, PyObject *ns, uint32_t code, const char *name) {
+    ctx_core *c = (ctx_core *)self;
+    if (!PyLong_CheckExact(ns)) goto slow;
+    uint64_t v = PyLong_AsUnsignedLongLong(ns);
+    if (v == (uint64_t)-1 && PyErr_Occurred()) { PyErr_Clear(); goto slow; }
+    if (v > PK_MAX_TIME || !c->made || !c->frame || !PyList_CheckExact(c->made) ||
+        PyList_Size(c->made) != 3 || PyList_GetItem(c->made, 0) != Py_None)
+        goto slow;
+    PyObject *at = PyObject_GetAttr(c->frame, s_f_lasti);
+    if (!at) return NULL;
+    PyObject *op = PyTuple_New(2);
+    if (!op) { Py_DECREF(at); return NULL; }
+    Py_INCREF(code_obj[code]);
+    PyTuple_SetItem(op, 0, code_obj[code]);
+    Py_INCREF(ns);
+    PyTuple_SetItem(op, 1, ns);
+    Py_INCREF(op);
+    PyList_SetItem(c->made, 0, op);     /* steals: the list's reference */
+    PyList_SetItem(c->made, 1, at);
+    return op;
+slow:
+    return PyObject_CallMethod(self, "_timed_slow", "sO", name, ns);
+}
+
+static PyObject *ctx_compute(PyObject *self, PyObject *ns) {
+    return ctx_timed(self, ns, PK_OP_COMPUTE, "compute");
+}
+
+static PyObject *ctx_sleep(PyObject *self, PyObject *ns) {
+    return ctx_timed(self, ns, PK_OP_SLEEP, "sleep");
+}
+
+static int ctx_traverse(PyObject *self, visitproc visit, void *arg) {
+    ctx_core *c = (ctx_core *)self;
+    Py_VISIT(c->made);
+    Py_VISIT(c->frame);
+    Py_VISIT((PyObject *)Py_TYPE(self));
+    return 0;
+}
+
+static int ctx_clear(PyObject *self) {
+    ctx_core *c = (ctx_core *)self;
+    Py_CLEAR(c->made);
+    Py_CLEAR(c->frame);
+    return 0;
+}
+
+static void ctx_dealloc(PyObject *self) {
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    ctx_clear(self);
+    freefunc free_ = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+    free_(self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef ctx_methods[] = {
+    {"compute", ctx_compute, METH_O,
+     "compute(ns)\n--\n\nRun on the CPU for ``ns`` ns (see :func:`pykernel.op.compute`)."},
+    {"sleep", ctx_sleep, METH_O,
+     "sleep(ns)\n--\n\nSleep for ``ns`` ns (see :func:`pykernel.op.sleep`)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef ctx_members[] = {
+    {"_made", T_OBJECT_EX, offsetof(ctx_core, made), 0, NULL},
+    {"_frame", T_OBJECT_EX, offsetof(ctx_core, frame), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot ctx_slots[] = {
+    {Py_tp_doc, (void *)"The operations of a Python body's context made in C (context.py's Context)."},
+    {Py_tp_methods, ctx_methods},
+    {Py_tp_members, ctx_members},
+    {Py_tp_traverse, (void *)ctx_traverse},
+    {Py_tp_clear, (void *)ctx_clear},
+    {Py_tp_dealloc, (void *)ctx_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec ctx_spec = {
+    "pykernel._core.ContextCore", sizeof(ctx_core), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, ctx_slots,
+};
+
+static PyObject *ctx_type;
+
+int pk_host_export(uint64_t into) {
+    if (!into) return PK_ERR_INVALID_ARGS;
+    PyGILState_STATE g = PyGILState_Ensure();
+    int s = PK_OK;
+    if (!ctx_type) {
+        s_f_lasti = PyUnicode_InternFromString("f_lasti");
+        for (uint32_t i = 1; i <= PK_OP_LAST && s_f_lasti; i++)
+            if (!(code_obj[i] = PyLong_FromUnsignedLong(i))) s = PK_ERR_NO_MEMORY;
+        ctx_type = s_f_lasti && !s ? PyType_FromSpec(&ctx_spec) : NULL;
+    }
+    if (!ctx_type || PyDict_SetItemString((PyObject *)(uintptr_t)into, "ContextCore", ctx_type))
+        s = PK_ERR_NO_MEMORY;
+    PyErr_Clear();
+    PyGILState_Release(g);
+    return s;
+}
