@@ -19,6 +19,8 @@ socket semantics are those of docs/objects.md (Zircon's zx_channel_write
 
 from __future__ import annotations
 
+from hypothesis import given, settings, strategies as st
+
 import pykernel as pk
 from pykernel import op
 
@@ -287,3 +289,54 @@ def test_cond_wait_refuses_the_mutex_addresses_scripts_refuse():
     k.run()
     assert isinstance(p.error, ValueError)
     assert str(p.error) == "cond_wait's mutex address must differ from cv and be below 2**32"
+
+
+# ---- property: any mix of computes, locks, sleeps and yields agrees -------------
+
+
+_STEP = st.one_of(
+    st.tuples(st.just("compute"), st.integers(1, 3_000)),
+    st.tuples(st.just("sleep"), st.integers(1, 3_000)),
+    st.tuples(st.just("locked"), st.integers(1, 3_000)),     # lock, compute, unlock
+    st.tuples(st.just("yield"), st.just(0)),
+)
+
+
+def _script_of(steps):
+    ops = []
+    for what, ns in steps:
+        if what == "locked":
+            ops += [op.lock(MUTEX), op.compute(ns), op.unlock(MUTEX)]
+        elif what == "yield":
+            ops.append(op.yield_())
+        else:
+            ops.append(getattr(op, what)(ns))
+    return ops
+
+
+def _body_of(steps):
+    def body(ctx):
+        for what, ns in steps:
+            if what == "locked":
+                yield ctx.lock(MUTEX)
+                yield ctx.compute(ns)
+                yield ctx.unlock(MUTEX)
+            elif what == "yield":
+                yield ctx.yield_()
+            else:
+                yield getattr(ctx, what)(ns)
+    return body
+
+
+@settings(max_examples=40, deadline=None)
+@given(threads=st.lists(st.lists(_STEP, min_size=1, max_size=8), min_size=1, max_size=4),
+       cpus=st.integers(1, 3), quantum=st.integers(100, 2_000))
+def test_any_mix_of_operations_gives_the_same_run_as_script_and_as_generator(threads, cpus,
+                                                                             quantum):
+    def build(kind):
+        k = pk.Kernel(cpus=cpus, scheduler=pk.sched.RoundRobin(quantum=quantum))
+        progs = [pk.Program.script(f"t{i}", _script_of(s)) if kind == "script"
+                 else pk.Program.python(f"t{i}", _body_of(s)) for i, s in enumerate(threads)]
+        return k, shared(k, progs)
+    script, python = run_both(build)
+    assert python == script
