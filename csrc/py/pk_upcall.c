@@ -210,6 +210,33 @@ typedef struct {
 
 static PyObject *s_f_lasti, *code_obj[PK_OP_LAST + 1];
 
+/* frame.f_lasti, through the getter found once (the attribute lookup
+ * would cost as much as the rest of ctx.compute) */
+static PyObject *lasti_descr;
+static descrgetfunc lasti_get;
+static PyTypeObject *frame_type;
+
+static PyObject *frame_lasti(PyObject *frame) {
+    if (Py_TYPE(frame) == frame_type && lasti_get)
+        return lasti_get(lasti_descr, frame, (PyObject *)frame_type);
+    if (!lasti_descr) {                     /* a data descriptor of the type: what the
+                                               attribute lookup would call */
+        PyObject *d = PyObject_GetAttr((PyObject *)Py_TYPE(frame), s_f_lasti);
+        descrgetfunc get = d ? (descrgetfunc)PyType_GetSlot(Py_TYPE(d), Py_tp_descr_get) : NULL;
+        if (get && !PyType_GetSlot(Py_TYPE(d), Py_tp_descr_set)) get = NULL;
+        if (get) {
+            lasti_descr = d;                /* kept for the process */
+            lasti_get = get;
+            frame_type = Py_TYPE(frame);
+            Py_INCREF(frame_type);
+            return get(d, frame, (PyObject *)frame_type);
+        }
+        Py_XDECREF(d);
+        PyErr_Clear();
+    }
+    return PyObject_GetAttr(frame, s_f_lasti);
+}
+
 static PyObject *ctx_timed(PyObject *self, PyObject *ns, uint32_t code, const char *name) {
     ctx_core *c = (ctx_core *)self;
     if (!PyLong_CheckExact(ns)) goto slow;
@@ -218,7 +245,7 @@ static PyObject *ctx_timed(PyObject *self, PyObject *ns, uint32_t code, const ch
     if (v > PK_MAX_TIME || !c->made || !c->frame || !PyList_CheckExact(c->made) ||
         PyList_Size(c->made) != 3 || PyList_GetItem(c->made, 0) != Py_None)
         goto slow;
-    PyObject *at = PyObject_GetAttr(c->frame, s_f_lasti);
+    PyObject *at = frame_lasti(c->frame);
     if (!at) return NULL;
     PyObject *op = PyTuple_New(2);
     if (!op) { Py_DECREF(at); return NULL; }
