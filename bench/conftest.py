@@ -45,7 +45,7 @@ RATE_TARGETS = {("script", 10_000): 30e6, ("script", 1_000_000): 8e6,
                 ("python", 10): 1e6, ("python", 10_000): 1e6,
                 ("pypolicy", 10): 0.5e6,    # decisions (pick_next calls) per second
                 ("cfs", 1_000): 20e6, ("cfs", 1_000_000): 3e6, ("cfs-64cpu", 10_000): 10e6}
-SIMPY_RATIO_TARGETS = {"script": 100.0, "python": 5.0}
+SIMPY_RATIO_TARGETS = {"script": 100.0, "python": 30.0}
 # kernel objects (bench/test_objects.py): label, unit, target rate
 OBJECT_ROWS = {"pingpong": ("channel ping-pong, 2 script threads, 1 CPU", "round trips", 5e6),
                "hackbench": ("hackbench-like, 10 x (20 senders, 20 receivers), sockets",

@@ -154,7 +154,8 @@ def test_script_threads(benchmark, pk_results, n):
 @pytest.mark.parametrize("n", PYTHON_NS, ids=_ids(PYTHON_NS))
 def test_python_threads(benchmark, pk_results, n):
     """N Python-bodied threads yielding ctx.compute(Q) forever: each switch
-    is one return from C to Python and one generator step."""
+    is one generator step, which the core drives itself (the upcall,
+    csrc/py/pk_upcall.c)."""
     k = _round_robin_kernel()
     prog = pk.Program.python("spin", _spin)
     k.spawn_many(prog, n)

@@ -6,6 +6,9 @@ plus sched/pk_sched_host.h, whose callback prototypes (the lines that start with
 ``int64_t pk_hp_``) are declared ``extern "Python+C"``: cffi generates
 those C functions, and pykernel/_policy_host.py supplies their Python
 bodies (policies written in Python).
+The one C file that uses the Python C API, py/pk_upcall.c (the core's
+stepping of generator bodies), is compiled with the others and, like the
+whole module, within the limited API named below.
 Set PYKERNEL_SANITIZE=1 to build with AddressSanitizer and
 UndefinedBehaviorSanitizer (and -Werror), as CI does.
 """

@@ -4,7 +4,10 @@ other blocking ``ctx`` methods yield. Each is a small state machine over
 the core's wait records (csrc/obj/pk_wait.c, csrc/obj/pk_futex.c): ``start`` tries
 the operation, and when it must wait returns the wait for the core;
 ``resume`` collects the wait's result and tries again or finishes.
-The objects they act on are :mod:`pykernel.objects`."""
+The objects they act on are :mod:`pykernel.objects`. The operations on
+futexes that scripts also have (lock, unlock, semaphores, condition
+variables) are not here: ctx makes them as script instructions and the
+core runs them (csrc/core/pk_host.c)."""
 
 from __future__ import annotations
 
@@ -12,8 +15,7 @@ from ._ffi import FOREVER, ffi, lib
 from .errors import BadState
 from .objects import Signals, _items, _raise, _read
 
-__all__ = ["WaitOp", "ReadOp", "SocketWriteOp", "DoneOp", "CallOp", "FutexWaitOp", "LockOp",
-           "CondWaitOp"]
+__all__ = ["WaitOp", "ReadOp", "SocketWriteOp", "DoneOp", "Then", "CallOp", "FutexWaitOp"]
 
 _OK, _SHOULD_WAIT = lib.PK_OK, lib.PK_ERR_SHOULD_WAIT
 
@@ -23,9 +25,14 @@ _OK, _SHOULD_WAIT = lib.PK_OK, lib.PK_ERR_SHOULD_WAIT
 class _Blocking:
     """An operation a Python thread body yields that may block its
     simulated thread. ``start``/``resume`` return ("done", value),
-    ("raise", exception) or ("wait", (op, arg)) for the core."""
+    ("raise", exception) or ("wait", (op, arg)) for the core.
+    ``_cost``: the script instruction whose CPU time the thread takes when
+    the operation ends, before the body gets its result (a read or a
+    write: PK_OP_CHAN_READ or PK_OP_CHAN_WRITE, on ``self.handle``), or
+    None."""
 
     __slots__ = ()
+    _cost = None
 
     def _wait(self, k, tid: int, pid: int, items, deadline: int):
         arr = _items(k, pid, items)
@@ -77,6 +84,7 @@ class ReadOp(_Blocking):
     READABLE or PEER_CLOSED while there is none."""
 
     __slots__ = ("handle", "deadline", "txid", "_arr")
+    _cost = lib.PK_OP_CHAN_READ
 
     def __init__(self, handle, deadline, txid=0):
         self.handle, self.deadline, self.txid = handle, deadline, txid
@@ -108,6 +116,7 @@ class SocketWriteOp(_Blocking):
     """ctx.write on a socket or pipe: every byte, waiting for room."""
 
     __slots__ = ("handle", "data", "done", "_arr")
+    _cost = lib.PK_OP_CHAN_WRITE
 
     def __init__(self, handle, data, done):
         self.handle, self.data, self.done = handle, data, done
@@ -137,7 +146,7 @@ class SocketWriteOp(_Blocking):
 
 
 class DoneOp(_Blocking):
-    """An operation already done when made (ctx.write): its value."""
+    """An operation already done when made (ctx.futex_wake): its value."""
 
     __slots__ = ("value",)
 
@@ -146,6 +155,19 @@ class DoneOp(_Blocking):
 
     def start(self, k, tid):
         return "done", self.value
+
+
+class Then(_Blocking):
+    """What a read or write that ended gives the body, ("done", value) or
+    ("raise", exception), held while the thread takes its CPU time."""
+
+    __slots__ = ("how", "value")
+
+    def __init__(self, how, value):
+        self.how, self.value = how, value
+
+    def resume(self, k, tid):
+        return self.how, self.value
 
 
 class CallOp(ReadOp):
@@ -192,73 +214,10 @@ class FutexWaitOp(_FutexBlocking):
         return ("raise", _raise(st, "futex wait")) if st else ("done", None)
 
 
-class LockOp(_FutexBlocking):
-    """ctx.lock (mutex) and ctx.sem_wait (semaphore): try, wait, try again."""
-
-    __slots__ = ("addr", "sem", "woken")
-
-    def __init__(self, addr, sem):
-        self.addr, self.sem, self.woken = addr, sem, 0
-
-    def start(self, k, tid):
-        expect = k._obj_u32
-        while True:
-            if self.sem:
-                st = lib.pk_sem_try(k._kp, k._tid_pid(tid), self.addr, expect)
-            else:
-                st = lib.pk_mutex_try(k._kp, tid, self.addr, self.woken, expect)
-            if st == _OK:
-                return "done", None
-            if st != _SHOULD_WAIT:
-                return "raise", _raise(st, "sem_wait" if self.sem else "lock")
-            how, v = self._fwait(k, tid, self.addr, expect[0], FOREVER)
-            if how != "stale":
-                return how, v
-
-    def resume(self, k, tid):
-        st = self._fresult(k, tid)
-        if st:
-            return "raise", _raise(st, "lock")
-        self.woken = 1
-        return self.start(k, tid)
-
-
-class CondWaitOp(_FutexBlocking):
-    """ctx.cond_wait: release the mutex, wait on the condition, take the
-    mutex again (pk_cond_wait_step's two phases)."""
-
-    __slots__ = ("cv", "mutex", "phase")
-
-    def __init__(self, cv, mutex):
-        self.cv, self.mutex, self.phase = cv, mutex, 0
-
-    def start(self, k, tid):
-        wid = k._obj_u32
-        st = lib.pk_cond_wait_step(k._kp, tid, self.cv, self.mutex, 0, 0, wid)
-        if st:
-            return "raise", _raise(st, "cond_wait")
-        return "wait", (lib.PK_OP_OBJ_WAIT, wid[0])
-
-    def resume(self, k, tid):
-        st = self._fresult(k, tid)
-        if st:
-            return "raise", _raise(st, "cond_wait")
-        while True:
-            st = lib.pk_cond_wait_step(k._kp, tid, self.cv, self.mutex, 1, 1, k._obj_u32)
-            if st == _OK:
-                return "done", None
-            if st != _SHOULD_WAIT:
-                return "raise", _raise(st, "cond_wait")
-            how, v = self._fwait(k, tid, self.mutex, 2, FOREVER)
-            if how != "stale":
-                return how, v
-
-
 def _op_name(blocked) -> str:
     """The ctx method a blocked operation came from."""
     if isinstance(blocked, WaitOp):
         return "ctx.wait_one" if blocked.one else "ctx.wait_many"
     names = {CallOp: "ctx.call", ReadOp: "ctx.read", SocketWriteOp: "ctx.write",
-             FutexWaitOp: "ctx.futex_wait", LockOp: "ctx.lock or ctx.sem_wait",
-             CondWaitOp: "ctx.cond_wait"}
+             FutexWaitOp: "ctx.futex_wait"}
     return names.get(type(blocked), type(blocked).__name__)

@@ -40,6 +40,10 @@ def ffi_u32(ctx):
 
 COMPUTE, IO, SLEEP = lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP
 YIELD, EXIT = lib.PK_OP_YIELD, lib.PK_OP_EXIT
+LOCK, UNLOCK, SEM_WAIT, SEM_POST = lib.PK_OP_LOCK, lib.PK_OP_UNLOCK, lib.PK_OP_SEM_WAIT, lib.PK_OP_SEM_POST
+COND_WAIT, COND_SIGNAL, COND_BROADCAST = (lib.PK_OP_COND_WAIT, lib.PK_OP_COND_SIGNAL,
+                                          lib.PK_OP_COND_BROADCAST)
+CHAN_WRITE = lib.PK_OP_CHAN_WRITE
 
 
 class _NoFrame:
@@ -59,26 +63,47 @@ def line_of(code, offset: int) -> int | None:
     return None
 
 
-class Context:
-    """Operations and information for one Python-bodied thread."""
+def _context_core() -> type:
+    """The base class whose compute and sleep the core makes
+    (csrc/py/pk_upcall.c)."""
+    into: dict = {}
+    check(lib.pk_host_export(id(into)), "pykernel.context")
+    return into["ContextCore"]
 
-    __slots__ = ("_k", "pid", "tid", "_op", "_at", "_older", "_frame")
+
+class Context(_context_core()):
+    """Operations and information for one Python-bodied thread.
+
+    ``compute(ns)``: run on the CPU for ``ns`` ns (see
+    :func:`pykernel.op.compute`); ``sleep(ns)``: sleep for ``ns`` ns (see
+    :func:`pykernel.op.sleep`). Both are made in C."""
+
+    __slots__ = ("_k", "pid", "tid")
 
     def __init__(self, kernel: "Kernel", pid: int, tid: int):
         self._k = kernel
         self.pid = pid
         self.tid = tid
-        # _op: the last operation made and not yet yielded; _at: where the
-        # body was then, the body frame's instruction offset (f_lasti:
-        # cheaper to read than a line number, turned into one only for an
-        # error), or (method name, offset) for the methods other than
-        # compute, io and sleep, whose names the op's code gives. Older
-        # ones still not yielded are in _older as (op, _at). The kernel
-        # checks them at every yield (Kernel._host_step) and sets _frame
-        # to the body's frame.
-        self._op = self._at = None
-        self._older: list | None = None
+        # _made = [op, at, older]. op: the last operation made and not yet
+        # yielded; at: where the body was then, the body frame's
+        # instruction offset (f_lasti: cheaper to read than a line number,
+        # turned into one only for an error), or (method name, offset) for
+        # the methods other than compute, io and sleep, whose names the
+        # op's code gives; older: None, or the older ones still not
+        # yielded, as (op, at). The kernel checks them at every yield (the
+        # core's upcall, csrc/py/pk_upcall.c, reads and clears the list
+        # itself; Kernel._host_step otherwise) and sets _frame to the
+        # body's frame.
+        self._made: list = [None, None, None]
         self._frame = _NO_FRAME
+
+    # the three parts of _made by name (the stepping's slow paths)
+    _op = property(lambda self: self._made[0],
+                   lambda self, v: self._made.__setitem__(0, v))
+    _at = property(lambda self: self._made[1],
+                   lambda self, v: self._made.__setitem__(1, v))
+    _older = property(lambda self: self._made[2],
+                      lambda self, v: self._made.__setitem__(2, v))
 
     def _push(self) -> None:
         """A new operation is made while the last one is not yielded yet."""
@@ -103,9 +128,11 @@ class Context:
 
     def _track(self, op, what: str):
         """Record ``op`` as made by ``ctx.<what>`` at the caller's line."""
-        if self._op is not None:
+        m = self._made
+        if m[0] is not None:
             self._push()
-        self._op, self._at = op, (what, self._frame.f_lasti)
+        m[0] = op
+        m[1] = (what, self._frame.f_lasti)
         return op
 
     @property
@@ -124,15 +151,22 @@ class Context:
         from .process import Process
         return Process(self._k, self.pid)
 
-    def compute(self, ns: int):
-        """Run on the CPU for ``ns`` ns (see :func:`pykernel.op.compute`)."""
+    # compute(ns) and sleep(ns) are ContextCore's, made in C
+    # (csrc/py/pk_upcall.c): they are the operations bodies make most.
+    # What it does not handle itself comes here.
+
+    def _timed_slow(self, what: str, ns):
+        """ctx.compute or ctx.sleep (``what``) when the C method leaves it
+        to Python: ns not a plain int in range (the error), or another
+        operation made and not yet yielded."""
         if type(ns) is not int or not 0 <= ns <= MAX_TIME:
-            ns = duration("compute", ns)
-        op = (COMPUTE, ns)
-        if self._op is not None:
+            ns = duration(what, ns)
+        op = (COMPUTE if what == "compute" else SLEEP, ns)
+        m = self._made
+        if m[0] is not None:
             self._push()
-        self._op = op
-        self._at = self._frame.f_lasti
+        m[0] = op
+        m[1] = self._frame.f_lasti
         return op
 
     def io(self, ns: int, poll: bool = False):
@@ -144,21 +178,11 @@ class Context:
             if not isinstance(poll, bool):
                 raise TypeError(f"io poll must be a bool, not {type(poll).__name__}")
         op = (lib.PK_OP_POLL, ns) if poll else (IO, ns)
-        if self._op is not None:
+        m = self._made
+        if m[0] is not None:
             self._push()
-        self._op = op
-        self._at = self._frame.f_lasti
-        return op
-
-    def sleep(self, ns: int):
-        """Sleep for ``ns`` ns (see :func:`pykernel.op.sleep`)."""
-        if type(ns) is not int or not 0 <= ns <= MAX_TIME:
-            ns = duration("sleep", ns)
-        op = (SLEEP, ns)
-        if self._op is not None:
-            self._push()
-        self._op = op
-        self._at = self._frame.f_lasti
+        m[0] = op
+        m[1] = self._frame.f_lasti
         return op
 
     def yield_(self):
@@ -235,13 +259,13 @@ class Context:
         byte, blocking while the peer's buffer is full; the yield gives the
         byte count."""
         from .errors import ShouldWait
-        from .blocking import DoneOp, SocketWriteOp
+        from .blocking import SocketWriteOp
         try:
             n = self._own(h).write(data, handles, txid)
         except ShouldWait:                       # a socket with no room: wait below
             n = 0
-        if n is None:
-            return DoneOp(None)
+        if n is None:                            # a channel: its CPU time, in the core
+            return self._track((CHAN_WRITE, h.value, 0), "write")
         # a socket: the rest, waiting for room
         return self._track(SocketWriteOp(h, bytes(data), n), "write")
 
@@ -317,68 +341,58 @@ class Context:
                                    _u32("nrequeue", nrequeue), out), "futex_requeue")
         return DoneOp(out[0])
 
+    # The operations below are the script instructions (pykernel.op) as
+    # (op, b, a) tuples: the core runs them when they are yielded, with
+    # the code that runs a script's (pk_futex.c), and the yield raises the
+    # kernel's error in the body if one fails.
+
     def lock(self, addr: int, inherit: bool = False):
         """``yield ctx.lock(addr)``: take the mutex at ``addr`` (see
         :func:`pykernel.op.lock`), waiting while another thread holds it.
         ``inherit=True`` makes it a priority-inheritance mutex."""
-        from .blocking import LockOp
         from .objects import _addr
-        from .errors import check
         if not isinstance(inherit, bool):
             raise TypeError(f"lock inherit must be True or False, not {type(inherit).__name__}")
-        addr = _addr("mutex", addr)
-        if inherit:
-            check(lib.pk_mutex_mark_pi(self._k._kp, self.pid, addr), "lock")
-        return self._track(LockOp(addr, False), "lock")
+        return self._track((LOCK, _addr("mutex", addr), lib.PK_LOCK_INHERIT if inherit else 0),
+                           "lock")
 
     def unlock(self, addr: int):
         """``yield ctx.unlock(addr)``: release the mutex (AccessDenied if
-        this thread does not hold it)."""
-        from .blocking import DoneOp
+        this thread does not hold it, BadState if it is not locked)."""
         from .objects import _addr
-        from .errors import check
-        check(lib.pk_mutex_unlock(self._k._kp, self.tid, _addr("mutex", addr)), "unlock")
-        return DoneOp(None)
+        return self._track((UNLOCK, _addr("mutex", addr), 0), "unlock")
 
     def sem_wait(self, addr: int):
         """``yield ctx.sem_wait(addr)``: take a unit of the semaphore."""
-        from .blocking import LockOp
         from .objects import _addr
-        return self._track(LockOp(_addr("semaphore", addr), True), "sem_wait")
+        return self._track((SEM_WAIT, _addr("semaphore", addr), 0), "sem_wait")
 
     def sem_post(self, addr: int):
         """``yield ctx.sem_post(addr)``: give a unit back; one waiter wakes."""
-        from .blocking import DoneOp
         from .objects import _addr
-        from .errors import check
-        check(lib.pk_sem_post(self._k._kp, self.pid, _addr("semaphore", addr)), "sem_post")
-        return DoneOp(None)
+        return self._track((SEM_POST, _addr("semaphore", addr), 0), "sem_post")
 
     def cond_wait(self, cv: int, mutex: int):
         """``yield ctx.cond_wait(cv, mutex)``: release the mutex, wait for a
-        signal on cv, take the mutex again."""
-        from .blocking import CondWaitOp
-        from .objects import _addr
-        return self._track(CondWaitOp(_addr("condition", cv), _addr("mutex", mutex)), "cond_wait")
+        signal on cv, take the mutex again. As in scripts
+        (:func:`pykernel.op.cond_wait`), the mutex address must differ
+        from cv and be below 2**32."""
+        from .op import cond_wait
+        cv, mutex = cond_wait(cv, mutex).args
+        return self._track((COND_WAIT, cv, mutex), "cond_wait")
 
     def cond_signal(self, cv: int):
         """``yield ctx.cond_signal(cv)``: wake one waiter of cv."""
-        from .blocking import DoneOp
         from .objects import _addr
-        from .errors import check
-        check(lib.pk_cond_signal(self._k._kp, self.pid, _addr("condition", cv), 0, 0),
-              "cond_signal")
-        return DoneOp(None)
+        return self._track((COND_SIGNAL, _addr("condition", cv), 0), "cond_signal")
 
     def cond_broadcast(self, cv: int, mutex: int):
         """``yield ctx.cond_broadcast(cv, mutex)``: wake every waiter of cv
-        (one at once, the others as the mutex is released)."""
-        from .blocking import DoneOp
-        from .objects import _addr
-        from .errors import check
-        check(lib.pk_cond_signal(self._k._kp, self.pid, _addr("condition", cv),
-                                 _addr("mutex", mutex), 1), "cond_broadcast")
-        return DoneOp(None)
+        (one at once, the others as the mutex is released); as in scripts,
+        the mutex address must differ from cv and be below 2**32."""
+        from .op import cond_broadcast
+        cv, mutex = cond_broadcast(cv, mutex).args
+        return self._track((COND_BROADCAST, cv, mutex), "cond_broadcast")
 
     def __repr__(self) -> str:
         return f"<Context pid={self.pid} tid={self.tid}>"

@@ -287,7 +287,8 @@ class Kernel(Spawning, Observation, RunControl):
         self._prog_keys: dict = {}           # restored script programs by content -> id
         self._names: dict[int, str] = {}     # pid -> name given at spawn
         self._hosts: dict[int, tuple] = {}   # tid -> (fn, args, pid), not started
-        self._gens: dict[int, tuple] = {}    # tid -> (generator, pid, its Context)
+        self._gens: dict[int, tuple] = {}    # tid -> (generator, pid, its Context, ctx._made)
+        self._sent: dict[int, tuple] = {}    # tid -> what the core's upcall left (run.py)
         self._errors: dict[int, BaseException] = {}
         self._doomed: dict[int, tuple] = {}  # tid -> kill op of a body whose exception left run()
         self._rv_streams: list = []          # [pid, fd, callable, bytes delivered] (riscv.py)

@@ -19,6 +19,7 @@ from . import riscv as _riscv
 from .context import Context, line_of
 from .errors import check
 from .memory import pager_step
+from .objects import _raise
 from .op import exit_code
 from .results import RunResult
 
@@ -35,6 +36,16 @@ _KILL, _EXIT = lib.PK_OP_KILL, lib.PK_OP_EXIT
 _BODY_OPS = frozenset((lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP, lib.PK_OP_YIELD, _EXIT,
                        _KILL, lib.PK_OP_POLL))   # _KILL: ctx.touch's answer to a fatal fault
 _MASK64 = 0xFFFFFFFFFFFFFFFF
+# the operations on futexes a Python body yields as (op, b, a), run by the
+# core's script code (pk_futex.c), and the ctx methods that make them
+_FUTEX_OPS = {lib.PK_OP_LOCK: "lock", lib.PK_OP_UNLOCK: "unlock", lib.PK_OP_SEM_WAIT: "sem_wait",
+              lib.PK_OP_SEM_POST: "sem_post", lib.PK_OP_COND_WAIT: "cond_wait",
+              lib.PK_OP_COND_SIGNAL: "cond_signal", lib.PK_OP_COND_BROADCAST: "cond_broadcast"}
+# the script instructions a Python body yields as (op, b, a)
+_CORE_OPS = frozenset(_FUTEX_OPS) | {lib.PK_OP_CHAN_WRITE}
+_WOKE, _HELD = 1, 2       # a of a write or read the host did (csrc/core/pk_host.c)
+# what the core's upcall (csrc/py/pk_upcall.c) left in Kernel._sent
+_SENT_YIELD, _SENT_RETURN, _SENT_RAISE, _SENT_STATUS = 0, 1, 2, 3
 
 
 class _Progress:
@@ -112,11 +123,15 @@ class RunControl:
 
 
     def _host_step(self, tid: int) -> tuple:
-        """Advance a Python thread body to its next operation. Operations
-        on kernel objects (ctx.read, ctx.wait_one, ...) run here; one that
-        must wait hands the core a wait operation and resumes when the
-        simulated thread is woken."""
+        """Advance a Python thread body to its next operation, from where
+        the core's upcall left it (``_sent``: the upcall steps bodies
+        itself and leaves here what it could not finish). Operations on
+        futexes ran in the core; one that failed raises in the body here.
+        Operations on other kernel objects (ctx.read, ctx.wait_one, ...)
+        run here; one that must wait hands the core a wait operation and
+        resumes when the simulated thread is woken."""
         entry = self._gens.get(tid)
+        sent = self._sent.pop(tid, None)
         pid = None
         try:
             if entry is None:
@@ -124,14 +139,32 @@ class RunControl:
                 ctx = Context(self, pid, tid)
                 gen = fn(ctx, *args)
                 ctx._frame = getattr(gen, "gi_frame", None) or ctx._frame
-                entry = self._gens[tid] = (gen, pid, ctx)
+                entry = self._gens[tid] = (gen, pid, ctx, ctx._made)
             blocked = self._blocked.pop(tid, None)
-            how, v = blocked.resume(self, tid) if blocked is not None else ("done", None)
+            woke = blocked is not None               # it waited: ends in resume()
+            if sent is not None and sent[0] == _SENT_STATUS:    # a futex operation failed
+                how, v, sent = "raise", _raise(sent[1], _FUTEX_OPS[sent[2]]), None
+            else:
+                how, v = blocked.resume(self, tid) if blocked is not None else ("done", None)
             while True:
                 if how == "wait":
                     self._blocked[tid] = blocked
                     return v
-                y = entry[0].send(v) if how == "done" else entry[0].throw(v)
+                if blocked is not None and blocked._cost is not None:
+                    # a read or write ended: the thread takes its CPU time
+                    # as a script's would, then the body gets the result
+                    self._blocked[tid] = _blocking.Then(how, v)
+                    return self._give(tid, (blocked._cost, blocked.handle.value,
+                                            (_WOKE if woke else 0) | _HELD))
+                if sent is not None:                 # the upcall sent already
+                    kind, y = sent
+                    sent = None
+                    if kind == _SENT_RETURN:
+                        raise StopIteration(y)
+                    if kind == _SENT_RAISE:
+                        raise y
+                else:
+                    y = entry[0].send(v) if how == "done" else entry[0].throw(v)
                 c = entry[2]                 # ops made since the last yield
                 if c._op is y and c._older is None:
                     c._op = None
@@ -139,7 +172,7 @@ class RunControl:
                     return self._not_yielded(tid, entry)
                 if not isinstance(y, _blocking._Blocking):
                     break
-                blocked = y
+                blocked, woke = y, False
                 how, v = y.start(self, tid)
         except StopIteration as stop:
             self._gens.pop(tid, None)
@@ -164,8 +197,11 @@ class RunControl:
             self._errors[entry[1] if entry else pid] = exc
             self._doomed[tid] = (_KILL, lib.PK_KILL_EXCEPTION)
             raise
-        if type(y) is tuple and len(y) == 2 and y[0] in _BODY_OPS:
-            return y
+        if type(y) is tuple:
+            if len(y) == 2 and y[0] in _BODY_OPS:
+                return y
+            if len(y) == 3 and y[0] in _CORE_OPS:
+                return self._give(tid, y)
         entry[0].close()
         self._gens.pop(tid, None)
         self._errors[entry[1]] = TypeError(
@@ -177,7 +213,7 @@ class RunControl:
         """A Python body made an operation it never yielded (``ctx.compute(5)``
         without ``yield``): kill its process with an error naming the
         operation and the line that made it."""
-        gen, pid, ctx = entry
+        gen, pid, ctx = entry[:3]
         what, at = ctx._made_where(*ctx._pending()[0])
         code = getattr(gen, "gi_code", None)
         line = line_of(code, at) if code is not None and at >= 0 else None
@@ -190,6 +226,17 @@ class RunControl:
             f"ctx.{what}(...) made at {where} was never yielded, so it did nothing: "
             f"write `yield ctx.{what}(...)`")
         return (_KILL, lib.PK_KILL_BAD_OP)
+
+    def _give(self, tid: int, y: tuple) -> tuple:
+        """Give the waiting thread ``tid`` operation ``y`` = (op, b, a)
+        now (pk_host_deliver); the next run then passes no operation."""
+        try:
+            st = lib.pk_host_deliver(self._kp, y[0], y[1], y[2])
+        except (OverflowError, TypeError):          # not uint64: never reached C
+            st = lib.PK_ERR_OUT_OF_RANGE
+        if st:
+            return self._bad_op(tid, st, y[0], y[1])
+        return (0, 0)
 
     def _bad_op(self, tid: int, status: int, op: int, arg: int) -> tuple:
         """A body yielded an operation the core refused: kill its process."""
@@ -210,6 +257,12 @@ class RunControl:
         run, kp, step, budget = lib.pk_kernel_run, self._kp, self._host_step, STEP_BUDGET
         stop = ffi.new("pk_stop *")
         lib.pk_limit_clear(kp)
+        # the core steps Python bodies itself (csrc/py/pk_upcall.c) unless
+        # a policy written in Python may run hooks meanwhile: a body then
+        # runs here, outside the core (_in_core says so to the kernel's methods)
+        hooks = self._host is not None
+        check(lib.pk_host_attach(kp, id(self._gens), id(self._sent),
+                                 0 if hooks else lib.PK_HOST_SEND), "run")
         op = arg = 0
         r = lib.PK_STOP_HOST if self._waiting is not None else lib.PK_STOP_IDLE
         tid = self._waiting
@@ -217,7 +270,7 @@ class RunControl:
             if tid is not None:
                 op, arg = self._resume or self._doomed.pop(tid, None) or step(tid)
             while True:
-                self._in_core = True             # policy hooks may run: they may not change k
+                self._in_core = hooks            # policy hooks may run: they may not change k
                 try:
                     r = run(kp, until_c, budget, op, arg, stop); delivered = op; op = 0  # noqa: E702
                 except (OverflowError, TypeError):   # argument not a uint64: never reached C

@@ -77,8 +77,11 @@
  *   x[2]  loop depth (number of active loops)
  *   x[16 + i]  iteration counter of the loop at depth i (i < 16)
  * Python-bodied (host) threads use
- *   x[4]  the next operation the host supplied (PK_OP_*)
- *   x[5]  its argument
+ *   x[4]  the next operation the host supplied (PK_OP_*); after an
+ *         operation on a futex (LOCK .. COND_BROADCAST) the last one,
+ *         whose status is in x[14]
+ *   x[5]  its argument (b of the script instruction)
+ *   x[6]  its second argument (a of the script instruction), or 0
  * Instructions on kernel objects (docs/objects.md) use
  *   x[1]  the timeout of the next wait (PK_REG_TIMEOUT)
  *   x[14] the status of the last one (PK_REG_STATUS)
@@ -107,6 +110,7 @@ typedef struct pk_regs {
 #define PK_REG_LOOP0  16
 #define PK_REG_HOST_OP  4
 #define PK_REG_HOST_ARG 5
+#define PK_REG_HOST_A   6
 #define PK_REG_PERIOD    6
 #define PK_REG_REL_DL    7
 #define PK_REG_RELEASE   8
@@ -972,6 +976,26 @@ typedef struct pk_stop {
 } pk_stop;
 int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
                   uint32_t host_op, uint64_t host_arg, pk_stop *stop);
+/* Python-bodied threads (pk_host.c).  pk_host_deliver gives the thread
+ * that waits for its next operation (after PK_STOP_HOST) an operation
+ * with two arguments, b and a as in a script instruction (LOCK, UNLOCK,
+ * SEM_WAIT, SEM_POST, COND_WAIT, COND_SIGNAL, COND_BROADCAST; or any
+ * operation pk_kernel_run's host_op accepts, a = 0); the next
+ * pk_kernel_run then passes host_op 0.
+ * pk_host_attach lets the core step Python generators itself
+ * (csrc/py/pk_upcall.c): `gens` and `sent` are the addresses of two
+ * dicts (CPython object ids) the caller keeps alive as long as k: tid ->
+ * (generator, pid, ctx), and tid -> what the core did and could not
+ * finish, for the caller's stepping; PK_HOST_SEND lets the core call
+ * into the generators (without it, it only leaves statuses in `sent`).
+ * Both are 0: detach.  PK_ERR_NOT_SUPPORTED in a build without Python. */
+#define PK_HOST_SEND 1u
+int pk_host_deliver(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a);
+int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags);
+/* put the base class of pykernel.context.Context, whose compute and sleep
+ * are made in C, in dict `into` (a CPython object id) as "ContextCore" */
+int pk_host_export(uint64_t into);
+
 /* after a PK_STOP_LIVELOCK: the thread it blames (the last one that ran
  * at that instant); PK_ERR_BAD_STATE if the last run did not stop so, or
  * no thread ran at that instant */

@@ -210,6 +210,11 @@ enum pk_action {
 typedef struct pk_body_ops {
     int (*advance)(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, uint64_t *arg);
     uint32_t flags;
+    /* a kind whose operations come from the host: validate operation op
+     * (arguments b, a as in a script instruction) for thread t, waiting
+     * on CPU c for its next one, and store it for advance(); a status */
+    int (*deliver)(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, uint32_t op,
+                   uint64_t b, uint64_t a);
 } pk_body_ops;
 
 /* x[PK_REG_WAIT] is the thread's wait record + 1 (pk_wait.c).  A kind
@@ -281,6 +286,17 @@ struct pk_kernel {
     /* a host thread waiting for its next operation (at most one) */
     pk_thread *host_wait;
     pk_cpu    *host_cpu;
+    /* the host's stepping of Python bodies (csrc/py/pk_upcall.c, the one
+     * path from C into Python; NULL: none, every step stops the run):
+     * host_step gives host_wait its next operation (PK_OK) or leaves it
+     * to the caller of pk_kernel_run; host_leave ends a pk_kernel_run */
+    int      (*host_step)(struct pk_kernel *k, pk_thread *t);
+    void     (*host_leave)(struct pk_kernel *k);
+    struct { void *gens, *sent; uint32_t flags; int held, gil; } host_py;
+    /* the CPU of a host thread just given its next operation: serviced
+     * next at this instant, before any other, so that the body's zero-time
+     * operations run back to back as a script's do in one advance() */
+    pk_cpu    *host_resume;
 
     /* livelock detection: the instant of the last step, and the host work
      * done at it (PK_WORK_HOST in pk_api.h: 1 per dispatcher step, per
@@ -406,6 +422,12 @@ uint64_t pk_cache_peek(pk_kernel *k, const pk_cpu *c, const pk_thread *t, uint64
 /* A thread on a CPU (its live registers r) starts polling for ns of wall
  * time (PK_OP_POLL): it runs until then; switch_to recomputes what is
  * left if it was preempted meanwhile. */
+/* give the thread waiting for its next operation operation op (b, a):
+ * the body kind's deliver, then it no longer waits (pk_host.c) */
+int pk_host_give(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a);
+/* the rules of an instruction on a futex (pk_script.c) */
+int pk_futex_op_check(const pk_op *op);
+
 static inline void pk_poll_begin(const pk_kernel *k, pk_regs *r, uint64_t ns) {
     r->x[PK_REG_REM] = ns;
     r->x[PK_REG_POLL_END] = k->now + ns;

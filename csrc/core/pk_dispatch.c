@@ -632,31 +632,6 @@ static inline pk_time next_event_time(pk_kernel *k) {
 
 /* ---- the loop ----------------------------------------------------------- */
 
-/* Give the waiting host thread its next operation (validated here). */
-static int host_deliver(pk_kernel *k, uint32_t op, uint64_t arg) {
-    switch (op) {
-    case PK_OP_COMPUTE: case PK_OP_IO: case PK_OP_SLEEP: case PK_OP_POLL:
-        if (arg > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
-        break;
-    case PK_OP_EXIT:
-        if ((int64_t)arg < INT32_MIN || (int64_t)arg > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
-        break;
-    case PK_OP_YIELD: case PK_OP_OBJ_WAIT: break;   /* a wait id: pk_wait_host checks it */
-    case PK_OP_KILL:
-        if (arg == PK_KILL_NONE || arg > PK_KILL_LAST) return PK_ERR_INVALID_ARGS;
-        break;
-    default: return PK_ERR_INVALID_ARGS;
-    }
-    pk_regs *r = &k->host_cpu->regs;
-    r->x[PK_REG_HOST_OP] = op;
-    r->x[PK_REG_HOST_ARG] = arg;
-    r->flags |= PK_RF_HOST_READY;
-    k->host_wait = NULL;
-    k->host_cpu = NULL;
-    k->same_steps += PK_WORK_HOST;      /* host work: the host's time to make it */
-    return PK_OK;
-}
-
 int pk_livelock_thread(pk_kernel *k, uint32_t *tid_out) {
     if (!k || !tid_out) return PK_ERR_INVALID_ARGS;
     if (!k->livelock_tid) return PK_ERR_BAD_STATE;
@@ -703,7 +678,7 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
     k->livelock_tid = 0;
     if (k->host_wait) {
         if (!host_op) return run_refused(stop, PK_ERR_BAD_STATE);
-        int s = host_deliver(k, host_op, host_arg);
+        int s = pk_host_give(k, host_op, host_arg, 0);   /* its body kind's deliver */
         if (s) return run_refused(stop, s);
     }   /* else an operation for a thread killed during its step: dropped */
     const uint64_t s0 = k->same_steps;  /* the current instant's work before this call */
@@ -718,6 +693,11 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
     for (;;) {
         pk_time te = next_event_time(k);
         pk_cpu *c = pk_cputree_min(k);
+        if (PK_UNLIKELY(k->host_resume)) {  /* a host thread got its next operation: */
+            pk_cpu *h = k->host_resume;     /* its CPU goes on first, as a script's */
+            if (h->timer == k->now) c = h, te = PK_FOREVER;   /* advance() would */
+            else k->host_resume = NULL;
+        }
         pk_time tc = c->timer;
         pk_time t = te <= tc ? te : tc;
         if (t == PK_FOREVER) {
@@ -759,7 +739,14 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         } else {
             pk_thread *cur = c->curr;
             if (cur) last = cur;
-            if (cpu_service(k, c) >= 0) { ret = PK_STOP_HOST; about = cur; on = c; break; }
+            k->host_resume = NULL;
+            if (cpu_service(k, c) >= 0) {   /* a host thread needs its next operation */
+                if (!k->host_step || k->host_step(k, k->host_wait) != PK_OK) {
+                    ret = PK_STOP_HOST; about = cur; on = c;
+                    break;
+                }   /* the upcall gave it (pk_upcall.c): go on as a new call would */
+                limit = k->cfg.livelock_steps + (uint64_t)PK_LIVELOCK_PER_THREAD * k->threads.count;
+            }
             if (PK_UNLIKELY(k->broken | k->stop_req)) {
                 about = cur; on = c;            /* a stop a step asked for is about its thread */
                 ret = k->broken ? k->broken : k->stop_req;
@@ -775,6 +762,7 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         }
     }
     k->steps += steps;
+    if (k->host_leave) k->host_leave(k);    /* the upcall's interpreter lock, if taken */
     if (PK_UNLIKELY(k->trace)) k->trace->cur = k->host_wait;
     uint64_t arg = 0;
     if (ret == PK_STOP_PAGER) {

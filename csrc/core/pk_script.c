@@ -79,7 +79,7 @@ static int thread_body_check(const pk_op *ops, uint32_t n, uint32_t i) {
 static bool futex_addr_ok(uint64_t a) { return a <= PK_FUTEX_ADDR_MAX && !(a & 3); }
 
 /* Check an instruction on a futex (pk_futex.c runs them). */
-static int futex_op_check(const pk_op *op) {
+int pk_futex_op_check(const pk_op *op) {
     if (!futex_addr_ok(op->b)) return PK_ERR_INVALID_ARGS;
     switch (op->code) {
     case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: return PK_OK;
@@ -92,7 +92,7 @@ static int futex_op_check(const pk_op *op) {
 
 /* Check an instruction on kernel objects (pk_chan.c runs them). */
 static int obj_op_check(const pk_op *op) {
-    if (op->code >= PK_OP_FUTEX_WAIT) return futex_op_check(op);
+    if (op->code >= PK_OP_FUTEX_WAIT) return pk_futex_op_check(op);
     if (op->code == PK_OP_TIMEOUT) return op->a ? PK_ERR_INVALID_ARGS
                                           : op->b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
     if (op->code != PK_OP_WAIT) return PK_OK;   /* WRITE, READ: ranges in obj_range_check */
@@ -418,4 +418,4 @@ static int script_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) 
     return act;
 }
 
-const pk_body_ops pk_script_body = { script_advance, PK_BODY_F_WAIT_REG };
+const pk_body_ops pk_script_body = { script_advance, PK_BODY_F_WAIT_REG, NULL };

@@ -334,17 +334,24 @@ static bool on_socket(pk_kernel *k, pk_thread *t, uint64_t slot) {
     return ob->kind == PK_OBJ_SOCKET && !(ob->pad[0] & PK_SOCK_PIPE);
 }
 
-/* Run one object instruction; a write or read that is done (whatever its
- * status) then takes costs.syscall_ns of the thread's CPU time, plus
+/* The CPU time a write or read through slot `slot` of t's process takes
+ * once it is done (whatever its status): costs.syscall_ns, plus
  * costs.socket_ns on a socket that is not a pipe, plus costs.wakeup_ns if
  * it waited on the way (the kernel's work of the system call and of the
- * wake-up, charged like a compute). An action, or -1 to go on. */
+ * wake-up, charged like a compute).  Scripts' and Python bodies' (pk_host.c). */
+pk_time pk_obj_op_cost(pk_kernel *k, pk_thread *t, uint64_t slot, bool woke) {
+    pk_time cost = k->cfg.costs.syscall_ns + (woke ? k->cfg.costs.wakeup_ns : 0);
+    if (k->cfg.costs.socket_ns && on_socket(k, t, slot)) cost += k->cfg.costs.socket_ns;
+    return cost;
+}
+
+/* Run one object instruction; a write or read that is done then takes
+ * pk_obj_op_cost. An action, or -1 to go on. */
 int pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op) {
     int woke = (r->flags & (PK_RF_WAIT_FAILED | PK_RF_WAIT_OK)) != 0;
     int a = obj_op(k, t, r, op);
     if (a >= 0 || (op->code != PK_OP_CHAN_WRITE && op->code != PK_OP_CHAN_READ)) return a;
-    pk_time cost = k->cfg.costs.syscall_ns + (woke ? k->cfg.costs.wakeup_ns : 0);
-    if (k->cfg.costs.socket_ns && on_socket(k, t, op->a)) cost += k->cfg.costs.socket_ns;
+    pk_time cost = pk_obj_op_cost(k, t, op->a, woke);
     if (!cost) return -1;
     r->x[PK_REG_REM] = cost;
     return PK_ACT_RUN;

@@ -280,4 +280,5 @@ void     pk_obj_snap_events_loaded(pk_kernel *k);
 /* script instructions on objects (pk_chan.c), run by pk_script.c: an
  * action (PK_ACT_*) or -1 to go on with the next instruction */
 int      pk_script_obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op);
+pk_time  pk_obj_op_cost(pk_kernel *k, pk_thread *t, uint64_t slot, bool woke);
 #endif

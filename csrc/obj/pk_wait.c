@@ -131,7 +131,10 @@ static PK_ALWAYS_INLINE void wait_end(pk_kernel *k, uint32_t w, int status) {
     pk_thread *t = pk_thread_at(k, wr->tid);
     if (status != PK_OK)                  /* OK: the instruction runs again and says */
         t->regs.x[PK_REG_STATUS] = (uint64_t)(int64_t)status;
-    if (t->kind != PK_BODY_HOST) {
+    /* a host thread's wait that pk_wait_host began (HOST_READY clear) is
+     * collected by the host (pk_wait_result); one that an instruction
+     * began (a futex operation, pk_host.c) ends as a script's */
+    if (t->kind != PK_BODY_HOST || (t->regs.flags & PK_RF_HOST_READY)) {
         wait_free(k, w);
         t->regs.x[PK_REG_WAIT] = 0;
         t->regs.flags |= status == PK_OK ? PK_RF_WAIT_OK : PK_RF_WAIT_FAILED;

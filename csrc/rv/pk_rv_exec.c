@@ -1254,7 +1254,7 @@ done:
     return ns ? PK_ACT_RUN : PK_ACT_AGAIN;
 }
 
-const pk_body_ops pk_rv_body = { rv_advance, 0 };     /* x15 is a5: no wait register */
+const pk_body_ops pk_rv_body = { rv_advance, 0, NULL };   /* x15 is a5: no wait register */
 
 /* ---- user memory for system calls ------------------------------------------ */
 

@@ -1,0 +1,342 @@
+/* pk_upcall.c - the one path from C into Python: the core steps a Python
+ * thread body (a generator) itself.
+ *
+ * The rest of the core never touches a Python object; it reaches this
+ * file through k->host_step / k->host_leave, set by pk_host_attach.  When
+ * a host thread needs its next operation inside pk_kernel_run, host_step
+ * takes the interpreter lock (once per pk_kernel_run call: cffi released
+ * it around the call, host_leave gives it back when the call returns),
+ * sends the last operation's result into the generator (PyIter_Send),
+ * decodes the yielded tuple (op, b) or (op, b, a), checks that the
+ * context made it (the "made but never yielded" rule: its _made list,
+ * context.py) and
+ * gives it to the thread through its body kind's deliver (pk_host.c).
+ *
+ * Everything else is left to the Python stepping (Kernel._host_step in
+ * pykernel/run.py), after a stop with PK_STOP_HOST: a body not yet
+ * started, a blocking operation implemented in Python (an object wait),
+ * anything yielded that is not a plain tuple of ints, a return, an
+ * exception, an operation that failed, a read whose result the Python
+ * side holds.  What this file already did is
+ * left in the `sent` dict, tid -> record, so that the Python stepping
+ * goes on from exactly there:
+ *   (0, y)          the body yielded y
+ *   (1, value)      the body returned value (StopIteration)
+ *   (2, exc)        the body raised exc (KeyboardInterrupt too)
+ *   (3, status, op) operation op on a futex ended with error status: the
+ *                   body's yield raises it (pykernel.errors)
+ * Both dicts belong to the Kernel object, which outlives every call. */
+#include <Python.h>
+#include "pk_core.h"
+
+#define SENT_YIELD  0
+#define SENT_RETURN 1
+#define SENT_RAISE  2
+#define SENT_STATUS 3
+
+/* Leave record (kind, a[, b]) for tid; steals nothing.  -1 on failure
+ * (a Python error is then set and cleared: the run breaks the kernel). */
+static int leave(pk_kernel *k, PyObject *key, PyObject *rec) {
+    if (!rec) return -1;
+    int s = PyDict_SetItem((PyObject *)k->host_py.sent, key, rec);
+    Py_DECREF(rec);
+    return s;
+}
+
+static int leave_obj(pk_kernel *k, PyObject *key, int kind, PyObject *v) {
+    return leave(k, key, Py_BuildValue("(iO)", kind, v ? v : Py_None));
+}
+
+/* The pending exception, normalized with its traceback, as a new
+ * reference; the error indicator is cleared. */
+static PyObject *fetch_exception(void) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value && tb) PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
+/* a uint64 from a Python int: 0 and *ok = 0 if it is not one */
+static uint64_t u64_of(PyObject *o, int *ok) {
+    if (!PyLong_Check(o)) { *ok = 0; return 0; }
+    uint64_t v = PyLong_AsUnsignedLongLong(o);
+    if (v == (uint64_t)-1 && PyErr_Occurred()) { PyErr_Clear(); *ok = 0; }
+    return v;
+}
+
+/* Is y the operation the context made last, with none made before it
+ * still unyielded?  `made` is its _made list [op, at, older]
+ * (pykernel/context.py); then forget the operation (op = None): the
+ * Python stepping's common case.  0: something else, for the Python
+ * stepping to judge. */
+static int made_by(PyObject *made, PyObject *y) {
+    if (!PyList_Check(made) || PyList_Size(made) != 3) return 0;
+    if (PyList_GetItem(made, 2) != Py_None) return 0;
+    PyObject *op = PyList_GetItem(made, 0);
+    if (op == y) {
+        Py_INCREF(Py_None);
+        PyList_SetItem(made, 0, Py_None);          /* drops the list's reference to y */
+    } else if (op != Py_None) {
+        return 0;
+    }
+    return 1;
+}
+
+/* Decode y, an operation as ctx makes them (run.py's _BODY_OPS and
+ * _CORE_OPS): (op, b) for the timed ones, (op, b, a) for the script
+ * instructions on futexes and a channel write; 0 if it is not one. */
+static int decode(PyObject *y, uint32_t *op, uint64_t *b, uint64_t *a) {
+    if (!PyTuple_Check(y)) return 0;
+    Py_ssize_t n = PyTuple_Size(y);
+    if (n != 2 && n != 3) return 0;
+    int ok = 1;
+    uint64_t code = u64_of(PyTuple_GetItem(y, 0), &ok);
+    *b = u64_of(PyTuple_GetItem(y, 1), &ok);
+    *a = n == 3 ? u64_of(PyTuple_GetItem(y, 2), &ok) : 0;
+    if (!ok) return 0;
+    switch (code) {
+    case PK_OP_COMPUTE: case PK_OP_IO: case PK_OP_SLEEP: case PK_OP_YIELD: case PK_OP_EXIT:
+    case PK_OP_KILL: case PK_OP_POLL:
+        if (n != 2) return 0;
+        break;
+    case PK_OP_LOCK: case PK_OP_UNLOCK: case PK_OP_SEM_WAIT: case PK_OP_SEM_POST:
+    case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL: case PK_OP_COND_BROADCAST: case PK_OP_CHAN_WRITE:
+        if (n != 3) return 0;
+        break;
+    default: return 0;
+    }
+    *op = (uint32_t)code;
+    return 1;
+}
+
+/* Is the kernel as a fresh pk_kernel_run would find it? */
+static inline bool kernel_plain(const pk_kernel *k, const pk_thread *t) {
+    return k->host_wait == t && !k->broken && !k->stop_req && !(k->mem && k->mem->pager_pending);
+}
+
+static int upcall_step(pk_kernel *k, pk_thread *t) {
+    if (!k->host_py.held) {
+        k->host_py.gil = (int)PyGILState_Ensure();
+        k->host_py.held = 1;
+    }
+    const pk_regs *r = &k->host_cpu->regs;
+    PyObject *gens = (PyObject *)k->host_py.gens;
+    PyObject *key = PyLong_FromUnsignedLong(t->tid);
+    if (!key) { PyErr_Clear(); return PK_STOP_HOST; }
+    int ret = PK_STOP_HOST;
+    PyObject *entry = PyDict_GetItem(gens, key);       /* borrowed; NULL: not started */
+    uint64_t last = r->x[PK_REG_HOST_OP];
+    if (!entry || !(r->flags & PK_RF_STARTED) || last == PK_OP_OBJ_WAIT) goto out;
+    if ((last == PK_OP_CHAN_READ || last == PK_OP_CHAN_WRITE) && (r->x[PK_REG_HOST_A] & 2))
+        goto out;                        /* the host holds the result (pk_host.c) */
+    if (last >= PK_OP_LOCK && last <= PK_OP_COND_BROADCAST &&
+        r->x[PK_REG_STATUS] != PK_OK) {                /* the yield raises */
+        if (leave(k, key, Py_BuildValue("(iLI)", SENT_STATUS, (long long)(int64_t)r->x[PK_REG_STATUS],
+                                        (unsigned)last)))
+            PyErr_Clear();
+        goto out;
+    }
+    if (!(k->host_py.flags & PK_HOST_SEND) || !PyTuple_Check(entry) || PyTuple_Size(entry) != 4)
+        goto out;
+    Py_INCREF(entry);                    /* the body may drop it from gens */
+    PyObject *gen = PyTuple_GetItem(entry, 0), *made = PyTuple_GetItem(entry, 3);
+    PyObject *y = NULL;
+    PySendResult sr = PyIter_Send(gen, Py_None, &y);
+    if (sr == PYGEN_NEXT) {
+        uint32_t op;
+        uint64_t b, a;
+        if (kernel_plain(k, t) && decode(y, &op, &b, &a) && made_by(made, y) &&
+            pk_host_give(k, op, b, a) == PK_OK) {
+            ret = PK_OK;
+        } else if (leave_obj(k, key, SENT_YIELD, y)) {
+            PyErr_Clear();
+        }
+        Py_DECREF(y);
+    } else if (sr == PYGEN_RETURN) {
+        if (leave_obj(k, key, SENT_RETURN, y)) PyErr_Clear();
+        Py_XDECREF(y);
+    } else {
+        PyObject *exc = fetch_exception();
+        if (leave_obj(k, key, SENT_RAISE, exc)) PyErr_Clear();
+        Py_XDECREF(exc);
+    }
+    Py_DECREF(entry);
+out:
+    Py_DECREF(key);
+    return ret;
+}
+
+static void upcall_leave(pk_kernel *k) {
+    if (!k->host_py.held) return;
+    k->host_py.held = 0;
+    PyGILState_Release((PyGILState_STATE)k->host_py.gil);
+}
+
+int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags) {
+    if (!k || (!gens) != (!sent) || (flags & ~PK_HOST_SEND)) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook || k->host_py.held) return PK_ERR_BAD_STATE;
+    if (!gens) {
+        k->host_step = NULL;
+        k->host_leave = NULL;
+        k->host_py.gens = k->host_py.sent = NULL;
+        return PK_OK;
+    }
+    k->host_py.gens = (void *)(uintptr_t)gens;
+    k->host_py.sent = (void *)(uintptr_t)sent;
+    k->host_py.flags = flags;
+    k->host_step = upcall_step;
+    k->host_leave = upcall_leave;
+    return PK_OK;
+}
+
+/* ---- the context's timed operations ---------------------------------------
+ * ctx.compute(ns) and ctx.sleep(ns) are the operations a body makes most
+ * (one per generator switch in a CPU-bound body); the base class of
+ * pykernel.context.Context makes them here: validate ns, build the tuple
+ * (op, ns), record it as made at the body frame's f_lasti in _made
+ * (context.py).  Anything unusual (ns not a plain int in range, an
+ * operation already pending, no frame yet) goes to the Python
+ * Context._timed_slow, which says what is wrong. */
+#include <structmember.h>
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *made;                     /* [op, at, older] */
+    PyObject *frame;                    /* the body's frame (or a stand-in) */
+} ctx_core;
+
+static PyObject *s_f_lasti, *code_obj[PK_OP_LAST + 1];
+
+/* frame.f_lasti, through the getter found once (the attribute lookup
+ * would cost as much as the rest of ctx.compute) */
+static PyObject *lasti_descr;
+static descrgetfunc lasti_get;
+static PyTypeObject *frame_type;
+
+static PyObject *frame_lasti(PyObject *frame) {
+    if (Py_TYPE(frame) == frame_type && lasti_get)
+        return lasti_get(lasti_descr, frame, (PyObject *)frame_type);
+    if (!lasti_descr) {                     /* a data descriptor of the type: what the
+                                               attribute lookup would call */
+        PyObject *d = PyObject_GetAttr((PyObject *)Py_TYPE(frame), s_f_lasti);
+        descrgetfunc get = d ? (descrgetfunc)PyType_GetSlot(Py_TYPE(d), Py_tp_descr_get) : NULL;
+        if (get && !PyType_GetSlot(Py_TYPE(d), Py_tp_descr_set)) get = NULL;
+        if (get) {
+            lasti_descr = d;                /* kept for the process */
+            lasti_get = get;
+            frame_type = Py_TYPE(frame);
+            Py_INCREF(frame_type);
+            return get(d, frame, (PyObject *)frame_type);
+        }
+        Py_XDECREF(d);
+        PyErr_Clear();
+    }
+    return PyObject_GetAttr(frame, s_f_lasti);
+}
+
+static PyObject *ctx_timed(PyObject *self, PyObject *ns, uint32_t code, const char *name) {
+    ctx_core *c = (ctx_core *)self;
+    if (!PyLong_CheckExact(ns)) goto slow;
+    uint64_t v = PyLong_AsUnsignedLongLong(ns);
+    if (v == (uint64_t)-1 && PyErr_Occurred()) { PyErr_Clear(); goto slow; }
+    if (v > PK_MAX_TIME || !c->made || !c->frame || !PyList_CheckExact(c->made) ||
+        PyList_Size(c->made) != 3 || PyList_GetItem(c->made, 0) != Py_None)
+        goto slow;
+    PyObject *at = frame_lasti(c->frame);
+    if (!at) return NULL;
+    PyObject *op = PyTuple_New(2);
+    if (!op) { Py_DECREF(at); return NULL; }
+    Py_INCREF(code_obj[code]);
+    PyTuple_SetItem(op, 0, code_obj[code]);
+    Py_INCREF(ns);
+    PyTuple_SetItem(op, 1, ns);
+    Py_INCREF(op);
+    PyList_SetItem(c->made, 0, op);     /* steals: the list's reference */
+    PyList_SetItem(c->made, 1, at);
+    return op;
+slow:
+    return PyObject_CallMethod(self, "_timed_slow", "sO", name, ns);
+}
+
+static PyObject *ctx_compute(PyObject *self, PyObject *ns) {
+    return ctx_timed(self, ns, PK_OP_COMPUTE, "compute");
+}
+
+static PyObject *ctx_sleep(PyObject *self, PyObject *ns) {
+    return ctx_timed(self, ns, PK_OP_SLEEP, "sleep");
+}
+
+static int ctx_traverse(PyObject *self, visitproc visit, void *arg) {
+    ctx_core *c = (ctx_core *)self;
+    Py_VISIT(c->made);
+    Py_VISIT(c->frame);
+    Py_VISIT((PyObject *)Py_TYPE(self));
+    return 0;
+}
+
+static int ctx_clear(PyObject *self) {
+    ctx_core *c = (ctx_core *)self;
+    Py_CLEAR(c->made);
+    Py_CLEAR(c->frame);
+    return 0;
+}
+
+static void ctx_dealloc(PyObject *self) {
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    ctx_clear(self);
+    freefunc free_ = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+    free_(self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef ctx_methods[] = {
+    {"compute", ctx_compute, METH_O,
+     "compute(ns)\n--\n\nRun on the CPU for ``ns`` ns (see :func:`pykernel.op.compute`)."},
+    {"sleep", ctx_sleep, METH_O,
+     "sleep(ns)\n--\n\nSleep for ``ns`` ns (see :func:`pykernel.op.sleep`)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef ctx_members[] = {
+    {"_made", T_OBJECT_EX, offsetof(ctx_core, made), 0, NULL},
+    {"_frame", T_OBJECT_EX, offsetof(ctx_core, frame), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot ctx_slots[] = {
+    {Py_tp_doc, (void *)"The operations of a Python body's context made in C (context.py's Context)."},
+    {Py_tp_methods, ctx_methods},
+    {Py_tp_members, ctx_members},
+    {Py_tp_traverse, (void *)ctx_traverse},
+    {Py_tp_clear, (void *)ctx_clear},
+    {Py_tp_dealloc, (void *)ctx_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec ctx_spec = {
+    "pykernel._core.ContextCore", sizeof(ctx_core), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, ctx_slots,
+};
+
+static PyObject *ctx_type;
+
+int pk_host_export(uint64_t into) {
+    if (!into) return PK_ERR_INVALID_ARGS;
+    PyGILState_STATE g = PyGILState_Ensure();
+    int s = PK_OK;
+    if (!ctx_type) {
+        s_f_lasti = PyUnicode_InternFromString("f_lasti");
+        for (uint32_t i = 1; i <= PK_OP_LAST && s_f_lasti; i++)
+            if (!(code_obj[i] = PyLong_FromUnsignedLong(i))) s = PK_ERR_NO_MEMORY;
+        ctx_type = s_f_lasti && !s ? PyType_FromSpec(&ctx_spec) : NULL;
+    }
+    if (!ctx_type || PyDict_SetItemString((PyObject *)(uintptr_t)into, "ContextCore", ctx_type))
+        s = PK_ERR_NO_MEMORY;
+    PyErr_Clear();
+    PyGILState_Release(g);
+    return s;
+}

@@ -1,0 +1,342 @@
+"""The same workload written as scripts and as Python generator bodies
+gives the same simulation: a lock, a condition wait, a semaphore, a
+channel read or write and a socket write are the same kernel operation
+whichever body kind issues it (the generator's yield runs the script
+instruction in the core: csrc/core/pk_host.c; docs/architecture.md,
+"Flow of one generator step").
+
+Each test runs one workload twice, once with script threads and once with
+generator threads doing the same operations in the same order, and
+compares everything the digest-relevant accounting records: per-thread
+arrival, first run, finish, CPU time, wait, blocked time and switch
+counts, exit codes, the end time and the kernel's switch count.
+
+The futex protocols are Drepper's, "Futexes Are Tricky" (2011): mutex
+words 0 / 1 / 2, a condition variable's sequence word; the channel and
+socket semantics are those of docs/objects.md (Zircon's zx_channel_write
+/ zx_channel_read, zx_socket_write).
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings, strategies as st
+
+import pykernel as pk
+from pykernel import op
+
+MUTEX, CV, SEM = 64, 128, 192
+
+
+def outcome(k: pk.Kernel, procs) -> dict:
+    """What must agree: the run's end, and every thread's accounting."""
+    out = {"now": k.now, "switches": k.stats.context_switches}
+    for i, p in enumerate(procs):
+        out[i] = (p.state, p.exit_code,
+                  [(s.arrival, s.first_run, s.finish, s.cpu_time, s.wait, s.blocked,
+                    s.voluntary_switches, s.involuntary_switches)
+                   for s in (t.stats for t in p.threads)])
+    return out
+
+
+def run_both(build) -> tuple[dict, dict]:
+    """``build(kind)`` makes a kernel and its processes with bodies of
+    ``kind`` ("script" or "python"); run each to the end."""
+    results = []
+    for kind in ("script", "python"):
+        k, procs = build(kind)
+        assert k.run().reason == "idle"
+        results.append(outcome(k, procs))
+    return results[0], results[1]
+
+
+def shared(k, progs):
+    ps = [k.spawn(p) for p in progs]
+    for p in ps[1:]:
+        p.share_futexes(ps[0])
+    return ps
+
+
+# ---- a mutex-protected counter, contended ------------------------------------
+
+def mutex_workload(kind, cpus=1):
+    k = pk.Kernel(cpus=cpus, scheduler=pk.sched.RoundRobin(quantum=250))
+    counter = [0]
+    if kind == "script":
+        body = [op.loop(30, [op.lock(MUTEX), op.compute(400), op.unlock(MUTEX), op.compute(150)])]
+        progs = [pk.Program.script(f"w{i}", body) for i in range(4)]
+    else:
+        def worker(ctx):
+            for _ in range(30):
+                yield ctx.lock(MUTEX)
+                n = counter[0]
+                yield ctx.compute(400)                  # preempted inside: the others wait
+                counter[0] = n + 1
+                yield ctx.unlock(MUTEX)
+                yield ctx.compute(150)
+        progs = [pk.Program.python(f"w{i}", worker) for i in range(4)]
+    procs = shared(k, progs)
+    k._counter = counter
+    return k, procs
+
+
+def test_a_contended_mutex_gives_the_same_run_as_script_and_as_generator():
+    script, python = run_both(mutex_workload)
+    assert python == script
+    assert script["switches"] > 4 * 30                 # preempted holders: contention
+
+
+def test_a_contended_mutex_on_two_cpus_gives_the_same_run():
+    script, python = run_both(lambda kind: mutex_workload(kind, cpus=2))
+    assert python == script
+
+
+def test_the_generators_mutex_protects_their_counter():
+    k, procs = mutex_workload("python")
+    k.run()
+    assert k._counter[0] == 4 * 30                     # no lost update: mutual exclusion
+
+
+# ---- condition variable, semaphore ---------------------------------------------
+
+def cond_workload(kind):
+    k = pk.Kernel(cpus=1)
+    if kind == "script":
+        consumer = pk.Program.script("consumer", [op.loop(10, [
+            op.lock(MUTEX), op.cond_wait(CV, MUTEX), op.unlock(MUTEX), op.compute(2_000)])])
+        producer = pk.Program.script("producer", [op.loop(10, [
+            op.sleep(50_000), op.lock(MUTEX), op.cond_broadcast(CV, MUTEX),
+            op.unlock(MUTEX)])])
+        poster = pk.Program.script("poster", [op.loop(6, [op.compute(3_000), op.sem_post(SEM)])])
+        taker = pk.Program.script("taker", [op.loop(6, [op.sem_wait(SEM), op.compute(1_000)])])
+    else:
+        def consumer_body(ctx):
+            for _ in range(10):
+                yield ctx.lock(MUTEX)
+                yield ctx.cond_wait(CV, MUTEX)
+                yield ctx.unlock(MUTEX)
+                yield ctx.compute(2_000)
+
+        def producer_body(ctx):
+            for _ in range(10):
+                yield ctx.sleep(50_000)
+                yield ctx.lock(MUTEX)
+                yield ctx.cond_broadcast(CV, MUTEX)
+                yield ctx.unlock(MUTEX)
+
+        def poster_body(ctx):
+            for _ in range(6):
+                yield ctx.compute(3_000)
+                yield ctx.sem_post(SEM)
+
+        def taker_body(ctx):
+            for _ in range(6):
+                yield ctx.sem_wait(SEM)
+                yield ctx.compute(1_000)
+
+        consumer = pk.Program.python("consumer", consumer_body)
+        producer = pk.Program.python("producer", producer_body)
+        poster = pk.Program.python("poster", poster_body)
+        taker = pk.Program.python("taker", taker_body)
+    procs = shared(k, [consumer, consumer, consumer, producer, taker, poster])
+    return k, procs
+
+
+def test_condition_broadcast_and_semaphore_give_the_same_run():
+    script, python = run_both(cond_workload)
+    assert python == script
+    assert all(script[i][1] == 0 for i in range(6))    # every one finished its loops
+
+
+# ---- channel ping-pong with data -------------------------------------------------
+
+def pingpong_workload(kind, rounds=40):
+    k = pk.Kernel(cpus=1)                 # calibrated costs: syscall, wake-up, switch
+    got = []
+    if kind == "script":
+        ping = pk.Program.script("ping", [op.loop(rounds, [op.write(0, 4), op.read(0)])])
+        pong = pk.Program.script("pong", [op.loop(rounds, [op.read(0), op.write(0, 4)])])
+    else:
+        def ping_body(ctx):
+            h = ctx.handle(0)
+            for i in range(rounds):
+                yield ctx.write(h, i.to_bytes(4, "little"))
+                got.append((yield ctx.read(h)).data)
+
+        def pong_body(ctx):
+            h = ctx.handle(0)
+            for _ in range(rounds):
+                msg = yield ctx.read(h)
+                yield ctx.write(h, msg.data[::-1])
+        ping = pk.Program.python("ping", ping_body)
+        pong = pk.Program.python("pong", pong_body)
+    p = k.spawn(ping)
+    a, b = p.channel_create()             # a lands in ping's slot 0
+    q = k.spawn(pong, handles=[b])
+    k._got = got
+    return k, [p, q]
+
+
+def test_channel_ping_pong_gives_the_same_run_as_script_and_as_generator():
+    script, python = run_both(pingpong_workload)
+    assert python == script
+
+
+def test_the_generators_ping_pong_carries_the_data():
+    k, _ = pingpong_workload("python", rounds=3)
+    k.run()
+    assert k._got == [b"\x00\x00\x00\x00", b"\x00\x00\x00\x01", b"\x00\x00\x00\x02"]
+
+
+# ---- socket writes that wait for room -------------------------------------------------
+
+def socket_workload(kind):
+    """A writer (of `kind`) sends 6 x 10,000 bytes through a 4,096-byte
+    stream socket to a script reader draining 1,000 bytes at a time: each
+    write waits for room (write(2) on a full socket blocks). A read takes
+    what is there, up to 1,000 bytes; the reader's reads past the
+    writer's exit end at once with PEER_CLOSED (left in x[14])."""
+    k = pk.Kernel(cpus=1)
+    reader = pk.Program.script("reader", [op.loop(100, [op.read(0, 1_000), op.compute(2_000)])])
+    if kind == "script":
+        writer = pk.Program.script("writer", [op.loop(6, [op.write(0, 10_000)])])
+    else:
+        def writer_body(ctx):
+            h = ctx.handle(0)
+            for _ in range(6):
+                n = yield ctx.write(h, bytes(10_000))
+                assert n == 10_000
+        writer = pk.Program.python("writer", writer_body)
+    w = k.spawn(writer)
+    a, b = w.socket_create(capacity=4_096)
+    r = k.spawn(reader, handles=[b])
+    return k, [w, r]
+
+
+def test_socket_writes_that_wait_for_room_give_the_same_run():
+    script, python = run_both(socket_workload)
+    assert python == script
+    assert script[0][:2] == ("exited", 0)
+    assert script[0][2][0][6] > 0                     # the writer did wait for room
+
+
+# ---- errors: the yield raises what the script instruction leaves in x[14] ------------
+# (an unlock by a thread that does not own the mutex: EPERM in
+# pthread_mutex_unlock(3p) for an error-checking mutex; of a free mutex:
+# BAD_STATE, as the script instruction reports)
+
+def run_body(body, *others):
+    """Run Python body ``body`` with script processes ``others``, all on
+    the same futexes; its process."""
+    k = pk.Kernel(cpus=1)
+    procs = shared(k, [pk.Program.python("body", body)]
+                   + [pk.Program.script(f"o{i}", o) for i, o in enumerate(others)])
+    k.run()
+    return procs[0]
+
+
+def test_unlock_of_a_mutex_another_thread_holds_raises_access_denied_in_the_body():
+    seen = []
+
+    def body(ctx):
+        yield ctx.compute(5)
+        try:
+            yield ctx.unlock(MUTEX)
+        except pk.AccessDenied as e:
+            seen.append(str(e))
+        yield ctx.compute(1)
+    p = run_body(body, [op.lock(MUTEX), op.compute(100)])
+    assert seen == ["unlock: access denied: the handle lacks a right"]   # errors.py words
+    assert p.exit_code == 0
+
+
+def test_unlock_of_a_free_mutex_raises_bad_state_in_the_body():
+    seen = []
+
+    def body(ctx):
+        try:
+            yield ctx.unlock(MUTEX)
+        except pk.BadState as e:
+            seen.append(str(e))
+    p = run_body(body)
+    assert seen == ["unlock: not possible in the present state"]
+
+
+def test_cond_wait_without_the_mutex_raises_in_the_body_and_an_uncaught_one_kills():
+    def body(ctx):
+        yield ctx.cond_wait(CV, MUTEX)
+    p = run_body(body)
+    assert p.state == "killed"
+    assert isinstance(p.error, pk.BadState)
+    assert str(p.error) == "cond_wait: not possible in the present state"
+
+
+def test_a_lock_made_and_not_yielded_is_reported_with_its_line():
+    def body(ctx):
+        ctx.lock(MUTEX)
+        yield ctx.compute(1)
+    p = run_body(body)
+    assert isinstance(p.error, RuntimeError)
+    assert str(p.error).startswith("ctx.lock(...) made at line ")
+    assert str(p.error).endswith("was never yielded, so it did nothing: write `yield ctx.lock(...)`")
+
+
+def test_cond_wait_refuses_the_mutex_addresses_scripts_refuse():
+    k = pk.Kernel()
+
+    def body(ctx):
+        yield ctx.cond_wait(CV, 2**32)
+    p = k.spawn(pk.Program.python("b", body))
+    k.run()
+    assert isinstance(p.error, ValueError)
+    assert str(p.error) == "cond_wait's mutex address must differ from cv and be below 2**32"
+
+
+# ---- property: any mix of computes, locks, sleeps and yields agrees -------------
+
+
+_STEP = st.one_of(
+    st.tuples(st.just("compute"), st.integers(1, 3_000)),
+    st.tuples(st.just("sleep"), st.integers(1, 3_000)),
+    st.tuples(st.just("locked"), st.integers(1, 3_000)),     # lock, compute, unlock
+    st.tuples(st.just("yield"), st.just(0)),
+)
+
+
+def _script_of(steps):
+    ops = []
+    for what, ns in steps:
+        if what == "locked":
+            ops += [op.lock(MUTEX), op.compute(ns), op.unlock(MUTEX)]
+        elif what == "yield":
+            ops.append(op.yield_())
+        else:
+            ops.append(getattr(op, what)(ns))
+    return ops
+
+
+def _body_of(steps):
+    def body(ctx):
+        for what, ns in steps:
+            if what == "locked":
+                yield ctx.lock(MUTEX)
+                yield ctx.compute(ns)
+                yield ctx.unlock(MUTEX)
+            elif what == "yield":
+                yield ctx.yield_()
+            else:
+                yield getattr(ctx, what)(ns)
+    return body
+
+
+@settings(max_examples=40, deadline=None)
+@given(threads=st.lists(st.lists(_STEP, min_size=1, max_size=8), min_size=1, max_size=4),
+       cpus=st.integers(1, 3), quantum=st.integers(100, 2_000))
+def test_any_mix_of_operations_gives_the_same_run_as_script_and_as_generator(threads, cpus,
+                                                                             quantum):
+    def build(kind):
+        k = pk.Kernel(cpus=cpus, scheduler=pk.sched.RoundRobin(quantum=quantum))
+        progs = [pk.Program.script(f"t{i}", _script_of(s)) if kind == "script"
+                 else pk.Program.python(f"t{i}", _body_of(s)) for i, s in enumerate(threads)]
+        return k, shared(k, progs)
+    script, python = run_both(build)
+    assert python == script
