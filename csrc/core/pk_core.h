@@ -310,6 +310,8 @@ struct pk_kernel {
     uint32_t  livelock_tid;       /* tid + 1 of the thread a LIVELOCK stop blames; 0: none */
     struct pk_fs *fs;             /* the file system (pk_fs.h); NULL until used */
     struct pk_fds *fds;           /* descriptor tables (pk_fd.h); NULL until used */
+    uint32_t *heap_pos;           /* by tid: index in the pk_heap holding it (pk_heap.h) */
+    uint32_t  heap_pos_cap;
 };
 
 #define PK_X_CACHE        1       /* k->cache is set                          */

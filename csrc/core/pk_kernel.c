@@ -174,6 +174,7 @@ void pk_kernel_destroy(pk_kernel *k) {
     if (k->rqs)
         for (uint32_t i = 0; i < k->nrqs; i++) pk_rq_fini(&k->rqs[i]);
     pk_free(k, k->rqs, k->nrqs * sizeof(pk_rq));
+    pk_free(k, k->heap_pos, (size_t)k->heap_pos_cap * sizeof *k->heap_pos);
     pk_free(k, k->masks, k->masks_cap * sizeof(pk_mask));
     for (uint32_t i = 0; i < k->nprogs; i++)
         pk_free(k, k->progs[i].ops, k->progs[i].nops * sizeof(pk_op));

@@ -1,25 +1,52 @@
 /* pk_heap.h - an indexed 4-ary min-heap of threads keyed by (key, seq),
  * for policies that order ready threads by a number (SJF, STCF, CFS,
- * Stride, EDF, ...).  A thread's index in the heap is t->s.heap.pos (every
- * pk_sched_data member that uses this heap starts with that field), so
- * any queued thread can be removed in O(log n).  seq is taken at each
- * push: equal keys come out in the order they went in.  The array grows
- * on demand; if it cannot, the kernel is marked broken (NO_MEMORY).
+ * Stride, EDF, ...).  seq is taken at each push: equal keys come out in
+ * the order they went in.  The array grows on demand; if it cannot, the
+ * kernel is marked broken (NO_MEMORY).
  *
  * Four children per node (children of i: 4i+1 .. 4i+4): half the levels
  * of a binary heap, and the four children are compared in a branch-free
  * tournament, so a pop is a short chain of dependent loads (what bounds
- * its speed) rather than a long one. */
+ * its speed) rather than a long one.
+ *
+ * Cache behaviour (with a million queued threads neither the array nor
+ * the control blocks stay in the cache):
+ *   - an entry holds the thread's key, seq and tid (24 bytes), so the
+ *     comparisons never read a control block;
+ *   - a thread's index in its heap is kept in one array for the whole
+ *     kernel, indexed by tid (k->heap_pos, 4 bytes a thread: a thread is
+ *     in at most one heap), not in its control block: the positions
+ *     stored as entries move are 16 to a cache line instead of one;
+ *   - going down, the grandchildren of a node (16 entries, contiguous)
+ *     are prefetched while its children are compared, so the misses of
+ *     two levels overlap. */
 #ifndef PK_HEAP_H
 #define PK_HEAP_H
 
-typedef struct pk_heap_ent { uint64_t key, seq; pk_thread *t; } pk_heap_ent;
+typedef struct pk_heap_ent { uint64_t key, seq; uint32_t tid, pad; } pk_heap_ent;
 
 typedef struct pk_heap {
     pk_heap_ent *a;
     uint32_t n, cap;
     uint64_t seq;
+    struct pk_kernel *k;          /* set by the first push (or a restore) */
 } pk_heap;
+
+/* The thread of entry e. */
+static inline pk_thread *pk_heap_thread(const pk_heap *h, const pk_heap_ent *e) {
+    return pk_thread_at(h->k, e->tid);
+}
+
+/* The index of queued thread t in its heap. */
+static inline uint32_t pk_heap_pos(const pk_heap *h, const pk_thread *t) {
+    return h->k->heap_pos[t->tid];
+}
+
+/* Make k->heap_pos cover tid; false if memory ran out. */
+static inline bool pk_heap_pos_reserve(struct pk_kernel *k, uint32_t tid) {
+    if (PK_LIKELY(tid < k->heap_pos_cap)) return true;
+    return pk_vec_grow(k, (void **)&k->heap_pos, &k->heap_pos_cap, tid + 1, sizeof(uint32_t)) == 0;
+}
 
 /* (key, seq) of x before y's; without branches, since which child is
  * smallest is a coin toss the branch predictor cannot learn. */
@@ -36,9 +63,9 @@ static inline uint32_t pk_heap_sel(uint32_t a, uint32_t b, bool pick) {
     return a ^ ((a ^ b) & (0u - (uint32_t)pick));
 }
 
-static inline void pk_heap_place(pk_heap *h, uint32_t i, pk_heap_ent e) {
+static inline void pk_heap_place(pk_heap *h, uint32_t *pos, uint32_t i, pk_heap_ent e) {
     h->a[i] = e;
-    e.t->s.heap.pos = i;
+    pos[e.tid] = i;
 }
 
 /* The smallest of the children of i (which has at least one), or of its
@@ -57,28 +84,44 @@ static inline uint32_t pk_heap_min_child(const pk_heap *h, uint32_t i) {
     return best;
 }
 
+/* Start loading the grandchildren of i (entries 16i+5 .. 16i+20, 384
+ * contiguous bytes) if the last of them exists. */
+static inline void pk_heap_prefetch_below(const pk_heap *h, uint32_t i) {
+    uint64_t g = 16 * (uint64_t)i + 5;
+    if (g + 15 < h->n) {
+        const char *p = (const char *)&h->a[g];
+        for (unsigned off = 0; off < 16 * sizeof(pk_heap_ent); off += 64) __builtin_prefetch(p + off);
+        __builtin_prefetch(p + 16 * sizeof(pk_heap_ent) - 1);
+    }
+}
+
 static inline void pk_heap_up(pk_heap *h, uint32_t i, pk_heap_ent e) {
+    uint32_t *pos = h->k->heap_pos;
     while (i > 0) {
         uint32_t p = (i - 1) / 4;
         if (!pk_heap_before(&e, &h->a[p])) break;
-        pk_heap_place(h, i, h->a[p]);
+        pk_heap_place(h, pos, i, h->a[p]);
         i = p;
     }
-    pk_heap_place(h, i, e);
+    pk_heap_place(h, pos, i, e);
 }
 
 static inline void pk_heap_down(pk_heap *h, uint32_t i, pk_heap_ent e) {
+    uint32_t *pos = h->k->heap_pos;
     while (4 * i + 1 < h->n) {
+        pk_heap_prefetch_below(h, i);
         uint32_t c = pk_heap_min_child(h, i);
         if (!pk_heap_before(&h->a[c], &e)) break;
-        pk_heap_place(h, i, h->a[c]);
+        pk_heap_place(h, pos, i, h->a[c]);
         i = c;
     }
-    pk_heap_place(h, i, e);
+    pk_heap_place(h, pos, i, e);
 }
 
 /* Insert t with key; false (and nothing inserted) if memory ran out. */
 static inline bool pk_heap_push(struct pk_kernel *k, pk_heap *h, pk_thread *t, uint64_t key) {
+    if (PK_UNLIKELY(!pk_heap_pos_reserve(k, t->tid))) return false;
+    h->k = k;
     if (PK_UNLIKELY(h->n == h->cap)) {
         uint32_t cap = h->cap ? h->cap * 2 : 64;
         if (cap <= h->cap) return false;
@@ -87,16 +130,16 @@ static inline bool pk_heap_push(struct pk_kernel *k, pk_heap *h, pk_thread *t, u
         h->a = a;
         h->cap = cap;
     }
-    pk_heap_ent e = { key, h->seq++, t };
+    pk_heap_ent e = { key, h->seq++, t->tid, 0 };
     pk_heap_up(h, h->n++, e);
     return true;
 }
 
-static inline pk_thread *pk_heap_top(const pk_heap *h) { return h->n ? h->a[0].t : NULL; }
+static inline pk_thread *pk_heap_top(const pk_heap *h) { return h->n ? pk_heap_thread(h, &h->a[0]) : NULL; }
 static inline uint64_t pk_heap_top_key(const pk_heap *h) { return h->a[0].key; }
 
 static inline void pk_heap_remove(pk_heap *h, pk_thread *t) {
-    uint32_t i = t->s.heap.pos;
+    uint32_t i = pk_heap_pos(h, t);
     pk_heap_ent last = h->a[--h->n];
     if (i == h->n) return;
     if (pk_heap_before(&last, &h->a[i])) pk_heap_up(h, i, last);
@@ -109,17 +152,18 @@ static inline void pk_heap_remove(pk_heap *h, pk_thread *t) {
  * largest, so it seldom moves far. */
 static inline pk_thread *pk_heap_pop(pk_heap *h) {
     if (!h->n) return NULL;
-    pk_thread *t = h->a[0].t;
-    uint32_t n = --h->n, i = 0;
+    pk_thread *t = pk_heap_thread(h, &h->a[0]);
+    uint32_t n = --h->n, i = 0, *pos = h->k->heap_pos;
     if (!n) return t;
     pk_heap_ent last = h->a[n], moved = last;
     while (4 * i + 1 < n) {
+        pk_heap_prefetch_below(h, i);
         uint32_t c = pk_heap_min_child(h, i);
         moved = h->a[c];
-        pk_heap_place(h, i, moved);
+        pk_heap_place(h, pos, i, moved);
         i = c;
     }
-    if (i == 0 || !pk_heap_before(&last, &moved)) pk_heap_place(h, i, last);  /* the usual case */
+    if (i == 0 || !pk_heap_before(&last, &moved)) pk_heap_place(h, pos, i, last);  /* the usual case */
     else pk_heap_up(h, i, last);
     return t;
 }
@@ -136,10 +180,10 @@ static inline pk_thread *pk_heap_steal(struct pk_kernel *k, pk_heap *h, uint32_t
     const pk_heap_ent *best = NULL;
     for (uint32_t i = 0; i < h->n; i++) {
         const pk_heap_ent *e = &h->a[i];
-        if ((!best || pk_heap_before(best, e)) && pk_cpu_allowed(k, e->t, cpu)) best = e;
+        if ((!best || pk_heap_before(best, e)) && pk_cpu_allowed(k, pk_heap_thread(h, e), cpu)) best = e;
     }
     if (!best) return NULL;
-    pk_thread *t = best->t;
+    pk_thread *t = pk_heap_thread(h, best);
     pk_heap_remove(h, t);
     return t;
 }

@@ -70,9 +70,10 @@ static void job_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
         t->s.job.stamp = h->seq - 1;            /* the sequence number just taken */
         return;
     }
-    pk_heap_ent e = h->a[t->s.heap.pos];        /* back to its old place among equals */
+    uint32_t i = pk_heap_pos(h, t);
+    pk_heap_ent e = h->a[i];                    /* back to its old place among equals */
     e.seq = stamp;
-    pk_heap_up(h, t->s.heap.pos, e);
+    pk_heap_up(h, i, e);
 }
 
 static void job_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
@@ -91,10 +92,11 @@ static pk_thread *job_steal(pk_rq *rq, uint32_t cpu) {
     const pk_heap_ent *best = NULL;
     for (uint32_t i = 0; i < h->n; i++) {
         const pk_heap_ent *e = &h->a[i];
-        if ((!best || pk_heap_before(e, best)) && pk_cpu_allowed(rq->k, e->t, cpu)) best = e;
+        if ((!best || pk_heap_before(e, best)) && pk_cpu_allowed(rq->k, pk_heap_thread(h, e), cpu))
+            best = e;
     }
     if (!best) return NULL;
-    pk_thread *t = best->t;
+    pk_thread *t = pk_heap_thread(h, best);
     pk_heap_remove(h, t);
     return t;
 }
