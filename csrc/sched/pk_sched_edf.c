@@ -73,7 +73,7 @@ static void job_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     uint32_t i = pk_heap_pos(h, t);
     pk_heap_ent e = h->a[i];                    /* back to its old place among equals */
     e.seq = stamp;
-    pk_heap_up(h, i, e);
+    pk_heap_up(h, i, e, t->tid);
 }
 
 static void job_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
@@ -89,13 +89,12 @@ static pk_thread *job_pick(pk_rq *rq) { return pk_heap_pop(&((job_rq *)rq->priv)
  * deadline); a linear scan, used only by load balancing. */
 static pk_thread *job_steal(pk_rq *rq, uint32_t cpu) {
     pk_heap *h = &((job_rq *)rq->priv)->h;
-    const pk_heap_ent *best = NULL;
-    for (uint32_t i = 0; i < h->n; i++) {
-        const pk_heap_ent *e = &h->a[i];
-        if ((!best || pk_heap_before(e, best)) && pk_cpu_allowed(rq->k, pk_heap_thread(h, e), cpu))
-            best = e;
-    }
-    if (!best) return NULL;
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < h->n; i++)
+        if ((best == UINT32_MAX || pk_heap_before(&h->a[i], &h->a[best]))
+            && pk_cpu_allowed(rq->k, pk_heap_thread(h, i), cpu))
+            best = i;
+    if (best == UINT32_MAX) return NULL;
     pk_thread *t = pk_heap_thread(h, best);
     pk_heap_remove(h, t);
     return t;
