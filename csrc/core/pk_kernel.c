@@ -409,7 +409,7 @@ static void thread_now(pk_kernel *k, const pk_thread *t, pk_thread_info *o) {
     o->tid = t->tid; o->pid = t->pid; o->state = t->state; o->cpu = t->cpu;
     o->priority = t->priority; o->nice = t->nice; o->burst = t->burst;
     o->arrival = t->arrival; o->first_run = t->first_run; o->finish = t->finish;
-    o->cpu_time = t->cpu_time; o->wait = t->wait; o->blocked = t->blocked;
+    o->cpu_time = t->cpu_time; o->wait = pk_thread_wait(k, t); o->blocked = t->blocked;
     o->voluntary_switches = t->nvcsw; o->involuntary_switches = t->nivcsw;
     o->sclass = t->sclass; o->rt_prio = t->rt_prio; o->rq_cpu = t->rq_cpu;
     o->migrations = t->migrations; o->tickets = t->tickets;

@@ -40,6 +40,61 @@
 #define CORE_VERSION 1
 #define SCHD_VERSION 1
 
+/* A thread control block as snapshots hold it: the layout of pk_thread in
+ * format version 1, whatever the order of the fields in memory.  wait is
+ * written as pk_thread_wait() computes it and checked on restore. */
+typedef struct snap_thread {
+    pk_regs regs;                              /*   0 */
+    uint32_t tid, pid, prog;                   /* 272 */
+    uint8_t kind, state;                       /* 284 */
+    int16_t cpu;                               /* 286 */
+    uint8_t sclass, rt_prio;                   /* 288 */
+    int8_t nice;                               /* 290 */
+    uint8_t tflags;                            /* 291 */
+    uint16_t rq_cpu, pad0;                     /* 292 */
+    uint32_t affinity;                         /* 296 */
+    int32_t priority;                          /* 300 */
+    uint64_t burst;                            /* 304 */
+    uint32_t tickets, migrations;              /* 312 */
+    pk_sched_data s;                           /* 320 */
+    pk_time arrival, first_run, finish, since; /* 376 */
+    uint64_t cpu_time, wait, blocked, nvcsw, nivcsw;   /* 408 */
+} snap_thread;                                 /* 448 */
+_Static_assert(sizeof(snap_thread) == 448 && offsetof(snap_thread, s) == 320
+               && offsetof(snap_thread, nivcsw) == 440, "snapshot thread layout, version 1");
+
+static void snap_thread_of(const pk_kernel *k, const pk_thread *t, snap_thread *v) {
+    memset(v, 0, sizeof *v);
+    v->regs = t->regs;
+    v->tid = t->tid; v->pid = t->pid; v->prog = t->prog;
+    v->kind = t->kind; v->state = t->state; v->cpu = t->cpu;
+    v->sclass = t->sclass; v->rt_prio = t->rt_prio; v->nice = t->nice; v->tflags = t->tflags;
+    v->rq_cpu = t->rq_cpu; v->pad0 = t->pad0;
+    v->affinity = t->affinity; v->priority = t->priority; v->burst = t->burst;
+    v->tickets = t->tickets; v->migrations = t->migrations;
+    v->s = t->s;
+    v->arrival = t->arrival; v->first_run = t->first_run; v->finish = t->finish;
+    v->since = t->since;
+    v->cpu_time = t->cpu_time; v->wait = pk_thread_wait(k, t); v->blocked = t->blocked;
+    v->nvcsw = t->nvcsw; v->nivcsw = t->nivcsw;
+}
+
+static void thread_of_snap(const snap_thread *v, pk_thread *t) {
+    memset(t, 0, sizeof *t);
+    t->regs = v->regs;
+    t->tid = v->tid; t->pid = v->pid; t->prog = v->prog;
+    t->kind = v->kind; t->state = v->state; t->cpu = v->cpu;
+    t->sclass = v->sclass; t->rt_prio = v->rt_prio; t->nice = v->nice; t->tflags = v->tflags;
+    t->rq_cpu = v->rq_cpu; t->pad0 = v->pad0;
+    t->affinity = v->affinity; t->priority = v->priority; t->burst = v->burst;
+    t->tickets = v->tickets; t->migrations = v->migrations;
+    t->s = v->s;
+    t->arrival = v->arrival; t->first_run = v->first_run; t->finish = v->finish;
+    t->since = v->since;
+    t->cpu_time = v->cpu_time; t->blocked = v->blocked;
+    t->nvcsw = v->nvcsw; t->nivcsw = v->nivcsw;
+}
+
 /* words of pk_sched_data that may hold thread pointers: list/mlfq next,
  * prev (0, 1), eevdf left, right, best (0..2), cfs next, prev (3, 4) */
 #define PTR_WORDS 5
@@ -128,9 +183,9 @@ uint64_t pk_snap_list(const pk_rq *rq, pk_thread *head, pk_thread *tail, size_t 
 static uint64_t layout_fingerprint(void) {
     const uint16_t one = 1;
     uint64_t v[] = {
-        sizeof(pk_thread), offsetof(pk_thread, tid), offsetof(pk_thread, kind),
-        offsetof(pk_thread, pad0), offsetof(pk_thread, s), offsetof(pk_thread, arrival),
-        offsetof(pk_thread, nivcsw), sizeof(pk_sched_data), sizeof(pk_regs), sizeof(pk_proc),
+        sizeof(snap_thread), offsetof(snap_thread, tid), offsetof(snap_thread, kind),
+        offsetof(snap_thread, pad0), offsetof(snap_thread, s), offsetof(snap_thread, arrival),
+        offsetof(snap_thread, nivcsw), sizeof(pk_sched_data), sizeof(pk_regs), sizeof(pk_proc),
         offsetof(pk_proc, ext), offsetof(pk_proc, as), offsetof(pk_proc, parent),
         offsetof(pk_proc, sigchld), sizeof(pk_event), sizeof(pk_trace_event),
         sizeof(pk_job_record), sizeof(void *), PK_CHUNK, *(const uint8_t *)&one,
@@ -239,12 +294,13 @@ static uint32_t thread_at_address(const chunk_ref *c, uint32_t n, uint32_t count
  * left out: a u64 whose bit i says word i follows, then those words.  In
  * each copy the words of the policy data that point at threads become
  * tid + 1 and pad0 records which words those are (1 << word). */
-#define TWORDS (sizeof(pk_thread) / 8)
-_Static_assert(sizeof(pk_thread) % 8 == 0 && sizeof(pk_thread) / 8 <= 64, "thread words");
+#define TWORDS (sizeof(snap_thread) / 8)
+_Static_assert(sizeof(snap_thread) % 8 == 0 && sizeof(snap_thread) / 8 <= 64, "thread words");
 
-static void thread_put(pk_snap_w *w, const pk_thread *t, const chunk_ref *c, uint32_t nch,
-                       uint32_t count) {
-    pk_thread copy = *t;
+static void thread_put(const pk_kernel *k, pk_snap_w *w, const pk_thread *t, const chunk_ref *c,
+                       uint32_t nch, uint32_t count) {
+    snap_thread copy;
+    snap_thread_of(k, t, &copy);
     uint16_t mask = 0;
     for (int x = 0; x < PTR_WORDS; x++) {
         if (!copy.s.raw[x]) continue;
@@ -286,17 +342,19 @@ static int threads_save(pk_kernel *k, pk_snap_w *w, pk_snap_refusal *why) {
                 return refuse(why, PK_SNAP_R_HOST_THREAD, i, 0, PK_ERR_NOT_SUPPORTED);
             return refuse(why, PK_SNAP_R_BODY_KIND, i, t->kind, PK_ERR_NOT_SUPPORTED);
         }
-        thread_put(w, t, c, nch, n);
+        thread_put(k, w, t, c, nch, n);
     }
     free(c);
     return w->err;
 }
 
-/* Read one thread written by thread_put into t. */
-static void thread_get(pk_snap_r *r, pk_thread *t) {
+/* Read one thread written by thread_put into t; false if its wait is not
+ * the rest of its lifetime (checked here unless it runs: its CPU's
+ * seg_start is read later). */
+static bool thread_get(pk_snap_r *r, const pk_kernel *k, pk_thread *t) {
     uint64_t present = pk_snap_get_u64(r);
     unsigned nw = (unsigned)__builtin_popcountll(present);
-    if (r->err || present >> TWORDS || (size_t)nw * 8 > pk_snap_left(r)) { pk_snap_bad(r); return; }
+    if (r->err || present >> TWORDS || (size_t)nw * 8 > pk_snap_left(r)) { pk_snap_bad(r); return false; }
     const uint8_t *p = r->buf + r->off;
     uint64_t word[TWORDS] = { 0 };
     while (present) {
@@ -307,8 +365,11 @@ static void thread_get(pk_snap_r *r, pk_thread *t) {
         word[i] = v;
         p += 8;
     }
-    memcpy(t, word, sizeof word);
+    snap_thread v;
+    memcpy(&v, word, sizeof word);
+    thread_of_snap(&v, t);
     r->off += (size_t)nw * 8;
+    return t->state == PK_TS_RUNNING || pk_thread_wait(k, t) == v.wait;
 }
 
 /* ---- where a script thread may stand ---------------------------------------
@@ -413,10 +474,10 @@ static int threads_load(pk_kernel *k, pk_snap_r *r, thread_counts *tc, bool new_
         uint32_t m = n - i < PK_CHUNK ? n - i : PK_CHUNK;
         pk_thread *t = pk_thread_at(k, i);
         for (uint32_t j = 0; j < m && !r->err; j++, t++) {
-            thread_get(r, t);
+            bool wait_ok = thread_get(r, k, t);
             if (r->err) break;
             uint16_t mask = t->pad0;       /* kept until the run queues are checked */
-            if (mask >> PTR_WORDS || !thread_ok(k, t, i + j, tc->rv)) { pk_snap_bad(r); break; }
+            if (mask >> PTR_WORDS || !thread_ok(k, t, i + j, tc->rv) || !wait_ok) { pk_snap_bad(r); break; }
             tc->running += t->state == PK_TS_RUNNING;
             if (t->state == PK_TS_READY) {
                 if (pk_is_rt(t)) tc->ready_rt++; else tc->ready++;
