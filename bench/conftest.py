@@ -39,6 +39,8 @@ WORKLOADS = {
 
 # Script threads' rate / the shuffled floor's rate, same run (bench/README.md).
 SHUFFLED_FLOOR_TARGETS = {10_000: 0.8}
+# CFS rows' rate / RoundRobin script threads' rate at the same N, same run.
+CFS_RR_TARGETS = {1_000_000: 0.5}
 
 # Targets (see bench/README.md).  Rates in switches/s; None = no target.
 RATE_TARGETS = {("script", 10_000): 30e6, ("script", 1_000_000): 8e6,
@@ -164,6 +166,15 @@ def summary_lines(results: dict) -> list[str]:
                 verdict = (f" (target >={want:g}x: {'met' if ratio >= want else 'NOT met'})"
                            if want is not None else "")
                 lines.append(f"script threads / shuffled floor, N={n:,}: {ratio:.2f}x{verdict}")
+        for (w, n) in sorted(k for k in keys if k[0] in ("cfs", "cfs-mixed")):
+            rr = results.get(("script", n), {}).get("rate")
+            if rr:
+                ratio = results[(w, n)]["rate"] / rr
+                want = CFS_RR_TARGETS.get(n)
+                verdict = (f" (target >={want:g}x: {'met' if ratio >= want else 'NOT met'})"
+                           if want is not None else "")
+                lines.append(f"{WORKLOADS[w]} / RoundRobin script threads, N={n:,}: "
+                             f"{ratio:.2f}x{verdict}")
         for (w, n) in sorted(k for k in keys if k[0] in ("pypolicy", "pypolicy_slice")):
             v = results[(w, n)]
             lines.append(f"{WORKLOADS[w]}, N={n:,}: {_rate(v['rate'])} decisions (one pick_next "

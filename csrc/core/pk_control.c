@@ -30,7 +30,6 @@ static void requeue_around(pk_kernel *k, pk_thread *t, void (*change)(pk_kernel 
         pk_rq_dequeue(rq, t, PK_ENQ_CHANGE);
         change(k, t, a, b);
         notify(rq, t);
-        t->wait += k->now - t->since;  /* make_ready restarts the wait clock */
         pk_thread_make_ready(k, t, PK_ENQ_CHANGE);
         t->tflags &= (uint8_t)~PK_TF_WOKEN;
         return;

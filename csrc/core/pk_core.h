@@ -65,44 +65,57 @@ typedef union pk_sched_data {
 _Static_assert(sizeof(pk_sched_data) == 56, "pk_sched_data must stay 56 bytes");
 
 /* ---- thread control block ------------------------------------------------
- * Fields are grouped by who may touch them.  The register context comes
- * first; the context switch (pk_cpu.h) copies it to and from the CPU. */
+ * 448 bytes, seven cache lines (arena chunks start on a line), laid out
+ * by how often they are touched.  Lines 0-4: the register context (272
+ * bytes, copied to and from the CPU at every switch) and, in the rest of
+ * line 4, every other field a context switch reads or writes.  Line 5:
+ * the policy's data (a round robin's list links first).  Line 6 and the
+ * rest of line 5: what only arrivals, blocking, exits, queries and policy
+ * changes touch.  Wait time is not stored: it is the rest of the thread's
+ * lifetime (pk_thread_wait).  Snapshots write the control block field by
+ * field in the layout of format version 1 (pk_snap_core.c), so this
+ * order is free to change. */
 typedef struct pk_thread {
     pk_regs regs;                 /*   0: saved register context (272 B) */
 
-    /* identity (set at spawn, never changes) */
-    uint32_t tid, pid;            /* 272 */
-    uint32_t prog;                /* 280 */
-    uint8_t  kind;                /* 284: PK_BODY_*                     */
-    uint8_t  state;               /* 285: PK_TS_*                       */
-    int16_t  cpu;                 /* 286: CPU it runs on, or -1          */
-
-    /* scheduling parameters: owned by the dispatcher and pk_sched.c */
-    uint8_t  sclass;              /* 288: PK_CLASS_*                     */
-    uint8_t  rt_prio;             /* 289: 1..99 for the real-time class   */
-    int8_t   nice;                /* 290: -20..19                        */
-    uint8_t  tflags;              /* 291: PK_TF_*                        */
-    uint16_t rq_cpu;              /* 292: run queue holding it, or last  */
-    uint16_t pad0;                /* 294: 0 (while a snapshot loads: which
-                                     words of s hold thread references,
-                                     pk_snap_core.c)                    */
-    uint32_t affinity;            /* 296: CPU mask id (0: every CPU)     */
-    int32_t  priority;            /* 300: static priority                */
-    uint64_t burst;               /* 304: declared CPU burst or NO_BURST */
-    uint32_t tickets;             /* 312: share of Lottery / Stride      */
-    uint32_t migrations;          /* 316: times moved between run queues */
+    /* hot: touched by every context switch */
+    uint32_t tid;                 /* 272: set at spawn, never changes    */
+    uint8_t  state;               /* 276: PK_TS_*                       */
+    uint8_t  kind;                /* 277: PK_BODY_* (set at spawn)      */
+    int16_t  cpu;                 /* 278: CPU it runs on, or -1          */
+    uint8_t  sclass;              /* 280: PK_CLASS_*                     */
+    uint8_t  tflags;              /* 281: PK_TF_*                        */
+    uint16_t rq_cpu;              /* 282: run queue holding it, or last  */
+    uint32_t prog;                /* 284: its program                    */
+    pk_time  since;               /* 288: entered its current state      */
+    uint64_t cpu_time;            /* 296 */
+    uint64_t nivcsw;              /* 304: involuntary switches           */
+    pk_time  first_run;           /* 312 */
     pk_sched_data s;              /* 320: owned by its policy (56 B)     */
 
-    /* accounting: owned by the dispatcher */
-    pk_time  arrival;             /* 376 */
-    pk_time  first_run;           /* 384 */
-    pk_time  finish;              /* 392 */
-    pk_time  since;               /* 400: entered its current state      */
-    uint64_t cpu_time;            /* 408 */
-    uint64_t wait;                /* 416 */
+    /* cold: identity and scheduling parameters (dispatcher, pk_sched.c) */
+    uint32_t pid;                 /* 376 */
+    uint8_t  rt_prio;             /* 380: 1..99 for the real-time class   */
+    int8_t   nice;                /* 381: -20..19                        */
+    uint16_t pad0;                /* 382: 0 (while a snapshot loads: which
+                                     words of s hold thread references,
+                                     pk_snap_core.c)                    */
+    uint32_t affinity;            /* 384: CPU mask id (0: every CPU)     */
+    int32_t  priority;            /* 388: static priority                */
+    uint64_t burst;               /* 392: declared CPU burst or NO_BURST */
+    uint32_t tickets;             /* 400: share of Lottery / Stride      */
+    uint32_t migrations;          /* 404: times moved between run queues */
+
+    /* cold: accounting the dispatcher owns */
+    pk_time  arrival;             /* 408 */
+    pk_time  finish;              /* 416 */
     uint64_t blocked;             /* 424 */
-    uint64_t nvcsw, nivcsw;       /* 432, 440 */
+    uint64_t nvcsw;               /* 432: voluntary switches             */
+    uint64_t spare;               /* 440: 0; keeps the block at 7 lines  */
 } pk_thread;                      /* 448 bytes */
+_Static_assert(sizeof(pk_thread) == 448, "pk_thread: seven cache lines");
+_Static_assert(offsetof(pk_thread, s) + 16 <= 384 && offsetof(pk_thread, first_run) + 8 <= 320,
+               "pk_thread: the hot fields in lines 4 and 5");
 
 #define PK_TF_WOKEN    1          /* ready after io/sleep: latency counts */
 #define PK_TF_MIGRATED 2          /* next switch-in pays Costs.migrate    */
@@ -326,6 +339,8 @@ struct pk_kernel {
     uint32_t  livelock_tid;       /* tid + 1 of the thread a LIVELOCK stop blames; 0: none */
     struct pk_fs *fs;             /* the file system (pk_fs.h); NULL until used */
     struct pk_fds *fds;           /* descriptor tables (pk_fd.h); NULL until used */
+    uint32_t *heap_pos;           /* by tid: index in the pk_heap holding it (pk_heap.h) */
+    uint32_t  heap_pos_cap;
 };
 
 #define PK_X_CACHE        1       /* k->cache is set                          */
@@ -393,6 +408,18 @@ static inline pk_thread *pk_thread_at(pk_kernel *k, uint32_t tid) {
 }
 static inline pk_proc *pk_proc_at(pk_kernel *k, uint32_t pid) {
     return (pk_proc *)pk_arena_at(&k->procs, pid);
+}
+
+/* Time t has spent ready to run, up to the instant its time is accounted
+ * to.  Not stored: every instant from its arrival to that instant is CPU
+ * time, wait or blocked time, so wait is the rest.  The instant is when
+ * it ended (exited), its CPU's seg_start (running: the switch-in cost
+ * counts as wait, and CPU time is charged up to seg_start), or when it
+ * entered its present state (new, ready, blocked, sleeping, waiting). */
+static inline uint64_t pk_thread_wait(const pk_kernel *k, const pk_thread *t) {
+    pk_time upto = t->state == PK_TS_RUNNING ? k->cpus[t->cpu].seg_start
+                 : t->state == PK_TS_EXITED ? t->finish : t->since;
+    return upto - t->arrival - t->cpu_time - t->blocked;
 }
 
 /* digest of the event sequence: one 64-bit mix per recorded fact */

@@ -172,7 +172,7 @@ static void latency_record(pk_latency *h, uint64_t v) {
 
 /* Start running next on c: the context switch.  The switch cost (and the
  * migration cost if next just moved here) is the CPU's overhead; next's
- * wait ends when it actually starts to run.  out: PK_TR_PREV_OUT if the
+ * wait ends when it actually starts to run (seg_start: pk_thread_wait).  out: PK_TR_PREV_OUT if the
  * thread that ran on c left it just now untraced (one trace event then
  * says both), else 0. */
 static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next, unsigned out) {
@@ -194,7 +194,6 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next,
     }
     next->state = PK_TS_RUNNING;
     next->cpu = (int16_t)c->id;
-    next->wait += start - next->since;
     if (next->first_run == PK_FOREVER) next->first_run = start;
     c->curr = next;
     c->seg_start = start;
@@ -214,8 +213,7 @@ static PK_ALWAYS_INLINE void switch_to(pk_kernel *k, pk_cpu *c, pk_thread *next,
 static void leave_cpu(pk_kernel *k, pk_cpu *c, pk_thread *t) {
     if (k->now < c->seg_start) {           /* cut short while switching in */
         if (t->first_run == c->seg_start) t->first_run = PK_FOREVER;  /* never ran */
-        c->overhead -= c->seg_start - k->now;
-        t->wait -= c->seg_start - k->now;
+        c->overhead -= c->seg_start - k->now;   /* and its wait ends now (pk_thread_wait) */
         c->seg_start = k->now;
     }
     PK_TRACE(k, PK_TR_SWITCH_OUT, 0, t->tid, c->id, 0);
@@ -265,7 +263,6 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
     case PK_TS_EXITED: return;
     case PK_TS_READY:
         pk_rq_dequeue(pk_thread_rq(k, t), t, PK_ENQ_KILL);
-        t->wait += k->now - t->since;
         break;
     case PK_TS_BLOCKED: case PK_TS_SLEEPING:
         t->blocked += k->now - t->since;  /* its wake event becomes stale */

@@ -234,6 +234,7 @@ void pk_kernel_destroy(pk_kernel *k) {
     if (k->rqs)
         for (uint32_t i = 0; i < k->nrqs; i++) pk_rq_fini(&k->rqs[i]);
     pk_free(k, k->rqs, k->nrqs * sizeof(pk_rq));
+    pk_free(k, k->heap_pos, (size_t)k->heap_pos_cap * sizeof *k->heap_pos);
     pk_free(k, k->masks, k->masks_cap * sizeof(pk_mask));
     for (uint32_t i = 0; i < k->nprogs; i++)
         pk_free(k, k->progs[i].ops, k->progs[i].nops * sizeof(pk_op));
@@ -468,7 +469,7 @@ static void thread_now(pk_kernel *k, const pk_thread *t, pk_thread_info *o) {
     o->tid = t->tid; o->pid = t->pid; o->state = t->state; o->cpu = t->cpu;
     o->priority = t->priority; o->nice = t->nice; o->burst = t->burst;
     o->arrival = t->arrival; o->first_run = t->first_run; o->finish = t->finish;
-    o->cpu_time = t->cpu_time; o->wait = t->wait; o->blocked = t->blocked;
+    o->cpu_time = t->cpu_time; o->wait = pk_thread_wait(k, t); o->blocked = t->blocked;
     o->voluntary_switches = t->nvcsw; o->involuntary_switches = t->nivcsw;
     o->sclass = t->sclass; o->rt_prio = t->rt_prio; o->rq_cpu = t->rq_cpu;
     o->migrations = t->migrations; o->tickets = t->tickets;

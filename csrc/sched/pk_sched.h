@@ -68,6 +68,9 @@
 
 #define PK_POL_NEEDS_BURST 1   /* threads must declare a CPU burst          */
 #define PK_POL_TICK_ALWAYS 2   /* tick() always says yes (the dispatcher skips the call) */
+#define PK_POL_HEAP        4   /* queues normal threads in a pk_heap (pk_heap.h): their
+                                  position is k->heap_pos[tid]; snapshots write it as the
+                                  first word of the policy data, where format 1 keeps it */
 
 #define PK_RQ_NONE 0xffff      /* t->rq_cpu before a thread was ever queued */
 

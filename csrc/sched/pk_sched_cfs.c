@@ -109,24 +109,24 @@ static inline bool t_before(const pk_thread *a, const pk_thread *b) {
     return q_before(a->s.cfs.vruntime, a->s.cfs.seq, b->s.cfs.vruntime, b->s.cfs.seq);
 }
 
-/* The earlier of heap entry e (may be NULL) and run thread r (may be NULL). */
-static inline pk_thread *q_min(const pk_heap_ent *e, pk_thread *r) {
-    if (!e) return r;
-    if (!r) return e->t;
-    return q_before(e->key, e->seq, r->s.cfs.vruntime, r->s.cfs.seq) ? e->t : r;
+/* The earlier of heap entry i (UINT32_MAX: none) and run thread r (may be NULL). */
+static inline pk_thread *q_min(const pk_heap *h, uint32_t i, pk_thread *r) {
+    if (i == UINT32_MAX) return r;
+    if (!r) return pk_heap_thread(h, i);
+    const pk_heap_ent *e = &h->a[i];
+    return q_before(e->key, e->seq, r->s.cfs.vruntime, r->s.cfs.seq) ? pk_heap_thread(h, i) : r;
 }
 
 /* The first queued thread, or NULL. */
 static inline pk_thread *q_first(const cfs_rq *c) {
-    return q_min(c->q.n ? &c->q.a[0] : NULL, c->head);
+    return q_min(&c->q, c->q.n ? 0 : UINT32_MAX, c->head);
 }
 
 /* The queued thread after first (the first queued thread), or NULL. */
 static pk_thread *q_second(const cfs_rq *c, const pk_thread *first) {
     if (first->s.cfs.where == IN_RUN)
-        return q_min(c->q.n ? &c->q.a[0] : NULL, first->s.cfs.next);
-    const pk_heap_ent *e = c->q.n > 1 ? &c->q.a[pk_heap_min_child(&c->q, 0)] : NULL;
-    return q_min(e, c->head);
+        return q_min(&c->q, c->q.n ? 0 : UINT32_MAX, first->s.cfs.next);
+    return q_min(&c->q, c->q.n > 1 ? pk_heap_min_child(&c->q, 0) : UINT32_MAX, c->head);
 }
 
 /* Queue t (key = its vruntime); false if memory ran out. */
@@ -150,7 +150,12 @@ static inline bool q_push(pk_rq *rq, cfs_rq *c, pk_thread *t) {
 /* Take queued t out of the queue. */
 static inline void q_remove(cfs_rq *c, pk_thread *t) {
     if (t->s.cfs.where == IN_HEAP) {
-        if (t == c->q.a[0].t) pk_heap_pop(&c->q); else pk_heap_remove(&c->q, t);
+        if (t->tid == c->q.tid[0]) {
+            pk_heap_pop(&c->q);
+
+        } else {
+            pk_heap_remove(&c->q, t);
+        }
     } else {
         pk_thread *n = t->s.cfs.next, *p = t->s.cfs.prev;
         if (p) p->s.cfs.next = n; else c->head = n;
@@ -167,8 +172,8 @@ static pk_thread *q_last_allowed(pk_kernel *k, const cfs_rq *c, uint32_t cpu) {
     pk_thread *best = c->tail;
     while (best && !pk_cpu_allowed(k, best, cpu)) best = best->s.cfs.prev;
     for (uint32_t i = 0; i < c->q.n; i++) {
-        const pk_heap_ent *e = &c->q.a[i];
-        if ((!best || t_before(best, e->t)) && pk_cpu_allowed(k, e->t, cpu)) best = e->t;
+        pk_thread *t = pk_heap_thread(&c->q, i);
+        if ((!best || t_before(best, t)) && pk_cpu_allowed(k, t, cpu)) best = t;
     }
     return best;
 }
@@ -395,7 +400,7 @@ static int cfs_snap_load(pk_rq *rq, pk_snap_r *r) {
     c->load = pk_snap_get_u64(r);
     if (r->err) return r->err;
     for (uint32_t i = 0; i < c->q.n; i++)
-        if (c->q.a[i].t->s.cfs.where != IN_HEAP) pk_snap_bad(r);
+        if (pk_heap_thread(&c->q, i)->s.cfs.where != IN_HEAP) pk_snap_bad(r);
     uint64_t want = rq->nr - rq->rt.nr;
     uint64_t n = pk_snap_list(rq, c->head, c->tail, offsetof(pk_sched_data, cfs.next),
                               offsetof(pk_sched_data, cfs.prev), want, 0);
@@ -406,7 +411,7 @@ static int cfs_snap_load(pk_rq *rq, pk_snap_r *r) {
 }
 
 const pk_policy pk_policy_cfs = {
-    .name = "CFS", .priv_size = sizeof(cfs_rq),
+    .name = "CFS", .flags = PK_POL_HEAP, .priv_size = sizeof(cfs_rq),
     .init = cfs_init, .fini = cfs_fini,
     .enqueue = cfs_enqueue, .dequeue = cfs_dequeue, .pick = cfs_pick,
     .slice = cfs_slice, .tick = cfs_tick, .wakeup_preempt = cfs_wakeup_preempt,

@@ -70,9 +70,10 @@ static void job_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
         t->s.job.stamp = h->seq - 1;            /* the sequence number just taken */
         return;
     }
-    pk_heap_ent e = h->a[t->s.heap.pos];        /* back to its old place among equals */
+    uint32_t i = pk_heap_pos(h, t);
+    pk_heap_ent e = h->a[i];                    /* back to its old place among equals */
     e.seq = stamp;
-    pk_heap_up(h, t->s.heap.pos, e);
+    pk_heap_up(h, i, e, t->tid);
 }
 
 static void job_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
@@ -88,13 +89,13 @@ static pk_thread *job_pick(pk_rq *rq) { return pk_heap_pop(&((job_rq *)rq->priv)
  * deadline); a linear scan, used only by load balancing. */
 static pk_thread *job_steal(pk_rq *rq, uint32_t cpu) {
     pk_heap *h = &((job_rq *)rq->priv)->h;
-    const pk_heap_ent *best = NULL;
-    for (uint32_t i = 0; i < h->n; i++) {
-        const pk_heap_ent *e = &h->a[i];
-        if ((!best || pk_heap_before(e, best)) && pk_cpu_allowed(rq->k, e->t, cpu)) best = e;
-    }
-    if (!best) return NULL;
-    pk_thread *t = best->t;
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < h->n; i++)
+        if ((best == UINT32_MAX || pk_heap_before(&h->a[i], &h->a[best]))
+            && pk_cpu_allowed(rq->k, pk_heap_thread(h, i), cpu))
+            best = i;
+    if (best == UINT32_MAX) return NULL;
+    pk_thread *t = pk_heap_thread(h, best);
     pk_heap_remove(h, t);
     return t;
 }
@@ -118,14 +119,14 @@ static bool job_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
 }
 
 const pk_policy pk_policy_edf = {
-    .name = "EDF", .priv_size = sizeof(job_rq),
+    .name = "EDF", .flags = PK_POL_HEAP, .priv_size = sizeof(job_rq),
     .init = edf_init, .fini = job_fini, .enqueue = job_enqueue, .dequeue = job_dequeue,
     .pick = job_pick, .slice = no_slice, .tick = never, .wakeup_preempt = job_preempt,
     .steal = job_steal, .snap_save = job_snap_save, .snap_load = job_snap_load,
 };
 
 const pk_policy pk_policy_rm = {
-    .name = "RateMonotonic", .priv_size = sizeof(job_rq),
+    .name = "RateMonotonic", .flags = PK_POL_HEAP, .priv_size = sizeof(job_rq),
     .init = rm_init, .fini = job_fini, .enqueue = job_enqueue, .dequeue = job_dequeue,
     .pick = job_pick, .slice = no_slice, .tick = never, .wakeup_preempt = job_preempt,
     .steal = job_steal, .snap_save = job_snap_save, .snap_load = job_snap_load,

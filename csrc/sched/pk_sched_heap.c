@@ -41,14 +41,14 @@ static bool stcf_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
 }
 
 const pk_policy pk_policy_sjf = {
-    .name = "SJF", .flags = PK_POL_NEEDS_BURST, .priv_size = sizeof(pk_heap),
+    .name = "SJF", .flags = PK_POL_NEEDS_BURST | PK_POL_HEAP, .priv_size = sizeof(pk_heap),
     .fini = heap_fini, .enqueue = sjf_enqueue, .dequeue = heap_dequeue, .pick = heap_pick,
     .slice = no_slice, .tick = never, .wakeup_preempt = no_preempt, .steal = heap_steal,
     .snap_save = heap_snap_save, .snap_load = heap_snap_load,
 };
 
 const pk_policy pk_policy_stcf = {
-    .name = "STCF", .flags = PK_POL_NEEDS_BURST, .priv_size = sizeof(pk_heap),
+    .name = "STCF", .flags = PK_POL_NEEDS_BURST | PK_POL_HEAP, .priv_size = sizeof(pk_heap),
     .fini = heap_fini, .enqueue = stcf_enqueue, .dequeue = heap_dequeue, .pick = heap_pick,
     .slice = no_slice, .tick = never, .wakeup_preempt = stcf_preempt, .steal = heap_steal,
     .snap_save = heap_snap_save, .snap_load = heap_snap_load,

@@ -212,7 +212,7 @@ static int stride_snap_load(pk_rq *rq, pk_snap_r *r) {
 }
 
 const pk_policy pk_policy_stride = {
-    .name = "Stride", .priv_size = sizeof(stride_rq),
+    .name = "Stride", .flags = PK_POL_HEAP, .priv_size = sizeof(stride_rq),
     .init = stride_init, .fini = stride_fini,
     .enqueue = stride_enqueue, .dequeue = stride_dequeue, .pick = stride_pick,
     .slice = stride_slice, .tick = stride_tick, .wakeup_preempt = stride_preempt,

@@ -4,7 +4,8 @@
  * fresh kernel, and counts the running and ready threads the SCHD
  * loader (pk_sched_snap.c) checks the run queues against.
  *
- * Thread control blocks are written as their 64-bit words with the zero
+ * Thread control blocks are written in the version-1 layout
+ * (pk_snap_thread, pk_snap_sect.h) as 64-bit words with the zero
  * words left out (a bitmap says which follow), process records as raw
  * bytes, both in one pass over the arenas; the thread pointers inside a
  * thread's policy data become tids.  These are the host's struct
@@ -12,6 +13,8 @@
  * other layouts refuse such a file. */
 #include <stdlib.h>
 #include "pk_snap_sect.h"
+#include "pk_sched.h"
+#include "pk_heap.h"
 
 #define PTR_WORDS PK_SNAP_PTR_WORDS
 #define refuse pk_snap_refuse
@@ -44,12 +47,49 @@ static uint32_t thread_at_address(const chunk_ref *c, uint32_t n, uint32_t count
  * left out: a u64 whose bit i says word i follows, then those words.  In
  * each copy the words of the policy data that point at threads become
  * tid + 1 and pad0 records which words those are (1 << word). */
-#define TWORDS (sizeof(pk_thread) / 8)
-_Static_assert(sizeof(pk_thread) % 8 == 0 && sizeof(pk_thread) / 8 <= 64, "thread words");
+static void snap_thread_of(const pk_kernel *k, const pk_thread *t, pk_snap_thread *v) {
+    memset(v, 0, sizeof *v);
+    v->regs = t->regs;
+    v->tid = t->tid; v->pid = t->pid; v->prog = t->prog;
+    v->kind = t->kind; v->state = t->state; v->cpu = t->cpu;
+    v->sclass = t->sclass; v->rt_prio = t->rt_prio; v->nice = t->nice; v->tflags = t->tflags;
+    v->rq_cpu = t->rq_cpu; v->pad0 = t->pad0;
+    v->affinity = t->affinity; v->priority = t->priority; v->burst = t->burst;
+    v->tickets = t->tickets; v->migrations = t->migrations;
+    v->s = t->s;
+    /* format 1 keeps a heap policy's position of the thread (its last one,
+     * once it left the heap) in the first word of the policy data */
+    if ((k->rqs[0].pol->flags & PK_POL_HEAP) && !pk_is_rt(t) && t->tid < k->heap_pos_cap)
+        v->s.heap.pos = k->heap_pos[t->tid];
+    v->arrival = t->arrival; v->first_run = t->first_run; v->finish = t->finish;
+    v->since = t->since;
+    v->cpu_time = t->cpu_time; v->wait = pk_thread_wait(k, t); v->blocked = t->blocked;
+    v->nvcsw = t->nvcsw; v->nivcsw = t->nivcsw;
+}
 
-static void thread_put(pk_snap_w *w, const pk_thread *t, const chunk_ref *c, uint32_t nch,
-                       uint32_t count) {
-    pk_thread copy = *t;
+static void thread_of_snap(const pk_snap_thread *v, pk_thread *t) {
+    memset(t, 0, sizeof *t);
+    t->regs = v->regs;
+    t->tid = v->tid; t->pid = v->pid; t->prog = v->prog;
+    t->kind = v->kind; t->state = v->state; t->cpu = v->cpu;
+    t->sclass = v->sclass; t->rt_prio = v->rt_prio; t->nice = v->nice; t->tflags = v->tflags;
+    t->rq_cpu = v->rq_cpu; t->pad0 = v->pad0;
+    t->affinity = v->affinity; t->priority = v->priority; t->burst = v->burst;
+    t->tickets = v->tickets; t->migrations = v->migrations;
+    t->s = v->s;
+    t->arrival = v->arrival; t->first_run = v->first_run; t->finish = v->finish;
+    t->since = v->since;
+    t->cpu_time = v->cpu_time; t->blocked = v->blocked;
+    t->nvcsw = v->nvcsw; t->nivcsw = v->nivcsw;
+}
+
+#define TWORDS (sizeof(pk_snap_thread) / 8)
+_Static_assert(sizeof(pk_snap_thread) % 8 == 0 && sizeof(pk_snap_thread) / 8 <= 64, "thread words");
+
+static void thread_put(const pk_kernel *k, pk_snap_w *w, const pk_thread *t, const chunk_ref *c,
+                       uint32_t nch, uint32_t count) {
+    pk_snap_thread copy;
+    snap_thread_of(k, t, &copy);
     uint16_t mask = 0;
     for (int x = 0; x < PTR_WORDS; x++) {
         if (!copy.s.raw[x]) continue;
@@ -91,17 +131,19 @@ static int threads_save(pk_kernel *k, pk_snap_w *w, pk_snap_refusal *why) {
                 return refuse(why, PK_SNAP_R_HOST_THREAD, i, 0, PK_ERR_NOT_SUPPORTED);
             return refuse(why, PK_SNAP_R_BODY_KIND, i, t->kind, PK_ERR_NOT_SUPPORTED);
         }
-        thread_put(w, t, c, nch, n);
+        thread_put(k, w, t, c, nch, n);
     }
     free(c);
     return w->err;
 }
 
-/* Read one thread written by thread_put into t. */
-static void thread_get(pk_snap_r *r, pk_thread *t) {
+/* Read one thread written by thread_put into t; false if its wait is not
+ * the rest of its lifetime (checked here unless it runs: its CPU's
+ * seg_start is read later). */
+static bool thread_get(pk_snap_r *r, const pk_kernel *k, pk_thread *t) {
     uint64_t present = pk_snap_get_u64(r);
     unsigned nw = (unsigned)__builtin_popcountll(present);
-    if (r->err || present >> TWORDS || (size_t)nw * 8 > pk_snap_left(r)) { pk_snap_bad(r); return; }
+    if (r->err || present >> TWORDS || (size_t)nw * 8 > pk_snap_left(r)) { pk_snap_bad(r); return false; }
     const uint8_t *p = r->buf + r->off;
     uint64_t word[TWORDS] = { 0 };
     while (present) {
@@ -112,8 +154,11 @@ static void thread_get(pk_snap_r *r, pk_thread *t) {
         word[i] = v;
         p += 8;
     }
-    memcpy(t, word, sizeof word);
+    pk_snap_thread v;
+    memcpy(&v, word, sizeof word);
+    thread_of_snap(&v, t);
     r->off += (size_t)nw * 8;
+    return t->state == PK_TS_RUNNING || pk_thread_wait(k, t) == v.wait;
 }
 
 /* ---- where a script thread may stand ---------------------------------------
@@ -217,10 +262,10 @@ static int threads_load(pk_kernel *k, pk_snap_r *r, thread_counts *tc, bool new_
         uint32_t m = n - i < PK_CHUNK ? n - i : PK_CHUNK;
         pk_thread *t = pk_thread_at(k, i);
         for (uint32_t j = 0; j < m && !r->err; j++, t++) {
-            thread_get(r, t);
+            bool wait_ok = thread_get(r, k, t);
             if (r->err) break;
             uint16_t mask = t->pad0;       /* kept until the run queues are checked */
-            if (mask >> PTR_WORDS || !thread_ok(k, t, i + j, tc->rv)) { pk_snap_bad(r); break; }
+            if (mask >> PTR_WORDS || !thread_ok(k, t, i + j, tc->rv) || !wait_ok) { pk_snap_bad(r); break; }
             tc->c->running += t->state == PK_TS_RUNNING;
             if (t->state == PK_TS_READY) {
                 if (pk_is_rt(t)) tc->c->ready_rt++; else tc->c->ready++;
@@ -238,6 +283,16 @@ static int threads_load(pk_kernel *k, pk_snap_r *r, thread_counts *tc, bool new_
                                               && t->regs.x[PK_REG_WAIT])
                                              || (!tc->mem && k->progs[t->prog].vm)))
                 pk_snap_bad(r);             /* refers to a part the snapshot lacks */
+        }
+    }
+    /* a heap policy's positions, kept by tid (pk_heap.h), start as the
+     * file has them (the first word of the policy data, written by
+     * snap_thread_of); the SCHD loader checks those of queued threads */
+    if (!r->err && !new_policy && (k->rqs[0].pol->flags & PK_POL_HEAP) && n) {
+        if (!pk_heap_pos_reserve(k, n - 1)) return PK_ERR_NO_MEMORY;
+        for (uint32_t i = 0; i < n; i++) {
+            const pk_thread *t = pk_thread_at(k, i);
+            if (!pk_is_rt(t)) k->heap_pos[i] = t->s.heap.pos;
         }
     }
     return r->err;

@@ -21,7 +21,7 @@ void pk_snap_heap_save(pk_snap_w *w, const pk_heap *h) {
     for (uint32_t i = 0; i < h->n; i++) {
         pk_snap_u64(w, h->a[i].key);
         pk_snap_u64(w, h->a[i].seq);
-        pk_snap_tref(w, h->a[i].t);
+        pk_snap_u32(w, h->tid[i] + 1);          /* a thread reference (pk_snap_tref) */
     }
 }
 
@@ -33,18 +33,20 @@ int pk_snap_heap_load(pk_rq *rq, pk_snap_r *r, pk_heap *h) {
         pk_snap_bad(r);
         return r->err;
     }
-    if (cap > h->cap) {
-        pk_heap_ent *a = pk_realloc(k, h->a, (size_t)h->cap * sizeof *a, (size_t)cap * sizeof *a);
-        if (!a) return PK_ERR_NO_MEMORY;
-        h->a = a;
-        h->cap = cap;
-    }
+    if (cap > h->cap && !pk_heap_grow(k, h, cap)) return PK_ERR_NO_MEMORY;
+    /* positions by tid (pk_heap.h); a thread listed twice is caught after */
+    if (k->threads.count && !pk_heap_pos_reserve(k, k->threads.count - 1)) return PK_ERR_NO_MEMORY;
+    h->k = k;
     for (uint32_t i = 0; i < n && !r->err; i++) {
         h->a[i].key = pk_snap_get_u64(r);
         h->a[i].seq = pk_snap_get_u64(r);
-        h->a[i].t = pk_snap_get_tref(k, r);
-        if (!pk_snap_queued(rq, h->a[i].t, 0) || h->a[i].t->s.heap.pos != i) pk_snap_bad(r);
+        pk_thread *t = pk_snap_get_tref(k, r);
+        if (!pk_snap_queued(rq, t, 0)) { pk_snap_bad(r); break; }
+        h->tid[i] = t->tid;
+        k->heap_pos[t->tid] = i;
     }
+    for (uint32_t i = 0; i < n && !r->err; i++)
+        if (k->heap_pos[h->tid[i]] != i) pk_snap_bad(r);
     h->n = r->err ? 0 : n;
     h->seq = seq;
     return r->err;

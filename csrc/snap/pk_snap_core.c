@@ -42,9 +42,9 @@ pk_thread *pk_snap_get_tref(pk_kernel *k, pk_snap_r *r) {
 static uint64_t layout_fingerprint(void) {
     const uint16_t one = 1;
     uint64_t v[] = {
-        sizeof(pk_thread), offsetof(pk_thread, tid), offsetof(pk_thread, kind),
-        offsetof(pk_thread, pad0), offsetof(pk_thread, s), offsetof(pk_thread, arrival),
-        offsetof(pk_thread, nivcsw), sizeof(pk_sched_data), sizeof(pk_regs), sizeof(pk_proc),
+        sizeof(pk_snap_thread), offsetof(pk_snap_thread, tid), offsetof(pk_snap_thread, kind),
+        offsetof(pk_snap_thread, pad0), offsetof(pk_snap_thread, s),
+        offsetof(pk_snap_thread, arrival), offsetof(pk_snap_thread, nivcsw), sizeof(pk_sched_data), sizeof(pk_regs), sizeof(pk_proc),
         offsetof(pk_proc, ext), offsetof(pk_proc, as), offsetof(pk_proc, parent),
         offsetof(pk_proc, sigchld), sizeof(pk_event), sizeof(pk_trace_event),
         sizeof(pk_job_record), sizeof(void *), PK_CHUNK, *(const uint8_t *)&one,

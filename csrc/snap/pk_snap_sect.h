@@ -26,6 +26,30 @@
  * prev (0, 1), eevdf left, right, best (0..2), cfs next, prev (3, 4) */
 #define PK_SNAP_PTR_WORDS 5
 
+/* A thread control block as snapshots hold it: the layout of pk_thread in
+ * format version 1, whatever the order of the fields in memory
+ * (pk_kernel_snap.c converts).  wait is written as pk_thread_wait()
+ * computes it and checked on restore. */
+typedef struct pk_snap_thread {
+    pk_regs regs;                              /*   0 */
+    uint32_t tid, pid, prog;                   /* 272 */
+    uint8_t kind, state;                       /* 284 */
+    int16_t cpu;                               /* 286 */
+    uint8_t sclass, rt_prio;                   /* 288 */
+    int8_t nice;                               /* 290 */
+    uint8_t tflags;                            /* 291 */
+    uint16_t rq_cpu, pad0;                     /* 292 */
+    uint32_t affinity;                         /* 296 */
+    int32_t priority;                          /* 300 */
+    uint64_t burst;                            /* 304 */
+    uint32_t tickets, migrations;              /* 312 */
+    pk_sched_data s;                           /* 320 */
+    pk_time arrival, first_run, finish, since; /* 376 */
+    uint64_t cpu_time, wait, blocked, nvcsw, nivcsw;   /* 408 */
+} pk_snap_thread;                              /* 448 */
+_Static_assert(sizeof(pk_snap_thread) == 448 && offsetof(pk_snap_thread, s) == 320
+               && offsetof(pk_snap_thread, nivcsw) == 440, "snapshot thread layout, version 1");
+
 /* the rows of pk_snap_sections[], in file order */
 enum {
     PK_SEC_CORE, PK_SEC_RV, PK_SEC_MEM, PK_SEC_OBJS, PK_SEC_FS, PK_SEC_FD, PK_SEC_SCHD,
