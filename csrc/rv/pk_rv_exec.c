@@ -453,9 +453,88 @@ enum {
     OP_ADDIW, OP_SLLIW, OP_SRLIW, OP_SRAIW,
     OP_ADD, OP_SUB, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND,
     OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW, OP_SRAW, OP_MUL, OP_MULW,
+    OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU,
+    OP_DIVW, OP_DIVUW, OP_REMW, OP_REMUW,
     OP_NOP, OP_J, OP_JR,         /* rd = x0: the result is dropped (x0 stays zero) */
     OP_COUNT
 };
+
+/* ---- the rules of the integer instructions --------------------------------
+ * One definition serves the one-instruction handlers, the block handlers
+ * and the general path (each handler passes its constant op, so the switch
+ * folds away).  Rules from the RISC-V Unprivileged ISA (20191213),
+ * chapters 2 (RV32I), 5 (RV64I) and 7 (M, division by zero and overflow
+ * in table 7.1). */
+
+/* the operations whose second operand is the immediate (a shift's: shamt) */
+#define RV_ALU_IMM(_) _(ADDI) _(SLTI) _(SLTIU) _(XORI) _(ORI) _(ANDI) _(SLLI) _(SRLI) _(SRAI) \
+    _(ADDIW) _(SLLIW) _(SRLIW) _(SRAIW)
+/* ... and those whose second operand is x[rs2] */
+#define RV_ALU_REG(_) _(ADD) _(SUB) _(SLL) _(SLT) _(SLTU) _(XOR) _(SRL) _(SRA) _(OR) _(AND) \
+    _(ADDW) _(SUBW) _(SLLW) _(SRLW) _(SRAW) _(MUL) _(MULW) _(MULH) _(MULHSU) _(MULHU) \
+    _(DIV) _(DIVU) _(REM) _(REMU) _(DIVW) _(DIVUW) _(REMW) _(REMUW)
+#define RV_BRANCHES(_) _(BEQ) _(BNE) _(BLT) _(BGE) _(BLTU) _(BGEU)
+#define RV_LOADS(_) _(LB) _(LH) _(LW) _(LD) _(LBU) _(LHU) _(LWU)
+#define RV_STORES(_) _(SB) _(SH) _(SW) _(SD)
+
+/* x[rd] of ALU operation op on a = x[rs1] and b (x[rs2] or the immediate) */
+static PK_ALWAYS_INLINE uint64_t rv_alu(unsigned op, uint64_t a, uint64_t b) {
+    switch (op) {
+    case OP_ADDI: case OP_ADD: return a + b;
+    case OP_SUB:               return a - b;
+    case OP_SLTI: case OP_SLT: return (int64_t)a < (int64_t)b;
+    case OP_SLTIU: case OP_SLTU: return a < b;
+    case OP_XORI: case OP_XOR: return a ^ b;
+    case OP_ORI: case OP_OR:   return a | b;
+    case OP_ANDI: case OP_AND: return a & b;
+    case OP_SLLI: case OP_SLL: return a << (b & 63);
+    case OP_SRLI: case OP_SRL: return a >> (b & 63);
+    case OP_SRAI: case OP_SRA: return (uint64_t)((int64_t)a >> (b & 63));
+    case OP_ADDIW: case OP_ADDW: return sx32(a + b);
+    case OP_SUBW:              return sx32(a - b);
+    case OP_SLLIW: case OP_SLLW: return sx32((uint32_t)a << (b & 31));
+    case OP_SRLIW: case OP_SRLW: return sx32((uint32_t)a >> (b & 31));
+    case OP_SRAIW: case OP_SRAW: return sx32((uint32_t)((int32_t)a >> (b & 31)));
+    case OP_MUL:               return a * b;
+    case OP_MULW:              return sx32((uint32_t)a * (uint32_t)b);
+    case OP_MULH:              return (uint64_t)mulh((int64_t)a, (int64_t)b);
+    case OP_MULHSU:            return (uint64_t)mulhsu((int64_t)a, b);
+    case OP_MULHU:             return mulhu(a, b);
+    case OP_DIV:               return rv_div(4, a, b, false);
+    case OP_DIVU:              return rv_div(5, a, b, false);
+    case OP_REM:               return rv_div(6, a, b, false);
+    case OP_REMU:              return rv_div(7, a, b, false);
+    case OP_DIVW:              return rv_div(4, a, b, true);
+    case OP_DIVUW:             return rv_div(5, a, b, true);
+    case OP_REMW:              return rv_div(6, a, b, true);
+    default:                   return rv_div(7, a, b, true);   /* OP_REMUW */
+    }
+}
+
+/* branch op is taken for a = x[rs1], b = x[rs2] */
+static PK_ALWAYS_INLINE bool rv_taken(unsigned op, uint64_t a, uint64_t b) {
+    switch (op) {
+    case OP_BEQ:  return a == b;
+    case OP_BNE:  return a != b;
+    case OP_BLT:  return (int64_t)a < (int64_t)b;
+    case OP_BGE:  return (int64_t)a >= (int64_t)b;
+    case OP_BLTU: return a < b;
+    default:      return a >= b;                              /* OP_BGEU */
+    }
+}
+
+/* bytes a load or store op accesses; a load's value, extended to 64 bits */
+static PK_ALWAYS_INLINE unsigned rv_size(unsigned op) {
+    return op >= OP_SB ? 1u << (op - OP_SB) : 1u << ((op - OP_LB) & 3);
+}
+static PK_ALWAYS_INLINE uint64_t rv_ext(unsigned op, uint64_t v) {
+    switch (op) {
+    case OP_LB: return (uint64_t)(int64_t)(int8_t)v;
+    case OP_LH: return (uint64_t)(int64_t)(int16_t)v;
+    case OP_LW: return sx32(v);
+    default:    return v;                                     /* LD, LBU, LHU, LWU */
+    }
+}
 
 /* The 32-bit form of the instruction whose bits (and maybe the next
  * instruction's, for a compressed one) are raw. */
@@ -539,7 +618,7 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
             d->op = ops[f3];
         } else if (f7 == 0x20 && f3 == 0) d->op = OP_SUB;
         else if (f7 == 0x20 && f3 == 5) d->op = OP_SRA;
-        else if (f7 == 1 && f3 == 0) d->op = OP_MUL;
+        else if (f7 == 1) d->op = (uint8_t)(f3 == 0 ? OP_MUL : OP_MULH + (f3 - 1));
         break;
     case 0x3b:
         if (f7 == 0 && f3 == 0) d->op = OP_ADDW;
@@ -548,6 +627,7 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
         else if (f7 == 0 && f3 == 5) d->op = OP_SRLW;
         else if (f7 == 0x20 && f3 == 5) d->op = OP_SRAW;
         else if (f7 == 1 && f3 == 0) d->op = OP_MULW;
+        else if (f7 == 1 && f3 >= 4) d->op = (uint8_t)(OP_DIVW + (f3 - 4));
         break;
     default: break;
     }
@@ -670,41 +750,19 @@ static PK_NOINLINE_SLOW bool blk_check_slow(pk_rvblk *b, uint64_t pc, const uint
  * predicts separately (one shared jump would mispredict at every block end) */
 __attribute__((optimize("no-crossjumping", "no-gcse")))
 static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
+#define L_ENTRY(n) [OP_##n] = &&L_##n,
+#define B_ENTRY(n) [OP_##n] = &&B_##n,
     static const void *const handlers[OP_COUNT] = {
         [OP_ILLEGAL] = &&L_ILLEGAL, [OP_GENERIC] = &&L_GENERIC, [OP_LUI] = &&L_LUI,
         [OP_AUIPC] = &&L_AUIPC, [OP_JAL] = &&L_JAL, [OP_JALR] = &&L_JALR,
-        [OP_BEQ] = &&L_BEQ, [OP_BNE] = &&L_BNE, [OP_BLT] = &&L_BLT, [OP_BGE] = &&L_BGE,
-        [OP_BLTU] = &&L_BLTU, [OP_BGEU] = &&L_BGEU,
-        [OP_LB] = &&L_LB, [OP_LH] = &&L_LH, [OP_LW] = &&L_LW, [OP_LD] = &&L_LD,
-        [OP_LBU] = &&L_LBU, [OP_LHU] = &&L_LHU, [OP_LWU] = &&L_LWU,
-        [OP_SB] = &&L_SB, [OP_SH] = &&L_SH, [OP_SW] = &&L_SW, [OP_SD] = &&L_SD,
-        [OP_ADDI] = &&L_ADDI, [OP_SLTI] = &&L_SLTI, [OP_SLTIU] = &&L_SLTIU, [OP_XORI] = &&L_XORI,
-        [OP_ORI] = &&L_ORI, [OP_ANDI] = &&L_ANDI, [OP_SLLI] = &&L_SLLI, [OP_SRLI] = &&L_SRLI,
-        [OP_SRAI] = &&L_SRAI, [OP_ADDIW] = &&L_ADDIW, [OP_SLLIW] = &&L_SLLIW,
-        [OP_SRLIW] = &&L_SRLIW, [OP_SRAIW] = &&L_SRAIW,
-        [OP_ADD] = &&L_ADD, [OP_SUB] = &&L_SUB, [OP_SLL] = &&L_SLL, [OP_SLT] = &&L_SLT,
-        [OP_SLTU] = &&L_SLTU, [OP_XOR] = &&L_XOR, [OP_SRL] = &&L_SRL, [OP_SRA] = &&L_SRA,
-        [OP_OR] = &&L_OR, [OP_AND] = &&L_AND, [OP_ADDW] = &&L_ADDW, [OP_SUBW] = &&L_SUBW,
-        [OP_SLLW] = &&L_SLLW, [OP_SRLW] = &&L_SRLW, [OP_SRAW] = &&L_SRAW,
-        [OP_MUL] = &&L_MUL, [OP_MULW] = &&L_MULW,
+        RV_BRANCHES(L_ENTRY) RV_LOADS(L_ENTRY) RV_STORES(L_ENTRY)
+        RV_ALU_IMM(L_ENTRY) RV_ALU_REG(L_ENTRY)
         [OP_NOP] = &&L_NOP, [OP_J] = &&L_J, [OP_JR] = &&L_JR,
     };
     static const void *const bh[OP_COUNT] = {    /* block handlers (NULL: none) */
         [OP_LUI] = &&B_LUI, [OP_AUIPC] = &&B_AUIPC, [OP_JAL] = &&B_JAL, [OP_JALR] = &&B_JALR,
-        [OP_BEQ] = &&B_BEQ, [OP_BNE] = &&B_BNE, [OP_BLT] = &&B_BLT, [OP_BGE] = &&B_BGE,
-        [OP_BLTU] = &&B_BLTU, [OP_BGEU] = &&B_BGEU,
-        [OP_LB] = &&B_LB, [OP_LH] = &&B_LH, [OP_LW] = &&B_LW, [OP_LD] = &&B_LD,
-        [OP_LBU] = &&B_LBU, [OP_LHU] = &&B_LHU, [OP_LWU] = &&B_LWU,
-        [OP_SB] = &&B_SB, [OP_SH] = &&B_SH, [OP_SW] = &&B_SW, [OP_SD] = &&B_SD,
-        [OP_ADDI] = &&B_ADDI, [OP_SLTI] = &&B_SLTI, [OP_SLTIU] = &&B_SLTIU, [OP_XORI] = &&B_XORI,
-        [OP_ORI] = &&B_ORI, [OP_ANDI] = &&B_ANDI, [OP_SLLI] = &&B_SLLI, [OP_SRLI] = &&B_SRLI,
-        [OP_SRAI] = &&B_SRAI, [OP_ADDIW] = &&B_ADDIW, [OP_SLLIW] = &&B_SLLIW,
-        [OP_SRLIW] = &&B_SRLIW, [OP_SRAIW] = &&B_SRAIW,
-        [OP_ADD] = &&B_ADD, [OP_SUB] = &&B_SUB, [OP_SLL] = &&B_SLL, [OP_SLT] = &&B_SLT,
-        [OP_SLTU] = &&B_SLTU, [OP_XOR] = &&B_XOR, [OP_SRL] = &&B_SRL, [OP_SRA] = &&B_SRA,
-        [OP_OR] = &&B_OR, [OP_AND] = &&B_AND, [OP_ADDW] = &&B_ADDW, [OP_SUBW] = &&B_SUBW,
-        [OP_SLLW] = &&B_SLLW, [OP_SRLW] = &&B_SRLW, [OP_SRAW] = &&B_SRAW,
-        [OP_MUL] = &&B_MUL, [OP_MULW] = &&B_MULW,
+        RV_BRANCHES(B_ENTRY) RV_LOADS(B_ENTRY) RV_STORES(B_ENTRY)
+        RV_ALU_IMM(B_ENTRY) RV_ALU_REG(B_ENTRY)
         [OP_NOP] = &&B_NOP, [OP_J] = &&B_J, [OP_JR] = &&B_JR,
     };
     pk_regs *r = &c->regs;
@@ -797,53 +855,16 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     L_AUIPC: XRD = pc + IMM; NEXT;
     L_JAL:   XRD = npc; npc = pc + IMM; NEXT;
     L_JALR:  { uint64_t tg = (XS1 + IMM) & ~1ull; XRD = npc; npc = tg; NEXT; }
-    L_BEQ:   if (XS1 == XS2) npc = pc + IMM; NEXT;
-    L_BNE:   if (XS1 != XS2) npc = pc + IMM; NEXT;
-    L_BLT:   if ((int64_t)XS1 < (int64_t)XS2) npc = pc + IMM; NEXT;
-    L_BGE:   if ((int64_t)XS1 >= (int64_t)XS2) npc = pc + IMM; NEXT;
-    L_BLTU:  if (XS1 < XS2) npc = pc + IMM; NEXT;
-    L_BGEU:  if (XS1 >= XS2) npc = pc + IMM; NEXT;
-    L_LB:  { uint64_t v = 0; LD(XS1 + IMM, 1, v); XRD = (uint64_t)(int64_t)(int8_t)v; NEXT; }
-    L_LH:  { uint64_t v = 0; LD(XS1 + IMM, 2, v); XRD = (uint64_t)(int64_t)(int16_t)v; NEXT; }
-    L_LW:  { uint64_t v = 0; LD(XS1 + IMM, 4, v); XRD = sx32(v); NEXT; }
-    L_LD:  { uint64_t v = 0; LD(XS1 + IMM, 8, v); XRD = v; NEXT; }
-    L_LBU: { uint64_t v = 0; LD(XS1 + IMM, 1, v); XRD = v; NEXT; }
-    L_LHU: { uint64_t v = 0; LD(XS1 + IMM, 2, v); XRD = v; NEXT; }
-    L_LWU: { uint64_t v = 0; LD(XS1 + IMM, 4, v); XRD = v; NEXT; }
-    L_SB:  ST(XS1 + IMM, 1, XS2); NEXT;
-    L_SH:  ST(XS1 + IMM, 2, XS2); NEXT;
-    L_SW:  ST(XS1 + IMM, 4, XS2); NEXT;
-    L_SD:  ST(XS1 + IMM, 8, XS2); NEXT;
-    L_ADDI:  XRD = XS1 + IMM; NEXT;
-    L_SLTI:  XRD = (int64_t)XS1 < (int64_t)IMM; NEXT;
-    L_SLTIU: XRD = XS1 < IMM; NEXT;
-    L_XORI:  XRD = XS1 ^ IMM; NEXT;
-    L_ORI:   XRD = XS1 | IMM; NEXT;
-    L_ANDI:  XRD = XS1 & IMM; NEXT;
-    L_SLLI:  XRD = XS1 << d->imm; NEXT;
-    L_SRLI:  XRD = XS1 >> d->imm; NEXT;
-    L_SRAI:  XRD = (uint64_t)((int64_t)XS1 >> d->imm); NEXT;
-    L_ADDIW: XRD = sx32(XS1 + IMM); NEXT;
-    L_SLLIW: XRD = sx32((uint32_t)XS1 << d->imm); NEXT;
-    L_SRLIW: XRD = sx32((uint32_t)XS1 >> d->imm); NEXT;
-    L_SRAIW: XRD = sx32((uint32_t)((int32_t)XS1 >> d->imm)); NEXT;
-    L_ADD:   XRD = XS1 + XS2; NEXT;
-    L_SUB:   XRD = XS1 - XS2; NEXT;
-    L_SLL:   XRD = XS1 << (XS2 & 63); NEXT;
-    L_SLT:   XRD = (int64_t)XS1 < (int64_t)XS2; NEXT;
-    L_SLTU:  XRD = XS1 < XS2; NEXT;
-    L_XOR:   XRD = XS1 ^ XS2; NEXT;
-    L_SRL:   XRD = XS1 >> (XS2 & 63); NEXT;
-    L_SRA:   XRD = (uint64_t)((int64_t)XS1 >> (XS2 & 63)); NEXT;
-    L_OR:    XRD = XS1 | XS2; NEXT;
-    L_AND:   XRD = XS1 & XS2; NEXT;
-    L_ADDW:  XRD = sx32(XS1 + XS2); NEXT;
-    L_SUBW:  XRD = sx32(XS1 - XS2); NEXT;
-    L_SLLW:  XRD = sx32((uint32_t)XS1 << (XS2 & 31)); NEXT;
-    L_SRLW:  XRD = sx32((uint32_t)XS1 >> (XS2 & 31)); NEXT;
-    L_SRAW:  XRD = sx32((uint32_t)((int32_t)XS1 >> (XS2 & 31))); NEXT;
-    L_MUL:   XRD = XS1 * XS2; NEXT;
-    L_MULW:  XRD = sx32((uint32_t)XS1 * (uint32_t)XS2); NEXT;
+#define L_BRANCH(n) L_##n: if (rv_taken(OP_##n, XS1, XS2)) npc = pc + IMM; NEXT;
+#define L_LOAD(n) L_##n: { uint64_t v = 0; LD(XS1 + IMM, rv_size(OP_##n), v); XRD = rv_ext(OP_##n, v); NEXT; }
+#define L_STORE(n) L_##n: ST(XS1 + IMM, rv_size(OP_##n), XS2); NEXT;
+#define L_ALU_I(n) L_##n: XRD = rv_alu(OP_##n, XS1, IMM); NEXT;
+#define L_ALU_R(n) L_##n: XRD = rv_alu(OP_##n, XS1, XS2); NEXT;
+    RV_BRANCHES(L_BRANCH)
+    RV_LOADS(L_LOAD)
+    RV_STORES(L_STORE)
+    RV_ALU_IMM(L_ALU_I)
+    RV_ALU_REG(L_ALU_R)
     L_NOP:   NEXT;
     L_J:     npc = pc + IMM; NEXT;
     L_JR:    npc = (XS1 + IMM) & ~1ull; NEXT;
@@ -894,7 +915,8 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
  * slow path at the state of this instruction; if that emptied the code
  * mirror (a TLB miss) or a store went to the code page, the block ends
  * after this instruction */
-#define BLD(size, conv) do {                                                           \
+#define BLD(op) do {                                                                   \
+        const unsigned size = rv_size(op);                                             \
         uint64_t va_ = BXS1 + BIMM, v_ = 0;                                            \
         mirror_e *me_ = &X.mir[(va_ >> PK_PAGE_SHIFT) & (MIRROR - 1)];                 \
         uint64_t o_ = va_ - me_->base;                                                 \
@@ -907,10 +929,10 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
             H.n = nend_ - bi->rem - 1; H.code_stamp = H.clk; pc = bi->next - bi->len; \
             int s_ = ld(&X, &H, va_, size, &v_);                                       \
             if (PK_UNLIKELY(s_)) FAULT(s_);                                            \
-            if (PK_UNLIKELY(H.code_base != cbase_)) { BXRD = conv(v_); H.n++; pc = bi->next; goto bcont; } \
+            if (PK_UNLIKELY(H.code_base != cbase_)) { BXRD = rv_ext(op, v_); H.n++; pc = bi->next; goto bcont; } \
             H.n = nend_;                                                               \
         }                                                                              \
-        BXRD = conv(v_); BNEXT; } while (0)
+        BXRD = rv_ext(op, v_); BNEXT; } while (0)
 #define BST(size) do {                                                                 \
         uint64_t va_ = BXS1 + BIMM, v_ = BXS2;                                         \
         mirror_e *me_ = &X.mir[(va_ >> PK_PAGE_SHIFT) & (MIRROR - 1)];                 \
@@ -927,189 +949,40 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
             H.n++; pc = bi->next; goto bcont;                                          \
         }                                                                              \
         BNEXT; } while (0)
-#define SX8(v) ((uint64_t)(int64_t)(int8_t)(v))
-#define SX16(v) ((uint64_t)(int64_t)(int16_t)(v))
-#define ZX(v) (v)
     B_LUI:   BXRD = BIMM; BNEXT;
     B_AUIPC: BXRD = BIMM; BNEXT;
     B_JAL:   BXRD = bi->next; BEND(BIMM);
     B_JALR:  { uint64_t tg = (BXS1 + BIMM) & ~1ull; BXRD = bi->next; BEND(tg); }
     B_J:     BEND_C(BIMM, ((pk_rvbi *)bi)->next);
     B_JR:    BEND((BXS1 + BIMM) & ~1ull);
-    B_BEQ:   if (BXS1 == BXS2) BEXIT(BIMM); BNEXT;
-    B_BNE:   if (BXS1 != BXS2) BEXIT(BIMM); BNEXT;
-    B_BLT:   if ((int64_t)BXS1 < (int64_t)BXS2) BEXIT(BIMM); BNEXT;
-    B_BGE:   if ((int64_t)BXS1 >= (int64_t)BXS2) BEXIT(BIMM); BNEXT;
-    B_BLTU:  if (BXS1 < BXS2) BEXIT(BIMM); BNEXT;
-    B_BGEU:  if (BXS1 >= BXS2) BEXIT(BIMM); BNEXT;
+#define B_BRANCH(n) B_##n: if (rv_taken(OP_##n, BXS1, BXS2)) BEXIT(BIMM); BNEXT;
+    RV_BRANCHES(B_BRANCH)
     B_END:   BEND_C(bi->next, ((pk_rvbi *)bi)->imm);
-    B_LB:  BLD(1, SX8);
-    B_LH:  BLD(2, SX16);
-    B_LW:  BLD(4, sx32);
-    B_LD:  BLD(8, ZX);
-    B_LBU: BLD(1, ZX);
-    B_LHU: BLD(2, ZX);
-    B_LWU: BLD(4, ZX);
-    B_SB:  BST(1);
-    B_SH:  BST(2);
-    B_SW:  BST(4);
-    B_SD:  BST(8);
-    B_ADDI:  BXRD = BXS1 + BIMM; BNEXT;
-    B_SLTI:  BXRD = (int64_t)BXS1 < (int64_t)BIMM; BNEXT;
-    B_SLTIU: BXRD = BXS1 < BIMM; BNEXT;
-    B_XORI:  BXRD = BXS1 ^ BIMM; BNEXT;
-    B_ORI:   BXRD = BXS1 | BIMM; BNEXT;
-    B_ANDI:  BXRD = BXS1 & BIMM; BNEXT;
-    B_SLLI:  BXRD = BXS1 << bi->imm; BNEXT;
-    B_SRLI:  BXRD = BXS1 >> bi->imm; BNEXT;
-    B_SRAI:  BXRD = (uint64_t)((int64_t)BXS1 >> bi->imm); BNEXT;
-    B_ADDIW: BXRD = sx32(BXS1 + BIMM); BNEXT;
-    B_SLLIW: BXRD = sx32((uint32_t)BXS1 << bi->imm); BNEXT;
-    B_SRLIW: BXRD = sx32((uint32_t)BXS1 >> bi->imm); BNEXT;
-    B_SRAIW: BXRD = sx32((uint32_t)((int32_t)BXS1 >> bi->imm)); BNEXT;
-    B_ADD:   BXRD = BXS1 + BXS2; BNEXT;
-    B_SUB:   BXRD = BXS1 - BXS2; BNEXT;
-    B_SLL:   BXRD = BXS1 << (BXS2 & 63); BNEXT;
-    B_SLT:   BXRD = (int64_t)BXS1 < (int64_t)BXS2; BNEXT;
-    B_SLTU:  BXRD = BXS1 < BXS2; BNEXT;
-    B_XOR:   BXRD = BXS1 ^ BXS2; BNEXT;
-    B_SRL:   BXRD = BXS1 >> (BXS2 & 63); BNEXT;
-    B_SRA:   BXRD = (uint64_t)((int64_t)BXS1 >> (BXS2 & 63)); BNEXT;
-    B_OR:    BXRD = BXS1 | BXS2; BNEXT;
-    B_AND:   BXRD = BXS1 & BXS2; BNEXT;
-    B_ADDW:  BXRD = sx32(BXS1 + BXS2); BNEXT;
-    B_SUBW:  BXRD = sx32(BXS1 - BXS2); BNEXT;
-    B_SLLW:  BXRD = sx32((uint32_t)BXS1 << (BXS2 & 31)); BNEXT;
-    B_SRLW:  BXRD = sx32((uint32_t)BXS1 >> (BXS2 & 31)); BNEXT;
-    B_SRAW:  BXRD = sx32((uint32_t)((int32_t)BXS1 >> (BXS2 & 31))); BNEXT;
-    B_MUL:   BXRD = BXS1 * BXS2; BNEXT;
-    B_MULW:  BXRD = sx32((uint32_t)BXS1 * (uint32_t)BXS2); BNEXT;
+#define B_LOAD(n) B_##n: BLD(OP_##n);
+#define B_STORE(n) B_##n: BST(rv_size(OP_##n));
+#define B_ALU_I(n) B_##n: BXRD = rv_alu(OP_##n, BXS1, BIMM); BNEXT;
+#define B_ALU_R(n) B_##n: BXRD = rv_alu(OP_##n, BXS1, BXS2); BNEXT;
+    RV_LOADS(B_LOAD)
+    RV_STORES(B_STORE)
+    RV_ALU_IMM(B_ALU_I)
+    RV_ALU_REG(B_ALU_R)
     B_NOP:   BNEXT;
     L_GENERIC:
         insn = rv_insn(d->raw);
+        /* the decoder gives every legal lui, auipc, jal, jalr, branch, store
+         * and integer ALU instruction a handler of its own (with rd = x0:
+         * NOP, J or JR), so what comes here of those opcodes is illegal */
         switch (insn & 0x7f) {
-        case 0x37: x[RD] = (uint64_t)IMMU; break;                          /* lui */
-        case 0x17: x[RD] = pc + (uint64_t)IMMU; break;                     /* auipc */
-        case 0x6f: x[RD] = npc; npc = pc + (uint64_t)IMMJ; break;          /* jal */
-        case 0x67: {                                                       /* jalr */
-            uint64_t tgt = (x[RS1] + (uint64_t)IMMI) & ~1ull;
-            x[RD] = npc; npc = tgt;
-            break;
-        }
-        case 0x63: {                                                       /* branches */
-            uint64_t a = x[RS1], b = x[RS2];
-            bool tk;
-            switch (F3) {
-            case 0: tk = a == b; break;
-            case 1: tk = a != b; break;
-            case 4: tk = (int64_t)a < (int64_t)b; break;
-            case 5: tk = (int64_t)a >= (int64_t)b; break;
-            case 6: tk = a < b; break;
-            case 7: tk = a >= b; break;
-            default: ILLEGAL();
-            }
-            if (tk) npc = pc + (uint64_t)IMMB;
-            break;
-        }
-        case 0x03: {                                                       /* loads */
+        case 0x03: {                                /* a load to x0: the access still happens */
+            if (F3 == 7) ILLEGAL();
             uint64_t va = x[RS1] + (uint64_t)IMMI, v = 0;
-            switch (F3) {
-            case 0: LD(va, 1, v); v = (uint64_t)(int64_t)(int8_t)v; break;
-            case 1: LD(va, 2, v); v = (uint64_t)(int64_t)(int16_t)v; break;
-            case 2: LD(va, 4, v); v = sx32(v); break;
-            case 3: LD(va, 8, v); break;
-            case 4: LD(va, 1, v); break;
-            case 5: LD(va, 2, v); break;
-            case 6: LD(va, 4, v); break;
-            default: ILLEGAL();
+            switch (rv_size(OP_LB + F3)) {
+            case 1: LD(va, 1, v); break;
+            case 2: LD(va, 2, v); break;
+            case 4: LD(va, 4, v); break;
+            default: LD(va, 8, v); break;
             }
-            x[RD] = v;
-            break;
-        }
-        case 0x23: {                                                       /* stores */
-            uint64_t va = x[RS1] + (uint64_t)IMMS, v = x[RS2];
-            if (F3 > 3) ILLEGAL();
-            ST(va, 1u << F3, v);
-            break;
-        }
-        case 0x13: {                                                       /* op-imm */
-            uint64_t a = x[RS1], imm = (uint64_t)IMMI, v;
-            unsigned sh = (insn >> 20) & 63;
-            switch (F3) {
-            case 0: v = a + imm; break;
-            case 1: if (insn >> 26) ILLEGAL(); v = a << sh; break;
-            case 2: v = (int64_t)a < (int64_t)imm; break;
-            case 3: v = a < imm; break;
-            case 4: v = a ^ imm; break;
-            case 5:
-                if ((insn >> 26) == 0x10) v = (uint64_t)((int64_t)a >> sh);
-                else if ((insn >> 26) == 0) v = a >> sh;
-                else ILLEGAL();
-                break;
-            case 6: v = a | imm; break;
-            default: v = a & imm; break;
-            }
-            x[RD] = v;
-            break;
-        }
-        case 0x1b: {                                                       /* op-imm-32 */
-            uint64_t a = x[RS1];
-            unsigned sh = (insn >> 20) & 31;
-            switch (F3) {
-            case 0: x[RD] = sx32(a + (uint64_t)IMMI); break;
-            case 1: if (F7) ILLEGAL(); x[RD] = sx32((uint32_t)a << sh); break;
-            case 5:
-                if (F7 == 0x20) x[RD] = sx32((uint32_t)((int32_t)a >> sh));
-                else if (F7 == 0) x[RD] = sx32((uint32_t)a >> sh);
-                else ILLEGAL();
-                break;
-            default: ILLEGAL();
-            }
-            break;
-        }
-        case 0x33: {                                                       /* op */
-            uint64_t a = x[RS1], b = x[RS2], v;
-            if (F7 == 1) {
-                switch (F3) {
-                case 0: v = a * b; break;
-                case 1: v = (uint64_t)mulh((int64_t)a, (int64_t)b); break;
-                case 2: v = (uint64_t)mulhsu((int64_t)a, b); break;
-                case 3: v = mulhu(a, b); break;
-                default: v = rv_div(F3, a, b, false); break;
-                }
-            } else if (F7 == 0) {
-                switch (F3) {
-                case 0: v = a + b; break;
-                case 1: v = a << (b & 63); break;
-                case 2: v = (int64_t)a < (int64_t)b; break;
-                case 3: v = a < b; break;
-                case 4: v = a ^ b; break;
-                case 5: v = a >> (b & 63); break;
-                case 6: v = a | b; break;
-                default: v = a & b; break;
-                }
-            } else if (F7 == 0x20 && F3 == 0) v = a - b;
-            else if (F7 == 0x20 && F3 == 5) v = (uint64_t)((int64_t)a >> (b & 63));
-            else ILLEGAL();
-            x[RD] = v;
-            break;
-        }
-        case 0x3b: {                                                       /* op-32 */
-            uint64_t a = x[RS1], b = x[RS2], v;
-            if (F7 == 1) {
-                if (F3 == 0) v = sx32((uint32_t)a * (uint32_t)b);
-                else if (F3 >= 4) v = rv_div(F3, a, b, true);
-                else ILLEGAL();
-            } else if (F7 == 0) {
-                if (F3 == 0) v = sx32(a + b);
-                else if (F3 == 1) v = sx32((uint32_t)a << (b & 31));
-                else if (F3 == 5) v = sx32((uint32_t)a >> (b & 31));
-                else ILLEGAL();
-            } else if (F7 == 0x20 && F3 == 0) v = sx32(a - b);
-            else if (F7 == 0x20 && F3 == 5) v = sx32((uint32_t)((int32_t)a >> (b & 31)));
-            else ILLEGAL();
-            x[RD] = v;
-            break;
+            break;                                  /* x[RD] is x0 */
         }
         case 0x0f: break;                                                  /* fence, fence.i */
         case 0x2f: {                                                       /* atomics */
