@@ -14,7 +14,7 @@
  * Memory: every fetch, load and store is translated by the CPU's simulated
  * TLB (pk_tlb.h) and, on a miss, by the page-table walk and fault handler
  * of pk_fault.c.  In front of the TLB sits a host-pointer mirror (a
- * 16-entry direct-mapped table for data, 8 for code) that lives for one
+ * 64-entry direct-mapped table for data, 8 for code) that lives for one
  * advance() only: inside a block nothing but this thread's own misses
  * changes the TLB, and the mirror is emptied at every miss, so a mirror
  * hit is exactly a TLB hit; it updates the entry's LRU stamp and the hit
@@ -24,7 +24,9 @@
 #include "pk_rv.h"
 
 #define BLOCK_MAX 16384u           /* instructions per block at most        */
-#define MIRROR 16
+#define MIRROR 64
+/* the data mirror entry of va (entries are 32 bytes: one shift and mask) */
+#define MIR_AT(X, va) ((mirror_e *)(void *)((char *)(X).mir + (((va) >> (PK_PAGE_SHIFT - 5)) & ((MIRROR - 1) << 5))))
 #define CODE_PAGES 8
 #define BLK_SLOT(pc) ((((pc) >> 1) ^ ((pc) >> 10)) & ((1u << PK_RV_BLK_BITS) - 1))
 #define PK_NOINLINE_SLOW __attribute__((noinline, cold))
@@ -32,9 +34,13 @@
 enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
 enum { RV_OK = 0, RV_LATER, RV_KILL, RV_BLOCK };
 
-/* a mirror entry: base is vpn's address; an empty data entry's base is a
- * page of another slot (so no address of its own slot is in that page) */
-typedef struct mirror_e { uint64_t vpn, base; uint8_t *p; pk_tlbe *e; uint32_t w, pad; } mirror_e;
+/* a data mirror entry (32 bytes): base is its page's address; an empty
+ * entry's base is a page of another slot (so no address of its own slot
+ * is in that page) and its p is NULL; w: stores may use it */
+typedef struct mirror_e { uint64_t base; uint8_t *p; pk_tlbe *e; uint64_t w; } mirror_e;
+_Static_assert(sizeof(mirror_e) == 32, "MIR_AT assumes 32-byte entries");
+/* a code mirror entry: vpn ~0 when empty */
+typedef struct code_e { uint64_t vpn; uint8_t *p; pk_tlbe *e; } code_e;
 
 typedef struct rvx {
     pk_kernel *k;
@@ -48,7 +54,7 @@ typedef struct rvx {
     uint32_t reason;             /* PK_KILL_* when RV_KILL                  */
     uint64_t cost;               /* fault and walk costs of the block (ns)  */
     uint64_t *epoch;             /* the blocks' validation epoch counter     */
-    mirror_e cmir[CODE_PAGES];   /* the code mirror: pages fetched from in this epoch
+    code_e cmir[CODE_PAGES];     /* the code mirror: pages fetched from in this epoch
                                     (direct-mapped by vpn); blocks checked in the epoch
                                     lie there, so data mirror entries never write them */
     uint64_t hits;               /* mirror hits not yet added to the counters */
@@ -60,7 +66,7 @@ typedef struct rvx {
 
 static void mirror_clear(rvx *X) {
     for (unsigned i = 0; i < MIRROR; i++) {
-        X->mir[i].vpn = ~0ull;
+        X->mir[i].p = NULL;
         X->mir[i].base = (uint64_t)((i + 1) & (MIRROR - 1)) << PK_PAGE_SHIFT;
     }
     X->code_vpn = ~0ull;
@@ -84,12 +90,12 @@ static void epoch_next(rvx *X) {
  * the current code page; a page it displaces leaves it, and with it the
  * epoch (blocks of that page were checked while its stores were watched) */
 static void code_page_add(rvx *X, uint64_t vpn, uint8_t *p, pk_tlbe *e) {
-    mirror_e *ce = &X->cmir[vpn & (CODE_PAGES - 1)];
+    code_e *ce = &X->cmir[vpn & (CODE_PAGES - 1)];
     if (ce->vpn != ~0ull && ce->vpn != vpn) epoch_next(X);
     ce->vpn = vpn; ce->p = p; ce->e = e;
     X->code_vpn = vpn; X->code_p = p; X->code_e = e;
     for (unsigned i = 0; i < MIRROR; i++)
-        if (X->mir[i].vpn != ~0ull && X->mir[i].p == p) X->mir[i].w = 0;
+        if (X->mir[i].p == p) X->mir[i].w = 0;
 }
 
 static void hits_flush(rvx *X) {
@@ -142,7 +148,7 @@ static uint8_t *xlate_slow(rvx *X, uint64_t va, int kind, int *st) {
             code_page_add(X, vpn, p, e);
         } else {
             mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
-            me->vpn = vpn; me->base = vpn << PK_PAGE_SHIFT; me->p = p; me->e = e;
+            me->base = vpn << PK_PAGE_SHIFT; me->p = p; me->e = e;
             me->w = (e->flags & (PK_TLBE_WRITE | PK_TLBE_DIRTY)) == (PK_TLBE_WRITE | PK_TLBE_DIRTY)
                     && !code_page(X, p);
         }
@@ -194,7 +200,7 @@ static PK_ALWAYS_INLINE void hot_sync(rvx *X, hot *h) {
  * synchronisation would give it); false if pc's page is not mirrored */
 static PK_ALWAYS_INLINE bool code_switch(rvx *X, hot *h, uint64_t pc) {
     uint64_t vpn = pc >> PK_PAGE_SHIFT;
-    mirror_e *ce = &X->cmir[vpn & (CODE_PAGES - 1)];
+    code_e *ce = &X->cmir[vpn & (CODE_PAGES - 1)];
     if (ce->vpn != vpn) return false;
     if (X->code_vpn != ~0ull) X->code_e->stamp = h->code_stamp;
     X->code_vpn = vpn; X->code_p = ce->p; X->code_e = ce->e;
@@ -221,9 +227,8 @@ static PK_ALWAYS_INLINE uint8_t *xlate_sync(rvx *X, hot *h, uint64_t va, int kin
 
 /* The data mirror, then the slow path. */
 static PK_ALWAYS_INLINE uint8_t *xlate(rvx *X, hot *h, uint64_t va, int kind, int *st) {
-    uint64_t vpn = va >> PK_PAGE_SHIFT;
-    mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
-    if (PK_LIKELY(me->vpn == vpn) && (kind == ACC_R || me->w)) {
+    mirror_e *me = MIR_AT(*X, va);
+    if (PK_LIKELY(me->base == (va & ~(uint64_t)(PK_PAGE_SIZE - 1))) && (kind == ACC_R || me->w)) {
         me->e->stamp = ++h->clk;
         return me->p + (va & (PK_PAGE_SIZE - 1));
     }
@@ -918,7 +923,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
 #define BLD(op) do {                                                                   \
         const unsigned size = rv_size(op);                                             \
         uint64_t va_ = BXS1 + BIMM, v_ = 0;                                            \
-        mirror_e *me_ = &X.mir[(va_ >> PK_PAGE_SHIFT) & (MIRROR - 1)];                 \
+        mirror_e *me_ = MIR_AT(X, va_);                                                \
         uint64_t o_ = va_ - me_->base;                                                 \
         H.clk += bi->fk;                                                               \
         if (PK_LIKELY(o_ <= PK_PAGE_SIZE - (size))) {                                  \
@@ -935,7 +940,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         BXRD = rv_ext(op, v_); BNEXT; } while (0)
 #define BST(size) do {                                                                 \
         uint64_t va_ = BXS1 + BIMM, v_ = BXS2;                                         \
-        mirror_e *me_ = &X.mir[(va_ >> PK_PAGE_SHIFT) & (MIRROR - 1)];                 \
+        mirror_e *me_ = MIR_AT(X, va_);                                                \
         uint64_t o_ = va_ - me_->base;                                                 \
         H.clk += bi->fk;                                                               \
         if (PK_LIKELY(o_ <= PK_PAGE_SIZE - (size) && me_->w)) {                        \
