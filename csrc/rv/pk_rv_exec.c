@@ -482,6 +482,38 @@ enum {
 #define RV_LOADS(_) _(LB) _(LH) _(LW) _(LD) _(LBU) _(LHU) _(LWU)
 #define RV_STORES(_) _(SB) _(SH) _(SW) _(SD)
 
+/* superinstructions of the block path (docs/architecture.md, "RISC-V
+ * blocks"): pairs of adjacent instructions run by one handler, chosen by
+ * how often they follow each other in riscv_compute and CoreMark.  Each
+ * pair is (kind, op, kind, op), kinds as in the BODY_* macros of the
+ * block loop. */
+#define RV_PAIR_BR(_, k, a) _(k, a, B, BEQ) _(k, a, B, BNE) _(k, a, B, BLT) _(k, a, B, BGE) \
+    _(k, a, B, BLTU) _(k, a, B, BGEU)
+#define RV_PAIRS(_) \
+    RV_PAIR_BR(_, I, ADDI) RV_PAIR_BR(_, I, ADDIW) RV_PAIR_BR(_, I, ANDI) \
+    RV_PAIR_BR(_, R, ADD) RV_PAIR_BR(_, R, ADDW) RV_PAIR_BR(_, R, SUB) \
+    _(R, XOR, B, BNE) _(R, MUL, B, BNE) _(R, AND, B, BEQ) _(R, AND, B, BNE) \
+    _(B, BNE, I, ADDI) _(B, BEQ, I, ADDI) _(B, BGE, I, ADDI) _(B, BLT, I, ADDI) \
+    _(B, BEQ, L, LD) _(B, BNE, L, LD) _(B, BEQ, I, SLLI) _(B, BEQ, I, SRAIW) \
+    _(B, BNE, S, SW) _(B, BNE, B, BEQ) _(B, BNE, U, AUIPC) _(B, BGE, U, AUIPC) \
+    _(I, ADDI, I, ADDI) _(I, SLLI, I, SRLI) _(R, ADD, R, ADD) _(I, ADDI, R, MUL) \
+    _(R, XOR, I, ADDI) _(I, ADDI, I, ADDIW) _(I, SRAIW, I, ANDI) _(I, ANDI, I, ANDI) \
+    _(I, ADDIW, R, ADDW) _(I, SRLI, R, ADD) _(I, ANDI, I, ADDI) _(R, ADDW, I, SLLI) \
+    _(I, SLLI, R, ADD) _(R, ADD, I, ADDI) _(I, ADDI, R, ADD) _(R, MUL, R, ADD) \
+    _(I, SRLI, I, ANDI) _(I, ANDI, R, ADDW) _(I, SLLI, I, SRAI) _(I, SLLI, I, SRLIW) \
+    _(R, ADD, L, LD) _(R, ADD, L, LH) _(R, ADD, L, LW) _(R, ADD, L, LBU) \
+    _(I, SRLI, L, LD) _(I, ADDI, L, LD) _(I, SLLI, L, LD) _(I, ADDI, L, LBU) \
+    _(L, LD, L, LH) _(L, LH, L, LH) _(L, LD, S, SD) _(L, LD, L, LD) _(L, LD, I, ADDI) \
+    _(L, LH, I, ANDI) _(L, LD, U, AUIPC) _(L, LBU, I, ADDI) _(L, LW, I, ADDIW) \
+    _(S, SD, R, ADD) _(S, SD, I, ADDI) _(S, SB, R, ADD) _(R, ADD, S, SB) _(R, ADD, S, SD) \
+    _(S, SD, S, SD) _(S, SW, I, ADDI) \
+    _(U, AUIPC, I, ADDI) _(U, AUIPC, L, LD) _(U, AUIPC, J, JALR) _(U, LUI, I, ADDI) \
+    _(U, LUI, I, ADDIW) \
+    _(I, ADDI, J, J) _(I, ADDI, J, JAL) _(I, ADDI, J, JR) _(L, LD, J, JR) _(R, ADD, J, J)
+
+/* a superinstruction: the ops it covers and its handler */
+typedef struct rv_pair { uint8_t a, b; const void *h; } rv_pair;
+
 /* x[rd] of ALU operation op on a = x[rs1] and b (x[rs2] or the immediate) */
 static PK_ALWAYS_INLINE uint64_t rv_alu(unsigned op, uint64_t a, uint64_t b) {
     switch (op) {
@@ -655,8 +687,19 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
  * is odd, so no pc matches it) */
 static const pk_rvblk blk_none = { .pc = ~0ull };
 
-static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
-                      const void *const *bh, const void *end) {
+/* the handlers a block is built with: one per op (NULL: none), the end of
+ * a block without a jump, the superinstructions */
+typedef struct blk_hs {
+    const void *const *bh;
+    const void *end;
+    const rv_pair *pairs;
+    uint32_t npairs;
+} blk_hs;
+
+static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room, const blk_hs *hs) {
+    const void *const *bh = hs->bh;
+    const void *end = hs->end;
+    uint8_t ops[PK_RV_BLK_MAX];
     uint32_t off = 0, n = 0, fk = 0;
     bool jump = false;
     while (n < PK_RV_BLK_MAX && room - off >= 2) {
@@ -670,6 +713,7 @@ static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
         if (!bh[dd.op]) break;
         pk_rvbi *e = &b->i[n];
         uint64_t at = pc + off;
+        ops[n] = dd.op;
         e->h = bh[dd.op];
         e->imm = dd.imm;
         e->rd = dd.rd; e->rs1 = dd.rs1; e->rs2 = dd.rs2;
@@ -689,6 +733,12 @@ static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
         if (dd.op == OP_JAL || dd.op == OP_J || dd.op == OP_JALR || dd.op == OP_JR) { jump = true; break; }
     }
     for (uint32_t j = 0; j < n; j++) b->i[j].rem = (uint8_t)(n - j - 1);
+    for (uint32_t j = 0; j + 1 < n; j++)             /* superinstructions, from the left */
+        for (uint32_t q = 0; q < hs->npairs; q++)
+            if (hs->pairs[q].a == ops[j] && hs->pairs[q].b == ops[j + 1]) {
+                b->i[j++].h = hs->pairs[q].h;
+                break;
+            }
     b->pc = pc;
     b->n = (uint16_t)n;
     b->bytes = (uint16_t)off;
@@ -724,14 +774,14 @@ static PK_ALWAYS_INLINE bool blk_same(const pk_rvblk *b, const uint8_t *p) {
 /* b is the block at pc (decoded again if its bytes changed), checked
  * in the current epoch; pc lies in the code mirror's page */
 static PK_NOINLINE_SLOW bool blk_check_slow(pk_rvblk *b, uint64_t pc, const uint8_t *hp, uint64_t ep,
-                                            const void *const *bh, const void *end) {
+                                            const blk_hs *hs) {
     if (b->pc != pc || !blk_same(b, hp))
-        blk_build(b, pc, hp, (uint32_t)(PK_PAGE_SIZE - (pc & (PK_PAGE_SIZE - 1))), bh, end);
+        blk_build(b, pc, hp, (uint32_t)(PK_PAGE_SIZE - (pc & (PK_PAGE_SIZE - 1))), hs);
     b->epoch = ep;
     return true;
 }
-#define blk_check(b, pc, h, bh, end) \
-    blk_check_slow((b), (pc), (const uint8_t *)(uintptr_t)((pc) + (h)->code_delta), (h)->ep, (bh), (end))
+#define blk_check(b, pc, h, hs) \
+    blk_check_slow((b), (pc), (const uint8_t *)(uintptr_t)((pc) + (h)->code_delta), (h)->ep, (hs))
 
 #define RD   ((insn >> 7) & 31)
 #define RS1  ((insn >> 15) & 31)
@@ -770,6 +820,9 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         RV_ALU_IMM(B_ENTRY) RV_ALU_REG(B_ENTRY)
         [OP_NOP] = &&B_NOP, [OP_J] = &&B_J, [OP_JR] = &&B_JR,
     };
+#define P_ENTRY(ka, a, kb, b) { OP_##a, OP_##b, &&F_##a##_##b },
+    static const rv_pair pairs[] = { RV_PAIRS(P_ENTRY) };
+    const blk_hs hs = { bh, &&B_END, pairs, sizeof pairs / sizeof pairs[0] };
     pk_regs *r = &c->regs;
     uint64_t *x = r->x;
     uint32_t rid = pk_rvt_id(r);
@@ -812,7 +865,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         if (PK_UNLIKELY(pc - H.code_base >= PK_PAGE_SIZE)) code_switch(&X, &H, pc);
         pk_rvblk *b = &blks[BLK_SLOT(pc)];
         if (PK_LIKELY(b->pc == pc && b->epoch == H.ep && pc - H.code_base < PK_PAGE_SIZE)
-            || (pc - H.code_base <= PK_PAGE_SIZE - 2 && X.code_vpn != ~0ull && blk_check(b, pc, &H, bh, &&B_END))) {
+            || (pc - H.code_base <= PK_PAGE_SIZE - 2 && X.code_vpn != ~0ull && blk_check(b, pc, &H, &hs))) {
             if (PK_LIKELY(b->n) && H.n + b->n <= budget) {
                 cb = b;
                 H.n += b->n;
@@ -937,7 +990,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
             if (PK_UNLIKELY(H.code_base != cbase_)) { BXRD = rv_ext(op, v_); H.n++; pc = bi->next; goto bcont; } \
             H.n = nend_;                                                               \
         }                                                                              \
-        BXRD = rv_ext(op, v_); BNEXT; } while (0)
+        BXRD = rv_ext(op, v_); } while (0)
 #define BST(size) do {                                                                 \
         uint64_t va_ = BXS1 + BIMM, v_ = BXS2;                                         \
         mirror_e *me_ = MIR_AT(X, va_);                                                \
@@ -953,25 +1006,40 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
             epoch_next(&X); H.ep = *X.epoch;   /* it may have written code */          \
             H.n++; pc = bi->next; goto bcont;                                          \
         }                                                                              \
-        BNEXT; } while (0)
-    B_LUI:   BXRD = BIMM; BNEXT;
-    B_AUIPC: BXRD = BIMM; BNEXT;
-    B_JAL:   BXRD = bi->next; BEND(BIMM);
-    B_JALR:  { uint64_t tg = (BXS1 + BIMM) & ~1ull; BXRD = bi->next; BEND(tg); }
-    B_J:     BEND_C(BIMM, ((pk_rvbi *)bi)->next);
-    B_JR:    BEND((BXS1 + BIMM) & ~1ull);
-#define B_BRANCH(n) B_##n: if (rv_taken(OP_##n, BXS1, BXS2)) BEXIT(BIMM); BNEXT;
+        } while (0)
+/* each instruction's operation on the entry bi, by kind (U: lui and
+ * auipc, whose value the block holds; I, R: ALU with an immediate or
+ * x[rs2]; B: branch; L, S: load, store; J: jump, which ends the block) */
+#define BODY_U(n) BXRD = BIMM
+#define BODY_I(n) BXRD = rv_alu(OP_##n, BXS1, BIMM)
+#define BODY_R(n) BXRD = rv_alu(OP_##n, BXS1, BXS2)
+#define BODY_B(n) do { if (rv_taken(OP_##n, BXS1, BXS2)) BEXIT(BIMM); } while (0)
+#define BODY_L(n) BLD(OP_##n)
+#define BODY_S(n) BST(rv_size(OP_##n))
+#define BODY_J(n) BODY_J_##n
+#define BODY_J_JAL  do { BXRD = bi->next; BEND(BIMM); } while (0)
+#define BODY_J_JALR do { uint64_t tg = (BXS1 + BIMM) & ~1ull; BXRD = bi->next; BEND(tg); } while (0)
+#define BODY_J_J    BEND_C(BIMM, ((pk_rvbi *)bi)->next)
+#define BODY_J_JR   BEND((BXS1 + BIMM) & ~1ull)
+#define B_ONE(k, n) B_##n: BODY_##k(n); BNEXT;
+    B_ONE(U, LUI) B_ONE(U, AUIPC)
+    B_ONE(J, JAL) B_ONE(J, JALR) B_ONE(J, J) B_ONE(J, JR)
+#define B_BRANCH(n) B_ONE(B, n)
+#define B_LOAD(n) B_ONE(L, n)
+#define B_STORE(n) B_ONE(S, n)
+#define B_ALU_I(n) B_ONE(I, n)
+#define B_ALU_R(n) B_ONE(R, n)
     RV_BRANCHES(B_BRANCH)
-    B_END:   BEND_C(bi->next, ((pk_rvbi *)bi)->imm);
-#define B_LOAD(n) B_##n: BLD(OP_##n);
-#define B_STORE(n) B_##n: BST(rv_size(OP_##n));
-#define B_ALU_I(n) B_##n: BXRD = rv_alu(OP_##n, BXS1, BIMM); BNEXT;
-#define B_ALU_R(n) B_##n: BXRD = rv_alu(OP_##n, BXS1, BXS2); BNEXT;
     RV_LOADS(B_LOAD)
     RV_STORES(B_STORE)
     RV_ALU_IMM(B_ALU_I)
     RV_ALU_REG(B_ALU_R)
+    B_END:   BEND_C(bi->next, ((pk_rvbi *)bi)->imm);
     B_NOP:   BNEXT;
+    /* superinstructions: two entries' operations in one handler (one
+     * dispatch; the second entry is passed over, never dispatched) */
+#define B_PAIR(ka, a, kb, b) F_##a##_##b: BODY_##ka(a); bi++; BODY_##kb(b); BNEXT;
+    RV_PAIRS(B_PAIR)
     L_GENERIC:
         insn = rv_insn(d->raw);
         /* the decoder gives every legal lui, auipc, jal, jalr, branch, store
