@@ -509,7 +509,15 @@ enum {
     _(S, SD, S, SD) _(S, SW, I, ADDI) \
     _(U, AUIPC, I, ADDI) _(U, AUIPC, L, LD) _(U, AUIPC, J, JALR) _(U, LUI, I, ADDI) \
     _(U, LUI, I, ADDIW) \
-    _(I, ADDI, J, J) _(I, ADDI, J, JAL) _(I, ADDI, J, JR) _(L, LD, J, JR) _(R, ADD, J, J)
+    _(I, ADDI, J, J) _(I, ADDI, J, JAL) _(I, ADDI, J, JR) _(L, LD, J, JR) _(R, ADD, J, J) \
+    _(R, XOR, I, SRLI) _(I, ANDI, R, XOR) _(R, XOR, I, ADDIW) _(I, SRLI, B, BNE) \
+    _(B, BNE, U, LUI) _(U, LUI, I, SRLI) _(B, BEQ, I, ADDIW) _(L, LD, B, BEQ) \
+    _(I, ANDI, R, MULW) _(R, MULW, I, SRAIW) _(L, LBU, B, BNE) _(B, BNE, J, J) \
+    _(B, BNE, J, JR) _(I, ADDIW, S, SW) _(I, ADDIW, I, SRAIW) _(I, SLLIW, I, ADDIW) \
+    _(S, SD, J, JR) _(R, SLT, R, ADDW) _(S, SW, B, BNE) _(R, ADD, I, ADDIW) \
+    _(I, ADDIW, L, LD) _(L, LD, L, LW) _(L, LBU, I, ADDIW) _(L, LW, L, LBU) \
+    _(B, BNE, R, ADD) _(S, SW, L, LBU) _(B, BGE, I, SLLIW) _(L, LH, I, ADDIW) \
+    _(S, SW, J, J) _(L, LBU, B, BEQ)
 
 /* a superinstruction: the ops it covers and its handler */
 typedef struct rv_pair { uint8_t a, b; const void *h; } rv_pair;
