@@ -128,7 +128,7 @@ static uint8_t *xlate_slow(rvx *X, uint64_t va, int kind, int *st) {
         if (kind == ACC_X && !(e->flags & PK_TLBE_EXEC)) goto noexec;
     } else {
         if (m->sets) X->tlb->st.misses++;
-        mirror_clear(X);               /* the fill below may evict a mirrored entry */
+        if (X->fast) mirror_clear(X);  /* the fill below may evict a mirrored entry (no mirror without fast) */
         epoch_next(X);                 /* a fault may change mappings and frames */
         int s = pk_as_access(k, X->as, va, write, &X->cost, &X->reason, &pte, X->may_block);
         if (s == PK_ACC_KILL) { *st = RV_KILL; return NULL; }
