@@ -14,7 +14,7 @@
  * Memory: every fetch, load and store is translated by the CPU's simulated
  * TLB (pk_tlb.h) and, on a miss, by the page-table walk and fault handler
  * of pk_fault.c.  In front of the TLB sits a host-pointer mirror (a
- * 16-entry direct-mapped table for data, 8 for code) that lives for one
+ * 64-entry direct-mapped table for data, 8 for code) that lives for one
  * advance() only: inside a block nothing but this thread's own misses
  * changes the TLB, and the mirror is emptied at every miss, so a mirror
  * hit is exactly a TLB hit; it updates the entry's LRU stamp and the hit
@@ -24,7 +24,9 @@
 #include "pk_rv.h"
 
 #define BLOCK_MAX 16384u           /* instructions per block at most        */
-#define MIRROR 16
+#define MIRROR 64
+/* the data mirror entry of va (entries are 32 bytes: one shift and mask) */
+#define MIR_AT(X, va) ((mirror_e *)(void *)((char *)(X).mir + (((va) >> (PK_PAGE_SHIFT - 5)) & ((MIRROR - 1) << 5))))
 #define CODE_PAGES 8
 #define BLK_SLOT(pc) ((((pc) >> 1) ^ ((pc) >> 10)) & ((1u << PK_RV_BLK_BITS) - 1))
 #define PK_NOINLINE_SLOW __attribute__((noinline, cold))
@@ -32,9 +34,13 @@
 enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
 enum { RV_OK = 0, RV_LATER, RV_KILL, RV_BLOCK };
 
-/* a mirror entry: base is vpn's address; an empty data entry's base is a
- * page of another slot (so no address of its own slot is in that page) */
-typedef struct mirror_e { uint64_t vpn, base; uint8_t *p; pk_tlbe *e; uint32_t w, pad; } mirror_e;
+/* a data mirror entry (32 bytes): base is its page's address; an empty
+ * entry's base is a page of another slot (so no address of its own slot
+ * is in that page) and its p is NULL; w: stores may use it */
+typedef struct mirror_e { uint64_t base; uint8_t *p; pk_tlbe *e; uint64_t w; } mirror_e;
+_Static_assert(sizeof(mirror_e) == 32, "MIR_AT assumes 32-byte entries");
+/* a code mirror entry: vpn ~0 when empty */
+typedef struct code_e { uint64_t vpn; uint8_t *p; pk_tlbe *e; } code_e;
 
 typedef struct rvx {
     pk_kernel *k;
@@ -48,7 +54,7 @@ typedef struct rvx {
     uint32_t reason;             /* PK_KILL_* when RV_KILL                  */
     uint64_t cost;               /* fault and walk costs of the block (ns)  */
     uint64_t *epoch;             /* the blocks' validation epoch counter     */
-    mirror_e cmir[CODE_PAGES];   /* the code mirror: pages fetched from in this epoch
+    code_e cmir[CODE_PAGES];     /* the code mirror: pages fetched from in this epoch
                                     (direct-mapped by vpn); blocks checked in the epoch
                                     lie there, so data mirror entries never write them */
     uint64_t hits;               /* mirror hits not yet added to the counters */
@@ -60,7 +66,7 @@ typedef struct rvx {
 
 static void mirror_clear(rvx *X) {
     for (unsigned i = 0; i < MIRROR; i++) {
-        X->mir[i].vpn = ~0ull;
+        X->mir[i].p = NULL;
         X->mir[i].base = (uint64_t)((i + 1) & (MIRROR - 1)) << PK_PAGE_SHIFT;
     }
     X->code_vpn = ~0ull;
@@ -84,12 +90,12 @@ static void epoch_next(rvx *X) {
  * the current code page; a page it displaces leaves it, and with it the
  * epoch (blocks of that page were checked while its stores were watched) */
 static void code_page_add(rvx *X, uint64_t vpn, uint8_t *p, pk_tlbe *e) {
-    mirror_e *ce = &X->cmir[vpn & (CODE_PAGES - 1)];
+    code_e *ce = &X->cmir[vpn & (CODE_PAGES - 1)];
     if (ce->vpn != ~0ull && ce->vpn != vpn) epoch_next(X);
     ce->vpn = vpn; ce->p = p; ce->e = e;
     X->code_vpn = vpn; X->code_p = p; X->code_e = e;
     for (unsigned i = 0; i < MIRROR; i++)
-        if (X->mir[i].vpn != ~0ull && X->mir[i].p == p) X->mir[i].w = 0;
+        if (X->mir[i].p == p) X->mir[i].w = 0;
 }
 
 static void hits_flush(rvx *X) {
@@ -122,7 +128,7 @@ static uint8_t *xlate_slow(rvx *X, uint64_t va, int kind, int *st) {
         if (kind == ACC_X && !(e->flags & PK_TLBE_EXEC)) goto noexec;
     } else {
         if (m->sets) X->tlb->st.misses++;
-        mirror_clear(X);               /* the fill below may evict a mirrored entry */
+        if (X->fast) mirror_clear(X);  /* the fill below may evict a mirrored entry (no mirror without fast) */
         epoch_next(X);                 /* a fault may change mappings and frames */
         int s = pk_as_access(k, X->as, va, write, &X->cost, &X->reason, &pte, X->may_block);
         if (s == PK_ACC_KILL) { *st = RV_KILL; return NULL; }
@@ -142,7 +148,7 @@ static uint8_t *xlate_slow(rvx *X, uint64_t va, int kind, int *st) {
             code_page_add(X, vpn, p, e);
         } else {
             mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
-            me->vpn = vpn; me->base = vpn << PK_PAGE_SHIFT; me->p = p; me->e = e;
+            me->base = vpn << PK_PAGE_SHIFT; me->p = p; me->e = e;
             me->w = (e->flags & (PK_TLBE_WRITE | PK_TLBE_DIRTY)) == (PK_TLBE_WRITE | PK_TLBE_DIRTY)
                     && !code_page(X, p);
         }
@@ -194,7 +200,7 @@ static PK_ALWAYS_INLINE void hot_sync(rvx *X, hot *h) {
  * synchronisation would give it); false if pc's page is not mirrored */
 static PK_ALWAYS_INLINE bool code_switch(rvx *X, hot *h, uint64_t pc) {
     uint64_t vpn = pc >> PK_PAGE_SHIFT;
-    mirror_e *ce = &X->cmir[vpn & (CODE_PAGES - 1)];
+    code_e *ce = &X->cmir[vpn & (CODE_PAGES - 1)];
     if (ce->vpn != vpn) return false;
     if (X->code_vpn != ~0ull) X->code_e->stamp = h->code_stamp;
     X->code_vpn = vpn; X->code_p = ce->p; X->code_e = ce->e;
@@ -221,9 +227,8 @@ static PK_ALWAYS_INLINE uint8_t *xlate_sync(rvx *X, hot *h, uint64_t va, int kin
 
 /* The data mirror, then the slow path. */
 static PK_ALWAYS_INLINE uint8_t *xlate(rvx *X, hot *h, uint64_t va, int kind, int *st) {
-    uint64_t vpn = va >> PK_PAGE_SHIFT;
-    mirror_e *me = &X->mir[vpn & (MIRROR - 1)];
-    if (PK_LIKELY(me->vpn == vpn) && (kind == ACC_R || me->w)) {
+    mirror_e *me = MIR_AT(*X, va);
+    if (PK_LIKELY(me->base == (va & ~(uint64_t)(PK_PAGE_SIZE - 1))) && (kind == ACC_R || me->w)) {
         me->e->stamp = ++h->clk;
         return me->p + (va & (PK_PAGE_SIZE - 1));
     }
@@ -453,9 +458,128 @@ enum {
     OP_ADDIW, OP_SLLIW, OP_SRLIW, OP_SRAIW,
     OP_ADD, OP_SUB, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND,
     OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW, OP_SRAW, OP_MUL, OP_MULW,
+    OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU,
+    OP_DIVW, OP_DIVUW, OP_REMW, OP_REMUW,
     OP_NOP, OP_J, OP_JR,         /* rd = x0: the result is dropped (x0 stays zero) */
     OP_COUNT
 };
+
+/* ---- the rules of the integer instructions --------------------------------
+ * One definition serves the one-instruction handlers, the block handlers
+ * and the general path (each handler passes its constant op, so the switch
+ * folds away).  Rules from the RISC-V Unprivileged ISA (20191213),
+ * chapters 2 (RV32I), 5 (RV64I) and 7 (M, division by zero and overflow
+ * in table 7.1). */
+
+/* the operations whose second operand is the immediate (a shift's: shamt) */
+#define RV_ALU_IMM(_) _(ADDI) _(SLTI) _(SLTIU) _(XORI) _(ORI) _(ANDI) _(SLLI) _(SRLI) _(SRAI) \
+    _(ADDIW) _(SLLIW) _(SRLIW) _(SRAIW)
+/* ... and those whose second operand is x[rs2] */
+#define RV_ALU_REG(_) _(ADD) _(SUB) _(SLL) _(SLT) _(SLTU) _(XOR) _(SRL) _(SRA) _(OR) _(AND) \
+    _(ADDW) _(SUBW) _(SLLW) _(SRLW) _(SRAW) _(MUL) _(MULW) _(MULH) _(MULHSU) _(MULHU) \
+    _(DIV) _(DIVU) _(REM) _(REMU) _(DIVW) _(DIVUW) _(REMW) _(REMUW)
+#define RV_BRANCHES(_) _(BEQ) _(BNE) _(BLT) _(BGE) _(BLTU) _(BGEU)
+#define RV_LOADS(_) _(LB) _(LH) _(LW) _(LD) _(LBU) _(LHU) _(LWU)
+#define RV_STORES(_) _(SB) _(SH) _(SW) _(SD)
+
+/* superinstructions of the block path (docs/architecture.md, "RISC-V
+ * blocks"): pairs of adjacent instructions run by one handler, chosen by
+ * how often they follow each other in riscv_compute and CoreMark.  Each
+ * pair is (kind, op, kind, op), kinds as in the BODY_* macros of the
+ * block loop. */
+#define RV_PAIR_BR(_, k, a) _(k, a, B, BEQ) _(k, a, B, BNE) _(k, a, B, BLT) _(k, a, B, BGE) \
+    _(k, a, B, BLTU) _(k, a, B, BGEU)
+#define RV_PAIRS(_) \
+    RV_PAIR_BR(_, I, ADDI) RV_PAIR_BR(_, I, ADDIW) RV_PAIR_BR(_, I, ANDI) \
+    RV_PAIR_BR(_, R, ADD) RV_PAIR_BR(_, R, ADDW) RV_PAIR_BR(_, R, SUB) \
+    _(R, XOR, B, BNE) _(R, MUL, B, BNE) _(R, AND, B, BEQ) _(R, AND, B, BNE) \
+    _(B, BNE, I, ADDI) _(B, BEQ, I, ADDI) _(B, BGE, I, ADDI) _(B, BLT, I, ADDI) \
+    _(B, BEQ, L, LD) _(B, BNE, L, LD) _(B, BEQ, I, SLLI) _(B, BEQ, I, SRAIW) \
+    _(B, BNE, S, SW) _(B, BNE, B, BEQ) _(B, BNE, U, AUIPC) _(B, BGE, U, AUIPC) \
+    _(I, ADDI, I, ADDI) _(I, SLLI, I, SRLI) _(R, ADD, R, ADD) _(I, ADDI, R, MUL) \
+    _(R, XOR, I, ADDI) _(I, ADDI, I, ADDIW) _(I, SRAIW, I, ANDI) _(I, ANDI, I, ANDI) \
+    _(I, ADDIW, R, ADDW) _(I, SRLI, R, ADD) _(I, ANDI, I, ADDI) _(R, ADDW, I, SLLI) \
+    _(I, SLLI, R, ADD) _(R, ADD, I, ADDI) _(I, ADDI, R, ADD) _(R, MUL, R, ADD) \
+    _(I, SRLI, I, ANDI) _(I, ANDI, R, ADDW) _(I, SLLI, I, SRAI) _(I, SLLI, I, SRLIW) \
+    _(R, ADD, L, LD) _(R, ADD, L, LH) _(R, ADD, L, LW) _(R, ADD, L, LBU) \
+    _(I, SRLI, L, LD) _(I, ADDI, L, LD) _(I, SLLI, L, LD) _(I, ADDI, L, LBU) \
+    _(L, LD, L, LH) _(L, LH, L, LH) _(L, LD, S, SD) _(L, LD, L, LD) _(L, LD, I, ADDI) \
+    _(L, LH, I, ANDI) _(L, LD, U, AUIPC) _(L, LBU, I, ADDI) _(L, LW, I, ADDIW) \
+    _(S, SD, R, ADD) _(S, SD, I, ADDI) _(S, SB, R, ADD) _(R, ADD, S, SB) _(R, ADD, S, SD) \
+    _(S, SD, S, SD) _(S, SW, I, ADDI) \
+    _(U, AUIPC, I, ADDI) _(U, AUIPC, L, LD) _(U, AUIPC, J, JALR) _(U, LUI, I, ADDI) \
+    _(U, LUI, I, ADDIW) \
+    _(I, ADDI, J, J) _(I, ADDI, J, JAL) _(I, ADDI, J, JR) _(L, LD, J, JR) _(R, ADD, J, J) \
+    _(R, XOR, I, SRLI) _(I, ANDI, R, XOR) _(R, XOR, I, ADDIW) _(I, SRLI, B, BNE) \
+    _(B, BNE, U, LUI) _(U, LUI, I, SRLI) _(B, BEQ, I, ADDIW) _(L, LD, B, BEQ) \
+    _(I, ANDI, R, MULW) _(R, MULW, I, SRAIW) _(L, LBU, B, BNE) _(B, BNE, J, J) \
+    _(B, BNE, J, JR) _(I, ADDIW, S, SW) _(I, ADDIW, I, SRAIW) _(I, SLLIW, I, ADDIW) \
+    _(S, SD, J, JR) _(R, SLT, R, ADDW) _(S, SW, B, BNE) _(R, ADD, I, ADDIW) \
+    _(I, ADDIW, L, LD) _(L, LD, L, LW) _(L, LBU, I, ADDIW) _(L, LW, L, LBU) \
+    _(B, BNE, R, ADD) _(S, SW, L, LBU) _(B, BGE, I, SLLIW) _(L, LH, I, ADDIW) \
+    _(S, SW, J, J) _(L, LBU, B, BEQ)
+
+/* a superinstruction: the ops it covers and its handler */
+typedef struct rv_pair { uint8_t a, b; const void *h; } rv_pair;
+
+/* x[rd] of ALU operation op on a = x[rs1] and b (x[rs2] or the immediate) */
+static PK_ALWAYS_INLINE uint64_t rv_alu(unsigned op, uint64_t a, uint64_t b) {
+    switch (op) {
+    case OP_ADDI: case OP_ADD: return a + b;
+    case OP_SUB:               return a - b;
+    case OP_SLTI: case OP_SLT: return (int64_t)a < (int64_t)b;
+    case OP_SLTIU: case OP_SLTU: return a < b;
+    case OP_XORI: case OP_XOR: return a ^ b;
+    case OP_ORI: case OP_OR:   return a | b;
+    case OP_ANDI: case OP_AND: return a & b;
+    case OP_SLLI: case OP_SLL: return a << (b & 63);
+    case OP_SRLI: case OP_SRL: return a >> (b & 63);
+    case OP_SRAI: case OP_SRA: return (uint64_t)((int64_t)a >> (b & 63));
+    case OP_ADDIW: case OP_ADDW: return sx32(a + b);
+    case OP_SUBW:              return sx32(a - b);
+    case OP_SLLIW: case OP_SLLW: return sx32((uint32_t)a << (b & 31));
+    case OP_SRLIW: case OP_SRLW: return sx32((uint32_t)a >> (b & 31));
+    case OP_SRAIW: case OP_SRAW: return sx32((uint32_t)((int32_t)a >> (b & 31)));
+    case OP_MUL:               return a * b;
+    case OP_MULW:              return sx32((uint32_t)a * (uint32_t)b);
+    case OP_MULH:              return (uint64_t)mulh((int64_t)a, (int64_t)b);
+    case OP_MULHSU:            return (uint64_t)mulhsu((int64_t)a, b);
+    case OP_MULHU:             return mulhu(a, b);
+    case OP_DIV:               return rv_div(4, a, b, false);
+    case OP_DIVU:              return rv_div(5, a, b, false);
+    case OP_REM:               return rv_div(6, a, b, false);
+    case OP_REMU:              return rv_div(7, a, b, false);
+    case OP_DIVW:              return rv_div(4, a, b, true);
+    case OP_DIVUW:             return rv_div(5, a, b, true);
+    case OP_REMW:              return rv_div(6, a, b, true);
+    default:                   return rv_div(7, a, b, true);   /* OP_REMUW */
+    }
+}
+
+/* branch op is taken for a = x[rs1], b = x[rs2] */
+static PK_ALWAYS_INLINE bool rv_taken(unsigned op, uint64_t a, uint64_t b) {
+    switch (op) {
+    case OP_BEQ:  return a == b;
+    case OP_BNE:  return a != b;
+    case OP_BLT:  return (int64_t)a < (int64_t)b;
+    case OP_BGE:  return (int64_t)a >= (int64_t)b;
+    case OP_BLTU: return a < b;
+    default:      return a >= b;                              /* OP_BGEU */
+    }
+}
+
+/* bytes a load or store op accesses; a load's value, extended to 64 bits */
+static PK_ALWAYS_INLINE unsigned rv_size(unsigned op) {
+    return op >= OP_SB ? 1u << (op - OP_SB) : 1u << ((op - OP_LB) & 3);
+}
+static PK_ALWAYS_INLINE uint64_t rv_ext(unsigned op, uint64_t v) {
+    switch (op) {
+    case OP_LB: return (uint64_t)(int64_t)(int8_t)v;
+    case OP_LH: return (uint64_t)(int64_t)(int16_t)v;
+    case OP_LW: return sx32(v);
+    default:    return v;                                     /* LD, LBU, LHU, LWU */
+    }
+}
 
 /* The 32-bit form of the instruction whose bits (and maybe the next
  * instruction's, for a compressed one) are raw. */
@@ -539,7 +663,7 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
             d->op = ops[f3];
         } else if (f7 == 0x20 && f3 == 0) d->op = OP_SUB;
         else if (f7 == 0x20 && f3 == 5) d->op = OP_SRA;
-        else if (f7 == 1 && f3 == 0) d->op = OP_MUL;
+        else if (f7 == 1) d->op = (uint8_t)(f3 == 0 ? OP_MUL : OP_MULH + (f3 - 1));
         break;
     case 0x3b:
         if (f7 == 0 && f3 == 0) d->op = OP_ADDW;
@@ -548,6 +672,7 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
         else if (f7 == 0 && f3 == 5) d->op = OP_SRLW;
         else if (f7 == 0x20 && f3 == 5) d->op = OP_SRAW;
         else if (f7 == 1 && f3 == 0) d->op = OP_MULW;
+        else if (f7 == 1 && f3 >= 4) d->op = (uint8_t)(OP_DIVW + (f3 - 4));
         break;
     default: break;
     }
@@ -570,8 +695,19 @@ static void rv_decode_ops(uint32_t insn, pk_rvdec *d) {
  * is odd, so no pc matches it) */
 static const pk_rvblk blk_none = { .pc = ~0ull };
 
-static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
-                      const void *const *bh, const void *end) {
+/* the handlers a block is built with: one per op (NULL: none), the end of
+ * a block without a jump, the superinstructions */
+typedef struct blk_hs {
+    const void *const *bh;
+    const void *end;
+    const rv_pair *pairs;
+    uint32_t npairs;
+} blk_hs;
+
+static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room, const blk_hs *hs) {
+    const void *const *bh = hs->bh;
+    const void *end = hs->end;
+    uint8_t ops[PK_RV_BLK_MAX];
     uint32_t off = 0, n = 0, fk = 0;
     bool jump = false;
     while (n < PK_RV_BLK_MAX && room - off >= 2) {
@@ -585,6 +721,7 @@ static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
         if (!bh[dd.op]) break;
         pk_rvbi *e = &b->i[n];
         uint64_t at = pc + off;
+        ops[n] = dd.op;
         e->h = bh[dd.op];
         e->imm = dd.imm;
         e->rd = dd.rd; e->rs1 = dd.rs1; e->rs2 = dd.rs2;
@@ -604,6 +741,12 @@ static void blk_build(pk_rvblk *b, uint64_t pc, const uint8_t *p, uint32_t room,
         if (dd.op == OP_JAL || dd.op == OP_J || dd.op == OP_JALR || dd.op == OP_JR) { jump = true; break; }
     }
     for (uint32_t j = 0; j < n; j++) b->i[j].rem = (uint8_t)(n - j - 1);
+    for (uint32_t j = 0; j + 1 < n; j++)             /* superinstructions, from the left */
+        for (uint32_t q = 0; q < hs->npairs; q++)
+            if (hs->pairs[q].a == ops[j] && hs->pairs[q].b == ops[j + 1]) {
+                b->i[j++].h = hs->pairs[q].h;
+                break;
+            }
     b->pc = pc;
     b->n = (uint16_t)n;
     b->bytes = (uint16_t)off;
@@ -639,14 +782,14 @@ static PK_ALWAYS_INLINE bool blk_same(const pk_rvblk *b, const uint8_t *p) {
 /* b is the block at pc (decoded again if its bytes changed), checked
  * in the current epoch; pc lies in the code mirror's page */
 static PK_NOINLINE_SLOW bool blk_check_slow(pk_rvblk *b, uint64_t pc, const uint8_t *hp, uint64_t ep,
-                                            const void *const *bh, const void *end) {
+                                            const blk_hs *hs) {
     if (b->pc != pc || !blk_same(b, hp))
-        blk_build(b, pc, hp, (uint32_t)(PK_PAGE_SIZE - (pc & (PK_PAGE_SIZE - 1))), bh, end);
+        blk_build(b, pc, hp, (uint32_t)(PK_PAGE_SIZE - (pc & (PK_PAGE_SIZE - 1))), hs);
     b->epoch = ep;
     return true;
 }
-#define blk_check(b, pc, h, bh, end) \
-    blk_check_slow((b), (pc), (const uint8_t *)(uintptr_t)((pc) + (h)->code_delta), (h)->ep, (bh), (end))
+#define blk_check(b, pc, h, hs) \
+    blk_check_slow((b), (pc), (const uint8_t *)(uintptr_t)((pc) + (h)->code_delta), (h)->ep, (hs))
 
 #define RD   ((insn >> 7) & 31)
 #define RS1  ((insn >> 15) & 31)
@@ -670,43 +813,24 @@ static PK_NOINLINE_SLOW bool blk_check_slow(pk_rvblk *b, uint64_t pc, const uint
  * predicts separately (one shared jump would mispredict at every block end) */
 __attribute__((optimize("no-crossjumping", "no-gcse")))
 static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
+#define L_ENTRY(n) [OP_##n] = &&L_##n,
+#define B_ENTRY(n) [OP_##n] = &&B_##n,
     static const void *const handlers[OP_COUNT] = {
         [OP_ILLEGAL] = &&L_ILLEGAL, [OP_GENERIC] = &&L_GENERIC, [OP_LUI] = &&L_LUI,
         [OP_AUIPC] = &&L_AUIPC, [OP_JAL] = &&L_JAL, [OP_JALR] = &&L_JALR,
-        [OP_BEQ] = &&L_BEQ, [OP_BNE] = &&L_BNE, [OP_BLT] = &&L_BLT, [OP_BGE] = &&L_BGE,
-        [OP_BLTU] = &&L_BLTU, [OP_BGEU] = &&L_BGEU,
-        [OP_LB] = &&L_LB, [OP_LH] = &&L_LH, [OP_LW] = &&L_LW, [OP_LD] = &&L_LD,
-        [OP_LBU] = &&L_LBU, [OP_LHU] = &&L_LHU, [OP_LWU] = &&L_LWU,
-        [OP_SB] = &&L_SB, [OP_SH] = &&L_SH, [OP_SW] = &&L_SW, [OP_SD] = &&L_SD,
-        [OP_ADDI] = &&L_ADDI, [OP_SLTI] = &&L_SLTI, [OP_SLTIU] = &&L_SLTIU, [OP_XORI] = &&L_XORI,
-        [OP_ORI] = &&L_ORI, [OP_ANDI] = &&L_ANDI, [OP_SLLI] = &&L_SLLI, [OP_SRLI] = &&L_SRLI,
-        [OP_SRAI] = &&L_SRAI, [OP_ADDIW] = &&L_ADDIW, [OP_SLLIW] = &&L_SLLIW,
-        [OP_SRLIW] = &&L_SRLIW, [OP_SRAIW] = &&L_SRAIW,
-        [OP_ADD] = &&L_ADD, [OP_SUB] = &&L_SUB, [OP_SLL] = &&L_SLL, [OP_SLT] = &&L_SLT,
-        [OP_SLTU] = &&L_SLTU, [OP_XOR] = &&L_XOR, [OP_SRL] = &&L_SRL, [OP_SRA] = &&L_SRA,
-        [OP_OR] = &&L_OR, [OP_AND] = &&L_AND, [OP_ADDW] = &&L_ADDW, [OP_SUBW] = &&L_SUBW,
-        [OP_SLLW] = &&L_SLLW, [OP_SRLW] = &&L_SRLW, [OP_SRAW] = &&L_SRAW,
-        [OP_MUL] = &&L_MUL, [OP_MULW] = &&L_MULW,
+        RV_BRANCHES(L_ENTRY) RV_LOADS(L_ENTRY) RV_STORES(L_ENTRY)
+        RV_ALU_IMM(L_ENTRY) RV_ALU_REG(L_ENTRY)
         [OP_NOP] = &&L_NOP, [OP_J] = &&L_J, [OP_JR] = &&L_JR,
     };
     static const void *const bh[OP_COUNT] = {    /* block handlers (NULL: none) */
         [OP_LUI] = &&B_LUI, [OP_AUIPC] = &&B_AUIPC, [OP_JAL] = &&B_JAL, [OP_JALR] = &&B_JALR,
-        [OP_BEQ] = &&B_BEQ, [OP_BNE] = &&B_BNE, [OP_BLT] = &&B_BLT, [OP_BGE] = &&B_BGE,
-        [OP_BLTU] = &&B_BLTU, [OP_BGEU] = &&B_BGEU,
-        [OP_LB] = &&B_LB, [OP_LH] = &&B_LH, [OP_LW] = &&B_LW, [OP_LD] = &&B_LD,
-        [OP_LBU] = &&B_LBU, [OP_LHU] = &&B_LHU, [OP_LWU] = &&B_LWU,
-        [OP_SB] = &&B_SB, [OP_SH] = &&B_SH, [OP_SW] = &&B_SW, [OP_SD] = &&B_SD,
-        [OP_ADDI] = &&B_ADDI, [OP_SLTI] = &&B_SLTI, [OP_SLTIU] = &&B_SLTIU, [OP_XORI] = &&B_XORI,
-        [OP_ORI] = &&B_ORI, [OP_ANDI] = &&B_ANDI, [OP_SLLI] = &&B_SLLI, [OP_SRLI] = &&B_SRLI,
-        [OP_SRAI] = &&B_SRAI, [OP_ADDIW] = &&B_ADDIW, [OP_SLLIW] = &&B_SLLIW,
-        [OP_SRLIW] = &&B_SRLIW, [OP_SRAIW] = &&B_SRAIW,
-        [OP_ADD] = &&B_ADD, [OP_SUB] = &&B_SUB, [OP_SLL] = &&B_SLL, [OP_SLT] = &&B_SLT,
-        [OP_SLTU] = &&B_SLTU, [OP_XOR] = &&B_XOR, [OP_SRL] = &&B_SRL, [OP_SRA] = &&B_SRA,
-        [OP_OR] = &&B_OR, [OP_AND] = &&B_AND, [OP_ADDW] = &&B_ADDW, [OP_SUBW] = &&B_SUBW,
-        [OP_SLLW] = &&B_SLLW, [OP_SRLW] = &&B_SRLW, [OP_SRAW] = &&B_SRAW,
-        [OP_MUL] = &&B_MUL, [OP_MULW] = &&B_MULW,
+        RV_BRANCHES(B_ENTRY) RV_LOADS(B_ENTRY) RV_STORES(B_ENTRY)
+        RV_ALU_IMM(B_ENTRY) RV_ALU_REG(B_ENTRY)
         [OP_NOP] = &&B_NOP, [OP_J] = &&B_J, [OP_JR] = &&B_JR,
     };
+#define P_ENTRY(ka, a, kb, b) { OP_##a, OP_##b, &&F_##a##_##b },
+    static const rv_pair pairs[] = { RV_PAIRS(P_ENTRY) };
+    const blk_hs hs = { bh, &&B_END, pairs, sizeof pairs / sizeof pairs[0] };
     pk_regs *r = &c->regs;
     uint64_t *x = r->x;
     uint32_t rid = pk_rvt_id(r);
@@ -749,7 +873,7 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         if (PK_UNLIKELY(pc - H.code_base >= PK_PAGE_SIZE)) code_switch(&X, &H, pc);
         pk_rvblk *b = &blks[BLK_SLOT(pc)];
         if (PK_LIKELY(b->pc == pc && b->epoch == H.ep && pc - H.code_base < PK_PAGE_SIZE)
-            || (pc - H.code_base <= PK_PAGE_SIZE - 2 && X.code_vpn != ~0ull && blk_check(b, pc, &H, bh, &&B_END))) {
+            || (pc - H.code_base <= PK_PAGE_SIZE - 2 && X.code_vpn != ~0ull && blk_check(b, pc, &H, &hs))) {
             if (PK_LIKELY(b->n) && H.n + b->n <= budget) {
                 cb = b;
                 H.n += b->n;
@@ -797,53 +921,16 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     L_AUIPC: XRD = pc + IMM; NEXT;
     L_JAL:   XRD = npc; npc = pc + IMM; NEXT;
     L_JALR:  { uint64_t tg = (XS1 + IMM) & ~1ull; XRD = npc; npc = tg; NEXT; }
-    L_BEQ:   if (XS1 == XS2) npc = pc + IMM; NEXT;
-    L_BNE:   if (XS1 != XS2) npc = pc + IMM; NEXT;
-    L_BLT:   if ((int64_t)XS1 < (int64_t)XS2) npc = pc + IMM; NEXT;
-    L_BGE:   if ((int64_t)XS1 >= (int64_t)XS2) npc = pc + IMM; NEXT;
-    L_BLTU:  if (XS1 < XS2) npc = pc + IMM; NEXT;
-    L_BGEU:  if (XS1 >= XS2) npc = pc + IMM; NEXT;
-    L_LB:  { uint64_t v = 0; LD(XS1 + IMM, 1, v); XRD = (uint64_t)(int64_t)(int8_t)v; NEXT; }
-    L_LH:  { uint64_t v = 0; LD(XS1 + IMM, 2, v); XRD = (uint64_t)(int64_t)(int16_t)v; NEXT; }
-    L_LW:  { uint64_t v = 0; LD(XS1 + IMM, 4, v); XRD = sx32(v); NEXT; }
-    L_LD:  { uint64_t v = 0; LD(XS1 + IMM, 8, v); XRD = v; NEXT; }
-    L_LBU: { uint64_t v = 0; LD(XS1 + IMM, 1, v); XRD = v; NEXT; }
-    L_LHU: { uint64_t v = 0; LD(XS1 + IMM, 2, v); XRD = v; NEXT; }
-    L_LWU: { uint64_t v = 0; LD(XS1 + IMM, 4, v); XRD = v; NEXT; }
-    L_SB:  ST(XS1 + IMM, 1, XS2); NEXT;
-    L_SH:  ST(XS1 + IMM, 2, XS2); NEXT;
-    L_SW:  ST(XS1 + IMM, 4, XS2); NEXT;
-    L_SD:  ST(XS1 + IMM, 8, XS2); NEXT;
-    L_ADDI:  XRD = XS1 + IMM; NEXT;
-    L_SLTI:  XRD = (int64_t)XS1 < (int64_t)IMM; NEXT;
-    L_SLTIU: XRD = XS1 < IMM; NEXT;
-    L_XORI:  XRD = XS1 ^ IMM; NEXT;
-    L_ORI:   XRD = XS1 | IMM; NEXT;
-    L_ANDI:  XRD = XS1 & IMM; NEXT;
-    L_SLLI:  XRD = XS1 << d->imm; NEXT;
-    L_SRLI:  XRD = XS1 >> d->imm; NEXT;
-    L_SRAI:  XRD = (uint64_t)((int64_t)XS1 >> d->imm); NEXT;
-    L_ADDIW: XRD = sx32(XS1 + IMM); NEXT;
-    L_SLLIW: XRD = sx32((uint32_t)XS1 << d->imm); NEXT;
-    L_SRLIW: XRD = sx32((uint32_t)XS1 >> d->imm); NEXT;
-    L_SRAIW: XRD = sx32((uint32_t)((int32_t)XS1 >> d->imm)); NEXT;
-    L_ADD:   XRD = XS1 + XS2; NEXT;
-    L_SUB:   XRD = XS1 - XS2; NEXT;
-    L_SLL:   XRD = XS1 << (XS2 & 63); NEXT;
-    L_SLT:   XRD = (int64_t)XS1 < (int64_t)XS2; NEXT;
-    L_SLTU:  XRD = XS1 < XS2; NEXT;
-    L_XOR:   XRD = XS1 ^ XS2; NEXT;
-    L_SRL:   XRD = XS1 >> (XS2 & 63); NEXT;
-    L_SRA:   XRD = (uint64_t)((int64_t)XS1 >> (XS2 & 63)); NEXT;
-    L_OR:    XRD = XS1 | XS2; NEXT;
-    L_AND:   XRD = XS1 & XS2; NEXT;
-    L_ADDW:  XRD = sx32(XS1 + XS2); NEXT;
-    L_SUBW:  XRD = sx32(XS1 - XS2); NEXT;
-    L_SLLW:  XRD = sx32((uint32_t)XS1 << (XS2 & 31)); NEXT;
-    L_SRLW:  XRD = sx32((uint32_t)XS1 >> (XS2 & 31)); NEXT;
-    L_SRAW:  XRD = sx32((uint32_t)((int32_t)XS1 >> (XS2 & 31))); NEXT;
-    L_MUL:   XRD = XS1 * XS2; NEXT;
-    L_MULW:  XRD = sx32((uint32_t)XS1 * (uint32_t)XS2); NEXT;
+#define L_BRANCH(n) L_##n: if (rv_taken(OP_##n, XS1, XS2)) npc = pc + IMM; NEXT;
+#define L_LOAD(n) L_##n: { uint64_t v = 0; LD(XS1 + IMM, rv_size(OP_##n), v); XRD = rv_ext(OP_##n, v); NEXT; }
+#define L_STORE(n) L_##n: ST(XS1 + IMM, rv_size(OP_##n), XS2); NEXT;
+#define L_ALU_I(n) L_##n: XRD = rv_alu(OP_##n, XS1, IMM); NEXT;
+#define L_ALU_R(n) L_##n: XRD = rv_alu(OP_##n, XS1, XS2); NEXT;
+    RV_BRANCHES(L_BRANCH)
+    RV_LOADS(L_LOAD)
+    RV_STORES(L_STORE)
+    RV_ALU_IMM(L_ALU_I)
+    RV_ALU_REG(L_ALU_R)
     L_NOP:   NEXT;
     L_J:     npc = pc + IMM; NEXT;
     L_JR:    npc = (XS1 + IMM) & ~1ull; NEXT;
@@ -894,9 +981,10 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
  * slow path at the state of this instruction; if that emptied the code
  * mirror (a TLB miss) or a store went to the code page, the block ends
  * after this instruction */
-#define BLD(size, conv) do {                                                           \
+#define BLD(op) do {                                                                   \
+        const unsigned size = rv_size(op);                                             \
         uint64_t va_ = BXS1 + BIMM, v_ = 0;                                            \
-        mirror_e *me_ = &X.mir[(va_ >> PK_PAGE_SHIFT) & (MIRROR - 1)];                 \
+        mirror_e *me_ = MIR_AT(X, va_);                                                \
         uint64_t o_ = va_ - me_->base;                                                 \
         H.clk += bi->fk;                                                               \
         if (PK_LIKELY(o_ <= PK_PAGE_SIZE - (size))) {                                  \
@@ -907,13 +995,13 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
             H.n = nend_ - bi->rem - 1; H.code_stamp = H.clk; pc = bi->next - bi->len; \
             int s_ = ld(&X, &H, va_, size, &v_);                                       \
             if (PK_UNLIKELY(s_)) FAULT(s_);                                            \
-            if (PK_UNLIKELY(H.code_base != cbase_)) { BXRD = conv(v_); H.n++; pc = bi->next; goto bcont; } \
+            if (PK_UNLIKELY(H.code_base != cbase_)) { BXRD = rv_ext(op, v_); H.n++; pc = bi->next; goto bcont; } \
             H.n = nend_;                                                               \
         }                                                                              \
-        BXRD = conv(v_); BNEXT; } while (0)
+        BXRD = rv_ext(op, v_); } while (0)
 #define BST(size) do {                                                                 \
         uint64_t va_ = BXS1 + BIMM, v_ = BXS2;                                         \
-        mirror_e *me_ = &X.mir[(va_ >> PK_PAGE_SHIFT) & (MIRROR - 1)];                 \
+        mirror_e *me_ = MIR_AT(X, va_);                                                \
         uint64_t o_ = va_ - me_->base;                                                 \
         H.clk += bi->fk;                                                               \
         if (PK_LIKELY(o_ <= PK_PAGE_SIZE - (size) && me_->w)) {                        \
@@ -926,190 +1014,56 @@ static int rv_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
             epoch_next(&X); H.ep = *X.epoch;   /* it may have written code */          \
             H.n++; pc = bi->next; goto bcont;                                          \
         }                                                                              \
-        BNEXT; } while (0)
-#define SX8(v) ((uint64_t)(int64_t)(int8_t)(v))
-#define SX16(v) ((uint64_t)(int64_t)(int16_t)(v))
-#define ZX(v) (v)
-    B_LUI:   BXRD = BIMM; BNEXT;
-    B_AUIPC: BXRD = BIMM; BNEXT;
-    B_JAL:   BXRD = bi->next; BEND(BIMM);
-    B_JALR:  { uint64_t tg = (BXS1 + BIMM) & ~1ull; BXRD = bi->next; BEND(tg); }
-    B_J:     BEND_C(BIMM, ((pk_rvbi *)bi)->next);
-    B_JR:    BEND((BXS1 + BIMM) & ~1ull);
-    B_BEQ:   if (BXS1 == BXS2) BEXIT(BIMM); BNEXT;
-    B_BNE:   if (BXS1 != BXS2) BEXIT(BIMM); BNEXT;
-    B_BLT:   if ((int64_t)BXS1 < (int64_t)BXS2) BEXIT(BIMM); BNEXT;
-    B_BGE:   if ((int64_t)BXS1 >= (int64_t)BXS2) BEXIT(BIMM); BNEXT;
-    B_BLTU:  if (BXS1 < BXS2) BEXIT(BIMM); BNEXT;
-    B_BGEU:  if (BXS1 >= BXS2) BEXIT(BIMM); BNEXT;
+        } while (0)
+/* each instruction's operation on the entry bi, by kind (U: lui and
+ * auipc, whose value the block holds; I, R: ALU with an immediate or
+ * x[rs2]; B: branch; L, S: load, store; J: jump, which ends the block) */
+#define BODY_U(n) BXRD = BIMM
+#define BODY_I(n) BXRD = rv_alu(OP_##n, BXS1, BIMM)
+#define BODY_R(n) BXRD = rv_alu(OP_##n, BXS1, BXS2)
+#define BODY_B(n) do { if (rv_taken(OP_##n, BXS1, BXS2)) BEXIT(BIMM); } while (0)
+#define BODY_L(n) BLD(OP_##n)
+#define BODY_S(n) BST(rv_size(OP_##n))
+#define BODY_J(n) BODY_J_##n
+#define BODY_J_JAL  do { BXRD = bi->next; BEND(BIMM); } while (0)
+#define BODY_J_JALR do { uint64_t tg = (BXS1 + BIMM) & ~1ull; BXRD = bi->next; BEND(tg); } while (0)
+#define BODY_J_J    BEND_C(BIMM, ((pk_rvbi *)bi)->next)
+#define BODY_J_JR   BEND((BXS1 + BIMM) & ~1ull)
+#define B_ONE(k, n) B_##n: BODY_##k(n); BNEXT;
+    B_ONE(U, LUI) B_ONE(U, AUIPC)
+    B_ONE(J, JAL) B_ONE(J, JALR) B_ONE(J, J) B_ONE(J, JR)
+#define B_BRANCH(n) B_ONE(B, n)
+#define B_LOAD(n) B_ONE(L, n)
+#define B_STORE(n) B_ONE(S, n)
+#define B_ALU_I(n) B_ONE(I, n)
+#define B_ALU_R(n) B_ONE(R, n)
+    RV_BRANCHES(B_BRANCH)
+    RV_LOADS(B_LOAD)
+    RV_STORES(B_STORE)
+    RV_ALU_IMM(B_ALU_I)
+    RV_ALU_REG(B_ALU_R)
     B_END:   BEND_C(bi->next, ((pk_rvbi *)bi)->imm);
-    B_LB:  BLD(1, SX8);
-    B_LH:  BLD(2, SX16);
-    B_LW:  BLD(4, sx32);
-    B_LD:  BLD(8, ZX);
-    B_LBU: BLD(1, ZX);
-    B_LHU: BLD(2, ZX);
-    B_LWU: BLD(4, ZX);
-    B_SB:  BST(1);
-    B_SH:  BST(2);
-    B_SW:  BST(4);
-    B_SD:  BST(8);
-    B_ADDI:  BXRD = BXS1 + BIMM; BNEXT;
-    B_SLTI:  BXRD = (int64_t)BXS1 < (int64_t)BIMM; BNEXT;
-    B_SLTIU: BXRD = BXS1 < BIMM; BNEXT;
-    B_XORI:  BXRD = BXS1 ^ BIMM; BNEXT;
-    B_ORI:   BXRD = BXS1 | BIMM; BNEXT;
-    B_ANDI:  BXRD = BXS1 & BIMM; BNEXT;
-    B_SLLI:  BXRD = BXS1 << bi->imm; BNEXT;
-    B_SRLI:  BXRD = BXS1 >> bi->imm; BNEXT;
-    B_SRAI:  BXRD = (uint64_t)((int64_t)BXS1 >> bi->imm); BNEXT;
-    B_ADDIW: BXRD = sx32(BXS1 + BIMM); BNEXT;
-    B_SLLIW: BXRD = sx32((uint32_t)BXS1 << bi->imm); BNEXT;
-    B_SRLIW: BXRD = sx32((uint32_t)BXS1 >> bi->imm); BNEXT;
-    B_SRAIW: BXRD = sx32((uint32_t)((int32_t)BXS1 >> bi->imm)); BNEXT;
-    B_ADD:   BXRD = BXS1 + BXS2; BNEXT;
-    B_SUB:   BXRD = BXS1 - BXS2; BNEXT;
-    B_SLL:   BXRD = BXS1 << (BXS2 & 63); BNEXT;
-    B_SLT:   BXRD = (int64_t)BXS1 < (int64_t)BXS2; BNEXT;
-    B_SLTU:  BXRD = BXS1 < BXS2; BNEXT;
-    B_XOR:   BXRD = BXS1 ^ BXS2; BNEXT;
-    B_SRL:   BXRD = BXS1 >> (BXS2 & 63); BNEXT;
-    B_SRA:   BXRD = (uint64_t)((int64_t)BXS1 >> (BXS2 & 63)); BNEXT;
-    B_OR:    BXRD = BXS1 | BXS2; BNEXT;
-    B_AND:   BXRD = BXS1 & BXS2; BNEXT;
-    B_ADDW:  BXRD = sx32(BXS1 + BXS2); BNEXT;
-    B_SUBW:  BXRD = sx32(BXS1 - BXS2); BNEXT;
-    B_SLLW:  BXRD = sx32((uint32_t)BXS1 << (BXS2 & 31)); BNEXT;
-    B_SRLW:  BXRD = sx32((uint32_t)BXS1 >> (BXS2 & 31)); BNEXT;
-    B_SRAW:  BXRD = sx32((uint32_t)((int32_t)BXS1 >> (BXS2 & 31))); BNEXT;
-    B_MUL:   BXRD = BXS1 * BXS2; BNEXT;
-    B_MULW:  BXRD = sx32((uint32_t)BXS1 * (uint32_t)BXS2); BNEXT;
     B_NOP:   BNEXT;
+    /* superinstructions: two entries' operations in one handler (one
+     * dispatch; the second entry is passed over, never dispatched) */
+#define B_PAIR(ka, a, kb, b) F_##a##_##b: BODY_##ka(a); bi++; BODY_##kb(b); BNEXT;
+    RV_PAIRS(B_PAIR)
     L_GENERIC:
         insn = rv_insn(d->raw);
+        /* the decoder gives every legal lui, auipc, jal, jalr, branch, store
+         * and integer ALU instruction a handler of its own (with rd = x0:
+         * NOP, J or JR), so what comes here of those opcodes is illegal */
         switch (insn & 0x7f) {
-        case 0x37: x[RD] = (uint64_t)IMMU; break;                          /* lui */
-        case 0x17: x[RD] = pc + (uint64_t)IMMU; break;                     /* auipc */
-        case 0x6f: x[RD] = npc; npc = pc + (uint64_t)IMMJ; break;          /* jal */
-        case 0x67: {                                                       /* jalr */
-            uint64_t tgt = (x[RS1] + (uint64_t)IMMI) & ~1ull;
-            x[RD] = npc; npc = tgt;
-            break;
-        }
-        case 0x63: {                                                       /* branches */
-            uint64_t a = x[RS1], b = x[RS2];
-            bool tk;
-            switch (F3) {
-            case 0: tk = a == b; break;
-            case 1: tk = a != b; break;
-            case 4: tk = (int64_t)a < (int64_t)b; break;
-            case 5: tk = (int64_t)a >= (int64_t)b; break;
-            case 6: tk = a < b; break;
-            case 7: tk = a >= b; break;
-            default: ILLEGAL();
-            }
-            if (tk) npc = pc + (uint64_t)IMMB;
-            break;
-        }
-        case 0x03: {                                                       /* loads */
+        case 0x03: {                                /* a load to x0: the access still happens */
+            if (F3 == 7) ILLEGAL();
             uint64_t va = x[RS1] + (uint64_t)IMMI, v = 0;
-            switch (F3) {
-            case 0: LD(va, 1, v); v = (uint64_t)(int64_t)(int8_t)v; break;
-            case 1: LD(va, 2, v); v = (uint64_t)(int64_t)(int16_t)v; break;
-            case 2: LD(va, 4, v); v = sx32(v); break;
-            case 3: LD(va, 8, v); break;
-            case 4: LD(va, 1, v); break;
-            case 5: LD(va, 2, v); break;
-            case 6: LD(va, 4, v); break;
-            default: ILLEGAL();
+            switch (rv_size(OP_LB + F3)) {
+            case 1: LD(va, 1, v); break;
+            case 2: LD(va, 2, v); break;
+            case 4: LD(va, 4, v); break;
+            default: LD(va, 8, v); break;
             }
-            x[RD] = v;
-            break;
-        }
-        case 0x23: {                                                       /* stores */
-            uint64_t va = x[RS1] + (uint64_t)IMMS, v = x[RS2];
-            if (F3 > 3) ILLEGAL();
-            ST(va, 1u << F3, v);
-            break;
-        }
-        case 0x13: {                                                       /* op-imm */
-            uint64_t a = x[RS1], imm = (uint64_t)IMMI, v;
-            unsigned sh = (insn >> 20) & 63;
-            switch (F3) {
-            case 0: v = a + imm; break;
-            case 1: if (insn >> 26) ILLEGAL(); v = a << sh; break;
-            case 2: v = (int64_t)a < (int64_t)imm; break;
-            case 3: v = a < imm; break;
-            case 4: v = a ^ imm; break;
-            case 5:
-                if ((insn >> 26) == 0x10) v = (uint64_t)((int64_t)a >> sh);
-                else if ((insn >> 26) == 0) v = a >> sh;
-                else ILLEGAL();
-                break;
-            case 6: v = a | imm; break;
-            default: v = a & imm; break;
-            }
-            x[RD] = v;
-            break;
-        }
-        case 0x1b: {                                                       /* op-imm-32 */
-            uint64_t a = x[RS1];
-            unsigned sh = (insn >> 20) & 31;
-            switch (F3) {
-            case 0: x[RD] = sx32(a + (uint64_t)IMMI); break;
-            case 1: if (F7) ILLEGAL(); x[RD] = sx32((uint32_t)a << sh); break;
-            case 5:
-                if (F7 == 0x20) x[RD] = sx32((uint32_t)((int32_t)a >> sh));
-                else if (F7 == 0) x[RD] = sx32((uint32_t)a >> sh);
-                else ILLEGAL();
-                break;
-            default: ILLEGAL();
-            }
-            break;
-        }
-        case 0x33: {                                                       /* op */
-            uint64_t a = x[RS1], b = x[RS2], v;
-            if (F7 == 1) {
-                switch (F3) {
-                case 0: v = a * b; break;
-                case 1: v = (uint64_t)mulh((int64_t)a, (int64_t)b); break;
-                case 2: v = (uint64_t)mulhsu((int64_t)a, b); break;
-                case 3: v = mulhu(a, b); break;
-                default: v = rv_div(F3, a, b, false); break;
-                }
-            } else if (F7 == 0) {
-                switch (F3) {
-                case 0: v = a + b; break;
-                case 1: v = a << (b & 63); break;
-                case 2: v = (int64_t)a < (int64_t)b; break;
-                case 3: v = a < b; break;
-                case 4: v = a ^ b; break;
-                case 5: v = a >> (b & 63); break;
-                case 6: v = a | b; break;
-                default: v = a & b; break;
-                }
-            } else if (F7 == 0x20 && F3 == 0) v = a - b;
-            else if (F7 == 0x20 && F3 == 5) v = (uint64_t)((int64_t)a >> (b & 63));
-            else ILLEGAL();
-            x[RD] = v;
-            break;
-        }
-        case 0x3b: {                                                       /* op-32 */
-            uint64_t a = x[RS1], b = x[RS2], v;
-            if (F7 == 1) {
-                if (F3 == 0) v = sx32((uint32_t)a * (uint32_t)b);
-                else if (F3 >= 4) v = rv_div(F3, a, b, true);
-                else ILLEGAL();
-            } else if (F7 == 0) {
-                if (F3 == 0) v = sx32(a + b);
-                else if (F3 == 1) v = sx32((uint32_t)a << (b & 31));
-                else if (F3 == 5) v = sx32((uint32_t)a >> (b & 31));
-                else ILLEGAL();
-            } else if (F7 == 0x20 && F3 == 0) v = sx32(a - b);
-            else if (F7 == 0x20 && F3 == 5) v = sx32((uint32_t)((int32_t)a >> (b & 31)));
-            else ILLEGAL();
-            x[RD] = v;
-            break;
+            break;                                  /* x[RD] is x0 */
         }
         case 0x0f: break;                                                  /* fence, fence.i */
         case 0x2f: {                                                       /* atomics */

@@ -14,7 +14,7 @@ import struct
 
 import pytest
 
-from rvasm import DATA_BASE, TEXT_BASE, Asm
+from rvasm import DATA_BASE, TEXT_BASE, Asm, i_type
 from rvrun import run_pykernel, run_qemu
 
 M64 = (1 << 64) - 1
@@ -872,3 +872,17 @@ def test_text_is_not_writable(run):
     p.exit(0)
     got = run(p.elf())
     assert (got.state, got.kill_reason) == ("killed", "segmentation fault")
+
+
+def test_jalr_with_a_nonzero_funct3_is_illegal(run):
+    """Section 2.5 and chapter 24 (opcode map): JALR is I-type with
+    funct3 = 000; the other funct3 values of opcode 1100111 are reserved,
+    so the instruction is illegal (SIGILL under Linux)."""
+    p = Asm()
+    msg = p.data(b"before\n")
+    p.write_out(msg, 7)
+    p.word(i_type(0x67, 1, 1, 1, 0))      # jalr ra, 0(ra) with funct3 = 001
+    p.exit(0)
+    got = run(p.elf())
+    assert (got.state, got.kill_reason, got.stdout) == ("killed", "illegal instruction",
+                                                        b"before\n")

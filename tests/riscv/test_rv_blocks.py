@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import struct
 
+import pykernel as pk
 from rvasm import DATA_BASE, Asm
-from rvrun import run_pykernel
+from rvrun import pk_kernel, run_pykernel
 
 SYS_MMAP = 222                 # asm-generic/unistd.h
 PROT_RWX = 7                   # PROT_READ | PROT_WRITE | PROT_EXEC
@@ -113,3 +114,58 @@ def test_a_rewrite_after_fence_i_is_fetched():
         a.jalr("ra", "s0", 0)
         a.sd("a0", "s11", 8)
     assert results(program(words, main))[:2] == [3, 4]
+
+
+def pair_loop(n: int) -> bytes:
+    """A loop of ``n`` iterations made of pairs the block path runs as
+    superinstructions (docs/architecture.md, "RISC-V blocks"): slli+srli
+    (an index), add+ld (address generation and its load), addi+bne (the
+    counter and the branch back).  It writes the sum of
+    ``VALUES[i & 3]`` for i = n..1 and exits."""
+    a = Asm()
+    out = a.data(bytes(8))
+    buf = a.data(struct.pack("<4Q", *VALUES))
+    a.li("t0", n)
+    a.li("s1", 0)
+    a.li("s2", buf)
+    a.label("loop")
+    a.slli("t1", "t0", 62)                # (t0 & 3) << 3: slli 62, srli 59
+    a.srli("t1", "t1", 59)
+    a.add("t2", "s2", "t1")
+    a.ld("t3", "t2", 0)
+    a.add("s1", "s1", "t3")
+    a.addi("t0", "t0", -1)
+    a.bne("t0", "zero", "loop")
+    a.li("t4", out)
+    a.sd("s1", "t4", 0)
+    a.write_out(out, 8)
+    a.exit(0)
+    return a.elf()
+
+
+VALUES = (5, 7, 11, 13)
+LOOP_BODY = 7                             # instructions from "loop" to the bne
+
+
+def run_counted(elf: bytes) -> tuple[int, int]:
+    """(the 64-bit word written, instructions executed) of one run."""
+    k = pk_kernel()
+    p = k.spawn(pk.Program.elf(elf), argv=["rvtest"])
+    k.run()
+    assert (p.state, p.exit_code) == ("exited", 0)
+    return struct.unpack("<Q", p.stdout)[0], p.instructions
+
+
+def test_superinstructions_compute_what_single_instructions_do():
+    # 1000 iterations: 250 of each index, so 250 * (5 + 7 + 11 + 13)
+    assert run_counted(pair_loop(1000))[0] == 250 * sum(VALUES)
+    # 3 iterations: i = 3, 2, 1 -> VALUES[3] + VALUES[2] + VALUES[1]
+    assert run_counted(pair_loop(3))[0] == 13 + 11 + 7
+
+
+def test_superinstructions_count_both_instructions():
+    # the program differs only in n: each more iteration is LOOP_BODY more
+    # instructions, whether its pairs run as one handler or two
+    _, few = run_counted(pair_loop(10))
+    _, many = run_counted(pair_loop(1010))
+    assert many - few == 1000 * LOOP_BODY
