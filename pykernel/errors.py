@@ -291,7 +291,7 @@ _BY_ERRNO = {-cls.status: cls for cls in (
     NameTooLong, NoSpace, FileTooLarge, TooManyLinks, NotExecutable, NoDevice, Busy)}
 _ERRNO_WORDS = {1: "operation not permitted", 13: "permission denied", 22: "invalid argument",
                 12: "out of memory", 34: "result too large", 5: "input/output error",
-                3: "the process has ended"}
+                3: "the process has ended", 19: "no such device"}
 
 
 def fs_error(neg_errno: int, what: str, path: str | None = None) -> KernelError:
@@ -301,7 +301,7 @@ def fs_error(neg_errno: int, what: str, path: str | None = None) -> KernelError:
     cls = _BY_ERRNO.get(e)
     if cls is None:
         cls = {1: AccessDenied, 13: AccessDenied, 22: InvalidArgs, 12: NoMemory,
-               34: OutOfRange, 3: BadState}.get(e, KernelError)
+               34: OutOfRange, 3: BadState, 19: NoDevice}.get(e, KernelError)
         words = _ERRNO_WORDS.get(e, f"errno {e}")
     else:
         words = cls.words

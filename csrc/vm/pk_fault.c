@@ -5,6 +5,7 @@
  * breaks a copy-on-write share, fixes a permission, asks a user-space
  * pager, or is fatal to the process. */
 #include "pk_core.h"
+#include "pk_fs.h"
 
 /* ---- faults --------------------------------------------------------------- */
 
@@ -13,7 +14,7 @@ static int fatal(pk_kernel *k, pk_as *as, uint32_t kind, uint64_t va, uint32_t *
     as->fault_kind = kind;
     as->fault_va = va;
     if (kind == PK_FAULT_NO_FRAME) *reason = PK_KILL_OOM;
-    else if (kind == PK_FAULT_PAGER) *reason = PK_KILL_SEGV;
+    else if (kind == PK_FAULT_PAGER || kind == PK_FAULT_BEYOND_EOF) *reason = PK_KILL_SEGV;
     else if (kind == PK_FAULT_JOB_MEMORY) *reason = PK_KILL_JOB_MEMORY;
     else { *reason = PK_KILL_SEGV; as->st.protection_faults++; }
     bool nomem = kind == PK_FAULT_NO_FRAME || kind == PK_FAULT_JOB_MEMORY;
@@ -53,6 +54,9 @@ static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
     if (e && pk_pte_swapped(f, *e) && !may_block) return PK_ACC_LATER;
     if (r->shm && !k->mem->shm[r->shm].alive)      /* closed: untouched pages are gone */
         return fatal(k, as, PK_FAULT_UNMAPPED, va, reason);
+    if (r->shm && k->mem->shm[r->shm].ino && !(e && pk_pte_swapped(f, *e))   /* a file's page */
+        && pk_fs_cache_beyond(k, k->mem->shm[r->shm].ino, r->off + ((va - r->start) >> PK_PAGE_SHIFT)))
+        return fatal(k, as, PK_FAULT_BEYOND_EOF, va, reason);      /* mmap(2): SIGBUS */
     if ((r->flags & PK_MAP_USERFAULT) && !(e && pk_pte_swapped(f, *e))) {
         int s = pk_pager_ask(k, as, va, write, may_block);
         if (s == PK_PAGER_KILL) return fatal(k, as, PK_FAULT_PAGER, va, reason);

@@ -82,7 +82,8 @@ typedef struct pk_shm {         /* a shared-memory object                     */
     uint64_t pages;
     uint32_t *frames;           /* [pages]; 0: not yet touched                */
     uint32_t alive;             /* 0 once closed (its mappings keep their pages) */
-    uint32_t pad;
+    uint32_t ino;               /* a file's page cache: the inode (pk_fs.c); 0: an
+                                   object of pk_shm_create                     */
 } pk_shm;
 
 typedef struct pk_as {
@@ -235,6 +236,20 @@ int pk_pager_ask(struct pk_kernel *k, pk_as *as, uint64_t va, bool write, bool m
  * with one more reference (allocated on first use; 0: no frame) */
 uint32_t pk_shm_frame(struct pk_kernel *k, uint32_t id, uint64_t i);
 void pk_shm_fini(struct pk_kernel *k);
+/* page caches of regular files (pk_shm.c): a new one for inode ino (its
+ * id, 0: no memory); the frame of page i held by the cache alone (made on
+ * first use, zeroed; 0: no frame); drop page i; release the cache (its
+ * mappings keep the pages they hold) */
+uint32_t pk_cache_new(struct pk_kernel *k, uint32_t ino);
+uint32_t pk_cache_page(struct pk_kernel *k, uint32_t id, uint64_t i);
+void pk_cache_drop(struct pk_kernel *k, uint32_t id, uint64_t i);
+void pk_cache_release(struct pk_kernel *k, uint32_t id);
+int  pk_as_map_file(struct pk_kernel *k, pk_as *as, uint32_t ino, uint64_t va, uint64_t len,
+                    uint32_t prot, bool shared, uint64_t off);    /* 0 or -errno */
+/* map pages [off, off + len) of object or cache shm at va; flags without
+ * PK_MAP_SHARED: a private copy-on-write mapping of it (MAP_PRIVATE) */
+int  pk_as_map_at(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,
+                  uint32_t flags, uint32_t shm, uint64_t off);
 
 /* fork, copy-on-write, exec, brk (pk_fork.c) */
 int  pk_vm_fork(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, uint64_t child_pc,

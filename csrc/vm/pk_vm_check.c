@@ -128,7 +128,7 @@ static int as_ok(chk *c, uint32_t id, bool leaves) {
     pk_as *as = &m->as[id];
     if (!leaves) {
         if (as->pid >= k->procs.count || pk_proc_at(k, as->pid)->as != id) return 0;
-        if (as->alive > 1 || as->fault_kind > PK_FAULT_PAGER || !regions_ok(k, m, as)) return 0;
+        if (as->alive > 1 || as->fault_kind > PK_FAULT_BEYOND_EOF || !regions_ok(k, m, as)) return 0;
         if (!as->alive && (as->root || as->nregions)) return 0;
         for (uint32_t cpu = k->ncpus; cpu < PK_MAX_CPUS; cpu++)
             if (as->cpus[cpu >> 6] >> (cpu & 63) & 1) return 0;
