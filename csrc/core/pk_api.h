@@ -794,7 +794,9 @@ typedef struct pk_mem_audit {
 int pk_mem_audit_get(pk_kernel *k, pk_mem_audit *out);
 int pk_tlb_stats_get(pk_kernel *k, uint32_t cpu, pk_tlb_stats *out);
 int pk_as_stats_get(pk_kernel *k, uint32_t pid, pk_as_stats *out);
-/* the entries read walking va (entries[0] is the root's), *depth of them */
+/* the entries read walking va (entries[0] is the root's), *depth of them;
+ * a leaf in a leaf table shared by fork shows without its write bit, as
+ * every access sees it while the table is shared */
 int pk_as_walk(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t *entries5, uint32_t *depth);
 int pk_as_translate(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t *pa_out);
 int pk_as_regions_get(pk_kernel *k, uint32_t pid, pk_region_info *out, uint32_t cap,

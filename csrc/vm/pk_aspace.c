@@ -553,6 +553,7 @@ int pk_as_map_at(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t pr
     if (off > (1ull << 40) || (!shm && off)) return PK_ERR_OUT_OF_RANGE;
     uint64_t end = va + len;
     if ((s = regions_grow(k, as, cut_delta(as, va, end) + 1))) return s;
+    if ((s = pk_pt_unshare_range(k, as, va, end))) return s;     /* leaves change below */
     if ((flags & PK_MAP_POPULATE) && pk_regions_meet(as, va, end))
         return populate_replacing(k, as, va, end, prot, flags, shm, off);
     regions_cut(as, va, end);
@@ -567,6 +568,7 @@ int pk_as_unmap(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len) {
     int s = range_check(k, va, len);
     if (s) return s;
     if ((s = regions_grow(k, as, cut_delta(as, va, va + len)))) return s;
+    if ((s = pk_pt_unshare_range(k, as, va, va + len))) return s;
     regions_cut(as, va, va + len);
     leaves_each(k, as, va, va + len, leaf_drop, 0);
     return PK_OK;
@@ -592,6 +594,7 @@ int pk_as_protect(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t p
     const pk_region *a = pk_region_from(as, va), *b = pk_region_from(as, end);
     int64_t splits = (a && a->start < va) + (b && b->start < end);
     if ((s = regions_grow(k, as, splits))) return s;
+    if ((s = pk_pt_unshare_range(k, as, va, end))) return s;
     region_split(as, va);
     region_split(as, end);
     for (pk_region *r = pk_region_from(as, va); r && r->start < end; r = pk_region_next(as, r))

@@ -171,9 +171,20 @@ uint32_t pk_pt_new(struct pk_kernel *k);                      /* a zeroed table 
  * table is missing and !alloc, or no frame is left: *nomem then 1). */
 struct pk_as;
 uint64_t *pk_pt_walk(struct pk_kernel *k, struct pk_as *as, uint64_t va, bool alloc, int *nomem);
+uint64_t *pk_pt_walk_leaf(struct pk_kernel *k, struct pk_as *as, uint64_t va, bool alloc, int *nomem,
+                          uint32_t *tab_out);
 uint64_t *pk_pt_lookup(struct pk_kernel *k, struct pk_as *as, uint64_t va, uint64_t *next);
 uint32_t pk_pt_trace(struct pk_kernel *k, const struct pk_as *as, uint64_t va, uint64_t *out);
 void pk_pt_free_all(struct pk_kernel *k, struct pk_as *as);   /* tables and leaves */
+/* leaf tables shared by fork (pk_fork.c): frames[tab].ref counts the
+ * address spaces whose tables name it; frames[tab].va is the id of the
+ * space that owns the pages its leaves map (0: none, they are marked
+ * PK_FR_SHARED).  While shared its entries allow no write, whatever their
+ * bits; a change to one gives the changing space its own copy first. */
+uint32_t pk_pt_leaf_table(struct pk_kernel *k, const struct pk_as *as, uint64_t va, uint64_t **slot);
+int  pk_pt_unshare(struct pk_kernel *k, struct pk_as *as, uint64_t *slot, uint64_t base);
+int  pk_pt_unshare_range(struct pk_kernel *k, struct pk_as *as, uint64_t va, uint64_t end);
+void pk_pt_leave(struct pk_kernel *k, struct pk_as *as, uint32_t tab, uint64_t base);
 void pk_pt_prune(struct pk_kernel *k, struct pk_as *as, uint64_t va, uint64_t end, bool free_root);
 
 /* address spaces */
