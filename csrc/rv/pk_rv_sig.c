@@ -62,6 +62,7 @@ enum { EPERM = 1, ESRCH = 3, EINTR = 4, EAGAIN = 11, ENOMEM = 12, EFAULT = 14, E
 #define SIG_DFL 0
 #define SIG_IGN 1
 #define SA_NOCLDSTOP 1
+#define SA_NOCLDWAIT 2
 #define SA_SIGINFO 4
 #define SA_ONSTACK 0x08000000ull
 #define SA_RESTART 0x10000000ull
@@ -913,6 +914,16 @@ void pk_rv_itimer_fire(pk_kernel *k, const pk_event *e) {
 }
 
 /* ---- SIGCHLD, fork, exec, queries -------------------------------------------------- */
+
+/* Does a child of machine-code process `parent` that ends go without a
+ * zombie?  wait(2): when SIGCHLD's disposition is SIG_IGN or its action
+ * has SA_NOCLDWAIT (do_notify_parent in kernel/signal.c: autoreap). */
+bool pk_rv_autoreap(pk_kernel *k, uint32_t parent) {
+    const pk_rvp *rp = rvp_of(k, parent);
+    if (!rp) return false;
+    const pk_rvact *a = act_of(k, rp, PK_SIGCHLD);
+    return a->handler == 1 || (a->flags & SA_NOCLDWAIT);        /* SIG_IGN */
+}
 
 void pk_rv_sigchld(pk_kernel *k, uint32_t parent, uint32_t child) {
     if (!rvp_of(k, parent)) return;

@@ -416,6 +416,11 @@ msync 0 ok
 msync unaligned -1 EINVAL
 final HEL!o
 """)
+# sig_autoreap.c, wait(2): with SIGCHLD ignored no child becomes a zombie,
+# wait blocks until all have ended and fails with ECHILD; SIG_DFL again
+# makes zombies that wait reaps
+EXPECTED["sig_autoreap"] = ("exited", 0, b"SIG_IGN: wait -1 ECHILD 1\n"
+                            b"SIG_DFL: waited for a child 1 status 6\n")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 
