@@ -421,6 +421,10 @@ final HEL!o
 # makes zombies that wait reaps
 EXPECTED["sig_autoreap"] = ("exited", 0, b"SIG_IGN: wait -1 ECHILD 1\n"
                             b"SIG_DFL: waited for a child 1 status 6\n")
+# sig_forkexec.c, signal(7): a forked child has its parent's dispositions
+# (1 SIGUSR1's handler, 4 SIGUSR2 ignored) and mask (8 SIGINT blocked) but
+# no pending signal (16 SIGTERM, the parent's: fork(2))
+EXPECTED["sig_forkexec"] = ("exited", 0, b"parent 29\nchild 13\n")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 
