@@ -425,6 +425,9 @@ EXPECTED["sig_autoreap"] = ("exited", 0, b"SIG_IGN: wait -1 ECHILD 1\n"
 # (1 SIGUSR1's handler, 4 SIGUSR2 ignored) and mask (8 SIGINT blocked) but
 # no pending signal (16 SIGTERM, the parent's: fork(2))
 EXPECTED["sig_forkexec"] = ("exited", 0, b"parent 29\nchild 13\n")
+# sig_killall.c without its argument: nothing (kill(-1) is run in
+# tests/riscv/test_rv_signals.py, in pykernel only)
+EXPECTED["sig_killall"] = ("exited", 0, b"")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 

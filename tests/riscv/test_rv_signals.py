@@ -308,3 +308,14 @@ def test_execve_resets_handled_signals_and_keeps_ignored_ones_and_the_mask(progr
     p = k.spawn("/bin/sfe", argv=["sfe", "exec"])
     k.run()
     assert (p.exit_code, bytes(p.stdout)) == (0, b"parent 29\nchild 14\n")
+
+
+def test_kill_minus_one_signals_every_other_process(program):
+    # kill(2): pid -1 reaches every process the caller may signal except
+    # itself and process 1; ESRCH when there is none
+    k = pk_kernel()
+    p = k.spawn(pk.Program.elf(str(program("sig_killall"))), argv=["sig_killall", "all"])
+    k.run()
+    assert (p.exit_code, bytes(p.stdout)) == (
+        0, b"alone: kill(-1, 0) -1 ESRCH 1\n"
+           b"kill(-1, SIGUSR1) 0, children killed by it 2, the caller still here\n")
