@@ -294,10 +294,10 @@ _BY_ERRNO = {-cls.status: cls for cls in (
 _ERRNO_WORDS = {lib.PK_EPERM: "operation not permitted", lib.PK_EACCES: "permission denied",
                 lib.PK_EINVAL: "invalid argument", lib.PK_ENOMEM: "out of memory",
                 lib.PK_ERANGE: "result too large", lib.PK_EIO: "input/output error",
-                lib.PK_ESRCH: "the process has ended"}
+                lib.PK_ESRCH: "the process has ended", lib.PK_ENODEV: "no such device"}
 _ERRNO_CLASSES = {lib.PK_EPERM: AccessDenied, lib.PK_EACCES: AccessDenied,
                   lib.PK_EINVAL: InvalidArgs, lib.PK_ENOMEM: NoMemory,
-                  lib.PK_ERANGE: OutOfRange, lib.PK_ESRCH: BadState}
+                  lib.PK_ERANGE: OutOfRange, lib.PK_ESRCH: BadState, lib.PK_ENODEV: NoDevice}
 
 
 def fs_error(neg_errno: int, what: str, path: str | None = None) -> KernelError:

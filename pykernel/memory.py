@@ -35,7 +35,8 @@ FAULT_KINDS = {lib.PK_FAULT_NONE: None, lib.PK_FAULT_UNMAPPED: "unmapped",
                lib.PK_FAULT_NO_FRAME: "no frame", lib.PK_FAULT_JOB_MEMORY: "job memory limit",
                lib.PK_FAULT_OOM_KILLED: "out of memory",
                lib.PK_FAULT_PAGER: "no page from the fault handler",
-               lib.PK_FAULT_EXEC: "execute without permission"}
+               lib.PK_FAULT_EXEC: "execute without permission",
+               lib.PK_FAULT_BEYOND_EOF: "past the end of the mapped file"}
 # (name, bit) of each format's PTE, from Intel SDM vol. 3A 4.5 and the
 # RISC-V privileged spec 20211203, 4.4 (docs/references.md [Intel-SDM-3A], [RISCV-Priv])
 PTE_BITS = {
@@ -476,17 +477,27 @@ class AddressSpace:
 
     def map(self, addr: int, length: int, prot: str = "rw", user: bool = True,
             populate: bool = False, shared=False, userfault: bool = False,
-            file=None) -> None:
+            file=None, offset: int = 0) -> None:
         """Map [addr, addr + length) now (see :func:`pykernel.op.map`);
         ``shared`` may be a :class:`SharedMemory` of this kernel;
         ``userfault=True``: missing pages are asked of the process's fault
-        handler (:meth:`set_fault_handler`). ``file`` (a path in ``k.fs``)
-        is not implemented yet (NotImplementedError; docs/userland.md)."""
+        handler (:meth:`set_fault_handler`).
+
+        ``file`` (a path in ``k.fs``) maps that regular file from byte
+        ``offset`` (page-aligned) on, as mmap(2) does: ``shared=True``
+        shares its page cache (MAP_SHARED: writes through the mapping are
+        the file's bytes, and ``write`` to the file shows in the mapping),
+        ``shared=False`` copies a page when it is first written
+        (MAP_PRIVATE). The process must be allowed to read the file (and,
+        for a shared writable mapping, to write it); errors are the file
+        system's (``pk.NotFound``, ``pk.AccessDenied``, ``pk.NoDevice``
+        for a file that is not regular). Touching a page past the end of
+        the file is a fatal fault (SIGBUS on Linux)."""
         if file is not None:
-            raise NotImplementedError(
-                "mapping a file is not implemented yet: file pages are allocations of the "
-                "file system, not frames of pk.Memory, so there is no page cache to share "
-                "(MAP_SHARED) or copy on write (MAP_PRIVATE); docs/userland.md, 'Not yet'")
+            self._map_file(addr, length, prot, user, populate, shared, userfault, file, offset)
+            return
+        if offset != 0:
+            raise ValueError("map offset is for a file mapping (file=...)")
         if not isinstance(userfault, bool):
             raise TypeError(f"map userfault must be a bool, not {type(userfault).__name__}")
         *a, obj = map_args(addr, length, prot, user, populate, shared=shared)
@@ -501,6 +512,29 @@ class AddressSpace:
             self._changed(st, f"map {addr:#x}")
             return
         self._changed(lib.pk_vm_map(self._k._kp, self.pid, *a), f"map {addr:#x}")
+
+    def _map_file(self, addr, length, prot, user, populate, shared, userfault, file,
+                  offset) -> None:
+        """map(file=...): resolve the path in k.fs and map the file."""
+        from .errors import fs_error
+        if not isinstance(shared, bool):
+            raise TypeError(f"map of a file: shared must be a bool, not {type(shared).__name__}")
+        if populate or userfault or user is not True:
+            raise ValueError("map of a file takes neither populate, userfault nor user=False")
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            raise TypeError(f"map offset must be an int, not {type(offset).__name__}")
+        if offset < 0 or offset % 4096 or offset >= 1 << 52:
+            raise ValueError(f"map offset must be a multiple of 4096 in [0, 2**52), not {offset}")
+        a, n = range_args("map", addr, length)
+        ino = self._k.fs._lookup(file, what="map")
+        err = ffi.new("int32_t *")
+        st = lib.pk_vm_map_file(self._k._kp, self.pid, ino, a, n, prot_bits(prot), int(shared),
+                                offset, err)
+        check(st, f"map {addr:#x}")
+        if err[0] == -lib.PK_ENOMEM:
+            self._changed(lib.PK_ERR_NO_MEMORY, f"map {addr:#x}")
+        if err[0]:
+            raise fs_error(err[0], "map", str(file))
 
     def unmap(self, addr: int, length: int) -> None:
         """Unmap [addr, addr + length) now (see :func:`pykernel.op.unmap`)."""

@@ -5,10 +5,12 @@ every section in flight: run queues of every policy, the job log, the
 trace, memory with swap and shared objects, kernel objects with messages
 and waits, the file system, descriptor tables with pipe bytes, zombies
 and pending signals of machine-code processes.  ``tests/data/snapshot_format/``
-holds what the build of format version 3 wrote for them: the SHA-256 of
+holds what the build of format version 3 (memory section version 4)
+wrote for them: the SHA-256 of
 the core's bytes of each (``core_bytes``: the whole file but the HOST
 section's payload, which is the Python side's, and the length and
-checksum that cover it) and a few whole snapshots that must still load.
+checksum that cover it) and a few whole snapshots that must still load;
+``mem3/`` keeps two written before the memory section's version 4.
 
 Run this file as a script to write them again after a deliberate change
 of the format (which also bumps ``PK_SNAP_VERSION``):

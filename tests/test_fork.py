@@ -39,13 +39,26 @@ def frames(proc, pages=4):
 
 
 def test_after_fork_frames_are_shared_and_read_only():
+    # the leaf table itself is shared (Zhao et al., "On-demand-fork",
+    # EuroSys 2021): one table frame named by both, its leaves read-only
+    # while it is shared
     k, p, c = forked([])
     assert frames(p) == frames(c)
+    assert p.aspace.walk(BASE)[-2].frame == c.aspace.walk(BASE)[-2].frame
+    assert p.aspace.walk(BASE)[0].frame != c.aspace.walk(BASE)[0].frame      # own roots
     for proc in (p, c):
-        leaf = proc.aspace.walk(BASE)[-1]
-        assert (leaf.bits["writable"], leaf.value >> 9 & 1) == (0, 1)    # COW: bit 9
-    assert k.memory_stats.shared_frames == 4
+        assert proc.aspace.walk(BASE)[-1].bits["writable"] == 0
+    assert k.memory_stats.shared_frames == 1                                  # the leaf table
     assert c.aspace.stats.rss == 4 and c.aspace.stats.page_faults == 0
+
+
+def test_the_first_write_copies_the_leaf_table_and_marks_its_pages_copy_on_write():
+    k, p, c = forked([S.touch(BASE, write=True)])
+    assert p.aspace.walk(BASE)[-2].frame != c.aspace.walk(BASE)[-2].frame
+    leaf = p.aspace.walk(BASE + PAGE)[-1]
+    assert (leaf.bits["writable"], leaf.value >> 9 & 1) == (0, 1)           # COW: bit 9
+    assert k.memory_stats.shared_frames == 3                                  # pages 1 to 3
+    assert c.aspace.stats.cow_breaks == 1
 
 
 def test_child_writes_are_invisible_to_the_parent():
@@ -205,15 +218,22 @@ def test_no_stack_when_memory_says_none():
     assert p.kill_reason == "segmentation fault" and p.aspace.stack is None
 
 
-def test_fork_copies_swapped_pages_to_a_new_slot():
+def test_fork_shares_a_swapped_page_until_the_table_is_copied():
+    # the slot is named by the shared leaf table; the child's first write
+    # copies the table, and the swapped page into a new slot
     k = kernel(swap=16, replacement="fifo")
     p = k.spawn(pk.Program.script("p", [
         S.map(BASE, 3 * PAGE), S.touch_range(BASE, 3 * PAGE, write_ratio=1.0),   # one swapped
-        S.fork([S.sleep(LONG)]), S.sleep(LONG)]), rss_limit=2)
-    k.run(until=LONG // 2)
+        S.fork([S.sleep(LONG // 4), S.touch(BASE + 2 * PAGE, write=True), S.sleep(LONG)]),
+        S.sleep(LONG)]), rss_limit=2)
+    k.run(until=LONG // 8)
     c = pk.Process(k, p.pid + 1)
     assert (p.aspace.stats.swapped, c.aspace.stats.swapped) == (1, 1)
+    assert k.memory_stats.swap_used == 1
+    k.run(until=LONG // 2)
+    assert (p.aspace.stats.swapped, c.aspace.stats.swapped) == (1, 1)
     assert k.memory_stats.swap_used == 2
+    assert k.audit().problems() == []
 
 
 # ---- isolation ---------------------------------------------------------------------------

@@ -543,14 +543,6 @@ def test_snapshot_of_a_kernel_without_file_system_has_none():
     assert r.audit().fs is None
 
 
-def test_mapping_a_file_is_not_implemented_yet():
-    k = pk.Kernel(memory=pk.Memory())
-    k.fs.write("/tmp/f", bytes(4096))
-    p = k.spawn(pk.Program.script("idle", [pk.op.sleep(10)]))
-    with pytest.raises(NotImplementedError, match="page cache"):
-        p.aspace.map(0x10000, 4096, file="/tmp/f")
-
-
 def test_a_write_far_into_a_file_is_charged_its_page_slots(k):
     # 1 MiB limit: one page at 1 GiB would need 262,144 slots of 8 bytes (2 MiB)
     k.fs.set_limits(max_bytes=1 << 20)

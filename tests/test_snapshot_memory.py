@@ -490,7 +490,7 @@ def test_free_list_through_a_used_frame_is_refused():
 def test_memory_section_of_another_version_is_refused():
     data = bytearray(_snapshot())
     start, _ = _mem_section(data)
-    data[start:start + 4] = (4).to_bytes(4, "little")
+    data[start:start + 4] = (5).to_bytes(4, "little")   # the next version: 4 is this one
     _refused(data)
 
 

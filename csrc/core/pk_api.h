@@ -551,6 +551,7 @@ typedef struct pk_policy_failure {
 #define PK_FAULT_OOM_KILLED 6  /* chosen by the out-of-memory rule (pk_reclaim.c) */
 #define PK_FAULT_PAGER      7  /* its fault handler gave no page (SIGBUS)     */
 #define PK_FAULT_EXEC       8  /* an instruction fetch from a page without execute */
+#define PK_FAULT_BEYOND_EOF 9  /* a mapped file's page past the end of the file (SIGBUS) */
 
 /* page replacement policies (pk_reclaim.c) */
 #define PK_REPL_FIFO     1
@@ -818,7 +819,9 @@ typedef struct pk_mem_audit {
 int pk_mem_audit_get(pk_kernel *k, pk_mem_audit *out);
 int pk_tlb_stats_get(pk_kernel *k, uint32_t cpu, pk_tlb_stats *out);
 int pk_as_stats_get(pk_kernel *k, uint32_t pid, pk_as_stats *out);
-/* the entries read walking va (entries[0] is the root's), *depth of them */
+/* the entries read walking va (entries[0] is the root's), *depth of them;
+ * a leaf in a leaf table shared by fork shows without its write bit, as
+ * every access sees it while the table is shared */
 int pk_as_walk(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t *entries5, uint32_t *depth);
 int pk_as_translate(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t *pa_out);
 int pk_as_regions_get(pk_kernel *k, uint32_t pid, pk_region_info *out, uint32_t cap,
@@ -861,6 +864,14 @@ int pk_shm_close(pk_kernel *k, uint32_t id);
 int pk_shm_info_get(pk_kernel *k, uint32_t id, uint64_t *pages_out, uint32_t *alive_out);
 int pk_vm_map_shm(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_t prot,
                   uint32_t id);
+/* mmap(2) of regular file ino into process pid at va (page-aligned, len
+ * and off too): shared = 1 shares the file's page cache (MAP_SHARED),
+ * 0 copies a page on its first write (MAP_PRIVATE).  The file must be
+ * readable by pid (and writable for a shared mapping with PK_PROT_WRITE).
+ * A status for the arguments; *err_out: 0 or a negative errno (ENOENT,
+ * ENODEV: not a regular file, EACCES, ENOMEM, EINVAL) */
+int pk_vm_map_file(pk_kernel *k, uint32_t pid, uint32_t ino, uint64_t va, uint64_t len,
+                   uint32_t prot, uint32_t shared, uint64_t off, int32_t *err_out);
 /* ctx.touch of the host thread tid waiting for its next operation: make
  * the access now, and say the operation that takes its time (*op_out =
  * PK_OP_COMPUTE, *arg_out = ns; or PK_OP_KILL, *arg_out = reason) */
@@ -1508,6 +1519,7 @@ int pk_snapshot_config(const uint8_t *buf, uint64_t len, pk_config *out, pk_snap
 #define PK_EIO           5
 #define PK_ENXIO         6
 #define PK_ENOEXEC       8
+#define PK_ENODEV       19
 #define PK_ENOMEM       12
 #define PK_EACCES       13
 #define PK_EBUSY        16

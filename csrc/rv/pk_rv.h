@@ -283,6 +283,7 @@ bool pk_rv_itimer_stale(struct pk_kernel *k, const struct pk_event *e);
 void pk_rv_itimer_dropped(struct pk_kernel *k);
 /* the SIGCHLD of a child that ended (pk_ptree notify) */
 void pk_rv_sigchld(struct pk_kernel *k, uint32_t parent, uint32_t child);
+bool pk_rv_autoreap(struct pk_kernel *k, uint32_t parent);   /* SIGCHLD ignored or SA_NOCLDWAIT */
 void pk_rv_sig_fini(struct pk_kernel *k);
 /* wait4 / waitid: child's stop or continue not yet reported that `options`
  * (WUNTRACED 2, WCONTINUED 8) ask for: 1 with *status (a wait status) and

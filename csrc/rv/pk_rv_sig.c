@@ -62,6 +62,7 @@ enum { EPERM = 1, ESRCH = 3, EINTR = 4, EAGAIN = 11, ENOMEM = 12, EFAULT = 14, E
 #define SIG_DFL 0
 #define SIG_IGN 1
 #define SA_NOCLDSTOP 1
+#define SA_NOCLDWAIT 2
 #define SA_SIGINFO 4
 #define SA_ONSTACK 0x08000000ull
 #define SA_RESTART 0x10000000ull
@@ -784,13 +785,35 @@ static int sigreturn(sigctx *x, uint64_t *arg) {
 
 /* kill(pid, sig): a Linux pid, 0 or -(own pid) for the caller's process
  * (each process is its own group), -1 (every process) is not modelled */
+/* kill(-1, sig), kill(2): every process the caller may signal but
+ * itself and process 1 (kill_something_info in kernel/signal.c), here the
+ * machine-code processes that have not ended; permission: the caller is
+ * root or has the target's uid.  ESRCH if there is none. */
+static int64_t kill_all(sigctx *x, uint64_t s) {
+    pk_kernel *k = x->k;
+    uint32_t me = x->t->pid, uid = 0, gid = 0, n = 0;
+    pk_proc_creds_get(k, me, &uid, &gid);
+    pk_sigsrc src = { PK_SI_USER, (int32_t)(me + PK_RV_LINUX_ID_BASE), uid, 0, 0 };
+    int64_t err = 0;
+    for (uint32_t q = 0; q < k->procs.count; q++) {
+        if (q == me || q + PK_RV_LINUX_ID_BASE == 1 || !rvp_of(k, q)) continue;
+        if (pk_proc_at(k, q)->tree != PK_PT_ALIVE) continue;
+        uint32_t tu = 0, tg = 0;
+        pk_proc_creds_get(k, q, &tu, &tg);
+        if (uid && tu != uid) continue;
+        n++;
+        if (s && pk_sig_send(k, q, 0, (uint32_t)s, &src) != PK_OK) err = -ENOMEM;
+    }
+    return n ? err : -ESRCH;
+}
+
 static int64_t sys_kill(sigctx *x, int64_t pid, uint64_t s) {
     pk_kernel *k = x->k;
     if (s > PK_NSIG) return -EINVAL;
     uint32_t me = x->t->pid;
     uint32_t target;
+    if (pid == -1) return kill_all(x, s);         /* before -pgid: process 1's own group */
     if (pid == 0 || pid == -(int64_t)(me + PK_RV_LINUX_ID_BASE)) target = me;
-    else if (pid == -1) return -ENOSYS;
     else if (pid < 0) return -ESRCH;
     else {
         if ((uint64_t)pid - PK_RV_LINUX_ID_BASE >= k->procs.count) return -ESRCH;
@@ -913,6 +936,16 @@ void pk_rv_itimer_fire(pk_kernel *k, const pk_event *e) {
 }
 
 /* ---- SIGCHLD, fork, exec, queries -------------------------------------------------- */
+
+/* Does a child of machine-code process `parent` that ends go without a
+ * zombie?  wait(2): when SIGCHLD's disposition is SIG_IGN or its action
+ * has SA_NOCLDWAIT (do_notify_parent in kernel/signal.c: autoreap). */
+bool pk_rv_autoreap(pk_kernel *k, uint32_t parent) {
+    const pk_rvp *rp = rvp_of(k, parent);
+    if (!rp) return false;
+    const pk_rvact *a = act_of(k, rp, PK_SIGCHLD);
+    return a->handler == 1 || (a->flags & SA_NOCLDWAIT);        /* SIG_IGN */
+}
 
 void pk_rv_sigchld(pk_kernel *k, uint32_t parent, uint32_t child) {
     if (!rvp_of(k, parent)) return;

@@ -112,11 +112,25 @@ static int64_t sys_mmap(sysctx *s, uint64_t addr, uint64_t len, uint64_t prot, u
     pk_kernel *k = s->k;
     pk_as *as = pk_as_of(k, s->t->pid);
     pk_rvp *p = RP(s);
-    (void)off;
-    (void)fd;
-    if (!(flags & 0x20)) return -EBADF;                                /* only MAP_ANONYMOUS */
     if ((flags & 3) != 2 && (flags & 3) != 1) return -EINVAL;
     if (!len || (addr & (PK_PAGE_SIZE - 1)) || len > (1ull << 36)) return -EINVAL;
+    uint32_t ino = 0;
+    if (!(flags & 0x20)) {                       /* a file: mmap(2)'s errors, in its order */
+        if (off & (PK_PAGE_SIZE - 1)) return -EINVAL;
+        int64_t o = pk_fd_get(k, s->t->pid, fd);
+        if (o < 0) return o;
+        const pk_ofd *d = &k->fds->ofd[o];
+        if (d->flags & PK_O_PATH) return -EBADF;
+        if (d->kind != PK_OFD_FILE) return -PK_ENODEV;                 /* pipes, streams */
+        pk_fs_stat st;
+        if (pk_fs_stat_get(k, d->ino, &st)) return -PK_ENODEV;
+        uint32_t acc = d->flags & PK_O_ACCMODE;
+        if (acc == 1) return -EACCES;                                  /* O_WRONLY */
+        if ((flags & 3) == 1 && (prot & 2) && acc != 2) return -EACCES;  /* shared, writable, not O_RDWR */
+        if ((st.mode & PK_S_IFMT) == PK_S_IFCHR && st.rdev == PK_FS_DEV_ZERO) ino = 0;  /* /dev/zero: zeroes */
+        else if ((st.mode & PK_S_IFMT) != PK_S_IFREG) return -PK_ENODEV;
+        else ino = d->ino;
+    }
     len = (len + PK_PAGE_SIZE - 1) & ~(PK_PAGE_SIZE - 1);
     uint64_t a;
     if (flags & 0x10) a = addr;                                        /* MAP_FIXED */
@@ -125,10 +139,33 @@ static int64_t sys_mmap(sysctx *s, uint64_t addr, uint64_t len, uint64_t prot, u
     else if (mmap_place(as, p, len, &a)) return -ENOMEM;
     uint32_t fl = (flags & 3) == 1 ? PK_MAP_SHARED : 0;
     uint64_t before = as->changed;
+    if (ino) {
+        int e = pk_as_map_file(k, as, ino, a, len, prot_of(prot), fl != 0, off >> PK_PAGE_SHIFT);
+        if (e) return e;
+        shoot(s, as, a, len, before);
+        return (int64_t)a;
+    }
     int st = pk_as_map(k, as, a, len, prot_of(prot), fl);
     if (st) return st == PK_ERR_NO_MEMORY ? -ENOMEM : -EINVAL;
     shoot(s, as, a, len, before);
     return (int64_t)a;
+}
+
+/* msync(2): the page cache is the file (there is no disk behind it), so
+ * a valid call has nothing to write: EINVAL for an unaligned address,
+ * unknown flags or both MS_ASYNC and MS_SYNC, ENOMEM if part of the
+ * range is not mapped. */
+static int64_t sys_msync(sysctx *s, uint64_t a, uint64_t len, uint64_t flags) {
+    pk_as *as = pk_as_of(s->k, s->t->pid);
+    if ((a & (PK_PAGE_SIZE - 1)) || (flags & ~7ull) || (flags & 5) == 5) return -EINVAL;
+    uint64_t end = (a + len + PK_PAGE_SIZE - 1) & ~(PK_PAGE_SIZE - 1);
+    if (end < a) return -ENOMEM;
+    for (uint64_t v = a; v < end;) {
+        const pk_region *r = pk_as_region(as, v);
+        if (!r) return -ENOMEM;
+        v = r->end;
+    }
+    return 0;
 }
 
 static int64_t sys_munmap(sysctx *s, uint64_t a, uint64_t len) {
@@ -806,6 +843,7 @@ static int syscall_body(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint6
     case 214: v = sys_brk(s, A(0)); break;
     case 222: v = sys_mmap(s, A(0), A(1), A(2), A(3), A(4), A(5)); break;
     case 215: v = sys_munmap(s, A(0), A(1)); break;
+    case 227: v = sys_msync(s, A(0), A(1), A(2)); break;
     case 226: v = sys_mprotect(s, A(0), A(1), A(2)); break;
     case 233: v = 0; break;                                                  /* madvise: advice only */
     case 113:                                                                /* clock_gettime */

@@ -22,7 +22,7 @@
 #include "pk_core.h"
 #include "pk_snap.h"
 
-#define MEM_SNAP_VERSION 3          /* 3: max_map_count; 2: regions carry their ELF image */
+#define MEM_SNAP_VERSION 4          /* 4: page caches name their inode; 3: max_map_count; 2: regions carry their ELF image */
 #define MAP_COUNT_BEFORE_3 65530    /* what a version 1 or 2 snapshot gets (Memory's default) */
 #define NWORDS (PK_MAX_CPUS / 64)
 
@@ -148,6 +148,7 @@ static void put_shm(pk_snap_w *w, const pk_mem *m) {
         const pk_shm *o = &m->shm[i];
         pk_snap_u64(w, o->pages);
         pk_snap_u8(w, o->alive ? 1 : 0);
+        pk_snap_u32(w, o->ino);
         if (o->alive)
             for (uint64_t p = 0; p < o->pages; p++) pk_snap_u32(w, o->frames[p]);
     }
@@ -361,7 +362,7 @@ static int get_swap(pk_kernel *k, pk_snap_r *r) {
     return r->err;
 }
 
-static int get_shm(pk_kernel *k, pk_snap_r *r) {
+static int get_shm(pk_kernel *k, pk_snap_r *r, uint32_t version) {
     pk_mem *m = k->mem;
     uint32_t n = pk_snap_get_u32(r);
     if (!pk_snap_count_ok(r, n, 9) || !n) return r->err;
@@ -371,7 +372,8 @@ static int get_shm(pk_kernel *k, pk_snap_r *r) {
         pk_shm *o = &m->shm[i];
         o->pages = pk_snap_get_u64(r);
         uint8_t alive = pk_snap_get_u8(r);
-        if (!o->pages || o->pages > m->mcfg.frames || alive > 1) { pk_snap_bad(r); break; }
+        o->ino = version >= 4 ? pk_snap_get_u32(r) : 0;   /* a page cache: checked with the FS */
+        if (!o->pages || (!o->ino && o->pages > m->mcfg.frames) || alive > 1) { pk_snap_bad(r); break; }
         if (!alive || !pk_snap_count_ok(r, o->pages, 4)) continue;
         if (!(o->frames = pk_alloc(k, o->pages * sizeof(uint32_t)))) return PK_ERR_NO_MEMORY;
         o->alive = 1;
@@ -420,7 +422,7 @@ int pk_mem_snap_load(pk_kernel *k, pk_snap_r *r) {
     if (pk_snap_get_u32(r) != k->ncpus) pk_snap_bad(r);
     if ((s = get_frames(k, r)) || (s = get_spaces(k, r, version))) return s;
     get_tlbs(k, r);
-    if ((s = get_swap(k, r)) || (s = get_shm(k, r))) return s;
+    if ((s = get_swap(k, r)) || (s = get_shm(k, r, version))) return s;
     get_pager(r, k->mem);
     if (r->err) return r->err;
     attach_spaces(k);

@@ -59,10 +59,22 @@ static int64_t inode_new(pk_kernel *k, uint32_t mode, uint32_t uid, uint32_t gid
     return ino;
 }
 
+/* A new zeroed page for slot pg of regular file ino: in a kernel with
+ * memory, a frame of the file's page cache (made at its first page), so
+ * that read / write and mappings share it; NULL: no memory or frame. */
+static uint8_t *page_new(pk_kernel *k, uint32_t ino, uint64_t pg) {
+    if (!k->mem) return pk_alloc(k, PK_FS_PAGE);
+    pk_inode *n = I(k->fs, ino);
+    if (!n->cache && !(n->cache = pk_cache_new(k, ino))) return NULL;
+    uint32_t f = pk_cache_page(k, n->cache, pg);
+    return f ? k->mem->data[f] : NULL;
+}
+
 static void pages_drop(pk_kernel *k, pk_inode *n, uint64_t from) {
     for (uint64_t i = from; i < n->pcap; i++)
         if (n->pages[i]) {
-            pk_free(k, n->pages[i], PK_FS_PAGE);
+            if (!n->cache) pk_free(k, n->pages[i], PK_FS_PAGE);
+            else if (k->mem) pk_cache_drop(k, n->cache, i);   /* mappings keep theirs */
             n->pages[i] = NULL;
             n->held--;
             k->fs->pages--;
@@ -75,6 +87,7 @@ static void inode_maybe_free(pk_kernel *k, uint32_t ino) {
     pk_inode *n = I(fs, ino);
     if (n->nlink || n->refs || ino == PK_FS_ROOT) return;
     pages_drop(k, n, 0);
+    if (n->cache && k->mem) pk_cache_release(k, n->cache);
     pk_free(k, n->pages, n->pcap * sizeof(uint8_t *));
     fs->slots -= n->pcap;
     for (uint32_t i = 0; i < n->n; i++) pk_free(k, n->ents[i].name, n->ents[i].len);
@@ -260,6 +273,7 @@ void pk_fs_fini(pk_kernel *k) {
         pk_inode *n = I(fs, i);
         if (!n->mode) continue;
         pages_drop(k, n, 0);
+        if (n->cache && k->mem) pk_cache_release(k, n->cache);
         pk_free(k, n->pages, n->pcap * sizeof(uint8_t *));
         for (uint32_t j = 0; j < n->n; j++) pk_free(k, n->ents[j].name, n->ents[j].len);
         pk_free(k, n->ents, n->cap * sizeof(pk_dent));
@@ -794,7 +808,8 @@ int pk_fs_write(pk_kernel *k, uint32_t pid, uint32_t ino, uint64_t off, const ui
     }
     for (uint64_t pg = first; pg < end; pg++)    /* every page, before any byte moves */
         if (!n->pages[pg]) {
-            if (!(n->pages[pg] = pk_alloc(k, PK_FS_PAGE))) {   /* none past the end stays */
+            if (!(n->pages[pg] = page_new(k, ino, pg))) {   /* none past the end stays */
+                n = I(fs, ino);
                 pages_drop(k, n, (n->size + PK_FS_PAGE - 1) / PK_FS_PAGE);
                 return -PK_ENOMEM;
             }
@@ -810,6 +825,49 @@ int pk_fs_write(pk_kernel *k, uint32_t pid, uint32_t ino, uint64_t off, const ui
     if (off + len > n->size) n->size = off + len;
     touch_change(k, n);
     *n_out = len;
+    return 0;
+}
+
+int64_t pk_fs_cache_of(pk_kernel *k, uint32_t ino) {
+    if (!k->fs || !live(k->fs, ino)) return -PK_ENOENT;
+    pk_inode *n = I(k->fs, ino);
+    if (!ISREG(n) || !k->mem) return -PK_ENODEV;
+    if (!n->cache && !(n->cache = pk_cache_new(k, ino))) return -PK_ENOMEM;
+    return n->cache;
+}
+
+int pk_fs_cache_beyond(pk_kernel *k, uint32_t ino, uint64_t i) {
+    const pk_inode *n = I(k->fs, ino);
+    return i >= (n->size + PK_FS_PAGE - 1) / PK_FS_PAGE;
+}
+
+/* Page i of ino for a mapping that touches it (a hole becomes a page of
+ * the file, as a write would make it), under the limits a write has. */
+int pk_fs_cache_fill(pk_kernel *k, uint32_t ino, uint64_t i) {
+    pk_fs *fs = k->fs;
+    pk_inode *n = I(fs, ino);
+    if (i < n->pcap && n->pages[i]) return 0;
+    uint64_t cap = n->pcap;
+    if (i >= cap) {
+        cap = cap ? cap : 4;
+        while (cap <= i) cap *= 2;
+    }
+    if (pk_limit_over(fs->pages * PK_FS_PAGE + fs->slots * 8,
+                      PK_FS_PAGE + (cap - n->pcap) * 8, fs->max_bytes)) return -PK_ENOSPC;
+    if (cap > n->pcap) {
+        uint8_t **p = pk_realloc(k, n->pages, n->pcap * sizeof *p, cap * sizeof *p);
+        if (!p) return -PK_ENOMEM;
+        memset(p + n->pcap, 0, (cap - n->pcap) * sizeof *p);
+        fs->slots += cap - n->pcap;
+        n->pages = p;
+        n->pcap = cap;
+    }
+    uint8_t *d = page_new(k, ino, i);
+    if (!d) return -PK_ENOMEM;
+    n = I(fs, ino);
+    n->pages[i] = d;
+    n->held++;
+    fs->pages++;
     return 0;
 }
 
@@ -1091,6 +1149,38 @@ int pk_fs_snap_save(pk_kernel *k, pk_snap_w *w) {
     return w->err;
 }
 
+/* In a kernel with memory, the pages of each regular file are the frames
+ * of its page cache, restored by the memory section before this one: bind
+ * each file to its cache, after checking that they hold the same pages. */
+static int caches_bind(pk_kernel *k) {
+    pk_fs *fs = k->fs;
+    pk_mem *m = k->mem;
+    if (!m) return PK_OK;
+    for (uint32_t id = 1; id < m->nshm; id++) {
+        const pk_shm *o = &m->shm[id];
+        if (!o->ino) continue;
+        if (!o->alive || o->ino >= fs->n) return PK_ERR_INVALID_ARGS;
+        pk_inode *x = I(fs, o->ino);
+        if (!ISREG(x) || x->cache) return PK_ERR_INVALID_ARGS;
+        for (uint64_t p = 0; p < x->pcap; p++)
+            if (x->pages[p] && (p >= o->pages || !o->frames[p] || !m->data[o->frames[p]]))
+                return PK_ERR_INVALID_ARGS;
+        for (uint64_t p = 0; p < o->pages; p++)
+            if (o->frames[p] && (p >= x->pcap || !x->pages[p])) return PK_ERR_INVALID_ARGS;
+        x->cache = id;
+        for (uint64_t p = 0; p < x->pcap; p++)
+            if (x->pages[p]) {
+                uint8_t *d = m->data[o->frames[p]];
+                memcpy(d, x->pages[p], PK_FS_PAGE);
+                pk_free(k, x->pages[p], PK_FS_PAGE);
+                x->pages[p] = d;
+            }
+    }
+    for (uint32_t i = 1; i < fs->n; i++)          /* no file keeps pages outside frames */
+        if (I(fs, i)->held && !I(fs, i)->cache) return PK_ERR_INVALID_ARGS;
+    return PK_OK;
+}
+
 /* Load the FS section into a fresh k (no file system yet): every value is
  * checked before it is used, and the books are audited at the end. */
 int pk_fs_snap_load(pk_kernel *k, pk_snap_r *r) {
@@ -1179,6 +1269,7 @@ int pk_fs_snap_load(pk_kernel *k, pk_snap_r *r) {
     }
     if (s) return s;
     if (r->err) return PK_ERR_INVALID_ARGS;
+    if ((s = caches_bind(k))) return s;
     /* the references between inodes: live targets, free list, books */
     uint64_t nfree = 0;
     for (uint32_t f = fs->free_head; f; f = I(fs, f)->parent) {

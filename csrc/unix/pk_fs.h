@@ -7,7 +7,8 @@
  * readdir cursors name, so iteration is deterministic and a cursor stays
  * valid while entries come and go.  A regular file's data is an array of
  * 4 KiB pages (NULL: a hole, read as zeros) allocated through pk_alloc,
- * so k.stats.memory_bytes counts them.  Nothing holds a pointer into the
+ * so k.stats.memory_bytes counts them; in a kernel with memory they are
+ * the frames of the file's page cache (pk_shm.c), which mmap shares.  Nothing holds a pointer into the
  * inode array across a call that can grow it. */
 #ifndef PK_FS_H
 #define PK_FS_H
@@ -37,7 +38,10 @@ typedef struct pk_inode {
     uint32_t parent;                         /* directories: where its ".." goes
                                                 (itself once removed); free
                                                 inodes: the next free one     */
-    uint32_t pad;
+    uint32_t cache;                          /* regular files in a kernel with
+                                                memory: the page cache (a
+                                                pk_shm id) whose frames hold
+                                                the pages; 0: none yet        */
     uint64_t size;
     uint64_t atime, mtime, ctime;            /* ns since 1970-01-01 UTC      */
     uint64_t version;                        /* fs-wide change sequence       */
@@ -70,6 +74,14 @@ void pk_fs_fini(struct pk_kernel *k);
 void pk_fs_proc_exit(struct pk_kernel *k, uint32_t pid);   /* drops its working directory */
 /* child inherits parent's working directory (chdir(2)): a status */
 int  pk_fs_proc_fork(struct pk_kernel *k, uint32_t parent, uint32_t child);
+/* page caches (pk_shm.c): give regular file ino its page i (a hole gets
+ * a zeroed page; ENOSPC past the limits, ENOMEM without a frame): 0 or a
+ * negative errno; is page i past the end of the file? */
+int  pk_fs_cache_fill(struct pk_kernel *k, uint32_t ino, uint64_t i);
+int  pk_fs_cache_beyond(struct pk_kernel *k, uint32_t ino, uint64_t i);
+/* the page cache of ino (made if it has none): its id, or -ENODEV (not a
+ * regular file), -ENOMEM */
+int64_t pk_fs_cache_of(struct pk_kernel *k, uint32_t ino);
 /* snapshots (pk_fs.c): the FS section */
 struct pk_snap_w;
 struct pk_snap_r;

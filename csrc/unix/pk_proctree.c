@@ -127,14 +127,21 @@ void pk_ptree_exit(pk_kernel *k, uint32_t pid) {
                 continue;
             }
             link_tail(k, c, reaper);
-            if (zombie) notify(k, reaper, c);
+            if (zombie) {
+                notify(k, reaper, c);
+                if (k->rv && pk_rv_autoreap(k, reaper)) pk_ptree_reap(k, c);
+            }
             p = pk_proc_at(k, pid);
         }
     }
     p = pk_proc_at(k, pid);
     if (p->parent) {
+        uint32_t parent = p->parent - 1;
         p->tree = PK_PT_ZOMBIE;
-        notify(k, p->parent - 1, pid);
+        notify(k, parent, pid);
+        /* a parent that ignores SIGCHLD (or set SA_NOCLDWAIT) makes no
+         * zombie: its wait4 then ends with ECHILD (wait(2)) */
+        if (k->rv && pk_rv_autoreap(k, parent)) pk_ptree_reap(k, pid);
     } else {
         p->tree = PK_PT_REAPED;
     }

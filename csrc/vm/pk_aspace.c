@@ -326,7 +326,10 @@ int pk_page_in(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uint64_
     const pk_ptfmt *f = k->mem->fmt;
     /* an ELF image's read-only pages: the image's shared frame (pk_rv_elf.c) */
     bool img_shared = r->img && !(r->prot & PK_PROT_WRITE);
-    uint32_t fr = r->shm ? pk_shm_frame(k, r->shm, r->off + ((va - r->start) >> PK_PAGE_SHIFT))
+    /* a private mapping of an object (a file's MAP_PRIVATE): its frame,
+     * copy-on-write; a page of it in swap was the process's own copy */
+    bool copy = r->shm && !(r->flags & PK_MAP_SHARED), own = copy && pk_pte_swapped(f, *e);
+    uint32_t fr = r->shm && !own ? pk_shm_frame(k, r->shm, r->off + ((va - r->start) >> PK_PAGE_SHIFT))
                 : img_shared ? pk_rv_image_frame(k, r->img, va) : frame_for(k, as, va);
     if (!fr) return PK_ERR_NO_MEMORY;
     if (r->img && !img_shared) {                 /* a private page filled from the image */
@@ -346,8 +349,9 @@ int pk_page_in(pk_kernel *k, pk_as *as, const pk_region *r, uint64_t va, uint64_
         *cost += k->cfg.costs.minor_fault_ns;
     }
     *e = pk_leaf_entry(f, fr, r->prot, r->flags);
+    if (copy && !own) *e = (*e & ~f->write) | f->soft;   /* a write copies it (pk_cow_break) */
     if (*major) *e |= f->accessed;     /* in use once the thread wakes: not a victim yet */
-    if (!r->shm && !img_shared) pk_repl_link(k, fr);  /* an object's pages stay resident */
+    if ((!r->shm || own) && !img_shared) pk_repl_link(k, fr);  /* an object's pages stay resident */
     as->st.rss++;
     as->st.page_faults++;
     pk_fault_count(k);
@@ -470,7 +474,7 @@ static int populate(pk_kernel *k, pk_as *as, pk_region *r) {
  * mapped.  If a frame cannot be had, the frames and empty tables taken go
  * back and nothing changed but reclaim (NO_MEMORY). */
 static int populate_replacing(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end, uint32_t prot,
-                              uint32_t flags, uint32_t shm) {
+                              uint32_t flags, uint32_t shm, uint64_t off) {
     pk_mem *m = k->mem;
     const pk_ptfmt *f = m->fmt;
     uint64_t n = (end - va) >> PK_PAGE_SHIFT, i = 0;
@@ -487,7 +491,7 @@ static int populate_replacing(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end
             s = PK_ERR_NO_MEMORY;
         } else if (!pk_pt_walk(k, as, a, true, &nomem)) {
             s = PK_ERR_NO_MEMORY;
-        } else if (!(fr[i] = shm ? pk_shm_frame(k, shm, i) : frame_for(k, as, a))) {
+        } else if (!(fr[i] = shm ? pk_shm_frame(k, shm, off + i) : frame_for(k, as, a))) {
             s = PK_ERR_NO_MEMORY;
         } else {
             as->st.rss++;
@@ -504,11 +508,12 @@ static int populate_replacing(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end
     regions_cut(as, va, end);
     leaves_each(k, as, va, end, leaf_drop, 0);
     pk_region *r = region_add(as, (pk_region){ .start = va, .end = end, .prot = prot, .flags = flags,
-                                                .shm = shm, .origin = as_id(k, as) });
+                                                .shm = shm, .origin = as_id(k, as), .off = off });
     for (i = 0; i < n; i++) {
         uint64_t a = va + (i << PK_PAGE_SHIFT);
         uint64_t *e = pk_pt_walk(k, as, a, false, NULL);      /* made above */
         *e = pk_leaf_entry(f, fr[i], r->prot, r->flags);
+        if (shm && !(flags & PK_MAP_SHARED)) *e = (*e & ~f->write) | f->soft;   /* private */
         if (!shm) pk_repl_link(k, fr[i]);
         as->st.minor_faults++;
         as->st.page_faults++;
@@ -529,21 +534,32 @@ int pk_as_map(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,
  * first page: the region is shared across fork. */
 int pk_as_map_object(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,
                      uint32_t flags, uint32_t shm) {
+    return pk_as_map_at(k, as, va, len, prot, flags | (shm ? PK_MAP_SHARED : 0), shm, 0);
+}
+
+/* The same from page off of the object; a file's page cache grows with
+ * its file, so a mapping of it may reach past its pages (pk_fault.c
+ * refuses a touch past the end of the file). */
+int pk_as_map_at(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,
+                 uint32_t flags, uint32_t shm, uint64_t off) {
     k->mem->map_count_refused = 0;
     int s = range_check(k, va, len);
     if (s) return s;
     if (!(prot & PK_PROT_READ) || prot > 7 || flags > 31) return PK_ERR_INVALID_ARGS;
-    if (shm && (shm >= k->mem->nshm || !k->mem->shm[shm].alive
-                || len >> PK_PAGE_SHIFT > k->mem->shm[shm].pages)) return PK_ERR_OUT_OF_RANGE;
-    if (shm) flags |= PK_MAP_SHARED;
+    if (shm && (shm >= k->mem->nshm || !k->mem->shm[shm].alive)) return PK_ERR_OUT_OF_RANGE;
+    if (shm && !k->mem->shm[shm].ino && (off > k->mem->shm[shm].pages
+                                         || len >> PK_PAGE_SHIFT > k->mem->shm[shm].pages - off))
+        return PK_ERR_OUT_OF_RANGE;
+    if (off > (1ull << 40) || (!shm && off)) return PK_ERR_OUT_OF_RANGE;
     uint64_t end = va + len;
     if ((s = regions_grow(k, as, cut_delta(as, va, end) + 1))) return s;
+    if ((s = pk_pt_unshare_range(k, as, va, end))) return s;     /* leaves change below */
     if ((flags & PK_MAP_POPULATE) && pk_regions_meet(as, va, end))
-        return populate_replacing(k, as, va, end, prot, flags, shm);
+        return populate_replacing(k, as, va, end, prot, flags, shm, off);
     regions_cut(as, va, end);
     leaves_each(k, as, va, end, leaf_drop, 0);
     pk_region *r = region_add(as, (pk_region){ .start = va, .end = end, .prot = prot, .flags = flags,
-                                                .shm = shm, .origin = as_id(k, as) });
+                                                .shm = shm, .origin = as_id(k, as), .off = off });
     return flags & PK_MAP_POPULATE ? populate(k, as, r) : PK_OK;
 }
 
@@ -552,6 +568,7 @@ int pk_as_unmap(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len) {
     int s = range_check(k, va, len);
     if (s) return s;
     if ((s = regions_grow(k, as, cut_delta(as, va, va + len)))) return s;
+    if ((s = pk_pt_unshare_range(k, as, va, va + len))) return s;
     regions_cut(as, va, va + len);
     leaves_each(k, as, va, va + len, leaf_drop, 0);
     return PK_OK;
@@ -577,6 +594,7 @@ int pk_as_protect(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t p
     const pk_region *a = pk_region_from(as, va), *b = pk_region_from(as, end);
     int64_t splits = (a && a->start < va) + (b && b->start < end);
     if ((s = regions_grow(k, as, splits))) return s;
+    if ((s = pk_pt_unshare_range(k, as, va, end))) return s;
     region_split(as, va);
     region_split(as, end);
     for (pk_region *r = pk_region_from(as, va); r && r->start < end; r = pk_region_next(as, r))

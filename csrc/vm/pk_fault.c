@@ -5,6 +5,7 @@
  * breaks a copy-on-write share, fixes a permission, asks a user-space
  * pager, or is fatal to the process. */
 #include "pk_core.h"
+#include "pk_fs.h"
 
 /* ---- faults --------------------------------------------------------------- */
 
@@ -13,7 +14,7 @@ static int fatal(pk_kernel *k, pk_as *as, uint32_t kind, uint64_t va, uint32_t *
     as->fault_kind = kind;
     as->fault_va = va;
     if (kind == PK_FAULT_NO_FRAME) *reason = PK_KILL_OOM;
-    else if (kind == PK_FAULT_PAGER) *reason = PK_KILL_SEGV;
+    else if (kind == PK_FAULT_PAGER || kind == PK_FAULT_BEYOND_EOF) *reason = PK_KILL_SEGV;
     else if (kind == PK_FAULT_JOB_MEMORY) *reason = PK_KILL_JOB_MEMORY;
     else { *reason = PK_KILL_SEGV; as->st.protection_faults++; }
     bool nomem = kind == PK_FAULT_NO_FRAME || kind == PK_FAULT_JOB_MEMORY;
@@ -38,6 +39,16 @@ static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
     if (!r) return fatal(k, as, PK_FAULT_UNMAPPED, va, reason);
     if (write && !(r->prot & PK_PROT_WRITE)) return fatal(k, as, PK_FAULT_WRITE, va, reason);
     if (r->flags & PK_MAP_SUPERVISOR) return fatal(k, as, PK_FAULT_SUPERVISOR, va, reason);
+    uint64_t *slot = NULL;
+    uint32_t tab = e ? pk_pt_leaf_table(k, as, va, &slot) : 0;
+    if (tab && k->mem->frames[tab].ref > 1) {       /* a leaf table shared by fork: a copy first */
+        while (pk_pt_unshare(k, as, slot, va & ~((PK_PAGE_SIZE << 9) - 1))) {
+            pk_as *victim = pk_oom_kill(k, as, va);
+            if (!victim) return fatal(k, as, PK_FAULT_NO_FRAME, va, reason);
+            if (victim == as) { *reason = PK_KILL_OOM; return PK_ACC_KILL; }
+        }
+        e = pk_pt_walk(k, as, va, false, NULL);
+    }
     if (e && (*e & f->valid) && (*e & f->soft)) {   /* copy on write */
         while (pk_cow_break(k, as, r, va, e, cost)) {
             pk_as *victim = pk_oom_kill(k, as, va);
@@ -53,6 +64,9 @@ static int fault(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *e,
     if (e && pk_pte_swapped(f, *e) && !may_block) return PK_ACC_LATER;
     if (r->shm && !k->mem->shm[r->shm].alive)      /* closed: untouched pages are gone */
         return fatal(k, as, PK_FAULT_UNMAPPED, va, reason);
+    if (r->shm && k->mem->shm[r->shm].ino && !(e && pk_pte_swapped(f, *e))   /* a file's page */
+        && pk_fs_cache_beyond(k, k->mem->shm[r->shm].ino, r->off + ((va - r->start) >> PK_PAGE_SHIFT)))
+        return fatal(k, as, PK_FAULT_BEYOND_EOF, va, reason);      /* mmap(2): SIGBUS */
     if ((r->flags & PK_MAP_USERFAULT) && !(e && pk_pte_swapped(f, *e))) {
         int s = pk_pager_ask(k, as, va, write, may_block);
         if (s == PK_PAGER_KILL) return fatal(k, as, PK_FAULT_PAGER, va, reason);
@@ -83,10 +97,13 @@ int pk_as_access(pk_kernel *k, pk_as *as, uint64_t va, bool write, uint64_t *cos
     for (;;) {
         as->st.walks++;
         *cost += f->levels * k->cfg.costs.walk_ns;
-        uint64_t *e = pk_pt_walk(k, as, va, false, NULL);
-        if (e && (*e & need) == need) {
+        uint32_t tab = 0;
+        uint64_t *e = pk_pt_walk_leaf(k, as, va, false, NULL, &tab);
+        /* a leaf table shared by fork allows no write (pk_fork.c) */
+        uint64_t deny = e && k->mem->frames[tab].ref > 1 ? f->write : 0;
+        if (e && (*e & need & ~deny) == need) {
             *e |= f->accessed | (write ? f->dirty : 0);
-            if (pte_out) *pte_out = *e;
+            if (pte_out) *pte_out = *e & ~deny;
             return PK_ACC_OK;
         }
         int s = fault(k, as, va, write, e, cost, reason, may_block);

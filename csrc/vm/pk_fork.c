@@ -2,10 +2,15 @@
  * that breaks the sharing, exec, and the heap's break (docs/memory.md,
  * "fork, exec, brk").
  *
- * fork copies the parent's regions and page tables into the child's new
- * address space; present pages are not copied but shared: both leaves
- * lose their write bit and get the software bit ("copy on write"), and
- * the frame's reference count says how many map it.  A write to such a
+ * fork copies the parent's regions and interior page tables into the
+ * child's new address space and shares the leaf tables themselves: no
+ * page and no leaf entry is touched, so its cost follows the number of
+ * tables.  While a leaf table is shared no write goes through it; the
+ * first change of one of its entries by a sharer (a write fault, a page
+ * brought in, unmap, protect) gives that sharer its own copy of the
+ * table, and then its present pages are shared as a copying fork would
+ * share them: both leaves lose their write bit and get the software bit
+ * ("copy on write"), and the frame's reference count says how many map it.  A write to such a
  * page faults: if the frame is still shared, the writer gets a copy (a
  * COW break); if it is the last mapping, it just gets the write bit back.
  * Pages of regions mapped shared=True stay shared, writable, in both.
@@ -15,8 +20,12 @@
 
 static inline uint32_t as_id(pk_kernel *k, const pk_as *as) { return (uint32_t)(as - k->mem->as); }
 
-/* Make the leaf of the parent at va (e) shared with the child (ce). */
-static int share_leaf(pk_kernel *k, pk_as *child, uint64_t va, uint64_t *e, uint64_t *ce,
+/* Make leaf e (at va, present or swapped) of a table being copied shared
+ * with its copy ce: a present page gets one more reference and, outside
+ * regions mapped shared, both entries become copy-on-write; a page in
+ * swap is copied to a new slot.  as: the space whose regions say which
+ * (*rc caches the last region found).  NO_MEMORY: swap is full. */
+static int share_leaf(pk_kernel *k, const pk_as *as, uint64_t va, uint64_t *e, uint64_t *ce,
                       const pk_region **rc) {
     pk_mem *m = k->mem;
     const pk_ptfmt *f = m->fmt;
@@ -24,11 +33,10 @@ static int share_leaf(pk_kernel *k, pk_as *child, uint64_t va, uint64_t *e, uint
         uint32_t slot = pk_swap_alloc(k);
         if (!slot) return PK_ERR_NO_MEMORY;
         *ce = ((uint64_t)slot << f->pfn_shift) | f->soft;
-        child->st.swapped++;
         return PK_OK;
     }
     const pk_region *r = *rc;                    /* the last page's region, if it holds va */
-    if (!r || va < r->start || va >= r->end) r = *rc = pk_as_region(child, va);
+    if (!r || va < r->start || va >= r->end) r = *rc = pk_as_region(as, va);
     if (!r || !(r->flags & PK_MAP_SHARED)) {
         if (*e & (f->write | f->soft)) *e = (*e & ~f->write) | f->soft;   /* COW */
     }
@@ -36,44 +44,128 @@ static int share_leaf(pk_kernel *k, pk_as *child, uint64_t va, uint64_t *e, uint
     m->frames[fr].ref++;
     m->frames[fr].flags |= PK_FR_SHARED;
     *ce = *e & ~(f->accessed | f->dirty);
-    child->st.rss++;
     return PK_OK;
 }
 
+/* Give as its own copy of the leaf table that *slot names (shared by
+ * fork), for the pages from base: as share_leaf makes it, entry by entry
+ * (Zhao et al., "On-demand-fork", EuroSys 2021: the page-table page is
+ * copied on the first change, not at fork).  NO_MEMORY if no frame or
+ * swap slot can be had: then nothing changed but copy-on-write bits. */
+int pk_pt_unshare(pk_kernel *k, pk_as *as, uint64_t *slot, uint64_t base) {
+    pk_mem *m = k->mem;
+    const pk_ptfmt *f = m->fmt;
+    uint32_t tab = (uint32_t)pk_pte_frame(f, *slot);
+    uint32_t nt = pk_pt_new(k);
+    if (!nt) return PK_ERR_NO_MEMORY;
+    uint64_t *src = (uint64_t *)m->data[tab], *dst = (uint64_t *)m->data[nt];
+    const pk_region *rc = NULL;
+    for (uint32_t i = 0; i < PK_PT_ENTRIES; i++) {
+        if (!(src[i] & f->valid) && !pk_pte_swapped(f, src[i])) continue;
+        if (share_leaf(k, as, base + ((uint64_t)i << PK_PAGE_SHIFT), &src[i], &dst[i], &rc)) {
+            for (uint32_t j = 0; j < i; j++)    /* give back what the copy took */
+                if (dst[j] & f->valid) pk_frame_put(k, (uint32_t)pk_pte_frame(f, dst[j]));
+                else if (pk_pte_swapped(f, dst[j])) pk_swap_free(k, (uint32_t)pk_pte_frame(f, dst[j]));
+            pk_frame_put(k, nt);
+            m->pt_pages--;
+            return PK_ERR_NO_MEMORY;
+        }
+        dst[i] |= src[i] & (f->accessed | f->dirty);   /* its own bits stay its own */
+    }
+    *slot = (*slot & ~(f->pfn_mask << f->pfn_shift)) | ((uint64_t)nt << f->pfn_shift);
+    if (m->frames[tab].va == (uint64_t)(as - m->as)) m->frames[tab].va = 0;  /* its pages are shared now */
+    m->frames[tab].ref--;
+    m->frames[nt].va = 0;
+    pk_digest(k, base, 0x7abu | (uint64_t)nt << 16);
+    return PK_OK;
+}
+
+/* as lets go of leaf table tab that others still share (exit, exec).  If
+ * as owns the pages its leaves map, they become shared pages as fork
+ * makes them (copy-on-write outside shared regions, PK_FR_SHARED), so
+ * that the next write by a sharer takes them over (pk_cow_break). */
+void pk_pt_leave(pk_kernel *k, pk_as *as, uint32_t tab, uint64_t base) {
+    pk_mem *m = k->mem;
+    const pk_ptfmt *f = m->fmt;
+    if (m->frames[tab].va == (uint64_t)(as - m->as)) {
+        uint64_t *e = (uint64_t *)m->data[tab];
+        const pk_region *rc = NULL;
+        for (uint32_t i = 0; i < PK_PT_ENTRIES; i++) {
+            if (!(e[i] & f->valid)) continue;
+            uint32_t fr = (uint32_t)pk_pte_frame(f, e[i]);
+            uint64_t va = base + ((uint64_t)i << PK_PAGE_SHIFT);
+            const pk_region *r = rc && va >= rc->start && va < rc->end ? rc : (rc = pk_as_region(as, va));
+            if ((!r || !(r->flags & PK_MAP_SHARED)) && (e[i] & (f->write | f->soft)))
+                e[i] = (e[i] & ~f->write) | f->soft;
+            m->frames[fr].flags |= PK_FR_SHARED;
+        }
+        m->frames[tab].va = 0;
+    }
+    pk_frame_put(k, tab);
+}
+
+/* The child's entry at `level` for va, making the tables above it. */
+static uint64_t *child_slot(pk_kernel *k, pk_as *child, uint64_t va, uint32_t level) {
+    pk_mem *m = k->mem;
+    const pk_ptfmt *f = m->fmt;
+    if (!child->root) {
+        if (!(child->root = pk_pt_new(k))) return NULL;
+        child->st.pt_pages++;
+    }
+    uint32_t tab = child->root;
+    for (uint32_t l = 0; l < level; l++) {
+        uint64_t *e = (uint64_t *)m->data[tab] + pk_pt_index(f, va, l);
+        if (!(*e & f->valid)) {
+            uint32_t nt = pk_pt_new(k);
+            if (!nt) return NULL;
+            child->st.pt_pages++;
+            *e = ((uint64_t)nt << f->pfn_shift) | f->table;
+        }
+        tab = (uint32_t)pk_pte_frame(f, *e);
+    }
+    return (uint64_t *)m->data[tab] + pk_pt_index(f, va, level);
+}
+
 /* Copy table `tab` (level, covering addresses from base) of the parent
- * into child. */
-static int copy_level(pk_kernel *k, pk_as *child, uint32_t tab, uint32_t level, uint64_t base) {
+ * into child: the interior tables are copied, the leaf tables shared. */
+static int copy_level(pk_kernel *k, pk_as *parent, pk_as *child, uint32_t tab, uint32_t level,
+                      uint64_t base) {
     pk_mem *m = k->mem;
     const pk_ptfmt *f = m->fmt;
     uint32_t shift = PK_PAGE_SHIFT + 9 * (f->levels - 1 - level);
-    uint64_t *ctab = NULL;                       /* the child's table for this one (leaves) */
-    const pk_region *rc = NULL;
     for (uint32_t i = 0; i < PK_PT_ENTRIES; i++) {
-        uint64_t *e = (uint64_t *)m->data[tab] + i, va = base + ((uint64_t)i << shift);
-        if (level + 1 < f->levels) {
-            if (!(*e & f->valid)) continue;
-            int s = copy_level(k, child, (uint32_t)pk_pte_frame(f, *e), level + 1, va);
+        uint64_t e = ((uint64_t *)m->data[tab])[i], va = base + ((uint64_t)i << shift);
+        if (!(e & f->valid)) continue;
+        uint32_t next = (uint32_t)pk_pte_frame(f, e);
+        if (level + 2 < f->levels) {
+            int s = copy_level(k, parent, child, next, level + 1, va);
             if (s) return s;
             continue;
         }
-        if (!(*e & f->valid) && !pk_pte_swapped(f, *e)) continue;
-        int nomem = 0;
-        uint64_t *ce = ctab ? ctab + i : pk_pt_walk(k, child, va, true, &nomem);
+        uint64_t *ce = child_slot(k, child, va, level);
         if (!ce) return PK_ERR_NO_MEMORY;
-        ctab = ce - i;                           /* its entries are in one table (frame data stays put) */
-        int s = share_leaf(k, child, va, e, ce, &rc);
-        if (s) return s;
+        *ce = e & ~f->accessed;
+        if (m->frames[next].ref == 1) m->frames[next].va = (uint64_t)(parent - m->as);
+        m->frames[next].ref++;
+        child->st.pt_pages++;
     }
     return PK_OK;
 }
 
-/* Give child (empty) a copy-on-write copy of parent's address space. */
+/* Give child (empty) a copy-on-write copy of parent's address space: its
+ * own interior tables, the parent's leaf tables shared (so a fork's cost
+ * follows the tables, not the pages), the same counts of pages. */
 static int as_copy(pk_kernel *k, pk_as *parent, pk_as *child) {
     int s = pk_regions_copy(k, child, parent);
     if (s) return s;
     child->st.brk = parent->st.brk;
     child->st.rss_limit = parent->st.rss_limit;
-    return parent->root ? copy_level(k, child, parent->root, 0, 0) : PK_OK;
+    s = parent->root ? copy_level(k, parent, child, parent->root, 0, 0) : PK_OK;
+    if (!s) {
+        child->st.rss = parent->st.rss;
+        child->st.swapped = parent->st.swapped;
+    }
+    return s;
 }
 
 /* fork by thread t (running on c, live registers there): a child process

@@ -42,6 +42,13 @@ static inline uint64_t *entry_at(pk_mem *m, uint32_t tab, uint64_t va, uint32_t 
  * alloc; NULL if a table is missing and !alloc, or if no frame is left
  * (then *nomem = 1).  Sets Accessed in the interior entries it reads. */
 uint64_t *pk_pt_walk(pk_kernel *k, pk_as *as, uint64_t va, bool alloc, int *nomem) {
+    uint32_t tab;
+    return pk_pt_walk_leaf(k, as, va, alloc, nomem, &tab);
+}
+
+/* pk_pt_walk that also gives the leaf table (*tab_out) */
+uint64_t *pk_pt_walk_leaf(pk_kernel *k, pk_as *as, uint64_t va, bool alloc, int *nomem,
+                          uint32_t *tab_out) {
     pk_mem *m = k->mem;
     const pk_ptfmt *f = m->fmt;
     if (!as->root) {
@@ -49,8 +56,9 @@ uint64_t *pk_pt_walk(pk_kernel *k, pk_as *as, uint64_t va, bool alloc, int *nome
         as->st.pt_pages++;
     }
     uint32_t tab = as->root;
+    uint64_t *e = NULL;
     for (uint32_t level = 0; level + 1 < f->levels; level++) {
-        uint64_t *e = entry_at(m, tab, va, level);
+        e = entry_at(m, tab, va, level);
         if (!(*e & f->valid)) {
             if (!alloc) return NULL;
             uint32_t nt = pk_pt_new(k);
@@ -61,7 +69,52 @@ uint64_t *pk_pt_walk(pk_kernel *k, pk_as *as, uint64_t va, bool alloc, int *nome
         if (f->a_interior) *e |= f->accessed;     /* x86 sets A at every level */
         tab = (uint32_t)pk_pte_frame(f, *e);
     }
+    if (alloc && m->frames[tab].ref > 1) {       /* a leaf table shared by fork: a copy first */
+        if (pk_pt_unshare(k, as, e, va & ~((PK_PAGE_SIZE << 9) - 1))) { *nomem = 1; return NULL; }
+        tab = (uint32_t)pk_pte_frame(f, *e);
+    }
+    *tab_out = tab;
     return entry_at(m, tab, va, f->levels - 1);
+}
+
+/* The leaf table of va in as (0 if a table on the way is missing) and,
+ * in *slot, the entry of the level above naming it. */
+uint32_t pk_pt_leaf_table(pk_kernel *k, const pk_as *as, uint64_t va, uint64_t **slot) {
+    pk_mem *m = k->mem;
+    const pk_ptfmt *f = m->fmt;
+    uint32_t tab = as->root;
+    for (uint32_t level = 0; tab && level + 1 < f->levels; level++) {
+        uint64_t *e = entry_at(m, tab, va, level);
+        if (!(*e & f->valid)) return 0;
+        if (slot) *slot = e;
+        tab = (uint32_t)pk_pte_frame(f, *e);
+    }
+    return tab;
+}
+
+/* Give as its own copy of every leaf table it shares (by fork) over
+ * [va, end), before their entries change: NO_MEMORY (nothing undone; the
+ * copies made stay, which changes nothing the process sees). */
+static int unshare_level(pk_kernel *k, pk_as *as, uint32_t tab, uint32_t level, uint64_t base,
+                         uint64_t va, uint64_t end) {
+    pk_mem *m = k->mem;
+    const pk_ptfmt *f = m->fmt;
+    uint32_t shift = PK_PAGE_SHIFT + 9 * (f->levels - 1 - level);
+    for (uint32_t i = 0; i < PK_PT_ENTRIES; i++) {
+        uint64_t lo = base + ((uint64_t)i << shift), hi = lo + (1ull << shift);
+        uint64_t *e = (uint64_t *)m->data[tab] + i;
+        if (!(*e & f->valid) || lo >= end || hi <= va) continue;
+        uint32_t child = (uint32_t)pk_pte_frame(f, *e);
+        int s = level + 2 == f->levels
+                ? (m->frames[child].ref > 1 ? pk_pt_unshare(k, as, e, lo) : PK_OK)
+                : unshare_level(k, as, child, level + 1, lo, va, end);
+        if (s) return s;
+    }
+    return PK_OK;
+}
+
+int pk_pt_unshare_range(pk_kernel *k, pk_as *as, uint64_t va, uint64_t end) {
+    return as->root ? unshare_level(k, as, as->root, 0, 0, va, end) : PK_OK;
 }
 
 /* The leaf entry for va in as if every table on the way exists (setting
@@ -104,15 +157,21 @@ uint32_t pk_pt_trace(pk_kernel *k, const pk_as *as, uint64_t va, uint64_t *out) 
 
 /* Free table `tab` at `level` and everything below it: tables, and one
  * reference to each mapped frame (counted out of as's rss). */
-static void free_level(pk_kernel *k, pk_as *as, uint32_t tab, uint32_t level) {
+static void free_level(pk_kernel *k, pk_as *as, uint32_t tab, uint32_t level, uint64_t base) {
     pk_mem *m = k->mem;
     const pk_ptfmt *f = m->fmt;
     uint64_t *e = (uint64_t *)m->data[tab];
+    uint32_t shift = PK_PAGE_SHIFT + 9 * (f->levels - 1 - level);   /* one entry's span */
+    if (m->frames[tab].ref > 1) {                /* a leaf table others share: let go of it */
+        pk_pt_leave(k, as, tab, base);
+        as->st.pt_pages--;
+        return;
+    }
     for (uint32_t i = 0; i < PK_PT_ENTRIES; i++) {
         if (level + 1 == f->levels) {
             if ((e[i] & f->valid) || pk_pte_swapped(f, e[i])) pk_leaf_drop(k, as, &e[i]);
         } else if (e[i] & f->valid) {
-            free_level(k, as, (uint32_t)pk_pte_frame(f, e[i]), level + 1);
+            free_level(k, as, (uint32_t)pk_pte_frame(f, e[i]), level + 1, base + ((uint64_t)i << shift));
         }
     }
     pk_frame_put(k, tab);
@@ -123,8 +182,9 @@ static void free_level(pk_kernel *k, pk_as *as, uint32_t tab, uint32_t level) {
 /* Free every table of as and drop its mappings. */
 void pk_pt_free_all(pk_kernel *k, pk_as *as) {
     if (!as->root) return;
-    free_level(k, as, as->root, 0);
+    free_level(k, as, as->root, 0, 0);
     as->root = 0;
+    as->st.rss = as->st.swapped = 0;             /* shared tables' pages were not counted out */
 }
 
 /* Free the tables below `tab` (at `level`, spanning from base) that meet
@@ -141,8 +201,8 @@ static bool prune_level(pk_kernel *k, pk_as *as, uint32_t tab, uint32_t level, u
         if (level + 1 < f->levels && (e[i] & f->valid) && lo < end && hi > va) {
             uint32_t child = (uint32_t)pk_pte_frame(f, e[i]);
             if (prune_level(k, as, child, level + 1, lo, va, end)) {
+                m->pt_pages -= m->frames[child].ref == 1;   /* a shared one stays for the others */
                 pk_frame_put(k, child);
-                m->pt_pages--;
                 as->st.pt_pages--;
                 e[i] = 0;
             }

@@ -118,10 +118,14 @@ static bool young_clear(pk_kernel *k, uint32_t f) {
 static bool candidate(pk_mem *m, uint32_t f, const pk_as *as) {
     pk_frame *x = fr(m, f);
     if ((as && &m->as[x->owner] != as) || x->ref != 1) return false;
-    if (!(x->flags & PK_FR_SHARED)) return true;
+    if (!(x->flags & PK_FR_SHARED)) {            /* not while a leaf table shared by fork maps it */
+        uint32_t tab = pk_pt_leaf_table(m->k, &m->as[x->owner], x->va, NULL);
+        return !tab || m->frames[tab].ref == 1;
+    }
     pk_as *o = &m->as[x->owner];
     uint64_t *e = o->alive && o->root ? pk_pt_walk(m->k, o, x->va, false, NULL) : NULL;
     if (!e || !(*e & m->fmt->valid) || pk_pte_frame(m->fmt, *e) != f) return false;
+    if (m->frames[pk_pt_leaf_table(m->k, o, x->va, NULL)].ref > 1) return false;
     x->flags &= ~PK_FR_SHARED;
     return true;
 }

@@ -320,7 +320,7 @@ static void audit_level(const pk_mem *m, uint32_t tab, uint32_t level, uint32_t 
                         pk_mem_audit *out) {
     const pk_ptfmt *f = m->fmt;
     const uint64_t *e = (const uint64_t *)m->data[tab];
-    found[tab]++;
+    if (found[tab]++) return;                    /* a leaf table shared by fork: counted once */
     out->pt_pages++;
     for (uint32_t i = 0; i < PK_PT_ENTRIES; i++) {
         if (level + 1 < f->levels) {
@@ -395,6 +395,8 @@ int pk_as_walk(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t *entries5, uint
     if (va >> (k->mem->fmt->va_bits - 1)) return PK_ERR_OUT_OF_RANGE;
     for (int i = 0; i < 5; i++) entries5[i] = 0;
     *depth = pk_pt_trace(k, as, va, entries5);
+    uint32_t tab = *depth == k->mem->fmt->levels ? pk_pt_leaf_table(k, as, va, NULL) : 0;
+    if (tab && k->mem->frames[tab].ref > 1) entries5[*depth - 1] &= ~k->mem->fmt->write;
     return PK_OK;
 }
 

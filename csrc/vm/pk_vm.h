@@ -82,7 +82,8 @@ typedef struct pk_shm {         /* a shared-memory object                     */
     uint64_t pages;
     uint32_t *frames;           /* [pages]; 0: not yet touched                */
     uint32_t alive;             /* 0 once closed (its mappings keep their pages) */
-    uint32_t pad;
+    uint32_t ino;               /* a file's page cache: the inode (pk_fs.c); 0: an
+                                   object of pk_shm_create                     */
 } pk_shm;
 
 typedef struct pk_as {
@@ -170,9 +171,20 @@ uint32_t pk_pt_new(struct pk_kernel *k);                      /* a zeroed table 
  * table is missing and !alloc, or no frame is left: *nomem then 1). */
 struct pk_as;
 uint64_t *pk_pt_walk(struct pk_kernel *k, struct pk_as *as, uint64_t va, bool alloc, int *nomem);
+uint64_t *pk_pt_walk_leaf(struct pk_kernel *k, struct pk_as *as, uint64_t va, bool alloc, int *nomem,
+                          uint32_t *tab_out);
 uint64_t *pk_pt_lookup(struct pk_kernel *k, struct pk_as *as, uint64_t va, uint64_t *next);
 uint32_t pk_pt_trace(struct pk_kernel *k, const struct pk_as *as, uint64_t va, uint64_t *out);
 void pk_pt_free_all(struct pk_kernel *k, struct pk_as *as);   /* tables and leaves */
+/* leaf tables shared by fork (pk_fork.c): frames[tab].ref counts the
+ * address spaces whose tables name it; frames[tab].va is the id of the
+ * space that owns the pages its leaves map (0: none, they are marked
+ * PK_FR_SHARED).  While shared its entries allow no write, whatever their
+ * bits; a change to one gives the changing space its own copy first. */
+uint32_t pk_pt_leaf_table(struct pk_kernel *k, const struct pk_as *as, uint64_t va, uint64_t **slot);
+int  pk_pt_unshare(struct pk_kernel *k, struct pk_as *as, uint64_t *slot, uint64_t base);
+int  pk_pt_unshare_range(struct pk_kernel *k, struct pk_as *as, uint64_t va, uint64_t end);
+void pk_pt_leave(struct pk_kernel *k, struct pk_as *as, uint32_t tab, uint64_t base);
 void pk_pt_prune(struct pk_kernel *k, struct pk_as *as, uint64_t va, uint64_t end, bool free_root);
 
 /* address spaces */
@@ -235,6 +247,20 @@ int pk_pager_ask(struct pk_kernel *k, pk_as *as, uint64_t va, bool write, bool m
  * with one more reference (allocated on first use; 0: no frame) */
 uint32_t pk_shm_frame(struct pk_kernel *k, uint32_t id, uint64_t i);
 void pk_shm_fini(struct pk_kernel *k);
+/* page caches of regular files (pk_shm.c): a new one for inode ino (its
+ * id, 0: no memory); the frame of page i held by the cache alone (made on
+ * first use, zeroed; 0: no frame); drop page i; release the cache (its
+ * mappings keep the pages they hold) */
+uint32_t pk_cache_new(struct pk_kernel *k, uint32_t ino);
+uint32_t pk_cache_page(struct pk_kernel *k, uint32_t id, uint64_t i);
+void pk_cache_drop(struct pk_kernel *k, uint32_t id, uint64_t i);
+void pk_cache_release(struct pk_kernel *k, uint32_t id);
+int  pk_as_map_file(struct pk_kernel *k, pk_as *as, uint32_t ino, uint64_t va, uint64_t len,
+                    uint32_t prot, bool shared, uint64_t off);    /* 0 or -errno */
+/* map pages [off, off + len) of object or cache shm at va; flags without
+ * PK_MAP_SHARED: a private copy-on-write mapping of it (MAP_PRIVATE) */
+int  pk_as_map_at(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,
+                  uint32_t flags, uint32_t shm, uint64_t off);
 
 /* fork, copy-on-write, exec, brk (pk_fork.c) */
 int  pk_vm_fork(struct pk_kernel *k, struct pk_cpu *c, pk_thread *t, uint64_t child_pc,

@@ -6,8 +6,9 @@
  * tests run it after any sequence of operations (no frame leaks).  It
  * holds between runs and after every step:
  *   - every frame handed out is free (ref 0, on the free list once, no
- *     contents), a page-table page (ref 1, owner 0, with contents,
- *     reached exactly once from one root), or a page whose ref equals
+ *     contents), a page-table page (owner 0, with contents, reached once
+ *     from one root; a leaf table shared by fork from as many roots as
+ *     its ref says), or a page whose ref equals
  *     the leaves mapping it plus the live shared-memory objects holding it
  *     plus the ELF images holding it as a shared read-only page (pk_rv.h);
  *   - each address space's counters (rss, swapped, pt_pages, nlist) equal
@@ -28,6 +29,7 @@
 #define K_TABLE 1               /* kind[f]: a page-table page                */
 #define K_FREE  2               /*          on the free list                 */
 #define K_LIST  4               /*          seen on a replacement list       */
+#define K_COUNTED 8             /*          a table whose leaves were counted  */
 
 typedef struct chk {
     pk_kernel *k;
@@ -35,7 +37,9 @@ typedef struct chk {
     uint8_t *kind;              /* [hw + 1] K_* bits                          */
     uint32_t *refs;             /* [hw + 1] references found                  */
     uint8_t *slot;              /* [slot_hw + 1] 1: held by a PTE              */
+    uint8_t *level;             /* [hw + 1] a table's level                    */
     uint64_t tables, rss, swapped, slots;
+    uint64_t as_tables;         /* tables reached from the space being checked */
 } chk;
 
 /* ---- page tables ----------------------------------------------------------- */
@@ -44,11 +48,19 @@ typedef struct chk {
 static int mark_tables(chk *c, uint32_t tab, uint32_t level) {
     pk_mem *m = c->m;
     const pk_ptfmt *f = m->fmt;
-    if (!tab || tab > m->hw || c->kind[tab] || m->frames[tab].ref != 1
-        || m->frames[tab].owner || !m->data[tab]) return -1;
+    if (!tab || tab > m->hw) return -1;
+    c->as_tables++;
+    if (level + 1 == f->levels && c->kind[tab] == K_TABLE && c->level[tab] == level) {
+        c->refs[tab]++;                          /* a leaf table shared by fork (pk_fork.c) */
+        return m->frames[tab].va < m->nas ? 0 : -1;
+    }
+    if (c->kind[tab] || m->frames[tab].owner || !m->data[tab]) return -1;
     c->kind[tab] = K_TABLE;
+    c->level[tab] = (uint8_t)level;
+    c->refs[tab] = 1;
     c->tables++;
     if (level + 1 == f->levels) return 0;
+    if (m->frames[tab].ref != 1) return -1;      /* only leaf tables are shared */
     const uint64_t *e = (const uint64_t *)m->data[tab];
     for (uint32_t i = 0; i < PK_PT_ENTRIES; i++)
         if ((e[i] & f->valid) && (pk_pte_frame(f, e[i]) > m->hw
@@ -62,20 +74,23 @@ static int count_leaves(chk *c, uint32_t tab, uint32_t level) {
     pk_mem *m = c->m;
     const pk_ptfmt *f = m->fmt;
     const uint64_t *e = (const uint64_t *)m->data[tab];
+    bool counted = c->kind[tab] & K_COUNTED;
     for (uint32_t i = 0; i < PK_PT_ENTRIES; i++) {
         uint64_t n = pk_pte_frame(f, e[i]);
         if (level + 1 < f->levels) {
             if ((e[i] & f->valid) && count_leaves(c, (uint32_t)n, level + 1)) return -1;
         } else if (e[i] & f->valid) {
-            if (!n || n > m->hw || (c->kind[n] & (K_TABLE | K_FREE)) || !++c->refs[n]) return -1;
+            if (!n || n > m->hw || (c->kind[n] & (K_TABLE | K_FREE))) return -1;
+            if (!counted && !++c->refs[n]) return -1;
             c->rss++;
         } else if (pk_pte_swapped(f, e[i])) {
-            if (!n || n > m->slot_hw || c->slot[n]) return -1;
+            if (!n || n > m->slot_hw || (!counted && c->slot[n])) return -1;
+            if (!counted) c->slots++;
             c->slot[n] = 1;
-            c->slots++;
             c->swapped++;
         }
     }
+    c->kind[tab] |= K_COUNTED;                   /* a shared one's leaves count once */
     return 0;
 }
 
@@ -128,15 +143,15 @@ static int as_ok(chk *c, uint32_t id, bool leaves) {
     pk_as *as = &m->as[id];
     if (!leaves) {
         if (as->pid >= k->procs.count || pk_proc_at(k, as->pid)->as != id) return 0;
-        if (as->alive > 1 || as->fault_kind > PK_FAULT_PAGER || !regions_ok(k, m, as)) return 0;
+        if (as->alive > 1 || as->fault_kind > PK_FAULT_BEYOND_EOF || !regions_ok(k, m, as)) return 0;
         if (!as->alive && (as->root || as->nregions)) return 0;
         for (uint32_t cpu = k->ncpus; cpu < PK_MAX_CPUS; cpu++)
             if (as->cpus[cpu >> 6] >> (cpu & 63) & 1) return 0;
         uint64_t top = 1ull << (m->fmt->va_bits - 1);
         if (as->st.brk < PK_HEAP_BASE || as->st.brk >= top) return 0;
-        uint64_t before = c->tables;
+        c->as_tables = 0;
         if (as->root && mark_tables(c, as->root, 0)) return 0;
-        return as->st.pt_pages == c->tables - before;
+        return as->st.pt_pages == c->as_tables;
     }
     c->rss = c->swapped = 0;
     if (as->root && count_leaves(c, as->root, 0)) return 0;
@@ -218,7 +233,7 @@ static int frames_ok(chk *c) {
         data += m->data[f] != NULL;
         if (!x->ref) continue;
         if (x->owner >= m->nas || x->flags > 7) return 0;
-        if (!(c->kind[f] & K_TABLE) && x->ref != c->refs[f]) return 0;
+        if (x->ref != c->refs[f]) return 0;      /* tables: the spaces naming them */
     }
     return data == m->data_pages;
 }
@@ -321,12 +336,14 @@ int pk_mem_verify(pk_kernel *k) {
     if (!k) return PK_ERR_INVALID_ARGS;
     if (!k->mem) return PK_ERR_NOT_SUPPORTED;
     pk_mem *m = k->mem;
-    chk c = { k, m, NULL, NULL, NULL, 0, 0, 0, 0 };
+    chk c = { k, m, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0 };
     size_t nf = (size_t)m->hw + 1, ns = (size_t)m->slot_hw + 1;
     c.kind = pk_alloc(k, nf);
     c.refs = pk_alloc(k, nf * sizeof(uint32_t));
     c.slot = pk_alloc(k, ns);
-    int ok = c.kind && c.refs && c.slot ? check_all(&c) : -1;
+    c.level = pk_alloc(k, nf);
+    int ok = c.kind && c.refs && c.slot && c.level ? check_all(&c) : -1;
+    pk_free(k, c.level, nf);
     pk_free(k, c.kind, nf);
     pk_free(k, c.refs, nf * sizeof(uint32_t));
     pk_free(k, c.slot, ns);

@@ -388,6 +388,46 @@ EXPECTED["sig_chld"] = ("exited", 0, b"wait4 -1 errno 10\n")
 # fork(2): the child's writes stay in its copy; it exits with 42 + 1
 EXPECTED["forkexec"] = ("exited", 0, b"waited for the child: 1\nchild exited 43\n"
                         b"parent global 1 heap p\n")
+# mmapfile.c, mmap(2): MAP_SHARED writes are the file's bytes and write(2)
+# shows in the mapping; MAP_PRIVATE copies a page on its first write; the
+# mapping outlives close(2); EACCES for a writable shared mapping of an
+# O_RDONLY descriptor and for O_WRONLY, EINVAL for an unaligned offset,
+# EBADF for a closed descriptor, ENODEV for a pipe or a directory (no mmap
+# file operation); msync(2): EINVAL for an unaligned address
+EXPECTED["mmapfile"] = ("exited", 0, b"""shared mapping ok, first bytes hello
+read after shared write: Hello
+second page by read: page two
+mapping after write: Hello FILE
+private sees Hello
+private write: private Pello, file Hello, shared Hello
+offset 4096: page two
+after the child: shared HE, private Pe
+after close and munmap: HELlo FILE
+private writable of O_RDONLY   ok
+shared writable of O_RDONLY    EACCES
+shared read-only of O_RDONLY   ok
+offset not page-aligned        EINVAL
+O_WRONLY                       EACCES
+closed descriptor              EBADF
+pipe                           ENODEV
+directory                      ENODEV
+/dev/zero: 1
+msync 0 ok
+msync unaligned -1 EINVAL
+final HEL!o
+""")
+# sig_autoreap.c, wait(2): with SIGCHLD ignored no child becomes a zombie,
+# wait blocks until all have ended and fails with ECHILD; SIG_DFL again
+# makes zombies that wait reaps
+EXPECTED["sig_autoreap"] = ("exited", 0, b"SIG_IGN: wait -1 ECHILD 1\n"
+                            b"SIG_DFL: waited for a child 1 status 6\n")
+# sig_forkexec.c, signal(7): a forked child has its parent's dispositions
+# (1 SIGUSR1's handler, 4 SIGUSR2 ignored) and mask (8 SIGINT blocked) but
+# no pending signal (16 SIGTERM, the parent's: fork(2))
+EXPECTED["sig_forkexec"] = ("exited", 0, b"parent 29\nchild 13\n")
+# sig_killall.c without its argument: nothing (kill(-1) is run in
+# tests/riscv/test_rv_signals.py, in pykernel only)
+EXPECTED["sig_killall"] = ("exited", 0, b"")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 

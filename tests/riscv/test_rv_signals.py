@@ -293,3 +293,29 @@ def test_waitid_wnowait_leaves_a_stop_to_report_again(program):
     assert child.stopped == pk.SIGTSTP
     child.signal(pk.SIGKILL)                           # kills a stopped process
     assert child.state in ("zombie", "killed") and child.term_signal == pk.SIGKILL
+
+
+def test_execve_resets_handled_signals_and_keeps_ignored_ones_and_the_mask(program):
+    # signal(7): "During an execve(2), the dispositions of handled signals
+    # are reset to the default; the dispositions of ignored signals are left
+    # unchanged ... the signal mask is preserved across execve(2)".
+    # sig_forkexec.c's child execs itself (/proc/self/exe) and exits with
+    # its state: 2 SIGUSR1 is SIG_DFL again, 4 SIGUSR2 still ignored, 8
+    # SIGINT still blocked (qemu-user cannot run this execve)
+    k = pk_kernel()
+    k.fs.mkdir("/bin")
+    k.fs.write("/bin/sfe", program("sig_forkexec").read_bytes(), mode=0o755)
+    p = k.spawn("/bin/sfe", argv=["sfe", "exec"])
+    k.run()
+    assert (p.exit_code, bytes(p.stdout)) == (0, b"parent 29\nchild 14\n")
+
+
+def test_kill_minus_one_signals_every_other_process(program):
+    # kill(2): pid -1 reaches every process the caller may signal except
+    # itself and process 1; ESRCH when there is none
+    k = pk_kernel()
+    p = k.spawn(pk.Program.elf(str(program("sig_killall"))), argv=["sig_killall", "all"])
+    k.run()
+    assert (p.exit_code, bytes(p.stdout)) == (
+        0, b"alone: kill(-1, 0) -1 ESRCH 1\n"
+           b"kill(-1, SIGUSR1) 0, children killed by it 2, the caller still here\n")

@@ -38,3 +38,14 @@ def test_the_kept_machine_code_snapshot_loads_and_goes_on_as_built_afresh():
     fresh.run()
     assert bytes(restored.process(0).stdout) == bytes(fresh.process(0).stdout) == b"hello, world\n"
     assert (restored.now, restored.digest()) == (fresh.now, fresh.digest())
+
+
+def test_the_machine_code_snapshot_of_memory_version_3_still_loads_and_goes_on_alike():
+    # written before the memory section's version 4 (tests/test_snapshot_format.py)
+    data = gzip.decompress((fmt.DATA / "mem3" / "rv_hello.snap.gz").read_bytes())
+    restored, fresh = pk.Kernel.restore(data), fmt.build("rv_hello")
+    assert fmt.core_bytes(restored.snapshot()) == fmt.core_bytes(fresh.snapshot())
+    restored.run()
+    fresh.run()
+    assert bytes(restored.process(0).stdout) == bytes(fresh.process(0).stdout) == b"hello, world\n"
+    assert (restored.now, restored.digest()) == (fresh.now, fresh.digest())
