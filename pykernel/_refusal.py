@@ -50,7 +50,9 @@ FIELDS = {
     lib.PK_F_TOUCH_STRIDE: ("touch_range stride", False),
     lib.PK_F_WRITE_RATIO: ("touch_range write_ratio", False),
     lib.PK_F_SLOT: ("handle slot", False), lib.PK_F_NBYTES: ("nbytes", False),
-    lib.PK_F_BRK: ("brk address", False),
+    lib.PK_F_BRK: ("brk address", False), lib.PK_F_FUTEX_ADDR: ("futex word address", False),
+    lib.PK_F_MUTEX_ADDR: ("mutex address", False), lib.PK_F_SIGNALS: ("wait signals", False),
+    lib.PK_F_ADDRESS: ("address", False),
 }
 for _i in range(lib.PK_F_PARAM_LAST - lib.PK_F_PARAM + 1):       # named by the policy
     FIELDS[lib.PK_F_PARAM + _i] = (f"scheduler parameter {_i}", False)
@@ -73,7 +75,9 @@ OP_NAMES = {getattr(lib, n): n[len("PK_OP_"):].lower() for n in dir(lib)
 _SCRIPT_ARGS = {lib.PK_F_LOOP_COUNT: lib.PK_OP_LOOP, lib.PK_F_TOUCH_LENGTH: lib.PK_OP_TOUCH_RANGE,
                 lib.PK_F_TOUCH_STRIDE: lib.PK_OP_TOUCH_RANGE,
                 lib.PK_F_WRITE_RATIO: lib.PK_OP_TOUCH_RANGE, lib.PK_F_SLOT: None,
-                lib.PK_F_NBYTES: None, lib.PK_F_BRK: lib.PK_OP_BRK}   # None: the instruction's own
+                lib.PK_F_NBYTES: None, lib.PK_F_BRK: lib.PK_OP_BRK, lib.PK_F_FUTEX_ADDR: None,
+                lib.PK_F_MUTEX_ADDR: None, lib.PK_F_SIGNALS: lib.PK_OP_WAIT,
+                lib.PK_F_ADDRESS: None}   # None: the instruction's own
 
 _STATUS_WORDS = {lib.PK_ERR_OUT_OF_RANGE: "an operand is out of range",
                  lib.PK_ERR_INVALID_ARGS: "it is malformed"}
@@ -169,6 +173,12 @@ def explain(why, program: str | None = None, policy: str | None = None,
         return f"cpu={value} is not in the affinity mask"
     if r == lib.PK_R_SAME_THREAD:
         return "a thread cannot transfer tickets to itself"
+    if r == lib.PK_R_ALIGN:
+        return (f"instruction {why.index}: {name} must be a multiple of {lo} between 0 and {hi}, "
+                f"got {value}")
+    if r == lib.PK_R_SAME_WORD:
+        return (f"instruction {why.index}: {name} {value} is the condition variable's address; "
+                f"a mutex is another word")
     if r == lib.PK_R_INSN:
         op = OP_NAMES.get(value, f"code {value}")
         return (f"instruction {why.index} ({op}) is refused: "

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ._ffi import lib
-from ._validate import duration, futex_addr as _addr, integer as _int, u32 as _u32
+from ._validate import duration, integer as _int, u32 as _u32
 
 __all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "touch", "touch_range",
            "map", "unmap", "protect", "fork", "exec", "brk", "write", "read", "wait",
@@ -119,10 +119,16 @@ _PATTERNS = ("seq", "random")
 
 
 def _address(what: str, addr) -> int:
-    addr = _int(f"{what} address", addr)
-    if not 0 <= addr < 1 << 63:
-        raise ValueError(f"{what} address must be in [0, 2**63), got {addr}")
-    return addr
+    """An address as an int; its range, [0, 2**63), is the core's
+    (pk_script_check, field PK_F_ADDRESS, when the script is made)."""
+    return _int(f"{what} address", addr)
+
+
+def _addr(what: str, addr) -> int:
+    """A futex word's address as an int; that it is a multiple of 4 up to
+    PK_FUTEX_ADDR_MAX is the core's rule (pk_script_check, field
+    PK_F_FUTEX_ADDR, when the script is made)."""
+    return _int(f"{what} address", addr)
 
 
 def touch(addr: int, write: bool = False) -> Op:
@@ -280,9 +286,7 @@ def wait(slot: int, signals, timeout: int | None = None) -> Op:
     """Wait until one of ``signals`` (a pk.Signals value) is asserted on
     the object in handle slot ``slot`` (at once if it is), at most
     ``timeout`` ns."""
-    sig = _int("wait signals", signals)
-    if not 0 < sig <= 0xFFFFFFFF:
-        raise ValueError(f"wait needs a non-empty set of signals, got {signals!r}")
+    sig = _int("wait signals", signals)   # non-empty, 32 bits: the core's rule (PK_F_SIGNALS)
     return Op("wait", (_slot(slot), sig, _timeout(timeout)))
 
 
@@ -339,9 +343,7 @@ def cond_wait(cv: int, mutex: int) -> Op:
     """Release ``mutex`` (which the thread must hold), wait on condition
     variable ``cv``, and take the mutex again before going on. In scripts
     the mutex address must be below 2**32."""
-    mutex = _addr("mutex", mutex)
-    if mutex > 0xFFFFFFFF or mutex == cv:
-        raise ValueError("cond_wait's mutex address must differ from cv and be below 2**32")
+    mutex = _u32("cond_wait mutex address", mutex)     # its C field's size; the rest is the core's
     return Op("cond_wait", (_addr("condition", cv), mutex))
 
 
@@ -353,9 +355,7 @@ def cond_signal(cv: int) -> Op:
 def cond_broadcast(cv: int, mutex: int) -> Op:
     """Wake every thread waiting on ``cv``: one wakes, the others move to
     ``mutex``'s queue and wake one by one as it is unlocked."""
-    mutex = _addr("mutex", mutex)
-    if mutex > 0xFFFFFFFF or mutex == cv:
-        raise ValueError("cond_broadcast's mutex address must differ from cv and be below 2**32")
+    mutex = _u32("cond_broadcast mutex address", mutex)
     return Op("cond_broadcast", (_addr("condition", cv), mutex))
 
 

@@ -83,7 +83,7 @@ def _compile(ops: Sequence[Op], links: list | None = None, given: dict | None = 
         elif op.name == "thread_exit":
             out.append((lib.PK_OP_THREAD_EXIT, 0, op.args[0] & 0xFFFFFFFFFFFFFFFF))
         elif op.name in _FUTEX_OPS:
-            _compile_futex(op, out)
+            _compile_futex(op, out, given)
         elif op.name in ("write", "read", "wait"):
             _compile_obj(op, out, given)
         elif op.name in _MEMORY:
@@ -131,16 +131,18 @@ _FUTEX_OPS = {"futex_wait": lib.PK_OP_FUTEX_WAIT, "futex_wake": lib.PK_OP_FUTEX_
               "cond_signal": lib.PK_OP_COND_SIGNAL, "cond_broadcast": lib.PK_OP_COND_BROADCAST}
 
 
-def _compile_futex(op: Op, out: list) -> None:
+def _compile_futex(op: Op, out: list, given: dict | None) -> None:
     """Futex instructions: b = address, a = the second argument (expected
-    word, wake count or mutex address); a TIMEOUT first if one is given."""
+    word, wake count or mutex address); a TIMEOUT first if one is given;
+    ``given`` as for :func:`_word`."""
     args = op.args
     if op.name in ("futex_wait", "lock", "sem_wait") and args[-1] is not None:
         out.append((lib.PK_OP_TIMEOUT, 0, args[-1]))
     a = args[1] if op.name in ("futex_wait", "futex_wake", "cond_wait", "cond_broadcast") else 0
     if op.name == "lock" and args[1]:
         a = lib.PK_LOCK_INHERIT
-    out.append((_FUTEX_OPS[op.name], a, args[0]))
+    addr = _word(given, len(out), lib.PK_F_FUTEX_ADDR, args[0], _U64, _U64)
+    out.append((_FUTEX_OPS[op.name], a, addr))
 
 
 def _compile_obj(op: Op, out: list, given: dict | None) -> None:
@@ -154,6 +156,8 @@ def _compile_obj(op: Op, out: list, given: dict | None) -> None:
     b = op.args[1]
     if code != lib.PK_OP_WAIT:                  # a byte count
         b = _word(given, at, lib.PK_F_NBYTES, b, _U64, _U64)
+    else:                                       # a signal set
+        b = _word(given, at, lib.PK_F_SIGNALS, b, _U64, 0)
     out.append((code, slot, b))
 
 
@@ -167,10 +171,11 @@ def _memory_op(op: Op, at: int, given: dict | None) -> list[tuple[int, int, int]
     a = op.args
     arg = lib.PK_OP_ARG
     if op.name == "touch":
-        return [(lib.PK_OP_TOUCH, int(a[1]), a[0])]
+        return [(lib.PK_OP_TOUCH, int(a[1]), _word(given, at, lib.PK_F_ADDRESS, a[0], _U64, _U64))]
     if op.name == "touch_range":
         start, length, stride, pattern, ratio = a
         pat = lib.PK_PAT_RANDOM if pattern == "random" else lib.PK_PAT_SEQ
+        start = _word(given, at, lib.PK_F_ADDRESS, start, _U64, _U64)
         length = _word(given, at, lib.PK_F_TOUCH_LENGTH, length, _U64, 0)
         stride = _word(given, at, lib.PK_F_TOUCH_STRIDE, stride, _U64, 0)
         parts = round(ratio * 65536) if math.isfinite(ratio) else -1   # in 1/65536ths

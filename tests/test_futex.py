@@ -199,11 +199,36 @@ def test_futex_words_are_per_process_unless_shared():
         b.futex_set(16, 1) or b.share_futexes(a)    # b has words of its own
 
 
+# a futex word is a 32-bit word at a 4-byte-aligned address (futex(2): "the
+# futex word ... must be aligned to a four-byte boundary"); addresses are
+# below 2**48 (PK_FUTEX_ADDR_MAX, csrc/core/pk_api.h): the core's rules,
+# refused by pk_script_check when the script is made, naming the instruction
+@pytest.mark.parametrize("ops, error, words", [
+    ([op.futex_wait(6, 0)], pk.InvalidArgs, "instruction 0: futex word address must be a "
+                                            "multiple of 4 between 0 and 281474976710655, got 6"),
+    ([op.compute(1), op.lock(2**48)], pk.OutOfRange,
+     "instruction 1: futex word address must be between 0 and 281474976710655, "
+     "got 281474976710656"),
+    ([op.sem_wait(-4, timeout=5)], pk.OutOfRange,
+     "instruction 1: futex word address must be between 0 and 281474976710655, got -4"),
+    ([op.cond_wait(8, 6)], pk.InvalidArgs, "instruction 0: mutex address must be a multiple of 4 "
+                                           "between 0 and 281474976710655, got 6"),
+    ([op.cond_broadcast(8, 8)], pk.InvalidArgs,
+     "instruction 0: mutex address 8 is the condition variable's address; a mutex is another "
+     "word"),
+])
+def test_script_futex_addresses_are_the_cores_rule(ops, error, words):
+    with pytest.raises(error) as e:
+        pk.Program.script("f", ops)
+    assert str(e.value).endswith(": " + words)
+
+
+def test_a_cond_wait_mutex_must_fit_its_32_bit_word():
+    with pytest.raises(pk.OutOfRange, match="cond_wait mutex address must fit in 32 bits"):
+        op.cond_wait(8, 2**32)
+
+
 def test_futex_addresses_are_validated():
-    with pytest.raises(ValueError):
-        op.futex_wait(6, 0)                          # not a multiple of 4
-    with pytest.raises(ValueError):
-        op.lock(2**48)
     k = make_kernel()
     p = k.spawn(pk.Program.script("i", [op.sleep(1)]))
     with pytest.raises(ValueError):

@@ -252,11 +252,25 @@ def test_memory_program_needs_a_kernel_with_memory():
 
 @pytest.mark.parametrize("make", [lambda: S.map(1, PAGE), lambda: S.map(0, 0),
                                   lambda: S.map(0, PAGE, "w"), lambda: S.map(0, PAGE, "rq"),
-                                  lambda: S.touch(-1),
                                   lambda: S.touch_range(0, 10, pattern="zigzag")])
 def test_bad_memory_ops_are_value_errors(make):
     with pytest.raises(ValueError):
         make()
+
+
+# a touched address is in [0, 2**63) (PK_F_ADDRESS): the core's rule, refused by
+# pk_script_check when the script is made
+@pytest.mark.parametrize("ops, words", [
+    ([S.touch(-1)], "instruction 0: address must be between 0 and 9223372036854775807, got -1"),
+    ([S.compute(1), S.touch(2**63, True)], "instruction 1: address must be between 0 and "
+                                           "9223372036854775807, got 9223372036854775808"),
+    ([S.touch_range(2**64, 10)], "instruction 0: address must be between 0 and "
+                                 "9223372036854775807, got 18446744073709551616"),
+])
+def test_touched_addresses_are_the_cores_range(ops, words):
+    with pytest.raises(pk.OutOfRange) as e:
+        pk.Program.script("t", ops)
+    assert str(e.value).endswith(": " + words)
 
 
 # touch_range's ranges are the core's (pk_script_check, csrc/core/pk_script.c):

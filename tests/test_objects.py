@@ -594,11 +594,6 @@ def test_operations_for_a_process_that_ended_are_bad_state():
         p.event_create()
 
 
-def test_script_object_instructions_validate_their_arguments():
-    with pytest.raises(ValueError):
-        op.wait(0, 0)
-
-
 # slots are 0 .. PK_HANDLE_SLOTS - 1 = 1,048,511 and byte counts 0 .. 2**30
 # (PK_SOCKET_MAX_CAPACITY, csrc/core/pk_api.h): the core's rules, checked by
 # pk_script_check when the script is made, naming the instruction
@@ -607,6 +602,11 @@ def test_script_object_instructions_validate_their_arguments():
     ([op.compute(1), op.read(-1)], "instruction 1: handle slot must be between 0 and 1048511, got -1"),
     ([op.read(2**20, timeout=5)], "instruction 1: handle slot must be between 0 and 1048511, "
                                   "got 1048576"),
+    # a wait needs a non-empty set of signals in 32 bits (PK_F_SIGNALS; zx_object_wait_one
+    # waits for "any of the signals in signals")
+    ([op.wait(0, 0)], "instruction 0 (wait): wait signals must be between 1 and 4294967295, got 0"),
+    ([op.wait(0, 2**32)], "instruction 0 (wait): wait signals must be between 1 and 4294967295, "
+                          "got 4294967296"),
 ])
 def test_script_object_argument_ranges_are_the_cores(ops, words):
     with pytest.raises(pk.OutOfRange) as e:

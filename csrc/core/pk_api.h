@@ -690,6 +690,10 @@ int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws);
 #define PK_R_ORDER         11  /* field's value is above hi (the field it
                                   must not pass: rt_runtime <= rt_period)   */
 #define PK_R_NEEDS_EEVDF   13  /* field SLICE: only EEVDF takes a thread's own slice */
+#define PK_R_ALIGN         14  /* field's value is not a multiple of lo (hi:
+                                  the largest value accepted)             */
+#define PK_R_SAME_WORD     15  /* field MUTEX_ADDR: value is also the
+                                  instruction's condition variable        */
 /* fields: spawn arguments */
 #define PK_F_PROG       1
 #define PK_F_AT         2
@@ -739,6 +743,10 @@ int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws);
 #define PK_F_SLOT          71   /* instruction `index`: a handle slot, 0 .. PK_HANDLE_SLOTS - 1 */
 #define PK_F_NBYTES        72   /* a write's or read's byte count, 0 .. PK_SOCKET_MAX_CAPACITY */
 #define PK_F_BRK           73   /* a BRK's address, PK_HEAP_BASE .. 2^56 - page */
+#define PK_F_FUTEX_ADDR    74   /* a futex instruction's word: a multiple of 4, 0 .. PK_FUTEX_ADDR_MAX */
+#define PK_F_MUTEX_ADDR    75   /* COND_WAIT's, COND_BROADCAST's mutex: a multiple of 4, not the cv */
+#define PK_F_SIGNALS       76   /* a WAIT's signal set, 1 .. 2^32 - 1         */
+#define PK_F_ADDRESS       77   /* a TOUCH's, TOUCH_RANGE's first address, 0 .. 2^63 - 1 */
 #define PK_SCRIPT_MAX_INSNS 16777216   /* the most instructions of a script: 2^24 */
 #define PK_JOB_LOG_MAX 0x10000000000   /* largest cfg.job_log_limit: 2^40 */
 typedef struct pk_refusal {

@@ -76,27 +76,70 @@ static int thread_body_check(const pk_op *ops, uint32_t n, uint32_t i) {
     return PK_OK;
 }
 
-static bool futex_addr_ok(uint64_t a) { return a <= PK_FUTEX_ADDR_MAX && !(a & 3); }
+/* Record that instruction i (code) broke a rule with status st. */
+static int insn_refuse(pk_refusal *why, int st, uint32_t i, uint32_t code) {
+    if (why) *why = (pk_refusal){ PK_R_INSN, PK_F_INSN, st, i, code, 0, 0 };
+    return st;
+}
 
-/* Check an instruction on a futex (pk_futex.c runs them). */
-int pk_futex_op_check(const pk_op *op) {
-    if (!futex_addr_ok(op->b)) return PK_ERR_INVALID_ARGS;
+/* Record that an argument (field) of instruction i is outside [lo, hi]. */
+static int insn_range(pk_refusal *why, uint32_t i, uint32_t field, uint64_t v, uint64_t lo,
+                      uint64_t hi) {
+    if (why) *why = (pk_refusal){ PK_R_RANGE, field, PK_ERR_OUT_OF_RANGE, i, v, lo, hi };
+    return PK_ERR_OUT_OF_RANGE;
+}
+
+/* Record that a futex word's address (field) of instruction i is not a
+ * multiple of 4 (a futex word is a 32-bit word, futex(2)). */
+static int insn_align(pk_refusal *why, uint32_t i, uint32_t field, uint64_t v) {
+    if (why) *why = (pk_refusal){ PK_R_ALIGN, field, PK_ERR_INVALID_ARGS, i, v, 4,
+                                  PK_FUTEX_ADDR_MAX };
+    return PK_ERR_INVALID_ARGS;
+}
+
+/* The rules of a futex instruction at i (pk_futex.c runs them): its word's
+ * address a multiple of 4 up to PK_FUTEX_ADDR_MAX; a condition variable's
+ * mutex (in a) likewise and another word; LOCK's flags; why may be NULL. */
+static int futex_op_refusal(const pk_op *op, uint32_t i, pk_refusal *why) {
+    if (op->b > PK_FUTEX_ADDR_MAX) return insn_range(why, i, PK_F_FUTEX_ADDR, op->b, 0,
+                                                     PK_FUTEX_ADDR_MAX);
+    if (op->b & 3) return insn_align(why, i, PK_F_FUTEX_ADDR, op->b);
     switch (op->code) {
     case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: return PK_OK;
     case PK_OP_COND_WAIT: case PK_OP_COND_BROADCAST:
-        return futex_addr_ok(op->a) && op->a != op->b ? PK_OK : PK_ERR_INVALID_ARGS;
-    case PK_OP_LOCK: return op->a & ~(uint32_t)PK_LOCK_INHERIT ? PK_ERR_INVALID_ARGS : PK_OK;
-    default: return op->a ? PK_ERR_INVALID_ARGS : PK_OK;
+        if (op->a & 3) return insn_align(why, i, PK_F_MUTEX_ADDR, op->a);
+        if (op->a == op->b) {
+            if (why) *why = (pk_refusal){ PK_R_SAME_WORD, PK_F_MUTEX_ADDR, PK_ERR_INVALID_ARGS, i,
+                                          op->a, 0, 0 };
+            return PK_ERR_INVALID_ARGS;
+        }
+        return PK_OK;
+    case PK_OP_LOCK:
+        if (op->a & ~(uint32_t)PK_LOCK_INHERIT) break;
+        return PK_OK;
+    default:
+        if (op->a) break;
+        return PK_OK;
     }
+    return insn_refuse(why, PK_ERR_INVALID_ARGS, i, op->code);
 }
 
-/* Check an instruction on kernel objects (pk_chan.c runs them). */
-static int obj_op_check(const pk_op *op) {
-    if (op->code >= PK_OP_FUTEX_WAIT) return pk_futex_op_check(op);
-    if (op->code == PK_OP_TIMEOUT) return op->a ? PK_ERR_INVALID_ARGS
-                                          : op->b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
+/* Check an instruction on a futex (pk_futex.c runs them). */
+int pk_futex_op_check(const pk_op *op) { return futex_op_refusal(op, 0, NULL); }
+
+/* Check an instruction on kernel objects (pk_chan.c runs them) at i:
+ * a WAIT's signal set is not empty and fits 32 bits; a refusal is
+ * recorded in why (may be NULL). */
+static int obj_op_check(const pk_op *op, uint32_t i, pk_refusal *why) {
+    if (op->code >= PK_OP_FUTEX_WAIT) return futex_op_refusal(op, i, why);
+    if (op->code == PK_OP_TIMEOUT) {
+        int st = op->a ? PK_ERR_INVALID_ARGS : op->b > PK_MAX_TIME ? PK_ERR_OUT_OF_RANGE : PK_OK;
+        return st ? insn_refuse(why, st, i, op->code) : PK_OK;
+    }
     if (op->code != PK_OP_WAIT) return PK_OK;   /* WRITE, READ: ranges in obj_range_check */
-    return op->b == 0 || op->b > 0xffffffffu ? PK_ERR_INVALID_ARGS : PK_OK;
+    if (op->b == 0 || op->b > 0xffffffffu)
+        return insn_range(why, i, PK_F_SIGNALS, op->b, 1, 0xffffffffu);
+    return PK_OK;
 }
 
 /* Check memory op ops[i] and its ARG words; *args = how many follow it. */
@@ -114,19 +157,6 @@ static int vm_op_check(const pk_op *ops, uint32_t n, uint32_t i, uint32_t *args)
     case PK_OP_PROTECT: return op->a > 7 || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
     default: return op->a || ops[i + 1].a ? PK_ERR_INVALID_ARGS : PK_OK;
     }
-}
-
-/* Record that instruction i (code) broke a rule with status st. */
-static int insn_refuse(pk_refusal *why, int st, uint32_t i, uint32_t code) {
-    if (why) *why = (pk_refusal){ PK_R_INSN, PK_F_INSN, st, i, code, 0, 0 };
-    return st;
-}
-
-/* Record that an argument (field) of instruction i is outside [lo, hi]. */
-static int insn_range(pk_refusal *why, uint32_t i, uint32_t field, uint64_t v, uint64_t lo,
-                      uint64_t hi) {
-    if (why) *why = (pk_refusal){ PK_R_RANGE, field, PK_ERR_OUT_OF_RANGE, i, v, lo, hi };
-    return PK_ERR_OUT_OF_RANGE;
 }
 
 /* The ranges of the arguments of the object instruction (WRITE, READ,
@@ -215,17 +245,20 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
             break;
         case PK_OP_CHAN_WRITE: case PK_OP_CHAN_READ: case PK_OP_WAIT:
             if ((s = obj_range_check(op, i, why))) return s;
-            s = obj_op_check(op);
+            if ((s = obj_op_check(op, i, why))) return s;
             break;
         case PK_OP_TIMEOUT:
         case PK_OP_FUTEX_WAIT: case PK_OP_FUTEX_WAKE: case PK_OP_LOCK: case PK_OP_UNLOCK:
         case PK_OP_SEM_WAIT: case PK_OP_SEM_POST: case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL:
         case PK_OP_COND_BROADCAST:
-            s = obj_op_check(op);
+            if ((s = obj_op_check(op, i, why))) return s;
             break;
         case PK_OP_TOUCH: case PK_OP_TOUCH_RANGE: case PK_OP_MAP: case PK_OP_UNMAP:
         case PK_OP_PROTECT:
             s = vm_op_check(ops, n, i, &args);
+            if (!s && (op->code == PK_OP_TOUCH || op->code == PK_OP_TOUCH_RANGE)
+                && op->b > (uint64_t)INT64_MAX)        /* the first byte touched */
+                return insn_range(why, i, PK_F_ADDRESS, op->b, 0, (uint64_t)INT64_MAX);
             if (!s && op->code == PK_OP_TOUCH_RANGE && (s = touch_range_check(ops, i, why)))
                 return s;
             *vm = 1;
