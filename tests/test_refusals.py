@@ -476,3 +476,30 @@ def test_a_policy_changed_after_it_was_made_is_refused_when_the_kernel_is_made()
     with pytest.raises(pk.OutOfRange) as e:
         pk.Kernel(scheduler=rr)
     assert str(e.value) == f"RoundRobin quantum must be between 1 and {MAX_TIME} ns, got 0 ns"
+
+
+def _params_check(policy, params, quantum=0):
+    why = ffi.new("pk_refusal *")
+    st = lib.pk_policy_params_check(policy, quantum, ffi.new("uint64_t[]", params), len(params),
+                                    why)
+    return st, (why.reason, why.field, why.value, why.lo, why.hi)
+
+
+def test_mlfq_flags_beyond_its_three_are_refused_by_the_one_rule():
+    # MLFQ's params[2] holds three flags (io_resets 1, io_to_front 2, OSTEP's
+    # conventions 4: PK_MLFQ_FLAGS = 7, csrc/sched/pk_sched_mlfq.c); levels 1,
+    # boost 0, flags 8, quantum 10, allotment 1
+    st, why = _params_check(lib.PK_POLICY_MLFQ, [1, 0, 8, 10, 1])
+    assert st == lib.PK_ERR_OUT_OF_RANGE
+    assert why == (lib.PK_R_RANGE, lib.PK_F_PARAM + 2, 8, 0, 7)
+
+
+@pytest.mark.parametrize("policy, params", [(lib.PK_POLICY_LOTTERY, [10, 1]),
+                                            (lib.PK_POLICY_STRIDE, [10, 1 << 20, 1])])
+def test_lottery_and_stride_take_exactly_their_parameters(policy, params):
+    # Lottery takes its quantum, Stride its quantum and stride1: one more is
+    # refused by the rule every policy's init asks (pk_params_check)
+    st, why = _params_check(policy, params)
+    assert st == lib.PK_ERR_INVALID_ARGS
+    assert why == (lib.PK_R_RANGE, lib.PK_F_NPARAMS, len(params), len(params) - 1,
+                   len(params) - 1)

@@ -277,6 +277,7 @@ typedef struct pk_op {
 #define PK_MAX_PARAMS      64
 #define PK_MLFQ_MAX_LEVELS 16               /* MLFQ: levels, one quantum each */
 #define PK_STRIDE1_MAX     4294967296ull    /* Stride: the largest stride1, 2^32 */
+#define PK_MLFQ_FLAGS      7                /* MLFQ: params[2]'s flag bits (pk_sched_mlfq.c) */
 #define PK_TUNABLE_MAX_NS  1000000000ull    /* CFS / EEVDF tunables: Linux's sysctl bound, 1 s */
 
 /* ---- scheduling classes of a thread (man 7 sched) ------------------------ */

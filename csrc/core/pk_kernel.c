@@ -80,9 +80,13 @@ static int refuse(pk_refusal *why, int status, uint32_t reason, uint32_t field, 
  * and its kin, kernel/sched/debug.c) and a scaling 0 .. 2; Stride's stride1
  * 1 .. 2^32; MLFQ's 1 .. 16 levels, a boost period up to PK_MAX_TIME, each
  * quantum 1 .. PK_MAX_TIME and each allotment at least 1 with allotment x
- * quantum within PK_MAX_TIME.  A parameter missing is INVALID_ARGS. */
-static int params_check(uint32_t policy, uint64_t quantum, const uint64_t *p, uint32_t n,
-                        pk_refusal *why) {
+ * quantum within PK_MAX_TIME, and its flags within PK_MLFQ_FLAGS.  A
+ * parameter missing is INVALID_ARGS, and so is one too many for Lottery and
+ * Stride.  The one copy of these rules: config_check asks it, and so does
+ * each policy's init (pk_sched_*.c) through pk_rq_params_check; why may be
+ * NULL. */
+int pk_params_check(uint32_t policy, uint64_t quantum, const uint64_t *p, uint32_t n,
+                    pk_refusal *why) {
     static const uint8_t count[] = { [PK_POLICY_CFS] = 4, [PK_POLICY_EEVDF] = 2,
                                      [PK_POLICY_LOTTERY] = 1, [PK_POLICY_STRIDE] = 2,
                                      [PK_POLICY_MLFQ] = 3 };
@@ -91,6 +95,8 @@ static int params_check(uint32_t policy, uint64_t quantum, const uint64_t *p, ui
     if (n > PK_MAX_PARAMS) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_NPARAMS, n, 0, PK_MAX_PARAMS);
     if (policy < sizeof count && n < count[policy])
         return RANGE(PK_ERR_INVALID_ARGS, PK_F_NPARAMS, n, count[policy], PK_MAX_PARAMS);
+    if ((policy == PK_POLICY_LOTTERY || policy == PK_POLICY_STRIDE) && n > count[policy])
+        return RANGE(PK_ERR_INVALID_ARGS, PK_F_NPARAMS, n, count[policy], count[policy]);
     switch (policy) {
     case PK_POLICY_CFS:                 /* latency, min_granularity, wakeup_granularity, scale */
         for (uint32_t i = 0; i < 3; i++) {
@@ -114,6 +120,7 @@ static int params_check(uint32_t policy, uint64_t quantum, const uint64_t *p, ui
         if (n != 3 + 2 * levels) return RANGE(PK_ERR_INVALID_ARGS, PK_F_NPARAMS, n, 3 + 2 * levels,
                                               3 + 2 * levels);
         if (p[1] > PK_MAX_TIME) return PARAM(1, p[1], 0, PK_MAX_TIME);
+        if (p[2] > PK_MLFQ_FLAGS) return PARAM(2, p[2], 0, PK_MLFQ_FLAGS);
         for (uint32_t l = 0; l < levels; l++) {
             uint32_t qi = 3 + l, ai = 3 + (uint32_t)levels + l;
             if (p[qi] < 1 || p[qi] > PK_MAX_TIME) return PARAM(qi, p[qi], 1, PK_MAX_TIME);
@@ -131,7 +138,7 @@ int pk_policy_params_check(uint32_t policy, uint64_t quantum, const uint64_t *pa
                            pk_refusal *why) {
     if ((n && !params) || !why) return PK_ERR_INVALID_ARGS;
     *why = (pk_refusal){ 0 };
-    return params_check(policy, quantum, params, n, why);
+    return pk_params_check(policy, quantum, params, n, why);
 }
 
 /* The cost model's fields in pk_costs order, with their ranges. */
@@ -165,7 +172,7 @@ static int config_check(const pk_config *c, pk_refusal *why) {
         return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_JOB_LOG_LIMIT, c->job_log_limit, 0, PK_JOB_LOG_MAX);
     int s = costs_check(&c->costs, why);
     if (s) return s;
-    if ((s = params_check(c->policy, c->quantum, c->params, c->nparams, why))) return s;
+    if ((s = pk_params_check(c->policy, c->quantum, c->params, c->nparams, why))) return s;
     if (c->balance_ns > PK_MAX_TIME) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_BALANCE, c->balance_ns, 0, PK_MAX_TIME);
     if (c->rt_slice == 0 || c->rt_slice > PK_MAX_TIME)
         return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_RT_SLICE, c->rt_slice, 1, PK_MAX_TIME);

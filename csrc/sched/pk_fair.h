@@ -16,7 +16,6 @@
 
 #define PK_FAIR_NICE0   1024u            /* weight of nice 0 (NICE_0_LOAD) */
 #define PK_FAIR_V0      (1ull << 62)     /* every queue's first min_vruntime */
-#define PK_FAIR_MAX_NS  PK_TUNABLE_MAX_NS    /* largest tunable: Linux's sysctl bound, 1 s */
 
 #define PK_SCALE_NONE   0                /* SCHED_TUNABLESCALING_NONE   */
 #define PK_SCALE_LOG    1                /* SCHED_TUNABLESCALING_LOG    */
@@ -130,6 +129,4 @@ static inline void pk_fair_cut_slice(pk_kernel *k, pk_cpu *c, pk_time end) {
     if (when < c->timer) pk_cpu_set_timer(k, c, when);
 }
 
-/* Check the tunables common to both policies: ns in [lo, PK_FAIR_MAX_NS]. */
-static inline bool pk_fair_ns_ok(uint64_t ns, uint64_t lo) { return ns >= lo && ns <= PK_FAIR_MAX_NS; }
 #endif

@@ -15,6 +15,11 @@ int pk_rq_init(pk_kernel *k, pk_rq *rq, uint32_t cpu) {
     return rq->pol->init ? rq->pol->init(rq) : PK_OK;
 }
 
+int pk_rq_params_check(const pk_rq *rq) {
+    const pk_config *c = &rq->k->cfg;
+    return pk_params_check(c->policy, c->quantum, c->params, c->nparams, NULL);
+}
+
 void pk_rq_fini(pk_rq *rq) {
     if (!rq->pol) return;
     if (rq->pol->fini) rq->pol->fini(rq);

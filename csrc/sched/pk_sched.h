@@ -152,6 +152,12 @@ void pk_rt_period(pk_rq *rq);                   /* a throttling period ended */
  * always comes first (Linux's rt_sched_class above fair_sched_class).
  * Inline, so that the dispatcher's hot path makes one indirect call per
  * operation, into the policy. */
+/* The rules of a policy's parameters (pk_kernel.c), stated once; each
+ * policy's init asks them of its kernel's configuration
+ * (pk_rq_params_check) before reading the parameters. */
+int  pk_params_check(uint32_t policy, uint64_t quantum, const uint64_t *params, uint32_t n,
+                     pk_refusal *why);
+int  pk_rq_params_check(const pk_rq *rq);
 int  pk_rq_init(struct pk_kernel *k, pk_rq *rq, uint32_t cpu);
 void pk_rq_fini(pk_rq *rq);
 void pk_rq_dequeue(pk_rq *rq, pk_thread *t, unsigned why);

@@ -67,15 +67,13 @@ typedef struct cfs_rq {
     uint64_t nr_latency;
 } cfs_rq;
 
-/* Check params[0..3] and scale the tunables by the CPU count; a bad
- * parameter is OUT_OF_RANGE (missing ones INVALID_ARGS). */
+/* Check params[0..3] (pk_params_check) and scale the tunables by the
+ * CPU count. */
 static int cfs_init(pk_rq *rq) {
     const pk_config *cfg = &rq->k->cfg;
-    if (cfg->nparams < 4) return PK_ERR_INVALID_ARGS;
+    int s = pk_rq_params_check(rq);
+    if (s) return s;
     uint64_t lat = cfg->params[0], gran = cfg->params[1], wgran = cfg->params[2];
-    if (!pk_fair_ns_ok(lat, 1) || !pk_fair_ns_ok(gran, 1) || !pk_fair_ns_ok(wgran, 0)
-        || cfg->params[3] > PK_SCALE_LINEAR)
-        return PK_ERR_OUT_OF_RANGE;
     cfs_rq *c = rq->priv;
     uint64_t f = pk_fair_factor(cfg->params[3], rq->k->ncpus);
     c->latency = lat * f;

@@ -115,13 +115,12 @@ static void eevdf_fini(pk_rq *rq) {
 /* sum (v_i - v0) * w_i and sum w_i over some threads */
 typedef struct vavg { int64_t sum, load; } vavg;
 
-/* Check params[0..1], scale the base slice, draw the treap's salt from
- * the kernel's generator. */
+/* Check params[0..1] (pk_params_check), scale the base slice, draw the
+ * treap's salt from the kernel's generator. */
 static int eevdf_init(pk_rq *rq) {
     const pk_config *cfg = &rq->k->cfg;
-    if (cfg->nparams < 2) return PK_ERR_INVALID_ARGS;
-    if (!pk_fair_ns_ok(cfg->params[0], 1) || cfg->params[1] > PK_SCALE_LINEAR)
-        return PK_ERR_OUT_OF_RANGE;
+    int s = pk_rq_params_check(rq);
+    if (s) return s;
     eevdf_rq *r = rq->priv;
     r->slice = cfg->params[0] * pk_fair_factor(cfg->params[1], rq->k->ncpus);
     r->min_vruntime = PK_FAIR_V0;

@@ -82,12 +82,13 @@ static bool lottery_grow(pk_kernel *k, lottery_rq *p, uint32_t cap) {
     return true;
 }
 
-/* params[0] is the quantum; start with room for LOTTERY_CAP0 threads. */
+/* params[0] is the quantum (its rule: pk_params_check); start with room
+ * for LOTTERY_CAP0 threads. */
 static int lottery_init(pk_rq *rq) {
     lottery_rq *p = rq->priv;
     const pk_config *c = &rq->k->cfg;
-    if (c->nparams != 1) return PK_ERR_INVALID_ARGS;
-    if (c->params[0] == 0 || c->params[0] > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
+    int s = pk_rq_params_check(rq);
+    if (s) return s;
     p->quantum = c->params[0];
     return lottery_grow(rq->k, p, LOTTERY_CAP0) ? PK_OK : PK_ERR_NO_MEMORY;
 }

@@ -53,6 +53,8 @@
 #define MLFQ_IO_RESETS  1      /* rules 4a/4b instead of rule 4           */
 #define MLFQ_IO_FRONT   2      /* a job back from io goes to the head     */
 #define MLFQ_OSTEP      4      /* mlfq.py's conventions (above)           */
+_Static_assert((MLFQ_IO_RESETS | MLFQ_IO_FRONT | MLFQ_OSTEP) == PK_MLFQ_FLAGS,
+               "PK_MLFQ_FLAGS (pk_params_check) names every flag");
 
 /* t->s.mlfq.flags */
 #define MLFQ_T_RESUME   1      /* preempted: finish slice - ran first     */
@@ -230,22 +232,19 @@ static void ostep_stay(const mlfq_rq *p, pk_sched_data *d) {
 
 /* ---- the policy ------------------------------------------------------------ */
 
-/* Read and check params (see the top of this file). */
+/* Read params (see the top of this file; their rules: pk_params_check). */
 static int mlfq_init(pk_rq *rq) {
     mlfq_rq *p = rq->priv;
     const pk_config *c = &rq->k->cfg;
+    int s = pk_rq_params_check(rq);
+    if (s) return s;
     uint64_t levels = c->params[0];
-    if (levels < 1 || levels > MLFQ_MAX_LEVELS || c->nparams != 3 + 2 * levels)
-        return PK_ERR_INVALID_ARGS;
-    if (c->params[1] > PK_MAX_TIME || c->params[2] > (MLFQ_IO_RESETS | MLFQ_IO_FRONT | MLFQ_OSTEP))
-        return PK_ERR_OUT_OF_RANGE;
     p->levels = (uint32_t)levels;
     p->boost = c->params[1];
     p->flags = (uint32_t)c->params[2];
     p->next_boost = p->boost ? p->boost : PK_FOREVER;
     for (unsigned l = 0; l < levels; l++) {
         uint64_t q = c->params[3 + l], a = c->params[3 + levels + l];
-        if (q == 0 || q > PK_MAX_TIME || a == 0 || a > PK_MAX_TIME / q) return PK_ERR_OUT_OF_RANGE;
         p->quantum[l] = q;
         p->allot[l] = a * q;
     }

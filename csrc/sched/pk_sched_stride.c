@@ -30,7 +30,6 @@ typedef struct stride_rq {
     uint64_t global;              /* the global pass                       */
 } stride_rq;
 
-#define STRIDE1_MAX PK_STRIDE1_MAX          /* 2^32 */
 
 /* t's stride for its current tickets */
 static inline uint64_t stride_of(const stride_rq *p, const pk_thread *t) {
@@ -62,13 +61,13 @@ static inline uint64_t offset(uint64_t base, int64_t delta) {
     return base + (uint64_t)delta;
 }
 
-/* params[0] is the quantum, params[1] stride1 (1 .. 2^32). */
+/* params[0] is the quantum, params[1] stride1 (their rules:
+ * pk_params_check). */
 static int stride_init(pk_rq *rq) {
     stride_rq *p = rq->priv;
     const pk_config *c = &rq->k->cfg;
-    if (c->nparams != 2) return PK_ERR_INVALID_ARGS;
-    if (c->params[0] == 0 || c->params[0] > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
-    if (c->params[1] == 0 || c->params[1] > STRIDE1_MAX) return PK_ERR_OUT_OF_RANGE;
+    int s = pk_rq_params_check(rq);
+    if (s) return s;
     p->quantum = c->params[0];
     p->stride1 = c->params[1];
     return PK_OK;
