@@ -54,6 +54,10 @@ FIELDS = {
     lib.PK_F_MUTEX_ADDR: ("mutex address", False), lib.PK_F_SIGNALS: ("wait signals", False),
     lib.PK_F_ADDRESS: ("address", False),
 }
+_LIMIT_NAMES = ("max_memory", "max_threads", "max_processes", "max_handles", "max_messages",
+                "max_message_bytes", "max_frames", "max_trace_events")   # PK_LIM_* order
+for _i, _name in enumerate(_LIMIT_NAMES):
+    FIELDS[lib.PK_F_LIMIT + _i] = (f"Limits {_name}", False)
 for _i in range(lib.PK_F_PARAM_LAST - lib.PK_F_PARAM + 1):       # named by the policy
     FIELDS[lib.PK_F_PARAM + _i] = (f"scheduler parameter {_i}", False)
 # pk_costs fields in their C order (PK_F_COST + i) and their names in pk.Costs
@@ -107,6 +111,10 @@ def _range_text(why, name: str, value: int, lo: int, hi: int) -> str:
         return f"Priority has {hi - lo + 1} levels: priority must be {lo}..{hi}, got {value}"
     if f == lib.PK_F_CPU:
         return f"cpu must be between {lo} and {hi} (the kernel has {hi + 1} CPUs), got {value}"
+    if f == lib.PK_F_LIMIT + lib.PK_LIM_FRAMES and why.reason == lib.PK_R_ORDER:
+        return f"Memory(frames={value}) passes the frame limit (max_frames={hi})"
+    if f == lib.PK_F_LIMIT + lib.PK_LIM_TRACE_EVENTS and why.reason == lib.PK_R_ORDER:
+        return f"trace={value} events passes the trace limit (max_trace_events={hi})"
     if f == lib.PK_F_RT_RUNTIME and why.reason == lib.PK_R_ORDER:
         return f"rt_throttle needs 0 < runtime <= period: runtime {value} ns is above the period {hi} ns"
     if f == lib.PK_F_TICKETS_GIVEN:

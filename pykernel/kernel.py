@@ -11,7 +11,7 @@ from ._ffi import FOREVER, ffi, lib
 from ._policy_host import HostPolicy
 from .costs import Costs
 from .memory import FORMATS, MMU, Memory
-from .errors import BadState, InvalidArgs, NoMemory, OutOfRange, check
+from .errors import BadState, InvalidArgs, NoMemory, check
 from ._lock import KernelLock, locked_views
 from .limits import Limits, limit_error, other_limit_error, usage
 from .op import duration
@@ -176,13 +176,9 @@ class Kernel(Spawning, Observation, RunControl):
             u32("Kernel max_threads", max_threads)        # its range: Limits
             limits = replace(limits, max_threads=max_threads)
         max_threads = limits.max_threads
-        if limits.max_frames is not None and memory is not None \
-                and memory.frames > limits.max_frames:
-            raise OutOfRange(f"Memory(frames={memory.frames}) passes the frame limit "
-                             f"(max_frames={limits.max_frames})")
-        if limits.max_trace_events is not None and trace_max > limits.max_trace_events:
-            raise OutOfRange(f"trace={trace_max} events passes the trace limit "
-                             f"(max_trace_events={limits.max_trace_events})")
+        err = limits.check(0 if memory is None else memory.frames, trace_max)
+        if err is not None:                             # the core's rule (pk_limits_check)
+            raise err
         livelock_steps = put(given, lib.PK_F_LIVELOCK, "Kernel livelock_steps", livelock_steps, "u64")
         job_log_limit = put(given, lib.PK_F_JOB_LOG_LIMIT, "Kernel job_log_limit", job_log_limit,
                             "u64")

@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass, field, fields
 
 from ._ffi import ffi, lib
-from .errors import NoMemory
+from ._refusal import explain
+from .errors import NoMemory, error
 
 __all__ = ["Limits", "LimitUse", "host_memory_bytes", "default_max_memory"]
 
@@ -36,20 +37,17 @@ def default_max_memory() -> int | None:
     return None if total is None else total * 3 // 4
 
 
-def _positive(name, value, hi):
-    # What stays in Python: the type, the fit in the C field, and 0 -- the
-    # core reads 0 as "no limit" (pk_config), so a limit of 0 must be
-    # refused before it gets there; max_frames and max_trace_events are
-    # not in pk_config at all (Kernel.__init__ compares them).
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
+def _int_or_none(name, value):
+    # What stays in Python: the type. The ranges, and whether a Memory or a
+    # trace passes its limit, are the core's (pk_limits_check).
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise TypeError(f"Limits {name} must be an int or None, not {type(value).__name__}")
-    if not 1 <= value <= hi:
-        raise ValueError(f"Limits {name} must be between 1 and {hi}, got {value}")
 
 
 _U64 = (1 << 64) - 1
+# the Limits fields in the order of PK_LIM_* (csrc/core/pk_api.h)
+LIMIT_FIELDS = ("max_memory", "max_threads", "max_processes", "max_handles", "max_messages",
+                "max_message_bytes", "max_frames", "max_trace_events")
 
 
 @dataclass(frozen=True)
@@ -91,14 +89,34 @@ class Limits:
     def __post_init__(self):
         if self.max_threads is None:
             raise TypeError("Limits max_threads must be an int (threads need a bound)")
-        _positive("max_threads", self.max_threads, 0xFFFFFFFF)
-        _positive("max_memory", self.max_memory, _U64)
-        _positive("max_processes", self.max_processes, _U64)
-        _positive("max_handles", self.max_handles, _U64)
-        _positive("max_messages", self.max_messages, _U64)
-        _positive("max_message_bytes", self.max_message_bytes, _U64)
-        _positive("max_frames", self.max_frames, _U64)
-        _positive("max_trace_events", self.max_trace_events, 1 << 40)
+        for name in LIMIT_FIELDS:
+            _int_or_none(name, getattr(self, name))
+        err = self.check()
+        if err is not None:
+            raise err
+
+    def check(self, frames: int = 0, trace_events: int = 0) -> Exception | None:
+        """The error for these limits, or for a kernel asking for
+        ``frames`` (a Memory's) or keeping ``trace_events`` (its trace's
+        bound) beyond them (0: nothing asked), as the core's rules say
+        (``pk_limits_check``, csrc/core/pk_kernel.c); None if they pass."""
+        lim = ffi.new("pk_limits *")
+        given = {}
+        for i, name in enumerate(LIMIT_FIELDS):
+            v = getattr(self, name)
+            if v is None:
+                continue
+            lim.given |= 1 << i
+            lim.value[i] = min(max(v, 0), _U64)      # clamped to its C field; shown as given
+            if lim.value[i] != v:
+                given[lib.PK_F_LIMIT + i] = (f"Limits {name}", v, "u64")
+        why = ffi.new("pk_refusal *")
+        status = lib.pk_limits_check(lim, frames, trace_events, why)
+        if status:
+            return error(status, "", explain(why, given=given))
+        for field, (name, v, _) in given.items():
+            return ValueError(f"{name} must fit in 64 bits (unsigned), got {v}")
+        return None
 
     def _configure(self, cfg) -> None:
         """Copy the limits the C core enforces into a pk_config."""

@@ -58,6 +58,40 @@ def test_limits_out_of_range_are_value_errors(kw):
         pk.Limits(**kw)
 
 
+# a limit is 1 .. the C field's largest value (pk_limits_check, csrc/core/pk_kernel.c):
+# pk_config reads 0 as "no limit", so a limit of 0 is refused; max_threads is a
+# uint32_t; a trace keeps at most 2**40 events (PK_TRACE_MAX_EVENTS)
+@pytest.mark.parametrize("kw, words", [
+    ({"max_handles": 0}, "Limits max_handles must be between 1 and 18446744073709551615, got 0"),
+    ({"max_memory": -1}, "Limits max_memory must be between 1 and 18446744073709551615, got -1"),
+    ({"max_threads": 2**32}, "Limits max_threads must be between 1 and 4294967295, got 4294967296"),
+    ({"max_trace_events": 2**41}, "Limits max_trace_events must be between 1 and 1099511627776, "
+                                  "got 2199023255552"),
+])
+def test_limit_ranges_are_the_cores_and_the_message_names_the_field(kw, words):
+    with pytest.raises(pk.OutOfRange) as e:
+        pk.Limits(**kw)
+    assert str(e.value) == words
+
+
+def test_a_limit_no_uint64_holds_is_refused_by_its_c_field_size():
+    with pytest.raises(ValueError, match=r"Limits max_frames must fit in 64 bits \(unsigned\), "
+                                         r"got 18446744073709551616"):
+        pk.Limits(max_frames=2**64)
+
+
+def test_the_core_compares_frames_and_trace_events_with_their_limits():
+    from pykernel._ffi import ffi, lib
+    lim = ffi.new("pk_limits *")
+    lim.given = 1 << lib.PK_LIM_FRAMES
+    lim.value[lib.PK_LIM_FRAMES] = 512
+    why = ffi.new("pk_refusal *")
+    assert lib.pk_limits_check(lim, 512, 0, why) == 0       # at the limit: accepted
+    assert lib.pk_limits_check(lim, 513, 0, why) == lib.PK_ERR_OUT_OF_RANGE
+    assert (why.reason, why.field, why.value, why.hi) == (
+        lib.PK_R_ORDER, lib.PK_F_LIMIT + lib.PK_LIM_FRAMES, 513, 512)
+
+
 def test_limits_of_the_wrong_type_are_type_errors():
     with pytest.raises(TypeError, match="max_messages"):
         pk.Limits(max_messages="10")

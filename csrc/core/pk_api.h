@@ -748,6 +748,8 @@ int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws);
 #define PK_F_MUTEX_ADDR    75   /* COND_WAIT's, COND_BROADCAST's mutex: a multiple of 4, not the cv */
 #define PK_F_SIGNALS       76   /* a WAIT's signal set, 1 .. 2^32 - 1         */
 #define PK_F_ADDRESS       77   /* a TOUCH's, TOUCH_RANGE's first address, 0 .. 2^63 - 1 */
+#define PK_F_LIMIT         80   /* + PK_LIM_*: a limit of pk_limits          */
+#define PK_F_LIMIT_LAST    87
 #define PK_SCRIPT_MAX_INSNS 16777216   /* the most instructions of a script: 2^24 */
 #define PK_JOB_LOG_MAX 0x10000000000   /* largest cfg.job_log_limit: 2^40 */
 typedef struct pk_refusal {
@@ -767,6 +769,29 @@ int pk_config_check(const pk_config *cfg, pk_refusal *why);
 int pk_policy_params_check(uint32_t policy, uint64_t quantum, const uint64_t *params, uint32_t n,
                            pk_refusal *why);
 int pk_costs_check(const pk_costs *costs, pk_refusal *why);   /* the costs part of it */
+/* A kernel's limits as given: those pk_config holds (max_memory .. max_
+ * message_bytes, where 0 means none) and two the host applies when it
+ * configures memory and the trace (the most frames a pk_mem_config may
+ * have, the most events a trace may keep).  Bit PK_LIM_* of `given` says a
+ * limit of that kind is set (else there is none, and its value is not
+ * read).  Each set limit is 1 .. UINT64_MAX (max_threads 1 .. UINT32_MAX,
+ * max_trace_events 1 .. PK_TRACE_MAX_EVENTS): a limit of 0 is refused,
+ * since pk_config reads 0 as none.  frames and trace_events (0: none) are
+ * what the kernel is asked for, refused (PK_R_ORDER) above their limit. */
+#define PK_LIM_MEMORY         0
+#define PK_LIM_THREADS        1
+#define PK_LIM_PROCS          2
+#define PK_LIM_HANDLES        3
+#define PK_LIM_MESSAGES       4
+#define PK_LIM_MESSAGE_BYTES  5
+#define PK_LIM_FRAMES         6
+#define PK_LIM_TRACE_EVENTS   7
+#define PK_TRACE_MAX_EVENTS   1099511627776ull   /* 2^40: 24 TiB of trace at 24 bytes each */
+typedef struct pk_limits {
+    uint64_t value[8];         /* indexed PK_LIM_*                         */
+    uint32_t given;            /* bit PK_LIM_*: that limit is set          */
+} pk_limits;
+int pk_limits_check(const pk_limits *l, uint64_t frames, uint64_t trace_events, pk_refusal *why);
 /* a scheduling class and real-time priority (pk_spawn, pk_thread_set_class);
  * why may be NULL */
 int pk_class_check(uint32_t sclass, uint32_t rt_prio, pk_refusal *why);

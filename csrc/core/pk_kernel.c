@@ -162,6 +162,25 @@ int pk_costs_check(const pk_costs *costs, pk_refusal *why) {
     return costs_check(costs, why);
 }
 
+int pk_limits_check(const pk_limits *l, uint64_t frames, uint64_t trace_events, pk_refusal *why) {
+    if (!l || !why || l->given >> 8) return PK_ERR_INVALID_ARGS;
+    *why = (pk_refusal){ 0 };
+    for (uint32_t i = 0; i < 8; i++) {
+        uint64_t hi = i == PK_LIM_THREADS ? UINT32_MAX
+                    : i == PK_LIM_TRACE_EVENTS ? PK_TRACE_MAX_EVENTS : UINT64_MAX;
+        if (l->given >> i & 1 && (l->value[i] == 0 || l->value[i] > hi))
+            return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_LIMIT + i, l->value[i], 1, hi);
+    }
+    const uint64_t asked[2] = { frames, trace_events };
+    for (uint32_t j = 0; j < 2; j++) {
+        uint32_t i = PK_LIM_FRAMES + j;
+        if (l->given >> i & 1 && asked[j] > l->value[i])
+            return refuse(why, PK_ERR_OUT_OF_RANGE, PK_R_ORDER, PK_F_LIMIT + i, asked[j], 1,
+                          l->value[i]);
+    }
+    return PK_OK;
+}
+
 static int config_check(const pk_config *c, pk_refusal *why) {
     if (c->cpus < 1 || c->cpus > PK_MAX_CPUS) return RANGE(PK_ERR_OUT_OF_RANGE, PK_F_CPUS, c->cpus, 1, PK_MAX_CPUS);
     if (!pk_policy_find(c->policy))
