@@ -24,7 +24,7 @@ import threading
 
 from .errors import BadState, NoMemory
 
-__all__ = ["KernelLock", "locked", "locked_views"]
+__all__ = ["KernelLock", "HostThreadRule", "locked", "locked_views"]
 
 
 class KernelLock:
@@ -119,6 +119,19 @@ class KernelLock:
             self._take_back(state, interrupted)
 
 
+class HostThreadRule:
+    """The part of a :class:`~pykernel.Kernel` that this module owns: the
+    kernel's lock (``_lock``, a :class:`KernelLock`) and its fast path
+    (``_rlock``), which every method wrapped by :func:`locked` takes."""
+
+    __slots__ = ()
+
+    def _init_lock(self) -> None:
+        """Give the kernel its lock (a new kernel's, or a restored one's)."""
+        self._lock = KernelLock()
+        self._rlock = self._lock.rlock
+
+
 def _limit_error(k, exc: NoMemory) -> NoMemory:
     """exc, or a NoMemory whose message names the limit that refused the
     operation, if one did (Kernel._limit_reached)."""
@@ -163,7 +176,7 @@ def locked(fn, own: bool = False, hook_refuses: str | None = None, getter: bool 
             if not rlock.acquire(False):
                 k._lock.acquire()
             try:
-                if hook_refuses is not None and k._in_core:
+                if hook_refuses is not None and k._hook_running():
                     raise BadState(f"cannot {hook_refuses} from inside a hook of the "
                                    f"scheduling policy")
                 return fn(self, *args, **kwargs)

@@ -12,7 +12,7 @@ from ._policy_host import HostPolicy
 from .costs import Costs
 from .memory import FORMATS, MMU, Memory
 from .errors import BadState, InvalidArgs, NoMemory, check
-from ._lock import KernelLock, locked_views
+from ._lock import HostThreadRule, KernelLock, locked_views
 from .limits import Limits, limit_error, other_limit_error, usage
 from .op import duration
 from . import _refusal
@@ -58,7 +58,7 @@ def _config_value(name, value, lo, hi):
 
 
 @locked_views(own=True)
-class Kernel(Spawning, Observation, RunControl):
+class Kernel(Spawning, Observation, RunControl, HostThreadRule):
     """A simulated machine (CPUs, cost model) with its kernel (scheduler,
     processes, threads) and a simulated clock in nanoseconds.
 
@@ -270,8 +270,7 @@ class Kernel(Spawning, Observation, RunControl):
     def _init_state(self, cpus, scheduler, costs, seed, max_threads, runqueues) -> None:
         """The Python side's own state (also of a restored kernel,
         pykernel/snapshot.py, which then fills it in)."""
-        self._lock = KernelLock()          # the host-thread rule: pykernel/_lock.py
-        self._rlock = self._lock.rlock     # its fast path
+        self._init_lock()                  # the host-thread rule: pykernel/_lock.py
         self.cpus = cpus
         self.scheduler = scheduler
         self.costs = costs
@@ -445,6 +444,56 @@ class Kernel(Spawning, Observation, RunControl):
         """True while the core runs hooks of a policy written in Python
         (they may read the kernel, not change it)."""
         return self._in_core
+
+    def _process_errors(self) -> dict:
+        """The exceptions that killed processes' Python bodies, pid ->
+        exception (:meth:`_process_error` reads one)."""
+        return self._errors
+
+    def _generator_tids(self) -> tuple[set, set]:
+        """The threads whose bodies are Python generators: (tids of those
+        started, tids of those not started yet, which may have exited
+        since without running)."""
+        return set(self._gens), set(self._hosts)
+
+    def _program_index(self, prog: Program) -> int:
+        """The core's id of ``prog``, a Program loaded in this kernel
+        (KeyError if it is not)."""
+        return self._prog_ids[id(prog)]
+
+    def _is_running(self) -> bool:
+        """True while a ``run()`` of this kernel is under way (also
+        between two of its slices, when other host threads get in)."""
+        return self._running
+
+    def _wait_for_other_run(self) -> None:
+        """With the lock held: if another host thread's run let this one in
+        between two slices, wait until that run ends."""
+        if self._running and self._run_thread != threading.get_ident():
+            self._lock.wait_until(lambda: not self._running)
+
+    def _adopt_core(self, kp, memory, mmu) -> None:
+        """Make a kernel object (made without ``__init__``, by
+        pykernel/snapshot.py) the Python side of core kernel ``kp``, with
+        its memory configuration; no tracing and no Python policy yet."""
+        self._kp = kp
+        self.memory, self.mmu, self.trace, self._host = memory, mmu, None, None
+
+    def _restore_programs(self, progs: list, key) -> None:
+        """Take the programs of a restored kernel, in core id order;
+        ``key(p)`` is the content key a script or ELF program is found by
+        again when it is spawned (pykernel/snapshot.py)."""
+        self._programs.extend(progs)
+        for i, p in enumerate(progs):
+            self._prog_ids[id(p)] = i
+            if p.kind in ("script", "elf"):
+                self._prog_keys[key(p)] = i
+
+    def _restore_processes(self, names: dict, errors: dict) -> None:
+        """Take a restored kernel's names given at spawn (pid -> name) and
+        the exceptions that killed its processes' bodies (pid -> exception)."""
+        self._names.update(names)
+        self._errors.update(errors)
 
     @contextmanager
     def _hooks_may_run(self):

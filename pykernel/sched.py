@@ -90,6 +90,18 @@ class Policy:
     needs_burst = False
     per_cpu = False
 
+    def _fields(self) -> dict:
+        """The policy's attributes by name (what a snapshot saves of it)."""
+        return dict(vars(self))
+
+    @classmethod
+    def _from_fields(cls, fields: dict) -> "Policy":
+        """A policy of this class with ``fields`` as its attributes, made
+        without ``__init__`` (a policy read back from a snapshot)."""
+        policy = cls.__new__(cls)
+        vars(policy).update(fields)
+        return policy
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if callable(getattr(cls, "pick_next", None)):

@@ -17,7 +17,6 @@ import builtins
 import dataclasses
 import json
 import os
-import threading
 
 from ._ffi import ffi, lib
 from . import errors as pk_errors
@@ -135,21 +134,19 @@ def _dataclass_from(cls, data):
 
 
 def _policy_data(policy) -> dict:
-    return {"class": type(policy).__name__, "fields": encode(dict(vars(policy)))}
+    return {"class": type(policy).__name__, "fields": encode(policy._fields())}
 
 
 def _policy_from(data):
     cls = getattr(_sched, data["class"], None)
     if not (isinstance(cls, type) and issubclass(cls, _sched.Policy)):
         raise ValueError(f"unknown policy {data['class']!r} in snapshot")
-    policy = cls.__new__(cls)
-    policy.__dict__.update(decode(data["fields"]))
-    return policy
+    return cls._from_fields(decode(data["fields"]))
 
 
 def _program_data(k, prog: Program) -> dict:
     def prog_id(p):
-        return k._prog_ids[id(p)]
+        return k._program_index(p)
     elf = prog.kind == "elf"             # its file's bytes: in the core's RV section only
     return {
         "name": prog.name, "kind": prog.kind, "exe": prog._exe if elf else "",
@@ -205,8 +202,8 @@ def host_state(k) -> bytes:
         "memory": _dataclass_data(k.memory), "mmu": _dataclass_data(k.mmu),
         "trace": k.trace is not None,
         "programs": [_program_data(k, p) for p in k._programs_all()],
-        "names": [[pid, name] for pid, name in sorted(k._names.items())],
-        "errors": [[pid, _error_data(e)] for pid, e in sorted(k._errors.items())],
+        "names": [[pid, name] for pid, name in sorted(k._given_names().items())],
+        "errors": [[pid, _error_data(e)] for pid, e in sorted(k._process_errors().items())],
         "streams": _riscv.streams_state(k),
         "parts": {name: encode(save(k)) for name, (save, _load) in sorted(PARTS.items())},
     }
@@ -215,9 +212,9 @@ def host_state(k) -> bytes:
 
 def _live_tids(k) -> set:
     """tids of live threads whose bodies are Python generators."""
-    tids = set(k._gens)
+    tids, unstarted = k._generator_tids()
     info = ffi.new("pk_thread_info *")
-    for tid in k._hosts:
+    for tid in unstarted:
         if lib.pk_thread_info_get(k._kp, tid, info) == 0 and info.state != lib.PK_TS_EXITED:
             tids.add(tid)
     return tids
@@ -239,10 +236,10 @@ def _thread_names(k, tids) -> str:
 def _refuse_snapshot(k) -> None:
     """Raise if kernel ``k`` cannot be captured now (checked before the
     core's own checks, to name what is in the way)."""
-    if k._running:
+    if k._is_running():
         raise pk_errors.BadState("cannot snapshot a kernel while it runs (from a Python thread "
                                  "body or a hook): snapshot it between runs")
-    if k._in_core:
+    if k._hook_running():
         raise pk_errors.BadState("cannot snapshot a kernel from inside a hook of its "
                                  "scheduling policy")
     if k.scheduler._id == lib.PK_POLICY_HOST:
@@ -266,9 +263,7 @@ def _refuse_snapshot(k) -> None:
 def snapshot(k) -> bytes:
     """The bytes of a snapshot of kernel ``k`` (see ``Kernel.snapshot``)."""
     with k._exclusive("snapshot"):
-        if k._running and k._run_thread != threading.get_ident():
-            # another host thread's run let us in between two slices: wait for its end
-            k._lock.wait_until(lambda: not k._running)
+        k._wait_for_other_run()
         _refuse_snapshot(k)
         extra = host_state(k)
         out, n = ffi.new("uint8_t **"), ffi.new("uint64_t *")
@@ -408,8 +403,7 @@ def _fill(k, kp, state, scheduler, costs) -> None:
     from .trace import Trace
     memory = _dataclass_from(Memory, state["memory"])
     mmu = _dataclass_from(MMU, state["mmu"])
-    k._kp = kp
-    k.memory, k.mmu, k.trace, k._host = memory, mmu, None, None
+    k._adopt_core(kp, memory, mmu)
     k.limits = _dataclass_from(Limits, state["limits"])
     k._init_state(cpus=state["cpus"], seed=state["seed"], max_threads=state["max_threads"],
                   runqueues=state["runqueues"],
@@ -418,13 +412,9 @@ def _fill(k, kp, state, scheduler, costs) -> None:
     if state["trace"]:
         k.trace = Trace(k)
     progs = _programs_from(kp, state["programs"])
-    k._programs.extend(progs)
-    for i, p in enumerate(progs):
-        k._prog_ids[id(p)] = i
-        if p.kind in ("script", "elf"):
-            k._prog_keys[_program_key(p)] = i
-    k._names.update({pid: name for pid, name in state["names"]})
-    k._errors.update({pid: _error_from(e) for pid, e in state["errors"]})
+    k._restore_programs(progs, _program_key)
+    k._restore_processes({pid: name for pid, name in state["names"]},
+                         {pid: _error_from(e) for pid, e in state["errors"]})
     _riscv.streams_restore(k, state.get("streams", []))
     for name, data in sorted(state["parts"].items()):
         part = PARTS.get(name)
