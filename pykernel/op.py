@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ._ffi import lib
-from ._validate import duration, integer as _int, u32 as _u32
+from ._validate import duration, integer as _int, u32 as _u32, u64 as _u64
 
 __all__ = ["Op", "compute", "io", "sleep", "yield_", "exit", "loop", "touch", "touch_range",
            "map", "unmap", "protect", "fork", "exec", "brk", "write", "read", "wait",
@@ -119,9 +119,10 @@ _PATTERNS = ("seq", "random")
 
 
 def _address(what: str, addr) -> int:
-    """An address as an int; its range, [0, 2**63), is the core's
-    (pk_script_check, field PK_F_ADDRESS, when the script is made)."""
-    return _int(f"{what} address", addr)
+    """An address as an int that fits its 64-bit C field; its range,
+    [0, 2**63), is the core's (PK_TOUCH_ADDR_MAX: pk_script_check, field
+    PK_F_ADDRESS, when the script is made; pk_vm_touch_host for ctx.touch)."""
+    return _u64(f"{what} address", addr)
 
 
 def _addr(what: str, addr) -> int:

@@ -261,16 +261,31 @@ def test_bad_memory_ops_are_value_errors(make):
 # a touched address is in [0, 2**63) (PK_F_ADDRESS): the core's rule, refused by
 # pk_script_check when the script is made
 @pytest.mark.parametrize("ops, words", [
-    ([S.touch(-1)], "instruction 0: address must be between 0 and 9223372036854775807, got -1"),
     ([S.compute(1), S.touch(2**63, True)], "instruction 1: address must be between 0 and "
                                            "9223372036854775807, got 9223372036854775808"),
-    ([S.touch_range(2**64, 10)], "instruction 0: address must be between 0 and "
-                                 "9223372036854775807, got 18446744073709551616"),
+    ([S.touch_range(2**63 + 4096, 10)], "instruction 0: address must be between 0 and "
+                                        "9223372036854775807, got 9223372036854779904"),
 ])
 def test_touched_addresses_are_the_cores_range(ops, words):
     with pytest.raises(pk.OutOfRange) as e:
         pk.Program.script("t", ops)
     assert str(e.value).endswith(": " + words)
+
+
+def test_a_touch_address_must_fit_its_64_bit_word():
+    with pytest.raises(pk.OutOfRange, match=r"touch address must fit in 64 bits \(unsigned\), got -1"):
+        S.touch(-1)
+
+
+def test_a_python_body_touching_above_2_63_is_refused_as_a_script_is():
+    # the same rule (PK_TOUCH_ADDR_MAX) in pk_vm_touch_host: ctx.touch raises in the body
+    k = pk.Kernel(memory=pk.Memory(frames=64), costs=pk.Costs.zero())
+
+    def body(ctx):
+        yield ctx.touch(2**63)
+    p = k.spawn(pk.Program.python("b", body))
+    k.run()
+    assert isinstance(p.error, pk.OutOfRange)
 
 
 # touch_range's ranges are the core's (pk_script_check, csrc/core/pk_script.c):

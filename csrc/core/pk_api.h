@@ -747,7 +747,7 @@ int pk_thread_set_working_set(pk_kernel *k, uint32_t tid, uint64_t ws);
 #define PK_F_FUTEX_ADDR    74   /* a futex instruction's word: a multiple of 4, 0 .. PK_FUTEX_ADDR_MAX */
 #define PK_F_MUTEX_ADDR    75   /* COND_WAIT's, COND_BROADCAST's mutex: a multiple of 4, not the cv */
 #define PK_F_SIGNALS       76   /* a WAIT's signal set, 1 .. 2^32 - 1         */
-#define PK_F_ADDRESS       77   /* a TOUCH's, TOUCH_RANGE's first address, 0 .. 2^63 - 1 */
+#define PK_F_ADDRESS       77   /* a TOUCH's, TOUCH_RANGE's first address, 0 .. PK_TOUCH_ADDR_MAX */
 #define PK_F_LIMIT         80   /* + PK_LIM_*: a limit of pk_limits          */
 #define PK_F_LIMIT_LAST    87
 #define PK_SCRIPT_MAX_INSNS 16777216   /* the most instructions of a script: 2^24 */
@@ -911,6 +911,8 @@ int pk_vm_map_file(pk_kernel *k, uint32_t pid, uint32_t ino, uint64_t va, uint64
  * PK_OP_COMPUTE, *arg_out = ns; or PK_OP_KILL, *arg_out = reason) */
 int pk_vm_touch_host(pk_kernel *k, uint32_t tid, uint64_t va, uint32_t write,
                      uint32_t *op_out, uint64_t *arg_out);
+#define PK_TOUCH_ADDR_MAX 0x7fffffffffffffffull  /* the largest address a TOUCH (a script's,
+                                                    or pk_vm_touch_host's) names: 2^63 - 1 */
 
 /* machine code: RISC-V RV64 programs from ELF files (docs/riscv.md).
  * pk_prog_load_elf validates and copies an ELF64 RISC-V executable

@@ -257,8 +257,8 @@ static int script_check(const pk_kernel *k, const pk_op *ops, uint32_t n, uint64
         case PK_OP_PROTECT:
             s = vm_op_check(ops, n, i, &args);
             if (!s && (op->code == PK_OP_TOUCH || op->code == PK_OP_TOUCH_RANGE)
-                && op->b > (uint64_t)INT64_MAX)        /* the first byte touched */
-                return insn_range(why, i, PK_F_ADDRESS, op->b, 0, (uint64_t)INT64_MAX);
+                && op->b > PK_TOUCH_ADDR_MAX)          /* the first byte touched */
+                return insn_range(why, i, PK_F_ADDRESS, op->b, 0, PK_TOUCH_ADDR_MAX);
             if (!s && op->code == PK_OP_TOUCH_RANGE && (s = touch_range_check(ops, i, why)))
                 return s;
             *vm = 1;

@@ -278,6 +278,7 @@ int pk_vm_protect(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_
 int pk_vm_touch_host(pk_kernel *k, uint32_t tid, uint64_t va, uint32_t write,
                      uint32_t *op_out, uint64_t *arg_out) {
     if (!k || !op_out || !arg_out || write > 1) return PK_ERR_INVALID_ARGS;
+    if (va > PK_TOUCH_ADDR_MAX) return PK_ERR_OUT_OF_RANGE;     /* as a script's TOUCH */
     if (!k->mem) return PK_ERR_NOT_SUPPORTED;
     if (!k->host_wait || k->host_wait->tid != tid) return PK_ERR_BAD_STATE;
     int s;
