@@ -283,9 +283,6 @@ struct pk_kernel {
 
     pk_arena  threads;            /* of pk_thread                          */
     pk_arena  procs;              /* of pk_proc                            */
-    pk_ptlink **ptl;              /* tree links by pid, chunked; NULL chunk:
-                                     zeros (pk_ptl, pk_ptl_need)          */
-    uint32_t  ptl_n;              /* chunk pointers allocated in ptl       */
     pk_prog  *progs;
     uint32_t  nprogs, progs_cap;
     pk_mask  *masks;              /* affinity masks; masks[0] = every CPU */
@@ -351,6 +348,9 @@ struct pk_kernel {
     struct pk_fds *fds;           /* descriptor tables (pk_fd.h); NULL until used */
     uint32_t *heap_pos;           /* by tid: index in the pk_heap holding it (pk_heap.h) */
     uint32_t  heap_pos_cap;
+    pk_ptlink **ptl;              /* tree links by pid, chunked; NULL chunk:
+                                     zeros (pk_ptl, pk_ptl_need)          */
+    uint32_t  ptl_n;              /* chunk pointers allocated in ptl       */
 };
 
 #define PK_X_CACHE        1       /* k->cache is set                          */
