@@ -288,6 +288,21 @@ def test_links_between_processes_spawned_thousands_apart():
     assert (k.audit().problems(), k2.audit().problems()) == ([], [])
 
 
+def test_a_parent_refused_for_memory_leaves_the_tree_unchanged():
+    # the links are made before anything changes: when they cannot be,
+    # the child stays a root and the core reports NO_MEMORY (NoMemory)
+    probe = kernel()
+    probe.spawn(IDLE)
+    probe.spawn(IDLE)
+    used = probe.stats.memory_bytes               # two processes, no links
+    k = kernel(limits=pk.Limits(max_memory=used + 64))
+    a = k.spawn(IDLE, name="a")
+    with pytest.raises(pk.NoMemory):
+        k.spawn(IDLE, name="b", parent=a)
+    b = k.process(a.pid + 1)
+    assert (a.children, b.parent, k.audit().problems()) == ([], None, [])
+
+
 def test_a_snapshot_of_the_older_format_is_refused_naming_its_version():
     import struct
     k = kernel()
