@@ -266,6 +266,43 @@ def test_the_tree_survives_a_snapshot():
     assert a2.children == [k2.process(s.pid)]
 
 
+def test_links_between_processes_spawned_thousands_apart():
+    # pids 0, 5001, 5002 and 10003: the links of far-apart pids are kept
+    # in separate blocks, which adoption (kernel/exit.c) and a snapshot
+    # must join up like any others
+    k = kernel()
+    a = k.spawn(IDLE, name="a")
+    k.spawn_many(IDLE, 5000)
+    b = k.spawn(quick(ns=MS), name="b", parent=a)
+    c = k.spawn(IDLE, name="c", parent=b)
+    k.spawn_many(IDLE, 5000)
+    d = k.spawn(IDLE, name="d", parent=c)
+    assert (a.pid, b.pid, c.pid, d.pid) == (0, 5001, 5002, 10003)
+    k.run(until=2 * MS)
+    assert names(a.children) == ["b", "c"] and b.state == "zombie"
+    assert (c.ppid, d.ppid, names(c.children)) == (a.pid, c.pid, ["d"])
+    k2 = pk.Kernel.restore(k.snapshot())
+    a2, c2 = k2.process(a.pid), k2.process(c.pid)
+    assert [p.pid for p in a2.children] == [b.pid, c.pid]
+    assert ([p.pid for p in c2.children], a2.sigchld) == ([d.pid], 1)
+    assert (k.audit().problems(), k2.audit().problems()) == ([], [])
+
+
+def test_a_parent_refused_for_memory_leaves_the_tree_unchanged():
+    # the links are made before anything changes: when they cannot be,
+    # the child stays a root and the core reports NO_MEMORY (NoMemory)
+    probe = kernel()
+    probe.spawn(IDLE)
+    probe.spawn(IDLE)
+    used = probe.stats.memory_bytes               # two processes, no links
+    k = kernel(limits=pk.Limits(max_memory=used + 64))
+    a = k.spawn(IDLE, name="a")
+    with pytest.raises(pk.NoMemory):
+        k.spawn(IDLE, name="b", parent=a)
+    b = k.process(a.pid + 1)
+    assert (a.children, b.parent, k.audit().problems()) == ([], None, [])
+
+
 def test_a_snapshot_of_the_older_format_is_refused_naming_its_version():
     import struct
     k = kernel()

@@ -124,7 +124,8 @@ _Static_assert(offsetof(pk_thread, s) + 16 <= 384 && offsetof(pk_thread, first_r
 /* ---- process -------------------------------------------------------------
  * A process owns its threads (ids first_tid .. first_tid+nthreads-1); its
  * pid is its index, its arrival its first thread's, its finish its last
- * thread's. */
+ * thread's.  32 bytes: its links in the process tree are kept apart
+ * (pk_ptlink), since most spawned processes never have any. */
 typedef struct pk_proc {
     uint32_t prog;
     uint32_t first_tid, nthreads;
@@ -133,31 +134,37 @@ typedef struct pk_proc {
     uint8_t  ext[3];              /* kernel-object record id, 24 bits little-endian
                                      (pk_obj.h; pk_proc_ext), 0: none     */
     int32_t  exit_code;
-    uint32_t kill_reason;
     uint32_t as;                  /* address space id (pk_vm.h); 0: none */
+    uint8_t  kill_reason;         /* PK_KILL_* (at most PK_KILL_LAST)     */
+    uint8_t  tree;                /* PK_PT_ALIVE (also while NEW), ZOMBIE, REAPED */
+    uint8_t  tflags;              /* PK_PTF_*                               */
+    uint8_t  termsig;             /* the signal that ended it, 0: none recorded */
+} pk_proc;                        /* 32 bytes */
+_Static_assert(sizeof(pk_proc) == 32, "pk_proc must stay 32 bytes");
+_Static_assert(PK_KILL_LAST < 256, "pk_proc.kill_reason is a byte");
 
-    /* the process tree (pk_proctree.c); links are pids + 1, 0: none.
-     * Children form a doubly linked list in the order they joined the
-     * parent (fork order, then adoption order), so a child leaves its
-     * parent in O(1). */
+/* A process's links in the process tree (pk_proctree.c); links are pids
+ * + 1, 0: none.  Children form a doubly linked list in the order they
+ * joined the parent (fork order, then adoption order), so a child leaves
+ * its parent in O(1).  Kept in chunks of PK_CHUNK records by pid that are
+ * allocated when a process of the chunk first joins a parent (pk_ptl_need):
+ * a chunk not allocated reads as all zeros (no parent, no children), so a
+ * million processes spawned without parents hold none. */
+typedef struct pk_ptlink {
     uint32_t parent;
     uint32_t first_child, last_child;
     uint32_t next_sib, prev_sib;
     uint32_t nchildren;
-    uint8_t  tree;                /* PK_PT_ALIVE (also while NEW), ZOMBIE, REAPED */
-    uint8_t  tflags;              /* PK_PTF_*                               */
-    uint8_t  termsig;             /* the signal that ended it, 0: none recorded */
-    uint8_t  pad;                 /* 0 */
     uint32_t sigchld;             /* SIGCHLD sent to it, counted (a machine-code
                                      parent also gets it as a signal, pk_rv_sig.c) */
-} pk_proc;                        /* 64 bytes */
-_Static_assert(sizeof(pk_proc) == 64, "pk_proc must stay 64 bytes");
+    uint32_t pad;                 /* 0 */
+} pk_ptlink;                      /* 32 bytes */
 
 #define PK_PTF_SUBREAPER 1        /* prctl(PR_SET_CHILD_SUBREAPER) / p.subreaper */
 
 /* the process tree (pk_proctree.c) */
 struct pk_kernel;
-void pk_ptree_link(struct pk_kernel *k, uint32_t child, uint32_t parent);
+int  pk_ptree_link(struct pk_kernel *k, uint32_t child, uint32_t parent);   /* PK_ERR_NO_MEMORY */
 void pk_ptree_exit(struct pk_kernel *k, uint32_t pid);   /* p ended (its last thread) */
 void pk_ptree_reap(struct pk_kernel *k, uint32_t pid);   /* a zombie is waited for */
 int32_t pk_ptree_wstatus(const pk_proc *p);              /* Linux wait status of an ended p */
@@ -341,6 +348,9 @@ struct pk_kernel {
     struct pk_fds *fds;           /* descriptor tables (pk_fd.h); NULL until used */
     uint32_t *heap_pos;           /* by tid: index in the pk_heap holding it (pk_heap.h) */
     uint32_t  heap_pos_cap;
+    pk_ptlink **ptl;              /* tree links by pid, chunked; NULL chunk:
+                                     zeros (pk_ptl, pk_ptl_need)          */
+    uint32_t  ptl_n;              /* chunk pointers allocated in ptl       */
 };
 
 #define PK_X_CACHE        1       /* k->cache is set                          */
@@ -409,6 +419,21 @@ static inline pk_thread *pk_thread_at(pk_kernel *k, uint32_t tid) {
 static inline pk_proc *pk_proc_at(pk_kernel *k, uint32_t pid) {
     return (pk_proc *)pk_arena_at(&k->procs, pid);
 }
+/* The tree links of process pid (pk_ptlink), to read: zeros when its
+ * chunk was never needed. */
+extern const pk_ptlink pk_ptl_none;
+static inline const pk_ptlink *pk_ptl(const pk_kernel *k, uint32_t pid) {
+    uint32_t c = pid >> PK_CHUNK_SHIFT;
+    return c < k->ptl_n && k->ptl[c] ? &k->ptl[c][pid & (PK_CHUNK - 1)] : &pk_ptl_none;
+}
+/* ... to write: only for a process whose chunk pk_ptl_need made (every
+ * process with a parent or a child has it). */
+static inline pk_ptlink *pk_ptl_w(pk_kernel *k, uint32_t pid) {
+    return &k->ptl[pid >> PK_CHUNK_SHIFT][pid & (PK_CHUNK - 1)];
+}
+/* Make the chunk of pid's links (pk_proctree.c); PK_ERR_NO_MEMORY. */
+int  pk_ptl_need(pk_kernel *k, uint32_t pid);
+void pk_ptl_fini(pk_kernel *k);
 
 /* Time t has spent ready to run, up to the instant its time is accounted
  * to.  Not stored: every instant from its arrival to that instant is CPU

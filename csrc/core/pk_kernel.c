@@ -275,6 +275,7 @@ void pk_kernel_destroy(pk_kernel *k) {
     pk_cache_fini(k);
     pk_arena_fini(k, &k->threads);
     pk_arena_fini(k, &k->procs);
+    pk_ptl_fini(k);
     pk_evq_fini(k, &k->evq);
     pk_cputree_fini(k, &k->tree);
     pk_free(k, k->cpus, k->ncpus * sizeof(pk_cpu));

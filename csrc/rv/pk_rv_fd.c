@@ -1166,7 +1166,7 @@ static int64_t sys_setpgid(fx *x, uint64_t lp, uint64_t pgid) {
     if (p < 0) return p;
     /* the caller or one of its children (setpgid(2); a child's execve is
      * not tracked, so EACCES is never answered) */
-    if ((uint32_t)p != x->pid && pk_proc_at(x->k, (uint32_t)p)->parent != x->pid + 1) return -ESRCH;
+    if ((uint32_t)p != x->pid && pk_ptl(x->k, (uint32_t)p)->parent != x->pid + 1) return -ESRCH;
     pk_fdtab *mine = pk_fd_table(x->k, x->pid);
     if (!mine) return -ENOMEM;
     uint32_t my_sid = mine->sid;

@@ -153,9 +153,9 @@ int64_t pk_rv_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t f
 /* The vfork parent of pid (if it is suspended) goes on: its thread waits
  * in clone (a7 = 220) with the child's pid already its result (a0). */
 void pk_rv_vfork_release(pk_kernel *k, uint32_t pid) {
-    pk_proc *p = pk_proc_at(k, pid);
-    if (!p->parent) return;
-    pk_proc *pp = pk_proc_at(k, p->parent - 1);
+    uint32_t parent = pk_ptl(k, pid)->parent;
+    if (!parent) return;
+    pk_proc *pp = pk_proc_at(k, parent - 1);
     uint32_t nx = 0;
     const uint32_t *xt = pk_proc_ext(pp) ? pk_proc_xtids(k, pp, &nx) : NULL;
     for (uint32_t i = 0; i < pp->nthreads + nx; i++) {

@@ -233,7 +233,7 @@ static void interrupt(pk_kernel *k, pk_thread *t, bool restart) {
 /* do_notify_parent_cldstop: the parent's waiters look again, and it gets
  * SIGCHLD unless its SIGCHLD action has SA_NOCLDSTOP */
 static void notify_parent(pk_kernel *k, uint32_t pid, int32_t code, int32_t status) {
-    uint32_t parent = pk_proc_at(k, pid)->parent;
+    uint32_t parent = pk_ptl(k, pid)->parent;
     if (!parent) return;
     pk_rv_wake_waiters(k, parent - 1);
     pk_rvp *pp = rvp_of(k, parent - 1);

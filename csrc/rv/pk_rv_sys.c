@@ -653,10 +653,9 @@ static int64_t sys_chdir(sysctx *s, uint64_t path) {
  * pid 0 and pid < -1 and waitid's P_PGID select any child (as if every
  * process were in one group). */
 static int64_t find_child(pk_kernel *k, uint32_t pid, int64_t sel, bool *zombie) {
-    const pk_proc *p = pk_proc_at(k, pid);
     int64_t any = -1;
     *zombie = false;
-    for (uint32_t c = p->first_child; c; c = pk_proc_at(k, c - 1)->next_sib) {
+    for (uint32_t c = pk_ptl(k, pid)->first_child; c; c = pk_ptl(k, c - 1)->next_sib) {
         if (sel >= 0 && (int64_t)(c - 1) + PK_RV_LINUX_ID_BASE != sel) continue;
         if (pk_proc_at(k, c - 1)->tree == PK_PT_ZOMBIE) { *zombie = true; return c - 1; }
         if (any < 0) any = c - 1;
@@ -669,7 +668,7 @@ static int64_t find_child(pk_kernel *k, uint32_t pid, int64_t sel, bool *zombie)
 static int64_t find_report(pk_kernel *k, uint32_t pid, int64_t sel, uint64_t options, bool keep,
                            int32_t *status, int32_t *code, int32_t *sig) {
     if (!(options & (WUNTRACED | WCONTINUED))) return -1;
-    for (uint32_t c = pk_proc_at(k, pid)->first_child; c; c = pk_proc_at(k, c - 1)->next_sib) {
+    for (uint32_t c = pk_ptl(k, pid)->first_child; c; c = pk_ptl(k, c - 1)->next_sib) {
         if (sel >= 0 && (int64_t)(c - 1) + PK_RV_LINUX_ID_BASE != sel) continue;
         if (pk_rv_sig_report(k, c - 1, options, keep, status, code, sig)) return c - 1;
     }
@@ -884,7 +883,7 @@ static int syscall_body(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint6
     case 124: v = 0; act = PK_ACT_YIELD; break;                              /* sched_yield */
     case 172: v = t->pid + PK_RV_LINUX_ID_BASE; break;                       /* getpid */
     case 173: {                                                              /* getppid */
-        uint32_t pp = pk_proc_at(k, t->pid)->parent;                         /* 0: none */
+        uint32_t pp = pk_ptl(k, t->pid)->parent;                             /* 0: none */
         v = pp ? (int64_t)pp - 1 + PK_RV_LINUX_ID_BASE : 0;
         break;
     }

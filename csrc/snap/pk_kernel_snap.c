@@ -415,28 +415,58 @@ static int progs_load(pk_kernel *k, pk_snap_r *r) {
     return r->err;
 }
 
+/* A process record in the layout of format version 1 (pk_snap_proc). */
+static void proc_to_snap(pk_kernel *k, uint32_t pid, pk_snap_proc *o) {
+    const pk_proc *p = pk_proc_at(k, pid);
+    const pk_ptlink *l = pk_ptl(k, pid);
+    *o = (pk_snap_proc){ .prog = p->prog, .first_tid = p->first_tid, .nthreads = p->nthreads,
+                         .live_threads = p->live_threads, .state = p->state,
+                         .ext = { p->ext[0], p->ext[1], p->ext[2] }, .exit_code = p->exit_code,
+                         .kill_reason = p->kill_reason, .as = p->as, .parent = l->parent,
+                         .first_child = l->first_child, .last_child = l->last_child,
+                         .next_sib = l->next_sib, .prev_sib = l->prev_sib,
+                         .nchildren = l->nchildren, .tree = p->tree, .tflags = p->tflags,
+                         .termsig = p->termsig, .pad = 0, .sigchld = l->sigchld };
+}
+
 static int procs_save(pk_kernel *k, pk_snap_w *w) {
     uint32_t n = k->procs.count;
     pk_snap_u32(w, n);
-    for (uint32_t i = 0; i < n; i += PK_CHUNK) {
-        uint32_t m = n - i < PK_CHUNK ? n - i : PK_CHUNK;
-        pk_snap_put(w, pk_proc_at(k, i), (size_t)m * sizeof(pk_proc));
+    pk_snap_proc buf[64];
+    for (uint32_t i = 0; i < n; i += 64) {
+        uint32_t m = n - i < 64 ? n - i : 64;
+        for (uint32_t j = 0; j < m; j++) proc_to_snap(k, i + j, &buf[j]);
+        pk_snap_put(w, buf, (size_t)m * sizeof *buf);
     }
     return w->err;
 }
 
 static int procs_load(pk_kernel *k, pk_snap_r *r, uint32_t nthreads, bool mem, bool objs) {
     uint32_t n = pk_snap_get_u32(r);
-    if (!pk_snap_count_ok(r, n, sizeof(pk_proc))) return r->err;
+    if (!pk_snap_count_ok(r, n, sizeof(pk_snap_proc))) return r->err;
     if (n && pk_arena_grow(k, &k->procs, n) < 0) return PK_ERR_NO_MEMORY;
-    for (uint32_t i = 0; i < n && !r->err; i += PK_CHUNK) {
-        uint32_t m = n - i < PK_CHUNK ? n - i : PK_CHUNK;
+    for (uint32_t i = 0; i < n && !r->err; i++) {
+        pk_snap_proc o;
+        pk_snap_get(r, &o, sizeof o);
+        if (r->err) break;
+        if (o.prog >= k->nprogs || o.state > PK_PS_KILLED || o.nthreads > nthreads
+            || o.first_tid > nthreads - o.nthreads || o.kill_reason > PK_KILL_LAST || o.pad
+            || (!mem && o.as) || (!objs && (o.ext[0] | o.ext[1] | o.ext[2]))) {
+            pk_snap_bad(r);
+            break;
+        }
         pk_proc *p = pk_proc_at(k, i);
-        pk_snap_get(r, p, (size_t)m * sizeof(pk_proc));
-        for (uint32_t j = 0; j < m; j++, p++)
-            if (p->prog >= k->nprogs || p->state > PK_PS_KILLED || p->nthreads > nthreads
-                || p->first_tid > nthreads - p->nthreads
-                || (!mem && p->as) || (!objs && pk_proc_ext(p))) { pk_snap_bad(r); break; }
+        *p = (pk_proc){ .prog = o.prog, .first_tid = o.first_tid, .nthreads = o.nthreads,
+                        .live_threads = o.live_threads, .state = o.state,
+                        .ext = { o.ext[0], o.ext[1], o.ext[2] }, .exit_code = o.exit_code,
+                        .as = o.as, .kill_reason = (uint8_t)o.kill_reason, .tree = o.tree,
+                        .tflags = o.tflags, .termsig = o.termsig };
+        if (o.parent | o.first_child | o.last_child | o.next_sib | o.prev_sib | o.nchildren
+            | o.sigchld) {
+            if (pk_ptl_need(k, i)) return PK_ERR_NO_MEMORY;
+            *pk_ptl_w(k, i) = (pk_ptlink){ o.parent, o.first_child, o.last_child, o.next_sib,
+                                           o.prev_sib, o.nchildren, o.sigchld, 0 };
+        }
     }
     if (!r->err) {                     /* the tree's links agree and every chain ends */
         uint64_t bad, cycles;
@@ -528,8 +558,8 @@ static int core_load(pk_kernel *k, pk_snap_r *r, thread_counts *tc, bool new_pol
     /* processes refer to threads by index: read the thread count first */
     size_t procs_at = r->off;
     uint32_t nprocs = pk_snap_get_u32(r);
-    if (!pk_snap_count_ok(r, nprocs, sizeof(pk_proc))) return r->err;
-    r->off += (size_t)nprocs * sizeof(pk_proc);
+    if (!pk_snap_count_ok(r, nprocs, sizeof(pk_snap_proc))) return r->err;
+    r->off += (size_t)nprocs * sizeof(pk_snap_proc);
     size_t threads_at = r->off;
     uint32_t nthreads = pk_snap_get_u32(r);
     r->off = procs_at;

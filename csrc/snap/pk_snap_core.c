@@ -44,9 +44,9 @@ static uint64_t layout_fingerprint(void) {
     uint64_t v[] = {
         sizeof(pk_snap_thread), offsetof(pk_snap_thread, tid), offsetof(pk_snap_thread, kind),
         offsetof(pk_snap_thread, pad0), offsetof(pk_snap_thread, s),
-        offsetof(pk_snap_thread, arrival), offsetof(pk_snap_thread, nivcsw), sizeof(pk_sched_data), sizeof(pk_regs), sizeof(pk_proc),
-        offsetof(pk_proc, ext), offsetof(pk_proc, as), offsetof(pk_proc, parent),
-        offsetof(pk_proc, sigchld), sizeof(pk_event), sizeof(pk_trace_event),
+        offsetof(pk_snap_thread, arrival), offsetof(pk_snap_thread, nivcsw), sizeof(pk_sched_data), sizeof(pk_regs), sizeof(pk_snap_proc),
+        offsetof(pk_snap_proc, ext), offsetof(pk_snap_proc, as), offsetof(pk_snap_proc, parent),
+        offsetof(pk_snap_proc, sigchld), sizeof(pk_event), sizeof(pk_trace_event),
         sizeof(pk_job_record), sizeof(void *), PK_CHUNK, *(const uint8_t *)&one,
         sizeof(pk_costs),        /* the header's cost fields: a file of other costs is refused */
     };
@@ -226,7 +226,7 @@ int pk_kernel_snapshot(pk_kernel *k, const uint8_t *extra, uint64_t extra_len, u
     int s = snapshot_check(k, why);
     if (s) return s;
     pk_snap_w w;
-    size_t hint = (size_t)k->threads.count * sizeof(pk_thread) + (size_t)k->procs.count * sizeof(pk_proc)
+    size_t hint = (size_t)k->threads.count * sizeof(pk_thread) + (size_t)k->procs.count * sizeof(pk_snap_proc)
                   + (size_t)k->evq.n * 24 + (k->trace ? k->trace->n * 24 : 0) + extra_len + 65536;
     if (pk_snap_w_init(&w, hint)) return PK_ERR_NO_MEMORY;
     pk_snap_put(&w, SNAP_MAGIC, 8);

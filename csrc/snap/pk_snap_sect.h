@@ -50,6 +50,22 @@ typedef struct pk_snap_thread {
 _Static_assert(sizeof(pk_snap_thread) == 448 && offsetof(pk_snap_thread, s) == 320
                && offsetof(pk_snap_thread, nivcsw) == 440, "snapshot thread layout, version 1");
 
+/* A process record as snapshots hold it: the layout of pk_proc in format
+ * version 1, which held the tree links in the record (pk_kernel_snap.c
+ * converts to and from pk_proc and pk_ptlink). */
+typedef struct pk_snap_proc {
+    uint32_t prog, first_tid, nthreads, live_threads;   /*  0 */
+    uint8_t state, ext[3];                              /* 16 */
+    int32_t exit_code;                                  /* 20 */
+    uint32_t kill_reason, as;                           /* 24 */
+    uint32_t parent, first_child, last_child;           /* 32 */
+    uint32_t next_sib, prev_sib, nchildren;             /* 44 */
+    uint8_t tree, tflags, termsig, pad;                 /* 56 */
+    uint32_t sigchld;                                   /* 60 */
+} pk_snap_proc;                                         /* 64 */
+_Static_assert(sizeof(pk_snap_proc) == 64 && offsetof(pk_snap_proc, parent) == 32
+               && offsetof(pk_snap_proc, sigchld) == 60, "snapshot process layout, version 1");
+
 /* the rows of pk_snap_sections[], in file order */
 enum {
     PK_SEC_CORE, PK_SEC_RV, PK_SEC_MEM, PK_SEC_OBJS, PK_SEC_FS, PK_SEC_FD, PK_SEC_SCHD,

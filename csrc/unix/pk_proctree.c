@@ -1,9 +1,14 @@
 /* pk_proctree.c - the process tree: parents, children, zombies, reaping
  * and the adoption of orphans (docs/processes.md).
  *
- * Every process record (pk_proc) carries its links: its parent and a
- * doubly linked list of its children in the order they joined it (pids +
- * 1, 0: none), so a child joins or leaves its parent in O(1).  A process
+ * Every process has links (pk_ptlink, kept by pid beside the process
+ * records): its parent and a doubly linked list of its children in the
+ * order they joined it (pids + 1, 0: none), so a child joins or leaves its
+ * parent in O(1).  The links of a chunk of pids are allocated when one of
+ * them first joins a parent (pk_ptl_need, before anything can change):
+ * from then on every process with a parent or a child has them, so the
+ * adoptions and notifications of an exit, which cannot fail, write only
+ * links that exist.  A process
  * spawned from Python has no parent unless it is given one; fork makes the
  * forking process the parent.
  *
@@ -28,6 +33,34 @@
 #include <string.h>
 #include "pk_core.h"
 
+const pk_ptlink pk_ptl_none;
+
+int pk_ptl_need(pk_kernel *k, uint32_t pid) {
+    uint32_t c = pid >> PK_CHUNK_SHIFT;
+    if (c >= k->ptl_n) {
+        uint32_t n = k->ptl_n ? k->ptl_n : 8;
+        while (n <= c) n *= 2;
+        pk_ptlink **v = pk_realloc(k, k->ptl, (size_t)k->ptl_n * sizeof *v, (size_t)n * sizeof *v);
+        if (!v) return PK_ERR_NO_MEMORY;
+        k->ptl = v;
+        k->ptl_n = n;
+    }
+    if (!k->ptl[c] && !(k->ptl[c] = pk_alloc(k, (size_t)PK_CHUNK * sizeof(pk_ptlink))))
+        return PK_ERR_NO_MEMORY;
+    return PK_OK;
+}
+
+void pk_ptl_fini(pk_kernel *k) {
+    for (uint32_t i = 0; i < k->ptl_n; i++)
+        pk_free(k, k->ptl[i], (size_t)PK_CHUNK * sizeof(pk_ptlink));
+    pk_free(k, k->ptl, (size_t)k->ptl_n * sizeof *k->ptl);
+    k->ptl = NULL;
+    k->ptl_n = 0;
+}
+
+/* the links of pid + 1 = link, to read and to write */
+static inline const pk_ptlink *L(const pk_kernel *k, uint32_t link) { return pk_ptl(k, link - 1); }
+static inline pk_ptlink *W(pk_kernel *k, uint32_t link) { return pk_ptl_w(k, link - 1); }
 static inline pk_proc *P(pk_kernel *k, uint32_t link) { return pk_proc_at(k, link - 1); }
 
 static inline bool ended(const pk_proc *p) {
@@ -36,11 +69,11 @@ static inline bool ended(const pk_proc *p) {
 
 /* append pid (no parent now) to the end of parent's children */
 static void link_tail(pk_kernel *k, uint32_t pid, uint32_t parent) {
-    pk_proc *c = pk_proc_at(k, pid), *p = pk_proc_at(k, parent);
+    pk_ptlink *c = pk_ptl_w(k, pid), *p = pk_ptl_w(k, parent);
     c->parent = parent + 1;
     c->next_sib = 0;
     c->prev_sib = p->last_child;
-    if (p->last_child) P(k, p->last_child)->next_sib = pid + 1;
+    if (p->last_child) W(k, p->last_child)->next_sib = pid + 1;
     else p->first_child = pid + 1;
     p->last_child = pid + 1;
     p->nchildren++;
@@ -48,19 +81,21 @@ static void link_tail(pk_kernel *k, uint32_t pid, uint32_t parent) {
 
 /* remove pid from its parent's children */
 static void unlink_child(pk_kernel *k, uint32_t pid) {
-    pk_proc *c = pk_proc_at(k, pid);
-    if (!c->parent) return;
-    pk_proc *p = P(k, c->parent);
-    if (c->prev_sib) P(k, c->prev_sib)->next_sib = c->next_sib;
+    if (!pk_ptl(k, pid)->parent) return;
+    pk_ptlink *c = pk_ptl_w(k, pid);
+    pk_ptlink *p = W(k, c->parent);
+    if (c->prev_sib) W(k, c->prev_sib)->next_sib = c->next_sib;
     else p->first_child = c->next_sib;
-    if (c->next_sib) P(k, c->next_sib)->prev_sib = c->prev_sib;
+    if (c->next_sib) W(k, c->next_sib)->prev_sib = c->prev_sib;
     else p->last_child = c->prev_sib;
     p->nchildren--;
     c->parent = c->next_sib = c->prev_sib = 0;
 }
 
-void pk_ptree_link(pk_kernel *k, uint32_t child, uint32_t parent) {
+int pk_ptree_link(pk_kernel *k, uint32_t child, uint32_t parent) {
+    if (pk_ptl_need(k, child) || pk_ptl_need(k, parent)) return PK_ERR_NO_MEMORY;
     link_tail(k, child, parent);
+    return PK_OK;
 }
 
 /* Linux's encoding of how a process ended (wait(2), <bits/waitstatus.h>):
@@ -87,8 +122,7 @@ int32_t pk_ptree_wstatus(const pk_proc *p) {
  * signal (CLD_EXITED or CLD_KILLED, pk_rv_sig.c), as do_notify_parent
  * wakes the waiters and sends it. */
 static void notify(pk_kernel *k, uint32_t parent, uint32_t child) {
-    pk_proc *p = pk_proc_at(k, parent);
-    p->sigchld++;
+    pk_ptl_w(k, parent)->sigchld++;           /* it has a child: its links exist */
     pk_digest(k, k->now, 0x5c00000000000000ull | (uint64_t)parent << 24 | child);
     if (k->rv) {
         pk_rv_wake_waiters(k, parent);
@@ -105,7 +139,7 @@ void pk_ptree_reap(pk_kernel *k, uint32_t pid) {
 /* the new parent of the children of `father` (ending), or UINT32_MAX */
 static uint32_t find_new_reaper(pk_kernel *k, uint32_t father) {
     uint32_t top = UINT32_MAX;
-    for (uint32_t a = pk_proc_at(k, father)->parent; a; a = P(k, a)->parent) {
+    for (uint32_t a = pk_ptl(k, father)->parent; a; a = L(k, a)->parent) {
         const pk_proc *q = P(k, a);
         if (!ended(q) && (q->tflags & PK_PTF_SUBREAPER)) return a - 1;
         top = a - 1;
@@ -116,10 +150,10 @@ static uint32_t find_new_reaper(pk_kernel *k, uint32_t father) {
 void pk_ptree_exit(pk_kernel *k, uint32_t pid) {
     pk_proc *p = pk_proc_at(k, pid);
     if (p->tree != PK_PT_ALIVE) return;
-    if (p->first_child) {                         /* forget_original_parent */
+    if (pk_ptl(k, pid)->first_child) {            /* forget_original_parent */
         uint32_t reaper = find_new_reaper(k, pid);
-        while (p->first_child) {
-            uint32_t c = p->first_child - 1;
+        while (pk_ptl(k, pid)->first_child) {
+            uint32_t c = pk_ptl(k, pid)->first_child - 1;
             unlink_child(k, c);
             bool zombie = pk_proc_at(k, c)->tree == PK_PT_ZOMBIE;
             if (reaper == UINT32_MAX) {           /* no one left: a root of its own */
@@ -131,12 +165,11 @@ void pk_ptree_exit(pk_kernel *k, uint32_t pid) {
                 notify(k, reaper, c);
                 if (k->rv && pk_rv_autoreap(k, reaper)) pk_ptree_reap(k, c);
             }
-            p = pk_proc_at(k, pid);
         }
     }
     p = pk_proc_at(k, pid);
-    if (p->parent) {
-        uint32_t parent = p->parent - 1;
+    if (pk_ptl(k, pid)->parent) {
+        uint32_t parent = pk_ptl(k, pid)->parent - 1;
         p->tree = PK_PT_ZOMBIE;
         notify(k, parent, pid);
         /* a parent that ignores SIGCHLD (or set SA_NOCLDWAIT) makes no
@@ -153,7 +186,7 @@ void pk_ptree_handle_waited(pk_kernel *k, uint32_t waiter, uint32_t obj) {
     uint32_t target = (uint32_t)ob->target;
     if (target >= k->procs.count) return;
     pk_proc *c = pk_proc_at(k, target);
-    if (c->tree == PK_PT_ZOMBIE && c->parent == waiter + 1) pk_ptree_reap(k, target);
+    if (c->tree == PK_PT_ZOMBIE && pk_ptl(k, target)->parent == waiter + 1) pk_ptree_reap(k, target);
 }
 
 /* ---- entry points ------------------------------------------------------------ */
@@ -161,21 +194,22 @@ void pk_ptree_handle_waited(pk_kernel *k, uint32_t waiter, uint32_t obj) {
 int pk_proc_tree_get(pk_kernel *k, uint32_t pid, pk_tree_info *out) {
     if (!k || !out || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
     const pk_proc *p = pk_proc_at(k, pid);
+    const pk_ptlink *l = pk_ptl(k, pid);
     memset(out, 0, sizeof *out);
-    out->parent = p->parent ? (int64_t)p->parent - 1 : -1;
+    out->parent = l->parent ? (int64_t)l->parent - 1 : -1;
     out->tree = p->tree;
-    out->nchildren = p->nchildren;
+    out->nchildren = l->nchildren;
     out->subreaper = (p->tflags & PK_PTF_SUBREAPER) != 0;
-    out->sigchld = p->sigchld;
+    out->sigchld = l->sigchld;
     out->wstatus = pk_ptree_wstatus(p);
     return PK_OK;
 }
 
 int pk_proc_children(pk_kernel *k, uint32_t pid, uint32_t *out, uint32_t cap, uint32_t *n) {
     if (!k || !n || (cap && !out) || pid >= k->procs.count) return PK_ERR_INVALID_ARGS;
-    const pk_proc *p = pk_proc_at(k, pid);
+    const pk_ptlink *p = pk_ptl(k, pid);
     uint32_t i = 0;
-    for (uint32_t c = p->first_child; c && i < cap; c = P(k, c)->next_sib) out[i++] = c - 1;
+    for (uint32_t c = p->first_child; c && i < cap; c = L(k, c)->next_sib) out[i++] = c - 1;
     *n = p->nchildren;
     return PK_OK;
 }
@@ -185,11 +219,11 @@ int pk_proc_set_parent(pk_kernel *k, uint32_t child, uint32_t parent) {
         return PK_ERR_INVALID_ARGS;
     if (k->in_hook) return PK_ERR_BAD_STATE;
     pk_proc *c = pk_proc_at(k, child), *p = pk_proc_at(k, parent);
-    if (c->parent || c->first_child || c->state != PK_PS_NEW || c->tree != PK_PT_ALIVE)
+    if (pk_ptl(k, child)->parent || pk_ptl(k, child)->first_child || c->state != PK_PS_NEW
+        || c->tree != PK_PT_ALIVE)
         return PK_ERR_BAD_STATE;
     if (ended(p) || p->tree != PK_PT_ALIVE) return PK_ERR_BAD_STATE;
-    link_tail(k, child, parent);
-    return PK_OK;
+    return pk_ptree_link(k, child, parent);
 }
 
 int pk_proc_subreaper_set(pk_kernel *k, uint32_t pid, uint32_t on) {
@@ -209,33 +243,34 @@ void pk_ptree_check(pk_kernel *k, uint64_t *bad, uint64_t *cycles) {
     uint32_t n = k->procs.count;
     *bad = *cycles = 0;
     for (uint32_t pid = 0; pid < n; pid++) {
-        const pk_proc *p = pk_proc_at(k, pid);
+        const pk_proc *pr = pk_proc_at(k, pid);
+        const pk_ptlink *p = pk_ptl(k, pid);
         bool ok = p->parent <= n && p->first_child <= n && p->last_child <= n
-            && p->next_sib <= n && p->prev_sib <= n && p->tree <= PK_PT_REAPED
-            && p->parent != pid + 1 && !(p->tflags & ~PK_PTF_SUBREAPER) && !p->pad;
-        if (ok && p->tree == PK_PT_ALIVE && ended(p)) ok = false;
-        if (ok && p->tree != PK_PT_ALIVE && !ended(p)) ok = false;
-        if (ok && p->tree == PK_PT_REAPED && (p->parent || p->first_child)) ok = false;
-        if (ok && p->tree == PK_PT_ZOMBIE && (!p->parent || p->first_child)) ok = false;
+            && p->next_sib <= n && p->prev_sib <= n && pr->tree <= PK_PT_REAPED
+            && p->parent != pid + 1 && !(pr->tflags & ~PK_PTF_SUBREAPER) && !p->pad;
+        if (ok && pr->tree == PK_PT_ALIVE && ended(pr)) ok = false;
+        if (ok && pr->tree != PK_PT_ALIVE && !ended(pr)) ok = false;
+        if (ok && pr->tree == PK_PT_REAPED && (p->parent || p->first_child)) ok = false;
+        if (ok && pr->tree == PK_PT_ZOMBIE && (!p->parent || p->first_child)) ok = false;
         if (ok && p->parent) {                    /* a living parent lists it */
-            const pk_proc *q = P(k, p->parent);
-            ok = !ended(q)
-                && (p->prev_sib ? P(k, p->prev_sib)->next_sib == pid + 1 && P(k, p->prev_sib)->parent == p->parent
+            const pk_ptlink *q = L(k, p->parent);
+            ok = !ended(P(k, p->parent))
+                && (p->prev_sib ? L(k, p->prev_sib)->next_sib == pid + 1 && L(k, p->prev_sib)->parent == p->parent
                                 : q->first_child == pid + 1)
-                && (p->next_sib ? P(k, p->next_sib)->prev_sib == pid + 1 && P(k, p->next_sib)->parent == p->parent
+                && (p->next_sib ? L(k, p->next_sib)->prev_sib == pid + 1 && L(k, p->next_sib)->parent == p->parent
                                 : q->last_child == pid + 1);
         } else if (ok) ok = !p->next_sib && !p->prev_sib;
         if (ok) {                                 /* its list is as long as it says */
             uint32_t cnt = 0;
-            for (uint32_t c = p->first_child; c && cnt <= n; c = P(k, c)->next_sib) {
-                if (c > n || P(k, c)->parent != pid + 1) { ok = false; break; }
+            for (uint32_t c = p->first_child; c && cnt <= n; c = L(k, c)->next_sib) {
+                if (c > n || L(k, c)->parent != pid + 1) { ok = false; break; }
                 cnt++;
             }
             ok = ok && cnt == p->nchildren && (p->first_child == 0) == (p->last_child == 0);
         }
         if (!ok) { (*bad)++; continue; }
         uint32_t steps = 0;
-        for (uint32_t a = p->parent; a && a <= n && steps <= n; a = P(k, a)->parent) steps++;
+        for (uint32_t a = p->parent; a && a <= n && steps <= n; a = L(k, a)->parent) steps++;
         if (steps > n) (*cycles)++;
     }
 }

@@ -191,12 +191,14 @@ int pk_vm_fork(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t child_pc, uint64_
     parent = pk_as_of(k, t->pid);               /* the address spaces may have moved */
     pk_as *child = pk_as_of(k, pid);
     s = as_copy(k, parent, child);
+    if (!s && (pk_ptl_need(k, pid) || pk_ptl_need(k, t->pid)))   /* their tree links */
+        s = PK_ERR_NO_MEMORY;
     if (!s) s = pk_proc_hooks_fork(k, t->pid, pid);   /* working directory, ... (pk_hooks.c) */
     if (s) {                                     /* it never existed */
         pk_thread_exit(k, ct, -1, PK_KILL_OOM);
         return s;
     }
-    pk_ptree_link(k, pid, t->pid);              /* the forking process is its parent */
+    pk_ptree_link(k, pid, t->pid);              /* the forking process is its parent (links made above) */
     *child_out = pid;
     parent->st.forks++;
     *ipis = pk_tlb_shootdown(k, parent, 0, 1ull << (k->mem->fmt->va_bits - 1), (int)c->id);
