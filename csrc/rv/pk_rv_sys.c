@@ -899,7 +899,7 @@ static int syscall_body(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint6
         RT(s)->robust_list = A(0); RT(s)->robust_len = A(1); v = 0;
         break;
     case 102: case 103: case 129: case 130: case 131: case 132: case 133: case 134: case 135:
-    case 136: case 137: case 139:                                            /* pk_rv_sig.c */
+    case 136: case 137: case 138: case 139: case 240:                        /* pk_rv_sig.c */
         v = pk_rv_sig_syscall(k, c, t, r, num, &act, arg, &S.cost, &S.dead);
         break;
     case 261: v = sys_prlimit(s, A(0), A(1), A(2), A(3)); break;

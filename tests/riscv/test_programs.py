@@ -428,6 +428,24 @@ EXPECTED["sig_forkexec"] = ("exited", 0, b"parent 29\nchild 13\n")
 # sig_killall.c without its argument: nothing (kill(-1) is run in
 # tests/riscv/test_rv_signals.py, in pykernel only)
 EXPECTED["sig_killall"] = ("exited", 0, b"")
+# sig_rtqueue.c, signal(7) "Real-time signals": each sigqueue / kill /
+# tgkill of a real-time signal is one more instance, taken once each in
+# the order sent; two kills of SIGUSR1 leave one.  dequeue_signal
+# (kernel/signal.c) takes the thread's own (tgkill) first, then the
+# process's, lowest number first; glibc's sigtimedwait reports SI_TKILL
+# (-6) as SI_USER (0); sigqueue(3) gives SI_QUEUE (-1) and si_value.
+# Also the output of the same source built for x86-64 Linux 6.18.
+EXPECTED["sig_rtqueue"] = ("exited", 0, b"""pending: SIGUSR1 SIGRTMIN+0 SIGRTMIN+1 SIGRTMIN+2
+sigtimedwait: SIGRTMIN+1 code 0 value 0
+sigtimedwait: SIGRTMIN+1 code 0 value 0
+sigtimedwait: SIGUSR1 code 0 value 0
+sigtimedwait: SIGRTMIN+0 code -1 value 2
+sigtimedwait: SIGRTMIN+0 code 0 value 0
+sigtimedwait: SIGRTMIN+0 code -1 value 4
+sigtimedwait: SIGRTMIN+2 code -1 value 1
+sigtimedwait: SIGRTMIN+2 code -1 value 3
+then EAGAIN
+""")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 
