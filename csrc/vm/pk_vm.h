@@ -254,6 +254,9 @@ void pk_shm_fini(struct pk_kernel *k);
 uint32_t pk_cache_new(struct pk_kernel *k, uint32_t ino);
 uint32_t pk_cache_page(struct pk_kernel *k, uint32_t id, uint64_t i);
 void pk_cache_drop(struct pk_kernel *k, uint32_t id, uint64_t i);
+/* every mapping of page cache id drops its pages from page `from` on
+ * (a truncation: the next touch is SIGBUS) */
+void pk_as_zap_file(struct pk_kernel *k, uint32_t id, uint64_t from);
 void pk_cache_release(struct pk_kernel *k, uint32_t id);
 int  pk_as_map_file(struct pk_kernel *k, pk_as *as, uint32_t ino, uint64_t va, uint64_t len,
                     uint32_t prot, bool shared, uint64_t off);    /* 0 or -errno */
