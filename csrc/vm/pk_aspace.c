@@ -607,13 +607,17 @@ static void region_split(pk_as *as, uint64_t at) {
     region_add(as, tail);
 }
 
-/* Change the protection of the mapped parts of [va, va+len). */
+/* Change the protection of the mapped parts of [va, va+len); PROT_WRITE
+ * over a PK_MAP_NOMAYWRITE region is ACCESS_DENIED (nothing changes). */
 int pk_as_protect(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot) {
     k->mem->map_count_refused = 0;
     int s = range_check(k, va, len);
     if (s) return s;
     if (!(prot & PK_PROT_READ) || prot > 7) return PK_ERR_INVALID_ARGS;
     uint64_t end = va + len;
+    for (const pk_region *r = pk_region_from(as, va); (prot & PK_PROT_WRITE) && r && r->start < end;
+         r = pk_region_next(as, r))
+        if (r->flags & PK_MAP_NOMAYWRITE) return PK_ERR_ACCESS_DENIED;   /* mprotect(2): EACCES */
     const pk_region *a = pk_region_from(as, va), *b = pk_region_from(as, end);
     int64_t splits = (a && a->start < va) + (b && b->start < end);
     if ((s = regions_grow(k, as, splits))) return s;

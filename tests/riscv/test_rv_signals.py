@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from rvasm import Asm
-from rvrun import pk_kernel, program  # noqa: F401 (program: a fixture)
+from rvrun import pk_kernel, program, run_pykernel, run_qemu  # noqa: F401 (program: a fixture)
 
 import pykernel as pk
 from pykernel._ffi import lib
@@ -372,3 +372,12 @@ def test_queued_real_time_signals_refuse_a_snapshot_and_repeat(program):
         k.run()
         runs.append((bytes(p.stdout), k.digest()))
     assert runs[0] == runs[1]
+
+
+def test_a_touch_past_the_end_of_a_mapped_file_without_a_handler_is_sigbus(program):
+    """mmap(2), "SIGBUS": the default action of SIGBUS (core) ends the
+    process with signal 7, as under qemu-riscv64 (wait status 7)."""
+    path = program("mmap_bus")
+    got = run_pykernel(path, ["mmap_bus", "die"], b"")
+    assert (got.state, got.kill_reason, got.stdout) == ("killed", "signal 7", b"touching page 2\n")
+    assert got == run_qemu(path, ["mmap_bus", "die"], b"")
