@@ -1221,6 +1221,20 @@ int pk_sig_audit_get(pk_kernel *k, uint64_t *bad) {
         *bad += !ok;
     }
     for (uint32_t i = 1; i < rs->nprocs; i++) *bad += rs->procs[i].sig >= (n ? n : 1);
+    /* a queued real-time signal waits behind a pending one of its number */
+    for (uint32_t i = 0; i < rs->nsigq; i++) {
+        const pk_rvsq *q = &rs->sigq[i];
+        if (q->pid >= k->procs.count || !(BIT(q->signo) & RT_MASK) || q->signo > PK_NSIG
+            || (q->tid1 && (q->tid1 - 1 >= k->threads.count
+                            || pk_thread_at(k, q->tid1 - 1)->pid != q->pid))) { *bad += 1; continue; }
+        const pk_proc *p = pk_proc_at(k, q->pid);
+        if (p->state == PK_PS_EXITED || p->state == PK_PS_KILLED) continue;   /* dropped later */
+        pk_rvp *rp = rvp_of(k, q->pid);
+        const pk_rvsigp *sp = rp ? sigp(k, rp) : NULL;
+        const pk_rvt *rt = q->tid1 ? rvt_of(k, pk_thread_at(k, q->tid1 - 1)) : NULL;
+        if (q->tid1 && pk_thread_at(k, q->tid1 - 1)->state == PK_TS_EXITED) continue;
+        *bad += !sp || !(q->tid1 ? rt && (rt->sigpend & BIT(q->signo)) : (sp->pending & BIT(q->signo)));
+    }
     uint64_t ev = 0;
     for (uint32_t i = 0; i < k->evq.n; i++) ev += pk_event_kind(&k->evq.heap[i]) == PK_EV_RV_ITIMER;
     *bad += ev != rs->itimers;

@@ -359,14 +359,15 @@ def test_a_flood_of_real_time_signals_stops_at_the_limit_with_eagain(program):
 
 def test_queued_real_time_signals_refuse_a_snapshot_and_repeat(program):
     """The queue behind a pending real-time signal is not part of the
-    snapshot format: a snapshot then is refused (NotSupported);
-    two runs give the same digest."""
+    snapshot format: a snapshot then is refused (NotSupported); the audit
+    finds the queue in order; two runs give the same digest."""
     runs = []
     for _ in range(2):
         k = pk_kernel()
         p = k.spawn(pk.Program.elf(str(program("sig_rtqueue"))), argv=["sig_rtqueue", "flood"])
         k.run(until=300_000)             # in its loop of sigqueue calls
         assert p.state == "alive" and p.pending_signals == {34}
+        assert k.audit().problems() == []
         with pytest.raises(NotSupported):
             k.snapshot()
         k.run()
