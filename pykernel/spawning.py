@@ -245,7 +245,7 @@ class Spawning:
               uid: int | None = None, gid: int | None = None, job=None,
               argv=None, env=None, stdin=b"", stdout=None, stderr=None,
               slice: int | None = None, working_set: int | None = None,
-              sched: SchedParams | None = None, cwd=None) -> Process:
+              sched: SchedParams | None = None, cwd=None, tty: bool = False) -> Process:
         """Create a process running ``program`` with one thread.
 
         ``sched``: a :class:`~pykernel.SchedParams` holding the scheduling
@@ -288,7 +288,12 @@ class Spawning:
         callables handed each new chunk of output as bytes while the kernel
         runs (the bytes also stay in ``p.stdout`` / ``p.stderr``). A kernel
         without memory gets ``pk.Memory()`` with Sv39 page tables when its
-        first process is machine code.
+        first process is machine code. ``tty=True``: its standard streams
+        are its terminal, for it and the processes forked from it: ioctl
+        ``TCGETS`` and ``TIOCGWINSZ`` on descriptors 0-2 answer (termios
+        as ``stty sane``, 24 rows of 80 columns) where they are otherwise
+        ``ENOTTY``, and ``fstat`` says character device (docs/userland.md,
+        "Descriptors"); a shell then sees a terminal and is interactive.
 
         ``working_set``: the thread's working set for the kernel's cache
         model (``pk.Kernel(cache=pk.CacheModel(...))``, docs/scheduling.md,
@@ -315,8 +320,8 @@ class Spawning:
                                  "pk.Kernel(cache=pk.CacheModel(...))")
             working_set = int_range("Kernel working_set", working_set, 0, MAX_TIME)
         if isinstance(program, Program) and program.kind != "elf" and (
-                argv is not None or env is not None or stdin != b"" or stdout or stderr):
-            raise TypeError("argv, env, stdin, stdout and stderr are for machine-code "
+                argv is not None or env is not None or stdin != b"" or stdout or stderr or tty):
+            raise TypeError("argv, env, stdin, stdout, stderr and tty are for machine-code "
                             "programs (Program.elf)")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
@@ -353,6 +358,8 @@ class Spawning:
                 _objects._move(self, src, pid, values)
             if uid or gid:
                 check(lib.pk_proc_creds_set(self._kp, pid, uid, gid), "credentials")
+            if tty:
+                check(lib.pk_rv_tty(self._kp, pid), "spawn: tty")
             if parent is not None:                   # the process tree (docs/processes.md)
                 check(lib.pk_proc_set_parent(self._kp, pid, parent.pid), "spawn: parent")
             if cwd is not None:

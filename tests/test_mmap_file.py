@@ -181,3 +181,41 @@ def test_a_snapshot_keeps_files_in_their_page_cache():
     assert r.fs.read("/tmp/f", 4) == b"more"
     r.fs.remove("/tmp/f")
     assert r.audit().problems() == []
+
+
+def test_a_shared_mapping_of_a_file_it_may_not_write_cannot_become_writable():
+    # mprotect(2), EACCES: "the memory cannot be given the specified
+    # access ... if you mmap(2) a file to which you have read-only access,
+    # then ask mprotect() to mark it PROT_WRITE"; a private mapping may
+    # (its writes are copies); the rule survives a snapshot
+    k = kernel()
+    k.fs.write("/tmp/ro", b"r", mode=0o644)
+    p = sleeper(k, uid=1000)
+    p.aspace.map(0x10000, 2 * PAGE, prot="r", file="/tmp/ro", shared=True)
+    p.aspace.map(0x20000, PAGE, prot="r", file="/tmp/ro", shared=False)
+    with pytest.raises(pk.AccessDenied):
+        p.aspace.protect(0x10000, PAGE, "rw")
+    p.aspace.protect(0x20000, PAGE, "rw")
+    p.aspace.protect(0x10000, PAGE, "rx")
+    r = pk.Kernel.restore(k.snapshot())
+    assert r.audit().problems() == []
+    with pytest.raises(pk.AccessDenied):
+        r.processes[p.pid].aspace.protect(0x11000, PAGE, "rw")
+
+
+def test_truncating_a_mapped_file_unmaps_the_pages_past_its_new_end():
+    # truncate(2) / mm/truncate.c truncate_pagecache: the pages past the
+    # new end leave every mapping; a touch of one is then past the end of
+    # the file (SIGBUS on Linux)
+    k = kernel()
+    k.fs.write("/tmp/f", b"x" * (2 * PAGE))
+    p = sleeper(k, [S.touch(0x10000), S.touch(0x11000), S.sleep(LONG // 4), S.touch(0x11000)])
+    p.aspace.map(0x10000, 2 * PAGE, file="/tmp/f", shared=True)
+    k.run(until=LONG // 8)
+    assert p.aspace.translate(0x11000) is not None
+    k.fs.truncate("/tmp/f", 100)
+    assert p.aspace.translate(0x11000) is None
+    assert p.aspace.translate(0x10000) is not None
+    k.run()
+    assert p.state == "killed"
+    assert p.aspace.fault.kind == "past the end of the mapped file"

@@ -987,6 +987,13 @@ int pk_rv_spawn(pk_kernel *k, const pk_spawn_args *a, const char *strs, uint64_t
  * anything else happens.  Off for a new, forked or restored process;
  * NOT_SUPPORTED for a process that is not machine code. */
 int pk_rv_watch(pk_kernel *k, uint32_t pid, uint32_t fd, uint32_t on);
+/* pk_rv_tty: process pid's standard streams (descriptors 0-2 that still
+ * name them) become its terminal: ioctl TCGETS and TIOCGWINSZ answer
+ * there (termios as `stty sane`, 24 rows of 80 columns) and fstat says
+ * character device 5,0 instead of FIFO; the descriptions, and so the
+ * terminal, are shared with processes forked from it.  NOT_SUPPORTED for
+ * a process that is not machine code, BAD_STATE for one that has ended. */
+int pk_rv_tty(pk_kernel *k, uint32_t pid);
 int pk_rv_output(pk_kernel *k, uint32_t pid, uint32_t fd, uint64_t offset, uint8_t *out,
                  uint64_t cap, uint64_t *total_out);
 /* the system calls pid made that returned -ENOSYS: numbers (a7, all 64

@@ -84,6 +84,14 @@ typedef struct pk_rvsigp {
     uint8_t  report;                     /* for the parent's wait: PK_RVR_* */
     uint8_t  pad[5];
 } pk_rvsigp;
+/* a real-time signal sent again while one of its number is pending: the
+ * instances after the first, in the order sent (pk_rv_sig.c) */
+typedef struct pk_rvsq {
+    uint32_t pid, tid1, signo, pad;      /* tid1: thread-directed (tid + 1), 0: the process */
+    pk_rvsi  si;
+} pk_rvsq;
+#define PK_RV_SIGQUEUE_MAX 1024          /* real-time signals pending per process (RLIMIT_SIGPENDING) */
+
 #define PK_RVR_STOPPED   1               /* a stop not yet reported (WUNTRACED) */
 #define PK_RVR_CONTINUED 2               /* a continue not yet reported (WCONTINUED) */
 
@@ -172,6 +180,7 @@ typedef struct pk_rvstate {
     uint64_t  insns;                     /* instructions executed, kernel-wide */
     pk_rvdec *dc;                        /* decoded-instruction cache          */
     pk_rvsigp *sigp; uint32_t nsigp, sigp_cap;   /* [0] unused */
+    pk_rvsq  *sigq; uint32_t nsigq, sigq_cap;   /* queued real-time signals, oldest first */
     uint32_t  in_call;                   /* tid + 1 of the thread in pk_rv_syscall, 0 */
     uint64_t  itimers;                   /* PK_EV_RV_ITIMER events queued */
     pk_rvblk *blk;                       /* pre-decoded blocks                  */
@@ -285,6 +294,9 @@ void pk_rv_itimer_dropped(struct pk_kernel *k);
 void pk_rv_sigchld(struct pk_kernel *k, uint32_t parent, uint32_t child);
 bool pk_rv_autoreap(struct pk_kernel *k, uint32_t parent);   /* SIGCHLD ignored or SA_NOCLDWAIT */
 void pk_rv_sig_fini(struct pk_kernel *k);
+/* true while a living process has a real-time signal queued behind a
+ * pending one of its number (snapshots do not hold the queue) */
+bool pk_rv_sig_queued(struct pk_kernel *k);
 /* wait4 / waitid: child's stop or continue not yet reported that `options`
  * (WUNTRACED 2, WCONTINUED 8) ask for: 1 with *status (a wait status) and
  * *code (CLD_STOPPED 5 or CLD_CONTINUED 6) and *sig, and taken unless

@@ -1194,12 +1194,21 @@ done:
         }
         pc = r->pc;                              /* its handler */
     } else if (stop == RV_KILL) {                /* SIGSEGV, SEGV_MAPERR or SEGV_ACCERR */
-        if (X.reason != PK_KILL_SEGV || !rs->sig_on
-            || pk_rv_sig_fault(k, c, t, r, 11, X.as->fault_kind == PK_FAULT_UNMAPPED ? 1 : 2,
-                               X.as->fault_va, PK_KILL_SEGV, arg, &X.cost) >= 0) {
+        /* a page of a file mapping past the end of the file: SIGBUS,
+         * BUS_ADRERR (mmap(2), "SIGBUS"; mm/filemap.c filemap_fault) */
+        bool bus = X.reason == PK_KILL_SEGV && X.as->fault_kind == PK_FAULT_BEYOND_EOF;
+        if (bus) {
+            X.reason = PK_KILL_SIGNAL;
+            pk_proc_at(k, t->pid)->termsig = 7;
+        }
+        if ((X.reason != PK_KILL_SEGV && !bus) || !rs->sig_on
+            || pk_rv_sig_fault(k, c, t, r, bus ? 7 : 11,
+                               bus ? 2 : X.as->fault_kind == PK_FAULT_UNMAPPED ? 1 : 2,
+                               X.as->fault_va, X.reason, arg, &X.cost) >= 0) {
             *arg = X.reason;
             return PK_ACT_KILL;
         }
+        if (bus) pk_proc_at(k, t->pid)->termsig = 0;    /* its handler runs */
         pc = r->pc;
     }
     if (stop == RV_BLOCK) { *arg = X.m->block_ns; return PK_ACT_BLOCK; }

@@ -195,6 +195,22 @@ int pk_rv_watch(pk_kernel *k, uint32_t pid, uint32_t fd, uint32_t on) {
     return PK_ERR_NOT_SUPPORTED;
 }
 
+int pk_rv_tty(pk_kernel *k, uint32_t pid) {
+    if (!k) return PK_ERR_INVALID_ARGS;
+    if (!k->rv || pid >= k->procs.count) return PK_ERR_NOT_SUPPORTED;
+    bool rv = false;
+    for (uint32_t i = 1; i < k->rv->nprocs; i++) rv |= k->rv->procs[i].pid == pid;
+    if (!rv) return PK_ERR_NOT_SUPPORTED;
+    pk_proc *p = pk_proc_at(k, pid);
+    if (p->state == PK_PS_EXITED || p->state == PK_PS_KILLED) return PK_ERR_BAD_STATE;
+    if (!pk_fd_table(k, pid)) return PK_ERR_NO_MEMORY;
+    for (uint64_t fd = 0; fd < 3; fd++) {
+        int64_t o = pk_fd_get(k, pid, fd);
+        if (o > 0 && k->fds->ofd[o].kind == PK_OFD_STD) PK_OFD_TTY(&k->fds->ofd[o]) = 1;
+    }
+    return PK_OK;
+}
+
 /* the bytes to write: from user memory at va, or from kbuf (sendfile) */
 static int src(fx *x, uint64_t va, const uint8_t *kbuf, uint64_t done, uint8_t *tmp, uint64_t n) {
     if (kbuf) { memcpy(tmp, kbuf + done, n); return 0; }
@@ -402,6 +418,10 @@ static int attrs_of_ofd(fx *x, int64_t oi, attrs *a) {
     uint32_t uid = 0, gid = 0;
     pk_proc_creds_get(x->k, x->pid, &uid, &gid);
     a->mode = 0010000 | 0600;                      /* S_IFIFO: pipes, and the collected streams */
+    if (o->kind == PK_OFD_STD && PK_OFD_TTY(o)) {  /* a terminal: /dev/tty's character device */
+        a->mode = 0020000 | 0620;
+        a->rdev = PK_FS_DEV_TTY;
+    }
     a->nlink = 1;
     a->uid = uid;
     a->gid = gid;
@@ -718,6 +738,7 @@ static int64_t sys_pipe2(fx *x, uint64_t va, uint64_t flags) {
 
 static bool is_tty(fx *x, int64_t o) {
     pk_fs_stat st;
+    if (OFD(x, o)->kind == PK_OFD_STD) return PK_OFD_TTY(OFD(x, o)) != 0;
     return OFD(x, o)->kind == PK_OFD_FILE && !pk_fs_stat_get(x->k, OFD(x, o)->ino, &st)
         && (st.mode & PK_S_IFMT) == PK_S_IFCHR && st.rdev == PK_FS_DEV_TTY;
 }
@@ -731,10 +752,10 @@ static int64_t sys_ioctl(fx *x, uint64_t fd, uint64_t req, uint64_t arg) {
         return cp(x, arg, &n, 4, true) ? -EFAULT : 0;
     }
     if (!is_tty(x, o)) return -ENOTTY;
-    if (req == 0x5401) {                          /* TCGETS: tty_std_termios (drivers/tty/tty_io.c) */
+    if (req == 0x5401) {                          /* TCGETS: as `stty sane` leaves a terminal (coreutils stty.c) */
         uint8_t b[36];
         memset(b, 0, sizeof b);
-        uint32_t fl[4] = { 0x500,                 /* ICRNL | IXON */
+        uint32_t fl[4] = { 0x2502,                /* BRKINT ICRNL IXON IMAXBEL */
                            0x5,                   /* OPOST | ONLCR */
                            0xbf,                  /* B38400 | CS8 | CREAD | HUPCL */
                            0x8a3b };              /* ISIG ICANON ECHO ECHOE ECHOK ECHOCTL ECHOKE IEXTEN */

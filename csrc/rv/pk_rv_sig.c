@@ -8,8 +8,14 @@
  * handler, flags, mask; there is no sa_restorer), the process-wide pending
  * set with the siginfo of each pending signal, and ITIMER_REAL.  Each
  * thread's side record (pk_rvt) holds its mask, its thread-directed pending
- * set and its alternate stack.  Standard and real-time signals alike are
- * pending at most once per number (real-time signals are not queued).
+ * set and its alternate stack.  A standard signal is pending at most once
+ * per number; a real-time one (32..64) sent while its number is pending
+ * is queued (pk_rvstate.sigq, oldest first) and each instance is delivered
+ * once, with its own siginfo (signal(7), "Real-time signals").  A process
+ * holds at most PK_RV_SIGQUEUE_MAX pending real-time signals
+ * (RLIMIT_SIGPENDING): beyond it kill() sets the signal pending without
+ * queueing another (kernel/signal.c __send_signal_locked: "silent loss of
+ * information") and the other senders fail with EAGAIN.
  *
  * Delivery (kernel/signal.c get_signal, arch/riscv/kernel/signal.c).  On
  * the way back to user mode (advance() before its block, and after a
@@ -58,6 +64,8 @@ enum { EPERM = 1, ESRCH = 3, EINTR = 4, EAGAIN = 11, ENOMEM = 12, EFAULT = 14, E
 #define A0 10
 #define BIT(s) (1ull << ((s) - 1))
 #define UNBLOCKABLE (BIT(9) | BIT(19))                       /* SIGKILL, SIGSTOP */
+#define RT_MASK (~0ull << 31)                                /* SIGRTMIN (32) .. 64 */
+#define SI_QUEUE (-1)
 #define SYNC_MASK (BIT(11) | BIT(7) | BIT(4) | BIT(5) | BIT(8) | BIT(31))
 #define SIG_DFL 0
 #define SIG_IGN 1
@@ -123,6 +131,9 @@ static pk_rvsigp *sigp_make(pk_kernel *k, pk_rvp *rp) {
 void pk_rv_sig_fini(pk_kernel *k) {
     pk_rvstate *rs = k->rv;
     pk_free(k, rs->sigp, rs->sigp_cap * sizeof(pk_rvsigp));
+    pk_free(k, rs->sigq, rs->sigq_cap * sizeof(pk_rvsq));
+    rs->sigq = NULL;
+    rs->nsigq = rs->sigq_cap = 0;
     rs->sigp = NULL;
     rs->nsigp = rs->sigp_cap = 0;
 }
@@ -329,6 +340,73 @@ static int send_plain(pk_kernel *k, uint32_t pid, uint32_t s) {
     return PK_OK;
 }
 
+/* ---- the real-time queue ---------------------------------------------------------- */
+
+/* drop the entries of threads and processes that have ended */
+static void sq_purge(pk_kernel *k) {
+    pk_rvstate *rs = k->rv;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < rs->nsigq; i++) {
+        const pk_rvsq *q = &rs->sigq[i];
+        const pk_proc *p = pk_proc_at(k, q->pid);
+        bool gone = p->state == PK_PS_EXITED || p->state == PK_PS_KILLED
+                 || (q->tid1 && pk_thread_at(k, q->tid1 - 1)->state == PK_TS_EXITED);
+        if (!gone) rs->sigq[n++] = *q;
+    }
+    rs->nsigq = n;
+}
+
+/* the real-time signals pending in process pid, each instance counted */
+static uint32_t rt_count(pk_kernel *k, pk_proc *p, const pk_rvsigp *sp, uint32_t pid) {
+    uint32_t n = (uint32_t)__builtin_popcountll(sp->pending & RT_MASK), nx = 0;
+    const uint32_t *xt = pk_proc_ext(p) ? pk_proc_xtids(k, p, &nx) : NULL;
+    for (uint32_t i = 0; i < p->nthreads + nx; i++) {
+        const pk_rvt *rt = rvt_of(k, thread_i(k, p, i, xt));
+        if (rt) n += (uint32_t)__builtin_popcountll(rt->sigpend & RT_MASK);
+    }
+    for (uint32_t i = 0; i < k->rv->nsigq; i++) n += k->rv->sigq[i].pid == pid;
+    return n;
+}
+
+static int sq_push(pk_kernel *k, uint32_t pid, uint32_t tid1, uint32_t s, const pk_rvsi *si) {
+    pk_rvstate *rs = k->rv;
+    sq_purge(k);
+    if (pk_vec_grow(k, (void **)&rs->sigq, &rs->sigq_cap, rs->nsigq + 1, sizeof(pk_rvsq)))
+        return PK_ERR_NO_MEMORY;
+    rs->sigq[rs->nsigq++] = (pk_rvsq){ pid, tid1, s, 0, *si };
+    return PK_OK;
+}
+
+/* the next queued instance of s for (pid, tid1) into *si, removed: true;
+ * false when none is left */
+static bool sq_take(pk_kernel *k, uint32_t pid, uint32_t tid1, uint32_t s, pk_rvsi *si) {
+    pk_rvstate *rs = k->rv;
+    for (uint32_t i = 0; i < rs->nsigq; i++) {
+        const pk_rvsq *q = &rs->sigq[i];
+        if (q->pid != pid || q->tid1 != tid1 || q->signo != s) continue;
+        *si = q->si;
+        memmove(&rs->sigq[i], &rs->sigq[i + 1], (rs->nsigq - i - 1) * sizeof(pk_rvsq));
+        rs->nsigq--;
+        return true;
+    }
+    return false;
+}
+
+/* discard every queued instance of s in process pid */
+static void sq_drop(pk_kernel *k, uint32_t pid, uint32_t s) {
+    pk_rvstate *rs = k->rv;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < rs->nsigq; i++)
+        if (rs->sigq[i].pid != pid || rs->sigq[i].signo != s) rs->sigq[n++] = rs->sigq[i];
+    rs->nsigq = n;
+}
+
+bool pk_rv_sig_queued(pk_kernel *k) {
+    if (!k->rv) return false;
+    sq_purge(k);
+    return k->rv->nsigq != 0;
+}
+
 int pk_sig_send(pk_kernel *k, uint32_t pid, uint32_t tid1, uint32_t s, const pk_sigsrc *src) {
     if (!k || pid >= k->procs.count || s > PK_NSIG) return PK_ERR_INVALID_ARGS;
     pk_proc *p = pk_proc_at(k, pid);
@@ -377,6 +455,19 @@ int pk_sig_send(pk_kernel *k, uint32_t pid, uint32_t tid1, uint32_t s, const pk_
     if (!sp) return PK_ERR_NO_MEMORY;
     pk_rvsi si = { src ? src->code : PK_SI_USER, src ? src->pid : 0, src ? src->uid : 0,
                    src ? src->status : 0, src ? src->addr : 0 };
+    if (BIT(s) & RT_MASK) {
+        uint64_t have = target ? rvt_of(k, target)->sigpend : sp->pending;
+        if (rt_count(k, p, sp, pid) >= PK_RV_SIGQUEUE_MAX) {
+            if (si.code != PK_SI_USER) return PK_ERR_SHOULD_WAIT;     /* -EAGAIN */
+            if (have & BIT(s)) return PK_OK;                          /* lost */
+            si = (pk_rvsi){ PK_SI_USER, 0, 0, 0, 0 };                 /* no queue entry: no details */
+        } else if (have & BIT(s)) {
+            int st = sq_push(k, pid, target ? target->tid + 1 : 0, s, &si);
+            if (st) return st;
+            pk_digest(k, k->now, 0x5d00000000000000ull | (uint64_t)pid << 24 | 1u << 8 | s);
+            return PK_OK;      /* its number is pending: whoever takes it was told then */
+        }
+    }
     if (target) {
         pk_rvt *rt = rvt_of(k, target);
         rt->sigpend |= BIT(s);
@@ -430,18 +521,30 @@ static void fill_info(uint8_t *b, uint32_t s, const pk_rvsi *si) {
         put32(b, 16, (uint32_t)si->pid);
         put32(b, 20, si->uid);
         if (s == PK_SIGCHLD && si->code > 0) put32(b, 24, (uint32_t)si->status);
+        if (si->code == SI_QUEUE) put64(b, 24, si->addr);           /* si_value */
     }
 }
 
-/* take the first pending signal of `mask` (synchronous ones first, then
- * the lowest, the thread's own before the process's): its number, 0: none */
-static uint32_t dequeue(pk_rvt *rt, pk_rvsigp *sp, uint64_t mask, pk_rvsi *si) {
-    uint64_t ready = (rt->sigpend | (sp ? sp->pending : 0)) & mask;
+/* take the first pending signal of `mask`: the thread's own before the
+ * process's, in each synchronous ones first, then the lowest
+ * (kernel/signal.c dequeue_signal, next_signal): its number, 0: none */
+static uint32_t dequeue(pk_kernel *k, pk_rvt *rt, pk_rvsigp *sp, uint64_t mask, pk_rvsi *si) {
+    /* the thread's own first, then the process's (dequeue_signal) */
+    uint64_t ready = rt->sigpend & mask;
+    if (!ready) ready = (sp ? sp->pending : 0) & mask;
     if (!ready) return 0;
     uint64_t pick = (ready & SYNC_MASK) ? ready & SYNC_MASK : ready;
     uint32_t s = (uint32_t)__builtin_ctzll(pick) + 1;
-    if (rt->sigpend & BIT(s)) { rt->sigpend &= ~BIT(s); *si = sp->tinfo[s - 1]; }
-    else { sp->pending &= ~BIT(s); *si = sp->info[s - 1]; }
+    uint32_t pid = pk_thread_at(k, rt->tid)->pid;
+    bool rtsig = (BIT(s) & RT_MASK) && k->rv->nsigq;
+    if (rt->sigpend & BIT(s)) {
+        *si = sp->tinfo[s - 1];
+        /* the next instance, if one is queued, stays pending (collect_signal) */
+        if (!rtsig || !sq_take(k, pid, rt->tid + 1, s, &sp->tinfo[s - 1])) rt->sigpend &= ~BIT(s);
+    } else {
+        *si = sp->info[s - 1];
+        if (!rtsig || !sq_take(k, pid, 0, s, &sp->info[s - 1])) sp->pending &= ~BIT(s);
+    }
     return s;
 }
 
@@ -528,7 +631,7 @@ int pk_rv_sig_entry(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t 
         rt->blocked = rt->saved_mask;
         bool timed_out = r->x[A0] == (uint64_t)(int64_t)-110;           /* -ETIMEDOUT */
         pk_rvsi si;
-        uint32_t s = dequeue(rt, sigp(k, rp), rt->wait_set, &si);
+        uint32_t s = dequeue(k, rt, sigp(k, rp), rt->wait_set, &si);
         if (s) {
             r->x[A0] = s;
             if (rt->wait_info) {
@@ -545,7 +648,7 @@ int pk_rv_sig_entry(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint64_t 
         pk_rvsigp *sp = sigp(k, rp);
         if (!sp) break;
         pk_rvsi si;
-        uint32_t s = dequeue(rt, sp, ~rt->blocked, &si);
+        uint32_t s = dequeue(k, rt, sp, ~rt->blocked, &si);
         if (!s) break;
         int d = disp(&sp->act[s - 1], s);
         if (d == D_IGNORE) continue;
@@ -618,6 +721,7 @@ static int64_t sys_sigaction(sigctx *x, uint64_t s, uint64_t act, uint64_t oact,
     if (nv[0] > SIG_IGN && tramp_map(k, x->c, x->t->pid, x->rp, x->cost)) return -ENOMEM;
     if (disp(&sp->act[s - 1], (uint32_t)s) == D_IGNORE) {     /* pending ones are discarded */
         sp->pending &= ~BIT(s);
+        sq_drop(k, x->t->pid, (uint32_t)s);
         pk_proc *p = pk_proc_at(k, x->t->pid);
         uint32_t nx = 0;
         const uint32_t *xt = pk_proc_ext(p) ? pk_proc_xtids(k, p, &nx) : NULL;
@@ -693,7 +797,7 @@ static int64_t sys_sigtimedwait(sigctx *x, uint64_t set, uint64_t info, uint64_t
     }
     pk_rvt *rt = x->rt;
     pk_rvsi si;
-    uint32_t s = dequeue(rt, sigp(k, x->rp), mask, &si);
+    uint32_t s = dequeue(k, rt, sigp(k, x->rp), mask, &si);
     if (s) {
         if (info) {
             uint8_t b[128] = { 0 };
@@ -824,7 +928,8 @@ static int64_t sys_kill(sigctx *x, int64_t pid, uint64_t s) {
     pk_proc_creds_get(k, me, &uid, &gid);
     pk_sigsrc src = { PK_SI_USER, (int32_t)(me + PK_RV_LINUX_ID_BASE), uid, 0, 0 };
     int st = pk_sig_send(k, target, 0, (uint32_t)s, &src);
-    return st == PK_OK ? 0 : st == PK_ERR_NOT_SUPPORTED ? -ENOSYS : -ENOMEM;
+    return st == PK_OK ? 0 : st == PK_ERR_NOT_SUPPORTED ? -ENOSYS
+         : st == PK_ERR_SHOULD_WAIT ? -EAGAIN : -ENOMEM;
 }
 
 /* tkill(tid, sig) / tgkill(tgid, tid, sig); tgid < 0: any process */
@@ -839,7 +944,43 @@ static int64_t sys_tgkill(sigctx *x, int64_t tgid, int64_t tid, uint64_t s) {
     pk_proc_creds_get(k, x->t->pid, &uid, &gid);
     pk_sigsrc src = { PK_SI_TKILL, (int32_t)(x->t->pid + PK_RV_LINUX_ID_BASE), uid, 0, 0 };
     int st = pk_sig_send(k, t->pid, t->tid + 1, (uint32_t)s, &src);
-    return st == PK_OK ? 0 : st == PK_ERR_NOT_SUPPORTED ? -ENOSYS : -ENOMEM;
+    return st == PK_OK ? 0 : st == PK_ERR_NOT_SUPPORTED ? -ENOSYS
+         : st == PK_ERR_SHOULD_WAIT ? -EAGAIN : -ENOMEM;
+}
+
+/* rt_sigqueueinfo(tgid, sig, uinfo) / rt_tgsigqueueinfo(tgid, tid, sig, uinfo)
+ * (rt_sigqueueinfo(2), kernel/signal.c do_rt_sigqueueinfo): the sender's
+ * siginfo (si_code at 8, si_pid at 16, si_uid at 20, si_value at 24); one
+ * that claims to come from the kernel or from kill / tgkill (si_code >= 0
+ * or SI_TKILL) may only go to the caller itself (-EPERM).  tid < 0: to the
+ * process. */
+static int64_t sys_sigqueueinfo(sigctx *x, int64_t tgid, int64_t tid, uint64_t s, uint64_t uinfo) {
+    pk_kernel *k = x->k;
+    if (s > PK_NSIG) return -EINVAL;
+    uint8_t b[32];
+    if (cp(x, uinfo, b, sizeof b, false)) return -EFAULT;
+    int32_t code, spid;
+    uint32_t suid;
+    uint64_t val;
+    memcpy(&code, b + 8, 4); memcpy(&spid, b + 16, 4); memcpy(&suid, b + 20, 4); memcpy(&val, b + 24, 8);
+    if (tgid <= 0) return -ESRCH;
+    if ((uint64_t)tgid - PK_RV_LINUX_ID_BASE >= k->procs.count) return -ESRCH;
+    uint32_t target = (uint32_t)(tgid - PK_RV_LINUX_ID_BASE);
+    if (pk_proc_at(k, target)->tree == PK_PT_REAPED) return -ESRCH;
+    uint32_t tid1 = 0;
+    if (tid >= 0) {
+        if (tid == 0) return -EINVAL;
+        if ((uint64_t)tid - PK_RV_LINUX_ID_BASE >= k->threads.count) return -ESRCH;
+        pk_thread *t = pk_thread_at(k, (uint32_t)(tid - PK_RV_LINUX_ID_BASE));
+        if (t->state == PK_TS_EXITED || t->pid != target) return -ESRCH;
+        tid1 = t->tid + 1;
+    }
+    bool self = tid1 ? tid1 == x->t->tid + 1 : target == x->t->pid;
+    if ((code >= 0 || code == PK_SI_TKILL) && !self) return -EPERM;
+    pk_sigsrc src = { code, spid, suid, 0, val };
+    int st = pk_sig_send(k, target, tid1, (uint32_t)s, &src);
+    return st == PK_OK ? 0 : st == PK_ERR_NOT_SUPPORTED ? -ENOSYS
+         : st == PK_ERR_SHOULD_WAIT ? -EAGAIN : -ENOMEM;
 }
 
 /* getitimer / setitimer: struct itimerval { timeval it_interval, it_value } */
@@ -896,6 +1037,10 @@ int64_t pk_rv_sig_syscall(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uin
     case 131:
         if ((int32_t)a[0] <= 0) return -EINVAL;
         return sys_tgkill(&X, (int32_t)a[0], (int32_t)a[1], (uint32_t)a[2]);
+    case 138: return sys_sigqueueinfo(&X, (int32_t)a[0], -1, (uint32_t)a[1], a[2]);
+    case 240:
+        if ((int32_t)a[0] <= 0 || (int32_t)a[1] <= 0) return -EINVAL;
+        return sys_sigqueueinfo(&X, (int32_t)a[0], (int32_t)a[1], (uint32_t)a[2], a[3]);
     case 132: return sys_sigaltstack(&X, a[0], a[1]);
     case 133: return sys_sigsuspend(&X, a[0], a[1], act);
     case 134: return sys_sigaction(&X, (uint32_t)a[0], a[1], a[2], a[3]);
@@ -1076,6 +1221,20 @@ int pk_sig_audit_get(pk_kernel *k, uint64_t *bad) {
         *bad += !ok;
     }
     for (uint32_t i = 1; i < rs->nprocs; i++) *bad += rs->procs[i].sig >= (n ? n : 1);
+    /* a queued real-time signal waits behind a pending one of its number */
+    for (uint32_t i = 0; i < rs->nsigq; i++) {
+        const pk_rvsq *q = &rs->sigq[i];
+        if (q->pid >= k->procs.count || !(BIT(q->signo) & RT_MASK) || q->signo > PK_NSIG
+            || (q->tid1 && (q->tid1 - 1 >= k->threads.count
+                            || pk_thread_at(k, q->tid1 - 1)->pid != q->pid))) { *bad += 1; continue; }
+        const pk_proc *p = pk_proc_at(k, q->pid);
+        if (p->state == PK_PS_EXITED || p->state == PK_PS_KILLED) continue;   /* dropped later */
+        pk_rvp *rp = rvp_of(k, q->pid);
+        const pk_rvsigp *sp = rp ? sigp(k, rp) : NULL;
+        const pk_rvt *rt = q->tid1 ? rvt_of(k, pk_thread_at(k, q->tid1 - 1)) : NULL;
+        if (q->tid1 && pk_thread_at(k, q->tid1 - 1)->state == PK_TS_EXITED) continue;
+        *bad += !sp || !(q->tid1 ? rt && (rt->sigpend & BIT(q->signo)) : (sp->pending & BIT(q->signo)));
+    }
     uint64_t ev = 0;
     for (uint32_t i = 0; i < k->evq.n; i++) ev += pk_event_kind(&k->evq.heap[i]) == PK_EV_RV_ITIMER;
     *bad += ev != rs->itimers;

@@ -115,6 +115,7 @@ static int64_t sys_mmap(sysctx *s, uint64_t addr, uint64_t len, uint64_t prot, u
     if ((flags & 3) != 2 && (flags & 3) != 1) return -EINVAL;
     if (!len || (addr & (PK_PAGE_SIZE - 1)) || len > (1ull << 36)) return -EINVAL;
     uint32_t ino = 0;
+    bool rdwr = false;
     if (!(flags & 0x20)) {                       /* a file: mmap(2)'s errors, in its order */
         if (off & (PK_PAGE_SIZE - 1)) return -EINVAL;
         int64_t o = pk_fd_get(k, s->t->pid, fd);
@@ -125,6 +126,7 @@ static int64_t sys_mmap(sysctx *s, uint64_t addr, uint64_t len, uint64_t prot, u
         pk_fs_stat st;
         if (pk_fs_stat_get(k, d->ino, &st)) return -PK_ENODEV;
         uint32_t acc = d->flags & PK_O_ACCMODE;
+        rdwr = acc == 2;
         if (acc == 1) return -EACCES;                                  /* O_WRONLY */
         if ((flags & 3) == 1 && (prot & 2) && acc != 2) return -EACCES;  /* shared, writable, not O_RDWR */
         if ((st.mode & PK_S_IFMT) == PK_S_IFCHR && st.rdev == PK_FS_DEV_ZERO) ino = 0;  /* /dev/zero: zeroes */
@@ -140,7 +142,7 @@ static int64_t sys_mmap(sysctx *s, uint64_t addr, uint64_t len, uint64_t prot, u
     uint32_t fl = (flags & 3) == 1 ? PK_MAP_SHARED : 0;
     uint64_t before = as->changed;
     if (ino) {
-        int e = pk_as_map_file(k, as, ino, a, len, prot_of(prot), fl != 0, off >> PK_PAGE_SHIFT);
+        int e = pk_as_map_file(k, as, ino, a, len, prot_of(prot), fl != 0, rdwr, off >> PK_PAGE_SHIFT);
         if (e) return e;
         shoot(s, as, a, len, before);
         return (int64_t)a;
@@ -191,6 +193,8 @@ static int64_t sys_mprotect(sysctx *s, uint64_t a, uint64_t len, uint64_t prot) 
         if (!rg) return -ENOMEM;
         /* an image's read-only pages are shared frames: never writable */
         if ((pr & PK_PROT_WRITE) && rg->img && !(rg->prot & PK_PROT_WRITE)) return -EACCES;
+        /* a MAP_SHARED file mapping of a descriptor not opened O_RDWR (mprotect(2)) */
+        if ((pr & PK_PROT_WRITE) && (rg->flags & PK_MAP_NOMAYWRITE)) return -EACCES;
     }
     uint64_t before = as->changed;
     int st = pk_as_protect(k, as, a, len, pr);   /* NO_MEMORY: a split past max_map_count */
@@ -898,7 +902,7 @@ static int syscall_body(pk_kernel *k, pk_cpu *c, pk_thread *t, pk_regs *r, uint6
         RT(s)->robust_list = A(0); RT(s)->robust_len = A(1); v = 0;
         break;
     case 102: case 103: case 129: case 130: case 131: case 132: case 133: case 134: case 135:
-    case 136: case 137: case 139:                                            /* pk_rv_sig.c */
+    case 136: case 137: case 138: case 139: case 240:                        /* pk_rv_sig.c */
         v = pk_rv_sig_syscall(k, c, t, r, num, &act, arg, &S.cost, &S.dead);
         break;
     case 261: v = sys_prlimit(s, A(0), A(1), A(2), A(3)); break;

@@ -118,6 +118,7 @@ int pk_rv_snap_save(pk_kernel *k, pk_snap_w *w) {
     pk_snap_u8(w, rs != NULL);
     if (!rs) return w->err;
     if (rs->making) return PK_ERR_BAD_STATE;      /* never between runs */
+    if (pk_rv_sig_queued(k)) return PK_ERR_NOT_SUPPORTED;   /* queued real-time signals */
     pk_snap_u64(w, rs->insns);
     pk_snap_u64(w, rs->futex_seq);
     pk_snap_u64(w, rs->timeouts);

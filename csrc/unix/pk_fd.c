@@ -348,7 +348,7 @@ int pk_fd_snap_save(pk_kernel *k, pk_snap_w *w) {
         pk_snap_u32(w, o->refs);
         if (!o->refs) { pk_snap_u32(w, o->ino); continue; }
         pk_snap_u8(w, o->kind);
-        pk_snap_u8(w, o->stream);
+        pk_snap_u8(w, (uint8_t)(o->stream | (PK_OFD_TTY(o) ? PK_OFD_SNAP_TTY : 0)));
         pk_snap_u32(w, o->flags);
         pk_snap_u32(w, o->ino);
         pk_snap_u32(w, o->obj);
@@ -391,6 +391,10 @@ int pk_fd_snap_load(pk_kernel *k, pk_snap_r *r) {
         if (!o->refs) { o->ino = pk_snap_get_u32(r); continue; }
         o->kind = pk_snap_get_u8(r);
         o->stream = pk_snap_get_u8(r);
+        if (o->kind == PK_OFD_STD && (o->stream & PK_OFD_SNAP_TTY)) {
+            o->stream &= (uint8_t)~PK_OFD_SNAP_TTY;
+            PK_OFD_TTY(o) = 1;
+        }
         o->flags = pk_snap_get_u32(r);
         o->ino = pk_snap_get_u32(r);
         o->obj = pk_snap_get_u32(r);

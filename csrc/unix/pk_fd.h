@@ -30,6 +30,9 @@ enum { PK_OFD_FILE = 1,            /* an inode: file, directory, device        *
                                       to its stdout and stderr                 */
        PK_OFD_PIPE_R, PK_OFD_PIPE_W };
 
+#define PK_OFD_TTY(o) ((o)->pad[0])  /* a standard stream that is a terminal */
+#define PK_OFD_SNAP_TTY 0x80u       /* snapshots: the stream byte with it set */
+
 /* open(2) flags of the asm-generic ABI (include/uapi/asm-generic/fcntl.h) */
 #define PK_O_ACCMODE   03
 #define PK_O_CREAT     0100
@@ -49,7 +52,9 @@ enum { PK_OFD_FILE = 1,            /* an inode: file, directory, device        *
 
 typedef struct pk_ofd {
     uint32_t refs;                 /* descriptors naming it, all tables; 0: free */
-    uint8_t  kind, stream, pad[2]; /* PK_OFD_*; a standard stream's number     */
+    uint8_t  kind, stream, pad[2]; /* PK_OFD_*; a standard stream's number;
+                                      pad[0] (PK_OFD_TTY): 1 when the stream is
+                                      the process's terminal (pk_rv_tty)      */
     uint32_t flags;                /* access mode and status flags (PK_O_*)    */
     uint32_t ino;                  /* PK_OFD_FILE: the inode (one reference)   */
     uint32_t obj;                  /* pipe ends: the end's object (one reference) */

@@ -879,7 +879,9 @@ int pk_fs_truncate(pk_kernel *k, uint32_t ino, uint64_t size) {
     if (!ISREG(n)) return -PK_EINVAL;
     if (size > PK_FS_MAX_FILE) return -PK_EFBIG;
     if (size < n->size) {
-        pages_drop(k, n, (size + PK_FS_PAGE - 1) / PK_FS_PAGE);
+        uint64_t from = (size + PK_FS_PAGE - 1) / PK_FS_PAGE;
+        if (n->cache && k->mem) pk_as_zap_file(k, n->cache, from);   /* mappings lose them too */
+        pages_drop(k, n, from);
         uint64_t pg = size / PK_FS_PAGE, in = size % PK_FS_PAGE;
         if (in && pg < n->pcap && n->pages[pg]) memset(n->pages[pg] + in, 0, PK_FS_PAGE - in);
     }

@@ -51,9 +51,13 @@ struct pk_kernel;
  * once.  Interruptible waits of the target (nanosleep, futex, wait4,
  * waitid, rt_sigsuspend) end with -EINTR, or wait4 / waitid restart under
  * SA_RESTART.
+ * A real-time signal (32..64) sent while one of its number is pending is
+ * queued behind it; past PK_RV_SIGQUEUE_MAX pending in the process, one
+ * with si_code SI_USER is not queued (it stays one pending signal) and
+ * any other is refused with PK_ERR_SHOULD_WAIT (EAGAIN).
  * Returns PK_OK, PK_ERR_INVALID_ARGS (no such pid or thread, signo out of
  * range), PK_ERR_NOT_SUPPORTED (stopping a process that is not machine
- * code), PK_ERR_NO_MEMORY. */
+ * code), PK_ERR_SHOULD_WAIT, PK_ERR_NO_MEMORY. */
 int pk_sig_send(struct pk_kernel *k, uint32_t pid, uint32_t tid1, uint32_t signo,
                 const pk_sigsrc *src);
 

@@ -574,6 +574,29 @@ int pk_as_unmap(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len) {
     return PK_OK;
 }
 
+/* A file's page cache (object shm) lost its pages from page `from` on (a
+ * truncation): every mapping of them, shared or private, drops them, so
+ * the next touch faults and finds them past the end of the file (SIGBUS),
+ * as truncate_pagecache (mm/truncate.c) unmaps them, private copies
+ * included.  A leaf table still shared by fork that cannot be copied
+ * (no frame) keeps its entries. */
+void pk_as_zap_file(pk_kernel *k, uint32_t shm, uint64_t from) {
+    pk_mem *m = k->mem;
+    for (uint32_t i = 1; i < m->nas; i++) {
+        pk_as *as = &m->as[i];
+        if (!as->alive) continue;
+        for (pk_region *r = pk_region_first(as); r; r = pk_region_next(as, r)) {
+            if (r->shm != shm) continue;
+            uint64_t skip = from > r->off ? from - r->off : 0;
+            if (skip >= (r->end - r->start) >> PK_PAGE_SHIFT) continue;
+            uint64_t va = r->start + (skip << PK_PAGE_SHIFT), before = as->changed;
+            if (pk_pt_unshare_range(k, as, va, r->end)) continue;
+            leaves_each(k, as, va, r->end, leaf_drop, 0);
+            if (as->changed != before) pk_tlb_shootdown(k, as, va, r->end, -1);
+        }
+    }
+}
+
 /* Split the region straddling `at` (if one does) in two there (room reserved). */
 static void region_split(pk_as *as, uint64_t at) {
     pk_region *r = pk_region_from(as, at);
@@ -584,13 +607,17 @@ static void region_split(pk_as *as, uint64_t at) {
     region_add(as, tail);
 }
 
-/* Change the protection of the mapped parts of [va, va+len). */
+/* Change the protection of the mapped parts of [va, va+len); PROT_WRITE
+ * over a PK_MAP_NOMAYWRITE region is ACCESS_DENIED (nothing changes). */
 int pk_as_protect(pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot) {
     k->mem->map_count_refused = 0;
     int s = range_check(k, va, len);
     if (s) return s;
     if (!(prot & PK_PROT_READ) || prot > 7) return PK_ERR_INVALID_ARGS;
     uint64_t end = va + len;
+    for (const pk_region *r = pk_region_from(as, va); (prot & PK_PROT_WRITE) && r && r->start < end;
+         r = pk_region_next(as, r))
+        if (r->flags & PK_MAP_NOMAYWRITE) return PK_ERR_ACCESS_DENIED;   /* mprotect(2): EACCES */
     const pk_region *a = pk_region_from(as, va), *b = pk_region_from(as, end);
     int64_t splits = (a && a->start < va) + (b && b->start < end);
     if ((s = regions_grow(k, as, splits))) return s;

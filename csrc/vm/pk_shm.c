@@ -162,11 +162,15 @@ int pk_vm_map_shm(pk_kernel *k, uint32_t pid, uint64_t va, uint64_t len, uint32_
  * A negative errno: ENODEV (not a regular file, or no memory system),
  * ENOMEM (no memory, max_map_count), EINVAL (a range the core refuses). */
 int pk_as_map_file(pk_kernel *k, pk_as *as, uint32_t ino, uint64_t va, uint64_t len,
-                   uint32_t prot, bool shared, uint64_t off) {
+                   uint32_t prot, bool shared, bool may_write, uint64_t off) {
     if (!k->mem) return -PK_ENODEV;
+    if (shared && !may_write && (prot & PK_PROT_WRITE)) return -PK_EACCES;
     int64_t id = pk_fs_cache_of(k, ino);
     if (id < 0) return (int)id;
     int s = pk_as_map_at(k, as, va, len, prot, shared ? PK_MAP_SHARED : 0, (uint32_t)id, off);
+    if (s == PK_OK && shared && !may_write)         /* mprotect(2) may not add PROT_WRITE */
+        for (pk_region *r = pk_region_from(as, va); r && r->start < va + len; r = pk_region_next(as, r))
+            r->flags |= PK_MAP_NOMAYWRITE;
     return s == PK_OK ? 0 : s == PK_ERR_NO_MEMORY ? -PK_ENOMEM : -PK_EINVAL;
 }
 
@@ -186,8 +190,9 @@ int pk_vm_map_file(pk_kernel *k, uint32_t pid, uint32_t ino, uint64_t va, uint64
     if (!e && (st.mode & PK_S_IFMT) != PK_S_IFREG) e = -PK_ENODEV;   /* mmap(2): ENODEV */
     /* open(2) for reading; a shared writable mapping needs O_RDWR */
     if (!e) e = pk_fs_access(k, &who, ino, PK_FS_R | (shared && (prot & PK_PROT_WRITE) ? PK_FS_W : 0));
+    bool may_write = !e && pk_fs_access(k, &who, ino, PK_FS_W) == 0;   /* as if opened O_RDWR */
     uint64_t before = as->changed;
-    if (!e) e = pk_as_map_file(k, as, ino, va, len, prot, shared, off >> PK_PAGE_SHIFT);
+    if (!e) e = pk_as_map_file(k, as, ino, va, len, prot, shared, may_write, off >> PK_PAGE_SHIFT);
     if (as->changed != before) pk_tlb_shootdown(k, as, va, va + len, -1);
     *err_out = e;
     return PK_OK;

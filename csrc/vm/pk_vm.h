@@ -72,6 +72,11 @@ typedef struct pk_region {
     uint32_t height;
 } pk_region;
 
+/* region flag beside the PK_MAP_* of pk_api.h (never passed in): a
+ * MAP_SHARED file mapping that may not become writable (Linux: no
+ * VM_MAYWRITE; mprotect(2) EACCES) */
+#define PK_MAP_NOMAYWRITE 32
+
 /* Keep r's object offset right when its start moves to `start`. */
 static inline void pk_region_move_start(pk_region *r, uint64_t start) {
     if (r->shm) r->off += (start - r->start) >> PK_PAGE_SHIFT;
@@ -254,9 +259,15 @@ void pk_shm_fini(struct pk_kernel *k);
 uint32_t pk_cache_new(struct pk_kernel *k, uint32_t ino);
 uint32_t pk_cache_page(struct pk_kernel *k, uint32_t id, uint64_t i);
 void pk_cache_drop(struct pk_kernel *k, uint32_t id, uint64_t i);
+/* every mapping of page cache id drops its pages from page `from` on
+ * (a truncation: the next touch is SIGBUS) */
+void pk_as_zap_file(struct pk_kernel *k, uint32_t id, uint64_t from);
 void pk_cache_release(struct pk_kernel *k, uint32_t id);
+/* may_write: the file may be written through it (a MAP_SHARED mapping
+ * of a descriptor opened O_RDWR); without it a shared mapping is
+ * PK_MAP_NOMAYWRITE: -EACCES for PROT_WRITE, now or by mprotect(2) */
 int  pk_as_map_file(struct pk_kernel *k, pk_as *as, uint32_t ino, uint64_t va, uint64_t len,
-                    uint32_t prot, bool shared, uint64_t off);    /* 0 or -errno */
+                    uint32_t prot, bool shared, bool may_write, uint64_t off);    /* 0 or -errno */
 /* map pages [off, off + len) of object or cache shm at va; flags without
  * PK_MAP_SHARED: a private copy-on-write mapping of it (MAP_PRIVATE) */
 int  pk_as_map_at(struct pk_kernel *k, pk_as *as, uint64_t va, uint64_t len, uint32_t prot,

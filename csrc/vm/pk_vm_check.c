@@ -123,7 +123,9 @@ static int regions_ok(const pk_kernel *k, const pk_mem *m, const pk_as *as) {
         const pk_region *r = &as->regions[i];
         if (r->start < prev || r->start >= r->end || r->end > top
             || ((r->start | r->end) & (PK_PAGE_SIZE - 1))) return 0;
-        if (!(r->prot & PK_PROT_READ) || r->prot > 7 || r->flags > 31) return 0;
+        if (!(r->prot & PK_PROT_READ) || r->prot > 7 || r->flags > 31 + PK_MAP_NOMAYWRITE) return 0;
+        if ((r->flags & PK_MAP_NOMAYWRITE) && (!r->shm || !(r->flags & PK_MAP_SHARED)
+                                               || (r->prot & PK_PROT_WRITE))) return 0;
         if ((r->shm && r->shm >= m->nshm) || r->origin >= m->nas) return 0;
         if (r->img && (r->shm || !k->rv || r->img >= k->rv->nimgs)) return 0;
         prev = r->end;

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+import pykernel as pk
+
 from rvrun import pk_kernel, require
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,3 +234,80 @@ def test_shell_pipelines_and_redirections(busybox):
     assert bytes(p.terminal) == b"12\na\nb\nhi\nhi\n"
     assert k.fs.read("/w/f") == b"hi\n"
     k.audit().check()
+
+
+def tty_kernel(busybox):
+    k = pk_kernel()
+    k.fs.mkdir("/bin")
+    k.fs.write("/bin/busybox", busybox, 0o755)
+    for applet in ("sh", "stty"):
+        k.fs.symlink("busybox", f"/bin/{applet}")
+    return k
+
+
+def test_standard_streams_of_a_tty_spawn_answer_tcgets_as_stty_sane(busybox):
+    # stty -g prints c_iflag:c_oflag:c_cflag:c_lflag:c_cc in hex; expected:
+    # `stty sane; stty -g` by BusyBox x86-64 on a Linux pseudo-terminal
+    # (script(1)): BRKINT ICRNL IXON IMAXBEL, OPOST ONLCR, B38400 CS8 CREAD
+    # HUPCL, ISIG ICANON ECHO ECHOE ECHOK ECHOCTL ECHOKE IEXTEN, INIT_C_CC
+    k = tty_kernel(busybox)
+    p = k.spawn("/bin/stty", argv=["stty", "-g"], env=ENV, tty=True)
+    k.run()
+    assert (p.exit_code, bytes(p.stdout)) == (
+        0, b"2502:5:bf:8a3b:3:1c:7f:15:4:0:1:0:11:13:1a:0:12:f:17:16:0"
+           b":0:0:0:0:0:0:0:0:0:0:0:0:0:0:0\n")
+
+
+def test_standard_streams_of_a_tty_spawn_have_a_window_size(busybox):
+    # TIOCGWINSZ (ioctl_tty(2)): pykernel's terminal is 24 rows, 80 columns
+    k = tty_kernel(busybox)
+    p = k.spawn("/bin/stty", argv=["stty", "size"], env=ENV, tty=True)
+    k.run()
+    assert (p.exit_code, bytes(p.stdout)) == (0, b"24 80\n")
+
+
+def test_without_tty_the_standard_streams_stay_enotty(busybox):
+    # ioctl(2): ENOTTY "fd is not associated with a character special
+    # device"; the default spawn collects the streams like pipes
+    k = tty_kernel(busybox)
+    p = k.spawn("/bin/stty", argv=["stty", "size"], env=ENV)
+    k.run()
+    assert (p.exit_code, bytes(p.stderr)) == (
+        1, b"stty: standard input: Inappropriate ioctl for device\n")
+
+
+def test_only_descriptors_naming_the_terminal_are_terminals(busybox):
+    # test(1) -t: isatty(3); a file opened on descriptor 3 is not a
+    # terminal, the inherited standard streams of the forked test are
+    k = tty_kernel(busybox)
+    script = "test -t 0 && echo t0; test -t 1 && echo t1; test -t 2 && echo t2; " \
+             "exec 3</dev/null; test -t 3 || echo not3"
+    p = k.spawn("/bin/sh", argv=["sh", "-c", script], env=ENV, tty=True)
+    k.run()
+    assert bytes(p.stdout) == b"t0\nt1\nt2\nnot3\n"
+
+
+def test_a_shell_on_a_terminal_is_interactive(busybox):
+    # sh(1p), "-i": a shell whose standard input and error are terminals is
+    # interactive: it prompts ("/ # " for root in /) before each command
+    # it reads; job control needs TIOCSPGRP, which pykernel does not have
+    k = tty_kernel(busybox)
+    p = k.spawn("/bin/sh", argv=["sh"], env=ENV, stdin=b"echo hi\nexit 3\n", tty=True)
+    k.run()
+    assert p.exit_code == 3
+    assert bytes(p.stdout) == b"/ # echo hi\nhi\n/ # exit 3\n"
+
+
+def test_the_terminal_survives_a_snapshot(busybox):
+    k = tty_kernel(busybox)
+    p = k.spawn("/bin/stty", argv=["stty", "size"], env=ENV, tty=True)
+    r = pk.Kernel.restore(k.snapshot())
+    q = r.processes[p.pid]
+    r.run()
+    assert bytes(q.stdout) == b"24 80\n"
+
+
+def test_tty_is_for_machine_code():
+    k = pk.Kernel()
+    with pytest.raises(TypeError):
+        k.spawn(pk.Program.script("s", [pk.op.exit(0)]), tty=True)

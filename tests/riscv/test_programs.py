@@ -428,6 +428,41 @@ EXPECTED["sig_forkexec"] = ("exited", 0, b"parent 29\nchild 13\n")
 # sig_killall.c without its argument: nothing (kill(-1) is run in
 # tests/riscv/test_rv_signals.py, in pykernel only)
 EXPECTED["sig_killall"] = ("exited", 0, b"")
+# sig_rtqueue.c, signal(7) "Real-time signals": each sigqueue / kill /
+# tgkill of a real-time signal is one more instance, taken once each in
+# the order sent; two kills of SIGUSR1 leave one.  dequeue_signal
+# (kernel/signal.c) takes the thread's own (tgkill) first, then the
+# process's, lowest number first; glibc's sigtimedwait reports SI_TKILL
+# (-6) as SI_USER (0); sigqueue(3) gives SI_QUEUE (-1) and si_value.
+# Also the output of the same source built for x86-64 Linux 6.18.
+EXPECTED["sig_rtqueue"] = ("exited", 0, b"""pending: SIGUSR1 SIGRTMIN+0 SIGRTMIN+1 SIGRTMIN+2
+sigtimedwait: SIGRTMIN+1 code 0 value 0
+sigtimedwait: SIGRTMIN+1 code 0 value 0
+sigtimedwait: SIGUSR1 code 0 value 0
+sigtimedwait: SIGRTMIN+0 code -1 value 2
+sigtimedwait: SIGRTMIN+0 code 0 value 0
+sigtimedwait: SIGRTMIN+0 code -1 value 4
+sigtimedwait: SIGRTMIN+2 code -1 value 1
+sigtimedwait: SIGRTMIN+2 code -1 value 3
+then EAGAIN
+""")
+# mmap_bus.c, mmap(2) "SIGBUS": a touch of a file mapping past the end of
+# the file is SIGBUS (7) with BUS_ADRERR (2) and si_addr the byte; the
+# rest of the last page reads 0; truncate(2) cuts pages off existing
+# mappings (mm/truncate.c truncate_pagecache); mprotect(2): EACCES for
+# PROT_WRITE on a MAP_SHARED mapping of an O_RDONLY descriptor. The same
+# source built for x86-64 Linux 6.18 prints the same.
+EXPECTED["mmap_bus"] = ("exited", 0, b"""page 0: read 120
+page 1, past the end in its page: read 0
+page 2, past the end: signal 7 code 2 at the byte 1
+page 1 after truncating to 100: signal 7 code 2 at the byte 1
+page 0 past the new end: read 0
+page 0 before it: read 120
+page 1 after growing again: read 0
+mprotect write, shared of O_RDONLY: -1 Permission denied
+mprotect write, private of O_RDONLY: 0
+mprotect read, shared of O_RDONLY: 0
+""")
 EXPECTED_STDERR = {"hello": b"hello, standard error\n"}
 
 
