@@ -5,8 +5,8 @@ the core's wait records (csrc/obj/pk_wait.c, csrc/obj/pk_futex.c): ``start`` tri
 the operation, and when it must wait returns the wait for the core;
 ``resume`` collects the wait's result and tries again or finishes.
 The objects they act on are :mod:`pykernel.objects`. The operations on
-futexes that scripts also have (lock, unlock, semaphores, condition
-variables) are not here: ctx makes them as script instructions and the
+futexes that scripts also have (futex wait, lock, unlock, semaphores,
+condition variables) are not here: ctx makes them as script instructions and the
 core runs them (csrc/core/pk_host.c)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ._ffi import FOREVER, ffi, lib
 from .errors import BadState
 from .objects import Signals, _items, _raise, _read
 
-__all__ = ["WaitOp", "ReadOp", "SocketWriteOp", "DoneOp", "Then", "CallOp", "FutexWaitOp"]
+__all__ = ["WaitOp", "ReadOp", "SocketWriteOp", "DoneOp", "Then", "CallOp"]
 
 _OK, _SHOULD_WAIT = lib.PK_OK, lib.PK_ERR_SHOULD_WAIT
 
@@ -176,48 +176,9 @@ class CallOp(ReadOp):
     __slots__ = ()
 
 
-# ---- futexes and locks in Python thread bodies (pk_futex.c) -----------------------
-
-class _FutexBlocking(_Blocking):
-    """Waits on one futex: prepare with pk_futex_wait_prepare, collect with
-    pk_wait_result (one item, no handle)."""
-
-    __slots__ = ()
-
-    def _fwait(self, k, tid, addr, expected, deadline):
-        if deadline <= k.now:
-            return "raise", _raise(lib.PK_ERR_TIMED_OUT, "futex wait")
-        wid = k._obj_u32
-        st = lib.pk_futex_wait_prepare(k._kp, tid, addr, expected, deadline, wid)
-        if st:
-            return "stale" if st == lib.PK_ERR_BAD_STATE else "raise", _raise(st, "futex wait")
-        return "wait", (lib.PK_OP_OBJ_WAIT, wid[0])
-
-    def _fresult(self, k, tid) -> int:
-        return lib.pk_wait_result(k._kp, tid, ffi.new("pk_wait_item[1]"), 1)
-
-
-class FutexWaitOp(_FutexBlocking):
-    """ctx.futex_wait: BadState at once if the word is not ``expected``."""
-
-    __slots__ = ("addr", "expected", "deadline")
-
-    def __init__(self, addr, expected, deadline):
-        self.addr, self.expected, self.deadline = addr, expected, deadline
-
-    def start(self, k, tid):
-        how, v = self._fwait(k, tid, self.addr, self.expected, self.deadline)
-        return ("raise", v) if how == "stale" else (how, v)
-
-    def resume(self, k, tid):
-        st = self._fresult(k, tid)
-        return ("raise", _raise(st, "futex wait")) if st else ("done", None)
-
-
 def _op_name(blocked) -> str:
     """The ctx method a blocked operation came from."""
     if isinstance(blocked, WaitOp):
         return "ctx.wait_one" if blocked.one else "ctx.wait_many"
-    names = {CallOp: "ctx.call", ReadOp: "ctx.read", SocketWriteOp: "ctx.write",
-             FutexWaitOp: "ctx.futex_wait"}
+    names = {CallOp: "ctx.call", ReadOp: "ctx.read", SocketWriteOp: "ctx.write"}
     return names.get(type(blocked), type(blocked).__name__)

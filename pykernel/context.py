@@ -41,6 +41,7 @@ def ffi_u32(ctx):
 COMPUTE, IO, SLEEP = lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP
 YIELD, EXIT = lib.PK_OP_YIELD, lib.PK_OP_EXIT
 LOCK, UNLOCK, SEM_WAIT, SEM_POST = lib.PK_OP_LOCK, lib.PK_OP_UNLOCK, lib.PK_OP_SEM_WAIT, lib.PK_OP_SEM_POST
+FUTEX_WAIT = lib.PK_OP_FUTEX_WAIT
 COND_WAIT, COND_SIGNAL, COND_BROADCAST = (lib.PK_OP_COND_WAIT, lib.PK_OP_COND_SIGNAL,
                                           lib.PK_OP_COND_BROADCAST)
 CHAN_WRITE = lib.PK_OP_CHAN_WRITE
@@ -314,10 +315,12 @@ class Context(_context_core()):
     def futex_wait(self, addr: int, expected: int, deadline: int | None = None):
         """``yield ctx.futex_wait(addr, expected)``: wait while the futex
         word at ``addr`` equals ``expected``; ``BadState`` at once if it
-        does not (Linux: EAGAIN); ``TimedOut`` at ``deadline``."""
-        from .blocking import FutexWaitOp
+        does not (Linux: EAGAIN); ``TimedOut`` at ``deadline``. The core
+        runs it as the script instruction :func:`pykernel.op.futex_wait`
+        (pk_futex.c), with ``deadline`` as an absolute instant."""
         from .objects import _addr, _deadline, _u32
-        return self._track(FutexWaitOp(_addr("futex", addr), _u32("expected", expected), _deadline(deadline)), "futex_wait")
+        return self._track((FUTEX_WAIT, _addr("futex", addr), _u32("expected", expected),
+                            _deadline(deadline)), "futex_wait")
 
     def futex_wake(self, addr: int, n: int = 1):
         """``woken = yield ctx.futex_wake(addr, n)``: wake at most n waiters."""

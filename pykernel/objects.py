@@ -627,7 +627,7 @@ def _snapshot_refusal(k) -> str | None:
 
 
 _BLOCKING = frozenset(("_Blocking", "WaitOp", "ReadOp", "SocketWriteOp", "DoneOp", "CallOp",
-                       "_FutexBlocking", "FutexWaitOp", "_op_name"))
+                       "_op_name"))
 
 
 def __getattr__(name: str):

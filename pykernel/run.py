@@ -38,7 +38,7 @@ _BODY_OPS = frozenset((lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP, lib.PK_
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 # the operations on futexes a Python body yields as (op, b, a), run by the
 # core's script code (pk_futex.c), and the ctx methods that make them
-_FUTEX_OPS = {lib.PK_OP_LOCK: "lock", lib.PK_OP_UNLOCK: "unlock", lib.PK_OP_SEM_WAIT: "sem_wait",
+_FUTEX_OPS = {lib.PK_OP_FUTEX_WAIT: "futex wait", lib.PK_OP_LOCK: "lock", lib.PK_OP_UNLOCK: "unlock", lib.PK_OP_SEM_WAIT: "sem_wait",
               lib.PK_OP_SEM_POST: "sem_post", lib.PK_OP_COND_WAIT: "cond_wait",
               lib.PK_OP_COND_SIGNAL: "cond_signal", lib.PK_OP_COND_BROADCAST: "cond_broadcast"}
 # the script instructions a Python body yields as (op, b, a)
@@ -202,6 +202,8 @@ class RunControl:
                 return y
             if len(y) == 3 and y[0] in _CORE_OPS:
                 return self._give(tid, y)
+            if len(y) == 4 and y[0] == lib.PK_OP_FUTEX_WAIT:
+                return self._give(tid, y)
         entry[0].close()
         self._gens.pop(tid, None)
         self._errors[entry[1]] = TypeError(
@@ -228,10 +230,12 @@ class RunControl:
         return (_KILL, lib.PK_KILL_BAD_OP)
 
     def _give(self, tid: int, y: tuple) -> tuple:
-        """Give the waiting thread ``tid`` operation ``y`` = (op, b, a)
-        now (pk_host_deliver); the next run then passes no operation."""
+        """Give the waiting thread ``tid`` operation ``y`` = (op, b, a) or
+        (op, b, a, deadline) now (pk_host_deliver, pk_host_deliver_until);
+        the next run then passes no operation."""
         try:
-            st = lib.pk_host_deliver(self._kp, y[0], y[1], y[2])
+            st = (lib.pk_host_deliver(self._kp, y[0], y[1], y[2]) if len(y) == 3 else
+                  lib.pk_host_deliver_until(self._kp, y[0], y[1], y[2], y[3]))
         except (OverflowError, TypeError):          # not uint64: never reached C
             st = lib.PK_ERR_OUT_OF_RANGE
         if st:

@@ -1,6 +1,6 @@
 """The same workload written as scripts and as Python generator bodies
 gives the same simulation: a lock, a condition wait, a semaphore, a
-channel read or write and a socket write are the same kernel operation
+futex wait with a deadline, a channel read or write and a socket write are the same kernel operation
 whichever body kind issues it (the generator's yield runs the script
 instruction in the core: csrc/core/pk_host.c; docs/architecture.md,
 "Flow of one generator step").
@@ -217,6 +217,63 @@ def test_socket_writes_that_wait_for_room_give_the_same_run():
     assert python == script
     assert script[0][:2] == ("exited", 0)
     assert script[0][2][0][6] > 0                     # the writer did wait for room
+
+
+# ---- futex waits with and without deadlines ----------------------------------------
+# futex(2) FUTEX_WAIT: sleep while the word equals the expected value,
+# until a FUTEX_WAKE or the timeout (ETIMEDOUT); a stale value: EAGAIN
+# (BadState here) at once.
+
+WORD = 256
+
+
+def futex_workload(kind, seen=None):
+    """Four waiters on WORD: none, a 500 ns and a 10 ms timeout (the
+    second times out before the wake), and one whose timeout is 0 (it
+    gives up at once); a waker wakes two after 200,000 ns of compute."""
+    k = pk.Kernel(cpus=1, scheduler=pk.sched.FIFO())   # the waiters run first
+    timeouts = [None, 500, 10_000_000, 0]
+    if kind == "script":
+        waiters = [pk.Program.script(f"w{i}", [op.compute(i + 1), op.futex_wait(WORD, 0, timeout=to),
+                                               op.compute(100)])
+                   for i, to in enumerate(timeouts)]
+        waker = pk.Program.script("waker", [op.compute(200_000), op.futex_wake(WORD, 2),
+                                            op.compute(10)])
+    else:
+        def waiter(i, to):
+            def body(ctx):
+                yield ctx.compute(i + 1)
+                t0 = ctx.now
+                try:
+                    yield ctx.futex_wait(WORD, 0, None if to is None else t0 + to)
+                    seen[i] = ("woken", ctx.now - t0)
+                except pk.TimedOut:
+                    seen[i] = ("timed out", ctx.now - t0)
+                yield ctx.compute(100)
+            return body
+
+        def waker_body(ctx):
+            yield ctx.compute(200_000)
+            seen["woken"] = yield ctx.futex_wake(WORD, 2)
+            yield ctx.compute(10)
+        waiters = [pk.Program.python(f"w{i}", waiter(i, to)) for i, to in enumerate(timeouts)]
+        waker = pk.Program.python("waker", waker_body)
+    return k, shared(k, waiters + [waker])
+
+
+def test_futex_waits_with_deadlines_give_the_same_run_as_script_and_as_generator():
+    script, python = run_both(lambda kind: futex_workload(kind, {}))
+    assert python == script
+
+
+def test_the_generators_futex_waits_end_woken_or_timed_out():
+    seen = {}
+    k, _ = futex_workload("python", seen)
+    k.run()
+    assert seen["woken"] == 2
+    assert [seen[i][0] for i in range(4)] == ["woken", "timed out", "woken", "timed out"]
+    assert seen[1][1] >= 500 and seen[3][1] == 0     # gave up at (after) the deadline
+    assert seen[0][1] > 200_000 and seen[2][1] > 200_000   # the waker's compute first
 
 
 # ---- errors: the yield raises what the script instruction leaves in x[14] ------------

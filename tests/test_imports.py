@@ -54,7 +54,7 @@ def test_process_group_and_blocking_operations_keep_their_old_import_paths():
     import pykernel
     from pykernel import blocking, groups, kernel, objects
     assert kernel.ProcessGroup is groups.ProcessGroup is pykernel.ProcessGroup
-    for name in ("WaitOp", "ReadOp", "SocketWriteOp", "FutexWaitOp"):
+    for name in ("WaitOp", "ReadOp", "SocketWriteOp"):
         assert getattr(objects, name) is getattr(blocking, name)
 
 

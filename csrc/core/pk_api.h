@@ -78,7 +78,7 @@
  *   x[16 + i]  iteration counter of the loop at depth i (i < 16)
  * Python-bodied (host) threads use
  *   x[4]  the next operation the host supplied (PK_OP_*); after an
- *         operation on a futex (LOCK .. COND_BROADCAST) the last one,
+ *         operation on a futex (FUTEX_WAIT, LOCK .. COND_BROADCAST) the last one,
  *         whose status is in x[14]
  *   x[5]  its argument (b of the script instruction)
  *   x[6]  its second argument (a of the script instruction), or 0
@@ -1035,7 +1035,10 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
  * with two arguments, b and a as in a script instruction (LOCK, UNLOCK,
  * SEM_WAIT, SEM_POST, COND_WAIT, COND_SIGNAL, COND_BROADCAST; or any
  * operation pk_kernel_run's host_op accepts, a = 0); the next
- * pk_kernel_run then passes host_op 0.
+ * pk_kernel_run then passes host_op 0.  pk_host_deliver_until gives a
+ * FUTEX_WAIT (b = address, a = expected word) that gives up with
+ * TIMED_OUT at the absolute instant `deadline` (PK_FOREVER: none; any
+ * other operation with a deadline is INVALID_ARGS).
  * pk_host_attach lets the core step Python generators itself
  * (csrc/py/pk_upcall.c): `gens` and `sent` are the addresses of two
  * dicts (CPython object ids) the caller keeps alive as long as k: tid ->
@@ -1045,6 +1048,7 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
  * Both are 0: detach.  PK_ERR_NOT_SUPPORTED in a build without Python. */
 #define PK_HOST_SEND 1u
 int pk_host_deliver(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a);
+int pk_host_deliver_until(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a, uint64_t deadline);
 int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags);
 /* put the base class of pykernel.context.Context, whose compute and sleep
  * are made in C, in dict `into` (a CPython object id) as "ContextCore" */

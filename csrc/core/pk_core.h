@@ -476,7 +476,7 @@ uint64_t pk_cache_peek(pk_kernel *k, const pk_cpu *c, const pk_thread *t, uint64
  * left if it was preempted meanwhile. */
 /* give the thread waiting for its next operation operation op (b, a):
  * the body kind's deliver, then it no longer waits (pk_host.c) */
-int pk_host_give(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a);
+int pk_host_give(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a, uint64_t deadline);
 /* the rules of an instruction on a futex (pk_script.c) */
 int pk_futex_op_check(const pk_op *op);
 

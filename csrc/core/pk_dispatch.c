@@ -675,7 +675,7 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
     k->livelock_tid = 0;
     if (k->host_wait) {
         if (!host_op) return run_refused(stop, PK_ERR_BAD_STATE);
-        int s = pk_host_give(k, host_op, host_arg, 0);   /* its body kind's deliver */
+        int s = pk_host_give(k, host_op, host_arg, 0, PK_FOREVER);   /* its body kind's deliver */
         if (s) return run_refused(stop, s);
     }   /* else an operation for a thread killed during its step: dropped */
     const uint64_t s0 = k->same_steps;  /* the current instant's work before this call */

@@ -9,12 +9,15 @@
  * x[HOST_OP] / x[HOST_ARG] / x[HOST_A] with the HOST_READY flag, and
  * advance() turns it into an action.
  *
- * The operations on futexes (lock, condition variable, semaphore) are
- * the script instructions, run by the same code (pk_futex.c): a thread
+ * The operations on futexes (futex wait, lock, condition variable,
+ * semaphore) are the script instructions, run by the same code (pk_futex.c): a thread
  * that must wait keeps the operation (HOST_READY stays) and runs it again
  * when woken, as a script's pc stays on its instruction; when it is done
  * its status is in x[PK_REG_STATUS] and x[HOST_OP] still names it, for
  * the host to turn into the value (or exception) the body's yield gives.
+ * A futex wait may carry a deadline (pk_host_deliver_until): it is put in
+ * x[PK_REG_TIMEOUT] as an absolute instant, as a script's TIMEOUT before
+ * its wait becomes once the wait begins (pk_wait_script).
  *
  * A write or read on a kernel object (ctx.write, ctx.read, ctx.call) is
  * done by the host when the body makes it or when its wait ends; the
@@ -30,9 +33,10 @@
 #define PK_HOST_WOKE 1u
 #define PK_HOST_HELD 2u
 
-/* the operations on futexes a host body yields as script instructions */
+/* the operations on futexes a host body yields as script instructions
+ * (every one but FUTEX_WAKE, which ctx does when the body makes it) */
 static inline bool host_futex_op(uint64_t op) {
-    return op >= PK_OP_LOCK && op <= PK_OP_COND_BROADCAST;
+    return op == PK_OP_FUTEX_WAIT || (op >= PK_OP_LOCK && op <= PK_OP_COND_BROADCAST);
 }
 
 static int host_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
@@ -113,12 +117,17 @@ static int host_deliver(pk_kernel *k, pk_cpu *c, pk_thread *t, uint32_t op, uint
 
 const pk_body_ops pk_host_body = { host_advance, PK_BODY_F_WAIT_REG, host_deliver };
 
-int pk_host_give(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a) {
+int pk_host_give(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a, uint64_t deadline) {
     pk_thread *t = k->host_wait;
     const pk_body_ops *ops = pk_bodies[t->kind];
     if (!ops->deliver) return PK_ERR_INTERNAL;
+    if (deadline != PK_FOREVER && (op != PK_OP_FUTEX_WAIT || ops != &pk_host_body))
+        return PK_ERR_INVALID_ARGS;                 /* only a wait has a deadline */
+    if (deadline != PK_FOREVER && deadline > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     int s = ops->deliver(k, k->host_cpu, t, op, b, a);
     if (s) return s;
+    if (deadline != PK_FOREVER)                     /* absolute: pk_wait_script */
+        k->host_cpu->regs.x[PK_REG_TIMEOUT] = deadline | (1ull << 63);
     k->host_resume = k->host_cpu;       /* serviced next (pk_kernel_run) */
     k->host_wait = NULL;
     k->host_cpu = NULL;
@@ -129,5 +138,11 @@ int pk_host_give(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a) {
 int pk_host_deliver(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a) {
     if (!k) return PK_ERR_INVALID_ARGS;
     if (k->in_hook || k->broken || !k->host_wait) return PK_ERR_BAD_STATE;
-    return pk_host_give(k, op, b, a);
+    return pk_host_give(k, op, b, a, PK_FOREVER);
+}
+
+int pk_host_deliver_until(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a, uint64_t deadline) {
+    if (!k) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook || k->broken || !k->host_wait) return PK_ERR_BAD_STATE;
+    return pk_host_give(k, op, b, a, deadline);
 }

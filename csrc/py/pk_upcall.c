@@ -7,7 +7,7 @@
  * takes the interpreter lock (once per pk_kernel_run call: cffi released
  * it around the call, host_leave gives it back when the call returns),
  * sends the last operation's result into the generator (PyIter_Send),
- * decodes the yielded tuple (op, b) or (op, b, a), checks that the
+ * decodes the yielded tuple (op, b), (op, b, a) or (op, b, a, deadline), checks that the
  * context made it (the "made but never yielded" rule: its _made list,
  * context.py) and
  * gives it to the thread through its body kind's deliver (pk_host.c).
@@ -87,15 +87,17 @@ static int made_by(PyObject *made, PyObject *y) {
 
 /* Decode y, an operation as ctx makes them (run.py's _BODY_OPS and
  * _CORE_OPS): (op, b) for the timed ones, (op, b, a) for the script
- * instructions on futexes and a channel write; 0 if it is not one. */
-static int decode(PyObject *y, uint32_t *op, uint64_t *b, uint64_t *a) {
+ * instructions on futexes and a channel write, (op, b, a, deadline) for
+ * a futex wait; 0 if it is not one. */
+static int decode(PyObject *y, uint32_t *op, uint64_t *b, uint64_t *a, uint64_t *deadline) {
     if (!PyTuple_Check(y)) return 0;
     Py_ssize_t n = PyTuple_Size(y);
-    if (n != 2 && n != 3) return 0;
+    if (n < 2 || n > 4) return 0;
     int ok = 1;
     uint64_t code = u64_of(PyTuple_GetItem(y, 0), &ok);
     *b = u64_of(PyTuple_GetItem(y, 1), &ok);
-    *a = n == 3 ? u64_of(PyTuple_GetItem(y, 2), &ok) : 0;
+    *a = n >= 3 ? u64_of(PyTuple_GetItem(y, 2), &ok) : 0;
+    *deadline = n == 4 ? u64_of(PyTuple_GetItem(y, 3), &ok) : PK_FOREVER;
     if (!ok) return 0;
     switch (code) {
     case PK_OP_COMPUTE: case PK_OP_IO: case PK_OP_SLEEP: case PK_OP_YIELD: case PK_OP_EXIT:
@@ -106,10 +108,19 @@ static int decode(PyObject *y, uint32_t *op, uint64_t *b, uint64_t *a) {
     case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL: case PK_OP_COND_BROADCAST: case PK_OP_CHAN_WRITE:
         if (n != 3) return 0;
         break;
+    case PK_OP_FUTEX_WAIT:
+        if (n != 4) return 0;
+        break;
     default: return 0;
     }
     *op = (uint32_t)code;
     return 1;
+}
+
+/* the operations on futexes the core ran for a body: FUTEX_WAIT, LOCK ..
+ * COND_BROADCAST (pk_host.c) */
+static inline int futex_op(uint64_t op) {
+    return op == PK_OP_FUTEX_WAIT || (op >= PK_OP_LOCK && op <= PK_OP_COND_BROADCAST);
 }
 
 /* Is the kernel as a fresh pk_kernel_run would find it? */
@@ -132,8 +143,7 @@ static int upcall_step(pk_kernel *k, pk_thread *t) {
     if (!entry || !(r->flags & PK_RF_STARTED) || last == PK_OP_OBJ_WAIT) goto out;
     if ((last == PK_OP_CHAN_READ || last == PK_OP_CHAN_WRITE) && (r->x[PK_REG_HOST_A] & 2))
         goto out;                        /* the host holds the result (pk_host.c) */
-    if (last >= PK_OP_LOCK && last <= PK_OP_COND_BROADCAST &&
-        r->x[PK_REG_STATUS] != PK_OK) {                /* the yield raises */
+    if (futex_op(last) && r->x[PK_REG_STATUS] != PK_OK) {                /* the yield raises */
         if (leave(k, key, Py_BuildValue("(iLI)", SENT_STATUS, (long long)(int64_t)r->x[PK_REG_STATUS],
                                         (unsigned)last)))
             PyErr_Clear();
@@ -147,9 +157,9 @@ static int upcall_step(pk_kernel *k, pk_thread *t) {
     PySendResult sr = PyIter_Send(gen, Py_None, &y);
     if (sr == PYGEN_NEXT) {
         uint32_t op;
-        uint64_t b, a;
-        if (kernel_plain(k, t) && decode(y, &op, &b, &a) && made_by(made, y) &&
-            pk_host_give(k, op, b, a) == PK_OK) {
+        uint64_t b, a, deadline;
+        if (kernel_plain(k, t) && decode(y, &op, &b, &a, &deadline) && made_by(made, y) &&
+            pk_host_give(k, op, b, a, deadline) == PK_OK) {
             ret = PK_OK;
         } else if (leave_obj(k, key, SENT_YIELD, y)) {
             PyErr_Clear();
