@@ -14,6 +14,7 @@ import time
 
 from ._ffi import FOREVER, ffi, lib
 from . import blocking as _blocking
+from . import _refusal
 from . import livelock as _livelock
 from . import riscv as _riscv
 from .context import Context, line_of
@@ -111,6 +112,21 @@ def _unyielded(ctx: Context, y) -> bool:
         ctx._op = None
     ctx._older = made or None
     return False
+
+
+def _script_reason(op, b, a) -> str | None:
+    """The core's words for refusing instruction (op, b, a) as a
+    one-instruction script, or None if it would accept it there (or the
+    values do not fit an instruction's words)."""
+    if not (type(op) is int and type(b) is int and type(a) is int
+            and 0 <= op <= 0xFFFFFFFF and 0 <= a <= 0xFFFFFFFF and 0 <= b <= _MASK64):
+        return None
+    ins = ffi.new("pk_op[1]", [{"code": op, "a": a, "b": b}])
+    why = ffi.new("pk_refusal *")
+    if lib.pk_script_check(ins, 1, ffi.new("pk_script_info *"), why) == 0:
+        return None
+    text = _refusal.explain(why)       # "instruction 0: ...": there is one
+    return text.split(": ", 1)[1] if text.startswith("instruction 0: ") else text
 
 
 class RunControl:
@@ -239,17 +255,21 @@ class RunControl:
         except (OverflowError, TypeError):          # not uint64: never reached C
             st = lib.PK_ERR_OUT_OF_RANGE
         if st:
-            return self._bad_op(tid, st, y[0], y[1])
+            return self._bad_op(tid, st, y[0], y[1], y[2] if len(y) > 2 else 0)
         return (0, 0)
 
-    def _bad_op(self, tid: int, status: int, op: int, arg: int) -> tuple:
-        """A body yielded an operation the core refused: kill its process."""
+    def _bad_op(self, tid: int, status: int, op: int, arg: int, a: int = 0) -> tuple:
+        """A body yielded an operation the core refused: kill its process,
+        with the core's reason when the operation is a script instruction
+        it refuses (``pk_script_check``: the same rule as for scripts)."""
         entry = self._gens.pop(tid, None)
         if entry is not None:
             entry[0].close()
+            reason = _script_reason(op, arg, a)
             self._errors[entry[1]] = ValueError(
                 f"a Python thread body yielded operation ({op!r}, {arg!r}), which the kernel "
-                f"refused (status {status}); yield operations made by ctx, e.g. ctx.compute(10)")
+                + (f"refused: {reason}" if reason else
+                   f"refused (status {status}); yield operations made by ctx, e.g. ctx.compute(10)"))
         return (_KILL, lib.PK_KILL_BAD_OP)
 
     def _run(self, until_c: int, now: int, raw, progress) -> RunResult:

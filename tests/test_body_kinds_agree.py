@@ -348,6 +348,22 @@ def test_cond_wait_refuses_the_mutex_addresses_scripts_refuse():
     assert str(p.error) == "cond_wait mutex address must fit in 32 bits (unsigned), got 4294967296"
 
 
+def test_a_generators_refused_futex_instruction_gets_the_script_rules_words():
+    # the same rule refuses op.cond_broadcast(8, 8) in a script
+    # (tests/test_futex.py): the mutex must be another word than the
+    # condition variable (futex(2), FUTEX_CMP_REQUEUE: uaddr2 names another word)
+    k = pk.Kernel()
+
+    def body(ctx):
+        yield ctx.cond_wait(8, 8)
+    p = k.spawn(pk.Program.python("b", body))
+    k.run()
+    assert isinstance(p.error, ValueError)
+    assert str(p.error).endswith(
+        "which the kernel refused: mutex address 8 is the condition variable's address; "
+        "a mutex is another word")
+
+
 # ---- property: any mix of computes, locks, sleeps and yields agrees -------------
 
 
