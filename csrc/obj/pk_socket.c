@@ -36,14 +36,11 @@ void pk_socket_destroy(pk_kernel *k, pk_obj *o) {
     o->queued = 0;
 }
 
-int pk_socket_create(pk_kernel *k, uint32_t pid, uint32_t mode, uint32_t capacity, uint32_t pipe,
-                     uint32_t *h0, uint32_t *h1) {
-    int s = pk_caller_ok(k, pid);
-    if (s) return s;
-    if (!h0 || !h1 || mode > PK_SOCKET_DATAGRAM || pipe > 1 || (pipe && mode)) return PK_ERR_INVALID_ARGS;
-    if (capacity == 0 || capacity > PK_SOCKET_MAX_CAPACITY) return PK_ERR_OUT_OF_RANGE;
-    pk_pext *x = pk_pext_of(k, pid, true);
-    if (!x) return PK_ERR_NO_MEMORY;
+/* Two connected socket objects, one reference each, with room for
+ * capacity bytes and mode bits `flags` (PK_SOCKET_* | PK_SOCK_*): the
+ * endpoints of a socket pair, a pipe or a descriptor pipe. */
+static int pair_new(pk_kernel *k, uint32_t capacity, uint32_t flags, uint32_t *a_out,
+                    uint32_t *b_out) {
     int64_t a = pk_obj_new(k, PK_OBJ_SOCKET), b = a < 0 ? -1 : pk_obj_new(k, PK_OBJ_SOCKET);
     if (b < 0) {
         if (a >= 0) { pk_obj_at(k, (uint32_t)a)->refs = 1; pk_obj_unref(k, (uint32_t)a); pk_obj_reap(k); }
@@ -53,15 +50,30 @@ int pk_socket_create(pk_kernel *k, uint32_t pid, uint32_t mode, uint32_t capacit
     oa->refs = ob->refs = 1;
     oa->peer = (uint32_t)b; ob->peer = (uint32_t)a;
     oa->target = ob->target = capacity;
-    oa->pad[0] = ob->pad[0] = (uint8_t)(mode | (pipe ? PK_SOCK_PIPE : 0));
+    oa->pad[0] = ob->pad[0] = (uint8_t)flags;
     oa->signals = ob->signals = PK_SIG_WRITABLE;
+    *a_out = (uint32_t)a;
+    *b_out = (uint32_t)b;
+    return PK_OK;
+}
+
+int pk_socket_create(pk_kernel *k, uint32_t pid, uint32_t mode, uint32_t capacity, uint32_t pipe,
+                     uint32_t *h0, uint32_t *h1) {
+    int s = pk_caller_ok(k, pid);
+    if (s) return s;
+    if (!h0 || !h1 || mode > PK_SOCKET_DATAGRAM || pipe > 1 || (pipe && mode)) return PK_ERR_INVALID_ARGS;
+    if (capacity == 0 || capacity > PK_SOCKET_MAX_CAPACITY) return PK_ERR_OUT_OF_RANGE;
+    pk_pext *x = pk_pext_of(k, pid, true);
+    if (!x) return PK_ERR_NO_MEMORY;
+    uint32_t a, b;
+    if (pair_new(k, capacity, mode | (pipe ? PK_SOCK_PIPE : 0), &a, &b)) return PK_ERR_NO_MEMORY;
     uint32_t ra = pipe ? RIGHTS_SOCKET & ~PK_RIGHT_WRITE : RIGHTS_SOCKET;   /* pipe: a reads */
     uint32_t rb = pipe ? RIGHTS_SOCKET & ~PK_RIGHT_READ : RIGHTS_SOCKET;    /*       b writes */
-    bool got_a = pk_handle_add(k, x, (uint32_t)a, ra, h0) == PK_OK;
-    if (got_a && pk_handle_add(k, x, (uint32_t)b, rb, h1) == PK_OK) return PK_OK;
+    bool got_a = pk_handle_add(k, x, a, ra, h0) == PK_OK;
+    if (got_a && pk_handle_add(k, x, b, rb, h1) == PK_OK) return PK_OK;
     if (got_a) { pk_hent *e; pk_handle_get(k, pid, *h0, &e); pk_handle_drop(k, x, e, pid); }
-    else pk_obj_unref(k, (uint32_t)a);
-    pk_obj_unref(k, (uint32_t)b);
+    else pk_obj_unref(k, a);
+    pk_obj_unref(k, b);
     pk_obj_reap(k);
     return PK_ERR_NO_MEMORY;
 }
@@ -221,20 +233,7 @@ int pk_script_socket_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op,
 
 int pk_pipe_objs(pk_kernel *k, uint32_t capacity, uint32_t *rd, uint32_t *wr) {
     if (pk_objects_init(k)) return PK_ERR_NO_MEMORY;
-    int64_t a = pk_obj_new(k, PK_OBJ_SOCKET), b = a < 0 ? -1 : pk_obj_new(k, PK_OBJ_SOCKET);
-    if (b < 0) {
-        if (a >= 0) { pk_obj_at(k, (uint32_t)a)->refs = 1; pk_obj_unref(k, (uint32_t)a); pk_obj_reap(k); }
-        return PK_ERR_NO_MEMORY;
-    }
-    pk_obj *oa = pk_obj_at(k, (uint32_t)a), *ob = pk_obj_at(k, (uint32_t)b);
-    oa->refs = ob->refs = 1;
-    oa->peer = (uint32_t)b; ob->peer = (uint32_t)a;
-    oa->target = ob->target = capacity;
-    oa->pad[0] = ob->pad[0] = (uint8_t)(PK_SOCKET_STREAM | PK_SOCK_PIPE | PK_SOCK_FD);
-    oa->signals = ob->signals = PK_SIG_WRITABLE;
-    *rd = (uint32_t)a;
-    *wr = (uint32_t)b;
-    return PK_OK;
+    return pair_new(k, capacity, PK_SOCKET_STREAM | PK_SOCK_PIPE | PK_SOCK_FD, rd, wr);
 }
 
 int pk_pipe_obj_read(pk_kernel *k, uint32_t rd, uint8_t *buf, uint32_t cap, uint32_t *done) {

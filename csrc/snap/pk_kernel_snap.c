@@ -47,40 +47,31 @@ static uint32_t thread_at_address(const chunk_ref *c, uint32_t n, uint32_t count
  * left out: a u64 whose bit i says word i follows, then those words.  In
  * each copy the words of the policy data that point at threads become
  * tid + 1 and pad0 records which words those are (1 << word). */
+/* The fields pk_thread and pk_snap_thread share, copied one way on save
+ * and the other on restore (wait is derived, pk_thread_wait). */
+#define SNAP_THREAD_FIELDS(X)                                                        \
+    X(regs) X(tid) X(pid) X(prog) X(kind) X(state) X(cpu) X(sclass) X(rt_prio)     \
+    X(nice) X(tflags) X(rq_cpu) X(pad0) X(affinity) X(priority) X(burst) X(tickets) \
+    X(migrations) X(s) X(arrival) X(first_run) X(finish) X(since) X(cpu_time)       \
+    X(blocked) X(nvcsw) X(nivcsw)
+
 static void snap_thread_of(const pk_kernel *k, const pk_thread *t, pk_snap_thread *v) {
     memset(v, 0, sizeof *v);
-    v->regs = t->regs;
-    v->tid = t->tid; v->pid = t->pid; v->prog = t->prog;
-    v->kind = t->kind; v->state = t->state; v->cpu = t->cpu;
-    v->sclass = t->sclass; v->rt_prio = t->rt_prio; v->nice = t->nice; v->tflags = t->tflags;
-    v->rq_cpu = t->rq_cpu; v->pad0 = t->pad0;
-    v->affinity = t->affinity; v->priority = t->priority; v->burst = t->burst;
-    v->tickets = t->tickets; v->migrations = t->migrations;
-    v->s = t->s;
+#define TO_SNAP(f) v->f = t->f;
+    SNAP_THREAD_FIELDS(TO_SNAP)
+#undef TO_SNAP
     /* format 1 keeps a heap policy's position of the thread (its last one,
      * once it left the heap) in the first word of the policy data */
     if ((k->rqs[0].pol->flags & PK_POL_HEAP) && !pk_is_rt(t) && t->tid < k->heap_pos_cap)
         v->s.heap.pos = k->heap_pos[t->tid];
-    v->arrival = t->arrival; v->first_run = t->first_run; v->finish = t->finish;
-    v->since = t->since;
-    v->cpu_time = t->cpu_time; v->wait = pk_thread_wait(k, t); v->blocked = t->blocked;
-    v->nvcsw = t->nvcsw; v->nivcsw = t->nivcsw;
+    v->wait = pk_thread_wait(k, t);
 }
 
 static void thread_of_snap(const pk_snap_thread *v, pk_thread *t) {
     memset(t, 0, sizeof *t);
-    t->regs = v->regs;
-    t->tid = v->tid; t->pid = v->pid; t->prog = v->prog;
-    t->kind = v->kind; t->state = v->state; t->cpu = v->cpu;
-    t->sclass = v->sclass; t->rt_prio = v->rt_prio; t->nice = v->nice; t->tflags = v->tflags;
-    t->rq_cpu = v->rq_cpu; t->pad0 = v->pad0;
-    t->affinity = v->affinity; t->priority = v->priority; t->burst = v->burst;
-    t->tickets = v->tickets; t->migrations = v->migrations;
-    t->s = v->s;
-    t->arrival = v->arrival; t->first_run = v->first_run; t->finish = v->finish;
-    t->since = v->since;
-    t->cpu_time = v->cpu_time; t->blocked = v->blocked;
-    t->nvcsw = v->nvcsw; t->nivcsw = v->nivcsw;
+#define FROM_SNAP(f) t->f = v->f;
+    SNAP_THREAD_FIELDS(FROM_SNAP)
+#undef FROM_SNAP
 }
 
 #define TWORDS (sizeof(pk_snap_thread) / 8)

@@ -127,6 +127,18 @@ static int dir_add(pk_kernel *k, uint32_t dir, const char *name, uint32_t len, u
     return 0;
 }
 
+/* Name a new inode (its first link) in dir; if that fails the inode is
+ * freed again and the error returned. */
+static int dir_add_new(pk_kernel *k, uint32_t dir, const char *name, uint32_t len, uint32_t ino) {
+    I(k->fs, ino)->nlink = 1;
+    int e = dir_add(k, dir, name, len, ino);
+    if (e) {
+        I(k->fs, ino)->nlink = 0;
+        inode_maybe_free(k, ino);
+    }
+    return e;
+}
+
 static void dir_remove(pk_kernel *k, uint32_t dir, uint32_t idx) {
     pk_inode *d = I(k->fs, dir);
     pk_free(k, d->ents[idx].name, d->ents[idx].len);
@@ -370,12 +382,7 @@ static int create_at(pk_kernel *k, wctx *c, uint32_t at, const char *path, uint3
     uint32_t gid = I(fs, dir)->mode & PK_S_ISGID ? I(fs, dir)->gid : c->w->gid;
     int64_t ino = inode_new(k, PK_S_IFREG | (mode & 07777), c->w->uid, gid);
     if (ino < 0) return (int)ino;
-    I(fs, ino)->nlink = 1;
-    if ((e = dir_add(k, dir, name, nl, (uint32_t)ino))) {
-        I(fs, ino)->nlink = 0;
-        inode_maybe_free(k, (uint32_t)ino);
-        return e;
-    }
+    if ((e = dir_add_new(k, dir, name, nl, (uint32_t)ino))) return e;
     *ino_out = (uint32_t)ino;
     return 0;
 }
@@ -448,12 +455,7 @@ int pk_fs_symlink(pk_kernel *k, const pk_fs_who *who, const char *target, uint32
     memcpy(copy, target, tlen);
     I(fs, ino)->target = copy;
     I(fs, ino)->size = tlen;
-    I(fs, ino)->nlink = 1;
-    if ((e = dir_add(k, dir, name, nl, (uint32_t)ino))) {
-        I(fs, ino)->nlink = 0;
-        inode_maybe_free(k, (uint32_t)ino);
-        return e;
-    }
+    if ((e = dir_add_new(k, dir, name, nl, (uint32_t)ino))) return e;
     return 0;
 }
 
