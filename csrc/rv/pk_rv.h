@@ -198,6 +198,7 @@ int  pk_rv_state(struct pk_kernel *k);                 /* make k->rv; status */
 /* validate an ELF file and describe it in *im (im->seg allocated; data,
  * frames not): PK_OK, INVALID_ARGS, NOT_SUPPORTED or NO_MEMORY */
 int  pk_rv_elf_parse(struct pk_kernel *k, const uint8_t *d, uint64_t len, pk_rvimg *im);
+int  pk_rv_image_alloc(struct pk_kernel *k, pk_rvimg *im, uint64_t len);
 void pk_rv_fini(struct pk_kernel *k);
 /* fill the 4 KiB page at va of image img into dst; the frame of a shared
  * read-only page (one more reference; 0: no frame) */

@@ -222,22 +222,31 @@ int pk_rv_prog_for(pk_kernel *k, const uint8_t *data, uint64_t len, uint32_t *pr
     return pk_rv_prog_add(k, data, len, prog_out);
 }
 
+/* Room for parsed image im: its copy of the file (len bytes, filled by
+ * the caller), its frame table (no page loaded yet) and a slot in
+ * k->rv->imgs.  On failure im's parts are freed and NO_MEMORY returned. */
+int pk_rv_image_alloc(pk_kernel *k, pk_rvimg *im, uint64_t len) {
+    pk_rvstate *rs = k->rv;
+    im->data = pk_alloc(k, len);
+    im->frames = pk_alloc(k, im->npages * sizeof(uint32_t));
+    if (!im->data || !im->frames
+        || pk_vec_grow(k, (void **)&rs->imgs, &rs->imgs_cap, rs->nimgs + 1, sizeof(pk_rvimg))) {
+        pk_free(k, im->data, len);
+        pk_free(k, im->frames, im->npages * sizeof(uint32_t));
+        pk_free(k, im->seg, im->nseg * sizeof(pk_rvseg));
+        return PK_ERR_NO_MEMORY;
+    }
+    memset(im->frames, 0, im->npages * sizeof(uint32_t));
+    return PK_OK;
+}
+
 int pk_rv_prog_add(pk_kernel *k, const uint8_t *data, uint64_t len, uint32_t *prog_out) {
     int s;
     pk_rvstate *rs = k->rv;
     pk_rvimg im;
     if ((s = pk_rv_elf_parse(k, data, len, &im))) return s;
-    im.data = pk_alloc(k, len);
-    im.frames = pk_alloc(k, im.npages * sizeof(uint32_t));
-    if (!im.data || !im.frames
-        || pk_vec_grow(k, (void **)&rs->imgs, &rs->imgs_cap, rs->nimgs + 1, sizeof(pk_rvimg))) {
-        pk_free(k, im.data, len);
-        pk_free(k, im.frames, im.npages * sizeof(uint32_t));
-        pk_free(k, im.seg, im.nseg * sizeof(pk_rvseg));
-        return PK_ERR_NO_MEMORY;
-    }
+    if ((s = pk_rv_image_alloc(k, &im, len))) return s;
     memcpy(im.data, data, len);
-    memset(im.frames, 0, im.npages * sizeof(uint32_t));
     uint32_t id = rs->nimgs;
     rs->imgs[id] = im;
     /* the program: kind RV, its image id kept in nops (it has no ops) */

@@ -163,17 +163,8 @@ static int get_image(pk_kernel *k, pk_snap_r *r, bool mem) {
         return r->err;
     }
     if (im.npages > (1u << 26)) { pk_free(k, im.seg, im.nseg * sizeof(pk_rvseg)); pk_snap_bad(r); return r->err; }
-    im.data = pk_alloc(k, len);
-    im.frames = pk_alloc(k, im.npages * sizeof(uint32_t));
-    if (!im.data || !im.frames
-        || pk_vec_grow(k, (void **)&rs->imgs, &rs->imgs_cap, rs->nimgs + 1, sizeof(pk_rvimg))) {
-        pk_free(k, im.data, len);
-        pk_free(k, im.frames, im.npages * sizeof(uint32_t));
-        pk_free(k, im.seg, im.nseg * sizeof(pk_rvseg));
-        return PK_ERR_NO_MEMORY;
-    }
+    if ((s = pk_rv_image_alloc(k, &im, len))) return s;
     pk_snap_get(r, im.data, len);
-    memset(im.frames, 0, im.npages * sizeof(uint32_t));
     rs->imgs[rs->nimgs++] = im;                 /* from here on, pk_rv_fini frees it */
     uint64_t used = pk_snap_get_u64(r);
     if (used > im.npages || !pk_snap_count_ok(r, used, 12) || (used && !mem)) {
