@@ -1693,6 +1693,11 @@ int pk_fs_chown(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t l
  * UTIME_OMIT), or NULL for now (utimensat(2)) */
 int pk_fs_utimens(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len,
                   const int64_t *times, uint32_t flags);
+/* the same three on an open file's inode (fchmod(2), fchown(2),
+ * futimens(3)); fchmod keeps the permission bits of mode */
+int pk_fs_fchmod(pk_kernel *k, const pk_fs_who *who, uint32_t ino, uint32_t mode);
+int pk_fs_fchown(pk_kernel *k, const pk_fs_who *who, uint32_t ino, uint32_t uid, uint32_t gid);
+int pk_fs_futimens(pk_kernel *k, const pk_fs_who *who, uint32_t ino, const int64_t *times);
 /* contents, by inode (the caller checked access when it opened it): read
  * or write len bytes at off; *n_out: bytes moved.  pid: the process
  * whose terminal /dev/tty is (PK_FS_NO_PID: none) */

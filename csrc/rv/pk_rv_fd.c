@@ -1081,83 +1081,40 @@ static int64_t sys_fchdir(fx *x, uint64_t fd) {
 }
 
 /* ---- attributes of an open file (fchmod, fchown, futimens) ----------------------------
- * The rules of chmod(2), chown(2) and utimensat(2), as pk_fs.c applies
- * them to paths, applied to the inode of a description. */
+ * The rules of chmod(2), chown(2) and utimensat(2) are pk_fs.c's, applied
+ * to the inode of a description (pk_fs_fchmod, pk_fs_fchown, pk_fs_futimens). */
 
-static uint64_t now_ns(const pk_kernel *k) {
-    unsigned __int128 t = (unsigned __int128)k->cfg.epoch * 1000000000u + k->now;
-    return t > UINT64_MAX ? UINT64_MAX : (uint64_t)t;
-}
-
-/* the inode of descriptor fd (O_PATH ones too) and the caller's credentials */
-static int fd_inode(fx *x, uint64_t fd, pk_inode **n, pk_fs_who *w) {
+/* the inode of descriptor fd (O_PATH ones too) and the caller's
+ * credentials; EINVAL for a descriptor with no inode (pipes, streams) */
+static int fd_inode(fx *x, uint64_t fd, uint32_t *ino, pk_fs_who *w) {
     int64_t o = pk_fd_get(x->k, x->pid, fd);
     if (o < 0) return (int)o;
     if (OFD(x, o)->kind != PK_OFD_FILE) return -EINVAL;       /* pipes, streams: no inode */
     if (pk_fs_who_of(x->k, x->pid, w)) return -EINVAL;
-    *n = &x->k->fs->ino[OFD(x, o)->ino];
+    *ino = OFD(x, o)->ino;
     return 0;
 }
 
 static int64_t sys_fchmod(fx *x, uint64_t fd, uint64_t mode) {
-    pk_inode *n = NULL;
+    uint32_t ino = 0;
     pk_fs_who w;
-    int e = fd_inode(x, fd, &n, &w);
-    if (e) return e;
-    mode &= 07777;
-    if (w.uid && w.uid != n->uid) return -EPERM;
-    if (w.uid && w.gid != n->gid) mode &= ~(uint64_t)PK_S_ISGID;
-    n->mode = (n->mode & PK_S_IFMT) | (uint32_t)mode;
-    n->ctime = now_ns(x->k);
-    return 0;
+    int e = fd_inode(x, fd, &ino, &w);
+    return e ? e : pk_fs_fchmod(x->k, &w, ino, (uint32_t)(mode & 07777));
 }
 
-static int64_t sys_fchown(fx *x, uint64_t fd, uint64_t uid64, uint64_t gid64) {
-    pk_inode *n = NULL;
+static int64_t sys_fchown(fx *x, uint64_t fd, uint64_t uid, uint64_t gid) {
+    uint32_t ino = 0;
     pk_fs_who w;
-    int e = fd_inode(x, fd, &n, &w);
-    if (e) return e;
-    uint32_t uid = (uint32_t)uid64, gid = (uint32_t)gid64;
-    if (w.uid) {                                  /* only root gives files away */
-        if (w.uid != n->uid) return -EPERM;
-        if (uid != PK_FS_KEEP && uid != n->uid) return -EPERM;
-        if (gid != PK_FS_KEEP && gid != w.gid && gid != n->gid) return -EPERM;
-    }
-    if (uid != PK_FS_KEEP) n->uid = uid;
-    if (gid != PK_FS_KEEP) n->gid = gid;
-    if (w.uid && (n->mode & PK_S_IFMT) == PK_S_IFREG && (uid != PK_FS_KEEP || gid != PK_FS_KEEP))
-        n->mode &= ~(uint32_t)(PK_S_ISUID | PK_S_ISGID);
-    n->ctime = now_ns(x->k);
-    return 0;
+    int e = fd_inode(x, fd, &ino, &w);
+    return e ? e : pk_fs_fchown(x->k, &w, ino, (uint32_t)uid, (uint32_t)gid);
 }
 
 static int64_t futimens(fx *x, uint64_t fd, const int64_t *t) {
-    pk_inode *n = NULL;
+    uint32_t ino = 0;
     pk_fs_who w;
-    int e = fd_inode(x, fd, &n, &w);
+    int e = fd_inode(x, fd, &ino, &w);
     if (e) return e == -EINVAL ? -EBADF : e;
-    for (int i = 1; i < 4; i += 2) {
-        bool special = t[i] == PK_FS_UTIME_NOW || t[i] == PK_FS_UTIME_OMIT;
-        if (!special && (t[i] < 0 || t[i] >= 1000000000 || t[i - 1] < 0
-                         || (uint64_t)t[i - 1] > UINT64_MAX / 1000000000u - 1)) return -EINVAL;
-    }
-    if (t[1] == PK_FS_UTIME_OMIT && t[3] == PK_FS_UTIME_OMIT) return 0;
-    bool to_now = (t[1] == PK_FS_UTIME_NOW || t[1] == PK_FS_UTIME_OMIT)
-               && (t[3] == PK_FS_UTIME_NOW || t[3] == PK_FS_UTIME_OMIT);
-    if (w.uid && w.uid != n->uid) {              /* utimensat(2), "Permissions requirements" */
-        if (!to_now) return -EPERM;
-        int64_t o = pk_fd_get(x->k, x->pid, fd);
-        if (pk_fs_access(x->k, &w, OFD(x, o)->ino, PK_FS_W)) return -EACCES;
-    }
-    uint64_t now = now_ns(x->k);
-    for (int i = 0; i < 2; i++) {
-        int64_t ns = t[2 * i + 1];
-        if (ns == PK_FS_UTIME_OMIT) continue;
-        uint64_t v = ns == PK_FS_UTIME_NOW ? now : (uint64_t)t[2 * i] * 1000000000u + (uint64_t)ns;
-        if (i == 0) n->atime = v; else n->mtime = v;
-    }
-    n->ctime = now;
-    return 0;
+    return pk_fs_futimens(x->k, &w, ino, t);
 }
 
 /* ---- process groups, sessions, umask ------------------------------------------------------ */

@@ -633,12 +633,10 @@ int pk_fs_readlink(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_
     return 0;
 }
 
-int pk_fs_chmod(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len, uint32_t mode) {
-    uint32_t ino;
-    if (mode > 07777) return -PK_EINVAL;
-    int e = resolve(k, who, path, len, true, &ino);
-    if (e) return e;
-    pk_inode *n = I(k->fs, ino);
+/* ---- the rules of chmod(2), chown(2) and utimensat(2), for a path or
+ * an open file (pk_fs_fchmod, ...: the descriptor calls of pk_rv_fd.c) */
+
+static int chmod_set(pk_kernel *k, const pk_fs_who *who, pk_inode *n, uint32_t mode) {
     if (who->uid && who->uid != n->uid) return -PK_EPERM;
     if (who->uid && who->gid != n->gid) mode &= ~(uint32_t)PK_S_ISGID;   /* chmod(2) */
     n->mode = TYPE(n) | mode;
@@ -646,13 +644,7 @@ int pk_fs_chmod(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t l
     return 0;
 }
 
-int pk_fs_chown(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len,
-                uint32_t uid, uint32_t gid, uint32_t flags) {
-    uint32_t ino;
-    if (flags & ~PK_FS_NOFOLLOW) return -PK_EINVAL;
-    int e = resolve(k, who, path, len, !(flags & PK_FS_NOFOLLOW), &ino);
-    if (e) return e;
-    pk_inode *n = I(k->fs, ino);
+static int chown_set(pk_kernel *k, const pk_fs_who *who, pk_inode *n, uint32_t uid, uint32_t gid) {
     if (who->uid) {                              /* chown(2): only root gives files away */
         if (who->uid != n->uid) return -PK_EPERM;
         if (uid != PK_FS_KEEP && uid != n->uid) return -PK_EPERM;
@@ -666,21 +658,20 @@ int pk_fs_chown(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t l
     return 0;
 }
 
-int pk_fs_utimens(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len,
-                  const int64_t *times, uint32_t flags) {
-    uint32_t ino;
-    if (flags & ~PK_FS_NOFOLLOW) return -PK_EINVAL;
-    int64_t t[4] = { 0, PK_FS_UTIME_NOW, 0, PK_FS_UTIME_NOW };
-    if (times) memcpy(t, times, sizeof t);
+/* times (NULL: both now) into t, if each is a valid timespec or a special value */
+static int utimes_of(const int64_t *times, int64_t t[4]) {
+    const int64_t now[4] = { 0, PK_FS_UTIME_NOW, 0, PK_FS_UTIME_NOW };
+    memcpy(t, times ? times : now, 4 * sizeof *t);
     for (int i = 1; i < 4; i += 2) {
         bool special = t[i] == PK_FS_UTIME_NOW || t[i] == PK_FS_UTIME_OMIT;
         if (!special && (t[i] < 0 || t[i] >= 1000000000 || t[i - 1] < 0
                          || (uint64_t)t[i - 1] > UINT64_MAX / 1000000000u - 1)) return -PK_EINVAL;
     }
-    int e = resolve(k, who, path, len, !(flags & PK_FS_NOFOLLOW), &ino);
-    if (e) return e;
+    return 0;
+}
+
+static int utimens_set(pk_kernel *k, const pk_fs_who *who, pk_inode *n, const int64_t t[4]) {
     if (t[1] == PK_FS_UTIME_OMIT && t[3] == PK_FS_UTIME_OMIT) return 0;
-    pk_inode *n = I(k->fs, ino);
     bool to_now = (t[1] == PK_FS_UTIME_NOW || t[1] == PK_FS_UTIME_OMIT)
                   && (t[3] == PK_FS_UTIME_NOW || t[3] == PK_FS_UTIME_OMIT);
     if (who->uid && who->uid != n->uid) {        /* utimensat(2), "Permissions requirements" */
@@ -696,6 +687,57 @@ int pk_fs_utimens(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t
     }
     n->ctime = now;
     return 0;
+}
+
+int pk_fs_chmod(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len, uint32_t mode) {
+    uint32_t ino;
+    if (mode > 07777) return -PK_EINVAL;
+    int e = resolve(k, who, path, len, true, &ino);
+    return e ? e : chmod_set(k, who, I(k->fs, ino), mode);
+}
+
+int pk_fs_chown(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len,
+                uint32_t uid, uint32_t gid, uint32_t flags) {
+    uint32_t ino;
+    if (flags & ~PK_FS_NOFOLLOW) return -PK_EINVAL;
+    int e = resolve(k, who, path, len, !(flags & PK_FS_NOFOLLOW), &ino);
+    return e ? e : chown_set(k, who, I(k->fs, ino), uid, gid);
+}
+
+int pk_fs_utimens(pk_kernel *k, const pk_fs_who *who, const char *path, uint32_t len,
+                  const int64_t *times, uint32_t flags) {
+    uint32_t ino;
+    int64_t t[4];
+    if (flags & ~PK_FS_NOFOLLOW) return -PK_EINVAL;
+    int e = utimes_of(times, t);
+    if (!e) e = resolve(k, who, path, len, !(flags & PK_FS_NOFOLLOW), &ino);
+    return e ? e : utimens_set(k, who, I(k->fs, ino), t);
+}
+
+/* the inode of an open file, for the calls on it: 0 or a negative errno
+ * (the caller's working directory plays no part, unlike enter()'s) */
+static int open_inode(pk_kernel *k, const pk_fs_who *who, uint32_t ino) {
+    if (!k || !who) return -PK_EINVAL;
+    if (k->in_hook) return -PK_EBUSY;
+    int e = pk_fs_state(k);
+    return e ? e : live(k->fs, ino) ? 0 : -PK_EINVAL;
+}
+
+int pk_fs_fchmod(pk_kernel *k, const pk_fs_who *who, uint32_t ino, uint32_t mode) {
+    int e = open_inode(k, who, ino);
+    return e ? e : chmod_set(k, who, I(k->fs, ino), mode & 07777);
+}
+
+int pk_fs_fchown(pk_kernel *k, const pk_fs_who *who, uint32_t ino, uint32_t uid, uint32_t gid) {
+    int e = open_inode(k, who, ino);
+    return e ? e : chown_set(k, who, I(k->fs, ino), uid, gid);
+}
+
+int pk_fs_futimens(pk_kernel *k, const pk_fs_who *who, uint32_t ino, const int64_t *times) {
+    int64_t t[4];
+    int e = open_inode(k, who, ino);
+    if (!e) e = utimes_of(times, t);
+    return e ? e : utimens_set(k, who, I(k->fs, ino), t);
 }
 
 /* ---- contents -------------------------------------------------------------------------- */
