@@ -16,6 +16,7 @@ import pytest
 import pykernel as pk
 import pykernel.run as pk_kernel   # the run loop: STEP_BUDGET
 from conftest import make_kernel
+from run_probe import poll_now_during_run
 
 op = pk.op
 CPU = pk.Program.script("cpu", [op.compute(10)])
@@ -141,19 +142,8 @@ def test_a_query_during_a_long_run_gets_in_between_slices(monkeypatch):
     monkeypatch.setattr(pk_kernel, "STEP_BUDGET", 10_000)
     k = make_kernel(pk.sched.RoundRobin(quantum=1))
     k.spawn_many(SPINNERS, 200)
-    started, seen = threading.Event(), []
-    result = []
-
-    def runner():
-        started.set()
-        result.append(k.run())
-    t = threading.Thread(target=runner)
-    t.start()
-    started.wait(30)
-    while t.is_alive():
-        seen.append(k.now)                 # waits for a slice boundary, never for the end
-    t.join()
-    end = result[0].now
+    res, seen = poll_now_during_run(k)
+    end = res.now
     assert any(0 < v < end for v in seen)
     assert seen == sorted(seen)
 

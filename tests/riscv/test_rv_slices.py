@@ -15,6 +15,7 @@ import threading
 import pytest
 
 from rvasm import Asm
+from run_probe import poll_now_during_run
 
 import pykernel as pk
 
@@ -41,19 +42,9 @@ def test_a_second_thread_reads_the_clock_during_a_machine_code_run():
     # boundaries, not only at the end.
     k = kernel()
     p = k.spawn(pk.Program.elf(busy(25_000_000)))
-    started, seen, result = threading.Event(), [], []
-
-    def runner():
-        started.set()
-        result.append(k.run())
-    t = threading.Thread(target=runner)
-    t.start()
-    started.wait(30)
-    while t.is_alive():
-        seen.append(k.now)               # waits for a slice boundary, never for the end
-    t.join()
-    end = result[0].now
-    assert result[0].reason == "idle" and p.exit_code == 0
+    res, seen = poll_now_during_run(k)
+    end = res.now
+    assert res.reason == "idle" and p.exit_code == 0
     # li s0 (lui, addiw), the loop, then li a0, li a7, ecall
     assert p.instructions == 2 + 2 * 25_000_000 + 3
     inside = sorted({v for v in seen if 0 < v < end})
