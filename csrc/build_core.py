@@ -1,14 +1,11 @@
 """cffi builder for pykernel._core (out-of-line API mode).
 
 setup.py names this file in ``cffi_modules``.  The C declarations given to
-cffi are core/pk_api.h itself, so the binding can never drift from the header,
-plus sched/pk_sched_host.h, whose callback prototypes (the lines that start with
-``int64_t pk_hp_``) are declared ``extern "Python+C"``: cffi generates
-those C functions, and pykernel/_policy_host.py supplies their Python
-bodies (policies written in Python).
-The one C file that uses the Python C API, py/pk_upcall.c (the core's
-stepping of generator bodies), is compiled with the others and, like the
-whole module, within the limited API named below.
+cffi are core/pk_api.h itself, so the binding can never drift from the header.
+The C files that use the Python C API, those of py/ (the core's stepping
+of generator bodies, pk_upcall.c, and its calls of the hooks of policies
+written in Python, pk_policy_upcall.c), are compiled with the others and,
+like the whole module, within the limited API named below.
 Set PYKERNEL_SANITIZE=1 to build with AddressSanitizer and
 UndefinedBehaviorSanitizer (and -Werror), as CI does.
 """
@@ -30,20 +27,6 @@ INCLUDE_DIRS = sorted(str(d.relative_to(HERE.parent)) for d in HERE.iterdir()
 ffibuilder = FFI()
 ffibuilder.cdef((HERE / "core" / "pk_api.h").read_text())
 
-
-def host_callbacks_cdef(text: str) -> str:
-    """pk_sched_host.h for cffi: its #defines, and its callback prototypes
-    as extern "Python+C" (callable from the other C files)."""
-    lines = []
-    for line in text.splitlines():
-        if line.startswith("#define "):
-            lines.append(line.split("/*")[0].rstrip())
-        elif line.startswith("int64_t pk_hp_"):
-            lines.append('extern "Python+C" ' + line)
-    return "\n".join(lines) + "\n"
-
-
-ffibuilder.cdef(host_callbacks_cdef((HERE / "sched" / "pk_sched_host.h").read_text()))
 
 def copy_strategy() -> list:
     """GCC on x86-64 expands fixed-size copies of a few hundred bytes (the
@@ -81,7 +64,7 @@ PRELUDE = ('#if defined(PK_LIMITED_API) && !defined(Py_LIMITED_API)\n'
 
 ffibuilder.set_source(
     "pykernel._core",
-    PRELUDE + '#include "pk_core.h"\n#include "pk_sched_host.h"\n',
+    PRELUDE + '#include "pk_core.h"\n',
     sources=SOURCES,
     include_dirs=INCLUDE_DIRS,
     define_macros=macros,

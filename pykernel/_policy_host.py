@@ -1,35 +1,28 @@
-"""Policies written in Python: the callbacks the C core calls.
+"""Policies written in Python: the objects whose hooks the C core calls.
 
-The run-queue functions of csrc/sched/pk_sched_host.c call the functions below
-(declared ``extern "Python+C"`` from csrc/sched/pk_sched_host.h). Each run queue
-of a kernel whose scheduler is written in Python has a host id (``hid``);
-``_QUEUES[hid]`` holds the hooks of the policy object serving that queue.
-Callbacks take and return plain integers (tids, why codes, ns), so a
-crossing allocates nothing beyond what the user's hook does.
+The run-queue functions of csrc/sched/pk_sched_host.c call the hooks of
+the policy object serving each run queue through csrc/py/pk_policy_upcall.c,
+the C that calls into Python (with csrc/py/pk_upcall.c, which steps
+generator bodies). :meth:`HostPolicy.bind` gives the core, through
+``pk_host_policy_attach``, one tuple of bound hook methods per run queue
+(None for an optional hook the object does not define) and a one-entry
+list where the core leaves the first failure. The core passes tids, why
+names and ns as Python ints and strs, and checks every answer itself.
 
-A callback never lets an exception escape into C: a hook that raises is
-recorded on the kernel's :class:`HostPolicy` and answered with
-``PK_HP_RAISED``; an answer of the wrong type or range is recorded and
-answered with ``PK_HP_BAD``. C then marks the kernel broken
-(``PK_ERR_POLICY``), calls no more hooks, and ``Kernel.run`` raises
-:class:`~pykernel.errors.PolicyError` built by :meth:`HostPolicy.error`.
+A hook that raises is recorded there as (hook name, exception, None) and
+answered ``PK_HP_RAISED``; an answer of the wrong type or range as
+(hook name, None, answer) and answered ``PK_HP_BAD``. C then marks the
+kernel broken (``PK_ERR_POLICY``), calls no more hooks, and ``Kernel.run``
+raises :class:`~pykernel.errors.PolicyError` built by :meth:`HostPolicy.error`.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
-import operator
 import weakref
 
 from ._ffi import FOREVER, MAX_TIME, ffi, lib
-from .errors import PolicyError
-
-NONE, RAISED, BAD = lib.PK_HP_NONE, lib.PK_HP_RAISED, lib.PK_HP_BAD
-MAX_TID = 0xFFFFFFFF
-
-# why a thread is enqueued / dequeued (PK_ENQ_* in csrc/sched/pk_sched.h)
-WHY = ("new", "wake", "preempt", "slice", "yield", "migrate", "change", "kill")
+from .errors import PolicyError, check
 
 REQUIRED = ("enqueue", "dequeue", "pick_next")
 OPTIONAL = {"tick": lib.PK_HOOK_TICK, "wakeup_preempt": lib.PK_HOOK_WAKEUP_PREEMPT,
@@ -38,22 +31,8 @@ OPTIONAL = {"tick": lib.PK_HOOK_TICK, "wakeup_preempt": lib.PK_HOOK_WAKEUP_PREEM
 HOOK_NAMES = {lib.PK_HOOK_ENQUEUE: "enqueue", lib.PK_HOOK_DEQUEUE: "dequeue",
               lib.PK_HOOK_PICK: "pick_next", lib.PK_HOOK_SLICE: "slice",
               **{v: k for k, v in OPTIONAL.items()}}
-
-_QUEUES: dict = {}                  # hid -> _Queue
-_BLOCKS = itertools.count(1)        # hid blocks of PK_MAX_CPUS, never reused
-_ORPHAN: list = [None]              # an exception raised outside any hook
-
-
-class _Queue:
-    """The hooks of the policy object serving one run queue."""
-
-    __slots__ = ("host", "enqueue", "dequeue", "pick_next", "slice", "tick",
-                 "wakeup_preempt", "charge", "steal", "changed")
-
-    def __init__(self, host: "HostPolicy", obj):
-        self.host = host
-        for name in self.__slots__[1:]:
-            setattr(self, name, getattr(obj, name, None))
+# the hooks of one run queue as the core takes them: entry h - 1 is hook h
+HOOK_ORDER = tuple(HOOK_NAMES[h] for h in range(1, lib.PK_HOOKS + 1))
 
 
 def _name(obj) -> str:
@@ -77,7 +56,7 @@ def _slice_setting(policy) -> tuple[bool, int]:
 
 class HostPolicy:
     """The Python side of one kernel's policy written in Python: the
-    objects serving its run queues, their host ids, and the first failure.
+    objects serving its run queues and the first failure.
 
     With ``nrqs`` > 1 (per-CPU run queues) the object given serves run
     queue 0 and deep copies of it, made now, serve the others."""
@@ -106,60 +85,39 @@ class HostPolicy:
             raise TypeError(f"per-CPU run queues need one {cls} per queue, made with "
                             f"copy.deepcopy, which failed ({exc}); use runqueues=\"shared\" or "
                             f"make the object copyable") from exc
-        self.base = next(_BLOCKS) * lib.PK_MAX_CPUS
-        self.failure = None          # (hook name, exception or None, value) from a callback
+        self._failure = [None]       # the core leaves (hook name, exception, answer) here
         self.reported = None         # the PolicyError raised for it
+
+    @property
+    def failure(self):
+        """(hook name, exception or None, answer or None) of the first hook
+        call that failed, as the core recorded it; None if none did."""
+        return self._failure[0]
 
     def params(self) -> list:
         """pk_config.params for PK_POLICY_HOST (PK_HOST_PARAMS in pk_api.h)."""
-        return [self.base, self.hooks, self.slice]
+        return [self.hooks, self.slice]
+
+    def hook_table(self) -> list:
+        """One tuple per run queue of its object's bound hook methods, in
+        hook id order (HOOK_ORDER), None for the hooks it does not define
+        (a slice given as an int is not a hook)."""
+        return [tuple(None if name == "slice" and not self.slice_hook
+                      else getattr(obj, name, None) for name in HOOK_ORDER)
+                for obj in self.objects]
 
     def bind(self, kernel) -> None:
-        """Start serving `kernel`: its callbacks now reach these objects."""
+        """Start serving `kernel`: the core now calls these objects' hooks.
+        They are detached from it when `kernel` is collected."""
         ref = weakref.ref(kernel)
-        hids = []
         for i, obj in enumerate(self.objects):
             vars(obj)["_pk_kernel"] = ref
             vars(obj)["_pk_runqueue"] = i
             vars(obj)["_pk_info"] = (kernel._kp, ffi.new("pk_thread_info *"))
-            _QUEUES[self.base + i] = _Queue(self, obj)
-            hids.append(self.base + i)
-        weakref.finalize(kernel, _unbind, hids)
-
-    # ---- failures -------------------------------------------------------
-
-    def raised(self, hook: str, exc: BaseException) -> int:
-        if self.failure is None:
-            self.failure = (hook, exc, None)
-        return RAISED
-
-    def bad(self, hook: str, value) -> int:
-        if self.failure is None:
-            self.failure = (hook, None, value)
-        return BAD
-
-    def tid_answer(self, hook: str, r) -> int:
-        """pick_next / steal answered something other than an int or None."""
-        if not isinstance(r, bool):
-            try:
-                tid = operator.index(r)
-            except TypeError:
-                pass
-            else:
-                if 0 <= tid <= MAX_TID:
-                    return tid
-        return self.bad(hook, r)
-
-    def ns_answer(self, hook: str, r) -> int:
-        if not isinstance(r, bool):
-            try:
-                ns = operator.index(r)
-            except TypeError:
-                pass
-            else:
-                if 0 <= ns <= MAX_TIME:
-                    return ns
-        return self.bad(hook, r)
+        hooks = self.hook_table()           # the core keeps a reference from here on
+        check(lib.pk_host_policy_attach(kernel._kp, id(hooks), id(self._failure)),
+              "attach the policy's hooks")
+        weakref.finalize(kernel, _detach, kernel._kp)
 
     def error(self, kp) -> BaseException:
         """The exception for the kernel's policy failure (the first one;
@@ -173,12 +131,10 @@ class HostPolicy:
         lib.pk_host_policy_failure(kp, f)
         hook = HOOK_NAMES.get(f.hook, "a hook")
         exc = value = None
-        if self.failure is not None:       # recorded by the callback that failed
+        if self.failure is not None:       # recorded by the call that failed
             hook, exc, value = self.failure
         elif f.reason != lib.PK_PF_RAISED:
             value = f.value
-        if exc is None and f.reason == lib.PK_PF_RAISED:
-            exc = _ORPHAN[0]
         err = PolicyError(self._message(f, hook, exc, value, kp))
         err.hook, err.runqueue, err.value = hook, f.rq, value
         err.__cause__ = exc
@@ -235,135 +191,7 @@ def _thread_count(kp) -> int:
     return s.threads
 
 
-def _unbind(hids) -> None:
-    for hid in hids:
-        _QUEUES.pop(hid, None)
-
-
-def _orphan(exc_type, exc, tb):
-    """A callback raised outside its hook (e.g. an unknown hid)."""
-    _ORPHAN[0] = exc
-    return None                      # the callback then answers RAISED
-
-
-# ---- the callbacks (csrc/sched/pk_sched_host.h) ----------------------------------
-
-@ffi.def_extern(error=RAISED, onerror=_orphan)
-def pk_hp_enqueue(hid, tid, why):
-    q = _QUEUES[hid]
-    try:
-        q.enqueue(tid, WHY[why])
-    except BaseException as exc:
-        return q.host.raised("enqueue", exc)
-    return 0
-
-
-@ffi.def_extern(error=RAISED, onerror=_orphan)
-def pk_hp_dequeue(hid, tid, why):
-    q = _QUEUES[hid]
-    try:
-        q.dequeue(tid, WHY[why])
-    except BaseException as exc:
-        return q.host.raised("dequeue", exc)
-    return 0
-
-
-@ffi.def_extern(error=RAISED, onerror=_orphan)
-def pk_hp_pick(hid):
-    q = _QUEUES[hid]
-    try:
-        r = q.pick_next()
-    except BaseException as exc:
-        return q.host.raised("pick_next", exc)
-    if type(r) is int and 0 <= r <= MAX_TID:
-        return r
-    if r is None:
-        return NONE
-    return q.host.tid_answer("pick_next", r)
-
-
-@ffi.def_extern(error=RAISED, onerror=_orphan)
-def pk_hp_enqueue_pick(hid, tid, why):
-    """enqueue(tid, why) then pick_next(), in one crossing (the dispatcher
-    picks right after putting back a thread whose slice ended, that was
-    preempted or that yielded)."""
-    q = _QUEUES[hid]
-    try:
-        q.enqueue(tid, WHY[why])
-    except BaseException as exc:
-        return q.host.raised("enqueue", exc)
-    try:
-        r = q.pick_next()
-    except BaseException as exc:
-        return q.host.raised("pick_next", exc)
-    if type(r) is int and 0 <= r <= MAX_TID:
-        return r
-    if r is None:
-        return NONE
-    return q.host.tid_answer("pick_next", r)
-
-
-@ffi.def_extern(error=RAISED, onerror=_orphan)
-def pk_hp_slice(hid, tid):
-    q = _QUEUES[hid]
-    try:
-        r = q.slice(tid)
-    except BaseException as exc:
-        return q.host.raised("slice", exc)
-    if type(r) is int and 0 <= r <= MAX_TIME:
-        return r
-    if r is None:
-        return NONE
-    return q.host.ns_answer("slice", r)
-
-
-@ffi.def_extern(error=RAISED, onerror=_orphan)
-def pk_hp_tick(hid, tid):
-    q = _QUEUES[hid]
-    try:
-        return 1 if q.tick(tid) else 0
-    except BaseException as exc:
-        return q.host.raised("tick", exc)
-
-
-@ffi.def_extern(error=RAISED, onerror=_orphan)
-def pk_hp_wakeup_preempt(hid, curr, tid):
-    q = _QUEUES[hid]
-    try:
-        return 1 if q.wakeup_preempt(curr, tid) else 0
-    except BaseException as exc:
-        return q.host.raised("wakeup_preempt", exc)
-
-
-@ffi.def_extern(error=RAISED, onerror=_orphan)
-def pk_hp_charge(hid, tid, ran):
-    q = _QUEUES[hid]
-    try:
-        q.charge(tid, ran)
-    except BaseException as exc:
-        return q.host.raised("charge", exc)
-    return 0
-
-
-@ffi.def_extern(error=RAISED, onerror=_orphan)
-def pk_hp_steal(hid, cpu):
-    q = _QUEUES[hid]
-    try:
-        r = q.steal(cpu)
-    except BaseException as exc:
-        return q.host.raised("steal", exc)
-    if type(r) is int and 0 <= r <= MAX_TID:
-        return r
-    if r is None:
-        return NONE
-    return q.host.tid_answer("steal", r)
-
-
-@ffi.def_extern(error=RAISED, onerror=_orphan)
-def pk_hp_changed(hid, tid):
-    q = _QUEUES[hid]
-    try:
-        q.changed(tid)
-    except BaseException as exc:
-        return q.host.raised("changed", exc)
-    return 0
+def _detach(kp) -> None:
+    """The kernel's Python side is gone: the core lets go of the hooks
+    (and so of the policy objects), and calls none any more."""
+    lib.pk_host_policy_attach(kp, 0, 0)

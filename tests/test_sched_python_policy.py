@@ -21,11 +21,11 @@ import collections
 import gc
 import heapq
 import itertools
+import weakref
 
 import pytest
 
 import pykernel as pk
-from pykernel import _policy_host
 from conftest import assert_time_conserved, cpu_bound
 
 
@@ -496,13 +496,15 @@ def test_builtin_policies_are_not_python_policies():
     assert pk.sched.FIFO().kernel is None
 
 
-def test_callbacks_are_unregistered_when_the_kernel_is_collected():
-    k = pk.Kernel(scheduler=PyRR(4))
-    base = k._host.base
-    assert base in _policy_host._QUEUES
+def test_policy_objects_are_let_go_when_the_kernel_is_collected():
+    # the core holds the hooks while the kernel lives (pk_host_policy_attach)
+    # and lets go of them when its Python side is collected
+    k = pk.Kernel(scheduler=PyRR(4), cpus=2, runqueues="per-cpu")
+    k.spawn_many(pk.Program.script("cpu", [pk.op.compute(10)]), 3)
+    refs = [weakref.ref(obj) for obj in k.schedulers]
     del k
     gc.collect()
-    assert base not in _policy_host._QUEUES
+    assert [r() for r in refs] == [None, None]
 
 
 # ---- bad policies: refused when the kernel is made ------------------------------

@@ -499,9 +499,9 @@ typedef struct pk_job_totals { /* the whole kernel                        */
 #define PK_HOOK_CHARGE         7
 #define PK_HOOK_STEAL          8
 #define PK_HOOK_CHANGED        9
-#define PK_HOST_PARAMS         3  /* params: [0] host id of run queue 0 (queue i:
-                                     [0] + i), [1] optional hook bits, [2] the
-                                     slice without a slice hook (PK_FOREVER: none) */
+#define PK_HOST_PARAMS         2  /* params: [0] optional hook bits, [1] the slice
+                                     without a slice hook (PK_FOREVER: none) */
+#define PK_HOOKS               9  /* hook ids are 1 .. PK_HOOKS */
 
 /* why a hook failed (pk_policy_failure.reason) */
 #define PK_PF_RAISED      1   /* the hook raised (the host keeps the exception)  */
@@ -1083,6 +1083,18 @@ int pk_kernel_random(pk_kernel *k, uint64_t *out, uint32_t count);
 /* The first failure of the kernel's policy written in Python (out->hook
  * is 0 if none); NOT_SUPPORTED for the other policies. */
 int pk_host_policy_failure(pk_kernel *k, pk_policy_failure *out);
+/* pk_host_policy_attach gives a kernel of PK_POLICY_HOST the objects
+ * whose hooks it calls (csrc/py/pk_policy_upcall.c).  `queues` is the
+ * address (CPython object id) of a list with one entry per run queue: a
+ * tuple of PK_HOOKS entries, entry h - 1 the bound method of hook h
+ * (PK_HOOK_*), or None for an optional hook the object does not define
+ * (params[0] of the configuration names those it does: they must agree).
+ * `failure` is the address of a one-entry list, [None], where the first
+ * failed call leaves (hook name, exception or None, answer or None).
+ * The kernel holds references to both until it is detached (both 0),
+ * which its owner does before letting it go.  PK_ERR_NOT_SUPPORTED: not
+ * a kernel of PK_POLICY_HOST; PK_ERR_BAD_STATE: called from a hook. */
+int pk_host_policy_attach(pk_kernel *k, uint64_t queues, uint64_t failure);
 
 /* benchmark baseline: a bare save / pick / restore loop over n register
  * contexts in a ring, `switches` times; returns a checksum. */

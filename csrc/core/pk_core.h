@@ -313,6 +313,15 @@ struct pk_kernel {
     int      (*host_step)(struct pk_kernel *k, pk_thread *t);
     void     (*host_leave)(struct pk_kernel *k);
     struct { void *gens, *sent; uint32_t flags; int held, gil; } host_py;
+    /* the hooks of a policy written in Python (csrc/py/pk_policy_upcall.c,
+     * set by pk_host_policy_attach; NULL: none attached): host_hook calls
+     * hook `hook` of run queue rq's object (pk_sched_host.h); host_run:
+     * inside pk_kernel_run, where the interpreter lock, once taken, is
+     * kept until host_leave */
+    int64_t  (*host_hook)(struct pk_kernel *k, uint32_t rq, uint32_t hook,
+                          uint64_t a, uint64_t b, uint64_t c);
+    struct { void *queues, *failure; } host_pol;
+    int       host_run;
     /* the CPU of a host thread just given its next operation: serviced
      * next at this instant, before any other, so that the body's zero-time
      * operations run back to back as a script's do in one advance() */

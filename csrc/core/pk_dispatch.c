@@ -687,6 +687,7 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
     int ret;
     pk_thread *about = NULL;            /* the thread the stop is about, and its CPU */
     pk_cpu *on = NULL;
+    k->host_run = 1;                    /* hooks keep the interpreter lock (pk_policy_upcall.c) */
     for (;;) {
         pk_time te = next_event_time(k);
         pk_cpu *c = pk_cputree_min(k);
@@ -759,6 +760,7 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
         }
     }
     k->steps += steps;
+    k->host_run = 0;
     if (k->host_leave) k->host_leave(k);    /* the upcall's interpreter lock, if taken */
     if (PK_UNLIKELY(k->trace)) k->trace->cur = k->host_wait;
     uint64_t arg = 0;

@@ -26,8 +26,7 @@
  *   (3, status, op) operation op on a futex ended with error status: the
  *                   body's yield raises it (pykernel.errors)
  * Both dicts belong to the Kernel object, which outlives every call. */
-#include <Python.h>
-#include "pk_core.h"
+#include "pk_py.h"
 
 #define SENT_YIELD  0
 #define SENT_RETURN 1
@@ -129,10 +128,7 @@ static inline bool kernel_plain(const pk_kernel *k, const pk_thread *t) {
 }
 
 static int upcall_step(pk_kernel *k, pk_thread *t) {
-    if (!k->host_py.held) {
-        k->host_py.gil = (int)PyGILState_Ensure();
-        k->host_py.held = 1;
-    }
+    pk_py_hold(k);
     const pk_regs *r = &k->host_cpu->regs;
     PyObject *gens = (PyObject *)k->host_py.gens;
     PyObject *key = PyLong_FromUnsignedLong(t->tid);
@@ -180,17 +176,14 @@ out:
 }
 
 static void upcall_leave(pk_kernel *k) {
-    if (!k->host_py.held) return;
-    k->host_py.held = 0;
-    PyGILState_Release((PyGILState_STATE)k->host_py.gil);
+    pk_py_leave(k);
 }
 
 int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags) {
     if (!k || (!gens) != (!sent) || (flags & ~PK_HOST_SEND)) return PK_ERR_INVALID_ARGS;
     if (k->in_hook || k->host_py.held) return PK_ERR_BAD_STATE;
     if (!gens) {
-        k->host_step = NULL;
-        k->host_leave = NULL;
+        k->host_step = NULL;            /* host_leave stays: a policy's hooks may need it */
         k->host_py.gens = k->host_py.sent = NULL;
         return PK_OK;
     }

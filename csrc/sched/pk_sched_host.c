@@ -2,33 +2,43 @@
  * the way sched_ext lets a policy be written outside the kernel proper.
  *
  * Each function of the table calls the matching hook of the Python object
- * serving this run queue, through the callbacks of pk_sched_host.h, and
- * checks what comes back before the core uses it.  The ready threads wait
+ * serving this run queue and checks what comes back before the core uses
+ * it.  The call goes through k->host_hook (pk_sched_host.h), which
+ * csrc/py/pk_policy_upcall.c -- with pk_upcall.c, the C that touches
+ * Python objects -- sets when the kernel's policy objects are attached
+ * (pk_host_policy_attach); it calls the bound method, turns the answer
+ * into an integer or PK_HP_NONE / PK_HP_RAISED / PK_HP_BAD, and keeps the
+ * exception or the refused answer for the Python side.  Inside
+ * pk_kernel_run the interpreter lock is taken once for the whole run
+ * (shared with the stepping of generator bodies); a hook called from
+ * another entry point (spawn, kill, a change of nice ...) takes it around
+ * the call.  The ready threads wait
  * in the Python object's own data structure; C keeps a membership flag per
  * thread (t->s.host.queued) and a count per run queue, so that a thread
  * the host names can be checked: it exists, is ready, belongs to the fair
  * class and is queued in this run queue (and, for a steal, may run on the
  * stealing CPU).
  *
- * One crossing per hook call, with plain integers, costs about 0.2 us; to
- * save one per context switch, the enqueue of a thread whose slice ended,
- * that was preempted or that yielded is held back: the dispatcher calls
- * pick() on the same run queue right after it (cpu_service), and the two
- * hooks are called in one crossing (pk_hp_enqueue_pick).  Any other call
+ * To save a call per context switch, the enqueue of a thread whose slice
+ * ended, that was preempted or that yielded is held back: the dispatcher
+ * calls pick() on the same run queue right after it (cpu_service), and
+ * the two hooks are called together (PK_HP_ENQUEUE_PICK).  Any other call
  * into the policy delivers a held-back enqueue first, so the hooks see
  * the same calls in the same order, at the same simulated instant.
  *
  * Optional hooks the object does not define are not called: the slice is
- * then params[2] (PK_FOREVER: none), tick() is true (an expired thread
+ * then params[1] (PK_FOREVER: none), tick() is true (an expired thread
  * yields to a ready one), wakeup_preempt() false.  pick() is called only
  * while a thread of the policy is queued here, and must name one.
  *
  * Failure: a hook that raised or answered something invalid marks the
  * kernel broken with PK_ERR_POLICY and records what happened (first
- * failure only; pk_host_policy_failure reads it).  From then on no hook is
- * called: the functions keep C's bookkeeping consistent and answer
- * neutrally (pick nothing, slice forever), and pk_kernel_run stops with
- * PK_ERR_POLICY at the end of the step and refuses to run again.
+ * failure only; pk_host_policy_failure reads it).  So does a hook called
+ * while no objects are attached (PK_PF_RAISED, with no exception).  From
+ * then on no hook is called: the functions keep C's bookkeeping
+ * consistent and answer neutrally (pick nothing, slice forever), and
+ * pk_kernel_run stops with PK_ERR_POLICY at the end of the step and
+ * refuses to run again.
  */
 #include "pk_core.h"
 #include "pk_sched_host.h"
@@ -38,7 +48,6 @@
                         | HOOK(PK_HOOK_CHARGE) | HOOK(PK_HOOK_STEAL) | HOOK(PK_HOOK_CHANGED))
 
 typedef struct host_rq {
-    uint64_t hid;              /* the host's name for this queue's object  */
     uint64_t hooks;            /* HOOK() bits of the optional hooks defined */
     pk_time  slice;            /* every slice, without a slice hook         */
     uint64_t nr;               /* threads of this policy queued here        */
@@ -53,9 +62,8 @@ static int host_init(pk_rq *rq) {
     const pk_config *cfg = &rq->k->cfg;
     host_rq *h = rq->priv;
     if (cfg->nparams < PK_HOST_PARAMS) return PK_ERR_INVALID_ARGS;
-    h->hid = cfg->params[0] + rq->cpu;
-    h->hooks = cfg->params[1];
-    h->slice = cfg->params[2];
+    h->hooks = cfg->params[0];
+    h->slice = cfg->params[1];
     if (h->hooks & ~OPTIONAL_HOOKS) return PK_ERR_INVALID_ARGS;
     if (h->slice == 0 || (h->slice > PK_MAX_TIME && h->slice != PK_FOREVER)) return PK_ERR_OUT_OF_RANGE;
     return PK_OK;
@@ -68,12 +76,17 @@ static inline bool callable_now(const pk_rq *rq, unsigned hook) {
     return !rq->k->broken && (hook <= PK_HOOK_PICK || (h->hooks & HOOK(hook)));
 }
 
-/* A hook is about to run: the kernel refuses changes meanwhile, and the
- * call counts PK_WORK_HOST units of host work (pk_kernel_run: the budget
- * of the run's slice and of one instant). */
-static inline void hook_enter(pk_kernel *k) {
+/* Call hook `hook` of rq's object (pk_sched_host.h): the kernel refuses
+ * changes meanwhile, and the call counts PK_WORK_HOST units of host work
+ * (pk_kernel_run: the budget of the run's slice and of one instant). */
+static int64_t call(pk_rq *rq, uint32_t hook, uint64_t a, uint64_t b, uint64_t c) {
+    pk_kernel *k = rq->k;
+    if (PK_UNLIKELY(!k->host_hook)) return PK_HP_RAISED;     /* no objects attached */
     k->in_hook++;
     k->same_steps += PK_WORK_HOST;
+    int64_t r = k->host_hook(k, rq->cpu, hook, a, b, c);
+    k->in_hook--;
+    return r;
 }
 
 /* Record the first failure of the policy and mark the kernel broken. */
@@ -130,11 +143,8 @@ static pk_thread *take_named(pk_rq *rq, uint32_t hook, int64_t r, uint32_t cpu) 
 
 /* Call the enqueue hook for t. */
 static void tell_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
-    host_rq *h = rq->priv;
     if (!callable_now(rq, PK_HOOK_ENQUEUE)) return;
-    hook_enter(rq->k);
-    int64_t r = pk_hp_enqueue(h->hid, t->tid, why);
-    rq->k->in_hook--;
+    int64_t r = call(rq, PK_HOOK_ENQUEUE, t->tid, why, 0);
     check_done(rq, PK_HOOK_ENQUEUE, r, t);
 }
 
@@ -174,9 +184,7 @@ static void host_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
     t->s.host.queued = 0;
     h->nr--;
     if (!callable_now(rq, PK_HOOK_DEQUEUE)) return;
-    hook_enter(rq->k);
-    int64_t r = pk_hp_dequeue(h->hid, t->tid, why);
-    rq->k->in_hook--;
+    int64_t r = call(rq, PK_HOOK_DEQUEUE, t->tid, why, 0);
     check_done(rq, PK_HOOK_DEQUEUE, r, t);
 }
 
@@ -186,9 +194,8 @@ static pk_thread *host_pick(pk_rq *rq) {
     if (held && h->held_at != rq->k->now) tell_held(rq);   /* internal error */
     if (!h->nr || !callable_now(rq, PK_HOOK_PICK)) return NULL;
     h->held = NULL;
-    hook_enter(rq->k);
-    int64_t r = held ? pk_hp_enqueue_pick(h->hid, held->tid, h->held_why) : pk_hp_pick(h->hid);
-    rq->k->in_hook--;
+    int64_t r = held ? call(rq, PK_HP_ENQUEUE_PICK, held->tid, h->held_why, 0)
+                     : call(rq, PK_HOOK_PICK, 0, 0, 0);
     if (r == PK_HP_NONE) {
         fail(rq, PK_HOOK_PICK, PK_PF_NONE, r, NULL);
         return NULL;
@@ -200,9 +207,7 @@ static pk_time host_slice(pk_rq *rq, pk_thread *t) {
     host_rq *h = rq->priv;
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_SLICE)) return h->slice;
-    hook_enter(rq->k);
-    int64_t r = pk_hp_slice(h->hid, t->tid);
-    rq->k->in_hook--;
+    int64_t r = call(rq, PK_HOOK_SLICE, t->tid, 0, 0);
     if (r == PK_HP_NONE) return PK_FOREVER;
     if (r >= 1 && r <= (int64_t)PK_MAX_TIME) return (pk_time)r;
     fail(rq, PK_HOOK_SLICE, r == PK_HP_RAISED ? PK_PF_RAISED : PK_PF_BAD_VALUE, r, t);
@@ -220,29 +225,21 @@ static bool host_tick(pk_rq *rq, pk_thread *t) {
     host_rq *h = rq->priv;
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_TICK)) return !(h->hooks & HOOK(PK_HOOK_TICK));
-    hook_enter(rq->k);
-    int64_t r = pk_hp_tick(h->hid, t->tid);
-    rq->k->in_hook--;
+    int64_t r = call(rq, PK_HOOK_TICK, t->tid, 0, 0);
     return yes_no(rq, PK_HOOK_TICK, r, t, false);
 }
 
 static bool host_wakeup_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
-    host_rq *h = rq->priv;
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_WAKEUP_PREEMPT)) return false;
-    hook_enter(rq->k);
-    int64_t r = pk_hp_wakeup_preempt(h->hid, curr->tid, t->tid);
-    rq->k->in_hook--;
+    int64_t r = call(rq, PK_HOOK_WAKEUP_PREEMPT, curr->tid, t->tid, 0);
     return yes_no(rq, PK_HOOK_WAKEUP_PREEMPT, r, t, false);
 }
 
 static void host_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
-    host_rq *h = rq->priv;
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_CHARGE)) return;
-    hook_enter(rq->k);
-    int64_t r = pk_hp_charge(h->hid, t->tid, ran);
-    rq->k->in_hook--;
+    int64_t r = call(rq, PK_HOOK_CHARGE, t->tid, ran, 0);
     check_done(rq, PK_HOOK_CHARGE, r, t);
 }
 
@@ -250,19 +247,14 @@ static pk_thread *host_steal(pk_rq *rq, uint32_t cpu) {
     host_rq *h = rq->priv;
     tell_held(rq);
     if (!h->nr || !callable_now(rq, PK_HOOK_STEAL)) return NULL;
-    hook_enter(rq->k);
-    int64_t r = pk_hp_steal(h->hid, cpu);
-    rq->k->in_hook--;
+    int64_t r = call(rq, PK_HOOK_STEAL, cpu, 0, 0);
     return r == PK_HP_NONE ? NULL : take_named(rq, PK_HOOK_STEAL, r, cpu);
 }
 
 static void host_changed(pk_rq *rq, pk_thread *t) {
-    host_rq *h = rq->priv;
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_CHANGED)) return;
-    hook_enter(rq->k);
-    int64_t r = pk_hp_changed(h->hid, t->tid);
-    rq->k->in_hook--;
+    int64_t r = call(rq, PK_HOOK_CHANGED, t->tid, 0, 0);
     check_done(rq, PK_HOOK_CHANGED, r, t);
 }
 
