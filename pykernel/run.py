@@ -49,6 +49,18 @@ _WOKE, _HELD = 1, 2       # a of a write or read the host did (csrc/core/pk_host
 _SENT_YIELD, _SENT_RETURN, _SENT_RAISE, _SENT_STATUS = 0, 1, 2, 3
 
 
+def _run_export() -> object:
+    """pk_kernel_run called without giving up the interpreter lock
+    (csrc/py/pk_policy_upcall.c), for kernels whose policy is written in
+    Python."""
+    into: dict = {}
+    check(lib.pk_run_export(id(into)), "pykernel.run")
+    return into["run_holding"]
+
+
+_run_holding = _run_export()
+
+
 class _Progress:
     """A one-line progress display on stderr for long runs: simulated time
     (and the fraction of ``until`` done) and simulated switches per host
@@ -285,6 +297,10 @@ class RunControl:
         # a policy written in Python may run hooks meanwhile: a body then
         # runs here, outside the core (_in_core says so to the kernel's methods)
         hooks = self._host is not None
+        kp_c, stop_c = kp, stop
+        if hooks:                        # the interpreter lock is held throughout: see
+            run = _run_holding           # pk_run_export in csrc/core/pk_api.h
+            kp_c, stop_c = int(ffi.cast("uintptr_t", kp)), int(ffi.cast("uintptr_t", stop))
         check(lib.pk_host_attach(kp, id(self._gens), id(self._sent),
                                  0 if hooks else lib.PK_HOST_SEND), "run")
         op = arg = 0
@@ -296,7 +312,7 @@ class RunControl:
             while True:
                 self._in_core = hooks            # policy hooks may run: they may not change k
                 try:
-                    r = run(kp, until_c, budget, op, arg, stop); delivered = op; op = 0  # noqa: E702
+                    r = run(kp_c, until_c, budget, op, arg, stop_c); delivered = op; op = 0  # noqa: E702
                 except (OverflowError, TypeError):   # argument not a uint64: never reached C
                     r = lib.PK_STOP_HOST
                     op, arg = self._bad_op(tid, lib.PK_ERR_OUT_OF_RANGE, op, arg)

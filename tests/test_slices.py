@@ -34,24 +34,26 @@ class PyRR(pk.sched.Policy):
 
 
 def test_a_second_thread_reads_the_clock_during_a_run_with_a_python_policy():
-    # 10 threads, 1 us slices, 200 ms simulated: 200,000 switches, each at
-    # least two hook calls (enqueue and pick), so well over 6,400,000 units:
-    # a dozen slices or more; 200,000 steps alone would be one slice.
+    # 10 threads, 1 us slices, 1 s simulated: 1,000,000 switches, each at
+    # least two hook calls (enqueue and pick), so well over 32,000,000 units:
+    # sixty slices or more; 1,000,000 steps alone would be two. (A run of a
+    # few slices can end within the interpreter's switch interval, 5 ms,
+    # before the reading thread gets in at all.)
     k = pk.Kernel(scheduler=PyRR(), costs=pk.Costs.zero())
     k.spawn_many(pk.Program.script("s", [op.loop(10**15, [op.compute(1_000)])]), 10)
     started, seen, result = threading.Event(), [], []
 
     def runner():
         started.set()
-        result.append(k.run(until=200_000_000))
+        result.append(k.run(until=1_000_000_000))
     t = threading.Thread(target=runner)
     t.start()
     started.wait(30)
     while t.is_alive():
         seen.append(k.now)               # waits for a slice boundary, never for the end
     t.join()
-    assert result[0].reason == "until" and result[0].switches >= 200_000
-    inside = {v for v in seen if 0 < v < 200_000_000}
+    assert result[0].reason == "until" and result[0].switches >= 1_000_000
+    inside = {v for v in seen if 0 < v < 1_000_000_000}
     assert len(inside) >= 5
     assert seen == sorted(seen)
 

@@ -1030,6 +1030,12 @@ typedef struct pk_stop {
 } pk_stop;
 int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
                   uint32_t host_op, uint64_t host_arg, pk_stop *stop);
+/* put in dict `into` (a CPython object id) "run_holding", a Python
+ * function calling pk_kernel_run with the same arguments (the kernel and
+ * the stop record as addresses) without giving up the interpreter lock:
+ * for kernels that call into Python at every switch
+ * (csrc/py/pk_policy_upcall.c says why) */
+int pk_run_export(uint64_t into);
 /* Python-bodied threads (pk_host.c).  pk_host_deliver gives the thread
  * that waits for its next operation (after PK_STOP_HOST) an operation
  * with two arguments, b and a as in a script instruction (LOCK, UNLOCK,

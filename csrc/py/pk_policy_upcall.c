@@ -243,3 +243,65 @@ int pk_host_policy_attach(pk_kernel *k, uint64_t queues, uint64_t failure) {
     PyGILState_Release(g);
     return s;
 }
+
+/* ---- a run that keeps the interpreter lock ---------------------------------
+ * A kernel whose policy is written in Python calls into Python at every
+ * switch, so pk_kernel_run takes the lock at once anyway.  Called through
+ * cffi, the lock would be given up and taken back twice per slice of the
+ * run (by cffi around the call, by pk_py_hold/pk_py_leave inside it), a
+ * few milliseconds apart: each time counts as a switch of the lock, so a
+ * second host thread waiting for it never waits a whole switch interval
+ * (sys.getswitchinterval()) and never asks for it, and gets it only by
+ * winning a race it mostly loses.  run_holding calls pk_kernel_run with
+ * the lock held throughout; the hooks' Python code then gives it up at
+ * the interval as any Python code does, and the waiting thread gets in
+ * (to wait for the kernel's lock, which the run lets it take between
+ * slices: pykernel/_lock.py). */
+
+static int arg_u64(PyObject *o, uint64_t max, uint64_t *out) {
+    uint64_t v = PyLong_AsUnsignedLongLong(o);        /* TypeError, OverflowError */
+    if (v == (uint64_t)-1 && PyErr_Occurred()) return -1;
+    if (v > max) {
+        PyErr_SetString(PyExc_OverflowError, "integer out of range");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static PyObject *run_holding(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[6];
+    if (!PyArg_UnpackTuple(args, "run_holding", 6, 6, &o[0], &o[1], &o[2], &o[3], &o[4], &o[5]))
+        return NULL;
+    uint64_t v[6];
+    static const uint64_t max[6] = { UINTPTR_MAX, UINT64_MAX, UINT64_MAX, UINT32_MAX, UINT64_MAX,
+                                     UINTPTR_MAX };
+    for (int i = 0; i < 6; i++)
+        if (arg_u64(o[i], max[i], &v[i])) return NULL;
+    pk_kernel *k = (pk_kernel *)(uintptr_t)v[0];
+    pk_stop *stop = (pk_stop *)(uintptr_t)v[5];
+    if (!k || !stop) {
+        PyErr_SetString(PyExc_ValueError, "run_holding needs a kernel and a stop record");
+        return NULL;
+    }
+    return PyLong_FromLong(pk_kernel_run(k, v[1], v[2], (uint32_t)v[3], v[4], stop));
+}
+
+static PyMethodDef run_holding_def = {
+    "run_holding", run_holding, METH_VARARGS,
+    "run_holding(kernel, until, max_steps, op, arg, stop)\n--\n\n"
+    "pk_kernel_run with the interpreter lock held throughout (addresses as ints).",
+};
+
+int pk_run_export(uint64_t into) {
+    if (!into) return PK_ERR_INVALID_ARGS;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *fn = PyCFunction_NewEx(&run_holding_def, NULL, NULL);
+    int s = fn && !PyDict_SetItemString((PyObject *)(uintptr_t)into, "run_holding", fn)
+            ? PK_OK : PK_ERR_NO_MEMORY;
+    Py_XDECREF(fn);
+    PyErr_Clear();
+    PyGILState_Release(g);
+    return s;
+}
