@@ -1049,7 +1049,7 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
 #define PK_HOST_SEND 1u
 int pk_host_deliver(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a);
 int pk_host_deliver_until(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a, uint64_t deadline);
-int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags);
+int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags, uint64_t makers);
 /* put the base class of pykernel.context.Context, whose compute and sleep
  * are made in C, in dict `into` (a CPython object id) as "ContextCore" */
 int pk_host_export(uint64_t into);
@@ -1223,6 +1223,28 @@ int pk_wait_prepare(pk_kernel *k, uint32_t tid, const pk_wait_item *items, uint3
                     uint64_t deadline, uint32_t *wid);
 /* the outcome of thread tid's finished wait: its status, items[].pending */
 int pk_wait_result(pk_kernel *k, uint32_t tid, pk_wait_item *items, uint32_t n);
+/* The blocking operations on handles a Python body yields, run by the
+ * script instructions' code (pk_host.c): pk_host_deliver_until also gives
+ * a read, PK_OP_CHAN_READ (b = the reply's txid for a call, else 0; a =
+ * the handle's value), and a wait, PK_OP_WAIT (b = signals, a = the
+ * handle's value), each with an optional deadline; pk_host_deliver gives
+ * PK_OP_FUTEX_WAKE (b = address, a = n).  pk_host_deliver_write: a
+ * socket write of n bytes (copied now) through handle h, waiting for room;
+ * pk_host_deliver_wait: a wait for one of n items (wait_many);
+ * pk_host_deliver_requeue: a futex requeue.  pk_host_result appends what
+ * the thread's finished operation gives its body to the Python list at
+ * `out` (an object id): (0, value) or (3, status, op), as the upcall
+ * would send it, and returns the status; `makers` (pk_host_attach) is a
+ * tuple (Message, Handle, Packet, Signals, kernel) the values are made
+ * with. */
+int pk_host_deliver_write(pk_kernel *k, uint32_t h, const uint8_t *data, uint32_t n);
+int pk_host_deliver_wait(pk_kernel *k, const pk_wait_item *items, uint32_t n, uint64_t deadline);
+int pk_host_deliver_requeue(pk_kernel *k, uint64_t addr, uint32_t nwake, uint64_t addr2,
+                            uint32_t nrequeue);
+int pk_host_result(pk_kernel *k, uint32_t tid, uint64_t out);
+/* Is host thread tid waiting in a read, wait or socket write run by the
+ * core?  PK_OK and in *code its operation (| 0x100: a call), or BAD_STATE. */
+int pk_host_blocked(pk_kernel *k, uint32_t tid, uint32_t *code);
 int pk_obj_stats_get(pk_kernel *k, pk_obj_stats *out);
 /* An audit of handles (for tests and soak runs; O(objects + handles +
  * messages)): handles found in the tables and inside queued messages, and

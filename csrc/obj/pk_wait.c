@@ -17,6 +17,9 @@
 #include "pk_core.h"
 
 
+static int items_resolve(pk_kernel *k, uint32_t pid, const pk_wait_item *items, uint32_t n,
+                         uint32_t *objs);
+
 /* A fresh wait record for thread t with n nodes (unlinked), or 0. */
 static PK_ALWAYS_INLINE uint32_t wait_new(pk_kernel *k, const pk_thread *t, uint32_t n, uint64_t deadline) {
     pk_objects *o = k->objs;
@@ -109,6 +112,20 @@ static void pi_changed(pk_kernel *k, const pk_wait *wr) {
             pk_pi_waiters_changed(k, k->objs->nodes[x - 1].obj);
 }
 
+/* A Python body's wait run as an instruction ended: the signals each
+ * node saw (wait_poll, just now) go into its host-I/O record, for the
+ * body (pk_host.c): wait_one's, or each of wait_many's items'. */
+static void host_seen(pk_kernel *k, const pk_thread *t, const pk_wait *wr) {
+    pk_hio *h = pk_hio_of(k, t);
+    if (!h) return;
+    uint32_t i = wr->n;                                 /* nodes are chained in reverse */
+    for (uint32_t x = wr->first; x; x = k->objs->nodes[x - 1].sib) {
+        i--;
+        if (h->kind == PK_HIO_PENDING && i < h->n) h->items[i].pending = k->objs->nodes[x - 1].pending;
+        else if (h->kind == PK_HIO_SIGNALS) h->signals = k->objs->nodes[x - 1].pending;
+    }
+}
+
 /* End wait w with `status` and make its thread ready. */
 static PK_ALWAYS_INLINE void wait_end(pk_kernel *k, uint32_t w, int status) {
     pk_wait *wr = &k->objs->waits[w];
@@ -135,6 +152,7 @@ static PK_ALWAYS_INLINE void wait_end(pk_kernel *k, uint32_t w, int status) {
      * collected by the host (pk_wait_result); one that an instruction
      * began (a futex operation, pk_host.c) ends as a script's */
     if (t->kind != PK_BODY_HOST || (t->regs.flags & PK_RF_HOST_READY)) {
+        if (PK_UNLIKELY(t->kind == PK_BODY_HOST)) host_seen(k, t, wr);
         wait_free(k, w);
         t->regs.x[PK_REG_WAIT] = 0;
         t->regs.flags |= status == PK_OK ? PK_RF_WAIT_OK : PK_RF_WAIT_FAILED;
@@ -262,6 +280,57 @@ int pk_wait_host(pk_kernel *k, pk_thread *t, pk_regs *r, uint64_t wid) {
     wr->done = 1;
     wr->status = st > 0 ? PK_OK : st;
     return PK_ACT_AGAIN;
+}
+
+/* Host thread t's wait on several handles (ctx.wait_many; the items in
+ * its host-I/O record h), run as an instruction (pk_host.c): done at once
+ * (-1, the status in x[STATUS], the signals in the items) if one is
+ * asserted, or on a bad handle, or when the deadline (x[TIMEOUT], as
+ * pk_wait_script's) has passed; else PK_ACT_WAIT, and it runs again when
+ * woken. */
+int pk_wait_host_many(pk_kernel *k, pk_thread *t, pk_regs *r, pk_hio *h) {
+    uint64_t woke = r->flags & (PK_RF_WAIT_FAILED | PK_RF_WAIT_OK);
+    int st;
+    if (woke) {                                   /* the wait ended (wait_end) */
+        r->flags &= ~(uint64_t)(PK_RF_WAIT_FAILED | PK_RF_WAIT_OK);
+        r->x[PK_REG_TIMEOUT] = 0;
+        if (woke & PK_RF_WAIT_FAILED) return -1;  /* TIMED_OUT or CANCELED in x[STATUS] */
+        for (uint32_t i = 0; i < h->n; i++) {     /* a parent that saw its child end reaps it */
+            pk_hent *e;
+            if ((h->items[i].pending & h->items[i].waitfor & PK_SIG_TERMINATED)
+                && pk_handle_get(k, t->pid, h->items[i].handle, &e) == PK_OK)
+                pk_ptree_handle_waited(k, t->pid, e->obj);
+        }
+        st = PK_OK;
+    } else if ((st = pk_wait_check(k, t->pid, h->items, h->n)) == PK_ERR_SHOULD_WAIT) {
+        uint64_t to = r->x[PK_REG_TIMEOUT];
+        uint64_t deadline = to >> 63 ? to & ~(1ull << 63) : PK_FOREVER;
+        uint32_t objs[PK_WAIT_MANY_MAX];
+        st = items_resolve(k, t->pid, h->items, h->n, objs);
+        if (!st && deadline <= k->now) st = PK_ERR_TIMED_OUT;
+        if (!st) {
+            uint32_t w = wait_new(k, t, h->n, deadline);
+            if (!w || k->objs->waits[w].status) {
+                if (w) wait_free(k, w);
+                st = PK_ERR_NO_MEMORY;
+            } else {
+                uint32_t i = h->n;                /* nodes are chained in reverse */
+                for (uint32_t x = k->objs->waits[w].first; x; x = k->objs->nodes[x - 1].sib) {
+                    pk_wnode *nd = &k->objs->nodes[x - 1];
+                    i--;
+                    nd->obj = objs[i]; nd->handle = h->items[i].handle; nd->waitfor = h->items[i].waitfor;
+                }
+                if ((st = wait_park(k, w)) == PK_OK) {
+                    r->x[PK_REG_WAIT] = w + 1;
+                    return PK_ACT_WAIT;
+                }
+                wait_free(k, w);
+            }
+        }
+    }
+    r->x[PK_REG_STATUS] = (uint64_t)(int64_t)st;
+    r->x[PK_REG_TIMEOUT] = 0;
+    return -1;
 }
 
 /* End the first n waits queued on obj (futex waiters, FIFO) with OK;
