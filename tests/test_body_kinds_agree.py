@@ -28,8 +28,9 @@ MUTEX, CV, SEM = 64, 128, 192
 
 
 def outcome(k: pk.Kernel, procs) -> dict:
-    """What must agree: the run's end, and every thread's accounting."""
-    out = {"now": k.now, "switches": k.stats.context_switches}
+    """What must agree: the run's end, its digest (every switch, exit and
+    event, with its instant: Kernel.digest), and every thread's accounting."""
+    out = {"now": k.now, "switches": k.stats.context_switches, "digest": k.digest()}
     for i, p in enumerate(procs):
         out[i] = (p.state, p.exit_code,
                   [(s.arrival, s.first_run, s.finish, s.cpu_time, s.wait, s.blocked,
@@ -272,6 +273,44 @@ def test_the_generators_wait_times_out_at_its_deadline_then_sees_readable():
     assert (what, after) == ("timed out", 5_000 + k.costs.switch)
     # what a channel end with a message queued and its peer open asserts
     assert signals == pk.Signals.READABLE | pk.Signals.WRITABLE
+
+
+def timed_pingpong_workload(kind, rounds=20):
+    """Ping-pong on two CPUs where pong, after each reply, waits up to
+    1,000 ns for USER_0, which nobody sets: the deadline events of the
+    waits, counted in the digest, come from the same wait records."""
+    k = pk.Kernel(cpus=2)
+    if kind == "script":
+        ping = pk.Program.script("ping", [op.loop(rounds, [op.write(0, 4), op.read(0)])])
+        pong = pk.Program.script("pong", [op.loop(rounds, [
+            op.read(0), op.write(0, 4), op.wait(0, pk.Signals.USER_0, timeout=1_000)])])
+    else:
+        def ping_body(ctx):
+            h = ctx.handle(0)
+            for _ in range(rounds):
+                yield ctx.write(h, bytes(4))
+                yield ctx.read(h)
+
+        def pong_body(ctx):
+            h = ctx.handle(0)
+            for _ in range(rounds):
+                msg = yield ctx.read(h)
+                yield ctx.write(h, msg.data)
+                try:
+                    yield ctx.wait_one(h, pk.Signals.USER_0, ctx.now + 1_000)
+                except pk.TimedOut:
+                    pass
+        ping = pk.Program.python("ping", ping_body)
+        pong = pk.Program.python("pong", pong_body)
+    p = k.spawn(ping)
+    a, b = p.channel_create()
+    q = k.spawn(pong, handles=[b])
+    return k, [p, q]
+
+
+def test_ping_pong_with_timed_waits_on_two_cpus_gives_the_same_run():
+    script, python = run_both(timed_pingpong_workload)
+    assert python == script
 
 
 # ---- a call/reply server ---------------------------------------------------------------
