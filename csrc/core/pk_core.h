@@ -312,11 +312,7 @@ struct pk_kernel {
      * to the caller of pk_kernel_run; host_leave ends a pk_kernel_run */
     int      (*host_step)(struct pk_kernel *k, pk_thread *t);
     void     (*host_leave)(struct pk_kernel *k);
-    struct { void *gens, *sent, *makers; uint32_t flags; int held, gil; } host_py;
-    /* host-I/O records of Python-bodied threads, by tid, made on a
-     * thread's first read, wait or socket write (pk_host.c); NULL: none */
-    struct pk_hio **hio;
-    uint32_t   hio_cap;
+    struct { void *gens, *sent; uint32_t flags; int held, gil; } host_py;
     /* the CPU of a host thread just given its next operation: serviced
      * next at this instant, before any other, so that the body's zero-time
      * operations run back to back as a script's do in one advance() */
@@ -355,6 +351,11 @@ struct pk_kernel {
     pk_ptlink **ptl;              /* tree links by pid, chunked; NULL chunk:
                                      zeros (pk_ptl, pk_ptl_need)          */
     uint32_t  ptl_n;              /* chunk pointers allocated in ptl       */
+    /* host-I/O records of Python-bodied threads, by tid, made on a
+     * thread's first read, wait or socket write (pk_host.c); NULL: none */
+    struct pk_hio **hio;
+    uint32_t  hio_cap;
+    void     *host_makers;        /* pk_host_attach's makers (pk_upcall.c) */
 };
 
 #define PK_X_CACHE        1       /* k->cache is set                          */

@@ -123,6 +123,12 @@ static int host_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
     r->flags = (r->flags & ~(uint64_t)(PK_RF_POLL | PK_RF_COMPUTE)) | PK_RF_STARTED;
     uint64_t code = r->x[PK_REG_HOST_OP], v = r->x[PK_REG_HOST_ARG], a = r->x[PK_REG_HOST_A];
     r->pc++;                                        /* pc counts operations begun */
+    if (PK_LIKELY(code == PK_OP_COMPUTE)) {         /* the most common: first */
+        r->flags &= ~(uint64_t)PK_RF_HOST_READY;
+        r->x[PK_REG_REM] = v;
+        r->flags |= PK_RF_COMPUTE;
+        return PK_ACT_RUN;
+    }
     int act = -2;
     if (host_futex_op(code) || host_obj_op(code, a)) {   /* as for a script */
         pk_op op = { (uint32_t)code, (uint32_t)a, v };

@@ -136,6 +136,12 @@ static int give(pk_kernel *k, PyObject *y) {
     if (!PyTuple_Check(y)) return -1;
     Py_ssize_t n = PyTuple_Size(y);
     if (n < 2) return -1;
+    uint32_t op;
+    uint64_t b, a, deadline;
+    if (n == 2) {                                   /* the timed ones: the most common */
+        if (!decode(y, &op, &b, &a, &deadline)) return -1;
+        return pk_host_give(k, op, b, a, deadline);
+    }
     int ok = 1;
     uint64_t code = u64_of(PyTuple_GetItem(y, 0), &ok);
     if (!ok) return -1;
@@ -168,8 +174,6 @@ static int give(pk_kernel *k, PyObject *y) {
         if (!ok || v[1] > UINT32_MAX || v[3] > UINT32_MAX) return -1;
         return pk_host_deliver_requeue(k, v[0], (uint32_t)v[1], v[2], (uint32_t)v[3]);
     }
-    uint32_t op;
-    uint64_t b, a, deadline;
     if (!decode(y, &op, &b, &a, &deadline)) return -1;
     return pk_host_give(k, op, b, a, deadline);
 }
@@ -190,7 +194,7 @@ static PyObject *make_signals(PyObject *mk, uint32_t sig) {
 /* The value of host-I/O record h (kind PK_HIO_*) for the body of thread
  * t, a new reference (NULL: a Python error is set). */
 static PyObject *hio_value(pk_kernel *k, const pk_thread *t, const pk_hio *h) {
-    PyObject *mk = (PyObject *)k->host_py.makers;
+    PyObject *mk = (PyObject *)k->host_makers;
     if (h->kind != PK_HIO_COUNT && (!mk || !PyTuple_Check(mk) || PyTuple_Size(mk) != MK_N)) {
         PyErr_SetString(PyExc_RuntimeError, "pk_host_attach was given no makers");
         return NULL;
@@ -353,12 +357,13 @@ int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags, u
     if (!gens) {
         k->host_step = NULL;
         k->host_leave = NULL;
-        k->host_py.gens = k->host_py.sent = k->host_py.makers = NULL;
+        k->host_py.gens = k->host_py.sent = NULL;
+        k->host_makers = NULL;
         return PK_OK;
     }
     k->host_py.gens = (void *)(uintptr_t)gens;
     k->host_py.sent = (void *)(uintptr_t)sent;
-    k->host_py.makers = (void *)(uintptr_t)makers;   /* kept alive by the caller, as gens */
+    k->host_makers = (void *)(uintptr_t)makers;   /* kept alive by the caller, as gens */
     k->host_py.flags = flags;
     k->host_step = upcall_step;
     k->host_leave = upcall_leave;
