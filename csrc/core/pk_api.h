@@ -1036,9 +1036,10 @@ int pk_kernel_run(pk_kernel *k, uint64_t until, uint64_t max_steps,
  * SEM_WAIT, SEM_POST, COND_WAIT, COND_SIGNAL, COND_BROADCAST; or any
  * operation pk_kernel_run's host_op accepts, a = 0); the next
  * pk_kernel_run then passes host_op 0.  pk_host_deliver_until gives a
- * FUTEX_WAIT (b = address, a = expected word) that gives up with
- * TIMED_OUT at the absolute instant `deadline` (PK_FOREVER: none; any
- * other operation with a deadline is INVALID_ARGS).
+ * FUTEX_WAIT (b = address, a = expected word), a CHAN_READ or a WAIT
+ * (below) that gives up with TIMED_OUT at the absolute instant
+ * `deadline` (PK_FOREVER: none; any other operation with a deadline is
+ * INVALID_ARGS).
  * pk_host_attach lets the core step Python generators itself
  * (csrc/py/pk_upcall.c): `gens` and `sent` are the addresses of two
  * dicts (CPython object ids) the caller keeps alive as long as k: tid ->
