@@ -285,3 +285,69 @@ def test_a_python_reader_waiting_is_refused_by_name():
     tid = p.threads[0].tid
     with pytest.raises(pk.NotSupported, match=rf"tid {tid} \(process 'reader-1'\) waits in ctx\.wait_one"):
         k.snapshot()
+
+
+# ---- the Python stepping gives the same values ------------------------------------------
+
+class PyFIFO(pk.sched.Policy):
+    """First come, first served, written in Python: the core then leaves
+    every step of a body to Kernel._host_step (no upcall sends)."""
+
+    def __init__(self):
+        self.queue = []
+
+    def enqueue(self, tid, why):
+        self.queue.append(tid)
+
+    def dequeue(self, tid, why):
+        self.queue.remove(tid)
+
+    def pick_next(self):
+        return self.queue.pop(0)
+
+
+def every_value(scheduler):
+    """One body doing each operation once, with what each yield gave."""
+    seen = []
+
+    def body(ctx):
+        ch, sock, port = ctx.handle(0), ctx.handle(1), ctx.handle(2)
+        msg = yield ctx.read(ch)
+        seen.append(("message", msg.data, msg.txid, len(msg.handles)))
+        seen.append(("bytes", (yield ctx.read(sock))))
+        pkt = yield ctx.read(port)
+        seen.append(("packet", pkt.key, pkt.type, pkt.signals))
+        seen.append(("signals", (yield ctx.wait_one(ch, pk.Signals.WRITABLE))))
+        seen.append(("pending", (yield ctx.wait_many([(ch, pk.Signals.USER_0),
+                                                      (sock, pk.Signals.WRITABLE)]))))
+        seen.append(("written", (yield ctx.write(sock, bytes(3_000)))))
+        seen.append(("woken", (yield ctx.futex_wake(64, 5))))
+        try:
+            yield ctx.read(ch, deadline=ctx.now + 1_000)
+        except pk.TimedOut as e:
+            seen.append(("error", str(e)))
+        seen.append(("end", ctx.now))
+
+    k = pk.Kernel(cpus=1, scheduler=scheduler)
+    boot = k.spawn(IDLE)
+    a, b = boot.channel_create()
+    s, t = boot.socket_create(capacity=2_000)
+    port = boot.port_create()
+    a.write(b"request", handles=[boot.event_create()])
+    s.write(b"stream")
+    port.queue(7, pk.Signals.USER_1)
+    k.spawn(pk.Program.python("body", body), handles=[b, t, port])
+    k.run(until=10**6)
+    s.read()                               # room for the rest of the 3,000 bytes
+    k.run()
+    return seen
+
+
+def test_the_python_stepping_gives_a_body_the_values_the_upcall_gives():
+    built_in = every_value(pk.sched.FIFO())
+    assert every_value(PyFIFO()) == built_in
+    assert [v[0] for v in built_in] == ["message", "bytes", "packet", "signals", "pending",
+                                        "written", "woken", "error", "end"]
+    assert built_in[:3] == [("message", b"request", 0, 1), ("bytes", b"stream"),
+                            ("packet", 7, "user", pk.Signals.USER_1)]
+    assert built_in[5:8] == [("written", 3_000), ("woken", 0), ("error", "read: timed out")]
