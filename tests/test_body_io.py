@@ -351,3 +351,18 @@ def test_the_python_stepping_gives_a_body_the_values_the_upcall_gives():
     assert built_in[:3] == [("message", b"request", 0, 1), ("bytes", b"stream"),
                             ("packet", 7, "user", pk.Signals.USER_1)]
     assert built_in[5:8] == [("written", 3_000), ("woken", 0), ("error", "read: timed out")]
+
+
+def test_the_host_entry_points_refuse_bad_arguments_with_a_status():
+    from pykernel._ffi import ffi, lib
+    k = pk.Kernel(cpus=1)
+    kp, out = k._kp, ffi.new("uint32_t *")
+    k.spawn(IDLE)
+    # no thread waits for its next operation: nothing to give or to ask
+    assert lib.pk_host_deliver_write(kp, 1, b"ab", 2) == lib.PK_ERR_BAD_STATE
+    assert lib.pk_host_deliver_requeue(kp, 64, 1, 128, 1) == lib.PK_ERR_BAD_STATE
+    assert lib.pk_host_result(kp, 0, id([])) == lib.PK_ERR_BAD_STATE
+    assert lib.pk_host_result(kp, 0, 0) == lib.PK_ERR_INVALID_ARGS
+    assert lib.pk_host_blocked(kp, 10**6, out) == lib.PK_ERR_INVALID_ARGS
+    assert lib.pk_host_blocked(kp, 0, ffi.NULL) == lib.PK_ERR_INVALID_ARGS
+    assert lib.pk_host_blocked(kp, 0, out) == lib.PK_ERR_BAD_STATE     # a script thread

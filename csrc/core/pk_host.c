@@ -172,11 +172,6 @@ static int host_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         return PK_ACT_RUN;
     case PK_OP_YIELD: return PK_ACT_YIELD;
     case PK_OP_EXIT: *arg = v; return PK_ACT_EXIT;
-    case PK_OP_OBJ_WAIT: {                          /* pk_wait.c, after pk_wait_prepare */
-        int w = pk_wait_host(k, t, r, v);
-        if (w == PK_ACT_KILL) *arg = PK_KILL_BAD_OP;
-        return w;
-    }
     default: *arg = v; return PK_ACT_KILL;          /* PK_OP_KILL */
     }
 }
@@ -224,7 +219,7 @@ static int host_deliver(pk_kernel *k, pk_cpu *c, pk_thread *t, uint32_t op, uint
         case PK_OP_EXIT:
             if ((int64_t)b < INT32_MIN || (int64_t)b > INT32_MAX) return PK_ERR_OUT_OF_RANGE;
             break;
-        case PK_OP_YIELD: case PK_OP_OBJ_WAIT: break;   /* a wait id: pk_wait_host checks it */
+        case PK_OP_YIELD: break;
         case PK_OP_KILL:
             if (b == PK_KILL_NONE || b > PK_KILL_LAST) return PK_ERR_INVALID_ARGS;
             break;

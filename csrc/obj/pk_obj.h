@@ -264,11 +264,8 @@ void     pk_wait_cancel_handle(pk_kernel *k, uint32_t obj, uint32_t pid, uint32_
 void     pk_wait_thread_gone(pk_kernel *k, pk_thread *t);
 int      pk_wait_script(pk_kernel *k, pk_thread *t, pk_regs *r, uint32_t obj, uint32_t h,
                         uint32_t signals);
-int      pk_wait_host(pk_kernel *k, pk_thread *t, pk_regs *r, uint64_t wid);
 uint32_t pk_wait_wake_n(pk_kernel *k, uint32_t obj, uint32_t n);
 uint32_t pk_wait_requeue(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n);
-int      pk_wait_prepare_obj(pk_kernel *k, pk_thread *t, uint32_t obj, uint64_t deadline,
-                             uint32_t *wid);
 bool     pk_wait_deadline_stale(pk_kernel *k, const pk_event *e);
 void     pk_wait_deadline_fire(pk_kernel *k, const pk_event *e);
 void     pk_wait_deadline_dropped(pk_kernel *k);
