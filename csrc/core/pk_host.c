@@ -163,7 +163,6 @@ static int host_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         if (h) { h->kind = PK_HIO_COUNT; h->count = n; }
         return PK_ACT_HOST;
     }
-    case PK_OP_COMPUTE: r->x[PK_REG_REM] = v; r->flags |= PK_RF_COMPUTE; return PK_ACT_RUN;
     case PK_OP_IO: *arg = v; return PK_ACT_BLOCK;
     case PK_OP_SLEEP: *arg = v; return PK_ACT_SLEEP;
     case PK_OP_POLL:
