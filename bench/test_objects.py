@@ -8,6 +8,12 @@ threads, and handle operations called from Python.
   two pipes (docs/references.md [perf-bench]). Every
   round trip is two writes, two reads, two waits, two wake-ups and two
   context switches, all in C. Target: >= 5 M round trips/s.
+- pingpong-gen: the same ping-pong between two Python generator bodies,
+  ``yield ctx.write(h, data)`` and ``msg = yield ctx.read(h)``: each read
+  and write is the script instruction run by the core (csrc/core/pk_host.c),
+  each yield one generator step, the message's bytes given to the body.
+  No target: it shows the cost of the generator steps and of the Message
+  objects over the script threads' figure.
 - hackbench: ``perf bench sched messaging``'s shape (docs/references.md
   [perf-bench]): 10
   groups of 20 senders and 20 receivers, one CPU, the default kernel;
@@ -77,6 +83,51 @@ def test_channel_ping_pong_script_threads(benchmark, pk_results):
     rate = statistics.median(rates[-ROUNDS:])
     benchmark.extra_info.update({"workload": "pingpong", "round_trips_per_second": rate})
     pk_results[("objects", "pingpong")] = {"rate": rate}
+
+
+GEN_ROUND_TRIPS = 100_000     # per timed round, generator bodies
+
+
+def _pingpong_generators() -> pk.Kernel:
+    def ping(ctx):
+        h = ctx.handle(0)
+        data = bytes(4)
+        while True:
+            yield ctx.write(h, data)
+            yield ctx.read(h)
+
+    def pong(ctx):
+        h = ctx.handle(0)
+        while True:
+            msg = yield ctx.read(h)
+            yield ctx.write(h, msg.data)
+
+    k = pk.Kernel(cpus=1)
+    p = k.spawn(pk.Program.python("ping", ping))
+    a, b = p.channel_create()
+    k.spawn(pk.Program.python("pong", pong), handles=[b])
+    return k
+
+
+@pytest.mark.benchmark(group="kernel objects")
+def test_channel_ping_pong_generator_threads(benchmark, pk_results):
+    """Round trips per second between two Python generator bodies over a channel."""
+    k = _pingpong_generators()
+    k.run(until=1_000_000)                       # warm up: both started
+    rates = []
+
+    def one_round():
+        w0 = k.object_stats.written
+        t0 = time.perf_counter()
+        while k.object_stats.written - w0 < 2 * GEN_ROUND_TRIPS:
+            k.run(until=k.now + 10_000_000)
+        dt = time.perf_counter() - t0
+        rates.append((k.object_stats.written - w0) / 2 / dt)
+
+    benchmark.pedantic(one_round, rounds=ROUNDS, iterations=1, warmup_rounds=1)
+    rate = statistics.median(rates[-ROUNDS:])
+    benchmark.extra_info.update({"workload": "pingpong-gen", "round_trips_per_second": rate})
+    pk_results[("objects", "pingpong-gen")] = {"rate": rate}
 
 
 HB_GROUPS, HB_FDS, HB_LOOPS, HB_SIZE = 10, 20, 100, 100

@@ -44,7 +44,20 @@ LOCK, UNLOCK, SEM_WAIT, SEM_POST = lib.PK_OP_LOCK, lib.PK_OP_UNLOCK, lib.PK_OP_S
 FUTEX_WAIT = lib.PK_OP_FUTEX_WAIT
 COND_WAIT, COND_SIGNAL, COND_BROADCAST = (lib.PK_OP_COND_WAIT, lib.PK_OP_COND_SIGNAL,
                                           lib.PK_OP_COND_BROADCAST)
-CHAN_WRITE = lib.PK_OP_CHAN_WRITE
+CHAN_WRITE, CHAN_READ, WAIT = lib.PK_OP_CHAN_WRITE, lib.PK_OP_CHAN_READ, lib.PK_OP_WAIT
+OBJ_WAIT, FUTEX_WAKE = lib.PK_OP_OBJ_WAIT, lib.PK_OP_FUTEX_WAKE
+
+
+def _pairs(items):
+    """wait_many's items as a list of (handle, signals) pairs."""
+    out = []
+    for item in items:
+        try:
+            h, sig = item
+        except (TypeError, ValueError):
+            raise TypeError("wait items are (Handle, signals) pairs") from None
+        out.append((h, sig))
+    return out
 
 
 class _NoFrame:
@@ -254,60 +267,69 @@ class Context(_context_core()):
         return h
 
     def write(self, h, data: bytes = b"", handles=(), txid: int = 0):
-        """``yield ctx.write(h, data)``. A channel: write a message (see
+        """``yield ctx.write(h, data)``. A channel: write a message now (see
         :meth:`pykernel.Handle.write`; a server answers a call with
-        ``txid=request.txid``); never blocks. A socket or pipe: write every
-        byte, blocking while the peer's buffer is full; the yield gives the
-        byte count."""
-        from .errors import ShouldWait
-        from .blocking import SocketWriteOp
-        try:
-            n = self._own(h).write(data, handles, txid)
-        except ShouldWait:                       # a socket with no room: wait below
-            n = 0
-        if n is None:                            # a channel: its CPU time, in the core
-            return self._track((CHAN_WRITE, h.value, 0), "write")
-        # a socket: the rest, waiting for room
-        return self._track(SocketWriteOp(h, bytes(data), n), "write")
+        ``txid=request.txid``); never blocks, and the yield takes the
+        write's CPU time. A socket or pipe: write every byte, blocking
+        while the peer's buffer is full; the yield gives the byte count,
+        or raises the write's error (``PeerClosed``, ``AccessDenied``...).
+        The core runs it as the script instruction
+        :func:`pykernel.op.write` does (csrc/obj/pk_socket.c), with the
+        bytes copied when it is yielded."""
+        h = self._own(h)
+        k = self._k
+        if (not handles and not txid and isinstance(data, (bytes, bytearray, memoryview))
+                and lib.pk_handle_info_get(k._kp, self.pid, h.value, k._out_handle_info()) == 0
+                and k._out_handle_info().kind == lib.PK_OBJ_SOCKET):
+            # a socket or pipe: the core writes it, waiting for room
+            return self._track((CHAN_WRITE, h.value, bytes(data)), "write")
+        h.write(data, handles, txid)                 # a channel: its CPU time, in the core
+        return self._track((CHAN_WRITE, h.value, 0), "write")
 
     def read(self, h, deadline: int | None = None):
-        """``msg = yield ctx.read(h)``: read a message, waiting while the
-        channel is empty (until ``deadline``, absolute ns: then
-        ``TimedOut``). ``PeerClosed`` once the peer is closed and the
-        queue is empty."""
-        from .blocking import ReadOp
+        """``msg = yield ctx.read(h)``: read, waiting while there is
+        nothing to read (until ``deadline``, absolute ns: then
+        ``TimedOut``). A channel gives a :class:`~pykernel.Message`, a
+        socket or pipe ``bytes`` (up to 65,536), a port a
+        :class:`~pykernel.Packet`. ``PeerClosed`` once the peer is closed
+        and nothing is left; ``Canceled`` if h is closed meanwhile. The
+        core runs it as the script instruction :func:`pykernel.op.read`
+        (csrc/obj/pk_chan.c) and keeps what it read for the body."""
         from .objects import _deadline
-        return self._track(ReadOp(self._own(h), _deadline(deadline)), "read")
+        return self._track((CHAN_READ, 0, self._own(h).value, _deadline(deadline)), "read")
 
     def call(self, h, data: bytes = b"", handles=(), deadline: int | None = None):
         """``reply = yield ctx.call(h, data)``: write a request with a new
-        transaction id and wait for the reply carrying the same id (the
-        server writes it with ``h.write(..., txid=msg.txid)``)."""
-        from .blocking import CallOp
+        transaction id now and wait for the reply carrying the same id (the
+        server writes it with ``h.write(..., txid=msg.txid)``). While the
+        reply is not there, another message queued first is ``BadState``
+        (read it before calling)."""
         from .objects import _deadline
         h = self._own(h)
         deadline = _deadline(deadline)
         txid = lib.pk_channel_txid(self._k._kp)
         h.write(data, handles, txid)
-        return self._track(CallOp(h, deadline, txid), "call")
+        return self._track((CHAN_READ, txid, h.value, deadline), "call")
 
     def wait_one(self, h, signals, deadline: int | None = None):
         """``pending = yield ctx.wait_one(h, signals)``: wait until one of
         ``signals`` is asserted on h's object (at once if it already is);
-        ``TimedOut`` at ``deadline``; ``Canceled`` if h is closed
-        meanwhile. Needs WAIT."""
-        from .blocking import WaitOp
-        from .objects import _deadline
-        return self._track(WaitOp(self.pid, [(self._own(h), signals)], _deadline(deadline), True), "wait_one")
+        the yield gives the signals then asserted. ``TimedOut`` at
+        ``deadline``; ``Canceled`` if h is closed meanwhile. Needs WAIT.
+        The core runs it as the script instruction :func:`pykernel.op.wait`."""
+        from .objects import _deadline, _signals
+        return self._track((WAIT, _signals(signals), self._own(h).value, _deadline(deadline)),
+                           "wait_one")
 
     def wait_many(self, items, deadline: int | None = None):
         """``pendings = yield ctx.wait_many([(h1, s1), (h2, s2)])``: wait
-        until one item's signals are asserted (up to 64 items); the result
-        lists each item's asserted signals."""
-        from .blocking import WaitOp
-        from .objects import _deadline
-        items = [(self._own(h), sig) for h, sig in items]
-        return self._track(WaitOp(self.pid, items, _deadline(deadline), False), "wait_many")
+        until one item's signals are asserted (1 to 64 items, else
+        ``ValueError``); the result lists each item's asserted signals.
+        The core waits with one wait record on every object (csrc/obj/pk_wait.c)."""
+        from .objects import _deadline, _items
+        arr = _items(self._k, self.pid, [(self._own(h), sig) for h, sig in _pairs(items)])
+        pairs = tuple((arr[i].handle, arr[i].waitfor) for i in range(len(arr)))
+        return self._track((OBJ_WAIT, pairs, _deadline(deadline)), "wait_many")
 
     # ---- futexes and locks (pk_futex.c); addresses are per process
     # (or shared with Process.share_futexes) until address spaces exist
@@ -323,26 +345,19 @@ class Context(_context_core()):
                             _deadline(deadline)), "futex_wait")
 
     def futex_wake(self, addr: int, n: int = 1):
-        """``woken = yield ctx.futex_wake(addr, n)``: wake at most n waiters."""
-        from .blocking import DoneOp
+        """``woken = yield ctx.futex_wake(addr, n)``: wake at most n
+        waiters; the yield gives how many woke. The core does it when it
+        is yielded (csrc/core/pk_host.c, pk_futex_wake)."""
         from .objects import _addr, _u32
-        from .errors import check
-        out = ffi_u32(self)
-        check(lib.pk_futex_wake(self._k._kp, self.pid, _addr("futex", addr), _u32("n", n), out),
-              "futex_wake")
-        return DoneOp(out[0])
+        return self._track((FUTEX_WAKE, _addr("futex", addr), _u32("n", n)), "futex_wake")
 
     def futex_requeue(self, addr: int, nwake: int, addr2: int, nrequeue: int):
         """``woken = yield ctx.futex_requeue(a, nwake, b, nrequeue)``: wake
-        at most nwake waiters of a and move at most nrequeue others to b."""
-        from .blocking import DoneOp
+        at most nwake waiters of a and move at most nrequeue others to b;
+        the yield gives how many woke. ``InvalidArgs`` if a == b."""
         from .objects import _addr, _u32
-        from .errors import check
-        out = ffi_u32(self)
-        check(lib.pk_futex_requeue(self._k._kp, self.pid, _addr("futex", addr),
-                                   _u32("nwake", nwake), _addr("futex", addr2),
-                                   _u32("nrequeue", nrequeue), out), "futex_requeue")
-        return DoneOp(out[0])
+        return self._track((FUTEX_WAKE, _addr("futex", addr), _u32("nwake", nwake),
+                            _addr("futex", addr2), _u32("nrequeue", nrequeue)), "futex_requeue")
 
     # The operations below are the script instructions (pykernel.op) as
     # (op, b, a) tuples: the core runs them when they are yielded, with

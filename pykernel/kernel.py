@@ -293,11 +293,10 @@ class Kernel(Spawning, Observation, RunControl, HostThreadRule):
         self._run_thread = None              # the host thread running it (threading id)
         self._holds = 0                      # depth of hold() blocks (of the lock's holder)
         self._in_core = False                # in a C call that may call policy hooks
-        # kernel objects (objects.py): reused out-buffers, blocked host threads
+        # kernel objects (objects.py): reused out-buffers
         self._obj_u32 = ffi.new("uint32_t *")
         self._obj_info = ffi.new("pk_handle_info *")
         self._obj_bufs = None
-        self._blocked: dict[int, object] = {}   # tid -> the ctx operation it waits in
 
     def _tid_pid(self, tid: int) -> int:
         info = ffi.new("pk_thread_info *")
@@ -428,12 +427,6 @@ class Kernel(Spawning, Observation, RunControl, HostThreadRule):
         already, else None (unlike :meth:`_program_at`, which makes the
         Program of an image execve loaded)."""
         return self._programs[prog] if 0 <= prog < len(self._programs) else None
-
-    def _blocked_threads(self) -> dict:
-        """The Python threads blocked in a ctx operation on kernel
-        objects: tid -> the operation (pykernel/blocking.py), whose rest
-        waits in a Python frame."""
-        return self._blocked
 
     def _host_lock(self) -> KernelLock:
         """The kernel's lock (pykernel/_lock.py): every call from a host

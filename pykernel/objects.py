@@ -610,30 +610,17 @@ def _move(k, src: int, dst: int, values: list[int]) -> None:
 def _snapshot_refusal(k) -> str | None:
     """Why the kernel objects of ``k`` cannot be captured now, or None.
 
-    A Python thread blocked in a ``ctx`` operation on a kernel object
-    (``k._blocked_threads()``) keeps the rest of that operation in a Python frame,
-    which a snapshot cannot hold: the refusal names every such thread."""
-    blocked = k._blocked_threads()
-    if not blocked:
+    A Python thread blocked in a ``ctx`` read, wait or socket write
+    (``pk_host_blocked``) resumes in a Python frame, which a snapshot
+    cannot hold: the refusal names every such thread."""
+    from .run import _CORE_OP_NAMES
+    out, parts = k._out_u32(), []
+    for tid in sorted(k._generator_tids()[0]):
+        if lib.pk_host_blocked(k._kp, tid, out) == _OK:
+            pid = k._tid_pid(tid)
+            parts.append(f"tid {tid} (process {k._proc_name(pid)!r}) waits in "
+                         f"ctx.{_CORE_OP_NAMES.get(out[0], 'operation')}")
+    if not parts:
         return None
-    from .blocking import _op_name
-    parts = []
-    for tid in sorted(blocked):
-        pid = k._tid_pid(tid)
-        parts.append(f"tid {tid} (process {k._proc_name(pid)!r}) waits in "
-                     f"{_op_name(blocked[tid])}")
     return ("Python threads blocked on kernel objects cannot be captured: "
             + "; ".join(parts))
-
-
-_BLOCKING = frozenset(("_Blocking", "WaitOp", "ReadOp", "SocketWriteOp", "DoneOp", "CallOp",
-                       "_op_name"))
-
-
-def __getattr__(name: str):
-    """The blocking operations live in :mod:`pykernel.blocking` (which
-    imports this module); they are still reachable here by name."""
-    if name in _BLOCKING:
-        from . import blocking
-        return getattr(blocking, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,14 +13,13 @@ import sys
 import time
 
 from ._ffi import FOREVER, ffi, lib
-from . import blocking as _blocking
 from . import _refusal
 from . import livelock as _livelock
 from . import riscv as _riscv
 from .context import Context, line_of
-from .errors import check
+from .errors import BadState, check
 from .memory import pager_step
-from .objects import _raise
+from .objects import Handle, Message, Packet, Signals, _raise
 from .op import exit_code
 from .results import RunResult
 
@@ -37,16 +36,40 @@ _KILL, _EXIT = lib.PK_OP_KILL, lib.PK_OP_EXIT
 _BODY_OPS = frozenset((lib.PK_OP_COMPUTE, lib.PK_OP_IO, lib.PK_OP_SLEEP, lib.PK_OP_YIELD, _EXIT,
                        _KILL, lib.PK_OP_POLL))   # _KILL: ctx.touch's answer to a fatal fault
 _MASK64 = 0xFFFFFFFFFFFFFFFF
-# the operations on futexes a Python body yields as (op, b, a), run by the
-# core's script code (pk_futex.c), and the ctx methods that make them
-_FUTEX_OPS = {lib.PK_OP_FUTEX_WAIT: "futex wait", lib.PK_OP_LOCK: "lock", lib.PK_OP_UNLOCK: "unlock", lib.PK_OP_SEM_WAIT: "sem_wait",
-              lib.PK_OP_SEM_POST: "sem_post", lib.PK_OP_COND_WAIT: "cond_wait",
-              lib.PK_OP_COND_SIGNAL: "cond_signal", lib.PK_OP_COND_BROADCAST: "cond_broadcast"}
+# the operations a Python body yields that the core runs with the script
+# instructions' code (pk_futex.c, pk_chan.c, pk_socket.c, pk_port.c,
+# pk_wait.c; csrc/core/pk_host.c), by the code the core reports one that
+# failed with (| 0x100: a read that is a call, a wake that is a requeue),
+# and the ctx methods that make them: their names in the errors
+_CALL = 0x100
+_CORE_OP_NAMES = {
+    lib.PK_OP_FUTEX_WAIT: "futex wait", lib.PK_OP_LOCK: "lock", lib.PK_OP_UNLOCK: "unlock",
+    lib.PK_OP_SEM_WAIT: "sem_wait", lib.PK_OP_SEM_POST: "sem_post",
+    lib.PK_OP_COND_WAIT: "cond_wait", lib.PK_OP_COND_SIGNAL: "cond_signal",
+    lib.PK_OP_COND_BROADCAST: "cond_broadcast",
+    lib.PK_OP_CHAN_READ: "read", lib.PK_OP_CHAN_READ | _CALL: "call",
+    lib.PK_OP_WAIT: "wait_one", lib.PK_OP_OBJ_WAIT: "wait_many", lib.PK_OP_CHAN_WRITE: "write",
+    lib.PK_OP_FUTEX_WAKE: "futex_wake", lib.PK_OP_FUTEX_WAKE | _CALL: "futex_requeue"}
 # the script instructions a Python body yields as (op, b, a)
-_CORE_OPS = frozenset(_FUTEX_OPS) | {lib.PK_OP_CHAN_WRITE}
-_WOKE, _HELD = 1, 2       # a of a write or read the host did (csrc/core/pk_host.c)
+_CORE_OPS = frozenset((lib.PK_OP_LOCK, lib.PK_OP_UNLOCK, lib.PK_OP_SEM_WAIT, lib.PK_OP_SEM_POST,
+                       lib.PK_OP_COND_WAIT, lib.PK_OP_COND_SIGNAL, lib.PK_OP_COND_BROADCAST,
+                       lib.PK_OP_CHAN_WRITE, lib.PK_OP_FUTEX_WAKE))
+# ... as (op, b, a, deadline)
+_TIMED_OPS = frozenset((lib.PK_OP_FUTEX_WAIT, lib.PK_OP_CHAN_READ, lib.PK_OP_WAIT))
+
+
+def _failed(status: int, code: int) -> Exception:
+    """The exception the yield of operation ``code`` (as the core reports
+    it) raises in the body for ``status``."""
+    if status == lib.PK_ERR_BAD_STATE and code == lib.PK_OP_CHAN_READ | _CALL:
+        return BadState("call: a message that is not the reply is queued first; "
+                        "read it before calling")
+    return _raise(status, _CORE_OP_NAMES.get(code, "operation"))
+
+
 # what the core's upcall (csrc/py/pk_upcall.c) left in Kernel._sent
 _SENT_YIELD, _SENT_RETURN, _SENT_RAISE, _SENT_STATUS = 0, 1, 2, 3
+_SENT_VALUE = 4              # pk_host_result's: (4, value), what the yield gives
 
 
 def _run_export() -> object:
@@ -153,11 +176,11 @@ class RunControl:
     def _host_step(self, tid: int) -> tuple:
         """Advance a Python thread body to its next operation, from where
         the core's upcall left it (``_sent``: the upcall steps bodies
-        itself and leaves here what it could not finish). Operations on
-        futexes ran in the core; one that failed raises in the body here.
-        Operations on other kernel objects (ctx.read, ctx.wait_one, ...)
-        run here; one that must wait hands the core a wait operation and
-        resumes when the simulated thread is woken."""
+        itself and leaves here what it could not finish). Otherwise the
+        body gets what its last operation gave, made by the core
+        (``pk_host_result``, csrc/py/pk_upcall.c, as the upcall makes
+        it): a value, or the error of an operation that failed, which its
+        yield raises."""
         entry = self._gens.get(tid)
         sent = self._sent.pop(tid, None)
         pid = None
@@ -168,40 +191,25 @@ class RunControl:
                 gen = fn(ctx, *args)
                 ctx._frame = getattr(gen, "gi_frame", None) or ctx._frame
                 entry = self._gens[tid] = (gen, pid, ctx, ctx._made)
-            blocked = self._blocked.pop(tid, None)
-            woke = blocked is not None               # it waited: ends in resume()
-            if sent is not None and sent[0] == _SENT_STATUS:    # a futex operation failed
-                how, v, sent = "raise", _raise(sent[1], _FUTEX_OPS[sent[2]]), None
-            else:
-                how, v = blocked.resume(self, tid) if blocked is not None else ("done", None)
-            while True:
-                if how == "wait":
-                    self._blocked[tid] = blocked
-                    return v
-                if blocked is not None and blocked._cost is not None:
-                    # a read or write ended: the thread takes its CPU time
-                    # as a script's would, then the body gets the result
-                    self._blocked[tid] = _blocking.Then(how, v)
-                    return self._give(tid, (blocked._cost, blocked.handle.value,
-                                            (_WOKE if woke else 0) | _HELD))
-                if sent is not None:                 # the upcall sent already
-                    kind, y = sent
-                    sent = None
-                    if kind == _SENT_RETURN:
-                        raise StopIteration(y)
-                    if kind == _SENT_RAISE:
-                        raise y
-                else:
-                    y = entry[0].send(v) if how == "done" else entry[0].throw(v)
-                c = entry[2]                 # ops made since the last yield
-                if c._op is y and c._older is None:
-                    c._op = None
-                elif (c._op is not None or c._older is not None) and _unyielded(c, y):
-                    return self._not_yielded(tid, entry)
-                if not isinstance(y, _blocking._Blocking):
-                    break
-                blocked, woke = y, False
-                how, v = y.start(self, tid)
+                sent = (_SENT_VALUE, None)
+            elif sent is None:                       # what the last operation gave
+                res = []
+                lib.pk_host_result(self._kp, tid, id(res))
+                sent = res[0] if res else (_SENT_STATUS, lib.PK_ERR_NO_MEMORY, 0)
+            kind, y = sent[0], sent[1]
+            if kind == _SENT_STATUS:                 # an operation failed: the yield raises
+                y = entry[0].throw(_failed(sent[1], sent[2]))
+            elif kind == _SENT_VALUE:
+                y = entry[0].send(y)
+            elif kind == _SENT_RETURN:               # the upcall sent already
+                raise StopIteration(y)
+            elif kind == _SENT_RAISE:
+                raise y
+            c = entry[2]                 # ops made since the last yield
+            if c._op is y and c._older is None:
+                c._op = None
+            elif (c._op is not None or c._older is not None) and _unyielded(c, y):
+                return self._not_yielded(tid, entry)
         except StopIteration as stop:
             self._gens.pop(tid, None)
             if entry[2]._op is not None or entry[2]._older:
@@ -228,9 +236,9 @@ class RunControl:
         if type(y) is tuple:
             if len(y) == 2 and y[0] in _BODY_OPS:
                 return y
-            if len(y) == 3 and y[0] in _CORE_OPS:
-                return self._give(tid, y)
-            if len(y) == 4 and y[0] == lib.PK_OP_FUTEX_WAIT:
+            if ((len(y) == 3 and (y[0] in _CORE_OPS or y[0] == lib.PK_OP_OBJ_WAIT))
+                    or (len(y) == 4 and y[0] in _TIMED_OPS)
+                    or (len(y) == 5 and y[0] == lib.PK_OP_FUTEX_WAKE)):
                 return self._give(tid, y)
         entry[0].close()
         self._gens.pop(tid, None)
@@ -258,16 +266,35 @@ class RunControl:
         return (_KILL, lib.PK_KILL_BAD_OP)
 
     def _give(self, tid: int, y: tuple) -> tuple:
-        """Give the waiting thread ``tid`` operation ``y`` = (op, b, a) or
-        (op, b, a, deadline) now (pk_host_deliver, pk_host_deliver_until);
-        the next run then passes no operation."""
+        """Give the waiting thread ``tid`` operation ``y`` now, as the
+        upcall does (csrc/py/pk_upcall.c, ``give``): (op, b, a) or
+        (op, b, a, deadline) (pk_host_deliver, pk_host_deliver_until), a
+        socket write (CHAN_WRITE, h, bytes) (pk_host_deliver_write), a wait
+        on several handles (OBJ_WAIT, ((h, signals), ...), deadline)
+        (pk_host_deliver_wait), a requeue (FUTEX_WAKE, a, nwake, b,
+        nrequeue) (pk_host_deliver_requeue); the next run then passes no
+        operation."""
+        kp, op = self._kp, y[0]
         try:
-            st = (lib.pk_host_deliver(self._kp, y[0], y[1], y[2]) if len(y) == 3 else
-                  lib.pk_host_deliver_until(self._kp, y[0], y[1], y[2], y[3]))
-        except (OverflowError, TypeError):          # not uint64: never reached C
+            if len(y) == 3 and op == lib.PK_OP_CHAN_WRITE and isinstance(y[2], bytes):
+                st = lib.pk_host_deliver_write(kp, y[1], y[2], len(y[2]))
+            elif len(y) == 3 and op == lib.PK_OP_OBJ_WAIT:
+                items = y[1]
+                arr = ffi.new("pk_wait_item[]", max(1, len(items)))
+                for i, (h, sig) in enumerate(items):
+                    arr[i].handle, arr[i].waitfor = h, sig
+                st = lib.pk_host_deliver_wait(kp, arr, len(items), y[2])
+            elif len(y) == 5:
+                st = lib.pk_host_deliver_requeue(kp, y[1], y[2], y[3], y[4])
+            elif len(y) == 3:
+                st = lib.pk_host_deliver(kp, op, y[1], y[2])
+            else:
+                st = lib.pk_host_deliver_until(kp, op, y[1], y[2], y[3])
+        except (OverflowError, TypeError, ValueError):   # not uint64s: never reached C
             st = lib.PK_ERR_OUT_OF_RANGE
         if st:
-            return self._bad_op(tid, st, y[0], y[1], y[2] if len(y) > 2 else 0)
+            a = y[2] if len(y) > 2 and type(y[2]) is int else 0
+            return self._bad_op(tid, st, op, y[1], a)
         return (0, 0)
 
     def _bad_op(self, tid: int, status: int, op: int, arg: int, a: int = 0) -> tuple:
@@ -301,8 +328,11 @@ class RunControl:
         if hooks:                        # the interpreter lock is held throughout: see
             run = _run_holding           # pk_run_export in csrc/core/pk_api.h
             kp_c, stop_c = int(ffi.cast("uintptr_t", kp)), int(ffi.cast("uintptr_t", stop))
-        check(lib.pk_host_attach(kp, id(self._gens), id(self._sent),
-                                 0 if hooks else lib.PK_HOST_SEND), "run")
+        # what the core makes the values of bodies' reads and waits with
+        # (csrc/py/pk_upcall.c), kept alive for the run; forgotten after it
+        makers = (Message, Handle, Packet, Signals, self)
+        flags = 0 if hooks else lib.PK_HOST_SEND
+        check(lib.pk_host_attach(kp, id(self._gens), id(self._sent), flags, id(makers)), "run")
         op = arg = 0
         r = lib.PK_STOP_HOST if self._waiting is not None else lib.PK_STOP_IDLE
         tid = self._waiting
@@ -342,6 +372,8 @@ class RunControl:
                         check(r, "run")
         finally:
             self._running = False
+            lib.pk_host_attach(kp, id(self._gens), id(self._sent), flags, 0)
+            del makers
             bar.close()
             if r == lib.PK_STOP_HOST:
                 self._waiting, self._resume = tid, ((op, arg) if op else self._doomed.pop(tid, None))

@@ -28,8 +28,9 @@ MUTEX, CV, SEM = 64, 128, 192
 
 
 def outcome(k: pk.Kernel, procs) -> dict:
-    """What must agree: the run's end, and every thread's accounting."""
-    out = {"now": k.now, "switches": k.stats.context_switches}
+    """What must agree: the run's end, its digest (every switch, exit and
+    event, with its instant: Kernel.digest), and every thread's accounting."""
+    out = {"now": k.now, "switches": k.stats.context_switches, "digest": k.digest()}
     for i, p in enumerate(procs):
         out[i] = (p.state, p.exit_code,
                   [(s.arrival, s.first_run, s.finish, s.cpu_time, s.wait, s.blocked,
@@ -217,6 +218,203 @@ def test_socket_writes_that_wait_for_room_give_the_same_run():
     assert python == script
     assert script[0][:2] == ("exited", 0)
     assert script[0][2][0][6] > 0                     # the writer did wait for room
+
+
+# ---- a wait for signals that times out, and one that is satisfied ------------------
+# zx_object_wait_one: ZX_ERR_TIMED_OUT at the deadline; the signals
+# observed when one of those wanted is asserted (Zircon, object_wait_one.md)
+
+def wait_workload(kind, seen=None):
+    """A waiter waits for READABLE on its channel end twice: first with a
+    5,000 ns timeout that passes, then without one, until a script on the
+    other CPU writes at 20,000 ns; then it reads. The script's timeout is
+    relative, the body's deadline absolute from the same instant: the
+    same wait."""
+    k = pk.Kernel(cpus=2)
+    if kind == "script":
+        waiter = pk.Program.script("waiter", [op.compute(100),
+                                              op.wait(0, pk.Signals.READABLE, timeout=5_000),
+                                              op.compute(100), op.wait(0, pk.Signals.READABLE),
+                                              op.read(0), op.compute(100)])
+    else:
+        def body(ctx):
+            h = ctx.handle(0)
+            yield ctx.compute(100)
+            t0 = ctx.now
+            try:
+                yield ctx.wait_one(h, pk.Signals.READABLE, t0 + 5_000)
+                seen.append("satisfied")
+            except pk.TimedOut:
+                seen.append(("timed out", ctx.now - t0))
+            yield ctx.compute(100)
+            seen.append((yield ctx.wait_one(h, pk.Signals.READABLE)))
+            yield ctx.read(h)
+            yield ctx.compute(100)
+        waiter = pk.Program.python("waiter", body)
+    sender = pk.Program.script("sender", [op.compute(20_000), op.write(0, 8)])
+    w = k.spawn(waiter)
+    a, b = w.channel_create()             # a: the waiter's slot 0
+    s = k.spawn(sender, handles=[b])
+    return k, [w, s]
+
+
+def test_a_wait_that_times_out_then_one_satisfied_give_the_same_run():
+    script, python = run_both(lambda kind: wait_workload(kind, []))
+    assert python == script
+
+
+def test_the_generators_wait_times_out_at_its_deadline_then_sees_readable():
+    seen = []
+    k, _ = wait_workload("python", seen)
+    k.run()
+    (what, after), signals = seen
+    # it gave up at the deadline, 5,000 ns after it began, and ran again
+    # after one context switch (Costs.switch: the CPU was idle meanwhile)
+    assert (what, after) == ("timed out", 5_000 + k.costs.switch)
+    # what a channel end with a message queued and its peer open asserts
+    assert signals == pk.Signals.READABLE | pk.Signals.WRITABLE
+
+
+def timed_pingpong_workload(kind, rounds=20):
+    """Ping-pong on two CPUs where pong, after each reply, waits up to
+    1,000 ns for USER_0, which nobody sets: the deadline events of the
+    waits, counted in the digest, come from the same wait records."""
+    k = pk.Kernel(cpus=2)
+    if kind == "script":
+        ping = pk.Program.script("ping", [op.loop(rounds, [op.write(0, 4), op.read(0)])])
+        pong = pk.Program.script("pong", [op.loop(rounds, [
+            op.read(0), op.write(0, 4), op.wait(0, pk.Signals.USER_0, timeout=1_000)])])
+    else:
+        def ping_body(ctx):
+            h = ctx.handle(0)
+            for _ in range(rounds):
+                yield ctx.write(h, bytes(4))
+                yield ctx.read(h)
+
+        def pong_body(ctx):
+            h = ctx.handle(0)
+            for _ in range(rounds):
+                msg = yield ctx.read(h)
+                yield ctx.write(h, msg.data)
+                try:
+                    yield ctx.wait_one(h, pk.Signals.USER_0, ctx.now + 1_000)
+                except pk.TimedOut:
+                    pass
+        ping = pk.Program.python("ping", ping_body)
+        pong = pk.Program.python("pong", pong_body)
+    p = k.spawn(ping)
+    a, b = p.channel_create()
+    q = k.spawn(pong, handles=[b])
+    return k, [p, q]
+
+
+def test_ping_pong_with_timed_waits_on_two_cpus_gives_the_same_run():
+    script, python = run_both(timed_pingpong_workload)
+    assert python == script
+
+
+# ---- a call/reply server ---------------------------------------------------------------
+# zx_channel_call: write a message with a new txid and wait for the reply with
+# that txid (Zircon, channel_call.md). A script writes and reads; a body's
+# ctx.call is one call, and a server's reads and writes are the same.
+
+def server_workload(kind, rounds=10):
+    """A script client writes a request and reads the reply; the server
+    (of `kind`) reads each request and writes the reply with the
+    request's txid, computing 700 ns in between."""
+    k = pk.Kernel(cpus=2)
+    client = pk.Program.script("client", [op.loop(rounds, [op.write(0, 16), op.read(0),
+                                                           op.compute(300)])])
+    if kind == "script":
+        server = pk.Program.script("server", [op.loop(rounds, [op.read(0), op.compute(700),
+                                                               op.write(0, 32)])])
+    else:
+        def body(ctx):
+            h = ctx.handle(0)
+            for _ in range(rounds):
+                msg = yield ctx.read(h)
+                yield ctx.compute(700)
+                yield ctx.write(h, bytes(32), txid=msg.txid)
+        server = pk.Program.python("server", body)
+    c = k.spawn(client)
+    a, b = c.channel_create()
+    s = k.spawn(server, handles=[b])
+    return k, [c, s]
+
+
+def test_a_call_reply_server_gives_the_same_run_as_script_and_as_generator():
+    script, python = run_both(server_workload)
+    assert python == script
+
+
+def test_a_generators_calls_get_their_replies_in_order():
+    k = pk.Kernel(cpus=2)
+    got = []
+
+    def client(ctx):
+        h = ctx.handle(0)
+        for i in range(3):
+            reply = yield ctx.call(h, bytes([i]))
+            got.append(reply.data)
+
+    def server(ctx):
+        h = ctx.handle(0)
+        for _ in range(3):
+            msg = yield ctx.read(h)
+            assert msg.txid >= 0x80000000                 # kernel-made ids have the top bit
+            yield ctx.write(h, msg.data * 2, txid=msg.txid)
+
+    c = k.spawn(pk.Program.python("client", client))
+    a, b = c.channel_create()
+    s = k.spawn(pk.Program.python("server", server), handles=[b])
+    assert k.run().reason == "idle"
+    assert (c.state, s.state) == ("exited", "exited")
+    assert got == [b"\x00\x00", b"\x01\x01", b"\x02\x02"]
+
+
+# ---- a port read ----------------------------------------------------------------------
+# zx_port_wait: the first queued packet, waiting while there is none; a
+# signal packet from zx_object_wait_async (Zircon, port_wait.md)
+
+def port_workload(kind, seen=None):
+    """Two user packets are queued before the run, and an asynchronous
+    wait on a channel end queues a third when a script writes to the
+    channel at 30,000 ns; the reader (of `kind`) reads three packets,
+    computing 1,000 ns after each, on the other CPU: the third read
+    waits."""
+    k = pk.Kernel(cpus=2)
+    if kind == "script":
+        reader = pk.Program.script("reader", [op.loop(3, [op.read(0), op.compute(1_000)])])
+    else:
+        def body(ctx):
+            h = ctx.handle(0)
+            for _ in range(3):
+                pkt = yield ctx.read(h)
+                seen.append((pkt.key, pkt.type))
+                yield ctx.compute(1_000)
+        reader = pk.Program.python("reader", body)
+    r = k.spawn(reader)
+    port = r.port_create()                  # the reader's slot 0
+    a, b = r.channel_create()
+    for key in (1, 2):
+        port.queue(key)
+    b.wait_async(port, 3, pk.Signals.READABLE)
+    sender = k.spawn(pk.Program.script("sender", [op.compute(30_000), op.write(0, 4)]),
+                     handles=[a])
+    return k, [r, sender]
+
+
+def test_a_port_read_gives_the_same_run_as_script_and_as_generator():
+    script, python = run_both(lambda kind: port_workload(kind, []))
+    assert python == script
+    assert script[0][2][0][6] > 0                     # the third read waited
+
+
+def test_the_generators_port_reads_give_the_packets_in_order():
+    seen = []
+    k, _ = port_workload("python", seen)
+    k.run()
+    assert seen == [(1, "user"), (2, "user"), (3, "signal")]
 
 
 # ---- futex waits with and without deadlines ----------------------------------------

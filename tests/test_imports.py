@@ -26,8 +26,8 @@ MODULES = sorted(p.stem for p in PACKAGE.glob("*.py")
 
 
 def test_the_package_has_the_split_modules():
-    # the records, process groups, run loop and blocking operations have modules of their own
-    assert {"results", "groups", "run", "blocking"} <= set(MODULES)
+    # the records, process groups and run loop have modules of their own
+    assert {"results", "groups", "run"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -50,12 +50,10 @@ def test_records_keep_their_old_import_paths(old, new):
         assert getattr(a, name) is getattr(b, name)
 
 
-def test_process_group_and_blocking_operations_keep_their_old_import_paths():
+def test_process_group_keeps_its_old_import_path():
     import pykernel
-    from pykernel import blocking, groups, kernel, objects
+    from pykernel import groups, kernel
     assert kernel.ProcessGroup is groups.ProcessGroup is pykernel.ProcessGroup
-    for name in ("WaitOp", "ReadOp", "SocketWriteOp"):
-        assert getattr(objects, name) is getattr(blocking, name)
 
 
 def test_no_module_of_the_package_passes_800_lines():

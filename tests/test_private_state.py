@@ -22,7 +22,7 @@ PKG = pathlib.Path(pk.__file__).parent
 # RunControl, HostThreadRule), and the run loop's machinery for Python bodies
 # and policies, which steps them from inside run()
 KERNEL_MODULES = {"kernel.py", "spawning.py", "observation.py", "run.py", "_lock.py",
-                  "blocking.py", "context.py", "_policy_host.py"}
+                  "context.py", "_policy_host.py"}
 
 # the core's handle of the kernel: every view passes it to the C entry point it
 # calls (csrc/core/pk_api.h), and the core checks it there

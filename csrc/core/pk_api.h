@@ -197,7 +197,7 @@ typedef struct pk_op {
                               of them is asserted (or the timeout)        */
 #define PK_OP_TIMEOUT    35 /* b = ns: the next WAIT or READ gives up after
                               b ns with TIMED_OUT                         */
-#define PK_OP_OBJ_WAIT   36 /* host only: b = wait id from pk_wait_prepare */
+#define PK_OP_OBJ_WAIT   36 /* host only: ctx.wait_many (pk_host_deliver_wait) */
 #define PK_OP_FUTEX_WAIT  37 /* b = address, a = expected word: wait while the
                                word equals it (else BAD_STATE at once)    */
 #define PK_OP_FUTEX_WAKE  38 /* b = address, a = n: wake at most n waiters */
@@ -1042,9 +1042,10 @@ int pk_run_export(uint64_t into);
  * SEM_WAIT, SEM_POST, COND_WAIT, COND_SIGNAL, COND_BROADCAST; or any
  * operation pk_kernel_run's host_op accepts, a = 0); the next
  * pk_kernel_run then passes host_op 0.  pk_host_deliver_until gives a
- * FUTEX_WAIT (b = address, a = expected word) that gives up with
- * TIMED_OUT at the absolute instant `deadline` (PK_FOREVER: none; any
- * other operation with a deadline is INVALID_ARGS).
+ * FUTEX_WAIT (b = address, a = expected word), a CHAN_READ or a WAIT
+ * (below) that gives up with TIMED_OUT at the absolute instant
+ * `deadline` (PK_FOREVER: none; any other operation with a deadline is
+ * INVALID_ARGS).
  * pk_host_attach lets the core step Python generators itself
  * (csrc/py/pk_upcall.c): `gens` and `sent` are the addresses of two
  * dicts (CPython object ids) the caller keeps alive as long as k: tid ->
@@ -1055,7 +1056,7 @@ int pk_run_export(uint64_t into);
 #define PK_HOST_SEND 1u
 int pk_host_deliver(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a);
 int pk_host_deliver_until(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a, uint64_t deadline);
-int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags);
+int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags, uint64_t makers);
 /* put the base class of pykernel.context.Context, whose compute and sleep
  * are made in C, in dict `into` (a CPython object id) as "ContextCore" */
 int pk_host_export(uint64_t into);
@@ -1234,13 +1235,28 @@ int pk_channel_read(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t txid, uint8
 uint32_t pk_channel_txid(pk_kernel *k);
 /* fill items[].pending; OK if one is satisfied, else SHOULD_WAIT */
 int pk_wait_check(pk_kernel *k, uint32_t pid, pk_wait_item *items, uint32_t n);
-/* record a wait of thread tid (which needs its next operation) for items
- * until `deadline` (absolute ns, PK_FOREVER: none); *wid names it for
- * PK_OP_OBJ_WAIT and pk_wait_result */
-int pk_wait_prepare(pk_kernel *k, uint32_t tid, const pk_wait_item *items, uint32_t n,
-                    uint64_t deadline, uint32_t *wid);
-/* the outcome of thread tid's finished wait: its status, items[].pending */
-int pk_wait_result(pk_kernel *k, uint32_t tid, pk_wait_item *items, uint32_t n);
+/* The blocking operations on handles a Python body yields, run by the
+ * script instructions' code (pk_host.c): pk_host_deliver_until also gives
+ * a read, PK_OP_CHAN_READ (b = the reply's txid for a call, else 0; a =
+ * the handle's value), and a wait, PK_OP_WAIT (b = signals, a = the
+ * handle's value), each with an optional deadline; pk_host_deliver gives
+ * PK_OP_FUTEX_WAKE (b = address, a = n).  pk_host_deliver_write: a
+ * socket write of n bytes (copied now) through handle h, waiting for room;
+ * pk_host_deliver_wait: a wait for one of n items (wait_many);
+ * pk_host_deliver_requeue: a futex requeue.  pk_host_result appends what
+ * the thread's finished operation gives its body to the Python list at
+ * `out` (an object id): (0, value) or (3, status, op), as the upcall
+ * would send it, and returns the status; `makers` (pk_host_attach) is a
+ * tuple (Message, Handle, Packet, Signals, kernel) the values are made
+ * with. */
+int pk_host_deliver_write(pk_kernel *k, uint32_t h, const uint8_t *data, uint32_t n);
+int pk_host_deliver_wait(pk_kernel *k, const pk_wait_item *items, uint32_t n, uint64_t deadline);
+int pk_host_deliver_requeue(pk_kernel *k, uint64_t addr, uint32_t nwake, uint64_t addr2,
+                            uint32_t nrequeue);
+int pk_host_result(pk_kernel *k, uint32_t tid, uint64_t out);
+/* Is host thread tid waiting in a read, wait or socket write run by the
+ * core?  PK_OK and in *code its operation (| 0x100: a call), or BAD_STATE. */
+int pk_host_blocked(pk_kernel *k, uint32_t tid, uint32_t *code);
 int pk_obj_stats_get(pk_kernel *k, pk_obj_stats *out);
 /* An audit of handles (for tests and soak runs; O(objects + handles +
  * messages)): handles found in the tables and inside queued messages, and
@@ -1274,21 +1290,15 @@ int pk_proc_handle_target(pk_kernel *k, uint32_t caller, uint32_t h, uint32_t *p
 /* futexes (pk_futex.c), keyed by (process, address) without memory and
  * by (address space, address) or (shared object, offset) with it
  * (pk_vfutex.c; an unmapped address is INVALID_ARGS); a word is 32 bits and reads 0 until written; addresses are
- * multiples of 4 up to PK_FUTEX_ADDR_MAX.  The mutex, semaphore and
+ * multiples of 4 up to PK_FUTEX_ADDR_MAX.  The semaphore and
  * condition-variable calls are the steps the script instructions take,
- * for Python thread bodies: *_try returns OK when done, or SHOULD_WAIT
- * with the word to wait for in *expect. */
+ * from the host: pk_sem_try returns OK when done, or SHOULD_WAIT with the
+ * word to wait for in *expect. */
 int pk_futex_get(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t *value);
 int pk_futex_set(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t value);
 int pk_futex_wake(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t n, uint32_t *woken);
 int pk_futex_requeue(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t nwake, uint64_t addr2,
                      uint32_t nrequeue, uint32_t *woken);
-/* record thread tid's wait on the futex at addr (BAD_STATE at once if the
- * word is not `expected`); then PK_OP_OBJ_WAIT as after pk_wait_prepare */
-int pk_futex_wait_prepare(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t expected,
-                          uint64_t deadline, uint32_t *wid);
-int pk_mutex_try(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t woken, uint32_t *expect);
-int pk_mutex_unlock(pk_kernel *k, uint32_t tid, uint64_t addr);
 /* make the mutex at addr a priority-inheritance mutex (pk_pi.c): from now
  * on its owner runs with the priority of its most urgent waiter */
 int pk_mutex_mark_pi(pk_kernel *k, uint32_t pid, uint64_t addr);
@@ -1299,8 +1309,6 @@ int pk_thread_pi_base(pk_kernel *k, uint32_t tid, uint32_t *sclass, uint32_t *rt
 int pk_sem_try(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t *expect);
 int pk_sem_post(pk_kernel *k, uint32_t pid, uint64_t addr);
 int pk_cond_signal(pk_kernel *k, uint32_t pid, uint64_t cv, uint64_t mutex, uint32_t broadcast);
-int pk_cond_wait_step(pk_kernel *k, uint32_t tid, uint64_t cv, uint64_t mutex, uint32_t phase,
-                      uint32_t woken, uint32_t *wid);
 /* process pid uses owner's futex words from now on (a stand-in for
  * shared memory, and for threads of one process, until address spaces
  * exist); BAD_STATE if pid already has words of its own */

@@ -360,6 +360,11 @@ struct pk_kernel {
     pk_ptlink **ptl;              /* tree links by pid, chunked; NULL chunk:
                                      zeros (pk_ptl, pk_ptl_need)          */
     uint32_t  ptl_n;              /* chunk pointers allocated in ptl       */
+    /* host-I/O records of Python-bodied threads, by tid, made on a
+     * thread's first read, wait or socket write (pk_host.c); NULL: none */
+    struct pk_hio **hio;
+    uint32_t  hio_cap;
+    void     *host_makers;        /* pk_host_attach's makers (pk_upcall.c) */
 };
 
 #define PK_X_CACHE        1       /* k->cache is set                          */

@@ -288,6 +288,7 @@ static void terminate(pk_kernel *k, pk_thread *t, int32_t code, uint32_t reason)
     PK_TRACE(k, PK_TR_EXIT, reason != PK_KILL_NONE, t->tid, PK_TR_NO_CPU, (uint32_t)code);
     pk_digest(k, k->now, ((uint64_t)(uint32_t)code << 32) | t->tid);
     if (pk_thread_has_wait_reg(t) && t->regs.x[PK_REG_WAIT]) pk_wait_thread_gone(k, t);
+    if (PK_UNLIKELY(k->hio != NULL)) pk_hio_thread_gone(k, t);     /* pk_host.c */
     if (PK_UNLIKELY(k->objs && k->objs->tn)) pk_thread_obj_terminated(k, t);
 
     pk_proc *p = pk_proc_at(k, t->pid);

@@ -268,6 +268,7 @@ void pk_kernel_destroy(pk_kernel *k) {
     pk_joblog_fini(k);
     pk_fd_fini(k);
     pk_objects_fini(k);
+    pk_hio_fini(k);
     pk_fs_fini(k);
     pk_rv_fini(k);
     pk_mem_fini(k);

@@ -254,6 +254,32 @@ int pk_channel_read(pk_kernel *k, uint32_t pid, uint32_t h, uint32_t txid, uint8
     return chan_read(k, pid, e, txid, data, bcap, handles, hcap, out);
 }
 
+/* A Python body's read through e (a channel, object ob; kind checked):
+ * the message (or, for a call, the reply: the record's rtxid) goes into
+ * the thread's host-I/O record, its handles into the table (pk_host.c).
+ * A call whose reply is not there while another message is queued is
+ * BAD_STATE: that message must be read first. */
+static int host_read(pk_kernel *k, pk_thread *t, pk_hent *e, pk_obj *ob) {
+    pk_hio *hr = pk_hio_of(k, t);
+    if (!hr) return PK_ERR_INTERNAL;
+    int s = pk_hent_check(k, e, PK_RIGHT_READ, 0);
+    if (s) return s;
+    pk_msg *prev, *m = msg_find(ob, hr->rtxid, &prev);
+    if (!m) {
+        if (!ob->peer) return PK_ERR_PEER_CLOSED;
+        return hr->rtxid && ob->queued ? PK_ERR_BAD_STATE : PK_ERR_SHOULD_WAIT;
+    }
+    if (m->nbytes && !pk_hio_room(k, hr, m->nbytes)) return PK_ERR_NO_MEMORY;
+    pk_msg_info info;
+    s = chan_read(k, t->pid, e, hr->rtxid, hr->data, m->nbytes, hr->handles, PK_CHAN_MAX_HANDLES, &info);
+    if (s) return s;
+    hr->kind = PK_HIO_MSG;
+    hr->nbytes = info.nbytes;
+    hr->nhandles = info.nhandles;
+    hr->txid = info.txid;
+    return PK_OK;
+}
+
 /* ---- script instructions ---------------------------------------------------
  * They name handles by slot (op->a) in the thread's process table and
  * leave their status in x[PK_REG_STATUS].  A read that finds the channel
@@ -307,6 +333,12 @@ static PK_ALWAYS_INLINE int obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const
     case PK_OP_CHAN_READ:
         if ((st = pk_hent_check(k, e, 0, PK_OBJ_KIND(PK_OBJ_CHANNEL)))) break;
         if (op->b) { st = PK_ERR_INVALID_ARGS; break; }     /* a byte count: sockets only */
+        if (PK_UNLIKELY(t->kind == PK_BODY_HOST)) {         /* the message, for the body */
+            st = host_read(k, t, e, ob);
+            if (st == PK_ERR_SHOULD_WAIT)
+                return pk_wait_script(k, t, r, e->obj, h, PK_SIG_READABLE | PK_SIG_PEER_CLOSED);
+            break;
+        }
         st = chan_read(k, t->pid, e, 0, NULL, PK_CHAN_MAX_BYTES, NULL, 0, NULL);
         if (st == PK_ERR_BUFFER_TOO_SMALL) {      /* it carries handles: take them */
             uint32_t hs[PK_CHAN_MAX_HANDLES];
@@ -319,6 +351,10 @@ static PK_ALWAYS_INLINE int obj_op(pk_kernel *k, pk_thread *t, pk_regs *r, const
         st = pk_hent_check(k, e, PK_RIGHT_WAIT, 0);
         if (st) break;
         if (!(ob->signals & (uint32_t)op->b)) return pk_wait_script(k, t, r, e->obj, h, (uint32_t)op->b);
+        if (PK_UNLIKELY(t->kind == PK_BODY_HOST)) {         /* the signals seen, for the body */
+            pk_hio *hr = pk_hio_of(k, t);
+            if (hr) hr->signals = ob->signals;
+        }
         if (op->b & PK_SIG_TERMINATED) pk_ptree_handle_waited(k, t->pid, e->obj);
         break;
     }

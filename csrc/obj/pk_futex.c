@@ -262,52 +262,12 @@ int pk_futex_requeue(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t nwake, 
     return PK_OK;
 }
 
-/* Thread tid asking for its op (a host thread) in a live process. */
-static int host_thread(pk_kernel *k, uint32_t tid, pk_thread **out) {
-    if (!k || tid >= k->threads.count) return PK_ERR_INVALID_ARGS;
-    pk_thread *t = pk_thread_at(k, tid);
-    if (k->host_wait != t) return PK_ERR_BAD_STATE;
-    int s = pk_caller_ok(k, t->pid);
-    if (s) return s;
-    *out = t;
-    return PK_OK;
-}
-
-int pk_futex_wait_prepare(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t expected,
-                          uint64_t deadline, uint32_t *wid) {
-    pk_thread *t;
-    int s = host_thread(k, tid, &t);
-    if (s || (s = addr_in(k, t->pid, addr))) return s;
-    if (!wid) return PK_ERR_INVALID_ARGS;
-    uint32_t f = futex_of(k, t->pid, addr, true);
-    if (!f) return PK_ERR_NO_MEMORY;
-    if (pk_obj_at(k, f)->word != expected) return PK_ERR_BAD_STATE;
-    return pk_wait_prepare_obj(k, t, f, deadline, wid);
-}
-
-int pk_mutex_try(pk_kernel *k, uint32_t tid, uint64_t addr, uint32_t woken, uint32_t *expect) {
-    pk_thread *t;
-    int s = host_thread(k, tid, &t);
-    if (s || (s = addr_in(k, t->pid, addr))) return s;
-    if (!expect) return PK_ERR_INVALID_ARGS;
-    uint32_t f = futex_of(k, t->pid, addr, true);
-    if (!f) return PK_ERR_NO_MEMORY;
-    return mutex_step(k, t, f, woken != 0, expect);
-}
-
 int pk_mutex_mark_pi(pk_kernel *k, uint32_t pid, uint64_t addr) {
     int s = pk_caller_ok(k, pid);
     if (s || (s = addr_in(k, pid, addr))) return s;
     uint32_t f = futex_of(k, pid, addr, true);
     if (!f) return PK_ERR_NO_MEMORY;
     return pk_pi_mark(k, f);
-}
-
-int pk_mutex_unlock(pk_kernel *k, uint32_t tid, uint64_t addr) {
-    pk_thread *t;
-    int s = host_thread(k, tid, &t);
-    if (s || (s = addr_in(k, t->pid, addr))) return s;
-    return unlock_step(k, t, futex_of(k, t->pid, addr, false));
 }
 
 int pk_sem_try(pk_kernel *k, uint32_t pid, uint64_t addr, uint32_t *expect) {
@@ -345,23 +305,6 @@ int pk_cond_signal(pk_kernel *k, uint32_t pid, uint64_t cv, uint64_t mutex, uint
     if (!f || (broadcast && !m)) return PK_ERR_NO_MEMORY;
     cond_signal(k, f, m);
     return PK_OK;
-}
-
-/* A host thread's condition wait, step by step (as the script's): phase 0
- * releases the mutex and records a wait on cv (*wid); phase 1 tries to
- * take the mutex (OK, or SHOULD_WAIT: wait on it with pk_futex_wait_prepare,
- * expecting 2). */
-int pk_cond_wait_step(pk_kernel *k, uint32_t tid, uint64_t cv, uint64_t mutex, uint32_t phase,
-                      uint32_t woken, uint32_t *wid) {
-    pk_thread *t;
-    int s = host_thread(k, tid, &t);
-    if (s || (s = addr_in(k, t->pid, cv)) || (s = addr_in(k, t->pid, mutex))) return s;
-    if (!wid || cv == mutex || phase > 1) return PK_ERR_INVALID_ARGS;
-    uint32_t f = futex_of(k, t->pid, cv, true), m = futex_of(k, t->pid, mutex, true), expect;
-    if (!f || !m) return PK_ERR_NO_MEMORY;
-    if (phase == 1) return mutex_step(k, t, m, woken != 0, &expect);
-    if ((s = unlock_step(k, t, m))) return s;
-    return pk_wait_prepare_obj(k, t, f, PK_FOREVER, wid);
 }
 
 int pk_futex_share(pk_kernel *k, uint32_t pid, uint32_t owner) {

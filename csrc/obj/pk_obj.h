@@ -264,14 +264,48 @@ void     pk_wait_cancel_handle(pk_kernel *k, uint32_t obj, uint32_t pid, uint32_
 void     pk_wait_thread_gone(pk_kernel *k, pk_thread *t);
 int      pk_wait_script(pk_kernel *k, pk_thread *t, pk_regs *r, uint32_t obj, uint32_t h,
                         uint32_t signals);
-int      pk_wait_host(pk_kernel *k, pk_thread *t, pk_regs *r, uint64_t wid);
 uint32_t pk_wait_wake_n(pk_kernel *k, uint32_t obj, uint32_t n);
 uint32_t pk_wait_requeue(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n);
-int      pk_wait_prepare_obj(pk_kernel *k, pk_thread *t, uint32_t obj, uint64_t deadline,
-                             uint32_t *wid);
 bool     pk_wait_deadline_stale(pk_kernel *k, const pk_event *e);
 void     pk_wait_deadline_fire(pk_kernel *k, const pk_event *e);
 void     pk_wait_deadline_dropped(pk_kernel *k);
+
+/* pk_host.c: what a Python body's read, wait or socket write, run by the
+ * script instructions' code, leaves for the body (the results a script
+ * drops), in a record per thread made on first use and freed when the
+ * thread ends (pk_hio_thread_gone) or the kernel goes (pk_hio_fini).
+ * `kind` says which fields hold the result (PK_HIO_*); the upcall
+ * (csrc/py/pk_upcall.c) turns it into the value the body's yield gives. */
+#define PK_HIO_NONE    0
+#define PK_HIO_MSG     1   /* a channel message: data, handles, txid     */
+#define PK_HIO_BYTES   2   /* a socket's bytes: data                     */
+#define PK_HIO_PACKET  3   /* a port's packet: key, ptype, signals       */
+#define PK_HIO_SIGNALS 4   /* wait_one: the signals observed             */
+#define PK_HIO_PENDING 5   /* wait_many: items[i].pending                */
+#define PK_HIO_COUNT   6   /* a socket write's bytes, futex_wake's woken: count */
+/* x[HOST_A] of a host thread's operation, beyond a script instruction's a */
+#define PK_HOST_COST (1ull << 40)     /* CHAN_WRITE: a channel write the host did; its cost */
+#define PK_HOST_MANY 1u               /* OBJ_WAIT: ctx.wait_many, the items in the record */
+#define PK_HOST_REQUEUE (1ull << 40)  /* FUTEX_WAKE: a requeue to the record's key, count */
+typedef struct pk_hio {
+    uint32_t kind;         /* PK_HIO_*                                   */
+    uint32_t txid;         /* the message's transaction id               */
+    uint32_t rtxid;        /* a call's reply id (0: a plain read)        */
+    uint32_t nbytes, nhandles;
+    uint32_t signals, ptype;
+    uint64_t key, count;
+    uint8_t *data;         /* nbytes (out), or a socket write's bytes (in) */
+    uint32_t cap;          /* bytes allocated at data                    */
+    uint32_t n;            /* wait_many: items                           */
+    uint32_t handles[PK_CHAN_MAX_HANDLES];
+    pk_wait_item items[PK_WAIT_MANY_MAX];
+} pk_hio;
+pk_hio  *pk_hio_of(pk_kernel *k, const pk_thread *t);          /* NULL: none, or not a host body */
+pk_hio  *pk_hio_make(pk_kernel *k, const pk_thread *t);        /* NULL: no memory */
+uint8_t *pk_hio_room(pk_kernel *k, pk_hio *h, uint32_t n);    /* data with room for n; NULL: no memory */
+void     pk_hio_thread_gone(pk_kernel *k, pk_thread *t);
+void     pk_hio_fini(pk_kernel *k);
+int      pk_wait_host_many(pk_kernel *k, pk_thread *t, pk_regs *r, pk_hio *h);
 
 /* pk_obj_snap.c: a restored kernel's events are loaded (the core's
  * event loader calls it): the deadline events are counted again */

@@ -127,7 +127,17 @@ int pk_port_read(pk_kernel *k, uint32_t pid, uint32_t port, pk_packet *out) {
 /* A script's read(slot) on a port: take a packet, waiting while empty. */
 int pk_script_port_read(pk_kernel *k, pk_thread *t, pk_regs *r, pk_hent *e, uint32_t h) {
     int st = pk_hent_check(k, e, PK_RIGHT_READ, 0);
-    if (!st) st = port_take(k, e->obj, NULL);
+    pk_hio *hr = PK_UNLIKELY(t->kind == PK_BODY_HOST) ? pk_hio_of(k, t) : NULL;
+    if (!st && hr && hr->rtxid) st = PK_ERR_WRONG_TYPE;    /* a call: channels only */
+    if (!st && hr) {                                        /* a body's read: the packet, kept */
+        pk_packet pkt;
+        if (!(st = port_take(k, e->obj, &pkt))) {
+            hr->kind = PK_HIO_PACKET;
+            hr->key = pkt.key;
+            hr->ptype = pkt.type;
+            hr->signals = pkt.signals;
+        }
+    } else if (!st) st = port_take(k, e->obj, NULL);
     if (st == PK_ERR_SHOULD_WAIT) return pk_wait_script(k, t, r, e->obj, h, PK_SIG_READABLE);
     r->x[PK_REG_STATUS] = (uint64_t)(int64_t)st;
     r->x[PK_REG_TIMEOUT] = 0;

@@ -205,7 +205,9 @@ int pk_script_socket_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op,
         st = pk_hent_check(k, e, PK_RIGHT_WRITE, 0);
         if (!st) {
             uint64_t sofar = r->flags & PK_RF_PARTIAL ? r->x[PK_REG_STATUS] : 0;
-            st = sock_write(k, ob, NULL, (uint32_t)(op->b - sofar), &done);
+            pk_hio *hr = PK_UNLIKELY(t->kind == PK_BODY_HOST) ? pk_hio_of(k, t) : NULL;
+            const uint8_t *src = hr && hr->data ? hr->data + sofar : NULL;   /* a body's bytes */
+            st = sock_write(k, ob, src, (uint32_t)(op->b - sofar), &done);
             sofar += done;
             if ((st == PK_OK && sofar < op->b) || st == PK_ERR_SHOULD_WAIT) {
                 r->flags |= PK_RF_PARTIAL;
@@ -216,7 +218,19 @@ int pk_script_socket_op(pk_kernel *k, pk_thread *t, pk_regs *r, const pk_op *op,
     } else {
         st = pk_hent_check(k, e, PK_RIGHT_READ, 0);
         if (!st) {
-            st = sock_read(k, e->obj, ob, NULL, op->b ? (uint32_t)op->b : PK_SOCKET_MAX_CAPACITY, &done);
+            pk_hio *hr = PK_UNLIKELY(t->kind == PK_BODY_HOST) ? pk_hio_of(k, t) : NULL;
+            if (hr) {                                   /* a body's read: the bytes, kept */
+                if (hr->rtxid) st = PK_ERR_WRONG_TYPE;  /* a call: channels only */
+                else {
+                    uint32_t cap = op->b ? (uint32_t)op->b : PK_CHAN_MAX_BYTES;
+                    uint32_t want = ob->queued < cap ? (uint32_t)ob->queued : cap;
+                    st = want && !pk_hio_room(k, hr, want) ? PK_ERR_NO_MEMORY
+                       : sock_read(k, e->obj, ob, hr->data, cap, &done);
+                    hr->kind = PK_HIO_BYTES;
+                    hr->nbytes = st ? 0 : done;
+                }
+            } else
+                st = sock_read(k, e->obj, ob, NULL, op->b ? (uint32_t)op->b : PK_SOCKET_MAX_CAPACITY, &done);
             if (st == PK_ERR_SHOULD_WAIT)
                 return pk_wait_script(k, t, r, e->obj, h, PK_SIG_READABLE | PK_SIG_PEER_CLOSED);
         }

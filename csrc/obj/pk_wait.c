@@ -10,12 +10,16 @@
  * (seq << 32 | wait id), stale once that wait has ended.  Closing the
  * handle a wait was made through cancels the wait (CANCELED).
  *
- * Script threads free their record when woken and find the status in
- * x[PK_REG_STATUS]; a Python-bodied thread keeps it until the host reads
- * the outcome with pk_wait_result. */
+ * A thread frees its record when woken and finds the status in
+ * x[PK_REG_STATUS]; its instruction runs again (a Python-bodied thread's
+ * too: its operations are the script instructions, pk_host.c, whose
+ * host-I/O record gets the signals the wait saw). */
 #include <string.h>
 #include "pk_core.h"
 
+
+static int items_resolve(pk_kernel *k, uint32_t pid, const pk_wait_item *items, uint32_t n,
+                         uint32_t *objs);
 
 /* A fresh wait record for thread t with n nodes (unlinked), or 0. */
 static PK_ALWAYS_INLINE uint32_t wait_new(pk_kernel *k, const pk_thread *t, uint32_t n, uint64_t deadline) {
@@ -109,6 +113,20 @@ static void pi_changed(pk_kernel *k, const pk_wait *wr) {
             pk_pi_waiters_changed(k, k->objs->nodes[x - 1].obj);
 }
 
+/* A Python body's wait run as an instruction ended: the signals each
+ * node saw (wait_poll, just now) go into its host-I/O record, for the
+ * body (pk_host.c): wait_one's, or each of wait_many's items'. */
+static void host_seen(pk_kernel *k, const pk_thread *t, const pk_wait *wr) {
+    pk_hio *h = pk_hio_of(k, t);
+    if (!h) return;
+    uint32_t i = wr->n;                                 /* nodes are chained in reverse */
+    for (uint32_t x = wr->first; x; x = k->objs->nodes[x - 1].sib) {
+        i--;
+        if (h->kind == PK_HIO_PENDING && i < h->n) h->items[i].pending = k->objs->nodes[x - 1].pending;
+        else if (h->kind == PK_HIO_SIGNALS) h->signals = k->objs->nodes[x - 1].pending;
+    }
+}
+
 /* End wait w with `status` and make its thread ready. */
 static PK_ALWAYS_INLINE void wait_end(pk_kernel *k, uint32_t w, int status) {
     pk_wait *wr = &k->objs->waits[w];
@@ -131,15 +149,11 @@ static PK_ALWAYS_INLINE void wait_end(pk_kernel *k, uint32_t w, int status) {
     pk_thread *t = pk_thread_at(k, wr->tid);
     if (status != PK_OK)                  /* OK: the instruction runs again and says */
         t->regs.x[PK_REG_STATUS] = (uint64_t)(int64_t)status;
-    /* a host thread's wait that pk_wait_host began (HOST_READY clear) is
-     * collected by the host (pk_wait_result); one that an instruction
-     * began (a futex operation, pk_host.c) ends as a script's */
-    if (t->kind != PK_BODY_HOST || (t->regs.flags & PK_RF_HOST_READY)) {
-        wait_free(k, w);
-        t->regs.x[PK_REG_WAIT] = 0;
-        t->regs.flags |= status == PK_OK ? PK_RF_WAIT_OK : PK_RF_WAIT_FAILED;
-        t->regs.pc--;                              /* the instruction runs again */
-    }
+    if (PK_UNLIKELY(t->kind == PK_BODY_HOST)) host_seen(k, t, wr);
+    wait_free(k, w);
+    t->regs.x[PK_REG_WAIT] = 0;
+    t->regs.flags |= status == PK_OK ? PK_RF_WAIT_OK : PK_RF_WAIT_FAILED;
+    t->regs.pc--;                                  /* the instruction runs again */
     t->blocked += k->now - t->since;
     pk_thread_make_ready(k, t, PK_ENQ_WAKE);
 }
@@ -240,28 +254,55 @@ int pk_wait_script(pk_kernel *k, pk_thread *t, pk_regs *r, uint32_t obj, uint32_
     return -1;
 }
 
-/* Host thread t (on the CPU, registers r) begins the wait wid it
- * prepared: PK_ACT_WAIT, or PK_ACT_AGAIN when it is over at once (the
- * host reads the outcome with pk_wait_result). */
-int pk_wait_host(pk_kernel *k, pk_thread *t, pk_regs *r, uint64_t wid) {
-    (void)t;
-    if (!k->objs || wid == 0 || r->x[PK_REG_WAIT] != wid + 1) return PK_ACT_KILL;
-    uint32_t w = (uint32_t)wid;
-    pk_wait *wr = &k->objs->waits[w];
-    if (wr->done || wr->linked) return PK_ACT_KILL;
-    int st = PK_OK;
-    for (uint32_t x = wr->first; x; x = k->objs->nodes[x - 1].sib) {
-        pk_hent *e;
-        uint32_t h = k->objs->nodes[x - 1].handle;       /* 0: a futex, no handle */
-        if (h && pk_handle_get(k, wr->pid, h, &e)) st = PK_ERR_CANCELED;
+/* Host thread t's wait on several handles (ctx.wait_many; the items in
+ * its host-I/O record h), run as an instruction (pk_host.c): done at once
+ * (-1, the status in x[STATUS], the signals in the items) if one is
+ * asserted, or on a bad handle, or when the deadline (x[TIMEOUT], as
+ * pk_wait_script's) has passed; else PK_ACT_WAIT, and it runs again when
+ * woken. */
+int pk_wait_host_many(pk_kernel *k, pk_thread *t, pk_regs *r, pk_hio *h) {
+    uint64_t woke = r->flags & (PK_RF_WAIT_FAILED | PK_RF_WAIT_OK);
+    int st;
+    if (woke) {                                   /* the wait ended (wait_end) */
+        r->flags &= ~(uint64_t)(PK_RF_WAIT_FAILED | PK_RF_WAIT_OK);
+        r->x[PK_REG_TIMEOUT] = 0;
+        if (woke & PK_RF_WAIT_FAILED) return -1;  /* TIMED_OUT or CANCELED in x[STATUS] */
+        for (uint32_t i = 0; i < h->n; i++) {     /* a parent that saw its child end reaps it */
+            pk_hent *e;
+            if ((h->items[i].pending & h->items[i].waitfor & PK_SIG_TERMINATED)
+                && pk_handle_get(k, t->pid, h->items[i].handle, &e) == PK_OK)
+                pk_ptree_handle_waited(k, t->pid, e->obj);
+        }
+        st = PK_OK;
+    } else if ((st = pk_wait_check(k, t->pid, h->items, h->n)) == PK_ERR_SHOULD_WAIT) {
+        uint64_t to = r->x[PK_REG_TIMEOUT];
+        uint64_t deadline = to >> 63 ? to & ~(1ull << 63) : PK_FOREVER;
+        uint32_t objs[PK_WAIT_MANY_MAX];
+        st = items_resolve(k, t->pid, h->items, h->n, objs);
+        if (!st && deadline <= k->now) st = PK_ERR_TIMED_OUT;
+        if (!st) {
+            uint32_t w = wait_new(k, t, h->n, deadline);
+            if (!w || k->objs->waits[w].status) {
+                if (w) wait_free(k, w);
+                st = PK_ERR_NO_MEMORY;
+            } else {
+                uint32_t i = h->n;                /* nodes are chained in reverse */
+                for (uint32_t x = k->objs->waits[w].first; x; x = k->objs->nodes[x - 1].sib) {
+                    pk_wnode *nd = &k->objs->nodes[x - 1];
+                    i--;
+                    nd->obj = objs[i]; nd->handle = h->items[i].handle; nd->waitfor = h->items[i].waitfor;
+                }
+                if ((st = wait_park(k, w)) == PK_OK) {
+                    r->x[PK_REG_WAIT] = w + 1;
+                    return PK_ACT_WAIT;
+                }
+                wait_free(k, w);
+            }
+        }
     }
-    if (!st && wait_poll(k, wr)) st = PK_OK + 1;
-    else if (!st && wr->deadline <= k->now) st = PK_ERR_TIMED_OUT;
-    if (!st) st = wait_park(k, w);
-    if (!st) return PK_ACT_WAIT;
-    wr->done = 1;
-    wr->status = st > 0 ? PK_OK : st;
-    return PK_ACT_AGAIN;
+    r->x[PK_REG_STATUS] = (uint64_t)(int64_t)st;
+    r->x[PK_REG_TIMEOUT] = 0;
+    return -1;
 }
 
 /* End the first n waits queued on obj (futex waiters, FIFO) with OK;
@@ -289,21 +330,6 @@ uint32_t pk_wait_requeue(pk_kernel *k, uint32_t from, uint32_t to, uint32_t n) {
     }
     if (moved && (pk_obj_at(k, to)->fflags & PK_FUTEX_PI)) pk_pi_waiters_changed(k, to);
     return moved;
-}
-
-/* A wait of host thread t (asking for its op) on futex object obj, ended
- * only by a wake, a deadline or the thread's death. */
-int pk_wait_prepare_obj(pk_kernel *k, pk_thread *t, uint32_t obj, uint64_t deadline,
-                        uint32_t *wid) {
-    pk_regs *r = &k->host_cpu->regs;
-    if (r->x[PK_REG_WAIT]) { wait_free(k, (uint32_t)r->x[PK_REG_WAIT] - 1); r->x[PK_REG_WAIT] = 0; }
-    uint32_t w = wait_new(k, t, 1, deadline);
-    if (!w) return PK_ERR_NO_MEMORY;
-    if (k->objs->waits[w].status) { wait_free(k, w); return PK_ERR_NO_MEMORY; }
-    k->objs->nodes[k->objs->waits[w].first - 1].obj = obj;
-    r->x[PK_REG_WAIT] = w + 1;
-    *wid = w;
-    return PK_OK;
 }
 
 /* An asynchronous wait of process pid on obj (through handle h) for
@@ -374,52 +400,6 @@ int pk_wait_check(pk_kernel *k, uint32_t pid, pk_wait_item *items, uint32_t n) {
         if (items[i].pending & items[i].waitfor & PK_SIG_TERMINATED)
             pk_ptree_handle_waited(k, pid, objs[i]);
     return hit ? PK_OK : PK_ERR_SHOULD_WAIT;
-}
-
-int pk_wait_prepare(pk_kernel *k, uint32_t tid, const pk_wait_item *items, uint32_t n,
-                    uint64_t deadline, uint32_t *wid) {
-    if (!k || !wid || tid >= k->threads.count) return PK_ERR_INVALID_ARGS;
-    pk_thread *t = pk_thread_at(k, tid);
-    if (k->host_wait != t) return PK_ERR_BAD_STATE;   /* only a thread asking for its op */
-    uint32_t objs[PK_WAIT_MANY_MAX];
-    int s = items_resolve(k, t->pid, items, n, objs);
-    if (s) return s;
-    pk_regs *r = &k->host_cpu->regs;
-    if (r->x[PK_REG_WAIT]) { wait_free(k, (uint32_t)r->x[PK_REG_WAIT] - 1); r->x[PK_REG_WAIT] = 0; }
-    uint32_t w = wait_new(k, t, n, deadline);
-    if (!w) return PK_ERR_NO_MEMORY;
-    if (k->objs->waits[w].status) { wait_free(k, w); return PK_ERR_NO_MEMORY; }
-    uint32_t i = n;                                   /* nodes are chained in reverse */
-    for (uint32_t x = k->objs->waits[w].first; x; x = k->objs->nodes[x - 1].sib) {
-        pk_wnode *nd = &k->objs->nodes[x - 1];
-        i--;
-        nd->obj = objs[i]; nd->handle = items[i].handle; nd->waitfor = items[i].waitfor;
-    }
-    r->x[PK_REG_WAIT] = w + 1;
-    *wid = w;
-    return PK_OK;
-}
-
-int pk_wait_result(pk_kernel *k, uint32_t tid, pk_wait_item *items, uint32_t n) {
-    if (!k || tid >= k->threads.count || (n && !items)) return PK_ERR_INVALID_ARGS;
-    pk_thread *t = pk_thread_at(k, tid);
-    pk_regs *r = (pk_regs *)pk_thread_live_regs(k, t);
-    if (!r->x[PK_REG_WAIT]) return PK_ERR_BAD_STATE;
-    uint32_t w = (uint32_t)r->x[PK_REG_WAIT] - 1;
-    pk_wait *wr = &k->objs->waits[w];
-    if (!wr->done) return PK_ERR_BAD_STATE;
-    if (n != wr->n) return PK_ERR_INVALID_ARGS;
-    uint32_t i = n;
-    for (uint32_t x = wr->first; x; x = k->objs->nodes[x - 1].sib) {
-        const pk_wnode *nd = &k->objs->nodes[x - 1];
-        items[--i].pending = nd->pending;
-        if (wr->status == PK_OK && (nd->pending & nd->waitfor & PK_SIG_TERMINATED))
-            pk_ptree_handle_waited(k, wr->pid, nd->obj);   /* a parent reaps its child */
-    }
-    int s = wr->status;
-    wait_free(k, w);
-    r->x[PK_REG_WAIT] = 0;
-    return s;
 }
 
 /* user-settable signals of an object: USER_0..7, and SIGNALED for events */

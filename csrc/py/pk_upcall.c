@@ -12,26 +12,35 @@
  * context.py) and
  * gives it to the thread through its body kind's deliver (pk_host.c).
  *
+ * What the body's yield gives is made here too, in one place
+ * (host_result): None, or the value its finished read, wait, socket write
+ * or wake left in the thread's host-I/O record (pk_host.c): a Message
+ * with its Handles, bytes, a Packet, Signals, a list of Signals, a count;
+ * or, when the operation failed, its status, which the yield raises.  The
+ * Python classes come once, as the `makers` tuple of pk_host_attach.
+ *
  * Everything else is left to the Python stepping (Kernel._host_step in
  * pykernel/run.py), after a stop with PK_STOP_HOST: a body not yet
- * started, a blocking operation implemented in Python (an object wait),
- * anything yielded that is not a plain tuple of ints, a return, an
- * exception, an operation that failed, a read whose result the Python
- * side holds.  What this file already did is
- * left in the `sent` dict, tid -> record, so that the Python stepping
- * goes on from exactly there:
+ * started, anything yielded that is not an operation as ctx makes them, a
+ * return, an exception, an operation that failed; the Python stepping
+ * asks pk_host_result for what to send when nothing is left here.  What
+ * this file already did is left in the `sent` dict, tid -> record, so
+ * that the Python stepping goes on from exactly there:
  *   (0, y)          the body yielded y
  *   (1, value)      the body returned value (StopIteration)
  *   (2, exc)        the body raised exc (KeyboardInterrupt too)
- *   (3, status, op) operation op on a futex ended with error status: the
- *                   body's yield raises it (pykernel.errors)
+ *   (3, status, op) operation op ended with error status: the body's
+ *                   yield raises it (pykernel.errors); op | 0x100 for a
+ *                   read that is a call, a wake that is a requeue
  * Both dicts belong to the Kernel object, which outlives every call. */
 #include "pk_py.h"
+#include "pk_obj.h"
 
 #define SENT_YIELD  0
 #define SENT_RETURN 1
 #define SENT_RAISE  2
 #define SENT_STATUS 3
+#define SENT_VALUE  4   /* pk_host_result only: (4, value), what the yield gives */
 
 /* Leave record (kind, a[, b]) for tid; steals nothing.  -1 on failure
  * (a Python error is then set and cleared: the run breaks the kernel). */
@@ -46,17 +55,6 @@ static int leave_obj(pk_kernel *k, PyObject *key, int kind, PyObject *v) {
     return leave(k, key, Py_BuildValue("(iO)", kind, v ? v : Py_None));
 }
 
-/* The pending exception, normalized with its traceback, as a new
- * reference; the error indicator is cleared. */
-static PyObject *fetch_exception(void) {
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    if (value && tb) PyException_SetTraceback(value, tb);
-    Py_XDECREF(type);
-    Py_XDECREF(tb);
-    return value;
-}
 
 /* a uint64 from a Python int: 0 and *ok = 0 if it is not one */
 static uint64_t u64_of(PyObject *o, int *ok) {
@@ -86,10 +84,10 @@ static int made_by(PyObject *made, PyObject *y) {
 
 /* Decode y, an operation as ctx makes them (run.py's _BODY_OPS and
  * _CORE_OPS): (op, b) for the timed ones, (op, b, a) for the script
- * instructions on futexes and a channel write, (op, b, a, deadline) for
- * a futex wait; 0 if it is not one. */
+ * instructions on futexes, a channel write's cost and a wake,
+ * (op, b, a, deadline) for a futex wait, a read and a wait; 0 if it is
+ * not one. */
 static int decode(PyObject *y, uint32_t *op, uint64_t *b, uint64_t *a, uint64_t *deadline) {
-    if (!PyTuple_Check(y)) return 0;
     Py_ssize_t n = PyTuple_Size(y);
     if (n < 2 || n > 4) return 0;
     int ok = 1;
@@ -105,9 +103,10 @@ static int decode(PyObject *y, uint32_t *op, uint64_t *b, uint64_t *a, uint64_t 
         break;
     case PK_OP_LOCK: case PK_OP_UNLOCK: case PK_OP_SEM_WAIT: case PK_OP_SEM_POST:
     case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL: case PK_OP_COND_BROADCAST: case PK_OP_CHAN_WRITE:
+    case PK_OP_FUTEX_WAKE:
         if (n != 3) return 0;
         break;
-    case PK_OP_FUTEX_WAIT:
+    case PK_OP_FUTEX_WAIT: case PK_OP_CHAN_READ: case PK_OP_WAIT:
         if (n != 4) return 0;
         break;
     default: return 0;
@@ -116,10 +115,168 @@ static int decode(PyObject *y, uint32_t *op, uint64_t *b, uint64_t *a, uint64_t 
     return 1;
 }
 
+/* Give y, an operation as ctx makes them, to the waiting thread:
+ * PK_OK, or not (a status, or -1: not one; the Python stepping says
+ * why).  Besides decode's: (PK_OP_CHAN_WRITE, h, bytes), a socket write;
+ * (PK_OP_OBJ_WAIT, ((h, signals), ...), deadline), a wait on several
+ * handles; (PK_OP_FUTEX_WAKE, addr, nwake, addr2, nrequeue), a requeue. */
+static int give(pk_kernel *k, PyObject *y) {
+    if (!PyTuple_Check(y)) return -1;
+    Py_ssize_t n = PyTuple_Size(y);
+    if (n < 2) return -1;
+    uint32_t op;
+    uint64_t b, a, deadline;
+    if (n == 2) {                                   /* the timed ones: the most common */
+        if (!decode(y, &op, &b, &a, &deadline)) return -1;
+        return pk_host_give(k, op, b, a, deadline);
+    }
+    int ok = 1;
+    uint64_t code = u64_of(PyTuple_GetItem(y, 0), &ok);
+    if (!ok) return -1;
+    if (code == PK_OP_CHAN_WRITE && n == 3 && PyBytes_Check(PyTuple_GetItem(y, 2))) {
+        PyObject *data = PyTuple_GetItem(y, 2);
+        uint64_t h = u64_of(PyTuple_GetItem(y, 1), &ok);
+        Py_ssize_t len = PyBytes_Size(data);
+        if (!ok || h > UINT32_MAX || (uint64_t)len > PK_SOCKET_MAX_CAPACITY) return -1;
+        return pk_host_deliver_write(k, (uint32_t)h, (const uint8_t *)PyBytes_AsString(data),
+                                     (uint32_t)len);
+    }
+    if (code == PK_OP_OBJ_WAIT && n == 3 && PyTuple_Check(PyTuple_GetItem(y, 1))) {
+        PyObject *its = PyTuple_GetItem(y, 1);
+        Py_ssize_t m = PyTuple_Size(its);
+        uint64_t deadline = u64_of(PyTuple_GetItem(y, 2), &ok);
+        if (!ok || m < 1 || m > PK_WAIT_MANY_MAX) return -1;
+        pk_wait_item items[PK_WAIT_MANY_MAX];
+        for (Py_ssize_t i = 0; i < m; i++) {
+            PyObject *it = PyTuple_GetItem(its, i);
+            if (!PyTuple_Check(it) || PyTuple_Size(it) != 2) return -1;
+            uint64_t h = u64_of(PyTuple_GetItem(it, 0), &ok), sig = u64_of(PyTuple_GetItem(it, 1), &ok);
+            if (!ok || h > UINT32_MAX || sig > UINT32_MAX) return -1;
+            items[i] = (pk_wait_item){ (uint32_t)h, (uint32_t)sig, 0, 0 };
+        }
+        return pk_host_deliver_wait(k, items, (uint32_t)m, deadline);
+    }
+    if (code == PK_OP_FUTEX_WAKE && n == 5) {
+        uint64_t v[4];
+        for (int i = 0; i < 4; i++) v[i] = u64_of(PyTuple_GetItem(y, i + 1), &ok);
+        if (!ok || v[1] > UINT32_MAX || v[3] > UINT32_MAX) return -1;
+        return pk_host_deliver_requeue(k, v[0], (uint32_t)v[1], v[2], (uint32_t)v[3]);
+    }
+    if (!decode(y, &op, &b, &a, &deadline)) return -1;
+    return pk_host_give(k, op, b, a, deadline);
+}
+
 /* the operations on futexes the core ran for a body: FUTEX_WAIT, LOCK ..
  * COND_BROADCAST (pk_host.c) */
 static inline int futex_op(uint64_t op) {
     return op == PK_OP_FUTEX_WAIT || (op >= PK_OP_LOCK && op <= PK_OP_COND_BROADCAST);
+}
+
+/* makers[i] (pk_host_attach), borrowed */
+enum { MK_MESSAGE, MK_HANDLE, MK_PACKET, MK_SIGNALS, MK_KERNEL, MK_N };
+
+static PyObject *make_signals(PyObject *mk, uint32_t sig) {
+    return PyObject_CallFunction(PyTuple_GetItem(mk, MK_SIGNALS), "k", (unsigned long)sig);
+}
+
+/* The value of host-I/O record h (kind PK_HIO_*) for the body of thread
+ * t, a new reference (NULL: a Python error is set). */
+static PyObject *hio_value(pk_kernel *k, const pk_thread *t, const pk_hio *h) {
+    PyObject *mk = (PyObject *)k->host_makers;
+    if (h->kind != PK_HIO_COUNT && (!mk || !PyTuple_Check(mk) || PyTuple_Size(mk) != MK_N)) {
+        PyErr_SetString(PyExc_RuntimeError, "pk_host_attach was given no makers");
+        return NULL;
+    }
+    switch (h->kind) {
+    case PK_HIO_MSG: {
+        PyObject *data = PyBytes_FromStringAndSize((const char *)h->data, h->nbytes);
+        PyObject *hs = data ? PyTuple_New(h->nhandles) : NULL;
+        for (uint32_t i = 0; hs && i < h->nhandles; i++) {
+            PyObject *one = PyObject_CallFunction(PyTuple_GetItem(mk, MK_HANDLE), "Okk",
+                                                  PyTuple_GetItem(mk, MK_KERNEL),
+                                                  (unsigned long)t->pid, (unsigned long)h->handles[i]);
+            if (!one) { Py_CLEAR(hs); break; }
+            PyTuple_SetItem(hs, i, one);
+        }
+        PyObject *msg = hs ? PyObject_CallFunction(PyTuple_GetItem(mk, MK_MESSAGE), "OOk", data, hs,
+                                                   (unsigned long)h->txid) : NULL;
+        Py_XDECREF(data);
+        Py_XDECREF(hs);
+        return msg;
+    }
+    case PK_HIO_BYTES: return PyBytes_FromStringAndSize((const char *)h->data, h->nbytes);
+    case PK_HIO_PACKET: {
+        PyObject *sig = make_signals(mk, h->signals);
+        PyObject *pkt = sig ? PyObject_CallFunction(PyTuple_GetItem(mk, MK_PACKET), "KsO",
+                                                    (unsigned long long)h->key,
+                                                    h->ptype == PK_PACKET_SIGNAL ? "signal" : "user",
+                                                    sig) : NULL;
+        Py_XDECREF(sig);
+        return pkt;
+    }
+    case PK_HIO_SIGNALS: return make_signals(mk, h->signals);
+    case PK_HIO_PENDING: {
+        PyObject *list = PyList_New(h->n);
+        for (uint32_t i = 0; list && i < h->n; i++) {
+            PyObject *one = make_signals(mk, h->items[i].pending);
+            if (!one) { Py_CLEAR(list); break; }
+            PyList_SetItem(list, i, one);
+        }
+        return list;
+    }
+    case PK_HIO_COUNT: return PyLong_FromUnsignedLongLong(h->count);
+    default: Py_RETURN_NONE;
+    }
+}
+
+/* What the finished operation of host thread t (registers r) gives its
+ * body: PK_OK and *out, a new reference (None for most operations); or
+ * the status it failed with, and in *name the operation (| 0x100: a call,
+ * a requeue), for the yield to raise; or PK_ERR_NO_MEMORY with a Python
+ * error set.  A record's value is taken once. */
+static int host_result(pk_kernel *k, const pk_thread *t, const pk_regs *r, PyObject **out,
+                       unsigned *name) {
+    uint64_t last = r->x[PK_REG_HOST_OP], a = r->x[PK_REG_HOST_A];
+    *out = NULL;
+    *name = (unsigned)last;
+    bool io = last == PK_OP_CHAN_READ || last == PK_OP_WAIT || last == PK_OP_FUTEX_WAKE
+           || (last == PK_OP_OBJ_WAIT && a == PK_HOST_MANY)
+           || (last == PK_OP_CHAN_WRITE && !(a & PK_HOST_COST));
+    if (!(r->flags & PK_RF_STARTED) || (!io && !futex_op(last))) {
+        Py_INCREF(Py_None);
+        *out = Py_None;
+        return PK_OK;
+    }
+    pk_hio *h = io ? pk_hio_of(k, t) : NULL;
+    if (h && ((last == PK_OP_CHAN_READ && h->rtxid) || (last == PK_OP_FUTEX_WAKE && (a & PK_HOST_REQUEUE))))
+        *name |= 0x100;
+    int st = (int)(int64_t)r->x[PK_REG_STATUS];
+    if (st) return st;
+    if (!h) {
+        Py_INCREF(Py_None);
+        *out = Py_None;
+        return PK_OK;
+    }
+    *out = hio_value(k, t, h);
+    h->kind = PK_HIO_NONE;
+    return *out ? PK_OK : PK_ERR_NO_MEMORY;
+}
+
+int pk_host_result(pk_kernel *k, uint32_t tid, uint64_t out) {
+    if (!k || !out) return PK_ERR_INVALID_ARGS;
+    if (!k->host_wait || k->host_wait->tid != tid || !k->host_cpu) return PK_ERR_BAD_STATE;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *v;
+    unsigned name;
+    int st = host_result(k, k->host_wait, &k->host_cpu->regs, &v, &name);
+    PyObject *rec = st == PK_OK ? Py_BuildValue("(iN)", SENT_VALUE, v)
+                  : st == PK_ERR_NO_MEMORY && PyErr_Occurred() ? NULL
+                  : Py_BuildValue("(iiI)", SENT_STATUS, st, name);
+    if (!rec || PyList_Append((PyObject *)(uintptr_t)out, rec)) st = PK_ERR_NO_MEMORY;
+    Py_XDECREF(rec);
+    PyErr_Clear();
+    PyGILState_Release(g);
+    return st;
 }
 
 /* Is the kernel as a fresh pk_kernel_run would find it? */
@@ -135,37 +292,35 @@ static int upcall_step(pk_kernel *k, pk_thread *t) {
     if (!key) { PyErr_Clear(); return PK_STOP_HOST; }
     int ret = PK_STOP_HOST;
     PyObject *entry = PyDict_GetItem(gens, key);       /* borrowed; NULL: not started */
-    uint64_t last = r->x[PK_REG_HOST_OP];
-    if (!entry || !(r->flags & PK_RF_STARTED) || last == PK_OP_OBJ_WAIT) goto out;
-    if ((last == PK_OP_CHAN_READ || last == PK_OP_CHAN_WRITE) && (r->x[PK_REG_HOST_A] & 2))
-        goto out;                        /* the host holds the result (pk_host.c) */
-    if (futex_op(last) && r->x[PK_REG_STATUS] != PK_OK) {                /* the yield raises */
-        if (leave(k, key, Py_BuildValue("(iLI)", SENT_STATUS, (long long)(int64_t)r->x[PK_REG_STATUS],
-                                        (unsigned)last)))
-            PyErr_Clear();
+    if (!entry || !(r->flags & PK_RF_STARTED)) goto out;
+    if (!(k->host_py.flags & PK_HOST_SEND) || !PyTuple_Check(entry) || PyTuple_Size(entry) != 4)
+        goto out;                        /* the Python stepping asks pk_host_result */
+    PyObject *v;
+    unsigned name;
+    int st = host_result(k, t, r, &v, &name);
+    if (st) {                            /* the yield raises */
+        if (st == PK_ERR_NO_MEMORY && PyErr_Occurred()) PyErr_Clear();
+        if (leave(k, key, Py_BuildValue("(iiI)", SENT_STATUS, st, name))) PyErr_Clear();
         goto out;
     }
-    if (!(k->host_py.flags & PK_HOST_SEND) || !PyTuple_Check(entry) || PyTuple_Size(entry) != 4)
-        goto out;
     Py_INCREF(entry);                    /* the body may drop it from gens */
     PyObject *gen = PyTuple_GetItem(entry, 0), *made = PyTuple_GetItem(entry, 3);
     PyObject *y = NULL;
-    PySendResult sr = PyIter_Send(gen, Py_None, &y);
+    PySendResult sr = PyIter_Send(gen, v, &y);
+    Py_DECREF(v);
     if (sr == PYGEN_NEXT) {
-        uint32_t op;
-        uint64_t b, a, deadline;
-        if (kernel_plain(k, t) && decode(y, &op, &b, &a, &deadline) && made_by(made, y) &&
-            pk_host_give(k, op, b, a, deadline) == PK_OK) {
+        if (kernel_plain(k, t) && made_by(made, y) && give(k, y) == PK_OK) {
             ret = PK_OK;
-        } else if (leave_obj(k, key, SENT_YIELD, y)) {
-            PyErr_Clear();
+        } else {
+            if (PyErr_Occurred()) PyErr_Clear();
+            if (leave_obj(k, key, SENT_YIELD, y)) PyErr_Clear();
         }
         Py_DECREF(y);
     } else if (sr == PYGEN_RETURN) {
         if (leave_obj(k, key, SENT_RETURN, y)) PyErr_Clear();
         Py_XDECREF(y);
     } else {
-        PyObject *exc = fetch_exception();
+        PyObject *exc = pk_py_exception();
         if (leave_obj(k, key, SENT_RAISE, exc)) PyErr_Clear();
         Py_XDECREF(exc);
     }
@@ -179,16 +334,18 @@ static void upcall_leave(pk_kernel *k) {
     pk_py_leave(k);
 }
 
-int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags) {
+int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags, uint64_t makers) {
     if (!k || (!gens) != (!sent) || (flags & ~PK_HOST_SEND)) return PK_ERR_INVALID_ARGS;
     if (k->in_hook || k->host_py.held) return PK_ERR_BAD_STATE;
     if (!gens) {
         k->host_step = NULL;            /* host_leave stays: a policy's hooks may need it */
         k->host_py.gens = k->host_py.sent = NULL;
+        k->host_makers = NULL;
         return PK_OK;
     }
     k->host_py.gens = (void *)(uintptr_t)gens;
     k->host_py.sent = (void *)(uintptr_t)sent;
+    k->host_makers = (void *)(uintptr_t)makers;   /* kept alive by the caller, as gens */
     k->host_py.flags = flags;
     k->host_step = upcall_step;
     k->host_leave = upcall_leave;
