@@ -222,6 +222,30 @@ static PK_ALWAYS_INLINE int wait_park(pk_kernel *k, uint32_t w) {
     return PK_OK;
 }
 
+/* A new wait record of n nodes for thread t until deadline, or 0 if
+ * there is no memory for it; the caller fills its nodes. */
+static PK_ALWAYS_INLINE uint32_t wait_alloc(pk_kernel *k, const pk_thread *t, uint32_t n,
+                                            uint64_t deadline) {
+    uint32_t w = wait_new(k, t, n, deadline);
+    if (w && k->objs->waits[w].status) {
+        wait_free(k, w);
+        return 0;
+    }
+    return w;
+}
+
+/* The thread on the CPU with registers r begins wait w (its nodes
+ * filled): PK_ACT_WAIT, or the status that refused it (w is then freed). */
+static PK_ALWAYS_INLINE int wait_enter(pk_kernel *k, pk_regs *r, uint32_t w) {
+    int st = wait_park(k, w);
+    if (st != PK_OK) {
+        wait_free(k, w);
+        return st;
+    }
+    r->x[PK_REG_WAIT] = w + 1;
+    return PK_ACT_WAIT;
+}
+
 /* Script thread t (on the CPU, registers r) waits for `signals` on obj
  * through handle h: PK_ACT_WAIT, or -1 with x[STATUS] set if it cannot
  * (TIMED_OUT at once, NO_MEMORY).  The deadline comes from x[TIMEOUT]. */
@@ -235,18 +259,13 @@ int pk_wait_script(pk_kernel *k, pk_thread *t, pk_regs *r, uint32_t obj, uint32_
     }
     int st = PK_ERR_TIMED_OUT;
     if (deadline > k->now) {
-        uint32_t w = wait_new(k, t, 1, deadline);
-        if (!w || k->objs->waits[w].status) {
-            if (w) wait_free(k, w);
+        uint32_t w = wait_alloc(k, t, 1, deadline);
+        if (!w) {
             st = PK_ERR_NO_MEMORY;
         } else {
             pk_wnode *nd = &k->objs->nodes[k->objs->waits[w].first - 1];
             nd->obj = obj; nd->handle = h; nd->waitfor = signals;
-            if ((st = wait_park(k, w)) == PK_OK) {
-                r->x[PK_REG_WAIT] = w + 1;
-                return PK_ACT_WAIT;
-            }
-            wait_free(k, w);
+            if ((st = wait_enter(k, r, w)) == PK_ACT_WAIT) return st;
         }
     }
     r->x[PK_REG_STATUS] = (uint64_t)(int64_t)st;
@@ -281,9 +300,8 @@ int pk_wait_host_many(pk_kernel *k, pk_thread *t, pk_regs *r, pk_hio *h) {
         st = items_resolve(k, t->pid, h->items, h->n, objs);
         if (!st && deadline <= k->now) st = PK_ERR_TIMED_OUT;
         if (!st) {
-            uint32_t w = wait_new(k, t, h->n, deadline);
-            if (!w || k->objs->waits[w].status) {
-                if (w) wait_free(k, w);
+            uint32_t w = wait_alloc(k, t, h->n, deadline);
+            if (!w) {
                 st = PK_ERR_NO_MEMORY;
             } else {
                 uint32_t i = h->n;                /* nodes are chained in reverse */
@@ -292,11 +310,7 @@ int pk_wait_host_many(pk_kernel *k, pk_thread *t, pk_regs *r, pk_hio *h) {
                     i--;
                     nd->obj = objs[i]; nd->handle = h->items[i].handle; nd->waitfor = h->items[i].waitfor;
                 }
-                if ((st = wait_park(k, w)) == PK_OK) {
-                    r->x[PK_REG_WAIT] = w + 1;
-                    return PK_ACT_WAIT;
-                }
-                wait_free(k, w);
+                if ((st = wait_enter(k, r, w)) == PK_ACT_WAIT) return st;
             }
         }
     }
