@@ -106,6 +106,26 @@ def _ratio(x: float | None) -> str:
     return f"{x:,.0f}x" if x >= 100 else f"{x:,.1f}x" if x >= 10 else f"{x:,.2f}x"
 
 
+def _met(ok: bool) -> str:
+    """The verdict on a target in the summary."""
+    return "met" if ok else "NOT met"
+
+
+def _ratio_lines(results: dict, keys, workloads, base_key: str, targets: dict, label) -> list:
+    """One line per (workload, N) in ``keys`` among ``workloads``: its
+    rate over the rate of (``base_key``, N) of the same run, with the
+    target of ``targets`` for N, if any; ``label(w, n)`` names it."""
+    lines = []
+    for (w, n) in sorted(k for k in keys if k[0] in workloads):
+        base = results.get((base_key, n), {}).get("rate")
+        if base:
+            ratio = results[(w, n)]["rate"] / base
+            want = targets.get(n)
+            verdict = f" (target >={want:g}x: {_met(ratio >= want)})" if want is not None else ""
+            lines.append(f"{label(w, n)}: {ratio:.2f}x{verdict}")
+    return lines
+
+
 def _simpy_for(results: dict, n: int):
     """SimPy's rate at N, or at the nearest smaller N measured (else the
     smallest), flagged with that N. SimPy slows down as N grows, so a
@@ -143,10 +163,10 @@ def summary_lines(results: dict) -> list[str]:
             target = []
             want = RATE_TARGETS.get((w, n))
             if want is not None:
-                target.append(f">={want / 1e6:g} M/s: {'met' if rate >= want else 'NOT met'}")
+                target.append(f">={want / 1e6:g} M/s: {_met(rate >= want)}")
             want = SIMPY_RATIO_TARGETS.get(w)
             if want is not None and vs_simpy is not None:
-                target.append(f">={want:g}x SimPy: {'met' if vs_simpy >= want else 'NOT met'}")
+                target.append(f">={want:g}x SimPy: {_met(vs_simpy >= want)}")
             rows.append((label, f"{n:,}", _rate(rate), vs_text, _ratio(floor),
                          "; ".join(target) or "-"))
     lines = []
@@ -160,23 +180,10 @@ def summary_lines(results: dict) -> list[str]:
         lines.extend(notes)
         lines.append("vs SimPy = this rate / SimPy's rate; floor/this = bare C loop's rate / "
                      "this rate (1.0x would be as fast as the bare loop).")
-        for (w, n) in sorted(k for k in keys if k[0] == "script"):
-            shuffled = results.get(("bare-shuffled", n), {}).get("rate")
-            if shuffled:
-                ratio = results[(w, n)]["rate"] / shuffled
-                want = SHUFFLED_FLOOR_TARGETS.get(n)
-                verdict = (f" (target >={want:g}x: {'met' if ratio >= want else 'NOT met'})"
-                           if want is not None else "")
-                lines.append(f"script threads / shuffled floor, N={n:,}: {ratio:.2f}x{verdict}")
-        for (w, n) in sorted(k for k in keys if k[0] in ("cfs", "cfs-mixed")):
-            rr = results.get(("script", n), {}).get("rate")
-            if rr:
-                ratio = results[(w, n)]["rate"] / rr
-                want = CFS_RR_TARGETS.get(n)
-                verdict = (f" (target >={want:g}x: {'met' if ratio >= want else 'NOT met'})"
-                           if want is not None else "")
-                lines.append(f"{WORKLOADS[w]} / RoundRobin script threads, N={n:,}: "
-                             f"{ratio:.2f}x{verdict}")
+        lines += _ratio_lines(results, keys, ("script",), "bare-shuffled", SHUFFLED_FLOOR_TARGETS,
+                              lambda w, n: f"script threads / shuffled floor, N={n:,}")
+        lines += _ratio_lines(results, keys, ("cfs", "cfs-mixed"), "script", CFS_RR_TARGETS,
+                              lambda w, n: f"{WORKLOADS[w]} / RoundRobin script threads, N={n:,}")
         for (w, n) in sorted(k for k in keys if k[0] in ("pypolicy", "pypolicy_slice")):
             v = results[(w, n)]
             lines.append(f"{WORKLOADS[w]}, N={n:,}: {_rate(v['rate'])} decisions (one pick_next "
@@ -189,13 +196,13 @@ def summary_lines(results: dict) -> list[str]:
             lines.append(f"{label}: {_rate(v['rate'])} {unit}")
         elif v is not None:
             lines.append(f"{label}: {_rate(v['rate'])} {unit}; target >={want / 1e6:g} M/s: "
-                         f"{'met' if v['rate'] >= want else 'NOT met'}")
+                         f"{_met(v['rate'] >= want)}")
     for (w, n) in sorted(k for k in keys if k[0] == "trace"):
         v = results[(w, n)]
         ratio = v["off"] / v["on"]
         lines.append(f"tracing, script threads N={n:,} (bench/test_trace.py): off {_rate(v['off'])}, "
                      f"on {_rate(v['on'])}: {_ratio(ratio)} slower; target <={TRACE_TARGET_RATIO:g}x: "
-                     f"{'met' if ratio <= TRACE_TARGET_RATIO else 'NOT met'}")
+                     f"{_met(ratio <= TRACE_TARGET_RATIO)}")
     for (w, n) in sorted(k for k in keys if k[0] == "snapshot"):
         v = results[(w, n)]
         size = v["bytes"] / v["memory_bytes"]
@@ -205,8 +212,8 @@ def summary_lines(results: dict) -> list[str]:
             f"{v['spawn']:.3f} s, same run), restore {v['restore']:.3f} s "
             f"({_ratio(v['restore'] / v['spawn'])}); {v['bytes'] / 1e6:,.1f} MB = {size:.2f}x "
             f"the C memory; targets <={SNAPSHOT_TARGET_SECONDS:g} s each: "
-            f"{'met' if max(v['snapshot'], v['restore']) <= SNAPSHOT_TARGET_SECONDS else 'NOT met'}, "
-            f"<={SNAPSHOT_TARGET_SIZE:g}x: {'met' if size <= SNAPSHOT_TARGET_SIZE else 'NOT met'}")
+            f"{_met(max(v['snapshot'], v['restore']) <= SNAPSHOT_TARGET_SECONDS)}, "
+            f"<={SNAPSHOT_TARGET_SIZE:g}x: {_met(size <= SNAPSHOT_TARGET_SIZE)}")
     for (w, n) in sorted(k for k in keys if k[0] == "snapshot-memory"):
         v = results[(w, n)]
         lines.append(
@@ -230,9 +237,9 @@ def summary_lines(results: dict) -> list[str]:
             f"  C memory after it: {v['memory_bytes'] / 1e6:,.1f} MB = {bpt:,.0f} bytes/thread")
         slow = max(secs, first or 0.0)
         lines.append(
-            f"  target <={SPAWN_TARGET_SECONDS:g} s: {'met' if slow <= SPAWN_TARGET_SECONDS else 'NOT met'}"
+            f"  target <={SPAWN_TARGET_SECONDS:g} s: {_met(slow <= SPAWN_TARGET_SECONDS)}"
             f" (slower of median and first round); <={SPAWN_TARGET_BYTES} bytes/thread: "
-            f"{'met' if bpt <= SPAWN_TARGET_BYTES else 'NOT met'}")
+            f"{_met(bpt <= SPAWN_TARGET_BYTES)}")
     return lines
 
 

@@ -39,9 +39,9 @@ _MASK64 = 0xFFFFFFFFFFFFFFFF
 # the operations a Python body yields that the core runs with the script
 # instructions' code (pk_futex.c, pk_chan.c, pk_socket.c, pk_port.c,
 # pk_wait.c; csrc/core/pk_host.c), by the code the core reports one that
-# failed with (| 0x100: a read that is a call, a wake that is a requeue),
+# failed with (| PK_HOST_NAME_ALT: a read that is a call, a wake that is a requeue),
 # and the ctx methods that make them: their names in the errors
-_CALL = 0x100
+_CALL = lib.PK_HOST_NAME_ALT
 _CORE_OP_NAMES = {
     lib.PK_OP_FUTEX_WAIT: "futex wait", lib.PK_OP_LOCK: "lock", lib.PK_OP_UNLOCK: "unlock",
     lib.PK_OP_SEM_WAIT: "sem_wait", lib.PK_OP_SEM_POST: "sem_post",
@@ -50,12 +50,6 @@ _CORE_OP_NAMES = {
     lib.PK_OP_CHAN_READ: "read", lib.PK_OP_CHAN_READ | _CALL: "call",
     lib.PK_OP_WAIT: "wait_one", lib.PK_OP_OBJ_WAIT: "wait_many", lib.PK_OP_CHAN_WRITE: "write",
     lib.PK_OP_FUTEX_WAKE: "futex_wake", lib.PK_OP_FUTEX_WAKE | _CALL: "futex_requeue"}
-# the script instructions a Python body yields as (op, b, a)
-_CORE_OPS = frozenset((lib.PK_OP_LOCK, lib.PK_OP_UNLOCK, lib.PK_OP_SEM_WAIT, lib.PK_OP_SEM_POST,
-                       lib.PK_OP_COND_WAIT, lib.PK_OP_COND_SIGNAL, lib.PK_OP_COND_BROADCAST,
-                       lib.PK_OP_CHAN_WRITE, lib.PK_OP_FUTEX_WAKE))
-# ... as (op, b, a, deadline)
-_TIMED_OPS = frozenset((lib.PK_OP_FUTEX_WAIT, lib.PK_OP_CHAN_READ, lib.PK_OP_WAIT))
 
 
 def _failed(status: int, code: int) -> Exception:
@@ -233,13 +227,14 @@ class RunControl:
             self._errors[entry[1] if entry else pid] = exc
             self._doomed[tid] = (_KILL, lib.PK_KILL_EXCEPTION)
             raise
-        if type(y) is tuple:
-            if len(y) == 2 and y[0] in _BODY_OPS:
-                return y
-            if ((len(y) == 3 and (y[0] in _CORE_OPS or y[0] == lib.PK_OP_OBJ_WAIT))
-                    or (len(y) == 4 and y[0] in _TIMED_OPS)
-                    or (len(y) == 5 and y[0] == lib.PK_OP_FUTEX_WAKE)):
-                return self._give(tid, y)
+        if type(y) is tuple and len(y) == 2 and y[0] in _BODY_OPS:
+            return y                                 # given with the next run
+        st = lib.pk_host_give_yield(self._kp, id(y))   # decoded as the upcall decodes it
+        if st == lib.PK_OK:
+            return (0, 0)
+        if st != lib.PK_ERR_WRONG_TYPE:
+            a = y[2] if len(y) > 2 and type(y[2]) is int else 0
+            return self._bad_op(tid, st, y[0], y[1], a)
         entry[0].close()
         self._gens.pop(tid, None)
         self._errors[entry[1]] = TypeError(
@@ -264,38 +259,6 @@ class RunControl:
             f"ctx.{what}(...) made at {where} was never yielded, so it did nothing: "
             f"write `yield ctx.{what}(...)`")
         return (_KILL, lib.PK_KILL_BAD_OP)
-
-    def _give(self, tid: int, y: tuple) -> tuple:
-        """Give the waiting thread ``tid`` operation ``y`` now, as the
-        upcall does (csrc/py/pk_upcall.c, ``give``): (op, b, a) or
-        (op, b, a, deadline) (pk_host_deliver, pk_host_deliver_until), a
-        socket write (CHAN_WRITE, h, bytes) (pk_host_deliver_write), a wait
-        on several handles (OBJ_WAIT, ((h, signals), ...), deadline)
-        (pk_host_deliver_wait), a requeue (FUTEX_WAKE, a, nwake, b,
-        nrequeue) (pk_host_deliver_requeue); the next run then passes no
-        operation."""
-        kp, op = self._kp, y[0]
-        try:
-            if len(y) == 3 and op == lib.PK_OP_CHAN_WRITE and isinstance(y[2], bytes):
-                st = lib.pk_host_deliver_write(kp, y[1], y[2], len(y[2]))
-            elif len(y) == 3 and op == lib.PK_OP_OBJ_WAIT:
-                items = y[1]
-                arr = ffi.new("pk_wait_item[]", max(1, len(items)))
-                for i, (h, sig) in enumerate(items):
-                    arr[i].handle, arr[i].waitfor = h, sig
-                st = lib.pk_host_deliver_wait(kp, arr, len(items), y[2])
-            elif len(y) == 5:
-                st = lib.pk_host_deliver_requeue(kp, y[1], y[2], y[3], y[4])
-            elif len(y) == 3:
-                st = lib.pk_host_deliver(kp, op, y[1], y[2])
-            else:
-                st = lib.pk_host_deliver_until(kp, op, y[1], y[2], y[3])
-        except (OverflowError, TypeError, ValueError):   # not uint64s: never reached C
-            st = lib.PK_ERR_OUT_OF_RANGE
-        if st:
-            a = y[2] if len(y) > 2 and type(y[2]) is int else 0
-            return self._bad_op(tid, st, op, y[1], a)
-        return (0, 0)
 
     def _bad_op(self, tid: int, status: int, op: int, arg: int, a: int = 0) -> tuple:
         """A body yielded an operation the core refused: kill its process,

@@ -326,6 +326,7 @@ def every_value(scheduler):
             yield ctx.read(ch, deadline=ctx.now + 1_000)
         except pk.TimedOut as e:
             seen.append(("error", str(e)))
+        seen.append(("requeued", (yield ctx.futex_requeue(64, 1, 128, 1))))
         seen.append(("end", ctx.now))
 
     k = pk.Kernel(cpus=1, scheduler=scheduler)
@@ -347,10 +348,11 @@ def test_the_python_stepping_gives_a_body_the_values_the_upcall_gives():
     built_in = every_value(pk.sched.FIFO())
     assert every_value(PyFIFO()) == built_in
     assert [v[0] for v in built_in] == ["message", "bytes", "packet", "signals", "pending",
-                                        "written", "woken", "error", "end"]
+                                        "written", "woken", "error", "requeued", "end"]
     assert built_in[:3] == [("message", b"request", 0, 1), ("bytes", b"stream"),
                             ("packet", 7, "user", pk.Signals.USER_1)]
-    assert built_in[5:8] == [("written", 3_000), ("woken", 0), ("error", "read: timed out")]
+    assert built_in[5:9] == [("written", 3_000), ("woken", 0), ("error", "read: timed out"),
+                             ("requeued", 0)]
 
 
 def test_the_host_entry_points_refuse_bad_arguments_with_a_status():
@@ -366,3 +368,6 @@ def test_the_host_entry_points_refuse_bad_arguments_with_a_status():
     assert lib.pk_host_blocked(kp, 10**6, out) == lib.PK_ERR_INVALID_ARGS
     assert lib.pk_host_blocked(kp, 0, ffi.NULL) == lib.PK_ERR_INVALID_ARGS
     assert lib.pk_host_blocked(kp, 0, out) == lib.PK_ERR_BAD_STATE     # a script thread
+    assert lib.pk_host_give_yield(kp, id((lib.PK_OP_LOCK, 64, 0))) == lib.PK_ERR_BAD_STATE
+    assert lib.pk_host_give_yield(kp, 0) == lib.PK_ERR_INVALID_ARGS
+    assert lib.pk_host_give_yield(ffi.NULL, id((lib.PK_OP_LOCK, 64, 0))) == lib.PK_ERR_INVALID_ARGS

@@ -1254,8 +1254,18 @@ int pk_host_deliver_wait(pk_kernel *k, const pk_wait_item *items, uint32_t n, ui
 int pk_host_deliver_requeue(pk_kernel *k, uint64_t addr, uint32_t nwake, uint64_t addr2,
                             uint32_t nrequeue);
 int pk_host_result(pk_kernel *k, uint32_t tid, uint64_t out);
+/* Give the waiting thread y (the id of what its body yielded), decoded as
+ * the upcall decodes it (csrc/py/pk_upcall.c): any operation ctx makes
+ * but the two-item ones, which pass through pk_kernel_run's host_op.
+ * PK_OK, the status that refused it, or PK_ERR_WRONG_TYPE if y is not
+ * such an operation (PK_ERR_OUT_OF_RANGE: a field is not a uint64). */
+int pk_host_give_yield(pk_kernel *k, uint64_t y);
 /* Is host thread tid waiting in a read, wait or socket write run by the
- * core?  PK_OK and in *code its operation (| 0x100: a call), or BAD_STATE. */
+ * core?  PK_OK and in *code its operation (| PK_HOST_NAME_ALT: a call),
+ * or BAD_STATE.  The operation a failure names (pk_host_result's and the
+ * upcall's (3, status, op)) has PK_HOST_NAME_ALT for a read that is a
+ * call and a wake that is a requeue. */
+#define PK_HOST_NAME_ALT 0x100
 int pk_host_blocked(pk_kernel *k, uint32_t tid, uint32_t *code);
 int pk_obj_stats_get(pk_kernel *k, pk_obj_stats *out);
 /* An audit of handles (for tests and soak runs; O(objects + handles +

@@ -319,7 +319,7 @@ struct pk_kernel {
      * inside pk_kernel_run, where the interpreter lock, once taken, is
      * kept until host_leave */
     int64_t  (*host_hook)(struct pk_kernel *k, uint32_t rq, uint32_t hook,
-                          uint64_t a, uint64_t b, uint64_t c);
+                          uint64_t a, uint64_t b);
     struct { void *queues, *failure; } host_pol;
     int       host_run;
     /* the CPU of a host thread just given its next operation: serviced

@@ -39,15 +39,12 @@
  *
  * A channel write from a body is done when the body makes it
  * (Handle.write); the body then yields PK_OP_CHAN_WRITE with b = the
- * handle's value and a = 0 for its CPU time (x[HOST_A] = HOST_COST). */
+ * handle's value and a = 0 for its CPU time (x[HOST_A] = PK_HOST_COST). */
 #include <string.h>
 #include "pk_core.h"
 #include "pk_trace.h"
 #include "pk_obj.h"
 
-#define HOST_COST PK_HOST_COST
-#define HOST_MANY PK_HOST_MANY
-#define HOST_REQUEUE PK_HOST_REQUEUE
 #define NO_SLOT 0xffffffffu         /* a slot no table has: the instruction says BAD_HANDLE */
 
 /* ---- the host-I/O records -------------------------------------------------- */
@@ -114,7 +111,17 @@ static inline bool host_futex_op(uint64_t op) {
 
 /* the instructions on handles a host body yields, run by pk_chan.c */
 static inline bool host_obj_op(uint64_t op, uint64_t a) {
-    return op == PK_OP_CHAN_READ || op == PK_OP_WAIT || (op == PK_OP_CHAN_WRITE && !(a & HOST_COST));
+    return op == PK_OP_CHAN_READ || op == PK_OP_WAIT || (op == PK_OP_CHAN_WRITE && !(a & PK_HOST_COST));
+}
+
+bool pk_host_waiting_op(uint64_t op, uint64_t a) {
+    return host_obj_op(op, a) || (op == PK_OP_OBJ_WAIT && a == PK_HOST_MANY);
+}
+
+uint32_t pk_host_op_name(pk_kernel *k, const pk_thread *t, uint64_t op, uint64_t a) {
+    const pk_hio *h = pk_hio_of(k, t);
+    bool alt = h && ((op == PK_OP_CHAN_READ && h->rtxid) || (op == PK_OP_FUTEX_WAKE && (a & PK_HOST_REQUEUE)));
+    return (uint32_t)op | (alt ? PK_HOST_NAME_ALT : 0);
 }
 
 static int host_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
@@ -134,7 +141,7 @@ static int host_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         pk_op op = { (uint32_t)code, (uint32_t)a, v };
         PK_TRACE_CUR(k, t);
         act = pk_script_obj_op(k, t, r, &op);
-    } else if (code == PK_OP_OBJ_WAIT && a == HOST_MANY) {   /* pk_wait.c */
+    } else if (code == PK_OP_OBJ_WAIT && a == PK_HOST_MANY) {   /* pk_wait.c */
         pk_hio *h = pk_hio_of(k, t);
         act = h ? pk_wait_host_many(k, t, r, h) : (*arg = PK_KILL_BAD_OP, PK_ACT_KILL);
     }
@@ -156,7 +163,7 @@ static int host_advance(pk_kernel *k, pk_cpu *c, pk_thread *t, uint64_t *arg) {
         pk_hio *h = pk_hio_of(k, t);
         uint32_t n = 0;
         int st = !h ? PK_ERR_INTERNAL
-               : a & HOST_REQUEUE ? pk_futex_requeue(k, t->pid, v, (uint32_t)a, h->key,
+               : a & PK_HOST_REQUEUE ? pk_futex_requeue(k, t->pid, v, (uint32_t)a, h->key,
                                                      (uint32_t)h->count, &n)
                : pk_futex_wake(k, t->pid, v, (uint32_t)a, &n);
         r->x[PK_REG_STATUS] = (uint64_t)(int64_t)st;
@@ -183,6 +190,15 @@ static uint32_t slot_of(pk_kernel *k, const pk_thread *t, uint64_t h) {
     return (h & 0xfffffu) - 1;
 }
 
+/* Store operation op (b, a) in registers r for host_advance. */
+static void host_store(pk_regs *r, uint64_t op, uint64_t b, uint64_t a) {
+    r->x[PK_REG_HOST_OP] = op;
+    r->x[PK_REG_HOST_ARG] = b;
+    r->x[PK_REG_HOST_A] = a;
+    r->x[PK_REG_TIMEOUT] = 0;
+    r->flags |= PK_RF_HOST_READY;
+}
+
 /* Validate operation op (b, a) for host thread t, waiting on CPU c, and
  * store it for host_advance.  A read (b = the reply's txid for a call, a
  * = the handle's value) and a wait (b = signals, a = the handle's value)
@@ -204,7 +220,7 @@ static int host_deliver(pk_kernel *k, pk_cpu *c, pk_thread *t, uint32_t op, uint
         a = slot_of(k, t, a);
     } else if (op == PK_OP_CHAN_WRITE) {            /* a channel write the host did: its cost */
         if (b > UINT32_MAX || a) return PK_ERR_INVALID_ARGS;
-        a = HOST_COST;
+        a = PK_HOST_COST;
     } else if (op == PK_OP_FUTEX_WAKE) {            /* b = address, a = n */
         if (a > UINT32_MAX) return PK_ERR_INVALID_ARGS;
         pk_hio *h = pk_hio_make(k, t);
@@ -225,20 +241,16 @@ static int host_deliver(pk_kernel *k, pk_cpu *c, pk_thread *t, uint32_t op, uint
         default: return PK_ERR_INVALID_ARGS;
         }
     }
-    pk_regs *r = &c->regs;
-    r->x[PK_REG_HOST_OP] = op;
-    r->x[PK_REG_HOST_ARG] = b;
-    r->x[PK_REG_HOST_A] = a;
-    r->x[PK_REG_TIMEOUT] = 0;
-    r->flags |= PK_RF_HOST_READY;
+    host_store(&c->regs, op, b, a);
     return PK_OK;
 }
 
 const pk_body_ops pk_host_body = { host_advance, PK_BODY_F_WAIT_REG, host_deliver };
 
-/* the operations that may carry a deadline */
+/* the operations pk_host_give may give with a deadline (a wait on
+ * several handles has its own entry point, pk_host_deliver_wait) */
 static inline bool timed_op(uint32_t op) {
-    return op == PK_OP_FUTEX_WAIT || op == PK_OP_CHAN_READ || op == PK_OP_WAIT || op == PK_OP_OBJ_WAIT;
+    return op == PK_OP_FUTEX_WAIT || op == PK_OP_CHAN_READ || op == PK_OP_WAIT;
 }
 
 /* The waiting thread was given its operation: it is serviced next. */
@@ -256,7 +268,7 @@ int pk_host_give(pk_kernel *k, uint32_t op, uint64_t b, uint64_t a, uint64_t dea
     pk_thread *t = k->host_wait;
     const pk_body_ops *ops = pk_bodies[t->kind];
     if (!ops->deliver) return PK_ERR_INTERNAL;
-    if (deadline != PK_FOREVER && (!timed_op(op) || op == PK_OP_OBJ_WAIT || ops != &pk_host_body))
+    if (deadline != PK_FOREVER && (!timed_op(op) || ops != &pk_host_body))
         return PK_ERR_INVALID_ARGS;                 /* only a wait or read has a deadline */
     if (deadline != PK_FOREVER && deadline > PK_MAX_TIME) return PK_ERR_OUT_OF_RANGE;
     int s = ops->deliver(k, k->host_cpu, t, op, b, a);
@@ -293,11 +305,8 @@ int pk_host_deliver_write(pk_kernel *k, uint32_t h, const uint8_t *data, uint32_
     r->kind = PK_HIO_COUNT;
     r->count = n;
     pk_regs *x = &k->host_cpu->regs;
-    x->x[PK_REG_HOST_OP] = PK_OP_CHAN_WRITE;
-    x->x[PK_REG_HOST_ARG] = n;
-    x->x[PK_REG_HOST_A] = slot_of(k, t, h);
-    x->x[PK_REG_TIMEOUT] = 0;
-    x->flags = (x->flags & ~(uint64_t)PK_RF_PARTIAL) | PK_RF_HOST_READY;
+    x->flags &= ~(uint64_t)PK_RF_PARTIAL;
+    host_store(x, PK_OP_CHAN_WRITE, n, slot_of(k, t, h));
     return given(k, PK_FOREVER);
 }
 
@@ -312,12 +321,7 @@ int pk_host_deliver_wait(pk_kernel *k, const pk_wait_item *items, uint32_t n, ui
     for (uint32_t i = 0; i < n; i++) r->items[i].pending = 0;
     r->n = n;
     r->kind = PK_HIO_PENDING;
-    pk_regs *x = &k->host_cpu->regs;
-    x->x[PK_REG_HOST_OP] = PK_OP_OBJ_WAIT;
-    x->x[PK_REG_HOST_ARG] = 0;
-    x->x[PK_REG_HOST_A] = HOST_MANY;
-    x->x[PK_REG_TIMEOUT] = 0;
-    x->flags |= PK_RF_HOST_READY;
+    host_store(&k->host_cpu->regs, PK_OP_OBJ_WAIT, 0, PK_HOST_MANY);
     return given(k, deadline);
 }
 
@@ -329,12 +333,7 @@ int pk_host_deliver_requeue(pk_kernel *k, uint64_t addr, uint32_t nwake, uint64_
     if (!r) return PK_ERR_NO_MEMORY;
     r->key = addr2;
     r->count = nrequeue;
-    pk_regs *x = &k->host_cpu->regs;
-    x->x[PK_REG_HOST_OP] = PK_OP_FUTEX_WAKE;
-    x->x[PK_REG_HOST_ARG] = addr;
-    x->x[PK_REG_HOST_A] = HOST_REQUEUE | nwake;
-    x->x[PK_REG_TIMEOUT] = 0;
-    x->flags |= PK_RF_HOST_READY;
+    host_store(&k->host_cpu->regs, PK_OP_FUTEX_WAKE, addr, PK_HOST_REQUEUE | nwake);
     return given(k, PK_FOREVER);
 }
 
@@ -344,9 +343,7 @@ int pk_host_blocked(pk_kernel *k, uint32_t tid, uint32_t *code) {
     if (t->kind != PK_BODY_HOST || t->state != PK_TS_WAITING) return PK_ERR_BAD_STATE;
     const pk_regs *r = pk_thread_live_regs(k, t);
     uint64_t op = r->x[PK_REG_HOST_OP], a = r->x[PK_REG_HOST_A];
-    if (!(r->flags & PK_RF_HOST_READY) || !(host_obj_op(op, a) || (op == PK_OP_OBJ_WAIT && a == HOST_MANY)))
-        return PK_ERR_BAD_STATE;
-    pk_hio *h = pk_hio_of(k, t);
-    *code = (uint32_t)op | (op == PK_OP_CHAN_READ && h && h->rtxid ? 0x100u : 0);
+    if (!(r->flags & PK_RF_HOST_READY) || !pk_host_waiting_op(op, a)) return PK_ERR_BAD_STATE;
+    *code = pk_host_op_name(k, t, op, a);
     return PK_OK;
 }

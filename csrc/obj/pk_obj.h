@@ -306,6 +306,13 @@ uint8_t *pk_hio_room(pk_kernel *k, pk_hio *h, uint32_t n);    /* data with room 
 void     pk_hio_thread_gone(pk_kernel *k, pk_thread *t);
 void     pk_hio_fini(pk_kernel *k);
 int      pk_wait_host_many(pk_kernel *k, pk_thread *t, pk_regs *r, pk_hio *h);
+/* Is host operation op (x[HOST_A] = a) one that may wait, run by the
+ * script instructions' code: a read, a wait on one or several handles, a
+ * socket write?  Its value then comes from the thread's record. */
+bool     pk_host_waiting_op(uint64_t op, uint64_t a);
+/* The code by which the errors of thread t's operation op name it: op,
+ * | PK_HOST_NAME_ALT (pk_api.h) for a call or a requeue. */
+uint32_t pk_host_op_name(pk_kernel *k, const pk_thread *t, uint64_t op, uint64_t a);
 
 /* pk_obj_snap.c: a restored kernel's events are loaded (the core's
  * event loader calls it): the deadline events are counted again */

@@ -173,21 +173,23 @@ static int64_t dispatch(pk_kernel *k, uint32_t rq, uint32_t hook, uint64_t a, ui
         PyObject *r = call(k, rq, hook, args, 1);
         return r ? number(k, hook, r, PK_MAX_TIME) : raised(k, hook);
     }
-    case PK_HOOK_TICK: case PK_HOOK_CHANGED:
+    case PK_HOOK_TICK:
         args[0] = PyLong_FromUnsignedLongLong(a);
-        if (hook == PK_HOOK_TICK) return yes_no(k, hook, call(k, rq, hook, args, 1));
+        return yes_no(k, hook, call(k, rq, hook, args, 1));
+    case PK_HOOK_CHANGED:
+        args[0] = PyLong_FromUnsignedLongLong(a);
         return done(k, hook, call(k, rq, hook, args, 1));
-    case PK_HOOK_WAKEUP_PREEMPT: case PK_HOOK_CHARGE:
+    case PK_HOOK_WAKEUP_PREEMPT:
         args[0] = PyLong_FromUnsignedLongLong(a), args[1] = PyLong_FromUnsignedLongLong(b);
-        if (hook == PK_HOOK_WAKEUP_PREEMPT) return yes_no(k, hook, call(k, rq, hook, args, 2));
+        return yes_no(k, hook, call(k, rq, hook, args, 2));
+    case PK_HOOK_CHARGE:
+        args[0] = PyLong_FromUnsignedLongLong(a), args[1] = PyLong_FromUnsignedLongLong(b);
         return done(k, hook, call(k, rq, hook, args, 2));
     }
     return PK_HP_RAISED;                /* no such hook: pk_sched_host.c never asks */
 }
 
-static int64_t policy_hook(pk_kernel *k, uint32_t rq, uint32_t hook, uint64_t a, uint64_t b,
-                           uint64_t c) {
-    (void)c;
+static int64_t policy_hook(pk_kernel *k, uint32_t rq, uint32_t hook, uint64_t a, uint64_t b) {
     if (k->host_run) {                  /* kept until pk_kernel_run ends (host_leave) */
         pk_py_hold(k);
         return dispatch(k, rq, hook, a, b);
@@ -196,10 +198,6 @@ static int64_t policy_hook(pk_kernel *k, uint32_t rq, uint32_t hook, uint64_t a,
     int64_t r = dispatch(k, rq, hook, a, b);
     PyGILState_Release(g);
     return r;
-}
-
-static void policy_leave(pk_kernel *k) {
-    pk_py_leave(k);
 }
 
 /* Are the hooks in `queues` those the configuration says (params[0]:
@@ -235,7 +233,7 @@ int pk_host_policy_attach(pk_kernel *k, uint64_t queues, uint64_t failure) {
         k->host_pol.queues = q;
         k->host_pol.failure = f;
         k->host_hook = q ? policy_hook : NULL;
-        if (q) k->host_leave = policy_leave;
+        if (q) k->host_leave = pk_py_leave;
         Py_XDECREF(old_q);                  /* may run Python code: last */
         Py_XDECREF(old_f);
     }

@@ -30,8 +30,9 @@
  *   (1, value)      the body returned value (StopIteration)
  *   (2, exc)        the body raised exc (KeyboardInterrupt too)
  *   (3, status, op) operation op ended with error status: the body's
- *                   yield raises it (pykernel.errors); op | 0x100 for a
- *                   read that is a call, a wake that is a requeue
+ *                   yield raises it (pykernel.errors); op |
+ *                   PK_HOST_NAME_ALT for a read that is a call, a wake
+ *                   that is a requeue
  * Both dicts belong to the Kernel object, which outlives every call. */
 #include "pk_py.h"
 #include "pk_obj.h"
@@ -82,88 +83,119 @@ static int made_by(PyObject *made, PyObject *y) {
     return 1;
 }
 
-/* Decode y, an operation as ctx makes them (run.py's _BODY_OPS and
- * _CORE_OPS): (op, b) for the timed ones, (op, b, a) for the script
+/* Decode y, a tuple of n items whose first is `code`, as ctx makes the
+ * operations: (op, b) for the timed ones, (op, b, a) for the script
  * instructions on futexes, a channel write's cost and a wake,
- * (op, b, a, deadline) for a futex wait, a read and a wait; 0 if it is
- * not one. */
-static int decode(PyObject *y, uint32_t *op, uint64_t *b, uint64_t *a, uint64_t *deadline) {
-    Py_ssize_t n = PyTuple_Size(y);
-    if (n < 2 || n > 4) return 0;
-    int ok = 1;
-    uint64_t code = u64_of(PyTuple_GetItem(y, 0), &ok);
-    *b = u64_of(PyTuple_GetItem(y, 1), &ok);
-    *a = n >= 3 ? u64_of(PyTuple_GetItem(y, 2), &ok) : 0;
-    *deadline = n == 4 ? u64_of(PyTuple_GetItem(y, 3), &ok) : PK_FOREVER;
-    if (!ok) return 0;
+ * (op, b, a, deadline) for a futex wait, a read and a wait.  PK_OK;
+ * PK_ERR_WRONG_TYPE if y is not one of them (another code or length);
+ * PK_ERR_OUT_OF_RANGE if a field is not a uint64. */
+static int decode(PyObject *y, Py_ssize_t n, uint64_t code, uint32_t *op, uint64_t *b, uint64_t *a,
+                  uint64_t *deadline) {
     switch (code) {
     case PK_OP_COMPUTE: case PK_OP_IO: case PK_OP_SLEEP: case PK_OP_YIELD: case PK_OP_EXIT:
     case PK_OP_KILL: case PK_OP_POLL:
-        if (n != 2) return 0;
+        if (n != 2) return PK_ERR_WRONG_TYPE;
         break;
     case PK_OP_LOCK: case PK_OP_UNLOCK: case PK_OP_SEM_WAIT: case PK_OP_SEM_POST:
     case PK_OP_COND_WAIT: case PK_OP_COND_SIGNAL: case PK_OP_COND_BROADCAST: case PK_OP_CHAN_WRITE:
     case PK_OP_FUTEX_WAKE:
-        if (n != 3) return 0;
+        if (n != 3) return PK_ERR_WRONG_TYPE;
         break;
     case PK_OP_FUTEX_WAIT: case PK_OP_CHAN_READ: case PK_OP_WAIT:
-        if (n != 4) return 0;
+        if (n != 4) return PK_ERR_WRONG_TYPE;
         break;
-    default: return 0;
-    }
-    *op = (uint32_t)code;
-    return 1;
-}
-
-/* Give y, an operation as ctx makes them, to the waiting thread:
- * PK_OK, or not (a status, or -1: not one; the Python stepping says
- * why).  Besides decode's: (PK_OP_CHAN_WRITE, h, bytes), a socket write;
- * (PK_OP_OBJ_WAIT, ((h, signals), ...), deadline), a wait on several
- * handles; (PK_OP_FUTEX_WAKE, addr, nwake, addr2, nrequeue), a requeue. */
-static int give(pk_kernel *k, PyObject *y) {
-    if (!PyTuple_Check(y)) return -1;
-    Py_ssize_t n = PyTuple_Size(y);
-    if (n < 2) return -1;
-    uint32_t op;
-    uint64_t b, a, deadline;
-    if (n == 2) {                                   /* the timed ones: the most common */
-        if (!decode(y, &op, &b, &a, &deadline)) return -1;
-        return pk_host_give(k, op, b, a, deadline);
+    default: return PK_ERR_WRONG_TYPE;
     }
     int ok = 1;
+    *b = u64_of(PyTuple_GetItem(y, 1), &ok);
+    *a = n >= 3 ? u64_of(PyTuple_GetItem(y, 2), &ok) : 0;
+    *deadline = n == 4 ? u64_of(PyTuple_GetItem(y, 3), &ok) : PK_FOREVER;
+    if (!ok) return PK_ERR_OUT_OF_RANGE;
+    *op = (uint32_t)code;
+    return PK_OK;
+}
+
+/* the items of a wait on several handles, a sequence of (handle,
+ * signals) pairs: their number, or -1 if they are not such pairs of
+ * uint32s (no Python error is left set) */
+static Py_ssize_t wait_items(PyObject *its, pk_wait_item *items) {
+    if (!PyTuple_Check(its) && !PyList_Check(its)) return -1;
+    Py_ssize_t m = PySequence_Size(its);
+    for (Py_ssize_t i = 0; i < m; i++) {
+        PyObject *it = PySequence_GetItem(its, i);
+        int ok = it && (PyTuple_Check(it) || PyList_Check(it)) && PySequence_Size(it) == 2;
+        uint64_t v[2] = { 0, 0 };
+        for (Py_ssize_t j = 0; ok && j < 2; j++) {
+            PyObject *x = PySequence_GetItem(it, j);
+            v[j] = x ? u64_of(x, &ok) : (ok = 0);
+            Py_XDECREF(x);
+        }
+        Py_XDECREF(it);
+        if (!ok || v[0] > UINT32_MAX || v[1] > UINT32_MAX) {
+            PyErr_Clear();
+            return -1;
+        }
+        if (i < PK_WAIT_MANY_MAX) items[i] = (pk_wait_item){ (uint32_t)v[0], (uint32_t)v[1], 0, 0 };
+    }
+    return m;
+}
+
+/* Give y, an operation as ctx makes them, to the waiting thread: PK_OK,
+ * or the status that refused it (PK_ERR_WRONG_TYPE: y is not such an
+ * operation; PK_ERR_OUT_OF_RANGE: a field is not a uint64).  Besides
+ * decode's: (PK_OP_CHAN_WRITE, h, bytes), a socket write;
+ * (PK_OP_OBJ_WAIT, ((h, signals), ...), deadline), a wait on several
+ * handles; (PK_OP_FUTEX_WAKE, addr, nwake, addr2, nrequeue), a requeue.
+ * The upcall and the Python stepping (pk_host_give_yield) both give
+ * through here. */
+static int give(pk_kernel *k, PyObject *y) {
+    if (!PyTuple_Check(y)) return PK_ERR_WRONG_TYPE;
+    Py_ssize_t n = PyTuple_Size(y);
+    if (n < 2) return PK_ERR_WRONG_TYPE;
+    int ok = 1;
     uint64_t code = u64_of(PyTuple_GetItem(y, 0), &ok);
-    if (!ok) return -1;
-    if (code == PK_OP_CHAN_WRITE && n == 3 && PyBytes_Check(PyTuple_GetItem(y, 2))) {
+    if (!ok) return PK_ERR_WRONG_TYPE;
+    uint32_t op;
+    uint64_t b, a, deadline;
+    if (n == 2 || n == 4 || (n == 3 && code != PK_OP_OBJ_WAIT
+                             && !(code == PK_OP_CHAN_WRITE && PyBytes_Check(PyTuple_GetItem(y, 2))))) {
+        int s = decode(y, n, code, &op, &b, &a, &deadline);
+        return s ? s : pk_host_give(k, op, b, a, deadline);
+    }
+    if (code == PK_OP_CHAN_WRITE) {                 /* n == 3, bytes */
         PyObject *data = PyTuple_GetItem(y, 2);
         uint64_t h = u64_of(PyTuple_GetItem(y, 1), &ok);
         Py_ssize_t len = PyBytes_Size(data);
-        if (!ok || h > UINT32_MAX || (uint64_t)len > PK_SOCKET_MAX_CAPACITY) return -1;
+        if (!ok || h > UINT32_MAX) return PK_ERR_OUT_OF_RANGE;
+        if ((uint64_t)len > UINT32_MAX) return PK_ERR_INVALID_ARGS;
         return pk_host_deliver_write(k, (uint32_t)h, (const uint8_t *)PyBytes_AsString(data),
                                      (uint32_t)len);
     }
-    if (code == PK_OP_OBJ_WAIT && n == 3 && PyTuple_Check(PyTuple_GetItem(y, 1))) {
-        PyObject *its = PyTuple_GetItem(y, 1);
-        Py_ssize_t m = PyTuple_Size(its);
-        uint64_t deadline = u64_of(PyTuple_GetItem(y, 2), &ok);
-        if (!ok || m < 1 || m > PK_WAIT_MANY_MAX) return -1;
+    if (code == PK_OP_OBJ_WAIT && n == 3) {
         pk_wait_item items[PK_WAIT_MANY_MAX];
-        for (Py_ssize_t i = 0; i < m; i++) {
-            PyObject *it = PyTuple_GetItem(its, i);
-            if (!PyTuple_Check(it) || PyTuple_Size(it) != 2) return -1;
-            uint64_t h = u64_of(PyTuple_GetItem(it, 0), &ok), sig = u64_of(PyTuple_GetItem(it, 1), &ok);
-            if (!ok || h > UINT32_MAX || sig > UINT32_MAX) return -1;
-            items[i] = (pk_wait_item){ (uint32_t)h, (uint32_t)sig, 0, 0 };
-        }
+        Py_ssize_t m = wait_items(PyTuple_GetItem(y, 1), items);
+        deadline = u64_of(PyTuple_GetItem(y, 2), &ok);
+        if (!ok || m < 0) return PK_ERR_OUT_OF_RANGE;
+        if (m < 1 || m > PK_WAIT_MANY_MAX) return PK_ERR_INVALID_ARGS;
         return pk_host_deliver_wait(k, items, (uint32_t)m, deadline);
     }
     if (code == PK_OP_FUTEX_WAKE && n == 5) {
         uint64_t v[4];
         for (int i = 0; i < 4; i++) v[i] = u64_of(PyTuple_GetItem(y, i + 1), &ok);
-        if (!ok || v[1] > UINT32_MAX || v[3] > UINT32_MAX) return -1;
+        if (!ok || v[1] > UINT32_MAX || v[3] > UINT32_MAX) return PK_ERR_OUT_OF_RANGE;
         return pk_host_deliver_requeue(k, v[0], (uint32_t)v[1], v[2], (uint32_t)v[3]);
     }
-    if (!decode(y, &op, &b, &a, &deadline)) return -1;
-    return pk_host_give(k, op, b, a, deadline);
+    return PK_ERR_WRONG_TYPE;
+}
+
+int pk_host_give_yield(pk_kernel *k, uint64_t y) {
+    if (!k || !y) return PK_ERR_INVALID_ARGS;
+    if (k->in_hook || k->broken || !k->host_wait) return PK_ERR_BAD_STATE;
+    PyGILState_STATE g = PyGILState_Ensure();
+    int s = give(k, (PyObject *)(uintptr_t)y);
+    PyErr_Clear();
+    PyGILState_Release(g);
+    return s;
 }
 
 /* the operations on futexes the core ran for a body: FUTEX_WAIT, LOCK ..
@@ -239,17 +271,14 @@ static int host_result(pk_kernel *k, const pk_thread *t, const pk_regs *r, PyObj
     uint64_t last = r->x[PK_REG_HOST_OP], a = r->x[PK_REG_HOST_A];
     *out = NULL;
     *name = (unsigned)last;
-    bool io = last == PK_OP_CHAN_READ || last == PK_OP_WAIT || last == PK_OP_FUTEX_WAKE
-           || (last == PK_OP_OBJ_WAIT && a == PK_HOST_MANY)
-           || (last == PK_OP_CHAN_WRITE && !(a & PK_HOST_COST));
+    bool io = pk_host_waiting_op(last, a) || last == PK_OP_FUTEX_WAKE;
     if (!(r->flags & PK_RF_STARTED) || (!io && !futex_op(last))) {
         Py_INCREF(Py_None);
         *out = Py_None;
         return PK_OK;
     }
     pk_hio *h = io ? pk_hio_of(k, t) : NULL;
-    if (h && ((last == PK_OP_CHAN_READ && h->rtxid) || (last == PK_OP_FUTEX_WAKE && (a & PK_HOST_REQUEUE))))
-        *name |= 0x100;
+    if (io) *name = pk_host_op_name(k, t, last, a);
     int st = (int)(int64_t)r->x[PK_REG_STATUS];
     if (st) return st;
     if (!h) {
@@ -330,10 +359,6 @@ out:
     return ret;
 }
 
-static void upcall_leave(pk_kernel *k) {
-    pk_py_leave(k);
-}
-
 int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags, uint64_t makers) {
     if (!k || (!gens) != (!sent) || (flags & ~PK_HOST_SEND)) return PK_ERR_INVALID_ARGS;
     if (k->in_hook || k->host_py.held) return PK_ERR_BAD_STATE;
@@ -348,7 +373,7 @@ int pk_host_attach(pk_kernel *k, uint64_t gens, uint64_t sent, uint32_t flags, u
     k->host_makers = (void *)(uintptr_t)makers;   /* kept alive by the caller, as gens */
     k->host_py.flags = flags;
     k->host_step = upcall_step;
-    k->host_leave = upcall_leave;
+    k->host_leave = pk_py_leave;
     return PK_OK;
 }
 

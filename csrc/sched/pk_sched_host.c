@@ -79,12 +79,12 @@ static inline bool callable_now(const pk_rq *rq, unsigned hook) {
 /* Call hook `hook` of rq's object (pk_sched_host.h): the kernel refuses
  * changes meanwhile, and the call counts PK_WORK_HOST units of host work
  * (pk_kernel_run: the budget of the run's slice and of one instant). */
-static int64_t call(pk_rq *rq, uint32_t hook, uint64_t a, uint64_t b, uint64_t c) {
+static int64_t call(pk_rq *rq, uint32_t hook, uint64_t a, uint64_t b) {
     pk_kernel *k = rq->k;
     if (PK_UNLIKELY(!k->host_hook)) return PK_HP_RAISED;     /* no objects attached */
     k->in_hook++;
     k->same_steps += PK_WORK_HOST;
-    int64_t r = k->host_hook(k, rq->cpu, hook, a, b, c);
+    int64_t r = k->host_hook(k, rq->cpu, hook, a, b);
     k->in_hook--;
     return r;
 }
@@ -144,7 +144,7 @@ static pk_thread *take_named(pk_rq *rq, uint32_t hook, int64_t r, uint32_t cpu) 
 /* Call the enqueue hook for t. */
 static void tell_enqueue(pk_rq *rq, pk_thread *t, unsigned why) {
     if (!callable_now(rq, PK_HOOK_ENQUEUE)) return;
-    int64_t r = call(rq, PK_HOOK_ENQUEUE, t->tid, why, 0);
+    int64_t r = call(rq, PK_HOOK_ENQUEUE, t->tid, why);
     check_done(rq, PK_HOOK_ENQUEUE, r, t);
 }
 
@@ -184,7 +184,7 @@ static void host_dequeue(pk_rq *rq, pk_thread *t, unsigned why) {
     t->s.host.queued = 0;
     h->nr--;
     if (!callable_now(rq, PK_HOOK_DEQUEUE)) return;
-    int64_t r = call(rq, PK_HOOK_DEQUEUE, t->tid, why, 0);
+    int64_t r = call(rq, PK_HOOK_DEQUEUE, t->tid, why);
     check_done(rq, PK_HOOK_DEQUEUE, r, t);
 }
 
@@ -194,8 +194,8 @@ static pk_thread *host_pick(pk_rq *rq) {
     if (held && h->held_at != rq->k->now) tell_held(rq);   /* internal error */
     if (!h->nr || !callable_now(rq, PK_HOOK_PICK)) return NULL;
     h->held = NULL;
-    int64_t r = held ? call(rq, PK_HP_ENQUEUE_PICK, held->tid, h->held_why, 0)
-                     : call(rq, PK_HOOK_PICK, 0, 0, 0);
+    int64_t r = held ? call(rq, PK_HP_ENQUEUE_PICK, held->tid, h->held_why)
+                     : call(rq, PK_HOOK_PICK, 0, 0);
     if (r == PK_HP_NONE) {
         fail(rq, PK_HOOK_PICK, PK_PF_NONE, r, NULL);
         return NULL;
@@ -207,7 +207,7 @@ static pk_time host_slice(pk_rq *rq, pk_thread *t) {
     host_rq *h = rq->priv;
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_SLICE)) return h->slice;
-    int64_t r = call(rq, PK_HOOK_SLICE, t->tid, 0, 0);
+    int64_t r = call(rq, PK_HOOK_SLICE, t->tid, 0);
     if (r == PK_HP_NONE) return PK_FOREVER;
     if (r >= 1 && r <= (int64_t)PK_MAX_TIME) return (pk_time)r;
     fail(rq, PK_HOOK_SLICE, r == PK_HP_RAISED ? PK_PF_RAISED : PK_PF_BAD_VALUE, r, t);
@@ -225,21 +225,21 @@ static bool host_tick(pk_rq *rq, pk_thread *t) {
     host_rq *h = rq->priv;
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_TICK)) return !(h->hooks & HOOK(PK_HOOK_TICK));
-    int64_t r = call(rq, PK_HOOK_TICK, t->tid, 0, 0);
+    int64_t r = call(rq, PK_HOOK_TICK, t->tid, 0);
     return yes_no(rq, PK_HOOK_TICK, r, t, false);
 }
 
 static bool host_wakeup_preempt(pk_rq *rq, pk_thread *curr, pk_thread *t) {
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_WAKEUP_PREEMPT)) return false;
-    int64_t r = call(rq, PK_HOOK_WAKEUP_PREEMPT, curr->tid, t->tid, 0);
+    int64_t r = call(rq, PK_HOOK_WAKEUP_PREEMPT, curr->tid, t->tid);
     return yes_no(rq, PK_HOOK_WAKEUP_PREEMPT, r, t, false);
 }
 
 static void host_charge(pk_rq *rq, pk_thread *t, uint64_t ran) {
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_CHARGE)) return;
-    int64_t r = call(rq, PK_HOOK_CHARGE, t->tid, ran, 0);
+    int64_t r = call(rq, PK_HOOK_CHARGE, t->tid, ran);
     check_done(rq, PK_HOOK_CHARGE, r, t);
 }
 
@@ -247,14 +247,14 @@ static pk_thread *host_steal(pk_rq *rq, uint32_t cpu) {
     host_rq *h = rq->priv;
     tell_held(rq);
     if (!h->nr || !callable_now(rq, PK_HOOK_STEAL)) return NULL;
-    int64_t r = call(rq, PK_HOOK_STEAL, cpu, 0, 0);
+    int64_t r = call(rq, PK_HOOK_STEAL, cpu, 0);
     return r == PK_HP_NONE ? NULL : take_named(rq, PK_HOOK_STEAL, r, cpu);
 }
 
 static void host_changed(pk_rq *rq, pk_thread *t) {
     tell_held(rq);
     if (!callable_now(rq, PK_HOOK_CHANGED)) return;
-    int64_t r = call(rq, PK_HOOK_CHANGED, t->tid, 0, 0);
+    int64_t r = call(rq, PK_HOOK_CHANGED, t->tid, 0);
     check_done(rq, PK_HOOK_CHANGED, r, t);
 }
 

@@ -3,7 +3,7 @@
  * csrc/py/pk_policy_upcall.c sets when the policy's objects are attached
  * (pk_host_policy_attach).
  *
- * k->host_hook(k, rq, hook, a, b, c) calls hook `hook` (PK_HOOK_*, or
+ * k->host_hook(k, rq, hook, a, b) calls hook `hook` (PK_HOOK_*, or
  * PK_HP_ENQUEUE_PICK) of the object serving run queue rq:
  *   PK_HOOK_ENQUEUE, PK_HOOK_DEQUEUE  (tid a, why b: PK_ENQ_*)
  *   PK_HOOK_PICK                      ()
